@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine to the verdict.
+#
+#   1. installs the Debian packages it needs when they are missing;
+#   2. a plain build runs `make check`: unit tests, the bad-input corpus,
+#      and every number compared with `go tool pprof` on real Go services;
+#   3. an ASan+UBSan build runs `make check` again;
+#   4. a libFuzzer build (clang) fuzzes the decoder for FUZZ_SECONDS
+#      (default 60), seeded with real profiles.
+#
+# Its last line is "N passed, N failed", counting every TAP check.
+set -u
+cd "$(dirname "$0")" || exit 1
+top=$(pwd)
+. tools/deps.sh
+
+passed=0
+failed=0
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+if ! deps_install $DEPS_BUILD $DEPS_TEST; then
+	echo "check.sh: could not install the Debian packages needed" >&2
+	failed=1
+	summary
+fi
+if ! ./autogen.sh >/dev/null 2>"$top/_autogen.log"; then
+	cat "$top/_autogen.log" >&2
+	failed=1
+	summary
+fi
+rm -f "$top/_autogen.log"
+
+# Count the TAP results of a build's test-suite.log.
+tally() {
+	local log=$1/test-suite.log p f e
+	if [ ! -f "$log" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -n 's/^# PASS: *//p' "$log")
+	f=$(sed -n 's/^# FAIL: *//p' "$log")
+	e=$(sed -n 's/^# ERROR: *//p' "$log")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0}))
+	# Show what failed, so that CI output says why.
+	grep -h -B2 -A8 '^not ok\|^ERROR' "$1"/tests/*.log 2>/dev/null |
+	    head -n 200
+}
+
+# build NAME CONFIGURE-ARGS...: configure and build in _build/NAME.
+build() {
+	local dir=$top/_build/$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" >/dev/null &&
+	    make -j2 -s >/dev/null) || {
+		echo "check.sh: the build in $dir failed" >&2
+		return 1
+	}
+}
+
+run_suite() {	# run_suite NAME CONFIGURE-ARGS...
+	local name=$1
+	shift
+	echo "== $name build"
+	if ! build "$name" "$@"; then
+		failed=$((failed + 1))
+		return
+	fi
+	(cd "$top/_build/$name" && make -j2 -s check >/dev/null 2>&1)
+	grep -h '^# \(PASS\|FAIL\|ERROR\)' "$top/_build/$name/test-suite.log"
+	tally "$top/_build/$name"
+}
+
+run_suite plain
+run_suite asan --enable-asan
+
+echo "== fuzzing the decoder for ${FUZZ_SECONDS:-60} s"
+if build fuzz --enable-fuzzing CC=clang &&
+    (cd "$top/_build/fuzz" && make -s tests/fuzz_profile tests/mkbad \
+    >/dev/null); then
+	fz=$top/_build/fuzz
+	rm -rf "$fz/corpus" "$fz/seeds"
+	mkdir -p "$fz/corpus" "$fz/seeds"
+	"$fz/tests/mkbad" "$fz/seeds" && rm -f "$fz/seeds/bomb.pb.gz"
+	cp "$top"/_build/plain/tests/profiles/*.pb.gz "$fz/seeds/" 2>/dev/null
+	if (cd "$fz" && ./tests/fuzz_profile -max_total_time="${FUZZ_SECONDS:-60}" \
+	    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    corpus seeds >fuzz.log 2>&1); then
+		passed=$((passed + 1))
+		grep -E '^stat::number_of_executed_units|^Done' "$fz/fuzz.log"
+	else
+		failed=$((failed + 1))
+		tail -n 60 "$fz/fuzz.log"
+	fi
+else
+	failed=$((failed + 1))
+fi
+
+summary

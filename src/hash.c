@@ -1,0 +1,171 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "xmalloc.h"
+
+uint64_t
+hash_bytes(const void *data, size_t len, uint64_t seed)
+{
+	const unsigned char	*p = data;
+	uint64_t		 h = seed ^ (len * 0xff51afd7ed558ccdULL);
+	uint64_t		 w;
+
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		h = hash_word(h, w);
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0) {
+		w = 0;
+		memcpy(&w, p, len);
+		h = hash_word(h, w);
+	}
+	return hash_word(h, 0);
+}
+
+void
+idset_init(struct idset *s, size_t hint)
+{
+	size_t	n = 16;
+
+	while (n < hint * 2)
+		n *= 2;
+	s->ids = xcalloc(n, sizeof *s->ids);
+	s->hashes = xcalloc(n, sizeof *s->hashes);
+	s->mask = n - 1;
+	s->count = 0;
+}
+
+void
+idset_free(struct idset *s)
+{
+	free(s->ids);
+	free(s->hashes);
+	s->ids = s->hashes = NULL;
+	s->count = s->mask = 0;
+}
+
+uint32_t
+idset_find(const struct idset *s, uint32_t hash, idset_eq_cb eq,
+    const void *ctx, const void *key)
+{
+	uint32_t	i = hash & s->mask;
+
+	while (s->ids[i] != 0) {
+		if (s->hashes[i] == hash && eq(ctx, s->ids[i] - 1, key))
+			return s->ids[i] - 1;
+		i = (i + 1) & s->mask;
+	}
+	return HASH_NONE;
+}
+
+/* Put an id in its first free slot; the set never holds more than half. */
+static void
+idset_place(struct idset *s, uint32_t hash, uint32_t id)
+{
+	uint32_t	i = hash & s->mask;
+
+	while (s->ids[i] != 0)
+		i = (i + 1) & s->mask;
+	s->ids[i] = id + 1;
+	s->hashes[i] = hash;
+}
+
+void
+idset_add(struct idset *s, uint32_t hash, uint32_t id)
+{
+	uint32_t	*ids, *hashes, i, n;
+
+	if ((s->count + 1) * 2 > s->mask + 1) {
+		ids = s->ids;
+		hashes = s->hashes;
+		n = s->mask + 1;
+		s->ids = xcalloc(n * 2, sizeof *s->ids);
+		s->hashes = xcalloc(n * 2, sizeof *s->hashes);
+		s->mask = n * 2 - 1;
+		for (i = 0; i < n; i++)
+			if (ids[i] != 0)
+				idset_place(s, hashes[i], ids[i] - 1);
+		free(ids);
+		free(hashes);
+	}
+	idset_place(s, hash, id);
+	s->count++;
+}
+
+static bool
+idmap_eq(const void *ctx, uint32_t pos, const void *key)
+{
+	const uint64_t	*keys = ctx;
+
+	return keys[pos] == *(const uint64_t *)key;
+}
+
+/*
+ * Index ids[0..n) by value. Profiles number their tables 1..n, so a dense
+ * array serves nearly always; anything else falls back to hashing. Returns
+ * -1 and sets *dup when an id appears twice.
+ */
+int
+idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
+{
+	uint64_t	max = 0;
+	size_t		i;
+	uint32_t	h;
+
+	memset(m, 0, sizeof *m);
+	for (i = 0; i < n; i++)
+		if (ids[i] > max)
+			max = ids[i];
+	if (max <= 2 * (uint64_t)n + 64) {
+		m->ndense = max + 1;
+		m->dense = xcalloc(m->ndense, sizeof *m->dense);
+		for (i = 0; i < n; i++) {
+			if (m->dense[ids[i]] != 0) {
+				*dup = ids[i];
+				idmap_free(m);
+				return -1;
+			}
+			m->dense[ids[i]] = i + 1;
+		}
+		return 0;
+	}
+	m->keys = ids;
+	idset_init(&m->sparse, n);
+	for (i = 0; i < n; i++) {
+		h = (uint32_t)hash_word(0, ids[i]);
+		if (idset_find(&m->sparse, h, idmap_eq, ids, &ids[i]) !=
+		    HASH_NONE) {
+			*dup = ids[i];
+			idmap_free(m);
+			return -1;
+		}
+		idset_add(&m->sparse, h, i);
+	}
+	return 0;
+}
+
+/* The position of id, or HASH_NONE. */
+uint32_t
+idmap_get(const struct idmap *m, uint64_t id)
+{
+	if (m->dense != NULL)
+		return id < m->ndense ? m->dense[id] - 1 : HASH_NONE;
+	if (m->sparse.ids == NULL)
+		return HASH_NONE;
+	return idset_find(&m->sparse, (uint32_t)hash_word(0, id), idmap_eq,
+	    m->keys, &id);
+}
+
+void
+idmap_free(struct idmap *m)
+{
+	free(m->dense);
+	m->dense = NULL;
+	if (m->sparse.ids != NULL)
+		idset_free(&m->sparse);
+}

@@ -1,0 +1,53 @@
+/*
+ * Hashing and two small tables: a set of 32-bit ids whose keys live
+ * elsewhere (the caller hashes and compares), and a map from the 64-bit
+ * ids of a pprof profile to positions in its tables.
+ */
+#ifndef HASH_H
+#define HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_NONE	UINT32_MAX
+
+uint64_t	hash_bytes(const void *, size_t, uint64_t seed);
+
+/* Fold one 64-bit word into a running hash. */
+static inline uint64_t
+hash_word(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
+typedef bool (*idset_eq_cb)(const void *ctx, uint32_t id, const void *key);
+
+struct idset {
+	uint32_t	*ids;		/* id + 1, 0 when empty */
+	uint32_t	*hashes;
+	uint32_t	 mask;
+	uint32_t	 count;
+};
+
+void		idset_init(struct idset *, size_t hint);
+void		idset_free(struct idset *);
+uint32_t	idset_find(const struct idset *, uint32_t hash, idset_eq_cb,
+		    const void *ctx, const void *key);
+void		idset_add(struct idset *, uint32_t hash, uint32_t id);
+
+struct idmap {
+	uint32_t	*dense;		/* position + 1 by id, when ids are small */
+	size_t		 ndense;
+	struct idset	 sparse;
+	const uint64_t	*keys;		/* the ids, for the sparse table */
+};
+
+int		idmap_build(struct idmap *, const uint64_t *ids, size_t n,
+		    uint64_t *dup);
+uint32_t	idmap_get(const struct idmap *, uint64_t id);
+void		idmap_free(struct idmap *);
+
+#endif

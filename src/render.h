@@ -1,0 +1,23 @@
+/* Reports as people and programs read them: pprof's -top text, and JSON. */
+#ifndef RENDER_H
+#define RENDER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "report.h"
+
+/* nmax 0 means every function. */
+void	 render_text(FILE *, const struct report *, size_t nmax);
+json_t	*render_json(const struct report *, size_t nmax);
+
+/* A JSON string from bytes that may not be valid UTF-8. */
+json_t	*render_string(const char *);
+
+/* pprof's scaled label of a value: "1.50MB", "12.30ms", "1234". */
+void	 render_value(char *, size_t, int64_t v, const char *from_unit,
+	    const char *to_unit);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * Writes the corpus of bad profiles that tests/badinput.sh feeds to
+ * heapwatch, one file per case, into the folder given. Each case is a
+ * valid profile broken in one way, so that each check of the decoder is
+ * reached by exactly one file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbuild.h"
+
+#define U(x)	((uint64_t)(x))
+#define V(x)	((int64_t)(x))
+
+static const char	*dir;
+
+static struct pb *
+valid(void)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f1, f2, l1, l2;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
+	f1 = pb_func(b, "main.leak", "/src/leak.go");
+	f2 = pb_func(b, "main.main", "/src/main.go");
+	l1 = pb_loc(b, m, 0x401000, 1, U(f1), V(12));
+	l2 = pb_loc(b, m, 0x402000, 1, U(f2), V(30));
+	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
+	pb_label(b, "bytes", NULL, 1024, NULL);
+	return b;
+}
+
+static void
+put(const char *name, const void *data, size_t len)
+{
+	char	 path[4096];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL ||
+	    fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "mkbad: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+static void
+put_pb(const char *name, struct pb *b, int gzip)
+{
+	uint8_t	*data, *gz;
+	size_t	 len, gzlen;
+
+	data = pb_pack(b, &len);
+	if (gzip) {
+		gz = pb_gzip(data, len, &gzlen);
+		put(name, gz, gzlen);
+		free(gz);
+	} else
+		put(name, data, len);
+	free(data);
+	free(b);
+}
+
+/* gzip of n zero bytes, deflated a block at a time. */
+static void
+put_bomb(const char *name, size_t n)
+{
+	static uint8_t	 zeros[1 << 16], out[1 << 16];
+	z_stream	 zs;
+	char		 path[4096];
+	FILE		*f;
+	size_t		 left = n;
+	int		 flush;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL) {
+		fprintf(stderr, "mkbad: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	memset(&zs, 0, sizeof zs);
+	deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+	do {
+		zs.next_in = zeros;
+		zs.avail_in = left < sizeof zeros ? left : sizeof zeros;
+		left -= zs.avail_in;
+		flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
+		do {
+			zs.next_out = out;
+			zs.avail_out = sizeof out;
+			deflate(&zs, flush);
+			fwrite(out, 1, sizeof out - zs.avail_out, f);
+		} while (zs.avail_out == 0);
+	} while (left > 0);
+	deflateEnd(&zs);
+	if (fclose(f) != 0)
+		exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pb	*b;
+	uint8_t		*data, *gz;
+	size_t		 len, gzlen;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mkbad DIR\n");
+		return 2;
+	}
+	dir = argv[1];
+
+	put_pb("valid.pb.gz", valid(), 1);
+	put("not-gzip.pb.gz", "this is plain text, not a profile\n", 34);
+	put("html.pb.gz", "<html><body>404 page not found</body></html>\n",
+	    46);
+	put("empty.pb.gz", "", 0);
+
+	data = pb_pack(valid(), &len);
+	gz = pb_gzip(data, len, &gzlen);
+	put("truncated-gzip.pb.gz", gz, gzlen / 2);
+	gz[gzlen - 5] ^= 0xff;			/* corrupt the CRC */
+	put("bad-crc.pb.gz", gz, gzlen);
+	put("truncated-protobuf.pb", data, len - 3);
+	free(gz);
+	free(data);
+
+	/* A field whose length runs past the end of the message. */
+	{
+		static const uint8_t overlong[] = {
+			0x32, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a', 'b'
+		};
+		put("overlong-length.pb", overlong, sizeof overlong);
+	}
+
+	b = valid();
+	b->f[0].name = 4242;
+	put_pb("string-index.pb.gz", b, 1);
+
+	b = valid();
+	b->ids[0] = 99;
+	put_pb("location-index.pb.gz", b, 1);
+
+	b = valid();
+	b->ln[0].function_id = 99;
+	put_pb("function-index.pb.gz", b, 1);
+
+	b = valid();
+	b->l[0].mapping_id = 99;
+	put_pb("mapping-index.pb.gz", b, 1);
+
+	b = valid();
+	b->p.n_sample_type = 0;
+	b->s[0].n_value = 0;
+	put_pb("no-sample-types.pb.gz", b, 1);
+
+	b = valid();
+	b->s[0].n_value = 2;
+	put_pb("value-count.pb.gz", b, 1);
+
+	b = valid();
+	b->l[1].id = 1;
+	put_pb("duplicate-id.pb.gz", b, 1);
+
+	b = valid();
+	b->strs[0].data = (uint8_t *)"oops";
+	b->strs[0].len = 4;
+	put_pb("string-table.pb.gz", b, 1);
+
+	put_bomb("bomb.pb.gz", (size_t)1 << 30);
+	return 0;
+}

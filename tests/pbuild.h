@@ -1,0 +1,228 @@
+/*
+ * Building pprof profiles in tests: a few calls make the tables, and
+ * pb_pack() encodes them with the generated protobuf-c code, so that every
+ * test input is an exact, readable construction.
+ */
+#ifndef PBUILD_H
+#define PBUILD_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "profile.pb-c.h"
+
+#define PB_MAX	256
+
+struct pb {
+	Perftools__Profiles__Profile	 p;
+	ProtobufCBinaryData		 strs[PB_MAX];
+	Perftools__Profiles__ValueType	 st[8], *stp[8], period;
+	Perftools__Profiles__Mapping	 m[PB_MAX], *mp[PB_MAX];
+	Perftools__Profiles__Function	 f[PB_MAX], *fp[PB_MAX];
+	Perftools__Profiles__Location	 l[PB_MAX], *lp[PB_MAX];
+	Perftools__Profiles__Line	 ln[PB_MAX], *lnp[PB_MAX];
+	Perftools__Profiles__Sample	 s[PB_MAX], *sp[PB_MAX];
+	Perftools__Profiles__Label	 lab[PB_MAX], *labp[PB_MAX];
+	uint64_t			 ids[PB_MAX * 4];
+	int64_t				 vals[PB_MAX * 4];
+	size_t				 nln, nlab, nids, nvals;
+};
+
+/* The string table index of s, added when new. */
+static int64_t
+pb_str(struct pb *b, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < b->p.n_string_table; i++)
+		if (b->strs[i].len == strlen(s) &&
+		    memcmp(b->strs[i].data, s, b->strs[i].len) == 0)
+			return i;
+	b->strs[i].data = (uint8_t *)s;
+	b->strs[i].len = strlen(s);
+	b->p.n_string_table++;
+	return i;
+}
+
+static struct pb *
+pb_new(void)
+{
+	struct pb	*b = calloc(1, sizeof *b);
+
+	perftools__profiles__profile__init(&b->p);
+	b->p.string_table = b->strs;
+	b->p.sample_type = b->stp;
+	b->p.mapping = b->mp;
+	b->p.function = b->fp;
+	b->p.location = b->lp;
+	b->p.sample = b->sp;
+	pb_str(b, "");
+	return b;
+}
+
+static void
+pb_sample_type(struct pb *b, const char *type, const char *unit)
+{
+	size_t	i = b->p.n_sample_type++;
+
+	perftools__profiles__value_type__init(&b->st[i]);
+	b->st[i].type = pb_str(b, type);
+	b->st[i].unit = pb_str(b, unit);
+	b->stp[i] = &b->st[i];
+}
+
+/* A profile shaped like Go's heap profile: four sample types. */
+static struct pb *
+pb_heap(void)
+{
+	struct pb	*b = pb_new();
+
+	pb_sample_type(b, "alloc_objects", "count");
+	pb_sample_type(b, "alloc_space", "bytes");
+	pb_sample_type(b, "inuse_objects", "count");
+	pb_sample_type(b, "inuse_space", "bytes");
+	perftools__profiles__value_type__init(&b->period);
+	b->period.type = pb_str(b, "space");
+	b->period.unit = pb_str(b, "bytes");
+	b->p.period_type = &b->period;
+	b->p.period = 524288;
+	return b;
+}
+
+static uint64_t
+pb_mapping(struct pb *b, uint64_t start, uint64_t limit, const char *file)
+{
+	size_t	i = b->p.n_mapping++;
+
+	perftools__profiles__mapping__init(&b->m[i]);
+	b->m[i].id = i + 1;
+	b->m[i].memory_start = start;
+	b->m[i].memory_limit = limit;
+	b->m[i].filename = pb_str(b, file);
+	b->m[i].has_functions = 1;
+	b->mp[i] = &b->m[i];
+	return i + 1;
+}
+
+static uint64_t
+pb_func(struct pb *b, const char *name, const char *file)
+{
+	size_t	i = b->p.n_function++;
+
+	perftools__profiles__function__init(&b->f[i]);
+	b->f[i].id = i + 1;
+	b->f[i].name = pb_str(b, name);
+	b->f[i].system_name = b->f[i].name;
+	b->f[i].filename = pb_str(b, file);
+	b->fp[i] = &b->f[i];
+	return i + 1;
+}
+
+/* A location with n lines given as (function id, line) pairs, innermost
+ * first. */
+static uint64_t
+pb_loc(struct pb *b, uint64_t mapping, uint64_t addr, int n, ...)
+{
+	size_t	i = b->p.n_location++;
+	va_list	ap;
+	int	k;
+
+	perftools__profiles__location__init(&b->l[i]);
+	b->l[i].id = i + 1;
+	b->l[i].mapping_id = mapping;
+	b->l[i].address = addr;
+	b->l[i].n_line = n;
+	b->l[i].line = &b->lnp[b->nln];
+	va_start(ap, n);
+	for (k = 0; k < n; k++) {
+		perftools__profiles__line__init(&b->ln[b->nln]);
+		b->ln[b->nln].function_id = va_arg(ap, uint64_t);
+		b->ln[b->nln].line = va_arg(ap, int64_t);
+		b->lnp[b->nln] = &b->ln[b->nln];
+		b->nln++;
+	}
+	va_end(ap);
+	b->lp[i] = &b->l[i];
+	return i + 1;
+}
+
+/* A sample: nloc location ids (leaf first), then one value per type. */
+static Perftools__Profiles__Sample *
+pb_sample(struct pb *b, int nloc, ...)
+{
+	size_t	i = b->p.n_sample++, k;
+	va_list	ap;
+
+	perftools__profiles__sample__init(&b->s[i]);
+	va_start(ap, nloc);
+	b->s[i].location_id = &b->ids[b->nids];
+	b->s[i].n_location_id = nloc;
+	for (k = 0; k < (size_t)nloc; k++)
+		b->ids[b->nids++] = va_arg(ap, uint64_t);
+	b->s[i].value = &b->vals[b->nvals];
+	b->s[i].n_value = b->p.n_sample_type;
+	for (k = 0; k < b->p.n_sample_type; k++)
+		b->vals[b->nvals++] = va_arg(ap, int64_t);
+	va_end(ap);
+	b->sp[i] = &b->s[i];
+	return &b->s[i];
+}
+
+/* Add a label to the last sample: str for a string label, else num. */
+static void
+pb_label(struct pb *b, const char *key, const char *str, int64_t num,
+    const char *unit)
+{
+	Perftools__Profiles__Sample	*s = &b->s[b->p.n_sample - 1];
+	size_t				 i = b->nlab++;
+
+	perftools__profiles__label__init(&b->lab[i]);
+	b->lab[i].key = pb_str(b, key);
+	if (str != NULL)
+		b->lab[i].str = pb_str(b, str);
+	b->lab[i].num = num;
+	if (unit != NULL)
+		b->lab[i].num_unit = pb_str(b, unit);
+	b->labp[i] = &b->lab[i];
+	if (s->n_label == 0)
+		s->label = &b->labp[i];
+	s->n_label++;
+}
+
+static uint8_t *
+pb_pack(struct pb *b, size_t *len)
+{
+	uint8_t	*buf;
+
+	*len = perftools__profiles__profile__get_packed_size(&b->p);
+	buf = malloc(*len + 1);
+	perftools__profiles__profile__pack(&b->p, buf);
+	return buf;
+}
+
+/* Compress as gzip. */
+static uint8_t *
+pb_gzip(const uint8_t *data, size_t len, size_t *outlen)
+{
+	z_stream	 zs;
+	uint8_t		*out;
+	size_t		 cap = len + len / 2 + 1024;
+
+	memset(&zs, 0, sizeof zs);
+	deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+	out = malloc(cap);
+	zs.next_in = (uint8_t *)data;
+	zs.avail_in = len;
+	zs.next_out = out;
+	zs.avail_out = cap;
+	deflate(&zs, Z_FINISH);
+	*outlen = cap - zs.avail_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+#endif

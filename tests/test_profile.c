@@ -1,0 +1,352 @@
+/* Unit tests for src/profile.c: decoding, checking and interning. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "tap.h"
+#include "pbuild.h"
+
+#define U(x)	((uint64_t)(x))
+#define V(x)	((int64_t)(x))
+
+/* A small valid heap profile: main.leak allocates under main.main. */
+static struct pb *
+small(void)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, fmain, fleak, l1, l2;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
+	fmain = pb_func(b, "main.main", "/src/main.go");
+	fleak = pb_func(b, "main.leak", "/src/leak.go");
+	l1 = pb_loc(b, m, 0x401000, 1, U(fleak), V(12));
+	l2 = pb_loc(b, m, 0x402000, 1, U(fmain), V(30));
+	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
+	pb_label(b, "bytes", NULL, 1024, NULL);
+	pb_sample(b, 1, l2, V(1), V(64), V(1), V(64));
+	return b;
+}
+
+/* Decode b (optionally gzipped) and return the cause of failure, or NULL. */
+static char *
+decode_cause(struct pb *b, int gzip, size_t max)
+{
+	struct profile	*p;
+	uint8_t		*data, *gz;
+	size_t		 len, gzlen;
+	char		*cause = NULL;
+
+	data = pb_pack(b, &len);
+	if (gzip) {
+		gz = pb_gzip(data, len, &gzlen);
+		free(data);
+		data = gz;
+		len = gzlen;
+	}
+	p = profile_decode(data, len, max, NULL, &cause);
+	free(data);
+	if (p != NULL) {
+		profile_free(p);
+		return NULL;
+	}
+	return cause;
+}
+
+static void
+expect_error(struct pb *b, const char *want, const char *what)
+{
+	char	*cause = decode_cause(b, 0, PROFILE_MAX_INFLATED);
+
+	ok(cause != NULL && strstr(cause, want) != NULL,
+	    "%s: refused with \"%s\"", what, want);
+	if (cause == NULL || strstr(cause, want) == NULL)
+		printf("#   cause: %s\n", cause ? cause : "(accepted)");
+	free(cause);
+	free(b);
+}
+
+static void
+test_decode(void)
+{
+	struct pb	*b = small();
+	struct profile	*p, *q;
+	uint8_t		*data, *gz;
+	size_t		 len, gzlen;
+	char		*cause = NULL;
+	const struct sym_loc *loc;
+
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL, "plain profile decodes");
+	is_int(p->ntypes, 4, "four sample types");
+	is_int(p->nsamples, 2, "two samples");
+	is_int(p->stack_off[1] - p->stack_off[0], 2, "first stack depth");
+	is_int(p->values[3], 4096, "inuse_space of the first sample");
+	ok(p->labelset[0] != 0 && p->labelset[1] == 0,
+	    "labelled and unlabelled samples");
+	loc = symtab_loc(p->st, p->stacks[0]);
+	is_int(loc->addr, 0x1000, "location address is mapping-relative");
+	is_str(symtab_node(p->st, symtab_line(p->st, loc->line0)->node)->label,
+	    "main.leak", "leaf node name");
+
+	gz = pb_gzip(data, len, &gzlen);
+	q = profile_decode(gz, gzlen, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(q != NULL && q->nsamples == 2, "gzip profile decodes");
+	profile_free(q);
+
+	/* Two gzip members back to back inflate as one stream. */
+	{
+		uint8_t *g1, *g2, *cat;
+		size_t	 l1, l2;
+
+		g1 = pb_gzip(data, len / 2, &l1);
+		g2 = pb_gzip(data + len / 2, len - len / 2, &l2);
+		cat = malloc(l1 + l2);
+		memcpy(cat, g1, l1);
+		memcpy(cat + l1, g2, l2);
+		q = profile_decode(cat, l1 + l2, PROFILE_MAX_INFLATED, NULL,
+		    &cause);
+		ok(q != NULL && q->nsamples == 2,
+		    "concatenated gzip members decode");
+		profile_free(q);
+		free(g1);
+		free(g2);
+		free(cat);
+	}
+
+	/* The decompression cap is honoured. */
+	free(cause);
+	cause = NULL;
+	q = profile_decode(gz, gzlen, len - 1, NULL, &cause);
+	ok(q == NULL && cause != NULL && strstr(cause, "limit") != NULL,
+	    "decompressed size over the cap is refused");
+	free(cause);
+	cause = NULL;
+	q = profile_decode(gz, gzlen, len, NULL, &cause);
+	ok(q != NULL, "decompressed size equal to the cap is accepted");
+	profile_free(q);
+
+	/* Truncated gzip, at several points. */
+	{
+		size_t	cut;
+		int	all = 1;
+
+		for (cut = 1; cut < gzlen; cut++) {
+			q = profile_decode(gz, cut, PROFILE_MAX_INFLATED, NULL,
+			    &cause);
+			if (q != NULL || cause == NULL)
+				all = 0;
+			profile_free(q);
+			free(cause);
+			cause = NULL;
+		}
+		ok(all, "every truncation of a gzip profile is refused");
+	}
+	/* Truncated protobuf: every prefix that cuts a field is refused or
+	 * decodes cleanly; none crashes. */
+	{
+		size_t	cut, refused = 0;
+
+		for (cut = 0; cut < len; cut++) {
+			q = profile_decode(data, cut, PROFILE_MAX_INFLATED,
+			    NULL, &cause);
+			if (q == NULL)
+				refused++;
+			profile_free(q);
+			free(cause);
+			cause = NULL;
+		}
+		ok(refused > len / 2, "truncated protobuf refused (%zu of %zu "
+		    "prefixes)", refused, len);
+	}
+	free(gz);
+	free(data);
+	profile_free(p);
+	free(b);
+}
+
+static void
+test_errors(void)
+{
+	struct pb	*b;
+	char		*cause;
+
+	b = small();
+	b->strs[0].data = (uint8_t *)"x";
+	b->strs[0].len = 1;
+	expect_error(b, "string table must start", "first string not empty");
+
+	b = small();
+	b->f[0].name = 999;
+	expect_error(b, "string index 999 out of range", "function name index");
+
+	b = small();
+	b->m[0].id = 0;
+	expect_error(b, "reserved id 0", "mapping id 0");
+
+	b = small();
+	b->l[1].id = 1;
+	expect_error(b, "locations with the same id 1", "duplicate location id");
+
+	b = small();
+	b->l[0].mapping_id = 7;
+	expect_error(b, "mapping id 7 not found", "unknown mapping");
+
+	b = small();
+	b->ln[0].function_id = 0;
+	expect_error(b, "line with no function", "line without a function");
+
+	b = small();
+	b->ln[0].function_id = 42;
+	expect_error(b, "unknown function id 42", "unknown function");
+
+	b = small();
+	b->ids[0] = 77;
+	expect_error(b, "location id 77 not found", "unknown location");
+
+	b = small();
+	b->s[0].n_value = 3;
+	expect_error(b, "has 3 values for 4 sample types", "value count");
+
+	b = small();
+	b->p.n_sample_type = 0;
+	b->s[0].n_value = b->s[1].n_value = 0;
+	expect_error(b, "no sample types", "samples without sample types");
+
+	b = small();
+	b->lab[0].key = -1;
+	expect_error(b, "label key: string index -1", "negative string index");
+
+	b = small();
+	b->p.default_sample_type = 1000;
+	expect_error(b, "default sample type", "default sample type index");
+
+	cause = NULL;
+	ok(profile_decode("", 0, 100, NULL, &cause) == NULL &&
+	    strstr(cause, "empty") != NULL, "empty input refused");
+	free(cause);
+	cause = NULL;
+	ok(profile_decode("\x1f\x8b\x08\x00garbage!", 12, 100, NULL,
+	    &cause) == NULL && cause != NULL, "corrupt gzip refused");
+	free(cause);
+	cause = NULL;
+	ok(profile_decode("<html>hello</html>", 18, 100, NULL,
+	    &cause) == NULL && strstr(cause, "not a pprof profile") != NULL,
+	    "HTML refused as not a profile");
+	free(cause);
+}
+
+static void
+test_sample_index(void)
+{
+	struct pb	*b = small();
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	is_int(profile_sample_index(p, NULL, &cause), 3,
+	    "default is the last sample type");
+	is_int(profile_sample_index(p, "alloc_space", &cause), 1,
+	    "by name");
+	is_int(profile_sample_index(p, "2", &cause), 2, "by number");
+	is_int(profile_sample_index(p, "inuse_alloc_space", &cause), 1,
+	    "inuse_ prefix may be left off");
+	is_int(profile_sample_index(p, "4", &cause), -1,
+	    "number out of range");
+	free(cause);
+	cause = NULL;
+	is_int(profile_sample_index(p, "cpu", &cause), -1, "unknown name");
+	free(cause);
+	cause = NULL;
+	profile_free(p);
+	free(data);
+
+	b->p.default_sample_type = pb_str(b, "alloc_objects");
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	is_int(profile_sample_index(p, "", &cause), 0,
+	    "default_sample_type is honoured");
+	profile_free(p);
+	free(data);
+	free(b);
+}
+
+static void
+test_interning(void)
+{
+	struct pb	*b = small(), *c;
+	struct symtab	*st = symtab_new();
+	struct profile	*p, *q;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
+	free(data);
+
+	/* The same code in another process: mapped elsewhere, other ids. */
+	c = pb_heap();
+	{
+		uint64_t m, fleak, fmain, l1, l2;
+
+		m = pb_mapping(c, 0x7000000, 0x7400000, "/usr/bin/svc");
+		fleak = pb_func(c, "main.leak", "/src/leak.go");
+		fmain = pb_func(c, "main.main", "/src/main.go");
+		l2 = pb_loc(c, m, 0x7002000, 1, U(fmain), V(30));
+		l1 = pb_loc(c, m, 0x7001000, 1, U(fleak), V(12));
+		pb_sample(c, 2, l1, l2, V(1), V(1), V(1), V(1));
+	}
+	data = pb_pack(c, &len);
+	q = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
+	free(data);
+	ok(q != NULL, "second profile decodes into the shared symtab");
+	ok(q->stacks[0] == p->stacks[0] && q->stacks[1] == p->stacks[1],
+	    "relocated locations intern to the same ids");
+	profile_free(q);
+	profile_free(p);
+	symtab_free(st);
+	free(b);
+	free(c);
+}
+
+static void
+test_sparse_ids(void)
+{
+	struct pb	*b = small();
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	/* Ids far apart force the hashed id map. */
+	b->l[0].id = 1000000007;
+	b->l[1].id = 99;
+	b->ids[0] = 1000000007;
+	b->ids[1] = 99;
+	b->ids[2] = 99;
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL && p->nsamples == 2, "sparse location ids resolve");
+	ok(p != NULL && p->stacks[1] == p->stacks[2],
+	    "the same id resolves to the same location");
+	profile_free(p);
+	free(data);
+	free(b);
+}
+
+int
+main(void)
+{
+	test_decode();
+	test_errors();
+	test_sample_index();
+	test_interning();
+	test_sparse_ids();
+	return tap_done();
+}
