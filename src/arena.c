@@ -86,6 +86,23 @@ arena_grow(struct arena *a, size_t size)
 	return c;
 }
 
+/* Forget every allocation, keeping the newest chunk for reuse. */
+void
+arena_reset(struct arena *a)
+{
+	struct chunk	*c, *next;
+
+	if (a->head == NULL)
+		return;
+	for (c = a->head->next; c != NULL; c = next) {
+		next = c->next;
+		a->bytes -= c->size;
+		free(c);
+	}
+	a->head->next = NULL;
+	a->head->used = 0;
+}
+
 void *
 arena_alloc(struct arena *a, size_t size)
 {

@@ -8,6 +8,7 @@ struct arena;
 
 struct arena	*arena_new(size_t chunk);
 void		 arena_free(struct arena *);
+void		 arena_reset(struct arena *);
 void		*arena_alloc(struct arena *, size_t);
 char		*arena_strndup(struct arena *, const char *, size_t);
 size_t		 arena_bytes(const struct arena *);

@@ -6,25 +6,50 @@
 #include "hash.h"
 #include "xmalloc.h"
 
+/*
+ * A hash of bytes: four lanes of 64-bit words mixed independently, so that
+ * long keys (the stacks of samples) hash at several words a cycle, then
+ * folded together with the tail and the length.
+ */
 uint64_t
 hash_bytes(const void *data, size_t len, uint64_t seed)
 {
 	const unsigned char	*p = data;
-	uint64_t		 h = seed ^ (len * 0xff51afd7ed558ccdULL);
-	uint64_t		 w;
+	uint64_t		 h0, h1, h2, h3, w[4], t;
+	size_t			 n = len;
 
-	while (len >= 8) {
-		memcpy(&w, p, 8);
-		h = hash_word(h, w);
+	h0 = seed ^ 0x9e3779b97f4a7c15ULL;
+	h1 = seed ^ 0xc2b2ae3d27d4eb4fULL;
+	h2 = seed ^ 0x165667b19e3779f9ULL;
+	h3 = seed ^ 0x27d4eb2f165667c5ULL;
+	while (n >= 32) {
+		memcpy(w, p, 32);
+		h0 = (h0 ^ w[0]) * 0xff51afd7ed558ccdULL;
+		h1 = (h1 ^ w[1]) * 0xc4ceb9fe1a85ec53ULL;
+		h2 = (h2 ^ w[2]) * 0xff51afd7ed558ccdULL;
+		h3 = (h3 ^ w[3]) * 0xc4ceb9fe1a85ec53ULL;
+		h0 ^= h0 >> 29;
+		h1 ^= h1 >> 31;
+		h2 ^= h2 >> 29;
+		h3 ^= h3 >> 31;
+		p += 32;
+		n -= 32;
+	}
+	h0 = hash_word(h0, h1);
+	h0 = hash_word(h0, h2);
+	h0 = hash_word(h0, h3);
+	while (n >= 8) {
+		memcpy(&t, p, 8);
+		h0 = hash_word(h0, t);
 		p += 8;
-		len -= 8;
+		n -= 8;
 	}
-	if (len > 0) {
-		w = 0;
-		memcpy(&w, p, len);
-		h = hash_word(h, w);
+	if (n > 0) {
+		t = 0;
+		memcpy(&t, p, n);
+		h0 = hash_word(h0, t);
 	}
-	return hash_word(h, 0);
+	return hash_word(h0, len);
 }
 
 void
@@ -134,11 +159,12 @@ idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 		}
 		return 0;
 	}
-	m->keys = ids;
+	m->keys = xreallocarray(NULL, n + 1, sizeof *m->keys);
+	memcpy(m->keys, ids, n * sizeof *ids);
 	idset_init(&m->sparse, n);
 	for (i = 0; i < n; i++) {
 		h = (uint32_t)hash_word(0, ids[i]);
-		if (idset_find(&m->sparse, h, idmap_eq, ids, &ids[i]) !=
+		if (idset_find(&m->sparse, h, idmap_eq, m->keys, &ids[i]) !=
 		    HASH_NONE) {
 			*dup = ids[i];
 			idmap_free(m);
@@ -149,12 +175,9 @@ idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 	return 0;
 }
 
-/* The position of id, or HASH_NONE. */
 uint32_t
-idmap_get(const struct idmap *m, uint64_t id)
+idmap_get_sparse(const struct idmap *m, uint64_t id)
 {
-	if (m->dense != NULL)
-		return id < m->ndense ? m->dense[id] - 1 : HASH_NONE;
 	if (m->sparse.ids == NULL)
 		return HASH_NONE;
 	return idset_find(&m->sparse, (uint32_t)hash_word(0, id), idmap_eq,
@@ -166,6 +189,8 @@ idmap_free(struct idmap *m)
 {
 	free(m->dense);
 	m->dense = NULL;
+	free(m->keys);
+	m->keys = NULL;
 	if (m->sparse.ids != NULL)
 		idset_free(&m->sparse);
 }

@@ -42,12 +42,21 @@ struct idmap {
 	uint32_t	*dense;		/* position + 1 by id, when ids are small */
 	size_t		 ndense;
 	struct idset	 sparse;
-	const uint64_t	*keys;		/* the ids, for the sparse table */
+	uint64_t	*keys;		/* a copy of the ids, when sparse */
 };
 
 int		idmap_build(struct idmap *, const uint64_t *ids, size_t n,
 		    uint64_t *dup);
-uint32_t	idmap_get(const struct idmap *, uint64_t id);
+uint32_t	idmap_get_sparse(const struct idmap *, uint64_t id);
+
+/* The position of id, or HASH_NONE. */
+static inline uint32_t
+idmap_get(const struct idmap *m, uint64_t id)
+{
+	if (m->dense != NULL)
+		return id < m->ndense ? m->dense[id] - 1 : HASH_NONE;
+	return idmap_get_sparse(m, id);
+}
 void		idmap_free(struct idmap *);
 
 #endif

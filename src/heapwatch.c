@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -26,6 +27,7 @@ struct options {
 	size_t			 nmax;
 	enum report_order	 order;
 	bool			 json;
+	bool			 times;
 	size_t			 max_size;
 };
 
@@ -46,8 +48,27 @@ usage(int status)
 	    "      --max-size SIZE      refuse profiles larger than SIZE once"
 	    " decompressed\n"
 	    "                           (default 256MiB)\n"
+	    "      --times              print where the time went on stderr\n"
 	    "  -V, --version            print the version\n");
 	exit(status);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+print_times(const char *what, const struct profile *p)
+{
+	fprintf(stderr, "%s: %zu bytes, %zu decompressed; inflate %.1f ms, "
+	    "parse %.1f ms, intern %.1f ms\n", what, p->stats.bytes_in,
+	    p->stats.bytes_out, p->stats.inflate_ms, p->stats.parse_ms,
+	    p->stats.reduce_ms);
 }
 
 /* Reading, inflating and unpacking one file: the part run on a thread. */
@@ -92,10 +113,11 @@ job_finish(struct job *j, struct symtab *st)
 }
 
 static void
-print_report(const struct report *r, const struct options *o)
+print_report(struct report *r, const struct options *o)
 {
 	json_t	*j;
 
+	report_limit(r, o->nmax);
 	if (o->json) {
 		j = render_json(r, o->nmax);
 		if (json_dumpf(j, stdout, JSON_COMPACT) == -1)
@@ -115,19 +137,28 @@ cmd_top(int argc, char **argv, const struct options *o)
 	struct profile	*p;
 	struct report	*r;
 	char		*cause = NULL;
+	double		 t0, t1, t2;
 	int		 idx;
 
 	if (argc != 1)
 		usage(2);
 	j.path = argv[0];
 	j.max = o->max_size;
+	t0 = now_ms();
 	job_run(&j);
 	p = job_finish(&j, NULL);
 	if ((idx = profile_sample_index(p, o->sample_type, &cause)) == -1)
 		fatalx("%s: %s", j.path, cause);
+	t1 = now_ms();
 	if ((r = report_top(p, idx, o->order, &cause)) == NULL)
 		fatalx("%s: %s", j.path, cause);
+	t2 = now_ms();
 	print_report(r, o);
+	if (o->times) {
+		print_times(j.path, p);
+		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
+		    "%.1f ms\n", t1 - t0, t2 - t1, now_ms() - t2);
+	}
 	report_free(r);
 	profile_free(p);
 	return 0;
@@ -141,6 +172,8 @@ cmd_diff(int argc, char **argv, const struct options *o)
 	struct symtab	*st;
 	struct report	*r;
 	char		*cause = NULL;
+	const char	*name;
+	double		 t0, t1, t2, t3;
 	int		 idx;
 	bool		 threaded;
 
@@ -150,21 +183,36 @@ cmd_diff(int argc, char **argv, const struct options *o)
 	cur.path = argv[1];
 	base.max = cur.max = o->max_size;
 	/* The two files are read and unpacked at once, on two cores. */
+	t0 = now_ms();
 	threaded = pthread_create(&base.thread, NULL, job_run, &base) == 0;
 	if (!threaded)
 		job_run(&base);
 	job_run(&cur);
 	if (threaded)
 		pthread_join(base.thread, NULL);
+	t1 = now_ms();
 	/* pprof merges the current profile first, then the base. */
 	st = symtab_new();
 	pc = job_finish(&cur, st);
 	pb = job_finish(&base, st);
-	if ((idx = profile_sample_index(pc, o->sample_type, &cause)) == -1)
+	/* pprof takes the first default sample type of the two. */
+	name = o->sample_type;
+	if (name == NULL && pc->default_type == 0)
+		name = symtab_str(st, pb->default_type)->s;
+	if ((idx = profile_sample_index(pc, name, &cause)) == -1)
 		fatalx("%s: %s", cur.path, cause);
+	t2 = now_ms();
 	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL)
 		fatalx("%s", cause);
+	t3 = now_ms();
 	print_report(r, o);
+	if (o->times) {
+		print_times(base.path, pb);
+		print_times(cur.path, pc);
+		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
+		    "ms, analysis %.1f ms, output %.1f ms\n", t1 - t0,
+		    t2 - t1, t3 - t2, now_ms() - t3);
+	}
 	report_free(r);
 	profile_free(pb);
 	profile_free(pc);
@@ -181,11 +229,12 @@ main(int argc, char **argv)
 		{ "cum", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-size", required_argument, NULL, 'm' },
+		{ "times", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct options	 o = { NULL, 0, REPORT_BY_FLAT, false,
+	struct options	 o = { NULL, 0, REPORT_BY_FLAT, false, false,
 			    PROFILE_MAX_INFLATED };
 	const char	*cmd, *errstr;
 	long long	 n;
@@ -223,6 +272,9 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 't':
+			o.times = true;
 			break;
 		case 'm':
 			if (units_size(optarg, &size, &errstr) == -1)

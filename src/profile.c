@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -16,14 +17,10 @@
 #include "hash.h"
 #include "log.h"
 #include "profile.h"
+#include "pbwire.h"
 #include "profile.pb-c.h"
 #include "units.h"
 #include "xmalloc.h"
-
-typedef Perftools__Profiles__Profile	PB_Profile;
-typedef Perftools__Profiles__Location	PB_Location;
-typedef Perftools__Profiles__Sample	PB_Sample;
-typedef Perftools__Profiles__Label	PB_Label;
 
 /* Grow a dynamic array so that one more element fits. */
 #define GROW(arr, n, cap) do {						\
@@ -65,11 +62,6 @@ struct symtab {
 	uint32_t		*lsoff;
 	uint32_t		 nls, capls;
 	struct idset		 lsset;
-};
-
-struct profile_raw {
-	struct arena		*arena;
-	PB_Profile		*msg;
 };
 
 /* ---- interning ---------------------------------------------------------- */
@@ -177,7 +169,7 @@ node_eq(const void *ctx, uint32_t id, const void *key)
 static uint32_t
 sym_intern_node(struct symtab *st, uint32_t func, uint32_t mapping)
 {
-	struct sym_node	 n = { 0, 0, 0, NULL };
+	struct sym_node	 n = { 0, 0, 0, NULL, false };
 	const char	*file, *base;
 	uint64_t	 h;
 	uint32_t	 id;
@@ -264,6 +256,8 @@ sym_intern_loc(struct symtab *st, const struct loc_key *k)
 		}
 		st->lines[st->nlines].node = sym_intern_node(st,
 		    st->lines[st->nlines].func, k->loc.mapping);
+		if (i + 1 < k->loc.nlines)
+			st->nodes[st->lines[st->nlines].node].inlined = true;
 		st->nlines++;
 	}
 	idset_add(&st->locset, h, id);
@@ -404,6 +398,24 @@ symtab_nlines(const struct symtab *st)
 	return st->nlines;
 }
 
+uint32_t
+symtab_nlocs(const struct symtab *st)
+{
+	return st->nlocs;
+}
+
+const struct sym_loc *
+symtab_locs(const struct symtab *st)
+{
+	return st->locs;
+}
+
+const struct sym_line *
+symtab_lines(const struct symtab *st)
+{
+	return st->lines;
+}
+
 /* ---- reading and inflating ---------------------------------------------- */
 
 int
@@ -474,112 +486,121 @@ is_gzip(const void *data, size_t len)
 	return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
 }
 
-/*
- * Inflate one or more concatenated gzip members (as `cat a.gz b.gz` makes)
- * into buf, growing it up to max + 1 bytes. With count_only, the output goes
- * to a small scratch buffer instead and only its size is kept.
- */
-static int
-inflate_members(const unsigned char *in, size_t len, size_t max,
-    bool count_only, unsigned char **bufp, size_t *capp, size_t *outlen,
-    char **cause)
-{
-	unsigned char	 scratch[65536], *buf = *bufp;
-	z_stream	 zs;
-	size_t		 cap = *capp, used = 0, left = len, chunk;
-	int		 rc, ret = -1;
-
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 15 + 16) != Z_OK)
-		fatalx("inflateInit2 failed");
-	zs.next_in = (unsigned char *)in;
-	for (;;) {
-		/* zlib counts in uInt: feed and drain it 1 GiB at most. */
-		if (zs.avail_in == 0) {
-			chunk = left > (1u << 30) ? (1u << 30) : left;
-			zs.avail_in = chunk;
-			left -= chunk;
-		}
-		if (count_only) {
-			zs.next_out = scratch;
-			zs.avail_out = sizeof scratch;
-		} else {
-			if (used == cap) {
-				cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
-				buf = xreallocarray(buf, cap, 1);
-			}
-			zs.next_out = buf + used;
-			zs.avail_out = cap - used > (1u << 30) ? (1u << 30) :
-			    cap - used;
-		}
-		chunk = zs.avail_out;
-		rc = inflate(&zs, Z_NO_FLUSH);
-		used += chunk - zs.avail_out;
-		if (used > max) {
-			xasprintf(cause, "decompressed profile exceeds the "
-			    "%s limit", units_fmt_size(max));
-			goto out;
-		}
-		if (rc == Z_STREAM_END) {
-			if (zs.avail_in == 0 && left == 0)
-				break;
-			if (inflateReset(&zs) != Z_OK)
-				fatalx("inflateReset failed");
-			continue;
-		}
-		if (rc == Z_BUF_ERROR && zs.avail_in == 0 && left == 0) {
-			xasprintf(cause, "truncated gzip data");
-			goto out;
-		}
-		if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			xasprintf(cause, "corrupt gzip data: %s",
-			    zs.msg != NULL ? zs.msg : "inflate failed");
-			goto out;
-		}
-	}
-	*outlen = used;
-	ret = 0;
-out:
-	inflateEnd(&zs);
-	*bufp = buf;
-	*capp = cap;
-	return ret;
-}
-
-/*
- * Inflate gzip data, refusing output beyond max bytes. The output buffer
- * is sized from the gzip trailer; when the trailer claims more than max,
- * a first pass counts the output without keeping it, so that a gzip bomb
- * is refused without ever taking its size in memory.
- */
-int
-profile_inflate(const void *data, size_t len, size_t max, void **out,
-    size_t *outlen, char **cause)
-{
-	const unsigned char	*in = data;
-	unsigned char		*buf = NULL;
-	size_t			 cap, hint = 0, n;
-
-	if (len >= 18)
-		hint = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 |
-		    (size_t)in[len - 2] << 16 | (size_t)in[len - 1] << 24;
-	if (hint > max && inflate_members(in, len, max, true, &buf, &cap, &n,
-	    cause) == -1)
-		return -1;
-	cap = hint > 0 && hint <= max ? hint + 1 : len * 4 + 4096;
-	if (cap > max + 1)
-		cap = max + 1;
-	buf = xmalloc(cap);
-	if (inflate_members(in, len, max, false, &buf, &cap, outlen,
-	    cause) == -1) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	return 0;
-}
-
 /* ---- parsing ------------------------------------------------------------ */
+
+/*
+ * profile_parse() reads a profile in one pass as it is inflated, a window
+ * at a time, so that what inflate writes is parsed while it is still in
+ * the cache and the decompressed profile is never held whole. It walks the
+ * top level of the Profile message itself and unpacks each embedded
+ * message on its own: samples, most of a profile, with pbwire_sample();
+ * the others with the generated protobuf-c code, into a scratch arena
+ * rewound after every message. Only compact arrays remain. The walk
+ * follows protobuf's rules: fields in any order, unknown fields skipped,
+ * the last value of a scalar kept, repeated scalars packed or not. As
+ * fields may come in any order, references (string indices, ids) are
+ * checked and resolved once the whole profile has been read.
+ */
+
+/* Milliseconds on the monotonic clock. */
+static double
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+#define PROFILE_MAX_FIELD	((size_t)16 << 20)	/* one top-level field */
+#define INFLATE_WINDOW		((size_t)256 << 10)
+
+struct raw_vt {
+	int64_t		 type;
+	int64_t		 unit;
+};
+
+struct raw_str {
+	const char	*s;
+	uint32_t	 len;
+};
+
+struct raw_mapping {
+	uint64_t	 id, start, limit, offset;
+	int64_t		 file, build_id;
+};
+
+struct raw_function {
+	uint64_t	 id;
+	int64_t		 name, system_name, filename, start_line;
+};
+
+struct raw_location {
+	uint64_t	 id, mapping_id, address;
+	uint32_t	 line0, nlines;
+	uint32_t	 mapping;	/* local index, or SYM_NONE */
+	bool		 folded;
+};
+
+struct raw_line {
+	uint64_t	 function_id;
+	int64_t		 line;
+	uint32_t	 function;	/* local index */
+};
+
+struct raw_label {
+	int64_t		 key, str, num, unit;
+};
+
+/* A location id of a stack that does not fit the stacks array as read. */
+struct raw_wide {
+	size_t		 pos;
+	uint64_t	 id;
+};
+
+struct profile_raw {
+	struct profile_stats	 stats;
+	size_t			 budget;	/* bytes the tables may take */
+	size_t			 nfields;
+	struct arena		*scratch;	/* one message at a time */
+	struct arena		*strings;	/* the string table's bytes */
+	struct pbwire_sample	 ps;
+	struct pbwire_location	 pl;
+
+	struct raw_vt		*types;
+	size_t			 ntypes, captypes;
+	struct raw_vt		 period_type;
+	int64_t			 drop_frames, keep_frames, time_nanos;
+	int64_t			 duration_nanos, period, default_type;
+	int64_t			*comments;
+	size_t			 ncomments, capcomments;
+
+	struct raw_str		*strs;
+	size_t			 nstrs, capstrs;
+	struct raw_mapping	*maps;
+	size_t			 nmaps, capmaps;
+	struct raw_function	*funcs;
+	size_t			 nfuncs, capfuncs;
+	struct raw_location	*locs;
+	size_t			 nlocs, caplocs;
+	struct raw_line		*lines;
+	size_t			 nlines, caplines;
+
+	size_t			 nsamples, capsamples;
+	uint32_t		*stack_off;	/* nsamples + 1 */
+	uint32_t		*label_off;	/* nsamples + 1 */
+	uint32_t		*stacks;	/* location ids, then indices */
+	size_t			 nstacks, capstacks;
+	struct raw_wide		*wide;		/* ids over 32 bits */
+	size_t			 nwide, capwide;
+	int64_t			*values;
+	size_t			 nvalues, capvalues;
+	size_t			 first_nval;	/* values in sample 0 */
+	size_t			 odd_sample;	/* first with another count */
+	size_t			 odd_nval;
+	struct raw_label	*labels;
+	size_t			 nlabels, caplabels;
+};
 
 static void *
 pb_alloc(void *arena, size_t size)
@@ -593,49 +614,645 @@ pb_free(void *arena, void *p)
 	/* Freed with the arena. */
 }
 
+/* An allocator for one message: the scratch arena, emptied. */
+static ProtobufCAllocator *
+scratch_allocator(struct profile_raw *raw, ProtobufCAllocator *a)
+{
+	arena_reset(raw->scratch);
+	a->alloc = pb_alloc;
+	a->free = pb_free;
+	a->allocator_data = raw->scratch;
+	return a;
+}
+
+/* Make room for more elements of an array. */
+static void
+reserve(void **arr, size_t n, size_t *cap, size_t more, size_t size)
+{
+	if (*cap - n >= more)
+		return;
+	if (n > SIZE_MAX / 2 - more)
+		fatalx("profile: array too large");
+	while (*cap - n < more)
+		*cap = *cap == 0 ? 64 : *cap * 2;
+	*arr = xreallocarray(*arr, *cap, size);
+}
+
+static int
+parse_value_type(struct profile_raw *raw, const struct pbwire_field *f,
+    struct raw_vt *vt, bool merge, char **cause)
+{
+	Perftools__Profiles__ValueType	*m;
+	ProtobufCAllocator		 a;
+
+	m = perftools__profiles__value_type__unpack(scratch_allocator(raw,
+	    &a), f->len, f->p);
+	if (m == NULL) {
+		xasprintf(cause, "malformed value type");
+		return -1;
+	}
+	/* A message repeated is merged: fields it sets replace. */
+	if (!merge || m->type != 0)
+		vt->type = m->type;
+	if (!merge || m->unit != 0)
+		vt->unit = m->unit;
+	return 0;
+}
+
+static int
+parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	Perftools__Profiles__Mapping	*m;
+	ProtobufCAllocator		 a;
+	struct raw_mapping		*rm;
+
+	m = perftools__profiles__mapping__unpack(scratch_allocator(raw, &a),
+	    f->len, f->p);
+	if (m == NULL) {
+		xasprintf(cause, "malformed mapping");
+		return -1;
+	}
+	GROW(raw->maps, raw->nmaps, raw->capmaps);
+	rm = &raw->maps[raw->nmaps++];
+	rm->id = m->id;
+	rm->start = m->memory_start;
+	rm->limit = m->memory_limit;
+	rm->offset = m->file_offset;
+	rm->file = m->filename;
+	rm->build_id = m->build_id;
+	return 0;
+}
+
+static int
+parse_function(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	Perftools__Profiles__Function	*m;
+	ProtobufCAllocator		 a;
+	struct raw_function		*rf;
+
+	m = perftools__profiles__function__unpack(scratch_allocator(raw, &a),
+	    f->len, f->p);
+	if (m == NULL) {
+		xasprintf(cause, "malformed function");
+		return -1;
+	}
+	GROW(raw->funcs, raw->nfuncs, raw->capfuncs);
+	rf = &raw->funcs[raw->nfuncs++];
+	rf->id = m->id;
+	rf->name = m->name;
+	rf->system_name = m->system_name;
+	rf->filename = m->filename;
+	rf->start_line = m->start_line;
+	return 0;
+}
+
+static int
+parse_location(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	struct pbwire_location	*pl = &raw->pl;
+	struct raw_location	*rl;
+	size_t			 i;
+
+	if (pbwire_location(f->p, f->len, pl) == -1) {
+		xasprintf(cause, "malformed location");
+		return -1;
+	}
+	if (raw->nlines + pl->nlines >= UINT32_MAX) {
+		xasprintf(cause, "too many lines");
+		return -1;
+	}
+	GROW(raw->locs, raw->nlocs, raw->caplocs);
+	rl = &raw->locs[raw->nlocs++];
+	rl->id = pl->id;
+	rl->mapping_id = pl->mapping_id;
+	rl->address = pl->address;
+	rl->folded = pl->is_folded;
+	rl->line0 = raw->nlines;
+	rl->nlines = pl->nlines;
+	reserve((void **)&raw->lines, raw->nlines, &raw->caplines, pl->nlines,
+	    sizeof *raw->lines);
+	for (i = 0; i < pl->nlines; i++) {
+		raw->lines[raw->nlines].function_id = pl->lines[i].function_id;
+		raw->lines[raw->nlines].line = pl->lines[i].line;
+		raw->nlines++;
+	}
+	return 0;
+}
+
+static int
+parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	struct pbwire_sample	*ps = &raw->ps;
+	size_t			 i, s = raw->nsamples;
+
+	if (pbwire_sample(f->p, f->len, ps) == -1) {
+		xasprintf(cause, "sample %zu: malformed message", s);
+		return -1;
+	}
+	if (raw->nstacks + ps->nloc >= UINT32_MAX ||
+	    raw->nlabels + ps->nlab >= UINT32_MAX) {
+		xasprintf(cause, "too many stack frames");
+		return -1;
+	}
+	reserve((void **)&raw->stacks, raw->nstacks, &raw->capstacks,
+	    ps->nloc, sizeof *raw->stacks);
+	for (i = 0; i < ps->nloc; i++) {
+		if (ps->loc[i] > UINT32_MAX - 1) {
+			GROW(raw->wide, raw->nwide, raw->capwide);
+			raw->wide[raw->nwide].pos = raw->nstacks;
+			raw->wide[raw->nwide++].id = ps->loc[i];
+		}
+		raw->stacks[raw->nstacks++] = (uint32_t)ps->loc[i];
+	}
+	/* The sample types may come later: counts are checked at the end. */
+	if (s == 0)
+		raw->first_nval = ps->nval;
+	else if (ps->nval != raw->first_nval && raw->odd_sample == 0) {
+		raw->odd_sample = s;
+		raw->odd_nval = ps->nval;
+	}
+	reserve((void **)&raw->values, raw->nvalues, &raw->capvalues,
+	    ps->nval, sizeof *raw->values);
+	memcpy(&raw->values[raw->nvalues], ps->val,
+	    ps->nval * sizeof *raw->values);
+	raw->nvalues += ps->nval;
+	reserve((void **)&raw->labels, raw->nlabels, &raw->caplabels,
+	    ps->nlab, sizeof *raw->labels);
+	for (i = 0; i < ps->nlab; i++) {
+		raw->labels[raw->nlabels].key = ps->lab[i].key;
+		raw->labels[raw->nlabels].str = ps->lab[i].str;
+		raw->labels[raw->nlabels].num = ps->lab[i].num;
+		raw->labels[raw->nlabels].unit = ps->lab[i].unit;
+		raw->nlabels++;
+	}
+	if (s + 2 > raw->capsamples) {
+		raw->capsamples = raw->capsamples == 0 ? 1024 :
+		    raw->capsamples * 2;
+		raw->stack_off = xreallocarray(raw->stack_off,
+		    raw->capsamples, sizeof *raw->stack_off);
+		raw->label_off = xreallocarray(raw->label_off,
+		    raw->capsamples, sizeof *raw->label_off);
+		raw->stack_off[0] = raw->label_off[0] = 0;
+	}
+	raw->nsamples++;
+	raw->stack_off[raw->nsamples] = raw->nstacks;
+	raw->label_off[raw->nsamples] = raw->nlabels;
+	return 0;
+}
+
+static int
+parse_comments(struct profile_raw *raw, const struct pbwire_field *f)
+{
+	const uint8_t	*p = f->p, *end = f->p + f->len;
+	uint64_t	 v = f->v;
+
+	do {
+		if (f->wt == 2 && pbwire_varint(&p, end, &v) == -1)
+			return -1;
+		GROW(raw->comments, raw->ncomments, raw->capcomments);
+		raw->comments[raw->ncomments++] = (int64_t)v;
+	} while (f->wt == 2 && p < end);
+	return 0;
+}
+
+/* One top-level field of the Profile message. */
+static int
+parse_field(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	/* Fields 1-6 and 11 are messages or bytes, 13 may be packed. */
+	if (((f->num <= 6 || f->num == 11) && f->wt != 2) ||
+	    (f->num >= 7 && f->num <= 14 && f->num != 11 && f->num != 13 &&
+	    f->wt != 0) || (f->num == 13 && f->wt != 0 && f->wt != 2)) {
+		xasprintf(cause, "field %u has wire type %u", f->num, f->wt);
+		return -1;
+	}
+	switch (f->num) {
+	case 1:
+		GROW(raw->types, raw->ntypes, raw->captypes);
+		memset(&raw->types[raw->ntypes], 0, sizeof *raw->types);
+		if (parse_value_type(raw, f, &raw->types[raw->ntypes], false,
+		    cause) == -1)
+			return -1;
+		raw->ntypes++;
+		return 0;
+	case 2:
+		return parse_sample(raw, f, cause);
+	case 3:
+		return parse_mapping(raw, f, cause);
+	case 4:
+		return parse_location(raw, f, cause);
+	case 5:
+		return parse_function(raw, f, cause);
+	case 6:
+		GROW(raw->strs, raw->nstrs, raw->capstrs);
+		raw->strs[raw->nstrs].s = arena_strndup(raw->strings,
+		    (const char *)f->p, f->len);
+		raw->strs[raw->nstrs].len = f->len;
+		raw->nstrs++;
+		return 0;
+	case 7: raw->drop_frames = f->v; return 0;
+	case 8: raw->keep_frames = f->v; return 0;
+	case 9: raw->time_nanos = f->v; return 0;
+	case 10: raw->duration_nanos = f->v; return 0;
+	case 11:
+		return parse_value_type(raw, f, &raw->period_type, true, cause);
+	case 12: raw->period = f->v; return 0;
+	case 13:
+		if (parse_comments(raw, f) == -1) {
+			xasprintf(cause, "malformed comments");
+			return -1;
+		}
+		return 0;
+	case 14: raw->default_type = f->v; return 0;
+	default:
+		return 0;		/* a field of a newer format */
+	}
+}
+
+/* What the tables take, roughly: their capacities. */
+static size_t
+raw_bytes(const struct profile_raw *raw)
+{
+	return raw->captypes * sizeof *raw->types +
+	    raw->capcomments * sizeof *raw->comments +
+	    raw->capstrs * sizeof *raw->strs + arena_bytes(raw->strings) +
+	    raw->capmaps * sizeof *raw->maps +
+	    raw->capfuncs * sizeof *raw->funcs +
+	    raw->caplocs * sizeof *raw->locs +
+	    raw->caplines * sizeof *raw->lines +
+	    raw->capsamples * 2 * sizeof *raw->stack_off +
+	    raw->capstacks * sizeof *raw->stacks +
+	    raw->capwide * sizeof *raw->wide +
+	    raw->capvalues * sizeof *raw->values +
+	    raw->caplabels * sizeof *raw->labels;
+}
+
+/*
+ * Parse the complete fields of data[0..len); returns how many bytes they
+ * took (a field cut by the end of the window waits for more), or -1.
+ * With final set, nothing may be left over.
+ */
+static ssize_t
+parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
+    bool final, char **cause)
+{
+	const uint8_t		*p = data, *end = data + len, *start;
+	struct pbwire_field	 f;
+	uint64_t		 tag, flen;
+	int			 rc;
+
+	for (;;) {
+		start = p;
+		rc = pbwire_next(&p, end, &f);
+		if (rc == 1) {
+			if (f.wt == 2 && f.len > PROFILE_MAX_FIELD) {
+				xasprintf(cause, "field %u of %zu bytes is "
+				    "larger than %s", f.num, f.len,
+				    units_fmt_size(PROFILE_MAX_FIELD));
+				return -1;
+			}
+			if (parse_field(raw, &f, cause) == -1)
+				return -1;
+			/* Many tiny records could multiply into much memory. */
+			if (++raw->nfields % 4096 == 0 &&
+			    raw_bytes(raw) > raw->budget) {
+				xasprintf(cause, "decoded profile exceeds %s",
+				    units_fmt_size(raw->budget));
+				return -1;
+			}
+			continue;
+		}
+		if (rc == 0)
+			return len;
+		/* Malformed, or cut short by the end of the window? */
+		p = start;
+		if (!final && pbwire_varint(&p, end, &tag) == 0 &&
+		    (tag & 7) == 2 && (tag >> 3) != 0) {
+			if (pbwire_varint(&p, end, &flen) == -1 &&
+			    end - p < 10)
+				return start - data;	/* length cut */
+			if (flen > PROFILE_MAX_FIELD) {
+				xasprintf(cause, "field %llu of %llu bytes is "
+				    "larger than %s",
+				    (unsigned long long)(tag >> 3),
+				    (unsigned long long)flen,
+				    units_fmt_size(PROFILE_MAX_FIELD));
+				return -1;
+			}
+			return start - data;		/* payload cut */
+		}
+		if (!final && end - start < 11)
+			return start - data;		/* tag or varint cut */
+		xasprintf(cause, "not a pprof profile: malformed or truncated "
+		    "protobuf");
+		return -1;
+	}
+}
+
+/*
+ * Inflate one or more concatenated gzip members (as `cat a.gz b.gz` makes)
+ * a window at a time, parsing each window's complete fields before the
+ * next; more than max bytes of output are refused, so that a gzip bomb
+ * costs a window of memory and at most max bytes of work.
+ */
+static int
+parse_gzip(struct profile_raw *raw, const uint8_t *in, size_t len,
+    size_t max, char **cause)
+{
+	z_stream	 zs;
+	uint8_t		*win;
+	size_t		 cap = INFLATE_WINDOW, have = 0, total = 0, left = len;
+	size_t		 chunk, got;
+	ssize_t		 used;
+	double		 t0;
+	int		 rc, ret = -1;
+	bool		 done = false;
+
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+		fatalx("inflateInit2 failed");
+	win = xmalloc(cap);
+	zs.next_in = (uint8_t *)in;
+	while (!done) {
+		/* zlib counts in uInt: feed it 1 GiB at most at a time. */
+		if (zs.avail_in == 0) {
+			chunk = left > (1u << 30) ? (1u << 30) : left;
+			zs.avail_in = chunk;
+			left -= chunk;
+		}
+		if (have == cap) {
+			/* One field fills the window: widen it. */
+			cap *= 2;
+			win = xreallocarray(win, cap, 1);
+		}
+		zs.next_out = win + have;
+		zs.avail_out = cap - have;
+		t0 = now_ms();
+		rc = inflate(&zs, Z_NO_FLUSH);
+		raw->stats.inflate_ms += now_ms() - t0;
+		got = cap - have - zs.avail_out;
+		total += got;
+		have += got;
+		if (total > max) {
+			xasprintf(cause, "decompressed profile exceeds the "
+			    "%s limit", units_fmt_size(max));
+			goto out;
+		}
+		if (rc == Z_STREAM_END) {
+			if (zs.avail_in == 0 && left == 0)
+				done = true;
+			else if (inflateReset(&zs) != Z_OK)
+				fatalx("inflateReset failed");
+		} else if (rc == Z_BUF_ERROR && zs.avail_in == 0 &&
+		    left == 0) {
+			xasprintf(cause, "truncated gzip data");
+			goto out;
+		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			xasprintf(cause, "corrupt gzip data: %s",
+			    zs.msg != NULL ? zs.msg : "inflate failed");
+			goto out;
+		}
+		if ((used = parse_fields(raw, win, have, done, cause)) == -1)
+			goto out;
+		memmove(win, win + used, have - used);
+		have -= used;
+	}
+	if (total == 0) {
+		xasprintf(cause, "empty profile");
+		goto out;
+	}
+	raw->stats.bytes_out = total;
+	ret = 0;
+out:
+	inflateEnd(&zs);
+	free(win);
+	return ret;
+}
+
+static int
+check_str(const struct profile_raw *raw, int64_t idx, const char *what,
+    char **cause)
+{
+	if (idx < 0 || (uint64_t)idx >= raw->nstrs) {
+		xasprintf(cause, "%s: string index %lld out of range (%zu "
+		    "strings)", what, (long long)idx, raw->nstrs);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_strings(const struct profile_raw *raw, char **cause)
+{
+	size_t	i;
+
+	if (raw->nstrs == 0 || raw->strs[0].len != 0) {
+		xasprintf(cause, "string table must start with an empty "
+		    "string");
+		return -1;
+	}
+	for (i = 0; i < raw->ntypes; i++)
+		if (check_str(raw, raw->types[i].type, "sample type",
+		    cause) == -1 || check_str(raw, raw->types[i].unit,
+		    "sample unit", cause) == -1)
+			return -1;
+	if (check_str(raw, raw->period_type.type, "period type", cause) == -1 ||
+	    check_str(raw, raw->period_type.unit, "period unit", cause) == -1 ||
+	    check_str(raw, raw->default_type, "default sample type",
+	    cause) == -1 ||
+	    check_str(raw, raw->drop_frames, "drop_frames", cause) == -1 ||
+	    check_str(raw, raw->keep_frames, "keep_frames", cause) == -1)
+		return -1;
+	for (i = 0; i < raw->ncomments; i++)
+		if (check_str(raw, raw->comments[i], "comment", cause) == -1)
+			return -1;
+	for (i = 0; i < raw->nmaps; i++)
+		if (check_str(raw, raw->maps[i].file, "mapping file name",
+		    cause) == -1 || check_str(raw, raw->maps[i].build_id,
+		    "mapping build id", cause) == -1)
+			return -1;
+	for (i = 0; i < raw->nfuncs; i++)
+		if (check_str(raw, raw->funcs[i].name, "function name",
+		    cause) == -1 || check_str(raw, raw->funcs[i].system_name,
+		    "function system name", cause) == -1 ||
+		    check_str(raw, raw->funcs[i].filename, "function file name",
+		    cause) == -1)
+			return -1;
+	for (i = 0; i < raw->nlabels; i++)
+		if (check_str(raw, raw->labels[i].key, "label key",
+		    cause) == -1 || check_str(raw, raw->labels[i].str,
+		    "label value", cause) == -1 || check_str(raw,
+		    raw->labels[i].unit, "label unit", cause) == -1)
+			return -1;
+	return 0;
+}
+
+/* Index the ids of a table: they must be non-zero and unique. */
+static int
+index_table(struct idmap *m, const void *table, size_t n, size_t stride,
+    const char *what, char **cause)
+{
+	uint64_t	*ids, dup;
+	size_t		 i;
+	int		 rc = 0;
+
+	/* Every raw table starts with its uint64_t id. */
+	ids = xreallocarray(NULL, n + 1, sizeof *ids);
+	for (i = 0; i < n; i++) {
+		memcpy(&ids[i], (const char *)table + i * stride, sizeof *ids);
+		if (ids[i] == 0) {
+			xasprintf(cause, "%s with reserved id 0", what);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && idmap_build(m, ids, n, &dup) == -1) {
+		xasprintf(cause, "%ss with the same id %llu", what,
+		    (unsigned long long)dup);
+		rc = -1;
+	}
+	free(ids);
+	return rc;
+}
+
+/* Check the sample values against the sample types, read by now. */
+static int
+check_values(const struct profile_raw *raw, char **cause)
+{
+	if (raw->nsamples == 0)
+		return 0;
+	if (raw->ntypes == 0) {
+		xasprintf(cause, "profile has samples but no sample types");
+		return -1;
+	}
+	if (raw->first_nval != raw->ntypes) {
+		xasprintf(cause, "sample 0 has %zu values for %zu sample "
+		    "types", raw->first_nval, raw->ntypes);
+		return -1;
+	}
+	if (raw->odd_sample != 0) {
+		xasprintf(cause, "sample %zu has %zu values for %zu sample "
+		    "types", raw->odd_sample, raw->odd_nval, raw->ntypes);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * With the whole profile read: check every string index and value count,
+ * and resolve ids to local indices, in the tables and in the stacks.
+ */
+static int
+parse_finish(struct profile_raw *raw, char **cause)
+{
+	struct idmap		 mapidx, funcidx, locidx;
+	struct raw_location	*rl;
+	struct raw_line		*ln;
+	size_t			 i, j, w;
+	uint64_t		 id;
+	uint32_t		 pos;
+	int			 rc = -1;
+
+	memset(&mapidx, 0, sizeof mapidx);
+	memset(&funcidx, 0, sizeof funcidx);
+	memset(&locidx, 0, sizeof locidx);
+	if (check_values(raw, cause) == -1 || check_strings(raw, cause) == -1 ||
+	    index_table(&mapidx, raw->maps, raw->nmaps, sizeof *raw->maps,
+	    "mapping", cause) == -1 ||
+	    index_table(&funcidx, raw->funcs, raw->nfuncs, sizeof *raw->funcs,
+	    "function", cause) == -1 ||
+	    index_table(&locidx, raw->locs, raw->nlocs, sizeof *raw->locs,
+	    "location", cause) == -1)
+		goto out;
+	for (i = 0; i < raw->nlocs; i++) {
+		rl = &raw->locs[i];
+		rl->mapping = SYM_NONE;
+		if (rl->mapping_id != 0 && (rl->mapping = idmap_get(&mapidx,
+		    rl->mapping_id)) == HASH_NONE) {
+			xasprintf(cause, "location %llu: mapping id %llu not "
+			    "found", (unsigned long long)rl->id,
+			    (unsigned long long)rl->mapping_id);
+			goto out;
+		}
+		for (j = rl->line0; j < rl->line0 + rl->nlines; j++) {
+			ln = &raw->lines[j];
+			ln->function = ln->function_id == 0 ? HASH_NONE :
+			    idmap_get(&funcidx, ln->function_id);
+			if (ln->function == HASH_NONE) {
+				xasprintf(cause, "location %llu: line with %s "
+				    "function id %llu",
+				    (unsigned long long)rl->id,
+				    ln->function_id == 0 ? "no" : "unknown",
+				    (unsigned long long)ln->function_id);
+				goto out;
+			}
+		}
+	}
+	for (i = 0, w = 0; i < raw->nstacks; i++) {
+		id = raw->stacks[i];
+		if (w < raw->nwide && raw->wide[w].pos == i)
+			id = raw->wide[w++].id;
+		if ((pos = idmap_get(&locidx, id)) == HASH_NONE) {
+			xasprintf(cause, "location id %llu of a sample not "
+			    "found", (unsigned long long)id);
+			goto out;
+		}
+		raw->stacks[i] = pos;
+	}
+	rc = 0;
+out:
+	idmap_free(&mapidx);
+	idmap_free(&funcidx);
+	idmap_free(&locidx);
+	return rc;
+}
+
 struct profile_raw *
 profile_parse(const void *data, size_t len, size_t max, char **cause)
 {
 	struct profile_raw	*raw;
-	ProtobufCAllocator	 alloc;
-	void			*plain = NULL;
-	size_t			 plainlen;
+	double			 t0 = now_ms();
+	int			 rc;
 
-	if (is_gzip(data, len)) {
-		if (profile_inflate(data, len, max, &plain, &plainlen,
-		    cause) == -1)
-			return NULL;
-		data = plain;
-		len = plainlen;
+	raw = xcalloc(1, sizeof *raw);
+	raw->stats.bytes_in = raw->stats.bytes_out = len;
+	raw->budget = max > SIZE_MAX / 2 ? SIZE_MAX : max * 2;
+	raw->scratch = arena_new(16384);
+	raw->strings = arena_new(65536);
+	if (is_gzip(data, len))
+		rc = parse_gzip(raw, data, len, max, cause);
+	else if (len == 0) {
+		xasprintf(cause, "empty profile");
+		rc = -1;
 	} else if (len > max) {
 		xasprintf(cause, "profile exceeds the %s limit",
 		    units_fmt_size(max));
-		return NULL;
-	}
-	if (len == 0) {
-		free(plain);
-		xasprintf(cause, "empty profile");
-		return NULL;
-	}
-	raw = xcalloc(1, sizeof *raw);
-	raw->arena = arena_new(len < (16u << 20) ? len + 4096 : 16u << 20);
-	alloc.alloc = pb_alloc;
-	alloc.free = pb_free;
-	alloc.allocator_data = raw->arena;
-	raw->msg = perftools__profiles__profile__unpack(&alloc, len, data);
-	if (raw->msg == NULL) {
-		if (plain != NULL)
-			xasprintf(cause, "not a pprof profile: the "
-			    "decompressed data is not a valid protobuf "
-			    "message (corrupt or truncated)");
-		else
+		rc = -1;
+	} else if (parse_fields(raw, data, len, true, cause) == -1) {
+		if (strncmp(*cause, "not a pprof", 11) == 0) {
+			free(*cause);
 			xasprintf(cause, "not a pprof profile: neither gzip "
 			    "nor a valid protobuf message");
-		free(plain);
+		}
+		rc = -1;
+	} else
+		rc = 0;
+	if (rc == 0)
+		rc = parse_finish(raw, cause);
+	if (rc == -1) {
 		profile_raw_free(raw);
 		return NULL;
 	}
-	free(plain);
+	arena_free(raw->scratch);
+	raw->scratch = NULL;
+	pbwire_sample_free(&raw->ps);
+	pbwire_location_free(&raw->pl);
+	raw->stats.parse_ms = now_ms() - t0 - raw->stats.inflate_ms;
 	return raw;
 }
 
@@ -644,227 +1261,27 @@ profile_raw_free(struct profile_raw *raw)
 {
 	if (raw == NULL)
 		return;
-	arena_free(raw->arena);
+	arena_free(raw->scratch);
+	arena_free(raw->strings);
+	pbwire_sample_free(&raw->ps);
+	pbwire_location_free(&raw->pl);
+	free(raw->types);
+	free(raw->comments);
+	free(raw->strs);
+	free(raw->maps);
+	free(raw->funcs);
+	free(raw->locs);
+	free(raw->lines);
+	free(raw->stack_off);
+	free(raw->label_off);
+	free(raw->stacks);
+	free(raw->wide);
+	free(raw->values);
+	free(raw->labels);
 	free(raw);
 }
 
-size_t
-profile_raw_bytes(const struct profile_raw *raw)
-{
-	return arena_bytes(raw->arena);
-}
-
-/* ---- checking and interning --------------------------------------------- */
-
-struct reducer {
-	const PB_Profile	*pb;
-	struct symtab		*st;
-	struct profile		*p;
-	uint32_t		*strmap;	/* profile string index -> id */
-	struct idmap		 mapidx, funcidx, locidx;
-	uint64_t		*mapids, *funcids, *locids;
-	uint32_t		*msym, *fsym, *lsym;
-	char			**cause;
-};
-
-/* Translate a string index of the profile, checking its range. */
-static int
-str_ref(struct reducer *r, int64_t idx, const char *what, uint32_t *id)
-{
-	if (idx < 0 || (uint64_t)idx >= r->pb->n_string_table) {
-		xasprintf(r->cause, "%s: string index %lld out of range "
-		    "(%zu strings)", what, (long long)idx,
-		    r->pb->n_string_table);
-		return -1;
-	}
-	*id = r->strmap[idx];
-	return 0;
-}
-
-static int
-reduce_strings(struct reducer *r)
-{
-	const PB_Profile	*pb = r->pb;
-	size_t			 i;
-
-	if (pb->n_string_table == 0 || pb->string_table[0].len != 0) {
-		xasprintf(r->cause, "string table must start with an empty "
-		    "string");
-		return -1;
-	}
-	r->strmap = xreallocarray(NULL, pb->n_string_table,
-	    sizeof *r->strmap);
-	for (i = 0; i < pb->n_string_table; i++)
-		r->strmap[i] = sym_intern_str(r->st,
-		    (const char *)pb->string_table[i].data,
-		    pb->string_table[i].len);
-	return 0;
-}
-
-/* Index a table of the profile by id: ids must be non-zero and unique. */
-static int
-reduce_ids(struct reducer *r, struct idmap *m, uint64_t *ids, size_t n,
-    const char *what)
-{
-	uint64_t	dup;
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] == 0) {
-			xasprintf(r->cause, "%s with reserved id 0", what);
-			return -1;
-		}
-	if (idmap_build(m, ids, n, &dup) == -1) {
-		xasprintf(r->cause, "%ss with the same id %llu", what,
-		    (unsigned long long)dup);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-reduce_mappings(struct reducer *r)
-{
-	const PB_Profile		*pb = r->pb;
-	const Perftools__Profiles__Mapping *pm;
-	struct sym_mapping		 m;
-	uint64_t			*ids;
-	size_t				 i;
-	int				 rc = -1;
-
-	ids = r->mapids = xreallocarray(NULL, pb->n_mapping, sizeof *ids);
-	for (i = 0; i < pb->n_mapping; i++)
-		ids[i] = pb->mapping[i]->id;
-	if (reduce_ids(r, &r->mapidx, ids, pb->n_mapping, "mapping") == -1)
-		goto out;
-	r->msym = xreallocarray(NULL, pb->n_mapping, sizeof *r->msym);
-	for (i = 0; i < pb->n_mapping; i++) {
-		pm = pb->mapping[i];
-		memset(&m, 0, sizeof m);
-		if (str_ref(r, pm->filename, "mapping file name",
-		    &m.file) == -1 ||
-		    str_ref(r, pm->build_id, "mapping build id",
-		    &m.build_id) == -1)
-			goto out;
-		m.size = pm->memory_limit - pm->memory_start;
-		m.size = m.size + 0xfff;
-		m.size -= m.size % 0x1000;
-		m.offset = pm->file_offset;
-		m.key = m.build_id != 0 ? m.build_id : m.file;
-		m.start = pm->memory_start;
-		r->msym[i] = sym_intern_mapping(r->st, &m);
-	}
-	r->p->main_mapping = pb->n_mapping > 0 ? r->msym[0] : SYM_NONE;
-	rc = 0;
-out:
-	return rc;
-}
-
-static int
-reduce_functions(struct reducer *r)
-{
-	const PB_Profile		*pb = r->pb;
-	const Perftools__Profiles__Function *pf;
-	struct sym_func			 f;
-	uint64_t			*ids;
-	size_t				 i;
-	int				 rc = -1;
-
-	ids = r->funcids = xreallocarray(NULL, pb->n_function, sizeof *ids);
-	for (i = 0; i < pb->n_function; i++)
-		ids[i] = pb->function[i]->id;
-	if (reduce_ids(r, &r->funcidx, ids, pb->n_function,
-	    "function") == -1)
-		goto out;
-	r->fsym = xreallocarray(NULL, pb->n_function, sizeof *r->fsym);
-	for (i = 0; i < pb->n_function; i++) {
-		pf = pb->function[i];
-		if (str_ref(r, pf->name, "function name", &f.name) == -1 ||
-		    str_ref(r, pf->system_name, "function system name",
-		    &f.system_name) == -1 ||
-		    str_ref(r, pf->filename, "function file name",
-		    &f.filename) == -1)
-			goto out;
-		f.start_line = pf->start_line;
-		r->fsym[i] = sym_intern_func(r->st, &f);
-	}
-	rc = 0;
-out:
-	return rc;
-}
-
-static int
-reduce_locations(struct reducer *r)
-{
-	const PB_Profile	*pb = r->pb;
-	const PB_Location	*pl;
-	struct loc_key		 k;
-	struct sym_line		*lines = NULL;
-	size_t			 caplines = 0, i, j;
-	uint64_t		*ids;
-	uint32_t		 pos;
-	int			 rc = -1;
-
-	ids = r->locids = xreallocarray(NULL, pb->n_location, sizeof *ids);
-	for (i = 0; i < pb->n_location; i++)
-		ids[i] = pb->location[i]->id;
-	if (reduce_ids(r, &r->locidx, ids, pb->n_location,
-	    "location") == -1)
-		goto out;
-	r->lsym = xreallocarray(NULL, pb->n_location, sizeof *r->lsym);
-	for (i = 0; i < pb->n_location; i++) {
-		pl = pb->location[i];
-		memset(&k, 0, sizeof k);
-		k.loc.mapping = SYM_NONE;
-		k.loc.addr = pl->address;
-		if (pl->mapping_id != 0) {
-			pos = idmap_get(&r->mapidx, pl->mapping_id);
-			if (pos == HASH_NONE) {
-				xasprintf(r->cause, "location %llu: mapping "
-				    "id %llu not found",
-				    (unsigned long long)pl->id,
-				    (unsigned long long)pl->mapping_id);
-				goto out;
-			}
-			k.loc.mapping = r->msym[pos];
-			k.loc.addr -= pb->mapping[pos]->memory_start;
-		}
-		k.loc.folded = pl->is_folded;
-		if (pl->n_line > UINT32_MAX / 2) {
-			xasprintf(r->cause, "location %llu: too many lines",
-			    (unsigned long long)pl->id);
-			goto out;
-		}
-		k.loc.nlines = pl->n_line;
-		if (pl->n_line > caplines) {
-			caplines = pl->n_line;
-			lines = xreallocarray(lines, caplines, sizeof *lines);
-		}
-		for (j = 0; j < pl->n_line; j++) {
-			pos = pl->line[j]->function_id == 0 ? HASH_NONE :
-			    idmap_get(&r->funcidx, pl->line[j]->function_id);
-			if (pos == HASH_NONE) {
-				xasprintf(r->cause, "location %llu: line with "
-				    "%s function id %llu",
-				    (unsigned long long)pl->id,
-				    pl->line[j]->function_id == 0 ?
-				    "no" : "unknown",
-				    (unsigned long long)
-				    pl->line[j]->function_id);
-				goto out;
-			}
-			lines[j].func = r->fsym[pos];
-			lines[j].line = pl->line[j]->line;
-			lines[j].node = 0;
-		}
-		k.lines = lines;
-		r->lsym[i] = sym_intern_loc(r->st, &k);
-	}
-	rc = 0;
-out:
-	free(lines);
-	return rc;
-}
+/* ---- interning a parsed profile ----------------------------------------- */
 
 struct label_ent {
 	uint64_t	kind_key;	/* kind << 32 | key string id */
@@ -883,64 +1300,67 @@ label_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+struct label_buf {
+	struct label_ent	*ents;
+	size_t			 capents;
+	uint64_t		*words;
+	size_t			 capwords;
+};
+
 /*
  * A sample's labels in a canonical form, so that two samples have equal
  * label sets exactly when pprof's merge would find their labels equal:
  * labels grouped by kind and key, values in the order given, units listed
- * only for a key of which some value has one.
+ * only for a key of which some value has one. A label with neither a
+ * string nor a number is dropped, as pprof drops it.
  */
-static int
-reduce_labels(struct reducer *r, const PB_Sample *ps, uint32_t *lsid,
-    struct label_ent **ents, size_t *capents, uint64_t **words,
-    size_t *capwords)
+static uint32_t
+intern_labels(struct symtab *st, const uint32_t *strmap,
+    const struct raw_label *rl, size_t nl, struct label_buf *lb)
 {
 	struct label_ent	*e;
 	uint64_t		*w;
 	size_t			 n = 0, nw = 0, i, j, k;
-	uint32_t		 key, val;
 	bool			 units;
 
-	if (ps->n_label == 0) {
-		*lsid = 0;
+	if (nl == 0)
 		return 0;
+	if (nl > lb->capents) {
+		lb->capents = nl;
+		lb->ents = xreallocarray(lb->ents, nl, sizeof *lb->ents);
 	}
-	if (ps->n_label > *capents) {
-		*capents = ps->n_label;
-		*ents = xreallocarray(*ents, *capents, sizeof **ents);
-	}
-	e = *ents;
-	for (i = 0; i < ps->n_label; i++) {
-		const PB_Label *pl = ps->label[i];
-
-		if (str_ref(r, pl->key, "label key", &key) == -1)
-			return -1;
+	e = lb->ents;
+	for (i = 0; i < nl; i++) {
 		e[n].order = i;
 		e[n].unit = SYM_NONE;
-		if (pl->str != 0) {
-			if (str_ref(r, pl->str, "label value", &val) == -1)
-				return -1;
-			e[n].kind_key = (uint64_t)1 << 32 | key;
-			e[n].value = val;
-		} else if (pl->num != 0 || pl->num_unit != 0) {
-			e[n].kind_key = (uint64_t)2 << 32 | key;
-			e[n].value = (uint64_t)pl->num;
-			if (pl->num_unit != 0 && str_ref(r, pl->num_unit,
-			    "label unit", &e[n].unit) == -1)
-				return -1;
+		if (rl[i].str != 0) {
+			e[n].kind_key = (uint64_t)1 << 32 | strmap[rl[i].key];
+			e[n].value = strmap[rl[i].str];
+		} else if (rl[i].num != 0 || rl[i].unit != 0) {
+			e[n].kind_key = (uint64_t)2 << 32 | strmap[rl[i].key];
+			e[n].value = (uint64_t)rl[i].num;
+			if (rl[i].unit != 0)
+				e[n].unit = strmap[rl[i].unit];
 		} else
 			continue;
 		n++;
 	}
-	if (n == 0) {
-		*lsid = 0;
+	if (n == 0)
 		return 0;
+	/* Few labels to a sample, often one: an insertion sort. */
+	for (i = 1; i < n; i++) {
+		struct label_ent t = e[i];
+
+		for (j = i; j > 0 && label_cmp(&e[j - 1], &t) > 0; j--)
+			e[j] = e[j - 1];
+		e[j] = t;
 	}
-	qsort(e, n, sizeof *e, label_cmp);
-	if (*capwords < 4 * n + 4) {
-		*capwords = 4 * n + 4;
-		*words = xreallocarray(*words, *capwords, sizeof **words);
+	if (lb->capwords < 4 * n + 4) {
+		lb->capwords = 4 * n + 4;
+		lb->words = xreallocarray(lb->words, lb->capwords,
+		    sizeof *lb->words);
 	}
-	w = *words;
+	w = lb->words;
 	for (i = 0; i < n; i = j) {
 		units = false;
 		for (j = i; j < n && e[j].kind_key == e[i].kind_key; j++)
@@ -954,162 +1374,147 @@ reduce_labels(struct reducer *r, const PB_Sample *ps, uint32_t *lsid,
 				w[nw++] = e[k].unit == SYM_NONE ? 0 :
 				    e[k].unit;
 	}
-	*lsid = sym_intern_labelset(r->st, w, nw);
-	return 0;
+	return sym_intern_labelset(st, w, nw);
 }
 
-static int
-reduce_samples(struct reducer *r)
+/* Intern the tables; returns the location map, local index to symtab id. */
+static uint32_t *
+intern_tables(struct profile_raw *raw, struct symtab *st,
+    const uint32_t *strmap, struct profile *p)
 {
-	const PB_Profile	*pb = r->pb;
-	struct profile		*p = r->p;
-	struct label_ent	*ents = NULL;
-	uint64_t		*words = NULL;
-	size_t			 capents = 0, capwords = 0, i, j, nstack = 0;
-	uint32_t		 pos;
-	int			 rc = -1;
+	struct sym_mapping	 m;
+	struct sym_func		 f;
+	struct loc_key		 k;
+	struct sym_line		*lines = NULL;
+	uint32_t		*msym, *fsym, *lsym;
+	size_t			 i, j, caplines = 0;
 
-	if (pb->n_sample > 0 && p->ntypes == 0) {
-		xasprintf(r->cause, "profile has samples but no sample types");
-		return -1;
+	msym = xreallocarray(NULL, raw->nmaps + 1, sizeof *msym);
+	for (i = 0; i < raw->nmaps; i++) {
+		const struct raw_mapping *rm = &raw->maps[i];
+
+		memset(&m, 0, sizeof m);
+		m.file = strmap[rm->file];
+		m.build_id = strmap[rm->build_id];
+		/* pprof's key: size rounded up to 4 KiB, offset, identity. */
+		m.size = rm->limit - rm->start + 0xfff;
+		m.size -= m.size % 0x1000;
+		m.offset = rm->offset;
+		m.key = m.build_id != 0 ? m.build_id : m.file;
+		m.start = rm->start;
+		msym[i] = sym_intern_mapping(st, &m);
 	}
-	for (i = 0; i < pb->n_sample; i++) {
-		if (pb->sample[i]->n_value != p->ntypes) {
-			xasprintf(r->cause, "sample %zu has %zu values for %u "
-			    "sample types", i, pb->sample[i]->n_value,
-			    p->ntypes);
-			return -1;
+	p->main_mapping = raw->nmaps > 0 ? msym[0] : SYM_NONE;
+
+	fsym = xreallocarray(NULL, raw->nfuncs + 1, sizeof *fsym);
+	for (i = 0; i < raw->nfuncs; i++) {
+		f.name = strmap[raw->funcs[i].name];
+		f.system_name = strmap[raw->funcs[i].system_name];
+		f.filename = strmap[raw->funcs[i].filename];
+		f.start_line = raw->funcs[i].start_line;
+		fsym[i] = sym_intern_func(st, &f);
+	}
+
+	lsym = xreallocarray(NULL, raw->nlocs + 1, sizeof *lsym);
+	for (i = 0; i < raw->nlocs; i++) {
+		const struct raw_location *rl = &raw->locs[i];
+
+		memset(&k, 0, sizeof k);
+		k.loc.addr = rl->address;
+		k.loc.mapping = SYM_NONE;
+		if (rl->mapping != SYM_NONE) {
+			k.loc.mapping = msym[rl->mapping];
+			k.loc.addr -= raw->maps[rl->mapping].start;
 		}
-		nstack += pb->sample[i]->n_location_id;
-		if (nstack >= UINT32_MAX) {
-			xasprintf(r->cause, "too many stack frames");
-			return -1;
+		k.loc.folded = rl->folded;
+		k.loc.nlines = rl->nlines;
+		if (rl->nlines > caplines) {
+			caplines = rl->nlines;
+			lines = xreallocarray(lines, caplines, sizeof *lines);
 		}
-	}
-	p->nsamples = pb->n_sample;
-	p->values = xreallocarray(NULL, pb->n_sample * p->ntypes + 1,
-	    sizeof *p->values);
-	p->stack_off = xreallocarray(NULL, pb->n_sample + 1,
-	    sizeof *p->stack_off);
-	p->stacks = xreallocarray(NULL, nstack + 1, sizeof *p->stacks);
-	p->labelset = xreallocarray(NULL, pb->n_sample + 1,
-	    sizeof *p->labelset);
-	nstack = 0;
-	for (i = 0; i < pb->n_sample; i++) {
-		const PB_Sample *ps = pb->sample[i];
-
-		memcpy(&p->values[i * p->ntypes], ps->value,
-		    p->ntypes * sizeof *p->values);
-		p->stack_off[i] = nstack;
-		for (j = 0; j < ps->n_location_id; j++) {
-			pos = idmap_get(&r->locidx, ps->location_id[j]);
-			if (pos == HASH_NONE) {
-				xasprintf(r->cause, "sample %zu: location id "
-				    "%llu not found", i,
-				    (unsigned long long)ps->location_id[j]);
-				goto out;
-			}
-			p->stacks[nstack++] = r->lsym[pos];
+		for (j = 0; j < rl->nlines; j++) {
+			lines[j].func = fsym[raw->lines[rl->line0 + j].function];
+			lines[j].line = raw->lines[rl->line0 + j].line;
+			lines[j].node = 0;
 		}
-		if (reduce_labels(r, ps, &p->labelset[i], &ents, &capents,
-		    &words, &capwords) == -1)
-			goto out;
+		k.lines = lines;
+		lsym[i] = sym_intern_loc(st, &k);
 	}
-	p->stack_off[pb->n_sample] = nstack;
-	rc = 0;
-out:
-	free(ents);
-	free(words);
-	return rc;
-}
-
-static int
-reduce_header(struct reducer *r)
-{
-	const PB_Profile	*pb = r->pb;
-	struct profile		*p = r->p;
-	size_t			 i;
-
-	if (pb->n_sample_type > UINT32_MAX / 2) {
-		xasprintf(r->cause, "too many sample types");
-		return -1;
-	}
-	p->ntypes = pb->n_sample_type;
-	p->type_name = xreallocarray(NULL, p->ntypes + 1, sizeof *p->type_name);
-	p->type_unit = xreallocarray(NULL, p->ntypes + 1, sizeof *p->type_unit);
-	for (i = 0; i < p->ntypes; i++)
-		if (str_ref(r, pb->sample_type[i]->type, "sample type",
-		    &p->type_name[i]) == -1 ||
-		    str_ref(r, pb->sample_type[i]->unit, "sample unit",
-		    &p->type_unit[i]) == -1)
-			return -1;
-	if (pb->period_type != NULL &&
-	    (str_ref(r, pb->period_type->type, "period type",
-	    &p->period_type) == -1 ||
-	    str_ref(r, pb->period_type->unit, "period unit",
-	    &p->period_unit) == -1))
-		return -1;
-	if (str_ref(r, pb->default_sample_type, "default sample type",
-	    &p->default_type) == -1 ||
-	    str_ref(r, pb->drop_frames, "drop_frames", &p->drop_frames) == -1 ||
-	    str_ref(r, pb->keep_frames, "keep_frames", &p->keep_frames) == -1)
-		return -1;
-	if (pb->n_comment > UINT32_MAX / 2) {
-		xasprintf(r->cause, "too many comments");
-		return -1;
-	}
-	p->ncomments = pb->n_comment;
-	p->comments = xreallocarray(NULL, p->ncomments + 1,
-	    sizeof *p->comments);
-	for (i = 0; i < pb->n_comment; i++)
-		if (str_ref(r, pb->comment[i], "comment",
-		    &p->comments[i]) == -1)
-			return -1;
-	p->period = pb->period;
-	p->time_nanos = pb->time_nanos;
-	p->duration_nanos = pb->duration_nanos;
-	return 0;
+	free(lines);
+	free(msym);
+	free(fsym);
+	return lsym;
 }
 
 struct profile *
 profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 {
-	struct reducer	 r;
-	struct profile	*p;
-	int		 rc;
+	struct profile		*p;
+	struct label_buf	 lb;
+	uint32_t		*strmap, *lsym;
+	size_t			 i;
+	double			 t0;
 
 	p = xcalloc(1, sizeof *p);
-	p->main_mapping = SYM_NONE;
+	p->stats = raw->stats;
+	t0 = now_ms();
 	if (st == NULL) {
 		st = symtab_new();
 		p->own_st = true;
 	}
 	p->st = st;
-	memset(&r, 0, sizeof r);
-	r.pb = raw->msg;
-	r.st = st;
-	r.p = p;
-	r.cause = cause;
-	rc = -1;
-	if (reduce_strings(&r) == 0 && reduce_header(&r) == 0 &&
-	    reduce_mappings(&r) == 0 && reduce_functions(&r) == 0 &&
-	    reduce_locations(&r) == 0 && reduce_samples(&r) == 0)
-		rc = 0;
-	free(r.strmap);
-	free(r.msym);
-	free(r.fsym);
-	free(r.lsym);
-	idmap_free(&r.mapidx);
-	idmap_free(&r.funcidx);
-	idmap_free(&r.locidx);
-	free(r.mapids);
-	free(r.funcids);
-	free(r.locids);
-	profile_raw_free(raw);
-	if (rc == -1) {
-		profile_free(p);
-		return NULL;
+
+	strmap = xreallocarray(NULL, raw->nstrs, sizeof *strmap);
+	for (i = 0; i < raw->nstrs; i++)
+		strmap[i] = sym_intern_str(st, raw->strs[i].s,
+		    raw->strs[i].len);
+
+	p->ntypes = raw->ntypes;
+	p->type_name = xreallocarray(NULL, p->ntypes + 1, sizeof *p->type_name);
+	p->type_unit = xreallocarray(NULL, p->ntypes + 1, sizeof *p->type_unit);
+	for (i = 0; i < p->ntypes; i++) {
+		p->type_name[i] = strmap[raw->types[i].type];
+		p->type_unit[i] = strmap[raw->types[i].unit];
 	}
+	p->period_type = strmap[raw->period_type.type];
+	p->period_unit = strmap[raw->period_type.unit];
+	p->default_type = strmap[raw->default_type];
+	p->drop_frames = strmap[raw->drop_frames];
+	p->keep_frames = strmap[raw->keep_frames];
+	p->ncomments = raw->ncomments;
+	p->comments = xreallocarray(NULL, p->ncomments + 1,
+	    sizeof *p->comments);
+	for (i = 0; i < raw->ncomments; i++)
+		p->comments[i] = strmap[raw->comments[i]];
+	p->period = raw->period;
+	p->time_nanos = raw->time_nanos;
+	p->duration_nanos = raw->duration_nanos;
+
+	lsym = intern_tables(raw, st, strmap, p);
+
+	/* The sample arrays change hands; stacks are renumbered in place. */
+	p->nsamples = raw->nsamples;
+	p->values = raw->values;
+	p->stack_off = raw->stack_off;
+	p->stacks = raw->stacks;
+	raw->values = NULL;
+	raw->stack_off = NULL;
+	raw->stacks = NULL;
+	for (i = 0; i < raw->nstacks; i++)
+		p->stacks[i] = lsym[p->stacks[i]];
+	p->labelset = xreallocarray(NULL, p->nsamples + 1,
+	    sizeof *p->labelset);
+	memset(&lb, 0, sizeof lb);
+	for (i = 0; i < p->nsamples; i++)
+		p->labelset[i] = intern_labels(st, strmap,
+		    &raw->labels[raw->label_off[i]],
+		    raw->label_off[i + 1] - raw->label_off[i], &lb);
+	free(lb.ents);
+	free(lb.words);
+	free(lsym);
+	free(strmap);
+	profile_raw_free(raw);
+	p->stats.reduce_ms = now_ms() - t0;
 	return p;
 }
 

@@ -70,6 +70,8 @@ struct sym_node {
 	uint32_t	 objfile;	/* for nameless functions */
 	int64_t		 start_line;	/* for nameless functions */
 	const char	*label;		/* the name pprof prints */
+	bool		 inlined;	/* in some location, inlined into
+					   the next line's function */
 };
 
 struct symtab;
@@ -83,11 +85,25 @@ const struct sym_line	*symtab_line(const struct symtab *, uint32_t);
 const struct sym_node	*symtab_node(const struct symtab *, uint32_t);
 const struct sym_mapping *symtab_mapping(const struct symtab *, uint32_t);
 uint32_t	 symtab_nnodes(const struct symtab *);
+uint32_t	 symtab_nlocs(const struct symtab *);
+/* The tables themselves, for loops that visit every frame. */
+const struct sym_loc	*symtab_locs(const struct symtab *);
+const struct sym_line	*symtab_lines(const struct symtab *);
 uint32_t	 symtab_nlines(const struct symtab *);
+
+/* Where decoding a profile spent its time, for `heapwatch --times`. */
+struct profile_stats {
+	size_t		 bytes_in;	/* as read */
+	size_t		 bytes_out;	/* decompressed */
+	double		 inflate_ms;
+	double		 parse_ms;	/* walking and decoding the fields */
+	double		 reduce_ms;	/* checking and interning */
+};
 
 struct profile {
 	struct symtab	*st;
 	bool		 own_st;
+	struct profile_stats stats;
 
 	uint32_t	 ntypes;
 	uint32_t	*type_name;	/* string ids, ntypes each */
@@ -118,15 +134,15 @@ int		 profile_read_file(const char *path, size_t max, void **data,
 		    size_t *len, char **cause)
 		    __attribute__((warn_unused_result));
 
-/* Inflate gzip data, refusing output beyond max bytes. */
-int		 profile_inflate(const void *data, size_t len, size_t max,
-		    void **out, size_t *outlen, char **cause)
-		    __attribute__((warn_unused_result));
-
+/*
+ * Parse a profile, gzip-compressed or not. max caps its decompressed size,
+ * and the tables decoded from it may take at most twice that, so that
+ * neither a gzip bomb nor a protobuf crafted to multiply into many tiny
+ * records can take more.
+ */
 struct profile_raw *profile_parse(const void *data, size_t len, size_t max,
 		    char **cause);
 void		 profile_raw_free(struct profile_raw *);
-size_t		 profile_raw_bytes(const struct profile_raw *);
 
 /* Check and intern a parsed profile; st NULL gives the profile its own. */
 struct profile	*profile_reduce(struct profile_raw *, struct symtab *st,

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,50 @@ scale(int64_t v, const char *from, const char *to, const char **unit)
 	return (double)v;
 }
 
+/* The factor of a memory unit in bytes, or 0 for another unit. */
+static uint64_t
+memory_factor(const char *name)
+{
+	const struct unit	*u;
+
+	if ((u = sniff_unit(memory_units, name)) == NULL)
+		return 0;
+	return (uint64_t)u->factor;
+}
+
+static uint64_t
+memory_multiplier(const char *from)
+{
+	return memory_factor(from);
+}
+
+/* What scaling from one memory unit to another divides by; 0 if none. */
+static uint64_t
+memory_divisor(const char *from, const char *to)
+{
+	if (memory_factor(from) == 0 || *to == '\0')
+		return 0;
+	return memory_factor(to);
+}
+
+/*
+ * Print |num / den| to two decimals, rounding half to even as printf does
+ * for the exact value: right when num / den is exact in binary, as it is
+ * for a power-of-two den.
+ */
+static void
+fixed2(char *buf, size_t len, bool neg, unsigned __int128 num, uint64_t den)
+{
+	unsigned __int128	 cents, rem;
+
+	cents = num * 100 / den;
+	rem = num * 100 % den;
+	if (rem * 2 > den || (rem * 2 == den && (cents & 1)))
+		cents++;
+	snprintf(buf, len, "%s%llu.%02u", neg ? "-" : "",
+	    (unsigned long long)(cents / 100), (unsigned)(cents % 100));
+}
+
 void
 render_value(char *buf, size_t len, int64_t v, const char *from,
     const char *to)
@@ -104,7 +149,12 @@ render_value(char *buf, size_t len, int64_t v, const char *from,
 	size_t		 n;
 
 	x = scale(v, from, to, &unit);
-	snprintf(buf, len, "%.2f", x);
+	if (memory_divisor(from, unit) != 0 && v != INT64_MIN)
+		/* Bytes over a power of two: exact, and no floating point. */
+		fixed2(buf, len, v < 0, (unsigned __int128)(v < 0 ? -v : v) *
+		    memory_multiplier(from), memory_divisor(from, unit));
+	else
+		snprintf(buf, len, "%.2f", x);
 	n = strlen(buf);
 	if (n > 3 && strcmp(buf + n - 3, ".00") == 0)
 		buf[n - 3] = '\0';
@@ -169,10 +219,67 @@ output_unit(const struct report *r, size_t n)
 	return *u != '\0' ? u : r->unit;
 }
 
+/* A duration as Go prints a time.Duration: "1h2m3.5s", "250ms". */
+static void
+go_duration(char *buf, size_t len, int64_t ns)
+{
+	static const struct {
+		int64_t		 div;
+		int		 prec;
+		const char	*unit;
+	} small[] = {
+		{ 1, 0, "ns" }, { 1000, 3, "\xc2\xb5s" }, { 1000000, 6, "ms" }
+	};
+	uint64_t	 u = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
+	char		 frac[32], *p;
+	int		 i;
+
+	/* The whole part, and the fraction with its trailing zeros cut. */
+#define GO_FRAC(v, div, prec) do {					\
+	snprintf(frac, sizeof frac, ".%0*llu", (prec),			\
+	    (unsigned long long)((v) % (div)));				\
+	for (p = frac + strlen(frac) - 1; p > frac && *p == '0'; p--)	\
+		*p = '\0';						\
+	if (p == frac)							\
+		*p = '\0';						\
+} while (0)
+	if (u == 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	if (u < 1000000000) {
+		i = u < 1000 ? 0 : u < 1000000 ? 1 : 2;
+		if (i == 0)
+			frac[0] = '\0';
+		else
+			GO_FRAC(u, (uint64_t)small[i].div, small[i].prec);
+		snprintf(buf, len, "%s%llu%s%s", ns < 0 ? "-" : "",
+		    (unsigned long long)(u / small[i].div), frac,
+		    small[i].unit);
+		return;
+	}
+	GO_FRAC(u, 1000000000, 9);
+	u /= 1000000000;
+	if (u >= 3600)
+		snprintf(buf, len, "%s%lluh%llum%llu%ss", ns < 0 ? "-" : "",
+		    (unsigned long long)(u / 3600),
+		    (unsigned long long)(u / 60 % 60),
+		    (unsigned long long)(u % 60), frac);
+	else if (u >= 60)
+		snprintf(buf, len, "%s%llum%llu%ss", ns < 0 ? "-" : "",
+		    (unsigned long long)(u / 60), (unsigned long long)(u % 60),
+		    frac);
+	else
+		snprintf(buf, len, "%s%llu%ss", ns < 0 ? "-" : "",
+		    (unsigned long long)u, frac);
+#undef GO_FRAC
+}
+
+/* The lines pprof prints above the table. */
 static void
 header(FILE *f, const struct report *r)
 {
-	const struct profile	*p = r->profile;
+	const struct symtab	*st = r->profile->st;
 	const struct sym_mapping *m;
 	const char		*file, *s;
 	char			 buf[128];
@@ -180,9 +287,9 @@ header(FILE *f, const struct report *r)
 	time_t			 t;
 	uint32_t		 i;
 
-	if (p->main_mapping != SYM_NONE) {
-		m = symtab_mapping(p->st, p->main_mapping);
-		file = symtab_str(p->st, m->file)->s;
+	if (r->main_mapping != SYM_NONE) {
+		m = symtab_mapping(st, r->main_mapping);
+		file = symtab_str(st, m->file)->s;
 		if (*file != '\0') {
 			s = strrchr(file, '/');
 			fprintf(f, "File: %s\n", s != NULL && s[1] != '\0' ?
@@ -190,17 +297,17 @@ header(FILE *f, const struct report *r)
 		}
 		if (m->build_id != 0)
 			fprintf(f, "Build ID: %s\n",
-			    symtab_str(p->st, m->build_id)->s);
+			    symtab_str(st, m->build_id)->s);
 	}
-	for (i = 0; i < p->ncomments; i++) {
-		s = symtab_str(p->st, p->comments[i])->s;
+	for (i = 0; i < r->ncomments; i++) {
+		s = symtab_str(st, r->comments[i])->s;
 		if (*s != '#')
 			fprintf(f, "%s\n", s);
 	}
 	fprintf(f, "Type: %s\n", r->sample_type);
-	if (p->time_nanos != 0) {
+	if (r->time_nanos != 0) {
 		/* Go's layout "Jan 2, 2006 at 3:04pm (MST)". */
-		t = p->time_nanos / 1000000000;
+		t = r->time_nanos / 1000000000;
 		localtime_r(&t, &tm);
 		strftime(buf, sizeof buf, "%b", &tm);
 		fprintf(f, "Time: %s %d, %d at %d:%02d%s (%s)\n", buf,
@@ -208,8 +315,10 @@ header(FILE *f, const struct report *r)
 		    tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12, tm.tm_min,
 		    tm.tm_hour < 12 ? "am" : "pm", tm.tm_zone);
 	}
-	if (p->duration_nanos != 0)
-		fprintf(f, "Duration: %.3gs\n", p->duration_nanos / 1e9);
+	if (r->duration_nanos != 0) {
+		go_duration(buf, sizeof buf, r->duration_nanos);
+		fprintf(f, "Duration: %s\n", buf);
+	}
 }
 
 void
@@ -243,8 +352,11 @@ render_text(FILE *f, const struct report *r, size_t nmax)
 		percent(fp, sizeof fp, r->fns[i].flat, r->total);
 		percent(sp, sizeof sp, flatsum, r->total);
 		percent(cp, sizeof cp, r->fns[i].cum, r->total);
-		fprintf(f, "%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp,
-		    r->fns[i].name);
+		fprintf(f, "%10s %s %s %10s %s  %s%s\n", flat, fp, sp, cum, cp,
+		    r->fns[i].name,
+		    r->fns[i].inlined == REPORT_INLINED ? " (inline)" :
+		    r->fns[i].inlined == REPORT_PARTLY_INLINED ?
+		    " (partial-inline)" : "");
 	}
 }
 
@@ -306,11 +418,12 @@ render_string(const char *s)
 }
 
 json_t *
-render_json(const struct report *r, size_t nmax)
+render_json(struct report *r, size_t nmax)
 {
 	json_t	*o, *fns, *fn;
 	size_t	 n, i;
 
+	report_sites(r);
 	n = nmax > 0 && nmax < r->nfns ? nmax : r->nfns;
 	o = json_object();
 	json_object_set_new(o, "sample_type", render_string(r->sample_type));

@@ -11,7 +11,8 @@
 
 /* nmax 0 means every function. */
 void	 render_text(FILE *, const struct report *, size_t nmax);
-json_t	*render_json(const struct report *, size_t nmax);
+/* Finds the functions' sites first, hence not const. */
+json_t	*render_json(struct report *, size_t nmax);
 
 /* A JSON string from bytes that may not be valid UTF-8. */
 json_t	*render_string(const char *);

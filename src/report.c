@@ -8,90 +8,312 @@
 #include "report.h"
 #include "xmalloc.h"
 
-/* Per-node and per-line sums while samples are walked. */
+/*
+ * The calls into functions that are sometimes inlined, as (caller node,
+ * callee node) pairs with how each was seen: pprof marks a function
+ * "(inline)" when all its calls were inlined and "(partial-inline)" when
+ * some were, deciding per calling function.
+ */
+#define CALL_INLINE	1
+#define CALL_NOINLINE	2
+
+struct calls {
+	uint64_t	*keys;		/* caller << 32 | callee, + 1 */
+	uint8_t		*how;
+	uint32_t	 mask;
+	uint32_t	 count;
+};
+
+static void
+calls_add(struct calls *c, uint32_t caller, uint32_t callee, uint8_t how)
+{
+	uint64_t	 key = ((uint64_t)caller << 32 | callee) + 1, *keys;
+	uint8_t		*hows;
+	uint32_t	 i, n;
+
+	if ((c->count + 1) * 2 > c->mask + 1) {
+		keys = c->keys;
+		hows = c->how;
+		n = c->mask + 1;
+		c->mask = n == 1 ? 255 : n * 2 - 1;
+		c->keys = xcalloc(c->mask + 1, sizeof *c->keys);
+		c->how = xcalloc(c->mask + 1, sizeof *c->how);
+		c->count = 0;
+		for (i = 0; keys != NULL && i < n; i++)
+			if (keys[i] != 0)
+				calls_add(c, (keys[i] - 1) >> 32,
+				    (uint32_t)(keys[i] - 1), hows[i]);
+		free(keys);
+		free(hows);
+	}
+	for (i = (uint32_t)hash_word(0, key) & c->mask; c->keys[i] != 0;
+	    i = (i + 1) & c->mask)
+		if (c->keys[i] == key) {
+			c->how[i] |= how;
+			return;
+		}
+	c->keys[i] = key;
+	c->how[i] = how;
+	c->count++;
+}
+
+#define LOC_PAIRS	1	/* lines of several functions, to note */
+#define LOC_TOPINL	2	/* its outermost function is ever inlined */
+
+struct inl_parent {
+	uint32_t	 node;
+	uint8_t		 how;		/* CALL_INLINE | CALL_NOINLINE */
+};
+
+/* Per-node and per-location sums while samples are walked. */
 struct acc {
 	const struct symtab	*st;
+	const struct sym_loc	*locs;
+	const struct sym_line	*lines;
+	const struct sym_node	*nodes;
 	uint32_t		 nnodes;
-	uint32_t		 nlines;
+	uint32_t		 nlocs;
 	int64_t			*flat;
 	int64_t			*cum;
-	int64_t			*linev;
+	int64_t			*locv;
+	uint8_t			*locflags;	/* LOC_PAIRS | LOC_TOPINL */
+	uint32_t		*above;		/* the last location above, + 1 */
 	uint32_t		*nodestamp;
-	uint32_t		*linestamp;
+	uint32_t		*locstamp;
 	uint32_t		 stamp;
 	int64_t			 net;
+	/*
+	 * For pprof's inline marks: the functions each inlined function is
+	 * inlined into (ipar[ipoff[n]..ipoff[n + 1]]), with how each call
+	 * was seen, and whether the function was ever called not inlined.
+	 */
+	uint32_t		*ipoff;
+	uint32_t		*ipfill;
+	struct inl_parent	*ipar;
+	uint8_t			*noinline;
 };
+
+static void	acc_inline_parents(struct acc *);
 
 static void
 acc_init(struct acc *a, const struct symtab *st)
 {
+	const struct sym_line	*ln;
+	uint32_t		 i, j, k;
+
 	memset(a, 0, sizeof *a);
 	a->st = st;
+	a->locs = symtab_locs(st);
+	a->lines = symtab_lines(st);
+	a->nodes = symtab_node(st, 0);
 	a->nnodes = symtab_nnodes(st);
-	a->nlines = symtab_nlines(st);
+	a->nlocs = symtab_nlocs(st);
 	a->flat = xcalloc(a->nnodes + 1, sizeof *a->flat);
 	a->cum = xcalloc(a->nnodes + 1, sizeof *a->cum);
-	a->linev = xcalloc(a->nlines + 1, sizeof *a->linev);
+	a->locv = xcalloc(a->nlocs + 1, sizeof *a->locv);
+	a->locflags = xcalloc(a->nlocs + 1, sizeof *a->locflags);
+	a->above = xcalloc(a->nlocs + 1, sizeof *a->above);
+	a->noinline = xcalloc(a->nnodes + 1, sizeof *a->noinline);
+	for (i = 0; i < a->nlocs; i++) {
+		k = a->locs[i].nlines > 0 ? a->locs[i].nlines : 1;
+		ln = &a->lines[a->locs[i].line0];
+		for (j = 0; j + 1 < k; j++)
+			if (ln[j].node != ln[j + 1].node)
+				a->locflags[i] |= LOC_PAIRS;
+		if (a->nodes[ln[k - 1].node].inlined)
+			a->locflags[i] |= LOC_TOPINL;
+	}
+	acc_inline_parents(a);
 	a->nodestamp = xcalloc(a->nnodes + 1, sizeof *a->nodestamp);
-	a->linestamp = xcalloc(a->nlines + 1, sizeof *a->linestamp);
+	a->locstamp = xcalloc(a->nlocs + 1, sizeof *a->locstamp);
 }
 
 static void
 acc_free(struct acc *a)
 {
+	free(a->ipoff);
+	free(a->ipfill);
+	free(a->ipar);
+	free(a->noinline);
 	free(a->flat);
 	free(a->cum);
-	free(a->linev);
+	free(a->locv);
+	free(a->locflags);
+	free(a->above);
 	free(a->nodestamp);
-	free(a->linestamp);
+	free(a->locstamp);
 }
 
 /*
- * Add sign times every sample's value to the functions of its stack: flat
- * to the innermost frame, cum once to each function present, and once to
- * each distinct line for the sites.
+ * Note the calls of one stack that pprof draws as edges, walking it as
+ * pprof does, from the root: each frame is called by the frame before it,
+ * inlined when both are lines of one location. With kept, frames of other
+ * functions are passed over and the call comes from the nearest kept
+ * frame, as in pprof's graph of its top nodes. Only calls into functions
+ * that are ever inlined are noted: the others are never marked.
  */
 static void
-acc_add(struct acc *a, const struct profile *p, int idx, int sign)
+walk_calls(struct calls *c, const struct symtab *st, const uint32_t *stack,
+    uint32_t n, const uint8_t *kept)
+{
+	const struct sym_loc	*locs = symtab_locs(st), *loc;
+	const struct sym_line	*lines = symtab_lines(st);
+	const struct sym_node	*nodes = symtab_node(st, 0);
+	uint32_t		 i, j, k, node, parent = SYM_NONE;
+
+	for (i = n; i-- > 0;) {
+		loc = &locs[stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = k; j-- > 0;) {
+			node = lines[loc->line0 + j].node;
+			if (kept != NULL && !kept[node])
+				continue;
+			if (parent != SYM_NONE && parent != node &&
+			    nodes[node].inlined)
+				calls_add(c, parent, node, j != k - 1 ?
+				    CALL_INLINE : CALL_NOINLINE);
+			parent = node;
+		}
+	}
+}
+
+/* Every function each ever-inlined function is inlined into, once. */
+static void
+acc_inline_parents(struct acc *a)
 {
 	const struct sym_loc	*loc;
 	const struct sym_line	*ln;
-	const uint32_t		*stack;
-	uint32_t		 i, j, k, n, node;
-	size_t			 s;
-	int64_t			 v;
+	uint32_t		*fill, i, j, k, n, child, parent, total = 0;
 
-	for (s = 0; s < p->nsamples; s++) {
-		v = p->values[s * p->ntypes + idx];
-		if (v == 0)
-			continue;
-		if (sign < 0)
-			v = (int64_t)(0 - (uint64_t)v);
-		a->net += v;
-		a->stamp++;
-		stack = &p->stacks[p->stack_off[s]];
-		n = p->stack_off[s + 1] - p->stack_off[s];
-		for (i = 0; i < n; i++) {
-			loc = symtab_loc(a->st, stack[i]);
-			k = loc->nlines > 0 ? loc->nlines : 1;
-			for (j = 0; j < k; j++) {
-				ln = symtab_line(a->st, loc->line0 + j);
-				node = ln->node;
-				if (a->nodestamp[node] != a->stamp) {
-					a->nodestamp[node] = a->stamp;
-					a->cum[node] += v;
-				}
-				if (a->linestamp[loc->line0 + j] != a->stamp) {
-					a->linestamp[loc->line0 + j] = a->stamp;
-					a->linev[loc->line0 + j] += v;
-				}
+	a->ipoff = xcalloc(a->nnodes + 2, sizeof *a->ipoff);
+	for (i = 0; i < a->nlocs; i++) {
+		loc = &a->locs[i];
+		ln = &a->lines[loc->line0];
+		for (j = 0; j + 1 < loc->nlines; j++)
+			if (ln[j].node != ln[j + 1].node) {
+				a->ipoff[ln[j].node + 1]++;
+				total++;
+			}
+	}
+	for (i = 0; i < a->nnodes; i++)
+		a->ipoff[i + 1] += a->ipoff[i];
+	a->ipar = xreallocarray(NULL, total + 1, sizeof *a->ipar);
+	fill = xcalloc(a->nnodes + 1, sizeof *fill);
+	for (i = 0; i < a->nlocs; i++) {
+		loc = &a->locs[i];
+		ln = &a->lines[loc->line0];
+		for (j = 0; j + 1 < loc->nlines; j++) {
+			child = ln[j].node;
+			parent = ln[j + 1].node;
+			if (child == parent)
+				continue;
+			n = fill[child];
+			for (k = 0; k < n; k++)
+				if (a->ipar[a->ipoff[child] + k].node == parent)
+					break;
+			if (k == n) {
+				a->ipar[a->ipoff[child] + n].node = parent;
+				a->ipar[a->ipoff[child] + n].how = 0;
+				fill[child]++;
 			}
 		}
-		if (n > 0) {
-			loc = symtab_loc(a->st, stack[0]);
-			a->flat[symtab_line(a->st, loc->line0)->node] += v;
+	}
+	a->ipfill = fill;	/* each list's length, without duplicates */
+}
+
+/* The entry for parent in child's inline parents, or NULL. */
+static struct inl_parent *
+ip_find(struct acc *a, uint32_t child, uint32_t parent)
+{
+	uint32_t	i, n = a->ipfill[child];
+
+	for (i = 0; i < n; i++)
+		if (a->ipar[a->ipoff[child] + i].node == parent)
+			return &a->ipar[a->ipoff[child] + i];
+	return NULL;
+}
+
+/*
+ * Note how frame i of a stack is called, for pprof's inline marks, as
+ * pprof's graph would when every function is kept: a line of a location is
+ * called inlined by the line after it, which does not depend on the stack
+ * and is noted once per location; its outermost line is called, not
+ * inlined, by the innermost line of the frame above, noted once per pair
+ * of locations in a row. Only locations with a function that is ever
+ * inlined get here.
+ */
+static void
+acc_calls(struct acc *a, const uint32_t *stack, uint32_t n, uint32_t i)
+{
+	const struct sym_loc	*loc = &a->locs[stack[i]];
+	const struct sym_line	*ln = &a->lines[loc->line0];
+	struct inl_parent	*ip;
+	uint32_t		 j, k, top, parent;
+
+	k = loc->nlines > 0 ? loc->nlines : 1;
+	if (a->locflags[stack[i]] & LOC_PAIRS) {
+		a->locflags[stack[i]] &= ~LOC_PAIRS;	/* noted once */
+		for (j = 0; j + 1 < k; j++)
+			if ((ip = ip_find(a, ln[j].node, ln[j + 1].node)) !=
+			    NULL)
+				ip->how |= CALL_INLINE;
+	}
+	top = ln[k - 1].node;
+	if (i + 1 == n || !(a->locflags[stack[i]] & LOC_TOPINL) ||
+	    a->above[stack[i]] == stack[i + 1] + 1)
+		return;
+	a->above[stack[i]] = stack[i + 1] + 1;
+	parent = a->lines[a->locs[stack[i + 1]].line0].node;
+	if (parent == top)
+		return;
+	a->noinline[top] = 1;
+	if ((ip = ip_find(a, top, parent)) != NULL)
+		ip->how |= CALL_NOINLINE;
+}
+
+/*
+ * Add v to the functions of one stack: flat to the innermost frame, cum
+ * once to each function present, and once to each distinct location for
+ * the sites.
+ */
+static void
+acc_stack(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
+{
+	const struct sym_loc	*loc;
+	uint32_t		 i, j, k, node, stamp = ++a->stamp;
+
+	a->net += v;
+	for (i = 0; i < n; i++) {
+		if (a->locflags[stack[i]] != 0)
+			acc_calls(a, stack, n, i);
+		if (a->locstamp[stack[i]] == stamp)
+			continue;	/* recursion: seen already */
+		a->locstamp[stack[i]] = stamp;
+		a->locv[stack[i]] += v;
+		loc = &a->locs[stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = 0; j < k; j++) {
+			node = a->lines[loc->line0 + j].node;
+			if (a->nodestamp[node] != stamp) {
+				a->nodestamp[node] = stamp;
+				a->cum[node] += v;
+			}
 		}
 	}
+	if (n > 0)
+		a->flat[a->lines[a->locs[stack[0]].line0].node] += v;
+}
+
+static void
+acc_profile(struct acc *a, const struct profile *p, int idx)
+{
+	size_t	s;
+	int64_t	v;
+
+	for (s = 0; s < p->nsamples; s++)
+		if ((v = p->values[s * p->ntypes + idx]) != 0)
+			acc_stack(a, &p->stacks[p->stack_off[s]],
+			    p->stack_off[s + 1] - p->stack_off[s], v);
 }
 
 static uint64_t
@@ -156,9 +378,20 @@ merger_add(struct merger *m, const struct profile *p, int idx, int sign)
 	}
 }
 
-/* pprof's total of a diff: the absolute values of the merged samples. */
+/*
+ * A diff as pprof computes it: the samples of both profiles merged by
+ * stack and labels, current minus base, and the report made of the merged
+ * samples; the total is the sum of their absolute values. Samples that
+ * cancel out, as most do between two close profiles, cost nothing more.
+ */
+struct report_stacks {
+	struct msample	*ms;
+	uint32_t	 n;
+};
+
 static int64_t
-merged_total(const struct profile *base, const struct profile *cur, int idx)
+acc_diff(struct acc *a, const struct profile *base, const struct profile *cur,
+    int idx, struct report_stacks **keep)
 {
 	struct merger	 m;
 	uint64_t	 total = 0;
@@ -168,10 +401,16 @@ merged_total(const struct profile *base, const struct profile *cur, int idx)
 	idset_init(&m.set, cur->nsamples + base->nsamples / 4);
 	merger_add(&m, cur, idx, 1);
 	merger_add(&m, base, idx, -1);
-	for (i = 0; i < m.nms; i++)
+	for (i = 0; i < m.nms; i++) {
+		if (m.ms[i].v == 0)
+			continue;
 		total += uabs(m.ms[i].v);
+		acc_stack(a, m.ms[i].stack, m.ms[i].n, m.ms[i].v);
+	}
 	idset_free(&m.set);
-	free(m.ms);
+	*keep = xcalloc(1, sizeof **keep);
+	(*keep)->ms = m.ms;
+	(*keep)->n = m.nms;
 	return (int64_t)total;
 }
 
@@ -220,30 +459,50 @@ site_cmp(const void *a, const void *b)
 }
 
 /*
- * Pick each function's site: sum the per-line values by (function, line
+ * Each function's site: sum the per-line values by (function, line
  * number), since one source line may have several locations, and keep the
- * line with the largest absolute sum.
+ * line with the largest absolute sum. Only JSON shows sites, so they are
+ * found when first asked for.
  */
-static void
-pick_sites(const struct acc *a, struct report *r, uint32_t *fnof)
+void
+report_sites(struct report *r)
 {
-	const struct symtab	*st = a->st;
-	const struct sym_line	*ln;
+	const struct symtab	*st = r->profile->st;
+	const struct sym_loc	*locs = symtab_locs(st), *loc;
+	const struct sym_line	*lines = symtab_lines(st), *ln;
 	struct site		*s;
 	uint64_t		*best;
-	uint32_t		 i, j, n = 0, k;
-	int64_t			 sum;
+	uint32_t		*fnof;
+	int64_t			*linev, sum;
+	uint32_t		 i, j, l, n = 0, k, nlines, nnodes;
 
-	s = xreallocarray(NULL, a->nlines + 1, sizeof *s);
-	for (i = 0; i < a->nlines; i++) {
-		ln = symtab_line(st, i);
-		if (a->linev[i] == 0 || ln->func == SYM_NONE ||
-		    fnof[ln->node] == SYM_NONE)
+	if (r->locv == NULL)
+		return;
+	nnodes = symtab_nnodes(st);
+	fnof = xreallocarray(NULL, nnodes + 1, sizeof *fnof);
+	for (i = 0; i < nnodes; i++)
+		fnof[i] = SYM_NONE;
+	for (i = 0; i < r->nfns; i++)
+		fnof[r->fns[i].node] = i;
+	/* A location's value goes to each of its lines. */
+	nlines = symtab_nlines(st);
+	linev = xcalloc(nlines + 1, sizeof *linev);
+	s = xreallocarray(NULL, nlines + 1, sizeof *s);
+	for (l = 0; l < r->nlocs; l++) {
+		if (r->locv[l] == 0)
 			continue;
-		s[n].node = ln->node;
-		s[n].line = i;
-		s[n].lineno = ln->line;
-		n++;
+		loc = &locs[l];
+		for (j = 0; j < loc->nlines; j++) {
+			i = loc->line0 + j;
+			ln = &lines[i];
+			if (fnof[ln->node] == SYM_NONE)
+				continue;
+			linev[i] = r->locv[l];
+			s[n].node = ln->node;
+			s[n].line = i;
+			s[n].lineno = ln->line;
+			n++;
+		}
 	}
 	qsort(s, n, sizeof *s, site_cmp);
 	best = xcalloc(r->nfns + 1, sizeof *best);
@@ -251,26 +510,62 @@ pick_sites(const struct acc *a, struct report *r, uint32_t *fnof)
 		sum = 0;
 		for (j = i; j < n && s[j].node == s[i].node &&
 		    s[j].lineno == s[i].lineno; j++)
-			sum += a->linev[s[j].line];
+			sum += linev[s[j].line];
 		k = fnof[s[i].node];
 		if (r->fns[k].file == NULL || uabs(sum) > best[k]) {
 			best[k] = uabs(sum);
-			ln = symtab_line(st, s[i].line);
+			ln = &lines[s[i].line];
 			r->fns[k].file = symtab_str(st,
 			    symtab_func(st, ln->func)->filename)->s;
 			r->fns[k].line = ln->line;
 		}
 	}
 	free(best);
+	free(linev);
 	free(s);
+	free(fnof);
+	free(r->locv);
+	r->locv = NULL;
 }
 
+static enum report_inline
+inline_mark(bool inlined, bool noinline)
+{
+	if (!inlined)
+		return REPORT_NOT_INLINED;
+	return noinline ? REPORT_PARTLY_INLINED : REPORT_INLINED;
+}
+
+/*
+ * Mark each function as pprof does: "(inline)" when some function calls
+ * it only inlined and none calls it otherwise, "(partial-inline)" when
+ * some call it inlined only and some not.
+ */
+static void
+mark_inlined(const struct acc *a, struct report *r)
+{
+	const struct inl_parent	*ip;
+	uint32_t		 i, j, node;
+	bool			 inl;
+
+	for (i = 0; i < r->nfns; i++) {
+		node = r->fns[i].node;
+		inl = false;
+		for (j = 0; j < a->ipfill[node]; j++) {
+			ip = &a->ipar[a->ipoff[node] + j];
+			inl |= ip->how == CALL_INLINE;
+		}
+		r->fns[i].inlined = inline_mark(inl, a->noinline[node]);
+	}
+}
+
+/* The report of what acc gathered; it takes acc's per-location sums. */
 static struct report *
-report_build(const struct acc *a, const struct profile *p, int idx,
+report_build(struct acc *a, const struct profile *p, int idx,
     enum report_order order, int64_t total)
 {
 	struct report	*r;
-	uint32_t	*fnof, i;
+	uint32_t	 i;
 
 	r = xcalloc(1, sizeof *r);
 	r->profile = p;
@@ -280,12 +575,9 @@ report_build(const struct acc *a, const struct profile *p, int idx,
 	r->total = total;
 	r->net = a->net;
 	r->fns = xreallocarray(NULL, a->nnodes + 1, sizeof *r->fns);
-	fnof = xreallocarray(NULL, a->nnodes + 1, sizeof *fnof);
 	for (i = 0; i < a->nnodes; i++) {
-		fnof[i] = SYM_NONE;
 		if (a->flat[i] == 0 && a->cum[i] == 0)
 			continue;
-		fnof[i] = r->nfns;
 		r->fns[r->nfns].node = i;
 		r->fns[r->nfns].name = symtab_node(a->st, i)->label;
 		r->fns[r->nfns].flat = a->flat[i];
@@ -294,10 +586,41 @@ report_build(const struct acc *a, const struct profile *p, int idx,
 		r->fns[r->nfns].line = 0;
 		r->nfns++;
 	}
-	pick_sites(a, r, fnof);
-	free(fnof);
+	mark_inlined(a, r);
+	r->locv = a->locv;
+	r->nlocs = a->nlocs;
+	a->locv = NULL;
+	r->time_nanos = p->time_nanos;
+	r->duration_nanos = p->duration_nanos;
+	r->main_mapping = p->main_mapping;
+	r->ncomments = p->ncomments;
+	r->comments = xreallocarray(NULL, p->ncomments + 1,
+	    sizeof *r->comments);
+	memcpy(r->comments, p->comments, p->ncomments * sizeof *r->comments);
 	qsort_r(r->fns, r->nfns, sizeof *r->fns, fn_cmp, &order);
 	return r;
+}
+
+/* Add base's header to the report's, as pprof merges profiles. */
+static void
+merge_header(struct report *r, const struct profile *base)
+{
+	uint32_t	i, j;
+
+	if (r->time_nanos == 0 || base->time_nanos < r->time_nanos)
+		r->time_nanos = base->time_nanos;
+	r->duration_nanos += base->duration_nanos;
+	if (r->main_mapping == SYM_NONE)
+		r->main_mapping = base->main_mapping;
+	r->comments = xreallocarray(r->comments,
+	    r->ncomments + base->ncomments + 1, sizeof *r->comments);
+	for (i = 0; i < base->ncomments; i++) {
+		for (j = 0; j < r->ncomments; j++)
+			if (r->comments[j] == base->comments[i])
+				break;
+		if (j == r->ncomments)
+			r->comments[r->ncomments++] = base->comments[i];
+	}
 }
 
 static int
@@ -324,7 +647,7 @@ report_top(const struct profile *p, int idx, enum report_order order,
 	for (s = 0; s < p->nsamples; s++)
 		total += uabs(p->values[s * p->ntypes + idx]);
 	acc_init(&a, p->st);
-	acc_add(&a, p, idx, 1);
+	acc_profile(&a, p, idx);
 	r = report_build(&a, p, idx, order, (int64_t)total);
 	acc_free(&a);
 	return r;
@@ -369,18 +692,69 @@ struct report *
 report_diff(const struct profile *base, const struct profile *cur, int idx,
     enum report_order order, char **cause)
 {
-	struct report	*r;
-	struct acc	 a;
+	struct report		*r;
+	struct report_stacks	*stacks;
+	struct acc		 a;
+	int64_t			 total;
 
 	if (report_comparable(cur, base, cause) == -1 ||
 	    check_index(cur, idx, cause) == -1)
 		return NULL;
 	acc_init(&a, cur->st);
-	acc_add(&a, cur, idx, 1);
-	acc_add(&a, base, idx, -1);
-	r = report_build(&a, cur, idx, order, merged_total(base, cur, idx));
+	total = acc_diff(&a, base, cur, idx, &stacks);
+	r = report_build(&a, cur, idx, order, total);
+	r->stacks = stacks;
+	merge_header(r, base);
 	acc_free(&a);
 	return r;
+}
+
+void
+report_limit(struct report *r, size_t nmax)
+{
+	const struct profile	*p = r->profile;
+	struct calls		 c;
+	uint8_t			*kept, *mark;
+	uint32_t		 i, callee, nnodes = symtab_nnodes(p->st);
+	size_t			 s;
+	int64_t			 v;
+
+	if (nmax == 0 || nmax >= r->nfns)
+		return;
+	kept = xcalloc(nnodes + 1, sizeof *kept);
+	for (i = 0; i < nmax; i++)
+		kept[r->fns[i].node] = 1;
+	memset(&c, 0, sizeof c);
+	if (r->stacks != NULL) {
+		for (i = 0; i < r->stacks->n; i++)
+			if (r->stacks->ms[i].v != 0)
+				walk_calls(&c, p->st, r->stacks->ms[i].stack,
+				    r->stacks->ms[i].n, kept);
+	} else {
+		for (s = 0; s < p->nsamples; s++) {
+			v = p->values[s * p->ntypes + r->sample_index];
+			if (v != 0)
+				walk_calls(&c, p->st,
+				    &p->stacks[p->stack_off[s]],
+				    p->stack_off[s + 1] - p->stack_off[s], kept);
+		}
+	}
+	mark = xcalloc(nnodes + 1, sizeof *mark);
+	for (i = 0; c.keys != NULL && i <= c.mask; i++) {
+		if (c.keys[i] == 0)
+			continue;
+		callee = (uint32_t)(c.keys[i] - 1);
+		/* A call seen both ways is not an inlined one. */
+		mark[callee] |= c.how[i] & CALL_NOINLINE ? CALL_NOINLINE :
+		    CALL_INLINE;
+	}
+	for (i = 0; i < nmax; i++)
+		r->fns[i].inlined = inline_mark(mark[r->fns[i].node] &
+		    CALL_INLINE, mark[r->fns[i].node] & CALL_NOINLINE);
+	free(mark);
+	free(kept);
+	free(c.keys);
+	free(c.how);
 }
 
 void
@@ -388,6 +762,12 @@ report_free(struct report *r)
 {
 	if (r == NULL)
 		return;
+	if (r->stacks != NULL) {
+		free(r->stacks->ms);
+		free(r->stacks);
+	}
+	free(r->locv);
+	free(r->comments);
 	free(r->fns);
 	free(r);
 }

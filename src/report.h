@@ -9,8 +9,9 @@
  * the absolute values of the samples after merging those with the same stack
  * and labels, which pprof divides by for percentages; net is the signed sum.
  *
- * Each function also carries its site: the file and line within it through
- * which most of its value passes (for a leaf, the allocation itself).
+ * Each function also carries its site, once report_sites() has found it:
+ * the file and line within it through which most of its value passes (for
+ * a leaf, the allocation itself).
  */
 #ifndef REPORT_H
 #define REPORT_H
@@ -24,9 +25,16 @@ enum report_order {
 	REPORT_BY_CUM		/* pprof -cum: |cum|, name, |flat| */
 };
 
+enum report_inline {
+	REPORT_NOT_INLINED,
+	REPORT_INLINED,		/* every call to it was inlined */
+	REPORT_PARTLY_INLINED	/* some calls were */
+};
+
 struct report_fn {
 	uint32_t	 node;		/* symtab node id */
 	const char	*name;
+	enum report_inline inlined;	/* as pprof marks it */
 	int64_t		 flat;
 	int64_t		 cum;
 	const char	*file;		/* site; NULL when unknown */
@@ -35,6 +43,12 @@ struct report_fn {
 
 struct report {
 	const struct profile	*profile;	/* the current one */
+	/* The header of the profile, or of the two merged as pprof does. */
+	int64_t			 time_nanos;	/* the earlier */
+	int64_t			 duration_nanos; /* the sum */
+	uint32_t		 main_mapping;	/* current's first, else base's */
+	uint32_t		*comments;	/* both, once each */
+	uint32_t		 ncomments;
 	int			 sample_index;
 	const char		*sample_type;
 	const char		*unit;
@@ -42,6 +56,9 @@ struct report {
 	int64_t			 net;
 	size_t			 nfns;
 	struct report_fn	*fns;		/* in order */
+	int64_t			*locv;		/* per location, until sites */
+	uint32_t		 nlocs;
+	struct report_stacks	*stacks;	/* a diff's merged samples */
 };
 
 struct report	*report_top(const struct profile *, int sample_index,
@@ -50,6 +67,13 @@ struct report	*report_diff(const struct profile *base,
 		    const struct profile *current, int sample_index,
 		    enum report_order, char **cause);
 void		 report_free(struct report *);
+/* Fill in every function's file and line. */
+void		 report_sites(struct report *);
+/*
+ * Mark inlined functions as pprof does when it shows only the first nmax:
+ * calls between the functions shown, across those left out.
+ */
+void		 report_limit(struct report *, size_t nmax);
 
 /* Whether two profiles can be diffed: same sample and period types. */
 int		 report_comparable(const struct profile *,

@@ -32,7 +32,7 @@ ok $? "and lists its function"
 
 for f in "$corpus"/*; do
 	name=$(basename "$f")
-	case $name in valid.pb.gz|bomb.pb.gz) continue ;; esac
+	case $name in valid.pb.gz|bomb.pb.gz|tiny-records.pb.gz) continue ;; esac
 	refused "top $name" "$HEAPWATCH" top "$f"
 	refused "diff with $name as current" "$HEAPWATCH" diff \
 	    "$corpus/valid.pb.gz" "$f"
@@ -57,6 +57,14 @@ refused "a gzip bomb under a 1 MiB cap" "$HEAPWATCH" top --max-size 1MiB \
     "$corpus/bomb.pb.gz"
 grep -q "1 MiB limit" "$TMPD/err"
 ok $? "the cap is settable"
+# A profile of a million tiny records, within the cap, would multiply
+# into fifty times its size decoded: the tables are capped at twice it.
+refused "tiny records under a 1 MiB cap" "$HEAPWATCH" top --max-size 1MiB \
+    "$corpus/tiny-records.pb.gz"
+grep -q "decoded profile exceeds 2 MiB" "$TMPD/err"
+ok $? "the decoded tables are capped at twice the cap"
+refused "tiny records" "$HEAPWATCH" top "$corpus/tiny-records.pb.gz"
+
 if ! ldd "$HEAPWATCH" 2>/dev/null | grep -q libasan; then
 	# Without sanitizers, an address-space limit shows the bomb is
 	# refused without ever holding more than the cap.

@@ -65,16 +65,21 @@ put_pb(const char *name, struct pb *b, int gzip)
 	free(b);
 }
 
-/* gzip of n zero bytes, deflated a block at a time. */
+/*
+ * A gzip bomb that parses: n MiB of fields that pprof's format does not
+ * know (field 15, a MiB of zeros each), so that only the cap on the
+ * decompressed size stops it. Deflated a block at a time.
+ */
 static void
-put_bomb(const char *name, size_t n)
+put_bomb(const char *name, size_t mib)
 {
 	static uint8_t	 zeros[1 << 16], out[1 << 16];
+	/* Tag: field 15, wire type 2; length: 1 MiB - 4, as a varint. */
+	static const uint8_t hdr[4] = { 0x7a, 0xfc, 0xff, 0x3f };
 	z_stream	 zs;
 	char		 path[4096];
 	FILE		*f;
-	size_t		 left = n;
-	int		 flush;
+	size_t		 i, j;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	if ((f = fopen(path, "wb")) == NULL) {
@@ -83,18 +88,25 @@ put_bomb(const char *name, size_t n)
 	}
 	memset(&zs, 0, sizeof zs);
 	deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-	do {
-		zs.next_in = zeros;
-		zs.avail_in = left < sizeof zeros ? left : sizeof zeros;
-		left -= zs.avail_in;
-		flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
-		do {
-			zs.next_out = out;
-			zs.avail_out = sizeof out;
-			deflate(&zs, flush);
-			fwrite(out, 1, sizeof out - zs.avail_out, f);
-		} while (zs.avail_out == 0);
-	} while (left > 0);
+	for (i = 0; i < mib; i++) {
+		for (j = 0; j <= 16; j++) {
+			if (j == 0) {
+				zs.next_in = (uint8_t *)hdr;
+				zs.avail_in = sizeof hdr;
+			} else {
+				zs.next_in = zeros;
+				zs.avail_in = j < 16 ? sizeof zeros :
+				    sizeof zeros - sizeof hdr;
+			}
+			do {
+				zs.next_out = out;
+				zs.avail_out = sizeof out;
+				deflate(&zs, i == mib - 1 && j == 16 ?
+				    Z_FINISH : Z_NO_FLUSH);
+				fwrite(out, 1, sizeof out - zs.avail_out, f);
+			} while (zs.avail_out == 0);
+		}
+	}
 	deflateEnd(&zs);
 	if (fclose(f) != 0)
 		exit(1);
@@ -170,6 +182,32 @@ main(int argc, char **argv)
 	b->strs[0].len = 4;
 	put_pb("string-table.pb.gz", b, 1);
 
-	put_bomb("bomb.pb.gz", (size_t)1 << 30);
+	put_bomb("bomb.pb.gz", 1024);
+
+	/* Empty location messages, two bytes each, fifty bytes decoded. */
+	{
+		size_t	 n = (1 << 20) - 2, i;
+		uint8_t	*tiny = malloc(n), *gz;
+		size_t	 gzlen;
+
+		for (i = 0; i < n; i += 2) {
+			tiny[i] = 0x22;
+			tiny[i + 1] = 0x00;
+		}
+		gz = pb_gzip(tiny, n, &gzlen);
+		put("tiny-records.pb.gz", gz, gzlen);
+		free(gz);
+		free(tiny);
+	}
+
+	/* Pure zeros are not even a protobuf: refused at once. */
+	{
+		uint8_t z[4096] = { 0 };
+		size_t zl;
+		uint8_t *zz = pb_gzip(z, sizeof z, &zl);
+
+		put("zeros.pb.gz", zz, zl);
+		free(zz);
+	}
 	return 0;
 }

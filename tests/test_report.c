@@ -82,6 +82,7 @@ test_recursion_inline(void)
 	is_int(r->nfns, 4, "four functions");
 	is_str(r->fns[0].name, "main.a", "flat order: largest first");
 	is_str(r->fns[3].name, "main.main", "flat order: zero flat last");
+	report_sites(r);
 	is_str(fn(r, "main.a")->file, "a.go", "site file");
 	is_int(fn(r, "main.a")->line, 5, "site line: where most passes");
 	is_int(fn(r, "main.b")->line, 7, "site line of main.b");

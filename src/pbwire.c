@@ -1,0 +1,286 @@
+#include "config.h"
+
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "pbwire.h"
+#include "xmalloc.h"
+
+int
+pbwire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t	*p = *pp;
+	uint64_t	 x = 0;
+	int		 shift;
+
+	for (shift = 0; shift < 70 && p < end; shift += 7) {
+		if (shift < 64)
+			x |= (uint64_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			*pp = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;	/* truncated, or longer than ten bytes */
+}
+
+int
+pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
+{
+	uint64_t	tag;
+
+	if (*pp == end)
+		return 0;
+	if (pbwire_varint(pp, end, &tag) == -1 || (tag >> 3) == 0 ||
+	    (tag >> 3) > 0x1fffffff)
+		return -1;
+	f->num = tag >> 3;
+	f->wt = tag & 7;
+	switch (f->wt) {
+	case 0:
+		return pbwire_varint(pp, end, &f->v) == -1 ? -1 : 1;
+	case 1:
+	case 5:
+		f->len = f->wt == 1 ? 8 : 4;
+		if ((size_t)(end - *pp) < f->len)
+			return -1;
+		f->v = 0;
+		memcpy(&f->v, *pp, f->len);
+		*pp += f->len;
+		return 1;
+	case 2:
+		if (pbwire_varint(pp, end, &f->v) == -1 ||
+		    f->v > (uint64_t)(end - *pp))
+			return -1;
+		f->p = *pp;
+		f->len = f->v;
+		*pp += f->len;
+		return 1;
+	default:
+		return -1;	/* groups are not part of the format */
+	}
+}
+
+/* The value of a varint of len <= 8 bytes held in the low bytes of w. */
+static inline uint64_t
+varint_bits(uint64_t w, int len)
+{
+	if (len < 8)
+		w &= (1ULL << (8 * len)) - 1;
+	return (w & 0x7fULL) | (w & 0x7f00ULL) >> 1 |
+	    (w & 0x7f0000ULL) >> 2 | (w & 0x7f000000ULL) >> 3 |
+	    (w & 0x7f00000000ULL) >> 4 | (w & 0x7f0000000000ULL) >> 5 |
+	    (w & 0x7f000000000000ULL) >> 6 | (w & 0x7f00000000000000ULL) >> 7;
+}
+
+static inline uint64_t
+load64(const uint8_t *p)
+{
+	uint64_t	w;
+
+	memcpy(&w, p, 8);
+	return le64toh(w);
+}
+
+/*
+ * Decode the packed varints of p[0..len) into out, returning how many or
+ * -1. Decoding one varint after another makes each wait for the length of
+ * the one before; here the ends of all varints in eight bytes are found at
+ * once (the bytes below 0x80), so that their values can be extracted
+ * independently of each other.
+ */
+static ssize_t
+packed_varints(const uint8_t *p, size_t len, uint64_t *out)
+{
+	const uint8_t	*end = p + len, *start = p, *e;
+	uint64_t	*o = out, m;
+	size_t		 l;
+
+	for (; end - p >= 16; p += 8) {
+		m = ~load64(p) & 0x8080808080808080ULL;
+		for (; m != 0; m &= m - 1) {
+			e = p + (__builtin_ctzll(m) >> 3);
+			l = e - start + 1;
+			if (l <= 8)
+				*o++ = varint_bits(load64(start), l);
+			else if (pbwire_varint(&start, e + 1, o++) == -1)
+				return -1;
+			start = e + 1;
+		}
+	}
+	while (start < end)
+		if (pbwire_varint(&start, end, o++) == -1)
+			return -1;
+	return o - out;
+}
+
+/* Make room for n more elements of size sz. */
+static void
+reserve(void **arr, size_t n, size_t *cap, size_t more, size_t sz)
+{
+	if (*cap - n >= more)
+		return;
+	while (*cap - n < more)
+		*cap = *cap == 0 ? 64 : *cap * 2;
+	*arr = xreallocarray(*arr, *cap, sz);
+}
+
+/* Append the varints of a repeated field, packed (wt 2) or not (wt 0). */
+static int
+repeated(const struct pbwire_field *f, uint64_t **arr, size_t *n,
+    size_t *cap)
+{
+	ssize_t	got;
+
+	if (f->wt == 0) {
+		reserve((void **)arr, *n, cap, 1, sizeof **arr);
+		(*arr)[(*n)++] = f->v;
+		return 0;
+	}
+	if (f->wt != 2)
+		return -1;
+	/* Every varint takes a byte at least. */
+	reserve((void **)arr, *n, cap, f->len, sizeof **arr);
+	if ((got = packed_varints(f->p, f->len, *arr + *n)) == -1)
+		return -1;
+	*n += got;
+	return 0;
+}
+
+static int
+label(const uint8_t *p, size_t len, struct pbwire_label *l)
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+	int			 rc;
+
+	memset(l, 0, sizeof *l);
+	while ((rc = pbwire_next(&p, end, &f)) == 1) {
+		if (f.num > 4)
+			continue;		/* unknown: skipped */
+		if (f.wt != 0)
+			return -1;
+		switch (f.num) {
+		case 1: l->key = (int64_t)f.v; break;
+		case 2: l->str = (int64_t)f.v; break;
+		case 3: l->num = (int64_t)f.v; break;
+		case 4: l->unit = (int64_t)f.v; break;
+		}
+	}
+	return rc;
+}
+
+int
+pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+	int			 rc;
+
+	s->nloc = s->nval = s->nlab = 0;
+	while ((rc = pbwire_next(&p, end, &f)) == 1) {
+		switch (f.num) {
+		case 1:
+			if (repeated(&f, &s->loc, &s->nloc, &s->caploc) == -1)
+				return -1;
+			break;
+		case 2:
+			/* int64 travels as the varint of its two's complement */
+			if (repeated(&f, (uint64_t **)&s->val, &s->nval,
+			    &s->capval) == -1)
+				return -1;
+			break;
+		case 3:
+			if (f.wt != 2)
+				return -1;
+			if (s->nlab == s->caplab) {
+				s->caplab = s->caplab == 0 ? 8 : s->caplab * 2;
+				s->lab = xreallocarray(s->lab, s->caplab,
+				    sizeof *s->lab);
+			}
+			if (label(f.p, f.len, &s->lab[s->nlab]) == -1)
+				return -1;
+			s->nlab++;
+			break;
+		default:
+			break;			/* unknown: skipped */
+		}
+	}
+	return rc;
+}
+
+void
+pbwire_sample_free(struct pbwire_sample *s)
+{
+	free(s->loc);
+	free(s->val);
+	free(s->lab);
+	memset(s, 0, sizeof *s);
+}
+
+static int
+line(const uint8_t *p, size_t len, struct pbwire_line *l)
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+	int			 rc;
+
+	memset(l, 0, sizeof *l);
+	while ((rc = pbwire_next(&p, end, &f)) == 1) {
+		if (f.num > 3)
+			continue;		/* unknown: skipped */
+		if (f.wt != 0)
+			return -1;
+		if (f.num == 1)
+			l->function_id = f.v;
+		else if (f.num == 2)
+			l->line = (int64_t)f.v;
+		/* 3, the column, is not used */
+	}
+	return rc;
+}
+
+int
+pbwire_location(const uint8_t *p, size_t len, struct pbwire_location *loc)
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+	int			 rc;
+
+	loc->id = loc->mapping_id = loc->address = 0;
+	loc->is_folded = 0;
+	loc->nlines = 0;
+	while ((rc = pbwire_next(&p, end, &f)) == 1) {
+		if (f.num > 5)
+			continue;		/* unknown: skipped */
+		if (f.num == 4) {
+			if (f.wt != 2)
+				return -1;
+			reserve((void **)&loc->lines, loc->nlines,
+			    &loc->caplines, 1, sizeof *loc->lines);
+			if (line(f.p, f.len, &loc->lines[loc->nlines]) == -1)
+				return -1;
+			loc->nlines++;
+			continue;
+		}
+		if (f.wt != 0)
+			return -1;
+		switch (f.num) {
+		case 1: loc->id = f.v; break;
+		case 2: loc->mapping_id = f.v; break;
+		case 3: loc->address = f.v; break;
+		case 5: loc->is_folded = f.v != 0; break;
+		}
+	}
+	return rc;
+}
+
+void
+pbwire_location_free(struct pbwire_location *loc)
+{
+	free(loc->lines);
+	memset(loc, 0, sizeof *loc);
+}
