@@ -35,3 +35,49 @@ cleanup() {
 	rm -rf "$TMPD"
 }
 trap cleanup EXIT
+
+# Go builds work offline, with caches inside the build tree.
+export GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOCACHE="${GOCACHE:-$top_builddir/.cache/go-build}"
+export GOPATH="${GOPATH:-$top_builddir/.cache/go}"
+
+# Build the fixture service once per build tree; prints its path.
+fixture_bin() {
+	local bin="$top_builddir/tests/fixture-svc"
+	if [ ! -x "$bin" ] || [ "$top_srcdir/tests/fixture/main.go" -nt "$bin" ]; then
+		(cd "$top_srcdir/tests/fixture" && go build -o "$bin" .) >&2 ||
+		    return 1
+	fi
+	echo "$bin"
+}
+
+# Start the fixture in MODE; sets FIXTURE_PID and FIXTURE_URL.
+fixture_start() {	# fixture_start MODE
+	local bin out i
+	bin=$(fixture_bin) || return 1
+	out="$TMPD/fixture.$RANDOM.out"
+	"$bin" -listen 127.0.0.1:0 -mode "$1" >"$out" 2>&1 &
+	FIXTURE_PID=$!
+	cleanup_hooks+=("kill $FIXTURE_PID 2>/dev/null")
+	for i in $(seq 1 200); do
+		FIXTURE_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
+		[ -n "$FIXTURE_URL" ] && return 0
+		kill -0 "$FIXTURE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "fixture $1 did not start:" >&2
+	cat "$out" >&2
+	return 1
+}
+
+fixture_stop() {
+	kill "$FIXTURE_PID" 2>/dev/null
+	wait "$FIXTURE_PID" 2>/dev/null
+}
+
+# Fetch a URL of the fixture into FILE, bounded in time.
+fetch() {	# fetch URL FILE [curl options]
+	local url=$1 file=$2
+	shift 2
+	curl -fsS --max-time 30 "$@" -o "$file" "$url"
+}

@@ -6,7 +6,7 @@
 DEPS_BUILD="build-essential autoconf automake pkg-config protobuf-c-compiler
 libprotobuf-c-dev zlib1g-dev libjansson-dev"
 # To run the test suite: Go builds the fixture services, clang the fuzzers.
-DEPS_TEST="golang-go clang procps"
+DEPS_TEST="golang-go clang procps curl jq"
 
 deps_install() {
 	local missing=() p

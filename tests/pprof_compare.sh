@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# heapwatch's numbers are pprof's: real Go services (tests/fixture) are run,
+# their heap and goroutine profiles fetched, and every function's flat and
+# cum, the order, and the total are compared with what
+# `go tool pprof -top -nodecount=1000000 -nodefraction=0 -unit=B` prints,
+# for all four heap sample types, goroutine profiles, and diffs (-base).
+. "$(dirname "$0")/lib.sh"
+
+# Profiles are kept in the build tree: the fuzzer takes them as seeds.
+profiles="$top_builddir/tests/profiles"
+mkdir -p "$profiles"
+
+# pprof's table as "name<TAB>flat<TAB>cum" lines in its order, and its
+# total on the first line.
+pprof_table() {	# pprof_table OUT PPROF-ARGS...
+	local out=$1
+	shift
+	go tool pprof -top -nodecount=1000000 -nodefraction=0 \
+	    -edgefraction=0 -unit=B "$@" 2>"$TMPD/pprof.err" | awk '
+		/^Showing nodes accounting for/ {
+			t = $(NF - 1); sub(/B$/, "", t); print "total\t" t
+		}
+		/^ *flat  flat%/ { body = 1; next }
+		body {
+			f = $1; c = $4; sub(/B$/, "", f); sub(/B$/, "", c)
+			name = $6
+			for (i = 7; i <= NF; i++)
+				if ($i != "(inline)" && $i != "(partial-inline)")
+					name = name " " $i
+			print name "\t" f "\t" c
+		}' >"$out"
+}
+
+# heapwatch's table in the same form.
+heapwatch_table() {	# heapwatch_table OUT HEAPWATCH-ARGS...
+	local out=$1
+	shift
+	"$HEAPWATCH" "$@" --json | jq -r '"total\t\(.total)",
+	    (.functions[] | "\(.name)\t\(.flat)\t\(.cum)")' >"$out"
+}
+
+# compare DESCRIPTION "PPROF-ARGS" "HEAPWATCH-ARGS"
+compare() {
+	local what=$1 n
+	# shellcheck disable=SC2086
+	pprof_table "$TMPD/want" $2
+	# shellcheck disable=SC2086
+	heapwatch_table "$TMPD/got" $3
+	n=$(($(wc -l <"$TMPD/want") - 1))
+	if [ "$n" -ge 1 ] && cmp -s "$TMPD/want" "$TMPD/got"; then
+		ok 0 "$what: $n functions and the total match pprof"
+	else
+		ok 1 "$what: differs from pprof ($n functions)"
+		diff "$TMPD/want" "$TMPD/got" | head -n 20 | diag
+		diag <"$TMPD/pprof.err"
+	fi
+}
+
+types="alloc_objects alloc_space inuse_objects inuse_space"
+
+# Heap profiles of the shapes fixture (recursion, mutual recursion, inlined
+# frames), before and after /mutate, from two runs of the binary.
+for run in 1 2; do
+	fixture_start shapes || { ok 1 "fixture shapes starts"; done_testing; exit; }
+	fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/shapes$run-a.pb.gz"
+	ok $? "run $run: heap profile fetched"
+	fetch "$FIXTURE_URL/mutate" /dev/null -X POST
+	fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/shapes$run-b.pb.gz"
+	ok $? "run $run: heap profile fetched after /mutate"
+	fixture_stop
+done
+a=$profiles/shapes1-a.pb.gz
+b=$profiles/shapes1-b.pb.gz
+b2=$profiles/shapes2-b.pb.gz
+
+compare "top, default sample type" "$a" "top $a"
+for t in $types; do
+	compare "top -i $t" "-sample_index=$t $a" "top -i $t $a"
+	compare "diff -i $t" "-sample_index=$t -base $a $b" "diff -i $t $a $b"
+done
+compare "diff with values going negative" "-sample_index=inuse_space -base $b $a" \
+    "diff -i inuse_space $b $a"
+compare "diff of profiles from two runs of one binary" \
+    "-sample_index=inuse_space -base $a $b2" "diff -i inuse_space $a $b2"
+pprof_table "$TMPD/want" -base "$a" "$a"
+heapwatch_table "$TMPD/got" diff "$a" "$a"
+cmp -s "$TMPD/want" "$TMPD/got" && [ "$(cat "$TMPD/got")" = "$(printf 'total\t0')" ]
+ok $? "diff of a profile with itself: empty, total 0, as pprof"
+compare "top --cum" "-cum -sample_index=alloc_space $b" "top --cum -i alloc_space $b"
+
+# Recursion and inlining are really in the profile: main.recurse appears
+# many times in one stack yet its cum equals its flat (it is the leaf of
+# every sample it is in), and pprof marks main.newBuf as inlined.
+depth=$(go tool pprof -traces -sample_index=inuse_objects "$a" 2>/dev/null |
+    awk '/^-----/ { if (n > m) m = n; n = 0 } /main\.recurse$/ { n++ }
+    END { if (n > m) m = n; print m + 0 }')
+[ "$depth" -ge 10 ]
+ok $? "main.recurse recurs $depth times in one stack"
+"$HEAPWATCH" top --json -i inuse_objects "$a" |
+    jq -e '.functions[] | select(.name == "main.recurse") |
+    .cum == .flat and .cum > 0' >/dev/null
+ok $? "its cum counts each sample once"
+go tool pprof -top -nodefraction=0 "$a" 2>/dev/null |
+    grep -q "main.newBuf (inline)"
+ok $? "pprof reports main.newBuf as inlined, and heapwatch agrees above"
+
+# Tens of thousands of samples.
+fixture_start many || { ok 1 "fixture many starts"; done_testing; exit; }
+fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/many-a.pb.gz"
+ok $? "many: heap profile fetched"
+fetch "$FIXTURE_URL/mutate" /dev/null -X POST
+fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/many-b.pb.gz"
+ok $? "many: heap profile fetched after /mutate"
+fixture_stop
+n=$(go tool pprof -traces "$profiles/many-a.pb.gz" 2>/dev/null | grep -c '^-----')
+[ "$n" -ge 30000 ]
+ok $? "many: the profile has $n samples"
+compare "many: top" "-sample_index=inuse_space $profiles/many-a.pb.gz" \
+    "top -i inuse_space $profiles/many-a.pb.gz"
+compare "many: diff" "-sample_index=alloc_objects -base $profiles/many-a.pb.gz $profiles/many-b.pb.gz" \
+    "diff -i alloc_objects $profiles/many-a.pb.gz $profiles/many-b.pb.gz"
+
+# Goroutine profiles.
+fixture_start goroutines || { ok 1 "fixture goroutines starts"; done_testing; exit; }
+fetch "$FIXTURE_URL/debug/pprof/goroutine" "$profiles/goroutine-a.pb.gz"
+ok $? "goroutine profile fetched"
+fetch "$FIXTURE_URL/mutate" /dev/null -X POST
+fetch "$FIXTURE_URL/debug/pprof/goroutine" "$profiles/goroutine-b.pb.gz"
+ok $? "goroutine profile fetched after /mutate"
+fixture_stop
+ga=$profiles/goroutine-a.pb.gz
+gb=$profiles/goroutine-b.pb.gz
+compare "goroutine: top" "$ga" "top $ga"
+compare "goroutine: top -i goroutine" "-sample_index=goroutine $gb" "top -i goroutine $gb"
+compare "goroutine: diff" "-base $ga $gb" "diff $ga $gb"
+compare "goroutine: diff, negative" "-base $gb $ga" "diff $gb $ga"
+
+# The text itself: pprof's -top, line for line (its default hides the
+# inline markers of calls under 0.1% of the total: -edgefraction=0 shows
+# them all, as heapwatch does).
+text_compare() {	# text_compare DESCRIPTION "PPROF-ARGS" "HEAPWATCH-ARGS"
+	# shellcheck disable=SC2086
+	go tool pprof -top -nodefraction=0 -edgefraction=0 $2 \
+	    >"$TMPD/want.txt" 2>/dev/null
+	# shellcheck disable=SC2086
+	"$HEAPWATCH" $3 >"$TMPD/got.txt"
+	if [ -s "$TMPD/want.txt" ] && cmp -s "$TMPD/want.txt" "$TMPD/got.txt"
+	then
+		ok 0 "text of $1 is pprof's, byte for byte"
+	else
+		ok 1 "text of $1 differs from pprof's"
+		diff "$TMPD/want.txt" "$TMPD/got.txt" | head -n 20 | diag
+	fi
+}
+text_compare "top" "$a" "top $a"
+text_compare "top -n 7" "-nodecount=7 $b" "top -n 7 $b"
+text_compare "diff -i alloc_space" "-sample_index=alloc_space -base $a $b" \
+    "diff -i alloc_space $a $b"
+text_compare "diff --cum, two runs" "-cum -base $a $b2" "diff --cum $a $b2"
+text_compare "many: diff" "-base $profiles/many-a.pb.gz $profiles/many-b.pb.gz" \
+    "diff $profiles/many-a.pb.gz $profiles/many-b.pb.gz"
+text_compare "goroutine: diff" "-base $ga $gb" "diff $ga $gb"
+
+done_testing
