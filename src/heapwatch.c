@@ -99,17 +99,31 @@ job_run(void *arg)
 	return NULL;
 }
 
+/* The job's profile interned into st, or NULL with its error told. */
 static struct profile *
 job_finish(struct job *j, struct symtab *st)
 {
 	struct profile	*p;
 	char		*why = NULL;
 
-	if (j->raw == NULL)
-		fatalx("%s", j->cause);
-	if ((p = profile_reduce(j->raw, st, &why)) == NULL)
-		fatalx("%s: %s", j->path, why);
+	if (j->raw == NULL) {
+		log_warnx("%s", j->cause);
+		return NULL;
+	}
+	p = profile_reduce(j->raw, st, &why);
+	j->raw = NULL;
+	if (p == NULL) {
+		log_warnx("%s: %s", j->path, why);
+		free(why);
+	}
 	return p;
+}
+
+static void
+job_free(struct job *j)
+{
+	profile_raw_free(j->raw);
+	free(j->cause);
 }
 
 static void
@@ -135,10 +149,10 @@ cmd_top(int argc, char **argv, const struct options *o)
 {
 	struct job	 j = { 0 };
 	struct profile	*p;
-	struct report	*r;
+	struct report	*r = NULL;
 	char		*cause = NULL;
 	double		 t0, t1, t2;
-	int		 idx;
+	int		 idx, rc = 1;
 
 	if (argc != 1)
 		usage(2);
@@ -146,12 +160,17 @@ cmd_top(int argc, char **argv, const struct options *o)
 	j.max = o->max_size;
 	t0 = now_ms();
 	job_run(&j);
-	p = job_finish(&j, NULL);
-	if ((idx = profile_sample_index(p, o->sample_type, &cause)) == -1)
-		fatalx("%s: %s", j.path, cause);
+	if ((p = job_finish(&j, NULL)) == NULL)
+		goto out;
+	if ((idx = profile_sample_index(p, o->sample_type, &cause)) == -1) {
+		log_warnx("%s: %s", j.path, cause);
+		goto out;
+	}
 	t1 = now_ms();
-	if ((r = report_top(p, idx, o->order, &cause)) == NULL)
-		fatalx("%s: %s", j.path, cause);
+	if ((r = report_top(p, idx, o->order, &cause)) == NULL) {
+		log_warnx("%s: %s", j.path, cause);
+		goto out;
+	}
 	t2 = now_ms();
 	print_report(r, o);
 	if (o->times) {
@@ -159,22 +178,26 @@ cmd_top(int argc, char **argv, const struct options *o)
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
 		    "%.1f ms\n", t1 - t0, t2 - t1, now_ms() - t2);
 	}
+	rc = 0;
+out:
+	free(cause);
 	report_free(r);
 	profile_free(p);
-	return 0;
+	job_free(&j);
+	return rc;
 }
 
 static int
 cmd_diff(int argc, char **argv, const struct options *o)
 {
 	struct job	 base = { 0 }, cur = { 0 };
-	struct profile	*pb, *pc;
+	struct profile	*pb = NULL, *pc = NULL;
 	struct symtab	*st;
-	struct report	*r;
+	struct report	*r = NULL;
 	char		*cause = NULL;
 	const char	*name;
 	double		 t0, t1, t2, t3;
-	int		 idx;
+	int		 idx, rc = 1;
 	bool		 threaded;
 
 	if (argc != 2)
@@ -191,19 +214,29 @@ cmd_diff(int argc, char **argv, const struct options *o)
 	if (threaded)
 		pthread_join(base.thread, NULL);
 	t1 = now_ms();
-	/* pprof merges the current profile first, then the base. */
 	st = symtab_new();
-	pc = job_finish(&cur, st);
-	pb = job_finish(&base, st);
+	/* One error is told, the base's first. */
+	if (base.raw == NULL) {
+		log_warnx("%s", base.cause);
+		goto out;
+	}
+	/* pprof merges the current profile first, then the base. */
+	if ((pc = job_finish(&cur, st)) == NULL ||
+	    (pb = job_finish(&base, st)) == NULL)
+		goto out;
 	/* pprof takes the first default sample type of the two. */
 	name = o->sample_type;
 	if (name == NULL && pc->default_type == 0)
 		name = symtab_str(st, pb->default_type)->s;
-	if ((idx = profile_sample_index(pc, name, &cause)) == -1)
-		fatalx("%s: %s", cur.path, cause);
+	if ((idx = profile_sample_index(pc, name, &cause)) == -1) {
+		log_warnx("%s: %s", cur.path, cause);
+		goto out;
+	}
 	t2 = now_ms();
-	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL)
-		fatalx("%s", cause);
+	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		goto out;
+	}
 	t3 = now_ms();
 	print_report(r, o);
 	if (o->times) {
@@ -213,11 +246,16 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		    "ms, analysis %.1f ms, output %.1f ms\n", t1 - t0,
 		    t2 - t1, t3 - t2, now_ms() - t3);
 	}
+	rc = 0;
+out:
+	free(cause);
 	report_free(r);
 	profile_free(pb);
 	profile_free(pc);
 	symtab_free(st);
-	return 0;
+	job_free(&base);
+	job_free(&cur);
+	return rc;
 }
 
 int

@@ -19,7 +19,7 @@ log_init(const char *progname, int verbose)
 }
 
 /* Print one line: "progname: message[: strerror]". */
-static void
+static void __attribute__((format(printf, 1, 0)))
 log_vline(const char *fmt, va_list ap, int errnum)
 {
 	char	buf[4096];

@@ -276,8 +276,8 @@ ls_eq(const void *ctx, uint32_t id, const void *key)
 	const struct ls_key	*k = key;
 	size_t			 n = st->lsoff[id + 1] - st->lsoff[id];
 
-	return n == k->n &&
-	    memcmp(&st->lsw[st->lsoff[id]], k->w, n * sizeof *k->w) == 0;
+	return n == k->n && (n == 0 ||
+	    memcmp(&st->lsw[st->lsoff[id]], k->w, n * sizeof *k->w) == 0);
 }
 
 static uint32_t
@@ -293,7 +293,8 @@ sym_intern_labelset(struct symtab *st, const uint64_t *w, size_t n)
 		st->caplsw = st->caplsw == 0 ? 256 : st->caplsw * 2;
 		st->lsw = xreallocarray(st->lsw, st->caplsw, sizeof *st->lsw);
 	}
-	memcpy(&st->lsw[st->nlsw], w, n * sizeof *w);
+	if (n > 0)
+		memcpy(&st->lsw[st->nlsw], w, n * sizeof *w);
 	st->nlsw += n;
 	/* lsoff has one more entry than there are sets. */
 	if (st->nls + 2 > st->capls) {
@@ -777,8 +778,9 @@ parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
 	}
 	reserve((void **)&raw->values, raw->nvalues, &raw->capvalues,
 	    ps->nval, sizeof *raw->values);
-	memcpy(&raw->values[raw->nvalues], ps->val,
-	    ps->nval * sizeof *raw->values);
+	if (ps->nval > 0)
+		memcpy(&raw->values[raw->nvalues], ps->val,
+		    ps->nval * sizeof *raw->values);
 	raw->nvalues += ps->nval;
 	reserve((void **)&raw->labels, raw->nlabels, &raw->caplabels,
 	    ps->nlab, sizeof *raw->labels);

@@ -343,8 +343,8 @@ msample_eq(const void *ctx, uint32_t id, const void *key)
 	const struct merger	*m = ctx;
 	const struct msample	*a = &m->ms[id], *b = key;
 
-	return a->n == b->n && a->ls == b->ls &&
-	    memcmp(a->stack, b->stack, a->n * sizeof *a->stack) == 0;
+	return a->n == b->n && a->ls == b->ls && (a->n == 0 ||
+	    memcmp(a->stack, b->stack, a->n * sizeof *a->stack) == 0);
 }
 
 static void
@@ -596,7 +596,9 @@ report_build(struct acc *a, const struct profile *p, int idx,
 	r->ncomments = p->ncomments;
 	r->comments = xreallocarray(NULL, p->ncomments + 1,
 	    sizeof *r->comments);
-	memcpy(r->comments, p->comments, p->ncomments * sizeof *r->comments);
+	if (p->ncomments > 0)
+		memcpy(r->comments, p->comments,
+		    p->ncomments * sizeof *r->comments);
 	qsort_r(r->fns, r->nfns, sizeof *r->fns, fn_cmp, &order);
 	return r;
 }

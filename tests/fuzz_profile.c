@@ -1,20 +1,26 @@
 /*
- * libFuzzer target over the profile decoder and the analysis behind it:
- * any input must decode or be refused with a cause, and whatever decodes
- * must survive every report, a top and a diff against itself.
+ * libFuzzer target over the profile decoder and the analysis behind it.
+ * Any input must decode or be refused with a cause; whatever decodes must
+ * survive every report, a top and a diff against itself (which must be
+ * empty). And the same bytes, read as one Sample and as one Location
+ * message, must decode by hand (pbwire.c) exactly as protobuf-c's
+ * generated code unpacks them.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "pbwire.h"
 #include "profile.h"
+#include "profile.pb-c.h"
 #include "report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+check_profile(const uint8_t *data, size_t size)
 {
 	struct symtab	*st = symtab_new();
 	struct profile	*p, *q;
@@ -28,18 +34,91 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* refusals must say why */
 		free(cause);
 		symtab_free(st);
-		return 0;
+		return;
 	}
 	q = profile_decode(data, size, 64 << 20, st, &cause);
 	for (i = 0; i < p->ntypes; i++) {
-		report_free(report_top(p, i, REPORT_BY_FLAT, &cause));
+		r = report_top(p, i, REPORT_BY_FLAT, &cause);
+		report_sites(r);
+		report_limit(r, 3);
+		report_free(r);
 		r = report_diff(p, q, i, REPORT_BY_CUM, &cause);
 		if (r == NULL || r->nfns != 0 || r->total != 0)
-			abort();	/* a self-diff is empty */
+			abort();
 		report_free(r);
 	}
 	profile_free(q);
 	profile_free(p);
 	symtab_free(st);
+}
+
+static void
+check_sample(const uint8_t *data, size_t size)
+{
+	Perftools__Profiles__Sample	*m;
+	struct pbwire_sample		 s;
+	size_t				 i;
+	int				 rc;
+
+	memset(&s, 0, sizeof s);
+	rc = pbwire_sample(data, size, &s);
+	m = perftools__profiles__sample__unpack(NULL, size, data);
+	if ((m == NULL) != (rc == -1))
+		abort();
+	if (m != NULL) {
+		if (m->n_location_id != s.nloc || m->n_value != s.nval ||
+		    m->n_label != s.nlab)
+			abort();
+		for (i = 0; i < s.nloc; i++)
+			if (m->location_id[i] != s.loc[i])
+				abort();
+		for (i = 0; i < s.nval; i++)
+			if (m->value[i] != s.val[i])
+				abort();
+		for (i = 0; i < s.nlab; i++)
+			if (m->label[i]->key != s.lab[i].key ||
+			    m->label[i]->str != s.lab[i].str ||
+			    m->label[i]->num != s.lab[i].num ||
+			    m->label[i]->num_unit != s.lab[i].unit)
+				abort();
+		perftools__profiles__sample__free_unpacked(m, NULL);
+	}
+	pbwire_sample_free(&s);
+}
+
+static void
+check_location(const uint8_t *data, size_t size)
+{
+	Perftools__Profiles__Location	*m;
+	struct pbwire_location		 l;
+	size_t				 i;
+	int				 rc;
+
+	memset(&l, 0, sizeof l);
+	rc = pbwire_location(data, size, &l);
+	m = perftools__profiles__location__unpack(NULL, size, data);
+	if ((m == NULL) != (rc == -1))
+		abort();
+	if (m != NULL) {
+		if (m->id != l.id || m->mapping_id != l.mapping_id ||
+		    m->address != l.address ||
+		    (m->is_folded != 0) != (l.is_folded != 0) ||
+		    m->n_line != l.nlines)
+			abort();
+		for (i = 0; i < l.nlines; i++)
+			if (m->line[i]->function_id != l.lines[i].function_id ||
+			    m->line[i]->line != l.lines[i].line)
+				abort();
+		perftools__profiles__location__free_unpacked(m, NULL);
+	}
+	pbwire_location_free(&l);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_profile(data, size);
+	check_sample(data, size);
+	check_location(data, size);
 	return 0;
 }

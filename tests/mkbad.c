@@ -131,7 +131,9 @@ main(int argc, char **argv)
 	    46);
 	put("empty.pb.gz", "", 0);
 
-	data = pb_pack(valid(), &len);
+	b = valid();
+	data = pb_pack(b, &len);
+	free(b);
 	gz = pb_gzip(data, len, &gzlen);
 	put("truncated-gzip.pb.gz", gz, gzlen / 2);
 	gz[gzlen - 5] ^= 0xff;			/* corrupt the CRC */
@@ -186,18 +188,18 @@ main(int argc, char **argv)
 
 	/* Empty location messages, two bytes each, fifty bytes decoded. */
 	{
-		size_t	 n = (1 << 20) - 2, i;
-		uint8_t	*tiny = malloc(n), *gz;
-		size_t	 gzlen;
+		size_t	 i;
 
-		for (i = 0; i < n; i += 2) {
-			tiny[i] = 0x22;
-			tiny[i + 1] = 0x00;
+		len = (1 << 20) - 2;
+		data = malloc(len);
+		for (i = 0; i < len; i += 2) {
+			data[i] = 0x22;
+			data[i + 1] = 0x00;
 		}
-		gz = pb_gzip(tiny, n, &gzlen);
+		gz = pb_gzip(data, len, &gzlen);
 		put("tiny-records.pb.gz", gz, gzlen);
 		free(gz);
-		free(tiny);
+		free(data);
 	}
 
 	/* Pure zeros are not even a protobuf: refused at once. */

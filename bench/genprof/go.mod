@@ -1,0 +1,3 @@
+module heapwatch/genprof
+
+go 1.19
