@@ -58,17 +58,26 @@ compare() {
 
 types="alloc_objects alloc_space inuse_objects inuse_space"
 
+# Run the fixture in MODE and keep its profile at PATH before and after
+# /mutate, as NAME-a.pb.gz and NAME-b.pb.gz.
+profile_pair() {	# profile_pair MODE PATH NAME
+	if ! fixture_start "$1"; then
+		ok 1 "fixture $1 starts"
+		return 1
+	fi
+	fetch "$FIXTURE_URL$2" "$profiles/$3-a.pb.gz"
+	ok $? "$3: profile fetched"
+	fetch "$FIXTURE_URL/mutate" /dev/null -X POST &&
+	    fetch "$FIXTURE_URL$2" "$profiles/$3-b.pb.gz"
+	ok $? "$3: profile fetched after /mutate"
+	fixture_stop
+	return 0
+}
+
 # Heap profiles of the shapes fixture (recursion, mutual recursion, inlined
 # frames), before and after /mutate, from two runs of the binary.
-for run in 1 2; do
-	fixture_start shapes || { ok 1 "fixture shapes starts"; done_testing; exit; }
-	fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/shapes$run-a.pb.gz"
-	ok $? "run $run: heap profile fetched"
-	fetch "$FIXTURE_URL/mutate" /dev/null -X POST
-	fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/shapes$run-b.pb.gz"
-	ok $? "run $run: heap profile fetched after /mutate"
-	fixture_stop
-done
+profile_pair shapes /debug/pprof/heap shapes1 &&
+    profile_pair shapes /debug/pprof/heap shapes2 || { done_testing; exit; }
 a=$profiles/shapes1-a.pb.gz
 b=$profiles/shapes1-b.pb.gz
 b2=$profiles/shapes2-b.pb.gz
@@ -105,13 +114,7 @@ go tool pprof -top -nodefraction=0 "$a" 2>/dev/null |
 ok $? "pprof reports main.newBuf as inlined, and heapwatch agrees above"
 
 # Tens of thousands of samples.
-fixture_start many || { ok 1 "fixture many starts"; done_testing; exit; }
-fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/many-a.pb.gz"
-ok $? "many: heap profile fetched"
-fetch "$FIXTURE_URL/mutate" /dev/null -X POST
-fetch "$FIXTURE_URL/debug/pprof/heap" "$profiles/many-b.pb.gz"
-ok $? "many: heap profile fetched after /mutate"
-fixture_stop
+profile_pair many /debug/pprof/heap many || { done_testing; exit; }
 n=$(go tool pprof -traces "$profiles/many-a.pb.gz" 2>/dev/null | grep -c '^-----')
 [ "$n" -ge 30000 ]
 ok $? "many: the profile has $n samples"
@@ -121,13 +124,8 @@ compare "many: diff" "-sample_index=alloc_objects -base $profiles/many-a.pb.gz $
     "diff -i alloc_objects $profiles/many-a.pb.gz $profiles/many-b.pb.gz"
 
 # Goroutine profiles.
-fixture_start goroutines || { ok 1 "fixture goroutines starts"; done_testing; exit; }
-fetch "$FIXTURE_URL/debug/pprof/goroutine" "$profiles/goroutine-a.pb.gz"
-ok $? "goroutine profile fetched"
-fetch "$FIXTURE_URL/mutate" /dev/null -X POST
-fetch "$FIXTURE_URL/debug/pprof/goroutine" "$profiles/goroutine-b.pb.gz"
-ok $? "goroutine profile fetched after /mutate"
-fixture_stop
+profile_pair goroutines /debug/pprof/goroutine goroutine ||
+    { done_testing; exit; }
 ga=$profiles/goroutine-a.pb.gz
 gb=$profiles/goroutine-b.pb.gz
 compare "goroutine: top" "$ga" "top $ga"
