@@ -1302,7 +1302,18 @@ label_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* The label set of a sample with one label, by the label: most have one. */
+struct label_memo {
+	uint64_t	 kind_key;	/* 0: empty */
+	uint64_t	 value;
+	uint32_t	 unit;
+	uint32_t	 id;
+};
+
+#define LABEL_MEMO	1024
+
 struct label_buf {
+	struct label_memo	 memo[LABEL_MEMO];
 	struct label_ent	*ents;
 	size_t			 capents;
 	uint64_t		*words;
@@ -1321,8 +1332,10 @@ intern_labels(struct symtab *st, const uint32_t *strmap,
     const struct raw_label *rl, size_t nl, struct label_buf *lb)
 {
 	struct label_ent	*e;
+	struct label_memo	*memo = NULL;
 	uint64_t		*w;
 	size_t			 n = 0, nw = 0, i, j, k;
+	uint32_t		 id;
 	bool			 units;
 
 	if (nl == 0)
@@ -1349,6 +1362,13 @@ intern_labels(struct symtab *st, const uint32_t *strmap,
 	}
 	if (n == 0)
 		return 0;
+	if (n == 1) {
+		memo = &lb->memo[hash_word(e[0].kind_key, e[0].value ^
+		    e[0].unit) % LABEL_MEMO];
+		if (memo->kind_key == e[0].kind_key &&
+		    memo->value == e[0].value && memo->unit == e[0].unit)
+			return memo->id;
+	}
 	/* Few labels to a sample, often one: an insertion sort. */
 	for (i = 1; i < n; i++) {
 		struct label_ent t = e[i];
@@ -1376,7 +1396,14 @@ intern_labels(struct symtab *st, const uint32_t *strmap,
 				w[nw++] = e[k].unit == SYM_NONE ? 0 :
 				    e[k].unit;
 	}
-	return sym_intern_labelset(st, w, nw);
+	id = sym_intern_labelset(st, w, nw);
+	if (memo != NULL) {
+		memo->kind_key = e[0].kind_key;
+		memo->value = e[0].value;
+		memo->unit = e[0].unit;
+		memo->id = id;
+	}
+	return id;
 }
 
 /* Intern the tables; returns the location map, local index to symtab id. */
@@ -1506,7 +1533,7 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 		p->stacks[i] = lsym[p->stacks[i]];
 	p->labelset = xreallocarray(NULL, p->nsamples + 1,
 	    sizeof *p->labelset);
-	memset(&lb, 0, sizeof lb);
+	memset(&lb, 0, sizeof lb);		/* kind_key 0: no memo */
 	for (i = 0; i < p->nsamples; i++)
 		p->labelset[i] = intern_labels(st, strmap,
 		    &raw->labels[raw->label_off[i]],

@@ -92,7 +92,13 @@ scale(int64_t v, const char *from, const char *to, const char **unit)
 		*unit = tu->name;
 		return x / tu->factor;
 	}
-	*unit = "";
+	/* Not a unit pprof knows: shown as is, with the unit asked for. */
+	if (strcmp(to, "count") == 0 || strcmp(to, "sample") == 0 ||
+	    strcmp(to, "unit") == 0 || strcmp(to, "minimum") == 0 ||
+	    strcmp(to, "auto") == 0)
+		*unit = "";
+	else
+		*unit = to;
 	return (double)v;
 }
 
@@ -122,6 +128,42 @@ memory_divisor(const char *from, const char *to)
 	return memory_factor(to);
 }
 
+/* Write the decimal digits of v at the end of buf[0..end); returns start. */
+static char *
+digits(char *end, uint64_t v)
+{
+	do {
+		*--end = '0' + v % 10;
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+/*
+ * Print q / 10^prec with prec decimals, an optional sign and right-aligned
+ * to width, as printf's "%*.*f" prints it.
+ */
+static void
+put_fixed(char *buf, size_t len, bool neg, uint64_t q, int prec, int width)
+{
+	char	 tmp[64], *end = tmp + sizeof tmp, *p;
+	int	 i;
+
+	p = end;
+	for (i = 0; i < prec; i++) {
+		*--p = '0' + q % 10;
+		q /= 10;
+	}
+	if (prec > 0)
+		*--p = '.';
+	p = digits(p, q);
+	if (neg)
+		*--p = '-';
+	while (end - p < width)
+		*--p = ' ';
+	snprintf(buf, len, "%.*s", (int)(end - p), p);
+}
+
 /*
  * Print |num / den| to two decimals, rounding half to even as printf does
  * for the exact value: right when num / den is exact in binary, as it is
@@ -136,8 +178,75 @@ fixed2(char *buf, size_t len, bool neg, unsigned __int128 num, uint64_t den)
 	rem = num * 100 % den;
 	if (rem * 2 > den || (rem * 2 == den && (cents & 1)))
 		cents++;
-	snprintf(buf, len, "%s%llu.%02u", neg ? "-" : "",
-	    (unsigned long long)(cents / 100), (unsigned)(cents % 100));
+	put_fixed(buf, len, neg, (uint64_t)cents, 2, 0);
+}
+
+/*
+ * |r| * 10^k rounded to an integer, half to even (or down, with floor),
+ * computed exactly from the binary value of r as printf rounds it;
+ * UINT64_MAX when too large.
+ */
+static uint64_t
+scaled(double r, int k, bool floor)
+{
+	unsigned __int128	 num, rem, half, q;
+	uint64_t		 m, p10 = 1;
+	int			 e, sh;
+
+	r = fabs(r);
+	if (r == 0)
+		return 0;
+	m = (uint64_t)ldexp(frexp(r, &e), 53);	/* r = m * 2^(e - 53) */
+	sh = e - 53;
+	while (k-- > 0)
+		p10 *= 10;
+	num = (unsigned __int128)m * p10;
+	if (sh >= 0)
+		return sh < 10 && (num << sh) < UINT64_MAX ?
+		    (uint64_t)(num << sh) : UINT64_MAX;
+	if (-sh >= 127)
+		return 0;
+	q = num >> -sh;
+	rem = num - (q << -sh);
+	half = (unsigned __int128)1 << (-sh - 1);
+	if (!floor && (rem > half || (rem == half && (q & 1))))
+		q++;
+	return q < UINT64_MAX ? (uint64_t)q : UINT64_MAX;
+}
+
+/* printf's "%5.2g" for 1e-4 <= r < 1; false when it cannot tell. */
+static bool
+put_g2(char *buf, size_t len, double r)
+{
+	char		*p;
+	uint64_t	 q;
+	size_t		 n;
+	int		 x;
+
+	/* x: the decimal exponent of r, 10^x <= r < 10^(x + 1). */
+	for (x = -1; x >= -4; x--)
+		if (scaled(r, 1 - x, true) >= 10)
+			break;
+	if (x < -4)
+		return false;
+	q = scaled(r, 1 - x, false);
+	if (q >= 100) {			/* rounded up into the next decade */
+		x++;
+		q = 10;
+	}
+	if (x >= 0)
+		return false;
+	put_fixed(buf, len, false, q, 1 - x, 0);
+	/* %g drops trailing zeros. */
+	for (p = buf + strlen(buf) - 1; *p == '0'; p--)
+		*p = '\0';
+	if (*p == '.')
+		*p = '\0';
+	if ((n = strlen(buf)) < 5) {
+		memmove(buf + 5 - n, buf, n + 1);
+		memset(buf, ' ', 5 - n);
+	}
+	return true;
 }
 
 void
@@ -166,16 +275,27 @@ render_value(char *buf, size_t len, int64_t v, const char *from,
 	snprintf(buf + n, len - n, "%s", unit);
 }
 
-/* pprof's percentage: two decimals, or two significant digits below 1%. */
-static void
-percent(char *buf, size_t len, int64_t v, int64_t total)
+/*
+ * pprof's percentage: two decimals, or two significant digits below 1%,
+ * as Go's %5.2f and %5.2g print them (printf's, for these). The common
+ * cases are formatted here from the exact binary value, several times
+ * faster than printf; the rest go to printf.
+ */
+void
+render_percent(char *buf, size_t len, int64_t v, int64_t total)
 {
-	double	ratio = 0;
+	double		ratio = 0;
+	uint64_t	q;
 
 	if (total != 0)
 		ratio = fabs((double)v / (double)total) * 100;
 	if (ratio >= 99.95 && ratio <= 100.05)
 		snprintf(buf, len, "  100%%");
+	else if (ratio >= 1.0 && (q = scaled(ratio, 2, false)) != UINT64_MAX) {
+		put_fixed(buf, len - 1, false, q, 2, 5);
+		strcat(buf, "%");
+	} else if (ratio < 1.0 && ratio > 0 && put_g2(buf, len - 1, ratio))
+		strcat(buf, "%");
 	else if (ratio >= 1.0)
 		snprintf(buf, len, "%5.2f%%", ratio);
 	else
@@ -336,7 +456,7 @@ render_text(FILE *f, const struct report *r, size_t nmax)
 	for (i = 0; i < n; i++)
 		flatsum += r->fns[i].flat;
 	render_value(sum, sizeof sum, flatsum, r->unit, unit);
-	percent(fp, sizeof fp, flatsum, r->total);
+	render_percent(fp, sizeof fp, flatsum, r->total);
 	render_value(tot, sizeof tot, r->total, r->unit, unit);
 	fprintf(f, "Showing nodes accounting for %s, %s of %s total\n", sum,
 	    fp + strspn(fp, " "), tot);
@@ -349,9 +469,9 @@ render_text(FILE *f, const struct report *r, size_t nmax)
 		flatsum += r->fns[i].flat;
 		render_value(flat, sizeof flat, r->fns[i].flat, r->unit, unit);
 		render_value(cum, sizeof cum, r->fns[i].cum, r->unit, unit);
-		percent(fp, sizeof fp, r->fns[i].flat, r->total);
-		percent(sp, sizeof sp, flatsum, r->total);
-		percent(cp, sizeof cp, r->fns[i].cum, r->total);
+		render_percent(fp, sizeof fp, r->fns[i].flat, r->total);
+		render_percent(sp, sizeof sp, flatsum, r->total);
+		render_percent(cp, sizeof cp, r->fns[i].cum, r->total);
 		fprintf(f, "%10s %s %s %10s %s  %s%s\n", flat, fp, sp, cum, cp,
 		    r->fns[i].name,
 		    r->fns[i].inlined == REPORT_INLINED ? " (inline)" :

@@ -17,6 +17,9 @@ json_t	*render_json(struct report *, size_t nmax);
 /* A JSON string from bytes that may not be valid UTF-8. */
 json_t	*render_string(const char *);
 
+/* pprof's percentage of v in total: "53.10%", " 0.12%", "  100%". */
+void	 render_percent(char *, size_t, int64_t v, int64_t total);
+
 /* pprof's scaled label of a value: "1.50MB", "12.30ms", "1234". */
 void	 render_value(char *, size_t, int64_t v, const char *from_unit,
 	    const char *to_unit);
