@@ -1,0 +1,178 @@
+/*
+ * heapwatchd's configuration: the YAML file read at start-up and on SIGHUP,
+ * checked in full, into plain structs the daemon reads and never changes.
+ *
+ * The header of config.c is conf.h, not config.h: every source file
+ * includes autoconf's header as "config.h", and a src/config.h would be
+ * found first from src/ and hide it.
+ *
+ * Every error is reported, as "FILE:LINE:COL: message", and then the load
+ * fails as a whole. Relative paths (storage.path, tls files, token and
+ * password files) are taken from the directory of the configuration file.
+ * Files named in the configuration are not opened here: the scraper reads
+ * them, so a rotated token or certificate is picked up without a reload.
+ *
+ * The ranges config_load() enforces; durations are milliseconds and may be
+ * at most CONFIG_DURATION_MAX:
+ *   listen			HOST:PORT, [IPV6]:PORT or :PORT; port 1 to 65535
+ *   interval			at least 100ms
+ *   timeout			more than 0 and less than interval
+ *   window			at least twice interval
+ *   for			at most window (0: fire as soon as the growth
+ *				over the window reaches min_growth)
+ *   min_growth			more than 0: bytes (a size) for heap targets, a
+ *				number of goroutines for goroutine targets. When
+ *				defaults.min_growth is written with a unit it
+ *				applies to heap targets only, and goroutine
+ *				targets keep CONFIG_GOROUTINE_GROWTH.
+ *   max_size			1KiB to 4GiB
+ *   max_redirects		0 to 20
+ *   retention.snapshots	0 (no limit) or at least 2, and at least the
+ *				number of scrapes in every target's window, plus
+ *				one
+ *   retention.age		0 (no limit) or at least every target's window
+ *   retention.size		0 (no limit) or at least 1MiB
+ *				(the three are not all 0)
+ *   target name		[A-Za-z0-9_.-], 1 to 128 characters, not "." or
+ *				"..", unique: it names the target's folder
+ *   url			http:// or https://, a host, a port of 1 to
+ *				65535 if any, no user:password@, no spaces
+ *   label names		[a-zA-Z_][a-zA-Z0-9_]*, not starting with "__",
+ *				not "target" or "alertname" (heapwatch sets them)
+ *   header names		HTTP tokens, not Host, Connection, Content-Length
+ *				or Transfer-Encoding, nor Authorization with
+ *				bearer_token(_file) or basic_auth; values without
+ *				control characters (no CR or LF)
+ *   tls			cert_file and key_file together; only for https
+ *   auth			one of bearer_token, bearer_token_file and
+ *				basic_auth; basic_auth needs a username and at
+ *				most one of password and password_file
+ *   webhook timeout		more than 0
+ *   webhook repeat_interval	at least 1s
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_LISTEN			"127.0.0.1:9470"
+#define CONFIG_STORAGE_PATH		"/var/lib/heapwatchd"
+#define CONFIG_RETENTION_SNAPSHOTS	500
+#define CONFIG_RETENTION_AGE		(7 * 86400000ULL)
+#define CONFIG_RETENTION_SIZE		(1ULL << 30)
+#define CONFIG_INTERVAL			60000
+#define CONFIG_TIMEOUT			10000
+#define CONFIG_WINDOW			(30 * 60000)
+#define CONFIG_FOR			(15 * 60000)
+#define CONFIG_MIN_GROWTH		(16ULL << 20)
+#define CONFIG_GOROUTINE_GROWTH		100
+#define CONFIG_MAX_SIZE			(64ULL << 20)
+#define CONFIG_MAX_REDIRECTS		5
+#define CONFIG_WEBHOOK_TIMEOUT		10000
+#define CONFIG_WEBHOOK_REPEAT		(4 * 3600000)
+
+#define CONFIG_INTERVAL_MIN		100
+#define CONFIG_DURATION_MAX		(365 * 86400000ULL)
+#define CONFIG_NAME_MAX			128
+
+/* One problem in the file; line and column are 1-based, 0 for the file. */
+struct config_error {
+	size_t		 line;
+	size_t		 column;
+	char		*message;
+	char		*text;		/* "FILE:LINE:COL: message" */
+};
+
+/* All the problems of one load, in the order of their place in the file. */
+struct config_errors {
+	struct config_error	*list;
+	size_t			 n;
+};
+
+/* A label or a header. */
+struct config_pair {
+	char		*name;
+	char		*value;
+};
+
+struct tls_config {
+	char		*ca_file;	/* NULL: the system's CAs */
+	char		*cert_file;	/* client certificate, with key_file */
+	char		*key_file;
+	bool		 insecure_skip_verify;
+};
+
+struct basic_auth_config {
+	char		*username;	/* NULL: no basic auth */
+	char		*password;
+	char		*password_file;
+};
+
+struct target_config {
+	char			*name;
+	char			*url;
+	struct config_pair	*labels;	/* sorted by name */
+	size_t			 nlabels;
+	uint64_t		 interval_ms;
+	uint64_t		 timeout_ms;
+	uint64_t		 window_ms;
+	uint64_t		 for_ms;
+	uint64_t		 min_growth;	/* bytes, or goroutines */
+	struct tls_config	 tls;
+	char			*bearer_token;
+	char			*bearer_token_file;
+	struct basic_auth_config basic_auth;
+	struct config_pair	*headers;	/* sorted by name, ignoring case */
+	size_t			 nheaders;
+	uint64_t		 max_size;	/* bytes of response, at most */
+	unsigned int		 max_redirects;
+};
+
+enum webhook_format {
+	WEBHOOK_JSON,
+	WEBHOOK_ALERTMANAGER
+};
+
+struct webhook_config {
+	char			*url;
+	enum webhook_format	 format;
+	uint64_t		 timeout_ms;
+	uint64_t		 repeat_interval_ms;
+	struct config_pair	*headers;	/* sorted by name, ignoring case */
+	size_t			 nheaders;
+};
+
+/* What each target keeps; 0 is no limit. */
+struct retention_config {
+	uint64_t	 snapshots;
+	uint64_t	 age_ms;
+	uint64_t	 size;
+};
+
+struct config {
+	char			*path;		/* the file, as given */
+	char			*listen;	/* as written */
+	char			*listen_host;	/* no brackets; "": any */
+	uint16_t		 listen_port;
+	char			*storage_path;
+	struct retention_config	 retention;
+	struct target_config	*targets;	/* in the file's order */
+	size_t			 ntargets;
+	struct webhook_config	*webhooks;
+	size_t			 nwebhooks;
+};
+
+/* Load and check the file; NULL with every problem in *errs on error. */
+struct config	*config_load(const char *, struct config_errors *);
+void		 config_free(struct config *);
+void		 config_errors_print(const struct config_errors *, FILE *);
+void		 config_errors_free(struct config_errors *);
+/* Whether two target settings are the same, so a reload keeps its state. */
+bool		 config_target_equal(const struct target_config *,
+		    const struct target_config *);
+/* "goroutine" when the URL's path ends in /goroutine, else "heap". */
+const char	*config_target_kind(const struct target_config *);
+
+#endif

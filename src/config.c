@@ -1,0 +1,1544 @@
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+#include "conf.h"
+#include "log.h"
+#include "units.h"
+#include "xmalloc.h"
+
+/*
+ * The file is loaded whole with libyaml's document API, then walked by the
+ * schema below: each map's keys are first sorted into slots (reporting
+ * unknown, repeated and non-scalar keys) and the slots are then read in a
+ * fixed order, so that defaults apply whatever the order of the file. The
+ * walk never follows structure the schema does not expect, which keeps it
+ * finite on aliases that refer to themselves.
+ */
+
+/* A known key of a map: where it and its value are, NULL when absent. */
+struct slot {
+	yaml_node_t	*key;
+	yaml_node_t	*value;
+};
+
+enum root_key { RK_LISTEN, RK_STORAGE, RK_DEFAULTS, RK_TARGETS, RK_ALERTING,
+	RK_MAX };
+static const char *const root_keys[RK_MAX] = {
+	[RK_LISTEN] = "listen", [RK_STORAGE] = "storage",
+	[RK_DEFAULTS] = "defaults", [RK_TARGETS] = "targets",
+	[RK_ALERTING] = "alerting",
+};
+
+enum storage_key { SK_PATH, SK_RETENTION, SK_MAX };
+static const char *const storage_keys[SK_MAX] = {
+	[SK_PATH] = "path", [SK_RETENTION] = "retention",
+};
+
+enum retention_key { RT_SNAPSHOTS, RT_AGE, RT_SIZE, RT_MAX };
+static const char *const retention_keys[RT_MAX] = {
+	[RT_SNAPSHOTS] = "snapshots", [RT_AGE] = "age", [RT_SIZE] = "size",
+};
+
+/* A target's keys; the first TK_TIMING are also the keys of defaults. */
+enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
+	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
+	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
+	TK_MAX_REDIRECTS, TK_MAX };
+#define TK_TIMING	(TK_MIN_GROWTH + 1)
+static const char *const target_keys[TK_MAX] = {
+	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
+	[TK_WINDOW] = "window", [TK_FOR] = "for",
+	[TK_MIN_GROWTH] = "min_growth", [TK_NAME] = "name", [TK_URL] = "url",
+	[TK_LABELS] = "labels", [TK_TLS] = "tls",
+	[TK_BEARER_TOKEN] = "bearer_token",
+	[TK_BEARER_TOKEN_FILE] = "bearer_token_file",
+	[TK_BASIC_AUTH] = "basic_auth", [TK_HEADERS] = "headers",
+	[TK_MAX_SIZE] = "max_size", [TK_MAX_REDIRECTS] = "max_redirects",
+};
+
+enum tls_key { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_INSECURE, TL_MAX };
+static const char *const tls_keys[TL_MAX] = {
+	[TL_CA_FILE] = "ca_file", [TL_CERT_FILE] = "cert_file",
+	[TL_KEY_FILE] = "key_file", [TL_INSECURE] = "insecure_skip_verify",
+};
+
+enum basic_key { BK_USERNAME, BK_PASSWORD, BK_PASSWORD_FILE, BK_MAX };
+static const char *const basic_keys[BK_MAX] = {
+	[BK_USERNAME] = "username", [BK_PASSWORD] = "password",
+	[BK_PASSWORD_FILE] = "password_file",
+};
+
+enum alerting_key { AK_WEBHOOKS, AK_MAX };
+static const char *const alerting_keys[AK_MAX] = {
+	[AK_WEBHOOKS] = "webhooks",
+};
+
+enum webhook_key { WK_URL, WK_FORMAT, WK_TIMEOUT, WK_REPEAT_INTERVAL,
+	WK_HEADERS, WK_MAX };
+static const char *const webhook_keys[WK_MAX] = {
+	[WK_URL] = "url", [WK_FORMAT] = "format", [WK_TIMEOUT] = "timeout",
+	[WK_REPEAT_INTERVAL] = "repeat_interval", [WK_HEADERS] = "headers",
+};
+
+struct loader {
+	const char		*file;
+	char			*dir;		/* of file; NULL: the cwd */
+	yaml_document_t		 doc;
+	struct config_errors	 errs;
+	struct config		*cf;
+	struct target_config	 defaults;	/* timing, growth, limits */
+	uint64_t		 goroutine_growth;
+	struct slot		 dslots[TK_TIMING];	/* defaults' keys */
+	struct slot		 rslots[RT_MAX];	/* retention's keys */
+	size_t			*name_lines;	/* of each target's name */
+};
+
+/*
+ * Add one error, keeping the list in the order of positions in the file.
+ * Content reused through an alias is checked each time: say it once.
+ */
+static void
+errors_add(struct config_errors *errs, const char *file, size_t line,
+    size_t column, const char *message)
+{
+	struct config_error	*e;
+	size_t			 i;
+	char			*p;
+
+	for (i = 0; i < errs->n; i++)
+		if (errs->list[i].line == line &&
+		    errs->list[i].column == column &&
+		    strcmp(errs->list[i].message, message) == 0)
+			return;
+	i = errs->n;
+	while (i > 0 && (errs->list[i - 1].line > line ||
+	    (errs->list[i - 1].line == line &&
+	    errs->list[i - 1].column > column)))
+		i--;
+	errs->list = xreallocarray(errs->list, errs->n + 1, sizeof *e);
+	memmove(&errs->list[i + 1], &errs->list[i],
+	    (errs->n - i) * sizeof *e);
+	errs->n++;
+	e = &errs->list[i];
+	e->line = line;
+	e->column = column;
+	e->message = xstrdup(message);
+	/* Keys and values are quoted as written: keep terminals safe. */
+	for (p = e->message; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p))
+			*p = '?';
+	if (line == 0)
+		xasprintf(&e->text, "%s: %s", file, e->message);
+	else
+		xasprintf(&e->text, "%s:%zu:%zu: %s", file, line, column,
+		    e->message);
+}
+
+/* Report a problem at a place in the file; see the error() shorthand. */
+static void __attribute__((format(printf, 3, 4)))
+error_at(struct loader *l, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	errors_add(&l->errs, l->file, mark.line + 1, mark.column + 1, msg);
+	free(msg);
+}
+
+#define error(l, node, ...)	error_at((l), (node)->start_mark, __VA_ARGS__)
+
+/* Node id of the document; libyaml hands out only ids that exist. */
+static yaml_node_t *
+get_node(struct loader *l, int id)
+{
+	yaml_node_t	*n;
+
+	if ((n = yaml_document_get_node(&l->doc, id)) == NULL)
+		fatalx("%s: YAML node %d missing", __func__, id);
+	return n;
+}
+
+static const char *
+text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* Whether n is YAML's null: a plain "", "~" or "null". */
+static bool
+is_null(const yaml_node_t *n)
+{
+	const char	*s;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = text(n);
+	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+/* What n is, for "expected a map, not a list". */
+static const char *
+kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a map";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return is_null(n) ? "nothing" : "a scalar";
+	}
+}
+
+/* Write ms the way a user would, "1h30m", for messages. */
+static void
+fmt_duration(uint64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	size_t	 i, off = 0;
+	int	 n;
+
+	if (ms == 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (ms < units[i].ms)
+			continue;
+		n = snprintf(buf + off, len - off, "%llu%s",
+		    (unsigned long long)(ms / units[i].ms), units[i].name);
+		if (n < 0 || (size_t)n >= len - off)
+			return;
+		off += n;
+		ms %= units[i].ms;
+	}
+}
+
+/* Check that pair p of map has a usable key: a scalar, not a repeat. */
+static bool
+key_ok(struct loader *l, yaml_node_t *map, yaml_node_pair_t *p)
+{
+	yaml_node_pair_t	*q;
+	yaml_node_t		*k, *other;
+
+	k = get_node(l, p->key);
+	if (k->type != YAML_SCALAR_NODE || is_null(k)) {
+		error(l, k, "expected a name as key, not %s", kind(k));
+		return false;
+	}
+	if (strlen(text(k)) != k->data.scalar.length) {
+		error(l, k, "key contains a NUL character");
+		return false;
+	}
+	for (q = map->data.mapping.pairs.start; q < p; q++) {
+		other = get_node(l, q->key);
+		if (other->type == YAML_SCALAR_NODE &&
+		    strcmp(text(other), text(k)) == 0) {
+			error(l, k, "duplicate key \"%s\" (first on line %zu)",
+			    text(k), other->start_mark.line + 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Sort the pairs of a map into slots by key, reporting unknown keys. */
+static void
+collect(struct loader *l, yaml_node_t *map, const char *const *names,
+    size_t n, struct slot *slots)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+	size_t			 i;
+
+	memset(slots, 0, n * sizeof *slots);
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		if (!key_ok(l, map, p))
+			continue;
+		k = get_node(l, p->key);
+		for (i = 0; i < n; i++)
+			if (strcmp(names[i], text(k)) == 0)
+				break;
+		if (i == n) {
+			error(l, k, "unknown key \"%s\"", text(k));
+			continue;
+		}
+		slots[i].key = k;
+		slots[i].value = get_node(l, p->value);
+	}
+}
+
+/* The text of the scalar in s, or NULL once the reason is reported. */
+static const char *
+get_scalar(struct loader *l, const struct slot *s, const char *want)
+{
+	const char	*name = text(s->key);
+
+	if (s->value->type != YAML_SCALAR_NODE) {
+		error(l, s->value, "%s: expected %s, not %s", name, want,
+		    kind(s->value));
+		return NULL;
+	}
+	if (is_null(s->value)) {
+		error(l, s->key, "%s: missing value", name);
+		return NULL;
+	}
+	if (strlen(text(s->value)) != s->value->data.scalar.length) {
+		error(l, s->value, "%s: contains a NUL character", name);
+		return NULL;
+	}
+	return text(s->value);
+}
+
+/* Copy the string in s to *out, refusing an empty one if nonempty. */
+static bool
+get_string(struct loader *l, const struct slot *s, bool nonempty,
+    char **out)
+{
+	const char	*v;
+
+	if ((v = get_scalar(l, s, "a string")) == NULL)
+		return false;
+	if (nonempty && *v == '\0') {
+		error(l, s->value, "%s: must not be empty", text(s->key));
+		return false;
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return true;
+}
+
+/* A file or folder name, taken from the configuration's folder. */
+static bool
+get_path(struct loader *l, const struct slot *s, char **out)
+{
+	char	*p = NULL;
+
+	if (!get_string(l, s, true, &p))
+		return false;
+	free(*out);
+	if (*p == '/' || l->dir == NULL)
+		*out = p;
+	else {
+		xasprintf(out, "%s/%s", l->dir, p);
+		free(p);
+	}
+	return true;
+}
+
+/* Read the duration in s, at least min milliseconds. */
+static bool
+get_duration(struct loader *l, const struct slot *s, uint64_t min,
+    uint64_t *out)
+{
+	const char	*v, *errstr;
+	uint64_t	 ms;
+	char		 buf[64];
+
+	if ((v = get_scalar(l, s, "a duration")) == NULL)
+		return false;
+	if (units_duration(v, &ms, &errstr) == -1) {
+		error(l, s->value, "%s \"%s\": %s", text(s->key), v, errstr);
+		return false;
+	}
+	if (ms < min && min == 1) {
+		error(l, s->value, "%s \"%s\": must be more than 0",
+		    text(s->key), v);
+		return false;
+	}
+	if (ms < min) {
+		fmt_duration(min, buf, sizeof buf);
+		error(l, s->value, "%s \"%s\": too short (at least %s)",
+		    text(s->key), v, buf);
+		return false;
+	}
+	if (ms > CONFIG_DURATION_MAX) {
+		fmt_duration(CONFIG_DURATION_MAX, buf, sizeof buf);
+		error(l, s->value, "%s \"%s\": too long (at most %s)",
+		    text(s->key), v, buf);
+		return false;
+	}
+	*out = ms;
+	return true;
+}
+
+/* Read the size in s, in bytes, from min to max. */
+static bool
+get_size(struct loader *l, const struct slot *s, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	const char	*v, *errstr;
+	uint64_t	 n;
+
+	if ((v = get_scalar(l, s, "a size")) == NULL)
+		return false;
+	if (units_size(v, &n, &errstr) == -1) {
+		error(l, s->value, "%s \"%s\": %s", text(s->key), v, errstr);
+		return false;
+	}
+	if (n < min && min == 1) {
+		error(l, s->value, "%s \"%s\": must be more than 0",
+		    text(s->key), v);
+		return false;
+	}
+	if (n < min) {
+		error(l, s->value, "%s \"%s\": too small (at least %s)",
+		    text(s->key), v, units_fmt_size(min));
+		return false;
+	}
+	if (n > max) {
+		error(l, s->value, "%s \"%s\": too large (at most %s)",
+		    text(s->key), v, units_fmt_size(max));
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* Read the whole number in s, from min to max. */
+static bool
+get_count(struct loader *l, const struct slot *s, long long min,
+    long long max, uint64_t *out)
+{
+	const char	*v, *errstr;
+	long long	 n;
+
+	if ((v = get_scalar(l, s, "a number")) == NULL)
+		return false;
+	if (units_number(v, min, max, &n, &errstr) == -1) {
+		if (strcmp(errstr, "too small") == 0 && min == 1)
+			error(l, s->value, "%s \"%s\": must be more than 0",
+			    text(s->key), v);
+		else if (strcmp(errstr, "too small") == 0)
+			error(l, s->value, "%s \"%s\": too small (at least "
+			    "%lld)", text(s->key), v, min);
+		else if (strcmp(errstr, "too large") == 0)
+			error(l, s->value, "%s \"%s\": too large (at most "
+			    "%lld)", text(s->key), v, max);
+		else
+			error(l, s->value, "%s \"%s\": %s", text(s->key), v,
+			    errstr);
+		return false;
+	}
+	*out = (uint64_t)n;
+	return true;
+}
+
+/* Read true or false. */
+static bool
+get_bool(struct loader *l, const struct slot *s, bool *out)
+{
+	const char	*v;
+
+	if ((v = get_scalar(l, s, "true or false")) == NULL)
+		return false;
+	if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 ||
+	    strcmp(v, "TRUE") == 0)
+		*out = true;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 ||
+	    strcmp(v, "FALSE") == 0)
+		*out = false;
+	else {
+		error(l, s->value, "%s \"%s\": expected true or false",
+		    text(s->key), v);
+		return false;
+	}
+	return true;
+}
+
+/* The map in s; NULL when it is null (an empty map) or not a map. */
+static yaml_node_t *
+get_map(struct loader *l, const struct slot *s)
+{
+	if (s->value->type == YAML_MAPPING_NODE)
+		return s->value;
+	if (!is_null(s->value))
+		error(l, s->value, "%s: expected a map, not %s", text(s->key),
+		    kind(s->value));
+	return NULL;
+}
+
+/* The list in s; NULL when it is null (an empty list) or not a list. */
+static yaml_node_t *
+get_list(struct loader *l, const struct slot *s)
+{
+	if (s->value->type == YAML_SEQUENCE_NODE)
+		return s->value;
+	if (!is_null(s->value))
+		error(l, s->value, "%s: expected a list, not %s", text(s->key),
+		    kind(s->value));
+	return NULL;
+}
+
+/* Why u is not an http(s) URL heapwatch can use, or NULL. */
+static const char *
+url_problem(const char *u)
+{
+	const char	*p, *host, *end, *errstr;
+	char		 port[8];
+	long long	 n;
+	size_t		 len;
+
+	for (p = u; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p) || *p == ' ')
+			return "contains spaces or control characters";
+	if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else
+		return "expected an http:// or https:// URL";
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', end - host) != NULL)
+		return "credentials (user:password@) do not belong in the URL";
+	if (*host == '[') {
+		if ((p = memchr(host, ']', end - host)) == NULL || p == host + 1)
+			return "bad IPv6 address";
+		p++;
+		if (p != end && *p != ':')
+			return "bad IPv6 address";
+	} else {
+		p = memchr(host, ':', end - host);
+		if (p == NULL)
+			p = end;
+		if (p == host)
+			return "missing host";
+	}
+	if (p == end)
+		return NULL;
+	len = end - (p + 1);
+	if (len == 0 || len >= sizeof port)
+		return "bad port";
+	memcpy(port, p + 1, len);
+	port[len] = '\0';
+	if (!isdigit((unsigned char)port[0]) ||
+	    units_number(port, 1, 65535, &n, &errstr) == -1)
+		return "bad port";
+	return NULL;
+}
+
+/* Read a URL to scrape or to post to. */
+static bool
+get_url(struct loader *l, const struct slot *s, char **out)
+{
+	const char	*why;
+
+	if (!get_string(l, s, true, out))
+		return false;
+	if ((why = url_problem(*out)) != NULL) {
+		error(l, s->value, "url \"%s\": %s", *out, why);
+		free(*out);
+		*out = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Split HOST:PORT, [V6]:PORT or :PORT; NULL or why it is not one. */
+static const char *
+listen_problem(const char *s, char **host, uint16_t *port)
+{
+	const char	*colon, *p, *errstr;
+	long long	 n;
+
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL || p == s + 1 || p[1] != ':')
+			return "expected HOST:PORT or [IPV6]:PORT";
+		for (colon = s + 1; colon < p; colon++)
+			if (!isxdigit((unsigned char)*colon) &&
+			    strchr(":.", *colon) == NULL)
+				break;
+		if (colon != p)
+			return "bad IPv6 address";
+		colon = p + 1;
+		*host = xstrndup(s + 1, p - (s + 1));
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return "expected HOST:PORT or [IPV6]:PORT";
+		for (p = s; p < colon; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' &&
+			    *p != '-')
+				break;
+		if (p != colon)
+			return memchr(s, ':', colon - s) != NULL ?
+			    "an IPv6 address goes in brackets" : "bad host";
+		*host = xstrndup(s, colon - s);
+	}
+	if (!isdigit((unsigned char)colon[1]) ||
+	    units_number(colon + 1, 1, 65535, &n, &errstr) == -1) {
+		free(*host);
+		*host = NULL;
+		return "the port must be 1 to 65535";
+	}
+	*port = (uint16_t)n;
+	return NULL;
+}
+
+/* Read listen, keeping its host and port apart for the server. */
+static void
+load_listen(struct loader *l, const struct slot *s)
+{
+	struct config	*cf = l->cf;
+	const char	*why;
+	char		*v = NULL, *host = NULL;
+	uint16_t	 port;
+
+	if (!get_string(l, s, true, &v))
+		return;
+	if ((why = listen_problem(v, &host, &port)) != NULL) {
+		error(l, s->value, "listen \"%s\": %s", v, why);
+		free(v);
+		return;
+	}
+	free(cf->listen);
+	free(cf->listen_host);
+	cf->listen = v;
+	cf->listen_host = host;
+	cf->listen_port = port;
+}
+
+/* Read storage.retention, remembering where each key is for later checks. */
+static void
+load_retention(struct loader *l, const struct slot *s)
+{
+	struct retention_config	*r = &l->cf->retention;
+	yaml_node_t		*map;
+	struct slot		*rs = l->rslots;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, retention_keys, RT_MAX, rs);
+	if (rs[RT_SNAPSHOTS].key != NULL &&
+	    get_count(l, &rs[RT_SNAPSHOTS], 0, LLONG_MAX, &r->snapshots) &&
+	    r->snapshots == 1) {
+		error(l, rs[RT_SNAPSHOTS].value, "snapshots \"%s\": too small "
+		    "(0 for no limit, or at least 2)",
+		    text(rs[RT_SNAPSHOTS].value));
+		r->snapshots = CONFIG_RETENTION_SNAPSHOTS;
+	}
+	if (rs[RT_AGE].key != NULL)
+		(void)get_duration(l, &rs[RT_AGE], 0, &r->age_ms);
+	if (rs[RT_SIZE].key != NULL &&
+	    get_size(l, &rs[RT_SIZE], 0, UINT64_MAX, &r->size) &&
+	    r->size != 0 && r->size < (1 << 20)) {
+		error(l, rs[RT_SIZE].value, "size \"%s\": too small (0 for no "
+		    "limit, or at least 1 MiB)", text(rs[RT_SIZE].value));
+		r->size = CONFIG_RETENTION_SIZE;
+	}
+	if (r->snapshots == 0 && r->age_ms == 0 && r->size == 0)
+		error(l, s->key, "retention: snapshots, age and size are all "
+		    "0; keep at least one limit");
+}
+
+/* Read storage: the folder of snapshots and what it keeps. */
+static void
+load_storage(struct loader *l, const struct slot *s)
+{
+	struct slot	 ss[SK_MAX];
+	yaml_node_t	*map;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, storage_keys, SK_MAX, ss);
+	if (ss[SK_PATH].key != NULL)
+		(void)get_path(l, &ss[SK_PATH], &l->cf->storage_path);
+	if (ss[SK_RETENTION].key != NULL)
+		load_retention(l, &ss[SK_RETENTION]);
+}
+
+/* Whether the whole of s is a plain count: digits only. */
+static bool
+is_count(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * Read the timing keys of a target (or of defaults, when goroutine is
+ * NULL) over the values inherited in t; false if any was bad.
+ */
+static bool
+load_timing(struct loader *l, const struct slot *s, struct target_config *t,
+    const bool *goroutine)
+{
+	const char	*v, *errstr;
+	uint64_t	 n;
+	bool		 good = true;
+
+	if (s[TK_INTERVAL].key != NULL && !get_duration(l, &s[TK_INTERVAL],
+	    CONFIG_INTERVAL_MIN, &t->interval_ms))
+		good = false;
+	if (s[TK_TIMEOUT].key != NULL &&
+	    !get_duration(l, &s[TK_TIMEOUT], 1, &t->timeout_ms))
+		good = false;
+	if (s[TK_WINDOW].key != NULL &&
+	    !get_duration(l, &s[TK_WINDOW], 1, &t->window_ms))
+		good = false;
+	if (s[TK_FOR].key != NULL &&
+	    !get_duration(l, &s[TK_FOR], 0, &t->for_ms))
+		good = false;
+	if (s[TK_MIN_GROWTH].key == NULL)
+		return good;
+	if (goroutine == NULL || !*goroutine) {
+		if (!get_size(l, &s[TK_MIN_GROWTH], 1, UINT64_MAX,
+		    &t->min_growth))
+			return false;
+		if (goroutine == NULL && is_count(text(s[TK_MIN_GROWTH].value)))
+			l->goroutine_growth = t->min_growth;
+		return good;
+	}
+	if ((v = get_scalar(l, &s[TK_MIN_GROWTH], "a number")) == NULL)
+		return false;
+	if (!is_count(v) && units_size(v, &n, &errstr) == 0) {
+		error(l, s[TK_MIN_GROWTH].value, "min_growth \"%s\": a "
+		    "goroutine target counts goroutines, not bytes", v);
+		return false;
+	}
+	if (!get_count(l, &s[TK_MIN_GROWTH], 1, LLONG_MAX, &t->min_growth))
+		return false;
+	return good;
+}
+
+/* The value node of the first slot that is set, to place an error. */
+static yaml_node_t *
+first_set(const struct slot *a, const struct slot *b, const struct slot *c)
+{
+	if (a != NULL && a->key != NULL)
+		return a->value;
+	if (b != NULL && b->key != NULL)
+		return b->value;
+	if (c != NULL && c->key != NULL)
+		return c->value;
+	return NULL;
+}
+
+/*
+ * Check how a target's (or the defaults') durations fit together and with
+ * retention. An error is placed on a key of this level, so that values
+ * inherited from a bad defaults section are reported once, there.
+ */
+static void
+check_timing(struct loader *l, const struct target_config *t,
+    const struct slot *s, bool defaults, const char *who)
+{
+	const struct retention_config	*r = &l->cf->retention;
+	const struct slot		*rs = defaults ? l->rslots : NULL;
+	yaml_node_t			*at;
+	char				 a[64], b[64];
+	uint64_t			 need;
+
+	fmt_duration(t->interval_ms, b, sizeof b);
+	if (t->timeout_ms >= t->interval_ms &&
+	    (at = first_set(&s[TK_TIMEOUT], &s[TK_INTERVAL], NULL)) != NULL) {
+		fmt_duration(t->timeout_ms, a, sizeof a);
+		error(l, at, "%stimeout (%s) must be shorter than interval (%s)",
+		    who, a, b);
+	}
+	if (t->interval_ms > t->window_ms / 2 &&
+	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL], NULL)) != NULL) {
+		fmt_duration(t->window_ms, a, sizeof a);
+		error(l, at, "%swindow (%s) must be at least twice the "
+		    "interval (%s)", who, a, b);
+		return;
+	}
+	fmt_duration(t->window_ms, b, sizeof b);
+	if (t->for_ms > t->window_ms &&
+	    (at = first_set(&s[TK_FOR], &s[TK_WINDOW], NULL)) != NULL) {
+		fmt_duration(t->for_ms, a, sizeof a);
+		error(l, at, "%sfor (%s) must not be longer than window (%s)",
+		    who, a, b);
+	}
+	need = (t->window_ms + t->interval_ms - 1) / t->interval_ms + 1;
+	if (r->snapshots != 0 && r->snapshots < need &&
+	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL],
+	    rs != NULL ? &rs[RT_SNAPSHOTS] : NULL)) != NULL) {
+		fmt_duration(t->interval_ms, a, sizeof a);
+		error(l, at, "%sa window of %s at an interval of %s needs %llu "
+		    "snapshots, retention keeps %llu", who, b, a,
+		    (unsigned long long)need,
+		    (unsigned long long)r->snapshots);
+	}
+	if (r->age_ms != 0 && r->age_ms < t->window_ms &&
+	    (at = first_set(&s[TK_WINDOW],
+	    rs != NULL ? &rs[RT_AGE] : NULL, NULL)) != NULL) {
+		fmt_duration(r->age_ms, a, sizeof a);
+		error(l, at, "%swindow (%s) is longer than retention age (%s)",
+		    who, b, a);
+	}
+}
+
+/* Read defaults (if s) and check them, with retention, once for all. */
+static void
+load_defaults(struct loader *l, const struct slot *s)
+{
+	yaml_node_t	*map;
+
+	if (s == NULL || (map = get_map(l, s)) == NULL) {
+		check_timing(l, &l->defaults, l->dslots, true, "");
+		return;
+	}
+	collect(l, map, target_keys, TK_TIMING, l->dslots);
+	if (load_timing(l, l->dslots, &l->defaults, NULL))
+		check_timing(l, &l->defaults, l->dslots, true, "");
+}
+
+/* Whether s is a Prometheus label name. */
+static bool
+label_name_ok(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct config_pair	*pa = a, *pb = b;
+
+	return strcmp(pa->name, pb->name);
+}
+
+static int
+pair_casecmp(const void *a, const void *b)
+{
+	const struct config_pair	*pa = a, *pb = b;
+
+	return strcasecmp(pa->name, pb->name);
+}
+
+/* A check of one entry of a map of strings, such as a label. */
+typedef bool (*pair_check_cb)(struct loader *, yaml_node_t *,
+    const struct slot *, const void *);
+
+/* Read a map of strings, each entry checked with check (if any). */
+static void
+load_pairs(struct loader *l, const struct slot *s, struct config_pair **out,
+    size_t *nout, pair_check_cb check, const void *arg)
+{
+	yaml_node_t		*map;
+	yaml_node_pair_t	*p;
+	struct slot		 e;
+	char			*v;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	*out = xreallocarray(NULL, map->data.mapping.pairs.top -
+	    map->data.mapping.pairs.start, sizeof **out);
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		if (!key_ok(l, map, p))
+			continue;
+		e.key = get_node(l, p->key);
+		e.value = get_node(l, p->value);
+		if (check != NULL && !check(l, map, &e, arg))
+			continue;
+		v = NULL;
+		if (!get_string(l, &e, false, &v))
+			continue;
+		(*out)[*nout].name = xstrdup(text(e.key));
+		(*out)[*nout].value = v;
+		(*nout)++;
+	}
+}
+
+static bool
+check_label(struct loader *l, yaml_node_t *map, const struct slot *e,
+    const void *arg)
+{
+	const char	*name = text(e->key);
+
+	if (!label_name_ok(name))
+		error(l, e->key, "label \"%s\": not a valid label name "
+		    "([a-zA-Z_][a-zA-Z0-9_]*)", name);
+	else if (strncmp(name, "__", 2) == 0)
+		error(l, e->key, "label \"%s\": names starting with \"__\" are "
+		    "reserved", name);
+	else if (strcmp(name, "target") == 0 || strcmp(name, "alertname") == 0)
+		error(l, e->key, "label \"%s\": reserved (heapwatch sets it)",
+		    name);
+	else
+		return true;
+	return false;
+}
+
+/* Whether s is an HTTP token (RFC 9110), as a header name must be. */
+static bool
+http_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return false;
+	return true;
+}
+
+/* Check a header; arg names the auth setting that owns Authorization. */
+static bool
+check_header(struct loader *l, yaml_node_t *map, const struct slot *e,
+    const void *arg)
+{
+	static const char *const reserved[] = {
+		"Host", "Connection", "Content-Length", "Transfer-Encoding",
+	};
+	const char		*name = text(e->key), *auth = arg, *v;
+	yaml_node_pair_t	*q;
+	yaml_node_t		*other;
+	size_t			 i;
+
+	if (!http_token(name)) {
+		error(l, e->key, "header \"%s\": not a valid header name", name);
+		return false;
+	}
+	for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strcasecmp(name, reserved[i]) == 0) {
+			error(l, e->key, "header \"%s\": set by heapwatch", name);
+			return false;
+		}
+	if (auth != NULL && strcasecmp(name, "Authorization") == 0) {
+		error(l, e->key, "header \"%s\": conflicts with %s", name, auth);
+		return false;
+	}
+	/* key_ok() caught exact repeats; header names also ignore case. */
+	for (q = map->data.mapping.pairs.start;
+	    (other = get_node(l, q->key)) != e->key; q++)
+		if (other->type == YAML_SCALAR_NODE &&
+		    strcasecmp(text(other), name) == 0) {
+			error(l, e->key, "header \"%s\": already set as \"%s\" "
+			    "(header names ignore case)", name, text(other));
+			return false;
+		}
+	if (e->value->type == YAML_SCALAR_NODE)
+		for (v = text(e->value); *v != '\0'; v++)
+			if (iscntrl((unsigned char)*v) && *v != '\t') {
+				error(l, e->value, "header \"%s\": the value "
+				    "contains a control character", name);
+				return false;
+			}
+	return true;
+}
+
+/* Read headers, sorted so that reordering them changes nothing. */
+static void
+load_headers(struct loader *l, const struct slot *s, struct config_pair **out,
+    size_t *nout, const char *auth)
+{
+	load_pairs(l, s, out, nout, check_header, auth);
+	if (*nout > 1)
+		qsort(*out, *nout, sizeof **out, pair_casecmp);
+}
+
+/* Read a target's tls settings; https tells whether they can apply. */
+static void
+load_tls(struct loader *l, const struct slot *s, struct tls_config *tls,
+    bool https)
+{
+	struct slot	 ts[TL_MAX];
+	yaml_node_t	*map;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, tls_keys, TL_MAX, ts);
+	if (ts[TL_CA_FILE].key != NULL)
+		(void)get_path(l, &ts[TL_CA_FILE], &tls->ca_file);
+	if (ts[TL_CERT_FILE].key != NULL)
+		(void)get_path(l, &ts[TL_CERT_FILE], &tls->cert_file);
+	if (ts[TL_KEY_FILE].key != NULL)
+		(void)get_path(l, &ts[TL_KEY_FILE], &tls->key_file);
+	if (ts[TL_INSECURE].key != NULL)
+		(void)get_bool(l, &ts[TL_INSECURE], &tls->insecure_skip_verify);
+	if (ts[TL_CERT_FILE].key != NULL && ts[TL_KEY_FILE].key == NULL)
+		error(l, ts[TL_CERT_FILE].key, "tls: cert_file needs key_file");
+	if (ts[TL_KEY_FILE].key != NULL && ts[TL_CERT_FILE].key == NULL)
+		error(l, ts[TL_KEY_FILE].key, "tls: key_file needs cert_file");
+	if (!https)
+		error(l, s->key, "tls: the url is not https://");
+}
+
+/* Read basic_auth; false if it sets nothing. */
+static bool
+load_basic_auth(struct loader *l, const struct slot *s,
+    struct basic_auth_config *ba)
+{
+	struct slot	 bs[BK_MAX];
+	yaml_node_t	*map;
+
+	if ((map = get_map(l, s)) == NULL)
+		return false;
+	collect(l, map, basic_keys, BK_MAX, bs);
+	if (bs[BK_USERNAME].key == NULL)
+		error(l, map, "basic_auth: missing key \"username\"");
+	else
+		(void)get_string(l, &bs[BK_USERNAME], true, &ba->username);
+	if (bs[BK_PASSWORD].key != NULL)
+		(void)get_string(l, &bs[BK_PASSWORD], false, &ba->password);
+	if (bs[BK_PASSWORD_FILE].key != NULL) {
+		if (bs[BK_PASSWORD].key != NULL)
+			error(l, bs[BK_PASSWORD_FILE].key, "basic_auth: password "
+			    "and password_file are mutually exclusive");
+		else
+			(void)get_path(l, &bs[BK_PASSWORD_FILE],
+			    &ba->password_file);
+	}
+	return true;
+}
+
+/* Read and check target idx's name: a folder name, unique. */
+static bool
+load_name(struct loader *l, const struct slot *s, size_t idx)
+{
+	struct config	*cf = l->cf;
+	char		*v = NULL;
+	size_t		 i;
+
+	if (!get_string(l, s, false, &v))
+		return false;
+	if (*v == '\0')
+		error(l, s->value, "name: must not be empty");
+	else if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		error(l, s->value, "name \"%s\": not allowed", v);
+	else if (strlen(v) > CONFIG_NAME_MAX)
+		error(l, s->value, "name: longer than %d characters",
+		    CONFIG_NAME_MAX);
+	else if (strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v))
+		error(l, s->value, "name \"%s\": only letters, digits, \"_\", "
+		    "\".\" and \"-\" are allowed", v);
+	else {
+		for (i = 0; i < idx; i++)
+			if (cf->targets[i].name != NULL &&
+			    strcmp(cf->targets[i].name, v) == 0)
+				break;
+		if (i == idx) {
+			cf->targets[idx].name = v;
+			l->name_lines[idx] = s->value->start_mark.line + 1;
+			return true;
+		}
+		error(l, s->value, "name \"%s\": already used by the target "
+		    "on line %zu", v, l->name_lines[i]);
+	}
+	free(v);
+	return false;
+}
+
+/* Read and check one target of the list, over the defaults. */
+static void
+load_target(struct loader *l, yaml_node_t *map)
+{
+	struct config		*cf = l->cf;
+	struct target_config	*t;
+	struct slot		 s[TK_MAX];
+	const char		*auth = NULL;
+	char			 who[CONFIG_NAME_MAX + 16];
+	uint64_t		 n;
+	size_t			 idx;
+	bool			 goroutine, https;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		error(l, map, "targets: expected a map for each target, not %s",
+		    kind(map));
+		return;
+	}
+	collect(l, map, target_keys, TK_MAX, s);
+	idx = cf->ntargets++;
+	t = &cf->targets[idx];
+	*t = l->defaults;
+
+	snprintf(who, sizeof who, "target: ");
+	if (s[TK_NAME].key == NULL)
+		error(l, map, "target: missing key \"name\"");
+	else if (load_name(l, &s[TK_NAME], idx))
+		snprintf(who, sizeof who, "target \"%s\": ", t->name);
+	if (s[TK_URL].key == NULL)
+		error(l, map, "%smissing key \"url\"", who);
+	else
+		(void)get_url(l, &s[TK_URL], &t->url);
+
+	goroutine = strcmp(config_target_kind(t), "goroutine") == 0;
+	https = t->url == NULL || strncasecmp(t->url, "https://", 8) == 0;
+	if (goroutine)
+		t->min_growth = l->goroutine_growth;
+	if (load_timing(l, s, t, &goroutine))
+		check_timing(l, t, s, false, who);
+
+	if (s[TK_LABELS].key != NULL) {
+		load_pairs(l, &s[TK_LABELS], &t->labels, &t->nlabels,
+		    check_label, NULL);
+		if (t->nlabels > 1)
+			qsort(t->labels, t->nlabels, sizeof *t->labels,
+			    pair_cmp);
+	}
+	if (s[TK_BEARER_TOKEN].key != NULL &&
+	    get_string(l, &s[TK_BEARER_TOKEN], true, &t->bearer_token))
+		auth = "bearer_token";
+	if (s[TK_BEARER_TOKEN_FILE].key != NULL) {
+		if (s[TK_BEARER_TOKEN].key != NULL)
+			error(l, s[TK_BEARER_TOKEN_FILE].key, "bearer_token and "
+			    "bearer_token_file are mutually exclusive");
+		else if (get_path(l, &s[TK_BEARER_TOKEN_FILE],
+		    &t->bearer_token_file))
+			auth = "bearer_token_file";
+	}
+	if (s[TK_BASIC_AUTH].key != NULL) {
+		if (s[TK_BEARER_TOKEN].key != NULL ||
+		    s[TK_BEARER_TOKEN_FILE].key != NULL)
+			error(l, s[TK_BASIC_AUTH].key, "basic_auth and %s are "
+			    "mutually exclusive", target_keys[
+			    s[TK_BEARER_TOKEN].key != NULL ? TK_BEARER_TOKEN :
+			    TK_BEARER_TOKEN_FILE]);
+		else if (load_basic_auth(l, &s[TK_BASIC_AUTH], &t->basic_auth))
+			auth = "basic_auth";
+	}
+	if (s[TK_TLS].key != NULL)
+		load_tls(l, &s[TK_TLS], &t->tls, https);
+	if (s[TK_HEADERS].key != NULL)
+		load_headers(l, &s[TK_HEADERS], &t->headers, &t->nheaders,
+		    auth);
+	if (s[TK_MAX_SIZE].key != NULL)
+		(void)get_size(l, &s[TK_MAX_SIZE], 1ULL << 10, 4ULL << 30,
+		    &t->max_size);
+	if (s[TK_MAX_REDIRECTS].key != NULL &&
+	    get_count(l, &s[TK_MAX_REDIRECTS], 0, 20, &n))
+		t->max_redirects = (unsigned int)n;
+}
+
+/* Read the list of targets; errors leave gaps the caller never sees. */
+static void
+load_targets(struct loader *l, const struct slot *s)
+{
+	yaml_node_t		*list;
+	yaml_node_item_t	*it;
+	size_t			 n;
+
+	if ((list = get_list(l, s)) == NULL)
+		return;
+	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	l->cf->targets = xcalloc(n, sizeof *l->cf->targets);
+	l->name_lines = xcalloc(n, sizeof *l->name_lines);
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++)
+		load_target(l, get_node(l, *it));
+}
+
+/* Read and check one webhook of alerting.webhooks. */
+static void
+load_webhook(struct loader *l, yaml_node_t *map)
+{
+	struct config		*cf = l->cf;
+	struct webhook_config	*w;
+	struct slot		 s[WK_MAX];
+	const char		*v;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		error(l, map, "webhooks: expected a map for each webhook, not "
+		    "%s", kind(map));
+		return;
+	}
+	collect(l, map, webhook_keys, WK_MAX, s);
+	w = &cf->webhooks[cf->nwebhooks++];
+	w->format = WEBHOOK_JSON;
+	w->timeout_ms = CONFIG_WEBHOOK_TIMEOUT;
+	w->repeat_interval_ms = CONFIG_WEBHOOK_REPEAT;
+	if (s[WK_URL].key == NULL)
+		error(l, map, "webhook: missing key \"url\"");
+	else
+		(void)get_url(l, &s[WK_URL], &w->url);
+	if (s[WK_FORMAT].key != NULL &&
+	    (v = get_scalar(l, &s[WK_FORMAT], "a string")) != NULL) {
+		if (strcmp(v, "json") == 0)
+			w->format = WEBHOOK_JSON;
+		else if (strcmp(v, "alertmanager") == 0)
+			w->format = WEBHOOK_ALERTMANAGER;
+		else
+			error(l, s[WK_FORMAT].value, "format \"%s\": expected "
+			    "json or alertmanager", v);
+	}
+	if (s[WK_TIMEOUT].key != NULL)
+		(void)get_duration(l, &s[WK_TIMEOUT], 1, &w->timeout_ms);
+	if (s[WK_REPEAT_INTERVAL].key != NULL)
+		(void)get_duration(l, &s[WK_REPEAT_INTERVAL], 1000,
+		    &w->repeat_interval_ms);
+	if (s[WK_HEADERS].key != NULL)
+		load_headers(l, &s[WK_HEADERS], &w->headers, &w->nheaders,
+		    NULL);
+}
+
+/* Read alerting and its webhooks. */
+static void
+load_alerting(struct loader *l, const struct slot *s)
+{
+	struct slot		 as[AK_MAX];
+	yaml_node_t		*map, *list;
+	yaml_node_item_t	*it;
+	size_t			 n;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, alerting_keys, AK_MAX, as);
+	if (as[AK_WEBHOOKS].key == NULL ||
+	    (list = get_list(l, &as[AK_WEBHOOKS])) == NULL)
+		return;
+	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	l->cf->webhooks = xcalloc(n, sizeof *l->cf->webhooks);
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++)
+		load_webhook(l, get_node(l, *it));
+}
+
+/* Read the top level, in the order in which settings depend on others. */
+static void
+load_root(struct loader *l, yaml_node_t *root)
+{
+	struct slot	s[RK_MAX];
+
+	if (root == NULL || is_null(root))
+		return;
+	if (root->type != YAML_MAPPING_NODE) {
+		error(l, root, "expected a map at the top level, not %s",
+		    kind(root));
+		return;
+	}
+	collect(l, root, root_keys, RK_MAX, s);
+	if (s[RK_LISTEN].key != NULL)
+		load_listen(l, &s[RK_LISTEN]);
+	if (s[RK_STORAGE].key != NULL)
+		load_storage(l, &s[RK_STORAGE]);
+	load_defaults(l, s[RK_DEFAULTS].key != NULL ? &s[RK_DEFAULTS] : NULL);
+	if (s[RK_TARGETS].key != NULL)
+		load_targets(l, &s[RK_TARGETS]);
+	if (s[RK_ALERTING].key != NULL)
+		load_alerting(l, &s[RK_ALERTING]);
+}
+
+/* Line and column of a byte offset, for libyaml's reader errors. */
+static void
+offset_position(const char *file, size_t offset, size_t *line,
+    size_t *column)
+{
+	FILE	*fp;
+	size_t	 i;
+	int	 c;
+
+	*line = *column = 1;
+	if ((fp = fopen(file, "r")) == NULL)
+		return;
+	for (i = 0; i < offset && (c = getc(fp)) != EOF; i++) {
+		if (c == '\n') {
+			(*line)++;
+			*column = 1;
+		} else if ((c & 0xc0) != 0x80)
+			(*column)++;
+	}
+	fclose(fp);
+}
+
+/* Report why libyaml could not read the file, where it stopped. */
+static void
+syntax_error(struct loader *l, const yaml_parser_t *p)
+{
+	const char	*problem = p->problem ? p->problem : "unknown error";
+	size_t		 line, column;
+	char		*msg;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		fatalx("%s: out of memory", l->file);
+	if (p->error == YAML_READER_ERROR) {
+		offset_position(l->file, p->problem_offset, &line, &column);
+		if (p->problem_value != -1)
+			xasprintf(&msg, "%s (0x%x)", problem, p->problem_value);
+		else
+			msg = xstrdup(problem);
+	} else {
+		line = p->problem_mark.line + 1;
+		column = p->problem_mark.column + 1;
+		if (p->context == NULL)
+			xasprintf(&msg, "syntax error: %s", problem);
+		else if (p->context_mark.line == p->problem_mark.line &&
+		    p->context_mark.column == p->problem_mark.column)
+			xasprintf(&msg, "syntax error: %s (%s)", problem,
+			    p->context);
+		else
+			xasprintf(&msg, "syntax error: %s (%s started at line "
+			    "%zu, column %zu)", problem, p->context,
+			    p->context_mark.line + 1,
+			    p->context_mark.column + 1);
+	}
+	errors_add(&l->errs, l->file, line, column, msg);
+	free(msg);
+}
+
+/* Parse the file's one document into l->doc; false after reporting. */
+static bool
+parse(struct loader *l)
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 next;
+	yaml_node_t	*root;
+	struct stat	 st;
+	FILE		*fp;
+	bool		 loaded = false;
+
+	if ((fp = fopen(l->file, "r")) == NULL) {
+		errors_add(&l->errs, l->file, 0, 0, strerror(errno));
+		return false;
+	}
+	if (fstat(fileno(fp), &st) == -1 || S_ISDIR(st.st_mode)) {
+		errors_add(&l->errs, l->file, 0, 0,
+		    strerror(S_ISDIR(st.st_mode) ? EISDIR : errno));
+		fclose(fp);
+		return false;
+	}
+	if (!yaml_parser_initialize(&parser))
+		fatalx("%s: yaml_parser_initialize", __func__);
+	yaml_parser_set_input_file(&parser, fp);
+	if (!yaml_parser_load(&parser, &l->doc))
+		syntax_error(l, &parser);
+	else {
+		loaded = true;
+		if (!yaml_parser_load(&parser, &next))
+			syntax_error(l, &parser);
+		else {
+			if ((root = yaml_document_get_root_node(&next)) != NULL)
+				error(l, root, "only one YAML document is "
+				    "allowed");
+			yaml_document_delete(&next);
+		}
+	}
+	yaml_parser_delete(&parser);
+	fclose(fp);
+	return loaded;
+}
+
+/* A configuration with every default, before the file is read. */
+static struct config *
+config_new(const char *path)
+{
+	struct config	*cf;
+
+	cf = xcalloc(1, sizeof *cf);
+	cf->path = xstrdup(path);
+	cf->listen = xstrdup(CONFIG_LISTEN);
+	if (listen_problem(cf->listen, &cf->listen_host,
+	    &cf->listen_port) != NULL)
+		fatalx("%s: bad CONFIG_LISTEN", __func__);
+	cf->storage_path = xstrdup(CONFIG_STORAGE_PATH);
+	cf->retention.snapshots = CONFIG_RETENTION_SNAPSHOTS;
+	cf->retention.age_ms = CONFIG_RETENTION_AGE;
+	cf->retention.size = CONFIG_RETENTION_SIZE;
+	return cf;
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct loader	 l;
+	const char	*slash;
+
+	memset(&l, 0, sizeof l);
+	l.file = path;
+	if ((slash = strrchr(path, '/')) != NULL)
+		l.dir = xstrndup(path, slash - path);
+	l.defaults.interval_ms = CONFIG_INTERVAL;
+	l.defaults.timeout_ms = CONFIG_TIMEOUT;
+	l.defaults.window_ms = CONFIG_WINDOW;
+	l.defaults.for_ms = CONFIG_FOR;
+	l.defaults.min_growth = CONFIG_MIN_GROWTH;
+	l.defaults.max_size = CONFIG_MAX_SIZE;
+	l.defaults.max_redirects = CONFIG_MAX_REDIRECTS;
+	l.goroutine_growth = CONFIG_GOROUTINE_GROWTH;
+
+	if (parse(&l)) {
+		l.cf = config_new(path);
+		load_root(&l, yaml_document_get_root_node(&l.doc));
+		yaml_document_delete(&l.doc);
+	}
+	free(l.dir);
+	free(l.name_lines);
+	if (l.errs.n > 0) {
+		config_free(l.cf);
+		l.cf = NULL;
+	}
+	if (errs != NULL)
+		*errs = l.errs;
+	else
+		config_errors_free(&l.errs);
+	return l.cf;
+}
+
+static void
+pairs_free(struct config_pair *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].name);
+		free(p[i].value);
+	}
+	free(p);
+}
+
+/* Free what a target owns, not the target itself (it is in an array). */
+static void
+target_clear(struct target_config *t)
+{
+	free(t->name);
+	free(t->url);
+	pairs_free(t->labels, t->nlabels);
+	free(t->tls.ca_file);
+	free(t->tls.cert_file);
+	free(t->tls.key_file);
+	free(t->bearer_token);
+	free(t->bearer_token_file);
+	free(t->basic_auth.username);
+	free(t->basic_auth.password);
+	free(t->basic_auth.password_file);
+	pairs_free(t->headers, t->nheaders);
+}
+
+void
+config_free(struct config *cf)
+{
+	size_t	i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->ntargets; i++)
+		target_clear(&cf->targets[i]);
+	free(cf->targets);
+	for (i = 0; i < cf->nwebhooks; i++) {
+		free(cf->webhooks[i].url);
+		pairs_free(cf->webhooks[i].headers, cf->webhooks[i].nheaders);
+	}
+	free(cf->webhooks);
+	free(cf->path);
+	free(cf->listen);
+	free(cf->listen_host);
+	free(cf->storage_path);
+	free(cf);
+}
+
+void
+config_errors_print(const struct config_errors *errs, FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(fp, "%s\n", errs->list[i].text);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t	i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++) {
+		free(errs->list[i].message);
+		free(errs->list[i].text);
+	}
+	free(errs->list);
+	errs->list = NULL;
+	errs->n = 0;
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+pairs_equal(const struct config_pair *a, size_t na,
+    const struct config_pair *b, size_t nb)
+{
+	size_t	i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (!streq(a[i].name, b[i].name) ||
+		    !streq(a[i].value, b[i].value))
+			return false;
+	return true;
+}
+
+bool
+config_target_equal(const struct target_config *a,
+    const struct target_config *b)
+{
+	return streq(a->name, b->name) && streq(a->url, b->url) &&
+	    pairs_equal(a->labels, a->nlabels, b->labels, b->nlabels) &&
+	    a->interval_ms == b->interval_ms &&
+	    a->timeout_ms == b->timeout_ms && a->window_ms == b->window_ms &&
+	    a->for_ms == b->for_ms && a->min_growth == b->min_growth &&
+	    streq(a->tls.ca_file, b->tls.ca_file) &&
+	    streq(a->tls.cert_file, b->tls.cert_file) &&
+	    streq(a->tls.key_file, b->tls.key_file) &&
+	    a->tls.insecure_skip_verify == b->tls.insecure_skip_verify &&
+	    streq(a->bearer_token, b->bearer_token) &&
+	    streq(a->bearer_token_file, b->bearer_token_file) &&
+	    streq(a->basic_auth.username, b->basic_auth.username) &&
+	    streq(a->basic_auth.password, b->basic_auth.password) &&
+	    streq(a->basic_auth.password_file, b->basic_auth.password_file) &&
+	    pairs_equal(a->headers, a->nheaders, b->headers, b->nheaders) &&
+	    a->max_size == b->max_size && a->max_redirects == b->max_redirects;
+}
+
+const char *
+config_target_kind(const struct target_config *t)
+{
+	const char	*p;
+	size_t		 len;
+
+	if (t->url == NULL || (p = strstr(t->url, "://")) == NULL)
+		return "heap";
+	p += 3;
+	p += strcspn(p, "/?#");
+	len = strcspn(p, "?#");
+	if (len > 0 && p[len - 1] == '/')
+		len--;
+	if (len >= 10 && strncmp(p + len - 10, "/goroutine", 10) == 0)
+		return "goroutine";
+	return "heap";
+}

@@ -1,0 +1,579 @@
+/* Unit tests for src/config.c, on the files in tests/config/. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+static const char	*srcdir;
+static char		 tmpdir[] = "/tmp/test_config.XXXXXX";
+
+static char *
+corpus(const char *name)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/tests/config/%s", srcdir, name);
+	return path;
+}
+
+/* Load a file that must load, showing its errors if it does not. */
+static struct config *
+good(const char *path, const char *name)
+{
+	struct config_errors	 errs;
+	struct config		*cf;
+	size_t			 i;
+
+	cf = config_load(path, &errs);
+	ok(cf != NULL && errs.n == 0, "%s loads", name);
+	for (i = 0; i < errs.n; i++)
+		printf("#   %s\n", errs.list[i].text);
+	config_errors_free(&errs);
+	return cf;
+}
+
+/*
+ * Load a broken file; want lists its errors as "LINE:COL: message", or as
+ * the message alone for an error about the whole file.
+ */
+static void
+bad_path(const char *path, const char *name, const char *const *want)
+{
+	struct config_errors	 errs;
+	struct config		*cf;
+	size_t			 i, n;
+	char			*line;
+
+	for (n = 0; want[n] != NULL; n++)
+		continue;
+	cf = config_load(path, &errs);
+	ok(cf == NULL, "%s is refused", name);
+	config_free(cf);
+	is_int(errs.n, n, "%s: %zu errors", name, n);
+	for (i = 0; i < n; i++) {
+		xasprintf(&line, isdigit((unsigned char)want[i][0]) ?
+		    "%s:%s" : "%s: %s", path, want[i]);
+		is_str(i < errs.n ? errs.list[i].text : NULL, line, "%s: %s",
+		    name, want[i]);
+		free(line);
+	}
+	if (errs.n != n)
+		for (i = 0; i < errs.n; i++)
+			printf("#   %s\n", errs.list[i].text);
+	config_errors_free(&errs);
+}
+
+static void
+bad_file(const char *name, const char *const *want)
+{
+	char	*path;
+
+	path = corpus(name);
+	bad_path(path, name, want);
+	free(path);
+}
+
+#define bad(name, ...) bad_file((name), (const char *const []){ __VA_ARGS__, \
+    NULL })
+
+/* Write text to a file of the temporary folder; its path, to free. */
+static char *
+scratch(const char *name, const char *text)
+{
+	FILE	*fp;
+	char	*path;
+
+	xasprintf(&path, "%s/%s", tmpdir, name);
+	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) == EOF ||
+	    fclose(fp) == EOF) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+static const struct target_config *
+find(const struct config *cf, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cf != NULL && i < cf->ntargets; i++)
+		if (strcmp(cf->targets[i].name, name) == 0)
+			return &cf->targets[i];
+	return NULL;
+}
+
+static void
+test_minimal(void)
+{
+	struct config			*cf;
+	const struct target_config	*t;
+	char				*path;
+
+	path = corpus("minimal.yaml");
+	cf = good(path, "minimal.yaml");
+	free(path);
+	if (cf == NULL)
+		return;
+	is_str(cf->listen, "127.0.0.1:9470", "default listen");
+	is_str(cf->listen_host, "127.0.0.1", "default listen host");
+	is_int(cf->listen_port, 9470, "default listen port");
+	is_str(cf->storage_path, "/var/lib/heapwatchd", "default storage path");
+	is_int(cf->retention.snapshots, 500, "default retention snapshots");
+	is_int(cf->retention.age_ms, 7 * 86400000LL, "default retention age");
+	is_int(cf->retention.size, 1LL << 30, "default retention size");
+	is_int(cf->ntargets, 1, "one target");
+	t = &cf->targets[0];
+	is_str(t->name, "api", "name");
+	is_str(t->url, "http://127.0.0.1:6060/debug/pprof/heap", "url");
+	is_str(config_target_kind(t), "heap", "a heap target");
+	is_int(t->interval_ms, 60000, "default interval");
+	is_int(t->timeout_ms, 10000, "default timeout");
+	is_int(t->window_ms, 1800000, "default window");
+	is_int(t->for_ms, 900000, "default for");
+	is_int(t->min_growth, 16 << 20, "default min_growth");
+	is_int(t->nlabels, 0, "no labels");
+	is_int(t->nheaders, 0, "no headers");
+	ok(t->tls.ca_file == NULL && t->tls.cert_file == NULL &&
+	    !t->tls.insecure_skip_verify, "no tls settings");
+	ok(t->bearer_token == NULL && t->bearer_token_file == NULL &&
+	    t->basic_auth.username == NULL, "no auth");
+	is_int(t->max_size, 64 << 20, "default max_size");
+	is_int(t->max_redirects, 5, "default max_redirects");
+	is_int(cf->nwebhooks, 0, "no webhooks");
+	config_free(cf);
+}
+
+static void
+test_good(void)
+{
+	struct config			*cf;
+	const struct target_config	*t;
+	const struct webhook_config	*w;
+	char				*path, *want;
+
+	path = corpus("good.yaml");
+	cf = good(path, "good.yaml");
+	free(path);
+	if (cf == NULL)
+		return;
+	is_str(cf->listen, "[::1]:9471", "listen");
+	is_str(cf->listen_host, "::1", "listen host, without brackets");
+	is_int(cf->listen_port, 9471, "listen port");
+	want = corpus("data");
+	is_str(cf->storage_path, want, "storage path next to the file");
+	free(want);
+	is_int(cf->retention.snapshots, 200, "retention snapshots");
+	is_int(cf->retention.age_ms, 2 * 86400000LL, "retention age");
+	is_int(cf->retention.size, 512LL << 20, "retention size");
+	is_int(cf->ntargets, 4, "four targets");
+
+	t = find(cf, "api");
+	ok(t == &cf->targets[0], "targets in the file's order");
+	if (t != NULL) {
+		is_int(t->interval_ms, 30000, "api: interval from defaults");
+		is_int(t->timeout_ms, 5000, "api: timeout from defaults");
+		is_int(t->window_ms, 3600000, "api: window from defaults");
+		is_int(t->for_ms, 1200000, "api: for from defaults");
+		is_int(t->min_growth, 32 << 20, "api: min_growth from defaults");
+		is_int(t->nlabels, 2, "api: two labels");
+		if (t->nlabels == 2) {
+			is_str(t->labels[0].name, "env", "labels sorted");
+			is_str(t->labels[0].value, "prod", "label value");
+			is_str(t->labels[1].name, "team", "second label");
+			is_str(t->labels[1].value, "payments",
+			    "second label value");
+		}
+	}
+
+	t = find(cf, "worker.v2");
+	ok(t != NULL, "worker.v2 found");
+	if (t != NULL) {
+		is_str(config_target_kind(t), "heap", "worker.v2: heap, "
+		    "with a query");
+		is_int(t->interval_ms, 10000, "worker.v2: interval");
+		is_int(t->timeout_ms, 2000, "worker.v2: timeout");
+		is_int(t->window_ms, 1200000, "worker.v2: window");
+		is_int(t->for_ms, 0, "worker.v2: for 0");
+		is_int(t->min_growth, 1048576, "worker.v2: min_growth");
+		want = corpus("ca.pem");
+		is_str(t->tls.ca_file, want, "worker.v2: relative ca_file");
+		free(want);
+		is_str(t->tls.cert_file, "/etc/heapwatchd/client.pem",
+		    "worker.v2: absolute cert_file");
+		is_str(t->tls.key_file, "/etc/heapwatchd/client.key",
+		    "worker.v2: key_file");
+		ok(!t->tls.insecure_skip_verify, "worker.v2: verify");
+		want = corpus("token");
+		is_str(t->bearer_token_file, want, "worker.v2: token file");
+		free(want);
+		is_int(t->nheaders, 2, "worker.v2: two headers");
+		if (t->nheaders == 2) {
+			is_str(t->headers[0].name, "Accept", "headers sorted");
+			is_str(t->headers[0].value, "*/*", "header value");
+			is_str(t->headers[1].name, "X-Scope", "second header");
+		}
+		is_int(t->max_size, 8 << 20, "worker.v2: max_size");
+		is_int(t->max_redirects, 0, "worker.v2: max_redirects 0");
+	}
+
+	t = find(cf, "api-goroutines");
+	ok(t != NULL, "api-goroutines found");
+	if (t != NULL) {
+		is_str(config_target_kind(t), "goroutine", "a goroutine target");
+		is_int(t->min_growth, 100, "a size in defaults leaves "
+		    "goroutine targets at 100");
+		is_str(t->basic_auth.username, "heapwatch", "basic username");
+		is_str(t->basic_auth.password, "s3cret", "basic password");
+	}
+
+	t = find(cf, "gc_2");
+	ok(t != NULL, "gc_2 found");
+	if (t != NULL) {
+		is_str(config_target_kind(t), "goroutine",
+		    "goroutine with a trailing slash");
+		is_int(t->min_growth, 250, "a goroutine count");
+		is_str(t->basic_auth.password_file, "/run/secrets/pprof",
+		    "basic password_file");
+		ok(t->basic_auth.password == NULL, "no basic password");
+	}
+
+	is_int(cf->nwebhooks, 2, "two webhooks");
+	if (cf->nwebhooks == 2) {
+		w = &cf->webhooks[0];
+		is_str(w->url, "http://127.0.0.1:9093/api/v2/alerts",
+		    "webhook url");
+		is_int(w->format, WEBHOOK_ALERTMANAGER, "alertmanager format");
+		is_int(w->timeout_ms, 10000, "default webhook timeout");
+		is_int(w->repeat_interval_ms, 4 * 3600000,
+		    "default repeat_interval");
+		w = &cf->webhooks[1];
+		is_int(w->format, WEBHOOK_JSON, "json format");
+		is_int(w->timeout_ms, 3000, "webhook timeout");
+		is_int(w->repeat_interval_ms, 3600000, "repeat_interval");
+		is_int(w->nheaders, 1, "webhook header");
+		if (w->nheaders == 1)
+			is_str(w->headers[0].value, "Bearer abc",
+			    "webhook header value");
+	}
+	config_free(cf);
+}
+
+static void
+test_small_valid(void)
+{
+	struct config	*cf;
+	char		*path;
+
+	path = corpus("empty.yaml");
+	cf = good(path, "empty.yaml");
+	free(path);
+	ok(cf != NULL && cf->ntargets == 0 && cf->nwebhooks == 0,
+	    "an empty file has no targets");
+	ok(cf != NULL && strcmp(cf->listen, "127.0.0.1:9470") == 0,
+	    "an empty file has the defaults");
+	config_free(cf);
+
+	path = corpus("notargets.yaml");
+	cf = good(path, "notargets.yaml");
+	free(path);
+	ok(cf != NULL && cf->ntargets == 0, "targets: with nothing");
+	is_str(cf != NULL ? cf->listen_host : NULL, "",
+	    ":PORT listens on every address");
+	config_free(cf);
+
+	path = corpus("growth.yaml");
+	cf = good(path, "growth.yaml");
+	free(path);
+	ok(find(cf, "heap") != NULL && find(cf, "heap")->min_growth == 500,
+	    "a plain min_growth is bytes for a heap target");
+	ok(find(cf, "goroutines") != NULL &&
+	    find(cf, "goroutines")->min_growth == 500,
+	    "and goroutines for a goroutine target");
+	config_free(cf);
+
+	xasprintf(&path, "%s/etc/heapwatchd.yaml", srcdir);
+	cf = good(path, "etc/heapwatchd.yaml");
+	free(path);
+	ok(cf != NULL && cf->ntargets == 3 && cf->nwebhooks == 1,
+	    "the sample has three targets and a webhook");
+	config_free(cf);
+
+	config_free(NULL);
+	ok(1, "config_free(NULL)");
+}
+
+static void
+test_reload(void)
+{
+	struct config			*a, *b, *g1, *g2;
+	const struct target_config	*ta, *tb;
+	char				*path;
+	size_t				 i;
+	bool				 same = true;
+
+	path = corpus("reload_a.yaml");
+	a = good(path, "reload_a.yaml");
+	free(path);
+	path = corpus("reload_b.yaml");
+	b = good(path, "reload_b.yaml");
+	free(path);
+	if (a == NULL || b == NULL) {
+		config_free(a);
+		config_free(b);
+		return;
+	}
+	ta = find(a, "api");
+	tb = find(b, "api");
+	ok(ta != NULL && tb != NULL && config_target_equal(ta, tb),
+	    "labels in another order and an explicit default: unchanged");
+	ta = find(a, "worker");
+	tb = find(b, "worker");
+	ok(ta != NULL && tb != NULL && !config_target_equal(ta, tb),
+	    "another interval: changed");
+	ok(!config_target_equal(find(a, "api"), find(a, "worker")),
+	    "two targets differ");
+
+	path = corpus("good.yaml");
+	g1 = config_load(path, NULL);
+	g2 = config_load(path, NULL);
+	free(path);
+	ok(g1 != NULL && g2 != NULL && g1->ntargets == g2->ntargets,
+	    "good.yaml loads twice");
+	for (i = 0; g1 != NULL && g2 != NULL && i < g1->ntargets; i++)
+		same = same && config_target_equal(&g1->targets[i],
+		    &g2->targets[i]);
+	ok(same, "every setting compares equal to itself");
+	config_free(g1);
+	config_free(g2);
+	config_free(a);
+	config_free(b);
+}
+
+static void
+test_listen(void)
+{
+	static const struct {
+		const char	*listen;
+		const char	*host;		/* NULL: refused */
+		int		 port;
+		const char	*error;
+	} cases[] = {
+		{ "0.0.0.0:80", "0.0.0.0", 80, NULL },
+		{ "localhost:9470", "localhost", 9470, NULL },
+		{ "[::]:9470", "::", 9470, NULL },
+		{ ":65535", "", 65535, NULL },
+		{ "127.0.0.1:0", NULL, 0,
+		    "the port must be 1 to 65535" },
+		{ "127.0.0.1:65536", NULL, 0,
+		    "the port must be 1 to 65535" },
+		{ "127.0.0.1", NULL, 0,
+		    "expected HOST:PORT or [IPV6]:PORT" },
+		{ "::1:9470", NULL, 0,
+		    "an IPv6 address goes in brackets" },
+		{ "[::1]9470", NULL, 0,
+		    "expected HOST:PORT or [IPV6]:PORT" },
+		{ "my_host:80", NULL, 0, "bad host" },
+	};
+	struct config_errors	 errs;
+	struct config		*cf;
+	char			*text, *path, *want;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xasprintf(&text, "listen: \"%s\"\n", cases[i].listen);
+		path = scratch("listen.yaml", text);
+		free(text);
+		cf = config_load(path, &errs);
+		if (cases[i].host != NULL) {
+			ok(cf != NULL && strcmp(cf->listen_host,
+			    cases[i].host) == 0 && cf->listen_port ==
+			    cases[i].port, "listen \"%s\"", cases[i].listen);
+		} else {
+			xasprintf(&want, "%s:1:9: listen \"%s\": %s", path,
+			    cases[i].listen, cases[i].error);
+			is_str(cf == NULL && errs.n == 1 ?
+			    errs.list[0].text : NULL, want, "listen \"%s\" "
+			    "refused", cases[i].listen);
+			free(want);
+		}
+		config_free(cf);
+		config_errors_free(&errs);
+		unlink(path);
+		free(path);
+	}
+}
+
+static void
+test_files(void)
+{
+	char	*path;
+
+	bad_path("/nonexistent/heapwatchd.yaml", "a missing file",
+	    (const char *const []){ "No such file or directory", NULL });
+	bad_path(tmpdir, "a folder",
+	    (const char *const []){ "Is a directory", NULL });
+	path = scratch("utf8.yaml", "listen: :9470\ntargets: \xff\n");
+	bad_path(path, "not UTF-8", (const char *const []){
+	    "2:10: invalid leading UTF-8 octet (0xff)", NULL });
+	unlink(path);
+	free(path);
+}
+
+int
+main(void)
+{
+	if ((srcdir = getenv("top_srcdir")) == NULL)
+		srcdir = ".";
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+
+	test_minimal();
+	test_good();
+	test_small_valid();
+	test_reload();
+	test_listen();
+	test_files();
+
+	bad("unknown_key.yaml", "4:5: unknown key \"interva\"");
+	bad("bad_duration.yaml",
+	    "2:13: interval \"5x\": invalid duration unit (use ms, s, m, h, "
+	    "d, w or y)",
+	    "3:11: window \"1m30\": invalid duration unit (use ms, s, m, h, "
+	    "d, w or y)",
+	    "7:10: for \"1s1h\": duration units out of order",
+	    "8:14: timeout \"0\": must be more than 0");
+	bad("bad_size.yaml",
+	    "2:15: min_growth \"16Mi\": invalid size unit (use B, KiB, MiB, "
+	    "GiB, TiB)",
+	    "6:15: max_size \"1.5MiB\": invalid size unit (use B, KiB, MiB, "
+	    "GiB, TiB)",
+	    "9:15: max_size \"100\": too small (at least 1 KiB)",
+	    "10:17: min_growth \"0\": must be more than 0");
+	bad("dup_name.yaml",
+	    "4:11: name \"api\": already used by the target on line 2");
+	bad("unsafe_name.yaml",
+	    "3:12: name \"../x\": only letters, digits, \"_\", \".\" and "
+	    "\"-\" are allowed",
+	    "4:12: name \"a/b\": only letters, digits, \"_\", \".\" and "
+	    "\"-\" are allowed",
+	    "5:12: name: must not be empty",
+	    "6:12: name \"..\": not allowed",
+	    "7:12: name \"caf\xc3\xa9\": only letters, digits, \"_\", \".\" "
+	    "and \"-\" are allowed",
+	    "8:12: name: contains a NUL character",
+	    "9:6: name: missing value",
+	    "10:11: name: longer than 128 characters");
+	bad("missing_url.yaml",
+	    "2:5: target \"api\": missing key \"url\"",
+	    "4:5: target: missing key \"name\"");
+	bad("timeout.yaml",
+	    "6:14: target \"api\": timeout (1m) must be shorter than "
+	    "interval (1m)",
+	    "9:15: target \"fast\": timeout (10s) must be shorter than "
+	    "interval (5s)",
+	    "12:15: target \"slow\": window (30m) must be at least twice the "
+	    "interval (20m)",
+	    "15:10: target \"patient\": for (1h) must not be longer than "
+	    "window (30m)",
+	    "18:15: interval \"50ms\": too short (at least 100ms)");
+	bad("defaults_timing.yaml",
+	    "4:12: timeout (10s) must be shorter than interval (10s)");
+	bad("wrong_type.yaml",
+	    "1:9: listen: expected a string, not a list",
+	    "2:10: storage: expected a map, not a scalar",
+	    "4:13: interval: expected a duration, not a map",
+	    "8:13: labels: expected a map, not a list",
+	    "9:20: max_redirects \"five\": invalid number",
+	    "10:33: insecure_skip_verify \"yes\": expected true or false",
+	    "11:5: targets: expected a map for each target, not a scalar",
+	    "13:13: webhooks: expected a list, not a map");
+	bad("syntax.yaml",
+	    "4:4: syntax error: did not find expected '-' indicator (while "
+	    "parsing a block collection started at line 2, column 3)");
+	bad("two_errors.yaml",
+	    "3:3: unknown key \"intervall\"",
+	    "6:10: url \"htp://127.0.0.1:6060/debug/pprof/heap\": expected an "
+	    "http:// or https:// URL");
+	bad("dup_key.yaml",
+	    "6:5: duplicate key \"interval\" (first on line 5)",
+	    "7:23: duplicate key \"team\" (first on line 7)",
+	    "8:1: duplicate key \"listen\" (first on line 1)");
+	bad("labels.yaml",
+	    "6:7: label \"target\": reserved (heapwatch sets it)",
+	    "7:7: label \"alertname\": reserved (heapwatch sets it)",
+	    "8:7: label \"__name__\": names starting with \"__\" are reserved",
+	    "9:7: label \"1st\": not a valid label name "
+	    "([a-zA-Z_][a-zA-Z0-9_]*)",
+	    "10:7: label \"team-name\": not a valid label name "
+	    "([a-zA-Z_][a-zA-Z0-9_]*)",
+	    "11:12: env: expected a string, not a map");
+	bad("headers.yaml",
+	    "6:7: header \"Host\": set by heapwatch",
+	    "7:7: header \"Authorization\": conflicts with bearer_token",
+	    "9:7: header \"x-scope\": already set as \"X-Scope\" (header "
+	    "names ignore case)",
+	    "10:7: header \"X Bad\": not a valid header name",
+	    "11:19: header \"X-Injected\": the value contains a control "
+	    "character",
+	    "15:43: header \"Content-Length\": set by heapwatch");
+	bad("auth.yaml",
+	    "5:5: bearer_token and bearer_token_file are mutually exclusive",
+	    "9:5: basic_auth and bearer_token are mutually exclusive",
+	    "12:17: basic_auth: missing key \"username\"",
+	    "15:44: basic_auth: password and password_file are mutually "
+	    "exclusive",
+	    "18:11: tls: cert_file needs key_file",
+	    "21:5: tls: the url is not https://");
+	bad("url.yaml",
+	    "2:20: url \"ftp://127.0.0.1/debug/pprof/heap\": expected an "
+	    "http:// or https:// URL",
+	    "3:20: url \"http://user:pw@127.0.0.1:6060/debug/pprof/heap\": "
+	    "credentials (user:password@) do not belong in the URL",
+	    "4:20: url \"http://127.0.0.1:99999/debug/pprof/heap\": bad port",
+	    "5:20: url \"http:///debug/pprof/heap\": missing host",
+	    "6:20: url \"http://127.0.0.1:6060/debug pprof/heap\": contains "
+	    "spaces or control characters",
+	    "7:20: url \"http://[::1/debug/pprof/heap\": bad IPv6 address",
+	    "8:20: url: must not be empty");
+	bad("webhook.yaml",
+	    "4:15: format \"xml\": expected json or alertmanager",
+	    "5:7: webhook: missing key \"url\"",
+	    "6:16: timeout \"0\": must be more than 0",
+	    "7:24: repeat_interval \"500ms\": too short (at least 1s)",
+	    "8:7: webhooks: expected a map for each webhook, not a scalar");
+	bad("retention.yaml",
+	    "4:26: a window of 30m at an interval of 1m needs 31 snapshots, "
+	    "retention keeps 10",
+	    "4:35: window (30m) is longer than retention age (10m)",
+	    "14:13: target \"slow\": a window of 20m at an interval of 1m "
+	    "needs 21 snapshots, retention keeps 10",
+	    "14:13: target \"slow\": window (20m) is longer than retention "
+	    "age (10m)");
+	bad("retention_limits.yaml",
+	    "2:26: snapshots \"1\": too small (0 for no limit, or at least 2)",
+	    "2:35: size \"1KiB\": too small (0 for no limit, or at least "
+	    "1 MiB)");
+	bad("retention_zero.yaml",
+	    "2:3: retention: snapshots, age and size are all 0; keep at least "
+	    "one limit");
+	bad("goroutine.yaml",
+	    "4:17: min_growth \"16MiB\": a goroutine target counts goroutines, "
+	    "not bytes",
+	    "7:17: min_growth \"-5\": must be more than 0");
+	bad("multidoc.yaml", "3:1: only one YAML document is allowed");
+	bad("toplevel.yaml", "1:1: expected a map at the top level, not a list");
+
+	rmdir(tmpdir);
+	return tap_done();
+}
