@@ -1,0 +1,870 @@
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+#include "store.h"
+#include "units.h"
+#include "xmalloc.h"
+
+#define STORE_SEQ_MAX		1000	/* snapshots in one millisecond */
+#define STORE_TMP_TRIES		100
+#define STORE_TARGET_MAX	200	/* bytes in a target's name */
+#define STORE_NAME_MAX		(STORE_ID_MAX + sizeof STORE_SUFFIX)
+
+struct store {
+	char		*root;
+	int		 fd;		/* the root folder */
+	unsigned	 tmpseq;	/* makes temporary names unique */
+};
+
+/* Whether c may appear in a target's name. */
+static bool
+target_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+/*
+ * Whether name may be a target's folder. The configuration has checked it
+ * already; this refuses a '/' or a leading '.' again, so that no name can
+ * reach outside the root or collide with a temporary file.
+ */
+static bool
+valid_target(const char *name)
+{
+	size_t	i;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.')
+		return false;
+	for (i = 0; name[i] != '\0'; i++)
+		if (i == STORE_TARGET_MAX || !target_char(name[i]))
+			return false;
+	return true;
+}
+
+/* Parse len digits without a leading zero into *v, at most limit. */
+static bool
+parse_digits(const char *s, size_t len, uint64_t limit, uint64_t *v)
+{
+	size_t		i;
+	unsigned	d;
+
+	*v = 0;
+	if (len == 0 || (s[0] == '0' && len > 1))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = s[i] - '0';
+		if (*v > (limit - d) / 10)
+			return false;
+		*v = *v * 10 + d;
+	}
+	return true;
+}
+
+/*
+ * Parse the len bytes of an id, "<ms>" or "<ms>-<N>" with N from 1, in the
+ * only spelling store_put() gives it, so that one snapshot has one id.
+ */
+static bool
+parse_id(const char *id, size_t len, int64_t *time_ms, uint32_t *seq)
+{
+	const char	*dash;
+	uint64_t	 t, n = 0;
+	size_t		 tlen;
+
+	if (len == 0 || len >= STORE_ID_MAX)
+		return false;
+	dash = memchr(id, '-', len);
+	tlen = dash == NULL ? len : (size_t)(dash - id);
+	if (!parse_digits(id, tlen, INT64_MAX, &t))
+		return false;
+	if (dash != NULL && (!parse_digits(dash + 1, len - tlen - 1,
+	    UINT32_MAX, &n) || n == 0))
+		return false;
+	*time_ms = (int64_t)t;
+	*seq = (uint32_t)n;
+	return true;
+}
+
+bool
+store_id_valid(const char *id)
+{
+	int64_t		t;
+	uint32_t	seq;
+
+	return id != NULL && parse_id(id, strlen(id), &t, &seq);
+}
+
+static void
+format_id(char *id, size_t len, int64_t time_ms, uint32_t seq)
+{
+	if (seq == 0)
+		snprintf(id, len, "%lld", (long long)time_ms);
+	else
+		snprintf(id, len, "%lld-%u", (long long)time_ms, seq);
+}
+
+/* Fill sn from a file name when it is a snapshot's. */
+static bool
+snapshot_name(const char *name, struct store_snapshot *sn)
+{
+	size_t	len = strlen(name), slen = strlen(STORE_SUFFIX);
+
+	if (len <= slen || strcmp(name + len - slen, STORE_SUFFIX) != 0)
+		return false;
+	len -= slen;
+	if (!parse_id(name, len, &sn->time_ms, &sn->seq))
+		return false;
+	memcpy(sn->id, name, len);
+	sn->id[len] = '\0';
+	sn->size = 0;
+	return true;
+}
+
+static int
+snapshot_cmp(const void *a, const void *b)
+{
+	const struct store_snapshot	*x = a, *y = b;
+
+	if (x->time_ms != y->time_ms)
+		return x->time_ms < y->time_ms ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A cause naming a file in a target's folder, what failed and why. */
+static void
+file_cause(char **cause, const struct store *s, const char *target,
+    const char *file, const char *op, int error)
+{
+	xasprintf(cause, "%s/%s%s%s: %s: %s", s->root, target,
+	    file == NULL ? "" : "/", file == NULL ? "" : file, op,
+	    strerror(error));
+}
+
+/*
+ * Make a folder's entries durable. Some file systems cannot sync a folder
+ * and say EINVAL; there is nothing more to do on those.
+ */
+static int
+dir_sync(int fd)
+{
+	if (fsync(fd) == -1 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/* Every name in folder fd but "." and "..", read before it is changed. */
+static int
+dir_names(int fd, char ***names, size_t *n)
+{
+	DIR		 *d;
+	struct dirent	 *de;
+	char		**v = NULL;
+	size_t		  nv = 0, cap = 0;
+	int		  dfd, saved;
+
+	*names = NULL;
+	*n = 0;
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		saved = errno;
+		close(dfd);
+		errno = saved;
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (nv == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[nv++] = xstrdup(de->d_name);
+	}
+	saved = errno;
+	closedir(d);
+	if (saved != 0) {
+		store_targets_free(v, nv);
+		errno = saved;
+		return -1;
+	}
+	*names = v;
+	*n = nv;
+	return 0;
+}
+
+/* Open the store at root, making the folder when it is missing. */
+struct store *
+store_open(const char *root, char **cause)
+{
+	struct store	*s;
+	size_t		 len;
+	int		 fd;
+
+	if (root == NULL || root[0] == '\0') {
+		xasprintf(cause, "storage path is empty");
+		return NULL;
+	}
+	if (mkdir(root, 0750) == -1 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", root, strerror(errno));
+		return NULL;
+	}
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", root, strerror(errno));
+		return NULL;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->root = xstrdup(root);
+	len = strlen(s->root);
+	while (len > 1 && s->root[len - 1] == '/')
+		s->root[--len] = '\0';
+	s->fd = fd;
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	close(s->fd);
+	free(s->root);
+	free(s);
+}
+
+const char *
+store_root(const struct store *s)
+{
+	return s->root;
+}
+
+/*
+ * Open a target's folder into *fd, making it first when create is set; *fd
+ * is -1 when the folder does not exist and create is not set.
+ */
+static int
+target_open(struct store *s, const char *target, bool create, int *fd,
+    char **cause)
+{
+	const int	flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+	*fd = -1;
+	if (!valid_target(target)) {
+		xasprintf(cause, "invalid target name \"%s\"",
+		    target == NULL ? "" : target);
+		return -1;
+	}
+	if ((*fd = openat(s->fd, target, flags)) != -1)
+		return 0;
+	if (errno != ENOENT) {
+		file_cause(cause, s, target, NULL, "open",
+		    errno == ELOOP ? ENOTDIR : errno);
+		return -1;
+	}
+	if (!create)
+		return 0;
+	if (mkdirat(s->fd, target, 0750) == -1 && errno != EEXIST) {
+		file_cause(cause, s, target, NULL, "mkdir", errno);
+		return -1;
+	}
+	if (dir_sync(s->fd) == -1) {
+		xasprintf(cause, "%s: fsync: %s", s->root, strerror(errno));
+		return -1;
+	}
+	if ((*fd = openat(s->fd, target, flags)) == -1) {
+		file_cause(cause, s, target, NULL, "open", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write all of data, through short writes and interruptions. */
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			/* No progress and no error: take it as a full disk. */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Create a new temporary file in folder dfd and put its name in name. */
+static int
+tmp_create(struct store *s, int dfd, char *name, size_t len)
+{
+	int	fd, i;
+
+	for (i = 0; i < STORE_TMP_TRIES; i++) {
+		snprintf(name, len, STORE_TMP_PREFIX "%ld-%u", (long)getpid(),
+		    s->tmpseq++);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd != -1 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+/* The first free name for a snapshot taken at time_ms. */
+static int
+free_name(struct store *s, const char *target, int dfd, int64_t time_ms,
+    char *id, char *name, char **cause)
+{
+	struct stat	sb;
+	uint32_t	seq;
+
+	for (seq = 0; seq < STORE_SEQ_MAX; seq++) {
+		format_id(id, STORE_ID_MAX, time_ms, seq);
+		snprintf(name, STORE_NAME_MAX, "%s%s", id, STORE_SUFFIX);
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (errno == ENOENT)
+			return 0;
+		file_cause(cause, s, target, name, "stat", errno);
+		return -1;
+	}
+	xasprintf(cause, "%s/%s: more than %d snapshots at %lld ms", s->root,
+	    target, STORE_SEQ_MAX, (long long)time_ms);
+	return -1;
+}
+
+/*
+ * Store a snapshot: write it to a temporary file, sync it, give it its
+ * name and sync the folder; on any failure remove what was written.
+ */
+int
+store_put(struct store *s, const char *target, int64_t time_ms,
+    const void *data, size_t len, char *id_out, char **cause)
+{
+	char		 tmp[64], id[STORE_ID_MAX], name[STORE_NAME_MAX];
+	const char	*op = NULL;
+	int		 dfd, fd, error = 0;
+
+	if (time_ms < 0) {
+		xasprintf(cause, "%s: snapshot time %lld is before 1970",
+		    target, (long long)time_ms);
+		return -1;
+	}
+	if (target_open(s, target, true, &dfd, cause) == -1)
+		return -1;
+	if ((fd = tmp_create(s, dfd, tmp, sizeof tmp)) == -1) {
+		file_cause(cause, s, target, NULL, "creating a temporary file",
+		    errno);
+		close(dfd);
+		return -1;
+	}
+	if (write_all(fd, data, len) == -1)
+		op = "write";
+	else if (fsync(fd) == -1)
+		op = "fsync";
+	if (op != NULL)
+		error = errno;
+	if (close(fd) == -1 && op == NULL) {
+		op = "close";
+		error = errno;
+	}
+	if (op != NULL) {
+		file_cause(cause, s, target, tmp, op, error);
+		goto fail;
+	}
+	if (free_name(s, target, dfd, time_ms, id, name, cause) == -1)
+		goto fail;
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		file_cause(cause, s, target, tmp, "rename", errno);
+		goto fail;
+	}
+	if (dir_sync(dfd) == -1) {
+		/* Not durable: take it back, so that -1 means not stored. */
+		file_cause(cause, s, target, NULL, "fsync", errno);
+		unlinkat(dfd, name, 0);
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	if (id_out != NULL)
+		memcpy(id_out, id, strlen(id) + 1);
+	return 0;
+fail:
+	unlinkat(dfd, tmp, 0);
+	close(dfd);
+	return -1;
+}
+
+/* The snapshots in a target's open folder, oldest first. */
+static int
+scan(struct store *s, const char *target, int dfd,
+    struct store_snapshot **out, size_t *n, char **cause)
+{
+	struct store_snapshot	 *v;
+	struct stat		  sb;
+	char			**names;
+	size_t			  nnames, nv = 0, i;
+
+	*out = NULL;
+	*n = 0;
+	if (dir_names(dfd, &names, &nnames) == -1) {
+		file_cause(cause, s, target, NULL, "read", errno);
+		return -1;
+	}
+	v = xcalloc(nnames, sizeof *v);
+	for (i = 0; i < nnames; i++) {
+		if (!snapshot_name(names[i], &v[nv]))
+			continue;
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;
+			file_cause(cause, s, target, names[i], "stat", errno);
+			store_targets_free(names, nnames);
+			free(v);
+			return -1;
+		}
+		if (!S_ISREG(sb.st_mode))
+			continue;
+		v[nv++].size = (uint64_t)sb.st_size;
+	}
+	store_targets_free(names, nnames);
+	if (nv > 1)
+		qsort(v, nv, sizeof *v, snapshot_cmp);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int
+store_list(struct store *s, const char *target, struct store_snapshot **out,
+    size_t *n, char **cause)
+{
+	int	dfd, rc;
+
+	*out = NULL;
+	*n = 0;
+	if (target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	if (dfd == -1)
+		return 0;
+	rc = scan(s, target, dfd, out, n, cause);
+	close(dfd);
+	return rc;
+}
+
+void
+store_list_free(struct store_snapshot *v)
+{
+	free(v);
+}
+
+int
+store_path(struct store *s, const char *target, const char *id, char *path,
+    size_t len)
+{
+	struct stat	sb;
+	char		name[STORE_NAME_MAX];
+	int		dfd, rc;
+
+	if (!valid_target(target) || !store_id_valid(id))
+		return -1;
+	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
+	if ((dfd = openat(s->fd, target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	rc = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	if (rc == -1 || !S_ISREG(sb.st_mode))
+		return -1;
+	rc = snprintf(path, len, "%s/%s/%s", s->root, target, name);
+	if (rc < 0 || (size_t)rc >= len)
+		return -1;
+	return 0;
+}
+
+/* Read a snapshot's file in folder dfd, at most max bytes. */
+static int
+snap_read(struct store *s, const char *target, int dfd, const char *name,
+    size_t max, void **data, size_t *len, char **cause)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 n = 0, size;
+	ssize_t		 r;
+	int		 fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		file_cause(cause, s, target, name, "open",
+		    errno == ELOOP ? ENOENT : errno);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		file_cause(cause, s, target, name, "stat", errno);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		file_cause(cause, s, target, name, "open", ENOENT);
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		xasprintf(cause, "%s/%s/%s: file of %llu bytes exceeds the %s "
+		    "limit", s->root, target, name,
+		    (unsigned long long)sb.st_size, units_fmt_size(max));
+		close(fd);
+		return -1;
+	}
+	/* A snapshot never changes once named: its size is its length. */
+	size = (size_t)sb.st_size;
+	buf = xmalloc(size);
+	while (n < size) {
+		if ((r = read(fd, buf + n, size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			file_cause(cause, s, target, name, "read", errno);
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int
+store_read(struct store *s, const char *target, const char *id, size_t max,
+    void **data, size_t *len, char **cause)
+{
+	char	name[STORE_NAME_MAX];
+	int	dfd, rc;
+
+	if (!store_id_valid(id)) {
+		xasprintf(cause, "invalid snapshot id \"%s\"",
+		    id == NULL ? "" : id);
+		return -1;
+	}
+	if (target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
+	if (dfd == -1) {
+		file_cause(cause, s, target, name, "open", ENOENT);
+		return -1;
+	}
+	rc = snap_read(s, target, dfd, name, max, data, len, cause);
+	close(dfd);
+	return rc;
+}
+
+/* Whether the oldest snapshot left, sn, must go under r. */
+static bool
+expired(const struct store_retention *r, const struct store_snapshot *sn,
+    size_t count, uint64_t total, int64_t now_ms)
+{
+	if (r->snapshots != 0 && count > r->snapshots)
+		return true;
+	if (r->size != 0 && total > r->size)
+		return true;
+	if (r->age_ms != 0 && now_ms > sn->time_ms &&
+	    (uint64_t)(now_ms - sn->time_ms) > r->age_ms)
+		return true;
+	return false;
+}
+
+/*
+ * Delete a target's oldest snapshots until it is within r. Snapshots are
+ * in time order, so those past a limit are always the oldest ones; the
+ * newest is kept even when it alone is too old or too large, so that the
+ * daemon has a baseline to diff against after a long stop.
+ */
+int
+store_retain(struct store *s, const char *target,
+    const struct store_retention *r, int64_t now_ms, size_t *removed,
+    char **cause)
+{
+	struct store_snapshot	*v;
+	char			 name[STORE_NAME_MAX];
+	uint64_t		 total = 0;
+	size_t			 n, count, i;
+	int			 dfd, rc = 0;
+
+	*removed = 0;
+	if (target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	if (dfd == -1)
+		return 0;
+	if (scan(s, target, dfd, &v, &n, cause) == -1) {
+		close(dfd);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		total += v[i].size;
+	count = n;
+	for (i = 0; i + 1 < n && expired(r, &v[i], count, total, now_ms); i++) {
+		snprintf(name, sizeof name, "%s%s", v[i].id, STORE_SUFFIX);
+		if (unlinkat(dfd, name, 0) == -1) {
+			if (errno != ENOENT) {
+				file_cause(cause, s, target, name, "unlink",
+				    errno);
+				rc = -1;
+				break;
+			}
+		} else
+			(*removed)++;
+		count--;
+		total -= v[i].size;
+	}
+	free(v);
+	close(dfd);
+	return rc;
+}
+
+/*
+ * Move a snapshot that does not decode into the quarantine folder, under
+ * its own name or, when a snapshot of that name was set aside before,
+ * name.N: a quarantined file is never replaced.
+ */
+static int
+quarantine(struct store *s, const char *target, int dfd, int *qfd,
+    const char *name, char **cause)
+{
+	struct stat	sb;
+	char		qname[STORE_NAME_MAX + 16];
+	unsigned	i;
+
+	if (*qfd == -1) {
+		if (mkdirat(dfd, STORE_QUARANTINE, 0750) == -1 &&
+		    errno != EEXIST) {
+			file_cause(cause, s, target, STORE_QUARANTINE, "mkdir",
+			    errno);
+			return -1;
+		}
+		if ((*qfd = openat(dfd, STORE_QUARANTINE, O_RDONLY |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			file_cause(cause, s, target, STORE_QUARANTINE, "open",
+			    errno);
+			return -1;
+		}
+	}
+	for (i = 0; i < STORE_SEQ_MAX; i++) {
+		if (i == 0)
+			snprintf(qname, sizeof qname, "%s", name);
+		else
+			snprintf(qname, sizeof qname, "%s.%u", name, i);
+		if (fstatat(*qfd, qname, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				break;
+			file_cause(cause, s, target, STORE_QUARANTINE, "stat",
+			    errno);
+			return -1;
+		}
+	}
+	if (i == STORE_SEQ_MAX) {
+		xasprintf(cause, "%s/%s/%s: %s set aside too often", s->root,
+		    target, STORE_QUARANTINE, name);
+		return -1;
+	}
+	if (renameat(dfd, name, *qfd, qname) == -1) {
+		file_cause(cause, s, target, name, "rename", errno);
+		return -1;
+	}
+	if (dir_sync(*qfd) == -1 || dir_sync(dfd) == -1) {
+		file_cause(cause, s, target, NULL, "fsync", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove ".tmp-" leftovers and count the entries that are not the store's. */
+static int
+sweep(struct store *s, const char *target, int dfd,
+    struct store_recovery *rec, char **cause)
+{
+	struct store_snapshot	  sn;
+	struct stat		  sb;
+	char			**names;
+	size_t			  nnames, i;
+	int			  rc = 0;
+
+	if (dir_names(dfd, &names, &nnames) == -1) {
+		file_cause(cause, s, target, NULL, "read", errno);
+		return -1;
+	}
+	for (i = 0; i < nnames && rc == 0; i++) {
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT) {
+				file_cause(cause, s, target, names[i], "stat",
+				    errno);
+				rc = -1;
+			}
+			continue;
+		}
+		if (strncmp(names[i], STORE_TMP_PREFIX,
+		    strlen(STORE_TMP_PREFIX)) == 0 && S_ISREG(sb.st_mode)) {
+			if (unlinkat(dfd, names[i], 0) == -1) {
+				file_cause(cause, s, target, names[i], "unlink",
+				    errno);
+				rc = -1;
+			} else
+				rec->tmp_removed++;
+		} else if (strcmp(names[i], STORE_QUARANTINE) == 0 &&
+		    S_ISDIR(sb.st_mode))
+			continue;
+		else if (!snapshot_name(names[i], &sn) || !S_ISREG(sb.st_mode))
+			rec->ignored++;
+	}
+	store_targets_free(names, nnames);
+	return rc;
+}
+
+/*
+ * Check a target's folder at start-up. A snapshot that cannot be read
+ * (an I/O error, not a bad profile) stops the check with -1 and stays where
+ * it is, since the file itself may be sound; one larger than max_inflated
+ * could never be decoded and is set aside like a corrupt one.
+ */
+int
+store_recover(struct store *s, const char *target, size_t max_inflated,
+    struct store_recovery *rec, char **cause)
+{
+	struct store_snapshot	*v = NULL;
+	struct profile		*p;
+	char			 name[STORE_NAME_MAX], *why;
+	void			*data;
+	size_t			 n = 0, len, i;
+	int			 dfd, qfd = -1, rc = -1;
+
+	memset(rec, 0, sizeof *rec);
+	if (target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	if (dfd == -1)
+		return 0;
+	if (sweep(s, target, dfd, rec, cause) == -1 ||
+	    scan(s, target, dfd, &v, &n, cause) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "%s%s", v[i].id, STORE_SUFFIX);
+		why = NULL;
+		if (v[i].size > max_inflated)
+			xasprintf(&why, "file of %llu bytes exceeds the %s "
+			    "limit", (unsigned long long)v[i].size,
+			    units_fmt_size(max_inflated));
+		else {
+			if (snap_read(s, target, dfd, name, max_inflated, &data,
+			    &len, cause) == -1)
+				goto out;
+			p = profile_decode(data, len, max_inflated, NULL, &why);
+			free(data);
+			if (p != NULL) {
+				profile_free(p);
+				rec->kept++;
+				continue;
+			}
+		}
+		if (quarantine(s, target, dfd, &qfd, name, cause) == -1) {
+			free(why);
+			goto out;
+		}
+		rec->quarantined++;
+		if (rec->first_cause == NULL)
+			xasprintf(&rec->first_cause, "%s/%s/%s: %s", s->root,
+			    target, name,
+			    why != NULL ? why : "does not decode");
+		free(why);
+	}
+	rc = 0;
+out:
+	free(v);
+	if (qfd != -1)
+		close(qfd);
+	close(dfd);
+	return rc;
+}
+
+void
+store_recovery_clear(struct store_recovery *rec)
+{
+	if (rec == NULL)
+		return;
+	free(rec->first_cause);
+	memset(rec, 0, sizeof *rec);
+}
+
+int
+store_targets(struct store *s, char ***names, size_t *n, char **cause)
+{
+	struct stat	  sb;
+	char		**v;
+	size_t		  nv, i, k = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (dir_names(s->fd, &v, &nv) == -1) {
+		xasprintf(cause, "%s: %s", s->root, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < nv; i++) {
+		if (valid_target(v[i]) && fstatat(s->fd, v[i], &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
+			v[k++] = v[i];
+		else
+			free(v[i]);
+	}
+	if (k > 1)
+		qsort(v, k, sizeof *v, name_cmp);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+void
+store_targets_free(char **v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

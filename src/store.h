@@ -1,0 +1,109 @@
+/*
+ * The snapshot store of heapwatchd: one folder per target under the storage
+ * path, each snapshot kept as received in a file of its own.
+ *
+ * A snapshot's file is named <unix-milliseconds>.pb.gz, or
+ * <unix-milliseconds>-N.pb.gz for the Nth (from 1) after the first to arrive
+ * in the same millisecond; its id, as the HTTP API shows it, is that name
+ * without ".pb.gz". Ids are checked to be exactly of that form (digits
+ * without leading zeros, an optional "-" and digits) before any path is
+ * built, so no id can reach outside the store.
+ *
+ * Writes are atomic: a snapshot is written to a ".tmp-" file in its folder,
+ * synced, renamed to its name and the folder synced, so that a file with a
+ * snapshot's name is always complete. A failed write leaves nothing behind;
+ * a crash may leave a ".tmp-" file, which store_recover() removes.
+ *
+ * heapwatchd ignores SIGXFSZ, so that a snapshot that would pass the
+ * process's RLIMIT_FSIZE fails here with EFBIG instead of killing the
+ * daemon.
+ *
+ * The store follows no symbolic link inside its root: a target folder or a
+ * snapshot that is a link is not used. One process writes a store at a time;
+ * the daemon's main loop is that writer.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_MAX		32	/* an id and its NUL */
+#define STORE_SUFFIX		".pb.gz"
+#define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
+#define STORE_TMP_PREFIX	".tmp-"
+
+struct store;
+
+struct store_snapshot {
+	char		 id[STORE_ID_MAX];
+	int64_t		 time_ms;	/* unix milliseconds */
+	uint32_t	 seq;		/* N of "-N"; 0 for the first */
+	uint64_t	 size;		/* bytes on disk */
+};
+
+/* Limits per target; 0 is no limit. The newest snapshot is always kept. */
+struct store_retention {
+	size_t		 snapshots;	/* most snapshots kept */
+	uint64_t	 age_ms;	/* none older than this */
+	uint64_t	 size;		/* most bytes kept */
+};
+
+/* What store_recover() found in a target's folder. */
+struct store_recovery {
+	size_t		 kept;		/* snapshots that decode */
+	size_t		 tmp_removed;	/* leftovers of interrupted writes */
+	size_t		 quarantined;	/* moved to quarantine/ */
+	size_t		 ignored;	/* other entries, left alone */
+	char		*first_cause;	/* why the first was quarantined */
+};
+
+struct store	*store_open(const char *root, char **cause);
+void		 store_close(struct store *);
+const char	*store_root(const struct store *);
+
+bool		 store_id_valid(const char *id);
+
+int		 store_put(struct store *, const char *target, int64_t time_ms,
+		    const void *data, size_t len, char *id_out, char **cause)
+		    __attribute__((warn_unused_result));
+
+/* A target without a folder yet has no snapshots: 0 with *n = 0. */
+int		 store_list(struct store *, const char *target,
+		    struct store_snapshot **out, size_t *n, char **cause)
+		    __attribute__((warn_unused_result));
+void		 store_list_free(struct store_snapshot *);
+
+/*
+ * The file of a snapshot, for sending it whole; -1 when the target or id is
+ * malformed, the snapshot does not exist or the path does not fit.
+ */
+int		 store_path(struct store *, const char *target, const char *id,
+		    char *path, size_t len) __attribute__((warn_unused_result));
+/* A snapshot's bytes, refused when larger than max; free() them. */
+int		 store_read(struct store *, const char *target, const char *id,
+		    size_t max, void **data, size_t *len, char **cause)
+		    __attribute__((warn_unused_result));
+
+int		 store_retain(struct store *, const char *target,
+		    const struct store_retention *, int64_t now_ms,
+		    size_t *removed, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
+ * At start-up: remove a target's ".tmp-" leftovers and set aside, never
+ * delete, every snapshot that does not decode within max_inflated. rec is
+ * filled in either way; store_recovery_clear() frees what it holds.
+ */
+int		 store_recover(struct store *, const char *target,
+		    size_t max_inflated, struct store_recovery *rec,
+		    char **cause) __attribute__((warn_unused_result));
+void		 store_recovery_clear(struct store_recovery *);
+
+/* The target folders on disk, sorted; for reporting orphans. */
+int		 store_targets(struct store *, char ***names, size_t *n,
+		    char **cause) __attribute__((warn_unused_result));
+void		 store_targets_free(char **, size_t);
+
+#endif

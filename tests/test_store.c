@@ -1,0 +1,736 @@
+/* Unit tests for src/store.c: the snapshot store of heapwatchd. */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+#include "store.h"
+#include "tap.h"
+#include "pbuild.h"
+
+#define U(x)	((uint64_t)(x))
+#define V(x)	((int64_t)(x))
+
+static char	 tmpdir[256];
+static char	 root[300];
+
+/* A small valid heap profile, gzipped as Go serves it. */
+static uint8_t *
+profile_bytes(size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, fmain, fleak, l1, l2;
+	uint8_t		*raw, *gz;
+	size_t		 rawlen;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
+	fmain = pb_func(b, "main.main", "/src/main.go");
+	fleak = pb_func(b, "main.leak", "/src/leak.go");
+	l1 = pb_loc(b, m, 0x401000, 1, U(fleak), V(12));
+	l2 = pb_loc(b, m, 0x402000, 1, U(fmain), V(30));
+	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
+	pb_label(b, "bytes", NULL, 1024, NULL);
+	pb_sample(b, 1, l2, V(1), V(64), V(1), V(64));
+	raw = pb_pack(b, &rawlen);
+	gz = pb_gzip(raw, rawlen, len);
+	free(raw);
+	free(b);
+	return gz;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat	sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+/* How many entries of folder dir start with prefix. */
+static int
+count_prefix(const char *dir, const char *prefix)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Whether a file holds exactly data. */
+static bool
+same_file(const char *path, const void *data, size_t len)
+{
+	void	*got;
+	size_t	 n;
+	char	*cause = NULL;
+	bool	 same;
+
+	if (profile_read_file(path, 1 << 20, &got, &n, &cause) == -1) {
+		printf("# %s\n", cause);
+		free(cause);
+		return false;
+	}
+	same = n == len && memcmp(got, data, len) == 0;
+	free(got);
+	return same;
+}
+
+static int
+put(struct store *st, const char *target, int64_t ms, const void *data,
+    size_t len, char *id)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = store_put(st, target, ms, data, len, id, &cause);
+	if (rc == -1) {
+		printf("# put %s %lld: %s\n", target, (long long)ms, cause);
+		free(cause);
+	}
+	return rc;
+}
+
+/* Append s to the string in buf, separated by a comma when not first. */
+static void
+join(char *buf, size_t size, const char *s)
+{
+	size_t	used = strlen(buf);
+
+	snprintf(buf + used, size - used, "%s%s", used > 0 ? "," : "", s);
+}
+
+/* A target's snapshot ids as "a,b,c", or "error". */
+static const char *
+ids(struct store *st, const char *target)
+{
+	static char		 buf[4096];
+	struct store_snapshot	*v;
+	size_t			 n, i;
+	char			*cause = NULL;
+
+	buf[0] = '\0';
+	if (store_list(st, target, &v, &n, &cause) == -1) {
+		printf("# list %s: %s\n", target, cause);
+		free(cause);
+		return "error";
+	}
+	for (i = 0; i < n; i++)
+		join(buf, sizeof buf, v[i].id);
+	store_list_free(v);
+	return buf;
+}
+
+static int
+retain(struct store *st, const char *target, size_t snapshots,
+    uint64_t age_ms, uint64_t size, int64_t now_ms)
+{
+	struct store_retention	 r = { snapshots, age_ms, size };
+	size_t			 removed = 0;
+	char			*cause = NULL;
+
+	if (store_retain(st, target, &r, now_ms, &removed, &cause) == -1) {
+		printf("# retain %s: %s\n", target, cause);
+		free(cause);
+		return -1;
+	}
+	return (int)removed;
+}
+
+static void
+test_open(void)
+{
+	struct store	*st;
+	struct stat	 sb;
+	char		 path[400], *cause = NULL;
+
+	st = store_open(root, &cause);
+	ok(st != NULL && stat(root, &sb) == 0 && S_ISDIR(sb.st_mode),
+	    "store_open creates a missing root");
+	ok(st != NULL && (sb.st_mode & 07777) == 0750, "root has mode 0750");
+	store_close(st);
+	snprintf(path, sizeof path, "%s/", root);
+	st = store_open(path, &cause);
+	is_str(st != NULL ? store_root(st) : NULL, root,
+	    "trailing slash left off the root");
+	store_close(st);
+
+	snprintf(path, sizeof path, "%s/plainfile", tmpdir);
+	write_file(path, "x", 1);
+	st = store_open(path, &cause);
+	ok(st == NULL && cause != NULL && strstr(cause, strerror(ENOTDIR)),
+	    "a root that is a file is refused (%s)", cause);
+	free(cause);
+	cause = NULL;
+	snprintf(path, sizeof path, "%s/no/such", tmpdir);
+	st = store_open(path, &cause);
+	ok(st == NULL && cause != NULL && strstr(cause, strerror(ENOENT)),
+	    "a root whose parent is missing is refused");
+	free(cause);
+	store_close(NULL);
+}
+
+static void
+test_roundtrip(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_snapshot	*v = NULL;
+	struct profile		*p;
+	struct stat		 sb;
+	char			 id[STORE_ID_MAX], path[512], want[512];
+	char			*cause = NULL;
+	void			*data = NULL;
+	size_t			 n = 0, dlen = 0;
+
+	ok(put(st, "api", 1732712345123LL, prof, len, id) == 0,
+	    "put a snapshot");
+	is_str(id, "1732712345123", "its id is the time in milliseconds");
+	ok(store_list(st, "api", &v, &n, &cause) == 0 && n == 1,
+	    "list shows one snapshot");
+	if (n == 1) {
+		is_str(v[0].id, "1732712345123", "listed id");
+		is_int(v[0].time_ms, 1732712345123LL, "listed time");
+		is_int(v[0].size, len, "listed size");
+	}
+	store_list_free(v);
+
+	ok(store_read(st, "api", id, 1 << 20, &data, &dlen, &cause) == 0 &&
+	    dlen == len && memcmp(data, prof, len) == 0,
+	    "read gives the bytes as received");
+	free(data);
+	ok(store_read(st, "api", id, len - 1, &data, &dlen, &cause) == -1 &&
+	    strstr(cause, "exceeds") != NULL, "read refuses more than max");
+	free(cause);
+	cause = NULL;
+	ok(store_read(st, "api", "42", 1 << 20, &data, &dlen, &cause) == -1 &&
+	    strstr(cause, strerror(ENOENT)) != NULL,
+	    "read of a missing snapshot says so");
+	free(cause);
+	cause = NULL;
+
+	snprintf(want, sizeof want, "%s/api/1732712345123.pb.gz", root);
+	ok(store_path(st, "api", id, path, sizeof path) == 0,
+	    "path of an existing snapshot");
+	is_str(path, want, "path is root/target/id.pb.gz");
+	ok(store_path(st, "api", id, path, 10) == -1,
+	    "path refused when it does not fit");
+	ok(stat(want, &sb) == 0 && (sb.st_mode & 07777) == 0640,
+	    "snapshot file has mode 0640");
+	p = profile_load(want, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL && p->nsamples == 2, "stored file decodes as a profile");
+	profile_free(p);
+	snprintf(path, sizeof path, "%s/api", root);
+	is_int(count_prefix(path, ".tmp-"), 0, "no temporary file is left");
+
+	ok(store_list(st, "nosuch", &v, &n, &cause) == 0 && n == 0 &&
+	    v == NULL, "a target without a folder has no snapshots");
+	ok(store_put(st, "api", -1, prof, len, id, &cause) == -1,
+	    "a time before 1970 is refused");
+	free(cause);
+}
+
+static void
+test_order(struct store *st, const uint8_t *prof, size_t len)
+{
+	char	id[STORE_ID_MAX], want[1024], one[64];
+	int	i, rc = 0;
+
+	put(st, "ord", 3000, prof, len, id);
+	put(st, "ord", 1000, prof, len, id);
+	put(st, "ord", 2000, prof, len, id);
+	put(st, "ord", 999, prof, len, id);
+	/* Numeric order: a string sort would put "1000" before "999". */
+	is_str(ids(st, "ord"), "999,1000,2000,3000",
+	    "listed oldest first, in numeric order");
+
+	snprintf(want, sizeof want, "5000");
+	for (i = 0; i < 12; i++) {
+		rc |= put(st, "same", 5000, prof, len, id);
+		if (i == 0)
+			is_str(id, "5000", "first in a millisecond: no suffix");
+		if (i == 1)
+			is_str(id, "5000-1", "second in a millisecond: -1");
+		if (i > 0) {
+			snprintf(one, sizeof one, "5000-%d", i);
+			join(want, sizeof want, one);
+		}
+	}
+	ok(rc == 0, "twelve snapshots in one millisecond stored");
+	is_str(id, "5000-11", "twelfth in a millisecond: -11");
+	is_str(ids(st, "same"), want,
+	    "same-millisecond ids listed in arrival order (-2 before -10)");
+}
+
+static void
+test_not_listed(struct store *st, const uint8_t *prof, size_t len)
+{
+	char	id[STORE_ID_MAX], dir[400], path[512];
+
+	put(st, "hid", 1000, prof, len, id);
+	snprintf(dir, sizeof dir, "%s/hid", root);
+	snprintf(path, sizeof path, "%s/.tmp-99-0", dir);
+	write_file(path, prof, len / 2);
+	snprintf(path, sizeof path, "%s/2000.pb.gz.bak", dir);
+	write_file(path, prof, len);
+	snprintf(path, sizeof path, "%s/abc.pb.gz", dir);
+	write_file(path, prof, len);
+	snprintf(path, sizeof path, "%s/0100.pb.gz", dir);
+	write_file(path, prof, len);
+	snprintf(path, sizeof path, "%s/2500-0.pb.gz", dir);
+	write_file(path, prof, len);
+	snprintf(path, sizeof path, "%s/3000.pb.gz", dir);
+	if (symlink("/etc/passwd", path) == -1)
+		printf("# symlink: %s\n", strerror(errno));
+	snprintf(path, sizeof path, "%s/4000.pb.gz", dir);
+	mkdir(path, 0700);
+	is_str(ids(st, "hid"), "1000",
+	    "temporary, misnamed, linked and folder entries not listed");
+	ok(store_path(st, "hid", "3000", path, sizeof path) == -1,
+	    "path refuses a snapshot that is a symbolic link");
+	ok(store_path(st, "hid", "4000", path, sizeof path) == -1,
+	    "path refuses a snapshot that is a folder");
+}
+
+/* A temporary file is always a new one: one that exists is not reused. */
+static void
+test_tmp_exclusive(const uint8_t *prof, size_t len)
+{
+	struct store	*st;
+	char		 path[512], id[STORE_ID_MAX], *cause = NULL;
+
+	if ((st = store_open(root, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/excl", root);
+	mkdir(path, 0750);
+	/* The name a fresh store tries first. */
+	snprintf(path, sizeof path, "%s/excl/.tmp-%ld-0", root, (long)getpid());
+	write_file(path, "foreign", 7);
+	ok(put(st, "excl", 1000, prof, len, id) == 0 &&
+	    same_file(path, "foreign", 7),
+	    "an existing temporary file is neither written nor renamed");
+	is_str(ids(st, "excl"), "1000", "and the snapshot is stored");
+	store_close(st);
+}
+
+static void
+test_bad_ids(struct store *st)
+{
+	const char	*bad[] = { "..", "../x", "%2e%2e", "1/2", "", "abc",
+			    "-1", "1-", "01", "1-0", "1-01", "1--1", "1-1-1",
+			    "1.pb.gz", "1732712345123.pb.gz", " 1", "1 ",
+			    "1\n", "+1", "0x10", "99999999999999999999",
+			    "9223372036854775808", "1-4294967296",
+			    "1732712345123/../../../etc/passwd",
+			    "../../api/1732712345123" };
+	const char	*good[] = { "0", "1732712345123", "5-1",
+			    "9223372036854775807", "1-4294967295" };
+	const char	*badtarget[] = { "", ".", "..", "../x", "a/b",
+			    ".hidden", "/etc", "a b", "a%2fb" };
+	char		 path[512], id[STORE_ID_MAX], *cause;
+	size_t		 i;
+	int		 refused;
+	void		*data;
+	size_t		 dlen;
+
+	refused = 0;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (store_path(st, "api", bad[i], path, sizeof path) == -1 &&
+		    !store_id_valid(bad[i]))
+			refused++;
+		else
+			printf("# accepted id \"%s\"\n", bad[i]);
+	}
+	is_int(refused, sizeof bad / sizeof bad[0],
+	    "malformed ids (.., ../x, %%2e%%2e, 1/2, empty, letters, "
+	    "leading zeros, overflow) refused by store_path");
+	ok(store_path(st, "api", NULL, path, sizeof path) == -1,
+	    "NULL id refused");
+	cause = NULL;
+	ok(store_read(st, "api", "../api/1732712345123", 1 << 20, &data,
+	    &dlen, &cause) == -1 && strstr(cause, "invalid snapshot id"),
+	    "store_read refuses a malformed id");
+	free(cause);
+	for (i = 0; i < sizeof good / sizeof good[0]; i++)
+		ok(store_id_valid(good[i]), "id \"%s\" is well-formed",
+		    good[i]);
+	ok(store_path(st, "api", "42", path, sizeof path) == -1,
+	    "a well-formed id that does not exist is refused");
+
+	refused = 0;
+	for (i = 0; i < sizeof badtarget / sizeof badtarget[0]; i++) {
+		cause = NULL;
+		if (store_put(st, badtarget[i], 1000, "x", 1, id,
+		    &cause) == -1 && store_path(st, badtarget[i], "1000",
+		    path, sizeof path) == -1)
+			refused++;
+		else
+			printf("# accepted target \"%s\"\n", badtarget[i]);
+		free(cause);
+	}
+	is_int(refused, sizeof badtarget / sizeof badtarget[0],
+	    "target names with '/', a leading '.' or other bytes refused");
+	snprintf(path, sizeof path, "%s/x", tmpdir);
+	ok(!exists(path), "nothing written outside the root");
+}
+
+static void
+test_retain(struct store *st, const uint8_t *prof, size_t len)
+{
+	char	id[STORE_ID_MAX];
+	int	t;
+
+	for (t = 1000; t <= 5000; t += 1000)
+		put(st, "rc", t, prof, len, id);
+	is_int(retain(st, "rc", 0, 0, 0, 9000), 0, "no limits: none removed");
+	is_int(retain(st, "rc", 3, 0, 0, 9000), 2, "count 3 of 5: 2 removed");
+	is_str(ids(st, "rc"), "3000,4000,5000", "count: the newest 3 kept");
+	is_int(retain(st, "rc", 1, 0, 0, 9000), 2, "count 1: 2 more removed");
+	is_str(ids(st, "rc"), "5000", "count 1: the newest kept");
+
+	for (t = 1000; t <= 5000; t += 1000)
+		put(st, "ra", t, prof, len, id);
+	is_int(retain(st, "ra", 0, 3000, 0, 6000), 2,
+	    "age 3s at 6s: 2 removed");
+	is_str(ids(st, "ra"), "3000,4000,5000",
+	    "age: one exactly as old as the limit is kept");
+	is_int(retain(st, "ra", 0, 1000, 0, 100000), 2,
+	    "age: all too old, all but one removed");
+	is_str(ids(st, "ra"), "5000", "age: the newest kept however old");
+
+	for (t = 1000; t <= 5000; t += 1000)
+		put(st, "rs", t, prof, len, id);
+	is_int(retain(st, "rs", 0, 0, 5 * len, 6000), 0,
+	    "size: exactly at the limit, none removed");
+	is_int(retain(st, "rs", 0, 0, 2 * len + len / 2, 6000), 3,
+	    "size 2.5 snapshots: 3 removed");
+	is_str(ids(st, "rs"), "4000,5000", "size: the newest 2 kept");
+	is_int(retain(st, "rs", 0, 0, 1, 6000), 1,
+	    "size below one snapshot: 1 removed");
+	is_str(ids(st, "rs"), "5000", "size: the newest kept however large");
+
+	/* Any of the three: each case has a different limit binding. */
+	for (t = 1000; t <= 6000; t += 1000)
+		put(st, "rx", t, prof, len, id);
+	is_int(retain(st, "rx", 5, 4500, 3 * len, 7000), 3,
+	    "combined, size strictest: 3 removed");
+	is_str(ids(st, "rx"), "4000,5000,6000", "combined: size wins");
+	for (t = 1000; t <= 6000; t += 1000)
+		put(st, "ry", t, prof, len, id);
+	is_int(retain(st, "ry", 5, 2500, 10 * len, 7000), 4,
+	    "combined, age strictest: 4 removed");
+	is_str(ids(st, "ry"), "5000,6000", "combined: age wins");
+	for (t = 1000; t <= 6000; t += 1000)
+		put(st, "rz", t, prof, len, id);
+	is_int(retain(st, "rz", 2, 4500, 10 * len, 7000), 4,
+	    "combined, count strictest: 4 removed");
+	is_str(ids(st, "rz"), "5000,6000", "combined: count wins");
+	is_int(retain(st, "nosuch", 1, 1, 1, 7000), 0,
+	    "retain on a target without a folder removes nothing");
+}
+
+static void
+test_recover(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_recovery	 rec;
+	const char		 junk1[] = "\x1f\x8b\x08\x00 truncated gzip";
+	const char		 junk2[] = "not a profile either";
+	char			 id[STORE_ID_MAX], dir[400], path[512];
+	char			*cause = NULL;
+	int			 rc;
+
+	put(st, "rec", 1000, prof, len, id);
+	put(st, "rec", 2000, prof, len, id);
+	snprintf(dir, sizeof dir, "%s/rec", root);
+	snprintf(path, sizeof path, "%s/.tmp-1-0", dir);
+	write_file(path, prof, len / 3);
+	snprintf(path, sizeof path, "%s/.tmp-7-3", dir);
+	write_file(path, "", 0);
+	snprintf(path, sizeof path, "%s/1500.pb.gz", dir);
+	write_file(path, junk1, sizeof junk1 - 1);
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	write_file(path, "keep me", 7);
+	is_str(ids(st, "rec"), "1000,1500,2000",
+	    "before recovery the corrupt snapshot is listed");
+
+	rc = store_recover(st, "rec", PROFILE_MAX_INFLATED, &rec, &cause);
+	ok(rc == 0, "recovery runs");
+	is_int(rec.kept, 2, "recovery keeps the two good snapshots");
+	is_int(rec.tmp_removed, 2, "recovery removes two temporary files");
+	is_int(rec.quarantined, 1, "recovery quarantines the corrupt one");
+	is_int(rec.ignored, 1, "recovery ignores the stranger");
+	ok(rec.first_cause != NULL && strstr(rec.first_cause, "1500.pb.gz"),
+	    "the cause names the file (%s)", rec.first_cause);
+	store_recovery_clear(&rec);
+	is_int(count_prefix(dir, ".tmp-"), 0, "no temporary file left");
+	is_str(ids(st, "rec"), "1000,2000", "good snapshots still listed");
+	snprintf(path, sizeof path, "%s/quarantine/1500.pb.gz", dir);
+	ok(same_file(path, junk1, sizeof junk1 - 1),
+	    "corrupt snapshot set aside in quarantine/, unchanged");
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	ok(exists(path), "unknown files are left alone");
+
+	snprintf(path, sizeof path, "%s/1500.pb.gz", dir);
+	write_file(path, junk2, sizeof junk2 - 1);
+	rc = store_recover(st, "rec", PROFILE_MAX_INFLATED, &rec, &cause);
+	ok(rc == 0 && rec.quarantined == 1 && rec.kept == 2,
+	    "a second corrupt snapshot of the same name is quarantined");
+	store_recovery_clear(&rec);
+	snprintf(path, sizeof path, "%s/quarantine/1500.pb.gz.1", dir);
+	ok(same_file(path, junk2, sizeof junk2 - 1),
+	    "under a new name, quarantine/1500.pb.gz.1");
+	snprintf(path, sizeof path, "%s/quarantine/1500.pb.gz", dir);
+	ok(same_file(path, junk1, sizeof junk1 - 1),
+	    "the first quarantined file is not replaced");
+
+	rc = store_recover(st, "rec", PROFILE_MAX_INFLATED, &rec, &cause);
+	ok(rc == 0 && rec.kept == 2 && rec.quarantined == 0 &&
+	    rec.tmp_removed == 0 && rec.first_cause == NULL,
+	    "recovery of a sound folder changes nothing");
+	store_recovery_clear(&rec);
+
+	put(st, "small", 1000, prof, len, id);
+	rc = store_recover(st, "small", len - 1, &rec, &cause);
+	ok(rc == 0 && rec.quarantined == 1 && rec.kept == 0 &&
+	    rec.first_cause != NULL && strstr(rec.first_cause, "exceeds"),
+	    "a snapshot over the size limit is set aside");
+	store_recovery_clear(&rec);
+
+	rc = store_recover(st, "nosuch", PROFILE_MAX_INFLATED, &rec, &cause);
+	ok(rc == 0 && rec.kept == 0 && rec.quarantined == 0,
+	    "recovery of a target without a folder does nothing");
+	store_recovery_clear(&rec);
+}
+
+/*
+ * A write past RLIMIT_FSIZE. heapwatchd ignores SIGXFSZ; without that the
+ * signal would kill this test instead of write() failing with EFBIG.
+ */
+static void
+test_efbig(struct store *st)
+{
+	struct rlimit	 old, small;
+	char		 dir[400], id[STORE_ID_MAX], big[8192], *cause = NULL;
+	int		 rc;
+
+	signal(SIGXFSZ, SIG_IGN);
+	memset(big, 'x', sizeof big);
+	if (getrlimit(RLIMIT_FSIZE, &old) == -1) {
+		ok(0, "getrlimit: %s", strerror(errno));
+		return;
+	}
+	small = old;
+	small.rlim_cur = 1024;
+	if (setrlimit(RLIMIT_FSIZE, &small) == -1) {
+		ok(0, "setrlimit: %s", strerror(errno));
+		return;
+	}
+	rc = store_put(st, "big", 1000, big, sizeof big, id, &cause);
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(rc == -1, "a write past RLIMIT_FSIZE fails");
+	ok(cause != NULL && strstr(cause, strerror(EFBIG)) != NULL,
+	    "its cause says EFBIG (%s)", cause);
+	free(cause);
+	is_str(ids(st, "big"), "", "no snapshot is listed after it");
+	snprintf(dir, sizeof dir, "%s/big", root);
+	is_int(count_prefix(dir, ".tmp-"), 0, "no temporary file is left");
+	ok(put(st, "big", 2000, big, sizeof big, id) == 0,
+	    "the same write succeeds once the limit is lifted");
+}
+
+/*
+ * Try a write as the user nobody, in a child that drops root's privileges:
+ * 0 when it is stored, 1 when it fails with the cause in buf, 2 when the
+ * privileges could not be dropped.
+ */
+static int
+put_as_nobody(struct store *st, const char *target, char *buf, size_t len)
+{
+	char	*cause = NULL, id[STORE_ID_MAX];
+	ssize_t	 r;
+	size_t	 n = 0;
+	pid_t	 pid;
+	int	 fds[2], status, rc;
+
+	buf[0] = '\0';
+	if (pipe(fds) == -1)
+		return 2;
+	if ((pid = fork()) == -1)
+		return 2;
+	if (pid == 0) {
+		close(fds[0]);
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
+		    setuid(65534) == -1 || geteuid() == 0)
+			_exit(2);
+		rc = store_put(st, target, 1000, "x", 1, id, &cause);
+		if (rc == -1 && write(fds[1], cause, strlen(cause)) == -1)
+			_exit(3);
+		free(cause);
+		_exit(rc == -1 ? 1 : 0);
+	}
+	close(fds[1]);
+	while (n + 1 < len && (r = read(fds[0], buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return 2;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Folders the store cannot write in. One that is a regular file fails for
+ * everyone. A read-only (0555) folder does not stop root, who is not held
+ * to permissions: run as root, the test tries that write in a child that
+ * has become nobody, with the root folder opened up for it to reach.
+ */
+static void
+test_unwritable(struct store *st)
+{
+	char	path[512], id[STORE_ID_MAX], buf[1024], *cause = NULL;
+	int	rc;
+
+	snprintf(path, sizeof path, "%s/isfile", root);
+	write_file(path, "not a folder", 12);
+	rc = store_put(st, "isfile", 1000, "x", 1, id, &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, strerror(ENOTDIR)),
+	    "a target folder that is a file fails the write (%s)", cause);
+	free(cause);
+	cause = NULL;
+	ok(same_file(path, "not a folder", 12), "and the file is untouched");
+
+	snprintf(path, sizeof path, "%s/ro", root);
+	mkdir(path, 0555);
+	chmod(path, 0555);
+	if (geteuid() == 0) {
+		chmod(root, 0755);
+		rc = put_as_nobody(st, "ro", buf, sizeof buf);
+		chmod(root, 0750);
+	} else {
+		rc = store_put(st, "ro", 1000, "x", 1, id, &cause) == -1;
+		snprintf(buf, sizeof buf, "%s", cause != NULL ? cause : "");
+		free(cause);
+	}
+	if (rc == 2)
+		ok(1, "read-only folder # SKIP cannot drop root's privileges");
+	else
+		ok(rc == 1 && strstr(buf, strerror(EACCES)) != NULL,
+		    "a read-only folder fails the write (%s)", buf);
+	chmod(path, 0750);
+	is_str(ids(st, "ro"), "", "and leaves nothing in it");
+	is_int(count_prefix(path, ".tmp-"), 0, "not even a temporary file");
+}
+
+static void
+test_targets(void)
+{
+	struct store	 *st;
+	char		**names = NULL, path[512], *cause = NULL, list[256];
+	size_t		  n = 0, i;
+	const char	 *dirs[] = { "b", "a.b-c_d", ".hidden", "a" };
+
+	snprintf(path, sizeof path, "%s/root2", tmpdir);
+	if ((st = store_open(path, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/root2/%s", tmpdir, dirs[i]);
+		mkdir(path, 0750);
+	}
+	snprintf(path, sizeof path, "%s/root2/file", tmpdir);
+	write_file(path, "x", 1);
+	snprintf(path, sizeof path, "%s/root2/link", tmpdir);
+	if (symlink(tmpdir, path) == -1)
+		printf("# symlink: %s\n", strerror(errno));
+	ok(store_targets(st, &names, &n, &cause) == 0, "store_targets runs");
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		join(list, sizeof list, names[i]);
+	is_str(list, "a,a.b-c_d,b",
+	    "target folders sorted; files, links and dot-folders left out");
+	store_targets_free(names, n);
+	store_close(st);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+main(void)
+{
+	struct store	*st;
+	const char	*t;
+	uint8_t		*prof;
+	size_t		 len;
+	char		*cause = NULL;
+
+	umask(022);
+	if ((t = getenv("TMPDIR")) == NULL || *t == '\0')
+		t = "/tmp";
+	snprintf(tmpdir, sizeof tmpdir, "%s/test_store.XXXXXX", t);
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(root, sizeof root, "%s/store", tmpdir);
+	prof = profile_bytes(&len);
+
+	test_open();
+	if ((st = store_open(root, &cause)) == NULL) {
+		printf("Bail out! store_open: %s\n", cause);
+		return 1;
+	}
+	test_roundtrip(st, prof, len);
+	test_order(st, prof, len);
+	test_not_listed(st, prof, len);
+	test_tmp_exclusive(prof, len);
+	test_bad_ids(st);
+	test_retain(st, prof, len);
+	test_recover(st, prof, len);
+	test_efbig(st);
+	test_unwritable(st);
+	store_close(st);
+	test_targets();
+
+	free(prof);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
