@@ -81,3 +81,42 @@ fetch() {	# fetch URL FILE [curl options]
 	shift 2
 	curl -fsS --max-time 30 "$@" -o "$file" "$url"
 }
+
+HEAPWATCHD="$top_builddir/heapwatchd"
+
+# Start heapwatchd on CONFIG (its listen address must be 127.0.0.1:$HWD_PORT)
+# and wait until it is ready; sets HWD_PID and HWD_URL.
+daemon_start() {	# daemon_start CONFIG [LOG]
+	local log=${2:-$TMPD/heapwatchd.log} i
+	"$HEAPWATCHD" -v -c "$1" >>"$log" 2>&1 &
+	HWD_PID=$!
+	cleanup_hooks+=("kill -9 $HWD_PID 2>/dev/null")
+	HWD_URL=http://127.0.0.1:$HWD_PORT
+	for i in $(seq 1 100); do
+		curl -fs --max-time 2 "$HWD_URL/-/ready" >/dev/null && return 0
+		kill -0 "$HWD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "heapwatchd did not start:" >&2
+	tail -n 20 "$log" >&2
+	return 1
+}
+
+# A port for the daemon, likely free.
+HWD_PORT=$((20000 + RANDOM % 20000))
+
+# Wait until COMMAND succeeds, up to SECONDS.
+wait_for() {	# wait_for SECONDS COMMAND...
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# A target's field from /api/v1/targets.
+target_field() {	# target_field NAME FIELD
+	curl -fs --max-time 5 "$HWD_URL/api/v1/targets" |
+	    jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
+}

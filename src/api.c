@@ -1,0 +1,542 @@
+/*
+ * The daemon's HTTP endpoint: Prometheus metrics, the JSON API, a plain
+ * status page and Prometheus' /-/ endpoints. Every name in a URL is
+ * checked against the configured targets and every snapshot id against
+ * the store's form before a file is touched.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "heapwatchd.h"
+#include "log.h"
+#include "profile.h"
+#include "render.h"
+#include "report.h"
+#include "xmalloc.h"
+
+#define TEXT	"text/plain; charset=utf-8"
+#define JSON	"application/json"
+#define METRICS	"text/plain; version=0.0.4; charset=utf-8"
+
+/* A growing text buffer. */
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatal("vsnprintf");
+		if ((size_t)n < b->cap - b->len)
+			break;
+		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
+		while (b->cap - b->len <= (size_t)n)
+			b->cap *= 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	b->len += n;
+}
+
+/* A label value as the exposition format escapes it. */
+static void
+buf_label(struct buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\')
+			buf_printf(b, "\\\\");
+		else if (*v == '"')
+			buf_printf(b, "\\\"");
+		else if (*v == '\n')
+			buf_printf(b, "\\n");
+		else
+			buf_printf(b, "%c", *v);
+	}
+}
+
+/* {target="NAME",LABELS...} with extra first when given. */
+static void
+buf_target_labels(struct buf *b, const struct target *t, const char *extra)
+{
+	size_t	i;
+
+	buf_printf(b, "{target=\"");
+	buf_label(b, t->cfg->name);
+	buf_printf(b, "\"");
+	for (i = 0; i < t->cfg->nlabels; i++) {
+		buf_printf(b, ",%s=\"", t->cfg->labels[i].name);
+		buf_label(b, t->cfg->labels[i].value);
+		buf_printf(b, "\"");
+	}
+	if (extra != NULL)
+		buf_printf(b, ",%s", extra);
+	buf_printf(b, "}");
+}
+
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+route_metrics(struct hwd *hwd, struct http_reply *reply)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	struct target	*t;
+	char		 extra[64];
+	int		 o;
+
+	family(&b, "heapwatch_build_info", "gauge",
+	    "The version of heapwatchd running.");
+	buf_printf(&b, "heapwatch_build_info{version=\"%s\"} 1\n",
+	    PACKAGE_VERSION);
+	family(&b, "heapwatch_config_last_reload_successful", "gauge",
+	    "Whether the last configuration reload succeeded.");
+	buf_printf(&b, "heapwatch_config_last_reload_successful %d\n",
+	    hwd->last_reload_ok ? 1 : 0);
+	family(&b, "heapwatch_config_last_reload_success_timestamp_seconds",
+	    "gauge", "When the configuration was last loaded.");
+	buf_printf(&b, "heapwatch_config_last_reload_success_timestamp_seconds"
+	    " %.3f\n", hwd->last_reload / 1000.0);
+	family(&b, "heapwatch_config_reloads_failed_total", "counter",
+	    "Configuration reloads refused.");
+	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
+	    (unsigned long long)hwd->reloads_failed);
+
+	family(&b, "heapwatch_target_up", "gauge",
+	    "Whether the last scrape of the target brought a profile.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		buf_printf(&b, "heapwatch_target_up");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %d\n", t->health == TARGET_UP);
+	}
+	family(&b, "heapwatch_scrapes_total", "counter",
+	    "Scrapes of the target, by result.");
+	TAILQ_FOREACH(t, &hwd->targets, entry)
+		for (o = 0; o < SCRAPE_NOUTCOMES; o++) {
+			snprintf(extra, sizeof extra, "result=\"%s\"",
+			    scrape_outcome_name(o));
+			buf_printf(&b, "heapwatch_scrapes_total");
+			buf_target_labels(&b, t, extra);
+			buf_printf(&b, " %llu\n",
+			    (unsigned long long)t->scrapes[o]);
+		}
+	family(&b, "heapwatch_scrape_duration_seconds", "gauge",
+	    "How long the last scrape of the target took.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (t->last_scrape == 0)
+			continue;
+		buf_printf(&b, "heapwatch_scrape_duration_seconds");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %.6f\n", t->last_duration);
+	}
+	family(&b, "heapwatch_heap_inuse_bytes", "gauge",
+	    "In-use heap of the target's last profile, as of its last GC.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (!t->have_values ||
+		    strcmp(config_target_kind(t->cfg), "heap") != 0)
+			continue;
+		buf_printf(&b, "heapwatch_heap_inuse_bytes");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %lld\n", (long long)t->inuse_bytes);
+	}
+	family(&b, "heapwatch_heap_inuse_objects", "gauge",
+	    "In-use heap objects of the target's last profile.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (!t->have_values ||
+		    strcmp(config_target_kind(t->cfg), "heap") != 0)
+			continue;
+		buf_printf(&b, "heapwatch_heap_inuse_objects");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %lld\n", (long long)t->inuse_objects);
+	}
+	family(&b, "heapwatch_goroutines", "gauge",
+	    "Goroutines in the target's last goroutine profile.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (!t->have_values ||
+		    strcmp(config_target_kind(t->cfg), "goroutine") != 0)
+			continue;
+		buf_printf(&b, "heapwatch_goroutines");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %lld\n", (long long)t->goroutines);
+	}
+	family(&b, "heapwatch_snapshots", "gauge",
+	    "Snapshots of the target in the store.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		buf_printf(&b, "heapwatch_snapshots");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %zu\n", t->snapshots);
+	}
+	family(&b, "heapwatch_last_scrape_timestamp_seconds", "gauge",
+	    "When the target was last scraped.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (t->last_scrape == 0)
+			continue;
+		buf_printf(&b, "heapwatch_last_scrape_timestamp_seconds");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %.3f\n", t->last_scrape / 1000.0);
+	}
+	reply->status = 200;
+	reply->content_type = METRICS;
+	reply->body = b.s;
+	reply->len = b.len;
+}
+
+/* An RFC 3339 time in UTC, or JSON null for never. */
+static json_t *
+json_time(int64_t unix_ms)
+{
+	char		buf[64];
+	struct tm	tm;
+	time_t		t = unix_ms / 1000;
+
+	if (unix_ms == 0)
+		return json_null();
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+	return json_string(buf);
+}
+
+static void
+reply_json(struct http_reply *reply, unsigned int status, json_t *j)
+{
+	reply->status = status;
+	reply->content_type = JSON;
+	reply->body = json_dumps(j, JSON_COMPACT);
+	reply->len = reply->body != NULL ? strlen(reply->body) : 0;
+	json_decref(j);
+}
+
+static void
+reply_error(struct http_reply *reply, unsigned int status, const char *msg)
+{
+	json_t	*j = json_object();
+
+	json_object_set_new(j, "status", json_string("error"));
+	json_object_set_new(j, "error", render_string(msg));
+	reply_json(reply, status, j);
+}
+
+static void
+route_targets(struct hwd *hwd, struct http_reply *reply)
+{
+	struct target	*t;
+	json_t		*a, *o, *labels;
+	size_t		 i;
+
+	a = json_array();
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		o = json_object();
+		json_object_set_new(o, "name", json_string(t->cfg->name));
+		json_object_set_new(o, "url", render_string(t->cfg->url));
+		json_object_set_new(o, "kind",
+		    json_string(config_target_kind(t->cfg)));
+		labels = json_object();
+		for (i = 0; i < t->cfg->nlabels; i++)
+			json_object_set_new(labels, t->cfg->labels[i].name,
+			    render_string(t->cfg->labels[i].value));
+		json_object_set_new(o, "labels", labels);
+		json_object_set_new(o, "health",
+		    json_string(target_health_name(t->health)));
+		json_object_set_new(o, "last_error", t->last_error != NULL ?
+		    render_string(t->last_error) : json_null());
+		json_object_set_new(o, "last_scrape",
+		    json_time(t->last_scrape));
+		json_object_set_new(o, "snapshots",
+		    json_integer(t->snapshots));
+		/* Alerting comes with leak detection; until then none. */
+		json_object_set_new(o, "alert", json_string("inactive"));
+		json_array_append_new(a, o);
+	}
+	reply_json(reply, 200, a);
+}
+
+static void
+route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
+{
+	struct store_snapshot	*snaps;
+	size_t			 n, i;
+	char			*cause = NULL;
+	json_t			*a, *o;
+
+	if (store_list(hwd->store, t->cfg->name, &snaps, &n, &cause) == -1) {
+		reply_error(reply, 500, cause);
+		free(cause);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		o = json_object();
+		json_object_set_new(o, "id", json_string(snaps[i].id));
+		json_object_set_new(o, "time", json_time(snaps[i].time_ms));
+		json_object_set_new(o, "bytes", json_integer(snaps[i].size));
+		json_array_append_new(a, o);
+	}
+	store_list_free(snaps);
+	reply_json(reply, 200, a);
+}
+
+static void
+route_snapshot(struct hwd *hwd, struct target *t, const char *id,
+    struct http_reply *reply)
+{
+	char		path[4096];
+	struct stat	sb;
+	int		fd;
+
+	if (!store_id_valid(id)) {
+		reply_error(reply, 400, "malformed snapshot id");
+		return;
+	}
+	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		reply_error(reply, 404, "no such snapshot");
+		return;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		reply_error(reply, 404, "no such snapshot");
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = "application/octet-stream";
+	reply->fd = fd;
+	reply->fd_size = sb.st_size;
+}
+
+/* Decode one stored snapshot into st; NULL with a reply on error. */
+static struct profile *
+load_snapshot(struct hwd *hwd, struct target *t, const char *id,
+    struct symtab *st, struct http_reply *reply)
+{
+	struct profile	*p;
+	char		 path[4096], *cause = NULL;
+
+	if (!store_id_valid(id)) {
+		reply_error(reply, 400, "malformed snapshot id");
+		return NULL;
+	}
+	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1) {
+		reply_error(reply, 404, "no such snapshot");
+		return NULL;
+	}
+	if ((p = profile_load(path, PROFILE_MAX_INFLATED, st,
+	    &cause)) == NULL) {
+		reply_error(reply, 500, cause);
+		free(cause);
+	}
+	return p;
+}
+
+/* The diff of two snapshots, the two newest by default. */
+static void
+route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
+    struct http_reply *reply)
+{
+	struct store_snapshot	*snaps = NULL;
+	struct profile		*pb = NULL, *pc = NULL;
+	struct symtab		*st;
+	struct report		*r;
+	const char		*base, *cur, *type;
+	char			*cause = NULL;
+	size_t			 n = 0;
+	int			 idx;
+
+	base = http_query(req, "base");
+	cur = http_query(req, "current");
+	type = http_query(req, "sample_index");
+	if ((base == NULL || cur == NULL) && store_list(hwd->store,
+	    t->cfg->name, &snaps, &n, &cause) == -1) {
+		reply_error(reply, 500, cause);
+		free(cause);
+		return;
+	}
+	if (cur == NULL)
+		cur = n >= 1 ? snaps[n - 1].id : NULL;
+	if (base == NULL)
+		base = n >= 2 ? snaps[n - 2].id : NULL;
+	if (base == NULL || cur == NULL) {
+		reply_error(reply, 404, "fewer than two snapshots");
+		goto out;
+	}
+	st = symtab_new();
+	if ((pc = load_snapshot(hwd, t, cur, st, reply)) == NULL ||
+	    (pb = load_snapshot(hwd, t, base, st, reply)) == NULL)
+		goto done;
+	if ((idx = profile_sample_index(pc, type, &cause)) == -1) {
+		reply_error(reply, 400, cause);
+		goto done;
+	}
+	if ((r = report_diff(pb, pc, idx, REPORT_BY_FLAT, &cause)) == NULL) {
+		reply_error(reply, 400, cause);
+		goto done;
+	}
+	{
+		json_t *j = render_json(r, 0);
+
+		json_object_set_new(j, "base", json_string(base));
+		json_object_set_new(j, "current", json_string(cur));
+		reply_json(reply, 200, j);
+	}
+	report_free(r);
+done:
+	free(cause);
+	profile_free(pb);
+	profile_free(pc);
+	symtab_free(st);
+out:
+	store_list_free(snaps);
+}
+
+static void
+route_status(struct hwd *hwd, struct http_reply *reply)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	struct target	*t;
+
+	buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "<title>heapwatchd</title></head><body>\n<h1>heapwatchd</h1>\n"
+	    "<table>\n<tr><th>target</th><th>health</th><th>snapshots</th>"
+	    "<th>last error</th></tr>\n");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		/* Names are [A-Za-z0-9_.-]: nothing to escape. */
+		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>%zu</td><td>",
+		    t->cfg->name, target_health_name(t->health),
+		    t->snapshots);
+		if (t->last_error != NULL) {
+			const char *p;
+
+			for (p = t->last_error; *p != '\0'; p++) {
+				if (*p == '<')
+					buf_printf(&b, "&lt;");
+				else if (*p == '>')
+					buf_printf(&b, "&gt;");
+				else if (*p == '&')
+					buf_printf(&b, "&amp;");
+				else
+					buf_printf(&b, "%c", *p);
+			}
+		}
+		buf_printf(&b, "</td></tr>\n");
+	}
+	buf_printf(&b, "</table>\n</body></html>\n");
+	reply->status = 200;
+	reply->content_type = "text/html; charset=utf-8";
+	reply->body = b.s;
+	reply->len = b.len;
+}
+
+static void
+method_not_allowed(struct http_reply *reply, const char *allow)
+{
+	http_reply_text(reply, 405, TEXT, "method not allowed\n");
+	reply->allow = allow;
+}
+
+/* Route a request under /api/v1/targets/NAME/... */
+static void
+route_target(struct hwd *hwd, const struct http_request *req,
+    const char *rest, struct http_reply *reply)
+{
+	struct target	*t;
+	const char	*slash;
+	char		 name[CONFIG_NAME_MAX + 1];
+	size_t		 len;
+
+	slash = strchr(rest, '/');
+	len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if (len == 0 || len > CONFIG_NAME_MAX) {
+		reply_error(reply, 404, "no such target");
+		return;
+	}
+	memcpy(name, rest, len);
+	name[len] = '\0';
+	if ((t = target_find(hwd, name)) == NULL) {
+		reply_error(reply, 404, "no such target");
+		return;
+	}
+	if (slash != NULL && strcmp(slash, "/snapshots") == 0)
+		route_snapshots(hwd, t, reply);
+	else if (slash != NULL && strncmp(slash, "/snapshots/", 11) == 0)
+		route_snapshot(hwd, t, slash + 11, reply);
+	else if (slash != NULL && strcmp(slash, "/diff") == 0)
+		route_diff(hwd, t, req, reply);
+	else
+		reply_error(reply, 404, "not found");
+}
+
+void
+api_route(const struct http_request *req, struct http_reply *reply,
+    void *arg)
+{
+	struct hwd	*hwd = arg;
+	const char	*path = http_path(req), *method = http_method(req);
+	char		*cause = NULL;
+	bool		 get;
+
+	get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (strcmp(path, "/-/reload") == 0) {
+		if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0) {
+			method_not_allowed(reply, "POST, PUT");
+			return;
+		}
+		if (hwd_reload(hwd, &cause) == -1) {
+			http_reply_text(reply, 500, TEXT,
+			    "failed to reload config: %s\n", cause);
+			free(cause);
+		} else
+			http_reply_text(reply, 200, TEXT, "%s", "");
+		return;
+	}
+	if (!get) {
+		method_not_allowed(reply, "GET, HEAD");
+		return;
+	}
+	if (strcmp(path, "/-/healthy") == 0)
+		http_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
+	else if (strcmp(path, "/-/ready") == 0) {
+		if (hwd->ready)
+			http_reply_text(reply, 200, TEXT,
+			    "heapwatchd is Ready.\n");
+		else
+			http_reply_text(reply, 503, TEXT,
+			    "Service Unavailable\n");
+	} else if (strcmp(path, "/metrics") == 0)
+		route_metrics(hwd, reply);
+	else if (strcmp(path, "/api/v1/targets") == 0)
+		route_targets(hwd, reply);
+	else if (strcmp(path, "/api/v1/alerts") == 0)
+		reply_json(reply, 200, json_array());
+	else if (strncmp(path, "/api/v1/targets/", 16) == 0)
+		route_target(hwd, req, path + 16, reply);
+	else if (strcmp(path, "/") == 0)
+		route_status(hwd, reply);
+	else
+		http_reply_text(reply, 404, TEXT, "404 page not found\n");
+}

@@ -1,0 +1,311 @@
+/*
+ * heapwatchd: scrapes the pprof endpoints of Go services, keeps the
+ * snapshots, and serves what it knows over HTTP. One libevent loop owns
+ * everything; systemd supervises it (sd_notify when built with libsystemd).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "heapwatchd.h"
+#include "log.h"
+#include "profile.h"
+#include "scrape.h"
+#include "server.h"
+#include "xmalloc.h"
+
+static void
+notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: heapwatchd [-tv] -c FILE\n"
+	    "  -c FILE    the configuration (YAML)\n"
+	    "  -t         check the configuration and exit\n"
+	    "  -v         more logging (twice: debug)\n"
+	    "  -V         print the version\n");
+	exit(status);
+}
+
+/* Load a configuration; on errors print them all and return NULL. */
+static struct config *
+load(const char *path, bool quiet)
+{
+	struct config_errors	 errs;
+	struct config		*conf;
+
+	memset(&errs, 0, sizeof errs);
+	if ((conf = config_load(path, &errs)) == NULL && !quiet)
+		config_errors_print(&errs, stderr);
+	config_errors_free(&errs);
+	return conf;
+}
+
+/* Check what the store holds for a target before scraping it again. */
+static void
+recover_target(struct hwd *hwd, const char *name)
+{
+	struct store_recovery	 rec;
+	char			*cause = NULL;
+
+	memset(&rec, 0, sizeof rec);
+	if (store_recover(hwd->store, name, PROFILE_MAX_INFLATED, &rec,
+	    &cause) == -1) {
+		log_warnx("%s: recovery: %s", name, cause);
+		free(cause);
+		return;
+	}
+	if (rec.tmp_removed > 0)
+		log_info("%s: removed %zu unfinished snapshot writes", name,
+		    rec.tmp_removed);
+	if (rec.quarantined > 0)
+		log_warnx("%s: set aside %zu snapshots that do not decode in "
+		    "%s/%s (first: %s)", name, rec.quarantined, name,
+		    STORE_QUARANTINE, rec.first_cause);
+	store_recovery_clear(&rec);
+}
+
+/* Make the targets of a new configuration, keeping unchanged ones. */
+static void
+apply_targets(struct hwd *hwd, struct config *conf, bool start)
+{
+	struct targets		 old = TAILQ_HEAD_INITIALIZER(old);
+	struct target		*t;
+	size_t			 i;
+
+	TAILQ_CONCAT(&old, &hwd->targets, entry);
+	hwd->ntargets = 0;
+	for (i = 0; i < conf->ntargets; i++) {
+		TAILQ_FOREACH(t, &old, entry)
+			if (strcmp(t->cfg->name, conf->targets[i].name) == 0)
+				break;
+		if (t != NULL && config_target_equal(t->cfg,
+		    &conf->targets[i])) {
+			TAILQ_REMOVE(&old, t, entry);
+			target_reconfigure(t, &conf->targets[i]);
+		} else {
+			if (t != NULL) {
+				log_info("%s: changed", t->cfg->name);
+				TAILQ_REMOVE(&old, t, entry);
+				target_free(t);
+			} else if (!start)
+				log_info("%s: added", conf->targets[i].name);
+			recover_target(hwd, conf->targets[i].name);
+			t = target_new(hwd, &conf->targets[i]);
+			target_start(t, true);
+		}
+		TAILQ_INSERT_TAIL(&hwd->targets, t, entry);
+		hwd->ntargets++;
+	}
+	while ((t = TAILQ_FIRST(&old)) != NULL) {
+		log_info("%s: removed", t->cfg->name);
+		TAILQ_REMOVE(&old, t, entry);
+		target_free(t);
+	}
+}
+
+int
+hwd_reload(struct hwd *hwd, char **cause)
+{
+	struct config	*conf;
+	struct server	*srv = NULL;
+
+	notify("RELOADING=1");
+	if ((conf = load(hwd->conf->path, false)) == NULL) {
+		xasprintf(cause, "%s: errors in the file, see the log",
+		    hwd->conf->path);
+		goto fail;
+	}
+	if (strcmp(conf->storage_path, hwd->conf->storage_path) != 0) {
+		xasprintf(cause, "storage.path cannot change on reload; "
+		    "restart heapwatchd");
+		config_free(conf);
+		goto fail;
+	}
+	if (strcmp(conf->listen, hwd->conf->listen) != 0) {
+		/* Listen on the new address before the old is let go. */
+		server_free(hwd->server);
+		hwd->server = NULL;
+		if ((srv = server_new(hwd->base, conf->listen, api_route, hwd,
+		    cause)) == NULL) {
+			log_warnx("%s; staying on %s", *cause,
+			    hwd->conf->listen);
+			hwd->server = server_new(hwd->base, hwd->conf->listen,
+			    api_route, hwd, cause);
+			config_free(conf);
+			goto fail;
+		}
+		hwd->server = srv;
+	}
+	apply_targets(hwd, conf, false);
+	config_free(hwd->conf);
+	hwd->conf = conf;
+	hwd->last_reload_ok = true;
+	hwd->last_reload = now_unix_ms();
+	log_info("configuration reloaded: %zu targets", hwd->ntargets);
+	notify("READY=1");
+	return 0;
+fail:
+	hwd->reloads_failed++;
+	hwd->last_reload_ok = false;
+	log_warnx("reload refused, the old configuration stays: %s", *cause);
+	notify("READY=1");
+	return -1;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	char	*cause = NULL;
+
+	if (hwd_reload(arg, &cause) == -1)
+		free(cause);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	log_info("stopping on signal %d", (int)sig);
+	notify("STOPPING=1");
+	event_base_loopexit(hwd->base, NULL);
+}
+
+#ifdef HAVE_SYSTEMD
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+#endif
+
+int
+main(int argc, char **argv)
+{
+	struct hwd	 hwd;
+	struct target	*t;
+	struct event	*ev_hup, *ev_term, *ev_int, *ev_wd = NULL;
+	const char	*path = NULL;
+	char		*cause = NULL;
+	bool		 check = false;
+	int		 ch, verbose = 1;
+
+	while ((ch = getopt(argc, argv, "c:htvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("heapwatchd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (path == NULL || optind != argc)
+		usage(2);
+	log_init("heapwatchd", verbose);
+
+	memset(&hwd, 0, sizeof hwd);
+	TAILQ_INIT(&hwd.targets);
+	if ((hwd.conf = load(path, false)) == NULL)
+		return 1;
+	if (check) {
+		printf("%s: configuration OK, %zu targets\n", path,
+		    hwd.conf->ntargets);
+		config_free(hwd.conf);
+		return 0;
+	}
+
+	/* Writes fail with EFBIG instead of killing the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+	if ((hwd.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
+		fatalx("%s", cause);
+	hwd.scrape = scrape_new(hwd.base);
+	if ((hwd.server = server_new(hwd.base, hwd.conf->listen, api_route,
+	    &hwd, &cause)) == NULL)
+		fatalx("%s", cause);
+	hwd.started = hwd.last_reload = now_unix_ms();
+	hwd.last_reload_ok = true;
+	apply_targets(&hwd, hwd.conf, true);
+
+	ev_hup = evsignal_new(hwd.base, SIGHUP, on_hup, &hwd);
+	ev_term = evsignal_new(hwd.base, SIGTERM, on_term, &hwd);
+	ev_int = evsignal_new(hwd.base, SIGINT, on_term, &hwd);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+#ifdef HAVE_SYSTEMD
+	{
+		uint64_t	usec;
+		struct timeval	tv;
+
+		if (sd_watchdog_enabled(0, &usec) > 0) {
+			usec /= 2;
+			tv.tv_sec = usec / 1000000;
+			tv.tv_usec = usec % 1000000;
+			ev_wd = event_new(hwd.base, -1, EV_PERSIST,
+			    on_watchdog, NULL);
+			event_add(ev_wd, &tv);
+		}
+	}
+#endif
+	hwd.ready = true;
+	log_info("listening on %s, %zu targets, storing in %s",
+	    hwd.conf->listen, hwd.ntargets, hwd.conf->storage_path);
+	notify("READY=1");
+
+	event_base_dispatch(hwd.base);
+
+	while ((t = TAILQ_FIRST(&hwd.targets)) != NULL) {
+		TAILQ_REMOVE(&hwd.targets, t, entry);
+		target_free(t);
+	}
+	if (ev_wd != NULL)
+		event_free(ev_wd);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	server_free(hwd.server);
+	scrape_free(hwd.scrape);
+	store_close(hwd.store);
+	config_free(hwd.conf);
+	event_base_free(hwd.base);
+	curl_global_cleanup();
+	log_info("stopped");
+	return 0;
+}

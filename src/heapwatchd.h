@@ -1,0 +1,95 @@
+/*
+ * The daemon's shared state: one event loop owns the configuration, the
+ * store, the scraper, the HTTP server and the targets; nothing here is
+ * touched from another thread.
+ */
+#ifndef HEAPWATCHD_H
+#define HEAPWATCHD_H
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "server.h"
+#include "store.h"
+
+struct event;
+struct event_base;
+struct scrape;
+struct scrape_job;
+struct server;
+
+enum target_health {
+	TARGET_UNKNOWN,
+	TARGET_UP,
+	TARGET_DOWN
+};
+
+/* How a scrape ended, the result label of heapwatch_scrapes_total. */
+enum scrape_outcome {
+	SCRAPE_SUCCESS,
+	SCRAPE_FAILED,		/* connection, timeout, HTTP status, size */
+	SCRAPE_INVALID,		/* the body is not a profile */
+	SCRAPE_NOT_STORED,	/* a profile, but the store failed */
+	SCRAPE_NOUTCOMES
+};
+
+struct target {
+	TAILQ_ENTRY(target)	 entry;
+	struct hwd		*hwd;
+	const struct target_config *cfg;	/* in hwd->conf */
+	struct event		*timer;
+	struct scrape_job	*job;		/* in flight, or NULL */
+	int64_t			 next_ms;	/* monotonic, next scrape */
+
+	enum target_health	 health;
+	char			*last_error;	/* NULL when none */
+	int64_t			 last_scrape;	/* unix ms, 0 never */
+	double			 last_duration;	/* seconds */
+	unsigned int		 failures;	/* in a row */
+	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
+	size_t			 snapshots;
+	bool			 have_values;
+	int64_t			 inuse_bytes;	/* heap targets */
+	int64_t			 inuse_objects;
+	int64_t			 goroutines;	/* goroutine targets */
+};
+
+TAILQ_HEAD(targets, target);
+
+struct hwd {
+	struct event_base	*base;
+	struct config		*conf;
+	struct store		*store;
+	struct scrape		*scrape;
+	struct server		*server;
+	struct targets		 targets;
+	size_t			 ntargets;
+	bool			 ready;
+	uint64_t		 reloads_failed;
+	bool			 last_reload_ok;
+	int64_t			 last_reload;	/* unix ms of the last good */
+	int64_t			 started;	/* unix ms */
+};
+
+/* target.c */
+struct target	*target_new(struct hwd *, const struct target_config *);
+void		 target_free(struct target *);
+void		 target_start(struct target *, bool jitter);
+void		 target_reconfigure(struct target *,
+		    const struct target_config *);
+struct target	*target_find(struct hwd *, const char *name);
+const char	*target_health_name(enum target_health);
+const char	*scrape_outcome_name(enum scrape_outcome);
+int64_t		 now_unix_ms(void);
+
+/* api.c */
+void		 api_route(const struct http_request *, struct http_reply *,
+		    void *hwd);
+
+/* heapwatchd.c */
+int		 hwd_reload(struct hwd *, char **cause);
+
+#endif

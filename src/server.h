@@ -1,0 +1,44 @@
+/*
+ * The daemon's own HTTP endpoint: libmicrohttpd in external-loop mode, its
+ * epoll descriptor and timeout watched by the daemon's libevent loop, so
+ * that requests are answered on the loop that owns all state.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct event_base;
+struct server;
+struct http_request;
+
+struct http_reply {
+	unsigned int	 status;
+	const char	*content_type;
+	char		*body;		/* malloc'd, taken by the server */
+	size_t		 len;
+	int		 fd;		/* or a file to send, taken; -1 */
+	off_t		 fd_size;
+	const char	*allow;		/* the Allow header of a 405 */
+};
+
+typedef void (*http_route_cb)(const struct http_request *,
+    struct http_reply *, void *arg);
+
+/* listen is "HOST:PORT" or "[V6]:PORT". */
+struct server	*server_new(struct event_base *, const char *listen,
+		    http_route_cb, void *arg, char **cause);
+void		 server_free(struct server *);
+
+const char	*http_method(const struct http_request *);
+const char	*http_path(const struct http_request *);
+/* A query argument, or NULL. */
+const char	*http_query(const struct http_request *, const char *key);
+
+/* Fill a reply with a formatted body. */
+void		 http_reply_text(struct http_reply *, unsigned int status,
+		    const char *content_type, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+#endif

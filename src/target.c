@@ -1,0 +1,305 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "heapwatchd.h"
+#include "log.h"
+#include "profile.h"
+#include "scrape.h"
+#include "xmalloc.h"
+
+#define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
+
+static void	target_scrape(evutil_socket_t, short, void *);
+
+int64_t
+now_unix_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+target_health_name(enum target_health h)
+{
+	switch (h) {
+	case TARGET_UP:
+		return "up";
+	case TARGET_DOWN:
+		return "down";
+	default:
+		return "unknown";
+	}
+}
+
+const char *
+scrape_outcome_name(enum scrape_outcome o)
+{
+	static const char *names[SCRAPE_NOUTCOMES] = {
+		"success", "failed", "invalid", "not_stored"
+	};
+
+	return names[o];
+}
+
+struct target *
+target_find(struct hwd *hwd, const char *name)
+{
+	struct target	*t;
+
+	TAILQ_FOREACH(t, &hwd->targets, entry)
+		if (strcmp(t->cfg->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+struct target *
+target_new(struct hwd *hwd, const struct target_config *cfg)
+{
+	struct target		*t;
+	struct store_snapshot	*snaps;
+	size_t			 n;
+	char			*cause = NULL;
+
+	t = xcalloc(1, sizeof *t);
+	t->hwd = hwd;
+	t->cfg = cfg;
+	t->health = TARGET_UNKNOWN;
+	t->timer = evtimer_new(hwd->base, target_scrape, t);
+	if (store_list(hwd->store, cfg->name, &snaps, &n, &cause) == 0) {
+		t->snapshots = n;
+		store_list_free(snaps);
+	} else {
+		log_warnx("%s: %s", cfg->name, cause);
+		free(cause);
+	}
+	return t;
+}
+
+void
+target_free(struct target *t)
+{
+	if (t == NULL)
+		return;
+	scrape_cancel(t->job);
+	event_free(t->timer);
+	free(t->last_error);
+	free(t);
+}
+
+/* Arm the timer for t->next_ms. */
+static void
+target_arm(struct target *t)
+{
+	struct timeval	tv;
+	int64_t		ms;
+
+	ms = t->next_ms - now_mono_ms();
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(t->timer, &tv);
+}
+
+/*
+ * Start scraping: at once, or after a random part of the interval, so
+ * that targets started together do not scrape in lockstep.
+ */
+void
+target_start(struct target *t, bool jitter)
+{
+	uint64_t	delay = 0;
+
+	if (jitter && t->cfg->interval_ms > 1)
+		delay = arc4random_uniform(t->cfg->interval_ms > UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)t->cfg->interval_ms);
+	t->next_ms = now_mono_ms() + (int64_t)delay;
+	target_arm(t);
+}
+
+/* Take new settings equal to the old: the state is kept. */
+void
+target_reconfigure(struct target *t, const struct target_config *cfg)
+{
+	t->cfg = cfg;
+}
+
+static void
+set_error(struct target *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct target *t, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(t->last_error);
+	t->last_error = NULL;
+	if (fmt == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&t->last_error, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+}
+
+/* The sum of one sample type's values, by name; false if absent. */
+static bool
+type_total(const struct profile *p, const char *name, int64_t *total)
+{
+	size_t		 s;
+	uint32_t	 i;
+
+	for (i = 0; i < p->ntypes; i++)
+		if (strcmp(profile_type_name(p, i), name) == 0)
+			break;
+	if (i == p->ntypes)
+		return false;
+	*total = 0;
+	for (s = 0; s < p->nsamples; s++)
+		*total += p->values[s * p->ntypes + i];
+	return true;
+}
+
+/* Record what a scrape brought: check, store and summarise the profile. */
+static void
+target_took(struct target *t, const struct scrape_result *r)
+{
+	struct hwd		*hwd = t->hwd;
+	struct profile		*p;
+	struct store_retention	 keep;
+	char			 id[STORE_ID_MAX];
+	char			*cause = NULL;
+	size_t			 removed;
+	int64_t			 now = now_unix_ms();
+
+	t->last_scrape = now;
+	t->last_duration = r->seconds;
+	if (!r->ok) {
+		t->scrapes[SCRAPE_FAILED]++;
+		t->health = TARGET_DOWN;
+		t->failures++;
+		set_error(t, "%s", r->error);
+		log_warnx("%s: scrape failed: %s", t->cfg->name, r->error);
+		return;
+	}
+	if ((p = profile_decode(r->body, r->len, PROFILE_MAX_INFLATED, NULL,
+	    &cause)) == NULL) {
+		t->scrapes[SCRAPE_INVALID]++;
+		t->health = TARGET_DOWN;
+		t->failures++;
+		set_error(t, "invalid profile: %s", cause);
+		log_warnx("%s: invalid profile: %s", t->cfg->name, cause);
+		free(cause);
+		return;
+	}
+	t->health = TARGET_UP;
+	t->failures = 0;
+	set_error(t, NULL);
+	if (strcmp(config_target_kind(t->cfg), "goroutine") == 0)
+		t->have_values = type_total(p, "goroutine", &t->goroutines);
+	else
+		t->have_values = type_total(p, "inuse_space",
+		    &t->inuse_bytes) && type_total(p, "inuse_objects",
+		    &t->inuse_objects);
+	profile_free(p);
+
+	if (store_put(hwd->store, t->cfg->name, now, r->body, r->len, id,
+	    &cause) == -1) {
+		t->scrapes[SCRAPE_NOT_STORED]++;
+		set_error(t, "not stored: %s", cause);
+		log_warnx("%s: snapshot not stored: %s", t->cfg->name, cause);
+		free(cause);
+		return;
+	}
+	t->scrapes[SCRAPE_SUCCESS]++;
+	t->snapshots++;
+	keep.snapshots = hwd->conf->retention.snapshots;
+	keep.age_ms = hwd->conf->retention.age_ms;
+	keep.size = hwd->conf->retention.size;
+	if (store_retain(hwd->store, t->cfg->name, &keep, now, &removed,
+	    &cause) == -1) {
+		log_warnx("%s: retention: %s", t->cfg->name, cause);
+		free(cause);
+	} else
+		t->snapshots -= removed < t->snapshots ? removed : t->snapshots;
+	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, id, r->len);
+}
+
+static void
+target_done(const struct scrape_result *r, void *arg)
+{
+	struct target	*t = arg;
+	uint64_t	 delay;
+	unsigned int	 shift;
+
+	t->job = NULL;
+	target_took(t, r);
+	/* Back off while it keeps failing: 2, 4, then 8 intervals. */
+	delay = t->cfg->interval_ms;
+	if (t->failures > 1) {
+		shift = t->failures - 1 > 3 ? 3 : t->failures - 1;
+		delay <<= shift;
+		if (delay > BACKOFF_MAX_MS && t->cfg->interval_ms <
+		    BACKOFF_MAX_MS)
+			delay = BACKOFF_MAX_MS;
+	}
+	t->next_ms += (int64_t)delay;
+	if (t->next_ms < now_mono_ms())
+		t->next_ms = now_mono_ms();
+	target_arm(t);
+}
+
+static void
+target_scrape(evutil_socket_t fd, short what, void *arg)
+{
+	struct target			*t = arg;
+	const struct target_config	*c = t->cfg;
+	struct scrape_request		 req;
+	struct scrape_header		*h;
+	size_t				 i;
+
+	if (t->job != NULL)
+		return;		/* the last is still running */
+	memset(&req, 0, sizeof req);
+	req.url = c->url;
+	req.timeout_ms = c->timeout_ms;
+	req.max_size = c->max_size;
+	req.max_redirects = c->max_redirects;
+	req.ca_file = c->tls.ca_file;
+	req.cert_file = c->tls.cert_file;
+	req.key_file = c->tls.key_file;
+	req.insecure = c->tls.insecure_skip_verify;
+	req.bearer_token = c->bearer_token;
+	req.bearer_token_file = c->bearer_token_file;
+	req.username = c->basic_auth.username;
+	req.password = c->basic_auth.password;
+	req.password_file = c->basic_auth.password_file;
+	h = xcalloc(c->nheaders + 1, sizeof *h);
+	for (i = 0; i < c->nheaders; i++) {
+		h[i].name = c->headers[i].name;
+		h[i].value = c->headers[i].value;
+	}
+	req.headers = h;
+	req.nheaders = c->nheaders;
+	t->job = scrape_start(t->hwd->scrape, &req, target_done, t);
+	free(h);
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# heapwatchd against real Go services on loopback: snapshots land and
+# pprof reads them; dead, hung and garbage-serving targets show down with
+# their reason while the others keep their schedule; the configuration is
+# checked with file:line:col; SIGHUP reloads both ways; SIGTERM stops; and
+# after kill -9 at random moments every listed snapshot still decodes.
+. "$(dirname "$0")/lib.sh"
+
+fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
+F=$FIXTURE_URL
+store=$TMPD/store
+
+write_config() {	# write_config FILE [extra targets...]
+	cat >"$1" <<YAML
+listen: 127.0.0.1:$HWD_PORT
+storage:
+  path: $store
+defaults:
+  interval: 1s
+  timeout: 500ms
+  window: 20s
+  for: 10s
+targets:
+  - name: shapes
+    url: $F/debug/pprof/heap
+    labels: {team: payments}
+  - name: goroutines
+    url: $F/debug/pprof/goroutine
+  - name: dead
+    url: http://127.0.0.1:1/debug/pprof/heap
+  - name: hung
+    url: $F/bad/hang
+  - name: garbage
+    url: $F/bad/garbage
+  - name: html
+    url: $F/bad/html
+  - name: status
+    url: $F/bad/status
+YAML
+}
+
+conf=$TMPD/heapwatchd.yaml
+write_config "$conf"
+"$HEAPWATCHD" -t -c "$conf" >"$TMPD/out" 2>&1
+ok $? "heapwatchd -t accepts the configuration"
+
+# A broken file is refused with file:line:col.
+cat >"$TMPD/broken.yaml" <<YAML
+listen: 127.0.0.1:$HWD_PORT
+defaults:
+  interva: 1s
+targets:
+  - name: ../etc
+    url: $F/debug/pprof/heap
+YAML
+"$HEAPWATCHD" -t -c "$TMPD/broken.yaml" >"$TMPD/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "broken.yaml:3:3: unknown key \"interva\"" "$TMPD/out" &&
+    grep -q "broken.yaml:5:[0-9]*: .*name" "$TMPD/out"
+ok $? "heapwatchd -t refuses a broken file with file:line:col (exit $rc)"
+diag <"$TMPD/out"
+
+daemon_start "$conf" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+ok 0 "heapwatchd starts and is ready"
+
+# Checks evaluated afresh at each try of wait_for.
+has_snapshots() { [ "$(target_field "$1" snapshots)" -ge "$2" ] 2>/dev/null; }
+has_health() { [ "$(target_field "$1" health)" = "$2" ]; }
+is_listed() { [ "$(target_field "$1" name)" = "$1" ]; }
+reload_ok() {
+	curl -fs "$HWD_URL/metrics" |
+	    grep -q "^heapwatch_config_last_reload_successful $1\$"
+}
+
+wait_for 10 has_snapshots shapes 3
+ok $? "snapshots of the heap target land"
+[ "$(target_field shapes health)" = up ]
+ok $? "the heap target is up"
+[ "$(target_field goroutines health)" = up ]
+ok $? "the goroutine target is up"
+
+id=$(curl -fs "$HWD_URL/api/v1/targets/shapes/snapshots" | jq -r '.[-1].id')
+curl -fs -o "$TMPD/snap.pb.gz" "$HWD_URL/api/v1/targets/shapes/snapshots/$id"
+go tool pprof -top "$TMPD/snap.pb.gz" 2>&1 | grep -q "main.recurse"
+ok $? "go tool pprof reads a stored snapshot served by the API"
+cmp -s "$TMPD/snap.pb.gz" "$store/shapes/$id.pb.gz"
+ok $? "the snapshot is served as received"
+
+wait_for 10 has_health hung down
+ok $? "a hung target is down"
+target_field hung last_error | grep -qi "timed out\|timeout"
+ok $? "... because it timed out: $(target_field hung last_error)"
+target_field dead last_error | grep -qi "connect"
+ok $? "a dead target is down because the connection failed"
+target_field garbage last_error | grep -q "invalid profile"
+ok $? "a garbage-serving target is down: $(target_field garbage last_error)"
+target_field html last_error | grep -q "invalid profile"
+ok $? "an HTML page is not a profile"
+target_field status last_error | grep -q "HTTP status 500"
+ok $? "an HTTP 500 is reported as such"
+[ "$(target_field garbage snapshots)" = 0 ]
+ok $? "nothing invalid is stored"
+
+# The good target keeps its schedule while the others fail.
+n1=$(target_field shapes snapshots)
+sleep 3
+n2=$(target_field shapes snapshots)
+[ $((n2 - n1)) -ge 2 ]
+ok $? "the heap target keeps its 1 s schedule ($n1 then $n2 snapshots in 3 s)"
+
+curl -fs "$HWD_URL/metrics" >"$TMPD/metrics"
+grep -q '^heapwatch_target_up{target="shapes",team="payments"} 1$' "$TMPD/metrics" &&
+    grep -q '^heapwatch_target_up{target="dead"} 0$' "$TMPD/metrics" &&
+    grep -q '^heapwatch_heap_inuse_bytes{target="shapes",team="payments"} [0-9]' "$TMPD/metrics" &&
+    grep -q '^heapwatch_goroutines{target="goroutines"} [0-9]' "$TMPD/metrics" &&
+    grep -q '^heapwatch_scrapes_total{target="hung",result="failed"} [1-9]' "$TMPD/metrics"
+ok $? "/metrics has every target's series"
+
+curl -fs "$HWD_URL/api/v1/targets/shapes/diff" | jq -e '.total >= 0 and (.base | length) > 0' >/dev/null
+ok $? "/diff of the two newest snapshots answers pprof's JSON"
+
+# Names and ids in URLs reach nothing outside the store.
+for path in /api/v1/targets/nope/snapshots /api/v1/targets/../snapshots \
+    /api/v1/targets/shapes/snapshots/..%2f..%2fetc%2fpasswd \
+    /api/v1/targets/shapes/snapshots/%2e%2e /api/v1/targets/shapes/snapshots/1 \
+    "/api/v1/targets/shapes%2f..%2f/snapshots"; do
+	code=$(curl -s -o "$TMPD/body" -w '%{http_code}' --path-as-is "$HWD_URL$path")
+	case $code in 4??) ok 0 "$path: $code" ;; *) ok 1 "$path: $code" ;; esac
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$HWD_URL/metrics")
+[ "$code" = 405 ]
+ok $? "POST /metrics is 405"
+
+# Reload: a target added, one removed, the unchanged keeps its state.
+before=$(curl -fs "$HWD_URL/metrics" | sed -n 's/^heapwatch_scrapes_total{target="shapes",team="payments",result="success"} //p')
+write_config "$conf"
+sed -i '/name: status/,+1d' "$conf"
+cat >>"$conf" <<YAML
+  - name: shapes2
+    url: $F/debug/pprof/heap
+YAML
+kill -HUP "$HWD_PID"
+wait_for 5 is_listed shapes2
+ok $? "SIGHUP adds a target"
+[ -z "$(target_field status name)" ]
+ok $? "... and removes one"
+after=$(curl -fs "$HWD_URL/metrics" | sed -n 's/^heapwatch_scrapes_total{target="shapes",team="payments",result="success"} //p')
+[ "$after" -ge "$before" ] && [ "$before" -gt 0 ]
+ok $? "... and the unchanged target keeps its counters ($before, then $after)"
+
+# A broken file on reload: refused, the old configuration stays.
+cp "$conf" "$TMPD/good.yaml"
+echo "  - name: [broken" >>"$conf"
+curl -s -o "$TMPD/body" -w '%{http_code}' -X POST "$HWD_URL/-/reload" >"$TMPD/code"
+[ "$(cat "$TMPD/code")" = 500 ]
+ok $? "POST /-/reload with a broken file answers 500"
+reload_ok 0
+ok $? "... and /metrics says the reload failed"
+[ "$(target_field shapes2 health)" != "" ]
+ok $? "... and the old targets stay"
+cp "$TMPD/good.yaml" "$conf"
+kill -HUP "$HWD_PID"
+wait_for 5 reload_ok 1
+ok $? "a good file reloads again"
+
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+ok $? "SIGTERM stops heapwatchd with status 0"
+
+# kill -9 at random moments: every listed snapshot still decodes.
+for i in $(seq 1 10); do
+	daemon_start "$conf" || break
+	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	kill -9 "$HWD_PID"
+	wait "$HWD_PID" 2>/dev/null
+done
+bad=0
+total=0
+for f in "$store"/*/*.pb.gz; do
+	total=$((total + 1))
+	"$top_builddir/heapwatch" top -n 1 "$f" >/dev/null 2>&1 || bad=$((bad + 1))
+done
+[ "$bad" -eq 0 ] && [ "$total" -gt 10 ]
+ok $? "after 10 kill -9, all $total listed snapshots decode ($bad do not)"
+ls -a "$store"/*/ | grep -c '^\.tmp-' >"$TMPD/tmps"
+daemon_start "$conf" && [ -z "$(ls -a "$store"/*/ | grep '^\.tmp-')" ]
+ok $? "on restart, leftovers of interrupted writes are removed"
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+
+done_testing
