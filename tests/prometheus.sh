@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# heapwatchd's /metrics as Prometheus takes it: promtool check metrics
+# passes, and a real Prometheus on loopback scrapes it with up == 1 and
+# sees every target's series.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+	ok 1 "promtool and prometheus are installed (Debian's prometheus)"
+	done_testing
+	exit
+fi
+
+fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
+F=$FIXTURE_URL
+cat >"$TMPD/hw.yaml" <<YAML
+listen: 127.0.0.1:$HWD_PORT
+storage:
+  path: $TMPD/store
+defaults:
+  interval: 1s
+  timeout: 500ms
+  window: 20s
+  for: 10s
+targets:
+  - name: api
+    url: $F/debug/pprof/heap
+    labels: {team: payments, env: "quote\\"and\\\\slash"}
+  - name: workers
+    url: $F/debug/pprof/goroutine
+  - name: dead
+    url: http://127.0.0.1:1/debug/pprof/heap
+YAML
+daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+sleep 2.5
+
+curl -fs "$HWD_URL/metrics" >"$TMPD/metrics"
+promtool check metrics <"$TMPD/metrics" >"$TMPD/promtool.out" 2>&1
+ok $? "promtool check metrics passes"
+diag <"$TMPD/promtool.out"
+
+# A real Prometheus scraping heapwatchd every second.
+PROM_PORT=$((HWD_PORT + 1))
+cat >"$TMPD/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: heapwatch
+    static_configs:
+      - targets: ['127.0.0.1:$HWD_PORT']
+YAML
+prometheus --config.file="$TMPD/prometheus.yml" \
+    --storage.tsdb.path="$TMPD/tsdb" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMPD/prometheus.log" 2>&1 &
+PROM_PID=$!
+cleanup_hooks+=("kill $PROM_PID 2>/dev/null")
+
+query() {	# query PROMQL: the JSON result
+	curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+	    --data-urlencode "query=$1"
+}
+scraped() {
+	[ "$(query 'up{job="heapwatch"}' | jq -r '.data.result[0].value[1]')" = 1 ]
+}
+wait_for 30 scraped
+ok $? "Prometheus scrapes heapwatchd with up == 1"
+n=$(query 'count(heapwatch_target_up)' | jq -r '.data.result[0].value[1]')
+[ "$n" = 3 ]
+ok $? "Prometheus sees heapwatch_target_up for all 3 targets ($n)"
+v=$(query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.team')
+[ "$v" = payments ]
+ok $? "the target's labels come with its series"
+v=$(query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.env')
+[ "$v" = 'quote"and\slash' ]
+ok $? "label values are escaped right: $v"
+v=$(query 'heapwatch_heap_inuse_bytes{target="api"}' | jq -r '.data.result[0].value[1]')
+[ "${v:-0}" -gt 0 ]
+ok $? "heapwatch_heap_inuse_bytes of a heap target ($v)"
+v=$(query 'heapwatch_goroutines{target="workers"}' | jq -r '.data.result[0].value[1]')
+[ "${v:-0}" -gt 0 ]
+ok $? "heapwatch_goroutines of a goroutine target ($v)"
+v=$(query 'heapwatch_target_up{target="dead"}' | jq -r '.data.result[0].value[1]')
+[ "$v" = 0 ]
+ok $? "a dead target is 0 in heapwatch_target_up"
+
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+done_testing
