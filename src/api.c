@@ -24,6 +24,7 @@
 #include "profile.h"
 #include "render.h"
 #include "report.h"
+#include "summary.h"
 #include "xmalloc.h"
 
 #define TEXT	"text/plain; charset=utf-8"
@@ -102,6 +103,26 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A gauge of the last summary of the targets of one kind. */
+static void
+latest_family(struct buf *b, struct hwd *hwd, const char *name,
+    const char *kind, bool objects, const char *help)
+{
+	const struct summary	*s;
+	struct target		*t;
+
+	family(b, name, "gauge", help);
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if ((s = target_latest(t)) == NULL ||
+		    strcmp(config_target_kind(t->cfg), kind) != 0)
+			continue;
+		buf_printf(b, "%s", name);
+		buf_target_labels(b, t, NULL);
+		buf_printf(b, " %lld\n",
+		    (long long)(objects ? s->objects : s->total));
+	}
+}
+
 static void
 route_metrics(struct hwd *hwd, struct http_reply *reply)
 {
@@ -154,35 +175,25 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 		buf_target_labels(&b, t, NULL);
 		buf_printf(&b, " %.6f\n", t->last_duration);
 	}
-	family(&b, "heapwatch_heap_inuse_bytes", "gauge",
+	latest_family(&b, hwd, "heapwatch_heap_inuse_bytes", "heap", false,
 	    "In-use heap of the target's last profile, as of its last GC.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (!t->have_values ||
-		    strcmp(config_target_kind(t->cfg), "heap") != 0)
-			continue;
-		buf_printf(&b, "heapwatch_heap_inuse_bytes");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %lld\n", (long long)t->inuse_bytes);
-	}
-	family(&b, "heapwatch_heap_inuse_objects", "gauge",
+	latest_family(&b, hwd, "heapwatch_heap_inuse_objects", "heap", true,
 	    "In-use heap objects of the target's last profile.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (!t->have_values ||
-		    strcmp(config_target_kind(t->cfg), "heap") != 0)
-			continue;
-		buf_printf(&b, "heapwatch_heap_inuse_objects");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %lld\n", (long long)t->inuse_objects);
-	}
-	family(&b, "heapwatch_goroutines", "gauge",
+	latest_family(&b, hwd, "heapwatch_goroutines", "goroutine", false,
 	    "Goroutines in the target's last goroutine profile.");
+	family(&b, "heapwatch_window_snapshots", "gauge",
+	    "Snapshots summarised in the target's window, in memory.");
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (!t->have_values ||
-		    strcmp(config_target_kind(t->cfg), "goroutine") != 0)
-			continue;
-		buf_printf(&b, "heapwatch_goroutines");
+		buf_printf(&b, "heapwatch_window_snapshots");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %lld\n", (long long)t->goroutines);
+		buf_printf(&b, " %zu\n", t->nwin);
+	}
+	family(&b, "heapwatch_restarts_total", "counter",
+	    "Restarts of the target seen, each a new baseline.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		buf_printf(&b, "heapwatch_restarts_total");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %u\n", t->restarts);
 	}
 	family(&b, "heapwatch_snapshots", "gauge",
 	    "Snapshots of the target in the store.");

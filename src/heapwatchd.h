@@ -51,10 +51,12 @@ struct target {
 	unsigned int		 failures;	/* in a row */
 	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
 	size_t			 snapshots;
-	bool			 have_values;
-	int64_t			 inuse_bytes;	/* heap targets */
-	int64_t			 inuse_objects;
-	int64_t			 goroutines;	/* goroutine targets */
+
+	/* The summaries of the snapshots in the window, oldest first. */
+	struct names		*names;
+	struct summary		**win;
+	size_t			 nwin, capwin;
+	unsigned int		 restarts;	/* new baselines */
 };
 
 TAILQ_HEAD(targets, target);
@@ -74,7 +76,10 @@ struct hwd {
 	int64_t			 started;	/* unix ms */
 };
 
+struct summary;
+
 /* target.c */
+const struct summary *target_latest(const struct target *);
 struct target	*target_new(struct hwd *, const struct target_config *);
 void		 target_free(struct target *);
 void		 target_start(struct target *, bool jitter);

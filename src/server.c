@@ -183,7 +183,7 @@ server_poll(struct server *srv)
 		evtimer_del(srv->timer);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *arg, const char *fmt, va_list ap)
 {
 	char	buf[512];

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "profile.h"
 #include "scrape.h"
+#include "summary.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
@@ -59,6 +60,90 @@ scrape_outcome_name(enum scrape_outcome o)
 	return names[o];
 }
 
+const struct summary *
+target_latest(const struct target *t)
+{
+	return t->nwin > 0 ? t->win[t->nwin - 1] : NULL;
+}
+
+/* Forget the summaries older than the window, keeping the newest. */
+static void
+window_prune(struct target *t, int64_t now)
+{
+	size_t	n = 0;
+
+	while (n + 1 < t->nwin &&
+	    t->win[n]->time_ms < now - (int64_t)t->cfg->window_ms)
+		summary_free(t->win[n++]);
+	if (n > 0) {
+		memmove(t->win, t->win + n, (t->nwin - n) * sizeof *t->win);
+		t->nwin -= n;
+	}
+}
+
+static void
+window_clear(struct target *t)
+{
+	while (t->nwin > 0)
+		summary_free(t->win[--t->nwin]);
+}
+
+/*
+ * Add a snapshot's summary to the window. A target whose profiles go back
+ * in time, or whose allocations since start shrink, has restarted: its
+ * history no longer compares, and a new baseline starts.
+ */
+static void
+window_add(struct target *t, struct summary *s)
+{
+	const struct summary	*last = target_latest(t);
+
+	if (last != NULL && (s->profile_ns < last->profile_ns ||
+	    s->alloc < last->alloc)) {
+		log_info("%s: restarted; a new baseline starts", t->cfg->name);
+		window_clear(t);
+		t->restarts++;
+	}
+	if (t->nwin == t->capwin) {
+		t->capwin = t->capwin == 0 ? 16 : t->capwin * 2;
+		t->win = xreallocarray(t->win, t->capwin, sizeof *t->win);
+	}
+	t->win[t->nwin++] = s;
+	window_prune(t, s->time_ms);
+}
+
+/* Rebuild the window from the snapshots on disk, at start-up. */
+static void
+window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
+{
+	struct profile	*p;
+	struct summary	*s;
+	char		 path[4096], *cause = NULL;
+	int64_t		 since = now_unix_ms() - (int64_t)t->cfg->window_ms;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (snaps[i].time_ms < since && i + 1 < n)
+			continue;
+		if (store_path(t->hwd->store, t->cfg->name, snaps[i].id, path,
+		    sizeof path) == -1)
+			continue;
+		if ((p = profile_load(path, PROFILE_MAX_INFLATED, NULL,
+		    &cause)) == NULL ||
+		    (s = summary_make(p, config_target_kind(t->cfg),
+		    snaps[i].id, snaps[i].time_ms, t->names, &cause)) == NULL) {
+			log_warnx("%s: snapshot %s: %s", t->cfg->name,
+			    snaps[i].id, cause);
+			free(cause);
+			cause = NULL;
+			profile_free(p);
+			continue;
+		}
+		profile_free(p);
+		window_add(t, s);
+	}
+}
+
 struct target *
 target_find(struct hwd *hwd, const char *name)
 {
@@ -83,8 +168,10 @@ target_new(struct hwd *hwd, const struct target_config *cfg)
 	t->cfg = cfg;
 	t->health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(hwd->base, target_scrape, t);
+	t->names = names_new();
 	if (store_list(hwd->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->snapshots = n;
+		window_load(t, snaps, n);
 		store_list_free(snaps);
 	} else {
 		log_warnx("%s: %s", cfg->name, cause);
@@ -100,6 +187,9 @@ target_free(struct target *t)
 		return;
 	scrape_cancel(t->job);
 	event_free(t->timer);
+	window_clear(t);
+	free(t->win);
+	names_free(t->names);
 	free(t->last_error);
 	free(t);
 }
@@ -161,30 +251,13 @@ set_error(struct target *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The sum of one sample type's values, by name; false if absent. */
-static bool
-type_total(const struct profile *p, const char *name, int64_t *total)
-{
-	size_t		 s;
-	uint32_t	 i;
-
-	for (i = 0; i < p->ntypes; i++)
-		if (strcmp(profile_type_name(p, i), name) == 0)
-			break;
-	if (i == p->ntypes)
-		return false;
-	*total = 0;
-	for (s = 0; s < p->nsamples; s++)
-		*total += p->values[s * p->ntypes + i];
-	return true;
-}
-
 /* Record what a scrape brought: check, store and summarise the profile. */
 static void
 target_took(struct target *t, const struct scrape_result *r)
 {
 	struct hwd		*hwd = t->hwd;
 	struct profile		*p;
+	struct summary		*s;
 	struct store_retention	 keep;
 	char			 id[STORE_ID_MAX];
 	char			*cause = NULL;
@@ -214,22 +287,23 @@ target_took(struct target *t, const struct scrape_result *r)
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
-	if (strcmp(config_target_kind(t->cfg), "goroutine") == 0)
-		t->have_values = type_total(p, "goroutine", &t->goroutines);
-	else
-		t->have_values = type_total(p, "inuse_space",
-		    &t->inuse_bytes) && type_total(p, "inuse_objects",
-		    &t->inuse_objects);
-	profile_free(p);
-
 	if (store_put(hwd->store, t->cfg->name, now, r->body, r->len, id,
 	    &cause) == -1) {
 		t->scrapes[SCRAPE_NOT_STORED]++;
 		set_error(t, "not stored: %s", cause);
 		log_warnx("%s: snapshot not stored: %s", t->cfg->name, cause);
 		free(cause);
+		profile_free(p);
 		return;
 	}
+	if ((s = summary_make(p, config_target_kind(t->cfg), id, now,
+	    t->names, &cause)) == NULL) {
+		set_error(t, "%s", cause);
+		log_warnx("%s: %s", t->cfg->name, cause);
+		free(cause);
+	} else
+		window_add(t, s);
+	profile_free(p);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;
 	keep.snapshots = hwd->conf->retention.snapshots;

@@ -18,8 +18,8 @@ storage:
 defaults:
   interval: 1s
   timeout: 500ms
-  window: 20s
-  for: 10s
+  window: 3s
+  for: 2s
 targets:
   - name: shapes
     url: $F/debug/pprof/heap
@@ -116,6 +116,12 @@ grep -q '^heapwatch_target_up{target="shapes",team="payments"} 1$' "$TMPD/metric
     grep -q '^heapwatch_scrapes_total{target="hung",result="failed"} [1-9]' "$TMPD/metrics"
 ok $? "/metrics has every target's series"
 
+# Memory holds the window's summaries, not the history.
+w=$(sed -n 's/^heapwatch_window_snapshots{target="shapes",team="payments"} //p' "$TMPD/metrics")
+n=$(target_field shapes snapshots)
+[ "${w:-99}" -le 5 ] && [ "$n" -ge $((w + 2)) ]
+ok $? "the 3 s window keeps $w summaries in memory of $n snapshots"
+
 curl -fs "$HWD_URL/api/v1/targets/shapes/diff" | jq -e '.total >= 0 and (.base | length) > 0' >/dev/null
 ok $? "/diff of the two newest snapshots answers pprof's JSON"
 
@@ -166,6 +172,16 @@ ok $? "a good file reloads again"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 ok $? "SIGTERM stops heapwatchd with status 0"
+
+# After a restart the window is rebuilt from the store: the values are
+# there before the first scrape, which an hour's interval puts far off.
+sed 's/interval: 1s/interval: 1h/; s/timeout: 500ms/timeout: 10s/; s/window: 3s/window: 2h/; s/for: 2s/for: 1h/' \
+    "$conf" >"$TMPD/slow.yaml"
+daemon_start "$TMPD/slow.yaml"
+curl -fs "$HWD_URL/metrics" | grep -q '^heapwatch_heap_inuse_bytes{target="shapes",team="payments"} [1-9]'
+ok $? "after a restart, the last values come from the stored snapshots"
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
 
 # kill -9 at random moments: every listed snapshot still decodes.
 for i in $(seq 1 10); do

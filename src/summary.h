@@ -1,0 +1,54 @@
+/*
+ * What the daemon keeps of each snapshot in a target's window: totals and
+ * the largest functions, a few kilobytes instead of the whole profile, so
+ * that memory does not grow with history. Leak detection judges growth
+ * from these; the profiles themselves stay on disk.
+ */
+#ifndef SUMMARY_H
+#define SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define SUMMARY_BY_FLAT	64	/* functions kept by their flat value */
+#define SUMMARY_BY_CUM	32	/* and by their cum, when not among those */
+
+struct profile;
+struct names;
+
+struct summary_fn {
+	uint32_t	 name;		/* in the target's names */
+	int64_t		 flat;
+	int64_t		 cum;
+};
+
+struct summary {
+	char		 id[STORE_ID_MAX];
+	int64_t		 time_ms;	/* when it was scraped, unix ms */
+	int64_t		 profile_ns;	/* the profile's own time */
+	int64_t		 total;		/* in-use bytes, or goroutines */
+	int64_t		 objects;	/* in-use objects; heap only */
+	int64_t		 alloc;		/* bytes allocated since start; heap */
+	uint32_t	 nfns;
+	struct summary_fn *fns;		/* by flat, then by cum */
+};
+
+/* Function names shared by a target's summaries, each kept once. */
+struct names	*names_new(void);
+void		 names_free(struct names *);
+uint32_t	 names_add(struct names *, const char *);
+const char	*names_get(const struct names *, uint32_t);
+size_t		 names_count(const struct names *);
+
+/*
+ * Summarise a profile of kind "heap" (its inuse_space and inuse_objects)
+ * or "goroutine"; NULL with *cause when the profile has not those types.
+ */
+struct summary	*summary_make(const struct profile *, const char *kind,
+		    const char *id, int64_t time_ms, struct names *,
+		    char **cause);
+void		 summary_free(struct summary *);
+
+#endif

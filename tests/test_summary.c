@@ -1,0 +1,94 @@
+/* Unit tests for src/summary.c: what is kept of each snapshot. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "summary.h"
+#include "tap.h"
+#include "pbuild.h"
+
+#define U(x)	((uint64_t)(x))
+#define V(x)	((int64_t)(x))
+
+static struct profile *
+decode(struct pb *b)
+{
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	free(data);
+	free(b);
+	return p;
+}
+
+int
+main(void)
+{
+	struct pb	*b = pb_heap();
+	struct profile	*p;
+	struct summary	*s;
+	struct names	*nm = names_new();
+	uint64_t	 m, fl, fm, l1, l2;
+	char		*cause = NULL;
+	char		 fname[32];
+	int		 i;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/bin/svc");
+	fl = pb_func(b, "main.leak", "leak.go");
+	fm = pb_func(b, "main.main", "main.go");
+	l1 = pb_loc(b, m, 0x401000, 1, U(fl), V(3));
+	l2 = pb_loc(b, m, 0x402000, 1, U(fm), V(9));
+	pb_sample(b, 2, l1, l2, V(10), V(1000), V(4), V(400));
+	pb_sample(b, 1, l2, V(1), V(100), V(1), V(100));
+	p = decode(b);
+	s = summary_make(p, "heap", "1700000000000", 1700000000000, nm,
+	    &cause);
+	ok(s != NULL, "a heap profile is summarised");
+	is_int(s->total, 500, "total in-use bytes");
+	is_int(s->objects, 5, "in-use objects");
+	is_int(s->alloc, 1100, "bytes allocated since start");
+	is_int(s->nfns, 2, "both functions kept");
+	is_str(names_get(nm, s->fns[0].name), "main.leak",
+	    "the largest flat first");
+	is_int(s->fns[0].flat, 400, "its flat");
+	is_int(s->fns[1].cum, 500, "main.main's cum");
+	is_str(s->id, "1700000000000", "the snapshot id");
+	summary_free(s);
+	s = summary_make(p, "goroutine", "1", 1, nm, &cause);
+	ok(s == NULL && strstr(cause, "not a goroutine profile") != NULL,
+	    "a heap profile is not a goroutine one");
+	free(cause);
+	profile_free(p);
+
+	/* Many functions: the largest flats, then the largest cums. */
+	b = pb_heap();
+	m = pb_mapping(b, 0x400000, 0x800000, "/bin/svc");
+	fm = pb_func(b, "main.main", "main.go");
+	l2 = pb_loc(b, m, 0x402000, 1, U(fm), V(9));
+	for (i = 0; i < 100; i++) {
+		snprintf(fname, sizeof fname, "main.f%03d", i);
+		fl = pb_func(b, strdup(fname), "f.go");
+		l1 = pb_loc(b, m, 0x410000 + i * 16, 1, U(fl), V(1));
+		pb_sample(b, 2, l1, l2, V(1), V(i + 1), V(1), V(i + 1));
+	}
+	p = decode(b);
+	s = summary_make(p, "heap", "2", 2, nm, &cause);
+	is_int(s->nfns, SUMMARY_BY_FLAT + SUMMARY_BY_CUM, "the caps by flat "
+	    "and by cum");
+	is_str(names_get(nm, s->fns[0].name), "main.f099", "largest first");
+	is_str(names_get(nm, s->fns[SUMMARY_BY_FLAT].name), "main.main",
+	    "the caller with no flat, first by its cum");
+	/* main.leak and main.main, then 95 of the f's: main.main again. */
+	is_int(names_count(nm), 2 + SUMMARY_BY_FLAT + SUMMARY_BY_CUM - 1,
+	    "each name kept once across summaries");
+	summary_free(s);
+	profile_free(p);
+	names_free(nm);
+	return tap_done();
+}
