@@ -11,16 +11,7 @@ F=$FIXTURE_URL
 store=$TMPD/store
 
 write_config() {	# write_config FILE [extra targets...]
-	cat >"$1" <<YAML
-listen: 127.0.0.1:$HWD_PORT
-storage:
-  path: $store
-defaults:
-  interval: 1s
-  timeout: 500ms
-  window: 3s
-  for: 2s
-targets:
+	{ config_head 3s 2s; cat <<YAML; } >"$1"
   - name: shapes
     url: $F/debug/pprof/heap
     labels: {team: payments}

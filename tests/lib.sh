@@ -102,6 +102,22 @@ daemon_start() {	# daemon_start CONFIG [LOG]
 	return 1
 }
 
+# The head of a test configuration: the daemon's port, a store in the
+# scratch folder, and a 1 s interval; targets follow.
+config_head() {	# config_head WINDOW FOR
+	cat <<YAML
+listen: 127.0.0.1:$HWD_PORT
+storage:
+  path: $TMPD/store
+defaults:
+  interval: 1s
+  timeout: 500ms
+  window: ${1:-20s}
+  for: ${2:-10s}
+targets:
+YAML
+}
+
 # A port for the daemon, likely free.
 HWD_PORT=$((20000 + RANDOM % 20000))
 

@@ -18,22 +18,6 @@
 
 static const char	*dir;
 
-static struct pb *
-valid(void)
-{
-	struct pb	*b = pb_heap();
-	uint64_t	 m, f1, f2, l1, l2;
-
-	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
-	f1 = pb_func(b, "main.leak", "/src/leak.go");
-	f2 = pb_func(b, "main.main", "/src/main.go");
-	l1 = pb_loc(b, m, 0x401000, 1, U(f1), V(12));
-	l2 = pb_loc(b, m, 0x402000, 1, U(f2), V(30));
-	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
-	pb_label(b, "bytes", NULL, 1024, NULL);
-	return b;
-}
-
 static void
 put(const char *name, const void *data, size_t len)
 {
@@ -125,13 +109,13 @@ main(int argc, char **argv)
 	}
 	dir = argv[1];
 
-	put_pb("valid.pb.gz", valid(), 1);
+	put_pb("valid.pb.gz", pb_small(), 1);
 	put("not-gzip.pb.gz", "this is plain text, not a profile\n", 34);
 	put("html.pb.gz", "<html><body>404 page not found</body></html>\n",
 	    46);
 	put("empty.pb.gz", "", 0);
 
-	b = valid();
+	b = pb_small();
 	data = pb_pack(b, &len);
 	free(b);
 	gz = pb_gzip(data, len, &gzlen);
@@ -150,36 +134,36 @@ main(int argc, char **argv)
 		put("overlong-length.pb", overlong, sizeof overlong);
 	}
 
-	b = valid();
+	b = pb_small();
 	b->f[0].name = 4242;
 	put_pb("string-index.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->ids[0] = 99;
 	put_pb("location-index.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->ln[0].function_id = 99;
 	put_pb("function-index.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->l[0].mapping_id = 99;
 	put_pb("mapping-index.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->p.n_sample_type = 0;
 	b->s[0].n_value = 0;
 	put_pb("no-sample-types.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->s[0].n_value = 2;
 	put_pb("value-count.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->l[1].id = 1;
 	put_pb("duplicate-id.pb.gz", b, 1);
 
-	b = valid();
+	b = pb_small();
 	b->strs[0].data = (uint8_t *)"oops";
 	b->strs[0].len = 4;
 	put_pb("string-table.pb.gz", b, 1);

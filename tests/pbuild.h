@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "profile.h"
 #include "profile.pb-c.h"
 
 #define PB_MAX	256
@@ -33,7 +34,7 @@ struct pb {
 };
 
 /* The string table index of s, added when new. */
-static int64_t
+static __attribute__((unused)) int64_t
 pb_str(struct pb *b, const char *s)
 {
 	size_t	i;
@@ -48,7 +49,7 @@ pb_str(struct pb *b, const char *s)
 	return i;
 }
 
-static struct pb *
+static __attribute__((unused)) struct pb *
 pb_new(void)
 {
 	struct pb	*b = calloc(1, sizeof *b);
@@ -64,7 +65,7 @@ pb_new(void)
 	return b;
 }
 
-static void
+static __attribute__((unused)) void
 pb_sample_type(struct pb *b, const char *type, const char *unit)
 {
 	size_t	i = b->p.n_sample_type++;
@@ -76,7 +77,7 @@ pb_sample_type(struct pb *b, const char *type, const char *unit)
 }
 
 /* A profile shaped like Go's heap profile: four sample types. */
-static struct pb *
+static __attribute__((unused)) struct pb *
 pb_heap(void)
 {
 	struct pb	*b = pb_new();
@@ -93,7 +94,7 @@ pb_heap(void)
 	return b;
 }
 
-static uint64_t
+static __attribute__((unused)) uint64_t
 pb_mapping(struct pb *b, uint64_t start, uint64_t limit, const char *file)
 {
 	size_t	i = b->p.n_mapping++;
@@ -108,7 +109,7 @@ pb_mapping(struct pb *b, uint64_t start, uint64_t limit, const char *file)
 	return i + 1;
 }
 
-static uint64_t
+static __attribute__((unused)) uint64_t
 pb_func(struct pb *b, const char *name, const char *file)
 {
 	size_t	i = b->p.n_function++;
@@ -124,7 +125,7 @@ pb_func(struct pb *b, const char *name, const char *file)
 
 /* A location with n lines given as (function id, line) pairs, innermost
  * first. */
-static uint64_t
+static __attribute__((unused)) uint64_t
 pb_loc(struct pb *b, uint64_t mapping, uint64_t addr, int n, ...)
 {
 	size_t	i = b->p.n_location++;
@@ -151,7 +152,7 @@ pb_loc(struct pb *b, uint64_t mapping, uint64_t addr, int n, ...)
 }
 
 /* A sample: nloc location ids (leaf first), then one value per type. */
-static Perftools__Profiles__Sample *
+static __attribute__((unused)) Perftools__Profiles__Sample *
 pb_sample(struct pb *b, int nloc, ...)
 {
 	size_t	i = b->p.n_sample++, k;
@@ -173,7 +174,7 @@ pb_sample(struct pb *b, int nloc, ...)
 }
 
 /* Add a label to the last sample: str for a string label, else num. */
-static void
+static __attribute__((unused)) void
 pb_label(struct pb *b, const char *key, const char *str, int64_t num,
     const char *unit)
 {
@@ -193,7 +194,7 @@ pb_label(struct pb *b, const char *key, const char *str, int64_t num,
 	s->n_label++;
 }
 
-static uint8_t *
+static __attribute__((unused)) uint8_t *
 pb_pack(struct pb *b, size_t *len)
 {
 	uint8_t	*buf;
@@ -204,8 +205,49 @@ pb_pack(struct pb *b, size_t *len)
 	return buf;
 }
 
+/*
+ * A small valid heap profile: main.leak allocates under main.main, in a
+ * sample with a "bytes" label; main.main has one of its own.
+ */
+static __attribute__((unused)) struct pb *
+pb_small(void)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, fmain, fleak, l1, l2;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
+	fmain = pb_func(b, "main.main", "/src/main.go");
+	fleak = pb_func(b, "main.leak", "/src/leak.go");
+	l1 = pb_loc(b, m, 0x401000, 1, fleak, (int64_t)12);
+	l2 = pb_loc(b, m, 0x402000, 1, fmain, (int64_t)30);
+	pb_sample(b, 2, l1, l2, (int64_t)10, (int64_t)10240, (int64_t)4,
+	    (int64_t)4096);
+	pb_label(b, "bytes", NULL, 1024, NULL);
+	pb_sample(b, 1, l2, (int64_t)1, (int64_t)64, (int64_t)1, (int64_t)64);
+	return b;
+}
+
+/* Decode b into st (NULL: a symtab of its own); NULL, said, on failure. */
+static __attribute__((unused)) struct profile *
+pb_decode(struct pb *b, struct symtab *st)
+{
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
+	if (p == NULL) {
+		printf("# decode: %s\n", cause);
+		free(cause);
+	}
+	free(data);
+	return p;
+}
+
 /* Compress as gzip. */
-static uint8_t *
+static __attribute__((unused)) uint8_t *
 pb_gzip(const uint8_t *data, size_t len, size_t *outlen)
 {
 	z_stream	 zs;

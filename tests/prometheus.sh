@@ -12,16 +12,7 @@ fi
 
 fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
 F=$FIXTURE_URL
-cat >"$TMPD/hw.yaml" <<YAML
-listen: 127.0.0.1:$HWD_PORT
-storage:
-  path: $TMPD/store
-defaults:
-  interval: 1s
-  timeout: 500ms
-  window: 20s
-  for: 10s
-targets:
+{ config_head; cat <<YAML; } >"$TMPD/hw.yaml"
   - name: api
     url: $F/debug/pprof/heap
     labels: {team: payments, env: "quote\\"and\\\\slash"}

@@ -11,24 +11,6 @@
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
 
-/* A small valid heap profile: main.leak allocates under main.main. */
-static struct pb *
-small(void)
-{
-	struct pb	*b = pb_heap();
-	uint64_t	 m, fmain, fleak, l1, l2;
-
-	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
-	fmain = pb_func(b, "main.main", "/src/main.go");
-	fleak = pb_func(b, "main.leak", "/src/leak.go");
-	l1 = pb_loc(b, m, 0x401000, 1, U(fleak), V(12));
-	l2 = pb_loc(b, m, 0x402000, 1, U(fmain), V(30));
-	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
-	pb_label(b, "bytes", NULL, 1024, NULL);
-	pb_sample(b, 1, l2, V(1), V(64), V(1), V(64));
-	return b;
-}
-
 /* Decode b (optionally gzipped) and return the cause of failure, or NULL. */
 static char *
 decode_cause(struct pb *b, int gzip, size_t max)
@@ -70,7 +52,7 @@ expect_error(struct pb *b, const char *want, const char *what)
 static void
 test_decode(void)
 {
-	struct pb	*b = small();
+	struct pb	*b = pb_small();
 	struct profile	*p, *q;
 	uint8_t		*data, *gz;
 	size_t		 len, gzlen;
@@ -173,53 +155,53 @@ test_errors(void)
 	struct pb	*b;
 	char		*cause;
 
-	b = small();
+	b = pb_small();
 	b->strs[0].data = (uint8_t *)"x";
 	b->strs[0].len = 1;
 	expect_error(b, "string table must start", "first string not empty");
 
-	b = small();
+	b = pb_small();
 	b->f[0].name = 999;
 	expect_error(b, "string index 999 out of range", "function name index");
 
-	b = small();
+	b = pb_small();
 	b->m[0].id = 0;
 	expect_error(b, "reserved id 0", "mapping id 0");
 
-	b = small();
+	b = pb_small();
 	b->l[1].id = 1;
 	expect_error(b, "locations with the same id 1", "duplicate location id");
 
-	b = small();
+	b = pb_small();
 	b->l[0].mapping_id = 7;
 	expect_error(b, "mapping id 7 not found", "unknown mapping");
 
-	b = small();
+	b = pb_small();
 	b->ln[0].function_id = 0;
 	expect_error(b, "line with no function", "line without a function");
 
-	b = small();
+	b = pb_small();
 	b->ln[0].function_id = 42;
 	expect_error(b, "unknown function id 42", "unknown function");
 
-	b = small();
+	b = pb_small();
 	b->ids[0] = 77;
 	expect_error(b, "location id 77", "unknown location");
 
-	b = small();
+	b = pb_small();
 	b->s[0].n_value = 3;
 	expect_error(b, "has 3 values for 4 sample types", "value count");
 
-	b = small();
+	b = pb_small();
 	b->p.n_sample_type = 0;
 	b->s[0].n_value = b->s[1].n_value = 0;
 	expect_error(b, "no sample types", "samples without sample types");
 
-	b = small();
+	b = pb_small();
 	b->lab[0].key = -1;
 	expect_error(b, "label key: string index -1", "negative string index");
 
-	b = small();
+	b = pb_small();
 	b->p.default_sample_type = 1000;
 	expect_error(b, "default sample type", "default sample type index");
 
@@ -241,7 +223,7 @@ test_errors(void)
 static void
 test_sample_index(void)
 {
-	struct pb	*b = small();
+	struct pb	*b = pb_small();
 	struct profile	*p;
 	uint8_t		*data;
 	size_t		 len;
@@ -279,7 +261,7 @@ test_sample_index(void)
 static void
 test_interning(void)
 {
-	struct pb	*b = small(), *c;
+	struct pb	*b = pb_small(), *c;
 	struct symtab	*st = symtab_new();
 	struct profile	*p, *q;
 	uint8_t		*data;
@@ -318,7 +300,7 @@ test_interning(void)
 static void
 test_sparse_ids(void)
 {
-	struct pb	*b = small();
+	struct pb	*b = pb_small();
 	struct profile	*p;
 	uint8_t		*data;
 	size_t		 len;

@@ -12,22 +12,6 @@
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
 
-static struct profile *
-decode(struct pb *b, struct symtab *st)
-{
-	struct profile	*p;
-	uint8_t		*data;
-	size_t		 len;
-	char		*cause = NULL;
-
-	data = pb_pack(b, &len);
-	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
-	if (p == NULL)
-		printf("# decode: %s\n", cause);
-	free(data);
-	return p;
-}
-
 static const struct report_fn *
 fn(const struct report *r, const char *name)
 {
@@ -68,7 +52,7 @@ test_recursion_inline(void)
 	pb_sample(b, 4, la1, la2, lb, la1, V(100));
 	pb_sample(b, 3, lb, la1, lm, V(10));
 	pb_sample(b, 2, linl, lm, V(1));
-	p = decode(b, NULL);
+	p = pb_decode(b, NULL);
 	r = report_top(p, 0, REPORT_BY_FLAT, &cause);
 	is_int(r->total, 111, "total");
 	is_int(r->net, 111, "net of a single profile");
@@ -116,7 +100,7 @@ test_order_names(void)
 	pb_sample(b, 1, ly, V(5));
 	pb_sample(b, 1, lnone, V(-3));
 	pb_sample(b, 1, lanon, V(2));
-	p = decode(b, NULL);
+	p = pb_decode(b, NULL);
 	r = report_top(p, 0, REPORT_BY_FLAT, &cause);
 	/* The nameless function and the location without lines are one
 	 * node to pprof: both are known only by their binary. */
@@ -167,8 +151,8 @@ test_diff(void)
 	pb_label(c, "bytes", NULL, 200, NULL);
 	pb_sample(c, 2, l3, l2, V(0), V(0), V(1), V(40));
 
-	pc = decode(c, st);
-	pb_ = decode(b, st);
+	pc = pb_decode(c, st);
+	pb_ = pb_decode(b, st);
 	r = report_diff(pb_, pc, 3, REPORT_BY_FLAT, &cause);
 	ok(r != NULL, "diff computes");
 	is_int(FLAT(r, "main.leak"), 207, "growth of main.leak");
@@ -187,7 +171,7 @@ test_diff(void)
 		struct profile	*pg;
 
 		pb_sample_type(g, "goroutine", "count");
-		pg = decode(g, st);
+		pg = pb_decode(g, st);
 		r = report_diff(pg, pc, 0, REPORT_BY_FLAT, &cause);
 		ok(r == NULL && cause != NULL &&
 		    strstr(cause, "incompatible") != NULL,
@@ -219,8 +203,8 @@ test_self_diff(void)
 	l = pb_loc(b, m, 0x401000, 1, U(f), V(1));
 	pb_sample(b, 1, l, V(1), V(2), V(3), V(4));
 	pb_label(b, "tenant", "a", 0, NULL);
-	p1 = decode(b, st);
-	p2 = decode(b, st);
+	p1 = pb_decode(b, st);
+	p2 = pb_decode(b, st);
 	r = report_diff(p1, p2, 3, REPORT_BY_FLAT, &cause);
 	is_int(r->nfns, 0, "no function in a self-diff");
 	is_int(r->total, 0, "zero total in a self-diff");

@@ -31,19 +31,10 @@ static char	 root[300];
 static uint8_t *
 profile_bytes(size_t *len)
 {
-	struct pb	*b = pb_heap();
-	uint64_t	 m, fmain, fleak, l1, l2;
+	struct pb	*b = pb_small();
 	uint8_t		*raw, *gz;
 	size_t		 rawlen;
 
-	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/svc");
-	fmain = pb_func(b, "main.main", "/src/main.go");
-	fleak = pb_func(b, "main.leak", "/src/leak.go");
-	l1 = pb_loc(b, m, 0x401000, 1, U(fleak), V(12));
-	l2 = pb_loc(b, m, 0x402000, 1, U(fmain), V(30));
-	pb_sample(b, 2, l1, l2, V(10), V(10240), V(4), V(4096));
-	pb_label(b, "bytes", NULL, 1024, NULL);
-	pb_sample(b, 1, l2, V(1), V(64), V(1), V(64));
 	raw = pb_pack(b, &rawlen);
 	gz = pb_gzip(raw, rawlen, len);
 	free(raw);

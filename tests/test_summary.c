@@ -12,21 +12,6 @@
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
 
-static struct profile *
-decode(struct pb *b)
-{
-	struct profile	*p;
-	uint8_t		*data;
-	size_t		 len;
-	char		*cause = NULL;
-
-	data = pb_pack(b, &len);
-	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
-	free(data);
-	free(b);
-	return p;
-}
-
 int
 main(void)
 {
@@ -46,7 +31,8 @@ main(void)
 	l2 = pb_loc(b, m, 0x402000, 1, U(fm), V(9));
 	pb_sample(b, 2, l1, l2, V(10), V(1000), V(4), V(400));
 	pb_sample(b, 1, l2, V(1), V(100), V(1), V(100));
-	p = decode(b);
+	p = pb_decode(b, NULL);
+	free(b);
 	s = summary_make(p, "heap", "1700000000000", 1700000000000, nm,
 	    &cause);
 	ok(s != NULL, "a heap profile is summarised");
@@ -77,7 +63,8 @@ main(void)
 		l1 = pb_loc(b, m, 0x410000 + i * 16, 1, U(fl), V(1));
 		pb_sample(b, 2, l1, l2, V(1), V(i + 1), V(1), V(i + 1));
 	}
-	p = decode(b);
+	p = pb_decode(b, NULL);
+	free(b);
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
 	is_int(s->nfns, SUMMARY_BY_FLAT + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
