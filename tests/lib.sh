@@ -52,11 +52,11 @@ fixture_bin() {
 }
 
 # Start the fixture in MODE; sets FIXTURE_PID and FIXTURE_URL.
-fixture_start() {	# fixture_start MODE
+fixture_start() {	# fixture_start MODE [FLAGS...]
 	local bin out i
 	bin=$(fixture_bin) || return 1
 	out="$TMPD/fixture.$RANDOM.out"
-	"$bin" -listen 127.0.0.1:0 -mode "$1" >"$out" 2>&1 &
+	"$bin" -listen 127.0.0.1:0 -mode "$@" >"$out" 2>&1 &
 	FIXTURE_PID=$!
 	cleanup_hooks+=("kill $FIXTURE_PID 2>/dev/null")
 	for i in $(seq 1 200); do
