@@ -21,7 +21,7 @@ main(void)
 	struct names	*nm = names_new();
 	uint64_t	 m, fl, fm, l1, l2;
 	char		*cause = NULL;
-	char		 fname[32];
+	static char	 fnames[100][16];	/* the builder keeps pointers */
 	int		 i;
 
 	m = pb_mapping(b, 0x400000, 0x800000, "/bin/svc");
@@ -58,8 +58,8 @@ main(void)
 	fm = pb_func(b, "main.main", "main.go");
 	l2 = pb_loc(b, m, 0x402000, 1, U(fm), V(9));
 	for (i = 0; i < 100; i++) {
-		snprintf(fname, sizeof fname, "main.f%03d", i);
-		fl = pb_func(b, strdup(fname), "f.go");
+		snprintf(fnames[i], sizeof fnames[i], "main.f%03d", i);
+		fl = pb_func(b, fnames[i], "f.go");
 		l1 = pb_loc(b, m, 0x410000 + i * 16, 1, U(fl), V(1));
 		pb_sample(b, 2, l1, l2, V(1), V(i + 1), V(1), V(i + 1));
 	}
