@@ -1,0 +1,88 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "xmalloc.h"
+
+static int
+double_cmp(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+detect_slope(const struct point *p, size_t n)
+{
+	double	*s, m;
+	size_t	 i, j, k = 0, step;
+
+	if (n < 2)
+		return 0;
+	/* Beyond 128 points, every step-th: the median hardly moves. */
+	step = n > 128 ? (n + 127) / 128 : 1;
+	s = xreallocarray(NULL, (n / step + 1) * (n / step + 1) / 2 + 1,
+	    sizeof *s);
+	for (i = 0; i < n; i += step)
+		for (j = i + step; j < n; j += step)
+			if (p[j].t_ms != p[i].t_ms)
+				s[k++] = (double)(p[j].v - p[i].v) * 1000.0 /
+				    (double)(p[j].t_ms - p[i].t_ms);
+	if (k == 0) {
+		free(s);
+		return 0;
+	}
+	qsort(s, k, sizeof *s, double_cmp);
+	m = k % 2 == 1 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
+	free(s);
+	return m;
+}
+
+void
+detect_judge(const struct point *pts, size_t n, int64_t now_ms,
+    uint64_t window_ms, int64_t min_growth, struct verdict *v)
+{
+	const struct point	*w;
+	size_t			 i, nw, seg;
+	int64_t			 start = now_ms - (int64_t)window_ms;
+	bool			 seen[DETECT_SEGMENTS];
+
+	memset(v, 0, sizeof *v);
+	/* The points of the window. */
+	for (i = 0; i < n && pts[i].t_ms < start; i++)
+		;
+	w = &pts[i];
+	for (nw = 0; i + nw < n && pts[i + nw].t_ms <= now_ms; nw++)
+		;
+	if (nw < DETECT_SEGMENTS || window_ms == 0 ||
+	    (double)(w[nw - 1].t_ms - w[0].t_ms) < DETECT_COVER *
+	    (double)window_ms)
+		return;
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < nw; i++) {
+		seg = (size_t)((double)(w[i].t_ms - start) * DETECT_SEGMENTS /
+		    (double)window_ms);
+		if (seg >= DETECT_SEGMENTS)
+			seg = DETECT_SEGMENTS - 1;
+		if (!seen[seg] || w[i].v < v->floors[seg])
+			v->floors[seg] = w[i].v;
+		seen[seg] = true;
+	}
+	for (seg = 0; seg < DETECT_SEGMENTS; seg++)
+		if (!seen[seg])
+			return;		/* a gap: not judged */
+	v->judged = true;
+	v->floors_rise = true;
+	for (seg = 1; seg < DETECT_SEGMENTS; seg++)
+		if (v->floors[seg] <= v->floors[seg - 1])
+			v->floors_rise = false;
+	/* The slope costs n^2: only for a series whose floors rise. */
+	if (!v->floors_rise)
+		return;
+	v->per_second = detect_slope(w, nw);
+	v->growth = (int64_t)(v->per_second * (double)window_ms / 1000.0);
+	v->growing = v->growth >= min_growth;
+}

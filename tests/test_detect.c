@@ -1,0 +1,135 @@
+/*
+ * Unit tests for src/detect.c: synthetic series of each shape the
+ * detector must tell apart, with noise, judged at every point in time.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "tap.h"
+
+#define MiB		(1024 * 1024)
+#define WINDOW		20000	/* ms */
+#define MIN_GROWTH	(4 * MiB)
+
+/* A shape: the live heap at second t (a float, for sawtooth phases). */
+typedef double (*shape_fn)(double t);
+
+static double leak(double t) { return 50 * MiB + 0.5 * MiB * t; }
+static double flat(double t) { return 50 * MiB; }
+static double
+sawtooth(double t)
+{
+	return 50 * MiB + 4 * MiB * fmod(t, 6.0);	/* 24 MiB, 6 s */
+}
+static double
+small_leak(double t)
+{
+	return 2 * MiB + 0.25 * MiB * t;
+}
+static double
+cache(double t)
+{
+	return 50 * MiB + (t < 6 ? t : 6) * 16.0 / 6 * MiB;
+}
+static double
+late_cache(double t)
+{
+	/* Fills 16 MiB between 60 s and 66 s, then stays. */
+	return 50 * MiB + (t < 60 ? 0 : t < 66 ? (t - 60) : 6) * 16.0 / 6 *
+	    MiB;
+}
+
+/*
+ * Judge a shape sampled every second for `seconds`, with noise of `noise`
+ * bytes; returns the longest run of judgements that said growing (an
+ * alert fires after `for` of them), and the second it first said so.
+ */
+static int
+run(shape_fn f, int seconds, double noise, int *first)
+{
+	struct point	 p[1000];
+	struct verdict	 v;
+	int		 i, growing = 0, longest = 0;
+
+	*first = -1;
+	srand(7);
+	for (i = 0; i < seconds; i++) {
+		p[i].t_ms = (int64_t)i * 1000;
+		p[i].v = (int64_t)(f(i) + noise * ((double)rand() /
+		    RAND_MAX - 0.5));
+		detect_judge(p, i + 1, p[i].t_ms, WINDOW, MIN_GROWTH, &v);
+		if (v.growing) {
+			growing++;
+			if (*first == -1)
+				*first = i;
+		} else
+			growing = 0;
+		if (growing > longest)
+			longest = growing;
+	}
+	return longest;
+}
+
+int
+main(void)
+{
+	struct point	 p[10];
+	struct verdict	 v;
+	int		 first, n;
+
+	/* `for` is 10 s: ten judgements in a row fire. */
+	n = run(leak, 120, 256 * 1024, &first);
+	ok(n >= 90 && first <= 22, "a steady leak keeps growing (%d in a row, "
+	    "from %d s)", n, first);
+	/*
+	 * A small leak inside a big sawtooth: the total swings, and whether
+	 * its floors rise depends on where the troughs fall; the leaking
+	 * function's own in-use bytes rise steadily, and that is judged.
+	 */
+	n = run(small_leak, 180, 64 * 1024, &first);
+	ok(n >= 150, "a function's small leak keeps growing (%d in a row, "
+	    "from %d s)", n, first);
+	n = run(flat, 120, 2 * MiB, &first);
+	ok(n == 0, "churn around a flat live heap never grows (%d)", n);
+	n = run(sawtooth, 180, 256 * 1024, &first);
+	ok(n == 0, "a sawtooth never grows (%d)", n);
+	n = run(cache, 120, 256 * 1024, &first);
+	ok(n < 10, "a cache filled at start: never 10 in a row (%d)", n);
+	n = run(late_cache, 180, 256 * 1024, &first);
+	ok(n < 10, "a cache filled later: never 10 in a row (%d)", n);
+
+	/* The details. */
+	memset(p, 0, sizeof p);
+	detect_judge(p, 0, 0, WINDOW, MIN_GROWTH, &v);
+	ok(!v.judged, "no points: not judged");
+	for (n = 0; n < 5; n++) {
+		p[n].t_ms = n * 1000;
+		p[n].v = n * MiB;
+	}
+	detect_judge(p, 5, 4000, WINDOW, MIN_GROWTH, &v);
+	ok(!v.judged, "a window not covered is not judged");
+	for (n = 0; n < 5; n++)
+		p[n].t_ms = n * 5000;
+	detect_judge(p, 5, 20000, WINDOW, MIN_GROWTH, &v);
+	ok(v.judged && v.floors_rise, "a covered window is judged");
+	ok(fabs(v.per_second - MiB / 5.0) < 1, "the slope is the rate");
+	is_int(v.growth, 4 * MiB, "growth: slope times window");
+	ok(v.growing, "growth at min_growth grows");
+	detect_judge(p, 5, 20000, WINDOW, MIN_GROWTH + 1, &v);
+	ok(!v.growing, "growth under min_growth does not");
+	p[3].v = 0;
+	detect_judge(p, 5, 20000, WINDOW, 1, &v);
+	ok(!v.floors_rise && !v.growing, "a floor that falls back stops it");
+	p[0].t_ms = 0, p[0].v = 0;
+	p[1].t_ms = 1000, p[1].v = 10;
+	p[2].t_ms = 2000, p[2].v = 1000;	/* an outlier */
+	p[3].t_ms = 3000, p[3].v = 30;
+	p[4].t_ms = 4000, p[4].v = 40;
+	ok(fabs(detect_slope(p, 5) - 10) < 1e-6, "Theil-Sen ignores an "
+	    "outlier (%.1f per second)", detect_slope(p, 5));
+	return tap_done();
+}
