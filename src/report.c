@@ -711,6 +711,75 @@ report_diff(const struct profile *base, const struct profile *cur, int idx,
 	return r;
 }
 
+/* The innermost frame of a stack outside the Go runtime, as (i, j). */
+static bool
+first_own_frame(const struct symtab *st, const uint32_t *stack, uint32_t n,
+    uint32_t *li, uint32_t *lj)
+{
+	const struct sym_loc	*locs = symtab_locs(st), *loc;
+	const struct sym_line	*lines = symtab_lines(st);
+	const char		*name;
+	uint32_t		 i, j, k;
+
+	for (i = 0; i < n; i++) {
+		loc = &locs[stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = 0; j < k; j++) {
+			name = symtab_node(st, lines[loc->line0 + j].node)->label;
+			if (strncmp(name, "runtime.", 8) != 0 &&
+			    strncmp(name, "runtime/", 8) != 0) {
+				*li = i;
+				*lj = j;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+size_t
+report_stack(const struct report *r, const char *name, const char **frames,
+    size_t max)
+{
+	const struct symtab	*st = r->profile->st;
+	const struct sym_loc	*locs = symtab_locs(st), *loc;
+	const struct sym_line	*lines = symtab_lines(st);
+	const struct msample	*best = NULL, *m;
+	const char		*label, *prev = NULL;
+	uint32_t		 i, j, k, bi = 0, bj = 0, fi, fj;
+	size_t			 n = 0;
+
+	if (r->stacks == NULL || max == 0)
+		return 0;
+	for (i = 0; i < r->stacks->n; i++) {
+		m = &r->stacks->ms[i];
+		if (m->v <= 0 || (best != NULL && m->v <= best->v) ||
+		    !first_own_frame(st, m->stack, m->n, &fi, &fj))
+			continue;
+		loc = &locs[m->stack[fi]];
+		if (strcmp(symtab_node(st, lines[loc->line0 + fj].node)->label,
+		    name) != 0)
+			continue;
+		best = m;
+		bi = fi;
+		bj = fj;
+	}
+	if (best == NULL)
+		return 0;
+	/* From that frame outwards, each function once in a row. */
+	for (i = bi; i < best->n && n < max; i++) {
+		loc = &locs[best->stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = i == bi ? bj : 0; j < k && n < max; j++) {
+			label = symtab_node(st, lines[loc->line0 + j].node)->label;
+			if (prev == NULL || strcmp(prev, label) != 0)
+				frames[n++] = label;
+			prev = label;
+		}
+	}
+	return n;
+}
+
 void
 report_limit(struct report *r, size_t nmax)
 {

@@ -67,6 +67,15 @@ struct report	*report_diff(const struct profile *base,
 		    const struct profile *current, int sample_index,
 		    enum report_order, char **cause);
 void		 report_free(struct report *);
+/*
+ * The stack through which a function grew most: in the sample with the
+ * largest positive value where the function is the innermost frame
+ * outside the Go runtime, the function and up to max - 1 of its callers.
+ * Returns how many names it put in frames.
+ */
+size_t		 report_stack(const struct report *, const char *name,
+		    const char **frames, size_t max);
+
 /* Fill in every function's file and line. */
 void		 report_sites(struct report *);
 /*

@@ -101,14 +101,62 @@ type_total(const struct profile *p, int idx)
 	return total;
 }
 
+int
+summary_is_runtime(const char *name)
+{
+	return strncmp(name, "runtime.", 8) == 0 ||
+	    strncmp(name, "runtime/", 8) == 0;
+}
+
+/*
+ * Each function's own value: a sample's value goes to its innermost frame
+ * outside the runtime, or to its innermost frame if all are the runtime's.
+ */
+static int64_t *
+own_values(const struct profile *p, int idx)
+{
+	const struct sym_loc	*locs = symtab_locs(p->st), *loc;
+	const struct sym_line	*lines = symtab_lines(p->st);
+	uint32_t		 nnodes = symtab_nnodes(p->st);
+	const uint32_t		*stack;
+	int64_t			*own, v;
+	uint32_t		 i, j, k, n, node, leaf;
+	size_t			 s;
+
+	own = xcalloc(nnodes + 1, sizeof *own);
+	for (s = 0; s < p->nsamples; s++) {
+		if ((v = p->values[s * p->ntypes + idx]) == 0)
+			continue;
+		stack = &p->stacks[p->stack_off[s]];
+		n = p->stack_off[s + 1] - p->stack_off[s];
+		if (n == 0)
+			continue;
+		leaf = lines[locs[stack[0]].line0].node;
+		node = SYM_NONE;
+		for (i = 0; i < n && node == SYM_NONE; i++) {
+			loc = &locs[stack[i]];
+			k = loc->nlines > 0 ? loc->nlines : 1;
+			for (j = 0; j < k; j++)
+				if (!summary_is_runtime(symtab_node(p->st,
+				    lines[loc->line0 + j].node)->label)) {
+					node = lines[loc->line0 + j].node;
+					break;
+				}
+		}
+		own[node != SYM_NONE ? node : leaf] += v;
+	}
+	return own;
+}
+
 struct summary *
 summary_make(const struct profile *p, const char *kind, const char *id,
     int64_t time_ms, struct names *nm, char **cause)
 {
 	struct summary	*s;
 	struct report	*r;
+	int64_t		*own;
 	uint8_t		*taken;
-	size_t		 i, n;
+	size_t		 i, n, best;
 	int		 idx, oidx = -1, aidx = -1;
 
 	if (strcmp(kind, "goroutine") == 0)
@@ -122,8 +170,9 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 		xasprintf(cause, "not a %s profile", kind);
 		return NULL;
 	}
-	if ((r = report_top(p, idx, REPORT_BY_FLAT, cause)) == NULL)
+	if ((r = report_top(p, idx, REPORT_BY_CUM, cause)) == NULL)
 		return NULL;
+	own = own_values(p, idx);
 	s = xcalloc(1, sizeof *s);
 	snprintf(s->id, sizeof s->id, "%s", id);
 	s->time_ms = time_ms;
@@ -131,36 +180,37 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	s->total = type_total(p, idx);
 	s->objects = oidx != -1 ? type_total(p, oidx) : 0;
 	s->alloc = aidx != -1 ? type_total(p, aidx) : 0;
-	s->fns = xreallocarray(NULL, SUMMARY_BY_FLAT + SUMMARY_BY_CUM + 1,
+	s->fns = xreallocarray(NULL, SUMMARY_BY_OWN + SUMMARY_BY_CUM + 1,
 	    sizeof *s->fns);
 	taken = xcalloc(r->nfns + 1, 1);
-	/* The report is in flat order: the first are the largest flats. */
-	for (i = 0; i < r->nfns && s->nfns < SUMMARY_BY_FLAT; i++) {
-		if (r->fns[i].flat == 0)
-			break;
-		taken[i] = 1;
-		s->fns[s->nfns].name = names_add(nm, r->fns[i].name);
-		s->fns[s->nfns].flat = r->fns[i].flat;
-		s->fns[s->nfns].cum = r->fns[i].cum;
-		s->nfns++;
-	}
-	/* Then the largest cums not taken: callers of many small sites. */
-	for (n = 0; n < SUMMARY_BY_CUM; n++) {
-		size_t best = r->nfns;
-
+	/* The largest own values first. */
+	for (n = 0; n < SUMMARY_BY_OWN; n++) {
+		best = r->nfns;
 		for (i = 0; i < r->nfns; i++)
-			if (!taken[i] && (best == r->nfns ||
-			    r->fns[i].cum > r->fns[best].cum))
+			if (!taken[i] && own[r->fns[i].node] > 0 &&
+			    (best == r->nfns || own[r->fns[i].node] >
+			    own[r->fns[best].node]))
 				best = i;
-		if (best == r->nfns || r->fns[best].cum <= 0)
+		if (best == r->nfns)
 			break;
 		taken[best] = 1;
 		s->fns[s->nfns].name = names_add(nm, r->fns[best].name);
-		s->fns[s->nfns].flat = r->fns[best].flat;
+		s->fns[s->nfns].own = own[r->fns[best].node];
 		s->fns[s->nfns].cum = r->fns[best].cum;
 		s->nfns++;
 	}
+	/* Then the largest cums not taken: the report is in cum order. */
+	for (i = 0, n = 0; i < r->nfns && n < SUMMARY_BY_CUM; i++) {
+		if (taken[i] || r->fns[i].cum <= 0)
+			continue;
+		s->fns[s->nfns].name = names_add(nm, r->fns[i].name);
+		s->fns[s->nfns].own = own[r->fns[i].node];
+		s->fns[s->nfns].cum = r->fns[i].cum;
+		s->nfns++;
+		n++;
+	}
 	free(taken);
+	free(own);
 	report_free(r);
 	return s;
 }

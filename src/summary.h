@@ -12,17 +12,27 @@
 
 #include "store.h"
 
-#define SUMMARY_BY_FLAT	64	/* functions kept by their flat value */
+#define SUMMARY_BY_OWN	64	/* functions kept by their own value */
 #define SUMMARY_BY_CUM	32	/* and by their cum, when not among those */
 
 struct profile;
 struct names;
 
+/*
+ * A function's values in one snapshot. Its own value is pprof's flat,
+ * except that a sample whose innermost frames are the Go runtime's
+ * (runtime.gopark under a parked goroutine, runtime.malg making one) is
+ * counted to the first frame outside the runtime: the code a person can
+ * fix, such as the function a leaked goroutine runs.
+ */
 struct summary_fn {
 	uint32_t	 name;		/* in the target's names */
-	int64_t		 flat;
+	int64_t		 own;
 	int64_t		 cum;
 };
+
+/* Whether a function belongs to the Go runtime, for attribution. */
+int	summary_is_runtime(const char *name);
 
 struct summary {
 	char		 id[STORE_ID_MAX];
@@ -32,7 +42,7 @@ struct summary {
 	int64_t		 objects;	/* in-use objects; heap only */
 	int64_t		 alloc;		/* bytes allocated since start; heap */
 	uint32_t	 nfns;
-	struct summary_fn *fns;		/* by flat, then by cum */
+	struct summary_fn *fns;		/* by own value, then by cum */
 };
 
 /* Function names shared by a target's summaries, each kept once. */

@@ -42,7 +42,7 @@ main(void)
 	is_int(s->nfns, 2, "both functions kept");
 	is_str(names_get(nm, s->fns[0].name), "main.leak",
 	    "the largest flat first");
-	is_int(s->fns[0].flat, 400, "its flat");
+	is_int(s->fns[0].own, 400, "its own value");
 	is_int(s->fns[1].cum, 500, "main.main's cum");
 	is_str(s->id, "1700000000000", "the snapshot id");
 	summary_free(s);
@@ -66,14 +66,43 @@ main(void)
 	p = pb_decode(b, NULL);
 	free(b);
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
-	is_int(s->nfns, SUMMARY_BY_FLAT + SUMMARY_BY_CUM, "the caps by flat "
+	is_int(s->nfns, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
 	is_str(names_get(nm, s->fns[0].name), "main.f099", "largest first");
-	is_str(names_get(nm, s->fns[SUMMARY_BY_FLAT].name), "main.main",
+	is_str(names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
 	    "the caller with no flat, first by its cum");
 	/* main.leak and main.main, then 95 of the f's: main.main again. */
-	is_int(names_count(nm), 2 + SUMMARY_BY_FLAT + SUMMARY_BY_CUM - 1,
+	is_int(names_count(nm), 2 + SUMMARY_BY_OWN + SUMMARY_BY_CUM - 1,
 	    "each name kept once across summaries");
+	summary_free(s);
+	profile_free(p);
+
+	/* Goroutines parked in the runtime count to the code they run. */
+	b = pb_new();
+	pb_sample_type(b, "goroutine", "count");
+	m = pb_mapping(b, 0x400000, 0x800000, "/bin/svc");
+	fl = pb_func(b, "runtime.gopark", "proc.go");
+	fm = pb_func(b, "runtime.chanrecv", "chan.go");
+	{
+		uint64_t fw = pb_func(b, "main.worker.func1", "main.go");
+		uint64_t fg = pb_func(b, "runtime.goexit", "asm.s");
+		uint64_t la = pb_loc(b, m, 0x401000, 1, U(fl), V(1));
+		uint64_t lb = pb_loc(b, m, 0x402000, 1, U(fm), V(2));
+		uint64_t lc = pb_loc(b, m, 0x403000, 1, U(fw), V(3));
+		uint64_t ld = pb_loc(b, m, 0x404000, 1, U(fg), V(4));
+
+		pb_sample(b, 4, la, lb, lc, ld, V(30));
+		pb_sample(b, 2, la, ld, V(2));	/* all runtime */
+	}
+	p = pb_decode(b, NULL);
+	free(b);
+	s = summary_make(p, "goroutine", "3", 3, nm, &cause);
+	is_int(s->total, 32, "goroutines counted");
+	is_str(names_get(nm, s->fns[0].name), "main.worker.func1",
+	    "parked goroutines count to the function they run");
+	is_int(s->fns[0].own, 30, "its goroutines");
+	is_str(names_get(nm, s->fns[1].name), "runtime.gopark",
+	    "a stack all in the runtime counts to its innermost frame");
 	summary_free(s);
 	profile_free(p);
 	names_free(nm);

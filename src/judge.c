@@ -1,0 +1,281 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "judge.h"
+#include "log.h"
+#include "profile.h"
+#include "report.h"
+#include "xmalloc.h"
+
+const char *
+alert_state_name(enum alert_state s)
+{
+	switch (s) {
+	case ALERT_PENDING:
+		return "pending";
+	case ALERT_FIRING:
+		return "firing";
+	default:
+		return "inactive";
+	}
+}
+
+struct judge *
+judge_new(const struct judge_params *p)
+{
+	struct judge	*j;
+
+	j = xcalloc(1, sizeof *j);
+	j->p = *p;
+	j->names = names_new();
+	return j;
+}
+
+static void
+window_clear(struct judge *j)
+{
+	while (j->nwin > 0)
+		summary_free(j->win[--j->nwin]);
+}
+
+void
+judge_free(struct judge *j)
+{
+	if (j == NULL)
+		return;
+	window_clear(j);
+	free(j->win);
+	names_free(j->names);
+	free(j);
+}
+
+void
+judge_set_params(struct judge *j, const struct judge_params *p)
+{
+	j->p = *p;
+}
+
+const struct summary *
+judge_latest(const struct judge *j)
+{
+	return j->nwin > 0 ? j->win[j->nwin - 1] : NULL;
+}
+
+const struct summary *
+judge_first(const struct judge *j)
+{
+	return j->nwin > 0 ? j->win[0] : NULL;
+}
+
+const char *
+judge_signals(const struct judge *j)
+{
+	if (j->total_growing && j->fn_growing)
+		return "total, function";
+	if (j->total_growing)
+		return "total";
+	if (j->fn_growing)
+		return "function";
+	return "";
+}
+
+/* Forget the summaries older than the window, keeping the newest. */
+static void
+window_prune(struct judge *j, int64_t now)
+{
+	size_t	n = 0;
+
+	while (n + 1 < j->nwin &&
+	    j->win[n]->time_ms < now - (int64_t)j->p.window_ms)
+		summary_free(j->win[n++]);
+	if (n > 0) {
+		memmove(j->win, j->win + n, (j->nwin - n) * sizeof *j->win);
+		j->nwin -= n;
+	}
+}
+
+/* A function's own value in a summary; 0 when it is not among its top. */
+static int64_t
+own_value(const struct summary *s, uint32_t name)
+{
+	uint32_t	i;
+
+	for (i = 0; i < s->nfns; i++)
+		if (s->fns[i].name == name)
+			return s->fns[i].own;
+	return 0;
+}
+
+static int
+fn_cmp(const void *a, const void *b)
+{
+	const struct judge_fn	*x = a, *y = b;
+
+	if (x->growing != y->growing)
+		return x->growing ? -1 : 1;
+	return x->growth > y->growth ? -1 : x->growth < y->growth;
+}
+
+/* Judge the window: the total, then each function of the newest. */
+static bool
+judge_window(struct judge *j, int64_t now)
+{
+	const struct summary	*last = j->win[j->nwin - 1];
+	struct point		*pts;
+	struct judge_fn		*fns;
+	struct verdict		 v;
+	size_t			 i, k, nfns = 0;
+	int64_t			 fn_growth = 0;
+
+	pts = xreallocarray(NULL, j->nwin + 1, sizeof *pts);
+	for (i = 0; i < j->nwin; i++) {
+		pts[i].t_ms = j->win[i]->time_ms;
+		pts[i].v = j->win[i]->total;
+	}
+	detect_judge(pts, j->nwin, now, j->p.window_ms, j->p.min_growth,
+	    &j->total);
+	j->total_growing = j->total.growing;
+	j->per_second = detect_slope(pts, j->nwin);
+
+	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
+	j->fn_growing = false;
+	for (k = 0; k < last->nfns; k++) {
+		if (last->fns[k].own <= 0)
+			continue;
+		for (i = 0; i < j->nwin; i++) {
+			pts[i].t_ms = j->win[i]->time_ms;
+			pts[i].v = own_value(j->win[i], last->fns[k].name);
+		}
+		detect_judge(pts, j->nwin, now, j->p.window_ms,
+		    j->p.min_growth, &v);
+		fns[nfns].name = last->fns[k].name;
+		fns[nfns].growth = last->fns[k].own -
+		    own_value(j->win[0], last->fns[k].name);
+		fns[nfns].growing = v.growing;
+		if (v.growing) {
+			j->fn_growing = true;
+			if (v.growth > fn_growth)
+				fn_growth = v.growth;
+		}
+		if (fns[nfns].growth > 0 || v.growing)
+			nfns++;
+	}
+	qsort(fns, nfns, sizeof *fns, fn_cmp);
+	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
+	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	j->growth = j->total_growing ? j->total.growth : fn_growth;
+	free(fns);
+	free(pts);
+	return j->total_growing || j->fn_growing;
+}
+
+/* Enter a state; the one place states change. */
+static void
+judge_enter(struct judge *j, enum alert_state s, int64_t now)
+{
+	if (j->state == ALERT_INACTIVE)
+		j->active = now;
+	j->state = s;
+	j->since = now;
+}
+
+bool
+judge_add(struct judge *j, struct summary *s, enum alert_state *from)
+{
+	const struct summary	*last = judge_latest(j);
+	enum alert_state	 was = j->state;
+	bool			 growing;
+
+	if (last != NULL && (s->profile_ns < last->profile_ns ||
+	    s->alloc < last->alloc)) {
+		window_clear(j);
+		j->restarts++;
+	}
+	if (j->nwin == j->capwin) {
+		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
+		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);
+	}
+	j->win[j->nwin++] = s;
+	window_prune(j, s->time_ms);
+
+	growing = judge_window(j, s->time_ms);
+	if (growing) {
+		if (j->state == ALERT_INACTIVE)
+			judge_enter(j, j->p.for_ms == 0 ? ALERT_FIRING :
+			    ALERT_PENDING, s->time_ms);
+		else if (j->state == ALERT_PENDING &&
+		    s->time_ms - j->since >= (int64_t)j->p.for_ms)
+			judge_enter(j, ALERT_FIRING, s->time_ms);
+	} else if (j->state != ALERT_INACTIVE)
+		judge_enter(j, ALERT_INACTIVE, s->time_ms);
+	*from = was;
+	return j->state != was;
+}
+
+void
+judge_sites_free(struct alert_site *sites, size_t n)
+{
+	size_t	i, k;
+
+	for (i = 0; i < n; i++) {
+		free(sites[i].function);
+		free(sites[i].file);
+		for (k = 0; k < sites[i].nstack; k++)
+			free(sites[i].stack[k]);
+	}
+	free(sites);
+}
+
+int
+judge_sites(const struct judge *j, const char *base_path,
+    const char *current_path, struct alert_site **out, size_t *nout,
+    char **cause)
+{
+	struct alert_site	*sites;
+	struct symtab		*st;
+	struct profile		*pb = NULL, *pc = NULL;
+	struct report		*r = NULL;
+	const char		*frames[5];
+	size_t			 i, k;
+	int			 idx, rc = -1;
+
+	sites = xcalloc(j->ntop + 1, sizeof *sites);
+	for (i = 0; i < j->ntop; i++) {
+		sites[i].function = xstrdup(names_get(j->names,
+		    j->top[i].name));
+		sites[i].growth = j->top[i].growth;
+	}
+	*out = sites;
+	*nout = j->ntop;
+	st = symtab_new();
+	if ((pc = profile_load(current_path, PROFILE_MAX_INFLATED, st,
+	    cause)) == NULL ||
+	    (pb = profile_load(base_path, PROFILE_MAX_INFLATED, st,
+	    cause)) == NULL ||
+	    (idx = profile_sample_index(pc, strcmp(j->p.kind,
+	    "goroutine") == 0 ? "goroutine" : "inuse_space", cause)) == -1 ||
+	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+		goto out;
+	report_sites(r);
+	for (i = 0; i < j->ntop; i++) {
+		for (k = 0; k < r->nfns; k++)
+			if (strcmp(r->fns[k].name, sites[i].function) == 0)
+				break;
+		if (k < r->nfns && r->fns[k].file != NULL) {
+			sites[i].file = xstrdup(r->fns[k].file);
+			sites[i].line = r->fns[k].line;
+		}
+		sites[i].nstack = report_stack(r, sites[i].function, frames, 5);
+		for (k = 0; k < sites[i].nstack; k++)
+			sites[i].stack[k] = xstrdup(frames[k]);
+	}
+	rc = 0;
+out:
+	report_free(r);
+	profile_free(pb);
+	profile_free(pc);
+	symtab_free(st);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * The judgement of one target: the summaries of the snapshots in its
+ * window, the leak test of detect.c on its total and on each function's
+ * own value, and the state of its alert. heapwatchd keeps one per target;
+ * `heapwatch judge` replays a folder of snapshots through one, so both
+ * reach the same verdict.
+ *
+ * The alert is Prometheus-like: inactive; pending while the target or one
+ * of its functions is growing; firing once it has been growing for `for`;
+ * back to inactive (resolved) when it stops. A restart of the target (its
+ * profiles go back in time, or its allocations since start shrink) starts
+ * a new window.
+ */
+#ifndef JUDGE_H
+#define JUDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "detect.h"
+#include "summary.h"
+
+#define JUDGE_TOP	5	/* functions an alert names */
+
+enum alert_state {
+	ALERT_INACTIVE,
+	ALERT_PENDING,
+	ALERT_FIRING
+};
+
+struct judge_params {
+	const char	*kind;		/* "heap" or "goroutine" */
+	uint64_t	 window_ms;
+	uint64_t	 for_ms;
+	int64_t		 min_growth;
+};
+
+/* A function that grew across the window. */
+struct judge_fn {
+	uint32_t	 name;		/* in the judge's names */
+	int64_t		 growth;	/* its own value, last minus first */
+	bool		 growing;	/* its own test says so */
+};
+
+struct judge {
+	struct judge_params	 p;
+	struct names		*names;
+	struct summary		**win;		/* oldest first */
+	size_t			 nwin, capwin;
+	unsigned int		 restarts;
+
+	enum alert_state	 state;
+	int64_t			 since;		/* of the state, unix ms */
+	int64_t			 active;	/* growing since, unix ms */
+	struct verdict		 total;		/* of the last judgement */
+	double			 per_second;	/* the total's slope */
+	bool			 total_growing;
+	bool			 fn_growing;
+	int64_t			 growth;	/* what the alert says */
+	struct judge_fn		 top[JUDGE_TOP];
+	size_t			 ntop;
+};
+
+/* Where a function the alert names grew: for people and webhooks. */
+struct alert_site {
+	char		*function;
+	int64_t		 growth;
+	char		*file;		/* NULL when unknown */
+	int64_t		 line;
+	char		*stack[5];	/* itself, then its callers */
+	size_t		 nstack;
+};
+
+struct judge	*judge_new(const struct judge_params *);
+void		 judge_free(struct judge *);
+void		 judge_set_params(struct judge *, const struct judge_params *);
+/*
+ * Take the summary of a new snapshot and judge at its time; true when the
+ * alert's state changed, the old one in *from.
+ */
+bool		 judge_add(struct judge *, struct summary *,
+		    enum alert_state *from);
+const struct summary *judge_latest(const struct judge *);
+const struct summary *judge_first(const struct judge *);
+const char	*judge_signals(const struct judge *);
+const char	*alert_state_name(enum alert_state);
+
+/*
+ * The sites of the functions the judgement names, from the diff of the
+ * window's first and last snapshots, read from their files. Each named
+ * function gets a site, with file and stack when the diff tells them.
+ */
+int		 judge_sites(const struct judge *, const char *base_path,
+		    const char *current_path, struct alert_site **, size_t *,
+		    char **cause) __attribute__((warn_unused_result));
+void		 judge_sites_free(struct alert_site *, size_t);
+
+#endif
