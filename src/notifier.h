@@ -1,0 +1,137 @@
+/*
+ * The alert notifier of heapwatchd: POSTs each alert state change to the
+ * webhooks of alerting.webhooks, from the daemon's libevent loop with
+ * libcurl's multi interface, never blocking the loop.
+ *
+ * notifier_send() copies the note and queues one delivery for every
+ * receiver. Each receiver sends its queue in order, one POST at a time; a
+ * 2xx answer delivers the note, anything else (another status, a refused
+ * connection, the receiver's timeout) is retried after a backoff of 1 s
+ * that doubles up to 5 min, each wait cut by a random part of at most a
+ * quarter so that many heapwatchds do not retry in step. A success resets
+ * the backoff. A queue holds at most NOTIFIER_QUEUE_MAX notes: when it is
+ * full the oldest note not in flight is dropped, and counted.
+ *
+ * A note replaces the newest queued note of the same key that is not in
+ * flight when that one is a repeat of it: the same status, or, for
+ * format alertmanager, any status, as Alertmanager keeps only the latest
+ * state of an alert. A state change for format json is an event of its own
+ * and is queued behind.
+ *
+ * The body is rendered when each attempt starts, not when the note is
+ * queued: a firing alert's endsAt then counts from the time Alertmanager
+ * gets it, and a reload that changes a receiver's format or the external
+ * URL applies to what is still queued.
+ *
+ * Sending a firing alert again every repeat_interval is the caller's job
+ * (the alert state machine); the notifier sends what it is given, once.
+ *
+ * Format json, the body of SPEC.md:
+ *   {"status", "target", "labels", "kind", "since", "growth",
+ *    "window_seconds", "top": [{"function", "growth", "file", "line",
+ *    "stack"}], "base_snapshot", "current_snapshot"}
+ * "since" is when the status began: the start of the alert when firing,
+ * the time it ended when resolved (as "state" and "since" in
+ * /api/v1/alerts). Times are RFC 3339 in UTC with milliseconds. A
+ * function's "file" and "line" are null when unknown, and so is a
+ * snapshot's URL, EXTERNAL_URL/api/v1/targets/NAME/snapshots/ID, without
+ * an id.
+ *
+ * Format alertmanager, Alertmanager's POST /api/v2/alerts: a list of one
+ * alert with labels alertname ("HeapGrowth" for heap targets,
+ * "GoroutineGrowth" for goroutine targets, so that routes and inhibitions
+ * can tell them apart), target and the target's labels; annotations
+ * summary and description (the top functions, their growth and file:line,
+ * and the diff between the two snapshots); startsAt, the start of the
+ * alert; generatorURL, EXTERNAL_URL/api/v1/targets/NAME. endsAt follows
+ * Prometheus: when resolved, the time it ended; when firing, now + 4 x
+ * repeat_interval, as Prometheus sets now + 4 x its resend delay, so that
+ * the alert stays active through two missed repeats yet resolves by itself
+ * if heapwatchd goes away. Leaving it out would let Alertmanager resolve
+ * the alert after its resolve_timeout (5 min), long before the next repeat.
+ */
+#ifndef NOTIFIER_H
+#define NOTIFIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define NOTIFIER_QUEUE_MAX	1000	/* notes per receiver */
+#define NOTE_FRAMES		5	/* stack frames per function, at most */
+
+struct event_base;
+struct notifier;
+
+enum note_status {
+	NOTE_FIRING,
+	NOTE_RESOLVED
+};
+
+enum note_kind {
+	NOTE_HEAP,
+	NOTE_GOROUTINE
+};
+
+/* One of the functions that grew the most. */
+struct note_function {
+	const char	*function;
+	int64_t		 growth;	/* bytes or goroutines */
+	const char	*file;		/* NULL: unknown */
+	int64_t		 line;		/* 0: unknown */
+	const char	*stack[NOTE_FRAMES];	/* innermost first */
+	size_t		 nstack;
+};
+
+/* One alert state change; notifier_send() copies what it needs. */
+struct alert_note {
+	enum note_status	 status;
+	const char		*key;		/* identity; NULL: target */
+	const char		*target;
+	const struct config_pair *labels;	/* the target's */
+	size_t			 nlabels;
+	enum note_kind		 kind;
+	int64_t			 since;		/* unix ms, the alert began */
+	int64_t			 ends;		/* unix ms, resolved at */
+	int64_t			 growth;	/* over the window */
+	uint64_t		 window_seconds;
+	const char		*summary;	/* one sentence */
+	const struct note_function *top;	/* largest growth first */
+	size_t			 ntop;
+	const char		*base_snapshot;		/* ids, or NULL */
+	const char		*current_snapshot;
+};
+
+/* The counters of one receiver, for /metrics. */
+struct notifier_stats {
+	const char	*url;		/* lives until the next reconfigure */
+	uint64_t	 sent;		/* notes delivered */
+	uint64_t	 failed;	/* attempts that failed */
+	uint64_t	 dropped;	/* notes dropped from a full queue */
+	uint64_t	 replaced;	/* queued notes replaced by a newer */
+	size_t		 queued;	/* waiting, and the one in flight */
+};
+
+/* external_url: how people reach heapwatchd, like http://127.0.0.1:9470. */
+struct notifier	*notifier_new(struct event_base *,
+		    const struct webhook_config *, size_t n,
+		    const char *external_url);
+/* Abandons what is queued or in flight. */
+void		 notifier_free(struct notifier *);
+/* Receivers whose url is unchanged keep their queue and counters. */
+void		 notifier_reconfigure(struct notifier *,
+		    const struct webhook_config *, size_t n);
+void		 notifier_set_external_url(struct notifier *, const char *);
+void		 notifier_send(struct notifier *, const struct alert_note *);
+
+size_t		 notifier_receivers(const struct notifier *);
+void		 notifier_stats(const struct notifier *, size_t i,
+		    struct notifier_stats *);
+
+/* The body POSTed for a note to a receiver at now_ms; free() it. */
+char		*notifier_render(const struct alert_note *,
+		    const struct webhook_config *, const char *external_url,
+		    int64_t now_ms);
+
+#endif

@@ -1,0 +1,3 @@
+module heapwatch/sink
+
+go 1.19
