@@ -24,6 +24,8 @@
 #include "profile.h"
 #include "render.h"
 #include "report.h"
+#include "judge.h"
+#include "notifier.h"
 #include "summary.h"
 #include "xmalloc.h"
 
@@ -123,6 +125,41 @@ latest_family(struct buf *b, struct hwd *hwd, const char *name,
 	}
 }
 
+/* The webhooks' counters, by receiver url. */
+static void
+notifier_metrics(struct buf *b, struct hwd *hwd)
+{
+	struct notifier_stats	 st;
+	size_t			 i, n = notifier_receivers(hwd->notifier);
+	static const char	*results[] = { "sent", "failed", "dropped" };
+	uint64_t		 v[3];
+	int			 k;
+
+	family(b, "heapwatch_notifications_total", "counter",
+	    "Webhook notes: delivered (sent), attempts that failed, and notes "
+	    "dropped from a full queue.");
+	for (i = 0; i < n; i++) {
+		notifier_stats(hwd->notifier, i, &st);
+		v[0] = st.sent;
+		v[1] = st.failed;
+		v[2] = st.dropped;
+		for (k = 0; k < 3; k++) {
+			buf_printf(b, "heapwatch_notifications_total{receiver=\"");
+			buf_label(b, st.url);
+			buf_printf(b, "\",result=\"%s\"} %llu\n", results[k],
+			    (unsigned long long)v[k]);
+		}
+	}
+	family(b, "heapwatch_notifications_queued", "gauge",
+	    "Webhook notes waiting to be delivered.");
+	for (i = 0; i < n; i++) {
+		notifier_stats(hwd->notifier, i, &st);
+		buf_printf(b, "heapwatch_notifications_queued{receiver=\"");
+		buf_label(b, st.url);
+		buf_printf(b, "\"} %zu\n", st.queued);
+	}
+}
+
 static void
 route_metrics(struct hwd *hwd, struct http_reply *reply)
 {
@@ -186,14 +223,38 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
 		buf_printf(&b, "heapwatch_window_snapshots");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %zu\n", t->nwin);
+		buf_printf(&b, " %zu\n", t->judge->nwin);
 	}
 	family(&b, "heapwatch_restarts_total", "counter",
 	    "Restarts of the target seen, each a new baseline.");
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
 		buf_printf(&b, "heapwatch_restarts_total");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %u\n", t->restarts);
+		buf_printf(&b, " %u\n", t->judge->restarts);
+	}
+	family(&b, "heapwatch_growth_per_second", "gauge",
+	    "How fast the target's in-use heap (or goroutines) grows over "
+	    "its window: the Theil-Sen slope.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (t->judge->nwin < 2)
+			continue;
+		buf_printf(&b, "heapwatch_growth_per_second");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %.6g\n", t->judge->per_second);
+	}
+	family(&b, "heapwatch_alert_firing", "gauge",
+	    "Whether the target's leak alert is firing.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		buf_printf(&b, "heapwatch_alert_firing");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %d\n", t->judge->state == ALERT_FIRING);
+	}
+	family(&b, "heapwatch_alert_pending", "gauge",
+	    "Whether the target is growing, not yet for long enough to fire.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		buf_printf(&b, "heapwatch_alert_pending");
+		buf_target_labels(&b, t, NULL);
+		buf_printf(&b, " %d\n", t->judge->state == ALERT_PENDING);
 	}
 	family(&b, "heapwatch_snapshots", "gauge",
 	    "Snapshots of the target in the store.");
@@ -211,6 +272,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 		buf_target_labels(&b, t, NULL);
 		buf_printf(&b, " %.3f\n", t->last_scrape / 1000.0);
 	}
+	notifier_metrics(&b, hwd);
 	reply->status = 200;
 	reply->content_type = METRICS;
 	reply->body = b.s;
@@ -281,8 +343,71 @@ route_targets(struct hwd *hwd, struct http_reply *reply)
 		    json_time(t->last_scrape));
 		json_object_set_new(o, "snapshots",
 		    json_integer(t->snapshots));
-		/* Alerting comes with leak detection; until then none. */
-		json_object_set_new(o, "alert", json_string("inactive"));
+		json_object_set_new(o, "alert",
+		    json_string(alert_state_name(t->judge->state)));
+		json_array_append_new(a, o);
+	}
+	reply_json(reply, 200, a);
+}
+
+/* The functions an alert names, as JSON. */
+static json_t *
+alert_top(const struct target *t)
+{
+	const struct judge	*j = t->judge;
+	json_t			*a, *o, *stack;
+	size_t			 i, k;
+
+	a = json_array();
+	for (i = 0; i < j->ntop; i++) {
+		o = json_object();
+		json_object_set_new(o, "function",
+		    render_string(names_get(j->names, j->top[i].name)));
+		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
+		json_object_set_new(o, "growing",
+		    json_boolean(j->top[i].growing));
+		if (i < t->nsites && strcmp(t->sites[i].function,
+		    names_get(j->names, j->top[i].name)) == 0) {
+			if (t->sites[i].file != NULL) {
+				json_object_set_new(o, "file",
+				    render_string(t->sites[i].file));
+				json_object_set_new(o, "line",
+				    json_integer(t->sites[i].line));
+			}
+			stack = json_array();
+			for (k = 0; k < t->sites[i].nstack; k++)
+				json_array_append_new(stack,
+				    render_string(t->sites[i].stack[k]));
+			json_object_set_new(o, "stack", stack);
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void
+route_alerts(struct hwd *hwd, struct http_reply *reply)
+{
+	struct target	*t;
+	json_t		*a, *o;
+
+	a = json_array();
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (t->judge->state == ALERT_INACTIVE)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "target", json_string(t->cfg->name));
+		json_object_set_new(o, "state",
+		    json_string(alert_state_name(t->judge->state)));
+		json_object_set_new(o, "since", json_time(t->judge->active));
+		json_object_set_new(o, "kind", json_string(t->judge->p.kind));
+		json_object_set_new(o, "growth",
+		    json_integer(t->judge->growth));
+		json_object_set_new(o, "window_seconds",
+		    json_integer(t->cfg->window_ms / 1000));
+		json_object_set_new(o, "signals",
+		    json_string(judge_signals(t->judge)));
+		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}
 	reply_json(reply, 200, a);
@@ -543,7 +668,7 @@ api_route(const struct http_request *req, struct http_reply *reply,
 	else if (strcmp(path, "/api/v1/targets") == 0)
 		route_targets(hwd, reply);
 	else if (strcmp(path, "/api/v1/alerts") == 0)
-		reply_json(reply, 200, json_array());
+		route_alerts(hwd, reply);
 	else if (strncmp(path, "/api/v1/targets/", 16) == 0)
 		route_target(hwd, req, path + 16, reply);
 	else if (strcmp(path, "/") == 0)

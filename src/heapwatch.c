@@ -15,14 +15,22 @@
 
 #include <jansson.h>
 
+#include "conf.h"
+#include "judge.h"
 #include "log.h"
 #include "profile.h"
 #include "render.h"
 #include "report.h"
+#include "store.h"
+#include "summary.h"
 #include "units.h"
 #include "xmalloc.h"
 
 struct options {
+	uint64_t		 window_ms;
+	uint64_t		 for_ms;
+	uint64_t		 min_growth;
+	bool			 min_growth_set;
 	const char		*sample_type;
 	size_t			 nmax;
 	enum report_order	 order;
@@ -39,6 +47,8 @@ usage(int status)
 	    "PROFILE\n"
 	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
 	    "BASE CURRENT\n"
+	    "       heapwatch judge [--window D] [--for D] [--min-growth N] "
+	    "[--json] DIR\n"
 	    "options:\n"
 	    "  -i, --sample-index TYPE  sample type (inuse_space, "
 	    "alloc_objects, ...)\n"
@@ -49,6 +59,10 @@ usage(int status)
 	    " decompressed\n"
 	    "                           (default 256MiB)\n"
 	    "      --times              print where the time went on stderr\n"
+	    "      --window D, --for D, --min-growth N\n"
+	    "                           judge's settings, as heapwatchd.yaml's"
+	    " (30m, 15m,\n"
+	    "                           16MiB or 100 goroutines)\n"
 	    "  -V, --version            print the version\n");
 	exit(status);
 }
@@ -258,6 +272,198 @@ out:
 	return rc;
 }
 
+static void
+utc(char *buf, size_t len, int64_t ms)
+{
+	struct tm	tm;
+	time_t		t = ms / 1000;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Replay a folder of stored snapshots (storage.path/TARGET) through the
+ * daemon's judgement, and say what it concludes.
+ */
+static int
+cmd_judge(int argc, char **argv, const struct options *o)
+{
+	struct store_snapshot	*snaps = NULL;
+	struct alert_site	*sites = NULL;
+	struct judge_params	 jp;
+	struct judge		*j = NULL;
+	struct store		*store = NULL;
+	struct profile		*p;
+	struct summary		*s;
+	enum alert_state	 from;
+	json_t			*out = NULL, *changes = NULL, *top, *fn;
+	char			*dir, *root, *name, *cause = NULL;
+	char			 when[32], bpath[4096], cpath[4096];
+	size_t			 n = 0, i, k, nsites = 0;
+	int			 rc = 1;
+
+	if (argc != 1)
+		usage(2);
+	dir = xstrdup(argv[0]);
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	if ((name = strrchr(dir, '/')) != NULL) {
+		*name++ = '\0';
+		root = *dir != '\0' ? dir : "/";
+	} else {
+		name = dir;
+		root = ".";
+	}
+	if ((store = store_open(root, &cause)) == NULL ||
+	    store_list(store, name, &snaps, &n, &cause) == -1) {
+		log_warnx("%s: %s", argv[0], cause);
+		goto out;
+	}
+	if (n == 0) {
+		log_warnx("%s: no snapshots", argv[0]);
+		goto out;
+	}
+	jp.window_ms = o->window_ms;
+	jp.for_ms = o->for_ms;
+	jp.kind = NULL;
+	jp.min_growth = (int64_t)o->min_growth;
+	if (o->json) {
+		out = json_object();
+		changes = json_array();
+	}
+	for (i = 0; i < n; i++) {
+		if (store_path(store, name, snaps[i].id, cpath,
+		    sizeof cpath) == -1 ||
+		    (p = profile_load(cpath, o->max_size, NULL, &cause)) ==
+		    NULL) {
+			log_warnx("%s: %s", snaps[i].id, cause != NULL ?
+			    cause : "not found");
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		if (j == NULL) {
+			/* The kind is the first profile's. */
+			jp.kind = profile_sample_index(p, "goroutine",
+			    &cause) != -1 ? "goroutine" : "heap";
+			free(cause);
+			cause = NULL;
+			if (strcmp(jp.kind, "goroutine") == 0 &&
+			    !o->min_growth_set)
+				jp.min_growth = CONFIG_GOROUTINE_GROWTH;
+			j = judge_new(&jp);
+		}
+		s = summary_make(p, jp.kind, snaps[i].id, snaps[i].time_ms,
+		    j->names, &cause);
+		profile_free(p);
+		if (s == NULL) {
+			log_warnx("%s: %s", snaps[i].id, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		if (!judge_add(j, s, &from))
+			continue;
+		utc(when, sizeof when, snaps[i].time_ms);
+		if (o->json) {
+			json_t *c = json_object();
+
+			json_object_set_new(c, "time", json_string(when));
+			json_object_set_new(c, "state",
+			    json_string(alert_state_name(j->state)));
+			json_object_set_new(c, "snapshot",
+			    json_string(snaps[i].id));
+			json_array_append_new(changes, c);
+		} else
+			printf("%s  %-8s (was %s) at snapshot %s\n", when,
+			    alert_state_name(j->state), alert_state_name(from),
+			    snaps[i].id);
+	}
+	if (j == NULL || judge_latest(j) == NULL) {
+		log_warnx("%s: no snapshot decodes", argv[0]);
+		goto out;
+	}
+	if (store_path(store, name, judge_first(j)->id, bpath,
+	    sizeof bpath) == 0 && store_path(store, name,
+	    judge_latest(j)->id, cpath, sizeof cpath) == 0 &&
+	    judge_sites(j, bpath, cpath, &sites, &nsites, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	utc(when, sizeof when, j->active);
+	if (o->json) {
+		json_object_set_new(out, "target", json_string(name));
+		json_object_set_new(out, "kind", json_string(jp.kind));
+		json_object_set_new(out, "state",
+		    json_string(alert_state_name(j->state)));
+		json_object_set_new(out, "since", j->state != ALERT_INACTIVE ?
+		    json_string(when) : json_null());
+		json_object_set_new(out, "growth", json_integer(j->growth));
+		json_object_set_new(out, "per_second",
+		    json_real(j->per_second));
+		json_object_set_new(out, "window_seconds",
+		    json_integer(jp.window_ms / 1000));
+		json_object_set_new(out, "signals",
+		    json_string(judge_signals(j)));
+		json_object_set_new(out, "restarts",
+		    json_integer(j->restarts));
+		top = json_array();
+		for (i = 0; i < nsites; i++) {
+			fn = json_object();
+			json_object_set_new(fn, "function",
+			    render_string(sites[i].function));
+			json_object_set_new(fn, "growth",
+			    json_integer(sites[i].growth));
+			json_object_set_new(fn, "growing",
+			    json_boolean(j->top[i].growing));
+			if (sites[i].file != NULL) {
+				json_object_set_new(fn, "file",
+				    render_string(sites[i].file));
+				json_object_set_new(fn, "line",
+				    json_integer(sites[i].line));
+			}
+			json_array_append_new(top, fn);
+		}
+		json_object_set_new(out, "top", top);
+		json_object_set_new(out, "changes", changes);
+		changes = NULL;
+		json_dumpf(out, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+	} else {
+		printf("%s: %s", name, alert_state_name(j->state));
+		if (j->state != ALERT_INACTIVE)
+			printf(" since %s: %s growth %lld over %llu s (%s)", when,
+			    jp.kind, (long long)j->growth,
+			    (unsigned long long)(jp.window_ms / 1000),
+			    judge_signals(j));
+		printf("; %zu snapshots in the window, %.6g per second\n",
+		    j->nwin, j->per_second);
+		for (i = 0; i < nsites; i++) {
+			printf("  %+lld  %s", (long long)sites[i].growth,
+			    sites[i].function);
+			if (sites[i].file != NULL)
+				printf("  %s:%lld", sites[i].file,
+				    (long long)sites[i].line);
+			printf("%s\n", j->top[i].growing ? "  (growing)" : "");
+			for (k = 1; k < sites[i].nstack; k++)
+				printf("        %s\n", sites[i].stack[k]);
+		}
+	}
+	rc = fflush(stdout) == EOF ? 1 : 0;
+out:
+	json_decref(out);
+	json_decref(changes);
+	judge_sites_free(sites, nsites);
+	judge_free(j);
+	store_list_free(snaps);
+	store_close(store);
+	free(cause);
+	free(dir);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -268,12 +474,15 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-size", required_argument, NULL, 'm' },
 		{ "times", no_argument, NULL, 't' },
+		{ "window", required_argument, NULL, 'W' },
+		{ "for", required_argument, NULL, 'F' },
+		{ "min-growth", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct options	 o = { NULL, 0, REPORT_BY_FLAT, false, false,
-			    PROFILE_MAX_INFLATED };
+	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
+			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED };
 	const char	*cmd, *errstr;
 	long long	 n;
 	uint64_t	 size;
@@ -314,6 +523,21 @@ main(int argc, char **argv)
 		case 't':
 			o.times = true;
 			break;
+		case 'W':
+		case 'F':
+			if (units_duration(optarg, ch == 'W' ? &o.window_ms :
+			    &o.for_ms, &errstr) == -1)
+				fatalx("--%s %s: %s", ch == 'W' ? "window" :
+				    "for", optarg, errstr);
+			break;
+		case 'G':
+			if (units_size(optarg, &o.min_growth, &errstr) == -1 ||
+			    o.min_growth == 0)
+				fatalx("--min-growth %s: %s", optarg,
+				    o.min_growth == 0 ? "must be more than 0" :
+				    errstr);
+			o.min_growth_set = true;
+			break;
 		case 'm':
 			if (units_size(optarg, &size, &errstr) == -1)
 				fatalx("--max-size %s: %s", optarg, errstr);
@@ -336,6 +560,8 @@ main(int argc, char **argv)
 		return cmd_top(argc, argv, &o);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv, &o);
+	if (strcmp(cmd, "judge") == 0)
+		return cmd_judge(argc, argv, &o);
 	log_warnx("unknown command \"%s\"", cmd);
 	usage(2);
 }

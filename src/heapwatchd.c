@@ -23,6 +23,7 @@
 #include "profile.h"
 #include "scrape.h"
 #include "server.h"
+#include "notifier.h"
 #include "xmalloc.h"
 
 static void
@@ -124,10 +125,31 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	}
 }
 
+/* How people and receivers reach this heapwatchd, for links. */
+char *
+hwd_external_url(const struct config *conf)
+{
+	char	*url;
+	bool	 any;
+
+	any = conf->listen_host[0] == '\0' ||
+	    strcmp(conf->listen_host, "0.0.0.0") == 0 ||
+	    strcmp(conf->listen_host, "::") == 0;
+	if (any)
+		xasprintf(&url, "http://localhost:%u", conf->listen_port);
+	else if (strchr(conf->listen_host, ':') != NULL)
+		xasprintf(&url, "http://[%s]:%u", conf->listen_host,
+		    conf->listen_port);
+	else
+		xasprintf(&url, "http://%s:%u", conf->listen_host,
+		    conf->listen_port);
+	return url;
+}
+
 int
 hwd_reload(struct hwd *hwd, char **cause)
 {
-	struct config	*conf;
+	struct config	*conf, *config_free_later;
 	struct server	*srv = NULL;
 
 	notify("RELOADING=1");
@@ -157,9 +179,19 @@ hwd_reload(struct hwd *hwd, char **cause)
 		}
 		hwd->server = srv;
 	}
-	apply_targets(hwd, conf, false);
-	config_free(hwd->conf);
+	{
+		char *url = hwd_external_url(conf);
+
+		notifier_reconfigure(hwd->notifier, conf->webhooks,
+		    conf->nwebhooks);
+		notifier_set_external_url(hwd->notifier, url);
+		free(url);
+	}
+	/* Targets judge with the new file's webhooks. */
+	config_free_later = hwd->conf;
 	hwd->conf = conf;
+	apply_targets(hwd, conf, false);
+	config_free(config_free_later);
 	hwd->last_reload_ok = true;
 	hwd->last_reload = now_unix_ms();
 	log_info("configuration reloaded: %zu targets", hwd->ntargets);
@@ -259,6 +291,13 @@ main(int argc, char **argv)
 	if ((hwd.server = server_new(hwd.base, hwd.conf->listen, api_route,
 	    &hwd, &cause)) == NULL)
 		fatalx("%s", cause);
+	{
+		char *url = hwd_external_url(hwd.conf);
+
+		hwd.notifier = notifier_new(hwd.base, hwd.conf->webhooks,
+		    hwd.conf->nwebhooks, url);
+		free(url);
+	}
 	hwd.started = hwd.last_reload = now_unix_ms();
 	hwd.last_reload_ok = true;
 	apply_targets(&hwd, hwd.conf, true);
@@ -301,6 +340,7 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	server_free(hwd.server);
+	notifier_free(hwd.notifier);
 	scrape_free(hwd.scrape);
 	store_close(hwd.store);
 	config_free(hwd.conf);

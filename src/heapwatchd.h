@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "judge.h"
 #include "server.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ struct event_base;
 struct scrape;
 struct scrape_job;
 struct server;
+struct notifier;
 
 enum target_health {
 	TARGET_UNKNOWN,
@@ -52,12 +54,13 @@ struct target {
 	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
 	size_t			 snapshots;
 
-	/* The summaries of the snapshots in the window, oldest first. */
-	struct names		*names;
-	struct summary		**win;
-	size_t			 nwin, capwin;
-	unsigned int		 restarts;	/* new baselines */
+	struct judge		*judge;		/* the window and the alert */
+	int64_t			 notified;	/* last note sent, unix ms */
+	struct alert_site	*sites;		/* of the judge's top, when
+						   the alert fired */
+	size_t			 nsites;
 };
+
 
 TAILQ_HEAD(targets, target);
 
@@ -67,6 +70,7 @@ struct hwd {
 	struct store		*store;
 	struct scrape		*scrape;
 	struct server		*server;
+	struct notifier		*notifier;
 	struct targets		 targets;
 	size_t			 ntargets;
 	bool			 ready;
@@ -77,6 +81,7 @@ struct hwd {
 };
 
 struct summary;
+struct judge;
 
 /* target.c */
 const struct summary *target_latest(const struct target *);
@@ -96,5 +101,6 @@ void		 api_route(const struct http_request *, struct http_reply *,
 
 /* heapwatchd.c */
 int		 hwd_reload(struct hwd *, char **cause);
+char		*hwd_external_url(const struct config *);
 
 #endif

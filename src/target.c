@@ -12,7 +12,10 @@
 #include "log.h"
 #include "profile.h"
 #include "scrape.h"
+#include "judge.h"
+#include "report.h"
 #include "summary.h"
+#include "notifier.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
@@ -63,65 +66,174 @@ scrape_outcome_name(enum scrape_outcome o)
 const struct summary *
 target_latest(const struct target *t)
 {
-	return t->nwin > 0 ? t->win[t->nwin - 1] : NULL;
+	return judge_latest(t->judge);
 }
 
-/* Forget the summaries older than the window, keeping the newest. */
 static void
-window_prune(struct target *t, int64_t now)
+judge_params(const struct target_config *cfg, struct judge_params *p)
 {
-	size_t	n = 0;
+	p->kind = config_target_kind(cfg);
+	p->window_ms = cfg->window_ms;
+	p->for_ms = cfg->for_ms;
+	p->min_growth = (int64_t)cfg->min_growth;
+}
 
-	while (n + 1 < t->nwin &&
-	    t->win[n]->time_ms < now - (int64_t)t->cfg->window_ms)
-		summary_free(t->win[n++]);
-	if (n > 0) {
-		memmove(t->win, t->win + n, (t->nwin - n) * sizeof *t->win);
-		t->nwin -= n;
+static void
+sites_clear(struct target *t)
+{
+	judge_sites_free(t->sites, t->nsites);
+	t->sites = NULL;
+	t->nsites = 0;
+}
+
+/* Where the functions the alert names grew, from the snapshots on disk. */
+static void
+target_attribute(struct target *t)
+{
+	const struct summary	*base = judge_first(t->judge);
+	const struct summary	*cur = judge_latest(t->judge);
+	char			 bpath[4096], cpath[4096], *cause = NULL;
+
+	sites_clear(t);
+	if (base == NULL || cur == NULL ||
+	    store_path(t->hwd->store, t->cfg->name, base->id, bpath,
+	    sizeof bpath) == -1 ||
+	    store_path(t->hwd->store, t->cfg->name, cur->id, cpath,
+	    sizeof cpath) == -1)
+		return;
+	if (judge_sites(t->judge, bpath, cpath, &t->sites, &t->nsites,
+	    &cause) == -1) {
+		log_warnx("%s: attributing the alert: %s", t->cfg->name,
+		    cause);
+		free(cause);
 	}
 }
 
-static void
-window_clear(struct target *t)
+/* The shortest repeat interval of the webhooks; 0 without webhooks. */
+static uint64_t
+repeat_interval(const struct config *conf)
 {
-	while (t->nwin > 0)
-		summary_free(t->win[--t->nwin]);
+	uint64_t	r = 0;
+	size_t		i;
+
+	for (i = 0; i < conf->nwebhooks; i++)
+		if (r == 0 || conf->webhooks[i].repeat_interval_ms < r)
+			r = conf->webhooks[i].repeat_interval_ms;
+	return r;
 }
 
 /*
- * Add a snapshot's summary to the window. A target whose profiles go back
- * in time, or whose allocations since start shrink, has restarted: its
- * history no longer compares, and a new baseline starts.
+ * Tell the webhooks: firing when the alert fires (and again every repeat
+ * interval while it does), resolved when it stops; pending says nothing.
  */
 static void
-window_add(struct target *t, struct summary *s)
+target_notify(struct target *t, enum alert_state from, int64_t now)
 {
-	const struct summary	*last = target_latest(t);
+	const struct judge	*j = t->judge;
+	struct note_function	*top;
+	struct alert_note	 note;
+	char			*summary;
+	size_t			 i, k;
 
-	if (last != NULL && (s->profile_ns < last->profile_ns ||
-	    s->alloc < last->alloc)) {
-		log_info("%s: restarted; a new baseline starts", t->cfg->name);
-		window_clear(t);
-		t->restarts++;
+	if (t->hwd->notifier == NULL || (j->state != ALERT_FIRING &&
+	    from != ALERT_FIRING))
+		return;
+	memset(&note, 0, sizeof note);
+	note.status = j->state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
+	note.target = t->cfg->name;
+	note.labels = t->cfg->labels;
+	note.nlabels = t->cfg->nlabels;
+	note.kind = strcmp(j->p.kind, "goroutine") == 0 ? NOTE_GOROUTINE :
+	    NOTE_HEAP;
+	note.since = j->state == ALERT_FIRING ? j->active : j->since;
+	note.ends = j->state == ALERT_FIRING ? 0 : j->since;
+	note.growth = j->growth;
+	note.window_seconds = t->cfg->window_ms / 1000;
+	xasprintf(&summary, "%s %s %s by %lld %s over %llu s", t->cfg->name,
+	    note.status == NOTE_FIRING ? "is leaking:" : "stopped growing:",
+	    j->p.kind, (long long)j->growth,
+	    note.kind == NOTE_HEAP ? "bytes" : "goroutines",
+	    (unsigned long long)note.window_seconds);
+	note.summary = summary;
+	top = xcalloc(t->nsites + 1, sizeof *top);
+	for (i = 0; i < t->nsites; i++) {
+		top[i].function = t->sites[i].function;
+		top[i].growth = t->sites[i].growth;
+		top[i].file = t->sites[i].file;
+		top[i].line = t->sites[i].line;
+		for (k = 0; k < t->sites[i].nstack && k < NOTE_FRAMES; k++)
+			top[i].stack[k] = t->sites[i].stack[k];
+		top[i].nstack = k;
 	}
-	if (t->nwin == t->capwin) {
-		t->capwin = t->capwin == 0 ? 16 : t->capwin * 2;
-		t->win = xreallocarray(t->win, t->capwin, sizeof *t->win);
+	note.top = top;
+	note.ntop = t->nsites;
+	if (judge_first(j) != NULL) {
+		note.base_snapshot = judge_first(j)->id;
+		note.current_snapshot = judge_latest(j)->id;
 	}
-	t->win[t->nwin++] = s;
-	window_prune(t, s->time_ms);
+	notifier_send(t->hwd->notifier, &note);
+	t->notified = now;
+	free(top);
+	free(summary);
 }
 
-/* Rebuild the window from the snapshots on disk, at start-up. */
+/* Judge a new summary, and act on the alert's change of state. */
+static void
+target_judge(struct target *t, struct summary *s, bool quiet)
+{
+	enum alert_state	from;
+	uint64_t		repeat;
+	int64_t			now;
+	size_t			i;
+
+	now = s->time_ms;
+	if (!judge_add(t->judge, s, &from)) {
+		repeat = repeat_interval(t->hwd->conf);
+		if (!quiet && t->judge->state == ALERT_FIRING && repeat > 0 &&
+		    now - t->notified >= (int64_t)repeat)
+			target_notify(t, ALERT_FIRING, now);
+		return;
+	}
+	if (t->judge->state == ALERT_FIRING)
+		target_attribute(t);
+	if (quiet) {
+		/* Said before the restart: repeated in due time, not now. */
+		t->notified = now_unix_ms();
+		return;
+	}
+	if (t->judge->state == ALERT_FIRING) {
+		log_warnx("%s: leak alert firing: %s grew %lld over %llu s "
+		    "(%s)", t->cfg->name, t->judge->p.kind,
+		    (long long)t->judge->growth,
+		    (unsigned long long)(t->cfg->window_ms / 1000),
+		    judge_signals(t->judge));
+		for (i = 0; i < t->nsites; i++)
+			log_warnx("%s:   %s +%lld at %s:%lld", t->cfg->name,
+			    t->sites[i].function,
+			    (long long)t->sites[i].growth,
+			    t->sites[i].file != NULL ? t->sites[i].file : "?",
+			    (long long)t->sites[i].line);
+	} else
+		log_info("%s: alert %s (was %s)", t->cfg->name,
+		    alert_state_name(t->judge->state),
+		    alert_state_name(from));
+	target_notify(t, from, now);
+}
+
+/* Rebuild the judgement from the snapshots on disk, at start-up. */
 static void
 window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
 	struct profile	*p;
 	struct summary	*s;
 	char		 path[4096], *cause = NULL;
-	int64_t		 since = now_unix_ms() - (int64_t)t->cfg->window_ms;
+	int64_t		 since;
 	size_t		 i;
 
+	/* Replaying the window's span twice over rebuilds a pending or
+	 * firing state; nothing is sent for what was already said. */
+	since = now_unix_ms() - 2 * (int64_t)(t->cfg->window_ms +
+	    t->cfg->for_ms);
 	for (i = 0; i < n; i++) {
 		if (snaps[i].time_ms < since && i + 1 < n)
 			continue;
@@ -131,7 +243,8 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 		if ((p = profile_load(path, PROFILE_MAX_INFLATED, NULL,
 		    &cause)) == NULL ||
 		    (s = summary_make(p, config_target_kind(t->cfg),
-		    snaps[i].id, snaps[i].time_ms, t->names, &cause)) == NULL) {
+		    snaps[i].id, snaps[i].time_ms, t->judge->names,
+		    &cause)) == NULL) {
 			log_warnx("%s: snapshot %s: %s", t->cfg->name,
 			    snaps[i].id, cause);
 			free(cause);
@@ -140,8 +253,11 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 			continue;
 		}
 		profile_free(p);
-		window_add(t, s);
+		target_judge(t, s, true);
 	}
+	if (t->judge->state != ALERT_INACTIVE)
+		log_info("%s: alert %s since before the restart", t->cfg->name,
+		    alert_state_name(t->judge->state));
 }
 
 struct target *
@@ -160,6 +276,7 @@ target_new(struct hwd *hwd, const struct target_config *cfg)
 {
 	struct target		*t;
 	struct store_snapshot	*snaps;
+	struct judge_params	 jp;
 	size_t			 n;
 	char			*cause = NULL;
 
@@ -168,7 +285,8 @@ target_new(struct hwd *hwd, const struct target_config *cfg)
 	t->cfg = cfg;
 	t->health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(hwd->base, target_scrape, t);
-	t->names = names_new();
+	judge_params(cfg, &jp);
+	t->judge = judge_new(&jp);
 	if (store_list(hwd->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->snapshots = n;
 		window_load(t, snaps, n);
@@ -187,9 +305,8 @@ target_free(struct target *t)
 		return;
 	scrape_cancel(t->job);
 	event_free(t->timer);
-	window_clear(t);
-	free(t->win);
-	names_free(t->names);
+	sites_clear(t);
+	judge_free(t->judge);
 	free(t->last_error);
 	free(t);
 }
@@ -297,12 +414,12 @@ target_took(struct target *t, const struct scrape_result *r)
 		return;
 	}
 	if ((s = summary_make(p, config_target_kind(t->cfg), id, now,
-	    t->names, &cause)) == NULL) {
+	    t->judge->names, &cause)) == NULL) {
 		set_error(t, "%s", cause);
 		log_warnx("%s: %s", t->cfg->name, cause);
 		free(cause);
 	} else
-		window_add(t, s);
+		target_judge(t, s, false);
 	profile_free(p);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;

@@ -136,3 +136,52 @@ target_field() {	# target_field NAME FIELD
 	curl -fs --max-time 5 "$HWD_URL/api/v1/targets" |
 	    jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
 }
+
+# Build the sink once per build tree; prints its path.
+sink_bin() {
+	local bin="$top_builddir/tests/webhook-sink"
+	if [ ! -x "$bin" ] || [ "$top_srcdir/tests/sink/main.go" -nt "$bin" ]; then
+		(cd "$top_srcdir/tests/sink" && go build -o "$bin" .) >&2 ||
+		    return 1
+	fi
+	echo "$bin"
+}
+
+# Start a sink recording to FILE; sets SINK_URL.
+sink_start() {	# sink_start FILE [FLAGS...]
+	local bin out pid _
+	bin=$(sink_bin) || return 1
+	out="$TMPD/sink.$RANDOM.out"
+	"$bin" -listen 127.0.0.1:0 -out "$@" >"$out" 2>&1 &
+	pid=$!
+	cleanup_hooks+=("kill $pid 2>/dev/null")
+	for _ in $(seq 1 200); do
+		SINK_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
+		[ -n "$SINK_URL" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "sink did not start:" >&2
+	cat "$out" >&2
+	return 1
+}
+
+# Start Debian's Alertmanager on loopback, without clustering, its alerts
+# routed nowhere; sets AM (its URL) and AM_PORT.
+alertmanager_start() {
+	AM_PORT=$((HWD_PORT + 2))
+	AM=http://127.0.0.1:$AM_PORT
+	cat >"$TMPD/alertmanager.yml" <<YAML
+route:
+  receiver: blackhole
+receivers:
+  - name: blackhole
+YAML
+	prometheus-alertmanager --config.file="$TMPD/alertmanager.yml" \
+	    --storage.path="$TMPD/alertmanager" \
+	    --web.listen-address="127.0.0.1:$AM_PORT" \
+	    --cluster.listen-address= >"$TMPD/alertmanager.log" 2>&1 &
+	AM_PID=$!
+	cleanup_hooks+=("kill $AM_PID 2>/dev/null")
+	wait_for 20 curl -fs --max-time 2 -o /dev/null "$AM/-/ready"
+}

@@ -7,7 +7,8 @@ DEPS_BUILD="build-essential autoconf automake pkg-config protobuf-c-compiler
 libprotobuf-c-dev zlib1g-dev libjansson-dev libyaml-dev libevent-dev
 libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev"
 # To run the test suite: Go builds the fixture services, clang the fuzzers.
-DEPS_TEST="golang-go clang procps curl jq openssl prometheus"
+DEPS_TEST="golang-go clang procps curl jq openssl prometheus
+prometheus-alertmanager"
 
 deps_install() {
 	local missing=() p
