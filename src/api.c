@@ -550,35 +550,59 @@ out:
 	store_list_free(snaps);
 }
 
+/* Text for HTML, with <, > and & escaped. */
+static void
+buf_html(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '<')
+			buf_printf(b, "&lt;");
+		else if (*s == '>')
+			buf_printf(b, "&gt;");
+		else if (*s == '&')
+			buf_printf(b, "&amp;");
+		else
+			buf_printf(b, "%c", *s);
+	}
+}
+
 static void
 route_status(struct hwd *hwd, struct http_reply *reply)
 {
-	struct buf	 b = { NULL, 0, 0 };
-	struct target	*t;
+	struct buf		 b = { NULL, 0, 0 };
+	struct target		*t;
+	const struct judge	*j;
 
 	buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<title>heapwatchd</title></head><body>\n<h1>heapwatchd</h1>\n"
-	    "<table>\n<tr><th>target</th><th>health</th><th>snapshots</th>"
+	    "<table>\n<tr><th>target</th><th>health</th><th>alert</th>"
+	    "<th>growth</th><th>growing most</th><th>snapshots</th>"
 	    "<th>last error</th></tr>\n");
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		j = t->judge;
 		/* Names are [A-Za-z0-9_.-]: nothing to escape. */
-		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>%zu</td><td>",
+		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td>",
 		    t->cfg->name, target_health_name(t->health),
-		    t->snapshots);
-		if (t->last_error != NULL) {
-			const char *p;
-
-			for (p = t->last_error; *p != '\0'; p++) {
-				if (*p == '<')
-					buf_printf(&b, "&lt;");
-				else if (*p == '>')
-					buf_printf(&b, "&gt;");
-				else if (*p == '&')
-					buf_printf(&b, "&amp;");
-				else
-					buf_printf(&b, "%c", *p);
+		    alert_state_name(j->state));
+		if (j->state != ALERT_INACTIVE)
+			buf_printf(&b, "<td>%lld in %llu s</td>",
+			    (long long)j->growth,
+			    (unsigned long long)(t->cfg->window_ms / 1000));
+		else
+			buf_printf(&b, "<td></td>");
+		buf_printf(&b, "<td>");
+		if (j->state != ALERT_INACTIVE && j->ntop > 0) {
+			buf_html(&b, names_get(j->names, j->top[0].name));
+			if (t->nsites > 0 && t->sites[0].file != NULL) {
+				buf_printf(&b, " at ");
+				buf_html(&b, t->sites[0].file);
+				buf_printf(&b, ":%lld",
+				    (long long)t->sites[0].line);
 			}
 		}
+		buf_printf(&b, "</td><td>%zu</td><td>", t->snapshots);
+		if (t->last_error != NULL)
+			buf_html(&b, t->last_error);
 		buf_printf(&b, "</td></tr>\n");
 	}
 	buf_printf(&b, "</table>\n</body></html>\n");

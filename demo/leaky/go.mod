@@ -1,0 +1,3 @@
+module heapwatch/demo
+
+go 1.19

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's run command works: ./demo.sh starts the leaky demo service,
+# a webhook sink and heapwatchd on its default config, and within about a
+# minute the alert is in the log, on the status page and at the sink.
+. "$(dirname "$0")/lib.sh"
+
+HEAPWATCH_BUILD=$top_builddir DEMO_SECONDS=80 "$top_srcdir/demo.sh" \
+    >"$TMPD/demo.out" 2>&1 &
+demo=$!
+cleanup_hooks+=("kill $demo 2>/dev/null")
+fired() { grep -q "leaky: leak alert firing" "$TMPD/demo.out"; }
+start=$(date +%s)
+wait_for 75 fired
+ok $? "the leak alert is logged within a minute and a quarter ($(($(date +%s) - start)) s)"
+grep -q 'leaky:   main.(\*SessionStore).Register .* at .*demo/leaky/main.go:[0-9]' \
+    "$TMPD/demo.out"
+ok $? "the log names main.(*SessionStore).Register and its line"
+curl -fs --max-time 5 http://127.0.0.1:9470/ >"$TMPD/status.html"
+grep -q "<td>leaky</td><td>up</td><td>firing</td>" "$TMPD/status.html" &&
+    grep -q "main.(\*SessionStore).Register at" "$TMPD/status.html"
+ok $? "the status page shows the firing alert and the function"
+got_webhook() { grep -q "demo: webhook received: {\"status\":\"firing\",\"target\":\"leaky\"" "$TMPD/demo.out"; }
+wait_for 10 got_webhook
+ok $? "the webhook reached the local sink"
+kill "$demo" 2>/dev/null
+wait "$demo" 2>/dev/null
+sed 's/^/# /' "$TMPD/demo.out" | head -n 12
+done_testing
