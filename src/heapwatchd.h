@@ -55,7 +55,8 @@ struct target {
 	size_t			 snapshots;
 
 	struct judge		*judge;		/* the window and the alert */
-	int64_t			 notified;	/* last note sent, unix ms */
+	int64_t			*notified;	/* last note sent, per receiver */
+	size_t			 nnotified;
 	struct alert_site	*sites;		/* of the judge's top, when
 						   the alert fired */
 	size_t			 nsites;

@@ -936,6 +936,23 @@ notifier_send(struct notifier *nf, const struct alert_note *n)
 		receiver_enqueue(nf->rcv[i], nt);
 }
 
+void
+notifier_send_to(struct notifier *nf, size_t i, const struct alert_note *n)
+{
+	struct note	*nt;
+
+	if (n->target == NULL || i >= nf->nrcv)
+		return;
+	nt = note_copy(n);
+	receiver_enqueue(nf->rcv[i], nt);
+}
+
+uint64_t
+notifier_repeat_interval(const struct notifier *nf, size_t i)
+{
+	return nf->rcv[i]->cfg.repeat_interval_ms;
+}
+
 size_t
 notifier_receivers(const struct notifier *nf)
 {

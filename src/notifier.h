@@ -24,7 +24,8 @@
  * URL applies to what is still queued.
  *
  * Sending a firing alert again every repeat_interval is the caller's job
- * (the alert state machine); the notifier sends what it is given, once.
+ * (the alert state machine, with notifier_send_to() for each receiver at
+ * its own interval); the notifier sends what it is given, once.
  *
  * Format json, the body of SPEC.md:
  *   {"status", "target", "labels", "kind", "since", "growth",
@@ -124,6 +125,10 @@ void		 notifier_reconfigure(struct notifier *,
 		    const struct webhook_config *, size_t n);
 void		 notifier_set_external_url(struct notifier *, const char *);
 void		 notifier_send(struct notifier *, const struct alert_note *);
+/* The same to receiver i alone: a repeat, at its own interval. */
+void		 notifier_send_to(struct notifier *, size_t i,
+		    const struct alert_note *);
+uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
 
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,

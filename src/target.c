@@ -109,25 +109,29 @@ target_attribute(struct target *t)
 	}
 }
 
-/* The shortest repeat interval of the webhooks; 0 without webhooks. */
-static uint64_t
-repeat_interval(const struct config *conf)
+/* When the alert was last sent to receiver i; sized to the receivers. */
+static int64_t *
+notified_at(struct target *t, size_t i)
 {
-	uint64_t	r = 0;
-	size_t		i;
+	size_t	n = notifier_receivers(t->hwd->notifier);
 
-	for (i = 0; i < conf->nwebhooks; i++)
-		if (r == 0 || conf->webhooks[i].repeat_interval_ms < r)
-			r = conf->webhooks[i].repeat_interval_ms;
-	return r;
+	if (t->nnotified != n) {
+		/* Receivers changed on reload: repeats start again. */
+		free(t->notified);
+		t->notified = xcalloc(n + 1, sizeof *t->notified);
+		t->nnotified = n;
+	}
+	return &t->notified[i];
 }
 
 /*
- * Tell the webhooks: firing when the alert fires (and again every repeat
- * interval while it does), resolved when it stops; pending says nothing.
+ * Tell the webhooks: firing when the alert fires, resolved when it stops;
+ * pending says nothing. With repeat, only the receivers whose repeat
+ * interval has passed since they were last told hear again that it fires.
  */
 static void
-target_notify(struct target *t, enum alert_state from, int64_t now)
+target_notify(struct target *t, enum alert_state from, int64_t now,
+    bool repeat)
 {
 	const struct judge	*j = t->judge;
 	struct note_function	*top;
@@ -171,8 +175,13 @@ target_notify(struct target *t, enum alert_state from, int64_t now)
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
-	notifier_send(t->hwd->notifier, &note);
-	t->notified = now;
+	for (i = 0; i < notifier_receivers(t->hwd->notifier); i++) {
+		if (repeat && now - *notified_at(t, i) <
+		    (int64_t)notifier_repeat_interval(t->hwd->notifier, i))
+			continue;
+		notifier_send_to(t->hwd->notifier, i, &note);
+		*notified_at(t, i) = now;
+	}
 	free(top);
 	free(summary);
 }
@@ -182,23 +191,21 @@ static void
 target_judge(struct target *t, struct summary *s, bool quiet)
 {
 	enum alert_state	from;
-	uint64_t		repeat;
 	int64_t			now;
 	size_t			i;
 
 	now = s->time_ms;
 	if (!judge_add(t->judge, s, &from)) {
-		repeat = repeat_interval(t->hwd->conf);
-		if (!quiet && t->judge->state == ALERT_FIRING && repeat > 0 &&
-		    now - t->notified >= (int64_t)repeat)
-			target_notify(t, ALERT_FIRING, now);
+		if (!quiet && t->judge->state == ALERT_FIRING)
+			target_notify(t, ALERT_FIRING, now, true);
 		return;
 	}
 	if (t->judge->state == ALERT_FIRING)
 		target_attribute(t);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
-		t->notified = now_unix_ms();
+		for (i = 0; i < notifier_receivers(t->hwd->notifier); i++)
+			*notified_at(t, i) = now_unix_ms();
 		return;
 	}
 	if (t->judge->state == ALERT_FIRING) {
@@ -217,7 +224,7 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 		log_info("%s: alert %s (was %s)", t->cfg->name,
 		    alert_state_name(t->judge->state),
 		    alert_state_name(from));
-	target_notify(t, from, now);
+	target_notify(t, from, now, false);
 }
 
 /* Rebuild the judgement from the snapshots on disk, at start-up. */
@@ -306,6 +313,7 @@ target_free(struct target *t)
 	scrape_cancel(t->job);
 	event_free(t->timer);
 	sites_clear(t);
+	free(t->notified);
 	judge_free(t->judge);
 	free(t->last_error);
 	free(t);

@@ -21,6 +21,9 @@ for m in $leaks $quiet; do
 done
 started=$(date +%s)
 sink_start "$TMPD/webhooks.out" || { ok 1 "the webhook sink starts"; done_testing; exit; }
+SINK1=$SINK_URL
+sink_start "$TMPD/repeats.out" || { ok 1 "the second sink starts"; done_testing; exit; }
+SINK2=$SINK_URL
 alertmanager_start
 ok $? "Alertmanager starts"
 
@@ -38,9 +41,11 @@ ok $? "Alertmanager starts"
 	cat <<YAML
 alerting:
   webhooks:
-    - url: $SINK_URL/hook
+    - url: $SINK1/hook
     - url: $AM/api/v2/alerts
       format: alertmanager
+    - url: $SINK2/repeats
+      repeat_interval: 3s
 YAML
 } >"$TMPD/hw.yaml"
 daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
@@ -102,6 +107,24 @@ for m in $quiet; do
 	! grep -q "\"target\":\"$m\"" "$TMPD/webhooks.out"
 	ok $? "$m: no webhook"
 done
+
+# A firing alert is sent again every repeat interval.
+n=$(jq -s '[.[] | select(.target == "leak" and .status == "firing")] | length' \
+    "$TMPD/repeats.out")
+[ "$n" -ge 3 ]
+ok $? "a firing alert is repeated every 3 s to the receiver that asks ($n)"
+
+# heapwatchd restarted: the alerts are rebuilt from the stored snapshots,
+# firing at once, and nothing is sent again before its time.
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+before=$(wc -l <"$TMPD/webhooks.out")
+daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd restarts"; done_testing; exit; }
+[ "$(target_field leak alert)" = firing ]
+ok $? "after a restart, the leak's alert is firing at once"
+sleep 3
+[ "$(wc -l <"$TMPD/webhooks.out")" = "$before" ]
+ok $? "... and no webhook is sent again ($before notes before and after)"
 
 # heapwatch judge on the stored snapshots reaches the daemon's verdict.
 for m in leak churn; do
