@@ -1,0 +1,104 @@
+/*
+ * Unit tests for src/judge.c: the alert's states over synthetic
+ * summaries, and a restart starting a new window.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "judge.h"
+#include "tap.h"
+
+#define MiB	(1024 * 1024)
+
+/* A summary at second t of a heap of total bytes, `leak` of it in
+ * main.leak, alloc bytes allocated since start. */
+static struct summary *
+sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
+{
+	struct summary	*s = calloc(1, sizeof *s);
+
+	snprintf(s->id, sizeof s->id, "%d", 1000 + t);
+	s->time_ms = (int64_t)t * 1000;
+	s->profile_ns = (int64_t)t * 1000000000;
+	s->total = total;
+	s->alloc = alloc;
+	s->nfns = 2;
+	s->fns = calloc(2, sizeof *s->fns);
+	s->fns[0].name = names_add(j->names, "main.leak");
+	s->fns[0].own = leak;
+	s->fns[1].name = names_add(j->names, "main.steady");
+	s->fns[1].own = total - leak;
+	return s;
+}
+
+int
+main(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from, seen[200];
+	int			 t, pending = -1, firing = -1, resolved = -1;
+	int64_t			 leak;
+
+	/* 0-59 s: a leak of 0.5 MiB/s; then it stops. */
+	for (t = 0; t < 100; t++) {
+		leak = (int64_t)(t < 60 ? t : 60) * MiB / 2;
+		if (judge_add(j, sum(j, t, 50 * MiB + leak, leak,
+		    100 * MiB + (int64_t)t * MiB), &from)) {
+			if (j->state == ALERT_PENDING && pending == -1)
+				pending = t;
+			if (j->state == ALERT_FIRING && firing == -1)
+				firing = t;
+			if (j->state == ALERT_INACTIVE && from == ALERT_FIRING)
+				resolved = t;
+		}
+		seen[t] = j->state;
+		if (t == 40) {
+			ok(j->state == ALERT_FIRING, "firing while it leaks");
+			ok(j->ntop >= 1 && strcmp(names_get(j->names,
+			    j->top[0].name), "main.leak") == 0,
+			    "the leaking function is named first");
+			ok(j->top[0].growing, "... and its own test says it grows");
+			ok(strcmp(judge_signals(j), "total, function") == 0,
+			    "signals: %s", judge_signals(j));
+			ok(j->growth >= 9 * MiB && j->growth <= 11 * MiB,
+			    "growth over the window: %lld", (long long)j->growth);
+			ok(j->per_second > 0.45 * MiB && j->per_second <
+			    0.55 * MiB, "slope %.0f per second", j->per_second);
+		}
+	}
+	ok(pending >= 18 && pending <= 21, "pending once the window is "
+	    "covered (%d s)", pending);
+	ok(firing == pending + 10, "firing `for` later (%d s)", firing);
+	/* The last two spans must be flat for the floors to stop rising. */
+	ok(resolved > 60 && resolved <= 71, "resolved within half a window of "
+	    "the growth stopping (%d s)", resolved);
+	ok(seen[99] == ALERT_INACTIVE, "inactive after");
+	ok(j->nwin <= 22, "the window keeps %zu summaries", j->nwin);
+
+	/* A restart: allocations since start shrink; the window restarts. */
+	judge_add(j, sum(j, 100, 10 * MiB, 0, MiB), &from);
+	is_int(j->restarts, 1, "a restart is seen");
+	is_int(j->nwin, 1, "and the window starts again");
+	/* Profiles going back in time too. */
+	{
+		struct summary *s = sum(j, 101, 10 * MiB, 0, 2 * MiB);
+
+		s->profile_ns = 1;
+		judge_add(j, s, &from);
+	}
+	is_int(j->restarts, 2, "a profile back in time is a restart");
+	judge_free(j);
+
+	/* for 0 fires at once. */
+	p.for_ms = 0;
+	j = judge_new(&p);
+	for (t = 0; t < 25; t++)
+		judge_add(j, sum(j, t, 50 * MiB + (int64_t)t * MiB, 0,
+		    100 * MiB + (int64_t)t * MiB), &from);
+	ok(j->state == ALERT_FIRING, "with for 0 it fires as soon as it grows");
+	judge_free(j);
+	return tap_done();
+}
