@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -26,59 +27,14 @@
 #include "report.h"
 #include "judge.h"
 #include "notifier.h"
+#include "page.h"
+#include "units.h"
 #include "summary.h"
 #include "xmalloc.h"
 
 #define TEXT	"text/plain; charset=utf-8"
 #define JSON	"application/json"
 #define METRICS	"text/plain; version=0.0.4; charset=utf-8"
-
-/* A growing text buffer. */
-struct buf {
-	char	*s;
-	size_t	 len, cap;
-};
-
-static void buf_printf(struct buf *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatal("vsnprintf");
-		if ((size_t)n < b->cap - b->len)
-			break;
-		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
-		while (b->cap - b->len <= (size_t)n)
-			b->cap *= 2;
-		b->s = xreallocarray(b->s, b->cap, 1);
-	}
-	b->len += n;
-}
-
-/* A label value as the exposition format escapes it. */
-static void
-buf_label(struct buf *b, const char *v)
-{
-	for (; *v != '\0'; v++) {
-		if (*v == '\\')
-			buf_printf(b, "\\\\");
-		else if (*v == '"')
-			buf_printf(b, "\\\"");
-		else if (*v == '\n')
-			buf_printf(b, "\\n");
-		else
-			buf_printf(b, "%c", *v);
-	}
-}
 
 /* {target="NAME",LABELS...} with extra first when given. */
 static void
@@ -550,66 +506,64 @@ out:
 	store_list_free(snaps);
 }
 
-/* Text for HTML, with <, > and & escaped. */
 static void
-buf_html(struct buf *b, const char *s)
+reply_page(struct http_reply *reply, struct buf *b)
 {
-	for (; *s != '\0'; s++) {
-		if (*s == '<')
-			buf_printf(b, "&lt;");
-		else if (*s == '>')
-			buf_printf(b, "&gt;");
-		else if (*s == '&')
-			buf_printf(b, "&amp;");
-		else
-			buf_printf(b, "%c", *s);
-	}
-}
-
-static void
-route_status(struct hwd *hwd, struct http_reply *reply)
-{
-	struct buf		 b = { NULL, 0, 0 };
-	struct target		*t;
-	const struct judge	*j;
-
-	buf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	    "<title>heapwatchd</title></head><body>\n<h1>heapwatchd</h1>\n"
-	    "<table>\n<tr><th>target</th><th>health</th><th>alert</th>"
-	    "<th>growth</th><th>growing most</th><th>snapshots</th>"
-	    "<th>last error</th></tr>\n");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		j = t->judge;
-		/* Names are [A-Za-z0-9_.-]: nothing to escape. */
-		buf_printf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td>",
-		    t->cfg->name, target_health_name(t->health),
-		    alert_state_name(j->state));
-		if (j->state != ALERT_INACTIVE)
-			buf_printf(&b, "<td>%lld in %llu s</td>",
-			    (long long)j->growth,
-			    (unsigned long long)(t->cfg->window_ms / 1000));
-		else
-			buf_printf(&b, "<td></td>");
-		buf_printf(&b, "<td>");
-		if (j->state != ALERT_INACTIVE && j->ntop > 0) {
-			buf_html(&b, names_get(j->names, j->top[0].name));
-			if (t->nsites > 0 && t->sites[0].file != NULL) {
-				buf_printf(&b, " at ");
-				buf_html(&b, t->sites[0].file);
-				buf_printf(&b, ":%lld",
-				    (long long)t->sites[0].line);
-			}
-		}
-		buf_printf(&b, "</td><td>%zu</td><td>", t->snapshots);
-		if (t->last_error != NULL)
-			buf_html(&b, t->last_error);
-		buf_printf(&b, "</td></tr>\n");
-	}
-	buf_printf(&b, "</table>\n</body></html>\n");
 	reply->status = 200;
 	reply->content_type = "text/html; charset=utf-8";
-	reply->body = b.s;
-	reply->len = b.len;
+	reply->body = b->s;
+	reply->len = b->len;
+}
+
+/* The pages for people: /, /targets/NAME and /targets/NAME/diff. */
+static void
+route_pages(struct hwd *hwd, const struct http_request *req,
+    const char *path, struct http_reply *reply)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	struct target	*t;
+	const char	*page, *slash;
+	char		 name[CONFIG_NAME_MAX + 1], *cause = NULL;
+	long long	 n = 1;
+	size_t		 len;
+
+	if (strcmp(path, "/") == 0) {
+		if ((page = http_query(req, "page")) != NULL &&
+		    units_number(page, 1, 1000000, &n, &page) == -1)
+			n = 1;
+		page_overview(&b, hwd, http_query(req, "q"),
+		    http_query(req, "sort"), (int)n);
+		reply_page(reply, &b);
+		return;
+	}
+	path += strlen("/targets/");
+	slash = strchr(path, '/');
+	len = slash != NULL ? (size_t)(slash - path) : strlen(path);
+	if (len == 0 || len > CONFIG_NAME_MAX) {
+		http_reply_text(reply, 404, TEXT, "no such target\n");
+		return;
+	}
+	memcpy(name, path, len);
+	name[len] = '\0';
+	if ((t = target_find(hwd, name)) == NULL) {
+		http_reply_text(reply, 404, TEXT, "no such target\n");
+		return;
+	}
+	if (slash == NULL) {
+		page_target(&b, hwd, t);
+		reply_page(reply, &b);
+	} else if (strcmp(slash, "/diff") == 0) {
+		if (page_diff(&b, hwd, t, http_query(req, "base") != NULL ?
+		    http_query(req, "base") : "", http_query(req, "current") !=
+		    NULL ? http_query(req, "current") : "",
+		    http_query(req, "sample_index"), &cause) == -1) {
+			free(b.s);
+			http_reply_text(reply, 400, TEXT, "%s\n", cause);
+			free(cause);
+		} else
+			reply_page(reply, &b);
+	} else
+		http_reply_text(reply, 404, TEXT, "404 page not found\n");
 }
 
 static void
@@ -695,8 +649,8 @@ api_route(const struct http_request *req, struct http_reply *reply,
 		route_alerts(hwd, reply);
 	else if (strncmp(path, "/api/v1/targets/", 16) == 0)
 		route_target(hwd, req, path + 16, reply);
-	else if (strcmp(path, "/") == 0)
-		route_status(hwd, reply);
+	else if (strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)
+		route_pages(hwd, req, path, reply);
 	else
 		http_reply_text(reply, 404, TEXT, "404 page not found\n");
 }

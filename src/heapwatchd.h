@@ -55,6 +55,8 @@ struct target {
 	size_t			 snapshots;
 
 	struct judge		*judge;		/* the window and the alert */
+	struct point		*hist;		/* totals of the history */
+	size_t			 nhist;
 	int64_t			*notified;	/* last note sent, per receiver */
 	size_t			 nnotified;
 	struct alert_site	*sites;		/* of the judge's top, when
@@ -80,6 +82,8 @@ struct hwd {
 	int64_t			 last_reload;	/* unix ms of the last good */
 	int64_t			 started;	/* unix ms */
 };
+
+#define HISTORY_MAX	1024	/* points of a chart; older are thinned */
 
 struct summary;
 struct judge;

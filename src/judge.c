@@ -192,6 +192,10 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 	    s->alloc < last->alloc)) {
 		window_clear(j);
 		j->restarts++;
+		/* What was judged no longer compares: resolve now. */
+		if (j->state != ALERT_INACTIVE)
+			judge_enter(j, ALERT_INACTIVE, s->time_ms);
+		j->calm = 0;
 	}
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
@@ -202,14 +206,28 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 
 	growing = judge_window(j, s->time_ms);
 	if (growing) {
+		j->calm = 0;
 		if (j->state == ALERT_INACTIVE)
 			judge_enter(j, j->p.for_ms == 0 ? ALERT_FIRING :
 			    ALERT_PENDING, s->time_ms);
 		else if (j->state == ALERT_PENDING &&
 		    s->time_ms - j->since >= (int64_t)j->p.for_ms)
 			judge_enter(j, ALERT_FIRING, s->time_ms);
-	} else if (j->state != ALERT_INACTIVE)
+	} else if (j->state == ALERT_PENDING)
 		judge_enter(j, ALERT_INACTIVE, s->time_ms);
+	else if (j->state == ALERT_FIRING) {
+		/*
+		 * A firing alert resolves once growth has stopped for half of
+		 * `for`: one judgement that misses (a floor level with the one
+		 * before, between two GCs) does not resolve and fire it again.
+		 */
+		if (j->calm == 0)
+			j->calm = s->time_ms;
+		if (s->time_ms - j->calm >= (int64_t)j->p.for_ms / 2) {
+			judge_enter(j, ALERT_INACTIVE, s->time_ms);
+			j->calm = 0;
+		}
+	}
 	*from = was;
 	return j->state != was;
 }

@@ -7,7 +7,7 @@
  *
  * The alert is Prometheus-like: inactive; pending while the target or one
  * of its functions is growing; firing once it has been growing for `for`;
- * back to inactive (resolved) when it stops. A restart of the target (its
+ * back to inactive (resolved) once it has stopped for half of `for`. A restart of the target (its
  * profiles go back in time, or its allocations since start shrink) starts
  * a new window.
  */
@@ -52,6 +52,7 @@ struct judge {
 	enum alert_state	 state;
 	int64_t			 since;		/* of the state, unix ms */
 	int64_t			 active;	/* growing since, unix ms */
+	int64_t			 calm;		/* firing, not growing since */
 	struct verdict		 total;		/* of the last judgement */
 	double			 per_second;	/* the total's slope */
 	bool			 total_growing;

@@ -780,6 +780,148 @@ report_stack(const struct report *r, const char *name, const char **frames,
 	return n;
 }
 
+/* A (parent, node) to tree index map, for building trees. */
+struct tree_map {
+	uint64_t	*keys;		/* parent << 32 | node, + 1 */
+	uint32_t	*vals;
+	uint32_t	 mask, count;
+};
+
+static uint32_t *
+tree_slot(struct tree_map *m, uint64_t key)
+{
+	uint64_t	*keys;
+	uint32_t	*vals, i, n;
+
+	if ((m->count + 1) * 2 > m->mask + 1) {
+		keys = m->keys;
+		vals = m->vals;
+		n = m->mask + 1;
+		m->mask = n == 1 ? 1023 : n * 2 - 1;
+		m->keys = xcalloc(m->mask + 1, sizeof *m->keys);
+		m->vals = xcalloc(m->mask + 1, sizeof *m->vals);
+		for (i = 0; keys != NULL && i < n; i++) {
+			uint32_t j;
+
+			if (keys[i] == 0)
+				continue;
+			for (j = (uint32_t)hash_word(0, keys[i]) & m->mask;
+			    m->keys[j] != 0; j = (j + 1) & m->mask)
+				;
+			m->keys[j] = keys[i];
+			m->vals[j] = vals[i];
+		}
+		free(keys);
+		free(vals);
+	}
+	for (i = (uint32_t)hash_word(0, key + 1) & m->mask; m->keys[i] != 0;
+	    i = (i + 1) & m->mask)
+		if (m->keys[i] == key + 1)
+			return &m->vals[i];
+	m->keys[i] = key + 1;
+	m->vals[i] = 0;
+	m->count++;
+	return &m->vals[i];
+}
+
+struct tree_build {
+	struct report_node	*nodes;
+	size_t			 n, cap;
+	struct tree_map		 map;
+	const struct symtab	*st;
+};
+
+/* Add one stack's value along its path from the root. */
+static void
+tree_add(struct tree_build *tb, const uint32_t *stack, uint32_t n, int64_t v)
+{
+	const struct sym_loc	*locs = symtab_locs(tb->st), *loc;
+	const struct sym_line	*lines = symtab_lines(tb->st);
+	uint32_t		 i, j, k, cur = 0, node, *slot;
+
+	tb->nodes[0].value += v;
+	for (i = n; i-- > 0;) {
+		loc = &locs[stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = k; j-- > 0;) {
+			node = lines[loc->line0 + j].node;
+			slot = tree_slot(&tb->map, (uint64_t)cur << 32 | node);
+			if (*slot == 0) {
+				if (tb->n == tb->cap) {
+					tb->cap *= 2;
+					tb->nodes = xreallocarray(tb->nodes,
+					    tb->cap, sizeof *tb->nodes);
+				}
+				memset(&tb->nodes[tb->n], 0,
+				    sizeof tb->nodes[tb->n]);
+				tb->nodes[tb->n].name = symtab_node(tb->st,
+				    node)->label;
+				tb->nodes[tb->n].parent = cur;
+				tb->nodes[tb->n].depth =
+				    tb->nodes[cur].depth + 1;
+				*slot = tb->n++;
+			}
+			cur = *slot;
+			tb->nodes[cur].value += v;
+		}
+	}
+}
+
+static int
+node_cmp(const void *a, const void *b, void *arg)
+{
+	const struct report_node	*nodes = arg;
+	uint32_t			 x = *(const uint32_t *)a;
+	uint32_t			 y = *(const uint32_t *)b;
+
+	if (nodes[x].value != nodes[y].value)
+		return nodes[x].value > nodes[y].value ? -1 : 1;
+	return strcmp(nodes[x].name, nodes[y].name);
+}
+
+struct report_node *
+report_tree(const struct report *r, size_t *nout)
+{
+	const struct profile	*p = r->profile;
+	struct tree_build	 tb;
+	uint32_t		*order, i, k;
+	size_t			 s;
+	int64_t			 v;
+
+	memset(&tb, 0, sizeof tb);
+	tb.st = p->st;
+	tb.cap = 1024;
+	tb.nodes = xcalloc(tb.cap, sizeof *tb.nodes);
+	tb.nodes[0].name = "all";
+	tb.n = 1;
+	if (r->stacks != NULL) {
+		for (i = 0; i < r->stacks->n; i++)
+			if (r->stacks->ms[i].v > 0)
+				tree_add(&tb, r->stacks->ms[i].stack,
+				    r->stacks->ms[i].n, r->stacks->ms[i].v);
+	} else
+		for (s = 0; s < p->nsamples; s++)
+			if ((v = p->values[s * p->ntypes +
+			    r->sample_index]) > 0)
+				tree_add(&tb, &p->stacks[p->stack_off[s]],
+				    p->stack_off[s + 1] - p->stack_off[s], v);
+	free(tb.map.keys);
+	free(tb.map.vals);
+	/* Link children to parents, largest first. */
+	order = xreallocarray(NULL, tb.n + 1, sizeof *order);
+	for (i = 1; i < tb.n; i++)
+		order[i - 1] = i;
+	qsort_r(order, tb.n - 1, sizeof *order, node_cmp, tb.nodes);
+	for (k = tb.n - 1; k-- > 0;) {
+		i = order[k];
+		tb.nodes[i].next = tb.nodes[tb.nodes[i].parent].child;
+		tb.nodes[tb.nodes[i].parent].child = i;
+	}
+	free(order);
+	*nout = tb.n;
+	return tb.nodes;
+}
+
 void
 report_limit(struct report *r, size_t nmax)
 {

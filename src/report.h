@@ -76,6 +76,22 @@ void		 report_free(struct report *);
 size_t		 report_stack(const struct report *, const char *name,
 		    const char **frames, size_t max);
 
+/*
+ * The call tree of what grew: the samples with positive values (in a
+ * diff, the merged samples), by call path from the root, each node the
+ * sum of what grew through it. Node 0 is the root; children follow their
+ * parent, linked as siblings, largest first. For icicle graphs.
+ */
+struct report_node {
+	const char	*name;
+	int64_t		 value;
+	uint32_t	 parent;
+	uint32_t	 child;		/* first child, or 0 */
+	uint32_t	 next;		/* next sibling, or 0 */
+	uint32_t	 depth;
+};
+struct report_node *report_tree(const struct report *, size_t *n);
+
 /* Fill in every function's file and line. */
 void		 report_sites(struct report *);
 /*

@@ -517,6 +517,18 @@ store_path(struct store *s, const char *target, const char *id, char *path,
 	return 0;
 }
 
+int
+store_series_path(struct store *s, const char *target, char *path,
+    size_t len)
+{
+	int	rc;
+
+	if (!valid_target(target))
+		return -1;
+	rc = snprintf(path, len, "%s/%s/%s", s->root, target, STORE_SERIES);
+	return rc < 0 || (size_t)rc >= len ? -1 : 0;
+}
+
 /* Read a snapshot's file in folder dfd, at most max bytes. */
 static int
 snap_read(struct store *s, const char *target, int dfd, const char *name,

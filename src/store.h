@@ -33,6 +33,7 @@
 #define STORE_SUFFIX		".pb.gz"
 #define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
 #define STORE_TMP_PREFIX	".tmp-"
+#define STORE_SERIES		".series"	/* the totals, for charts */
 
 struct store;
 
@@ -80,6 +81,13 @@ void		 store_list_free(struct store_snapshot *);
  * malformed, the snapshot does not exist or the path does not fit.
  */
 int		 store_path(struct store *, const char *target, const char *id,
+		    char *path, size_t len) __attribute__((warn_unused_result));
+/*
+ * The file in a target's folder where heapwatchd keeps the total of each
+ * snapshot ("UNIX_MS TOTAL" lines), for charts over the whole history; it
+ * is derived data, neither a snapshot nor needed to read one.
+ */
+int		 store_series_path(struct store *, const char *target,
 		    char *path, size_t len) __attribute__((warn_unused_result));
 /* A snapshot's bytes, refused when larger than max; free() them. */
 int		 store_read(struct store *, const char *target, const char *id,

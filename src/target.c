@@ -69,6 +69,66 @@ target_latest(const struct target *t)
 	return judge_latest(t->judge);
 }
 
+/* Add a point to the history, thinning the older half when full. */
+static void
+history_add(struct target *t, int64_t time_ms, int64_t total)
+{
+	size_t	i;
+
+	if (t->hist == NULL)
+		t->hist = xreallocarray(NULL, HISTORY_MAX, sizeof *t->hist);
+	if (t->nhist == HISTORY_MAX) {
+		for (i = 0; i < HISTORY_MAX / 2; i++)
+			t->hist[i] = t->hist[2 * i];
+		t->nhist = HISTORY_MAX / 2;
+	}
+	t->hist[t->nhist].t_ms = time_ms;
+	t->hist[t->nhist].v = total;
+	t->nhist++;
+}
+
+/* Read the history kept beside the snapshots; compact it when long. */
+static void
+history_load(struct target *t)
+{
+	char		 path[4096];
+	long long	 tm, v;
+	size_t		 lines = 0, i;
+	FILE		*f;
+
+	if (store_series_path(t->hwd->store, t->cfg->name, path,
+	    sizeof path) == -1 || (f = fopen(path, "r")) == NULL)
+		return;
+	while (fscanf(f, "%lld %lld\n", &tm, &v) == 2) {
+		history_add(t, tm, v);
+		lines++;
+	}
+	fclose(f);
+	if (lines > 4 * HISTORY_MAX && (f = fopen(path, "w")) != NULL) {
+		for (i = 0; i < t->nhist; i++)
+			fprintf(f, "%lld %lld\n", (long long)t->hist[i].t_ms,
+			    (long long)t->hist[i].v);
+		fclose(f);
+	}
+}
+
+/* Keep a snapshot's total, in memory and beside the snapshots. */
+static void
+history_append(struct target *t, int64_t time_ms, int64_t total)
+{
+	char	 path[4096];
+	FILE	*f;
+
+	history_add(t, time_ms, total);
+	if (store_series_path(t->hwd->store, t->cfg->name, path,
+	    sizeof path) == 0 && (f = fopen(path, "a")) != NULL) {
+		fprintf(f, "%lld %lld\n", (long long)time_ms,
+		    (long long)total);
+		if (fclose(f) == EOF)
+			log_debug("%s: %s: not written", t->cfg->name, path);
+	}
+}
+
 static void
 judge_params(const struct target_config *cfg, struct judge_params *p)
 {
@@ -294,6 +354,7 @@ target_new(struct hwd *hwd, const struct target_config *cfg)
 	t->timer = evtimer_new(hwd->base, target_scrape, t);
 	judge_params(cfg, &jp);
 	t->judge = judge_new(&jp);
+	history_load(t);
 	if (store_list(hwd->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->snapshots = n;
 		window_load(t, snaps, n);
@@ -314,6 +375,7 @@ target_free(struct target *t)
 	event_free(t->timer);
 	sites_clear(t);
 	free(t->notified);
+	free(t->hist);
 	judge_free(t->judge);
 	free(t->last_error);
 	free(t);
@@ -426,8 +488,10 @@ target_took(struct target *t, const struct scrape_result *r)
 		set_error(t, "%s", cause);
 		log_warnx("%s: %s", t->cfg->name, cause);
 		free(cause);
-	} else
+	} else {
+		history_append(t, now, s->total);
 		target_judge(t, s, false);
+	}
 	profile_free(p);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;

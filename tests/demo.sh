@@ -16,9 +16,11 @@ grep -q 'leaky:   main.(\*SessionStore).Register .* at .*demo/leaky/main.go:[0-9
     "$TMPD/demo.out"
 ok $? "the log names main.(*SessionStore).Register and its line"
 curl -fs --max-time 5 http://127.0.0.1:9470/ >"$TMPD/status.html"
-grep -q "<td>leaky</td><td>up</td><td>firing</td>" "$TMPD/status.html" &&
-    grep -q "main.(\*SessionStore).Register at" "$TMPD/status.html"
-ok $? "the status page shows the firing alert and the function"
+grep -q '<tr class="firing"><td><a href="/targets/leaky">leaky</a>' \
+    "$TMPD/status.html" &&
+    curl -fs --max-time 5 http://127.0.0.1:9470/targets/leaky |
+    grep -q "<code>main.(\*SessionStore).Register</code>"
+ok $? "the status page shows the firing alert, the target's page the function"
 got_webhook() { grep -q "demo: webhook received: {\"status\":\"firing\",\"target\":\"leaky\"" "$TMPD/demo.out"; }
 wait_for 10 got_webhook
 ok $? "the webhook reached the local sink"

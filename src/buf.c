@@ -1,0 +1,72 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatal("vsnprintf");
+		if ((size_t)n < b->cap - b->len)
+			break;
+		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
+		while (b->cap - b->len <= (size_t)n)
+			b->cap *= 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	b->len += n;
+}
+
+void
+buf_label(struct buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\')
+			buf_printf(b, "\\\\");
+		else if (*v == '"')
+			buf_printf(b, "\\\"");
+		else if (*v == '\n')
+			buf_printf(b, "\\n");
+		else
+			buf_printf(b, "%c", *v);
+	}
+}
+
+void
+buf_html(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '<':
+			buf_printf(b, "&lt;");
+			break;
+		case '>':
+			buf_printf(b, "&gt;");
+			break;
+		case '&':
+			buf_printf(b, "&amp;");
+			break;
+		case '"':
+			buf_printf(b, "&quot;");
+			break;
+		case '\'':
+			buf_printf(b, "&#39;");
+			break;
+		default:
+			buf_printf(b, "%c", *s);
+		}
+	}
+}

@@ -1,0 +1,19 @@
+/* A growing text buffer, for the daemon's HTTP answers. */
+#ifndef BUF_H
+#define BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+void	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A label value as the Prometheus exposition format escapes it. */
+void	buf_label(struct buf *, const char *);
+/* Text for HTML, attributes included: <, >, &, " and ' escaped. */
+void	buf_html(struct buf *, const char *);
+
+#endif
