@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "curlev.h"
 #include "log.h"
 #include "render.h"
 #include "notifier.h"
@@ -65,20 +66,13 @@ struct receiver {
 
 struct notifier {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
+	struct curlev		*cev;
+	CURLM			*multi;		/* the curlev's */
 	char			*external_url;	/* without a trailing slash */
 	struct receiver		**rcv;
 	size_t			 nrcv;
 };
 
-/* The libevent event of one socket curl watches. */
-struct sock {
-	struct event		*ev;
-	struct notifier		*nf;
-};
-
-static void	check_done(struct notifier *);
 static void	receiver_post(struct receiver *);
 
 static int64_t
@@ -462,77 +456,6 @@ delivery_free(struct receiver *r, struct delivery *d)
 	free(d);
 }
 
-/* A socket is ready: tell curl, then collect what finished. */
-static void
-sock_ready(evutil_socket_t fd, short what, void *arg)
-{
-	struct notifier	*nf = arg;
-	int		 flags = 0, running;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(nf->multi, fd, flags, &running);
-	check_done(nf);
-}
-
-/* curl's CURLMOPT_SOCKETFUNCTION: watch, rewatch or forget a socket. */
-static int
-sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct notifier	*nf = userp;
-	struct sock	*sk = sockp;
-	short		 kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sk != NULL) {
-			event_free(sk->ev);
-			free(sk);
-		}
-		curl_multi_assign(nf->multi, fd, NULL);
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (sk == NULL) {
-		sk = xcalloc(1, sizeof *sk);
-		sk->nf = nf;
-		curl_multi_assign(nf->multi, fd, sk);
-	} else
-		event_free(sk->ev);
-	sk->ev = event_new(nf->base, fd, kind, sock_ready, nf);
-	event_add(sk->ev, NULL);
-	return 0;
-}
-
-static void
-timer_fired(evutil_socket_t fd, short what, void *arg)
-{
-	struct notifier	*nf = arg;
-	int		 running;
-
-	curl_multi_socket_action(nf->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(nf);
-}
-
-/* curl's CURLMOPT_TIMERFUNCTION: when to call it back, or never. */
-static int
-timer_cb(CURLM *multi, long ms, void *userp)
-{
-	struct notifier	*nf = userp;
-	struct timeval	 tv;
-
-	if (ms < 0) {
-		evtimer_del(nf->timer);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(nf->timer, &tv);
-	return 0;
-}
-
 /* curl's write callback: keep the start of the answer for the log. */
 static size_t
 write_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -644,18 +567,12 @@ receiver_done(struct receiver *r, CURLcode res)
 
 /* Hand every finished POST to its receiver. */
 static void
-check_done(struct notifier *nf)
+post_done(CURL *easy, CURLcode result, void *arg)
 {
 	struct receiver	*r;
-	CURLMsg		*msg;
-	int		 left;
 
-	while ((msg = curl_multi_info_read(nf->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
-		receiver_done(r, msg->data.result);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &r);
+	receiver_done(r, result);
 }
 
 static struct curl_slist *
@@ -844,14 +761,8 @@ notifier_new(struct event_base *base, const struct webhook_config *wc,
 
 	nf = xcalloc(1, sizeof *nf);
 	nf->base = base;
-	if ((nf->multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init failed");
-	if ((nf->timer = evtimer_new(base, timer_fired, nf)) == NULL)
-		fatalx("evtimer_new failed");
-	curl_multi_setopt(nf->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(nf->multi, CURLMOPT_SOCKETDATA, nf);
-	curl_multi_setopt(nf->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(nf->multi, CURLMOPT_TIMERDATA, nf);
+	nf->cev = curlev_new(base, post_done, nf);
+	nf->multi = curlev_multi(nf->cev);
 	notifier_set_external_url(nf, external_url);
 	notifier_reconfigure(nf, wc, n);
 	return nf;
@@ -868,8 +779,7 @@ notifier_free(struct notifier *nf)
 		receiver_free(nf->rcv[i]);
 	free(nf->rcv);
 	/* Closing its connections calls sock_cb and timer_cb. */
-	curl_multi_cleanup(nf->multi);
-	event_free(nf->timer);
+	curlev_free(nf->cev);
 	free(nf->external_url);
 	free(nf);
 }

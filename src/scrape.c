@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "curlev.h"
 #include "log.h"
 #include "scrape.h"
 #include "units.h"
@@ -16,8 +17,8 @@
 
 struct scrape {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
+	struct curlev		*cev;
+	CURLM			*multi;		/* the curlev's */
 	size_t			 inflight;
 	struct scrape_job	*jobs;		/* in flight, a list */
 };
@@ -38,84 +39,7 @@ struct scrape_job {
 	struct scrape_job	*next, **prevp;
 };
 
-/* The libevent event of one socket curl watches. */
-struct sock {
-	struct event		*ev;
-	struct scrape		*s;
-};
-
-static void	check_done(struct scrape *);
-
-/* A socket is ready: tell curl, then collect what finished. */
-static void
-sock_ready(evutil_socket_t fd, short what, void *arg)
-{
-	struct scrape	*s = arg;
-	int		 flags = 0, running;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(s->multi, fd, flags, &running);
-	check_done(s);
-}
-
-/* curl's CURLMOPT_SOCKETFUNCTION: watch, rewatch or forget a socket. */
-static int
-sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct scrape	*s = userp;
-	struct sock	*sk = sockp;
-	short		 kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sk != NULL) {
-			event_free(sk->ev);
-			free(sk);
-		}
-		curl_multi_assign(s->multi, fd, NULL);
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (sk == NULL) {
-		sk = xcalloc(1, sizeof *sk);
-		sk->s = s;
-		curl_multi_assign(s->multi, fd, sk);
-	} else
-		event_free(sk->ev);
-	sk->ev = event_new(s->base, fd, kind, sock_ready, s);
-	event_add(sk->ev, NULL);
-	return 0;
-}
-
-static void
-timer_fired(evutil_socket_t fd, short what, void *arg)
-{
-	struct scrape	*s = arg;
-	int		 running;
-
-	curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(s);
-}
-
-/* curl's CURLMOPT_TIMERFUNCTION: when to call it back, or never. */
-static int
-timer_cb(CURLM *multi, long ms, void *userp)
-{
-	struct scrape	*s = userp;
-	struct timeval	 tv;
-
-	if (ms < 0) {
-		evtimer_del(s->timer);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(s->timer, &tv);
-	return 0;
-}
+static void	scrape_done(CURL *, CURLcode, void *);
 
 struct scrape *
 scrape_new(struct event_base *base)
@@ -124,13 +48,8 @@ scrape_new(struct event_base *base)
 
 	s = xcalloc(1, sizeof *s);
 	s->base = base;
-	if ((s->multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init failed");
-	s->timer = evtimer_new(base, timer_fired, s);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	s->cev = curlev_new(base, scrape_done, s);
+	s->multi = curlev_multi(s->cev);
 	return s;
 }
 
@@ -159,8 +78,7 @@ scrape_free(struct scrape *s)
 		return;
 	while (s->jobs != NULL)
 		job_free(s->jobs);
-	curl_multi_cleanup(s->multi);
-	event_free(s->timer);
+	curlev_free(s->cev);
 	free(s);
 }
 
@@ -196,42 +114,34 @@ since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Hand every finished transfer to its callback. */
+/* A transfer finished: hand its result to the job's callback. */
 static void
-check_done(struct scrape *s)
+scrape_done(CURL *easy, CURLcode result, void *arg)
 {
 	struct scrape_result	 r;
 	struct scrape_job	*j;
-	CURLMsg			*msg;
-	int			 left;
 
-	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &j);
-		memset(&r, 0, sizeof r);
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &r.status);
-		r.seconds = since(&j->start);
-		if (j->too_big)
-			snprintf(r.error, sizeof r.error, "response larger "
-			    "than %s", units_fmt_size(j->max));
-		else if (msg->data.result != CURLE_OK)
-			snprintf(r.error, sizeof r.error, "%s",
-			    j->errbuf[0] != '\0' ? j->errbuf :
-			    curl_easy_strerror(msg->data.result));
-		else if (r.status != 200)
-			snprintf(r.error, sizeof r.error, "HTTP status %ld",
-			    r.status);
-		else if (j->len == 0)
-			snprintf(r.error, sizeof r.error, "empty response");
-		else {
-			r.ok = true;
-			r.body = j->body;
-			r.len = j->len;
-		}
-		j->done(&r, j->arg);
-		job_free(j);
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &j);
+	memset(&r, 0, sizeof r);
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &r.status);
+	r.seconds = since(&j->start);
+	if (j->too_big)
+		snprintf(r.error, sizeof r.error, "response larger than %s",
+		    units_fmt_size(j->max));
+	else if (result != CURLE_OK)
+		snprintf(r.error, sizeof r.error, "%s", j->errbuf[0] != '\0' ?
+		    j->errbuf : curl_easy_strerror(result));
+	else if (r.status != 200)
+		snprintf(r.error, sizeof r.error, "HTTP status %ld", r.status);
+	else if (j->len == 0)
+		snprintf(r.error, sizeof r.error, "empty response");
+	else {
+		r.ok = true;
+		r.body = j->body;
+		r.len = j->len;
 	}
+	j->done(&r, j->arg);
+	job_free(j);
 }
 
 /* A job that could not start fails from the loop, as others do. */
