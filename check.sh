@@ -87,6 +87,8 @@ if build fuzz --enable-fuzzing CC=clang &&
 	rm -rf "$fz/corpus" "$fz/seeds"
 	mkdir -p "$fz/corpus" "$fz/seeds"
 	"$fz/tests/mkbad" "$fz/seeds" && rm -f "$fz/seeds/bomb.pb.gz"
+	# Inputs the fuzzer once found a fault with, replayed every run.
+	cp "$top"/tests/fuzz/* "$fz/seeds/"
 	# Real profiles of the fixture service; the large ones slow the
 	# fuzzer more than they teach it.
 	find "$top/_build/plain/tests/profiles" -name '*.pb.gz' -size -100k \

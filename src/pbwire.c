@@ -34,8 +34,11 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 
 	if (*pp == end)
 		return 0;
-	if (pbwire_varint(pp, end, &tag) == -1 || (tag >> 3) == 0 ||
-	    (tag >> 3) > 0x1fffffff)
+	/*
+	 * Field number 0 is not valid protobuf, but pprof's decoder and
+	 * protobuf-c both skip it as an unknown field; so does this one.
+	 */
+	if (pbwire_varint(pp, end, &tag) == -1 || (tag >> 3) > 0x1fffffff)
 		return -1;
 	f->num = tag >> 3;
 	f->wt = tag & 7;

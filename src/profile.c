@@ -827,7 +827,7 @@ parse_field(struct profile_raw *raw, const struct pbwire_field *f,
     char **cause)
 {
 	/* Fields 1-6 and 11 are messages or bytes, 13 may be packed. */
-	if (((f->num <= 6 || f->num == 11) && f->wt != 2) ||
+	if ((((f->num >= 1 && f->num <= 6) || f->num == 11) && f->wt != 2) ||
 	    (f->num >= 7 && f->num <= 14 && f->num != 11 && f->num != 13 &&
 	    f->wt != 0) || (f->num == 13 && f->wt != 0 && f->wt != 2)) {
 		xasprintf(cause, "field %u has wire type %u", f->num, f->wt);

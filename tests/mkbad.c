@@ -186,7 +186,7 @@ main(int argc, char **argv)
 		free(data);
 	}
 
-	/* Pure zeros are not even a protobuf: refused at once. */
+	/* Pure zeros: unknown fields numbered 0, skipped; no string table. */
 	{
 		uint8_t z[4096] = { 0 };
 		size_t zl;

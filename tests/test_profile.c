@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbwire.h"
 #include "profile.h"
 #include "tap.h"
 #include "pbuild.h"
@@ -322,9 +323,24 @@ test_sparse_ids(void)
 	free(b);
 }
 
+/* Found by the fuzzer: field number 0 is skipped, as pprof and protobuf-c
+ * skip it, not refused. */
+static void
+test_field_zero(void)
+{
+	static const uint8_t	 msg[] = { 0x50, 0x1c, 0x80, 0x00, 0x0a };
+	struct pbwire_sample	 s;
+
+	memset(&s, 0, sizeof s);
+	is_int(pbwire_sample(msg, sizeof msg, &s), 0,
+	    "a sample with a field number 0 decodes, as with protobuf-c");
+	pbwire_sample_free(&s);
+}
+
 int
 main(void)
 {
+	test_field_zero();
 	test_decode();
 	test_errors();
 	test_sample_index();
