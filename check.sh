@@ -5,7 +5,8 @@
 #   2. a plain build runs `make check`: unit tests, the bad-input corpus,
 #      and every number compared with `go tool pprof` on real Go services;
 #   3. an ASan+UBSan build runs `make check` again;
-#   4. a libFuzzer build (clang) fuzzes the decoder for FUZZ_SECONDS
+#   4. make distcheck: the tarball builds, installs and uninstalls;
+#   5. a libFuzzer build (clang) fuzzes the decoder for FUZZ_SECONDS
 #      (default 60), seeded with real profiles.
 #
 # Its last line is "N passed, N failed", counting every TAP check.
@@ -78,6 +79,19 @@ run_suite() {	# run_suite NAME CONFIGURE-ARGS...
 
 run_suite plain
 run_suite asan --enable-asan
+
+# The release tarball builds, passes the unit tests, installs and
+# uninstalls cleanly out of tree (the full suite has run above).
+echo "== make distcheck"
+if (cd "$top/_build/plain" && make -s distcheck \
+    TESTS="tests/test_units tests/test_detect tests/test_judge tests/docs.sh" \
+    >distcheck.log 2>&1); then
+	passed=$((passed + 1))
+	tail -n 3 "$top/_build/plain/distcheck.log"
+else
+	failed=$((failed + 1))
+	tail -n 30 "$top/_build/plain/distcheck.log"
+fi
 
 echo "== fuzzing the decoder for ${FUZZ_SECONDS:-60} s"
 if build fuzz --enable-fuzzing CC=clang &&

@@ -83,7 +83,9 @@ demo: heapwatchd on http://127.0.0.1:9470/ (try /api/v1/alerts, /metrics);
 demo: webhooks land in $work/webhooks.json.
 demo: the leak alert fires within about a minute. Ctrl-C stops.
 EOF2
-"$build/heapwatchd" -c "$work/heapwatchd.yaml" &
+root=
+[ "$(id -u)" -eq 0 ] && root=-R	# a demo, on a machine of its own
+"$build/heapwatchd" $root -c "$work/heapwatchd.yaml" &
 pids+=($!)
 
 # Say when the webhook arrives.

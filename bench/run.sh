@@ -13,7 +13,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/_build/plain}
-work=$top/_build/bench
+work=$top/_build/bench-run
 runs=${RUNS:-11}
 mkdir -p "$work"
 export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \

@@ -35,7 +35,7 @@ YAML
 		echo "    labels: {team: team-$((i % 17))}"
 	done
 } >"$work/hw.yaml"
-"$build/heapwatchd" -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
+"$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
 pids+=($!)
 echo "waiting 25 s for $n targets to be scraped once"
 sleep 25

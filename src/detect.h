@@ -21,7 +21,7 @@
  *      unmoved by the outliers of a sawtooth's peaks) times the window,
  *      and must be at least min_growth.
  *
- * The alert state machine (alert.c) adds `for`: growing must hold at every
+ * The alert state machine (judge.c) adds `for`: growing must hold at every
  * judgement for that long before an alert fires.
  */
 #ifndef DETECT_H

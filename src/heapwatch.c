@@ -305,6 +305,10 @@ cmd_judge(int argc, char **argv, const struct options *o)
 
 	if (argc != 1)
 		usage(2);
+	if (o->window_ms == 0 || o->for_ms > o->window_ms) {
+		log_warnx("--window must be more than 0 and at least --for");
+		return 1;
+	}
 	dir = xstrdup(argv[0]);
 	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
 		dir[strlen(dir) - 1] = '\0';

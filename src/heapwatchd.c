@@ -5,12 +5,17 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -36,15 +41,34 @@ notify(const char *state)
 #endif
 }
 
+/* Become USER for good: its groups, its gid, its uid. */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("-u %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("-u %s: dropping privileges", user);
+	if (setuid(0) != -1 && pw->pw_uid != 0)
+		fatalx("-u %s: root could be taken back", user);
+	log_info("running as %s", user);
+}
+
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: heapwatchd [-tv] -c FILE\n"
+	    "usage: heapwatchd [-RtvV] [-u USER] -c FILE\n"
 	    "  -c FILE    the configuration (YAML)\n"
 	    "  -t         check the configuration and exit\n"
+	    "  -u USER    drop to USER once listening (when started as root)\n"
+	    "  -R         run as root all the same\n"
 	    "  -v         more logging (twice: debug)\n"
-	    "  -V         print the version\n");
+	    "  -V, --version  print the version\n");
 	exit(status);
 }
 
@@ -238,15 +262,25 @@ main(int argc, char **argv)
 	struct hwd	 hwd;
 	struct target	*t;
 	struct event	*ev_hup, *ev_term, *ev_int, *ev_wd = NULL;
-	const char	*path = NULL;
+	const char	*path = NULL, *user = NULL;
 	char		*cause = NULL;
-	bool		 check = false;
+	bool		 check = false, as_root = false;
 	int		 ch, verbose = 1;
 
-	while ((ch = getopt(argc, argv, "c:htvV")) != -1) {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("heapwatchd %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "c:hRtu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'R':
+			as_root = true;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 't':
 			check = true;
@@ -278,6 +312,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	if (geteuid() == 0 && user == NULL && !as_root)
+		fatalx("refusing to run as root: use -u USER to drop to a user "
+		    "once listening, or -R to run as root all the same");
+
 	/* Writes fail with EFBIG instead of killing the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
@@ -285,12 +323,15 @@ main(int argc, char **argv)
 		fatalx("curl_global_init failed");
 	if ((hwd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
-		fatalx("%s", cause);
-	hwd.scrape = scrape_new(hwd.base);
+	/* Listen first, which may take root, then let root go. */
 	if ((hwd.server = server_new(hwd.base, hwd.conf->listen, api_route,
 	    &hwd, &cause)) == NULL)
 		fatalx("%s", cause);
+	if (user != NULL)
+		drop_privileges(user);
+	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
+		fatalx("%s", cause);
+	hwd.scrape = scrape_new(hwd.base);
 	{
 		char *url = hwd_external_url(hwd.conf);
 

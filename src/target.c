@@ -209,7 +209,9 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	note.nlabels = t->cfg->nlabels;
 	note.kind = strcmp(j->p.kind, "goroutine") == 0 ? NOTE_GOROUTINE :
 	    NOTE_HEAP;
-	note.since = j->state == ALERT_FIRING ? j->active : j->since;
+	/* The alert began when it started growing; a resolved one ended
+	 * when it entered inactive. */
+	note.since = j->active;
 	note.ends = j->state == ALERT_FIRING ? 0 : j->since;
 	note.growth = j->growth;
 	note.window_seconds = t->cfg->window_ms / 1000;
@@ -471,6 +473,19 @@ target_took(struct target *t, const struct scrape_result *r)
 		free(cause);
 		return;
 	}
+	/* A profile of the wrong kind is as bad as no profile. */
+	if ((s = summary_make(p, config_target_kind(t->cfg), "", now,
+	    t->judge->names, &cause)) == NULL) {
+		t->scrapes[SCRAPE_INVALID]++;
+		t->health = TARGET_DOWN;
+		t->failures++;
+		set_error(t, "invalid profile: %s", cause);
+		log_warnx("%s: invalid profile: %s", t->cfg->name, cause);
+		free(cause);
+		profile_free(p);
+		return;
+	}
+	profile_free(p);
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
@@ -480,19 +495,12 @@ target_took(struct target *t, const struct scrape_result *r)
 		set_error(t, "not stored: %s", cause);
 		log_warnx("%s: snapshot not stored: %s", t->cfg->name, cause);
 		free(cause);
-		profile_free(p);
+		summary_free(s);
 		return;
 	}
-	if ((s = summary_make(p, config_target_kind(t->cfg), id, now,
-	    t->judge->names, &cause)) == NULL) {
-		set_error(t, "%s", cause);
-		log_warnx("%s: %s", t->cfg->name, cause);
-		free(cause);
-	} else {
-		history_append(t, now, s->total);
-		target_judge(t, s, false);
-	}
-	profile_free(p);
+	snprintf(s->id, sizeof s->id, "%s", id);
+	history_append(t, now, s->total);
+	target_judge(t, s, false);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;
 	keep.snapshots = hwd->conf->retention.snapshots;

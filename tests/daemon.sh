@@ -27,6 +27,8 @@ write_config() {	# write_config FILE [extra targets...]
     url: $F/bad/html
   - name: status
     url: $F/bad/status
+  - name: mutex
+    url: $F/debug/pprof/mutex
 YAML
 }
 
@@ -89,7 +91,9 @@ target_field html last_error | grep -q "invalid profile"
 ok $? "an HTML page is not a profile"
 target_field status last_error | grep -q "HTTP status 500"
 ok $? "an HTTP 500 is reported as such"
-[ "$(target_field garbage snapshots)" = 0 ]
+target_field mutex last_error | grep -q "not a heap profile"
+ok $? "a profile of the wrong kind is down: $(target_field mutex last_error)"
+[ "$(target_field garbage snapshots)" = 0 ] && [ "$(target_field mutex snapshots)" = 0 ]
 ok $? "nothing invalid is stored"
 
 # The good target keeps its schedule while the others fail.

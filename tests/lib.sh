@@ -88,7 +88,8 @@ HEAPWATCHD="$top_builddir/heapwatchd"
 # and wait until it is ready; sets HWD_PID and HWD_URL.
 daemon_start() {	# daemon_start CONFIG [LOG]
 	local log=${2:-$TMPD/heapwatchd.log} i
-	"$HEAPWATCHD" -v -c "$1" >>"$log" 2>&1 &
+	# The tests run as root on CI: -R says so knowingly.
+	"$HEAPWATCHD" -R -v -c "$1" >>"$log" 2>&1 &
 	HWD_PID=$!
 	cleanup_hooks+=("kill -9 $HWD_PID 2>/dev/null")
 	HWD_URL=http://127.0.0.1:$HWD_PORT
