@@ -6,8 +6,9 @@
 #      and every number compared with `go tool pprof` on real Go services;
 #   3. an ASan+UBSan build runs `make check` again;
 #   4. make distcheck: the tarball builds, installs and uninstalls;
-#   5. a libFuzzer build (clang) fuzzes the decoder for FUZZ_SECONDS
-#      (default 60), seeded with real profiles.
+#   5. a libFuzzer build (clang) fuzzes the decoder and the configuration
+#      loader for FUZZ_SECONDS (default 60) each, seeded with real
+#      profiles and the configuration corpus.
 #
 # Its last line is "N passed, N failed", counting every TAP check.
 set -u
@@ -93,13 +94,29 @@ else
 	tail -n 30 "$top/_build/plain/distcheck.log"
 fi
 
-echo "== fuzzing the decoder for ${FUZZ_SECONDS:-60} s"
+# fuzz NAME SEEDS: run a fuzz target of the fuzz build; one check.
+fuzz() {
+	local fz=$top/_build/fuzz
+	rm -rf "$fz/corpus-$1"
+	mkdir -p "$fz/corpus-$1"
+	if (cd "$fz" && ./tests/"$1" -max_total_time="${FUZZ_SECONDS:-60}" \
+	    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    "corpus-$1" "$2" >"$1.log" 2>&1); then
+		passed=$((passed + 1))
+		grep -E '^stat::number_of_executed_units|^Done' "$fz/$1.log"
+	else
+		failed=$((failed + 1))
+		tail -n 60 "$fz/$1.log"
+	fi
+}
+
+echo "== fuzzing the decoder and the configuration loader, ${FUZZ_SECONDS:-60} s each"
 if build fuzz --enable-fuzzing CC=clang &&
-    (cd "$top/_build/fuzz" && make -s tests/fuzz_profile tests/mkbad \
-    >/dev/null); then
+    (cd "$top/_build/fuzz" && make -s tests/fuzz_profile tests/fuzz_config \
+    tests/mkbad >/dev/null); then
 	fz=$top/_build/fuzz
-	rm -rf "$fz/corpus" "$fz/seeds"
-	mkdir -p "$fz/corpus" "$fz/seeds"
+	rm -rf "$fz/seeds" "$fz/config-seeds"
+	mkdir -p "$fz/seeds" "$fz/config-seeds"
 	"$fz/tests/mkbad" "$fz/seeds" && rm -f "$fz/seeds/bomb.pb.gz"
 	# Inputs the fuzzer once found a fault with, replayed every run.
 	cp "$top"/tests/fuzz/* "$fz/seeds/"
@@ -107,15 +124,10 @@ if build fuzz --enable-fuzzing CC=clang &&
 	# fuzzer more than they teach it.
 	find "$top/_build/plain/tests/profiles" -name '*.pb.gz' -size -100k \
 	    -exec cp {} "$fz/seeds/" \; 2>/dev/null
-	if (cd "$fz" && ./tests/fuzz_profile -max_total_time="${FUZZ_SECONDS:-60}" \
-	    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-	    corpus seeds >fuzz.log 2>&1); then
-		passed=$((passed + 1))
-		grep -E '^stat::number_of_executed_units|^Done' "$fz/fuzz.log"
-	else
-		failed=$((failed + 1))
-		tail -n 60 "$fz/fuzz.log"
-	fi
+	cp "$top"/tests/config/*.yaml "$top/etc/heapwatchd.yaml" \
+	    "$fz/config-seeds/"
+	fuzz fuzz_profile "$fz/seeds"
+	fuzz fuzz_config "$fz/config-seeds"
 else
 	failed=$((failed + 1))
 fi
