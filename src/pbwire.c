@@ -27,6 +27,38 @@ pbwire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	return -1;	/* truncated, or longer than ten bytes */
 }
 
+/*
+ * The key of a field, read as protobuf-c reads it, since the rest of the
+ * profile is unpacked by protobuf-c and the two must agree on what is
+ * valid: at most five bytes, and a first byte whose field bits are not all
+ * zero. A field number 0 spelt in more bytes is accepted and skipped as
+ * unknown, as pprof's decoder and protobuf-c do.
+ */
+static int
+pbwire_key(const uint8_t **pp, const uint8_t *end, uint64_t *tag)
+{
+	const uint8_t	*p = *pp;
+
+	if ((*p & 0xf8) == 0 || pbwire_varint(&p, end, tag) == -1 ||
+	    p - *pp > 5)
+		return -1;
+	*tag &= 0x7ffffffffULL;		/* a uint32 field number, wire type */
+	*pp = p;
+	return 0;
+}
+
+/* A length prefix, at most five bytes long as protobuf-c reads it. */
+static int
+pbwire_length(const uint8_t **pp, const uint8_t *end, uint64_t *len)
+{
+	const uint8_t	*p = *pp;
+
+	if (pbwire_varint(&p, end, len) == -1 || p - *pp > 5)
+		return -1;
+	*pp = p;
+	return 0;
+}
+
 int
 pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 {
@@ -34,11 +66,7 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 
 	if (*pp == end)
 		return 0;
-	/*
-	 * Field number 0 is not valid protobuf, but pprof's decoder and
-	 * protobuf-c both skip it as an unknown field; so does this one.
-	 */
-	if (pbwire_varint(pp, end, &tag) == -1 || (tag >> 3) > 0x1fffffff)
+	if (pbwire_key(pp, end, &tag) == -1)
 		return -1;
 	f->num = tag >> 3;
 	f->wt = tag & 7;
@@ -55,7 +83,7 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 		*pp += f->len;
 		return 1;
 	case 2:
-		if (pbwire_varint(pp, end, &f->v) == -1 ||
+		if (pbwire_length(pp, end, &f->v) == -1 ||
 		    f->v > (uint64_t)(end - *pp))
 			return -1;
 		f->p = *pp;

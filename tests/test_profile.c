@@ -337,10 +337,40 @@ test_field_zero(void)
 	pbwire_sample_free(&s);
 }
 
+/*
+ * protobuf-c reads a field key in at most five bytes and refuses one whose
+ * first byte holds field number 0; the Sample decoder must agree with it.
+ */
+static void
+test_key_limits(void)
+{
+	static const uint8_t	 zero[] = { 0x00, 0x00 };
+	static const uint8_t	 longkey[] = { 0x88, 0x80, 0x80, 0x80, 0x80,
+	    0x00, 0x00 };
+	static const uint8_t	 bigfield[] = { 0x88, 0x80, 0x80, 0x80, 0x70,
+	    0x00, 0x08, 0x01 };
+	static const uint8_t	 longlen[] = { 0x7a, 0x80, 0x80, 0x80, 0x80,
+	    0x80, 0x00 };
+	struct pbwire_sample	 s;
+
+	memset(&s, 0, sizeof s);
+	is_int(pbwire_sample(zero, sizeof zero, &s), -1,
+	    "a one-byte key with field number 0 is refused");
+	is_int(pbwire_sample(longkey, sizeof longkey, &s), -1,
+	    "a key longer than five bytes is refused");
+	is_int(pbwire_sample(bigfield, sizeof bigfield, &s), 0,
+	    "a 32-bit field number is skipped as unknown");
+	is_int((int)s.nloc, 1, "and the fields after it are kept");
+	is_int(pbwire_sample(longlen, sizeof longlen, &s), -1,
+	    "a length prefix longer than five bytes is refused");
+	pbwire_sample_free(&s);
+}
+
 int
 main(void)
 {
 	test_field_zero();
+	test_key_limits();
 	test_decode();
 	test_errors();
 	test_sample_index();
