@@ -87,19 +87,21 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 {
 	struct notifier_stats	 st;
 	size_t			 i, n = notifier_receivers(hwd->notifier);
-	static const char	*results[] = { "sent", "failed", "dropped" };
-	uint64_t		 v[3];
+	static const char	*results[] = { "sent", "failed", "dropped",
+	    "replaced" };
+	uint64_t		 v[4];
 	int			 k;
 
 	family(b, "heapwatch_notifications_total", "counter",
-	    "Webhook notes: delivered (sent), attempts that failed, and notes "
-	    "dropped from a full queue.");
+	    "Webhook notes: delivered (sent), attempts that failed, notes "
+	    "dropped from a full queue, and queued repeats replaced by newer.");
 	for (i = 0; i < n; i++) {
 		notifier_stats(hwd->notifier, i, &st);
 		v[0] = st.sent;
 		v[1] = st.failed;
 		v[2] = st.dropped;
-		for (k = 0; k < 3; k++) {
+		v[3] = st.replaced;
+		for (k = 0; k < 4; k++) {
 			buf_printf(b, "heapwatch_notifications_total{receiver=\"");
 			buf_label(b, st.url);
 			buf_printf(b, "\",result=\"%s\"} %llu\n", results[k],

@@ -67,7 +67,7 @@ usage(int status)
 	    "  -t         check the configuration and exit\n"
 	    "  -u USER    drop to USER once listening (when started as root)\n"
 	    "  -R         run as root all the same\n"
-	    "  -v         more logging (twice: debug)\n"
+	    "  -v         debug logging\n"
 	    "  -V, --version  print the version\n");
 	exit(status);
 }
