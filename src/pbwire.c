@@ -68,6 +68,7 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 		return 0;
 	if (pbwire_key(pp, end, &tag) == -1)
 		return -1;
+	f->val = *pp;
 	f->num = tag >> 3;
 	f->wt = tag & 7;
 	switch (f->wt) {
@@ -173,6 +174,8 @@ repeated(const struct pbwire_field *f, uint64_t **arr, size_t *n,
 	}
 	if (f->wt != 2)
 		return -1;
+	if (f->len == 0)
+		return 0;
 	/* Every varint takes a byte at least. */
 	reserve((void **)arr, *n, cap, f->len, sizeof **arr);
 	if ((got = packed_varints(f->p, f->len, *arr + *n)) == -1)
@@ -274,6 +277,19 @@ line(const uint8_t *p, size_t len, struct pbwire_line *l)
 	return rc;
 }
 
+/*
+ * A bool as protobuf-c reads it, whatever its wire type: true when a byte
+ * of the encoded value, a length prefix included, has a low bit set.
+ */
+static int
+encoded_bool(const uint8_t *p, const uint8_t *end)
+{
+	for (; p < end; p++)
+		if (*p & 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 pbwire_location(const uint8_t *p, size_t len, struct pbwire_location *loc)
 {
@@ -297,13 +313,16 @@ pbwire_location(const uint8_t *p, size_t len, struct pbwire_location *loc)
 			loc->nlines++;
 			continue;
 		}
+		if (f.num == 5) {
+			loc->is_folded = encoded_bool(f.val, p);
+			continue;
+		}
 		if (f.wt != 0)
 			return -1;
 		switch (f.num) {
 		case 1: loc->id = f.v; break;
 		case 2: loc->mapping_id = f.v; break;
 		case 3: loc->address = f.v; break;
-		case 5: loc->is_folded = f.v != 0; break;
 		}
 	}
 	return rc;

@@ -20,6 +20,7 @@ struct pbwire_field {
 	uint64_t	 v;		/* varint or fixed value; length */
 	const uint8_t	*p;		/* length-delimited bytes */
 	size_t		 len;
+	const uint8_t	*val;		/* the encoded value, after the key */
 };
 
 /* The next field: 1, 0 at the end, -1 when malformed. */

@@ -1534,8 +1534,9 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 	p->labelset = xreallocarray(NULL, p->nsamples + 1,
 	    sizeof *p->labelset);
 	memset(&lb, 0, sizeof lb);		/* kind_key 0: no memo */
-	for (i = 0; i < p->nsamples; i++)
-		p->labelset[i] = intern_labels(st, strmap,
+	for (i = 0; i < p->nsamples; i++)	/* labels is NULL if none */
+		p->labelset[i] = raw->label_off[i + 1] == raw->label_off[i] ?
+		    0 : intern_labels(st, strmap,
 		    &raw->labels[raw->label_off[i]],
 		    raw->label_off[i + 1] - raw->label_off[i], &lb);
 	free(lb.ents);

@@ -366,11 +366,30 @@ test_key_limits(void)
 	pbwire_sample_free(&s);
 }
 
+/* protobuf-c reads a bool whatever its wire type; so must Location. */
+static void
+test_folded_bool(void)
+{
+	static const uint8_t	 packed[] = { 0x2a, 0x01, 0x80 };
+	static const uint8_t	 fixed[] = { 0x2d, 0x80, 0x00, 0x00, 0x00 };
+	struct pbwire_location	 l;
+
+	memset(&l, 0, sizeof l);
+	is_int(pbwire_location(packed, sizeof packed, &l), 0,
+	    "is_folded with a length prefix decodes");
+	is_int(l.is_folded, 1, "and is true from its prefix, as in protobuf-c");
+	is_int(pbwire_location(fixed, sizeof fixed, &l), 0,
+	    "is_folded as a fixed32 decodes");
+	is_int(l.is_folded, 0, "and is false, its byte 0x80 has no low bit");
+	pbwire_location_free(&l);
+}
+
 int
 main(void)
 {
 	test_field_zero();
 	test_key_limits();
+	test_folded_bool();
 	test_decode();
 	test_errors();
 	test_sample_index();
