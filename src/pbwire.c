@@ -193,7 +193,7 @@ label(const uint8_t *p, size_t len, struct pbwire_label *l)
 
 	memset(l, 0, sizeof *l);
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
-		if (f.num > 4)
+		if (f.num == 0 || f.num > 4)
 			continue;		/* unknown: skipped */
 		if (f.wt != 0)
 			return -1;
@@ -264,7 +264,7 @@ line(const uint8_t *p, size_t len, struct pbwire_line *l)
 
 	memset(l, 0, sizeof *l);
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
-		if (f.num > 3)
+		if (f.num == 0 || f.num > 3)
 			continue;		/* unknown: skipped */
 		if (f.wt != 0)
 			return -1;
@@ -301,7 +301,7 @@ pbwire_location(const uint8_t *p, size_t len, struct pbwire_location *loc)
 	loc->is_folded = 0;
 	loc->nlines = 0;
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
-		if (f.num > 5)
+		if (f.num == 0 || f.num > 5)
 			continue;		/* unknown: skipped */
 		if (f.num == 4) {
 			if (f.wt != 2)

@@ -809,15 +809,20 @@ parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
 static int
 parse_comments(struct profile_raw *raw, const struct pbwire_field *f)
 {
-	const uint8_t	*p = f->p, *end = f->p + f->len;
+	const uint8_t	*p, *end;
 	uint64_t	 v = f->v;
 
-	do {
-		if (f->wt == 2 && pbwire_varint(&p, end, &v) == -1)
+	if (f->wt == 0) {
+		GROW(raw->comments, raw->ncomments, raw->capcomments);
+		raw->comments[raw->ncomments++] = (int64_t)v;
+		return 0;
+	}
+	for (p = f->p, end = p + f->len; p < end;) {	/* packed */
+		if (pbwire_varint(&p, end, &v) == -1)
 			return -1;
 		GROW(raw->comments, raw->ncomments, raw->capcomments);
 		raw->comments[raw->ncomments++] = (int64_t)v;
-	} while (f->wt == 2 && p < end);
+	}
 	return 0;
 }
 

@@ -366,12 +366,17 @@ test_key_limits(void)
 	pbwire_sample_free(&s);
 }
 
-/* protobuf-c reads a bool whatever its wire type; so must Location. */
+/*
+ * protobuf-c reads a bool whatever its wire type, and skips field number 0
+ * of any wire type; so must Location and Line.
+ */
 static void
 test_folded_bool(void)
 {
 	static const uint8_t	 packed[] = { 0x2a, 0x01, 0x80 };
 	static const uint8_t	 fixed[] = { 0x2d, 0x80, 0x00, 0x00, 0x00 };
+	static const uint8_t	 zero[] = { 0x82, 0x00, 0x00 };
+	static const uint8_t	 linezero[] = { 0x22, 0x03, 0x82, 0x00, 0x00 };
 	struct pbwire_location	 l;
 
 	memset(&l, 0, sizeof l);
@@ -381,6 +386,11 @@ test_folded_bool(void)
 	is_int(pbwire_location(fixed, sizeof fixed, &l), 0,
 	    "is_folded as a fixed32 decodes");
 	is_int(l.is_folded, 0, "and is false, its byte 0x80 has no low bit");
+	is_int(pbwire_location(zero, sizeof zero, &l), 0,
+	    "a Location field number 0 with a length is skipped");
+	is_int(pbwire_location(linezero, sizeof linezero, &l), 0,
+	    "so is one in a Line");
+	is_int((int)l.nlines, 1, "and the line is kept");
 	pbwire_location_free(&l);
 }
 
