@@ -167,6 +167,7 @@ struct config {
 /* Load and check the file; NULL with every problem in *errs on error. */
 struct config	*config_load(const char *, struct config_errors *);
 void		 config_free(struct config *);
+void		 config_pairs_free(struct config_pair *, size_t);
 void		 config_errors_print(const struct config_errors *, FILE *);
 void		 config_errors_free(struct config_errors *);
 /* Whether two target settings are the same, so a reload keeps its state. */

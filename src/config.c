@@ -1403,8 +1403,9 @@ config_load(const char *path, struct config_errors *errs)
 	return l.cf;
 }
 
-static void
-pairs_free(struct config_pair *p, size_t n)
+/* Free an array of name-value pairs and the strings it holds. */
+void
+config_pairs_free(struct config_pair *p, size_t n)
 {
 	size_t	i;
 
@@ -1421,7 +1422,7 @@ target_clear(struct target_config *t)
 {
 	free(t->name);
 	free(t->url);
-	pairs_free(t->labels, t->nlabels);
+	config_pairs_free(t->labels, t->nlabels);
 	free(t->tls.ca_file);
 	free(t->tls.cert_file);
 	free(t->tls.key_file);
@@ -1430,7 +1431,7 @@ target_clear(struct target_config *t)
 	free(t->basic_auth.username);
 	free(t->basic_auth.password);
 	free(t->basic_auth.password_file);
-	pairs_free(t->headers, t->nheaders);
+	config_pairs_free(t->headers, t->nheaders);
 }
 
 void
@@ -1445,7 +1446,8 @@ config_free(struct config *cf)
 	free(cf->targets);
 	for (i = 0; i < cf->nwebhooks; i++) {
 		free(cf->webhooks[i].url);
-		pairs_free(cf->webhooks[i].headers, cf->webhooks[i].nheaders);
+		config_pairs_free(cf->webhooks[i].headers,
+		    cf->webhooks[i].nheaders);
 	}
 	free(cf->webhooks);
 	free(cf->path);

@@ -650,25 +650,13 @@ retry_fired(evutil_socket_t fd, short what, void *arg)
 	receiver_post(arg);
 }
 
-static void
-pairs_free(struct config_pair *p, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		free(p[i].name);
-		free(p[i].value);
-	}
-	free(p);
-}
-
 /* Take a receiver's settings; the url stays the one it was made with. */
 static void
 receiver_configure(struct receiver *r, const struct webhook_config *wc)
 {
 	size_t	i;
 
-	pairs_free(r->cfg.headers, r->cfg.nheaders);
+	config_pairs_free(r->cfg.headers, r->cfg.nheaders);
 	r->cfg.format = wc->format;
 	r->cfg.timeout_ms = wc->timeout_ms;
 	r->cfg.repeat_interval_ms = wc->repeat_interval_ms;
@@ -705,7 +693,7 @@ receiver_free(struct receiver *r)
 		delivery_free(r, TAILQ_FIRST(&r->queue));
 	event_free(r->retry);
 	free(r->cfg.url);
-	pairs_free(r->cfg.headers, r->cfg.nheaders);
+	config_pairs_free(r->cfg.headers, r->cfg.nheaders);
 	free(r);
 }
 
