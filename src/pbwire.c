@@ -160,9 +160,8 @@ reserve(void **arr, size_t n, size_t *cap, size_t more, size_t sz)
 	*arr = xreallocarray(*arr, *cap, sz);
 }
 
-/* Append the varints of a repeated field, packed (wt 2) or not (wt 0). */
-static int
-repeated(const struct pbwire_field *f, uint64_t **arr, size_t *n,
+int
+pbwire_repeated(const struct pbwire_field *f, uint64_t **arr, size_t *n,
     size_t *cap)
 {
 	ssize_t	got;
@@ -218,12 +217,13 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
 		switch (f.num) {
 		case 1:
-			if (repeated(&f, &s->loc, &s->nloc, &s->caploc) == -1)
+			if (pbwire_repeated(&f, &s->loc, &s->nloc,
+			    &s->caploc) == -1)
 				return -1;
 			break;
 		case 2:
 			/* int64 travels as the varint of its two's complement */
-			if (repeated(&f, (uint64_t **)&s->val, &s->nval,
+			if (pbwire_repeated(&f, (uint64_t **)&s->val, &s->nval,
 			    &s->capval) == -1)
 				return -1;
 			break;

@@ -27,6 +27,12 @@ struct pbwire_field {
 int	pbwire_next(const uint8_t **, const uint8_t *end,
 	    struct pbwire_field *);
 int	pbwire_varint(const uint8_t **, const uint8_t *end, uint64_t *);
+/*
+ * Append the varints of a repeated field, packed (wire type 2) or not (0),
+ * to an array of *n of *cap elements, grown as needed; -1 if malformed.
+ */
+int	pbwire_repeated(const struct pbwire_field *, uint64_t **, size_t *n,
+	    size_t *cap);
 
 struct pbwire_label {
 	int64_t		 key, str, num, unit;

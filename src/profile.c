@@ -806,26 +806,6 @@ parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
 	return 0;
 }
 
-static int
-parse_comments(struct profile_raw *raw, const struct pbwire_field *f)
-{
-	const uint8_t	*p, *end;
-	uint64_t	 v = f->v;
-
-	if (f->wt == 0) {
-		GROW(raw->comments, raw->ncomments, raw->capcomments);
-		raw->comments[raw->ncomments++] = (int64_t)v;
-		return 0;
-	}
-	for (p = f->p, end = p + f->len; p < end;) {	/* packed */
-		if (pbwire_varint(&p, end, &v) == -1)
-			return -1;
-		GROW(raw->comments, raw->ncomments, raw->capcomments);
-		raw->comments[raw->ncomments++] = (int64_t)v;
-	}
-	return 0;
-}
-
 /* One top-level field of the Profile message. */
 static int
 parse_field(struct profile_raw *raw, const struct pbwire_field *f,
@@ -870,7 +850,9 @@ parse_field(struct profile_raw *raw, const struct pbwire_field *f,
 		return parse_value_type(raw, f, &raw->period_type, true, cause);
 	case 12: raw->period = f->v; return 0;
 	case 13:
-		if (parse_comments(raw, f) == -1) {
+		/* int64 travels as the varint of its two's complement */
+		if (pbwire_repeated(f, (uint64_t **)&raw->comments,
+		    &raw->ncomments, &raw->capcomments) == -1) {
 			xasprintf(cause, "malformed comments");
 			return -1;
 		}
