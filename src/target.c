@@ -463,29 +463,20 @@ target_took(struct target *t, const struct scrape_result *r)
 		log_warnx("%s: scrape failed: %s", t->cfg->name, r->error);
 		return;
 	}
-	if ((p = profile_decode(r->body, r->len, PROFILE_MAX_INFLATED, NULL,
-	    &cause)) == NULL) {
-		t->scrapes[SCRAPE_INVALID]++;
-		t->health = TARGET_DOWN;
-		t->failures++;
-		set_error(t, "invalid profile: %s", cause);
-		log_warnx("%s: invalid profile: %s", t->cfg->name, cause);
-		free(cause);
-		return;
-	}
 	/* A profile of the wrong kind is as bad as no profile. */
-	if ((s = summary_make(p, config_target_kind(t->cfg), "", now,
-	    t->judge->names, &cause)) == NULL) {
+	p = profile_decode(r->body, r->len, PROFILE_MAX_INFLATED, NULL, &cause);
+	s = p == NULL ? NULL : summary_make(p, config_target_kind(t->cfg), "",
+	    now, t->judge->names, &cause);
+	profile_free(p);
+	if (s == NULL) {
 		t->scrapes[SCRAPE_INVALID]++;
 		t->health = TARGET_DOWN;
 		t->failures++;
 		set_error(t, "invalid profile: %s", cause);
 		log_warnx("%s: invalid profile: %s", t->cfg->name, cause);
 		free(cause);
-		profile_free(p);
 		return;
 	}
-	profile_free(p);
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
