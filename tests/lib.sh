@@ -51,23 +51,34 @@ fixture_bin() {
 	echo "$bin"
 }
 
-# Start the fixture in MODE; sets FIXTURE_PID and FIXTURE_URL.
-fixture_start() {	# fixture_start MODE [FLAGS...]
-	local bin out i
-	bin=$(fixture_bin) || return 1
-	out="$TMPD/fixture.$RANDOM.out"
-	"$bin" -listen 127.0.0.1:0 -mode "$@" >"$out" 2>&1 &
-	FIXTURE_PID=$!
-	cleanup_hooks+=("kill $FIXTURE_PID 2>/dev/null")
-	for i in $(seq 1 200); do
-		FIXTURE_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
-		[ -n "$FIXTURE_URL" ] && return 0
-		kill -0 "$FIXTURE_PID" 2>/dev/null || break
+# Run COMMAND in the background until it says "listening on ADDR"; sets
+# STARTED_PID and STARTED_URL (http://ADDR). WHAT names it in an error.
+serve_start() {	# serve_start WHAT COMMAND...
+	local what=$1 out _
+	shift
+	out="$TMPD/serve.$RANDOM.out"
+	"$@" >"$out" 2>&1 &
+	STARTED_PID=$!
+	cleanup_hooks+=("kill $STARTED_PID 2>/dev/null")
+	for _ in $(seq 1 200); do
+		STARTED_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
+		[ -n "$STARTED_URL" ] && return 0
+		kill -0 "$STARTED_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "fixture $1 did not start:" >&2
+	echo "$what did not start:" >&2
 	cat "$out" >&2
 	return 1
+}
+
+# Start the fixture in MODE; sets FIXTURE_PID and FIXTURE_URL.
+fixture_start() {	# fixture_start MODE [FLAGS...]
+	local bin
+	bin=$(fixture_bin) || return 1
+	serve_start "fixture $1" "$bin" -listen 127.0.0.1:0 -mode "$@" ||
+	    return 1
+	FIXTURE_PID=$STARTED_PID
+	FIXTURE_URL=$STARTED_URL
 }
 
 fixture_stop() {
@@ -150,21 +161,10 @@ sink_bin() {
 
 # Start a sink recording to FILE; sets SINK_URL.
 sink_start() {	# sink_start FILE [FLAGS...]
-	local bin out pid _
+	local bin
 	bin=$(sink_bin) || return 1
-	out="$TMPD/sink.$RANDOM.out"
-	"$bin" -listen 127.0.0.1:0 -out "$@" >"$out" 2>&1 &
-	pid=$!
-	cleanup_hooks+=("kill $pid 2>/dev/null")
-	for _ in $(seq 1 200); do
-		SINK_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
-		[ -n "$SINK_URL" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "sink did not start:" >&2
-	cat "$out" >&2
-	return 1
+	serve_start sink "$bin" -listen 127.0.0.1:0 -out "$@" || return 1
+	SINK_URL=$STARTED_URL
 }
 
 # Start Debian's Alertmanager on loopback, without clustering, its alerts
