@@ -345,6 +345,40 @@ tmp_create(struct store *s, int dfd, char *name, size_t len)
 	return -1;
 }
 
+/*
+ * Write data to a new temporary file in folder dfd and sync it; its name
+ * is left in tmp. On failure nothing is left behind.
+ */
+static int
+tmp_write(struct store *s, const char *target, int dfd, const void *data,
+    size_t len, char *tmp, size_t tmplen, char **cause)
+{
+	const char	*op = NULL;
+	int		 fd, error = 0;
+
+	if ((fd = tmp_create(s, dfd, tmp, tmplen)) == -1) {
+		file_cause(cause, s, target, NULL, "creating a temporary file",
+		    errno);
+		return -1;
+	}
+	if (write_all(fd, data, len) == -1)
+		op = "write";
+	else if (fsync(fd) == -1)
+		op = "fsync";
+	if (op != NULL)
+		error = errno;
+	if (close(fd) == -1 && op == NULL) {
+		op = "close";
+		error = errno;
+	}
+	if (op != NULL) {
+		file_cause(cause, s, target, tmp, op, error);
+		unlinkat(dfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* The first free name for a snapshot taken at time_ms. */
 static int
 free_name(struct store *s, const char *target, int dfd, int64_t time_ms,
@@ -376,9 +410,8 @@ int
 store_put(struct store *s, const char *target, int64_t time_ms,
     const void *data, size_t len, char *id_out, char **cause)
 {
-	char		 tmp[64], id[STORE_ID_MAX], name[STORE_NAME_MAX];
-	const char	*op = NULL;
-	int		 dfd, fd, error = 0;
+	char	tmp[64], id[STORE_ID_MAX], name[STORE_NAME_MAX];
+	int	dfd;
 
 	if (time_ms < 0) {
 		xasprintf(cause, "%s: snapshot time %lld is before 1970",
@@ -387,25 +420,10 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if ((fd = tmp_create(s, dfd, tmp, sizeof tmp)) == -1) {
-		file_cause(cause, s, target, NULL, "creating a temporary file",
-		    errno);
+	if (tmp_write(s, target, dfd, data, len, tmp, sizeof tmp,
+	    cause) == -1) {
 		close(dfd);
 		return -1;
-	}
-	if (write_all(fd, data, len) == -1)
-		op = "write";
-	else if (fsync(fd) == -1)
-		op = "fsync";
-	if (op != NULL)
-		error = errno;
-	if (close(fd) == -1 && op == NULL) {
-		op = "close";
-		error = errno;
-	}
-	if (op != NULL) {
-		file_cause(cause, s, target, tmp, op, error);
-		goto fail;
 	}
 	if (free_name(s, target, dfd, time_ms, id, name, cause) == -1)
 		goto fail;
@@ -527,6 +545,98 @@ store_series_path(struct store *s, const char *target, char *path,
 		return -1;
 	rc = snprintf(path, len, "%s/%s/%s", s->root, target, STORE_SERIES);
 	return rc < 0 || (size_t)rc >= len ? -1 : 0;
+}
+
+#define SERIES_LINE_MAX	64	/* longer than any "UNIX_MS TOTAL\n" */
+
+/*
+ * Append a line to a target's series. A line that a crash left unfinished
+ * is cut away first, and a write that fails half-way is cut back, so that
+ * every line stays whole.
+ */
+int
+store_series_append(struct store *s, const char *target, const char *line,
+    char **cause)
+{
+	struct stat	 sb;
+	char		 tail[SERIES_LINE_MAX], *buf;
+	const char	*op = NULL, *nl;
+	size_t		 len;
+	off_t		 keep;
+	ssize_t		 n = 0;
+	int		 dfd, fd, error = 0;
+
+	if (target_open(s, target, true, &dfd, cause) == -1)
+		return -1;
+	fd = openat(dfd, STORE_SERIES, O_RDWR | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0640);
+	close(dfd);
+	if (fd == -1) {
+		file_cause(cause, s, target, STORE_SERIES, "open", errno);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		op = "stat";
+		error = errno;
+		goto done;
+	}
+	keep = sb.st_size;
+	if (keep > 0) {
+		n = keep < SERIES_LINE_MAX ? (ssize_t)keep : SERIES_LINE_MAX;
+		if (pread(fd, tail, (size_t)n, keep - n) != n) {
+			op = "read";
+			error = errno != 0 ? errno : EIO;
+			goto done;
+		}
+		if ((nl = memrchr(tail, '\n', (size_t)n)) != NULL)
+			keep -= n - (nl - tail + 1);
+		else if (keep <= SERIES_LINE_MAX)
+			keep = 0;
+	}
+	if (keep < sb.st_size && ftruncate(fd, keep) == -1) {
+		op = "truncate";
+		error = errno;
+		goto done;
+	}
+	/* A broken line too long to cut is ended: the reader skips it. */
+	len = xasprintf(&buf, "%s%s\n", keep > 0 && keep == sb.st_size &&
+	    tail[n - 1] != '\n' ? "\n" : "", line);
+	if (write_all(fd, buf, len) == -1) {
+		op = "write";
+		error = errno;
+		if (ftruncate(fd, keep) == -1) {
+			/* The reader skips the broken line. */
+		}
+	}
+	free(buf);
+done:
+	close(fd);
+	if (op == NULL)
+		return 0;
+	file_cause(cause, s, target, STORE_SERIES, op, error);
+	return -1;
+}
+
+/* Replace a target's series with data, atomically. */
+int
+store_series_replace(struct store *s, const char *target, const void *data,
+    size_t len, char **cause)
+{
+	char	tmp[64];
+	int	dfd, rc = 0;
+
+	if (target_open(s, target, true, &dfd, cause) == -1)
+		return -1;
+	if (tmp_write(s, target, dfd, data, len, tmp, sizeof tmp,
+	    cause) == -1)
+		rc = -1;
+	else if (renameat(dfd, tmp, dfd, STORE_SERIES) == -1) {
+		file_cause(cause, s, target, tmp, "rename", errno);
+		unlinkat(dfd, tmp, 0);
+		rc = -1;
+	}
+	close(dfd);
+	return rc;
 }
 
 /* Read a snapshot's file in folder dfd, at most max bytes. */

@@ -89,6 +89,16 @@ int		 store_path(struct store *, const char *target, const char *id,
  */
 int		 store_series_path(struct store *, const char *target,
 		    char *path, size_t len) __attribute__((warn_unused_result));
+/*
+ * Append a line (without its newline) to the series, or replace the whole
+ * series; a failed write leaves every earlier line whole.
+ */
+int		 store_series_append(struct store *, const char *target,
+		    const char *line, char **cause)
+		    __attribute__((warn_unused_result));
+int		 store_series_replace(struct store *, const char *target,
+		    const void *data, size_t len, char **cause)
+		    __attribute__((warn_unused_result));
 /* A snapshot's bytes, refused when larger than max; free() them. */
 int		 store_read(struct store *, const char *target, const char *id,
 		    size_t max, void **data, size_t *len, char **cause)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -87,45 +89,77 @@ history_add(struct target *t, int64_t time_ms, int64_t total)
 	t->nhist++;
 }
 
-/* Read the history kept beside the snapshots; compact it when long. */
+/* One "UNIX_MS TOTAL" line of the series; false when it is broken. */
+static bool
+history_parse(const char *line, int64_t *time_ms, int64_t *total)
+{
+	char	*end;
+
+	errno = 0;
+	*time_ms = strtoll(line, &end, 10);
+	if (end == line || *end != ' ' || errno != 0 || *time_ms < 0)
+		return false;
+	line = end + 1;
+	*total = strtoll(line, &end, 10);
+	return end != line && *end == '\n' && errno == 0;
+}
+
+/*
+ * Read the history kept beside the snapshots. Broken lines (a full disk
+ * or a crash may leave one) are skipped; the file is rewritten without
+ * them, and compacted when long.
+ */
 static void
 history_load(struct target *t)
 {
-	char		 path[4096];
-	long long	 tm, v;
-	size_t		 lines = 0, i;
+	struct buf	 b;
+	char		 path[4096], *line = NULL, *cause = NULL;
+	size_t		 lines = 0, bad = 0, cap = 0, i;
+	int64_t		 tm, v;
 	FILE		*f;
 
 	if (store_series_path(t->hwd->store, t->cfg->name, path,
 	    sizeof path) == -1 || (f = fopen(path, "r")) == NULL)
 		return;
-	while (fscanf(f, "%lld %lld\n", &tm, &v) == 2) {
-		history_add(t, tm, v);
-		lines++;
+	while (getline(&line, &cap, f) != -1) {
+		if (history_parse(line, &tm, &v)) {
+			history_add(t, tm, v);
+			lines++;
+		} else
+			bad++;
 	}
+	free(line);
 	fclose(f);
-	if (lines > 4 * HISTORY_MAX && (f = fopen(path, "w")) != NULL) {
-		for (i = 0; i < t->nhist; i++)
-			fprintf(f, "%lld %lld\n", (long long)t->hist[i].t_ms,
-			    (long long)t->hist[i].v);
-		fclose(f);
+	if (bad == 0 && lines <= 4 * HISTORY_MAX)
+		return;
+	if (bad > 0)
+		log_warnx("%s: %s: %zu broken lines skipped", t->cfg->name,
+		    path, bad);
+	memset(&b, 0, sizeof b);
+	for (i = 0; i < t->nhist; i++)
+		buf_printf(&b, "%lld %lld\n", (long long)t->hist[i].t_ms,
+		    (long long)t->hist[i].v);
+	if (store_series_replace(t->hwd->store, t->cfg->name, b.s, b.len,
+	    &cause) == -1) {
+		log_warnx("%s: rewriting the history: %s", t->cfg->name, cause);
+		free(cause);
 	}
+	free(b.s);
 }
 
 /* Keep a snapshot's total, in memory and beside the snapshots. */
 static void
 history_append(struct target *t, int64_t time_ms, int64_t total)
 {
-	char	 path[4096];
-	FILE	*f;
+	char	 line[64], *cause = NULL;
 
 	history_add(t, time_ms, total);
-	if (store_series_path(t->hwd->store, t->cfg->name, path,
-	    sizeof path) == 0 && (f = fopen(path, "a")) != NULL) {
-		fprintf(f, "%lld %lld\n", (long long)time_ms,
-		    (long long)total);
-		if (fclose(f) == EOF)
-			log_debug("%s: %s: not written", t->cfg->name, path);
+	snprintf(line, sizeof line, "%lld %lld", (long long)time_ms,
+	    (long long)total);
+	if (store_series_append(t->hwd->store, t->cfg->name, line,
+	    &cause) == -1) {
+		log_warnx("%s: history not written: %s", t->cfg->name, cause);
+		free(cause);
 	}
 }
 

@@ -562,6 +562,60 @@ test_efbig(struct store *st)
 	    "the same write succeeds once the limit is lifted");
 }
 
+/* Append a line to target "series", with RLIMIT_FSIZE at limit if set. */
+static int
+series_add(struct store *st, const char *line, rlim_t limit, char **cause)
+{
+	struct rlimit	old, small;
+	int		rc;
+
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = old;
+	if (limit != 0) {
+		small.rlim_cur = limit;
+		setrlimit(RLIMIT_FSIZE, &small);
+	}
+	rc = store_series_append(st, "series", line, cause);
+	setrlimit(RLIMIT_FSIZE, &old);
+	return rc;
+}
+
+static void
+test_series(struct store *st)
+{
+	const char	 want[] = "1 10\n2 20\n4 40\n";
+	char		 path[400], *cause = NULL;
+	FILE		*f;
+
+	ok(series_add(st, "1 10", 0, &cause) == 0 &&
+	    series_add(st, "2 20", 0, &cause) == 0,
+	    "series lines are appended");
+	if (store_series_path(st, "series", path, sizeof path) == -1) {
+		ok(0, "the series has a path");
+		return;
+	}
+	ok(same_file(path, "1 10\n2 20\n", 10), "one line each");
+	/* A crash half-way through a line leaves "3 3" unfinished. */
+	if ((f = fopen(path, "a")) != NULL) {
+		fputs("3 3", f);
+		fclose(f);
+	}
+	ok(series_add(st, "4 40", 0, &cause) == 0 &&
+	    same_file(path, want, sizeof want - 1),
+	    "an unfinished line is cut away before the next");
+	ok(series_add(st, "5 50", sizeof want + 1, &cause) == -1,
+	    "a line past RLIMIT_FSIZE is refused");
+	ok(cause != NULL && strstr(cause, strerror(EFBIG)) != NULL,
+	    "with EFBIG as its cause (%s)", cause);
+	free(cause);
+	ok(same_file(path, want, sizeof want - 1),
+	    "and what was written of it is cut back");
+	ok(store_series_replace(st, "series", "9 90\n", 5, &cause) == 0 &&
+	    same_file(path, "9 90\n", 5), "a series is replaced whole");
+	snprintf(path, sizeof path, "%s/series", root);
+	is_int(count_prefix(path, ".tmp-"), 0, "no temporary file is left");
+}
+
 /*
  * Try a write as the user nobody, in a child that drops root's privileges:
  * 0 when it is stored, 1 when it fails with the cause in buf, 2 when the
@@ -717,6 +771,7 @@ main(void)
 	test_retain(st, prof, len);
 	test_recover(st, prof, len);
 	test_efbig(st);
+	test_series(st);
 	test_unwritable(st);
 	store_close(st);
 	test_targets();
