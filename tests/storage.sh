@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# heapwatchd when its store fails: a file size limit (EFBIG), a full and a
+# read-only file system. Each failure is logged and counted, no partial
+# snapshot is ever listed, and storing resumes once the fault is gone.
+# Then kill -9 at random moments while large snapshots are being written,
+# 20 times: every listed snapshot decodes and the series go on.
+#
+# The test mounts small file systems in a mount namespace of its own
+# (unshare, as root or in a user namespace), so it changes nothing
+# outside.
+if [ -z "${HEAPWATCH_UNSHARED:-}" ]; then
+	HEAPWATCH_UNSHARED=1 exec unshare -rm --propagation private "$0" "$@"
+	echo "1..1"
+	echo "not ok 1 - unshare -rm: a mount namespace for the test"
+	exit 1
+fi
+. "$(dirname "$0")/lib.sh"
+
+fixture_start leak || { ok 1 "fixture starts"; done_testing; exit; }
+F=$FIXTURE_URL
+LEAK_PID=$FIXTURE_PID
+
+metric() {	# metric NAME TARGET [RESULT]: a value from /metrics, or 0
+	local v
+	v=$(curl -fs --max-time 5 "$HWD_URL/metrics" |
+	    grep "^$1{target=\"$2\"${3:+,result=\"$3\"}[,}]" |
+	    awk '{print $2}')
+	echo "${v:-0}"
+}
+# Whether a target's count of RESULT scrapes has passed N.
+count_over() { [ "$(metric heapwatch_scrapes_total "$1" "$2")" -gt "$3" ]; }
+listed() { curl -fs --max-time 5 "$HWD_URL/api/v1/targets/$1/snapshots"; }
+nlisted() { listed "$1" | jq length; }
+nlisted_over() { [ "$(nlisted "$1")" -gt "$2" ] 2>/dev/null; }
+
+# Every snapshot the API lists decodes; prints how many there are.
+listed_decode() {	# listed_decode TARGET STORE
+	local id n=0
+	for id in $(listed "$1" | jq -r '.[].id'); do
+		"$HEAPWATCH" top -n 1 "$2/$1/$id.pb.gz" >/dev/null 2>&1 ||
+		    return 1
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+no_tmp() { [ -z "$(find "$1" -name '.tmp-*')" ]; }
+
+write_config() {	# write_config FILE STORE
+	{ config_head 20s 10s | sed "s|path: .*|path: $2|"; cat <<YAML; } >"$1"
+  - name: leak
+    url: $F/debug/pprof/heap
+YAML
+}
+
+stop_daemon() {
+	kill -TERM "$HWD_PID"
+	wait "$HWD_PID"
+}
+
+# 1. A file size limit: every write fails with EFBIG. The daemon runs
+# under the limit; its log goes through a pipe opened before, which the
+# limit does not reach.
+cat >"$TMPD/limited" <<SH
+#!/usr/bin/env bash
+exec 2> >(exec cat >&2) >&2
+ulimit -f 1
+exec "$HEAPWATCHD" "\$@"
+SH
+chmod +x "$TMPD/limited"
+conf=$TMPD/efbig.yaml
+write_config "$conf" "$TMPD/efbig"
+real_heapwatchd=$HEAPWATCHD
+HEAPWATCHD=$TMPD/limited
+log=$TMPD/efbig.log
+daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+HEAPWATCHD=$real_heapwatchd
+wait_for 15 count_over leak not_stored 2
+ok $? "under RLIMIT_FSIZE, failed writes are counted as not_stored"
+grep -q "leak: snapshot not stored: .*File too large" "$log"
+ok $? "... and logged with their cause"
+target_field leak last_error | grep -q "not stored: .*File too large"
+ok $? "... and shown as the target's last error"
+[ "$(nlisted leak)" = 0 ] && no_tmp "$TMPD/efbig" &&
+    [ -z "$(find "$TMPD/efbig" -name '*.pb.gz')" ]
+ok $? "no snapshot is listed, and no partial file is left"
+curl -fs --max-time 5 "$HWD_URL/-/healthy" >/dev/null
+ok $? "heapwatchd goes on"
+stop_daemon
+ok $? "and stops cleanly"
+
+# 2. A full file system: a small tmpfs, filled once some snapshots are in.
+fs=$TMPD/fs
+mkdir -p "$fs"
+mount -t tmpfs -o size=4m tmpfs "$fs"
+ok $? "a 4 MiB tmpfs for the store"
+conf=$TMPD/fs.yaml
+write_config "$conf" "$fs/store"
+log=$TMPD/fs.log
+daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+wait_for 20 nlisted_over leak 2
+ok $? "snapshots are stored on the tmpfs"
+dd if=/dev/zero of="$fs/filler" bs=4k >/dev/null 2>&1
+failed=$(metric heapwatch_scrapes_total leak not_stored)
+wait_for 15 count_over leak not_stored "$((failed + 2))"
+ok $? "with the file system full, failed writes are counted"
+grep -q "leak: snapshot not stored: .*No space left on device" "$log"
+ok $? "... and logged with their cause"
+before=$(listed_decode leak "$fs/store")
+ok $? "every listed snapshot decodes ($before)"
+no_tmp "$fs"
+ok $? "no partial file is left"
+rm -f "$fs/filler"
+wait_for 15 nlisted_over leak "$before"
+ok $? "once there is room again, snapshots are stored again"
+
+# 3. The same file system made read-only under the running daemon.
+mount -o remount,ro "$fs"
+failed=$(metric heapwatch_scrapes_total leak not_stored)
+wait_for 15 count_over leak not_stored "$((failed + 2))"
+ok $? "with the file system read-only, failed writes are counted"
+grep -q "leak: snapshot not stored: .*Read-only file system" "$log"
+ok $? "... and logged with their cause"
+before=$(listed_decode leak "$fs/store")
+ok $? "every listed snapshot decodes ($before)"
+mount -o remount,rw "$fs"
+wait_for 15 nlisted_over leak "$before"
+ok $? "once writable again, snapshots are stored again"
+stop_daemon
+umount "$fs"
+
+# 4. kill -9 at random moments while large snapshots are written: four
+# targets of 65,536 samples (270 KB) each, scraped every second.
+fixture_start many || { ok 1 "fixture starts"; done_testing; exit; }
+M=$FIXTURE_URL
+store=$TMPD/store
+conf=$TMPD/kill.yaml
+{ config_head 20s 10s | sed 's/timeout: 500ms/timeout: 900ms/'
+    cat <<YAML; } >"$conf"
+  - name: leak
+    url: $F/debug/pprof/heap
+    interval: 500ms
+    timeout: 400ms
+YAML
+for i in $(seq 1 4); do
+	printf '  - name: many%d\n    url: %s/debug/pprof/heap\n' "$i" "$M"
+done >>"$conf"
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+kills=0
+for i in $(seq 1 20); do
+	daemon_start "$conf" "$TMPD/kill.log" || break
+	sleep "$((RANDOM % 2)).$((RANDOM % 10))$((RANDOM % 10))"
+	kill -9 "$HWD_PID"
+	wait "$HWD_PID" 2>/dev/null
+	kills=$((kills + 1))
+done
+[ "$kills" -eq 20 ]
+ok $? "heapwatchd started again after each of $kills kill -9"
+bad=0
+total=0
+for f in "$store"/*/*.pb.gz; do
+	total=$((total + 1))
+	"$HEAPWATCH" top -n 1 "$f" >/dev/null 2>&1 || bad=$((bad + 1))
+done
+[ "$bad" -eq 0 ] && [ "$total" -gt 20 ]
+ok $? "after 20 kill -9, all $total snapshots on disk decode ($bad do not)"
+series_before=$(lines "$store/leak/.series")
+daemon_start "$conf" "$TMPD/kill.log"
+ok $? "heapwatchd starts on the store"
+no_tmp "$store"
+ok $? "leftovers of interrupted writes are removed at start-up"
+n=$(nlisted leak)
+wait_for 10 nlisted_over leak "$n"
+ok $? "the leak target's snapshots go on ($n, then more)"
+all=$(listed_decode leak "$store") && [ "$all" -gt "$n" ]
+ok $? "every listed snapshot decodes ($all)"
+[ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
+    [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
+ok $? "the series is whole and goes on ($series_before lines, then more)"
+large=0
+for i in $(seq 1 4); do
+	n=$(listed_decode "many$i" "$store") && [ "$n" -gt 0 ] &&
+	    large=$((large + n))
+done
+[ "$large" -gt 0 ] && [ "$(find "$store"/many* -name '*.pb.gz' |
+    wc -l)" -eq "$large" ]
+ok $? "every large snapshot on disk is listed and decodes ($large)"
+stop_daemon
+ok $? "SIGTERM stops heapwatchd with status 0"
+kill "$LEAK_PID" 2>/dev/null
+
+done_testing
