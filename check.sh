@@ -124,7 +124,8 @@ if build fuzz --enable-fuzzing CC=clang &&
 	# fuzzer more than they teach it.
 	find "$top/_build/plain/tests/profiles" -name '*.pb.gz' -size -100k \
 	    -exec cp {} "$fz/seeds/" \; 2>/dev/null
-	cp "$top"/tests/config/*.yaml "$top/etc/heapwatchd.yaml" \
+	cp "$top"/tests/config/*.yaml "$top"/tests/config/bad/*.yaml \
+	    "$top/etc/heapwatchd.yaml" \
 	    "$fz/config-seeds/"
 	fuzz fuzz_profile "$fz/seeds"
 	fuzz fuzz_config "$fz/config-seeds"
