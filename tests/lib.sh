@@ -130,8 +130,9 @@ targets:
 YAML
 }
 
-# A port for the daemon, likely free.
-HWD_PORT=$((20000 + RANDOM % 20000))
+# A port for the daemon, likely free: below Linux's ephemeral ports
+# (32768 and up), which the fixtures and clients take.
+HWD_PORT=$((20000 + RANDOM % 12000))
 
 # Wait until COMMAND succeeds, up to SECONDS.
 wait_for() {	# wait_for SECONDS COMMAND...

@@ -8,7 +8,7 @@ libprotobuf-c-dev zlib1g-dev libjansson-dev libyaml-dev libevent-dev
 libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev"
 # To run the test suite: Go builds the fixture services, clang the fuzzers.
 DEPS_TEST="golang-go clang procps curl jq openssl prometheus
-prometheus-alertmanager chromium groff-base man-db systemd"
+prometheus-alertmanager chromium groff-base man-db systemd valgrind"
 
 deps_install() {
 	local missing=() p
