@@ -1042,6 +1042,10 @@ load_name(struct loader *l, const struct slot *s, size_t idx)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v))
 		error(l, s->value, "name \"%s\": only letters, digits, \"_\", "
 		    "\".\" and \"-\" are allowed", v);
+	else if (v[0] == '.')
+		/* The store keeps its own files under such names. */
+		error(l, s->value, "name \"%s\": must not start with \".\"",
+		    v);
 	else {
 		for (i = 0; i < idx; i++)
 			if (cf->targets[i].name != NULL &&

@@ -473,7 +473,8 @@ main(void)
 	    "and \"-\" are allowed",
 	    "8:12: name: contains a NUL character",
 	    "9:6: name: missing value",
-	    "10:11: name: longer than 128 characters");
+	    "10:11: name: longer than 128 characters",
+	    "12:12: name \".webhooks\": must not start with \".\"");
 	bad("missing_url.yaml",
 	    "2:5: target \"api\": missing key \"url\"",
 	    "4:5: target: missing key \"name\"");
