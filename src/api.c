@@ -88,20 +88,22 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 	struct notifier_stats	 st;
 	size_t			 i, n = notifier_receivers(hwd->notifier);
 	static const char	*results[] = { "sent", "failed", "dropped",
-	    "replaced" };
-	uint64_t		 v[4];
+	    "replaced", "restored" };
+	uint64_t		 v[5];
 	int			 k;
 
 	family(b, "heapwatch_notifications_total", "counter",
 	    "Webhook notes: delivered (sent), attempts that failed, notes "
-	    "dropped from a full queue, and queued repeats replaced by newer.");
+	    "dropped from a full queue, queued repeats replaced by newer, and "
+	    "notes queued again from the spool at start-up (restored).");
 	for (i = 0; i < n; i++) {
 		notifier_stats(hwd->notifier, i, &st);
 		v[0] = st.sent;
 		v[1] = st.failed;
 		v[2] = st.dropped;
 		v[3] = st.replaced;
-		for (k = 0; k < 4; k++) {
+		v[4] = st.restored;
+		for (k = 0; k < 5; k++) {
 			buf_printf(b, "heapwatch_notifications_total{receiver=\"");
 			buf_label(b, st.url);
 			buf_printf(b, "\",result=\"%s\"} %llu\n", results[k],
@@ -116,6 +118,11 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 		buf_label(b, st.url);
 		buf_printf(b, "\"} %zu\n", st.queued);
 	}
+	family(b, "heapwatch_notifications_spool_errors_total", "counter",
+	    "Webhook spool entries that could not be written, removed or "
+	    "read back.");
+	buf_printf(b, "heapwatch_notifications_spool_errors_total %llu\n",
+	    (unsigned long long)notifier_spool_errors(hwd->notifier));
 }
 
 static void

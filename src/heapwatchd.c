@@ -339,6 +339,8 @@ main(int argc, char **argv)
 		    hwd.conf->nwebhooks, url);
 		free(url);
 	}
+	/* What was not delivered before the restart goes first. */
+	notifier_spool(hwd.notifier, store_root(hwd.store), STORE_SPOOL);
 	hwd.started = hwd.last_reload = now_unix_ms();
 	hwd.last_reload_ok = true;
 	apply_targets(&hwd, hwd.conf, true);

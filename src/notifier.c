@@ -20,12 +20,15 @@
 #include "log.h"
 #include "render.h"
 #include "notifier.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	(5 * 60000)
 #define REPEATS_VALID	4	/* a firing alert's endsAt, in repeats */
 #define REPLY_MAX	256	/* of a receiver's answer, kept for the log */
+#define ENTRY_VERSION	1	/* of a spool entry's JSON */
+#define ENTRY_TOP_MAX	64	/* functions in a spooled note, at most */
 
 /* A copy of a note, shared by the queues of every receiver. */
 struct note {
@@ -38,6 +41,8 @@ struct note {
 struct delivery {
 	TAILQ_ENTRY(delivery)	 entry;
 	struct note		*note;
+	uint64_t		 seq;		/* its spool entry; 0: none */
+	int64_t			 queued;	/* unix ms */
 };
 TAILQ_HEAD(deliveries, delivery);
 
@@ -62,6 +67,7 @@ struct receiver {
 	uint64_t		 failed;
 	uint64_t		 dropped;
 	uint64_t		 replaced;
+	uint64_t		 restored;
 };
 
 struct notifier {
@@ -71,6 +77,9 @@ struct notifier {
 	char			*external_url;	/* without a trailing slash */
 	struct receiver		**rcv;
 	size_t			 nrcv;
+	struct spool		*spool;		/* NULL: memory only */
+	uint64_t		 nextseq;	/* of the next spool entry */
+	uint64_t		 spool_errors;
 };
 
 static void	receiver_post(struct receiver *);
@@ -447,9 +456,338 @@ note_release(struct note *nt)
 	free(nt);
 }
 
-static void
-delivery_free(struct receiver *r, struct delivery *d)
+static const char *
+format_name(enum webhook_format f)
 {
+	return f == WEBHOOK_ALERTMANAGER ? "alertmanager" : "json";
+}
+
+/*
+ * A delivery as a spool entry: one JSON object naming its receiver (url
+ * and format), when it was queued, and every field of the note, so that
+ * the body can be rendered again after a restart.
+ */
+static char *
+entry_text(const struct receiver *r, const struct delivery *d)
+{
+	const struct alert_note		*a = &d->note->a;
+	const struct note_function	*f;
+	json_t				*o, *n, *labels, *top, *fn, *stack;
+	char				*text;
+	size_t				 i, j;
+
+	n = json_object();
+	json_object_set_new(n, "status", json_string(status_name(a->status)));
+	json_object_set_new(n, "key", json_str(a->key));
+	json_object_set_new(n, "target", json_str(a->target));
+	labels = json_array();
+	for (i = 0; i < a->nlabels; i++)
+		json_array_append_new(labels, json_pack("[oo]",
+		    json_str(a->labels[i].name),
+		    json_str(a->labels[i].value)));
+	json_object_set_new(n, "labels", labels);
+	json_object_set_new(n, "kind", json_string(kind_name(a->kind)));
+	json_object_set_new(n, "since", json_integer(a->since));
+	json_object_set_new(n, "ends", json_integer(a->ends));
+	json_object_set_new(n, "growth", json_integer(a->growth));
+	json_object_set_new(n, "window_seconds",
+	    json_integer((json_int_t)a->window_seconds));
+	json_object_set_new(n, "summary", json_str(a->summary));
+	top = json_array();
+	for (i = 0; i < a->ntop; i++) {
+		f = &a->top[i];
+		stack = json_array();
+		for (j = 0; j < f->nstack && j < NOTE_FRAMES; j++)
+			json_array_append_new(stack, json_str(f->stack[j]));
+		fn = json_object();
+		json_object_set_new(fn, "function", json_str(f->function));
+		json_object_set_new(fn, "growth", json_integer(f->growth));
+		json_object_set_new(fn, "file", json_str(f->file));
+		json_object_set_new(fn, "line", json_integer(f->line));
+		json_object_set_new(fn, "stack", stack);
+		json_array_append_new(top, fn);
+	}
+	json_object_set_new(n, "top", top);
+	json_object_set_new(n, "base_snapshot", json_str(a->base_snapshot));
+	json_object_set_new(n, "current_snapshot",
+	    json_str(a->current_snapshot));
+
+	o = json_object();
+	json_object_set_new(o, "version", json_integer(ENTRY_VERSION));
+	json_object_set_new(o, "receiver", json_str(r->cfg.url));
+	json_object_set_new(o, "format",
+	    json_string(format_name(r->cfg.format)));
+	json_object_set_new(o, "queued", json_integer(d->queued));
+	json_object_set_new(o, "note", n);
+	if ((text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		fatalx("json_dumps failed");
+	json_decref(o);
+	return text;
+}
+
+/* What a spool entry says, taken apart. */
+struct spooled {
+	const char		*url;
+	enum webhook_format	 format;
+	int64_t			 queued;
+	struct note		*note;
+};
+
+/* A string member of o: NULL for null when nullable, else an error. */
+static bool
+entry_str(json_t *o, const char *key, bool nullable, const char **v,
+    char **cause)
+{
+	json_t	*j = json_object_get(o, key);
+
+	if (nullable && json_is_null(j)) {
+		*v = NULL;
+		return true;
+	}
+	if (!json_is_string(j) || strlen(json_string_value(j)) !=
+	    json_string_length(j)) {
+		xasprintf(cause, "\"%s\": expected a string", key);
+		return false;
+	}
+	*v = json_string_value(j);
+	return true;
+}
+
+static bool
+entry_int(json_t *o, const char *key, int64_t min, int64_t *v, char **cause)
+{
+	json_t	*j = json_object_get(o, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < min) {
+		xasprintf(cause, "\"%s\": expected an integer of at least "
+		    "%lld", key, (long long)min);
+		return false;
+	}
+	*v = (int64_t)json_integer_value(j);
+	return true;
+}
+
+/* One name out of two, or an error. */
+static bool
+entry_enum(json_t *o, const char *key, const char *zero, const char *one,
+    int *v, char **cause)
+{
+	const char	*s;
+
+	if (!entry_str(o, key, false, &s, cause))
+		return false;
+	if (strcmp(s, zero) == 0)
+		*v = 0;
+	else if (strcmp(s, one) == 0)
+		*v = 1;
+	else {
+		xasprintf(cause, "\"%s\": expected \"%s\" or \"%s\"", key,
+		    zero, one);
+		return false;
+	}
+	return true;
+}
+
+/* The functions of a spooled note into top, which holds ntop. */
+static bool
+entry_top(json_t *list, struct note_function *top, size_t ntop, char **cause)
+{
+	json_t	*fn, *stack, *frame;
+	size_t	 i, j;
+
+	for (i = 0; i < ntop; i++) {
+		fn = json_array_get(list, i);
+		stack = json_object_get(fn, "stack");
+		if (!json_is_object(fn) || !json_is_array(stack) ||
+		    json_array_size(stack) > NOTE_FRAMES) {
+			xasprintf(cause, "\"top\": function %zu: expected an "
+			    "object with a stack of at most %d frames", i,
+			    NOTE_FRAMES);
+			return false;
+		}
+		if (!entry_str(fn, "function", true, &top[i].function,
+		    cause) ||
+		    !entry_int(fn, "growth", INT64_MIN, &top[i].growth,
+		    cause) ||
+		    !entry_str(fn, "file", true, &top[i].file, cause) ||
+		    !entry_int(fn, "line", 0, &top[i].line, cause))
+			return false;
+		json_array_foreach(stack, j, frame) {
+			if (!json_is_string(frame)) {
+				xasprintf(cause, "\"top\": function %zu: "
+				    "frame %zu is not a string", i, j);
+				return false;
+			}
+			top[i].stack[j] = json_string_value(frame);
+		}
+		top[i].nstack = json_array_size(stack);
+	}
+	return true;
+}
+
+/*
+ * Take a spool entry apart: check every field and copy the note; the url
+ * points into *root, which the caller lets go of once done with it.
+ */
+static int
+entry_parse(const char *text, size_t len, json_t **root,
+    struct spooled *sp, char **cause)
+{
+	struct alert_note	 a;
+	struct config_pair	*labels = NULL;
+	struct note_function	*top = NULL;
+	json_error_t		 err;
+	json_t			*o, *n, *l, *pair;
+	int64_t			 v;
+	int			 e;
+	size_t			 i;
+	bool			 good = false;
+
+	memset(sp, 0, sizeof *sp);
+	memset(&a, 0, sizeof a);
+	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err)) ==
+	    NULL) {
+		xasprintf(cause, "not JSON: %s at byte %d", err.text,
+		    err.position);
+		return -1;
+	}
+	*root = o;
+	n = json_object_get(o, "note");
+	if (!json_is_object(o) || !json_is_object(n)) {
+		xasprintf(cause, "expected an object with a \"note\"");
+		return -1;
+	}
+	if (!entry_int(o, "version", 0, &v, cause))
+		return -1;
+	if (v != ENTRY_VERSION) {
+		xasprintf(cause, "version %lld, expected %d", (long long)v,
+		    ENTRY_VERSION);
+		return -1;
+	}
+	if (!entry_str(o, "receiver", false, &sp->url, cause) ||
+	    !entry_enum(o, "format", "json", "alertmanager", &e, cause) ||
+	    !entry_int(o, "queued", 0, &sp->queued, cause))
+		return -1;
+	sp->format = e ? WEBHOOK_ALERTMANAGER : WEBHOOK_JSON;
+
+	if (!entry_enum(n, "status", "firing", "resolved", &e, cause))
+		return -1;
+	a.status = e ? NOTE_RESOLVED : NOTE_FIRING;
+	if (!entry_enum(n, "kind", "heap", "goroutine", &e, cause))
+		return -1;
+	a.kind = e ? NOTE_GOROUTINE : NOTE_HEAP;
+	if (!entry_str(n, "key", false, &a.key, cause) ||
+	    !entry_str(n, "target", false, &a.target, cause) ||
+	    !entry_int(n, "since", 0, &a.since, cause) ||
+	    !entry_int(n, "ends", 0, &a.ends, cause) ||
+	    !entry_int(n, "growth", INT64_MIN, &a.growth, cause) ||
+	    !entry_int(n, "window_seconds", 0, &v, cause) ||
+	    !entry_str(n, "summary", true, &a.summary, cause) ||
+	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
+	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
+	    cause))
+		return -1;
+	a.window_seconds = (uint64_t)v;
+
+	l = json_object_get(n, "labels");
+	if (!json_is_array(l)) {
+		xasprintf(cause, "\"labels\": expected a list");
+		return -1;
+	}
+	labels = xcalloc(json_array_size(l) + 1, sizeof *labels);
+	json_array_foreach(l, i, pair) {
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    !json_is_string(json_array_get(pair, 0)) ||
+		    !json_is_string(json_array_get(pair, 1))) {
+			xasprintf(cause, "\"labels\": label %zu: expected "
+			    "[name, value]", i);
+			goto out;
+		}
+		labels[i].name = (char *)json_string_value(
+		    json_array_get(pair, 0));
+		labels[i].value = (char *)json_string_value(
+		    json_array_get(pair, 1));
+	}
+	a.labels = labels;
+	a.nlabels = json_array_size(l);
+
+	l = json_object_get(n, "top");
+	if (!json_is_array(l) || json_array_size(l) > ENTRY_TOP_MAX) {
+		xasprintf(cause, "\"top\": expected a list of at most %d",
+		    ENTRY_TOP_MAX);
+		goto out;
+	}
+	top = xcalloc(json_array_size(l) + 1, sizeof *top);
+	if (!entry_top(l, top, json_array_size(l), cause))
+		goto out;
+	a.top = top;
+	a.ntop = json_array_size(l);
+	sp->note = note_copy(&a);
+	good = true;
+out:
+	free(labels);
+	free(top);
+	return good ? 0 : -1;
+}
+
+/* Write a delivery to its spool entry, a new one when it has none. */
+static void
+delivery_spool(struct receiver *r, struct delivery *d)
+{
+	struct notifier	*nf = r->nf;
+	char		*text, *cause = NULL;
+	uint64_t	 seq;
+
+	if (nf->spool == NULL)
+		return;
+	seq = d->seq != 0 ? d->seq : nf->nextseq++;
+	text = entry_text(r, d);
+	if (spool_put(nf->spool, seq, text, strlen(text), &cause) == 0) {
+		d->seq = seq;
+		free(text);
+		return;
+	}
+	free(text);
+	nf->spool_errors++;
+	log_warnx("webhook %s: spool: %s; the %s note of %s is kept in "
+	    "memory only", r->cfg.url, cause, status_name(d->note->a.status),
+	    d->note->a.target);
+	free(cause);
+	cause = NULL;
+	/* Whatever is on disk under seq is not this note: never send it. */
+	if (spool_remove(nf->spool, seq, &cause) == -1) {
+		nf->spool_errors++;
+		log_warnx("webhook %s: spool: %s", r->cfg.url, cause);
+		free(cause);
+	}
+	d->seq = 0;
+}
+
+/* Remove a delivery's spool entry: it was delivered, dropped or given up. */
+static void
+delivery_unspool(struct receiver *r, struct delivery *d)
+{
+	struct notifier	*nf = r->nf;
+	char		*cause = NULL;
+
+	if (nf->spool == NULL || d->seq == 0)
+		return;
+	if (spool_remove(nf->spool, d->seq, &cause) == -1) {
+		nf->spool_errors++;
+		log_warnx("webhook %s: spool: %s", r->cfg.url, cause);
+		free(cause);
+	}
+	d->seq = 0;
+}
+
+/* Take a note off a queue; unspool says whether it is done with for
+ * good, or only let go of by this process and due after a restart. */
+static void
+delivery_free(struct receiver *r, struct delivery *d, bool unspool)
+{
+	if (unspool)
+		delivery_unspool(r, d);
 	TAILQ_REMOVE(&r->queue, d, entry);
 	r->nqueued--;
 	note_release(d->note);
@@ -561,7 +899,7 @@ receiver_done(struct receiver *r, CURLcode res)
 	    d->note->a.target, status_name(d->note->a.status));
 	r->failures = 0;
 	r->sent++;
-	delivery_free(r, d);
+	delivery_free(r, d, true);
 	receiver_post(r);
 }
 
@@ -683,14 +1021,15 @@ receiver_new(struct notifier *nf, const struct webhook_config *wc)
 	return r;
 }
 
+/* Let a receiver go; unspool also removes what it has in the spool. */
 static void
-receiver_free(struct receiver *r)
+receiver_free(struct receiver *r, bool unspool)
 {
 	if (r == NULL)
 		return;
 	receiver_abort(r);
 	while (!TAILQ_EMPTY(&r->queue))
-		delivery_free(r, TAILQ_FIRST(&r->queue));
+		delivery_free(r, TAILQ_FIRST(&r->queue), unspool);
 	event_free(r->retry);
 	free(r->cfg.url);
 	config_pairs_free(r->cfg.headers, r->cfg.nheaders);
@@ -717,6 +1056,7 @@ receiver_enqueue(struct receiver *r, struct note *nt)
 			d->note = nt;
 			nt->refs++;
 			r->replaced++;
+			delivery_spool(r, d);
 			return;
 		}
 		break;
@@ -729,15 +1069,18 @@ receiver_enqueue(struct receiver *r, struct note *nt)
 			log_warnx("webhook %s: queue full, dropping the %s "
 			    "note of %s", r->cfg.url,
 			    status_name(d->note->a.status), d->note->a.target);
-			delivery_free(r, d);
+			delivery_free(r, d, true);
 			r->dropped++;
 		}
 	}
 	d = xcalloc(1, sizeof *d);
 	d->note = nt;
+	d->queued = now_ms();
 	nt->refs++;
 	TAILQ_INSERT_TAIL(&r->queue, d, entry);
 	r->nqueued++;
+	/* On disk before the first attempt, so that a crash loses nothing. */
+	delivery_spool(r, d);
 	receiver_post(r);
 }
 
@@ -751,6 +1094,7 @@ notifier_new(struct event_base *base, const struct webhook_config *wc,
 	nf->base = base;
 	nf->cev = curlev_new(base, post_done, nf);
 	nf->multi = curlev_multi(nf->cev);
+	nf->nextseq = 1;
 	notifier_set_external_url(nf, external_url);
 	notifier_reconfigure(nf, wc, n);
 	return nf;
@@ -763,9 +1107,11 @@ notifier_free(struct notifier *nf)
 
 	if (nf == NULL)
 		return;
+	/* What is queued stays in the spool for the next start. */
 	for (i = 0; i < nf->nrcv; i++)
-		receiver_free(nf->rcv[i]);
+		receiver_free(nf->rcv[i], false);
 	free(nf->rcv);
+	spool_close(nf->spool);
 	/* Closing its connections calls sock_cb and timer_cb. */
 	curlev_free(nf->cev);
 	free(nf->external_url);
@@ -776,8 +1122,10 @@ void
 notifier_reconfigure(struct notifier *nf, const struct webhook_config *wc,
     size_t n)
 {
-	struct receiver	**old = nf->rcv, **rcv;
-	size_t		  nold = nf->nrcv, i, j;
+	struct receiver		**old = nf->rcv, **rcv;
+	struct delivery		 *d;
+	enum webhook_format	  was;
+	size_t			  nold = nf->nrcv, i, j;
 
 	rcv = xcalloc(n, sizeof *rcv);
 	for (i = 0; i < n; i++) {
@@ -788,7 +1136,13 @@ notifier_reconfigure(struct notifier *nf, const struct webhook_config *wc,
 		if (j < nold) {
 			rcv[i] = old[j];
 			old[j] = NULL;
+			was = rcv[i]->cfg.format;
 			receiver_configure(rcv[i], &wc[i]);
+			/* The spool names the format: say the new one. */
+			if (was != wc[i].format)
+				TAILQ_FOREACH(d, &rcv[i]->queue, entry)
+					if (d->seq != 0)
+						delivery_spool(rcv[i], d);
 		} else
 			rcv[i] = receiver_new(nf, &wc[i]);
 	}
@@ -798,7 +1152,7 @@ notifier_reconfigure(struct notifier *nf, const struct webhook_config *wc,
 		if (old[j]->nqueued > 0)
 			log_warnx("webhook %s: removed, %zu notes not sent",
 			    old[j]->cfg.url, old[j]->nqueued);
-		receiver_free(old[j]);
+		receiver_free(old[j], true);
 	}
 	free(old);
 	nf->rcv = rcv;
@@ -868,5 +1222,180 @@ notifier_stats(const struct notifier *nf, size_t i, struct notifier_stats *st)
 	st->failed = r->failed;
 	st->dropped = r->dropped;
 	st->replaced = r->replaced;
+	st->restored = r->restored;
 	st->queued = r->nqueued;
+}
+
+uint64_t
+notifier_spool_errors(const struct notifier *nf)
+{
+	return nf->spool_errors;
+}
+
+const struct alert_note *
+notifier_queued(const struct notifier *nf, size_t i, size_t j)
+{
+	const struct delivery	*d;
+
+	if (i >= nf->nrcv)
+		return NULL;
+	TAILQ_FOREACH(d, &nf->rcv[i]->queue, entry)
+		if (j-- == 0)
+			return &d->note->a;
+	return NULL;
+}
+
+/* Spool entries whose receiver is no longer configured, by receiver. */
+struct unclaimed {
+	char			*url;
+	enum webhook_format	 format;
+	size_t			 n;
+};
+
+static void
+unclaimed_add(struct unclaimed **v, size_t *n, const struct spooled *sp)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		if ((*v)[i].format == sp->format &&
+		    strcmp((*v)[i].url, sp->url) == 0)
+			break;
+	if (i == *n) {
+		*v = xreallocarray(*v, *n + 1, sizeof **v);
+		(*v)[i].url = xstrdup(sp->url);
+		(*v)[i].format = sp->format;
+		(*v)[i].n = 0;
+		(*n)++;
+	}
+	(*v)[i].n++;
+}
+
+/*
+ * Put spool entry seq back in its receiver's queue, behind what is there.
+ * An entry that cannot be read is set aside in quarantine/; one for a
+ * receiver no longer configured is removed and counted in *gone.
+ */
+static void
+notifier_restore(struct notifier *nf, uint64_t seq, struct unclaimed **gone,
+    size_t *ngone)
+{
+	struct spooled	 sp;
+	struct receiver	*r = NULL;
+	struct delivery	*d;
+	json_t		*root = NULL;
+	char		*text, *cause = NULL, *why;
+	size_t		 len, i;
+
+	if (spool_read(nf->spool, seq, NOTIFIER_SPOOL_ENTRY_MAX, &text, &len,
+	    &cause) == -1) {
+		nf->spool_errors++;
+		log_warnx("webhook spool: %s", cause);
+		free(cause);
+		cause = NULL;
+		/* Too large to be read is as bad as corrupt. */
+		if (spool_quarantine(nf->spool, seq, &cause) == -1) {
+			log_warnx("webhook spool: %s", cause);
+			free(cause);
+		}
+		return;
+	}
+	if (entry_parse(text, len, &root, &sp, &why) == -1) {
+		nf->spool_errors++;
+		if (spool_quarantine(nf->spool, seq, &cause) == -1) {
+			log_warnx("webhook spool: entry %llu: %s; %s",
+			    (unsigned long long)seq, why, cause);
+			free(cause);
+		} else
+			log_warnx("webhook spool: entry %llu: %s; set aside "
+			    "in %s/%s", (unsigned long long)seq, why,
+			    spool_path(nf->spool), SPOOL_QUARANTINE);
+		free(why);
+		goto out;
+	}
+	for (i = 0; i < nf->nrcv; i++) {
+		if (nf->rcv[i]->cfg.format == sp.format &&
+		    strcmp(nf->rcv[i]->cfg.url, sp.url) == 0) {
+			r = nf->rcv[i];
+			break;
+		}
+	}
+	if (r == NULL) {
+		unclaimed_add(gone, ngone, &sp);
+		if (spool_remove(nf->spool, seq, &cause) == -1) {
+			nf->spool_errors++;
+			log_warnx("webhook spool: %s", cause);
+			free(cause);
+		}
+		sp.note->refs++;
+		note_release(sp.note);
+		goto out;
+	}
+	d = TAILQ_FIRST(&r->queue);
+	if (d != NULL && d == r->inflight)
+		d = TAILQ_NEXT(d, entry);
+	if (r->nqueued >= NOTIFIER_QUEUE_MAX && d != NULL) {
+		log_warnx("webhook %s: queue full, dropping the %s note of %s",
+		    r->cfg.url, status_name(d->note->a.status),
+		    d->note->a.target);
+		delivery_free(r, d, true);
+		r->dropped++;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->note = sp.note;
+	d->note->refs++;
+	d->seq = seq;
+	d->queued = sp.queued;
+	TAILQ_INSERT_TAIL(&r->queue, d, entry);
+	r->nqueued++;
+	r->restored++;
+out:
+	json_decref(root);
+	free(text);
+}
+
+void
+notifier_spool(struct notifier *nf, const char *root, const char *name)
+{
+	struct unclaimed	*gone = NULL;
+	uint64_t		*seqs = NULL;
+	size_t			 n, ngone = 0, tmp, i;
+	char			*cause = NULL;
+
+	if (nf->spool != NULL)
+		fatalx("%s: the spool is open already", __func__);
+	if ((nf->spool = spool_open(root, name, &cause)) == NULL ||
+	    spool_list(nf->spool, &seqs, &n, &tmp, &cause) == -1) {
+		nf->spool_errors++;
+		log_warnx("webhook spool: %s; alerts not yet delivered will "
+		    "not outlive a restart", cause);
+		free(cause);
+		spool_close(nf->spool);
+		nf->spool = NULL;
+		return;
+	}
+	if (tmp > 0)
+		log_info("webhook spool: removed %zu unfinished writes", tmp);
+	nf->nextseq = 1;
+	for (i = 0; i < n; i++) {
+		if (seqs[i] >= nf->nextseq)
+			nf->nextseq = seqs[i] + 1;
+		notifier_restore(nf, seqs[i], &gone, &ngone);
+	}
+	free(seqs);
+	for (i = 0; i < ngone; i++) {
+		log_warnx("webhook %s (format %s): no longer configured, %zu "
+		    "spooled notes removed", gone[i].url,
+		    format_name(gone[i].format), gone[i].n);
+		free(gone[i].url);
+	}
+	free(gone);
+	for (i = 0; i < nf->nrcv; i++) {
+		if (nf->rcv[i]->restored == 0)
+			continue;
+		log_info("webhook %s: queued again what the last run left "
+		    "undelivered: %llu", nf->rcv[i]->cfg.url,
+		    (unsigned long long)nf->rcv[i]->restored);
+		receiver_post(nf->rcv[i]);
+	}
 }

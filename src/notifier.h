@@ -23,6 +23,21 @@
  * gets it, and a reload that changes a receiver's format or the external
  * URL applies to what is still queued.
  *
+ * With a spool (notifier_spool(), a folder of the store), no note is lost
+ * to a restart or a crash: each delivery is written to its own entry
+ * (spool.h) before it is first POSTed, rewritten in place when a newer
+ * note replaces it, and removed once delivered or dropped from a full
+ * queue, or when its receiver is removed by a reconfigure. notifier_free()
+ * leaves the entries. notifier_spool() queues them again, in the order in
+ * which they were first queued, for the receiver of the same url and
+ * format; entries of receivers no longer configured are logged and
+ * removed, since the configuration says where notes go, as a reconfigure
+ * does. A crash between a receiver's 2xx answer and the removal of the
+ * entry sends that note again after the restart: delivery is at least
+ * once. A spool that cannot be written is logged and counted, and the
+ * note is delivered from memory all the same; an entry that cannot be
+ * read back is moved to the spool's quarantine/ folder.
+ *
  * Sending a firing alert again every repeat_interval is the caller's job
  * (the alert state machine, with notifier_send_to() for each receiver at
  * its own interval); the notifier sends what it is given, once.
@@ -60,6 +75,7 @@
 #include "conf.h"
 
 #define NOTIFIER_QUEUE_MAX	1000	/* notes per receiver */
+#define NOTIFIER_SPOOL_ENTRY_MAX (1024 * 1024)	/* bytes of a spool entry */
 #define NOTE_FRAMES		5	/* stack frames per function, at most */
 
 struct event_base;
@@ -111,6 +127,7 @@ struct notifier_stats {
 	uint64_t	 failed;	/* attempts that failed */
 	uint64_t	 dropped;	/* notes dropped from a full queue */
 	uint64_t	 replaced;	/* queued notes replaced by a newer */
+	uint64_t	 restored;	/* notes queued again from the spool */
 	size_t		 queued;	/* waiting, and the one in flight */
 };
 
@@ -118,12 +135,21 @@ struct notifier_stats {
 struct notifier	*notifier_new(struct event_base *,
 		    const struct webhook_config *, size_t n,
 		    const char *external_url);
-/* Abandons what is queued or in flight. */
+/* Abandons what is queued or in flight; the spool keeps it. */
 void		 notifier_free(struct notifier *);
 /* Receivers whose url is unchanged keep their queue and counters. */
 void		 notifier_reconfigure(struct notifier *,
 		    const struct webhook_config *, size_t n);
 void		 notifier_set_external_url(struct notifier *, const char *);
+/*
+ * Keep undelivered notes in folder name under root, and queue those left
+ * there by the last run; before the first note is sent. Failures are
+ * logged and counted: the notifier then keeps its notes in memory only.
+ */
+void		 notifier_spool(struct notifier *, const char *root,
+		    const char *name);
+/* Spool entries that could not be written, removed or read back. */
+uint64_t	 notifier_spool_errors(const struct notifier *);
 void		 notifier_send(struct notifier *, const struct alert_note *);
 /* The same to receiver i alone: a repeat, at its own interval. */
 void		 notifier_send_to(struct notifier *, size_t i,
@@ -133,6 +159,9 @@ uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,
 		    struct notifier_stats *);
+/* The note at place j (0: the head) of receiver i's queue, or NULL. */
+const struct alert_note *notifier_queued(const struct notifier *, size_t i,
+		    size_t j);
 
 /* The body POSTed for a note to a receiver at now_ms; free() it. */
 char		*notifier_render(const struct alert_note *,

@@ -34,6 +34,12 @@
 #define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
 #define STORE_TMP_PREFIX	".tmp-"
 #define STORE_SERIES		".series"	/* the totals, for charts */
+/*
+ * The webhooks' spool, in the root beside the target folders (see
+ * notifier.h). A target's folder never starts with '.', so no target can
+ * take this name, and store_targets() does not list it.
+ */
+#define STORE_SPOOL		".webhooks"
 
 struct store;
 

@@ -1,11 +1,21 @@
-/* Unit tests for src/notifier.c: the bodies of both formats, and the queues. */
+/*
+ * Unit tests for src/notifier.c: the bodies of both formats, the queues,
+ * and the spool that keeps them over a restart.
+ */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -19,6 +29,7 @@
 #define SINCE		1700000000123LL		/* 2023-11-14T22:13:20.123Z */
 #define ENDS		1700003600000LL		/* 2023-11-14T23:13:20.000Z */
 #define NOW		1700000500000LL		/* 2023-11-14T22:21:40.000Z */
+#define SPOOL_NAME	".webhooks"
 
 static struct config_pair labels[] = {
 	{ "env", "quote\"and\\slash" },
@@ -365,6 +376,306 @@ test_queue(void)
 	event_base_free(base);
 }
 
+static char	spool_root[256];
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* The entries of a folder whose names end with suffix, as "a,b,c". */
+static const char *
+names(const char *dir, const char *suffix)
+{
+	static char	 list[4096];
+	struct dirent	**v;
+	size_t		 len, slen = strlen(suffix);
+	int		 n, i;
+
+	list[0] = '\0';
+	if ((n = scandir(dir, &v, NULL, alphasort)) == -1)
+		return "(none)";
+	for (i = 0; i < n; i++) {
+		len = strlen(v[i]->d_name);
+		if (strcmp(v[i]->d_name, ".") != 0 &&
+		    strcmp(v[i]->d_name, "..") != 0 && len > slen &&
+		    strcmp(v[i]->d_name + len - slen, suffix) == 0) {
+			if (list[0] != '\0')
+				strncat(list, ",", sizeof list -
+				    strlen(list) - 1);
+			/* Without the leading zeros, for short expectations. */
+			strncat(list, v[i]->d_name + strspn(v[i]->d_name, "0"),
+			    sizeof list - strlen(list) - 1);
+		}
+		free(v[i]);
+	}
+	free(v);
+	return list;
+}
+
+static char *
+spool_file(char *buf, size_t len, const char *sub, unsigned seq)
+{
+	snprintf(buf, len, "%s/" SPOOL_NAME "%s/%020u.json", spool_root, sub,
+	    seq);
+	return buf;
+}
+
+/* Replace a file's bytes. */
+static void
+put_file(const char *path, const void *data, size_t len)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* A file's bytes, NUL-terminated; free() them. */
+static char *
+get_file(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*buf;
+	long	 n;
+
+	*len = 0;
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, f);
+	fclose(f);
+	return buf;
+}
+
+/* Whether two notes render the same bodies in both formats. */
+static bool
+same_bodies(const struct alert_note *got, const struct alert_note *want)
+{
+	struct webhook_config	 wc;
+	char			*g, *w;
+	bool			 same = true;
+	int			 f;
+
+	if (got == NULL || want == NULL)
+		return false;
+	memset(&wc, 0, sizeof wc);
+	wc.url = "http://127.0.0.1:1/";
+	wc.repeat_interval_ms = 3600000;
+	for (f = WEBHOOK_JSON; f <= WEBHOOK_ALERTMANAGER; f++) {
+		wc.format = f;
+		g = notifier_render(got, &wc, EXT, NOW);
+		w = notifier_render(want, &wc, EXT, NOW);
+		if (strcmp(g, w) != 0) {
+			printf("# got  %s\n# want %s\n", g, w);
+			same = false;
+		}
+		free(g);
+		free(w);
+	}
+	return same;
+}
+
+/* A notifier on the spool of spool_root, as heapwatchd starts one. */
+static struct notifier *
+restart(struct event_base *base, const struct webhook_config *wc, size_t n)
+{
+	struct notifier	*nf;
+
+	nf = notifier_new(base, wc, n, EXT);
+	notifier_spool(nf, spool_root, SPOOL_NAME);
+	return nf;
+}
+
+/*
+ * The spool: what a notifier has queued is found again, in order, by the
+ * next one; replaced notes are rewritten in place; delivered or dropped
+ * ones, and those of receivers gone, leave it; a bad entry is set aside.
+ */
+static void
+test_spool(void)
+{
+	struct webhook_config	 wc[2];
+	struct notifier_stats	 st;
+	struct event_base	*base;
+	struct notifier		*nf;
+	struct alert_note	 a, b, b2, c, d;
+	const char		*t;
+	char			 path[512], path2[512], *text;
+	size_t			 len;
+	int			 i;
+
+	printf("# spool\n");
+	if ((t = getenv("TMPDIR")) == NULL || *t == '\0')
+		t = "/tmp";
+	snprintf(spool_root, sizeof spool_root, "%s/test_notifier.XXXXXX", t);
+	if (mkdtemp(spool_root) == NULL || (base = event_base_new()) ==
+	    NULL) {
+		ok(0, "a scratch folder and an event base");
+		return;
+	}
+	memset(wc, 0, sizeof wc);
+	wc[0].url = "http://127.0.0.1:1/json";
+	wc[0].format = WEBHOOK_JSON;
+	wc[1].url = "http://127.0.0.1:1/am";
+	wc[1].format = WEBHOOK_ALERTMANAGER;
+	for (i = 0; i < 2; i++) {
+		wc[i].timeout_ms = 1000;
+		wc[i].repeat_interval_ms = 60000;
+	}
+	a = note(NOTE_FIRING, NOTE_HEAP);
+	b = a;
+	b.target = "workers";
+	b.kind = NOTE_GOROUTINE;
+	b.labels = NULL;
+	b.nlabels = 0;
+	b.summary = NULL;
+	b.ntop = 1;
+	b.base_snapshot = b.current_snapshot = NULL;
+	b2 = b;
+	b2.growth = 77;			/* a repeat, grown since */
+	c = b2;
+	c.status = NOTE_RESOLVED;
+	c.ends = ENDS;
+	d = a;
+	d.target = "db";
+
+	nf = restart(base, wc, 2);
+	ok(strcmp(names(spool_root, ""), SPOOL_NAME) == 0 &&
+	    notifier_spool_errors(nf) == 0, "the spool folder is made");
+	notifier_send(nf, &a);		/* json 1, am 2: in flight */
+	notifier_send(nf, &b);		/* json 3, am 4 */
+	notifier_send(nf, &b2);		/* replaces both, in place */
+	notifier_send(nf, &c);		/* json 5; replaces am 4 */
+	snprintf(path, sizeof path, "%s/" SPOOL_NAME, spool_root);
+	is_str(names(path, ".json"), "1.json,2.json,3.json,4.json,5.json",
+	    "one entry per queued delivery, numbered in order");
+	text = get_file(spool_file(path2, sizeof path2, "", 3), &len);
+	ok(text != NULL && strstr(text, "\"growth\":77") != NULL &&
+	    strstr(text, "\"receiver\":\"http://127.0.0.1:1/json\"") != NULL,
+	    "a replaced entry holds the newer note");
+	free(text);
+	text = get_file(spool_file(path2, sizeof path2, "", 4), &len);
+	ok(text != NULL && strstr(text, "\"status\":\"resolved\"") != NULL &&
+	    strstr(text, "\"format\":\"alertmanager\"") != NULL,
+	    "alertmanager: the entry holds the latest state");
+	free(text);
+	notifier_free(nf);
+	is_str(names(path, ".json"), "1.json,2.json,3.json,4.json,5.json",
+	    "freeing the notifier leaves the spool");
+
+	/* The next start: every note back, in order, before new ones. */
+	nf = restart(base, wc, 2);
+	stats(nf, 0, &st);
+	ok(st.queued == 3 && st.restored == 3, "json: 3 notes restored");
+	ok(same_bodies(notifier_queued(nf, 0, 0), &a) &&
+	    same_bodies(notifier_queued(nf, 0, 1), &b2) &&
+	    same_bodies(notifier_queued(nf, 0, 2), &c),
+	    "json: in their order, every field as sent (both bodies)");
+	is_str(notifier_queued(nf, 0, 2)->key, "workers", "the key too");
+	stats(nf, 1, &st);
+	ok(st.queued == 2 && st.restored == 2 &&
+	    same_bodies(notifier_queued(nf, 1, 0), &a) &&
+	    same_bodies(notifier_queued(nf, 1, 1), &c),
+	    "alertmanager: 2 notes restored, in order");
+	notifier_send(nf, &d);
+	is_str(names(path, ".json"),
+	    "1.json,2.json,3.json,4.json,5.json,6.json,7.json",
+	    "new entries are numbered after the restored ones");
+	stats(nf, 0, &st);
+	ok(st.queued == 4 && same_bodies(notifier_queued(nf, 0, 3), &d),
+	    "and queued behind them");
+	notifier_free(nf);
+
+	/* Bad entries: truncated, not JSON, a field of the wrong type. */
+	text = get_file(spool_file(path2, sizeof path2, "", 3), &len);
+	put_file(path2, text, len / 2);
+	free(text);
+	put_file(spool_file(path2, sizeof path2, "", 4), "\x01\xff garbage",
+	    10);
+	text = get_file(spool_file(path2, sizeof path2, "", 7), &len);
+	if (text != NULL && (t = strstr(text, "\"kind\":\"heap\"")) != NULL)
+		((char *)t)[8] = 'H';	/* valid JSON, not a kind */
+	put_file(path2, text, len);
+	free(text);
+	nf = restart(base, wc, 2);
+	is_int(notifier_spool_errors(nf), 3, "three bad entries counted");
+	is_str(names(path, ".json"), "1.json,2.json,5.json,6.json",
+	    "and taken out of the spool");
+	snprintf(path2, sizeof path2, "%s/" SPOOL_NAME "/quarantine",
+	    spool_root);
+	is_str(names(path2, ".json"), "3.json,4.json,7.json",
+	    "into quarantine/, not deleted");
+	stats(nf, 0, &st);
+	ok(st.queued == 3 && same_bodies(notifier_queued(nf, 0, 1), &c),
+	    "json: the good entries are restored");
+	stats(nf, 1, &st);
+	is_int(st.queued, 1, "alertmanager: the good entry is restored");
+
+	/* A format changed by a reconfigure is rewritten in the entries. */
+	wc[0].format = WEBHOOK_ALERTMANAGER;
+	notifier_reconfigure(nf, wc, 2);
+	notifier_free(nf);
+	text = get_file(spool_file(path2, sizeof path2, "", 5), &len);
+	ok(text != NULL && strstr(text, "\"format\":\"alertmanager\""),
+	    "a reconfigure's new format is written to the entries");
+	free(text);
+
+	/* Start with the json receiver alone: the other's entries go. */
+	nf = restart(base, wc, 1);
+	stats(nf, 0, &st);
+	is_int(st.restored, 3, "the receiver of the same url and format "
+	    "gets its notes");
+	is_str(names(path, ".json"), "1.json,5.json,6.json",
+	    "the entries of a receiver no longer configured are removed");
+	is_int(notifier_spool_errors(nf), 0, "which is not an error");
+
+	/* Delivered from memory when the spool cannot be written. */
+	for (i = 1; i <= 6; i++)
+		unlink(spool_file(path2, sizeof path2, "", (unsigned)i));
+	snprintf(path2, sizeof path2, "%s/" SPOOL_NAME, spool_root);
+	nftw(path2, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	d.target = "cache";
+	notifier_send(nf, &d);
+	stats(nf, 0, &st);
+	ok(st.queued == 4 && notifier_spool_errors(nf) == 1,
+	    "a failed write is counted and the note still queued (%zu "
+	    "queued, %llu errors)", st.queued,
+	    (unsigned long long)notifier_spool_errors(nf));
+	notifier_free(nf);
+
+	/* More entries than a queue holds: the oldest are dropped. */
+	nf = restart(base, wc, 1);
+	notifier_send(nf, &a);
+	notifier_free(nf);
+	text = get_file(spool_file(path2, sizeof path2, "", 1), &len);
+	for (i = 2; text != NULL && i <= NOTIFIER_QUEUE_MAX + 5; i++)
+		put_file(spool_file(path2, sizeof path2, "", (unsigned)i), text,
+		    len);
+	free(text);
+	nf = restart(base, wc, 1);
+	stats(nf, 0, &st);
+	ok(st.queued == NOTIFIER_QUEUE_MAX && st.dropped == 5 &&
+	    st.restored == NOTIFIER_QUEUE_MAX + 5,
+	    "a spool restores at most a queue's worth (%zu queued, "
+	    "%llu dropped)", st.queued, (unsigned long long)st.dropped);
+	ok(access(spool_file(path2, sizeof path2, "", 5), F_OK) == -1 &&
+	    access(spool_file(path2, sizeof path2, "", 6), F_OK) == 0,
+	    "the oldest entries are removed");
+	notifier_free(nf);
+
+	nftw(spool_root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -376,6 +687,7 @@ main(void)
 	test_alertmanager(NOTE_RESOLVED, NOTE_HEAP);
 	test_alertmanager(NOTE_FIRING, NOTE_GOROUTINE);
 	test_queue();
+	test_spool();
 	curl_global_cleanup();
 	return tap_done();
 }

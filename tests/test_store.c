@@ -705,7 +705,8 @@ test_targets(void)
 	struct store	 *st;
 	char		**names = NULL, path[512], *cause = NULL, list[256];
 	size_t		  n = 0, i;
-	const char	 *dirs[] = { "b", "a.b-c_d", ".hidden", "a" };
+	const char	 *dirs[] = { "b", "a.b-c_d", ".hidden", STORE_SPOOL,
+	    "a" };
 
 	snprintf(path, sizeof path, "%s/root2", tmpdir);
 	if ((st = store_open(path, &cause)) == NULL) {
@@ -727,7 +728,8 @@ test_targets(void)
 	for (i = 0; i < n; i++)
 		join(list, sizeof list, names[i]);
 	is_str(list, "a,a.b-c_d,b",
-	    "target folders sorted; files, links and dot-folders left out");
+	    "target folders sorted; files, links, dot-folders and the "
+	    "webhooks' spool left out");
 	store_targets_free(names, n);
 	store_close(st);
 }
