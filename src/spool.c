@@ -12,13 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "spool.h"
 #include "xmalloc.h"
 
 #define SPOOL_DIGITS	20		/* of a sequence number */
 #define SPOOL_NAME_MAX	(SPOOL_DIGITS + sizeof SPOOL_SUFFIX)
-#define SPOOL_TMP	".tmp-"
-#define SPOOL_TRIES	100		/* names tried for a new file */
 
 struct spool {
 	char		*path;
@@ -33,15 +32,6 @@ spool_cause(char **cause, const struct spool *sp, const char *file,
 {
 	xasprintf(cause, "%s%s%s: %s: %s", sp->path, file != NULL ? "/" : "",
 	    file != NULL ? file : "", op, strerror(error));
-}
-
-/* Make the folder's entries durable; EINVAL: it cannot be synced. */
-static int
-spool_sync(int fd)
-{
-	if (fsync(fd) == -1 && errno != EINVAL)
-		return -1;
-	return 0;
 }
 
 static void
@@ -81,7 +71,7 @@ spool_open(const char *root, const char *name, char **cause)
 		return NULL;
 	}
 	if (mkdirat(rfd, name, 0750) == 0) {
-		if (spool_sync(rfd) == -1) {
+		if (durable_dir_sync(rfd) == -1) {
 			xasprintf(cause, "%s: fsync: %s", root,
 			    strerror(errno));
 			close(rfd);
@@ -124,74 +114,20 @@ spool_path(const struct spool *sp)
 	return sp->path;
 }
 
-/* Write all of data, through short writes and interruptions. */
-static int
-spool_write(int fd, const void *data, size_t len)
-{
-	const char	*p = data;
-	ssize_t		 w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 spool_put(struct spool *sp, uint64_t seq, const void *data, size_t len,
     char **cause)
 {
-	char		 tmp[64], name[SPOOL_NAME_MAX];
-	const char	*op = NULL;
-	int		 fd = -1, i, error = 0;
+	char		 name[SPOOL_NAME_MAX];
+	const char	*op;
 
-	for (i = 0; i < SPOOL_TRIES && fd == -1; i++) {
-		snprintf(tmp, sizeof tmp, SPOOL_TMP "%ld-%u", (long)getpid(),
-		    sp->tmpseq++);
-		fd = openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (fd == -1 && errno != EEXIST)
-			break;
-	}
-	if (fd == -1) {
-		spool_cause(cause, sp, NULL, "creating a temporary file",
-		    errno);
-		return -1;
-	}
-	if (spool_write(fd, data, len) == -1)
-		op = "write";
-	else if (fsync(fd) == -1)
-		op = "fsync";
-	if (op != NULL)
-		error = errno;
-	if (close(fd) == -1 && op == NULL) {
-		op = "close";
-		error = errno;
-	}
 	spool_name(name, sizeof name, seq);
-	if (op == NULL && renameat(sp->fd, tmp, sp->fd, name) == -1) {
-		op = "rename";
-		error = errno;
-	}
-	if (op != NULL) {
-		spool_cause(cause, sp, tmp, op, error);
-		unlinkat(sp->fd, tmp, 0);
-		return -1;
-	}
-	if (spool_sync(sp->fd) == -1) {
-		/* The entry may not survive a crash: say so. It stays, as a
-		 * replaced entry's old bytes are gone already. */
-		spool_cause(cause, sp, NULL, "fsync", errno);
+	if (durable_replace(sp->fd, &sp->tmpseq, name, data, len,
+	    &op) == -1) {
+		/* After a failed folder sync the entry may not survive a
+		 * crash: said, though it stays, as a replaced entry's old
+		 * bytes are gone already. */
+		spool_cause(cause, sp, name, op, errno);
 		return -1;
 	}
 	return 0;
@@ -209,7 +145,7 @@ spool_remove(struct spool *sp, uint64_t seq, char **cause)
 		spool_cause(cause, sp, name, "unlink", errno);
 		return -1;
 	}
-	if (spool_sync(sp->fd) == -1) {
+	if (durable_dir_sync(sp->fd) == -1) {
 		spool_cause(cause, sp, NULL, "fsync", errno);
 		return -1;
 	}
@@ -253,7 +189,7 @@ spool_list(struct spool *sp, uint64_t **seqs, size_t *n, size_t *tmp_removed,
 		if (fstatat(sp->fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
 		    -1 || !S_ISREG(sb.st_mode))
 			continue;
-		if (strncmp(de->d_name, SPOOL_TMP, strlen(SPOOL_TMP)) == 0) {
+		if (strncmp(de->d_name, DURABLE_TMP_PREFIX, strlen(DURABLE_TMP_PREFIX)) == 0) {
 			if (unlinkat(sp->fd, de->d_name, 0) == 0)
 				(*tmp_removed)++;
 			continue;
@@ -284,101 +220,35 @@ int
 spool_read(struct spool *sp, uint64_t seq, size_t max, char **data,
     size_t *len, char **cause)
 {
-	struct stat	 sb;
-	char		 name[SPOOL_NAME_MAX], *buf;
-	size_t		 n = 0;
-	ssize_t		 r;
-	int		 fd;
+	char		 name[SPOOL_NAME_MAX];
+	const char	*op;
 
-	*data = NULL;
-	*len = 0;
 	spool_name(name, sizeof name, seq);
-	if ((fd = openat(sp->fd, name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		spool_cause(cause, sp, name, "open", errno);
+	if (durable_read(sp->fd, name, max, data, len, &op) == -1) {
+		if (errno == EFBIG)
+			xasprintf(cause, "%s/%s: more than %zu bytes",
+			    sp->path, name, max);
+		else
+			spool_cause(cause, sp, name, op, errno);
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
-		spool_cause(cause, sp, name, "stat", errno);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		spool_cause(cause, sp, name, "open", EINVAL);
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)sb.st_size > max) {
-		xasprintf(cause, "%s/%s: %llu bytes, more than %zu", sp->path,
-		    name, (unsigned long long)sb.st_size, max);
-		close(fd);
-		return -1;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (n < (size_t)sb.st_size) {
-		if ((r = read(fd, buf + n, (size_t)sb.st_size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			spool_cause(cause, sp, name, "read", errno);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
 	return 0;
 }
 
 int
 spool_quarantine(struct spool *sp, uint64_t seq, char **cause)
 {
-	struct stat	sb;
-	char		name[SPOOL_NAME_MAX], qname[SPOOL_NAME_MAX + 16];
-	unsigned int	i;
-	int		qfd;
+	char		 name[SPOOL_NAME_MAX];
+	const char	*op;
+	int		 qfd = -1, rc = 0;
 
 	spool_name(name, sizeof name, seq);
-	if (mkdirat(sp->fd, SPOOL_QUARANTINE, 0750) == -1 &&
-	    errno != EEXIST) {
-		spool_cause(cause, sp, SPOOL_QUARANTINE, "mkdir", errno);
-		return -1;
+	if (durable_set_aside(sp->fd, SPOOL_QUARANTINE, &qfd, name,
+	    &op) == -1) {
+		spool_cause(cause, sp, name, op, errno);
+		rc = -1;
 	}
-	if ((qfd = openat(sp->fd, SPOOL_QUARANTINE, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		spool_cause(cause, sp, SPOOL_QUARANTINE, "open", errno);
-		return -1;
-	}
-	for (i = 0; i < SPOOL_TRIES; i++) {
-		if (i == 0)
-			snprintf(qname, sizeof qname, "%s", name);
-		else
-			snprintf(qname, sizeof qname, "%s.%u", name, i);
-		if (fstatat(qfd, qname, &sb, AT_SYMLINK_NOFOLLOW) == -1 &&
-		    errno == ENOENT)
-			break;
-	}
-	if (i == SPOOL_TRIES) {
-		xasprintf(cause, "%s/%s: %s set aside too often", sp->path,
-		    SPOOL_QUARANTINE, name);
+	if (qfd != -1)
 		close(qfd);
-		return -1;
-	}
-	if (renameat(sp->fd, name, qfd, qname) == -1) {
-		spool_cause(cause, sp, name, "rename", errno);
-		close(qfd);
-		return -1;
-	}
-	if (spool_sync(qfd) == -1 || spool_sync(sp->fd) == -1) {
-		spool_cause(cause, sp, NULL, "fsync", errno);
-		close(qfd);
-		return -1;
-	}
-	close(qfd);
-	return 0;
+	return rc;
 }

@@ -11,20 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "profile.h"
 #include "store.h"
 #include "units.h"
 #include "xmalloc.h"
 
 #define STORE_SEQ_MAX		1000	/* snapshots in one millisecond */
-#define STORE_TMP_TRIES		100
 #define STORE_TARGET_MAX	200	/* bytes in a target's name */
 #define STORE_NAME_MAX		(STORE_ID_MAX + sizeof STORE_SUFFIX)
 
 struct store {
 	char		*root;
 	int		 fd;		/* the root folder */
-	unsigned	 tmpseq;	/* makes temporary names unique */
+	unsigned int	 tmpseq;	/* makes temporary names unique */
 };
 
 /* Whether c may appear in a target's name. */
@@ -162,18 +162,6 @@ file_cause(char **cause, const struct store *s, const char *target,
 	    strerror(error));
 }
 
-/*
- * Make a folder's entries durable. Some file systems cannot sync a folder
- * and say EINVAL; there is nothing more to do on those.
- */
-static int
-dir_sync(int fd)
-{
-	if (fsync(fd) == -1 && errno != EINVAL)
-		return -1;
-	return 0;
-}
-
 /* Every name in folder fd but "." and "..", read before it is changed. */
 static int
 dir_names(int fd, char ***names, size_t *n)
@@ -293,87 +281,12 @@ target_open(struct store *s, const char *target, bool create, int *fd,
 		file_cause(cause, s, target, NULL, "mkdir", errno);
 		return -1;
 	}
-	if (dir_sync(s->fd) == -1) {
+	if (durable_dir_sync(s->fd) == -1) {
 		xasprintf(cause, "%s: fsync: %s", s->root, strerror(errno));
 		return -1;
 	}
 	if ((*fd = openat(s->fd, target, flags)) == -1) {
 		file_cause(cause, s, target, NULL, "open", errno);
-		return -1;
-	}
-	return 0;
-}
-
-/* Write all of data, through short writes and interruptions. */
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char	*p = data;
-	ssize_t		 w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {
-			/* No progress and no error: take it as a full disk. */
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Create a new temporary file in folder dfd and put its name in name. */
-static int
-tmp_create(struct store *s, int dfd, char *name, size_t len)
-{
-	int	fd, i;
-
-	for (i = 0; i < STORE_TMP_TRIES; i++) {
-		snprintf(name, len, STORE_TMP_PREFIX "%ld-%u", (long)getpid(),
-		    s->tmpseq++);
-		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (fd != -1 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
-/*
- * Write data to a new temporary file in folder dfd and sync it; its name
- * is left in tmp. On failure nothing is left behind.
- */
-static int
-tmp_write(struct store *s, const char *target, int dfd, const void *data,
-    size_t len, char *tmp, size_t tmplen, char **cause)
-{
-	const char	*op = NULL;
-	int		 fd, error = 0;
-
-	if ((fd = tmp_create(s, dfd, tmp, tmplen)) == -1) {
-		file_cause(cause, s, target, NULL, "creating a temporary file",
-		    errno);
-		return -1;
-	}
-	if (write_all(fd, data, len) == -1)
-		op = "write";
-	else if (fsync(fd) == -1)
-		op = "fsync";
-	if (op != NULL)
-		error = errno;
-	if (close(fd) == -1 && op == NULL) {
-		op = "close";
-		error = errno;
-	}
-	if (op != NULL) {
-		file_cause(cause, s, target, tmp, op, error);
-		unlinkat(dfd, tmp, 0);
 		return -1;
 	}
 	return 0;
@@ -410,8 +323,10 @@ int
 store_put(struct store *s, const char *target, int64_t time_ms,
     const void *data, size_t len, char *id_out, char **cause)
 {
-	char	tmp[64], id[STORE_ID_MAX], name[STORE_NAME_MAX];
-	int	dfd;
+	char		 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
+	char		 name[STORE_NAME_MAX];
+	const char	*op;
+	int		 dfd;
 
 	if (time_ms < 0) {
 		xasprintf(cause, "%s: snapshot time %lld is before 1970",
@@ -420,8 +335,8 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (tmp_write(s, target, dfd, data, len, tmp, sizeof tmp,
-	    cause) == -1) {
+	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
+		file_cause(cause, s, target, NULL, op, errno);
 		close(dfd);
 		return -1;
 	}
@@ -431,7 +346,7 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 		file_cause(cause, s, target, tmp, "rename", errno);
 		goto fail;
 	}
-	if (dir_sync(dfd) == -1) {
+	if (durable_dir_sync(dfd) == -1) {
 		/* Not durable: take it back, so that -1 means not stored. */
 		file_cause(cause, s, target, NULL, "fsync", errno);
 		unlinkat(dfd, name, 0);
@@ -601,7 +516,7 @@ store_series_append(struct store *s, const char *target, const char *line,
 	/* A broken line too long to cut is ended: the reader skips it. */
 	len = xasprintf(&buf, "%s%s\n", keep > 0 && keep == sb.st_size &&
 	    tail[n - 1] != '\n' ? "\n" : "", line);
-	if (write_all(fd, buf, len) == -1) {
+	if (durable_write_all(fd, buf, len) == -1) {
 		op = "write";
 		error = errno;
 		if (ftruncate(fd, keep) == -1) {
@@ -622,17 +537,14 @@ int
 store_series_replace(struct store *s, const char *target, const void *data,
     size_t len, char **cause)
 {
-	char	tmp[64];
-	int	dfd, rc = 0;
+	const char	*op;
+	int		 dfd, rc = 0;
 
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (tmp_write(s, target, dfd, data, len, tmp, sizeof tmp,
-	    cause) == -1)
-		rc = -1;
-	else if (renameat(dfd, tmp, dfd, STORE_SERIES) == -1) {
-		file_cause(cause, s, target, tmp, "rename", errno);
-		unlinkat(dfd, tmp, 0);
+	if (durable_replace(dfd, &s->tmpseq, STORE_SERIES, data, len,
+	    &op) == -1) {
+		file_cause(cause, s, target, STORE_SERIES, op, errno);
 		rc = -1;
 	}
 	close(dfd);
@@ -644,54 +556,21 @@ static int
 snap_read(struct store *s, const char *target, int dfd, const char *name,
     size_t max, void **data, size_t *len, char **cause)
 {
-	struct stat	 sb;
+	const char	*op;
 	char		*buf;
-	size_t		 n = 0, size;
-	ssize_t		 r;
-	int		 fd;
 
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		file_cause(cause, s, target, name, "open",
-		    errno == ELOOP ? ENOENT : errno);
-		return -1;
+	if (durable_read(dfd, name, max, &buf, len, &op) == 0) {
+		*data = buf;
+		return 0;
 	}
-	if (fstat(fd, &sb) == -1) {
-		file_cause(cause, s, target, name, "stat", errno);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		file_cause(cause, s, target, name, "open", ENOENT);
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)sb.st_size > max) {
-		xasprintf(cause, "%s/%s/%s: file of %llu bytes exceeds the %s "
-		    "limit", s->root, target, name,
-		    (unsigned long long)sb.st_size, units_fmt_size(max));
-		close(fd);
-		return -1;
-	}
-	/* A snapshot never changes once named: its size is its length. */
-	size = (size_t)sb.st_size;
-	buf = xmalloc(size);
-	while (n < size) {
-		if ((r = read(fd, buf + n, size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			file_cause(cause, s, target, name, "read", errno);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*data = buf;
-	*len = n;
-	return 0;
+	if (errno == EFBIG)
+		xasprintf(cause, "%s/%s/%s: file exceeds the %s limit",
+		    s->root, target, name, units_fmt_size(max));
+	else
+		/* A link or a folder in a snapshot's place is no snapshot. */
+		file_cause(cause, s, target, name, op,
+		    errno == ELOOP || errno == EINVAL ? ENOENT : errno);
+	return -1;
 }
 
 int
@@ -790,48 +669,10 @@ static int
 quarantine(struct store *s, const char *target, int dfd, int *qfd,
     const char *name, char **cause)
 {
-	struct stat	sb;
-	char		qname[STORE_NAME_MAX + 16];
-	unsigned	i;
+	const char	*op;
 
-	if (*qfd == -1) {
-		if (mkdirat(dfd, STORE_QUARANTINE, 0750) == -1 &&
-		    errno != EEXIST) {
-			file_cause(cause, s, target, STORE_QUARANTINE, "mkdir",
-			    errno);
-			return -1;
-		}
-		if ((*qfd = openat(dfd, STORE_QUARANTINE, O_RDONLY |
-		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			file_cause(cause, s, target, STORE_QUARANTINE, "open",
-			    errno);
-			return -1;
-		}
-	}
-	for (i = 0; i < STORE_SEQ_MAX; i++) {
-		if (i == 0)
-			snprintf(qname, sizeof qname, "%s", name);
-		else
-			snprintf(qname, sizeof qname, "%s.%u", name, i);
-		if (fstatat(*qfd, qname, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT)
-				break;
-			file_cause(cause, s, target, STORE_QUARANTINE, "stat",
-			    errno);
-			return -1;
-		}
-	}
-	if (i == STORE_SEQ_MAX) {
-		xasprintf(cause, "%s/%s/%s: %s set aside too often", s->root,
-		    target, STORE_QUARANTINE, name);
-		return -1;
-	}
-	if (renameat(dfd, name, *qfd, qname) == -1) {
-		file_cause(cause, s, target, name, "rename", errno);
-		return -1;
-	}
-	if (dir_sync(*qfd) == -1 || dir_sync(dfd) == -1) {
-		file_cause(cause, s, target, NULL, "fsync", errno);
+	if (durable_set_aside(dfd, STORE_QUARANTINE, qfd, name, &op) == -1) {
+		file_cause(cause, s, target, name, op, errno);
 		return -1;
 	}
 	return 0;
@@ -861,8 +702,8 @@ sweep(struct store *s, const char *target, int dfd,
 			}
 			continue;
 		}
-		if (strncmp(names[i], STORE_TMP_PREFIX,
-		    strlen(STORE_TMP_PREFIX)) == 0 && S_ISREG(sb.st_mode)) {
+		if (strncmp(names[i], DURABLE_TMP_PREFIX,
+		    strlen(DURABLE_TMP_PREFIX)) == 0 && S_ISREG(sb.st_mode)) {
 			if (unlinkat(dfd, names[i], 0) == -1) {
 				file_cause(cause, s, target, names[i], "unlink",
 				    errno);

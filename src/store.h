@@ -32,7 +32,6 @@
 #define STORE_ID_MAX		32	/* an id and its NUL */
 #define STORE_SUFFIX		".pb.gz"
 #define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
-#define STORE_TMP_PREFIX	".tmp-"
 #define STORE_SERIES		".series"	/* the totals, for charts */
 /*
  * The webhooks' spool, in the root beside the target folders (see

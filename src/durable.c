@@ -1,0 +1,209 @@
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "durable.h"
+#include "xmalloc.h"
+
+#define DURABLE_TRIES	100	/* names tried for a new or set-aside file */
+
+int
+durable_write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			/* No progress and no error: take it as a full disk. */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+durable_dir_sync(int dfd)
+{
+	if (fsync(dfd) == -1 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+int
+durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
+    char tmp[DURABLE_TMP_MAX], const char **op)
+{
+	int	fd = -1, i, error;
+
+	for (i = 0; i < DURABLE_TRIES && fd == -1; i++) {
+		snprintf(tmp, DURABLE_TMP_MAX, DURABLE_TMP_PREFIX "%ld-%u",
+		    (long)getpid(), (*seq)++);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		*op = "creating a temporary file";
+		return -1;
+	}
+	*op = NULL;
+	if (durable_write_all(fd, data, len) == -1)
+		*op = "write";
+	else if (fsync(fd) == -1)
+		*op = "fsync";
+	error = errno;
+	if (close(fd) == -1 && *op == NULL) {
+		*op = "close";
+		error = errno;
+	}
+	if (*op == NULL)
+		return 0;
+	unlinkat(dfd, tmp, 0);
+	errno = error;
+	return -1;
+}
+
+int
+durable_replace(int dfd, unsigned int *seq, const char *name,
+    const void *data, size_t len, const char **op)
+{
+	char	tmp[DURABLE_TMP_MAX];
+	int	error;
+
+	if (durable_tmp_write(dfd, seq, data, len, tmp, op) == -1)
+		return -1;
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		error = errno;
+		unlinkat(dfd, tmp, 0);
+		errno = error;
+		*op = "rename";
+		return -1;
+	}
+	if (durable_dir_sync(dfd) == -1) {
+		*op = "fsync";
+		return -1;
+	}
+	return 0;
+}
+
+int
+durable_read(int dfd, const char *name, size_t max, char **data, size_t *len,
+    const char **op)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 n = 0, size;
+	ssize_t		 r;
+	int		 fd, error;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		*op = "open";
+		return -1;
+	}
+	error = 0;
+	if (fstat(fd, &sb) == -1)
+		error = errno;
+	else if (!S_ISREG(sb.st_mode))
+		error = EINVAL;
+	else if ((uint64_t)sb.st_size > max)
+		error = EFBIG;
+	if (error != 0) {
+		close(fd);
+		*op = "open";
+		errno = error;
+		return -1;
+	}
+	size = (size_t)sb.st_size;
+	buf = xmalloc(size + 1);
+	while (n < size) {
+		if ((r = read(fd, buf + n, size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			error = errno;
+			free(buf);
+			close(fd);
+			*op = "read";
+			errno = error;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int
+durable_set_aside(int dfd, const char *qdir, int *qfd, const char *name,
+    const char **op)
+{
+	struct stat	 sb;
+	char		*qname;
+	int		 i;
+
+	if (*qfd == -1) {
+		if (mkdirat(dfd, qdir, 0750) == -1 && errno != EEXIST) {
+			*op = "mkdir";
+			return -1;
+		}
+		if ((*qfd = openat(dfd, qdir, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			*op = "open";
+			return -1;
+		}
+	}
+	for (i = 0; i < DURABLE_TRIES; i++) {
+		if (i == 0)
+			qname = xstrdup(name);
+		else
+			xasprintf(&qname, "%s.%d", name, i);
+		if (fstatat(*qfd, qname, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				break;
+			free(qname);
+			*op = "stat";
+			return -1;
+		}
+		free(qname);
+	}
+	if (i == DURABLE_TRIES) {
+		*op = "set aside";
+		errno = EEXIST;
+		return -1;
+	}
+	if (renameat(dfd, name, *qfd, qname) == -1) {
+		free(qname);
+		*op = "rename";
+		return -1;
+	}
+	free(qname);
+	if (durable_dir_sync(*qfd) == -1 || durable_dir_sync(dfd) == -1) {
+		*op = "fsync";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * Files that a crash leaves whole, for the store and the spool: a file
+ * is written under a temporary name, synced, then renamed to its name,
+ * and the folder synced. A reader sees the old file or the new one,
+ * never a part, and a crash leaves at most a temporary file behind,
+ * which the owner of the folder removes by its prefix.
+ *
+ * Each function returns 0, or -1 with errno saying why and *op naming
+ * the step that failed ("write", "fsync", "rename", ...), for messages.
+ */
+#ifndef DURABLE_H
+#define DURABLE_H
+
+#include <stddef.h>
+
+#define DURABLE_TMP_PREFIX	".tmp-"
+#define DURABLE_TMP_MAX		64	/* a temporary name and its NUL */
+
+/* Write all of data, through short writes and interruptions. */
+int	durable_write_all(int fd, const void *data, size_t len);
+/* Sync folder dfd; a file system that cannot (EINVAL) is no error. */
+int	durable_dir_sync(int dfd);
+/*
+ * Write data to a new file in folder dfd, named DURABLE_TMP_PREFIX, the
+ * process id and *seq (which it advances), and sync it; its name is left
+ * in tmp. On failure nothing is left behind.
+ */
+int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
+	    size_t len, char tmp[DURABLE_TMP_MAX], const char **op);
+/* Write data to name in folder dfd as described above. */
+int	durable_replace(int dfd, unsigned int *seq, const char *name,
+	    const void *data, size_t len, const char **op);
+/*
+ * Read the regular file name in folder dfd, without following a link;
+ * EFBIG when it holds more than max bytes. *data holds *len bytes and a
+ * NUL; free() it.
+ */
+int	durable_read(int dfd, const char *name, size_t max, char **data,
+	    size_t *len, const char **op);
+/*
+ * Move name from folder dfd to folder qdir inside it (made when missing;
+ * *qfd caches it, -1 at first, for the caller to close), as name, or
+ * name.N when that is taken, and sync both folders.
+ */
+int	durable_set_aside(int dfd, const char *qdir, int *qfd,
+	    const char *name, const char **op);
+
+#endif
