@@ -2,8 +2,8 @@
 # heapwatchd when its store fails: a file size limit (EFBIG), a full and a
 # read-only file system. Each failure is logged and counted, no partial
 # snapshot is ever listed, and storing resumes once the fault is gone.
-# Then kill -9 at random moments while large snapshots are being written,
-# 20 times: every listed snapshot decodes and the series go on.
+# Then kill -9 at random moments while snapshots, large and small, are
+# written, 20 times: every listed snapshot decodes and the series go on.
 #
 # The test mounts small file systems in a mount namespace of its own
 # (unshare, as root or in a user namespace), so it changes nothing
@@ -50,6 +50,22 @@ write_config() {	# write_config FILE STORE
   - name: leak
     url: $F/debug/pprof/heap
 YAML
+}
+
+# With a fault of the store in place (WHAT), failed writes are counted
+# and logged with CAUSE, the listed snapshots decode, and nothing partial
+# is left; sets before to the number listed.
+fault_holds() {	# fault_holds WHAT CAUSE
+	local failed
+	failed=$(metric heapwatch_scrapes_total leak not_stored)
+	wait_for 15 count_over leak not_stored "$((failed + 2))"
+	ok $? "with $1, failed writes are counted"
+	grep -q "leak: snapshot not stored: .*$2" "$log"
+	ok $? "... and logged with their cause"
+	before=$(listed_decode leak "$fs/store")
+	ok $? "every listed snapshot decodes ($before)"
+	no_tmp "$fs"
+	ok $? "no partial file is left"
 }
 
 stop_daemon() {
@@ -100,28 +116,14 @@ daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 wait_for 20 nlisted_over leak 2
 ok $? "snapshots are stored on the tmpfs"
 dd if=/dev/zero of="$fs/filler" bs=4k >/dev/null 2>&1
-failed=$(metric heapwatch_scrapes_total leak not_stored)
-wait_for 15 count_over leak not_stored "$((failed + 2))"
-ok $? "with the file system full, failed writes are counted"
-grep -q "leak: snapshot not stored: .*No space left on device" "$log"
-ok $? "... and logged with their cause"
-before=$(listed_decode leak "$fs/store")
-ok $? "every listed snapshot decodes ($before)"
-no_tmp "$fs"
-ok $? "no partial file is left"
+fault_holds "the file system full" "No space left on device"
 rm -f "$fs/filler"
 wait_for 15 nlisted_over leak "$before"
 ok $? "once there is room again, snapshots are stored again"
 
 # 3. The same file system made read-only under the running daemon.
 mount -o remount,ro "$fs"
-failed=$(metric heapwatch_scrapes_total leak not_stored)
-wait_for 15 count_over leak not_stored "$((failed + 2))"
-ok $? "with the file system read-only, failed writes are counted"
-grep -q "leak: snapshot not stored: .*Read-only file system" "$log"
-ok $? "... and logged with their cause"
-before=$(listed_decode leak "$fs/store")
-ok $? "every listed snapshot decodes ($before)"
+fault_holds "the file system read-only" "Read-only file system"
 mount -o remount,rw "$fs"
 wait_for 15 nlisted_over leak "$before"
 ok $? "once writable again, snapshots are stored again"
@@ -129,13 +131,14 @@ stop_daemon
 umount "$fs"
 
 # 4. kill -9 at random moments while large snapshots are written: four
-# targets of 65,536 samples (270 KB) each, scraped every second.
+# targets of 65,536 samples (270 KB) each, scraped every 2 s, beside a
+# small one scraped twice a second.
 fixture_start many || { ok 1 "fixture starts"; done_testing; exit; }
 M=$FIXTURE_URL
 store=$TMPD/store
 conf=$TMPD/kill.yaml
-{ config_head 20s 10s | sed 's/timeout: 500ms/timeout: 900ms/'
-    cat <<YAML; } >"$conf"
+config_head 20s 10s >"$conf"
+cat >>"$conf" <<YAML
   - name: leak
     url: $F/debug/pprof/heap
     interval: 500ms
@@ -143,6 +146,7 @@ conf=$TMPD/kill.yaml
 YAML
 for i in $(seq 1 4); do
 	printf '  - name: many%d\n    url: %s/debug/pprof/heap\n' "$i" "$M"
+	printf '    interval: 2s\n    timeout: 1800ms\n'
 done >>"$conf"
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 kills=0
@@ -176,6 +180,7 @@ ok $? "every listed snapshot decodes ($all)"
 [ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
     [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
 ok $? "the series is whole and goes on ($series_before lines, then more)"
+wait_for 20 nlisted_over many1 0
 large=0
 for i in $(seq 1 4); do
 	n=$(listed_decode "many$i" "$store") && [ "$n" -gt 0 ] &&
