@@ -61,7 +61,8 @@ serve_start() {	# serve_start WHAT COMMAND...
 	STARTED_PID=$!
 	cleanup_hooks+=("kill $STARTED_PID 2>/dev/null")
 	for _ in $(seq 1 200); do
-		STARTED_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out")
+		STARTED_URL=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$out" \
+		    2>/dev/null)
 		[ -n "$STARTED_URL" ] && return 0
 		kill -0 "$STARTED_PID" 2>/dev/null || break
 		sleep 0.05

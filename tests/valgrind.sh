@@ -22,7 +22,7 @@ sink_start "$TMPD/am.out" || { ok 1 "the sink starts"; done_testing; exit; }
 AM_URL=$SINK_URL
 
 conf=$TMPD/heapwatchd.yaml
-{ config_head 12s 6s | sed 's/interval: 1s/interval: 2s/; s/timeout: 500ms/timeout: 1800ms/'
+{ config_head 16s 6s | sed 's/timeout: 500ms/timeout: 900ms/'
     cat <<YAML; } >"$conf"
   - name: leak
     url: $LEAK/debug/pprof/heap
@@ -57,7 +57,7 @@ ok $? "heapwatchd starts under valgrind" ||
     { diag <"$log"; done_testing; exit; }
 
 firing() { [ "$(target_field leak alert)" = firing ]; }
-wait_for 120 firing
+wait_for 150 firing
 ok $? "the leak alert fires"
 firing || { curl -fs --max-time 30 "$HWD_URL/api/v1/targets" | jq -c '.[]' | diag; tail -n 30 "$log" | diag; }
 delivered() { [ -s "$TMPD/json.out" ] && [ -s "$TMPD/am.out" ]; }
