@@ -9,8 +9,10 @@
  * Every error is reported, as "FILE:LINE:COL: message", and then the load
  * fails as a whole. Relative paths (storage.path, tls files, token and
  * password files) are taken from the directory of the configuration file.
- * Files named in the configuration are not opened here: the scraper reads
- * them, so a rotated token or certificate is picked up without a reload.
+ * Files named in a target's settings are not opened here: the scraper
+ * reads them, so a rotated token or certificate is picked up without a
+ * reload. The files of web (the endpoint's certificate, key and token) are
+ * read here, whole, so that a reload applies them or keeps the old ones.
  *
  * The ranges config_load() enforces; durations are milliseconds and may be
  * at most CONFIG_DURATION_MAX:
@@ -47,6 +49,14 @@
  *   auth			one of bearer_token, bearer_token_file and
  *				basic_auth; basic_auth needs a username and at
  *				most one of password and password_file
+ *   web.tls			cert_file and key_file together, each a
+ *				regular file of at most CONFIG_FILE_MAX with a
+ *				PEM block (CERTIFICATE, PRIVATE KEY)
+ *   web.basic_auth_users	user names without ":" or control characters;
+ *				bcrypt hashes ($2a$, $2b$, $2y$, cost 04 to 31)
+ *   web.bearer_token		one of bearer_token and bearer_token_file; no
+ *				spaces or control characters (the file's
+ *				trailing white space is dropped)
  *   webhook timeout		more than 0
  *   webhook repeat_interval	at least 1s
  */
@@ -76,6 +86,7 @@
 #define CONFIG_INTERVAL_MIN		100
 #define CONFIG_DURATION_MAX		(365 * 86400000ULL)
 #define CONFIG_NAME_MAX			128
+#define CONFIG_FILE_MAX			(1 << 20)	/* web's files */
 
 /* One problem in the file; line and column are 1-based, 0 for the file. */
 struct config_error {
@@ -144,6 +155,18 @@ struct webhook_config {
 	size_t			 nheaders;
 };
 
+/* The daemon's own endpoint: TLS, and who may use it (nobody set: all). */
+struct web_config {
+	char			*cert_file;	/* NULL: plain HTTP */
+	char			*key_file;
+	char			*cert;		/* their PEM, read at load */
+	char			*key;
+	struct config_pair	*users;		/* name and bcrypt hash, sorted */
+	size_t			 nusers;
+	char			*bearer_token;	/* given, or read from the file */
+	char			*bearer_token_file;
+};
+
 /* What each target keeps; 0 is no limit. */
 struct retention_config {
 	uint64_t	 snapshots;
@@ -156,6 +179,7 @@ struct config {
 	char			*listen;	/* as written */
 	char			*listen_host;	/* no brackets; "": any */
 	uint16_t		 listen_port;
+	struct web_config	 web;
 	char			*storage_path;
 	struct retention_config	 retention;
 	struct target_config	*targets;	/* in the file's order */

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -35,12 +37,25 @@ struct slot {
 	yaml_node_t	*value;
 };
 
-enum root_key { RK_LISTEN, RK_STORAGE, RK_DEFAULTS, RK_TARGETS, RK_ALERTING,
-	RK_MAX };
+enum root_key { RK_LISTEN, RK_WEB, RK_STORAGE, RK_DEFAULTS, RK_TARGETS,
+	RK_ALERTING, RK_MAX };
 static const char *const root_keys[RK_MAX] = {
-	[RK_LISTEN] = "listen", [RK_STORAGE] = "storage",
+	[RK_LISTEN] = "listen", [RK_WEB] = "web", [RK_STORAGE] = "storage",
 	[RK_DEFAULTS] = "defaults", [RK_TARGETS] = "targets",
 	[RK_ALERTING] = "alerting",
+};
+
+enum web_key { WB_TLS, WB_BASIC_AUTH_USERS, WB_BEARER_TOKEN,
+	WB_BEARER_TOKEN_FILE, WB_MAX };
+static const char *const web_keys[WB_MAX] = {
+	[WB_TLS] = "tls", [WB_BASIC_AUTH_USERS] = "basic_auth_users",
+	[WB_BEARER_TOKEN] = "bearer_token",
+	[WB_BEARER_TOKEN_FILE] = "bearer_token_file",
+};
+
+enum web_tls_key { WT_CERT_FILE, WT_KEY_FILE, WT_MAX };
+static const char *const web_tls_keys[WT_MAX] = {
+	[WT_CERT_FILE] = "cert_file", [WT_KEY_FILE] = "key_file",
 };
 
 enum storage_key { SK_PATH, SK_RETENTION, SK_MAX };
@@ -1227,6 +1242,210 @@ load_alerting(struct loader *l, const struct slot *s)
 		load_webhook(l, get_node(l, *it));
 }
 
+/*
+ * Read a small regular file named by s (already resolved to path) whole,
+ * with no NUL byte in it; false once the reason is reported.
+ */
+static bool
+read_small(struct loader *l, const struct slot *s, const char *path,
+    char **out)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd;
+
+	/* Non-blocking: a FIFO named by mistake must not hang a reload. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		error(l, s->value, "%s \"%s\": %s", text(s->key), path,
+		    strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		error(l, s->value, "%s \"%s\": not a regular file",
+		    text(s->key), path);
+		close(fd);
+		return false;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		error(l, s->value, "%s \"%s\": larger than %s", text(s->key),
+		    path, units_fmt_size(CONFIG_FILE_MAX));
+		close(fd);
+		return false;
+	}
+	buf = xmalloc(st.st_size + 1);
+	while (len < (size_t)st.st_size &&
+	    (n = read(fd, buf + len, st.st_size - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			error(l, s->value, "%s \"%s\": %s", text(s->key), path,
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return false;
+		}
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		error(l, s->value, "%s \"%s\": contains a NUL byte",
+		    text(s->key), path);
+		free(buf);
+		return false;
+	}
+	free(*out);
+	*out = buf;
+	return true;
+}
+
+/* Read a PEM file of web.tls; what names the block it must hold. */
+static bool
+load_pem(struct loader *l, const struct slot *s, const char *what,
+    char **path, char **pem)
+{
+	if (!get_path(l, s, path) || !read_small(l, s, *path, pem))
+		return false;
+	if (strstr(*pem, "-----BEGIN ") == NULL ||
+	    strstr(*pem, what) == NULL) {
+		error(l, s->value, "%s \"%s\": no PEM %s in the file",
+		    text(s->key), *path, what);
+		free(*pem);
+		*pem = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Read web.tls: the endpoint's certificate and key, read now. */
+static void
+load_web_tls(struct loader *l, const struct slot *s, struct web_config *w)
+{
+	struct slot	 ts[WT_MAX];
+	yaml_node_t	*map;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, web_tls_keys, WT_MAX, ts);
+	if (ts[WT_CERT_FILE].key == NULL && ts[WT_KEY_FILE].key == NULL)
+		error(l, s->key, "tls: needs cert_file and key_file");
+	else if (ts[WT_KEY_FILE].key == NULL)
+		error(l, ts[WT_CERT_FILE].key, "tls: cert_file needs key_file");
+	else if (ts[WT_CERT_FILE].key == NULL)
+		error(l, ts[WT_KEY_FILE].key, "tls: key_file needs cert_file");
+	if (ts[WT_CERT_FILE].key != NULL)
+		(void)load_pem(l, &ts[WT_CERT_FILE], "CERTIFICATE",
+		    &w->cert_file, &w->cert);
+	if (ts[WT_KEY_FILE].key != NULL)
+		(void)load_pem(l, &ts[WT_KEY_FILE], "PRIVATE KEY",
+		    &w->key_file, &w->key);
+}
+
+/* Why h is not a bcrypt hash crypt(3) can check, or NULL. */
+static const char *
+bcrypt_problem(const char *h)
+{
+	static const char	b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
+	int			cost;
+
+	if (strncmp(h, "$2a$", 4) != 0 && strncmp(h, "$2b$", 4) != 0 &&
+	    strncmp(h, "$2y$", 4) != 0)
+		return "not a bcrypt hash ($2a$, $2b$ or $2y$)";
+	if (!isdigit((unsigned char)h[4]) || !isdigit((unsigned char)h[5]) ||
+	    h[6] != '$')
+		return "bad bcrypt cost";
+	cost = (h[4] - '0') * 10 + (h[5] - '0');
+	if (cost < 4 || cost > 31)
+		return "bcrypt cost must be 04 to 31";
+	if (strlen(h) != 60 || strspn(h + 7, b64) != 53)
+		return "bad bcrypt hash (53 characters of salt and hash "
+		    "after the cost)";
+	return NULL;
+}
+
+/* Check one entry of web.basic_auth_users: a user name and its hash. */
+static bool
+check_user(struct loader *l, yaml_node_t *map, const struct slot *e,
+    const void *arg)
+{
+	const char	*name = text(e->key), *why, *p;
+
+	for (p = name; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p) || *p == ':') {
+			error(l, e->key, "user \"%s\": no \":\" or control "
+			    "characters in a user name", name);
+			return false;
+		}
+	if (e->value->type != YAML_SCALAR_NODE || is_null(e->value))
+		return true;	/* get_string() says what is wrong */
+	if ((why = bcrypt_problem(text(e->value))) != NULL) {
+		error(l, e->value, "user \"%s\": %s", name, why);
+		return false;
+	}
+	return true;
+}
+
+/* Whether a bearer token is usable in an Authorization header. */
+static bool
+token_ok(const char *t)
+{
+	if (*t == '\0')
+		return false;
+	for (; *t != '\0'; t++)
+		if (iscntrl((unsigned char)*t) || *t == ' ')
+			return false;
+	return true;
+}
+
+/* Read web: TLS and who may use the endpoint. */
+static void
+load_web(struct loader *l, const struct slot *s)
+{
+	struct web_config	*w = &l->cf->web;
+	struct slot		 ws[WB_MAX];
+	yaml_node_t		*map;
+	size_t			 len;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, web_keys, WB_MAX, ws);
+	if (ws[WB_TLS].key != NULL)
+		load_web_tls(l, &ws[WB_TLS], w);
+	if (ws[WB_BASIC_AUTH_USERS].key != NULL) {
+		load_pairs(l, &ws[WB_BASIC_AUTH_USERS], &w->users, &w->nusers,
+		    check_user, NULL);
+		if (w->nusers > 1)
+			qsort(w->users, w->nusers, sizeof *w->users, pair_cmp);
+	}
+	if (ws[WB_BEARER_TOKEN].key != NULL &&
+	    get_string(l, &ws[WB_BEARER_TOKEN], true, &w->bearer_token) &&
+	    !token_ok(w->bearer_token))
+		error(l, ws[WB_BEARER_TOKEN].value, "bearer_token: no spaces "
+		    "or control characters");
+	if (ws[WB_BEARER_TOKEN_FILE].key == NULL)
+		return;
+	if (ws[WB_BEARER_TOKEN].key != NULL) {
+		error(l, ws[WB_BEARER_TOKEN_FILE].key, "bearer_token and "
+		    "bearer_token_file are mutually exclusive");
+		return;
+	}
+	if (!get_path(l, &ws[WB_BEARER_TOKEN_FILE], &w->bearer_token_file) ||
+	    !read_small(l, &ws[WB_BEARER_TOKEN_FILE], w->bearer_token_file,
+	    &w->bearer_token))
+		return;
+	/* A token file usually ends in a newline, as echo writes it. */
+	len = strlen(w->bearer_token);
+	while (len > 0 && isspace((unsigned char)w->bearer_token[len - 1]))
+		w->bearer_token[--len] = '\0';
+	if (!token_ok(w->bearer_token))
+		error(l, ws[WB_BEARER_TOKEN_FILE].value, "bearer_token_file "
+		    "\"%s\": %s", w->bearer_token_file, len == 0 ? "empty" :
+		    "the token has spaces or control characters");
+}
+
 /* Read the top level, in the order in which settings depend on others. */
 static void
 load_root(struct loader *l, yaml_node_t *root)
@@ -1243,6 +1462,8 @@ load_root(struct loader *l, yaml_node_t *root)
 	collect(l, root, root_keys, RK_MAX, s);
 	if (s[RK_LISTEN].key != NULL)
 		load_listen(l, &s[RK_LISTEN]);
+	if (s[RK_WEB].key != NULL)
+		load_web(l, &s[RK_WEB]);
 	if (s[RK_STORAGE].key != NULL)
 		load_storage(l, &s[RK_STORAGE]);
 	load_defaults(l, s[RK_DEFAULTS].key != NULL ? &s[RK_DEFAULTS] : NULL);
@@ -1454,6 +1675,15 @@ config_free(struct config *cf)
 		    cf->webhooks[i].nheaders);
 	}
 	free(cf->webhooks);
+	free(cf->web.cert_file);
+	free(cf->web.key_file);
+	free(cf->web.cert);
+	if (cf->web.key != NULL)
+		explicit_bzero(cf->web.key, strlen(cf->web.key));
+	free(cf->web.key);
+	config_pairs_free(cf->web.users, cf->web.nusers);
+	free(cf->web.bearer_token);
+	free(cf->web.bearer_token_file);
 	free(cf->path);
 	free(cf->listen);
 	free(cf->listen_host);

@@ -153,28 +153,53 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 char *
 hwd_external_url(const struct config *conf)
 {
-	char	*url;
-	bool	 any;
+	const char	*scheme = conf->web.cert != NULL ? "https" : "http";
+	char		*url;
+	bool		 any;
 
 	any = conf->listen_host[0] == '\0' ||
 	    strcmp(conf->listen_host, "0.0.0.0") == 0 ||
 	    strcmp(conf->listen_host, "::") == 0;
 	if (any)
-		xasprintf(&url, "http://localhost:%u", conf->listen_port);
+		xasprintf(&url, "%s://localhost:%u", scheme, conf->listen_port);
 	else if (strchr(conf->listen_host, ':') != NULL)
-		xasprintf(&url, "http://[%s]:%u", conf->listen_host,
+		xasprintf(&url, "%s://[%s]:%u", scheme, conf->listen_host,
 		    conf->listen_port);
 	else
-		xasprintf(&url, "http://%s:%u", conf->listen_host,
+		xasprintf(&url, "%s://%s:%u", scheme, conf->listen_host,
 		    conf->listen_port);
 	return url;
+}
+
+static bool
+str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Check what config_load() cannot: that web.tls can serve HTTPS. */
+static int
+check_web(const struct config *conf, char **cause)
+{
+	char	*why = NULL;
+
+	if (conf->web.cert == NULL)
+		return 0;
+	if (server_check_tls(conf->web.cert, conf->web.key, &why) == -1) {
+		xasprintf(cause, "%s: web.tls: %s, %s: %s", conf->path,
+		    conf->web.cert_file, conf->web.key_file, why);
+		free(why);
+		return -1;
+	}
+	return 0;
 }
 
 int
 hwd_reload(struct hwd *hwd, char **cause)
 {
 	struct config	*conf, *config_free_later;
-	struct server	*srv = NULL;
 
 	notify("RELOADING=1");
 	if ((conf = load(hwd->conf->path, false)) == NULL) {
@@ -188,21 +213,28 @@ hwd_reload(struct hwd *hwd, char **cause)
 		config_free(conf);
 		goto fail;
 	}
-	if (strcmp(conf->listen, hwd->conf->listen) != 0) {
-		/* Listen on the new address before the old is let go. */
-		server_free(hwd->server);
-		hwd->server = NULL;
-		if ((srv = server_new(hwd->base, conf->listen, api_route, hwd,
-		    cause)) == NULL) {
-			log_warnx("%s; staying on %s", *cause,
-			    hwd->conf->listen);
-			hwd->server = server_new(hwd->base, hwd->conf->listen,
-			    api_route, hwd, cause);
-			config_free(conf);
-			goto fail;
-		}
-		hwd->server = srv;
+	if (check_web(conf, cause) == -1) {
+		config_free(conf);
+		goto fail;
 	}
+	/*
+	 * A new address or certificate: the server starts anew on it and
+	 * the requests under way (this one, for POST /-/reload) finish on
+	 * the old settings.
+	 */
+	if (server_restart(hwd->server, conf->listen, conf->web.cert,
+	    conf->web.key, cause) == -1) {
+		log_warnx("%s; staying on %s", *cause, hwd->conf->listen);
+		config_free(conf);
+		goto fail;
+	}
+	if (strcmp(conf->listen, hwd->conf->listen) != 0 ||
+	    !str_same(conf->web.cert, hwd->conf->web.cert) ||
+	    !str_same(conf->web.key, hwd->conf->web.key))
+		log_info("listening on %s%s", conf->listen,
+		    conf->web.cert != NULL ? " (https)" : "");
+	server_set_auth(hwd->server, conf->web.users, conf->web.nusers,
+	    conf->web.bearer_token);
 	{
 		char *url = hwd_external_url(conf);
 
@@ -305,6 +337,12 @@ main(int argc, char **argv)
 	TAILQ_INIT(&hwd.targets);
 	if ((hwd.conf = load(path, false)) == NULL)
 		return 1;
+	if (check_web(hwd.conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		config_free(hwd.conf);
+		return 1;
+	}
 	if (check) {
 		printf("%s: configuration OK, %zu targets\n", path,
 		    hwd.conf->ntargets);
@@ -324,9 +362,12 @@ main(int argc, char **argv)
 	if ((hwd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	/* Listen first, which may take root, then let root go. */
-	if ((hwd.server = server_new(hwd.base, hwd.conf->listen, api_route,
-	    &hwd, &cause)) == NULL)
+	if ((hwd.server = server_new(hwd.base, hwd.conf->listen,
+	    hwd.conf->web.cert, hwd.conf->web.key, api_route, &hwd,
+	    &cause)) == NULL)
 		fatalx("%s", cause);
+	server_set_auth(hwd.server, hwd.conf->web.users, hwd.conf->web.nusers,
+	    hwd.conf->web.bearer_token);
 	if (user != NULL)
 		drop_privileges(user);
 	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
@@ -367,8 +408,9 @@ main(int argc, char **argv)
 	}
 #endif
 	hwd.ready = true;
-	log_info("listening on %s, %zu targets, storing in %s",
-	    hwd.conf->listen, hwd.ntargets, hwd.conf->storage_path);
+	log_info("listening on %s%s, %zu targets, storing in %s",
+	    hwd.conf->listen, hwd.conf->web.cert != NULL ? " (https)" : "",
+	    hwd.ntargets, hwd.conf->storage_path);
 	notify("READY=1");
 
 	event_base_dispatch(hwd.base);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct config_pair;
 struct event_base;
 struct server;
 struct http_request;
@@ -21,14 +22,36 @@ struct http_reply {
 	int		 fd;		/* or a file to send, taken; -1 */
 	off_t		 fd_size;
 	const char	*allow;		/* the Allow header of a 405 */
+	const char	*authenticate;	/* WWW-Authenticate of a 401 */
 };
 
 typedef void (*http_route_cb)(const struct http_request *,
     struct http_reply *, void *arg);
 
-/* listen is "HOST:PORT" or "[V6]:PORT". */
+/*
+ * listen is "HOST:PORT" or "[V6]:PORT"; cert and key are PEM text for
+ * HTTPS, or NULL for plain HTTP.
+ */
 struct server	*server_new(struct event_base *, const char *listen,
-		    http_route_cb, void *arg, char **cause);
+		    const char *cert, const char *key, http_route_cb,
+		    void *arg, char **cause);
+/*
+ * Listen on another address or with other TLS settings (nothing happens
+ * when they are the same). Requests under way, such as the one that asked
+ * for it, are answered by the old settings; safe from a route callback.
+ * On failure the old settings stay.
+ */
+int		 server_restart(struct server *, const char *listen,
+		    const char *cert, const char *key, char **cause);
+/*
+ * Who may use the server: users with bcrypt hashes (Basic auth) and a
+ * bearer token; none of either lets everyone in. The values are copied.
+ */
+void		 server_set_auth(struct server *, const struct config_pair *,
+		    size_t nusers, const char *token);
+/* Whether a certificate and key (PEM) can serve HTTPS. */
+int		 server_check_tls(const char *cert, const char *key,
+		    char **cause);
 void		 server_free(struct server *);
 
 const char	*http_method(const struct http_request *);

@@ -428,6 +428,152 @@ test_files(void)
 	free(path);
 }
 
+#define HASH_A	"$2y$10$abcdefghijklmnopqrstuuqflPDzB6gcMhKa1rZqKiun2YGL5sa2u"
+#define HASH_B	"$2b$04$abcdefghijklmnopqrstuuFmYmt6g3gkcmVHEDbdZcxIbyeUqUQsq"
+
+/* web: files read at load, relative to the file's folder; errors placed. */
+static void
+test_web(void)
+{
+	struct config	*cf;
+	char		*path, *cert, *key, *tok, *empty, *nopem, *want[16];
+	size_t		 i;
+
+	cert = scratch("web-cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n"
+	    "-----END CERTIFICATE-----\n");
+	key = scratch("web-key.pem", "-----BEGIN PRIVATE KEY-----\nMIIE\n"
+	    "-----END PRIVATE KEY-----\n");
+	tok = scratch("web-token", "s3cret-token\n\n");
+	empty = scratch("web-empty", " \n");
+	nopem = scratch("web-nopem", "not a key\n");
+	path = scratch("web.yaml",
+	    "listen: 127.0.0.1:9470\n"
+	    "web:\n"
+	    "  tls:\n"
+	    "    cert_file: web-cert.pem\n"
+	    "    key_file: web-key.pem\n"
+	    "  basic_auth_users:\n"
+	    "    zoe: '" HASH_B "'\n"
+	    "    alice: '" HASH_A "'\n"
+	    "  bearer_token_file: web-token\n");
+	cf = good(path, "web with tls, users and a token file");
+	if (cf != NULL) {
+		xasprintf(&want[0], "%s/web-cert.pem", tmpdir);
+		is_str(cf->web.cert_file, want[0], "cert_file is taken from "
+		    "the file's folder");
+		free(want[0]);
+		ok(cf->web.cert != NULL && strncmp(cf->web.cert,
+		    "-----BEGIN CERTIFICATE-----", 27) == 0,
+		    "the certificate is read at load");
+		ok(cf->web.key != NULL && strstr(cf->web.key,
+		    "PRIVATE KEY") != NULL, "the key is read at load");
+		is_int(cf->web.nusers, 2, "two users");
+		is_str(cf->web.nusers == 2 ? cf->web.users[0].name : NULL,
+		    "alice", "users are sorted by name");
+		is_str(cf->web.nusers == 2 ? cf->web.users[0].value : NULL,
+		    HASH_A, "with their hash");
+		is_str(cf->web.bearer_token, "s3cret-token",
+		    "the token file's trailing newlines are dropped");
+	}
+	config_free(cf);
+	unlink(path);
+	free(path);
+
+	path = scratch("web-none.yaml", "listen: 127.0.0.1:9470\n");
+	cf = good(path, "no web section");
+	ok(cf != NULL && cf->web.cert == NULL && cf->web.nusers == 0 &&
+	    cf->web.bearer_token == NULL, "no web: plain HTTP, no auth");
+	config_free(cf);
+	unlink(path);
+	free(path);
+
+	path = scratch("web-bad.yaml",
+	    "web:\n"
+	    "  tls:\n"
+	    "    cert_file: missing.pem\n"
+	    "    key_file: web-nopem\n"
+	    "  basic_auth_users:\n"
+	    "    alice: $2y$10$short\n"
+	    "    bob: plain\n"
+	    "    \"c:d\": '" HASH_A "'\n"
+	    "    eve: '$2b$03$abcdefghijklmnopqrstuuqflPDzB6gcMhKa1rZqKiun2YGL5"
+	    "sa2u'\n"
+	    "    carol:\n"
+	    "  bearer_token: \"a b\"\n"
+	    "  bearer_token_file: web-token\n"
+	    "  bearer: x\n");
+	xasprintf(&want[0], "3:16: cert_file \"%s/missing.pem\": No such file "
+	    "or directory", tmpdir);
+	xasprintf(&want[1], "4:15: key_file \"%s/web-nopem\": no PEM PRIVATE "
+	    "KEY in the file", tmpdir);
+	want[2] = xstrdup("6:12: user \"alice\": bad bcrypt hash (53 "
+	    "characters of salt and hash after the cost)");
+	want[3] = xstrdup("7:10: user \"bob\": not a bcrypt hash ($2a$, $2b$ "
+	    "or $2y$)");
+	want[4] = xstrdup("8:5: user \"c:d\": no \":\" or control characters "
+	    "in a user name");
+	want[5] = xstrdup("9:10: user \"eve\": bcrypt cost must be 04 to 31");
+	want[6] = xstrdup("10:5: carol: missing value");
+	want[7] = xstrdup("11:17: bearer_token: no spaces or control "
+	    "characters");
+	want[8] = xstrdup("12:3: bearer_token and bearer_token_file are "
+	    "mutually exclusive");
+	want[9] = xstrdup("13:3: unknown key \"bearer\"");
+	want[10] = NULL;
+	bad_path(path, "web with errors", (const char *const *)want);
+	for (i = 0; want[i] != NULL; i++)
+		free(want[i]);
+	unlink(path);
+	free(path);
+
+	path = scratch("web-bad2.yaml",
+	    "web:\n"
+	    "  tls:\n"
+	    "    key_file: web-key.pem\n"
+	    "  bearer_token_file: web-empty\n");
+	xasprintf(&want[0], "3:5: tls: key_file needs cert_file");
+	xasprintf(&want[1], "4:22: bearer_token_file \"%s/web-empty\": empty",
+	    tmpdir);
+	want[2] = NULL;
+	bad_path(path, "web: key alone, empty token", (const char *const *)want);
+	free(want[0]);
+	free(want[1]);
+	unlink(path);
+	free(path);
+
+	path = scratch("web-bad3.yaml",
+	    "web:\n"
+	    "  tls: {cert_file: web-cert.pem, key_file: /}\n"
+	    "  bearer_token_file: /nonexistent/token\n");
+	want[0] = xstrdup("2:44: key_file \"/\": not a regular file");
+	want[1] = xstrdup("3:22: bearer_token_file \"/nonexistent/token\": No "
+	    "such file or directory");
+	want[2] = NULL;
+	bad_path(path, "web: a folder as key, a missing token file",
+	    (const char *const *)want);
+	free(want[0]);
+	free(want[1]);
+	unlink(path);
+	free(path);
+
+	path = scratch("web-bad4.yaml", "web:\n  tls: {}\n");
+	bad_path(path, "web: tls without files", (const char *const []){
+	    "2:3: tls: needs cert_file and key_file", NULL });
+	unlink(path);
+	free(path);
+
+	unlink(cert);
+	unlink(key);
+	unlink(tok);
+	unlink(empty);
+	unlink(nopem);
+	free(cert);
+	free(key);
+	free(tok);
+	free(empty);
+	free(nopem);
+}
+
 int
 main(void)
 {
@@ -444,6 +590,7 @@ main(void)
 	test_reload();
 	test_listen();
 	test_files();
+	test_web();
 
 	bad("unknown_key.yaml", "4:5: unknown key \"interva\"");
 	bad("bad_duration.yaml",

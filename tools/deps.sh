@@ -5,10 +5,10 @@
 # To build heapwatch and heapwatchd.
 DEPS_BUILD="build-essential autoconf automake pkg-config protobuf-c-compiler
 libprotobuf-c-dev zlib1g-dev libjansson-dev libyaml-dev libevent-dev
-libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev"
+libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev libcrypt-dev"
 # To run the test suite: Go builds the fixture services, clang the fuzzers.
 DEPS_TEST="golang-go clang procps curl jq openssl prometheus
-prometheus-alertmanager chromium groff-base man-db systemd valgrind"
+prometheus-alertmanager chromium groff-base man-db systemd valgrind wrk"
 
 deps_install() {
 	local missing=() p
