@@ -345,6 +345,81 @@ ok $? "heapwatchd still runs"
 kill "$HWD_PID"
 wait "$HWD_PID"
 ok $? "and stops cleanly on SIGTERM"
+
+# 7. What a user of both sees: alerts that link to https://, and a real
+# Prometheus scraping over TLS with basic auth.
+fixture_start leak || exit 1
+LEAK_URL=$FIXTURE_URL
+sink_start "$TMPD/hooks.out" || exit 1
+{
+	echo "web:"
+	echo "  tls: {cert_file: cert1.pem, key_file: key1.pem}"
+	echo "  basic_auth_users:"
+	echo "    prometheus: '$h1'"
+	config_head 4s 0s | sed 's/interval: 1s/interval: 500ms/;
+	    s/timeout: 500ms/timeout: 400ms/'
+	echo "  - name: leak"
+	echo "    url: $LEAK_URL/debug/pprof/heap"
+	echo "    min_growth: 256KiB"
+	echo "alerting:"
+	echo "  webhooks:"
+	echo "    - url: $SINK_URL/hook"
+} >"$conf"
+"$HEAPWATCHD" -R -v -c "$conf" >>"$TMPD/heapwatchd.log" 2>&1 &
+HWD_PID=$!
+cleanup_hooks+=("kill -9 $HWD_PID 2>/dev/null")
+PROM=(--cacert "$TMPD/cert1.pem" -u 'prometheus:correct horse')
+wait_for 10 status_is 200 "$TLS_URL/-/ready" "${PROM[@]}"
+ok $? "heapwatchd starts with TLS and basic auth"
+fired() {
+	grep -q '"status":"firing"' "$TMPD/hooks.out" 2>/dev/null
+}
+wait_for 30 fired
+ok $? "the leak fires and the webhook is sent"
+link=$(grep -m1 '"status":"firing"' "$TMPD/hooks.out" | jq -r .current_snapshot)
+[[ $link == "$TLS_URL/api/v1/targets/leak/snapshots/"* ]]
+ok $? "the alert links to https:// ($link)"
+c=$(code "$link" "${PROM[@]}")
+[ "$c" = 200 ] && gzip -t "$TMPD/body"
+ok $? "the link answers with the snapshot: $c"
+
+if command -v prometheus >/dev/null; then
+	PROM_PORT=$((HWD_PORT + 2))
+	printf 'prometheus:correct horse' >"$TMPD/prom.pw"
+	cat >"$TMPD/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: heapwatch
+    scheme: https
+    tls_config:
+      ca_file: $TMPD/cert1.pem
+    basic_auth:
+      username: prometheus
+      password_file: $TMPD/prom.pw
+    static_configs:
+      - targets: ['127.0.0.1:$HWD_PORT']
+YAML
+	prometheus --config.file="$TMPD/prometheus.yml" \
+	    --storage.tsdb.path="$TMPD/tsdb" \
+	    --web.listen-address="127.0.0.1:$PROM_PORT" \
+	    >"$TMPD/prometheus.log" 2>&1 &
+	cleanup_hooks+=("kill $! 2>/dev/null")
+	scraped() {
+		curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+		    --data-urlencode 'query=heapwatch_target_up{target="leak"}' |
+		    jq -e '.data.result[0].value[1] == "1"' >/dev/null
+	}
+	wait_for 30 scraped
+	ok $? "Prometheus scrapes /metrics over HTTPS with basic auth"
+	curl -fs "http://127.0.0.1:$PROM_PORT/api/v1/targets" |
+	    jq -r '.data.activeTargets[0].lastError' | diag
+else
+	ok 1 "prometheus is installed (Debian's prometheus)"
+fi
+kill "$HWD_PID"
+wait "$HWD_PID"
+ok $? "heapwatchd stops cleanly"
 grep -q 'ERROR: AddressSanitizer\|runtime error\|LeakSanitizer' \
     "$TMPD/heapwatchd.log"
 [ $? -ne 0 ]
