@@ -89,7 +89,7 @@ load open 30 /api/v1/targets
 
 # 3. Basic auth, on by a reload, with a costly hash: a cost-12 bcrypt
 # takes a few hundred ms, which remembered credentials must not pay on
-# every request.
+# every request. The cost is measured here, with the same libcrypt.
 hash=$(perl -e 'print crypt($ARGV[0], q($2y$12$) . $ARGV[1])' 'scrape me' \
     "$(openssl rand -hex 16 | tr 0-9a-f A-P | cut -c1-21)u")
 {
@@ -106,14 +106,15 @@ ok $? "a reload turns basic auth on"
 start=$(date +%s%N)
 perl -e 'crypt($ARGV[0], $ARGV[1])' 'scrape me' "$hash"
 bcrypt_ms=$((($(date +%s%N) - start) / 1000000))
-# Two cores each doing nothing but bcrypt could not do more than this.
-ceiling=$((2 * 1000 / (bcrypt_ms > 0 ? bcrypt_ms : 1)))
+# heapwatchd answers on one thread: doing nothing but a bcrypt per
+# request, it could not answer more than this.
+ceiling=$(awk -v t="$bcrypt_ms" 'BEGIN { printf "%.1f", 1000 / (t > 0 ? t : 1) }')
 cred=$(printf 'prometheus:scrape me' | base64)
 load auth 10 /metrics -H "Authorization: Basic $cred"
 echo "# one bcrypt of cost 12: $bcrypt_ms ms; without remembering," \
     "at most $ceiling requests/s"
-awk -v r="$RATE" -v c="$ceiling" 'BEGIN { exit !(r > 5 * c) }'
-ok $? "with auth, $RATE requests/s: over 5 times what bcrypt on each would allow"
+awk -v r="$RATE" -v c="$ceiling" 'BEGIN { exit !(r > 3 * c) }'
+ok $? "with auth, $RATE requests/s: over 3 times what bcrypt on each would allow"
 c=$(curl -s -o /dev/null -w '%{http_code}' -u 'prometheus:wrong' "$HWD_URL/metrics")
 [ "$c" = 401 ]
 ok $? "a wrong password is still refused after the load: $c"
