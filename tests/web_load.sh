@@ -82,6 +82,14 @@ n=$(grep -c '^heapwatch_heap_inuse_bytes{' "$TMPD/metrics")
 [ "$n" -ge $WITH ]
 ok $? "... and heapwatch_heap_inuse_bytes for $n ($(wc -c <"$TMPD/metrics") bytes)"
 
+# Two slow clients, checked once the load is over: one that never sends a
+# byte, one that stops inside its headers. Both must be closed after the
+# 30 s timeout; "cat" then sees the end of the stream.
+exec {idle}<>"/dev/tcp/127.0.0.1/$HWD_PORT"
+exec {slow}<>"/dev/tcp/127.0.0.1/$HWD_PORT"
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&"$slow"
+slow_start=$(date +%s)
+
 # 2. Open, as most run it.
 load open 30 /metrics
 open_rate=$RATE
@@ -119,6 +127,14 @@ c=$(curl -s -o /dev/null -w '%{http_code}' -u 'prometheus:wrong' "$HWD_URL/metri
 [ "$c" = 401 ]
 ok $? "a wrong password is still refused after the load: $c"
 echo "# /metrics: $open_rate requests/s open, $RATE with basic auth"
+
+
+# The slow clients of the start, long past the timeout.
+[ $(($(date +%s) - slow_start)) -ge 35 ] && timeout 5 cat <&"$idle" >/dev/null
+ok $? "an idle connection is closed after the timeout"
+timeout 5 cat <&"$slow" >"$TMPD/slow.out"
+ok $? "a connection that stopped inside its headers is closed too"
+exec {idle}>&- {slow}>&-
 
 kill "$HWD_PID"
 wait "$HWD_PID"
