@@ -6,9 +6,10 @@
 #      and every number compared with `go tool pprof` on real Go services;
 #   3. an ASan+UBSan build runs `make check` again;
 #   4. make distcheck: the tarball builds, installs and uninstalls;
-#   5. a libFuzzer build (clang) fuzzes the decoder and the configuration
-#      loader for FUZZ_SECONDS (default 60) each, seeded with real
-#      profiles and the configuration corpus.
+#   5. a libFuzzer build (clang) fuzzes the decoder, the configuration
+#      loader and the gctrace line parser for FUZZ_SECONDS (default 60)
+#      each, seeded with real profiles, the configuration corpus and
+#      real gctrace output.
 #
 # Its last line is "N passed, N failed", counting every TAP check.
 set -u
@@ -110,13 +111,13 @@ fuzz() {
 	fi
 }
 
-echo "== fuzzing the decoder and the configuration loader, ${FUZZ_SECONDS:-60} s each"
+echo "== fuzzing the decoder, the configuration loader and the gctrace parser, ${FUZZ_SECONDS:-60} s each"
 if build fuzz --enable-fuzzing CC=clang &&
     (cd "$top/_build/fuzz" && make -s tests/fuzz_profile tests/fuzz_config \
-    tests/mkbad >/dev/null); then
+    tests/fuzz_gctrace tests/mkbad >/dev/null); then
 	fz=$top/_build/fuzz
-	rm -rf "$fz/seeds" "$fz/config-seeds"
-	mkdir -p "$fz/seeds" "$fz/config-seeds"
+	rm -rf "$fz/seeds" "$fz/config-seeds" "$fz/gctrace-seeds"
+	mkdir -p "$fz/seeds" "$fz/config-seeds" "$fz/gctrace-seeds"
 	"$fz/tests/mkbad" "$fz/seeds" && rm -f "$fz/seeds/bomb.pb.gz"
 	# Inputs the fuzzer once found a fault with, replayed every run.
 	cp "$top"/tests/fuzz/* "$fz/seeds/"
@@ -129,6 +130,8 @@ if build fuzz --enable-fuzzing CC=clang &&
 	    "$fz/config-seeds/"
 	fuzz fuzz_profile "$fz/seeds"
 	fuzz fuzz_config "$fz/config-seeds"
+	cp "$top"/tests/gctrace/*.txt "$fz/gctrace-seeds/"
+	fuzz fuzz_gctrace "$fz/gctrace-seeds"
 else
 	failed=$((failed + 1))
 fi
