@@ -1,0 +1,680 @@
+/*
+ * Following a log file or a command's output, line by line, on the
+ * caller's libevent loop. See follow.h for the choices.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "follow.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define READ_CHUNK	65536
+/* What one tick or one read event takes before the loop runs again. */
+#define READ_BURST	(4 * 1024 * 1024)
+
+struct follow {
+	struct event_base	*base;
+	struct follow_options	 opts;
+	char			*name;
+	char			*path;
+	char			**argv;
+	follow_line_cb		 cb;
+	void			*arg;
+	struct follow_stats	 stats;
+	struct event		*tick;
+	char			*chunk;		/* READ_CHUNK bytes */
+
+	/* The line being put together, at most max_line bytes. */
+	char			*line;
+	size_t			 used;
+	bool			 skipping;	/* dropping up to a newline */
+
+	/* Inside one of our event callbacks; dead: freed from there. */
+	bool			 busy;
+	bool			 dead;
+
+	/* FOLLOW_FILE */
+	int			 fd;
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 off;
+	bool			 missing;	/* said so once */
+	int			 open_errno;	/* the open error said */
+
+	/* FOLLOW_COMMAND */
+	pid_t			 pid;		/* -1: not running */
+	int			 pipe;
+	struct event		*ev_pipe;
+	uint64_t		 started_ms;
+	uint64_t		 restart_at;	/* 0: none planned */
+	uint64_t		 backoff_ms;
+	char			*exec_msg;	/* what a failed exec prints */
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Keep a problem for the stats and say it once in the log. */
+static void __attribute__((format(printf, 2, 3)))
+follow_error(struct follow *f, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->stats.last_error, sizeof f->stats.last_error, fmt, ap);
+	va_end(ap);
+	f->stats.errors++;
+	log_warnx("%s: %s", f->name, f->stats.last_error);
+}
+
+static void
+follow_deliver(struct follow *f, const char *s, size_t n, int flags)
+{
+	f->stats.lines++;
+	if (flags & FOLLOW_CUT)
+		f->stats.cut++;
+	f->cb(s, n, flags, f->arg);
+}
+
+/*
+ * Split bytes into lines. NUL bytes at the start of a line are dropped:
+ * they are what a writer without O_APPEND leaves in a file truncated
+ * under it (the hole up to its old offset).
+ */
+static void
+follow_feed(struct follow *f, const char *p, size_t n)
+{
+	const char	*nl;
+	size_t		 seg, room, len;
+
+	while (n > 0 && !f->dead) {
+		if (f->used == 0 && !f->skipping && *p == '\0') {
+			p++;
+			n--;
+			continue;
+		}
+		nl = memchr(p, '\n', n);
+		seg = nl != NULL ? (size_t)(nl - p) : n;
+		room = f->opts.max_line - f->used;
+		if (f->skipping) {
+			if (nl != NULL)
+				f->skipping = false;
+		} else if (seg > room) {
+			memcpy(f->line + f->used, p, room);
+			f->used = 0;
+			f->skipping = nl == NULL;
+			follow_deliver(f, f->line, f->opts.max_line,
+			    FOLLOW_CUT);
+		} else {
+			memcpy(f->line + f->used, p, seg);
+			f->used += seg;
+			if (nl != NULL) {
+				len = f->used;
+				f->used = 0;
+				follow_deliver(f, f->line, len, 0);
+			}
+		}
+		if (nl == NULL)
+			break;
+		n -= seg + 1;
+		p = nl + 1;
+	}
+}
+
+/* Give out a last line that has no newline (the end of a command). */
+static void
+follow_flush(struct follow *f)
+{
+	size_t	len = f->used;
+
+	f->used = 0;
+	if (len > 0 && !f->skipping)
+		follow_deliver(f, f->line, len, 0);
+	f->skipping = false;
+}
+
+/*
+ * Open the file at the path: from its end when at_end (and then drop
+ * the rest of a line that was being written), else from its start.
+ */
+static int
+file_open(struct follow *f, bool at_end)
+{
+	struct stat	st;
+	char		c;
+	int		fd, saved;
+
+	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	f->fd = fd;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->off = 0;
+	if (at_end && st.st_size > 0) {
+		f->off = st.st_size;
+		if (pread(fd, &c, 1, st.st_size - 1) == 1 && c != '\n')
+			f->skipping = true;
+	}
+	f->stats.up = true;
+	return 0;
+}
+
+static void
+file_close(struct follow *f)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	f->fd = -1;
+	f->stats.up = false;
+}
+
+/*
+ * Read what the open file holds past our offset: 0 at its end, 1 when a
+ * burst was read and there is maybe more, -1 on an error (said).
+ */
+static int
+file_read(struct follow *f)
+{
+	ssize_t	n;
+	size_t	total = 0;
+
+	while (!f->dead) {
+		n = pread(f->fd, f->chunk, READ_CHUNK, f->off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			follow_error(f, "read %s: %s", f->path,
+			    strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		f->off += n;
+		f->stats.bytes += (uint64_t)n;
+		follow_feed(f, f->chunk, (size_t)n);
+		if ((total += (size_t)n) >= READ_BURST)
+			return 1;
+	}
+	return 0;
+}
+
+/* Read the rest of a file that is being left, however much. */
+static void
+file_read_all(struct follow *f)
+{
+	while (!f->dead && file_read(f) == 1)
+		;
+}
+
+/* One tick of a file: open it, read it, notice truncation and rotation. */
+static void
+file_tick(struct follow *f)
+{
+	struct stat	st;
+
+	if (f->fd == -1) {
+		if (file_open(f, false) == -1) {
+			if (errno == ENOENT && !f->missing) {
+				f->missing = true;
+				follow_error(f, "%s does not exist (yet): "
+				    "waiting for it", f->path);
+			} else if (errno != ENOENT &&
+			    errno != f->open_errno) {
+				f->open_errno = errno;
+				follow_error(f, "open %s: %s", f->path,
+				    strerror(errno));
+			}
+			return;
+		}
+		if (f->missing || f->open_errno != 0)
+			log_info("%s: reading %s", f->name, f->path);
+		f->missing = false;
+		f->open_errno = 0;
+	}
+
+	switch (file_read(f)) {
+	case -1:
+		file_close(f);
+		return;
+	case 1:
+		/* More to read: again as soon as the loop has run. */
+		event_active(f->tick, EV_TIMEOUT, 1);
+		return;
+	}
+	if (f->dead)
+		return;
+
+	/*
+	 * Copied and truncated: the content starts again at 0, and a line
+	 * held from before is dropped (its end went to the copy). Not
+	 * seen: a file that grows past our offset again within one tick,
+	 * and a writer without O_APPEND, which goes on at its old offset
+	 * (the hole before it reads as NULs, which follow_feed() drops).
+	 */
+	if (fstat(f->fd, &st) == 0 && st.st_size < f->off) {
+		log_info("%s: %s was truncated: reading it from its start",
+		    f->name, f->path);
+		f->stats.truncations++;
+		f->off = 0;
+		f->used = 0;
+		f->skipping = false;
+		if (file_read(f) == -1) {
+			file_close(f);
+			return;
+		}
+	}
+
+	/*
+	 * Renamed, and a new file created at the path: what was written
+	 * to the old one until now is read before the new one is opened.
+	 * While nothing is at the path, the old file is still read.
+	 */
+	if (stat(f->path, &st) == -1 ||
+	    (st.st_dev == f->dev && st.st_ino == f->ino))
+		return;
+	file_read_all(f);
+	if (f->dead)
+		return;
+	file_close(f);
+	f->stats.rotations++;
+	log_info("%s: %s was rotated: reading the new file", f->name,
+	    f->path);
+	if (file_open(f, false) == -1)
+		return;		/* gone again: the next tick says so */
+	if (file_read(f) == -1)
+		file_close(f);
+}
+
+static void
+cmd_close_pipe(struct follow *f)
+{
+	if (f->ev_pipe != NULL)
+		event_free(f->ev_pipe);
+	f->ev_pipe = NULL;
+	if (f->pipe != -1)
+		close(f->pipe);
+	f->pipe = -1;
+}
+
+/* Read what the pipe holds now: -1 at its end or on an error. */
+static int
+cmd_read_pipe(struct follow *f)
+{
+	ssize_t	n;
+	size_t	total = 0;
+
+	while (!f->dead && f->pipe != -1 && total < READ_BURST) {
+		n = read(f->pipe, f->chunk, READ_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			if (n == -1)
+				follow_error(f, "read from %s: %s",
+				    f->argv[0], strerror(errno));
+			cmd_close_pipe(f);
+			return -1;
+		}
+		f->stats.bytes += (uint64_t)n;
+		follow_feed(f, f->chunk, (size_t)n);
+		total += (size_t)n;
+	}
+	return 0;
+}
+
+static void	follow_on_pipe(evutil_socket_t, short, void *);
+
+static void
+cmd_start(struct follow *f)
+{
+	sigset_t	all;
+	pid_t		pid, parent = getpid();
+	int		fds[2], null;
+
+	f->restart_at = 0;
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		follow_error(f, "pipe: %s", strerror(errno));
+		f->restart_at = now_ms() + f->backoff_ms;
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		follow_error(f, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		f->restart_at = now_ms() + f->backoff_ms;
+		return;
+	}
+	if (pid == 0) {
+		/*
+		 * Its own process group, so that stopping it reaches what
+		 * it starts too; killed if heapwatchd dies without stopping
+		 * it; default signal handling; nothing to read.
+		 */
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if ((null = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(null, STDIN_FILENO);
+			if (null > STDERR_FILENO)
+				close(null);
+		}
+		if (dup2(fds[1], STDOUT_FILENO) == -1 ||
+		    dup2(fds[1], STDERR_FILENO) == -1)
+			_exit(126);
+		execvp(f->argv[0], f->argv);
+		if (write(STDERR_FILENO, f->exec_msg, strlen(f->exec_msg)) ==
+		    -1)
+			_exit(127);
+		_exit(127);
+	}
+	setpgid(pid, pid);	/* as the child does: no race with kill */
+	close(fds[1]);
+	if (fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK) ==
+	    -1)
+		log_warn("%s: fcntl", f->name);
+	f->pipe = fds[0];
+	f->pid = pid;
+	f->started_ms = now_ms();
+	f->stats.up = true;
+	f->ev_pipe = event_new(f->base, f->pipe, EV_READ | EV_PERSIST,
+	    follow_on_pipe, f);
+	if (f->ev_pipe == NULL || event_add(f->ev_pipe, NULL) == -1)
+		fatalx("%s: cannot add a pipe to the event loop", f->name);
+}
+
+/* The command has exited with status: read its last words, plan more. */
+static void
+cmd_exited(struct follow *f, int status)
+{
+	uint64_t	ran = now_ms() - f->started_ms, delay;
+	char		how[64];
+
+	f->pid = -1;
+	f->stats.up = false;
+	/*
+	 * Its last output, as far as it is in the pipe now: a child of
+	 * the command may hold the pipe open, so do not wait for its end.
+	 */
+	cmd_read_pipe(f);
+	cmd_close_pipe(f);
+	if (f->dead)
+		return;
+	follow_flush(f);
+	if (f->dead)
+		return;
+
+	if (ran >= f->opts.stable_ms)
+		f->backoff_ms = f->opts.backoff_min_ms;
+	delay = f->backoff_ms;
+	f->backoff_ms = f->backoff_ms > f->opts.backoff_max_ms / 2 ?
+	    f->opts.backoff_max_ms : f->backoff_ms * 2;
+	f->restart_at = now_ms() + delay;
+	if (WIFEXITED(status))
+		snprintf(how, sizeof how, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(how, sizeof how, "was killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(how, sizeof how, "stopped");
+	follow_error(f, "%s %s after %llu ms: starting it again in %llu ms",
+	    f->argv[0], how, (unsigned long long)ran,
+	    (unsigned long long)delay);
+}
+
+/* Has the command exited? Reap it if so. */
+static void
+cmd_check(struct follow *f)
+{
+	pid_t	r;
+	int	status = 0;
+
+	if (f->pid == -1)
+		return;
+	do
+		r = waitpid(f->pid, &status, WNOHANG);
+	while (r == -1 && errno == EINTR);
+	if (r == f->pid)
+		cmd_exited(f, status);
+	else if (r == -1)	/* ECHILD: SIGCHLD ignored, reaped already */
+		cmd_exited(f, 0);
+}
+
+static void
+cmd_tick(struct follow *f)
+{
+	if (f->pid != -1)
+		cmd_check(f);
+	else if (f->restart_at != 0 && now_ms() >= f->restart_at) {
+		f->stats.restarts++;
+		cmd_start(f);
+	}
+}
+
+static void
+follow_destroy(struct follow *f)
+{
+	char		**a;
+	pid_t		  r;
+	uint64_t	  deadline;
+	int		  status;
+
+	if (f->pid > 0) {
+		if (kill(-f->pid, SIGTERM) == -1)
+			kill(f->pid, SIGTERM);
+		deadline = now_ms() + f->opts.kill_grace_ms;
+		while ((r = waitpid(f->pid, &status, WNOHANG)) == 0 &&
+		    now_ms() < deadline)
+			usleep(10000);
+		if (r == 0) {
+			log_warnx("%s: %s did not stop on SIGTERM: killing it",
+			    f->name, f->argv[0]);
+			if (kill(-f->pid, SIGKILL) == -1)
+				kill(f->pid, SIGKILL);
+			while (waitpid(f->pid, &status, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
+	}
+	cmd_close_pipe(f);
+	if (f->fd != -1)
+		close(f->fd);
+	if (f->tick != NULL)
+		event_free(f->tick);
+	if (f->argv != NULL) {
+		for (a = f->argv; *a != NULL; a++)
+			free(*a);
+		free(f->argv);
+	}
+	free(f->exec_msg);
+	free(f->name);
+	free(f->path);
+	free(f->line);
+	free(f->chunk);
+	free(f);
+}
+
+/* Our callbacks run through here: a free from inside one waits for it. */
+static void
+follow_enter(struct follow *f)
+{
+	f->busy = true;
+}
+
+static void
+follow_leave(struct follow *f)
+{
+	f->busy = false;
+	if (f->dead)
+		follow_destroy(f);
+}
+
+static void
+follow_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct follow	*f = arg;
+
+	(void)fd;
+	(void)what;
+	follow_enter(f);
+	if (f->opts.kind == FOLLOW_FILE)
+		file_tick(f);
+	else
+		cmd_tick(f);
+	follow_leave(f);
+}
+
+static void
+follow_on_pipe(evutil_socket_t fd, short what, void *arg)
+{
+	struct follow	*f = arg;
+
+	(void)fd;
+	(void)what;
+	follow_enter(f);
+	if (cmd_read_pipe(f) == -1 && !f->dead)
+		cmd_check(f);	/* the end of its output: exited? */
+	follow_leave(f);
+}
+
+struct follow *
+follow_new(struct event_base *base, const struct follow_options *opts,
+    follow_line_cb cb, void *arg, char **cause)
+{
+	struct follow	*f;
+	struct timeval	 tv;
+	size_t		 n;
+
+	if (opts->kind == FOLLOW_FILE && (opts->path == NULL ||
+	    *opts->path == '\0')) {
+		xasprintf(cause, "no file to follow");
+		return NULL;
+	}
+	if (opts->kind == FOLLOW_COMMAND && (opts->argv == NULL ||
+	    opts->argv[0] == NULL || *opts->argv[0] == '\0')) {
+		xasprintf(cause, "no command to run");
+		return NULL;
+	}
+	if (opts->kind != FOLLOW_FILE && opts->kind != FOLLOW_COMMAND) {
+		xasprintf(cause, "unknown kind of source");
+		return NULL;
+	}
+
+	f = xcalloc(1, sizeof *f);
+	f->base = base;
+	f->opts = *opts;
+	f->cb = cb;
+	f->arg = arg;
+	f->fd = -1;
+	f->pipe = -1;
+	f->pid = -1;
+	if (f->opts.max_line == 0)
+		f->opts.max_line = FOLLOW_MAX_LINE;
+	if (f->opts.poll_ms == 0)
+		f->opts.poll_ms = FOLLOW_POLL_MS;
+	if (f->opts.backoff_min_ms == 0)
+		f->opts.backoff_min_ms = FOLLOW_BACKOFF_MIN_MS;
+	if (f->opts.backoff_max_ms == 0)
+		f->opts.backoff_max_ms = FOLLOW_BACKOFF_MAX_MS;
+	if (f->opts.backoff_max_ms < f->opts.backoff_min_ms)
+		f->opts.backoff_max_ms = f->opts.backoff_min_ms;
+	if (f->opts.stable_ms == 0)
+		f->opts.stable_ms = FOLLOW_STABLE_MS;
+	if (f->opts.kill_grace_ms == 0)
+		f->opts.kill_grace_ms = FOLLOW_KILL_GRACE_MS;
+	f->backoff_ms = f->opts.backoff_min_ms;
+	f->line = xmalloc(f->opts.max_line);
+	f->chunk = xmalloc(READ_CHUNK);
+
+	if (opts->kind == FOLLOW_FILE) {
+		f->path = xstrdup(opts->path);
+		f->name = xstrdup(opts->name != NULL ? opts->name : opts->path);
+	} else {
+		for (n = 0; opts->argv[n] != NULL; n++)
+			;
+		f->argv = xreallocarray(NULL, n + 1, sizeof *f->argv);
+		for (n = 0; opts->argv[n] != NULL; n++)
+			f->argv[n] = xstrdup(opts->argv[n]);
+		f->argv[n] = NULL;
+		f->name = xstrdup(opts->name != NULL ? opts->name :
+		    opts->argv[0]);
+		xasprintf(&f->exec_msg, "cannot run %s\n", f->argv[0]);
+	}
+	f->opts.name = f->name;
+	f->opts.path = f->path;
+	f->opts.argv = f->argv;
+
+	f->tick = event_new(base, -1, EV_PERSIST, follow_on_tick, f);
+	tv.tv_sec = (time_t)(f->opts.poll_ms / 1000);
+	tv.tv_usec = (suseconds_t)(f->opts.poll_ms % 1000) * 1000;
+	if (f->tick == NULL || event_add(f->tick, &tv) == -1) {
+		xasprintf(cause, "cannot add a timer to the event loop");
+		follow_destroy(f);
+		return NULL;
+	}
+
+	/* The first tick reads at once (or says why it cannot). */
+	if (opts->kind == FOLLOW_FILE) {
+		if (file_open(f, !opts->from_start) == -1)
+			f->fd = -1;
+		event_active(f->tick, EV_TIMEOUT, 1);
+	} else
+		cmd_start(f);
+	return f;
+}
+
+void
+follow_free(struct follow *f)
+{
+	if (f == NULL)
+		return;
+	if (f->busy) {
+		f->dead = true;
+		return;
+	}
+	follow_destroy(f);
+}
+
+const struct follow_stats *
+follow_stats(const struct follow *f)
+{
+	return &f->stats;
+}
