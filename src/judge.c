@@ -47,6 +47,7 @@ judge_free(struct judge *j)
 		return;
 	window_clear(j);
 	free(j->win);
+	free(j->gc);
 	names_free(j->names);
 	free(j);
 }
@@ -69,16 +70,18 @@ judge_first(const struct judge *j)
 	return j->nwin > 0 ? j->win[0] : NULL;
 }
 
+/* The signals that say it grows: "total, function, live heap" or fewer. */
 const char *
 judge_signals(const struct judge *j)
 {
-	if (j->total_growing && j->fn_growing)
-		return "total, function";
-	if (j->total_growing)
-		return "total";
-	if (j->fn_growing)
-		return "function";
-	return "";
+	static const char *const names[8] = {
+		"", "total", "function", "total, function", "live heap",
+		"total, live heap", "function, live heap",
+		"total, function, live heap"
+	};
+
+	return names[(j->total_growing ? 1 : 0) | (j->fn_growing ? 2 : 0) |
+	    (j->live_growing ? 4 : 0)];
 }
 
 /* Forget the summaries older than the window, keeping the newest. */
@@ -181,6 +184,96 @@ judge_enter(struct judge *j, enum alert_state s, int64_t now)
 	j->since = now;
 }
 
+/* Move the alert on, given whether any signal grows at now. */
+static void
+judge_step(struct judge *j, bool growing, int64_t now)
+{
+	if (growing) {
+		j->calm = 0;
+		if (j->state == ALERT_INACTIVE)
+			judge_enter(j, j->p.for_ms == 0 ? ALERT_FIRING :
+			    ALERT_PENDING, now);
+		else if (j->state == ALERT_PENDING &&
+		    now - j->since >= (int64_t)j->p.for_ms)
+			judge_enter(j, ALERT_FIRING, now);
+	} else if (j->state == ALERT_PENDING)
+		judge_enter(j, ALERT_INACTIVE, now);
+	else if (j->state == ALERT_FIRING) {
+		/*
+		 * A firing alert resolves once growth has stopped for half of
+		 * `for`: one judgement that misses (a floor level with the one
+		 * before, between two GCs) does not resolve and fire it again.
+		 */
+		if (j->calm == 0)
+			j->calm = now;
+		if (now - j->calm >= (int64_t)j->p.for_ms / 2) {
+			judge_enter(j, ALERT_INACTIVE, now);
+			j->calm = 0;
+		}
+	}
+}
+
+/*
+ * Judge the live heap at now, over the points of the window; what the
+ * alert says it grew by is the live heap's growth when no profile says.
+ */
+static bool
+judge_live(struct judge *j, int64_t now)
+{
+	size_t	n = 0;
+
+	while (n + 1 < j->ngc &&
+	    j->gc[n].t_ms < now - (int64_t)j->p.window_ms)
+		n++;
+	if (n > 0) {
+		memmove(j->gc, j->gc + n, (j->ngc - n) * sizeof *j->gc);
+		j->ngc -= n;
+	}
+	detect_judge(j->gc, j->ngc, now, j->p.window_ms, j->p.min_growth,
+	    &j->live);
+	j->live_growing = j->live.growing;
+	if (j->live_growing && !j->total_growing && !j->fn_growing)
+		j->growth = j->live.growth;
+	return j->live_growing;
+}
+
+bool
+judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
+    int64_t live_bytes, enum alert_state *from)
+{
+	enum alert_state	 was = j->state;
+	int64_t			 bucket;
+	bool			 growing;
+
+	*from = was;
+	if (j->gc_last != 0 && (gc < j->gc_last || uptime < j->gc_uptime)) {
+		/* The service restarted: its live heap starts again. */
+		j->ngc = 0;
+		j->gc_restarts++;
+	} else if (j->gc_last != 0 && gc == j->gc_last)
+		return false;
+	j->gc_last = gc;
+	j->gc_uptime = uptime;
+	bucket = (int64_t)(j->p.window_ms / JUDGE_GC_BUCKETS);
+	if (j->ngc > 0 && time_ms - j->gc[j->ngc - 1].t_ms < bucket) {
+		/* In the last point's bucket: keep the lowest. */
+		if (live_bytes < j->gc[j->ngc - 1].v)
+			j->gc[j->ngc - 1].v = live_bytes;
+		return false;
+	}
+	if (j->ngc == j->capgc) {
+		j->capgc = j->capgc == 0 ? 64 : j->capgc * 2;
+		j->gc = xreallocarray(j->gc, j->capgc, sizeof *j->gc);
+	}
+	j->gc[j->ngc].t_ms = time_ms;
+	j->gc[j->ngc].v = live_bytes;
+	j->ngc++;
+	growing = judge_live(j, time_ms) || j->total_growing ||
+	    j->fn_growing;
+	judge_step(j, growing, time_ms);
+	return j->state != was;
+}
+
 bool
 judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 {
@@ -205,29 +298,8 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 	window_prune(j, s->time_ms);
 
 	growing = judge_window(j, s->time_ms);
-	if (growing) {
-		j->calm = 0;
-		if (j->state == ALERT_INACTIVE)
-			judge_enter(j, j->p.for_ms == 0 ? ALERT_FIRING :
-			    ALERT_PENDING, s->time_ms);
-		else if (j->state == ALERT_PENDING &&
-		    s->time_ms - j->since >= (int64_t)j->p.for_ms)
-			judge_enter(j, ALERT_FIRING, s->time_ms);
-	} else if (j->state == ALERT_PENDING)
-		judge_enter(j, ALERT_INACTIVE, s->time_ms);
-	else if (j->state == ALERT_FIRING) {
-		/*
-		 * A firing alert resolves once growth has stopped for half of
-		 * `for`: one judgement that misses (a floor level with the one
-		 * before, between two GCs) does not resolve and fire it again.
-		 */
-		if (j->calm == 0)
-			j->calm = s->time_ms;
-		if (s->time_ms - j->calm >= (int64_t)j->p.for_ms / 2) {
-			judge_enter(j, ALERT_INACTIVE, s->time_ms);
-			j->calm = 0;
-		}
-	}
+	growing = judge_live(j, s->time_ms) || growing;
+	judge_step(j, growing, s->time_ms);
 	*from = was;
 	return j->state != was;
 }

@@ -5,8 +5,12 @@
  * `heapwatch judge` replays a folder of snapshots through one, so both
  * reach the same verdict.
  *
- * The alert is Prometheus-like: inactive; pending while the target or one
- * of its functions is growing; firing once it has been growing for `for`;
+ * A target whose service writes GODEBUG=gctrace=1 lines also gives the live
+ * heap after each GC, judged by the same test: a third signal, and the
+ * only one of a target without a profile.
+ *
+ * The alert is Prometheus-like: inactive; pending while the target, one
+ * of its functions or its live heap is growing; firing once it has been growing for `for`;
  * back to inactive (resolved) once it has stopped for half of `for`. A restart of the target (its
  * profiles go back in time, or its allocations since start shrink) starts
  * a new window.
@@ -21,6 +25,7 @@
 #include "summary.h"
 
 #define JUDGE_TOP	5	/* functions an alert names */
+#define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
 
 enum alert_state {
 	ALERT_INACTIVE,
@@ -60,6 +65,16 @@ struct judge {
 	int64_t			 growth;	/* what the alert says */
 	struct judge_fn		 top[JUDGE_TOP];
 	size_t			 ntop;
+
+	/* The live heap after each GC: the lowest of each bucket of
+	 * window / JUDGE_GC_BUCKETS, oldest first. */
+	struct point		*gc;
+	size_t			 ngc, capgc;
+	uint64_t		 gc_last;	/* the last GC's number */
+	double			 gc_uptime;	/* its seconds since start */
+	unsigned int		 gc_restarts;
+	struct verdict		 live;
+	bool			 live_growing;
 };
 
 /* Where a function the alert names grew: for people and webhooks. */
@@ -81,6 +96,13 @@ void		 judge_set_params(struct judge *, const struct judge_params *);
  */
 bool		 judge_add(struct judge *, struct summary *,
 		    enum alert_state *from);
+/*
+ * Take the live heap after GC number gc (seconds after the process's start)
+ * and judge at time_ms; as judge_add. A GC number or a time that goes back
+ * is a restart, and a repeat of the last GC (gctrace=2) is ignored.
+ */
+bool		 judge_add_gc(struct judge *, int64_t time_ms, uint64_t gc,
+		    double uptime, int64_t live_bytes, enum alert_state *from);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);

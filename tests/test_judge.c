@@ -33,6 +33,77 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	return s;
 }
 
+/*
+ * The live heap alone, as gctrace gives it: a GC every 250 ms for 100 s,
+ * with a sawtooth of 0 to 40 MiB of garbage over 50 MiB, and from 10 s to
+ * 60 s a leak of 0.5 MiB/s under it.
+ */
+static void
+test_live(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 i, firing = -1, resolved = -1, repeats = 0;
+	int64_t			 t, leak, live, v;
+	size_t			 n;
+	uint64_t		 gc = 1;
+
+	for (i = 0; i < 400; i++) {
+		t = (int64_t)i * 250;
+		leak = t < 10000 ? 0 : (t < 60000 ? t - 10000 : 50000) *
+		    (MiB / 2) / 1000;
+		live = 50 * MiB + leak + (int64_t)(i % 16) * 40 * MiB / 16;
+		if (judge_add_gc(j, t, gc, (double)t / 1000, live, &from)) {
+			if (j->state == ALERT_FIRING && firing == -1)
+				firing = i / 4;
+			if (j->state == ALERT_INACTIVE && from == ALERT_FIRING)
+				resolved = i / 4;
+		}
+		/* gctrace=2 prints each GC twice: the repeat is ignored. */
+		n = j->ngc;
+		v = j->gc[n - 1].v;
+		if (judge_add_gc(j, t + 1, gc, (double)t / 1000, 1,
+		    &from) || j->ngc != n || j->gc[n - 1].v != v)
+			repeats++;
+		gc++;
+		if (i == 200) {
+			ok(j->state == ALERT_FIRING,
+			    "the live heap alone fires while it leaks");
+			ok(strcmp(judge_signals(j), "live heap") == 0,
+			    "signals: %s", judge_signals(j));
+			ok(j->growth >= 8 * MiB && j->growth <= 12 * MiB,
+			    "growth over the window: %lld",
+			    (long long)j->growth);
+			ok(j->ngc <= JUDGE_GC_BUCKETS + 1,
+			    "%zu live heap points kept", j->ngc);
+		}
+	}
+	is_int(repeats, 0, "a GC's repeat (gctrace=2) changes nothing");
+	ok(firing >= 30 && firing <= 42, "firing %d s after the leak began",
+	    firing - 10);
+	ok(resolved > 60 && resolved <= 80, "resolved after it stopped (%d s)",
+	    resolved);
+
+	/* The service restarts: GC numbers start again. */
+	judge_add_gc(j, 100000, 1, 0.1, 10 * MiB, &from);
+	is_int(j->gc_restarts, 1, "a GC number going back is a restart");
+	is_int(j->ngc, 1, "and the live heap starts again");
+	judge_free(j);
+
+	/* Churn: the same sawtooth with no leak never fires. */
+	j = judge_new(&p);
+	for (i = 0, gc = 1; i < 400; i++, gc++) {
+		t = (int64_t)i * 250;
+		judge_add_gc(j, t, gc, (double)t / 1000, 50 * MiB +
+		    (int64_t)(i % 16) * 40 * MiB / 16, &from);
+		if (j->state != ALERT_INACTIVE)
+			break;
+	}
+	is_int(i, 400, "a sawtooth without a leak never goes pending");
+	judge_free(j);
+}
+
 int
 main(void)
 {
@@ -104,5 +175,7 @@ main(void)
 		    100 * MiB + (int64_t)t * MiB), &from);
 	ok(j->state == ALERT_FIRING, "with for 0 it fires as soon as it grows");
 	judge_free(j);
+
+	test_live();
 	return tap_done();
 }
