@@ -121,9 +121,25 @@ struct basic_auth_config {
 	char		*password_file;
 };
 
+/* Where a target's GODEBUG=gctrace=1 lines come from, if anywhere. */
+enum gctrace_source {
+	GCTRACE_NONE,
+	GCTRACE_FILE,		/* a log file, followed like tail -F */
+	GCTRACE_JOURNAL,	/* a systemd unit's journal */
+	GCTRACE_COMMAND		/* the output of a command */
+};
+
+struct gctrace_config {
+	enum gctrace_source	 source;
+	char			*file;
+	char			*journal_unit;
+	char			**argv;		/* NULL-terminated */
+	size_t			 argc;
+};
+
 struct target_config {
 	char			*name;
-	char			*url;
+	char			*url;		/* NULL: gctrace alone */
 	struct config_pair	*labels;	/* sorted by name */
 	size_t			 nlabels;
 	uint64_t		 interval_ms;
@@ -139,6 +155,7 @@ struct target_config {
 	size_t			 nheaders;
 	uint64_t		 max_size;	/* bytes of response, at most */
 	unsigned int		 max_redirects;
+	struct gctrace_config	 gctrace;
 };
 
 enum webhook_format {

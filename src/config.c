@@ -72,7 +72,7 @@ static const char *const retention_keys[RT_MAX] = {
 enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
 	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
 	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
-	TK_MAX_REDIRECTS, TK_MAX };
+	TK_MAX_REDIRECTS, TK_GCTRACE, TK_MAX };
 #define TK_TIMING	(TK_MIN_GROWTH + 1)
 static const char *const target_keys[TK_MAX] = {
 	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
@@ -83,6 +83,13 @@ static const char *const target_keys[TK_MAX] = {
 	[TK_BEARER_TOKEN_FILE] = "bearer_token_file",
 	[TK_BASIC_AUTH] = "basic_auth", [TK_HEADERS] = "headers",
 	[TK_MAX_SIZE] = "max_size", [TK_MAX_REDIRECTS] = "max_redirects",
+	[TK_GCTRACE] = "gctrace",
+};
+
+enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND, GK_MAX };
+static const char *const gctrace_keys[GK_MAX] = {
+	[GK_FILE] = "file", [GK_JOURNAL_UNIT] = "journal_unit",
+	[GK_COMMAND] = "command",
 };
 
 enum tls_key { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_INSECURE, TL_MAX };
@@ -1036,6 +1043,73 @@ load_basic_auth(struct loader *l, const struct slot *s,
 	return true;
 }
 
+/* Read a target's gctrace: exactly one source of GC trace lines. */
+static void
+load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
+{
+	struct slot		 gs[GK_MAX], item;
+	yaml_node_t		*map, *list;
+	yaml_node_item_t	*it;
+	size_t			 i, n = 0, first = GK_MAX;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, gctrace_keys, GK_MAX, gs);
+	for (i = 0; i < GK_MAX; i++) {
+		if (gs[i].key == NULL)
+			continue;
+		if (n++ > 0) {
+			error(l, gs[i].key, "gctrace: %s and %s are mutually "
+			    "exclusive", gctrace_keys[first], gctrace_keys[i]);
+			return;
+		}
+		first = i;
+	}
+	if (n == 0) {
+		error(l, map, "gctrace: expected one of file, journal_unit "
+		    "or command");
+		return;
+	}
+	if (gs[GK_FILE].key != NULL) {
+		if (get_path(l, &gs[GK_FILE], &g->file))
+			g->source = GCTRACE_FILE;
+	} else if (gs[GK_JOURNAL_UNIT].key != NULL) {
+#ifdef HAVE_SYSTEMD
+		if (get_string(l, &gs[GK_JOURNAL_UNIT], true,
+		    &g->journal_unit))
+			g->source = GCTRACE_JOURNAL;
+#else
+		error(l, gs[GK_JOURNAL_UNIT].key, "journal_unit: heapwatchd "
+		    "was built without libsystemd");
+#endif
+	} else {
+		if ((list = get_list(l, &gs[GK_COMMAND])) == NULL) {
+			if (is_null(gs[GK_COMMAND].value))
+				error(l, gs[GK_COMMAND].key,
+				    "command: missing value");
+			return;
+		}
+		n = list->data.sequence.items.top -
+		    list->data.sequence.items.start;
+		if (n == 0) {
+			error(l, list, "command: expected a program and its "
+			    "arguments, not an empty list");
+			return;
+		}
+		g->argv = xcalloc(n + 1, sizeof *g->argv);
+		item.key = gs[GK_COMMAND].key;
+		for (it = list->data.sequence.items.start;
+		    it < list->data.sequence.items.top; it++) {
+			item.value = get_node(l, *it);
+			if (!get_string(l, &item, g->argc == 0,
+			    &g->argv[g->argc]))
+				return;
+			g->argc++;
+		}
+		g->source = GCTRACE_COMMAND;
+	}
+}
+
 /* Read and check target idx's name: a folder name, unique. */
 static bool
 load_name(struct loader *l, const struct slot *s, size_t idx)
@@ -1106,9 +1180,9 @@ load_target(struct loader *l, yaml_node_t *map)
 		error(l, map, "target: missing key \"name\"");
 	else if (load_name(l, &s[TK_NAME], idx))
 		snprintf(who, sizeof who, "target \"%s\": ", t->name);
-	if (s[TK_URL].key == NULL)
+	if (s[TK_URL].key == NULL && s[TK_GCTRACE].key == NULL)
 		error(l, map, "%smissing key \"url\"", who);
-	else
+	else if (s[TK_URL].key != NULL)
 		(void)get_url(l, &s[TK_URL], &t->url);
 
 	goroutine = strcmp(config_target_kind(t), "goroutine") == 0;
@@ -1157,6 +1231,13 @@ load_target(struct loader *l, yaml_node_t *map)
 	if (s[TK_MAX_REDIRECTS].key != NULL &&
 	    get_count(l, &s[TK_MAX_REDIRECTS], 0, 20, &n))
 		t->max_redirects = (unsigned int)n;
+	if (s[TK_GCTRACE].key != NULL) {
+		if (goroutine)
+			error(l, s[TK_GCTRACE].key, "gctrace: the live heap "
+			    "is judged in bytes, for heap targets only");
+		else
+			load_gctrace(l, &s[TK_GCTRACE], &t->gctrace);
+	}
 }
 
 /* Read the list of targets; errors leave gaps the caller never sees. */
@@ -1645,6 +1726,8 @@ config_pairs_free(struct config_pair *p, size_t n)
 static void
 target_clear(struct target_config *t)
 {
+	size_t	i;
+
 	free(t->name);
 	free(t->url);
 	config_pairs_free(t->labels, t->nlabels);
@@ -1657,6 +1740,11 @@ target_clear(struct target_config *t)
 	free(t->basic_auth.password);
 	free(t->basic_auth.password_file);
 	config_pairs_free(t->headers, t->nheaders);
+	free(t->gctrace.file);
+	free(t->gctrace.journal_unit);
+	for (i = 0; i < t->gctrace.argc; i++)
+		free(t->gctrace.argv[i]);
+	free(t->gctrace.argv);
 }
 
 void
@@ -1739,6 +1827,20 @@ pairs_equal(const struct config_pair *a, size_t na,
 	return true;
 }
 
+static bool
+gctrace_equal(const struct gctrace_config *a, const struct gctrace_config *b)
+{
+	size_t	i;
+
+	if (a->source != b->source || !streq(a->file, b->file) ||
+	    !streq(a->journal_unit, b->journal_unit) || a->argc != b->argc)
+		return false;
+	for (i = 0; i < a->argc; i++)
+		if (!streq(a->argv[i], b->argv[i]))
+			return false;
+	return true;
+}
+
 bool
 config_target_equal(const struct target_config *a,
     const struct target_config *b)
@@ -1758,7 +1860,8 @@ config_target_equal(const struct target_config *a,
 	    streq(a->basic_auth.password, b->basic_auth.password) &&
 	    streq(a->basic_auth.password_file, b->basic_auth.password_file) &&
 	    pairs_equal(a->headers, a->nheaders, b->headers, b->nheaders) &&
-	    a->max_size == b->max_size && a->max_redirects == b->max_redirects;
+	    a->max_size == b->max_size && a->max_redirects == b->max_redirects &&
+	    gctrace_equal(&a->gctrace, &b->gctrace);
 }
 
 const char *

@@ -574,6 +574,41 @@ test_web(void)
 	free(nopem);
 }
 
+/* gctrace: a file, a command, or with no url at all. */
+static void
+test_gctrace(void)
+{
+	const struct target_config	*t;
+	struct config			*cf;
+	char				*path, *want;
+
+	path = corpus("gctrace.yaml");
+	cf = good(path, "gctrace.yaml");
+	t = find(cf, "both");
+	xasprintf(&want, "%s/tests/config/logs/api.log", srcdir);
+	ok(t != NULL && t->url != NULL && t->gctrace.source == GCTRACE_FILE &&
+	    strcmp(t->gctrace.file, want) == 0,
+	    "a profile and a gctrace file, taken from the file's folder");
+	free(want);
+	t = find(cf, "alone");
+	ok(t != NULL && t->url == NULL &&
+	    t->gctrace.source == GCTRACE_COMMAND && t->gctrace.argc == 6 &&
+	    strcmp(t->gctrace.argv[0], "journalctl") == 0 &&
+	    strcmp(t->gctrace.argv[5], "api.service") == 0 &&
+	    t->gctrace.argv[6] == NULL, "gctrace alone, from a command");
+	is_str(t != NULL ? config_target_kind(t) : NULL, "heap",
+	    "a target without a url judges the heap");
+	t = find(cf, "absolute");
+	ok(t != NULL && t->gctrace.source == GCTRACE_FILE &&
+	    strcmp(t->gctrace.file, "/var/log/api.log") == 0,
+	    "an absolute file stays as it is");
+	ok(cf != NULL && !config_target_equal(&cf->targets[0],
+	    &cf->targets[2]) && config_target_equal(&cf->targets[1],
+	    &cf->targets[1]), "gctrace counts in a target's settings");
+	config_free(cf);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -591,6 +626,7 @@ main(void)
 	test_listen();
 	test_files();
 	test_web();
+	test_gctrace();
 
 	bad("unknown_key.yaml", "4:5: unknown key \"interva\"");
 	bad("bad_duration.yaml",
@@ -622,6 +658,19 @@ main(void)
 	    "9:6: name: missing value",
 	    "10:11: name: longer than 128 characters",
 	    "12:12: name \".webhooks\": must not start with \".\"");
+	bad("bad_gctrace.yaml",
+	    "3:14: gctrace: expected one of file, journal_unit or command",
+	    "5:28: gctrace: file and command are mutually exclusive",
+	    "8:5: gctrace: the live heap is judged in bytes, for heap "
+	    "targets only",
+	    "10:24: command: expected a program and its arguments, not an "
+	    "empty list",
+	    "12:25: command: must not be empty",
+	    "14:24: command: expected a list, not a scalar",
+	    "16:31: command: expected a string, not a list",
+	    "17:5: target \"neither\": missing key \"url\"",
+	    "20:14: gctrace: expected one of file, journal_unit or command",
+	    "20:15: unknown key \"flie\"");
 	bad("missing_url.yaml",
 	    "2:5: target \"api\": missing key \"url\"",
 	    "4:5: target: missing key \"name\"");
