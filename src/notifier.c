@@ -175,6 +175,22 @@ snapshot_url(const char *ext, const char *target, const char *id)
 }
 
 /* The body of format json, as SPEC.md has it. */
+/* "total, live heap" as ["total", "live heap"]. */
+static json_t *
+render_signals(const char *signals)
+{
+	json_t		*a = json_array();
+	const char	*p = signals, *end;
+
+	while (p != NULL && *p != '\0') {
+		end = strstr(p, ", ");
+		json_array_append_new(a, json_stringn(p, end != NULL ?
+		    (size_t)(end - p) : strlen(p)));
+		p = end != NULL ? end + 2 : NULL;
+	}
+	return a;
+}
+
 static json_t *
 render_json_body(const struct alert_note *n, const char *ext)
 {
@@ -216,6 +232,9 @@ render_json_body(const struct alert_note *n, const char *ext)
 	    snapshot_url(ext, n->target, n->base_snapshot));
 	json_object_set_new(o, "current_snapshot",
 	    snapshot_url(ext, n->target, n->current_snapshot));
+	/* After SPEC's keys, when the judgement said. */
+	if (n->signals != NULL)
+		json_object_set_new(o, "signals", render_signals(n->signals));
 	return o;
 }
 
@@ -340,6 +359,8 @@ render_am_body(const struct alert_note *n, const struct webhook_config *wc,
 	s = am_description(n, ext);
 	json_object_set_new(ann, "description", render_string(s));
 	free(s);
+	if (n->signals != NULL)
+		json_object_set_new(ann, "signals", render_string(n->signals));
 	json_object_set_new(alert, "annotations", ann);
 
 	if (n->since != 0)
@@ -429,6 +450,7 @@ note_copy(const struct alert_note *src)
 	}
 	a->labels = labels;
 	a->summary = note_strdup(nt->arena, src->summary);
+	a->signals = note_strdup(nt->arena, src->signals);
 	a->base_snapshot = note_strdup(nt->arena, src->base_snapshot);
 	a->current_snapshot = note_strdup(nt->arena, src->current_snapshot);
 	top = note_array(nt->arena, src->ntop, sizeof *top);
@@ -493,6 +515,7 @@ entry_text(const struct receiver *r, const struct delivery *d)
 	json_object_set_new(n, "window_seconds",
 	    json_integer((json_int_t)a->window_seconds));
 	json_object_set_new(n, "summary", json_str(a->summary));
+	json_object_set_new(n, "signals", json_str(a->signals));
 	top = json_array();
 	for (i = 0; i < a->ntop; i++) {
 		f = &a->top[i];
@@ -541,7 +564,7 @@ entry_str(json_t *o, const char *key, bool nullable, const char **v,
 {
 	json_t	*j = json_object_get(o, key);
 
-	if (nullable && json_is_null(j)) {
+	if (nullable && (j == NULL || json_is_null(j))) {
 		*v = NULL;
 		return true;
 	}
@@ -684,6 +707,7 @@ entry_parse(const char *text, size_t len, json_t **root,
 	    !entry_int(n, "growth", INT64_MIN, &a.growth, cause) ||
 	    !entry_int(n, "window_seconds", 0, &v, cause) ||
 	    !entry_str(n, "summary", true, &a.summary, cause) ||
+	    !entry_str(n, "signals", true, &a.signals, cause) ||
 	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
 	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
 	    cause))

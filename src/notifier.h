@@ -114,6 +114,9 @@ struct alert_note {
 	int64_t			 growth;	/* over the window */
 	uint64_t		 window_seconds;
 	const char		*summary;	/* one sentence */
+	const char		*signals;	/* that agree it grows, as
+						   "total, function, live heap";
+						   NULL: not said */
 	const struct note_function *top;	/* largest growth first */
 	size_t			 ntop;
 	const char		*base_snapshot;		/* ids, or NULL */

@@ -166,6 +166,17 @@ test_json(enum note_status status)
 	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
 		return;
 	ok(keys_are(j, keys, 10), "exactly SPEC's keys, in its order");
+	json_decref(j);
+	/* The signals that agree, when said, come last. */
+	n.signals = "total, live heap";
+	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
+		return;
+	s = json_object_get(j, "signals");
+	ok(json_object_size(j) == 11 && json_is_array(s) &&
+	    json_array_size(s) == 2 && strcmp(json_string_value(
+	    json_array_get(s, 0)), "total") == 0 && strcmp(json_string_value(
+	    json_array_get(s, 1)), "live heap") == 0,
+	    "signals: a list of what agrees, after SPEC's keys");
 	is_str(str(j, "status"), what, "status");
 	is_str(str(j, "target"), "api", "target");
 	check_labels(json_object_get(j, "labels"), false, NULL);
