@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "follow.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -78,6 +79,83 @@ latest_family(struct buf *b, struct hwd *hwd, const char *name,
 		buf_target_labels(b, t, NULL);
 		buf_printf(b, " %lld\n",
 		    (long long)(objects ? s->objects : s->total));
+	}
+}
+
+/* What the gctrace of a target says, for the families below. */
+enum gc_value { GC_LIVE, GC_GOAL, GC_CYCLES, GC_PAUSE, GC_CPU };
+
+/* One family of the targets with gctrace, once a GC has been seen. */
+static void
+gc_family(struct buf *b, struct hwd *hwd, const char *name, const char *type,
+    enum gc_value what, const char *help)
+{
+	struct target	*t;
+
+	family(b, name, type, help);
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (!t->gc_seen)
+			continue;
+		buf_printf(b, "%s", name);
+		buf_target_labels(b, t, NULL);
+		switch (what) {
+		case GC_LIVE:
+			buf_printf(b, " %llu\n",
+			    (unsigned long long)t->last_gc.heap_live);
+			break;
+		case GC_GOAL:
+			buf_printf(b, " %llu\n",
+			    (unsigned long long)t->last_gc.goal);
+			break;
+		case GC_CYCLES:
+			buf_printf(b, " %llu\n",
+			    (unsigned long long)t->gc_cycles);
+			break;
+		case GC_PAUSE:
+			buf_printf(b, " %.6f\n", t->gc_pause);
+			break;
+		case GC_CPU:
+			buf_printf(b, " %.2f\n",
+			    (double)t->last_gc.cpu_percent / 100);
+			break;
+		}
+	}
+}
+
+/* The live heap and the collector, from the targets' gctrace lines. */
+static void
+gc_metrics(struct buf *b, struct hwd *hwd)
+{
+	struct target	*t;
+	char		 extra[64];
+	int		 r;
+
+	gc_family(b, hwd, "heapwatch_gc_live_heap_bytes", "gauge", GC_LIVE,
+	    "Live heap after the target's last GC, from gctrace (MB as Go "
+	    "prints it, in bytes).");
+	gc_family(b, hwd, "heapwatch_gc_heap_goal_bytes", "gauge", GC_GOAL,
+	    "Heap size at which the target's next GC starts.");
+	gc_family(b, hwd, "heapwatch_gc_cycles_total", "counter", GC_CYCLES,
+	    "GCs of the target seen in its gctrace since heapwatchd started.");
+	gc_family(b, hwd, "heapwatch_gc_pause_seconds_total", "counter",
+	    GC_PAUSE, "Stop-the-world time of those GCs: sweep and mark "
+	    "termination.");
+	gc_family(b, hwd, "heapwatch_gc_cpu_fraction", "gauge", GC_CPU,
+	    "Share of the target's CPU spent in GC since it started, as its "
+	    "last GC says.");
+	family(b, "heapwatch_gctrace_lines_total", "counter",
+	    "Lines read from the target's gctrace source, by what they were.");
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		if (t->cfg->gctrace.source == GCTRACE_SRC_NONE)
+			continue;
+		for (r = 0; r < GC_LINE_NRESULTS; r++) {
+			snprintf(extra, sizeof extra, "result=\"%s\"",
+			    gc_line_name(r));
+			buf_printf(b, "heapwatch_gctrace_lines_total");
+			buf_target_labels(b, t, extra);
+			buf_printf(b, " %llu\n",
+			    (unsigned long long)t->gc_lines[r]);
+		}
 	}
 }
 
@@ -155,7 +233,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
 		buf_printf(&b, "heapwatch_target_up");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", t->health == TARGET_UP);
+		buf_printf(&b, " %d\n", target_health(t) == TARGET_UP);
 	}
 	family(&b, "heapwatch_scrapes_total", "counter",
 	    "Scrapes of the target, by result.");
@@ -237,6 +315,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 		buf_target_labels(&b, t, NULL);
 		buf_printf(&b, " %.3f\n", t->last_scrape / 1000.0);
 	}
+	gc_metrics(&b, hwd);
 	notifier_metrics(&b, hwd);
 	reply->status = 200;
 	reply->content_type = METRICS;
@@ -281,6 +360,31 @@ reply_error(struct http_reply *reply, unsigned int status, const char *msg)
 	reply_json(reply, status, j);
 }
 
+/* A target's gctrace source and what it last said. */
+static json_t *
+gctrace_json(const struct target *t)
+{
+	static const char *const sources[] = {
+		"", "file", "journal", "command"
+	};
+	const struct follow_stats	*st = follow_stats(t->gctrace);
+	json_t				*o = json_object();
+
+	json_object_set_new(o, "source",
+	    json_string(sources[t->cfg->gctrace.source]));
+	json_object_set_new(o, "up", json_boolean(st->up));
+	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ?
+	    render_string(st->last_error) : json_null());
+	json_object_set_new(o, "last_gc", json_time(t->gc_time));
+	json_object_set_new(o, "live_heap", t->gc_seen ?
+	    json_integer((json_int_t)t->last_gc.heap_live) : json_null());
+	json_object_set_new(o, "live_heap_growing",
+	    json_boolean(t->judge->live_growing));
+	json_object_set_new(o, "rotations",
+	    json_integer((json_int_t)(st->rotations + st->truncations)));
+	return o;
+}
+
 static void
 route_targets(struct hwd *hwd, struct http_reply *reply)
 {
@@ -301,15 +405,17 @@ route_targets(struct hwd *hwd, struct http_reply *reply)
 			    render_string(t->cfg->labels[i].value));
 		json_object_set_new(o, "labels", labels);
 		json_object_set_new(o, "health",
-		    json_string(target_health_name(t->health)));
-		json_object_set_new(o, "last_error", t->last_error != NULL ?
-		    render_string(t->last_error) : json_null());
+		    json_string(target_health_name(target_health(t))));
+		json_object_set_new(o, "last_error", target_last_error(t) !=
+		    NULL ? render_string(target_last_error(t)) : json_null());
 		json_object_set_new(o, "last_scrape",
 		    json_time(t->last_scrape));
 		json_object_set_new(o, "snapshots",
 		    json_integer(t->snapshots));
 		json_object_set_new(o, "alert",
 		    json_string(alert_state_name(t->judge->state)));
+		if (t->gctrace != NULL)
+			json_object_set_new(o, "gctrace", gctrace_json(t));
 		json_array_append_new(a, o);
 	}
 	reply_json(reply, 200, a);

@@ -123,10 +123,10 @@ struct basic_auth_config {
 
 /* Where a target's GODEBUG=gctrace=1 lines come from, if anywhere. */
 enum gctrace_source {
-	GCTRACE_NONE,
-	GCTRACE_FILE,		/* a log file, followed like tail -F */
-	GCTRACE_JOURNAL,	/* a systemd unit's journal */
-	GCTRACE_COMMAND		/* the output of a command */
+	GCTRACE_SRC_NONE,
+	GCTRACE_SRC_FILE,	/* a log file, followed like tail -F */
+	GCTRACE_SRC_JOURNAL,	/* a systemd unit's journal */
+	GCTRACE_SRC_COMMAND	/* the output of a command */
 };
 
 struct gctrace_config {

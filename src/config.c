@@ -1072,12 +1072,12 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 	}
 	if (gs[GK_FILE].key != NULL) {
 		if (get_path(l, &gs[GK_FILE], &g->file))
-			g->source = GCTRACE_FILE;
+			g->source = GCTRACE_SRC_FILE;
 	} else if (gs[GK_JOURNAL_UNIT].key != NULL) {
 #ifdef HAVE_SYSTEMD
 		if (get_string(l, &gs[GK_JOURNAL_UNIT], true,
 		    &g->journal_unit))
-			g->source = GCTRACE_JOURNAL;
+			g->source = GCTRACE_SRC_JOURNAL;
 #else
 		error(l, gs[GK_JOURNAL_UNIT].key, "journal_unit: heapwatchd "
 		    "was built without libsystemd");
@@ -1106,7 +1106,7 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 				return;
 			g->argc++;
 		}
-		g->source = GCTRACE_COMMAND;
+		g->source = GCTRACE_SRC_COMMAND;
 	}
 }
 

@@ -12,12 +12,14 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "gctrace.h"
 #include "judge.h"
 #include "server.h"
 #include "store.h"
 
 struct event;
 struct event_base;
+struct follow;
 struct scrape;
 struct scrape_job;
 struct server;
@@ -27,6 +29,15 @@ enum target_health {
 	TARGET_UNKNOWN,
 	TARGET_UP,
 	TARGET_DOWN
+};
+
+/* What a line from a target's gctrace source was. */
+enum gc_line {
+	GC_LINE_GC,		/* a GC, judged */
+	GC_LINE_REPEAT,		/* a GC seen already, skipped */
+	GC_LINE_MALFORMED,	/* began like one, then cut or spoiled */
+	GC_LINE_OTHER,		/* the service's other output */
+	GC_LINE_NRESULTS
 };
 
 /* How a scrape ended, the result label of heapwatch_scrapes_total. */
@@ -62,6 +73,15 @@ struct target {
 	struct alert_site	*sites;		/* of the judge's top, when
 						   the alert fired */
 	size_t			 nsites;
+
+	/* The service's GODEBUG=gctrace=1 lines, when it has gctrace. */
+	struct follow		*gctrace;
+	uint64_t		 gc_lines[GC_LINE_NRESULTS];
+	bool			 gc_seen;	/* last_gc holds a GC */
+	struct gctrace		 last_gc;
+	uint64_t		 gc_cycles;	/* GCs seen, repeats not */
+	double			 gc_pause;	/* seconds stopped, summed */
+	int64_t			 gc_time;	/* unix ms of last_gc */
 };
 
 
@@ -96,7 +116,11 @@ void		 target_start(struct target *, bool jitter);
 void		 target_reconfigure(struct target *,
 		    const struct target_config *);
 struct target	*target_find(struct hwd *, const char *name);
+/* Scraped targets: as the last scrape went; gctrace alone: its source. */
+enum target_health target_health(const struct target *);
+const char	*target_last_error(const struct target *);
 const char	*target_health_name(enum target_health);
+const char	*gc_line_name(enum gc_line);
 const char	*scrape_outcome_name(enum scrape_outcome);
 int64_t		 now_unix_ms(void);
 

@@ -106,7 +106,7 @@ urgency(const struct target *t)
 		return 0;
 	if (t->judge->state == ALERT_PENDING)
 		return 1;
-	if (t->health == TARGET_DOWN)
+	if (target_health(t) == TARGET_DOWN)
 		return 2;
 	return 3;
 }
@@ -217,7 +217,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
 		firing += t->judge->state == ALERT_FIRING;
 		pending += t->judge->state == ALERT_PENDING;
-		down += t->health == TARGET_DOWN;
+		down += target_health(t) == TARGET_DOWN;
 		if (matches(t, q))
 			list[n++] = t;
 	}
@@ -254,8 +254,8 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 		buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
 		    "%s</a></td><td class=\"%s\">%s</td>",
 		    alert_state_name(t->judge->state), t->cfg->name,
-		    t->cfg->name, target_health_name(t->health),
-		    target_health_name(t->health));
+		    t->cfg->name, target_health_name(target_health(t)),
+		    target_health_name(target_health(t)));
 		ago(when, sizeof when, t->last_scrape, now);
 		if (target_latest(t) != NULL)
 			human(v, sizeof v, (double)inuse(t), is_heap(t));
@@ -398,19 +398,31 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 	head(b, t->cfg->name);
 	buf_printf(b, "<p><a href=\"/\">targets</a></p>\n<h1>%s</h1>\n<p>",
 	    t->cfg->name);
-	buf_html(b, t->cfg->url);
+	if (t->cfg->url != NULL)
+		buf_html(b, t->cfg->url);
+	else
+		buf_printf(b, "gctrace alone, no profile");
 	for (i = 0; i < t->cfg->nlabels; i++) {
 		buf_printf(b, " <code>%s=", t->cfg->labels[i].name);
 		buf_html(b, t->cfg->labels[i].value);
 		buf_printf(b, "</code>");
 	}
 	buf_printf(b, "<br>health: <span class=\"%s\">%s</span>",
-	    target_health_name(t->health), target_health_name(t->health));
-	if (t->last_error != NULL) {
+	    target_health_name(target_health(t)),
+	    target_health_name(target_health(t)));
+	if (target_last_error(t) != NULL) {
 		buf_printf(b, " (");
-		buf_html(b, t->last_error);
+		buf_html(b, target_last_error(t));
 		buf_printf(b, ")");
 	}
+	if (t->gc_seen)
+		buf_printf(b, "<br>live heap after GC %llu: %llu MB, goal "
+		    "%llu MB, %llu%% of CPU in GC%s",
+		    (unsigned long long)t->last_gc.gc,
+		    (unsigned long long)t->last_gc.heap_live_mb,
+		    (unsigned long long)t->last_gc.goal_mb,
+		    (unsigned long long)t->last_gc.cpu_percent,
+		    t->judge->live_growing ? "; growing" : "");
 	buf_printf(b, "</p>\n<h2>%s</h2>\n", is_heap(t) ?
 	    "In-use heap after GC" : "Goroutines");
 	chart(b, t);

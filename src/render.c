@@ -517,6 +517,8 @@ render_string(const char *s)
 	char			*fixed, *q;
 	size_t			 n;
 
+	if (s == NULL)
+		return json_null();
 	if ((j = json_string(s)) != NULL)
 		return j;
 	/* Replace each invalid byte with U+FFFD. */

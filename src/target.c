@@ -10,6 +10,8 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "follow.h"
+#include "gctrace.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -63,6 +65,42 @@ scrape_outcome_name(enum scrape_outcome o)
 	};
 
 	return names[o];
+}
+
+const char *
+gc_line_name(enum gc_line r)
+{
+	static const char *const names[GC_LINE_NRESULTS] = {
+		"gc", "repeat", "malformed", "other"
+	};
+
+	return names[r];
+}
+
+enum target_health
+target_health(const struct target *t)
+{
+	const struct follow_stats	*st;
+
+	if (t->cfg->url != NULL)
+		return t->health;
+	if (t->gctrace == NULL)
+		return TARGET_UNKNOWN;
+	st = follow_stats(t->gctrace);
+	if (!st->up && st->errors > 0)
+		return TARGET_DOWN;
+	return t->gc_seen ? TARGET_UP : TARGET_UNKNOWN;
+}
+
+const char *
+target_last_error(const struct target *t)
+{
+	const struct follow_stats	*st;
+
+	if (t->cfg->url != NULL || t->gctrace == NULL)
+		return t->last_error;
+	st = follow_stats(t->gctrace);
+	return !st->up && st->last_error[0] != '\0' ? st->last_error : NULL;
 }
 
 const struct summary *
@@ -255,6 +293,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	    note.kind == NOTE_HEAP ? "bytes" : "goroutines",
 	    (unsigned long long)note.window_seconds);
 	note.summary = summary;
+	note.signals = j->state == ALERT_FIRING ? judge_signals(j) : NULL;
 	top = xcalloc(t->nsites + 1, sizeof *top);
 	for (i = 0; i < t->nsites; i++) {
 		top[i].function = t->sites[i].function;
@@ -282,20 +321,16 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	free(summary);
 }
 
-/* Judge a new summary, and act on the alert's change of state. */
+/*
+ * Act on the alert's change of state, from *from: name the functions,
+ * log, and tell the webhooks, unless quiet (replaying stored snapshots).
+ */
 static void
-target_judge(struct target *t, struct summary *s, bool quiet)
+target_changed(struct target *t, enum alert_state from, int64_t now,
+    bool quiet)
 {
-	enum alert_state	from;
-	int64_t			now;
-	size_t			i;
+	size_t	i;
 
-	now = s->time_ms;
-	if (!judge_add(t->judge, s, &from)) {
-		if (!quiet && t->judge->state == ALERT_FIRING)
-			target_notify(t, ALERT_FIRING, now, true);
-		return;
-	}
 	if (t->judge->state == ALERT_FIRING)
 		target_attribute(t);
 	if (quiet) {
@@ -321,6 +356,70 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 		    alert_state_name(t->judge->state),
 		    alert_state_name(from));
 	target_notify(t, from, now, false);
+}
+
+/* Judge a new summary, and act on the alert's change of state. */
+static void
+target_judge(struct target *t, struct summary *s, bool quiet)
+{
+	enum alert_state	from;
+
+	if (judge_add(t->judge, s, &from))
+		target_changed(t, from, s->time_ms, quiet);
+	else if (!quiet && t->judge->state == ALERT_FIRING)
+		target_notify(t, ALERT_FIRING, s->time_ms, true);
+}
+
+/* A line from the service's gctrace source: judge the live heap. */
+static void
+target_gc_line(const char *line, size_t len, int flags, void *arg)
+{
+	struct target		*t = arg;
+	struct gctrace		 g;
+	enum alert_state	 from;
+	int64_t			 now;
+
+	if (flags & FOLLOW_CUT) {
+		t->gc_lines[GC_LINE_OTHER]++;
+		return;
+	}
+	switch (gctrace_parse(line, len, &g)) {
+	case GCTRACE_NONE:
+		t->gc_lines[GC_LINE_OTHER]++;
+		return;
+	case GCTRACE_BAD:
+		t->gc_lines[GC_LINE_MALFORMED]++;
+		log_debug("%s: gctrace: malformed: %.*s", t->cfg->name,
+		    (int)(len > 200 ? 200 : len), line);
+		return;
+	case GCTRACE_OK:
+		break;
+	}
+	switch (gctrace_sequence(t->gc_seen, t->last_gc.gc, g.gc)) {
+	case GCTRACE_SEQ_REPEAT:
+		t->gc_lines[GC_LINE_REPEAT]++;
+		return;
+	case GCTRACE_SEQ_RESTART:
+		log_info("%s: gctrace: GC %llu after %llu: the service "
+		    "restarted", t->cfg->name, (unsigned long long)g.gc,
+		    (unsigned long long)t->last_gc.gc);
+		break;
+	default:
+		break;
+	}
+	now = now_unix_ms();
+	t->gc_lines[GC_LINE_GC]++;
+	t->gc_cycles++;
+	t->gc_pause += (double)(g.clock_sweep_term_us +
+	    g.clock_mark_term_us) / 1e6;
+	t->last_gc = g;
+	t->gc_seen = true;
+	t->gc_time = now;
+	if (judge_add_gc(t->judge, now, g.gc, (double)g.at_ms / 1000,
+	    (int64_t)g.heap_live, &from))
+		target_changed(t, from, now, false);
+	else if (t->cfg->url == NULL && t->judge->state == ALERT_FIRING)
+		target_notify(t, ALERT_FIRING, now, true);
 }
 
 /* Rebuild the judgement from the snapshots on disk, at start-up. */
@@ -409,6 +508,7 @@ target_free(struct target *t)
 		return;
 	scrape_cancel(t->job);
 	event_free(t->timer);
+	follow_free(t->gctrace);
 	sites_clear(t);
 	free(t->notified);
 	free(t->hist);
@@ -439,8 +539,29 @@ target_arm(struct target *t)
 void
 target_start(struct target *t, bool jitter)
 {
-	uint64_t	delay = 0;
+	const struct gctrace_config	*g = &t->cfg->gctrace;
+	struct follow_options		 fo;
+	uint64_t			 delay = 0;
+	char				*cause = NULL;
 
+	if (g->source != GCTRACE_SRC_NONE && t->gctrace == NULL) {
+		memset(&fo, 0, sizeof fo);
+		fo.name = t->cfg->name;
+		if (g->source == GCTRACE_SRC_FILE) {
+			fo.kind = FOLLOW_FILE;
+			fo.path = g->file;
+		} else if (g->source == GCTRACE_SRC_COMMAND) {
+			fo.kind = FOLLOW_COMMAND;
+			fo.argv = g->argv;
+		}
+		if ((t->gctrace = follow_new(t->hwd->base, &fo,
+		    target_gc_line, t, &cause)) == NULL) {
+			log_warnx("%s: gctrace: %s", t->cfg->name, cause);
+			free(cause);
+		}
+	}
+	if (t->cfg->url == NULL)
+		return;		/* gctrace alone: nothing to scrape */
 	if (jitter && t->cfg->interval_ms > 1)
 		delay = arc4random_uniform(t->cfg->interval_ms > UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t->cfg->interval_ms);

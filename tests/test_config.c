@@ -303,8 +303,8 @@ test_small_valid(void)
 	xasprintf(&path, "%s/etc/heapwatchd.yaml", srcdir);
 	cf = good(path, "etc/heapwatchd.yaml");
 	free(path);
-	ok(cf != NULL && cf->ntargets == 3 && cf->nwebhooks == 1,
-	    "the sample has three targets and a webhook");
+	ok(cf != NULL && cf->ntargets == 4 && cf->nwebhooks == 1,
+	    "the sample has four targets and a webhook");
 	config_free(cf);
 
 	config_free(NULL);
@@ -586,20 +586,21 @@ test_gctrace(void)
 	cf = good(path, "gctrace.yaml");
 	t = find(cf, "both");
 	xasprintf(&want, "%s/tests/config/logs/api.log", srcdir);
-	ok(t != NULL && t->url != NULL && t->gctrace.source == GCTRACE_FILE &&
+	ok(t != NULL && t->url != NULL &&
+	    t->gctrace.source == GCTRACE_SRC_FILE &&
 	    strcmp(t->gctrace.file, want) == 0,
 	    "a profile and a gctrace file, taken from the file's folder");
 	free(want);
 	t = find(cf, "alone");
 	ok(t != NULL && t->url == NULL &&
-	    t->gctrace.source == GCTRACE_COMMAND && t->gctrace.argc == 6 &&
+	    t->gctrace.source == GCTRACE_SRC_COMMAND && t->gctrace.argc == 6 &&
 	    strcmp(t->gctrace.argv[0], "journalctl") == 0 &&
 	    strcmp(t->gctrace.argv[5], "api.service") == 0 &&
 	    t->gctrace.argv[6] == NULL, "gctrace alone, from a command");
 	is_str(t != NULL ? config_target_kind(t) : NULL, "heap",
 	    "a target without a url judges the heap");
 	t = find(cf, "absolute");
-	ok(t != NULL && t->gctrace.source == GCTRACE_FILE &&
+	ok(t != NULL && t->gctrace.source == GCTRACE_SRC_FILE &&
 	    strcmp(t->gctrace.file, "/var/log/api.log") == 0,
 	    "an absolute file stays as it is");
 	ok(cf != NULL && !config_target_equal(&cf->targets[0],

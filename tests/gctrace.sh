@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# gctrace against real Go services run with GODEBUG=gctrace=1, whose
+# standard error a logger appends line by line to a file (opening it for
+# each line, as loggers that rotate do): heapwatchd follows the file
+# through rename-and-create rotation and copytruncate, counts every GC
+# and the lines that are not GCs, exports the collector's metrics, and
+# judges the live heap: a leaking service fires, on its live heap alone
+# when it has no profile, and a churning one does not. A command source
+# reads the same lines through tail -F.
+. "$(dirname "$0")/lib.sh"
+
+bin=$(fixture_bin) || { ok 1 "the fixture builds"; done_testing; exit; }
+
+# run-gctrace LOG ALL BIN ARGS...: BIN with GODEBUG=gctrace=1, its standard
+# error appended line by line to LOG, opened anew for each line, and to ALL,
+# which is never rotated.
+cat >"$TMPD/run-gctrace" <<'SH'
+#!/usr/bin/env bash
+log=$1 all=$2
+shift 2
+export GODEBUG=gctrace=1
+exec "$@" 2> >(while IFS= read -r l; do
+	printf '%s\n' "$l" >>"$log"
+	printf '%s\n' "$l" >>"$all"
+done)
+SH
+chmod +x "$TMPD/run-gctrace"
+gc=$TMPD/leak.log
+serve_start "the leaking service" "$TMPD/run-gctrace" "$gc" "$TMPD/all.log" \
+    "$bin" -listen 127.0.0.1:0 -mode leak ||
+    { ok 1 "the leaking service starts"; done_testing; exit; }
+LEAK=$STARTED_URL
+LEAK_PID=$STARTED_PID
+serve_start "the churning service" "$TMPD/run-gctrace" "$TMPD/churn.log" \
+    /dev/null "$bin" -listen 127.0.0.1:0 -mode churn ||
+    { ok 1 "the churning service starts"; done_testing; exit; }
+wait_for 10 test -s "$gc"
+ok $? "the services write gctrace lines"
+
+{ config_head 20s 10s; cat <<YAML; } >"$TMPD/hw.yaml"
+  - name: leak
+    url: $LEAK/debug/pprof/heap
+    min_growth: 2MiB
+    gctrace: {file: $gc}
+  - name: alone
+    min_growth: 2MiB
+    gctrace: {file: $gc}
+  - name: churn
+    min_growth: 2MiB
+    gctrace: {file: $TMPD/churn.log}
+  - name: viacmd
+    min_growth: 2MiB
+    gctrace:
+      command: [tail, -n, "0", -F, $gc]
+YAML
+"$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/out" 2>&1
+ok $? "heapwatchd -t accepts gctrace targets"
+daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+# GC lines from here on: the file is followed from its end.
+gcs() { grep -c '^gc [0-9]* @' "$TMPD/all.log"; }
+first=$(gcs)
+
+metric() {	# metric NAME TARGET [EXTRA-LABELS]
+	curl -fs --max-time 5 "$HWD_URL/metrics" |
+	    awk -v s="$1{target=\"$2\"${3:+,$3}}" '$1 == s {print $2}'
+}
+cycles_over() { [ "$(metric heapwatch_gc_cycles_total "$1")" -gt "$2" ] 2>/dev/null; }
+wait_for 10 cycles_over alone 2
+ok $? "GCs are read from the file"
+live=$(metric heapwatch_gc_live_heap_bytes alone)
+goal=$(metric heapwatch_gc_heap_goal_bytes alone)
+[ -n "$live" ] && [ $((live % 1048576)) -eq 0 ] && [ "$goal" -ge "$live" ]
+ok $? "live heap $live and goal $goal bytes, in Go's whole MB"
+pause=$(metric heapwatch_gc_pause_seconds_total alone)
+cpu=$(metric heapwatch_gc_cpu_fraction alone)
+awk -v p="$pause" -v c="$cpu" 'BEGIN { exit !(p > 0 && p < 1 && c >= 0 && c < 1) }'
+ok $? "pause time ${pause}s and GC CPU fraction $cpu"
+[ "$(target_field alone health)" = up ] && [ "$(target_field alone url)" = null ] &&
+    [ "$(target_field alone gctrace.source)" = file ]
+ok $? "a target with gctrace alone is up, without a url"
+wait_for 10 cycles_over viacmd 2
+ok $? "a command's output is read too"
+
+# Lines that are not GCs: counted, skipped.
+echo "a line of the service's own" >>"$gc"
+echo "gc 7 @1.5s 2%: 0.01+0.2" >>"$gc"
+others() { [ "$(metric heapwatch_gctrace_lines_total alone 'result="other"')" -ge 1 ] &&
+    [ "$(metric heapwatch_gctrace_lines_total alone 'result="malformed"')" -ge 1 ]; }
+wait_for 5 others
+ok $? "other output and a cut GC line are counted apart"
+
+# Rename-and-create: the logger opens a new file at the next line.
+mv "$gc" "$gc.1"
+sleep 2
+c=$(metric heapwatch_gc_cycles_total alone)
+wait_for 10 cycles_over alone "$((c + 4))"
+ok $? "GCs go on after rename-and-create rotation"
+# copytruncate: the file is copied and emptied in place.
+cp "$gc" "$gc.2" && : >"$gc"
+sleep 2
+c=$(metric heapwatch_gc_cycles_total alone)
+wait_for 10 cycles_over alone "$((c + 4))"
+ok $? "GCs go on after copytruncate"
+[ "$(target_field alone gctrace.rotations)" -ge 2 ]
+ok $? "both rotations are seen"
+
+firing() { [ "$(target_field "$1" alert)" = firing ]; }
+wait_for 60 firing alone
+ok $? "the live heap alone fires"
+curl -fs --max-time 5 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts"
+jq -e '.[] | select(.target == "alone") | .signals == "live heap" and
+    (.top | length) == 0' "$TMPD/alerts" >/dev/null
+ok $? "... saying so, without naming functions"
+wait_for 30 firing leak
+ok $? "the profiled leak fires"
+jq -e '.[] | select(.target == "leak") | .signals | test("live heap")' \
+    <(curl -fs --max-time 5 "$HWD_URL/api/v1/alerts") >/dev/null
+ok $? "... and its live heap agrees"
+grep -q "alone: leak alert firing: heap grew [0-9]* over 20 s (live heap)" \
+    "$TMPD/heapwatchd.log"
+ok $? "the log says which signal"
+[ "$(target_field churn alert)" = inactive ] &&
+    [ "$(metric heapwatch_gc_cycles_total churn)" -gt 20 ]
+ok $? "a churning service's live heap does not fire"
+
+# Every GC the service printed while heapwatchd followed is counted: none
+# twice, and none lost to rename-and-create; copytruncate may lose what
+# was written between the copy and the truncation.
+kill "$LEAK_PID"
+sleep 1
+want=$(($(gcs) - first))
+got=$(metric heapwatch_gc_cycles_total alone)
+[ "$got" -le "$want" ] && [ "$got" -ge $((want - 3)) ] &&
+    [ "$(metric heapwatch_gctrace_lines_total alone 'result="repeat"')" = 0 ]
+ok $? "$got GCs counted of the $want printed"
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+ok $? "SIGTERM stops heapwatchd, with its command, with status 0"
+
+done_testing
