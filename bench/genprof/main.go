@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	genprof [-samples N] [-seed S] BASE.pb.gz CURRENT.pb.gz
+//	genprof [-samples N] [-functions F] [-seed S] BASE.pb.gz CURRENT.pb.gz
 //
 // Both files describe the same imaginary binary: about 4,000 functions with
 // Go-like names, about 40,000 locations (some with inlined frames), and
@@ -27,9 +27,11 @@ import (
 	"strings"
 )
 
+// targetFunctions is the size of the imaginary program (-functions).
+var targetFunctions = 4000
+
 // Shape of the imaginary program and of the profiles.
 const (
-	targetFunctions = 4000
 	maxLayer        = 64     // call graph depth, in layers of functions
 	firstStdLayer   = 16     // standard library code is never shallower
 	samplingRate    = 524288 // Go's default MemProfileRate, the period
@@ -728,17 +730,18 @@ func writeProfile(path string, prog *program, samples []*sample, timeNanos int64
 
 // usage prints how to run genprof.
 func usage() {
-	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-seed S] BASE.pb.gz CURRENT.pb.gz\n")
+	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-functions F] [-seed S] BASE.pb.gz CURRENT.pb.gz\n")
 	flag.PrintDefaults()
 }
 
 // main generates the program and both profiles and writes them.
 func main() {
 	nSamples := flag.Int("samples", 60000, "number of samples in each profile")
-	seed := flag.Int64("seed", 1, "random seed; the output depends only on it and -samples")
+	seed := flag.Int64("seed", 1, "random seed; the output depends only on it, -samples and -functions")
+	flag.IntVar(&targetFunctions, "functions", targetFunctions, "functions in the imaginary program, which has about ten locations each")
 	flag.Usage = usage
 	flag.Parse()
-	if flag.NArg() != 2 || *nSamples < 1 {
+	if flag.NArg() != 2 || *nSamples < 1 || targetFunctions < 100 {
 		usage()
 		os.Exit(2)
 	}

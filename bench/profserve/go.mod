@@ -1,0 +1,3 @@
+module heapwatch/bench/profserve
+
+go 1.19

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# What heapwatchd costs at scale (figures, not a test): N targets, each
+# serving a ~150 KB heap profile (bench/genprof: 3,000 samples of a program
+# of 400 functions) from one local server, scraped every 10 s. For each N
+# it prints, over a steady minute after every target has been scraped:
+#
+#   - the daemon's CPU time per scraped profile, against what zlib alone
+#     needs to gunzip that profile (bench/zcat2.c on it 500 times);
+#   - its peak RSS (VmHWM) and RSS at the end;
+#   - /metrics under wrk (2 threads, 4 connections, 15 s): requests per
+#     second and the latency percentiles wrk prints, p99 among them.
+#
+#   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
+#
+# Needs go, wrk and jq. Writes under _build/bench-scale (the store takes
+# N x 8 profiles of disk).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/_build/plain}
+shift || true
+sizes=${*:-100 1000 5000}
+work=$top/_build/bench-scale
+steady=${STEADY:-60}
+rm -rf "$work"
+mkdir -p "$work"
+export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
+    GOPATH="$work/.cache/go"
+(cd "$top/bench/genprof" && go build -o "$work/genprof" .)
+(cd "$top/bench/profserve" && go build -o "$work/profserve" .)
+cc -O2 -o "$work/zcat2" "$top/bench/zcat2.c" -lz
+cc -O2 -o "$work/runs" "$top/bench/runs.c"
+"$work/genprof" -samples 3000 -functions 400 "$work/heap.pb.gz" \
+    "$work/other.pb.gz" 2>/dev/null
+prof=$work/heap.pb.gz
+bytes=$(wc -c <"$prof")
+raw=$(gzip -dc "$prof" | wc -c)
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null' EXIT
+"$work/profserve" -listen 127.0.0.1:0 "$prof" >"$work/profserve.out" &
+pids+=($!)
+sleep 1
+url=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$work/profserve.out")
+
+# zlib's floor: CPU to gunzip the profile, per profile (median of 5 runs
+# of 500 gunzips each).
+set -- $(for _ in $(seq 1 500); do echo "$prof"; done)
+zlib_ms=$("$work/runs" 5 "$work/zcat2" "$@" |
+    sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p')
+zlib_us=$(echo "$zlib_ms * 1000 / 500" | bc -l)
+printf 'profile: %d bytes gzipped, %d bytes raw; zlib gunzips it in %.0f us of CPU\n' \
+    "$bytes" "$raw" "$zlib_us"
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+scrapes() {
+	curl -fs --max-time 30 "http://127.0.0.1:$port/metrics" |
+	    awk '/^heapwatch_scrapes_total\{.*result="success"/ {n += $2}
+	    END {print n + 0}'
+}
+status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+for n in $sizes; do
+	port=$((20000 + RANDOM % 12000))
+	rm -rf "$work/store"
+	{
+		cat <<YAML
+listen: 127.0.0.1:$port
+storage:
+  path: $work/store
+  retention: {snapshots: 8}
+defaults: {interval: 10s, timeout: 5s, window: 1m, for: 30s}
+targets:
+YAML
+		for i in $(seq 1 "$n"); do
+			printf '  - name: svc-%05d\n' "$i"
+			printf '    url: %s/t/%d/debug/pprof/heap\n' "$url" "$i"
+			printf '    labels: {team: team-%d}\n' $((i % 17))
+		done
+	} >"$work/hw.yaml"
+	"$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
+	hwd=$!
+	pids+=($hwd)
+	# Every target is scraped once within its first interval.
+	sleep 15
+	c0=$(cpu_ticks "$hwd")
+	s0=$(scrapes)
+	t0=$(date +%s.%N)
+	sleep "$steady"
+	c1=$(cpu_ticks "$hwd")
+	s1=$(scrapes)
+	t1=$(date +%s.%N)
+	wrk -t2 -c4 -d15s --latency "http://127.0.0.1:$port/metrics" \
+	    >"$work/wrk-$n.txt" 2>&1
+	cpu_ms=$(echo "($c1 - $c0) * 1000 / $ticks" | bc -l)
+	per_us=$(echo "$cpu_ms * 1000 / ($s1 - $s0)" | bc -l)
+	printf '\n%d targets: %d scrapes in %.0f s; daemon CPU %.0f ms (%.1f%% of a core)\n' \
+	    "$n" $((s1 - s0)) "$(echo "$t1 - $t0" | bc -l)" "$cpu_ms" \
+	    "$(echo "$cpu_ms / 10 / ($t1 - $t0)" | bc -l)"
+	printf '  CPU per scraped profile %.0f us = %.2f x zlib gunzip\n' \
+	    "$per_us" "$(echo "$per_us / $zlib_us" | bc -l)"
+	printf '  peak RSS %.1f MiB, RSS now %.1f MiB\n' \
+	    "$(echo "$(status_kib "$hwd" VmHWM) / 1024" | bc -l)" \
+	    "$(echo "$(status_kib "$hwd" VmRSS) / 1024" | bc -l)"
+	printf '  /metrics %d bytes; wrk: %s req/s, latency %s\n' \
+	    "$(curl -fs "http://127.0.0.1:$port/metrics" | wc -c)" \
+	    "$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-$n.txt")" \
+	    "$(awk '/^ +(50|90|99)%/ {printf "p%s %s ", $1, $2}' \
+	    "$work/wrk-$n.txt" | sed 's/%//g')"
+	grep -h "Socket errors\|Non-2xx" "$work/wrk-$n.txt" || true
+	kill "$hwd"
+	wait "$hwd" 2>/dev/null || true
+done
