@@ -161,6 +161,18 @@ sink_bin() {
 	echo "$bin"
 }
 
+# Build bench/profserve, which serves one file at every path; prints its
+# path.
+profserve_bin() {
+	local bin="$top_builddir/tests/profserve"
+	if [ ! -x "$bin" ] ||
+	    [ "$top_srcdir/bench/profserve/main.go" -nt "$bin" ]; then
+		(cd "$top_srcdir/bench/profserve" && go build -o "$bin" .) >&2 ||
+		    return 1
+	fi
+	echo "$bin"
+}
+
 # Start a sink recording to FILE; sets SINK_URL.
 sink_start() {	# sink_start FILE [FLAGS...]
 	local bin

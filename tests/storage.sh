@@ -131,10 +131,16 @@ stop_daemon
 umount "$fs"
 
 # 4. kill -9 at random moments while large snapshots are written: four
-# targets of 65,536 samples (270 KB) each, scraped every 2 s, beside a
-# small one scraped twice a second.
+# targets of a profile of 65,536 samples (270 KB), served as a file so that
+# making it costs nothing, each scraped twice a second, beside a small one.
 fixture_start many || { ok 1 "fixture starts"; done_testing; exit; }
-M=$FIXTURE_URL
+fetch "$FIXTURE_URL/debug/pprof/heap" "$TMPD/many.pb.gz"
+ok $? "a large profile to serve"
+fixture_stop
+bin=$(profserve_bin) && serve_start profserve "$bin" -listen 127.0.0.1:0 \
+    "$TMPD/many.pb.gz" || { ok 1 "profserve starts"; done_testing; exit; }
+M=$STARTED_URL
+PROFSERVE_PID=$STARTED_PID
 store=$TMPD/store
 conf=$TMPD/kill.yaml
 config_head 20s 10s >"$conf"
@@ -146,7 +152,7 @@ cat >>"$conf" <<YAML
 YAML
 for i in $(seq 1 4); do
 	printf '  - name: many%d\n    url: %s/debug/pprof/heap\n' "$i" "$M"
-	printf '    interval: 2s\n    timeout: 1800ms\n'
+	printf '    interval: 500ms\n    timeout: 400ms\n'
 done >>"$conf"
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 kills=0
@@ -181,6 +187,9 @@ ok $? "every listed snapshot decodes ($all)"
     [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
 ok $? "the series is whole and goes on ($series_before lines, then more)"
 wait_for 20 nlisted_over many1 0
+# No more large snapshots from here, so that disk and list compare.
+kill "$PROFSERVE_PID"
+sleep 1
 large=0
 for i in $(seq 1 4); do
 	n=$(listed_decode "many$i" "$store") && [ "$n" -gt 0 ] &&
