@@ -1,6 +1,6 @@
 /*
- * Following a log file or a command's output, line by line, on the
- * caller's libevent loop. See follow.h for the choices.
+ * Following a log file, a command's output or a unit's journal, line by
+ * line, on the caller's libevent loop. See follow.h for the choices.
  */
 #include "config.h"
 
@@ -21,6 +21,11 @@
 
 #include <event2/event.h>
 
+#ifdef HAVE_SYSTEMD
+#include <poll.h>
+#include <systemd/sd-journal.h>
+#endif
+
 #include "follow.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -28,6 +33,9 @@
 #define READ_CHUNK	65536
 /* What one tick or one read event takes before the loop runs again. */
 #define READ_BURST	(4 * 1024 * 1024)
+/* What sd-journal is asked for of a MESSAGE, at least. */
+#define JOURNAL_DATA	(1024 * 1024)
+#define JOURNAL_PREFIX	"MESSAGE="
 
 struct follow {
 	struct event_base	*base;
@@ -66,6 +74,19 @@ struct follow {
 	uint64_t		 restart_at;	/* 0: none planned */
 	uint64_t		 backoff_ms;
 	char			*exec_msg;	/* what a failed exec prints */
+
+	/* FOLLOW_JOURNAL */
+	char			*unit;
+	char			*directory;
+#ifdef HAVE_SYSTEMD
+	sd_journal		*journal;
+#endif
+	struct event		*ev_journal;	/* its descriptor */
+	struct event		*ev_wake;	/* the timeout it asks for */
+	size_t			 threshold;	/* MESSAGE= and bytes */
+	char			*cursor;	/* go on here after an error */
+	bool			 pending;	/* the current entry: unread */
+	int			 journal_errno;	/* the open error said */
 };
 
 static uint64_t
@@ -489,6 +510,245 @@ cmd_tick(struct follow *f)
 	}
 }
 
+#ifdef HAVE_SYSTEMD
+static void	follow_on_journal(evutil_socket_t, short, void *);
+
+/* Ask the loop to wake us when sd-journal wants a look without events. */
+static void
+journal_arm(struct follow *f)
+{
+	struct timespec	ts;
+	struct timeval	tv;
+	uint64_t	at, now;
+
+	if (sd_journal_get_timeout(f->journal, &at) < 0 || at == UINT64_MAX) {
+		event_del(f->ev_wake);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000000);
+	tv.tv_usec = (suseconds_t)(at % 1000000);
+	event_add(f->ev_wake, &tv);
+}
+
+/*
+ * Close the journal. After an error, keep the cursor of the entry last
+ * read, so that reading goes on from there when it is opened again.
+ */
+static void
+journal_close(struct follow *f, bool keep_place)
+{
+	if (f->journal == NULL)
+		return;
+	if (keep_place && !f->pending && f->cursor == NULL &&
+	    sd_journal_get_cursor(f->journal, &f->cursor) < 0)
+		f->cursor = NULL;
+	if (f->ev_journal != NULL)
+		event_free(f->ev_journal);
+	f->ev_journal = NULL;
+	event_del(f->ev_wake);
+	sd_journal_close(f->journal);
+	f->journal = NULL;
+	f->pending = false;
+	f->stats.up = false;
+}
+
+/*
+ * Place a freshly opened journal: after the entry of the cursor kept, at
+ * its end (on its last entry, so that the next one is new), or before
+ * its first entry.
+ */
+static int
+journal_place(struct follow *f, sd_journal *j, bool at_end)
+{
+	int	r;
+
+	if (f->cursor != NULL) {
+		if ((r = sd_journal_seek_cursor(j, f->cursor)) < 0)
+			return r;
+		if ((r = sd_journal_next(j)) < 0)
+			return r;
+		/* Gone: the entry now current follows it, unread. */
+		if (r > 0 && sd_journal_test_cursor(j, f->cursor) <= 0)
+			f->pending = true;
+		free(f->cursor);
+		f->cursor = NULL;
+		return 0;
+	}
+	if (!at_end)
+		return sd_journal_seek_head(j);
+	if ((r = sd_journal_seek_tail(j)) < 0)
+		return r;
+	r = sd_journal_previous(j);
+	return r < 0 ? r : 0;
+}
+
+/* Open the journal and watch it; -1 with errno set when it cannot be. */
+static int
+journal_open(struct follow *f, bool at_end)
+{
+	sd_journal	*j = NULL;
+	char		*match;
+	short		 what = EV_PERSIST;
+	int		 r, fd, events;
+
+	if (f->directory != NULL)
+		r = sd_journal_open_directory(&j, f->directory, 0);
+	else
+		r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY |
+		    SD_JOURNAL_SYSTEM);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	xasprintf(&match, "_SYSTEMD_UNIT=%s", f->unit);
+	r = sd_journal_add_match(j, match, 0);
+	free(match);
+	if (r >= 0)
+		r = sd_journal_set_data_threshold(j, f->threshold);
+	if (r >= 0)
+		r = journal_place(f, j, at_end);
+	if (r >= 0 && (r = fd = sd_journal_get_fd(j)) >= 0)
+		r = events = sd_journal_get_events(j);
+	if (r < 0) {
+		sd_journal_close(j);
+		f->pending = false;
+		errno = -r;
+		return -1;
+	}
+	if (events & POLLIN)
+		what |= EV_READ;
+	if (events & POLLOUT)
+		what |= EV_WRITE;
+	f->journal = j;
+	f->ev_journal = event_new(f->base, fd, what, follow_on_journal, f);
+	if (f->ev_journal == NULL || event_add(f->ev_journal, NULL) == -1)
+		fatalx("%s: cannot add the journal to the event loop",
+		    f->name);
+	f->stats.up = true;
+	/* What came between the open and the first event. */
+	event_active(f->ev_journal, EV_READ, 1);
+	return 0;
+}
+
+/* Give out one entry's MESSAGE as lines. */
+static void
+journal_entry(struct follow *f, const char *data, size_t len)
+{
+	size_t	plen = sizeof JOURNAL_PREFIX - 1, n;
+	bool	short_read = len >= f->threshold;
+
+	if (len < plen || memcmp(data, JOURNAL_PREFIX, plen) != 0)
+		return;
+	data += plen;
+	len -= plen;
+	f->stats.bytes += len;
+	follow_feed(f, data, len);
+	if (f->dead)
+		return;
+	if (short_read && f->used > 0 && !f->skipping) {
+		n = f->used;
+		f->used = 0;
+		follow_deliver(f, f->line, n, FOLLOW_CUT);
+		return;
+	}
+	follow_flush(f);
+}
+
+/*
+ * Deliver the entries after the last one read: 0 at the end, 1 when a
+ * burst was read and there is maybe more, -1 on an error (said, and the
+ * journal closed, to be opened again at the next tick).
+ */
+static int
+journal_read(struct follow *f)
+{
+	const void	*data;
+	size_t		 len, total = 0;
+	int		 r;
+
+	while (!f->dead) {
+		if (f->pending) {
+			f->pending = false;
+			r = 1;
+		} else if ((r = sd_journal_next(f->journal)) < 0) {
+			follow_error(f, "read journal: %s", strerror(-r));
+			journal_close(f, true);
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+		r = sd_journal_get_data(f->journal, "MESSAGE", &data, &len);
+		if (r == -ENOENT)
+			continue;	/* nothing said */
+		if (r < 0) {
+			follow_error(f, "journal entry: %s", strerror(-r));
+			continue;
+		}
+		journal_entry(f, data, len);
+		if ((total += len + 64) >= READ_BURST)
+			return 1;
+	}
+	return 0;
+}
+
+/* The journal's descriptor, its timeout, or more of a burst. */
+static void
+journal_wake(struct follow *f)
+{
+	int	r;
+
+	if (f->journal == NULL)
+		return;
+	if ((r = sd_journal_process(f->journal)) < 0) {
+		follow_error(f, "journal: %s", strerror(-r));
+		journal_close(f, true);
+		return;
+	}
+	if (r == SD_JOURNAL_INVALIDATE) {
+		/* Rotated or vacuumed: sd-journal goes on where it was. */
+		f->stats.rotations++;
+		log_debug("%s: journal files added or removed", f->name);
+	}
+	switch (journal_read(f)) {
+	case -1:
+		return;
+	case 1:
+		event_active(f->ev_journal, EV_READ, 1);
+		break;
+	}
+	if (!f->dead && f->journal != NULL)
+		journal_arm(f);
+}
+
+/* One tick of a journal: open it again if it is closed. */
+static void
+journal_tick(struct follow *f)
+{
+	bool	at_end;
+
+	if (f->journal != NULL)
+		return;
+	/* A folder that did not exist holds only new entries. */
+	at_end = !f->opts.from_start && f->journal_errno != ENOENT;
+	if (journal_open(f, at_end) == -1) {
+		if (errno != f->journal_errno) {
+			f->journal_errno = errno;
+			follow_error(f, "open journal%s%s: %s",
+			    f->directory != NULL ? " " : "",
+			    f->directory != NULL ? f->directory : "",
+			    strerror(errno));
+		}
+		return;
+	}
+	if (f->journal_errno != 0)
+		log_info("%s: reading the journal", f->name);
+	f->journal_errno = 0;
+}
+#endif /* HAVE_SYSTEMD */
+
 static void
 follow_destroy(struct follow *f)
 {
@@ -517,6 +777,11 @@ follow_destroy(struct follow *f)
 	cmd_close_pipe(f);
 	if (f->fd != -1)
 		close(f->fd);
+#ifdef HAVE_SYSTEMD
+	journal_close(f, false);
+#endif
+	if (f->ev_wake != NULL)
+		event_free(f->ev_wake);
 	if (f->tick != NULL)
 		event_free(f->tick);
 	if (f->argv != NULL) {
@@ -525,6 +790,9 @@ follow_destroy(struct follow *f)
 		free(f->argv);
 	}
 	free(f->exec_msg);
+	free(f->unit);
+	free(f->directory);
+	free(f->cursor);
 	free(f->name);
 	free(f->path);
 	free(f->line);
@@ -555,10 +823,19 @@ follow_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	follow_enter(f);
-	if (f->opts.kind == FOLLOW_FILE)
+	switch (f->opts.kind) {
+	case FOLLOW_FILE:
 		file_tick(f);
-	else
+		break;
+	case FOLLOW_COMMAND:
 		cmd_tick(f);
+		break;
+	case FOLLOW_JOURNAL:
+#ifdef HAVE_SYSTEMD
+		journal_tick(f);
+#endif
+		break;
+	}
 	follow_leave(f);
 }
 
@@ -575,6 +852,60 @@ follow_on_pipe(evutil_socket_t fd, short what, void *arg)
 	follow_leave(f);
 }
 
+#ifdef HAVE_SYSTEMD
+static void
+follow_on_journal(evutil_socket_t fd, short what, void *arg)
+{
+	struct follow	*f = arg;
+
+	(void)fd;
+	(void)what;
+	follow_enter(f);
+	journal_wake(f);
+	follow_leave(f);
+}
+#endif
+
+/* Check the options of a kind; a reason when they will not do. */
+static int
+follow_check(const struct follow_options *opts, char **cause)
+{
+	switch (opts->kind) {
+	case FOLLOW_FILE:
+		if (opts->path == NULL || *opts->path == '\0') {
+			xasprintf(cause, "no file to follow");
+			return -1;
+		}
+		return 0;
+	case FOLLOW_COMMAND:
+		if (opts->argv == NULL || opts->argv[0] == NULL ||
+		    *opts->argv[0] == '\0') {
+			xasprintf(cause, "no command to run");
+			return -1;
+		}
+		return 0;
+	case FOLLOW_JOURNAL:
+#ifdef HAVE_SYSTEMD
+		if (opts->unit == NULL || *opts->unit == '\0') {
+			xasprintf(cause, "no unit to follow");
+			return -1;
+		}
+		if (opts->directory != NULL && *opts->directory != '/') {
+			xasprintf(cause, "journal folder %s: not an absolute "
+			    "path", opts->directory);
+			return -1;
+		}
+		return 0;
+#else
+		xasprintf(cause, "the journal: heapwatchd was built without "
+		    "libsystemd");
+		return -1;
+#endif
+	}
+	xasprintf(cause, "unknown kind of source");
+	return -1;
+}
+
 struct follow *
 follow_new(struct event_base *base, const struct follow_options *opts,
     follow_line_cb cb, void *arg, char **cause)
@@ -583,20 +914,8 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 	struct timeval	 tv;
 	size_t		 n;
 
-	if (opts->kind == FOLLOW_FILE && (opts->path == NULL ||
-	    *opts->path == '\0')) {
-		xasprintf(cause, "no file to follow");
+	if (follow_check(opts, cause) == -1)
 		return NULL;
-	}
-	if (opts->kind == FOLLOW_COMMAND && (opts->argv == NULL ||
-	    opts->argv[0] == NULL || *opts->argv[0] == '\0')) {
-		xasprintf(cause, "no command to run");
-		return NULL;
-	}
-	if (opts->kind != FOLLOW_FILE && opts->kind != FOLLOW_COMMAND) {
-		xasprintf(cause, "unknown kind of source");
-		return NULL;
-	}
 
 	f = xcalloc(1, sizeof *f);
 	f->base = base;
@@ -627,6 +946,17 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 	if (opts->kind == FOLLOW_FILE) {
 		f->path = xstrdup(opts->path);
 		f->name = xstrdup(opts->name != NULL ? opts->name : opts->path);
+	} else if (opts->kind == FOLLOW_JOURNAL) {
+		/* As systemctl and journalctl take "api" for api.service. */
+		if (strchr(opts->unit, '.') == NULL)
+			xasprintf(&f->unit, "%s.service", opts->unit);
+		else
+			f->unit = xstrdup(opts->unit);
+		if (opts->directory != NULL)
+			f->directory = xstrdup(opts->directory);
+		f->name = xstrdup(opts->name != NULL ? opts->name : f->unit);
+		f->threshold = sizeof JOURNAL_PREFIX + (f->opts.max_line >
+		    JOURNAL_DATA ? f->opts.max_line : JOURNAL_DATA);
 	} else {
 		for (n = 0; opts->argv[n] != NULL; n++)
 			;
@@ -641,6 +971,8 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 	f->opts.name = f->name;
 	f->opts.path = f->path;
 	f->opts.argv = f->argv;
+	f->opts.unit = f->unit;
+	f->opts.directory = f->directory;
 
 	f->tick = event_new(base, -1, EV_PERSIST, follow_on_tick, f);
 	tv.tv_sec = (time_t)(f->opts.poll_ms / 1000);
@@ -652,12 +984,29 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 	}
 
 	/* The first tick reads at once (or says why it cannot). */
-	if (opts->kind == FOLLOW_FILE) {
+	switch (opts->kind) {
+	case FOLLOW_FILE:
 		if (file_open(f, !opts->from_start) == -1)
 			f->fd = -1;
 		event_active(f->tick, EV_TIMEOUT, 1);
-	} else
+		break;
+	case FOLLOW_COMMAND:
 		cmd_start(f);
+		break;
+	case FOLLOW_JOURNAL:
+#ifdef HAVE_SYSTEMD
+		/* Now: what is written from here on is new. */
+		f->ev_wake = event_new(base, -1, 0, follow_on_journal, f);
+		if (f->ev_wake == NULL) {
+			xasprintf(cause, "cannot add a timer to the event "
+			    "loop");
+			follow_destroy(f);
+			return NULL;
+		}
+		journal_tick(f);
+#endif
+		break;
+	}
 	return f;
 }
 

@@ -2,13 +2,15 @@
  * Unit tests for src/follow.c on a real event loop: a file that grows,
  * is rotated, truncated, missing, written a piece at a time or with
  * overlong lines; a command that prints, exits and is started again,
- * and one that will not stop when asked.
+ * and one that will not stop when asked; a unit's entries in a journal
+ * written by systemd-journal-remote.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -641,6 +643,363 @@ test_free_in_callback(void)
 	got_reset(&g);
 }
 
+/*
+ * The journal, as systemd-journal-remote writes it from journal export
+ * format on its standard input: a real journal file in a folder, written
+ * while the source reads it.
+ */
+#ifdef HAVE_SYSTEMD
+struct remote {
+	pid_t	pid;
+	int	fd;		/* its standard input */
+};
+
+#define BOOT_ID		"5b1e0c7f3a9d4e6f8a2b1c0d9e8f7a6b"
+
+static const char	*remote_bin;
+static uint64_t		 remote_seq;	/* orders the entries written */
+
+static const char *
+remote_find(void)
+{
+	static const char *const where[] = {
+		"/lib/systemd/systemd-journal-remote",
+		"/usr/lib/systemd/systemd-journal-remote",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof where / sizeof where[0]; i++)
+		if (access(where[i], X_OK) == 0)
+			return where[i];
+	return NULL;
+}
+
+/* Start systemd-journal-remote writing the journal file output. */
+static bool
+remote_start(struct remote *r, const char *output)
+{
+	char	arg[256], log[160];
+	int	fds[2], fd;
+
+	snprintf(arg, sizeof arg, "--output=%s", output);
+	snprintf(log, sizeof log, "%s/remote.log", dir);
+	if (pipe2(fds, O_CLOEXEC) == -1 || (r->pid = fork()) == -1)
+		abort();
+	if (r->pid == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) ==
+		    -1 || dup2(fds[0], STDIN_FILENO) == -1 ||
+		    dup2(fd, STDOUT_FILENO) == -1 ||
+		    dup2(fd, STDERR_FILENO) == -1)
+			_exit(126);
+		execl(remote_bin, remote_bin, arg, "-", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	r->fd = fds[1];
+	return true;
+}
+
+/* Close its input: it writes what it has and exits. Its exit status. */
+static int
+remote_stop(struct remote *r)
+{
+	uint64_t	end = now_ms() + 10000;
+	pid_t		got;
+	int		status = -1;
+
+	close(r->fd);
+	while ((got = waitpid(r->pid, &status, WNOHANG)) == 0 &&
+	    now_ms() < end)
+		usleep(10000);
+	if (got == 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, &status, 0);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Write one entry in journal export format; a MESSAGE with a newline in
+ * it goes in the binary form: the name, a newline, its length as 64 bits
+ * little-endian, the bytes.
+ */
+static void
+remote_entry(struct remote *r, const char *unit, const char *msg)
+{
+	char		 head[512], *p;
+	uint64_t	 n = strlen(msg), i;
+	unsigned char	 le[8];
+	size_t		 len;
+
+	remote_seq++;
+	snprintf(head, sizeof head, "__REALTIME_TIMESTAMP=%llu\n"
+	    "__MONOTONIC_TIMESTAMP=%llu\n_BOOT_ID=" BOOT_ID "\n"
+	    "_SYSTEMD_UNIT=%s\n_PID=4242\n",
+	    (unsigned long long)(1700000000000000ULL + remote_seq * 1000),
+	    (unsigned long long)(1000000ULL + remote_seq * 1000), unit);
+	xwrite(r->fd, head);
+	if (strchr(msg, '\n') == NULL) {
+		len = strlen("MESSAGE=") + n + 3;
+		if ((p = malloc(len)) == NULL)
+			abort();
+		snprintf(p, len, "MESSAGE=%s\n\n", msg);
+		xwrite(r->fd, p);
+		free(p);
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		le[i] = (unsigned char)(n >> (8 * i));
+	xwrite(r->fd, "MESSAGE\n");
+	if (write(r->fd, le, sizeof le) != (ssize_t)sizeof le)
+		abort();
+	xwrite(r->fd, msg);
+	xwrite(r->fd, "\n\n");
+}
+
+static struct follow *
+journal_source(const char *unit, const char *directory, bool from_start,
+    size_t max_line, uint64_t poll_ms, struct got *g)
+{
+	struct follow_options	 o;
+	struct follow		*f;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.kind = FOLLOW_JOURNAL;
+	o.name = "journal";
+	o.unit = unit;
+	o.directory = directory;
+	o.from_start = from_start;
+	o.max_line = max_line;
+	o.poll_ms = poll_ms;
+	if ((f = follow_new(base, &o, on_line, g, &cause)) == NULL) {
+		printf("# follow_new: %s\n", cause);
+		abort();
+	}
+	return f;
+}
+
+/* Lines and flags, as g holds them from index from on. */
+static bool
+lines_flags_are(struct got *g, int from, const char *const *want,
+    const int *flags, int n)
+{
+	int	i;
+	bool	same = g->n - from == n;
+
+	for (i = 0; same && i < n; i++)
+		if (strcmp(g->lines[from + i], want[i]) != 0 ||
+		    g->flags[from + i] != flags[i])
+			same = false;
+	if (!same)
+		for (i = from; i < g->n; i++)
+			printf("#   got \"%s\" %d\n", g->lines[i], g->flags[i]);
+	return same;
+}
+
+/*
+ * A unit's entries as they are written, from the end, by the journal's
+ * descriptor alone (a tick of a minute), then through a rotation, a
+ * vacuum and a second file in the folder.
+ */
+static void
+test_journal(void)
+{
+	static const char *const before[] = { "before one", "before two" };
+	static const char *const want[] = {
+		"one", "two", "0123456789abcdef0123456789abcdef", "three",
+		"four", "", "five", "six"
+	};
+	static const int wflags[] = { 0, 0, FOLLOW_CUT, 0, 0, 0, 0, 0 };
+	static const char *const later[] = {
+		"after rotation", "after vacuum", "in another file"
+	};
+	static const int zero[] = { 0, 0, 0 };
+	struct remote	 r;
+	struct got	 g, g0;
+	struct follow	*f, *f0;
+	char		 jdir[128], out[192], old[192];
+	uint64_t	 t0, took;
+	int		 i;
+
+	memset(&g, 0, sizeof g);
+	memset(&g0, 0, sizeof g0);
+	snprintf(jdir, sizeof jdir, "%s/journal", dir);
+	snprintf(out, sizeof out, "%s/remote.journal", jdir);
+	if (mkdir(jdir, 0755) == -1)
+		abort();
+	remote_start(&r, out);
+	remote_entry(&r, "api.service", "before one");
+	remote_entry(&r, "other.service", "before, not ours");
+	remote_entry(&r, "api.service", "before two");
+
+	/* From the start: what is there, which also says it is written. */
+	f0 = journal_source("api.service", jdir, true, 0, POLL_MS, &g0);
+	run_until(&g0, 2, 5000);
+	ok(lines_flags_are(&g0, 0, before, zero, 2),
+	    "journal from the start: the unit's entries there");
+	follow_free(f0);
+	got_reset(&g0);
+
+	f = journal_source("api", jdir, false, 32, 60000, &g);
+	ok(follow_stats(f)->up, "journal: open");
+	run_for(200);
+	is_int(g.n, 0, "journal from the end: nothing that was there");
+
+	remote_entry(&r, "api.service", "one");
+	remote_entry(&r, "other.service", "not ours");
+	remote_entry(&r, "api2.service", "not ours either");
+	remote_entry(&r, "api.service", "two");
+	run_until(&g, 2, 5000);
+	remote_entry(&r, "api.service", "0123456789abcdef0123456789abcdef"
+	    "-the-rest");
+	remote_entry(&r, "api.service", "three\nfour\n\nfive\n");
+	t0 = now_ms();
+	remote_entry(&r, "api.service", "six");
+	run_until(&g, 8, 5000);
+	took = now_ms() - t0;
+	run_for(100);
+	ok(lines_flags_are(&g, 0, want, wflags, 8),
+	    "the unit's MESSAGEs as lines, in order, cut at max_line, "
+	    "split at newlines");
+	printf("# last entry written to line delivered: %llu ms\n",
+	    (unsigned long long)took);
+	ok(took < 3000, "promptly, with only the journal's descriptor to "
+	    "wake the loop (%llu ms)", (unsigned long long)took);
+	is_int(follow_stats(f)->lines, 8, "stats: lines");
+	is_int(follow_stats(f)->cut, 1, "stats: cut");
+	is_int(follow_stats(f)->errors, 0, "stats: no errors");
+	is_int(remote_stop(&r), 0, "systemd-journal-remote wrote it all");
+
+	/*
+	 * Rotation as journald does it: the file renamed, a new one at its
+	 * name. Then the old one vacuumed, then another file in the folder.
+	 */
+	snprintf(old, sizeof old, "%s/remote@rotated.journal", jdir);
+	if (rename(out, old) == -1)
+		abort();
+	remote_start(&r, out);
+	remote_entry(&r, "api.service", "after rotation");
+	run_until(&g, 9, 5000);
+	if (unlink(old) == -1)
+		abort();
+	run_for(200);
+	remote_entry(&r, "api.service", "after vacuum");
+	run_until(&g, 10, 5000);
+	is_int(remote_stop(&r), 0, "systemd-journal-remote again");
+	snprintf(out, sizeof out, "%s/other.journal", jdir);
+	remote_start(&r, out);
+	remote_entry(&r, "api.service", "in another file");
+	run_until(&g, 11, 5000);
+	run_for(200);
+	ok(lines_flags_are(&g, 8, later, zero, 3),
+	    "through rotation, vacuum and a new file: each line once");
+	ok(follow_stats(f)->rotations >= 2, "stats: rotations (%llu)",
+	    (unsigned long long)follow_stats(f)->rotations);
+	is_int(follow_stats(f)->errors, 0, "still no errors");
+	ok(follow_stats(f)->up, "still up");
+
+	/* Freed from its own callback, in the middle of a burst. */
+	got_reset(&g);
+	follow_free(f);
+	g.free_me = journal_source("api.service", jdir, false, 0, 60000, &g);
+	for (i = 0; i < 3; i++)
+		remote_entry(&r, "api.service", "burst");
+	run_until(&g, 1, 5000);
+	run_for(200);
+	is_int(g.n, 1, "journal source freed from its callback");
+	got_reset(&g);
+	is_int(remote_stop(&r), 0, "systemd-journal-remote stops");
+}
+
+/* A folder that is not there yet: waited for, then read from its start. */
+static void
+test_journal_missing(void)
+{
+	static const char *const want[] = { "first", "second" };
+	static const int zero[] = { 0, 0 };
+	struct remote	 r;
+	struct got	 g;
+	struct follow	*f;
+	char		 jdir[128], out[192];
+
+	memset(&g, 0, sizeof g);
+	snprintf(jdir, sizeof jdir, "%s/later", dir);
+	snprintf(out, sizeof out, "%s/remote.journal", jdir);
+	f = journal_source("api.service", jdir, false, 0, POLL_MS, &g);
+	run_for(5 * POLL_MS);
+	ok(!follow_stats(f)->up, "missing journal folder: not up");
+	is_int(follow_stats(f)->errors, 1, "missing journal folder: said once");
+	ok(strstr(follow_stats(f)->last_error, "later") != NULL,
+	    "last_error names the folder (%s)", follow_stats(f)->last_error);
+	if (mkdir(jdir, 0755) == -1)
+		abort();
+	remote_start(&r, out);
+	remote_entry(&r, "api.service", "first");
+	remote_entry(&r, "api.service", "second");
+	run_until(&g, 2, 5000);
+	run_for(100);
+	ok(lines_flags_are(&g, 0, want, zero, 2),
+	    "a folder that appears later is read from its start");
+	ok(follow_stats(f)->up, "then up");
+	is_int(follow_stats(f)->errors, 1, "no more errors");
+	is_int(remote_stop(&r), 0, "systemd-journal-remote stops");
+	follow_free(f);
+	got_reset(&g);
+}
+
+static void
+test_journal_options(void)
+{
+	struct follow_options	 o;
+	struct follow		*f;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.kind = FOLLOW_JOURNAL;
+	f = follow_new(base, &o, on_line, NULL, &cause);
+	ok(f == NULL && cause != NULL && strstr(cause, "unit") != NULL,
+	    "a journal source needs a unit (%s)", cause ? cause : "");
+	free(cause);
+	cause = NULL;
+	o.unit = "api.service";
+	o.directory = "relative/journal";
+	f = follow_new(base, &o, on_line, NULL, &cause);
+	ok(f == NULL && cause != NULL && strstr(cause, "absolute") != NULL,
+	    "and an absolute folder (%s)", cause ? cause : "");
+	free(cause);
+}
+
+static void
+test_journals(void)
+{
+	if ((remote_bin = remote_find()) == NULL) {
+		ok(0, "systemd-journal-remote is installed (tools/deps.sh)");
+		return;
+	}
+	test_journal_options();
+	test_journal();
+	test_journal_missing();
+}
+#else
+static void
+test_journals(void)
+{
+	struct follow_options	 o;
+	struct follow		*f;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.kind = FOLLOW_JOURNAL;
+	o.unit = "api.service";
+	f = follow_new(base, &o, on_line, NULL, &cause);
+	ok(f == NULL && cause != NULL && strstr(cause, "libsystemd") != NULL,
+	    "no journal without libsystemd (%s)", cause ? cause : "");
+	free(cause);
+}
+#endif
+
 int
 main(void)
 {
@@ -661,6 +1020,7 @@ main(void)
 	test_command_stable();
 	test_command_free();
 	test_free_in_callback();
+	test_journals();
 	event_base_free(base);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
