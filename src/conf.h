@@ -133,6 +133,7 @@ struct gctrace_config {
 	enum gctrace_source	 source;
 	char			*file;
 	char			*journal_unit;
+	char			*journal_directory; /* NULL: the system's */
 	char			**argv;		/* NULL-terminated */
 	size_t			 argc;
 };

@@ -86,10 +86,12 @@ static const char *const target_keys[TK_MAX] = {
 	[TK_GCTRACE] = "gctrace",
 };
 
-enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND, GK_MAX };
+enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND,
+	GK_JOURNAL_DIRECTORY, GK_MAX };
+#define GK_SOURCES	(GK_COMMAND + 1)	/* exactly one of these */
 static const char *const gctrace_keys[GK_MAX] = {
 	[GK_FILE] = "file", [GK_JOURNAL_UNIT] = "journal_unit",
-	[GK_COMMAND] = "command",
+	[GK_COMMAND] = "command", [GK_JOURNAL_DIRECTORY] = "journal_directory",
 };
 
 enum tls_key { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_INSECURE, TL_MAX };
@@ -1043,7 +1045,10 @@ load_basic_auth(struct loader *l, const struct slot *s,
 	return true;
 }
 
-/* Read a target's gctrace: exactly one source of GC trace lines. */
+/*
+ * Read a target's gctrace: exactly one source of GC trace lines, and
+ * for the journal, which one.
+ */
 static void
 load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 {
@@ -1055,7 +1060,11 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 	if ((map = get_map(l, s)) == NULL)
 		return;
 	collect(l, map, gctrace_keys, GK_MAX, gs);
-	for (i = 0; i < GK_MAX; i++) {
+	if (gs[GK_JOURNAL_DIRECTORY].key != NULL &&
+	    gs[GK_JOURNAL_UNIT].key == NULL)
+		error(l, gs[GK_JOURNAL_DIRECTORY].key, "gctrace: "
+		    "journal_directory needs journal_unit");
+	for (i = 0; i < GK_SOURCES; i++) {
 		if (gs[i].key == NULL)
 			continue;
 		if (n++ > 0) {
@@ -1066,8 +1075,9 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 		first = i;
 	}
 	if (n == 0) {
-		error(l, map, "gctrace: expected one of file, journal_unit "
-		    "or command");
+		if (gs[GK_JOURNAL_DIRECTORY].key == NULL)
+			error(l, map, "gctrace: expected one of file, "
+			    "journal_unit or command");
 		return;
 	}
 	if (gs[GK_FILE].key != NULL) {
@@ -1075,6 +1085,10 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 			g->source = GCTRACE_SRC_FILE;
 	} else if (gs[GK_JOURNAL_UNIT].key != NULL) {
 #ifdef HAVE_SYSTEMD
+		if (gs[GK_JOURNAL_DIRECTORY].key != NULL &&
+		    !get_path(l, &gs[GK_JOURNAL_DIRECTORY],
+		    &g->journal_directory))
+			return;
 		if (get_string(l, &gs[GK_JOURNAL_UNIT], true,
 		    &g->journal_unit))
 			g->source = GCTRACE_SRC_JOURNAL;
@@ -1742,6 +1756,7 @@ target_clear(struct target_config *t)
 	config_pairs_free(t->headers, t->nheaders);
 	free(t->gctrace.file);
 	free(t->gctrace.journal_unit);
+	free(t->gctrace.journal_directory);
 	for (i = 0; i < t->gctrace.argc; i++)
 		free(t->gctrace.argv[i]);
 	free(t->gctrace.argv);
@@ -1833,7 +1848,9 @@ gctrace_equal(const struct gctrace_config *a, const struct gctrace_config *b)
 	size_t	i;
 
 	if (a->source != b->source || !streq(a->file, b->file) ||
-	    !streq(a->journal_unit, b->journal_unit) || a->argc != b->argc)
+	    !streq(a->journal_unit, b->journal_unit) ||
+	    !streq(a->journal_directory, b->journal_directory) ||
+	    a->argc != b->argc)
 		return false;
 	for (i = 0; i < a->argc; i++)
 		if (!streq(a->argv[i], b->argv[i]))

@@ -610,6 +610,61 @@ test_gctrace(void)
 	free(path);
 }
 
+/*
+ * gctrace from the journal: the system's, or journal files in a folder
+ * (taken from the configuration's folder when relative).
+ */
+static void
+test_gctrace_journal(void)
+{
+#ifdef HAVE_SYSTEMD
+	const struct target_config	*t;
+	struct config			*cf;
+	char				*path, *want;
+
+	path = corpus("gctrace_journal.yaml");
+	cf = good(path, "gctrace_journal.yaml");
+	t = find(cf, "system");
+	ok(t != NULL && t->gctrace.source == GCTRACE_SRC_JOURNAL &&
+	    strcmp(t->gctrace.journal_unit, "api.service") == 0 &&
+	    t->gctrace.journal_directory == NULL,
+	    "journal_unit alone: the system journal");
+	t = find(cf, "remote");
+	xasprintf(&want, "%s/tests/config/journal/remote", srcdir);
+	ok(t != NULL && t->gctrace.source == GCTRACE_SRC_JOURNAL &&
+	    strcmp(t->gctrace.journal_unit, "api.service") == 0 &&
+	    t->gctrace.journal_directory != NULL &&
+	    strcmp(t->gctrace.journal_directory, want) == 0,
+	    "journal_directory, taken from the file's folder");
+	free(want);
+	t = find(cf, "absolute");
+	ok(t != NULL && t->gctrace.journal_directory != NULL &&
+	    strcmp(t->gctrace.journal_directory,
+	    "/var/log/journal/remote") == 0,
+	    "an absolute journal_directory stays as it is");
+	ok(cf != NULL && !config_target_equal(&cf->targets[0],
+	    &cf->targets[2]) && !config_target_equal(&cf->targets[1],
+	    &cf->targets[2]) && config_target_equal(&cf->targets[2],
+	    &cf->targets[2]),
+	    "journal_directory counts in a target's settings");
+	config_free(cf);
+	free(path);
+	bad("bad_journal.yaml",
+	    "3:15: gctrace: journal_directory needs journal_unit",
+	    "5:28: gctrace: journal_directory needs journal_unit",
+	    "7:61: journal_directory: must not be empty");
+#else
+	bad("gctrace_journal.yaml",
+	    "5:15: journal_unit: heapwatchd was built without libsystemd",
+	    "8:7: journal_unit: heapwatchd was built without libsystemd",
+	    "12:7: journal_unit: heapwatchd was built without libsystemd");
+	bad("bad_journal.yaml",
+	    "3:15: gctrace: journal_directory needs journal_unit",
+	    "5:28: gctrace: journal_directory needs journal_unit",
+	    "7:15: journal_unit: heapwatchd was built without libsystemd");
+#endif
+}
+
 int
 main(void)
 {
@@ -628,6 +683,7 @@ main(void)
 	test_files();
 	test_web();
 	test_gctrace();
+	test_gctrace_journal();
 
 	bad("unknown_key.yaml", "4:5: unknown key \"interva\"");
 	bad("bad_duration.yaml",
