@@ -550,7 +550,11 @@ target_start(struct target *t, bool jitter)
 		if (g->source == GCTRACE_SRC_FILE) {
 			fo.kind = FOLLOW_FILE;
 			fo.path = g->file;
-		} else if (g->source == GCTRACE_SRC_COMMAND) {
+		} else if (g->source == GCTRACE_SRC_JOURNAL) {
+			fo.kind = FOLLOW_JOURNAL;
+			fo.unit = g->journal_unit;
+			fo.directory = g->journal_directory;
+		} else {
 			fo.kind = FOLLOW_COMMAND;
 			fo.argv = g->argv;
 		}

@@ -6,7 +6,8 @@
 # and the lines that are not GCs, exports the collector's metrics, and
 # judges the live heap: a leaking service fires, on its live heap alone
 # when it has no profile, and a churning one does not. A command source
-# reads the same lines through tail -F.
+# reads the same lines through tail -F, and a journal source the same
+# lines again as systemd-journal-remote writes them to journal files.
 . "$(dirname "$0")/lib.sh"
 
 bin=$(fixture_bin) || { ok 1 "the fixture builds"; done_testing; exit; }
@@ -37,6 +38,26 @@ serve_start "the churning service" "$TMPD/run-gctrace" "$TMPD/churn.log" \
 wait_for 10 test -s "$gc"
 ok $? "the services write gctrace lines"
 
+# The journal of a unit "leak.service": the same lines, in journal export
+# format, written by systemd-journal-remote into a folder.
+remote=
+for r in /lib/systemd/systemd-journal-remote \
+    /usr/lib/systemd/systemd-journal-remote; do
+	[ -x "$r" ] && remote=$r
+done
+mkdir -p "$TMPD/journal"
+tail -n 0 -F "$TMPD/all.log" 2>/dev/null | while IFS= read -r l; do
+	n=$((n + 1))
+	printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%d\n' \
+	    "${EPOCHREALTIME/./}" $((1000000 + n * 1000))
+	printf '_BOOT_ID=5b1e0c7f3a9d4e6f8a2b1c0d9e8f7a6b\n'
+	printf '_SYSTEMD_UNIT=leak.service\n_PID=4242\nMESSAGE=%s\n\n' "$l"
+done | "${remote:-false}" --output="$TMPD/journal/remote.journal" - \
+    >"$TMPD/remote.log" 2>&1 &
+cleanup_hooks+=("pkill -f 'tail -n 0 -F $TMPD/all.log' 2>/dev/null")
+[ -n "$remote" ]
+ok $? "systemd-journal-remote is installed (tools/deps.sh)"
+
 { config_head 20s 10s; cat <<YAML; } >"$TMPD/hw.yaml"
   - name: leak
     url: $LEAK/debug/pprof/heap
@@ -52,6 +73,9 @@ ok $? "the services write gctrace lines"
     min_growth: 2MiB
     gctrace:
       command: [tail, -n, "0", -F, $gc]
+  - name: journal
+    min_growth: 2MiB
+    gctrace: {journal_unit: leak, journal_directory: $TMPD/journal}
 YAML
 "$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/out" 2>&1
 ok $? "heapwatchd -t accepts gctrace targets"
@@ -80,6 +104,16 @@ ok $? "pause time ${pause}s and GC CPU fraction $cpu"
 ok $? "a target with gctrace alone is up, without a url"
 wait_for 10 cycles_over viacmd 2
 ok $? "a command's output is read too"
+wait_for 10 cycles_over journal 2
+rc=$?
+ok $rc "and a unit's journal"
+if [ $rc -ne 0 ]; then
+	curl -fs "$HWD_URL/api/v1/targets" | jq -c '.[] | select(.name == "journal")' | diag
+	diag <"$TMPD/remote.log"; ls -la "$TMPD/journal" | diag
+	grep journal "$TMPD/heapwatchd.log" | diag
+fi
+[ "$(target_field journal gctrace.source)" = journal ]
+ok $? "... which /api/v1/targets names"
 
 # Lines that are not GCs: counted, skipped.
 echo "a line of the service's own" >>"$gc"
