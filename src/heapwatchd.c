@@ -1,7 +1,8 @@
 /*
  * heapwatchd: scrapes the pprof endpoints of Go services, keeps the
  * snapshots, and serves what it knows over HTTP. One libevent loop owns
- * everything; systemd supervises it (sd_notify when built with libsystemd).
+ * everything but the decoding of scraped bodies, which a worker thread does
+ * (decode.c); systemd supervises it (sd_notify when built with libsystemd).
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "decode.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -373,6 +375,7 @@ main(int argc, char **argv)
 	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
 		fatalx("%s", cause);
 	hwd.scrape = scrape_new(hwd.base);
+	hwd.decode = decode_new(hwd.base);
 	{
 		char *url = hwd_external_url(hwd.conf);
 
@@ -427,6 +430,7 @@ main(int argc, char **argv)
 	server_free(hwd.server);
 	notifier_free(hwd.notifier);
 	scrape_free(hwd.scrape);
+	decode_free(hwd.decode);
 	store_close(hwd.store);
 	config_free(hwd.conf);
 	event_base_free(hwd.base);

@@ -55,6 +55,7 @@ struct target {
 	const struct target_config *cfg;	/* in hwd->conf */
 	struct event		*timer;
 	struct scrape_job	*job;		/* in flight, or NULL */
+	struct decode_job	*decoding;	/* its body, or NULL */
 	int64_t			 next_ms;	/* monotonic, next scrape */
 
 	enum target_health	 health;
@@ -92,6 +93,7 @@ struct hwd {
 	struct config		*conf;
 	struct store		*store;
 	struct scrape		*scrape;
+	struct decode		*decode;
 	struct server		*server;
 	struct notifier		*notifier;
 	struct targets		 targets;

@@ -141,6 +141,8 @@ scrape_done(CURL *easy, CURLcode result, void *arg)
 		r.len = j->len;
 	}
 	j->done(&r, j->arg);
+	if (r.ok && r.body == NULL)
+		j->body = NULL;		/* the callback kept it */
 	job_free(j);
 }
 

@@ -42,16 +42,17 @@ struct scrape_result {
 	bool		 ok;
 	long		 status;		/* HTTP status, 0 if none */
 	char		 error[256];		/* why not ok */
-	const void	*body;
+	void		*body;			/* when ok */
 	size_t		 len;
 	double		 seconds;
 };
 
 /*
  * Called once per started job, from the event loop; the result lives for
- * the call only. The callback must not cancel its own job.
+ * the call only, but the callback may keep the body: it sets r->body to
+ * NULL and frees it later. The callback must not cancel its own job.
  */
-typedef void (*scrape_done_cb)(const struct scrape_result *, void *arg);
+typedef void (*scrape_done_cb)(struct scrape_result *, void *arg);
 
 struct scrape	*scrape_new(struct event_base *);
 void		 scrape_free(struct scrape *);

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "decode.h"
 #include "follow.h"
 #include "gctrace.h"
 #include "heapwatchd.h"
@@ -507,6 +508,7 @@ target_free(struct target *t)
 	if (t == NULL)
 		return;
 	scrape_cancel(t->job);
+	decode_cancel(t->decoding);
 	event_free(t->timer);
 	follow_free(t->gctrace);
 	sites_clear(t);
@@ -601,45 +603,34 @@ set_error(struct target *t, const char *fmt, ...)
 
 /* Record what a scrape brought: check, store and summarise the profile. */
 static void
-target_took(struct target *t, const struct scrape_result *r)
+target_took(struct target *t, const struct profile *p, const char *why,
+    const void *body, size_t len)
 {
 	struct hwd		*hwd = t->hwd;
-	struct profile		*p;
-	struct summary		*s;
+	struct summary		*s = NULL;
 	struct store_retention	 keep;
 	char			 id[STORE_ID_MAX];
 	char			*cause = NULL;
 	size_t			 removed;
-	int64_t			 now = now_unix_ms();
+	int64_t			 now = t->last_scrape;
 
-	t->last_scrape = now;
-	t->last_duration = r->seconds;
-	if (!r->ok) {
-		t->scrapes[SCRAPE_FAILED]++;
-		t->health = TARGET_DOWN;
-		t->failures++;
-		set_error(t, "%s", r->error);
-		log_warnx("%s: scrape failed: %s", t->cfg->name, r->error);
-		return;
-	}
 	/* A profile of the wrong kind is as bad as no profile. */
-	p = profile_decode(r->body, r->len, PROFILE_MAX_INFLATED, NULL, &cause);
-	s = p == NULL ? NULL : summary_make(p, config_target_kind(t->cfg), "",
-	    now, t->judge->names, &cause);
-	profile_free(p);
+	if (p != NULL && (s = summary_make(p, config_target_kind(t->cfg), "",
+	    now, t->judge->names, &cause)) == NULL)
+		why = cause;
 	if (s == NULL) {
 		t->scrapes[SCRAPE_INVALID]++;
 		t->health = TARGET_DOWN;
 		t->failures++;
-		set_error(t, "invalid profile: %s", cause);
-		log_warnx("%s: invalid profile: %s", t->cfg->name, cause);
+		set_error(t, "invalid profile: %s", why);
+		log_warnx("%s: invalid profile: %s", t->cfg->name, why);
 		free(cause);
 		return;
 	}
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
-	if (store_put(hwd->store, t->cfg->name, now, r->body, r->len, id,
+	if (store_put(hwd->store, t->cfg->name, now, body, len, id,
 	    &cause) == -1) {
 		t->scrapes[SCRAPE_NOT_STORED]++;
 		set_error(t, "not stored: %s", cause);
@@ -662,18 +653,16 @@ target_took(struct target *t, const struct scrape_result *r)
 		free(cause);
 	} else
 		t->snapshots -= removed < t->snapshots ? removed : t->snapshots;
-	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, id, r->len);
+	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, id, len);
 }
 
+/* Arm the next scrape: an interval on, or more while it keeps failing. */
 static void
-target_done(const struct scrape_result *r, void *arg)
+target_next(struct target *t)
 {
-	struct target	*t = arg;
 	uint64_t	 delay;
 	unsigned int	 shift;
 
-	t->job = NULL;
-	target_took(t, r);
 	/* Back off while it keeps failing: 2, 4, then 8 intervals. */
 	delay = t->cfg->interval_ms;
 	if (t->failures > 1) {
@@ -689,6 +678,41 @@ target_done(const struct scrape_result *r, void *arg)
 	target_arm(t);
 }
 
+/* The body is decoded, or not: take it, then scrape again in due time. */
+static void
+target_decoded(const struct profile *p, const char *cause, const void *body,
+    size_t len, void *arg)
+{
+	struct target	*t = arg;
+
+	t->decoding = NULL;
+	target_took(t, p, cause, body, len);
+	target_next(t);
+}
+
+static void
+target_done(struct scrape_result *r, void *arg)
+{
+	struct target	*t = arg;
+
+	t->job = NULL;
+	t->last_scrape = now_unix_ms();
+	t->last_duration = r->seconds;
+	if (!r->ok) {
+		t->scrapes[SCRAPE_FAILED]++;
+		t->health = TARGET_DOWN;
+		t->failures++;
+		set_error(t, "%s", r->error);
+		log_warnx("%s: scrape failed: %s", t->cfg->name, r->error);
+		target_next(t);
+		return;
+	}
+	/* Decoded by the worker, the loop free meanwhile. */
+	t->decoding = decode_start(t->hwd->decode, r->body, r->len,
+	    PROFILE_MAX_INFLATED, t->failures > 0, target_decoded, t);
+	r->body = NULL;
+}
+
 static void
 target_scrape(evutil_socket_t fd, short what, void *arg)
 {
@@ -698,7 +722,7 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	struct scrape_header		*h;
 	size_t				 i;
 
-	if (t->job != NULL)
+	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
 	memset(&req, 0, sizeof req);
 	req.url = c->url;

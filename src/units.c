@@ -148,7 +148,8 @@ units_number(const char *s, long long min, long long max, long long *out,
 const char *
 units_fmt_size(uint64_t n)
 {
-	static char	 buf[32];
+	/* Per thread: heapwatchd decodes profiles in a worker too. */
+	static __thread char buf[32];
 	static const char *names[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
 	int		 i = 0;
 

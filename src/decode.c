@@ -1,0 +1,236 @@
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "decode.h"
+#include "log.h"
+#include "profile.h"
+#include "xmalloc.h"
+
+enum job_state { JOB_TODO, JOB_BUSY, JOB_FINISHED };
+
+struct decode_job {
+	struct decode		*d;
+	void			*body;
+	size_t			 len, max;
+	decode_done_cb		 done;
+	void			*arg;
+	bool			 later;		/* in d->later */
+	struct profile		*p;		/* the worker's result */
+	char			*cause;
+	enum job_state		 state;		/* under d->mtx */
+	bool			 cancelled;	/* the loop's only */
+	TAILQ_ENTRY(decode_job)	 entry;
+};
+
+TAILQ_HEAD(decode_jobs, decode_job);
+
+struct decode {
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct decode_jobs	 todo;		/* under mtx */
+	struct decode_jobs	 later;		/* under mtx, after todo */
+	struct decode_jobs	 finished;	/* under mtx */
+	bool			 quit;		/* under mtx */
+	size_t			 pending;	/* the loop's only */
+	int			 wake[2];	/* a pipe: the worker writes */
+	struct event		*ev;
+};
+
+static void
+job_free(struct decode_job *j)
+{
+	j->d->pending--;
+	profile_free(j->p);
+	free(j->cause);
+	free(j->body);
+	free(j);
+}
+
+/* The worker: decode each job in turn, and tell the loop. */
+static void *
+decode_run(void *arg)
+{
+	struct decode		*d = arg;
+	struct decode_job	*j;
+	ssize_t			 n;
+
+	pthread_mutex_lock(&d->mtx);
+	for (;;) {
+		while (!d->quit && TAILQ_EMPTY(&d->todo) &&
+		    TAILQ_EMPTY(&d->later))
+			pthread_cond_wait(&d->cond, &d->mtx);
+		if (d->quit)
+			break;
+		if ((j = TAILQ_FIRST(&d->todo)) != NULL)
+			TAILQ_REMOVE(&d->todo, j, entry);
+		else {
+			j = TAILQ_FIRST(&d->later);
+			TAILQ_REMOVE(&d->later, j, entry);
+		}
+		j->state = JOB_BUSY;
+		pthread_mutex_unlock(&d->mtx);
+
+		j->p = profile_decode(j->body, j->len, j->max, NULL,
+		    &j->cause);
+
+		pthread_mutex_lock(&d->mtx);
+		j->state = JOB_FINISHED;
+		TAILQ_INSERT_TAIL(&d->finished, j, entry);
+		/* A full pipe already says there is something to read. */
+		do
+			n = write(d->wake[1], "", 1);
+		while (n == -1 && errno == EINTR);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	return NULL;
+}
+
+/* Hand the finished jobs back, one at a time, so that a callback may
+ * cancel any other job. */
+static void
+decode_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct decode		*d = arg;
+	struct decode_job	*j;
+	char			 buf[256];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		continue;
+	for (;;) {
+		pthread_mutex_lock(&d->mtx);
+		if ((j = TAILQ_FIRST(&d->finished)) != NULL)
+			TAILQ_REMOVE(&d->finished, j, entry);
+		pthread_mutex_unlock(&d->mtx);
+		if (j == NULL)
+			break;
+		if (!j->cancelled)
+			j->done(j->p, j->cause, j->body, j->len, j->arg);
+		job_free(j);
+	}
+}
+
+struct decode *
+decode_new(struct event_base *base)
+{
+	struct decode	*d;
+	sigset_t	 all, old;
+	int		 rc;
+
+	d = xcalloc(1, sizeof *d);
+	TAILQ_INIT(&d->todo);
+	TAILQ_INIT(&d->later);
+	TAILQ_INIT(&d->finished);
+	if (pipe2(d->wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	if ((d->ev = event_new(base, d->wake[0], EV_READ | EV_PERSIST,
+	    decode_ready, d)) == NULL)
+		fatalx("event_new failed");
+	event_add(d->ev, NULL);
+	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	/* Signals are the loop's: the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&d->thread, NULL, decode_run, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		fatal("pthread_create");
+	}
+	return d;
+}
+
+void
+decode_free(struct decode *d)
+{
+	struct decode_job	*j;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mtx);
+	d->quit = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->mtx);
+	pthread_join(d->thread, NULL);
+	while ((j = TAILQ_FIRST(&d->todo)) != NULL) {
+		TAILQ_REMOVE(&d->todo, j, entry);
+		job_free(j);
+	}
+	while ((j = TAILQ_FIRST(&d->later)) != NULL) {
+		TAILQ_REMOVE(&d->later, j, entry);
+		job_free(j);
+	}
+	while ((j = TAILQ_FIRST(&d->finished)) != NULL) {
+		TAILQ_REMOVE(&d->finished, j, entry);
+		job_free(j);
+	}
+	event_free(d->ev);
+	close(d->wake[0]);
+	close(d->wake[1]);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->mtx);
+	free(d);
+}
+
+struct decode_job *
+decode_start(struct decode *d, void *body, size_t len, size_t max,
+    bool later, decode_done_cb done, void *arg)
+{
+	struct decode_job	*j;
+
+	j = xcalloc(1, sizeof *j);
+	j->d = d;
+	j->body = body;
+	j->len = len;
+	j->max = max;
+	j->done = done;
+	j->arg = arg;
+	j->later = later;
+	j->state = JOB_TODO;
+	d->pending++;
+	pthread_mutex_lock(&d->mtx);
+	TAILQ_INSERT_TAIL(later ? &d->later : &d->todo, j, entry);
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->mtx);
+	return j;
+}
+
+void
+decode_cancel(struct decode_job *j)
+{
+	struct decode	*d;
+	bool		 busy;
+
+	if (j == NULL)
+		return;
+	d = j->d;
+	pthread_mutex_lock(&d->mtx);
+	busy = j->state == JOB_BUSY;
+	if (j->state == JOB_TODO)
+		TAILQ_REMOVE(j->later ? &d->later : &d->todo, j, entry);
+	else if (j->state == JOB_FINISHED)
+		TAILQ_REMOVE(&d->finished, j, entry);
+	pthread_mutex_unlock(&d->mtx);
+	if (busy)
+		j->cancelled = true;	/* freed when the worker is done */
+	else
+		job_free(j);
+}
+
+size_t
+decode_pending(const struct decode *d)
+{
+	return d->pending;
+}

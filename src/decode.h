@@ -1,0 +1,43 @@
+/*
+ * Decoding scraped profiles off the event loop. One worker thread decodes
+ * the bodies handed to it, in the order given, and the loop hears of each
+ * result through a pipe: a body that takes long to decompress and parse
+ * (a gzip bomb, the profile of a huge heap) delays no transfer and no
+ * timer of the loop, only the decoding of the bodies queued behind it.
+ * Bodies started "later" (of targets whose last body was no profile) wait
+ * until no other is queued, so that broken targets do not hold up the
+ * others.
+ */
+#ifndef DECODE_H
+#define DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct profile;
+struct decode;
+struct decode_job;
+
+/*
+ * Called once per job not cancelled, from the event loop, with the
+ * profile, or NULL and why not. The profile, the cause and the body are
+ * the job's: they live for the call only. The callback must not cancel
+ * its own job.
+ */
+typedef void (*decode_done_cb)(const struct profile *, const char *cause,
+		    const void *body, size_t len, void *arg);
+
+struct decode	*decode_new(struct event_base *);
+/* Wait for the body being decoded, if any; drop the others. */
+void		 decode_free(struct decode *);
+/* Decode body (of len bytes, decompressed to at most max), which the job
+ * takes and frees; after every other body, when later. */
+struct decode_job *decode_start(struct decode *, void *body, size_t len,
+		    size_t max, bool later, decode_done_cb, void *arg);
+/* Abandon a job: its callback is not called. */
+void		 decode_cancel(struct decode_job *);
+/* Jobs started and not yet handed back. */
+size_t		 decode_pending(const struct decode *);
+
+#endif
