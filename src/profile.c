@@ -562,6 +562,7 @@ struct raw_wide {
 struct profile_raw {
 	struct profile_stats	 stats;
 	size_t			 budget;	/* bytes the tables may take */
+	bool			 over;		/* failed on a size limit */
 	size_t			 nfields;
 	struct arena		*scratch;	/* one message at a time */
 	struct arena		*strings;	/* the string table's bytes */
@@ -900,6 +901,7 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 		rc = pbwire_next(&p, end, &f);
 		if (rc == 1) {
 			if (f.wt == 2 && f.len > PROFILE_MAX_FIELD) {
+				raw->over = true;
 				xasprintf(cause, "field %u of %zu bytes is "
 				    "larger than %s", f.num, f.len,
 				    units_fmt_size(PROFILE_MAX_FIELD));
@@ -910,6 +912,7 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 			/* Many tiny records could multiply into much memory. */
 			if (++raw->nfields % 4096 == 0 &&
 			    raw_bytes(raw) > raw->budget) {
+				raw->over = true;
 				xasprintf(cause, "decoded profile exceeds %s",
 				    units_fmt_size(raw->budget));
 				return -1;
@@ -926,6 +929,7 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 			    end - p < 10)
 				return start - data;	/* length cut */
 			if (flen > PROFILE_MAX_FIELD) {
+				raw->over = true;
 				xasprintf(cause, "field %llu of %llu bytes is "
 				    "larger than %s",
 				    (unsigned long long)(tag >> 3),
@@ -1206,6 +1210,8 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 {
 	struct profile_raw	*raw;
 	double			 t0 = now_ms();
+	char			*why;
+	bool			 plain;
 	int			 rc;
 
 	raw = xcalloc(1, sizeof *raw);
@@ -1223,10 +1229,20 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 		    units_fmt_size(max));
 		rc = -1;
 	} else if (parse_fields(raw, data, len, true, cause) == -1) {
-		if (strncmp(*cause, "not a pprof", 11) == 0) {
-			free(*cause);
+		/*
+		 * Whatever is wrong with the wire format, random bytes or
+		 * text fail here in many ways that all mean the same; what
+		 * the parser found stays in parentheses. A size limit says
+		 * so itself.
+		 */
+		if (!raw->over) {
+			why = *cause;
+			plain = strncmp(why, "not a pprof", 11) == 0;
 			xasprintf(cause, "not a pprof profile: neither gzip "
-			    "nor a valid protobuf message");
+			    "nor a valid protobuf message%s%s%s",
+			    plain ? "" : " (", plain ? "" : why,
+			    plain ? "" : ")");
+			free(why);
 		}
 		rc = -1;
 	} else

@@ -219,6 +219,19 @@ test_errors(void)
 	    &cause) == NULL && strstr(cause, "not a pprof profile") != NULL,
 	    "HTML refused as not a profile");
 	free(cause);
+	/* Random bytes fail in many ways, each saying what they are. */
+	cause = NULL;
+	ok(profile_decode("\x08\x01", 2, 100, NULL, &cause) == NULL &&
+	    strcmp(cause, "not a pprof profile: neither gzip nor a valid "
+	    "protobuf message (field 1 has wire type 0)") == 0,
+	    "a field of the wrong wire type is not a profile, and says why");
+	free(cause);
+	cause = NULL;
+	ok(profile_decode("\x0a\x01\x08", 3, 100, NULL, &cause) == NULL &&
+	    strcmp(cause, "not a pprof profile: neither gzip nor a valid "
+	    "protobuf message (malformed value type)") == 0,
+	    "a malformed message inside is not a profile, and says why");
+	free(cause);
 }
 
 static void
