@@ -56,6 +56,7 @@ struct target {
 	struct event		*timer;
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct decode_job	*decoding;	/* its body, or NULL */
+	char			 content_type[128];	/* of the body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
 
 	enum target_health	 health;

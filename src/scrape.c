@@ -120,17 +120,32 @@ scrape_done(CURL *easy, CURLcode result, void *arg)
 {
 	struct scrape_result	 r;
 	struct scrape_job	*j;
+	const char		*type = NULL;
+	long			 oserr;
+	size_t			 n;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &j);
 	memset(&r, 0, sizeof r);
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &r.status);
+	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type) ==
+	    CURLE_OK && type != NULL)
+		snprintf(r.content_type, sizeof r.content_type, "%s", type);
 	r.seconds = since(&j->start);
 	if (j->too_big)
 		snprintf(r.error, sizeof r.error, "response larger than %s",
 		    units_fmt_size(j->max));
-	else if (result != CURLE_OK)
+	else if (result != CURLE_OK) {
 		snprintf(r.error, sizeof r.error, "%s", j->errbuf[0] != '\0' ?
 		    j->errbuf : curl_easy_strerror(result));
+		/* curl says it could not connect; the system says why. */
+		if (result == CURLE_COULDNT_CONNECT &&
+		    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr) ==
+		    CURLE_OK && oserr != 0) {
+			n = strlen(r.error);
+			snprintf(r.error + n, sizeof r.error - n, " (%s)",
+			    strerror(oserr));
+		}
+	}
 	else if (r.status != 200)
 		snprintf(r.error, sizeof r.error, "HTTP status %ld", r.status);
 	else if (j->len == 0)

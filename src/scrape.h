@@ -42,6 +42,7 @@ struct scrape_result {
 	bool		 ok;
 	long		 status;		/* HTTP status, 0 if none */
 	char		 error[256];		/* why not ok */
+	char		 content_type[128];	/* as the server said, or "" */
 	void		*body;			/* when ok */
 	size_t		 len;
 	double		 seconds;

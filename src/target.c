@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -601,6 +602,52 @@ set_error(struct target *t, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A body that is text is no profile, whatever the decoder made of it: say
+ * what it is (an HTML page, the usual answer of a wrong URL or a login
+ * form) and quote its start. Returns -1 when the body is not text.
+ */
+static int
+describe_text(const struct target *t, const char *body, size_t len,
+    char *out, size_t size)
+{
+	char	 quote[64];
+	size_t	 i, n = 0;
+	bool	 html, space = false;
+
+	for (i = 0; i < len && i < 512; i++)
+		if ((unsigned char)body[i] < 0x20 && body[i] != '\t' &&
+		    body[i] != '\n' && body[i] != '\r')
+			return -1;
+	/* Up to two characters a turn, and room for "..." after. */
+	for (i = 0; i < len && n + 6 < sizeof quote; i++) {
+		if (isspace((unsigned char)body[i])) {
+			if (n > 0)
+				space = true;
+			continue;
+		}
+		if (space)
+			quote[n++] = ' ';
+		space = false;
+		/* Printable ASCII only: a cut UTF-8 sequence stays out. */
+		quote[n++] = isprint((unsigned char)body[i]) ? body[i] : '?';
+	}
+	if (i < len) {
+		while (i < len && isspace((unsigned char)body[i]))
+			i++;
+		if (i < len)
+			n += snprintf(quote + n, sizeof quote - n, "...");
+	}
+	quote[n] = '\0';
+	html = strncasecmp(t->content_type, "text/html", 9) == 0 ||
+	    quote[0] == '<';
+	snprintf(out, size, "%s, not a pprof profile%s%s%s: \"%s\"",
+	    html ? "an HTML page" : "text",
+	    t->content_type[0] != '\0' ? " (Content-Type " : "",
+	    t->content_type, t->content_type[0] != '\0' ? ")" : "", quote);
+	return 0;
+}
+
 /* Record what a scrape brought: check, store and summarise the profile. */
 static void
 target_took(struct target *t, const struct profile *p, const char *why,
@@ -609,14 +656,17 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	struct hwd		*hwd = t->hwd;
 	struct summary		*s = NULL;
 	struct store_retention	 keep;
-	char			 id[STORE_ID_MAX];
+	char			 id[STORE_ID_MAX], text[256];
 	char			*cause = NULL;
 	size_t			 removed;
 	int64_t			 now = t->last_scrape;
 
 	/* A profile of the wrong kind is as bad as no profile. */
-	if (p != NULL && (s = summary_make(p, config_target_kind(t->cfg), "",
-	    now, t->judge->names, &cause)) == NULL)
+	if (p == NULL && describe_text(t, body, len, text,
+	    sizeof text) == 0)
+		why = text;
+	else if (p != NULL && (s = summary_make(p, config_target_kind(t->cfg),
+	    "", now, t->judge->names, &cause)) == NULL)
 		why = cause;
 	if (s == NULL) {
 		t->scrapes[SCRAPE_INVALID]++;
@@ -708,6 +758,8 @@ target_done(struct scrape_result *r, void *arg)
 		return;
 	}
 	/* Decoded by the worker, the loop free meanwhile. */
+	snprintf(t->content_type, sizeof t->content_type, "%s",
+	    r->content_type);
 	t->decoding = decode_start(t->hwd->decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, t->failures > 0, target_decoded, t);
 	r->body = NULL;

@@ -83,12 +83,14 @@ wait_for 10 has_health hung down
 ok $? "a hung target is down"
 target_field hung last_error | grep -qi "timed out\|timeout"
 ok $? "... because it timed out: $(target_field hung last_error)"
-target_field dead last_error | grep -qi "connect"
-ok $? "a dead target is down because the connection failed"
+target_field dead last_error | grep -q "connect.* (Connection refused)$"
+ok $? "a dead target is down because the connection was refused"
 target_field garbage last_error | grep -q "invalid profile"
 ok $? "a garbage-serving target is down: $(target_field garbage last_error)"
-target_field html last_error | grep -q "invalid profile"
-ok $? "an HTML page is not a profile"
+want='invalid profile: an HTML page, not a pprof profile'
+want+=' (Content-Type text/html; charset=utf-8): "<html><body>404 page'
+target_field html last_error | grep -Fq "$want"
+ok $? "an HTML page is not a profile: $(target_field html last_error)"
 target_field status last_error | grep -q "HTTP status 500"
 ok $? "an HTTP 500 is reported as such"
 target_field mutex last_error | grep -q "not a heap profile"
