@@ -51,6 +51,17 @@ fixture_bin() {
 	echo "$bin"
 }
 
+# Build the misbehaving target once per build tree; prints its path.
+badtarget_bin() {
+	local bin="$top_builddir/tests/badtarget-svc"
+	if [ ! -x "$bin" ] ||
+	    [ "$top_srcdir/tests/badtarget/main.go" -nt "$bin" ]; then
+		(cd "$top_srcdir/tests/badtarget" && go build -o "$bin" .) >&2 ||
+		    return 1
+	fi
+	echo "$bin"
+}
+
 # Run COMMAND in the background until it says "listening on ADDR"; sets
 # STARTED_PID and STARTED_URL (http://ADDR). WHAT names it in an error.
 serve_start() {	# serve_start WHAT COMMAND...

@@ -1,0 +1,3 @@
+module heapwatch/badtarget
+
+go 1.19
