@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -58,6 +59,24 @@ drop_privileges(const char *user)
 	if (setuid(0) != -1 && pw->pw_uid != 0)
 		fatalx("-u %s: root could be taken back", user);
 	log_info("running as %s", user);
+}
+
+/*
+ * Each scrape in flight holds a socket: take every file the hard limit
+ * allows. systemd leaves the soft limit at 1024 for programs that use
+ * select(); libevent, curl's multi socket interface and libmicrohttpd in
+ * epoll mode do not.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("raising the limit of open files");
 }
 
 static void __attribute__((noreturn))
@@ -356,6 +375,7 @@ main(int argc, char **argv)
 		fatalx("refusing to run as root: use -u USER to drop to a user "
 		    "once listening, or -R to run as root all the same");
 
+	raise_nofile();
 	/* Writes fail with EFBIG instead of killing the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);

@@ -143,8 +143,8 @@ ok $? "heapwatchd stops with status 0"
 
 # 2. 1,000 at once: 900 bad targets, 63 of each case but 18 gzip bombs
 # that parse (each costs the decoder 256 MiB of inflating), and 100 good
-# ones on one fixture, every 3 s with a 2 s timeout, under the soft limit
-# of open files systemd gives a service (1024).
+# ones on one fixture, every 3 s with a 2 s timeout, started with the
+# soft limit of open files systemd gives a service (1024).
 fixture_start cache || { ok 1 "second fixture starts"; done_testing; exit; }
 G=$FIXTURE_URL
 interval=3
@@ -172,6 +172,10 @@ ulimit -Sn 1024
 start=$(date +%s)
 daemon_start "$conf" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 ok 0 "heapwatchd starts with $ntargets targets"
+read -r soft hard <<<"$(awk '/^Max open files/ { print $4, $5 }' \
+    "/proc/$HWD_PID/limits")"
+[ "$soft" = "$hard" ]
+ok $? "heapwatchd raised its soft limit of open files from 1024 to $soft, the hard limit"
 
 # Every target scraped once, every good one up.
 all_up() {
