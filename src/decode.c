@@ -23,7 +23,9 @@ struct decode_job {
 	struct decode		*d;
 	void			*body;
 	size_t			 len, max;
+	decode_work_cb		 work;		/* on the worker, or NULL */
 	decode_done_cb		 done;
+	void			(*release)(void *);
 	void			*arg;
 	bool			 later;		/* in d->later */
 	struct profile		*p;		/* the worker's result */
@@ -52,6 +54,8 @@ static void
 job_free(struct decode_job *j)
 {
 	j->d->pending--;
+	if (j->release != NULL)
+		j->release(j->arg);
 	profile_free(j->p);
 	free(j->cause);
 	free(j->body);
@@ -84,6 +88,8 @@ decode_run(void *arg)
 
 		j->p = profile_decode(j->body, j->len, j->max, NULL,
 		    &j->cause);
+		if (j->work != NULL)
+			j->work(j->p, j->body, j->len, j->arg);
 
 		pthread_mutex_lock(&d->mtx);
 		j->state = JOB_FINISHED;
@@ -188,6 +194,15 @@ struct decode_job *
 decode_start(struct decode *d, void *body, size_t len, size_t max,
     bool later, decode_done_cb done, void *arg)
 {
+	return decode_start_work(d, body, len, max, later, NULL, done, NULL,
+	    arg);
+}
+
+struct decode_job *
+decode_start_work(struct decode *d, void *body, size_t len, size_t max,
+    bool later, decode_work_cb work, decode_done_cb done,
+    void (*release)(void *), void *arg)
+{
 	struct decode_job	*j;
 
 	j = xcalloc(1, sizeof *j);
@@ -195,7 +210,9 @@ decode_start(struct decode *d, void *body, size_t len, size_t max,
 	j->body = body;
 	j->len = len;
 	j->max = max;
+	j->work = work;
 	j->done = done;
+	j->release = release;
 	j->arg = arg;
 	j->later = later;
 	j->state = JOB_TODO;

@@ -28,6 +28,14 @@ struct decode_job;
 typedef void (*decode_done_cb)(const struct profile *, const char *cause,
 		    const void *body, size_t len, void *arg);
 
+/*
+ * More work for the worker once a body is decoded, given the profile or
+ * NULL: what the loop need not wait for, such as storing the body. It runs
+ * on the worker thread and must touch nothing the loop touches but arg.
+ */
+typedef void (*decode_work_cb)(const struct profile *, const void *body,
+		    size_t len, void *arg);
+
 struct decode	*decode_new(struct event_base *);
 /* Wait for the body being decoded, if any; drop the others. */
 void		 decode_free(struct decode *);
@@ -35,6 +43,13 @@ void		 decode_free(struct decode *);
  * takes and frees; after every other body, when later. */
 struct decode_job *decode_start(struct decode *, void *body, size_t len,
 		    size_t max, bool later, decode_done_cb, void *arg);
+/*
+ * The same, with work done on the worker after decoding, and release
+ * called with arg once the job is over: after done, or cancelled.
+ */
+struct decode_job *decode_start_work(struct decode *, void *body, size_t len,
+		    size_t max, bool later, decode_work_cb work,
+		    decode_done_cb done, void (*release)(void *), void *arg);
 /* Abandon a job: its callback is not called. */
 void		 decode_cancel(struct decode_job *);
 /* Jobs started and not yet handed back. */

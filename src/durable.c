@@ -53,8 +53,10 @@ durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 	int	fd = -1, i, error;
 
 	for (i = 0; i < DURABLE_TRIES && fd == -1; i++) {
+		/* The store writes from more than one thread. */
 		snprintf(tmp, DURABLE_TMP_MAX, DURABLE_TMP_PREFIX "%ld-%u",
-		    (long)getpid(), (*seq)++);
+		    (long)getpid(), __atomic_fetch_add(seq, 1,
+		    __ATOMIC_RELAXED));
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (fd == -1 && errno != EEXIST)

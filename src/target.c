@@ -187,22 +187,6 @@ history_load(struct target *t)
 	free(b.s);
 }
 
-/* Keep a snapshot's total, in memory and beside the snapshots. */
-static void
-history_append(struct target *t, int64_t time_ms, int64_t total)
-{
-	char	 line[64], *cause = NULL;
-
-	history_add(t, time_ms, total);
-	snprintf(line, sizeof line, "%lld %lld", (long long)time_ms,
-	    (long long)total);
-	if (store_series_append(t->hwd->store, t->cfg->name, line,
-	    &cause) == -1) {
-		log_warnx("%s: history not written: %s", t->cfg->name, cause);
-		free(cause);
-	}
-}
-
 static void
 judge_params(const struct target_config *cfg, struct judge_params *p)
 {
@@ -648,62 +632,120 @@ describe_text(const struct target *t, const char *body, size_t len,
 	return 0;
 }
 
-/* Record what a scrape brought: check, store and summarise the profile. */
+/*
+ * What the worker makes of a scraped body once it is decoded: its summary
+ * (under names of its own, which the loop maps to the target's), and the
+ * snapshot stored, its total added to the series, retention applied. It
+ * holds copies of all it needs, so that the loop may drop the target
+ * meanwhile.
+ */
+struct took {
+	struct target		*t;		/* the loop's only */
+	struct store		*store;
+	char			*name;
+	const char		*kind;
+	int64_t			 now;
+	struct store_retention	 keep;
+
+	struct names		*names;
+	struct summary		*s;		/* NULL: not a profile of kind */
+	char			*cause;		/* why not, or why not stored */
+	bool			 stored;
+	char			 id[STORE_ID_MAX];
+	char			*series_cause;	/* the series not written */
+	size_t			 removed;	/* by retention */
+	char			*retain_cause;
+};
+
+static void
+took_free(void *arg)
+{
+	struct took	*w = arg;
+
+	summary_free(w->s);
+	names_free(w->names);
+	free(w->name);
+	free(w->cause);
+	free(w->series_cause);
+	free(w->retain_cause);
+	free(w);
+}
+
+/* On the worker: summarise, store, and keep the series and retention. */
+static void
+took_work(const struct profile *p, const void *body, size_t len, void *arg)
+{
+	struct took	*w = arg;
+	char		 line[64];
+
+	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
+	    w->names, &w->cause)) == NULL)
+		return;
+	if (store_put(w->store, w->name, w->now, body, len, w->id,
+	    &w->cause) == -1)
+		return;
+	w->stored = true;
+	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
+	    (long long)w->s->total);
+	if (store_series_append(w->store, w->name, line,
+	    &w->series_cause) == -1) {
+		/* Said by the loop. */
+	}
+	if (store_retain(w->store, w->name, &w->keep, w->now, &w->removed,
+	    &w->retain_cause) == -1)
+		w->removed = 0;
+}
+
+/* Record what a scrape brought, as the worker found and stored it. */
 static void
 target_took(struct target *t, const struct profile *p, const char *why,
-    const void *body, size_t len)
+    const void *body, size_t len, struct took *w)
 {
-	struct hwd		*hwd = t->hwd;
-	struct summary		*s = NULL;
-	struct store_retention	 keep;
-	char			 id[STORE_ID_MAX], text[256];
-	char			*cause = NULL;
-	size_t			 removed;
-	int64_t			 now = t->last_scrape;
+	struct summary	*s = w->s;
+	char		 text[256];
+	uint32_t	 i;
 
 	/* A profile of the wrong kind is as bad as no profile. */
 	if (p == NULL && describe_text(t, body, len, text,
 	    sizeof text) == 0)
 		why = text;
-	else if (p != NULL && (s = summary_make(p, config_target_kind(t->cfg),
-	    "", now, t->judge->names, &cause)) == NULL)
-		why = cause;
+	else if (p != NULL && s == NULL)
+		why = w->cause;
 	if (s == NULL) {
 		t->scrapes[SCRAPE_INVALID]++;
 		t->health = TARGET_DOWN;
 		t->failures++;
 		set_error(t, "invalid profile: %s", why);
 		log_warnx("%s: invalid profile: %s", t->cfg->name, why);
-		free(cause);
 		return;
 	}
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
-	if (store_put(hwd->store, t->cfg->name, now, body, len, id,
-	    &cause) == -1) {
+	if (!w->stored) {
 		t->scrapes[SCRAPE_NOT_STORED]++;
-		set_error(t, "not stored: %s", cause);
-		log_warnx("%s: snapshot not stored: %s", t->cfg->name, cause);
-		free(cause);
-		summary_free(s);
+		set_error(t, "not stored: %s", w->cause);
+		log_warnx("%s: snapshot not stored: %s", t->cfg->name,
+		    w->cause);
 		return;
 	}
-	snprintf(s->id, sizeof s->id, "%s", id);
-	history_append(t, now, s->total);
+	if (w->series_cause != NULL)
+		log_warnx("%s: history not written: %s", t->cfg->name,
+		    w->series_cause);
+	/* The summary is the judge's from here, under its names. */
+	w->s = NULL;
+	for (i = 0; i < s->nfns; i++)
+		s->fns[i].name = names_add(t->judge->names,
+		    names_get(w->names, s->fns[i].name));
+	snprintf(s->id, sizeof s->id, "%s", w->id);
+	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;
-	keep.snapshots = hwd->conf->retention.snapshots;
-	keep.age_ms = hwd->conf->retention.age_ms;
-	keep.size = hwd->conf->retention.size;
-	if (store_retain(hwd->store, t->cfg->name, &keep, now, &removed,
-	    &cause) == -1) {
-		log_warnx("%s: retention: %s", t->cfg->name, cause);
-		free(cause);
-	} else
-		t->snapshots -= removed < t->snapshots ? removed : t->snapshots;
-	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, id, len);
+	if (w->retain_cause != NULL)
+		log_warnx("%s: retention: %s", t->cfg->name, w->retain_cause);
+	t->snapshots -= w->removed < t->snapshots ? w->removed : t->snapshots;
+	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->id, len);
 }
 
 /* Arm the next scrape: an interval on, or more while it keeps failing. */
@@ -733,10 +775,11 @@ static void
 target_decoded(const struct profile *p, const char *cause, const void *body,
     size_t len, void *arg)
 {
-	struct target	*t = arg;
+	struct took	*w = arg;
+	struct target	*t = w->t;
 
 	t->decoding = NULL;
-	target_took(t, p, cause, body, len);
+	target_took(t, p, cause, body, len, w);
 	target_next(t);
 }
 
@@ -744,6 +787,7 @@ static void
 target_done(struct scrape_result *r, void *arg)
 {
 	struct target	*t = arg;
+	struct took	*w;
 
 	t->job = NULL;
 	t->last_scrape = now_unix_ms();
@@ -757,11 +801,22 @@ target_done(struct scrape_result *r, void *arg)
 		target_next(t);
 		return;
 	}
-	/* Decoded by the worker, the loop free meanwhile. */
+	/* Decoded and stored by the worker, the loop free meanwhile. */
 	snprintf(t->content_type, sizeof t->content_type, "%s",
 	    r->content_type);
-	t->decoding = decode_start(t->hwd->decode, r->body, r->len,
-	    PROFILE_MAX_INFLATED, t->failures > 0, target_decoded, t);
+	w = xcalloc(1, sizeof *w);
+	w->t = t;
+	w->store = t->hwd->store;
+	w->name = xstrdup(t->cfg->name);
+	w->kind = config_target_kind(t->cfg);
+	w->now = t->last_scrape;
+	w->keep.snapshots = t->hwd->conf->retention.snapshots;
+	w->keep.age_ms = t->hwd->conf->retention.age_ms;
+	w->keep.size = t->hwd->conf->retention.size;
+	w->names = names_new();
+	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
+	    PROFILE_MAX_INFLATED, t->failures > 0, took_work, target_decoded,
+	    took_free, w);
 	r->body = NULL;
 }
 
