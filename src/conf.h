@@ -59,6 +59,12 @@
  *				trailing white space is dropped)
  *   webhook timeout		more than 0
  *   webhook repeat_interval	at least 1s
+ *   file_sd files		glob(3) patterns ending in .json, .yml or .yaml
+ *   file_sd path		absolute, no spaces or control characters
+ *   file_sd refresh_interval	at least 1s
+ *   file_sd			no name, url or gctrace: the files name the
+ *				targets, and a GC trace is one process's
+ *   shard.count		1 to CONFIG_SHARD_MAX; index 0 to count - 1
  */
 #ifndef CONF_H
 #define CONF_H
@@ -87,6 +93,12 @@
 #define CONFIG_DURATION_MAX		(365 * 86400000ULL)
 #define CONFIG_NAME_MAX			128
 #define CONFIG_FILE_MAX			(1 << 20)	/* web's files */
+#define CONFIG_NAME_CHARS		"abcdefghijklmnopqrstuvwxyz" \
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+					"0123456789_.-"
+#define CONFIG_SD_PATH			"/debug/pprof/heap"
+#define CONFIG_SD_REFRESH		(5 * 60000)
+#define CONFIG_SHARD_MAX		65536
 
 /* One problem in the file; line and column are 1-based, 0 for the file. */
 struct config_error {
@@ -185,6 +197,26 @@ struct web_config {
 	char			*bearer_token_file;
 };
 
+/*
+ * One entry of discovery.file_sd: files of targets, Prometheus's format,
+ * and what the targets found there share. tmpl has the defaults and the
+ * entry's own settings, and no name or url.
+ */
+struct file_sd_config {
+	char			**files;	/* glob(3) patterns, absolute */
+	size_t			 nfiles;
+	char			*path;		/* of each target's URL */
+	char			*scheme;	/* "http" or "https" */
+	uint64_t		 refresh_ms;	/* read all again this often */
+	struct target_config	 tmpl;
+};
+
+/* Which of count heapwatchd this one is; count 1: it watches all. */
+struct shard_config {
+	uint32_t		 count;
+	uint32_t		 index;
+};
+
 /* What each target keeps; 0 is no limit. */
 struct retention_config {
 	uint64_t	 snapshots;
@@ -202,6 +234,9 @@ struct config {
 	struct retention_config	 retention;
 	struct target_config	*targets;	/* in the file's order */
 	size_t			 ntargets;
+	struct file_sd_config	*file_sd;
+	size_t			 nfile_sd;
+	struct shard_config	 shard;
 	struct webhook_config	*webhooks;
 	size_t			 nwebhooks;
 };
@@ -210,8 +245,19 @@ struct config {
 struct config	*config_load(const char *, struct config_errors *);
 void		 config_free(struct config *);
 void		 config_pairs_free(struct config_pair *, size_t);
+/* Add a problem of FILE at LINE:COLUMN (0: the whole file), in order. */
+void		 config_errors_add(struct config_errors *, const char *,
+		    size_t, size_t, const char *);
 void		 config_errors_print(const struct config_errors *, FILE *);
 void		 config_errors_free(struct config_errors *);
+/* Copy a target's settings, every string its own; clear frees them. */
+void		 config_target_copy(struct target_config *,
+		    const struct target_config *);
+void		 config_target_clear(struct target_config *);
+/* Why a name, a label name or a URL is not usable, or NULL. */
+const char	*config_name_problem(const char *);
+const char	*config_label_problem(const char *);
+const char	*config_url_problem(const char *);
 /* Whether two target settings are the same, so a reload keeps its state. */
 bool		 config_target_equal(const struct target_config *,
 		    const struct target_config *);

@@ -38,11 +38,30 @@ struct slot {
 };
 
 enum root_key { RK_LISTEN, RK_WEB, RK_STORAGE, RK_DEFAULTS, RK_TARGETS,
-	RK_ALERTING, RK_MAX };
+	RK_DISCOVERY, RK_SHARD, RK_ALERTING, RK_MAX };
 static const char *const root_keys[RK_MAX] = {
 	[RK_LISTEN] = "listen", [RK_WEB] = "web", [RK_STORAGE] = "storage",
 	[RK_DEFAULTS] = "defaults", [RK_TARGETS] = "targets",
+	[RK_DISCOVERY] = "discovery", [RK_SHARD] = "shard",
 	[RK_ALERTING] = "alerting",
+};
+
+enum discovery_key { DS_FILE_SD, DS_MAX };
+static const char *const discovery_keys[DS_MAX] = {
+	[DS_FILE_SD] = "file_sd",
+};
+
+/* A file_sd entry's own keys; it also takes a target's, but three. */
+enum file_sd_key { FS_FILES, FS_PATH, FS_SCHEME, FS_REFRESH_INTERVAL,
+	FS_MAX };
+static const char *const file_sd_keys[FS_MAX] = {
+	[FS_FILES] = "files", [FS_PATH] = "path", [FS_SCHEME] = "scheme",
+	[FS_REFRESH_INTERVAL] = "refresh_interval",
+};
+
+enum shard_key { SH_COUNT, SH_INDEX, SH_MAX };
+static const char *const shard_keys[SH_MAX] = {
+	[SH_COUNT] = "count", [SH_INDEX] = "index",
 };
 
 enum web_key { WB_TLS, WB_BASIC_AUTH_USERS, WB_BEARER_TOKEN,
@@ -170,6 +189,13 @@ errors_add(struct config_errors *errs, const char *file, size_t line,
 	else
 		xasprintf(&e->text, "%s:%zu:%zu: %s", file, line, column,
 		    e->message);
+}
+
+void
+config_errors_add(struct config_errors *errs, const char *file, size_t line,
+    size_t column, const char *message)
+{
+	errors_add(errs, file, line, column, message);
 }
 
 /* Report a problem at a place in the file; see the error() shorthand. */
@@ -569,6 +595,12 @@ url_problem(const char *u)
 	return NULL;
 }
 
+const char *
+config_url_problem(const char *u)
+{
+	return url_problem(u);
+}
+
 /* Read a URL to scrape or to post to. */
 static bool
 get_url(struct loader *l, const struct slot *s, char **out)
@@ -906,20 +938,24 @@ static bool
 check_label(struct loader *l, yaml_node_t *map, const struct slot *e,
     const void *arg)
 {
-	const char	*name = text(e->key);
+	const char	*name = text(e->key), *why;
 
-	if (!label_name_ok(name))
-		error(l, e->key, "label \"%s\": not a valid label name "
-		    "([a-zA-Z_][a-zA-Z0-9_]*)", name);
-	else if (strncmp(name, "__", 2) == 0)
-		error(l, e->key, "label \"%s\": names starting with \"__\" are "
-		    "reserved", name);
-	else if (strcmp(name, "target") == 0 || strcmp(name, "alertname") == 0)
-		error(l, e->key, "label \"%s\": reserved (heapwatch sets it)",
-		    name);
-	else
+	if ((why = config_label_problem(name)) == NULL)
 		return true;
+	error(l, e->key, "label \"%s\": %s", name, why);
 	return false;
+}
+
+const char *
+config_label_problem(const char *name)
+{
+	if (!label_name_ok(name))
+		return "not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)";
+	if (strncmp(name, "__", 2) == 0)
+		return "names starting with \"__\" are reserved";
+	if (strcmp(name, "target") == 0 || strcmp(name, "alertname") == 0)
+		return "reserved (heapwatch sets it)";
+	return NULL;
 }
 
 /* Whether s is an HTTP token (RFC 9110), as a header name must be. */
@@ -1124,31 +1160,40 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 	}
 }
 
+const char *
+config_name_problem(const char *v)
+{
+	if (*v == '\0')
+		return "must not be empty";
+	if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		return "not allowed";
+	if (strlen(v) > CONFIG_NAME_MAX)
+		return "longer than 128 characters";
+	if (strspn(v, CONFIG_NAME_CHARS) != strlen(v))
+		return "only letters, digits, \"_\", \".\" and \"-\" are "
+		    "allowed";
+	/* The store keeps its own files under such names. */
+	if (v[0] == '.')
+		return "must not start with \".\"";
+	return NULL;
+}
+
 /* Read and check target idx's name: a folder name, unique. */
 static bool
 load_name(struct loader *l, const struct slot *s, size_t idx)
 {
 	struct config	*cf = l->cf;
+	const char	*why;
 	char		*v = NULL;
 	size_t		 i;
 
 	if (!get_string(l, s, false, &v))
 		return false;
-	if (*v == '\0')
-		error(l, s->value, "name: must not be empty");
-	else if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		error(l, s->value, "name \"%s\": not allowed", v);
-	else if (strlen(v) > CONFIG_NAME_MAX)
-		error(l, s->value, "name: longer than %d characters",
-		    CONFIG_NAME_MAX);
-	else if (strspn(v, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v))
-		error(l, s->value, "name \"%s\": only letters, digits, \"_\", "
-		    "\".\" and \"-\" are allowed", v);
-	else if (v[0] == '.')
-		/* The store keeps its own files under such names. */
-		error(l, s->value, "name \"%s\": must not start with \".\"",
-		    v);
+	if ((why = config_name_problem(v)) != NULL &&
+	    (*v == '\0' || strlen(v) > CONFIG_NAME_MAX))
+		error(l, s->value, "name: %s", why);
+	else if (why != NULL)
+		error(l, s->value, "name \"%s\": %s", v, why);
 	else {
 		for (i = 0; i < idx; i++)
 			if (cf->targets[i].name != NULL &&
@@ -1166,6 +1211,9 @@ load_name(struct loader *l, const struct slot *s, size_t idx)
 	return false;
 }
 
+static void	load_options(struct loader *, const struct slot *,
+		    struct target_config *, const char *, bool, bool);
+
 /* Read and check one target of the list, over the defaults. */
 static void
 load_target(struct loader *l, yaml_node_t *map)
@@ -1173,9 +1221,7 @@ load_target(struct loader *l, yaml_node_t *map)
 	struct config		*cf = l->cf;
 	struct target_config	*t;
 	struct slot		 s[TK_MAX];
-	const char		*auth = NULL;
 	char			 who[CONFIG_NAME_MAX + 16];
-	uint64_t		 n;
 	size_t			 idx;
 	bool			 goroutine, https;
 
@@ -1201,6 +1247,27 @@ load_target(struct loader *l, yaml_node_t *map)
 
 	goroutine = strcmp(config_target_kind(t), "goroutine") == 0;
 	https = t->url == NULL || strncasecmp(t->url, "https://", 8) == 0;
+	load_options(l, s, t, who, goroutine, https);
+	if (s[TK_GCTRACE].key != NULL) {
+		if (goroutine)
+			error(l, s[TK_GCTRACE].key, "gctrace: the live heap "
+			    "is judged in bytes, for heap targets only");
+		else
+			load_gctrace(l, &s[TK_GCTRACE], &t->gctrace);
+	}
+}
+
+/*
+ * Read the settings a target shares with a file_sd entry, over the
+ * defaults in t: timing, labels, authentication, TLS, headers, limits.
+ */
+static void
+load_options(struct loader *l, const struct slot *s, struct target_config *t,
+    const char *who, bool goroutine, bool https)
+{
+	const char	*auth = NULL;
+	uint64_t	 n;
+
 	if (goroutine)
 		t->min_growth = l->goroutine_growth;
 	if (load_timing(l, s, t, &goroutine))
@@ -1245,13 +1312,6 @@ load_target(struct loader *l, yaml_node_t *map)
 	if (s[TK_MAX_REDIRECTS].key != NULL &&
 	    get_count(l, &s[TK_MAX_REDIRECTS], 0, 20, &n))
 		t->max_redirects = (unsigned int)n;
-	if (s[TK_GCTRACE].key != NULL) {
-		if (goroutine)
-			error(l, s[TK_GCTRACE].key, "gctrace: the live heap "
-			    "is judged in bytes, for heap targets only");
-		else
-			load_gctrace(l, &s[TK_GCTRACE], &t->gctrace);
-	}
 }
 
 /* Read the list of targets; errors leave gaps the caller never sees. */
@@ -1270,6 +1330,180 @@ load_targets(struct loader *l, const struct slot *s)
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++)
 		load_target(l, get_node(l, *it));
+}
+
+/* Whether a file_sd pattern names JSON or YAML files, by its end. */
+static bool
+sd_pattern_ok(const char *p)
+{
+	static const char *const exts[] = { ".json", ".yml", ".yaml" };
+	size_t	 i, len = strlen(p), n;
+
+	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		n = strlen(exts[i]);
+		if (len > n && strcasecmp(p + len - n, exts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Read the files of a file_sd entry: glob(3) patterns, made absolute. */
+static void
+load_sd_files(struct loader *l, const struct slot *s,
+    struct file_sd_config *sd)
+{
+	yaml_node_t		*list;
+	yaml_node_item_t	*it;
+	struct slot		 item;
+	size_t			 n;
+
+	if ((list = get_list(l, s)) == NULL ||
+	    list->data.sequence.items.top == list->data.sequence.items.start) {
+		error(l, s->key, "files: expected a list of patterns");
+		return;
+	}
+	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	sd->files = xcalloc(n, sizeof *sd->files);
+	item.key = s->key;
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++) {
+		item.value = get_node(l, *it);
+		if (!get_path(l, &item, &sd->files[sd->nfiles]))
+			continue;
+		if (!sd_pattern_ok(sd->files[sd->nfiles])) {
+			error(l, item.value, "files \"%s\": must end in .json, "
+			    ".yml or .yaml", text(item.value));
+			free(sd->files[sd->nfiles]);
+			sd->files[sd->nfiles] = NULL;
+			continue;
+		}
+		sd->nfiles++;
+	}
+}
+
+/*
+ * Read one entry of discovery.file_sd: its files, how its targets are
+ * reached, and the settings all of them share, over the defaults.
+ */
+static void
+load_file_sd(struct loader *l, yaml_node_t *map)
+{
+	static const enum target_key	 own[] = { TK_NAME, TK_URL,
+	    TK_GCTRACE };
+	struct config			*cf = l->cf;
+	struct file_sd_config		*sd;
+	struct slot			 all[TK_MAX + FS_MAX];
+	struct slot			*fs = all + TK_MAX;
+	const char			*names[TK_MAX + FS_MAX], *v;
+	size_t				 i;
+	bool				 goroutine;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		error(l, map, "file_sd: expected a map for each entry, not %s",
+		    kind(map));
+		return;
+	}
+	memcpy(names, target_keys, sizeof target_keys);
+	memcpy(names + TK_MAX, file_sd_keys, sizeof file_sd_keys);
+	collect(l, map, names, TK_MAX + FS_MAX, all);
+	sd = &cf->file_sd[cf->nfile_sd++];
+	sd->tmpl = l->defaults;
+	sd->path = xstrdup(CONFIG_SD_PATH);
+	sd->scheme = xstrdup("http");
+	sd->refresh_ms = CONFIG_SD_REFRESH;
+	for (i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (all[own[i]].key != NULL)
+			error(l, all[own[i]].key, "file_sd: %s is not set here: "
+			    "%s", target_keys[own[i]], own[i] == TK_GCTRACE ?
+			    "it belongs to one process" :
+			    "the target files give it");
+	if (fs[FS_FILES].key == NULL)
+		error(l, map, "file_sd: missing key \"files\"");
+	else
+		load_sd_files(l, &fs[FS_FILES], sd);
+	if (fs[FS_SCHEME].key != NULL &&
+	    (v = get_scalar(l, &fs[FS_SCHEME], "a string")) != NULL) {
+		if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0)
+			error(l, fs[FS_SCHEME].value, "scheme \"%s\": expected "
+			    "http or https", v);
+		else {
+			free(sd->scheme);
+			sd->scheme = xstrdup(v);
+		}
+	}
+	if (fs[FS_PATH].key != NULL &&
+	    get_string(l, &fs[FS_PATH], true, &sd->path)) {
+		xasprintf(&sd->tmpl.url, "%s://h%s", sd->scheme, sd->path);
+		if (sd->path[0] != '/' || url_problem(sd->tmpl.url) != NULL)
+			error(l, fs[FS_PATH].value, "path \"%s\": expected an "
+			    "absolute path, without spaces", sd->path);
+		free(sd->tmpl.url);
+		sd->tmpl.url = NULL;
+	}
+	if (fs[FS_REFRESH_INTERVAL].key != NULL)
+		(void)get_duration(l, &fs[FS_REFRESH_INTERVAL], 1000,
+		    &sd->refresh_ms);
+
+	/* The kind of profile, for min_growth, follows from the path. */
+	xasprintf(&sd->tmpl.url, "%s://h%s", sd->scheme, sd->path);
+	goroutine = strcmp(config_target_kind(&sd->tmpl), "goroutine") == 0;
+	free(sd->tmpl.url);
+	sd->tmpl.url = NULL;
+	load_options(l, all, &sd->tmpl, "file_sd: ", goroutine,
+	    strcmp(sd->scheme, "https") == 0);
+}
+
+/* Read discovery: where targets come from besides the targets list. */
+static void
+load_discovery(struct loader *l, const struct slot *s)
+{
+	struct slot		 ds[DS_MAX];
+	yaml_node_t		*map, *list;
+	yaml_node_item_t	*it;
+	size_t			 n;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, discovery_keys, DS_MAX, ds);
+	if (ds[DS_FILE_SD].key == NULL ||
+	    (list = get_list(l, &ds[DS_FILE_SD])) == NULL)
+		return;
+	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	l->cf->file_sd = xcalloc(n, sizeof *l->cf->file_sd);
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++)
+		load_file_sd(l, get_node(l, *it));
+}
+
+/* Read shard: which of count heapwatchd this one is. */
+static void
+load_shard(struct loader *l, const struct slot *s)
+{
+	struct shard_config	*sh = &l->cf->shard;
+	struct slot		 ss[SH_MAX];
+	yaml_node_t		*map;
+	uint64_t		 n;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	collect(l, map, shard_keys, SH_MAX, ss);
+	if (ss[SH_COUNT].key == NULL) {
+		error(l, map, "shard: missing key \"count\"");
+		return;
+	}
+	if (ss[SH_INDEX].key == NULL) {
+		error(l, map, "shard: missing key \"index\"");
+		return;
+	}
+	if (!get_count(l, &ss[SH_COUNT], 1, CONFIG_SHARD_MAX, &n))
+		return;
+	sh->count = (uint32_t)n;
+	if (get_count(l, &ss[SH_INDEX], 0, LLONG_MAX, &n) && n >= sh->count) {
+		error(l, ss[SH_INDEX].value, "index \"%s\": must be less than "
+		    "count (%u)", text(ss[SH_INDEX].value), sh->count);
+		return;
+	}
+	sh->index = (uint32_t)n;
 }
 
 /* Read and check one webhook of alerting.webhooks. */
@@ -1564,6 +1798,10 @@ load_root(struct loader *l, yaml_node_t *root)
 	load_defaults(l, s[RK_DEFAULTS].key != NULL ? &s[RK_DEFAULTS] : NULL);
 	if (s[RK_TARGETS].key != NULL)
 		load_targets(l, &s[RK_TARGETS]);
+	if (s[RK_DISCOVERY].key != NULL)
+		load_discovery(l, &s[RK_DISCOVERY]);
+	if (s[RK_SHARD].key != NULL)
+		load_shard(l, &s[RK_SHARD]);
 	if (s[RK_ALERTING].key != NULL)
 		load_alerting(l, &s[RK_ALERTING]);
 }
@@ -1683,6 +1921,7 @@ config_new(const char *path)
 	cf->retention.snapshots = CONFIG_RETENTION_SNAPSHOTS;
 	cf->retention.age_ms = CONFIG_RETENTION_AGE;
 	cf->retention.size = CONFIG_RETENTION_SIZE;
+	cf->shard.count = 1;
 	return cf;
 }
 
@@ -1736,9 +1975,8 @@ config_pairs_free(struct config_pair *p, size_t n)
 	free(p);
 }
 
-/* Free what a target owns, not the target itself (it is in an array). */
-static void
-target_clear(struct target_config *t)
+void
+config_target_clear(struct target_config *t)
 {
 	size_t	i;
 
@@ -1765,13 +2003,22 @@ target_clear(struct target_config *t)
 void
 config_free(struct config *cf)
 {
-	size_t	i;
+	size_t	i, j;
 
 	if (cf == NULL)
 		return;
 	for (i = 0; i < cf->ntargets; i++)
-		target_clear(&cf->targets[i]);
+		config_target_clear(&cf->targets[i]);
 	free(cf->targets);
+	for (i = 0; i < cf->nfile_sd; i++) {
+		for (j = 0; j < cf->file_sd[i].nfiles; j++)
+			free(cf->file_sd[i].files[j]);
+		free(cf->file_sd[i].files);
+		free(cf->file_sd[i].path);
+		free(cf->file_sd[i].scheme);
+		config_target_clear(&cf->file_sd[i].tmpl);
+	}
+	free(cf->file_sd);
 	for (i = 0; i < cf->nwebhooks; i++) {
 		free(cf->webhooks[i].url);
 		config_pairs_free(cf->webhooks[i].headers,
@@ -1856,6 +2103,57 @@ gctrace_equal(const struct gctrace_config *a, const struct gctrace_config *b)
 		if (!streq(a->argv[i], b->argv[i]))
 			return false;
 	return true;
+}
+
+static struct config_pair *
+pairs_copy(const struct config_pair *p, size_t n)
+{
+	struct config_pair	*c;
+	size_t			 i;
+
+	if (n == 0)
+		return NULL;
+	c = xcalloc(n, sizeof *c);
+	for (i = 0; i < n; i++) {
+		c[i].name = xstrdup(p[i].name);
+		c[i].value = xstrdup(p[i].value);
+	}
+	return c;
+}
+
+static char *
+strdup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+void
+config_target_copy(struct target_config *d, const struct target_config *s)
+{
+	size_t	i;
+
+	*d = *s;
+	d->name = strdup_or_null(s->name);
+	d->url = strdup_or_null(s->url);
+	d->labels = pairs_copy(s->labels, s->nlabels);
+	d->tls.ca_file = strdup_or_null(s->tls.ca_file);
+	d->tls.cert_file = strdup_or_null(s->tls.cert_file);
+	d->tls.key_file = strdup_or_null(s->tls.key_file);
+	d->bearer_token = strdup_or_null(s->bearer_token);
+	d->bearer_token_file = strdup_or_null(s->bearer_token_file);
+	d->basic_auth.username = strdup_or_null(s->basic_auth.username);
+	d->basic_auth.password = strdup_or_null(s->basic_auth.password);
+	d->basic_auth.password_file =
+	    strdup_or_null(s->basic_auth.password_file);
+	d->headers = pairs_copy(s->headers, s->nheaders);
+	d->gctrace.file = strdup_or_null(s->gctrace.file);
+	d->gctrace.journal_unit = strdup_or_null(s->gctrace.journal_unit);
+	if (s->gctrace.argv != NULL) {
+		d->gctrace.argv = xcalloc(s->gctrace.argc + 1,
+		    sizeof *d->gctrace.argv);
+		for (i = 0; i < s->gctrace.argc; i++)
+			d->gctrace.argv[i] = xstrdup(s->gctrace.argv[i]);
+	}
 }
 
 bool

@@ -665,6 +665,58 @@ test_gctrace_journal(void)
 #endif
 }
 
+/* discovery.file_sd and shard: patterns, the shared settings, defaults. */
+static void
+test_discovery(void)
+{
+	struct config			*cf;
+	const struct file_sd_config	*sd;
+	char				*path, *want;
+
+	path = corpus("discovery.yaml");
+	cf = good(path, "discovery.yaml");
+	if (cf == NULL) {
+		free(path);
+		return;
+	}
+	is_int(cf->nfile_sd, 2, "discovery.yaml: two file_sd entries");
+	sd = &cf->file_sd[0];
+	is_int(sd->nfiles, 2, "the first has two patterns");
+	xasprintf(&want, "%s/tests/config/sd/*.json", srcdir);
+	is_str(sd->files[0], want, "a relative pattern is taken from the "
+	    "configuration's folder");
+	free(want);
+	is_str(sd->files[1], "/etc/heapwatchd/targets/*.yml",
+	    "an absolute pattern stays");
+	is_str(sd->path, "/debug/pprof/heap", "path defaults to the heap");
+	is_str(sd->scheme, "http", "scheme defaults to http");
+	is_int(sd->refresh_ms, 5 * 60000, "refresh_interval defaults to 5m");
+	is_int(sd->tmpl.interval_ms, 10000, "the entry takes the defaults");
+	ok(sd->tmpl.name == NULL && sd->tmpl.url == NULL,
+	    "the entry has no name or url");
+	sd = &cf->file_sd[1];
+	is_str(sd->path, "/debug/pprof/goroutine", "path set");
+	is_str(sd->scheme, "https", "scheme set");
+	is_int(sd->refresh_ms, 60000, "refresh_interval set");
+	is_int(sd->tmpl.interval_ms, 30000, "a target setting on the entry");
+	is_int(sd->tmpl.min_growth, CONFIG_GOROUTINE_GROWTH,
+	    "a goroutine path counts goroutines");
+	ok(sd->tmpl.nlabels == 1 && strcmp(sd->tmpl.labels[0].value,
+	    "platform") == 0, "labels on the entry");
+	ok(sd->tmpl.bearer_token_file != NULL &&
+	    sd->tmpl.tls.insecure_skip_verify, "auth and tls on the entry");
+	ok(cf->shard.count == 3 && cf->shard.index == 2, "shard 2 of 3");
+	config_free(cf);
+	free(path);
+
+	path = corpus("minimal.yaml");
+	cf = good(path, "minimal.yaml");
+	ok(cf != NULL && cf->shard.count == 1 && cf->shard.index == 0 &&
+	    cf->nfile_sd == 0, "no shard: one of one; no file_sd");
+	config_free(cf);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -684,6 +736,24 @@ main(void)
 	test_web();
 	test_gctrace();
 	test_gctrace_journal();
+	test_discovery();
+
+	bad("bad_discovery.yaml",
+	    "3:15: files \"sd/targets.txt\": must end in .json, .yml or "
+	    ".yaml",
+	    "4:13: path \"debug/pprof/heap\": expected an absolute path, "
+	    "without spaces",
+	    "5:15: scheme \"ftp\": expected http or https",
+	    "6:7: file_sd: name is not set here: the target files give it",
+	    "7:7: file_sd: url is not set here: the target files give it",
+	    "8:25: refresh_interval \"10ms\": too short (at least 1s)",
+	    "9:7: file_sd: missing key \"files\"",
+	    "11:16: label \"target\": reserved (heapwatch sets it)",
+	    "12:7: file_sd: gctrace is not set here: it belongs to one "
+	    "process",
+	    "13:3: unknown key \"static_sd\"",
+	    "14:26: index \"2\": must be less than count (2)");
+	bad("bad_shard.yaml", "1:8: shard: missing key \"count\"");
 
 	bad("unknown_key.yaml", "4:5: unknown key \"interva\"");
 	bad("bad_duration.yaml",
