@@ -1,0 +1,852 @@
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <yaml.h>
+
+#include "conf.h"
+#include "discovery.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/*
+ * Files are polled rather than watched with inotify: a glob can start to
+ * match in a folder that did not exist, configuration management replaces
+ * files by rename, and some are on network file systems; a stat(2) of each
+ * match every DISCOVERY_POLL_MS sees all of these the same way. A file is
+ * read again when its inode, size, mtime or ctime changes, and every file
+ * of an entry at its refresh_interval, as Prometheus does.
+ */
+
+/* A file some pattern matched, and what it held when last read well. */
+struct sd_file {
+	char			*path;
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+	struct timespec		 ctime;
+	bool			 stated;	/* the above are set */
+	bool			 seen;		/* matched in this scan */
+	bool			 failing;	/* the last read failed */
+	struct sd_target	*targets;
+	size_t			 ntargets;
+};
+
+/* A file_sd entry: its settings, copied, and the files it matched. */
+struct sd_entry {
+	struct file_sd_config	 cfg;		/* tmpl copied; files shared */
+	char			**files;	/* patterns, owned */
+	size_t			 nfiles;
+	struct sd_file		**matched;	/* in this scan, sorted */
+	size_t			 nmatched;
+	int64_t			 next_refresh;	/* monotonic ms */
+};
+
+struct discovery {
+	struct event		*timer;
+	discovery_cb		 cb;
+	void			*arg;
+	struct sd_entry		*entries;
+	size_t			 nentries;
+	struct sd_file		**files;	/* every file, any entry */
+	size_t			 nfiles;
+	struct target_config	*targets;	/* what the daemon watches */
+	size_t			 ntargets;
+	struct target_config	*retired;	/* to free on release */
+	size_t			 nretired;
+	uint64_t		 reads;
+	uint64_t		 errors;
+};
+
+/* A parse of one target file, for its error messages. */
+struct sd_parse {
+	const char		*file;
+	yaml_document_t		 doc;
+	struct config_errors	*errs;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+discovery_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Lamping and Veach's jump consistent hash of the name's FNV-1a, in exact
+ * integer arithmetic: the same shard on every machine and in every
+ * version, and when count grows by one only a 1/count share of the
+ * targets moves, all of them to the new shard.
+ */
+uint32_t
+discovery_shard(const char *name, uint32_t count)
+{
+	uint64_t	key = discovery_hash(name);
+	int64_t		b = -1, j = 0;
+
+	if (count <= 1)
+		return 0;
+	while (j < (int64_t)count) {
+		b = j;
+		key = key * 2862933555777941757ULL + 1;
+		j = (int64_t)(((uint64_t)(b + 1) << 31) / ((key >> 33) + 1));
+	}
+	return (uint32_t)b;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct sd_parse *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (n == NULL)
+		config_errors_add(p->errs, p->file, 0, 0, msg);
+	else
+		config_errors_add(p->errs, p->file, n->start_mark.line + 1,
+		    n->start_mark.column + 1, msg);
+	free(msg);
+}
+
+static yaml_node_t *
+pnode(struct sd_parse *p, int id)
+{
+	yaml_node_t	*n;
+
+	if ((n = yaml_document_get_node(&p->doc, id)) == NULL)
+		fatalx("%s: YAML node %d missing", __func__, id);
+	return n;
+}
+
+/* The string of a scalar node, or NULL once reported. */
+static const char *
+pstring(struct sd_parse *p, const yaml_node_t *n, const char *what)
+{
+	const char	*s;
+
+	if (n->type != YAML_SCALAR_NODE) {
+		perr(p, n, "%s: expected a string", what);
+		return NULL;
+	}
+	s = (const char *)n->data.scalar.value;
+	if (strlen(s) != n->data.scalar.length) {
+		perr(p, n, "%s: contains a NUL character", what);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct config_pair	*pa = a, *pb = b;
+
+	return strcmp(pa->name, pb->name);
+}
+
+/* Why an address is not HOST or HOST:PORT heapwatch can reach, or NULL. */
+static const char *
+address_problem(const char *a)
+{
+	char		*url;
+	const char	*why;
+
+	if (*a == '\0')
+		return "empty";
+	if (strpbrk(a, "/?#@") != NULL)
+		return "expected HOST:PORT, without a scheme, path or user";
+	xasprintf(&url, "http://%s", a);
+	why = config_url_problem(url);
+	free(url);
+	return why;
+}
+
+/* The name of a target without one: its address, made a folder name. */
+static char *
+address_name(const char *a)
+{
+	char	*name, *p;
+
+	name = xstrdup(a);
+	for (p = name; *p != '\0'; p++)
+		if (strchr(CONFIG_NAME_CHARS, *p) == NULL)
+			*p = '_';
+	if (name[0] == '.')
+		name[0] = '_';
+	return name;
+}
+
+/*
+ * Read one group's labels. "name" names the targets; __scheme__ and
+ * __metrics_path__ say how they are reached, as in Prometheus; other
+ * labels starting with "__" are dropped, as Prometheus drops them after
+ * relabelling. false once a problem is reported.
+ */
+static bool
+parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*name, *value, *why;
+	bool			 good = true;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		perr(p, map, "labels: expected a map");
+		return false;
+	}
+	g->labels = xcalloc(map->data.mapping.pairs.top -
+	    map->data.mapping.pairs.start + 1, sizeof *g->labels);
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = pnode(p, pair->key);
+		v = pnode(p, pair->value);
+		if ((name = pstring(p, k, "label name")) == NULL ||
+		    (value = pstring(p, v, name)) == NULL) {
+			good = false;
+			continue;
+		}
+		if (strcmp(name, "name") == 0) {
+			if ((why = config_name_problem(value)) != NULL) {
+				perr(p, v, "name \"%s\": %s", value, why);
+				good = false;
+			} else {
+				free(g->name);
+				g->name = xstrdup(value);
+			}
+		} else if (strcmp(name, "__scheme__") == 0) {
+			if (strcmp(value, "http") != 0 &&
+			    strcmp(value, "https") != 0) {
+				perr(p, v, "__scheme__ \"%s\": expected http "
+				    "or https", value);
+				good = false;
+			} else {
+				free(g->scheme);
+				g->scheme = xstrdup(value);
+			}
+		} else if (strcmp(name, "__metrics_path__") == 0) {
+			if (value[0] != '/' || strpbrk(value, " \t\r\n#") !=
+			    NULL) {
+				perr(p, v, "__metrics_path__ \"%s\": expected "
+				    "an absolute path, without spaces", value);
+				good = false;
+			} else {
+				free(g->path);
+				g->path = xstrdup(value);
+			}
+		} else if (strncmp(name, "__", 2) == 0)
+			continue;
+		else if ((why = config_label_problem(name)) != NULL) {
+			perr(p, k, "label \"%s\": %s", name, why);
+			good = false;
+		} else {
+			g->labels[g->nlabels].name = xstrdup(name);
+			g->labels[g->nlabels].value = xstrdup(value);
+			g->nlabels++;
+		}
+	}
+	if (g->nlabels > 1)
+		qsort(g->labels, g->nlabels, sizeof *g->labels, pair_cmp);
+	return good;
+}
+
+static void
+target_clear(struct sd_target *t)
+{
+	free(t->name);
+	free(t->address);
+	free(t->scheme);
+	free(t->path);
+	config_pairs_free(t->labels, t->nlabels);
+	memset(t, 0, sizeof *t);
+}
+
+/* Append the targets of one group to *out; false once reported. */
+static bool
+parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
+    size_t *nout)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *list = NULL, *labels = NULL, *v;
+	yaml_node_item_t	*it;
+	struct sd_target	 g, *t;
+	const char		*key, *addr, *why;
+	bool			 good = true;
+	size_t			 i, n;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		perr(p, map, "expected a map with targets and labels");
+		return false;
+	}
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = pnode(p, pair->key);
+		if ((key = pstring(p, k, "key")) == NULL)
+			return false;
+		if (strcmp(key, "targets") == 0 && list == NULL)
+			list = pnode(p, pair->value);
+		else if (strcmp(key, "labels") == 0 && labels == NULL)
+			labels = pnode(p, pair->value);
+		else {
+			perr(p, k, "%s key \"%s\"", strcmp(key, "targets") ==
+			    0 || strcmp(key, "labels") == 0 ? "duplicate" :
+			    "unknown", key);
+			return false;
+		}
+	}
+	if (list == NULL) {
+		perr(p, map, "missing key \"targets\"");
+		return false;
+	}
+	if (list->type != YAML_SEQUENCE_NODE) {
+		perr(p, list, "targets: expected a list of HOST:PORT");
+		return false;
+	}
+	memset(&g, 0, sizeof g);
+	if (labels != NULL && !parse_labels(p, labels, &g)) {
+		target_clear(&g);
+		return false;
+	}
+	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	*out = xreallocarray(*out, *nout + n, sizeof **out);
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++) {
+		v = pnode(p, *it);
+		if ((addr = pstring(p, v, "target")) == NULL) {
+			good = false;
+			continue;
+		}
+		if ((why = address_problem(addr)) != NULL) {
+			perr(p, v, "target \"%s\": %s", addr, why);
+			good = false;
+			continue;
+		}
+		t = &(*out)[(*nout)++];
+		memset(t, 0, sizeof *t);
+		t->address = xstrdup(addr);
+		t->name = g.name != NULL ? xstrdup(g.name) : address_name(addr);
+		if ((why = config_name_problem(t->name)) != NULL) {
+			perr(p, v, "target \"%s\": its name \"%s\": %s", addr,
+			    t->name, why);
+			good = false;
+		}
+		if (g.scheme != NULL)
+			t->scheme = xstrdup(g.scheme);
+		if (g.path != NULL)
+			t->path = xstrdup(g.path);
+		if (g.nlabels > 0) {
+			t->labels = xcalloc(g.nlabels, sizeof *t->labels);
+			for (i = 0; i < g.nlabels; i++) {
+				t->labels[i].name = xstrdup(g.labels[i].name);
+				t->labels[i].value =
+				    xstrdup(g.labels[i].value);
+			}
+			t->nlabels = g.nlabels;
+		}
+	}
+	target_clear(&g);
+	return good;
+}
+
+/* Report why libyaml stopped, where it did. */
+static void
+parse_syntax_error(struct sd_parse *p, const yaml_parser_t *y)
+{
+	const char	*problem = y->problem ? y->problem : "unknown error";
+	char		*msg;
+
+	if (y->error == YAML_MEMORY_ERROR)
+		fatalx("%s: out of memory", p->file);
+	if (y->context != NULL)
+		xasprintf(&msg, "syntax error: %s (%s)", problem, y->context);
+	else
+		xasprintf(&msg, "syntax error: %s", problem);
+	if (y->error == YAML_READER_ERROR)
+		config_errors_add(p->errs, p->file, 0, 0, msg);
+	else
+		config_errors_add(p->errs, p->file, y->problem_mark.line + 1,
+		    y->problem_mark.column + 1, msg);
+	free(msg);
+}
+
+/*
+ * JSON is read as the YAML it also is (libyaml reads flow style, escapes
+ * included), so both kinds of file give errors with line and column.
+ */
+int
+discovery_parse(const char *path, struct sd_target **out, size_t *nout,
+    struct config_errors *errs)
+{
+	struct sd_parse		 p;
+	yaml_parser_t		 y;
+	yaml_node_t		*root;
+	yaml_node_item_t	*it;
+	struct stat		 st;
+	FILE			*fp;
+	bool			 good = true;
+	char			*msg;
+	size_t			 i;
+
+	*out = NULL;
+	*nout = 0;
+	memset(&p, 0, sizeof p);
+	p.file = path;
+	p.errs = errs;
+	if ((fp = fopen(path, "r")) == NULL) {
+		config_errors_add(errs, path, 0, 0, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > DISCOVERY_FILE_MAX) {
+		xasprintf(&msg, "not a regular file of at most %d MiB",
+		    DISCOVERY_FILE_MAX >> 20);
+		config_errors_add(errs, path, 0, 0, msg);
+		free(msg);
+		fclose(fp);
+		return -1;
+	}
+	if (!yaml_parser_initialize(&y))
+		fatalx("%s: yaml_parser_initialize", __func__);
+	yaml_parser_set_input_file(&y, fp);
+	if (!yaml_parser_load(&y, &p.doc)) {
+		parse_syntax_error(&p, &y);
+		yaml_parser_delete(&y);
+		fclose(fp);
+		return -1;
+	}
+	yaml_parser_delete(&y);
+	fclose(fp);
+
+	root = yaml_document_get_root_node(&p.doc);
+	if (root == NULL || (root->type == YAML_SCALAR_NODE &&
+	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (root->data.scalar.length == 0 ||
+	    strcmp((char *)root->data.scalar.value, "null") == 0)))
+		;	/* an empty file: no targets */
+	else if (root->type != YAML_SEQUENCE_NODE) {
+		perr(&p, root, "expected a list of target groups");
+		good = false;
+	} else
+		for (it = root->data.sequence.items.start;
+		    it < root->data.sequence.items.top; it++)
+			if (!parse_group(&p, pnode(&p, *it), out, nout))
+				good = false;
+	yaml_document_delete(&p.doc);
+	if (good)
+		return 0;
+	for (i = 0; i < *nout; i++)
+		target_clear(&(*out)[i]);
+	free(*out);
+	*out = NULL;
+	*nout = 0;
+	return -1;
+}
+
+void
+discovery_targets_free(struct sd_target *t, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		target_clear(&t[i]);
+	free(t);
+}
+
+static void
+file_free(struct sd_file *f)
+{
+	if (f == NULL)
+		return;
+	discovery_targets_free(f->targets, f->ntargets);
+	free(f->path);
+	free(f);
+}
+
+static void
+entries_free(struct sd_entry *e, size_t n)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < e[i].nfiles; j++)
+			free(e[i].files[j]);
+		free(e[i].files);
+		free(e[i].cfg.path);
+		free(e[i].cfg.scheme);
+		config_target_clear(&e[i].cfg.tmpl);
+		free(e[i].matched);
+	}
+	free(e);
+}
+
+static void
+configs_free(struct target_config *t, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		config_target_clear(&t[i]);
+	free(t);
+}
+
+static struct sd_file *
+file_find(struct discovery *d, const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nfiles; i++)
+		if (strcmp(d->files[i]->path, path) == 0)
+			return d->files[i];
+	return NULL;
+}
+
+static bool
+ts_same(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Read f again if it changed (or force); true if its targets changed. */
+static bool
+file_check(struct discovery *d, struct sd_file *f, bool force)
+{
+	struct config_errors	 errs;
+	struct sd_target	*t;
+	struct stat		 st;
+	size_t			 n, i;
+
+	if (stat(f->path, &st) == -1) {
+		/* Gone between glob(3) and now: the next scan drops it. */
+		return false;
+	}
+	if (!force && f->stated && f->dev == st.st_dev &&
+	    f->ino == st.st_ino && f->size == st.st_size &&
+	    ts_same(&f->mtime, &st.st_mtim) && ts_same(&f->ctime, &st.st_ctim))
+		return false;
+	f->stated = true;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+	f->ctime = st.st_ctim;
+	d->reads++;
+	memset(&errs, 0, sizeof errs);
+	if (discovery_parse(f->path, &t, &n, &errs) == -1) {
+		d->errors++;
+		for (i = 0; i < errs.n; i++)
+			log_warnx("file_sd: %s", errs.list[i].text);
+		log_warnx("file_sd: %s: keeping its %zu targets", f->path,
+		    f->ntargets);
+		config_errors_free(&errs);
+		f->failing = true;
+		return false;
+	}
+	if (f->failing)
+		log_info("file_sd: %s: read again", f->path);
+	f->failing = false;
+	discovery_targets_free(f->targets, f->ntargets);
+	f->targets = t;
+	f->ntargets = n;
+	log_debug("file_sd: %s: %zu targets", f->path, n);
+	return true;
+}
+
+/*
+ * Glob every pattern and check every match; drop files that no longer
+ * match. true if the files or their targets changed.
+ */
+static bool
+discovery_scan(struct discovery *d, bool force)
+{
+	struct sd_entry	*e;
+	struct sd_file	*f;
+	glob_t		 g;
+	size_t		 i, j, k;
+	int64_t		 now = mono_ms();
+	bool		 changed = false, refresh;
+	int		 rc;
+
+	for (i = 0; i < d->nfiles; i++)
+		d->files[i]->seen = false;
+	for (i = 0; i < d->nentries; i++) {
+		e = &d->entries[i];
+		refresh = force || now >= e->next_refresh;
+		if (refresh)
+			e->next_refresh = now + (int64_t)e->cfg.refresh_ms;
+		e->nmatched = 0;
+		for (j = 0; j < e->nfiles; j++) {
+			memset(&g, 0, sizeof g);
+			rc = glob(e->files[j], GLOB_NOSORT, NULL, &g);
+			if (rc != 0 && rc != GLOB_NOMATCH)
+				log_warnx("file_sd: %s: glob failed",
+				    e->files[j]);
+			if (rc != 0) {
+				globfree(&g);
+				continue;
+			}
+			e->matched = xreallocarray(e->matched,
+			    e->nmatched + g.gl_pathc, sizeof *e->matched);
+			for (k = 0; k < g.gl_pathc; k++) {
+				if ((f = file_find(d, g.gl_pathv[k])) == NULL) {
+					f = xcalloc(1, sizeof *f);
+					f->path = xstrdup(g.gl_pathv[k]);
+					d->files = xreallocarray(d->files,
+					    d->nfiles + 1, sizeof *d->files);
+					d->files[d->nfiles++] = f;
+					log_info("file_sd: %s: found", f->path);
+					changed = true;
+				}
+				if (f->seen && !refresh)
+					;	/* checked for another entry */
+				else if (file_check(d, f, refresh))
+					changed = true;
+				f->seen = true;
+				e->matched[e->nmatched++] = f;
+			}
+			globfree(&g);
+		}
+	}
+	for (i = 0; i < d->nfiles; ) {
+		if (d->files[i]->seen) {
+			i++;
+			continue;
+		}
+		log_info("file_sd: %s: gone, its %zu targets with it",
+		    d->files[i]->path, d->files[i]->ntargets);
+		file_free(d->files[i]);
+		d->files[i] = d->files[--d->nfiles];
+		changed = true;
+	}
+	return changed;
+}
+
+static int
+file_ptr_cmp(const void *a, const void *b)
+{
+	const struct sd_file	*fa = *(struct sd_file *const *)a;
+	const struct sd_file	*fb = *(struct sd_file *const *)b;
+
+	return strcmp(fa->path, fb->path);
+}
+
+/* One target's settings: its entry's, its file's labels over them. */
+static void
+render_target(const struct sd_entry *e, const struct sd_target *s,
+    struct target_config *t)
+{
+	struct config_pair	*l;
+	size_t			 i, j, n;
+
+	config_target_copy(t, &e->cfg.tmpl);
+	t->name = xstrdup(s->name);
+	xasprintf(&t->url, "%s://%s%s", s->scheme != NULL ? s->scheme :
+	    e->cfg.scheme, s->address, s->path != NULL ? s->path :
+	    e->cfg.path);
+	if (s->nlabels == 0)
+		return;
+	/* Both are sorted: merge, the file's label winning. */
+	l = xcalloc(t->nlabels + s->nlabels, sizeof *l);
+	for (i = j = n = 0; i < t->nlabels || j < s->nlabels; n++) {
+		if (j == s->nlabels || (i < t->nlabels &&
+		    strcmp(t->labels[i].name, s->labels[j].name) < 0)) {
+			l[n].name = xstrdup(t->labels[i].name);
+			l[n].value = xstrdup(t->labels[i].value);
+			i++;
+			continue;
+		}
+		if (i < t->nlabels &&
+		    strcmp(t->labels[i].name, s->labels[j].name) == 0)
+			i++;
+		l[n].name = xstrdup(s->labels[j].name);
+		l[n].value = xstrdup(s->labels[j].value);
+		j++;
+	}
+	config_pairs_free(t->labels, t->nlabels);
+	t->labels = l;
+	t->nlabels = n;
+}
+
+/*
+ * Make the list of targets from the files; when it differs from the
+ * current one, it becomes current and the old one waits for release.
+ */
+static bool
+discovery_render(struct discovery *d)
+{
+	struct target_config	*t = NULL;
+	struct sd_entry		*e;
+	struct sd_file		*f;
+	size_t			 i, j, k, n = 0;
+
+	for (i = 0; i < d->nentries; i++) {
+		e = &d->entries[i];
+		if (e->nmatched > 1)
+			qsort(e->matched, e->nmatched, sizeof *e->matched,
+			    file_ptr_cmp);
+		for (j = 0; j < e->nmatched; j++) {
+			f = e->matched[j];
+			/* Two patterns may match one file: read it once. */
+			if (j > 0 && f == e->matched[j - 1])
+				continue;
+			t = xreallocarray(t, n + f->ntargets, sizeof *t);
+			for (k = 0; k < f->ntargets; k++)
+				render_target(e, &f->targets[k], &t[n++]);
+		}
+	}
+	if (n == d->ntargets) {
+		for (i = 0; i < n; i++)
+			if (!config_target_equal(&t[i], &d->targets[i]))
+				break;
+		if (i == n) {
+			configs_free(t, n);
+			return false;
+		}
+	}
+	configs_free(d->retired, d->nretired);
+	d->retired = d->targets;
+	d->nretired = d->ntargets;
+	d->targets = t;
+	d->ntargets = n;
+	return true;
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct discovery	*d = arg;
+
+	if (!discovery_scan(d, false) || !discovery_render(d))
+		return;
+	d->cb(d->arg);
+	discovery_release(d);
+}
+
+struct discovery *
+discovery_new(struct event_base *base, discovery_cb cb, void *arg)
+{
+	struct discovery	*d;
+	struct timeval		 tv;
+
+	d = xcalloc(1, sizeof *d);
+	d->cb = cb;
+	d->arg = arg;
+	if (base != NULL) {
+		d->timer = event_new(base, -1, EV_PERSIST, on_poll, d);
+		if (d->timer == NULL)
+			fatalx("%s: event_new", __func__);
+		tv.tv_sec = DISCOVERY_POLL_MS / 1000;
+		tv.tv_usec = (DISCOVERY_POLL_MS % 1000) * 1000;
+		event_add(d->timer, &tv);
+	}
+	return d;
+}
+
+void
+discovery_free(struct discovery *d)
+{
+	size_t	i;
+
+	if (d == NULL)
+		return;
+	if (d->timer != NULL)
+		event_free(d->timer);
+	entries_free(d->entries, d->nentries);
+	for (i = 0; i < d->nfiles; i++)
+		file_free(d->files[i]);
+	free(d->files);
+	configs_free(d->targets, d->ntargets);
+	configs_free(d->retired, d->nretired);
+	free(d);
+}
+
+/*
+ * The files read before are kept, with their targets: a file that is
+ * broken when the configuration is reloaded still gives what it gave.
+ */
+void
+discovery_configure(struct discovery *d, const struct config *conf)
+{
+	struct sd_entry			*e;
+	const struct file_sd_config	*c;
+	size_t				 i, j;
+
+	entries_free(d->entries, d->nentries);
+	d->nentries = conf->nfile_sd;
+	d->entries = xcalloc(d->nentries == 0 ? 1 : d->nentries,
+	    sizeof *d->entries);
+	for (i = 0; i < conf->nfile_sd; i++) {
+		c = &conf->file_sd[i];
+		e = &d->entries[i];
+		e->cfg.path = xstrdup(c->path);
+		e->cfg.scheme = xstrdup(c->scheme);
+		e->cfg.refresh_ms = c->refresh_ms;
+		config_target_copy(&e->cfg.tmpl, &c->tmpl);
+		e->files = xcalloc(c->nfiles + 1, sizeof *e->files);
+		for (j = 0; j < c->nfiles; j++)
+			e->files[j] = xstrdup(c->files[j]);
+		e->nfiles = c->nfiles;
+	}
+	(void)discovery_scan(d, false);
+	(void)discovery_render(d);
+}
+
+const struct target_config *
+discovery_targets(const struct discovery *d, size_t *n)
+{
+	*n = d->ntargets;
+	return d->targets;
+}
+
+void
+discovery_release(struct discovery *d)
+{
+	configs_free(d->retired, d->nretired);
+	d->retired = NULL;
+	d->nretired = 0;
+}
+
+void
+discovery_stats(const struct discovery *d, struct discovery_stats *st)
+{
+	size_t	i;
+
+	memset(st, 0, sizeof *st);
+	st->files = d->nfiles;
+	for (i = 0; i < d->nfiles; i++) {
+		if (d->files[i]->failing)
+			st->files_failing++;
+		st->targets += d->files[i]->ntargets;
+	}
+	st->reads = d->reads;
+	st->errors = d->errors;
+}

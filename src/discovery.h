@@ -1,0 +1,71 @@
+/*
+ * Targets from files, as Prometheus's file_sd reads them, and the split
+ * of all targets between the heapwatchd instances of a shard set.
+ *
+ * The files a file_sd entry's patterns match are polled on the event
+ * loop; one that changes is read again, one that no longer parses keeps
+ * the targets it had. The discovered targets are owned here, each a
+ * target_config of its own: a change makes a new list, hands it to the
+ * daemon through the callback, and frees the old one after it returns.
+ */
+#ifndef DISCOVERY_H
+#define DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define DISCOVERY_POLL_MS	2000		/* globs and stat(2) */
+#define DISCOVERY_FILE_MAX	(16 << 20)	/* bytes of a target file */
+
+struct event_base;
+struct discovery;
+
+/* One target of a file: its name, address and own labels. */
+struct sd_target {
+	char			*name;
+	char			*address;	/* host:port */
+	char			*scheme;	/* from __scheme__, or NULL */
+	char			*path;		/* __metrics_path__, or NULL */
+	struct config_pair	*labels;	/* sorted, without "name" */
+	size_t			 nlabels;
+};
+
+/* What the daemon does when the discovered targets change. */
+typedef void (*discovery_cb)(void *arg);
+
+struct discovery_stats {
+	size_t		files;		/* matched by the patterns now */
+	size_t		files_failing;	/* whose last read failed */
+	size_t		targets;	/* defined by the files now */
+	uint64_t	reads;		/* of files, since start */
+	uint64_t	errors;		/* reads that failed */
+};
+
+/* Read a target file (JSON or YAML); -1 with its problems in errs. */
+int		 discovery_parse(const char *, struct sd_target **, size_t *,
+		    struct config_errors *)
+		    __attribute__((warn_unused_result));
+void		 discovery_targets_free(struct sd_target *, size_t);
+
+/* FNV-1a, 64 bits, of a target's name. */
+uint64_t	 discovery_hash(const char *);
+/* The shard, 0 to count - 1, that watches the target of this name. */
+uint32_t	 discovery_shard(const char *, uint32_t count);
+
+/* A discovery on base (NULL: read on discovery_configure() only). */
+struct discovery *discovery_new(struct event_base *, discovery_cb, void *);
+void		 discovery_free(struct discovery *);
+/* Take the file_sd entries of conf and read their files now. */
+void		 discovery_configure(struct discovery *, const struct config *);
+/* The discovered targets, in the order of entries, files and lines. */
+const struct target_config *discovery_targets(const struct discovery *,
+		    size_t *);
+/* Free the targets a change replaced, once nothing points at them. */
+void		 discovery_release(struct discovery *);
+void		 discovery_stats(const struct discovery *,
+		    struct discovery_stats *);
+
+#endif

@@ -1,0 +1,302 @@
+/* Unit tests for src/discovery.c: target files and the shard hash. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "discovery.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+static char	 tmpdir[] = "/tmp/test_discovery.XXXXXX";
+static char	**written;
+static size_t	  nwritten;
+
+/* Remove the files written and the scratch folder. */
+static void
+cleanup(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nwritten; i++) {
+		unlink(written[i]);
+		free(written[i]);
+	}
+	free(written);
+	rmdir(tmpdir);
+}
+
+/* Write text to a file named name in the scratch folder. */
+static char *
+write_file(const char *name, const char *text)
+{
+	char	*path;
+	FILE	*fp;
+
+	xasprintf(&path, "%s/%s", tmpdir, name);
+	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) == EOF ||
+	    fclose(fp) == EOF) {
+		perror(path);
+		exit(1);
+	}
+	written = xreallocarray(written, nwritten + 1, sizeof *written);
+	written[nwritten++] = xstrdup(path);
+	return path;
+}
+
+/* Parse text as file name; the first error's "LINE:COL: message" tail. */
+static int
+parse(const char *name, const char *text, struct sd_target **t, size_t *n,
+    char *err, size_t errlen)
+{
+	struct config_errors	 errs;
+	char			*path;
+	int			 rc;
+
+	memset(&errs, 0, sizeof errs);
+	path = write_file(name, text);
+	rc = discovery_parse(path, t, n, &errs);
+	err[0] = '\0';
+	if (errs.n > 0)
+		snprintf(err, errlen, "%s",
+		    errs.list[0].text + strlen(path) + 1);
+	if (rc == -1 && errs.n == 0)
+		snprintf(err, errlen, "(failed without an error)");
+	config_errors_free(&errs);
+	free(path);
+	return rc;
+}
+
+static const char *
+label(const struct sd_target *t, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nlabels; i++)
+		if (strcmp(t->labels[i].name, name) == 0)
+			return t->labels[i].value;
+	return NULL;
+}
+
+static void
+test_json(void)
+{
+	struct sd_target	*t;
+	size_t			 n;
+	char			 err[256];
+	int			 rc;
+
+	rc = parse("a.json",
+	    "[\n"
+	    "\t{\"targets\": [\"10.0.0.7:6060\", \"api.example:8080\"],\n"
+	    "\t \"labels\": {\"team\": \"payments\",\n"
+	    "\t\t\"env\": \"prod\\/eu\"}},\n"
+	    "\t{\"targets\": [\"127.0.0.1:9\"],\n"
+	    "\t \"labels\": {\"name\": \"billing\", \"__meta_x\": \"y\"}}\n"
+	    "]\n", &t, &n, err, sizeof err);
+	is_int(rc, 0, "JSON: a file of two groups parses");
+	is_str(err, "", "JSON: no error");
+	is_int(n, 3, "JSON: three targets");
+	if (n != 3)
+		return;
+	is_str(t[0].name, "10.0.0.7_6060", "JSON: host:port made a name");
+	is_str(t[0].address, "10.0.0.7:6060", "JSON: the address kept");
+	is_str(t[1].name, "api.example_8080", "JSON: dots stay in a name");
+	is_int(t[0].nlabels, 2, "JSON: the group's labels on each target");
+	is_str(t[0].labels[0].name, "env", "JSON: labels sorted by name");
+	is_str(label(&t[1], "env"), "prod/eu", "JSON: escapes read");
+	is_str(t[2].name, "billing", "JSON: the name label names the target");
+	is_int(t[2].nlabels, 0, "JSON: name and __ labels are not kept");
+	discovery_targets_free(t, n);
+}
+
+static void
+test_yaml(void)
+{
+	struct sd_target	*t;
+	size_t			 n;
+	char			 err[256];
+	int			 rc;
+
+	rc = parse("b.yml",
+	    "- targets:\n"
+	    "    - 127.0.0.1:6060\n"
+	    "    - '[::1]:6061'\n"
+	    "  labels:\n"
+	    "    __scheme__: https\n"
+	    "    __metrics_path__: /debug/pprof/goroutine\n"
+	    "    zone: a\n"
+	    "- targets: []\n", &t, &n, err, sizeof err);
+	is_int(rc, 0, "YAML: a file of two groups parses");
+	is_str(err, "", "YAML: no error");
+	is_int(n, 2, "YAML: two targets");
+	if (n == 2) {
+		is_str(t[1].name, "___1__6061", "YAML: IPv6 made a name");
+		is_str(t[0].scheme, "https", "YAML: __scheme__ taken");
+		is_str(t[0].path, "/debug/pprof/goroutine",
+		    "YAML: __metrics_path__ taken");
+		is_str(label(&t[0], "zone"), "a", "YAML: label kept");
+	}
+	discovery_targets_free(t, n);
+
+	rc = parse("empty.yaml", "", &t, &n, err, sizeof err);
+	ok(rc == 0 && n == 0, "YAML: an empty file has no targets");
+	discovery_targets_free(t, n);
+}
+
+static void
+test_errors(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*text;
+		const char	*want;
+	} bad[] = {
+		{ "s.json", "[{\"targets\": [\"a:1\"]\n",
+		    "2:1: syntax error: did not find expected ',' or '}' "
+		    "(while parsing a flow mapping)" },
+		{ "r.yml", "targets: [a:1]\n",
+		    "1:1: expected a list of target groups" },
+		{ "k.yml", "- targets: [a:1]\n  lables: {x: y}\n",
+		    "2:3: unknown key \"lables\"" },
+		{ "m.yml", "- labels: {x: y}\n",
+		    "1:3: missing key \"targets\"" },
+		{ "l.yml", "- targets: [a:1]\n  labels: {1x: y}\n",
+		    "2:12: label \"1x\": not a valid label name "
+		    "([a-zA-Z_][a-zA-Z0-9_]*)" },
+		{ "t.yml", "- targets: [a:1]\n  labels: {target: y}\n",
+		    "2:12: label \"target\": reserved (heapwatch sets it)" },
+		{ "n.yml", "- targets: [a:1]\n  labels: {name: a/b}\n",
+		    "2:18: name \"a/b\": only letters, digits, \"_\", \".\" "
+		    "and \"-\" are allowed" },
+		{ "a.yml", "- targets: ['http://a:1/x']\n",
+		    "1:13: target \"http://a:1/x\": expected HOST:PORT, "
+		    "without a scheme, path or user" },
+		{ "p.yml", "- targets: ['a:99999']\n",
+		    "1:13: target \"a:99999\": bad port" },
+		{ "v.yml", "- targets: [a:1]\n  labels: {x: [1]}\n",
+		    "2:15: x: expected a string" },
+	};
+	struct sd_target	*t;
+	size_t			 i, n;
+	char			 err[256];
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ok(parse(bad[i].name, bad[i].text, &t, &n, err,
+		    sizeof err) == -1 && t == NULL && n == 0,
+		    "%s: refused, no targets", bad[i].name);
+		is_str(err, bad[i].want, "%s: the error and its place",
+		    bad[i].name);
+	}
+}
+
+/* Jump consistent hash as published, with a double. */
+static uint32_t
+jump_reference(uint64_t key, uint32_t n)
+{
+	int64_t	b = -1, j = 0;
+
+	while (j < n) {
+		b = j;
+		key = key * 2862933555777941757ULL + 1;
+		j = (b + 1) * ((double)(1LL << 31) /
+		    (double)((key >> 33) + 1));
+	}
+	return (uint32_t)b;
+}
+
+static void
+test_hash(void)
+{
+	static const uint32_t	 counts[] = { 2, 3, 5, 10 };
+	char			 name[32];
+	size_t			 hits[10], i, k, moved, total;
+	uint32_t		 c, s, s2;
+	bool			 range = true, stable = true;
+
+	/* Published FNV-1a 64 values: the hash is fixed, not ours to vary. */
+	ok(discovery_hash("") == 0xcbf29ce484222325ULL, "FNV-1a of \"\"");
+	ok(discovery_hash("a") == 0xaf63dc4c8601ec8cULL, "FNV-1a of \"a\"");
+	ok(discovery_hash("foobar") == 0x85944171f73967e8ULL,
+	    "FNV-1a of \"foobar\"");
+	is_int(discovery_shard("anything", 1), 0, "one shard takes all");
+
+	for (k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+		c = counts[k];
+		memset(hits, 0, sizeof hits);
+		for (i = 0; i < 10000; i++) {
+			snprintf(name, sizeof name, "10.0.%zu.%zu_6060",
+			    i / 256, i % 256);
+			s = discovery_shard(name, c);
+			if (s >= c) {
+				range = false;
+				continue;
+			}
+			if (discovery_shard(name, c) != s)
+				stable = false;
+			hits[s]++;
+		}
+		ok(range, "%u shards: every name lands in one of them", c);
+		ok(stable, "%u shards: the same name, the same shard", c);
+		total = 0;
+		for (i = 0; i < c; i++) {
+			total += hits[i];
+			/* Binomial: 10% off is over 3 standard deviations. */
+			ok(hits[i] > 10000 / c * 9 / 10 &&
+			    hits[i] < 10000 / c * 11 / 10,
+			    "%u shards: shard %zu has %zu of 10000 names", c,
+			    i, hits[i]);
+		}
+		is_int(total, 10000, "%u shards: all names placed once", c);
+	}
+
+	/* One shard more moves about 1/(N+1) of the names, all to it. */
+	moved = 0;
+	stable = true;
+	for (i = 0; i < 10000; i++) {
+		snprintf(name, sizeof name, "svc-%zu", i);
+		s = discovery_shard(name, 4);
+		s2 = discovery_shard(name, 5);
+		if (s2 != s) {
+			moved++;
+			if (s2 != 4)
+				stable = false;
+		}
+	}
+	ok(stable, "4 to 5 shards: names that move go to the new shard");
+	ok(moved > 1600 && moved < 2400, "4 to 5 shards: %zu of 10000 move",
+	    moved);
+	/* The published algorithm, in floating point, agrees. */
+	stable = true;
+	for (i = 0; i < 10000; i++) {
+		snprintf(name, sizeof name, "t%zu", i);
+		c = 1 + i % 1000;
+		if (discovery_shard(name, c) != jump_reference(
+		    discovery_hash(name), c))
+			stable = false;
+	}
+	ok(stable, "jump hash: as Lamping and Veach publish it");
+	/* Pinned values: a version that splits differently fails here. */
+	is_int(discovery_shard("api", 2), 1, "\"api\" in 2 shards");
+	is_int(discovery_shard("10.0.0.7_6060", 3), 1,
+	    "\"10.0.0.7_6060\" in 3 shards");
+}
+
+int
+main(void)
+{
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_json();
+	test_yaml();
+	test_errors();
+	test_hash();
+	cleanup();
+	return tap_done();
+}
