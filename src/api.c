@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "discovery.h"
 #include "follow.h"
 #include "heapwatchd.h"
 #include "log.h"
@@ -203,6 +204,50 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 	    (unsigned long long)notifier_spool_errors(hwd->notifier));
 }
 
+/* The shard this heapwatchd is, and what the target files gave. */
+static void
+discovery_metrics(struct buf *b, struct hwd *hwd)
+{
+	struct discovery_stats	st;
+
+	memset(&st, 0, sizeof st);
+	if (hwd->discovery != NULL)
+		discovery_stats(hwd->discovery, &st);
+	family(b, "heapwatch_shards", "gauge",
+	    "How many heapwatchd share the targets (shard.count).");
+	buf_printf(b, "heapwatch_shards %u\n", hwd->conf->shard.count);
+	family(b, "heapwatch_shard_index", "gauge",
+	    "Which of them this one is (shard.index).");
+	buf_printf(b, "heapwatch_shard_index %u\n", hwd->conf->shard.index);
+	family(b, "heapwatch_shard_targets", "gauge",
+	    "Targets this heapwatchd watches, by where they are configured.");
+	buf_printf(b, "heapwatch_shard_targets{source=\"static\"} %zu\n",
+	    hwd->nstatic);
+	buf_printf(b, "heapwatch_shard_targets{source=\"file_sd\"} %zu\n",
+	    hwd->ndiscovered);
+	family(b, "heapwatch_discovered_targets", "gauge",
+	    "Targets the target files define, for all shards.");
+	buf_printf(b, "heapwatch_discovered_targets %zu\n", st.targets);
+	family(b, "heapwatch_discovery_name_clashes", "gauge",
+	    "Discovered targets skipped because another target has the name.");
+	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n", hwd->nclashes);
+	family(b, "heapwatch_discovery_files", "gauge",
+	    "Target files the file_sd patterns match.");
+	buf_printf(b, "heapwatch_discovery_files %zu\n", st.files);
+	family(b, "heapwatch_discovery_files_failing", "gauge",
+	    "Target files whose last read failed; their earlier targets stay.");
+	buf_printf(b, "heapwatch_discovery_files_failing %zu\n",
+	    st.files_failing);
+	family(b, "heapwatch_discovery_reads_total", "counter",
+	    "Reads of target files.");
+	buf_printf(b, "heapwatch_discovery_reads_total %llu\n",
+	    (unsigned long long)st.reads);
+	family(b, "heapwatch_discovery_errors_total", "counter",
+	    "Reads of target files that failed: unreadable, or not valid.");
+	buf_printf(b, "heapwatch_discovery_errors_total %llu\n",
+	    (unsigned long long)st.errors);
+}
+
 static void
 route_metrics(struct hwd *hwd, struct http_reply *reply)
 {
@@ -317,6 +362,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	}
 	gc_metrics(&b, hwd);
 	notifier_metrics(&b, hwd);
+	discovery_metrics(&b, hwd);
 	reply->status = 200;
 	reply->content_type = METRICS;
 	reply->body = b.s;

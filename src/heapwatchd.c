@@ -26,6 +26,7 @@
 #endif
 
 #include "decode.h"
+#include "discovery.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
@@ -131,33 +132,149 @@ recover_target(struct hwd *hwd, const char *name)
 	store_recovery_clear(&rec);
 }
 
-/* Make the targets of a new configuration, keeping unchanged ones. */
+/* A target's settings and where they sit in the list of all targets. */
+struct candidate {
+	const struct target_config	*cfg;
+	size_t				 pos;
+};
+
+static int
+candidate_cmp(const void *a, const void *b)
+{
+	const struct candidate	*ca = a, *cb = b;
+	int			 c;
+
+	if ((c = strcmp(ca->cfg->name, cb->cfg->name)) != 0)
+		return c;
+	return ca->pos < cb->pos ? -1 : ca->pos > cb->pos;
+}
+
+static int
+candidate_pos_cmp(const void *a, const void *b)
+{
+	const struct candidate	*ca = a, *cb = b;
+
+	return ca->pos < cb->pos ? -1 : ca->pos > cb->pos;
+}
+
+/*
+ * The targets this heapwatchd watches: the static ones, then the
+ * discovered ones whose names are free, of those the ones of its shard.
+ * Every instance of a shard set computes the same list from the same
+ * files, so each target falls to exactly one of them.
+ */
+static struct candidate *
+select_targets(struct hwd *hwd, const struct config *conf, size_t *nout)
+{
+	const struct target_config	*disc = NULL;
+	struct candidate		*c;
+	size_t				 ndisc = 0, n, i, j;
+
+	if (hwd->discovery != NULL)
+		disc = discovery_targets(hwd->discovery, &ndisc);
+	n = conf->ntargets + ndisc;
+	c = xcalloc(n == 0 ? 1 : n, sizeof *c);
+	for (i = 0; i < conf->ntargets; i++) {
+		c[i].cfg = &conf->targets[i];
+		c[i].pos = i;
+	}
+	for (i = 0; i < ndisc; i++) {
+		c[conf->ntargets + i].cfg = &disc[i];
+		c[conf->ntargets + i].pos = conf->ntargets + i;
+	}
+	/* The first of a name keeps it; static targets come first. */
+	qsort(c, n, sizeof *c, candidate_cmp);
+	hwd->nclashes = 0;
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && strcmp(c[j - 1].cfg->name, c[i].cfg->name) == 0) {
+			log_warnx("%s: %s is skipped, the name is taken",
+			    c[i].cfg->name, c[i].cfg->url);
+			hwd->nclashes++;
+			continue;
+		}
+		c[j++] = c[i];
+	}
+	n = j;
+	qsort(c, n, sizeof *c, candidate_pos_cmp);
+	hwd->nstatic = hwd->ndiscovered = 0;
+	for (i = j = 0; i < n; i++) {
+		if (conf->shard.count > 1 && discovery_shard(c[i].cfg->name,
+		    conf->shard.count) != conf->shard.index)
+			continue;
+		if (c[i].pos < conf->ntargets)
+			hwd->nstatic++;
+		else
+			hwd->ndiscovered++;
+		c[j++] = c[i];
+	}
+	*nout = j;
+	return c;
+}
+
+/*
+ * A running target by its name. The name is its settings', which outlive
+ * apply_targets() (the old configuration and the discovered targets are
+ * freed after it), so the index stays sorted once the target is freed.
+ */
+struct named {
+	const char	*name;
+	struct target	*t;
+};
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	const struct named	*na = a, *nb = b;
+
+	return strcmp(na->name, nb->name);
+}
+
+static int
+named_key_cmp(const void *key, const void *b)
+{
+	const struct named	*nb = b;
+
+	return strcmp(key, nb->name);
+}
+
+/* Make the targets of a configuration and the files, keeping unchanged. */
 static void
 apply_targets(struct hwd *hwd, struct config *conf, bool start)
 {
 	struct targets		 old = TAILQ_HEAD_INITIALIZER(old);
 	struct target		*t;
-	size_t			 i;
+	struct named		*byname, *found;
+	struct candidate	*c;
+	const struct target_config *cfg;
+	size_t			 i, n, nold = 0;
 
+	c = select_targets(hwd, conf, &n);
+	/* Thousands of discovered targets: find the old ones by name. */
+	byname = xcalloc(hwd->ntargets + 1, sizeof *byname);
+	TAILQ_FOREACH(t, &hwd->targets, entry) {
+		byname[nold].name = t->cfg->name;
+		byname[nold++].t = t;
+	}
+	qsort(byname, nold, sizeof *byname, named_cmp);
 	TAILQ_CONCAT(&old, &hwd->targets, entry);
 	hwd->ntargets = 0;
-	for (i = 0; i < conf->ntargets; i++) {
-		TAILQ_FOREACH(t, &old, entry)
-			if (strcmp(t->cfg->name, conf->targets[i].name) == 0)
-				break;
-		if (t != NULL && config_target_equal(t->cfg,
-		    &conf->targets[i])) {
+	for (i = 0; i < n; i++) {
+		cfg = c[i].cfg;
+		found = bsearch(cfg->name, byname, nold, sizeof *byname,
+		    named_key_cmp);
+		t = found != NULL ? found->t : NULL;
+		if (t != NULL && config_target_equal(t->cfg, cfg)) {
 			TAILQ_REMOVE(&old, t, entry);
-			target_reconfigure(t, &conf->targets[i]);
+			target_reconfigure(t, cfg);
 		} else {
 			if (t != NULL) {
 				log_info("%s: changed", t->cfg->name);
 				TAILQ_REMOVE(&old, t, entry);
 				target_free(t);
 			} else if (!start)
-				log_info("%s: added", conf->targets[i].name);
-			recover_target(hwd, conf->targets[i].name);
-			t = target_new(hwd, &conf->targets[i]);
+				log_info("%s: added", cfg->name);
+			recover_target(hwd, cfg->name);
+			t = target_new(hwd, cfg);
 			target_start(t, true);
 		}
 		TAILQ_INSERT_TAIL(&hwd->targets, t, entry);
@@ -168,6 +285,18 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 		TAILQ_REMOVE(&old, t, entry);
 		target_free(t);
 	}
+	free(byname);
+	free(c);
+}
+
+/* The target files changed: take what they say now. */
+static void
+on_discovered(void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	apply_targets(hwd, hwd->conf, false);
+	log_info("targets discovered anew: watching %zu", hwd->ntargets);
 }
 
 /* How people and receivers reach this heapwatchd, for links. */
@@ -267,7 +396,9 @@ hwd_reload(struct hwd *hwd, char **cause)
 	/* Targets judge with the new file's webhooks. */
 	config_free_later = hwd->conf;
 	hwd->conf = conf;
+	discovery_configure(hwd->discovery, conf);
 	apply_targets(hwd, conf, false);
+	discovery_release(hwd->discovery);
 	config_free(config_free_later);
 	hwd->last_reload_ok = true;
 	hwd->last_reload = now_unix_ms();
@@ -365,8 +496,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration OK, %zu targets\n", path,
+		struct discovery_stats	st;
+
+		/* Problems of the target files are reported, not fatal. */
+		hwd.discovery = discovery_new(NULL, NULL, NULL);
+		discovery_configure(hwd.discovery, hwd.conf);
+		discovery_stats(hwd.discovery, &st);
+		printf("%s: configuration OK, %zu targets", path,
 		    hwd.conf->ntargets);
+		if (hwd.conf->nfile_sd > 0)
+			printf(", %zu discovered in %zu files (%zu failing)",
+			    st.targets, st.files, st.files_failing);
+		printf("\n");
+		discovery_free(hwd.discovery);
 		config_free(hwd.conf);
 		return 0;
 	}
@@ -407,7 +549,10 @@ main(int argc, char **argv)
 	notifier_spool(hwd.notifier, store_root(hwd.store), STORE_SPOOL);
 	hwd.started = hwd.last_reload = now_unix_ms();
 	hwd.last_reload_ok = true;
+	hwd.discovery = discovery_new(hwd.base, on_discovered, &hwd);
+	discovery_configure(hwd.discovery, hwd.conf);
 	apply_targets(&hwd, hwd.conf, true);
+	discovery_release(hwd.discovery);
 
 	ev_hup = evsignal_new(hwd.base, SIGHUP, on_hup, &hwd);
 	ev_term = evsignal_new(hwd.base, SIGTERM, on_term, &hwd);
@@ -434,6 +579,9 @@ main(int argc, char **argv)
 	log_info("listening on %s%s, %zu targets, storing in %s",
 	    hwd.conf->listen, hwd.conf->web.cert != NULL ? " (https)" : "",
 	    hwd.ntargets, hwd.conf->storage_path);
+	if (hwd.conf->shard.count > 1)
+		log_info("shard %u of %u", hwd.conf->shard.index,
+		    hwd.conf->shard.count);
 	notify("READY=1");
 
 	event_base_dispatch(hwd.base);
@@ -442,6 +590,7 @@ main(int argc, char **argv)
 		TAILQ_REMOVE(&hwd.targets, t, entry);
 		target_free(t);
 	}
+	discovery_free(hwd.discovery);
 	if (ev_wd != NULL)
 		event_free(ev_wd);
 	event_free(ev_hup);

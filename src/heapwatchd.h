@@ -17,6 +17,7 @@
 #include "server.h"
 #include "store.h"
 
+struct discovery;
 struct event;
 struct event_base;
 struct follow;
@@ -99,6 +100,10 @@ struct hwd {
 	struct notifier		*notifier;
 	struct targets		 targets;
 	size_t			 ntargets;
+	struct discovery	*discovery;
+	size_t			 nstatic;	/* watched, of targets: */
+	size_t			 ndiscovered;	/* watched, from file_sd */
+	size_t			 nclashes;	/* discovered, name taken */
 	bool			 ready;
 	uint64_t		 reloads_failed;
 	bool			 last_reload_ok;
