@@ -211,7 +211,8 @@ address_name(const char *a)
  * Read one group's labels. "name" names the targets; __scheme__ and
  * __metrics_path__ say how they are reached, as in Prometheus; other
  * labels starting with "__" are dropped, as Prometheus drops them after
- * relabelling. false once a problem is reported.
+ * relabelling, and so are labels with an empty value, which Prometheus
+ * takes for no label. false once a problem is reported.
  */
 static bool
 parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
@@ -269,7 +270,9 @@ parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
 		else if ((why = config_label_problem(name)) != NULL) {
 			perr(p, k, "label \"%s\": %s", name, why);
 			good = false;
-		} else {
+		} else if (*value == '\0')
+			continue;	/* Prometheus: an empty label is none */
+		else {
 			g->labels[g->nlabels].name = xstrdup(name);
 			g->labels[g->nlabels].value = xstrdup(value);
 			g->nlabels++;

@@ -130,6 +130,7 @@ test_yaml(void)
 	    "    __scheme__: https\n"
 	    "    __metrics_path__: /debug/pprof/goroutine\n"
 	    "    zone: a\n"
+	    "    empty: ''\n"
 	    "- targets: []\n", &t, &n, err, sizeof err);
 	is_int(rc, 0, "YAML: a file of two groups parses");
 	is_str(err, "", "YAML: no error");
@@ -140,6 +141,8 @@ test_yaml(void)
 		is_str(t[0].path, "/debug/pprof/goroutine",
 		    "YAML: __metrics_path__ taken");
 		is_str(label(&t[0], "zone"), "a", "YAML: label kept");
+		ok(t[0].nlabels == 1 && label(&t[0], "empty") == NULL,
+		    "YAML: a label with an empty value is none");
 	}
 	discovery_targets_free(t, n);
 
