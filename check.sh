@@ -7,9 +7,9 @@
 #   3. an ASan+UBSan build runs `make check` again;
 #   4. make distcheck: the tarball builds, installs and uninstalls;
 #   5. a libFuzzer build (clang) fuzzes the decoder, the configuration
-#      loader and the gctrace line parser for FUZZ_SECONDS (default 60)
-#      each, seeded with real profiles, the configuration corpus and
-#      real gctrace output.
+#      loader, the gctrace line parser and the reader of target files
+#      for FUZZ_SECONDS (default 60) each, seeded with real profiles, the
+#      configuration corpus, real gctrace output and target files.
 #
 # Its last line is "N passed, N failed", counting every TAP check.
 set -u
@@ -111,10 +111,10 @@ fuzz() {
 	fi
 }
 
-echo "== fuzzing the decoder, the configuration loader and the gctrace parser, ${FUZZ_SECONDS:-60} s each"
+echo "== fuzzing the decoder, the configuration loader, the gctrace parser and the target files' reader, ${FUZZ_SECONDS:-60} s each"
 if build fuzz --enable-fuzzing CC=clang &&
     (cd "$top/_build/fuzz" && make -s tests/fuzz_profile tests/fuzz_config \
-    tests/fuzz_gctrace tests/mkbad >/dev/null); then
+    tests/fuzz_gctrace tests/fuzz_discovery tests/mkbad >/dev/null); then
 	fz=$top/_build/fuzz
 	rm -rf "$fz/seeds" "$fz/config-seeds" "$fz/gctrace-seeds"
 	mkdir -p "$fz/seeds" "$fz/config-seeds" "$fz/gctrace-seeds"
@@ -132,6 +132,10 @@ if build fuzz --enable-fuzzing CC=clang &&
 	fuzz fuzz_config "$fz/config-seeds"
 	cp "$top"/tests/gctrace/*.txt "$fz/gctrace-seeds/"
 	fuzz fuzz_gctrace "$fz/gctrace-seeds"
+	rm -rf "$fz/sd-seeds"
+	mkdir -p "$fz/sd-seeds"
+	cp "$top"/tests/sd/* "$fz/sd-seeds/"
+	fuzz fuzz_discovery "$fz/sd-seeds"
 else
 	failed=$((failed + 1))
 fi
