@@ -166,8 +166,11 @@ grep -q "static1: http://$F2/debug/pprof/heap is skipped, the name is taken" "$l
 ok $? "the log says which target was skipped"
 rm "$sd/d.json"
 
-# 7. SIGHUP keeps the discovered targets and their state.
+# 7. SIGHUP keeps the discovered targets and their state, even those of
+# a file that is broken at that moment.
 before=$(success yaml1)
+printf -- '- targets: [%s\n' "$F2" >"$sd/c.json"
+wait_for 10 metric_is heapwatch_discovery_files_failing = 1
 kill -HUP "$HWD_PID"
 wait_for 10 grep -q "configuration reloaded" "$log"
 ok $? "heapwatchd reloads"
@@ -177,6 +180,8 @@ ok $? "the discovered targets stay across the reload: $(names)"
 after=$(success yaml1)
 [ -n "$after" ] && [ "$after" -gt "$before" ]
 ok $? "and keep their counters ($before, then $after)"
+[ "$(metric heapwatch_discovery_files_failing)" = 1 ]
+ok $? "the file broken at the reload still fails, and keeps its target"
 
 # 8. A file removed takes its targets; their snapshots stay.
 rm "$sd/c.json"
