@@ -189,6 +189,10 @@ wait_for 10 has_names "$N2 static1 yaml1"
 ok $? "a removed file's target stops: $(names)"
 ls "$TMPD/store/renamed1/"*.pb.gz >/dev/null 2>&1
 ok $? "its snapshots stay in the store"
+echo '[]' >"$sd/b.yml.new"
+mv "$sd/b.yml.new" "$sd/b.yml"
+wait_for 10 has_names "$N2 static1"
+ok $? "a file rewritten without a target stops it: $(names)"
 curl -fs "$HWD_URL/metrics" >"$TMPD/metrics"
 promtool check metrics <"$TMPD/metrics" >"$TMPD/promtool.out" 2>&1
 ok $? "promtool check metrics passes"
