@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <protobuf-c/protobuf-c.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "arena.h"
@@ -515,6 +516,8 @@ now_ms(void)
 
 #define PROFILE_MAX_FIELD	((size_t)16 << 20)	/* one top-level field */
 #define INFLATE_WINDOW		((size_t)256 << 10)
+#define INFLATE_WHOLE		((size_t)32 << 20)	/* inflated whole, at most */
+#define INFLATE_RATIO		64	/* profiles compress far less */
 
 struct raw_vt {
 	int64_t		 type;
@@ -948,6 +951,49 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 }
 
 /*
+ * Inflate a gzip member whole with libdeflate, some three times faster than
+ * zlib, when the size its trailer claims is plausible: within INFLATE_WHOLE
+ * bytes and INFLATE_RATIO times the input, as a bomb's is not. 1 when it
+ * does not apply or fails, for parse_gzip(), whose messages say what is
+ * wrong, to stream it instead; else what parsing it gave.
+ */
+static int
+parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
+    size_t max, char **cause)
+{
+	struct libdeflate_decompressor	*d;
+	enum libdeflate_result		 r;
+	uint8_t				*out;
+	size_t				 isize, got = 0, used = 0;
+	double				 t0;
+	int				 rc;
+
+	if (len < 18)
+		return 1;
+	isize = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 |
+	    (size_t)in[len - 2] << 16 | (size_t)in[len - 1] << 24;
+	if (isize == 0 || isize > max || isize > INFLATE_WHOLE ||
+	    isize / INFLATE_RATIO > len)
+		return 1;
+	if ((d = libdeflate_alloc_decompressor()) == NULL)
+		return 1;
+	out = xmalloc(isize);
+	t0 = now_ms();
+	r = libdeflate_gzip_decompress_ex(d, in, len, out, isize, &used, &got);
+	raw->stats.inflate_ms += now_ms() - t0;
+	libdeflate_free_decompressor(d);
+	if (r != LIBDEFLATE_SUCCESS || got != isize || used != len) {
+		/* Not one whole member of that size: zlib will say why. */
+		free(out);
+		return 1;
+	}
+	raw->stats.bytes_out = got;
+	rc = parse_fields(raw, out, got, true, cause) == -1 ? -1 : 0;
+	free(out);
+	return rc;
+}
+
+/*
  * Inflate one or more concatenated gzip members (as `cat a.gz b.gz` makes)
  * a window at a time, parsing each window's complete fields before the
  * next; more than max bytes of output are refused, so that a gzip bomb
@@ -1219,8 +1265,10 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 	raw->budget = max > SIZE_MAX / 2 ? SIZE_MAX : max * 2;
 	raw->scratch = arena_new(16384);
 	raw->strings = arena_new(65536);
-	if (is_gzip(data, len))
-		rc = parse_gzip(raw, data, len, max, cause);
+	if (is_gzip(data, len)) {
+		if ((rc = parse_whole(raw, data, len, max, cause)) == 1)
+			rc = parse_gzip(raw, data, len, max, cause);
+	}
 	else if (len == 0) {
 		xasprintf(cause, "empty profile");
 		rc = -1;
