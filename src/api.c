@@ -37,6 +37,8 @@
 #define TEXT	"text/plain; charset=utf-8"
 #define JSON	"application/json"
 #define METRICS	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_REUSE	50		/* see route_metrics() */
+#define METRICS_MAX_AGE	1000000		/* us */
 
 /* {target="NAME",LABELS...} with extra first when given. */
 static void
@@ -44,17 +46,31 @@ buf_target_labels(struct buf *b, const struct target *t, const char *extra)
 {
 	size_t	i;
 
-	buf_printf(b, "{target=\"");
+	buf_add(b, "{target=\"", 9);
 	buf_label(b, t->cfg->name);
-	buf_printf(b, "\"");
+	buf_add(b, "\"", 1);
 	for (i = 0; i < t->cfg->nlabels; i++) {
-		buf_printf(b, ",%s=\"", t->cfg->labels[i].name);
+		buf_add(b, ",", 1);
+		buf_add(b, t->cfg->labels[i].name,
+		    strlen(t->cfg->labels[i].name));
+		buf_add(b, "=\"", 2);
 		buf_label(b, t->cfg->labels[i].value);
-		buf_printf(b, "\"");
+		buf_add(b, "\"", 1);
 	}
-	if (extra != NULL)
-		buf_printf(b, ",%s", extra);
-	buf_printf(b, "}");
+	if (extra != NULL) {
+		buf_add(b, ",", 1);
+		buf_add(b, extra, strlen(extra));
+	}
+	buf_add(b, "}", 1);
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -255,6 +271,23 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	struct target	*t;
 	char		 extra[64];
 	int		 o;
+	int64_t		 t0 = mono_us();
+
+	/*
+	 * A body that took T to render is served again for up to
+	 * METRICS_REUSE times T (and a second at most), so that a flood of
+	 * requests costs the loop at most 1/METRICS_REUSE of its time: with
+	 * a few targets that is never, with thousands a fraction of a second.
+	 */
+	reply->status = 200;
+	reply->content_type = METRICS;
+	if (hwd->metrics != NULL && t0 - hwd->metrics_at < METRICS_MAX_AGE &&
+	    t0 - hwd->metrics_at < hwd->metrics_cost * METRICS_REUSE) {
+		reply->body = xmalloc(hwd->metrics_len + 1);
+		memcpy(reply->body, hwd->metrics, hwd->metrics_len);
+		reply->len = hwd->metrics_len;
+		return;
+	}
 
 	family(&b, "heapwatch_build_info", "gauge",
 	    "The version of heapwatchd running.");
@@ -363,10 +396,22 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	gc_metrics(&b, hwd);
 	notifier_metrics(&b, hwd);
 	discovery_metrics(&b, hwd);
-	reply->status = 200;
-	reply->content_type = METRICS;
 	reply->body = b.s;
 	reply->len = b.len;
+	api_metrics_forget(hwd);
+	hwd->metrics = xmalloc(b.len + 1);
+	memcpy(hwd->metrics, b.s, b.len);
+	hwd->metrics_len = b.len;
+	hwd->metrics_at = mono_us();
+	hwd->metrics_cost = hwd->metrics_at - t0;
+}
+
+void
+api_metrics_forget(struct hwd *hwd)
+{
+	free(hwd->metrics);
+	hwd->metrics = NULL;
+	hwd->metrics_len = 0;
 }
 
 /* An RFC 3339 time in UTC, or JSON null for never. */

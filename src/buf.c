@@ -31,17 +31,32 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
+buf_add(struct buf *b, const char *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
+		while (b->cap - b->len <= n)
+			b->cap *= 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void
 buf_label(struct buf *b, const char *v)
 {
-	for (; *v != '\0'; v++) {
-		if (*v == '\\')
-			buf_printf(b, "\\\\");
-		else if (*v == '"')
-			buf_printf(b, "\\\"");
-		else if (*v == '\n')
-			buf_printf(b, "\\n");
-		else
-			buf_printf(b, "%c", *v);
+	size_t	n;
+
+	for (;;) {
+		n = strcspn(v, "\\\"\n");
+		buf_add(b, v, n);
+		v += n;
+		if (*v == '\0')
+			break;
+		buf_add(b, *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : "\\n", 2);
+		v++;
 	}
 }
 

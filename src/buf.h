@@ -11,6 +11,8 @@ struct buf {
 
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* n bytes of p, as they are. */
+void	buf_add(struct buf *, const char *, size_t);
 /* A label value as the Prometheus exposition format escapes it. */
 void	buf_label(struct buf *, const char *);
 /* Text for HTML, attributes included: <, >, &, " and ' escaped. */

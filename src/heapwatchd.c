@@ -402,12 +402,14 @@ hwd_reload(struct hwd *hwd, char **cause)
 	config_free(config_free_later);
 	hwd->last_reload_ok = true;
 	hwd->last_reload = now_unix_ms();
+	api_metrics_forget(hwd);
 	log_info("configuration reloaded: %zu targets", hwd->ntargets);
 	notify("READY=1");
 	return 0;
 fail:
 	hwd->reloads_failed++;
 	hwd->last_reload_ok = false;
+	api_metrics_forget(hwd);
 	log_warnx("reload refused, the old configuration stays: %s", *cause);
 	notify("READY=1");
 	return -1;
@@ -598,6 +600,7 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	server_free(hwd.server);
 	notifier_free(hwd.notifier);
+	api_metrics_forget(&hwd);
 	scrape_free(hwd.scrape);
 	decode_free(hwd.decode);
 	store_close(hwd.store);

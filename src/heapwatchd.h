@@ -109,6 +109,12 @@ struct hwd {
 	bool			 last_reload_ok;
 	int64_t			 last_reload;	/* unix ms of the last good */
 	int64_t			 started;	/* unix ms */
+
+	/* The last /metrics body, served again while fresh (see api.c). */
+	char			*metrics;
+	size_t			 metrics_len;
+	int64_t			 metrics_at;	/* monotonic us, rendered */
+	int64_t			 metrics_cost;	/* us it took */
 };
 
 #define HISTORY_MAX	1024	/* points of a chart; older are thinned */
@@ -133,6 +139,8 @@ const char	*scrape_outcome_name(enum scrape_outcome);
 int64_t		 now_unix_ms(void);
 
 /* api.c */
+/* Drop the /metrics body kept for reuse: the next request renders. */
+void		 api_metrics_forget(struct hwd *);
 void		 api_route(const struct http_request *, struct http_reply *,
 		    void *hwd);
 
