@@ -2,7 +2,8 @@
 # What heapwatchd costs at scale (figures, not a test): N targets, each
 # serving a ~150 KB heap profile (bench/genprof: 3,000 samples of a program
 # of 400 functions) from one local server, scraped every 10 s. For each N
-# it prints, over a steady minute after every target has been scraped:
+# it prints, over a steady minute (STEADY seconds) after a warm-up that
+# has every target scraped and retention at work (WARMUP seconds):
 #
 #   - the daemon's CPU time per scraped profile, against what zlib alone
 #     needs to gunzip that profile (bench/zcat2.c on it 500 times);
@@ -12,8 +13,8 @@
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
 #
-# Needs go, wrk and jq. Writes under _build/bench-scale (the store takes
-# N x 8 profiles of disk).
+# Needs go, wrk and jq. Writes under _build/bench-scale (the stores take
+# N x 5 profiles of disk each).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/_build/plain}
@@ -62,14 +63,17 @@ status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 for n in $sizes; do
 	port=$((20000 + RANDOM % 12000))
-	rm -rf "$work/store"
+	# A new folder each time: files just deleted make ext4 slower to
+	# create the next ones, which would be the bench's cost, not the
+	# daemon's. Retention keeps four snapshots of each target, and is
+	# at work once the warm-up is over, as in a daemon long running.
 	{
 		cat <<YAML
 listen: 127.0.0.1:$port
 storage:
-  path: $work/store
-  retention: {snapshots: 8}
-defaults: {interval: 10s, timeout: 5s, window: 1m, for: 30s}
+  path: $work/store-$n
+  retention: {snapshots: 4}
+defaults: {interval: 10s, timeout: 5s, window: 30s, for: 20s}
 targets:
 YAML
 		for i in $(seq 1 "$n"); do
@@ -81,8 +85,9 @@ YAML
 	"$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
 	hwd=$!
 	pids+=($hwd)
-	# Every target is scraped once within its first interval.
-	sleep 15
+	# Every target is scraped once within its first interval; after
+	# four more, retention removes a snapshot at each scrape.
+	sleep "${WARMUP:-45}"
 	c0=$(cpu_ticks "$hwd")
 	s0=$(scrapes)
 	t0=$(date +%s.%N)
