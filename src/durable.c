@@ -47,8 +47,8 @@ durable_dir_sync(int dfd)
 }
 
 int
-durable_tmp_write(int dfd, unsigned int *seq, const char *spare,
-    const void *data, size_t len, char tmp[DURABLE_TMP_MAX], const char **op)
+durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
+    char tmp[DURABLE_TMP_MAX], const char **op)
 {
 	int	fd = -1, i, error;
 
@@ -57,14 +57,6 @@ durable_tmp_write(int dfd, unsigned int *seq, const char *spare,
 		snprintf(tmp, DURABLE_TMP_MAX, DURABLE_TMP_PREFIX "%ld-%u",
 		    (long)getpid(), __atomic_fetch_add(seq, 1,
 		    __ATOMIC_RELAXED));
-		if (spare != NULL && i == 0 &&
-		    renameat2(dfd, spare, dfd, tmp, RENAME_NOREPLACE) == 0) {
-			fd = openat(dfd, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW |
-			    O_CLOEXEC);
-			if (fd == -1)
-				unlinkat(dfd, tmp, 0);
-			continue;
-		}
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (fd == -1 && errno != EEXIST)
@@ -92,13 +84,13 @@ durable_tmp_write(int dfd, unsigned int *seq, const char *spare,
 }
 
 int
-durable_replace(int dfd, unsigned int *seq, const char *spare,
-    const char *name, const void *data, size_t len, const char **op)
+durable_replace(int dfd, unsigned int *seq, const char *name,
+    const void *data, size_t len, const char **op)
 {
 	char	tmp[DURABLE_TMP_MAX];
 	int	error;
 
-	if (durable_tmp_write(dfd, seq, spare, data, len, tmp, op) == -1)
+	if (durable_tmp_write(dfd, seq, data, len, tmp, op) == -1)
 		return -1;
 	if (renameat(dfd, tmp, dfd, name) == -1) {
 		error = errno;

@@ -23,15 +23,13 @@ int	durable_dir_sync(int dfd);
 /*
  * Write data to a new file in folder dfd, named DURABLE_TMP_PREFIX, the
  * process id and *seq (which it advances), and sync it; its name is left
- * in tmp. On failure nothing is left behind. When the file spare exists
- * in dfd (not NULL), it is taken and rewritten rather than a file made.
+ * in tmp. On failure nothing is left behind.
  */
-int	durable_tmp_write(int dfd, unsigned int *seq, const char *spare,
-	    const void *data, size_t len, char tmp[DURABLE_TMP_MAX],
-	    const char **op);
+int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
+	    size_t len, char tmp[DURABLE_TMP_MAX], const char **op);
 /* Write data to name in folder dfd as described above. */
-int	durable_replace(int dfd, unsigned int *seq, const char *spare,
-	    const char *name, const void *data, size_t len, const char **op);
+int	durable_replace(int dfd, unsigned int *seq, const char *name,
+	    const void *data, size_t len, const char **op);
 /*
  * Read the regular file name in folder dfd, without following a link;
  * EFBIG when it holds more than max bytes. *data holds *len bytes and a

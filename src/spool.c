@@ -122,7 +122,7 @@ spool_put(struct spool *sp, uint64_t seq, const void *data, size_t len,
 	const char	*op;
 
 	spool_name(name, sizeof name, seq);
-	if (durable_replace(sp->fd, &sp->tmpseq, NULL, name, data, len,
+	if (durable_replace(sp->fd, &sp->tmpseq, name, data, len,
 	    &op) == -1) {
 		/* After a failed folder sync the entry may not survive a
 		 * crash: said, though it stays, as a replaced entry's old

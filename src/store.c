@@ -335,8 +335,7 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (durable_tmp_write(dfd, &s->tmpseq, STORE_SPARE, data, len, tmp,
-	    &op) == -1) {
+	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
 		file_cause(cause, s, target, NULL, op, errno);
 		close(dfd);
 		return -1;
@@ -543,7 +542,7 @@ store_series_replace(struct store *s, const char *target, const void *data,
 
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (durable_replace(dfd, &s->tmpseq, NULL, STORE_SERIES, data, len,
+	if (durable_replace(dfd, &s->tmpseq, STORE_SERIES, data, len,
 	    &op) == -1) {
 		file_cause(cause, s, target, STORE_SERIES, op, errno);
 		rc = -1;
@@ -625,7 +624,6 @@ store_retain(struct store *s, const char *target,
     char **cause)
 {
 	struct store_snapshot	*v;
-	struct stat		 sb;
 	char			 name[STORE_NAME_MAX];
 	uint64_t		 total = 0;
 	size_t			 n, count, i;
@@ -645,16 +643,7 @@ store_retain(struct store *s, const char *target,
 	count = n;
 	for (i = 0; i + 1 < n && expired(r, &v[i], count, total, now_ms); i++) {
 		snprintf(name, sizeof name, "%s%s", v[i].id, STORE_SUFFIX);
-		/*
-		 * The first goes aside as the spare, whose inode the next
-		 * snapshot takes over: allocating inodes where many were just
-		 * freed is most of what creating a file costs.
-		 */
-		if (fstatat(dfd, STORE_SPARE, &sb, AT_SYMLINK_NOFOLLOW) ==
-		    -1 && errno == ENOENT &&
-		    renameat(dfd, name, dfd, STORE_SPARE) == 0)
-			(*removed)++;
-		else if (unlinkat(dfd, name, 0) == -1) {
+		if (unlinkat(dfd, name, 0) == -1) {
 			if (errno != ENOENT) {
 				file_cause(cause, s, target, name, "unlink",
 				    errno);

@@ -33,8 +33,6 @@
 #define STORE_SUFFIX		".pb.gz"
 #define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
 #define STORE_SERIES		".series"	/* the totals, for charts */
-#define STORE_SPARE		".spare"	/* a removed snapshot's file,
-						   for the next to reuse */
 /*
  * The webhooks' spool, in the root beside the target folders (see
  * notifier.h). A target's folder never starts with '.', so no target can

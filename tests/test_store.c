@@ -562,34 +562,6 @@ test_efbig(struct store *st)
 	    "the same write succeeds once the limit is lifted");
 }
 
-/*
- * Retention sets the first snapshot it drops aside as the spare, and the
- * next snapshot takes over its inode instead of allocating one.
- */
-static void
-test_spare(struct store *st, const uint8_t *prof, size_t len)
-{
-	struct stat	sb;
-	char		spare[400], path[400], id[STORE_ID_MAX];
-	ino_t		ino;
-
-	snprintf(spare, sizeof spare, "%s/spare/%s", root, STORE_SPARE);
-	ok(put(st, "spare", 1000, prof, len, id) == 0 &&
-	    put(st, "spare", 2000, prof, len, id) == 0 &&
-	    put(st, "spare", 3000, prof, len, id) == 0, "three snapshots");
-	is_int(retain(st, "spare", 1, 0, 0, 3000), 2, "retention drops two");
-	is_str(ids(st, "spare"), "3000", "the newest stays listed");
-	ok(stat(spare, &sb) == 0, "the first dropped is the spare");
-	ino = sb.st_ino;
-	ok(put(st, "spare", 4000, prof, len, id) == 0, "a new snapshot");
-	snprintf(path, sizeof path, "%s/spare/%s%s", root, id, STORE_SUFFIX);
-	ok(stat(path, &sb) == 0 && sb.st_ino == ino,
-	    "takes over the spare's file");
-	ok(stat(spare, &sb) == -1 && errno == ENOENT, "which is gone");
-	ok(same_file(path, prof, len), "with the new bytes only");
-	is_str(ids(st, "spare"), "3000,4000", "both are listed");
-}
-
 /* Append a line to target "series", with RLIMIT_FSIZE at limit if set. */
 static int
 series_add(struct store *st, const char *line, rlim_t limit, char **cause)
@@ -802,7 +774,6 @@ main(void)
 	test_recover(st, prof, len);
 	test_efbig(st);
 	test_series(st);
-	test_spare(st, prof, len);
 	test_unwritable(st);
 	store_close(st);
 	test_targets();
