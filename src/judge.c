@@ -241,6 +241,7 @@ bool
 judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
     int64_t live_bytes, enum alert_state *from)
 {
+	const struct summary	*latest;
 	enum alert_state	 was = j->state;
 	int64_t			 bucket;
 	bool			 growing;
@@ -268,6 +269,12 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	j->gc[j->ngc].t_ms = time_ms;
 	j->gc[j->ngc].v = live_bytes;
 	j->ngc++;
+	/* What the profiles said counts while their window lasts: not
+	 * when scrapes have failed for longer. */
+	latest = judge_latest(j);
+	if (latest == NULL ||
+	    latest->time_ms < time_ms - (int64_t)j->p.window_ms)
+		j->total_growing = j->fn_growing = false;
 	growing = judge_live(j, time_ms) || j->total_growing ||
 	    j->fn_growing;
 	judge_step(j, growing, time_ms);

@@ -91,6 +91,22 @@ test_live(void)
 	is_int(j->ngc, 1, "and the live heap starts again");
 	judge_free(j);
 
+	/*
+	 * A profile that said it grows counts for its window only: when
+	 * scrapes stop and the live heap stays flat, the alert resolves.
+	 */
+	j = judge_new(&p);
+	for (i = 0; i < 40; i++)
+		judge_add(j, sum(j, i, 50 * MiB + (int64_t)i * MiB, 0,
+		    100 * MiB + (int64_t)i * MiB), &from);
+	ok(j->state == ALERT_FIRING, "the profiles fire");
+	for (i = 0, gc = 1; i < 400; i++, gc++)
+		judge_add_gc(j, 40000 + (int64_t)i * 250, gc,
+		    (double)i / 4, 60 * MiB, &from);
+	ok(j->state == ALERT_INACTIVE && !j->total_growing,
+	    "scrapes gone and the live heap flat, it resolves");
+	judge_free(j);
+
 	/* Churn: the same sawtooth with no leak never fires. */
 	j = judge_new(&p);
 	for (i = 0, gc = 1; i < 400; i++, gc++) {
