@@ -31,7 +31,7 @@ struct decode_job {
 	struct profile		*p;		/* the worker's result */
 	char			*cause;
 	enum job_state		 state;		/* under d->mtx */
-	bool			 cancelled;	/* the loop's only */
+	bool			 cancelled;	/* set by the loop, atomic */
 	TAILQ_ENTRY(decode_job)	 entry;
 };
 
@@ -88,7 +88,10 @@ decode_run(void *arg)
 
 		j->p = profile_decode(j->body, j->len, j->max, NULL,
 		    &j->cause);
-		if (j->work != NULL)
+		/* A job cancelled meanwhile stores nothing for a target
+		 * that may be recovering its folder. */
+		if (j->work != NULL &&
+		    !__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
 			j->work(j->p, j->body, j->len, j->arg);
 
 		pthread_mutex_lock(&d->mtx);
@@ -240,8 +243,8 @@ decode_cancel(struct decode_job *j)
 	else if (j->state == JOB_FINISHED)
 		TAILQ_REMOVE(&d->finished, j, entry);
 	pthread_mutex_unlock(&d->mtx);
-	if (busy)
-		j->cancelled = true;	/* freed when the worker is done */
+	if (busy)	/* freed when the worker is done */
+		__atomic_store_n(&j->cancelled, true, __ATOMIC_RELEASE);
 	else
 		job_free(j);
 }

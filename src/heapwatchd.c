@@ -296,6 +296,7 @@ on_discovered(void *arg)
 	struct hwd	*hwd = arg;
 
 	apply_targets(hwd, hwd->conf, false);
+	api_metrics_forget(hwd);
 	log_info("targets discovered anew: watching %zu", hwd->ntargets);
 }
 

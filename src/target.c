@@ -27,6 +27,8 @@
 #define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
 
 static void	target_scrape(evutil_socket_t, short, void *);
+static void	set_error(struct target *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 int64_t
 now_unix_ms(void)
@@ -86,8 +88,8 @@ target_health(const struct target *t)
 
 	if (t->cfg->url != NULL)
 		return t->health;
-	if (t->gctrace == NULL)
-		return TARGET_UNKNOWN;
+	if (t->gctrace == NULL)		/* it could not start */
+		return t->last_error != NULL ? TARGET_DOWN : TARGET_UNKNOWN;
 	st = follow_stats(t->gctrace);
 	if (!st->up && st->errors > 0)
 		return TARGET_DOWN;
@@ -548,6 +550,7 @@ target_start(struct target *t, bool jitter)
 		if ((t->gctrace = follow_new(t->hwd->base, &fo,
 		    target_gc_line, t, &cause)) == NULL) {
 			log_warnx("%s: gctrace: %s", t->cfg->name, cause);
+			set_error(t, "gctrace: %s", cause);
 			free(cause);
 		}
 	}
@@ -566,10 +569,6 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 {
 	t->cfg = cfg;
 }
-
-static void
-set_error(struct target *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 static void
 set_error(struct target *t, const char *fmt, ...)
