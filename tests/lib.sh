@@ -192,6 +192,22 @@ sink_start() {	# sink_start FILE [FLAGS...]
 	SINK_URL=$STARTED_URL
 }
 
+# Start Debian's Prometheus on $TMPD/prometheus.yml, listening on
+# 127.0.0.1:PROM_PORT; prom_query asks it.
+prometheus_start() {
+	prometheus --config.file="$TMPD/prometheus.yml" \
+	    --storage.tsdb.path="$TMPD/tsdb" \
+	    --web.listen-address="127.0.0.1:$PROM_PORT" \
+	    >"$TMPD/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	cleanup_hooks+=("kill $PROM_PID 2>/dev/null")
+}
+
+prom_query() {	# prom_query PROMQL: the JSON result
+	curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+	    --data-urlencode "query=$1"
+}
+
 # Start Debian's Alertmanager on loopback, without clustering, its alerts
 # routed nowhere; sets AM (its URL) and AM_PORT.
 alertmanager_start() {

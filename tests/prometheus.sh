@@ -40,37 +40,28 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$HWD_PORT']
 YAML
-prometheus --config.file="$TMPD/prometheus.yml" \
-    --storage.tsdb.path="$TMPD/tsdb" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMPD/prometheus.log" 2>&1 &
-PROM_PID=$!
-cleanup_hooks+=("kill $PROM_PID 2>/dev/null")
-
-query() {	# query PROMQL: the JSON result
-	curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
-	    --data-urlencode "query=$1"
-}
+prometheus_start
 scraped() {
-	[ "$(query 'up{job="heapwatch"}' | jq -r '.data.result[0].value[1]')" = 1 ]
+	[ "$(prom_query 'up{job="heapwatch"}' | jq -r '.data.result[0].value[1]')" = 1 ]
 }
 wait_for 30 scraped
 ok $? "Prometheus scrapes heapwatchd with up == 1"
-n=$(query 'count(heapwatch_target_up)' | jq -r '.data.result[0].value[1]')
+n=$(prom_query 'count(heapwatch_target_up)' | jq -r '.data.result[0].value[1]')
 [ "$n" = 3 ]
 ok $? "Prometheus sees heapwatch_target_up for all 3 targets ($n)"
-v=$(query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.team')
+v=$(prom_query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.team')
 [ "$v" = payments ]
 ok $? "the target's labels come with its series"
-v=$(query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.env')
+v=$(prom_query 'heapwatch_target_up{target="api"}' | jq -r '.data.result[0].metric.env')
 [ "$v" = 'quote"and\slash' ]
 ok $? "label values are escaped right: $v"
-v=$(query 'heapwatch_heap_inuse_bytes{target="api"}' | jq -r '.data.result[0].value[1]')
+v=$(prom_query 'heapwatch_heap_inuse_bytes{target="api"}' | jq -r '.data.result[0].value[1]')
 [ "${v:-0}" -gt 0 ]
 ok $? "heapwatch_heap_inuse_bytes of a heap target ($v)"
-v=$(query 'heapwatch_goroutines{target="workers"}' | jq -r '.data.result[0].value[1]')
+v=$(prom_query 'heapwatch_goroutines{target="workers"}' | jq -r '.data.result[0].value[1]')
 [ "${v:-0}" -gt 0 ]
 ok $? "heapwatch_goroutines of a goroutine target ($v)"
-v=$(query 'heapwatch_target_up{target="dead"}' | jq -r '.data.result[0].value[1]')
+v=$(prom_query 'heapwatch_target_up{target="dead"}' | jq -r '.data.result[0].value[1]')
 [ "$v" = 0 ]
 ok $? "a dead target is 0 in heapwatch_target_up"
 

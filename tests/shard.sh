@@ -141,29 +141,22 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$PORT0', '127.0.0.1:$PORT1']
 YAML
-prometheus --config.file="$TMPD/prometheus.yml" \
-    --storage.tsdb.path="$TMPD/tsdb" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMPD/prometheus.log" 2>&1 &
-cleanup_hooks+=("kill $! 2>/dev/null")
-query() {	# query PROMQL: the JSON result
-	curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
-	    --data-urlencode "query=$1"
-}
+prometheus_start
 scraped() {
-	[ "$(query 'count(up{job="heapwatch"} == 1)' | jq -r '.data.result[0].value[1]')" = 2 ]
+	[ "$(prom_query 'count(up{job="heapwatch"} == 1)' | jq -r '.data.result[0].value[1]')" = 2 ]
 }
 wait_for 30 scraped
 ok $? "Prometheus scrapes both heapwatchd"
-query 'count by (target) (heapwatch_target_up)' >"$TMPD/counts.json"
+prom_query 'count by (target) (heapwatch_target_up)' >"$TMPD/counts.json"
 seen=$(jq -r '[.data.result[].metric.target] | sort | join(" ")' "$TMPD/counts.json")
 [ "$seen" = "$all" ]
 ok $? "Prometheus has heapwatch_target_up for every target: $seen"
 [ "$(jq -r '[.data.result[] | select(.value[1] != "1")] | length' "$TMPD/counts.json")" = 0 ]
 ok $? "each of them exactly once across the two instances"
-v=$(query 'sum(heapwatch_shard_targets)' | jq -r '.data.result[0].value[1]')
+v=$(prom_query 'sum(heapwatch_shard_targets)' | jq -r '.data.result[0].value[1]')
 [ "$v" = 9 ]
 ok $? "heapwatch_shard_targets adds up to all 9 targets ($v)"
-v=$(query 'count(count by (instance) (heapwatch_shards == 2))' | jq -r '.data.result[0].value[1]')
+v=$(prom_query 'count(count by (instance) (heapwatch_shards == 2))' | jq -r '.data.result[0].value[1]')
 [ "$v" = 2 ]
 ok $? "both say heapwatch_shards 2"
 

@@ -400,14 +400,9 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$HWD_PORT']
 YAML
-	prometheus --config.file="$TMPD/prometheus.yml" \
-	    --storage.tsdb.path="$TMPD/tsdb" \
-	    --web.listen-address="127.0.0.1:$PROM_PORT" \
-	    >"$TMPD/prometheus.log" 2>&1 &
-	cleanup_hooks+=("kill $! 2>/dev/null")
+	prometheus_start
 	scraped() {
-		curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
-		    --data-urlencode 'query=heapwatch_target_up{target="leak"}' |
+		prom_query 'heapwatch_target_up{target="leak"}' |
 		    jq -e '.data.result[0].value[1] == "1"' >/dev/null
 	}
 	wait_for 30 scraped
