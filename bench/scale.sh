@@ -8,7 +8,7 @@
 #   - the daemon's CPU time per scraped profile, against what zlib alone
 #     needs to gunzip that profile (bench/zcat2.c on it 500 times);
 #   - its peak RSS (VmHWM) and RSS at the end;
-#   - /metrics under wrk (2 threads, 4 connections, 15 s): requests per
+#   - /metrics under wrk (2 threads, 16 connections, 15 s): requests per
 #     second and the latency percentiles wrk prints, p99 among them.
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
@@ -95,7 +95,7 @@ YAML
 	c1=$(cpu_ticks "$hwd")
 	s1=$(scrapes)
 	t1=$(date +%s.%N)
-	wrk -t2 -c4 -d15s --latency "http://127.0.0.1:$port/metrics" \
+	wrk -t2 -c16 -d15s --latency "http://127.0.0.1:$port/metrics" \
 	    >"$work/wrk-$n.txt" 2>&1
 	cpu_ms=$(echo "($c1 - $c0) * 1000 / $ticks" | bc -l)
 	per_us=$(echo "$cpu_ms * 1000 / ($s1 - $s0)" | bc -l)
