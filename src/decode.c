@@ -38,7 +38,8 @@ struct decode_job {
 TAILQ_HEAD(decode_jobs, decode_job);
 
 struct decode {
-	pthread_t		 thread;
+	pthread_t		*threads;
+	size_t			 nthreads;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
 	struct decode_jobs	 todo;		/* under mtx */
@@ -131,10 +132,12 @@ decode_ready(evutil_socket_t fd, short what, void *arg)
 }
 
 struct decode *
-decode_new(struct event_base *base)
+decode_new(struct event_base *base, size_t nthreads)
 {
 	struct decode	*d;
 	sigset_t	 all, old;
+	long		 cpus;
+	size_t		 i;
 	int		 rc;
 
 	d = xcalloc(1, sizeof *d);
@@ -149,15 +152,24 @@ decode_new(struct event_base *base)
 	event_add(d->ev, NULL);
 	pthread_mutex_init(&d->mtx, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	/* Signals are the loop's: the worker takes none. */
+	/* A worker a CPU, up to DECODE_THREADS_MAX: one target has one
+	 * body at a time, so two workers never hold the same target's. */
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nthreads == 0)
+		nthreads = cpus < 1 ? 1 : (size_t)cpus;
+	d->nthreads = nthreads > DECODE_THREADS_MAX ? DECODE_THREADS_MAX :
+	    nthreads;
+	d->threads = xcalloc(d->nthreads, sizeof *d->threads);
+	/* Signals are the loop's: the workers take none. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&d->thread, NULL, decode_run, d);
+	for (i = 0; i < d->nthreads; i++)
+		if ((rc = pthread_create(&d->threads[i], NULL, decode_run,
+		    d)) != 0) {
+			errno = rc;
+			fatal("pthread_create");
+		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		fatal("pthread_create");
-	}
 	return d;
 }
 
@@ -165,14 +177,17 @@ void
 decode_free(struct decode *d)
 {
 	struct decode_job	*j;
+	size_t			 i;
 
 	if (d == NULL)
 		return;
 	pthread_mutex_lock(&d->mtx);
 	d->quit = true;
-	pthread_cond_signal(&d->cond);
+	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->mtx);
-	pthread_join(d->thread, NULL);
+	for (i = 0; i < d->nthreads; i++)
+		pthread_join(d->threads[i], NULL);
+	free(d->threads);
 	while ((j = TAILQ_FIRST(&d->todo)) != NULL) {
 		TAILQ_REMOVE(&d->todo, j, entry);
 		job_free(j);

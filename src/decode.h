@@ -1,6 +1,7 @@
 /*
- * Decoding scraped profiles off the event loop. One worker thread decodes
- * the bodies handed to it, in the order given, and the loop hears of each
+ * Decoding scraped profiles off the event loop. A worker thread a CPU (at
+ * most DECODE_THREADS_MAX) decodes the bodies handed to it, in the order
+ * given, and the loop hears of each
  * result through a pipe: a body that takes long to decompress and parse
  * (a gzip bomb, the profile of a huge heap) delays no transfer and no
  * timer of the loop, only the decoding of the bodies queued behind it.
@@ -13,6 +14,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#define DECODE_THREADS_MAX	4
 
 struct event_base;
 struct profile;
@@ -36,7 +39,8 @@ typedef void (*decode_done_cb)(const struct profile *, const char *cause,
 typedef void (*decode_work_cb)(const struct profile *, const void *body,
 		    size_t len, void *arg);
 
-struct decode	*decode_new(struct event_base *);
+/* With nthreads workers, or 0 for one a CPU. */
+struct decode	*decode_new(struct event_base *, size_t nthreads);
 /* Wait for the body being decoded, if any; drop the others. */
 void		 decode_free(struct decode *);
 /* Decode body (of len bytes, decompressed to at most max), which the job

@@ -540,7 +540,7 @@ main(int argc, char **argv)
 	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
 		fatalx("%s", cause);
 	hwd.scrape = scrape_new(hwd.base);
-	hwd.decode = decode_new(hwd.base);
+	hwd.decode = decode_new(hwd.base, 0);
 	{
 		char *url = hwd_external_url(hwd.conf);
 

@@ -134,7 +134,7 @@ main(void)
 	double			 t0;
 
 	base = event_base_new();
-	d = decode_new(base);
+	d = decode_new(base, 1);
 	bomb = field_bomb(512, &blen);
 
 	/* A body that is no profile comes back with why. */
