@@ -47,6 +47,7 @@ enum scrape_outcome {
 	SCRAPE_FAILED,		/* connection, timeout, HTTP status, size */
 	SCRAPE_INVALID,		/* the body is not a profile */
 	SCRAPE_NOT_STORED,	/* a profile, but the store failed */
+	SCRAPE_SKIPPED,		/* not made: the workers are behind */
 	SCRAPE_NOUTCOMES
 };
 
@@ -105,6 +106,7 @@ struct hwd {
 	size_t			 ndiscovered;	/* watched, from file_sd */
 	size_t			 nclashes;	/* discovered, name taken */
 	bool			 ready;
+	bool			 behind;	/* scrapes skipped for the workers */
 	uint64_t		 reloads_failed;
 	bool			 last_reload_ok;
 	int64_t			 last_reload;	/* unix ms of the last good */

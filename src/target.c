@@ -25,6 +25,7 @@
 #include "xmalloc.h"
 
 #define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
+#define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers */
 
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	set_error(struct target *, const char *, ...)
@@ -65,7 +66,7 @@ const char *
 scrape_outcome_name(enum scrape_outcome o)
 {
 	static const char *names[SCRAPE_NOUTCOMES] = {
-		"success", "failed", "invalid", "not_stored"
+		"success", "failed", "invalid", "not_stored", "skipped"
 	};
 
 	return names[o];
@@ -830,6 +831,21 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
+	/*
+	 * With more bodies waiting for the workers than they can take, a
+	 * scrape would only add one more to hold in memory: it is skipped,
+	 * counted, and the target scraped again at its next interval.
+	 */
+	if (decode_pending(t->hwd->decode) >= DECODE_BACKLOG_MAX) {
+		t->scrapes[SCRAPE_SKIPPED]++;
+		if (!t->hwd->behind)
+			log_warnx("the decoding workers are behind: scrapes "
+			    "are skipped until they catch up");
+		t->hwd->behind = true;
+		target_next(t);
+		return;
+	}
+	t->hwd->behind = false;
 	memset(&req, 0, sizeof req);
 	req.url = c->url;
 	req.timeout_ms = c->timeout_ms;
