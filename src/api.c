@@ -111,7 +111,7 @@ gc_family(struct buf *b, struct hwd *hwd, const char *name, const char *type,
 
 	family(b, name, type, help);
 	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (!t->gc_seen)
+		if (t->gc_cycles == 0)
 			continue;
 		buf_printf(b, "%s", name);
 		buf_target_labels(b, t, NULL);
@@ -467,7 +467,7 @@ gctrace_json(const struct target *t)
 	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ?
 	    render_string(st->last_error) : json_null());
 	json_object_set_new(o, "last_gc", json_time(t->gc_time));
-	json_object_set_new(o, "live_heap", t->gc_seen ?
+	json_object_set_new(o, "live_heap", t->gc_cycles > 0 ?
 	    json_integer((json_int_t)t->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
 	    json_boolean(t->judge->live_growing));

@@ -81,8 +81,7 @@ struct target {
 	/* The service's GODEBUG=gctrace=1 lines, when it has gctrace. */
 	struct follow		*gctrace;
 	uint64_t		 gc_lines[GC_LINE_NRESULTS];
-	bool			 gc_seen;	/* last_gc holds a GC */
-	struct gctrace		 last_gc;
+	struct gctrace		 last_gc;	/* when gc_cycles > 0 */
 	uint64_t		 gc_cycles;	/* GCs seen, repeats not */
 	double			 gc_pause;	/* seconds stopped, summed */
 	int64_t			 gc_time;	/* unix ms of last_gc */

@@ -415,7 +415,7 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 		buf_html(b, target_last_error(t));
 		buf_printf(b, ")");
 	}
-	if (t->gc_seen)
+	if (t->gc_cycles > 0)
 		buf_printf(b, "<br>live heap after GC %llu: %llu MB, goal "
 		    "%llu MB, %llu%% of CPU in GC%s",
 		    (unsigned long long)t->last_gc.gc,

@@ -94,7 +94,7 @@ target_health(const struct target *t)
 	st = follow_stats(t->gctrace);
 	if (!st->up && st->errors > 0)
 		return TARGET_DOWN;
-	return t->gc_seen ? TARGET_UP : TARGET_UNKNOWN;
+	return t->gc_cycles > 0 ? TARGET_UP : TARGET_UNKNOWN;
 }
 
 const char *
@@ -245,6 +245,14 @@ notified_at(struct target *t, size_t i)
 	return &t->notified[i];
 }
 
+/* Whether receiver i is due to hear again that the alert still fires. */
+static bool
+repeat_due(struct target *t, size_t i, int64_t now)
+{
+	return now - *notified_at(t, i) >=
+	    (int64_t)notifier_repeat_interval(t->hwd->notifier, i);
+}
+
 /*
  * Tell the webhooks: firing when the alert fires, resolved when it stops;
  * pending says nothing. With repeat, only the receivers whose repeat
@@ -263,6 +271,14 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	if (t->hwd->notifier == NULL || (j->state != ALERT_FIRING &&
 	    from != ALERT_FIRING))
 		return;
+	if (repeat) {
+		/* Asked at every scrape or GC: most often nobody is due. */
+		for (i = 0; i < notifier_receivers(t->hwd->notifier); i++)
+			if (repeat_due(t, i, now))
+				break;
+		if (i == notifier_receivers(t->hwd->notifier))
+			return;
+	}
 	memset(&note, 0, sizeof note);
 	note.status = j->state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
 	note.target = t->cfg->name;
@@ -300,8 +316,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 		note.current_snapshot = judge_latest(j)->id;
 	}
 	for (i = 0; i < notifier_receivers(t->hwd->notifier); i++) {
-		if (repeat && now - *notified_at(t, i) <
-		    (int64_t)notifier_repeat_interval(t->hwd->notifier, i))
+		if (repeat && !repeat_due(t, i, now))
 			continue;
 		notifier_send_to(t->hwd->notifier, i, &note);
 		*notified_at(t, i) = now;
@@ -384,7 +399,7 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	case GCTRACE_OK:
 		break;
 	}
-	switch (gctrace_sequence(t->gc_seen, t->last_gc.gc, g.gc)) {
+	switch (gctrace_sequence(t->gc_cycles > 0, t->last_gc.gc, g.gc)) {
 	case GCTRACE_SEQ_REPEAT:
 		t->gc_lines[GC_LINE_REPEAT]++;
 		return;
@@ -402,7 +417,6 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	t->gc_pause += (double)(g.clock_sweep_term_us +
 	    g.clock_mark_term_us) / 1e6;
 	t->last_gc = g;
-	t->gc_seen = true;
 	t->gc_time = now;
 	if (judge_add_gc(t->judge, now, g.gc, (double)g.at_ms / 1000,
 	    (int64_t)g.heap_live, &from))
