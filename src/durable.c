@@ -84,6 +84,53 @@ durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 }
 
 int
+durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
+    bool *no_lease, const char **op)
+{
+	struct stat	sb;
+	int		fd, error;
+
+	*op = NULL;
+	/* Not blocking: a FIFO of that name would wait for a reader. */
+	if ((fd = openat(dfd, spare, O_WRONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		goto unusable;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		goto unusable;
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) == -1) {
+		/* EAGAIN: open elsewhere; EINVAL: no leases here. */
+		if (errno == EINVAL || errno == ENOLCK)
+			*no_lease = true;
+		goto unusable;
+	}
+	if (durable_write_all(fd, data, len) == -1)
+		*op = "write";
+	else if (ftruncate(fd, (off_t)len) == -1)
+		*op = "truncate";
+	else if (fsync(fd) == -1)
+		*op = "fsync";
+	error = errno;
+	/* Closing it ends the lease. */
+	if (close(fd) == -1 && *op == NULL) {
+		*op = "close";
+		error = errno;
+	}
+	if (*op == NULL)
+		return 0;
+	unlinkat(dfd, spare, 0);
+	errno = error;
+	return -1;
+unusable:
+	if (fd != -1)
+		close(fd);
+	unlinkat(dfd, spare, 0);
+	return 1;
+}
+
+int
 durable_replace(int dfd, unsigned int *seq, const char *name,
     const void *data, size_t len, const char **op)
 {

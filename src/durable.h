@@ -11,6 +11,7 @@
 #ifndef DURABLE_H
 #define DURABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DURABLE_TMP_PREFIX	".tmp-"
@@ -27,6 +28,20 @@ int	durable_dir_sync(int dfd);
  */
 int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
 	    size_t len, char tmp[DURABLE_TMP_MAX], const char **op);
+/*
+ * Write data over the existing file spare in folder dfd and sync it, in
+ * place of durable_tmp_write() making a file, when nobody can see it
+ * change: spare must be a regular file of one link with no descriptor
+ * open on it anywhere but this one, which a write lease proves (fcntl(2)
+ * grants one only then, and an open of the file while it is held waits
+ * for it to end). 0 when rewritten; 1 when spare is missing or cannot be
+ * taken, and then removed, for the caller to make a file; -1 with errno
+ * and *op when a write fails, spare removed. *no_lease is set when the
+ * file system grants no leases at all. A lease broken by another's open
+ * raises SIGIO, which the process must ignore.
+ */
+int	durable_rewrite(int dfd, const char *spare, const void *data,
+	    size_t len, bool *no_lease, const char **op);
 /* Write data to name in folder dfd as described above. */
 int	durable_replace(int dfd, unsigned int *seq, const char *name,
 	    const void *data, size_t len, const char **op);

@@ -524,6 +524,8 @@ main(int argc, char **argv)
 	/* Writes fail with EFBIG instead of killing the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+	/* Raised when a lease the store holds on its spare file is broken. */
+	signal(SIGIO, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
 	if ((hwd.base = event_base_new()) == NULL)

@@ -25,6 +25,7 @@ struct store {
 	char		*root;
 	int		 fd;		/* the root folder */
 	unsigned int	 tmpseq;	/* makes temporary names unique */
+	bool		 no_spare;	/* the file system grants no leases */
 };
 
 /* Whether c may appear in a target's name. */
@@ -316,18 +317,61 @@ free_name(struct store *s, const char *target, int dfd, int64_t time_ms,
 }
 
 /*
- * Store a snapshot: write it to a temporary file, sync it, give it its
- * name and sync the folder; on any failure remove what was written.
+ * Write a snapshot's bytes into a file of folder dfd that has no snapshot's
+ * name yet, into tmp: the spare when it can be taken, else a new file.
+ */
+static int
+put_file(struct store *s, const char *target, int dfd, const void *data,
+    size_t len, char tmp[DURABLE_TMP_MAX], char **cause)
+{
+	const char	*op;
+	bool		 no_lease = false;
+	int		 rc;
+
+	if (!__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED)) {
+		rc = durable_rewrite(dfd, STORE_SPARE, data, len, &no_lease,
+		    &op);
+		if (no_lease)
+			__atomic_store_n(&s->no_spare, true, __ATOMIC_RELAXED);
+		if (rc == 0) {
+			snprintf(tmp, DURABLE_TMP_MAX, "%s", STORE_SPARE);
+			return 0;
+		}
+		if (rc == -1) {
+			file_cause(cause, s, target, NULL, op, errno);
+			return -1;
+		}
+	}
+	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
+		file_cause(cause, s, target, NULL, op, errno);
+		return -1;
+	}
+	return 0;
+}
+
+static int retain(struct store *, const char *, int, bool,
+    const struct store_retention *, int64_t, size_t *, char **);
+
+/*
+ * Store a snapshot: write it to a file without a snapshot's name, sync it,
+ * give it its name, apply retention when r is set, and sync the folder; on
+ * a failure to store, remove what was written.
+ *
+ * Retention runs before the folder is synced so that the spare it makes
+ * is on disk under that name before the next snapshot rewrites it: a crash
+ * can then never leave new bytes under an old snapshot's name.
  */
 int
-store_put(struct store *s, const char *target, int64_t time_ms,
-    const void *data, size_t len, char *id_out, char **cause)
+store_put_retain(struct store *s, const char *target, int64_t time_ms,
+    const void *data, size_t len, const struct store_retention *r,
+    char *id_out, size_t *removed, char **cause, char **retain_cause)
 {
 	char		 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
 	char		 name[STORE_NAME_MAX];
-	const char	*op;
 	int		 dfd;
 
+	if (removed != NULL)
+		*removed = 0;
 	if (time_ms < 0) {
 		xasprintf(cause, "%s: snapshot time %lld is before 1970",
 		    target, (long long)time_ms);
@@ -335,8 +379,7 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
-		file_cause(cause, s, target, NULL, op, errno);
+	if (put_file(s, target, dfd, data, len, tmp, cause) == -1) {
 		close(dfd);
 		return -1;
 	}
@@ -346,6 +389,9 @@ store_put(struct store *s, const char *target, int64_t time_ms,
 		file_cause(cause, s, target, tmp, "rename", errno);
 		goto fail;
 	}
+	if (r != NULL && retain(s, target, dfd, true, r, time_ms, removed,
+	    retain_cause) == -1)
+		*removed = 0;
 	if (durable_dir_sync(dfd) == -1) {
 		/* Not durable: take it back, so that -1 means not stored. */
 		file_cause(cause, s, target, NULL, "fsync", errno);
@@ -361,6 +407,14 @@ fail:
 	unlinkat(dfd, tmp, 0);
 	close(dfd);
 	return -1;
+}
+
+int
+store_put(struct store *s, const char *target, int64_t time_ms,
+    const void *data, size_t len, char *id_out, char **cause)
+{
+	return store_put_retain(s, target, time_ms, data, len, NULL, id_out,
+	    NULL, cause, NULL);
 }
 
 /* The snapshots in a target's open folder, oldest first. */
@@ -617,9 +671,14 @@ expired(const struct store_retention *r, const struct store_snapshot *sn,
  * in time order, so those past a limit are always the oldest ones; the
  * newest is kept even when it alone is too old or too large, so that the
  * daemon has a baseline to diff against after a long stop.
+ *
+ * With spare set, the first one dropped is renamed the target's spare
+ * rather than deleted, for the next snapshot to rewrite: making a file
+ * where many were just deleted costs a file system far more than
+ * rewriting one (ext4 searches for an inode not freed recently).
  */
-int
-store_retain(struct store *s, const char *target,
+static int
+retain(struct store *s, const char *target, int dfd, bool spare,
     const struct store_retention *r, int64_t now_ms, size_t *removed,
     char **cause)
 {
@@ -627,23 +686,22 @@ store_retain(struct store *s, const char *target,
 	char			 name[STORE_NAME_MAX];
 	uint64_t		 total = 0;
 	size_t			 n, count, i;
-	int			 dfd, rc = 0;
+	int			 rc = 0;
 
 	*removed = 0;
-	if (target_open(s, target, false, &dfd, cause) == -1)
+	if (scan(s, target, dfd, &v, &n, cause) == -1)
 		return -1;
-	if (dfd == -1)
-		return 0;
-	if (scan(s, target, dfd, &v, &n, cause) == -1) {
-		close(dfd);
-		return -1;
-	}
+	spare = spare && !__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED);
 	for (i = 0; i < n; i++)
 		total += v[i].size;
 	count = n;
 	for (i = 0; i + 1 < n && expired(r, &v[i], count, total, now_ms); i++) {
 		snprintf(name, sizeof name, "%s%s", v[i].id, STORE_SUFFIX);
-		if (unlinkat(dfd, name, 0) == -1) {
+		if (spare && renameat2(dfd, name, dfd, STORE_SPARE,
+		    RENAME_NOREPLACE) == 0) {
+			spare = false;
+			(*removed)++;
+		} else if (unlinkat(dfd, name, 0) == -1) {
 			if (errno != ENOENT) {
 				file_cause(cause, s, target, name, "unlink",
 				    errno);
@@ -656,6 +714,22 @@ store_retain(struct store *s, const char *target,
 		total -= v[i].size;
 	}
 	free(v);
+	return rc;
+}
+
+int
+store_retain(struct store *s, const char *target,
+    const struct store_retention *r, int64_t now_ms, size_t *removed,
+    char **cause)
+{
+	int	dfd, rc;
+
+	*removed = 0;
+	if (target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	if (dfd == -1)
+		return 0;
+	rc = retain(s, target, dfd, false, r, now_ms, removed, cause);
 	close(dfd);
 	return rc;
 }

@@ -33,6 +33,8 @@
 #define STORE_SUFFIX		".pb.gz"
 #define STORE_QUARANTINE	"quarantine"	/* in a target's folder */
 #define STORE_SERIES		".series"	/* the totals, for charts */
+#define STORE_SPARE		".spare"	/* a dropped snapshot's file,
+						   for the next to rewrite */
 /*
  * The webhooks' spool, in the root beside the target folders (see
  * notifier.h). A target's folder never starts with '.', so no target can
@@ -73,6 +75,19 @@ bool		 store_id_valid(const char *id);
 
 int		 store_put(struct store *, const char *target, int64_t time_ms,
 		    const void *data, size_t len, char *id_out, char **cause)
+		    __attribute__((warn_unused_result));
+/*
+ * store_put(), then store_retain() as of time_ms, in one sync of the
+ * target's folder. The first snapshot that retention drops becomes the
+ * target's spare, whose file the next snapshot rewrites when no reader has
+ * it open (see durable_rewrite(): SIGIO must be ignored). -1 when the
+ * snapshot is not stored; a failed retention leaves it stored, with
+ * *removed 0 and *retain_cause saying why.
+ */
+int		 store_put_retain(struct store *, const char *target,
+		    int64_t time_ms, const void *data, size_t len,
+		    const struct store_retention *, char *id_out,
+		    size_t *removed, char **cause, char **retain_cause)
 		    __attribute__((warn_unused_result));
 
 /* A target without a folder yet has no snapshots: 0 with *n = 0. */

@@ -695,8 +695,8 @@ took_work(const struct profile *p, const void *body, size_t len, void *arg)
 	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
-	if (store_put(w->store, w->name, w->now, body, len, w->id,
-	    &w->cause) == -1)
+	if (store_put_retain(w->store, w->name, w->now, body, len, &w->keep,
+	    w->id, &w->removed, &w->cause, &w->retain_cause) == -1)
 		return;
 	w->stored = true;
 	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
@@ -705,9 +705,6 @@ took_work(const struct profile *p, const void *body, size_t len, void *arg)
 	    &w->series_cause) == -1) {
 		/* Said by the loop. */
 	}
-	if (store_retain(w->store, w->name, &w->keep, w->now, &w->removed,
-	    &w->retain_cause) == -1)
-		w->removed = 0;
 }
 
 /* Record what a scrape brought, as the worker found and stored it. */

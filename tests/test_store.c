@@ -562,6 +562,128 @@ test_efbig(struct store *st)
 	    "the same write succeeds once the limit is lifted");
 }
 
+/* store_put_retain() keeping the newest keep; how many it removed, or -1. */
+static int
+put_keep(struct store *st, const char *target, int64_t ms, const char *data,
+    size_t keep, char *id)
+{
+	struct store_retention	 r = { keep, 0, 0 };
+	size_t			 removed = 0;
+	char			*cause = NULL, *retain_cause = NULL;
+	int			 rc;
+
+	rc = store_put_retain(st, target, ms, data, strlen(data), &r, id,
+	    &removed, &cause, &retain_cause);
+	if (rc == -1 || retain_cause != NULL) {
+		printf("# put %s %lld: %s\n", target, (long long)ms,
+		    rc == -1 ? cause : retain_cause);
+		rc = -1;
+	}
+	free(cause);
+	free(retain_cause);
+	return rc == -1 ? -1 : (int)removed;
+}
+
+/* The inode of a target's snapshot ms, or of its spare; 0 when missing. */
+static ino_t
+inode_of(const char *target, int64_t ms)
+{
+	struct stat	sb;
+	char		path[400];
+
+	if (ms < 0)
+		snprintf(path, sizeof path, "%s/%s/%s", root, target,
+		    STORE_SPARE);
+	else
+		snprintf(path, sizeof path, "%s/%s/%lld%s", root, target,
+		    (long long)ms, STORE_SUFFIX);
+	return lstat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static bool
+snapshot_holds(const char *target, int64_t ms, const char *data)
+{
+	char	path[400];
+
+	snprintf(path, sizeof path, "%s/%s/%lld%s", root, target,
+	    (long long)ms, STORE_SUFFIX);
+	return same_file(path, data, strlen(data));
+}
+
+/*
+ * The first snapshot that retention drops becomes the spare, whose file
+ * the next snapshot rewrites; never while anyone has it open or it has
+ * another link, so that no reader sees a file change.
+ */
+static void
+test_spare(struct store *st)
+{
+	struct stat	 sb;
+	const char	*c = "the third, shorter";
+	char		 id[STORE_ID_MAX], path[400], spare[400], buf[64];
+	ino_t		 first, second;
+	ssize_t		 n;
+	int		 fd;
+
+	snprintf(spare, sizeof spare, "%s/spare/%s", root, STORE_SPARE);
+	ok(put_keep(st, "spare", 1000, "the first snapshot's bytes", 1,
+	    id) == 0, "a first snapshot");
+	first = inode_of("spare", 1000);
+	ok(put_keep(st, "spare", 2000, "the second snapshot's bytes", 1,
+	    id) == 1, "a second drops the first");
+	second = inode_of("spare", 2000);
+	is_str(ids(st, "spare"), "2000", "which is no longer listed");
+	ok(first != 0 && inode_of("spare", -1) == first &&
+	    same_file(spare, "the first snapshot's bytes", 26),
+	    "but kept whole as the spare");
+
+	ok(put_keep(st, "spare", 3000, c, 1, id) == 1 &&
+	    strcmp(id, "3000") == 0, "a third snapshot");
+	ok(inode_of("spare", 3000) == first, "takes over the spare's file");
+	ok(snapshot_holds("spare", 3000, c), "with its own bytes only, "
+	    "the longer old ones cut");
+	ok(inode_of("spare", -1) == second, "the second is the spare now");
+	is_str(ids(st, "spare"), "3000", "one snapshot is listed");
+
+	/* A reader of the third keeps reading it when it is dropped. */
+	snprintf(path, sizeof path, "%s/spare/3000%s", root, STORE_SUFFIX);
+	fd = open(path, O_RDONLY);
+	ok(fd != -1 && put_keep(st, "spare", 4000, "the fourth", 1, id) == 1 &&
+	    inode_of("spare", 4000) == second && inode_of("spare", -1) == first,
+	    "the third, open, becomes the spare");
+	ok(put_keep(st, "spare", 5000, "the fifth snapshot's bytes", 1,
+	    id) == 1 && inode_of("spare", 5000) != first,
+	    "a spare open elsewhere is not rewritten");
+	ok(snapshot_holds("spare", 5000, "the fifth snapshot's bytes"),
+	    "the fifth is a file of its own");
+	memset(buf, 0, sizeof buf);
+	n = fd == -1 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
+	ok(n == (ssize_t)strlen(c) && strcmp(buf, c) == 0,
+	    "the reader still reads the third whole");
+	ok(fstat(fd, &sb) == 0 && sb.st_nlink == 0,
+	    "and the store let go of it");
+	if (fd != -1)
+		close(fd);
+
+	/* A spare with another link is left to it. */
+	snprintf(path, sizeof path, "%s/linked", tmpdir);
+	ok(inode_of("spare", -1) == second && same_file(spare, "the fourth", 10),
+	    "the fourth is the spare");
+	ok(link(spare, path) == 0, "linked elsewhere");
+	ok(put_keep(st, "spare", 6000, "the sixth", 1, id) == 1 &&
+	    inode_of("spare", 6000) != second,
+	    "a spare with another link is not rewritten");
+	ok(same_file(path, "the fourth", 10), "the other link keeps its bytes");
+	unlink(path);
+
+	/* Plain retention makes no spare: nothing would sync it in time. */
+	ok(put(st, "nospare", 1000, "a", 1, id) == 0 &&
+	    put(st, "nospare", 2000, "b", 1, id) == 0 &&
+	    retain(st, "nospare", 1, 0, 0, 2000) == 1, "store_retain drops one");
+	snprintf(path, sizeof path, "%s/nospare/%s", root, STORE_SPARE);
+	ok(!exists(path), "and keeps no spare");
+}
+
 /* Append a line to target "series", with RLIMIT_FSIZE at limit if set. */
 static int
 series_add(struct store *st, const char *line, rlim_t limit, char **cause)
@@ -774,6 +896,7 @@ main(void)
 	test_recover(st, prof, len);
 	test_efbig(st);
 	test_series(st);
+	test_spare(st);
 	test_unwritable(st);
 	store_close(st);
 	test_targets();
