@@ -58,6 +58,7 @@ struct target {
 	struct event		*timer;
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct decode_job	*decoding;	/* its body, or NULL */
+	struct store_cache	*store_cache;	/* the worker's while decoding */
 	char			 content_type[128];	/* of the body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
 

@@ -20,12 +20,37 @@
 #define STORE_SEQ_MAX		1000	/* snapshots in one millisecond */
 #define STORE_TARGET_MAX	200	/* bytes in a target's name */
 #define STORE_NAME_MAX		(STORE_ID_MAX + sizeof STORE_SUFFIX)
+#define STORE_CACHE_USES	64	/* writes before a folder is read again */
 
 struct store {
 	char		*root;
 	int		 fd;		/* the root folder */
 	unsigned int	 tmpseq;	/* makes temporary names unique */
 	bool		 no_spare;	/* the file system grants no leases */
+};
+
+/* A snapshot as retention needs it. */
+struct store_kept {
+	int64_t		 time_ms;
+	uint64_t	 size;
+	uint32_t	 seq;
+};
+
+/*
+ * What a target's folder held after its last store_put_retain(), so that
+ * the next need not list it again: a folder of the default 500 snapshots
+ * takes some 300 us to list and stat. It is trusted while the folder has
+ * the modification time its last write left, and read again every
+ * STORE_CACHE_USES writes all the same, for a change by another within
+ * the same tick of the file system's clock.
+ */
+struct store_cache {
+	bool			 valid;
+	ino_t			 ino;
+	struct timespec		 mtime;
+	unsigned int		 uses;
+	struct store_kept	*v;		/* oldest first */
+	size_t			 n, cap;
 };
 
 /* Whether c may appear in a target's name. */
@@ -316,107 +341,6 @@ free_name(struct store *s, const char *target, int dfd, int64_t time_ms,
 	return -1;
 }
 
-/*
- * Write a snapshot's bytes into a file of folder dfd that has no snapshot's
- * name yet, into tmp: the spare when it can be taken, else a new file.
- */
-static int
-put_file(struct store *s, const char *target, int dfd, const void *data,
-    size_t len, char tmp[DURABLE_TMP_MAX], char **cause)
-{
-	const char	*op;
-	bool		 no_lease = false;
-	int		 rc;
-
-	if (!__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED)) {
-		rc = durable_rewrite(dfd, STORE_SPARE, data, len, &no_lease,
-		    &op);
-		if (no_lease)
-			__atomic_store_n(&s->no_spare, true, __ATOMIC_RELAXED);
-		if (rc == 0) {
-			snprintf(tmp, DURABLE_TMP_MAX, "%s", STORE_SPARE);
-			return 0;
-		}
-		if (rc == -1) {
-			file_cause(cause, s, target, NULL, op, errno);
-			return -1;
-		}
-	}
-	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
-		file_cause(cause, s, target, NULL, op, errno);
-		return -1;
-	}
-	return 0;
-}
-
-static int retain(struct store *, const char *, int, bool,
-    const struct store_retention *, int64_t, size_t *, char **);
-
-/*
- * Store a snapshot: write it to a file without a snapshot's name, sync it,
- * give it its name, apply retention when r is set, and sync the folder; on
- * a failure to store, remove what was written.
- *
- * Retention runs before the folder is synced so that the spare it makes
- * is on disk under that name before the next snapshot rewrites it: a crash
- * can then never leave new bytes under an old snapshot's name.
- */
-int
-store_put_retain(struct store *s, const char *target, int64_t time_ms,
-    const void *data, size_t len, const struct store_retention *r,
-    char *id_out, size_t *removed, char **cause, char **retain_cause)
-{
-	char		 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
-	char		 name[STORE_NAME_MAX];
-	int		 dfd;
-
-	if (removed != NULL)
-		*removed = 0;
-	if (time_ms < 0) {
-		xasprintf(cause, "%s: snapshot time %lld is before 1970",
-		    target, (long long)time_ms);
-		return -1;
-	}
-	if (target_open(s, target, true, &dfd, cause) == -1)
-		return -1;
-	if (put_file(s, target, dfd, data, len, tmp, cause) == -1) {
-		close(dfd);
-		return -1;
-	}
-	if (free_name(s, target, dfd, time_ms, id, name, cause) == -1)
-		goto fail;
-	if (renameat(dfd, tmp, dfd, name) == -1) {
-		file_cause(cause, s, target, tmp, "rename", errno);
-		goto fail;
-	}
-	if (r != NULL && retain(s, target, dfd, true, r, time_ms, removed,
-	    retain_cause) == -1)
-		*removed = 0;
-	if (durable_dir_sync(dfd) == -1) {
-		/* Not durable: take it back, so that -1 means not stored. */
-		file_cause(cause, s, target, NULL, "fsync", errno);
-		unlinkat(dfd, name, 0);
-		close(dfd);
-		return -1;
-	}
-	close(dfd);
-	if (id_out != NULL)
-		memcpy(id_out, id, strlen(id) + 1);
-	return 0;
-fail:
-	unlinkat(dfd, tmp, 0);
-	close(dfd);
-	return -1;
-}
-
-int
-store_put(struct store *s, const char *target, int64_t time_ms,
-    const void *data, size_t len, char *id_out, char **cause)
-{
-	return store_put_retain(s, target, time_ms, data, len, NULL, id_out,
-	    NULL, cause, NULL);
-}
-
 /* The snapshots in a target's open folder, oldest first. */
 static int
 scan(struct store *s, const char *target, int dfd,
@@ -454,6 +378,219 @@ scan(struct store *s, const char *target, int dfd,
 		qsort(v, nv, sizeof *v, snapshot_cmp);
 	*out = v;
 	*n = nv;
+	return 0;
+}
+
+/* scan() for retention: the compact form of each snapshot. */
+static int
+scan_kept(struct store *s, const char *target, int dfd,
+    struct store_kept **out, size_t *n, char **cause)
+{
+	struct store_snapshot	*v;
+	size_t			 i;
+
+	if (scan(s, target, dfd, &v, n, cause) == -1)
+		return -1;
+	*out = xreallocarray(NULL, *n + 1, sizeof **out);
+	for (i = 0; i < *n; i++) {
+		(*out)[i].time_ms = v[i].time_ms;
+		(*out)[i].seq = v[i].seq;
+		(*out)[i].size = v[i].size;
+	}
+	free(v);
+	return 0;
+}
+
+/*
+ * Write a snapshot's bytes into a file of folder dfd that has no snapshot's
+ * name yet, into tmp: the spare when it can be taken, else a new file.
+ */
+static int
+put_file(struct store *s, const char *target, int dfd, const void *data,
+    size_t len, char tmp[DURABLE_TMP_MAX], char **cause)
+{
+	const char	*op;
+	bool		 no_lease = false;
+	int		 rc;
+
+	if (!__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED)) {
+		rc = durable_rewrite(dfd, STORE_SPARE, data, len, &no_lease,
+		    &op);
+		if (no_lease)
+			__atomic_store_n(&s->no_spare, true, __ATOMIC_RELAXED);
+		if (rc == 0) {
+			snprintf(tmp, DURABLE_TMP_MAX, "%s", STORE_SPARE);
+			return 0;
+		}
+		if (rc == -1) {
+			file_cause(cause, s, target, NULL, op, errno);
+			return -1;
+		}
+	}
+	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
+		file_cause(cause, s, target, NULL, op, errno);
+		return -1;
+	}
+	return 0;
+}
+
+static int	retain(struct store *, const char *, int, bool,
+		    const struct store_retention *, int64_t, struct store_kept *,
+		    size_t *, size_t *, char **);
+
+/* Whether c still tells what folder dfd holds; a stale c is emptied. */
+static bool
+cache_fresh(struct store_cache *c, int dfd)
+{
+	struct stat	sb;
+
+	if (c->valid && c->uses < STORE_CACHE_USES && fstat(dfd, &sb) == 0 &&
+	    sb.st_ino == c->ino && sb.st_mtim.tv_sec == c->mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == c->mtime.tv_nsec)
+		return true;
+	c->valid = false;
+	c->n = 0;
+	c->uses = 0;
+	return false;
+}
+
+/* Insert sn into the sorted kept list of c. */
+static void
+cache_insert(struct store_cache *c, const struct store_kept *sn)
+{
+	size_t	i;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap == 0 ? 8 : c->cap * 2;
+		c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
+	}
+	for (i = c->n; i > 0 && (c->v[i - 1].time_ms > sn->time_ms ||
+	    (c->v[i - 1].time_ms == sn->time_ms && c->v[i - 1].seq > sn->seq));
+	    i--)
+		c->v[i] = c->v[i - 1];
+	c->v[i] = *sn;
+	c->n++;
+}
+
+/* Remember the folder as this write left it. */
+static void
+cache_seal(struct store_cache *c, int dfd)
+{
+	struct stat	sb;
+
+	if (fstat(dfd, &sb) == -1) {
+		c->valid = false;
+		return;
+	}
+	c->ino = sb.st_ino;
+	c->mtime = sb.st_mtim;
+	c->valid = true;
+	c->uses++;
+}
+
+void
+store_cache_free(struct store_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->v);
+	free(c);
+}
+
+/*
+ * Store a snapshot: write it to a file without a snapshot's name, sync it,
+ * give it its name, apply retention when one is asked, and sync the
+ * folder; on a failure to store, remove what was written.
+ *
+ * Retention runs before the folder is synced so that the spare it makes
+ * is on disk under that name before the next snapshot rewrites it: a crash
+ * can then never leave new bytes under an old snapshot's name.
+ */
+int
+store_put_retain(struct store *s, const char *target, int64_t time_ms,
+    const void *data, size_t len, struct store_put *put, char **cause)
+{
+	struct store_cache	*c = NULL;
+	struct store_kept	 sn, *v = NULL;
+	char			 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
+	char			 name[STORE_NAME_MAX];
+	size_t			 n;
+	bool			 fresh = false;
+	int			 dfd;
+
+	put->removed = 0;
+	if (time_ms < 0) {
+		xasprintf(cause, "%s: snapshot time %lld is before 1970",
+		    target, (long long)time_ms);
+		return -1;
+	}
+	if (target_open(s, target, true, &dfd, cause) == -1)
+		return -1;
+	if (put->keep != NULL) {
+		if (put->cache == NULL)
+			put->cache = xcalloc(1, sizeof *put->cache);
+		c = put->cache;
+		fresh = cache_fresh(c, dfd);
+		c->valid = false;	/* until this write ends well */
+	}
+	if (put_file(s, target, dfd, data, len, tmp, cause) == -1) {
+		close(dfd);
+		return -1;
+	}
+	if (free_name(s, target, dfd, time_ms, id, name, cause) == -1)
+		goto fail;
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		file_cause(cause, s, target, tmp, "rename", errno);
+		goto fail;
+	}
+	if (c != NULL) {
+		sn.time_ms = time_ms;
+		sn.seq = 0;
+		parse_id(id, strlen(id), &sn.time_ms, &sn.seq);
+		sn.size = len;
+		if (fresh)
+			cache_insert(c, &sn);
+		else if (scan_kept(s, target, dfd, &v, &n,
+		    &put->retain_cause) == 0) {
+			free(c->v);
+			c->v = v;
+			c->n = n;
+			c->cap = n + 1;
+			fresh = true;
+		}
+		if (fresh && retain(s, target, dfd, true, put->keep, time_ms,
+		    c->v, &c->n, &put->removed, &put->retain_cause) == -1)
+			fresh = false;
+	}
+	if (durable_dir_sync(dfd) == -1) {
+		/* Not durable: take it back, so that -1 means not stored. */
+		file_cause(cause, s, target, NULL, "fsync", errno);
+		unlinkat(dfd, name, 0);
+		close(dfd);
+		return -1;
+	}
+	if (c != NULL && fresh)
+		cache_seal(c, dfd);
+	close(dfd);
+	memcpy(put->id, id, strlen(id) + 1);
+	return 0;
+fail:
+	unlinkat(dfd, tmp, 0);
+	close(dfd);
+	return -1;
+}
+
+int
+store_put(struct store *s, const char *target, int64_t time_ms,
+    const void *data, size_t len, char *id_out, char **cause)
+{
+	struct store_put	put = { 0 };
+
+	if (store_put_retain(s, target, time_ms, data, len, &put,
+	    cause) == -1)
+		return -1;
+	if (id_out != NULL)
+		memcpy(id_out, put.id, strlen(put.id) + 1);
 	return 0;
 }
 
@@ -653,7 +790,7 @@ store_read(struct store *s, const char *target, const char *id, size_t max,
 
 /* Whether the oldest snapshot left, sn, must go under r. */
 static bool
-expired(const struct store_retention *r, const struct store_snapshot *sn,
+expired(const struct store_retention *r, const struct store_kept *sn,
     size_t count, uint64_t total, int64_t now_ms)
 {
 	if (r->snapshots != 0 && count > r->snapshots)
@@ -667,7 +804,8 @@ expired(const struct store_retention *r, const struct store_snapshot *sn,
 }
 
 /*
- * Delete a target's oldest snapshots until it is within r. Snapshots are
+ * Delete a target's oldest snapshots, of the n in v (oldest first), until
+ * it is within r, and leave the others at the start of v. Snapshots are
  * in time order, so those past a limit are always the oldest ones; the
  * newest is kept even when it alone is too old or too large, so that the
  * daemon has a baseline to diff against after a long stop.
@@ -679,24 +817,22 @@ expired(const struct store_retention *r, const struct store_snapshot *sn,
  */
 static int
 retain(struct store *s, const char *target, int dfd, bool spare,
-    const struct store_retention *r, int64_t now_ms, size_t *removed,
-    char **cause)
+    const struct store_retention *r, int64_t now_ms, struct store_kept *v,
+    size_t *n, size_t *removed, char **cause)
 {
-	struct store_snapshot	*v;
-	char			 name[STORE_NAME_MAX];
-	uint64_t		 total = 0;
-	size_t			 n, count, i;
-	int			 rc = 0;
+	char		 id[STORE_ID_MAX], name[STORE_NAME_MAX];
+	uint64_t	 total = 0;
+	size_t		 count = *n, i;
+	int		 rc = 0;
 
 	*removed = 0;
-	if (scan(s, target, dfd, &v, &n, cause) == -1)
-		return -1;
 	spare = spare && !__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < count; i++)
 		total += v[i].size;
-	count = n;
-	for (i = 0; i + 1 < n && expired(r, &v[i], count, total, now_ms); i++) {
-		snprintf(name, sizeof name, "%s%s", v[i].id, STORE_SUFFIX);
+	for (i = 0; i + 1 < *n && expired(r, &v[i], count, total, now_ms);
+	    i++) {
+		format_id(id, sizeof id, v[i].time_ms, v[i].seq);
+		snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
 		if (spare && renameat2(dfd, name, dfd, STORE_SPARE,
 		    RENAME_NOREPLACE) == 0) {
 			spare = false;
@@ -713,7 +849,8 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 		count--;
 		total -= v[i].size;
 	}
-	free(v);
+	memmove(v, v + i, (*n - i) * sizeof *v);
+	*n -= i;
 	return rc;
 }
 
@@ -722,14 +859,20 @@ store_retain(struct store *s, const char *target,
     const struct store_retention *r, int64_t now_ms, size_t *removed,
     char **cause)
 {
-	int	dfd, rc;
+	struct store_kept	*v;
+	size_t			 n;
+	int			 dfd, rc;
 
 	*removed = 0;
 	if (target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	if (dfd == -1)
 		return 0;
-	rc = retain(s, target, dfd, false, r, now_ms, removed, cause);
+	if ((rc = scan_kept(s, target, dfd, &v, &n, cause)) == 0) {
+		rc = retain(s, target, dfd, false, r, now_ms, v, &n, removed,
+		    cause);
+		free(v);
+	}
 	close(dfd);
 	return rc;
 }

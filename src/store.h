@@ -77,18 +77,28 @@ int		 store_put(struct store *, const char *target, int64_t time_ms,
 		    const void *data, size_t len, char *id_out, char **cause)
 		    __attribute__((warn_unused_result));
 /*
- * store_put(), then store_retain() as of time_ms, in one sync of the
- * target's folder. The first snapshot that retention drops becomes the
- * target's spare, whose file the next snapshot rewrites when no reader has
- * it open (see durable_rewrite(): SIGIO must be ignored). -1 when the
- * snapshot is not stored; a failed retention leaves it stored, with
- * *removed 0 and *retain_cause saying why.
+ * store_put(), then, when keep is set, store_retain() as of time_ms, in
+ * one sync of the target's folder. The first snapshot that retention
+ * drops becomes the target's spare, whose file the next snapshot rewrites
+ * when no reader has it open (see durable_rewrite(): SIGIO must be
+ * ignored). cache, which the caller keeps for the target from one call to
+ * the next and frees with store_cache_free(), spares listing the folder
+ * each time. -1 when the snapshot is not stored; a failed retention
+ * leaves it stored, with removed 0 and retain_cause saying why.
  */
+struct store_cache;
+struct store_put {
+	const struct store_retention *keep;	/* NULL: no retention */
+	struct store_cache	*cache;		/* NULL at first */
+	char			 id[STORE_ID_MAX];	/* the new snapshot's */
+	size_t			 removed;	/* by retention */
+	char			*retain_cause;
+};
 int		 store_put_retain(struct store *, const char *target,
 		    int64_t time_ms, const void *data, size_t len,
-		    const struct store_retention *, char *id_out,
-		    size_t *removed, char **cause, char **retain_cause)
+		    struct store_put *, char **cause)
 		    __attribute__((warn_unused_result));
+void		 store_cache_free(struct store_cache *);
 
 /* A target without a folder yet has no snapshots: 0 with *n = 0. */
 int		 store_list(struct store *, const char *target,

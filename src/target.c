@@ -511,6 +511,7 @@ target_free(struct target *t)
 		return;
 	scrape_cancel(t->job);
 	decode_cancel(t->decoding);
+	store_cache_free(t->store_cache);
 	event_free(t->timer);
 	follow_free(t->gctrace);
 	sites_clear(t);
@@ -660,6 +661,7 @@ struct took {
 	const char		*kind;
 	int64_t			 now;
 	struct store_retention	 keep;
+	struct store_cache	*cache;		/* the target's, meanwhile */
 
 	struct names		*names;
 	struct summary		*s;		/* NULL: not a profile of kind */
@@ -677,6 +679,7 @@ took_free(void *arg)
 	struct took	*w = arg;
 
 	summary_free(w->s);
+	store_cache_free(w->cache);
 	names_free(w->names);
 	free(w->name);
 	free(w->cause);
@@ -689,15 +692,25 @@ took_free(void *arg)
 static void
 took_work(const struct profile *p, const void *body, size_t len, void *arg)
 {
-	struct took	*w = arg;
-	char		 line[64];
+	struct took		*w = arg;
+	struct store_put	 put;
+	char			 line[64];
+	int			 rc;
 
 	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
-	if (store_put_retain(w->store, w->name, w->now, body, len, &w->keep,
-	    w->id, &w->removed, &w->cause, &w->retain_cause) == -1)
+	memset(&put, 0, sizeof put);
+	put.keep = &w->keep;
+	put.cache = w->cache;
+	rc = store_put_retain(w->store, w->name, w->now, body, len, &put,
+	    &w->cause);
+	w->cache = put.cache;
+	w->removed = put.removed;
+	w->retain_cause = put.retain_cause;
+	if (rc == -1)
 		return;
+	memcpy(w->id, put.id, sizeof w->id);
 	w->stored = true;
 	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
 	    (long long)w->s->total);
@@ -790,6 +803,8 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	struct target	*t = w->t;
 
 	t->decoding = NULL;
+	t->store_cache = w->cache;
+	w->cache = NULL;
 	target_took(t, p, cause, body, len, w);
 	target_next(t);
 }
@@ -825,6 +840,8 @@ target_done(struct scrape_result *r, void *arg)
 	w->keep.age_ms = t->hwd->conf->retention.age_ms;
 	w->keep.size = t->hwd->conf->retention.size;
 	w->names = names_new();
+	w->cache = t->store_cache;
+	t->store_cache = NULL;
 	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, t->failures > 0, took_work, target_decoded,
 	    took_free, w);

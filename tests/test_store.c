@@ -567,21 +567,34 @@ static int
 put_keep(struct store *st, const char *target, int64_t ms, const char *data,
     size_t keep, char *id)
 {
-	struct store_retention	 r = { keep, 0, 0 };
-	size_t			 removed = 0;
-	char			*cause = NULL, *retain_cause = NULL;
-	int			 rc;
+	static struct store_cache	*cache;
+	static char			 last[64];
+	struct store_retention		 r = { keep, 0, 0 };
+	struct store_put		 put;
+	char				*cause = NULL;
+	int				 rc;
 
-	rc = store_put_retain(st, target, ms, data, strlen(data), &r, id,
-	    &removed, &cause, &retain_cause);
-	if (rc == -1 || retain_cause != NULL) {
-		printf("# put %s %lld: %s\n", target, (long long)ms,
-		    rc == -1 ? cause : retain_cause);
-		rc = -1;
+	/* One cache a target, as heapwatchd keeps. */
+	if (strcmp(last, target) != 0) {
+		store_cache_free(cache);
+		cache = NULL;
+		snprintf(last, sizeof last, "%s", target);
 	}
+	memset(&put, 0, sizeof put);
+	put.keep = &r;
+	put.cache = cache;
+	rc = store_put_retain(st, target, ms, data, strlen(data), &put,
+	    &cause);
+	cache = put.cache;
+	if (rc == -1 || put.retain_cause != NULL) {
+		printf("# put %s %lld: %s\n", target, (long long)ms,
+		    rc == -1 ? cause : put.retain_cause);
+		rc = -1;
+	} else
+		snprintf(id, STORE_ID_MAX, "%s", put.id);
 	free(cause);
-	free(retain_cause);
-	return rc == -1 ? -1 : (int)removed;
+	free(put.retain_cause);
+	return rc == -1 ? -1 : (int)put.removed;
 }
 
 /* The inode of a target's snapshot ms, or of its spare; 0 when missing. */
@@ -682,6 +695,63 @@ test_spare(struct store *st)
 	    retain(st, "nospare", 1, 0, 0, 2000) == 1, "store_retain drops one");
 	snprintf(path, sizeof path, "%s/nospare/%s", root, STORE_SPARE);
 	ok(!exists(path), "and keeps no spare");
+}
+
+/*
+ * Between writes, retention trusts what the last write left in the folder
+ * while the folder is unchanged, and reads it again when it changed.
+ */
+static void
+test_cache(struct store *st)
+{
+	struct stat	 sb;
+	struct timespec	 ts[2];
+	char		 id[STORE_ID_MAX], path[400], dir[400];
+	int		 i, ok_all = 1;
+
+	for (i = 1; i <= 10; i++)
+		if (put_keep(st, "cache", i * 1000, "bytes", 3, id) == -1)
+			ok_all = 0;
+	ok(ok_all, "ten snapshots kept to three");
+	is_str(ids(st, "cache"), "8000,9000,10000", "the newest three stay");
+
+	/* One removed by hand: the next write sees three, not four. */
+	usleep(20000);
+	snprintf(path, sizeof path, "%s/cache/9000%s", root, STORE_SUFFIX);
+	ok(unlink(path) == 0, "a snapshot removed by hand");
+	ok(put_keep(st, "cache", 11000, "bytes", 3, id) == 0,
+	    "the next write removes none");
+	is_str(ids(st, "cache"), "8000,10000,11000", "three stay");
+
+	/* One added by hand counts too. */
+	usleep(20000);
+	snprintf(path, sizeof path, "%s/cache/10500%s", root, STORE_SUFFIX);
+	write_file(path, "bytes", 5);
+	ok(put_keep(st, "cache", 12000, "bytes", 3, id) == 2,
+	    "a snapshot added by hand is counted");
+	is_str(ids(st, "cache"), "10500,11000,12000", "three stay");
+
+	/*
+	 * A change that leaves the folder's time as it was is seen within
+	 * the writes after which the folder is read again all the same.
+	 */
+	snprintf(dir, sizeof dir, "%s/cache", root);
+	snprintf(path, sizeof path, "%s/cache/11000%s", root, STORE_SUFFIX);
+	ok(stat(dir, &sb) == 0 && unlink(path) == 0, "one removed by hand");
+	ts[0] = sb.st_atim;
+	ts[1] = sb.st_mtim;
+	ok(utimensat(AT_FDCWD, dir, ts, 0) == 0,
+	    "the folder's time set back");
+	ok(put_keep(st, "cache", 13000, "bytes", 3, id) == 1,
+	    "the next write trusts what it knew");
+	is_str(ids(st, "cache"), "12000,13000", "so two stay for now");
+	for (i = 1; i <= 64; i++)
+		if (put_keep(st, "cache", 13000 + i * 1000, "bytes", 3,
+		    id) == -1)
+			ok_all = 0;
+	ok(ok_all, "64 more writes");
+	is_str(ids(st, "cache"), "75000,76000,77000",
+	    "after which three stay again");
 }
 
 /* Append a line to target "series", with RLIMIT_FSIZE at limit if set. */
@@ -897,6 +967,7 @@ main(void)
 	test_efbig(st);
 	test_series(st);
 	test_spare(st);
+	test_cache(st);
 	test_unwritable(st);
 	store_close(st);
 	test_targets();
