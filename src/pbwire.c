@@ -206,35 +206,137 @@ label(const uint8_t *p, size_t len, struct pbwire_label *l)
 	return rc;
 }
 
+/* How many varints p[0..len) holds: its bytes below 0x80 end one each. */
+static size_t
+count_varints(const uint8_t *p, size_t len)
+{
+	const uint8_t	*end = p + len;
+	uint64_t	 m;
+	size_t		 n = 0;
+
+	for (; end - p >= 8; p += 8) {
+		m = (~load64(p) & 0x8080808080808080ULL) >> 7;
+		n += (m * 0x0101010101010101ULL) >> 56;	/* sum of bytes */
+	}
+	for (; p < end; p++)
+		n += *p < 0x80;
+	return n;
+}
+
+/*
+ * Make room for the varints of a packed field as the arrays of a profile
+ * grow: only as many as it holds, so that what the arrays take (which
+ * bounds a profile's decoding) does not depend on how wide they are. The
+ * field's length is a bound that spares counting them most of the time.
+ */
+static void
+reserve_packed(void **arr, size_t n, size_t *cap, const uint8_t *p,
+    size_t len, size_t sz)
+{
+	if (*cap - n < len)
+		reserve(arr, n, cap, count_varints(p, len), sz);
+}
+
+/* Append a location id, reserved. */
+static void
+sample_id(struct pbwire_sample *s, uint64_t id)
+{
+	if (id > UINT32_MAX - 1) {
+		reserve((void **)&s->wide, s->nwide, &s->capwide, 1,
+		    sizeof *s->wide);
+		s->wide[s->nwide].pos = s->nloc;
+		s->wide[s->nwide++].id = id;
+	}
+	s->loc[s->nloc++] = (uint32_t)id;
+}
+
+/*
+ * Append the packed location ids of p[0..len), reserved, as
+ * packed_varints() does; ids of four bytes or less, 28 bits, need no
+ * check.
+ */
+static int
+packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
+{
+	const uint8_t	*end = p + len, *start = p, *e;
+	uint64_t	 m, w, v;
+	size_t		 l;
+
+	for (; end - p >= 16; p += 8) {
+		m = ~load64(p) & 0x8080808080808080ULL;
+		for (; m != 0; m &= m - 1) {
+			e = p + (__builtin_ctzll(m) >> 3);
+			l = e - start + 1;
+			if (l <= 4) {
+				w = load64(start) & ((1ULL << (8 * l)) - 1);
+				s->loc[s->nloc++] = (w & 0x7f) |
+				    (w & 0x7f00) >> 1 | (w & 0x7f0000) >> 2 |
+				    (w & 0x7f000000) >> 3;
+			} else if (pbwire_varint(&start, e + 1, &v) == 0)
+				sample_id(s, v);
+			else
+				return -1;
+			start = e + 1;
+		}
+	}
+	while (start < end) {
+		if (pbwire_varint(&start, end, &v) == -1)
+			return -1;
+		sample_id(s, v);
+	}
+	return 0;
+}
+
 int
 pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 {
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
+	ssize_t			 got;
 	int			 rc;
 
-	s->nloc = s->nval = s->nlab = 0;
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
 		switch (f.num) {
 		case 1:
-			if (pbwire_repeated(&f, &s->loc, &s->nloc,
-			    &s->caploc) == -1)
+			if (f.wt == 0) {
+				reserve((void **)&s->loc, s->nloc, &s->caploc,
+				    1, sizeof *s->loc);
+				sample_id(s, f.v);
+				break;
+			}
+			if (f.wt != 2)
+				return -1;
+			if (f.len == 0)
+				break;
+			reserve_packed((void **)&s->loc, s->nloc, &s->caploc,
+			    f.p, f.len, sizeof *s->loc);
+			if (packed_ids(f.p, f.len, s) == -1)
 				return -1;
 			break;
 		case 2:
 			/* int64 travels as the varint of its two's complement */
-			if (pbwire_repeated(&f, (uint64_t **)&s->val, &s->nval,
-			    &s->capval) == -1)
+			if (f.wt == 0) {
+				reserve((void **)&s->val, s->nval, &s->capval,
+				    1, sizeof *s->val);
+				s->val[s->nval++] = (int64_t)f.v;
+				break;
+			}
+			if (f.wt != 2)
 				return -1;
+			if (f.len == 0)
+				break;
+			reserve_packed((void **)&s->val, s->nval, &s->capval,
+			    f.p, f.len, sizeof *s->val);
+			if ((got = packed_varints(f.p, f.len,
+			    (uint64_t *)s->val + s->nval)) == -1)
+				return -1;
+			s->nval += got;
 			break;
 		case 3:
 			if (f.wt != 2)
 				return -1;
-			if (s->nlab == s->caplab) {
-				s->caplab = s->caplab == 0 ? 8 : s->caplab * 2;
-				s->lab = xreallocarray(s->lab, s->caplab,
-				    sizeof *s->lab);
-			}
+			reserve((void **)&s->lab, s->nlab, &s->caplab, 1,
+			    sizeof *s->lab);
 			if (label(f.p, f.len, &s->lab[s->nlab]) == -1)
 				return -1;
 			s->nlab++;
@@ -250,6 +352,7 @@ void
 pbwire_sample_free(struct pbwire_sample *s)
 {
 	free(s->loc);
+	free(s->wide);
 	free(s->val);
 	free(s->lab);
 	memset(s, 0, sizeof *s);

@@ -38,10 +38,24 @@ struct pbwire_label {
 	int64_t		 key, str, num, unit;
 };
 
-/* A decoded Sample; the arrays grow as needed and are reused. */
+/* A location id over UINT32_MAX - 1, at position pos of the ids. */
+struct pbwire_wide {
+	size_t			 pos;
+	uint64_t		 id;
+};
+
+/*
+ * Samples decoded one after another, their location ids, values and labels
+ * appended to the arrays, which grow as needed (from 64 elements, doubling).
+ * The ids are kept as uint32 so that a profile's stacks can be decoded in
+ * place: one that does not fit is cut to 32 bits there, and kept whole in
+ * wide, by position.
+ */
 struct pbwire_sample {
-	uint64_t		*loc;
+	uint32_t		*loc;
 	size_t			 nloc, caploc;
+	struct pbwire_wide	*wide;
+	size_t			 nwide, capwide;
 	int64_t			*val;
 	size_t			 nval, capval;
 	struct pbwire_label	*lab;

@@ -552,16 +552,6 @@ struct raw_line {
 	uint32_t	 function;	/* local index */
 };
 
-struct raw_label {
-	int64_t		 key, str, num, unit;
-};
-
-/* A location id of a stack that does not fit the stacks array as read. */
-struct raw_wide {
-	size_t		 pos;
-	uint64_t	 id;
-};
-
 struct profile_raw {
 	struct profile_stats	 stats;
 	size_t			 budget;	/* bytes the tables may take */
@@ -569,7 +559,6 @@ struct profile_raw {
 	size_t			 nfields;
 	struct arena		*scratch;	/* one message at a time */
 	struct arena		*strings;	/* the string table's bytes */
-	struct pbwire_sample	 ps;
 	struct pbwire_location	 pl;
 
 	struct raw_vt		*types;
@@ -594,17 +583,14 @@ struct profile_raw {
 	size_t			 nsamples, capsamples;
 	uint32_t		*stack_off;	/* nsamples + 1 */
 	uint32_t		*label_off;	/* nsamples + 1 */
-	uint32_t		*stacks;	/* location ids, then indices */
-	size_t			 nstacks, capstacks;
-	struct raw_wide		*wide;		/* ids over 32 bits */
-	size_t			 nwide, capwide;
-	int64_t			*values;
-	size_t			 nvalues, capvalues;
+	/*
+	 * Every sample's location ids (then indices), values and labels,
+	 * decoded in place.
+	 */
+	struct pbwire_sample	 samples;
 	size_t			 first_nval;	/* values in sample 0 */
 	size_t			 odd_sample;	/* first with another count */
 	size_t			 odd_nval;
-	struct raw_label	*labels;
-	size_t			 nlabels, caplabels;
 };
 
 static void *
@@ -751,49 +737,24 @@ static int
 parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
     char **cause)
 {
-	struct pbwire_sample	*ps = &raw->ps;
-	size_t			 i, s = raw->nsamples;
+	struct pbwire_sample	*ps = &raw->samples;
+	size_t			 s = raw->nsamples, nval = ps->nval;
 
 	if (pbwire_sample(f->p, f->len, ps) == -1) {
 		xasprintf(cause, "sample %zu: malformed message", s);
 		return -1;
 	}
-	if (raw->nstacks + ps->nloc >= UINT32_MAX ||
-	    raw->nlabels + ps->nlab >= UINT32_MAX) {
+	if (ps->nloc >= UINT32_MAX || ps->nlab >= UINT32_MAX) {
 		xasprintf(cause, "too many stack frames");
 		return -1;
 	}
-	reserve((void **)&raw->stacks, raw->nstacks, &raw->capstacks,
-	    ps->nloc, sizeof *raw->stacks);
-	for (i = 0; i < ps->nloc; i++) {
-		if (ps->loc[i] > UINT32_MAX - 1) {
-			GROW(raw->wide, raw->nwide, raw->capwide);
-			raw->wide[raw->nwide].pos = raw->nstacks;
-			raw->wide[raw->nwide++].id = ps->loc[i];
-		}
-		raw->stacks[raw->nstacks++] = (uint32_t)ps->loc[i];
-	}
 	/* The sample types may come later: counts are checked at the end. */
+	nval = ps->nval - nval;
 	if (s == 0)
-		raw->first_nval = ps->nval;
-	else if (ps->nval != raw->first_nval && raw->odd_sample == 0) {
+		raw->first_nval = nval;
+	else if (nval != raw->first_nval && raw->odd_sample == 0) {
 		raw->odd_sample = s;
-		raw->odd_nval = ps->nval;
-	}
-	reserve((void **)&raw->values, raw->nvalues, &raw->capvalues,
-	    ps->nval, sizeof *raw->values);
-	if (ps->nval > 0)
-		memcpy(&raw->values[raw->nvalues], ps->val,
-		    ps->nval * sizeof *raw->values);
-	raw->nvalues += ps->nval;
-	reserve((void **)&raw->labels, raw->nlabels, &raw->caplabels,
-	    ps->nlab, sizeof *raw->labels);
-	for (i = 0; i < ps->nlab; i++) {
-		raw->labels[raw->nlabels].key = ps->lab[i].key;
-		raw->labels[raw->nlabels].str = ps->lab[i].str;
-		raw->labels[raw->nlabels].num = ps->lab[i].num;
-		raw->labels[raw->nlabels].unit = ps->lab[i].unit;
-		raw->nlabels++;
+		raw->odd_nval = nval;
 	}
 	if (s + 2 > raw->capsamples) {
 		raw->capsamples = raw->capsamples == 0 ? 1024 :
@@ -805,8 +766,8 @@ parse_sample(struct profile_raw *raw, const struct pbwire_field *f,
 		raw->stack_off[0] = raw->label_off[0] = 0;
 	}
 	raw->nsamples++;
-	raw->stack_off[raw->nsamples] = raw->nstacks;
-	raw->label_off[raw->nsamples] = raw->nlabels;
+	raw->stack_off[raw->nsamples] = ps->nloc;
+	raw->label_off[raw->nsamples] = ps->nlab;
 	return 0;
 }
 
@@ -879,10 +840,10 @@ raw_bytes(const struct profile_raw *raw)
 	    raw->caplocs * sizeof *raw->locs +
 	    raw->caplines * sizeof *raw->lines +
 	    raw->capsamples * 2 * sizeof *raw->stack_off +
-	    raw->capstacks * sizeof *raw->stacks +
-	    raw->capwide * sizeof *raw->wide +
-	    raw->capvalues * sizeof *raw->values +
-	    raw->caplabels * sizeof *raw->labels;
+	    raw->samples.caploc * sizeof *raw->samples.loc +
+	    raw->samples.capwide * sizeof *raw->samples.wide +
+	    raw->samples.capval * sizeof *raw->samples.val +
+	    raw->samples.caplab * sizeof *raw->samples.lab;
 }
 
 /*
@@ -1122,11 +1083,11 @@ check_strings(const struct profile_raw *raw, char **cause)
 		    check_str(raw, raw->funcs[i].filename, "function file name",
 		    cause) == -1)
 			return -1;
-	for (i = 0; i < raw->nlabels; i++)
-		if (check_str(raw, raw->labels[i].key, "label key",
-		    cause) == -1 || check_str(raw, raw->labels[i].str,
+	for (i = 0; i < raw->samples.nlab; i++)
+		if (check_str(raw, raw->samples.lab[i].key, "label key",
+		    cause) == -1 || check_str(raw, raw->samples.lab[i].str,
 		    "label value", cause) == -1 || check_str(raw,
-		    raw->labels[i].unit, "label unit", cause) == -1)
+		    raw->samples.lab[i].unit, "label unit", cause) == -1)
 			return -1;
 	return 0;
 }
@@ -1190,6 +1151,7 @@ static int
 parse_finish(struct profile_raw *raw, char **cause)
 {
 	struct idmap		 mapidx, funcidx, locidx;
+	struct pbwire_sample	*ps = &raw->samples;
 	struct raw_location	*rl;
 	struct raw_line		*ln;
 	size_t			 i, j, w;
@@ -1232,16 +1194,16 @@ parse_finish(struct profile_raw *raw, char **cause)
 			}
 		}
 	}
-	for (i = 0, w = 0; i < raw->nstacks; i++) {
-		id = raw->stacks[i];
-		if (w < raw->nwide && raw->wide[w].pos == i)
-			id = raw->wide[w++].id;
+	for (i = 0, w = 0; i < ps->nloc; i++) {
+		id = ps->loc[i];
+		if (w < ps->nwide && ps->wide[w].pos == i)
+			id = ps->wide[w++].id;
 		if ((pos = idmap_get(&locidx, id)) == HASH_NONE) {
 			xasprintf(cause, "location id %llu of a sample not "
 			    "found", (unsigned long long)id);
 			goto out;
 		}
-		raw->stacks[i] = pos;
+		ps->loc[i] = pos;
 	}
 	rc = 0;
 out:
@@ -1303,7 +1265,6 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 	}
 	arena_free(raw->scratch);
 	raw->scratch = NULL;
-	pbwire_sample_free(&raw->ps);
 	pbwire_location_free(&raw->pl);
 	raw->stats.parse_ms = now_ms() - t0 - raw->stats.inflate_ms;
 	return raw;
@@ -1316,7 +1277,7 @@ profile_raw_free(struct profile_raw *raw)
 		return;
 	arena_free(raw->scratch);
 	arena_free(raw->strings);
-	pbwire_sample_free(&raw->ps);
+	pbwire_sample_free(&raw->samples);
 	pbwire_location_free(&raw->pl);
 	free(raw->types);
 	free(raw->comments);
@@ -1327,10 +1288,6 @@ profile_raw_free(struct profile_raw *raw)
 	free(raw->lines);
 	free(raw->stack_off);
 	free(raw->label_off);
-	free(raw->stacks);
-	free(raw->wide);
-	free(raw->values);
-	free(raw->labels);
 	free(raw);
 }
 
@@ -1380,7 +1337,7 @@ struct label_buf {
  */
 static uint32_t
 intern_labels(struct symtab *st, const uint32_t *strmap,
-    const struct raw_label *rl, size_t nl, struct label_buf *lb)
+    const struct pbwire_label *rl, size_t nl, struct label_buf *lb)
 {
 	struct label_ent	*e;
 	struct label_memo	*memo = NULL;
@@ -1574,13 +1531,13 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 
 	/* The sample arrays change hands; stacks are renumbered in place. */
 	p->nsamples = raw->nsamples;
-	p->values = raw->values;
+	p->values = raw->samples.val;
 	p->stack_off = raw->stack_off;
-	p->stacks = raw->stacks;
-	raw->values = NULL;
+	p->stacks = raw->samples.loc;
+	raw->samples.val = NULL;
 	raw->stack_off = NULL;
-	raw->stacks = NULL;
-	for (i = 0; i < raw->nstacks; i++)
+	raw->samples.loc = NULL;
+	for (i = 0; i < raw->samples.nloc; i++)
 		p->stacks[i] = lsym[p->stacks[i]];
 	p->labelset = xreallocarray(NULL, p->nsamples + 1,
 	    sizeof *p->labelset);
@@ -1588,7 +1545,7 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 	for (i = 0; i < p->nsamples; i++)	/* labels is NULL if none */
 		p->labelset[i] = raw->label_off[i + 1] == raw->label_off[i] ?
 		    0 : intern_labels(st, strmap,
-		    &raw->labels[raw->label_off[i]],
+		    &raw->samples.lab[raw->label_off[i]],
 		    raw->label_off[i + 1] - raw->label_off[i], &lb);
 	free(lb.ents);
 	free(lb.words);

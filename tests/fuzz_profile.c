@@ -57,7 +57,8 @@ check_sample(const uint8_t *data, size_t size)
 {
 	Perftools__Profiles__Sample	*m;
 	struct pbwire_sample		 s;
-	size_t				 i;
+	size_t				 i, w;
+	uint64_t			 id;
 	int				 rc;
 
 	memset(&s, 0, sizeof s);
@@ -69,9 +70,21 @@ check_sample(const uint8_t *data, size_t size)
 		if (m->n_location_id != s.nloc || m->n_value != s.nval ||
 		    m->n_label != s.nlab)
 			abort();
-		for (i = 0; i < s.nloc; i++)
-			if (m->location_id[i] != s.loc[i])
+		/* Ids over 32 bits are cut in loc and kept whole in wide. */
+		for (i = 0, w = 0; i < s.nloc; i++) {
+			id = s.loc[i];
+			if (w < s.nwide && s.wide[w].pos == i) {
+				if ((uint32_t)s.wide[w].id != id ||
+				    s.wide[w].id <= UINT32_MAX - 1)
+					abort();
+				id = s.wide[w++].id;
+			} else if (id == UINT32_MAX)
 				abort();
+			if (m->location_id[i] != id)
+				abort();
+		}
+		if (w != s.nwide)
+			abort();
 		for (i = 0; i < s.nval; i++)
 			if (m->value[i] != s.val[i])
 				abort();

@@ -336,6 +336,40 @@ test_sparse_ids(void)
 	free(b);
 }
 
+/*
+ * Location ids need not fit 32 bits: one wider than UINT32_MAX - 1 is kept
+ * whole, and an id equal to its low 32 bits is another location.
+ */
+static void
+test_wide_ids(void)
+{
+	static const uint64_t	 wide[] = { UINT32_MAX, (1ULL << 32) + 99 };
+	struct pb		*b;
+	struct profile		*p;
+	uint8_t			*data;
+	size_t			 i, len;
+	char			*cause = NULL;
+
+	for (i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+		b = pb_small();
+		b->l[0].id = wide[i];
+		b->l[1].id = 99;
+		b->ids[0] = wide[i];
+		b->ids[1] = 99;
+		b->ids[2] = wide[i];
+		data = pb_pack(b, &len);
+		p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL,
+		    &cause);
+		ok(p != NULL && p->stacks[0] == p->stacks[2] &&
+		    p->stacks[0] != p->stacks[1],
+		    "location id %llu resolves whole",
+		    (unsigned long long)wide[i]);
+		profile_free(p);
+		free(data);
+		free(b);
+	}
+}
+
 /* Found by the fuzzer: field number 0 is skipped, as pprof and protobuf-c
  * skip it, not refused. */
 static void
@@ -418,5 +452,6 @@ main(void)
 	test_sample_index();
 	test_interning();
 	test_sparse_ids();
+	test_wide_ids();
 	return tap_done();
 }
