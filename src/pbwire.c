@@ -62,38 +62,54 @@ pbwire_length(const uint8_t **pp, const uint8_t *end, uint64_t *len)
 int
 pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 {
-	uint64_t	tag;
+	const uint8_t	*p = *pp;
+	uint64_t	 tag;
 
-	if (*pp == end)
+	if (p == end)
 		return 0;
-	if (pbwire_key(pp, end, &tag) == -1)
+	/*
+	 * Keys of fields 1 to 15 take one byte, and so do most lengths and
+	 * small varints: those skip the general reading.
+	 */
+	if (*p >= 0x08 && *p < 0x80)
+		tag = *p++;
+	else if (pbwire_key(&p, end, &tag) == -1)
 		return -1;
-	f->val = *pp;
+	f->val = p;
 	f->num = tag >> 3;
 	f->wt = tag & 7;
 	switch (f->wt) {
 	case 0:
-		return pbwire_varint(pp, end, &f->v) == -1 ? -1 : 1;
+		if (p < end && *p < 0x80)
+			f->v = *p++;
+		else if (pbwire_varint(&p, end, &f->v) == -1)
+			return -1;
+		break;
 	case 1:
 	case 5:
 		f->len = f->wt == 1 ? 8 : 4;
-		if ((size_t)(end - *pp) < f->len)
+		if ((size_t)(end - p) < f->len)
 			return -1;
 		f->v = 0;
-		memcpy(&f->v, *pp, f->len);
-		*pp += f->len;
-		return 1;
+		memcpy(&f->v, p, f->len);
+		p += f->len;
+		break;
 	case 2:
-		if (pbwire_length(pp, end, &f->v) == -1 ||
-		    f->v > (uint64_t)(end - *pp))
+		if (p < end && *p < 0x80)
+			f->v = *p++;
+		else if (pbwire_length(&p, end, &f->v) == -1)
 			return -1;
-		f->p = *pp;
+		if (f->v > (uint64_t)(end - p))
+			return -1;
+		f->p = p;
 		f->len = f->v;
-		*pp += f->len;
-		return 1;
+		p += f->len;
+		break;
 	default:
 		return -1;	/* groups are not part of the format */
 	}
+	*pp = p;
+	return 1;
 }
 
 /* The value of a varint of len <= 8 bytes held in the low bytes of w. */
@@ -237,17 +253,17 @@ reserve_packed(void **arr, size_t n, size_t *cap, const uint8_t *p,
 		reserve(arr, n, cap, count_varints(p, len), sz);
 }
 
-/* Append a location id, reserved. */
-static void
-sample_id(struct pbwire_sample *s, uint64_t id)
+/* A location id at position pos, as stored: cut to 32 bits if wide. */
+static uint32_t
+sample_id(struct pbwire_sample *s, size_t pos, uint64_t id)
 {
 	if (id > UINT32_MAX - 1) {
 		reserve((void **)&s->wide, s->nwide, &s->capwide, 1,
 		    sizeof *s->wide);
-		s->wide[s->nwide].pos = s->nloc;
+		s->wide[s->nwide].pos = pos;
 		s->wide[s->nwide++].id = id;
 	}
-	s->loc[s->nloc++] = (uint32_t)id;
+	return (uint32_t)id;
 }
 
 /*
@@ -259,6 +275,7 @@ static int
 packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 {
 	const uint8_t	*end = p + len, *start = p, *e;
+	uint32_t	*o = s->loc + s->nloc;
 	uint64_t	 m, w, v;
 	size_t		 l;
 
@@ -269,21 +286,33 @@ packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 			l = e - start + 1;
 			if (l <= 4) {
 				w = load64(start) & ((1ULL << (8 * l)) - 1);
-				s->loc[s->nloc++] = (w & 0x7f) |
-				    (w & 0x7f00) >> 1 | (w & 0x7f0000) >> 2 |
-				    (w & 0x7f000000) >> 3;
-			} else if (pbwire_varint(&start, e + 1, &v) == 0)
-				sample_id(s, v);
-			else
+				*o++ = (w & 0x7f) | (w & 0x7f00) >> 1 |
+				    (w & 0x7f0000) >> 2 | (w & 0x7f000000) >> 3;
+			} else if (pbwire_varint(&start, e + 1, &v) == -1)
 				return -1;
+			else {
+				*o = sample_id(s, o - s->loc, v);
+				o++;
+			}
 			start = e + 1;
 		}
 	}
+	/* The last bytes, a varint at a time: most ids take one or two. */
 	while (start < end) {
-		if (pbwire_varint(&start, end, &v) == -1)
+		if (start[0] < 0x80) {
+			*o++ = start[0];
+			start++;
+		} else if (end - start >= 2 && start[1] < 0x80) {
+			*o++ = (start[0] & 0x7f) | start[1] << 7;
+			start += 2;
+		} else if (pbwire_varint(&start, end, &v) == -1)
 			return -1;
-		sample_id(s, v);
+		else {
+			*o = sample_id(s, o - s->loc, v);
+			o++;
+		}
 	}
+	s->nloc = o - s->loc;
 	return 0;
 }
 
@@ -301,7 +330,8 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 			if (f.wt == 0) {
 				reserve((void **)&s->loc, s->nloc, &s->caploc,
 				    1, sizeof *s->loc);
-				sample_id(s, f.v);
+				s->loc[s->nloc] = sample_id(s, s->nloc, f.v);
+				s->nloc++;
 				break;
 			}
 			if (f.wt != 2)
