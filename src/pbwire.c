@@ -134,6 +134,26 @@ load64(const uint8_t *p)
 }
 
 /*
+ * A varint as pbwire_varint() reads it; one of eight bytes or less, with
+ * eight bytes to read, from a single load.
+ */
+static inline int
+short_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t	*p = *pp;
+	uint64_t	 m;
+	int		 l;
+
+	if (end - p < 8 ||
+	    (m = ~load64(p) & 0x8080808080808080ULL) == 0)
+		return pbwire_varint(pp, end, v);
+	l = (__builtin_ctzll(m) >> 3) + 1;
+	*v = varint_bits(load64(p), l);
+	*pp = p + l;
+	return 0;
+}
+
+/*
  * Decode the packed varints of p[0..len) into out, returning how many or
  * -1. Decoding one varint after another makes each wait for the length of
  * the one before; here the ends of all varints in eight bytes are found at
@@ -159,8 +179,9 @@ packed_varints(const uint8_t *p, size_t len, uint64_t *out)
 			start = e + 1;
 		}
 	}
+	/* The last bytes, and short fields such as a sample's values. */
 	while (start < end)
-		if (pbwire_varint(&start, end, o++) == -1)
+		if (short_varint(&start, end, o++) == -1)
 			return -1;
 	return o - out;
 }
