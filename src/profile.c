@@ -1143,6 +1143,33 @@ check_values(const struct profile_raw *raw, char **cause)
 	return 0;
 }
 
+/* Resolve the location ids of the stacks to local indices, in place. */
+static int
+resolve_stacks(struct pbwire_sample *ps, const struct idmap *locidx,
+    char **cause)
+{
+	const struct pbwire_wide	*wide = ps->wide;
+	uint32_t			*loc = ps->loc, pos;
+	uint64_t			 id;
+	size_t				 i, n = ps->nloc, w = 0;
+	size_t				 next = ps->nwide > 0 ? wide[0].pos : n;
+
+	for (i = 0; i < n; i++) {
+		id = loc[i];
+		if (i == next) {
+			id = wide[w++].id;
+			next = w < ps->nwide ? wide[w].pos : n;
+		}
+		if ((pos = idmap_get(locidx, id)) == HASH_NONE) {
+			xasprintf(cause, "location id %llu of a sample not "
+			    "found", (unsigned long long)id);
+			return -1;
+		}
+		loc[i] = pos;
+	}
+	return 0;
+}
+
 /*
  * With the whole profile read: check every string index and value count,
  * and resolve ids to local indices, in the tables and in the stacks.
@@ -1151,12 +1178,9 @@ static int
 parse_finish(struct profile_raw *raw, char **cause)
 {
 	struct idmap		 mapidx, funcidx, locidx;
-	struct pbwire_sample	*ps = &raw->samples;
 	struct raw_location	*rl;
 	struct raw_line		*ln;
-	size_t			 i, j, w;
-	uint64_t		 id;
-	uint32_t		 pos;
+	size_t			 i, j;
 	int			 rc = -1;
 
 	memset(&mapidx, 0, sizeof mapidx);
@@ -1194,18 +1218,7 @@ parse_finish(struct profile_raw *raw, char **cause)
 			}
 		}
 	}
-	for (i = 0, w = 0; i < ps->nloc; i++) {
-		id = ps->loc[i];
-		if (w < ps->nwide && ps->wide[w].pos == i)
-			id = ps->wide[w++].id;
-		if ((pos = idmap_get(&locidx, id)) == HASH_NONE) {
-			xasprintf(cause, "location id %llu of a sample not "
-			    "found", (unsigned long long)id);
-			goto out;
-		}
-		ps->loc[i] = pos;
-	}
-	rc = 0;
+	rc = resolve_stacks(&raw->samples, &locidx, cause);
 out:
 	idmap_free(&mapidx);
 	idmap_free(&funcidx);
