@@ -154,9 +154,9 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 {
 	struct summary	*s;
 	struct report	*r;
-	int64_t		*own;
+	int64_t		*own, v;
 	uint8_t		*taken;
-	size_t		 i, n, best;
+	size_t		 top[SUMMARY_BY_OWN], ntop, i, n, best;
 	int		 idx, oidx = -1, aidx = -1;
 
 	if (strcmp(kind, "goroutine") == 0)
@@ -183,16 +183,25 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	s->fns = xreallocarray(NULL, SUMMARY_BY_OWN + SUMMARY_BY_CUM + 1,
 	    sizeof *s->fns);
 	taken = xcalloc(r->nfns + 1, 1);
-	/* The largest own values first. */
-	for (n = 0; n < SUMMARY_BY_OWN; n++) {
-		best = r->nfns;
-		for (i = 0; i < r->nfns; i++)
-			if (!taken[i] && own[r->fns[i].node] > 0 &&
-			    (best == r->nfns || own[r->fns[i].node] >
-			    own[r->fns[best].node]))
-				best = i;
-		if (best == r->nfns)
-			break;
+	/*
+	 * The largest own values first, of equal ones the first in the
+	 * report: kept in order in one pass over the report, rather than
+	 * a pass for each.
+	 */
+	for (i = 0, ntop = 0; i < r->nfns; i++) {
+		v = own[r->fns[i].node];
+		if (v <= 0 || (ntop == SUMMARY_BY_OWN &&
+		    v <= own[r->fns[top[ntop - 1]].node]))
+			continue;
+		if (ntop < SUMMARY_BY_OWN)
+			ntop++;
+		for (n = ntop - 1; n > 0 &&
+		    own[r->fns[top[n - 1]].node] < v; n--)
+			top[n] = top[n - 1];
+		top[n] = i;
+	}
+	for (n = 0; n < ntop; n++) {
+		best = top[n];
 		taken[best] = 1;
 		s->fns[s->nfns].name = names_add(nm, r->fns[best].name);
 		s->fns[s->nfns].own = own[r->fns[best].node];
