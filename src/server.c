@@ -128,6 +128,33 @@ http_reply_text(struct http_reply *reply, unsigned int status,
 	reply->content_type = content_type;
 }
 
+/*
+ * A file is sent by copying it, never by sendfile(2): the store may
+ * rewrite a dropped snapshot's file once no descriptor is open on it
+ * (see durable_rewrite()), and pages handed to a socket by sendfile are
+ * read again when the peer takes them.
+ */
+static ssize_t
+file_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t	n;
+
+	while ((n = pread((int)(intptr_t)cls, buf, max, (off_t)pos)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n;
+}
+
+static void
+file_close(void *cls)
+{
+	close((int)(intptr_t)cls);
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 {
@@ -135,7 +162,9 @@ send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 	enum MHD_Result		 rc;
 
 	if (reply->fd != -1)
-		resp = MHD_create_response_from_fd(reply->fd_size, reply->fd);
+		resp = MHD_create_response_from_callback(reply->fd_size,
+		    64 * 1024, file_read, (void *)(intptr_t)reply->fd,
+		    file_close);
 	else
 		resp = MHD_create_response_from_buffer(reply->len,
 		    reply->body != NULL ? reply->body : (char *)"",
