@@ -87,7 +87,7 @@ int
 durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
     bool *no_lease, const char **op)
 {
-	struct stat	sb;
+	struct stat	sb, named;
 	int		fd, error;
 
 	*op = NULL;
@@ -98,14 +98,18 @@ durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
 			return 1;
 		goto unusable;
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
-		goto unusable;
 	if (fcntl(fd, F_SETLEASE, F_WRLCK) == -1) {
 		/* EAGAIN: open elsewhere; EINVAL: no leases here. */
 		if (errno == EINVAL || errno == ENOLCK)
 			*no_lease = true;
 		goto unusable;
 	}
+	/* Checked under the lease: a link or a rename does not break it. */
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_nlink != 1 || fstatat(dfd, spare, &named,
+	    AT_SYMLINK_NOFOLLOW) == -1 || named.st_ino != sb.st_ino ||
+	    named.st_dev != sb.st_dev)
+		goto unusable;
 	if (durable_write_all(fd, data, len) == -1)
 		*op = "write";
 	else if (ftruncate(fd, (off_t)len) == -1)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -40,14 +41,15 @@ struct store_kept {
  * What a target's folder held after its last store_put_retain(), so that
  * the next need not list it again: a folder of the default 500 snapshots
  * takes some 300 us to list and stat. It is trusted while the folder has
- * the modification time its last write left, and read again every
- * STORE_CACHE_USES writes all the same, for a change by another within
- * the same tick of the file system's clock.
+ * the modification and change times its last write left, and read again
+ * every STORE_CACHE_USES writes all the same, for a change by another
+ * within the same tick of the file system's clock; a snapshot found
+ * missing has it read again at the next write.
  */
 struct store_cache {
 	bool			 valid;
 	ino_t			 ino;
-	struct timespec		 mtime;
+	struct timespec		 mtime, ctime;
 	unsigned int		 uses;
 	struct store_kept	*v;		/* oldest first */
 	size_t			 n, cap;
@@ -318,6 +320,23 @@ target_open(struct store *s, const char *target, bool create, int *fd,
 	return 0;
 }
 
+/*
+ * Hold a target's folder for writing until dfd is closed: a job still
+ * running for a target that a reload replaced could otherwise write its
+ * folder, and take its spare, at the same time as the new one.
+ */
+static int
+target_lock(struct store *s, const char *target, int dfd, char **cause)
+{
+	while (flock(dfd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			file_cause(cause, s, target, NULL, "lock", errno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The first free name for a snapshot taken at time_ms. */
 static int
 free_name(struct store *s, const char *target, int dfd, int64_t time_ms,
@@ -436,7 +455,7 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 
 static int	retain(struct store *, const char *, int, bool,
 		    const struct store_retention *, int64_t, struct store_kept *,
-		    size_t *, size_t *, char **);
+		    size_t *, size_t *, bool *, char **);
 
 /* Whether c still tells what folder dfd holds; a stale c is emptied. */
 static bool
@@ -446,7 +465,9 @@ cache_fresh(struct store_cache *c, int dfd)
 
 	if (c->valid && c->uses < STORE_CACHE_USES && fstat(dfd, &sb) == 0 &&
 	    sb.st_ino == c->ino && sb.st_mtim.tv_sec == c->mtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == c->mtime.tv_nsec)
+	    sb.st_mtim.tv_nsec == c->mtime.tv_nsec &&
+	    sb.st_ctim.tv_sec == c->ctime.tv_sec &&
+	    sb.st_ctim.tv_nsec == c->ctime.tv_nsec)
 		return true;
 	c->valid = false;
 	c->n = 0;
@@ -484,6 +505,7 @@ cache_seal(struct store_cache *c, int dfd)
 	}
 	c->ino = sb.st_ino;
 	c->mtime = sb.st_mtim;
+	c->ctime = sb.st_ctim;
 	c->valid = true;
 	c->uses++;
 }
@@ -515,7 +537,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	char			 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
 	char			 name[STORE_NAME_MAX];
 	size_t			 n;
-	bool			 fresh = false;
+	bool			 fresh = false, missing = false;
 	int			 dfd;
 
 	put->removed = 0;
@@ -526,6 +548,10 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
+	if (target_lock(s, target, dfd, cause) == -1) {
+		close(dfd);
+		return -1;
+	}
 	if (put->keep != NULL) {
 		if (put->cache == NULL)
 			put->cache = xcalloc(1, sizeof *put->cache);
@@ -558,19 +584,27 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 			c->cap = n + 1;
 			fresh = true;
 		}
-		if (fresh && retain(s, target, dfd, true, put->keep, time_ms,
-		    c->v, &c->n, &put->removed, &put->retain_cause) == -1)
+		if (fresh && (retain(s, target, dfd, true, put->keep, time_ms,
+		    c->v, &c->n, &put->removed, &missing,
+		    &put->retain_cause) == -1 || missing))
 			fresh = false;
 	}
+	/* What the folder is now, before another can change it unseen. */
+	if (c != NULL && fresh)
+		cache_seal(c, dfd);
 	if (durable_dir_sync(dfd) == -1) {
-		/* Not durable: take it back, so that -1 means not stored. */
+		/*
+		 * Not durable: take it back, so that -1 means not stored; and
+		 * the spare, whose name may not be on disk either.
+		 */
 		file_cause(cause, s, target, NULL, "fsync", errno);
 		unlinkat(dfd, name, 0);
+		unlinkat(dfd, STORE_SPARE, 0);
+		if (c != NULL)
+			c->valid = false;
 		close(dfd);
 		return -1;
 	}
-	if (c != NULL && fresh)
-		cache_seal(c, dfd);
 	close(dfd);
 	memcpy(put->id, id, strlen(id) + 1);
 	return 0;
@@ -818,7 +852,7 @@ expired(const struct store_retention *r, const struct store_kept *sn,
 static int
 retain(struct store *s, const char *target, int dfd, bool spare,
     const struct store_retention *r, int64_t now_ms, struct store_kept *v,
-    size_t *n, size_t *removed, char **cause)
+    size_t *n, size_t *removed, bool *missing, char **cause)
 {
 	char		 id[STORE_ID_MAX], name[STORE_NAME_MAX];
 	uint64_t	 total = 0;
@@ -844,6 +878,7 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 				rc = -1;
 				break;
 			}
+			*missing = true;
 		} else
 			(*removed)++;
 		count--;
@@ -861,6 +896,7 @@ store_retain(struct store *s, const char *target,
 {
 	struct store_kept	*v;
 	size_t			 n;
+	bool			 missing = false;
 	int			 dfd, rc;
 
 	*removed = 0;
@@ -868,9 +904,10 @@ store_retain(struct store *s, const char *target,
 		return -1;
 	if (dfd == -1)
 		return 0;
-	if ((rc = scan_kept(s, target, dfd, &v, &n, cause)) == 0) {
+	if ((rc = target_lock(s, target, dfd, cause)) == 0 &&
+	    (rc = scan_kept(s, target, dfd, &v, &n, cause)) == 0) {
 		rc = retain(s, target, dfd, false, r, now_ms, v, &n, removed,
-		    cause);
+		    &missing, cause);
 		free(v);
 	}
 	close(dfd);
@@ -927,6 +964,19 @@ sweep(struct store *s, const char *target, int dfd,
 				rc = -1;
 			} else
 				rec->tmp_removed++;
+		} else if (strcmp(names[i], STORE_SPARE) == 0) {
+			/*
+			 * A crash may have left its name, given by retention,
+			 * off the disk: rewritten, the file could show new
+			 * bytes under a dropped snapshot's name after a power
+			 * loss. Only spares made since the start are used.
+			 */
+			if (unlinkat(dfd, names[i], 0) == -1 &&
+			    errno != ENOENT) {
+				file_cause(cause, s, target, names[i],
+				    "unlink", errno);
+				rc = -1;
+			}
 		} else if (strcmp(names[i], STORE_QUARANTINE) == 0 &&
 		    S_ISDIR(sb.st_mode))
 			continue;
