@@ -746,7 +746,12 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	t->health = TARGET_UP;
 	t->failures = 0;
 	set_error(t, NULL);
+	/* Retention may have run though the snapshot was taken back. */
+	if (w->retain_cause != NULL)
+		log_warnx("%s: retention: %s", t->cfg->name, w->retain_cause);
 	if (!w->stored) {
+		t->snapshots -= w->removed < t->snapshots ? w->removed :
+		    t->snapshots;
 		t->scrapes[SCRAPE_NOT_STORED]++;
 		set_error(t, "not stored: %s", w->cause);
 		log_warnx("%s: snapshot not stored: %s", t->cfg->name,
@@ -766,8 +771,6 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	target_judge(t, s, false);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;
-	if (w->retain_cause != NULL)
-		log_warnx("%s: retention: %s", t->cfg->name, w->retain_cause);
 	t->snapshots -= w->removed < t->snapshots ? w->removed : t->snapshots;
 	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->id, len);
 }
