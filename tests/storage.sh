@@ -3,7 +3,8 @@
 # read-only file system. Each failure is logged and counted, no partial
 # snapshot is ever listed, and storing resumes once the fault is gone.
 # Then kill -9 at random moments while snapshots, large and small, are
-# written, 20 times: every listed snapshot decodes and the series go on.
+# written, 20 times, retention at work: every listed snapshot decodes and
+# the series go on.
 #
 # The test mounts small file systems in a mount namespace of its own
 # (unshare, as root or in a user namespace), so it changes nothing
@@ -143,7 +144,9 @@ M=$STARTED_URL
 PROFSERVE_PID=$STARTED_PID
 store=$TMPD/store
 conf=$TMPD/kill.yaml
-config_head 20s 10s >"$conf"
+# Retention at work, so that snapshots are written into spares too.
+config_head 2s 1s |
+    sed 's|^  path: .*|&\n  retention: {snapshots: 8}|' >"$conf"
 cat >>"$conf" <<YAML
   - name: leak
     url: $F/debug/pprof/heap
@@ -178,11 +181,13 @@ daemon_start "$conf" "$TMPD/kill.log"
 ok $? "heapwatchd starts on the store"
 no_tmp "$store"
 ok $? "leftovers of interrupted writes are removed at start-up"
-n=$(nlisted leak)
-wait_for 10 nlisted_over leak "$n"
-ok $? "the leak target's snapshots go on ($n, then more)"
-all=$(listed_decode leak "$store") && [ "$all" -gt "$n" ]
-ok $? "every listed snapshot decodes ($all)"
+newest() { listed "$1" | jq -r 'map(.id) | last // ""'; }
+newer() { [ "$(newest "$1")" != "$2" ]; }
+last=$(newest leak)
+wait_for 10 newer leak "$last"
+ok $? "the leak target's snapshots go on (after $last, $(newest leak))"
+all=$(listed_decode leak "$store") && [ "$all" -ge 2 ] && [ "$all" -le 8 ]
+ok $? "every listed snapshot decodes, retention keeping 8 at most ($all)"
 [ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
     [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
 ok $? "the series is whole and goes on ($series_before lines, then more)"
