@@ -606,6 +606,7 @@ main(int argc, char **argv)
 	api_metrics_forget(&hwd);
 	scrape_free(hwd.scrape);
 	decode_free(hwd.decode);
+	profile_thread_done();
 	store_close(hwd.store);
 	config_free(hwd.conf);
 	event_base_free(hwd.base);

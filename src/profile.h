@@ -152,6 +152,11 @@ struct profile	*profile_decode(const void *data, size_t len, size_t max,
 struct profile	*profile_load(const char *path, size_t max,
 		    struct symtab *st, char **cause);
 void		 profile_free(struct profile *);
+/*
+ * Free what decoding keeps for the calling thread; other threads' is freed
+ * as they end.
+ */
+void		 profile_thread_done(void);
 
 /*
  * The index of a sample type as pprof's -sample_index takes it: NULL or ""
