@@ -59,6 +59,7 @@ struct target {
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's while decoding */
+	struct names		*work_names;	/* the same, for summaries */
 	char			 content_type[128];	/* of the body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
 

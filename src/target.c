@@ -512,6 +512,7 @@ target_free(struct target *t)
 	scrape_cancel(t->job);
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
+	names_free(t->work_names);
 	event_free(t->timer);
 	follow_free(t->gctrace);
 	sites_clear(t);
@@ -663,7 +664,7 @@ struct took {
 	struct store_retention	 keep;
 	struct store_cache	*cache;		/* the target's, meanwhile */
 
-	struct names		*names;
+	struct names		*names;		/* the target's, meanwhile */
 	struct summary		*s;		/* NULL: not a profile of kind */
 	char			*cause;		/* why not, or why not stored */
 	bool			 stored;
@@ -765,7 +766,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	w->s = NULL;
 	for (i = 0; i < s->nfns; i++)
 		s->fns[i].name = names_add(t->judge->names,
-		    names_get(w->names, s->fns[i].name));
+		    names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
@@ -808,6 +809,8 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	t->decoding = NULL;
 	t->store_cache = w->cache;
 	w->cache = NULL;
+	t->work_names = w->names;
+	w->names = NULL;
 	target_took(t, p, cause, body, len, w);
 	target_next(t);
 }
@@ -842,7 +845,16 @@ target_done(struct scrape_result *r, void *arg)
 	w->keep.snapshots = t->hwd->conf->retention.snapshots;
 	w->keep.age_ms = t->hwd->conf->retention.age_ms;
 	w->keep.size = t->hwd->conf->retention.size;
-	w->names = names_new();
+	/*
+	 * The worker's names are kept from one scrape to the next, as the
+	 * same functions come back, unless they grew many.
+	 */
+	if (t->work_names != NULL && names_count(t->work_names) > 4096) {
+		names_free(t->work_names);
+		t->work_names = NULL;
+	}
+	w->names = t->work_names != NULL ? t->work_names : names_new();
+	t->work_names = NULL;
 	w->cache = t->store_cache;
 	t->store_cache = NULL;
 	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
