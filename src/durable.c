@@ -46,6 +46,33 @@ durable_dir_sync(int dfd)
 	return 0;
 }
 
+/*
+ * Write data into fd from its start, cut the file there when truncate is
+ * set, sync it and close fd; -1 with errno and *op naming the failed step.
+ */
+static int
+fill(int fd, const void *data, size_t len, bool truncate, const char **op)
+{
+	int	error;
+
+	*op = NULL;
+	if (durable_write_all(fd, data, len) == -1)
+		*op = "write";
+	else if (truncate && ftruncate(fd, (off_t)len) == -1)
+		*op = "truncate";
+	else if (fsync(fd) == -1)
+		*op = "fsync";
+	error = errno;
+	if (close(fd) == -1 && *op == NULL) {
+		*op = "close";
+		error = errno;
+	}
+	if (*op == NULL)
+		return 0;
+	errno = error;
+	return -1;
+}
+
 int
 durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
     char tmp[DURABLE_TMP_MAX], const char **op)
@@ -66,18 +93,9 @@ durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 		*op = "creating a temporary file";
 		return -1;
 	}
-	*op = NULL;
-	if (durable_write_all(fd, data, len) == -1)
-		*op = "write";
-	else if (fsync(fd) == -1)
-		*op = "fsync";
-	error = errno;
-	if (close(fd) == -1 && *op == NULL) {
-		*op = "close";
-		error = errno;
-	}
-	if (*op == NULL)
+	if (fill(fd, data, len, false, op) == 0)
 		return 0;
+	error = errno;
 	unlinkat(dfd, tmp, 0);
 	errno = error;
 	return -1;
@@ -110,20 +128,10 @@ durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
 	    AT_SYMLINK_NOFOLLOW) == -1 || named.st_ino != sb.st_ino ||
 	    named.st_dev != sb.st_dev)
 		goto unusable;
-	if (durable_write_all(fd, data, len) == -1)
-		*op = "write";
-	else if (ftruncate(fd, (off_t)len) == -1)
-		*op = "truncate";
-	else if (fsync(fd) == -1)
-		*op = "fsync";
-	error = errno;
 	/* Closing it ends the lease. */
-	if (close(fd) == -1 && *op == NULL) {
-		*op = "close";
-		error = errno;
-	}
-	if (*op == NULL)
+	if (fill(fd, data, len, true, op) == 0)
 		return 0;
+	error = errno;
 	unlinkat(dfd, spare, 0);
 	errno = error;
 	return -1;
