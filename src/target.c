@@ -662,16 +662,14 @@ struct took {
 	const char		*kind;
 	int64_t			 now;
 	struct store_retention	 keep;
-	struct store_cache	*cache;		/* the target's, meanwhile */
+	struct store_put	 put;		/* its cache the target's,
+						   meanwhile */
 
 	struct names		*names;		/* the target's, meanwhile */
 	struct summary		*s;		/* NULL: not a profile of kind */
 	char			*cause;		/* why not, or why not stored */
 	bool			 stored;
-	char			 id[STORE_ID_MAX];
 	char			*series_cause;	/* the series not written */
-	size_t			 removed;	/* by retention */
-	char			*retain_cause;
 };
 
 static void
@@ -680,12 +678,12 @@ took_free(void *arg)
 	struct took	*w = arg;
 
 	summary_free(w->s);
-	store_cache_free(w->cache);
+	store_cache_free(w->put.cache);
 	names_free(w->names);
 	free(w->name);
 	free(w->cause);
 	free(w->series_cause);
-	free(w->retain_cause);
+	free(w->put.retain_cause);
 	free(w);
 }
 
@@ -694,24 +692,14 @@ static void
 took_work(const struct profile *p, const void *body, size_t len, void *arg)
 {
 	struct took		*w = arg;
-	struct store_put	 put;
 	char			 line[64];
-	int			 rc;
 
 	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
-	memset(&put, 0, sizeof put);
-	put.keep = &w->keep;
-	put.cache = w->cache;
-	rc = store_put_retain(w->store, w->name, w->now, body, len, &put,
-	    &w->cause);
-	w->cache = put.cache;
-	w->removed = put.removed;
-	w->retain_cause = put.retain_cause;
-	if (rc == -1)
+	if (store_put_retain(w->store, w->name, w->now, body, len, &w->put,
+	    &w->cause) == -1)
 		return;
-	memcpy(w->id, put.id, sizeof w->id);
 	w->stored = true;
 	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
 	    (long long)w->s->total);
@@ -748,10 +736,11 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	t->failures = 0;
 	set_error(t, NULL);
 	/* Retention may have run though the snapshot was taken back. */
-	if (w->retain_cause != NULL)
-		log_warnx("%s: retention: %s", t->cfg->name, w->retain_cause);
+	if (w->put.retain_cause != NULL)
+		log_warnx("%s: retention: %s", t->cfg->name,
+		    w->put.retain_cause);
 	if (!w->stored) {
-		t->snapshots -= w->removed < t->snapshots ? w->removed :
+		t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
 		    t->snapshots;
 		t->scrapes[SCRAPE_NOT_STORED]++;
 		set_error(t, "not stored: %s", w->cause);
@@ -767,13 +756,14 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	for (i = 0; i < s->nfns; i++)
 		s->fns[i].name = names_add(t->judge->names,
 		    names_get(t->work_names, s->fns[i].name));
-	snprintf(s->id, sizeof s->id, "%s", w->id);
+	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
 	t->scrapes[SCRAPE_SUCCESS]++;
 	t->snapshots++;
-	t->snapshots -= w->removed < t->snapshots ? w->removed : t->snapshots;
-	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->id, len);
+	t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
+	    t->snapshots;
+	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->put.id, len);
 }
 
 /* Arm the next scrape: an interval on, or more while it keeps failing. */
@@ -807,8 +797,8 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	struct target	*t = w->t;
 
 	t->decoding = NULL;
-	t->store_cache = w->cache;
-	w->cache = NULL;
+	t->store_cache = w->put.cache;
+	w->put.cache = NULL;
 	t->work_names = w->names;
 	w->names = NULL;
 	target_took(t, p, cause, body, len, w);
@@ -855,7 +845,8 @@ target_done(struct scrape_result *r, void *arg)
 	}
 	w->names = t->work_names != NULL ? t->work_names : names_new();
 	t->work_names = NULL;
-	w->cache = t->store_cache;
+	w->put.keep = &w->keep;
+	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
 	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, t->failures > 0, took_work, target_decoded,
