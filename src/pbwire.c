@@ -287,6 +287,51 @@ sample_id(struct pbwire_sample *s, size_t pos, uint64_t id)
 	return (uint32_t)id;
 }
 
+/* One bit for each of the eight bytes of w below 0x80, byte i at bit i. */
+static inline uint64_t
+ends8(uint64_t w)
+{
+	return ((~w & 0x8080808080808080ULL) >> 7) *
+	    0x0102040810204080ULL >> 56;
+}
+
+/*
+ * The ids of one or two bytes (below 16384: a profile numbers its
+ * locations from 1, mostly) of up to 64 bytes at *qp, at least 8. Its
+ * varint ends are read into a mask first, so that the ids are then taken
+ * one per bit, with no branch on where each ends. Returns how many bytes
+ * they take, 0 when one of them is longer or none ends there.
+ */
+static size_t
+short_ids(const uint8_t *q, size_t k, uint32_t **op)
+{
+	uint64_t	 m = 0, cont;
+	uint32_t	*o = *op, id;
+	size_t		 i, used;
+	int		 e, prev = -1;
+
+	for (i = 0; i + 8 <= k; i += 8)
+		m |= ends8(load64(q + i)) << i;
+	if (i < k)	/* the last bytes, read with the seven before them */
+		m |= ends8(load64(q + k - 8)) >> (8 - (k - i)) << i;
+	if (m == 0)
+		return 0;
+	used = 64 - __builtin_clzll(m);
+	cont = ~m & (used == 64 ? ~0ULL : (1ULL << used) - 1);
+	if ((cont & cont >> 1) != 0)
+		return 0;		/* an id of three bytes or more */
+	for (; m != 0; m &= m - 1) {
+		e = __builtin_ctzll(m);
+		id = q[e];
+		if (e - prev == 2)
+			id = id << 7 | (q[e - 1] & 0x7f);
+		*o++ = id;
+		prev = e;
+	}
+	*op = o;
+	return used;
+}
+
 /*
  * Append the packed location ids of p[0..len), reserved, as
  * packed_varints() does; ids of four bytes or less, 28 bits, need no
@@ -298,8 +343,12 @@ packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 	const uint8_t	*end = p + len, *start = p, *e;
 	uint32_t	*o = s->loc + s->nloc;
 	uint64_t	 m, w, v;
-	size_t		 l;
+	size_t		 l, used;
 
+	while (end - start >= 8 && (used = short_ids(start,
+	    end - start < 64 ? (size_t)(end - start) : 64, &o)) > 0)
+		start += used;
+	p = start;
 	for (; end - p >= 16; p += 8) {
 		m = ~load64(p) & 0x8080808080808080ULL;
 		for (; m != 0; m &= m - 1) {

@@ -413,6 +413,95 @@ test_key_limits(void)
 	pbwire_sample_free(&s);
 }
 
+static size_t
+put_varint(uint8_t *out, uint64_t v)
+{
+	size_t	n = 0;
+
+	do {
+		out[n++] = (uint8_t)(v & 0x7f) | (v > 0x7f ? 0x80 : 0);
+		v >>= 7;
+	} while (v != 0);
+	return n;
+}
+
+/* Sample field 1, packed: the varints of field[0..flen). */
+static size_t
+packed_sample(uint8_t *msg, const uint8_t *field, size_t flen)
+{
+	size_t	len = 0;
+
+	msg[len++] = 0x0a;
+	len += put_varint(msg + len, flen);
+	memcpy(msg + len, field, flen);
+	return len + flen;
+}
+
+/*
+ * Packed location ids are read 64 bytes at a time while all take one or
+ * two bytes: every length of field, every mix of widths and every place of
+ * a longer id must read as the ids written, and a cut or overlong last id
+ * must be refused.
+ */
+static void
+test_packed_ids(void)
+{
+	static const uint64_t	 widths[] = { 128, 16383, 16384,
+	    (1ULL << 28) - 1, 1ULL << 28, UINT32_MAX - 1, UINT32_MAX,
+	    UINT64_MAX };
+	struct pbwire_sample	 s;
+	uint64_t		 ids[200], got;
+	uint8_t			 msg[2100], field[2048];
+	size_t			 n, len, flen, i, w, bad = 0, tries = 0;
+	uint32_t		 seed = 7, r;
+	int			 mix;
+
+	memset(&s, 0, sizeof s);
+	for (mix = 0; mix < 3; mix++)
+		for (n = 0; n < 200; n++, tries++) {
+			flen = 0;
+			for (i = 0; i < n; i++) {
+				seed = seed * 1103515245 + 12345;
+				r = seed >> 8;
+				/* 0: 1 and 2 bytes; 1: a few of 3; 2: any */
+				if (mix == 0 || (mix == 1 && r % 16 != 0))
+					ids[i] = 1 + r % 16383;
+				else
+					ids[i] = widths[r % 8] - r / 8 % 4;
+				flen += put_varint(field + flen, ids[i]);
+			}
+			len = packed_sample(msg, field, flen);
+			pbwire_sample_free(&s);
+			if (pbwire_sample(msg, len, &s) != 0 || s.nloc != n) {
+				bad++;
+				continue;
+			}
+			for (i = 0, w = 0; i < n; i++) {
+				got = s.loc[i];
+				if (w < s.nwide && s.wide[w].pos == i)
+					got = s.wide[w++].id;
+				if (got != ids[i]) {
+					bad++;
+					break;
+				}
+			}
+			/* The last id cut short, then an eleven-byte one. */
+			if (n > 0 && ids[n - 1] > 127) {
+				len = packed_sample(msg, field, flen - 1);
+				if (pbwire_sample(msg, len, &s) != -1)
+					bad++;
+			}
+			memset(field + flen, 0x80, 10);
+			field[flen + 10] = 0x01;
+			len = packed_sample(msg, field, flen + 11);
+			if (pbwire_sample(msg, len, &s) != -1)
+				bad++;
+		}
+	ok(bad == 0, "%zu packed fields of up to 199 ids read back, and "
+	    "refused cut or overlong (%zu wrong)", tries, bad);
+	pbwire_sample_free(&s);
+}
+
 /*
  * protobuf-c reads a bool whatever its wire type, and skips field number 0
  * of any wire type; so must Location and Line.
@@ -446,6 +535,7 @@ main(void)
 {
 	test_field_zero();
 	test_key_limits();
+	test_packed_ids();
 	test_folded_bool();
 	test_decode();
 	test_errors();
