@@ -61,6 +61,7 @@ struct target {
 	struct store_cache	*store_cache;	/* the worker's while decoding */
 	struct names		*work_names;	/* the same, for summaries */
 	char			 content_type[128];	/* of the body */
+	size_t			 body_len;	/* of the last body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
 
 	enum target_health	 health;

@@ -24,6 +24,7 @@ struct scrape_request {
 	const char		*url;
 	uint64_t		 timeout_ms;
 	size_t			 max_size;	/* response body cap */
+	size_t			 size_hint;	/* the body expected, or 0 */
 	long			 max_redirects;
 	const char		*ca_file;
 	const char		*cert_file;

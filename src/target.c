@@ -826,6 +826,7 @@ target_done(struct scrape_result *r, void *arg)
 	/* Decoded and stored by the worker, the loop free meanwhile. */
 	snprintf(t->content_type, sizeof t->content_type, "%s",
 	    r->content_type);
+	t->body_len = r->len;
 	w = xcalloc(1, sizeof *w);
 	w->t = t;
 	w->store = t->hwd->store;
@@ -884,6 +885,7 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	req.url = c->url;
 	req.timeout_ms = c->timeout_ms;
 	req.max_size = c->max_size;
+	req.size_hint = t->body_len;
 	req.max_redirects = c->max_redirects;
 	req.ca_file = c->tls.ca_file;
 	req.cert_file = c->tls.cert_file;
