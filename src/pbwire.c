@@ -458,26 +458,34 @@ pbwire_sample_free(struct pbwire_sample *s)
 	memset(s, 0, sizeof *s);
 }
 
-static int
-line(const uint8_t *p, size_t len, struct pbwire_line *l)
+int
+pbwire_scalars(const uint8_t *p, size_t len, uint64_t *v, unsigned int n)
 {
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
 	int			 rc;
 
-	memset(l, 0, sizeof *l);
+	memset(v, 0, n * sizeof *v);
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
-		if (f.num == 0 || f.num > 3)
+		if (f.num == 0 || f.num > n)
 			continue;		/* unknown: skipped */
 		if (f.wt != 0)
 			return -1;
-		if (f.num == 1)
-			l->function_id = f.v;
-		else if (f.num == 2)
-			l->line = (int64_t)f.v;
-		/* 3, the column, is not used */
+		v[f.num - 1] = f.v;
 	}
 	return rc;
+}
+
+static int
+line(const uint8_t *p, size_t len, struct pbwire_line *l)
+{
+	uint64_t	v[3];		/* the column, third, is not used */
+
+	if (pbwire_scalars(p, len, v, 3) == -1)
+		return -1;
+	l->function_id = v[0];
+	l->line = (int64_t)v[1];
+	return 0;
 }
 
 /*

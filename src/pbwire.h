@@ -1,12 +1,12 @@
 /*
  * The protobuf wire format, as far as profile.c reads it by hand: the
- * top-level fields of a Profile, and the two messages a profile is made of
- * by the tens of thousands, Sample and Location. protobuf-c's generic
+ * top-level fields of a Profile, and the messages a profile is made of by
+ * the thousands, Sample, Location and Function. protobuf-c's generic
  * unpacking of those, with a scan, an allocation per repeated field and
- * per embedded message, took half of the decoding time; the other
+ * per embedded message, took half of the decoding time; the few other
  * messages are unpacked by protobuf-c. The fuzz target checks that
- * pbwire_sample() and pbwire_location() agree with protobuf-c's
- * unpacking of the same bytes on every input.
+ * pbwire_sample(), pbwire_location() and pbwire_scalars() agree with
+ * protobuf-c's unpacking of the same bytes on every input.
  */
 #ifndef PBWIRE_H
 #define PBWIRE_H
@@ -33,6 +33,13 @@ int	pbwire_varint(const uint8_t **, const uint8_t *end, uint64_t *);
  */
 int	pbwire_repeated(const struct pbwire_field *, uint64_t **, size_t *n,
 	    size_t *cap);
+
+/*
+ * A message of varint fields numbered 1 to n, such as Function, into v[n]:
+ * each must be a varint, the last of one repeated counts, fields of other
+ * numbers are skipped and those absent read 0. -1 when malformed.
+ */
+int	pbwire_scalars(const uint8_t *, size_t, uint64_t *v, unsigned int n);
 
 struct pbwire_label {
 	int64_t		 key, str, num, unit;

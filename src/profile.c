@@ -496,9 +496,9 @@ is_gzip(const void *data, size_t len)
  * at a time, so that what inflate writes is parsed while it is still in
  * the cache and the decompressed profile is never held whole. It walks the
  * top level of the Profile message itself and unpacks each embedded
- * message on its own: samples, most of a profile, with pbwire_sample();
- * the others with the generated protobuf-c code, into a scratch arena
- * rewound after every message. Only compact arrays remain. The walk
+ * message on its own: samples, locations and functions, most of a
+ * profile, with pbwire.c; the few others with the generated protobuf-c
+ * code, into a scratch arena rewound after every message. Only compact arrays remain. The walk
  * follows protobuf's rules: fields in any order, unknown fields skipped,
  * the last value of a scalar kept, repeated scalars packed or not. As
  * fields may come in any order, references (string indices, ids) are
@@ -680,23 +680,20 @@ static int
 parse_function(struct profile_raw *raw, const struct pbwire_field *f,
     char **cause)
 {
-	Perftools__Profiles__Function	*m;
-	ProtobufCAllocator		 a;
-	struct raw_function		*rf;
+	struct raw_function	*rf;
+	uint64_t		 v[5];
 
-	m = perftools__profiles__function__unpack(scratch_allocator(raw, &a),
-	    f->len, f->p);
-	if (m == NULL) {
+	if (pbwire_scalars(f->p, f->len, v, 5) == -1) {
 		xasprintf(cause, "malformed function");
 		return -1;
 	}
 	GROW(raw->funcs, raw->nfuncs, raw->capfuncs);
 	rf = &raw->funcs[raw->nfuncs++];
-	rf->id = m->id;
-	rf->name = m->name;
-	rf->system_name = m->system_name;
-	rf->filename = m->filename;
-	rf->start_line = m->start_line;
+	rf->id = v[0];
+	rf->name = (int64_t)v[1];
+	rf->system_name = (int64_t)v[2];
+	rf->filename = (int64_t)v[3];
+	rf->start_line = (int64_t)v[4];
 	return 0;
 }
 

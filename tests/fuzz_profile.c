@@ -2,9 +2,9 @@
  * libFuzzer target over the profile decoder and the analysis behind it.
  * Any input must decode or be refused with a cause; whatever decodes must
  * survive every report, a top and a diff against itself (which must be
- * empty). And the same bytes, read as one Sample and as one Location
- * message, must decode by hand (pbwire.c) exactly as protobuf-c's
- * generated code unpacks them.
+ * empty). And the same bytes, read as one Sample, one Location and one
+ * Function message, must decode by hand (pbwire.c) exactly as
+ * protobuf-c's generated code unpacks them.
  */
 #include "config.h"
 
@@ -127,11 +127,33 @@ check_location(const uint8_t *data, size_t size)
 	pbwire_location_free(&l);
 }
 
+static void
+check_function(const uint8_t *data, size_t size)
+{
+	Perftools__Profiles__Function	*m;
+	uint64_t			 v[5];
+	int				 rc;
+
+	rc = pbwire_scalars(data, size, v, 5);
+	m = perftools__profiles__function__unpack(NULL, size, data);
+	if ((m == NULL) != (rc == -1))
+		abort();
+	if (m != NULL) {
+		if (m->id != v[0] || m->name != (int64_t)v[1] ||
+		    m->system_name != (int64_t)v[2] ||
+		    m->filename != (int64_t)v[3] ||
+		    m->start_line != (int64_t)v[4])
+			abort();
+		perftools__profiles__function__free_unpacked(m, NULL);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_profile(data, size);
 	check_sample(data, size);
 	check_location(data, size);
+	check_function(data, size);
 	return 0;
 }
