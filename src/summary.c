@@ -121,8 +121,13 @@ own_values(const struct profile *p, int idx)
 	const uint32_t		*stack;
 	int64_t			*own, v;
 	uint32_t		 i, j, k, n, node, leaf;
+	uint8_t			*rt;
 	size_t			 s;
 
+	/* Named once per function, not once per frame of every sample. */
+	rt = xcalloc(nnodes + 1, 1);
+	for (i = 0; i < nnodes; i++)
+		rt[i] = summary_is_runtime(symtab_node(p->st, i)->label);
 	own = xcalloc(nnodes + 1, sizeof *own);
 	for (s = 0; s < p->nsamples; s++) {
 		if ((v = p->values[s * p->ntypes + idx]) == 0)
@@ -137,14 +142,14 @@ own_values(const struct profile *p, int idx)
 			loc = &locs[stack[i]];
 			k = loc->nlines > 0 ? loc->nlines : 1;
 			for (j = 0; j < k; j++)
-				if (!summary_is_runtime(symtab_node(p->st,
-				    lines[loc->line0 + j].node)->label)) {
+				if (!rt[lines[loc->line0 + j].node]) {
 					node = lines[loc->line0 + j].node;
 					break;
 				}
 		}
 		own[node != SYM_NONE ? node : leaf] += v;
 	}
+	free(rt);
 	return own;
 }
 
