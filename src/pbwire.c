@@ -60,7 +60,8 @@ pbwire_length(const uint8_t **pp, const uint8_t *end, uint64_t *len)
 }
 
 int
-pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
+pbwire_next_any(const uint8_t **pp, const uint8_t *end,
+    struct pbwire_field *f)
 {
 	const uint8_t	*p = *pp;
 	uint64_t	 tag;

@@ -23,9 +23,37 @@ struct pbwire_field {
 	const uint8_t	*val;		/* the encoded value, after the key */
 };
 
-/* The next field: 1, 0 at the end, -1 when malformed. */
-int	pbwire_next(const uint8_t **, const uint8_t *end,
+int	pbwire_next_any(const uint8_t **, const uint8_t *end,
 	    struct pbwire_field *);
+
+/*
+ * The next field: 1, 0 at the end, -1 when malformed. Most fields of a
+ * profile are a one-byte key and a one-byte varint or length, read here
+ * inline; pbwire_next_any() reads any.
+ */
+static inline int
+pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
+{
+	const uint8_t	*p = *pp;
+
+	if (end - p >= 2 && p[0] >= 0x08 && p[0] < 0x80 && p[1] < 0x80) {
+		f->num = p[0] >> 3;
+		f->wt = p[0] & 7;
+		f->val = p + 1;
+		f->v = p[1];
+		if (f->wt == 0) {
+			*pp = p + 2;
+			return 1;
+		}
+		if (f->wt == 2 && p[1] <= end - p - 2) {
+			f->p = p + 2;
+			f->len = p[1];
+			*pp = p + 2 + p[1];
+			return 1;
+		}
+	}
+	return pbwire_next_any(pp, end, f);
+}
 int	pbwire_varint(const uint8_t **, const uint8_t *end, uint64_t *);
 /*
  * Append the varints of a repeated field, packed (wire type 2) or not (0),
