@@ -493,6 +493,7 @@ main(int argc, char **argv)
 	int		 ch;
 
 	log_init("heapwatch", 0);
+	malloc_tune();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
 		printf("heapwatch %s\n", PACKAGE_VERSION);

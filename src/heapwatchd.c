@@ -458,6 +458,7 @@ main(int argc, char **argv)
 		printf("heapwatchd %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	malloc_tune();
 	while ((ch = getopt(argc, argv, "c:hRtu:vV")) != -1) {
 		switch (ch) {
 		case 'c':

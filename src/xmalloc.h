@@ -11,5 +11,6 @@ char *xstrdup(const char *);
 char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+void malloc_tune(void);
 
 #endif
