@@ -95,12 +95,10 @@ struct acc {
 
 static void	acc_inline_parents(struct acc *);
 
+/* What flat and cum alone take: a report with no sites nor inline marks. */
 static void
-acc_init(struct acc *a, const struct symtab *st)
+acc_init_cum(struct acc *a, const struct symtab *st)
 {
-	const struct sym_line	*ln;
-	uint32_t		 i, j, k;
-
 	memset(a, 0, sizeof *a);
 	a->st = st;
 	a->locs = symtab_locs(st);
@@ -110,6 +108,16 @@ acc_init(struct acc *a, const struct symtab *st)
 	a->nlocs = symtab_nlocs(st);
 	a->flat = xcalloc(a->nnodes + 1, sizeof *a->flat);
 	a->cum = xcalloc(a->nnodes + 1, sizeof *a->cum);
+	a->nodestamp = xcalloc(a->nnodes + 1, sizeof *a->nodestamp);
+}
+
+static void
+acc_init(struct acc *a, const struct symtab *st)
+{
+	const struct sym_line	*ln;
+	uint32_t		 i, j, k;
+
+	acc_init_cum(a, st);
 	a->locv = xcalloc(a->nlocs + 1, sizeof *a->locv);
 	a->locflags = xcalloc(a->nlocs + 1, sizeof *a->locflags);
 	a->above = xcalloc(a->nlocs + 1, sizeof *a->above);
@@ -124,7 +132,6 @@ acc_init(struct acc *a, const struct symtab *st)
 			a->locflags[i] |= LOC_TOPINL;
 	}
 	acc_inline_parents(a);
-	a->nodestamp = xcalloc(a->nnodes + 1, sizeof *a->nodestamp);
 	a->locstamp = xcalloc(a->nlocs + 1, sizeof *a->locstamp);
 }
 
@@ -290,6 +297,29 @@ acc_stack(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
 			continue;	/* recursion: seen already */
 		a->locstamp[stack[i]] = stamp;
 		a->locv[stack[i]] += v;
+		loc = &a->locs[stack[i]];
+		k = loc->nlines > 0 ? loc->nlines : 1;
+		for (j = 0; j < k; j++) {
+			node = a->lines[loc->line0 + j].node;
+			if (a->nodestamp[node] != stamp) {
+				a->nodestamp[node] = stamp;
+				a->cum[node] += v;
+			}
+		}
+	}
+	if (n > 0)
+		a->flat[a->lines[a->locs[stack[0]].line0].node] += v;
+}
+
+/* acc_stack() for flat and cum alone. */
+static void
+acc_stack_cum(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
+{
+	const struct sym_loc	*loc;
+	uint32_t		 i, j, k, node, stamp = ++a->stamp;
+
+	a->net += v;
+	for (i = 0; i < n; i++) {
 		loc = &a->locs[stack[i]];
 		k = loc->nlines > 0 ? loc->nlines : 1;
 		for (j = 0; j < k; j++) {
@@ -584,9 +614,11 @@ report_build(struct acc *a, const struct profile *p, int idx,
 		r->fns[r->nfns].cum = a->cum[i];
 		r->fns[r->nfns].file = NULL;
 		r->fns[r->nfns].line = 0;
+		r->fns[r->nfns].inlined = REPORT_NOT_INLINED;
 		r->nfns++;
 	}
-	mark_inlined(a, r);
+	if (a->ipfill != NULL)
+		mark_inlined(a, r);
 	r->locv = a->locv;
 	r->nlocs = a->nlocs;
 	a->locv = NULL;
@@ -651,6 +683,30 @@ report_top(const struct profile *p, int idx, enum report_order order,
 	acc_init(&a, p->st);
 	acc_profile(&a, p, idx);
 	r = report_build(&a, p, idx, order, (int64_t)total);
+	acc_free(&a);
+	return r;
+}
+
+struct report *
+report_cum(const struct profile *p, int idx, char **cause)
+{
+	struct report	*r;
+	struct acc	 a;
+	uint64_t	 total = 0;
+	size_t		 s;
+	int64_t		 v;
+
+	if (check_index(p, idx, cause) == -1)
+		return NULL;
+	acc_init_cum(&a, p->st);
+	for (s = 0; s < p->nsamples; s++) {
+		if ((v = p->values[s * p->ntypes + idx]) == 0)
+			continue;
+		total += uabs(v);
+		acc_stack_cum(&a, &p->stacks[p->stack_off[s]],
+		    p->stack_off[s + 1] - p->stack_off[s], v);
+	}
+	r = report_build(&a, p, idx, REPORT_BY_CUM, (int64_t)total);
 	acc_free(&a);
 	return r;
 }

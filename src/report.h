@@ -63,6 +63,12 @@ struct report {
 
 struct report	*report_top(const struct profile *, int sample_index,
 		    enum report_order, char **cause);
+/*
+ * report_top() by cum, with no sites nor inline marks: what a summary
+ * needs, in about half the time.
+ */
+struct report	*report_cum(const struct profile *, int sample_index,
+		    char **cause);
 struct report	*report_diff(const struct profile *base,
 		    const struct profile *current, int sample_index,
 		    enum report_order, char **cause);

@@ -175,7 +175,7 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 		xasprintf(cause, "not a %s profile", kind);
 		return NULL;
 	}
-	if ((r = report_top(p, idx, REPORT_BY_CUM, cause)) == NULL)
+	if ((r = report_cum(p, idx, cause)) == NULL)
 		return NULL;
 	own = own_values(p, idx);
 	s = xcalloc(1, sizeof *s);

@@ -26,6 +26,29 @@ fn(const struct report *r, const char *name)
 #define FLAT(r, n)	(fn(r, n) ? fn(r, n)->flat : -999999)
 #define CUM(r, n)	(fn(r, n) ? fn(r, n)->cum : -999999)
 
+/* report_cum() must give report_top()'s functions, numbers and order. */
+static void
+same_as_top(const struct profile *p, const char *what)
+{
+	struct report	*r, *c;
+	char		*cause = NULL;
+	size_t		 i;
+	bool		 same;
+
+	r = report_top(p, 0, REPORT_BY_CUM, &cause);
+	c = report_cum(p, 0, &cause);
+	same = r->nfns == c->nfns && r->total == c->total &&
+	    r->net == c->net;
+	for (i = 0; same && i < r->nfns; i++)
+		same = r->fns[i].node == c->fns[i].node &&
+		    r->fns[i].name == c->fns[i].name &&
+		    r->fns[i].flat == c->fns[i].flat &&
+		    r->fns[i].cum == c->fns[i].cum;
+	ok(same, "report_cum is report_top by cum: %s", what);
+	report_free(c);
+	report_free(r);
+}
+
 /* Recursion counts once in cum; inlined frames are frames of their own. */
 static void
 test_recursion_inline(void)
@@ -74,6 +97,7 @@ test_recursion_inline(void)
 	r = report_top(p, 0, REPORT_BY_CUM, &cause);
 	is_str(r->fns[0].name, "main.b", "cum order: largest cum first");
 	report_free(r);
+	same_as_top(p, "recursion and inlining");
 	profile_free(p);
 	free(b);
 }
@@ -112,6 +136,7 @@ test_order_names(void)
 	is_int(r->total, 15, "total is the sum of absolute values");
 	is_int(r->net, 9, "net is the signed sum");
 	report_free(r);
+	same_as_top(p, "ties, nameless code, negative values");
 	profile_free(p);
 	free(b);
 }
