@@ -51,6 +51,15 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 			*pp = p + 2 + p[1];
 			return 1;
 		}
+	} else if (end - p >= 3 && (p[0] & 7) == 0 && p[0] >= 0x08 &&
+	    p[0] < 0x80 && p[2] < 0x80) {
+		/* A varint of two bytes: ids, lines, sizes. */
+		f->num = p[0] >> 3;
+		f->wt = 0;
+		f->val = p + 1;
+		f->v = (p[1] & 0x7f) | (uint64_t)p[2] << 7;
+		*pp = p + 3;
+		return 1;
 	}
 	return pbwire_next_any(pp, end, f);
 }
