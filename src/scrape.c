@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,9 +214,10 @@ scrape_start(struct scrape *s, const struct scrape_request *req,
 	 * profile of 150 KB grown from 64 KB by doubling was copied twice.
 	 */
 	if (req->size_hint > 0 && j->max > 0) {
-		j->cap = req->size_hint + req->size_hint / 8 + 4096;
-		if (j->cap > j->max)
-			j->cap = j->max;
+		j->cap = j->max;
+		if (req->size_hint < (SIZE_MAX - 4096) / 9 * 8 &&
+		    req->size_hint + req->size_hint / 8 + 4096 < j->max)
+			j->cap = req->size_hint + req->size_hint / 8 + 4096;
 		j->body = xreallocarray(NULL, j->cap, 1);
 	}
 	if ((j->easy = curl_easy_init()) == NULL)
