@@ -298,10 +298,11 @@ ends8(uint64_t w)
 
 /*
  * The ids of one or two bytes (below 16384: a profile numbers its
- * locations from 1, mostly) of up to 64 bytes at *qp, at least 8. Its
- * varint ends are read into a mask first, so that the ids are then taken
- * one per bit, with no branch on where each ends. Returns how many bytes
- * they take, 0 when one of them is longer or none ends there.
+ * locations from 1, mostly) among the k bytes at q, 8 <= k <= 64, written
+ * at *op. Their varint ends are read into a mask first, so that the ids
+ * are then taken one per bit, with no branch on where each ends. Returns
+ * how many bytes they take, 0 when one of them is longer or none ends
+ * there.
  */
 static size_t
 short_ids(const uint8_t *q, size_t k, uint32_t **op)
@@ -335,8 +336,9 @@ short_ids(const uint8_t *q, size_t k, uint32_t **op)
 
 /*
  * Append the packed location ids of p[0..len), reserved, as
- * packed_varints() does; ids of four bytes or less, 28 bits, need no
- * check.
+ * packed_varints() does: by short_ids() while they take one or two bytes,
+ * then, from the first longer one, eight bytes at a time; ids of four
+ * bytes or less, 28 bits, need no check.
  */
 static int
 packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)

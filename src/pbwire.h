@@ -28,8 +28,8 @@ int	pbwire_next_any(const uint8_t **, const uint8_t *end,
 
 /*
  * The next field: 1, 0 at the end, -1 when malformed. Most fields of a
- * profile are a one-byte key and a one-byte varint or length, read here
- * inline; pbwire_next_any() reads any.
+ * profile are a one-byte key and a varint of one or two bytes or a length
+ * of one, read here inline; pbwire_next_any() reads any.
  */
 static inline int
 pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
@@ -52,6 +52,7 @@ pbwire_next(const uint8_t **pp, const uint8_t *end, struct pbwire_field *f)
 			return 1;
 		}
 	} else if (end - p >= 3 && (p[0] & 7) == 0 && p[0] >= 0x08 &&
+	    /* and p[1] >= 0x80, or the first case would have it */
 	    p[0] < 0x80 && p[2] < 0x80) {
 		/* A varint of two bytes: ids, lines, sizes. */
 		f->num = p[0] >> 3;
@@ -73,8 +74,9 @@ int	pbwire_repeated(const struct pbwire_field *, uint64_t **, size_t *n,
 
 /*
  * A message of varint fields numbered 1 to n, such as Function, into v[n]:
- * each must be a varint, the last of one repeated counts, fields of other
- * numbers are skipped and those absent read 0. -1 when malformed.
+ * each must be a varint, one that comes more than once keeps its last
+ * value, fields of other numbers are skipped and those absent read 0. -1
+ * when malformed.
  */
 int	pbwire_scalars(const uint8_t *, size_t, uint64_t *v, unsigned int n);
 

@@ -498,11 +498,12 @@ is_gzip(const void *data, size_t len)
  * top level of the Profile message itself and unpacks each embedded
  * message on its own: samples, locations and functions, most of a
  * profile, with pbwire.c; the few others with the generated protobuf-c
- * code, into a scratch arena rewound after every message. Only compact arrays remain. The walk
- * follows protobuf's rules: fields in any order, unknown fields skipped,
- * the last value of a scalar kept, repeated scalars packed or not. As
- * fields may come in any order, references (string indices, ids) are
- * checked and resolved once the whole profile has been read.
+ * code, into a scratch arena rewound after every message. Only compact
+ * arrays remain. The walk follows protobuf's rules: fields in any order,
+ * unknown fields skipped, the last value of a scalar kept, repeated
+ * scalars packed or not. As fields may come in any order, references
+ * (string indices, ids) are checked and resolved once the whole profile
+ * has been read.
  */
 
 /* Milliseconds on the monotonic clock. */

@@ -589,7 +589,8 @@ mark_inlined(const struct acc *a, struct report *r)
 	}
 }
 
-/* The report of what acc gathered; it takes acc's per-location sums. */
+/* The report of what acc gathered; it takes acc's per-location sums, if
+ * any. */
 static struct report *
 report_build(struct acc *a, const struct profile *p, int idx,
     enum report_order order, int64_t total)

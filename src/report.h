@@ -65,7 +65,8 @@ struct report	*report_top(const struct profile *, int sample_index,
 		    enum report_order, char **cause);
 /*
  * report_top() by cum, with no sites nor inline marks: what a summary
- * needs, in about half the time.
+ * needs, in about half the time. Not for printing: every function reads
+ * as not inlined, and report_sites() finds no sites in it.
  */
 struct report	*report_cum(const struct profile *, int sample_index,
 		    char **cause);

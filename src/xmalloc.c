@@ -88,7 +88,8 @@ xasprintf(char **ret, const char *fmt, ...)
  * the heap shrink after each profile and fault its pages in again for the
  * next: 160 page faults a profile of 300 KB, a fifth of its decoding. Fixed
  * limits keep what a profile of some megabytes needs in the heap, and give
- * back what a much larger one took.
+ * back what a much larger one took. The cost: each thread's heap may keep
+ * up to 8 MB free, and the limits no longer adapt.
  */
 void
 malloc_tune(void)

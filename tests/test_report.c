@@ -37,8 +37,8 @@ same_as_top(const struct profile *p, const char *what)
 
 	r = report_top(p, 0, REPORT_BY_CUM, &cause);
 	c = report_cum(p, 0, &cause);
-	same = r->nfns == c->nfns && r->total == c->total &&
-	    r->net == c->net;
+	same = r != NULL && c != NULL && r->nfns == c->nfns &&
+	    r->total == c->total && r->net == c->net;
 	for (i = 0; same && i < r->nfns; i++)
 		same = r->fns[i].node == c->fns[i].node &&
 		    r->fns[i].name == c->fns[i].name &&
