@@ -232,6 +232,19 @@ test_errors(void)
 	    "protobuf message (malformed value type)") == 0,
 	    "a malformed message inside is not a profile, and says why");
 	free(cause);
+	/* A Function whose name comes as bytes, a Location whose id does. */
+	cause = NULL;
+	ok(profile_decode("\x2a\x02\x12\x00", 4, 100, NULL, &cause) == NULL &&
+	    strcmp(cause, "not a pprof profile: neither gzip nor a valid "
+	    "protobuf message (malformed function)") == 0,
+	    "a malformed function is refused, and says so");
+	free(cause);
+	cause = NULL;
+	ok(profile_decode("\x22\x02\x0a\x00", 4, 100, NULL, &cause) == NULL &&
+	    strcmp(cause, "not a pprof profile: neither gzip nor a valid "
+	    "protobuf message (malformed location)") == 0,
+	    "a malformed location is refused, and says so");
+	free(cause);
 }
 
 static void
