@@ -278,6 +278,23 @@ acc_calls(struct acc *a, const uint32_t *stack, uint32_t n, uint32_t i)
 		ip->how |= CALL_NOINLINE;
 }
 
+/* Add v to the cum of the functions of location l not yet given it. */
+static inline void
+acc_cum(struct acc *a, uint32_t l, int64_t v, uint32_t stamp)
+{
+	const struct sym_loc	*loc = &a->locs[l];
+	uint32_t		 j, k, node;
+
+	k = loc->nlines > 0 ? loc->nlines : 1;
+	for (j = 0; j < k; j++) {
+		node = a->lines[loc->line0 + j].node;
+		if (a->nodestamp[node] != stamp) {
+			a->nodestamp[node] = stamp;
+			a->cum[node] += v;
+		}
+	}
+}
+
 /*
  * Add v to the functions of one stack: flat to the innermost frame, cum
  * once to each function present, and once to each distinct location for
@@ -286,8 +303,7 @@ acc_calls(struct acc *a, const uint32_t *stack, uint32_t n, uint32_t i)
 static void
 acc_stack(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
 {
-	const struct sym_loc	*loc;
-	uint32_t		 i, j, k, node, stamp = ++a->stamp;
+	uint32_t	i, stamp = ++a->stamp;
 
 	a->net += v;
 	for (i = 0; i < n; i++) {
@@ -297,15 +313,7 @@ acc_stack(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
 			continue;	/* recursion: seen already */
 		a->locstamp[stack[i]] = stamp;
 		a->locv[stack[i]] += v;
-		loc = &a->locs[stack[i]];
-		k = loc->nlines > 0 ? loc->nlines : 1;
-		for (j = 0; j < k; j++) {
-			node = a->lines[loc->line0 + j].node;
-			if (a->nodestamp[node] != stamp) {
-				a->nodestamp[node] = stamp;
-				a->cum[node] += v;
-			}
-		}
+		acc_cum(a, stack[i], v, stamp);
 	}
 	if (n > 0)
 		a->flat[a->lines[a->locs[stack[0]].line0].node] += v;
@@ -315,21 +323,11 @@ acc_stack(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
 static void
 acc_stack_cum(struct acc *a, const uint32_t *stack, uint32_t n, int64_t v)
 {
-	const struct sym_loc	*loc;
-	uint32_t		 i, j, k, node, stamp = ++a->stamp;
+	uint32_t	i, stamp = ++a->stamp;
 
 	a->net += v;
-	for (i = 0; i < n; i++) {
-		loc = &a->locs[stack[i]];
-		k = loc->nlines > 0 ? loc->nlines : 1;
-		for (j = 0; j < k; j++) {
-			node = a->lines[loc->line0 + j].node;
-			if (a->nodestamp[node] != stamp) {
-				a->nodestamp[node] = stamp;
-				a->cum[node] += v;
-			}
-		}
-	}
+	for (i = 0; i < n; i++)
+		acc_cum(a, stack[i], v, stamp);
 	if (n > 0)
 		a->flat[a->lines[a->locs[stack[0]].line0].node] += v;
 }
