@@ -47,6 +47,7 @@ struct decode {
 	struct decode_jobs	 finished;	/* under mtx */
 	bool			 quit;		/* under mtx */
 	size_t			 pending;	/* the loop's only */
+	size_t			 pending_bytes;	/* their bodies, likewise */
 	int			 wake[2];	/* a pipe: the worker writes */
 	struct event		*ev;
 };
@@ -55,6 +56,7 @@ static void
 job_free(struct decode_job *j)
 {
 	j->d->pending--;
+	j->d->pending_bytes -= j->len;
 	if (j->release != NULL)
 		j->release(j->arg);
 	profile_free(j->p);
@@ -235,6 +237,7 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 	j->later = later;
 	j->state = JOB_TODO;
 	d->pending++;
+	d->pending_bytes += len;
 	pthread_mutex_lock(&d->mtx);
 	TAILQ_INSERT_TAIL(later ? &d->later : &d->todo, j, entry);
 	pthread_cond_signal(&d->cond);
@@ -268,4 +271,10 @@ size_t
 decode_pending(const struct decode *d)
 {
 	return d->pending;
+}
+
+size_t
+decode_pending_bytes(const struct decode *d)
+{
+	return d->pending_bytes;
 }

@@ -58,5 +58,7 @@ struct decode_job *decode_start_work(struct decode *, void *body, size_t len,
 void		 decode_cancel(struct decode_job *);
 /* Jobs started and not yet handed back. */
 size_t		 decode_pending(const struct decode *);
+/* The bytes of their bodies, as received. */
+size_t		 decode_pending_bytes(const struct decode *);
 
 #endif

@@ -47,7 +47,8 @@ enum scrape_outcome {
 	SCRAPE_FAILED,		/* connection, timeout, HTTP status, size */
 	SCRAPE_INVALID,		/* the body is not a profile */
 	SCRAPE_NOT_STORED,	/* a profile, but the store failed */
-	SCRAPE_SKIPPED,		/* not made: the workers are behind */
+	SCRAPE_SKIPPED,		/* not made: the workers are behind and
+				   its last body did not decode */
 	SCRAPE_NOUTCOMES
 };
 
@@ -70,6 +71,8 @@ struct target {
 	double			 last_duration;	/* seconds */
 	unsigned int		 failures;	/* in a row */
 	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
+	enum scrape_outcome	 last_outcome;	/* of the last made */
+	bool			 decoded;	/* its last body was a profile */
 	size_t			 snapshots;
 
 	struct judge		*judge;		/* the window and the alert */

@@ -25,7 +25,8 @@
 #include "xmalloc.h"
 
 #define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
-#define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers */
+#define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
+#define DECODE_BACKLOG_BYTES (64 << 20)	/* or their bytes as received */
 
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	set_error(struct target *, const char *, ...)
@@ -709,6 +710,14 @@ took_work(const struct profile *p, const void *body, size_t len, void *arg)
 	}
 }
 
+/* Count a scrape that was made, and remember how it ended. */
+static void
+target_count(struct target *t, enum scrape_outcome o)
+{
+	t->scrapes[o]++;
+	t->last_outcome = o;
+}
+
 /* Record what a scrape brought, as the worker found and stored it. */
 static void
 target_took(struct target *t, const struct profile *p, const char *why,
@@ -725,7 +734,8 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	else if (p != NULL && s == NULL)
 		why = w->cause;
 	if (s == NULL) {
-		t->scrapes[SCRAPE_INVALID]++;
+		target_count(t, SCRAPE_INVALID);
+		t->decoded = false;
 		t->health = TARGET_DOWN;
 		t->failures++;
 		set_error(t, "invalid profile: %s", why);
@@ -733,6 +743,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 		return;
 	}
 	t->health = TARGET_UP;
+	t->decoded = true;
 	t->failures = 0;
 	set_error(t, NULL);
 	/* Retention may have run though the snapshot was taken back. */
@@ -742,7 +753,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	if (!w->stored) {
 		t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
 		    t->snapshots;
-		t->scrapes[SCRAPE_NOT_STORED]++;
+		target_count(t, SCRAPE_NOT_STORED);
 		set_error(t, "not stored: %s", w->cause);
 		log_warnx("%s: snapshot not stored: %s", t->cfg->name,
 		    w->cause);
@@ -759,7 +770,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
-	t->scrapes[SCRAPE_SUCCESS]++;
+	target_count(t, SCRAPE_SUCCESS);
 	t->snapshots++;
 	t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
 	    t->snapshots;
@@ -815,7 +826,7 @@ target_done(struct scrape_result *r, void *arg)
 	t->last_scrape = now_unix_ms();
 	t->last_duration = r->seconds;
 	if (!r->ok) {
-		t->scrapes[SCRAPE_FAILED]++;
+		target_count(t, SCRAPE_FAILED);
 		t->health = TARGET_DOWN;
 		t->failures++;
 		set_error(t, "%s", r->error);
@@ -823,7 +834,12 @@ target_done(struct scrape_result *r, void *arg)
 		target_next(t);
 		return;
 	}
-	/* Decoded and stored by the worker, the loop free meanwhile. */
+	/*
+	 * Decoded and stored by the worker, the loop free meanwhile. The
+	 * bodies of targets not known to serve profiles (new ones, and those
+	 * whose last body did not decode) wait until the others are decoded,
+	 * so that a target's bombs never delay another's profiles for long.
+	 */
 	snprintf(t->content_type, sizeof t->content_type, "%s",
 	    r->content_type);
 	t->body_len = r->len;
@@ -850,7 +866,7 @@ target_done(struct scrape_result *r, void *arg)
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
 	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
-	    PROFILE_MAX_INFLATED, t->failures > 0, took_work, target_decoded,
+	    PROFILE_MAX_INFLATED, !t->decoded, took_work, target_decoded,
 	    took_free, w);
 	r->body = NULL;
 }
@@ -862,25 +878,37 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	const struct target_config	*c = t->cfg;
 	struct scrape_request		 req;
 	struct scrape_header		*h;
-	size_t				 i;
+	size_t				 i, pending, bytes;
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
 	/*
-	 * With more bodies waiting for the workers than they can take, a
-	 * scrape would only add one more to hold in memory: it is skipped,
-	 * counted, and the target scraped again at its next interval.
+	 * A target has at most one body waiting for the workers: its next
+	 * scrape is armed once its body is decoded. When more than
+	 * DECODE_BACKLOG_MAX bodies wait all the same (many bombs, or a
+	 * slow machine), the targets whose last body did not decode pay
+	 * for it: their scrapes are skipped, counted, and tried again at
+	 * their next interval. A target whose last body decoded is scraped
+	 * as usual and its body decoded first (it is not queued "later"),
+	 * and one that brings no body adds nothing to wait, so neither is
+	 * ever skipped.
 	 */
-	if (decode_pending(t->hwd->decode) >= DECODE_BACKLOG_MAX) {
+	pending = decode_pending(t->hwd->decode);
+	bytes = decode_pending_bytes(t->hwd->decode);
+	if (t->last_outcome == SCRAPE_INVALID &&
+	    (pending >= DECODE_BACKLOG_MAX || bytes >= DECODE_BACKLOG_BYTES)) {
 		t->scrapes[SCRAPE_SKIPPED]++;
 		if (!t->hwd->behind)
-			log_warnx("the decoding workers are behind: scrapes "
-			    "are skipped until they catch up");
+			log_warnx("the decoding workers are behind: targets "
+			    "serving invalid profiles are skipped until they "
+			    "catch up");
 		t->hwd->behind = true;
 		target_next(t);
 		return;
 	}
-	t->hwd->behind = false;
+	if (pending < DECODE_BACKLOG_MAX / 2 &&
+	    bytes < DECODE_BACKLOG_BYTES / 2)
+		t->hwd->behind = false;
 	memset(&req, 0, sizeof req);
 	req.url = c->url;
 	req.timeout_ms = c->timeout_ms;
