@@ -28,7 +28,8 @@ static const char style[] =
     "td,th{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:left}"
     "th a{color:inherit}td.n{text-align:right;font-variant-numeric:"
     "tabular-nums}.firing{background:#fdd}.pending{background:#ffe9c4}"
-    ".down{color:#a00}.muted{color:#777}code{font-size:90%}"
+    ".down{color:#a00}.muted,.why{color:#777}.why{font-size:80%}"
+    "code{font-size:90%}"
     "svg text{font:11px sans-serif}";
 
 static void
@@ -177,6 +178,26 @@ matches(const struct target *t, const char *q)
 	return false;
 }
 
+/*
+ * Why a target's slope is no leak, when its alert is inactive: a slope
+ * shown beside "inactive" with no word would contradict the verdict.
+ */
+static const char *
+growth_why(const struct target *t)
+{
+	const struct judge	*j = t->judge;
+
+	if (j->state != ALERT_INACTIVE)
+		return NULL;
+	if (!j->total.judged)
+		return "not judged: the window is not covered yet";
+	if (!j->total.floors_rise)
+		return "not a leak: the floors do not rise in every span";
+	if (!j->total.growing)
+		return "not a leak: under min_growth over the window";
+	return NULL;
+}
+
 /* A link to the overview with these settings. */
 static void
 overview_link(struct buf *b, const char *q, const char *sort, int page)
@@ -207,6 +228,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	size_t		 pages, first, last;
 	int64_t		 now = now_unix_ms();
 	char		 v[64], g[64], when[64];
+	const char	*why;
 
 	for (s = 0; s < 4; s++)
 		if (sort != NULL && strcmp(sort, sorts[s].name) == 0)
@@ -267,7 +289,10 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 		else
 			snprintf(g, sizeof g, "-");
 		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>"
-		    "<td class=\"n\">%s</td><td>%s</td></tr>\n", when, v, g,
+		    "<td class=\"n\">%s", when, v, g);
+		if (t->judge->nwin >= 2 && (why = growth_why(t)) != NULL)
+			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
+		buf_printf(b, "</td><td>%s</td></tr>\n",
 		    alert_state_name(t->judge->state));
 	}
 	buf_printf(b, "</table>\n<p class=\"muted\">Targets %zu-%zu of %zu "

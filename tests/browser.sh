@@ -82,6 +82,20 @@ ok $? "the diff's icicle graph shows main.leakSteady's growth"
 grep -q '<td><code>main.leakSteady</code></td>' "$TMPD/diff.html"
 ok $? "the diff's table lists it"
 
+# A growth figure beside an inactive alert says why it is no leak: the
+# churning worker's, once its window is judged.
+explained() {
+	curl -fs --max-time 5 "$HWD_URL/" >"$TMPD/rows.html" &&
+	    grep -q '<tr class="inactive"><td><a href="/targets/worker">.*<td class="n">[^<]* <span class="why">(not [^<]*)</span></td><td>inactive</td>' "$TMPD/rows.html"
+}
+wait_for 30 explained
+ok $? "an inactive target's growth figure says why it is no leak"
+# The growth cell is a row's second numeric one.
+awk -F '<td class="n">' '/<tr class="inactive">/ && $3 !~ /^-</ &&
+    $3 !~ /class="why"/' "$TMPD/rows.html" | grep -c . >"$TMPD/unexplained"
+[ "$(cat "$TMPD/unexplained")" = 0 ]
+ok $? "... and no inactive row shows one without"
+
 # Filters and pages are the server's.
 curl -fs "$HWD_URL/?q=work" >"$TMPD/filtered.html"
 grep -q '/targets/worker' "$TMPD/filtered.html" && ! grep -q '/targets/api"' "$TMPD/filtered.html"
