@@ -111,6 +111,19 @@ find(const struct config *cf, const char *name)
 	return NULL;
 }
 
+/* The harness itself: is_int compares values, whatever their types. */
+static void
+test_tap(void)
+{
+	ok(!tap_int_eq(UINT64_MAX, -1), "tap: UINT64_MAX is not -1");
+	ok(!tap_int_eq((uint64_t)1 << 63, INT64_MIN),
+	    "tap: 2^63 is not INT64_MIN");
+	ok(tap_int_eq((uint64_t)1 << 63, (uint64_t)1 << 63),
+	    "tap: 2^63 is 2^63");
+	ok(tap_int_eq((size_t)3, 3) && tap_int_eq(-2, (long long)-2),
+	    "tap: small values of mixed types");
+}
+
 static void
 test_minimal(void)
 {
@@ -270,8 +283,9 @@ test_good(void)
 static void
 test_small_valid(void)
 {
-	struct config	*cf;
-	char		*path;
+	struct config_errors	 errs;
+	struct config		*cf;
+	char			*path;
 
 	path = corpus("empty.yaml");
 	cf = good(path, "empty.yaml");
@@ -307,8 +321,16 @@ test_small_valid(void)
 	    "the sample has four targets and a webhook");
 	config_free(cf);
 
-	config_free(NULL);
-	ok(1, "config_free(NULL)");
+	/* A file that is not there: one error naming it, and no config. */
+	xasprintf(&path, "%s/missing.yaml", tmpdir);
+	cf = config_load(path, &errs);
+	ok(cf == NULL && errs.n == 1 && errs.list[0].line == 0 &&
+	    strstr(errs.list[0].text, path) == errs.list[0].text,
+	    "a missing file: refused with one error naming it");
+	config_free(cf);	/* NULL: nothing to free */
+	config_errors_free(&errs);
+	ok(errs.n == 0 && errs.list == NULL, "config_errors_free empties");
+	free(path);
 }
 
 static void
@@ -727,6 +749,7 @@ main(void)
 		return 1;
 	}
 
+	test_tap();
 	test_minimal();
 	test_good();
 	test_small_valid();
