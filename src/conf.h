@@ -171,6 +171,42 @@ struct target_config {
 	struct gctrace_config	 gctrace;
 };
 
+/*
+ * Every field of struct target_config, nested ones by their path, once,
+ * with its kind; config_target_copy(), config_target_clear() and
+ * config_target_equal() are made from this list, so a field added to the
+ * struct is added here and nowhere else. The kinds: STRING, a char * that
+ * is NULL or owned; PAIRS, an owned array of config_pair and its count;
+ * ARGV, an owned NULL-terminated array of strings and its count; SCALAR,
+ * anything copied and compared by value.
+ */
+#define CONFIG_TARGET_FIELDS(STRING, PAIRS, ARGV, SCALAR)		\
+	STRING(name)							\
+	STRING(url)							\
+	PAIRS(labels, nlabels)						\
+	SCALAR(interval_ms)						\
+	SCALAR(timeout_ms)						\
+	SCALAR(window_ms)						\
+	SCALAR(for_ms)							\
+	SCALAR(min_growth)						\
+	STRING(tls.ca_file)						\
+	STRING(tls.cert_file)						\
+	STRING(tls.key_file)						\
+	SCALAR(tls.insecure_skip_verify)				\
+	STRING(bearer_token)						\
+	STRING(bearer_token_file)					\
+	STRING(basic_auth.username)					\
+	STRING(basic_auth.password)					\
+	STRING(basic_auth.password_file)				\
+	PAIRS(headers, nheaders)					\
+	SCALAR(max_size)						\
+	SCALAR(max_redirects)						\
+	SCALAR(gctrace.source)						\
+	STRING(gctrace.file)						\
+	STRING(gctrace.journal_unit)					\
+	STRING(gctrace.journal_directory)				\
+	ARGV(gctrace.argv, gctrace.argc)
+
 enum webhook_format {
 	WEBHOOK_JSON,
 	WEBHOOK_ALERTMANAGER
@@ -250,7 +286,10 @@ void		 config_errors_add(struct config_errors *, const char *,
 		    size_t, size_t, const char *);
 void		 config_errors_print(const struct config_errors *, FILE *);
 void		 config_errors_free(struct config_errors *);
-/* Copy a target's settings, every string its own; clear frees them. */
+/*
+ * Copy a target's settings, every string its own; clear frees them and
+ * leaves the target zeroed, so clearing twice is harmless.
+ */
 void		 config_target_copy(struct target_config *,
 		    const struct target_config *);
 void		 config_target_clear(struct target_config *);

@@ -1975,29 +1975,33 @@ config_pairs_free(struct config_pair *p, size_t n)
 	free(p);
 }
 
-void
-config_target_clear(struct target_config *t)
+/* Free a NULL-terminated array of n strings. */
+static void
+argv_free(char **argv, size_t n)
 {
 	size_t	i;
 
-	free(t->name);
-	free(t->url);
-	config_pairs_free(t->labels, t->nlabels);
-	free(t->tls.ca_file);
-	free(t->tls.cert_file);
-	free(t->tls.key_file);
-	free(t->bearer_token);
-	free(t->bearer_token_file);
-	free(t->basic_auth.username);
-	free(t->basic_auth.password);
-	free(t->basic_auth.password_file);
-	config_pairs_free(t->headers, t->nheaders);
-	free(t->gctrace.file);
-	free(t->gctrace.journal_unit);
-	free(t->gctrace.journal_directory);
-	for (i = 0; i < t->gctrace.argc; i++)
-		free(t->gctrace.argv[i]);
-	free(t->gctrace.argv);
+	if (argv == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+void
+config_target_clear(struct target_config *t)
+{
+#define CLEAR_STRING(f)		free(t->f);
+#define CLEAR_PAIRS(f, n)	config_pairs_free(t->f, t->n);
+#define CLEAR_ARGV(f, n)	argv_free(t->f, t->n);
+#define CLEAR_SCALAR(f)
+	CONFIG_TARGET_FIELDS(CLEAR_STRING, CLEAR_PAIRS, CLEAR_ARGV,
+	    CLEAR_SCALAR)
+#undef CLEAR_STRING
+#undef CLEAR_PAIRS
+#undef CLEAR_ARGV
+#undef CLEAR_SCALAR
+	memset(t, 0, sizeof *t);
 }
 
 void
@@ -2090,17 +2094,14 @@ pairs_equal(const struct config_pair *a, size_t na,
 }
 
 static bool
-gctrace_equal(const struct gctrace_config *a, const struct gctrace_config *b)
+argv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 {
 	size_t	i;
 
-	if (a->source != b->source || !streq(a->file, b->file) ||
-	    !streq(a->journal_unit, b->journal_unit) ||
-	    !streq(a->journal_directory, b->journal_directory) ||
-	    a->argc != b->argc)
+	if (na != nb || (a == NULL) != (b == NULL))
 		return false;
-	for (i = 0; i < a->argc; i++)
-		if (!streq(a->argv[i], b->argv[i]))
+	for (i = 0; i < na; i++)
+		if (!streq(a[i], b[i]))
 			return false;
 	return true;
 }
@@ -2127,56 +2128,56 @@ strdup_or_null(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+static char **
+argv_copy(char *const *argv, size_t n)
+{
+	char	**c;
+	size_t	  i;
+
+	if (argv == NULL)
+		return NULL;
+	c = xcalloc(n + 1, sizeof *c);
+	for (i = 0; i < n; i++)
+		c[i] = xstrdup(argv[i]);
+	return c;
+}
+
+/*
+ * Field by field from the list, never by struct assignment: a pointer
+ * copied that way would be freed twice, once by each clear.
+ */
 void
 config_target_copy(struct target_config *d, const struct target_config *s)
 {
-	size_t	i;
-
-	*d = *s;
-	d->name = strdup_or_null(s->name);
-	d->url = strdup_or_null(s->url);
-	d->labels = pairs_copy(s->labels, s->nlabels);
-	d->tls.ca_file = strdup_or_null(s->tls.ca_file);
-	d->tls.cert_file = strdup_or_null(s->tls.cert_file);
-	d->tls.key_file = strdup_or_null(s->tls.key_file);
-	d->bearer_token = strdup_or_null(s->bearer_token);
-	d->bearer_token_file = strdup_or_null(s->bearer_token_file);
-	d->basic_auth.username = strdup_or_null(s->basic_auth.username);
-	d->basic_auth.password = strdup_or_null(s->basic_auth.password);
-	d->basic_auth.password_file =
-	    strdup_or_null(s->basic_auth.password_file);
-	d->headers = pairs_copy(s->headers, s->nheaders);
-	d->gctrace.file = strdup_or_null(s->gctrace.file);
-	d->gctrace.journal_unit = strdup_or_null(s->gctrace.journal_unit);
-	if (s->gctrace.argv != NULL) {
-		d->gctrace.argv = xcalloc(s->gctrace.argc + 1,
-		    sizeof *d->gctrace.argv);
-		for (i = 0; i < s->gctrace.argc; i++)
-			d->gctrace.argv[i] = xstrdup(s->gctrace.argv[i]);
-	}
+	memset(d, 0, sizeof *d);
+#define COPY_STRING(f)		d->f = strdup_or_null(s->f);
+#define COPY_PAIRS(f, n)	d->f = pairs_copy(s->f, s->n); d->n = s->n;
+#define COPY_ARGV(f, n)		d->f = argv_copy(s->f, s->n); d->n = s->n;
+#define COPY_SCALAR(f)		d->f = s->f;
+	CONFIG_TARGET_FIELDS(COPY_STRING, COPY_PAIRS, COPY_ARGV, COPY_SCALAR)
+#undef COPY_STRING
+#undef COPY_PAIRS
+#undef COPY_ARGV
+#undef COPY_SCALAR
 }
 
 bool
 config_target_equal(const struct target_config *a,
     const struct target_config *b)
 {
-	return streq(a->name, b->name) && streq(a->url, b->url) &&
-	    pairs_equal(a->labels, a->nlabels, b->labels, b->nlabels) &&
-	    a->interval_ms == b->interval_ms &&
-	    a->timeout_ms == b->timeout_ms && a->window_ms == b->window_ms &&
-	    a->for_ms == b->for_ms && a->min_growth == b->min_growth &&
-	    streq(a->tls.ca_file, b->tls.ca_file) &&
-	    streq(a->tls.cert_file, b->tls.cert_file) &&
-	    streq(a->tls.key_file, b->tls.key_file) &&
-	    a->tls.insecure_skip_verify == b->tls.insecure_skip_verify &&
-	    streq(a->bearer_token, b->bearer_token) &&
-	    streq(a->bearer_token_file, b->bearer_token_file) &&
-	    streq(a->basic_auth.username, b->basic_auth.username) &&
-	    streq(a->basic_auth.password, b->basic_auth.password) &&
-	    streq(a->basic_auth.password_file, b->basic_auth.password_file) &&
-	    pairs_equal(a->headers, a->nheaders, b->headers, b->nheaders) &&
-	    a->max_size == b->max_size && a->max_redirects == b->max_redirects &&
-	    gctrace_equal(&a->gctrace, &b->gctrace);
+#define EQUAL_STRING(f)		if (!streq(a->f, b->f)) return false;
+#define EQUAL_PAIRS(f, n)	\
+	if (!pairs_equal(a->f, a->n, b->f, b->n)) return false;
+#define EQUAL_ARGV(f, n)	\
+	if (!argv_equal(a->f, a->n, b->f, b->n)) return false;
+#define EQUAL_SCALAR(f)		if (a->f != b->f) return false;
+	CONFIG_TARGET_FIELDS(EQUAL_STRING, EQUAL_PAIRS, EQUAL_ARGV,
+	    EQUAL_SCALAR)
+#undef EQUAL_STRING
+#undef EQUAL_PAIRS
+#undef EQUAL_ARGV
+#undef EQUAL_SCALAR
+	return true;
 }
 
 const char *

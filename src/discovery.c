@@ -671,6 +671,9 @@ render_target(const struct sd_entry *e, const struct sd_target *s,
 	size_t			 i, j, n;
 
 	config_target_copy(t, &e->cfg.tmpl);
+	/* The entry's settings have no name or URL: the file gives them. */
+	free(t->name);
+	free(t->url);
 	t->name = xstrdup(s->name);
 	xasprintf(&t->url, "%s://%s%s", s->scheme != NULL ? s->scheme :
 	    e->cfg.scheme, s->address, s->path != NULL ? s->path :

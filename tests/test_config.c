@@ -124,6 +124,64 @@ test_tap(void)
 	    "tap: small values of mixed types");
 }
 
+/*
+ * A target's settings copied: every field of the list set, the copy equal
+ * with pointers of its own, each field seen by config_target_equal(), and
+ * both cleared once (the sanitizer builds catch a pointer freed twice).
+ */
+static void
+test_target_copy(void)
+{
+	struct target_config	 s, d;
+	const char		*shared = NULL, *unseen = NULL;
+
+	memset(&s, 0, sizeof s);
+#define SET_STRING(f)	s.f = xstrdup(#f);
+#define SET_PAIRS(f, n)	s.f = xcalloc(2, sizeof *s.f);			\
+	s.f[0].name = xstrdup("a"); s.f[0].value = xstrdup(#f);		\
+	s.f[1].name = xstrdup("b"); s.f[1].value = xstrdup(#f);		\
+	s.n = 2;
+#define SET_ARGV(f, n)	s.f = xcalloc(3, sizeof *s.f);			\
+	s.f[0] = xstrdup("journalctl"); s.f[1] = xstrdup(#f); s.n = 2;
+#define SET_SCALAR(f)	s.f = 1;
+	CONFIG_TARGET_FIELDS(SET_STRING, SET_PAIRS, SET_ARGV, SET_SCALAR)
+
+	config_target_copy(&d, &s);
+	ok(config_target_equal(&d, &s), "a copied target equals the original");
+	ok(d.gctrace.journal_directory != NULL &&
+	    d.gctrace.journal_directory != s.gctrace.journal_directory &&
+	    strcmp(d.gctrace.journal_directory,
+	    s.gctrace.journal_directory) == 0,
+	    "gctrace.journal_directory is copied, not shared");
+#define SHARED_STRING(f)	if (d.f == s.f) shared = #f;
+#define SHARED_PAIRS(f, n)	if (d.f == s.f ||			\
+	d.f[1].value == s.f[1].value) shared = #f;
+#define SHARED_ARGV(f, n)	if (d.f == s.f || d.f[1] == s.f[1])	\
+	shared = #f;
+#define SHARED_SCALAR(f)
+	CONFIG_TARGET_FIELDS(SHARED_STRING, SHARED_PAIRS, SHARED_ARGV,
+	    SHARED_SCALAR)
+	is_str(shared, NULL, "no pointer is shared by the copy");
+
+	/* Change each field of the copy alone, then put it back. */
+#define SEEN(f)	if (config_target_equal(&d, &s)) unseen = #f;
+#define SEEN_STRING(f)		d.f[0] ^= 1; SEEN(f) d.f[0] ^= 1;
+#define SEEN_PAIRS(f, n)	d.f[1].value[0] ^= 1; SEEN(f)		\
+	d.f[1].value[0] ^= 1; d.n = 1; SEEN(f) d.n = 2;
+#define SEEN_ARGV(f, n)		d.f[1][0] ^= 1; SEEN(f) d.f[1][0] ^= 1;
+#define SEEN_SCALAR(f)		d.f = 0; SEEN(f) d.f = s.f;
+	CONFIG_TARGET_FIELDS(SEEN_STRING, SEEN_PAIRS, SEEN_ARGV, SEEN_SCALAR)
+	is_str(unseen, NULL, "a change to any one field makes them differ");
+	ok(config_target_equal(&d, &s), "and they are equal again");
+
+	config_target_clear(&s);
+	config_target_clear(&d);
+	ok(d.name == NULL && d.gctrace.journal_directory == NULL &&
+	    d.gctrace.argv == NULL && d.nlabels == 0,
+	    "a cleared target is zeroed");
+	config_target_clear(&d);
+}
+
 static void
 test_minimal(void)
 {
@@ -750,6 +808,7 @@ main(void)
 	}
 
 	test_tap();
+	test_target_copy();
 	test_minimal();
 	test_good();
 	test_small_valid();
