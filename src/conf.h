@@ -281,6 +281,8 @@ struct config {
 struct config	*config_load(const char *, struct config_errors *);
 void		 config_free(struct config *);
 void		 config_pairs_free(struct config_pair *, size_t);
+/* qsort(3) order of config_pairs: by name, as labels are kept. */
+int		 config_pair_cmp(const void *, const void *);
 /* Add a problem of FILE at LINE:COLUMN (0: the whole file), in order. */
 void		 config_errors_add(struct config_errors *, const char *,
 		    size_t, size_t, const char *);
