@@ -7,7 +7,8 @@
  * found first from src/ and hide it.
  *
  * Every error is reported, as "FILE:LINE:COL: message", and then the load
- * fails as a whole. Relative paths (storage.path, tls files, token and
+ * fails as a whole. Only settings the file writes can conflict; an error
+ * names the others of the conflict the file writes, with their place. Relative paths (storage.path, tls files, token and
  * password files) are taken from the directory of the configuration file.
  * Files named in a target's settings are not opened here: the scraper
  * reads them, so a rotated token or certificate is picked up without a
@@ -18,7 +19,9 @@
  * at most CONFIG_DURATION_MAX:
  *   listen			HOST:PORT, [IPV6]:PORT or :PORT; port 1 to 65535
  *   interval			at least 100ms
- *   timeout			more than 0 and less than interval
+ *   timeout			more than 0 and less than interval; not
+ *				written: CONFIG_TIMEOUT or the interval,
+ *				whichever is shorter, as in Prometheus
  *   window			at least twice interval
  *   for			at most window (0: fire as soon as the growth
  *				over the window reaches min_growth)
@@ -31,8 +34,11 @@
  *   max_redirects		0 to 20
  *   retention.snapshots	0 (no limit) or at least 2, and at least the
  *				number of scrapes in every target's window, plus
- *				one
- *   retention.age		0 (no limit) or at least every target's window
+ *				one; not written: that number for the longest
+ *				window, and at least CONFIG_RETENTION_SNAPSHOTS
+ *   retention.age		0 (no limit) or at least every target's window;
+ *				not written: the longest window, and at least
+ *				CONFIG_RETENTION_AGE
  *   retention.size		0 (no limit) or at least 1MiB
  *				(the three are not all 0)
  *   target name		[A-Za-z0-9_.-], 1 to 128 characters, not "." or

@@ -149,6 +149,8 @@ struct loader {
 	struct slot		 dslots[TK_TIMING];	/* defaults' keys */
 	struct slot		 rslots[RT_MAX];	/* retention's keys */
 	size_t			*name_lines;	/* of each target's name */
+	uint64_t		 need_snapshots; /* the most any target needs */
+	uint64_t		 longest_window;	/* of any target, ms */
 };
 
 /*
@@ -711,27 +713,82 @@ first_set(const struct slot *a, const struct slot *b, const struct slot *c)
 	return NULL;
 }
 
+/* The slot that is set, this level's first, or NULL: where it was written. */
+static const struct slot *
+written(const struct slot *here, const struct slot *defaults)
+{
+	if (here->key != NULL)
+		return here;
+	if (defaults != NULL && defaults->key != NULL)
+		return defaults;
+	return NULL;
+}
+
 /*
- * Check how a target's (or the defaults') durations fit together and with
- * retention. An error is placed on a key of this level, so that values
- * inherited from a bad defaults section are reported once, there.
+ * Add "; WHAT is set at FILE:LINE:COL" to *msg for a setting the user
+ * wrote somewhere else than at, the place of the error: a conflict names
+ * both sides, which may be far apart (defaults and a target).
  */
 static void
-check_timing(struct loader *l, const struct target_config *t,
+also_at(struct loader *l, char **msg, const char *what, const struct slot *s,
+    const yaml_node_t *at)
+{
+	char	*m;
+
+	if (s == NULL || s->key == NULL || s->value == at)
+		return;
+	xasprintf(&m, "%s; %s is set at %s:%zu:%zu", *msg, what, l->file,
+	    s->value->start_mark.line + 1, s->value->start_mark.column + 1);
+	free(*msg);
+	*msg = m;
+}
+
+/*
+ * Check how a target's (or the defaults') durations fit together and with
+ * retention, and fill in the timeout nobody wrote. An error is placed on a
+ * key of this level, so that values inherited from a bad defaults section
+ * are reported once, there; it names the other settings of the conflict
+ * the user wrote. Settings nobody wrote never conflict: an unset timeout
+ * follows the interval here, and unset retention limits follow the
+ * targets' windows in retention_follow().
+ */
+static void
+check_timing(struct loader *l, struct target_config *t,
     const struct slot *s, bool defaults, const char *who)
 {
 	const struct retention_config	*r = &l->cf->retention;
-	const struct slot		*rs = defaults ? l->rslots : NULL;
+	const struct slot		*d = defaults ? NULL : l->dslots;
+	const struct slot		*ts, *is, *ws;
+	const struct slot		*rsnap = &l->rslots[RT_SNAPSHOTS];
+	const struct slot		*rage = &l->rslots[RT_AGE];
 	yaml_node_t			*at;
-	char				 a[64], b[64];
+	char				 a[64], b[64], *msg;
 	uint64_t			 need;
 
+	ts = written(&s[TK_TIMEOUT], d != NULL ? &d[TK_TIMEOUT] : NULL);
+	is = written(&s[TK_INTERVAL], d != NULL ? &d[TK_INTERVAL] : NULL);
+	ws = written(&s[TK_WINDOW], d != NULL ? &d[TK_WINDOW] : NULL);
+
+	/*
+	 * Prometheus's rule: a scrape timeout nobody wrote is the default
+	 * or the interval, whichever is shorter. A timeout equal to the
+	 * interval is fine, since a target's scrapes never overlap: the
+	 * next is armed when one ends. A timeout the user wrote keeps the
+	 * stricter rule, so that a slow target leaves room between scrapes.
+	 */
+	if (ts == NULL)
+		t->timeout_ms = t->interval_ms < CONFIG_TIMEOUT ?
+		    t->interval_ms : CONFIG_TIMEOUT;
 	fmt_duration(t->interval_ms, b, sizeof b);
-	if (t->timeout_ms >= t->interval_ms &&
+	if (ts != NULL && t->timeout_ms >= t->interval_ms &&
 	    (at = first_set(&s[TK_TIMEOUT], &s[TK_INTERVAL], NULL)) != NULL) {
 		fmt_duration(t->timeout_ms, a, sizeof a);
-		error(l, at, "%stimeout (%s) must be shorter than interval (%s)",
-		    who, a, b);
+		xasprintf(&msg, "%stimeout (%s) must be shorter than interval "
+		    "(%s)", who, a, b);
+		also_at(l, &msg, "the timeout", ts, at);
+		also_at(l, &msg, "the interval", is, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
 	if (t->interval_ms > t->window_ms / 2 &&
 	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL], NULL)) != NULL) {
@@ -747,23 +804,56 @@ check_timing(struct loader *l, const struct target_config *t,
 		error(l, at, "%sfor (%s) must not be longer than window (%s)",
 		    who, a, b);
 	}
+
+	/* Every scrape of the window, and the one that starts it. */
 	need = (t->window_ms + t->interval_ms - 1) / t->interval_ms + 1;
-	if (r->snapshots != 0 && r->snapshots < need &&
+	if (!defaults) {
+		if (need > l->need_snapshots)
+			l->need_snapshots = need;
+		if (t->window_ms > l->longest_window)
+			l->longest_window = t->window_ms;
+	}
+	if (rsnap->key != NULL && r->snapshots != 0 && r->snapshots < need &&
 	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL],
-	    rs != NULL ? &rs[RT_SNAPSHOTS] : NULL)) != NULL) {
+	    defaults ? rsnap : NULL)) != NULL) {
 		fmt_duration(t->interval_ms, a, sizeof a);
-		error(l, at, "%sa window of %s at an interval of %s needs %llu "
-		    "snapshots, retention keeps %llu", who, b, a,
+		xasprintf(&msg, "%sa window of %s at an interval of %s needs "
+		    "%llu snapshots, retention keeps %llu", who, b, a,
 		    (unsigned long long)need,
 		    (unsigned long long)r->snapshots);
+		also_at(l, &msg, "the window", ws, at);
+		also_at(l, &msg, "the interval", is, at);
+		also_at(l, &msg, "retention.snapshots", rsnap, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
-	if (r->age_ms != 0 && r->age_ms < t->window_ms &&
-	    (at = first_set(&s[TK_WINDOW],
-	    rs != NULL ? &rs[RT_AGE] : NULL, NULL)) != NULL) {
+	if (rage->key != NULL && r->age_ms != 0 && r->age_ms < t->window_ms &&
+	    (at = first_set(&s[TK_WINDOW], defaults ? rage : NULL,
+	    NULL)) != NULL) {
 		fmt_duration(r->age_ms, a, sizeof a);
-		error(l, at, "%swindow (%s) is longer than retention age (%s)",
-		    who, b, a);
+		xasprintf(&msg, "%swindow (%s) is longer than retention age "
+		    "(%s)", who, b, a);
+		also_at(l, &msg, "the window", ws, at);
+		also_at(l, &msg, "retention.age", rage, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
+}
+
+/*
+ * Retention limits nobody wrote follow the targets: enough snapshots and
+ * age for the longest window, and never less than the defaults.
+ */
+static void
+retention_follow(struct loader *l)
+{
+	struct retention_config	*r = &l->cf->retention;
+
+	if (l->rslots[RT_SNAPSHOTS].key == NULL &&
+	    l->need_snapshots > r->snapshots)
+		r->snapshots = l->need_snapshots;
+	if (l->rslots[RT_AGE].key == NULL && l->longest_window > r->age_ms)
+		r->age_ms = l->longest_window;
 }
 
 /* Read defaults (if s) and check them, with retention, once for all. */
@@ -1719,6 +1809,7 @@ load_root(struct loader *l, yaml_node_t *root)
 		load_shard(l, &s[RK_SHARD]);
 	if (s[RK_ALERTING].key != NULL)
 		load_alerting(l, &s[RK_ALERTING]);
+	retention_follow(l);
 }
 
 /*
