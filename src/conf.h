@@ -7,7 +7,8 @@
  * found first from src/ and hide it.
  *
  * Every error is reported, as "FILE:LINE:COL: message", and then the load
- * fails as a whole. Relative paths (storage.path, tls files, token and
+ * fails as a whole. Only settings the file writes can conflict; an error
+ * names the others of the conflict the file writes, with their place. Relative paths (storage.path, tls files, token and
  * password files) are taken from the directory of the configuration file.
  * Files named in a target's settings are not opened here: the scraper
  * reads them, so a rotated token or certificate is picked up without a
@@ -18,7 +19,9 @@
  * at most CONFIG_DURATION_MAX:
  *   listen			HOST:PORT, [IPV6]:PORT or :PORT; port 1 to 65535
  *   interval			at least 100ms
- *   timeout			more than 0 and less than interval
+ *   timeout			more than 0 and less than interval; not
+ *				written: CONFIG_TIMEOUT or the interval,
+ *				whichever is shorter, as in Prometheus
  *   window			at least twice interval
  *   for			at most window (0: fire as soon as the growth
  *				over the window reaches min_growth)
@@ -31,8 +34,11 @@
  *   max_redirects		0 to 20
  *   retention.snapshots	0 (no limit) or at least 2, and at least the
  *				number of scrapes in every target's window, plus
- *				one
- *   retention.age		0 (no limit) or at least every target's window
+ *				one; not written: that number for the longest
+ *				window, and at least CONFIG_RETENTION_SNAPSHOTS
+ *   retention.age		0 (no limit) or at least every target's window;
+ *				not written: the longest window, and at least
+ *				CONFIG_RETENTION_AGE
  *   retention.size		0 (no limit) or at least 1MiB
  *				(the three are not all 0)
  *   target name		[A-Za-z0-9_.-], 1 to 128 characters, not "." or
@@ -171,6 +177,42 @@ struct target_config {
 	struct gctrace_config	 gctrace;
 };
 
+/*
+ * Every field of struct target_config, nested ones by their path, once,
+ * with its kind; config_target_copy(), config_target_clear() and
+ * config_target_equal() are made from this list, so a field added to the
+ * struct is added here and nowhere else. The kinds: STRING, a char * that
+ * is NULL or owned; PAIRS, an owned array of config_pair and its count;
+ * ARGV, an owned NULL-terminated array of strings and its count; SCALAR,
+ * anything copied and compared by value.
+ */
+#define CONFIG_TARGET_FIELDS(STRING, PAIRS, ARGV, SCALAR)		\
+	STRING(name)							\
+	STRING(url)							\
+	PAIRS(labels, nlabels)						\
+	SCALAR(interval_ms)						\
+	SCALAR(timeout_ms)						\
+	SCALAR(window_ms)						\
+	SCALAR(for_ms)							\
+	SCALAR(min_growth)						\
+	STRING(tls.ca_file)						\
+	STRING(tls.cert_file)						\
+	STRING(tls.key_file)						\
+	SCALAR(tls.insecure_skip_verify)				\
+	STRING(bearer_token)						\
+	STRING(bearer_token_file)					\
+	STRING(basic_auth.username)					\
+	STRING(basic_auth.password)					\
+	STRING(basic_auth.password_file)				\
+	PAIRS(headers, nheaders)					\
+	SCALAR(max_size)						\
+	SCALAR(max_redirects)						\
+	SCALAR(gctrace.source)						\
+	STRING(gctrace.file)						\
+	STRING(gctrace.journal_unit)					\
+	STRING(gctrace.journal_directory)				\
+	ARGV(gctrace.argv, gctrace.argc)
+
 enum webhook_format {
 	WEBHOOK_JSON,
 	WEBHOOK_ALERTMANAGER
@@ -245,12 +287,17 @@ struct config {
 struct config	*config_load(const char *, struct config_errors *);
 void		 config_free(struct config *);
 void		 config_pairs_free(struct config_pair *, size_t);
+/* qsort(3) order of config_pairs: by name, as labels are kept. */
+int		 config_pair_cmp(const void *, const void *);
 /* Add a problem of FILE at LINE:COLUMN (0: the whole file), in order. */
 void		 config_errors_add(struct config_errors *, const char *,
 		    size_t, size_t, const char *);
 void		 config_errors_print(const struct config_errors *, FILE *);
 void		 config_errors_free(struct config_errors *);
-/* Copy a target's settings, every string its own; clear frees them. */
+/*
+ * Copy a target's settings, every string its own; clear frees them and
+ * leaves the target zeroed, so clearing twice is harmless.
+ */
 void		 config_target_copy(struct target_config *,
 		    const struct target_config *);
 void		 config_target_clear(struct target_config *);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "units.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 /*
  * The file is loaded whole with libyaml's document API, then walked by the
@@ -140,7 +141,7 @@ static const char *const webhook_keys[WK_MAX] = {
 struct loader {
 	const char		*file;
 	char			*dir;		/* of file; NULL: the cwd */
-	yaml_document_t		 doc;
+	struct yamlx		 y;
 	struct config_errors	 errs;
 	struct config		*cf;
 	struct target_config	 defaults;	/* timing, growth, limits */
@@ -148,6 +149,8 @@ struct loader {
 	struct slot		 dslots[TK_TIMING];	/* defaults' keys */
 	struct slot		 rslots[RT_MAX];	/* retention's keys */
 	size_t			*name_lines;	/* of each target's name */
+	uint64_t		 need_snapshots; /* the most any target needs */
+	uint64_t		 longest_window;	/* of any target, ms */
 };
 
 /*
@@ -198,67 +201,7 @@ config_errors_add(struct config_errors *errs, const char *file, size_t line,
 	errors_add(errs, file, line, column, message);
 }
 
-/* Report a problem at a place in the file; see the error() shorthand. */
-static void __attribute__((format(printf, 3, 4)))
-error_at(struct loader *l, yaml_mark_t mark, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	errors_add(&l->errs, l->file, mark.line + 1, mark.column + 1, msg);
-	free(msg);
-}
-
-#define error(l, node, ...)	error_at((l), (node)->start_mark, __VA_ARGS__)
-
-/* Node id of the document; libyaml hands out only ids that exist. */
-static yaml_node_t *
-get_node(struct loader *l, int id)
-{
-	yaml_node_t	*n;
-
-	if ((n = yaml_document_get_node(&l->doc, id)) == NULL)
-		fatalx("%s: YAML node %d missing", __func__, id);
-	return n;
-}
-
-static const char *
-text(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-/* Whether n is YAML's null: a plain "", "~" or "null". */
-static bool
-is_null(const yaml_node_t *n)
-{
-	const char	*s;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	s = text(n);
-	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
-}
-
-/* What n is, for "expected a map, not a list". */
-static const char *
-kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a map";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	default:
-		return is_null(n) ? "nothing" : "a scalar";
-	}
-}
+#define error(l, node, ...)	yamlx_error(&(l)->y, (node), __VA_ARGS__)
 
 /* Write ms the way a user would, "1h30m", for messages. */
 static void
@@ -291,34 +234,6 @@ fmt_duration(uint64_t ms, char *buf, size_t len)
 	}
 }
 
-/* Check that pair p of map has a usable key: a scalar, not a repeat. */
-static bool
-key_ok(struct loader *l, yaml_node_t *map, yaml_node_pair_t *p)
-{
-	yaml_node_pair_t	*q;
-	yaml_node_t		*k, *other;
-
-	k = get_node(l, p->key);
-	if (k->type != YAML_SCALAR_NODE || is_null(k)) {
-		error(l, k, "expected a name as key, not %s", kind(k));
-		return false;
-	}
-	if (strlen(text(k)) != k->data.scalar.length) {
-		error(l, k, "key contains a NUL character");
-		return false;
-	}
-	for (q = map->data.mapping.pairs.start; q < p; q++) {
-		other = get_node(l, q->key);
-		if (other->type == YAML_SCALAR_NODE &&
-		    strcmp(text(other), text(k)) == 0) {
-			error(l, k, "duplicate key \"%s\" (first on line %zu)",
-			    text(k), other->start_mark.line + 1);
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Sort the pairs of a map into slots by key, reporting unknown keys. */
 static void
 collect(struct loader *l, yaml_node_t *map, const char *const *names,
@@ -326,46 +241,40 @@ collect(struct loader *l, yaml_node_t *map, const char *const *names,
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
-	size_t			 i;
+	size_t			 i, j;
+	bool			*usable;
 
 	memset(slots, 0, n * sizeof *slots);
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		if (!key_ok(l, map, p))
+	usable = yamlx_keys(&l->y, map);
+	for (j = 0, p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; j++, p++) {
+		if (!usable[j])
 			continue;
-		k = get_node(l, p->key);
+		k = yamlx_node(&l->y, p->key);
 		for (i = 0; i < n; i++)
-			if (strcmp(names[i], text(k)) == 0)
+			if (strcmp(names[i], yamlx_text(k)) == 0)
 				break;
 		if (i == n) {
-			error(l, k, "unknown key \"%s\"", text(k));
+			error(l, k, "unknown key \"%s\"", yamlx_text(k));
 			continue;
 		}
 		slots[i].key = k;
-		slots[i].value = get_node(l, p->value);
+		slots[i].value = yamlx_node(&l->y, p->value);
 	}
+	free(usable);
 }
 
 /* The text of the scalar in s, or NULL once the reason is reported. */
 static const char *
 get_scalar(struct loader *l, const struct slot *s, const char *want)
 {
-	const char	*name = text(s->key);
+	const char	*name = yamlx_text(s->key);
 
-	if (s->value->type != YAML_SCALAR_NODE) {
-		error(l, s->value, "%s: expected %s, not %s", name, want,
-		    kind(s->value));
-		return NULL;
-	}
-	if (is_null(s->value)) {
+	if (s->value->type == YAML_SCALAR_NODE && yamlx_is_null(s->value)) {
 		error(l, s->key, "%s: missing value", name);
 		return NULL;
 	}
-	if (strlen(text(s->value)) != s->value->data.scalar.length) {
-		error(l, s->value, "%s: contains a NUL character", name);
-		return NULL;
-	}
-	return text(s->value);
+	return yamlx_scalar(&l->y, s->value, name, want);
 }
 
 /* Copy the string in s to *out, refusing an empty one if nonempty. */
@@ -378,7 +287,7 @@ get_string(struct loader *l, const struct slot *s, bool nonempty,
 	if ((v = get_scalar(l, s, "a string")) == NULL)
 		return false;
 	if (nonempty && *v == '\0') {
-		error(l, s->value, "%s: must not be empty", text(s->key));
+		error(l, s->value, "%s: must not be empty", yamlx_text(s->key));
 		return false;
 	}
 	free(*out);
@@ -416,24 +325,25 @@ get_duration(struct loader *l, const struct slot *s, uint64_t min,
 	if ((v = get_scalar(l, s, "a duration")) == NULL)
 		return false;
 	if (units_duration(v, &ms, &errstr) == -1) {
-		error(l, s->value, "%s \"%s\": %s", text(s->key), v, errstr);
+		error(l, s->value, "%s \"%s\": %s", yamlx_text(s->key), v,
+		    errstr);
 		return false;
 	}
 	if (ms < min && min == 1) {
 		error(l, s->value, "%s \"%s\": must be more than 0",
-		    text(s->key), v);
+		    yamlx_text(s->key), v);
 		return false;
 	}
 	if (ms < min) {
 		fmt_duration(min, buf, sizeof buf);
 		error(l, s->value, "%s \"%s\": too short (at least %s)",
-		    text(s->key), v, buf);
+		    yamlx_text(s->key), v, buf);
 		return false;
 	}
 	if (ms > CONFIG_DURATION_MAX) {
 		fmt_duration(CONFIG_DURATION_MAX, buf, sizeof buf);
 		error(l, s->value, "%s \"%s\": too long (at most %s)",
-		    text(s->key), v, buf);
+		    yamlx_text(s->key), v, buf);
 		return false;
 	}
 	*out = ms;
@@ -451,22 +361,23 @@ get_size(struct loader *l, const struct slot *s, uint64_t min, uint64_t max,
 	if ((v = get_scalar(l, s, "a size")) == NULL)
 		return false;
 	if (units_size(v, &n, &errstr) == -1) {
-		error(l, s->value, "%s \"%s\": %s", text(s->key), v, errstr);
+		error(l, s->value, "%s \"%s\": %s", yamlx_text(s->key), v,
+		    errstr);
 		return false;
 	}
 	if (n < min && min == 1) {
 		error(l, s->value, "%s \"%s\": must be more than 0",
-		    text(s->key), v);
+		    yamlx_text(s->key), v);
 		return false;
 	}
 	if (n < min) {
 		error(l, s->value, "%s \"%s\": too small (at least %s)",
-		    text(s->key), v, units_fmt_size(min));
+		    yamlx_text(s->key), v, units_fmt_size(min));
 		return false;
 	}
 	if (n > max) {
 		error(l, s->value, "%s \"%s\": too large (at most %s)",
-		    text(s->key), v, units_fmt_size(max));
+		    yamlx_text(s->key), v, units_fmt_size(max));
 		return false;
 	}
 	*out = n;
@@ -486,16 +397,16 @@ get_count(struct loader *l, const struct slot *s, long long min,
 	if (units_number(v, min, max, &n, &errstr) == -1) {
 		if (strcmp(errstr, "too small") == 0 && min == 1)
 			error(l, s->value, "%s \"%s\": must be more than 0",
-			    text(s->key), v);
+			    yamlx_text(s->key), v);
 		else if (strcmp(errstr, "too small") == 0)
 			error(l, s->value, "%s \"%s\": too small (at least "
-			    "%lld)", text(s->key), v, min);
+			    "%lld)", yamlx_text(s->key), v, min);
 		else if (strcmp(errstr, "too large") == 0)
 			error(l, s->value, "%s \"%s\": too large (at most "
-			    "%lld)", text(s->key), v, max);
+			    "%lld)", yamlx_text(s->key), v, max);
 		else
-			error(l, s->value, "%s \"%s\": %s", text(s->key), v,
-			    errstr);
+			error(l, s->value, "%s \"%s\": %s",
+			    yamlx_text(s->key), v, errstr);
 		return false;
 	}
 	*out = (uint64_t)n;
@@ -518,7 +429,7 @@ get_bool(struct loader *l, const struct slot *s, bool *out)
 		*out = false;
 	else {
 		error(l, s->value, "%s \"%s\": expected true or false",
-		    text(s->key), v);
+		    yamlx_text(s->key), v);
 		return false;
 	}
 	return true;
@@ -530,9 +441,9 @@ get_map(struct loader *l, const struct slot *s)
 {
 	if (s->value->type == YAML_MAPPING_NODE)
 		return s->value;
-	if (!is_null(s->value))
-		error(l, s->value, "%s: expected a map, not %s", text(s->key),
-		    kind(s->value));
+	if (!yamlx_is_null(s->value))
+		error(l, s->value, "%s: expected a map, not %s",
+		    yamlx_text(s->key), yamlx_kind(s->value));
 	return NULL;
 }
 
@@ -542,9 +453,9 @@ get_list(struct loader *l, const struct slot *s)
 {
 	if (s->value->type == YAML_SEQUENCE_NODE)
 		return s->value;
-	if (!is_null(s->value))
-		error(l, s->value, "%s: expected a list, not %s", text(s->key),
-		    kind(s->value));
+	if (!yamlx_is_null(s->value))
+		error(l, s->value, "%s: expected a list, not %s",
+		    yamlx_text(s->key), yamlx_kind(s->value));
 	return NULL;
 }
 
@@ -697,7 +608,7 @@ load_retention(struct loader *l, const struct slot *s)
 	    r->snapshots == 1) {
 		error(l, rs[RT_SNAPSHOTS].value, "snapshots \"%s\": too small "
 		    "(0 for no limit, or at least 2)",
-		    text(rs[RT_SNAPSHOTS].value));
+		    yamlx_text(rs[RT_SNAPSHOTS].value));
 		r->snapshots = CONFIG_RETENTION_SNAPSHOTS;
 	}
 	if (rs[RT_AGE].key != NULL)
@@ -706,7 +617,7 @@ load_retention(struct loader *l, const struct slot *s)
 	    get_size(l, &rs[RT_SIZE], 0, UINT64_MAX, &r->size) &&
 	    r->size != 0 && r->size < (1 << 20)) {
 		error(l, rs[RT_SIZE].value, "size \"%s\": too small (0 for no "
-		    "limit, or at least 1 MiB)", text(rs[RT_SIZE].value));
+		    "limit, or at least 1 MiB)", yamlx_text(rs[RT_SIZE].value));
 		r->size = CONFIG_RETENTION_SIZE;
 	}
 	if (r->snapshots == 0 && r->age_ms == 0 && r->size == 0)
@@ -772,7 +683,8 @@ load_timing(struct loader *l, const struct slot *s, struct target_config *t,
 		if (!get_size(l, &s[TK_MIN_GROWTH], 1, UINT64_MAX,
 		    &t->min_growth))
 			return false;
-		if (goroutine == NULL && is_count(text(s[TK_MIN_GROWTH].value)))
+		if (goroutine == NULL &&
+		    is_count(yamlx_text(s[TK_MIN_GROWTH].value)))
 			l->goroutine_growth = t->min_growth;
 		return good;
 	}
@@ -801,27 +713,82 @@ first_set(const struct slot *a, const struct slot *b, const struct slot *c)
 	return NULL;
 }
 
+/* The slot that is set, this level's first, or NULL: where it was written. */
+static const struct slot *
+written(const struct slot *here, const struct slot *defaults)
+{
+	if (here->key != NULL)
+		return here;
+	if (defaults != NULL && defaults->key != NULL)
+		return defaults;
+	return NULL;
+}
+
 /*
- * Check how a target's (or the defaults') durations fit together and with
- * retention. An error is placed on a key of this level, so that values
- * inherited from a bad defaults section are reported once, there.
+ * Add "; WHAT is set at FILE:LINE:COL" to *msg for a setting the user
+ * wrote somewhere else than at, the place of the error: a conflict names
+ * both sides, which may be far apart (defaults and a target).
  */
 static void
-check_timing(struct loader *l, const struct target_config *t,
+also_at(struct loader *l, char **msg, const char *what, const struct slot *s,
+    const yaml_node_t *at)
+{
+	char	*m;
+
+	if (s == NULL || s->key == NULL || s->value == at)
+		return;
+	xasprintf(&m, "%s; %s is set at %s:%zu:%zu", *msg, what, l->file,
+	    s->value->start_mark.line + 1, s->value->start_mark.column + 1);
+	free(*msg);
+	*msg = m;
+}
+
+/*
+ * Check how a target's (or the defaults') durations fit together and with
+ * retention, and fill in the timeout nobody wrote. An error is placed on a
+ * key of this level, so that values inherited from a bad defaults section
+ * are reported once, there; it names the other settings of the conflict
+ * the user wrote. Settings nobody wrote never conflict: an unset timeout
+ * follows the interval here, and unset retention limits follow the
+ * targets' windows in retention_follow().
+ */
+static void
+check_timing(struct loader *l, struct target_config *t,
     const struct slot *s, bool defaults, const char *who)
 {
 	const struct retention_config	*r = &l->cf->retention;
-	const struct slot		*rs = defaults ? l->rslots : NULL;
+	const struct slot		*d = defaults ? NULL : l->dslots;
+	const struct slot		*ts, *is, *ws;
+	const struct slot		*rsnap = &l->rslots[RT_SNAPSHOTS];
+	const struct slot		*rage = &l->rslots[RT_AGE];
 	yaml_node_t			*at;
-	char				 a[64], b[64];
+	char				 a[64], b[64], *msg;
 	uint64_t			 need;
 
+	ts = written(&s[TK_TIMEOUT], d != NULL ? &d[TK_TIMEOUT] : NULL);
+	is = written(&s[TK_INTERVAL], d != NULL ? &d[TK_INTERVAL] : NULL);
+	ws = written(&s[TK_WINDOW], d != NULL ? &d[TK_WINDOW] : NULL);
+
+	/*
+	 * Prometheus's rule: a scrape timeout nobody wrote is the default
+	 * or the interval, whichever is shorter. A timeout equal to the
+	 * interval is fine, since a target's scrapes never overlap: the
+	 * next is armed when one ends. A timeout the user wrote keeps the
+	 * stricter rule, so that a slow target leaves room between scrapes.
+	 */
+	if (ts == NULL)
+		t->timeout_ms = t->interval_ms < CONFIG_TIMEOUT ?
+		    t->interval_ms : CONFIG_TIMEOUT;
 	fmt_duration(t->interval_ms, b, sizeof b);
-	if (t->timeout_ms >= t->interval_ms &&
+	if (ts != NULL && t->timeout_ms >= t->interval_ms &&
 	    (at = first_set(&s[TK_TIMEOUT], &s[TK_INTERVAL], NULL)) != NULL) {
 		fmt_duration(t->timeout_ms, a, sizeof a);
-		error(l, at, "%stimeout (%s) must be shorter than interval (%s)",
-		    who, a, b);
+		xasprintf(&msg, "%stimeout (%s) must be shorter than interval "
+		    "(%s)", who, a, b);
+		also_at(l, &msg, "the timeout", ts, at);
+		also_at(l, &msg, "the interval", is, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
 	if (t->interval_ms > t->window_ms / 2 &&
 	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL], NULL)) != NULL) {
@@ -837,23 +804,56 @@ check_timing(struct loader *l, const struct target_config *t,
 		error(l, at, "%sfor (%s) must not be longer than window (%s)",
 		    who, a, b);
 	}
+
+	/* Every scrape of the window, and the one that starts it. */
 	need = (t->window_ms + t->interval_ms - 1) / t->interval_ms + 1;
-	if (r->snapshots != 0 && r->snapshots < need &&
+	if (!defaults) {
+		if (need > l->need_snapshots)
+			l->need_snapshots = need;
+		if (t->window_ms > l->longest_window)
+			l->longest_window = t->window_ms;
+	}
+	if (rsnap->key != NULL && r->snapshots != 0 && r->snapshots < need &&
 	    (at = first_set(&s[TK_WINDOW], &s[TK_INTERVAL],
-	    rs != NULL ? &rs[RT_SNAPSHOTS] : NULL)) != NULL) {
+	    defaults ? rsnap : NULL)) != NULL) {
 		fmt_duration(t->interval_ms, a, sizeof a);
-		error(l, at, "%sa window of %s at an interval of %s needs %llu "
-		    "snapshots, retention keeps %llu", who, b, a,
+		xasprintf(&msg, "%sa window of %s at an interval of %s needs "
+		    "%llu snapshots, retention keeps %llu", who, b, a,
 		    (unsigned long long)need,
 		    (unsigned long long)r->snapshots);
+		also_at(l, &msg, "the window", ws, at);
+		also_at(l, &msg, "the interval", is, at);
+		also_at(l, &msg, "retention.snapshots", rsnap, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
-	if (r->age_ms != 0 && r->age_ms < t->window_ms &&
-	    (at = first_set(&s[TK_WINDOW],
-	    rs != NULL ? &rs[RT_AGE] : NULL, NULL)) != NULL) {
+	if (rage->key != NULL && r->age_ms != 0 && r->age_ms < t->window_ms &&
+	    (at = first_set(&s[TK_WINDOW], defaults ? rage : NULL,
+	    NULL)) != NULL) {
 		fmt_duration(r->age_ms, a, sizeof a);
-		error(l, at, "%swindow (%s) is longer than retention age (%s)",
-		    who, b, a);
+		xasprintf(&msg, "%swindow (%s) is longer than retention age "
+		    "(%s)", who, b, a);
+		also_at(l, &msg, "the window", ws, at);
+		also_at(l, &msg, "retention.age", rage, at);
+		error(l, at, "%s", msg);
+		free(msg);
 	}
+}
+
+/*
+ * Retention limits nobody wrote follow the targets: enough snapshots and
+ * age for the longest window, and never less than the defaults.
+ */
+static void
+retention_follow(struct loader *l)
+{
+	struct retention_config	*r = &l->cf->retention;
+
+	if (l->rslots[RT_SNAPSHOTS].key == NULL &&
+	    l->need_snapshots > r->snapshots)
+		r->snapshots = l->need_snapshots;
+	if (l->rslots[RT_AGE].key == NULL && l->longest_window > r->age_ms)
+		r->age_ms = l->longest_window;
 }
 
 /* Read defaults (if s) and check them, with retention, once for all. */
@@ -883,8 +883,8 @@ label_name_ok(const char *s)
 	return true;
 }
 
-static int
-pair_cmp(const void *a, const void *b)
+int
+config_pair_cmp(const void *a, const void *b)
 {
 	const struct config_pair	*pa = a, *pb = b;
 
@@ -912,33 +912,37 @@ load_pairs(struct loader *l, const struct slot *s, struct config_pair **out,
 	yaml_node_pair_t	*p;
 	struct slot		 e;
 	char			*v;
+	bool			*usable;
+	size_t			 i;
 
 	if ((map = get_map(l, s)) == NULL)
 		return;
 	*out = xreallocarray(NULL, map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start, sizeof **out);
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		if (!key_ok(l, map, p))
+	usable = yamlx_keys(&l->y, map);
+	for (i = 0, p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; i++, p++) {
+		if (!usable[i])
 			continue;
-		e.key = get_node(l, p->key);
-		e.value = get_node(l, p->value);
+		e.key = yamlx_node(&l->y, p->key);
+		e.value = yamlx_node(&l->y, p->value);
 		if (check != NULL && !check(l, map, &e, arg))
 			continue;
 		v = NULL;
 		if (!get_string(l, &e, false, &v))
 			continue;
-		(*out)[*nout].name = xstrdup(text(e.key));
+		(*out)[*nout].name = xstrdup(yamlx_text(e.key));
 		(*out)[*nout].value = v;
 		(*nout)++;
 	}
+	free(usable);
 }
 
 static bool
 check_label(struct loader *l, yaml_node_t *map, const struct slot *e,
     const void *arg)
 {
-	const char	*name = text(e->key), *why;
+	const char	*name = yamlx_text(e->key), *why;
 
 	if ((why = config_label_problem(name)) == NULL)
 		return true;
@@ -979,7 +983,7 @@ check_header(struct loader *l, yaml_node_t *map, const struct slot *e,
 	static const char *const reserved[] = {
 		"Host", "Connection", "Content-Length", "Transfer-Encoding",
 	};
-	const char		*name = text(e->key), *auth = arg, *v;
+	const char		*name = yamlx_text(e->key), *auth = arg, *v;
 	yaml_node_pair_t	*q;
 	yaml_node_t		*other;
 	size_t			 i;
@@ -997,17 +1001,18 @@ check_header(struct loader *l, yaml_node_t *map, const struct slot *e,
 		error(l, e->key, "header \"%s\": conflicts with %s", name, auth);
 		return false;
 	}
-	/* key_ok() caught exact repeats; header names also ignore case. */
+	/* yamlx_keys() caught exact repeats; header names also ignore case. */
 	for (q = map->data.mapping.pairs.start;
-	    (other = get_node(l, q->key)) != e->key; q++)
+	    (other = yamlx_node(&l->y, q->key)) != e->key; q++)
 		if (other->type == YAML_SCALAR_NODE &&
-		    strcasecmp(text(other), name) == 0) {
+		    strcasecmp(yamlx_text(other), name) == 0) {
 			error(l, e->key, "header \"%s\": already set as \"%s\" "
-			    "(header names ignore case)", name, text(other));
+			    "(header names ignore case)", name,
+			    yamlx_text(other));
 			return false;
 		}
 	if (e->value->type == YAML_SCALAR_NODE)
-		for (v = text(e->value); *v != '\0'; v++)
+		for (v = yamlx_text(e->value); *v != '\0'; v++)
 			if (iscntrl((unsigned char)*v) && *v != '\t') {
 				error(l, e->value, "header \"%s\": the value "
 				    "contains a control character", name);
@@ -1134,7 +1139,7 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 #endif
 	} else {
 		if ((list = get_list(l, &gs[GK_COMMAND])) == NULL) {
-			if (is_null(gs[GK_COMMAND].value))
+			if (yamlx_is_null(gs[GK_COMMAND].value))
 				error(l, gs[GK_COMMAND].key,
 				    "command: missing value");
 			return;
@@ -1150,7 +1155,7 @@ load_gctrace(struct loader *l, const struct slot *s, struct gctrace_config *g)
 		item.key = gs[GK_COMMAND].key;
 		for (it = list->data.sequence.items.start;
 		    it < list->data.sequence.items.top; it++) {
-			item.value = get_node(l, *it);
+			item.value = yamlx_node(&l->y, *it);
 			if (!get_string(l, &item, g->argc == 0,
 			    &g->argv[g->argc]))
 				return;
@@ -1227,7 +1232,7 @@ load_target(struct loader *l, yaml_node_t *map)
 
 	if (map->type != YAML_MAPPING_NODE) {
 		error(l, map, "targets: expected a map for each target, not %s",
-		    kind(map));
+		    yamlx_kind(map));
 		return;
 	}
 	collect(l, map, target_keys, TK_MAX, s);
@@ -1278,7 +1283,7 @@ load_options(struct loader *l, const struct slot *s, struct target_config *t,
 		    check_label, NULL);
 		if (t->nlabels > 1)
 			qsort(t->labels, t->nlabels, sizeof *t->labels,
-			    pair_cmp);
+			    config_pair_cmp);
 	}
 	if (s[TK_BEARER_TOKEN].key != NULL &&
 	    get_string(l, &s[TK_BEARER_TOKEN], true, &t->bearer_token))
@@ -1329,7 +1334,7 @@ load_targets(struct loader *l, const struct slot *s)
 	l->name_lines = xcalloc(n, sizeof *l->name_lines);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++)
-		load_target(l, get_node(l, *it));
+		load_target(l, yamlx_node(&l->y, *it));
 }
 
 /* Whether a file_sd pattern names JSON or YAML files, by its end. */
@@ -1367,12 +1372,12 @@ load_sd_files(struct loader *l, const struct slot *s,
 	item.key = s->key;
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++) {
-		item.value = get_node(l, *it);
+		item.value = yamlx_node(&l->y, *it);
 		if (!get_path(l, &item, &sd->files[sd->nfiles]))
 			continue;
 		if (!sd_pattern_ok(sd->files[sd->nfiles])) {
 			error(l, item.value, "files \"%s\": must end in .json, "
-			    ".yml or .yaml", text(item.value));
+			    ".yml or .yaml", yamlx_text(item.value));
 			free(sd->files[sd->nfiles]);
 			sd->files[sd->nfiles] = NULL;
 			continue;
@@ -1400,7 +1405,7 @@ load_file_sd(struct loader *l, yaml_node_t *map)
 
 	if (map->type != YAML_MAPPING_NODE) {
 		error(l, map, "file_sd: expected a map for each entry, not %s",
-		    kind(map));
+		    yamlx_kind(map));
 		return;
 	}
 	memcpy(names, target_keys, sizeof target_keys);
@@ -1472,7 +1477,7 @@ load_discovery(struct loader *l, const struct slot *s)
 	l->cf->file_sd = xcalloc(n, sizeof *l->cf->file_sd);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++)
-		load_file_sd(l, get_node(l, *it));
+		load_file_sd(l, yamlx_node(&l->y, *it));
 }
 
 /* Read shard: which of count heapwatchd this one is. */
@@ -1500,7 +1505,7 @@ load_shard(struct loader *l, const struct slot *s)
 	sh->count = (uint32_t)n;
 	if (get_count(l, &ss[SH_INDEX], 0, LLONG_MAX, &n) && n >= sh->count) {
 		error(l, ss[SH_INDEX].value, "index \"%s\": must be less than "
-		    "count (%u)", text(ss[SH_INDEX].value), sh->count);
+		    "count (%u)", yamlx_text(ss[SH_INDEX].value), sh->count);
 		return;
 	}
 	sh->index = (uint32_t)n;
@@ -1517,7 +1522,7 @@ load_webhook(struct loader *l, yaml_node_t *map)
 
 	if (map->type != YAML_MAPPING_NODE) {
 		error(l, map, "webhooks: expected a map for each webhook, not "
-		    "%s", kind(map));
+		    "%s", yamlx_kind(map));
 		return;
 	}
 	collect(l, map, webhook_keys, WK_MAX, s);
@@ -1568,7 +1573,7 @@ load_alerting(struct loader *l, const struct slot *s)
 	l->cf->webhooks = xcalloc(n, sizeof *l->cf->webhooks);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++)
-		load_webhook(l, get_node(l, *it));
+		load_webhook(l, yamlx_node(&l->y, *it));
 }
 
 /*
@@ -1587,19 +1592,19 @@ read_small(struct loader *l, const struct slot *s, const char *path,
 
 	/* Non-blocking: a FIFO named by mistake must not hang a reload. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		error(l, s->value, "%s \"%s\": %s", text(s->key), path,
+		error(l, s->value, "%s \"%s\": %s", yamlx_text(s->key), path,
 		    strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		error(l, s->value, "%s \"%s\": not a regular file",
-		    text(s->key), path);
+		    yamlx_text(s->key), path);
 		close(fd);
 		return false;
 	}
 	if (st.st_size > CONFIG_FILE_MAX) {
-		error(l, s->value, "%s \"%s\": larger than %s", text(s->key),
-		    path, units_fmt_size(CONFIG_FILE_MAX));
+		error(l, s->value, "%s \"%s\": larger than %s",
+		    yamlx_text(s->key), path, units_fmt_size(CONFIG_FILE_MAX));
 		close(fd);
 		return false;
 	}
@@ -1609,8 +1614,8 @@ read_small(struct loader *l, const struct slot *s, const char *path,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			error(l, s->value, "%s \"%s\": %s", text(s->key), path,
-			    strerror(errno));
+			error(l, s->value, "%s \"%s\": %s",
+			    yamlx_text(s->key), path, strerror(errno));
 			free(buf);
 			close(fd);
 			return false;
@@ -1621,7 +1626,7 @@ read_small(struct loader *l, const struct slot *s, const char *path,
 	buf[len] = '\0';
 	if (strlen(buf) != len) {
 		error(l, s->value, "%s \"%s\": contains a NUL byte",
-		    text(s->key), path);
+		    yamlx_text(s->key), path);
 		free(buf);
 		return false;
 	}
@@ -1640,7 +1645,7 @@ load_pem(struct loader *l, const struct slot *s, const char *what,
 	if (strstr(*pem, "-----BEGIN ") == NULL ||
 	    strstr(*pem, what) == NULL) {
 		error(l, s->value, "%s \"%s\": no PEM %s in the file",
-		    text(s->key), *path, what);
+		    yamlx_text(s->key), *path, what);
 		free(*pem);
 		*pem = NULL;
 		return false;
@@ -1700,7 +1705,7 @@ static bool
 check_user(struct loader *l, yaml_node_t *map, const struct slot *e,
     const void *arg)
 {
-	const char	*name = text(e->key), *why, *p;
+	const char	*name = yamlx_text(e->key), *why, *p;
 
 	for (p = name; *p != '\0'; p++)
 		if (iscntrl((unsigned char)*p) || *p == ':') {
@@ -1708,9 +1713,9 @@ check_user(struct loader *l, yaml_node_t *map, const struct slot *e,
 			    "characters in a user name", name);
 			return false;
 		}
-	if (e->value->type != YAML_SCALAR_NODE || is_null(e->value))
+	if (e->value->type != YAML_SCALAR_NODE || yamlx_is_null(e->value))
 		return true;	/* get_string() says what is wrong */
-	if ((why = bcrypt_problem(text(e->value))) != NULL) {
+	if ((why = bcrypt_problem(yamlx_text(e->value))) != NULL) {
 		error(l, e->value, "user \"%s\": %s", name, why);
 		return false;
 	}
@@ -1747,7 +1752,7 @@ load_web(struct loader *l, const struct slot *s)
 		load_pairs(l, &ws[WB_BASIC_AUTH_USERS], &w->users, &w->nusers,
 		    check_user, NULL);
 		if (w->nusers > 1)
-			qsort(w->users, w->nusers, sizeof *w->users, pair_cmp);
+			qsort(w->users, w->nusers, sizeof *w->users, config_pair_cmp);
 	}
 	if (ws[WB_BEARER_TOKEN].key != NULL &&
 	    get_string(l, &ws[WB_BEARER_TOKEN], true, &w->bearer_token) &&
@@ -1781,11 +1786,11 @@ load_root(struct loader *l, yaml_node_t *root)
 {
 	struct slot	s[RK_MAX];
 
-	if (root == NULL || is_null(root))
+	if (root == NULL || yamlx_is_null(root))
 		return;
 	if (root->type != YAML_MAPPING_NODE) {
 		error(l, root, "expected a map at the top level, not %s",
-		    kind(root));
+		    yamlx_kind(root));
 		return;
 	}
 	collect(l, root, root_keys, RK_MAX, s);
@@ -1804,75 +1809,18 @@ load_root(struct loader *l, yaml_node_t *root)
 		load_shard(l, &s[RK_SHARD]);
 	if (s[RK_ALERTING].key != NULL)
 		load_alerting(l, &s[RK_ALERTING]);
+	retention_follow(l);
 }
 
-/* Line and column of a byte offset, for libyaml's reader errors. */
-static void
-offset_position(const char *file, size_t offset, size_t *line,
-    size_t *column)
-{
-	FILE	*fp;
-	size_t	 i;
-	int	 c;
-
-	*line = *column = 1;
-	if ((fp = fopen(file, "r")) == NULL)
-		return;
-	for (i = 0; i < offset && (c = getc(fp)) != EOF; i++) {
-		if (c == '\n') {
-			(*line)++;
-			*column = 1;
-		} else if ((c & 0xc0) != 0x80)
-			(*column)++;
-	}
-	fclose(fp);
-}
-
-/* Report why libyaml could not read the file, where it stopped. */
-static void
-syntax_error(struct loader *l, const yaml_parser_t *p)
-{
-	const char	*problem = p->problem ? p->problem : "unknown error";
-	size_t		 line, column;
-	char		*msg;
-
-	if (p->error == YAML_MEMORY_ERROR)
-		fatalx("%s: out of memory", l->file);
-	if (p->error == YAML_READER_ERROR) {
-		offset_position(l->file, p->problem_offset, &line, &column);
-		if (p->problem_value != -1)
-			xasprintf(&msg, "%s (0x%x)", problem, p->problem_value);
-		else
-			msg = xstrdup(problem);
-	} else {
-		line = p->problem_mark.line + 1;
-		column = p->problem_mark.column + 1;
-		if (p->context == NULL)
-			xasprintf(&msg, "syntax error: %s", problem);
-		else if (p->context_mark.line == p->problem_mark.line &&
-		    p->context_mark.column == p->problem_mark.column)
-			xasprintf(&msg, "syntax error: %s (%s)", problem,
-			    p->context);
-		else
-			xasprintf(&msg, "syntax error: %s (%s started at line "
-			    "%zu, column %zu)", problem, p->context,
-			    p->context_mark.line + 1,
-			    p->context_mark.column + 1);
-	}
-	errors_add(&l->errs, l->file, line, column, msg);
-	free(msg);
-}
-
-/* Parse the file's one document into l->doc; false after reporting. */
+/*
+ * Parse the file's one document into l->y; false if there is none to
+ * walk. A second document is reported, and the first is still checked.
+ */
 static bool
 parse(struct loader *l)
 {
-	yaml_parser_t	 parser;
-	yaml_document_t	 next;
-	yaml_node_t	*root;
 	struct stat	 st;
 	FILE		*fp;
-	bool		 loaded = false;
 
 	if ((fp = fopen(l->file, "r")) == NULL) {
 		errors_add(&l->errs, l->file, 0, 0, strerror(errno));
@@ -1884,25 +1832,12 @@ parse(struct loader *l)
 		fclose(fp);
 		return false;
 	}
-	if (!yaml_parser_initialize(&parser))
-		fatalx("%s: yaml_parser_initialize", __func__);
-	yaml_parser_set_input_file(&parser, fp);
-	if (!yaml_parser_load(&parser, &l->doc))
-		syntax_error(l, &parser);
-	else {
-		loaded = true;
-		if (!yaml_parser_load(&parser, &next))
-			syntax_error(l, &parser);
-		else {
-			if ((root = yaml_document_get_root_node(&next)) != NULL)
-				error(l, root, "only one YAML document is "
-				    "allowed");
-			yaml_document_delete(&next);
-		}
+	if (yamlx_load(&l->y, l->file, fp, &l->errs) == -1 && !l->y.loaded) {
+		fclose(fp);
+		return false;
 	}
-	yaml_parser_delete(&parser);
 	fclose(fp);
-	return loaded;
+	return true;
 }
 
 /* A configuration with every default, before the file is read. */
@@ -1946,9 +1881,9 @@ config_load(const char *path, struct config_errors *errs)
 
 	if (parse(&l)) {
 		l.cf = config_new(path);
-		load_root(&l, yaml_document_get_root_node(&l.doc));
-		yaml_document_delete(&l.doc);
+		load_root(&l, yamlx_root(&l.y));
 	}
+	yamlx_free(&l.y);
 	free(l.dir);
 	free(l.name_lines);
 	if (l.errs.n > 0) {
@@ -1975,29 +1910,33 @@ config_pairs_free(struct config_pair *p, size_t n)
 	free(p);
 }
 
-void
-config_target_clear(struct target_config *t)
+/* Free a NULL-terminated array of n strings. */
+static void
+argv_free(char **argv, size_t n)
 {
 	size_t	i;
 
-	free(t->name);
-	free(t->url);
-	config_pairs_free(t->labels, t->nlabels);
-	free(t->tls.ca_file);
-	free(t->tls.cert_file);
-	free(t->tls.key_file);
-	free(t->bearer_token);
-	free(t->bearer_token_file);
-	free(t->basic_auth.username);
-	free(t->basic_auth.password);
-	free(t->basic_auth.password_file);
-	config_pairs_free(t->headers, t->nheaders);
-	free(t->gctrace.file);
-	free(t->gctrace.journal_unit);
-	free(t->gctrace.journal_directory);
-	for (i = 0; i < t->gctrace.argc; i++)
-		free(t->gctrace.argv[i]);
-	free(t->gctrace.argv);
+	if (argv == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+void
+config_target_clear(struct target_config *t)
+{
+#define CLEAR_STRING(f)		free(t->f);
+#define CLEAR_PAIRS(f, n)	config_pairs_free(t->f, t->n);
+#define CLEAR_ARGV(f, n)	argv_free(t->f, t->n);
+#define CLEAR_SCALAR(f)
+	CONFIG_TARGET_FIELDS(CLEAR_STRING, CLEAR_PAIRS, CLEAR_ARGV,
+	    CLEAR_SCALAR)
+#undef CLEAR_STRING
+#undef CLEAR_PAIRS
+#undef CLEAR_ARGV
+#undef CLEAR_SCALAR
+	memset(t, 0, sizeof *t);
 }
 
 void
@@ -2090,17 +2029,14 @@ pairs_equal(const struct config_pair *a, size_t na,
 }
 
 static bool
-gctrace_equal(const struct gctrace_config *a, const struct gctrace_config *b)
+argv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 {
 	size_t	i;
 
-	if (a->source != b->source || !streq(a->file, b->file) ||
-	    !streq(a->journal_unit, b->journal_unit) ||
-	    !streq(a->journal_directory, b->journal_directory) ||
-	    a->argc != b->argc)
+	if (na != nb || (a == NULL) != (b == NULL))
 		return false;
-	for (i = 0; i < a->argc; i++)
-		if (!streq(a->argv[i], b->argv[i]))
+	for (i = 0; i < na; i++)
+		if (!streq(a[i], b[i]))
 			return false;
 	return true;
 }
@@ -2127,56 +2063,56 @@ strdup_or_null(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+static char **
+argv_copy(char *const *argv, size_t n)
+{
+	char	**c;
+	size_t	  i;
+
+	if (argv == NULL)
+		return NULL;
+	c = xcalloc(n + 1, sizeof *c);
+	for (i = 0; i < n; i++)
+		c[i] = xstrdup(argv[i]);
+	return c;
+}
+
+/*
+ * Field by field from the list, never by struct assignment: a pointer
+ * copied that way would be freed twice, once by each clear.
+ */
 void
 config_target_copy(struct target_config *d, const struct target_config *s)
 {
-	size_t	i;
-
-	*d = *s;
-	d->name = strdup_or_null(s->name);
-	d->url = strdup_or_null(s->url);
-	d->labels = pairs_copy(s->labels, s->nlabels);
-	d->tls.ca_file = strdup_or_null(s->tls.ca_file);
-	d->tls.cert_file = strdup_or_null(s->tls.cert_file);
-	d->tls.key_file = strdup_or_null(s->tls.key_file);
-	d->bearer_token = strdup_or_null(s->bearer_token);
-	d->bearer_token_file = strdup_or_null(s->bearer_token_file);
-	d->basic_auth.username = strdup_or_null(s->basic_auth.username);
-	d->basic_auth.password = strdup_or_null(s->basic_auth.password);
-	d->basic_auth.password_file =
-	    strdup_or_null(s->basic_auth.password_file);
-	d->headers = pairs_copy(s->headers, s->nheaders);
-	d->gctrace.file = strdup_or_null(s->gctrace.file);
-	d->gctrace.journal_unit = strdup_or_null(s->gctrace.journal_unit);
-	if (s->gctrace.argv != NULL) {
-		d->gctrace.argv = xcalloc(s->gctrace.argc + 1,
-		    sizeof *d->gctrace.argv);
-		for (i = 0; i < s->gctrace.argc; i++)
-			d->gctrace.argv[i] = xstrdup(s->gctrace.argv[i]);
-	}
+	memset(d, 0, sizeof *d);
+#define COPY_STRING(f)		d->f = strdup_or_null(s->f);
+#define COPY_PAIRS(f, n)	d->f = pairs_copy(s->f, s->n); d->n = s->n;
+#define COPY_ARGV(f, n)		d->f = argv_copy(s->f, s->n); d->n = s->n;
+#define COPY_SCALAR(f)		d->f = s->f;
+	CONFIG_TARGET_FIELDS(COPY_STRING, COPY_PAIRS, COPY_ARGV, COPY_SCALAR)
+#undef COPY_STRING
+#undef COPY_PAIRS
+#undef COPY_ARGV
+#undef COPY_SCALAR
 }
 
 bool
 config_target_equal(const struct target_config *a,
     const struct target_config *b)
 {
-	return streq(a->name, b->name) && streq(a->url, b->url) &&
-	    pairs_equal(a->labels, a->nlabels, b->labels, b->nlabels) &&
-	    a->interval_ms == b->interval_ms &&
-	    a->timeout_ms == b->timeout_ms && a->window_ms == b->window_ms &&
-	    a->for_ms == b->for_ms && a->min_growth == b->min_growth &&
-	    streq(a->tls.ca_file, b->tls.ca_file) &&
-	    streq(a->tls.cert_file, b->tls.cert_file) &&
-	    streq(a->tls.key_file, b->tls.key_file) &&
-	    a->tls.insecure_skip_verify == b->tls.insecure_skip_verify &&
-	    streq(a->bearer_token, b->bearer_token) &&
-	    streq(a->bearer_token_file, b->bearer_token_file) &&
-	    streq(a->basic_auth.username, b->basic_auth.username) &&
-	    streq(a->basic_auth.password, b->basic_auth.password) &&
-	    streq(a->basic_auth.password_file, b->basic_auth.password_file) &&
-	    pairs_equal(a->headers, a->nheaders, b->headers, b->nheaders) &&
-	    a->max_size == b->max_size && a->max_redirects == b->max_redirects &&
-	    gctrace_equal(&a->gctrace, &b->gctrace);
+#define EQUAL_STRING(f)		if (!streq(a->f, b->f)) return false;
+#define EQUAL_PAIRS(f, n)	\
+	if (!pairs_equal(a->f, a->n, b->f, b->n)) return false;
+#define EQUAL_ARGV(f, n)	\
+	if (!argv_equal(a->f, a->n, b->f, b->n)) return false;
+#define EQUAL_SCALAR(f)		if (a->f != b->f) return false;
+	CONFIG_TARGET_FIELDS(EQUAL_STRING, EQUAL_PAIRS, EQUAL_ARGV,
+	    EQUAL_SCALAR)
+#undef EQUAL_STRING
+#undef EQUAL_PAIRS
+#undef EQUAL_ARGV
+#undef EQUAL_SCALAR
+	return true;
 }
 
 const char *

@@ -20,6 +20,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 /*
  * Files are polled rather than watched with inotify: a glob can start to
@@ -71,13 +72,6 @@ struct discovery {
 	uint64_t		 errors;
 };
 
-/* A parse of one target file, for its error messages. */
-struct sd_parse {
-	const char		*file;
-	yaml_document_t		 doc;
-	struct config_errors	*errs;
-};
-
 static int64_t
 mono_ms(void)
 {
@@ -121,60 +115,6 @@ discovery_shard(const char *name, uint32_t count)
 	return (uint32_t)b;
 }
 
-static void __attribute__((format(printf, 3, 4)))
-perr(struct sd_parse *p, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	if (n == NULL)
-		config_errors_add(p->errs, p->file, 0, 0, msg);
-	else
-		config_errors_add(p->errs, p->file, n->start_mark.line + 1,
-		    n->start_mark.column + 1, msg);
-	free(msg);
-}
-
-static yaml_node_t *
-pnode(struct sd_parse *p, int id)
-{
-	yaml_node_t	*n;
-
-	if ((n = yaml_document_get_node(&p->doc, id)) == NULL)
-		fatalx("%s: YAML node %d missing", __func__, id);
-	return n;
-}
-
-/* The string of a scalar node, or NULL once reported. */
-static const char *
-pstring(struct sd_parse *p, const yaml_node_t *n, const char *what)
-{
-	const char	*s;
-
-	if (n->type != YAML_SCALAR_NODE) {
-		perr(p, n, "%s: expected a string", what);
-		return NULL;
-	}
-	s = (const char *)n->data.scalar.value;
-	if (strlen(s) != n->data.scalar.length) {
-		perr(p, n, "%s: contains a NUL character", what);
-		return NULL;
-	}
-	return s;
-}
-
-static int
-pair_cmp(const void *a, const void *b)
-{
-	const struct config_pair	*pa = a, *pb = b;
-
-	return strcmp(pa->name, pb->name);
-}
-
 /* Why an address is not HOST or HOST:PORT heapwatch can reach, or NULL. */
 static const char *
 address_problem(const char *a)
@@ -215,31 +155,40 @@ address_name(const char *a)
  * takes for no label. false once a problem is reported.
  */
 static bool
-parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
+parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 {
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*k, *v;
 	const char		*name, *value, *why;
-	bool			 good = true;
+	bool			 good = true, *usable;
+	size_t			 i;
 
 	if (map->type != YAML_MAPPING_NODE) {
-		perr(p, map, "labels: expected a map");
+		yamlx_error(y, map, "labels: expected a map, not %s",
+		    yamlx_kind(map));
 		return false;
 	}
 	g->labels = xcalloc(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start + 1, sizeof *g->labels);
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = pnode(p, pair->key);
-		v = pnode(p, pair->value);
-		if ((name = pstring(p, k, "label name")) == NULL ||
-		    (value = pstring(p, v, name)) == NULL) {
+	/* A repeated name would give the target two labels of that name. */
+	usable = yamlx_keys(y, map);
+	for (i = 0, pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; i++, pair++) {
+		if (!usable[i]) {
+			good = false;
+			continue;
+		}
+		k = yamlx_node(y, pair->key);
+		v = yamlx_node(y, pair->value);
+		name = yamlx_text(k);
+		if ((value = yamlx_scalar(y, v, name, "a string")) == NULL) {
 			good = false;
 			continue;
 		}
 		if (strcmp(name, "name") == 0) {
 			if ((why = config_name_problem(value)) != NULL) {
-				perr(p, v, "name \"%s\": %s", value, why);
+				yamlx_error(y, v, "name \"%s\": %s", value,
+				    why);
 				good = false;
 			} else {
 				free(g->name);
@@ -248,8 +197,8 @@ parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
 		} else if (strcmp(name, "__scheme__") == 0) {
 			if (strcmp(value, "http") != 0 &&
 			    strcmp(value, "https") != 0) {
-				perr(p, v, "__scheme__ \"%s\": expected http "
-				    "or https", value);
+				yamlx_error(y, v, "__scheme__ \"%s\": expected "
+				    "http or https", value);
 				good = false;
 			} else {
 				free(g->scheme);
@@ -258,8 +207,9 @@ parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
 		} else if (strcmp(name, "__metrics_path__") == 0) {
 			if (value[0] != '/' || strpbrk(value, " \t\r\n#") !=
 			    NULL) {
-				perr(p, v, "__metrics_path__ \"%s\": expected "
-				    "an absolute path, without spaces", value);
+				yamlx_error(y, v, "__metrics_path__ \"%s\": "
+				    "expected an absolute path, without "
+				    "spaces", value);
 				good = false;
 			} else {
 				free(g->path);
@@ -268,7 +218,7 @@ parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
 		} else if (strncmp(name, "__", 2) == 0)
 			continue;
 		else if ((why = config_label_problem(name)) != NULL) {
-			perr(p, k, "label \"%s\": %s", name, why);
+			yamlx_error(y, k, "label \"%s\": %s", name, why);
 			good = false;
 		} else if (*value == '\0')
 			continue;	/* Prometheus: an empty label is none */
@@ -278,8 +228,10 @@ parse_labels(struct sd_parse *p, yaml_node_t *map, struct sd_target *g)
 			g->nlabels++;
 		}
 	}
+	free(usable);
 	if (g->nlabels > 1)
-		qsort(g->labels, g->nlabels, sizeof *g->labels, pair_cmp);
+		qsort(g->labels, g->nlabels, sizeof *g->labels,
+		    config_pair_cmp);
 	return good;
 }
 
@@ -296,7 +248,7 @@ target_clear(struct sd_target *t)
 
 /* Append the targets of one group to *out; false once reported. */
 static bool
-parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
+parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
     size_t *nout)
 {
 	yaml_node_pair_t	*pair;
@@ -304,39 +256,46 @@ parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
 	yaml_node_item_t	*it;
 	struct sd_target	 g, *t;
 	const char		*key, *addr, *why;
-	bool			 good = true;
+	bool			 good = true, *usable;
 	size_t			 i, n;
 
 	if (map->type != YAML_MAPPING_NODE) {
-		perr(p, map, "expected a map with targets and labels");
+		yamlx_error(y, map, "expected a map with targets and labels, "
+		    "not %s", yamlx_kind(map));
 		return false;
 	}
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = pnode(p, pair->key);
-		if ((key = pstring(p, k, "key")) == NULL)
-			return false;
-		if (strcmp(key, "targets") == 0 && list == NULL)
-			list = pnode(p, pair->value);
-		else if (strcmp(key, "labels") == 0 && labels == NULL)
-			labels = pnode(p, pair->value);
+	usable = yamlx_keys(y, map);
+	for (i = 0, pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; i++, pair++) {
+		if (!usable[i]) {
+			good = false;
+			continue;
+		}
+		k = yamlx_node(y, pair->key);
+		key = yamlx_text(k);
+		if (strcmp(key, "targets") == 0)
+			list = yamlx_node(y, pair->value);
+		else if (strcmp(key, "labels") == 0)
+			labels = yamlx_node(y, pair->value);
 		else {
-			perr(p, k, "%s key \"%s\"", strcmp(key, "targets") ==
-			    0 || strcmp(key, "labels") == 0 ? "duplicate" :
-			    "unknown", key);
-			return false;
+			yamlx_error(y, k, "unknown key \"%s\"", key);
+			good = false;
 		}
 	}
+	free(usable);
+	if (!good)
+		return false;
 	if (list == NULL) {
-		perr(p, map, "missing key \"targets\"");
+		yamlx_error(y, map, "missing key \"targets\"");
 		return false;
 	}
 	if (list->type != YAML_SEQUENCE_NODE) {
-		perr(p, list, "targets: expected a list of HOST:PORT");
+		yamlx_error(y, list, "targets: expected a list of HOST:PORT, "
+		    "not %s", yamlx_kind(list));
 		return false;
 	}
 	memset(&g, 0, sizeof g);
-	if (labels != NULL && !parse_labels(p, labels, &g)) {
+	if (labels != NULL && !parse_labels(y, labels, &g)) {
 		target_clear(&g);
 		return false;
 	}
@@ -344,13 +303,14 @@ parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
 	*out = xreallocarray(*out, *nout + n, sizeof **out);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++) {
-		v = pnode(p, *it);
-		if ((addr = pstring(p, v, "target")) == NULL) {
+		v = yamlx_node(y, *it);
+		if ((addr = yamlx_scalar(y, v, "target", "HOST:PORT")) ==
+		    NULL) {
 			good = false;
 			continue;
 		}
 		if ((why = address_problem(addr)) != NULL) {
-			perr(p, v, "target \"%s\": %s", addr, why);
+			yamlx_error(y, v, "target \"%s\": %s", addr, why);
 			good = false;
 			continue;
 		}
@@ -359,8 +319,8 @@ parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
 		t->address = xstrdup(addr);
 		t->name = g.name != NULL ? xstrdup(g.name) : address_name(addr);
 		if ((why = config_name_problem(t->name)) != NULL) {
-			perr(p, v, "target \"%s\": its name \"%s\": %s", addr,
-			    t->name, why);
+			yamlx_error(y, v, "target \"%s\": its name \"%s\": %s",
+			    addr, t->name, why);
 			good = false;
 		}
 		if (g.scheme != NULL)
@@ -381,27 +341,6 @@ parse_group(struct sd_parse *p, yaml_node_t *map, struct sd_target **out,
 	return good;
 }
 
-/* Report why libyaml stopped, where it did. */
-static void
-parse_syntax_error(struct sd_parse *p, const yaml_parser_t *y)
-{
-	const char	*problem = y->problem ? y->problem : "unknown error";
-	char		*msg;
-
-	if (y->error == YAML_MEMORY_ERROR)
-		fatalx("%s: out of memory", p->file);
-	if (y->context != NULL)
-		xasprintf(&msg, "syntax error: %s (%s)", problem, y->context);
-	else
-		xasprintf(&msg, "syntax error: %s", problem);
-	if (y->error == YAML_READER_ERROR)
-		config_errors_add(p->errs, p->file, 0, 0, msg);
-	else
-		config_errors_add(p->errs, p->file, y->problem_mark.line + 1,
-		    y->problem_mark.column + 1, msg);
-	free(msg);
-}
-
 /*
  * JSON is read as the YAML it also is (libyaml reads flow style, escapes
  * included), so both kinds of file give errors with line and column.
@@ -410,21 +349,17 @@ int
 discovery_parse(const char *path, struct sd_target **out, size_t *nout,
     struct config_errors *errs)
 {
-	struct sd_parse		 p;
-	yaml_parser_t		 y;
+	struct yamlx		 y;
 	yaml_node_t		*root;
 	yaml_node_item_t	*it;
 	struct stat		 st;
 	FILE			*fp;
-	bool			 good = true;
+	bool			 good;
 	char			*msg;
 	size_t			 i;
 
 	*out = NULL;
 	*nout = 0;
-	memset(&p, 0, sizeof p);
-	p.file = path;
-	p.errs = errs;
 	if ((fp = fopen(path, "r")) == NULL) {
 		config_errors_add(errs, path, 0, 0, strerror(errno));
 		return -1;
@@ -438,33 +373,23 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 		fclose(fp);
 		return -1;
 	}
-	if (!yaml_parser_initialize(&y))
-		fatalx("%s: yaml_parser_initialize", __func__);
-	yaml_parser_set_input_file(&y, fp);
-	if (!yaml_parser_load(&y, &p.doc)) {
-		parse_syntax_error(&p, &y);
-		yaml_parser_delete(&y);
-		fclose(fp);
-		return -1;
-	}
-	yaml_parser_delete(&y);
+	good = yamlx_load(&y, path, fp, errs) == 0;
 	fclose(fp);
 
-	root = yaml_document_get_root_node(&p.doc);
-	if (root == NULL || (root->type == YAML_SCALAR_NODE &&
-	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (root->data.scalar.length == 0 ||
-	    strcmp((char *)root->data.scalar.value, "null") == 0)))
+	/* The first document is checked even when a second is refused. */
+	root = yamlx_root(&y);
+	if (root == NULL || yamlx_is_null(root))
 		;	/* an empty file: no targets */
 	else if (root->type != YAML_SEQUENCE_NODE) {
-		perr(&p, root, "expected a list of target groups");
+		yamlx_error(&y, root, "expected a list of target groups, not "
+		    "%s", yamlx_kind(root));
 		good = false;
 	} else
 		for (it = root->data.sequence.items.start;
 		    it < root->data.sequence.items.top; it++)
-			if (!parse_group(&p, pnode(&p, *it), out, nout))
+			if (!parse_group(&y, yamlx_node(&y, *it), out, nout))
 				good = false;
-	yaml_document_delete(&p.doc);
+	yamlx_free(&y);
 	if (good)
 		return 0;
 	for (i = 0; i < *nout; i++)
@@ -671,6 +596,9 @@ render_target(const struct sd_entry *e, const struct sd_target *s,
 	size_t			 i, j, n;
 
 	config_target_copy(t, &e->cfg.tmpl);
+	/* The entry's settings have no name or URL: the file gives them. */
+	free(t->name);
+	free(t->url);
 	t->name = xstrdup(s->name);
 	xasprintf(&t->url, "%s://%s%s", s->scheme != NULL ? s->scheme :
 	    e->cfg.scheme, s->address, s->path != NULL ? s->path :

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,11 +31,38 @@ tap_check(int pass, const char *file, int line, const char *fmt, ...)
 
 #define ok(cond, ...) tap_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * Whether x, of any integer type, is below zero. The first test is on
+ * constants: an unsigned x is never taken for negative. The second reads
+ * the sign bit rather than comparing with 0, which -Wextra would call
+ * always false for the small unsigned types.
+ */
+#define tap_negative(x)	((__typeof__(x))-1 < 1 &&			\
+	((uintmax_t)(intmax_t)(x) >> (sizeof(uintmax_t) * 8 - 1)) != 0)
+
+/*
+ * Whether two integers of any types are equal by value: sign and
+ * magnitude, so that a uint64_t above INT64_MAX is not taken for a
+ * negative number, nor (uint64_t)-1 for -1.
+ */
+#define tap_int_eq(a, b)	(tap_negative(a) == tap_negative(b) &&	\
+	(uintmax_t)(a) == (uintmax_t)(b))
+
 #define is_int(got, want, ...) do {					\
-	long long g_ = (got), w_ = (want);				\
-	ok(g_ == w_, __VA_ARGS__);					\
-	if (g_ != w_)							\
-		printf("#   got %lld, want %lld\n", g_, w_);		\
+	__typeof__(got) g_ = (got);					\
+	__typeof__(want) w_ = (want);					\
+	int eq_ = tap_int_eq(g_, w_);					\
+	ok(eq_, __VA_ARGS__);						\
+	if (!eq_) {							\
+		if (tap_negative(g_))					\
+			printf("#   got %jd", (intmax_t)g_);		\
+		else							\
+			printf("#   got %ju", (uintmax_t)g_);		\
+		if (tap_negative(w_))					\
+			printf(", want %jd\n", (intmax_t)w_);		\
+		else							\
+			printf(", want %ju\n", (uintmax_t)w_);		\
+	}								\
 } while (0)
 
 #define is_str(got, want, ...) do {					\

@@ -40,9 +40,31 @@ good(const char *path, const char *name)
 	return cf;
 }
 
+/* s with every "FILE:" made "PATH:"; to free. */
+static char *
+expand_file(const char *s, const char *path)
+{
+	const char	*p;
+	char		*out, *o;
+	size_t		 n = 0;
+
+	for (p = s; (p = strstr(p, "FILE:")) != NULL; p += 5)
+		n++;
+	out = o = xcalloc(1, strlen(s) + n * strlen(path) + 1);
+	while ((p = strstr(s, "FILE:")) != NULL) {
+		memcpy(o, s, p - s);
+		o += p - s;
+		o += sprintf(o, "%s:", path);
+		s = p + 5;
+	}
+	strcpy(o, s);
+	return out;
+}
+
 /*
  * Load a broken file; want lists its errors as "LINE:COL: message", or as
- * the message alone for an error about the whole file.
+ * the message alone for an error about the whole file. "FILE:" in a
+ * message stands for the file's path, where it names another place.
  */
 static void
 bad_path(const char *path, const char *name, const char *const *want)
@@ -50,7 +72,7 @@ bad_path(const char *path, const char *name, const char *const *want)
 	struct config_errors	 errs;
 	struct config		*cf;
 	size_t			 i, n;
-	char			*line;
+	char			*line, *msg;
 
 	for (n = 0; want[n] != NULL; n++)
 		continue;
@@ -59,11 +81,13 @@ bad_path(const char *path, const char *name, const char *const *want)
 	config_free(cf);
 	is_int(errs.n, n, "%s: %zu errors", name, n);
 	for (i = 0; i < n; i++) {
+		msg = expand_file(want[i], path);
 		xasprintf(&line, isdigit((unsigned char)want[i][0]) ?
-		    "%s:%s" : "%s: %s", path, want[i]);
+		    "%s:%s" : "%s: %s", path, msg);
 		is_str(i < errs.n ? errs.list[i].text : NULL, line, "%s: %s",
 		    name, want[i]);
 		free(line);
+		free(msg);
 	}
 	if (errs.n != n)
 		for (i = 0; i < errs.n; i++)
@@ -109,6 +133,77 @@ find(const struct config *cf, const char *name)
 		if (strcmp(cf->targets[i].name, name) == 0)
 			return &cf->targets[i];
 	return NULL;
+}
+
+/* The harness itself: is_int compares values, whatever their types. */
+static void
+test_tap(void)
+{
+	ok(!tap_int_eq(UINT64_MAX, -1), "tap: UINT64_MAX is not -1");
+	ok(!tap_int_eq((uint64_t)1 << 63, INT64_MIN),
+	    "tap: 2^63 is not INT64_MIN");
+	ok(tap_int_eq((uint64_t)1 << 63, (uint64_t)1 << 63),
+	    "tap: 2^63 is 2^63");
+	ok(tap_int_eq((size_t)3, 3) && tap_int_eq(-2, (long long)-2),
+	    "tap: small values of mixed types");
+}
+
+/*
+ * A target's settings copied: every field of the list set, the copy equal
+ * with pointers of its own, each field seen by config_target_equal(), and
+ * both cleared once (the sanitizer builds catch a pointer freed twice).
+ */
+static void
+test_target_copy(void)
+{
+	struct target_config	 s, d;
+	const char		*shared = NULL, *unseen = NULL;
+
+	memset(&s, 0, sizeof s);
+#define SET_STRING(f)	s.f = xstrdup(#f);
+#define SET_PAIRS(f, n)	s.f = xcalloc(2, sizeof *s.f);			\
+	s.f[0].name = xstrdup("a"); s.f[0].value = xstrdup(#f);		\
+	s.f[1].name = xstrdup("b"); s.f[1].value = xstrdup(#f);		\
+	s.n = 2;
+#define SET_ARGV(f, n)	s.f = xcalloc(3, sizeof *s.f);			\
+	s.f[0] = xstrdup("journalctl"); s.f[1] = xstrdup(#f); s.n = 2;
+#define SET_SCALAR(f)	s.f = 1;
+	CONFIG_TARGET_FIELDS(SET_STRING, SET_PAIRS, SET_ARGV, SET_SCALAR)
+
+	config_target_copy(&d, &s);
+	ok(config_target_equal(&d, &s), "a copied target equals the original");
+	ok(d.gctrace.journal_directory != NULL &&
+	    d.gctrace.journal_directory != s.gctrace.journal_directory &&
+	    strcmp(d.gctrace.journal_directory,
+	    s.gctrace.journal_directory) == 0,
+	    "gctrace.journal_directory is copied, not shared");
+#define SHARED_STRING(f)	if (d.f == s.f) shared = #f;
+#define SHARED_PAIRS(f, n)	if (d.f == s.f ||			\
+	d.f[1].value == s.f[1].value) shared = #f;
+#define SHARED_ARGV(f, n)	if (d.f == s.f || d.f[1] == s.f[1])	\
+	shared = #f;
+#define SHARED_SCALAR(f)
+	CONFIG_TARGET_FIELDS(SHARED_STRING, SHARED_PAIRS, SHARED_ARGV,
+	    SHARED_SCALAR)
+	is_str(shared, NULL, "no pointer is shared by the copy");
+
+	/* Change each field of the copy alone, then put it back. */
+#define SEEN(f)	if (config_target_equal(&d, &s)) unseen = #f;
+#define SEEN_STRING(f)		d.f[0] ^= 1; SEEN(f) d.f[0] ^= 1;
+#define SEEN_PAIRS(f, n)	d.f[1].value[0] ^= 1; SEEN(f)		\
+	d.f[1].value[0] ^= 1; d.n = 1; SEEN(f) d.n = 2;
+#define SEEN_ARGV(f, n)		d.f[1][0] ^= 1; SEEN(f) d.f[1][0] ^= 1;
+#define SEEN_SCALAR(f)		d.f = 0; SEEN(f) d.f = s.f;
+	CONFIG_TARGET_FIELDS(SEEN_STRING, SEEN_PAIRS, SEEN_ARGV, SEEN_SCALAR)
+	is_str(unseen, NULL, "a change to any one field makes them differ");
+	ok(config_target_equal(&d, &s), "and they are equal again");
+
+	config_target_clear(&s);
+	config_target_clear(&d);
+	ok(d.name == NULL && d.gctrace.journal_directory == NULL &&
+	    d.gctrace.argv == NULL && d.nlabels == 0,
+	    "a cleared target is zeroed");
+	config_target_clear(&d);
 }
 
 static void
@@ -270,8 +365,9 @@ test_good(void)
 static void
 test_small_valid(void)
 {
-	struct config	*cf;
-	char		*path;
+	struct config_errors	 errs;
+	struct config		*cf;
+	char			*path;
 
 	path = corpus("empty.yaml");
 	cf = good(path, "empty.yaml");
@@ -307,8 +403,80 @@ test_small_valid(void)
 	    "the sample has four targets and a webhook");
 	config_free(cf);
 
-	config_free(NULL);
-	ok(1, "config_free(NULL)");
+	/* A file that is not there: one error naming it, and no config. */
+	xasprintf(&path, "%s/missing.yaml", tmpdir);
+	cf = config_load(path, &errs);
+	ok(cf == NULL && errs.n == 1 && errs.list[0].line == 0 &&
+	    strstr(errs.list[0].text, path) == errs.list[0].text,
+	    "a missing file: refused with one error naming it");
+	config_free(cf);	/* NULL: nothing to free */
+	config_errors_free(&errs);
+	ok(errs.n == 0 && errs.list == NULL, "config_errors_free empties");
+	free(path);
+}
+
+/*
+ * Settings nobody wrote follow the ones written: the timeout the interval,
+ * retention the windows. Only settings written can conflict.
+ */
+static void
+test_follow(void)
+{
+	struct config			*cf;
+	const struct target_config	*t;
+	char				*path;
+
+	path = corpus("follow.yaml");
+	cf = good(path, "follow.yaml");
+	free(path);
+	ok((t = find(cf, "a")) != NULL && t->interval_ms == 1000 &&
+	    t->timeout_ms == 1000,
+	    "interval 1s, no timeout: the timeout is 1s");
+	ok((t = find(cf, "b")) != NULL && t->timeout_ms == 5000,
+	    "interval 5s, no timeout: the timeout is 5s");
+	ok((t = find(cf, "c")) != NULL && t->timeout_ms == CONFIG_TIMEOUT,
+	    "interval 30s, no timeout: the default 10s");
+	ok((t = find(cf, "d")) != NULL && t->timeout_ms == 20000,
+	    "a timeout written is kept");
+	if (cf != NULL) {
+		is_int(cf->retention.snapshots, 30 * 60 + 1,
+		    "retention follows the 30m window at 1s");
+		is_int(cf->retention.age_ms, 10 * 86400000ULL,
+		    "retention age follows the 10d window");
+	}
+	config_free(cf);
+
+	path = corpus("follow_2s.yaml");
+	cf = good(path, "follow_2s.yaml");
+	free(path);
+	if (cf != NULL) {
+		is_int(cf->targets[0].timeout_ms, 2000,
+		    "interval 2s: timeout 2s");
+		is_int(cf->retention.snapshots, 901,
+		    "interval 2s, window 30m: retention keeps 901");
+		is_int(cf->retention.age_ms, CONFIG_RETENTION_AGE,
+		    "the default age, longer than the window, stays");
+	}
+	config_free(cf);
+
+	path = corpus("minimal.yaml");
+	cf = good(path, "minimal.yaml");
+	free(path);
+	ok(cf != NULL && cf->retention.snapshots == CONFIG_RETENTION_SNAPSHOTS,
+	    "retention never keeps fewer than the default 500");
+	config_free(cf);
+
+	bad("follow_conflict.yaml",
+	    "5:13: a window of 30m at an interval of 2s needs 901 snapshots, "
+	    "retention keeps 100; retention.snapshots is set at FILE:3:16",
+	    "9:15: target \"a\": a window of 30m at an interval of 5s needs "
+	    "361 snapshots, retention keeps 100; retention.snapshots is set "
+	    "at FILE:3:16",
+	    "10:14: target \"a\": timeout (5s) must be shorter than interval "
+	    "(5s); the interval is set at FILE:9:15",
+	    "13:13: target \"b\": a window of 1h at an interval of 2s needs "
+	    "1801 snapshots, retention keeps 100; the interval is set at "
+	    "FILE:5:13; retention.snapshots is set at FILE:3:16");
 }
 
 static void
@@ -727,9 +895,12 @@ main(void)
 		return 1;
 	}
 
+	test_tap();
+	test_target_copy();
 	test_minimal();
 	test_good();
 	test_small_valid();
+	test_follow();
 	test_reload();
 	test_listen();
 	test_files();
@@ -805,14 +976,15 @@ main(void)
 	    "6:14: target \"api\": timeout (1m) must be shorter than "
 	    "interval (1m)",
 	    "9:15: target \"fast\": timeout (10s) must be shorter than "
-	    "interval (5s)",
+	    "interval (5s); the timeout is set at FILE:2:12",
 	    "12:15: target \"slow\": window (30m) must be at least twice the "
 	    "interval (20m)",
 	    "15:10: target \"patient\": for (1h) must not be longer than "
 	    "window (30m)",
 	    "18:15: interval \"50ms\": too short (at least 100ms)");
 	bad("defaults_timing.yaml",
-	    "4:12: timeout (10s) must be shorter than interval (10s)");
+	    "4:12: timeout (10s) must be shorter than interval (10s); the "
+	    "interval is set at FILE:3:13");
 	bad("wrong_type.yaml",
 	    "1:9: listen: expected a string, not a list",
 	    "2:10: storage: expected a map, not a scalar",
@@ -881,9 +1053,10 @@ main(void)
 	    "retention keeps 10",
 	    "4:35: window (30m) is longer than retention age (10m)",
 	    "14:13: target \"slow\": a window of 20m at an interval of 1m "
-	    "needs 21 snapshots, retention keeps 10",
+	    "needs 21 snapshots, retention keeps 10; retention.snapshots is "
+	    "set at FILE:4:26",
 	    "14:13: target \"slow\": window (20m) is longer than retention "
-	    "age (10m)");
+	    "age (10m); retention.age is set at FILE:4:35");
 	bad("retention_limits.yaml",
 	    "2:26: snapshots \"1\": too small (0 for no limit, or at least 2)",
 	    "2:35: size \"1KiB\": too small (0 for no limit, or at least "

@@ -161,9 +161,10 @@ test_errors(void)
 	} bad[] = {
 		{ "s.json", "[{\"targets\": [\"a:1\"]\n",
 		    "2:1: syntax error: did not find expected ',' or '}' "
-		    "(while parsing a flow mapping)" },
+		    "(while parsing a flow mapping started at line 1, "
+		    "column 2)" },
 		{ "r.yml", "targets: [a:1]\n",
-		    "1:1: expected a list of target groups" },
+		    "1:1: expected a list of target groups, not a map" },
 		{ "k.yml", "- targets: [a:1]\n  lables: {x: y}\n",
 		    "2:3: unknown key \"lables\"" },
 		{ "m.yml", "- labels: {x: y}\n",
@@ -182,7 +183,20 @@ test_errors(void)
 		{ "p.yml", "- targets: ['a:99999']\n",
 		    "1:13: target \"a:99999\": bad port" },
 		{ "v.yml", "- targets: [a:1]\n  labels: {x: [1]}\n",
-		    "2:15: x: expected a string" },
+		    "2:15: x: expected a string, not a list" },
+		/* Two labels of one name: promtool and Prometheus refuse. */
+		{ "d.yml", "- targets: [a:1]\n  labels: {team: x, team: y}\n",
+		    "2:21: duplicate key \"team\" (first on line 2)" },
+		{ "d.json", "[{\"targets\": [\"a:1\"],\n"
+		    "  \"labels\": {\"team\": \"x\",\n"
+		    "    \"team\": \"y\"}}]\n",
+		    "3:5: duplicate key \"team\" (first on line 2)" },
+		{ "g.yml", "- targets: [a:1]\n  targets: [b:1]\n",
+		    "2:3: duplicate key \"targets\" (first on line 1)" },
+		{ "2.yml", "- targets: [a:1]\n---\n- targets: [b:1]\n",
+		    "3:1: only one YAML document is allowed" },
+		{ "u.yml", "- targets: [a:1]\n  labels: {x: \"\xff\"}\n",
+		    "2:16: invalid leading UTF-8 octet (0xff)" },
 	};
 	struct sd_target	*t;
 	size_t			 i, n;
