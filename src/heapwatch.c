@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "judge.h"
+#include "list.h"
 #include "log.h"
 #include "profile.h"
 #include "render.h"
@@ -37,6 +38,8 @@ struct options {
 	bool			 json;
 	bool			 times;
 	size_t			 max_size;
+	char			*source_path;	/* list's, ':'-separated */
+	char			*trim_path;
 };
 
 static void __attribute__((noreturn))
@@ -47,6 +50,9 @@ usage(int status)
 	    "PROFILE\n"
 	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
 	    "BASE CURRENT\n"
+	    "       heapwatch list [-i SAMPLE_TYPE] [--source-path DIR] "
+	    "[--trim-path PREFIX]\n"
+	    "                      [--json] REGEX PROFILE | REGEX BASE CURRENT\n"
 	    "       heapwatch judge [--window D] [--for D] [--min-growth N] "
 	    "[--json] DIR\n"
 	    "options:\n"
@@ -58,6 +64,12 @@ usage(int status)
 	    "      --max-size SIZE      refuse profiles larger than SIZE once"
 	    " decompressed\n"
 	    "                           (default 256MiB)\n"
+	    "      --source-path DIR    list: where to look for source files"
+	    " (the current\n"
+	    "                           directory; several: DIR:DIR or the"
+	    " option again)\n"
+	    "      --trim-path PREFIX   list: cut PREFIX from the paths in the"
+	    " profile\n"
 	    "      --times              print where the time went on stderr\n"
 	    "      --window D, --for D, --min-growth N\n"
 	    "                           judge's settings, as heapwatchd.yaml's"
@@ -158,117 +170,222 @@ print_report(struct report *r, const struct options *o)
 		fatal("writing output");
 }
 
+/*
+ * The profiles a command reads: one, or a base and a current one decoded
+ * into one symtab, and the sample index chosen as pprof chooses it.
+ */
+struct input {
+	struct job	 base;
+	struct job	 cur;
+	struct profile	*pb;		/* NULL for one profile */
+	struct profile	*pc;
+	struct symtab	*st;
+	int		 idx;
+	double		 read_ms;	/* read and parse, or both at once */
+	double		 intern_ms;
+};
+
+static int
+input_open(struct input *in, const char *base, const char *cur,
+    const struct options *o)
+{
+	char		*cause = NULL;
+	const char	*name;
+	double		 t0, t1;
+	bool		 threaded = false;
+
+	memset(in, 0, sizeof *in);
+	in->base.path = base;
+	in->cur.path = cur;
+	in->base.max = in->cur.max = o->max_size;
+	t0 = now_ms();
+	if (base == NULL) {
+		job_run(&in->cur);
+		t1 = now_ms();
+		in->read_ms = t1 - t0;
+		if ((in->pc = job_finish(&in->cur, NULL)) == NULL)
+			return -1;
+		in->intern_ms = now_ms() - t1;
+		if ((in->idx = profile_sample_index(in->pc, o->sample_type,
+		    &cause)) == -1) {
+			log_warnx("%s: %s", cur, cause);
+			free(cause);
+			return -1;
+		}
+		return 0;
+	}
+	/* The two files are read and unpacked at once, on two cores. */
+	threaded = pthread_create(&in->base.thread, NULL, job_run,
+	    &in->base) == 0;
+	if (!threaded)
+		job_run(&in->base);
+	job_run(&in->cur);
+	if (threaded)
+		pthread_join(in->base.thread, NULL);
+	t1 = now_ms();
+	in->read_ms = t1 - t0;
+	in->st = symtab_new();
+	/* One error is told, the base's first. */
+	if (in->base.raw == NULL) {
+		log_warnx("%s", in->base.cause);
+		return -1;
+	}
+	/* pprof merges the current profile first, then the base. */
+	if ((in->pc = job_finish(&in->cur, in->st)) == NULL ||
+	    (in->pb = job_finish(&in->base, in->st)) == NULL)
+		return -1;
+	/* pprof takes the first default sample type of the two. */
+	name = o->sample_type;
+	if (name == NULL && in->pc->default_type == 0)
+		name = symtab_str(in->st, in->pb->default_type)->s;
+	if ((in->idx = profile_sample_index(in->pc, name, &cause)) == -1) {
+		log_warnx("%s: %s", cur, cause);
+		free(cause);
+		return -1;
+	}
+	in->intern_ms = now_ms() - t1;
+	return 0;
+}
+
+static void
+input_close(struct input *in)
+{
+	profile_free(in->pb);
+	profile_free(in->pc);
+	symtab_free(in->st);
+	job_free(&in->base);
+	job_free(&in->cur);
+}
+
+/* The report of the input: top, or the diff of the two. */
+static struct report *
+input_report(const struct input *in, enum report_order order)
+{
+	struct report	*r;
+	char		*cause = NULL;
+
+	if (in->pb == NULL)
+		r = report_top(in->pc, in->idx, order, &cause);
+	else
+		r = report_diff(in->pb, in->pc, in->idx, order, &cause);
+	if (r == NULL) {
+		if (in->pb == NULL)
+			log_warnx("%s: %s", in->cur.path, cause);
+		else
+			log_warnx("%s", cause);
+		free(cause);
+	}
+	return r;
+}
+
 static int
 cmd_top(int argc, char **argv, const struct options *o)
 {
-	struct job	 j = { 0 };
-	struct profile	*p;
+	struct input	 in;
 	struct report	*r = NULL;
-	char		*cause = NULL;
-	double		 t0, t1, t2;
-	int		 idx, rc = 1;
+	double		 t1, t2;
+	int		 rc = 1;
 
 	if (argc != 1)
 		usage(2);
-	j.path = argv[0];
-	j.max = o->max_size;
-	t0 = now_ms();
-	job_run(&j);
-	if ((p = job_finish(&j, NULL)) == NULL)
+	if (input_open(&in, NULL, argv[0], o) == -1)
 		goto out;
-	if ((idx = profile_sample_index(p, o->sample_type, &cause)) == -1) {
-		log_warnx("%s: %s", j.path, cause);
-		goto out;
-	}
 	t1 = now_ms();
-	if ((r = report_top(p, idx, o->order, &cause)) == NULL) {
-		log_warnx("%s: %s", j.path, cause);
+	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	}
 	t2 = now_ms();
 	print_report(r, o);
 	if (o->times) {
-		print_times(j.path, p);
+		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
-		    "%.1f ms\n", t1 - t0, t2 - t1, now_ms() - t2);
+		    "%.1f ms\n", in.read_ms + in.intern_ms, t2 - t1,
+		    now_ms() - t2);
 	}
 	rc = 0;
 out:
-	free(cause);
 	report_free(r);
-	profile_free(p);
-	job_free(&j);
+	input_close(&in);
 	return rc;
 }
 
 static int
 cmd_diff(int argc, char **argv, const struct options *o)
 {
-	struct job	 base = { 0 }, cur = { 0 };
-	struct profile	*pb = NULL, *pc = NULL;
-	struct symtab	*st;
+	struct input	 in;
 	struct report	*r = NULL;
-	char		*cause = NULL;
-	const char	*name;
-	double		 t0, t1, t2, t3;
-	int		 idx, rc = 1;
-	bool		 threaded;
+	double		 t2, t3;
+	int		 rc = 1;
 
 	if (argc != 2)
 		usage(2);
-	base.path = argv[0];
-	cur.path = argv[1];
-	base.max = cur.max = o->max_size;
-	/* The two files are read and unpacked at once, on two cores. */
-	t0 = now_ms();
-	threaded = pthread_create(&base.thread, NULL, job_run, &base) == 0;
-	if (!threaded)
-		job_run(&base);
-	job_run(&cur);
-	if (threaded)
-		pthread_join(base.thread, NULL);
-	t1 = now_ms();
-	st = symtab_new();
-	/* One error is told, the base's first. */
-	if (base.raw == NULL) {
-		log_warnx("%s", base.cause);
+	if (input_open(&in, argv[0], argv[1], o) == -1)
 		goto out;
-	}
-	/* pprof merges the current profile first, then the base. */
-	if ((pc = job_finish(&cur, st)) == NULL ||
-	    (pb = job_finish(&base, st)) == NULL)
-		goto out;
-	/* pprof takes the first default sample type of the two. */
-	name = o->sample_type;
-	if (name == NULL && pc->default_type == 0)
-		name = symtab_str(st, pb->default_type)->s;
-	if ((idx = profile_sample_index(pc, name, &cause)) == -1) {
-		log_warnx("%s: %s", cur.path, cause);
-		goto out;
-	}
 	t2 = now_ms();
-	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL) {
-		log_warnx("%s", cause);
+	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	}
 	t3 = now_ms();
 	print_report(r, o);
 	if (o->times) {
-		print_times(base.path, pb);
-		print_times(cur.path, pc);
+		print_times(in.base.path, in.pb);
+		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
-		    "ms, analysis %.1f ms, output %.1f ms\n", t1 - t0,
-		    t2 - t1, t3 - t2, now_ms() - t3);
+		    "ms, analysis %.1f ms, output %.1f ms\n", in.read_ms,
+		    in.intern_ms, t3 - t2, now_ms() - t3);
 	}
 	rc = 0;
 out:
-	free(cause);
 	report_free(r);
-	profile_free(pb);
-	profile_free(pc);
-	symtab_free(st);
-	job_free(&base);
-	job_free(&cur);
+	input_close(&in);
+	return rc;
+}
+
+/*
+ * The annotated source of the functions matching a regular expression,
+ * in one profile or in the growth between two: `go tool pprof -list`.
+ */
+static int
+cmd_list(int argc, char **argv, const struct options *o)
+{
+	struct list_options	 lo;
+	struct input		 in;
+	struct report		*r = NULL;
+	struct list		*l = NULL;
+	json_t			*j;
+	char			*cause = NULL;
+	int			 rc = 1;
+
+	if (argc != 2 && argc != 3)
+		usage(2);
+	if (input_open(&in, argc == 3 ? argv[1] : NULL, argv[argc - 1],
+	    o) == -1)
+		goto out;
+	/* The report gives pprof's total, a diff's from merged samples. */
+	if ((r = input_report(&in, REPORT_BY_FLAT)) == NULL)
+		goto out;
+	lo.regex = argv[0];
+	lo.source_path = o->source_path;
+	lo.trim_path = o->trim_path;
+	if ((l = list_make(in.pb, in.pc, in.idx, r->total, &lo,
+	    &cause)) == NULL) {
+		log_warnx("%s", cause);
+		goto out;
+	}
+	if (o->json) {
+		j = list_json(l);
+		if (json_dumpf(j, stdout, JSON_COMPACT) == -1)
+			fatal("writing output");
+		fputc('\n', stdout);
+		json_decref(j);
+	} else
+		list_text(stdout, l);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal("writing output");
+	rc = 0;
+out:
+	free(cause);
+	list_free(l);
+	report_free(r);
+	input_close(&in);
 	return rc;
 }
 
@@ -468,6 +585,21 @@ out:
 	return rc;
 }
 
+/* Add dir to a ':'-separated list, as pprof's options take them. */
+static void
+path_add(char **list, const char *dir)
+{
+	char	*s;
+
+	if (*list == NULL) {
+		*list = xstrdup(dir);
+		return;
+	}
+	xasprintf(&s, "%s:%s", *list, dir);
+	free(*list);
+	*list = s;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,12 +613,15 @@ main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'W' },
 		{ "for", required_argument, NULL, 'F' },
 		{ "min-growth", required_argument, NULL, 'G' },
+		{ "source-path", required_argument, NULL, 'S' },
+		{ "trim-path", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
-			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED };
+			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
+			    NULL, NULL };
 	const char	*cmd, *errstr;
 	long long	 n;
 	uint64_t	 size;
@@ -550,6 +685,11 @@ main(int argc, char **argv)
 				fatalx("--max-size %s: out of range", optarg);
 			o.max_size = size;
 			break;
+		case 'S':
+		case 'T':
+			path_add(ch == 'S' ? &o.source_path : &o.trim_path,
+			    optarg);
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -565,6 +705,8 @@ main(int argc, char **argv)
 		return cmd_top(argc, argv, &o);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc, argv, &o);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc, argv, &o);
 	if (strcmp(cmd, "judge") == 0)
 		return cmd_judge(argc, argv, &o);
 	log_warnx("unknown command \"%s\"", cmd);
