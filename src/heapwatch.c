@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,9 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "conf.h"
+#include "fetch.h"
 #include "judge.h"
 #include "list.h"
 #include "log.h"
@@ -40,6 +44,9 @@ struct options {
 	size_t			 max_size;
 	char			*source_path;	/* list's, ':'-separated */
 	char			*trim_path;
+	uint64_t		 timeout_ms;	/* of a URL's fetch */
+	uint64_t		 interval_ms;	/* between diff's snapshots */
+	const char		*interval;	/* as given */
 };
 
 static void __attribute__((noreturn))
@@ -50,6 +57,8 @@ usage(int status)
 	    "PROFILE\n"
 	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
 	    "BASE CURRENT\n"
+	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
+	    "[--interval D] URL\n"
 	    "       heapwatch list [-i SAMPLE_TYPE] [--source-path DIR] "
 	    "[--trim-path PREFIX]\n"
 	    "                      [--json] REGEX PROFILE | REGEX BASE CURRENT\n"
@@ -71,6 +80,11 @@ usage(int status)
 	    "      --trim-path PREFIX   list: cut PREFIX from the paths in the"
 	    " profile\n"
 	    "      --times              print where the time went on stderr\n"
+	    "      --timeout D          give up fetching a URL after D"
+	    " (default 60s)\n"
+	    "      --interval D         diff URL: the time between its two"
+	    " snapshots\n"
+	    "                           (default 30s)\n"
 	    "      --window D, --for D, --min-growth N\n"
 	    "                           judge's settings, as heapwatchd.yaml's"
 	    " (30m, 15m,\n"
@@ -88,6 +102,18 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Sleep for ms milliseconds, signals or not. */
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static void
 print_times(const char *what, const struct profile *p)
 {
@@ -97,27 +123,43 @@ print_times(const char *what, const struct profile *p)
 	    p->stats.reduce_ms);
 }
 
-/* Reading, inflating and unpacking one file: the part run on a thread. */
+/*
+ * Fetching or reading, inflating and unpacking one profile: the part run
+ * on a thread. data is the body when fetched beforehand.
+ */
 struct job {
-	const char		*path;
+	const char		*path;		/* a file or a URL */
 	size_t			 max;
+	uint64_t		 timeout_ms;
+	void			*data;
+	size_t			 len;
 	struct profile_raw	*raw;
 	char			*cause;
 	pthread_t		 thread;
 };
 
+/* Fetch a URL's body, or read a file's, into the job. */
+static int
+job_get(struct job *j)
+{
+	if (fetch_is_url(j->path))
+		return fetch_url(j->path, j->max, j->timeout_ms, &j->data,
+		    &j->len, &j->cause);
+	return profile_read_file(j->path, j->max, &j->data, &j->len,
+	    &j->cause);
+}
+
 static void *
 job_run(void *arg)
 {
 	struct job	*j = arg;
-	void		*data;
-	size_t		 len;
 	char		*why = NULL;
 
-	if (profile_read_file(j->path, j->max, &data, &len, &j->cause) == -1)
+	if (j->data == NULL && job_get(j) == -1)
 		return NULL;
-	j->raw = profile_parse(data, len, j->max, &why);
-	free(data);
+	j->raw = profile_parse(j->data, j->len, j->max, &why);
+	free(j->data);
+	j->data = NULL;
 	if (j->raw == NULL) {
 		xasprintf(&j->cause, "%s: %s", j->path, why);
 		free(why);
@@ -148,6 +190,7 @@ job_finish(struct job *j, struct symtab *st)
 static void
 job_free(struct job *j)
 {
+	free(j->data);
 	profile_raw_free(j->raw);
 	free(j->cause);
 }
@@ -185,19 +228,26 @@ struct input {
 	double		 intern_ms;
 };
 
-static int
-input_open(struct input *in, const char *base, const char *cur,
+static void
+input_init(struct input *in, const char *base, const char *cur,
     const struct options *o)
 {
-	char		*cause = NULL;
-	const char	*name;
-	double		 t0, t1;
-	bool		 threaded = false;
-
 	memset(in, 0, sizeof *in);
 	in->base.path = base;
 	in->cur.path = cur;
 	in->base.max = in->cur.max = o->max_size;
+	in->base.timeout_ms = in->cur.timeout_ms = o->timeout_ms;
+}
+
+/* Read, decode and intern the input's profiles; errors are told. */
+static int
+input_open(struct input *in, const struct options *o)
+{
+	char		*cause = NULL;
+	const char	*name, *base = in->base.path, *cur = in->cur.path;
+	double		 t0, t1;
+	bool		 threaded = false;
+
 	t0 = now_ms();
 	if (base == NULL) {
 		job_run(&in->cur);
@@ -288,7 +338,8 @@ cmd_top(int argc, char **argv, const struct options *o)
 
 	if (argc != 1)
 		usage(2);
-	if (input_open(&in, NULL, argv[0], o) == -1)
+	input_init(&in, NULL, argv[0], o);
+	if (input_open(&in, o) == -1)
 		goto out;
 	t1 = now_ms();
 	if ((r = input_report(&in, o->order)) == NULL)
@@ -316,9 +367,21 @@ cmd_diff(int argc, char **argv, const struct options *o)
 	double		 t2, t3;
 	int		 rc = 1;
 
-	if (argc != 2)
+	if (argc == 1 && fetch_is_url(argv[0])) {
+		/* Two snapshots of one URL, an interval apart. */
+		input_init(&in, argv[0], argv[0], o);
+		if (job_get(&in.base) == -1) {
+			log_warnx("%s", in.base.cause);
+			goto out;
+		}
+		log_info("%s: took the first snapshot, the second in %s",
+		    argv[0], o->interval);
+		sleep_ms(o->interval_ms);
+	} else if (argc == 2)
+		input_init(&in, argv[0], argv[1], o);
+	else
 		usage(2);
-	if (input_open(&in, argv[0], argv[1], o) == -1)
+	if (input_open(&in, o) == -1)
 		goto out;
 	t2 = now_ms();
 	if ((r = input_report(&in, o->order)) == NULL)
@@ -356,8 +419,8 @@ cmd_list(int argc, char **argv, const struct options *o)
 
 	if (argc != 2 && argc != 3)
 		usage(2);
-	if (input_open(&in, argc == 3 ? argv[1] : NULL, argv[argc - 1],
-	    o) == -1)
+	input_init(&in, argc == 3 ? argv[1] : NULL, argv[argc - 1], o);
+	if (input_open(&in, o) == -1)
 		goto out;
 	/* The report gives pprof's total, a diff's from merged samples. */
 	if ((r = input_report(&in, REPORT_BY_FLAT)) == NULL)
@@ -614,6 +677,8 @@ main(int argc, char **argv)
 		{ "for", required_argument, NULL, 'F' },
 		{ "min-growth", required_argument, NULL, 'G' },
 		{ "source-path", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 'O' },
+		{ "interval", required_argument, NULL, 'I' },
 		{ "trim-path", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -621,13 +686,15 @@ main(int argc, char **argv)
 	};
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
-			    NULL, NULL };
+			    NULL, NULL, 60000, 30000, "30s" };
 	const char	*cmd, *errstr;
 	long long	 n;
 	uint64_t	 size;
 	int		 ch;
 
 	log_init("heapwatch", 0);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("cannot start libcurl");
 	malloc_tune();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
@@ -684,6 +751,19 @@ main(int argc, char **argv)
 			if (size == 0 || size > SIZE_MAX / 2)
 				fatalx("--max-size %s: out of range", optarg);
 			o.max_size = size;
+			break;
+		case 'O':
+		case 'I':
+			if (units_duration(optarg, ch == 'O' ? &o.timeout_ms :
+			    &o.interval_ms, &errstr) == -1)
+				fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
+				    "interval", optarg, errstr);
+			if ((ch == 'O' ? o.timeout_ms : o.interval_ms) == 0 ||
+			    (ch == 'O' && o.timeout_ms > LONG_MAX))
+				fatalx("--%s %s: must be more than 0",
+				    ch == 'O' ? "timeout" : "interval", optarg);
+			if (ch == 'I')
+				o.interval = optarg;
 			break;
 		case 'S':
 		case 'T':
