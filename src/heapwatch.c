@@ -690,7 +690,7 @@ main(int argc, char **argv)
 	const char	*cmd, *errstr;
 	long long	 n;
 	uint64_t	 size;
-	int		 ch;
+	int		 ch, rc;
 
 	log_init("heapwatch", 0);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -782,13 +782,19 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd, "top") == 0)
-		return cmd_top(argc, argv, &o);
-	if (strcmp(cmd, "diff") == 0)
-		return cmd_diff(argc, argv, &o);
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(argc, argv, &o);
-	if (strcmp(cmd, "judge") == 0)
-		return cmd_judge(argc, argv, &o);
-	log_warnx("unknown command \"%s\"", cmd);
-	usage(2);
+		rc = cmd_top(argc, argv, &o);
+	else if (strcmp(cmd, "diff") == 0)
+		rc = cmd_diff(argc, argv, &o);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(argc, argv, &o);
+	else if (strcmp(cmd, "judge") == 0)
+		rc = cmd_judge(argc, argv, &o);
+	else {
+		log_warnx("unknown command \"%s\"", cmd);
+		usage(2);
+	}
+	free(o.source_path);
+	free(o.trim_path);
+	curl_global_cleanup();
+	return rc;
 }
