@@ -385,8 +385,9 @@ src_open(const char *file, const char *search, const char *trim,
 	for (p = search; (dir = split_next(&p, &first)) != NULL;) {
 		for (;;) {
 			name = go_join(dir, path);
-			fd = open(*name != '\0' ? name : ".",
-			    O_RDONLY | O_CLOEXEC);
+			/* Go opens "" as no file at all. */
+			fd = *name != '\0' ? open(name, O_RDONLY | O_CLOEXEC) :
+			    -1;
 			free(name);
 			if (fd != -1) {
 				free(dir);
