@@ -240,6 +240,10 @@ list_compare "a diff of a profile with itself" 'main\.' "" "" "$a" "$a"
 list_compare "goroutine" 'main\.|gopark' "" "" "$ga"
 list_compare "goroutine diff" 'main\.' "" "" "$ga" "$gb"
 list_numbers "goroutine diff" 'main\.' "" "" "$gb" "$ga"
+# Tens of thousands of samples whose stacks recur through two functions at
+# several lines each: a line's cum counts each sample once.
+list_compare "many: diff" 'main\.many' "" "" "$profiles/many-a.pb.gz" \
+    "$profiles/many-b.pb.gz"
 
 # Sources not found: a trimmed path looked for where it is not, and found
 # again below the right directory.
