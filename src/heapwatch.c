@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,10 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "conf.h"
+#include "fetch.h"
 #include "judge.h"
+#include "list.h"
 #include "log.h"
 #include "profile.h"
 #include "render.h"
@@ -37,6 +42,11 @@ struct options {
 	bool			 json;
 	bool			 times;
 	size_t			 max_size;
+	char			*source_path;	/* list's, ':'-separated */
+	char			*trim_path;
+	uint64_t		 timeout_ms;	/* of a URL's fetch */
+	uint64_t		 interval_ms;	/* between diff's snapshots */
+	const char		*interval;	/* as given */
 };
 
 static void __attribute__((noreturn))
@@ -47,6 +57,11 @@ usage(int status)
 	    "PROFILE\n"
 	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
 	    "BASE CURRENT\n"
+	    "       heapwatch diff [-i SAMPLE_TYPE] [-n N] [--cum] [--json] "
+	    "[--interval D] URL\n"
+	    "       heapwatch list [-i SAMPLE_TYPE] [--source-path DIR] "
+	    "[--trim-path PREFIX]\n"
+	    "                      [--json] REGEX PROFILE | REGEX BASE CURRENT\n"
 	    "       heapwatch judge [--window D] [--for D] [--min-growth N] "
 	    "[--json] DIR\n"
 	    "options:\n"
@@ -58,7 +73,18 @@ usage(int status)
 	    "      --max-size SIZE      refuse profiles larger than SIZE once"
 	    " decompressed\n"
 	    "                           (default 256MiB)\n"
+	    "      --source-path DIR    list: where to look for source files"
+	    " (the current\n"
+	    "                           directory; several: DIR:DIR or the"
+	    " option again)\n"
+	    "      --trim-path PREFIX   list: cut PREFIX from the paths in the"
+	    " profile\n"
 	    "      --times              print where the time went on stderr\n"
+	    "      --timeout D          give up fetching a URL after D"
+	    " (default 60s)\n"
+	    "      --interval D         diff URL: the time between its two"
+	    " snapshots\n"
+	    "                           (default 30s)\n"
 	    "      --window D, --for D, --min-growth N\n"
 	    "                           judge's settings, as heapwatchd.yaml's"
 	    " (30m, 15m,\n"
@@ -76,6 +102,18 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Sleep for ms milliseconds, signals or not. */
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static void
 print_times(const char *what, const struct profile *p)
 {
@@ -85,27 +123,43 @@ print_times(const char *what, const struct profile *p)
 	    p->stats.reduce_ms);
 }
 
-/* Reading, inflating and unpacking one file: the part run on a thread. */
+/*
+ * Fetching or reading, inflating and unpacking one profile: the part run
+ * on a thread. data is the body when fetched beforehand.
+ */
 struct job {
-	const char		*path;
+	const char		*path;		/* a file or a URL */
 	size_t			 max;
+	uint64_t		 timeout_ms;
+	void			*data;
+	size_t			 len;
 	struct profile_raw	*raw;
 	char			*cause;
 	pthread_t		 thread;
 };
 
+/* Fetch a URL's body, or read a file's, into the job. */
+static int
+job_get(struct job *j)
+{
+	if (fetch_is_url(j->path))
+		return fetch_url(j->path, j->max, j->timeout_ms, &j->data,
+		    &j->len, &j->cause);
+	return profile_read_file(j->path, j->max, &j->data, &j->len,
+	    &j->cause);
+}
+
 static void *
 job_run(void *arg)
 {
 	struct job	*j = arg;
-	void		*data;
-	size_t		 len;
 	char		*why = NULL;
 
-	if (profile_read_file(j->path, j->max, &data, &len, &j->cause) == -1)
+	if (j->data == NULL && job_get(j) == -1)
 		return NULL;
-	j->raw = profile_parse(data, len, j->max, &why);
-	free(data);
+	j->raw = profile_parse(j->data, j->len, j->max, &why);
+	free(j->data);
+	j->data = NULL;
 	if (j->raw == NULL) {
 		xasprintf(&j->cause, "%s: %s", j->path, why);
 		free(why);
@@ -136,6 +190,7 @@ job_finish(struct job *j, struct symtab *st)
 static void
 job_free(struct job *j)
 {
+	free(j->data);
 	profile_raw_free(j->raw);
 	free(j->cause);
 }
@@ -158,117 +213,242 @@ print_report(struct report *r, const struct options *o)
 		fatal("writing output");
 }
 
+/*
+ * The profiles a command reads: one, or a base and a current one decoded
+ * into one symtab, and the sample index chosen as pprof chooses it.
+ */
+struct input {
+	struct job	 base;
+	struct job	 cur;
+	struct profile	*pb;		/* NULL for one profile */
+	struct profile	*pc;
+	struct symtab	*st;
+	int		 idx;
+	double		 read_ms;	/* read and parse, or both at once */
+	double		 intern_ms;
+};
+
+static void
+input_init(struct input *in, const char *base, const char *cur,
+    const struct options *o)
+{
+	memset(in, 0, sizeof *in);
+	in->base.path = base;
+	in->cur.path = cur;
+	in->base.max = in->cur.max = o->max_size;
+	in->base.timeout_ms = in->cur.timeout_ms = o->timeout_ms;
+}
+
+/* Read, decode and intern the input's profiles; errors are told. */
+static int
+input_open(struct input *in, const struct options *o)
+{
+	char		*cause = NULL;
+	const char	*name, *base = in->base.path, *cur = in->cur.path;
+	double		 t0, t1;
+	bool		 threaded = false;
+
+	t0 = now_ms();
+	if (base == NULL) {
+		job_run(&in->cur);
+		t1 = now_ms();
+		in->read_ms = t1 - t0;
+		if ((in->pc = job_finish(&in->cur, NULL)) == NULL)
+			return -1;
+		in->intern_ms = now_ms() - t1;
+		if ((in->idx = profile_sample_index(in->pc, o->sample_type,
+		    &cause)) == -1) {
+			log_warnx("%s: %s", cur, cause);
+			free(cause);
+			return -1;
+		}
+		return 0;
+	}
+	/* The two files are read and unpacked at once, on two cores. */
+	threaded = pthread_create(&in->base.thread, NULL, job_run,
+	    &in->base) == 0;
+	if (!threaded)
+		job_run(&in->base);
+	job_run(&in->cur);
+	if (threaded)
+		pthread_join(in->base.thread, NULL);
+	t1 = now_ms();
+	in->read_ms = t1 - t0;
+	in->st = symtab_new();
+	/* One error is told, the base's first. */
+	if (in->base.raw == NULL) {
+		log_warnx("%s", in->base.cause);
+		return -1;
+	}
+	/* pprof merges the current profile first, then the base. */
+	if ((in->pc = job_finish(&in->cur, in->st)) == NULL ||
+	    (in->pb = job_finish(&in->base, in->st)) == NULL)
+		return -1;
+	/* pprof takes the first default sample type of the two. */
+	name = o->sample_type;
+	if (name == NULL && in->pc->default_type == 0)
+		name = symtab_str(in->st, in->pb->default_type)->s;
+	if ((in->idx = profile_sample_index(in->pc, name, &cause)) == -1) {
+		log_warnx("%s: %s", cur, cause);
+		free(cause);
+		return -1;
+	}
+	in->intern_ms = now_ms() - t1;
+	return 0;
+}
+
+static void
+input_close(struct input *in)
+{
+	profile_free(in->pb);
+	profile_free(in->pc);
+	symtab_free(in->st);
+	job_free(&in->base);
+	job_free(&in->cur);
+}
+
+/* The report of the input: top, or the diff of the two. */
+static struct report *
+input_report(const struct input *in, enum report_order order)
+{
+	struct report	*r;
+	char		*cause = NULL;
+
+	if (in->pb == NULL)
+		r = report_top(in->pc, in->idx, order, &cause);
+	else
+		r = report_diff(in->pb, in->pc, in->idx, order, &cause);
+	if (r == NULL) {
+		if (in->pb == NULL)
+			log_warnx("%s: %s", in->cur.path, cause);
+		else
+			log_warnx("%s", cause);
+		free(cause);
+	}
+	return r;
+}
+
 static int
 cmd_top(int argc, char **argv, const struct options *o)
 {
-	struct job	 j = { 0 };
-	struct profile	*p;
+	struct input	 in;
 	struct report	*r = NULL;
-	char		*cause = NULL;
-	double		 t0, t1, t2;
-	int		 idx, rc = 1;
+	double		 t1, t2;
+	int		 rc = 1;
 
 	if (argc != 1)
 		usage(2);
-	j.path = argv[0];
-	j.max = o->max_size;
-	t0 = now_ms();
-	job_run(&j);
-	if ((p = job_finish(&j, NULL)) == NULL)
+	input_init(&in, NULL, argv[0], o);
+	if (input_open(&in, o) == -1)
 		goto out;
-	if ((idx = profile_sample_index(p, o->sample_type, &cause)) == -1) {
-		log_warnx("%s: %s", j.path, cause);
-		goto out;
-	}
 	t1 = now_ms();
-	if ((r = report_top(p, idx, o->order, &cause)) == NULL) {
-		log_warnx("%s: %s", j.path, cause);
+	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	}
 	t2 = now_ms();
 	print_report(r, o);
 	if (o->times) {
-		print_times(j.path, p);
+		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
-		    "%.1f ms\n", t1 - t0, t2 - t1, now_ms() - t2);
+		    "%.1f ms\n", in.read_ms + in.intern_ms, t2 - t1,
+		    now_ms() - t2);
 	}
 	rc = 0;
 out:
-	free(cause);
 	report_free(r);
-	profile_free(p);
-	job_free(&j);
+	input_close(&in);
 	return rc;
 }
 
 static int
 cmd_diff(int argc, char **argv, const struct options *o)
 {
-	struct job	 base = { 0 }, cur = { 0 };
-	struct profile	*pb = NULL, *pc = NULL;
-	struct symtab	*st;
+	struct input	 in;
 	struct report	*r = NULL;
-	char		*cause = NULL;
-	const char	*name;
-	double		 t0, t1, t2, t3;
-	int		 idx, rc = 1;
-	bool		 threaded;
+	double		 t2, t3;
+	int		 rc = 1;
 
-	if (argc != 2)
+	if (argc == 1 && fetch_is_url(argv[0])) {
+		/* Two snapshots of one URL, an interval apart. */
+		input_init(&in, argv[0], argv[0], o);
+		if (job_get(&in.base) == -1) {
+			log_warnx("%s", in.base.cause);
+			goto out;
+		}
+		log_info("%s: took the first snapshot, the second in %s",
+		    argv[0], o->interval);
+		sleep_ms(o->interval_ms);
+	} else if (argc == 2)
+		input_init(&in, argv[0], argv[1], o);
+	else
 		usage(2);
-	base.path = argv[0];
-	cur.path = argv[1];
-	base.max = cur.max = o->max_size;
-	/* The two files are read and unpacked at once, on two cores. */
-	t0 = now_ms();
-	threaded = pthread_create(&base.thread, NULL, job_run, &base) == 0;
-	if (!threaded)
-		job_run(&base);
-	job_run(&cur);
-	if (threaded)
-		pthread_join(base.thread, NULL);
-	t1 = now_ms();
-	st = symtab_new();
-	/* One error is told, the base's first. */
-	if (base.raw == NULL) {
-		log_warnx("%s", base.cause);
+	if (input_open(&in, o) == -1)
 		goto out;
-	}
-	/* pprof merges the current profile first, then the base. */
-	if ((pc = job_finish(&cur, st)) == NULL ||
-	    (pb = job_finish(&base, st)) == NULL)
-		goto out;
-	/* pprof takes the first default sample type of the two. */
-	name = o->sample_type;
-	if (name == NULL && pc->default_type == 0)
-		name = symtab_str(st, pb->default_type)->s;
-	if ((idx = profile_sample_index(pc, name, &cause)) == -1) {
-		log_warnx("%s: %s", cur.path, cause);
-		goto out;
-	}
 	t2 = now_ms();
-	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL) {
-		log_warnx("%s", cause);
+	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	}
 	t3 = now_ms();
 	print_report(r, o);
 	if (o->times) {
-		print_times(base.path, pb);
-		print_times(cur.path, pc);
+		print_times(in.base.path, in.pb);
+		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
-		    "ms, analysis %.1f ms, output %.1f ms\n", t1 - t0,
-		    t2 - t1, t3 - t2, now_ms() - t3);
+		    "ms, analysis %.1f ms, output %.1f ms\n", in.read_ms,
+		    in.intern_ms, t3 - t2, now_ms() - t3);
 	}
 	rc = 0;
 out:
-	free(cause);
 	report_free(r);
-	profile_free(pb);
-	profile_free(pc);
-	symtab_free(st);
-	job_free(&base);
-	job_free(&cur);
+	input_close(&in);
+	return rc;
+}
+
+/*
+ * The annotated source of the functions matching a regular expression,
+ * in one profile or in the growth between two: `go tool pprof -list`.
+ */
+static int
+cmd_list(int argc, char **argv, const struct options *o)
+{
+	struct list_options	 lo;
+	struct input		 in;
+	struct report		*r = NULL;
+	struct list		*l = NULL;
+	json_t			*j;
+	char			*cause = NULL;
+	int			 rc = 1;
+
+	if (argc != 2 && argc != 3)
+		usage(2);
+	input_init(&in, argc == 3 ? argv[1] : NULL, argv[argc - 1], o);
+	if (input_open(&in, o) == -1)
+		goto out;
+	/* The report gives pprof's total, a diff's from merged samples. */
+	if ((r = input_report(&in, REPORT_BY_FLAT)) == NULL)
+		goto out;
+	lo.regex = argv[0];
+	lo.source_path = o->source_path;
+	lo.trim_path = o->trim_path;
+	if ((l = list_make(in.pb, in.pc, in.idx, r->total, &lo,
+	    &cause)) == NULL) {
+		log_warnx("%s", cause);
+		goto out;
+	}
+	if (o->json) {
+		j = list_json(l);
+		if (json_dumpf(j, stdout, JSON_COMPACT) == -1)
+			fatal("writing output");
+		fputc('\n', stdout);
+		json_decref(j);
+	} else
+		list_text(stdout, l);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal("writing output");
+	rc = 0;
+out:
+	free(cause);
+	list_free(l);
+	report_free(r);
+	input_close(&in);
 	return rc;
 }
 
@@ -468,6 +648,21 @@ out:
 	return rc;
 }
 
+/* Add dir to a ':'-separated list, as pprof's options take them. */
+static void
+path_add(char **list, const char *dir)
+{
+	char	*s;
+
+	if (*list == NULL) {
+		*list = xstrdup(dir);
+		return;
+	}
+	xasprintf(&s, "%s:%s", *list, dir);
+	free(*list);
+	*list = s;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,18 +676,25 @@ main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'W' },
 		{ "for", required_argument, NULL, 'F' },
 		{ "min-growth", required_argument, NULL, 'G' },
+		{ "source-path", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 'O' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "trim-path", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
-			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED };
+			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
+			    NULL, NULL, 60000, 30000, "30s" };
 	const char	*cmd, *errstr;
 	long long	 n;
 	uint64_t	 size;
-	int		 ch;
+	int		 ch, rc;
 
 	log_init("heapwatch", 0);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("cannot start libcurl");
 	malloc_tune();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
@@ -550,6 +752,24 @@ main(int argc, char **argv)
 				fatalx("--max-size %s: out of range", optarg);
 			o.max_size = size;
 			break;
+		case 'O':
+		case 'I':
+			if (units_duration(optarg, ch == 'O' ? &o.timeout_ms :
+			    &o.interval_ms, &errstr) == -1)
+				fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
+				    "interval", optarg, errstr);
+			if ((ch == 'O' ? o.timeout_ms : o.interval_ms) == 0 ||
+			    (ch == 'O' && o.timeout_ms > LONG_MAX))
+				fatalx("--%s %s: must be more than 0",
+				    ch == 'O' ? "timeout" : "interval", optarg);
+			if (ch == 'I')
+				o.interval = optarg;
+			break;
+		case 'S':
+		case 'T':
+			path_add(ch == 'S' ? &o.source_path : &o.trim_path,
+			    optarg);
+			break;
 		case 'h':
 			usage(0);
 		case 'V':
@@ -562,11 +782,19 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd, "top") == 0)
-		return cmd_top(argc, argv, &o);
-	if (strcmp(cmd, "diff") == 0)
-		return cmd_diff(argc, argv, &o);
-	if (strcmp(cmd, "judge") == 0)
-		return cmd_judge(argc, argv, &o);
-	log_warnx("unknown command \"%s\"", cmd);
-	usage(2);
+		rc = cmd_top(argc, argv, &o);
+	else if (strcmp(cmd, "diff") == 0)
+		rc = cmd_diff(argc, argv, &o);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(argc, argv, &o);
+	else if (strcmp(cmd, "judge") == 0)
+		rc = cmd_judge(argc, argv, &o);
+	else {
+		log_warnx("unknown command \"%s\"", cmd);
+		usage(2);
+	}
+	free(o.source_path);
+	free(o.trim_path);
+	curl_global_cleanup();
+	return rc;
 }

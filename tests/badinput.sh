@@ -38,6 +38,9 @@ for f in "$corpus"/*; do
 	    "$corpus/valid.pb.gz" "$f"
 	refused "diff with $name as base" "$HEAPWATCH" diff --json "$f" \
 	    "$corpus/valid.pb.gz"
+	refused "list of $name" "$HEAPWATCH" list . "$f"
+	refused "list of valid.pb.gz to $name" "$HEAPWATCH" list --json . \
+	    "$corpus/valid.pb.gz" "$f"
 done
 
 refused "a missing file" "$HEAPWATCH" top "$TMPD/no-such-file"

@@ -159,4 +159,143 @@ text_compare "many: diff" "-base $profiles/many-a.pb.gz $profiles/many-b.pb.gz" 
     "diff $profiles/many-a.pb.gz $profiles/many-b.pb.gz"
 text_compare "goroutine: diff" "-base $ga $gb" "diff $ga $gb"
 
+# list: pprof's -list, byte for byte, and its numbers in --json.
+# list_compare DESCRIPTION REGEX "PPROF-OPTIONS" "HEAPWATCH-OPTIONS" FILE...
+# (with two files, the first is the base).
+list_compare() {
+	local what=$1 re=$2 popts=$3 hopts=$4 base=()
+	shift 4
+	[ $# -eq 2 ] && base=(-base "$1")
+	# shellcheck disable=SC2086
+	go tool pprof $popts -list="$re" "${base[@]}" "${@: -1}" \
+	    >"$TMPD/want.txt" 2>"$TMPD/want.err"
+	echo "exit $?" >>"$TMPD/want.err"
+	# shellcheck disable=SC2086
+	"$HEAPWATCH" list $hopts "$re" "$@" >"$TMPD/got.txt" 2>"$TMPD/got.err"
+	echo "exit $?" >>"$TMPD/got.err"
+	sed -i 's/^heapwatch: //' "$TMPD/got.err"
+	if cmp -s "$TMPD/want.txt" "$TMPD/got.txt" &&
+	    cmp -s "$TMPD/want.err" "$TMPD/got.err"; then
+		ok 0 "list $what: pprof's text, $(wc -l <"$TMPD/got.txt") lines"
+	else
+		ok 1 "list $what: differs from pprof's"
+		diff "$TMPD/want.txt" "$TMPD/got.txt" | head -n 20 | diag
+		diff "$TMPD/want.err" "$TMPD/got.err" | head -n 5 | diag
+	fi
+}
+
+# pprof's listing in bytes (-unit=B) and heapwatch's --json, both as
+# "ROUTINE name file flat cum" and "line flat cum" lines.
+# list_numbers DESCRIPTION REGEX "PPROF-OPTIONS" "HEAPWATCH-OPTIONS" FILE...
+list_numbers() {
+	local what=$1 re=$2 popts=$3 hopts=$4 base=()
+	shift 4
+	[ $# -eq 2 ] && base=(-base "$1")
+	# shellcheck disable=SC2086
+	go tool pprof $popts -unit=B -list="$re" "${base[@]}" "${@: -1}" \
+	    2>/dev/null | awk '
+		function v(x) { if (x == ".") return 0; sub(/B$/, "", x); return x }
+		/^ROUTINE/ { fn = $3; file = $5; next }
+		/\(flat, cum\)/ { print "ROUTINE " fn " " file " " v($1) " " v($2); next }
+		/^ +[^ ]+ +[^ ]+ +[0-9]+:/ {
+			n = $3; sub(/:.*/, "", n); print n " " v($1) " " v($2)
+		}' >"$TMPD/want.num"
+	# shellcheck disable=SC2086
+	"$HEAPWATCH" list --json $hopts "$re" "$@" | jq -r '.functions[] |
+	    "ROUTINE \(.name) \(.file) \(.flat) \(.cum)",
+	    (.lines[] | "\(.line) \(.flat) \(.cum)")' >"$TMPD/got.num"
+	if [ -s "$TMPD/want.num" ] && cmp -s "$TMPD/want.num" "$TMPD/got.num"
+	then
+		ok 0 "list --json $what: pprof's numbers, $(grep -c '^ROUTINE' \
+		    "$TMPD/got.num") functions"
+	else
+		ok 1 "list --json $what: numbers differ from pprof's"
+		diff "$TMPD/want.num" "$TMPD/got.num" | head -n 20 | diag
+	fi
+}
+
+# The fixture's source is where the profile says (this tree's
+# tests/fixture/main.go), so pprof shows it; main.newBuf and main.newRecord
+# are inlined frames, main.ping and main.pong call each other.
+fixture_src="$top_srcdir/tests/fixture/main.go"
+grep -q "$(cd "$(dirname "$fixture_src")" && pwd)/main.go" \
+    <(go tool pprof -list='main\.recurse' "$a" 2>/dev/null)
+ok $? "list: the profile names the fixture's source, which exists"
+list_compare "default sample type" 'main\.' "" "" "$a"
+for t in $types; do
+	list_compare "-i $t, several functions" 'main\.(recurse|ping|pong)' \
+	    "-sample_index=$t" "-i $t" "$a"
+	list_compare "-i $t, inlined frames" 'newBuf|newRecord' \
+	    "-sample_index=$t" "-i $t" "$a"
+	list_compare "diff -i $t" 'main\.' "-sample_index=$t" "-i $t" "$a" "$b"
+	list_numbers "-i $t" 'main\.' "-sample_index=$t" "-i $t" "$a"
+	list_numbers "diff -i $t" 'main\.|runtime\.malg' "-sample_index=$t" \
+	    "-i $t" "$a" "$b"
+done
+list_compare "diff going negative" 'main\.' "" "" "$b" "$a"
+list_compare "diff of two runs" 'main\.' "" "" "$a" "$b2"
+list_compare "of runtime sources" 'runtime\.(malg|allocm)' "" "" "$a"
+list_compare "matching nothing" 'no_such_function' "" "" "$a"
+list_compare "a diff of a profile with itself" 'main\.' "" "" "$a" "$a"
+list_compare "goroutine" 'main\.|gopark' "" "" "$ga"
+list_compare "goroutine diff" 'main\.' "" "" "$ga" "$gb"
+list_numbers "goroutine diff" 'main\.' "" "" "$gb" "$ga"
+# Tens of thousands of samples whose stacks recur through two functions at
+# several lines each: a line's cum counts each sample once.
+list_compare "many: diff" 'main\.many' "" "" "$profiles/many-a.pb.gz" \
+    "$profiles/many-b.pb.gz"
+
+# Sources not found: a trimmed path looked for where it is not, and found
+# again below the right directory.
+root=$(cd "$top_srcdir" && pwd)
+list_compare "--trim-path, not found" 'main\.recurse' \
+    "-trim_path=$root -source_path=$TMPD" \
+    "--trim-path $root --source-path $TMPD" "$a"
+list_compare "--trim-path, found below --source-path" 'main\.recurse' \
+    "-trim_path=$root/ -source_path=$TMPD:$root" \
+    "--trim-path $root/ --source-path $TMPD --source-path $root" "$a"
+list_compare "found from a parent of --source-path" 'main\.ping' \
+    "-trim_path=$root -source_path=$root/tests/fixture" \
+    "--trim-path $root --source-path $root/tests/fixture" "$a"
+"$HEAPWATCH" list --json --trim-path "$root" --source-path "$TMPD" \
+    'main\.(recurse|ping)' "$a" | jq -e --arg d "$TMPD" '
+    .functions | length == 2 and all(.[];
+	.file == "tests/fixture/main.go" and
+	.error == "could not find file tests/fixture/main.go on path \($d)" and
+	(.lines | length) > 0 and all(.lines[]; .text == null) and
+	([.lines[].flat] | add) == .flat and .cum > 0)' >/dev/null
+ok $? "list --json without the source: the sampled lines, no text"
+"$HEAPWATCH" list --json 'main\.recurse' "$a" | jq -e '
+    .functions[0] | (.lines | length) > 10 and
+    (.lines[] | select(.text == "func recurse(level int) {")) and
+    ([.lines[].flat] | add) == .flat' >/dev/null
+ok $? "list --json with the source: its lines' text"
+
+# A source moved after the build: the absolute path in the profile is
+# gone (pprof's "open ...: no such file or directory"), and --trim-path
+# with --source-path find it where it went.
+mkdir -p "$TMPD/build"
+cp -r "$top_srcdir/tests/fixture" "$TMPD/build/fixture"
+if (cd "$TMPD/build/fixture" && go build -o "$TMPD/moved-svc" .) &&
+    serve_start "moved fixture" "$TMPD/moved-svc" -listen 127.0.0.1:0 \
+    -mode shapes; then
+	fetch "$STARTED_URL/debug/pprof/heap" "$TMPD/moved.pb.gz"
+	ok $? "moved: profile fetched"
+	kill "$STARTED_PID"
+	mv "$TMPD/build" "$TMPD/elsewhere"
+	list_compare "of a moved source" 'main\.(recurse|ping)' "" "" \
+	    "$TMPD/moved.pb.gz"
+	grep -q "^ Error: open $TMPD/build/fixture/main.go: no such file" \
+	    "$TMPD/got.txt"
+	ok $? "list: the moved source is not found"
+	list_compare "of a moved source, found again" 'main\.(recurse|ping)' \
+	    "-trim_path=$TMPD/build -source_path=$TMPD/elsewhere" \
+	    "--trim-path $TMPD/build --source-path $TMPD/elsewhere" \
+	    "$TMPD/moved.pb.gz"
+	grep -q "func recurse(level int) {" "$TMPD/got.txt"
+	ok $? "list: the moved source is shown"
+else
+	ok 1 "the fixture builds and runs from a copy"
+fi
+
 done_testing
