@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Verdicts on days of history, replayed in seconds: tests/histgen writes a
+# folder of 1-minute snapshots of a modelled Go service for each scenario,
+# and `heapwatch judge` with its default settings must say leak or not,
+# name the leaking function first, and fire within an hour of the leak's
+# start (a 30 m window, then 15 m of `for`, and slack for the first GCs).
+# Prints each leak's delay.
+. "$(dirname "$0")/lib.sh"
+
+gen=$(histgen_bin) || { ok 1 "tests/histgen builds"; done_testing; exit; }
+max_delay=3600
+
+# judge SCENARIO: generate it, replay it; sets expect_* and leaves the
+# verdict in $TMPD/SCENARIO.json.
+judge() {
+	local s=$1 line
+	line=$("$gen" "$s" "$TMPD/$s") || return 1
+	read -r _ expect_state expect_kind expect_fn expect_start _ <<<"$line"
+	"$HEAPWATCH" judge --json "$TMPD/$s" >"$TMPD/$s.json" 2>"$TMPD/$s.err"
+}
+
+for s in steady late goroutine-leak batch-leak; do
+	judge "$s"
+	ok $? "$s: generated and judged"
+	j=$TMPD/$s.json
+	before=$(jq --argjson t "$expect_start" '[.changes[] |
+	    select(.state == "firing" and (.snapshot | tonumber) < $t)] |
+	    length' "$j")
+	ok "$([ "$before" = 0 ]; echo $?)" "$s: no alert before the leak starts"
+	fired=$(jq -r --argjson t "$expect_start" '[.changes[] |
+	    select(.state == "firing" and (.snapshot | tonumber) >= $t)][0] |
+	    .snapshot // empty' "$j")
+	ok "$([ -n "$fired" ]; echo $?)" "$s: fires"
+	delay=$(( (${fired:-0} - expect_start) / 1000 ))
+	echo "$s: fired ${delay}s after the leak started" | diag
+	ok "$([ -n "$fired" ] && [ "$delay" -le "$max_delay" ]; echo $?)" \
+	    "$s: fires within ${max_delay}s (${delay}s)"
+	ok "$([ "$(jq -r .state "$j")" = firing ]; echo $?)" \
+	    "$s: still firing at the end"
+	ok "$([ "$(jq -r .kind "$j")" = "$expect_kind" ]; echo $?)" \
+	    "$s: judged as a $expect_kind profile"
+	got=$(jq -r '.top[0].function // empty' "$j")
+	ok "$([ "$got" = "$expect_fn" ]; echo $?)" \
+	    "$s: names $expect_fn first (got ${got:-nothing})"
+done
+
+# A leak that kills the service every two hours or so: each life fires,
+# within the hour, and starts a new window.
+s=restarts
+judge "$s"
+ok $? "$s: generated and judged"
+j=$TMPD/$s.json
+restarts=$(jq .restarts "$j")
+ok "$([ "$restarts" -ge 8 ]; echo $?)" "$s: the restarts are seen ($restarts)"
+firings=$(jq '[.changes[] | select(.state == "firing")] | length' "$j")
+ok "$([ "$firings" -ge "$restarts" ]; echo $?)" \
+    "$s: every life fires ($firings firings, $restarts restarts)"
+got=$(jq -r '.top[0].function // empty' "$j")
+ok "$([ "$got" = "$expect_fn" ]; echo $?)" \
+    "$s: names $expect_fn first (got ${got:-nothing})"
+
+# Non-leaks that never fire.
+for s in spike; do
+	judge "$s"
+	ok $? "$s: generated and judged"
+	n=$(jq '[.changes[] | select(.state == "firing")] | length' \
+	    "$TMPD/$s.json")
+	ok "$([ "$n" = 0 ]; echo $?)" "$s: never fires ($n firings)"
+done
+
+done_testing
