@@ -1,7 +1,10 @@
 /*
  * The judgement of one target: the summaries of the snapshots in its
- * window, the leak test of detect.c on its total and on each function's
- * own value, and the state of its alert. heapwatchd keeps one per target;
+ * window (and the last one before it, the heap at the window's start),
+ * the leak test of detect.c on its total and on each function's own
+ * value, and the state of its alert. A heap snapshot that repeats the one
+ * before (no GC between the two scrapes) adds no point and leaves the
+ * verdict as it was. heapwatchd keeps one per target;
  * `heapwatch judge` replays a folder of snapshots through one, so both
  * reach the same verdict.
  *
