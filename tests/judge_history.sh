@@ -44,6 +44,28 @@ for s in steady late goroutine-leak batch-leak; do
 	    "$s: names $expect_fn first (got ${got:-nothing})"
 done
 
+# GOGC=off with GOMEMLIMIT on a quiet service: GCs up to an hour and more
+# apart, so most scrapes repeat the profile before. The verdict comes with
+# the GCs (within two hours here, at night) and then holds: one firing, no
+# flapping between the GCs.
+s=gogc-off
+judge "$s"
+ok $? "$s: generated and judged"
+j=$TMPD/$s.json
+fired=$(jq -r --argjson t "$expect_start" '[.changes[] |
+    select(.state == "firing" and (.snapshot | tonumber) >= $t)][0] |
+    .snapshot // empty' "$j")
+delay=$(( (${fired:-0} - expect_start) / 1000 ))
+echo "$s: fired ${delay}s after the leak started" | diag
+ok "$([ -n "$fired" ] && [ "$delay" -le 7200 ]; echo $?)" \
+    "$s: fires within 7200s (${delay}s)"
+n=$(jq '.changes | length' "$j")
+ok "$([ "$n" = 2 ] && [ "$(jq -r .state "$j")" = firing ]; echo $?)" \
+    "$s: pending, then firing to the end ($n changes)"
+got=$(jq -r '.top[0].function // empty' "$j")
+ok "$([ "$got" = "$expect_fn" ]; echo $?)" \
+    "$s: names $expect_fn first (got ${got:-nothing})"
+
 # A leak that kills the service every two hours or so: each life fires,
 # within the hour, and starts a new window.
 s=restarts
