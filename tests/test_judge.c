@@ -67,11 +67,42 @@ gc_cadence(int gc_every, int *fired, bool *firing_at_end)
 	return changes;
 }
 
+/*
+ * A flat heap seen the same way, its GCs every 7 s finding it half a MiB
+ * higher or lower by turns: the spans without a GC make no rise, and it
+ * never goes pending.
+ */
+static int
+gc_cadence_flat(void)
+{
+	struct judge_params	 p = { "heap", 10000, 5000, 256 * 1024 };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 t, gc = 0, n = 0, changes = 0;
+	int64_t			 heap = 40 * MiB;
+
+	for (t = 0; t <= 120; t++) {
+		if (t % 7 == 0) {
+			gc = t;
+			heap = 40 * MiB + (n++ % 2 == 0 ? MiB / 2 : -MiB / 2);
+		}
+		if (judge_add(j, sum(j, t, heap, 0,
+		    (int64_t)(gc + 1) * 10 * MiB), &from))
+			changes++;
+	}
+	judge_free(j);
+	return changes;
+}
+
 static void
 test_gc_cadence(void)
 {
 	int	 every, changes, fired;
 	bool	 end;
+
+	changes = gc_cadence_flat();
+	ok(changes == 0, "a flat heap with a GC every 7 s never goes "
+	    "pending (%d changes)", changes);
 
 	for (every = 1; every <= 7; every += 3) {
 		changes = gc_cadence(every, &fired, &end);
