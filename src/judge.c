@@ -58,6 +58,16 @@ judge_set_params(struct judge *j, const struct judge_params *p)
 	j->p = *p;
 }
 
+bool
+judge_wants_gc(const struct judge *j, int64_t now)
+{
+	if (j->p.kind == NULL || strcmp(j->p.kind, "heap") != 0 ||
+	    j->state != ALERT_PENDING || j->nwin == 0)
+		return false;
+	return now - j->gc_seen >= (int64_t)(j->p.window_ms /
+	    DETECT_SEGMENTS);
+}
+
 const struct summary *
 judge_latest(const struct judge *j)
 {
@@ -340,6 +350,8 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 			judge_enter(j, ALERT_INACTIVE, s->time_ms);
 		j->calm = 0;
 	}
+	if (last == NULL || j->nwin == 0 || !same_gc(last, s))
+		j->gc_seen = s->time_ms;
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);

@@ -61,6 +61,7 @@ struct judge {
 	int64_t			 since;		/* of the state, unix ms */
 	int64_t			 active;	/* growing since, unix ms */
 	int64_t			 calm;		/* firing, not growing since */
+	int64_t			 gc_seen;	/* the newest GC's first scrape */
 	struct verdict		 total;		/* of the last judgement */
 	double			 per_second;	/* the total's slope */
 	bool			 total_growing;
@@ -106,6 +107,13 @@ bool		 judge_add(struct judge *, struct summary *,
  */
 bool		 judge_add_gc(struct judge *, int64_t time_ms, uint64_t gc,
 		    double uptime, int64_t live_bytes, enum alert_state *from);
+/*
+ * Whether a heap scrape at now should ask the service for a GC first
+ * (Go's ?gc=1): the alert is pending, so a suspicion is to be confirmed,
+ * and no GC has been seen for a span of the window, so the profile is
+ * stale. The scrape's profile is then a new GC, judged as any other.
+ */
+bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);

@@ -42,7 +42,8 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
  * returns the number of state changes, and when it first fired in *fired.
  */
 static int
-gc_cadence(int gc_every, int *fired, bool *firing_at_end)
+gc_cadence(int gc_every, int *fired, bool *firing_at_end, int *wants,
+    int *wrong_gc)
 {
 	struct judge_params	 p = { "heap", 10000, 5000, 2 * MiB };
 	struct judge		*j = judge_new(&p);
@@ -51,6 +52,7 @@ gc_cadence(int gc_every, int *fired, bool *firing_at_end)
 	int64_t			 heap;
 
 	*fired = -1;
+	*wants = *wrong_gc = 0;
 	for (t = 0; t <= 60; t++) {
 		if (t % gc_every == 0)
 			gc = t;
@@ -61,6 +63,13 @@ gc_cadence(int gc_every, int *fired, bool *firing_at_end)
 			if (j->state == ALERT_FIRING && *fired == -1)
 				*fired = t;
 		}
+		/* A GC is asked for only to confirm a pending alert on a
+		 * profile older than a quarter of the window. */
+		if (judge_wants_gc(j, (int64_t)t * 1000) !=
+		    (j->state == ALERT_PENDING && t - gc >= 3))
+			*wrong_gc += 1;
+		if (judge_wants_gc(j, (int64_t)t * 1000))
+			*wants += 1;
 	}
 	*firing_at_end = j->state == ALERT_FIRING;
 	judge_free(j);
@@ -97,7 +106,7 @@ gc_cadence_flat(void)
 static void
 test_gc_cadence(void)
 {
-	int	 every, changes, fired;
+	int	 every, changes, fired, wants, wrong;
 	bool	 end;
 
 	changes = gc_cadence_flat();
@@ -105,7 +114,10 @@ test_gc_cadence(void)
 	    "pending (%d changes)", changes);
 
 	for (every = 1; every <= 7; every += 3) {
-		changes = gc_cadence(every, &fired, &end);
+		changes = gc_cadence(every, &fired, &end, &wants, &wrong);
+		ok(wrong == 0 && (every < 4 || wants > 0), "a GC every %d s: "
+		    "a GC asked for %d times, when pending on a stale profile",
+		    every, wants);
 		ok(fired != -1 && fired <= 30 && end,
 		    "a GC every %d s: fires (at %d s) and stays firing",
 		    every, fired);
