@@ -102,6 +102,8 @@ detect_judge(const struct point *pts, size_t n, int64_t now_ms,
 	/* The slope costs n^2: only for a series whose floors rise. */
 	if (!v->floors_rise)
 		goto out;
+	/* The slope takes each GC at its own time, a rate. */
+	w[0].t_ms = pts[first].t_ms;
 	v->per_second = detect_slope(w, nw);
 	v->growth = (int64_t)(v->per_second * (double)window_ms / 1000.0);
 	v->growing = v->growth >= min_growth;

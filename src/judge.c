@@ -47,6 +47,7 @@ judge_free(struct judge *j)
 		return;
 	window_clear(j);
 	free(j->win);
+	free(j->seen);
 	free(j->gc);
 	names_free(j->names);
 	free(j);
@@ -64,7 +65,7 @@ judge_wants_gc(const struct judge *j, int64_t now)
 	if (j->p.kind == NULL || strcmp(j->p.kind, "heap") != 0 ||
 	    j->state != ALERT_PENDING || j->nwin == 0)
 		return false;
-	return now - j->gc_seen >= (int64_t)(j->p.window_ms /
+	return now - j->seen[j->nwin - 1] >= (int64_t)(j->p.window_ms /
 	    DETECT_SEGMENTS);
 }
 
@@ -114,6 +115,8 @@ window_prune(struct judge *j, int64_t now)
 		summary_free(j->win[n++]);
 	if (n > 0) {
 		memmove(j->win, j->win + n, (j->nwin - n) * sizeof *j->win);
+		memmove(j->seen, j->seen + n, (j->nwin - n) *
+		    sizeof *j->seen);
 		j->nwin -= n;
 	}
 }
@@ -156,7 +159,8 @@ fn_cmp(const void *a, const void *b)
 /*
  * Judge the window: the total, then each function of the newest. The
  * points are the GCs the window saw, each at the first scrape that showed
- * it: a scrape that shows the same GC again adds nothing.
+ * it (the GC kept from before the window too): a scrape that shows the
+ * same GC again adds nothing.
  */
 static bool
 judge_window(struct judge *j, int64_t now)
@@ -184,7 +188,7 @@ judge_window(struct judge *j, int64_t now)
 			obs[nobs++] = i;
 	pts = xreallocarray(NULL, nobs + 1, sizeof *pts);
 	for (i = 0; i < nobs; i++) {
-		pts[i].t_ms = j->win[obs[i]]->time_ms;
+		pts[i].t_ms = j->seen[obs[i]];
 		pts[i].v = j->win[obs[i]]->total;
 	}
 	detect_judge(pts, nobs, now, j->p.window_ms, j->p.min_growth,
@@ -198,7 +202,7 @@ judge_window(struct judge *j, int64_t now)
 		if (last->fns[k].own <= 0)
 			continue;
 		for (i = 0; i < nobs; i++) {
-			pts[i].t_ms = j->win[obs[i]]->time_ms;
+			pts[i].t_ms = j->seen[obs[i]];
 			pts[i].v = own_value(j->win[obs[i]],
 			    last->fns[k].name);
 		}
@@ -350,12 +354,13 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 			judge_enter(j, ALERT_INACTIVE, s->time_ms);
 		j->calm = 0;
 	}
-	if (last == NULL || j->nwin == 0 || !same_gc(last, s))
-		j->gc_seen = s->time_ms;
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);
+		j->seen = xreallocarray(j->seen, j->capwin, sizeof *j->seen);
 	}
+	j->seen[j->nwin] = j->nwin > 0 && same_gc(last, s) ?
+	    j->seen[j->nwin - 1] : s->time_ms;
 	j->win[j->nwin++] = s;
 	window_prune(j, s->time_ms);
 

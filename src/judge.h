@@ -54,6 +54,8 @@ struct judge {
 	struct judge_params	 p;
 	struct names		*names;
 	struct summary		**win;		/* oldest first */
+	int64_t			*seen;		/* when each one's GC was
+						   first scraped, unix ms */
 	size_t			 nwin, capwin;
 	unsigned int		 restarts;
 
@@ -61,7 +63,6 @@ struct judge {
 	int64_t			 since;		/* of the state, unix ms */
 	int64_t			 active;	/* growing since, unix ms */
 	int64_t			 calm;		/* firing, not growing since */
-	int64_t			 gc_seen;	/* the newest GC's first scrape */
 	struct verdict		 total;		/* of the last judgement */
 	double			 per_second;	/* the total's slope */
 	bool			 total_growing;
