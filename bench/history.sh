@@ -89,7 +89,9 @@ declare -A recall false delays
 leaks=0 quiet=0
 printf '%-18s %-6s | %-22s | %-12s | %-12s\n' scenario truth \
     "heapwatch (delay)" "deriv" "predict"
-for s in $("$work/histgen" -list); do
+# "fast" is two minutes scraped every second, for a 10 s window: not for
+# the default settings.
+for s in $("$work/histgen" -list | grep -vx fast); do
 	rm -rf "${work:?}/$s"
 	read -r _ state kind fn start limit <<<"$("$work/histgen" \
 	    -series "$work/$s.series" "$s" "$work/$s")"

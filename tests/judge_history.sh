@@ -72,6 +72,32 @@ got=$(jq -r '.top[0].function // empty' "$j")
 ok "$([ "$got" = "$expect_fn" ]; echo $?)" \
     "$s: names $expect_fn first (got ${got:-nothing})"
 
+# A service leaking 1 MiB/s, its GCs seconds apart, scraped every second
+# and judged over a 10 s window with `for` 5 s: most scrapes repeat the
+# profile before, and the leak must still fire, then stay firing.
+s=fast
+line=$("$gen" -interval 1 "$s" "$TMPD/$s")
+ok $? "$s: generated"
+read -r _ _ _ expect_fn expect_start _ <<<"$line"
+j=$TMPD/$s.json
+"$HEAPWATCH" judge --json --window 10s --for 5s --min-growth 2MiB \
+    "$TMPD/$s" >"$j"
+ok $? "$s: judged"
+fired=$(jq -r '[.changes[] | select(.state == "firing")][0] | .snapshot //
+    empty' "$j")
+delay=$(( (${fired:-0} - expect_start) / 1000 ))
+ok "$([ -n "$fired" ] && [ "$delay" -le 30 ]; echo $?)" \
+    "$s: fires within 30 s (${delay}s)"
+n=$(jq '.changes | length' "$j")
+ok "$([ "$n" = 2 ] && [ "$(jq -r .state "$j")" = firing ]; echo $?)" \
+    "$s: pending, then firing to the end ($n changes)"
+rate=$(jq '.growth / .window_seconds | floor' "$j")
+ok "$([ "$rate" -ge 524288 ] && [ "$rate" -le 2097152 ]; echo $?)" \
+    "$s: growth $rate bytes a second, within 2x of the leak's 1 MiB"
+got=$(jq -r '.top[0].function // empty' "$j")
+ok "$([ "$got" = "$expect_fn" ]; echo $?)" \
+    "$s: names $expect_fn first (got ${got:-nothing})"
+
 # A leak that kills the service every two hours or so: each life fires,
 # within the hour, and starts a new window.
 s=restarts

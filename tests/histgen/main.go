@@ -1,5 +1,5 @@
 // Command histgen writes days of a Go service's history as a folder of
-// 1-minute snapshots, in the layout heapwatchd's store keeps and
+// 1-minute snapshots (or -interval seconds apart), in the layout heapwatchd's store keeps and
 // `heapwatch judge DIR` replays: <unix-ms>.pb.gz files, gzipped pprof
 // profiles. Each scenario is a leak or a non-leak of a shape seen in
 // production; the folder is the test bed that proves a verdict on days of
@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	histgen [-seed N] [-days D] [-series FILE] SCENARIO DIR
+//	histgen [-seed N] [-days D] [-interval S] [-series FILE] SCENARIO DIR
 //	histgen -list
 //
 // It prints one line, "expect leak|quiet KIND FUNCTION START_MS LIMIT",
@@ -190,6 +190,9 @@ func scenarios() []*scenario {
 		{name: "deploys", days: 1, restartEvery: 2 * h},
 		{name: "spike", days: 1},
 		{name: "goroutine-traffic", kind: "goroutine", days: 3, limit: 10000},
+		// A small service leaking 1 MiB/s for two minutes, its GCs
+		// seconds apart: for -interval 1 and a 10 s window.
+		{name: "fast", leak: true, leakFn: "main.leakFast", days: 120.0 / 86400},
 	}
 	for _, sc := range s {
 		if sc.kind == "" {
@@ -210,6 +213,12 @@ func scenarios() []*scenario {
 		}
 		var add *fn
 		switch sc.name {
+		case "fast":
+			sc.fns = []*fn{{stack: []string{"main.churn", "main.main"},
+				size: 1024, rate: constant(3 * mib), live: constant(0)},
+				{stack: []string{"main.init", "runtime.main"},
+					size: 4096, rate: constant(0), live: constant(3 * mib)}}
+			add = leakFn(sc.leakFn, 4096, ramp(3600*mib, 0, true))
 		case "steady":
 			add = leakFn(sc.leakFn, 512, ramp(120*mib, sc.leakStart, false))
 		case "slow":
@@ -469,7 +478,7 @@ func scale(n, size float64) (int64, int64) {
 	return int64(n * f), int64(n * size * f)
 }
 
-func run(sc *scenario, seed int64, days float64, dir string, series *bufio.Writer) error {
+func run(sc *scenario, seed int64, days, interval float64, dir string, series *bufio.Writer) error {
 	r := rand.New(rand.NewSource(seed))
 	if days == 0 {
 		days = sc.days
@@ -537,7 +546,7 @@ func run(sc *scenario, seed int64, days float64, dir string, series *bufio.Write
 				}
 			}
 		}
-		if math.Mod(t, minute) == 0 {
+		if math.Mod(t, interval) == 0 {
 			ms := int64(epochMs + t*1000)
 			var stacks [][]string
 			var values [][]int64
@@ -588,6 +597,7 @@ func main() {
 	seed := flag.Int64("seed", 1, "random seed")
 	days := flag.Float64("days", 0, "days of history (0: the scenario's own)")
 	seriesPath := flag.String("series", "", "write the scraped series here")
+	interval := flag.Float64("interval", 60, "seconds between scrapes, whole")
 	list := flag.Bool("list", false, "list the scenarios")
 	flag.Parse()
 	all := scenarios()
@@ -603,7 +613,7 @@ func main() {
 		return
 	}
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: histgen [-seed N] [-days D] [-series FILE] SCENARIO DIR | -list")
+		fmt.Fprintln(os.Stderr, "usage: histgen [-seed N] [-days D] [-interval S] [-series FILE] SCENARIO DIR | -list")
 		os.Exit(2)
 	}
 	var sc *scenario
@@ -631,7 +641,11 @@ func main() {
 		series = bufio.NewWriter(f)
 		defer series.Flush()
 	}
-	if err := run(sc, *seed, *days, flag.Arg(1), series); err != nil {
+	if *interval < 1 || *interval != math.Floor(*interval) {
+		fmt.Fprintln(os.Stderr, "histgen: -interval must be whole seconds, at least 1")
+		os.Exit(2)
+	}
+	if err := run(sc, *seed, *days, *interval, flag.Arg(1), series); err != nil {
 		fmt.Fprintln(os.Stderr, "histgen:", err)
 		os.Exit(1)
 	}
