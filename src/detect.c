@@ -45,22 +45,32 @@ void
 detect_judge(const struct point *pts, size_t n, int64_t now_ms,
     uint64_t window_ms, int64_t min_growth, struct verdict *v)
 {
-	const struct point	*w;
-	size_t			 i, nw, seg;
-	int64_t			 start = now_ms - (int64_t)window_ms;
-	bool			 seen[DETECT_SEGMENTS];
+	struct point	*w;
+	size_t		 i, first, nw, seg, nseen = 0;
+	int64_t		 start = now_ms - (int64_t)window_ms, last = 0;
+	bool		 seen[DETECT_SEGMENTS];
 
 	memset(v, 0, sizeof *v);
-	/* The points of the window. */
+	if (window_ms == 0)
+		return;
 	for (i = 0; i < n && pts[i].t_ms < start; i++)
 		;
-	w = &pts[i];
-	for (nw = 0; i + nw < n && pts[i + nw].t_ms <= now_ms; nw++)
+	/*
+	 * The last point before the window is the state at its start: a
+	 * heap profile stays what it is until the next GC.
+	 */
+	first = i > 0 ? i - 1 : i;
+	for (nw = 0; first + nw < n && pts[first + nw].t_ms <= now_ms; nw++)
 		;
-	if (nw < DETECT_SEGMENTS || window_ms == 0 ||
-	    (double)(w[nw - 1].t_ms - w[0].t_ms) < DETECT_COVER *
-	    (double)window_ms)
+	if (nw < 2)
 		return;
+	w = xreallocarray(NULL, nw, sizeof *w);
+	memcpy(w, &pts[first], nw * sizeof *w);
+	if (w[0].t_ms < start)
+		w[0].t_ms = start;
+	if ((double)(w[0].t_ms - start) > (1 - DETECT_COVER) *
+	    (double)window_ms)
+		goto out;		/* not covered: just started */
 	memset(seen, 0, sizeof seen);
 	for (i = 0; i < nw; i++) {
 		seg = (size_t)((double)(w[i].t_ms - start) * DETECT_SEGMENTS /
@@ -71,18 +81,32 @@ detect_judge(const struct point *pts, size_t n, int64_t now_ms,
 			v->floors[seg] = w[i].v;
 		seen[seg] = true;
 	}
-	for (seg = 0; seg < DETECT_SEGMENTS; seg++)
-		if (!seen[seg])
-			return;		/* a gap: not judged */
 	v->judged = true;
 	v->floors_rise = true;
-	for (seg = 1; seg < DETECT_SEGMENTS; seg++)
-		if (v->floors[seg] <= v->floors[seg - 1])
+	/*
+	 * A span without a point saw no GC: it neither breaks a rise nor
+	 * makes one, and shows the floor before it.
+	 */
+	for (seg = 0; seg < DETECT_SEGMENTS; seg++) {
+		if (!seen[seg]) {
+			v->floors[seg] = last;
+			continue;
+		}
+		if (nseen > 0 && v->floors[seg] <= last)
 			v->floors_rise = false;
+		last = v->floors[seg];
+		nseen++;
+	}
+	if (nseen < 2)
+		v->floors_rise = false;
 	/* The slope costs n^2: only for a series whose floors rise. */
 	if (!v->floors_rise)
-		return;
+		goto out;
+	/* The slope takes each GC at its own time, a rate. */
+	w[0].t_ms = pts[first].t_ms;
 	v->per_second = detect_slope(w, nw);
 	v->growth = (int64_t)(v->per_second * (double)window_ms / 1000.0);
 	v->growing = v->growth >= min_growth;
+out:
+	free(w);
 }

@@ -47,6 +47,7 @@ judge_free(struct judge *j)
 		return;
 	window_clear(j);
 	free(j->win);
+	free(j->seen);
 	free(j->gc);
 	names_free(j->names);
 	free(j);
@@ -58,16 +59,32 @@ judge_set_params(struct judge *j, const struct judge_params *p)
 	j->p = *p;
 }
 
+bool
+judge_wants_gc(const struct judge *j, int64_t now)
+{
+	if (j->p.kind == NULL || strcmp(j->p.kind, "heap") != 0 ||
+	    j->state != ALERT_PENDING || j->nwin == 0)
+		return false;
+	return now - j->seen[j->nwin - 1] >= (int64_t)(j->p.window_ms /
+	    DETECT_SEGMENTS);
+}
+
 const struct summary *
 judge_latest(const struct judge *j)
 {
 	return j->nwin > 0 ? j->win[j->nwin - 1] : NULL;
 }
 
+/* The window's first summary, not the one kept from before it. */
 const struct summary *
 judge_first(const struct judge *j)
 {
-	return j->nwin > 0 ? j->win[0] : NULL;
+	if (j->nwin == 0)
+		return NULL;
+	if (j->nwin > 1 && j->win[0]->time_ms < j->win[j->nwin - 1]->time_ms -
+	    (int64_t)j->p.window_ms)
+		return j->win[1];
+	return j->win[0];
 }
 
 /* The signals that say it grows: "total, function, live heap" or fewer. */
@@ -84,19 +101,37 @@ judge_signals(const struct judge *j)
 	    (j->live_growing ? 4 : 0)];
 }
 
-/* Forget the summaries older than the window, keeping the newest. */
+/*
+ * Forget the summaries older than the window, but the last of them: its
+ * heap holds until the next GC, so it is the window's state at its start.
+ */
 static void
 window_prune(struct judge *j, int64_t now)
 {
 	size_t	n = 0;
 
 	while (n + 1 < j->nwin &&
-	    j->win[n]->time_ms < now - (int64_t)j->p.window_ms)
+	    j->win[n + 1]->time_ms < now - (int64_t)j->p.window_ms)
 		summary_free(j->win[n++]);
 	if (n > 0) {
 		memmove(j->win, j->win + n, (j->nwin - n) * sizeof *j->win);
+		memmove(j->seen, j->seen + n, (j->nwin - n) *
+		    sizeof *j->seen);
 		j->nwin -= n;
 	}
+}
+
+/*
+ * Whether a heap summary shows the same GC as the one before: no GC
+ * completed between the two scrapes, so the second is no new point. The
+ * allocations since start change at every GC, even when the heap is back
+ * to the same size. Goroutine profiles are live: every one is a point.
+ */
+static bool
+same_gc(const struct summary *a, const struct summary *b)
+{
+	return a->alloc != 0 && a->alloc == b->alloc &&
+	    a->total == b->total && a->objects == b->objects;
 }
 
 /* A function's own value in a summary; 0 when it is not among its top. */
@@ -121,41 +156,61 @@ fn_cmp(const void *a, const void *b)
 	return x->growth > y->growth ? -1 : x->growth < y->growth;
 }
 
-/* Judge the window: the total, then each function of the newest. */
+/*
+ * Judge the window: the total, then each function of the newest. The
+ * points are the GCs the window saw, each at the first scrape that showed
+ * it (the GC kept from before the window too): a scrape that shows the
+ * same GC again adds nothing.
+ */
 static bool
 judge_window(struct judge *j, int64_t now)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
+	const struct summary	*first = judge_first(j);
 	struct point		*pts;
 	struct judge_fn		*fns;
 	struct verdict		 v;
-	size_t			 i, k, nfns = 0;
+	size_t			*obs, nobs = 0, i, k, nfns = 0;
 	int64_t			 fn_growth = 0;
 
-	pts = xreallocarray(NULL, j->nwin + 1, sizeof *pts);
-	for (i = 0; i < j->nwin; i++) {
-		pts[i].t_ms = j->win[i]->time_ms;
-		pts[i].v = j->win[i]->total;
+	/*
+	 * No GC since the last judgement: nothing new is known, and the
+	 * verdict stands. Re-judging would let a window that slid past its
+	 * last GC (minutes apart with GOGC=off or a large GOGC) say the heap
+	 * stopped growing when it was only not looked at again.
+	 */
+	if (j->nwin > 1 && j->total.judged &&
+	    same_gc(j->win[j->nwin - 2], last))
+		return j->total_growing || j->fn_growing;
+	obs = xreallocarray(NULL, j->nwin, sizeof *obs);
+	for (i = 0; i < j->nwin; i++)
+		if (nobs == 0 || !same_gc(j->win[obs[nobs - 1]], j->win[i]))
+			obs[nobs++] = i;
+	pts = xreallocarray(NULL, nobs + 1, sizeof *pts);
+	for (i = 0; i < nobs; i++) {
+		pts[i].t_ms = j->seen[obs[i]];
+		pts[i].v = j->win[obs[i]]->total;
 	}
-	detect_judge(pts, j->nwin, now, j->p.window_ms, j->p.min_growth,
+	detect_judge(pts, nobs, now, j->p.window_ms, j->p.min_growth,
 	    &j->total);
 	j->total_growing = j->total.growing;
-	j->per_second = detect_slope(pts, j->nwin);
+	j->per_second = detect_slope(pts, nobs);
 
 	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
 	j->fn_growing = false;
 	for (k = 0; k < last->nfns; k++) {
 		if (last->fns[k].own <= 0)
 			continue;
-		for (i = 0; i < j->nwin; i++) {
-			pts[i].t_ms = j->win[i]->time_ms;
-			pts[i].v = own_value(j->win[i], last->fns[k].name);
+		for (i = 0; i < nobs; i++) {
+			pts[i].t_ms = j->seen[obs[i]];
+			pts[i].v = own_value(j->win[obs[i]],
+			    last->fns[k].name);
 		}
-		detect_judge(pts, j->nwin, now, j->p.window_ms,
+		detect_judge(pts, nobs, now, j->p.window_ms,
 		    j->p.min_growth, &v);
 		fns[nfns].name = last->fns[k].name;
 		fns[nfns].growth = last->fns[k].own -
-		    own_value(j->win[0], last->fns[k].name);
+		    own_value(first, last->fns[k].name);
 		fns[nfns].growing = v.growing;
 		if (v.growing) {
 			j->fn_growing = true;
@@ -171,6 +226,7 @@ judge_window(struct judge *j, int64_t now)
 	j->growth = j->total_growing ? j->total.growth : fn_growth;
 	free(fns);
 	free(pts);
+	free(obs);
 	return j->total_growing || j->fn_growing;
 }
 
@@ -222,8 +278,9 @@ judge_live(struct judge *j, int64_t now)
 {
 	size_t	n = 0;
 
+	/* The last GC before the window is the live heap at its start. */
 	while (n + 1 < j->ngc &&
-	    j->gc[n].t_ms < now - (int64_t)j->p.window_ms)
+	    j->gc[n + 1].t_ms < now - (int64_t)j->p.window_ms)
 		n++;
 	if (n > 0) {
 		memmove(j->gc, j->gc + n, (j->ngc - n) * sizeof *j->gc);
@@ -300,7 +357,10 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);
+		j->seen = xreallocarray(j->seen, j->capwin, sizeof *j->seen);
 	}
+	j->seen[j->nwin] = j->nwin > 0 && same_gc(last, s) ?
+	    j->seen[j->nwin - 1] : s->time_ms;
 	j->win[j->nwin++] = s;
 	window_prune(j, s->time_ms);
 

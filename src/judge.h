@@ -1,7 +1,10 @@
 /*
  * The judgement of one target: the summaries of the snapshots in its
- * window, the leak test of detect.c on its total and on each function's
- * own value, and the state of its alert. heapwatchd keeps one per target;
+ * window (and the last one before it, the heap at the window's start),
+ * the leak test of detect.c on its total and on each function's own
+ * value, and the state of its alert. A heap snapshot that repeats the one
+ * before (no GC between the two scrapes) adds no point and leaves the
+ * verdict as it was. heapwatchd keeps one per target;
  * `heapwatch judge` replays a folder of snapshots through one, so both
  * reach the same verdict.
  *
@@ -51,6 +54,8 @@ struct judge {
 	struct judge_params	 p;
 	struct names		*names;
 	struct summary		**win;		/* oldest first */
+	int64_t			*seen;		/* when each one's GC was
+						   first scraped, unix ms */
 	size_t			 nwin, capwin;
 	unsigned int		 restarts;
 
@@ -103,6 +108,13 @@ bool		 judge_add(struct judge *, struct summary *,
  */
 bool		 judge_add_gc(struct judge *, int64_t time_ms, uint64_t gc,
 		    double uptime, int64_t live_bytes, enum alert_state *from);
+/*
+ * Whether a heap scrape at now should ask the service for a GC first
+ * (Go's ?gc=1): the alert is pending, so a suspicion is to be confirmed,
+ * and no GC has been seen for a span of the window, so the profile is
+ * stale. The scrape's profile is then a new GC, judged as any other.
+ */
+bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);

@@ -62,6 +62,17 @@ badtarget_bin() {
 	echo "$bin"
 }
 
+# Build the history generator once per build tree; prints its path.
+histgen_bin() {
+	local bin="$top_builddir/tests/histgen-bin"
+	if [ ! -x "$bin" ] ||
+	    [ "$top_srcdir/tests/histgen/main.go" -nt "$bin" ]; then
+		(cd "$top_srcdir/tests/histgen" && go build -o "$bin" .) >&2 ||
+		    return 1
+	fi
+	echo "$bin"
+}
+
 # Run COMMAND in the background until it says "listening on ADDR"; sets
 # STARTED_PID and STARTED_URL (http://ADDR). WHAT names it in an error.
 serve_start() {	# serve_start WHAT COMMAND...

@@ -124,6 +124,30 @@ main(void)
 	p[3].v = 0;
 	detect_judge(p, 5, 20000, WINDOW, 1, &v);
 	ok(!v.floors_rise && !v.growing, "a floor that falls back stops it");
+
+	/*
+	 * Points are GCs: a span of the window without one neither breaks a
+	 * rise nor makes one, and the last GC before the window is the heap
+	 * at its start.
+	 */
+	p[0].t_ms = -3000, p[0].v = 10 * MiB;
+	p[1].t_ms = 12000, p[1].v = 14 * MiB;
+	p[2].t_ms = 19000, p[2].v = 18 * MiB;
+	detect_judge(p, 3, 20000, WINDOW, MIN_GROWTH, &v);
+	ok(v.judged && v.floors_rise && v.growing, "a span without a GC "
+	    "does not break a rise (growth %lld)", (long long)v.growth);
+	is_int(v.floors[1], 10 * MiB, "it shows the floor before it");
+	p[1].v = p[2].v = 10 * MiB;
+	detect_judge(p, 3, 20000, WINDOW, 1, &v);
+	ok(v.judged && !v.floors_rise && !v.growing,
+	    "nor makes one of a flat heap");
+	detect_judge(p, 1, 20000, WINDOW, 1, &v);
+	ok(!v.judged, "one GC alone is not judged");
+	p[0].t_ms = 3000;
+	p[1].v = 14 * MiB, p[2].v = 18 * MiB;
+	detect_judge(p, 3, 20000, WINDOW, 1, &v);
+	ok(!v.judged, "no GC at the window's start: not covered");
+
 	p[0].t_ms = 0, p[0].v = 0;
 	p[1].t_ms = 1000, p[1].v = 10;
 	p[2].t_ms = 2000, p[2].v = 1000;	/* an outlier */

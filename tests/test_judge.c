@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,98 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->fns[1].name = names_add(j->names, "main.steady");
 	s->fns[1].own = total - leak;
 	return s;
+}
+
+/*
+ * A leak of 1 MiB/s seen through heap profiles, which are as of the last
+ * GC: scraped every second, a GC every gc_every seconds, so scrapes
+ * between two GCs are the same profile. Over a 10 s window with `for` 5 s
+ * and min_growth 2 MiB, it must fire and stay firing, with no flapping:
+ * returns the number of state changes, and when it first fired in *fired.
+ */
+static int
+gc_cadence(int gc_every, int *fired, bool *firing_at_end, int *wants,
+    int *wrong_gc)
+{
+	struct judge_params	 p = { "heap", 10000, 5000, 2 * MiB };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 t, gc = 0, changes = 0;
+	int64_t			 heap;
+
+	*fired = -1;
+	*wants = *wrong_gc = 0;
+	for (t = 0; t <= 60; t++) {
+		if (t % gc_every == 0)
+			gc = t;
+		heap = 3 * MiB + (int64_t)gc * MiB;
+		if (judge_add(j, sum(j, t, heap, heap - 3 * MiB,
+		    (int64_t)(gc + 1) * 10 * MiB), &from)) {
+			changes++;
+			if (j->state == ALERT_FIRING && *fired == -1)
+				*fired = t;
+		}
+		/* A GC is asked for only to confirm a pending alert on a
+		 * profile older than a quarter of the window. */
+		if (judge_wants_gc(j, (int64_t)t * 1000) !=
+		    (j->state == ALERT_PENDING && t - gc >= 3))
+			*wrong_gc += 1;
+		if (judge_wants_gc(j, (int64_t)t * 1000))
+			*wants += 1;
+	}
+	*firing_at_end = j->state == ALERT_FIRING;
+	judge_free(j);
+	return changes;
+}
+
+/*
+ * A flat heap seen the same way, its GCs every 7 s finding it half a MiB
+ * higher or lower by turns: the spans without a GC make no rise, and it
+ * never goes pending.
+ */
+static int
+gc_cadence_flat(void)
+{
+	struct judge_params	 p = { "heap", 10000, 5000, 256 * 1024 };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 t, gc = 0, n = 0, changes = 0;
+	int64_t			 heap = 40 * MiB;
+
+	for (t = 0; t <= 120; t++) {
+		if (t % 7 == 0) {
+			gc = t;
+			heap = 40 * MiB + (n++ % 2 == 0 ? MiB / 2 : -MiB / 2);
+		}
+		if (judge_add(j, sum(j, t, heap, 0,
+		    (int64_t)(gc + 1) * 10 * MiB), &from))
+			changes++;
+	}
+	judge_free(j);
+	return changes;
+}
+
+static void
+test_gc_cadence(void)
+{
+	int	 every, changes, fired, wants, wrong;
+	bool	 end;
+
+	changes = gc_cadence_flat();
+	ok(changes == 0, "a flat heap with a GC every 7 s never goes "
+	    "pending (%d changes)", changes);
+
+	for (every = 1; every <= 7; every += 3) {
+		changes = gc_cadence(every, &fired, &end, &wants, &wrong);
+		ok(wrong == 0 && (every < 4 || wants > 0), "a GC every %d s: "
+		    "a GC asked for %d times, when pending on a stale profile",
+		    every, wants);
+		ok(fired != -1 && fired <= 30 && end,
+		    "a GC every %d s: fires (at %d s) and stays firing",
+		    every, fired);
+		ok(changes == 2, "a GC every %d s: pending, firing, no "
+		    "flapping (%d changes)", every, changes);
+	}
 }
 
 /*
@@ -193,5 +286,6 @@ main(void)
 	judge_free(j);
 
 	test_live();
+	test_gc_cadence();
 	return tap_done();
 }

@@ -1,0 +1,3 @@
+module heapwatch/histgen
+
+go 1.19
