@@ -423,10 +423,12 @@ YAML
 		    prom_query 'heapwatch_target_up{target="leak"}' |
 		    jq -e '.data.result | length == 1' >/dev/null
 	}
-	wait_for 60 scraped
+	# Prometheus itself takes a while to start on a busy machine.
+	wait_for 120 scraped
 	ok $? "Prometheus scrapes /metrics over HTTPS with basic auth"
 	curl -fs "http://127.0.0.1:$PROM_PORT/api/v1/targets" |
 	    jq -r '.data.activeTargets[0].lastError' | diag
+	scraped || tail -n 5 "$TMPD/prometheus.log" | diag
 else
 	ok 1 "prometheus is installed (Debian's prometheus)"
 fi
