@@ -18,7 +18,10 @@ leak=$FIXTURE_URL
 fixture_start churn || { ok 1 "fixture churn starts"; done_testing; exit; }
 churn=$FIXTURE_URL
 {
-	config_head 10s 5s
+	# Twenty scrapes a window: a window judged needs points across 90%
+	# of it, and on a busy machine scrapes land a few hundred
+	# milliseconds early or late, which ten a window do not absorb.
+	config_head 20s 5s
 	cat <<YAML
   - name: api
     url: $leak/debug/pprof/heap
@@ -33,7 +36,8 @@ YAML
 } >"$TMPD/hw.yaml"
 daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 firing() { [ "$(target_field api alert)" = firing ]; }
-wait_for 40 firing
+# A window of scrapes, then `for` of them growing: about 25 s.
+wait_for 120 firing
 ok $? "the leaking target fires"
 
 browse() {	# browse NAME URL: the DOM in NAME.html, a screenshot NAME.png

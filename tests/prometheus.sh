@@ -22,7 +22,15 @@ F=$FIXTURE_URL
     url: http://127.0.0.1:1/debug/pprof/heap
 YAML
 daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
-sleep 2.5
+# Checked once every target has a value to show.
+scraped_all() {
+	curl -fs --max-time 5 "$HWD_URL/metrics" >"$TMPD/metrics" &&
+	    grep -q '^heapwatch_heap_inuse_bytes{target="api"' "$TMPD/metrics" &&
+	    grep -q '^heapwatch_goroutines{target="workers"' "$TMPD/metrics" &&
+	    grep -q '^heapwatch_target_up{target="dead"} 0$' "$TMPD/metrics"
+}
+wait_for 60 scraped_all
+ok $? "heapwatchd shows every target"
 
 curl -fs "$HWD_URL/metrics" >"$TMPD/metrics"
 promtool check metrics <"$TMPD/metrics" >"$TMPD/promtool.out" 2>&1
@@ -44,8 +52,14 @@ prometheus_start
 scraped() {
 	[ "$(prom_query 'up{job="heapwatch"}' | jq -r '.data.result[0].value[1]')" = 1 ]
 }
-wait_for 30 scraped
+wait_for 60 scraped
 ok $? "Prometheus scrapes heapwatchd with up == 1"
+# Its first scrape may precede the targets' first values.
+has_all() {
+	[ "$(prom_query 'count(heapwatch_target_up) + count(heapwatch_heap_inuse_bytes{target="api"}) + count(heapwatch_goroutines{target="workers"})' |
+	    jq -r '.data.result[0].value[1]')" = 5 ]
+}
+wait_for 60 has_all
 n=$(prom_query 'count(heapwatch_target_up)' | jq -r '.data.result[0].value[1]')
 [ "$n" = 3 ]
 ok $? "Prometheus sees heapwatch_target_up for all 3 targets ($n)"

@@ -5,6 +5,11 @@
 # by anyone, is never rewritten: its reader gets its own bytes whole.
 # (A download is mostly in socket buffers at once; a file held open by a
 # shell is what shows the spare left alone.)
+#
+# Snapshots come every second, so a file picked by name may be gone before
+# it is opened. Each step picks its file while the fixture is stopped
+# (SIGSTOP: its scrapes time out, nothing is stored, nothing dropped),
+# takes hold of it, and only then lets scrapes store and drop again.
 . "$(dirname "$0")/lib.sh"
 
 fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
@@ -18,7 +23,7 @@ storage:
   retention: {snapshots: 3}
 defaults:
   interval: 1s
-  timeout: 500ms
+  timeout: 900ms
   window: 2s
   for: 1s
 targets:
@@ -35,10 +40,20 @@ scrapes() {	# scrapes TARGET: its successful scrapes
 }
 scraped() { [ "$(scrapes "$1")" -ge "$2" ] 2>/dev/null; }
 snapshot_files() { ls "$dir" | grep -c '\.pb\.gz$'; }
+is_down() { [ "$(target_field shapes health)" = down ]; }
+# Stop the fixture and wait for a scrape of it to fail: the target's scrape,
+# decode and store run one at a time, so none is storing meanwhile.
+pause() {
+	kill -STOP "$FIXTURE_PID"
+	wait_for 60 is_down ||
+	    ok 1 "a scrape fails while the fixture is stopped"
+}
+resume() { kill -CONT "$FIXTURE_PID"; }
+cleanup_hooks+=("kill -CONT $FIXTURE_PID 2>/dev/null")
 newest() { ls "$dir" | grep '\.pb\.gz$' | sort -n | tail -n 1; }
 oldest() { ls "$dir" | grep '\.pb\.gz$' | sort -n | head -n 1; }
 
-wait_for 30 scraped shapes 6
+wait_for 60 scraped shapes 6
 ok $? "six snapshots taken"
 n=$(snapshot_files)
 [ "$n" -eq 3 ]
@@ -54,16 +69,19 @@ ok $? "the spare is not listed"
 # The next snapshot takes over the spare's file. Held meanwhile by an
 # O_PATH descriptor (perl's sysopen passes the flag as it is), which
 # takes no lease but keeps the inode's number from being given again.
-perl -e 'sysopen(my $f, $ARGV[0], 010000000) or die "$!\n"; sleep 30' \
+pause
+perl -e 'sysopen(my $f, $ARGV[0], 010000000) or die "$!\n"; sleep 120' \
     "$dir/.spare" &
 holder=$!
 cleanup_hooks+=("kill $holder 2>/dev/null")
 spare=$(stat -c %i "$dir/.spare")
 s=$(scrapes shapes)
-wait_for 10 scraped shapes $((s + 1))
+resume
+wait_for 60 scraped shapes $((s + 1))
+ok $? "scraped again"
 new=
 for f in "$dir"/*.pb.gz; do
-	[ "$(stat -c %i "$f")" = "$spare" ] && new=${f##*/}
+	[ "$(stat -c %i "$f" 2>/dev/null)" = "$spare" ] && new=${f##*/}
 done
 kill "$holder" 2>/dev/null
 [ -n "$new" ]
@@ -72,49 +90,101 @@ ok $? "the next snapshot (${new:-none}) is written into the spare's file"
 ok $? "and decodes"
 
 # A download of the oldest gets the bytes it started with, all of them,
-# while retention drops it.
+# while retention drops it and the next snapshot looks for a spare. The
+# client reads the status line, so the daemon has opened the file, then
+# reads nothing more until both are done.
+slow_get() {	# slow_get PATH OUT BEGUN GO: GET, wait for file GO, save body
+	perl -MIO::Socket::IP -e '
+	my ($port, $path, $out, $begun, $go) = @ARGV;
+	my ($line, $c, $all, $n) = ("", "");
+	alarm 120;
+	my $s = IO::Socket::IP->new(PeerHost => "127.0.0.1",
+	    PeerPort => $port) or die "connect: $@\n";
+	print $s "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\n" .
+	    "Connection: close\r\n\r\n";
+	while ($line !~ /\n/) {
+		sysread($s, $c, 1) == 1 or die "no answer\n";
+		$line .= $c;
+	}
+	open(my $b, ">", $begun) or die "$begun: $!\n";
+	print $b $line;
+	close($b);
+	select(undef, undef, undef, 0.1) until -e $go;
+	$all = $line;
+	while (($n = sysread($s, $c, 65536))) {
+		$all .= $c;
+	}
+	defined $n or die "read: $!\n";
+	my ($head, $body) = split /\r\n\r\n/, $all, 2;
+	$head =~ m{^HTTP/1\.[01] 200 } or die "answer: $line";
+	$head =~ /^Content-Length: *(\d+)\r?$/mi && length($body) == $1 or
+	    die "body of " . length($body) . " bytes, not as announced\n";
+	open(my $o, ">", $out) or die "$out: $!\n";
+	print $o $body;
+	close($o) or die "$out: $!\n";
+	' "$HWD_PORT" "$1" "$2" "$3" "$4"
+}
+pause
 old=$(oldest)
 cp "$dir/$old" "$TMPD/before"
 s=$(scrapes shapes)
-curl -fs --max-time 30 --limit-rate 4k -o "$TMPD/download" \
-    "$HWD_URL/api/v1/targets/shapes/snapshots/${old%.pb.gz}" &
+slow_get "/api/v1/targets/shapes/snapshots/${old%.pb.gz}" "$TMPD/download" \
+    "$TMPD/begun" "$TMPD/go" 2>"$TMPD/download.err" &
 dl=$!
-wait_for 15 scraped shapes $((s + 3))
-ok $? "three scrapes during the download"
+begun() { [ -s "$TMPD/begun" ] || ! kill -0 "$dl" 2>/dev/null; }
+wait_for 60 begun
+grep -q '^HTTP/1\.[01] 200 ' "$TMPD/begun"
+ok $? "the download begins: $(cat "$TMPD/begun" "$TMPD/download.err" \
+    2>/dev/null | tr '\r\n' '  ')"
+resume
+wait_for 60 scraped shapes $((s + 2))
+ok $? "two scrapes during the download"
 [ ! -e "$dir/$old" ]
 ok $? "the snapshot downloaded was dropped meanwhile"
+touch "$TMPD/go"
 wait "$dl"
-ok $? "the download ends well"
+ok $? "the download ends well $(tr '\n' ' ' <"$TMPD/download.err")"
 cmp -s "$TMPD/before" "$TMPD/download"
 ok $? "with the snapshot's own bytes ($(stat -c %s "$TMPD/before"))"
 
 # A file held open by another process is left alone the same way.
+pause
 old=$(oldest)
 exec 3<"$dir/$old"
 ino=$(stat -c %i "$dir/$old")
 cp "$dir/$old" "$TMPD/before"
 s=$(scrapes shapes)
-wait_for 15 scraped shapes $((s + 3))
-ok $? "three scrapes while a reader holds the oldest"
+resume
+wait_for 60 scraped shapes $((s + 2))
+ok $? "two scrapes while a reader holds the oldest"
+[ ! -e "$dir/$old" ]
+ok $? "which they dropped"
 cmp -s "$TMPD/before" /dev/fd/3
 ok $? "the reader reads its bytes whole"
 reused=0
 for f in "$dir"/*.pb.gz "$dir/.spare"; do
-	[ "$(stat -c %i "$f")" = "$ino" ] && reused=1
+	[ "$(stat -c %i "$f" 2>/dev/null)" = "$ino" ] && reused=1
 done
 [ "$reused" -eq 0 ]
 ok $? "and no snapshot took its file"
 exec 3<&-
 
+# Counted and decoded while nothing is stored: a store has the new file
+# before retention drops the oldest.
+pause
 n=$(snapshot_files)
 [ "$n" -eq 3 ] && [ "$(target_field shapes snapshots)" -eq 3 ]
 ok $? "three snapshots still ($n)"
 bad=0
 for f in "$dir"/*.pb.gz; do
-	"$top_builddir/heapwatch" top "$f" >/dev/null 2>&1 || bad=$((bad + 1))
+	"$top_builddir/heapwatch" top "$f" >"$TMPD/top" 2>&1 || {
+		bad=$((bad + 1))
+		diag <"$TMPD/top"
+	}
 done
 [ "$bad" -eq 0 ]
 ok $? "every snapshot in the folder decodes"
+resume
 
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"

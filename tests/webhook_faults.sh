@@ -64,7 +64,9 @@ sink_start "$TMPD/slow.out" -delivered "$TMPD/slow.ok" -hang 2 -delay 3s ||
 SLOW=$SINK_URL/api/v2/alerts
 
 {
-	config_head 10s 5s
+	# Twenty scrapes a window, so that scrapes ending early or late on a
+	# busy machine still leave it judged (its points must span 90%).
+	config_head 20s 5s
 	cat <<YAML
   - name: leak
     url: $FIXTURE_URL/debug/pprof/heap
