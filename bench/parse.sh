@@ -68,9 +68,9 @@ bench() {
 		"$hw" top --times "$cur" 2>>"$work/times" >/dev/null
 	done
 	# "PATH: N bytes, M decompressed; inflate X ms, parse Y ms, ..."
-	bytes=$(awk '{ print $4; exit }' "$work/times")
-	inflate=$(awk '{ print $8 }' "$work/times" | median)
-	parse=$(awk '{ print $11 }' "$work/times" | median)
+	bytes=$(awk '/decompressed;/ { print $4; exit }' "$work/times")
+	inflate=$(awk '/decompressed;/ { print $7 }' "$work/times" | median)
+	parse=$(awk '/decompressed;/ { print $10 }' "$work/times" | median)
 	measure zlib "$runs" "$work/zcat2" "$base" "$cur"
 	measure diff "$runs" "$hw" diff "$base" "$cur"
 	measure pprof 3 go tool pprof -top "-base=$base" "$cur"
