@@ -1,9 +1,10 @@
 /*
- * Runs a command N times and prints the median wall-clock and CPU time and
- * the largest peak RSS, as measured by the kernel (wait4's rusage):
+ * Runs a command N times and prints the median wall-clock and CPU time, the
+ * largest peak RSS and the median count of page faults, as measured by the
+ * kernel (wait4's rusage):
  *
  *	runs N COMMAND [ARG...]
- *	-> wall_ms=… cpu_ms=… maxrss_kib=…
+ *	-> wall_ms=… cpu_ms=… maxrss_kib=… faults=…
  */
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -28,7 +29,7 @@ main(int argc, char **argv)
 {
 	struct timespec	 t0, t1;
 	struct rusage	 ru;
-	double		*wall, *cpu;
+	double		*wall, *cpu, *faults;
 	long		 maxrss = 0;
 	int		 n, i, status, fd;
 	pid_t		 pid;
@@ -39,6 +40,7 @@ main(int argc, char **argv)
 	}
 	wall = calloc(n, sizeof *wall);
 	cpu = calloc(n, sizeof *cpu);
+	faults = calloc(n, sizeof *faults);
 	for (i = 0; i < n; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((pid = fork()) == 0) {
@@ -60,12 +62,14 @@ main(int argc, char **argv)
 		    (t1.tv_nsec - t0.tv_nsec) / 1e6;
 		cpu[i] = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
 		    ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+		faults[i] = ru.ru_minflt + ru.ru_majflt;
 		if (ru.ru_maxrss > maxrss)
 			maxrss = ru.ru_maxrss;
 	}
 	qsort(wall, n, sizeof *wall, cmp_double);
 	qsort(cpu, n, sizeof *cpu, cmp_double);
-	printf("wall_ms=%.1f cpu_ms=%.1f maxrss_kib=%ld\n", wall[n / 2],
-	    cpu[n / 2], maxrss);
+	qsort(faults, n, sizeof *faults, cmp_double);
+	printf("wall_ms=%.1f cpu_ms=%.1f maxrss_kib=%ld faults=%.0f\n",
+	    wall[n / 2], cpu[n / 2], maxrss, faults[n / 2]);
 	return 0;
 }

@@ -452,6 +452,22 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 }
 
 void
+pbwire_sample_count(const uint8_t *p, size_t len, size_t n[3])
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+
+	while (pbwire_next(&p, end, &f) == 1) {
+		if (f.num < 1 || f.num > 3)
+			continue;
+		if (f.num == 3 || f.wt != 2)
+			n[f.num - 1]++;
+		else
+			n[f.num - 1] += count_varints(f.p, f.len);
+	}
+}
+
+void
 pbwire_sample_free(struct pbwire_sample *s)
 {
 	free(s->loc);

@@ -57,18 +57,21 @@ check_sample(const uint8_t *data, size_t size)
 {
 	Perftools__Profiles__Sample	*m;
 	struct pbwire_sample		 s;
-	size_t				 i, w;
+	size_t				 i, w, n[3] = { 0, 0, 0 };
 	uint64_t			 id;
 	int				 rc;
 
 	memset(&s, 0, sizeof s);
 	rc = pbwire_sample(data, size, &s);
+	pbwire_sample_count(data, size, n);
 	m = perftools__profiles__sample__unpack(NULL, size, data);
 	if ((m == NULL) != (rc == -1))
 		abort();
 	if (m != NULL) {
+		/* The count that sizes the arrays must be exact. */
 		if (m->n_location_id != s.nloc || m->n_value != s.nval ||
-		    m->n_label != s.nlab)
+		    m->n_label != s.nlab || n[0] != s.nloc ||
+		    n[1] != s.nval || n[2] != s.nlab)
 			abort();
 		/* Ids over 32 bits are cut in loc and kept whole in wide. */
 		for (i = 0, w = 0; i < s.nloc; i++) {

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	genprof [-samples N] [-functions F] [-seed S] BASE.pb.gz CURRENT.pb.gz
+//	genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] BASE.pb.gz CURRENT.pb.gz
 //
 // Both files describe the same imaginary binary: about 4,000 functions with
 // Go-like names, about 40,000 locations (some with inlined frames), and
@@ -13,7 +13,17 @@
 // with changed values, drops the others and adds as many new ones, so
 // `go tool pprof -base BASE.pb.gz CURRENT.pb.gz` shows positive and negative
 // values. The protobuf is encoded by hand (see pbWriter) and gzipped. The
-// output depends only on N and S.
+// output depends only on the flags.
+//
+// The defaults make a large program whose profiles inflate slowly (2:1).
+// A smaller one with few call sites a function and stacks of moderate
+// depth, such as
+//
+//	genprof -samples 75000 -functions 480 -calls 1-2 -depth 6-29 ...
+//
+// makes tens of thousands of distinct deep stacks over a few hundred
+// functions and about a thousand locations, which compress far better and
+// make the protobuf's parsing, not its inflating, the cost.
 package main
 
 import (
@@ -27,16 +37,21 @@ import (
 	"strings"
 )
 
-// targetFunctions is the size of the imaginary program (-functions).
-var targetFunctions = 4000
+// The size of the imaginary program (-functions), how many call sites each
+// of its functions has (-calls) and how deep its stacks go (-depth).
+var (
+	targetFunctions = 4000
+	minCalls        = 4
+	maxCalls        = 13
+	minDepth        = 8  // shortest stack, in locations
+	maxDepth        = 48 // longest stack, in locations
+)
 
 // Shape of the imaginary program and of the profiles.
 const (
 	maxLayer        = 64     // call graph depth, in layers of functions
 	firstStdLayer   = 16     // standard library code is never shallower
 	samplingRate    = 524288 // Go's default MemProfileRate, the period
-	minDepth        = 8      // shortest stack, in locations
-	maxDepth        = 48     // longest stack, in locations
 	sharedPercent   = 85     // share of BASE's stacks that CURRENT keeps
 	inlinedPercent  = 12     // share of call sites with inlined frames
 	baseTimeNanos   = 1700000000 * 1000000000
@@ -406,7 +421,7 @@ func (b *builder) addSites() {
 		for i, n := 0, 1+b.rng.Intn(2); i < n; i++ {
 			f.allocs = append(f.allocs, &location{lines: []line{b.lineIn(f)}})
 		}
-		for i, n := 0, 4+b.rng.Intn(10); i < n; i++ {
+		for i, n := 0, minCalls+b.rng.Intn(maxCalls-minCalls+1); i < n; i++ {
 			layer := f.layer + 1
 			if b.rng.Intn(100) < 15 {
 				layer++
@@ -730,18 +745,22 @@ func writeProfile(path string, prog *program, samples []*sample, timeNanos int64
 
 // usage prints how to run genprof.
 func usage() {
-	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-functions F] [-seed S] BASE.pb.gz CURRENT.pb.gz\n")
+	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] BASE.pb.gz CURRENT.pb.gz\n")
 	flag.PrintDefaults()
 }
 
 // main generates the program and both profiles and writes them.
 func main() {
 	nSamples := flag.Int("samples", 60000, "number of samples in each profile")
-	seed := flag.Int64("seed", 1, "random seed; the output depends only on it, -samples and -functions")
-	flag.IntVar(&targetFunctions, "functions", targetFunctions, "functions in the imaginary program, which has about ten locations each")
+	seed := flag.Int64("seed", 1, "random seed; the output depends only on it and the other flags")
+	flag.IntVar(&targetFunctions, "functions", targetFunctions, "functions in the imaginary program")
+	calls := flag.String("calls", fmt.Sprintf("%d-%d", minCalls, maxCalls), "call sites a function has, at least and at most")
+	depth := flag.String("depth", fmt.Sprintf("%d-%d", minDepth, maxDepth), "locations a stack has, at least and at most")
 	flag.Usage = usage
 	flag.Parse()
-	if flag.NArg() != 2 || *nSamples < 1 || targetFunctions < 100 {
+	if flag.NArg() != 2 || *nSamples < 1 || targetFunctions < 100 ||
+		!parseRange(*calls, &minCalls, &maxCalls, 0) ||
+		!parseRange(*depth, &minDepth, &maxDepth, 1) {
 		usage()
 		os.Exit(2)
 	}
@@ -777,6 +796,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "genprof: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// parseRange reads "MIN-MAX" into lo and hi, which must be at least least.
+func parseRange(s string, lo, hi *int, least int) bool {
+	var a, b int
+	if n, err := fmt.Sscanf(s, "%d-%d", &a, &b); n != 2 || err != nil ||
+		a < least || b < a {
+		return false
+	}
+	*lo, *hi = a, b
+	return true
 }
 
 // countShared returns how many samples of current have a stack from base.

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The decoder's benchmark (not a test: it prints figures), on one pair of
+# heap profiles of each kind:
+#   - genprof: bench/genprof's default, 60,000 samples of a large program
+#     (about 40,000 locations), which inflates slowly (2:1 gzip);
+#   - deep: 75,000 distinct stacks up to 29 frames deep over 480 functions
+#     and about a thousand locations, as a real service with a deep, varied
+#     call graph gives, which compresses better and costs more to parse;
+#   - many: the test fixture's "many" pair, when tests/pprof_compare.sh has
+#     left it in BUILD-DIR/tests/profiles.
+#
+#   bench/parse.sh [BUILD-DIR]
+#
+# For each, as medians of whole-process runs: the protobuf parsed per
+# second by `heapwatch top --times` (decompressed bytes over its parse
+# time), the inflate time, `heapwatch diff` against zlib gunzipping both
+# files (bench/zcat2.c) and against `go tool pprof -top -base`, with peak
+# RSS and page faults. The goals: parse >= 300 MB/s, diff >= 60x faster
+# than pprof, under 64 MiB, with at most twice gunzip's page faults.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/_build/plain}
+build=$(cd "$build" && pwd)
+work=$top/_build/bench-run
+runs=${RUNS:-11}
+mkdir -p "$work"
+export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
+    GOPATH="$work/.cache/go"
+
+[ -x "$build/heapwatch" ] || {
+	echo "bench: no $build/heapwatch: build first" >&2
+	exit 1
+}
+hw=$build/heapwatch
+cc -O2 -o "$work/zcat2" "$top/bench/zcat2.c" -lz
+cc -O2 -o "$work/runs" "$top/bench/runs.c"
+(cd "$top/bench/genprof" && go build -o "$work/genprof" .)
+[ -f "$work/base.pb.gz" ] ||
+    "$work/genprof" "$work/base.pb.gz" "$work/cur.pb.gz"
+[ -f "$work/deep-a.pb.gz" ] ||
+    "$work/genprof" -samples 75000 -functions 480 -calls 1-2 -depth 6-29 \
+    "$work/deep-a.pb.gz" "$work/deep-b.pb.gz"
+
+# measure KEY N COMMAND...: keeps the median wall and CPU time, the peak
+# RSS and the page faults of COMMAND as KEY_ms, KEY_cpu, KEY_kib, KEY_flt.
+measure() {
+	local key=$1 n=$2 out
+	shift 2
+	out=$("$work/runs" "$n" "$@")
+	eval "$out"
+	eval "${key}_ms=$wall_ms ${key}_cpu=$cpu_ms ${key}_kib=$maxrss_kib" \
+	    "${key}_flt=$faults"
+}
+
+# median: the median of the numbers on stdin, one a line.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# bench NAME BASE CURRENT: the figures of one kind of profile.
+bench() {
+	local name=$1 base=$2 cur=$3 i times parse inflate bytes
+	echo "== $name: $(stat -c %s "$base") + $(stat -c %s "$cur") bytes" \
+	    "gzip, $(zcat "$base" | wc -c) + $(zcat "$cur" | wc -c)" \
+	    "decompressed"
+	: >"$work/times"
+	for i in $(seq "$runs"); do
+		"$hw" top --times "$cur" 2>>"$work/times" >/dev/null
+	done
+	# "PATH: N bytes, M decompressed; inflate X ms, parse Y ms, ..."
+	bytes=$(awk '/decompressed;/ { print $4; exit }' "$work/times")
+	inflate=$(awk '/decompressed;/ { print $7 }' "$work/times" | median)
+	parse=$(awk '/decompressed;/ { print $10 }' "$work/times" | median)
+	measure zlib "$runs" "$work/zcat2" "$base" "$cur"
+	measure diff "$runs" "$hw" diff "$base" "$cur"
+	measure pprof 3 go tool pprof -top "-base=$base" "$cur"
+	printf '  top --times: inflate %.1f ms, parse %.1f ms: %.0f MB/s' \
+	    "$inflate" "$parse" "$(echo "$bytes / $parse / 1000" | bc -l)"
+	echo " (goal >= 300)"
+	printf '  %-26s %8.1f ms %8.1f ms cpu %6.1f MiB %7d faults\n' \
+	    "zlib gunzip both" "$zlib_ms" "$zlib_cpu" \
+	    "$(echo "$zlib_kib / 1024" | bc -l)" "$zlib_flt" \
+	    "heapwatch diff" "$diff_ms" "$diff_cpu" \
+	    "$(echo "$diff_kib / 1024" | bc -l)" "$diff_flt" \
+	    "go tool pprof -top -base" "$pprof_ms" "$pprof_cpu" \
+	    "$(echo "$pprof_kib / 1024" | bc -l)" "$pprof_flt"
+	printf '  pprof / diff %.1fx (goal >= 60), diff peak %.1f MiB' \
+	    "$(echo "$pprof_ms / $diff_ms" | bc -l)" \
+	    "$(echo "$diff_kib / 1024" | bc -l)"
+	printf ' (goal < 64), faults / gunzip %.2fx (goal <= 2)\n' \
+	    "$(echo "$diff_flt / $zlib_flt" | bc -l)"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo |
+    cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+bench genprof "$work/base.pb.gz" "$work/cur.pb.gz"
+bench deep "$work/deep-a.pb.gz" "$work/deep-b.pb.gz"
+if [ -f "$build/tests/profiles/many-a.pb.gz" ]; then
+	bench many "$build/tests/profiles/many-a.pb.gz" \
+	    "$build/tests/profiles/many-b.pb.gz"
+else
+	echo "== many: no $build/tests/profiles/many-a.pb.gz:" \
+	    "run tests/pprof_compare.sh first"
+fi
