@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "discovery.h"
 #include "follow.h"
 #include "heapwatchd.h"
@@ -62,15 +63,6 @@ buf_target_labels(struct buf *b, const struct target *t, const char *extra)
 		buf_add(b, extra, strlen(extra));
 	}
 	buf_add(b, "}", 1);
-}
-
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -271,7 +263,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	struct target	*t;
 	char		 extra[64];
 	int		 o;
-	int64_t		 t0 = mono_us();
+	int64_t		 t0 = clock_mono_us();
 
 	/*
 	 * A body that took T to render is served again for up to
@@ -402,7 +394,7 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	hwd->metrics = xmalloc(b.len + 1);
 	memcpy(hwd->metrics, b.s, b.len);
 	hwd->metrics_len = b.len;
-	hwd->metrics_at = mono_us();
+	hwd->metrics_at = clock_mono_us();
 	hwd->metrics_cost = hwd->metrics_at - t0;
 }
 
@@ -412,23 +404,6 @@ api_metrics_forget(struct hwd *hwd)
 	free(hwd->metrics);
 	hwd->metrics = NULL;
 	hwd->metrics_len = 0;
-}
-
-/* An RFC 3339 time in UTC, or JSON null for never. */
-static json_t *
-json_time(int64_t unix_ms)
-{
-	char		buf[64];
-	struct tm	tm;
-	time_t		t = unix_ms / 1000;
-
-	if (unix_ms == 0)
-		return json_null();
-	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
-	return json_string(buf);
 }
 
 static void
@@ -466,7 +441,7 @@ gctrace_json(const struct target *t)
 	json_object_set_new(o, "up", json_boolean(st->up));
 	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ?
 	    render_string(st->last_error) : json_null());
-	json_object_set_new(o, "last_gc", json_time(t->gc_time));
+	json_object_set_new(o, "last_gc", render_time(t->gc_time));
 	json_object_set_new(o, "live_heap", t->gc_cycles > 0 ?
 	    json_integer((json_int_t)t->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
@@ -500,7 +475,7 @@ route_targets(struct hwd *hwd, struct http_reply *reply)
 		json_object_set_new(o, "last_error", target_last_error(t) !=
 		    NULL ? render_string(target_last_error(t)) : json_null());
 		json_object_set_new(o, "last_scrape",
-		    json_time(t->last_scrape));
+		    render_time(t->last_scrape));
 		json_object_set_new(o, "snapshots",
 		    json_integer(t->snapshots));
 		json_object_set_new(o, "alert",
@@ -561,7 +536,7 @@ route_alerts(struct hwd *hwd, struct http_reply *reply)
 		json_object_set_new(o, "target", json_string(t->cfg->name));
 		json_object_set_new(o, "state",
 		    json_string(alert_state_name(t->judge->state)));
-		json_object_set_new(o, "since", json_time(t->judge->active));
+		json_object_set_new(o, "since", render_time(t->judge->active));
 		json_object_set_new(o, "kind", json_string(t->judge->p.kind));
 		json_object_set_new(o, "growth",
 		    json_integer(t->judge->growth));
@@ -592,7 +567,7 @@ route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
 	for (i = 0; i < n; i++) {
 		o = json_object();
 		json_object_set_new(o, "id", json_string(snaps[i].id));
-		json_object_set_new(o, "time", json_time(snaps[i].time_ms));
+		json_object_set_new(o, "time", render_time(snaps[i].time_ms));
 		json_object_set_new(o, "bytes", json_integer(snaps[i].size));
 		json_array_append_new(a, o);
 	}
@@ -721,6 +696,25 @@ reply_page(struct http_reply *reply, struct buf *b)
 	reply->len = b->len;
 }
 
+/*
+ * The target named by the path segment at *path, up to the next '/'; *rest
+ * is left at that '/' or NULL. NULL when no watched target has that name.
+ */
+static struct target *
+path_target(struct hwd *hwd, const char *path, const char **rest)
+{
+	char		 name[CONFIG_NAME_MAX + 1];
+	size_t		 len;
+
+	*rest = strchr(path, '/');
+	len = *rest != NULL ? (size_t)(*rest - path) : strlen(path);
+	if (len == 0 || len > CONFIG_NAME_MAX)
+		return NULL;
+	memcpy(name, path, len);
+	name[len] = '\0';
+	return target_find(hwd, name);
+}
+
 /* The pages for people: /, /targets/NAME and /targets/NAME/diff. */
 static void
 route_pages(struct hwd *hwd, const struct http_request *req,
@@ -729,9 +723,8 @@ route_pages(struct hwd *hwd, const struct http_request *req,
 	struct buf	 b = { NULL, 0, 0 };
 	struct target	*t;
 	const char	*page, *slash;
-	char		 name[CONFIG_NAME_MAX + 1], *cause = NULL;
+	char		*cause = NULL;
 	long long	 n = 1;
-	size_t		 len;
 
 	if (strcmp(path, "/") == 0) {
 		if ((page = http_query(req, "page")) != NULL &&
@@ -743,15 +736,7 @@ route_pages(struct hwd *hwd, const struct http_request *req,
 		return;
 	}
 	path += strlen("/targets/");
-	slash = strchr(path, '/');
-	len = slash != NULL ? (size_t)(slash - path) : strlen(path);
-	if (len == 0 || len > CONFIG_NAME_MAX) {
-		http_reply_text(reply, 404, TEXT, "no such target\n");
-		return;
-	}
-	memcpy(name, path, len);
-	name[len] = '\0';
-	if ((t = target_find(hwd, name)) == NULL) {
+	if ((t = path_target(hwd, path, &slash)) == NULL) {
 		http_reply_text(reply, 404, TEXT, "no such target\n");
 		return;
 	}
@@ -786,18 +771,8 @@ route_target(struct hwd *hwd, const struct http_request *req,
 {
 	struct target	*t;
 	const char	*slash;
-	char		 name[CONFIG_NAME_MAX + 1];
-	size_t		 len;
 
-	slash = strchr(rest, '/');
-	len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	if (len == 0 || len > CONFIG_NAME_MAX) {
-		reply_error(reply, 404, "no such target");
-		return;
-	}
-	memcpy(name, rest, len);
-	name[len] = '\0';
-	if ((t = target_find(hwd, name)) == NULL) {
+	if ((t = path_target(hwd, rest, &slash)) == NULL) {
 		reply_error(reply, 404, "no such target");
 		return;
 	}

@@ -15,11 +15,13 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "judge.h"
 #include "log.h"
 #include "profile.h"
 #include "render.h"
+#include "replay.h"
 #include "report.h"
 #include "store.h"
 #include "summary.h"
@@ -65,15 +67,6 @@ usage(int status)
 	    "                           16MiB or 100 goroutines)\n"
 	    "  -V, --version            print the version\n");
 	exit(status);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void
@@ -172,7 +165,7 @@ cmd_top(int argc, char **argv, const struct options *o)
 		usage(2);
 	j.path = argv[0];
 	j.max = o->max_size;
-	t0 = now_ms();
+	t0 = clock_mono_us() / 1e3;
 	job_run(&j);
 	if ((p = job_finish(&j, NULL)) == NULL)
 		goto out;
@@ -180,17 +173,17 @@ cmd_top(int argc, char **argv, const struct options *o)
 		log_warnx("%s: %s", j.path, cause);
 		goto out;
 	}
-	t1 = now_ms();
+	t1 = clock_mono_us() / 1e3;
 	if ((r = report_top(p, idx, o->order, &cause)) == NULL) {
 		log_warnx("%s: %s", j.path, cause);
 		goto out;
 	}
-	t2 = now_ms();
+	t2 = clock_mono_us() / 1e3;
 	print_report(r, o);
 	if (o->times) {
 		print_times(j.path, p);
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
-		    "%.1f ms\n", t1 - t0, t2 - t1, now_ms() - t2);
+		    "%.1f ms\n", t1 - t0, t2 - t1, clock_mono_us() / 1e3 - t2);
 	}
 	rc = 0;
 out:
@@ -220,14 +213,14 @@ cmd_diff(int argc, char **argv, const struct options *o)
 	cur.path = argv[1];
 	base.max = cur.max = o->max_size;
 	/* The two files are read and unpacked at once, on two cores. */
-	t0 = now_ms();
+	t0 = clock_mono_us() / 1e3;
 	threaded = pthread_create(&base.thread, NULL, job_run, &base) == 0;
 	if (!threaded)
 		job_run(&base);
 	job_run(&cur);
 	if (threaded)
 		pthread_join(base.thread, NULL);
-	t1 = now_ms();
+	t1 = clock_mono_us() / 1e3;
 	st = symtab_new();
 	/* One error is told, the base's first. */
 	if (base.raw == NULL) {
@@ -246,19 +239,19 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		log_warnx("%s: %s", cur.path, cause);
 		goto out;
 	}
-	t2 = now_ms();
+	t2 = clock_mono_us() / 1e3;
 	if ((r = report_diff(pb, pc, idx, o->order, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		goto out;
 	}
-	t3 = now_ms();
+	t3 = clock_mono_us() / 1e3;
 	print_report(r, o);
 	if (o->times) {
 		print_times(base.path, pb);
 		print_times(cur.path, pc);
 		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
 		    "ms, analysis %.1f ms, output %.1f ms\n", t1 - t0,
-		    t2 - t1, t3 - t2, now_ms() - t3);
+		    t2 - t1, t3 - t2, clock_mono_us() / 1e3 - t3);
 	}
 	rc = 0;
 out:
@@ -282,6 +275,59 @@ utc(char *buf, size_t len, int64_t ms)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What cmd_judge's replay builds up. */
+struct judge_run {
+	const struct options	*o;
+	struct judge_params	 jp;
+	struct judge		*j;
+	json_t			*changes;	/* with --json */
+};
+
+/* The judge is made at the first profile that decodes: its kind is that. */
+static const char *
+judge_run_kind(void *arg, const struct profile *p, struct names **names)
+{
+	struct judge_run	*r = arg;
+	char			*cause = NULL;
+
+	if (r->j == NULL) {
+		r->jp.kind = profile_sample_index(p, "goroutine", &cause) !=
+		    -1 ? "goroutine" : "heap";
+		free(cause);
+		if (strcmp(r->jp.kind, "goroutine") == 0 &&
+		    !r->o->min_growth_set)
+			r->jp.min_growth = CONFIG_GOROUTINE_GROWTH;
+		r->j = judge_new(&r->jp);
+	}
+	*names = r->j->names;
+	return r->jp.kind;
+}
+
+/* Judge one more snapshot, and say so when the alert's state changes. */
+static void
+judge_run_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+{
+	struct judge_run	*r = arg;
+	struct judge		*j = r->j;
+	enum alert_state	 from;
+	char			 when[32];
+	json_t			*c;
+
+	if (!judge_add(j, s, &from))
+		return;
+	utc(when, sizeof when, sn->time_ms);
+	if (r->changes != NULL) {
+		c = json_object();
+		json_object_set_new(c, "time", json_string(when));
+		json_object_set_new(c, "state",
+		    json_string(alert_state_name(j->state)));
+		json_object_set_new(c, "snapshot", json_string(sn->id));
+		json_array_append_new(r->changes, c);
+	} else
+		printf("%s  %-8s (was %s) at snapshot %s\n", when,
+		    alert_state_name(j->state), alert_state_name(from), sn->id);
+}
+
 /*
  * Replay a folder of stored snapshots (storage.path/TARGET) through the
  * daemon's judgement, and say what it concludes.
@@ -289,14 +335,13 @@ utc(char *buf, size_t len, int64_t ms)
 static int
 cmd_judge(int argc, char **argv, const struct options *o)
 {
+	static const struct replay_ops ops = { judge_run_kind, judge_run_add };
 	struct store_snapshot	*snaps = NULL;
 	struct alert_site	*sites = NULL;
+	struct judge_run	 run;
 	struct judge_params	 jp;
 	struct judge		*j = NULL;
 	struct store		*store = NULL;
-	struct profile		*p;
-	struct summary		*s;
-	enum alert_state	 from;
 	json_t			*out = NULL, *changes = NULL, *top, *fn;
 	char			*dir, *root, *name, *cause = NULL;
 	char			 when[32], bpath[4096], cpath[4096];
@@ -328,62 +373,19 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		log_warnx("%s: no snapshots", argv[0]);
 		goto out;
 	}
-	jp.window_ms = o->window_ms;
-	jp.for_ms = o->for_ms;
-	jp.kind = NULL;
-	jp.min_growth = (int64_t)o->min_growth;
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	run.jp.window_ms = o->window_ms;
+	run.jp.for_ms = o->for_ms;
+	run.jp.min_growth = (int64_t)o->min_growth;
 	if (o->json) {
 		out = json_object();
-		changes = json_array();
+		run.changes = changes = json_array();
 	}
-	for (i = 0; i < n; i++) {
-		if (store_path(store, name, snaps[i].id, cpath,
-		    sizeof cpath) == -1 ||
-		    (p = profile_load(cpath, o->max_size, NULL, &cause)) ==
-		    NULL) {
-			log_warnx("%s: %s", snaps[i].id, cause != NULL ?
-			    cause : "not found");
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		if (j == NULL) {
-			/* The kind is the first profile's. */
-			jp.kind = profile_sample_index(p, "goroutine",
-			    &cause) != -1 ? "goroutine" : "heap";
-			free(cause);
-			cause = NULL;
-			if (strcmp(jp.kind, "goroutine") == 0 &&
-			    !o->min_growth_set)
-				jp.min_growth = CONFIG_GOROUTINE_GROWTH;
-			j = judge_new(&jp);
-		}
-		s = summary_make(p, jp.kind, snaps[i].id, snaps[i].time_ms,
-		    j->names, &cause);
-		profile_free(p);
-		if (s == NULL) {
-			log_warnx("%s: %s", snaps[i].id, cause);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		if (!judge_add(j, s, &from))
-			continue;
-		utc(when, sizeof when, snaps[i].time_ms);
-		if (o->json) {
-			json_t *c = json_object();
-
-			json_object_set_new(c, "time", json_string(when));
-			json_object_set_new(c, "state",
-			    json_string(alert_state_name(j->state)));
-			json_object_set_new(c, "snapshot",
-			    json_string(snaps[i].id));
-			json_array_append_new(changes, c);
-		} else
-			printf("%s  %-8s (was %s) at snapshot %s\n", when,
-			    alert_state_name(j->state), alert_state_name(from),
-			    snaps[i].id);
-	}
+	replay_snapshots(store, name, snaps, n, INT64_MIN, o->max_size, &ops,
+	    &run);
+	j = run.j;
+	jp = run.jp;
 	if (j == NULL || judge_latest(j) == NULL) {
 		log_warnx("%s: no snapshot decodes", argv[0]);
 		goto out;

@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "clock.h"
 #include "decode.h"
 #include "discovery.h"
 #include "heapwatchd.h"
@@ -402,7 +403,7 @@ hwd_reload(struct hwd *hwd, char **cause)
 	discovery_release(hwd->discovery);
 	config_free(config_free_later);
 	hwd->last_reload_ok = true;
-	hwd->last_reload = now_unix_ms();
+	hwd->last_reload = clock_real_ms();
 	api_metrics_forget(hwd);
 	log_info("configuration reloaded: %zu targets", hwd->ntargets);
 	notify("READY=1");
@@ -553,7 +554,7 @@ main(int argc, char **argv)
 	}
 	/* What was not delivered before the restart goes first. */
 	notifier_spool(hwd.notifier, store_root(hwd.store), STORE_SPOOL);
-	hwd.started = hwd.last_reload = now_unix_ms();
+	hwd.started = hwd.last_reload = clock_real_ms();
 	hwd.last_reload_ok = true;
 	hwd.discovery = discovery_new(hwd.base, on_discovered, &hwd);
 	discovery_configure(hwd.discovery, hwd.conf);

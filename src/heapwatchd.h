@@ -140,7 +140,6 @@ const char	*target_last_error(const struct target *);
 const char	*target_health_name(enum target_health);
 const char	*gc_line_name(enum gc_line);
 const char	*scrape_outcome_name(enum scrape_outcome);
-int64_t		 now_unix_ms(void);
 
 /* api.c */
 /* Drop the /metrics body kept for reuse: the next request renders. */

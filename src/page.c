@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hash.h"
 #include "judge.h"
 #include "log.h"
@@ -205,7 +206,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	struct target	**list, *t;
 	size_t		 n = 0, i, s, firing = 0, pending = 0, down = 0;
 	size_t		 pages, first, last;
-	int64_t		 now = now_unix_ms();
+	int64_t		 now = clock_real_ms();
 	char		 v[64], g[64], when[64];
 
 	for (s = 0; s < 4; s++)

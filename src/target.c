@@ -11,12 +11,14 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "decode.h"
 #include "follow.h"
 #include "gctrace.h"
 #include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
+#include "replay.h"
 #include "scrape.h"
 #include "judge.h"
 #include "report.h"
@@ -30,24 +32,6 @@
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	set_error(struct target *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-
-int64_t
-now_unix_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-now_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 target_health_name(enum target_health h)
@@ -340,7 +324,7 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
 		for (i = 0; i < notifier_receivers(t->hwd->notifier); i++)
-			*notified_at(t, i) = now_unix_ms();
+			*notified_at(t, i) = clock_real_ms();
 		return;
 	}
 	if (t->judge->state == ALERT_FIRING) {
@@ -411,7 +395,7 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	default:
 		break;
 	}
-	now = now_unix_ms();
+	now = clock_real_ms();
 	t->gc_lines[GC_LINE_GC]++;
 	t->gc_cycles++;
 	t->gc_pause += (double)(g.clock_sweep_term_us +
@@ -425,41 +409,36 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 		target_notify(t, ALERT_FIRING, now, true);
 }
 
+static const char *
+window_kind(void *arg, const struct profile *p, struct names **names)
+{
+	struct target	*t = arg;
+
+	(void)p;
+	*names = t->judge->names;
+	return config_target_kind(t->cfg);
+}
+
+static void
+window_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+{
+	(void)sn;
+	target_judge(arg, s, true);
+}
+
 /* Rebuild the judgement from the snapshots on disk, at start-up. */
 static void
 window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
-	struct profile	*p;
-	struct summary	*s;
-	char		 path[4096], *cause = NULL;
+	static const struct replay_ops ops = { window_kind, window_add };
 	int64_t		 since;
-	size_t		 i;
 
 	/* Replaying the window's span twice over rebuilds a pending or
 	 * firing state; nothing is sent for what was already said. */
-	since = now_unix_ms() - 2 * (int64_t)(t->cfg->window_ms +
+	since = clock_real_ms() - 2 * (int64_t)(t->cfg->window_ms +
 	    t->cfg->for_ms);
-	for (i = 0; i < n; i++) {
-		if (snaps[i].time_ms < since && i + 1 < n)
-			continue;
-		if (store_path(t->hwd->store, t->cfg->name, snaps[i].id, path,
-		    sizeof path) == -1)
-			continue;
-		if ((p = profile_load(path, PROFILE_MAX_INFLATED, NULL,
-		    &cause)) == NULL ||
-		    (s = summary_make(p, config_target_kind(t->cfg),
-		    snaps[i].id, snaps[i].time_ms, t->judge->names,
-		    &cause)) == NULL) {
-			log_warnx("%s: snapshot %s: %s", t->cfg->name,
-			    snaps[i].id, cause);
-			free(cause);
-			cause = NULL;
-			profile_free(p);
-			continue;
-		}
-		profile_free(p);
-		target_judge(t, s, true);
-	}
+	replay_snapshots(t->hwd->store, t->cfg->name, snaps, n, since,
+	    PROFILE_MAX_INFLATED, &ops, t);
 	if (t->judge->state != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
 		    alert_state_name(t->judge->state));
@@ -530,7 +509,7 @@ target_arm(struct target *t)
 	struct timeval	tv;
 	int64_t		ms;
 
-	ms = t->next_ms - now_mono_ms();
+	ms = t->next_ms - clock_mono_ms();
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
@@ -576,7 +555,7 @@ target_start(struct target *t, bool jitter)
 	if (jitter && t->cfg->interval_ms > 1)
 		delay = arc4random_uniform(t->cfg->interval_ms > UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t->cfg->interval_ms);
-	t->next_ms = now_mono_ms() + (int64_t)delay;
+	t->next_ms = clock_mono_ms() + (int64_t)delay;
 	target_arm(t);
 }
 
@@ -783,8 +762,8 @@ target_next(struct target *t)
 			delay = BACKOFF_MAX_MS;
 	}
 	t->next_ms += (int64_t)delay;
-	if (t->next_ms < now_mono_ms())
-		t->next_ms = now_mono_ms();
+	if (t->next_ms < clock_mono_ms())
+		t->next_ms = clock_mono_ms();
 	target_arm(t);
 }
 
@@ -812,7 +791,7 @@ target_done(struct scrape_result *r, void *arg)
 	struct took	*w;
 
 	t->job = NULL;
-	t->last_scrape = now_unix_ms();
+	t->last_scrape = clock_real_ms();
 	t->last_duration = r->seconds;
 	if (!r->ok) {
 		t->scrapes[SCRAPE_FAILED]++;
