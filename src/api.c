@@ -45,17 +45,18 @@
 static void
 buf_target_labels(struct buf *b, const struct target *t, const char *extra)
 {
+	const struct target_config	*tc = target_config(t);
 	size_t	i;
 
 	buf_add(b, "{target=\"", 9);
-	buf_label(b, t->cfg->name);
+	buf_label(b, tc->name);
 	buf_add(b, "\"", 1);
-	for (i = 0; i < t->cfg->nlabels; i++) {
+	for (i = 0; i < tc->nlabels; i++) {
 		buf_add(b, ",", 1);
-		buf_add(b, t->cfg->labels[i].name,
-		    strlen(t->cfg->labels[i].name));
+		buf_add(b, tc->labels[i].name,
+		    strlen(tc->labels[i].name));
 		buf_add(b, "=\"", 2);
-		buf_label(b, t->cfg->labels[i].value);
+		buf_label(b, tc->labels[i].value);
 		buf_add(b, "\"", 1);
 	}
 	if (extra != NULL) {
@@ -76,13 +77,15 @@ static void
 latest_family(struct buf *b, struct hwd *hwd, const char *name,
     const char *kind, bool objects, const char *help)
 {
+	const struct target_config	*tc;
 	const struct summary	*s;
 	struct target		*t;
 
 	family(b, name, "gauge", help);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
+		tc = target_config(t);
 		if ((s = target_latest(t)) == NULL ||
-		    strcmp(config_target_kind(t->cfg), kind) != 0)
+		    strcmp(config_target_kind(tc), kind) != 0)
 			continue;
 		buf_printf(b, "%s", name);
 		buf_target_labels(b, t, NULL);
@@ -99,33 +102,35 @@ static void
 gc_family(struct buf *b, struct hwd *hwd, const char *name, const char *type,
     enum gc_value what, const char *help)
 {
+	const struct target_status	*ts;
 	struct target	*t;
 
 	family(b, name, type, help);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->gc_cycles == 0)
+	TARGET_FOREACH(t, &hwd->targets) {
+		ts = target_status(t);
+		if (ts->gc_cycles == 0)
 			continue;
 		buf_printf(b, "%s", name);
 		buf_target_labels(b, t, NULL);
 		switch (what) {
 		case GC_LIVE:
 			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->last_gc.heap_live);
+			    (unsigned long long)ts->last_gc.heap_live);
 			break;
 		case GC_GOAL:
 			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->last_gc.goal);
+			    (unsigned long long)ts->last_gc.goal);
 			break;
 		case GC_CYCLES:
 			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->gc_cycles);
+			    (unsigned long long)ts->gc_cycles);
 			break;
 		case GC_PAUSE:
-			buf_printf(b, " %.6f\n", t->gc_pause);
+			buf_printf(b, " %.6f\n", ts->gc_pause);
 			break;
 		case GC_CPU:
 			buf_printf(b, " %.2f\n",
-			    (double)t->last_gc.cpu_percent / 100);
+			    (double)ts->last_gc.cpu_percent / 100);
 			break;
 		}
 	}
@@ -135,6 +140,8 @@ gc_family(struct buf *b, struct hwd *hwd, const char *name, const char *type,
 static void
 gc_metrics(struct buf *b, struct hwd *hwd)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	struct target	*t;
 	char		 extra[64];
 	int		 r;
@@ -154,16 +161,18 @@ gc_metrics(struct buf *b, struct hwd *hwd)
 	    "last GC says.");
 	family(b, "heapwatch_gctrace_lines_total", "counter",
 	    "Lines read from the target's gctrace source, by what they were.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->cfg->gctrace.source == GCTRACE_SRC_NONE)
+	TARGET_FOREACH(t, &hwd->targets) {
+		ts = target_status(t);
+		tc = target_config(t);
+		if (tc->gctrace.source == GCTRACE_SRC_NONE)
 			continue;
 		for (r = 0; r < GC_LINE_NRESULTS; r++) {
 			snprintf(extra, sizeof extra, "result=\"%s\"",
-			    gc_line_name(r));
+			    target_gc_line_name(r));
 			buf_printf(b, "heapwatch_gctrace_lines_total");
 			buf_target_labels(b, t, extra);
 			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->gc_lines[r]);
+			    (unsigned long long)ts->gc_lines[r]);
 		}
 	}
 }
@@ -300,30 +309,30 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 
 	family(&b, "heapwatch_target_up", "gauge",
 	    "Whether the last scrape of the target brought a profile.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_target_up");
 		buf_target_labels(&b, t, NULL);
 		buf_printf(&b, " %d\n", target_health(t) == TARGET_UP);
 	}
 	family(&b, "heapwatch_scrapes_total", "counter",
 	    "Scrapes of the target, by result.");
-	TAILQ_FOREACH(t, &hwd->targets, entry)
+	TARGET_FOREACH(t, &hwd->targets)
 		for (o = 0; o < SCRAPE_NOUTCOMES; o++) {
 			snprintf(extra, sizeof extra, "result=\"%s\"",
-			    scrape_outcome_name(o));
+			    target_outcome_name(o));
 			buf_printf(&b, "heapwatch_scrapes_total");
 			buf_target_labels(&b, t, extra);
 			buf_printf(&b, " %llu\n",
-			    (unsigned long long)t->scrapes[o]);
+			    (unsigned long long)target_status(t)->scrapes[o]);
 		}
 	family(&b, "heapwatch_scrape_duration_seconds", "gauge",
 	    "How long the last scrape of the target took.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->last_scrape == 0)
+	TARGET_FOREACH(t, &hwd->targets) {
+		if (target_status(t)->last_scrape == 0)
 			continue;
 		buf_printf(&b, "heapwatch_scrape_duration_seconds");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.6f\n", t->last_duration);
+		buf_printf(&b, " %.6f\n", target_status(t)->last_duration);
 	}
 	latest_family(&b, hwd, "heapwatch_heap_inuse_bytes", "heap", false,
 	    "In-use heap of the target's last profile, as of its last GC.");
@@ -333,57 +342,60 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	    "Goroutines in the target's last goroutine profile.");
 	family(&b, "heapwatch_window_snapshots", "gauge",
 	    "Snapshots summarised in the target's window, in memory.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_window_snapshots");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %zu\n", t->judge->nwin);
+		buf_printf(&b, " %zu\n", target_status(t)->judge->nwin);
 	}
 	family(&b, "heapwatch_restarts_total", "counter",
 	    "Restarts of the target seen, each a new baseline.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_restarts_total");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %u\n", t->judge->restarts);
+		buf_printf(&b, " %u\n", target_status(t)->judge->restarts);
 	}
 	family(&b, "heapwatch_growth_per_second", "gauge",
 	    "How fast the target's in-use heap (or goroutines) grows over "
 	    "its window: the Theil-Sen slope.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->judge->nwin < 2)
+	TARGET_FOREACH(t, &hwd->targets) {
+		if (target_status(t)->judge->nwin < 2)
 			continue;
 		buf_printf(&b, "heapwatch_growth_per_second");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.6g\n", t->judge->per_second);
+		buf_printf(&b, " %.6g\n", target_status(t)->judge->per_second);
 	}
 	family(&b, "heapwatch_alert_firing", "gauge",
 	    "Whether the target's leak alert is firing.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_alert_firing");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", t->judge->state == ALERT_FIRING);
+		buf_printf(&b, " %d\n",
+		    target_status(t)->judge->state == ALERT_FIRING);
 	}
 	family(&b, "heapwatch_alert_pending", "gauge",
 	    "Whether the target is growing, not yet for long enough to fire.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_alert_pending");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", t->judge->state == ALERT_PENDING);
+		buf_printf(&b, " %d\n",
+		    target_status(t)->judge->state == ALERT_PENDING);
 	}
 	family(&b, "heapwatch_snapshots", "gauge",
 	    "Snapshots of the target in the store.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
 		buf_printf(&b, "heapwatch_snapshots");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %zu\n", t->snapshots);
+		buf_printf(&b, " %zu\n", target_status(t)->snapshots);
 	}
 	family(&b, "heapwatch_last_scrape_timestamp_seconds", "gauge",
 	    "When the target was last scraped.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->last_scrape == 0)
+	TARGET_FOREACH(t, &hwd->targets) {
+		if (target_status(t)->last_scrape == 0)
 			continue;
 		buf_printf(&b, "heapwatch_last_scrape_timestamp_seconds");
 		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.3f\n", t->last_scrape / 1000.0);
+		buf_printf(&b, " %.3f\n",
+		    target_status(t)->last_scrape / 1000.0);
 	}
 	gc_metrics(&b, hwd);
 	notifier_metrics(&b, hwd);
@@ -430,22 +442,24 @@ reply_error(struct http_reply *reply, unsigned int status, const char *msg)
 static json_t *
 gctrace_json(const struct target *t)
 {
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
 	static const char *const sources[] = {
 		"", "file", "journal", "command"
 	};
-	const struct follow_stats	*st = follow_stats(t->gctrace);
+	const struct follow_stats	*st = follow_stats(ts->gctrace);
 	json_t				*o = json_object();
 
 	json_object_set_new(o, "source",
-	    json_string(sources[t->cfg->gctrace.source]));
+	    json_string(sources[tc->gctrace.source]));
 	json_object_set_new(o, "up", json_boolean(st->up));
 	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ?
 	    render_string(st->last_error) : json_null());
-	json_object_set_new(o, "last_gc", render_time(t->gc_time));
-	json_object_set_new(o, "live_heap", t->gc_cycles > 0 ?
-	    json_integer((json_int_t)t->last_gc.heap_live) : json_null());
+	json_object_set_new(o, "last_gc", render_time(ts->gc_time));
+	json_object_set_new(o, "live_heap", ts->gc_cycles > 0 ?
+	    json_integer((json_int_t)ts->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
-	    json_boolean(t->judge->live_growing));
+	    json_boolean(ts->judge->live_growing));
 	json_object_set_new(o, "rotations",
 	    json_integer((json_int_t)(st->rotations + st->truncations)));
 	return o;
@@ -454,33 +468,37 @@ gctrace_json(const struct target *t)
 static void
 route_targets(struct hwd *hwd, struct http_reply *reply)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	struct target	*t;
 	json_t		*a, *o, *labels;
 	size_t		 i;
 
 	a = json_array();
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, &hwd->targets) {
+		ts = target_status(t);
+		tc = target_config(t);
 		o = json_object();
-		json_object_set_new(o, "name", json_string(t->cfg->name));
-		json_object_set_new(o, "url", render_string(t->cfg->url));
+		json_object_set_new(o, "name", json_string(tc->name));
+		json_object_set_new(o, "url", render_string(tc->url));
 		json_object_set_new(o, "kind",
-		    json_string(config_target_kind(t->cfg)));
+		    json_string(config_target_kind(tc)));
 		labels = json_object();
-		for (i = 0; i < t->cfg->nlabels; i++)
-			json_object_set_new(labels, t->cfg->labels[i].name,
-			    render_string(t->cfg->labels[i].value));
+		for (i = 0; i < tc->nlabels; i++)
+			json_object_set_new(labels, tc->labels[i].name,
+			    render_string(tc->labels[i].value));
 		json_object_set_new(o, "labels", labels);
 		json_object_set_new(o, "health",
 		    json_string(target_health_name(target_health(t))));
 		json_object_set_new(o, "last_error", target_last_error(t) !=
 		    NULL ? render_string(target_last_error(t)) : json_null());
 		json_object_set_new(o, "last_scrape",
-		    render_time(t->last_scrape));
+		    render_time(ts->last_scrape));
 		json_object_set_new(o, "snapshots",
-		    json_integer(t->snapshots));
+		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
-		    json_string(alert_state_name(t->judge->state)));
-		if (t->gctrace != NULL)
+		    json_string(alert_state_name(ts->judge->state)));
+		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", gctrace_json(t));
 		json_array_append_new(a, o);
 	}
@@ -491,7 +509,8 @@ route_targets(struct hwd *hwd, struct http_reply *reply)
 static json_t *
 alert_top(const struct target *t)
 {
-	const struct judge	*j = t->judge;
+	const struct target_status	*ts = target_status(t);
+	const struct judge	*j = ts->judge;
 	json_t			*a, *o, *stack;
 	size_t			 i, k;
 
@@ -503,18 +522,18 @@ alert_top(const struct target *t)
 		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
 		json_object_set_new(o, "growing",
 		    json_boolean(j->top[i].growing));
-		if (i < t->nsites && strcmp(t->sites[i].function,
+		if (i < ts->nsites && strcmp(ts->sites[i].function,
 		    names_get(j->names, j->top[i].name)) == 0) {
-			if (t->sites[i].file != NULL) {
+			if (ts->sites[i].file != NULL) {
 				json_object_set_new(o, "file",
-				    render_string(t->sites[i].file));
+				    render_string(ts->sites[i].file));
 				json_object_set_new(o, "line",
-				    json_integer(t->sites[i].line));
+				    json_integer(ts->sites[i].line));
 			}
 			stack = json_array();
-			for (k = 0; k < t->sites[i].nstack; k++)
+			for (k = 0; k < ts->sites[i].nstack; k++)
 				json_array_append_new(stack,
-				    render_string(t->sites[i].stack[k]));
+				    render_string(ts->sites[i].stack[k]));
 			json_object_set_new(o, "stack", stack);
 		}
 		json_array_append_new(a, o);
@@ -525,25 +544,29 @@ alert_top(const struct target *t)
 static void
 route_alerts(struct hwd *hwd, struct http_reply *reply)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	struct target	*t;
 	json_t		*a, *o;
 
 	a = json_array();
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->judge->state == ALERT_INACTIVE)
+	TARGET_FOREACH(t, &hwd->targets) {
+		ts = target_status(t);
+		tc = target_config(t);
+		if (ts->judge->state == ALERT_INACTIVE)
 			continue;
 		o = json_object();
-		json_object_set_new(o, "target", json_string(t->cfg->name));
+		json_object_set_new(o, "target", json_string(tc->name));
 		json_object_set_new(o, "state",
-		    json_string(alert_state_name(t->judge->state)));
-		json_object_set_new(o, "since", render_time(t->judge->active));
-		json_object_set_new(o, "kind", json_string(t->judge->p.kind));
+		    json_string(alert_state_name(ts->judge->state)));
+		json_object_set_new(o, "since", render_time(ts->judge->active));
+		json_object_set_new(o, "kind", json_string(ts->judge->p.kind));
 		json_object_set_new(o, "growth",
-		    json_integer(t->judge->growth));
+		    json_integer(ts->judge->growth));
 		json_object_set_new(o, "window_seconds",
-		    json_integer(t->cfg->window_ms / 1000));
+		    json_integer(tc->window_ms / 1000));
 		json_object_set_new(o, "signals",
-		    json_string(judge_signals(t->judge)));
+		    json_string(judge_signals(ts->judge)));
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}
@@ -553,12 +576,13 @@ route_alerts(struct hwd *hwd, struct http_reply *reply)
 static void
 route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps;
 	size_t			 n, i;
 	char			*cause = NULL;
 	json_t			*a, *o;
 
-	if (store_list(hwd->store, t->cfg->name, &snaps, &n, &cause) == -1) {
+	if (store_list(hwd->store, tc->name, &snaps, &n, &cause) == -1) {
 		reply_error(reply, 500, cause);
 		free(cause);
 		return;
@@ -579,6 +603,7 @@ static void
 route_snapshot(struct hwd *hwd, struct target *t, const char *id,
     struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	char		path[4096];
 	struct stat	sb;
 	int		fd;
@@ -587,7 +612,7 @@ route_snapshot(struct hwd *hwd, struct target *t, const char *id,
 		reply_error(reply, 400, "malformed snapshot id");
 		return;
 	}
-	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1 ||
+	if (store_path(hwd->store, tc->name, id, path, sizeof path) == -1 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		reply_error(reply, 404, "no such snapshot");
 		return;
@@ -608,6 +633,7 @@ static struct profile *
 load_snapshot(struct hwd *hwd, struct target *t, const char *id,
     struct symtab *st, struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct profile	*p;
 	char		 path[4096], *cause = NULL;
 
@@ -615,7 +641,7 @@ load_snapshot(struct hwd *hwd, struct target *t, const char *id,
 		reply_error(reply, 400, "malformed snapshot id");
 		return NULL;
 	}
-	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1) {
+	if (store_path(hwd->store, tc->name, id, path, sizeof path) == -1) {
 		reply_error(reply, 404, "no such snapshot");
 		return NULL;
 	}
@@ -632,6 +658,7 @@ static void
 route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
     struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps = NULL;
 	struct profile		*pb = NULL, *pc = NULL;
 	struct symtab		*st;
@@ -645,7 +672,7 @@ route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
 	cur = http_query(req, "current");
 	type = http_query(req, "sample_index");
 	if ((base == NULL || cur == NULL) && store_list(hwd->store,
-	    t->cfg->name, &snaps, &n, &cause) == -1) {
+	    tc->name, &snaps, &n, &cause) == -1) {
 		reply_error(reply, 500, cause);
 		free(cause);
 		return;
@@ -712,7 +739,7 @@ path_target(struct hwd *hwd, const char *path, const char **rest)
 		return NULL;
 	memcpy(name, path, len);
 	name[len] = '\0';
-	return target_find(hwd, name);
+	return target_list_find(&hwd->targets, name);
 }
 
 /* The pages for people: /, /targets/NAME and /targets/NAME/diff. */

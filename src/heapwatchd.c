@@ -244,46 +244,59 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 {
 	struct targets		 old = TAILQ_HEAD_INITIALIZER(old);
 	struct target		*t;
+	struct target_deps	 deps;
 	struct named		*byname, *found;
 	struct candidate	*c;
 	const struct target_config *cfg;
 	size_t			 i, n, nold = 0;
 
+	/* Every target reads the retention here, which follows reloads. */
+	hwd->retention.snapshots = conf->retention.snapshots;
+	hwd->retention.age_ms = conf->retention.age_ms;
+	hwd->retention.size = conf->retention.size;
+	memset(&deps, 0, sizeof deps);
+	deps.base = hwd->base;
+	deps.store = hwd->store;
+	deps.scrape = hwd->scrape;
+	deps.decode = hwd->decode;
+	deps.notifier = hwd->notifier;
+	deps.retention = &hwd->retention;
+	deps.behind = &hwd->behind;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
 	byname = xcalloc(hwd->ntargets + 1, sizeof *byname);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		byname[nold].name = t->cfg->name;
+	TARGET_FOREACH(t, &hwd->targets) {
+		byname[nold].name = target_config(t)->name;
 		byname[nold++].t = t;
 	}
 	qsort(byname, nold, sizeof *byname, named_cmp);
-	TAILQ_CONCAT(&old, &hwd->targets, entry);
+	target_list_move(&old, &hwd->targets);
 	hwd->ntargets = 0;
 	for (i = 0; i < n; i++) {
 		cfg = c[i].cfg;
 		found = bsearch(cfg->name, byname, nold, sizeof *byname,
 		    named_key_cmp);
 		t = found != NULL ? found->t : NULL;
-		if (t != NULL && config_target_equal(t->cfg, cfg)) {
-			TAILQ_REMOVE(&old, t, entry);
+		if (t != NULL && config_target_equal(target_config(t), cfg)) {
+			target_list_remove(&old, t);
 			target_reconfigure(t, cfg);
 		} else {
 			if (t != NULL) {
-				log_info("%s: changed", t->cfg->name);
-				TAILQ_REMOVE(&old, t, entry);
+				log_info("%s: changed", cfg->name);
+				target_list_remove(&old, t);
 				target_free(t);
 			} else if (!start)
 				log_info("%s: added", cfg->name);
 			recover_target(hwd, cfg->name);
-			t = target_new(hwd, cfg);
+			t = target_new(&deps, cfg);
 			target_start(t, true);
 		}
-		TAILQ_INSERT_TAIL(&hwd->targets, t, entry);
+		target_list_append(&hwd->targets, t);
 		hwd->ntargets++;
 	}
 	while ((t = TAILQ_FIRST(&old)) != NULL) {
-		log_info("%s: removed", t->cfg->name);
-		TAILQ_REMOVE(&old, t, entry);
+		log_info("%s: removed", target_config(t)->name);
+		target_list_remove(&old, t);
 		target_free(t);
 	}
 	free(byname);
@@ -594,7 +607,7 @@ main(int argc, char **argv)
 	event_base_dispatch(hwd.base);
 
 	while ((t = TAILQ_FIRST(&hwd.targets)) != NULL) {
-		TAILQ_REMOVE(&hwd.targets, t, entry);
+		target_list_remove(&hwd.targets, t);
 		target_free(t);
 	}
 	discovery_free(hwd.discovery);
