@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "conf.h"
 #include "hash.h"
 #include "judge.h"
 #include "log.h"
@@ -196,8 +197,8 @@ overview_link(struct buf *b, const char *q, const char *sort, int page)
 }
 
 void
-page_overview(struct buf *b, struct hwd *hwd, const char *q,
-    const char *sort, int page)
+page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
+    const char *q, const char *sort, int page)
 {
 	const struct target_status	*ts;
 	const struct target_config	*tc;
@@ -219,8 +220,8 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 			break;
 	if (s == 4)
 		s = 0;
-	list = xreallocarray(NULL, hwd->ntargets + 1, sizeof *list);
-	TARGET_FOREACH(t, &hwd->targets) {
+	list = xreallocarray(NULL, ntargets + 1, sizeof *list);
+	TARGET_FOREACH(t, targets) {
 		ts = target_status(t);
 		tc = target_config(t);
 		firing += ts->judge->state == ALERT_FIRING;
@@ -241,7 +242,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	head(b, "targets");
 	buf_printf(b, "<h1>heapwatchd</h1>\n<p id=\"summary\">%zu targets: "
 	    "<b>%zu firing</b>, %zu pending, %zu down.</p>\n",
-	    hwd->ntargets, firing, pending, down);
+	    ntargets, firing, pending, down);
 	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
 	    "placeholder=\"name or label\" value=\"");
 	buf_html(b, q != NULL ? q : "");
@@ -403,7 +404,7 @@ alert_box(struct buf *b, const struct target *t)
 }
 
 void
-page_target(struct buf *b, struct hwd *hwd, struct target *t)
+page_target(struct buf *b, struct store *store, struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
 	const struct target_config	*tc = target_config(t);
@@ -445,7 +446,7 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 	alert_box(b, t);
 
 	buf_printf(b, "<h2>Snapshots</h2>\n");
-	if (store_list(hwd->store, tc->name, &snaps, &n, &cause) == -1) {
+	if (store_list(store, tc->name, &snaps, &n, &cause) == -1) {
 		buf_html(b, cause);
 		free(cause);
 		tail(b);
@@ -563,7 +564,7 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 }
 
 int
-page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
+page_diff(struct buf *b, struct store *store, struct target *t, const char *base,
     const char *cur, const char *type, char **cause)
 {
 	const struct target_config	*tc = target_config(t);
@@ -582,11 +583,11 @@ page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
 		xasprintf(cause, "malformed snapshot id");
 		goto out;
 	}
-	if (store_path(hwd->store, tc->name, cur, path, sizeof path) ==
+	if (store_path(store, tc->name, cur, path, sizeof path) ==
 	    -1 || (pc = profile_load(path, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL)
 		goto missing;
-	if (store_path(hwd->store, tc->name, base, path, sizeof path) ==
+	if (store_path(store, tc->name, base, path, sizeof path) ==
 	    -1 || (pb = profile_load(path, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL)
 		goto missing;
