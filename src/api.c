@@ -80,7 +80,7 @@ api_free(struct api *api)
 
 /* {target="NAME",LABELS...} with extra first when given. */
 static void
-buf_target_labels(struct buf *b, const struct target *t, const char *extra)
+api_target_labels(struct buf *b, const struct target *t, const char *extra)
 {
 	const struct target_config	*tc = target_config(t);
 	size_t	i;
@@ -441,7 +441,7 @@ api_target_metrics(struct buf *b, struct api *api)
 					    "%s=\"%s\"", f->label,
 					    f->label_value(i));
 				buf_printf(b, "%s", f->name);
-				buf_target_labels(b, t, f->label != NULL ?
+				api_target_labels(b, t, f->label != NULL ?
 				    extra : NULL);
 				api_value(b, f->format, v);
 			}
@@ -519,7 +519,8 @@ api_discovery_metrics(struct buf *b, struct api *api)
 	buf_printf(b, "heapwatch_discovered_targets %zu\n", st.targets);
 	family(b, "heapwatch_discovery_name_clashes", "gauge",
 	    "Discovered targets skipped because another target has the name.");
-	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n", api->st->nclashes);
+	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n",
+	    api->st->nclashes);
 	family(b, "heapwatch_discovery_files", "gauge",
 	    "Target files the file_sd patterns match.");
 	buf_printf(b, "heapwatch_discovery_files %zu\n", st.files);
@@ -619,7 +620,7 @@ reply_error(struct http_reply *reply, unsigned int status, const char *msg)
 
 /* A target's gctrace source and what it last said. */
 static json_t *
-gctrace_json(const struct target *t)
+api_gctrace_json(const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
 	const struct target_config	*tc = target_config(t);
@@ -678,7 +679,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "alert",
 		    json_string(alert_state_name(ts->judge->state)));
 		if (ts->gctrace != NULL)
-			json_object_set_new(o, "gctrace", gctrace_json(t));
+			json_object_set_new(o, "gctrace", api_gctrace_json(t));
 		json_array_append_new(a, o);
 	}
 	reply_json(reply, 200, a);
@@ -928,7 +929,7 @@ route_pages(struct api *api, const struct http_request *req,
 {
 	struct buf	 b = { NULL, 0, 0 };
 	struct target	*t;
-	const char	*page, *slash;
+	const char	*page, *slash, *base, *current;
 	char		*cause = NULL;
 	long long	 n = 1;
 
@@ -936,8 +937,8 @@ route_pages(struct api *api, const struct http_request *req,
 		if ((page = http_query(req, "page")) != NULL &&
 		    units_number(page, 1, 1000000, &n, &page) == -1)
 			n = 1;
-		page_overview(&b, api->st->targets, api->st->ntargets, http_query(req, "q"),
-		    http_query(req, "sort"), (int)n);
+		page_overview(&b, api->st->targets, api->st->ntargets,
+		    http_query(req, "q"), http_query(req, "sort"), (int)n);
 		reply_page(reply, &b);
 		return;
 	}
@@ -950,9 +951,10 @@ route_pages(struct api *api, const struct http_request *req,
 		page_target(&b, api->st->store, t);
 		reply_page(reply, &b);
 	} else if (strcmp(slash, "/diff") == 0) {
-		if (page_diff(&b, api->st->store, t, http_query(req, "base") != NULL ?
-		    http_query(req, "base") : "", http_query(req, "current") !=
-		    NULL ? http_query(req, "current") : "",
+		base = http_query(req, "base");
+		current = http_query(req, "current");
+		if (page_diff(&b, api->st->store, t, base != NULL ? base : "",
+		    current != NULL ? current : "",
 		    http_query(req, "sample_index"), &cause) == -1) {
 			free(b.s);
 			http_reply_text(reply, 400, TEXT, "%s\n", cause);

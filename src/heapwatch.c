@@ -276,7 +276,7 @@ utc(char *buf, size_t len, int64_t ms)
 }
 
 /* What cmd_judge's replay builds up. */
-struct judge_run {
+struct cmd_judge_run {
 	const struct options	*o;
 	struct judge_params	 jp;
 	struct judge		*j;
@@ -285,9 +285,9 @@ struct judge_run {
 
 /* The judge is made at the first profile that decodes: its kind is that. */
 static const char *
-judge_run_kind(void *arg, const struct profile *p, struct names **names)
+cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
 {
-	struct judge_run	*r = arg;
+	struct cmd_judge_run	*r = arg;
 	char			*cause = NULL;
 
 	if (r->j == NULL) {
@@ -305,9 +305,9 @@ judge_run_kind(void *arg, const struct profile *p, struct names **names)
 
 /* Judge one more snapshot, and say so when the alert's state changes. */
 static void
-judge_run_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
 {
-	struct judge_run	*r = arg;
+	struct cmd_judge_run	*r = arg;
 	struct judge		*j = r->j;
 	enum alert_state	 from;
 	char			 when[32];
@@ -335,10 +335,10 @@ judge_run_add(void *arg, const struct store_snapshot *sn, struct summary *s)
 static int
 cmd_judge(int argc, char **argv, const struct options *o)
 {
-	static const struct replay_ops ops = { judge_run_kind, judge_run_add };
+	static const struct replay_ops ops = { cmd_judge_kind, cmd_judge_add };
 	struct store_snapshot	*snaps = NULL;
 	struct alert_site	*sites = NULL;
-	struct judge_run	 run;
+	struct cmd_judge_run	 run;
 	struct judge_params	 jp;
 	struct judge		*j = NULL;
 	struct store		*store = NULL;

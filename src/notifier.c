@@ -145,7 +145,7 @@ snapshot_url(const char *ext, const char *target, const char *id)
 /* The body of format json, as SPEC.md has it. */
 /* "total, live heap" as ["total", "live heap"]. */
 static json_t *
-render_signals(const char *signals)
+notifier_render_signals(const char *signals)
 {
 	json_t		*a = json_array();
 	const char	*p = signals, *end;
@@ -160,7 +160,7 @@ render_signals(const char *signals)
 }
 
 static json_t *
-render_json_body(const struct alert_note *n, const char *ext)
+notifier_render_json(const struct alert_note *n, const char *ext)
 {
 	const struct note_function	*f;
 	json_t				*o, *labels, *top, *fn, *stack;
@@ -202,7 +202,8 @@ render_json_body(const struct alert_note *n, const char *ext)
 	    snapshot_url(ext, n->target, n->current_snapshot));
 	/* After SPEC's keys, when the judgement said. */
 	if (n->signals != NULL)
-		json_object_set_new(o, "signals", render_signals(n->signals));
+		json_object_set_new(o, "signals",
+		    notifier_render_signals(n->signals));
 	return o;
 }
 
@@ -297,7 +298,7 @@ am_description(const struct alert_note *n, const char *ext)
 
 /* The body of format alertmanager: a list of one alert. */
 static json_t *
-render_am_body(const struct alert_note *n, const struct webhook_config *wc,
+notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
     const char *ext, int64_t now)
 {
 	json_t	*alert, *labels, *ann, *list;
@@ -367,9 +368,9 @@ notifier_render(const struct alert_note *n, const struct webhook_config *wc,
 	while (len > 0 && ext[len - 1] == '/')
 		ext[--len] = '\0';
 	if (wc->format == WEBHOOK_ALERTMANAGER)
-		j = render_am_body(n, wc, ext, now);
+		j = notifier_render_am(n, wc, ext, now);
 	else
-		j = render_json_body(n, ext);
+		j = notifier_render_json(n, ext);
 	free(ext);
 	if ((body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		fatalx("json_dumps failed");

@@ -200,7 +200,7 @@ history_load(struct target *t)
 }
 
 static void
-judge_params(const struct target_config *cfg, struct judge_params *p)
+target_judge_params(const struct target_config *cfg, struct judge_params *p)
 {
 	p->kind = config_target_kind(cfg);
 	p->window_ms = cfg->window_ms;
@@ -531,7 +531,7 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	t->cfg = cfg;
 	t->st.health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(deps->base, target_scrape, t);
-	judge_params(cfg, &jp);
+	target_judge_params(cfg, &jp);
 	t->st.judge = judge_new(&jp);
 	history_load(t);
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
