@@ -20,9 +20,14 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "discovery.h"
 #include "follow.h"
-#include "heapwatchd.h"
+#include "api.h"
+#include "conf.h"
+#include "server.h"
+#include "store.h"
+#include "target.h"
 #include "log.h"
 #include "profile.h"
 #include "render.h"
@@ -40,21 +45,55 @@
 #define METRICS_REUSE	50		/* see route_metrics() */
 #define METRICS_MAX_AGE	1000000		/* us */
 
+struct api {
+	const struct api_state	*st;
+	api_reload_cb		 reload;
+	void			*reload_arg;
+
+	/* The last /metrics body, served again while fresh (see below). */
+	char			*metrics;
+	size_t			 metrics_len;
+	int64_t			 metrics_at;	/* monotonic us, rendered */
+	int64_t			 metrics_cost;	/* us it took */
+};
+
+struct api *
+api_new(const struct api_state *st, api_reload_cb reload, void *arg)
+{
+	struct api	*api;
+
+	api = xcalloc(1, sizeof *api);
+	api->st = st;
+	api->reload = reload;
+	api->reload_arg = arg;
+	return api;
+}
+
+void
+api_free(struct api *api)
+{
+	if (api == NULL)
+		return;
+	free(api->metrics);
+	free(api);
+}
+
 /* {target="NAME",LABELS...} with extra first when given. */
 static void
-buf_target_labels(struct buf *b, const struct target *t, const char *extra)
+api_target_labels(struct buf *b, const struct target *t, const char *extra)
 {
+	const struct target_config	*tc = target_config(t);
 	size_t	i;
 
 	buf_add(b, "{target=\"", 9);
-	buf_label(b, t->cfg->name);
+	buf_label(b, tc->name);
 	buf_add(b, "\"", 1);
-	for (i = 0; i < t->cfg->nlabels; i++) {
+	for (i = 0; i < tc->nlabels; i++) {
 		buf_add(b, ",", 1);
-		buf_add(b, t->cfg->labels[i].name,
-		    strlen(t->cfg->labels[i].name));
+		buf_add(b, tc->labels[i].name,
+		    strlen(tc->labels[i].name));
 		buf_add(b, "=\"", 2);
-		buf_label(b, t->cfg->labels[i].value);
+		buf_label(b, tc->labels[i].value);
 		buf_add(b, "\"", 1);
 	}
 	if (extra != NULL) {
@@ -64,124 +103,358 @@ buf_target_labels(struct buf *b, const struct target *t, const char *extra)
 	buf_add(b, "}", 1);
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 family(struct buf *b, const char *name, const char *type, const char *help)
 {
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A gauge of the last summary of the targets of one kind. */
-static void
-latest_family(struct buf *b, struct hwd *hwd, const char *name,
-    const char *kind, bool objects, const char *help)
+/* How a family prints its values: as before, with printf's literals. */
+enum value_format {
+	VALUE_WHOLE,		/* a count; exact in a double up to 2^53 */
+	VALUE_2F,
+	VALUE_3F,
+	VALUE_6F,
+	VALUE_6G
+};
+
+/*
+ * The per-target families of /metrics, one row each: a value function
+ * says what a target's series is, or that it has none (a target never
+ * scraped has no duration). A row with a label has nlabels series a target,
+ * the label's values named by label_value.
+ */
+struct target_family {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	enum value_format format;
+	bool		(*value)(const struct target *, int, double *);
+	const char	*label;		/* NULL: one series a target */
+	int		 nlabels;
+	const char	*(*label_value)(int);
+};
+
+static bool
+value_up(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_health(t) == TARGET_UP;
+	return true;
+}
+
+static bool
+value_scrapes(const struct target *t, int i, double *v)
+{
+	*v = (double)target_status(t)->scrapes[i];
+	return true;
+}
+
+static bool
+value_duration(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->last_duration;
+	return target_status(t)->last_scrape != 0;
+}
+
+/* The last summary's total (i 0) or objects (i 1), of a target of kind. */
+static bool
+value_latest(const struct target *t, const char *kind, int i, double *v)
 {
 	const struct summary	*s;
-	struct target		*t;
 
-	family(b, name, "gauge", help);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if ((s = target_latest(t)) == NULL ||
-		    strcmp(config_target_kind(t->cfg), kind) != 0)
-			continue;
-		buf_printf(b, "%s", name);
-		buf_target_labels(b, t, NULL);
-		buf_printf(b, " %lld\n",
-		    (long long)(objects ? s->objects : s->total));
-	}
+	if ((s = target_latest(t)) == NULL ||
+	    strcmp(config_target_kind(target_config(t)), kind) != 0)
+		return false;
+	*v = (double)(i == 1 ? s->objects : s->total);
+	return true;
 }
 
-/* What the gctrace of a target says, for the families below. */
+static bool
+value_heap_bytes(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_latest(t, "heap", 0, v);
+}
+
+static bool
+value_heap_objects(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_latest(t, "heap", 1, v);
+}
+
+static bool
+value_goroutines(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_latest(t, "goroutine", 0, v);
+}
+
+static bool
+value_window(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = (double)target_status(t)->judge->nwin;
+	return true;
+}
+
+static bool
+value_restarts(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->judge->restarts;
+	return true;
+}
+
+static bool
+value_growth(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->judge->per_second;
+	return target_status(t)->judge->nwin >= 2;
+}
+
+static bool
+value_firing(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->judge->state == ALERT_FIRING;
+	return true;
+}
+
+static bool
+value_pending(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->judge->state == ALERT_PENDING;
+	return true;
+}
+
+static bool
+value_snapshots(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = (double)target_status(t)->snapshots;
+	return true;
+}
+
+static bool
+value_last_scrape(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_status(t)->last_scrape / 1000.0;
+	return target_status(t)->last_scrape != 0;
+}
+
+/* What the last GC of a target's gctrace said, once one was seen. */
 enum gc_value { GC_LIVE, GC_GOAL, GC_CYCLES, GC_PAUSE, GC_CPU };
 
-/* One family of the targets with gctrace, once a GC has been seen. */
-static void
-gc_family(struct buf *b, struct hwd *hwd, const char *name, const char *type,
-    enum gc_value what, const char *help)
+static bool
+value_gc(const struct target *t, enum gc_value what, double *v)
 {
-	struct target	*t;
+	const struct target_status	*ts = target_status(t);
 
-	family(b, name, type, help);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->gc_cycles == 0)
-			continue;
-		buf_printf(b, "%s", name);
-		buf_target_labels(b, t, NULL);
-		switch (what) {
-		case GC_LIVE:
-			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->last_gc.heap_live);
-			break;
-		case GC_GOAL:
-			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->last_gc.goal);
-			break;
-		case GC_CYCLES:
-			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->gc_cycles);
-			break;
-		case GC_PAUSE:
-			buf_printf(b, " %.6f\n", t->gc_pause);
-			break;
-		case GC_CPU:
-			buf_printf(b, " %.2f\n",
-			    (double)t->last_gc.cpu_percent / 100);
-			break;
-		}
+	switch (what) {
+	case GC_LIVE:
+		*v = (double)ts->last_gc.heap_live;
+		break;
+	case GC_GOAL:
+		*v = (double)ts->last_gc.goal;
+		break;
+	case GC_CYCLES:
+		*v = (double)ts->gc_cycles;
+		break;
+	case GC_PAUSE:
+		*v = ts->gc_pause;
+		break;
+	case GC_CPU:
+		*v = (double)ts->last_gc.cpu_percent / 100;
+		break;
+	}
+	return ts->gc_cycles > 0;
+}
+
+static bool
+value_gc_live(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_gc(t, GC_LIVE, v);
+}
+
+static bool
+value_gc_goal(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_gc(t, GC_GOAL, v);
+}
+
+static bool
+value_gc_cycles(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_gc(t, GC_CYCLES, v);
+}
+
+static bool
+value_gc_pause(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_gc(t, GC_PAUSE, v);
+}
+
+static bool
+value_gc_cpu(const struct target *t, int i, double *v)
+{
+	(void)i;
+	return value_gc(t, GC_CPU, v);
+}
+
+static const char *
+label_outcome(int i)
+{
+	return target_outcome_name((enum scrape_outcome)i);
+}
+
+static const char *
+label_gc_line(int i)
+{
+	return target_gc_line_name((enum gc_line)i);
+}
+
+static bool
+value_gc_lines(const struct target *t, int i, double *v)
+{
+	*v = (double)target_status(t)->gc_lines[i];
+	return target_config(t)->gctrace.source != GCTRACE_SRC_NONE;
+}
+
+static const struct target_family target_families[] = {
+	{ "heapwatch_target_up", "gauge",
+	  "Whether the last scrape of the target brought a profile.",
+	  VALUE_WHOLE, value_up, NULL, 1, NULL },
+	{ "heapwatch_scrapes_total", "counter",
+	  "Scrapes of the target, by result.",
+	  VALUE_WHOLE, value_scrapes, "result", SCRAPE_NOUTCOMES,
+	  label_outcome },
+	{ "heapwatch_scrape_duration_seconds", "gauge",
+	  "How long the last scrape of the target took.",
+	  VALUE_6F, value_duration, NULL, 1, NULL },
+	{ "heapwatch_heap_inuse_bytes", "gauge",
+	  "In-use heap of the target's last profile, as of its last GC.",
+	  VALUE_WHOLE, value_heap_bytes, NULL, 1, NULL },
+	{ "heapwatch_heap_inuse_objects", "gauge",
+	  "In-use heap objects of the target's last profile.",
+	  VALUE_WHOLE, value_heap_objects, NULL, 1, NULL },
+	{ "heapwatch_goroutines", "gauge",
+	  "Goroutines in the target's last goroutine profile.",
+	  VALUE_WHOLE, value_goroutines, NULL, 1, NULL },
+	{ "heapwatch_window_snapshots", "gauge",
+	  "Snapshots summarised in the target's window, in memory.",
+	  VALUE_WHOLE, value_window, NULL, 1, NULL },
+	{ "heapwatch_restarts_total", "counter",
+	  "Restarts of the target seen, each a new baseline.",
+	  VALUE_WHOLE, value_restarts, NULL, 1, NULL },
+	{ "heapwatch_growth_per_second", "gauge",
+	  "How fast the target's in-use heap (or goroutines) grows over "
+	  "its window: the Theil-Sen slope.",
+	  VALUE_6G, value_growth, NULL, 1, NULL },
+	{ "heapwatch_alert_firing", "gauge",
+	  "Whether the target's leak alert is firing.",
+	  VALUE_WHOLE, value_firing, NULL, 1, NULL },
+	{ "heapwatch_alert_pending", "gauge",
+	  "Whether the target is growing, not yet for long enough to fire.",
+	  VALUE_WHOLE, value_pending, NULL, 1, NULL },
+	{ "heapwatch_snapshots", "gauge",
+	  "Snapshots of the target in the store.",
+	  VALUE_WHOLE, value_snapshots, NULL, 1, NULL },
+	{ "heapwatch_last_scrape_timestamp_seconds", "gauge",
+	  "When the target was last scraped.",
+	  VALUE_3F, value_last_scrape, NULL, 1, NULL },
+	{ "heapwatch_gc_live_heap_bytes", "gauge",
+	  "Live heap after the target's last GC, from gctrace (MB as Go "
+	  "prints it, in bytes).",
+	  VALUE_WHOLE, value_gc_live, NULL, 1, NULL },
+	{ "heapwatch_gc_heap_goal_bytes", "gauge",
+	  "Heap size at which the target's next GC starts.",
+	  VALUE_WHOLE, value_gc_goal, NULL, 1, NULL },
+	{ "heapwatch_gc_cycles_total", "counter",
+	  "GCs of the target seen in its gctrace since heapwatchd started.",
+	  VALUE_WHOLE, value_gc_cycles, NULL, 1, NULL },
+	{ "heapwatch_gc_pause_seconds_total", "counter",
+	  "Stop-the-world time of those GCs: sweep and mark termination.",
+	  VALUE_6F, value_gc_pause, NULL, 1, NULL },
+	{ "heapwatch_gc_cpu_fraction", "gauge",
+	  "Share of the target's CPU spent in GC since it started, as its "
+	  "last GC says.",
+	  VALUE_2F, value_gc_cpu, NULL, 1, NULL },
+	{ "heapwatch_gctrace_lines_total", "counter",
+	  "Lines read from the target's gctrace source, by what they were.",
+	  VALUE_WHOLE, value_gc_lines, "result", GC_LINE_NRESULTS,
+	  label_gc_line },
+};
+
+static void
+api_value(struct buf *b, enum value_format format, double v)
+{
+	switch (format) {
+	case VALUE_WHOLE:
+		buf_printf(b, " %.0f\n", v);
+		break;
+	case VALUE_2F:
+		buf_printf(b, " %.2f\n", v);
+		break;
+	case VALUE_3F:
+		buf_printf(b, " %.3f\n", v);
+		break;
+	case VALUE_6F:
+		buf_printf(b, " %.6f\n", v);
+		break;
+	case VALUE_6G:
+		buf_printf(b, " %.6g\n", v);
+		break;
 	}
 }
 
-/* The live heap and the collector, from the targets' gctrace lines. */
+/* Every per-target family, a row of target_families at a time. */
 static void
-gc_metrics(struct buf *b, struct hwd *hwd)
+api_target_metrics(struct buf *b, struct api *api)
 {
-	struct target	*t;
-	char		 extra[64];
-	int		 r;
+	const struct target_family	*f;
+	struct target			*t;
+	char				 extra[64];
+	double				 v;
+	size_t				 k;
+	int				 i;
 
-	gc_family(b, hwd, "heapwatch_gc_live_heap_bytes", "gauge", GC_LIVE,
-	    "Live heap after the target's last GC, from gctrace (MB as Go "
-	    "prints it, in bytes).");
-	gc_family(b, hwd, "heapwatch_gc_heap_goal_bytes", "gauge", GC_GOAL,
-	    "Heap size at which the target's next GC starts.");
-	gc_family(b, hwd, "heapwatch_gc_cycles_total", "counter", GC_CYCLES,
-	    "GCs of the target seen in its gctrace since heapwatchd started.");
-	gc_family(b, hwd, "heapwatch_gc_pause_seconds_total", "counter",
-	    GC_PAUSE, "Stop-the-world time of those GCs: sweep and mark "
-	    "termination.");
-	gc_family(b, hwd, "heapwatch_gc_cpu_fraction", "gauge", GC_CPU,
-	    "Share of the target's CPU spent in GC since it started, as its "
-	    "last GC says.");
-	family(b, "heapwatch_gctrace_lines_total", "counter",
-	    "Lines read from the target's gctrace source, by what they were.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->cfg->gctrace.source == GCTRACE_SRC_NONE)
-			continue;
-		for (r = 0; r < GC_LINE_NRESULTS; r++) {
-			snprintf(extra, sizeof extra, "result=\"%s\"",
-			    gc_line_name(r));
-			buf_printf(b, "heapwatch_gctrace_lines_total");
-			buf_target_labels(b, t, extra);
-			buf_printf(b, " %llu\n",
-			    (unsigned long long)t->gc_lines[r]);
+	for (k = 0; k < sizeof target_families / sizeof *target_families;
+	    k++) {
+		f = &target_families[k];
+		family(b, f->name, f->type, f->help);
+		TARGET_FOREACH(t, api->st->targets) {
+			for (i = 0; i < f->nlabels; i++) {
+				if (!f->value(t, i, &v))
+					break;
+				if (f->label != NULL)
+					snprintf(extra, sizeof extra,
+					    "%s=\"%s\"", f->label,
+					    f->label_value(i));
+				buf_printf(b, "%s", f->name);
+				api_target_labels(b, t, f->label != NULL ?
+				    extra : NULL);
+				api_value(b, f->format, v);
+			}
 		}
 	}
 }
 
 /* The webhooks' counters, by receiver url. */
 static void
-notifier_metrics(struct buf *b, struct hwd *hwd)
+api_notifier_metrics(struct buf *b, struct api *api)
 {
 	struct notifier_stats	 st;
-	size_t			 i, n = notifier_receivers(hwd->notifier);
+	size_t			 i, n = notifier_receivers(api->st->notifier);
 	static const char	*results[] = { "sent", "failed", "dropped",
 	    "replaced", "restored" };
 	uint64_t		 v[5];
@@ -192,7 +465,7 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 	    "dropped from a full queue, queued repeats replaced by newer, and "
 	    "notes queued again from the spool at start-up (restored).");
 	for (i = 0; i < n; i++) {
-		notifier_stats(hwd->notifier, i, &st);
+		notifier_stats(api->st->notifier, i, &st);
 		v[0] = st.sent;
 		v[1] = st.failed;
 		v[2] = st.dropped;
@@ -208,7 +481,7 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 	family(b, "heapwatch_notifications_queued", "gauge",
 	    "Webhook notes waiting to be delivered.");
 	for (i = 0; i < n; i++) {
-		notifier_stats(hwd->notifier, i, &st);
+		notifier_stats(api->st->notifier, i, &st);
 		buf_printf(b, "heapwatch_notifications_queued{receiver=\"");
 		buf_label(b, st.url);
 		buf_printf(b, "\"} %zu\n", st.queued);
@@ -217,36 +490,37 @@ notifier_metrics(struct buf *b, struct hwd *hwd)
 	    "Webhook spool entries that could not be written, removed or "
 	    "read back.");
 	buf_printf(b, "heapwatch_notifications_spool_errors_total %llu\n",
-	    (unsigned long long)notifier_spool_errors(hwd->notifier));
+	    (unsigned long long)notifier_spool_errors(api->st->notifier));
 }
 
 /* The shard this heapwatchd is, and what the target files gave. */
 static void
-discovery_metrics(struct buf *b, struct hwd *hwd)
+api_discovery_metrics(struct buf *b, struct api *api)
 {
 	struct discovery_stats	st;
 
 	memset(&st, 0, sizeof st);
-	if (hwd->discovery != NULL)
-		discovery_stats(hwd->discovery, &st);
+	if (api->st->discovery != NULL)
+		discovery_stats(api->st->discovery, &st);
 	family(b, "heapwatch_shards", "gauge",
 	    "How many heapwatchd share the targets (shard.count).");
-	buf_printf(b, "heapwatch_shards %u\n", hwd->conf->shard.count);
+	buf_printf(b, "heapwatch_shards %u\n", api->st->conf->shard.count);
 	family(b, "heapwatch_shard_index", "gauge",
 	    "Which of them this one is (shard.index).");
-	buf_printf(b, "heapwatch_shard_index %u\n", hwd->conf->shard.index);
+	buf_printf(b, "heapwatch_shard_index %u\n", api->st->conf->shard.index);
 	family(b, "heapwatch_shard_targets", "gauge",
 	    "Targets this heapwatchd watches, by where they are configured.");
 	buf_printf(b, "heapwatch_shard_targets{source=\"static\"} %zu\n",
-	    hwd->nstatic);
+	    api->st->nstatic);
 	buf_printf(b, "heapwatch_shard_targets{source=\"file_sd\"} %zu\n",
-	    hwd->ndiscovered);
+	    api->st->ndiscovered);
 	family(b, "heapwatch_discovered_targets", "gauge",
 	    "Targets the target files define, for all shards.");
 	buf_printf(b, "heapwatch_discovered_targets %zu\n", st.targets);
 	family(b, "heapwatch_discovery_name_clashes", "gauge",
 	    "Discovered targets skipped because another target has the name.");
-	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n", hwd->nclashes);
+	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n",
+	    api->st->nclashes);
 	family(b, "heapwatch_discovery_files", "gauge",
 	    "Target files the file_sd patterns match.");
 	buf_printf(b, "heapwatch_discovery_files %zu\n", st.files);
@@ -265,13 +539,10 @@ discovery_metrics(struct buf *b, struct hwd *hwd)
 }
 
 static void
-route_metrics(struct hwd *hwd, struct http_reply *reply)
+route_metrics(struct api *api, struct http_reply *reply)
 {
 	struct buf	 b = { NULL, 0, 0 };
-	struct target	*t;
-	char		 extra[64];
-	int		 o;
-	int64_t		 t0 = mono_us();
+	int64_t		 t0 = clock_mono_us();
 
 	/*
 	 * A body that took T to render is served again for up to
@@ -281,11 +552,11 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	 */
 	reply->status = 200;
 	reply->content_type = METRICS;
-	if (hwd->metrics != NULL && t0 - hwd->metrics_at < METRICS_MAX_AGE &&
-	    t0 - hwd->metrics_at < hwd->metrics_cost * METRICS_REUSE) {
-		reply->body = xmalloc(hwd->metrics_len + 1);
-		memcpy(reply->body, hwd->metrics, hwd->metrics_len);
-		reply->len = hwd->metrics_len;
+	if (api->metrics != NULL && t0 - api->metrics_at < METRICS_MAX_AGE &&
+	    t0 - api->metrics_at < api->metrics_cost * METRICS_REUSE) {
+		reply->body = xmalloc(api->metrics_len + 1);
+		memcpy(reply->body, api->metrics, api->metrics_len);
+		reply->len = api->metrics_len;
 		return;
 	}
 
@@ -296,139 +567,35 @@ route_metrics(struct hwd *hwd, struct http_reply *reply)
 	family(&b, "heapwatch_config_last_reload_successful", "gauge",
 	    "Whether the last configuration reload succeeded.");
 	buf_printf(&b, "heapwatch_config_last_reload_successful %d\n",
-	    hwd->last_reload_ok ? 1 : 0);
+	    api->st->last_reload_ok ? 1 : 0);
 	family(&b, "heapwatch_config_last_reload_success_timestamp_seconds",
 	    "gauge", "When the configuration was last loaded.");
 	buf_printf(&b, "heapwatch_config_last_reload_success_timestamp_seconds"
-	    " %.3f\n", hwd->last_reload / 1000.0);
+	    " %.3f\n", api->st->last_reload / 1000.0);
 	family(&b, "heapwatch_config_reloads_failed_total", "counter",
 	    "Configuration reloads refused.");
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
-	    (unsigned long long)hwd->reloads_failed);
+	    (unsigned long long)api->st->reloads_failed);
 
-	family(&b, "heapwatch_target_up", "gauge",
-	    "Whether the last scrape of the target brought a profile.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_target_up");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", target_health(t) == TARGET_UP);
-	}
-	family(&b, "heapwatch_scrapes_total", "counter",
-	    "Scrapes of the target, by result.");
-	TAILQ_FOREACH(t, &hwd->targets, entry)
-		for (o = 0; o < SCRAPE_NOUTCOMES; o++) {
-			snprintf(extra, sizeof extra, "result=\"%s\"",
-			    scrape_outcome_name(o));
-			buf_printf(&b, "heapwatch_scrapes_total");
-			buf_target_labels(&b, t, extra);
-			buf_printf(&b, " %llu\n",
-			    (unsigned long long)t->scrapes[o]);
-		}
-	family(&b, "heapwatch_scrape_duration_seconds", "gauge",
-	    "How long the last scrape of the target took.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->last_scrape == 0)
-			continue;
-		buf_printf(&b, "heapwatch_scrape_duration_seconds");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.6f\n", t->last_duration);
-	}
-	latest_family(&b, hwd, "heapwatch_heap_inuse_bytes", "heap", false,
-	    "In-use heap of the target's last profile, as of its last GC.");
-	latest_family(&b, hwd, "heapwatch_heap_inuse_objects", "heap", true,
-	    "In-use heap objects of the target's last profile.");
-	latest_family(&b, hwd, "heapwatch_goroutines", "goroutine", false,
-	    "Goroutines in the target's last goroutine profile.");
-	family(&b, "heapwatch_window_snapshots", "gauge",
-	    "Snapshots summarised in the target's window, in memory.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_window_snapshots");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %zu\n", t->judge->nwin);
-	}
-	family(&b, "heapwatch_restarts_total", "counter",
-	    "Restarts of the target seen, each a new baseline.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_restarts_total");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %u\n", t->judge->restarts);
-	}
-	family(&b, "heapwatch_growth_per_second", "gauge",
-	    "How fast the target's in-use heap (or goroutines) grows over "
-	    "its window: the Theil-Sen slope.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->judge->nwin < 2)
-			continue;
-		buf_printf(&b, "heapwatch_growth_per_second");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.6g\n", t->judge->per_second);
-	}
-	family(&b, "heapwatch_alert_firing", "gauge",
-	    "Whether the target's leak alert is firing.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_alert_firing");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", t->judge->state == ALERT_FIRING);
-	}
-	family(&b, "heapwatch_alert_pending", "gauge",
-	    "Whether the target is growing, not yet for long enough to fire.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_alert_pending");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %d\n", t->judge->state == ALERT_PENDING);
-	}
-	family(&b, "heapwatch_snapshots", "gauge",
-	    "Snapshots of the target in the store.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		buf_printf(&b, "heapwatch_snapshots");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %zu\n", t->snapshots);
-	}
-	family(&b, "heapwatch_last_scrape_timestamp_seconds", "gauge",
-	    "When the target was last scraped.");
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->last_scrape == 0)
-			continue;
-		buf_printf(&b, "heapwatch_last_scrape_timestamp_seconds");
-		buf_target_labels(&b, t, NULL);
-		buf_printf(&b, " %.3f\n", t->last_scrape / 1000.0);
-	}
-	gc_metrics(&b, hwd);
-	notifier_metrics(&b, hwd);
-	discovery_metrics(&b, hwd);
+	api_target_metrics(&b, api);
+	api_notifier_metrics(&b, api);
+	api_discovery_metrics(&b, api);
 	reply->body = b.s;
 	reply->len = b.len;
-	api_metrics_forget(hwd);
-	hwd->metrics = xmalloc(b.len + 1);
-	memcpy(hwd->metrics, b.s, b.len);
-	hwd->metrics_len = b.len;
-	hwd->metrics_at = mono_us();
-	hwd->metrics_cost = hwd->metrics_at - t0;
+	api_metrics_forget(api);
+	api->metrics = xmalloc(b.len + 1);
+	memcpy(api->metrics, b.s, b.len);
+	api->metrics_len = b.len;
+	api->metrics_at = clock_mono_us();
+	api->metrics_cost = api->metrics_at - t0;
 }
 
 void
-api_metrics_forget(struct hwd *hwd)
+api_metrics_forget(struct api *api)
 {
-	free(hwd->metrics);
-	hwd->metrics = NULL;
-	hwd->metrics_len = 0;
-}
-
-/* An RFC 3339 time in UTC, or JSON null for never. */
-static json_t *
-json_time(int64_t unix_ms)
-{
-	char		buf[64];
-	struct tm	tm;
-	time_t		t = unix_ms / 1000;
-
-	if (unix_ms == 0)
-		return json_null();
-	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
-	return json_string(buf);
+	free(api->metrics);
+	api->metrics = NULL;
+	api->metrics_len = 0;
 }
 
 static void
@@ -453,60 +620,66 @@ reply_error(struct http_reply *reply, unsigned int status, const char *msg)
 
 /* A target's gctrace source and what it last said. */
 static json_t *
-gctrace_json(const struct target *t)
+api_gctrace_json(const struct target *t)
 {
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
 	static const char *const sources[] = {
 		"", "file", "journal", "command"
 	};
-	const struct follow_stats	*st = follow_stats(t->gctrace);
+	const struct follow_stats	*st = follow_stats(ts->gctrace);
 	json_t				*o = json_object();
 
 	json_object_set_new(o, "source",
-	    json_string(sources[t->cfg->gctrace.source]));
+	    json_string(sources[tc->gctrace.source]));
 	json_object_set_new(o, "up", json_boolean(st->up));
 	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ?
 	    render_string(st->last_error) : json_null());
-	json_object_set_new(o, "last_gc", json_time(t->gc_time));
-	json_object_set_new(o, "live_heap", t->gc_cycles > 0 ?
-	    json_integer((json_int_t)t->last_gc.heap_live) : json_null());
+	json_object_set_new(o, "last_gc", render_time(ts->gc_time));
+	json_object_set_new(o, "live_heap", ts->gc_cycles > 0 ?
+	    json_integer((json_int_t)ts->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
-	    json_boolean(t->judge->live_growing));
+	    json_boolean(ts->judge->live_growing));
 	json_object_set_new(o, "rotations",
 	    json_integer((json_int_t)(st->rotations + st->truncations)));
 	return o;
 }
 
 static void
-route_targets(struct hwd *hwd, struct http_reply *reply)
+route_targets(struct api *api, struct http_reply *reply)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	struct target	*t;
 	json_t		*a, *o, *labels;
 	size_t		 i;
 
 	a = json_array();
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
+	TARGET_FOREACH(t, api->st->targets) {
+		ts = target_status(t);
+		tc = target_config(t);
 		o = json_object();
-		json_object_set_new(o, "name", json_string(t->cfg->name));
-		json_object_set_new(o, "url", render_string(t->cfg->url));
+		json_object_set_new(o, "name", json_string(tc->name));
+		json_object_set_new(o, "url", render_string(tc->url));
 		json_object_set_new(o, "kind",
-		    json_string(config_target_kind(t->cfg)));
+		    json_string(config_target_kind(tc)));
 		labels = json_object();
-		for (i = 0; i < t->cfg->nlabels; i++)
-			json_object_set_new(labels, t->cfg->labels[i].name,
-			    render_string(t->cfg->labels[i].value));
+		for (i = 0; i < tc->nlabels; i++)
+			json_object_set_new(labels, tc->labels[i].name,
+			    render_string(tc->labels[i].value));
 		json_object_set_new(o, "labels", labels);
 		json_object_set_new(o, "health",
 		    json_string(target_health_name(target_health(t))));
 		json_object_set_new(o, "last_error", target_last_error(t) !=
 		    NULL ? render_string(target_last_error(t)) : json_null());
 		json_object_set_new(o, "last_scrape",
-		    json_time(t->last_scrape));
+		    render_time(ts->last_scrape));
 		json_object_set_new(o, "snapshots",
-		    json_integer(t->snapshots));
+		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
-		    json_string(alert_state_name(t->judge->state)));
-		if (t->gctrace != NULL)
-			json_object_set_new(o, "gctrace", gctrace_json(t));
+		    json_string(alert_state_name(ts->judge->state)));
+		if (ts->gctrace != NULL)
+			json_object_set_new(o, "gctrace", api_gctrace_json(t));
 		json_array_append_new(a, o);
 	}
 	reply_json(reply, 200, a);
@@ -516,7 +689,8 @@ route_targets(struct hwd *hwd, struct http_reply *reply)
 static json_t *
 alert_top(const struct target *t)
 {
-	const struct judge	*j = t->judge;
+	const struct target_status	*ts = target_status(t);
+	const struct judge	*j = ts->judge;
 	json_t			*a, *o, *stack;
 	size_t			 i, k;
 
@@ -528,18 +702,18 @@ alert_top(const struct target *t)
 		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
 		json_object_set_new(o, "growing",
 		    json_boolean(j->top[i].growing));
-		if (i < t->nsites && strcmp(t->sites[i].function,
+		if (i < ts->nsites && strcmp(ts->sites[i].function,
 		    names_get(j->names, j->top[i].name)) == 0) {
-			if (t->sites[i].file != NULL) {
+			if (ts->sites[i].file != NULL) {
 				json_object_set_new(o, "file",
-				    render_string(t->sites[i].file));
+				    render_string(ts->sites[i].file));
 				json_object_set_new(o, "line",
-				    json_integer(t->sites[i].line));
+				    json_integer(ts->sites[i].line));
 			}
 			stack = json_array();
-			for (k = 0; k < t->sites[i].nstack; k++)
+			for (k = 0; k < ts->sites[i].nstack; k++)
 				json_array_append_new(stack,
-				    render_string(t->sites[i].stack[k]));
+				    render_string(ts->sites[i].stack[k]));
 			json_object_set_new(o, "stack", stack);
 		}
 		json_array_append_new(a, o);
@@ -548,27 +722,31 @@ alert_top(const struct target *t)
 }
 
 static void
-route_alerts(struct hwd *hwd, struct http_reply *reply)
+route_alerts(struct api *api, struct http_reply *reply)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	struct target	*t;
 	json_t		*a, *o;
 
 	a = json_array();
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		if (t->judge->state == ALERT_INACTIVE)
+	TARGET_FOREACH(t, api->st->targets) {
+		ts = target_status(t);
+		tc = target_config(t);
+		if (ts->judge->state == ALERT_INACTIVE)
 			continue;
 		o = json_object();
-		json_object_set_new(o, "target", json_string(t->cfg->name));
+		json_object_set_new(o, "target", json_string(tc->name));
 		json_object_set_new(o, "state",
-		    json_string(alert_state_name(t->judge->state)));
-		json_object_set_new(o, "since", json_time(t->judge->active));
-		json_object_set_new(o, "kind", json_string(t->judge->p.kind));
+		    json_string(alert_state_name(ts->judge->state)));
+		json_object_set_new(o, "since", render_time(ts->judge->active));
+		json_object_set_new(o, "kind", json_string(ts->judge->p.kind));
 		json_object_set_new(o, "growth",
-		    json_integer(t->judge->growth));
+		    json_integer(ts->judge->growth));
 		json_object_set_new(o, "window_seconds",
-		    json_integer(t->cfg->window_ms / 1000));
+		    json_integer(tc->window_ms / 1000));
 		json_object_set_new(o, "signals",
-		    json_string(judge_signals(t->judge)));
+		    json_string(judge_signals(ts->judge)));
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}
@@ -576,14 +754,15 @@ route_alerts(struct hwd *hwd, struct http_reply *reply)
 }
 
 static void
-route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
+route_snapshots(struct api *api, struct target *t, struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps;
 	size_t			 n, i;
 	char			*cause = NULL;
 	json_t			*a, *o;
 
-	if (store_list(hwd->store, t->cfg->name, &snaps, &n, &cause) == -1) {
+	if (store_list(api->st->store, tc->name, &snaps, &n, &cause) == -1) {
 		reply_error(reply, 500, cause);
 		free(cause);
 		return;
@@ -592,7 +771,7 @@ route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
 	for (i = 0; i < n; i++) {
 		o = json_object();
 		json_object_set_new(o, "id", json_string(snaps[i].id));
-		json_object_set_new(o, "time", json_time(snaps[i].time_ms));
+		json_object_set_new(o, "time", render_time(snaps[i].time_ms));
 		json_object_set_new(o, "bytes", json_integer(snaps[i].size));
 		json_array_append_new(a, o);
 	}
@@ -601,9 +780,10 @@ route_snapshots(struct hwd *hwd, struct target *t, struct http_reply *reply)
 }
 
 static void
-route_snapshot(struct hwd *hwd, struct target *t, const char *id,
+route_snapshot(struct api *api, struct target *t, const char *id,
     struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	char		path[4096];
 	struct stat	sb;
 	int		fd;
@@ -612,7 +792,7 @@ route_snapshot(struct hwd *hwd, struct target *t, const char *id,
 		reply_error(reply, 400, "malformed snapshot id");
 		return;
 	}
-	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1 ||
+	if (store_path(api->st->store, tc->name, id, path, sizeof path) == -1 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		reply_error(reply, 404, "no such snapshot");
 		return;
@@ -630,9 +810,10 @@ route_snapshot(struct hwd *hwd, struct target *t, const char *id,
 
 /* Decode one stored snapshot into st; NULL with a reply on error. */
 static struct profile *
-load_snapshot(struct hwd *hwd, struct target *t, const char *id,
+load_snapshot(struct api *api, struct target *t, const char *id,
     struct symtab *st, struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct profile	*p;
 	char		 path[4096], *cause = NULL;
 
@@ -640,7 +821,7 @@ load_snapshot(struct hwd *hwd, struct target *t, const char *id,
 		reply_error(reply, 400, "malformed snapshot id");
 		return NULL;
 	}
-	if (store_path(hwd->store, t->cfg->name, id, path, sizeof path) == -1) {
+	if (store_path(api->st->store, tc->name, id, path, sizeof path) == -1) {
 		reply_error(reply, 404, "no such snapshot");
 		return NULL;
 	}
@@ -654,9 +835,10 @@ load_snapshot(struct hwd *hwd, struct target *t, const char *id,
 
 /* The diff of two snapshots, the two newest by default. */
 static void
-route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
+route_diff(struct api *api, struct target *t, const struct http_request *req,
     struct http_reply *reply)
 {
+	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps = NULL;
 	struct profile		*pb = NULL, *pc = NULL;
 	struct symtab		*st;
@@ -669,8 +851,8 @@ route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
 	base = http_query(req, "base");
 	cur = http_query(req, "current");
 	type = http_query(req, "sample_index");
-	if ((base == NULL || cur == NULL) && store_list(hwd->store,
-	    t->cfg->name, &snaps, &n, &cause) == -1) {
+	if ((base == NULL || cur == NULL) && store_list(api->st->store,
+	    tc->name, &snaps, &n, &cause) == -1) {
 		reply_error(reply, 500, cause);
 		free(cause);
 		return;
@@ -684,8 +866,8 @@ route_diff(struct hwd *hwd, struct target *t, const struct http_request *req,
 		goto out;
 	}
 	st = symtab_new();
-	if ((pc = load_snapshot(hwd, t, cur, st, reply)) == NULL ||
-	    (pb = load_snapshot(hwd, t, base, st, reply)) == NULL)
+	if ((pc = load_snapshot(api, t, cur, st, reply)) == NULL ||
+	    (pb = load_snapshot(api, t, base, st, reply)) == NULL)
 		goto done;
 	if ((idx = profile_sample_index(pc, type, &cause)) == -1) {
 		reply_error(reply, 400, cause);
@@ -721,47 +903,58 @@ reply_page(struct http_reply *reply, struct buf *b)
 	reply->len = b->len;
 }
 
+/*
+ * The target named by the path segment at *path, up to the next '/'; *rest
+ * is left at that '/' or NULL. NULL when no watched target has that name.
+ */
+static struct target *
+path_target(struct api *api, const char *path, const char **rest)
+{
+	char		 name[CONFIG_NAME_MAX + 1];
+	size_t		 len;
+
+	*rest = strchr(path, '/');
+	len = *rest != NULL ? (size_t)(*rest - path) : strlen(path);
+	if (len == 0 || len > CONFIG_NAME_MAX)
+		return NULL;
+	memcpy(name, path, len);
+	name[len] = '\0';
+	return target_list_find(api->st->targets, name);
+}
+
 /* The pages for people: /, /targets/NAME and /targets/NAME/diff. */
 static void
-route_pages(struct hwd *hwd, const struct http_request *req,
+route_pages(struct api *api, const struct http_request *req,
     const char *path, struct http_reply *reply)
 {
 	struct buf	 b = { NULL, 0, 0 };
 	struct target	*t;
-	const char	*page, *slash;
-	char		 name[CONFIG_NAME_MAX + 1], *cause = NULL;
+	const char	*page, *slash, *base, *current;
+	char		*cause = NULL;
 	long long	 n = 1;
-	size_t		 len;
 
 	if (strcmp(path, "/") == 0) {
 		if ((page = http_query(req, "page")) != NULL &&
 		    units_number(page, 1, 1000000, &n, &page) == -1)
 			n = 1;
-		page_overview(&b, hwd, http_query(req, "q"),
-		    http_query(req, "sort"), (int)n);
+		page_overview(&b, api->st->targets, api->st->ntargets,
+		    http_query(req, "q"), http_query(req, "sort"), (int)n);
 		reply_page(reply, &b);
 		return;
 	}
 	path += strlen("/targets/");
-	slash = strchr(path, '/');
-	len = slash != NULL ? (size_t)(slash - path) : strlen(path);
-	if (len == 0 || len > CONFIG_NAME_MAX) {
-		http_reply_text(reply, 404, TEXT, "no such target\n");
-		return;
-	}
-	memcpy(name, path, len);
-	name[len] = '\0';
-	if ((t = target_find(hwd, name)) == NULL) {
+	if ((t = path_target(api, path, &slash)) == NULL) {
 		http_reply_text(reply, 404, TEXT, "no such target\n");
 		return;
 	}
 	if (slash == NULL) {
-		page_target(&b, hwd, t);
+		page_target(&b, api->st->store, t);
 		reply_page(reply, &b);
 	} else if (strcmp(slash, "/diff") == 0) {
-		if (page_diff(&b, hwd, t, http_query(req, "base") != NULL ?
-		    http_query(req, "base") : "", http_query(req, "current") !=
-		    NULL ? http_query(req, "current") : "",
+		base = http_query(req, "base");
+		current = http_query(req, "current");
+		if (page_diff(&b, api->st->store, t, base != NULL ? base : "",
+		    current != NULL ? current : "",
 		    http_query(req, "sample_index"), &cause) == -1) {
 			free(b.s);
 			http_reply_text(reply, 400, TEXT, "%s\n", cause);
@@ -781,32 +974,22 @@ method_not_allowed(struct http_reply *reply, const char *allow)
 
 /* Route a request under /api/v1/targets/NAME/... */
 static void
-route_target(struct hwd *hwd, const struct http_request *req,
+route_target(struct api *api, const struct http_request *req,
     const char *rest, struct http_reply *reply)
 {
 	struct target	*t;
 	const char	*slash;
-	char		 name[CONFIG_NAME_MAX + 1];
-	size_t		 len;
 
-	slash = strchr(rest, '/');
-	len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	if (len == 0 || len > CONFIG_NAME_MAX) {
-		reply_error(reply, 404, "no such target");
-		return;
-	}
-	memcpy(name, rest, len);
-	name[len] = '\0';
-	if ((t = target_find(hwd, name)) == NULL) {
+	if ((t = path_target(api, rest, &slash)) == NULL) {
 		reply_error(reply, 404, "no such target");
 		return;
 	}
 	if (slash != NULL && strcmp(slash, "/snapshots") == 0)
-		route_snapshots(hwd, t, reply);
+		route_snapshots(api, t, reply);
 	else if (slash != NULL && strncmp(slash, "/snapshots/", 11) == 0)
-		route_snapshot(hwd, t, slash + 11, reply);
+		route_snapshot(api, t, slash + 11, reply);
 	else if (slash != NULL && strcmp(slash, "/diff") == 0)
-		route_diff(hwd, t, req, reply);
+		route_diff(api, t, req, reply);
 	else
 		reply_error(reply, 404, "not found");
 }
@@ -815,7 +998,7 @@ void
 api_route(const struct http_request *req, struct http_reply *reply,
     void *arg)
 {
-	struct hwd	*hwd = arg;
+	struct api	*api = arg;
 	const char	*path = http_path(req), *method = http_method(req);
 	char		*cause = NULL;
 	bool		 get;
@@ -826,7 +1009,7 @@ api_route(const struct http_request *req, struct http_reply *reply,
 			method_not_allowed(reply, "POST, PUT");
 			return;
 		}
-		if (hwd_reload(hwd, &cause) == -1) {
+		if (api->reload(api->reload_arg, &cause) == -1) {
 			http_reply_text(reply, 500, TEXT,
 			    "failed to reload config: %s\n", cause);
 			free(cause);
@@ -841,22 +1024,22 @@ api_route(const struct http_request *req, struct http_reply *reply,
 	if (strcmp(path, "/-/healthy") == 0)
 		http_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
 	else if (strcmp(path, "/-/ready") == 0) {
-		if (hwd->ready)
+		if (api->st->ready)
 			http_reply_text(reply, 200, TEXT,
 			    "heapwatchd is Ready.\n");
 		else
 			http_reply_text(reply, 503, TEXT,
 			    "Service Unavailable\n");
 	} else if (strcmp(path, "/metrics") == 0)
-		route_metrics(hwd, reply);
+		route_metrics(api, reply);
 	else if (strcmp(path, "/api/v1/targets") == 0)
-		route_targets(hwd, reply);
+		route_targets(api, reply);
 	else if (strcmp(path, "/api/v1/alerts") == 0)
-		route_alerts(hwd, reply);
+		route_alerts(api, reply);
 	else if (strncmp(path, "/api/v1/targets/", 16) == 0)
-		route_target(hwd, req, path + 16, reply);
+		route_target(api, req, path + 16, reply);
 	else if (strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)
-		route_pages(hwd, req, path, reply);
+		route_pages(api, req, path, reply);
 	else
 		http_reply_text(reply, 404, TEXT, "404 page not found\n");
 }

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <yaml.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "discovery.h"
 #include "log.h"
@@ -72,14 +73,6 @@ struct discovery {
 	uint64_t		 errors;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint64_t
 discovery_hash(const char *s)
@@ -520,7 +513,7 @@ discovery_scan(struct discovery *d, bool force)
 	struct sd_file	*f;
 	glob_t		 g;
 	size_t		 i, j, k;
-	int64_t		 now = mono_ms();
+	int64_t		 now = clock_mono_ms();
 	bool		 changed = false, refresh;
 	int		 rc;
 

@@ -26,6 +26,7 @@
 #include <systemd/sd-journal.h>
 #endif
 
+#include "clock.h"
 #include "follow.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -88,15 +89,6 @@ struct follow {
 	bool			 pending;	/* the current entry: unread */
 	int			 journal_errno;	/* the open error said */
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Keep a problem for the stats and say it once in the log. */
 static void __attribute__((format(printf, 2, 3)))
@@ -385,14 +377,14 @@ cmd_start(struct follow *f)
 	f->restart_at = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		follow_error(f, "pipe: %s", strerror(errno));
-		f->restart_at = now_ms() + f->backoff_ms;
+		f->restart_at = (uint64_t)clock_mono_ms() + f->backoff_ms;
 		return;
 	}
 	if ((pid = fork()) == -1) {
 		follow_error(f, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		f->restart_at = now_ms() + f->backoff_ms;
+		f->restart_at = (uint64_t)clock_mono_ms() + f->backoff_ms;
 		return;
 	}
 	if (pid == 0) {
@@ -433,7 +425,7 @@ cmd_start(struct follow *f)
 		log_warn("%s: fcntl", f->name);
 	f->pipe = fds[0];
 	f->pid = pid;
-	f->started_ms = now_ms();
+	f->started_ms = (uint64_t)clock_mono_ms();
 	f->stats.up = true;
 	f->ev_pipe = event_new(f->base, f->pipe, EV_READ | EV_PERSIST,
 	    follow_on_pipe, f);
@@ -445,7 +437,7 @@ cmd_start(struct follow *f)
 static void
 cmd_exited(struct follow *f, int status)
 {
-	uint64_t	ran = now_ms() - f->started_ms, delay;
+	uint64_t	ran = (uint64_t)clock_mono_ms() - f->started_ms, delay;
 	char		how[64];
 
 	f->pid = -1;
@@ -467,7 +459,7 @@ cmd_exited(struct follow *f, int status)
 	delay = f->backoff_ms;
 	f->backoff_ms = f->backoff_ms > f->opts.backoff_max_ms / 2 ?
 	    f->opts.backoff_max_ms : f->backoff_ms * 2;
-	f->restart_at = now_ms() + delay;
+	f->restart_at = (uint64_t)clock_mono_ms() + delay;
 	if (WIFEXITED(status))
 		snprintf(how, sizeof how, "exited with status %d",
 		    WEXITSTATUS(status));
@@ -504,7 +496,7 @@ cmd_tick(struct follow *f)
 {
 	if (f->pid != -1)
 		cmd_check(f);
-	else if (f->restart_at != 0 && now_ms() >= f->restart_at) {
+	else if (f->restart_at != 0 && (uint64_t)clock_mono_ms() >= f->restart_at) {
 		f->stats.restarts++;
 		cmd_start(f);
 	}
@@ -517,7 +509,6 @@ static void	follow_on_journal(evutil_socket_t, short, void *);
 static void
 journal_arm(struct follow *f)
 {
-	struct timespec	ts;
 	struct timeval	tv;
 	uint64_t	at, now;
 
@@ -525,8 +516,7 @@ journal_arm(struct follow *f)
 		event_del(f->ev_wake);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	now = (uint64_t)clock_mono_us();
 	at = at > now ? at - now : 0;
 	tv.tv_sec = (time_t)(at / 1000000);
 	tv.tv_usec = (suseconds_t)(at % 1000000);
@@ -760,9 +750,9 @@ follow_destroy(struct follow *f)
 	if (f->pid > 0) {
 		if (kill(-f->pid, SIGTERM) == -1)
 			kill(f->pid, SIGTERM);
-		deadline = now_ms() + f->opts.kill_grace_ms;
+		deadline = (uint64_t)clock_mono_ms() + f->opts.kill_grace_ms;
 		while ((r = waitpid(f->pid, &status, WNOHANG)) == 0 &&
-		    now_ms() < deadline)
+		    (uint64_t)clock_mono_ms() < deadline)
 			usleep(10000);
 		if (r == 0) {
 			log_warnx("%s: %s did not stop on SIGTERM: killing it",

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "fetch.h"
 #include "judge.h"
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "profile.h"
 #include "render.h"
+#include "replay.h"
 #include "report.h"
 #include "store.h"
 #include "summary.h"
@@ -91,15 +93,6 @@ usage(int status)
 	    "                           16MiB or 100 goroutines)\n"
 	    "  -V, --version            print the version\n");
 	exit(status);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Sleep for ms milliseconds, signals or not. */
@@ -248,14 +241,14 @@ input_open(struct input *in, const struct options *o)
 	double		 t0, t1;
 	bool		 threaded = false;
 
-	t0 = now_ms();
+	t0 = clock_mono_us() / 1e3;
 	if (base == NULL) {
 		job_run(&in->cur);
-		t1 = now_ms();
+		t1 = clock_mono_us() / 1e3;
 		in->read_ms = t1 - t0;
 		if ((in->pc = job_finish(&in->cur, NULL)) == NULL)
 			return -1;
-		in->intern_ms = now_ms() - t1;
+		in->intern_ms = clock_mono_us() / 1e3 - t1;
 		if ((in->idx = profile_sample_index(in->pc, o->sample_type,
 		    &cause)) == -1) {
 			log_warnx("%s: %s", cur, cause);
@@ -272,7 +265,7 @@ input_open(struct input *in, const struct options *o)
 	job_run(&in->cur);
 	if (threaded)
 		pthread_join(in->base.thread, NULL);
-	t1 = now_ms();
+	t1 = clock_mono_us() / 1e3;
 	in->read_ms = t1 - t0;
 	in->st = symtab_new();
 	/* One error is told, the base's first. */
@@ -293,7 +286,7 @@ input_open(struct input *in, const struct options *o)
 		free(cause);
 		return -1;
 	}
-	in->intern_ms = now_ms() - t1;
+	in->intern_ms = clock_mono_us() / 1e3 - t1;
 	return 0;
 }
 
@@ -341,16 +334,16 @@ cmd_top(int argc, char **argv, const struct options *o)
 	input_init(&in, NULL, argv[0], o);
 	if (input_open(&in, o) == -1)
 		goto out;
-	t1 = now_ms();
+	t1 = clock_mono_us() / 1e3;
 	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	t2 = now_ms();
+	t2 = clock_mono_us() / 1e3;
 	print_report(r, o);
 	if (o->times) {
 		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
 		    "%.1f ms\n", in.read_ms + in.intern_ms, t2 - t1,
-		    now_ms() - t2);
+		    clock_mono_us() / 1e3 - t2);
 	}
 	rc = 0;
 out:
@@ -383,17 +376,17 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		usage(2);
 	if (input_open(&in, o) == -1)
 		goto out;
-	t2 = now_ms();
+	t2 = clock_mono_us() / 1e3;
 	if ((r = input_report(&in, o->order)) == NULL)
 		goto out;
-	t3 = now_ms();
+	t3 = clock_mono_us() / 1e3;
 	print_report(r, o);
 	if (o->times) {
 		print_times(in.base.path, in.pb);
 		print_times(in.cur.path, in.pc);
 		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
 		    "ms, analysis %.1f ms, output %.1f ms\n", in.read_ms,
-		    in.intern_ms, t3 - t2, now_ms() - t3);
+		    in.intern_ms, t3 - t2, clock_mono_us() / 1e3 - t3);
 	}
 	rc = 0;
 out:
@@ -462,6 +455,59 @@ utc(char *buf, size_t len, int64_t ms)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What cmd_judge's replay builds up. */
+struct cmd_judge_run {
+	const struct options	*o;
+	struct judge_params	 jp;
+	struct judge		*j;
+	json_t			*changes;	/* with --json */
+};
+
+/* The judge is made at the first profile that decodes: its kind is that. */
+static const char *
+cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
+{
+	struct cmd_judge_run	*r = arg;
+	char			*cause = NULL;
+
+	if (r->j == NULL) {
+		r->jp.kind = profile_sample_index(p, "goroutine", &cause) !=
+		    -1 ? "goroutine" : "heap";
+		free(cause);
+		if (strcmp(r->jp.kind, "goroutine") == 0 &&
+		    !r->o->min_growth_set)
+			r->jp.min_growth = CONFIG_GOROUTINE_GROWTH;
+		r->j = judge_new(&r->jp);
+	}
+	*names = r->j->names;
+	return r->jp.kind;
+}
+
+/* Judge one more snapshot, and say so when the alert's state changes. */
+static void
+cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+{
+	struct cmd_judge_run	*r = arg;
+	struct judge		*j = r->j;
+	enum alert_state	 from;
+	char			 when[32];
+	json_t			*c;
+
+	if (!judge_add(j, s, &from))
+		return;
+	utc(when, sizeof when, sn->time_ms);
+	if (r->changes != NULL) {
+		c = json_object();
+		json_object_set_new(c, "time", json_string(when));
+		json_object_set_new(c, "state",
+		    json_string(alert_state_name(j->state)));
+		json_object_set_new(c, "snapshot", json_string(sn->id));
+		json_array_append_new(r->changes, c);
+	} else
+		printf("%s  %-8s (was %s) at snapshot %s\n", when,
+		    alert_state_name(j->state), alert_state_name(from), sn->id);
+}
+
 /*
  * Replay a folder of stored snapshots (storage.path/TARGET) through the
  * daemon's judgement, and say what it concludes.
@@ -469,14 +515,13 @@ utc(char *buf, size_t len, int64_t ms)
 static int
 cmd_judge(int argc, char **argv, const struct options *o)
 {
+	static const struct replay_ops ops = { cmd_judge_kind, cmd_judge_add };
 	struct store_snapshot	*snaps = NULL;
 	struct alert_site	*sites = NULL;
+	struct cmd_judge_run	 run;
 	struct judge_params	 jp;
 	struct judge		*j = NULL;
 	struct store		*store = NULL;
-	struct profile		*p;
-	struct summary		*s;
-	enum alert_state	 from;
 	json_t			*out = NULL, *changes = NULL, *top, *fn;
 	char			*dir, *root, *name, *cause = NULL;
 	char			 when[32], bpath[4096], cpath[4096];
@@ -508,62 +553,19 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		log_warnx("%s: no snapshots", argv[0]);
 		goto out;
 	}
-	jp.window_ms = o->window_ms;
-	jp.for_ms = o->for_ms;
-	jp.kind = NULL;
-	jp.min_growth = (int64_t)o->min_growth;
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	run.jp.window_ms = o->window_ms;
+	run.jp.for_ms = o->for_ms;
+	run.jp.min_growth = (int64_t)o->min_growth;
 	if (o->json) {
 		out = json_object();
-		changes = json_array();
+		run.changes = changes = json_array();
 	}
-	for (i = 0; i < n; i++) {
-		if (store_path(store, name, snaps[i].id, cpath,
-		    sizeof cpath) == -1 ||
-		    (p = profile_load(cpath, o->max_size, NULL, &cause)) ==
-		    NULL) {
-			log_warnx("%s: %s", snaps[i].id, cause != NULL ?
-			    cause : "not found");
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		if (j == NULL) {
-			/* The kind is the first profile's. */
-			jp.kind = profile_sample_index(p, "goroutine",
-			    &cause) != -1 ? "goroutine" : "heap";
-			free(cause);
-			cause = NULL;
-			if (strcmp(jp.kind, "goroutine") == 0 &&
-			    !o->min_growth_set)
-				jp.min_growth = CONFIG_GOROUTINE_GROWTH;
-			j = judge_new(&jp);
-		}
-		s = summary_make(p, jp.kind, snaps[i].id, snaps[i].time_ms,
-		    j->names, &cause);
-		profile_free(p);
-		if (s == NULL) {
-			log_warnx("%s: %s", snaps[i].id, cause);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		if (!judge_add(j, s, &from))
-			continue;
-		utc(when, sizeof when, snaps[i].time_ms);
-		if (o->json) {
-			json_t *c = json_object();
-
-			json_object_set_new(c, "time", json_string(when));
-			json_object_set_new(c, "state",
-			    json_string(alert_state_name(j->state)));
-			json_object_set_new(c, "snapshot",
-			    json_string(snaps[i].id));
-			json_array_append_new(changes, c);
-		} else
-			printf("%s  %-8s (was %s) at snapshot %s\n", when,
-			    alert_state_name(j->state), alert_state_name(from),
-			    snaps[i].id);
-	}
+	replay_snapshots(store, name, snaps, n, INT64_MIN, o->max_size, &ops,
+	    &run);
+	j = run.j;
+	jp = run.jp;
 	if (j == NULL || judge_latest(j) == NULL) {
 		log_warnx("%s: no snapshot decodes", argv[0]);
 		goto out;

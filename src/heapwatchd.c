@@ -25,15 +25,40 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "clock.h"
 #include "decode.h"
 #include "discovery.h"
-#include "heapwatchd.h"
+#include "api.h"
+#include "conf.h"
+#include "store.h"
+#include "target.h"
 #include "log.h"
 #include "profile.h"
 #include "scrape.h"
 #include "server.h"
 #include "notifier.h"
 #include "xmalloc.h"
+
+/*
+ * The daemon's state: one event loop owns the configuration, the store,
+ * the scraper, the HTTP server and the targets; nothing here is touched
+ * from another thread.
+ */
+struct hwd {
+	struct event_base	*base;
+	struct config		*conf;
+	struct store		*store;
+	struct scrape		*scrape;
+	struct decode		*decode;
+	struct server		*server;
+	struct notifier		*notifier;
+	struct store_retention	 retention;	/* conf's, for the targets */
+	struct targets		 targets;
+	struct discovery	*discovery;
+	bool			 behind;	/* scrapes skipped for the workers */
+	struct api		*api;
+	struct api_state	 st;		/* what the api shows */
+};
 
 static void
 notify(const char *state)
@@ -184,27 +209,27 @@ select_targets(struct hwd *hwd, const struct config *conf, size_t *nout)
 	}
 	/* The first of a name keeps it; static targets come first. */
 	qsort(c, n, sizeof *c, candidate_cmp);
-	hwd->nclashes = 0;
+	hwd->st.nclashes = 0;
 	for (i = j = 0; i < n; i++) {
 		if (j > 0 && strcmp(c[j - 1].cfg->name, c[i].cfg->name) == 0) {
 			log_warnx("%s: %s is skipped, the name is taken",
 			    c[i].cfg->name, c[i].cfg->url);
-			hwd->nclashes++;
+			hwd->st.nclashes++;
 			continue;
 		}
 		c[j++] = c[i];
 	}
 	n = j;
 	qsort(c, n, sizeof *c, candidate_pos_cmp);
-	hwd->nstatic = hwd->ndiscovered = 0;
+	hwd->st.nstatic = hwd->st.ndiscovered = 0;
 	for (i = j = 0; i < n; i++) {
 		if (conf->shard.count > 1 && discovery_shard(c[i].cfg->name,
 		    conf->shard.count) != conf->shard.index)
 			continue;
 		if (c[i].pos < conf->ntargets)
-			hwd->nstatic++;
+			hwd->st.nstatic++;
 		else
-			hwd->ndiscovered++;
+			hwd->st.ndiscovered++;
 		c[j++] = c[i];
 	}
 	*nout = j;
@@ -243,46 +268,59 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 {
 	struct targets		 old = TAILQ_HEAD_INITIALIZER(old);
 	struct target		*t;
+	struct target_deps	 deps;
 	struct named		*byname, *found;
 	struct candidate	*c;
 	const struct target_config *cfg;
 	size_t			 i, n, nold = 0;
 
+	/* Every target reads the retention here, which follows reloads. */
+	hwd->retention.snapshots = conf->retention.snapshots;
+	hwd->retention.age_ms = conf->retention.age_ms;
+	hwd->retention.size = conf->retention.size;
+	memset(&deps, 0, sizeof deps);
+	deps.base = hwd->base;
+	deps.store = hwd->store;
+	deps.scrape = hwd->scrape;
+	deps.decode = hwd->decode;
+	deps.notifier = hwd->notifier;
+	deps.retention = &hwd->retention;
+	deps.behind = &hwd->behind;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
-	byname = xcalloc(hwd->ntargets + 1, sizeof *byname);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		byname[nold].name = t->cfg->name;
+	byname = xcalloc(hwd->st.ntargets + 1, sizeof *byname);
+	TARGET_FOREACH(t, &hwd->targets) {
+		byname[nold].name = target_config(t)->name;
 		byname[nold++].t = t;
 	}
 	qsort(byname, nold, sizeof *byname, named_cmp);
-	TAILQ_CONCAT(&old, &hwd->targets, entry);
-	hwd->ntargets = 0;
+	target_list_move(&old, &hwd->targets);
+	hwd->st.ntargets = 0;
 	for (i = 0; i < n; i++) {
 		cfg = c[i].cfg;
 		found = bsearch(cfg->name, byname, nold, sizeof *byname,
 		    named_key_cmp);
 		t = found != NULL ? found->t : NULL;
-		if (t != NULL && config_target_equal(t->cfg, cfg)) {
-			TAILQ_REMOVE(&old, t, entry);
+		if (t != NULL && config_target_equal(target_config(t), cfg)) {
+			target_list_remove(&old, t);
 			target_reconfigure(t, cfg);
 		} else {
 			if (t != NULL) {
-				log_info("%s: changed", t->cfg->name);
-				TAILQ_REMOVE(&old, t, entry);
+				log_info("%s: changed", cfg->name);
+				target_list_remove(&old, t);
 				target_free(t);
 			} else if (!start)
 				log_info("%s: added", cfg->name);
 			recover_target(hwd, cfg->name);
-			t = target_new(hwd, cfg);
+			t = target_new(&deps, cfg);
 			target_start(t, true);
 		}
-		TAILQ_INSERT_TAIL(&hwd->targets, t, entry);
-		hwd->ntargets++;
+		target_list_append(&hwd->targets, t);
+		hwd->st.ntargets++;
 	}
 	while ((t = TAILQ_FIRST(&old)) != NULL) {
-		log_info("%s: removed", t->cfg->name);
-		TAILQ_REMOVE(&old, t, entry);
+		log_info("%s: removed", target_config(t)->name);
+		target_list_remove(&old, t);
 		target_free(t);
 	}
 	free(byname);
@@ -296,12 +334,12 @@ on_discovered(void *arg)
 	struct hwd	*hwd = arg;
 
 	apply_targets(hwd, hwd->conf, false);
-	api_metrics_forget(hwd);
-	log_info("targets discovered anew: watching %zu", hwd->ntargets);
+	api_metrics_forget(hwd->api);
+	log_info("targets discovered anew: watching %zu", hwd->st.ntargets);
 }
 
 /* How people and receivers reach this heapwatchd, for links. */
-char *
+static char *
 hwd_external_url(const struct config *conf)
 {
 	const char	*scheme = conf->web.cert != NULL ? "https" : "http";
@@ -347,7 +385,7 @@ check_web(const struct config *conf, char **cause)
 	return 0;
 }
 
-int
+static int
 hwd_reload(struct hwd *hwd, char **cause)
 {
 	struct config	*conf, *config_free_later;
@@ -397,23 +435,31 @@ hwd_reload(struct hwd *hwd, char **cause)
 	/* Targets judge with the new file's webhooks. */
 	config_free_later = hwd->conf;
 	hwd->conf = conf;
+	hwd->st.conf = conf;
 	discovery_configure(hwd->discovery, conf);
 	apply_targets(hwd, conf, false);
 	discovery_release(hwd->discovery);
 	config_free(config_free_later);
-	hwd->last_reload_ok = true;
-	hwd->last_reload = now_unix_ms();
-	api_metrics_forget(hwd);
-	log_info("configuration reloaded: %zu targets", hwd->ntargets);
+	hwd->st.last_reload_ok = true;
+	hwd->st.last_reload = clock_real_ms();
+	api_metrics_forget(hwd->api);
+	log_info("configuration reloaded: %zu targets", hwd->st.ntargets);
 	notify("READY=1");
 	return 0;
 fail:
-	hwd->reloads_failed++;
-	hwd->last_reload_ok = false;
-	api_metrics_forget(hwd);
+	hwd->st.reloads_failed++;
+	hwd->st.last_reload_ok = false;
+	api_metrics_forget(hwd->api);
 	log_warnx("reload refused, the old configuration stays: %s", *cause);
 	notify("READY=1");
 	return -1;
+}
+
+/* POST /-/reload, from the API: the same reload as SIGHUP's. */
+static int
+on_reload_request(void *arg, char **cause)
+{
+	return hwd_reload(arg, cause);
 }
 
 static void
@@ -491,6 +537,7 @@ main(int argc, char **argv)
 
 	memset(&hwd, 0, sizeof hwd);
 	TAILQ_INIT(&hwd.targets);
+	hwd.st.targets = &hwd.targets;
 	if ((hwd.conf = load(path, false)) == NULL)
 		return 1;
 	if (check_web(hwd.conf, &cause) == -1) {
@@ -532,8 +579,10 @@ main(int argc, char **argv)
 	if ((hwd.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	/* Listen first, which may take root, then let root go. */
+	hwd.st.conf = hwd.conf;
+	hwd.api = api_new(&hwd.st, on_reload_request, &hwd);
 	if ((hwd.server = server_new(hwd.base, hwd.conf->listen,
-	    hwd.conf->web.cert, hwd.conf->web.key, api_route, &hwd,
+	    hwd.conf->web.cert, hwd.conf->web.key, api_route, hwd.api,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
 	server_set_auth(hwd.server, hwd.conf->web.users, hwd.conf->web.nusers,
@@ -553,9 +602,12 @@ main(int argc, char **argv)
 	}
 	/* What was not delivered before the restart goes first. */
 	notifier_spool(hwd.notifier, store_root(hwd.store), STORE_SPOOL);
-	hwd.started = hwd.last_reload = now_unix_ms();
-	hwd.last_reload_ok = true;
+	hwd.st.started = hwd.st.last_reload = clock_real_ms();
+	hwd.st.last_reload_ok = true;
 	hwd.discovery = discovery_new(hwd.base, on_discovered, &hwd);
+	hwd.st.store = hwd.store;
+	hwd.st.notifier = hwd.notifier;
+	hwd.st.discovery = hwd.discovery;
 	discovery_configure(hwd.discovery, hwd.conf);
 	apply_targets(&hwd, hwd.conf, true);
 	discovery_release(hwd.discovery);
@@ -581,10 +633,10 @@ main(int argc, char **argv)
 		}
 	}
 #endif
-	hwd.ready = true;
+	hwd.st.ready = true;
 	log_info("listening on %s%s, %zu targets, storing in %s",
 	    hwd.conf->listen, hwd.conf->web.cert != NULL ? " (https)" : "",
-	    hwd.ntargets, hwd.conf->storage_path);
+	    hwd.st.ntargets, hwd.conf->storage_path);
 	if (hwd.conf->shard.count > 1)
 		log_info("shard %u of %u", hwd.conf->shard.index,
 		    hwd.conf->shard.count);
@@ -593,7 +645,7 @@ main(int argc, char **argv)
 	event_base_dispatch(hwd.base);
 
 	while ((t = TAILQ_FIRST(&hwd.targets)) != NULL) {
-		TAILQ_REMOVE(&hwd.targets, t, entry);
+		target_list_remove(&hwd.targets, t);
 		target_free(t);
 	}
 	discovery_free(hwd.discovery);
@@ -604,7 +656,7 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	server_free(hwd.server);
 	notifier_free(hwd.notifier);
-	api_metrics_forget(&hwd);
+	api_free(hwd.api);
 	scrape_free(hwd.scrape);
 	decode_free(hwd.decode);
 	profile_thread_done();

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "curlev.h"
 #include "log.h"
 #include "render.h"
@@ -84,15 +85,6 @@ struct notifier {
 
 static void	receiver_post(struct receiver *);
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Append to a string built with xasprintf. */
 static void __attribute__((format(printf, 2, 3)))
 append(char **s, const char *fmt, ...)
@@ -121,30 +113,6 @@ static json_t *
 json_str(const char *s)
 {
 	return s != NULL ? render_string(s) : json_null();
-}
-
-/* An RFC 3339 time in UTC with milliseconds, or JSON null for 0. */
-static json_t *
-json_time(int64_t unix_ms)
-{
-	char		buf[64];
-	struct tm	tm;
-	int64_t		sec = unix_ms / 1000, msec = unix_ms % 1000;
-	time_t		t;
-
-	if (unix_ms == 0)
-		return json_null();
-	if (msec < 0) {
-		msec += 1000;
-		sec--;
-	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL)
-		return json_null();
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)msec);
-	return json_string(buf);
 }
 
 static const char *
@@ -177,7 +145,7 @@ snapshot_url(const char *ext, const char *target, const char *id)
 /* The body of format json, as SPEC.md has it. */
 /* "total, live heap" as ["total", "live heap"]. */
 static json_t *
-render_signals(const char *signals)
+notifier_render_signals(const char *signals)
 {
 	json_t		*a = json_array();
 	const char	*p = signals, *end;
@@ -192,7 +160,7 @@ render_signals(const char *signals)
 }
 
 static json_t *
-render_json_body(const struct alert_note *n, const char *ext)
+notifier_render_json(const struct alert_note *n, const char *ext)
 {
 	const struct note_function	*f;
 	json_t				*o, *labels, *top, *fn, *stack;
@@ -207,7 +175,7 @@ render_json_body(const struct alert_note *n, const char *ext)
 		    json_str(n->labels[i].value));
 	json_object_set_new(o, "labels", labels);
 	json_object_set_new(o, "kind", json_string(kind_name(n->kind)));
-	json_object_set_new(o, "since", json_time(n->status == NOTE_RESOLVED ?
+	json_object_set_new(o, "since", render_time(n->status == NOTE_RESOLVED ?
 	    n->ends : n->since));
 	json_object_set_new(o, "growth", json_integer(n->growth));
 	json_object_set_new(o, "window_seconds",
@@ -234,7 +202,8 @@ render_json_body(const struct alert_note *n, const char *ext)
 	    snapshot_url(ext, n->target, n->current_snapshot));
 	/* After SPEC's keys, when the judgement said. */
 	if (n->signals != NULL)
-		json_object_set_new(o, "signals", render_signals(n->signals));
+		json_object_set_new(o, "signals",
+		    notifier_render_signals(n->signals));
 	return o;
 }
 
@@ -329,7 +298,7 @@ am_description(const struct alert_note *n, const char *ext)
 
 /* The body of format alertmanager: a list of one alert. */
 static json_t *
-render_am_body(const struct alert_note *n, const struct webhook_config *wc,
+notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
     const char *ext, int64_t now)
 {
 	json_t	*alert, *labels, *ann, *list;
@@ -364,12 +333,12 @@ render_am_body(const struct alert_note *n, const struct webhook_config *wc,
 	json_object_set_new(alert, "annotations", ann);
 
 	if (n->since != 0)
-		json_object_set_new(alert, "startsAt", json_time(n->since));
+		json_object_set_new(alert, "startsAt", render_time(n->since));
 	if (n->status == NOTE_RESOLVED)
 		ends = n->ends != 0 ? n->ends : now;
 	else
 		ends = now + (int64_t)(REPEATS_VALID * wc->repeat_interval_ms);
-	json_object_set_new(alert, "endsAt", json_time(ends));
+	json_object_set_new(alert, "endsAt", render_time(ends));
 
 	xasprintf(&s, "%s/api/v1/targets/%s", ext, n->target);
 	json_object_set_new(alert, "generatorURL", render_string(s));
@@ -399,9 +368,9 @@ notifier_render(const struct alert_note *n, const struct webhook_config *wc,
 	while (len > 0 && ext[len - 1] == '/')
 		ext[--len] = '\0';
 	if (wc->format == WEBHOOK_ALERTMANAGER)
-		j = render_am_body(n, wc, ext, now);
+		j = notifier_render_am(n, wc, ext, now);
 	else
-		j = render_json_body(n, ext);
+		j = notifier_render_json(n, ext);
 	free(ext);
 	if ((body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		fatalx("json_dumps failed");
@@ -961,7 +930,7 @@ receiver_post(struct receiver *r)
 	    (d = TAILQ_FIRST(&r->queue)) == NULL)
 		return;
 	r->body = notifier_render(&d->note->a, &r->cfg, nf->external_url,
-	    now_ms());
+	    clock_real_ms());
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
 	l = slist_add(NULL, "Content-Type: application/json");
@@ -1099,7 +1068,7 @@ receiver_enqueue(struct receiver *r, struct note *nt)
 	}
 	d = xcalloc(1, sizeof *d);
 	d->note = nt;
-	d->queued = now_ms();
+	d->queued = clock_real_ms();
 	nt->refs++;
 	TAILQ_INSERT_TAIL(&r->queue, d, entry);
 	r->nqueued++;

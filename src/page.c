@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "conf.h"
 #include "hash.h"
 #include "judge.h"
 #include "log.h"
@@ -96,16 +98,18 @@ utc(char *out, size_t len, int64_t ms)
 static bool
 is_heap(const struct target *t)
 {
-	return strcmp(config_target_kind(t->cfg), "heap") == 0;
+	const struct target_config	*tc = target_config(t);
+	return strcmp(config_target_kind(tc), "heap") == 0;
 }
 
 /* How urgent a target is: firing, pending, down, then the rest. */
 static int
 urgency(const struct target *t)
 {
-	if (t->judge->state == ALERT_FIRING)
+	const struct target_status	*ts = target_status(t);
+	if (ts->judge->state == ALERT_FIRING)
 		return 0;
-	if (t->judge->state == ALERT_PENDING)
+	if (ts->judge->state == ALERT_PENDING)
 		return 1;
 	if (target_health(t) == TARGET_DOWN)
 		return 2;
@@ -128,7 +132,7 @@ cmp_alert(const void *a, const void *b)
 
 	if (urgency(x) != urgency(y))
 		return urgency(x) - urgency(y);
-	return strcmp(x->cfg->name, y->cfg->name);
+	return strcmp(target_config(x)->name, target_config(y)->name);
 }
 
 static int
@@ -137,7 +141,7 @@ cmp_name(const void *a, const void *b)
 	const struct target	*x = *(struct target *const *)a;
 	const struct target	*y = *(struct target *const *)b;
 
-	return strcmp(x->cfg->name, y->cfg->name);
+	return strcmp(target_config(x)->name, target_config(y)->name);
 }
 
 static int
@@ -145,12 +149,12 @@ cmp_growth(const void *a, const void *b)
 {
 	const struct target	*x = *(struct target *const *)a;
 	const struct target	*y = *(struct target *const *)b;
-	double			 gx = x->judge->per_second;
-	double			 gy = y->judge->per_second;
+	double			 gx = target_status(x)->judge->per_second;
+	double			 gy = target_status(y)->judge->per_second;
 
 	if (gx != gy)
 		return gx > gy ? -1 : 1;
-	return strcmp(x->cfg->name, y->cfg->name);
+	return strcmp(target_config(x)->name, target_config(y)->name);
 }
 
 static int
@@ -161,19 +165,20 @@ cmp_inuse(const void *a, const void *b)
 
 	if (inuse(x) != inuse(y))
 		return inuse(x) > inuse(y) ? -1 : 1;
-	return strcmp(x->cfg->name, y->cfg->name);
+	return strcmp(target_config(x)->name, target_config(y)->name);
 }
 
 /* Whether a target matches a filter: its name, or a label's value. */
 static bool
 matches(const struct target *t, const char *q)
 {
+	const struct target_config	*tc = target_config(t);
 	size_t	i;
 
-	if (q == NULL || *q == '\0' || strstr(t->cfg->name, q) != NULL)
+	if (q == NULL || *q == '\0' || strstr(tc->name, q) != NULL)
 		return true;
-	for (i = 0; i < t->cfg->nlabels; i++)
-		if (strstr(t->cfg->labels[i].value, q) != NULL)
+	for (i = 0; i < tc->nlabels; i++)
+		if (strstr(tc->labels[i].value, q) != NULL)
 			return true;
 	return false;
 }
@@ -183,10 +188,8 @@ matches(const struct target *t, const char *q)
  * shown beside "inactive" with no word would contradict the verdict.
  */
 static const char *
-growth_why(const struct target *t)
+growth_why(const struct judge *j)
 {
-	const struct judge	*j = t->judge;
-
 	if (j->state != ALERT_INACTIVE)
 		return NULL;
 	if (!j->total.judged)
@@ -213,9 +216,11 @@ overview_link(struct buf *b, const char *q, const char *sort, int page)
 }
 
 void
-page_overview(struct buf *b, struct hwd *hwd, const char *q,
-    const char *sort, int page)
+page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
+    const char *q, const char *sort, int page)
 {
+	const struct target_status	*ts;
+	const struct target_config	*tc;
 	static const struct {
 		const char	*name;
 		int		(*cmp)(const void *, const void *);
@@ -226,7 +231,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	struct target	**list, *t;
 	size_t		 n = 0, i, s, firing = 0, pending = 0, down = 0;
 	size_t		 pages, first, last;
-	int64_t		 now = now_unix_ms();
+	int64_t		 now = clock_real_ms();
 	char		 v[64], g[64], when[64];
 	const char	*why;
 
@@ -235,10 +240,12 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 			break;
 	if (s == 4)
 		s = 0;
-	list = xreallocarray(NULL, hwd->ntargets + 1, sizeof *list);
-	TAILQ_FOREACH(t, &hwd->targets, entry) {
-		firing += t->judge->state == ALERT_FIRING;
-		pending += t->judge->state == ALERT_PENDING;
+	list = xreallocarray(NULL, ntargets + 1, sizeof *list);
+	TARGET_FOREACH(t, targets) {
+		ts = target_status(t);
+		tc = target_config(t);
+		firing += ts->judge->state == ALERT_FIRING;
+		pending += ts->judge->state == ALERT_PENDING;
 		down += target_health(t) == TARGET_DOWN;
 		if (matches(t, q))
 			list[n++] = t;
@@ -255,7 +262,7 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	head(b, "targets");
 	buf_printf(b, "<h1>heapwatchd</h1>\n<p id=\"summary\">%zu targets: "
 	    "<b>%zu firing</b>, %zu pending, %zu down.</p>\n",
-	    hwd->ntargets, firing, pending, down);
+	    ntargets, firing, pending, down);
 	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
 	    "placeholder=\"name or label\" value=\"");
 	buf_html(b, q != NULL ? q : "");
@@ -273,27 +280,30 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 	buf_printf(b, "\">alert</a></th></tr>\n");
 	for (i = first; i < last; i++) {
 		t = list[i];
+		ts = target_status(t);
+		tc = target_config(t);
 		buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
 		    "%s</a></td><td class=\"%s\">%s</td>",
-		    alert_state_name(t->judge->state), t->cfg->name,
-		    t->cfg->name, target_health_name(target_health(t)),
+		    alert_state_name(ts->judge->state), tc->name,
+		    tc->name, target_health_name(target_health(t)),
 		    target_health_name(target_health(t)));
-		ago(when, sizeof when, t->last_scrape, now);
+		ago(when, sizeof when, ts->last_scrape, now);
 		if (target_latest(t) != NULL)
 			human(v, sizeof v, (double)inuse(t), is_heap(t));
 		else
 			snprintf(v, sizeof v, "-");
-		if (t->judge->nwin >= 2)
-			human(g, sizeof g, t->judge->per_second * 3600,
+		if (ts->judge->nwin >= 2)
+			human(g, sizeof g, ts->judge->per_second * 3600,
 			    is_heap(t));
 		else
 			snprintf(g, sizeof g, "-");
 		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>"
 		    "<td class=\"n\">%s", when, v, g);
-		if (t->judge->nwin >= 2 && (why = growth_why(t)) != NULL)
+		if (ts->judge->nwin >= 2 &&
+		    (why = growth_why(ts->judge)) != NULL)
 			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
 		buf_printf(b, "</td><td>%s</td></tr>\n",
-		    alert_state_name(t->judge->state));
+		    alert_state_name(ts->judge->state));
 	}
 	buf_printf(b, "</table>\n<p class=\"muted\">Targets %zu-%zu of %zu "
 	    "shown; page %d of %zu.", n == 0 ? 0 : first + 1, last, n, page,
@@ -317,27 +327,28 @@ page_overview(struct buf *b, struct hwd *hwd, const char *q,
 static void
 chart(struct buf *b, const struct target *t)
 {
+	const struct target_status	*ts = target_status(t);
 	int64_t		 lo, hi, t0, t1;
 	double		 x, y;
 	char		 a[64], c[64];
 	size_t		 i;
 
-	if (t->nhist < 2) {
+	if (ts->nhist < 2) {
 		buf_printf(b, "<p class=\"muted\">Not enough snapshots to "
 		    "chart yet.</p>\n");
 		return;
 	}
-	lo = hi = t->hist[0].v;
-	for (i = 1; i < t->nhist; i++) {
-		if (t->hist[i].v < lo)
-			lo = t->hist[i].v;
-		if (t->hist[i].v > hi)
-			hi = t->hist[i].v;
+	lo = hi = ts->hist[0].v;
+	for (i = 1; i < ts->nhist; i++) {
+		if (ts->hist[i].v < lo)
+			lo = ts->hist[i].v;
+		if (ts->hist[i].v > hi)
+			hi = ts->hist[i].v;
 	}
 	if (hi == lo)
 		hi = lo + 1;
-	t0 = t->hist[0].t_ms;
-	t1 = t->hist[t->nhist - 1].t_ms;
+	t0 = ts->hist[0].t_ms;
+	t1 = ts->hist[ts->nhist - 1].t_ms;
 	if (t1 == t0)
 		t1 = t0 + 1;
 	buf_printf(b, "<svg id=\"history\" width=\"%d\" height=\"%d\" "
@@ -359,10 +370,10 @@ chart(struct buf *b, const struct target *t)
 	    CHART_W + 80, CHART_H + 22, c);
 	buf_printf(b, "<polyline fill=\"none\" stroke=\"#c0392b\" "
 	    "stroke-width=\"1.5\" points=\"");
-	for (i = 0; i < t->nhist; i++) {
-		x = 80 + (double)(t->hist[i].t_ms - t0) * CHART_W /
+	for (i = 0; i < ts->nhist; i++) {
+		x = 80 + (double)(ts->hist[i].t_ms - t0) * CHART_W /
 		    (double)(t1 - t0);
-		y = 5 + CHART_H - (double)(t->hist[i].v - lo) * CHART_H /
+		y = 5 + CHART_H - (double)(ts->hist[i].v - lo) * CHART_H /
 		    (double)(hi - lo);
 		buf_printf(b, "%.1f,%.1f ", x, y);
 	}
@@ -373,9 +384,11 @@ chart(struct buf *b, const struct target *t)
 static void
 alert_box(struct buf *b, const struct target *t)
 {
-	const struct judge	*j = t->judge;
-	char			 g[64], when[64];
-	size_t			 i, k;
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
+	const struct judge		*j = ts->judge;
+	char				 g[64], when[64];
+	size_t				 i, k;
 
 	buf_printf(b, "<h2>Alert</h2>\n<p id=\"alert\" class=\"%s\">%s",
 	    alert_state_name(j->state), alert_state_name(j->state));
@@ -383,7 +396,7 @@ alert_box(struct buf *b, const struct target *t)
 		human(g, sizeof g, (double)j->growth, is_heap(t));
 		utc(when, sizeof when, j->active);
 		buf_printf(b, " since %s: grew %s in %llu s (%s)", when, g,
-		    (unsigned long long)(t->cfg->window_ms / 1000),
+		    (unsigned long long)(tc->window_ms / 1000),
 		    judge_signals(j));
 	}
 	buf_printf(b, "</p>\n");
@@ -397,14 +410,15 @@ alert_box(struct buf *b, const struct target *t)
 		buf_html(b, names_get(j->names, j->top[i].name));
 		buf_printf(b, "</code>%s</td><td class=\"n\">%s</td><td>",
 		    j->top[i].growing ? " (growing)" : "", g);
-		if (i < t->nsites && t->sites[i].file != NULL) {
+		if (i < ts->nsites && ts->sites[i].file != NULL) {
 			buf_printf(b, "<code>");
-			buf_html(b, t->sites[i].file);
-			buf_printf(b, ":%lld</code>", (long long)t->sites[i].line);
-			for (k = 1; k < t->sites[i].nstack; k++) {
+			buf_html(b, ts->sites[i].file);
+			buf_printf(b, ":%lld</code>",
+			    (long long)ts->sites[i].line);
+			for (k = 1; k < ts->sites[i].nstack; k++) {
 				buf_printf(b, "<br><span class=\"muted\">"
 				    "&larr; ");
-				buf_html(b, t->sites[i].stack[k]);
+				buf_html(b, ts->sites[i].stack[k]);
 				buf_printf(b, "</span>");
 			}
 		}
@@ -414,22 +428,24 @@ alert_box(struct buf *b, const struct target *t)
 }
 
 void
-page_target(struct buf *b, struct hwd *hwd, struct target *t)
+page_target(struct buf *b, struct store *store, struct target *t)
 {
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps = NULL;
 	size_t			 n = 0, i;
 	char			*cause = NULL, when[64];
 
-	head(b, t->cfg->name);
+	head(b, tc->name);
 	buf_printf(b, "<p><a href=\"/\">targets</a></p>\n<h1>%s</h1>\n<p>",
-	    t->cfg->name);
-	if (t->cfg->url != NULL)
-		buf_html(b, t->cfg->url);
+	    tc->name);
+	if (tc->url != NULL)
+		buf_html(b, tc->url);
 	else
 		buf_printf(b, "gctrace alone, no profile");
-	for (i = 0; i < t->cfg->nlabels; i++) {
-		buf_printf(b, " <code>%s=", t->cfg->labels[i].name);
-		buf_html(b, t->cfg->labels[i].value);
+	for (i = 0; i < tc->nlabels; i++) {
+		buf_printf(b, " <code>%s=", tc->labels[i].name);
+		buf_html(b, tc->labels[i].value);
 		buf_printf(b, "</code>");
 	}
 	buf_printf(b, "<br>health: <span class=\"%s\">%s</span>",
@@ -440,21 +456,21 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 		buf_html(b, target_last_error(t));
 		buf_printf(b, ")");
 	}
-	if (t->gc_cycles > 0)
+	if (ts->gc_cycles > 0)
 		buf_printf(b, "<br>live heap after GC %llu: %llu MB, goal "
 		    "%llu MB, %llu%% of CPU in GC%s",
-		    (unsigned long long)t->last_gc.gc,
-		    (unsigned long long)t->last_gc.heap_live_mb,
-		    (unsigned long long)t->last_gc.goal_mb,
-		    (unsigned long long)t->last_gc.cpu_percent,
-		    t->judge->live_growing ? "; growing" : "");
+		    (unsigned long long)ts->last_gc.gc,
+		    (unsigned long long)ts->last_gc.heap_live_mb,
+		    (unsigned long long)ts->last_gc.goal_mb,
+		    (unsigned long long)ts->last_gc.cpu_percent,
+		    ts->judge->live_growing ? "; growing" : "");
 	buf_printf(b, "</p>\n<h2>%s</h2>\n", is_heap(t) ?
 	    "In-use heap after GC" : "Goroutines");
 	chart(b, t);
 	alert_box(b, t);
 
 	buf_printf(b, "<h2>Snapshots</h2>\n");
-	if (store_list(hwd->store, t->cfg->name, &snaps, &n, &cause) == -1) {
+	if (store_list(store, tc->name, &snaps, &n, &cause) == -1) {
 		buf_html(b, cause);
 		free(cause);
 		tail(b);
@@ -462,7 +478,7 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 	}
 	if (n >= 2) {
 		buf_printf(b, "<form method=\"get\" action=\"/targets/%s/diff\">"
-		    "diff <select name=\"base\">", t->cfg->name);
+		    "diff <select name=\"base\">", tc->name);
 		for (i = n; i-- > 0;)
 			buf_printf(b, "<option%s>%s</option>", i == n - 2 ?
 			    " selected" : "", snaps[i].id);
@@ -478,8 +494,8 @@ page_target(struct buf *b, struct hwd *hwd, struct target *t)
 		utc(when, sizeof when, snaps[i].time_ms);
 		buf_printf(b, "<tr><td><a href=\"/api/v1/targets/%s/snapshots/"
 		    "%s\" download=\"%s-%s.pb.gz\">%s</a></td><td>%s</td>"
-		    "<td class=\"n\">%llu</td></tr>\n", t->cfg->name,
-		    snaps[i].id, t->cfg->name, snaps[i].id, snaps[i].id, when,
+		    "<td class=\"n\">%llu</td></tr>\n", tc->name,
+		    snaps[i].id, tc->name, snaps[i].id, snaps[i].id, when,
 		    (unsigned long long)snaps[i].size);
 	}
 	buf_printf(b, "</table>\n");
@@ -572,9 +588,10 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 }
 
 int
-page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
+page_diff(struct buf *b, struct store *store, struct target *t, const char *base,
     const char *cur, const char *type, char **cause)
 {
+	const struct target_config	*tc = target_config(t);
 	static const char	*types[] = { "inuse_space", "inuse_objects",
 	    "alloc_space", "alloc_objects", "goroutine" };
 	struct symtab		*st;
@@ -590,11 +607,11 @@ page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
 		xasprintf(cause, "malformed snapshot id");
 		goto out;
 	}
-	if (store_path(hwd->store, t->cfg->name, cur, path, sizeof path) ==
+	if (store_path(store, tc->name, cur, path, sizeof path) ==
 	    -1 || (pc = profile_load(path, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL)
 		goto missing;
-	if (store_path(hwd->store, t->cfg->name, base, path, sizeof path) ==
+	if (store_path(store, tc->name, base, path, sizeof path) ==
 	    -1 || (pb = profile_load(path, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL)
 		goto missing;
@@ -602,10 +619,10 @@ page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
 	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
 		goto out;
 	bytes = strcmp(r->unit, "bytes") == 0;
-	head(b, t->cfg->name);
+	head(b, tc->name);
 	buf_printf(b, "<p><a href=\"/\">targets</a> &rsaquo; <a href=\""
 	    "/targets/%s\">%s</a></p>\n<h1>%s: %s &rarr; %s</h1>\n<p>",
-	    t->cfg->name, t->cfg->name, t->cfg->name, base, cur);
+	    tc->name, tc->name, tc->name, base, cur);
 	for (i = 0; i < sizeof types / sizeof types[0]; i++) {
 		char *why = NULL;
 
@@ -618,7 +635,7 @@ page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
 		else
 			buf_printf(b, "<a href=\"/targets/%s/diff?base=%s&amp;"
 			    "current=%s&amp;sample_index=%s\">%s</a> ",
-			    t->cfg->name, base, cur, types[i], types[i]);
+			    tc->name, base, cur, types[i], types[i]);
 	}
 	human(f, sizeof f, (double)r->net, bytes);
 	buf_printf(b, "<br>net growth %s</p>\n<h2>What grew, by call path"
@@ -639,7 +656,7 @@ page_diff(struct buf *b, struct hwd *hwd, struct target *t, const char *base,
 	if (r->nfns > n)
 		buf_printf(b, "<p class=\"muted\">The first 100 of %zu; "
 		    "<a href=\"/api/v1/targets/%s/diff?base=%s&amp;current=%s"
-		    "\">all, as JSON</a>.</p>\n", r->nfns, t->cfg->name, base,
+		    "\">all, as JSON</a>.</p>\n", r->nfns, tc->name, base,
 		    cur);
 	tail(b);
 	rc = 0;

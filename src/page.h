@@ -10,15 +10,17 @@
 #define PAGE_H
 
 #include "buf.h"
-#include "heapwatchd.h"
+#include "target.h"
+
+struct store;
 
 #define PAGE_ROWS	100	/* targets on a page of the overview */
 
-void	page_overview(struct buf *, struct hwd *, const char *query,
-	    const char *sort, int page);
-void	page_target(struct buf *, struct hwd *, struct target *);
+void	page_overview(struct buf *, const struct targets *, size_t ntargets,
+	    const char *query, const char *sort, int page);
+void	page_target(struct buf *, struct store *, struct target *);
 /* 0, or -1 with *cause (a bad id, a snapshot that does not decode). */
-int	page_diff(struct buf *, struct hwd *, struct target *,
+int	page_diff(struct buf *, struct store *, struct target *,
 	    const char *base, const char *current, const char *sample_index,
 	    char **cause) __attribute__((warn_unused_result));
 

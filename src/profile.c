@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "hash.h"
 #include "log.h"
 #include "profile.h"
@@ -506,16 +507,6 @@ is_gzip(const void *data, size_t len)
  * (string indices, ids) are checked and resolved once the whole profile
  * has been read.
  */
-
-/* Milliseconds on the monotonic clock. */
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 #define PROFILE_MAX_FIELD	((size_t)16 << 20)	/* one top-level field */
 #define INFLATE_WINDOW		((size_t)256 << 10)
@@ -1061,9 +1052,9 @@ parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
 	if ((d = inflater()) == NULL)
 		return 1;
 	out = huge_alloc(isize, 1);
-	t0 = now_ms();
+	t0 = clock_mono_us() / 1e3;
 	r = libdeflate_gzip_decompress_ex(d, in, len, out, isize, &used, &got);
-	raw->stats.inflate_ms += now_ms() - t0;
+	raw->stats.inflate_ms += clock_mono_us() / 1e3 - t0;
 	if (r != LIBDEFLATE_SUCCESS || got != isize || used != len) {
 		/* Not one whole member of that size: zlib will say why. */
 		free(out);
@@ -1114,9 +1105,9 @@ parse_gzip(struct profile_raw *raw, const uint8_t *in, size_t len,
 		}
 		zs.next_out = win + have;
 		zs.avail_out = cap - have;
-		t0 = now_ms();
+		t0 = clock_mono_us() / 1e3;
 		rc = inflate(&zs, Z_NO_FLUSH);
-		raw->stats.inflate_ms += now_ms() - t0;
+		raw->stats.inflate_ms += clock_mono_us() / 1e3 - t0;
 		got = cap - have - zs.avail_out;
 		total += got;
 		have += got;
@@ -1352,7 +1343,7 @@ struct profile_raw *
 profile_parse(const void *data, size_t len, size_t max, char **cause)
 {
 	struct profile_raw	*raw;
-	double			 t0 = now_ms();
+	double			 t0 = clock_mono_us() / 1e3;
 	char			*why;
 	bool			 plain;
 	int			 rc;
@@ -1404,7 +1395,7 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 	arena_free(raw->scratch);
 	raw->scratch = NULL;
 	pbwire_location_free(&raw->pl);
-	raw->stats.parse_ms = now_ms() - t0 - raw->stats.inflate_ms;
+	raw->stats.parse_ms = clock_mono_us() / 1e3 - t0 - raw->stats.inflate_ms;
 	return raw;
 }
 
@@ -1632,7 +1623,7 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 
 	p = xcalloc(1, sizeof *p);
 	p->stats = raw->stats;
-	t0 = now_ms();
+	t0 = clock_mono_us() / 1e3;
 	if (st == NULL) {
 		st = symtab_new();
 		p->own_st = true;
@@ -1690,7 +1681,7 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 	free(lsym);
 	free(strmap);
 	profile_raw_free(raw);
-	p->stats.reduce_ms = now_ms() - t0;
+	p->stats.reduce_ms = clock_mono_us() / 1e3 - t0;
 	return p;
 }
 

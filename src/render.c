@@ -569,3 +569,30 @@ render_json(struct report *r, size_t nmax)
 	json_object_set_new(o, "functions", fns);
 	return o;
 }
+
+/*
+ * An RFC 3339 time in UTC with milliseconds, or JSON null for 0; times
+ * before 1970 round their milliseconds down, as the seconds do.
+ */
+json_t *
+render_time(int64_t unix_ms)
+{
+	char		buf[64];
+	struct tm	tm;
+	int64_t		sec = unix_ms / 1000, msec = unix_ms % 1000;
+	time_t		t;
+
+	if (unix_ms == 0)
+		return json_null();
+	if (msec < 0) {
+		msec += 1000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)msec);
+	return json_string(buf);
+}

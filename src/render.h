@@ -17,6 +17,9 @@ json_t	*render_json(struct report *, size_t nmax);
 /* A JSON string from bytes that may not be valid UTF-8. */
 json_t	*render_string(const char *);
 
+/* An RFC 3339 time in UTC from Unix ms, or JSON null for 0 (never). */
+json_t	*render_time(int64_t unix_ms);
+
 /* pprof's percentage of v in total: "53.10%", " 0.12%", "  100%". */
 void	 render_percent(char *, size_t, int64_t v, int64_t total);
 

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "curlev.h"
 #include "log.h"
 #include "scrape.h"
@@ -36,7 +37,7 @@ struct scrape_job {
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			*fail;		/* failed before it started */
 	struct event		*fail_ev;
-	struct timespec		 start;
+	int64_t			 start_us;	/* monotonic */
 	struct scrape_job	*next, **prevp;
 };
 
@@ -106,15 +107,6 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static double
-since(const struct timespec *t0)
-{
-	struct timespec	t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* A transfer finished: hand its result to the job's callback. */
 static void
 scrape_done(CURL *easy, CURLcode result, void *arg)
@@ -131,7 +123,7 @@ scrape_done(CURL *easy, CURLcode result, void *arg)
 	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type) ==
 	    CURLE_OK && type != NULL)
 		snprintf(r.content_type, sizeof r.content_type, "%s", type);
-	r.seconds = since(&j->start);
+	r.seconds = (double)(clock_mono_us() - j->start_us) / 1e6;
 	if (j->too_big)
 		snprintf(r.error, sizeof r.error, "response larger than %s",
 		    units_fmt_size(j->max));
@@ -279,7 +271,7 @@ scrape_start(struct scrape *s, const struct scrape_request *req,
 	}
 	if (j->headers != NULL)
 		curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-	clock_gettime(CLOCK_MONOTONIC, &j->start);
+	j->start_us = clock_mono_us();
 	if ((j->next = s->jobs) != NULL)
 		s->jobs->prevp = &j->next;
 	s->jobs = j;

@@ -57,7 +57,7 @@ struct store_cache {
 
 /* Whether c may appear in a target's name. */
 static bool
-target_char(char c)
+store_target_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
@@ -76,7 +76,7 @@ valid_target(const char *name)
 	if (name == NULL || name[0] == '\0' || name[0] == '.')
 		return false;
 	for (i = 0; name[i] != '\0'; i++)
-		if (i == STORE_TARGET_MAX || !target_char(name[i]))
+		if (i == STORE_TARGET_MAX || !store_target_char(name[i]))
 			return false;
 	return true;
 }
@@ -285,7 +285,7 @@ store_root(const struct store *s)
  * is -1 when the folder does not exist and create is not set.
  */
 static int
-target_open(struct store *s, const char *target, bool create, int *fd,
+store_target_open(struct store *s, const char *target, bool create, int *fd,
     char **cause)
 {
 	const int	flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -326,7 +326,7 @@ target_open(struct store *s, const char *target, bool create, int *fd,
  * folder, and take its spare, at the same time as the new one.
  */
 static int
-target_lock(struct store *s, const char *target, int dfd, char **cause)
+store_target_lock(struct store *s, const char *target, int dfd, char **cause)
 {
 	while (flock(dfd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
@@ -546,9 +546,9 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		    target, (long long)time_ms);
 		return -1;
 	}
-	if (target_open(s, target, true, &dfd, cause) == -1)
+	if (store_target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
-	if (target_lock(s, target, dfd, cause) == -1) {
+	if (store_target_lock(s, target, dfd, cause) == -1) {
 		close(dfd);
 		return -1;
 	}
@@ -636,7 +636,7 @@ store_list(struct store *s, const char *target, struct store_snapshot **out,
 
 	*out = NULL;
 	*n = 0;
-	if (target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	if (dfd == -1)
 		return 0;
@@ -706,7 +706,7 @@ store_series_append(struct store *s, const char *target, const char *line,
 	ssize_t		 n = 0;
 	int		 dfd, fd, error = 0;
 
-	if (target_open(s, target, true, &dfd, cause) == -1)
+	if (store_target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
 	fd = openat(dfd, STORE_SERIES, O_RDWR | O_APPEND | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0640);
@@ -765,7 +765,7 @@ store_series_replace(struct store *s, const char *target, const void *data,
 	const char	*op;
 	int		 dfd, rc = 0;
 
-	if (target_open(s, target, true, &dfd, cause) == -1)
+	if (store_target_open(s, target, true, &dfd, cause) == -1)
 		return -1;
 	if (durable_replace(dfd, &s->tmpseq, STORE_SERIES, data, len,
 	    &op) == -1) {
@@ -810,7 +810,7 @@ store_read(struct store *s, const char *target, const char *id, size_t max,
 		    id == NULL ? "" : id);
 		return -1;
 	}
-	if (target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
 	if (dfd == -1) {
@@ -900,11 +900,11 @@ store_retain(struct store *s, const char *target,
 	int			 dfd, rc;
 
 	*removed = 0;
-	if (target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	if (dfd == -1)
 		return 0;
-	if ((rc = target_lock(s, target, dfd, cause)) == 0 &&
+	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
 	    (rc = scan_kept(s, target, dfd, &v, &n, cause)) == 0) {
 		rc = retain(s, target, dfd, false, r, now_ms, v, &n, removed,
 		    &missing, cause);
@@ -1005,7 +1005,7 @@ store_recover(struct store *s, const char *target, size_t max_inflated,
 	int			 dfd, qfd = -1, rc = -1;
 
 	memset(rec, 0, sizeof *rec);
-	if (target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	if (dfd == -1)
 		return 0;

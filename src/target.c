@@ -11,16 +11,18 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "decode.h"
 #include "follow.h"
 #include "gctrace.h"
-#include "heapwatchd.h"
 #include "log.h"
 #include "profile.h"
+#include "replay.h"
 #include "scrape.h"
 #include "judge.h"
 #include "report.h"
 #include "summary.h"
+#include "target.h"
 #include "notifier.h"
 #include "xmalloc.h"
 
@@ -28,27 +30,35 @@
 #define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
 #define DECODE_BACKLOG_BYTES (64 << 20)	/* or their bytes as received */
 
+/*
+ * A target: what it shows (st), what it was given (deps, cfg) and the
+ * state of its scrape in flight.
+ */
+struct target {
+	TAILQ_ENTRY(target)	 entry;
+	struct target_deps	 deps;
+	const struct target_config *cfg;	/* the daemon's, until
+						   target_reconfigure() */
+	struct target_status	 st;
+	struct event		*timer;
+	struct scrape_job	*job;		/* in flight, or NULL */
+	struct decode_job	*decoding;	/* its body, or NULL */
+	struct store_cache	*store_cache;	/* the worker's, decoding */
+	struct names		*work_names;	/* the same, for summaries */
+	char			 content_type[128];	/* of the body */
+	size_t			 body_len;	/* of the last body */
+	int64_t			 next_ms;	/* monotonic, next scrape */
+	int64_t			*notified;	/* last note, per receiver */
+	size_t			 nnotified;
+	enum scrape_outcome	 last_outcome;	/* of the last made */
+	bool			 decoded;	/* its last body was a profile */
+};
+
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	set_error(struct target *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-
-int64_t
-now_unix_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-now_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static void	target_enter(struct target *, enum scrape_outcome,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
 const char *
 target_health_name(enum target_health h)
@@ -64,7 +74,7 @@ target_health_name(enum target_health h)
 }
 
 const char *
-scrape_outcome_name(enum scrape_outcome o)
+target_outcome_name(enum scrape_outcome o)
 {
 	static const char *names[SCRAPE_NOUTCOMES] = {
 		"success", "failed", "invalid", "not_stored", "skipped"
@@ -74,7 +84,7 @@ scrape_outcome_name(enum scrape_outcome o)
 }
 
 const char *
-gc_line_name(enum gc_line r)
+target_gc_line_name(enum gc_line r)
 {
 	static const char *const names[GC_LINE_NRESULTS] = {
 		"gc", "repeat", "malformed", "other"
@@ -89,13 +99,13 @@ target_health(const struct target *t)
 	const struct follow_stats	*st;
 
 	if (t->cfg->url != NULL)
-		return t->health;
-	if (t->gctrace == NULL)		/* it could not start */
-		return t->last_error != NULL ? TARGET_DOWN : TARGET_UNKNOWN;
-	st = follow_stats(t->gctrace);
+		return t->st.health;
+	if (t->st.gctrace == NULL)		/* it could not start */
+		return t->st.last_error != NULL ? TARGET_DOWN : TARGET_UNKNOWN;
+	st = follow_stats(t->st.gctrace);
 	if (!st->up && st->errors > 0)
 		return TARGET_DOWN;
-	return t->gc_cycles > 0 ? TARGET_UP : TARGET_UNKNOWN;
+	return t->st.gc_cycles > 0 ? TARGET_UP : TARGET_UNKNOWN;
 }
 
 const char *
@@ -103,16 +113,16 @@ target_last_error(const struct target *t)
 {
 	const struct follow_stats	*st;
 
-	if (t->cfg->url != NULL || t->gctrace == NULL)
-		return t->last_error;
-	st = follow_stats(t->gctrace);
+	if (t->cfg->url != NULL || t->st.gctrace == NULL)
+		return t->st.last_error;
+	st = follow_stats(t->st.gctrace);
 	return !st->up && st->last_error[0] != '\0' ? st->last_error : NULL;
 }
 
 const struct summary *
 target_latest(const struct target *t)
 {
-	return judge_latest(t->judge);
+	return judge_latest(t->st.judge);
 }
 
 /* Add a point to the history, thinning the older half when full. */
@@ -121,16 +131,17 @@ history_add(struct target *t, int64_t time_ms, int64_t total)
 {
 	size_t	i;
 
-	if (t->hist == NULL)
-		t->hist = xreallocarray(NULL, HISTORY_MAX, sizeof *t->hist);
-	if (t->nhist == HISTORY_MAX) {
+	if (t->st.hist == NULL)
+		t->st.hist = xreallocarray(NULL, HISTORY_MAX,
+		    sizeof *t->st.hist);
+	if (t->st.nhist == HISTORY_MAX) {
 		for (i = 0; i < HISTORY_MAX / 2; i++)
-			t->hist[i] = t->hist[2 * i];
-		t->nhist = HISTORY_MAX / 2;
+			t->st.hist[i] = t->st.hist[2 * i];
+		t->st.nhist = HISTORY_MAX / 2;
 	}
-	t->hist[t->nhist].t_ms = time_ms;
-	t->hist[t->nhist].v = total;
-	t->nhist++;
+	t->st.hist[t->st.nhist].t_ms = time_ms;
+	t->st.hist[t->st.nhist].v = total;
+	t->st.nhist++;
 }
 
 /* One "UNIX_MS TOTAL" line of the series; false when it is broken. */
@@ -162,7 +173,7 @@ history_load(struct target *t)
 	int64_t		 tm, v;
 	FILE		*f;
 
-	if (store_series_path(t->hwd->store, t->cfg->name, path,
+	if (store_series_path(t->deps.store, t->cfg->name, path,
 	    sizeof path) == -1 || (f = fopen(path, "r")) == NULL)
 		return;
 	while (getline(&line, &cap, f) != -1) {
@@ -180,10 +191,10 @@ history_load(struct target *t)
 		log_warnx("%s: %s: %zu broken lines skipped", t->cfg->name,
 		    path, bad);
 	memset(&b, 0, sizeof b);
-	for (i = 0; i < t->nhist; i++)
-		buf_printf(&b, "%lld %lld\n", (long long)t->hist[i].t_ms,
-		    (long long)t->hist[i].v);
-	if (store_series_replace(t->hwd->store, t->cfg->name, b.s, b.len,
+	for (i = 0; i < t->st.nhist; i++)
+		buf_printf(&b, "%lld %lld\n", (long long)t->st.hist[i].t_ms,
+		    (long long)t->st.hist[i].v);
+	if (store_series_replace(t->deps.store, t->cfg->name, b.s, b.len,
 	    &cause) == -1) {
 		log_warnx("%s: rewriting the history: %s", t->cfg->name, cause);
 		free(cause);
@@ -192,7 +203,7 @@ history_load(struct target *t)
 }
 
 static void
-judge_params(const struct target_config *cfg, struct judge_params *p)
+target_judge_params(const struct target_config *cfg, struct judge_params *p)
 {
 	p->kind = config_target_kind(cfg);
 	p->window_ms = cfg->window_ms;
@@ -203,27 +214,27 @@ judge_params(const struct target_config *cfg, struct judge_params *p)
 static void
 sites_clear(struct target *t)
 {
-	judge_sites_free(t->sites, t->nsites);
-	t->sites = NULL;
-	t->nsites = 0;
+	judge_sites_free(t->st.sites, t->st.nsites);
+	t->st.sites = NULL;
+	t->st.nsites = 0;
 }
 
 /* Where the functions the alert names grew, from the snapshots on disk. */
 static void
 target_attribute(struct target *t)
 {
-	const struct summary	*base = judge_first(t->judge);
-	const struct summary	*cur = judge_latest(t->judge);
+	const struct summary	*base = judge_first(t->st.judge);
+	const struct summary	*cur = judge_latest(t->st.judge);
 	char			 bpath[4096], cpath[4096], *cause = NULL;
 
 	sites_clear(t);
 	if (base == NULL || cur == NULL ||
-	    store_path(t->hwd->store, t->cfg->name, base->id, bpath,
+	    store_path(t->deps.store, t->cfg->name, base->id, bpath,
 	    sizeof bpath) == -1 ||
-	    store_path(t->hwd->store, t->cfg->name, cur->id, cpath,
+	    store_path(t->deps.store, t->cfg->name, cur->id, cpath,
 	    sizeof cpath) == -1)
 		return;
-	if (judge_sites(t->judge, bpath, cpath, &t->sites, &t->nsites,
+	if (judge_sites(t->st.judge, bpath, cpath, &t->st.sites, &t->st.nsites,
 	    &cause) == -1) {
 		log_warnx("%s: attributing the alert: %s", t->cfg->name,
 		    cause);
@@ -235,7 +246,7 @@ target_attribute(struct target *t)
 static int64_t *
 notified_at(struct target *t, size_t i)
 {
-	size_t	n = notifier_receivers(t->hwd->notifier);
+	size_t	n = notifier_receivers(t->deps.notifier);
 
 	if (t->nnotified != n) {
 		/* Receivers changed on reload: repeats start again. */
@@ -251,7 +262,7 @@ static bool
 repeat_due(struct target *t, size_t i, int64_t now)
 {
 	return now - *notified_at(t, i) >=
-	    (int64_t)notifier_repeat_interval(t->hwd->notifier, i);
+	    (int64_t)notifier_repeat_interval(t->deps.notifier, i);
 }
 
 /*
@@ -263,21 +274,21 @@ static void
 target_notify(struct target *t, enum alert_state from, int64_t now,
     bool repeat)
 {
-	const struct judge	*j = t->judge;
+	const struct judge	*j = t->st.judge;
 	struct note_function	*top;
 	struct alert_note	 note;
 	char			*summary;
 	size_t			 i, k;
 
-	if (t->hwd->notifier == NULL || (j->state != ALERT_FIRING &&
+	if (t->deps.notifier == NULL || (j->state != ALERT_FIRING &&
 	    from != ALERT_FIRING))
 		return;
 	if (repeat) {
 		/* Asked at every scrape or GC: most often nobody is due. */
-		for (i = 0; i < notifier_receivers(t->hwd->notifier); i++)
+		for (i = 0; i < notifier_receivers(t->deps.notifier); i++)
 			if (repeat_due(t, i, now))
 				break;
-		if (i == notifier_receivers(t->hwd->notifier))
+		if (i == notifier_receivers(t->deps.notifier))
 			return;
 	}
 	memset(&note, 0, sizeof note);
@@ -300,26 +311,26 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	    (unsigned long long)note.window_seconds);
 	note.summary = summary;
 	note.signals = j->state == ALERT_FIRING ? judge_signals(j) : NULL;
-	top = xcalloc(t->nsites + 1, sizeof *top);
-	for (i = 0; i < t->nsites; i++) {
-		top[i].function = t->sites[i].function;
-		top[i].growth = t->sites[i].growth;
-		top[i].file = t->sites[i].file;
-		top[i].line = t->sites[i].line;
-		for (k = 0; k < t->sites[i].nstack && k < NOTE_FRAMES; k++)
-			top[i].stack[k] = t->sites[i].stack[k];
+	top = xcalloc(t->st.nsites + 1, sizeof *top);
+	for (i = 0; i < t->st.nsites; i++) {
+		top[i].function = t->st.sites[i].function;
+		top[i].growth = t->st.sites[i].growth;
+		top[i].file = t->st.sites[i].file;
+		top[i].line = t->st.sites[i].line;
+		for (k = 0; k < t->st.sites[i].nstack && k < NOTE_FRAMES; k++)
+			top[i].stack[k] = t->st.sites[i].stack[k];
 		top[i].nstack = k;
 	}
 	note.top = top;
-	note.ntop = t->nsites;
+	note.ntop = t->st.nsites;
 	if (judge_first(j) != NULL) {
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
-	for (i = 0; i < notifier_receivers(t->hwd->notifier); i++) {
+	for (i = 0; i < notifier_receivers(t->deps.notifier); i++) {
 		if (repeat && !repeat_due(t, i, now))
 			continue;
-		notifier_send_to(t->hwd->notifier, i, &note);
+		notifier_send_to(t->deps.notifier, i, &note);
 		*notified_at(t, i) = now;
 	}
 	free(top);
@@ -336,29 +347,30 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 {
 	size_t	i;
 
-	if (t->judge->state == ALERT_FIRING)
+	if (t->st.judge->state == ALERT_FIRING)
 		target_attribute(t);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
-		for (i = 0; i < notifier_receivers(t->hwd->notifier); i++)
-			*notified_at(t, i) = now_unix_ms();
+		for (i = 0; i < notifier_receivers(t->deps.notifier); i++)
+			*notified_at(t, i) = clock_real_ms();
 		return;
 	}
-	if (t->judge->state == ALERT_FIRING) {
+	if (t->st.judge->state == ALERT_FIRING) {
 		log_warnx("%s: leak alert firing: %s grew %lld over %llu s "
-		    "(%s)", t->cfg->name, t->judge->p.kind,
-		    (long long)t->judge->growth,
+		    "(%s)", t->cfg->name, t->st.judge->p.kind,
+		    (long long)t->st.judge->growth,
 		    (unsigned long long)(t->cfg->window_ms / 1000),
-		    judge_signals(t->judge));
-		for (i = 0; i < t->nsites; i++)
+		    judge_signals(t->st.judge));
+		for (i = 0; i < t->st.nsites; i++)
 			log_warnx("%s:   %s +%lld at %s:%lld", t->cfg->name,
-			    t->sites[i].function,
-			    (long long)t->sites[i].growth,
-			    t->sites[i].file != NULL ? t->sites[i].file : "?",
-			    (long long)t->sites[i].line);
+			    t->st.sites[i].function,
+			    (long long)t->st.sites[i].growth,
+			    t->st.sites[i].file != NULL ?
+			    t->st.sites[i].file : "?",
+			    (long long)t->st.sites[i].line);
 	} else
 		log_info("%s: alert %s (was %s)", t->cfg->name,
-		    alert_state_name(t->judge->state),
+		    alert_state_name(t->st.judge->state),
 		    alert_state_name(from));
 	target_notify(t, from, now, false);
 }
@@ -369,9 +381,9 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 {
 	enum alert_state	from;
 
-	if (judge_add(t->judge, s, &from))
+	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
-	else if (!quiet && t->judge->state == ALERT_FIRING)
+	else if (!quiet && t->st.judge->state == ALERT_FIRING)
 		target_notify(t, ALERT_FIRING, s->time_ms, true);
 }
 
@@ -385,100 +397,131 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	int64_t			 now;
 
 	if (flags & FOLLOW_CUT) {
-		t->gc_lines[GC_LINE_OTHER]++;
+		t->st.gc_lines[GC_LINE_OTHER]++;
 		return;
 	}
 	switch (gctrace_parse(line, len, &g)) {
 	case GCTRACE_NONE:
-		t->gc_lines[GC_LINE_OTHER]++;
+		t->st.gc_lines[GC_LINE_OTHER]++;
 		return;
 	case GCTRACE_BAD:
-		t->gc_lines[GC_LINE_MALFORMED]++;
+		t->st.gc_lines[GC_LINE_MALFORMED]++;
 		log_debug("%s: gctrace: malformed: %.*s", t->cfg->name,
 		    (int)(len > 200 ? 200 : len), line);
 		return;
 	case GCTRACE_OK:
 		break;
 	}
-	switch (gctrace_sequence(t->gc_cycles > 0, t->last_gc.gc, g.gc)) {
+	switch (gctrace_sequence(t->st.gc_cycles > 0, t->st.last_gc.gc, g.gc)) {
 	case GCTRACE_SEQ_REPEAT:
-		t->gc_lines[GC_LINE_REPEAT]++;
+		t->st.gc_lines[GC_LINE_REPEAT]++;
 		return;
 	case GCTRACE_SEQ_RESTART:
 		log_info("%s: gctrace: GC %llu after %llu: the service "
 		    "restarted", t->cfg->name, (unsigned long long)g.gc,
-		    (unsigned long long)t->last_gc.gc);
+		    (unsigned long long)t->st.last_gc.gc);
 		break;
 	default:
 		break;
 	}
-	now = now_unix_ms();
-	t->gc_lines[GC_LINE_GC]++;
-	t->gc_cycles++;
-	t->gc_pause += (double)(g.clock_sweep_term_us +
+	now = clock_real_ms();
+	t->st.gc_lines[GC_LINE_GC]++;
+	t->st.gc_cycles++;
+	t->st.gc_pause += (double)(g.clock_sweep_term_us +
 	    g.clock_mark_term_us) / 1e6;
-	t->last_gc = g;
-	t->gc_time = now;
-	if (judge_add_gc(t->judge, now, g.gc, (double)g.at_ms / 1000,
+	t->st.last_gc = g;
+	t->st.gc_time = now;
+	if (judge_add_gc(t->st.judge, now, g.gc, (double)g.at_ms / 1000,
 	    (int64_t)g.heap_live, &from))
 		target_changed(t, from, now, false);
-	else if (t->cfg->url == NULL && t->judge->state == ALERT_FIRING)
+	else if (t->cfg->url == NULL && t->st.judge->state == ALERT_FIRING)
 		target_notify(t, ALERT_FIRING, now, true);
+}
+
+static const char *
+window_kind(void *arg, const struct profile *p, struct names **names)
+{
+	struct target	*t = arg;
+
+	(void)p;
+	*names = t->st.judge->names;
+	return config_target_kind(t->cfg);
+}
+
+static void
+window_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+{
+	(void)sn;
+	target_judge(arg, s, true);
 }
 
 /* Rebuild the judgement from the snapshots on disk, at start-up. */
 static void
 window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
-	struct profile	*p;
-	struct summary	*s;
-	char		 path[4096], *cause = NULL;
+	static const struct replay_ops ops = { window_kind, window_add };
 	int64_t		 since;
-	size_t		 i;
 
 	/* Replaying the window's span twice over rebuilds a pending or
 	 * firing state; nothing is sent for what was already said. */
-	since = now_unix_ms() - 2 * (int64_t)(t->cfg->window_ms +
+	since = clock_real_ms() - 2 * (int64_t)(t->cfg->window_ms +
 	    t->cfg->for_ms);
-	for (i = 0; i < n; i++) {
-		if (snaps[i].time_ms < since && i + 1 < n)
-			continue;
-		if (store_path(t->hwd->store, t->cfg->name, snaps[i].id, path,
-		    sizeof path) == -1)
-			continue;
-		if ((p = profile_load(path, PROFILE_MAX_INFLATED, NULL,
-		    &cause)) == NULL ||
-		    (s = summary_make(p, config_target_kind(t->cfg),
-		    snaps[i].id, snaps[i].time_ms, t->judge->names,
-		    &cause)) == NULL) {
-			log_warnx("%s: snapshot %s: %s", t->cfg->name,
-			    snaps[i].id, cause);
-			free(cause);
-			cause = NULL;
-			profile_free(p);
-			continue;
-		}
-		profile_free(p);
-		target_judge(t, s, true);
-	}
-	if (t->judge->state != ALERT_INACTIVE)
+	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
+	    PROFILE_MAX_INFLATED, &ops, t);
+	if (t->st.judge->state != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
-		    alert_state_name(t->judge->state));
+		    alert_state_name(t->st.judge->state));
 }
 
 struct target *
-target_find(struct hwd *hwd, const char *name)
+target_list_find(const struct targets *list, const char *name)
 {
 	struct target	*t;
 
-	TAILQ_FOREACH(t, &hwd->targets, entry)
+	TAILQ_FOREACH(t, list, entry)
 		if (strcmp(t->cfg->name, name) == 0)
 			return t;
 	return NULL;
 }
 
 struct target *
-target_new(struct hwd *hwd, const struct target_config *cfg)
+target_list_next(const struct target *t)
+{
+	return TAILQ_NEXT(t, entry);
+}
+
+void
+target_list_append(struct targets *list, struct target *t)
+{
+	TAILQ_INSERT_TAIL(list, t, entry);
+}
+
+void
+target_list_remove(struct targets *list, struct target *t)
+{
+	TAILQ_REMOVE(list, t, entry);
+}
+
+void
+target_list_move(struct targets *to, struct targets *from)
+{
+	TAILQ_CONCAT(to, from, entry);
+}
+
+const struct target_config *
+target_config(const struct target *t)
+{
+	return t->cfg;
+}
+
+const struct target_status *
+target_status(const struct target *t)
+{
+	return &t->st;
+}
+
+struct target *
+target_new(const struct target_deps *deps, const struct target_config *cfg)
 {
 	struct target		*t;
 	struct store_snapshot	*snaps;
@@ -487,15 +530,15 @@ target_new(struct hwd *hwd, const struct target_config *cfg)
 	char			*cause = NULL;
 
 	t = xcalloc(1, sizeof *t);
-	t->hwd = hwd;
+	t->deps = *deps;
 	t->cfg = cfg;
-	t->health = TARGET_UNKNOWN;
-	t->timer = evtimer_new(hwd->base, target_scrape, t);
-	judge_params(cfg, &jp);
-	t->judge = judge_new(&jp);
+	t->st.health = TARGET_UNKNOWN;
+	t->timer = evtimer_new(deps->base, target_scrape, t);
+	target_judge_params(cfg, &jp);
+	t->st.judge = judge_new(&jp);
 	history_load(t);
-	if (store_list(hwd->store, cfg->name, &snaps, &n, &cause) == 0) {
-		t->snapshots = n;
+	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
+		t->st.snapshots = n;
 		window_load(t, snaps, n);
 		store_list_free(snaps);
 	} else {
@@ -515,12 +558,12 @@ target_free(struct target *t)
 	store_cache_free(t->store_cache);
 	names_free(t->work_names);
 	event_free(t->timer);
-	follow_free(t->gctrace);
+	follow_free(t->st.gctrace);
 	sites_clear(t);
 	free(t->notified);
-	free(t->hist);
-	judge_free(t->judge);
-	free(t->last_error);
+	free(t->st.hist);
+	judge_free(t->st.judge);
+	free(t->st.last_error);
 	free(t);
 }
 
@@ -531,7 +574,7 @@ target_arm(struct target *t)
 	struct timeval	tv;
 	int64_t		ms;
 
-	ms = t->next_ms - now_mono_ms();
+	ms = t->next_ms - clock_mono_ms();
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
@@ -551,7 +594,7 @@ target_start(struct target *t, bool jitter)
 	uint64_t			 delay = 0;
 	char				*cause = NULL;
 
-	if (g->source != GCTRACE_SRC_NONE && t->gctrace == NULL) {
+	if (g->source != GCTRACE_SRC_NONE && t->st.gctrace == NULL) {
 		memset(&fo, 0, sizeof fo);
 		fo.name = t->cfg->name;
 		if (g->source == GCTRACE_SRC_FILE) {
@@ -565,7 +608,7 @@ target_start(struct target *t, bool jitter)
 			fo.kind = FOLLOW_COMMAND;
 			fo.argv = g->argv;
 		}
-		if ((t->gctrace = follow_new(t->hwd->base, &fo,
+		if ((t->st.gctrace = follow_new(t->deps.base, &fo,
 		    target_gc_line, t, &cause)) == NULL) {
 			log_warnx("%s: gctrace: %s", t->cfg->name, cause);
 			set_error(t, "gctrace: %s", cause);
@@ -577,11 +620,10 @@ target_start(struct target *t, bool jitter)
 	if (jitter && t->cfg->interval_ms > 1)
 		delay = arc4random_uniform(t->cfg->interval_ms > UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t->cfg->interval_ms);
-	t->next_ms = now_mono_ms() + (int64_t)delay;
+	t->next_ms = clock_mono_ms() + (int64_t)delay;
 	target_arm(t);
 }
 
-/* Take new settings equal to the old: the state is kept. */
 void
 target_reconfigure(struct target *t, const struct target_config *cfg)
 {
@@ -593,14 +635,64 @@ set_error(struct target *t, const char *fmt, ...)
 {
 	va_list	ap;
 
-	free(t->last_error);
-	t->last_error = NULL;
+	free(t->st.last_error);
+	t->st.last_error = NULL;
 	if (fmt == NULL)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&t->last_error, fmt, ap) == -1)
+	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
+}
+
+/*
+ * The one place a scrape's outcome is taken in, as judge_enter() is for an
+ * alert: it is counted, the health follows (a profile, stored or not, is
+ * up; anything else down, one more failure in a row for the backoff), and
+ * the error fmt says is recorded and logged once. A skipped scrape does not
+ * change the health: the target was not asked.
+ */
+static void
+target_enter(struct target *t, enum scrape_outcome o, const char *fmt, ...)
+{
+	/* What the log line says before the error, by outcome. */
+	static const char *const logged[SCRAPE_NOUTCOMES] = {
+		[SCRAPE_FAILED] = "scrape failed: ",
+		[SCRAPE_INVALID] = "",
+		[SCRAPE_NOT_STORED] = "snapshot ",
+	};
+	va_list	ap;
+
+	t->st.scrapes[o]++;
+	t->last_outcome = o;
+	switch (o) {
+	case SCRAPE_SUCCESS:
+	case SCRAPE_NOT_STORED:
+		t->st.health = TARGET_UP;
+		t->st.failures = 0;
+		t->decoded = true;
+		break;
+	case SCRAPE_INVALID:
+		t->decoded = false;
+		/* FALLTHROUGH */
+	case SCRAPE_FAILED:
+		t->st.health = TARGET_DOWN;
+		t->st.failures++;
+		break;
+	default:
+		break;
+	}
+	free(t->st.last_error);
+	t->st.last_error = NULL;
+	if (fmt == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (logged[o] != NULL)
+		log_warnx("%s: %s%s", t->cfg->name, logged[o],
+		    t->st.last_error);
 }
 
 /*
@@ -710,14 +802,6 @@ took_work(const struct profile *p, const void *body, size_t len, void *arg)
 	}
 }
 
-/* Count a scrape that was made, and remember how it ended. */
-static void
-target_count(struct target *t, enum scrape_outcome o)
-{
-	t->scrapes[o]++;
-	t->last_outcome = o;
-}
-
 /* Record what a scrape brought, as the worker found and stored it. */
 static void
 target_took(struct target *t, const struct profile *p, const char *why,
@@ -734,46 +818,34 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	else if (p != NULL && s == NULL)
 		why = w->cause;
 	if (s == NULL) {
-		target_count(t, SCRAPE_INVALID);
-		t->decoded = false;
-		t->health = TARGET_DOWN;
-		t->failures++;
-		set_error(t, "invalid profile: %s", why);
-		log_warnx("%s: invalid profile: %s", t->cfg->name, why);
+		target_enter(t, SCRAPE_INVALID, "invalid profile: %s", why);
 		return;
 	}
-	t->health = TARGET_UP;
-	t->decoded = true;
-	t->failures = 0;
-	set_error(t, NULL);
 	/* Retention may have run though the snapshot was taken back. */
 	if (w->put.retain_cause != NULL)
 		log_warnx("%s: retention: %s", t->cfg->name,
 		    w->put.retain_cause);
 	if (!w->stored) {
-		t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
-		    t->snapshots;
-		target_count(t, SCRAPE_NOT_STORED);
-		set_error(t, "not stored: %s", w->cause);
-		log_warnx("%s: snapshot not stored: %s", t->cfg->name,
-		    w->cause);
+		t->st.snapshots -= w->put.removed < t->st.snapshots ?
+		    w->put.removed : t->st.snapshots;
+		target_enter(t, SCRAPE_NOT_STORED, "not stored: %s", w->cause);
 		return;
 	}
+	target_enter(t, SCRAPE_SUCCESS, NULL);
 	if (w->series_cause != NULL)
 		log_warnx("%s: history not written: %s", t->cfg->name,
 		    w->series_cause);
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
 	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = names_add(t->judge->names,
+		s->fns[i].name = names_add(t->st.judge->names,
 		    names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
-	target_count(t, SCRAPE_SUCCESS);
-	t->snapshots++;
-	t->snapshots -= w->put.removed < t->snapshots ? w->put.removed :
-	    t->snapshots;
+	t->st.snapshots++;
+	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :
+	    t->st.snapshots;
 	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->put.id, len);
 }
 
@@ -786,16 +858,16 @@ target_next(struct target *t)
 
 	/* Back off while it keeps failing: 2, 4, then 8 intervals. */
 	delay = t->cfg->interval_ms;
-	if (t->failures > 1) {
-		shift = t->failures - 1 > 3 ? 3 : t->failures - 1;
+	if (t->st.failures > 1) {
+		shift = t->st.failures - 1 > 3 ? 3 : t->st.failures - 1;
 		delay <<= shift;
 		if (delay > BACKOFF_MAX_MS && t->cfg->interval_ms <
 		    BACKOFF_MAX_MS)
 			delay = BACKOFF_MAX_MS;
 	}
 	t->next_ms += (int64_t)delay;
-	if (t->next_ms < now_mono_ms())
-		t->next_ms = now_mono_ms();
+	if (t->next_ms < clock_mono_ms())
+		t->next_ms = clock_mono_ms();
 	target_arm(t);
 }
 
@@ -823,14 +895,10 @@ target_done(struct scrape_result *r, void *arg)
 	struct took	*w;
 
 	t->job = NULL;
-	t->last_scrape = now_unix_ms();
-	t->last_duration = r->seconds;
+	t->st.last_scrape = clock_real_ms();
+	t->st.last_duration = r->seconds;
 	if (!r->ok) {
-		target_count(t, SCRAPE_FAILED);
-		t->health = TARGET_DOWN;
-		t->failures++;
-		set_error(t, "%s", r->error);
-		log_warnx("%s: scrape failed: %s", t->cfg->name, r->error);
+		target_enter(t, SCRAPE_FAILED, "%s", r->error);
 		target_next(t);
 		return;
 	}
@@ -845,13 +913,11 @@ target_done(struct scrape_result *r, void *arg)
 	t->body_len = r->len;
 	w = xcalloc(1, sizeof *w);
 	w->t = t;
-	w->store = t->hwd->store;
+	w->store = t->deps.store;
 	w->name = xstrdup(t->cfg->name);
 	w->kind = config_target_kind(t->cfg);
-	w->now = t->last_scrape;
-	w->keep.snapshots = t->hwd->conf->retention.snapshots;
-	w->keep.age_ms = t->hwd->conf->retention.age_ms;
-	w->keep.size = t->hwd->conf->retention.size;
+	w->now = t->st.last_scrape;
+	w->keep = *t->deps.retention;
 	/*
 	 * The worker's names are kept from one scrape to the next, as the
 	 * same functions come back, unless they grew many.
@@ -865,7 +931,7 @@ target_done(struct scrape_result *r, void *arg)
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
-	t->decoding = decode_start_work(t->hwd->decode, r->body, r->len,
+	t->decoding = decode_start_work(t->deps.decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, !t->decoded, took_work, target_decoded,
 	    took_free, w);
 	r->body = NULL;
@@ -893,22 +959,22 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	 * and one that brings no body adds nothing to wait, so neither is
 	 * ever skipped.
 	 */
-	pending = decode_pending(t->hwd->decode);
-	bytes = decode_pending_bytes(t->hwd->decode);
+	pending = decode_pending(t->deps.decode);
+	bytes = decode_pending_bytes(t->deps.decode);
 	if (t->last_outcome == SCRAPE_INVALID &&
 	    (pending >= DECODE_BACKLOG_MAX || bytes >= DECODE_BACKLOG_BYTES)) {
-		t->scrapes[SCRAPE_SKIPPED]++;
-		if (!t->hwd->behind)
+		t->st.scrapes[SCRAPE_SKIPPED]++;
+		if (!*t->deps.behind)
 			log_warnx("the decoding workers are behind: targets "
 			    "serving invalid profiles are skipped until they "
 			    "catch up");
-		t->hwd->behind = true;
+		*t->deps.behind = true;
 		target_next(t);
 		return;
 	}
 	if (pending < DECODE_BACKLOG_MAX / 2 &&
 	    bytes < DECODE_BACKLOG_BYTES / 2)
-		t->hwd->behind = false;
+		*t->deps.behind = false;
 	memset(&req, 0, sizeof req);
 	req.url = c->url;
 	req.timeout_ms = c->timeout_ms;
@@ -931,6 +997,6 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	}
 	req.headers = h;
 	req.nheaders = c->nheaders;
-	t->job = scrape_start(t->hwd->scrape, &req, target_done, t);
+	t->job = scrape_start(t->deps.scrape, &req, target_done, t);
 	free(h);
 }

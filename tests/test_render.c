@@ -84,10 +84,35 @@ test_value(void)
 	    "pprof -unit=B does");
 }
 
+/* One formatter for every JSON time: API, pages' JSON and receivers. */
+static void
+test_time(void)
+{
+	json_t	*j;
+
+	j = render_time(0);
+	ok(json_is_null(j), "0 is never, JSON null");
+	json_decref(j);
+	j = render_time(1700000000123);
+	is_str(json_string_value(j), "2023-11-14T22:13:20.123Z",
+	    "milliseconds kept, UTC");
+	json_decref(j);
+	/* Division rounds toward zero: -1 ms is the last ms of 1969. */
+	j = render_time(-1);
+	is_str(json_string_value(j), "1969-12-31T23:59:59.999Z",
+	    "a negative time rounds down, not toward 1970");
+	json_decref(j);
+	j = render_time(-1500);
+	is_str(json_string_value(j), "1969-12-31T23:59:58.500Z",
+	    "-1.5 s is 58.500");
+	json_decref(j);
+}
+
 int
 main(void)
 {
 	test_percent();
 	test_value();
+	test_time();
 	return tap_done();
 }

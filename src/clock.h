@@ -1,0 +1,18 @@
+/*
+ * The clocks heapwatch reads: wall time for what people and receivers see
+ * (scrape times, alert starts), the monotonic clock for intervals and
+ * deadlines, which must not jump when the wall clock is set.
+ */
+#ifndef CLOCK_H
+#define CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch, on the wall clock. */
+int64_t	clock_real_ms(void);
+/* Milliseconds on the monotonic clock, for deadlines and backoff. */
+int64_t	clock_mono_ms(void);
+/* Microseconds on the monotonic clock, for costs and timings. */
+int64_t	clock_mono_us(void);
+
+#endif

@@ -1,0 +1,54 @@
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "profile.h"
+#include "replay.h"
+#include "store.h"
+#include "summary.h"
+
+size_t
+replay_snapshots(struct store *store, const char *target,
+    const struct store_snapshot *snaps, size_t n, int64_t since_ms,
+    size_t max_size, const struct replay_ops *ops, void *arg)
+{
+	struct profile	*p;
+	struct summary	*s;
+	struct names	*names;
+	const char	*kind;
+	char		 path[4096], *cause = NULL;
+	size_t		 i, added = 0;
+
+	for (i = 0; i < n; i++) {
+		if (snaps[i].time_ms < since_ms && i + 1 < n)
+			continue;
+		if (store_path(store, target, snaps[i].id, path,
+		    sizeof path) == -1) {
+			log_warnx("%s: snapshot %s: not found", target,
+			    snaps[i].id);
+			continue;
+		}
+		if ((p = profile_load(path, max_size, NULL, &cause)) == NULL) {
+			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
+			    cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		kind = ops->kind(arg, p, &names);
+		s = summary_make(p, kind, snaps[i].id, snaps[i].time_ms, names,
+		    &cause);
+		profile_free(p);
+		if (s == NULL) {
+			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
+			    cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		ops->add(arg, &snaps[i], s);
+		added++;
+	}
+	return added;
+}

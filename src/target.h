@@ -1,0 +1,129 @@
+/*
+ * A watched target: its scrapes on a timer, its profiles decoded by the
+ * workers and stored, its judgement, its gctrace source and its webhooks.
+ * The struct is the target's own; others read what it shows through
+ * target_status() and never change it.
+ */
+#ifndef TARGET_H
+#define TARGET_H
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gctrace.h"
+
+struct decode;
+struct event_base;
+struct follow;
+struct judge;
+struct notifier;
+struct point;
+struct alert_site;
+struct scrape;
+struct store;
+struct store_retention;
+struct summary;
+struct target;
+struct target_config;
+
+enum target_health {
+	TARGET_UNKNOWN,
+	TARGET_UP,
+	TARGET_DOWN
+};
+
+/* What a line from a target's gctrace source was. */
+enum gc_line {
+	GC_LINE_GC,		/* a GC, judged */
+	GC_LINE_REPEAT,		/* a GC seen already, skipped */
+	GC_LINE_MALFORMED,	/* began like one, then cut or spoiled */
+	GC_LINE_OTHER,		/* the service's other output */
+	GC_LINE_NRESULTS
+};
+
+/* How a scrape ended, the result label of heapwatch_scrapes_total. */
+enum scrape_outcome {
+	SCRAPE_SUCCESS,
+	SCRAPE_FAILED,		/* connection, timeout, HTTP status, size */
+	SCRAPE_INVALID,		/* the body is not a profile */
+	SCRAPE_NOT_STORED,	/* a profile, but the store failed */
+	SCRAPE_SKIPPED,		/* not made: the workers are behind and
+				   its last body did not decode */
+	SCRAPE_NOUTCOMES
+};
+
+/* What a target needs of the daemon, given once at target_new(). */
+struct target_deps {
+	struct event_base	*base;
+	struct store		*store;
+	struct scrape		*scrape;
+	struct decode		*decode;
+	struct notifier		*notifier;	/* NULL: no webhooks */
+	/* The daemon's, which a reload changes in place. */
+	const struct store_retention *retention;
+	bool			*behind;	/* scrapes skipped */
+};
+
+/* What a target shows of itself: read-only to all but target.c. */
+struct target_status {
+	enum target_health	 health;	/* of the last scrape */
+	char			*last_error;	/* NULL when none */
+	int64_t			 last_scrape;	/* unix ms, 0 never */
+	double			 last_duration;	/* seconds */
+	unsigned int		 failures;	/* in a row */
+	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
+	enum scrape_outcome	 last_outcome;	/* of the last made */
+	bool			 decoded;	/* its last body was a profile */
+	size_t			 snapshots;
+
+	struct judge		*judge;		/* the window and the alert */
+	struct point		*hist;		/* totals of the history */
+	size_t			 nhist;
+	struct alert_site	*sites;		/* of the judge's top, when
+						   the alert fired */
+	size_t			 nsites;
+
+	/* The service's GODEBUG=gctrace=1 lines, when it has gctrace. */
+	struct follow		*gctrace;
+	uint64_t		 gc_lines[GC_LINE_NRESULTS];
+	struct gctrace		 last_gc;	/* when gc_cycles > 0 */
+	uint64_t		 gc_cycles;	/* GCs seen, repeats not */
+	double			 gc_pause;	/* seconds stopped, summed */
+	int64_t			 gc_time;	/* unix ms of last_gc */
+};
+
+TAILQ_HEAD(targets, target);
+
+#define HISTORY_MAX	1024	/* points of a chart; older are thinned */
+
+struct target	*target_new(const struct target_deps *,
+		    const struct target_config *);
+void		 target_free(struct target *);
+void		 target_start(struct target *, bool jitter);
+/* Take new settings equal to the old: the state is kept. */
+void		 target_reconfigure(struct target *,
+		    const struct target_config *);
+
+const struct target_config *target_config(const struct target *);
+const struct target_status *target_status(const struct target *);
+const struct summary *target_latest(const struct target *);
+/* Scraped targets: as the last scrape went; gctrace alone: its source. */
+enum target_health target_health(const struct target *);
+const char	*target_last_error(const struct target *);
+const char	*target_health_name(enum target_health);
+const char	*target_gc_line_name(enum gc_line);
+const char	*target_outcome_name(enum scrape_outcome);
+
+/* The list of targets; struct target's link is its own. */
+struct target	*target_list_next(const struct target *);
+void		 target_list_append(struct targets *, struct target *);
+void		 target_list_remove(struct targets *, struct target *);
+void		 target_list_move(struct targets *to, struct targets *from);
+struct target	*target_list_find(const struct targets *, const char *name);
+
+#define TARGET_FOREACH(t, head)						\
+	for ((t) = TAILQ_FIRST(head); (t) != NULL; (t) = target_list_next(t))
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * The HTTP API on a real server on 127.0.0.1, with a state of its own
+ * making: two targets from a real configuration and store, never scraped.
+ * A child process asks with libcurl; the loop answers. Checked: the
+ * routing (status and Allow of each path), that a reload goes through
+ * the callback given to api_new(), and every metric family of /metrics.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "api.h"
+#include "conf.h"
+#include "notifier.h"
+#include "server.h"
+#include "store.h"
+#include "target.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+#define NREQ	12
+#define BODY_MAX	(256 << 10)
+
+static const struct {
+	const char	*method;
+	const char	*path;
+} reqs[NREQ] = {
+	{ "GET", "/-/healthy" },
+	{ "GET", "/-/ready" },
+	{ "POST", "/-/reload" },
+	{ "POST", "/-/reload" },
+	{ "GET", "/-/reload" },
+	{ "POST", "/metrics" },
+	{ "GET", "/metrics" },
+	{ "GET", "/api/v1/targets" },
+	{ "GET", "/api/v1/alerts" },
+	{ "GET", "/api/v1/targets/nope/snapshots" },
+	{ "GET", "/api/v1/targets/api/snapshots" },
+	{ "GET", "/nowhere" },
+};
+
+struct answer {
+	long	 status;
+	char	*body;
+};
+
+static int	reloads;
+static bool	reload_fails;
+
+/* The daemon's side of POST /-/reload: the first works, the next fails. */
+static int
+fake_reload(void *arg, char **cause)
+{
+	int	*calls = arg;
+
+	(*calls)++;
+	if (reload_fails) {
+		*cause = xstrdup("the file is broken");
+		return -1;
+	}
+	reload_fails = true;
+	return 0;
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	FILE	*f = arg;
+
+	return fwrite(p, size, n, f);
+}
+
+/*
+ * The child: each request in turn, "STATUS LEN\nBODY" into the file at
+ * path. Its end closes fd, which the loop waits for.
+ */
+static void
+client(int port, const char *path)
+{
+	CURL	*c;
+	FILE	*out = fopen(path, "w"), *body;
+	char	 url[128], *buf;
+	size_t	 len;
+	long	 status;
+	int	 i;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (i = 0; i < NREQ; i++) {
+		c = curl_easy_init();
+		body = open_memstream(&buf, &len);
+		snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port,
+		    reqs[i].path);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, reqs[i].method);
+		if (strcmp(reqs[i].method, "POST") == 0)
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+		status = 0;
+		if (curl_easy_perform(c) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		fclose(body);
+		fprintf(out, "%ld %zu\n", status, len);
+		fwrite(buf, 1, len, out);
+		free(buf);
+		curl_easy_cleanup(c);
+	}
+	fclose(out);
+	_exit(0);
+}
+
+static void
+on_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+/* A port nobody listens on now, from the kernel's ephemeral range. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			s, port;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(s, (struct sockaddr *)&sin, &len) == -1)
+		abort();
+	port = ntohs(sin.sin_port);
+	close(s);
+	return port;
+}
+
+static void
+read_answers(FILE *in, struct answer *a)
+{
+	size_t	len;
+	int	i;
+
+	for (i = 0; i < NREQ; i++) {
+		a[i].status = 0;
+		a[i].body = xstrdup("");
+		if (fscanf(in, "%ld %zu\n", &a[i].status, &len) != 2 ||
+		    len > BODY_MAX)
+			continue;
+		free(a[i].body);
+		a[i].body = xcalloc(1, len + 1);
+		if (fread(a[i].body, 1, len, in) != len)
+			a[i].body[0] = '\0';
+	}
+}
+
+int
+main(void)
+{
+	static const char *const families[][2] = {
+		{ "heapwatch_build_info", "gauge" },
+		{ "heapwatch_config_last_reload_successful", "gauge" },
+		{ "heapwatch_config_reloads_failed_total", "counter" },
+		{ "heapwatch_target_up", "gauge" },
+		{ "heapwatch_scrapes_total", "counter" },
+		{ "heapwatch_scrape_duration_seconds", "gauge" },
+		{ "heapwatch_heap_inuse_bytes", "gauge" },
+		{ "heapwatch_heap_inuse_objects", "gauge" },
+		{ "heapwatch_goroutines", "gauge" },
+		{ "heapwatch_window_snapshots", "gauge" },
+		{ "heapwatch_restarts_total", "counter" },
+		{ "heapwatch_growth_per_second", "gauge" },
+		{ "heapwatch_alert_firing", "gauge" },
+		{ "heapwatch_alert_pending", "gauge" },
+		{ "heapwatch_snapshots", "gauge" },
+		{ "heapwatch_last_scrape_timestamp_seconds", "gauge" },
+		{ "heapwatch_gc_live_heap_bytes", "gauge" },
+		{ "heapwatch_gc_heap_goal_bytes", "gauge" },
+		{ "heapwatch_gc_cycles_total", "counter" },
+		{ "heapwatch_gc_pause_seconds_total", "counter" },
+		{ "heapwatch_gc_cpu_fraction", "gauge" },
+		{ "heapwatch_gctrace_lines_total", "counter" },
+		{ "heapwatch_notifications_total", "counter" },
+		{ "heapwatch_notifications_queued", "gauge" },
+		{ "heapwatch_shards", "gauge" },
+		{ "heapwatch_discovered_targets", "gauge" },
+	};
+	struct config_errors	 errs;
+	struct api_state	 st;
+	struct target_deps	 deps;
+	struct store_retention	 keep;
+	struct targets		 targets = TAILQ_HEAD_INITIALIZER(targets);
+	struct answer		 a[NREQ];
+	struct event_base	*base;
+	struct event		*ev;
+	struct server		*srv;
+	struct config		*conf;
+	struct target		*t;
+	struct api		*api;
+	char			 dir[] = "/tmp/test_api.XXXXXX", path[256];
+	char			 listen[64], want[256], *cause = NULL;
+	FILE			*f, *in;
+	pid_t			 pid;
+	size_t			 i;
+	int			 port, fds[2], status;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	port = free_port();
+	snprintf(path, sizeof path, "%s/heapwatchd.yaml", dir);
+	f = fopen(path, "w");
+	fprintf(f, "listen: 127.0.0.1:%d\nstorage:\n  path: %s/store\n"
+	    "targets:\n"
+	    "  - name: api\n    url: http://127.0.0.1:1/debug/pprof/heap\n"
+	    "    labels: {team: payments}\n"
+	    "  - name: jobs\n    url: http://127.0.0.1:1/debug/pprof/goroutine\n",
+	    port, dir);
+	fclose(f);
+	memset(&errs, 0, sizeof errs);
+	conf = config_load(path, &errs);
+	ok(conf != NULL, "a configuration of two targets loads");
+	if (conf == NULL)
+		return tap_done();
+
+	base = event_base_new();
+	memset(&st, 0, sizeof st);
+	memset(&deps, 0, sizeof deps);
+	memset(&keep, 0, sizeof keep);
+	st.conf = conf;
+	st.targets = &targets;
+	if ((st.store = store_open(conf->storage_path, &cause)) == NULL) {
+		ok(0, "the store opens: %s", cause);
+		return tap_done();
+	}
+	/* The daemon has a notifier, if without webhooks. */
+	st.notifier = notifier_new(base, conf->webhooks, conf->nwebhooks,
+	    NULL);
+	deps.base = base;
+	deps.store = st.store;
+	deps.notifier = st.notifier;
+	deps.retention = &keep;
+	for (i = 0; i < conf->ntargets; i++) {
+		t = target_new(&deps, &conf->targets[i]);
+		target_list_append(&targets, t);
+		st.ntargets++;
+	}
+	st.ready = true;
+	st.last_reload_ok = true;
+
+	api = api_new(&st, fake_reload, &reloads);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	srv = server_new(base, listen, NULL, NULL, api_route, api, &cause);
+	ok(srv != NULL, "the server listens on %s", listen);
+	if (srv == NULL)
+		return tap_done();
+
+	if (pipe(fds) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(fds[0]);
+		snprintf(path, sizeof path, "%s/answers", dir);
+		client(port, path);
+	}
+	close(fds[1]);
+	/* The child's exit closes the pipe: the loop serves until then. */
+	ev = event_new(base, fds[0], EV_READ, on_done, base);
+	event_add(ev, NULL);
+	event_base_dispatch(base);
+	waitpid(pid, &status, 0);
+	snprintf(path, sizeof path, "%s/answers", dir);
+	if ((in = fopen(path, "r")) == NULL)
+		abort();
+	read_answers(in, a);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the client asked all %d questions", NREQ);
+
+	is_int(a[0].status, 200, "/-/healthy is 200");
+	is_int(a[1].status, 200, "/-/ready is 200 when the state says ready");
+	is_int(a[2].status, 200, "POST /-/reload is 200 when the callback is");
+	is_int(a[3].status, 500, "and 500 when it fails");
+	ok(strstr(a[3].body, "the file is broken") != NULL,
+	    "the failure says the callback's cause");
+	is_int(reloads, 2, "each POST /-/reload called the callback once");
+	is_int(a[4].status, 405, "GET /-/reload is 405");
+	is_int(a[5].status, 405, "POST /metrics is 405");
+	is_int(a[6].status, 200, "/metrics is 200");
+	for (i = 0; i < sizeof families / sizeof *families; i++) {
+		snprintf(want, sizeof want, "# TYPE %s %s\n", families[i][0],
+		    families[i][1]);
+		ok(strstr(a[6].body, want) != NULL, "/metrics: %s",
+		    families[i][0]);
+	}
+	ok(strstr(a[6].body, "heapwatch_target_up{target=\"api\","
+	    "team=\"payments\"} 0\n") != NULL,
+	    "a never-scraped target is not up, with its labels");
+	ok(strstr(a[6].body, "heapwatch_scrapes_total{target=\"jobs\","
+	    "result=\"skipped\"} 0\n") != NULL,
+	    "scrapes_total has a series per result");
+	ok(strstr(a[6].body, "heapwatch_scrape_duration_seconds{") == NULL,
+	    "no duration for a target never scraped");
+	ok(strstr(a[6].body, "heapwatch_gctrace_lines_total{") == NULL,
+	    "no gctrace lines for targets without gctrace");
+	ok(strstr(a[6].body, "heapwatch_config_reloads_failed_total 0\n")
+	    != NULL, "the reload counters are the state's");
+	is_int(a[7].status, 200, "/api/v1/targets is 200");
+	ok(strstr(a[7].body, "\"name\":\"api\"") != NULL &&
+	    strstr(a[7].body, "\"name\":\"jobs\"") != NULL &&
+	    strstr(a[7].body, "\"kind\":\"goroutine\"") != NULL,
+	    "it lists both targets and their kinds");
+	is_int(a[8].status, 200, "/api/v1/alerts is 200");
+	is_str(a[8].body, "[]", "with no alert");
+	is_int(a[9].status, 404, "an unknown target is 404");
+	is_int(a[10].status, 200, "a known target's snapshots are 200");
+	is_str(a[10].body, "[]", "none yet");
+	is_int(a[11].status, 404, "an unknown path is 404");
+
+	for (i = 0; i < NREQ; i++)
+		free(a[i].body);
+	fclose(in);
+	close(fds[0]);
+	event_free(ev);
+	server_free(srv);
+	api_free(api);
+	while ((t = TAILQ_FIRST(&targets)) != NULL) {
+		target_list_remove(&targets, t);
+		target_free(t);
+	}
+	notifier_free(st.notifier);
+	store_close(st.store);
+	config_free(conf);
+	event_base_free(base);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		ok(0, "the scratch folder is removed");
+	return tap_done();
+}
