@@ -106,19 +106,7 @@
 #define CONFIG_SD_REFRESH		(5 * 60000)
 #define CONFIG_SHARD_MAX		65536
 
-/* One problem in the file; line and column are 1-based, 0 for the file. */
-struct config_error {
-	size_t		 line;
-	size_t		 column;
-	char		*message;
-	char		*text;		/* "FILE:LINE:COL: message" */
-};
-
-/* All the problems of one load, in the order of their place in the file. */
-struct config_errors {
-	struct config_error	*list;
-	size_t			 n;
-};
+struct yamlx_errors;		/* yamlx.h */
 
 /* A label or a header. */
 struct config_pair {
@@ -284,16 +272,11 @@ struct config {
 };
 
 /* Load and check the file; NULL with every problem in *errs on error. */
-struct config	*config_load(const char *, struct config_errors *);
+struct config	*config_load(const char *, struct yamlx_errors *);
 void		 config_free(struct config *);
 void		 config_pairs_free(struct config_pair *, size_t);
 /* qsort(3) order of config_pairs: by name, as labels are kept. */
 int		 config_pair_cmp(const void *, const void *);
-/* Add a problem of FILE at LINE:COLUMN (0: the whole file), in order. */
-void		 config_errors_add(struct config_errors *, const char *,
-		    size_t, size_t, const char *);
-void		 config_errors_print(const struct config_errors *, FILE *);
-void		 config_errors_free(struct config_errors *);
 /*
  * Copy a target's settings, every string its own; clear frees them and
  * leaves the target zeroed, so clearing twice is harmless.

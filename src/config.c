@@ -142,7 +142,7 @@ struct loader {
 	const char		*file;
 	char			*dir;		/* of file; NULL: the cwd */
 	struct yamlx		 y;
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*cf;
 	struct target_config	 defaults;	/* timing, growth, limits */
 	uint64_t		 goroutine_growth;
@@ -152,54 +152,6 @@ struct loader {
 	uint64_t		 need_snapshots; /* the most any target needs */
 	uint64_t		 longest_window;	/* of any target, ms */
 };
-
-/*
- * Add one error, keeping the list in the order of positions in the file.
- * Content reused through an alias is checked each time: say it once.
- */
-static void
-errors_add(struct config_errors *errs, const char *file, size_t line,
-    size_t column, const char *message)
-{
-	struct config_error	*e;
-	size_t			 i;
-	char			*p;
-
-	for (i = 0; i < errs->n; i++)
-		if (errs->list[i].line == line &&
-		    errs->list[i].column == column &&
-		    strcmp(errs->list[i].message, message) == 0)
-			return;
-	i = errs->n;
-	while (i > 0 && (errs->list[i - 1].line > line ||
-	    (errs->list[i - 1].line == line &&
-	    errs->list[i - 1].column > column)))
-		i--;
-	errs->list = xreallocarray(errs->list, errs->n + 1, sizeof *e);
-	memmove(&errs->list[i + 1], &errs->list[i],
-	    (errs->n - i) * sizeof *e);
-	errs->n++;
-	e = &errs->list[i];
-	e->line = line;
-	e->column = column;
-	e->message = xstrdup(message);
-	/* Keys and values are quoted as written: keep terminals safe. */
-	for (p = e->message; *p != '\0'; p++)
-		if (iscntrl((unsigned char)*p))
-			*p = '?';
-	if (line == 0)
-		xasprintf(&e->text, "%s: %s", file, e->message);
-	else
-		xasprintf(&e->text, "%s:%zu:%zu: %s", file, line, column,
-		    e->message);
-}
-
-void
-config_errors_add(struct config_errors *errs, const char *file, size_t line,
-    size_t column, const char *message)
-{
-	errors_add(errs, file, line, column, message);
-}
 
 #define error(l, node, ...)	yamlx_error(&(l)->y, (node), __VA_ARGS__)
 
@@ -1823,11 +1775,11 @@ parse(struct loader *l)
 	FILE		*fp;
 
 	if ((fp = fopen(l->file, "r")) == NULL) {
-		errors_add(&l->errs, l->file, 0, 0, strerror(errno));
+		yamlx_errors_add(&l->errs, l->file, 0, 0, strerror(errno));
 		return false;
 	}
 	if (fstat(fileno(fp), &st) == -1 || S_ISDIR(st.st_mode)) {
-		errors_add(&l->errs, l->file, 0, 0,
+		yamlx_errors_add(&l->errs, l->file, 0, 0,
 		    strerror(S_ISDIR(st.st_mode) ? EISDIR : errno));
 		fclose(fp);
 		return false;
@@ -1861,7 +1813,7 @@ config_new(const char *path)
 }
 
 struct config *
-config_load(const char *path, struct config_errors *errs)
+config_load(const char *path, struct yamlx_errors *errs)
 {
 	struct loader	 l;
 	const char	*slash;
@@ -1893,7 +1845,7 @@ config_load(const char *path, struct config_errors *errs)
 	if (errs != NULL)
 		*errs = l.errs;
 	else
-		config_errors_free(&l.errs);
+		yamlx_errors_free(&l.errs);
 	return l.cf;
 }
 
@@ -1978,31 +1930,6 @@ config_free(struct config *cf)
 	free(cf->listen_host);
 	free(cf->storage_path);
 	free(cf);
-}
-
-void
-config_errors_print(const struct config_errors *errs, FILE *fp)
-{
-	size_t	i;
-
-	for (i = 0; i < errs->n; i++)
-		fprintf(fp, "%s\n", errs->list[i].text);
-}
-
-void
-config_errors_free(struct config_errors *errs)
-{
-	size_t	i;
-
-	if (errs == NULL)
-		return;
-	for (i = 0; i < errs->n; i++) {
-		free(errs->list[i].message);
-		free(errs->list[i].text);
-	}
-	free(errs->list);
-	errs->list = NULL;
-	errs->n = 0;
 }
 
 static bool

@@ -340,7 +340,7 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
  */
 int
 discovery_parse(const char *path, struct sd_target **out, size_t *nout,
-    struct config_errors *errs)
+    struct yamlx_errors *errs)
 {
 	struct yamlx		 y;
 	yaml_node_t		*root;
@@ -354,14 +354,14 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 	*out = NULL;
 	*nout = 0;
 	if ((fp = fopen(path, "r")) == NULL) {
-		config_errors_add(errs, path, 0, 0, strerror(errno));
+		yamlx_errors_add(errs, path, 0, 0, strerror(errno));
 		return -1;
 	}
 	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > DISCOVERY_FILE_MAX) {
 		xasprintf(&msg, "not a regular file of at most %d MiB",
 		    DISCOVERY_FILE_MAX >> 20);
-		config_errors_add(errs, path, 0, 0, msg);
+		yamlx_errors_add(errs, path, 0, 0, msg);
 		free(msg);
 		fclose(fp);
 		return -1;
@@ -461,7 +461,7 @@ ts_same(const struct timespec *a, const struct timespec *b)
 static bool
 file_check(struct discovery *d, struct sd_file *f, bool force)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct sd_target	*t;
 	struct stat		 st;
 	size_t			 n, i;
@@ -488,7 +488,7 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 			log_warnx("file_sd: %s", errs.list[i].text);
 		log_warnx("file_sd: %s: keeping its %zu targets", f->path,
 		    f->ntargets);
-		config_errors_free(&errs);
+		yamlx_errors_free(&errs);
 		f->failing = true;
 		return false;
 	}

@@ -46,7 +46,7 @@ struct discovery_stats {
 
 /* Read a target file (JSON or YAML); -1 with its problems in errs. */
 int		 discovery_parse(const char *, struct sd_target **, size_t *,
-		    struct config_errors *)
+		    struct yamlx_errors *)
 		    __attribute__((warn_unused_result));
 void		 discovery_targets_free(struct sd_target *, size_t);
 

@@ -38,6 +38,7 @@
 #include "server.h"
 #include "notifier.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 /*
  * The daemon's state: one event loop owns the configuration, the store,
@@ -123,13 +124,13 @@ usage(int status)
 static struct config *
 load(const char *path, bool quiet)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*conf;
 
 	memset(&errs, 0, sizeof errs);
 	if ((conf = config_load(path, &errs)) == NULL && !quiet)
-		config_errors_print(&errs, stderr);
-	config_errors_free(&errs);
+		yamlx_errors_print(&errs, stderr);
+	yamlx_errors_free(&errs);
 	return conf;
 }
 

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,10 +9,75 @@
 
 #include <yaml.h>
 
-#include "conf.h"
 #include "log.h"
 #include "xmalloc.h"
 #include "yamlx.h"
+
+/*
+ * Add one error, keeping the list in the order of positions in the file.
+ * Content reused through an alias is checked each time: say it once.
+ */
+void
+yamlx_errors_add(struct yamlx_errors *errs, const char *file, size_t line,
+    size_t column, const char *message)
+{
+	struct yamlx_errmsg	*e;
+	size_t			 i;
+	char			*p;
+
+	for (i = 0; i < errs->n; i++)
+		if (errs->list[i].line == line &&
+		    errs->list[i].column == column &&
+		    strcmp(errs->list[i].message, message) == 0)
+			return;
+	i = errs->n;
+	while (i > 0 && (errs->list[i - 1].line > line ||
+	    (errs->list[i - 1].line == line &&
+	    errs->list[i - 1].column > column)))
+		i--;
+	errs->list = xreallocarray(errs->list, errs->n + 1, sizeof *e);
+	memmove(&errs->list[i + 1], &errs->list[i],
+	    (errs->n - i) * sizeof *e);
+	errs->n++;
+	e = &errs->list[i];
+	e->line = line;
+	e->column = column;
+	e->message = xstrdup(message);
+	/* Keys and values are quoted as written: keep terminals safe. */
+	for (p = e->message; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p))
+			*p = '?';
+	if (line == 0)
+		xasprintf(&e->text, "%s: %s", file, e->message);
+	else
+		xasprintf(&e->text, "%s:%zu:%zu: %s", file, line, column,
+		    e->message);
+}
+
+void
+yamlx_errors_print(const struct yamlx_errors *errs, FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(fp, "%s\n", errs->list[i].text);
+}
+
+void
+yamlx_errors_free(struct yamlx_errors *errs)
+{
+	size_t	i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++) {
+		free(errs->list[i].message);
+		free(errs->list[i].text);
+	}
+	free(errs->list);
+	errs->list = NULL;
+	errs->n = 0;
+}
 
 void
 yamlx_error_at(struct yamlx *y, yaml_mark_t mark, const char *fmt, ...)
@@ -23,7 +89,7 @@ yamlx_error_at(struct yamlx *y, yaml_mark_t mark, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	config_errors_add(y->errs, y->file, mark.line + 1, mark.column + 1,
+	yamlx_errors_add(y->errs, y->file, mark.line + 1, mark.column + 1,
 	    msg);
 	free(msg);
 }
@@ -39,9 +105,9 @@ yamlx_error(struct yamlx *y, const yaml_node_t *n, const char *fmt, ...)
 		fatal("vasprintf");
 	va_end(ap);
 	if (n == NULL)
-		config_errors_add(y->errs, y->file, 0, 0, msg);
+		yamlx_errors_add(y->errs, y->file, 0, 0, msg);
 	else
-		config_errors_add(y->errs, y->file, n->start_mark.line + 1,
+		yamlx_errors_add(y->errs, y->file, n->start_mark.line + 1,
 		    n->start_mark.column + 1, msg);
 	free(msg);
 }
@@ -102,7 +168,7 @@ syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
 			    p->context_mark.line + 1,
 			    p->context_mark.column + 1);
 	}
-	config_errors_add(y->errs, y->file, line, column, msg);
+	yamlx_errors_add(y->errs, y->file, line, column, msg);
 	free(msg);
 }
 
@@ -113,7 +179,7 @@ syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
  */
 int
 yamlx_load(struct yamlx *y, const char *file, FILE *fp,
-    struct config_errors *errs)
+    struct yamlx_errors *errs)
 {
 	yaml_parser_t	 parser;
 	yaml_document_t	 next;

@@ -1,7 +1,7 @@
 /*
  * The YAML layer under the configuration and the file_sd target files:
  * one document read whole with libyaml's document API, and the checks and
- * messages both readers share. Every problem goes to a config_errors list
+ * messages both readers share. Every problem goes to a yamlx_errors list
  * as "FILE:LINE:COL: message", at the place it is in the file.
  *
  * What any file read here must be: one YAML document (a second one is
@@ -17,19 +17,37 @@
 
 #include <yaml.h>
 
-#include "conf.h"
+/* One problem in the file; line and column are 1-based, 0 for the file. */
+struct yamlx_errmsg {
+	size_t		 line;
+	size_t		 column;
+	char		*message;
+	char		*text;		/* "FILE:LINE:COL: message" */
+};
+
+/* All the problems of one load, in the order of their place in the file. */
+struct yamlx_errors {
+	struct yamlx_errmsg	*list;
+	size_t			 n;
+};
+
+/* Add a problem of FILE at LINE:COLUMN (0: the whole file), in order. */
+void		 yamlx_errors_add(struct yamlx_errors *, const char *,
+		    size_t, size_t, const char *);
+void		 yamlx_errors_print(const struct yamlx_errors *, FILE *);
+void		 yamlx_errors_free(struct yamlx_errors *);
 
 /* A file's document and where its problems go. */
 struct yamlx {
 	const char		*file;
-	struct config_errors	*errs;
+	struct yamlx_errors	*errs;
 	yaml_document_t		 doc;
 	bool			 loaded;	/* doc is to be deleted */
 };
 
 /* Read the one document of fp, named file; -1 once the reason is added. */
 int		 yamlx_load(struct yamlx *, const char *, FILE *,
-		    struct config_errors *)
+		    struct yamlx_errors *)
 		    __attribute__((warn_unused_result));
 void		 yamlx_free(struct yamlx *);
 /* The document's root node; NULL for an empty file. */

@@ -13,13 +13,14 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "yamlx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*conf;
 	char			 path[64];
 	size_t			 i;
@@ -38,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (errs.list[i].text == NULL)
 			abort();
 	config_free(conf);
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 	close(fd);
 	return 0;
 }

@@ -14,13 +14,14 @@
 
 #include "conf.h"
 #include "discovery.h"
+#include "yamlx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_errors	 errs = { NULL, 0 };
+	struct yamlx_errors	 errs = { NULL, 0 };
 	struct sd_target	*t;
 	char			 path[64];
 	size_t			 i, j, n;
@@ -49,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	discovery_targets_free(t, n);
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 	close(fd);
 	return 0;
 }

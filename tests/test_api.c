@@ -29,6 +29,7 @@
 #include "target.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 #define NREQ	12
 #define BODY_MAX	(256 << 10)
@@ -200,7 +201,7 @@ main(void)
 		{ "heapwatch_shards", "gauge" },
 		{ "heapwatch_discovered_targets", "gauge" },
 	};
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct api_state	 st;
 	struct target_deps	 deps;
 	struct store_retention	 keep;

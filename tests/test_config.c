@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 static const char	*srcdir;
 static char		 tmpdir[] = "/tmp/test_config.XXXXXX";
@@ -28,7 +29,7 @@ corpus(const char *name)
 static struct config *
 good(const char *path, const char *name)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*cf;
 	size_t			 i;
 
@@ -36,7 +37,7 @@ good(const char *path, const char *name)
 	ok(cf != NULL && errs.n == 0, "%s loads", name);
 	for (i = 0; i < errs.n; i++)
 		printf("#   %s\n", errs.list[i].text);
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 	return cf;
 }
 
@@ -69,7 +70,7 @@ expand_file(const char *s, const char *path)
 static void
 bad_path(const char *path, const char *name, const char *const *want)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*cf;
 	size_t			 i, n;
 	char			*line, *msg;
@@ -92,7 +93,7 @@ bad_path(const char *path, const char *name, const char *const *want)
 	if (errs.n != n)
 		for (i = 0; i < errs.n; i++)
 			printf("#   %s\n", errs.list[i].text);
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 }
 
 static void
@@ -365,7 +366,7 @@ test_good(void)
 static void
 test_small_valid(void)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*cf;
 	char			*path;
 
@@ -410,8 +411,8 @@ test_small_valid(void)
 	    strstr(errs.list[0].text, path) == errs.list[0].text,
 	    "a missing file: refused with one error naming it");
 	config_free(cf);	/* NULL: nothing to free */
-	config_errors_free(&errs);
-	ok(errs.n == 0 && errs.list == NULL, "config_errors_free empties");
+	yamlx_errors_free(&errs);
+	ok(errs.n == 0 && errs.list == NULL, "yamlx_errors_free empties");
 	free(path);
 }
 
@@ -551,7 +552,7 @@ test_listen(void)
 		    "expected HOST:PORT or [IPV6]:PORT" },
 		{ "my_host:80", NULL, 0, "bad host" },
 	};
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct config		*cf;
 	char			*text, *path, *want;
 	size_t			 i;
@@ -574,7 +575,7 @@ test_listen(void)
 			free(want);
 		}
 		config_free(cf);
-		config_errors_free(&errs);
+		yamlx_errors_free(&errs);
 		unlink(path);
 		free(path);
 	}

@@ -11,6 +11,7 @@
 #include "discovery.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 static char	 tmpdir[] = "/tmp/test_discovery.XXXXXX";
 static char	**written;
@@ -53,7 +54,7 @@ static int
 parse(const char *name, const char *text, struct sd_target **t, size_t *n,
     char *err, size_t errlen)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	char			*path;
 	int			 rc;
 
@@ -66,7 +67,7 @@ parse(const char *name, const char *text, struct sd_target **t, size_t *n,
 		    errs.list[0].text + strlen(path) + 1);
 	if (rc == -1 && errs.n == 0)
 		snprintf(err, errlen, "(failed without an error)");
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 	free(path);
 	return rc;
 }

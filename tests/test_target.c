@@ -32,6 +32,7 @@
 #include "target.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "yamlx.h"
 
 #define NSTAGES	4	/* the answers, in the order served */
 
@@ -132,7 +133,7 @@ free_port(void)
 int
 main(void)
 {
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct target_deps	 deps;
 	struct store_retention	 keep;
 	struct timeval		 tv = { 0, 50000 };

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "units.h"
 #include "notifier.h"
+#include "yamlx.h"
 
 #define POLL_MS		20
 
@@ -99,7 +100,7 @@ int
 main(int argc, char **argv)
 {
 	struct note_function	 top[2];
-	struct config_errors	 errs;
+	struct yamlx_errors	 errs;
 	struct alert_note	 n;
 	struct driver		 d;
 	struct config		*cf;
@@ -148,11 +149,11 @@ main(int argc, char **argv)
 	log_init("webhook_send", verbose);
 	signal(SIGPIPE, SIG_IGN);
 	if ((cf = config_load(argv[0], &errs)) == NULL) {
-		config_errors_print(&errs, stderr);
-		config_errors_free(&errs);
+		yamlx_errors_print(&errs, stderr);
+		yamlx_errors_free(&errs);
 		return 2;
 	}
-	config_errors_free(&errs);
+	yamlx_errors_free(&errs);
 	if (now == 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
