@@ -109,7 +109,7 @@ daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; 
 release
 
 metric() {	# metric NAME TARGET [EXTRA-LABELS]
-	curl -fs --max-time 5 "$HWD_URL/metrics" |
+	curl -fs --max-time 30 "$HWD_URL/metrics" |
 	    awk -v s="$1{target=\"$2\"${3:+,$3}}" '$1 == s {print $2}'
 }
 cycles_over() { [ "$(metric heapwatch_gc_cycles_total "$1")" -gt "$2" ] 2>/dev/null; }
@@ -185,14 +185,14 @@ ok $? "both rotations are seen"
 firing() { [ "$(target_field "$1" alert)" = firing ]; }
 wait_for 60 firing alone
 ok $? "the live heap alone fires"
-curl -fs --max-time 5 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts"
+curl -fs --max-time 30 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts"
 jq -e '.[] | select(.target == "alone") | .signals == "live heap" and
     (.top | length) == 0' "$TMPD/alerts" >/dev/null
 ok $? "... saying so, without naming functions"
 wait_for 30 firing leak
 ok $? "the profiled leak fires"
 jq -e '.[] | select(.target == "leak") | .signals | test("live heap")' \
-    <(curl -fs --max-time 5 "$HWD_URL/api/v1/alerts") >/dev/null
+    <(curl -fs --max-time 30 "$HWD_URL/api/v1/alerts") >/dev/null
 ok $? "... and its live heap agrees"
 grep -q "alone: leak alert firing: heap grew [0-9]* over 20 s (live heap)" \
     "$TMPD/heapwatchd.log"
