@@ -14,13 +14,20 @@ bin=$(fixture_bin) || { ok 1 "the fixture builds"; done_testing; exit; }
 
 # run-gctrace LOG ALL BIN ARGS...: BIN with GODEBUG=gctrace=1, its standard
 # error appended line by line to LOG, opened anew for each line, and to ALL,
-# which is never rotated.
+# which is never rotated. While LOG.hold exists the logger holds the next
+# line back (the service's writes wait in the pipe) and says so with
+# LOG.held: the test then knows every line so far is in both files.
 cat >"$TMPD/run-gctrace" <<'SH'
 #!/usr/bin/env bash
 log=$1 all=$2
 shift 2
 export GODEBUG=gctrace=1
 exec "$@" 2> >(while IFS= read -r l; do
+	if [ -e "$log.hold" ]; then
+		: >"$log.held"
+		while [ -e "$log.hold" ]; do sleep 0.05; done
+		rm -f "$log.held"
+	fi
 	printf '%s\n' "$l" >>"$log"
 	printf '%s\n' "$l" >>"$all"
 done)
@@ -35,7 +42,7 @@ LEAK_PID=$STARTED_PID
 serve_start "the churning service" "$TMPD/run-gctrace" "$TMPD/churn.log" \
     /dev/null "$bin" -listen 127.0.0.1:0 -mode churn ||
     { ok 1 "the churning service starts"; done_testing; exit; }
-wait_for 10 test -s "$gc"
+wait_for 30 test -s "$gc"
 ok $? "the services write gctrace lines"
 
 # The journal of a unit "leak.service": the same lines, in journal export
@@ -79,17 +86,34 @@ ok $? "systemd-journal-remote is installed (tools/deps.sh)"
 YAML
 "$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/out" 2>&1
 ok $? "heapwatchd -t accepts gctrace targets"
-daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
-# GC lines from here on: the file is followed from its end.
+
+# hold: the leaking service's logger stops between two lines (the service
+# prints GCs four times a second); release: it goes on.
+hold() {
+	: >"$gc.hold"
+	wait_for 60 test -e "$gc.held"
+}
+release() {
+	rm -f "$gc.hold"
+	wait_for 60 test ! -e "$gc.held"
+}
 gcs() { grep -c '^gc [0-9]* @' "$TMPD/all.log"; }
+# The file is followed from its end, opened before heapwatchd is ready:
+# with the logger held, the GCs counted are exactly those printed after
+# "first". (Counted while the logger ran, a GC printed between heapwatchd's
+# open and the count was counted by heapwatchd and not by the test.)
+hold
+ok $? "the logger can be held"
 first=$(gcs)
+daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+release
 
 metric() {	# metric NAME TARGET [EXTRA-LABELS]
-	curl -fs --max-time 5 "$HWD_URL/metrics" |
+	curl -fs --max-time 30 "$HWD_URL/metrics" |
 	    awk -v s="$1{target=\"$2\"${3:+,$3}}" '$1 == s {print $2}'
 }
 cycles_over() { [ "$(metric heapwatch_gc_cycles_total "$1")" -gt "$2" ] 2>/dev/null; }
-wait_for 10 cycles_over alone 2
+wait_for 30 cycles_over alone 2
 ok $? "GCs are read from the file"
 live=$(metric heapwatch_gc_live_heap_bytes alone)
 goal=$(metric heapwatch_gc_heap_goal_bytes alone)
@@ -102,9 +126,9 @@ ok $? "pause time ${pause}s and GC CPU fraction $cpu"
 [ "$(target_field alone health)" = up ] && [ "$(target_field alone url)" = null ] &&
     [ "$(target_field alone gctrace.source)" = file ]
 ok $? "a target with gctrace alone is up, without a url"
-wait_for 10 cycles_over viacmd 2
+wait_for 30 cycles_over viacmd 2
 ok $? "a command's output is read too"
-wait_for 10 cycles_over journal 2
+wait_for 30 cycles_over journal 2
 rc=$?
 ok $rc "and a unit's journal"
 if [ $rc -ne 0 ]; then
@@ -120,20 +144,40 @@ echo "a line of the service's own" >>"$gc"
 echo "gc 7 @1.5s 2%: 0.01+0.2" >>"$gc"
 others() { [ "$(metric heapwatch_gctrace_lines_total alone 'result="other"')" -ge 1 ] &&
     [ "$(metric heapwatch_gctrace_lines_total alone 'result="malformed"')" -ge 1 ]; }
-wait_for 5 others
+wait_for 30 others
 ok $? "other output and a cut GC line are counted apart"
 
 # Rename-and-create: the logger opens a new file at the next line.
 mv "$gc" "$gc.1"
 sleep 2
 c=$(metric heapwatch_gc_cycles_total alone)
-wait_for 10 cycles_over alone "$((c + 4))"
+wait_for 30 cycles_over alone "$((c + 4))"
 ok $? "GCs go on after rename-and-create rotation"
-# copytruncate: the file is copied and emptied in place.
-cp "$gc" "$gc.2" && : >"$gc"
-sleep 2
+# caught_up: heapwatchd has read the file to its end, as written now; the
+# logger is held, so that a marker line at the end is the last line.
+others_over() {
+	[ "$(metric heapwatch_gctrace_lines_total alone 'result="other"')" \
+	    -gt "$1" ] 2>/dev/null
+}
+caught_up() {
+	local o
+	o=$(metric heapwatch_gctrace_lines_total alone 'result="other"')
+	echo "heapwatch test: marker" >>"$gc"
+	wait_for 60 others_over "$o"
+}
+rotations_over() { [ "$(target_field alone gctrace.rotations)" -gt "$1" ] 2>/dev/null; }
+# copytruncate: the file is copied and emptied in place. What the logger
+# writes between the copy and the truncation is lost to any follower, and
+# what it writes after the truncation, before heapwatchd has looked, may
+# pass heapwatchd's offset (then the truncation is not seen): the logger
+# waits while the file is copied and until the truncation is seen.
+hold
+r=$(target_field alone gctrace.rotations)
+caught_up && cp "$gc" "$gc.2" && : >"$gc" && wait_for 60 rotations_over "$r"
+ok $? "copytruncate is seen"
+release
 c=$(metric heapwatch_gc_cycles_total alone)
-wait_for 10 cycles_over alone "$((c + 4))"
+wait_for 30 cycles_over alone "$((c + 4))"
 ok $? "GCs go on after copytruncate"
 [ "$(target_field alone gctrace.rotations)" -ge 2 ]
 ok $? "both rotations are seen"
@@ -141,14 +185,14 @@ ok $? "both rotations are seen"
 firing() { [ "$(target_field "$1" alert)" = firing ]; }
 wait_for 60 firing alone
 ok $? "the live heap alone fires"
-curl -fs --max-time 5 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts"
+curl -fs --max-time 30 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts"
 jq -e '.[] | select(.target == "alone") | .signals == "live heap" and
     (.top | length) == 0' "$TMPD/alerts" >/dev/null
 ok $? "... saying so, without naming functions"
 wait_for 30 firing leak
 ok $? "the profiled leak fires"
 jq -e '.[] | select(.target == "leak") | .signals | test("live heap")' \
-    <(curl -fs --max-time 5 "$HWD_URL/api/v1/alerts") >/dev/null
+    <(curl -fs --max-time 30 "$HWD_URL/api/v1/alerts") >/dev/null
 ok $? "... and its live heap agrees"
 grep -q "alone: leak alert firing: heap grew [0-9]* over 20 s (live heap)" \
     "$TMPD/heapwatchd.log"
@@ -158,15 +202,17 @@ ok $? "the log says which signal"
 ok $? "a churning service's live heap does not fire"
 
 # Every GC the service printed while heapwatchd followed is counted: none
-# twice, and none lost to rename-and-create; copytruncate may lose what
-# was written between the copy and the truncation.
-kill "$LEAK_PID"
-sleep 1
+# twice, and none lost to rename-and-create or copytruncate.
+hold
+caught_up
+ok $? "heapwatchd reads the file to its end"
 want=$(($(gcs) - first))
 got=$(metric heapwatch_gc_cycles_total alone)
-[ "$got" -le "$want" ] && [ "$got" -ge $((want - 3)) ] &&
+[ "$got" -eq "$want" ] &&
     [ "$(metric heapwatch_gctrace_lines_total alone 'result="repeat"')" = 0 ]
 ok $? "$got GCs counted of the $want printed"
+release
+kill "$LEAK_PID"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 ok $? "SIGTERM stops heapwatchd, with its command, with status 0"

@@ -169,7 +169,7 @@ wait_for() {	# wait_for SECONDS COMMAND...
 
 # A target's field from /api/v1/targets.
 target_field() {	# target_field NAME FIELD
-	curl -fs --max-time 5 "$HWD_URL/api/v1/targets" |
+	curl -fs --max-time 30 "$HWD_URL/api/v1/targets" |
 	    jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
 }
 

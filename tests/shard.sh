@@ -119,15 +119,22 @@ PID1=$HWD_PID
 ok 0 "two heapwatchd start from one template"
 
 names() {	# names URL
-	curl -fs --max-time 5 "$1/api/v1/targets" | jq -r '.[].name'
+	curl -fs --max-time 30 "$1/api/v1/targets" | jq -r '.[].name'
 }
+# The file_sd targets come with the first read of the file, which a busy
+# machine may not have done by the time the instances are ready.
+both_names() {
+	both=$( (names "$URL0"; names "$URL1") | sort | tr '\n' ' ' |
+	    sed 's/ $//')
+	[ "$both" = "$all" ]
+}
+wait_for 30 both_names
+rc=$?
 n0=$(names "$URL0" | wc -l)
 n1=$(names "$URL1" | wc -l)
 [ "$n0" -ge 1 ] && [ "$n1" -ge 1 ]
 ok $? "each instance watches some of the 9 targets ($n0 and $n1)"
-both=$( (names "$URL0"; names "$URL1") | sort | tr '\n' ' ' | sed 's/ $//')
-[ "$both" = "$all" ]
-ok $? "together they watch every target once: $both"
+ok $rc "together they watch every target once: $both"
 [ -z "$( (names "$URL0"; names "$URL1") | sort | uniq -d)" ]
 ok $? "no target is watched by both"
 
@@ -145,7 +152,7 @@ prometheus_start
 scraped() {
 	[ "$(prom_query 'count(up{job="heapwatch"} == 1)' | jq -r '.data.result[0].value[1]')" = 2 ]
 }
-wait_for 30 scraped
+wait_for 60 scraped
 ok $? "Prometheus scrapes both heapwatchd"
 prom_query 'count by (target) (heapwatch_target_up)' >"$TMPD/counts.json"
 seen=$(jq -r '[.data.result[].metric.target] | sort | join(" ")' "$TMPD/counts.json")
@@ -166,7 +173,7 @@ started=$(date +%s)
 delivered() {
 	[ "$(grep -c '"target":"leaky"' "$TMPD/sink.out" 2>/dev/null)" -ge 1 ]
 }
-wait_for 75 delivered
+wait_for 150 delivered
 ok $? "the leak's alert reaches the sink, after $(( $(date +%s) - started )) s"
 on=$(for u in "$URL0" "$URL1"; do
 	curl -fs "$u/api/v1/alerts" | jq -r '.[] | select(.state == "firing") | .target'
@@ -179,7 +186,7 @@ both_have() {
 		    jq -e '.[] | select(.labels.target == "leaky")' >/dev/null || return 1
 	done
 }
-wait_for 10 both_have
+wait_for 30 both_have
 ok $? "both Alertmanagers hold the alert"
 # The second Alertmanager sends only after its peer timeout (5 s) unless
 # the first one's delivery reached it; wait well beyond that.

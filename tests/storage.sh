@@ -23,14 +23,14 @@ LEAK_PID=$FIXTURE_PID
 
 metric() {	# metric NAME TARGET [RESULT]: a value from /metrics, or 0
 	local v
-	v=$(curl -fs --max-time 5 "$HWD_URL/metrics" |
+	v=$(curl -fs --max-time 30 "$HWD_URL/metrics" |
 	    grep "^$1{target=\"$2\"${3:+,result=\"$3\"}[,}]" |
 	    awk '{print $2}')
 	echo "${v:-0}"
 }
 # Whether a target's count of RESULT scrapes has passed N.
 count_over() { [ "$(metric heapwatch_scrapes_total "$1" "$2")" -gt "$3" ]; }
-listed() { curl -fs --max-time 5 "$HWD_URL/api/v1/targets/$1/snapshots"; }
+listed() { curl -fs --max-time 30 "$HWD_URL/api/v1/targets/$1/snapshots"; }
 nlisted() { listed "$1" | jq length; }
 nlisted_over() { [ "$(nlisted "$1")" -gt "$2" ] 2>/dev/null; }
 
@@ -65,7 +65,7 @@ YAML
 fault_holds() {	# fault_holds WHAT CAUSE
 	local failed
 	failed=$(metric heapwatch_scrapes_total leak not_stored)
-	wait_for 15 count_over leak not_stored "$((failed + 2))"
+	wait_for 30 count_over leak not_stored "$((failed + 2))"
 	ok $? "with $1, failed writes are counted"
 	grep -q "leak: snapshot not stored: .*$2" "$log"
 	ok $? "... and logged with their cause"
@@ -97,7 +97,7 @@ HEAPWATCHD=$TMPD/limited
 log=$TMPD/efbig.log
 daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 HEAPWATCHD=$real_heapwatchd
-wait_for 15 count_over leak not_stored 2
+wait_for 30 count_over leak not_stored 2
 ok $? "under RLIMIT_FSIZE, failed writes are counted as not_stored"
 grep -q "leak: snapshot not stored: .*File too large" "$log"
 ok $? "... and logged with their cause"
@@ -106,7 +106,7 @@ ok $? "... and shown as the target's last error"
 [ "$(nlisted leak)" = 0 ] && no_tmp "$TMPD/efbig" &&
     [ -z "$(find "$TMPD/efbig" -name '*.pb.gz')" ]
 ok $? "no snapshot is listed, and no partial file is left"
-curl -fs --max-time 5 "$HWD_URL/-/healthy" >/dev/null
+curl -fs --max-time 30 "$HWD_URL/-/healthy" >/dev/null
 ok $? "heapwatchd goes on"
 stop_daemon
 ok $? "and stops cleanly"
@@ -120,19 +120,19 @@ conf=$TMPD/fs.yaml
 write_config "$conf" "$fs/store"
 log=$TMPD/fs.log
 daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
-wait_for 20 nlisted_over leak 2
+wait_for 30 nlisted_over leak 2
 ok $? "snapshots are stored on the tmpfs"
 dd if=/dev/zero of="$fs/filler" bs=4k >/dev/null 2>&1
 fault_holds "the file system full" "No space left on device"
 rm -f "$fs/filler"
-wait_for 15 nlisted_over leak "$before"
+wait_for 30 nlisted_over leak "$before"
 ok $? "once there is room again, snapshots are stored again"
 
 # 3. The same file system made read-only under the running daemon.
 mount -o remount,ro "$fs"
 fault_holds "the file system read-only" "Read-only file system"
 mount -o remount,rw "$fs"
-wait_for 15 nlisted_over leak "$before"
+wait_for 30 nlisted_over leak "$before"
 ok $? "once writable again, snapshots are stored again"
 stop_daemon
 umount "$fs"
@@ -190,17 +190,24 @@ ok $? "leftovers of interrupted writes are removed at start-up"
 newest() { listed "$1" | jq -r 'map(.id) | last // ""'; }
 newer() { [ "$(newest "$1")" != "$2" ]; }
 last=$(newest leak)
-wait_for 10 newer leak "$last"
+wait_for 30 newer leak "$last"
 ok $? "the leak target's snapshots go on (after $last, $(newest leak))"
 all=$(listed_decode leak "$store") && [ "$all" -ge 2 ] && [ "$all" -le 8 ]
 ok $? "every listed snapshot decodes, retention keeping 8 at most ($all)"
 [ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
     [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
 ok $? "the series is whole and goes on ($series_before lines, then more)"
-wait_for 20 nlisted_over many1 0
-# No more large snapshots from here, so that disk and list compare.
+wait_for 30 nlisted_over many1 0
+# No more large snapshots from here, so that disk and list compare: once
+# each large target has failed a scrape after the server stopped, none of
+# its scrapes (one at a time) is still being stored.
+for i in $(seq 1 4); do
+	failed[i]=$(metric heapwatch_scrapes_total "many$i" failed)
+done
 kill "$PROFSERVE_PID"
-sleep 1
+for i in $(seq 1 4); do
+	wait_for 60 count_over "many$i" failed "${failed[i]}"
+done
 large=0
 for i in $(seq 1 4); do
 	n=$(listed_decode "many$i" "$store") && [ "$n" -gt 0 ] &&

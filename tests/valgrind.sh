@@ -90,9 +90,10 @@ reloads_failed() {
 	curl -fs --max-time 30 "$HWD_URL/metrics" |
 	    awk '$1 == "heapwatch_config_reloads_failed_total" {print $2}'
 }
+reload_refused() { [ "$(reloads_failed)" = 1 ]; }
 printf 'targets: [\n' >"$conf"
 kill -HUP "$HWD_PID"
-wait_for 30 test "$(reloads_failed)" = 1
+wait_for 60 reload_refused
 ok $? "a broken file is refused on SIGHUP"
 sed '/name: garbage/,+1d' "$TMPD/good.yaml" >"$conf"
 code=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -X POST "$HWD_URL/-/reload")
