@@ -399,7 +399,7 @@ ok $? "the link answers with the snapshot: $c"
 
 if command -v prometheus >/dev/null; then
 	PROM_PORT=$((HWD_PORT + 2))
-	printf 'prometheus:correct horse' >"$TMPD/prom.pw"
+	printf 'correct horse' >"$TMPD/prom.pw"
 	cat >"$TMPD/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
