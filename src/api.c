@@ -217,6 +217,23 @@ value_growth(const struct target *t, int i, double *v)
 }
 
 static bool
+value_forced_gcs(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = (double)target_status(t)->forced_gcs;
+	return strcmp(config_target_kind(target_config(t)), "heap") == 0 &&
+	    target_config(t)->url != NULL;
+}
+
+static bool
+value_time_to_limit(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_time_to_limit(t);
+	return *v >= 0;
+}
+
+static bool
 value_firing(const struct target *t, int i, double *v)
 {
 	(void)i;
@@ -360,6 +377,14 @@ static const struct target_family target_families[] = {
 	  "How fast the target's in-use heap (or goroutines) grows over "
 	  "its window: the Theil-Sen slope.",
 	  VALUE_6G, value_growth, NULL, 1, NULL },
+	{ "heapwatch_forced_gcs_total", "counter",
+	  "Heap scrapes that asked the target for a GC first (?gc=1), as "
+	  "its force_gc says.",
+	  VALUE_WHOLE, value_forced_gcs, NULL, 1, NULL },
+	{ "heapwatch_time_to_limit_seconds", "gauge",
+	  "When the target reaches its limit at the current rate; only for "
+	  "targets with a limit that grow.",
+	  VALUE_3F, value_time_to_limit, NULL, 1, NULL },
 	{ "heapwatch_alert_firing", "gauge",
 	  "Whether the target's leak alert is firing.",
 	  VALUE_WHOLE, value_firing, NULL, 1, NULL },
@@ -645,6 +670,24 @@ api_gctrace_json(const struct target *t)
 	return o;
 }
 
+/*
+ * A target's limit and time to limit, when it has a limit: the time null
+ * while it does not grow.
+ */
+static void
+api_limit_json(json_t *o, const struct target *t)
+{
+	const struct target_config	*tc = target_config(t);
+	double				 ttl;
+
+	if (tc->limit == 0)
+		return;
+	json_object_set_new(o, "limit", json_integer((json_int_t)tc->limit));
+	ttl = target_time_to_limit(t);
+	json_object_set_new(o, "time_to_limit_seconds", ttl >= 0 ?
+	    json_integer((json_int_t)(ttl + 0.5)) : json_null());
+}
+
 static void
 route_targets(struct api *api, struct http_reply *reply)
 {
@@ -678,6 +721,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
 		    json_string(alert_state_name(ts->judge->state)));
+		api_limit_json(o, t);
 		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", api_gctrace_json(t));
 		json_array_append_new(a, o);
@@ -747,6 +791,9 @@ route_alerts(struct api *api, struct http_reply *reply)
 		    json_integer(tc->window_ms / 1000));
 		json_object_set_new(o, "signals",
 		    json_string(judge_signals(ts->judge)));
+		json_object_set_new(o, "severity",
+		    json_string(target_severity(t)));
+		api_limit_json(o, t);
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}

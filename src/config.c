@@ -688,7 +688,7 @@ load_limit(struct loader *l, const struct slot *s, struct target_config *t,
 	if (goroutine == NULL || s[TK_LIMIT].key == NULL)
 		return;
 	if (!*goroutine) {
-		(void)get_size(l, &s[TK_LIMIT], 1, UINT64_MAX, &t->limit);
+		(void)get_size(l, &s[TK_LIMIT], 1, INT64_MAX, &t->limit);
 		return;
 	}
 	if ((v = get_scalar(l, &s[TK_LIMIT], "a number")) == NULL)

@@ -98,6 +98,10 @@ judge_time_to_limit(const struct judge *j, int64_t limit)
 		return 0;
 	if (!(rate > 0))
 		return -1;
+	/* A crawl toward a far limit says "never" as a number that still
+	 * fits every integer it is written as. */
+	if ((double)(limit - v) / rate > JUDGE_TTL_MAX)
+		return JUDGE_TTL_MAX;
 	return (double)(limit - v) / rate;
 }
 

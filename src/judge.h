@@ -29,6 +29,7 @@
 
 #define JUDGE_TOP	5	/* functions an alert names */
 #define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
+#define JUDGE_TTL_MAX	1e12	/* seconds to a limit, at most: 31,000 y */
 
 enum alert_state {
 	ALERT_INACTIVE,
@@ -124,7 +125,8 @@ bool		 judge_repeats(const struct judge *);
  * Seconds until the in-use value (bytes, or goroutines) reaches limit at
  * the rate the window judged: the Theil-Sen slope of the window's GCs
  * from its latest value, or of the live heap after each GC for a target
- * that has only gctrace. 0 when the latest value is at the limit already;
+ * that has only gctrace, at most JUDGE_TTL_MAX. 0 when the latest value is
+ * at the limit already;
  * -1 when limit is 0, or no signal grows at a positive rate.
  */
 double		 judge_time_to_limit(const struct judge *, int64_t limit);

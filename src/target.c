@@ -52,6 +52,7 @@ struct target {
 	size_t			 nnotified;
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
+	const char		*severity;	/* of the last note sent */
 };
 
 static void	target_scrape(evutil_socket_t, short, void *);
@@ -123,6 +124,19 @@ const struct summary *
 target_latest(const struct target *t)
 {
 	return judge_latest(t->st.judge);
+}
+
+double
+target_time_to_limit(const struct target *t)
+{
+	return judge_time_to_limit(t->st.judge, (int64_t)t->cfg->limit);
+}
+
+const char *
+target_severity(const struct target *t)
+{
+	return judge_severity(t->st.judge, (int64_t)t->cfg->limit,
+	    t->cfg->page_within_ms);
 }
 
 /* Add a point to the history, thinning the older half when full. */
@@ -278,6 +292,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	struct note_function	*top;
 	struct alert_note	 note;
 	char			*summary;
+	double			 ttl;
 	size_t			 i, k;
 
 	if (t->deps.notifier == NULL || (j->state != ALERT_FIRING &&
@@ -327,6 +342,13 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
+	note.severity = target_severity(t);
+	if (t->cfg->limit > 0) {
+		ttl = target_time_to_limit(t);
+		note.limited = true;
+		note.time_to_limit = ttl >= 0 ? (int64_t)(ttl + 0.5) : -1;
+	}
+	t->severity = note.severity;
 	for (i = 0; i < notifier_receivers(t->deps.notifier); i++) {
 		if (repeat && !repeat_due(t, i, now))
 			continue;
@@ -384,7 +406,10 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
 	else if (!quiet && t->st.judge->state == ALERT_FIRING)
-		target_notify(t, ALERT_FIRING, s->time_ms, true);
+		/* A firing alert that turns critical (or back) is said at
+		 * once, not at the next repeat. */
+		target_notify(t, ALERT_FIRING, s->time_ms, t->severity ==
+		    NULL || strcmp(t->severity, target_severity(t)) == 0);
 }
 
 /* A line from the service's gctrace source: judge the live heap. */
@@ -937,6 +962,33 @@ target_done(struct scrape_result *r, void *arg)
 	r->body = NULL;
 }
 
+/*
+ * Whether this scrape asks the service for a GC first (Go's ?gc=1), as
+ * force_gc says: every heap scrape, none, or, on suspicion, while the
+ * alert is pending on a stale profile (the last scrape repeated the GC
+ * before it, or the judgement finds no GC for a span of the window), so
+ * that the pending verdict is checked against a fresh live heap.
+ */
+static bool
+target_wants_gc(const struct target *t)
+{
+	const struct judge	*j = t->st.judge;
+
+	if (t->cfg->url == NULL ||
+	    strcmp(config_target_kind(t->cfg), "heap") != 0)
+		return false;
+	switch (t->cfg->force_gc) {
+	case FORCE_GC_ALWAYS:
+		return true;
+	case FORCE_GC_NEVER:
+		return false;
+	case FORCE_GC_ON_SUSPICION:
+		break;
+	}
+	return j->state == ALERT_PENDING && (judge_repeats(j) ||
+	    judge_wants_gc(j, clock_real_ms()));
+}
+
 static void
 target_scrape(evutil_socket_t fd, short what, void *arg)
 {
@@ -945,6 +997,7 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	struct scrape_request		 req;
 	struct scrape_header		*h;
 	size_t				 i, pending, bytes;
+	char				*gc_url = NULL;
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
@@ -977,6 +1030,12 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 		*t->deps.behind = false;
 	memset(&req, 0, sizeof req);
 	req.url = c->url;
+	if (target_wants_gc(t)) {
+		xasprintf(&gc_url, "%s%cgc=1", c->url,
+		    strchr(c->url, '?') != NULL ? '&' : '?');
+		req.url = gc_url;
+		t->st.forced_gcs++;
+	}
 	req.timeout_ms = c->timeout_ms;
 	req.max_size = c->max_size;
 	req.size_hint = t->body_len;
@@ -999,4 +1058,5 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	req.nheaders = c->nheaders;
 	t->job = scrape_start(t->deps.scrape, &req, target_done, t);
 	free(h);
+	free(gc_url);
 }
