@@ -32,6 +32,7 @@
 #include "profile.h"
 #include "render.h"
 #include "report.h"
+#include "evidence.h"
 #include "judge.h"
 #include "notifier.h"
 #include "page.h"
@@ -688,6 +689,23 @@ api_limit_json(json_t *o, const struct target *t)
 	    json_integer((json_int_t)(ttl + 0.5)) : json_null());
 }
 
+/* The path of the open alert's evidence on this server, or null. */
+static json_t *
+api_evidence_json(const struct target *t)
+{
+	const struct target_status	*ts = target_status(t);
+	json_t				*j;
+	char				*s;
+
+	if (ts->evidence[0] == '\0')
+		return json_null();
+	xasprintf(&s, "/api/v1/targets/%s/evidence/%s",
+	    target_config(t)->name, ts->evidence);
+	j = render_string(s);
+	free(s);
+	return j;
+}
+
 static void
 route_targets(struct api *api, struct http_reply *reply)
 {
@@ -794,6 +812,7 @@ route_alerts(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "severity",
 		    json_string(target_severity(t)));
 		api_limit_json(o, t);
+		json_object_set_new(o, "evidence", api_evidence_json(t));
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}
@@ -851,6 +870,38 @@ route_snapshot(struct api *api, struct target *t, const char *id,
 	}
 	reply->status = 200;
 	reply->content_type = "application/octet-stream";
+	reply->fd = fd;
+	reply->fd_size = sb.st_size;
+}
+
+/* An alert's evidence, as taken: a profile, or a goroutine dump. */
+static void
+route_evidence(struct api *api, struct target *t, const char *id,
+    struct http_reply *reply)
+{
+	const struct target_config	*tc = target_config(t);
+	char		path[4096];
+	struct stat	sb;
+	int		fd;
+
+	if (!evidence_id_valid(id)) {
+		reply_error(reply, 400, "malformed evidence id");
+		return;
+	}
+	if (evidence_path(store_root(api->st->store), tc->name, id, path,
+	    sizeof path) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		reply_error(reply, 404, "no such evidence");
+		return;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		reply_error(reply, 404, "no such evidence");
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = strstr(id, ".txt") != NULL ?
+	    "text/plain; charset=utf-8" : "application/octet-stream";
 	reply->fd = fd;
 	reply->fd_size = sb.st_size;
 }
@@ -1037,6 +1088,8 @@ route_target(struct api *api, const struct http_request *req,
 		route_snapshot(api, t, slash + 11, reply);
 	else if (slash != NULL && strcmp(slash, "/diff") == 0)
 		route_diff(api, t, req, reply);
+	else if (slash != NULL && strncmp(slash, "/evidence/", 10) == 0)
+		route_evidence(api, t, slash + 10, reply);
 	else
 		reply_error(reply, 404, "not found");
 }

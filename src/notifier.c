@@ -142,7 +142,19 @@ snapshot_url(const char *ext, const char *target, const char *id)
 	return j;
 }
 
-/* The body of format json, as SPEC.md has it. */
+/* An alert's evidence's URL in the daemon's API. */
+static json_t *
+evidence_url(const char *ext, const char *target, const char *id)
+{
+	json_t	*j;
+	char	*s;
+
+	xasprintf(&s, "%s/api/v1/targets/%s/evidence/%s", ext, target, id);
+	j = render_string(s);
+	free(s);
+	return j;
+}
+
 /* "total, live heap" as ["total", "live heap"]. */
 static json_t *
 notifier_render_signals(const char *signals)
@@ -206,6 +218,9 @@ notifier_render_json(const struct alert_note *n, const char *ext)
 		json_object_set_new(o, "time_to_limit_seconds",
 		    n->time_to_limit >= 0 ? json_integer(n->time_to_limit) :
 		    json_null());
+	if (n->evidence != NULL && n->target != NULL)
+		json_object_set_new(o, "evidence",
+		    evidence_url(ext, n->target, n->evidence));
 	/* Last, when the judgement said. */
 	if (n->signals != NULL)
 		json_object_set_new(o, "signals",
@@ -347,6 +362,9 @@ notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
 		fmt_window(window, sizeof window, (uint64_t)n->time_to_limit);
 		json_object_set_new(ann, "time_to_limit", json_string(window));
 	}
+	if (n->evidence != NULL && n->target != NULL)
+		json_object_set_new(ann, "evidence",
+		    evidence_url(ext, n->target, n->evidence));
 	json_object_set_new(alert, "annotations", ann);
 
 	if (n->since != 0)
@@ -440,6 +458,7 @@ note_copy(const struct alert_note *src)
 	a->base_snapshot = note_strdup(nt->arena, src->base_snapshot);
 	a->current_snapshot = note_strdup(nt->arena, src->current_snapshot);
 	a->severity = note_strdup(nt->arena, src->severity);
+	a->evidence = note_strdup(nt->arena, src->evidence);
 	top = note_array(nt->arena, src->ntop, sizeof *top);
 	for (i = 0; i < src->ntop; i++) {
 		top[i] = src->top[i];
@@ -522,6 +541,7 @@ entry_text(const struct receiver *r, const struct delivery *d)
 	json_object_set_new(n, "current_snapshot",
 	    json_str(a->current_snapshot));
 	json_object_set_new(n, "severity", json_str(a->severity));
+	json_object_set_new(n, "evidence", json_str(a->evidence));
 	if (a->limited)
 		json_object_set_new(n, "time_to_limit",
 		    json_integer(a->time_to_limit));
@@ -702,7 +722,8 @@ entry_parse(const char *text, size_t len, json_t **root,
 	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
 	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
 	    cause) ||
-	    !entry_str(n, "severity", true, &a.severity, cause))
+	    !entry_str(n, "severity", true, &a.severity, cause) ||
+	    !entry_str(n, "evidence", true, &a.evidence, cause))
 		return -1;
 	a.window_seconds = (uint64_t)v;
 	/* Entries written before limits were known have none. */

@@ -423,6 +423,9 @@ alert_box(struct buf *b, const struct target *t)
 		    (unsigned long long)(tc->window_ms / 1000),
 		    judge_signals(j));
 	}
+	if (j->state != ALERT_INACTIVE && ts->evidence[0] != '\0')
+		buf_printf(b, " <a id=\"evidence\" href=\"/api/v1/targets/%s/"
+		    "evidence/%s\">evidence</a>", tc->name, ts->evidence);
 	buf_printf(b, "</p>\n");
 	if (tc->limit > 0) {
 		human(g, sizeof g, (double)tc->limit, is_heap(t));

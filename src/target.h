@@ -78,6 +78,8 @@ struct target_status {
 	bool			 decoded;	/* its last body was a profile */
 	size_t			 snapshots;
 	uint64_t		 forced_gcs;	/* scrapes that asked ?gc=1 */
+	char			 evidence[32];	/* of the open alert, an
+						   evidence.h id, or "" */
 
 	struct judge		*judge;		/* the window and the alert */
 	struct point		*hist;		/* totals of the history */

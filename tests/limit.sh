@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Time to limit, severity and forced GCs against real leaking Go services:
+# Time to limit, severity, forced GCs and evidence against real leaking Go
+# services:
 # a target with a limit 1 h away at page_within 24h is critical and one
 # days away at page_within 10m is warning, in the API, /metrics (which
 # promtool accepts) and the webhook; a target without a limit is warning
 # and has no time to limit. force_gc: always asks ?gc=1 at every heap
 # scrape, never at none, and on_suspicion only while an alert is pending on
 # a stale profile, where the fresh GCs let the alert fire. The fixture
-# counts the heap requests it serves and those with ?gc=1.
+# counts the heap requests it serves and those with ?gc=1. An alert that
+# goes pending takes its evidence once: a heap profile after a GC, or the
+# goroutine dump, served by the API and linked from the alert, the webhook
+# and the page.
 . "$(dirname "$0")/lib.sh"
 
 # A leak of 256 KiB/s, GCs every 250 ms: the heap profile is always fresh.
@@ -20,6 +24,9 @@ for m in always never on_suspicion; do
 	    { ok 1 "the slow-GC fixture starts"; done_testing; exit; }
 	slow[$m]=$FIXTURE_URL
 done
+fixture_start goroutine-leak ||
+    { ok 1 "the goroutine-leaking fixture starts"; done_testing; exit; }
+GLEAK=$FIXTURE_URL
 sink_start "$TMPD/hooks.out" || { ok 1 "the webhook sink starts"; done_testing; exit; }
 
 # 256 KiB/s reaches 1 GiB past the heap in about 4,000 s and 16 EiB never:
@@ -32,7 +39,6 @@ sink_start "$TMPD/hooks.out" || { ok 1 "the webhook sink starts"; done_testing; 
     min_growth: 1MiB
     limit: 1GiB
     page_within: 24h
-    force_gc: never
   - name: far
     url: $LEAK/debug/pprof/heap
     min_growth: 1MiB
@@ -43,6 +49,10 @@ sink_start "$TMPD/hooks.out" || { ok 1 "the webhook sink starts"; done_testing; 
     url: $LEAK/debug/pprof/heap
     min_growth: 1MiB
     force_gc: never
+  - name: workers
+    url: $GLEAK/debug/pprof/goroutine
+    min_growth: 10
+    limit: 1000000
 YAML
 	for m in always never on_suspicion; do
 		cat <<YAML
@@ -65,11 +75,11 @@ alert_field() {	# alert_field NAME FIELD
 	    jq -r --arg n "$1" ".[] | select(.target == \$n) | .$2"
 }
 firing() { [ "$(alert_field "$1" state)" = firing ]; }
-all_fire() { firing near && firing far && firing plain; }
+all_fire() { firing near && firing far && firing plain && firing workers; }
 
 # A window and `for` take 16 s; a busy machine more.
 wait_for 120 all_fire
-ok $? "the three leaking targets fire"
+ok $? "the four leaking targets fire"
 
 a=$(curl -fs --max-time 30 "$HWD_URL/api/v1/alerts")
 jq -e '.[] | select(.target == "near") | .severity == "critical" and
@@ -131,6 +141,43 @@ fetch "$HWD_URL/" "$TMPD/overview.html"
 grep -q '<span class="critical">(limit in [0-9hmds]*)</span>' \
     "$TMPD/overview.html"
 ok $? "page: the overview shows the time to limit"
+
+# Evidence, taken when each alert went pending.
+ev=$(alert_field near evidence)
+case $ev in
+/api/v1/targets/near/evidence/[0-9]*.pb.gz) ok 0 "API: near's alert links its evidence ($ev)" ;;
+*) ok 1 "API: near's alert links its evidence ($ev)" ;;
+esac
+fetch "$HWD_URL$ev" "$TMPD/evidence.pb.gz" &&
+    "$HEAPWATCH" top "$TMPD/evidence.pb.gz" >"$TMPD/evidence.top" 2>&1 &&
+    grep -q 'main.leakSteady' "$TMPD/evidence.top"
+ok $? "the heap evidence is a profile that names the leak"
+read -r heap gc <<<"$(curl -fs --max-time 30 "$LEAK/heap-requests")"
+[ "${gc:-0}" -ge 1 ]
+ok $? "it was taken with ?gc=1 ($gc of $heap heap requests)"
+head -n 8 "$TMPD/evidence.top" | diag
+ls "$TMPD/store/near/.evidence/${ev##*/}" >/dev/null 2>&1
+ok $? "it is kept beside the target's snapshots"
+gev=$(alert_field workers evidence)
+case $gev in
+/api/v1/targets/workers/evidence/[0-9]*.txt)
+	ok 0 "API: the goroutine alert links its dump ($gev)" ;;
+*) ok 1 "API: the goroutine alert links its dump ($gev)" ;;
+esac
+fetch "$HWD_URL$gev" "$TMPD/dump.txt" &&
+    grep -q '^goroutine [0-9]* \[chan receive' "$TMPD/dump.txt" &&
+    grep -q 'main.leakWorker.func1' "$TMPD/dump.txt"
+ok $? "the goroutine evidence is the debug=2 dump with the leaked stacks"
+jq -e --arg ev "$HWD_URL$ev" '.evidence == $ev' <<<"$(hook near)" >/dev/null
+ok $? "webhook: the firing note links the evidence"
+grep -q "id=\"evidence\" href=\"$ev\"" "$TMPD/near.html"
+ok $? "page: the alert links the evidence"
+for bad in ../../etc/passwd 1.pb 01.txt; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+	    "$HWD_URL/api/v1/targets/near/evidence/$bad")
+	[ "$code" = 400 ] || [ "$code" = 404 ]
+	ok $? "evidence/$bad: $code"
+done
 
 # force_gc. The counts are the fixtures' own, of the requests they served.
 counts() {	# counts MODE: "HEAP GC"

@@ -181,6 +181,13 @@ test_json(enum note_status status)
 	    "critical") == 0 && num(j, "time_to_limit_seconds") == 12000,
 	    "a limit: severity critical, time_to_limit_seconds 12000");
 	json_decref(j);
+	n.evidence = "1700000000000.pb.gz";
+	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
+		return;
+	is_str(str(j, "evidence"), "http://127.0.0.1:9470/api/v1/targets/api/"
+	    "evidence/1700000000000.pb.gz", "evidence: its URL");
+	json_decref(j);
+	n.evidence = NULL;
 	n.time_to_limit = -1;
 	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
 		return;
@@ -312,6 +319,13 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 	d = str(ann, "description");
 	ok(d != NULL && strstr(d, "Reaches its limit in 3h20m") != NULL,
 	    "the description says when the limit is reached");
+	json_decref(j);
+	n.evidence = "1700000000000.txt";
+	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
+		return;
+	is_str(str(json_object_get(json_array_get(j, 0), "annotations"),
+	    "evidence"), "http://127.0.0.1:9470/api/v1/targets/api/evidence/"
+	    "1700000000000.txt", "evidence annotation: its URL");
 	json_decref(j);
 }
 
