@@ -124,12 +124,15 @@ evidence_prune(const char *root, const char *target, const char *keep_id,
 {
 	struct dirent	 *de;
 	DIR		 *d;
-	char		**ids = NULL;
+	char		**ids = NULL, path[4096];
 	size_t		  n = 0, cap = 0, i, left;
 	int		  dfd, rc = 0;
 	bool		  drop;
 
 	*removed = 0;
+	snprintf(path, sizeof path, "%s/%s/%s", root, target, EVIDENCE_DIR);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;	/* none taken yet */
 	if ((dfd = evidence_dir(root, target, cause)) == -1)
 		return -1;
 	if ((d = fdopendir(dfd)) == NULL) {

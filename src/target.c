@@ -571,6 +571,14 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	target_judge_params(cfg, &jp);
 	t->st.judge = judge_new(&jp);
 	history_load(t);
+	/* No alert is open yet: what is older than retention goes, and any
+	 * half-written file a crash left. */
+	if (evidence_prune(store_root(deps->store), cfg->name, NULL,
+	    deps->retention->age_ms, clock_real_ms(), &n, &cause) == -1) {
+		log_warnx("%s: evidence: %s", cfg->name, cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->st.snapshots = n;
 		window_load(t, snaps, n);

@@ -111,6 +111,12 @@ main(void)
 	    removed == 1 && access(path, F_OK) == -1,
 	    "a .tmp- leftover is removed");
 
+	/* A target with no evidence yet gets no folder from a prune. */
+	snprintf(path, sizeof path, "%s/quiet", root);
+	ok(evidence_prune(root, "quiet", NULL, 1000, 1700000000000, &removed,
+	    &cause) == 0 && removed == 0 && access(path, F_OK) == -1,
+	    "pruning a target without evidence makes no folder");
+
 	/* A folder that cannot be made: an error, not a crash. */
 	ok(evidence_put("/nonexistent/root", "api", 1, false, "P", 1, id,
 	    &cause) == -1 && cause != NULL, "an unwritable store is an error: "
