@@ -609,6 +609,11 @@ test_spool(void)
 	b.summary = NULL;
 	b.ntop = 1;
 	b.base_snapshot = b.current_snapshot = NULL;
+	/* A limit near and its evidence come back too. */
+	b.severity = "critical";
+	b.limited = true;
+	b.time_to_limit = 12000;
+	b.evidence = "1700000000000.txt";
 	b2 = b;
 	b2.growth = 77;			/* a repeat, grown since */
 	c = b2;
