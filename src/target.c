@@ -406,6 +406,17 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 	target_notify(t, from, now, false);
 }
 
+/*
+ * The alert still fires: tell the receivers whose repeat is due, or all of
+ * them at once when its severity changed (it turned critical, or back).
+ */
+static void
+target_still_firing(struct target *t, int64_t now)
+{
+	target_notify(t, ALERT_FIRING, now, t->severity == NULL ||
+	    strcmp(t->severity, target_severity(t)) == 0);
+}
+
 /* Judge a new summary, and act on the alert's change of state. */
 static void
 target_judge(struct target *t, struct summary *s, bool quiet)
@@ -415,10 +426,7 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
 	else if (!quiet && t->st.judge->state == ALERT_FIRING)
-		/* A firing alert that turns critical (or back) is said at
-		 * once, not at the next repeat. */
-		target_notify(t, ALERT_FIRING, s->time_ms, t->severity ==
-		    NULL || strcmp(t->severity, target_severity(t)) == 0);
+		target_still_firing(t, s->time_ms);
 }
 
 /* A line from the service's gctrace source: judge the live heap. */
@@ -469,7 +477,7 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	    (int64_t)g.heap_live, &from))
 		target_changed(t, from, now, false);
 	else if (t->cfg->url == NULL && t->st.judge->state == ALERT_FIRING)
-		target_notify(t, ALERT_FIRING, now, true);
+		target_still_firing(t, now);
 }
 
 static const char *
