@@ -349,6 +349,39 @@ test_sparse_ids(void)
 	free(b);
 }
 
+/* Ids of a larger program's table: a dense map with gaps. */
+static void
+test_gapped_ids(void)
+{
+	struct pb	*b = pb_small();
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	b->l[0].id = 4000;
+	b->l[1].id = 7;
+	b->ids[0] = 4000;
+	b->ids[1] = 7;
+	b->ids[2] = 7;
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL && p->nsamples == 2 && p->stacks[1] == p->stacks[2] &&
+	    p->stacks[0] != p->stacks[1], "gapped location ids resolve");
+	profile_free(p);
+	free(data);
+	b->ids[2] = 3999;	/* in the map's range, but no location */
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p == NULL && cause != NULL &&
+	    strstr(cause, "location id 3999") != NULL,
+	    "a missing id among gapped ones is refused: %s",
+	    cause != NULL ? cause : "decoded");
+	free(cause);
+	free(data);
+	free(b);
+}
+
 /*
  * Location ids need not fit 32 bits: one wider than UINT32_MAX - 1 is kept
  * whole, and an id equal to its low 32 bits is another location.
@@ -555,6 +588,7 @@ main(void)
 	test_sample_index();
 	test_interning();
 	test_sparse_ids();
+	test_gapped_ids();
 	test_wide_ids();
 	return tap_done();
 }
