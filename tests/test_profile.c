@@ -189,6 +189,15 @@ test_errors(void)
 	b->ids[0] = 77;
 	expect_error(b, "location id 77", "unknown location");
 
+	/* Locations numbered 1..n take another path: 0 and n + 1 are out. */
+	b = pb_small();
+	b->ids[2] = 0;
+	expect_error(b, "location id 0 of a sample", "location id 0");
+
+	b = pb_small();
+	b->ids[1] = b->p.n_location + 1;
+	expect_error(b, "not found", "location id n + 1");
+
 	b = pb_small();
 	b->s[0].n_value = 3;
 	expect_error(b, "has 3 values for 4 sample types", "value count");
