@@ -451,18 +451,47 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	struct pbwire_sample	*ps = &raw->samples;
 	struct pbwire_field	 f;
 	size_t			 n[3] = { 0, 0, 0 }, nsamples = 0;
+	size_t			 nmsg[7] = { 0, 0, 0, 0, 0, 0, 0 };
 
 	while (pbwire_next(&p, end, &f) == 1)
 		if (f.num == 2 && f.wt == 2) {
 			pbwire_sample_count(f.p, f.len, n);
 			nsamples++;
-		}
+		} else if (f.num >= 4 && f.num <= 6 && f.wt == 2)
+			nmsg[f.num]++;
 	if (nsamples == 0 || ps->nloc != 0 || ps->nval != 0 || ps->nlab != 0 ||
+	    raw->nlocs != 0 || raw->nfuncs != 0 || raw->nstrs != 0 ||
 	    n[0] > UINT32_MAX || n[2] > UINT32_MAX ||
 	    n[0] * sizeof *ps->loc + n[1] * sizeof *ps->val +
 	    n[2] * sizeof *ps->lab + (nsamples + 2) * 2 *
-	    sizeof *raw->stack_off > raw->budget)
+	    sizeof *raw->stack_off + nmsg[4] * (sizeof *raw->locs +
+	    sizeof *raw->lines) + nmsg[5] * sizeof *raw->funcs +
+	    nmsg[6] * sizeof *raw->strs > raw->budget)
 		return;
+	/*
+	 * The tables too: doubled as they grew, the locations, lines and
+	 * strings of genprof's profile (39,000 locations) were copied by
+	 * realloc over and over, an eighth of `heapwatch diff`'s page faults.
+	 * A location has one line mostly; more grow that table.
+	 */
+	if (nmsg[4] > 0) {
+		free(raw->locs);
+		raw->locs = xreallocarray(NULL, nmsg[4], sizeof *raw->locs);
+		raw->caplocs = nmsg[4];
+		free(raw->lines);
+		raw->lines = xreallocarray(NULL, nmsg[4], sizeof *raw->lines);
+		raw->caplines = nmsg[4];
+	}
+	if (nmsg[5] > 0) {
+		free(raw->funcs);
+		raw->funcs = xreallocarray(NULL, nmsg[5], sizeof *raw->funcs);
+		raw->capfuncs = nmsg[5];
+	}
+	if (nmsg[6] > 0) {
+		free(raw->strs);
+		raw->strs = xreallocarray(NULL, nmsg[6], sizeof *raw->strs);
+		raw->capstrs = nmsg[6];
+	}
 	/* Sized before any sample is read: nothing to keep. */
 	free(ps->loc);
 	ps->loc = xmalloc_huge(n[0], sizeof *ps->loc);

@@ -115,10 +115,21 @@ void *
 xmalloc_huge(size_t n, size_t size)
 {
 	void	*p;
-	size_t	 bytes;
+	size_t	 bytes, whole;
 
 	if (n == 0 || size > SIZE_MAX / n ||
-	    (bytes = n * size) < XMALLOC_HUGE_PAGE)
+	    (bytes = n * size) < XMALLOC_HUGE_PAGE / 2)
+		return xreallocarray(NULL, n, size);
+	/*
+	 * Whole huge pages where that wastes an eighth at most: the values
+	 * of genprof's profile (1.9 MB) took 470 faults of 4 KiB, a tenth of
+	 * `heapwatch diff`'s, and a huge page takes one. Rounding up always
+	 * made a diff's peak RSS up to a fifth larger.
+	 */
+	whole = (bytes + XMALLOC_HUGE_PAGE - 1) & ~(XMALLOC_HUGE_PAGE - 1);
+	if (whole - bytes <= bytes / 8)
+		bytes = whole;
+	else if (bytes < XMALLOC_HUGE_PAGE)
 		return xreallocarray(NULL, n, size);
 	if (posix_memalign(&p, XMALLOC_HUGE_PAGE, bytes) != 0)
 		fatalx("posix_memalign: out of memory");
