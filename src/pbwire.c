@@ -468,8 +468,38 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 	return rc;
 }
 
+/*
+ * count_varints() of a field in a buffer that goes on to bufend: its last
+ * bytes are read with those after them, masked off, where the buffer has
+ * eight from there, rather than a byte at a time, which was a tenth of
+ * sizing the arrays of a profile (a sample's values take some ten bytes).
+ */
+static size_t
+count_varints_in(const uint8_t *p, size_t len, const uint8_t *bufend)
+{
+	const uint8_t	*end = p + len;
+	uint64_t	 m;
+	size_t		 n = 0, left;
+
+	for (; end - p >= 8; p += 8) {
+		m = (~load64(p) & 0x8080808080808080ULL) >> 7;
+		n += (m * 0x0101010101010101ULL) >> 56;
+	}
+	if ((left = end - p) == 0)
+		return n;
+	if (bufend - p >= 8) {
+		m = (~load64(p) & 0x8080808080808080ULL) >> 7;
+		m &= (1ULL << (8 * left)) - 1;		/* left < 8 */
+		return n + ((m * 0x0101010101010101ULL) >> 56);
+	}
+	for (; p < end; p++)
+		n += *p < 0x80;
+	return n;
+}
+
 void
-pbwire_sample_count(const uint8_t *p, size_t len, size_t n[3])
+pbwire_sample_count(const uint8_t *p, size_t len, const uint8_t *bufend,
+    size_t n[3])
 {
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
@@ -480,7 +510,7 @@ pbwire_sample_count(const uint8_t *p, size_t len, size_t n[3])
 		if (f.num == 3 || f.wt != 2)
 			n[f.num - 1]++;
 		else
-			n[f.num - 1] += count_varints(f.p, f.len);
+			n[f.num - 1] += count_varints_in(f.p, f.len, bufend);
 	}
 }
 

@@ -455,7 +455,7 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 
 	while (pbwire_next(&p, end, &f) == 1)
 		if (f.num == 2 && f.wt == 2) {
-			pbwire_sample_count(f.p, f.len, n);
+			pbwire_sample_count(f.p, f.len, end, n);
 			nsamples++;
 		} else if (f.num >= 4 && f.num <= 6 && f.wt == 2)
 			nmsg[f.num]++;
