@@ -15,8 +15,10 @@
 # second by `heapwatch top --times` (decompressed bytes over its parse
 # time), the inflate time, `heapwatch diff` against zlib gunzipping both
 # files (bench/zcat2.c) and against `go tool pprof -top -base`, with peak
-# RSS and page faults. The goals: parse >= 300 MB/s, diff >= 60x faster
-# than pprof, under 64 MiB, with at most twice gunzip's page faults.
+# RSS and page faults; with valgrind, the instructions a byte of protobuf
+# that inflating, parsing and interning take, as callgrind counts them.
+# The goals: parse >= 300 MB/s, diff >= 60x faster than pprof, under
+# 64 MiB, with at most twice gunzip's page faults.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/_build/plain}
@@ -57,6 +59,35 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+# instructions FILE: with valgrind, the instructions `heapwatch top` takes
+# to inflate FILE, to parse it (profile_parse() less the inflate) and to
+# intern it (profile_reduce()), a byte of protobuf, as callgrind counts
+# them: figures that do not depend on what else the machine runs, where
+# the times above do (the goal of 300 MB/s is some 10 cycles a byte).
+instructions() {
+	local f=$1 bytes=$2
+	command -v valgrind >/dev/null || return 0
+	valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+	    "$hw" top "$f" >/dev/null 2>&1 || return 0
+	callgrind_annotate --inclusive=yes "$work/callgrind.out" 2>/dev/null |
+	    awk -v bytes="$bytes" '
+	function num(s) { gsub(",", "", s); return s + 0 }
+	function max(a, b) { return a > b ? a : b }
+	# A function may be listed under two spellings of its file: the
+	# larger figure is the whole of it.
+	/=>/ { next }			# calls, under the annotated source
+	/profile\.c:profile_parse( |$)/ { parse = max(parse, num($1)) }
+	/inflate\.c:inflate_whole( |$)/ { whole = max(whole, num($1)) }
+	/inflate\.c:inflate_stream( |$)/ { stream = max(stream, num($1)) }
+	/profile\.c:profile_reduce( |$)/ { reduce = max(reduce, num($1)) }
+	END {
+		inflate = whole + stream
+		printf "  instructions a byte: inflate %.1f, parse %.1f," \
+		    " intern %.1f (callgrind)\n", inflate / bytes,
+		    (parse - inflate) / bytes, reduce / bytes
+	}'
+}
+
 # bench NAME BASE CURRENT: the figures of one kind of profile.
 bench() {
 	local name=$1 base=$2 cur=$3 i times parse inflate bytes
@@ -77,6 +108,7 @@ bench() {
 	printf '  top --times: inflate %.1f ms, parse %.1f ms: %.0f MB/s' \
 	    "$inflate" "$parse" "$(echo "$bytes / $parse / 1000" | bc -l)"
 	echo " (goal >= 300)"
+	instructions "$cur" "$bytes"
 	printf '  %-26s %8.1f ms %8.1f ms cpu %6.1f MiB %7d faults\n' \
 	    "zlib gunzip both" "$zlib_ms" "$zlib_cpu" \
 	    "$(echo "$zlib_kib / 1024" | bc -l)" "$zlib_flt" \

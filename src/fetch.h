@@ -18,5 +18,7 @@ bool	fetch_is_url(const char *);
 int	fetch_url(const char *url, size_t max, uint64_t timeout_ms,
 	    void **data, size_t *len, char **cause)
 	    __attribute__((warn_unused_result));
+/* Stop libcurl if a fetch loaded it. */
+void	fetch_done(void);
 
 #endif

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "clock.h"
@@ -695,8 +694,6 @@ main(int argc, char **argv)
 	int		 ch, rc;
 
 	log_init("heapwatch", 0);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fatalx("cannot start libcurl");
 	malloc_tune();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
@@ -797,6 +794,6 @@ main(int argc, char **argv)
 	}
 	free(o.source_path);
 	free(o.trim_path);
-	curl_global_cleanup();
+	fetch_done();
 	return rc;
 }

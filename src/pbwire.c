@@ -180,10 +180,27 @@ packed_varints(const uint8_t *p, size_t len, uint64_t *out)
 			start = e + 1;
 		}
 	}
-	/* The last bytes, and short fields such as a sample's values. */
-	while (start < end)
-		if (short_varint(&start, end, o++) == -1)
+	/*
+	 * The last bytes, and short fields such as a sample's values: counts
+	 * of one byte and sizes of two or three, read here before a varint of
+	 * any length. A field of fewer than eight bytes left short_varint()
+	 * to read them a byte at a time: half of the cost of the values.
+	 */
+	while (start < end) {
+		if (start[0] < 0x80) {
+			*o++ = start[0];
+			start++;
+		} else if (end - start >= 2 && start[1] < 0x80) {
+			*o++ = (start[0] & 0x7f) | (uint64_t)start[1] << 7;
+			start += 2;
+		} else if (end - start >= 3 && start[2] < 0x80) {
+			*o++ = (start[0] & 0x7f) |
+			    (uint64_t)(start[1] & 0x7f) << 7 |
+			    (uint64_t)start[2] << 14;
+			start += 3;
+		} else if (short_varint(&start, end, o++) == -1)
 			return -1;
+	}
 	return o - out;
 }
 
@@ -451,8 +468,38 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 	return rc;
 }
 
+/*
+ * count_varints() of a field in a buffer that goes on to bufend: its last
+ * bytes are read with those after them, masked off, where the buffer has
+ * eight from there, rather than a byte at a time, which was a tenth of
+ * sizing the arrays of a profile (a sample's values take some ten bytes).
+ */
+static size_t
+count_varints_in(const uint8_t *p, size_t len, const uint8_t *bufend)
+{
+	const uint8_t	*end = p + len;
+	uint64_t	 m;
+	size_t		 n = 0, left;
+
+	for (; end - p >= 8; p += 8) {
+		m = (~load64(p) & 0x8080808080808080ULL) >> 7;
+		n += (m * 0x0101010101010101ULL) >> 56;
+	}
+	if ((left = end - p) == 0)
+		return n;
+	if (bufend - p >= 8) {
+		m = (~load64(p) & 0x8080808080808080ULL) >> 7;
+		m &= (1ULL << (8 * left)) - 1;		/* left < 8 */
+		return n + ((m * 0x0101010101010101ULL) >> 56);
+	}
+	for (; p < end; p++)
+		n += *p < 0x80;
+	return n;
+}
+
 void
-pbwire_sample_count(const uint8_t *p, size_t len, size_t n[3])
+pbwire_sample_count(const uint8_t *p, size_t len, const uint8_t *bufend,
+    size_t n[3])
 {
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
@@ -463,7 +510,7 @@ pbwire_sample_count(const uint8_t *p, size_t len, size_t n[3])
 		if (f.num == 3 || f.wt != 2)
 			n[f.num - 1]++;
 		else
-			n[f.num - 1] += count_varints(f.p, f.len);
+			n[f.num - 1] += count_varints_in(f.p, f.len, bufend);
 	}
 }
 

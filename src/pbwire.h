@@ -115,9 +115,11 @@ void	pbwire_sample_free(struct pbwire_sample *);
  * Add to n[0], n[1] and n[2] how many location ids, values and labels
  * pbwire_sample() appends for the Sample message p[0..len), so that the
  * arrays of a whole profile can be sized at once; malformed bytes end the
- * count early, and pbwire_sample() says what is wrong.
+ * count early, and pbwire_sample() says what is wrong. The bytes up to
+ * bufend, after the message, may be read (and are not counted).
  */
-void	pbwire_sample_count(const uint8_t *, size_t, size_t n[3]);
+void	pbwire_sample_count(const uint8_t *, size_t, const uint8_t *bufend,
+	    size_t n[3]);
 
 struct pbwire_line {
 	uint64_t		 function_id;

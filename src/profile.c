@@ -1,24 +1,21 @@
 #include "config.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <protobuf-c/protobuf-c.h>
-#include <libdeflate.h>
-#include <zlib.h>
 
 #include "arena.h"
 #include "clock.h"
 #include "hash.h"
+#include "inflate.h"
 #include "log.h"
 #include "profile.h"
 #include "pbwire.h"
@@ -34,394 +31,7 @@
 	}								\
 } while (0)
 
-struct symtab {
-	struct arena		*arena;
-
-	struct sym_str		*strs;
-	uint32_t		 nstrs, capstrs;
-	struct idset		 strset;
-
-	struct sym_func		*funcs;
-	uint32_t		 nfuncs, capfuncs;
-	struct idset		 funcset;
-
-	struct sym_mapping	*maps;
-	uint32_t		 nmaps, capmaps;
-	struct idset		 mapset;
-
-	struct sym_loc		*locs;
-	uint32_t		 nlocs, caplocs;
-	struct idset		 locset;
-
-	struct sym_line		*lines;
-	uint32_t		 nlines, caplines;
-
-	struct sym_node		*nodes;
-	uint32_t		 nnodes, capnodes;
-	struct idset		 nodeset;
-
-	/* Label sets: canonical word sequences, set i at lsw[lsoff[i]..]. */
-	uint64_t		*lsw;
-	size_t			 nlsw, caplsw;
-	uint32_t		*lsoff;
-	uint32_t		 nls, capls;
-	struct idset		 lsset;
-};
-
-/* ---- interning ---------------------------------------------------------- */
-
-struct str_key {
-	const char	*s;
-	size_t		 len;
-};
-
-static bool
-str_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab	*st = ctx;
-	const struct str_key	*k = key;
-
-	return st->strs[id].len == k->len &&
-	    memcmp(st->strs[id].s, k->s, k->len) == 0;
-}
-
-static uint32_t
-sym_intern_str(struct symtab *st, const char *s, size_t len)
-{
-	struct str_key	 k = { s, len };
-	uint32_t	 h, id;
-
-	h = (uint32_t)hash_bytes(s, len, 0);
-	if ((id = idset_find(&st->strset, h, str_eq, st, &k)) != HASH_NONE)
-		return id;
-	GROW(st->strs, st->nstrs, st->capstrs);
-	id = st->nstrs++;
-	st->strs[id].s = arena_strndup(st->arena, s, len);
-	st->strs[id].len = len;
-	idset_add(&st->strset, h, id);
-	return id;
-}
-
-static bool
-func_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab	*st = ctx;
-	const struct sym_func	*a = &st->funcs[id], *b = key;
-
-	return a->name == b->name && a->system_name == b->system_name &&
-	    a->filename == b->filename && a->start_line == b->start_line;
-}
-
-static uint32_t
-sym_intern_func(struct symtab *st, const struct sym_func *f)
-{
-	uint64_t	h;
-	uint32_t	id;
-
-	h = hash_word(hash_word(hash_word(hash_word(1, f->name),
-	    f->system_name), f->filename), (uint64_t)f->start_line);
-	if ((id = idset_find(&st->funcset, h, func_eq, st, f)) != HASH_NONE)
-		return id;
-	GROW(st->funcs, st->nfuncs, st->capfuncs);
-	id = st->nfuncs++;
-	st->funcs[id] = *f;
-	idset_add(&st->funcset, h, id);
-	return id;
-}
-
-static bool
-map_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab		*st = ctx;
-	const struct sym_mapping	*a = &st->maps[id], *b = key;
-
-	return a->size == b->size && a->offset == b->offset &&
-	    a->key == b->key;
-}
-
-static uint32_t
-sym_intern_mapping(struct symtab *st, const struct sym_mapping *m)
-{
-	uint64_t	h;
-	uint32_t	id;
-
-	h = hash_word(hash_word(hash_word(2, m->size), m->offset), m->key);
-	if ((id = idset_find(&st->mapset, h, map_eq, st, m)) != HASH_NONE)
-		return id;
-	GROW(st->maps, st->nmaps, st->capmaps);
-	id = st->nmaps++;
-	st->maps[id] = *m;
-	idset_add(&st->mapset, h, id);
-	return id;
-}
-
-static bool
-node_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab	*st = ctx;
-	const struct sym_node	*a = &st->nodes[id], *b = key;
-
-	return a->name == b->name && a->objfile == b->objfile &&
-	    a->start_line == b->start_line;
-}
-
-/*
- * The report node of a frame, as pprof names it at function granularity:
- * the function's name; for a nameless function or a location without lines,
- * the object file (and start line), printed "[file]" or "<unknown>".
- */
-static uint32_t
-sym_intern_node(struct symtab *st, uint32_t func, uint32_t mapping)
-{
-	struct sym_node	 n = { 0, 0, 0, NULL, false };
-	const char	*file, *base;
-	uint64_t	 h;
-	uint32_t	 id;
-
-	if (func != SYM_NONE) {
-		n.name = st->funcs[func].name;
-		if (st->strs[n.name].len == 0)
-			n.start_line = st->funcs[func].start_line;
-	}
-	if (n.name == 0 && mapping != SYM_NONE)
-		n.objfile = st->maps[mapping].file;
-	h = hash_word(hash_word(hash_word(3, n.name), n.objfile),
-	    (uint64_t)n.start_line);
-	if ((id = idset_find(&st->nodeset, h, node_eq, st, &n)) != HASH_NONE)
-		return id;
-	if (n.name != 0)
-		n.label = st->strs[n.name].s;
-	else if (n.objfile != 0) {
-		file = st->strs[n.objfile].s;
-		base = strrchr(file, '/');
-		base = base != NULL && base[1] != '\0' ? base + 1 : file;
-		n.label = arena_alloc(st->arena, strlen(base) + 3);
-		strcpy((char *)n.label, "[");
-		strcat((char *)n.label, base);
-		strcat((char *)n.label, "]");
-	} else
-		n.label = "<unknown>";
-	GROW(st->nodes, st->nnodes, st->capnodes);
-	id = st->nnodes++;
-	st->nodes[id] = n;
-	idset_add(&st->nodeset, h, id);
-	return id;
-}
-
-struct loc_key {
-	struct sym_loc		 loc;
-	const struct sym_line	*lines;
-};
-
-static bool
-loc_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab	*st = ctx;
-	const struct sym_loc	*a = &st->locs[id];
-	const struct loc_key	*k = key;
-	const struct sym_line	*al = &st->lines[a->line0];
-	uint32_t		 i;
-
-	if (a->mapping != k->loc.mapping || a->addr != k->loc.addr ||
-	    a->folded != k->loc.folded || a->nlines != k->loc.nlines)
-		return false;
-	for (i = 0; i < a->nlines; i++)
-		if (al[i].func != k->lines[i].func ||
-		    al[i].line != k->lines[i].line)
-			return false;
-	return true;
-}
-
-static uint32_t
-sym_intern_loc(struct symtab *st, const struct loc_key *k)
-{
-	uint64_t	h;
-	uint32_t	id, i, n;
-
-	h = hash_word(hash_word(hash_word(hash_word(4, k->loc.mapping),
-	    k->loc.addr), k->loc.folded), k->loc.nlines);
-	for (i = 0; i < k->loc.nlines; i++)
-		h = hash_word(hash_word(h, k->lines[i].func),
-		    (uint64_t)k->lines[i].line);
-	if ((id = idset_find(&st->locset, h, loc_eq, st, k)) != HASH_NONE)
-		return id;
-	GROW(st->locs, st->nlocs, st->caplocs);
-	id = st->nlocs++;
-	st->locs[id] = k->loc;
-	st->locs[id].line0 = st->nlines;
-	n = k->loc.nlines > 0 ? k->loc.nlines : 1;
-	for (i = 0; i < n; i++) {
-		GROW(st->lines, st->nlines, st->caplines);
-		if (k->loc.nlines > 0)
-			st->lines[st->nlines] = k->lines[i];
-		else {
-			st->lines[st->nlines].func = SYM_NONE;
-			st->lines[st->nlines].line = 0;
-		}
-		st->lines[st->nlines].node = sym_intern_node(st,
-		    st->lines[st->nlines].func, k->loc.mapping);
-		if (i + 1 < k->loc.nlines)
-			st->nodes[st->lines[st->nlines].node].inlined = true;
-		st->nlines++;
-	}
-	idset_add(&st->locset, h, id);
-	return id;
-}
-
-struct ls_key {
-	const uint64_t	*w;
-	size_t		 n;
-};
-
-static bool
-ls_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct symtab	*st = ctx;
-	const struct ls_key	*k = key;
-	size_t			 n = st->lsoff[id + 1] - st->lsoff[id];
-
-	return n == k->n && (n == 0 ||
-	    memcmp(&st->lsw[st->lsoff[id]], k->w, n * sizeof *k->w) == 0);
-}
-
-static uint32_t
-sym_intern_labelset(struct symtab *st, const uint64_t *w, size_t n)
-{
-	struct ls_key	 k = { w, n };
-	uint32_t	 h, id;
-
-	h = (uint32_t)hash_bytes(w, n * sizeof *w, 5);
-	if ((id = idset_find(&st->lsset, h, ls_eq, st, &k)) != HASH_NONE)
-		return id;
-	while (st->caplsw - st->nlsw < n) {
-		st->caplsw = st->caplsw == 0 ? 256 : st->caplsw * 2;
-		st->lsw = xreallocarray(st->lsw, st->caplsw, sizeof *st->lsw);
-	}
-	if (n > 0)
-		memcpy(&st->lsw[st->nlsw], w, n * sizeof *w);
-	st->nlsw += n;
-	/* lsoff has one more entry than there are sets. */
-	if (st->nls + 2 > st->capls) {
-		st->capls = st->capls == 0 ? 64 : st->capls * 2;
-		st->lsoff = xreallocarray(st->lsoff, st->capls,
-		    sizeof *st->lsoff);
-	}
-	id = st->nls++;
-	st->lsoff[id + 1] = st->nlsw;
-	idset_add(&st->lsset, h, id);
-	return id;
-}
-
-struct symtab *
-symtab_new(void)
-{
-	struct symtab	*st;
-
-	st = xcalloc(1, sizeof *st);
-	st->arena = arena_new(64 << 10);
-	idset_init(&st->strset, 1024);
-	idset_init(&st->funcset, 1024);
-	idset_init(&st->mapset, 16);
-	idset_init(&st->locset, 4096);
-	idset_init(&st->nodeset, 1024);
-	idset_init(&st->lsset, 16);
-	sym_intern_str(st, "", 0);		/* string id 0 is "" */
-	st->capls = 64;
-	st->lsoff = xcalloc(st->capls, sizeof *st->lsoff);
-	sym_intern_labelset(st, NULL, 0);	/* label set 0 is empty */
-	return st;
-}
-
-void
-symtab_free(struct symtab *st)
-{
-	if (st == NULL)
-		return;
-	idset_free(&st->strset);
-	idset_free(&st->funcset);
-	idset_free(&st->mapset);
-	idset_free(&st->locset);
-	idset_free(&st->nodeset);
-	idset_free(&st->lsset);
-	free(st->strs);
-	free(st->funcs);
-	free(st->maps);
-	free(st->locs);
-	free(st->lines);
-	free(st->nodes);
-	free(st->lsw);
-	free(st->lsoff);
-	arena_free(st->arena);
-	free(st);
-}
-
-const struct sym_str *
-symtab_str(const struct symtab *st, uint32_t id)
-{
-	return &st->strs[id];
-}
-
-const struct sym_func *
-symtab_func(const struct symtab *st, uint32_t id)
-{
-	return &st->funcs[id];
-}
-
-const struct sym_loc *
-symtab_loc(const struct symtab *st, uint32_t id)
-{
-	return &st->locs[id];
-}
-
-const struct sym_line *
-symtab_line(const struct symtab *st, uint32_t id)
-{
-	return &st->lines[id];
-}
-
-const struct sym_node *
-symtab_node(const struct symtab *st, uint32_t id)
-{
-	return &st->nodes[id];
-}
-
-const struct sym_mapping *
-symtab_mapping(const struct symtab *st, uint32_t id)
-{
-	return &st->maps[id];
-}
-
-uint32_t
-symtab_nnodes(const struct symtab *st)
-{
-	return st->nnodes;
-}
-
-uint32_t
-symtab_nlines(const struct symtab *st)
-{
-	return st->nlines;
-}
-
-uint32_t
-symtab_nlocs(const struct symtab *st)
-{
-	return st->nlocs;
-}
-
-const struct sym_loc *
-symtab_locs(const struct symtab *st)
-{
-	return st->locs;
-}
-
-const struct sym_line *
-symtab_lines(const struct symtab *st)
-{
-	return st->lines;
-}
-
-/* ---- reading and inflating ---------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 int
 profile_read_file(const char *path, size_t max, void **data, size_t *len,
@@ -483,14 +93,6 @@ fail:
 	return -1;
 }
 
-static bool
-is_gzip(const void *data, size_t len)
-{
-	const unsigned char	*p = data;
-
-	return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
-}
-
 /* ---- parsing ------------------------------------------------------------ */
 
 /*
@@ -509,9 +111,6 @@ is_gzip(const void *data, size_t len)
  */
 
 #define PROFILE_MAX_FIELD	((size_t)16 << 20)	/* one top-level field */
-#define INFLATE_WINDOW		((size_t)256 << 10)
-#define INFLATE_WHOLE		((size_t)32 << 20)	/* inflated whole, at most */
-#define INFLATE_RATIO		64	/* profiles compress far less */
 
 struct raw_vt {
 	int64_t		 type;
@@ -837,32 +436,6 @@ raw_bytes(const struct profile_raw *raw)
 	    raw->samples.caplab * sizeof *raw->samples.lab;
 }
 
-#define HUGE_PAGE	((size_t)2 << 20)
-
-/*
- * A block of n elements of size bytes that is freed with free(), on huge
- * pages where it is large enough and the kernel lets it. Decoding a
- * profile of 75,000 deep stacks writes some 15 MB of fresh memory once;
- * faulted in 4 KiB at a time, that took a third of `heapwatch top`'s time
- * in a virtual machine (5,600 faults; 1,700 with huge pages).
- */
-static void *
-huge_alloc(size_t n, size_t size)
-{
-	void	*p;
-	size_t	 bytes;
-
-	if (n == 0 || size > SIZE_MAX / n || (bytes = n * size) < HUGE_PAGE)
-		return xreallocarray(NULL, n, size);
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		fatalx("posix_memalign: out of memory");
-#ifdef MADV_HUGEPAGE
-	/* A hint: without it, the block is made of small pages. */
-	(void)madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);
-#endif
-	return p;
-}
-
 /*
  * Size the arrays of the samples at once when the whole profile is in
  * memory. Grown by doubling as samples came, they were copied by realloc
@@ -878,27 +451,56 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	struct pbwire_sample	*ps = &raw->samples;
 	struct pbwire_field	 f;
 	size_t			 n[3] = { 0, 0, 0 }, nsamples = 0;
+	size_t			 nmsg[7] = { 0, 0, 0, 0, 0, 0, 0 };
 
 	while (pbwire_next(&p, end, &f) == 1)
 		if (f.num == 2 && f.wt == 2) {
-			pbwire_sample_count(f.p, f.len, n);
+			pbwire_sample_count(f.p, f.len, end, n);
 			nsamples++;
-		}
+		} else if (f.num >= 4 && f.num <= 6 && f.wt == 2)
+			nmsg[f.num]++;
 	if (nsamples == 0 || ps->nloc != 0 || ps->nval != 0 || ps->nlab != 0 ||
+	    raw->nlocs != 0 || raw->nfuncs != 0 || raw->nstrs != 0 ||
 	    n[0] > UINT32_MAX || n[2] > UINT32_MAX ||
 	    n[0] * sizeof *ps->loc + n[1] * sizeof *ps->val +
 	    n[2] * sizeof *ps->lab + (nsamples + 2) * 2 *
-	    sizeof *raw->stack_off > raw->budget)
+	    sizeof *raw->stack_off + nmsg[4] * (sizeof *raw->locs +
+	    sizeof *raw->lines) + nmsg[5] * sizeof *raw->funcs +
+	    nmsg[6] * sizeof *raw->strs > raw->budget)
 		return;
+	/*
+	 * The tables too: doubled as they grew, the locations, lines and
+	 * strings of genprof's profile (39,000 locations) were copied by
+	 * realloc over and over, an eighth of `heapwatch diff`'s page faults.
+	 * A location has one line mostly; more grow that table.
+	 */
+	if (nmsg[4] > 0) {
+		free(raw->locs);
+		raw->locs = xreallocarray(NULL, nmsg[4], sizeof *raw->locs);
+		raw->caplocs = nmsg[4];
+		free(raw->lines);
+		raw->lines = xreallocarray(NULL, nmsg[4], sizeof *raw->lines);
+		raw->caplines = nmsg[4];
+	}
+	if (nmsg[5] > 0) {
+		free(raw->funcs);
+		raw->funcs = xreallocarray(NULL, nmsg[5], sizeof *raw->funcs);
+		raw->capfuncs = nmsg[5];
+	}
+	if (nmsg[6] > 0) {
+		free(raw->strs);
+		raw->strs = xreallocarray(NULL, nmsg[6], sizeof *raw->strs);
+		raw->capstrs = nmsg[6];
+	}
 	/* Sized before any sample is read: nothing to keep. */
 	free(ps->loc);
-	ps->loc = huge_alloc(n[0], sizeof *ps->loc);
+	ps->loc = xmalloc_huge(n[0], sizeof *ps->loc);
 	ps->caploc = n[0];
 	free(ps->val);
-	ps->val = huge_alloc(n[1], sizeof *ps->val);
+	ps->val = xmalloc_huge(n[1], sizeof *ps->val);
 	ps->capval = n[1];
 	free(ps->lab);
-	ps->lab = huge_alloc(n[2], sizeof *ps->lab);
+	ps->lab = xmalloc_huge(n[2], sizeof *ps->lab);
 	ps->caplab = n[2];
 	if (nsamples + 2 > raw->capsamples) {
 		raw->capsamples = nsamples + 2;
@@ -976,90 +578,21 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 }
 
 /*
- * A decompressor a thread, kept until the thread ends: made for each
- * profile, its allocation of some 11 KB cost heapwatchd's workers, among
- * many smaller blocks, about a tenth of inflating the profile.
- */
-static pthread_key_t	inflater_key;
-static pthread_once_t	inflater_once = PTHREAD_ONCE_INIT;
-
-static void
-inflater_free(void *d)
-{
-	libdeflate_free_decompressor(d);
-}
-
-static void
-inflater_init(void)
-{
-	if (pthread_key_create(&inflater_key, inflater_free) != 0)
-		fatalx("pthread_key_create failed");
-}
-
-static struct libdeflate_decompressor *
-inflater(void)
-{
-	struct libdeflate_decompressor	*d;
-
-	pthread_once(&inflater_once, inflater_init);
-	if ((d = pthread_getspecific(inflater_key)) != NULL)
-		return d;
-	if ((d = libdeflate_alloc_decompressor()) != NULL &&
-	    pthread_setspecific(inflater_key, d) != 0) {
-		libdeflate_free_decompressor(d);
-		d = NULL;
-	}
-	return d;
-}
-
-void
-profile_thread_done(void)
-{
-	struct libdeflate_decompressor	*d;
-
-	pthread_once(&inflater_once, inflater_init);
-	if ((d = pthread_getspecific(inflater_key)) != NULL) {
-		pthread_setspecific(inflater_key, NULL);
-		libdeflate_free_decompressor(d);
-	}
-}
-
-/*
- * Inflate a gzip member whole with libdeflate, some three times faster than
- * zlib, when the size its trailer claims is plausible: within INFLATE_WHOLE
- * bytes and INFLATE_RATIO times the input, as a bomb's is not. 1 when it
- * does not apply or fails, for parse_gzip(), whose messages say what is
- * wrong, to stream it instead; else what parsing it gave.
+ * Parse a gzip member inflated whole, when inflate_whole() applies: 1 when
+ * it does not, for parse_gzip() to stream it instead; else what parsing it
+ * gave.
  */
 static int
 parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
     size_t max, char **cause)
 {
-	struct libdeflate_decompressor	*d;
-	enum libdeflate_result		 r;
-	uint8_t				*out;
-	size_t				 isize, got = 0, used = 0;
-	double				 t0;
-	int				 rc;
+	uint8_t		*out;
+	size_t		 got;
+	int		 rc;
 
-	if (len < 18)
+	if (inflate_whole(in, len, max, &out, &got,
+	    &raw->stats.inflate_ms) == 1)
 		return 1;
-	isize = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 |
-	    (size_t)in[len - 2] << 16 | (size_t)in[len - 1] << 24;
-	if (isize == 0 || isize > max || isize > INFLATE_WHOLE ||
-	    isize / INFLATE_RATIO > len)
-		return 1;
-	if ((d = inflater()) == NULL)
-		return 1;
-	out = huge_alloc(isize, 1);
-	t0 = clock_mono_us() / 1e3;
-	r = libdeflate_gzip_decompress_ex(d, in, len, out, isize, &used, &got);
-	raw->stats.inflate_ms += clock_mono_us() / 1e3 - t0;
-	if (r != LIBDEFLATE_SUCCESS || got != isize || used != len) {
-		/* Not one whole member of that size: zlib will say why. */
-		free(out);
-		return 1;
-	}
 	raw->stats.bytes_out = got;
 	presize_samples(raw, out, got);
 	rc = parse_fields(raw, out, got, true, cause) == -1 ? -1 : 0;
@@ -1067,84 +600,32 @@ parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
 	return rc;
 }
 
-/*
- * Inflate one or more concatenated gzip members (as `cat a.gz b.gz` makes)
- * a window at a time, parsing each window's complete fields before the
- * next; more than max bytes of output are refused, so that a gzip bomb
- * costs a window of memory and at most max bytes of work.
- */
+/* parse_fields() as the sink of inflate_stream(). */
+static ssize_t
+parse_window(void *arg, const uint8_t *win, size_t have, bool final,
+    char **cause)
+{
+	return parse_fields(arg, win, have, final, cause);
+}
+
+/* Parse gzip members as they are inflated, a window at a time. */
 static int
 parse_gzip(struct profile_raw *raw, const uint8_t *in, size_t len,
     size_t max, char **cause)
 {
-	z_stream	 zs;
-	uint8_t		*win;
-	size_t		 cap = INFLATE_WINDOW, have = 0, total = 0, left = len;
-	size_t		 chunk, got;
-	ssize_t		 used;
-	double		 t0;
-	int		 rc, ret = -1;
-	bool		 done = false;
+	size_t	total;
 
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 15 + 16) != Z_OK)
-		fatalx("inflateInit2 failed");
-	win = xmalloc(cap);
-	zs.next_in = (uint8_t *)in;
-	while (!done) {
-		/* zlib counts in uInt: feed it 1 GiB at most at a time. */
-		if (zs.avail_in == 0) {
-			chunk = left > (1u << 30) ? (1u << 30) : left;
-			zs.avail_in = chunk;
-			left -= chunk;
-		}
-		if (have == cap) {
-			/* One field fills the window: widen it. */
-			cap *= 2;
-			win = xreallocarray(win, cap, 1);
-		}
-		zs.next_out = win + have;
-		zs.avail_out = cap - have;
-		t0 = clock_mono_us() / 1e3;
-		rc = inflate(&zs, Z_NO_FLUSH);
-		raw->stats.inflate_ms += clock_mono_us() / 1e3 - t0;
-		got = cap - have - zs.avail_out;
-		total += got;
-		have += got;
-		if (total > max) {
-			xasprintf(cause, "decompressed profile exceeds the "
-			    "%s limit", units_fmt_size(max));
-			goto out;
-		}
-		if (rc == Z_STREAM_END) {
-			if (zs.avail_in == 0 && left == 0)
-				done = true;
-			else if (inflateReset(&zs) != Z_OK)
-				fatalx("inflateReset failed");
-		} else if (rc == Z_BUF_ERROR && zs.avail_in == 0 &&
-		    left == 0) {
-			xasprintf(cause, "truncated gzip data");
-			goto out;
-		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			xasprintf(cause, "corrupt gzip data: %s",
-			    zs.msg != NULL ? zs.msg : "inflate failed");
-			goto out;
-		}
-		if ((used = parse_fields(raw, win, have, done, cause)) == -1)
-			goto out;
-		memmove(win, win + used, have - used);
-		have -= used;
-	}
-	if (total == 0) {
-		xasprintf(cause, "empty profile");
-		goto out;
-	}
+	if (inflate_stream(in, len, max, parse_window, raw, &total,
+	    &raw->stats.inflate_ms, cause) == -1)
+		return -1;
 	raw->stats.bytes_out = total;
-	ret = 0;
-out:
-	inflateEnd(&zs);
-	free(win);
-	return ret;
+	return 0;
+}
+
+void
+profile_thread_done(void)
+{
+	inflate_thread_done();
 }
 
 static int
@@ -1256,6 +737,36 @@ check_values(const struct profile_raw *raw, char **cause)
 	return 0;
 }
 
+/*
+ * Resolve the location ids of the stacks to local indices, in place, when
+ * the locations are numbered 1..n in table order, as Go's writer numbers
+ * them, and no id is over 32 bits: an id's index is the id less one, and
+ * all are checked at once, with no lookup and no branch on each. That took
+ * a fifth of the time of the lookups it replaces, which were a tenth of
+ * decoding a profile of deep stacks (1.2 million ids). false, with the ids
+ * as they were, when an id is 0 or over n.
+ */
+static bool
+resolve_numbered(struct pbwire_sample *ps, size_t nlocs)
+{
+	uint32_t	*loc = ps->loc, pos, bad = 0, n;
+	size_t		 i;
+
+	if (ps->nwide > 0 || nlocs >= UINT32_MAX)
+		return false;
+	n = nlocs;
+	for (i = 0; i < ps->nloc; i++) {
+		pos = loc[i] - 1;		/* id 0 wraps over n */
+		bad |= pos >= n;
+		loc[i] = pos;
+	}
+	if (bad == 0)
+		return true;
+	for (i = 0; i < ps->nloc; i++)
+		loc[i]++;
+	return false;
+}
+
 /* Resolve the location ids of the stacks to local indices, in place. */
 static int
 resolve_stacks(struct pbwire_sample *ps, const struct idmap *locidx,
@@ -1267,20 +778,36 @@ resolve_stacks(struct pbwire_sample *ps, const struct idmap *locidx,
 	size_t				 i, n = ps->nloc, w = 0;
 	size_t				 next = ps->nwide > 0 ? wide[0].pos : n;
 
+	/*
+	 * With no wide id and a dense map, a lookup is a load: taken out of
+	 * idmap_get() and the check for wide ids, looking up the 1.2 million
+	 * ids of genprof's deep profile takes half the instructions.
+	 */
+	if (ps->nwide == 0 && locidx->dense != NULL) {
+		for (i = 0; i < n; i++) {
+			id = loc[i];
+			if (id >= locidx->ndense ||
+			    (pos = locidx->dense[id]) == 0)
+				goto missing;
+			loc[i] = pos - 1;
+		}
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		id = loc[i];
 		if (i == next) {
 			id = wide[w++].id;
 			next = w < ps->nwide ? wide[w].pos : n;
 		}
-		if ((pos = idmap_get(locidx, id)) == HASH_NONE) {
-			xasprintf(cause, "location id %llu of a sample not "
-			    "found", (unsigned long long)id);
-			return -1;
-		}
+		if ((pos = idmap_get(locidx, id)) == HASH_NONE)
+			goto missing;
 		loc[i] = pos;
 	}
 	return 0;
+missing:
+	xasprintf(cause, "location id %llu of a sample not found",
+	    (unsigned long long)id);
+	return -1;
 }
 
 /*
@@ -1331,7 +858,12 @@ parse_finish(struct profile_raw *raw, char **cause)
 			}
 		}
 	}
-	rc = resolve_stacks(&raw->samples, &locidx, cause);
+	for (i = 0; i < raw->nlocs && raw->locs[i].id == i + 1; i++)
+		;
+	if (i == raw->nlocs && resolve_numbered(&raw->samples, raw->nlocs))
+		rc = 0;
+	else
+		rc = resolve_stacks(&raw->samples, &locidx, cause);
 out:
 	idmap_free(&mapidx);
 	idmap_free(&funcidx);
@@ -1353,7 +885,7 @@ profile_parse(const void *data, size_t len, size_t max, char **cause)
 	raw->budget = max > SIZE_MAX / 2 ? SIZE_MAX : max * 2;
 	raw->scratch = arena_new(16384);
 	raw->strings = arena_new(65536);
-	if (is_gzip(data, len)) {
+	if (inflate_is_gzip(data, len)) {
 		if ((rc = parse_whole(raw, data, len, max, cause)) == 1)
 			rc = parse_gzip(raw, data, len, max, cause);
 	}
@@ -1533,7 +1065,7 @@ intern_labels(struct symtab *st, const uint32_t *strmap,
 				w[nw++] = e[k].unit == SYM_NONE ? 0 :
 				    e[k].unit;
 	}
-	id = sym_intern_labelset(st, w, nw);
+	id = symtab_intern_labelset(st, w, nw);
 	if (memo != NULL) {
 		memo->kind_key = e[0].kind_key;
 		memo->value = e[0].value;
@@ -1550,7 +1082,7 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 {
 	struct sym_mapping	 m;
 	struct sym_func		 f;
-	struct loc_key		 k;
+	struct sym_loc		 loc;
 	struct sym_line		*lines = NULL;
 	uint32_t		*msym, *fsym, *lsym;
 	size_t			 i, j, caplines = 0;
@@ -1568,7 +1100,7 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 		m.offset = rm->offset;
 		m.key = m.build_id != 0 ? m.build_id : m.file;
 		m.start = rm->start;
-		msym[i] = sym_intern_mapping(st, &m);
+		msym[i] = symtab_intern_mapping(st, &m);
 	}
 	p->main_mapping = raw->nmaps > 0 ? msym[0] : SYM_NONE;
 
@@ -1578,22 +1110,22 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 		f.system_name = strmap[raw->funcs[i].system_name];
 		f.filename = strmap[raw->funcs[i].filename];
 		f.start_line = raw->funcs[i].start_line;
-		fsym[i] = sym_intern_func(st, &f);
+		fsym[i] = symtab_intern_func(st, &f);
 	}
 
 	lsym = xreallocarray(NULL, raw->nlocs + 1, sizeof *lsym);
 	for (i = 0; i < raw->nlocs; i++) {
 		const struct raw_location *rl = &raw->locs[i];
 
-		memset(&k, 0, sizeof k);
-		k.loc.addr = rl->address;
-		k.loc.mapping = SYM_NONE;
+		memset(&loc, 0, sizeof loc);
+		loc.addr = rl->address;
+		loc.mapping = SYM_NONE;
 		if (rl->mapping != SYM_NONE) {
-			k.loc.mapping = msym[rl->mapping];
-			k.loc.addr -= raw->maps[rl->mapping].start;
+			loc.mapping = msym[rl->mapping];
+			loc.addr -= raw->maps[rl->mapping].start;
 		}
-		k.loc.folded = rl->folded;
-		k.loc.nlines = rl->nlines;
+		loc.folded = rl->folded;
+		loc.nlines = rl->nlines;
 		if (rl->nlines > caplines) {
 			caplines = rl->nlines;
 			lines = xreallocarray(lines, caplines, sizeof *lines);
@@ -1603,8 +1135,7 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 			lines[j].line = raw->lines[rl->line0 + j].line;
 			lines[j].node = 0;
 		}
-		k.lines = lines;
-		lsym[i] = sym_intern_loc(st, &k);
+		lsym[i] = symtab_intern_loc(st, &loc, lines);
 	}
 	free(lines);
 	free(msym);
@@ -1632,7 +1163,7 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 
 	strmap = xreallocarray(NULL, raw->nstrs, sizeof *strmap);
 	for (i = 0; i < raw->nstrs; i++)
-		strmap[i] = sym_intern_str(st, raw->strs[i].s,
+		strmap[i] = symtab_intern_str(st, raw->strs[i].s,
 		    raw->strs[i].len);
 
 	p->ntypes = raw->ntypes;
@@ -1737,13 +1268,13 @@ profile_free(struct profile *p)
 const char *
 profile_type_name(const struct profile *p, uint32_t i)
 {
-	return p->st->strs[p->type_name[i]].s;
+	return symtab_str(p->st, p->type_name[i])->s;
 }
 
 const char *
 profile_type_unit(const struct profile *p, uint32_t i)
 {
-	return p->st->strs[p->type_unit[i]].s;
+	return symtab_str(p->st, p->type_unit[i])->s;
 }
 
 int

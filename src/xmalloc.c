@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -98,4 +100,42 @@ malloc_tune(void)
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 #endif
+}
+
+#define XMALLOC_HUGE_PAGE	((size_t)2 << 20)
+
+/*
+ * A block of n elements of size bytes that is freed with free(), on huge
+ * pages where it is large enough and the kernel lets it. Decoding a
+ * profile of 75,000 deep stacks writes some 15 MB of fresh memory once;
+ * faulted in 4 KiB at a time, that took a third of `heapwatch top`'s time
+ * in a virtual machine (5,600 faults; 1,700 with huge pages).
+ */
+void *
+xmalloc_huge(size_t n, size_t size)
+{
+	void	*p;
+	size_t	 bytes, whole;
+
+	if (n == 0 || size > SIZE_MAX / n ||
+	    (bytes = n * size) < XMALLOC_HUGE_PAGE / 2)
+		return xreallocarray(NULL, n, size);
+	/*
+	 * Whole huge pages where that wastes an eighth at most: the values
+	 * of genprof's profile (1.9 MB) took 470 faults of 4 KiB, a tenth of
+	 * `heapwatch diff`'s, and a huge page takes one. Rounding up always
+	 * made a diff's peak RSS up to a fifth larger.
+	 */
+	whole = (bytes + XMALLOC_HUGE_PAGE - 1) & ~(XMALLOC_HUGE_PAGE - 1);
+	if (whole - bytes <= bytes / 8)
+		bytes = whole;
+	else if (bytes < XMALLOC_HUGE_PAGE)
+		return xreallocarray(NULL, n, size);
+	if (posix_memalign(&p, XMALLOC_HUGE_PAGE, bytes) != 0)
+		fatalx("posix_memalign: out of memory");
+#ifdef MADV_HUGEPAGE
+	/* A hint: without it, the block is made of small pages. */
+	(void)madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);
+#endif
+	return p;
 }

@@ -63,7 +63,7 @@ check_sample(const uint8_t *data, size_t size)
 
 	memset(&s, 0, sizeof s);
 	rc = pbwire_sample(data, size, &s);
-	pbwire_sample_count(data, size, n);
+	pbwire_sample_count(data, size, data + size, n);
 	m = perftools__profiles__sample__unpack(NULL, size, data);
 	if ((m == NULL) != (rc == -1))
 		abort();

@@ -189,6 +189,15 @@ test_errors(void)
 	b->ids[0] = 77;
 	expect_error(b, "location id 77", "unknown location");
 
+	/* Locations numbered 1..n take another path: 0 and n + 1 are out. */
+	b = pb_small();
+	b->ids[2] = 0;
+	expect_error(b, "location id 0 of a sample", "location id 0");
+
+	b = pb_small();
+	b->ids[1] = b->p.n_location + 1;
+	expect_error(b, "not found", "location id n + 1");
+
 	b = pb_small();
 	b->s[0].n_value = 3;
 	expect_error(b, "has 3 values for 4 sample types", "value count");
@@ -345,6 +354,39 @@ test_sparse_ids(void)
 	ok(p != NULL && p->stacks[1] == p->stacks[2],
 	    "the same id resolves to the same location");
 	profile_free(p);
+	free(data);
+	free(b);
+}
+
+/* Ids of a larger program's table: a dense map with gaps. */
+static void
+test_gapped_ids(void)
+{
+	struct pb	*b = pb_small();
+	struct profile	*p;
+	uint8_t		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	b->l[0].id = 4000;
+	b->l[1].id = 7;
+	b->ids[0] = 4000;
+	b->ids[1] = 7;
+	b->ids[2] = 7;
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL && p->nsamples == 2 && p->stacks[1] == p->stacks[2] &&
+	    p->stacks[0] != p->stacks[1], "gapped location ids resolve");
+	profile_free(p);
+	free(data);
+	b->ids[2] = 3999;	/* in the map's range, but no location */
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p == NULL && cause != NULL &&
+	    strstr(cause, "location id 3999") != NULL,
+	    "a missing id among gapped ones is refused: %s",
+	    cause != NULL ? cause : "decoded");
+	free(cause);
 	free(data);
 	free(b);
 }
@@ -555,6 +597,7 @@ main(void)
 	test_sample_index();
 	test_interning();
 	test_sparse_ids();
+	test_gapped_ids();
 	test_wide_ids();
 	return tap_done();
 }
