@@ -842,7 +842,8 @@ expired(const struct store_retention *r, const struct store_kept *sn,
  * tiers: of the snapshots older than a tier's start, one is kept per
  * bucket of the tier's period (the first; buckets fall on multiples of
  * the period since 1970, so that the one kept stays kept as time goes
- * on). last is the snapshot kept before sn, or NULL.
+ * on). last is the snapshot kept before sn, or NULL. A pinned snapshot
+ * is never thinned out.
  */
 static bool
 thinned(const struct store_retention *r, const struct store_kept *sn,
@@ -854,6 +855,15 @@ thinned(const struct store_retention *r, const struct store_kept *sn,
 
 	if (last == NULL || now_ms <= sn->time_ms)
 		return false;
+	for (k = 0; k < STORE_PINNED_MAX; k++) {
+		int64_t		pt;
+		uint32_t	pseq = 0;
+
+		if (r->pinned[k][0] != '\0' && parse_id(r->pinned[k],
+		    strnlen(r->pinned[k], STORE_ID_MAX), &pt, &pseq) &&
+		    pt == sn->time_ms && pseq == sn->seq)
+			return false;
+	}
 	age = (uint64_t)(now_ms - sn->time_ms);
 	for (k = 0; k < r->ntiers && k < STORE_TIERS_MAX; k++)
 		if (age > r->tiers[k].after_ms)

@@ -58,6 +58,7 @@ struct store_snapshot {
  * few thousand snapshots a target, not 43,200 at a one-minute interval.
  */
 #define STORE_TIERS_MAX		4
+#define STORE_PINNED_MAX	2	/* an alert's first and last */
 struct store_tier {
 	uint64_t	 after_ms;
 	uint64_t	 every_ms;
@@ -73,6 +74,11 @@ struct store_retention {
 	uint64_t	 size;		/* most bytes kept */
 	size_t		 ntiers;
 	struct store_tier tiers[STORE_TIERS_MAX];
+	/*
+	 * Snapshots that tiers never thin out, by id ("" for none): those
+	 * an open alert cites, kept until it resolves.
+	 */
+	char		 pinned[STORE_PINNED_MAX][STORE_ID_MAX];
 };
 
 /* What store_recover() found in a target's folder. */

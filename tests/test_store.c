@@ -461,7 +461,7 @@ test_retain(struct store *st, const uint8_t *prof, size_t len)
 static void
 test_tiers(struct store *st, const uint8_t *prof, size_t len)
 {
-	struct store_retention	 r = { 0, 0, 0, 2, {
+	struct store_retention	 r = { .ntiers = 2, .tiers = {
 	    { 3600000, 600000 }, { 7200000, 3600000 } } };
 	struct store_snapshot	*v = NULL;
 	char			 id[STORE_ID_MAX], *cause = NULL;
@@ -491,18 +491,33 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 	store_list_free(v);
 	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
 	    &cause) == 0 && removed == 0, "tiers: a second pass removes none");
-	/* An hour on: what was kept in a bucket stays kept. */
+	/*
+	 * An hour on: what was kept in a bucket stays kept; minute 59, now
+	 * second in its hour, goes unless an open alert cites it.
+	 */
 	for (k = 180; k < 240; k++)
 		put(st, "tiers", t0 + k * 60000, prof, len, id);
+	snprintf(r.pinned[1], sizeof r.pinned[1], "%lld",
+	    (long long)(t0 + 59 * 60000));
 	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
 	    &cause) == 0, "tiers: an hour later");
 	if (store_list(st, "tiers", &v, &n, &cause) == -1)
 		n = 0;
-	all = n > 3 && v[0].time_ms == t0 &&
-	    v[1].time_ms == t0 + 60 * 60000 &&
-	    v[2].time_ms == t0 + 119 * 60000 &&
+	all = n > 4 && v[0].time_ms == t0 &&
+	    v[1].time_ms == t0 + 59 * 60000 &&
+	    v[2].time_ms == t0 + 60 * 60000 &&
+	    v[3].time_ms == t0 + 119 * 60000 &&
 	    v[n - 1].time_ms == t0 + 239 * 60000;
-	ok(all, "tiers: the hours' first snapshots stay, and the newest");
+	ok(all, "tiers: the hours' first snapshots stay, the pinned one, and "
+	    "the newest");
+	store_list_free(v);
+	r.pinned[1][0] = '\0';
+	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	    &cause) == 0 && removed == 1, "tiers: unpinned, it goes");
+	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+		n = 0;
+	ok(n > 2 && v[1].time_ms == t0 + 60 * 60000,
+	    "tiers: the hour's first is next");
 	store_list_free(v);
 	free(cause);
 }
