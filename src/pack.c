@@ -71,6 +71,14 @@ struct pack {
 	struct libdeflate_decompressor *inflater;
 	struct pack_tab	 tab[PACK_NKINDS];
 	struct pack_snap cur;
+	/*
+	 * What reading a profile needs, kept from one snapshot to the next:
+	 * allocating the megabytes a large profile takes afresh each time
+	 * cost more in page faults and copies than its interning.
+	 */
+	struct pack_in	*in;
+	uint8_t		*inflated;
+	size_t		 inflated_cap;
 };
 
 /* A profile as read, before anything is interned. */
@@ -101,6 +109,8 @@ struct pack_in {
 	uint64_t	*comment;
 	size_t		 ncomment, capcomment;
 };
+
+static void	 pack_in_free(struct pack_in *);
 
 static void *
 pack_grow(void *p, size_t *cap, size_t need, size_t size)
@@ -308,6 +318,8 @@ pack_free(struct pack *pk)
 	for (i = 0; i < PACK_NKINDS; i++)
 		pack_tab_free(&pk->tab[i]);
 	pack_snap_clear(&pk->cur);
+	pack_in_free(pk->in);
+	free(pk->inflated);
 	ZSTD_freeCCtx(pk->cctx);
 	ZSTD_freeDCtx(pk->dctx);
 	if (pk->gz != NULL)
@@ -403,19 +415,33 @@ pack_inflate_whole(struct pack *pk, const uint8_t *data, size_t len,
 	if (pk->inflater == NULL &&
 	    (pk->inflater = libdeflate_alloc_decompressor()) == NULL)
 		return -1;
-	*out = xmalloc(isize);
-	if (libdeflate_gzip_decompress(pk->inflater, data, len, *out, isize,
-	    outlen) != LIBDEFLATE_SUCCESS || *outlen != isize) {
-		free(*out);
-		*out = NULL;
+	pk->inflated = pack_grow(pk->inflated, &pk->inflated_cap, isize, 1);
+	if (libdeflate_gzip_decompress(pk->inflater, data, len, pk->inflated,
+	    isize, outlen) != LIBDEFLATE_SUCCESS || *outlen != isize)
 		return -1;
-	}
+	*out = pk->inflated;
 	return 0;
+}
+
+/* Empty in for the next profile, keeping what it allocated. */
+static void
+pack_in_reset(struct pack_in *in)
+{
+	free(in->raw);
+	in->raw = NULL;
+	in->nstr = in->nmap = in->nfn = in->nloc = in->nline = in->ns = 0;
+	in->smp.nloc = in->smp.nwide = in->smp.nval = in->smp.nlab = 0;
+	in->ntypes = in->ncomment = 0;
+	in->ptype[0] = in->ptype[1] = 0;
+	in->drop = in->keep = in->time = in->dur = in->period = 0;
+	in->deftype = 0;
 }
 
 static void
 pack_in_free(struct pack_in *in)
 {
+	if (in == NULL)
+		return;
 	free(in->raw);
 	free(in->str);
 	free(in->strlen);
@@ -426,6 +452,7 @@ pack_in_free(struct pack_in *in)
 	pbwire_sample_free(&in->smp);
 	free(in->soff);
 	free(in->comment);
+	free(in);
 }
 
 /* Read a profile's messages into in, without checking references. */
@@ -1020,30 +1047,36 @@ int
 pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
     bool key, struct pack_blob *dict, struct pack_blob *body, char **cause)
 {
-	struct pack_in	 in;
+	struct pack_in	*in;
 	struct pack_snap s, none;
 	struct pack_buf	 raw = { 0 };
 	const uint8_t	*p = data;
+	uint8_t		*raw0;
 	size_t		 rawlen = len;
 	uint32_t	 nold[PACK_NKINDS];
 	int		 k, rc = -1;
 
-	memset(&in, 0, sizeof in);
+	if (pk->in == NULL)
+		pk->in = xcalloc(1, sizeof *pk->in);
+	in = pk->in;
+	pack_in_reset(in);
 	memset(&none, 0, sizeof none);
 	memset(dict, 0, sizeof *dict);
 	memset(body, 0, sizeof *body);
 	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
-		if (pack_inflate_whole(pk, p, len, max, &in.raw, &rawlen) ==
-		    -1 && pack_inflate(p, len, max, &in.raw, &rawlen,
-		    cause) == -1)
+		if (pack_inflate_whole(pk, p, len, max, &raw0, &rawlen) == 0)
+			p = raw0;
+		else if (pack_inflate(p, len, max, &in->raw, &rawlen,
+		    cause) == 0)
+			p = in->raw;
+		else
 			return -1;
-		p = in.raw;
 	} else if (len > max) {
 		xasprintf(cause, "profile larger than %zu bytes", max);
 		return -1;
 	}
-	if (pack_in_read(&in, p, rawlen, cause) == -1 ||
-	    pack_in_intern(pk, &in, &s, cause) == -1)
+	if (pack_in_read(in, p, rawlen, cause) == -1 ||
+	    pack_in_intern(pk, in, &s, cause) == -1)
 		goto out;
 	s.serial = pk->cur.serial + 1;
 	for (k = 0; k < PACK_NKINDS; k++)
@@ -1073,7 +1106,8 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 	rc = 0;
 out:
 	free(raw.p);
-	pack_in_free(&in);
+	free(in->raw);
+	in->raw = NULL;
 	return rc;
 }
 
