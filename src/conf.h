@@ -41,6 +41,10 @@
  *				CONFIG_RETENTION_AGE
  *   retention.size		0 (no limit) or at least 1MiB
  *				(the three are not all 0)
+ *   retention.downsample	a map of ages to periods, at most
+ *				CONFIG_TIERS_MAX; every age at least every
+ *				target's window, every period more than 0; {}
+ *				for none
  *   target name		[A-Za-z0-9_.-], 1 to 128 characters, not "." or
  *				"..", unique: it names the target's folder
  *   url			http:// or https://, a host, a port of 1 to
@@ -90,6 +94,15 @@
 #define CONFIG_RETENTION_SNAPSHOTS	500
 #define CONFIG_RETENTION_AGE		(7 * 86400000ULL)
 #define CONFIG_RETENTION_SIZE		(1ULL << 30)
+/*
+ * retention.downsample: every snapshot for a day, then one per 10 minutes
+ * for a week, then one an hour: a month of one-minute scrapes in 2,856
+ * snapshots a target rather than 43,200.
+ */
+#define CONFIG_TIERS_MAX		4
+#define CONFIG_TIERS_DEFAULT		{ { 86400000ULL, 600000ULL }, \
+					  { 7 * 86400000ULL, 3600000ULL } }
+#define CONFIG_NTIERS_DEFAULT		2
 #define CONFIG_INTERVAL			60000
 #define CONFIG_TIMEOUT			10000
 #define CONFIG_WINDOW			(30 * 60000)
@@ -273,11 +286,19 @@ struct shard_config {
 	uint32_t		 index;
 };
 
-/* What each target keeps; 0 is no limit. */
+/* Of the snapshots older than after_ms, one per every_ms is kept. */
+struct retention_tier {
+	uint64_t	 after_ms;
+	uint64_t	 every_ms;
+};
+
+/* What each target keeps; 0 is no limit. Tiers are sorted by after_ms. */
 struct retention_config {
 	uint64_t	 snapshots;
 	uint64_t	 age_ms;
 	uint64_t	 size;
+	size_t			 ntiers;
+	struct retention_tier	 tiers[CONFIG_TIERS_MAX];
 };
 
 struct config {

@@ -83,9 +83,10 @@ static const char *const storage_keys[SK_MAX] = {
 	[SK_PATH] = "path", [SK_RETENTION] = "retention",
 };
 
-enum retention_key { RT_SNAPSHOTS, RT_AGE, RT_SIZE, RT_MAX };
+enum retention_key { RT_SNAPSHOTS, RT_AGE, RT_SIZE, RT_DOWNSAMPLE, RT_MAX };
 static const char *const retention_keys[RT_MAX] = {
 	[RT_SNAPSHOTS] = "snapshots", [RT_AGE] = "age", [RT_SIZE] = "size",
+	[RT_DOWNSAMPLE] = "downsample",
 };
 
 /* A target's keys; the first TK_TIMING are also the keys of defaults. */
@@ -546,6 +547,64 @@ load_listen(struct loader *l, const struct slot *s)
 	cf->listen_port = port;
 }
 
+/*
+ * Read retention.downsample, a map of ages to periods ("24h: 10m"), into
+ * tiers sorted by age.
+ */
+static void
+load_downsample(struct loader *l, const struct slot *s)
+{
+	struct retention_config	*r = &l->cf->retention;
+	struct retention_tier	 t;
+	yaml_node_pair_t	*p;
+	struct slot		 e;
+	const char		*errstr = NULL;
+	bool			*usable;
+	size_t			 i, j;
+	yaml_node_t		*map;
+
+	if ((map = get_map(l, s)) == NULL)
+		return;
+	r->ntiers = 0;
+	usable = yamlx_keys(&l->y, map);
+	for (j = 0, p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; j++, p++) {
+		if (!usable[j])
+			continue;
+		e.key = yamlx_node(&l->y, p->key);
+		e.value = yamlx_node(&l->y, p->value);
+		if (units_duration(yamlx_text(e.key), &t.after_ms,
+		    &errstr) == -1) {
+			error(l, e.key, "downsample: age \"%s\": %s",
+			    yamlx_text(e.key), errstr);
+			continue;
+		}
+		if (e.value->type != YAML_SCALAR_NODE) {
+			error(l, e.value, "downsample: the period for age %s "
+			    "is not a duration", yamlx_text(e.key));
+			continue;
+		}
+		if (units_duration(yamlx_text(e.value), &t.every_ms,
+		    &errstr) == -1 || t.every_ms == 0) {
+			error(l, e.value, "downsample: period \"%s\" for age "
+			    "%s: %s", yamlx_text(e.value), yamlx_text(e.key),
+			    t.every_ms == 0 ? "must be more than 0" : errstr);
+			continue;
+		}
+		if (r->ntiers == CONFIG_TIERS_MAX) {
+			error(l, e.key, "downsample: more than %d ages",
+			    CONFIG_TIERS_MAX);
+			break;
+		}
+		for (i = r->ntiers; i > 0 &&
+		    r->tiers[i - 1].after_ms > t.after_ms; i--)
+			r->tiers[i] = r->tiers[i - 1];
+		r->tiers[i] = t;
+		r->ntiers++;
+	}
+	free(usable);
+}
+
 /* Read storage.retention, remembering where each key is for later checks. */
 static void
 load_retention(struct loader *l, const struct slot *s)
@@ -574,6 +633,8 @@ load_retention(struct loader *l, const struct slot *s)
 		    "limit, or at least 1 MiB)", yamlx_text(rs[RT_SIZE].value));
 		r->size = CONFIG_RETENTION_SIZE;
 	}
+	if (rs[RT_DOWNSAMPLE].key != NULL)
+		load_downsample(l, &rs[RT_DOWNSAMPLE]);
 	if (r->snapshots == 0 && r->age_ms == 0 && r->size == 0)
 		error(l, s->key, "retention: snapshots, age and size are all "
 		    "0; keep at least one limit");
@@ -855,6 +916,26 @@ retention_follow(struct loader *l)
 		r->snapshots = l->need_snapshots;
 	if (l->rslots[RT_AGE].key == NULL && l->longest_window > r->age_ms)
 		r->age_ms = l->longest_window;
+	/*
+	 * Downsampling must leave every snapshot of a window: ages nobody
+	 * wrote follow the longest window, one written shorter is an error.
+	 */
+	if (r->ntiers > 0 && r->tiers[0].after_ms < l->longest_window) {
+		char	a[64], b[64];
+		size_t	i;
+
+		if (l->rslots[RT_DOWNSAMPLE].key != NULL) {
+			fmt_duration(r->tiers[0].after_ms, a, sizeof a);
+			fmt_duration(l->longest_window, b, sizeof b);
+			error(l, l->rslots[RT_DOWNSAMPLE].key, "downsample: "
+			    "age %s is shorter than the longest window (%s)",
+			    a, b);
+		} else
+			for (i = 0; i < r->ntiers; i++)
+				if (r->tiers[i].after_ms < l->longest_window)
+					r->tiers[i].after_ms =
+					    l->longest_window;
+	}
 }
 
 /* Read defaults (if s) and check them, with retention, once for all. */
@@ -1859,6 +1940,13 @@ config_new(const char *path)
 	cf->retention.snapshots = CONFIG_RETENTION_SNAPSHOTS;
 	cf->retention.age_ms = CONFIG_RETENTION_AGE;
 	cf->retention.size = CONFIG_RETENTION_SIZE;
+	{
+		static const struct retention_tier tiers[] =
+		    CONFIG_TIERS_DEFAULT;
+
+		memcpy(cf->retention.tiers, tiers, sizeof tiers);
+		cf->retention.ntiers = CONFIG_NTIERS_DEFAULT;
+	}
 	cf->shard.count = 1;
 	return cf;
 }

@@ -65,6 +65,8 @@ usage(int status)
 	    "                      [--json] REGEX PROFILE | REGEX BASE CURRENT\n"
 	    "       heapwatch judge [--window D] [--for D] [--min-growth N] "
 	    "[--json] DIR\n"
+	    "       heapwatch export DIR ID > PROFILE\n"
+	    "       heapwatch import DIR PROFILE...\n"
 	    "options:\n"
 	    "  -i, --sample-index TYPE  sample type (inuse_space, "
 	    "alloc_objects, ...)\n"
@@ -511,6 +513,118 @@ cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
  * Replay a folder of stored snapshots (storage.path/TARGET) through the
  * daemon's judgement, and say what it concludes.
  */
+/* Split a target's folder into the store's root and the target's name. */
+static void
+cmd_target_dir(const char *arg, char **root, char **name)
+{
+	char	*dir = xstrdup(arg), *slash;
+
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		*root = xstrdup(".");
+		*name = dir;
+		return;
+	}
+	*name = xstrdup(slash + 1);
+	if (slash == dir)
+		slash++;	/* the root folder */
+	*slash = '\0';
+	*root = dir;
+}
+
+/* export DIR ID: a stored snapshot, as pprof, to the standard output. */
+static int
+cmd_export(int argc, char **argv, const struct options *o)
+{
+	struct store	*store;
+	char		*root, *name, *cause = NULL;
+	void		*data = NULL;
+	size_t		 len;
+	int		 rc = 1;
+
+	if (argc != 2)
+		usage(2);
+	cmd_target_dir(argv[0], &root, &name);
+	if ((store = store_open(root, &cause)) == NULL ||
+	    store_read(store, name, argv[1], o->max_size, &data, &len,
+	    &cause) == -1) {
+		log_warnx("%s: %s: %s", argv[0], argv[1], cause);
+		goto out;
+	}
+	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+		log_warn("%s: %s: writing the standard output", argv[0],
+		    argv[1]);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(data);
+	free(cause);
+	store_close(store);
+	free(root);
+	free(name);
+	return rc;
+}
+
+/*
+ * import DIR PROFILE...: store each profile that decodes as a snapshot of
+ * the target, at the time the profile says it was taken, and print its
+ * id; those that do not decode are named and left out.
+ */
+static int
+cmd_import(int argc, char **argv, const struct options *o)
+{
+	struct store	*store;
+	struct profile	*p;
+	char		*root, *name, *cause = NULL, id[STORE_ID_MAX];
+	void		*data;
+	size_t		 len;
+	int64_t		 ms;
+	int		 i, rc = 0;
+
+	if (argc < 2)
+		usage(2);
+	cmd_target_dir(argv[0], &root, &name);
+	if ((store = store_open(root, &cause)) == NULL) {
+		log_warnx("%s: %s", argv[0], cause);
+		free(cause);
+		free(root);
+		free(name);
+		return 1;
+	}
+	for (i = 1; i < argc; i++) {
+		data = NULL;
+		p = NULL;
+		if (profile_read_file(argv[i], o->max_size, &data, &len,
+		    &cause) == -1 || (p = profile_decode(data, len,
+		    o->max_size, NULL, &cause)) == NULL)
+			goto bad;
+		if (p->time_nanos <= 0) {
+			cause = xstrdup("the profile has no time");
+			goto bad;
+		}
+		ms = p->time_nanos / 1000000;
+		if (store_put(store, name, ms, data, len, id, &cause) == -1)
+			goto bad;
+		printf("%s %s\n", id, argv[i]);
+		profile_free(p);
+		free(data);
+		continue;
+bad:
+		log_warnx("%s: %s", argv[i], cause);
+		free(cause);
+		cause = NULL;
+		profile_free(p);
+		free(data);
+		rc = 1;
+	}
+	store_close(store);
+	free(root);
+	free(name);
+	return rc;
+}
+
 static int
 cmd_judge(int argc, char **argv, const struct options *o)
 {
@@ -788,6 +902,10 @@ main(int argc, char **argv)
 		rc = cmd_list(argc, argv, &o);
 	else if (strcmp(cmd, "judge") == 0)
 		rc = cmd_judge(argc, argv, &o);
+	else if (strcmp(cmd, "export") == 0)
+		rc = cmd_export(argc, argv, &o);
+	else if (strcmp(cmd, "import") == 0)
+		rc = cmd_import(argc, argv, &o);
 	else {
 		log_warnx("unknown command \"%s\"", cmd);
 		usage(2);

@@ -279,6 +279,13 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	hwd->retention.snapshots = conf->retention.snapshots;
 	hwd->retention.age_ms = conf->retention.age_ms;
 	hwd->retention.size = conf->retention.size;
+	hwd->retention.ntiers = conf->retention.ntiers;
+	for (i = 0; i < conf->retention.ntiers && i < STORE_TIERS_MAX; i++) {
+		hwd->retention.tiers[i].after_ms =
+		    conf->retention.tiers[i].after_ms;
+		hwd->retention.tiers[i].every_ms =
+		    conf->retention.tiers[i].every_ms;
+	}
 	memset(&deps, 0, sizeof deps);
 	deps.base = hwd->base;
 	deps.store = hwd->store;

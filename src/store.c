@@ -838,11 +838,77 @@ expired(const struct store_retention *r, const struct store_kept *sn,
 }
 
 /*
+ * Whether sn, a snapshot other than the newest, is thinned out by r's
+ * tiers: of the snapshots older than a tier's start, one is kept per
+ * bucket of the tier's period (the first; buckets fall on multiples of
+ * the period since 1970, so that the one kept stays kept as time goes
+ * on). last is the snapshot kept before sn, or NULL. A pinned snapshot
+ * is never thinned out.
+ */
+static bool
+thinned(const struct store_retention *r, const struct store_kept *sn,
+    const struct store_kept *last, int64_t now_ms)
+{
+	const struct store_tier	*t = NULL;
+	uint64_t		 age;
+	size_t			 k;
+
+	if (last == NULL || now_ms <= sn->time_ms)
+		return false;
+	for (k = 0; k < STORE_PINNED_MAX; k++) {
+		int64_t		pt;
+		uint32_t	pseq = 0;
+
+		if (r->pinned[k][0] != '\0' && parse_id(r->pinned[k],
+		    strnlen(r->pinned[k], STORE_ID_MAX), &pt, &pseq) &&
+		    pt == sn->time_ms && pseq == sn->seq)
+			return false;
+	}
+	age = (uint64_t)(now_ms - sn->time_ms);
+	for (k = 0; k < r->ntiers && k < STORE_TIERS_MAX; k++)
+		if (age > r->tiers[k].after_ms)
+			t = &r->tiers[k];
+	if (t == NULL || t->every_ms == 0)
+		return false;
+	return (uint64_t)sn->time_ms / t->every_ms ==
+	    (uint64_t)last->time_ms / t->every_ms;
+}
+
+/*
+ * Delete one snapshot's file, or, with *spare set, make it the target's
+ * spare (and clear *spare). A file already gone sets *missing.
+ */
+static int
+drop(struct store *s, const char *target, int dfd, bool *spare,
+    const struct store_kept *sn, size_t *removed, bool *missing,
+    char **cause)
+{
+	char	id[STORE_ID_MAX], name[STORE_NAME_MAX];
+
+	format_id(id, sizeof id, sn->time_ms, sn->seq);
+	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
+	if (*spare && renameat2(dfd, name, dfd, STORE_SPARE,
+	    RENAME_NOREPLACE) == 0) {
+		*spare = false;
+		(*removed)++;
+	} else if (unlinkat(dfd, name, 0) == -1) {
+		if (errno != ENOENT) {
+			file_cause(cause, s, target, name, "unlink", errno);
+			return -1;
+		}
+		*missing = true;
+	} else
+		(*removed)++;
+	return 0;
+}
+
+/*
  * Delete a target's oldest snapshots, of the n in v (oldest first), until
- * it is within r, and leave the others at the start of v. Snapshots are
- * in time order, so those past a limit are always the oldest ones; the
- * newest is kept even when it alone is too old or too large, so that the
- * daemon has a baseline to diff against after a long stop.
+ * it is within r, then thin out the older ones by r's tiers, and leave the
+ * others at the start of v. Snapshots are in time order, so those past a
+ * limit are always the oldest ones; the newest is kept even when it alone
+ * is too old or too large, so that the daemon has a baseline to diff
+ * against after a long stop.
  *
  * With spare set, the first one dropped is renamed the target's spare
  * rather than deleted, for the next snapshot to rewrite: making a file
@@ -854,9 +920,8 @@ retain(struct store *s, const char *target, int dfd, bool spare,
     const struct store_retention *r, int64_t now_ms, struct store_kept *v,
     size_t *n, size_t *removed, bool *missing, char **cause)
 {
-	char		 id[STORE_ID_MAX], name[STORE_NAME_MAX];
 	uint64_t	 total = 0;
-	size_t		 count = *n, i;
+	size_t		 count = *n, i, w;
 	int		 rc = 0;
 
 	*removed = 0;
@@ -865,27 +930,29 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 		total += v[i].size;
 	for (i = 0; i + 1 < *n && expired(r, &v[i], count, total, now_ms);
 	    i++) {
-		format_id(id, sizeof id, v[i].time_ms, v[i].seq);
-		snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
-		if (spare && renameat2(dfd, name, dfd, STORE_SPARE,
-		    RENAME_NOREPLACE) == 0) {
-			spare = false;
-			(*removed)++;
-		} else if (unlinkat(dfd, name, 0) == -1) {
-			if (errno != ENOENT) {
-				file_cause(cause, s, target, name, "unlink",
-				    errno);
-				rc = -1;
-				break;
-			}
-			*missing = true;
-		} else
-			(*removed)++;
+		if (drop(s, target, dfd, &spare, &v[i], removed, missing,
+		    cause) == -1) {
+			rc = -1;
+			break;
+		}
 		count--;
 		total -= v[i].size;
 	}
 	memmove(v, v + i, (*n - i) * sizeof *v);
 	*n -= i;
+	if (rc == -1 || r->ntiers == 0)
+		return rc;
+	for (i = 0, w = 0; i < *n; i++) {
+		if (rc == 0 && i + 1 < *n &&
+		    thinned(r, &v[i], w > 0 ? &v[w - 1] : NULL, now_ms)) {
+			if (drop(s, target, dfd, &spare, &v[i], removed,
+			    missing, cause) == 0)
+				continue;
+			rc = -1;
+		}
+		v[w++] = v[i];
+	}
+	*n = w;
 	return rc;
 }
 

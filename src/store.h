@@ -51,11 +51,34 @@ struct store_snapshot {
 	uint64_t	 size;		/* bytes on disk */
 };
 
-/* Limits per target; 0 is no limit. The newest snapshot is always kept. */
+/*
+ * Of the snapshots older than after_ms, one per every_ms is kept (the
+ * first of each multiple of every_ms since 1970): downsampling, as
+ * Prometheus's long-term stores do, so that a month of history costs a
+ * few thousand snapshots a target, not 43,200 at a one-minute interval.
+ */
+#define STORE_TIERS_MAX		4
+#define STORE_PINNED_MAX	2	/* an alert's first and last */
+struct store_tier {
+	uint64_t	 after_ms;
+	uint64_t	 every_ms;
+};
+
+/*
+ * Limits per target; 0 is no limit. The newest snapshot is always kept.
+ * Tiers, sorted by after_ms, thin out what the limits leave.
+ */
 struct store_retention {
 	size_t		 snapshots;	/* most snapshots kept */
 	uint64_t	 age_ms;	/* none older than this */
 	uint64_t	 size;		/* most bytes kept */
+	size_t		 ntiers;
+	struct store_tier tiers[STORE_TIERS_MAX];
+	/*
+	 * Snapshots that tiers never thin out, by id ("" for none): those
+	 * an open alert cites, kept until it resolves.
+	 */
+	char		 pinned[STORE_PINNED_MAX][STORE_ID_MAX];
 };
 
 /* What store_recover() found in a target's folder. */

@@ -46,6 +46,8 @@ struct target {
 	struct scrape_job	*evidence_job;	/* in flight, or NULL */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's, decoding */
+	/* The snapshots the firing alert cited, kept from downsampling. */
+	char			 pinned[STORE_PINNED_MAX][STORE_ID_MAX];
 	struct names		*work_names;	/* the same, for summaries */
 	char			 content_type[128];	/* of the body */
 	size_t			 body_len;	/* of the last body */
@@ -372,14 +374,28 @@ static void
 target_changed(struct target *t, enum alert_state from, int64_t now,
     bool quiet)
 {
-	size_t	i;
+	const struct judge	*j = t->st.judge;
+	size_t			 i;
 
-	if (t->st.judge->state == ALERT_FIRING)
+	if (j->state == ALERT_FIRING)
 		target_attribute(t);
-	if (t->st.judge->state == ALERT_INACTIVE)
+	if (j->state == ALERT_INACTIVE)
 		target_evidence_close(t);
 	else if (from == ALERT_INACTIVE && !quiet)
 		target_evidence(t);
+	/*
+	 * The window's first and last snapshots, which the alert's notes
+	 * cite, stay until it resolves, however old; replayed snapshots
+	 * pin them again after a restart.
+	 */
+	if (j->state == ALERT_FIRING && from != ALERT_FIRING &&
+	    judge_first(j) != NULL) {
+		snprintf(t->pinned[0], sizeof t->pinned[0], "%s",
+		    judge_first(j)->id);
+		snprintf(t->pinned[1], sizeof t->pinned[1], "%s",
+		    judge_latest(j)->id);
+	} else if (j->state != ALERT_FIRING)
+		memset(t->pinned, 0, sizeof t->pinned);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
 		for (i = 0; i < notifier_receivers(t->deps.notifier); i++)
@@ -969,6 +985,7 @@ target_done(struct scrape_result *r, void *arg)
 	w->kind = config_target_kind(t->cfg);
 	w->now = t->st.last_scrape;
 	w->keep = *t->deps.retention;
+	memcpy(w->keep.pinned, t->pinned, sizeof w->keep.pinned);
 	/*
 	 * The worker's names are kept from one scrape to the next, as the
 	 * same functions come back, unless they grew many.

@@ -226,6 +226,13 @@ test_minimal(void)
 	is_int(cf->retention.snapshots, 500, "default retention snapshots");
 	is_int(cf->retention.age_ms, 7 * 86400000LL, "default retention age");
 	is_int(cf->retention.size, 1LL << 30, "default retention size");
+	ok(cf->retention.ntiers == 2 &&
+	    cf->retention.tiers[0].after_ms == 86400000 &&
+	    cf->retention.tiers[0].every_ms == 600000 &&
+	    cf->retention.tiers[1].after_ms == 7 * 86400000ULL &&
+	    cf->retention.tiers[1].every_ms == 3600000,
+	    "default downsampling: after 24h one per 10m, after 7d one an "
+	    "hour");
 	is_int(cf->ntargets, 1, "one target");
 	t = &cf->targets[0];
 	is_str(t->name, "api", "name");
@@ -270,6 +277,12 @@ test_good(void)
 	is_int(cf->retention.snapshots, 200, "retention snapshots");
 	is_int(cf->retention.age_ms, 2 * 86400000LL, "retention age");
 	is_int(cf->retention.size, 512LL << 20, "retention size");
+	ok(cf->retention.ntiers == 2 &&
+	    cf->retention.tiers[0].after_ms == 2 * 86400000ULL &&
+	    cf->retention.tiers[0].every_ms == 300000 &&
+	    cf->retention.tiers[1].after_ms == 3 * 86400000ULL &&
+	    cf->retention.tiers[1].every_ms == 1800000,
+	    "retention downsample, sorted by age");
 	is_int(cf->ntargets, 4, "four targets");
 
 	t = find(cf, "api");
@@ -444,6 +457,11 @@ test_follow(void)
 		    "retention follows the 30m window at 1s");
 		is_int(cf->retention.age_ms, 10 * 86400000ULL,
 		    "retention age follows the 10d window");
+		ok(cf->retention.ntiers == 2 &&
+		    cf->retention.tiers[0].after_ms == 10 * 86400000ULL &&
+		    cf->retention.tiers[1].after_ms == 10 * 86400000ULL &&
+		    cf->retention.tiers[1].every_ms == 3600000,
+		    "downsampling nobody wrote starts after the 10d window");
 	}
 	config_free(cf);
 
@@ -1143,6 +1161,11 @@ main(void)
 	    "2:26: snapshots \"1\": too small (0 for no limit, or at least 2)",
 	    "2:35: size \"1KiB\": too small (0 for no limit, or at least "
 	    "1 MiB)");
+	bad("retention_downsample.yaml",
+	    "3:5: downsample: age 1h is shorter than the longest window (2h)",
+	    "3:31: downsample: period \"0s\" for age 2h: must be more than 0",
+	    "3:35: downsample: age \"soon\": invalid duration",
+	    "3:49: downsample: the period for age 3h is not a duration");
 	bad("retention_zero.yaml",
 	    "2:3: retention: snapshots, age and size are all 0; keep at least "
 	    "one limit");

@@ -148,7 +148,8 @@ static int
 retain(struct store *st, const char *target, size_t snapshots,
     uint64_t age_ms, uint64_t size, int64_t now_ms)
 {
-	struct store_retention	 r = { snapshots, age_ms, size };
+	struct store_retention	 r = { .snapshots = snapshots, .age_ms = age_ms,
+	    .size = size };
 	size_t			 removed = 0;
 	char			*cause = NULL;
 
@@ -453,6 +454,74 @@ test_retain(struct store *st, const uint8_t *prof, size_t len)
 	    "retain on a target without a folder removes nothing");
 }
 
+/*
+ * Tiers: three hours of one-minute snapshots, every one kept for the last
+ * hour, one per 10 minutes for the hour before, one per hour before that.
+ */
+static void
+test_tiers(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_retention	 r = { .ntiers = 2, .tiers = {
+	    { 3600000, 600000 }, { 7200000, 3600000 } } };
+	struct store_snapshot	*v = NULL;
+	char			 id[STORE_ID_MAX], *cause = NULL;
+	int64_t			 t0 = 1699999200000;	/* on the hour */
+	size_t			 removed = 0, n = 0, i;
+	bool			 all;
+	int			 k;
+
+	for (k = 0; k < 180; k++)
+		put(st, "tiers", t0 + k * 60000, prof, len, id);
+	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+	    &cause) == 0, "tiers: retention runs");
+	/*
+	 * Kept: minute 0 (the first of its hour), 59 and 60 to 110 by tens
+	 * (the first of each 10 minutes over an hour old), and 119 to 179.
+	 */
+	is_int(removed, 180 - 69, "tiers: 111 of 180 removed");
+	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+		n = 0;
+	all = n == 69 && v[0].time_ms == t0 &&
+	    v[1].time_ms == t0 + 59 * 60000;
+	for (i = 0; all && i < 6; i++)
+		all = v[2 + i].time_ms == t0 + (60 + 10 * (int64_t)i) * 60000;
+	for (i = 0; all && i < 61; i++)
+		all = v[8 + i].time_ms == t0 + (119 + (int64_t)i) * 60000;
+	ok(all, "tiers: the first of each bucket kept, the last hour whole");
+	store_list_free(v);
+	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+	    &cause) == 0 && removed == 0, "tiers: a second pass removes none");
+	/*
+	 * An hour on: what was kept in a bucket stays kept; minute 59, now
+	 * second in its hour, goes unless an open alert cites it.
+	 */
+	for (k = 180; k < 240; k++)
+		put(st, "tiers", t0 + k * 60000, prof, len, id);
+	snprintf(r.pinned[1], sizeof r.pinned[1], "%lld",
+	    (long long)(t0 + 59 * 60000));
+	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	    &cause) == 0, "tiers: an hour later");
+	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+		n = 0;
+	all = n > 4 && v[0].time_ms == t0 &&
+	    v[1].time_ms == t0 + 59 * 60000 &&
+	    v[2].time_ms == t0 + 60 * 60000 &&
+	    v[3].time_ms == t0 + 119 * 60000 &&
+	    v[n - 1].time_ms == t0 + 239 * 60000;
+	ok(all, "tiers: the hours' first snapshots stay, the pinned one, and "
+	    "the newest");
+	store_list_free(v);
+	r.pinned[1][0] = '\0';
+	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	    &cause) == 0 && removed == 1, "tiers: unpinned, it goes");
+	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+		n = 0;
+	ok(n > 2 && v[1].time_ms == t0 + 60 * 60000,
+	    "tiers: the hour's first is next");
+	store_list_free(v);
+	free(cause);
+}
+
 static void
 test_recover(struct store *st, const uint8_t *prof, size_t len)
 {
@@ -569,7 +638,7 @@ put_keep(struct store *st, const char *target, int64_t ms, const char *data,
 {
 	static struct store_cache	*cache;
 	static char			 last[64];
-	struct store_retention		 r = { keep, 0, 0 };
+	struct store_retention		 r = { .snapshots = keep };
 	struct store_put		 put;
 	char				*cause = NULL;
 	int				 rc;
@@ -977,6 +1046,7 @@ main(void)
 	test_tmp_exclusive(prof, len);
 	test_bad_ids(st);
 	test_retain(st, prof, len);
+	test_tiers(st, prof, len);
 	test_recover(st, prof, len);
 	test_efbig(st);
 	test_series(st);

@@ -1,0 +1,1649 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdeflate.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "pack.h"
+#include "pbwire.h"
+#include "xmalloc.h"
+
+#define PACK_DICT_TAG	'D'
+#define PACK_BODY_TAG	'S'
+#define PACK_VERSION	1
+#define PACK_NONE	UINT32_MAX
+/*
+ * Go's pprof writer gives a heap profile's ids densely from 1, so that an
+ * id's index is id - 1; others are looked up in a sorted copy.
+ */
+#define PACK_GZ_LEVEL	1	/* libdeflate's: serving is on the clock */
+
+enum pack_kind {
+	PACK_STR, PACK_MAP, PACK_FUNC, PACK_LOC, PACK_STACK, PACK_NKINDS
+};
+
+/* Growing bytes and the varints written to them. */
+struct pack_buf {
+	uint8_t		*p;
+	size_t		 len, cap;
+};
+
+/* Varints read from p..end; bad is set at the first one that overruns. */
+struct pack_rd {
+	const uint8_t	*p, *end;
+	bool		 bad;
+};
+
+/*
+ * One table of the dictionary: its entries' encodings back to back, each
+ * entry's offset, and an open-addressing index from an encoding to its id.
+ * An entry's encoding is its key: two entries are the same when their
+ * encodings are, and what a dictionary blob carries is those encodings.
+ */
+struct pack_tab {
+	struct pack_buf	 data;
+	size_t		*off;		/* n + 1 */
+	uint32_t	 n, capn;
+	uint32_t	*slot;		/* id + 1; 0 is empty */
+	uint32_t	 nslot;		/* a power of two, or 0 */
+	uint32_t	 saved;		/* entries already in a blob */
+};
+
+/* A snapshot as values of stacks, sorted by stack id. */
+struct pack_snap {
+	uint64_t	 serial;	/* 0: none */
+	uint8_t		*hdr;		/* header, as the body holds it */
+	size_t		 hdrlen;
+	uint32_t	 ntypes;
+	uint32_t	*stk;
+	size_t		 n;
+	int64_t		*val;		/* n * ntypes */
+};
+
+struct pack {
+	int		 level;
+	ZSTD_CCtx	*cctx;
+	ZSTD_DCtx	*dctx;
+	struct libdeflate_compressor *gz;
+	struct libdeflate_decompressor *inflater;
+	struct pack_tab	 tab[PACK_NKINDS];
+	struct pack_snap cur;
+	/*
+	 * What reading a profile needs, kept from one snapshot to the next:
+	 * allocating the megabytes a large profile takes afresh each time
+	 * cost more in page faults and copies than its interning.
+	 */
+	struct pack_in	*in;
+	uint8_t		*inflated;
+	size_t		 inflated_cap;
+};
+
+/* A profile as read, before anything is interned. */
+struct pack_in {
+	uint8_t		*raw;		/* inflated, when it was gzipped */
+	const uint8_t	**str;
+	uint32_t	*strlen;
+	size_t		 nstr, capstr;
+	uint64_t	(*map)[10];
+	size_t		 nmap, capmap;
+	uint64_t	(*fn)[5];
+	size_t		 nfn, capfn;
+	struct pack_inloc {
+		uint64_t	 id, mapping, addr;
+		bool		 folded;
+		size_t		 line0, nlines;
+	}		*loc;
+	size_t		 nloc, caploc;
+	struct pbwire_line *line;
+	size_t		 nline, capline;
+	struct pbwire_sample smp;
+	size_t		(*soff)[3];	/* per sample: first loc, val, lab */
+	size_t		 ns, caps;
+	uint64_t	 types[16][2];
+	size_t		 ntypes;
+	uint64_t	 ptype[2];
+	uint64_t	 drop, keep, time, dur, period, deftype;
+	uint64_t	*comment;
+	size_t		 ncomment, capcomment;
+};
+
+static void	 pack_in_free(struct pack_in *);
+
+static void *
+pack_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t	c = *cap;
+
+	if (need <= c)
+		return p;
+	if (c < 16)
+		c = 16;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return xreallocarray(p, c, size);
+}
+
+static void
+pack_put(struct pack_buf *b, const void *p, size_t n)
+{
+	b->p = pack_grow(b->p, &b->cap, b->len + n, 1);
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+pack_put_u(struct pack_buf *b, uint64_t v)
+{
+	uint8_t	*t;
+
+	if (b->cap - b->len < 10)
+		b->p = pack_grow(b->p, &b->cap, b->len + 10, 1);
+	t = b->p + b->len;
+	while (v >= 0x80) {
+		*t++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*t++ = (uint8_t)v;
+	b->len = (size_t)(t - b->p);
+}
+
+static void
+pack_put_s(struct pack_buf *b, int64_t v)
+{
+	pack_put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static uint64_t
+pack_get_u(struct pack_rd *r)
+{
+	uint64_t	v = 0;
+	unsigned int	sh;
+
+	for (sh = 0; sh < 64; sh += 7) {
+		if (r->p >= r->end) {
+			r->bad = true;
+			return 0;
+		}
+		v |= (uint64_t)(*r->p & 0x7f) << sh;
+		if ((*r->p++ & 0x80) == 0)
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static int64_t
+pack_get_s(struct pack_rd *r)
+{
+	uint64_t	u = pack_get_u(r);
+
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* A varint that must be below lim, as an id; bad otherwise. */
+static uint32_t
+pack_get_id(struct pack_rd *r, uint64_t lim)
+{
+	uint64_t	v = pack_get_u(r);
+
+	if (v >= lim) {
+		r->bad = true;
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+static uint64_t
+pack_hash(const uint8_t *p, size_t n)
+{
+	uint64_t	h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	while (n-- > 0)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 32);
+}
+
+static const uint8_t *
+pack_tab_get(const struct pack_tab *t, uint32_t id, size_t *len)
+{
+	*len = t->off[id + 1] - t->off[id];
+	return t->data.p + t->off[id];
+}
+
+static void
+pack_tab_slot(struct pack_tab *t, uint32_t id)
+{
+	const uint8_t	*p;
+	size_t		 len;
+	uint32_t	 i;
+
+	p = pack_tab_get(t, id, &len);
+	i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
+	while (t->slot[i] != 0)
+		i = (i + 1) & (t->nslot - 1);
+	t->slot[i] = id + 1;
+}
+
+/* Append an entry, same as another or not; its id. */
+static uint32_t
+pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
+{
+	uint32_t	id = t->n, i;
+
+	if (t->off == NULL) {
+		t->capn = 64;
+		t->off = xcalloc(t->capn + 1, sizeof *t->off);
+	} else if (t->n == t->capn) {
+		t->off = xreallocarray(t->off, (size_t)t->capn * 2 + 1,
+		    sizeof *t->off);
+		t->capn *= 2;
+	}
+	pack_put(&t->data, p, len);
+	t->off[++t->n] = t->data.len;
+	/* At most half full, so that probes stay short. */
+	if ((size_t)t->n * 2 > t->nslot) {
+		free(t->slot);
+		t->nslot = t->nslot == 0 ? 128 : t->nslot * 2;
+		t->slot = xcalloc(t->nslot, sizeof *t->slot);
+		for (i = 0; i < t->n; i++)
+			pack_tab_slot(t, i);
+	} else
+		pack_tab_slot(t, id);
+	return id;
+}
+
+static uint32_t
+pack_tab_intern(struct pack_tab *t, const uint8_t *p, size_t len)
+{
+	const uint8_t	*q;
+	size_t		 qlen;
+	uint32_t	 i;
+
+	if (t->nslot != 0) {
+		i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
+		for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
+			q = pack_tab_get(t, t->slot[i] - 1, &qlen);
+			if (qlen == len && memcmp(p, q, len) == 0)
+				return t->slot[i] - 1;
+		}
+	}
+	return pack_tab_add(t, p, len);
+}
+
+static void
+pack_tab_free(struct pack_tab *t)
+{
+	free(t->data.p);
+	free(t->off);
+	free(t->slot);
+}
+
+static void
+pack_snap_clear(struct pack_snap *s)
+{
+	free(s->hdr);
+	free(s->stk);
+	free(s->val);
+	memset(s, 0, sizeof *s);
+}
+
+struct pack *
+pack_new(int level)
+{
+	struct pack	*pk = xcalloc(1, sizeof *pk);
+
+	pk->level = level;
+	return pk;
+}
+
+void
+pack_free(struct pack *pk)
+{
+	int	i;
+
+	if (pk == NULL)
+		return;
+	for (i = 0; i < PACK_NKINDS; i++)
+		pack_tab_free(&pk->tab[i]);
+	pack_snap_clear(&pk->cur);
+	pack_in_free(pk->in);
+	free(pk->inflated);
+	ZSTD_freeCCtx(pk->cctx);
+	ZSTD_freeDCtx(pk->dctx);
+	if (pk->gz != NULL)
+		libdeflate_free_compressor(pk->gz);
+	if (pk->inflater != NULL)
+		libdeflate_free_decompressor(pk->inflater);
+	free(pk);
+}
+
+void
+pack_stats(const struct pack *pk, struct pack_stats *st)
+{
+	int	i;
+
+	memset(st, 0, sizeof *st);
+	st->strings = pk->tab[PACK_STR].n;
+	st->mappings = pk->tab[PACK_MAP].n;
+	st->functions = pk->tab[PACK_FUNC].n;
+	st->locations = pk->tab[PACK_LOC].n;
+	st->stacks = pk->tab[PACK_STACK].n;
+	st->dict_bytes = 0;
+	for (i = 0; i < PACK_NKINDS; i++)
+		st->dict_bytes += pk->tab[i].data.len;
+	st->serial = pk->cur.serial;
+	st->nsamples = pk->cur.n;
+}
+
+/* Inflate a gzip or zlib stream to at most max bytes. */
+static int
+pack_inflate(const uint8_t *data, size_t len, size_t max, uint8_t **out,
+    size_t *outlen, char **cause)
+{
+	z_stream	 z;
+	uint8_t		*b = NULL;
+	size_t		 cap = 0;
+	int		 rc;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 15 + 32) != Z_OK) {
+		*cause = xstrdup("cannot start inflating");
+		return -1;
+	}
+	z.next_in = (uint8_t *)(uintptr_t)data;
+	z.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
+	do {
+		if (z.total_out == cap) {
+			if (cap >= max) {
+				xasprintf(cause, "profile inflates to more "
+				    "than %zu bytes", max);
+				goto fail;
+			}
+			cap = cap == 0 ? len * 4 + 4096 : cap * 2;
+			if (cap > max)
+				cap = max;
+			b = xreallocarray(b, cap, 1);
+		}
+		z.next_out = b + z.total_out;
+		z.avail_out = (uInt)(cap - z.total_out);
+		rc = inflate(&z, Z_NO_FLUSH);
+	} while (rc == Z_OK);
+	if (rc != Z_STREAM_END) {
+		xasprintf(cause, "bad gzip stream: %s",
+		    z.msg != NULL ? z.msg : "truncated");
+		goto fail;
+	}
+	*out = b;
+	*outlen = z.total_out;
+	inflateEnd(&z);
+	return 0;
+fail:
+	inflateEnd(&z);
+	free(b);
+	return -1;
+}
+
+/*
+ * Inflate a gzip member whole through libdeflate, twice as fast as zlib,
+ * when its trailer gives a size within max; -1, with nothing said, when it
+ * cannot (several members, a size over 4 GiB), for zlib to stream it.
+ */
+static int
+pack_inflate_whole(struct pack *pk, const uint8_t *data, size_t len,
+    size_t max, uint8_t **out, size_t *outlen)
+{
+	uint32_t	 isize;
+
+	if (len < 18)
+		return -1;
+	isize = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
+	    (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
+	if (isize > max || isize == 0)
+		return -1;
+	if (pk->inflater == NULL &&
+	    (pk->inflater = libdeflate_alloc_decompressor()) == NULL)
+		return -1;
+	pk->inflated = pack_grow(pk->inflated, &pk->inflated_cap, isize, 1);
+	if (libdeflate_gzip_decompress(pk->inflater, data, len, pk->inflated,
+	    isize, outlen) != LIBDEFLATE_SUCCESS || *outlen != isize)
+		return -1;
+	*out = pk->inflated;
+	return 0;
+}
+
+/* Empty in for the next profile, keeping what it allocated. */
+static void
+pack_in_reset(struct pack_in *in)
+{
+	free(in->raw);
+	in->raw = NULL;
+	in->nstr = in->nmap = in->nfn = in->nloc = in->nline = in->ns = 0;
+	in->smp.nloc = in->smp.nwide = in->smp.nval = in->smp.nlab = 0;
+	in->ntypes = in->ncomment = 0;
+	in->ptype[0] = in->ptype[1] = 0;
+	in->drop = in->keep = in->time = in->dur = in->period = 0;
+	in->deftype = 0;
+}
+
+static void
+pack_in_free(struct pack_in *in)
+{
+	if (in == NULL)
+		return;
+	free(in->raw);
+	free(in->str);
+	free(in->strlen);
+	free(in->map);
+	free(in->fn);
+	free(in->loc);
+	free(in->line);
+	pbwire_sample_free(&in->smp);
+	free(in->soff);
+	free(in->comment);
+	free(in);
+}
+
+/* Read a profile's messages into in, without checking references. */
+static int
+pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
+    char **cause)
+{
+	const uint8_t		*end = p + len;
+	struct pbwire_field	 f;
+	struct pbwire_location	 pl;
+	uint64_t		 v[10];
+	size_t			 i;
+	int			 rc;
+
+	memset(&pl, 0, sizeof pl);
+	while ((rc = pbwire_next(&p, end, &f)) == 1) {
+		if (f.num >= 1 && f.num <= 6 && f.num != 13 && f.wt != 2)
+			goto bad;
+		switch (f.num) {
+		case 1:
+		case 11:
+			if (f.wt != 2 ||
+			    pbwire_scalars(f.p, f.len, v, 2) == -1)
+				goto bad;
+			if (f.num == 11) {
+				in->ptype[0] = v[0];
+				in->ptype[1] = v[1];
+				break;
+			}
+			if (in->ntypes == 16) {
+				*cause = xstrdup("more than 16 sample types");
+				goto fail;
+			}
+			in->types[in->ntypes][0] = v[0];
+			in->types[in->ntypes++][1] = v[1];
+			break;
+		case 2:
+			in->soff = pack_grow(in->soff, &in->caps, in->ns + 1,
+			    sizeof *in->soff);
+			in->soff[in->ns][0] = in->smp.nloc;
+			in->soff[in->ns][1] = in->smp.nval;
+			in->soff[in->ns++][2] = in->smp.nlab;
+			if (pbwire_sample(f.p, f.len, &in->smp) == -1)
+				goto bad;
+			break;
+		case 3:
+			in->map = pack_grow(in->map, &in->capmap,
+			    in->nmap + 1, sizeof *in->map);
+			if (pbwire_scalars(f.p, f.len, in->map[in->nmap++],
+			    10) == -1)
+				goto bad;
+			break;
+		case 4:
+			if (pbwire_location(f.p, f.len, &pl) == -1)
+				goto bad;
+			in->loc = pack_grow(in->loc, &in->caploc,
+			    in->nloc + 1, sizeof *in->loc);
+			in->loc[in->nloc].id = pl.id;
+			in->loc[in->nloc].mapping = pl.mapping_id;
+			in->loc[in->nloc].addr = pl.address;
+			in->loc[in->nloc].folded = pl.is_folded != 0;
+			in->loc[in->nloc].line0 = in->nline;
+			in->loc[in->nloc++].nlines = pl.nlines;
+			in->line = pack_grow(in->line, &in->capline,
+			    in->nline + pl.nlines, sizeof *in->line);
+			for (i = 0; i < pl.nlines; i++)
+				in->line[in->nline++] = pl.lines[i];
+			break;
+		case 5:
+			in->fn = pack_grow(in->fn, &in->capfn, in->nfn + 1,
+			    sizeof *in->fn);
+			if (pbwire_scalars(f.p, f.len, in->fn[in->nfn++],
+			    5) == -1)
+				goto bad;
+			break;
+		case 6:
+			if (in->nstr == UINT32_MAX - 1)
+				goto bad;
+			in->str = pack_grow(in->str, &in->capstr,
+			    in->nstr + 1, sizeof *in->str);
+			in->strlen = xreallocarray(in->strlen, in->capstr,
+			    sizeof *in->strlen);
+			in->str[in->nstr] = f.p;
+			in->strlen[in->nstr++] = (uint32_t)f.len;
+			break;
+		case 7: case 8: case 9: case 10: case 12: case 14:
+			if (f.wt != 0)
+				goto bad;
+			if (f.num == 7)
+				in->drop = f.v;
+			else if (f.num == 8)
+				in->keep = f.v;
+			else if (f.num == 9)
+				in->time = f.v;
+			else if (f.num == 10)
+				in->dur = f.v;
+			else if (f.num == 12)
+				in->period = f.v;
+			else
+				in->deftype = f.v;
+			break;
+		case 13:
+			if (pbwire_repeated(&f, &in->comment, &in->ncomment,
+			    &in->capcomment) == -1)
+				goto bad;
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc == -1)
+		goto bad;
+	pbwire_location_free(&pl);
+	return 0;
+bad:
+	*cause = xstrdup("malformed profile: bad protobuf");
+fail:
+	pbwire_location_free(&pl);
+	return -1;
+}
+
+/* Ids to indexes: dense from 1 in order, or sorted pairs searched. */
+struct pack_ids {
+	uint64_t	(*pair)[2];	/* id, index; NULL when dense */
+	size_t		 n;
+};
+
+static int
+pack_cmp_pair(const void *a, const void *b)
+{
+	const uint64_t	*x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* -1 when an id is 0 or repeated. */
+static int
+pack_ids_make(struct pack_ids *ix, size_t n, uint64_t (*id)(void *, size_t),
+    void *arg)
+{
+	size_t	i;
+
+	ix->pair = NULL;
+	ix->n = n;
+	for (i = 0; i < n; i++)
+		if (id(arg, i) != i + 1)
+			break;
+	if (i == n)
+		return 0;
+	ix->pair = xreallocarray(NULL, n, sizeof *ix->pair);
+	for (i = 0; i < n; i++) {
+		ix->pair[i][0] = id(arg, i);
+		ix->pair[i][1] = i;
+	}
+	qsort(ix->pair, n, sizeof *ix->pair, pack_cmp_pair);
+	for (i = 0; i < n; i++)
+		if (ix->pair[i][0] == 0 ||
+		    (i > 0 && ix->pair[i][0] == ix->pair[i - 1][0]))
+			return -1;
+	return 0;
+}
+
+/* The index of id, or PACK_NONE. */
+static uint32_t
+pack_ids_find(const struct pack_ids *ix, uint64_t id)
+{
+	size_t	lo = 0, hi = ix->n, mid;
+
+	if (ix->pair == NULL)
+		return id >= 1 && id <= ix->n ? (uint32_t)(id - 1) : PACK_NONE;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->pair[mid][0] == id)
+			return (uint32_t)ix->pair[mid][1];
+		if (ix->pair[mid][0] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return PACK_NONE;
+}
+
+static uint64_t
+pack_map_id(void *arg, size_t i)
+{
+	return ((struct pack_in *)arg)->map[i][0];
+}
+
+static uint64_t
+pack_fn_id(void *arg, size_t i)
+{
+	return ((struct pack_in *)arg)->fn[i][0];
+}
+
+static uint64_t
+pack_loc_id(void *arg, size_t i)
+{
+	return ((struct pack_in *)arg)->loc[i].id;
+}
+
+/* A stack being encoded: its id and where its values are. */
+struct pack_ref {
+	uint32_t	 stack;
+	uint32_t	 sample;
+};
+
+static int
+pack_cmp_ref(const void *a, const void *b)
+{
+	const struct pack_ref	*x = a, *y = b;
+
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return x->sample < y->sample ? -1 : x->sample > y->sample;
+}
+
+/*
+ * Check every reference of a profile read into in, and intern it: its
+ * string, mapping, function and location ids as dictionary ids, and its
+ * samples as a snapshot of stacks. Nothing is interned unless all is
+ * well.
+ */
+static int
+pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
+    char **cause)
+{
+	struct pack_ids	 mi, fi, li;
+	struct pack_buf	 b = { 0 };
+	struct pack_ref	*ref = NULL;
+	uint32_t	*sid = NULL, *mid = NULL, *fid = NULL, *lid = NULL;
+	uint32_t	 x;
+	size_t		 i, j, k, w, nl, nv, nb, n;
+	uint64_t	 id;
+	int		 rc = -1;
+
+	memset(&mi, 0, sizeof mi);
+	memset(&fi, 0, sizeof fi);
+	memset(&li, 0, sizeof li);
+	if (in->nstr == 0 || in->strlen[0] != 0) {
+		*cause = xstrdup("malformed profile: string 0 is not empty");
+		return -1;
+	}
+	if (in->ntypes == 0) {
+		*cause = xstrdup("malformed profile: no sample types");
+		return -1;
+	}
+	if (pack_ids_make(&mi, in->nmap, pack_map_id, in) == -1 ||
+	    pack_ids_make(&fi, in->nfn, pack_fn_id, in) == -1 ||
+	    pack_ids_make(&li, in->nloc, pack_loc_id, in) == -1) {
+		*cause = xstrdup("malformed profile: id 0 or repeated");
+		goto out;
+	}
+	/* Every string reference first. */
+#define STR_OK(v)	((v) < in->nstr)
+	for (i = 0; i < in->ntypes; i++)
+		if (!STR_OK(in->types[i][0]) || !STR_OK(in->types[i][1]))
+			goto badstr;
+	if (!STR_OK(in->ptype[0]) || !STR_OK(in->ptype[1]) ||
+	    !STR_OK(in->drop) || !STR_OK(in->keep) || !STR_OK(in->deftype))
+		goto badstr;
+	for (i = 0; i < in->ncomment; i++)
+		if (!STR_OK(in->comment[i]))
+			goto badstr;
+	for (i = 0; i < in->nmap; i++)
+		if (!STR_OK(in->map[i][4]) || !STR_OK(in->map[i][5]))
+			goto badstr;
+	for (i = 0; i < in->nfn; i++)
+		if (!STR_OK(in->fn[i][1]) || !STR_OK(in->fn[i][2]) ||
+		    !STR_OK(in->fn[i][3]))
+			goto badstr;
+	for (i = 0; i < in->smp.nlab; i++)
+		if (!STR_OK((uint64_t)in->smp.lab[i].key) ||
+		    !STR_OK((uint64_t)in->smp.lab[i].str) ||
+		    !STR_OK((uint64_t)in->smp.lab[i].unit))
+			goto badstr;
+#undef STR_OK
+	for (i = 0; i < in->nloc; i++) {
+		if (in->loc[i].mapping != 0 &&
+		    pack_ids_find(&mi, in->loc[i].mapping) == PACK_NONE)
+			goto badref;
+		for (j = 0; j < in->loc[i].nlines; j++)
+			if (pack_ids_find(&fi, in->line[in->loc[i].line0 +
+			    j].function_id) == PACK_NONE)
+				goto badref;
+	}
+	for (i = 0, w = 0; i < in->smp.nloc; i++) {
+		id = in->smp.loc[i];
+		if (w < in->smp.nwide && in->smp.wide[w].pos == i)
+			id = in->smp.wide[w++].id;
+		if ((x = pack_ids_find(&li, id)) == PACK_NONE)
+			goto badref;
+		in->smp.loc[i] = x;	/* an index from here on */
+	}
+	for (i = 0; i < in->ns; i++) {
+		nv = (i + 1 < in->ns ? in->soff[i + 1][1] : in->smp.nval) -
+		    in->soff[i][1];
+		if (nv != in->ntypes) {
+			xasprintf(cause, "malformed profile: a sample has %zu "
+			    "values for %zu sample types", nv, in->ntypes);
+			goto out;
+		}
+	}
+
+	/* All is well: intern. */
+	sid = xreallocarray(NULL, in->nstr, sizeof *sid);
+	for (i = 0; i < in->nstr; i++)
+		sid[i] = pack_tab_intern(&pk->tab[PACK_STR], in->str[i],
+		    in->strlen[i]);
+	mid = xreallocarray(NULL, in->nmap + 1, sizeof *mid);
+	for (i = 0; i < in->nmap; i++) {
+		b.len = 0;
+		for (j = 1; j <= 3; j++)
+			pack_put_u(&b, in->map[i][j]);
+		pack_put_u(&b, sid[in->map[i][4]]);
+		pack_put_u(&b, sid[in->map[i][5]]);
+		pack_put_u(&b, (in->map[i][6] != 0) |
+		    (in->map[i][7] != 0) << 1 | (in->map[i][8] != 0) << 2 |
+		    (in->map[i][9] != 0) << 3);
+		mid[i] = pack_tab_intern(&pk->tab[PACK_MAP], b.p, b.len);
+	}
+	fid = xreallocarray(NULL, in->nfn + 1, sizeof *fid);
+	for (i = 0; i < in->nfn; i++) {
+		b.len = 0;
+		for (j = 1; j <= 3; j++)
+			pack_put_u(&b, sid[in->fn[i][j]]);
+		pack_put_s(&b, (int64_t)in->fn[i][4]);
+		fid[i] = pack_tab_intern(&pk->tab[PACK_FUNC], b.p, b.len);
+	}
+	lid = xreallocarray(NULL, in->nloc + 1, sizeof *lid);
+	for (i = 0; i < in->nloc; i++) {
+		b.len = 0;
+		pack_put_u(&b, in->loc[i].mapping == 0 ? 0 :
+		    (uint64_t)mid[pack_ids_find(&mi, in->loc[i].mapping)] + 1);
+		pack_put_u(&b, in->loc[i].addr);
+		pack_put_u(&b, in->loc[i].folded);
+		pack_put_u(&b, in->loc[i].nlines);
+		for (j = 0; j < in->loc[i].nlines; j++) {
+			k = in->loc[i].line0 + j;
+			pack_put_u(&b, fid[pack_ids_find(&fi,
+			    in->line[k].function_id)]);
+			pack_put_s(&b, in->line[k].line);
+		}
+		lid[i] = pack_tab_intern(&pk->tab[PACK_LOC], b.p, b.len);
+	}
+	ref = xreallocarray(NULL, in->ns + 1, sizeof *ref);
+	for (i = 0; i < in->ns; i++) {
+		nl = (i + 1 < in->ns ? in->soff[i + 1][0] : in->smp.nloc) -
+		    in->soff[i][0];
+		nb = (i + 1 < in->ns ? in->soff[i + 1][2] : in->smp.nlab) -
+		    in->soff[i][2];
+		b.len = 0;
+		pack_put_u(&b, nl);
+		for (j = 0; j < nl; j++)
+			pack_put_u(&b, lid[in->smp.loc[in->soff[i][0] + j]]);
+		pack_put_u(&b, nb);
+		for (j = 0; j < nb; j++) {
+			const struct pbwire_label *l =
+			    &in->smp.lab[in->soff[i][2] + j];
+
+			pack_put_u(&b, sid[l->key]);
+			pack_put_u(&b, sid[l->str]);
+			pack_put_s(&b, l->num);
+			pack_put_u(&b, sid[l->unit]);
+		}
+		ref[i].stack = pack_tab_intern(&pk->tab[PACK_STACK], b.p,
+		    b.len);
+		ref[i].sample = (uint32_t)i;
+	}
+	qsort(ref, in->ns, sizeof *ref, pack_cmp_ref);
+
+	/* The header, in dictionary ids. */
+	b.len = 0;
+	pack_put_u(&b, in->ntypes);
+	for (i = 0; i < in->ntypes; i++) {
+		pack_put_u(&b, sid[in->types[i][0]]);
+		pack_put_u(&b, sid[in->types[i][1]]);
+	}
+	pack_put_u(&b, sid[in->deftype]);
+	pack_put_u(&b, sid[in->ptype[0]]);
+	pack_put_u(&b, sid[in->ptype[1]]);
+	pack_put_s(&b, (int64_t)in->period);
+	pack_put_s(&b, (int64_t)in->time);
+	pack_put_s(&b, (int64_t)in->dur);
+	pack_put_u(&b, sid[in->drop]);
+	pack_put_u(&b, sid[in->keep]);
+	pack_put_u(&b, in->ncomment);
+	for (i = 0; i < in->ncomment; i++)
+		pack_put_u(&b, sid[in->comment[i]]);
+	pack_put_u(&b, in->nmap);
+	for (i = 0; i < in->nmap; i++)
+		pack_put_u(&b, mid[i]);
+
+	memset(s, 0, sizeof *s);
+	s->hdr = b.p;
+	s->hdrlen = b.len;
+	b.p = NULL;
+	s->ntypes = (uint32_t)in->ntypes;
+	s->stk = xreallocarray(NULL, in->ns + 1, sizeof *s->stk);
+	s->val = xcalloc((in->ns + 1) * in->ntypes, sizeof *s->val);
+	for (i = 0, n = 0; i < in->ns; i++) {
+		if (n == 0 || s->stk[n - 1] != ref[i].stack)
+			s->stk[n++] = ref[i].stack;
+		for (j = 0; j < in->ntypes; j++)
+			s->val[(n - 1) * in->ntypes + j] = (int64_t)(
+			    (uint64_t)s->val[(n - 1) * in->ntypes + j] +
+			    (uint64_t)in->smp.val[in->soff[ref[i].sample][1] +
+			    j]);
+	}
+	s->n = n;
+	rc = 0;
+	goto out;
+badstr:
+	*cause = xstrdup("malformed profile: a string index out of range");
+	goto out;
+badref:
+	*cause = xstrdup("malformed profile: a reference to a missing id");
+out:
+	free(mi.pair);
+	free(fi.pair);
+	free(li.pair);
+	free(sid);
+	free(mid);
+	free(fid);
+	free(lid);
+	free(ref);
+	free(b.p);
+	return rc;
+}
+
+/* Compress raw into a blob tagged tag. */
+static int
+pack_zstd(struct pack *pk, char tag, const struct pack_buf *raw,
+    struct pack_blob *out, char **cause)
+{
+	size_t	cap, n;
+
+	if (pk->cctx == NULL) {
+		if ((pk->cctx = ZSTD_createCCtx()) == NULL) {
+			*cause = xstrdup("cannot start zstd");
+			return -1;
+		}
+		ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_compressionLevel,
+		    pk->level);
+		ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_checksumFlag, 1);
+	}
+	cap = ZSTD_compressBound(raw->len) + 2;
+	out->data = xmalloc(cap);
+	out->data[0] = (uint8_t)tag;
+	out->data[1] = PACK_VERSION;
+	n = ZSTD_compress2(pk->cctx, out->data + 2, cap - 2, raw->p, raw->len);
+	if (ZSTD_isError(n)) {
+		xasprintf(cause, "zstd: %s", ZSTD_getErrorName(n));
+		free(out->data);
+		out->data = NULL;
+		return -1;
+	}
+	out->len = n + 2;
+	return 0;
+}
+
+/* Inflate a blob tagged tag to at most max bytes. */
+static int
+pack_unzstd(struct pack *pk, char tag, const uint8_t *p, size_t len,
+    size_t max, struct pack_buf *raw, char **cause)
+{
+	unsigned long long	 sz;
+	size_t			 n;
+
+	if (len < 2 || p[0] != (uint8_t)tag || p[1] != PACK_VERSION) {
+		xasprintf(cause, "not a %s blob of version %d",
+		    tag == PACK_DICT_TAG ? "dictionary" : "snapshot",
+		    PACK_VERSION);
+		return -1;
+	}
+	p += 2;
+	len -= 2;
+	if (ZSTD_findFrameCompressedSize(p, len) != len) {
+		*cause = xstrdup("corrupt blob: bad zstd frame");
+		return -1;
+	}
+	sz = ZSTD_getFrameContentSize(p, len);
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN) {
+		*cause = xstrdup("corrupt blob: no content size");
+		return -1;
+	}
+	if (sz > max) {
+		xasprintf(cause, "blob inflates to %llu bytes, over %zu", sz,
+		    max);
+		return -1;
+	}
+	if (pk->dctx == NULL && (pk->dctx = ZSTD_createDCtx()) == NULL) {
+		*cause = xstrdup("cannot start zstd");
+		return -1;
+	}
+	raw->len = 0;
+	raw->p = pack_grow(raw->p, &raw->cap, sz + 1, 1);
+	n = ZSTD_decompressDCtx(pk->dctx, raw->p, sz, p, len);
+	if (ZSTD_isError(n) || n != sz) {
+		xasprintf(cause, "corrupt blob: %s", ZSTD_isError(n) ?
+		    ZSTD_getErrorName(n) : "short");
+		return -1;
+	}
+	raw->len = n;
+	return 0;
+}
+
+/* The gaps between the sorted ids of a that are not in b. */
+static void
+pack_put_minus(struct pack_buf *out, const struct pack_snap *a,
+    const struct pack_snap *b)
+{
+	struct pack_buf	 ids = { 0 };
+	size_t		 i, j, n = 0;
+	uint64_t	 last = 0;
+
+	for (i = 0, j = 0; i < a->n; i++) {
+		while (j < b->n && b->stk[j] < a->stk[i])
+			j++;
+		if (j < b->n && b->stk[j] == a->stk[i])
+			continue;
+		pack_put_u(&ids, a->stk[i] - last);
+		last = (uint64_t)a->stk[i] + 1;
+		n++;
+	}
+	pack_put_u(out, n);
+	pack_put(out, ids.p, ids.len);
+	free(ids.p);
+}
+
+/* The body of s coded against prev (serial 0: against nothing). */
+static void
+pack_put_body(struct pack_buf *out, const struct pack_snap *s,
+    const struct pack_snap *prev)
+{
+	size_t		 i, j, t, z, nt = s->ntypes;
+	bool		 same = prev->ntypes == s->ntypes;
+	const int64_t	*pv;
+	int64_t		 zero[16] = { 0 };
+
+	pack_put_u(out, s->serial);
+	pack_put_u(out, prev->serial);
+	pack_put_u(out, s->hdrlen);
+	pack_put(out, s->hdr, s->hdrlen);
+	pack_put_minus(out, prev, s);	/* removed */
+	pack_put_minus(out, s, prev);	/* added */
+	/*
+	 * Runs of stacks whose values did not move are counted, then one
+	 * that did is written: between two scrapes a minute apart, most of
+	 * a heap profile's stacks did not move at all.
+	 */
+	for (i = 0, j = 0, z = 0; i < s->n; i++) {
+		while (j < prev->n && prev->stk[j] < s->stk[i])
+			j++;
+		pv = same && j < prev->n && prev->stk[j] == s->stk[i] ?
+		    prev->val + j * nt : zero;
+		if (memcmp(s->val + i * nt, pv, nt * sizeof *pv) == 0) {
+			z++;
+			continue;
+		}
+		pack_put_u(out, z);
+		z = 0;
+		for (t = 0; t < nt; t++)
+			pack_put_s(out, (int64_t)((uint64_t)s->val[i * nt + t] -
+			    (uint64_t)pv[t]));
+	}
+	if (z > 0)
+		pack_put_u(out, z);
+}
+
+/* The dictionary's entries not yet saved. */
+static void
+pack_put_dict(struct pack *pk, struct pack_buf *out)
+{
+	struct pack_tab	*t;
+	const uint8_t	*p;
+	size_t		 len;
+	uint32_t	 i;
+	int		 k;
+
+	for (k = 0; k < PACK_NKINDS; k++) {
+		t = &pk->tab[k];
+		pack_put_u(out, t->n - t->saved);
+		for (i = t->saved; i < t->n; i++) {
+			p = pack_tab_get(t, i, &len);
+			pack_put_u(out, len);
+			pack_put(out, p, len);
+		}
+	}
+}
+
+int
+pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
+    bool key, struct pack_blob *dict, struct pack_blob *body, char **cause)
+{
+	struct pack_in	*in;
+	struct pack_snap s, none;
+	struct pack_buf	 raw = { 0 };
+	const uint8_t	*p = data;
+	uint8_t		*raw0;
+	size_t		 rawlen = len;
+	uint32_t	 nold[PACK_NKINDS];
+	int		 k, rc = -1;
+
+	if (pk->in == NULL)
+		pk->in = xcalloc(1, sizeof *pk->in);
+	in = pk->in;
+	pack_in_reset(in);
+	memset(&none, 0, sizeof none);
+	memset(dict, 0, sizeof *dict);
+	memset(body, 0, sizeof *body);
+	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+		if (pack_inflate_whole(pk, p, len, max, &raw0, &rawlen) == 0)
+			p = raw0;
+		else if (pack_inflate(p, len, max, &in->raw, &rawlen,
+		    cause) == 0)
+			p = in->raw;
+		else
+			return -1;
+	} else if (len > max) {
+		xasprintf(cause, "profile larger than %zu bytes", max);
+		return -1;
+	}
+	if (pack_in_read(in, p, rawlen, cause) == -1 ||
+	    pack_in_intern(pk, in, &s, cause) == -1)
+		goto out;
+	s.serial = pk->cur.serial + 1;
+	for (k = 0; k < PACK_NKINDS; k++)
+		nold[k] = pk->tab[k].saved;
+	pack_put_body(&raw, &s, key ? &none : &pk->cur);
+	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1) {
+		pack_snap_clear(&s);
+		goto out;
+	}
+	raw.len = 0;
+	for (k = 0; k < PACK_NKINDS; k++)
+		if (pk->tab[k].n != nold[k])
+			break;
+	if (k < PACK_NKINDS) {
+		pack_put_dict(pk, &raw);
+		if (pack_zstd(pk, PACK_DICT_TAG, &raw, dict, cause) == -1) {
+			free(body->data);
+			memset(body, 0, sizeof *body);
+			pack_snap_clear(&s);
+			goto out;
+		}
+		for (k = 0; k < PACK_NKINDS; k++)
+			pk->tab[k].saved = pk->tab[k].n;
+	}
+	pack_snap_clear(&pk->cur);
+	pk->cur = s;
+	rc = 0;
+out:
+	free(raw.p);
+	free(in->raw);
+	in->raw = NULL;
+	return rc;
+}
+
+/*
+ * Whether the entry p[0..len) of table k is well formed and refers only
+ * to entries below the counts n[].
+ */
+static bool
+pack_entry_ok(int k, const uint8_t *p, size_t len, const uint32_t *n)
+{
+	struct pack_rd	 r = { p, p + len, false };
+	uint64_t	 i, c;
+
+	switch (k) {
+	case PACK_STR:
+		return true;
+	case PACK_MAP:
+		pack_get_u(&r);
+		pack_get_u(&r);
+		pack_get_u(&r);
+		pack_get_id(&r, n[PACK_STR]);
+		pack_get_id(&r, n[PACK_STR]);
+		pack_get_id(&r, 16);
+		break;
+	case PACK_FUNC:
+		pack_get_id(&r, n[PACK_STR]);
+		pack_get_id(&r, n[PACK_STR]);
+		pack_get_id(&r, n[PACK_STR]);
+		pack_get_s(&r);
+		break;
+	case PACK_LOC:
+		pack_get_id(&r, (uint64_t)n[PACK_MAP] + 1);
+		pack_get_u(&r);
+		pack_get_id(&r, 2);
+		c = pack_get_u(&r);
+		for (i = 0; i < c && !r.bad; i++) {
+			pack_get_id(&r, n[PACK_FUNC]);
+			pack_get_s(&r);
+		}
+		break;
+	case PACK_STACK:
+		c = pack_get_u(&r);
+		for (i = 0; i < c && !r.bad; i++)
+			pack_get_id(&r, n[PACK_LOC]);
+		c = pack_get_u(&r);
+		for (i = 0; i < c && !r.bad; i++) {
+			pack_get_id(&r, n[PACK_STR]);
+			pack_get_id(&r, n[PACK_STR]);
+			pack_get_s(&r);
+			pack_get_id(&r, n[PACK_STR]);
+		}
+		break;
+	}
+	return !r.bad && r.p == r.end;
+}
+
+int
+pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
+    char **cause)
+{
+	struct pack_buf	 raw = { 0 };
+	struct pack_rd	 r;
+	uint32_t	 n[PACK_NKINDS];
+	uint64_t	 c, i, l;
+	int		 k, pass, rc = -1;
+
+	if (pack_unzstd(pk, PACK_DICT_TAG, data, len, max, &raw, cause) == -1)
+		goto out;
+	/* Check it all, then add it all, so that a bad blob adds nothing. */
+	for (pass = 0; pass < 2; pass++) {
+		r.p = raw.p;
+		r.end = raw.p + raw.len;
+		r.bad = false;
+		for (k = 0; k < PACK_NKINDS; k++)
+			n[k] = pk->tab[k].n;
+		for (k = 0; k < PACK_NKINDS; k++) {
+			c = pack_get_u(&r);
+			if (r.bad || c > (uint64_t)(r.end - r.p) ||
+			    c > UINT32_MAX / 2 - n[k])
+				goto bad;
+			for (i = 0; i < c; i++) {
+				l = pack_get_u(&r);
+				if (r.bad || l > (uint64_t)(r.end - r.p) ||
+				    !pack_entry_ok(k, r.p, l, n))
+					goto bad;
+				if (pass == 1)
+					pack_tab_add(&pk->tab[k], r.p, l);
+				r.p += l;
+				n[k]++;
+			}
+		}
+		if (r.p != r.end)
+			goto bad;
+	}
+	for (k = 0; k < PACK_NKINDS; k++)
+		pk->tab[k].saved = pk->tab[k].n;
+	rc = 0;
+	goto out;
+bad:
+	*cause = xstrdup("corrupt dictionary blob");
+out:
+	free(raw.p);
+	return rc;
+}
+
+/* Read a header and check its references; the count of sample types. */
+static int
+pack_hdr_check(const struct pack *pk, const uint8_t *p, size_t len,
+    uint32_t *ntypes)
+{
+	struct pack_rd	 r = { p, p + len, false };
+	uint32_t	 ns = pk->tab[PACK_STR].n;
+	uint64_t	 i, c;
+
+	*ntypes = pack_get_id(&r, 17);
+	if (*ntypes == 0)
+		return -1;
+	for (i = 0; i < *ntypes * 2; i++)
+		pack_get_id(&r, ns);
+	pack_get_id(&r, ns);
+	pack_get_id(&r, ns);
+	pack_get_id(&r, ns);
+	pack_get_s(&r);
+	pack_get_s(&r);
+	pack_get_s(&r);
+	pack_get_id(&r, ns);
+	pack_get_id(&r, ns);
+	c = pack_get_u(&r);
+	for (i = 0; i < c && !r.bad; i++)
+		pack_get_id(&r, ns);
+	c = pack_get_u(&r);
+	for (i = 0; i < c && !r.bad; i++)
+		pack_get_id(&r, pk->tab[PACK_MAP].n);
+	return r.bad || r.p != r.end ? -1 : 0;
+}
+
+/* Read a list of sorted stack ids as pack_put_minus() writes it. */
+static int
+pack_get_ids(struct pack_rd *r, uint32_t lim, uint32_t **ids, size_t *n)
+{
+	uint64_t	 c, i, last = 0, v;
+
+	c = pack_get_u(r);
+	if (r->bad || c > (uint64_t)(r->end - r->p))
+		return -1;
+	*ids = xreallocarray(NULL, c + 1, sizeof **ids);
+	*n = c;
+	for (i = 0; i < c; i++) {
+		v = pack_get_u(r);
+		if (r->bad || v >= lim || last + v >= lim)
+			return -1;
+		(*ids)[i] = (uint32_t)(last + v);
+		last += v + 1;
+	}
+	return 0;
+}
+
+int
+pack_body_info(const void *data, size_t len, bool *key, uint64_t *serial)
+{
+	const uint8_t	*p = data;
+	uint8_t		 head[32];
+	ZSTD_DCtx	*d;
+	ZSTD_inBuffer	 in;
+	ZSTD_outBuffer	 out = { head, sizeof head, 0 };
+	struct pack_rd	 r;
+	uint64_t	 base;
+
+	if (len < 2 || p[0] != PACK_BODY_TAG || p[1] != PACK_VERSION)
+		return -1;
+	/* The first bytes are enough: two varints. */
+	if ((d = ZSTD_createDCtx()) == NULL)
+		return -1;
+	in.src = p + 2;
+	in.size = len - 2;
+	in.pos = 0;
+	if (ZSTD_isError(ZSTD_decompressStream(d, &out, &in)))
+		out.pos = 0;
+	ZSTD_freeDCtx(d);
+	r.p = head;
+	r.end = head + out.pos;
+	r.bad = false;
+	*serial = pack_get_u(&r);
+	base = pack_get_u(&r);
+	*key = base == 0;
+	return r.bad ? -1 : 0;
+}
+
+int
+pack_load_snap(struct pack *pk, const void *data, size_t len, size_t max,
+    char **cause)
+{
+	struct pack_buf	 raw = { 0 };
+	struct pack_rd	 r;
+	struct pack_snap s, none, *prev;
+	uint32_t	*rm = NULL, *add = NULL, nst = pk->tab[PACK_STACK].n;
+	size_t		 nrm, nadd, i, j, a, d, t, nt;
+	uint64_t	 base, hl, z;
+	const int64_t	*pv;
+	int64_t		 zero[16] = { 0 };
+	int		 rc = -1;
+
+	memset(&s, 0, sizeof s);
+	memset(&none, 0, sizeof none);
+	if (pack_unzstd(pk, PACK_BODY_TAG, data, len, max, &raw, cause) == -1)
+		goto out;
+	r.p = raw.p;
+	r.end = raw.p + raw.len;
+	r.bad = false;
+	s.serial = pack_get_u(&r);
+	base = pack_get_u(&r);
+	if (r.bad || s.serial == 0)
+		goto bad;
+	if (base != 0 && base != pk->cur.serial) {
+		xasprintf(cause, "snapshot %llu is coded against %llu, not "
+		    "the current %llu", (unsigned long long)s.serial,
+		    (unsigned long long)base,
+		    (unsigned long long)pk->cur.serial);
+		goto out;
+	}
+	prev = base == 0 ? &none : &pk->cur;
+	hl = pack_get_u(&r);
+	if (r.bad || hl > (uint64_t)(r.end - r.p) ||
+	    pack_hdr_check(pk, r.p, hl, &s.ntypes) == -1)
+		goto bad;
+	s.hdr = xmalloc(hl + 1);
+	memcpy(s.hdr, r.p, hl);
+	s.hdrlen = hl;
+	r.p += hl;
+	nt = s.ntypes;
+	if (pack_get_ids(&r, nst, &rm, &nrm) == -1 ||
+	    pack_get_ids(&r, nst, &add, &nadd) == -1)
+		goto bad;
+	/* The stacks: the previous ones less rm, merged with add. */
+	s.stk = xreallocarray(NULL, prev->n + nadd + 1, sizeof *s.stk);
+	for (i = 0, d = 0, a = 0; i < prev->n || a < nadd;) {
+		if (i < prev->n && d < nrm && rm[d] < prev->stk[i])
+			goto bad;	/* removes what was not there */
+		if (i < prev->n && d < nrm && rm[d] == prev->stk[i]) {
+			i++;
+			d++;
+		} else if (a < nadd && (i == prev->n ||
+		    add[a] < prev->stk[i]))
+			s.stk[s.n++] = add[a++];
+		else if (a < nadd && add[a] == prev->stk[i])
+			goto bad;	/* adds what was there */
+		else
+			s.stk[s.n++] = prev->stk[i++];
+	}
+	if (d != nrm)
+		goto bad;
+	s.val = xcalloc(s.n * nt + 1, sizeof *s.val);
+	for (i = 0, j = 0; i < s.n;) {
+		z = pack_get_u(&r);
+		if (r.bad || z > s.n - i)
+			goto bad;
+		for (; z > 0; z--, i++) {
+			while (j < prev->n && prev->stk[j] < s.stk[i])
+				j++;
+			pv = prev->ntypes == nt && j < prev->n &&
+			    prev->stk[j] == s.stk[i] ? prev->val + j * nt : zero;
+			memcpy(s.val + i * nt, pv, nt * sizeof *pv);
+		}
+		if (i == s.n)
+			break;
+		while (j < prev->n && prev->stk[j] < s.stk[i])
+			j++;
+		pv = prev->ntypes == nt && j < prev->n &&
+		    prev->stk[j] == s.stk[i] ? prev->val + j * nt : zero;
+		for (t = 0; t < nt; t++)
+			s.val[i * nt + t] = (int64_t)((uint64_t)pv[t] +
+			    (uint64_t)pack_get_s(&r));
+		i++;
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	pack_snap_clear(&pk->cur);
+	pk->cur = s;
+	memset(&s, 0, sizeof s);
+	rc = 0;
+	goto out;
+bad:
+	*cause = xstrdup("corrupt snapshot blob");
+out:
+	pack_snap_clear(&s);
+	free(rm);
+	free(add);
+	free(raw.p);
+	return rc;
+}
+
+/* A field's key. */
+static void
+pack_pb_key(struct pack_buf *b, unsigned int num, unsigned int wt)
+{
+	pack_put_u(b, (uint64_t)num << 3 | wt);
+}
+
+/* A varint field, left out when 0 as proto3 does. */
+static void
+pack_pb_u(struct pack_buf *b, unsigned int num, uint64_t v)
+{
+	if (v == 0)
+		return;
+	pack_pb_key(b, num, 0);
+	pack_put_u(b, v);
+}
+
+static void
+pack_pb_bytes(struct pack_buf *b, unsigned int num, const void *p,
+    size_t len)
+{
+	pack_pb_key(b, num, 2);
+	pack_put_u(b, len);
+	pack_put(b, p, len);
+}
+
+/*
+ * The output ids of a snapshot's entries: 0 for one not used, else its
+ * id in the profile written (for strings, its index).
+ */
+struct pack_out {
+	uint32_t	*id[PACK_NKINDS];
+	uint32_t	*list[PACK_NKINDS];	/* dictionary ids, in order */
+	uint32_t	 n[PACK_NKINDS];
+};
+
+static uint32_t
+pack_use(struct pack_out *o, int k, uint32_t id)
+{
+	if (o->id[k][id] == 0) {
+		o->list[k][o->n[k]++] = id;
+		o->id[k][id] = o->n[k] - (k == PACK_STR);
+	}
+	return o->id[k][id];
+}
+
+/* A string's index in the profile written; the empty string's is 0. */
+static uint32_t
+pack_use_str(struct pack_out *o, uint64_t id)
+{
+	if (o->id[PACK_STR][id] == UINT32_MAX)
+		return 0;
+	return pack_use(o, PACK_STR, (uint32_t)id);
+}
+
+int
+pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
+{
+	struct pack_out	 o;
+	struct pack_buf	 b = { 0 }, m = { 0 }, l = { 0 }, l2 = { 0 };
+	struct pack_rd	 r, e;
+	const struct pack_snap *s = &pk->cur;
+	const uint8_t	*p;
+	size_t		 plen, i, j, c, cap;
+	uint64_t	 v[8], nt, nl, q;
+	int		 k;
+
+	if (s->serial == 0) {
+		*cause = xstrdup("no snapshot");
+		return -1;
+	}
+	memset(&o, 0, sizeof o);
+	for (k = 0; k < PACK_NKINDS; k++) {
+		o.id[k] = xcalloc(pk->tab[k].n + 1, sizeof *o.id[k]);
+		o.list[k] = xcalloc(pk->tab[k].n + 1, sizeof *o.list[k]);
+	}
+	/* The empty string first, as pprof wants it. */
+	o.n[PACK_STR] = 1;
+	for (i = 0; i < pk->tab[PACK_STR].n; i++) {
+		p = pack_tab_get(&pk->tab[PACK_STR], (uint32_t)i, &plen);
+		if (plen == 0) {
+			o.id[PACK_STR][i] = UINT32_MAX;	/* index 0 */
+			o.list[PACK_STR][0] = (uint32_t)i;
+			break;
+		}
+	}
+#define S(x)	pack_use_str(&o, (x))
+
+	/* The header: sample types, and the mappings in their order. */
+	r.p = s->hdr;
+	r.end = s->hdr + s->hdrlen;
+	r.bad = false;
+	nt = pack_get_u(&r);
+	for (i = 0; i < nt; i++) {
+		m.len = 0;
+		pack_pb_u(&m, 1, S(pack_get_u(&r)));
+		pack_pb_u(&m, 2, S(pack_get_u(&r)));
+		pack_pb_bytes(&b, 1, m.p, m.len);
+	}
+	for (i = 0; i < 8; i++)
+		v[i] = pack_get_u(&r);
+	c = pack_get_u(&r);
+	for (i = 0; i < c; i++)		/* comments, packed below */
+		pack_put_u(&l, S(pack_get_u(&r)));
+	c = pack_get_u(&r);
+	for (i = 0; i < c; i++)
+		pack_use(&o, PACK_MAP, (uint32_t)pack_get_u(&r));
+
+	/* Samples, and the locations they use as they come. */
+	for (i = 0; i < s->n; i++) {
+		p = pack_tab_get(&pk->tab[PACK_STACK], s->stk[i], &plen);
+		e.p = p;
+		e.end = p + plen;
+		e.bad = false;
+		m.len = 0;
+		c = pack_get_u(&e);
+		l2.len = 0;
+		for (j = 0; j < c; j++)
+			pack_put_u(&l2, pack_use(&o, PACK_LOC,
+			    (uint32_t)pack_get_u(&e)));
+		if (c > 0)
+			pack_pb_bytes(&m, 1, l2.p, l2.len);
+		l2.len = 0;
+		for (j = 0; j < nt; j++)
+			pack_put_u(&l2, (uint64_t)s->val[i * nt + j]);
+		pack_pb_bytes(&m, 2, l2.p, l2.len);
+		c = pack_get_u(&e);
+		for (j = 0; j < c; j++) {
+			l2.len = 0;
+			pack_pb_u(&l2, 1, S(pack_get_u(&e)));
+			pack_pb_u(&l2, 2, S(pack_get_u(&e)));
+			pack_pb_u(&l2, 3, (uint64_t)pack_get_s(&e));
+			pack_pb_u(&l2, 4, S(pack_get_u(&e)));
+			pack_pb_bytes(&m, 3, l2.p, l2.len);
+		}
+		pack_pb_bytes(&b, 2, m.p, m.len);
+	}
+	/* Locations, which add the functions and mappings they use. */
+	for (i = 0; i < o.n[PACK_LOC]; i++) {
+		p = pack_tab_get(&pk->tab[PACK_LOC], o.list[PACK_LOC][i],
+		    &plen);
+		e.p = p;
+		e.end = p + plen;
+		e.bad = false;
+		m.len = 0;
+		pack_pb_u(&m, 1, i + 1);
+		q = pack_get_u(&e);
+		if (q != 0)
+			pack_pb_u(&m, 2, pack_use(&o, PACK_MAP,
+			    (uint32_t)(q - 1)));
+		pack_pb_u(&m, 3, pack_get_u(&e));
+		q = pack_get_u(&e);	/* folded */
+		nl = pack_get_u(&e);
+		for (j = 0; j < nl; j++) {
+			l2.len = 0;
+			pack_pb_u(&l2, 1, pack_use(&o, PACK_FUNC,
+			    (uint32_t)pack_get_u(&e)));
+			pack_pb_u(&l2, 2, (uint64_t)pack_get_s(&e));
+			pack_pb_bytes(&m, 4, l2.p, l2.len);
+		}
+		pack_pb_u(&m, 5, q);
+		pack_pb_bytes(&b, 4, m.p, m.len);
+	}
+	for (i = 0; i < o.n[PACK_FUNC]; i++) {
+		p = pack_tab_get(&pk->tab[PACK_FUNC], o.list[PACK_FUNC][i],
+		    &plen);
+		e.p = p;
+		e.end = p + plen;
+		e.bad = false;
+		m.len = 0;
+		pack_pb_u(&m, 1, i + 1);
+		pack_pb_u(&m, 2, S(pack_get_u(&e)));
+		pack_pb_u(&m, 3, S(pack_get_u(&e)));
+		pack_pb_u(&m, 4, S(pack_get_u(&e)));
+		pack_pb_u(&m, 5, (uint64_t)pack_get_s(&e));
+		pack_pb_bytes(&b, 5, m.p, m.len);
+	}
+	for (i = 0; i < o.n[PACK_MAP]; i++) {
+		p = pack_tab_get(&pk->tab[PACK_MAP], o.list[PACK_MAP][i],
+		    &plen);
+		e.p = p;
+		e.end = p + plen;
+		e.bad = false;
+		m.len = 0;
+		pack_pb_u(&m, 1, i + 1);
+		pack_pb_u(&m, 2, pack_get_u(&e));
+		pack_pb_u(&m, 3, pack_get_u(&e));
+		pack_pb_u(&m, 4, pack_get_u(&e));
+		pack_pb_u(&m, 5, S(pack_get_u(&e)));
+		pack_pb_u(&m, 6, S(pack_get_u(&e)));
+		q = pack_get_u(&e);
+		for (j = 0; j < 4; j++)
+			pack_pb_u(&m, 7 + (unsigned int)j, (q >> j) & 1);
+		pack_pb_bytes(&b, 3, m.p, m.len);
+	}
+	/* Header scalars, whose strings come before the table is written. */
+	pack_pb_u(&b, 14, S(v[0]));
+	m.len = 0;
+	pack_pb_u(&m, 1, S(v[1]));
+	pack_pb_u(&m, 2, S(v[2]));
+	pack_pb_bytes(&b, 11, m.p, m.len);
+	/* Period, time and duration, zigzag-coded in the header. */
+	for (i = 0; i < 3; i++)
+		pack_pb_u(&b, i == 0 ? 12 : 8 + (unsigned int)i,
+		    (v[3 + i] >> 1) ^ -(v[3 + i] & 1));
+	pack_pb_u(&b, 7, S(v[6]));
+	pack_pb_u(&b, 8, S(v[7]));
+	if (l.len > 0)
+		pack_pb_bytes(&b, 13, l.p, l.len);
+#undef S
+	for (i = 0; i < o.n[PACK_STR]; i++) {
+		if (i == 0) {
+			pack_pb_bytes(&b, 6, "", 0);
+			continue;
+		}
+		p = pack_tab_get(&pk->tab[PACK_STR], o.list[PACK_STR][i],
+		    &plen);
+		pack_pb_bytes(&b, 6, p, plen);
+	}
+	for (k = 0; k < PACK_NKINDS; k++) {
+		free(o.id[k]);
+		free(o.list[k]);
+	}
+	free(m.p);
+	free(l.p);
+	free(l2.p);
+	if (!gz) {
+		*out = b.p;
+		*len = b.len;
+		return 0;
+	}
+	if (pk->gz == NULL &&
+	    (pk->gz = libdeflate_alloc_compressor(PACK_GZ_LEVEL)) == NULL) {
+		free(b.p);
+		*cause = xstrdup("cannot start gzip");
+		return -1;
+	}
+	cap = libdeflate_gzip_compress_bound(pk->gz, b.len);
+	*out = xmalloc(cap);
+	*len = libdeflate_gzip_compress(pk->gz, b.p, b.len, *out, cap);
+	free(b.p);
+	if (*len == 0) {
+		free(*out);
+		*cause = xstrdup("gzip failed");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * The compact form of a target's snapshots: a run of consecutive pprof
+ * profiles of one process, kept as a dictionary that grows and, per
+ * snapshot, a small body of value deltas.
+ *
+ * Consecutive heap profiles of one process are nearly the same: a Go heap
+ * profile lists every allocation site since the process started, so the
+ * strings, mappings, functions, locations and stacks of one snapshot are
+ * those of the last plus a few, and most stacks' values move by zero
+ * between two scrapes. A pack therefore keeps five tables, each entry once
+ * per target (strings; mappings, functions and locations in terms of
+ * strings and of each other; stacks: location ids and labels), and a
+ * snapshot is its header (sample types, period, time, comments, mapping
+ * list), the stacks it holds as added to and removed from the previous
+ * snapshot's, and its values as deltas against the previous snapshot's
+ * for the same stack, runs of unchanged stacks counted rather than
+ * written. A key snapshot is coded against nothing, so that reading it
+ * needs the dictionary only.
+ *
+ * pack_encode() gives two blobs, each a zstd frame with its checksum:
+ * the dictionary entries the snapshot added (often none) and the
+ * snapshot's body. Whoever stores them keeps every dictionary blob of a
+ * target, in order, and a snapshot's body with those back to the last key
+ * snapshot: pack_load_dict() each dictionary blob, then pack_load_snap()
+ * each body from the key on, then pack_pprof() gives the profile. A
+ * snapshot body names its own serial number and that of the snapshot it is
+ * coded against, so a body applied to the wrong predecessor is refused,
+ * not misread.
+ *
+ * What comes back is what `go tool pprof` shows of the profile received,
+ * exactly: every sample type's values per stack and labels, the
+ * locations (mapping, address, folding, inlined lines), functions, lines,
+ * mappings in their order, sample types, default sample type, period and
+ * its type, time, duration, comments and drop/keep frames. Normalised on
+ * the way: ids are renumbered densely from 1 in order of first use;
+ * samples with the same stack and labels are merged into one, their
+ * values added, as pprof adds them when it reads the profile; samples come
+ * back ordered by stack id (first seen first); a Line's column and the
+ * fields of Profile that Go does not write (doc_url) are dropped;
+ * strings no entry uses are dropped.
+ *
+ * A pack is one target's, owned by one thread at a time.
+ */
+#ifndef PACK_H
+#define PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PACK_LEVEL_DEFAULT	3	/* zstd's level; see bench/pack.sh */
+
+struct pack;
+
+/* A blob made by pack_encode(); free(data) when done. */
+struct pack_blob {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+/* Sizes, for the bench and /metrics. */
+struct pack_stats {
+	uint32_t	 strings, mappings, functions, locations, stacks;
+	size_t		 dict_bytes;	/* of the tables, uncompressed */
+	uint64_t	 serial;	/* of the current snapshot; 0: none */
+	size_t		 nsamples;	/* of the current snapshot */
+};
+
+struct pack	*pack_new(int level);
+void		 pack_free(struct pack *);
+
+/*
+ * Add a profile (gzip-compressed or not, inflated to at most max bytes)
+ * as the next snapshot, coded against the current one unless key is set
+ * or there is none. dict and body get the blobs to store; dict's len is 0
+ * when nothing was added to the dictionary. A malformed profile leaves
+ * the pack as it was. When the caller cannot store both blobs, it must
+ * not go on with this pack: it frees it and loads another from what was
+ * stored.
+ */
+int		 pack_encode(struct pack *, const void *data, size_t len,
+		    size_t max, bool key, struct pack_blob *dict,
+		    struct pack_blob *body, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Read back: dictionary blobs in the order made, and a snapshot body,
+ * which becomes the current snapshot. Blobs are inflated to at most max
+ * bytes. A blob that is corrupt, or a body not coded against the current
+ * snapshot, is refused with the pack as it was.
+ */
+int		 pack_load_dict(struct pack *, const void *, size_t,
+		    size_t max, char **cause)
+		    __attribute__((warn_unused_result));
+int		 pack_load_snap(struct pack *, const void *, size_t,
+		    size_t max, char **cause)
+		    __attribute__((warn_unused_result));
+/* Whether a body is a key snapshot's, and its serial; -1 if not a body. */
+int		 pack_body_info(const void *, size_t, bool *key,
+		    uint64_t *serial) __attribute__((warn_unused_result));
+
+/* The current snapshot as a pprof profile, gzipped when gz is set. */
+int		 pack_pprof(struct pack *, bool gz, void **out, size_t *len,
+		    char **cause) __attribute__((warn_unused_result));
+
+void		 pack_stats(const struct pack *, struct pack_stats *);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Packs a run of profiles as heapwatchd's store would and writes each back
+ * as pprof from the stored blobs alone, for tests/pack_pprof.sh to compare
+ * with the profiles received through go tool pprof:
+ *
+ *	packrun OUTDIR KEY PROFILE...
+ *
+ * The Nth PROFILE comes back as OUTDIR/N.pb.gz (from 1), read by a second
+ * pack that loads the dictionary blobs and the bodies from the last key
+ * snapshot on, a key every KEY snapshots.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pack.h"
+#include "profile.h"
+
+#define MAX	((size_t)256 << 20)
+
+static void
+fail(const char *what, const char *cause)
+{
+	fprintf(stderr, "packrun: %s: %s\n", what, cause);
+	exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pack	*w, *r;
+	struct pack_blob *dict, *body;
+	char		 path[4096], *cause = NULL;
+	void		*data, *out;
+	size_t		 len, outlen, n, nd = 0, i, j, k, key;
+	FILE		*f;
+
+	if (argc < 4)
+		return 2;
+	key = strtoul(argv[2], NULL, 10);
+	if (key == 0)
+		return 2;
+	n = (size_t)argc - 3;
+	dict = calloc(n, sizeof *dict);
+	body = calloc(n, sizeof *body);
+	w = pack_new(PACK_LEVEL_DEFAULT);
+	for (i = 0; i < n; i++) {
+		if (profile_read_file(argv[3 + i], MAX, &data, &len,
+		    &cause) == -1 || pack_encode(w, data, len, MAX,
+		    i % key == 0, &dict[nd], &body[i], &cause) == -1)
+			fail(argv[3 + i], cause);
+		if (dict[nd].len > 0)
+			nd++;
+		free(data);
+	}
+	pack_free(w);
+	for (i = 0; i < n; i++) {
+		r = pack_new(PACK_LEVEL_DEFAULT);
+		for (k = 0; k < nd; k++)
+			if (pack_load_dict(r, dict[k].data, dict[k].len, MAX,
+			    &cause) == -1)
+				fail("dictionary", cause);
+		for (j = i - i % key; j <= i; j++)
+			if (pack_load_snap(r, body[j].data, body[j].len, MAX,
+			    &cause) == -1)
+				fail("body", cause);
+		if (pack_pprof(r, true, &out, &outlen, &cause) == -1)
+			fail("pprof", cause);
+		snprintf(path, sizeof path, "%s/%zu.pb.gz", argv[1], i + 1);
+		if ((f = fopen(path, "w")) == NULL ||
+		    fwrite(out, 1, outlen, f) != outlen || fclose(f) != 0)
+			fail(path, "cannot write");
+		free(out);
+		pack_free(r);
+	}
+	printf("%zu snapshots, %zu dictionary blobs\n", n, nd);
+	return 0;
+}

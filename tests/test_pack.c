@@ -1,0 +1,478 @@
+/* Unit tests for src/pack.c: the compact form of a target's snapshots. */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pack.h"
+#include "profile.h"
+#include "tap.h"
+#include "pbuild.h"
+
+#define MAX	((size_t)64 << 20)
+
+/* A sample as compared: its stack and labels by symtab id, its values. */
+struct row {
+	uint32_t	 loc[16];
+	uint32_t	 nloc, labelset;
+	int64_t		 v[4];
+};
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row	*x = a, *y = b;
+
+	if (x->nloc != y->nloc)
+		return x->nloc < y->nloc ? -1 : 1;
+	if (x->labelset != y->labelset)
+		return x->labelset < y->labelset ? -1 : 1;
+	return memcmp(x->loc, y->loc, x->nloc * sizeof x->loc[0]);
+}
+
+/*
+ * A profile's samples, sorted by stack and those of one stack added up,
+ * as pprof sees them: the stacks are symtab ids, which two profiles
+ * decoded into one symtab share for the same code.
+ */
+static struct row *
+rows(const struct profile *p, size_t *n)
+{
+	struct row	*r = calloc(p->nsamples + 1, sizeof *r);
+	size_t		 i, j, k;
+
+	for (i = 0; i < p->nsamples; i++) {
+		r[i].nloc = p->stack_off[i + 1] - p->stack_off[i];
+		if (r[i].nloc > 16)
+			r[i].nloc = 16;
+		for (j = 0; j < r[i].nloc; j++)
+			r[i].loc[j] = p->stacks[p->stack_off[i] + j];
+		r[i].labelset = p->labelset[i];
+		for (j = 0; j < p->ntypes && j < 4; j++)
+			r[i].v[j] = p->values[i * p->ntypes + j];
+	}
+	qsort(r, p->nsamples, sizeof *r, row_cmp);
+	for (i = 0, k = 0; i < p->nsamples; i++) {
+		if (k > 0 && row_cmp(&r[k - 1], &r[i]) == 0) {
+			for (j = 0; j < 4; j++)
+				r[k - 1].v[j] += r[i].v[j];
+			continue;
+		}
+		r[k++] = r[i];
+	}
+	*n = k;
+	return r;
+}
+
+/* Whether two profiles show the same in pprof: every field it reads. */
+static bool
+same_profile(const void *a, size_t alen, const void *b, size_t blen,
+    const char *what)
+{
+	struct symtab	*st = symtab_new();
+	struct profile	*pa, *pb;
+	struct row	*ra = NULL, *rb = NULL;
+	size_t		 na = 0, nb = 0, i;
+	char		*cause = NULL;
+	bool		 same = false;
+
+	pa = profile_decode(a, alen, MAX, st, &cause);
+	if (pa == NULL) {
+		printf("# %s: the input does not decode: %s\n", what, cause);
+		goto out;
+	}
+	pb = profile_decode(b, blen, MAX, st, &cause);
+	if (pb == NULL) {
+		printf("# %s: the output does not decode: %s\n", what, cause);
+		profile_free(pa);
+		goto out;
+	}
+	same = pa->ntypes == pb->ntypes && pa->period == pb->period &&
+	    pa->time_nanos == pb->time_nanos &&
+	    pa->duration_nanos == pb->duration_nanos &&
+	    pa->ncomments == pb->ncomments &&
+	    strcmp(symtab_str(st, pa->period_type)->s,
+	    symtab_str(st, pb->period_type)->s) == 0 &&
+	    strcmp(symtab_str(st, pa->default_type)->s,
+	    symtab_str(st, pb->default_type)->s) == 0 &&
+	    (pa->main_mapping == SYM_NONE) == (pb->main_mapping == SYM_NONE);
+	for (i = 0; same && i < pa->ntypes; i++)
+		same = strcmp(profile_type_name(pa, i),
+		    profile_type_name(pb, i)) == 0 &&
+		    strcmp(profile_type_unit(pa, i),
+		    profile_type_unit(pb, i)) == 0;
+	for (i = 0; same && i < pa->ncomments; i++)
+		same = strcmp(symtab_str(st, pa->comments[i])->s,
+		    symtab_str(st, pb->comments[i])->s) == 0;
+	if (same && pa->main_mapping != SYM_NONE)
+		same = pa->main_mapping == pb->main_mapping;
+	if (!same)
+		printf("# %s: the headers differ\n", what);
+	ra = rows(pa, &na);
+	rb = rows(pb, &nb);
+	if (same && (na != nb || memcmp(ra, rb, na * sizeof *ra) != 0)) {
+		printf("# %s: the samples differ (%zu, %zu stacks)\n", what,
+		    na, nb);
+		same = false;
+	}
+	profile_free(pa);
+	profile_free(pb);
+out:
+	free(ra);
+	free(rb);
+	free(cause);
+	symtab_free(st);
+	return same;
+}
+
+/*
+ * The nth of a run of heap profiles of one process: stacks made of a
+ * few functions, values that mostly stay, some that grow, a stack that
+ * appears at n 3 and one that is gone from n 5, labels on some.
+ */
+static uint8_t *
+gen(int n, size_t *len, bool gz)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[12], l[24];
+	char		 name[12][32];
+	uint8_t		*raw, *out;
+	size_t		 rawlen;
+	int		 i, k;
+
+	m = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/svc");
+	pb_mapping(b, 0x7f0000000000, 0x7f0000100000, "[vdso]");
+	for (i = 0; i < 12; i++) {
+		snprintf(name[i], sizeof name[i], "main.fn%d", i);
+		f[i] = pb_func(b, name[i], "/src/main.go");
+	}
+	for (i = 0; i < 24; i++)
+		l[i] = i % 7 == 3 ?
+		    pb_loc(b, m, 0x401000 + 64 * i, 2, f[i % 12],
+		    (int64_t)(10 + i), f[(i + 1) % 12], (int64_t)(20 + i)) :
+		    pb_loc(b, m, 0x401000 + 64 * i, 1, f[i % 12],
+		    (int64_t)(10 + i));
+	for (i = 0; i < 60; i++) {
+		int64_t	grow = i % 5 == 0 ? (int64_t)n * (i + 1) : 0;
+
+		if (i == 7 && n < 3)
+			continue;
+		if (i == 9 && n >= 5)
+			continue;
+		k = i % 20;
+		pb_sample(b, 3, l[k], l[(k + i / 20 + 1) % 24],
+		    l[(k + 2 * (i / 20) + 5) % 24],
+		    (int64_t)(100 + i + grow), (int64_t)(4096 * (i + 1) + grow),
+		    (int64_t)(i + grow / 2), (int64_t)(512 * i + grow));
+		if (i % 11 == 0)
+			pb_label(b, "bytes", NULL, 512 * i, NULL);
+		if (i % 13 == 0)
+			pb_label(b, "pool", i % 2 ? "odd" : "even", 0, NULL);
+	}
+	/* Two samples of one stack, which pprof adds up. */
+	pb_sample(b, 2, l[1], l[2], (int64_t)1, (int64_t)2, (int64_t)3,
+	    (int64_t)-4);
+	pb_sample(b, 2, l[1], l[2], (int64_t)5, (int64_t)6, (int64_t)7,
+	    (int64_t)8);
+	b->p.time_nanos = 1700000000000000000LL + (int64_t)n * 60000000000LL;
+	b->p.duration_nanos = 0;
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	raw = pb_pack(b, &rawlen);
+	free(b);
+	if (!gz) {
+		*len = rawlen;
+		return raw;
+	}
+	out = pb_gzip(raw, rawlen, len);
+	free(raw);
+	return out;
+}
+
+/* A snapshot read back into a fresh pack, from the blobs stored. */
+struct stored {
+	struct pack_blob dict[64], body[64];
+	size_t		 ndict, nbody;
+};
+
+static bool
+roundtrip_run(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct stored	 s;
+	struct pack_blob dict, body;
+	uint8_t		*in[40];
+	size_t		 inlen[40], i, j, len;
+	void		*out;
+	char		*cause = NULL, what[32];
+	bool		 all = true, key;
+	uint64_t	 serial;
+	int		 n;
+
+	memset(&s, 0, sizeof s);
+	for (n = 0; n < 40; n++) {
+		in[n] = gen(n, &inlen[n], n % 2 == 0);
+		if (pack_encode(w, in[n], inlen[n], MAX, n == 20, &dict,
+		    &body, &cause) == -1) {
+			printf("# encode %d: %s\n", n, cause);
+			free(cause);
+			return false;
+		}
+		if (dict.len > 0)
+			s.dict[s.ndict++] = dict;
+		s.body[s.nbody++] = body;
+		/* The writer gives back what it took. */
+		if (pack_pprof(w, true, &out, &len, &cause) == -1)
+			return false;
+		snprintf(what, sizeof what, "writer %d", n);
+		all &= same_profile(in[n], inlen[n], out, len, what);
+		free(out);
+	}
+	ok(all, "40 snapshots: each comes back from the writer as received");
+	ok(s.ndict < 10, "the dictionary is added to when something is new, "
+	    "not each time: %zu blobs for 40 snapshots", s.ndict);
+	ok(s.body[30].len < s.body[0].len / 3,
+	    "a delta body is small: %zu bytes, the first %zu",
+	    s.body[30].len, s.body[0].len);
+	ok(pack_body_info(s.body[20].data, s.body[20].len, &key, &serial) ==
+	    0 && key && serial == 21, "body 20 is a key snapshot, serial 21");
+	ok(pack_body_info(s.body[21].data, s.body[21].len, &key, &serial) ==
+	    0 && !key && serial == 22, "body 21 is a delta, serial 22");
+
+	/* Read back from the start, as a restarted store does. */
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	for (i = 0; i < s.ndict; i++)
+		if (pack_load_dict(r, s.dict[i].data, s.dict[i].len, MAX,
+		    &cause) == -1) {
+			printf("# load dict %zu: %s\n", i, cause);
+			return false;
+		}
+	all = true;
+	for (i = 0; i < s.nbody; i++) {
+		if (pack_load_snap(r, s.body[i].data, s.body[i].len, MAX,
+		    &cause) == -1) {
+			printf("# load %zu: %s\n", i, cause);
+			free(cause);
+			cause = NULL;
+			all = false;
+			continue;
+		}
+		if (pack_pprof(r, i % 2 == 1, &out, &len, &cause) == -1)
+			return false;
+		snprintf(what, sizeof what, "reader %zu", i);
+		all &= same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	ok(all, "40 snapshots read back from the blobs equal those received");
+
+	/* From the key snapshot on, without its predecessors. */
+	pack_free(r);
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	for (i = 0; i < s.ndict; i++)
+		if (pack_load_dict(r, s.dict[i].data, s.dict[i].len, MAX,
+		    &cause) == -1)
+			return false;
+	n = pack_load_snap(r, s.body[25].data, s.body[25].len, MAX, &cause);
+	ok(n == -1 && cause != NULL,
+	    "a delta without its predecessor is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	all = true;
+	for (i = 20; i < 30; i++) {
+		all &= pack_load_snap(r, s.body[i].data, s.body[i].len, MAX,
+		    &cause) == 0;
+		if (pack_pprof(r, true, &out, &len, &cause) == -1)
+			return false;
+		all &= same_profile(in[i], inlen[i], out, len, "from key");
+		free(out);
+	}
+	ok(all, "snapshots 20-29 read from the key snapshot on are exact");
+
+	/* Continue writing on a pack loaded from the store. */
+	ok(pack_encode(r, in[39], inlen[39], MAX, false, &dict, &body,
+	    &cause) == 0 && dict.len == 0,
+	    "a loaded pack writes on, its dictionary already whole");
+	free(dict.data);
+	free(body.data);
+
+	/* Corruption: every byte flipped in turn, then truncation. */
+	all = true;
+	for (j = 0; j < s.body[31].len; j++) {
+		uint8_t	*c = malloc(s.body[31].len);
+		struct pack *t = pack_new(PACK_LEVEL_DEFAULT);
+
+		memcpy(c, s.body[31].data, s.body[31].len);
+		c[j] ^= 0x5a;
+		for (i = 0; i < s.ndict; i++)
+			(void)!pack_load_dict(t, s.dict[i].data,
+			    s.dict[i].len, MAX, &cause);
+		for (i = 20; i < 31; i++)
+			(void)!pack_load_snap(t, s.body[i].data,
+			    s.body[i].len, MAX, &cause);
+		if (pack_load_snap(t, c, s.body[31].len, MAX, &cause) == 0)
+			all = false;
+		free(cause);
+		cause = NULL;
+		/* The pack stays on snapshot 30. */
+		if (pack_pprof(t, false, &out, &len, &cause) == 0) {
+			all &= same_profile(in[30], inlen[30], out, len,
+			    "after corruption");
+			free(out);
+		} else
+			all = false;
+		free(c);
+		pack_free(t);
+	}
+	ok(all, "each of the %zu bytes of a body flipped: refused, and the "
+	    "pack stays as it was", s.body[31].len);
+	all = true;
+	for (j = 0; j < s.dict[0].len; j += 1 + s.dict[0].len / 300) {
+		uint8_t	*c = malloc(s.dict[0].len);
+		struct pack *t = pack_new(PACK_LEVEL_DEFAULT);
+		struct pack_stats ps;
+
+		memcpy(c, s.dict[0].data, s.dict[0].len);
+		c[j] ^= 0x21;
+		all &= pack_load_dict(t, c, s.dict[0].len, MAX, &cause) == -1;
+		free(cause);
+		cause = NULL;
+		all &= pack_load_dict(t, c, j, MAX, &cause) == -1;
+		free(cause);
+		cause = NULL;
+		pack_stats(t, &ps);
+		all &= ps.strings == 0 && ps.stacks == 0;
+		free(c);
+		pack_free(t);
+	}
+	ok(all, "a dictionary blob flipped or cut is refused and adds nothing");
+	n = pack_load_dict(r, s.dict[0].data, s.dict[0].len, 100, &cause);
+	ok(n == -1 && cause != NULL, "a blob over the size cap is refused: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+	n = pack_load_dict(r, s.body[0].data, s.body[0].len, MAX, &cause);
+	free(cause);
+	cause = NULL;
+	ok(n == -1 && pack_load_snap(r, s.dict[0].data, s.dict[0].len, MAX,
+	    &cause) == -1, "a body is no dictionary, nor the reverse");
+	free(cause);
+
+	for (i = 0; i < s.ndict; i++)
+		free(s.dict[i].data);
+	for (i = 0; i < s.nbody; i++)
+		free(s.body[i].data);
+	for (n = 0; n < 40; n++)
+		free(in[n]);
+	pack_free(r);
+	pack_free(w);
+	return true;
+}
+
+/* Malformed profiles are refused and leave the pack as it was. */
+static void
+bad_input(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT);
+	struct pack_blob dict, body;
+	struct pack_stats a, b;
+	uint8_t		*in, *gz, *c;
+	size_t		 len, gzlen, i;
+	char		*cause = NULL;
+	void		*out;
+	size_t		 outlen;
+	int		 refused = 0, tries = 0, rc;
+	bool		 kept = true;
+
+	in = gen(1, &len, false);
+	ok(pack_encode(w, in, len, MAX, false, &dict, &body, &cause) == 0,
+	    "a first snapshot");
+	free(dict.data);
+	free(body.data);
+	pack_stats(w, &a);
+	c = malloc(len);
+	for (i = 0; i < len; i += 3) {
+		memcpy(c, in, len);
+		c[i] ^= 0xff;
+		tries++;
+		if (pack_encode(w, c, len, MAX, false, &dict, &body,
+		    &cause) == -1) {
+			refused++;
+			free(cause);
+			cause = NULL;
+			pack_stats(w, &b);
+			kept &= memcmp(&a, &b, sizeof a) == 0;
+			continue;
+		}
+		/* Accepted: it must read back as itself. */
+		free(dict.data);
+		free(body.data);
+		if (pack_pprof(w, false, &out, &outlen, &cause) == 0) {
+			kept &= same_profile(c, len, out, outlen, "mangled");
+			free(out);
+		}
+		pack_stats(w, &a);
+	}
+	ok(refused > 0 && kept, "%d of %d mangled profiles refused, each "
+	    "leaving the pack as it was; the others read back as given",
+	    refused, tries);
+	rc = pack_encode(w, in, len / 2, MAX, false, &dict, &body, &cause);
+	ok(rc == -1 && cause != NULL, "a truncated profile is refused: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+	gz = pb_gzip(in, len, &gzlen);
+	rc = pack_encode(w, gz, gzlen - 9, MAX, false, &dict, &body, &cause);
+	ok(rc == -1 && cause != NULL, "a truncated gzip stream is refused: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+	rc = pack_encode(w, gz, gzlen, len - 1, false, &dict, &body, &cause);
+	ok(rc == -1 && cause != NULL,
+	    "a profile inflating past the cap is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(pack_encode(w, gz, gzlen, MAX, false, &dict, &body, &cause) == 0,
+	    "and the pack goes on with a good one");
+	free(dict.data);
+	free(body.data);
+	free(gz);
+	free(c);
+	free(in);
+	pack_free(w);
+}
+
+/* The small test profile and its labels, through pack and back. */
+static void
+small(void)
+{
+	struct pack	*w = pack_new(1);
+	struct pb	*b = pb_small();
+	struct pack_blob dict, body;
+	uint8_t		*in;
+	void		*out;
+	size_t		 len, outlen;
+	char		*cause = NULL;
+
+	b->p.n_comment = 0;
+	in = pb_pack(b, &len);
+	ok(pack_encode(w, in, len, MAX, false, &dict, &body, &cause) == 0 &&
+	    pack_pprof(w, true, &out, &outlen, &cause) == 0,
+	    "the small profile packs");
+	ok(same_profile(in, len, out, outlen, "small"),
+	    "and comes back as given, labels and all");
+	free(out);
+	free(dict.data);
+	free(body.data);
+	free(in);
+	free(b);
+	pack_free(w);
+}
+
+int
+main(void)
+{
+	small();
+	ok(roundtrip_run(), "the run of snapshots went through");
+	bad_input();
+	return tap_done();
+}
