@@ -90,6 +90,9 @@
 #define CONFIG_FOR			(15 * 60000)
 #define CONFIG_MIN_GROWTH		(16ULL << 20)
 #define CONFIG_GOROUTINE_GROWTH		100
+#define CONFIG_SLOW_WINDOW		(24 * 3600000ULL)
+#define CONFIG_SLOW_FACTOR		4	/* slow_min_growth: this times
+						   min_growth, unless written */
 #define CONFIG_MAX_SIZE			(64ULL << 20)
 #define CONFIG_MAX_REDIRECTS		5
 #define CONFIG_WEBHOOK_TIMEOUT		10000

@@ -40,10 +40,40 @@
 
 #define DETECT_SEGMENTS	4
 #define DETECT_COVER	0.9	/* a point no later than 1 - this into it */
+#define DETECT_BUCKETS	96	/* floors kept a horizon: 15 min of 24 h */
+#define DETECT_BEND	0.8	/* later slope under this of the earlier:
+				   slowing toward a ceiling */
+#define DETECT_STRAIGHT	0.99	/* a rise that does not slow: a line */
+#define DETECT_TRAFFIC	1.05	/* allocation rate up more than this: the
+				   traffic rose */
+#define DETECT_FOLLOW	1.5	/* in-use up at most this times as much
+				   as the traffic: it follows the traffic */
 
 struct point {
 	int64_t		 t_ms;
 	int64_t		 v;
+};
+
+/*
+ * A bucket of a bucketed series: the lowest value seen in its span of
+ * time and when, and the last cumulative allocation count seen in it and
+ * when, for the allocation rate. 32 bytes.
+ */
+struct bucket {
+	int64_t		 t_ms;
+	int64_t		 v;
+	int64_t		 last_ms;
+	int64_t		 alloc;
+};
+
+/*
+ * The floors of a horizon: DETECT_BUCKETS buckets of span_ms each, oldest
+ * first, a fixed 3 KiB whatever the scrape interval.
+ */
+struct floors {
+	uint64_t	 span_ms;
+	size_t		 n;
+	struct bucket	 b[DETECT_BUCKETS];
 };
 
 struct verdict {
@@ -64,5 +94,40 @@ void	detect_judge(const struct point *, size_t n, int64_t now_ms,
 
 /* The Theil-Sen slope of points, per second; 0 for fewer than two. */
 double	detect_slope(const struct point *, size_t n);
+
+/* Empty the floors and give their buckets a span; 0 keeps none. */
+void	detect_floors_reset(struct floors *, uint64_t span_ms);
+/* Add an observation (its value, and the allocations since start or 0). */
+void	detect_floors_add(struct floors *, int64_t t_ms, int64_t v,
+	    int64_t alloc);
+/*
+ * The floors at or after from_ms as points, into out (DETECT_BUCKETS of
+ * them at most); with alloc, the allocation counts instead. The count.
+ */
+size_t	detect_floors_points(const struct floors *, int64_t from_ms,
+	    bool alloc, struct point *out);
+
+/*
+ * How the rise bends: the slope of the later half of the points' time
+ * over the slope of the earlier half (Theil-Sen each). 1 for a straight
+ * line, under DETECT_BEND for a rise slowing toward a ceiling; when the
+ * earlier half did not rise, 1 if the later did not either, and more.
+ */
+double	detect_bend(const struct point *, size_t n);
+
+/*
+ * How the rate of a cumulative count (allocations since start) changed:
+ * its rate over the last quarter of the points' time over its rate over
+ * the first quarter; 0 when that cannot be told.
+ */
+double	detect_rate_ratio(const struct point *, size_t n);
+
+/*
+ * Whether growth from first to last is the traffic's: the traffic rose
+ * (traffic, a ratio, over DETECT_TRAFFIC) and the value rose no more
+ * than DETECT_FOLLOW times that, as a pool or a queue sized by the
+ * request rate does. A leak keeps rising at a flat rate.
+ */
+bool	detect_follows(int64_t first, int64_t last, double traffic);
 
 #endif

@@ -477,6 +477,7 @@ cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
 		if (strcmp(r->jp.kind, "goroutine") == 0 &&
 		    !r->o->min_growth_set)
 			r->jp.min_growth = CONFIG_GOROUTINE_GROWTH;
+		r->jp.slow_min_growth = CONFIG_SLOW_FACTOR * r->jp.min_growth;
 		r->j = judge_new(&r->jp);
 	}
 	*names = r->j->names;
@@ -558,6 +559,7 @@ cmd_judge(int argc, char **argv, const struct options *o)
 	run.jp.window_ms = o->window_ms;
 	run.jp.for_ms = o->for_ms;
 	run.jp.min_growth = (int64_t)o->min_growth;
+	run.jp.slow_window_ms = CONFIG_SLOW_WINDOW;
 	if (o->json) {
 		out = json_object();
 		run.changes = changes = json_array();

@@ -29,6 +29,10 @@
 
 #define JUDGE_TOP	5	/* functions an alert names */
 #define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
+#define JUDGE_RECENT	16	/* recent floors a window: 6 windows kept */
+#define JUDGE_SHAPE	3	/* windows of history a rise's shape needs */
+#define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
+#define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 
 enum alert_state {
 	ALERT_INACTIVE,
@@ -41,6 +45,14 @@ struct judge_params {
 	uint64_t	 window_ms;
 	uint64_t	 for_ms;
 	int64_t		 min_growth;
+	uint64_t	 slow_window_ms;	/* 0: no slow horizon */
+	int64_t		 slow_min_growth;
+};
+
+/* The horizons: the fast window, the slow bucketed one. */
+enum horizon {
+	HORIZON_FAST,
+	HORIZON_SLOW
 };
 
 /* A function that grew across the window. */
@@ -70,6 +82,25 @@ struct judge {
 	int64_t			 growth;	/* what the alert says */
 	struct judge_fn		 top[JUDGE_TOP];
 	size_t			 ntop;
+
+	/*
+	 * The floors of the last JUDGE_RECENT * 6 windows' GCs, for the
+	 * shape of a rise; the slow horizon's; the first GC since start.
+	 */
+	struct floors		 recent;
+	struct floors		 slow;
+	int64_t			 born;
+	/* Summaries a quarter of the slow horizon apart, oldest first: the
+	 * slow horizon's base for naming functions. */
+	struct summary		*anchor[JUDGE_ANCHORS];
+	size_t			 nanchor;
+	struct verdict		 slowv;		/* of the last judgement */
+	bool			 slow_growing;
+	enum horizon		 horizon;	/* which one says it grows */
+	bool			 traffic;	/* a rise followed traffic */
+	bool			 bent;		/* a rise slowed down */
+	bool			 young;		/* too little history yet */
+	int			 call;		/* the last judgement's */
 
 	/* The live heap after each GC: the lowest of each bucket of
 	 * window / JUDGE_GC_BUCKETS, oldest first. */
@@ -118,6 +149,9 @@ bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);
+/* "fast" or "slow"; its window and what the alert says it grew over it. */
+const char	*judge_horizon(const struct judge *);
+uint64_t	 judge_horizon_ms(const struct judge *);
 const char	*alert_state_name(enum alert_state);
 
 /*

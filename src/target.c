@@ -209,6 +209,8 @@ target_judge_params(const struct target_config *cfg, struct judge_params *p)
 	p->window_ms = cfg->window_ms;
 	p->for_ms = cfg->for_ms;
 	p->min_growth = (int64_t)cfg->min_growth;
+	p->slow_window_ms = CONFIG_SLOW_WINDOW;
+	p->slow_min_growth = CONFIG_SLOW_FACTOR * p->min_growth;
 }
 
 static void
