@@ -28,6 +28,47 @@
  *      unmoved by the outliers of a sawtooth's peaks) times the window,
  *      and must be at least min_growth.
  *
+ * Growth that passes is then told from growth that is no leak (judge.c
+ * applies these, with the helpers below):
+ *
+ *   5. Traffic. A heap's allocation rate (alloc_space since start,
+ *      between points) over the window's last quarter, over its rate in
+ *      the first: when it rose by more than DETECT_TRAFFIC (5%) and the
+ *      in-use floor rose no more than DETECT_FOLLOW (1.5) times as much,
+ *      the heap follows the requests (a pool, a queue, buffers in flight:
+ *      Little's law), and the judgement cannot tell; the alert holds its
+ *      state. A leak rises at a flat allocation rate, and is never
+ *      excused. 1.5, because the rate is a quarter's average and the
+ *      floor a point of it: over the steepest 30 minutes of a morning
+ *      ramp (traffic x5 in an hour) the rate's ratio is 2.2 and a pool's
+ *      floors' 2.85. Goroutine profiles count no allocations: the
+ *      traffic is how much the other functions' goroutines rose (their
+ *      cum, at least 8, holding under half of the growth), such as the
+ *      connections net/http parks.
+ *   6. Shape. The recent floors (DETECT_BUCKETS of window/16: 6 windows)
+ *      since max(6 windows ago, the first point) are cut in two halves
+ *      of time; the later half's Theil-Sen slope over the earlier's is
+ *      under DETECT_BEND (0.7) for a rise slowing toward a ceiling: a
+ *      cache that fills half its room every 80 minutes bends to 0.88
+ *      over a 30-minute window, to 0.47 over 3 hours. Sampling (one
+ *      sample a 512 KiB) bends a 60 MiB/h leak by about 10% over 3 hours,
+ *      hence 0.7 rather than closer to 1. A target seen for less than 2
+ *      windows is not judged by shape; for less than 4, only a rise that
+ *      does not bend at all (DETECT_STRAIGHT, 0.99) may fire, so that a
+ *      warm-up does not fire before it had time to slow.
+ *
+ * The slow horizon (24 h by default) catches what grows too slowly for
+ * the window (8 MiB/h is 4 MiB a 30-minute window, 192 MiB a day): a
+ * struct floors of DETECT_BUCKETS buckets, each the lowest total of a
+ * 96th of the horizon and when, plus the allocations last seen in it
+ * (32 bytes, 3 KiB a target; no summary a snapshot, no snapshot kept).
+ * Once it covers a quarter of its span, the bucket floors are judged by
+ * 1-4 over the span covered, the threshold in proportion to it; the
+ * last quarter's floor must be that much above the first's too (a daily
+ * cycle's Theil-Sen slope is not growth), and 6 applies. A step leak
+ * (24 MiB once an hour) never has four rising floors in a window and
+ * has them over hours.
+ *
  * The alert state machine (judge.c) adds `for`: growing must hold at every
  * judgement for that long before an alert fires.
  */
@@ -41,7 +82,7 @@
 #define DETECT_SEGMENTS	4
 #define DETECT_COVER	0.9	/* a point no later than 1 - this into it */
 #define DETECT_BUCKETS	96	/* floors kept a horizon: 15 min of 24 h */
-#define DETECT_BEND	0.8	/* later slope under this of the earlier:
+#define DETECT_BEND	0.7	/* later slope under this of the earlier:
 				   slowing toward a ceiling */
 #define DETECT_STRAIGHT	0.99	/* a rise that does not slow: a line */
 #define DETECT_TRAFFIC	1.05	/* allocation rate up more than this: the

@@ -130,6 +130,14 @@ judge_wants_gc(const struct judge *j, int64_t now)
 	    DETECT_SEGMENTS);
 }
 
+void
+judge_seed(struct judge *j, int64_t t, int64_t v)
+{
+	if (j->born == 0)
+		j->born = t;
+	detect_floors_add(&j->slow, t, v, 0);
+}
+
 const struct summary *
 judge_latest(const struct judge *j)
 {
@@ -356,25 +364,28 @@ judge_window(struct judge *j, int64_t now)
 	}
 	j->traffic = explained;
 	if (j->total_growing || j->fn_growing)
-		j->young = now - j->born < (int64_t)(JUDGE_SHAPE *
+		j->young = now - j->born < (int64_t)(JUDGE_YOUNG *
 		    j->p.window_ms);
 	if (j->total_growing) {
 		/*
-		 * The shape of the rise over the last JUDGE_SHAPE windows: a
-		 * cache or a warm-up slows toward its ceiling, a leak goes
-		 * on. A cache that fills half its room every 80 minutes
-		 * looks straight over a 30-minute window (its later half
-		 * rises at 0.88 of its earlier one); over 90 minutes, at
-		 * under 0.7. Until then, a rise that does not slow at all
-		 * may fire; one that slows a little stays pending.
+		 * The shape of the rise over the last JUDGE_SHAPE windows
+		 * (since the start, if younger): a cache or a warm-up slows
+		 * toward its ceiling, a leak goes on. A cache that fills
+		 * half its room every 80 minutes looks straight over a
+		 * 30-minute window (its later half rises at 0.88 of its
+		 * earlier one); over 3 hours, at 0.47, and over its first 2
+		 * at 0.61. Sampling makes a leak of 60 MiB/h bend by 10%
+		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7.
+		 * Until JUDGE_YOUNG windows, a rise that does not slow at
+		 * all may fire; one that slows a little stays pending.
 		 */
 		from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
 		if (from < j->born)
 			from = j->born;
 		nrec = detect_floors_points(&j->recent, from, false, rec);
 		bend = detect_bend(rec, nrec);
-		if (bend < DETECT_BEND && (!j->young ||
-		    now - j->born >= (int64_t)j->p.window_ms)) {
+		if (bend < DETECT_BEND && now - j->born >=
+		    2 * (int64_t)j->p.window_ms) {
 			j->bent = true;
 			j->young = false;
 			j->total_growing = j->fn_growing = false;

@@ -30,7 +30,10 @@
 #define JUDGE_TOP	5	/* functions an alert names */
 #define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
 #define JUDGE_RECENT	16	/* recent floors a window: 6 windows kept */
-#define JUDGE_SHAPE	3	/* windows of history a rise's shape needs */
+#define JUDGE_SHAPE	6	/* windows of history a rise's shape is
+				   judged over: all the recent floors */
+#define JUDGE_YOUNG	4	/* windows of history before a rise that
+				   slows a little may fire */
 #define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
 #define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 
@@ -146,6 +149,11 @@ bool		 judge_add_gc(struct judge *, int64_t time_ms, uint64_t gc,
  * stale. The scrape's profile is then a new GC, judged as any other.
  */
 bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
+/*
+ * Add a total seen at time_ms to the slow horizon alone: the history kept
+ * beside the snapshots, replayed at start-up before the window's own.
+ */
+void		 judge_seed(struct judge *, int64_t time_ms, int64_t total);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);
