@@ -30,6 +30,11 @@
  *				defaults.min_growth is written with a unit it
  *				applies to heap targets only, and goroutine
  *				targets keep CONFIG_GOROUTINE_GROWTH.
+ *   slow_window		0 (no slow horizon) or a duration;
+ *				CONFIG_SLOW_WINDOW when not written
+ *   slow_min_growth		more than 0, bytes or goroutines as
+ *				min_growth; not written: CONFIG_SLOW_FACTOR
+ *				times min_growth
  *   max_size			1KiB to 4GiB
  *   max_redirects		0 to 20
  *   retention.snapshots	0 (no limit) or at least 2, and at least the
@@ -157,6 +162,9 @@ struct target_config {
 	uint64_t		 window_ms;
 	uint64_t		 for_ms;
 	uint64_t		 min_growth;	/* bytes, or goroutines */
+	uint64_t		 slow_window_ms;	/* 0: none */
+	uint64_t		 slow_min_growth;	/* 0: CONFIG_SLOW_FACTOR
+						   times min_growth */
 	struct tls_config	 tls;
 	char			*bearer_token;
 	char			*bearer_token_file;
@@ -186,6 +194,8 @@ struct target_config {
 	SCALAR(window_ms)						\
 	SCALAR(for_ms)							\
 	SCALAR(min_growth)						\
+	SCALAR(slow_window_ms)						\
+	SCALAR(slow_min_growth)						\
 	STRING(tls.ca_file)						\
 	STRING(tls.cert_file)						\
 	STRING(tls.key_file)						\
