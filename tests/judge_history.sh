@@ -151,6 +151,38 @@ for s in slow:201326592 stepwise:603979776; do
 	    "$s: names $expect_fn first (got ${got:-nothing})"
 done
 
+# heapwatchd started on the same folder long after its newest snapshot
+# (the folder's days are months ago, and its target is down): the window
+# is replayed back from that snapshot, so the alert is firing since before
+# the restart, as heapwatch judge says, and does not start again.
+mkdir -p "$TMPD/hw"
+cp -r "$TMPD/steady" "$TMPD/hw/steady"
+cat >"$TMPD/hw.yaml" <<YAML
+listen: 127.0.0.1:$HWD_PORT
+storage:
+  path: $TMPD/hw
+  retention: {snapshots: 5000, age: 0, size: 0}
+targets:
+  - name: steady
+    url: http://127.0.0.1:1/debug/pprof/heap
+YAML
+if daemon_start "$TMPD/hw.yaml"; then
+	curl -fs --max-time 30 "$HWD_URL/api/v1/alerts" >"$TMPD/alerts.json"
+	st=$(jq -r '.[] | select(.target == "steady") | .state' \
+	    "$TMPD/alerts.json")
+	ok "$([ "$st" = firing ] && [ "$(jq -r .state "$TMPD/steady.json")" = \
+	    firing ]; echo $?)" "after a long downtime the daemon's alert is \
+firing, as heapwatch judge's (${st:-none})"
+	ok "$([ "$(jq -r '.[0].horizon' "$TMPD/alerts.json")" = fast ]
+	    echo $?)" "the alert says its horizon: fast"
+	grep -q "steady: alert firing since before the restart" \
+	    "$TMPD/heapwatchd.log"
+	ok $? "the daemon says it was firing before the restart"
+	kill "$HWD_PID"
+else
+	ok 1 "heapwatchd starts on the history folder"
+fi
+
 # Non-leaks that never fire: a 45-minute spike; a pool that follows a
 # daily traffic cycle with a steep morning ramp, for three days; a cache
 # warming for hours to its cap; deploys every two hours, each warming up
