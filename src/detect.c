@@ -97,12 +97,12 @@ detect_bend(const struct point *p, size_t n)
 	size_t	k;
 
 	if (n < 4)
-		return 1;
+		return -1;
 	mid = p[0].t_ms + (p[n - 1].t_ms - p[0].t_ms) / 2;
 	for (k = 0; k < n && p[k].t_ms <= mid; k++)
 		;
 	if (k < 2 || n - k < 2)
-		return 1;
+		return -1;
 	early = detect_slope(p, k);
 	late = detect_slope(p + k, n - k);
 	if (early <= 0)

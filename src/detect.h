@@ -52,10 +52,14 @@
  *      cache that fills half its room every 80 minutes bends to 0.88
  *      over a 30-minute window, to 0.47 over 3 hours. Sampling (one
  *      sample a 512 KiB) bends a 60 MiB/h leak by about 10% over 3 hours,
- *      hence 0.7 rather than closer to 1. A target seen for less than 2
- *      windows is not judged by shape; for less than 4, only a rise that
- *      does not bend at all (DETECT_STRAIGHT, 0.99) may fire, so that a
- *      warm-up does not fire before it had time to slow.
+ *      hence 0.7 rather than closer to 1. Between 0.7 and DETECT_SURE
+ *      (0.85) the rise may be slowing: it may go or stay pending, or stay
+ *      firing, and may not fire (a cache's bend over its first 2 hours is
+ *      0.61, 2 sigma of sampling from 0.75). A target seen for less than
+ *      2 windows is not judged by shape; for less than 3, only a rise
+ *      that does not bend at all (within 1% of DETECT_STRAIGHT's line)
+ *      may fire, so that a warm-up does not fire before it had time to
+ *      slow.
  *
  * The slow horizon (24 h by default) catches what grows too slowly for
  * the window (8 MiB/h is 4 MiB a 30-minute window, 192 MiB a day): a
@@ -85,6 +89,8 @@
 #define DETECT_BEND	0.7	/* later slope under this of the earlier:
 				   slowing toward a ceiling */
 #define DETECT_STRAIGHT	0.99	/* a rise that does not slow: a line */
+#define DETECT_SURE	0.85	/* under this, a rise may be slowing: it
+				   may stay pending or firing, not fire */
 #define DETECT_TRAFFIC	1.05	/* allocation rate up more than this: the
 				   traffic rose */
 #define DETECT_FOLLOW	1.5	/* in-use up at most this times as much
@@ -153,6 +159,7 @@ size_t	detect_floors_points(const struct floors *, int64_t from_ms,
  * over the slope of the earlier half (Theil-Sen each). 1 for a straight
  * line, under DETECT_BEND for a rise slowing toward a ceiling; when the
  * earlier half did not rise, 1 if the later did not either, and more.
+ * Negative when it cannot be told (a half with fewer than 2 points).
  */
 double	detect_bend(const struct point *, size_t n);
 

@@ -375,24 +375,31 @@ judge_window(struct judge *j, int64_t now)
 		 * 30-minute window (its later half rises at 0.88 of its
 		 * earlier one); over 3 hours, at 0.47, and over its first 2
 		 * at 0.61. Sampling makes a leak of 60 MiB/h bend by 10%
-		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7.
-		 * Until JUDGE_YOUNG windows, a rise that does not slow at
-		 * all may fire; one that slows a little stays pending.
+		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7,
+		 * and under DETECT_SURE a rise may stay pending or firing,
+		 * not fire. Until JUDGE_YOUNG windows, only a straight line
+		 * may fire.
 		 */
 		from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
 		if (from < j->born)
 			from = j->born;
 		nrec = detect_floors_points(&j->recent, from, false, rec);
 		bend = detect_bend(rec, nrec);
-		if (bend < DETECT_BEND && now - j->born >=
+		if (bend < 0)
+			;	/* cannot tell: as it was */
+		else if (bend < DETECT_BEND && now - j->born >=
 		    2 * (int64_t)j->p.window_ms) {
 			j->bent = true;
 			j->young = false;
 			j->total_growing = j->fn_growing = false;
 			for (i = 0; i < nfns; i++)
 				fns[i].growing = false;
-		} else if (bend >= DETECT_STRAIGHT)
-			j->young = false;
+		} else if (j->young) {
+			if (bend >= DETECT_STRAIGHT &&
+			    bend <= 1 / DETECT_STRAIGHT)
+				j->young = false;
+		} else if (bend < DETECT_SURE)
+			j->young = true;	/* slowing a little: wait */
 	}
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
 	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
@@ -425,6 +432,7 @@ judge_slow(struct judge *j, int64_t now)
 	struct verdict	*v = &j->slowv;
 	int64_t		 from, span, min;
 	size_t		 n;
+	double		 bend;
 
 	j->slow_growing = false;
 	memset(v, 0, sizeof *v);
@@ -442,7 +450,7 @@ judge_slow(struct judge *j, int64_t now)
 	detect_judge(pts, n, now, (uint64_t)span, min, v);
 	if (!v->growing || v->floors[DETECT_SEGMENTS - 1] - v->floors[0] < min)
 		return false;
-	if (detect_bend(pts, n) < DETECT_BEND)
+	if ((bend = detect_bend(pts, n)) >= 0 && bend < DETECT_BEND)
 		return false;
 	v->growth = (int64_t)(v->per_second * (double)j->p.slow_window_ms /
 	    1000.0);

@@ -32,8 +32,8 @@
 #define JUDGE_RECENT	16	/* recent floors a window: 6 windows kept */
 #define JUDGE_SHAPE	6	/* windows of history a rise's shape is
 				   judged over: all the recent floors */
-#define JUDGE_YOUNG	4	/* windows of history before a rise that
-				   slows a little may fire */
+#define JUDGE_YOUNG	3	/* windows of history before a rise may
+				   fire, unless it is a straight line */
 #define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
 #define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 

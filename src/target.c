@@ -470,14 +470,15 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 	if (n == 0)
 		return;
 	/*
-	 * Replaying the window's span twice over rebuilds a pending or
-	 * firing state; nothing is sent for what was already said. The span
-	 * ends at the newest snapshot, not now: after a long downtime, a
-	 * span ending now holds nothing, or the last snapshot alone, and the
-	 * alert would start again from nothing and fire a second time.
+	 * Replaying the span the shape of a rise is judged over, and `for`
+	 * twice, rebuilds a pending or firing state; nothing is sent for
+	 * what was already said. The span ends at the newest snapshot, not
+	 * now: after a long downtime, a span ending now holds nothing, or the
+	 * last snapshot alone, and the alert would start again from nothing
+	 * and fire a second time.
 	 */
-	since = snaps[n - 1].time_ms - 2 * (int64_t)(t->cfg->window_ms +
-	    t->cfg->for_ms);
+	since = snaps[n - 1].time_ms - (int64_t)(JUDGE_SHAPE *
+	    t->cfg->window_ms + 2 * t->cfg->for_ms);
 	/* The slow horizon before that, from the totals kept beside. */
 	for (i = 0; i < t->st.nhist && t->st.hist[i].t_ms < since; i++)
 		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
