@@ -806,13 +806,15 @@ route_alerts(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "growth",
 		    json_integer(ts->judge->growth));
 		json_object_set_new(o, "window_seconds",
-		    json_integer(tc->window_ms / 1000));
+		    json_integer(judge_horizon_ms(ts->judge) / 1000));
 		json_object_set_new(o, "signals",
 		    json_string(judge_signals(ts->judge)));
 		json_object_set_new(o, "severity",
 		    json_string(target_severity(t)));
 		api_limit_json(o, t);
 		json_object_set_new(o, "evidence", api_evidence_json(t));
+		json_object_set_new(o, "horizon",
+		    json_string(judge_horizon(ts->judge)));
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}

@@ -30,6 +30,11 @@
  *				defaults.min_growth is written with a unit it
  *				applies to heap targets only, and goroutine
  *				targets keep CONFIG_GOROUTINE_GROWTH.
+ *   slow_window		0 (no slow horizon) or a duration;
+ *				CONFIG_SLOW_WINDOW when not written
+ *   slow_min_growth		more than 0, bytes or goroutines as
+ *				min_growth; not written: CONFIG_SLOW_FACTOR
+ *				times min_growth
  *   max_size			1KiB to 4GiB
  *   max_redirects		0 to 20
  *   retention.snapshots	0 (no limit) or at least 2, and at least the
@@ -110,6 +115,9 @@
 #define CONFIG_MIN_GROWTH		(16ULL << 20)
 #define CONFIG_PAGE_WITHIN		(6 * 3600000)
 #define CONFIG_GOROUTINE_GROWTH		100
+#define CONFIG_SLOW_WINDOW		(24 * 3600000ULL)
+#define CONFIG_SLOW_FACTOR		4	/* slow_min_growth: this times
+						   min_growth, unless written */
 #define CONFIG_MAX_SIZE			(64ULL << 20)
 #define CONFIG_MAX_REDIRECTS		5
 #define CONFIG_WEBHOOK_TIMEOUT		10000
@@ -185,6 +193,9 @@ struct target_config {
 	uint64_t		 window_ms;
 	uint64_t		 for_ms;
 	uint64_t		 min_growth;	/* bytes, or goroutines */
+	uint64_t		 slow_window_ms;	/* 0: none */
+	uint64_t		 slow_min_growth;	/* 0: CONFIG_SLOW_FACTOR
+						   times min_growth */
 	struct tls_config	 tls;
 	char			*bearer_token;
 	char			*bearer_token_file;
@@ -219,6 +230,8 @@ struct target_config {
 	SCALAR(window_ms)						\
 	SCALAR(for_ms)							\
 	SCALAR(min_growth)						\
+	SCALAR(slow_window_ms)						\
+	SCALAR(slow_min_growth)						\
 	STRING(tls.ca_file)						\
 	STRING(tls.cert_file)						\
 	STRING(tls.key_file)						\

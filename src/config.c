@@ -91,16 +91,18 @@ static const char *const retention_keys[RT_MAX] = {
 
 /* A target's keys; the first TK_TIMING are also the keys of defaults. */
 enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
-	TK_PAGE_WITHIN, TK_FORCE_GC,
+	TK_PAGE_WITHIN, TK_FORCE_GC, TK_SLOW_WINDOW, TK_SLOW_MIN_GROWTH,
 	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
 	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
 	TK_MAX_REDIRECTS, TK_GCTRACE, TK_LIMIT, TK_MAX };
-#define TK_TIMING	(TK_FORCE_GC + 1)
+#define TK_TIMING	(TK_SLOW_MIN_GROWTH + 1)
 static const char *const target_keys[TK_MAX] = {
 	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
 	[TK_WINDOW] = "window", [TK_FOR] = "for",
 	[TK_MIN_GROWTH] = "min_growth", [TK_PAGE_WITHIN] = "page_within",
-	[TK_FORCE_GC] = "force_gc", [TK_NAME] = "name", [TK_URL] = "url",
+	[TK_FORCE_GC] = "force_gc", [TK_SLOW_WINDOW] = "slow_window",
+	[TK_SLOW_MIN_GROWTH] = "slow_min_growth", [TK_NAME] = "name",
+	[TK_URL] = "url",
 	[TK_LABELS] = "labels", [TK_TLS] = "tls",
 	[TK_BEARER_TOKEN] = "bearer_token",
 	[TK_BEARER_TOKEN_FILE] = "bearer_token_file",
@@ -691,6 +693,14 @@ load_timing(struct loader *l, const struct slot *s, struct target_config *t,
 		good = false;
 	if (s[TK_FOR].key != NULL &&
 	    !get_duration(l, &s[TK_FOR], 0, &t->for_ms))
+		good = false;
+	if (s[TK_SLOW_WINDOW].key != NULL &&
+	    !get_duration(l, &s[TK_SLOW_WINDOW], 0, &t->slow_window_ms))
+		good = false;
+	if (s[TK_SLOW_MIN_GROWTH].key != NULL && (goroutine == NULL ||
+	    !*goroutine ? !get_size(l, &s[TK_SLOW_MIN_GROWTH], 1, UINT64_MAX,
+	    &t->slow_min_growth) : !get_count(l, &s[TK_SLOW_MIN_GROWTH], 1,
+	    LLONG_MAX, &t->slow_min_growth)))
 		good = false;
 	if (s[TK_MIN_GROWTH].key == NULL)
 		return good;
@@ -1356,8 +1366,11 @@ load_options(struct loader *l, const struct slot *s, struct target_config *t,
 	const char	*auth = NULL;
 	uint64_t	 n;
 
-	if (goroutine)
+	if (goroutine) {
 		t->min_growth = l->goroutine_growth;
+		/* defaults' slow_min_growth is bytes: not for goroutines. */
+		t->slow_min_growth = 0;
+	}
 	if (load_timing(l, s, t, &goroutine))
 		check_timing(l, t, s, false, who);
 	load_limit(l, s, t, &goroutine);
@@ -1968,6 +1981,7 @@ config_load(const char *path, struct yamlx_errors *errs)
 	l.defaults.min_growth = CONFIG_MIN_GROWTH;
 	l.defaults.page_within_ms = CONFIG_PAGE_WITHIN;
 	l.defaults.force_gc = FORCE_GC_ON_SUSPICION;
+	l.defaults.slow_window_ms = CONFIG_SLOW_WINDOW;
 	l.defaults.max_size = CONFIG_MAX_SIZE;
 	l.defaults.max_redirects = CONFIG_MAX_REDIRECTS;
 	l.goroutine_growth = CONFIG_GOROUTINE_GROWTH;

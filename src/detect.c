@@ -42,6 +42,107 @@ detect_slope(const struct point *p, size_t n)
 }
 
 void
+detect_floors_reset(struct floors *f, uint64_t span_ms)
+{
+	memset(f, 0, sizeof *f);
+	f->span_ms = span_ms;
+}
+
+void
+detect_floors_add(struct floors *f, int64_t t, int64_t v, int64_t alloc)
+{
+	struct bucket	*b;
+
+	if (f->span_ms == 0)
+		return;
+	b = f->n > 0 ? &f->b[f->n - 1] : NULL;
+	if (b == NULL || t / (int64_t)f->span_ms !=
+	    b->last_ms / (int64_t)f->span_ms) {
+		if (f->n == DETECT_BUCKETS) {
+			memmove(f->b, f->b + 1, (f->n - 1) * sizeof *f->b);
+			f->n--;
+		}
+		b = &f->b[f->n++];
+		b->t_ms = t;
+		b->v = v;
+	} else if (v < b->v) {
+		b->t_ms = t;
+		b->v = v;
+	}
+	b->last_ms = t;
+	b->alloc = alloc;
+}
+
+size_t
+detect_floors_points(const struct floors *f, int64_t from, bool alloc,
+    struct point *out)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->b[i].last_ms < from)
+			continue;
+		out[n].t_ms = alloc ? f->b[i].last_ms : f->b[i].t_ms;
+		out[n].v = alloc ? f->b[i].alloc : f->b[i].v;
+		n++;
+	}
+	return n;
+}
+
+double
+detect_bend(const struct point *p, size_t n)
+{
+	double	early, late;
+	int64_t	mid;
+	size_t	k;
+
+	if (n < 4)
+		return -1;
+	mid = p[0].t_ms + (p[n - 1].t_ms - p[0].t_ms) / 2;
+	for (k = 0; k < n && p[k].t_ms <= mid; k++)
+		;
+	if (k < 2 || n - k < 2)
+		return -1;
+	early = detect_slope(p, k);
+	late = detect_slope(p + k, n - k);
+	if (early <= 0)
+		return late > 0 ? 1e9 : 1;
+	return late / early;
+}
+
+double
+detect_rate_ratio(const struct point *p, size_t n)
+{
+	int64_t	span, q;
+	size_t	a, b;
+	double	first, last;
+
+	if (n < 4 || (span = p[n - 1].t_ms - p[0].t_ms) <= 0)
+		return 0;
+	q = span / 4;
+	for (a = 1; a + 1 < n && p[a].t_ms - p[0].t_ms < q; a++)
+		;
+	for (b = n - 2; b > 0 && p[n - 1].t_ms - p[b].t_ms < q; b--)
+		;
+	if (b < a || p[a].t_ms == p[0].t_ms || p[n - 1].t_ms == p[b].t_ms)
+		return 0;
+	first = (double)(p[a].v - p[0].v) / (double)(p[a].t_ms - p[0].t_ms);
+	last = (double)(p[n - 1].v - p[b].v) /
+	    (double)(p[n - 1].t_ms - p[b].t_ms);
+	if (first <= 0 || last < 0)
+		return 0;
+	return last / first;
+}
+
+bool
+detect_follows(int64_t first, int64_t last, double traffic)
+{
+	if (traffic <= DETECT_TRAFFIC || first <= 0)
+		return false;
+	return (double)last <= (double)first * traffic * DETECT_FOLLOW;
+}
+
+void
 detect_judge(const struct point *pts, size_t n, int64_t now_ms,
     uint64_t window_ms, int64_t min_growth, struct verdict *v)
 {

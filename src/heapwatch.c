@@ -478,6 +478,7 @@ cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
 		if (strcmp(r->jp.kind, "goroutine") == 0 &&
 		    !r->o->min_growth_set)
 			r->jp.min_growth = CONFIG_GOROUTINE_GROWTH;
+		r->jp.slow_min_growth = CONFIG_SLOW_FACTOR * r->jp.min_growth;
 		r->j = judge_new(&r->jp);
 	}
 	*names = r->j->names;
@@ -671,6 +672,7 @@ cmd_judge(int argc, char **argv, const struct options *o)
 	run.jp.window_ms = o->window_ms;
 	run.jp.for_ms = o->for_ms;
 	run.jp.min_growth = (int64_t)o->min_growth;
+	run.jp.slow_window_ms = CONFIG_SLOW_WINDOW;
 	if (o->json) {
 		out = json_object();
 		run.changes = changes = json_array();
@@ -703,7 +705,9 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		json_object_set_new(out, "per_second",
 		    json_real(j->per_second));
 		json_object_set_new(out, "window_seconds",
-		    json_integer(jp.window_ms / 1000));
+		    json_integer(judge_horizon_ms(j) / 1000));
+		json_object_set_new(out, "horizon",
+		    json_string(judge_horizon(j)));
 		json_object_set_new(out, "signals",
 		    json_string(judge_signals(j)));
 		json_object_set_new(out, "restarts",
@@ -733,10 +737,10 @@ cmd_judge(int argc, char **argv, const struct options *o)
 	} else {
 		printf("%s: %s", name, alert_state_name(j->state));
 		if (j->state != ALERT_INACTIVE)
-			printf(" since %s: %s growth %lld over %llu s (%s)", when,
-			    jp.kind, (long long)j->growth,
-			    (unsigned long long)(jp.window_ms / 1000),
-			    judge_signals(j));
+			printf(" since %s: %s growth %lld over %llu s (%s; "
+			    "%s horizon)", when, jp.kind, (long long)j->growth,
+			    (unsigned long long)(judge_horizon_ms(j) / 1000),
+			    judge_signals(j), judge_horizon(j));
 		printf("; %zu snapshots in the window, %.6g per second\n",
 		    j->nwin, j->per_second);
 		for (i = 0; i < nsites; i++) {

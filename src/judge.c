@@ -22,6 +22,32 @@ alert_state_name(enum alert_state s)
 	}
 }
 
+/*
+ * What a judgement concludes: not growing; growing; growing, but the
+ * history is too short to tell a leak from a warm-up, so it may be
+ * pending and not fire; or nothing can be told (the window is not
+ * covered, or the rise follows the traffic), and the alert stays as it is.
+ */
+enum judge_call {
+	CALL_NO,
+	CALL_YES,
+	CALL_YOUNG,
+	CALL_HOLD
+};
+
+/* Forget the horizons' history: a new judge, or a restart. */
+static void
+horizons_reset(struct judge *j)
+{
+	detect_floors_reset(&j->recent, j->p.window_ms / JUDGE_RECENT);
+	detect_floors_reset(&j->slow, j->p.slow_window_ms / DETECT_BUCKETS);
+	while (j->nanchor > 0)
+		summary_free(j->anchor[--j->nanchor]);
+	j->born = 0;
+	j->slow_growing = false;
+	memset(&j->slowv, 0, sizeof j->slowv);
+}
+
 struct judge *
 judge_new(const struct judge_params *p)
 {
@@ -30,6 +56,7 @@ judge_new(const struct judge_params *p)
 	j = xcalloc(1, sizeof *j);
 	j->p = *p;
 	j->names = names_new();
+	horizons_reset(j);
 	return j;
 }
 
@@ -40,12 +67,26 @@ window_clear(struct judge *j)
 		summary_free(j->win[--j->nwin]);
 }
 
+/* A copy of a summary, kept beyond the window as an anchor. */
+static struct summary *
+judge_copy(const struct summary *s)
+{
+	struct summary	*c;
+
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->fns = xreallocarray(NULL, s->nfns + 1, sizeof *c->fns);
+	memcpy(c->fns, s->fns, s->nfns * sizeof *c->fns);
+	return c;
+}
+
 void
 judge_free(struct judge *j)
 {
 	if (j == NULL)
 		return;
 	window_clear(j);
+	horizons_reset(j);
 	free(j->win);
 	free(j->seen);
 	free(j->gc);
@@ -56,7 +97,27 @@ judge_free(struct judge *j)
 void
 judge_set_params(struct judge *j, const struct judge_params *p)
 {
+	bool	same;
+
+	same = j->p.window_ms == p->window_ms &&
+	    j->p.slow_window_ms == p->slow_window_ms;
 	j->p = *p;
+	/* Buckets of another span do not compare: start them again. */
+	if (!same)
+		horizons_reset(j);
+}
+
+const char *
+judge_horizon(const struct judge *j)
+{
+	return j->horizon == HORIZON_SLOW ? "slow" : "fast";
+}
+
+uint64_t
+judge_horizon_ms(const struct judge *j)
+{
+	return j->horizon == HORIZON_SLOW ? j->p.slow_window_ms :
+	    j->p.window_ms;
 }
 
 bool
@@ -84,7 +145,11 @@ judge_time_to_limit(const struct judge *j, int64_t limit)
 
 	if (limit <= 0)
 		return -1;
-	if (last != NULL && (j->total_growing || j->fn_growing)) {
+	if (last != NULL && j->horizon == HORIZON_SLOW && j->slow_growing) {
+		/* A slow leak: the rate its own horizon judged. */
+		rate = j->slowv.per_second;
+		v = last->total;
+	} else if (last != NULL && (j->total_growing || j->fn_growing)) {
 		/* The total's slope: a function's own growth inside a heap
 		 * that swings reaches the limit only through the total. */
 		rate = j->per_second;
@@ -114,18 +179,31 @@ judge_severity(const struct judge *j, int64_t limit, uint64_t page_within_ms)
 	    "critical" : "warning";
 }
 
+void
+judge_seed(struct judge *j, int64_t t, int64_t v)
+{
+	if (j->born == 0)
+		j->born = t;
+	detect_floors_add(&j->slow, t, v, 0);
+}
+
 const struct summary *
 judge_latest(const struct judge *j)
 {
 	return j->nwin > 0 ? j->win[j->nwin - 1] : NULL;
 }
 
-/* The window's first summary, not the one kept from before it. */
+/*
+ * The window's first summary, not the one kept from before it; when the
+ * slow horizon says it grows, the oldest anchor, its base.
+ */
 const struct summary *
 judge_first(const struct judge *j)
 {
 	if (j->nwin == 0)
 		return NULL;
+	if (j->horizon == HORIZON_SLOW && j->nanchor > 0)
+		return j->anchor[0];
 	if (j->nwin > 1 && j->win[0]->time_ms < j->win[j->nwin - 1]->time_ms -
 	    (int64_t)j->p.window_ms)
 		return j->win[1];
@@ -201,22 +279,65 @@ fn_cmp(const void *a, const void *b)
 	return x->growth > y->growth ? -1 : x->growth < y->growth;
 }
 
+/* A function's cum in a summary; 0 when it is not among its functions. */
+static int64_t
+cum_value(const struct summary *s, uint32_t name)
+{
+	uint32_t	i;
+
+	for (i = 0; i < s->nfns; i++)
+		if (s->fns[i].name == name)
+			return s->fns[i].cum;
+	return 0;
+}
+
+/*
+ * How much the traffic rose across a goroutine profile's window: the most
+ * any function's goroutines (its cum) rose, among those with 8 at least
+ * (fewer say little) that hold less than half of the total's growth (so
+ * not the stack of what grows). Goroutine profiles count no allocations;
+ * the connections a service parks rise and fall with the requests, and
+ * so do the streams or workers that follow the traffic.
+ */
+static double
+goroutine_traffic(const struct summary *first, const struct summary *last)
+{
+	double		 r, most = 0;
+	int64_t		 a, grown = last->total - first->total;
+	uint32_t	 k;
+
+	for (k = 0; k < last->nfns; k++) {
+		if (last->fns[k].cum < 8 ||
+		    (a = cum_value(first, last->fns[k].name)) <= 0 ||
+		    2 * (last->fns[k].cum - a) >= grown)
+			continue;
+		r = (double)last->fns[k].cum / (double)a;
+		if (r > most)
+			most = r;
+	}
+	return most;
+}
+
 /*
  * Judge the window: the total, then each function of the newest. The
  * points are the GCs the window saw, each at the first scrape that showed
  * it (the GC kept from before the window too): a scrape that shows the
- * same GC again adds nothing.
+ * same GC again adds nothing. A rise that follows the traffic, or that
+ * slows toward a ceiling, is no leak; one seen for less than JUDGE_SHAPE
+ * windows may be pending, not firing.
  */
-static bool
+static enum judge_call
 judge_window(struct judge *j, int64_t now)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
-	const struct summary	*first = judge_first(j);
-	struct point		*pts;
+	const struct summary	*first;
+	struct point		*pts, rec[DETECT_BUCKETS];
 	struct judge_fn		*fns;
 	struct verdict		 v;
-	size_t			*obs, nobs = 0, i, k, nfns = 0;
-	int64_t			 fn_growth = 0;
+	size_t			*obs, nobs = 0, i, k, nfns = 0, nrec;
+	int64_t			 fn_growth = 0, from;
+	double			 traffic = 0, bend;
+	bool			 heap, explained = false;
 
 	/*
 	 * No GC since the last judgement: nothing new is known, and the
@@ -226,12 +347,26 @@ judge_window(struct judge *j, int64_t now)
 	 */
 	if (j->nwin > 1 && j->total.judged &&
 	    same_gc(j->win[j->nwin - 2], last))
-		return j->total_growing || j->fn_growing;
+		return (enum judge_call)j->call;
+	heap = strcmp(j->p.kind, "goroutine") != 0;
+	/* The window's own first, not the slow horizon's base. */
+	j->horizon = HORIZON_FAST;
+	first = judge_first(j);
 	obs = xreallocarray(NULL, j->nwin, sizeof *obs);
 	for (i = 0; i < j->nwin; i++)
 		if (nobs == 0 || !same_gc(j->win[obs[nobs - 1]], j->win[i]))
 			obs[nobs++] = i;
 	pts = xreallocarray(NULL, nobs + 1, sizeof *pts);
+	if (!heap)
+		traffic = goroutine_traffic(first, last);
+	else {
+		/* The traffic: the allocation rate, late over early. */
+		for (i = 0; i < nobs; i++) {
+			pts[i].t_ms = j->seen[obs[i]];
+			pts[i].v = j->win[obs[i]]->alloc;
+		}
+		traffic = detect_rate_ratio(pts, nobs);
+	}
 	for (i = 0; i < nobs; i++) {
 		pts[i].t_ms = j->seen[obs[i]];
 		pts[i].v = j->win[obs[i]]->total;
@@ -243,6 +378,7 @@ judge_window(struct judge *j, int64_t now)
 
 	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
 	j->fn_growing = false;
+	j->traffic = j->bent = j->young = false;
 	for (k = 0; k < last->nfns; k++) {
 		if (last->fns[k].own <= 0)
 			continue;
@@ -253,6 +389,11 @@ judge_window(struct judge *j, int64_t now)
 		}
 		detect_judge(pts, nobs, now, j->p.window_ms,
 		    j->p.min_growth, &v);
+		if (v.growing && detect_follows(v.floors[0],
+		    v.floors[DETECT_SEGMENTS - 1], traffic)) {
+			v.growing = false;
+			explained = true;
+		}
 		fns[nfns].name = last->fns[k].name;
 		fns[nfns].growth = last->fns[k].own -
 		    own_value(first, last->fns[k].name);
@@ -265,6 +406,50 @@ judge_window(struct judge *j, int64_t now)
 		if (fns[nfns].growth > 0 || v.growing)
 			nfns++;
 	}
+	if (j->total_growing && detect_follows(j->total.floors[0],
+	    j->total.floors[DETECT_SEGMENTS - 1], traffic)) {
+		j->total_growing = false;
+		explained = true;
+	}
+	j->traffic = explained;
+	if (j->total_growing || j->fn_growing)
+		j->young = now - j->born < (int64_t)(JUDGE_YOUNG *
+		    j->p.window_ms);
+	if (j->total_growing) {
+		/*
+		 * The shape of the rise over the last JUDGE_SHAPE windows
+		 * (since the start, if younger): a cache or a warm-up slows
+		 * toward its ceiling, a leak goes on. A cache that fills
+		 * half its room every 80 minutes looks straight over a
+		 * 30-minute window (its later half rises at 0.88 of its
+		 * earlier one); over 3 hours, at 0.47, and over its first 2
+		 * at 0.61. Sampling makes a leak of 60 MiB/h bend by 10%
+		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7,
+		 * and under DETECT_SURE a rise may stay pending or firing,
+		 * not fire. Until JUDGE_YOUNG windows, only a straight line
+		 * may fire.
+		 */
+		from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
+		if (from < j->born)
+			from = j->born;
+		nrec = detect_floors_points(&j->recent, from, false, rec);
+		bend = detect_bend(rec, nrec);
+		if (bend < 0)
+			;	/* cannot tell: as it was */
+		else if (bend < DETECT_BEND && now - j->born >=
+		    2 * (int64_t)j->p.window_ms) {
+			j->bent = true;
+			j->young = false;
+			j->total_growing = j->fn_growing = false;
+			for (i = 0; i < nfns; i++)
+				fns[i].growing = false;
+		} else if (j->young) {
+			if (bend >= DETECT_STRAIGHT &&
+			    bend <= 1 / DETECT_STRAIGHT)
+				j->young = false;
+		} else if (bend < DETECT_SURE)
+			j->young = true;	/* slowing a little: wait */
+	}
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
 	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
 	memcpy(j->top, fns, j->ntop * sizeof *fns);
@@ -272,7 +457,115 @@ judge_window(struct judge *j, int64_t now)
 	free(fns);
 	free(pts);
 	free(obs);
-	return j->total_growing || j->fn_growing;
+	if (!j->total.judged)
+		return CALL_HOLD;
+	if (j->total_growing || j->fn_growing)
+		return j->young ? CALL_YOUNG : CALL_YES;
+	return explained ? CALL_HOLD : CALL_NO;
+}
+
+/*
+ * Judge the slow horizon from its bucketed floors, once they cover a
+ * quarter of it: the window's test, its threshold in proportion to the
+ * span covered, and the floors' own rise (last quarter's over the first's)
+ * at least that too, so that the Theil-Sen slope of a daily cycle does not
+ * pass for growth. A rise that slows toward a ceiling is no leak. The
+ * allocation rate is not asked here: over hours it rises with the
+ * morning's traffic under a leak as much as under a pool, and a daily
+ * cycle comes back down, which the floors see.
+ */
+static bool
+judge_slow(struct judge *j, int64_t now)
+{
+	struct point	 pts[DETECT_BUCKETS];
+	struct verdict	*v = &j->slowv;
+	int64_t		 from, span, min;
+	size_t		 n;
+	double		 bend;
+
+	j->slow_growing = false;
+	memset(v, 0, sizeof *v);
+	if (j->p.slow_window_ms == 0 || j->born == 0)
+		return false;
+	from = now - (int64_t)j->p.slow_window_ms;
+	if (from < j->born)
+		from = j->born;
+	span = now - from;
+	if (span < (int64_t)(j->p.slow_window_ms / JUDGE_SLOW_COVER))
+		return false;
+	n = detect_floors_points(&j->slow, from, false, pts);
+	min = (int64_t)((double)j->p.slow_min_growth * (double)span /
+	    (double)j->p.slow_window_ms);
+	detect_judge(pts, n, now, (uint64_t)span, min, v);
+	if (!v->growing || v->floors[DETECT_SEGMENTS - 1] - v->floors[0] < min)
+		return false;
+	if ((bend = detect_bend(pts, n)) >= 0 && bend < DETECT_BEND)
+		return false;
+	v->growth = (int64_t)(v->per_second * (double)j->p.slow_window_ms /
+	    1000.0);
+	j->slow_growing = true;
+	return true;
+}
+
+/*
+ * The functions the slow horizon names: those that grew the most since
+ * its base, the oldest anchor.
+ */
+static void
+judge_slow_top(struct judge *j)
+{
+	const struct summary	*base = j->anchor[0];
+	const struct summary	*last = j->win[j->nwin - 1];
+	struct judge_fn		*fns;
+	size_t			 k, n = 0;
+
+	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
+	for (k = 0; k < last->nfns; k++) {
+		fns[n].name = last->fns[k].name;
+		fns[n].growth = last->fns[k].own - own_value(base,
+		    last->fns[k].name);
+		fns[n].growing = false;
+		if (fns[n].growth > 0)
+			n++;
+	}
+	qsort(fns, n, sizeof *fns, fn_cmp);
+	if (n > 0)
+		fns[0].growing = true;
+	j->ntop = n < JUDGE_TOP ? n : JUDGE_TOP;
+	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	j->growth = j->slowv.growth;
+	free(fns);
+}
+
+/*
+ * Keep a copy of the summary when the newest anchor is a quarter of the
+ * slow horizon old, and forget those older than the horizon but the one
+ * at its start.
+ */
+static void
+judge_anchor(struct judge *j, const struct summary *s)
+{
+	uint64_t	 q = j->p.slow_window_ms / JUDGE_SLOW_COVER;
+
+	if (j->p.slow_window_ms == 0)
+		return;
+	if (j->nanchor > 0 && s->time_ms - j->anchor[j->nanchor - 1]->time_ms <
+	    (int64_t)q)
+		return;
+	if (j->nanchor == JUDGE_ANCHORS) {
+		summary_free(j->anchor[0]);
+		memmove(j->anchor, j->anchor + 1, (JUDGE_ANCHORS - 1) *
+		    sizeof *j->anchor);
+		j->nanchor--;
+	}
+	j->anchor[j->nanchor++] = judge_copy(s);
+	while (j->nanchor > 1 && j->anchor[1]->time_ms <= s->time_ms -
+	    (int64_t)j->p.slow_window_ms) {
+		summary_free(j->anchor[0]);
+		memmove(j->anchor, j->anchor + 1, (j->nanchor - 1) *
+		    sizeof *j->anchor);
+		j->nanchor--;
+	}
 }
 
 /* Enter a state; the one place states change. */
@@ -285,16 +578,19 @@ judge_enter(struct judge *j, enum alert_state s, int64_t now)
 	j->since = now;
 }
 
-/* Move the alert on, given whether any signal grows at now. */
+/* Move the alert on, given what the judgement at now concludes. */
 static void
-judge_step(struct judge *j, bool growing, int64_t now)
+judge_step(struct judge *j, enum judge_call call, int64_t now)
 {
-	if (growing) {
+	j->call = call;
+	if (call == CALL_HOLD)
+		return;
+	if (call == CALL_YES || call == CALL_YOUNG) {
 		j->calm = 0;
 		if (j->state == ALERT_INACTIVE)
-			judge_enter(j, j->p.for_ms == 0 ? ALERT_FIRING :
-			    ALERT_PENDING, now);
-		else if (j->state == ALERT_PENDING &&
+			judge_enter(j, j->p.for_ms == 0 && call == CALL_YES ?
+			    ALERT_FIRING : ALERT_PENDING, now);
+		else if (j->state == ALERT_PENDING && call == CALL_YES &&
 		    now - j->since >= (int64_t)j->p.for_ms)
 			judge_enter(j, ALERT_FIRING, now);
 	} else if (j->state == ALERT_PENDING)
@@ -345,6 +641,7 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 {
 	const struct summary	*latest;
 	enum alert_state	 was = j->state;
+	enum judge_call		 call;
 	int64_t			 bucket;
 	bool			 growing;
 
@@ -377,9 +674,15 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	if (latest == NULL ||
 	    latest->time_ms < time_ms - (int64_t)j->p.window_ms)
 		j->total_growing = j->fn_growing = false;
-	growing = judge_live(j, time_ms) || j->total_growing ||
-	    j->fn_growing;
-	judge_step(j, growing, time_ms);
+	growing = judge_live(j, time_ms);
+	if (growing)
+		call = CALL_YES;
+	else if (j->total_growing || j->fn_growing ||
+	    j->call == CALL_HOLD || j->call == CALL_YOUNG)
+		call = (enum judge_call)j->call;
+	else
+		call = CALL_NO;
+	judge_step(j, call, time_ms);
 	return j->state != was;
 }
 
@@ -388,30 +691,50 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 {
 	const struct summary	*last = judge_latest(j);
 	enum alert_state	 was = j->state;
-	bool			 growing;
+	enum judge_call		 call;
+	bool			 fresh;
 
 	if (last != NULL && (s->profile_ns < last->profile_ns ||
 	    s->alloc < last->alloc)) {
 		window_clear(j);
+		horizons_reset(j);
 		j->restarts++;
 		/* What was judged no longer compares: resolve now. */
 		if (j->state != ALERT_INACTIVE)
 			judge_enter(j, ALERT_INACTIVE, s->time_ms);
 		j->calm = 0;
+		j->call = CALL_NO;
+		last = NULL;
 	}
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);
 		j->seen = xreallocarray(j->seen, j->capwin, sizeof *j->seen);
 	}
-	j->seen[j->nwin] = j->nwin > 0 && same_gc(last, s) ?
-	    j->seen[j->nwin - 1] : s->time_ms;
+	fresh = last == NULL || !same_gc(last, s);
+	j->seen[j->nwin] = !fresh ? j->seen[j->nwin - 1] : s->time_ms;
 	j->win[j->nwin++] = s;
 	window_prune(j, s->time_ms);
+	if (fresh) {
+		/* A new GC: a point of both horizons' floors. */
+		if (j->born == 0)
+			j->born = s->time_ms;
+		detect_floors_add(&j->recent, s->time_ms, s->total, s->alloc);
+		detect_floors_add(&j->slow, s->time_ms, s->total, s->alloc);
+		judge_anchor(j, s);
+	}
 
-	growing = judge_window(j, s->time_ms);
-	growing = judge_live(j, s->time_ms) || growing;
-	judge_step(j, growing, s->time_ms);
+	call = judge_window(j, s->time_ms);
+	if (fresh)
+		judge_slow(j, s->time_ms);
+	if (call != CALL_YES && j->slow_growing && j->nanchor > 0) {
+		j->horizon = HORIZON_SLOW;
+		judge_slow_top(j);
+		call = CALL_YES;
+	}
+	if (judge_live(j, s->time_ms))
+		call = CALL_YES;
+	judge_step(j, call, s->time_ms);
 	*from = was;
 	return j->state != was;
 }

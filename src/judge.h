@@ -30,6 +30,13 @@
 #define JUDGE_TOP	5	/* functions an alert names */
 #define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
 #define JUDGE_TTL_MAX	1e12	/* seconds to a limit, at most: 31,000 y */
+#define JUDGE_RECENT	16	/* recent floors a window: 6 windows kept */
+#define JUDGE_SHAPE	6	/* windows of history a rise's shape is
+				   judged over: all the recent floors */
+#define JUDGE_YOUNG	3	/* windows of history before a rise may
+				   fire, unless it is a straight line */
+#define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
+#define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 
 enum alert_state {
 	ALERT_INACTIVE,
@@ -42,6 +49,14 @@ struct judge_params {
 	uint64_t	 window_ms;
 	uint64_t	 for_ms;
 	int64_t		 min_growth;
+	uint64_t	 slow_window_ms;	/* 0: no slow horizon */
+	int64_t		 slow_min_growth;
+};
+
+/* The horizons: the fast window, the slow bucketed one. */
+enum horizon {
+	HORIZON_FAST,
+	HORIZON_SLOW
 };
 
 /* A function that grew across the window. */
@@ -71,6 +86,25 @@ struct judge {
 	int64_t			 growth;	/* what the alert says */
 	struct judge_fn		 top[JUDGE_TOP];
 	size_t			 ntop;
+
+	/*
+	 * The floors of the last JUDGE_RECENT * 6 windows' GCs, for the
+	 * shape of a rise; the slow horizon's; the first GC since start.
+	 */
+	struct floors		 recent;
+	struct floors		 slow;
+	int64_t			 born;
+	/* Summaries a quarter of the slow horizon apart, oldest first: the
+	 * slow horizon's base for naming functions. */
+	struct summary		*anchor[JUDGE_ANCHORS];
+	size_t			 nanchor;
+	struct verdict		 slowv;		/* of the last judgement */
+	bool			 slow_growing;
+	enum horizon		 horizon;	/* which one says it grows */
+	bool			 traffic;	/* a rise followed traffic */
+	bool			 bent;		/* a rise slowed down */
+	bool			 young;		/* too little history yet */
+	int			 call;		/* the last judgement's */
 
 	/* The live heap after each GC: the lowest of each bucket of
 	 * window / JUDGE_GC_BUCKETS, oldest first. */
@@ -123,8 +157,8 @@ bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
 bool		 judge_repeats(const struct judge *);
 /*
  * Seconds until the in-use value (bytes, or goroutines) reaches limit at
- * the rate the window judged: the Theil-Sen slope of the window's GCs
- * from its latest value, or of the live heap after each GC for a target
+ * the rate the horizon that fired judged: the Theil-Sen slope of the
+ * window's GCs (or of the slow horizon's floors) from its latest value, or of the live heap after each GC for a target
  * that has only gctrace, at most JUDGE_TTL_MAX. 0 when the latest value is
  * at the limit already;
  * -1 when limit is 0, or no signal grows at a positive rate.
@@ -136,9 +170,17 @@ double		 judge_time_to_limit(const struct judge *, int64_t limit);
  */
 const char	*judge_severity(const struct judge *, int64_t limit,
 		    uint64_t page_within_ms);
+/*
+ * Add a total seen at time_ms to the slow horizon alone: the history kept
+ * beside the snapshots, replayed at start-up before the window's own.
+ */
+void		 judge_seed(struct judge *, int64_t time_ms, int64_t total);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);
+/* "fast" or "slow"; its window and what the alert says it grew over it. */
+const char	*judge_horizon(const struct judge *);
+uint64_t	 judge_horizon_ms(const struct judge *);
 const char	*alert_state_name(enum alert_state);
 
 /*

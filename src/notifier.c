@@ -225,6 +225,8 @@ notifier_render_json(const struct alert_note *n, const char *ext)
 	if (n->signals != NULL)
 		json_object_set_new(o, "signals",
 		    notifier_render_signals(n->signals));
+	if (n->horizon != NULL)
+		json_object_set_new(o, "horizon", json_string(n->horizon));
 	return o;
 }
 
@@ -365,6 +367,8 @@ notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	if (n->evidence != NULL && n->target != NULL)
 		json_object_set_new(ann, "evidence",
 		    evidence_url(ext, n->target, n->evidence));
+	if (n->horizon != NULL)
+		json_object_set_new(ann, "horizon", render_string(n->horizon));
 	json_object_set_new(alert, "annotations", ann);
 
 	if (n->since != 0)
@@ -455,6 +459,7 @@ note_copy(const struct alert_note *src)
 	a->labels = labels;
 	a->summary = note_strdup(nt->arena, src->summary);
 	a->signals = note_strdup(nt->arena, src->signals);
+	a->horizon = note_strdup(nt->arena, src->horizon);
 	a->base_snapshot = note_strdup(nt->arena, src->base_snapshot);
 	a->current_snapshot = note_strdup(nt->arena, src->current_snapshot);
 	a->severity = note_strdup(nt->arena, src->severity);
@@ -522,6 +527,7 @@ entry_text(const struct receiver *r, const struct delivery *d)
 	    json_integer((json_int_t)a->window_seconds));
 	json_object_set_new(n, "summary", json_str(a->summary));
 	json_object_set_new(n, "signals", json_str(a->signals));
+	json_object_set_new(n, "horizon", json_str(a->horizon));
 	top = json_array();
 	for (i = 0; i < a->ntop; i++) {
 		f = &a->top[i];
@@ -719,6 +725,7 @@ entry_parse(const char *text, size_t len, json_t **root,
 	    !entry_int(n, "window_seconds", 0, &v, cause) ||
 	    !entry_str(n, "summary", true, &a.summary, cause) ||
 	    !entry_str(n, "signals", true, &a.signals, cause) ||
+	    !entry_str(n, "horizon", true, &a.horizon, cause) ||
 	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
 	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
 	    cause) ||

@@ -125,6 +125,8 @@ struct alert_note {
 	const char		*signals;	/* that agree it grows, as
 						   "total, function, live heap";
 						   NULL: not said */
+	const char		*horizon;	/* "fast" or "slow", that says
+						   it grows; NULL: not said */
 	const struct note_function *top;	/* largest growth first */
 	size_t			 ntop;
 	const char		*base_snapshot;		/* ids, or NULL */

@@ -229,6 +229,9 @@ target_judge_params(const struct target_config *cfg, struct judge_params *p)
 	p->window_ms = cfg->window_ms;
 	p->for_ms = cfg->for_ms;
 	p->min_growth = (int64_t)cfg->min_growth;
+	p->slow_window_ms = cfg->slow_window_ms;
+	p->slow_min_growth = cfg->slow_min_growth != 0 ?
+	    (int64_t)cfg->slow_min_growth : CONFIG_SLOW_FACTOR * p->min_growth;
 }
 
 static void
@@ -324,7 +327,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	note.since = j->active;
 	note.ends = j->state == ALERT_FIRING ? 0 : j->since;
 	note.growth = j->growth;
-	note.window_seconds = t->cfg->window_ms / 1000;
+	note.window_seconds = judge_horizon_ms(j) / 1000;
 	xasprintf(&summary, "%s %s %s by %lld %s over %llu s", t->cfg->name,
 	    note.status == NOTE_FIRING ? "is leaking:" : "stopped growing:",
 	    j->p.kind, (long long)j->growth,
@@ -332,6 +335,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	    (unsigned long long)note.window_seconds);
 	note.summary = summary;
 	note.signals = j->state == ALERT_FIRING ? judge_signals(j) : NULL;
+	note.horizon = j->state == ALERT_FIRING ? judge_horizon(j) : NULL;
 	top = xcalloc(t->st.nsites + 1, sizeof *top);
 	for (i = 0; i < t->st.nsites; i++) {
 		top[i].function = t->st.sites[i].function;
@@ -519,11 +523,23 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
 	static const struct replay_ops ops = { window_kind, window_add };
 	int64_t		 since;
+	size_t		 i;
 
-	/* Replaying the window's span twice over rebuilds a pending or
-	 * firing state; nothing is sent for what was already said. */
-	since = clock_real_ms() - 2 * (int64_t)(t->cfg->window_ms +
-	    t->cfg->for_ms);
+	if (n == 0)
+		return;
+	/*
+	 * Replaying the span the shape of a rise is judged over, and `for`
+	 * twice, rebuilds a pending or firing state; nothing is sent for
+	 * what was already said. The span ends at the newest snapshot, not
+	 * now: after a long downtime, a span ending now holds nothing, or the
+	 * last snapshot alone, and the alert would start again from nothing
+	 * and fire a second time.
+	 */
+	since = snaps[n - 1].time_ms - (int64_t)(JUDGE_SHAPE *
+	    t->cfg->window_ms + 2 * t->cfg->for_ms);
+	/* The slow horizon before that, from the totals kept beside. */
+	for (i = 0; i < t->st.nhist && t->st.hist[i].t_ms < since; i++)
+		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
 	    PROFILE_MAX_INFLATED, &ops, t);
 	if (t->st.judge->state != ALERT_INACTIVE)

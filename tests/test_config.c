@@ -243,6 +243,9 @@ test_minimal(void)
 	is_int(t->window_ms, 1800000, "default window");
 	is_int(t->for_ms, 900000, "default for");
 	is_int(t->min_growth, 16 << 20, "default min_growth");
+	is_int(t->slow_window_ms, 86400000, "default slow_window");
+	is_int(t->slow_min_growth, 0, "default slow_min_growth: from "
+	    "min_growth");
 	is_int(t->nlabels, 0, "no labels");
 	is_int(t->nheaders, 0, "no headers");
 	ok(t->tls.ca_file == NULL && t->tls.cert_file == NULL &&
@@ -293,6 +296,10 @@ test_good(void)
 		is_int(t->window_ms, 3600000, "api: window from defaults");
 		is_int(t->for_ms, 1200000, "api: for from defaults");
 		is_int(t->min_growth, 32 << 20, "api: min_growth from defaults");
+		is_int(t->slow_window_ms, 12 * 3600000,
+		    "api: slow_window from defaults");
+		is_int(t->slow_min_growth, 48 << 20,
+		    "api: slow_min_growth from defaults");
 		is_int(t->nlabels, 2, "api: two labels");
 		if (t->nlabels == 2) {
 			is_str(t->labels[0].name, "env", "labels sorted");
@@ -309,6 +316,7 @@ test_good(void)
 		is_str(config_target_kind(t), "heap", "worker.v2: heap, "
 		    "with a query");
 		is_int(t->interval_ms, 10000, "worker.v2: interval");
+		is_int(t->slow_window_ms, 0, "worker.v2: no slow horizon");
 		is_int(t->timeout_ms, 2000, "worker.v2: timeout");
 		is_int(t->window_ms, 1200000, "worker.v2: window");
 		is_int(t->for_ms, 0, "worker.v2: for 0");
@@ -340,6 +348,8 @@ test_good(void)
 		is_str(config_target_kind(t), "goroutine", "a goroutine target");
 		is_int(t->min_growth, 100, "a size in defaults leaves "
 		    "goroutine targets at 100");
+		is_int(t->slow_min_growth, 0, "and slow_min_growth at 4 "
+		    "times theirs");
 		is_str(t->basic_auth.username, "heapwatch", "basic username");
 		is_str(t->basic_auth.password, "s3cret", "basic password");
 	}

@@ -74,6 +74,57 @@ run(shape_fn f, int seconds, double noise, int *first)
 	return longest;
 }
 
+/* The helpers of the shape tests, and the bucketed floors. */
+static void
+test_shape_helpers(void)
+{
+	struct point	 p[200], out[DETECT_BUCKETS];
+	struct floors	 f;
+	size_t		 i, n;
+
+	for (i = 0; i < 100; i++) {
+		p[i].t_ms = (int64_t)i * 1000;
+		p[i].v = (int64_t)i * MiB;
+	}
+	ok(fabs(detect_bend(p, 100) - 1) < 0.01, "a line does not bend "
+	    "(%.3f)", detect_bend(p, 100));
+	for (i = 0; i < 100; i++)
+		p[i].v = (int64_t)(600.0 * MiB * (1 - exp(-(double)i / 50)));
+	ok(detect_bend(p, 100) < DETECT_BEND, "a rise to a ceiling bends "
+	    "(%.3f)", detect_bend(p, 100));
+	for (i = 0; i < 100; i++)
+		p[i].v = (int64_t)i * (int64_t)i * 1000;
+	ok(detect_bend(p, 100) > 1, "a rise that speeds up: more than 1");
+
+	/* Allocations at 1 MiB/s, then 3 MiB/s over the last quarter. */
+	for (i = 0; i < 100; i++)
+		p[i].v = (int64_t)(i < 75 ? i : 75 + 3 * (i - 75)) * MiB;
+	ok(fabs(detect_rate_ratio(p, 100) - 3) < 0.1, "the rate tripled "
+	    "(%.3f)", detect_rate_ratio(p, 100));
+	ok(detect_rate_ratio(p, 2) == 0, "two points tell no rate");
+	ok(detect_follows(100, 250, 2), "in-use x2.5 as the traffic x2: "
+	    "follows it");
+	ok(!detect_follows(100, 400, 2), "in-use x4 as the traffic x2: does "
+	    "not");
+	ok(!detect_follows(100, 104, 1.01), "a flat traffic excuses nothing");
+
+	/* 96 buckets of 10 s: the lowest of each, the oldest dropped. */
+	detect_floors_reset(&f, 10000);
+	for (i = 0; i < 2000; i++)
+		detect_floors_add(&f, (int64_t)i * 1000, (int64_t)(i % 10 == 3 ?
+		    i : i + 100), (int64_t)i);
+	ok(f.n == DETECT_BUCKETS, "the buckets stay %d (%zu)", DETECT_BUCKETS,
+	    f.n);
+	n = detect_floors_points(&f, 0, false, out);
+	ok(n == DETECT_BUCKETS && out[0].v == 1043 && out[0].t_ms == 1043000,
+	    "each holds its lowest and when (%lld)", (long long)out[0].v);
+	n = detect_floors_points(&f, 0, true, out);
+	ok(out[n - 1].v == 1999 && out[n - 1].t_ms == 1999000,
+	    "and the allocations last seen in it");
+	n = detect_floors_points(&f, 1990000, false, out);
+	ok(n == 1, "points from a time on: %zu", n);
+}
+
 int
 main(void)
 {
@@ -155,5 +206,6 @@ main(void)
 	p[4].t_ms = 4000, p[4].v = 40;
 	ok(fabs(detect_slope(p, 5) - 10) < 1e-6, "Theil-Sen ignores an "
 	    "outlier (%.1f per second)", detect_slope(p, 5));
+	test_shape_helpers();
 	return tap_done();
 }

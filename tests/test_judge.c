@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static int
 gc_cadence(int gc_every, int *fired, bool *firing_at_end, int *wants,
     int *wrong_gc)
 {
-	struct judge_params	 p = { "heap", 10000, 5000, 2 * MiB };
+	struct judge_params	 p = { "heap", 10000, 5000, 2 * MiB, 0, 0 };
 	struct judge		*j = judge_new(&p);
 	enum alert_state	 from;
 	int			 t, gc = 0, changes = 0;
@@ -84,7 +85,7 @@ gc_cadence(int gc_every, int *fired, bool *firing_at_end, int *wants,
 static int
 gc_cadence_flat(void)
 {
-	struct judge_params	 p = { "heap", 10000, 5000, 256 * 1024 };
+	struct judge_params	 p = { "heap", 10000, 5000, 256 * 1024, 0, 0 };
 	struct judge		*j = judge_new(&p);
 	enum alert_state	 from;
 	int			 t, gc = 0, n = 0, changes = 0;
@@ -134,7 +135,7 @@ test_gc_cadence(void)
 static void
 test_live(void)
 {
-	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB, 0, 0 };
 	struct judge		*j = judge_new(&p);
 	enum alert_state	 from;
 	int			 i, firing = -1, resolved = -1, repeats = 0;
@@ -270,10 +271,119 @@ test_limit(void)
 	judge_free(j);
 }
 
+/*
+ * The shapes of growth that is no leak, and the slow horizon, over a 20 s
+ * window with `for` 10 s, a GC and a scrape every second.
+ */
+static void
+test_shapes(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB,
+				    960000, 16 * MiB };
+	struct judge		*j;
+	enum alert_state	 from;
+	size_t			 per_target;
+	int			 t, firings = 0, pending = 0, fired = -1;
+	int64_t			 v, alloc;
+
+	/*
+	 * A cache filling 600 MiB, half its room every 55 s: a straight rise
+	 * over one window, bending to 0.69 over three. It may be pending
+	 * while young, and never fires.
+	 */
+	j = judge_new(&p);
+	for (t = 0; t < 400; t++) {
+		v = 40 * MiB + (int64_t)(600.0 * MiB * (1 - exp(-t / 80.0)));
+		judge_add(j, sum(j, t, v, v - 40 * MiB, (int64_t)(t + 1) * MiB),
+		    &from);
+		firings += j->state == ALERT_FIRING;
+		pending += j->state == ALERT_PENDING;
+	}
+	ok(firings == 0 && pending > 0, "a cache warming up: pending while "
+	    "young (%d s), never firing (%d s)", pending, firings);
+	judge_free(j);
+
+	/*
+	 * A pool that follows the traffic: the allocation rate doubles and
+	 * the in-use bytes with it. It never goes pending; a leak already
+	 * firing when the traffic rises stays firing.
+	 */
+	j = judge_new(&p);
+	for (t = 0, alloc = 0, firings = 0; t < 200; t++) {
+		double	tr = t < 100 ? 1 : t < 140 ? 1 + (t - 100) / 40.0 : 2;
+
+		alloc += (int64_t)(10 * MiB * tr);
+		v = 40 * MiB + (int64_t)(60 * MiB * tr);
+		judge_add(j, sum(j, t, v, 0, alloc), &from);
+		firings += j->state != ALERT_INACTIVE;
+	}
+	ok(firings == 0, "a pool following the traffic never goes pending "
+	    "(%d s)", firings);
+	ok(j->traffic || j->state == ALERT_INACTIVE, "... it follows the "
+	    "traffic");
+	judge_free(j);
+
+	j = judge_new(&p);
+	for (t = 0, alloc = 0; t < 150; t++) {
+		double	tr = t < 60 ? 1 : t < 140 ? 1 + (t - 60) / 20.0 : 5;
+
+		alloc += (int64_t)(10 * MiB * tr);
+		/* 0.5 MiB/s of leak, and a pool of 60 MiB a unit of traffic. */
+		v = 40 * MiB + (int64_t)(60 * MiB * tr) + (int64_t)t * MiB / 2;
+		judge_add(j, sum(j, t, v, (int64_t)t * MiB / 2, alloc), &from);
+		if (t == 59)
+			ok(j->state == ALERT_FIRING, "a leak from the start: "
+			    "firing before the traffic rises (%s)",
+			    alert_state_name(j->state));
+		if (t == 120)
+			ok(j->state == ALERT_FIRING && j->traffic, "... and "
+			    "still while the traffic rises (%s, %s)",
+			    alert_state_name(j->state), j->traffic ?
+			    "follows the traffic" : "grows");
+	}
+	judge_free(j);
+
+	/*
+	 * A slow leak: 3 MiB a minute is 1 MiB a window, under min_growth,
+	 * and 48 MiB over the slow horizon of 16 minutes. The slow horizon
+	 * fires once it covers a quarter of its span, and says so.
+	 */
+	j = judge_new(&p);
+	for (t = 0; t < 900; t++) {
+		v = 40 * MiB + (int64_t)t * MiB / 20;
+		if (judge_add(j, sum(j, t, v, v - 40 * MiB,
+		    (int64_t)(t + 1) * MiB), &from) &&
+		    j->state == ALERT_FIRING && fired == -1)
+			fired = t;
+	}
+	ok(fired >= 240 && fired <= 300 && j->state == ALERT_FIRING,
+	    "a slow leak fires by the slow horizon (at %d s)", fired);
+	ok(strcmp(judge_horizon(j), "slow") == 0 &&
+	    judge_horizon_ms(j) == 960000, "... which the alert names (%s)",
+	    judge_horizon(j));
+	ok(j->growth >= 40 * MiB && j->growth <= 56 * MiB,
+	    "... with the growth over it: %lld", (long long)j->growth);
+	ok(j->ntop >= 1 && strcmp(names_get(j->names, j->top[0].name),
+	    "main.leak") == 0, "... naming the leaking function first");
+	judge_free(j);
+
+	/*
+	 * What the slow horizon costs a target: two bucketed series, and
+	 * the anchors (summaries with at most SUMMARY_BY_OWN + SUMMARY_BY_CUM
+	 * functions). 1,000 targets must fit in 32 MiB.
+	 */
+	per_target = 2 * sizeof(struct floors) + JUDGE_ANCHORS *
+	    (sizeof(struct summary) + (SUMMARY_BY_OWN + SUMMARY_BY_CUM) *
+	    sizeof(struct summary_fn));
+	ok(per_target * 1000 <= 32 * MiB, "the horizons of 1,000 targets: "
+	    "%zu KiB (%zu bytes a target)", per_target * 1000 / 1024,
+	    per_target);
+}
+
 int
 main(void)
 {
-	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB, 0, 0 };
 	struct judge		*j = judge_new(&p);
 	enum alert_state	 from, seen[200];
 	int			 t, pending = -1, firing = -1, resolved = -1;
@@ -345,5 +455,6 @@ main(void)
 	test_live();
 	test_limit();
 	test_gc_cadence();
+	test_shapes();
 	return tap_done();
 }
