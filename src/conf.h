@@ -163,6 +163,8 @@ struct target_config {
 	uint64_t		 max_size;	/* bytes of response, at most */
 	unsigned int		 max_redirects;
 	struct gctrace_config	 gctrace;
+	char			*source_path;	/* the service's source, for
+						   the line view; or NULL */
 };
 
 /*
@@ -199,7 +201,8 @@ struct target_config {
 	STRING(gctrace.file)						\
 	STRING(gctrace.journal_unit)					\
 	STRING(gctrace.journal_directory)				\
-	ARGV(gctrace.argv, gctrace.argc)
+	ARGV(gctrace.argv, gctrace.argc)					\
+	STRING(source_path)
 
 enum webhook_format {
 	WEBHOOK_JSON,

@@ -92,7 +92,7 @@ static const char *const retention_keys[RT_MAX] = {
 enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
 	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
 	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
-	TK_MAX_REDIRECTS, TK_GCTRACE, TK_MAX };
+	TK_MAX_REDIRECTS, TK_GCTRACE, TK_SOURCE_PATH, TK_MAX };
 #define TK_TIMING	(TK_MIN_GROWTH + 1)
 static const char *const target_keys[TK_MAX] = {
 	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
@@ -103,7 +103,7 @@ static const char *const target_keys[TK_MAX] = {
 	[TK_BEARER_TOKEN_FILE] = "bearer_token_file",
 	[TK_BASIC_AUTH] = "basic_auth", [TK_HEADERS] = "headers",
 	[TK_MAX_SIZE] = "max_size", [TK_MAX_REDIRECTS] = "max_redirects",
-	[TK_GCTRACE] = "gctrace",
+	[TK_GCTRACE] = "gctrace", [TK_SOURCE_PATH] = "source_path",
 };
 
 enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND,
@@ -1269,6 +1269,8 @@ load_options(struct loader *l, const struct slot *s, struct target_config *t,
 	if (s[TK_MAX_REDIRECTS].key != NULL &&
 	    get_count(l, &s[TK_MAX_REDIRECTS], 0, 20, &n))
 		t->max_redirects = (unsigned int)n;
+	if (s[TK_SOURCE_PATH].key != NULL)
+		(void)get_path(l, &s[TK_SOURCE_PATH], &t->source_path);
 }
 
 /* Read the list of targets; errors leave gaps the caller never sees. */

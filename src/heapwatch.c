@@ -421,6 +421,7 @@ cmd_list(int argc, char **argv, const struct options *o)
 	lo.regex = argv[0];
 	lo.source_path = o->source_path;
 	lo.trim_path = o->trim_path;
+	lo.within = false;
 	if ((l = list_make(in.pb, in.pc, in.idx, r->total, &lo,
 	    &cause)) == NULL) {
 		log_warnx("%s", cause);
