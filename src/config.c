@@ -1202,7 +1202,7 @@ load_target(struct loader *l, yaml_node_t *map)
 	else if (s[TK_URL].key != NULL)
 		(void)get_url(l, &s[TK_URL], &t->url);
 
-	goroutine = strcmp(config_target_kind(t), "goroutine") == 0;
+	goroutine = strncmp(config_target_kind(t), "goroutine", 9) == 0;
 	https = t->url == NULL || strncasecmp(t->url, "https://", 8) == 0;
 	load_options(l, s, t, who, goroutine, https);
 	if (s[TK_GCTRACE].key != NULL) {
@@ -1405,7 +1405,8 @@ load_file_sd(struct loader *l, yaml_node_t *map)
 
 	/* The kind of profile, for min_growth, follows from the path. */
 	xasprintf(&sd->tmpl.url, "%s://h%s", sd->scheme, sd->path);
-	goroutine = strcmp(config_target_kind(&sd->tmpl), "goroutine") == 0;
+	goroutine = strncmp(config_target_kind(&sd->tmpl), "goroutine", 9) ==
+	    0;
 	free(sd->tmpl.url);
 	sd->tmpl.url = NULL;
 	load_options(l, all, &sd->tmpl, "file_sd: ", goroutine,
@@ -2059,5 +2060,7 @@ config_target_kind(const struct target_config *t)
 		len--;
 	if (len >= 10 && strncmp(p + len - 10, "/goroutine", 10) == 0)
 		return "goroutine";
+	if (len >= 14 && strncmp(p + len - 14, "/goroutineleak", 14) == 0)
+		return "goroutineleak";
 	return "heap";
 }

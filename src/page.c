@@ -673,7 +673,8 @@ page_target(struct buf *b, struct store *store, struct target *t)
 		    (unsigned long long)ts->last_gc.cpu_percent,
 		    ts->judge->live_growing ? "; growing" : "");
 	buf_printf(b, "</p>\n<h2>%s</h2>\n", is_heap(t) ?
-	    "In-use heap after GC" : "Goroutines");
+	    "In-use heap after GC" : strcmp(config_target_kind(tc),
+	    "goroutineleak") == 0 ? "Leaked goroutines" : "Goroutines");
 	chart(b, t);
 	alert_box(b, t);
 

@@ -296,7 +296,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	note.target = t->cfg->name;
 	note.labels = t->cfg->labels;
 	note.nlabels = t->cfg->nlabels;
-	note.kind = strcmp(j->p.kind, "goroutine") == 0 ? NOTE_GOROUTINE :
+	note.kind = strncmp(j->p.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
 	    NOTE_HEAP;
 	/* The alert began when it started growing; a resolved one ended
 	 * when it entered inactive. */
