@@ -990,8 +990,11 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 		    "</td><td><code>", f, c);
 		buf_html(b, r->fns[i].name);
 		buf_printf(b, "</code> <a class=\"lines\" href=\"/targets/%s/"
-		    "list?base=%s&amp;current=%s&amp;sample_index=%s&amp;fn=",
-		    tc->name, base, cur, r->sample_type);
+		    "list?base=%s&amp;current=%s&amp;sample_index=", tc->name,
+		    base, cur);
+		/* The profile's own words: escaped like the names. */
+		query_escape(b, r->sample_type);
+		buf_printf(b, "&amp;fn=");
 		query_escape(b, r->fns[i].name);
 		buf_printf(b, "\">lines</a></td></tr>\n");
 	}
@@ -1108,13 +1111,15 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	head(b, fn);
 	buf_printf(b, "<p><a href=\"/\">targets</a> &rsaquo; <a href=\""
 	    "/targets/%s\">%s</a> &rsaquo; <a href=\"/targets/%s/diff?"
-	    "base=%s&amp;current=%s&amp;sample_index=%s\">diff</a></p>\n"
-	    "<h1><code>", tc->name, tc->name, tc->name, base, cur,
-	    r->sample_type);
+	    "base=%s&amp;current=%s&amp;sample_index=", tc->name, tc->name,
+	    tc->name, base, cur);
+	query_escape(b, r->sample_type);
+	buf_printf(b, "\">diff</a></p>\n<h1><code>");
 	buf_html(b, fn);
-	buf_printf(b, "</code></h1>\n<p>Its lines' growth (%s) from snapshot "
-	    "%s to %s, as <code>go tool pprof -list</code> shows it.",
-	    r->sample_type, base, cur);
+	buf_printf(b, "</code></h1>\n<p>Its lines' growth (");
+	buf_html(b, r->sample_type);
+	buf_printf(b, ") from snapshot %s to %s, as <code>go tool pprof "
+	    "-list</code> shows it.", base, cur);
 	if (tc->source_path == NULL)
 		buf_printf(b, " Set <code>source_path</code> for the target "
 		    "to see the source text.");
