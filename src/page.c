@@ -1076,15 +1076,23 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	char			*re = NULL, f[64], k[64];
 	size_t			 i, n;
 	int			 idx, rc = -1;
-	bool			 bytes;
+	bool			 bytes, leak;
 
 	st = symtab_new();
 	if (fn == NULL || *fn == '\0') {
 		xasprintf(cause, "no function named (fn=)");
 		goto out;
 	}
-	/* By default, the diff the alert's functions come from. */
-	if ((base == NULL || *base == '\0') && (cur == NULL || *cur == '\0')) {
+	/*
+	 * By default, the diff the alert's functions come from; for a
+	 * goroutine leak profile, whose goroutines are the leak, the newest.
+	 */
+	leak = strcmp(config_target_kind(tc), "goroutineleak") == 0;
+	if (leak && (base == NULL || *base == '\0') &&
+	    (cur == NULL || *cur == '\0') && judge_latest(j) != NULL)
+		base = cur = judge_latest(j)->id;
+	else if ((base == NULL || *base == '\0') &&
+	    (cur == NULL || *cur == '\0')) {
 		if (judge_first(j) == NULL || judge_first(j) ==
 		    judge_latest(j)) {
 			xasprintf(cause, "the window has not two snapshots "
@@ -1097,8 +1105,14 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	if (load_pair(store, tc, base != NULL ? base : "",
 	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
 		goto out;
+	/* One snapshot: its own numbers, not a diff with itself. */
+	if (strcmp(base, cur) == 0) {
+		profile_free(pb);
+		pb = NULL;
+	}
 	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
-	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
+	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
 		goto out;
 	re = exact_regex(fn);
 	memset(&lo, 0, sizeof lo);
@@ -1116,10 +1130,14 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	query_escape(b, r->sample_type);
 	buf_printf(b, "\">diff</a></p>\n<h1><code>");
 	buf_html(b, fn);
-	buf_printf(b, "</code></h1>\n<p>Its lines' growth (");
+	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", pb == NULL ?
+	    "values" : "growth");
 	buf_html(b, r->sample_type);
-	buf_printf(b, ") from snapshot %s to %s, as <code>go tool pprof "
-	    "-list</code> shows it.", base, cur);
+	if (pb == NULL)
+		buf_printf(b, ") in snapshot %s", cur);
+	else
+		buf_printf(b, ") from snapshot %s to %s", base, cur);
+	buf_printf(b, ", as <code>go tool pprof -list</code> shows it.");
 	if (tc->source_path == NULL)
 		buf_printf(b, " Set <code>source_path</code> for the target "
 		    "to see the source text.");

@@ -72,6 +72,14 @@ grep -q '<h2>Leaked goroutines</h2>' "$TMPD/page.html" &&
     grep -q '<code>main.leakWorker.func1</code></a>' "$TMPD/page.html"
 ok $? "the target's page charts leaked goroutines and names the function"
 
+# Its line view lists the newest profile's goroutines by line: the
+# receive each one is blocked in, with its text from source_path.
+curl -fs "$HWD_URL/targets/leaks/list?fn=main.leakWorker.func1" >"$TMPD/lines.html"
+line=$(grep -n '^		<-abandoned$' "$top_srcdir/tests/fixture/main.go" | cut -d: -f1)
+grep -q "<tr class=\"hot\" [^>]*><td class=\"n\">$line</td><td class=\"n\">+0</td><td class=\"n\">+[1-9][0-9]*</td><td><pre>		&lt;-abandoned</pre>" \
+    "$TMPD/lines.html" && grep -q 'values (goroutineleak) in snapshot' "$TMPD/lines.html"
+ok $? "the line view shows the leaked goroutines at line $line, <-abandoned"
+
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 done_testing
