@@ -28,6 +28,7 @@
 #define SPARK_H		22
 #define SPARK_COLS	40	/* columns of a sparkline, two points each */
 #define ICICLE_MIN_W	0.3	/* pixels: narrower frames are not drawn */
+#define ICICLE_NODES	6000	/* frames at most: some 2 MB of page */
 
 static const char style[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}"
@@ -757,7 +758,7 @@ signed_human(char *out, size_t len, int64_t v, bool bytes)
  */
 static void
 icicle_node(struct buf *b, const struct report_node *nodes, uint32_t i,
-    double x, double w, int64_t total, bool bytes)
+    double x, double w, double minw, int64_t total, bool bytes)
 {
 	const struct report_node	*nd = &nodes[i];
 	char				 c[48], cum[64], flat[64];
@@ -766,7 +767,7 @@ icicle_node(struct buf *b, const struct report_node *nodes, uint32_t i,
 	uint32_t			 k;
 	size_t				 chars;
 
-	if (w < ICICLE_MIN_W || nd->depth > ICICLE_DEPTH)
+	if (w < minw || nd->depth > ICICLE_DEPTH)
 		return;
 	for (k = nd->child; k != 0; k = nodes[k].next)
 		self -= nodes[k].delta;
@@ -804,7 +805,7 @@ icicle_node(struct buf *b, const struct report_node *nodes, uint32_t i,
 	buf_printf(b, "</text></g>\n");
 	for (k = nd->child; k != 0; k = nodes[k].next) {
 		icicle_node(b, nodes, k, cx, w * (double)nodes[k].value /
-		    (double)nd->value, total, bytes);
+		    (double)nd->value, minw, total, bytes);
 		cx += w * (double)nodes[k].value / (double)nd->value;
 	}
 }
@@ -883,8 +884,9 @@ static void
 icicle(struct buf *b, const struct report *r, bool bytes)
 {
 	struct report_node	*nodes;
-	size_t			 n, i;
+	size_t			 n, i, drawn;
 	uint32_t		 depth = 0;
+	double			 minw;
 
 	nodes = report_tree(r, &n);
 	if (nodes[0].value <= 0) {
@@ -892,11 +894,26 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 		free(nodes);
 		return;
 	}
+	/*
+	 * A frame is as wide as its share of the root, and never wider than
+	 * its caller, so the frames at least minw wide are a whole tree. A
+	 * profile of many small changes would draw tens of thousands of them
+	 * (3,866 a row at 0.3 px): minw doubles until at most ICICLE_NODES
+	 * are drawn.
+	 */
+	for (minw = ICICLE_MIN_W;; minw *= 2) {
+		for (i = 0, drawn = 0; i < n; i++)
+			drawn += nodes[i].depth <= ICICLE_DEPTH &&
+			    (double)nodes[i].value * ICICLE_W /
+			    (double)nodes[0].value >= minw;
+		if (drawn <= ICICLE_NODES)
+			break;
+	}
 	/* As deep as what is wide enough to be drawn. */
 	for (i = 0; i < n; i++)
 		if (nodes[i].depth > depth && nodes[i].depth <= ICICLE_DEPTH &&
 		    (double)nodes[i].value * ICICLE_W /
-		    (double)nodes[0].value >= ICICLE_MIN_W)
+		    (double)nodes[0].value >= minw)
 			depth = nodes[i].depth;
 	buf_printf(b, "<p class=\"muted\">Width: what changed through a "
 	    "frame; <span class=\"grew\">red grew</span>, <span class=\""
@@ -905,7 +922,7 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 	    "<div id=\"graphbar\"></div>\n<svg id=\"icicle\" width=\"%d\" "
 	    "height=\"%u\" role=\"img\"><title>What changed, by call path"
 	    "</title>\n", ICICLE_W, (depth + 1) * ICICLE_ROW + 2);
-	icicle_node(b, nodes, 0, 0, ICICLE_W, nodes[0].value, bytes);
+	icicle_node(b, nodes, 0, 0, ICICLE_W, minw, nodes[0].value, bytes);
 	buf_printf(b, "</svg>\n<script>%s</script>\n", icicle_script);
 	free(nodes);
 }
