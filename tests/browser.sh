@@ -3,7 +3,15 @@
 # the overview, a leaking target's page and a diff, and the rendered DOM
 # must show the targets, the chart, the firing alert and the leaking
 # function, and the diff graph's script must zoom and search. Screenshots
-# and the DOMs are kept in tests/screenshots of the build tree.
+# and the DOMs are kept in tests/screenshots of the build tree:
+#   overview.png          every target with its window's sparkline
+#   target.png            the history with the pending and firing marks,
+#                         the window's total beside the alert's functions
+#   diff.png              the diff graph, coloured by growth
+#   zoom.png, unzoom.png  zoomed into main.leakSteady, and back out
+#   search.png            the frames matching a search highlighted
+#   diff_zoom_search.png  both at once
+#   lines.png             main.leakSteady's line view, with its source
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v chromium >/dev/null; then
