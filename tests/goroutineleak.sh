@@ -25,7 +25,8 @@ grep -v '^Main binary filename not available.$' "$TMPD/pprof.top" |
     cmp -s - "$TMPD/hw.top"
 ok $? "heapwatch top prints what go tool pprof -top prints for it"
 fetch "$churn/debug/pprof/goroutineleak" "$TMPD/none.pb.gz"
-"$top_builddir/heapwatch" top --json "$TMPD/none.pb.gz" | jq -e '.total == 0' >/dev/null
+"$top_builddir/heapwatch" top --json "$TMPD/none.pb.gz" >"$TMPD/none.json"
+[ -s "$TMPD/none.json" ] && jq -e '.total == 0' "$TMPD/none.json" >/dev/null
 ok $? "a service that leaked nothing serves an empty one"
 
 # A `for` far longer than the test: only a leak profile can fire in time.
@@ -82,4 +83,13 @@ ok $? "the line view shows the leaked goroutines at line $line, <-abandoned"
 
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
+
+# heapwatch judge replays the stored leak profiles to the same verdict.
+"$top_builddir/heapwatch" judge --json --window 10m --for 10m \
+    "$TMPD/store/leaks" >"$TMPD/judge.json"
+# (jq 1.6 -e passes on empty input: the file must not be.)
+[ -s "$TMPD/judge.json" ] && jq -e '.kind == "goroutineleak" and .state == "firing" and
+    .top[0].function == "main.leakWorker.func1"' "$TMPD/judge.json" >/dev/null
+ok $? "heapwatch judge on its snapshots fires too, naming main.leakWorker.func1"
+jq -c '{kind, state, growth}' "$TMPD/judge.json" 2>/dev/null | diag
 done_testing
