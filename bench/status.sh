@@ -64,7 +64,7 @@ measure "overview, page 1" "/"
 measure "overview, page 7" "/?page=7"
 measure "overview, filtered" "/?q=team-3"
 measure "overview, by growth" "/?sort=growth"
-measure "a target's page" "/targets/svc-0500"
+measure "a target's page" "/targets/svc-$(printf %04d $(((n + 1) / 2)))"
 measure "/metrics" "/metrics"
 measure "/api/v1/targets" "/api/v1/targets"
 ps -o rss= -p "${pids[1]}" | awk '{ printf "heapwatchd RSS: %.1f MiB\n", $1 / 1024 }'
