@@ -32,6 +32,7 @@
 #include "profile.h"
 #include "render.h"
 #include "report.h"
+#include "evidence.h"
 #include "judge.h"
 #include "notifier.h"
 #include "page.h"
@@ -217,6 +218,23 @@ value_growth(const struct target *t, int i, double *v)
 }
 
 static bool
+value_forced_gcs(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = (double)target_status(t)->forced_gcs;
+	return strcmp(config_target_kind(target_config(t)), "heap") == 0 &&
+	    target_config(t)->url != NULL;
+}
+
+static bool
+value_time_to_limit(const struct target *t, int i, double *v)
+{
+	(void)i;
+	*v = target_time_to_limit(t);
+	return *v >= 0;
+}
+
+static bool
 value_firing(const struct target *t, int i, double *v)
 {
 	(void)i;
@@ -360,6 +378,14 @@ static const struct target_family target_families[] = {
 	  "How fast the target's in-use heap (or goroutines) grows over "
 	  "its window: the Theil-Sen slope.",
 	  VALUE_6G, value_growth, NULL, 1, NULL },
+	{ "heapwatch_forced_gcs_total", "counter",
+	  "Heap scrapes that asked the target for a GC first (?gc=1), as "
+	  "its force_gc says.",
+	  VALUE_WHOLE, value_forced_gcs, NULL, 1, NULL },
+	{ "heapwatch_time_to_limit_seconds", "gauge",
+	  "When the target reaches its limit at the current rate; only for "
+	  "targets with a limit that grow.",
+	  VALUE_3F, value_time_to_limit, NULL, 1, NULL },
 	{ "heapwatch_alert_firing", "gauge",
 	  "Whether the target's leak alert is firing.",
 	  VALUE_WHOLE, value_firing, NULL, 1, NULL },
@@ -645,6 +671,41 @@ api_gctrace_json(const struct target *t)
 	return o;
 }
 
+/*
+ * A target's limit and time to limit, when it has a limit: the time null
+ * while it does not grow.
+ */
+static void
+api_limit_json(json_t *o, const struct target *t)
+{
+	const struct target_config	*tc = target_config(t);
+	double				 ttl;
+
+	if (tc->limit == 0)
+		return;
+	json_object_set_new(o, "limit", json_integer((json_int_t)tc->limit));
+	ttl = target_time_to_limit(t);
+	json_object_set_new(o, "time_to_limit_seconds", ttl >= 0 ?
+	    json_integer((json_int_t)(ttl + 0.5)) : json_null());
+}
+
+/* The path of the open alert's evidence on this server, or null. */
+static json_t *
+api_evidence_json(const struct target *t)
+{
+	const struct target_status	*ts = target_status(t);
+	json_t				*j;
+	char				*s;
+
+	if (ts->evidence[0] == '\0')
+		return json_null();
+	xasprintf(&s, "/api/v1/targets/%s/evidence/%s",
+	    target_config(t)->name, ts->evidence);
+	j = render_string(s);
+	free(s);
+	return j;
+}
+
 static void
 route_targets(struct api *api, struct http_reply *reply)
 {
@@ -678,6 +739,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
 		    json_string(alert_state_name(ts->judge->state)));
+		api_limit_json(o, t);
 		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", api_gctrace_json(t));
 		json_array_append_new(a, o);
@@ -747,6 +809,10 @@ route_alerts(struct api *api, struct http_reply *reply)
 		    json_integer(tc->window_ms / 1000));
 		json_object_set_new(o, "signals",
 		    json_string(judge_signals(ts->judge)));
+		json_object_set_new(o, "severity",
+		    json_string(target_severity(t)));
+		api_limit_json(o, t);
+		json_object_set_new(o, "evidence", api_evidence_json(t));
 		json_object_set_new(o, "top", alert_top(t));
 		json_array_append_new(a, o);
 	}
@@ -804,6 +870,38 @@ route_snapshot(struct api *api, struct target *t, const char *id,
 	}
 	reply->status = 200;
 	reply->content_type = "application/octet-stream";
+	reply->fd = fd;
+	reply->fd_size = sb.st_size;
+}
+
+/* An alert's evidence, as taken: a profile, or a goroutine dump. */
+static void
+route_evidence(struct api *api, struct target *t, const char *id,
+    struct http_reply *reply)
+{
+	const struct target_config	*tc = target_config(t);
+	char		path[4096];
+	struct stat	sb;
+	int		fd;
+
+	if (!evidence_id_valid(id)) {
+		reply_error(reply, 400, "malformed evidence id");
+		return;
+	}
+	if (evidence_path(store_root(api->st->store), tc->name, id, path,
+	    sizeof path) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		reply_error(reply, 404, "no such evidence");
+		return;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		reply_error(reply, 404, "no such evidence");
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = strstr(id, ".txt") != NULL ?
+	    "text/plain; charset=utf-8" : "application/octet-stream";
 	reply->fd = fd;
 	reply->fd_size = sb.st_size;
 }
@@ -1002,6 +1100,8 @@ route_target(struct api *api, const struct http_request *req,
 		route_snapshot(api, t, slash + 11, reply);
 	else if (slash != NULL && strcmp(slash, "/diff") == 0)
 		route_diff(api, t, req, reply);
+	else if (slash != NULL && strncmp(slash, "/evidence/", 10) == 0)
+		route_evidence(api, t, slash + 10, reply);
 	else
 		reply_error(reply, 404, "not found");
 }

@@ -71,6 +71,12 @@
  *   file_sd			no name, url or gctrace: the files name the
  *				targets, and a GC trace is one process's
  *   shard.count		1 to CONFIG_SHARD_MAX; index 0 to count - 1
+ *   limit			more than 0: bytes for heap targets, a count
+ *				for goroutine targets; not in defaults
+ *   page_within		more than 0
+ *   force_gc			never, on_suspicion or always; not always
+ *				in a goroutine target (its profile is live,
+ *				no GC to ask for)
  */
 #ifndef CONF_H
 #define CONF_H
@@ -89,6 +95,7 @@
 #define CONFIG_WINDOW			(30 * 60000)
 #define CONFIG_FOR			(15 * 60000)
 #define CONFIG_MIN_GROWTH		(16ULL << 20)
+#define CONFIG_PAGE_WITHIN		(6 * 3600000)
 #define CONFIG_GOROUTINE_GROWTH		100
 #define CONFIG_MAX_SIZE			(64ULL << 20)
 #define CONFIG_MAX_REDIRECTS		5
@@ -144,6 +151,17 @@ struct gctrace_config {
 	size_t			 argc;
 };
 
+/*
+ * When a heap scrape asks the service for a GC first (Go's ?gc=1): a GC
+ * costs the service CPU and a short stop-the-world pause, so by default
+ * only when a pending alert is to be checked against a fresh live heap.
+ */
+enum force_gc {
+	FORCE_GC_ON_SUSPICION,
+	FORCE_GC_NEVER,
+	FORCE_GC_ALWAYS
+};
+
 struct target_config {
 	char			*name;
 	char			*url;		/* NULL: gctrace alone */
@@ -163,6 +181,11 @@ struct target_config {
 	uint64_t		 max_size;	/* bytes of response, at most */
 	unsigned int		 max_redirects;
 	struct gctrace_config	 gctrace;
+	uint64_t		 limit;		/* bytes, or goroutines; 0:
+						   none */
+	uint64_t		 page_within_ms; /* critical when the limit
+						   is this near */
+	enum force_gc		 force_gc;
 	char			*source_path;	/* the service's source, for
 						   the line view; or NULL */
 };
@@ -201,7 +224,10 @@ struct target_config {
 	STRING(gctrace.file)						\
 	STRING(gctrace.journal_unit)					\
 	STRING(gctrace.journal_directory)				\
-	ARGV(gctrace.argv, gctrace.argc)					\
+	ARGV(gctrace.argv, gctrace.argc)				\
+	SCALAR(limit)							\
+	SCALAR(page_within_ms)						\
+	SCALAR(force_gc)						\
 	STRING(source_path)
 
 enum webhook_format {

@@ -90,20 +90,23 @@ static const char *const retention_keys[RT_MAX] = {
 
 /* A target's keys; the first TK_TIMING are also the keys of defaults. */
 enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
+	TK_PAGE_WITHIN, TK_FORCE_GC,
 	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
 	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
-	TK_MAX_REDIRECTS, TK_GCTRACE, TK_SOURCE_PATH, TK_MAX };
-#define TK_TIMING	(TK_MIN_GROWTH + 1)
+	TK_MAX_REDIRECTS, TK_GCTRACE, TK_LIMIT, TK_SOURCE_PATH, TK_MAX };
+#define TK_TIMING	(TK_FORCE_GC + 1)
 static const char *const target_keys[TK_MAX] = {
 	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
 	[TK_WINDOW] = "window", [TK_FOR] = "for",
-	[TK_MIN_GROWTH] = "min_growth", [TK_NAME] = "name", [TK_URL] = "url",
+	[TK_MIN_GROWTH] = "min_growth", [TK_PAGE_WITHIN] = "page_within",
+	[TK_FORCE_GC] = "force_gc", [TK_NAME] = "name", [TK_URL] = "url",
 	[TK_LABELS] = "labels", [TK_TLS] = "tls",
 	[TK_BEARER_TOKEN] = "bearer_token",
 	[TK_BEARER_TOKEN_FILE] = "bearer_token_file",
 	[TK_BASIC_AUTH] = "basic_auth", [TK_HEADERS] = "headers",
 	[TK_MAX_SIZE] = "max_size", [TK_MAX_REDIRECTS] = "max_redirects",
-	[TK_GCTRACE] = "gctrace", [TK_SOURCE_PATH] = "source_path",
+	[TK_GCTRACE] = "gctrace", [TK_LIMIT] = "limit",
+	[TK_SOURCE_PATH] = "source_path",
 };
 
 enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND,
@@ -652,6 +655,53 @@ load_timing(struct loader *l, const struct slot *s, struct target_config *t,
 	return good;
 }
 
+/*
+ * Read what a target's limit and GC settings are (page_within and force_gc
+ * also in defaults, when goroutine is NULL): a limit is bytes for heap
+ * targets and a count for goroutine targets, as min_growth is.
+ */
+static void
+load_limit(struct loader *l, const struct slot *s, struct target_config *t,
+    const bool *goroutine)
+{
+	const char	*v, *errstr;
+	uint64_t	 n;
+
+	if (s[TK_PAGE_WITHIN].key != NULL)
+		(void)get_duration(l, &s[TK_PAGE_WITHIN], 1,
+		    &t->page_within_ms);
+	if (s[TK_FORCE_GC].key != NULL &&
+	    (v = get_scalar(l, &s[TK_FORCE_GC], "a string")) != NULL) {
+		if (strcmp(v, "never") == 0)
+			t->force_gc = FORCE_GC_NEVER;
+		else if (strcmp(v, "on_suspicion") == 0)
+			t->force_gc = FORCE_GC_ON_SUSPICION;
+		else if (strcmp(v, "always") == 0)
+			t->force_gc = FORCE_GC_ALWAYS;
+		else
+			error(l, s[TK_FORCE_GC].value, "force_gc \"%s\": "
+			    "expected never, on_suspicion or always", v);
+		if (goroutine != NULL && *goroutine &&
+		    t->force_gc == FORCE_GC_ALWAYS)
+			error(l, s[TK_FORCE_GC].key, "force_gc: a GC before "
+			    "the profile is for heap targets only");
+	}
+	if (goroutine == NULL || s[TK_LIMIT].key == NULL)
+		return;
+	if (!*goroutine) {
+		(void)get_size(l, &s[TK_LIMIT], 1, INT64_MAX, &t->limit);
+		return;
+	}
+	if ((v = get_scalar(l, &s[TK_LIMIT], "a number")) == NULL)
+		return;
+	if (!is_count(v) && units_size(v, &n, &errstr) == 0) {
+		error(l, s[TK_LIMIT].value, "limit \"%s\": a goroutine "
+		    "target counts goroutines, not bytes", v);
+		return;
+	}
+	(void)get_count(l, &s[TK_LIMIT], 1, LLONG_MAX, &t->limit);
+}
+
 /* The value node of the first slot that is set, to place an error. */
 static yaml_node_t *
 first_set(const struct slot *a, const struct slot *b, const struct slot *c)
@@ -821,6 +871,7 @@ load_defaults(struct loader *l, const struct slot *s)
 	collect(l, map, target_keys, TK_TIMING, l->dslots);
 	if (load_timing(l, l->dslots, &l->defaults, NULL))
 		check_timing(l, &l->defaults, l->dslots, true, "");
+	load_limit(l, l->dslots, &l->defaults, NULL);
 }
 
 /* Whether s is a Prometheus label name. */
@@ -1229,6 +1280,7 @@ load_options(struct loader *l, const struct slot *s, struct target_config *t,
 		t->min_growth = l->goroutine_growth;
 	if (load_timing(l, s, t, &goroutine))
 		check_timing(l, t, s, false, who);
+	load_limit(l, s, t, &goroutine);
 
 	if (s[TK_LABELS].key != NULL) {
 		load_pairs(l, &s[TK_LABELS], &t->labels, &t->nlabels,
@@ -1830,6 +1882,8 @@ config_load(const char *path, struct yamlx_errors *errs)
 	l.defaults.window_ms = CONFIG_WINDOW;
 	l.defaults.for_ms = CONFIG_FOR;
 	l.defaults.min_growth = CONFIG_MIN_GROWTH;
+	l.defaults.page_within_ms = CONFIG_PAGE_WITHIN;
+	l.defaults.force_gc = FORCE_GC_ON_SUSPICION;
 	l.defaults.max_size = CONFIG_MAX_SIZE;
 	l.defaults.max_redirects = CONFIG_MAX_REDIRECTS;
 	l.goroutine_growth = CONFIG_GOROUTINE_GROWTH;

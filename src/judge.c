@@ -69,6 +69,51 @@ judge_wants_gc(const struct judge *j, int64_t now)
 	    DETECT_SEGMENTS);
 }
 
+bool
+judge_repeats(const struct judge *j)
+{
+	return j->nwin > 1 && j->seen[j->nwin - 1] == j->seen[j->nwin - 2];
+}
+
+double
+judge_time_to_limit(const struct judge *j, int64_t limit)
+{
+	const struct summary	*last = judge_latest(j);
+	double			 rate;
+	int64_t			 v;
+
+	if (limit <= 0)
+		return -1;
+	if (last != NULL && (j->total_growing || j->fn_growing)) {
+		/* The total's slope: a function's own growth inside a heap
+		 * that swings reaches the limit only through the total. */
+		rate = j->per_second;
+		v = last->total;
+	} else if (j->ngc > 0 && j->live_growing) {
+		rate = j->live.per_second;
+		v = j->gc[j->ngc - 1].v;
+	} else
+		return -1;
+	if (v >= limit)
+		return 0;
+	if (!(rate > 0))
+		return -1;
+	/* A crawl toward a far limit says "never" as a number that still
+	 * fits every integer it is written as. */
+	if ((double)(limit - v) / rate > JUDGE_TTL_MAX)
+		return JUDGE_TTL_MAX;
+	return (double)(limit - v) / rate;
+}
+
+const char *
+judge_severity(const struct judge *j, int64_t limit, uint64_t page_within_ms)
+{
+	double	ttl = judge_time_to_limit(j, limit);
+
+	return ttl >= 0 && ttl * 1000 <= (double)page_within_ms ?
+	    "critical" : "warning";
+}
+
 const struct summary *
 judge_latest(const struct judge *j)
 {

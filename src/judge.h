@@ -29,6 +29,7 @@
 
 #define JUDGE_TOP	5	/* functions an alert names */
 #define JUDGE_GC_BUCKETS 256	/* live heap points kept per window */
+#define JUDGE_TTL_MAX	1e12	/* seconds to a limit, at most: 31,000 y */
 
 enum alert_state {
 	ALERT_INACTIVE,
@@ -115,6 +116,26 @@ bool		 judge_add_gc(struct judge *, int64_t time_ms, uint64_t gc,
  * stale. The scrape's profile is then a new GC, judged as any other.
  */
 bool		 judge_wants_gc(const struct judge *, int64_t now_ms);
+/*
+ * Whether the latest heap snapshot repeats the one before it: no GC
+ * completed between the two scrapes, so the profile is stale.
+ */
+bool		 judge_repeats(const struct judge *);
+/*
+ * Seconds until the in-use value (bytes, or goroutines) reaches limit at
+ * the rate the window judged: the Theil-Sen slope of the window's GCs
+ * from its latest value, or of the live heap after each GC for a target
+ * that has only gctrace, at most JUDGE_TTL_MAX. 0 when the latest value is
+ * at the limit already;
+ * -1 when limit is 0, or no signal grows at a positive rate.
+ */
+double		 judge_time_to_limit(const struct judge *, int64_t limit);
+/*
+ * "critical" when the limit is reached within page_within_ms at that
+ * rate, else "warning" (no limit, or further off).
+ */
+const char	*judge_severity(const struct judge *, int64_t limit,
+		    uint64_t page_within_ms);
 const struct summary *judge_latest(const struct judge *);
 const struct summary *judge_first(const struct judge *);
 const char	*judge_signals(const struct judge *);

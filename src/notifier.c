@@ -142,7 +142,19 @@ snapshot_url(const char *ext, const char *target, const char *id)
 	return j;
 }
 
-/* The body of format json, as SPEC.md has it. */
+/* An alert's evidence's URL in the daemon's API. */
+static json_t *
+evidence_url(const char *ext, const char *target, const char *id)
+{
+	json_t	*j;
+	char	*s;
+
+	xasprintf(&s, "%s/api/v1/targets/%s/evidence/%s", ext, target, id);
+	j = render_string(s);
+	free(s);
+	return j;
+}
+
 /* "total, live heap" as ["total", "live heap"]. */
 static json_t *
 notifier_render_signals(const char *signals)
@@ -200,7 +212,16 @@ notifier_render_json(const struct alert_note *n, const char *ext)
 	    snapshot_url(ext, n->target, n->base_snapshot));
 	json_object_set_new(o, "current_snapshot",
 	    snapshot_url(ext, n->target, n->current_snapshot));
-	/* After SPEC's keys, when the judgement said. */
+	json_object_set_new(o, "severity", json_string(n->severity != NULL ?
+	    n->severity : "warning"));
+	if (n->limited)
+		json_object_set_new(o, "time_to_limit_seconds",
+		    n->time_to_limit >= 0 ? json_integer(n->time_to_limit) :
+		    json_null());
+	if (n->evidence != NULL && n->target != NULL)
+		json_object_set_new(o, "evidence",
+		    evidence_url(ext, n->target, n->evidence));
+	/* Last, when the judgement said. */
 	if (n->signals != NULL)
 		json_object_set_new(o, "signals",
 		    notifier_render_signals(n->signals));
@@ -289,6 +310,10 @@ am_description(const struct alert_note *n, const char *ext)
 		else if (f->file != NULL)
 			append(&s, " at %s", f->file);
 	}
+	if (n->limited && n->time_to_limit >= 0) {
+		fmt_window(window, sizeof window, (uint64_t)n->time_to_limit);
+		append(&s, "\nReaches its limit in %s at this rate.", window);
+	}
 	if (n->base_snapshot != NULL && n->current_snapshot != NULL)
 		append(&s, "\nDiff: %s/api/v1/targets/%s/diff?base=%s"
 		    "&current=%s", ext, n->target, n->base_snapshot,
@@ -302,7 +327,7 @@ notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
     const char *ext, int64_t now)
 {
 	json_t	*alert, *labels, *ann, *list;
-	char	*s;
+	char	*s, window[64];
 	size_t	 i;
 	int64_t	 ends;
 
@@ -311,10 +336,13 @@ notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	json_object_set_new(labels, "alertname", json_string(n->kind ==
 	    NOTE_GOROUTINE ? "GoroutineGrowth" : "HeapGrowth"));
 	json_object_set_new(labels, "target", json_str(n->target));
+	json_object_set_new(labels, "severity", json_string(n->severity !=
+	    NULL ? n->severity : "warning"));
 	for (i = 0; i < n->nlabels; i++) {
 		/* config.c refuses these; the notifier's own win anyway. */
 		if (strcmp(n->labels[i].name, "alertname") == 0 ||
-		    strcmp(n->labels[i].name, "target") == 0)
+		    strcmp(n->labels[i].name, "target") == 0 ||
+		    strcmp(n->labels[i].name, "severity") == 0)
 			continue;
 		json_object_set_new(labels, n->labels[i].name,
 		    json_str(n->labels[i].value));
@@ -330,6 +358,13 @@ notifier_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	free(s);
 	if (n->signals != NULL)
 		json_object_set_new(ann, "signals", render_string(n->signals));
+	if (n->limited && n->time_to_limit >= 0) {
+		fmt_window(window, sizeof window, (uint64_t)n->time_to_limit);
+		json_object_set_new(ann, "time_to_limit", json_string(window));
+	}
+	if (n->evidence != NULL && n->target != NULL)
+		json_object_set_new(ann, "evidence",
+		    evidence_url(ext, n->target, n->evidence));
 	json_object_set_new(alert, "annotations", ann);
 
 	if (n->since != 0)
@@ -422,6 +457,8 @@ note_copy(const struct alert_note *src)
 	a->signals = note_strdup(nt->arena, src->signals);
 	a->base_snapshot = note_strdup(nt->arena, src->base_snapshot);
 	a->current_snapshot = note_strdup(nt->arena, src->current_snapshot);
+	a->severity = note_strdup(nt->arena, src->severity);
+	a->evidence = note_strdup(nt->arena, src->evidence);
 	top = note_array(nt->arena, src->ntop, sizeof *top);
 	for (i = 0; i < src->ntop; i++) {
 		top[i] = src->top[i];
@@ -503,6 +540,11 @@ entry_text(const struct receiver *r, const struct delivery *d)
 	json_object_set_new(n, "base_snapshot", json_str(a->base_snapshot));
 	json_object_set_new(n, "current_snapshot",
 	    json_str(a->current_snapshot));
+	json_object_set_new(n, "severity", json_str(a->severity));
+	json_object_set_new(n, "evidence", json_str(a->evidence));
+	if (a->limited)
+		json_object_set_new(n, "time_to_limit",
+		    json_integer(a->time_to_limit));
 
 	o = json_object();
 	json_object_set_new(o, "version", json_integer(ENTRY_VERSION));
@@ -679,9 +721,18 @@ entry_parse(const char *text, size_t len, json_t **root,
 	    !entry_str(n, "signals", true, &a.signals, cause) ||
 	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
 	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
-	    cause))
+	    cause) ||
+	    !entry_str(n, "severity", true, &a.severity, cause) ||
+	    !entry_str(n, "evidence", true, &a.evidence, cause))
 		return -1;
 	a.window_seconds = (uint64_t)v;
+	/* Entries written before limits were known have none. */
+	if (json_object_get(n, "time_to_limit") != NULL) {
+		if (!entry_int(n, "time_to_limit", -1, &a.time_to_limit,
+		    cause))
+			return -1;
+		a.limited = true;
+	}
 
 	l = json_object_get(n, "labels");
 	if (!json_is_array(l)) {

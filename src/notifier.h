@@ -46,6 +46,11 @@
  *   {"status", "target", "labels", "kind", "since", "growth",
  *    "window_seconds", "top": [{"function", "growth", "file", "line",
  *    "stack"}], "base_snapshot", "current_snapshot"}
+ * After them "severity" ("critical" when the target's limit is reached
+ * within its page_within at the current rate, else "warning") and, for a
+ * target with a limit, "time_to_limit_seconds" (null while it does not
+ * grow), and "evidence", EXTERNAL_URL/api/v1/targets/NAME/evidence/ID,
+ * when it was taken (see evidence.h).
  * "since" is when the status began: the start of the alert when firing,
  * the time it ended when resolved (as "state" and "since" in
  * /api/v1/alerts). Times are RFC 3339 in UTC with milliseconds. A
@@ -56,9 +61,11 @@
  * Format alertmanager, Alertmanager's POST /api/v2/alerts: a list of one
  * alert with labels alertname ("HeapGrowth" for heap targets,
  * "GoroutineGrowth" for goroutine targets, so that routes and inhibitions
- * can tell them apart), target and the target's labels; annotations
- * summary and description (the top functions, their growth and file:line,
- * and the diff between the two snapshots); startsAt, the start of the
+ * can tell them apart), severity, target and the target's labels;
+ * annotations summary, time_to_limit (as "3h20m", when known),
+ * evidence (its URL, when taken) and description (the top functions,
+ * their growth and file:line, and the diff between the two snapshots);
+ * startsAt, the start of the
  * alert; generatorURL, EXTERNAL_URL/api/v1/targets/NAME. endsAt follows
  * Prometheus: when resolved, the time it ended; when firing, now + 4 x
  * repeat_interval, as Prometheus sets now + 4 x its resend delay, so that
@@ -69,6 +76,7 @@
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +129,13 @@ struct alert_note {
 	size_t			 ntop;
 	const char		*base_snapshot;		/* ids, or NULL */
 	const char		*current_snapshot;
+	const char		*severity;	/* "warning" or "critical";
+						   NULL: warning */
+	bool			 limited;	/* the target has a limit */
+	int64_t			 time_to_limit;	/* then seconds to reach it,
+						   -1 while not growing */
+	const char		*evidence;	/* id of what was taken when
+						   it went pending, or NULL */
 };
 
 /* The counters of one receiver, for /metrics. */

@@ -37,6 +37,7 @@ static const char style[] =
     "th a{color:inherit}td.n{text-align:right;font-variant-numeric:"
     "tabular-nums}.firing{background:#fdd}.pending{background:#ffe9c4}"
     ".down{color:#a00}.muted,.why{color:#777}.why{font-size:80%}"
+    ".critical{color:#a00;font-weight:bold}"
     "code{font-size:90%}"
     "svg text{font:11px sans-serif}svg.spark{display:block}"
     ".pair{display:flex;flex-wrap:wrap;gap:1em}h3{font-size:100%}"
@@ -97,6 +98,22 @@ ago(char *out, size_t len, int64_t then_ms, int64_t now_ms)
 		snprintf(out, len, "%lldm ago", (long long)(s / 60));
 	else
 		snprintf(out, len, "%lldh ago", (long long)(s / 3600));
+}
+
+/* A time to come for people: "45s", "12m", "3h20m", "5d3h". */
+static void
+page_until(char *out, size_t len, double seconds)
+{
+	long long	s = (long long)(seconds + 0.5);
+
+	if (s < 120)
+		snprintf(out, len, "%llds", s);
+	else if (s < 7200)
+		snprintf(out, len, "%lldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, len, "%lldd%lldh", s / 86400, s / 3600 % 24);
 }
 
 static void
@@ -323,6 +340,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	struct target	**list, *t;
 	size_t		 n = 0, i, s, firing = 0, pending = 0, down = 0;
 	size_t		 pages, first, last;
+	double		 ttl;
 	int64_t		 now = clock_real_ms();
 	char		 v[64], g[64], when[64];
 	const char	*why;
@@ -395,8 +413,13 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 		if (ts->judge->nwin >= 2 &&
 		    (why = growth_why(ts->judge)) != NULL)
 			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
-		buf_printf(b, "</td><td>%s</td></tr>\n",
-		    alert_state_name(ts->judge->state));
+		buf_printf(b, "</td><td>%s", alert_state_name(ts->judge->state));
+		if ((ttl = target_time_to_limit(t)) >= 0) {
+			page_until(when, sizeof when, ttl);
+			buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
+			    target_severity(t), when);
+		}
+		buf_printf(b, "</td></tr>\n");
 	}
 	buf_printf(b, "</table>\n<p class=\"muted\">Targets %zu-%zu of %zu "
 	    "shown; page %d of %zu.", n == 0 ? 0 : first + 1, last, n, page,
@@ -594,6 +617,7 @@ alert_box(struct buf *b, const struct target *t)
 	const struct target_config	*tc = target_config(t);
 	const struct judge		*j = ts->judge;
 	char				 g[64], when[64];
+	double				 ttl;
 	size_t				 i, k;
 
 	buf_printf(b, "<h2>Alert</h2>\n<p id=\"alert\" class=\"%s\">%s",
@@ -605,7 +629,24 @@ alert_box(struct buf *b, const struct target *t)
 		    (unsigned long long)(tc->window_ms / 1000),
 		    judge_signals(j));
 	}
+	if (j->state != ALERT_INACTIVE && ts->evidence[0] != '\0')
+		buf_printf(b, " <a id=\"evidence\" href=\"/api/v1/targets/%s/"
+		    "evidence/%s\">evidence</a>", tc->name, ts->evidence);
 	buf_printf(b, "</p>\n");
+	if (tc->limit > 0) {
+		human(g, sizeof g, (double)tc->limit, is_heap(t));
+		buf_printf(b, "<p id=\"limit\">limit %s: ", g);
+		if ((ttl = target_time_to_limit(t)) < 0)
+			buf_printf(b, "not growing toward it");
+		else if (ttl == 0)
+			buf_printf(b, "reached");
+		else {
+			page_until(when, sizeof when, ttl);
+			buf_printf(b, "reached in %s at the current rate", when);
+		}
+		buf_printf(b, " <span class=\"%s\">(%s)</span></p>\n",
+		    target_severity(t), target_severity(t));
+	}
 	if (j->ntop == 0)
 		return;
 	buf_printf(b, "<table id=\"growing\"><tr><th>function</th>"

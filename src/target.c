@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "decode.h"
+#include "evidence.h"
 #include "follow.h"
 #include "gctrace.h"
 #include "log.h"
@@ -42,6 +43,7 @@ struct target {
 	struct target_status	 st;
 	struct event		*timer;
 	struct scrape_job	*job;		/* in flight, or NULL */
+	struct scrape_job	*evidence_job;	/* in flight, or NULL */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	struct names		*work_names;	/* the same, for summaries */
@@ -52,9 +54,12 @@ struct target {
 	size_t			 nnotified;
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
+	const char		*severity;	/* of the last note sent */
 };
 
 static void	target_scrape(evutil_socket_t, short, void *);
+static void	target_evidence(struct target *);
+static void	target_evidence_close(struct target *);
 static void	set_error(struct target *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	target_enter(struct target *, enum scrape_outcome,
@@ -123,6 +128,19 @@ const struct summary *
 target_latest(const struct target *t)
 {
 	return judge_latest(t->st.judge);
+}
+
+double
+target_time_to_limit(const struct target *t)
+{
+	return judge_time_to_limit(t->st.judge, (int64_t)t->cfg->limit);
+}
+
+const char *
+target_severity(const struct target *t)
+{
+	return judge_severity(t->st.judge, (int64_t)t->cfg->limit,
+	    t->cfg->page_within_ms);
 }
 
 /* Add a point to the history, thinning the older half when full. */
@@ -278,6 +296,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	struct note_function	*top;
 	struct alert_note	 note;
 	char			*summary;
+	double			 ttl;
 	size_t			 i, k;
 
 	if (t->deps.notifier == NULL || (j->state != ALERT_FIRING &&
@@ -327,6 +346,14 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
+	note.severity = target_severity(t);
+	note.evidence = t->st.evidence[0] != '\0' ? t->st.evidence : NULL;
+	if (t->cfg->limit > 0) {
+		ttl = target_time_to_limit(t);
+		note.limited = true;
+		note.time_to_limit = ttl >= 0 ? (int64_t)(ttl + 0.5) : -1;
+	}
+	t->severity = note.severity;
 	for (i = 0; i < notifier_receivers(t->deps.notifier); i++) {
 		if (repeat && !repeat_due(t, i, now))
 			continue;
@@ -349,6 +376,10 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 
 	if (t->st.judge->state == ALERT_FIRING)
 		target_attribute(t);
+	if (t->st.judge->state == ALERT_INACTIVE)
+		target_evidence_close(t);
+	else if (from == ALERT_INACTIVE && !quiet)
+		target_evidence(t);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
 		for (i = 0; i < notifier_receivers(t->deps.notifier); i++)
@@ -375,6 +406,17 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 	target_notify(t, from, now, false);
 }
 
+/*
+ * The alert still fires: tell the receivers whose repeat is due, or all of
+ * them at once when its severity changed (it turned critical, or back).
+ */
+static void
+target_still_firing(struct target *t, int64_t now)
+{
+	target_notify(t, ALERT_FIRING, now, t->severity == NULL ||
+	    strcmp(t->severity, target_severity(t)) == 0);
+}
+
 /* Judge a new summary, and act on the alert's change of state. */
 static void
 target_judge(struct target *t, struct summary *s, bool quiet)
@@ -384,7 +426,7 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
 	else if (!quiet && t->st.judge->state == ALERT_FIRING)
-		target_notify(t, ALERT_FIRING, s->time_ms, true);
+		target_still_firing(t, s->time_ms);
 }
 
 /* A line from the service's gctrace source: judge the live heap. */
@@ -435,7 +477,7 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	    (int64_t)g.heap_live, &from))
 		target_changed(t, from, now, false);
 	else if (t->cfg->url == NULL && t->st.judge->state == ALERT_FIRING)
-		target_notify(t, ALERT_FIRING, now, true);
+		target_still_firing(t, now);
 }
 
 static const char *
@@ -537,6 +579,14 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	target_judge_params(cfg, &jp);
 	t->st.judge = judge_new(&jp);
 	history_load(t);
+	/* No alert is open yet: what is older than retention goes, and any
+	 * half-written file a crash left. */
+	if (evidence_prune(store_root(deps->store), cfg->name, NULL,
+	    deps->retention->age_ms, clock_real_ms(), &n, &cause) == -1) {
+		log_warnx("%s: evidence: %s", cfg->name, cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->st.snapshots = n;
 		window_load(t, snaps, n);
@@ -554,6 +604,7 @@ target_free(struct target *t)
 	if (t == NULL)
 		return;
 	scrape_cancel(t->job);
+	scrape_cancel(t->evidence_job);
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
 	names_free(t->work_names);
@@ -937,6 +988,155 @@ target_done(struct scrape_result *r, void *arg)
 	r->body = NULL;
 }
 
+/*
+ * Fill req with the target's URL and how to fetch it; the headers
+ * returned, to free once the scrape is started.
+ */
+static struct scrape_header *
+target_request(const struct target *t, struct scrape_request *req)
+{
+	const struct target_config	*c = t->cfg;
+	struct scrape_header		*h;
+	size_t				 i;
+
+	memset(req, 0, sizeof *req);
+	req->url = c->url;
+	req->timeout_ms = c->timeout_ms;
+	req->max_size = c->max_size;
+	req->size_hint = t->body_len;
+	req->max_redirects = c->max_redirects;
+	req->ca_file = c->tls.ca_file;
+	req->cert_file = c->tls.cert_file;
+	req->key_file = c->tls.key_file;
+	req->insecure = c->tls.insecure_skip_verify;
+	req->bearer_token = c->bearer_token;
+	req->bearer_token_file = c->bearer_token_file;
+	req->username = c->basic_auth.username;
+	req->password = c->basic_auth.password;
+	req->password_file = c->basic_auth.password_file;
+	h = xcalloc(c->nheaders + 1, sizeof *h);
+	for (i = 0; i < c->nheaders; i++) {
+		h[i].name = c->headers[i].name;
+		h[i].value = c->headers[i].value;
+	}
+	req->headers = h;
+	req->nheaders = c->nheaders;
+	return h;
+}
+
+/* The evidence is taken: keep it beside the snapshots while it is open. */
+static void
+target_evidence_done(struct scrape_result *r, void *arg)
+{
+	struct target	*t = arg;
+	char		*cause = NULL;
+	size_t		 removed;
+	bool		 text;
+
+	t->evidence_job = NULL;
+	if (!r->ok) {
+		log_warnx("%s: evidence not taken: %s", t->cfg->name,
+		    r->error);
+		return;
+	}
+	text = strcmp(config_target_kind(t->cfg), "goroutine") == 0;
+	if (evidence_put(store_root(t->deps.store), t->cfg->name,
+	    clock_real_ms(), text, r->body, r->len, t->st.evidence,
+	    &cause) == -1) {
+		log_warnx("%s: evidence not stored: %s", t->cfg->name, cause);
+		free(cause);
+		return;
+	}
+	log_info("%s: evidence %s taken, %zu bytes", t->cfg->name,
+	    t->st.evidence, r->len);
+	if (evidence_prune(store_root(t->deps.store), t->cfg->name,
+	    t->st.evidence, t->deps.retention->age_ms, clock_real_ms(),
+	    &removed, &cause) == -1) {
+		log_warnx("%s: evidence: %s", t->cfg->name, cause);
+		free(cause);
+	}
+}
+
+/*
+ * The alert went pending: take, once, what a person wants at once, with
+ * the scrape's own limits: a heap profile right after a GC, so that it is
+ * the live heap (unless force_gc is never), or the goroutine dump with
+ * every stack.
+ */
+static void
+target_evidence(struct target *t)
+{
+	struct scrape_request	 req;
+	struct scrape_header	*h;
+	char			*url;
+	size_t			 n;
+
+	if (t->cfg->url == NULL || t->evidence_job != NULL)
+		return;
+	h = target_request(t, &req);
+	if (strcmp(config_target_kind(t->cfg), "goroutine") == 0) {
+		n = strcspn(t->cfg->url, "?");
+		xasprintf(&url, "%.*s?debug=2", (int)n, t->cfg->url);
+	} else if (t->cfg->force_gc == FORCE_GC_NEVER)
+		url = xstrdup(t->cfg->url);	/* no GC, as it says */
+	else
+		xasprintf(&url, "%s%cgc=1", t->cfg->url,
+		    strchr(t->cfg->url, '?') != NULL ? '&' : '?');
+	req.url = url;
+	req.size_hint = 0;
+	t->evidence_job = scrape_start(t->deps.scrape, &req,
+	    target_evidence_done, t);
+	free(url);
+	free(h);
+}
+
+/* The alert resolved: its evidence is kept no longer than retention. */
+static void
+target_evidence_close(struct target *t)
+{
+	char	*cause = NULL;
+	size_t	 removed;
+
+	scrape_cancel(t->evidence_job);
+	t->evidence_job = NULL;
+	if (t->st.evidence[0] == '\0')
+		return;
+	t->st.evidence[0] = '\0';
+	if (evidence_prune(store_root(t->deps.store), t->cfg->name, NULL,
+	    t->deps.retention->age_ms, clock_real_ms(), &removed,
+	    &cause) == -1) {
+		log_warnx("%s: evidence: %s", t->cfg->name, cause);
+		free(cause);
+	}
+}
+
+/*
+ * Whether this scrape asks the service for a GC first (Go's ?gc=1), as
+ * force_gc says: every heap scrape, none, or, on suspicion, while the
+ * alert is pending on a stale profile (the last scrape repeated the GC
+ * before it, or the judgement finds no GC for a span of the window), so
+ * that the pending verdict is checked against a fresh live heap.
+ */
+static bool
+target_wants_gc(const struct target *t)
+{
+	const struct judge	*j = t->st.judge;
+
+	if (t->cfg->url == NULL ||
+	    strcmp(config_target_kind(t->cfg), "heap") != 0)
+		return false;
+	switch (t->cfg->force_gc) {
+	case FORCE_GC_ALWAYS:
+		return true;
+	case FORCE_GC_NEVER:
+		return false;
+	case FORCE_GC_ON_SUSPICION:
+		break;
+	}
+	return j->state == ALERT_PENDING && (judge_repeats(j) ||
+	    judge_wants_gc(j, clock_real_ms()));
+}
+
 static void
 target_scrape(evutil_socket_t fd, short what, void *arg)
 {
@@ -944,7 +1144,8 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	const struct target_config	*c = t->cfg;
 	struct scrape_request		 req;
 	struct scrape_header		*h;
-	size_t				 i, pending, bytes;
+	size_t				 pending, bytes;
+	char				*gc_url = NULL;
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
@@ -975,28 +1176,14 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	if (pending < DECODE_BACKLOG_MAX / 2 &&
 	    bytes < DECODE_BACKLOG_BYTES / 2)
 		*t->deps.behind = false;
-	memset(&req, 0, sizeof req);
-	req.url = c->url;
-	req.timeout_ms = c->timeout_ms;
-	req.max_size = c->max_size;
-	req.size_hint = t->body_len;
-	req.max_redirects = c->max_redirects;
-	req.ca_file = c->tls.ca_file;
-	req.cert_file = c->tls.cert_file;
-	req.key_file = c->tls.key_file;
-	req.insecure = c->tls.insecure_skip_verify;
-	req.bearer_token = c->bearer_token;
-	req.bearer_token_file = c->bearer_token_file;
-	req.username = c->basic_auth.username;
-	req.password = c->basic_auth.password;
-	req.password_file = c->basic_auth.password_file;
-	h = xcalloc(c->nheaders + 1, sizeof *h);
-	for (i = 0; i < c->nheaders; i++) {
-		h[i].name = c->headers[i].name;
-		h[i].value = c->headers[i].value;
+	h = target_request(t, &req);
+	if (target_wants_gc(t)) {
+		xasprintf(&gc_url, "%s%cgc=1", c->url,
+		    strchr(c->url, '?') != NULL ? '&' : '?');
+		req.url = gc_url;
+		t->st.forced_gcs++;
 	}
-	req.headers = h;
-	req.nheaders = c->nheaders;
 	t->job = scrape_start(t->deps.scrape, &req, target_done, t);
 	free(h);
+	free(gc_url);
 }

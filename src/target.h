@@ -77,6 +77,9 @@ struct target_status {
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
 	size_t			 snapshots;
+	uint64_t		 forced_gcs;	/* scrapes that asked ?gc=1 */
+	char			 evidence[32];	/* of the open alert, an
+						   evidence.h id, or "" */
 
 	struct judge		*judge;		/* the window and the alert */
 	struct point		*hist;		/* totals of the history */
@@ -115,6 +118,14 @@ const char	*target_last_error(const struct target *);
 const char	*target_health_name(enum target_health);
 const char	*target_gc_line_name(enum gc_line);
 const char	*target_outcome_name(enum scrape_outcome);
+
+/*
+ * Seconds until the target reaches its limit at the current rate, -1 when
+ * it has no limit or does not grow (judge_time_to_limit()); its alert's
+ * severity, "critical" when that is within page_within, else "warning".
+ */
+double		 target_time_to_limit(const struct target *);
+const char	*target_severity(const struct target *);
 
 /* The list of targets; struct target's link is its own. */
 struct target	*target_list_next(const struct target *);

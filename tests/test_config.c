@@ -886,6 +886,86 @@ test_discovery(void)
 	free(path);
 }
 
+/* limit, page_within and force_gc: their defaults, units and errors. */
+static void
+test_limit(void)
+{
+	struct config	*cf;
+	char		*path;
+
+	path = scratch("limit.yaml",
+	    "defaults:\n"
+	    "  page_within: 2h\n"
+	    "  force_gc: never\n"
+	    "targets:\n"
+	    "  - name: api\n"
+	    "    url: http://127.0.0.1:6060/debug/pprof/heap\n"
+	    "    limit: 1GiB\n"
+	    "    force_gc: always\n"
+	    "  - name: workers\n"
+	    "    url: http://127.0.0.1:6060/debug/pprof/goroutine\n"
+	    "    limit: 10000\n"
+	    "    page_within: 30m\n"
+	    "  - name: plain\n"
+	    "    url: http://127.0.0.1:6061/debug/pprof/heap\n");
+	cf = good(path, "limit.yaml");
+	if (cf != NULL) {
+		is_int(find(cf, "api")->limit, 1ULL << 30, "limit: 1GiB");
+		is_int(find(cf, "api")->page_within_ms, 2 * 3600000,
+		    "page_within from defaults");
+		is_int(find(cf, "api")->force_gc, FORCE_GC_ALWAYS,
+		    "force_gc: always");
+		is_int(find(cf, "workers")->limit, 10000,
+		    "a goroutine limit counts goroutines");
+		is_int(find(cf, "workers")->page_within_ms, 30 * 60000,
+		    "page_within of the target");
+		is_int(find(cf, "plain")->limit, 0, "no limit by default");
+		is_int(find(cf, "plain")->force_gc, FORCE_GC_NEVER,
+		    "force_gc from defaults");
+	}
+	config_free(cf);
+	free(path);
+
+	path = scratch("limit_default.yaml",
+	    "targets:\n"
+	    "  - name: api\n"
+	    "    url: http://127.0.0.1:6060/debug/pprof/heap\n");
+	cf = good(path, "limit_default.yaml");
+	if (cf != NULL) {
+		is_int(cf->targets[0].page_within_ms, CONFIG_PAGE_WITHIN,
+		    "page_within: 6h by default");
+		is_int(cf->targets[0].force_gc, FORCE_GC_ON_SUSPICION,
+		    "force_gc: on_suspicion by default");
+	}
+	config_free(cf);
+	free(path);
+
+	path = scratch("limit_bad.yaml",
+	    "defaults:\n"
+	    "  limit: 1GiB\n"
+	    "targets:\n"
+	    "  - name: api\n"
+	    "    url: http://127.0.0.1:6060/debug/pprof/heap\n"
+	    "    limit: 0\n"
+	    "    force_gc: sometimes\n"
+	    "    page_within: 0s\n"
+	    "  - name: workers\n"
+	    "    url: http://127.0.0.1:6060/debug/pprof/goroutine\n"
+	    "    limit: 1GiB\n"
+	    "    force_gc: always\n");
+	bad_path(path, "limit_bad.yaml", (const char *const []){
+	    "2:3: unknown key \"limit\"",
+	    "6:12: limit \"0\": must be more than 0",
+	    "7:15: force_gc \"sometimes\": expected never, on_suspicion or "
+	    "always",
+	    "8:18: page_within \"0s\": must be more than 0",
+	    "11:12: limit \"1GiB\": a goroutine target counts goroutines, "
+	    "not bytes",
+	    "12:5: force_gc: a GC before the profile is for heap targets "
+	    "only", NULL });
+	free(path);
+}
+
 int
 main(void)
 {
@@ -909,6 +989,7 @@ main(void)
 	test_gctrace();
 	test_gctrace_journal();
 	test_discovery();
+	test_limit();
 
 	bad("bad_discovery.yaml",
 	    "3:15: files \"sd/targets.txt\": must end in .json, .yml or "

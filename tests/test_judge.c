@@ -213,6 +213,63 @@ test_live(void)
 	judge_free(j);
 }
 
+/*
+ * Time to limit: a leak of 1 MiB/s from 50 MiB, a GC at every scrape,
+ * reaches 190 MiB 100 s after it is at 90 MiB; the severity follows from
+ * page_within. A flat heap, or no limit, has no time to limit.
+ */
+static void
+test_limit(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	double			 ttl;
+	int			 t;
+	uint64_t		 gc;
+
+	for (t = 0; t <= 40; t++)
+		judge_add(j, sum(j, t, 50 * MiB + (int64_t)t * MiB,
+		    (int64_t)t * MiB, 100 * MiB + (int64_t)t * 10 * MiB), &from);
+	ttl = judge_time_to_limit(j, 190 * MiB);
+	ok(ttl > 99 && ttl < 101, "1 MiB/s at 90 MiB: 190 MiB in %.1f s",
+	    ttl);
+	ok(strcmp(judge_severity(j, 190 * MiB, 60000), "warning") == 0,
+	    "100 s away, paged within 60 s: warning");
+	ok(strcmp(judge_severity(j, 190 * MiB, 120000), "critical") == 0,
+	    "100 s away, paged within 120 s: critical");
+	ok(judge_time_to_limit(j, 80 * MiB) == 0 &&
+	    strcmp(judge_severity(j, 80 * MiB, 1), "critical") == 0,
+	    "over the limit already: 0 s, critical");
+	ok(judge_time_to_limit(j, 0) == -1 &&
+	    strcmp(judge_severity(j, 0, 120000), "warning") == 0,
+	    "no limit: no time to limit, warning");
+	ok(!judge_repeats(j), "a new GC at every scrape: not stale");
+	judge_add(j, sum(j, 41, 90 * MiB, 40 * MiB, 500 * MiB), &from);
+	ok(judge_repeats(j), "the same GC scraped again: stale");
+	judge_free(j);
+
+	/* Flat: nothing grows, whatever the limit. */
+	j = judge_new(&p);
+	for (t = 0; t <= 40; t++)
+		judge_add(j, sum(j, t, 50 * MiB + (t % 2) * MiB / 4, 0,
+		    100 * MiB + (int64_t)t * 10 * MiB), &from);
+	ok(judge_time_to_limit(j, 60 * MiB) == -1 &&
+	    strcmp(judge_severity(j, 60 * MiB, 3600000), "warning") == 0,
+	    "a flat heap has no time to limit");
+	judge_free(j);
+
+	/* The live heap alone: 0.5 MiB/s from 50 MiB, a GC every 250 ms. */
+	j = judge_new(&p);
+	for (t = 0, gc = 1; t <= 160; t++, gc++)
+		judge_add_gc(j, (int64_t)t * 250, gc, (double)t / 4,
+		    50 * MiB + (int64_t)t * MiB / 8, &from);
+	ttl = judge_time_to_limit(j, 90 * MiB);
+	ok(ttl > 37 && ttl < 43, "live heap at 70 MiB, 0.5 MiB/s: 90 MiB "
+	    "in %.1f s", ttl);
+	judge_free(j);
+}
+
 int
 main(void)
 {
@@ -286,6 +343,7 @@ main(void)
 	judge_free(j);
 
 	test_live();
+	test_limit();
 	test_gc_cadence();
 	return tap_done();
 }

@@ -132,12 +132,14 @@ static void
 check_labels(json_t *l, bool am, const char *alertname)
 {
 	static const char *const target_keys[] = { "env", "team", "zone" };
-	static const char *const am_keys[] = { "alertname", "target", "env",
-	    "team", "zone" };
+	static const char *const am_keys[] = { "alertname", "target",
+	    "severity", "env", "team", "zone" };
 
 	if (am) {
-		ok(keys_are(l, am_keys, 5), "labels: alertname, target and "
-		    "the target's, merged");
+		ok(keys_are(l, am_keys, 6), "labels: alertname, target, "
+		    "severity and the target's, merged");
+		is_str(str(l, "severity"), "warning", "severity: warning "
+		    "without a limit");
 		is_str(str(l, "alertname"), alertname, "alertname");
 		is_str(str(l, "target"), "api", "target label");
 	} else
@@ -154,7 +156,7 @@ test_json(enum note_status status)
 {
 	static const char *const keys[] = { "status", "target", "labels",
 	    "kind", "since", "growth", "window_seconds", "top",
-	    "base_snapshot", "current_snapshot" };
+	    "base_snapshot", "current_snapshot", "severity" };
 	static const char *const fn_keys[] = { "function", "growth", "file",
 	    "line", "stack" };
 	struct alert_note	 n = note(status, NOTE_HEAP);
@@ -165,14 +167,41 @@ test_json(enum note_status status)
 	printf("# format json, %s\n", what);
 	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
 		return;
-	ok(keys_are(j, keys, 10), "exactly SPEC's keys, in its order");
+	ok(keys_are(j, keys, 11), "exactly SPEC's keys, in its order");
+	is_str(str(j, "severity"), "warning", "severity: warning without a "
+	    "limit");
 	json_decref(j);
+	/* A limit: its time, or null while it does not grow. */
+	n.severity = "critical";
+	n.limited = true;
+	n.time_to_limit = 12000;
+	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
+		return;
+	ok(json_object_size(j) == 12 && strcmp(str(j, "severity"),
+	    "critical") == 0 && num(j, "time_to_limit_seconds") == 12000,
+	    "a limit: severity critical, time_to_limit_seconds 12000");
+	json_decref(j);
+	n.evidence = "1700000000000.pb.gz";
+	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
+		return;
+	is_str(str(j, "evidence"), "http://127.0.0.1:9470/api/v1/targets/api/"
+	    "evidence/1700000000000.pb.gz", "evidence: its URL");
+	json_decref(j);
+	n.evidence = NULL;
+	n.time_to_limit = -1;
+	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
+		return;
+	ok(json_is_null(json_object_get(j, "time_to_limit_seconds")),
+	    "a limit not approached: time_to_limit_seconds null");
+	json_decref(j);
+	n.severity = NULL;
+	n.limited = false;
 	/* The signals that agree, when said, come last. */
 	n.signals = "total, live heap";
 	if ((j = body(&n, WEBHOOK_JSON)) == NULL)
 		return;
 	s = json_object_get(j, "signals");
-	ok(json_object_size(j) == 11 && json_is_array(s) &&
+	ok(json_object_size(j) == 12 && json_is_array(s) &&
 	    json_array_size(s) == 2 && strcmp(json_string_value(
 	    json_array_get(s, 0)), "total") == 0 && strcmp(json_string_value(
 	    json_array_get(s, 1)), "live heap") == 0,
@@ -273,6 +302,30 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 		    "endsAt of a resolved alert: when it resolved");
 	is_str(str(a, "generatorURL"), "http://127.0.0.1:9470/api/v1/"
 	    "targets/api", "generatorURL");
+	json_decref(j);
+
+	/* A limit 3h20m away: severity label, annotation, description. */
+	n.severity = "critical";
+	n.limited = true;
+	n.time_to_limit = 12000;
+	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
+		return;
+	a = json_array_get(j, 0);
+	ann = json_object_get(a, "annotations");
+	is_str(str(json_object_get(a, "labels"), "severity"), "critical",
+	    "a limit near: severity critical");
+	is_str(str(ann, "time_to_limit"), "3h20m", "time_to_limit "
+	    "annotation");
+	d = str(ann, "description");
+	ok(d != NULL && strstr(d, "Reaches its limit in 3h20m") != NULL,
+	    "the description says when the limit is reached");
+	json_decref(j);
+	n.evidence = "1700000000000.txt";
+	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
+		return;
+	is_str(str(json_object_get(json_array_get(j, 0), "annotations"),
+	    "evidence"), "http://127.0.0.1:9470/api/v1/targets/api/evidence/"
+	    "1700000000000.txt", "evidence annotation: its URL");
 	json_decref(j);
 }
 
@@ -556,6 +609,11 @@ test_spool(void)
 	b.summary = NULL;
 	b.ntop = 1;
 	b.base_snapshot = b.current_snapshot = NULL;
+	/* A limit near and its evidence come back too. */
+	b.severity = "critical";
+	b.limited = true;
+	b.time_to_limit = 12000;
+	b.evidence = "1700000000000.txt";
 	b2 = b;
 	b2.growth = 77;			/* a repeat, grown since */
 	c = b2;

@@ -53,7 +53,7 @@ diag <"$TMPD/send.err"
 [ $(($(date +%s) - start)) -le 20 ]
 ok $? "within the backoff's bounds (1 s + 2 s + 4 s at most, and a timeout)"
 
-firing='{"status":"firing","target":"api","labels":{"env":"quote\"and\\slash","team":"payments"},"kind":"heap","since":"2023-11-14T21:53:20.000Z","growth":50331648,"window_seconds":1800,"top":[{"function":"main.leak","growth":33554432,"file":"/src/svc/main.go","line":42,"stack":["main.leak","main.main"]},{"function":"main.cache.put","growth":16777216,"file":"/src/svc/cache.go","line":7,"stack":[]}],"base_snapshot":"http://127.0.0.1:9470/api/v1/targets/api/snapshots/1699998200000","current_snapshot":"http://127.0.0.1:9470/api/v1/targets/api/snapshots/1699999940000"}'
+firing='{"status":"firing","target":"api","labels":{"env":"quote\"and\\slash","team":"payments"},"kind":"heap","since":"2023-11-14T21:53:20.000Z","growth":50331648,"window_seconds":1800,"top":[{"function":"main.leak","growth":33554432,"file":"/src/svc/main.go","line":42,"stack":["main.leak","main.main"]},{"function":"main.cache.put","growth":16777216,"file":"/src/svc/cache.go","line":7,"stack":[]}],"base_snapshot":"http://127.0.0.1:9470/api/v1/targets/api/snapshots/1699998200000","current_snapshot":"http://127.0.0.1:9470/api/v1/targets/api/snapshots/1699999940000","severity":"warning"}'
 resolved=$(jq -c '.status = "resolved" | .since = "2023-11-14T22:13:20.000Z"' \
     <<<"$firing")
 
@@ -85,8 +85,8 @@ jq -e 'length == 1 and (.[0] | keys == ["annotations", "endsAt",
     "generatorURL", "labels", "startsAt"])' <<<"$a" >/dev/null
 ok $? "alertmanager: a list of one postable alert"
 jq -e '.[0].labels == {alertname: "HeapGrowth", target: "api",
-    env: "quote\"and\\slash", team: "payments"}' <<<"$a" >/dev/null
-ok $? "alertmanager: alertname, target and the target's labels"
+    severity: "warning", env: "quote\"and\\slash", team: "payments"}' <<<"$a" >/dev/null
+ok $? "alertmanager: alertname, target, severity and the target's labels"
 jq -e '.[0].annotations.summary == "The heap keeps growing." and
     (.[0].annotations.description | contains(
     "- main.leak +32.0 MiB at /src/svc/main.go:42"))' <<<"$a" >/dev/null
@@ -160,8 +160,8 @@ wait_for 10 alert_count_is 1
 ok $? "Alertmanager has the alert"
 a=$(alerts)
 jq -e '.[0].labels == {alertname: "HeapGrowth", target: "api",
-    env: "quote\"and\\slash", team: "payments"}' <<<"$a" >/dev/null
-ok $? "with alertname, target and the target's labels"
+    severity: "warning", env: "quote\"and\\slash", team: "payments"}' <<<"$a" >/dev/null
+ok $? "with alertname, target, severity and the target's labels"
 jq -e '.[0].status.state == "active" and
     .[0].annotations.summary == "The heap keeps growing." and
     .[0].generatorURL == "http://127.0.0.1:9470/api/v1/targets/api"' \
