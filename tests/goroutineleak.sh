@@ -62,6 +62,22 @@ jq -c '.[] | select(.target == "leaks")' "$TMPD/alerts.json" | diag
 grep -q 'leaks:   main.leakWorker.func1 +[0-9]* at .*tests/fixture/main.go:[0-9]' "$TMPD/heapwatchd.log"
 ok $? "the log gives its file and line"
 
+# Its evidence is the dump of every goroutine, from /debug/pprof/goroutine.
+evidence() {
+	ev=$(curl -fs --max-time 30 "$HWD_URL/api/v1/alerts" |
+	    jq -r '.[] | select(.target == "leaks") | .evidence // empty')
+	[ -n "$ev" ]
+}
+wait_for 60 evidence
+case $ev in
+/api/v1/targets/leaks/evidence/[0-9]*.txt) ok 0 "the alert links its evidence ($ev)" ;;
+*) ok 1 "the alert links its evidence ($ev)" ;;
+esac
+fetch "$HWD_URL$ev" "$TMPD/dump.txt" &&
+    grep -q '^goroutine [0-9]* \[chan receive' "$TMPD/dump.txt" &&
+    grep -q 'main.leakWorker.func1' "$TMPD/dump.txt"
+ok $? "the evidence is the goroutine?debug=2 dump with the leaked stacks"
+
 # Five scrapes of the clean target's empty leak profile: still inactive.
 scraped() { [ "$(target_field clean snapshots)" -ge 5 ] 2>/dev/null; }
 wait_for 60 scraped
