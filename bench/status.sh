@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # What the status page costs with 1,000 targets (a figure, not a test):
-# heapwatchd watching one Go service as 1,000 targets, each scraped once;
-# then the median and worst of 50 requests of the overview, one of its
-# later pages, a filtered one, a target's page, /metrics and
+# heapwatchd watching one Go service as 1,000 targets, each scraped
+# SCRAPES times (3 by default), so that every row of the overview draws
+# a sparkline; then the median and worst of 50 requests of the overview,
+# one of its later pages, a filtered one, a target's page, /metrics and
 # /api/v1/targets, as curl times them on loopback.
 #
-#   bench/status.sh [BUILD-DIR]
+#   [TARGETS=N] [SCRAPES=N] bench/status.sh [BUILD-DIR]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/_build/plain}
 work=$top/_build/bench-status
 n=${TARGETS:-1000}
+scrapes=${SCRAPES:-3}
 rm -rf "$work"
 mkdir -p "$work"
 export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
@@ -37,11 +39,14 @@ YAML
 } >"$work/hw.yaml"
 "$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
 pids+=($!)
-echo "waiting 25 s for $n targets to be scraped once"
-sleep 25
+# The first scrapes are spread over the first interval.
+echo "waiting $((20 * scrapes + 5)) s for $n targets to be scraped $scrapes times"
+sleep $((20 * scrapes + 5))
 scraped=$(curl -fs "http://127.0.0.1:$port/api/v1/targets" |
-    jq '[.[] | select(.snapshots > 0)] | length')
-echo "$scraped of $n targets scraped"
+    jq --argjson k "$scrapes" '[.[] | select(.snapshots >= $k)] | length')
+echo "$scraped of $n targets scraped $scrapes times"
+curl -fs "http://127.0.0.1:$port/" | grep -c '<svg class="spark"' |
+    sed 's/^/sparklines on the first page of the overview: /'
 
 measure() {	# measure NAME PATH
 	local t
@@ -59,7 +64,7 @@ measure "overview, page 1" "/"
 measure "overview, page 7" "/?page=7"
 measure "overview, filtered" "/?q=team-3"
 measure "overview, by growth" "/?sort=growth"
-measure "a target's page" "/targets/svc-0500"
+measure "a target's page" "/targets/svc-$(printf %04d $(((n + 1) / 2)))"
 measure "/metrics" "/metrics"
 measure "/api/v1/targets" "/api/v1/targets"
 ps -o rss= -p "${pids[1]}" | awk '{ printf "heapwatchd RSS: %.1f MiB\n", $1 / 1024 }'

@@ -1022,7 +1022,10 @@ path_target(struct api *api, const char *path, const char **rest)
 	return target_list_find(api->st->targets, name);
 }
 
-/* The pages for people: /, /targets/NAME and /targets/NAME/diff. */
+/*
+ * The pages for people: /, /targets/NAME, /targets/NAME/diff and
+ * /targets/NAME/list.
+ */
 static void
 route_pages(struct api *api, const struct http_request *req,
     const char *path, struct http_reply *reply)
@@ -1055,6 +1058,15 @@ route_pages(struct api *api, const struct http_request *req,
 		current = http_query(req, "current");
 		if (page_diff(&b, api->st->store, t, base != NULL ? base : "",
 		    current != NULL ? current : "",
+		    http_query(req, "sample_index"), &cause) == -1) {
+			free(b.s);
+			http_reply_text(reply, 400, TEXT, "%s\n", cause);
+			free(cause);
+		} else
+			reply_page(reply, &b);
+	} else if (strcmp(slash, "/list") == 0) {
+		if (page_list(&b, api->st->store, t, http_query(req, "fn"),
+		    http_query(req, "base"), http_query(req, "current"),
 		    http_query(req, "sample_index"), &cause) == -1) {
 			free(b.s);
 			http_reply_text(reply, 400, TEXT, "%s\n", cause);

@@ -210,6 +210,8 @@ struct target_config {
 	uint64_t		 page_within_ms; /* critical when the limit
 						   is this near */
 	enum force_gc		 force_gc;
+	char			*source_path;	/* the service's source, for
+						   the line view; or NULL */
 };
 
 /*
@@ -251,7 +253,8 @@ struct target_config {
 	ARGV(gctrace.argv, gctrace.argc)				\
 	SCALAR(limit)							\
 	SCALAR(page_within_ms)						\
-	SCALAR(force_gc)
+	SCALAR(force_gc)						\
+	STRING(source_path)
 
 enum webhook_format {
 	WEBHOOK_JSON,

@@ -94,7 +94,7 @@ enum target_key { TK_INTERVAL, TK_TIMEOUT, TK_WINDOW, TK_FOR, TK_MIN_GROWTH,
 	TK_PAGE_WITHIN, TK_FORCE_GC, TK_SLOW_WINDOW, TK_SLOW_MIN_GROWTH,
 	TK_NAME, TK_URL, TK_LABELS, TK_TLS, TK_BEARER_TOKEN,
 	TK_BEARER_TOKEN_FILE, TK_BASIC_AUTH, TK_HEADERS, TK_MAX_SIZE,
-	TK_MAX_REDIRECTS, TK_GCTRACE, TK_LIMIT, TK_MAX };
+	TK_MAX_REDIRECTS, TK_GCTRACE, TK_LIMIT, TK_SOURCE_PATH, TK_MAX };
 #define TK_TIMING	(TK_SLOW_MIN_GROWTH + 1)
 static const char *const target_keys[TK_MAX] = {
 	[TK_INTERVAL] = "interval", [TK_TIMEOUT] = "timeout",
@@ -109,6 +109,7 @@ static const char *const target_keys[TK_MAX] = {
 	[TK_BASIC_AUTH] = "basic_auth", [TK_HEADERS] = "headers",
 	[TK_MAX_SIZE] = "max_size", [TK_MAX_REDIRECTS] = "max_redirects",
 	[TK_GCTRACE] = "gctrace", [TK_LIMIT] = "limit",
+	[TK_SOURCE_PATH] = "source_path",
 };
 
 enum gctrace_key { GK_FILE, GK_JOURNAL_UNIT, GK_COMMAND,
@@ -1343,7 +1344,7 @@ load_target(struct loader *l, yaml_node_t *map)
 	else if (s[TK_URL].key != NULL)
 		(void)get_url(l, &s[TK_URL], &t->url);
 
-	goroutine = strcmp(config_target_kind(t), "goroutine") == 0;
+	goroutine = strncmp(config_target_kind(t), "goroutine", 9) == 0;
 	https = t->url == NULL || strncasecmp(t->url, "https://", 8) == 0;
 	load_options(l, s, t, who, goroutine, https);
 	if (s[TK_GCTRACE].key != NULL) {
@@ -1414,6 +1415,8 @@ load_options(struct loader *l, const struct slot *s, struct target_config *t,
 	if (s[TK_MAX_REDIRECTS].key != NULL &&
 	    get_count(l, &s[TK_MAX_REDIRECTS], 0, 20, &n))
 		t->max_redirects = (unsigned int)n;
+	if (s[TK_SOURCE_PATH].key != NULL)
+		(void)get_path(l, &s[TK_SOURCE_PATH], &t->source_path);
 }
 
 /* Read the list of targets; errors leave gaps the caller never sees. */
@@ -1548,7 +1551,8 @@ load_file_sd(struct loader *l, yaml_node_t *map)
 
 	/* The kind of profile, for min_growth, follows from the path. */
 	xasprintf(&sd->tmpl.url, "%s://h%s", sd->scheme, sd->path);
-	goroutine = strcmp(config_target_kind(&sd->tmpl), "goroutine") == 0;
+	goroutine = strncmp(config_target_kind(&sd->tmpl), "goroutine", 9) ==
+	    0;
 	free(sd->tmpl.url);
 	sd->tmpl.url = NULL;
 	load_options(l, all, &sd->tmpl, "file_sd: ", goroutine,
@@ -2212,5 +2216,7 @@ config_target_kind(const struct target_config *t)
 		len--;
 	if (len >= 10 && strncmp(p + len - 10, "/goroutine", 10) == 0)
 		return "goroutine";
+	if (len >= 14 && strncmp(p + len - 14, "/goroutineleak", 14) == 0)
+		return "goroutineleak";
 	return "heap";
 }

@@ -422,6 +422,7 @@ cmd_list(int argc, char **argv, const struct options *o)
 	lo.regex = argv[0];
 	lo.source_path = o->source_path;
 	lo.trim_path = o->trim_path;
+	lo.within = false;
 	if ((l = list_make(in.pb, in.pc, in.idx, r->total, &lo,
 	    &cause)) == NULL) {
 		log_warnx("%s", cause);
@@ -472,10 +473,17 @@ cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
 	char			*cause = NULL;
 
 	if (r->j == NULL) {
-		r->jp.kind = profile_sample_index(p, "goroutine", &cause) !=
-		    -1 ? "goroutine" : "heap";
+		/* Go's goroutine leak profile has its own sample type. */
+		if (profile_sample_index(p, "goroutineleak", &cause) != -1)
+			r->jp.kind = "goroutineleak";
+		else {
+			free(cause);
+			cause = NULL;
+			r->jp.kind = profile_sample_index(p, "goroutine",
+			    &cause) != -1 ? "goroutine" : "heap";
+		}
 		free(cause);
-		if (strcmp(r->jp.kind, "goroutine") == 0 &&
+		if (strncmp(r->jp.kind, "goroutine", 9) == 0 &&
 		    !r->o->min_growth_set)
 			r->jp.min_growth = CONFIG_GOROUTINE_GROWTH;
 		r->jp.slow_min_growth = CONFIG_SLOW_FACTOR * r->jp.min_growth;

@@ -318,6 +318,40 @@ goroutine_traffic(const struct summary *first, const struct summary *last)
 	return most;
 }
 
+/* Whether the target's profile is Go's goroutine leak profile. */
+static bool
+leak_profile(const struct judge *j)
+{
+	return j->p.kind != NULL && strcmp(j->p.kind, "goroutineleak") == 0;
+}
+
+/*
+ * Judge a goroutine leak profile: its goroutines are the ones Go's GC
+ * proved blocked forever, so any is a leak at once, with no trend to wait
+ * for; each function is named by its own count, which the summary gives to
+ * the function the goroutine runs rather than to runtime.gopark.
+ */
+static enum judge_call
+judge_leaked(struct judge *j)
+{
+	const struct summary	*last = j->win[j->nwin - 1];
+	size_t			 k;
+
+	memset(&j->total, 0, sizeof j->total);
+	j->total.judged = true;
+	j->total.floors_rise = j->total.growing = last->total > 0;
+	j->total.growth = last->total;
+	j->total_growing = j->fn_growing = last->total > 0;
+	j->per_second = 0;
+	j->growth = last->total;
+	j->ntop = 0;
+	for (k = 0; k < last->nfns && j->ntop < JUDGE_TOP; k++)
+		if (last->fns[k].own > 0)
+			j->top[j->ntop++] = (struct judge_fn){
+			    last->fns[k].name, last->fns[k].own, true };
+	return j->total_growing ? CALL_YES : CALL_NO;
+}
+
 /*
  * Judge the window: the total, then each function of the newest. The
  * points are the GCs the window saw, each at the first scrape that showed
@@ -339,6 +373,8 @@ judge_window(struct judge *j, int64_t now)
 	double			 traffic = 0, bend;
 	bool			 heap, explained = false;
 
+	if (leak_profile(j))
+		return judge_leaked(j);
 	/*
 	 * No GC since the last judgement: nothing new is known, and the
 	 * verdict stands. Re-judging would let a window that slid past its
@@ -582,14 +618,18 @@ judge_enter(struct judge *j, enum alert_state s, int64_t now)
 static void
 judge_step(struct judge *j, enum judge_call call, int64_t now)
 {
+	/* A leak profile's goroutines are proven leaked: no `for`. */
+	bool	at_once = (j->p.for_ms == 0 || leak_profile(j)) &&
+	    call == CALL_YES;
+
 	j->call = call;
 	if (call == CALL_HOLD)
 		return;
 	if (call == CALL_YES || call == CALL_YOUNG) {
 		j->calm = 0;
 		if (j->state == ALERT_INACTIVE)
-			judge_enter(j, j->p.for_ms == 0 && call == CALL_YES ?
-			    ALERT_FIRING : ALERT_PENDING, now);
+			judge_enter(j, at_once ? ALERT_FIRING : ALERT_PENDING,
+			    now);
 		else if (j->state == ALERT_PENDING && call == CALL_YES &&
 		    now - j->since >= (int64_t)j->p.for_ms)
 			judge_enter(j, ALERT_FIRING, now);
@@ -779,9 +819,12 @@ judge_sites(const struct judge *j, const char *base_path,
 	    cause)) == NULL ||
 	    (pb = profile_load(base_path, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL ||
-	    (idx = profile_sample_index(pc, strcmp(j->p.kind,
-	    "goroutine") == 0 ? "goroutine" : "inuse_space", cause)) == -1 ||
-	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+	    (idx = profile_sample_index(pc, strcmp(j->p.kind, "heap") != 0 ?
+	    j->p.kind : "inuse_space", cause)) == -1)
+		goto out;
+	/* A leak profile's goroutines are the leak, not their growth. */
+	if ((r = leak_profile(j) ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
+	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
 		goto out;
 	report_sites(r);
 	for (i = 0; i < j->ntop; i++) {

@@ -407,6 +407,45 @@ src_open(const char *file, const char *search, const char *trim,
 	return -1;
 }
 
+/*
+ * Open a file named in a profile for heapwatchd: only path relative to
+ * dir, without a ".." that would leave it, and only a regular file (a
+ * FIFO would hold the daemon up at open, a device at read).
+ */
+static int
+src_open_within(const char *file, const char *dir, const char *trim,
+    char **cause)
+{
+	const char	*path, *p;
+	char		*name;
+	struct stat	 sb;
+	int		 fd;
+
+	if (dir == NULL) {
+		xasprintf(cause, "no source_path is set for the target");
+		return -1;
+	}
+	path = trim_path(file, trim, dir);
+	for (p = path; *p != '\0'; p += strcspn(p, "/"), p += *p == '/')
+		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+			break;
+	if (*path == '/' || *p != '\0') {
+		xasprintf(cause, "could not find file %s below %s", path, dir);
+		return -1;
+	}
+	name = go_join(dir, path);
+	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd != -1 && (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd == -1)
+		xasprintf(cause, "could not find file %s below %s", path, dir);
+	free(name);
+	return fd;
+}
+
 /* The file shown as file, read once for all the functions in it. */
 static struct list_src *
 src_get(struct list *l, const char *file, const char *search,
@@ -422,7 +461,8 @@ src_get(struct list *l, const char *file, const char *search,
 	src->path = xstrdup(file);
 	src->next = l->sources;
 	l->sources = src;
-	if ((fd = src_open(file, search, trim, &src->error)) == -1)
+	if ((fd = l->within ? src_open_within(file, search, trim,
+	    &src->error) : src_open(file, search, trim, &src->error)) == -1)
 		return src;
 	src_read(src, fd);
 	close(fd);
@@ -681,6 +721,8 @@ list_make(const struct profile *base, const struct profile *cur, int idx,
 		return NULL;
 	if (o->source_path != NULL && *o->source_path != '\0')
 		search = xstrdup(o->source_path);
+	else if (o->within)
+		search = NULL;
 	else if ((search = go_getwd()) == NULL) {
 		xasprintf(cause, "could not stat current dir: %s",
 		    strerror(errno));
@@ -758,6 +800,7 @@ list_make(const struct profile *base, const struct profile *cur, int idx,
 	l->sample_type = profile_type_name(cur, idx);
 	l->unit = profile_type_unit(cur, idx);
 	l->total = total;
+	l->within = o->within;
 	list_group(l, &ns, ids, n, st, search, o->trim_path);
 out:
 	for (i = 0; i < ns.n; i++)

@@ -15,6 +15,7 @@
 #ifndef LIST_H
 #define LIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +27,12 @@ struct list_options {
 	const char	*regex;		/* POSIX extended, matched anywhere */
 	const char	*source_path;	/* ':'-separated; NULL: the cwd */
 	const char	*trim_path;	/* ':'-separated prefixes, or NULL */
+	/*
+	 * heapwatchd's: read only regular files below source_path (one
+	 * folder; none when NULL), never a path that leaves it, since the
+	 * names come from the profiles of the services watched.
+	 */
+	bool		 within;
 };
 
 struct list_line {
@@ -58,6 +65,7 @@ struct list {
 	struct list_fn	*fns;		/* by name, then file */
 	size_t		 nfns;
 	struct list_src	*sources;	/* the files read, kept for text */
+	bool		 within;	/* as in the options */
 };
 
 /*

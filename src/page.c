@@ -9,8 +9,8 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "hash.h"
 #include "judge.h"
+#include "list.h"
 #include "log.h"
 #include "page.h"
 #include "profile.h"
@@ -20,9 +20,15 @@
 
 #define CHART_W		760
 #define CHART_H		220
+#define PAIR_W		480	/* the two window charts, side by side */
 #define ICICLE_W	1160
 #define ICICLE_ROW	17
 #define ICICLE_DEPTH	48
+#define SPARK_W		120
+#define SPARK_H		22
+#define SPARK_COLS	40	/* columns of a sparkline, two points each */
+#define ICICLE_MIN_W	0.3	/* pixels: narrower frames are not drawn */
+#define ICICLE_NODES	6000	/* frames at most: some 2 MB of page */
 
 static const char style[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}"
@@ -33,7 +39,15 @@ static const char style[] =
     ".down{color:#a00}.muted,.why{color:#777}.why{font-size:80%}"
     ".critical{color:#a00;font-weight:bold}"
     "code{font-size:90%}"
-    "svg text{font:11px sans-serif}";
+    "svg text{font:11px sans-serif}svg.spark{display:block}"
+    ".pair{display:flex;flex-wrap:wrap;gap:1em}h3{font-size:100%}"
+    "#icicle g.f{cursor:pointer}#icicle rect{stroke:#fff;stroke-width:.5}"
+    "#icicle g.match rect{fill:#b02fd0}#icicle g.zoomed rect{stroke:#000}"
+    "table.lines td{border:0;padding:0 .7em}table.lines pre{margin:0}"
+    ".grew{color:#c0392b}.shrank{color:#2a62b8}"
+    "#tip{position:absolute;display:none;background:#fffff0;border:1px "
+    "solid #999;padding:.3em .5em;font-size:12px;max-width:40em;"
+    "pointer-events:none}";
 
 static void
 head(struct buf *b, const char *title)
@@ -218,11 +232,81 @@ growth_why(const struct judge *j)
 	return NULL;
 }
 
-/* A link to the overview with these settings. */
+/*
+ * A target's in-use value over its window, a small inline SVG line for a
+ * person scanning many targets: the lowest and highest point of each of
+ * SPARK_COLS columns, so a sawtooth still shows its teeth while a row
+ * costs at most 2 * SPARK_COLS points however long the history.
+ */
 static void
-overview_link(struct buf *b, const char *q, const char *sort, int page)
+sparkline(struct buf *b, const struct target *t)
 {
-	buf_printf(b, "/?sort=%s&amp;page=%d&amp;q=", sort, page);
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
+	const struct point		*h = ts->hist;
+	int64_t		 t0, t1, lo, hi, cmin[SPARK_COLS], cmax[SPARK_COLS];
+	size_t		 first, i, c, imin[SPARK_COLS], imax[SPARK_COLS];
+	bool		 used[SPARK_COLS];
+
+	if (ts->nhist < 2) {
+		buf_printf(b, "<td class=\"muted\">-</td>");
+		return;
+	}
+	t1 = h[ts->nhist - 1].t_ms;
+	t0 = t1 - (int64_t)tc->window_ms;
+	for (first = ts->nhist - 1; first > 0 && h[first - 1].t_ms >= t0;
+	    first--)
+		;
+	if (first == ts->nhist - 1)
+		first--;		/* two points at least */
+	t0 = h[first].t_ms;
+	if (t1 == t0)
+		t1 = t0 + 1;
+	lo = hi = h[first].v;
+	memset(used, 0, sizeof used);
+	for (i = first; i < ts->nhist; i++) {
+		if (h[i].v < lo)
+			lo = h[i].v;
+		if (h[i].v > hi)
+			hi = h[i].v;
+		c = (size_t)((h[i].t_ms - t0) * (SPARK_COLS - 1) / (t1 - t0));
+		if (!used[c] || h[i].v < cmin[c]) {
+			cmin[c] = h[i].v;
+			imin[c] = i;
+		}
+		if (!used[c] || h[i].v > cmax[c]) {
+			cmax[c] = h[i].v;
+			imax[c] = i;
+		}
+		used[c] = true;
+	}
+	if (hi == lo)
+		hi = lo + 1;
+	buf_printf(b, "<td><svg class=\"spark\" width=\"%d\" height=\"%d\" "
+	    "role=\"img\"><title>in use over the last %llu s</title>"
+	    "<polyline fill=\"none\" stroke=\"#c0392b\" points=\"", SPARK_W,
+	    SPARK_H, (unsigned long long)((t1 - t0) / 1000));
+	for (c = 0; c < SPARK_COLS; c++) {
+		size_t	k, pts[2];
+
+		if (!used[c])
+			continue;
+		/* The two in the order they were taken. */
+		pts[0] = imin[c] < imax[c] ? imin[c] : imax[c];
+		pts[1] = imin[c] < imax[c] ? imax[c] : imin[c];
+		for (k = 0; k < (pts[0] == pts[1] ? 1u : 2u); k++)
+			buf_printf(b, "%.1f,%.1f ", 1 + (double)(h[pts[k]].t_ms -
+			    t0) * (SPARK_W - 2) / (double)(t1 - t0),
+			    SPARK_H - 1.5 - (double)(h[pts[k]].v - lo) *
+			    (SPARK_H - 3) / (double)(hi - lo));
+	}
+	buf_printf(b, "\"/></svg></td>");
+}
+
+/* A value in a query string: letters, digits and "-_." as they are. */
+static void
+query_escape(struct buf *b, const char *q)
+{
 	for (; q != NULL && *q != '\0'; q++) {
 		if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
 		    (*q >= '0' && *q <= '9') || strchr("-_.", *q) != NULL)
@@ -230,6 +314,14 @@ overview_link(struct buf *b, const char *q, const char *sort, int page)
 		else
 			buf_printf(b, "%%%02X", (unsigned char)*q);
 	}
+}
+
+/* A link to the overview with these settings. */
+static void
+overview_link(struct buf *b, const char *q, const char *sort, int page)
+{
+	buf_printf(b, "/?sort=%s&amp;page=%d&amp;q=", sort, page);
+	query_escape(b, q);
 }
 
 void
@@ -291,7 +383,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	buf_printf(b, "\">target</a></th><th>health</th><th>last scrape</th>"
 	    "<th><a href=\"");
 	overview_link(b, q, "inuse", 1);
-	buf_printf(b, "\">in use</a></th><th><a href=\"");
+	buf_printf(b, "\">in use</a></th><th>window</th><th><a href=\"");
 	overview_link(b, q, "growth", 1);
 	buf_printf(b, "\">growth/h</a></th><th><a href=\"");
 	overview_link(b, q, "alert", 1);
@@ -315,8 +407,9 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 			    is_heap(t));
 		else
 			snprintf(g, sizeof g, "-");
-		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>"
-		    "<td class=\"n\">%s", when, v, g);
+		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>", when, v);
+		sparkline(b, t);
+		buf_printf(b, "<td class=\"n\">%s", g);
 		if (ts->judge->nwin >= 2 &&
 		    (why = growth_why(ts->judge)) != NULL)
 			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
@@ -346,43 +439,57 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	free(list);
 }
 
-/* The target's history as an SVG line chart. */
+/* A line of a chart. */
+struct series {
+	const char		*name;
+	const char		*colour;
+	const struct point	*pts;
+	size_t			 n;
+};
+
+/* The colours of the functions' lines, after the total's red. */
+static const char *const series_colours[] = {
+	"#2a62b8", "#1e8449", "#8e44ad", "#d68910", "#17a589"
+};
+
+/*
+ * An SVG line chart of several series over [t0, t1], with the times the
+ * alert went pending and firing marked (0: not marked) and a legend when
+ * there is more than one line.
+ */
 static void
-chart(struct buf *b, const struct target *t)
+chart_svg(struct buf *b, const char *id, const char *title, int cw,
+    const struct series *sv, size_t ns, int64_t t0, int64_t t1,
+    int64_t pending, int64_t firing, bool bytes)
 {
-	const struct target_status	*ts = target_status(t);
-	int64_t		 lo, hi, t0, t1;
+	int64_t		 lo = INT64_MAX, hi = INT64_MIN, mt;
 	double		 x, y;
 	char		 a[64], c[64];
-	size_t		 i;
+	size_t		 i, k, m;
+	const char	*mname;
 
-	if (ts->nhist < 2) {
-		buf_printf(b, "<p class=\"muted\">Not enough snapshots to "
-		    "chart yet.</p>\n");
-		return;
-	}
-	lo = hi = ts->hist[0].v;
-	for (i = 1; i < ts->nhist; i++) {
-		if (ts->hist[i].v < lo)
-			lo = ts->hist[i].v;
-		if (ts->hist[i].v > hi)
-			hi = ts->hist[i].v;
-	}
+	for (k = 0; k < ns; k++)
+		for (i = 0; i < sv[k].n; i++) {
+			if (sv[k].pts[i].v < lo)
+				lo = sv[k].pts[i].v;
+			if (sv[k].pts[i].v > hi)
+				hi = sv[k].pts[i].v;
+		}
+	if (lo > hi)
+		lo = hi = 0;
 	if (hi == lo)
 		hi = lo + 1;
-	t0 = ts->hist[0].t_ms;
-	t1 = ts->hist[ts->nhist - 1].t_ms;
-	if (t1 == t0)
+	if (t1 <= t0)
 		t1 = t0 + 1;
-	buf_printf(b, "<svg id=\"history\" width=\"%d\" height=\"%d\" "
-	    "viewBox=\"0 0 %d %d\" role=\"img\"><title>", CHART_W + 90,
-	    CHART_H + 40, CHART_W + 90, CHART_H + 40);
-	buf_printf(b, "%s over time</title>", is_heap(t) ?
-	    "in-use heap" : "goroutines");
-	buf_printf(b, "<rect x=\"80\" y=\"5\" width=\"%d\" height=\"%d\" "
-	    "fill=\"#fafafa\" stroke=\"#ccc\"/>", CHART_W, CHART_H);
-	human(a, sizeof a, (double)hi, is_heap(t));
-	human(c, sizeof c, (double)lo, is_heap(t));
+	buf_printf(b, "<svg id=\"%s\" width=\"%d\" height=\"%d\" "
+	    "role=\"img\"><title>", id, cw + 90, CHART_H + 40 +
+	    (ns > 1 ? 16 * (int)ns : 0));
+	buf_html(b, title);
+	buf_printf(b, "</title><rect x=\"80\" y=\"5\" width=\"%d\" "
+	    "height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>", cw,
+	    CHART_H);
+	human(a, sizeof a, (double)hi, bytes);
+	human(c, sizeof c, (double)lo, bytes);
 	buf_printf(b, "<text x=\"75\" y=\"15\" text-anchor=\"end\">%s</text>"
 	    "<text x=\"75\" y=\"%d\" text-anchor=\"end\">%s</text>", a,
 	    CHART_H + 5, c);
@@ -390,17 +497,116 @@ chart(struct buf *b, const struct target *t)
 	utc(c, sizeof c, t1);
 	buf_printf(b, "<text x=\"80\" y=\"%d\">%s</text><text x=\"%d\" "
 	    "y=\"%d\" text-anchor=\"end\">%s</text>", CHART_H + 22, a,
-	    CHART_W + 80, CHART_H + 22, c);
-	buf_printf(b, "<polyline fill=\"none\" stroke=\"#c0392b\" "
-	    "stroke-width=\"1.5\" points=\"");
-	for (i = 0; i < ts->nhist; i++) {
-		x = 80 + (double)(ts->hist[i].t_ms - t0) * CHART_W /
-		    (double)(t1 - t0);
-		y = 5 + CHART_H - (double)(ts->hist[i].v - lo) * CHART_H /
-		    (double)(hi - lo);
-		buf_printf(b, "%.1f,%.1f ", x, y);
+	    cw + 80, CHART_H + 22, c);
+	for (m = 0; m < 2; m++) {
+		mt = m == 0 ? pending : firing;
+		mname = m == 0 ? "pending" : "firing";
+		if (mt == 0 || mt < t0 || mt > t1)
+			continue;
+		x = 80 + (double)(mt - t0) * cw / (double)(t1 - t0);
+		utc(a, sizeof a, mt);
+		buf_printf(b, "<g class=\"mark %s\"><title>%s since %s</title>"
+		    "<line x1=\"%.1f\" y1=\"5\" x2=\"%.1f\" y2=\"%d\" "
+		    "stroke=\"%s\" stroke-dasharray=\"4 3\"/><text x=\"%.1f\" "
+		    "y=\"%d\">%s</text></g>", mname, mname, a, x, x,
+		    CHART_H + 5, m == 0 ? "#d68910" : "#c0392b", x + 3,
+		    m == 0 ? 16 : 30, mname);
 	}
-	buf_printf(b, "\"/></svg>\n");
+	for (k = 0; k < ns; k++) {
+		buf_printf(b, "<polyline class=\"series\" data-name=\"");
+		buf_html(b, sv[k].name);
+		buf_printf(b, "\" fill=\"none\" stroke=\"%s\" stroke-width="
+		    "\"1.5\" points=\"", sv[k].colour);
+		for (i = 0; i < sv[k].n; i++) {
+			x = 80 + (double)(sv[k].pts[i].t_ms - t0) * cw /
+			    (double)(t1 - t0);
+			y = 5 + CHART_H - (double)(sv[k].pts[i].v - lo) *
+			    CHART_H / (double)(hi - lo);
+			buf_printf(b, "%.1f,%.1f ", x, y);
+		}
+		buf_printf(b, "\"/>");
+		if (ns > 1) {
+			y = CHART_H + 40 + 16 * (double)k;
+			buf_printf(b, "<line x1=\"80\" y1=\"%.0f\" x2=\"100\" "
+			    "y2=\"%.0f\" stroke=\"%s\" stroke-width=\"3\"/>"
+			    "<text x=\"106\" y=\"%.0f\">", y - 4, y - 4,
+			    sv[k].colour, y);
+			buf_html(b, sv[k].name);
+			buf_printf(b, "</text>");
+		}
+	}
+	buf_printf(b, "</svg>\n");
+}
+
+/*
+ * The target's history as an SVG line chart, with the alert's pending and
+ * firing times marked; and, when the alert names functions, their own
+ * values over the window, beside the total over the same window.
+ */
+static void
+chart(struct buf *b, const struct target *t)
+{
+	const struct target_status	*ts = target_status(t);
+	const struct judge		*j = ts->judge;
+	struct series	 sv[1 + JUDGE_TOP];
+	struct point	*pts[1 + JUDGE_TOP];
+	int64_t		 pending = 0, firing = 0;
+	size_t		 ns, i, k, f;
+	bool		 bytes = is_heap(t);
+
+	if (ts->nhist < 2) {
+		buf_printf(b, "<p class=\"muted\">Not enough snapshots to "
+		    "chart yet.</p>\n");
+		return;
+	}
+	if (j->state != ALERT_INACTIVE)
+		pending = j->active;
+	if (j->state == ALERT_FIRING)
+		firing = j->since;
+	sv[0] = (struct series){ bytes ? "in use" : "goroutines", "#c0392b",
+	    ts->hist, ts->nhist };
+	chart_svg(b, "history", bytes ? "in-use heap over time" :
+	    "goroutines over time", CHART_W, sv, 1, ts->hist[0].t_ms,
+	    ts->hist[ts->nhist - 1].t_ms, pending, firing, bytes);
+	if (j->ntop == 0 || j->nwin < 2)
+		return;
+
+	/* The window's total and each named function's own value. */
+	ns = 1 + j->ntop;
+	for (k = 0; k < ns; k++)
+		pts[k] = xreallocarray(NULL, j->nwin, sizeof *pts[k]);
+	for (i = 0; i < j->nwin; i++) {
+		pts[0][i] = (struct point){ j->win[i]->time_ms,
+		    j->win[i]->total };
+		for (k = 1; k < ns; k++) {
+			pts[k][i] = (struct point){ j->win[i]->time_ms, 0 };
+			for (f = 0; f < j->win[i]->nfns; f++)
+				if (j->win[i]->fns[f].name ==
+				    j->top[k - 1].name) {
+					pts[k][i].v = j->win[i]->fns[f].own;
+					break;
+				}
+		}
+	}
+	for (k = 1; k < ns; k++)
+		sv[k] = (struct series){ names_get(j->names,
+		    j->top[k - 1].name), series_colours[k - 1], pts[k],
+		    j->nwin };
+	sv[0].pts = pts[0];
+	sv[0].n = j->nwin;
+	buf_printf(b, "<div class=\"pair\"><div><h3>The total over the "
+	    "window</h3>\n");
+	chart_svg(b, "window-chart", "the total over the window", PAIR_W, sv,
+	    1, j->win[0]->time_ms, j->win[j->nwin - 1]->time_ms, pending,
+	    firing, bytes);
+	buf_printf(b, "</div><div><h3>The functions the alert names, by "
+	    "their own %s</h3>\n", bytes ? "in-use bytes" : "goroutines");
+	chart_svg(b, "functions-chart", "the named functions' own values "
+	    "over the window", PAIR_W, sv + 1, ns - 1, j->win[0]->time_ms,
+	    j->win[j->nwin - 1]->time_ms, pending, firing, bytes);
+	buf_printf(b, "</div></div>\n");
+	for (k = 0; k < ns; k++)
+		free(pts[k]);
 }
 
 /* The alert and the functions it names. */
@@ -447,9 +653,12 @@ alert_box(struct buf *b, const struct target *t)
 	    "<th>growth</th><th>where</th></tr>\n");
 	for (i = 0; i < j->ntop; i++) {
 		human(g, sizeof g, (double)j->top[i].growth, is_heap(t));
-		buf_printf(b, "<tr><td><code>");
+		buf_printf(b, "<tr><td><a class=\"lines\" href=\"/targets/"
+		    "%s/list?fn=", tc->name);
+		query_escape(b, names_get(j->names, j->top[i].name));
+		buf_printf(b, "\"><code>");
 		buf_html(b, names_get(j->names, j->top[i].name));
-		buf_printf(b, "</code>%s</td><td class=\"n\">%s</td><td>",
+		buf_printf(b, "</code></a>%s</td><td class=\"n\">%s</td><td>",
 		    j->top[i].growing ? " (growing)" : "", g);
 		if (i < ts->nsites && ts->sites[i].file != NULL) {
 			buf_printf(b, "<code>");
@@ -506,7 +715,8 @@ page_target(struct buf *b, struct store *store, struct target *t)
 		    (unsigned long long)ts->last_gc.cpu_percent,
 		    ts->judge->live_growing ? "; growing" : "");
 	buf_printf(b, "</p>\n<h2>%s</h2>\n", is_heap(t) ?
-	    "In-use heap after GC" : "Goroutines");
+	    "In-use heap after GC" : strcmp(config_target_kind(tc),
+	    "goroutineleak") == 0 ? "Leaked goroutines" : "Goroutines");
 	chart(b, t);
 	alert_box(b, t);
 
@@ -547,41 +757,82 @@ page_target(struct buf *b, struct store *store, struct target *t)
 	tail(b);
 }
 
-/* A warm colour for a function, the same for the same name. */
+/*
+ * A frame's colour by what changed through it: red grew, blue shrank,
+ * grey neither, deeper (down to a lightness of darkest percent) as its
+ * share of all the change grows. The square root lifts small shares: a
+ * frame holding 1% of the change is a tenth of the way from pale to full,
+ * not a hundredth, so it can still be told from grey.
+ */
 static void
-colour(char *out, size_t len, const char *name)
+frame_colour(char *out, size_t len, int64_t delta, int64_t total,
+    int darkest)
 {
-	uint64_t	h = hash_bytes(name, strlen(name), 1);
+	double	share;
 
-	snprintf(out, len, "hsl(%d,%d%%,%d%%)", (int)(h % 50), 60 +
-	    (int)(h / 50 % 30), 55 + (int)(h / 1500 % 15));
+	if (delta == 0 || total <= 0) {
+		snprintf(out, len, "#ddd");
+		return;
+	}
+	share = fabs((double)delta) / (double)total;
+	if (share > 1)
+		share = 1;
+	snprintf(out, len, "hsl(%d,%d%%,%.0f%%)", delta > 0 ? 2 : 215,
+	    delta > 0 ? 80 : 70, 94 - (94 - darkest) * sqrt(share));
 }
 
-/* One node of the icicle and, recursively, its children. */
+/* A signed size or count for people: "+1.5 MiB", "-12". */
+static void
+signed_human(char *out, size_t len, int64_t v, bool bytes)
+{
+	char	h[48];
+
+	human(h, sizeof h, (double)v, bytes);
+	snprintf(out, len, "%s%s", v >= 0 ? "+" : "", h);
+}
+
+/*
+ * One frame of the icicle and, recursively, its callees. The server places
+ * every frame, so the graph reads without script; the data-x, data-w and
+ * data-d attributes (unrounded place, width and depth) and data-n (the
+ * whole name) are what the page's script zooms and searches by.
+ */
 static void
 icicle_node(struct buf *b, const struct report_node *nodes, uint32_t i,
-    double x, double w, int64_t total, bool bytes)
+    double x, double w, double minw, int64_t total, bool bytes)
 {
 	const struct report_node	*nd = &nodes[i];
-	char				 c[48], v[64];
+	char				 c[48], cum[64], flat[64];
 	double				 cx = x;
+	int64_t				 self = nd->delta;
 	uint32_t			 k;
 	size_t				 chars;
 
-	if (w < 0.5 || nd->depth > ICICLE_DEPTH)
+	if (w < minw || nd->depth > ICICLE_DEPTH)
 		return;
-	colour(c, sizeof c, nd->name);
-	human(v, sizeof v, (double)nd->value, bytes);
-	buf_printf(b, "<g><title>");
+	for (k = nd->child; k != 0; k = nodes[k].next)
+		self -= nodes[k].delta;
+	frame_colour(c, sizeof c, nd->delta, total, 50);
+	signed_human(cum, sizeof cum, nd->delta, bytes);
+	signed_human(flat, sizeof flat, self, bytes);
+	buf_printf(b, "<g class=\"f\" data-x=\"%.3f\" data-w=\"%.3f\" "
+	    "data-d=\"%u\" data-n=\"", x, w, nd->depth);
 	buf_html(b, nd->name);
-	buf_printf(b, ": +%s, %.1f%%</title><rect x=\"%.1f\" y=\"%u\" "
-	    "width=\"%.1f\" height=\"%d\" fill=\"%s\" stroke=\"#fff\"/>", v,
-	    100.0 * (double)nd->value / (double)total, x,
-	    nd->depth * ICICLE_ROW, w, ICICLE_ROW - 1, c);
+	buf_printf(b, "\"><title>");
+	buf_html(b, nd->name);
+	buf_printf(b, ": %s cum (%.1f%% of the change), %s flat", cum,
+	    100.0 * fabs((double)nd->delta) / (double)total, flat);
+	if (nd->file != NULL && *nd->file != '\0') {
+		buf_printf(b, " at ");
+		buf_html(b, nd->file);
+		buf_printf(b, ":%lld", (long long)nd->line);
+	}
+	buf_printf(b, "</title><rect x=\"%.1f\" y=\"%u\" width=\"%.1f\" "
+	    "height=\"%d\" fill=\"%s\"/><text x=\"%.1f\" y=\"%u\">", x,
+	    nd->depth * ICICLE_ROW, w, ICICLE_ROW - 1, c, x + 3,
+	    nd->depth * ICICLE_ROW + 12);
 	chars = (size_t)(w / 6.5);
 	if (chars >= 4) {
-		buf_printf(b, "<text x=\"%.1f\" y=\"%u\">", x + 3,
-		    nd->depth * ICICLE_ROW + 12);
 		if (strlen(nd->name) <= chars)
 			buf_html(b, nd->name);
 		else {
@@ -591,41 +842,156 @@ icicle_node(struct buf *b, const struct report_node *nodes, uint32_t i,
 			buf_printf(b, "..");
 			free(cut);
 		}
-		buf_printf(b, "</text>");
 	}
-	buf_printf(b, "</g>\n");
+	buf_printf(b, "</text></g>\n");
 	for (k = nd->child; k != 0; k = nodes[k].next) {
 		icicle_node(b, nodes, k, cx, w * (double)nodes[k].value /
-		    (double)nd->value, total, bytes);
+		    (double)nd->value, minw, total, bytes);
 		cx += w * (double)nodes[k].value / (double)nd->value;
 	}
 }
+
+/*
+ * What the icicle's script does: a click zooms into a frame (its callers
+ * stay above it, full width; a click on one of them, or on "all", zooms
+ * back out), the search box highlights the frames whose names match, and
+ * a tooltip follows the pointer. The state lives in the address's
+ * fragment (#zoom=NAME&search=RE), so the browser's back button undoes a
+ * zoom and a zoomed view can be linked to.
+ */
+static const char icicle_script[] =
+"(function(){"
+"var svg=document.getElementById('icicle');if(!svg)return;"
+"var W=+svg.getAttribute('width'),gs=[].slice.call(svg.querySelectorAll("
+"'g.f')),tip=document.createElement('div'),bar=document.getElementById("
+"'graphbar');"
+"tip.id='tip';document.body.appendChild(tip);"
+"gs.forEach(function(g){var t=g.querySelector('title');"
+"g.setAttribute('data-t',t.textContent);t.parentNode.removeChild(t);});"
+"bar.innerHTML='<input id=\"search\" type=\"search\" placeholder=\"search "
+"frames (regexp)\"> <button id=\"unzoom\" type=\"button\" disabled>"
+"Reset zoom</button> <span id=\"found\"></span>';"
+"var input=document.getElementById('search'),unzoom=document."
+"getElementById('unzoom'),found=document.getElementById('found');"
+"function num(g,a){return +g.getAttribute('data-'+a);}"
+"function label(g,x,w){var t=g.querySelector('text'),n=g.getAttribute("
+"'data-n'),c=Math.floor(w/6.5);t.setAttribute('x',(x+3).toFixed(1));"
+"t.textContent=c<4?'':n.length<=c?n:n.slice(0,c-2)+'..';}"
+"function zoom(z){var zx=z?num(z,'x'):0,zw=z?num(z,'w'):W,zd=z?num(z,'d')"
+":0,e=0.01;"
+"gs.forEach(function(g){var x=num(g,'x'),w=num(g,'w'),d=num(g,'d'),"
+"r=g.querySelector('rect'),nx,nw,show;"
+"if(d<zd){show=x<=zx+e&&x+w>=zx+zw-e;nx=0;nw=W;}"
+"else if(d==zd){show=!z||g===z;nx=0;nw=W;}"
+"else{show=x>=zx-e&&x+w<=zx+zw+e;nx=(x-zx)*W/zw;nw=w*W/zw;}"
+"g.style.display=show&&nw>=0.2?'':'none';g.classList.toggle('zoomed',"
+"g===z);"
+"if(show){r.setAttribute('x',nx.toFixed(1));r.setAttribute('width',"
+"nw.toFixed(1));label(g,nx,nw);}});"
+"svg.setAttribute('data-zoom',z?z.getAttribute('data-n'):'');"
+"unzoom.disabled=!z;}"
+"function search(q){var re=null,n=0;if(q){try{re=new RegExp(q);}catch(x)"
+"{re=null;}}"
+"gs.forEach(function(g){var name=g.getAttribute('data-n'),m=!!q&&(re?"
+"re.test(name):name.indexOf(q)>=0);g.classList.toggle('match',m);"
+"if(m)n++;});"
+"found.textContent=q?n+' frame'+(n==1?'':'s')+' match':'';}"
+"function state(){var h={};location.hash.slice(1).split('&').forEach("
+"function(kv){var i=kv.indexOf('=');if(i>0)h[kv.slice(0,i)]="
+"decodeURIComponent(kv.slice(i+1));});return h;}"
+"function apply(){var h=state(),z=null;"
+"if(h.zoom)gs.forEach(function(g){if(g.getAttribute('data-n')==h.zoom&&"
+"num(g,'d')>0&&(!z||num(g,'w')>num(z,'w')))z=g;});"
+"zoom(z);input.value=h.search||'';search(input.value);}"
+"function go(z,q){var h=[];if(z)h.push('zoom='+encodeURIComponent(z));"
+"if(q)h.push('search='+encodeURIComponent(q));location.hash=h.join('&');}"
+"svg.addEventListener('click',function(ev){var g=ev.target.closest("
+"'g.f');if(!g)return;go(num(g,'d')>0&&!g.classList.contains('zoomed')?"
+"g.getAttribute('data-n'):'',input.value);});"
+"unzoom.addEventListener('click',function(){go('',input.value);});"
+"input.addEventListener('input',function(){history.replaceState(null,'',"
+"'#'+(svg.getAttribute('data-zoom')?'zoom='+encodeURIComponent(svg."
+"getAttribute('data-zoom'))+'&':'')+'search='+encodeURIComponent("
+"input.value));search(input.value);});"
+"svg.addEventListener('mousemove',function(ev){var g=ev.target.closest("
+"'g.f');if(!g){tip.style.display='none';return;}"
+"tip.textContent=g.getAttribute('data-t');tip.style.display='block';"
+"tip.style.left=(ev.pageX+12)+'px';tip.style.top=(ev.pageY+12)+'px';});"
+"svg.addEventListener('mouseleave',function(){tip.style.display='none';});"
+"window.addEventListener('hashchange',apply);apply();"
+"})();";
 
 static void
 icicle(struct buf *b, const struct report *r, bool bytes)
 {
 	struct report_node	*nodes;
-	size_t			 n, i;
+	size_t			 n, i, drawn;
 	uint32_t		 depth = 0;
+	double			 minw;
 
 	nodes = report_tree(r, &n);
 	if (nodes[0].value <= 0) {
-		buf_printf(b, "<p class=\"muted\">Nothing grew.</p>\n");
+		buf_printf(b, "<p class=\"muted\">Nothing changed.</p>\n");
 		free(nodes);
 		return;
+	}
+	/*
+	 * A frame is as wide as its share of the root, and never wider than
+	 * its caller, so the frames at least minw wide are a whole tree. A
+	 * profile of many small changes would draw tens of thousands of them
+	 * (3,866 a row at 0.3 px): minw doubles until at most ICICLE_NODES
+	 * are drawn.
+	 */
+	for (minw = ICICLE_MIN_W;; minw *= 2) {
+		for (i = 0, drawn = 0; i < n; i++)
+			drawn += nodes[i].depth <= ICICLE_DEPTH &&
+			    (double)nodes[i].value * ICICLE_W /
+			    (double)nodes[0].value >= minw;
+		if (drawn <= ICICLE_NODES)
+			break;
 	}
 	/* As deep as what is wide enough to be drawn. */
 	for (i = 0; i < n; i++)
 		if (nodes[i].depth > depth && nodes[i].depth <= ICICLE_DEPTH &&
 		    (double)nodes[i].value * ICICLE_W /
-		    (double)nodes[0].value >= 0.5)
+		    (double)nodes[0].value >= minw)
 			depth = nodes[i].depth;
-	buf_printf(b, "<svg id=\"icicle\" width=\"%d\" height=\"%u\" "
-	    "role=\"img\"><title>What grew, by call path</title>\n",
-	    ICICLE_W, (depth + 1) * ICICLE_ROW + 2);
-	icicle_node(b, nodes, 0, 0, ICICLE_W, nodes[0].value, bytes);
-	buf_printf(b, "</svg>\n");
+	buf_printf(b, "<p class=\"muted\">Width: what changed through a "
+	    "frame; <span class=\"grew\">red grew</span>, <span class=\""
+	    "shrank\">blue shrank</span>, deeper for a larger share. Point at "
+	    "a frame for its numbers; click to zoom.</p>\n"
+	    "<div id=\"graphbar\"></div>\n<svg id=\"icicle\" width=\"%d\" "
+	    "height=\"%u\" role=\"img\"><title>What changed, by call path"
+	    "</title>\n", ICICLE_W, (depth + 1) * ICICLE_ROW + 2);
+	icicle_node(b, nodes, 0, 0, ICICLE_W, minw, nodes[0].value, bytes);
+	buf_printf(b, "</svg>\n<script>%s</script>\n", icicle_script);
 	free(nodes);
+}
+
+/* Two snapshots of a target, decoded into one symtab for a diff. */
+static int
+load_pair(struct store *store, const struct target_config *tc,
+    const char *base, const char *cur, struct symtab *st,
+    struct profile **pb, struct profile **pc, char **cause)
+{
+	char	path[4096];
+
+	*pb = *pc = NULL;
+	if (!store_id_valid(base) || !store_id_valid(cur)) {
+		xasprintf(cause, "malformed snapshot id");
+		return -1;
+	}
+	if (store_path(store, tc->name, cur, path, sizeof path) == -1 ||
+	    (*pc = profile_load(path, PROFILE_MAX_INFLATED, st,
+	    cause)) == NULL ||
+	    store_path(store, tc->name, base, path, sizeof path) == -1 ||
+	    (*pb = profile_load(path, PROFILE_MAX_INFLATED, st,
+	    cause)) == NULL) {
+		if (*cause == NULL)
+			xasprintf(cause, "no such snapshot");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -638,24 +1004,14 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 	struct symtab		*st;
 	struct profile		*pb = NULL, *pc = NULL;
 	struct report		*r = NULL;
-	char			 path[4096], f[64], c[64];
+	char			 f[64], c[64];
 	size_t			 i, n;
 	int			 idx, rc = -1;
 	bool			 bytes;
 
 	st = symtab_new();
-	if (!store_id_valid(base) || !store_id_valid(cur)) {
-		xasprintf(cause, "malformed snapshot id");
+	if (load_pair(store, tc, base, cur, st, &pb, &pc, cause) == -1)
 		goto out;
-	}
-	if (store_path(store, tc->name, cur, path, sizeof path) ==
-	    -1 || (pc = profile_load(path, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL)
-		goto missing;
-	if (store_path(store, tc->name, base, path, sizeof path) ==
-	    -1 || (pb = profile_load(path, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL)
-		goto missing;
 	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
 	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
 		goto out;
@@ -679,8 +1035,8 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 			    tc->name, base, cur, types[i], types[i]);
 	}
 	human(f, sizeof f, (double)r->net, bytes);
-	buf_printf(b, "<br>net growth %s</p>\n<h2>What grew, by call path"
-	    "</h2>\n", f);
+	buf_printf(b, "<br>net growth %s</p>\n<h2>What changed, by call "
+	    "path</h2>\n", f);
 	icicle(b, r, bytes);
 	buf_printf(b, "<h2>Functions</h2>\n<table id=\"functions\"><tr><th>"
 	    "flat</th><th>cum</th><th>function</th></tr>\n");
@@ -691,7 +1047,14 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 		buf_printf(b, "<tr><td class=\"n\">%s</td><td class=\"n\">%s"
 		    "</td><td><code>", f, c);
 		buf_html(b, r->fns[i].name);
-		buf_printf(b, "</code></td></tr>\n");
+		buf_printf(b, "</code> <a class=\"lines\" href=\"/targets/%s/"
+		    "list?base=%s&amp;current=%s&amp;sample_index=", tc->name,
+		    base, cur);
+		/* The profile's own words: escaped like the names. */
+		query_escape(b, r->sample_type);
+		buf_printf(b, "&amp;fn=");
+		query_escape(b, r->fns[i].name);
+		buf_printf(b, "\">lines</a></td></tr>\n");
 	}
 	buf_printf(b, "</table>\n");
 	if (r->nfns > n)
@@ -701,11 +1064,165 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 		    cur);
 	tail(b);
 	rc = 0;
-	goto out;
-missing:
-	if (*cause == NULL)
-		xasprintf(cause, "no such snapshot");
 out:
+	report_free(r);
+	profile_free(pb);
+	profile_free(pc);
+	symtab_free(st);
+	return rc;
+}
+
+/* A regular expression that matches name and nothing else. */
+static char *
+exact_regex(const char *name)
+{
+	char	*re, *q;
+
+	re = q = xmalloc(2 * strlen(name) + 3);
+	*q++ = '^';
+	for (; *name != '\0'; name++) {
+		if (strchr("\\.^$|?*+()[]{}", *name) != NULL)
+			*q++ = '\\';
+		*q++ = *name;
+	}
+	*q++ = '$';
+	*q = '\0';
+	return re;
+}
+
+/* A list row's colour: what grew red, what shrank blue, by share. */
+static void
+line_row(struct buf *b, const struct list_line *ln, int64_t total,
+    bool bytes)
+{
+	char	c[48], f[64], k[64];
+
+	/* Lighter than the graph's: text is read on it. */
+	frame_colour(c, sizeof c, ln->cum, total, 72);
+	if (ln->flat != 0 || ln->cum != 0) {
+		signed_human(f, sizeof f, ln->flat, bytes);
+		signed_human(k, sizeof k, ln->cum, bytes);
+		buf_printf(b, "<tr class=\"hot\" style=\"background:%s\">", c);
+	} else {
+		snprintf(f, sizeof f, ".");
+		snprintf(k, sizeof k, ".");
+		buf_printf(b, "<tr>");
+	}
+	buf_printf(b, "<td class=\"n\">%lld</td><td class=\"n\">%s</td>"
+	    "<td class=\"n\">%s</td><td><pre>", (long long)ln->line, f, k);
+	if (ln->text != NULL) {
+		char *t = xstrndup(ln->text, ln->len);
+
+		buf_html(b, t);
+		free(t);
+	}
+	buf_printf(b, "</pre></td></tr>\n");
+}
+
+int
+page_list(struct buf *b, struct store *store, struct target *t,
+    const char *fn, const char *base, const char *cur, const char *type,
+    char **cause)
+{
+	const struct target_config	*tc = target_config(t);
+	const struct judge		*j = target_status(t)->judge;
+	struct list_options	 lo;
+	struct symtab		*st;
+	struct profile		*pb = NULL, *pc = NULL;
+	struct report		*r = NULL;
+	struct list		*l = NULL;
+	char			*re = NULL, f[64], k[64];
+	size_t			 i, n;
+	int			 idx, rc = -1;
+	bool			 bytes, leak;
+
+	st = symtab_new();
+	if (fn == NULL || *fn == '\0') {
+		xasprintf(cause, "no function named (fn=)");
+		goto out;
+	}
+	/*
+	 * By default, the diff the alert's functions come from; for a
+	 * goroutine leak profile, whose goroutines are the leak, the newest.
+	 */
+	leak = strcmp(config_target_kind(tc), "goroutineleak") == 0;
+	if (leak && (base == NULL || *base == '\0') &&
+	    (cur == NULL || *cur == '\0') && judge_latest(j) != NULL)
+		base = cur = judge_latest(j)->id;
+	else if ((base == NULL || *base == '\0') &&
+	    (cur == NULL || *cur == '\0')) {
+		if (judge_first(j) == NULL || judge_first(j) ==
+		    judge_latest(j)) {
+			xasprintf(cause, "the window has not two snapshots "
+			    "yet");
+			goto out;
+		}
+		base = judge_first(j)->id;
+		cur = judge_latest(j)->id;
+	}
+	if (load_pair(store, tc, base != NULL ? base : "",
+	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
+		goto out;
+	/* One snapshot: its own numbers, not a diff with itself. */
+	if (strcmp(base, cur) == 0) {
+		profile_free(pb);
+		pb = NULL;
+	}
+	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
+	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
+	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+		goto out;
+	re = exact_regex(fn);
+	memset(&lo, 0, sizeof lo);
+	lo.regex = re;
+	lo.source_path = tc->source_path;
+	lo.within = true;
+	if ((l = list_make(pb, pc, idx, r->total, &lo, cause)) == NULL)
+		goto out;
+	bytes = strcmp(r->unit, "bytes") == 0;
+	head(b, fn);
+	buf_printf(b, "<p><a href=\"/\">targets</a> &rsaquo; <a href=\""
+	    "/targets/%s\">%s</a> &rsaquo; <a href=\"/targets/%s/diff?"
+	    "base=%s&amp;current=%s&amp;sample_index=", tc->name, tc->name,
+	    tc->name, base, cur);
+	query_escape(b, r->sample_type);
+	buf_printf(b, "\">diff</a></p>\n<h1><code>");
+	buf_html(b, fn);
+	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", pb == NULL ?
+	    "values" : "growth");
+	buf_html(b, r->sample_type);
+	if (pb == NULL)
+		buf_printf(b, ") in snapshot %s", cur);
+	else
+		buf_printf(b, ") from snapshot %s to %s", base, cur);
+	buf_printf(b, ", as <code>go tool pprof -list</code> shows it.");
+	if (tc->source_path == NULL)
+		buf_printf(b, " Set <code>source_path</code> for the target "
+		    "to see the source text.");
+	buf_printf(b, "</p>\n");
+	for (i = 0; i < l->nfns; i++) {
+		signed_human(f, sizeof f, l->fns[i].flat, bytes);
+		signed_human(k, sizeof k, l->fns[i].cum, bytes);
+		buf_printf(b, "<h2>");
+		buf_html(b, l->fns[i].file != NULL ? l->fns[i].file :
+		    "(no file)");
+		buf_printf(b, "</h2>\n<p>%s flat, %s cum", f, k);
+		if (l->fns[i].error != NULL) {
+			buf_printf(b, " <span class=\"muted\">(");
+			buf_html(b, l->fns[i].error);
+			buf_printf(b, ")</span>");
+		}
+		buf_printf(b, "</p>\n<table class=\"lines\"><tr><th>line</th>"
+		    "<th>flat</th><th>cum</th><th>source</th></tr>\n");
+		for (n = 0; n < l->fns[i].nlines; n++)
+			line_row(b, &l->fns[i].lines[n], r->total, bytes);
+		buf_printf(b, "</table>\n");
+	}
+	tail(b);
+	rc = 0;
+out:
+	free(re);
+	list_free(l);
 	report_free(r);
 	profile_free(pb);
 	profile_free(pc);

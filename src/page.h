@@ -1,10 +1,14 @@
 /*
  * The pages people open: server-rendered HTML with inline SVG and a few
- * lines of CSS, no external assets and no script. The overview lists every
- * target, firing first, and pages, filters and sorts on the server; a
- * target's page charts its history, names what its alert found and lists
- * its snapshots; the diff of two snapshots is a table and an icicle graph
- * of what grew.
+ * lines of CSS, no external assets. The overview lists every target,
+ * firing first, with a sparkline of each one's window, and pages, filters
+ * and sorts on the server; a target's page charts its history with the
+ * alert's pending and firing times, and its alert's functions over the
+ * window beside the total, names what its alert found and lists its
+ * snapshots; the diff of two snapshots is a table and an icicle graph of
+ * what grew (red) and shrank (blue), which a little inline script zooms
+ * and searches; a function's line view lists its lines' growth and, with
+ * the target's source_path, their text. Everything reads without script.
  */
 #ifndef PAGE_H
 #define PAGE_H
@@ -23,5 +27,16 @@ void	page_target(struct buf *, struct store *, struct target *);
 int	page_diff(struct buf *, struct store *, struct target *,
 	    const char *base, const char *current, const char *sample_index,
 	    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * The line view of a function: its source lines with their growth from the
+ * diff of base to current (by default, the window's first and last
+ * snapshots, whence the alert's functions come) and their text when the
+ * target's source_path has the file. 0, or -1 with *cause.
+ */
+int	page_list(struct buf *, struct store *, struct target *,
+	    const char *fn, const char *base, const char *current,
+	    const char *sample_index, char **cause)
+	    __attribute__((warn_unused_result));
 
 #endif

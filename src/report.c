@@ -892,14 +892,18 @@ tree_add(struct tree_build *tb, const uint32_t *stack, uint32_t n, int64_t v)
 {
 	const struct sym_loc	*locs = symtab_locs(tb->st), *loc;
 	const struct sym_line	*lines = symtab_lines(tb->st);
+	const struct sym_line	*ln;
 	uint32_t		 i, j, k, cur = 0, node, *slot;
+	int64_t			 a = v < 0 ? -v : v;
 
-	tb->nodes[0].value += v;
+	tb->nodes[0].value += a;
+	tb->nodes[0].delta += v;
 	for (i = n; i-- > 0;) {
 		loc = &locs[stack[i]];
 		k = loc->nlines > 0 ? loc->nlines : 1;
 		for (j = k; j-- > 0;) {
-			node = lines[loc->line0 + j].node;
+			ln = &lines[loc->line0 + j];
+			node = ln->node;
 			slot = tree_slot(&tb->map, (uint64_t)cur << 32 | node);
 			if (*slot == 0) {
 				if (tb->n == tb->cap) {
@@ -917,7 +921,14 @@ tree_add(struct tree_build *tb, const uint32_t *stack, uint32_t n, int64_t v)
 				*slot = tb->n++;
 			}
 			cur = *slot;
-			tb->nodes[cur].value += v;
+			tb->nodes[cur].value += a;
+			tb->nodes[cur].delta += v;
+			if (a > tb->nodes[cur].best && ln->func != SYM_NONE) {
+				tb->nodes[cur].best = a;
+				tb->nodes[cur].file = symtab_str(tb->st,
+				    symtab_func(tb->st, ln->func)->filename)->s;
+				tb->nodes[cur].line = ln->line;
+			}
 		}
 	}
 }
@@ -951,13 +962,13 @@ report_tree(const struct report *r, size_t *nout)
 	tb.n = 1;
 	if (r->stacks != NULL) {
 		for (i = 0; i < r->stacks->n; i++)
-			if (r->stacks->ms[i].v > 0)
+			if (r->stacks->ms[i].v != 0)
 				tree_add(&tb, r->stacks->ms[i].stack,
 				    r->stacks->ms[i].n, r->stacks->ms[i].v);
 	} else
 		for (s = 0; s < p->nsamples; s++)
 			if ((v = p->values[s * p->ntypes +
-			    r->sample_index]) > 0)
+			    r->sample_index]) != 0)
 				tree_add(&tb, &p->stacks[p->stack_off[s]],
 				    p->stack_off[s + 1] - p->stack_off[s], v);
 	free(tb.map.keys);

@@ -84,14 +84,20 @@ size_t		 report_stack(const struct report *, const char *name,
 		    const char **frames, size_t max);
 
 /*
- * The call tree of what grew: the samples with positive values (in a
- * diff, the merged samples), by call path from the root, each node the
- * sum of what grew through it. Node 0 is the root; children follow their
- * parent, linked as siblings, largest first. For icicle graphs.
+ * The call tree of what changed: the samples with non-zero values (in a
+ * diff, the merged samples), by call path from the root. A node's value is
+ * the sum of the absolute values through it, its width in a graph, and its
+ * delta the signed sum, what grew (positive) or shrank (negative) through
+ * it. Node 0 is the root; children follow their parent, linked as
+ * siblings, widest first. For icicle graphs.
  */
 struct report_node {
 	const char	*name;
+	const char	*file;		/* of the largest sample through it */
+	int64_t		 line;
 	int64_t		 value;
+	int64_t		 delta;
+	int64_t		 best;		/* that sample's absolute value */
 	uint32_t	 parent;
 	uint32_t	 child;		/* first child, or 0 */
 	uint32_t	 next;		/* next sibling, or 0 */

@@ -164,8 +164,8 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	size_t		 top[SUMMARY_BY_OWN], ntop, i, n, best;
 	int		 idx, oidx = -1, aidx = -1;
 
-	if (strcmp(kind, "goroutine") == 0)
-		idx = type_index(p, "goroutine");
+	if (strcmp(kind, "goroutine") == 0 || strcmp(kind, "goroutineleak") == 0)
+		idx = type_index(p, kind);
 	else {
 		idx = type_index(p, "inuse_space");
 		oidx = type_index(p, "inuse_objects");

@@ -320,7 +320,7 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 	note.target = t->cfg->name;
 	note.labels = t->cfg->labels;
 	note.nlabels = t->cfg->nlabels;
-	note.kind = strcmp(j->p.kind, "goroutine") == 0 ? NOTE_GOROUTINE :
+	note.kind = strncmp(j->p.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
 	    NOTE_HEAP;
 	/* The alert began when it started growing; a resolved one ended
 	 * when it entered inactive. */
@@ -1072,7 +1072,7 @@ target_evidence_done(struct scrape_result *r, void *arg)
 		    r->error);
 		return;
 	}
-	text = strcmp(config_target_kind(t->cfg), "goroutine") == 0;
+	text = strncmp(config_target_kind(t->cfg), "goroutine", 9) == 0;
 	if (evidence_put(store_root(t->deps.store), t->cfg->name,
 	    clock_real_ms(), text, r->body, r->len, t->st.evidence,
 	    &cause) == -1) {
@@ -1094,21 +1094,32 @@ target_evidence_done(struct scrape_result *r, void *arg)
  * The alert went pending: take, once, what a person wants at once, with
  * the scrape's own limits: a heap profile right after a GC, so that it is
  * the live heap (unless force_gc is never), or the goroutine dump with
- * every stack.
+ * every stack (for goroutine and goroutine leak targets).
  */
 static void
 target_evidence(struct target *t)
 {
 	struct scrape_request	 req;
 	struct scrape_header	*h;
+	const char		*kind;
 	char			*url;
 	size_t			 n;
 
 	if (t->cfg->url == NULL || t->evidence_job != NULL)
 		return;
 	h = target_request(t, &req);
-	if (strcmp(config_target_kind(t->cfg), "goroutine") == 0) {
+	kind = config_target_kind(t->cfg);
+	if (strncmp(kind, "goroutine", 9) == 0) {
 		n = strcspn(t->cfg->url, "?");
+		/*
+		 * A leak profile's evidence is the same dump of every
+		 * goroutine: .../goroutineleak[/] becomes .../goroutine.
+		 */
+		if (strcmp(kind, "goroutineleak") == 0) {
+			if (t->cfg->url[n - 1] == '/')
+				n--;
+			n -= strlen("leak");
+		}
 		xasprintf(&url, "%.*s?debug=2", (int)n, t->cfg->url);
 	} else if (t->cfg->force_gc == FORCE_GC_NEVER)
 		url = xstrdup(t->cfg->url);	/* no GC, as it says */

@@ -44,7 +44,8 @@ export GOPATH="${GOPATH:-$top_builddir/.cache/go}"
 # Build the fixture service once per build tree; prints its path.
 fixture_bin() {
 	local bin="$top_builddir/tests/fixture-svc"
-	if [ ! -x "$bin" ] || [ "$top_srcdir/tests/fixture/main.go" -nt "$bin" ]; then
+	if [ ! -x "$bin" ] || [ -n "$(find "$top_srcdir/tests/fixture" \
+	    -name '*.go' -newer "$bin")" ]; then
 		(cd "$top_srcdir/tests/fixture" && go build -o "$bin" .) >&2 ||
 		    return 1
 	fi

@@ -188,6 +188,37 @@ test_diff(void)
 	 * main alone -50. */
 	is_int(r->total, 297, "total over merged samples");
 	is_int(r->net, 197, "net growth");
+	/*
+	 * The diff's call tree: widths the absolute change, deltas signed,
+	 * so main.main's own -50 shows as what its callees do not explain.
+	 */
+	{
+		struct report_node	*t;
+		size_t			 n, i, k;
+		int64_t			 own;
+
+		t = report_tree(r, &n);
+		is_int(t[0].value, 297, "tree: the root's width is the total");
+		is_int(t[0].delta, 197, "tree: the root's delta is the net");
+		for (i = 1; i < n && strcmp(t[i].name, "main.main") != 0; i++)
+			;
+		ok(i < n && t[i].depth == 1, "tree: main.main under the root");
+		if (i < n) {
+			is_int(t[i].value, 297, "tree: main.main's width");
+			own = t[i].delta;
+			for (k = t[i].child; k != 0; k = t[k].next)
+				own -= t[k].delta;
+			is_int(own, -50, "tree: main.main's own delta shrank");
+			is_str(t[i].file, "main.go", "tree: main.main's file");
+			is_int(t[i].line, 20, "tree: main.main's line");
+			k = t[i].child;
+			is_str(k != 0 ? t[k].name : NULL, "main.leak",
+			    "tree: the widest child first");
+			is_int(k != 0 ? t[k].delta : 0, 207,
+			    "tree: main.leak grew 207");
+		}
+		free(t);
+	}
 	report_free(r);
 
 	/* A profile with other sample types cannot be diffed. */
