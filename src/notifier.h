@@ -42,29 +42,8 @@
  * (the alert state machine, with notifier_send_to() for each receiver at
  * its own interval); the notifier sends what it is given, once.
  *
- * Format json, the body of SPEC.md:
- *   {"status", "target", "labels", "kind", "since", "growth",
- *    "window_seconds", "top": [{"function", "growth", "file", "line",
- *    "stack"}], "base_snapshot", "current_snapshot"}
- * "since" is when the status began: the start of the alert when firing,
- * the time it ended when resolved (as "state" and "since" in
- * /api/v1/alerts). Times are RFC 3339 in UTC with milliseconds. A
- * function's "file" and "line" are null when unknown, and so is a
- * snapshot's URL, EXTERNAL_URL/api/v1/targets/NAME/snapshots/ID, without
- * an id.
- *
- * Format alertmanager, Alertmanager's POST /api/v2/alerts: a list of one
- * alert with labels alertname ("HeapGrowth" for heap targets,
- * "GoroutineGrowth" for goroutine targets, so that routes and inhibitions
- * can tell them apart), target and the target's labels; annotations
- * summary and description (the top functions, their growth and file:line,
- * and the diff between the two snapshots); startsAt, the start of the
- * alert; generatorURL, EXTERNAL_URL/api/v1/targets/NAME. endsAt follows
- * Prometheus: when resolved, the time it ended; when firing, now + 4 x
- * repeat_interval, as Prometheus sets now + 4 x its resend delay, so that
- * the alert stays active through two missed repeats yet resolves by itself
- * if heapwatchd goes away. Leaving it out would let Alertmanager resolve
- * the alert after its resolve_timeout (5 min), long before the next repeat.
+ * The bodies of both formats are webhook.h's; the spool entries,
+ * entry.h's; a receiver's queue and backoff, receiver.h's.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
@@ -73,55 +52,14 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "note.h"
+#include "receiver.h"
 
-#define NOTIFIER_QUEUE_MAX	1000	/* notes per receiver */
+#define NOTIFIER_QUEUE_MAX	RECEIVER_QUEUE_MAX
 #define NOTIFIER_SPOOL_ENTRY_MAX (1024 * 1024)	/* bytes of a spool entry */
-#define NOTE_FRAMES		5	/* stack frames per function, at most */
 
 struct event_base;
 struct notifier;
-
-enum note_status {
-	NOTE_FIRING,
-	NOTE_RESOLVED
-};
-
-enum note_kind {
-	NOTE_HEAP,
-	NOTE_GOROUTINE
-};
-
-/* One of the functions that grew the most. */
-struct note_function {
-	const char	*function;
-	int64_t		 growth;	/* bytes or goroutines */
-	const char	*file;		/* NULL: unknown */
-	int64_t		 line;		/* 0: unknown */
-	const char	*stack[NOTE_FRAMES];	/* innermost first */
-	size_t		 nstack;
-};
-
-/* One alert state change; notifier_send() copies what it needs. */
-struct alert_note {
-	enum note_status	 status;
-	const char		*key;		/* identity; NULL: target */
-	const char		*target;
-	const struct config_pair *labels;	/* the target's */
-	size_t			 nlabels;
-	enum note_kind		 kind;
-	int64_t			 since;		/* unix ms, the alert began */
-	int64_t			 ends;		/* unix ms, resolved at */
-	int64_t			 growth;	/* over the window */
-	uint64_t		 window_seconds;
-	const char		*summary;	/* one sentence */
-	const char		*signals;	/* that agree it grows, as
-						   "total, function, live heap";
-						   NULL: not said */
-	const struct note_function *top;	/* largest growth first */
-	size_t			 ntop;
-	const char		*base_snapshot;		/* ids, or NULL */
-	const char		*current_snapshot;
-};
 
 /* The counters of one receiver, for /metrics. */
 struct notifier_stats {
@@ -165,10 +103,5 @@ void		 notifier_stats(const struct notifier *, size_t i,
 /* The note at place j (0: the head) of receiver i's queue, or NULL. */
 const struct alert_note *notifier_queued(const struct notifier *, size_t i,
 		    size_t j);
-
-/* The body POSTed for a note to a receiver at now_ms; free() it. */
-char		*notifier_render(const struct alert_note *,
-		    const struct webhook_config *, const char *external_url,
-		    int64_t now_ms);
 
 #endif

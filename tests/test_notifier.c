@@ -1,6 +1,7 @@
 /*
- * Unit tests for src/notifier.c: the bodies of both formats, the queues,
- * and the spool that keeps them over a restart.
+ * Unit tests for src/notifier.c and the files it is made of (note.c,
+ * webhook.c, entry.c, receiver.c): the bodies of both formats, the
+ * queues, and the spool that keeps them over a restart.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "conf.h"
 #include "tap.h"
 #include "notifier.h"
+#include "webhook.h"
 
 #define EXT		"http://127.0.0.1:9470/"	/* slash dropped */
 #define SINCE		1700000000123LL		/* 2023-11-14T22:13:20.123Z */
@@ -83,7 +85,7 @@ body(const struct alert_note *n, enum webhook_format format)
 	wc.format = format;
 	wc.timeout_ms = 1000;
 	wc.repeat_interval_ms = 3600000;
-	s = notifier_render(n, &wc, EXT, NOW);
+	s = webhook_render(n, &wc, EXT, NOW);
 	ok(s != NULL && strchr(s, '\n') == NULL, "the body is one line");
 	if ((j = json_loads(s, 0, &err)) == NULL)
 		printf("# %s: %s\n", err.text, s);
@@ -488,8 +490,8 @@ same_bodies(const struct alert_note *got, const struct alert_note *want)
 	wc.repeat_interval_ms = 3600000;
 	for (f = WEBHOOK_JSON; f <= WEBHOOK_ALERTMANAGER; f++) {
 		wc.format = f;
-		g = notifier_render(got, &wc, EXT, NOW);
-		w = notifier_render(want, &wc, EXT, NOW);
+		g = webhook_render(got, &wc, EXT, NOW);
+		w = webhook_render(want, &wc, EXT, NOW);
 		if (strcmp(g, w) != 0) {
 			printf("# got  %s\n# want %s\n", g, w);
 			same = false;
