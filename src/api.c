@@ -103,12 +103,6 @@ api_target_labels(struct buf *b, const struct target *t, const char *extra)
 	buf_add(b, "}", 1);
 }
 
-static void
-family(struct buf *b, const char *name, const char *type, const char *help)
-{
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* How a family prints its values: as before, with printf's literals. */
 enum value_format {
 	VALUE_WHOLE,		/* a count; exact in a double up to 2^53 */
@@ -431,7 +425,7 @@ api_target_metrics(struct buf *b, struct api *api)
 	for (k = 0; k < sizeof target_families / sizeof *target_families;
 	    k++) {
 		f = &target_families[k];
-		family(b, f->name, f->type, f->help);
+		buf_family(b, f->name, f->type, f->help);
 		TARGET_FOREACH(t, api->st->targets) {
 			for (i = 0; i < f->nlabels; i++) {
 				if (!f->value(t, i, &v))
@@ -449,93 +443,20 @@ api_target_metrics(struct buf *b, struct api *api)
 	}
 }
 
-/* The webhooks' counters, by receiver url. */
-static void
-api_notifier_metrics(struct buf *b, struct api *api)
-{
-	struct notifier_stats	 st;
-	size_t			 i, n = notifier_receivers(api->st->notifier);
-	static const char	*results[] = { "sent", "failed", "dropped",
-	    "replaced", "restored" };
-	uint64_t		 v[5];
-	int			 k;
-
-	family(b, "heapwatch_notifications_total", "counter",
-	    "Webhook notes: delivered (sent), attempts that failed, notes "
-	    "dropped from a full queue, queued repeats replaced by newer, and "
-	    "notes queued again from the spool at start-up (restored).");
-	for (i = 0; i < n; i++) {
-		notifier_stats(api->st->notifier, i, &st);
-		v[0] = st.sent;
-		v[1] = st.failed;
-		v[2] = st.dropped;
-		v[3] = st.replaced;
-		v[4] = st.restored;
-		for (k = 0; k < 5; k++) {
-			buf_printf(b, "heapwatch_notifications_total{receiver=\"");
-			buf_label(b, st.url);
-			buf_printf(b, "\",result=\"%s\"} %llu\n", results[k],
-			    (unsigned long long)v[k]);
-		}
-	}
-	family(b, "heapwatch_notifications_queued", "gauge",
-	    "Webhook notes waiting to be delivered.");
-	for (i = 0; i < n; i++) {
-		notifier_stats(api->st->notifier, i, &st);
-		buf_printf(b, "heapwatch_notifications_queued{receiver=\"");
-		buf_label(b, st.url);
-		buf_printf(b, "\"} %zu\n", st.queued);
-	}
-	family(b, "heapwatch_notifications_spool_errors_total", "counter",
-	    "Webhook spool entries that could not be written, removed or "
-	    "read back.");
-	buf_printf(b, "heapwatch_notifications_spool_errors_total %llu\n",
-	    (unsigned long long)notifier_spool_errors(api->st->notifier));
-}
-
-/* The shard this heapwatchd is, and what the target files gave. */
+/* The discovery's and the shard's families. */
 static void
 api_discovery_metrics(struct buf *b, struct api *api)
 {
 	struct discovery_stats	st;
 
 	memset(&st, 0, sizeof st);
-	if (api->st->discovery != NULL)
-		discovery_stats(api->st->discovery, &st);
-	family(b, "heapwatch_shards", "gauge",
-	    "How many heapwatchd share the targets (shard.count).");
-	buf_printf(b, "heapwatch_shards %u\n", api->st->conf->shard.count);
-	family(b, "heapwatch_shard_index", "gauge",
-	    "Which of them this one is (shard.index).");
-	buf_printf(b, "heapwatch_shard_index %u\n", api->st->conf->shard.index);
-	family(b, "heapwatch_shard_targets", "gauge",
-	    "Targets this heapwatchd watches, by where they are configured.");
-	buf_printf(b, "heapwatch_shard_targets{source=\"static\"} %zu\n",
-	    api->st->nstatic);
-	buf_printf(b, "heapwatch_shard_targets{source=\"file_sd\"} %zu\n",
-	    api->st->ndiscovered);
-	family(b, "heapwatch_discovered_targets", "gauge",
-	    "Targets the target files define, for all shards.");
-	buf_printf(b, "heapwatch_discovered_targets %zu\n", st.targets);
-	family(b, "heapwatch_discovery_name_clashes", "gauge",
-	    "Discovered targets skipped because another target has the name.");
-	buf_printf(b, "heapwatch_discovery_name_clashes %zu\n",
-	    api->st->nclashes);
-	family(b, "heapwatch_discovery_files", "gauge",
-	    "Target files the file_sd patterns match.");
-	buf_printf(b, "heapwatch_discovery_files %zu\n", st.files);
-	family(b, "heapwatch_discovery_files_failing", "gauge",
-	    "Target files whose last read failed; their earlier targets stay.");
-	buf_printf(b, "heapwatch_discovery_files_failing %zu\n",
-	    st.files_failing);
-	family(b, "heapwatch_discovery_reads_total", "counter",
-	    "Reads of target files.");
-	buf_printf(b, "heapwatch_discovery_reads_total %llu\n",
-	    (unsigned long long)st.reads);
-	family(b, "heapwatch_discovery_errors_total", "counter",
-	    "Reads of target files that failed: unreadable, or not valid.");
-	buf_printf(b, "heapwatch_discovery_errors_total %llu\n",
-	    (unsigned long long)st.errors);
+	discovery_stats(api->st->discovery, &st);
+	st.shards = api->st->conf->shard.count;
+	st.shard_index = api->st->conf->shard.index;
+	st.watched_static = api->st->nstatic;
+	st.watched_sd = api->st->ndiscovered;
+	st.clashes = api->st->nclashes;
+	discovery_metrics(&st, b);
 }
 
 static void
@@ -560,25 +481,25 @@ route_metrics(struct api *api, struct http_reply *reply)
 		return;
 	}
 
-	family(&b, "heapwatch_build_info", "gauge",
+	buf_family(&b, "heapwatch_build_info", "gauge",
 	    "The version of heapwatchd running.");
 	buf_printf(&b, "heapwatch_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);
-	family(&b, "heapwatch_config_last_reload_successful", "gauge",
+	buf_family(&b, "heapwatch_config_last_reload_successful", "gauge",
 	    "Whether the last configuration reload succeeded.");
 	buf_printf(&b, "heapwatch_config_last_reload_successful %d\n",
 	    api->st->last_reload_ok ? 1 : 0);
-	family(&b, "heapwatch_config_last_reload_success_timestamp_seconds",
+	buf_family(&b, "heapwatch_config_last_reload_success_timestamp_seconds",
 	    "gauge", "When the configuration was last loaded.");
 	buf_printf(&b, "heapwatch_config_last_reload_success_timestamp_seconds"
 	    " %.3f\n", api->st->last_reload / 1000.0);
-	family(&b, "heapwatch_config_reloads_failed_total", "counter",
+	buf_family(&b, "heapwatch_config_reloads_failed_total", "counter",
 	    "Configuration reloads refused.");
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
 
 	api_target_metrics(&b, api);
-	api_notifier_metrics(&b, api);
+	notifier_metrics(api->st->notifier, &b);
 	api_discovery_metrics(&b, api);
 	reply->body = b.s;
 	reply->len = b.len;

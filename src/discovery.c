@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <event2/event.h>
 #include <yaml.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "discovery.h"
@@ -764,7 +766,10 @@ discovery_stats(const struct discovery *d, struct discovery_stats *st)
 {
 	size_t	i;
 
-	memset(st, 0, sizeof *st);
+	st->files = st->files_failing = st->targets = 0;
+	st->reads = st->errors = 0;
+	if (d == NULL)
+		return;
 	st->files = d->nfiles;
 	for (i = 0; i < d->nfiles; i++) {
 		if (d->files[i]->failing)
@@ -773,4 +778,71 @@ discovery_stats(const struct discovery *d, struct discovery_stats *st)
 	}
 	st->reads = d->reads;
 	st->errors = d->errors;
+}
+
+/*
+ * The families of /metrics, one row a series: a row with a help starts a
+ * family, one without adds a series to the family above.
+ */
+static const struct discovery_metric {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	const char	*labels;	/* as in {source="static"}; NULL */
+	size_t		 offset;	/* of the value in discovery_stats */
+} discovery_metrics_table[] = {
+	{ "heapwatch_shards", "gauge",
+	  "How many heapwatchd share the targets (shard.count).",
+	  NULL, offsetof(struct discovery_stats, shards) },
+	{ "heapwatch_shard_index", "gauge",
+	  "Which of them this one is (shard.index).",
+	  NULL, offsetof(struct discovery_stats, shard_index) },
+	{ "heapwatch_shard_targets", "gauge",
+	  "Targets this heapwatchd watches, by where they are configured.",
+	  "source=\"static\"", offsetof(struct discovery_stats,
+	  watched_static) },
+	{ "heapwatch_shard_targets", NULL, NULL,
+	  "source=\"file_sd\"", offsetof(struct discovery_stats,
+	  watched_sd) },
+	{ "heapwatch_discovered_targets", "gauge",
+	  "Targets the target files define, for all shards.",
+	  NULL, offsetof(struct discovery_stats, targets) },
+	{ "heapwatch_discovery_name_clashes", "gauge",
+	  "Discovered targets skipped because another target has the name.",
+	  NULL, offsetof(struct discovery_stats, clashes) },
+	{ "heapwatch_discovery_files", "gauge",
+	  "Target files the file_sd patterns match.",
+	  NULL, offsetof(struct discovery_stats, files) },
+	{ "heapwatch_discovery_files_failing", "gauge",
+	  "Target files whose last read failed; their earlier targets stay.",
+	  NULL, offsetof(struct discovery_stats, files_failing) },
+	{ "heapwatch_discovery_reads_total", "counter",
+	  "Reads of target files.",
+	  NULL, offsetof(struct discovery_stats, reads) },
+	{ "heapwatch_discovery_errors_total", "counter",
+	  "Reads of target files that failed: unreadable, or not valid.",
+	  NULL, offsetof(struct discovery_stats, errors) },
+};
+
+void
+discovery_metrics(const struct discovery_stats *st, struct buf *b)
+{
+	const struct discovery_metric	*m;
+	const uint64_t			*v;
+	size_t				 k;
+
+	for (k = 0; k < sizeof discovery_metrics_table /
+	    sizeof *discovery_metrics_table; k++) {
+		m = &discovery_metrics_table[k];
+		if (m->help != NULL)
+			buf_family(b, m->name, m->type, m->help);
+		v = (const uint64_t *)(const void *)((const char *)st +
+		    m->offset);
+		if (m->labels != NULL)
+			buf_printf(b, "%s{%s} %llu\n", m->name, m->labels,
+			    (unsigned long long)*v);
+		else
+			buf_printf(b, "%s %llu\n", m->name,
+			    (unsigned long long)*v);
+	}
 }

@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "curlev.h"
 #include "entry.h"
 #include "log.h"
@@ -17,6 +19,36 @@
 #include "spool.h"
 #include "webhook.h"
 #include "xmalloc.h"
+
+/*
+ * The receivers' series of /metrics, one row each, in their families: a
+ * row with a help starts a family, one without adds a series to the
+ * family above. Every series has a receiver label, the receiver's url.
+ */
+static const struct notifier_metric {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	const char	*result;	/* the result label; NULL: none */
+	size_t		 offset;	/* of the value in receiver_stats */
+} notifier_metrics_table[] = {
+	{ "heapwatch_notifications_total", "counter",
+	  "Webhook notes: delivered (sent), attempts that failed, notes "
+	  "dropped from a full queue, queued repeats replaced by newer, and "
+	  "notes queued again from the spool at start-up (restored).",
+	  "sent", offsetof(struct receiver_stats, sent) },
+	{ "heapwatch_notifications_total", NULL, NULL,
+	  "failed", offsetof(struct receiver_stats, failed) },
+	{ "heapwatch_notifications_total", NULL, NULL,
+	  "dropped", offsetof(struct receiver_stats, dropped) },
+	{ "heapwatch_notifications_total", NULL, NULL,
+	  "replaced", offsetof(struct receiver_stats, replaced) },
+	{ "heapwatch_notifications_total", NULL, NULL,
+	  "restored", offsetof(struct receiver_stats, restored) },
+	{ "heapwatch_notifications_queued", "gauge",
+	  "Webhook notes waiting to be delivered.",
+	  NULL, offsetof(struct receiver_stats, queued) },
+};
 
 struct notifier {
 	struct receiver_env	 env;		/* of every receiver */
@@ -87,8 +119,9 @@ notifier_reconfigure(struct notifier *nf, const struct webhook_config *wc,
 			continue;
 		receiver_stats(old[j], &st);
 		if (st.queued > 0)
-			log_warnx("webhook %s: removed, %zu notes not sent",
-			    receiver_config(old[j])->url, st.queued);
+			log_warnx("webhook %s: removed, %llu notes not sent",
+			    receiver_config(old[j])->url,
+			    (unsigned long long)st.queued);
 		receiver_free(old[j], true);
 	}
 	free(old);
@@ -163,6 +196,37 @@ notifier_stats(const struct notifier *nf, size_t i, struct notifier_stats *st)
 	st->replaced = rs.replaced;
 	st->restored = rs.restored;
 	st->queued = rs.queued;
+}
+
+void
+notifier_metrics(const struct notifier *nf, struct buf *b)
+{
+	const struct notifier_metric	*m;
+	struct receiver_stats		 st;
+	const uint64_t			*v;
+	size_t				 k, i, n = nf != NULL ? nf->nrcv : 0;
+
+	for (k = 0; k < sizeof notifier_metrics_table /
+	    sizeof *notifier_metrics_table; k++) {
+		m = &notifier_metrics_table[k];
+		if (m->help != NULL)
+			buf_family(b, m->name, m->type, m->help);
+		for (i = 0; i < n; i++) {
+			receiver_stats(nf->rcv[i], &st);
+			v = (const uint64_t *)(const void *)
+			    ((const char *)&st + m->offset);
+			buf_printf(b, "%s{receiver=\"", m->name);
+			buf_label(b, receiver_config(nf->rcv[i])->url);
+			if (m->result != NULL)
+				buf_printf(b, "\",result=\"%s", m->result);
+			buf_printf(b, "\"} %llu\n", (unsigned long long)*v);
+		}
+	}
+	buf_family(b, "heapwatch_notifications_spool_errors_total", "counter",
+	    "Webhook spool entries that could not be written, removed or "
+	    "read back.");
+	buf_printf(b, "heapwatch_notifications_spool_errors_total %llu\n",
+	    (unsigned long long)(nf != NULL ? nf->env.spool_errors : 0));
 }
 
 uint64_t

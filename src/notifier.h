@@ -58,6 +58,7 @@
 #define NOTIFIER_QUEUE_MAX	RECEIVER_QUEUE_MAX
 #define NOTIFIER_SPOOL_ENTRY_MAX (1024 * 1024)	/* bytes of a spool entry */
 
+struct buf;
 struct event_base;
 struct notifier;
 
@@ -100,6 +101,8 @@ uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,
 		    struct notifier_stats *);
+/* The notifier's families of /metrics, by receiver; nf may be NULL. */
+void		 notifier_metrics(const struct notifier *nf, struct buf *);
 /* The note at place j (0: the head) of receiver i's queue, or NULL. */
 const struct alert_note *notifier_queued(const struct notifier *, size_t i,
 		    size_t j);

@@ -44,7 +44,7 @@ struct receiver_stats {
 	uint64_t	 dropped;	/* notes dropped from a full queue */
 	uint64_t	 replaced;	/* queued notes replaced by a newer */
 	uint64_t	 restored;	/* notes queued again from the spool */
-	size_t		 queued;	/* waiting, and the one in flight */
+	uint64_t	 queued;	/* waiting, and the one in flight */
 };
 
 struct receiver	*receiver_new(struct receiver_env *,
