@@ -2,8 +2,9 @@
 # What the status page costs with 1,000 targets (a figure, not a test):
 # heapwatchd watching one Go service as 1,000 targets, each scraped once;
 # then the median and worst of 50 requests of the overview, one of its
-# later pages, a filtered one, a target's page, /metrics and
-# /api/v1/targets, as curl times them on loopback.
+# later pages, a filtered one, a target's page, /metrics (as text and
+# gzipped, as Prometheus asks) and /api/v1/targets, as curl times them on
+# loopback.
 #
 #   bench/status.sh [BUILD-DIR]
 set -eu
@@ -43,17 +44,18 @@ scraped=$(curl -fs "http://127.0.0.1:$port/api/v1/targets" |
     jq '[.[] | select(.snapshots > 0)] | length')
 echo "$scraped of $n targets scraped"
 
-measure() {	# measure NAME PATH
-	local t
+measure() {	# measure NAME PATH [CURL-ARG...]
+	local t name=$1 path=$2
+	shift 2
 	for _ in $(seq 1 50); do
-		curl -fs -o /dev/null -w '%{time_total}\n' \
-		    "http://127.0.0.1:$port$2"
+		curl -fs -o /dev/null -w '%{time_total}\n' "$@" \
+		    "http://127.0.0.1:$port$path"
 	done | sort -n >"$work/times"
 	t=$(sed -n '25p' "$work/times")
-	printf '%-28s median %6.1f ms  worst %6.1f ms  %7d bytes\n' "$1" \
+	printf '%-28s median %6.1f ms  worst %6.1f ms  %7d bytes\n' "$name" \
 	    "$(echo "$t * 1000" | bc -l)" \
 	    "$(echo "$(tail -n 1 "$work/times") * 1000" | bc -l)" \
-	    "$(curl -fs "http://127.0.0.1:$port$2" | wc -c)"
+	    "$(curl -fs "$@" "http://127.0.0.1:$port$path" | wc -c)"
 }
 measure "overview, page 1" "/"
 measure "overview, page 7" "/?page=7"
@@ -61,5 +63,6 @@ measure "overview, filtered" "/?q=team-3"
 measure "overview, by growth" "/?sort=growth"
 measure "a target's page" "/targets/svc-0500"
 measure "/metrics" "/metrics"
+measure "/metrics, gzip" "/metrics" -H "Accept-Encoding: gzip"
 measure "/api/v1/targets" "/api/v1/targets"
 ps -o rss= -p "${pids[1]}" | awk '{ printf "heapwatchd RSS: %.1f MiB\n", $1 / 1024 }'

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <libdeflate.h>
 
 #include "api.h"
 #include "conf.h"
@@ -31,12 +32,13 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	12
+#define NREQ	14
 #define BODY_MAX	(256 << 10)
 
 static const struct {
 	const char	*method;
 	const char	*path;
+	const char	*header;	/* one more request header, or NULL */
 } reqs[NREQ] = {
 	{ "GET", "/-/healthy" },
 	{ "GET", "/-/ready" },
@@ -50,11 +52,15 @@ static const struct {
 	{ "GET", "/api/v1/targets/nope/snapshots" },
 	{ "GET", "/api/v1/targets/api/snapshots" },
 	{ "GET", "/nowhere" },
+	/* Sent as is: curl would inflate it if it asked for gzip itself. */
+	{ "GET", "/metrics", "Accept-Encoding: gzip" },
+	{ "GET", "/metrics", "Accept-Encoding: gzip;q=0, identity" },
 };
 
 struct answer {
 	long	 status;
 	char	*body;
+	size_t	 len;
 };
 
 static int	reloads;
@@ -90,12 +96,13 @@ collect(char *p, size_t size, size_t n, void *arg)
 static void
 client(int port, const char *path)
 {
-	CURL	*c;
-	FILE	*out = fopen(path, "w"), *body;
-	char	 url[128], *buf;
-	size_t	 len;
-	long	 status;
-	int	 i;
+	CURL			*c;
+	struct curl_slist	*h;
+	FILE			*out = fopen(path, "w"), *body;
+	char			 url[128], *buf;
+	size_t			 len;
+	long			 status;
+	int			 i;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (i = 0; i < NREQ; i++) {
@@ -110,6 +117,9 @@ client(int port, const char *path)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+		h = reqs[i].header != NULL ? curl_slist_append(NULL,
+		    reqs[i].header) : NULL;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		status = 0;
 		if (curl_easy_perform(c) == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -118,9 +128,31 @@ client(int port, const char *path)
 		fwrite(buf, 1, len, out);
 		free(buf);
 		curl_easy_cleanup(c);
+		curl_slist_free_all(h);
 	}
 	fclose(out);
 	_exit(0);
+}
+
+/* Inflate a whole gzip member into *out (NULL on failure). */
+static int
+gunzip(const char *in, size_t len, char **out, size_t *outlen)
+{
+	struct libdeflate_decompressor	*d;
+	size_t				 cap = BODY_MAX * 8;
+	enum libdeflate_result		 r;
+
+	*out = xmalloc(cap);
+	if ((d = libdeflate_alloc_decompressor()) == NULL)
+		abort();
+	r = libdeflate_gzip_decompress(d, in, len, *out, cap, outlen);
+	libdeflate_free_decompressor(d);
+	if (r != LIBDEFLATE_SUCCESS) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -160,6 +192,7 @@ read_answers(FILE *in, struct answer *a)
 	for (i = 0; i < NREQ; i++) {
 		a[i].status = 0;
 		a[i].body = xstrdup("");
+		a[i].len = 0;
 		if (fscanf(in, "%ld %zu\n", &a[i].status, &len) != 2 ||
 		    len > BODY_MAX)
 			continue;
@@ -167,6 +200,8 @@ read_answers(FILE *in, struct answer *a)
 		a[i].body = xcalloc(1, len + 1);
 		if (fread(a[i].body, 1, len, in) != len)
 			a[i].body[0] = '\0';
+		else
+			a[i].len = len;
 	}
 }
 
@@ -215,6 +250,8 @@ main(void)
 	struct api		*api;
 	char			 dir[] = "/tmp/test_api.XXXXXX", path[256];
 	char			 listen[64], want[256], *cause = NULL;
+	char			*plain;
+	size_t			 plainlen;
 	FILE			*f, *in;
 	pid_t			 pid;
 	size_t			 i;
@@ -318,6 +355,15 @@ main(void)
 	    "no gctrace lines for targets without gctrace");
 	ok(strstr(a[6].body, "heapwatch_config_reloads_failed_total 0\n")
 	    != NULL, "the reload counters are the state's");
+	/* The targets are never scraped here: every render is the same. */
+	is_int(a[12].status, 200, "/metrics with Accept-Encoding: gzip is 200");
+	ok(gunzip(a[12].body, a[12].len, &plain, &plainlen) == 0 &&
+	    plainlen == a[6].len && memcmp(plain, a[6].body, plainlen) == 0,
+	    "its body gunzips to the text served without gzip (%zu bytes "
+	    "from %zu)", a[12].len, a[6].len);
+	free(plain);
+	ok(a[13].len == a[6].len && memcmp(a[13].body, a[6].body,
+	    a[6].len) == 0, "gzip;q=0 gets the text as it is");
 	is_int(a[7].status, 200, "/api/v1/targets is 200");
 	ok(strstr(a[7].body, "\"name\":\"api\"") != NULL &&
 	    strstr(a[7].body, "\"name\":\"jobs\"") != NULL &&
