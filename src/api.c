@@ -498,10 +498,11 @@ api_metrics_render(struct api *api)
 
 /*
  * Gzip the body kept, once for every request that takes gzip until it is
- * rendered again. Level 6 is Go's gzip default, which Prometheus's client
- * libraries serve: a /metrics body shrinks to about a tenth, and costs
- * some 20 ms a MB to compress, counted with the rendering in the time
- * that says how long the body is reused.
+ * rendered again; the time counts with the rendering's in how long the
+ * body is reused. Level 1: on a MB of /metrics text of 1,000 targets,
+ * libdeflate's level 1 takes 2 ms for 11% of the size, level 6 (Go's
+ * default) 12.5 ms for 8.6%, level 9 135 ms for 8.3%; the loop is not
+ * held for the last few KB.
  */
 static void
 api_metrics_gzip(struct api *api)
@@ -512,7 +513,7 @@ api_metrics_gzip(struct api *api)
 
 	if (api->metrics_gz != NULL)
 		return;
-	if ((c = libdeflate_alloc_compressor(6)) == NULL)
+	if ((c = libdeflate_alloc_compressor(1)) == NULL)
 		fatalx("libdeflate_alloc_compressor failed");
 	bound = libdeflate_gzip_compress_bound(c, api->metrics_len);
 	api->metrics_gz = xmalloc(bound);
