@@ -152,11 +152,10 @@ address_name(const char *a)
 static bool
 parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 {
-	yaml_node_pair_t	*pair;
+	struct yamlx_pairs	 w;
 	yaml_node_t		*k, *v;
 	const char		*name, *value, *why;
-	bool			 good = true, *usable;
-	size_t			 i;
+	bool			 good = true;
 
 	if (map->type != YAML_MAPPING_NODE) {
 		yamlx_error(y, map, "labels: expected a map, not %s",
@@ -166,15 +165,8 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 	g->labels = xcalloc(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start + 1, sizeof *g->labels);
 	/* A repeated name would give the target two labels of that name. */
-	usable = yamlx_keys(y, map);
-	for (i = 0, pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; i++, pair++) {
-		if (!usable[i]) {
-			good = false;
-			continue;
-		}
-		k = yamlx_node(y, pair->key);
-		v = yamlx_node(y, pair->value);
+	memset(&w, 0, sizeof w);
+	while (yamlx_pairs_next(y, map, &w, &k, &v)) {
 		name = yamlx_text(k);
 		if ((value = yamlx_scalar(y, v, name, "a string")) == NULL) {
 			good = false;
@@ -223,7 +215,8 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 			g->nlabels++;
 		}
 	}
-	free(usable);
+	if (w.bad)
+		good = false;
 	if (g->nlabels > 1)
 		qsort(g->labels, g->nlabels, sizeof *g->labels,
 		    config_pair_cmp);
@@ -246,12 +239,12 @@ static bool
 parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
     size_t *nout)
 {
-	yaml_node_pair_t	*pair;
+	struct yamlx_pairs	 w;
 	yaml_node_t		*k, *list = NULL, *labels = NULL, *v;
 	yaml_node_item_t	*it;
 	struct sd_target	 g, *t;
 	const char		*key, *addr, *why;
-	bool			 good = true, *usable;
+	bool			 good = true;
 	size_t			 i, n;
 
 	if (map->type != YAML_MAPPING_NODE) {
@@ -259,26 +252,19 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 		    "not %s", yamlx_kind(map));
 		return false;
 	}
-	usable = yamlx_keys(y, map);
-	for (i = 0, pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; i++, pair++) {
-		if (!usable[i]) {
-			good = false;
-			continue;
-		}
-		k = yamlx_node(y, pair->key);
+	memset(&w, 0, sizeof w);
+	while (yamlx_pairs_next(y, map, &w, &k, &v)) {
 		key = yamlx_text(k);
 		if (strcmp(key, "targets") == 0)
-			list = yamlx_node(y, pair->value);
+			list = v;
 		else if (strcmp(key, "labels") == 0)
-			labels = yamlx_node(y, pair->value);
+			labels = v;
 		else {
 			yamlx_error(y, k, "unknown key \"%s\"", key);
 			good = false;
 		}
 	}
-	free(usable);
-	if (!good)
+	if (!good || w.bad)
 		return false;
 	if (list == NULL) {
 		yamlx_error(y, map, "missing key \"targets\"");

@@ -630,18 +630,23 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 	t->cfg = cfg;
 }
 
+/* Record the error fmt says as the target's last, or none for NULL. */
+static void
+target_verror(struct target *t, const char *fmt, va_list ap)
+{
+	free(t->st.last_error);
+	t->st.last_error = NULL;
+	if (fmt != NULL && vasprintf(&t->st.last_error, fmt, ap) == -1)
+		fatal("vasprintf");
+}
+
 static void
 set_error(struct target *t, const char *fmt, ...)
 {
 	va_list	ap;
 
-	free(t->st.last_error);
-	t->st.last_error = NULL;
-	if (fmt == NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
-		fatal("vasprintf");
+	target_verror(t, fmt, ap);
 	va_end(ap);
 }
 
@@ -682,15 +687,10 @@ target_enter(struct target *t, enum scrape_outcome o, const char *fmt, ...)
 	default:
 		break;
 	}
-	free(t->st.last_error);
-	t->st.last_error = NULL;
-	if (fmt == NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
-		fatal("vasprintf");
+	target_verror(t, fmt, ap);
 	va_end(ap);
-	if (logged[o] != NULL)
+	if (fmt != NULL && logged[o] != NULL)
 		log_warnx("%s: %s%s", t->cfg->name, logged[o],
 		    t->st.last_error);
 }
