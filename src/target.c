@@ -26,7 +26,6 @@
 #include "notifier.h"
 #include "xmalloc.h"
 
-#define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
 #define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
 #define DECODE_BACKLOG_BYTES (64 << 20)	/* or their bytes as received */
 
@@ -514,6 +513,12 @@ target_config(const struct target *t)
 	return t->cfg;
 }
 
+int64_t
+target_next_scrape(const struct target *t)
+{
+	return t->next_ms;
+}
+
 const struct target_status *
 target_status(const struct target *t)
 {
@@ -849,22 +854,30 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->put.id, len);
 }
 
+uint64_t
+target_backoff_ms(uint64_t interval_ms, unsigned int failures)
+{
+	uint64_t	 delay = interval_ms;
+	unsigned int	 shift;
+
+	/* One failure is retried an interval on; the second backs off. */
+	if (failures > 1) {
+		shift = failures - 1 > 3 ? 3 : failures - 1;
+		delay <<= shift;
+		if (delay > TARGET_BACKOFF_MAX_MS &&
+		    interval_ms < TARGET_BACKOFF_MAX_MS)
+			delay = TARGET_BACKOFF_MAX_MS;
+	}
+	return delay;
+}
+
 /* Arm the next scrape: an interval on, or more while it keeps failing. */
 static void
 target_next(struct target *t)
 {
 	uint64_t	 delay;
-	unsigned int	 shift;
 
-	/* Back off while it keeps failing: 2, 4, then 8 intervals. */
-	delay = t->cfg->interval_ms;
-	if (t->st.failures > 1) {
-		shift = t->st.failures - 1 > 3 ? 3 : t->st.failures - 1;
-		delay <<= shift;
-		if (delay > BACKOFF_MAX_MS && t->cfg->interval_ms <
-		    BACKOFF_MAX_MS)
-			delay = BACKOFF_MAX_MS;
-	}
+	delay = target_backoff_ms(t->cfg->interval_ms, t->st.failures);
 	t->next_ms += (int64_t)delay;
 	if (t->next_ms < clock_mono_ms())
 		t->next_ms = clock_mono_ms();

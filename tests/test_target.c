@@ -6,6 +6,8 @@
  * outcome counted, the health, the failures in a row that drive the
  * backoff, and the error kept until the next good scrape. The timeout is
  * generous: a loaded machine must not turn an answer into a failure.
+ * The backoff itself: its delays for each count of failures, and the
+ * schedule after the second failure in a row, two intervals on.
  */
 #include "config.h"
 
@@ -43,6 +45,7 @@ struct seen {
 	unsigned int		 failures;
 	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
 	char			 error[256];
+	int64_t			 next;		/* when the next is due */
 };
 
 static uint8_t		*profile;
@@ -103,6 +106,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		    sizeof ts->scrapes);
 		snprintf(w->seen[n - 1].error, sizeof w->seen[n - 1].error,
 		    "%s", ts->last_error != NULL ? ts->last_error : "");
+		w->seen[n - 1].next = target_next_scrape(w->t);
 	}
 	/* Two minutes at most: a busy machine is slow, not wrong. */
 	if (n >= NSTAGES || ++w->ticks > 2400)
@@ -213,8 +217,30 @@ main(void)
 	    w.seen[3].failures == 0 && w.seen[3].error[0] == '\0' &&
 	    w.seen[3].scrapes[SCRAPE_SUCCESS] == 2,
 	    "a profile again: up, the failures and the error cleared");
+	/*
+	 * Each scrape is due a delay after the one before was due, or now
+	 * if that is later: a slow machine can only push one further.
+	 */
+	ok(w.seen[0].next > 0 && w.seen[1].next - w.seen[0].next >= 3000,
+	    "after one failure the next scrape is an interval on (%lld ms)",
+	    (long long)(w.seen[1].next - w.seen[0].next));
+	ok(w.seen[2].next - w.seen[1].next >= 6000,
+	    "after two in a row, two intervals on (%lld ms)",
+	    (long long)(w.seen[2].next - w.seen[1].next));
 	is_int(target_status(w.t)->snapshots, 2, "both profiles were stored");
 	is_str(target_health_name(target_health(w.t)), "up", "named up");
+
+	is_int(target_backoff_ms(3000, 0), 3000, "no failure: the interval");
+	is_int(target_backoff_ms(3000, 1), 3000, "one: the interval still");
+	is_int(target_backoff_ms(3000, 2), 6000, "two in a row: twice it");
+	is_int(target_backoff_ms(3000, 3), 12000, "three: four times");
+	is_int(target_backoff_ms(3000, 4), 24000, "four: eight times");
+	is_int(target_backoff_ms(3000, 40), 24000, "and no more after");
+	is_int(target_backoff_ms(60000, 3), 240000, "a minute, 3 failures");
+	is_int(target_backoff_ms(60000, 4), TARGET_BACKOFF_MAX_MS,
+	    "eight minutes is cut to the most, 5 min");
+	is_int(target_backoff_ms(600000, 4), 600000 * 8,
+	    "an interval above 5 min backs off all the same");
 
 	target_free(w.t);
 	event_free(w.tick);
