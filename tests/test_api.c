@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "conf.h"
+#include "daemon.h"
 #include "notifier.h"
 #include "server.h"
 #include "store.h"
@@ -163,26 +164,6 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* A port nobody listens on now, from the kernel's ephemeral range. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			s, port;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) == -1)
-		abort();
-	port = ntohs(sin.sin_port);
-	close(s);
-	return port;
-}
-
 static void
 read_answers(FILE *in, struct answer *a)
 {
@@ -236,64 +217,44 @@ main(void)
 		{ "heapwatch_shards", "gauge" },
 		{ "heapwatch_discovered_targets", "gauge" },
 	};
-	struct yamlx_errors	 errs;
+	struct daemon		 d;
 	struct api_state	 st;
-	struct target_deps	 deps;
-	struct store_retention	 keep;
 	struct targets		 targets = TAILQ_HEAD_INITIALIZER(targets);
 	struct answer		 a[NREQ];
 	struct event_base	*base;
 	struct event		*ev;
 	struct server		*srv;
-	struct config		*conf;
 	struct target		*t;
 	struct api		*api;
-	char			 dir[] = "/tmp/test_api.XXXXXX", path[256];
+	char			 path[256];
 	char			 listen[64], want[256], *cause = NULL;
 	char			*plain;
 	size_t			 plainlen;
-	FILE			*f, *in;
+	FILE			*in;
 	pid_t			 pid;
 	size_t			 i;
 	int			 port, fds[2], status;
 
-	if (mkdtemp(dir) == NULL)
-		abort();
-	port = free_port();
-	snprintf(path, sizeof path, "%s/heapwatchd.yaml", dir);
-	f = fopen(path, "w");
-	fprintf(f, "listen: 127.0.0.1:%d\nstorage:\n  path: %s/store\n"
+	port = daemon_free_port();
+	base = event_base_new();
+	ok(daemon_open(&d, "test_api", base, &cause, "listen: 127.0.0.1:%d\n"
 	    "targets:\n"
 	    "  - name: api\n    url: http://127.0.0.1:1/debug/pprof/heap\n"
 	    "    labels: {team: payments}\n"
 	    "  - name: jobs\n    url: http://127.0.0.1:1/debug/pprof/goroutine\n",
-	    port, dir);
-	fclose(f);
-	memset(&errs, 0, sizeof errs);
-	conf = config_load(path, &errs);
-	ok(conf != NULL, "a configuration of two targets loads");
-	if (conf == NULL)
+	    port) == 0, "a configuration of two targets loads, and its store "
+	    "opens");
+	if (d.conf == NULL || d.deps.store == NULL)
 		return tap_done();
 
-	base = event_base_new();
 	memset(&st, 0, sizeof st);
-	memset(&deps, 0, sizeof deps);
-	memset(&keep, 0, sizeof keep);
-	st.conf = conf;
+	st.conf = d.conf;
 	st.targets = &targets;
-	if ((st.store = store_open(conf->storage_path, &cause)) == NULL) {
-		ok(0, "the store opens: %s", cause);
-		return tap_done();
-	}
+	st.store = d.deps.store;
 	/* The daemon has a notifier, if without webhooks. */
-	st.notifier = notifier_new(base, conf->webhooks, conf->nwebhooks,
-	    NULL);
-	deps.base = base;
-	deps.store = st.store;
-	deps.notifier = st.notifier;
-	deps.retention = &keep;
-	for (i = 0; i < conf->ntargets; i++) {
-		t = target_new(&deps, &conf->targets[i]);
+	st.notifier = d.deps.notifier;
+	for (i = 0; i < d.conf->ntargets; i++) {
+		t = target_new(&d.deps, &d.conf->targets[i]);
 		target_list_append(&targets, t);
 		st.ntargets++;
 	}
@@ -311,7 +272,7 @@ main(void)
 		abort();
 	if (pid == 0) {
 		close(fds[0]);
-		snprintf(path, sizeof path, "%s/answers", dir);
+		snprintf(path, sizeof path, "%s/answers", d.dir);
 		client(port, path);
 	}
 	close(fds[1]);
@@ -320,7 +281,7 @@ main(void)
 	event_add(ev, NULL);
 	event_base_dispatch(base);
 	waitpid(pid, &status, 0);
-	snprintf(path, sizeof path, "%s/answers", dir);
+	snprintf(path, sizeof path, "%s/answers", d.dir);
 	if ((in = fopen(path, "r")) == NULL)
 		abort();
 	read_answers(in, a);
@@ -387,12 +348,8 @@ main(void)
 		target_list_remove(&targets, t);
 		target_free(t);
 	}
-	notifier_free(st.notifier);
-	store_close(st.store);
-	config_free(conf);
-	event_base_free(base);
-	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	if (system(path) != 0)
+	if (daemon_close(&d) == -1)
 		ok(0, "the scratch folder is removed");
+	event_base_free(base);
 	return tap_done();
 }
