@@ -183,19 +183,9 @@ notifier_receivers(const struct notifier *nf)
 }
 
 void
-notifier_stats(const struct notifier *nf, size_t i, struct notifier_stats *st)
+notifier_stats(const struct notifier *nf, size_t i, struct receiver_stats *st)
 {
-	struct receiver_stats	rs;
-
-	receiver_stats(nf->rcv[i], &rs);
-	memset(st, 0, sizeof *st);
-	st->url = receiver_config(nf->rcv[i])->url;
-	st->sent = rs.sent;
-	st->failed = rs.failed;
-	st->dropped = rs.dropped;
-	st->replaced = rs.replaced;
-	st->restored = rs.restored;
-	st->queued = rs.queued;
+	receiver_stats(nf->rcv[i], st);
 }
 
 void
@@ -216,7 +206,7 @@ notifier_metrics(const struct notifier *nf, struct buf *b)
 			v = (const uint64_t *)(const void *)
 			    ((const char *)&st + m->offset);
 			buf_printf(b, "%s{receiver=\"", m->name);
-			buf_label(b, receiver_config(nf->rcv[i])->url);
+			buf_label(b, st.url);
 			if (m->result != NULL)
 				buf_printf(b, "\",result=\"%s", m->result);
 			buf_printf(b, "\"} %llu\n", (unsigned long long)*v);

@@ -62,17 +62,6 @@ struct buf;
 struct event_base;
 struct notifier;
 
-/* The counters of one receiver, for /metrics. */
-struct notifier_stats {
-	const char	*url;		/* lives until the next reconfigure */
-	uint64_t	 sent;		/* notes delivered */
-	uint64_t	 failed;	/* attempts that failed */
-	uint64_t	 dropped;	/* notes dropped from a full queue */
-	uint64_t	 replaced;	/* queued notes replaced by a newer */
-	uint64_t	 restored;	/* notes queued again from the spool */
-	size_t		 queued;	/* waiting, and the one in flight */
-};
-
 /* external_url: how people reach heapwatchd, like http://127.0.0.1:9470. */
 struct notifier	*notifier_new(struct event_base *,
 		    const struct webhook_config *, size_t n,
@@ -100,7 +89,7 @@ uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
 
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,
-		    struct notifier_stats *);
+		    struct receiver_stats *);
 /* The notifier's families of /metrics, by receiver; nf may be NULL. */
 void		 notifier_metrics(const struct notifier *nf, struct buf *);
 /* The note at place j (0: the head) of receiver i's queue, or NULL. */

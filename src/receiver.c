@@ -449,6 +449,7 @@ receiver_config(const struct receiver *r)
 void
 receiver_stats(const struct receiver *r, struct receiver_stats *st)
 {
+	st->url = r->cfg.url;
 	st->sent = r->sent;
 	st->failed = r->failed;
 	st->dropped = r->dropped;

@@ -37,8 +37,9 @@ struct receiver_env {
 	uint64_t		 spool_errors;	/* counted by the receivers */
 };
 
-/* The counters of one receiver. */
+/* The counters of one receiver, for /metrics. */
 struct receiver_stats {
+	const char	*url;		/* lives until the next reconfigure */
 	uint64_t	 sent;		/* notes delivered */
 	uint64_t	 failed;	/* attempts that failed */
 	uint64_t	 dropped;	/* notes dropped from a full queue */

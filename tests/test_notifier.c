@@ -279,7 +279,7 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 }
 
 static void
-stats(struct notifier *nf, size_t i, struct notifier_stats *st)
+stats(struct notifier *nf, size_t i, struct receiver_stats *st)
 {
 	memset(st, 0xff, sizeof *st);
 	if (i < notifier_receivers(nf))
@@ -294,7 +294,7 @@ static void
 test_queue(void)
 {
 	struct webhook_config	 wc[3];
-	struct notifier_stats	 st;
+	struct receiver_stats	 st;
 	struct event_base	*base;
 	struct notifier		*nf;
 	struct alert_note	 a, b;
@@ -522,7 +522,7 @@ static void
 test_spool(void)
 {
 	struct webhook_config	 wc[2];
-	struct notifier_stats	 st;
+	struct receiver_stats	 st;
 	struct event_base	*base;
 	struct notifier		*nf;
 	struct alert_note	 a, b, b2, c, d;
@@ -665,8 +665,8 @@ test_spool(void)
 	notifier_send(nf, &d);
 	stats(nf, 0, &st);
 	ok(st.queued == 4 && notifier_spool_errors(nf) == 1,
-	    "a failed write is counted and the note still queued (%zu "
-	    "queued, %llu errors)", st.queued,
+	    "a failed write is counted and the note still queued (%llu "
+	    "queued, %llu errors)", (unsigned long long)st.queued,
 	    (unsigned long long)notifier_spool_errors(nf));
 	notifier_free(nf);
 
