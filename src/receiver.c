@@ -25,8 +25,6 @@
 #include "webhook.h"
 #include "xmalloc.h"
 
-#define BACKOFF_MIN_MS	1000
-#define BACKOFF_MAX_MS	(5 * 60000)
 #define REPLY_MAX	256	/* of a receiver's answer, kept for the log */
 
 /* A note in the queue of one receiver. */
@@ -157,17 +155,15 @@ receiver_abort(struct receiver *r)
 	r->inflight = NULL;
 }
 
-/* How long to wait after the nth failure in a row: 1 s doubling up to
- * 5 min, less a random part of at most a quarter. */
-static uint64_t
+uint64_t
 receiver_backoff_ms(unsigned int failures)
 {
-	uint64_t	d = BACKOFF_MIN_MS;
+	uint64_t	d = RECEIVER_BACKOFF_MIN_MS;
 
-	while (failures-- > 1 && d < BACKOFF_MAX_MS)
+	while (failures-- > 1 && d < RECEIVER_BACKOFF_MAX_MS)
 		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
+	if (d > RECEIVER_BACKOFF_MAX_MS)
+		d = RECEIVER_BACKOFF_MAX_MS;
 	return d - arc4random_uniform((uint32_t)(d / 4) + 1);
 }
 

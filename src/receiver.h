@@ -22,6 +22,8 @@
 #include "note.h"
 
 #define RECEIVER_QUEUE_MAX	1000	/* notes per receiver */
+#define RECEIVER_BACKOFF_MIN_MS	1000		/* after one failure */
+#define RECEIVER_BACKOFF_MAX_MS	(5 * 60000)	/* it stops doubling */
 
 struct event_base;
 struct receiver;
@@ -68,6 +70,11 @@ void		 receiver_restore(struct receiver *, struct note *,
 /* Start POSTing the head of the queue, unless one is in flight or the
  * receiver is backing off. */
 void		 receiver_post(struct receiver *);
+/*
+ * How long to wait after the nth failure in a row: 1 s doubling up to
+ * 5 min, less a random part of at most a quarter.
+ */
+uint64_t	 receiver_backoff_ms(unsigned int failures);
 /* The curlev callback of the notifier's multi handle. */
 void		 receiver_curl_done(CURL *, CURLcode, void *);
 void		 receiver_stats(const struct receiver *,

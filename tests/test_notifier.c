@@ -694,6 +694,42 @@ test_spool(void)
 	event_base_free(base);
 }
 
+/*
+ * The backoff between attempts: each wait is the doubled one, 1 s to
+ * 5 min, less at most a quarter, and that part is drawn afresh, so that
+ * many heapwatchds do not retry in step.
+ */
+static void
+test_backoff(void)
+{
+	uint64_t	 full, v, lo, hi;
+	unsigned int	 f;
+	int		 i;
+	bool		 inside = true;
+
+	for (f = 1; f <= 20; f++) {
+		full = RECEIVER_BACKOFF_MIN_MS << (f < 12 ? f - 1 : 11);
+		if (full > RECEIVER_BACKOFF_MAX_MS)
+			full = RECEIVER_BACKOFF_MAX_MS;
+		lo = UINT64_MAX;
+		hi = 0;
+		for (i = 0; i < 200; i++) {
+			v = receiver_backoff_ms(f);
+			if (v < full - full / 4 || v > full)
+				inside = false;
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		if (f == 1 || f == 4 || f == 20)
+			ok(inside && lo < hi, "failure %u: waits from %llu to "
+			    "%llu ms, within [%llu, %llu]", f,
+			    (unsigned long long)lo, (unsigned long long)hi,
+			    (unsigned long long)(full - full / 4),
+			    (unsigned long long)full);
+	}
+	ok(inside, "every wait of 20 failures in a row is within its range");
+}
+
 int
 main(void)
 {
@@ -706,6 +742,7 @@ main(void)
 	test_alertmanager(NOTE_FIRING, NOTE_GOROUTINE);
 	test_queue();
 	test_spool();
+	test_backoff();
 	curl_global_cleanup();
 	return tap_done();
 }
