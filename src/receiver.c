@@ -53,11 +53,7 @@ struct receiver {
 	struct event		*retry;		/* the backoff's timer */
 	unsigned int		 failures;	/* in a row */
 
-	uint64_t		 sent;
-	uint64_t		 failed;
-	uint64_t		 dropped;
-	uint64_t		 replaced;
-	uint64_t		 restored;
+	struct receiver_stats	 stats;		/* but url and queued */
 };
 
 /* Write a delivery to its spool entry, a new one when it has none. */
@@ -187,7 +183,7 @@ receiver_failed(struct receiver *r, const char *why)
 	struct timeval	tv;
 	uint64_t	ms;
 
-	r->failed++;
+	r->stats.failed++;
 	r->failures++;
 	ms = receiver_backoff_ms(r->failures);
 	log_warnx("webhook %s: %s; retrying in %.1fs (%zu queued)",
@@ -225,7 +221,7 @@ receiver_done(struct receiver *r, CURLcode res)
 	log_debug("webhook %s: %s %s delivered", r->cfg.url,
 	    d->note->a.target, note_status_name(d->note->a.status));
 	r->failures = 0;
-	r->sent++;
+	r->stats.sent++;
 	receiver_drop(r, d, true);
 	receiver_post(r);
 }
@@ -383,7 +379,7 @@ receiver_make_room(struct receiver *r)
 	log_warnx("webhook %s: queue full, dropping the %s note of %s",
 	    r->cfg.url, note_status_name(d->note->a.status), d->note->a.target);
 	receiver_drop(r, d, true);
-	r->dropped++;
+	r->stats.dropped++;
 }
 
 void
@@ -401,7 +397,7 @@ receiver_enqueue(struct receiver *r, struct note *nt)
 			note_release(d->note);
 			d->note = nt;
 			nt->refs++;
-			r->replaced++;
+			r->stats.replaced++;
 			receiver_spool(r, d);
 			return;
 		}
@@ -433,7 +429,7 @@ receiver_restore(struct receiver *r, struct note *nt, uint64_t seq,
 	d->queued = queued;
 	TAILQ_INSERT_TAIL(&r->queue, d, entry);
 	r->nqueued++;
-	r->restored++;
+	r->stats.restored++;
 }
 
 const struct webhook_config *
@@ -445,12 +441,8 @@ receiver_config(const struct receiver *r)
 void
 receiver_stats(const struct receiver *r, struct receiver_stats *st)
 {
+	*st = r->stats;
 	st->url = r->cfg.url;
-	st->sent = r->sent;
-	st->failed = r->failed;
-	st->dropped = r->dropped;
-	st->replaced = r->replaced;
-	st->restored = r->restored;
 	st->queued = r->nqueued;
 }
 
