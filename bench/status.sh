@@ -3,8 +3,9 @@
 # heapwatchd watching one Go service as 1,000 targets, each scraped
 # SCRAPES times (3 by default), so that every row of the overview draws
 # a sparkline; then the median and worst of 50 requests of the overview,
-# one of its later pages, a filtered one, a target's page, /metrics and
-# /api/v1/targets, as curl times them on loopback.
+# one of its later pages, a filtered one, a target's page, /metrics (as
+# text and gzipped, as Prometheus asks) and /api/v1/targets, as curl times
+# them on loopback.
 #
 #   [TARGETS=N] [SCRAPES=N] bench/status.sh [BUILD-DIR]
 set -eu
@@ -48,17 +49,18 @@ echo "$scraped of $n targets scraped $scrapes times"
 curl -fs "http://127.0.0.1:$port/" | grep -c '<svg class="spark"' |
     sed 's/^/sparklines on the first page of the overview: /'
 
-measure() {	# measure NAME PATH
-	local t
+measure() {	# measure NAME PATH [CURL-ARG...]
+	local t name=$1 path=$2
+	shift 2
 	for _ in $(seq 1 50); do
-		curl -fs -o /dev/null -w '%{time_total}\n' \
-		    "http://127.0.0.1:$port$2"
+		curl -fs -o /dev/null -w '%{time_total}\n' "$@" \
+		    "http://127.0.0.1:$port$path"
 	done | sort -n >"$work/times"
 	t=$(sed -n '25p' "$work/times")
-	printf '%-28s median %6.1f ms  worst %6.1f ms  %7d bytes\n' "$1" \
+	printf '%-28s median %6.1f ms  worst %6.1f ms  %7d bytes\n' "$name" \
 	    "$(echo "$t * 1000" | bc -l)" \
 	    "$(echo "$(tail -n 1 "$work/times") * 1000" | bc -l)" \
-	    "$(curl -fs "http://127.0.0.1:$port$2" | wc -c)"
+	    "$(curl -fs "$@" "http://127.0.0.1:$port$path" | wc -c)"
 }
 measure "overview, page 1" "/"
 measure "overview, page 7" "/?page=7"
@@ -66,5 +68,6 @@ measure "overview, filtered" "/?q=team-3"
 measure "overview, by growth" "/?sort=growth"
 measure "a target's page" "/targets/svc-$(printf %04d $(((n + 1) / 2)))"
 measure "/metrics" "/metrics"
+measure "/metrics, gzip" "/metrics" -H "Accept-Encoding: gzip"
 measure "/api/v1/targets" "/api/v1/targets"
 ps -o rss= -p "${pids[1]}" | awk '{ printf "heapwatchd RSS: %.1f MiB\n", $1 / 1024 }'

@@ -61,6 +61,13 @@ buf_label(struct buf *b, const char *v)
 }
 
 void
+buf_family(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
 buf_html(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {

@@ -15,6 +15,9 @@ void	buf_printf(struct buf *, const char *, ...)
 void	buf_add(struct buf *, const char *, size_t);
 /* A label value as the Prometheus exposition format escapes it. */
 void	buf_label(struct buf *, const char *);
+/* The # HELP and # TYPE lines that start a family of /metrics. */
+void	buf_family(struct buf *, const char *name, const char *type,
+	    const char *help);
 /* Text for HTML, attributes included: <, >, &, " and ' escaped. */
 void	buf_html(struct buf *, const char *);
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <event2/event.h>
 #include <yaml.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "discovery.h"
@@ -150,11 +152,10 @@ address_name(const char *a)
 static bool
 parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 {
-	yaml_node_pair_t	*pair;
+	struct yamlx_pairs	 w;
 	yaml_node_t		*k, *v;
 	const char		*name, *value, *why;
-	bool			 good = true, *usable;
-	size_t			 i;
+	bool			 good = true;
 
 	if (map->type != YAML_MAPPING_NODE) {
 		yamlx_error(y, map, "labels: expected a map, not %s",
@@ -164,15 +165,8 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 	g->labels = xcalloc(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start + 1, sizeof *g->labels);
 	/* A repeated name would give the target two labels of that name. */
-	usable = yamlx_keys(y, map);
-	for (i = 0, pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; i++, pair++) {
-		if (!usable[i]) {
-			good = false;
-			continue;
-		}
-		k = yamlx_node(y, pair->key);
-		v = yamlx_node(y, pair->value);
+	memset(&w, 0, sizeof w);
+	while (yamlx_pairs_next(y, map, &w, &k, &v)) {
 		name = yamlx_text(k);
 		if ((value = yamlx_scalar(y, v, name, "a string")) == NULL) {
 			good = false;
@@ -221,7 +215,8 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 			g->nlabels++;
 		}
 	}
-	free(usable);
+	if (w.bad)
+		good = false;
 	if (g->nlabels > 1)
 		qsort(g->labels, g->nlabels, sizeof *g->labels,
 		    config_pair_cmp);
@@ -244,12 +239,12 @@ static bool
 parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
     size_t *nout)
 {
-	yaml_node_pair_t	*pair;
+	struct yamlx_pairs	 w;
 	yaml_node_t		*k, *list = NULL, *labels = NULL, *v;
 	yaml_node_item_t	*it;
 	struct sd_target	 g, *t;
 	const char		*key, *addr, *why;
-	bool			 good = true, *usable;
+	bool			 good = true;
 	size_t			 i, n;
 
 	if (map->type != YAML_MAPPING_NODE) {
@@ -257,26 +252,19 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 		    "not %s", yamlx_kind(map));
 		return false;
 	}
-	usable = yamlx_keys(y, map);
-	for (i = 0, pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; i++, pair++) {
-		if (!usable[i]) {
-			good = false;
-			continue;
-		}
-		k = yamlx_node(y, pair->key);
+	memset(&w, 0, sizeof w);
+	while (yamlx_pairs_next(y, map, &w, &k, &v)) {
 		key = yamlx_text(k);
 		if (strcmp(key, "targets") == 0)
-			list = yamlx_node(y, pair->value);
+			list = v;
 		else if (strcmp(key, "labels") == 0)
-			labels = yamlx_node(y, pair->value);
+			labels = v;
 		else {
 			yamlx_error(y, k, "unknown key \"%s\"", key);
 			good = false;
 		}
 	}
-	free(usable);
-	if (!good)
+	if (!good || w.bad)
 		return false;
 	if (list == NULL) {
 		yamlx_error(y, map, "missing key \"targets\"");
@@ -764,7 +752,10 @@ discovery_stats(const struct discovery *d, struct discovery_stats *st)
 {
 	size_t	i;
 
-	memset(st, 0, sizeof *st);
+	st->files = st->files_failing = st->targets = 0;
+	st->reads = st->errors = 0;
+	if (d == NULL)
+		return;
 	st->files = d->nfiles;
 	for (i = 0; i < d->nfiles; i++) {
 		if (d->files[i]->failing)
@@ -773,4 +764,71 @@ discovery_stats(const struct discovery *d, struct discovery_stats *st)
 	}
 	st->reads = d->reads;
 	st->errors = d->errors;
+}
+
+/*
+ * The families of /metrics, one row a series: a row with a help starts a
+ * family, one without adds a series to the family above.
+ */
+static const struct discovery_metric {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	const char	*labels;	/* as in {source="static"}; NULL */
+	size_t		 offset;	/* of the value in discovery_stats */
+} discovery_metrics_table[] = {
+	{ "heapwatch_shards", "gauge",
+	  "How many heapwatchd share the targets (shard.count).",
+	  NULL, offsetof(struct discovery_stats, shards) },
+	{ "heapwatch_shard_index", "gauge",
+	  "Which of them this one is (shard.index).",
+	  NULL, offsetof(struct discovery_stats, shard_index) },
+	{ "heapwatch_shard_targets", "gauge",
+	  "Targets this heapwatchd watches, by where they are configured.",
+	  "source=\"static\"", offsetof(struct discovery_stats,
+	  watched_static) },
+	{ "heapwatch_shard_targets", NULL, NULL,
+	  "source=\"file_sd\"", offsetof(struct discovery_stats,
+	  watched_sd) },
+	{ "heapwatch_discovered_targets", "gauge",
+	  "Targets the target files define, for all shards.",
+	  NULL, offsetof(struct discovery_stats, targets) },
+	{ "heapwatch_discovery_name_clashes", "gauge",
+	  "Discovered targets skipped because another target has the name.",
+	  NULL, offsetof(struct discovery_stats, clashes) },
+	{ "heapwatch_discovery_files", "gauge",
+	  "Target files the file_sd patterns match.",
+	  NULL, offsetof(struct discovery_stats, files) },
+	{ "heapwatch_discovery_files_failing", "gauge",
+	  "Target files whose last read failed; their earlier targets stay.",
+	  NULL, offsetof(struct discovery_stats, files_failing) },
+	{ "heapwatch_discovery_reads_total", "counter",
+	  "Reads of target files.",
+	  NULL, offsetof(struct discovery_stats, reads) },
+	{ "heapwatch_discovery_errors_total", "counter",
+	  "Reads of target files that failed: unreadable, or not valid.",
+	  NULL, offsetof(struct discovery_stats, errors) },
+};
+
+void
+discovery_metrics(const struct discovery_stats *st, struct buf *b)
+{
+	const struct discovery_metric	*m;
+	const uint64_t			*v;
+	size_t				 k;
+
+	for (k = 0; k < sizeof discovery_metrics_table /
+	    sizeof *discovery_metrics_table; k++) {
+		m = &discovery_metrics_table[k];
+		if (m->help != NULL)
+			buf_family(b, m->name, m->type, m->help);
+		v = (const uint64_t *)(const void *)((const char *)st +
+		    m->offset);
+		if (m->labels != NULL)
+			buf_printf(b, "%s{%s} %llu\n", m->name, m->labels,
+			    (unsigned long long)*v);
+		else
+			buf_printf(b, "%s %llu\n", m->name,
+			    (unsigned long long)*v);
+	}
 }

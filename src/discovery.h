@@ -20,6 +20,7 @@
 #define DISCOVERY_POLL_MS	2000		/* globs and stat(2) */
 #define DISCOVERY_FILE_MAX	(16 << 20)	/* bytes of a target file */
 
+struct buf;
 struct event_base;
 struct discovery;
 
@@ -36,12 +37,22 @@ struct sd_target {
 /* What the daemon does when the discovered targets change. */
 typedef void (*discovery_cb)(void *arg);
 
+/*
+ * What the target files gave, from discovery_stats(), and what this
+ * shard took, which the daemon fills in as it picks its targets.
+ */
 struct discovery_stats {
-	size_t		files;		/* matched by the patterns now */
-	size_t		files_failing;	/* whose last read failed */
-	size_t		targets;	/* defined by the files now */
+	uint64_t	files;		/* matched by the patterns now */
+	uint64_t	files_failing;	/* whose last read failed */
+	uint64_t	targets;	/* defined by the files now */
 	uint64_t	reads;		/* of files, since start */
 	uint64_t	errors;		/* reads that failed */
+
+	uint64_t	shards;		/* shard.count */
+	uint64_t	shard_index;	/* shard.index */
+	uint64_t	watched_static;	/* targets watched, configured */
+	uint64_t	watched_sd;	/* targets watched, from file_sd */
+	uint64_t	clashes;	/* discovered, name taken */
 };
 
 /* Read a target file (JSON or YAML); -1 with its problems in errs. */
@@ -65,7 +76,11 @@ const struct target_config *discovery_targets(const struct discovery *,
 		    size_t *);
 /* Free the targets a change replaced, once nothing points at them. */
 void		 discovery_release(struct discovery *);
-void		 discovery_stats(const struct discovery *,
+/* Fill in what the files gave; d may be NULL (no file_sd). */
+void		 discovery_stats(const struct discovery *d,
 		    struct discovery_stats *);
+/* The discovery's and the shard's families of /metrics. */
+void		 discovery_metrics(const struct discovery_stats *,
+		    struct buf *);
 
 #endif

@@ -322,51 +322,66 @@ input_report(const struct input *in, enum report_order order)
 	return r;
 }
 
+/*
+ * Open the input, print its report (top, or the diff of two) and, with
+ * the times asked for, what each step took; the exit status.
+ */
 static int
-cmd_top(int argc, char **argv, const struct options *o)
+input_run(struct input *in, const struct options *o)
 {
-	struct input	 in;
 	struct report	*r = NULL;
 	double		 t1, t2;
 	int		 rc = 1;
 
-	if (argc != 1)
-		usage(2);
-	input_init(&in, NULL, argv[0], o);
-	if (input_open(&in, o) == -1)
+	if (input_open(in, o) == -1)
 		goto out;
 	t1 = clock_mono_us() / 1e3;
-	if ((r = input_report(&in, o->order)) == NULL)
+	if ((r = input_report(in, o->order)) == NULL)
 		goto out;
 	t2 = clock_mono_us() / 1e3;
 	print_report(r, o);
-	if (o->times) {
-		print_times(in.cur.path, in.pc);
+	if (o->times && in->pb == NULL) {
+		print_times(in->cur.path, in->pc);
 		fprintf(stderr, "decode %.1f ms, analysis %.1f ms, output "
-		    "%.1f ms\n", in.read_ms + in.intern_ms, t2 - t1,
+		    "%.1f ms\n", in->read_ms + in->intern_ms, t2 - t1,
 		    clock_mono_us() / 1e3 - t2);
+	} else if (o->times) {
+		print_times(in->base.path, in->pb);
+		print_times(in->cur.path, in->pc);
+		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
+		    "ms, analysis %.1f ms, output %.1f ms\n", in->read_ms,
+		    in->intern_ms, t2 - t1, clock_mono_us() / 1e3 - t2);
 	}
 	rc = 0;
 out:
 	report_free(r);
-	input_close(&in);
+	input_close(in);
 	return rc;
+}
+
+static int
+cmd_top(int argc, char **argv, const struct options *o)
+{
+	struct input	in;
+
+	if (argc != 1)
+		usage(2);
+	input_init(&in, NULL, argv[0], o);
+	return input_run(&in, o);
 }
 
 static int
 cmd_diff(int argc, char **argv, const struct options *o)
 {
-	struct input	 in;
-	struct report	*r = NULL;
-	double		 t2, t3;
-	int		 rc = 1;
+	struct input	in;
 
 	if (argc == 1 && fetch_is_url(argv[0])) {
 		/* Two snapshots of one URL, an interval apart. */
 		input_init(&in, argv[0], argv[0], o);
 		if (job_get(&in.base) == -1) {
 			log_warnx("%s", in.base.cause);
-			goto out;
+			input_close(&in);
+			return 1;
 		}
 		log_info("%s: took the first snapshot, the second in %s",
 		    argv[0], o->interval);
@@ -375,25 +390,7 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		input_init(&in, argv[0], argv[1], o);
 	else
 		usage(2);
-	if (input_open(&in, o) == -1)
-		goto out;
-	t2 = clock_mono_us() / 1e3;
-	if ((r = input_report(&in, o->order)) == NULL)
-		goto out;
-	t3 = clock_mono_us() / 1e3;
-	print_report(r, o);
-	if (o->times) {
-		print_times(in.base.path, in.pb);
-		print_times(in.cur.path, in.pc);
-		fprintf(stderr, "parallel read and parse %.1f ms, intern %.1f "
-		    "ms, analysis %.1f ms, output %.1f ms\n", in.read_ms,
-		    in.intern_ms, t3 - t2, clock_mono_us() / 1e3 - t3);
-	}
-	rc = 0;
-out:
-	report_free(r);
-	input_close(&in);
-	return rc;
+	return input_run(&in, o);
 }
 
 /*

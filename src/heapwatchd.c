@@ -564,8 +564,10 @@ main(int argc, char **argv)
 		printf("%s: configuration OK, %zu targets", path,
 		    hwd.conf->ntargets);
 		if (hwd.conf->nfile_sd > 0)
-			printf(", %zu discovered in %zu files (%zu failing)",
-			    st.targets, st.files, st.files_failing);
+			printf(", %llu discovered in %llu files (%llu "
+			    "failing)", (unsigned long long)st.targets,
+			    (unsigned long long)st.files,
+			    (unsigned long long)st.files_failing);
 		printf("\n");
 		discovery_free(hwd.discovery);
 		config_free(hwd.conf);

@@ -42,114 +42,25 @@
  * (the alert state machine, with notifier_send_to() for each receiver at
  * its own interval); the notifier sends what it is given, once.
  *
- * Format json, the body of SPEC.md:
- *   {"status", "target", "labels", "kind", "since", "growth",
- *    "window_seconds", "top": [{"function", "growth", "file", "line",
- *    "stack"}], "base_snapshot", "current_snapshot"}
- * After them "severity" ("critical" when the target's limit is reached
- * within its page_within at the current rate, else "warning") and, for a
- * target with a limit, "time_to_limit_seconds" (null while it does not
- * grow), and "evidence", EXTERNAL_URL/api/v1/targets/NAME/evidence/ID,
- * when it was taken (see evidence.h).
- * "since" is when the status began: the start of the alert when firing,
- * the time it ended when resolved (as "state" and "since" in
- * /api/v1/alerts). Times are RFC 3339 in UTC with milliseconds. A
- * function's "file" and "line" are null when unknown, and so is a
- * snapshot's URL, EXTERNAL_URL/api/v1/targets/NAME/snapshots/ID, without
- * an id.
- *
- * Format alertmanager, Alertmanager's POST /api/v2/alerts: a list of one
- * alert with labels alertname ("HeapGrowth" for heap targets,
- * "GoroutineGrowth" for goroutine targets, so that routes and inhibitions
- * can tell them apart), severity, target and the target's labels;
- * annotations summary, time_to_limit (as "3h20m", when known),
- * evidence (its URL, when taken) and description (the top functions,
- * their growth and file:line, and the diff between the two snapshots);
- * startsAt, the start of the
- * alert; generatorURL, EXTERNAL_URL/api/v1/targets/NAME. endsAt follows
- * Prometheus: when resolved, the time it ended; when firing, now + 4 x
- * repeat_interval, as Prometheus sets now + 4 x its resend delay, so that
- * the alert stays active through two missed repeats yet resolves by itself
- * if heapwatchd goes away. Leaving it out would let Alertmanager resolve
- * the alert after its resolve_timeout (5 min), long before the next repeat.
+ * The bodies of both formats are webhook.h's; the spool entries,
+ * entry.h's; a receiver's queue and backoff, receiver.h's.
  */
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
+#include "note.h"
+#include "receiver.h"
 
-#define NOTIFIER_QUEUE_MAX	1000	/* notes per receiver */
+#define NOTIFIER_QUEUE_MAX	RECEIVER_QUEUE_MAX
 #define NOTIFIER_SPOOL_ENTRY_MAX (1024 * 1024)	/* bytes of a spool entry */
-#define NOTE_FRAMES		5	/* stack frames per function, at most */
 
+struct buf;
 struct event_base;
 struct notifier;
-
-enum note_status {
-	NOTE_FIRING,
-	NOTE_RESOLVED
-};
-
-enum note_kind {
-	NOTE_HEAP,
-	NOTE_GOROUTINE
-};
-
-/* One of the functions that grew the most. */
-struct note_function {
-	const char	*function;
-	int64_t		 growth;	/* bytes or goroutines */
-	const char	*file;		/* NULL: unknown */
-	int64_t		 line;		/* 0: unknown */
-	const char	*stack[NOTE_FRAMES];	/* innermost first */
-	size_t		 nstack;
-};
-
-/* One alert state change; notifier_send() copies what it needs. */
-struct alert_note {
-	enum note_status	 status;
-	const char		*key;		/* identity; NULL: target */
-	const char		*target;
-	const struct config_pair *labels;	/* the target's */
-	size_t			 nlabels;
-	enum note_kind		 kind;
-	int64_t			 since;		/* unix ms, the alert began */
-	int64_t			 ends;		/* unix ms, resolved at */
-	int64_t			 growth;	/* over the window */
-	uint64_t		 window_seconds;
-	const char		*summary;	/* one sentence */
-	const char		*signals;	/* that agree it grows, as
-						   "total, function, live heap";
-						   NULL: not said */
-	const char		*horizon;	/* "fast" or "slow", that says
-						   it grows; NULL: not said */
-	const struct note_function *top;	/* largest growth first */
-	size_t			 ntop;
-	const char		*base_snapshot;		/* ids, or NULL */
-	const char		*current_snapshot;
-	const char		*severity;	/* "warning" or "critical";
-						   NULL: warning */
-	bool			 limited;	/* the target has a limit */
-	int64_t			 time_to_limit;	/* then seconds to reach it,
-						   -1 while not growing */
-	const char		*evidence;	/* id of what was taken when
-						   it went pending, or NULL */
-};
-
-/* The counters of one receiver, for /metrics. */
-struct notifier_stats {
-	const char	*url;		/* lives until the next reconfigure */
-	uint64_t	 sent;		/* notes delivered */
-	uint64_t	 failed;	/* attempts that failed */
-	uint64_t	 dropped;	/* notes dropped from a full queue */
-	uint64_t	 replaced;	/* queued notes replaced by a newer */
-	uint64_t	 restored;	/* notes queued again from the spool */
-	size_t		 queued;	/* waiting, and the one in flight */
-};
 
 /* external_url: how people reach heapwatchd, like http://127.0.0.1:9470. */
 struct notifier	*notifier_new(struct event_base *,
@@ -178,14 +89,11 @@ uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
 
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,
-		    struct notifier_stats *);
+		    struct receiver_stats *);
+/* The notifier's families of /metrics, by receiver; nf may be NULL. */
+void		 notifier_metrics(const struct notifier *nf, struct buf *);
 /* The note at place j (0: the head) of receiver i's queue, or NULL. */
 const struct alert_note *notifier_queued(const struct notifier *, size_t i,
 		    size_t j);
-
-/* The body POSTed for a note to a receiver at now_ms; free() it. */
-char		*notifier_render(const struct alert_note *,
-		    const struct webhook_config *, const char *external_url,
-		    int64_t now_ms);
 
 #endif

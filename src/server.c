@@ -110,6 +110,39 @@ http_query(const struct http_request *r, const char *key)
 	    key);
 }
 
+/*
+ * Accept-Encoding is a list such as "gzip, deflate;q=0.5, br;q=0": a
+ * coding is taken when it is listed with a weight above 0, or, when it
+ * is not listed, "*" is.
+ */
+bool
+http_accepts(const struct http_request *r, const char *coding)
+{
+	const char	*v, *p, *end, *q;
+	size_t		 n, w, clen = strlen(coding);
+	bool		 star = false, yes;
+
+	v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	for (p = v; p != NULL && *p != '\0'; p = *end != '\0' ? end + 1 :
+	    end) {
+		p += strspn(p, " \t");
+		end = p + strcspn(p, ",");
+		n = strcspn(p, ";, \t");
+		/* No weight is 1; q=0, q=0.0 and the like refuse it. */
+		yes = true;
+		if ((q = strstr(p + n, "q=")) != NULL && q < end) {
+			w = strcspn(q + 2, " \t,;");
+			yes = w == 0 || strspn(q + 2, "0.") < w;
+		}
+		if (n == clen && strncasecmp(p, coding, n) == 0)
+			return yes;
+		if (n == 1 && *p == '*')
+			star = yes;
+	}
+	return star;
+}
+
 void
 http_reply_text(struct http_reply *reply, unsigned int status,
     const char *content_type, const char *fmt, ...)
@@ -185,6 +218,12 @@ send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 	if (reply->authenticate != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    reply->authenticate);
+	if (reply->encoding != NULL)
+		MHD_add_response_header(resp,
+		    MHD_HTTP_HEADER_CONTENT_ENCODING, reply->encoding);
+	if (reply->vary != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+		    reply->vary);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	rc = MHD_queue_response(conn, reply->status, resp);
 	MHD_destroy_response(resp);

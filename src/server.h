@@ -6,6 +6,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,6 +24,8 @@ struct http_reply {
 	off_t		 fd_size;
 	const char	*allow;		/* the Allow header of a 405 */
 	const char	*authenticate;	/* WWW-Authenticate of a 401 */
+	const char	*encoding;	/* Content-Encoding, or NULL */
+	const char	*vary;		/* Vary, or NULL */
 };
 
 typedef void (*http_route_cb)(const struct http_request *,
@@ -58,6 +61,8 @@ const char	*http_method(const struct http_request *);
 const char	*http_path(const struct http_request *);
 /* A query argument, or NULL. */
 const char	*http_query(const struct http_request *, const char *key);
+/* Whether Accept-Encoding takes coding ("gzip") with a q above 0. */
+bool		 http_accepts(const struct http_request *, const char *coding);
 
 /* Fill a reply with a formatted body. */
 void		 http_reply_text(struct http_reply *, unsigned int status,

@@ -27,7 +27,6 @@
 #include "notifier.h"
 #include "xmalloc.h"
 
-#define BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing here */
 #define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
 #define DECODE_BACKLOG_BYTES (64 << 20)	/* or their bytes as received */
 
@@ -588,6 +587,12 @@ target_config(const struct target *t)
 	return t->cfg;
 }
 
+int64_t
+target_next_scrape(const struct target *t)
+{
+	return t->next_ms;
+}
+
 const struct target_status *
 target_status(const struct target *t)
 {
@@ -713,18 +718,23 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 	t->cfg = cfg;
 }
 
+/* Record the error fmt says as the target's last, or none for NULL. */
+static void
+target_verror(struct target *t, const char *fmt, va_list ap)
+{
+	free(t->st.last_error);
+	t->st.last_error = NULL;
+	if (fmt != NULL && vasprintf(&t->st.last_error, fmt, ap) == -1)
+		fatal("vasprintf");
+}
+
 static void
 set_error(struct target *t, const char *fmt, ...)
 {
 	va_list	ap;
 
-	free(t->st.last_error);
-	t->st.last_error = NULL;
-	if (fmt == NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
-		fatal("vasprintf");
+	target_verror(t, fmt, ap);
 	va_end(ap);
 }
 
@@ -765,15 +775,10 @@ target_enter(struct target *t, enum scrape_outcome o, const char *fmt, ...)
 	default:
 		break;
 	}
-	free(t->st.last_error);
-	t->st.last_error = NULL;
-	if (fmt == NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&t->st.last_error, fmt, ap) == -1)
-		fatal("vasprintf");
+	target_verror(t, fmt, ap);
 	va_end(ap);
-	if (logged[o] != NULL)
+	if (fmt != NULL && logged[o] != NULL)
 		log_warnx("%s: %s%s", t->cfg->name, logged[o],
 		    t->st.last_error);
 }
@@ -932,22 +937,30 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->put.id, len);
 }
 
+uint64_t
+target_backoff_ms(uint64_t interval_ms, unsigned int failures)
+{
+	uint64_t	 delay = interval_ms;
+	unsigned int	 shift;
+
+	/* One failure is retried an interval on; the second backs off. */
+	if (failures > 1) {
+		shift = failures - 1 > 3 ? 3 : failures - 1;
+		delay <<= shift;
+		if (delay > TARGET_BACKOFF_MAX_MS &&
+		    interval_ms < TARGET_BACKOFF_MAX_MS)
+			delay = TARGET_BACKOFF_MAX_MS;
+	}
+	return delay;
+}
+
 /* Arm the next scrape: an interval on, or more while it keeps failing. */
 static void
 target_next(struct target *t)
 {
 	uint64_t	 delay;
-	unsigned int	 shift;
 
-	/* Back off while it keeps failing: 2, 4, then 8 intervals. */
-	delay = t->cfg->interval_ms;
-	if (t->st.failures > 1) {
-		shift = t->st.failures - 1 > 3 ? 3 : t->st.failures - 1;
-		delay <<= shift;
-		if (delay > BACKOFF_MAX_MS && t->cfg->interval_ms <
-		    BACKOFF_MAX_MS)
-			delay = BACKOFF_MAX_MS;
-	}
+	delay = target_backoff_ms(t->cfg->interval_ms, t->st.failures);
 	t->next_ms += (int64_t)delay;
 	if (t->next_ms < clock_mono_ms())
 		t->next_ms = clock_mono_ms();

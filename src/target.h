@@ -99,6 +99,7 @@ struct target_status {
 
 TAILQ_HEAD(targets, target);
 
+#define TARGET_BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing */
 #define HISTORY_MAX	1024	/* points of a chart; older are thinned */
 
 struct target	*target_new(const struct target_deps *,
@@ -111,6 +112,14 @@ void		 target_reconfigure(struct target *,
 
 const struct target_config *target_config(const struct target *);
 const struct target_status *target_status(const struct target *);
+/* When the next scrape is due, on clock_mono_ms()'s clock. */
+int64_t		 target_next_scrape(const struct target *);
+/*
+ * How long after one scrape the next is due, after failures in a row:
+ * the interval, then 2, 4 and 8 intervals while it keeps failing, at
+ * most TARGET_BACKOFF_MAX_MS unless the interval itself is longer.
+ */
+uint64_t	 target_backoff_ms(uint64_t interval_ms, unsigned int failures);
 const struct summary *target_latest(const struct target *);
 /* Scraped targets: as the last scrape went; gctrace alone: its source. */
 enum target_health target_health(const struct target *);

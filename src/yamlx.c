@@ -344,3 +344,30 @@ yamlx_keys(struct yamlx *y, yaml_node_t *map)
 	free(refs);
 	return usable;
 }
+
+bool
+yamlx_pairs_next(struct yamlx *y, yaml_node_t *map, struct yamlx_pairs *w,
+    yaml_node_t **k, yaml_node_t **v)
+{
+	if (!w->started) {
+		w->started = true;
+		w->usable = yamlx_keys(y, map);
+		w->pair = map->data.mapping.pairs.start;
+		w->i = 0;
+	} else if (w->usable != NULL) {
+		w->pair++;
+		w->i++;
+	}
+	for (; w->usable != NULL && w->pair < map->data.mapping.pairs.top;
+	    w->pair++, w->i++) {
+		if (w->usable[w->i]) {
+			*k = yamlx_node(y, w->pair->key);
+			*v = yamlx_node(y, w->pair->value);
+			return true;
+		}
+		w->bad = true;
+	}
+	free(w->usable);
+	w->usable = NULL;
+	return false;
+}

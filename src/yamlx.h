@@ -81,4 +81,20 @@ const char	*yamlx_scalar(struct yamlx *, const yaml_node_t *,
  */
 bool		*yamlx_keys(struct yamlx *, yaml_node_t *);
 
+/* A walk over the pairs of a map whose key is usable, as yamlx_keys(). */
+struct yamlx_pairs {
+	bool			 started;
+	bool			*usable;
+	yaml_node_pair_t	*pair;
+	size_t			 i;
+	bool			 bad;		/* a key was not usable */
+};
+/*
+ * Start with a zeroed walk; each call gives the next usable pair's key
+ * and value. At the end, false: the walk has let go of what it held, and
+ * bad says whether a key was reported. Walk to the end.
+ */
+bool		 yamlx_pairs_next(struct yamlx *, yaml_node_t *map,
+		    struct yamlx_pairs *, yaml_node_t **k, yaml_node_t **v);
+
 #endif

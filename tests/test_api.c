@@ -20,9 +20,11 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <libdeflate.h>
 
 #include "api.h"
 #include "conf.h"
+#include "daemon.h"
 #include "notifier.h"
 #include "server.h"
 #include "store.h"
@@ -31,12 +33,13 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	12
+#define NREQ	14
 #define BODY_MAX	(256 << 10)
 
 static const struct {
 	const char	*method;
 	const char	*path;
+	const char	*header;	/* one more request header, or NULL */
 } reqs[NREQ] = {
 	{ "GET", "/-/healthy" },
 	{ "GET", "/-/ready" },
@@ -50,11 +53,15 @@ static const struct {
 	{ "GET", "/api/v1/targets/nope/snapshots" },
 	{ "GET", "/api/v1/targets/api/snapshots" },
 	{ "GET", "/nowhere" },
+	/* Sent as is: curl would inflate it if it asked for gzip itself. */
+	{ "GET", "/metrics", "Accept-Encoding: gzip" },
+	{ "GET", "/metrics", "Accept-Encoding: gzip;q=0, identity" },
 };
 
 struct answer {
 	long	 status;
 	char	*body;
+	size_t	 len;
 };
 
 static int	reloads;
@@ -90,12 +97,13 @@ collect(char *p, size_t size, size_t n, void *arg)
 static void
 client(int port, const char *path)
 {
-	CURL	*c;
-	FILE	*out = fopen(path, "w"), *body;
-	char	 url[128], *buf;
-	size_t	 len;
-	long	 status;
-	int	 i;
+	CURL			*c;
+	struct curl_slist	*h;
+	FILE			*out = fopen(path, "w"), *body;
+	char			 url[128], *buf;
+	size_t			 len;
+	long			 status;
+	int			 i;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (i = 0; i < NREQ; i++) {
@@ -110,6 +118,9 @@ client(int port, const char *path)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+		h = reqs[i].header != NULL ? curl_slist_append(NULL,
+		    reqs[i].header) : NULL;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		status = 0;
 		if (curl_easy_perform(c) == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -118,9 +129,31 @@ client(int port, const char *path)
 		fwrite(buf, 1, len, out);
 		free(buf);
 		curl_easy_cleanup(c);
+		curl_slist_free_all(h);
 	}
 	fclose(out);
 	_exit(0);
+}
+
+/* Inflate a whole gzip member into *out (NULL on failure). */
+static int
+gunzip(const char *in, size_t len, char **out, size_t *outlen)
+{
+	struct libdeflate_decompressor	*d;
+	size_t				 cap = BODY_MAX * 8;
+	enum libdeflate_result		 r;
+
+	*out = xmalloc(cap);
+	if ((d = libdeflate_alloc_decompressor()) == NULL)
+		abort();
+	r = libdeflate_gzip_decompress(d, in, len, *out, cap, outlen);
+	libdeflate_free_decompressor(d);
+	if (r != LIBDEFLATE_SUCCESS) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -129,26 +162,6 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	event_base_loopexit(arg, NULL);
-}
-
-/* A port nobody listens on now, from the kernel's ephemeral range. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			s, port;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) == -1)
-		abort();
-	port = ntohs(sin.sin_port);
-	close(s);
-	return port;
 }
 
 static void
@@ -160,6 +173,7 @@ read_answers(FILE *in, struct answer *a)
 	for (i = 0; i < NREQ; i++) {
 		a[i].status = 0;
 		a[i].body = xstrdup("");
+		a[i].len = 0;
 		if (fscanf(in, "%ld %zu\n", &a[i].status, &len) != 2 ||
 		    len > BODY_MAX)
 			continue;
@@ -167,6 +181,8 @@ read_answers(FILE *in, struct answer *a)
 		a[i].body = xcalloc(1, len + 1);
 		if (fread(a[i].body, 1, len, in) != len)
 			a[i].body[0] = '\0';
+		else
+			a[i].len = len;
 	}
 }
 
@@ -201,62 +217,44 @@ main(void)
 		{ "heapwatch_shards", "gauge" },
 		{ "heapwatch_discovered_targets", "gauge" },
 	};
-	struct yamlx_errors	 errs;
+	struct daemon		 d;
 	struct api_state	 st;
-	struct target_deps	 deps;
-	struct store_retention	 keep;
 	struct targets		 targets = TAILQ_HEAD_INITIALIZER(targets);
 	struct answer		 a[NREQ];
 	struct event_base	*base;
 	struct event		*ev;
 	struct server		*srv;
-	struct config		*conf;
 	struct target		*t;
 	struct api		*api;
-	char			 dir[] = "/tmp/test_api.XXXXXX", path[256];
+	char			 path[256];
 	char			 listen[64], want[256], *cause = NULL;
-	FILE			*f, *in;
+	char			*plain;
+	size_t			 plainlen;
+	FILE			*in;
 	pid_t			 pid;
 	size_t			 i;
 	int			 port, fds[2], status;
 
-	if (mkdtemp(dir) == NULL)
-		abort();
-	port = free_port();
-	snprintf(path, sizeof path, "%s/heapwatchd.yaml", dir);
-	f = fopen(path, "w");
-	fprintf(f, "listen: 127.0.0.1:%d\nstorage:\n  path: %s/store\n"
+	port = daemon_free_port();
+	base = event_base_new();
+	ok(daemon_open(&d, "test_api", base, &cause, "listen: 127.0.0.1:%d\n"
 	    "targets:\n"
 	    "  - name: api\n    url: http://127.0.0.1:1/debug/pprof/heap\n"
 	    "    labels: {team: payments}\n"
 	    "  - name: jobs\n    url: http://127.0.0.1:1/debug/pprof/goroutine\n",
-	    port, dir);
-	fclose(f);
-	memset(&errs, 0, sizeof errs);
-	conf = config_load(path, &errs);
-	ok(conf != NULL, "a configuration of two targets loads");
-	if (conf == NULL)
+	    port) == 0, "a configuration of two targets loads, and its store "
+	    "opens");
+	if (d.conf == NULL || d.deps.store == NULL)
 		return tap_done();
 
-	base = event_base_new();
 	memset(&st, 0, sizeof st);
-	memset(&deps, 0, sizeof deps);
-	memset(&keep, 0, sizeof keep);
-	st.conf = conf;
+	st.conf = d.conf;
 	st.targets = &targets;
-	if ((st.store = store_open(conf->storage_path, &cause)) == NULL) {
-		ok(0, "the store opens: %s", cause);
-		return tap_done();
-	}
+	st.store = d.deps.store;
 	/* The daemon has a notifier, if without webhooks. */
-	st.notifier = notifier_new(base, conf->webhooks, conf->nwebhooks,
-	    NULL);
-	deps.base = base;
-	deps.store = st.store;
-	deps.notifier = st.notifier;
-	deps.retention = &keep;
-	for (i = 0; i < conf->ntargets; i++) {
-		t = target_new(&deps, &conf->targets[i]);
+	st.notifier = d.deps.notifier;
+	for (i = 0; i < d.conf->ntargets; i++) {
+		t = target_new(&d.deps, &d.conf->targets[i]);
 		target_list_append(&targets, t);
 		st.ntargets++;
 	}
@@ -274,7 +272,7 @@ main(void)
 		abort();
 	if (pid == 0) {
 		close(fds[0]);
-		snprintf(path, sizeof path, "%s/answers", dir);
+		snprintf(path, sizeof path, "%s/answers", d.dir);
 		client(port, path);
 	}
 	close(fds[1]);
@@ -283,7 +281,7 @@ main(void)
 	event_add(ev, NULL);
 	event_base_dispatch(base);
 	waitpid(pid, &status, 0);
-	snprintf(path, sizeof path, "%s/answers", dir);
+	snprintf(path, sizeof path, "%s/answers", d.dir);
 	if ((in = fopen(path, "r")) == NULL)
 		abort();
 	read_answers(in, a);
@@ -318,6 +316,15 @@ main(void)
 	    "no gctrace lines for targets without gctrace");
 	ok(strstr(a[6].body, "heapwatch_config_reloads_failed_total 0\n")
 	    != NULL, "the reload counters are the state's");
+	/* The targets are never scraped here: every render is the same. */
+	is_int(a[12].status, 200, "/metrics with Accept-Encoding: gzip is 200");
+	ok(gunzip(a[12].body, a[12].len, &plain, &plainlen) == 0 &&
+	    plainlen == a[6].len && memcmp(plain, a[6].body, plainlen) == 0,
+	    "its body gunzips to the text served without gzip (%zu bytes "
+	    "from %zu)", a[12].len, a[6].len);
+	free(plain);
+	ok(a[13].len == a[6].len && memcmp(a[13].body, a[6].body,
+	    a[6].len) == 0, "gzip;q=0 gets the text as it is");
 	is_int(a[7].status, 200, "/api/v1/targets is 200");
 	ok(strstr(a[7].body, "\"name\":\"api\"") != NULL &&
 	    strstr(a[7].body, "\"name\":\"jobs\"") != NULL &&
@@ -341,12 +348,8 @@ main(void)
 		target_list_remove(&targets, t);
 		target_free(t);
 	}
-	notifier_free(st.notifier);
-	store_close(st.store);
-	config_free(conf);
-	event_base_free(base);
-	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	if (system(path) != 0)
+	if (daemon_close(&d) == -1)
 		ok(0, "the scratch folder is removed");
+	event_base_free(base);
 	return tap_done();
 }

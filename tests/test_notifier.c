@@ -1,6 +1,7 @@
 /*
- * Unit tests for src/notifier.c: the bodies of both formats, the queues,
- * and the spool that keeps them over a restart.
+ * Unit tests for src/notifier.c and the files it is made of (note.c,
+ * webhook.c, entry.c, receiver.c): the bodies of both formats, the
+ * queues, and the spool that keeps them over a restart.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "conf.h"
 #include "tap.h"
 #include "notifier.h"
+#include "webhook.h"
 
 #define EXT		"http://127.0.0.1:9470/"	/* slash dropped */
 #define SINCE		1700000000123LL		/* 2023-11-14T22:13:20.123Z */
@@ -83,7 +85,7 @@ body(const struct alert_note *n, enum webhook_format format)
 	wc.format = format;
 	wc.timeout_ms = 1000;
 	wc.repeat_interval_ms = 3600000;
-	s = notifier_render(n, &wc, EXT, NOW);
+	s = webhook_render(n, &wc, EXT, NOW);
 	ok(s != NULL && strchr(s, '\n') == NULL, "the body is one line");
 	if ((j = json_loads(s, 0, &err)) == NULL)
 		printf("# %s: %s\n", err.text, s);
@@ -330,7 +332,7 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 }
 
 static void
-stats(struct notifier *nf, size_t i, struct notifier_stats *st)
+stats(struct notifier *nf, size_t i, struct receiver_stats *st)
 {
 	memset(st, 0xff, sizeof *st);
 	if (i < notifier_receivers(nf))
@@ -345,7 +347,7 @@ static void
 test_queue(void)
 {
 	struct webhook_config	 wc[3];
-	struct notifier_stats	 st;
+	struct receiver_stats	 st;
 	struct event_base	*base;
 	struct notifier		*nf;
 	struct alert_note	 a, b;
@@ -541,8 +543,8 @@ same_bodies(const struct alert_note *got, const struct alert_note *want)
 	wc.repeat_interval_ms = 3600000;
 	for (f = WEBHOOK_JSON; f <= WEBHOOK_ALERTMANAGER; f++) {
 		wc.format = f;
-		g = notifier_render(got, &wc, EXT, NOW);
-		w = notifier_render(want, &wc, EXT, NOW);
+		g = webhook_render(got, &wc, EXT, NOW);
+		w = webhook_render(want, &wc, EXT, NOW);
 		if (strcmp(g, w) != 0) {
 			printf("# got  %s\n# want %s\n", g, w);
 			same = false;
@@ -573,7 +575,7 @@ static void
 test_spool(void)
 {
 	struct webhook_config	 wc[2];
-	struct notifier_stats	 st;
+	struct receiver_stats	 st;
 	struct event_base	*base;
 	struct notifier		*nf;
 	struct alert_note	 a, b, b2, c, d;
@@ -721,8 +723,8 @@ test_spool(void)
 	notifier_send(nf, &d);
 	stats(nf, 0, &st);
 	ok(st.queued == 4 && notifier_spool_errors(nf) == 1,
-	    "a failed write is counted and the note still queued (%zu "
-	    "queued, %llu errors)", st.queued,
+	    "a failed write is counted and the note still queued (%llu "
+	    "queued, %llu errors)", (unsigned long long)st.queued,
 	    (unsigned long long)notifier_spool_errors(nf));
 	notifier_free(nf);
 
@@ -750,6 +752,42 @@ test_spool(void)
 	event_base_free(base);
 }
 
+/*
+ * The backoff between attempts: each wait is the doubled one, 1 s to
+ * 5 min, less at most a quarter, and that part is drawn afresh, so that
+ * many heapwatchds do not retry in step.
+ */
+static void
+test_backoff(void)
+{
+	uint64_t	 full, v, lo, hi;
+	unsigned int	 f;
+	int		 i;
+	bool		 inside = true;
+
+	for (f = 1; f <= 20; f++) {
+		full = RECEIVER_BACKOFF_MIN_MS << (f < 12 ? f - 1 : 11);
+		if (full > RECEIVER_BACKOFF_MAX_MS)
+			full = RECEIVER_BACKOFF_MAX_MS;
+		lo = UINT64_MAX;
+		hi = 0;
+		for (i = 0; i < 200; i++) {
+			v = receiver_backoff_ms(f);
+			if (v < full - full / 4 || v > full)
+				inside = false;
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		if (f == 1 || f == 4 || f == 20)
+			ok(inside && lo < hi, "failure %u: waits from %llu to "
+			    "%llu ms, within [%llu, %llu]", f,
+			    (unsigned long long)lo, (unsigned long long)hi,
+			    (unsigned long long)(full - full / 4),
+			    (unsigned long long)full);
+	}
+	ok(inside, "every wait of 20 failures in a row is within its range");
+}
+
 int
 main(void)
 {
@@ -762,6 +800,7 @@ main(void)
 	test_alertmanager(NOTE_FIRING, NOTE_GOROUTINE);
 	test_queue();
 	test_spool();
+	test_backoff();
 	curl_global_cleanup();
 	return tap_done();
 }

@@ -6,6 +6,8 @@
  * outcome counted, the health, the failures in a row that drive the
  * backoff, and the error kept until the next good scrape. The timeout is
  * generous: a loaded machine must not turn an answer into a failure.
+ * The backoff itself: its delays for each count of failures, and the
+ * schedule after the second failure in a row, two intervals on.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "decode.h"
 #include "notifier.h"
 #include "pbuild.h"
@@ -43,6 +46,7 @@ struct seen {
 	unsigned int		 failures;
 	uint64_t		 scrapes[SCRAPE_NOUTCOMES];
 	char			 error[256];
+	int64_t			 next;		/* when the next is due */
 };
 
 static uint8_t		*profile;
@@ -103,6 +107,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		    sizeof ts->scrapes);
 		snprintf(w->seen[n - 1].error, sizeof w->seen[n - 1].error,
 		    "%s", ts->last_error != NULL ? ts->last_error : "");
+		w->seen[n - 1].next = target_next_scrape(w->t);
 	}
 	/* Two minutes at most: a busy machine is slow, not wrong. */
 	if (n >= NSTAGES || ++w->ticks > 2400)
@@ -111,83 +116,39 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(w->tick, &tv);
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			s, port;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) == -1)
-		abort();
-	port = ntohs(sin.sin_port);
-	close(s);
-	return port;
-}
-
 int
 main(void)
 {
-	struct yamlx_errors	 errs;
-	struct target_deps	 deps;
-	struct store_retention	 keep;
 	struct timeval		 tv = { 0, 50000 };
+	struct daemon		 d;
 	struct watch		 w;
-	struct config		*conf;
 	struct server		*srv;
-	struct store		*store;
 	struct pb		*pb;
-	char			 dir[] = "/tmp/test_target.XXXXXX", path[256];
 	char			 listen[64], *cause = NULL;
-	bool			 behind = false;
-	FILE			*f;
 	int			 port;
 
-	if (mkdtemp(dir) == NULL)
-		abort();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pb = pb_small();
 	profile = pb_pack(pb, &profile_len);
 	free(pb);
-	port = free_port();
-	snprintf(path, sizeof path, "%s/heapwatchd.yaml", dir);
-	f = fopen(path, "w");
-	fprintf(f, "listen: 127.0.0.1:%d\nstorage:\n  path: %s/store\n"
-	    "defaults:\n  interval: 3s\n  timeout: 2900ms\n  window: 1m\n  for: 30s\n"
-	    "targets:\n"
-	    "  - name: svc\n    url: http://127.0.0.1:%d/debug/pprof/heap\n",
-	    port, dir, port);
-	fclose(f);
-	memset(&errs, 0, sizeof errs);
-	if ((conf = config_load(path, &errs)) == NULL) {
-		ok(0, "the configuration loads");
-		return tap_done();
-	}
-
+	port = daemon_free_port();
 	memset(&w, 0, sizeof w);
-	memset(&deps, 0, sizeof deps);
-	memset(&keep, 0, sizeof keep);
 	w.base = event_base_new();
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	if ((srv = server_new(w.base, listen, NULL, NULL, route, NULL,
-	    &cause)) == NULL || (store = store_open(conf->storage_path,
-	    &cause)) == NULL) {
-		ok(0, "the server and the store start: %s", cause);
+	    &cause)) == NULL || daemon_open(&d, "test_target", w.base, &cause,
+	    "listen: 127.0.0.1:%d\n"
+	    "defaults:\n  interval: 3s\n  timeout: 2900ms\n  window: 1m\n"
+	    "  for: 30s\n"
+	    "targets:\n"
+	    "  - name: svc\n    url: http://127.0.0.1:%d/debug/pprof/heap\n",
+	    port, port) == -1) {
+		ok(0, "the server, the configuration and the store start: %s",
+		    cause);
 		return tap_done();
 	}
-	deps.base = w.base;
-	deps.store = store;
-	deps.scrape = scrape_new(w.base);
-	deps.decode = decode_new(w.base, 1);
-	deps.notifier = notifier_new(w.base, NULL, 0, NULL);
-	deps.retention = &keep;
-	deps.behind = &behind;
-	w.t = target_new(&deps, &conf->targets[0]);
+	daemon_scrapes(&d);
+	w.t = target_new(&d.deps, &d.conf->targets[0]);
 	is_int(target_health(w.t), TARGET_UNKNOWN, "a new target is unknown");
 	target_start(w.t, false);
 	w.tick = evtimer_new(w.base, on_tick, &w);
@@ -213,21 +174,37 @@ main(void)
 	    w.seen[3].failures == 0 && w.seen[3].error[0] == '\0' &&
 	    w.seen[3].scrapes[SCRAPE_SUCCESS] == 2,
 	    "a profile again: up, the failures and the error cleared");
+	/*
+	 * Each scrape is due a delay after the one before was due, or now
+	 * if that is later: a slow machine can only push one further.
+	 */
+	ok(w.seen[0].next > 0 && w.seen[1].next - w.seen[0].next >= 3000,
+	    "after one failure the next scrape is an interval on (%lld ms)",
+	    (long long)(w.seen[1].next - w.seen[0].next));
+	ok(w.seen[2].next - w.seen[1].next >= 6000,
+	    "after two in a row, two intervals on (%lld ms)",
+	    (long long)(w.seen[2].next - w.seen[1].next));
 	is_int(target_status(w.t)->snapshots, 2, "both profiles were stored");
 	is_str(target_health_name(target_health(w.t)), "up", "named up");
 
+	is_int(target_backoff_ms(3000, 0), 3000, "no failure: the interval");
+	is_int(target_backoff_ms(3000, 1), 3000, "one: the interval still");
+	is_int(target_backoff_ms(3000, 2), 6000, "two in a row: twice it");
+	is_int(target_backoff_ms(3000, 3), 12000, "three: four times");
+	is_int(target_backoff_ms(3000, 4), 24000, "four: eight times");
+	is_int(target_backoff_ms(3000, 40), 24000, "and no more after");
+	is_int(target_backoff_ms(60000, 3), 240000, "a minute, 3 failures");
+	is_int(target_backoff_ms(60000, 4), TARGET_BACKOFF_MAX_MS,
+	    "eight minutes is cut to the most, 5 min");
+	is_int(target_backoff_ms(600000, 4), 600000 * 8,
+	    "an interval above 5 min backs off all the same");
+
 	target_free(w.t);
 	event_free(w.tick);
-	notifier_free(deps.notifier);
-	decode_free(deps.decode);
-	scrape_free(deps.scrape);
 	server_free(srv);
-	store_close(store);
-	config_free(conf);
+	if (daemon_close(&d) == -1)
+		ok(0, "the scratch folder is removed");
 	event_base_free(w.base);
 	free(profile);
-	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	if (system(path) != 0)
-		ok(0, "the scratch folder is removed");
 	return tap_done();
 }

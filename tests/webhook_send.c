@@ -51,7 +51,7 @@ usage(void)
 static bool
 all_delivered(const struct notifier *nf, uint64_t want)
 {
-	struct notifier_stats	st;
+	struct receiver_stats	st;
 	size_t			i;
 
 	for (i = 0; i < notifier_receivers(nf); i++) {
@@ -85,13 +85,13 @@ timeout_fired(evutil_socket_t fd, short what, void *arg)
 static void
 print_stats(const struct notifier *nf)
 {
-	struct notifier_stats	st;
+	struct receiver_stats	st;
 	size_t			i;
 
 	for (i = 0; i < notifier_receivers(nf); i++) {
 		notifier_stats(nf, i, &st);
 		printf("%s sent=%" PRIu64 " failed=%" PRIu64 " dropped=%"
-		    PRIu64 " replaced=%" PRIu64 " queued=%zu\n", st.url,
+		    PRIu64 " replaced=%" PRIu64 " queued=%" PRIu64 "\n", st.url,
 		    st.sent, st.failed, st.dropped, st.replaced, st.queued);
 	}
 }
