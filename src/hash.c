@@ -53,7 +53,7 @@ hash_bytes(const void *data, size_t len, uint64_t seed)
 }
 
 void
-idset_init(struct idset *s, size_t hint)
+hash_set_init(struct idset *s, size_t hint)
 {
 	size_t	n = 16;
 
@@ -66,7 +66,7 @@ idset_init(struct idset *s, size_t hint)
 }
 
 void
-idset_free(struct idset *s)
+hash_set_free(struct idset *s)
 {
 	free(s->ids);
 	free(s->hashes);
@@ -75,7 +75,7 @@ idset_free(struct idset *s)
 }
 
 uint32_t
-idset_find(const struct idset *s, uint32_t hash, idset_eq_cb eq,
+hash_set_find(const struct idset *s, uint32_t hash, hash_set_eq_cb eq,
     const void *ctx, const void *key)
 {
 	uint32_t	i = hash & s->mask;
@@ -90,7 +90,7 @@ idset_find(const struct idset *s, uint32_t hash, idset_eq_cb eq,
 
 /* Put an id in its first free slot; the set never holds more than half. */
 static void
-idset_place(struct idset *s, uint32_t hash, uint32_t id)
+hash_set_place(struct idset *s, uint32_t hash, uint32_t id)
 {
 	uint32_t	i = hash & s->mask;
 
@@ -101,7 +101,7 @@ idset_place(struct idset *s, uint32_t hash, uint32_t id)
 }
 
 void
-idset_add(struct idset *s, uint32_t hash, uint32_t id)
+hash_set_add(struct idset *s, uint32_t hash, uint32_t id)
 {
 	uint32_t	*ids, *hashes, i, n;
 
@@ -114,16 +114,16 @@ idset_add(struct idset *s, uint32_t hash, uint32_t id)
 		s->mask = n * 2 - 1;
 		for (i = 0; i < n; i++)
 			if (ids[i] != 0)
-				idset_place(s, hashes[i], ids[i] - 1);
+				hash_set_place(s, hashes[i], ids[i] - 1);
 		free(ids);
 		free(hashes);
 	}
-	idset_place(s, hash, id);
+	hash_set_place(s, hash, id);
 	s->count++;
 }
 
 static bool
-idmap_eq(const void *ctx, uint32_t pos, const void *key)
+hash_map_eq(const void *ctx, uint32_t pos, const void *key)
 {
 	const uint64_t	*keys = ctx;
 
@@ -140,7 +140,7 @@ idmap_eq(const void *ctx, uint32_t pos, const void *key)
  * hashing. Returns -1 and sets *dup when an id appears twice.
  */
 int
-idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
+hash_map_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 {
 	uint64_t	max = 0;
 	size_t		i;
@@ -156,7 +156,7 @@ idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 		for (i = 0; i < n; i++) {
 			if (m->dense[ids[i]] != 0) {
 				*dup = ids[i];
-				idmap_free(m);
+				hash_map_free(m);
 				return -1;
 			}
 			m->dense[ids[i]] = i + 1;
@@ -165,36 +165,36 @@ idmap_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 	}
 	m->keys = xreallocarray(NULL, n + 1, sizeof *m->keys);
 	memcpy(m->keys, ids, n * sizeof *ids);
-	idset_init(&m->sparse, n);
+	hash_set_init(&m->sparse, n);
 	for (i = 0; i < n; i++) {
 		h = (uint32_t)hash_word(0, ids[i]);
-		if (idset_find(&m->sparse, h, idmap_eq, m->keys, &ids[i]) !=
+		if (hash_set_find(&m->sparse, h, hash_map_eq, m->keys, &ids[i]) !=
 		    HASH_NONE) {
 			*dup = ids[i];
-			idmap_free(m);
+			hash_map_free(m);
 			return -1;
 		}
-		idset_add(&m->sparse, h, i);
+		hash_set_add(&m->sparse, h, i);
 	}
 	return 0;
 }
 
 uint32_t
-idmap_get_sparse(const struct idmap *m, uint64_t id)
+hash_map_get_sparse(const struct idmap *m, uint64_t id)
 {
 	if (m->sparse.ids == NULL)
 		return HASH_NONE;
-	return idset_find(&m->sparse, (uint32_t)hash_word(0, id), idmap_eq,
+	return hash_set_find(&m->sparse, (uint32_t)hash_word(0, id), hash_map_eq,
 	    m->keys, &id);
 }
 
 void
-idmap_free(struct idmap *m)
+hash_map_free(struct idmap *m)
 {
 	free(m->dense);
 	m->dense = NULL;
 	free(m->keys);
 	m->keys = NULL;
 	if (m->sparse.ids != NULL)
-		idset_free(&m->sparse);
+		hash_set_free(&m->sparse);
 }

@@ -23,7 +23,7 @@ hash_word(uint64_t h, uint64_t v)
 	return h ^ (h >> 31);
 }
 
-typedef bool (*idset_eq_cb)(const void *ctx, uint32_t id, const void *key);
+typedef bool (*hash_set_eq_cb)(const void *ctx, uint32_t id, const void *key);
 
 struct idset {
 	uint32_t	*ids;		/* id + 1, 0 when empty */
@@ -32,11 +32,11 @@ struct idset {
 	uint32_t	 count;
 };
 
-void		idset_init(struct idset *, size_t hint);
-void		idset_free(struct idset *);
-uint32_t	idset_find(const struct idset *, uint32_t hash, idset_eq_cb,
+void		hash_set_init(struct idset *, size_t hint);
+void		hash_set_free(struct idset *);
+uint32_t	hash_set_find(const struct idset *, uint32_t hash, hash_set_eq_cb,
 		    const void *ctx, const void *key);
-void		idset_add(struct idset *, uint32_t hash, uint32_t id);
+void		hash_set_add(struct idset *, uint32_t hash, uint32_t id);
 
 struct idmap {
 	uint32_t	*dense;		/* position + 1 by id, when ids are small */
@@ -45,18 +45,18 @@ struct idmap {
 	uint64_t	*keys;		/* a copy of the ids, when sparse */
 };
 
-int		idmap_build(struct idmap *, const uint64_t *ids, size_t n,
+int		hash_map_build(struct idmap *, const uint64_t *ids, size_t n,
 		    uint64_t *dup);
-uint32_t	idmap_get_sparse(const struct idmap *, uint64_t id);
+uint32_t	hash_map_get_sparse(const struct idmap *, uint64_t id);
 
 /* The position of id, or HASH_NONE. */
 static inline uint32_t
-idmap_get(const struct idmap *m, uint64_t id)
+hash_map_get(const struct idmap *m, uint64_t id)
 {
 	if (m->dense != NULL)
 		return id < m->ndense ? m->dense[id] - 1 : HASH_NONE;
-	return idmap_get_sparse(m, id);
+	return hash_map_get_sparse(m, id);
 }
-void		idmap_free(struct idmap *);
+void		hash_map_free(struct idmap *);
 
 #endif

@@ -86,14 +86,14 @@ lnodes_get(struct lnodes *ns, const struct lnode *k)
 {
 	uint32_t	h = lnode_hash(k), id;
 
-	if ((id = idset_find(&ns->set, h, lnode_eq, ns, k)) != HASH_NONE)
+	if ((id = hash_set_find(&ns->set, h, lnode_eq, ns, k)) != HASH_NONE)
 		return id;
 	if (ns->n == ns->cap) {
 		ns->cap = ns->cap == 0 ? 64 : ns->cap * 2;
 		ns->v = xreallocarray(ns->v, ns->cap, sizeof *ns->v);
 	}
 	ns->v[ns->n] = *k;
-	idset_add(&ns->set, h, ns->n);
+	hash_set_add(&ns->set, h, ns->n);
 	return ns->n++;
 }
 
@@ -730,7 +730,7 @@ list_make(const struct profile *base, const struct profile *cur, int idx,
 		return NULL;
 	}
 	memset(&ns, 0, sizeof ns);
-	idset_init(&ns.set, 64);
+	hash_set_init(&ns.set, 64);
 	/* Each line of each location: the node it is, if it matches. */
 	nlocs = symtab_nlocs(st);
 	slotnode = xcalloc(symtab_nlines(st) + 1, sizeof *slotnode);
@@ -808,7 +808,7 @@ out:
 			free((char *)ns.v[i].shown);
 	free(ids);
 	free(ns.v);
-	idset_free(&ns.set);
+	hash_set_free(&ns.set);
 	free(slotnode);
 	free(match);
 	free(search);

@@ -705,7 +705,7 @@ index_table(struct idmap *m, const void *table, size_t n, size_t stride,
 			break;
 		}
 	}
-	if (rc == 0 && idmap_build(m, ids, n, &dup) == -1) {
+	if (rc == 0 && hash_map_build(m, ids, n, &dup) == -1) {
 		xasprintf(cause, "%ss with the same id %llu", what,
 		    (unsigned long long)dup);
 		rc = -1;
@@ -780,7 +780,7 @@ resolve_stacks(struct pbwire_sample *ps, const struct idmap *locidx,
 
 	/*
 	 * With no wide id and a dense map, a lookup is a load: taken out of
-	 * idmap_get() and the check for wide ids, looking up the 1.2 million
+	 * hash_map_get() and the check for wide ids, looking up the 1.2 million
 	 * ids of genprof's deep profile takes half the instructions.
 	 */
 	if (ps->nwide == 0 && locidx->dense != NULL) {
@@ -799,7 +799,7 @@ resolve_stacks(struct pbwire_sample *ps, const struct idmap *locidx,
 			id = wide[w++].id;
 			next = w < ps->nwide ? wide[w].pos : n;
 		}
-		if ((pos = idmap_get(locidx, id)) == HASH_NONE)
+		if ((pos = hash_map_get(locidx, id)) == HASH_NONE)
 			goto missing;
 		loc[i] = pos;
 	}
@@ -837,7 +837,7 @@ parse_finish(struct profile_raw *raw, char **cause)
 	for (i = 0; i < raw->nlocs; i++) {
 		rl = &raw->locs[i];
 		rl->mapping = SYM_NONE;
-		if (rl->mapping_id != 0 && (rl->mapping = idmap_get(&mapidx,
+		if (rl->mapping_id != 0 && (rl->mapping = hash_map_get(&mapidx,
 		    rl->mapping_id)) == HASH_NONE) {
 			xasprintf(cause, "location %llu: mapping id %llu not "
 			    "found", (unsigned long long)rl->id,
@@ -847,7 +847,7 @@ parse_finish(struct profile_raw *raw, char **cause)
 		for (j = rl->line0; j < rl->line0 + rl->nlines; j++) {
 			ln = &raw->lines[j];
 			ln->function = ln->function_id == 0 ? HASH_NONE :
-			    idmap_get(&funcidx, ln->function_id);
+			    hash_map_get(&funcidx, ln->function_id);
 			if (ln->function == HASH_NONE) {
 				xasprintf(cause, "location %llu: line with %s "
 				    "function id %llu",
@@ -865,9 +865,9 @@ parse_finish(struct profile_raw *raw, char **cause)
 	else
 		rc = resolve_stacks(&raw->samples, &locidx, cause);
 out:
-	idmap_free(&mapidx);
-	idmap_free(&funcidx);
-	idmap_free(&locidx);
+	hash_map_free(&mapidx);
+	hash_map_free(&funcidx);
+	hash_map_free(&locidx);
 	return rc;
 }
 

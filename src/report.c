@@ -392,7 +392,7 @@ merger_add(struct merger *m, const struct profile *p, int idx, int sign)
 		k.n = p->stack_off[s + 1] - p->stack_off[s];
 		k.ls = p->labelset[s];
 		h = (uint32_t)hash_bytes(k.stack, k.n * sizeof *k.stack, k.ls);
-		id = idset_find(&m->set, h, msample_eq, m, &k);
+		id = hash_set_find(&m->set, h, msample_eq, m, &k);
 		if (id != HASH_NONE) {
 			m->ms[id].v += k.v;
 			continue;
@@ -402,7 +402,7 @@ merger_add(struct merger *m, const struct profile *p, int idx, int sign)
 			m->ms = xreallocarray(m->ms, m->capms, sizeof *m->ms);
 		}
 		m->ms[m->nms] = k;
-		idset_add(&m->set, h, m->nms++);
+		hash_set_add(&m->set, h, m->nms++);
 	}
 }
 
@@ -426,7 +426,7 @@ acc_diff(struct acc *a, const struct profile *base, const struct profile *cur,
 	uint32_t	 i;
 
 	memset(&m, 0, sizeof m);
-	idset_init(&m.set, cur->nsamples + base->nsamples / 4);
+	hash_set_init(&m.set, cur->nsamples + base->nsamples / 4);
 	merger_add(&m, cur, idx, 1);
 	merger_add(&m, base, idx, -1);
 	for (i = 0; i < m.nms; i++) {
@@ -435,7 +435,7 @@ acc_diff(struct acc *a, const struct profile *base, const struct profile *cur,
 		total += uabs(m.ms[i].v);
 		acc_stack(a, m.ms[i].stack, m.ms[i].n, m.ms[i].v);
 	}
-	idset_free(&m.set);
+	hash_set_free(&m.set);
 	*keep = xcalloc(1, sizeof **keep);
 	(*keep)->ms = m.ms;
 	(*keep)->n = m.nms;

@@ -30,7 +30,7 @@ names_new(void)
 	struct names	*nm;
 
 	nm = xcalloc(1, sizeof *nm);
-	idset_init(&nm->set, 256);
+	hash_set_init(&nm->set, 256);
 	return nm;
 }
 
@@ -44,7 +44,7 @@ names_free(struct names *nm)
 	for (i = 0; i < nm->n; i++)
 		free(nm->list[i]);
 	free(nm->list);
-	idset_free(&nm->set);
+	hash_set_free(&nm->set);
 	free(nm);
 }
 
@@ -54,7 +54,7 @@ names_add(struct names *nm, const char *s)
 	uint32_t	h, id;
 
 	h = (uint32_t)hash_bytes(s, strlen(s), 0);
-	if ((id = idset_find(&nm->set, h, name_eq, nm, s)) != HASH_NONE)
+	if ((id = hash_set_find(&nm->set, h, name_eq, nm, s)) != HASH_NONE)
 		return id;
 	if (nm->n == nm->cap) {
 		nm->cap = nm->cap == 0 ? 64 : nm->cap * 2;
@@ -62,7 +62,7 @@ names_add(struct names *nm, const char *s)
 	}
 	id = nm->n++;
 	nm->list[id] = xstrdup(s);
-	idset_add(&nm->set, h, id);
+	hash_set_add(&nm->set, h, id);
 	return id;
 }
 

@@ -72,14 +72,14 @@ symtab_intern_str(struct symtab *st, const char *s, size_t len)
 	uint32_t	 h, id;
 
 	h = (uint32_t)hash_bytes(s, len, 0);
-	if ((id = idset_find(&st->strset, h, symtab_str_eq, st, &k)) !=
+	if ((id = hash_set_find(&st->strset, h, symtab_str_eq, st, &k)) !=
 	    HASH_NONE)
 		return id;
 	GROW(st->strs, st->nstrs, st->capstrs);
 	id = st->nstrs++;
 	st->strs[id].s = arena_strndup(st->arena, s, len);
 	st->strs[id].len = len;
-	idset_add(&st->strset, h, id);
+	hash_set_add(&st->strset, h, id);
 	return id;
 }
 
@@ -102,13 +102,13 @@ symtab_intern_func(struct symtab *st, const struct sym_func *f)
 
 	h = hash_word(hash_word(hash_word(hash_word(1, f->name),
 	    f->system_name), f->filename), (uint64_t)f->start_line);
-	if ((id = idset_find(&st->funcset, h, symtab_func_eq, st, f)) !=
+	if ((id = hash_set_find(&st->funcset, h, symtab_func_eq, st, f)) !=
 	    HASH_NONE)
 		return id;
 	GROW(st->funcs, st->nfuncs, st->capfuncs);
 	id = st->nfuncs++;
 	st->funcs[id] = *f;
-	idset_add(&st->funcset, h, id);
+	hash_set_add(&st->funcset, h, id);
 	return id;
 }
 
@@ -130,13 +130,13 @@ symtab_intern_mapping(struct symtab *st, const struct sym_mapping *m)
 	uint32_t	id;
 
 	h = hash_word(hash_word(hash_word(2, m->size), m->offset), m->key);
-	if ((id = idset_find(&st->mapset, h, symtab_map_eq, st, m)) !=
+	if ((id = hash_set_find(&st->mapset, h, symtab_map_eq, st, m)) !=
 	    HASH_NONE)
 		return id;
 	GROW(st->maps, st->nmaps, st->capmaps);
 	id = st->nmaps++;
 	st->maps[id] = *m;
-	idset_add(&st->mapset, h, id);
+	hash_set_add(&st->mapset, h, id);
 	return id;
 }
 
@@ -172,7 +172,7 @@ symtab_intern_node(struct symtab *st, uint32_t func, uint32_t mapping)
 		n.objfile = st->maps[mapping].file;
 	h = hash_word(hash_word(hash_word(3, n.name), n.objfile),
 	    (uint64_t)n.start_line);
-	if ((id = idset_find(&st->nodeset, h, symtab_node_eq, st, &n)) !=
+	if ((id = hash_set_find(&st->nodeset, h, symtab_node_eq, st, &n)) !=
 	    HASH_NONE)
 		return id;
 	if (n.name != 0)
@@ -190,7 +190,7 @@ symtab_intern_node(struct symtab *st, uint32_t func, uint32_t mapping)
 	GROW(st->nodes, st->nnodes, st->capnodes);
 	id = st->nnodes++;
 	st->nodes[id] = n;
-	idset_add(&st->nodeset, h, id);
+	hash_set_add(&st->nodeset, h, id);
 	return id;
 }
 
@@ -233,7 +233,7 @@ symtab_intern_loc(struct symtab *st, const struct sym_loc *loc,
 	for (i = 0; i < k->loc.nlines; i++)
 		h = hash_word(hash_word(h, k->lines[i].func),
 		    (uint64_t)k->lines[i].line);
-	if ((id = idset_find(&st->locset, h, symtab_loc_eq, st, k)) !=
+	if ((id = hash_set_find(&st->locset, h, symtab_loc_eq, st, k)) !=
 	    HASH_NONE)
 		return id;
 	GROW(st->locs, st->nlocs, st->caplocs);
@@ -255,7 +255,7 @@ symtab_intern_loc(struct symtab *st, const struct sym_loc *loc,
 			st->nodes[st->lines[st->nlines].node].inlined = true;
 		st->nlines++;
 	}
-	idset_add(&st->locset, h, id);
+	hash_set_add(&st->locset, h, id);
 	return id;
 }
 
@@ -283,7 +283,7 @@ symtab_intern_labelset(struct symtab *st, const uint64_t *w, size_t n)
 	uint32_t	 h, id;
 
 	h = (uint32_t)hash_bytes(w, n * sizeof *w, 5);
-	if ((id = idset_find(&st->lsset, h, symtab_ls_eq, st, &k)) !=
+	if ((id = hash_set_find(&st->lsset, h, symtab_ls_eq, st, &k)) !=
 	    HASH_NONE)
 		return id;
 	while (st->caplsw - st->nlsw < n) {
@@ -301,7 +301,7 @@ symtab_intern_labelset(struct symtab *st, const uint64_t *w, size_t n)
 	}
 	id = st->nls++;
 	st->lsoff[id + 1] = st->nlsw;
-	idset_add(&st->lsset, h, id);
+	hash_set_add(&st->lsset, h, id);
 	return id;
 }
 
@@ -312,12 +312,12 @@ symtab_new(void)
 
 	st = xcalloc(1, sizeof *st);
 	st->arena = arena_new(64 << 10);
-	idset_init(&st->strset, 1024);
-	idset_init(&st->funcset, 1024);
-	idset_init(&st->mapset, 16);
-	idset_init(&st->locset, 4096);
-	idset_init(&st->nodeset, 1024);
-	idset_init(&st->lsset, 16);
+	hash_set_init(&st->strset, 1024);
+	hash_set_init(&st->funcset, 1024);
+	hash_set_init(&st->mapset, 16);
+	hash_set_init(&st->locset, 4096);
+	hash_set_init(&st->nodeset, 1024);
+	hash_set_init(&st->lsset, 16);
 	symtab_intern_str(st, "", 0);		/* string id 0 is "" */
 	st->capls = 64;
 	st->lsoff = xcalloc(st->capls, sizeof *st->lsoff);
@@ -330,12 +330,12 @@ symtab_free(struct symtab *st)
 {
 	if (st == NULL)
 		return;
-	idset_free(&st->strset);
-	idset_free(&st->funcset);
-	idset_free(&st->mapset);
-	idset_free(&st->locset);
-	idset_free(&st->nodeset);
-	idset_free(&st->lsset);
+	hash_set_free(&st->strset);
+	hash_set_free(&st->funcset);
+	hash_set_free(&st->mapset);
+	hash_set_free(&st->locset);
+	hash_set_free(&st->nodeset);
+	hash_set_free(&st->lsset);
 	free(st->strs);
 	free(st->funcs);
 	free(st->maps);
