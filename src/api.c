@@ -730,12 +730,12 @@ alert_top(const struct target *t)
 	for (i = 0; i < j->ntop; i++) {
 		o = json_object();
 		json_object_set_new(o, "function",
-		    render_string(names_get(j->names, j->top[i].name)));
+		    render_string(summary_names_get(j->names, j->top[i].name)));
 		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
 		json_object_set_new(o, "growing",
 		    json_boolean(j->top[i].growing));
 		if (i < ts->nsites && strcmp(ts->sites[i].function,
-		    names_get(j->names, j->top[i].name)) == 0) {
+		    summary_names_get(j->names, j->top[i].name)) == 0) {
 			if (ts->sites[i].file != NULL) {
 				json_object_set_new(o, "file",
 				    render_string(ts->sites[i].file));

@@ -55,7 +55,7 @@ judge_new(const struct judge_params *p)
 
 	j = xcalloc(1, sizeof *j);
 	j->p = *p;
-	j->names = names_new();
+	j->names = summary_names_new();
 	horizons_reset(j);
 	return j;
 }
@@ -90,7 +90,7 @@ judge_free(struct judge *j)
 	free(j->win);
 	free(j->seen);
 	free(j->gc);
-	names_free(j->names);
+	summary_names_free(j->names);
 	free(j);
 }
 
@@ -808,7 +808,7 @@ judge_sites(const struct judge *j, const char *base_path,
 
 	sites = xcalloc(j->ntop + 1, sizeof *sites);
 	for (i = 0; i < j->ntop; i++) {
-		sites[i].function = xstrdup(names_get(j->names,
+		sites[i].function = xstrdup(summary_names_get(j->names,
 		    j->top[i].name));
 		sites[i].growth = j->top[i].growth;
 	}

@@ -589,7 +589,7 @@ chart(struct buf *b, const struct target *t)
 		}
 	}
 	for (k = 1; k < ns; k++)
-		sv[k] = (struct series){ names_get(j->names,
+		sv[k] = (struct series){ summary_names_get(j->names,
 		    j->top[k - 1].name), series_colours[k - 1], pts[k],
 		    j->nwin };
 	sv[0].pts = pts[0];
@@ -655,9 +655,9 @@ alert_box(struct buf *b, const struct target *t)
 		human(g, sizeof g, (double)j->top[i].growth, is_heap(t));
 		buf_printf(b, "<tr><td><a class=\"lines\" href=\"/targets/"
 		    "%s/list?fn=", tc->name);
-		query_escape(b, names_get(j->names, j->top[i].name));
+		query_escape(b, summary_names_get(j->names, j->top[i].name));
 		buf_printf(b, "\"><code>");
-		buf_html(b, names_get(j->names, j->top[i].name));
+		buf_html(b, summary_names_get(j->names, j->top[i].name));
 		buf_printf(b, "</code></a>%s</td><td class=\"n\">%s</td><td>",
 		    j->top[i].growing ? " (growing)" : "", g);
 		if (i < ts->nsites && ts->sites[i].file != NULL) {

@@ -25,7 +25,7 @@ name_eq(const void *ctx, uint32_t id, const void *key)
 }
 
 struct names *
-names_new(void)
+summary_names_new(void)
 {
 	struct names	*nm;
 
@@ -35,7 +35,7 @@ names_new(void)
 }
 
 void
-names_free(struct names *nm)
+summary_names_free(struct names *nm)
 {
 	uint32_t	i;
 
@@ -49,7 +49,7 @@ names_free(struct names *nm)
 }
 
 uint32_t
-names_add(struct names *nm, const char *s)
+summary_names_add(struct names *nm, const char *s)
 {
 	uint32_t	h, id;
 
@@ -67,13 +67,13 @@ names_add(struct names *nm, const char *s)
 }
 
 const char *
-names_get(const struct names *nm, uint32_t id)
+summary_names_get(const struct names *nm, uint32_t id)
 {
 	return nm->list[id];
 }
 
 size_t
-names_count(const struct names *nm)
+summary_names_count(const struct names *nm)
 {
 	return nm->n;
 }
@@ -208,7 +208,7 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	for (n = 0; n < ntop; n++) {
 		best = top[n];
 		taken[best] = 1;
-		s->fns[s->nfns].name = names_add(nm, r->fns[best].name);
+		s->fns[s->nfns].name = summary_names_add(nm, r->fns[best].name);
 		s->fns[s->nfns].own = own[r->fns[best].node];
 		s->fns[s->nfns].cum = r->fns[best].cum;
 		s->nfns++;
@@ -217,7 +217,7 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	for (i = 0, n = 0; i < r->nfns && n < SUMMARY_BY_CUM; i++) {
 		if (taken[i] || r->fns[i].cum <= 0)
 			continue;
-		s->fns[s->nfns].name = names_add(nm, r->fns[i].name);
+		s->fns[s->nfns].name = summary_names_add(nm, r->fns[i].name);
 		s->fns[s->nfns].own = own[r->fns[i].node];
 		s->fns[s->nfns].cum = r->fns[i].cum;
 		s->nfns++;

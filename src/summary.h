@@ -46,11 +46,11 @@ struct summary {
 };
 
 /* Function names shared by a target's summaries, each kept once. */
-struct names	*names_new(void);
-void		 names_free(struct names *);
-uint32_t	 names_add(struct names *, const char *);
-const char	*names_get(const struct names *, uint32_t);
-size_t		 names_count(const struct names *);
+struct names	*summary_names_new(void);
+void		 summary_names_free(struct names *);
+uint32_t	 summary_names_add(struct names *, const char *);
+const char	*summary_names_get(const struct names *, uint32_t);
+size_t		 summary_names_count(const struct names *);
 
 /*
  * Summarise a profile of kind "heap" (its inuse_space and inuse_objects)

@@ -644,7 +644,7 @@ target_free(struct target *t)
 	scrape_cancel(t->evidence_job);
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
-	names_free(t->work_names);
+	summary_names_free(t->work_names);
 	event_free(t->timer);
 	follow_free(t->st.gctrace);
 	sites_clear(t);
@@ -860,7 +860,7 @@ took_free(void *arg)
 
 	summary_free(w->s);
 	store_cache_free(w->put.cache);
-	names_free(w->names);
+	summary_names_free(w->names);
 	free(w->name);
 	free(w->cause);
 	free(w->series_cause);
@@ -926,8 +926,8 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
 	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = names_add(t->st.judge->names,
-		    names_get(t->work_names, s->fns[i].name));
+		s->fns[i].name = summary_names_add(t->st.judge->names,
+		    summary_names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
@@ -1019,11 +1019,11 @@ target_done(struct scrape_result *r, void *arg)
 	 * The worker's names are kept from one scrape to the next, as the
 	 * same functions come back, unless they grew many.
 	 */
-	if (t->work_names != NULL && names_count(t->work_names) > 4096) {
-		names_free(t->work_names);
+	if (t->work_names != NULL && summary_names_count(t->work_names) > 4096) {
+		summary_names_free(t->work_names);
 		t->work_names = NULL;
 	}
-	w->names = t->work_names != NULL ? t->work_names : names_new();
+	w->names = t->work_names != NULL ? t->work_names : summary_names_new();
 	t->work_names = NULL;
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;

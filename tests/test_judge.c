@@ -28,9 +28,9 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->alloc = alloc;
 	s->nfns = 2;
 	s->fns = calloc(2, sizeof *s->fns);
-	s->fns[0].name = names_add(j->names, "main.leak");
+	s->fns[0].name = summary_names_add(j->names, "main.leak");
 	s->fns[0].own = leak;
-	s->fns[1].name = names_add(j->names, "main.steady");
+	s->fns[1].name = summary_names_add(j->names, "main.steady");
 	s->fns[1].own = total - leak;
 	return s;
 }
@@ -363,7 +363,7 @@ test_shapes(void)
 	    judge_horizon(j));
 	ok(j->growth >= 40 * MiB && j->growth <= 56 * MiB,
 	    "... with the growth over it: %lld", (long long)j->growth);
-	ok(j->ntop >= 1 && strcmp(names_get(j->names, j->top[0].name),
+	ok(j->ntop >= 1 && strcmp(summary_names_get(j->names, j->top[0].name),
 	    "main.leak") == 0, "... naming the leaking function first");
 	judge_free(j);
 
@@ -404,7 +404,7 @@ main(void)
 		seen[t] = j->state;
 		if (t == 40) {
 			ok(j->state == ALERT_FIRING, "firing while it leaks");
-			ok(j->ntop >= 1 && strcmp(names_get(j->names,
+			ok(j->ntop >= 1 && strcmp(summary_names_get(j->names,
 			    j->top[0].name), "main.leak") == 0,
 			    "the leaking function is named first");
 			ok(j->top[0].growing, "... and its own test says it grows");

@@ -18,7 +18,7 @@ main(void)
 	struct pb	*b = pb_heap();
 	struct profile	*p;
 	struct summary	*s;
-	struct names	*nm = names_new();
+	struct names	*nm = summary_names_new();
 	uint64_t	 m, fl, fm, l1, l2;
 	char		*cause = NULL;
 	static char	 fnames[100][16];	/* the builder keeps pointers */
@@ -40,7 +40,7 @@ main(void)
 	is_int(s->objects, 5, "in-use objects");
 	is_int(s->alloc, 1100, "bytes allocated since start");
 	is_int(s->nfns, 2, "both functions kept");
-	is_str(names_get(nm, s->fns[0].name), "main.leak",
+	is_str(summary_names_get(nm, s->fns[0].name), "main.leak",
 	    "the largest flat first");
 	is_int(s->fns[0].own, 400, "its own value");
 	is_int(s->fns[1].cum, 500, "main.main's cum");
@@ -68,11 +68,11 @@ main(void)
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
 	is_int(s->nfns, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
-	is_str(names_get(nm, s->fns[0].name), "main.f099", "largest first");
-	is_str(names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
+	is_str(summary_names_get(nm, s->fns[0].name), "main.f099", "largest first");
+	is_str(summary_names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
 	    "the caller with no flat, first by its cum");
 	/* main.leak and main.main, then 95 of the f's: main.main again. */
-	is_int(names_count(nm), 2 + SUMMARY_BY_OWN + SUMMARY_BY_CUM - 1,
+	is_int(summary_names_count(nm), 2 + SUMMARY_BY_OWN + SUMMARY_BY_CUM - 1,
 	    "each name kept once across summaries");
 	summary_free(s);
 	profile_free(p);
@@ -98,13 +98,13 @@ main(void)
 	free(b);
 	s = summary_make(p, "goroutine", "3", 3, nm, &cause);
 	is_int(s->total, 32, "goroutines counted");
-	is_str(names_get(nm, s->fns[0].name), "main.worker.func1",
+	is_str(summary_names_get(nm, s->fns[0].name), "main.worker.func1",
 	    "parked goroutines count to the function they run");
 	is_int(s->fns[0].own, 30, "its goroutines");
-	is_str(names_get(nm, s->fns[1].name), "runtime.gopark",
+	is_str(summary_names_get(nm, s->fns[1].name), "runtime.gopark",
 	    "a stack all in the runtime counts to its innermost frame");
 	summary_free(s);
 	profile_free(p);
-	names_free(nm);
+	summary_names_free(nm);
 	return tap_done();
 }
