@@ -570,7 +570,7 @@ route_metrics(struct api *api, const struct http_request *req,
 	reply->status = 200;
 	reply->content_type = METRICS;
 	reply->vary = "Accept-Encoding";
-	if (http_accepts(req, "gzip")) {
+	if (server_accepts(req, "gzip")) {
 		api_metrics_gzip(api);
 		reply->encoding = "gzip";
 		reply->body = xmalloc(api->metrics_gzlen);
@@ -918,9 +918,9 @@ route_diff(struct api *api, struct target *t, const struct http_request *req,
 	size_t			 n = 0;
 	int			 idx;
 
-	base = http_query(req, "base");
-	cur = http_query(req, "current");
-	type = http_query(req, "sample_index");
+	base = server_query(req, "base");
+	cur = server_query(req, "current");
+	type = server_query(req, "sample_index");
 	if ((base == NULL || cur == NULL) && store_list(api->st->store,
 	    tc->name, &snaps, &n, &cause) == -1) {
 		reply_error(reply, 500, cause);
@@ -1007,50 +1007,50 @@ route_pages(struct api *api, const struct http_request *req,
 	long long	 n = 1;
 
 	if (strcmp(path, "/") == 0) {
-		if ((page = http_query(req, "page")) != NULL &&
+		if ((page = server_query(req, "page")) != NULL &&
 		    units_number(page, 1, 1000000, &n, &page) == -1)
 			n = 1;
 		page_overview(&b, api->st->targets, api->st->ntargets,
-		    http_query(req, "q"), http_query(req, "sort"), (int)n);
+		    server_query(req, "q"), server_query(req, "sort"), (int)n);
 		reply_page(reply, &b);
 		return;
 	}
 	path += strlen("/targets/");
 	if ((t = path_target(api, path, &slash)) == NULL) {
-		http_reply_text(reply, 404, TEXT, "no such target\n");
+		server_reply_text(reply, 404, TEXT, "no such target\n");
 		return;
 	}
 	if (slash == NULL) {
 		page_target(&b, api->st->store, t);
 		reply_page(reply, &b);
 	} else if (strcmp(slash, "/diff") == 0) {
-		base = http_query(req, "base");
-		current = http_query(req, "current");
+		base = server_query(req, "base");
+		current = server_query(req, "current");
 		if (page_diff(&b, api->st->store, t, base != NULL ? base : "",
 		    current != NULL ? current : "",
-		    http_query(req, "sample_index"), &cause) == -1) {
+		    server_query(req, "sample_index"), &cause) == -1) {
 			free(b.s);
-			http_reply_text(reply, 400, TEXT, "%s\n", cause);
+			server_reply_text(reply, 400, TEXT, "%s\n", cause);
 			free(cause);
 		} else
 			reply_page(reply, &b);
 	} else if (strcmp(slash, "/list") == 0) {
-		if (page_list(&b, api->st->store, t, http_query(req, "fn"),
-		    http_query(req, "base"), http_query(req, "current"),
-		    http_query(req, "sample_index"), &cause) == -1) {
+		if (page_list(&b, api->st->store, t, server_query(req, "fn"),
+		    server_query(req, "base"), server_query(req, "current"),
+		    server_query(req, "sample_index"), &cause) == -1) {
 			free(b.s);
-			http_reply_text(reply, 400, TEXT, "%s\n", cause);
+			server_reply_text(reply, 400, TEXT, "%s\n", cause);
 			free(cause);
 		} else
 			reply_page(reply, &b);
 	} else
-		http_reply_text(reply, 404, TEXT, "404 page not found\n");
+		server_reply_text(reply, 404, TEXT, "404 page not found\n");
 }
 
 static void
 method_not_allowed(struct http_reply *reply, const char *allow)
 {
-	http_reply_text(reply, 405, TEXT, "method not allowed\n");
+	server_reply_text(reply, 405, TEXT, "method not allowed\n");
 	reply->allow = allow;
 }
 
@@ -1083,7 +1083,7 @@ api_route(const struct http_request *req, struct http_reply *reply,
     void *arg)
 {
 	struct api	*api = arg;
-	const char	*path = http_path(req), *method = http_method(req);
+	const char	*path = server_path(req), *method = server_method(req);
 	char		*cause = NULL;
 	bool		 get;
 
@@ -1094,11 +1094,11 @@ api_route(const struct http_request *req, struct http_reply *reply,
 			return;
 		}
 		if (api->reload(api->reload_arg, &cause) == -1) {
-			http_reply_text(reply, 500, TEXT,
+			server_reply_text(reply, 500, TEXT,
 			    "failed to reload config: %s\n", cause);
 			free(cause);
 		} else
-			http_reply_text(reply, 200, TEXT, "%s", "");
+			server_reply_text(reply, 200, TEXT, "%s", "");
 		return;
 	}
 	if (!get) {
@@ -1106,13 +1106,13 @@ api_route(const struct http_request *req, struct http_reply *reply,
 		return;
 	}
 	if (strcmp(path, "/-/healthy") == 0)
-		http_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
+		server_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
 	else if (strcmp(path, "/-/ready") == 0) {
 		if (api->st->ready)
-			http_reply_text(reply, 200, TEXT,
+			server_reply_text(reply, 200, TEXT,
 			    "heapwatchd is Ready.\n");
 		else
-			http_reply_text(reply, 503, TEXT,
+			server_reply_text(reply, 503, TEXT,
 			    "Service Unavailable\n");
 	} else if (strcmp(path, "/metrics") == 0)
 		route_metrics(api, req, reply);
@@ -1125,5 +1125,5 @@ api_route(const struct http_request *req, struct http_reply *reply,
 	else if (strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)
 		route_pages(api, req, path, reply);
 	else
-		http_reply_text(reply, 404, TEXT, "404 page not found\n");
+		server_reply_text(reply, 404, TEXT, "404 page not found\n");
 }

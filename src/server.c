@@ -69,7 +69,7 @@ struct server {
 	struct event_base	*base;
 	struct httpd		*cur;
 	LIST_HEAD(, httpd)	 retired;
-	http_route_cb		 route;
+	server_route_cb		 route;
 	void			*arg;
 
 	struct config_pair	*users;		/* name and bcrypt hash */
@@ -92,19 +92,19 @@ struct upload {
 };
 
 const char *
-http_method(const struct http_request *r)
+server_method(const struct http_request *r)
 {
 	return r->method;
 }
 
 const char *
-http_path(const struct http_request *r)
+server_path(const struct http_request *r)
 {
 	return r->path;
 }
 
 const char *
-http_query(const struct http_request *r, const char *key)
+server_query(const struct http_request *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    key);
@@ -116,7 +116,7 @@ http_query(const struct http_request *r, const char *key)
  * is not listed, "*" is.
  */
 bool
-http_accepts(const struct http_request *r, const char *coding)
+server_accepts(const struct http_request *r, const char *coding)
 {
 	const char	*v, *p, *end, *q;
 	size_t		 n, w, clen = strlen(coding);
@@ -144,7 +144,7 @@ http_accepts(const struct http_request *r, const char *coding)
 }
 
 void
-http_reply_text(struct http_reply *reply, unsigned int status,
+server_reply_text(struct http_reply *reply, unsigned int status,
     const char *content_type, const char *fmt, ...)
 {
 	va_list	ap;
@@ -401,7 +401,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	if (up == NULL) {
 		*con_cls = xcalloc(1, sizeof *up);
 		if (!auth_check(srv, conn)) {
-			http_reply_text(&reply, MHD_HTTP_UNAUTHORIZED,
+			server_reply_text(&reply, MHD_HTTP_UNAUTHORIZED,
 			    "text/plain; charset=utf-8", "Unauthorized\n");
 			reply.authenticate = srv->nusers > 0 ?
 			    "Basic realm=\"" SERVER_REALM "\"" :
@@ -412,7 +412,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (v != NULL && (units_number(v, 0, LLONG_MAX, &clen,
 		    &errstr) == -1 || clen > SERVER_MAX_BODY)) {
-			http_reply_text(&reply, MHD_HTTP_CONTENT_TOO_LARGE,
+			server_reply_text(&reply, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "text/plain; charset=utf-8",
 			    "request body too large\n");
 			return send_reply(conn, &reply);
@@ -430,7 +430,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	req.path = url;
 	srv->route(&req, &reply, srv->arg);
 	if (reply.status == 0)
-		http_reply_text(&reply, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		server_reply_text(&reply, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "text/plain; charset=utf-8", "no reply\n");
 	return send_reply(conn, &reply);
 }
@@ -663,7 +663,7 @@ httpd_retire(struct httpd *h)
 
 struct server *
 server_new(struct event_base *base, const char *listen, const char *cert,
-    const char *key, http_route_cb route, void *arg, char **cause)
+    const char *key, server_route_cb route, void *arg, char **cause)
 {
 	struct server	*srv;
 

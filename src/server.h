@@ -28,7 +28,7 @@ struct http_reply {
 	const char	*vary;		/* Vary, or NULL */
 };
 
-typedef void (*http_route_cb)(const struct http_request *,
+typedef void (*server_route_cb)(const struct http_request *,
     struct http_reply *, void *arg);
 
 /*
@@ -36,7 +36,7 @@ typedef void (*http_route_cb)(const struct http_request *,
  * HTTPS, or NULL for plain HTTP.
  */
 struct server	*server_new(struct event_base *, const char *listen,
-		    const char *cert, const char *key, http_route_cb,
+		    const char *cert, const char *key, server_route_cb,
 		    void *arg, char **cause);
 /*
  * Listen on another address or with other TLS settings (nothing happens
@@ -57,15 +57,15 @@ int		 server_check_tls(const char *cert, const char *key,
 		    char **cause);
 void		 server_free(struct server *);
 
-const char	*http_method(const struct http_request *);
-const char	*http_path(const struct http_request *);
+const char	*server_method(const struct http_request *);
+const char	*server_path(const struct http_request *);
 /* A query argument, or NULL. */
-const char	*http_query(const struct http_request *, const char *key);
+const char	*server_query(const struct http_request *, const char *key);
 /* Whether Accept-Encoding takes coding ("gzip") with a q above 0. */
-bool		 http_accepts(const struct http_request *, const char *coding);
+bool		 server_accepts(const struct http_request *, const char *coding);
 
 /* Fill a reply with a formatted body. */
-void		 http_reply_text(struct http_reply *, unsigned int status,
+void		 server_reply_text(struct http_reply *, unsigned int status,
 		    const char *content_type, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 

@@ -61,11 +61,11 @@ route(const struct http_request *req, struct http_reply *reply, void *arg)
 	(void)arg;
 	switch (served++) {
 	case 1:
-		http_reply_text(reply, 200, "text/html",
+		server_reply_text(reply, 200, "text/html",
 		    "<html><body>Sign in</body></html>\n");
 		break;
 	case 2:
-		http_reply_text(reply, 500, "text/plain", "broken\n");
+		server_reply_text(reply, 500, "text/plain", "broken\n");
 		break;
 	default:
 		reply->status = 200;
