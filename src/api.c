@@ -708,7 +708,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "snapshots",
 		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
-		    json_string(alert_state_name(ts->judge->state)));
+		    json_string(judge_state_name(ts->judge->state)));
 		api_limit_json(o, t);
 		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", api_gctrace_json(t));
@@ -770,7 +770,7 @@ route_alerts(struct api *api, struct http_reply *reply)
 		o = json_object();
 		json_object_set_new(o, "target", json_string(tc->name));
 		json_object_set_new(o, "state",
-		    json_string(alert_state_name(ts->judge->state)));
+		    json_string(judge_state_name(ts->judge->state)));
 		json_object_set_new(o, "since", render_time(ts->judge->active));
 		json_object_set_new(o, "kind", json_string(ts->judge->p.kind));
 		json_object_set_new(o, "growth",

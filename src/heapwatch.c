@@ -507,12 +507,12 @@ cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
 		c = json_object();
 		json_object_set_new(c, "time", json_string(when));
 		json_object_set_new(c, "state",
-		    json_string(alert_state_name(j->state)));
+		    json_string(judge_state_name(j->state)));
 		json_object_set_new(c, "snapshot", json_string(sn->id));
 		json_array_append_new(r->changes, c);
 	} else
 		printf("%s  %-8s (was %s) at snapshot %s\n", when,
-		    alert_state_name(j->state), alert_state_name(from), sn->id);
+		    judge_state_name(j->state), judge_state_name(from), sn->id);
 }
 
 /*
@@ -703,7 +703,7 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		json_object_set_new(out, "target", json_string(name));
 		json_object_set_new(out, "kind", json_string(jp.kind));
 		json_object_set_new(out, "state",
-		    json_string(alert_state_name(j->state)));
+		    json_string(judge_state_name(j->state)));
 		json_object_set_new(out, "since", j->state != ALERT_INACTIVE ?
 		    json_string(when) : json_null());
 		json_object_set_new(out, "growth", json_integer(j->growth));
@@ -740,7 +740,7 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		json_dumpf(out, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 	} else {
-		printf("%s: %s", name, alert_state_name(j->state));
+		printf("%s: %s", name, judge_state_name(j->state));
 		if (j->state != ALERT_INACTIVE)
 			printf(" since %s: %s growth %lld over %llu s (%s; "
 			    "%s horizon)", when, jp.kind, (long long)j->growth,
@@ -817,7 +817,7 @@ main(int argc, char **argv)
 	int		 ch, rc;
 
 	log_init("heapwatch", 0);
-	malloc_tune();
+	xmalloc_tune();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
 		printf("heapwatch %s\n", PACKAGE_VERSION);

@@ -512,7 +512,7 @@ main(int argc, char **argv)
 		printf("heapwatchd %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	malloc_tune();
+	xmalloc_tune();
 	while ((ch = getopt(argc, argv, "c:hRtu:vV")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -10,7 +10,7 @@
 #include "xmalloc.h"
 
 const char *
-alert_state_name(enum alert_state s)
+judge_state_name(enum alert_state s)
 {
 	switch (s) {
 	case ALERT_PENDING:

@@ -181,7 +181,7 @@ const char	*judge_signals(const struct judge *);
 /* "fast" or "slow"; its window and what the alert says it grew over it. */
 const char	*judge_horizon(const struct judge *);
 uint64_t	 judge_horizon_ms(const struct judge *);
-const char	*alert_state_name(enum alert_state);
+const char	*judge_state_name(enum alert_state);
 
 /*
  * The sites of the functions the judgement names, from the diff of the

@@ -394,7 +394,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 		tc = target_config(t);
 		buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
 		    "%s</a></td><td class=\"%s\">%s</td>",
-		    alert_state_name(ts->judge->state), tc->name,
+		    judge_state_name(ts->judge->state), tc->name,
 		    tc->name, target_health_name(target_health(t)),
 		    target_health_name(target_health(t)));
 		ago(when, sizeof when, ts->last_scrape, now);
@@ -413,7 +413,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 		if (ts->judge->nwin >= 2 &&
 		    (why = growth_why(ts->judge)) != NULL)
 			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
-		buf_printf(b, "</td><td>%s", alert_state_name(ts->judge->state));
+		buf_printf(b, "</td><td>%s", judge_state_name(ts->judge->state));
 		if ((ttl = target_time_to_limit(t)) >= 0) {
 			page_until(when, sizeof when, ttl);
 			buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
@@ -621,7 +621,7 @@ alert_box(struct buf *b, const struct target *t)
 	size_t				 i, k;
 
 	buf_printf(b, "<h2>Alert</h2>\n<p id=\"alert\" class=\"%s\">%s",
-	    alert_state_name(j->state), alert_state_name(j->state));
+	    judge_state_name(j->state), judge_state_name(j->state));
 	if (j->state != ALERT_INACTIVE) {
 		human(g, sizeof g, (double)j->growth, is_heap(t));
 		utc(when, sizeof when, j->active);

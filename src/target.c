@@ -420,8 +420,8 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 			    (long long)t->st.sites[i].line);
 	} else
 		log_info("%s: alert %s (was %s)", t->cfg->name,
-		    alert_state_name(t->st.judge->state),
-		    alert_state_name(from));
+		    judge_state_name(t->st.judge->state),
+		    judge_state_name(from));
 	target_notify(t, from, now, false);
 }
 
@@ -543,7 +543,7 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 	    PROFILE_MAX_INFLATED, &ops, t);
 	if (t->st.judge->state != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
-		    alert_state_name(t->st.judge->state));
+		    judge_state_name(t->st.judge->state));
 }
 
 struct target *

@@ -94,7 +94,7 @@ xasprintf(char **ret, const char *fmt, ...)
  * up to 8 MB free, and the limits no longer adapt.
  */
 void
-malloc_tune(void)
+xmalloc_tune(void)
 {
 #ifdef M_MMAP_THRESHOLD
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);

@@ -13,6 +13,6 @@ int xasprintf(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* On huge pages where it is large enough; freed with free(). */
 void *xmalloc_huge(size_t, size_t);
-void malloc_tune(void);
+void xmalloc_tune(void);
 
 #endif

@@ -334,11 +334,11 @@ test_shapes(void)
 		if (t == 59)
 			ok(j->state == ALERT_FIRING, "a leak from the start: "
 			    "firing before the traffic rises (%s)",
-			    alert_state_name(j->state));
+			    judge_state_name(j->state));
 		if (t == 120)
 			ok(j->state == ALERT_FIRING && j->traffic, "... and "
 			    "still while the traffic rises (%s, %s)",
-			    alert_state_name(j->state), j->traffic ?
+			    judge_state_name(j->state), j->traffic ?
 			    "follows the traffic" : "grows");
 	}
 	judge_free(j);
