@@ -1058,7 +1058,7 @@ config_label_problem(const char *name)
 
 /* Whether s is an HTTP token (RFC 9110), as a header name must be. */
 static bool
-http_token(const char *s)
+config_http_token(const char *s)
 {
 	if (*s == '\0')
 		return false;
@@ -1082,7 +1082,7 @@ check_header(struct loader *l, yaml_node_t *map, const struct slot *e,
 	yaml_node_t		*other;
 	size_t			 i;
 
-	if (!http_token(name)) {
+	if (!config_http_token(name)) {
 		error(l, e->key, "header \"%s\": not a valid header name", name);
 		return false;
 	}

@@ -224,7 +224,7 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 }
 
 static void
-target_clear(struct sd_target *t)
+discovery_target_clear(struct sd_target *t)
 {
 	free(t->name);
 	free(t->address);
@@ -277,7 +277,7 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 	}
 	memset(&g, 0, sizeof g);
 	if (labels != NULL && !parse_labels(y, labels, &g)) {
-		target_clear(&g);
+		discovery_target_clear(&g);
 		return false;
 	}
 	n = list->data.sequence.items.top - list->data.sequence.items.start;
@@ -318,7 +318,7 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 			t->nlabels = g.nlabels;
 		}
 	}
-	target_clear(&g);
+	discovery_target_clear(&g);
 	return good;
 }
 
@@ -374,7 +374,7 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 	if (good)
 		return 0;
 	for (i = 0; i < *nout; i++)
-		target_clear(&(*out)[i]);
+		discovery_target_clear(&(*out)[i]);
 	free(*out);
 	*out = NULL;
 	*nout = 0;
@@ -387,7 +387,7 @@ discovery_targets_free(struct sd_target *t, size_t n)
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		target_clear(&t[i]);
+		discovery_target_clear(&t[i]);
 	free(t);
 }
 
@@ -570,7 +570,7 @@ file_ptr_cmp(const void *a, const void *b)
 
 /* One target's settings: its entry's, its file's labels over them. */
 static void
-render_target(const struct sd_entry *e, const struct sd_target *s,
+discovery_render_target(const struct sd_entry *e, const struct sd_target *s,
     struct target_config *t)
 {
 	struct config_pair	*l;
@@ -632,7 +632,7 @@ discovery_render(struct discovery *d)
 				continue;
 			t = xreallocarray(t, n + f->ntargets, sizeof *t);
 			for (k = 0; k < f->ntargets; k++)
-				render_target(e, &f->targets[k], &t[n++]);
+				discovery_render_target(e, &f->targets[k], &t[n++]);
 		}
 	}
 	if (n == d->ntargets) {

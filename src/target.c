@@ -61,7 +61,7 @@ struct target {
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	target_evidence(struct target *);
 static void	target_evidence_close(struct target *);
-static void	set_error(struct target *, const char *, ...)
+static void	target_set_error(struct target *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	target_enter(struct target *, enum scrape_outcome,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
@@ -699,7 +699,7 @@ target_start(struct target *t, bool jitter)
 		if ((t->st.gctrace = follow_new(t->deps.base, &fo,
 		    target_gc_line, t, &cause)) == NULL) {
 			log_warnx("%s: gctrace: %s", t->cfg->name, cause);
-			set_error(t, "gctrace: %s", cause);
+			target_set_error(t, "gctrace: %s", cause);
 			free(cause);
 		}
 	}
@@ -729,7 +729,7 @@ target_verror(struct target *t, const char *fmt, va_list ap)
 }
 
 static void
-set_error(struct target *t, const char *fmt, ...)
+target_set_error(struct target *t, const char *fmt, ...)
 {
 	va_list	ap;
 
