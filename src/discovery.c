@@ -632,7 +632,8 @@ discovery_render(struct discovery *d)
 				continue;
 			t = xreallocarray(t, n + f->ntargets, sizeof *t);
 			for (k = 0; k < f->ntargets; k++)
-				discovery_render_target(e, &f->targets[k], &t[n++]);
+				discovery_render_target(e, &f->targets[k],
+				    &t[n++]);
 		}
 	}
 	if (n == d->ntargets) {

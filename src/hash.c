@@ -168,8 +168,8 @@ hash_map_build(struct idmap *m, const uint64_t *ids, size_t n, uint64_t *dup)
 	hash_set_init(&m->sparse, n);
 	for (i = 0; i < n; i++) {
 		h = (uint32_t)hash_word(0, ids[i]);
-		if (hash_set_find(&m->sparse, h, hash_map_eq, m->keys, &ids[i]) !=
-		    HASH_NONE) {
+		if (hash_set_find(&m->sparse, h, hash_map_eq, m->keys,
+		    &ids[i]) != HASH_NONE) {
 			*dup = ids[i];
 			hash_map_free(m);
 			return -1;
@@ -184,8 +184,8 @@ hash_map_get_sparse(const struct idmap *m, uint64_t id)
 {
 	if (m->sparse.ids == NULL)
 		return HASH_NONE;
-	return hash_set_find(&m->sparse, (uint32_t)hash_word(0, id), hash_map_eq,
-	    m->keys, &id);
+	return hash_set_find(&m->sparse, (uint32_t)hash_word(0, id),
+	    hash_map_eq, m->keys, &id);
 }
 
 void

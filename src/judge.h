@@ -13,10 +13,10 @@
  * only one of a target without a profile.
  *
  * The alert is Prometheus-like: inactive; pending while the target, one
- * of its functions or its live heap is growing; firing once it has been growing for `for`;
- * back to inactive (resolved) once it has stopped for half of `for`. A restart of the target (its
- * profiles go back in time, or its allocations since start shrink) starts
- * a new window.
+ * of its functions or its live heap is growing; firing once it has been
+ * growing for `for`; back to inactive (resolved) once it has stopped for
+ * half of `for`. A restart of the target (its profiles go back in time,
+ * or its allocations since start shrink) starts a new window.
  */
 #ifndef JUDGE_H
 #define JUDGE_H
@@ -158,9 +158,9 @@ bool		 judge_repeats(const struct judge *);
 /*
  * Seconds until the in-use value (bytes, or goroutines) reaches limit at
  * the rate the horizon that fired judged: the Theil-Sen slope of the
- * window's GCs (or of the slow horizon's floors) from its latest value, or of the live heap after each GC for a target
- * that has only gctrace, at most JUDGE_TTL_MAX. 0 when the latest value is
- * at the limit already;
+ * window's GCs (or of the slow horizon's floors) from its latest value,
+ * or of the live heap after each GC for a target that has only gctrace,
+ * at most JUDGE_TTL_MAX. 0 when the latest value is at the limit already;
  * -1 when limit is 0, or no signal grows at a positive rate.
  */
 double		 judge_time_to_limit(const struct judge *, int64_t limit);

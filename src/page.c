@@ -413,7 +413,8 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 		if (ts->judge->nwin >= 2 &&
 		    (why = growth_why(ts->judge)) != NULL)
 			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
-		buf_printf(b, "</td><td>%s", judge_state_name(ts->judge->state));
+		buf_printf(b, "</td><td>%s",
+		    judge_state_name(ts->judge->state));
 		if ((ttl = target_time_to_limit(t)) >= 0) {
 			page_until(when, sizeof when, ttl);
 			buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",

@@ -62,7 +62,8 @@ const char	*server_path(const struct http_request *);
 /* A query argument, or NULL. */
 const char	*server_query(const struct http_request *, const char *key);
 /* Whether Accept-Encoding takes coding ("gzip") with a q above 0. */
-bool		 server_accepts(const struct http_request *, const char *coding);
+bool		 server_accepts(const struct http_request *,
+		    const char *coding);
 
 /* Fill a reply with a formatted body. */
 void		 server_reply_text(struct http_reply *, unsigned int status,

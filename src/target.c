@@ -1019,7 +1019,8 @@ target_done(struct scrape_result *r, void *arg)
 	 * The worker's names are kept from one scrape to the next, as the
 	 * same functions come back, unless they grew many.
 	 */
-	if (t->work_names != NULL && summary_names_count(t->work_names) > 4096) {
+	if (t->work_names != NULL &&
+	    summary_names_count(t->work_names) > 4096) {
 		summary_names_free(t->work_names);
 		t->work_names = NULL;
 	}

@@ -68,7 +68,8 @@ main(void)
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
 	is_int(s->nfns, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.f099", "largest first");
+	is_str(summary_names_get(nm, s->fns[0].name), "main.f099",
+	    "largest first");
 	is_str(summary_names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
 	    "the caller with no flat, first by its cum");
 	/* main.leak and main.main, then 95 of the f's: main.main again. */
