@@ -48,7 +48,8 @@
  *   6. Shape. The recent floors (DETECT_BUCKETS of window/16: 6 windows)
  *      since max(6 windows ago, the first point) are cut in two halves
  *      of time; the later half's Theil-Sen slope over the earlier's is
- *      under DETECT_BEND (0.7) for a rise slowing toward a ceiling: a
+ *      under DETECT_BEND (0.7) for a rise slowing toward a ceiling (an
+ *      alert already firing stays so while the window's floors rise): a
  *      cache that fills half its room every 80 minutes bends to 0.88
  *      over a 30-minute window, to 0.47 over 3 hours. Sampling (one
  *      sample a 512 KiB) bends a 60 MiB/h leak by about 10% over 3 hours,

@@ -463,7 +463,10 @@ judge_window(struct judge *j, int64_t now)
 		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7,
 		 * and under DETECT_SURE a rise may stay pending or firing,
 		 * not fire. Until JUDGE_YOUNG windows, only a straight line
-		 * may fire.
+		 * may fire. A bend does not resolve a firing alert: a leak
+		 * that slows but goes on (the demo's, once its warm-up is
+		 * behind it) still raises the window's floors, and a cache
+		 * that fills resolves when they go flat.
 		 */
 		from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
 		if (from < j->born)
@@ -473,7 +476,7 @@ judge_window(struct judge *j, int64_t now)
 		if (bend < 0)
 			;	/* cannot tell: as it was */
 		else if (bend < DETECT_BEND && now - j->born >=
-		    2 * (int64_t)j->p.window_ms) {
+		    2 * (int64_t)j->p.window_ms && j->state != ALERT_FIRING) {
 			j->bent = true;
 			j->young = false;
 			j->total_growing = j->fn_growing = false;

@@ -222,7 +222,7 @@ test_live(void)
 static void
 test_limit(void)
 {
-	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB };
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB, 0, 0 };
 	struct judge		*j = judge_new(&p);
 	enum alert_state	 from;
 	double			 ttl;
@@ -268,6 +268,38 @@ test_limit(void)
 	ttl = judge_time_to_limit(j, 90 * MiB);
 	ok(ttl > 37 && ttl < 43, "live heap at 70 MiB, 0.5 MiB/s: 90 MiB "
 	    "in %.1f s", ttl);
+	judge_free(j);
+}
+
+/*
+ * A leak that slows but goes on: 0.5 MiB/s for 60 s, then 0.3 MiB/s for
+ * ever (load moved elsewhere). Over the last windows its later half rises
+ * slower than its earlier half, as a cache filling does, but an alert
+ * that fired must not resolve while the window still rises past
+ * min_growth: a cache's own window goes flat, and only that resolves it.
+ */
+static void
+test_slowing_leak(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB, 0, 0 };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 t, fired = -1, resolved = -1;
+	int64_t			 leak;
+
+	for (t = 0; t < 300; t++) {
+		leak = t < 60 ? (int64_t)t * MiB / 2 :
+		    30 * MiB + (int64_t)(t - 60) * 3 * MiB / 10;
+		judge_add(j, sum(j, t, 40 * MiB + leak, leak,
+		    (int64_t)(t + 1) * 8 * MiB), &from);
+		if (j->state == ALERT_FIRING && fired == -1)
+			fired = t;
+		if (fired != -1 && j->state != ALERT_FIRING && resolved == -1)
+			resolved = t;
+	}
+	ok(fired != -1 && fired < 60, "a leak fires (at %d s)", fired);
+	ok(resolved == -1, "and stays firing when it slows but goes on "
+	    "(resolved at %d s)", resolved);
 	judge_free(j);
 }
 
@@ -456,5 +488,6 @@ main(void)
 	test_limit();
 	test_gc_cadence();
 	test_shapes();
+	test_slowing_leak();
 	return tap_done();
 }
