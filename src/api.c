@@ -817,33 +817,45 @@ route_snapshots(struct api *api, struct target *t, struct http_reply *reply)
 	reply_json(reply, 200, a);
 }
 
+/*
+ * Send the file at path whole, or 404 with the message missing when it
+ * cannot be opened (a link is not followed) or is not a regular file.
+ */
+static void
+reply_file(struct http_reply *reply, const char *path, const char *missing,
+    const char *content_type)
+{
+	struct stat	sb;
+	int		fd = -1;
+
+	if (path == NULL ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		if (fd != -1)
+			close(fd);
+		reply_error(reply, 404, missing);
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = content_type;
+	reply->fd = fd;
+	reply->fd_size = sb.st_size;
+}
+
 static void
 route_snapshot(struct api *api, struct target *t, const char *id,
     struct http_reply *reply)
 {
 	const struct target_config	*tc = target_config(t);
-	char		path[4096];
-	struct stat	sb;
-	int		fd;
+	char				 path[4096];
 
 	if (!store_id_valid(id)) {
 		reply_error(reply, 400, "malformed snapshot id");
 		return;
 	}
-	if (store_path(api->st->store, tc->name, id, path, sizeof path) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		reply_error(reply, 404, "no such snapshot");
-		return;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		reply_error(reply, 404, "no such snapshot");
-		return;
-	}
-	reply->status = 200;
-	reply->content_type = "application/octet-stream";
-	reply->fd = fd;
-	reply->fd_size = sb.st_size;
+	reply_file(reply, store_path(api->st->store, tc->name, id, path,
+	    sizeof path) == -1 ? NULL : path, "no such snapshot",
+	    "application/octet-stream");
 }
 
 /* An alert's evidence, as taken: a profile, or a goroutine dump. */
@@ -852,30 +864,16 @@ route_evidence(struct api *api, struct target *t, const char *id,
     struct http_reply *reply)
 {
 	const struct target_config	*tc = target_config(t);
-	char		path[4096];
-	struct stat	sb;
-	int		fd;
+	char				 path[4096];
 
 	if (!evidence_id_valid(id)) {
 		reply_error(reply, 400, "malformed evidence id");
 		return;
 	}
-	if (evidence_path(store_root(api->st->store), tc->name, id, path,
-	    sizeof path) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		reply_error(reply, 404, "no such evidence");
-		return;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		reply_error(reply, 404, "no such evidence");
-		return;
-	}
-	reply->status = 200;
-	reply->content_type = strstr(id, ".txt") != NULL ?
-	    "text/plain; charset=utf-8" : "application/octet-stream";
-	reply->fd = fd;
-	reply->fd_size = sb.st_size;
+	reply_file(reply, evidence_path(store_root(api->st->store), tc->name,
+	    id, path, sizeof path) == -1 ? NULL : path, "no such evidence",
+	    strstr(id, ".txt") != NULL ? "text/plain; charset=utf-8" :
+	    "application/octet-stream");
 }
 
 /* Decode one stored snapshot into st; NULL with a reply on error. */

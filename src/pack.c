@@ -222,6 +222,17 @@ pack_tab_get(const struct pack_tab *t, uint32_t id, size_t *len)
 	return t->data.p + t->off[id];
 }
 
+/* Set r to read entry id of t. */
+static void
+pack_tab_rd(const struct pack_tab *t, uint32_t id, struct pack_rd *r)
+{
+	size_t	len;
+
+	r->p = pack_tab_get(t, id, &len);
+	r->end = r->p + len;
+	r->bad = false;
+}
+
 static void
 pack_tab_slot(struct pack_tab *t, uint32_t id)
 {
@@ -1509,10 +1520,7 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 
 	/* Samples, and the locations they use as they come. */
 	for (i = 0; i < s->n; i++) {
-		p = pack_tab_get(&pk->tab[PACK_STACK], s->stk[i], &plen);
-		e.p = p;
-		e.end = p + plen;
-		e.bad = false;
+		pack_tab_rd(&pk->tab[PACK_STACK], s->stk[i], &e);
 		m.len = 0;
 		c = pack_get_u(&e);
 		l2.len = 0;
@@ -1538,11 +1546,7 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 	}
 	/* Locations, which add the functions and mappings they use. */
 	for (i = 0; i < o.n[PACK_LOC]; i++) {
-		p = pack_tab_get(&pk->tab[PACK_LOC], o.list[PACK_LOC][i],
-		    &plen);
-		e.p = p;
-		e.end = p + plen;
-		e.bad = false;
+		pack_tab_rd(&pk->tab[PACK_LOC], o.list[PACK_LOC][i], &e);
 		m.len = 0;
 		pack_pb_u(&m, 1, i + 1);
 		q = pack_get_u(&e);
@@ -1563,11 +1567,7 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 		pack_pb_bytes(&b, 4, m.p, m.len);
 	}
 	for (i = 0; i < o.n[PACK_FUNC]; i++) {
-		p = pack_tab_get(&pk->tab[PACK_FUNC], o.list[PACK_FUNC][i],
-		    &plen);
-		e.p = p;
-		e.end = p + plen;
-		e.bad = false;
+		pack_tab_rd(&pk->tab[PACK_FUNC], o.list[PACK_FUNC][i], &e);
 		m.len = 0;
 		pack_pb_u(&m, 1, i + 1);
 		pack_pb_u(&m, 2, S(pack_get_u(&e)));
@@ -1577,11 +1577,7 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 		pack_pb_bytes(&b, 5, m.p, m.len);
 	}
 	for (i = 0; i < o.n[PACK_MAP]; i++) {
-		p = pack_tab_get(&pk->tab[PACK_MAP], o.list[PACK_MAP][i],
-		    &plen);
-		e.p = p;
-		e.end = p + plen;
-		e.bad = false;
+		pack_tab_rd(&pk->tab[PACK_MAP], o.list[PACK_MAP][i], &e);
 		m.len = 0;
 		pack_pb_u(&m, 1, i + 1);
 		pack_pb_u(&m, 2, pack_get_u(&e));
