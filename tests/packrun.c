@@ -53,6 +53,8 @@ main(int argc, char **argv)
 			fail(argv[3 + i], cause);
 		if (dict[nd].len > 0)
 			nd++;
+		else
+			free(dict[nd].data);
 		free(data);
 	}
 	pack_free(w);
@@ -76,5 +78,11 @@ main(int argc, char **argv)
 		pack_free(r);
 	}
 	printf("%zu snapshots, %zu dictionary blobs\n", n, nd);
+	for (k = 0; k < nd; k++)
+		free(dict[k].data);
+	for (i = 0; i < n; i++)
+		free(body[i].data);
+	free(dict);
+	free(body);
 	return 0;
 }
