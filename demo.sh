@@ -5,10 +5,10 @@
 #
 # Installs what it needs (Debian packages), builds heapwatch, starts the
 # bundled demo service (demo/leaky: a user API that leaks its sessions),
-# a local webhook sink, and heapwatchd, which within about a minute logs a
-# leak alert naming main.(*SessionStore).Register, shows it on its status
-# page at http://127.0.0.1:9470/ and POSTs it to the sink. Ctrl-C stops it
-# all. DEMO_SECONDS=N stops after N seconds; HEAPWATCH_BUILD=DIR uses a
+# a local webhook sink, and heapwatchd, which within about a minute (a
+# minute and a half on a busy machine) logs a leak alert naming
+# main.(*SessionStore).Register, shows it on its status page at
+# http://127.0.0.1:9470/ and POSTs it to the sink. Ctrl-C stops it all. DEMO_SECONDS=N stops after N seconds; HEAPWATCH_BUILD=DIR uses a
 # build already made there.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -81,7 +81,7 @@ cat <<EOF2
 demo: the leaky service listens on 127.0.0.1:6060;
 demo: heapwatchd on http://127.0.0.1:9470/ (try /api/v1/alerts, /metrics);
 demo: webhooks land in $work/webhooks.json.
-demo: the leak alert fires within about a minute. Ctrl-C stops.
+demo: the leak alert fires within a minute or two. Ctrl-C stops.
 EOF2
 root=
 [ "$(id -u)" -eq 0 ] && root=-R	# a demo, on a machine of its own

@@ -4,18 +4,22 @@
 # minute the alert is in the log, on the status page and at the sink.
 . "$(dirname "$0")/lib.sh"
 
-HEAPWATCH_BUILD=$top_builddir DEMO_SECONDS=150 "$top_srcdir/demo.sh" \
+HEAPWATCH_BUILD=$top_builddir DEMO_SECONDS=200 "$top_srcdir/demo.sh" \
     >"$TMPD/demo.out" 2>&1 &
 demo=$!
 cleanup_hooks+=("kill $demo 2>/dev/null")
-# The minute counts from heapwatchd's start, once the Go programs are
-# built (which a busy machine may take a while to do).
+# The time counts from heapwatchd's start, once the Go programs are
+# built (which a busy machine may take a while to do). A target seen for
+# less than 3 windows (90 s here) fires only on a straight rise, which the
+# demo's leak is when its scrapes come on time (about 45 s); on a busy
+# machine its floors waver and it fires once those 90 s have passed (99 s
+# beside stress-ng --cpu 2 and another test suite); 150 s leaves room.
 started() { grep -q "^demo: the leak alert fires" "$TMPD/demo.out"; }
 wait_for 300 started
 fired() { grep -q "leaky: leak alert firing" "$TMPD/demo.out"; }
 start=$(date +%s)
-wait_for 75 fired
-ok $? "the leak alert is logged within a minute and a quarter ($(($(date +%s) - start)) s)"
+wait_for 150 fired
+ok $? "the leak alert is logged within two and a half minutes ($(($(date +%s) - start)) s)"
 grep -q 'leaky:   main.(\*SessionStore).Register .* at .*demo/leaky/main.go:[0-9]' \
     "$TMPD/demo.out"
 ok $? "the log names main.(*SessionStore).Register and its line"
