@@ -315,6 +315,7 @@ test_shapes(void)
 	struct judge		*j;
 	enum alert_state	 from;
 	size_t			 per_target;
+	double			 ttl;
 	int			 t, firings = 0, pending = 0, fired = -1;
 	int64_t			 v, alloc;
 
@@ -397,6 +398,15 @@ test_shapes(void)
 	    "... with the growth over it: %lld", (long long)j->growth);
 	ok(j->ntop >= 1 && strcmp(summary_names_get(j->names, j->top[0].name),
 	    "main.leak") == 0, "... naming the leaking function first");
+	/*
+	 * Its time to limit is the slow horizon's rate: 0.05 MiB/s from
+	 * about 85 MiB reaches 185 MiB in 2,000 s. The fast window, which
+	 * does not see it grow, would say it never does.
+	 */
+	v = 40 * MiB + 899 * MiB / 20;
+	ttl = judge_time_to_limit(j, v + 100 * MiB);
+	ok(ttl > 1800 && ttl < 2200, "... and reaches a limit 100 MiB away "
+	    "at its own rate, in %.0f s", ttl);
 	judge_free(j);
 
 	/*
