@@ -235,7 +235,9 @@ api_gctrace_json(const struct target *t)
 	};
 	const struct follow_stats	*st = follow_stats(ts->gctrace);
 	json_t				*o = json_object();
+	struct judge_view		 v;
 
+	judge_view(ts->judge, &v);
 	json_object_set_new(o, "source",
 	    json_string(sources[tc->gctrace.source]));
 	json_object_set_new(o, "up", json_boolean(st->up));
@@ -245,7 +247,7 @@ api_gctrace_json(const struct target *t)
 	json_object_set_new(o, "live_heap", ts->gc_cycles > 0 ?
 	    json_integer((json_int_t)ts->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
-	    json_boolean(ts->judge->live_growing));
+	    json_boolean(v.live_growing));
 	json_object_set_new(o, "rotations",
 	    json_integer((json_int_t)(st->rotations + st->truncations)));
 	return o;
@@ -318,7 +320,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "snapshots",
 		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
-		    json_string(judge_state_name(ts->judge->state)));
+		    json_string(judge_state_name(judge_state(ts->judge))));
 		api_limit_json(o, t);
 		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", api_gctrace_json(t));
@@ -332,20 +334,21 @@ static json_t *
 alert_top(const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
-	const struct judge	*j = ts->judge;
+	struct judge_view	 v;
+	const char		*fn;
 	json_t			*a, *o, *stack;
 	size_t			 i, k;
 
+	judge_view(ts->judge, &v);
 	a = json_array();
-	for (i = 0; i < j->ntop; i++) {
+	for (i = 0; i < v.ntop; i++) {
+		fn = summary_names_get(v.names, v.top[i].name);
 		o = json_object();
-		json_object_set_new(o, "function",
-		    render_string(summary_names_get(j->names, j->top[i].name)));
-		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
+		json_object_set_new(o, "function", render_string(fn));
+		json_object_set_new(o, "growth", json_integer(v.top[i].growth));
 		json_object_set_new(o, "growing",
-		    json_boolean(j->top[i].growing));
-		if (i < ts->nsites && strcmp(ts->sites[i].function,
-		    summary_names_get(j->names, j->top[i].name)) == 0) {
+		    json_boolean(v.top[i].growing));
+		if (i < ts->nsites && strcmp(ts->sites[i].function, fn) == 0) {
 			if (ts->sites[i].file != NULL) {
 				json_object_set_new(o, "file",
 				    render_string(ts->sites[i].file));
@@ -368,6 +371,7 @@ route_alerts(struct api *api, struct http_reply *reply)
 {
 	const struct target_status	*ts;
 	const struct target_config	*tc;
+	struct judge_view		 v;
 	struct target	*t;
 	json_t		*a, *o;
 
@@ -375,16 +379,16 @@ route_alerts(struct api *api, struct http_reply *reply)
 	TARGET_FOREACH(t, api->st->targets) {
 		ts = target_status(t);
 		tc = target_config(t);
-		if (ts->judge->state == ALERT_INACTIVE)
+		judge_view(ts->judge, &v);
+		if (v.state == ALERT_INACTIVE)
 			continue;
 		o = json_object();
 		json_object_set_new(o, "target", json_string(tc->name));
 		json_object_set_new(o, "state",
-		    json_string(judge_state_name(ts->judge->state)));
-		json_object_set_new(o, "since", render_time(ts->judge->active));
-		json_object_set_new(o, "kind", json_string(ts->judge->p.kind));
-		json_object_set_new(o, "growth",
-		    json_integer(ts->judge->growth));
+		    json_string(judge_state_name(v.state)));
+		json_object_set_new(o, "since", render_time(v.active));
+		json_object_set_new(o, "kind", json_string(v.kind));
+		json_object_set_new(o, "growth", json_integer(v.growth));
 		json_object_set_new(o, "window_seconds",
 		    json_integer(judge_horizon_ms(ts->judge) / 1000));
 		json_object_set_new(o, "signals",

@@ -9,6 +9,94 @@
 #include "report.h"
 #include "xmalloc.h"
 
+struct judge {
+	struct judge_params	 p;
+	struct names		*names;
+	struct summary		**win;		/* oldest first */
+	int64_t			*seen;		/* when each one's GC was
+						   first scraped, unix ms */
+	size_t			 nwin, capwin;
+	unsigned int		 restarts;
+
+	enum alert_state	 state;
+	int64_t			 since;		/* of the state, unix ms */
+	int64_t			 active;	/* growing since, unix ms */
+	int64_t			 calm;		/* firing, not growing since */
+	struct verdict		 total;		/* of the last judgement */
+	double			 per_second;	/* the total's slope */
+	bool			 total_growing;
+	bool			 fn_growing;
+	int64_t			 growth;	/* what the alert says */
+	struct judge_fn		 top[JUDGE_TOP];
+	size_t			 ntop;
+
+	/*
+	 * The floors of the last JUDGE_RECENT * 6 windows' GCs, for the
+	 * shape of a rise; the slow horizon's; the first GC since start.
+	 */
+	struct floors		 recent;
+	struct floors		 slow;
+	int64_t			 born;
+	/* Summaries a quarter of the slow horizon apart, oldest first: the
+	 * slow horizon's base for naming functions. */
+	struct summary		*anchor[JUDGE_ANCHORS];
+	size_t			 nanchor;
+	struct verdict		 slowv;		/* of the last judgement */
+	bool			 slow_growing;
+	enum horizon		 horizon;	/* which one says it grows */
+	bool			 traffic;	/* a rise followed traffic */
+	bool			 bent;		/* a rise slowed down */
+	bool			 young;		/* too little history yet */
+	int			 call;		/* the last judgement's */
+
+	/* The live heap after each GC: the lowest of each bucket of
+	 * window / JUDGE_GC_BUCKETS, oldest first. */
+	struct point		*gc;
+	size_t			 ngc, capgc;
+	uint64_t		 gc_last;	/* the last GC's number */
+	double			 gc_uptime;	/* its seconds since start */
+	unsigned int		 gc_restarts;
+	struct verdict		 live;
+	bool			 live_growing;
+};
+
+void
+judge_view(const struct judge *j, struct judge_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->state = j->state;
+	v->since = j->since;
+	v->active = j->active;
+	v->kind = j->p.kind;
+	v->growth = j->growth;
+	v->per_second = j->per_second;
+	v->total = &j->total;
+	v->total_growing = j->total_growing;
+	v->traffic = j->traffic;
+	v->restarts = j->restarts;
+	v->win = j->win;
+	v->nwin = j->nwin;
+	v->top = j->top;
+	v->ntop = j->ntop;
+	v->names = j->names;
+	v->gc = j->gc;
+	v->ngc = j->ngc;
+	v->gc_restarts = j->gc_restarts;
+	v->live_growing = j->live_growing;
+}
+
+enum alert_state
+judge_state(const struct judge *j)
+{
+	return j->state;
+}
+
+struct names *
+judge_names(struct judge *j)
+{
+	return j->names;
+}
+
 const char *
 judge_state_name(enum alert_state s)
 {

@@ -297,13 +297,15 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
     bool repeat)
 {
 	const struct judge	*j = t->st.judge;
+	struct judge_view	 v;
 	struct note_function	*top;
 	struct alert_note	 note;
 	char			*summary;
 	double			 ttl;
 	size_t			 i, k;
 
-	if (t->deps.notifier == NULL || (j->state != ALERT_FIRING &&
+	judge_view(j, &v);
+	if (t->deps.notifier == NULL || (v.state != ALERT_FIRING &&
 	    from != ALERT_FIRING))
 		return;
 	if (repeat) {
@@ -315,26 +317,26 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 			return;
 	}
 	memset(&note, 0, sizeof note);
-	note.status = j->state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
+	note.status = v.state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
 	note.target = t->cfg->name;
 	note.labels = t->cfg->labels;
 	note.nlabels = t->cfg->nlabels;
-	note.kind = strncmp(j->p.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
+	note.kind = strncmp(v.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
 	    NOTE_HEAP;
 	/* The alert began when it started growing; a resolved one ended
 	 * when it entered inactive. */
-	note.since = j->active;
-	note.ends = j->state == ALERT_FIRING ? 0 : j->since;
-	note.growth = j->growth;
+	note.since = v.active;
+	note.ends = v.state == ALERT_FIRING ? 0 : v.since;
+	note.growth = v.growth;
 	note.window_seconds = judge_horizon_ms(j) / 1000;
 	xasprintf(&summary, "%s %s %s by %lld %s over %llu s", t->cfg->name,
 	    note.status == NOTE_FIRING ? "is leaking:" : "stopped growing:",
-	    j->p.kind, (long long)j->growth,
+	    v.kind, (long long)v.growth,
 	    note.kind == NOTE_HEAP ? "bytes" : "goroutines",
 	    (unsigned long long)note.window_seconds);
 	note.summary = summary;
-	note.signals = j->state == ALERT_FIRING ? judge_signals(j) : NULL;
-	note.horizon = j->state == ALERT_FIRING ? judge_horizon(j) : NULL;
+	note.signals = v.state == ALERT_FIRING ? judge_signals(j) : NULL;
+	note.horizon = v.state == ALERT_FIRING ? judge_horizon(j) : NULL;
 	top = xcalloc(t->st.nsites + 1, sizeof *top);
 	for (i = 0; i < t->st.nsites; i++) {
 		top[i].function = t->st.sites[i].function;
@@ -378,11 +380,13 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
     bool quiet)
 {
 	const struct judge	*j = t->st.judge;
+	struct judge_view	 v;
 	size_t			 i;
 
-	if (j->state == ALERT_FIRING)
+	judge_view(j, &v);
+	if (v.state == ALERT_FIRING)
 		target_attribute(t);
-	if (j->state == ALERT_INACTIVE)
+	if (v.state == ALERT_INACTIVE)
 		target_evidence_close(t);
 	else if (from == ALERT_INACTIVE && !quiet)
 		target_evidence(t);
@@ -391,13 +395,13 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 	 * cite, stay until it resolves, however old; replayed snapshots
 	 * pin them again after a restart.
 	 */
-	if (j->state == ALERT_FIRING && from != ALERT_FIRING &&
+	if (v.state == ALERT_FIRING && from != ALERT_FIRING &&
 	    judge_first(j) != NULL) {
 		snprintf(t->pinned[0], sizeof t->pinned[0], "%s",
 		    judge_first(j)->id);
 		snprintf(t->pinned[1], sizeof t->pinned[1], "%s",
 		    judge_latest(j)->id);
-	} else if (j->state != ALERT_FIRING)
+	} else if (v.state != ALERT_FIRING)
 		memset(t->pinned, 0, sizeof t->pinned);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
@@ -405,10 +409,10 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 			*notified_at(t, i) = clock_real_ms();
 		return;
 	}
-	if (t->st.judge->state == ALERT_FIRING) {
+	if (v.state == ALERT_FIRING) {
 		log_warnx("%s: leak alert firing: %s grew %lld over %llu s "
-		    "(%s)", t->cfg->name, t->st.judge->p.kind,
-		    (long long)t->st.judge->growth,
+		    "(%s)", t->cfg->name, v.kind,
+		    (long long)v.growth,
 		    (unsigned long long)(t->cfg->window_ms / 1000),
 		    judge_signals(t->st.judge));
 		for (i = 0; i < t->st.nsites; i++)
@@ -420,7 +424,7 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 			    (long long)t->st.sites[i].line);
 	} else
 		log_info("%s: alert %s (was %s)", t->cfg->name,
-		    judge_state_name(t->st.judge->state),
+		    judge_state_name(v.state),
 		    judge_state_name(from));
 	target_notify(t, from, now, false);
 }
@@ -444,7 +448,7 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 
 	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
-	else if (!quiet && t->st.judge->state == ALERT_FIRING)
+	else if (!quiet && judge_state(t->st.judge) == ALERT_FIRING)
 		target_still_firing(t, s->time_ms);
 }
 
@@ -495,7 +499,8 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	if (judge_add_gc(t->st.judge, now, g.gc, (double)g.at_ms / 1000,
 	    (int64_t)g.heap_live, &from))
 		target_changed(t, from, now, false);
-	else if (t->cfg->url == NULL && t->st.judge->state == ALERT_FIRING)
+	else if (t->cfg->url == NULL &&
+	    judge_state(t->st.judge) == ALERT_FIRING)
 		target_still_firing(t, now);
 }
 
@@ -505,7 +510,7 @@ window_kind(void *arg, const struct profile *p, struct names **names)
 	struct target	*t = arg;
 
 	(void)p;
-	*names = t->st.judge->names;
+	*names = judge_names(t->st.judge);
 	return config_target_kind(t->cfg);
 }
 
@@ -541,9 +546,9 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
 	    PROFILE_MAX_INFLATED, &ops, t);
-	if (t->st.judge->state != ALERT_INACTIVE)
+	if (judge_state(t->st.judge) != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
-		    judge_state_name(t->st.judge->state));
+		    judge_state_name(judge_state(t->st.judge)));
 }
 
 struct target *
@@ -710,25 +715,34 @@ value_goroutines(const struct target *t, int i, double *v)
 static bool
 value_window(const struct target *t, int i, double *v)
 {
+	struct judge_view	 jv;
+
 	(void)i;
-	*v = (double)t->st.judge->nwin;
+	judge_view(t->st.judge, &jv);
+	*v = (double)jv.nwin;
 	return true;
 }
 
 static bool
 value_restarts(const struct target *t, int i, double *v)
 {
+	struct judge_view	 jv;
+
 	(void)i;
-	*v = t->st.judge->restarts;
+	judge_view(t->st.judge, &jv);
+	*v = jv.restarts;
 	return true;
 }
 
 static bool
 value_growth(const struct target *t, int i, double *v)
 {
+	struct judge_view	 jv;
+
 	(void)i;
-	*v = t->st.judge->per_second;
-	return t->st.judge->nwin >= 2;
+	judge_view(t->st.judge, &jv);
+	*v = jv.per_second;
+	return jv.nwin >= 2;
 }
 
 static bool
@@ -752,7 +766,7 @@ static bool
 value_firing(const struct target *t, int i, double *v)
 {
 	(void)i;
-	*v = t->st.judge->state == ALERT_FIRING;
+	*v = judge_state(t->st.judge) == ALERT_FIRING;
 	return true;
 }
 
@@ -760,7 +774,7 @@ static bool
 value_pending(const struct target *t, int i, double *v)
 {
 	(void)i;
-	*v = t->st.judge->state == ALERT_PENDING;
+	*v = judge_state(t->st.judge) == ALERT_PENDING;
 	return true;
 }
 
@@ -1316,7 +1330,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
 	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = summary_names_add(t->st.judge->names,
+		s->fns[i].name = summary_names_add(judge_names(t->st.judge),
 		    summary_names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
@@ -1581,7 +1595,7 @@ target_wants_gc(const struct target *t)
 	case FORCE_GC_ON_SUSPICION:
 		break;
 	}
-	return j->state == ALERT_PENDING && (judge_repeats(j) ||
+	return judge_state(j) == ALERT_PENDING && (judge_repeats(j) ||
 	    judge_wants_gc(j, clock_real_ms()));
 }
 
