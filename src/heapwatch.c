@@ -811,8 +811,83 @@ path_add(char **list, const char *dir)
 	*list = s;
 }
 
-int
-main(int argc, char **argv)
+/* Take one option, ch as getopt_long() gives it, into o. */
+static void
+options_set(int ch, const char *arg, struct options *o)
+{
+	const char	*errstr;
+	long long	 n;
+	uint64_t	 size;
+
+	switch (ch) {
+	case 'i':
+		o->sample_type = arg;
+		break;
+	case 'n':
+		if (units_number(arg, 1, 100000000, &n, &errstr) == -1)
+			fatalx("-n %s: %s", arg, errstr);
+		o->nmax = n;
+		break;
+	case 'c':
+		o->order = REPORT_BY_CUM;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 't':
+		o->times = true;
+		break;
+	case 'W':
+	case 'F':
+		if (units_duration(arg, ch == 'W' ? &o->window_ms :
+		    &o->for_ms, &errstr) == -1)
+			fatalx("--%s %s: %s", ch == 'W' ? "window" : "for",
+			    arg, errstr);
+		break;
+	case 'G':
+		if (units_size(arg, &o->min_growth, &errstr) == -1 ||
+		    o->min_growth == 0)
+			fatalx("--min-growth %s: %s", arg, o->min_growth == 0 ?
+			    "must be more than 0" : errstr);
+		o->min_growth_set = true;
+		break;
+	case 'm':
+		if (units_size(arg, &size, &errstr) == -1)
+			fatalx("--max-size %s: %s", arg, errstr);
+		if (size == 0 || size > SIZE_MAX / 2)
+			fatalx("--max-size %s: out of range", arg);
+		o->max_size = size;
+		break;
+	case 'O':
+	case 'I':
+		if (units_duration(arg, ch == 'O' ? &o->timeout_ms :
+		    &o->interval_ms, &errstr) == -1)
+			fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
+			    "interval", arg, errstr);
+		if ((ch == 'O' ? o->timeout_ms : o->interval_ms) == 0 ||
+		    (ch == 'O' && o->timeout_ms > LONG_MAX))
+			fatalx("--%s %s: must be more than 0",
+			    ch == 'O' ? "timeout" : "interval", arg);
+		if (ch == 'I')
+			o->interval = arg;
+		break;
+	case 'S':
+	case 'T':
+		path_add(ch == 'S' ? &o->source_path : &o->trim_path, arg);
+		break;
+	case 'h':
+		usage(0);
+	case 'V':
+		printf("heapwatch %s\n", PACKAGE_VERSION);
+		exit(0);
+	default:
+		usage(2);
+	}
+}
+
+/* The options after the command; *argc and *argv are left at the rest. */
+static void
+options_read(int *argc, char ***argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "sample-index", required_argument, NULL, 'i' },
@@ -832,13 +907,37 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int	ch;
+
+	while ((ch = getopt_long(*argc, *argv, "i:n:hV", longopts,
+	    NULL)) != -1)
+		options_set(ch, optarg, o);
+	*argc -= optind;
+	*argv += optind;
+}
+
+/* The commands, by name. */
+static const struct {
+	const char	*name;
+	int		(*run)(int, char **, const struct options *);
+} commands[] = {
+	{ "top", cmd_top },
+	{ "diff", cmd_diff },
+	{ "list", cmd_list },
+	{ "judge", cmd_judge },
+	{ "export", cmd_export },
+	{ "import", cmd_import },
+};
+
+int
+main(int argc, char **argv)
+{
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
 			    NULL, NULL, 60000, 30000, "30s" };
-	const char	*cmd, *errstr;
-	long long	 n;
-	uint64_t	 size;
-	int		 ch, rc;
+	const char	*cmd;
+	size_t		 i;
+	int		 rc;
 
 	log_init("heapwatch", 0);
 	xmalloc_tune();
@@ -855,94 +954,15 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "i:n:hV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'i':
-			o.sample_type = optarg;
+	options_read(&argc, &argv, &o);
+	for (i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
 			break;
-		case 'n':
-			if (units_number(optarg, 1, 100000000, &n,
-			    &errstr) == -1)
-				fatalx("-n %s: %s", optarg, errstr);
-			o.nmax = n;
-			break;
-		case 'c':
-			o.order = REPORT_BY_CUM;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 't':
-			o.times = true;
-			break;
-		case 'W':
-		case 'F':
-			if (units_duration(optarg, ch == 'W' ? &o.window_ms :
-			    &o.for_ms, &errstr) == -1)
-				fatalx("--%s %s: %s", ch == 'W' ? "window" :
-				    "for", optarg, errstr);
-			break;
-		case 'G':
-			if (units_size(optarg, &o.min_growth, &errstr) == -1 ||
-			    o.min_growth == 0)
-				fatalx("--min-growth %s: %s", optarg,
-				    o.min_growth == 0 ? "must be more than 0" :
-				    errstr);
-			o.min_growth_set = true;
-			break;
-		case 'm':
-			if (units_size(optarg, &size, &errstr) == -1)
-				fatalx("--max-size %s: %s", optarg, errstr);
-			if (size == 0 || size > SIZE_MAX / 2)
-				fatalx("--max-size %s: out of range", optarg);
-			o.max_size = size;
-			break;
-		case 'O':
-		case 'I':
-			if (units_duration(optarg, ch == 'O' ? &o.timeout_ms :
-			    &o.interval_ms, &errstr) == -1)
-				fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
-				    "interval", optarg, errstr);
-			if ((ch == 'O' ? o.timeout_ms : o.interval_ms) == 0 ||
-			    (ch == 'O' && o.timeout_ms > LONG_MAX))
-				fatalx("--%s %s: must be more than 0",
-				    ch == 'O' ? "timeout" : "interval", optarg);
-			if (ch == 'I')
-				o.interval = optarg;
-			break;
-		case 'S':
-		case 'T':
-			path_add(ch == 'S' ? &o.source_path : &o.trim_path,
-			    optarg);
-			break;
-		case 'h':
-			usage(0);
-		case 'V':
-			printf("heapwatch %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage(2);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(cmd, "top") == 0)
-		rc = cmd_top(argc, argv, &o);
-	else if (strcmp(cmd, "diff") == 0)
-		rc = cmd_diff(argc, argv, &o);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(argc, argv, &o);
-	else if (strcmp(cmd, "judge") == 0)
-		rc = cmd_judge(argc, argv, &o);
-	else if (strcmp(cmd, "export") == 0)
-		rc = cmd_export(argc, argv, &o);
-	else if (strcmp(cmd, "import") == 0)
-		rc = cmd_import(argc, argv, &o);
-	else {
+	if (i == sizeof commands / sizeof *commands) {
 		log_warnx("unknown command \"%s\"", cmd);
 		usage(2);
 	}
+	rc = commands[i].run(argc, argv, &o);
 	free(o.source_path);
 	free(o.trim_path);
 	fetch_done();
