@@ -330,12 +330,72 @@ overview_link(struct buf *b, const char *q, const char *sort, int page)
 	query_escape(b, q);
 }
 
+/* One target's row of the overview at now. */
+static void
+overview_row(struct buf *b, const struct target *t, int64_t now)
+{
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
+	struct judge_view		 jv;
+	char				 v[64], g[64], when[64];
+	const char			*why;
+	double				 ttl;
+
+	judge_view(ts->judge, &jv);
+	buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
+	    "%s</a></td><td class=\"%s\">%s</td>",
+	    judge_state_name(jv.state), tc->name,
+	    tc->name, target_health_name(target_health(t)),
+	    target_health_name(target_health(t)));
+	ago(when, sizeof when, ts->last_scrape, now);
+	if (target_latest(t) != NULL)
+		human(v, sizeof v, (double)inuse(t), is_heap(t));
+	else
+		snprintf(v, sizeof v, "-");
+	if (jv.nwin >= 2)
+		human(g, sizeof g, jv.per_second * 3600, is_heap(t));
+	else
+		snprintf(g, sizeof g, "-");
+	buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>", when, v);
+	sparkline(b, t);
+	buf_printf(b, "<td class=\"n\">%s", g);
+	if (jv.nwin >= 2 && (why = growth_why(&jv)) != NULL)
+		buf_printf(b, " <span class=\"why\">(%s)</span>", why);
+	buf_printf(b, "</td><td>%s", judge_state_name(jv.state));
+	if ((ttl = target_time_to_limit(t)) >= 0) {
+		page_until(when, sizeof when, ttl);
+		buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
+		    target_severity(t), when);
+	}
+	buf_printf(b, "</td></tr>\n");
+}
+
+/* The filter form and the table's head, whose columns sort it. */
+static void
+overview_head(struct buf *b, const char *q, const char *sort)
+{
+	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
+	    "placeholder=\"name or label\" value=\"");
+	buf_html(b, q != NULL ? q : "");
+	buf_printf(b, "\"><input type=\"hidden\" name=\"sort\" value=\"%s\">"
+	    "<button>Filter</button></form>\n", sort);
+	buf_printf(b, "<table id=\"targets\">\n<tr><th><a href=\"");
+	overview_link(b, q, "name", 1);
+	buf_printf(b, "\">target</a></th><th>health</th><th>last scrape</th>"
+	    "<th><a href=\"");
+	overview_link(b, q, "inuse", 1);
+	buf_printf(b, "\">in use</a></th><th>window</th><th><a href=\"");
+	overview_link(b, q, "growth", 1);
+	buf_printf(b, "\">growth/h</a></th><th><a href=\"");
+	overview_link(b, q, "alert", 1);
+	buf_printf(b, "\">alert</a></th></tr>\n");
+}
+
 void
 page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
     const char *q, const char *sort, int page)
 {
 	const struct target_status	*ts;
-	const struct target_config	*tc;
 	static const struct {
 		const char	*name;
 		int		(*cmp)(const void *, const void *);
@@ -346,11 +406,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	struct target	**list, *t;
 	size_t		 n = 0, i, s, firing = 0, pending = 0, down = 0;
 	size_t		 pages, first, last;
-	double		 ttl;
 	int64_t		 now = clock_real_ms();
-	char		 v[64], g[64], when[64];
-	const char	*why;
-	struct judge_view jv;
 
 	for (s = 0; s < 4; s++)
 		if (sort != NULL && strcmp(sort, sorts[s].name) == 0)
@@ -360,7 +416,6 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	list = xreallocarray(NULL, ntargets + 1, sizeof *list);
 	TARGET_FOREACH(t, targets) {
 		ts = target_status(t);
-		tc = target_config(t);
 		firing += judge_state(ts->judge) == ALERT_FIRING;
 		pending += judge_state(ts->judge) == ALERT_PENDING;
 		down += target_health(t) == TARGET_DOWN;
@@ -380,53 +435,9 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	buf_printf(b, "<h1>heapwatchd</h1>\n<p id=\"summary\">%zu targets: "
 	    "<b>%zu firing</b>, %zu pending, %zu down.</p>\n",
 	    ntargets, firing, pending, down);
-	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
-	    "placeholder=\"name or label\" value=\"");
-	buf_html(b, q != NULL ? q : "");
-	buf_printf(b, "\"><input type=\"hidden\" name=\"sort\" value=\"%s\">"
-	    "<button>Filter</button></form>\n", sorts[s].name);
-	buf_printf(b, "<table id=\"targets\">\n<tr><th><a href=\"");
-	overview_link(b, q, "name", 1);
-	buf_printf(b, "\">target</a></th><th>health</th><th>last scrape</th>"
-	    "<th><a href=\"");
-	overview_link(b, q, "inuse", 1);
-	buf_printf(b, "\">in use</a></th><th>window</th><th><a href=\"");
-	overview_link(b, q, "growth", 1);
-	buf_printf(b, "\">growth/h</a></th><th><a href=\"");
-	overview_link(b, q, "alert", 1);
-	buf_printf(b, "\">alert</a></th></tr>\n");
-	for (i = first; i < last; i++) {
-		t = list[i];
-		ts = target_status(t);
-		tc = target_config(t);
-		judge_view(ts->judge, &jv);
-		buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
-		    "%s</a></td><td class=\"%s\">%s</td>",
-		    judge_state_name(jv.state), tc->name,
-		    tc->name, target_health_name(target_health(t)),
-		    target_health_name(target_health(t)));
-		ago(when, sizeof when, ts->last_scrape, now);
-		if (target_latest(t) != NULL)
-			human(v, sizeof v, (double)inuse(t), is_heap(t));
-		else
-			snprintf(v, sizeof v, "-");
-		if (jv.nwin >= 2)
-			human(g, sizeof g, jv.per_second * 3600, is_heap(t));
-		else
-			snprintf(g, sizeof g, "-");
-		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>", when, v);
-		sparkline(b, t);
-		buf_printf(b, "<td class=\"n\">%s", g);
-		if (jv.nwin >= 2 && (why = growth_why(&jv)) != NULL)
-			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
-		buf_printf(b, "</td><td>%s", judge_state_name(jv.state));
-		if ((ttl = target_time_to_limit(t)) >= 0) {
-			page_until(when, sizeof when, ttl);
-			buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
-			    target_severity(t), when);
-		}
-		buf_printf(b, "</td></tr>\n");
-	}
+	overview_head(b, q, sorts[s].name);
+	for (i = first; i < last; i++)
+		overview_row(b, list[i], now);
 	buf_printf(b, "</table>\n<p class=\"muted\">Targets %zu-%zu of %zu "
 	    "shown; page %d of %zu.", n == 0 ? 0 : first + 1, last, n, page,
 	    pages);
@@ -1129,79 +1140,56 @@ line_row(struct buf *b, const struct list_line *ln, int64_t total,
 	buf_printf(b, "</pre></td></tr>\n");
 }
 
-int
-page_list(struct buf *b, struct store *store, struct target *t,
-    const char *fn, const char *base, const char *cur, const char *type,
+/*
+ * The snapshots a function's lines are shown between, when the request
+ * names none: the diff the alert's functions come from; for a goroutine
+ * leak profile, whose goroutines are the leak, the newest alone.
+ */
+static int
+lines_snapshots(const struct target *t, const char **base, const char **cur,
     char **cause)
 {
-	const struct target_config	*tc = target_config(t);
-	const struct judge		*j = target_status(t)->judge;
-	struct list_options	 lo;
-	struct symtab		*st;
-	struct profile		*pb = NULL, *pc = NULL;
-	struct report		*r = NULL;
-	struct list		*l = NULL;
-	char			*re = NULL, f[64], k[64];
-	size_t			 i, n;
-	int			 idx, rc = -1;
-	bool			 bytes, leak;
+	const struct judge	*j = target_status(t)->judge;
 
-	st = symtab_new();
-	if (fn == NULL || *fn == '\0') {
-		xasprintf(cause, "no function named (fn=)");
-		goto out;
+	if ((*base != NULL && **base != '\0') ||
+	    (*cur != NULL && **cur != '\0'))
+		return 0;
+	if (strcmp(config_target_kind(target_config(t)), "goroutineleak") ==
+	    0 && judge_latest(j) != NULL) {
+		*base = *cur = judge_latest(j)->id;
+		return 0;
 	}
-	/*
-	 * By default, the diff the alert's functions come from; for a
-	 * goroutine leak profile, whose goroutines are the leak, the newest.
-	 */
-	leak = strcmp(config_target_kind(tc), "goroutineleak") == 0;
-	if (leak && (base == NULL || *base == '\0') &&
-	    (cur == NULL || *cur == '\0') && judge_latest(j) != NULL)
-		base = cur = judge_latest(j)->id;
-	else if ((base == NULL || *base == '\0') &&
-	    (cur == NULL || *cur == '\0')) {
-		if (judge_first(j) == NULL || judge_first(j) ==
-		    judge_latest(j)) {
-			xasprintf(cause, "the window has not two snapshots "
-			    "yet");
-			goto out;
-		}
-		base = judge_first(j)->id;
-		cur = judge_latest(j)->id;
+	if (judge_first(j) == NULL || judge_first(j) == judge_latest(j)) {
+		xasprintf(cause, "the window has not two snapshots yet");
+		return -1;
 	}
-	if (load_pair(store, tc, base != NULL ? base : "",
-	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
-		goto out;
-	/* One snapshot: its own numbers, not a diff with itself. */
-	if (strcmp(base, cur) == 0) {
-		profile_free(pb);
-		pb = NULL;
-	}
-	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
-	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
-	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
-		goto out;
-	re = exact_regex(fn);
-	memset(&lo, 0, sizeof lo);
-	lo.regex = re;
-	lo.source_path = tc->source_path;
-	lo.within = true;
-	if ((l = list_make(pb, pc, idx, r->total, &lo, cause)) == NULL)
-		goto out;
-	bytes = strcmp(r->unit, "bytes") == 0;
+	*base = judge_first(j)->id;
+	*cur = judge_latest(j)->id;
+	return 0;
+}
+
+/* The page of a function's lines, from r and l; base NULL: one snapshot. */
+static void
+lines_render(struct buf *b, const struct target_config *tc, const char *fn,
+    const char *base, const char *cur, const struct report *r,
+    const struct list *l)
+{
+	char	f[64], k[64];
+	size_t	i, n;
+	bool	bytes = strcmp(r->unit, "bytes") == 0;
+
 	head(b, fn);
 	buf_printf(b, "<p><a href=\"/\">targets</a> &rsaquo; <a href=\""
 	    "/targets/%s\">%s</a> &rsaquo; <a href=\"/targets/%s/diff?"
 	    "base=%s&amp;current=%s&amp;sample_index=", tc->name, tc->name,
-	    tc->name, base, cur);
+	    tc->name, base != NULL ? base : cur, cur);
 	query_escape(b, r->sample_type);
 	buf_printf(b, "\">diff</a></p>\n<h1><code>");
 	buf_html(b, fn);
-	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", pb == NULL ?
+	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", base == NULL ?
 	    "values" : "growth");
 	buf_html(b, r->sample_type);
-	if (pb == NULL)
+	if (base == NULL)
 		buf_printf(b, ") in snapshot %s", cur);
 	else
 		buf_printf(b, ") from snapshot %s to %s", base, cur);
@@ -1229,6 +1217,48 @@ page_list(struct buf *b, struct store *store, struct target *t,
 		buf_printf(b, "</table>\n");
 	}
 	tail(b);
+}
+
+int
+page_list(struct buf *b, struct store *store, struct target *t,
+    const char *fn, const char *base, const char *cur, const char *type,
+    char **cause)
+{
+	const struct target_config	*tc = target_config(t);
+	struct list_options	 lo;
+	struct symtab		*st;
+	struct profile		*pb = NULL, *pc = NULL;
+	struct report		*r = NULL;
+	struct list		*l = NULL;
+	char			*re = NULL;
+	int			 idx, rc = -1;
+
+	st = symtab_new();
+	if (fn == NULL || *fn == '\0') {
+		xasprintf(cause, "no function named (fn=)");
+		goto out;
+	}
+	if (lines_snapshots(t, &base, &cur, cause) == -1 ||
+	    load_pair(store, tc, base != NULL ? base : "",
+	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
+		goto out;
+	/* One snapshot: its own numbers, not a diff with itself. */
+	if (strcmp(base, cur) == 0) {
+		profile_free(pb);
+		pb = NULL;
+	}
+	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
+	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
+	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+		goto out;
+	re = exact_regex(fn);
+	memset(&lo, 0, sizeof lo);
+	lo.regex = re;
+	lo.source_path = tc->source_path;
+	lo.within = true;
+	if ((l = list_make(pb, pc, idx, r->total, &lo, cause)) == NULL)
+		goto out;
+	lines_render(b, tc, fn, pb == NULL ? NULL : base, cur, r, l);
 	rc = 0;
 out:
 	free(re);
