@@ -59,7 +59,7 @@ struct hwd {
 	bool			 behind;	/* scrapes skipped for the workers */
 	struct api		*api;
 	struct api_state	 st;		/* what the api shows */
-	struct event		*ev_hup, *ev_term, *ev_int;
+	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
 	struct event		*ev_wd;		/* systemd's watchdog, or NULL */
 };
 
@@ -627,17 +627,18 @@ hwd_start(struct hwd *hwd, const char *user)
 static void
 hwd_events(struct hwd *hwd)
 {
+	static const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	size_t			 i;
 #ifdef HAVE_SYSTEMD
-	uint64_t	usec;
-	struct timeval	tv;
+	uint64_t		 usec;
+	struct timeval		 tv;
 #endif
 
-	hwd->ev_hup = evsignal_new(hwd->base, SIGHUP, on_hup, hwd);
-	hwd->ev_term = evsignal_new(hwd->base, SIGTERM, on_term, hwd);
-	hwd->ev_int = evsignal_new(hwd->base, SIGINT, on_term, hwd);
-	event_add(hwd->ev_hup, NULL);
-	event_add(hwd->ev_term, NULL);
-	event_add(hwd->ev_int, NULL);
+	for (i = 0; i < 3; i++) {
+		hwd->ev_sig[i] = evsignal_new(hwd->base, sigs[i],
+		    sigs[i] == SIGHUP ? on_hup : on_term, hwd);
+		event_add(hwd->ev_sig[i], NULL);
+	}
 #ifdef HAVE_SYSTEMD
 	/* At half the interval systemd allows, as sd_watchdog_enabled(3)
 	 * advises. */
@@ -657,17 +658,17 @@ static void
 hwd_stop(struct hwd *hwd)
 {
 	struct target	*t;
+	size_t		 i;
 
 	while ((t = TAILQ_FIRST(&hwd->targets)) != NULL) {
 		target_list_remove(&hwd->targets, t);
 		target_free(t);
 	}
 	discovery_free(hwd->discovery);
+	for (i = 0; i < 3; i++)
+		event_free(hwd->ev_sig[i]);
 	if (hwd->ev_wd != NULL)
 		event_free(hwd->ev_wd);
-	event_free(hwd->ev_hup);
-	event_free(hwd->ev_term);
-	event_free(hwd->ev_int);
 	server_free(hwd->server);
 	notifier_free(hwd->notifier);
 	api_free(hwd->api);

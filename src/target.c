@@ -642,7 +642,9 @@ enum value_format {
  * The per-target families of /metrics, one row each: a value function
  * says what a target's series is, or that it has none (a target never
  * scraped has no duration). A row with a label has nlabels series a target,
- * the label's values named by label_value.
+ * the label's values named by label_value, and its value function is
+ * given the label's index; one without is given the row's what, so that
+ * one function serves the families that read the same source.
  */
 struct target_family {
 	const char	*name;
@@ -650,17 +652,82 @@ struct target_family {
 	const char	*help;
 	enum value_format format;
 	bool		(*value)(const struct target *, int, double *);
+	int		 what;
 	const char	*label;		/* NULL: one series a target */
 	int		 nlabels;
 	const char	*(*label_value)(int);
 };
 
+/* What a target's own status says of it. */
+enum status_value {
+	STATUS_UP,
+	STATUS_DURATION,	/* of the last scrape, once one was made */
+	STATUS_FORCED_GCS,	/* of a scraped heap target */
+	STATUS_TIME_TO_LIMIT,	/* when it has a limit and grows */
+	STATUS_SNAPSHOTS,
+	STATUS_LAST_SCRAPE	/* once one was made */
+};
+
 static bool
-value_up(const struct target *t, int i, double *v)
+value_status(const struct target *t, int what, double *v)
 {
-	(void)i;
-	*v = target_health(t) == TARGET_UP;
-	return true;
+	switch (what) {
+	case STATUS_UP:
+		*v = target_health(t) == TARGET_UP;
+		return true;
+	case STATUS_DURATION:
+		*v = t->st.last_duration;
+		return t->st.last_scrape != 0;
+	case STATUS_FORCED_GCS:
+		*v = (double)t->st.forced_gcs;
+		return strcmp(config_target_kind(t->cfg), "heap") == 0 &&
+		    t->cfg->url != NULL;
+	case STATUS_TIME_TO_LIMIT:
+		*v = target_time_to_limit(t);
+		return *v >= 0;
+	case STATUS_SNAPSHOTS:
+		*v = (double)t->st.snapshots;
+		return true;
+	case STATUS_LAST_SCRAPE:
+	default:
+		*v = t->st.last_scrape / 1000.0;
+		return t->st.last_scrape != 0;
+	}
+}
+
+/* What the target's judge says: its window, its slope, its alert. */
+enum judged_value {
+	JUDGED_WINDOW,
+	JUDGED_RESTARTS,
+	JUDGED_GROWTH,		/* once two snapshots are judged */
+	JUDGED_FIRING,
+	JUDGED_PENDING
+};
+
+static bool
+value_judged(const struct target *t, int what, double *v)
+{
+	struct judge_view	jv;
+
+	judge_view(t->st.judge, &jv);
+	switch (what) {
+	case JUDGED_WINDOW:
+		*v = (double)jv.nwin;
+		return true;
+	case JUDGED_RESTARTS:
+		*v = jv.restarts;
+		return true;
+	case JUDGED_GROWTH:
+		*v = jv.per_second;
+		return jv.nwin >= 2;
+	case JUDGED_FIRING:
+		*v = jv.state == ALERT_FIRING;
+		return true;
+	case JUDGED_PENDING:
+	default:
+		*v = jv.state == ALERT_PENDING;
+		return true;
+	}
 }
 
 static bool
@@ -670,135 +737,31 @@ value_scrapes(const struct target *t, int i, double *v)
 	return true;
 }
 
-static bool
-value_duration(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = t->st.last_duration;
-	return t->st.last_scrape != 0;
-}
+/* What the last profile's summary says, of a target of its kind. */
+enum latest_value {
+	LATEST_HEAP_BYTES,
+	LATEST_HEAP_OBJECTS,
+	LATEST_GOROUTINES
+};
 
-/* The last summary's total (i 0) or objects (i 1), of a target of kind. */
 static bool
-value_latest(const struct target *t, const char *kind, int i, double *v)
+value_latest(const struct target *t, int what, double *v)
 {
 	const struct summary	*s;
 
 	if ((s = target_latest(t)) == NULL ||
-	    strcmp(config_target_kind(t->cfg), kind) != 0)
+	    strcmp(config_target_kind(t->cfg), what == LATEST_GOROUTINES ?
+	    "goroutine" : "heap") != 0)
 		return false;
-	*v = (double)(i == 1 ? s->objects : s->total);
+	*v = (double)(what == LATEST_HEAP_OBJECTS ? s->objects : s->total);
 	return true;
-}
-
-static bool
-value_heap_bytes(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "heap", 0, v);
-}
-
-static bool
-value_heap_objects(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "heap", 1, v);
-}
-
-static bool
-value_goroutines(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "goroutine", 0, v);
-}
-
-static bool
-value_window(const struct target *t, int i, double *v)
-{
-	struct judge_view	 jv;
-
-	(void)i;
-	judge_view(t->st.judge, &jv);
-	*v = (double)jv.nwin;
-	return true;
-}
-
-static bool
-value_restarts(const struct target *t, int i, double *v)
-{
-	struct judge_view	 jv;
-
-	(void)i;
-	judge_view(t->st.judge, &jv);
-	*v = jv.restarts;
-	return true;
-}
-
-static bool
-value_growth(const struct target *t, int i, double *v)
-{
-	struct judge_view	 jv;
-
-	(void)i;
-	judge_view(t->st.judge, &jv);
-	*v = jv.per_second;
-	return jv.nwin >= 2;
-}
-
-static bool
-value_forced_gcs(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = (double)t->st.forced_gcs;
-	return strcmp(config_target_kind(t->cfg), "heap") == 0 &&
-	    t->cfg->url != NULL;
-}
-
-static bool
-value_time_to_limit(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_time_to_limit(t);
-	return *v >= 0;
-}
-
-static bool
-value_firing(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = judge_state(t->st.judge) == ALERT_FIRING;
-	return true;
-}
-
-static bool
-value_pending(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = judge_state(t->st.judge) == ALERT_PENDING;
-	return true;
-}
-
-static bool
-value_snapshots(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = (double)t->st.snapshots;
-	return true;
-}
-
-static bool
-value_last_scrape(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = t->st.last_scrape / 1000.0;
-	return t->st.last_scrape != 0;
 }
 
 /* What the last GC of a target's gctrace said, once one was seen. */
 enum gc_value { GC_LIVE, GC_GOAL, GC_CYCLES, GC_PAUSE, GC_CPU };
 
 static bool
-value_gc(const struct target *t, enum gc_value what, double *v)
+value_gc(const struct target *t, int what, double *v)
 {
 	const struct target_status	*ts = &t->st;
 
@@ -820,41 +783,6 @@ value_gc(const struct target *t, enum gc_value what, double *v)
 		break;
 	}
 	return ts->gc_cycles > 0;
-}
-
-static bool
-value_gc_live(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_LIVE, v);
-}
-
-static bool
-value_gc_goal(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_GOAL, v);
-}
-
-static bool
-value_gc_cycles(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_CYCLES, v);
-}
-
-static bool
-value_gc_pause(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_PAUSE, v);
-}
-
-static bool
-value_gc_cpu(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_CPU, v);
 }
 
 static const char *
@@ -879,73 +807,73 @@ value_gc_lines(const struct target *t, int i, double *v)
 static const struct target_family target_families[] = {
 	{ "heapwatch_target_up", "gauge",
 	  "Whether the last scrape of the target brought a profile.",
-	  VALUE_WHOLE, value_up, NULL, 1, NULL },
+	  VALUE_WHOLE, value_status, STATUS_UP, NULL, 1, NULL },
 	{ "heapwatch_scrapes_total", "counter",
 	  "Scrapes of the target, by result.",
-	  VALUE_WHOLE, value_scrapes, "result", SCRAPE_NOUTCOMES,
+	  VALUE_WHOLE, value_scrapes, 0, "result", SCRAPE_NOUTCOMES,
 	  label_outcome },
 	{ "heapwatch_scrape_duration_seconds", "gauge",
 	  "How long the last scrape of the target took.",
-	  VALUE_6F, value_duration, NULL, 1, NULL },
+	  VALUE_6F, value_status, STATUS_DURATION, NULL, 1, NULL },
 	{ "heapwatch_heap_inuse_bytes", "gauge",
 	  "In-use heap of the target's last profile, as of its last GC.",
-	  VALUE_WHOLE, value_heap_bytes, NULL, 1, NULL },
+	  VALUE_WHOLE, value_latest, LATEST_HEAP_BYTES, NULL, 1, NULL },
 	{ "heapwatch_heap_inuse_objects", "gauge",
 	  "In-use heap objects of the target's last profile.",
-	  VALUE_WHOLE, value_heap_objects, NULL, 1, NULL },
+	  VALUE_WHOLE, value_latest, LATEST_HEAP_OBJECTS, NULL, 1, NULL },
 	{ "heapwatch_goroutines", "gauge",
 	  "Goroutines in the target's last goroutine profile.",
-	  VALUE_WHOLE, value_goroutines, NULL, 1, NULL },
+	  VALUE_WHOLE, value_latest, LATEST_GOROUTINES, NULL, 1, NULL },
 	{ "heapwatch_window_snapshots", "gauge",
 	  "Snapshots summarised in the target's window, in memory.",
-	  VALUE_WHOLE, value_window, NULL, 1, NULL },
+	  VALUE_WHOLE, value_judged, JUDGED_WINDOW, NULL, 1, NULL },
 	{ "heapwatch_restarts_total", "counter",
 	  "Restarts of the target seen, each a new baseline.",
-	  VALUE_WHOLE, value_restarts, NULL, 1, NULL },
+	  VALUE_WHOLE, value_judged, JUDGED_RESTARTS, NULL, 1, NULL },
 	{ "heapwatch_growth_per_second", "gauge",
 	  "How fast the target's in-use heap (or goroutines) grows over "
 	  "its window: the Theil-Sen slope.",
-	  VALUE_6G, value_growth, NULL, 1, NULL },
+	  VALUE_6G, value_judged, JUDGED_GROWTH, NULL, 1, NULL },
 	{ "heapwatch_forced_gcs_total", "counter",
 	  "Heap scrapes that asked the target for a GC first (?gc=1), as "
 	  "its force_gc says.",
-	  VALUE_WHOLE, value_forced_gcs, NULL, 1, NULL },
+	  VALUE_WHOLE, value_status, STATUS_FORCED_GCS, NULL, 1, NULL },
 	{ "heapwatch_time_to_limit_seconds", "gauge",
 	  "When the target reaches its limit at the current rate; only for "
 	  "targets with a limit that grow.",
-	  VALUE_3F, value_time_to_limit, NULL, 1, NULL },
+	  VALUE_3F, value_status, STATUS_TIME_TO_LIMIT, NULL, 1, NULL },
 	{ "heapwatch_alert_firing", "gauge",
 	  "Whether the target's leak alert is firing.",
-	  VALUE_WHOLE, value_firing, NULL, 1, NULL },
+	  VALUE_WHOLE, value_judged, JUDGED_FIRING, NULL, 1, NULL },
 	{ "heapwatch_alert_pending", "gauge",
 	  "Whether the target is growing, not yet for long enough to fire.",
-	  VALUE_WHOLE, value_pending, NULL, 1, NULL },
+	  VALUE_WHOLE, value_judged, JUDGED_PENDING, NULL, 1, NULL },
 	{ "heapwatch_snapshots", "gauge",
 	  "Snapshots of the target in the store.",
-	  VALUE_WHOLE, value_snapshots, NULL, 1, NULL },
+	  VALUE_WHOLE, value_status, STATUS_SNAPSHOTS, NULL, 1, NULL },
 	{ "heapwatch_last_scrape_timestamp_seconds", "gauge",
 	  "When the target was last scraped.",
-	  VALUE_3F, value_last_scrape, NULL, 1, NULL },
+	  VALUE_3F, value_status, STATUS_LAST_SCRAPE, NULL, 1, NULL },
 	{ "heapwatch_gc_live_heap_bytes", "gauge",
 	  "Live heap after the target's last GC, from gctrace (MB as Go "
 	  "prints it, in bytes).",
-	  VALUE_WHOLE, value_gc_live, NULL, 1, NULL },
+	  VALUE_WHOLE, value_gc, GC_LIVE, NULL, 1, NULL },
 	{ "heapwatch_gc_heap_goal_bytes", "gauge",
 	  "Heap size at which the target's next GC starts.",
-	  VALUE_WHOLE, value_gc_goal, NULL, 1, NULL },
+	  VALUE_WHOLE, value_gc, GC_GOAL, NULL, 1, NULL },
 	{ "heapwatch_gc_cycles_total", "counter",
 	  "GCs of the target seen in its gctrace since heapwatchd started.",
-	  VALUE_WHOLE, value_gc_cycles, NULL, 1, NULL },
+	  VALUE_WHOLE, value_gc, GC_CYCLES, NULL, 1, NULL },
 	{ "heapwatch_gc_pause_seconds_total", "counter",
 	  "Stop-the-world time of those GCs: sweep and mark termination.",
-	  VALUE_6F, value_gc_pause, NULL, 1, NULL },
+	  VALUE_6F, value_gc, GC_PAUSE, NULL, 1, NULL },
 	{ "heapwatch_gc_cpu_fraction", "gauge",
 	  "Share of the target's CPU spent in GC since it started, as its "
 	  "last GC says.",
-	  VALUE_2F, value_gc_cpu, NULL, 1, NULL },
+	  VALUE_2F, value_gc, GC_CPU, NULL, 1, NULL },
 	{ "heapwatch_gctrace_lines_total", "counter",
 	  "Lines read from the target's gctrace source, by what they were.",
-	  VALUE_WHOLE, value_gc_lines, "result", GC_LINE_NRESULTS,
+	  VALUE_WHOLE, value_gc_lines, 0, "result", GC_LINE_NRESULTS,
 	  label_gc_line },
 };
 
@@ -988,7 +916,8 @@ target_metrics(struct buf *b, const struct targets *list)
 		buf_family(b, f->name, f->type, f->help);
 		TAILQ_FOREACH(t, list, entry) {
 			for (i = 0; i < f->nlabels; i++) {
-				if (!f->value(t, i, &v))
+				if (!f->value(t, f->label != NULL ? i : f->what,
+				    &v))
 					break;
 				if (f->label != NULL)
 					snprintf(extra, sizeof extra,
