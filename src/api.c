@@ -82,396 +82,6 @@ api_free(struct api *api)
 	free(api);
 }
 
-/* {target="NAME",LABELS...} with extra first when given. */
-static void
-api_target_labels(struct buf *b, const struct target *t, const char *extra)
-{
-	const struct target_config	*tc = target_config(t);
-	size_t	i;
-
-	buf_add(b, "{target=\"", 9);
-	buf_label(b, tc->name);
-	buf_add(b, "\"", 1);
-	for (i = 0; i < tc->nlabels; i++) {
-		buf_add(b, ",", 1);
-		buf_add(b, tc->labels[i].name,
-		    strlen(tc->labels[i].name));
-		buf_add(b, "=\"", 2);
-		buf_label(b, tc->labels[i].value);
-		buf_add(b, "\"", 1);
-	}
-	if (extra != NULL) {
-		buf_add(b, ",", 1);
-		buf_add(b, extra, strlen(extra));
-	}
-	buf_add(b, "}", 1);
-}
-
-/* How a family prints its values: as before, with printf's literals. */
-enum value_format {
-	VALUE_WHOLE,		/* a count; exact in a double up to 2^53 */
-	VALUE_2F,
-	VALUE_3F,
-	VALUE_6F,
-	VALUE_6G
-};
-
-/*
- * The per-target families of /metrics, one row each: a value function
- * says what a target's series is, or that it has none (a target never
- * scraped has no duration). A row with a label has nlabels series a target,
- * the label's values named by label_value.
- */
-struct target_family {
-	const char	*name;
-	const char	*type;
-	const char	*help;
-	enum value_format format;
-	bool		(*value)(const struct target *, int, double *);
-	const char	*label;		/* NULL: one series a target */
-	int		 nlabels;
-	const char	*(*label_value)(int);
-};
-
-static bool
-value_up(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_health(t) == TARGET_UP;
-	return true;
-}
-
-static bool
-value_scrapes(const struct target *t, int i, double *v)
-{
-	*v = (double)target_status(t)->scrapes[i];
-	return true;
-}
-
-static bool
-value_duration(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->last_duration;
-	return target_status(t)->last_scrape != 0;
-}
-
-/* The last summary's total (i 0) or objects (i 1), of a target of kind. */
-static bool
-value_latest(const struct target *t, const char *kind, int i, double *v)
-{
-	const struct summary	*s;
-
-	if ((s = target_latest(t)) == NULL ||
-	    strcmp(config_target_kind(target_config(t)), kind) != 0)
-		return false;
-	*v = (double)(i == 1 ? s->objects : s->total);
-	return true;
-}
-
-static bool
-value_heap_bytes(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "heap", 0, v);
-}
-
-static bool
-value_heap_objects(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "heap", 1, v);
-}
-
-static bool
-value_goroutines(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_latest(t, "goroutine", 0, v);
-}
-
-static bool
-value_window(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = (double)target_status(t)->judge->nwin;
-	return true;
-}
-
-static bool
-value_restarts(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->judge->restarts;
-	return true;
-}
-
-static bool
-value_growth(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->judge->per_second;
-	return target_status(t)->judge->nwin >= 2;
-}
-
-static bool
-value_forced_gcs(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = (double)target_status(t)->forced_gcs;
-	return strcmp(config_target_kind(target_config(t)), "heap") == 0 &&
-	    target_config(t)->url != NULL;
-}
-
-static bool
-value_time_to_limit(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_time_to_limit(t);
-	return *v >= 0;
-}
-
-static bool
-value_firing(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->judge->state == ALERT_FIRING;
-	return true;
-}
-
-static bool
-value_pending(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->judge->state == ALERT_PENDING;
-	return true;
-}
-
-static bool
-value_snapshots(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = (double)target_status(t)->snapshots;
-	return true;
-}
-
-static bool
-value_last_scrape(const struct target *t, int i, double *v)
-{
-	(void)i;
-	*v = target_status(t)->last_scrape / 1000.0;
-	return target_status(t)->last_scrape != 0;
-}
-
-/* What the last GC of a target's gctrace said, once one was seen. */
-enum gc_value { GC_LIVE, GC_GOAL, GC_CYCLES, GC_PAUSE, GC_CPU };
-
-static bool
-value_gc(const struct target *t, enum gc_value what, double *v)
-{
-	const struct target_status	*ts = target_status(t);
-
-	switch (what) {
-	case GC_LIVE:
-		*v = (double)ts->last_gc.heap_live;
-		break;
-	case GC_GOAL:
-		*v = (double)ts->last_gc.goal;
-		break;
-	case GC_CYCLES:
-		*v = (double)ts->gc_cycles;
-		break;
-	case GC_PAUSE:
-		*v = ts->gc_pause;
-		break;
-	case GC_CPU:
-		*v = (double)ts->last_gc.cpu_percent / 100;
-		break;
-	}
-	return ts->gc_cycles > 0;
-}
-
-static bool
-value_gc_live(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_LIVE, v);
-}
-
-static bool
-value_gc_goal(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_GOAL, v);
-}
-
-static bool
-value_gc_cycles(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_CYCLES, v);
-}
-
-static bool
-value_gc_pause(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_PAUSE, v);
-}
-
-static bool
-value_gc_cpu(const struct target *t, int i, double *v)
-{
-	(void)i;
-	return value_gc(t, GC_CPU, v);
-}
-
-static const char *
-label_outcome(int i)
-{
-	return target_outcome_name((enum scrape_outcome)i);
-}
-
-static const char *
-label_gc_line(int i)
-{
-	return target_gc_line_name((enum gc_line)i);
-}
-
-static bool
-value_gc_lines(const struct target *t, int i, double *v)
-{
-	*v = (double)target_status(t)->gc_lines[i];
-	return target_config(t)->gctrace.source != GCTRACE_SRC_NONE;
-}
-
-static const struct target_family target_families[] = {
-	{ "heapwatch_target_up", "gauge",
-	  "Whether the last scrape of the target brought a profile.",
-	  VALUE_WHOLE, value_up, NULL, 1, NULL },
-	{ "heapwatch_scrapes_total", "counter",
-	  "Scrapes of the target, by result.",
-	  VALUE_WHOLE, value_scrapes, "result", SCRAPE_NOUTCOMES,
-	  label_outcome },
-	{ "heapwatch_scrape_duration_seconds", "gauge",
-	  "How long the last scrape of the target took.",
-	  VALUE_6F, value_duration, NULL, 1, NULL },
-	{ "heapwatch_heap_inuse_bytes", "gauge",
-	  "In-use heap of the target's last profile, as of its last GC.",
-	  VALUE_WHOLE, value_heap_bytes, NULL, 1, NULL },
-	{ "heapwatch_heap_inuse_objects", "gauge",
-	  "In-use heap objects of the target's last profile.",
-	  VALUE_WHOLE, value_heap_objects, NULL, 1, NULL },
-	{ "heapwatch_goroutines", "gauge",
-	  "Goroutines in the target's last goroutine profile.",
-	  VALUE_WHOLE, value_goroutines, NULL, 1, NULL },
-	{ "heapwatch_window_snapshots", "gauge",
-	  "Snapshots summarised in the target's window, in memory.",
-	  VALUE_WHOLE, value_window, NULL, 1, NULL },
-	{ "heapwatch_restarts_total", "counter",
-	  "Restarts of the target seen, each a new baseline.",
-	  VALUE_WHOLE, value_restarts, NULL, 1, NULL },
-	{ "heapwatch_growth_per_second", "gauge",
-	  "How fast the target's in-use heap (or goroutines) grows over "
-	  "its window: the Theil-Sen slope.",
-	  VALUE_6G, value_growth, NULL, 1, NULL },
-	{ "heapwatch_forced_gcs_total", "counter",
-	  "Heap scrapes that asked the target for a GC first (?gc=1), as "
-	  "its force_gc says.",
-	  VALUE_WHOLE, value_forced_gcs, NULL, 1, NULL },
-	{ "heapwatch_time_to_limit_seconds", "gauge",
-	  "When the target reaches its limit at the current rate; only for "
-	  "targets with a limit that grow.",
-	  VALUE_3F, value_time_to_limit, NULL, 1, NULL },
-	{ "heapwatch_alert_firing", "gauge",
-	  "Whether the target's leak alert is firing.",
-	  VALUE_WHOLE, value_firing, NULL, 1, NULL },
-	{ "heapwatch_alert_pending", "gauge",
-	  "Whether the target is growing, not yet for long enough to fire.",
-	  VALUE_WHOLE, value_pending, NULL, 1, NULL },
-	{ "heapwatch_snapshots", "gauge",
-	  "Snapshots of the target in the store.",
-	  VALUE_WHOLE, value_snapshots, NULL, 1, NULL },
-	{ "heapwatch_last_scrape_timestamp_seconds", "gauge",
-	  "When the target was last scraped.",
-	  VALUE_3F, value_last_scrape, NULL, 1, NULL },
-	{ "heapwatch_gc_live_heap_bytes", "gauge",
-	  "Live heap after the target's last GC, from gctrace (MB as Go "
-	  "prints it, in bytes).",
-	  VALUE_WHOLE, value_gc_live, NULL, 1, NULL },
-	{ "heapwatch_gc_heap_goal_bytes", "gauge",
-	  "Heap size at which the target's next GC starts.",
-	  VALUE_WHOLE, value_gc_goal, NULL, 1, NULL },
-	{ "heapwatch_gc_cycles_total", "counter",
-	  "GCs of the target seen in its gctrace since heapwatchd started.",
-	  VALUE_WHOLE, value_gc_cycles, NULL, 1, NULL },
-	{ "heapwatch_gc_pause_seconds_total", "counter",
-	  "Stop-the-world time of those GCs: sweep and mark termination.",
-	  VALUE_6F, value_gc_pause, NULL, 1, NULL },
-	{ "heapwatch_gc_cpu_fraction", "gauge",
-	  "Share of the target's CPU spent in GC since it started, as its "
-	  "last GC says.",
-	  VALUE_2F, value_gc_cpu, NULL, 1, NULL },
-	{ "heapwatch_gctrace_lines_total", "counter",
-	  "Lines read from the target's gctrace source, by what they were.",
-	  VALUE_WHOLE, value_gc_lines, "result", GC_LINE_NRESULTS,
-	  label_gc_line },
-};
-
-static void
-api_value(struct buf *b, enum value_format format, double v)
-{
-	switch (format) {
-	case VALUE_WHOLE:
-		buf_printf(b, " %.0f\n", v);
-		break;
-	case VALUE_2F:
-		buf_printf(b, " %.2f\n", v);
-		break;
-	case VALUE_3F:
-		buf_printf(b, " %.3f\n", v);
-		break;
-	case VALUE_6F:
-		buf_printf(b, " %.6f\n", v);
-		break;
-	case VALUE_6G:
-		buf_printf(b, " %.6g\n", v);
-		break;
-	}
-}
-
-/* Every per-target family, a row of target_families at a time. */
-static void
-api_target_metrics(struct buf *b, struct api *api)
-{
-	const struct target_family	*f;
-	struct target			*t;
-	char				 extra[64];
-	double				 v;
-	size_t				 k;
-	int				 i;
-
-	for (k = 0; k < sizeof target_families / sizeof *target_families;
-	    k++) {
-		f = &target_families[k];
-		buf_family(b, f->name, f->type, f->help);
-		TARGET_FOREACH(t, api->st->targets) {
-			for (i = 0; i < f->nlabels; i++) {
-				if (!f->value(t, i, &v))
-					break;
-				if (f->label != NULL)
-					snprintf(extra, sizeof extra,
-					    "%s=\"%s\"", f->label,
-					    f->label_value(i));
-				buf_printf(b, "%s", f->name);
-				api_target_labels(b, t, f->label != NULL ?
-				    extra : NULL);
-				api_value(b, f->format, v);
-			}
-		}
-	}
-}
-
 /* The discovery's and the shard's families. */
 static void
 api_discovery_metrics(struct buf *b, struct api *api)
@@ -512,7 +122,7 @@ api_metrics_render(struct api *api)
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
 
-	api_target_metrics(&b, api);
+	target_metrics(&b, api->st->targets);
 	notifier_metrics(api->st->notifier, &b);
 	api_discovery_metrics(&b, api);
 	api_metrics_forget(api);
@@ -625,7 +235,9 @@ api_gctrace_json(const struct target *t)
 	};
 	const struct follow_stats	*st = follow_stats(ts->gctrace);
 	json_t				*o = json_object();
+	struct judge_view		 v;
 
+	judge_view(ts->judge, &v);
 	json_object_set_new(o, "source",
 	    json_string(sources[tc->gctrace.source]));
 	json_object_set_new(o, "up", json_boolean(st->up));
@@ -635,7 +247,7 @@ api_gctrace_json(const struct target *t)
 	json_object_set_new(o, "live_heap", ts->gc_cycles > 0 ?
 	    json_integer((json_int_t)ts->last_gc.heap_live) : json_null());
 	json_object_set_new(o, "live_heap_growing",
-	    json_boolean(ts->judge->live_growing));
+	    json_boolean(v.live_growing));
 	json_object_set_new(o, "rotations",
 	    json_integer((json_int_t)(st->rotations + st->truncations)));
 	return o;
@@ -708,7 +320,7 @@ route_targets(struct api *api, struct http_reply *reply)
 		json_object_set_new(o, "snapshots",
 		    json_integer(ts->snapshots));
 		json_object_set_new(o, "alert",
-		    json_string(judge_state_name(ts->judge->state)));
+		    json_string(judge_state_name(judge_state(ts->judge))));
 		api_limit_json(o, t);
 		if (ts->gctrace != NULL)
 			json_object_set_new(o, "gctrace", api_gctrace_json(t));
@@ -722,20 +334,21 @@ static json_t *
 alert_top(const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
-	const struct judge	*j = ts->judge;
+	struct judge_view	 v;
+	const char		*fn;
 	json_t			*a, *o, *stack;
 	size_t			 i, k;
 
+	judge_view(ts->judge, &v);
 	a = json_array();
-	for (i = 0; i < j->ntop; i++) {
+	for (i = 0; i < v.ntop; i++) {
+		fn = summary_names_get(v.names, v.top[i].name);
 		o = json_object();
-		json_object_set_new(o, "function",
-		    render_string(summary_names_get(j->names, j->top[i].name)));
-		json_object_set_new(o, "growth", json_integer(j->top[i].growth));
+		json_object_set_new(o, "function", render_string(fn));
+		json_object_set_new(o, "growth", json_integer(v.top[i].growth));
 		json_object_set_new(o, "growing",
-		    json_boolean(j->top[i].growing));
-		if (i < ts->nsites && strcmp(ts->sites[i].function,
-		    summary_names_get(j->names, j->top[i].name)) == 0) {
+		    json_boolean(v.top[i].growing));
+		if (i < ts->nsites && strcmp(ts->sites[i].function, fn) == 0) {
 			if (ts->sites[i].file != NULL) {
 				json_object_set_new(o, "file",
 				    render_string(ts->sites[i].file));
@@ -758,6 +371,7 @@ route_alerts(struct api *api, struct http_reply *reply)
 {
 	const struct target_status	*ts;
 	const struct target_config	*tc;
+	struct judge_view		 v;
 	struct target	*t;
 	json_t		*a, *o;
 
@@ -765,16 +379,16 @@ route_alerts(struct api *api, struct http_reply *reply)
 	TARGET_FOREACH(t, api->st->targets) {
 		ts = target_status(t);
 		tc = target_config(t);
-		if (ts->judge->state == ALERT_INACTIVE)
+		judge_view(ts->judge, &v);
+		if (v.state == ALERT_INACTIVE)
 			continue;
 		o = json_object();
 		json_object_set_new(o, "target", json_string(tc->name));
 		json_object_set_new(o, "state",
-		    json_string(judge_state_name(ts->judge->state)));
-		json_object_set_new(o, "since", render_time(ts->judge->active));
-		json_object_set_new(o, "kind", json_string(ts->judge->p.kind));
-		json_object_set_new(o, "growth",
-		    json_integer(ts->judge->growth));
+		    json_string(judge_state_name(v.state)));
+		json_object_set_new(o, "since", render_time(v.active));
+		json_object_set_new(o, "kind", json_string(v.kind));
+		json_object_set_new(o, "growth", json_integer(v.growth));
 		json_object_set_new(o, "window_seconds",
 		    json_integer(judge_horizon_ms(ts->judge) / 1000));
 		json_object_set_new(o, "signals",

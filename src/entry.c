@@ -188,6 +188,80 @@ entry_top(json_t *list, struct note_function *top, size_t ntop, char **cause)
 	return true;
 }
 
+/* The note's own fields, each checked, into a (its strings are n's). */
+static bool
+entry_note(json_t *n, struct alert_note *a, char **cause)
+{
+	int64_t	v;
+	int	e;
+
+	if (!entry_enum(n, "status", "firing", "resolved", &e, cause))
+		return false;
+	a->status = e ? NOTE_RESOLVED : NOTE_FIRING;
+	if (!entry_enum(n, "kind", "heap", "goroutine", &e, cause))
+		return false;
+	a->kind = e ? NOTE_GOROUTINE : NOTE_HEAP;
+	if (!entry_str(n, "key", false, &a->key, cause) ||
+	    !entry_str(n, "target", false, &a->target, cause) ||
+	    !entry_int(n, "since", 0, &a->since, cause) ||
+	    !entry_int(n, "ends", 0, &a->ends, cause) ||
+	    !entry_int(n, "growth", INT64_MIN, &a->growth, cause) ||
+	    !entry_int(n, "window_seconds", 0, &v, cause) ||
+	    !entry_str(n, "summary", true, &a->summary, cause) ||
+	    !entry_str(n, "signals", true, &a->signals, cause) ||
+	    !entry_str(n, "horizon", true, &a->horizon, cause) ||
+	    !entry_str(n, "base_snapshot", true, &a->base_snapshot, cause) ||
+	    !entry_str(n, "current_snapshot", true, &a->current_snapshot,
+	    cause) ||
+	    !entry_str(n, "severity", true, &a->severity, cause) ||
+	    !entry_str(n, "evidence", true, &a->evidence, cause))
+		return false;
+	a->window_seconds = (uint64_t)v;
+	/* Entries written before limits were known have none. */
+	if (json_object_get(n, "time_to_limit") != NULL) {
+		if (!entry_int(n, "time_to_limit", -1, &a->time_to_limit,
+		    cause))
+			return false;
+		a->limited = true;
+	}
+	return true;
+}
+
+/*
+ * The note's labels, [name, value] pairs, into *labels (the caller's to
+ * free, even on failure; the strings are n's).
+ */
+static bool
+entry_labels(json_t *n, struct config_pair **labels, size_t *nlabels,
+    char **cause)
+{
+	json_t	*l, *pair;
+	size_t	 i;
+
+	*labels = NULL;
+	l = json_object_get(n, "labels");
+	if (!json_is_array(l)) {
+		xasprintf(cause, "\"labels\": expected a list");
+		return false;
+	}
+	*labels = xcalloc(json_array_size(l) + 1, sizeof **labels);
+	json_array_foreach(l, i, pair) {
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    !json_is_string(json_array_get(pair, 0)) ||
+		    !json_is_string(json_array_get(pair, 1))) {
+			xasprintf(cause, "\"labels\": label %zu: expected "
+			    "[name, value]", i);
+			return false;
+		}
+		(*labels)[i].name = (char *)json_string_value(
+		    json_array_get(pair, 0));
+		(*labels)[i].value = (char *)json_string_value(
+		    json_array_get(pair, 1));
+	}
+	*nlabels = json_array_size(l);
+	return true;
+}
+
 /*
  * Take a spool entry apart: check every field and copy the note; the url
  * points into *root, which the caller lets go of once done with it.
@@ -200,10 +274,9 @@ entry_parse_json(const char *text, size_t len, json_t **root,
 	struct config_pair	*labels = NULL;
 	struct note_function	*top = NULL;
 	json_error_t		 err;
-	json_t			*o, *n, *l, *pair;
+	json_t			*o, *n, *l;
 	int64_t			 v;
 	int			 e;
-	size_t			 i;
 	bool			 good = false;
 
 	memset(sp, 0, sizeof *sp);
@@ -233,57 +306,11 @@ entry_parse_json(const char *text, size_t len, json_t **root,
 		return -1;
 	sp->format = e ? WEBHOOK_ALERTMANAGER : WEBHOOK_JSON;
 
-	if (!entry_enum(n, "status", "firing", "resolved", &e, cause))
+	if (!entry_note(n, &a, cause))
 		return -1;
-	a.status = e ? NOTE_RESOLVED : NOTE_FIRING;
-	if (!entry_enum(n, "kind", "heap", "goroutine", &e, cause))
-		return -1;
-	a.kind = e ? NOTE_GOROUTINE : NOTE_HEAP;
-	if (!entry_str(n, "key", false, &a.key, cause) ||
-	    !entry_str(n, "target", false, &a.target, cause) ||
-	    !entry_int(n, "since", 0, &a.since, cause) ||
-	    !entry_int(n, "ends", 0, &a.ends, cause) ||
-	    !entry_int(n, "growth", INT64_MIN, &a.growth, cause) ||
-	    !entry_int(n, "window_seconds", 0, &v, cause) ||
-	    !entry_str(n, "summary", true, &a.summary, cause) ||
-	    !entry_str(n, "signals", true, &a.signals, cause) ||
-	    !entry_str(n, "horizon", true, &a.horizon, cause) ||
-	    !entry_str(n, "base_snapshot", true, &a.base_snapshot, cause) ||
-	    !entry_str(n, "current_snapshot", true, &a.current_snapshot,
-	    cause) ||
-	    !entry_str(n, "severity", true, &a.severity, cause) ||
-	    !entry_str(n, "evidence", true, &a.evidence, cause))
-		return -1;
-	a.window_seconds = (uint64_t)v;
-	/* Entries written before limits were known have none. */
-	if (json_object_get(n, "time_to_limit") != NULL) {
-		if (!entry_int(n, "time_to_limit", -1, &a.time_to_limit,
-		    cause))
-			return -1;
-		a.limited = true;
-	}
-
-	l = json_object_get(n, "labels");
-	if (!json_is_array(l)) {
-		xasprintf(cause, "\"labels\": expected a list");
-		return -1;
-	}
-	labels = xcalloc(json_array_size(l) + 1, sizeof *labels);
-	json_array_foreach(l, i, pair) {
-		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
-		    !json_is_string(json_array_get(pair, 0)) ||
-		    !json_is_string(json_array_get(pair, 1))) {
-			xasprintf(cause, "\"labels\": label %zu: expected "
-			    "[name, value]", i);
-			goto out;
-		}
-		labels[i].name = (char *)json_string_value(
-		    json_array_get(pair, 0));
-		labels[i].value = (char *)json_string_value(
-		    json_array_get(pair, 1));
-	}
+	if (!entry_labels(n, &labels, &a.nlabels, cause))
+		goto out;
 	a.labels = labels;
-	a.nlabels = json_array_size(l);
 
 	l = json_object_get(n, "top");
 	if (!json_is_array(l) || json_array_size(l) > ENTRY_TOP_MAX) {

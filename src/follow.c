@@ -896,42 +896,31 @@ follow_check(const struct follow_options *opts, char **cause)
 	return -1;
 }
 
-struct follow *
-follow_new(struct event_base *base, const struct follow_options *opts,
-    follow_line_cb cb, void *arg, char **cause)
+/* The options left 0, given their defaults. */
+static void
+follow_defaults(struct follow_options *o)
 {
-	struct follow	*f;
-	struct timeval	 tv;
-	size_t		 n;
+	if (o->max_line == 0)
+		o->max_line = FOLLOW_MAX_LINE;
+	if (o->poll_ms == 0)
+		o->poll_ms = FOLLOW_POLL_MS;
+	if (o->backoff_min_ms == 0)
+		o->backoff_min_ms = FOLLOW_BACKOFF_MIN_MS;
+	if (o->backoff_max_ms == 0)
+		o->backoff_max_ms = FOLLOW_BACKOFF_MAX_MS;
+	if (o->backoff_max_ms < o->backoff_min_ms)
+		o->backoff_max_ms = o->backoff_min_ms;
+	if (o->stable_ms == 0)
+		o->stable_ms = FOLLOW_STABLE_MS;
+	if (o->kill_grace_ms == 0)
+		o->kill_grace_ms = FOLLOW_KILL_GRACE_MS;
+}
 
-	if (follow_check(opts, cause) == -1)
-		return NULL;
-
-	f = xcalloc(1, sizeof *f);
-	f->base = base;
-	f->opts = *opts;
-	f->cb = cb;
-	f->arg = arg;
-	f->fd = -1;
-	f->pipe = -1;
-	f->pid = -1;
-	if (f->opts.max_line == 0)
-		f->opts.max_line = FOLLOW_MAX_LINE;
-	if (f->opts.poll_ms == 0)
-		f->opts.poll_ms = FOLLOW_POLL_MS;
-	if (f->opts.backoff_min_ms == 0)
-		f->opts.backoff_min_ms = FOLLOW_BACKOFF_MIN_MS;
-	if (f->opts.backoff_max_ms == 0)
-		f->opts.backoff_max_ms = FOLLOW_BACKOFF_MAX_MS;
-	if (f->opts.backoff_max_ms < f->opts.backoff_min_ms)
-		f->opts.backoff_max_ms = f->opts.backoff_min_ms;
-	if (f->opts.stable_ms == 0)
-		f->opts.stable_ms = FOLLOW_STABLE_MS;
-	if (f->opts.kill_grace_ms == 0)
-		f->opts.kill_grace_ms = FOLLOW_KILL_GRACE_MS;
-	f->backoff_ms = f->opts.backoff_min_ms;
-	f->line = xmalloc(f->opts.max_line);
-	f->chunk = xmalloc(READ_CHUNK);
+/* Copy what the source is (a file, a unit's journal, a command) and name it. */
+static void
+follow_source(struct follow *f, const struct follow_options *opts)
+{
+	size_t	n;
 
 	if (opts->kind == FOLLOW_FILE) {
 		f->path = xstrdup(opts->path);
@@ -958,6 +947,32 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 		    opts->argv[0]);
 		xasprintf(&f->exec_msg, "cannot run %s\n", f->argv[0]);
 	}
+}
+
+struct follow *
+follow_new(struct event_base *base, const struct follow_options *opts,
+    follow_line_cb cb, void *arg, char **cause)
+{
+	struct follow	*f;
+	struct timeval	 tv;
+
+	if (follow_check(opts, cause) == -1)
+		return NULL;
+
+	f = xcalloc(1, sizeof *f);
+	f->base = base;
+	f->opts = *opts;
+	f->cb = cb;
+	f->arg = arg;
+	f->fd = -1;
+	f->pipe = -1;
+	f->pid = -1;
+	follow_defaults(&f->opts);
+	f->backoff_ms = f->opts.backoff_min_ms;
+	f->line = xmalloc(f->opts.max_line);
+	f->chunk = xmalloc(READ_CHUNK);
+
+	follow_source(f, opts);
 	f->opts.name = f->name;
 	f->opts.path = f->path;
 	f->opts.argv = f->argv;

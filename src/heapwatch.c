@@ -486,7 +486,7 @@ cmd_judge_kind(void *arg, const struct profile *p, struct names **names)
 		r->jp.slow_min_growth = CONFIG_SLOW_FACTOR * r->jp.min_growth;
 		r->j = judge_new(&r->jp);
 	}
-	*names = r->j->names;
+	*names = judge_names(r->j);
 	return r->jp.kind;
 }
 
@@ -507,18 +507,15 @@ cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
 		c = json_object();
 		json_object_set_new(c, "time", json_string(when));
 		json_object_set_new(c, "state",
-		    json_string(judge_state_name(j->state)));
+		    json_string(judge_state_name(judge_state(j))));
 		json_object_set_new(c, "snapshot", json_string(sn->id));
 		json_array_append_new(r->changes, c);
 	} else
 		printf("%s  %-8s (was %s) at snapshot %s\n", when,
-		    judge_state_name(j->state), judge_state_name(from), sn->id);
+		    judge_state_name(judge_state(j)), judge_state_name(from),
+		    sn->id);
 }
 
-/*
- * Replay a folder of stored snapshots (storage.path/TARGET) through the
- * daemon's judgement, and say what it concludes.
- */
 /* Split a target's folder into the store's root and the target's name. */
 static void
 cmd_target_dir(const char *arg, char **root, char **name)
@@ -631,20 +628,132 @@ bad:
 	return rc;
 }
 
+/*
+ * Replay the snapshots of a target's folder through a judgement made as
+ * the options say: r->j is NULL when none of them decodes.
+ */
 static int
-cmd_judge(int argc, char **argv, const struct options *o)
+cmd_judge_replay(struct store *store, const char *name,
+    struct cmd_judge_run *r, char **cause)
 {
 	static const struct replay_ops ops = { cmd_judge_kind, cmd_judge_add };
 	struct store_snapshot	*snaps = NULL;
+	size_t			 n = 0;
+
+	if (store_list(store, name, &snaps, &n, cause) == -1)
+		return -1;
+	if (n == 0) {
+		*cause = xstrdup("no snapshots");
+		return -1;
+	}
+	r->jp.window_ms = r->o->window_ms;
+	r->jp.for_ms = r->o->for_ms;
+	r->jp.min_growth = (int64_t)r->o->min_growth;
+	r->jp.slow_window_ms = CONFIG_SLOW_WINDOW;
+	replay_snapshots(store, name, snaps, n, INT64_MIN, r->o->max_size, &ops,
+	    r);
+	store_list_free(snaps);
+	if (r->j == NULL || judge_latest(r->j) == NULL) {
+		*cause = xstrdup("no snapshot decodes");
+		return -1;
+	}
+	return 0;
+}
+
+/* What a judge --json says: the verdict, what grew, the changes on the way. */
+static void
+cmd_judge_json(const char *name, const struct cmd_judge_run *r,
+    const struct alert_site *sites, size_t nsites)
+{
+	struct judge_view	 v;
+	char			 when[32];
+	json_t			*out, *top, *fn;
+	size_t			 i;
+
+	judge_view(r->j, &v);
+	utc(when, sizeof when, v.active);
+	out = json_object();
+	json_object_set_new(out, "target", json_string(name));
+	json_object_set_new(out, "kind", json_string(r->jp.kind));
+	json_object_set_new(out, "state",
+	    json_string(judge_state_name(v.state)));
+	json_object_set_new(out, "since", v.state != ALERT_INACTIVE ?
+	    json_string(when) : json_null());
+	json_object_set_new(out, "growth", json_integer(v.growth));
+	json_object_set_new(out, "per_second", json_real(v.per_second));
+	json_object_set_new(out, "window_seconds",
+	    json_integer(judge_horizon_ms(r->j) / 1000));
+	json_object_set_new(out, "horizon", json_string(judge_horizon(r->j)));
+	json_object_set_new(out, "signals", json_string(judge_signals(r->j)));
+	json_object_set_new(out, "restarts", json_integer(v.restarts));
+	top = json_array();
+	for (i = 0; i < nsites; i++) {
+		fn = json_object();
+		json_object_set_new(fn, "function",
+		    render_string(sites[i].function));
+		json_object_set_new(fn, "growth",
+		    json_integer(sites[i].growth));
+		json_object_set_new(fn, "growing",
+		    json_boolean(v.top[i].growing));
+		if (sites[i].file != NULL) {
+			json_object_set_new(fn, "file",
+			    render_string(sites[i].file));
+			json_object_set_new(fn, "line",
+			    json_integer(sites[i].line));
+		}
+		json_array_append_new(top, fn);
+	}
+	json_object_set_new(out, "top", top);
+	json_object_set_new(out, "changes", json_incref(r->changes));
+	json_dumpf(out, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(out);
+}
+
+/* What judge says for people: the verdict, then where the heap grew. */
+static void
+cmd_judge_text(const char *name, const struct cmd_judge_run *r,
+    const struct alert_site *sites, size_t nsites)
+{
+	struct judge_view	 v;
+	char			 when[32];
+	size_t			 i, k;
+
+	judge_view(r->j, &v);
+	utc(when, sizeof when, v.active);
+	printf("%s: %s", name, judge_state_name(v.state));
+	if (v.state != ALERT_INACTIVE)
+		printf(" since %s: %s growth %lld over %llu s (%s; "
+		    "%s horizon)", when, r->jp.kind, (long long)v.growth,
+		    (unsigned long long)(judge_horizon_ms(r->j) / 1000),
+		    judge_signals(r->j), judge_horizon(r->j));
+	printf("; %zu snapshots in the window, %.6g per second\n",
+	    v.nwin, v.per_second);
+	for (i = 0; i < nsites; i++) {
+		printf("  %+lld  %s", (long long)sites[i].growth,
+		    sites[i].function);
+		if (sites[i].file != NULL)
+			printf("  %s:%lld", sites[i].file,
+			    (long long)sites[i].line);
+		printf("%s\n", v.top[i].growing ? "  (growing)" : "");
+		for (k = 1; k < sites[i].nstack; k++)
+			printf("        %s\n", sites[i].stack[k]);
+	}
+}
+
+/*
+ * judge DIR: replay a folder of stored snapshots (storage.path/TARGET)
+ * through the daemon's judgement, and say what it concludes.
+ */
+static int
+cmd_judge(int argc, char **argv, const struct options *o)
+{
 	struct alert_site	*sites = NULL;
 	struct cmd_judge_run	 run;
-	struct judge_params	 jp;
-	struct judge		*j = NULL;
 	struct store		*store = NULL;
-	json_t			*out = NULL, *changes = NULL, *top, *fn;
-	char			*dir, *root, *name, *cause = NULL;
-	char			 when[32], bpath[4096], cpath[4096];
-	size_t			 n = 0, i, k, nsites = 0;
+	char			*root, *name, *cause = NULL;
+	char			 bpath[4096], cpath[4096];
+	size_t			 nsites = 0;
 	int			 rc = 1;
 
 	if (argc != 1)
@@ -653,122 +762,37 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		log_warnx("--window must be more than 0 and at least --for");
 		return 1;
 	}
-	dir = xstrdup(argv[0]);
-	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
-		dir[strlen(dir) - 1] = '\0';
-	if ((name = strrchr(dir, '/')) != NULL) {
-		*name++ = '\0';
-		root = *dir != '\0' ? dir : "/";
-	} else {
-		name = dir;
-		root = ".";
-	}
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	if (o->json)
+		run.changes = json_array();
+	cmd_target_dir(argv[0], &root, &name);
 	if ((store = store_open(root, &cause)) == NULL ||
-	    store_list(store, name, &snaps, &n, &cause) == -1) {
+	    cmd_judge_replay(store, name, &run, &cause) == -1) {
 		log_warnx("%s: %s", argv[0], cause);
 		goto out;
 	}
-	if (n == 0) {
-		log_warnx("%s: no snapshots", argv[0]);
-		goto out;
-	}
-	memset(&run, 0, sizeof run);
-	run.o = o;
-	run.jp.window_ms = o->window_ms;
-	run.jp.for_ms = o->for_ms;
-	run.jp.min_growth = (int64_t)o->min_growth;
-	run.jp.slow_window_ms = CONFIG_SLOW_WINDOW;
-	if (o->json) {
-		out = json_object();
-		run.changes = changes = json_array();
-	}
-	replay_snapshots(store, name, snaps, n, INT64_MIN, o->max_size, &ops,
-	    &run);
-	j = run.j;
-	jp = run.jp;
-	if (j == NULL || judge_latest(j) == NULL) {
-		log_warnx("%s: no snapshot decodes", argv[0]);
-		goto out;
-	}
-	if (store_path(store, name, judge_first(j)->id, bpath,
+	if (store_path(store, name, judge_first(run.j)->id, bpath,
 	    sizeof bpath) == 0 && store_path(store, name,
-	    judge_latest(j)->id, cpath, sizeof cpath) == 0 &&
-	    judge_sites(j, bpath, cpath, &sites, &nsites, &cause) == -1) {
+	    judge_latest(run.j)->id, cpath, sizeof cpath) == 0 &&
+	    judge_sites(run.j, bpath, cpath, &sites, &nsites, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
 		cause = NULL;
 	}
-	utc(when, sizeof when, j->active);
-	if (o->json) {
-		json_object_set_new(out, "target", json_string(name));
-		json_object_set_new(out, "kind", json_string(jp.kind));
-		json_object_set_new(out, "state",
-		    json_string(judge_state_name(j->state)));
-		json_object_set_new(out, "since", j->state != ALERT_INACTIVE ?
-		    json_string(when) : json_null());
-		json_object_set_new(out, "growth", json_integer(j->growth));
-		json_object_set_new(out, "per_second",
-		    json_real(j->per_second));
-		json_object_set_new(out, "window_seconds",
-		    json_integer(judge_horizon_ms(j) / 1000));
-		json_object_set_new(out, "horizon",
-		    json_string(judge_horizon(j)));
-		json_object_set_new(out, "signals",
-		    json_string(judge_signals(j)));
-		json_object_set_new(out, "restarts",
-		    json_integer(j->restarts));
-		top = json_array();
-		for (i = 0; i < nsites; i++) {
-			fn = json_object();
-			json_object_set_new(fn, "function",
-			    render_string(sites[i].function));
-			json_object_set_new(fn, "growth",
-			    json_integer(sites[i].growth));
-			json_object_set_new(fn, "growing",
-			    json_boolean(j->top[i].growing));
-			if (sites[i].file != NULL) {
-				json_object_set_new(fn, "file",
-				    render_string(sites[i].file));
-				json_object_set_new(fn, "line",
-				    json_integer(sites[i].line));
-			}
-			json_array_append_new(top, fn);
-		}
-		json_object_set_new(out, "top", top);
-		json_object_set_new(out, "changes", changes);
-		changes = NULL;
-		json_dumpf(out, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-	} else {
-		printf("%s: %s", name, judge_state_name(j->state));
-		if (j->state != ALERT_INACTIVE)
-			printf(" since %s: %s growth %lld over %llu s (%s; "
-			    "%s horizon)", when, jp.kind, (long long)j->growth,
-			    (unsigned long long)(judge_horizon_ms(j) / 1000),
-			    judge_signals(j), judge_horizon(j));
-		printf("; %zu snapshots in the window, %.6g per second\n",
-		    j->nwin, j->per_second);
-		for (i = 0; i < nsites; i++) {
-			printf("  %+lld  %s", (long long)sites[i].growth,
-			    sites[i].function);
-			if (sites[i].file != NULL)
-				printf("  %s:%lld", sites[i].file,
-				    (long long)sites[i].line);
-			printf("%s\n", j->top[i].growing ? "  (growing)" : "");
-			for (k = 1; k < sites[i].nstack; k++)
-				printf("        %s\n", sites[i].stack[k]);
-		}
-	}
+	if (o->json)
+		cmd_judge_json(name, &run, sites, nsites);
+	else
+		cmd_judge_text(name, &run, sites, nsites);
 	rc = fflush(stdout) == EOF ? 1 : 0;
 out:
-	json_decref(out);
-	json_decref(changes);
+	json_decref(run.changes);
 	judge_sites_free(sites, nsites);
-	judge_free(j);
-	store_list_free(snaps);
+	judge_free(run.j);
 	store_close(store);
 	free(cause);
-	free(dir);
+	free(root);
+	free(name);
 	return rc;
 }
 
@@ -787,8 +811,83 @@ path_add(char **list, const char *dir)
 	*list = s;
 }
 
-int
-main(int argc, char **argv)
+/* Take one option, ch as getopt_long() gives it, into o. */
+static void
+options_set(int ch, const char *arg, struct options *o)
+{
+	const char	*errstr;
+	long long	 n;
+	uint64_t	 size;
+
+	switch (ch) {
+	case 'i':
+		o->sample_type = arg;
+		break;
+	case 'n':
+		if (units_number(arg, 1, 100000000, &n, &errstr) == -1)
+			fatalx("-n %s: %s", arg, errstr);
+		o->nmax = n;
+		break;
+	case 'c':
+		o->order = REPORT_BY_CUM;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 't':
+		o->times = true;
+		break;
+	case 'W':
+	case 'F':
+		if (units_duration(arg, ch == 'W' ? &o->window_ms :
+		    &o->for_ms, &errstr) == -1)
+			fatalx("--%s %s: %s", ch == 'W' ? "window" : "for",
+			    arg, errstr);
+		break;
+	case 'G':
+		if (units_size(arg, &o->min_growth, &errstr) == -1 ||
+		    o->min_growth == 0)
+			fatalx("--min-growth %s: %s", arg, o->min_growth == 0 ?
+			    "must be more than 0" : errstr);
+		o->min_growth_set = true;
+		break;
+	case 'm':
+		if (units_size(arg, &size, &errstr) == -1)
+			fatalx("--max-size %s: %s", arg, errstr);
+		if (size == 0 || size > SIZE_MAX / 2)
+			fatalx("--max-size %s: out of range", arg);
+		o->max_size = size;
+		break;
+	case 'O':
+	case 'I':
+		if (units_duration(arg, ch == 'O' ? &o->timeout_ms :
+		    &o->interval_ms, &errstr) == -1)
+			fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
+			    "interval", arg, errstr);
+		if ((ch == 'O' ? o->timeout_ms : o->interval_ms) == 0 ||
+		    (ch == 'O' && o->timeout_ms > LONG_MAX))
+			fatalx("--%s %s: must be more than 0",
+			    ch == 'O' ? "timeout" : "interval", arg);
+		if (ch == 'I')
+			o->interval = arg;
+		break;
+	case 'S':
+	case 'T':
+		path_add(ch == 'S' ? &o->source_path : &o->trim_path, arg);
+		break;
+	case 'h':
+		usage(0);
+	case 'V':
+		printf("heapwatch %s\n", PACKAGE_VERSION);
+		exit(0);
+	default:
+		usage(2);
+	}
+}
+
+/* The options after the command; *argc and *argv are left at the rest. */
+static void
+options_read(int *argc, char ***argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "sample-index", required_argument, NULL, 'i' },
@@ -808,13 +907,37 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int	ch;
+
+	while ((ch = getopt_long(*argc, *argv, "i:n:hV", longopts,
+	    NULL)) != -1)
+		options_set(ch, optarg, o);
+	*argc -= optind;
+	*argv += optind;
+}
+
+/* The commands, by name. */
+static const struct {
+	const char	*name;
+	int		(*run)(int, char **, const struct options *);
+} commands[] = {
+	{ "top", cmd_top },
+	{ "diff", cmd_diff },
+	{ "list", cmd_list },
+	{ "judge", cmd_judge },
+	{ "export", cmd_export },
+	{ "import", cmd_import },
+};
+
+int
+main(int argc, char **argv)
+{
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
 			    NULL, NULL, 60000, 30000, "30s" };
-	const char	*cmd, *errstr;
-	long long	 n;
-	uint64_t	 size;
-	int		 ch, rc;
+	const char	*cmd;
+	size_t		 i;
+	int		 rc;
 
 	log_init("heapwatch", 0);
 	xmalloc_tune();
@@ -831,94 +954,15 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "i:n:hV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'i':
-			o.sample_type = optarg;
+	options_read(&argc, &argv, &o);
+	for (i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
 			break;
-		case 'n':
-			if (units_number(optarg, 1, 100000000, &n,
-			    &errstr) == -1)
-				fatalx("-n %s: %s", optarg, errstr);
-			o.nmax = n;
-			break;
-		case 'c':
-			o.order = REPORT_BY_CUM;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 't':
-			o.times = true;
-			break;
-		case 'W':
-		case 'F':
-			if (units_duration(optarg, ch == 'W' ? &o.window_ms :
-			    &o.for_ms, &errstr) == -1)
-				fatalx("--%s %s: %s", ch == 'W' ? "window" :
-				    "for", optarg, errstr);
-			break;
-		case 'G':
-			if (units_size(optarg, &o.min_growth, &errstr) == -1 ||
-			    o.min_growth == 0)
-				fatalx("--min-growth %s: %s", optarg,
-				    o.min_growth == 0 ? "must be more than 0" :
-				    errstr);
-			o.min_growth_set = true;
-			break;
-		case 'm':
-			if (units_size(optarg, &size, &errstr) == -1)
-				fatalx("--max-size %s: %s", optarg, errstr);
-			if (size == 0 || size > SIZE_MAX / 2)
-				fatalx("--max-size %s: out of range", optarg);
-			o.max_size = size;
-			break;
-		case 'O':
-		case 'I':
-			if (units_duration(optarg, ch == 'O' ? &o.timeout_ms :
-			    &o.interval_ms, &errstr) == -1)
-				fatalx("--%s %s: %s", ch == 'O' ? "timeout" :
-				    "interval", optarg, errstr);
-			if ((ch == 'O' ? o.timeout_ms : o.interval_ms) == 0 ||
-			    (ch == 'O' && o.timeout_ms > LONG_MAX))
-				fatalx("--%s %s: must be more than 0",
-				    ch == 'O' ? "timeout" : "interval", optarg);
-			if (ch == 'I')
-				o.interval = optarg;
-			break;
-		case 'S':
-		case 'T':
-			path_add(ch == 'S' ? &o.source_path : &o.trim_path,
-			    optarg);
-			break;
-		case 'h':
-			usage(0);
-		case 'V':
-			printf("heapwatch %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage(2);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(cmd, "top") == 0)
-		rc = cmd_top(argc, argv, &o);
-	else if (strcmp(cmd, "diff") == 0)
-		rc = cmd_diff(argc, argv, &o);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(argc, argv, &o);
-	else if (strcmp(cmd, "judge") == 0)
-		rc = cmd_judge(argc, argv, &o);
-	else if (strcmp(cmd, "export") == 0)
-		rc = cmd_export(argc, argv, &o);
-	else if (strcmp(cmd, "import") == 0)
-		rc = cmd_import(argc, argv, &o);
-	else {
+	if (i == sizeof commands / sizeof *commands) {
 		log_warnx("unknown command \"%s\"", cmd);
 		usage(2);
 	}
+	rc = commands[i].run(argc, argv, &o);
 	free(o.source_path);
 	free(o.trim_path);
 	fetch_done();

@@ -59,6 +59,17 @@ struct hwd {
 	bool			 behind;	/* scrapes skipped for the workers */
 	struct api		*api;
 	struct api_state	 st;		/* what the api shows */
+	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
+	struct event		*ev_wd;		/* systemd's watchdog, or NULL */
+};
+
+/* What the command line asks for. */
+struct hwd_options {
+	const char	*path;		/* -c */
+	const char	*user;		/* -u, or NULL */
+	bool		 check;		/* -t */
+	bool		 as_root;	/* -R */
+	int		 verbose;	/* 1, and 1 more a -v */
 };
 
 static void
@@ -497,86 +508,79 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 }
 #endif
 
-int
-main(int argc, char **argv)
+/* Read the command line into o; exits on --version, -V, -h or a mistake. */
+static void
+hwd_options(int argc, char **argv, struct hwd_options *o)
 {
-	struct hwd	 hwd;
-	struct target	*t;
-	struct event	*ev_hup, *ev_term, *ev_int, *ev_wd = NULL;
-	const char	*path = NULL, *user = NULL;
-	char		*cause = NULL;
-	bool		 check = false, as_root = false;
-	int		 ch, verbose = 1;
+	int	ch;
 
+	memset(o, 0, sizeof *o);
+	o->verbose = 1;
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("heapwatchd %s\n", PACKAGE_VERSION);
-		return 0;
+		exit(0);
 	}
-	xmalloc_tune();
 	while ((ch = getopt(argc, argv, "c:hRtu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			o->path = optarg;
 			break;
 		case 'R':
-			as_root = true;
+			o->as_root = true;
 			break;
 		case 'u':
-			user = optarg;
+			o->user = optarg;
 			break;
 		case 't':
-			check = true;
+			o->check = true;
 			break;
 		case 'v':
-			verbose++;
+			o->verbose++;
 			break;
 		case 'V':
 			printf("heapwatchd %s\n", PACKAGE_VERSION);
-			return 0;
+			exit(0);
 		case 'h':
 			usage(0);
 		default:
 			usage(2);
 		}
 	}
-	if (path == NULL || optind != argc)
+	if (o->path == NULL || optind != argc)
 		usage(2);
-	log_init("heapwatchd", verbose);
+}
 
-	memset(&hwd, 0, sizeof hwd);
-	TAILQ_INIT(&hwd.targets);
-	hwd.st.targets = &hwd.targets;
-	if ((hwd.conf = load(path, false)) == NULL)
-		return 1;
-	if (check_web(hwd.conf, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		config_free(hwd.conf);
-		return 1;
-	}
-	if (check) {
-		struct discovery_stats	st;
+/* -t: say whether the configuration loaded is good, and how many targets. */
+static int
+hwd_check(struct hwd *hwd, const char *path)
+{
+	struct discovery_stats	st;
 
-		/* Problems of the target files are reported, not fatal. */
-		hwd.discovery = discovery_new(NULL, NULL, NULL);
-		discovery_configure(hwd.discovery, hwd.conf);
-		discovery_stats(hwd.discovery, &st);
-		printf("%s: configuration OK, %zu targets", path,
-		    hwd.conf->ntargets);
-		if (hwd.conf->nfile_sd > 0)
-			printf(", %llu discovered in %llu files (%llu "
-			    "failing)", (unsigned long long)st.targets,
-			    (unsigned long long)st.files,
-			    (unsigned long long)st.files_failing);
-		printf("\n");
-		discovery_free(hwd.discovery);
-		config_free(hwd.conf);
-		return 0;
-	}
+	/* Problems of the target files are reported, not fatal. */
+	hwd->discovery = discovery_new(NULL, NULL, NULL);
+	discovery_configure(hwd->discovery, hwd->conf);
+	discovery_stats(hwd->discovery, &st);
+	printf("%s: configuration OK, %zu targets", path, hwd->conf->ntargets);
+	if (hwd->conf->nfile_sd > 0)
+		printf(", %llu discovered in %llu files (%llu failing)",
+		    (unsigned long long)st.targets,
+		    (unsigned long long)st.files,
+		    (unsigned long long)st.files_failing);
+	printf("\n");
+	discovery_free(hwd->discovery);
+	config_free(hwd->conf);
+	return 0;
+}
 
-	if (geteuid() == 0 && user == NULL && !as_root)
-		fatalx("refusing to run as root: use -u USER to drop to a user "
-		    "once listening, or -R to run as root all the same");
+/*
+ * Make the daemon's parts from its configuration: listen first, which
+ * may take root, then let root go; open the store; restore the webhooks'
+ * spool; start the targets.
+ */
+static void
+hwd_start(struct hwd *hwd, const char *user)
+{
+	char	*cause = NULL, *url;
 
 	raise_nofile();
 	/* Writes fail with EFBIG instead of killing the daemon. */
@@ -586,63 +590,127 @@ main(int argc, char **argv)
 	signal(SIGIO, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
-	if ((hwd.base = event_base_new()) == NULL)
+	if ((hwd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	/* Listen first, which may take root, then let root go. */
-	hwd.st.conf = hwd.conf;
-	hwd.api = api_new(&hwd.st, on_reload_request, &hwd);
-	if ((hwd.server = server_new(hwd.base, hwd.conf->listen,
-	    hwd.conf->web.cert, hwd.conf->web.key, api_route, hwd.api,
+	hwd->st.conf = hwd->conf;
+	hwd->api = api_new(&hwd->st, on_reload_request, hwd);
+	if ((hwd->server = server_new(hwd->base, hwd->conf->listen,
+	    hwd->conf->web.cert, hwd->conf->web.key, api_route, hwd->api,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
-	server_set_auth(hwd.server, hwd.conf->web.users, hwd.conf->web.nusers,
-	    hwd.conf->web.bearer_token);
+	server_set_auth(hwd->server, hwd->conf->web.users,
+	    hwd->conf->web.nusers, hwd->conf->web.bearer_token);
 	if (user != NULL)
 		drop_privileges(user);
-	if ((hwd.store = store_open(hwd.conf->storage_path, &cause)) == NULL)
+	if ((hwd->store = store_open(hwd->conf->storage_path, &cause)) == NULL)
 		fatalx("%s", cause);
-	hwd.scrape = scrape_new(hwd.base);
-	hwd.decode = decode_new(hwd.base, 0);
-	{
-		char *url = hwd_external_url(hwd.conf);
-
-		hwd.notifier = notifier_new(hwd.base, hwd.conf->webhooks,
-		    hwd.conf->nwebhooks, url);
-		free(url);
-	}
+	hwd->scrape = scrape_new(hwd->base);
+	hwd->decode = decode_new(hwd->base, 0);
+	url = hwd_external_url(hwd->conf);
+	hwd->notifier = notifier_new(hwd->base, hwd->conf->webhooks,
+	    hwd->conf->nwebhooks, url);
+	free(url);
 	/* What was not delivered before the restart goes first. */
-	notifier_spool(hwd.notifier, store_root(hwd.store), STORE_SPOOL);
-	hwd.st.started = hwd.st.last_reload = clock_real_ms();
-	hwd.st.last_reload_ok = true;
-	hwd.discovery = discovery_new(hwd.base, on_discovered, &hwd);
-	hwd.st.store = hwd.store;
-	hwd.st.notifier = hwd.notifier;
-	hwd.st.discovery = hwd.discovery;
-	discovery_configure(hwd.discovery, hwd.conf);
-	apply_targets(&hwd, hwd.conf, true);
-	discovery_release(hwd.discovery);
+	notifier_spool(hwd->notifier, store_root(hwd->store), STORE_SPOOL);
+	hwd->st.started = hwd->st.last_reload = clock_real_ms();
+	hwd->st.last_reload_ok = true;
+	hwd->discovery = discovery_new(hwd->base, on_discovered, hwd);
+	hwd->st.store = hwd->store;
+	hwd->st.notifier = hwd->notifier;
+	hwd->st.discovery = hwd->discovery;
+	discovery_configure(hwd->discovery, hwd->conf);
+	apply_targets(hwd, hwd->conf, true);
+	discovery_release(hwd->discovery);
+}
 
-	ev_hup = evsignal_new(hwd.base, SIGHUP, on_hup, &hwd);
-	ev_term = evsignal_new(hwd.base, SIGTERM, on_term, &hwd);
-	ev_int = evsignal_new(hwd.base, SIGINT, on_term, &hwd);
-	event_add(ev_hup, NULL);
-	event_add(ev_term, NULL);
-	event_add(ev_int, NULL);
+/* SIGHUP reloads, SIGTERM and SIGINT stop; systemd's watchdog is fed. */
+static void
+hwd_events(struct hwd *hwd)
+{
+	static const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	size_t			 i;
 #ifdef HAVE_SYSTEMD
-	{
-		uint64_t	usec;
-		struct timeval	tv;
+	uint64_t		 usec;
+	struct timeval		 tv;
+#endif
 
-		if (sd_watchdog_enabled(0, &usec) > 0) {
-			usec /= 2;
-			tv.tv_sec = usec / 1000000;
-			tv.tv_usec = usec % 1000000;
-			ev_wd = event_new(hwd.base, -1, EV_PERSIST,
-			    on_watchdog, NULL);
-			event_add(ev_wd, &tv);
-		}
+	for (i = 0; i < 3; i++) {
+		hwd->ev_sig[i] = evsignal_new(hwd->base, sigs[i],
+		    sigs[i] == SIGHUP ? on_hup : on_term, hwd);
+		event_add(hwd->ev_sig[i], NULL);
+	}
+#ifdef HAVE_SYSTEMD
+	/* At half the interval systemd allows, as sd_watchdog_enabled(3)
+	 * advises. */
+	if (sd_watchdog_enabled(0, &usec) > 0) {
+		usec /= 2;
+		tv.tv_sec = usec / 1000000;
+		tv.tv_usec = usec % 1000000;
+		hwd->ev_wd = event_new(hwd->base, -1, EV_PERSIST, on_watchdog,
+		    NULL);
+		event_add(hwd->ev_wd, &tv);
 	}
 #endif
+}
+
+/* Free the daemon's parts, the targets first: they use the others. */
+static void
+hwd_stop(struct hwd *hwd)
+{
+	struct target	*t;
+	size_t		 i;
+
+	while ((t = TAILQ_FIRST(&hwd->targets)) != NULL) {
+		target_list_remove(&hwd->targets, t);
+		target_free(t);
+	}
+	discovery_free(hwd->discovery);
+	for (i = 0; i < 3; i++)
+		event_free(hwd->ev_sig[i]);
+	if (hwd->ev_wd != NULL)
+		event_free(hwd->ev_wd);
+	server_free(hwd->server);
+	notifier_free(hwd->notifier);
+	api_free(hwd->api);
+	scrape_free(hwd->scrape);
+	decode_free(hwd->decode);
+	profile_thread_done();
+	store_close(hwd->store);
+	config_free(hwd->conf);
+	event_base_free(hwd->base);
+	curl_global_cleanup();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct hwd		 hwd;
+	struct hwd_options	 o;
+	char			*cause = NULL;
+
+	hwd_options(argc, argv, &o);
+	xmalloc_tune();
+	log_init("heapwatchd", o.verbose);
+
+	memset(&hwd, 0, sizeof hwd);
+	TAILQ_INIT(&hwd.targets);
+	hwd.st.targets = &hwd.targets;
+	if ((hwd.conf = load(o.path, false)) == NULL)
+		return 1;
+	if (check_web(hwd.conf, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		config_free(hwd.conf);
+		return 1;
+	}
+	if (o.check)
+		return hwd_check(&hwd, o.path);
+	if (geteuid() == 0 && o.user == NULL && !o.as_root)
+		fatalx("refusing to run as root: use -u USER to drop to a user "
+		    "once listening, or -R to run as root all the same");
+
+	hwd_start(&hwd, o.user);
+	hwd_events(&hwd);
 	hwd.st.ready = true;
 	log_info("listening on %s%s, %zu targets, storing in %s",
 	    hwd.conf->listen, hwd.conf->web.cert != NULL ? " (https)" : "",
@@ -654,26 +722,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(hwd.base);
 
-	while ((t = TAILQ_FIRST(&hwd.targets)) != NULL) {
-		target_list_remove(&hwd.targets, t);
-		target_free(t);
-	}
-	discovery_free(hwd.discovery);
-	if (ev_wd != NULL)
-		event_free(ev_wd);
-	event_free(ev_hup);
-	event_free(ev_term);
-	event_free(ev_int);
-	server_free(hwd.server);
-	notifier_free(hwd.notifier);
-	api_free(hwd.api);
-	scrape_free(hwd.scrape);
-	decode_free(hwd.decode);
-	profile_thread_done();
-	store_close(hwd.store);
-	config_free(hwd.conf);
-	event_base_free(hwd.base);
-	curl_global_cleanup();
+	hwd_stop(&hwd);
 	log_info("stopped");
 	return 0;
 }

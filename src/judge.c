@@ -9,6 +9,94 @@
 #include "report.h"
 #include "xmalloc.h"
 
+struct judge {
+	struct judge_params	 p;
+	struct names		*names;
+	struct summary		**win;		/* oldest first */
+	int64_t			*seen;		/* when each one's GC was
+						   first scraped, unix ms */
+	size_t			 nwin, capwin;
+	unsigned int		 restarts;
+
+	enum alert_state	 state;
+	int64_t			 since;		/* of the state, unix ms */
+	int64_t			 active;	/* growing since, unix ms */
+	int64_t			 calm;		/* firing, not growing since */
+	struct verdict		 total;		/* of the last judgement */
+	double			 per_second;	/* the total's slope */
+	bool			 total_growing;
+	bool			 fn_growing;
+	int64_t			 growth;	/* what the alert says */
+	struct judge_fn		 top[JUDGE_TOP];
+	size_t			 ntop;
+
+	/*
+	 * The floors of the last JUDGE_RECENT * 6 windows' GCs, for the
+	 * shape of a rise; the slow horizon's; the first GC since start.
+	 */
+	struct floors		 recent;
+	struct floors		 slow;
+	int64_t			 born;
+	/* Summaries a quarter of the slow horizon apart, oldest first: the
+	 * slow horizon's base for naming functions. */
+	struct summary		*anchor[JUDGE_ANCHORS];
+	size_t			 nanchor;
+	struct verdict		 slowv;		/* of the last judgement */
+	bool			 slow_growing;
+	enum horizon		 horizon;	/* which one says it grows */
+	bool			 traffic;	/* a rise followed traffic */
+	bool			 bent;		/* a rise slowed down */
+	bool			 young;		/* too little history yet */
+	int			 call;		/* the last judgement's */
+
+	/* The live heap after each GC: the lowest of each bucket of
+	 * window / JUDGE_GC_BUCKETS, oldest first. */
+	struct point		*gc;
+	size_t			 ngc, capgc;
+	uint64_t		 gc_last;	/* the last GC's number */
+	double			 gc_uptime;	/* its seconds since start */
+	unsigned int		 gc_restarts;
+	struct verdict		 live;
+	bool			 live_growing;
+};
+
+void
+judge_view(const struct judge *j, struct judge_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->state = j->state;
+	v->since = j->since;
+	v->active = j->active;
+	v->kind = j->p.kind;
+	v->growth = j->growth;
+	v->per_second = j->per_second;
+	v->total = &j->total;
+	v->total_growing = j->total_growing;
+	v->traffic = j->traffic;
+	v->restarts = j->restarts;
+	v->win = j->win;
+	v->nwin = j->nwin;
+	v->top = j->top;
+	v->ntop = j->ntop;
+	v->names = j->names;
+	v->gc = j->gc;
+	v->ngc = j->ngc;
+	v->gc_restarts = j->gc_restarts;
+	v->live_growing = j->live_growing;
+}
+
+enum alert_state
+judge_state(const struct judge *j)
+{
+	return j->state;
+}
+
+struct names *
+judge_names(struct judge *j)
+{
+	return j->names;
+}
+
 const char *
 judge_state_name(enum alert_state s)
 {
@@ -351,6 +439,97 @@ judge_leaked(struct judge *j)
 			    last->fns[k].name, last->fns[k].own, true };
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
+/*
+ * Judge each function of the last summary by its own value over the
+ * window's observations: those that grew, growing or not, go into fns
+ * (room for all), and their count is returned; *fn_growth is the most a
+ * growing one grew by, and *explained is set when the traffic explains
+ * a rise.
+ */
+static size_t
+judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
+    struct point *pts, double traffic, struct judge_fn *fns,
+    int64_t *fn_growth, bool *explained)
+{
+	const struct summary	*last = j->win[j->nwin - 1];
+	const struct summary	*first = judge_first(j);
+	struct verdict		 v;
+	size_t			 i, k, nfns = 0;
+
+	j->fn_growing = false;
+	for (k = 0; k < last->nfns; k++) {
+		if (last->fns[k].own <= 0)
+			continue;
+		for (i = 0; i < nobs; i++) {
+			pts[i].t_ms = j->seen[obs[i]];
+			pts[i].v = own_value(j->win[obs[i]],
+			    last->fns[k].name);
+		}
+		detect_judge(pts, nobs, now, j->p.window_ms,
+		    j->p.min_growth, &v);
+		if (v.growing && detect_follows(v.floors[0],
+		    v.floors[DETECT_SEGMENTS - 1], traffic)) {
+			v.growing = false;
+			*explained = true;
+		}
+		fns[nfns].name = last->fns[k].name;
+		fns[nfns].growth = last->fns[k].own -
+		    own_value(first, last->fns[k].name);
+		fns[nfns].growing = v.growing;
+		if (v.growing) {
+			j->fn_growing = true;
+			if (v.growth > *fn_growth)
+				*fn_growth = v.growth;
+		}
+		if (fns[nfns].growth > 0 || v.growing)
+			nfns++;
+	}
+	return nfns;
+}
+
+/*
+ * Judge the shape of the total's rise over the last JUDGE_SHAPE windows
+ * (since the start, if younger): a cache or a warm-up slows toward its
+ * ceiling, a leak goes on. A cache that fills half its room every 80
+ * minutes looks straight over a 30-minute window (its later half rises at
+ * 0.88 of its earlier one); over 3 hours, at 0.47, and over its first 2 at
+ * 0.61. Sampling makes a leak of 60 MiB/h bend by 10% over 3 hours (90
+ * samples of 512 KiB a half), hence 0.7, and under DETECT_SURE a rise may
+ * stay pending or firing, not fire. Until JUDGE_YOUNG windows, only a
+ * straight line may fire. A bend does not resolve a firing alert: a leak
+ * that slows but goes on (the demo's, once its warm-up is behind it) still
+ * raises the window's floors, and a cache that fills resolves when they go
+ * flat.
+ */
+static void
+judge_shape(struct judge *j, int64_t now, struct judge_fn *fns, size_t nfns)
+{
+	struct point	rec[DETECT_BUCKETS];
+	size_t		nrec, i;
+	int64_t		from;
+	double		bend;
+
+	from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
+	if (from < j->born)
+		from = j->born;
+	nrec = detect_floors_points(&j->recent, from, false, rec);
+	bend = detect_bend(rec, nrec);
+	if (bend < 0)
+		;	/* cannot tell: as it was */
+	else if (bend < DETECT_BEND && now - j->born >=
+	    2 * (int64_t)j->p.window_ms && j->state != ALERT_FIRING) {
+		j->bent = true;
+		j->young = false;
+		j->total_growing = j->fn_growing = false;
+		for (i = 0; i < nfns; i++)
+			fns[i].growing = false;
+	} else if (j->young) {
+		if (bend >= DETECT_STRAIGHT &&
+		    bend <= 1 / DETECT_STRAIGHT)
+			j->young = false;
+	} else if (bend < DETECT_SURE)
+		j->young = true;	/* slowing a little: wait */
+}
 
 /*
  * Judge the window: the total, then each function of the newest. The
@@ -365,12 +544,11 @@ judge_window(struct judge *j, int64_t now)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
 	const struct summary	*first;
-	struct point		*pts, rec[DETECT_BUCKETS];
+	struct point		*pts;
 	struct judge_fn		*fns;
-	struct verdict		 v;
-	size_t			*obs, nobs = 0, i, k, nfns = 0, nrec;
-	int64_t			 fn_growth = 0, from;
-	double			 traffic = 0, bend;
+	size_t			*obs, nobs = 0, i, nfns;
+	int64_t			 fn_growth = 0;
+	double			 traffic = 0;
 	bool			 heap, explained = false;
 
 	if (leak_profile(j))
@@ -413,35 +591,9 @@ judge_window(struct judge *j, int64_t now)
 	j->per_second = detect_slope(pts, nobs);
 
 	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
-	j->fn_growing = false;
 	j->traffic = j->bent = j->young = false;
-	for (k = 0; k < last->nfns; k++) {
-		if (last->fns[k].own <= 0)
-			continue;
-		for (i = 0; i < nobs; i++) {
-			pts[i].t_ms = j->seen[obs[i]];
-			pts[i].v = own_value(j->win[obs[i]],
-			    last->fns[k].name);
-		}
-		detect_judge(pts, nobs, now, j->p.window_ms,
-		    j->p.min_growth, &v);
-		if (v.growing && detect_follows(v.floors[0],
-		    v.floors[DETECT_SEGMENTS - 1], traffic)) {
-			v.growing = false;
-			explained = true;
-		}
-		fns[nfns].name = last->fns[k].name;
-		fns[nfns].growth = last->fns[k].own -
-		    own_value(first, last->fns[k].name);
-		fns[nfns].growing = v.growing;
-		if (v.growing) {
-			j->fn_growing = true;
-			if (v.growth > fn_growth)
-				fn_growth = v.growth;
-		}
-		if (fns[nfns].growth > 0 || v.growing)
-			nfns++;
-	}
+	nfns = judge_functions(j, now, obs, nobs, pts, traffic, fns,
+	    &fn_growth, &explained);
 	if (j->total_growing && detect_follows(j->total.floors[0],
 	    j->total.floors[DETECT_SEGMENTS - 1], traffic)) {
 		j->total_growing = false;
@@ -451,44 +603,8 @@ judge_window(struct judge *j, int64_t now)
 	if (j->total_growing || j->fn_growing)
 		j->young = now - j->born < (int64_t)(JUDGE_YOUNG *
 		    j->p.window_ms);
-	if (j->total_growing) {
-		/*
-		 * The shape of the rise over the last JUDGE_SHAPE windows
-		 * (since the start, if younger): a cache or a warm-up slows
-		 * toward its ceiling, a leak goes on. A cache that fills
-		 * half its room every 80 minutes looks straight over a
-		 * 30-minute window (its later half rises at 0.88 of its
-		 * earlier one); over 3 hours, at 0.47, and over its first 2
-		 * at 0.61. Sampling makes a leak of 60 MiB/h bend by 10%
-		 * over 3 hours (90 samples of 512 KiB a half), hence 0.7,
-		 * and under DETECT_SURE a rise may stay pending or firing,
-		 * not fire. Until JUDGE_YOUNG windows, only a straight line
-		 * may fire. A bend does not resolve a firing alert: a leak
-		 * that slows but goes on (the demo's, once its warm-up is
-		 * behind it) still raises the window's floors, and a cache
-		 * that fills resolves when they go flat.
-		 */
-		from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
-		if (from < j->born)
-			from = j->born;
-		nrec = detect_floors_points(&j->recent, from, false, rec);
-		bend = detect_bend(rec, nrec);
-		if (bend < 0)
-			;	/* cannot tell: as it was */
-		else if (bend < DETECT_BEND && now - j->born >=
-		    2 * (int64_t)j->p.window_ms && j->state != ALERT_FIRING) {
-			j->bent = true;
-			j->young = false;
-			j->total_growing = j->fn_growing = false;
-			for (i = 0; i < nfns; i++)
-				fns[i].growing = false;
-		} else if (j->young) {
-			if (bend >= DETECT_STRAIGHT &&
-			    bend <= 1 / DETECT_STRAIGHT)
-				j->young = false;
-		} else if (bend < DETECT_SURE)
-			j->young = true;	/* slowing a little: wait */
-	}
+	if (j->total_growing)
+		judge_shape(j, now, fns, nfns);
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
 	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
 	memcpy(j->top, fns, j->ntop * sizeof *fns);

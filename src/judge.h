@@ -66,54 +66,32 @@ struct judge_fn {
 	bool		 growing;	/* its own test says so */
 };
 
-struct judge {
-	struct judge_params	 p;
-	struct names		*names;
-	struct summary		**win;		/* oldest first */
-	int64_t			*seen;		/* when each one's GC was
-						   first scraped, unix ms */
-	size_t			 nwin, capwin;
-	unsigned int		 restarts;
+/* A target's judgement; opaque, shown through judge_view(). */
+struct judge;
 
+/*
+ * What a judgement shows, for those who serve, print or chart it, filled by
+ * judge_view(): its pointers are the judge's, valid until it next changes.
+ */
+struct judge_view {
 	enum alert_state	 state;
 	int64_t			 since;		/* of the state, unix ms */
 	int64_t			 active;	/* growing since, unix ms */
-	int64_t			 calm;		/* firing, not growing since */
-	struct verdict		 total;		/* of the last judgement */
-	double			 per_second;	/* the total's slope */
-	bool			 total_growing;
-	bool			 fn_growing;
+	const char		*kind;		/* "heap" or "goroutine" */
 	int64_t			 growth;	/* what the alert says */
-	struct judge_fn		 top[JUDGE_TOP];
-	size_t			 ntop;
-
-	/*
-	 * The floors of the last JUDGE_RECENT * 6 windows' GCs, for the
-	 * shape of a rise; the slow horizon's; the first GC since start.
-	 */
-	struct floors		 recent;
-	struct floors		 slow;
-	int64_t			 born;
-	/* Summaries a quarter of the slow horizon apart, oldest first: the
-	 * slow horizon's base for naming functions. */
-	struct summary		*anchor[JUDGE_ANCHORS];
-	size_t			 nanchor;
-	struct verdict		 slowv;		/* of the last judgement */
-	bool			 slow_growing;
-	enum horizon		 horizon;	/* which one says it grows */
+	double			 per_second;	/* the total's slope */
+	const struct verdict	*total;		/* of the last judgement */
+	bool			 total_growing;
 	bool			 traffic;	/* a rise followed traffic */
-	bool			 bent;		/* a rise slowed down */
-	bool			 young;		/* too little history yet */
-	int			 call;		/* the last judgement's */
-
-	/* The live heap after each GC: the lowest of each bucket of
-	 * window / JUDGE_GC_BUCKETS, oldest first. */
-	struct point		*gc;
-	size_t			 ngc, capgc;
-	uint64_t		 gc_last;	/* the last GC's number */
-	double			 gc_uptime;	/* its seconds since start */
+	unsigned int		 restarts;
+	struct summary *const	*win;		/* the window, oldest first */
+	size_t			 nwin;
+	const struct judge_fn	*top;		/* the functions it names */
+	size_t			 ntop;
+	const struct names	*names;		/* of top's and win's ids */
+	const struct point	*gc;		/* live heap after GCs */
+	size_t			 ngc;
 	unsigned int		 gc_restarts;
-	struct verdict		 live;
 	bool			 live_growing;
 };
 
@@ -130,6 +108,10 @@ struct alert_site {
 struct judge	*judge_new(const struct judge_params *);
 void		 judge_free(struct judge *);
 void		 judge_set_params(struct judge *, const struct judge_params *);
+void		 judge_view(const struct judge *, struct judge_view *);
+enum alert_state judge_state(const struct judge *);
+/* The names its summaries' ids are in, which new summaries add to. */
+struct names	*judge_names(struct judge *);
 /*
  * Take the summary of a new snapshot and judge at its time; true when the
  * alert's state changed, the old one in *from.

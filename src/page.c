@@ -137,10 +137,11 @@ is_heap(const struct target *t)
 static int
 urgency(const struct target *t)
 {
-	const struct target_status	*ts = target_status(t);
-	if (ts->judge->state == ALERT_FIRING)
+	enum alert_state	 state = judge_state(target_status(t)->judge);
+
+	if (state == ALERT_FIRING)
 		return 0;
-	if (ts->judge->state == ALERT_PENDING)
+	if (state == ALERT_PENDING)
 		return 1;
 	if (target_health(t) == TARGET_DOWN)
 		return 2;
@@ -180,8 +181,13 @@ cmp_growth(const void *a, const void *b)
 {
 	const struct target	*x = *(struct target *const *)a;
 	const struct target	*y = *(struct target *const *)b;
-	double			 gx = target_status(x)->judge->per_second;
-	double			 gy = target_status(y)->judge->per_second;
+	struct judge_view	 vx, vy;
+	double			 gx, gy;
+
+	judge_view(target_status(x)->judge, &vx);
+	judge_view(target_status(y)->judge, &vy);
+	gx = vx.per_second;
+	gy = vy.per_second;
 
 	if (gx != gy)
 		return gx > gy ? -1 : 1;
@@ -219,15 +225,15 @@ matches(const struct target *t, const char *q)
  * shown beside "inactive" with no word would contradict the verdict.
  */
 static const char *
-growth_why(const struct judge *j)
+growth_why(const struct judge_view *v)
 {
-	if (j->state != ALERT_INACTIVE)
+	if (v->state != ALERT_INACTIVE)
 		return NULL;
-	if (!j->total.judged)
+	if (!v->total->judged)
 		return "not judged: the window is not covered yet";
-	if (!j->total.floors_rise)
+	if (!v->total->floors_rise)
 		return "not a leak: the floors do not rise in every span";
-	if (!j->total.growing)
+	if (!v->total->growing)
 		return "not a leak: under min_growth over the window";
 	return NULL;
 }
@@ -324,12 +330,72 @@ overview_link(struct buf *b, const char *q, const char *sort, int page)
 	query_escape(b, q);
 }
 
+/* One target's row of the overview at now. */
+static void
+overview_row(struct buf *b, const struct target *t, int64_t now)
+{
+	const struct target_status	*ts = target_status(t);
+	const struct target_config	*tc = target_config(t);
+	struct judge_view		 jv;
+	char				 v[64], g[64], when[64];
+	const char			*why;
+	double				 ttl;
+
+	judge_view(ts->judge, &jv);
+	buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
+	    "%s</a></td><td class=\"%s\">%s</td>",
+	    judge_state_name(jv.state), tc->name,
+	    tc->name, target_health_name(target_health(t)),
+	    target_health_name(target_health(t)));
+	ago(when, sizeof when, ts->last_scrape, now);
+	if (target_latest(t) != NULL)
+		human(v, sizeof v, (double)inuse(t), is_heap(t));
+	else
+		snprintf(v, sizeof v, "-");
+	if (jv.nwin >= 2)
+		human(g, sizeof g, jv.per_second * 3600, is_heap(t));
+	else
+		snprintf(g, sizeof g, "-");
+	buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>", when, v);
+	sparkline(b, t);
+	buf_printf(b, "<td class=\"n\">%s", g);
+	if (jv.nwin >= 2 && (why = growth_why(&jv)) != NULL)
+		buf_printf(b, " <span class=\"why\">(%s)</span>", why);
+	buf_printf(b, "</td><td>%s", judge_state_name(jv.state));
+	if ((ttl = target_time_to_limit(t)) >= 0) {
+		page_until(when, sizeof when, ttl);
+		buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
+		    target_severity(t), when);
+	}
+	buf_printf(b, "</td></tr>\n");
+}
+
+/* The filter form and the table's head, whose columns sort it. */
+static void
+overview_head(struct buf *b, const char *q, const char *sort)
+{
+	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
+	    "placeholder=\"name or label\" value=\"");
+	buf_html(b, q != NULL ? q : "");
+	buf_printf(b, "\"><input type=\"hidden\" name=\"sort\" value=\"%s\">"
+	    "<button>Filter</button></form>\n", sort);
+	buf_printf(b, "<table id=\"targets\">\n<tr><th><a href=\"");
+	overview_link(b, q, "name", 1);
+	buf_printf(b, "\">target</a></th><th>health</th><th>last scrape</th>"
+	    "<th><a href=\"");
+	overview_link(b, q, "inuse", 1);
+	buf_printf(b, "\">in use</a></th><th>window</th><th><a href=\"");
+	overview_link(b, q, "growth", 1);
+	buf_printf(b, "\">growth/h</a></th><th><a href=\"");
+	overview_link(b, q, "alert", 1);
+	buf_printf(b, "\">alert</a></th></tr>\n");
+}
+
 void
 page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
     const char *q, const char *sort, int page)
 {
 	const struct target_status	*ts;
-	const struct target_config	*tc;
 	static const struct {
 		const char	*name;
 		int		(*cmp)(const void *, const void *);
@@ -340,10 +406,7 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	struct target	**list, *t;
 	size_t		 n = 0, i, s, firing = 0, pending = 0, down = 0;
 	size_t		 pages, first, last;
-	double		 ttl;
 	int64_t		 now = clock_real_ms();
-	char		 v[64], g[64], when[64];
-	const char	*why;
 
 	for (s = 0; s < 4; s++)
 		if (sort != NULL && strcmp(sort, sorts[s].name) == 0)
@@ -353,9 +416,8 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	list = xreallocarray(NULL, ntargets + 1, sizeof *list);
 	TARGET_FOREACH(t, targets) {
 		ts = target_status(t);
-		tc = target_config(t);
-		firing += ts->judge->state == ALERT_FIRING;
-		pending += ts->judge->state == ALERT_PENDING;
+		firing += judge_state(ts->judge) == ALERT_FIRING;
+		pending += judge_state(ts->judge) == ALERT_PENDING;
 		down += target_health(t) == TARGET_DOWN;
 		if (matches(t, q))
 			list[n++] = t;
@@ -373,55 +435,9 @@ page_overview(struct buf *b, const struct targets *targets, size_t ntargets,
 	buf_printf(b, "<h1>heapwatchd</h1>\n<p id=\"summary\">%zu targets: "
 	    "<b>%zu firing</b>, %zu pending, %zu down.</p>\n",
 	    ntargets, firing, pending, down);
-	buf_printf(b, "<form method=\"get\" action=\"/\"><input name=\"q\" "
-	    "placeholder=\"name or label\" value=\"");
-	buf_html(b, q != NULL ? q : "");
-	buf_printf(b, "\"><input type=\"hidden\" name=\"sort\" value=\"%s\">"
-	    "<button>Filter</button></form>\n", sorts[s].name);
-	buf_printf(b, "<table id=\"targets\">\n<tr><th><a href=\"");
-	overview_link(b, q, "name", 1);
-	buf_printf(b, "\">target</a></th><th>health</th><th>last scrape</th>"
-	    "<th><a href=\"");
-	overview_link(b, q, "inuse", 1);
-	buf_printf(b, "\">in use</a></th><th>window</th><th><a href=\"");
-	overview_link(b, q, "growth", 1);
-	buf_printf(b, "\">growth/h</a></th><th><a href=\"");
-	overview_link(b, q, "alert", 1);
-	buf_printf(b, "\">alert</a></th></tr>\n");
-	for (i = first; i < last; i++) {
-		t = list[i];
-		ts = target_status(t);
-		tc = target_config(t);
-		buf_printf(b, "<tr class=\"%s\"><td><a href=\"/targets/%s\">"
-		    "%s</a></td><td class=\"%s\">%s</td>",
-		    judge_state_name(ts->judge->state), tc->name,
-		    tc->name, target_health_name(target_health(t)),
-		    target_health_name(target_health(t)));
-		ago(when, sizeof when, ts->last_scrape, now);
-		if (target_latest(t) != NULL)
-			human(v, sizeof v, (double)inuse(t), is_heap(t));
-		else
-			snprintf(v, sizeof v, "-");
-		if (ts->judge->nwin >= 2)
-			human(g, sizeof g, ts->judge->per_second * 3600,
-			    is_heap(t));
-		else
-			snprintf(g, sizeof g, "-");
-		buf_printf(b, "<td>%s</td><td class=\"n\">%s</td>", when, v);
-		sparkline(b, t);
-		buf_printf(b, "<td class=\"n\">%s", g);
-		if (ts->judge->nwin >= 2 &&
-		    (why = growth_why(ts->judge)) != NULL)
-			buf_printf(b, " <span class=\"why\">(%s)</span>", why);
-		buf_printf(b, "</td><td>%s",
-		    judge_state_name(ts->judge->state));
-		if ((ttl = target_time_to_limit(t)) >= 0) {
-			page_until(when, sizeof when, ttl);
-			buf_printf(b, " <span class=\"%s\">(limit in %s)</span>",
-			    target_severity(t), when);
-		}
-		buf_printf(b, "</td></tr>\n");
-	}
+	overview_head(b, q, sorts[s].name);
+	for (i = first; i < last; i++)
+		overview_row(b, list[i], now);
 	buf_printf(b, "</table>\n<p class=\"muted\">Targets %zu-%zu of %zu "
 	    "shown; page %d of %zu.", n == 0 ? 0 : first + 1, last, n, page,
 	    pages);
@@ -548,63 +564,64 @@ static void
 chart(struct buf *b, const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
-	const struct judge		*j = ts->judge;
+	struct judge_view		 jv;
 	struct series	 sv[1 + JUDGE_TOP];
 	struct point	*pts[1 + JUDGE_TOP];
 	int64_t		 pending = 0, firing = 0;
 	size_t		 ns, i, k, f;
 	bool		 bytes = is_heap(t);
 
+	judge_view(ts->judge, &jv);
 	if (ts->nhist < 2) {
 		buf_printf(b, "<p class=\"muted\">Not enough snapshots to "
 		    "chart yet.</p>\n");
 		return;
 	}
-	if (j->state != ALERT_INACTIVE)
-		pending = j->active;
-	if (j->state == ALERT_FIRING)
-		firing = j->since;
+	if (jv.state != ALERT_INACTIVE)
+		pending = jv.active;
+	if (jv.state == ALERT_FIRING)
+		firing = jv.since;
 	sv[0] = (struct series){ bytes ? "in use" : "goroutines", "#c0392b",
 	    ts->hist, ts->nhist };
 	chart_svg(b, "history", bytes ? "in-use heap over time" :
 	    "goroutines over time", CHART_W, sv, 1, ts->hist[0].t_ms,
 	    ts->hist[ts->nhist - 1].t_ms, pending, firing, bytes);
-	if (j->ntop == 0 || j->nwin < 2)
+	if (jv.ntop == 0 || jv.nwin < 2)
 		return;
 
 	/* The window's total and each named function's own value. */
-	ns = 1 + j->ntop;
+	ns = 1 + jv.ntop;
 	for (k = 0; k < ns; k++)
-		pts[k] = xreallocarray(NULL, j->nwin, sizeof *pts[k]);
-	for (i = 0; i < j->nwin; i++) {
-		pts[0][i] = (struct point){ j->win[i]->time_ms,
-		    j->win[i]->total };
+		pts[k] = xreallocarray(NULL, jv.nwin, sizeof *pts[k]);
+	for (i = 0; i < jv.nwin; i++) {
+		pts[0][i] = (struct point){ jv.win[i]->time_ms,
+		    jv.win[i]->total };
 		for (k = 1; k < ns; k++) {
-			pts[k][i] = (struct point){ j->win[i]->time_ms, 0 };
-			for (f = 0; f < j->win[i]->nfns; f++)
-				if (j->win[i]->fns[f].name ==
-				    j->top[k - 1].name) {
-					pts[k][i].v = j->win[i]->fns[f].own;
+			pts[k][i] = (struct point){ jv.win[i]->time_ms, 0 };
+			for (f = 0; f < jv.win[i]->nfns; f++)
+				if (jv.win[i]->fns[f].name ==
+				    jv.top[k - 1].name) {
+					pts[k][i].v = jv.win[i]->fns[f].own;
 					break;
 				}
 		}
 	}
 	for (k = 1; k < ns; k++)
-		sv[k] = (struct series){ summary_names_get(j->names,
-		    j->top[k - 1].name), series_colours[k - 1], pts[k],
-		    j->nwin };
+		sv[k] = (struct series){ summary_names_get(jv.names,
+		    jv.top[k - 1].name), series_colours[k - 1], pts[k],
+		    jv.nwin };
 	sv[0].pts = pts[0];
-	sv[0].n = j->nwin;
+	sv[0].n = jv.nwin;
 	buf_printf(b, "<div class=\"pair\"><div><h3>The total over the "
 	    "window</h3>\n");
 	chart_svg(b, "window-chart", "the total over the window", PAIR_W, sv,
-	    1, j->win[0]->time_ms, j->win[j->nwin - 1]->time_ms, pending,
+	    1, jv.win[0]->time_ms, jv.win[jv.nwin - 1]->time_ms, pending,
 	    firing, bytes);
 	buf_printf(b, "</div><div><h3>The functions the alert names, by "
 	    "their own %s</h3>\n", bytes ? "in-use bytes" : "goroutines");
 	chart_svg(b, "functions-chart", "the named functions' own values "
-	    "over the window", PAIR_W, sv + 1, ns - 1, j->win[0]->time_ms,
-	    j->win[j->nwin - 1]->time_ms, pending, firing, bytes);
+	    "over the window", PAIR_W, sv + 1, ns - 1, jv.win[0]->time_ms,
+	    jv.win[jv.nwin - 1]->time_ms, pending, firing, bytes);
 	buf_printf(b, "</div></div>\n");
 	for (k = 0; k < ns; k++)
 		free(pts[k]);
@@ -616,21 +633,22 @@ alert_box(struct buf *b, const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
 	const struct target_config	*tc = target_config(t);
-	const struct judge		*j = ts->judge;
+	struct judge_view		 jv;
 	char				 g[64], when[64];
 	double				 ttl;
 	size_t				 i, k;
 
+	judge_view(ts->judge, &jv);
 	buf_printf(b, "<h2>Alert</h2>\n<p id=\"alert\" class=\"%s\">%s",
-	    judge_state_name(j->state), judge_state_name(j->state));
-	if (j->state != ALERT_INACTIVE) {
-		human(g, sizeof g, (double)j->growth, is_heap(t));
-		utc(when, sizeof when, j->active);
+	    judge_state_name(jv.state), judge_state_name(jv.state));
+	if (jv.state != ALERT_INACTIVE) {
+		human(g, sizeof g, (double)jv.growth, is_heap(t));
+		utc(when, sizeof when, jv.active);
 		buf_printf(b, " since %s: grew %s in %llu s (%s)", when, g,
 		    (unsigned long long)(tc->window_ms / 1000),
-		    judge_signals(j));
+		    judge_signals(ts->judge));
 	}
-	if (j->state != ALERT_INACTIVE && ts->evidence[0] != '\0')
+	if (jv.state != ALERT_INACTIVE && ts->evidence[0] != '\0')
 		buf_printf(b, " <a id=\"evidence\" href=\"/api/v1/targets/%s/"
 		    "evidence/%s\">evidence</a>", tc->name, ts->evidence);
 	buf_printf(b, "</p>\n");
@@ -648,19 +666,19 @@ alert_box(struct buf *b, const struct target *t)
 		buf_printf(b, " <span class=\"%s\">(%s)</span></p>\n",
 		    target_severity(t), target_severity(t));
 	}
-	if (j->ntop == 0)
+	if (jv.ntop == 0)
 		return;
 	buf_printf(b, "<table id=\"growing\"><tr><th>function</th>"
 	    "<th>growth</th><th>where</th></tr>\n");
-	for (i = 0; i < j->ntop; i++) {
-		human(g, sizeof g, (double)j->top[i].growth, is_heap(t));
+	for (i = 0; i < jv.ntop; i++) {
+		human(g, sizeof g, (double)jv.top[i].growth, is_heap(t));
 		buf_printf(b, "<tr><td><a class=\"lines\" href=\"/targets/"
 		    "%s/list?fn=", tc->name);
-		query_escape(b, summary_names_get(j->names, j->top[i].name));
+		query_escape(b, summary_names_get(jv.names, jv.top[i].name));
 		buf_printf(b, "\"><code>");
-		buf_html(b, summary_names_get(j->names, j->top[i].name));
+		buf_html(b, summary_names_get(jv.names, jv.top[i].name));
 		buf_printf(b, "</code></a>%s</td><td class=\"n\">%s</td><td>",
-		    j->top[i].growing ? " (growing)" : "", g);
+		    jv.top[i].growing ? " (growing)" : "", g);
 		if (i < ts->nsites && ts->sites[i].file != NULL) {
 			buf_printf(b, "<code>");
 			buf_html(b, ts->sites[i].file);
@@ -684,9 +702,11 @@ page_target(struct buf *b, struct store *store, struct target *t)
 	const struct target_status	*ts = target_status(t);
 	const struct target_config	*tc = target_config(t);
 	struct store_snapshot	*snaps = NULL;
+	struct judge_view	 jv;
 	size_t			 n = 0, i;
 	char			*cause = NULL, when[64];
 
+	judge_view(ts->judge, &jv);
 	head(b, tc->name);
 	buf_printf(b, "<p><a href=\"/\">targets</a></p>\n<h1>%s</h1>\n<p>",
 	    tc->name);
@@ -714,7 +734,7 @@ page_target(struct buf *b, struct store *store, struct target *t)
 		    (unsigned long long)ts->last_gc.heap_live_mb,
 		    (unsigned long long)ts->last_gc.goal_mb,
 		    (unsigned long long)ts->last_gc.cpu_percent,
-		    ts->judge->live_growing ? "; growing" : "");
+		    jv.live_growing ? "; growing" : "");
 	buf_printf(b, "</p>\n<h2>%s</h2>\n", is_heap(t) ?
 	    "In-use heap after GC" : strcmp(config_target_kind(tc),
 	    "goroutineleak") == 0 ? "Leaked goroutines" : "Goroutines");
@@ -1120,79 +1140,56 @@ line_row(struct buf *b, const struct list_line *ln, int64_t total,
 	buf_printf(b, "</pre></td></tr>\n");
 }
 
-int
-page_list(struct buf *b, struct store *store, struct target *t,
-    const char *fn, const char *base, const char *cur, const char *type,
+/*
+ * The snapshots a function's lines are shown between, when the request
+ * names none: the diff the alert's functions come from; for a goroutine
+ * leak profile, whose goroutines are the leak, the newest alone.
+ */
+static int
+lines_snapshots(const struct target *t, const char **base, const char **cur,
     char **cause)
 {
-	const struct target_config	*tc = target_config(t);
-	const struct judge		*j = target_status(t)->judge;
-	struct list_options	 lo;
-	struct symtab		*st;
-	struct profile		*pb = NULL, *pc = NULL;
-	struct report		*r = NULL;
-	struct list		*l = NULL;
-	char			*re = NULL, f[64], k[64];
-	size_t			 i, n;
-	int			 idx, rc = -1;
-	bool			 bytes, leak;
+	const struct judge	*j = target_status(t)->judge;
 
-	st = symtab_new();
-	if (fn == NULL || *fn == '\0') {
-		xasprintf(cause, "no function named (fn=)");
-		goto out;
+	if ((*base != NULL && **base != '\0') ||
+	    (*cur != NULL && **cur != '\0'))
+		return 0;
+	if (strcmp(config_target_kind(target_config(t)), "goroutineleak") ==
+	    0 && judge_latest(j) != NULL) {
+		*base = *cur = judge_latest(j)->id;
+		return 0;
 	}
-	/*
-	 * By default, the diff the alert's functions come from; for a
-	 * goroutine leak profile, whose goroutines are the leak, the newest.
-	 */
-	leak = strcmp(config_target_kind(tc), "goroutineleak") == 0;
-	if (leak && (base == NULL || *base == '\0') &&
-	    (cur == NULL || *cur == '\0') && judge_latest(j) != NULL)
-		base = cur = judge_latest(j)->id;
-	else if ((base == NULL || *base == '\0') &&
-	    (cur == NULL || *cur == '\0')) {
-		if (judge_first(j) == NULL || judge_first(j) ==
-		    judge_latest(j)) {
-			xasprintf(cause, "the window has not two snapshots "
-			    "yet");
-			goto out;
-		}
-		base = judge_first(j)->id;
-		cur = judge_latest(j)->id;
+	if (judge_first(j) == NULL || judge_first(j) == judge_latest(j)) {
+		xasprintf(cause, "the window has not two snapshots yet");
+		return -1;
 	}
-	if (load_pair(store, tc, base != NULL ? base : "",
-	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
-		goto out;
-	/* One snapshot: its own numbers, not a diff with itself. */
-	if (strcmp(base, cur) == 0) {
-		profile_free(pb);
-		pb = NULL;
-	}
-	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
-	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
-	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
-		goto out;
-	re = exact_regex(fn);
-	memset(&lo, 0, sizeof lo);
-	lo.regex = re;
-	lo.source_path = tc->source_path;
-	lo.within = true;
-	if ((l = list_make(pb, pc, idx, r->total, &lo, cause)) == NULL)
-		goto out;
-	bytes = strcmp(r->unit, "bytes") == 0;
+	*base = judge_first(j)->id;
+	*cur = judge_latest(j)->id;
+	return 0;
+}
+
+/* The page of a function's lines, from r and l; base NULL: one snapshot. */
+static void
+lines_render(struct buf *b, const struct target_config *tc, const char *fn,
+    const char *base, const char *cur, const struct report *r,
+    const struct list *l)
+{
+	char	f[64], k[64];
+	size_t	i, n;
+	bool	bytes = strcmp(r->unit, "bytes") == 0;
+
 	head(b, fn);
 	buf_printf(b, "<p><a href=\"/\">targets</a> &rsaquo; <a href=\""
 	    "/targets/%s\">%s</a> &rsaquo; <a href=\"/targets/%s/diff?"
 	    "base=%s&amp;current=%s&amp;sample_index=", tc->name, tc->name,
-	    tc->name, base, cur);
+	    tc->name, base != NULL ? base : cur, cur);
 	query_escape(b, r->sample_type);
 	buf_printf(b, "\">diff</a></p>\n<h1><code>");
 	buf_html(b, fn);
-	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", pb == NULL ?
+	buf_printf(b, "</code></h1>\n<p>Its lines' %s (", base == NULL ?
 	    "values" : "growth");
 	buf_html(b, r->sample_type);
-	if (pb == NULL)
+	if (base == NULL)
 		buf_printf(b, ") in snapshot %s", cur);
 	else
 		buf_printf(b, ") from snapshot %s to %s", base, cur);
@@ -1220,6 +1217,48 @@ page_list(struct buf *b, struct store *store, struct target *t,
 		buf_printf(b, "</table>\n");
 	}
 	tail(b);
+}
+
+int
+page_list(struct buf *b, struct store *store, struct target *t,
+    const char *fn, const char *base, const char *cur, const char *type,
+    char **cause)
+{
+	const struct target_config	*tc = target_config(t);
+	struct list_options	 lo;
+	struct symtab		*st;
+	struct profile		*pb = NULL, *pc = NULL;
+	struct report		*r = NULL;
+	struct list		*l = NULL;
+	char			*re = NULL;
+	int			 idx, rc = -1;
+
+	st = symtab_new();
+	if (fn == NULL || *fn == '\0') {
+		xasprintf(cause, "no function named (fn=)");
+		goto out;
+	}
+	if (lines_snapshots(t, &base, &cur, cause) == -1 ||
+	    load_pair(store, tc, base != NULL ? base : "",
+	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
+		goto out;
+	/* One snapshot: its own numbers, not a diff with itself. */
+	if (strcmp(base, cur) == 0) {
+		profile_free(pb);
+		pb = NULL;
+	}
+	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
+	    (r = pb == NULL ? report_top(pc, idx, REPORT_BY_FLAT, cause) :
+	    report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
+		goto out;
+	re = exact_regex(fn);
+	memset(&lo, 0, sizeof lo);
+	lo.regex = re;
+	lo.source_path = tc->source_path;
+	lo.within = true;
+	if ((l = list_make(pb, pc, idx, r->total, &lo, cause)) == NULL)
+		goto out;
+	lines_render(b, tc, fn, pb == NULL ? NULL : base, cur, r, l);
 	rc = 0;
 out:
 	free(re);

@@ -186,15 +186,70 @@ read_secret(const char *path, char **cause)
 	return xstrdup(buf);
 }
 
+/* The request's TLS settings: its CA, its client certificate and key. */
+static void
+job_tls(struct scrape_job *j, const struct scrape_request *req)
+{
+	if (req->ca_file != NULL)
+		curl_easy_setopt(j->easy, CURLOPT_CAINFO, req->ca_file);
+	if (req->cert_file != NULL)
+		curl_easy_setopt(j->easy, CURLOPT_SSLCERT, req->cert_file);
+	if (req->key_file != NULL)
+		curl_easy_setopt(j->easy, CURLOPT_SSLKEY, req->key_file);
+	if (req->insecure) {
+		curl_easy_setopt(j->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(j->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+/*
+ * The request's credentials, a bearer token or a user and password, read
+ * from their files now (a failure to read one fails the job, from the
+ * loop), and its extra headers.
+ */
+static void
+job_auth(struct scrape_job *j, const struct scrape_request *req)
+{
+	char	*h, *token = NULL, *password = NULL, *cause = NULL;
+	size_t	 i;
+
+	if (req->bearer_token_file != NULL)
+		token = read_secret(req->bearer_token_file, &cause);
+	else if (req->bearer_token != NULL)
+		token = xstrdup(req->bearer_token);
+	if (req->password_file != NULL)
+		password = read_secret(req->password_file, &cause);
+	else if (req->password != NULL)
+		password = xstrdup(req->password);
+	if (cause != NULL)
+		j->fail = cause;	/* reported from the loop */
+	if (token != NULL) {
+		curl_easy_setopt(j->easy, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		curl_easy_setopt(j->easy, CURLOPT_XOAUTH2_BEARER, token);
+	} else if (req->username != NULL) {
+		curl_easy_setopt(j->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(j->easy, CURLOPT_USERNAME, req->username);
+		curl_easy_setopt(j->easy, CURLOPT_PASSWORD,
+		    password != NULL ? password : "");
+	}
+	free(token);
+	free(password);
+	for (i = 0; i < req->nheaders; i++) {
+		xasprintf(&h, "%s: %s", req->headers[i].name,
+		    req->headers[i].value);
+		j->headers = curl_slist_append(j->headers, h);
+		free(h);
+	}
+	if (j->headers != NULL)
+		curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+}
+
 struct scrape_job *
 scrape_start(struct scrape *s, const struct scrape_request *req,
     scrape_done_cb done, void *arg)
 {
 	static const struct timeval zero = { 0, 0 };
 	struct scrape_job	*j;
-	char			*h, *token = NULL, *password = NULL;
-	char			*cause = NULL;
-	size_t			 i;
 
 	j = xcalloc(1, sizeof *j);
 	j->s = s;
@@ -232,45 +287,8 @@ scrape_start(struct scrape *s, const struct scrape_request *req,
 	    PACKAGE_VERSION);
 	/* The profile is gzip already: ask for it as is. */
 	curl_easy_setopt(j->easy, CURLOPT_ACCEPT_ENCODING, NULL);
-	if (req->ca_file != NULL)
-		curl_easy_setopt(j->easy, CURLOPT_CAINFO, req->ca_file);
-	if (req->cert_file != NULL)
-		curl_easy_setopt(j->easy, CURLOPT_SSLCERT, req->cert_file);
-	if (req->key_file != NULL)
-		curl_easy_setopt(j->easy, CURLOPT_SSLKEY, req->key_file);
-	if (req->insecure) {
-		curl_easy_setopt(j->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(j->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (req->bearer_token_file != NULL)
-		token = read_secret(req->bearer_token_file, &cause);
-	else if (req->bearer_token != NULL)
-		token = xstrdup(req->bearer_token);
-	if (req->password_file != NULL)
-		password = read_secret(req->password_file, &cause);
-	else if (req->password != NULL)
-		password = xstrdup(req->password);
-	if (cause != NULL)
-		j->fail = cause;	/* reported from the loop, not started */
-	if (token != NULL) {
-		curl_easy_setopt(j->easy, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		curl_easy_setopt(j->easy, CURLOPT_XOAUTH2_BEARER, token);
-	} else if (req->username != NULL) {
-		curl_easy_setopt(j->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(j->easy, CURLOPT_USERNAME, req->username);
-		curl_easy_setopt(j->easy, CURLOPT_PASSWORD,
-		    password != NULL ? password : "");
-	}
-	free(token);
-	free(password);
-	for (i = 0; i < req->nheaders; i++) {
-		xasprintf(&h, "%s: %s", req->headers[i].name,
-		    req->headers[i].value);
-		j->headers = curl_slist_append(j->headers, h);
-		free(h);
-	}
-	if (j->headers != NULL)
-		curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+	job_tls(j, req);
+	job_auth(j, req);
 	j->start_us = clock_mono_us();
 	if ((j->next = s->jobs) != NULL)
 		s->jobs->prevp = &j->next;

@@ -297,13 +297,15 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
     bool repeat)
 {
 	const struct judge	*j = t->st.judge;
+	struct judge_view	 v;
 	struct note_function	*top;
 	struct alert_note	 note;
 	char			*summary;
 	double			 ttl;
 	size_t			 i, k;
 
-	if (t->deps.notifier == NULL || (j->state != ALERT_FIRING &&
+	judge_view(j, &v);
+	if (t->deps.notifier == NULL || (v.state != ALERT_FIRING &&
 	    from != ALERT_FIRING))
 		return;
 	if (repeat) {
@@ -315,26 +317,26 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 			return;
 	}
 	memset(&note, 0, sizeof note);
-	note.status = j->state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
+	note.status = v.state == ALERT_FIRING ? NOTE_FIRING : NOTE_RESOLVED;
 	note.target = t->cfg->name;
 	note.labels = t->cfg->labels;
 	note.nlabels = t->cfg->nlabels;
-	note.kind = strncmp(j->p.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
+	note.kind = strncmp(v.kind, "goroutine", 9) == 0 ? NOTE_GOROUTINE :
 	    NOTE_HEAP;
 	/* The alert began when it started growing; a resolved one ended
 	 * when it entered inactive. */
-	note.since = j->active;
-	note.ends = j->state == ALERT_FIRING ? 0 : j->since;
-	note.growth = j->growth;
+	note.since = v.active;
+	note.ends = v.state == ALERT_FIRING ? 0 : v.since;
+	note.growth = v.growth;
 	note.window_seconds = judge_horizon_ms(j) / 1000;
 	xasprintf(&summary, "%s %s %s by %lld %s over %llu s", t->cfg->name,
 	    note.status == NOTE_FIRING ? "is leaking:" : "stopped growing:",
-	    j->p.kind, (long long)j->growth,
+	    v.kind, (long long)v.growth,
 	    note.kind == NOTE_HEAP ? "bytes" : "goroutines",
 	    (unsigned long long)note.window_seconds);
 	note.summary = summary;
-	note.signals = j->state == ALERT_FIRING ? judge_signals(j) : NULL;
-	note.horizon = j->state == ALERT_FIRING ? judge_horizon(j) : NULL;
+	note.signals = v.state == ALERT_FIRING ? judge_signals(j) : NULL;
+	note.horizon = v.state == ALERT_FIRING ? judge_horizon(j) : NULL;
 	top = xcalloc(t->st.nsites + 1, sizeof *top);
 	for (i = 0; i < t->st.nsites; i++) {
 		top[i].function = t->st.sites[i].function;
@@ -378,11 +380,13 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
     bool quiet)
 {
 	const struct judge	*j = t->st.judge;
+	struct judge_view	 v;
 	size_t			 i;
 
-	if (j->state == ALERT_FIRING)
+	judge_view(j, &v);
+	if (v.state == ALERT_FIRING)
 		target_attribute(t);
-	if (j->state == ALERT_INACTIVE)
+	if (v.state == ALERT_INACTIVE)
 		target_evidence_close(t);
 	else if (from == ALERT_INACTIVE && !quiet)
 		target_evidence(t);
@@ -391,13 +395,13 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 	 * cite, stay until it resolves, however old; replayed snapshots
 	 * pin them again after a restart.
 	 */
-	if (j->state == ALERT_FIRING && from != ALERT_FIRING &&
+	if (v.state == ALERT_FIRING && from != ALERT_FIRING &&
 	    judge_first(j) != NULL) {
 		snprintf(t->pinned[0], sizeof t->pinned[0], "%s",
 		    judge_first(j)->id);
 		snprintf(t->pinned[1], sizeof t->pinned[1], "%s",
 		    judge_latest(j)->id);
-	} else if (j->state != ALERT_FIRING)
+	} else if (v.state != ALERT_FIRING)
 		memset(t->pinned, 0, sizeof t->pinned);
 	if (quiet) {
 		/* Said before the restart: repeated in due time, not now. */
@@ -405,10 +409,10 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 			*notified_at(t, i) = clock_real_ms();
 		return;
 	}
-	if (t->st.judge->state == ALERT_FIRING) {
+	if (v.state == ALERT_FIRING) {
 		log_warnx("%s: leak alert firing: %s grew %lld over %llu s "
-		    "(%s)", t->cfg->name, t->st.judge->p.kind,
-		    (long long)t->st.judge->growth,
+		    "(%s)", t->cfg->name, v.kind,
+		    (long long)v.growth,
 		    (unsigned long long)(t->cfg->window_ms / 1000),
 		    judge_signals(t->st.judge));
 		for (i = 0; i < t->st.nsites; i++)
@@ -420,7 +424,7 @@ target_changed(struct target *t, enum alert_state from, int64_t now,
 			    (long long)t->st.sites[i].line);
 	} else
 		log_info("%s: alert %s (was %s)", t->cfg->name,
-		    judge_state_name(t->st.judge->state),
+		    judge_state_name(v.state),
 		    judge_state_name(from));
 	target_notify(t, from, now, false);
 }
@@ -444,7 +448,7 @@ target_judge(struct target *t, struct summary *s, bool quiet)
 
 	if (judge_add(t->st.judge, s, &from))
 		target_changed(t, from, s->time_ms, quiet);
-	else if (!quiet && t->st.judge->state == ALERT_FIRING)
+	else if (!quiet && judge_state(t->st.judge) == ALERT_FIRING)
 		target_still_firing(t, s->time_ms);
 }
 
@@ -495,7 +499,8 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 	if (judge_add_gc(t->st.judge, now, g.gc, (double)g.at_ms / 1000,
 	    (int64_t)g.heap_live, &from))
 		target_changed(t, from, now, false);
-	else if (t->cfg->url == NULL && t->st.judge->state == ALERT_FIRING)
+	else if (t->cfg->url == NULL &&
+	    judge_state(t->st.judge) == ALERT_FIRING)
 		target_still_firing(t, now);
 }
 
@@ -505,7 +510,7 @@ window_kind(void *arg, const struct profile *p, struct names **names)
 	struct target	*t = arg;
 
 	(void)p;
-	*names = t->st.judge->names;
+	*names = judge_names(t->st.judge);
 	return config_target_kind(t->cfg);
 }
 
@@ -541,9 +546,9 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
 	    PROFILE_MAX_INFLATED, &ops, t);
-	if (t->st.judge->state != ALERT_INACTIVE)
+	if (judge_state(t->st.judge) != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
-		    judge_state_name(t->st.judge->state));
+		    judge_state_name(judge_state(t->st.judge)));
 }
 
 struct target *
@@ -597,6 +602,334 @@ const struct target_status *
 target_status(const struct target *t)
 {
 	return &t->st;
+}
+
+/* {target="NAME",LABELS...} with extra first when given. */
+static void
+target_metric_labels(struct buf *b, const struct target *t, const char *extra)
+{
+	const struct target_config	*tc = t->cfg;
+	size_t	i;
+
+	buf_add(b, "{target=\"", 9);
+	buf_label(b, tc->name);
+	buf_add(b, "\"", 1);
+	for (i = 0; i < tc->nlabels; i++) {
+		buf_add(b, ",", 1);
+		buf_add(b, tc->labels[i].name,
+		    strlen(tc->labels[i].name));
+		buf_add(b, "=\"", 2);
+		buf_label(b, tc->labels[i].value);
+		buf_add(b, "\"", 1);
+	}
+	if (extra != NULL) {
+		buf_add(b, ",", 1);
+		buf_add(b, extra, strlen(extra));
+	}
+	buf_add(b, "}", 1);
+}
+
+/* How a family prints its values: as before, with printf's literals. */
+enum value_format {
+	VALUE_WHOLE,		/* a count; exact in a double up to 2^53 */
+	VALUE_2F,
+	VALUE_3F,
+	VALUE_6F,
+	VALUE_6G
+};
+
+/*
+ * The per-target families of /metrics, one row each: a value function
+ * says what a target's series is, or that it has none (a target never
+ * scraped has no duration). A row with a label has nlabels series a target,
+ * the label's values named by label_value, and its value function is
+ * given the label's index; one without is given the row's what, so that
+ * one function serves the families that read the same source.
+ */
+struct target_family {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	enum value_format format;
+	bool		(*value)(const struct target *, int, double *);
+	int		 what;
+	const char	*label;		/* NULL: one series a target */
+	int		 nlabels;
+	const char	*(*label_value)(int);
+};
+
+/* What a target's own status says of it. */
+enum status_value {
+	STATUS_UP,
+	STATUS_DURATION,	/* of the last scrape, once one was made */
+	STATUS_FORCED_GCS,	/* of a scraped heap target */
+	STATUS_TIME_TO_LIMIT,	/* when it has a limit and grows */
+	STATUS_SNAPSHOTS,
+	STATUS_LAST_SCRAPE	/* once one was made */
+};
+
+static bool
+value_status(const struct target *t, int what, double *v)
+{
+	switch (what) {
+	case STATUS_UP:
+		*v = target_health(t) == TARGET_UP;
+		return true;
+	case STATUS_DURATION:
+		*v = t->st.last_duration;
+		return t->st.last_scrape != 0;
+	case STATUS_FORCED_GCS:
+		*v = (double)t->st.forced_gcs;
+		return strcmp(config_target_kind(t->cfg), "heap") == 0 &&
+		    t->cfg->url != NULL;
+	case STATUS_TIME_TO_LIMIT:
+		*v = target_time_to_limit(t);
+		return *v >= 0;
+	case STATUS_SNAPSHOTS:
+		*v = (double)t->st.snapshots;
+		return true;
+	case STATUS_LAST_SCRAPE:
+	default:
+		*v = t->st.last_scrape / 1000.0;
+		return t->st.last_scrape != 0;
+	}
+}
+
+/* What the target's judge says: its window, its slope, its alert. */
+enum judged_value {
+	JUDGED_WINDOW,
+	JUDGED_RESTARTS,
+	JUDGED_GROWTH,		/* once two snapshots are judged */
+	JUDGED_FIRING,
+	JUDGED_PENDING
+};
+
+static bool
+value_judged(const struct target *t, int what, double *v)
+{
+	struct judge_view	jv;
+
+	judge_view(t->st.judge, &jv);
+	switch (what) {
+	case JUDGED_WINDOW:
+		*v = (double)jv.nwin;
+		return true;
+	case JUDGED_RESTARTS:
+		*v = jv.restarts;
+		return true;
+	case JUDGED_GROWTH:
+		*v = jv.per_second;
+		return jv.nwin >= 2;
+	case JUDGED_FIRING:
+		*v = jv.state == ALERT_FIRING;
+		return true;
+	case JUDGED_PENDING:
+	default:
+		*v = jv.state == ALERT_PENDING;
+		return true;
+	}
+}
+
+static bool
+value_scrapes(const struct target *t, int i, double *v)
+{
+	*v = (double)t->st.scrapes[i];
+	return true;
+}
+
+/* What the last profile's summary says, of a target of its kind. */
+enum latest_value {
+	LATEST_HEAP_BYTES,
+	LATEST_HEAP_OBJECTS,
+	LATEST_GOROUTINES
+};
+
+static bool
+value_latest(const struct target *t, int what, double *v)
+{
+	const struct summary	*s;
+
+	if ((s = target_latest(t)) == NULL ||
+	    strcmp(config_target_kind(t->cfg), what == LATEST_GOROUTINES ?
+	    "goroutine" : "heap") != 0)
+		return false;
+	*v = (double)(what == LATEST_HEAP_OBJECTS ? s->objects : s->total);
+	return true;
+}
+
+/* What the last GC of a target's gctrace said, once one was seen. */
+enum gc_value { GC_LIVE, GC_GOAL, GC_CYCLES, GC_PAUSE, GC_CPU };
+
+static bool
+value_gc(const struct target *t, int what, double *v)
+{
+	const struct target_status	*ts = &t->st;
+
+	switch (what) {
+	case GC_LIVE:
+		*v = (double)ts->last_gc.heap_live;
+		break;
+	case GC_GOAL:
+		*v = (double)ts->last_gc.goal;
+		break;
+	case GC_CYCLES:
+		*v = (double)ts->gc_cycles;
+		break;
+	case GC_PAUSE:
+		*v = ts->gc_pause;
+		break;
+	case GC_CPU:
+		*v = (double)ts->last_gc.cpu_percent / 100;
+		break;
+	}
+	return ts->gc_cycles > 0;
+}
+
+static const char *
+label_outcome(int i)
+{
+	return target_outcome_name((enum scrape_outcome)i);
+}
+
+static const char *
+label_gc_line(int i)
+{
+	return target_gc_line_name((enum gc_line)i);
+}
+
+static bool
+value_gc_lines(const struct target *t, int i, double *v)
+{
+	*v = (double)t->st.gc_lines[i];
+	return t->cfg->gctrace.source != GCTRACE_SRC_NONE;
+}
+
+static const struct target_family target_families[] = {
+	{ "heapwatch_target_up", "gauge",
+	  "Whether the last scrape of the target brought a profile.",
+	  VALUE_WHOLE, value_status, STATUS_UP, NULL, 1, NULL },
+	{ "heapwatch_scrapes_total", "counter",
+	  "Scrapes of the target, by result.",
+	  VALUE_WHOLE, value_scrapes, 0, "result", SCRAPE_NOUTCOMES,
+	  label_outcome },
+	{ "heapwatch_scrape_duration_seconds", "gauge",
+	  "How long the last scrape of the target took.",
+	  VALUE_6F, value_status, STATUS_DURATION, NULL, 1, NULL },
+	{ "heapwatch_heap_inuse_bytes", "gauge",
+	  "In-use heap of the target's last profile, as of its last GC.",
+	  VALUE_WHOLE, value_latest, LATEST_HEAP_BYTES, NULL, 1, NULL },
+	{ "heapwatch_heap_inuse_objects", "gauge",
+	  "In-use heap objects of the target's last profile.",
+	  VALUE_WHOLE, value_latest, LATEST_HEAP_OBJECTS, NULL, 1, NULL },
+	{ "heapwatch_goroutines", "gauge",
+	  "Goroutines in the target's last goroutine profile.",
+	  VALUE_WHOLE, value_latest, LATEST_GOROUTINES, NULL, 1, NULL },
+	{ "heapwatch_window_snapshots", "gauge",
+	  "Snapshots summarised in the target's window, in memory.",
+	  VALUE_WHOLE, value_judged, JUDGED_WINDOW, NULL, 1, NULL },
+	{ "heapwatch_restarts_total", "counter",
+	  "Restarts of the target seen, each a new baseline.",
+	  VALUE_WHOLE, value_judged, JUDGED_RESTARTS, NULL, 1, NULL },
+	{ "heapwatch_growth_per_second", "gauge",
+	  "How fast the target's in-use heap (or goroutines) grows over "
+	  "its window: the Theil-Sen slope.",
+	  VALUE_6G, value_judged, JUDGED_GROWTH, NULL, 1, NULL },
+	{ "heapwatch_forced_gcs_total", "counter",
+	  "Heap scrapes that asked the target for a GC first (?gc=1), as "
+	  "its force_gc says.",
+	  VALUE_WHOLE, value_status, STATUS_FORCED_GCS, NULL, 1, NULL },
+	{ "heapwatch_time_to_limit_seconds", "gauge",
+	  "When the target reaches its limit at the current rate; only for "
+	  "targets with a limit that grow.",
+	  VALUE_3F, value_status, STATUS_TIME_TO_LIMIT, NULL, 1, NULL },
+	{ "heapwatch_alert_firing", "gauge",
+	  "Whether the target's leak alert is firing.",
+	  VALUE_WHOLE, value_judged, JUDGED_FIRING, NULL, 1, NULL },
+	{ "heapwatch_alert_pending", "gauge",
+	  "Whether the target is growing, not yet for long enough to fire.",
+	  VALUE_WHOLE, value_judged, JUDGED_PENDING, NULL, 1, NULL },
+	{ "heapwatch_snapshots", "gauge",
+	  "Snapshots of the target in the store.",
+	  VALUE_WHOLE, value_status, STATUS_SNAPSHOTS, NULL, 1, NULL },
+	{ "heapwatch_last_scrape_timestamp_seconds", "gauge",
+	  "When the target was last scraped.",
+	  VALUE_3F, value_status, STATUS_LAST_SCRAPE, NULL, 1, NULL },
+	{ "heapwatch_gc_live_heap_bytes", "gauge",
+	  "Live heap after the target's last GC, from gctrace (MB as Go "
+	  "prints it, in bytes).",
+	  VALUE_WHOLE, value_gc, GC_LIVE, NULL, 1, NULL },
+	{ "heapwatch_gc_heap_goal_bytes", "gauge",
+	  "Heap size at which the target's next GC starts.",
+	  VALUE_WHOLE, value_gc, GC_GOAL, NULL, 1, NULL },
+	{ "heapwatch_gc_cycles_total", "counter",
+	  "GCs of the target seen in its gctrace since heapwatchd started.",
+	  VALUE_WHOLE, value_gc, GC_CYCLES, NULL, 1, NULL },
+	{ "heapwatch_gc_pause_seconds_total", "counter",
+	  "Stop-the-world time of those GCs: sweep and mark termination.",
+	  VALUE_6F, value_gc, GC_PAUSE, NULL, 1, NULL },
+	{ "heapwatch_gc_cpu_fraction", "gauge",
+	  "Share of the target's CPU spent in GC since it started, as its "
+	  "last GC says.",
+	  VALUE_2F, value_gc, GC_CPU, NULL, 1, NULL },
+	{ "heapwatch_gctrace_lines_total", "counter",
+	  "Lines read from the target's gctrace source, by what they were.",
+	  VALUE_WHOLE, value_gc_lines, 0, "result", GC_LINE_NRESULTS,
+	  label_gc_line },
+};
+
+static void
+target_metric_value(struct buf *b, enum value_format format, double v)
+{
+	switch (format) {
+	case VALUE_WHOLE:
+		buf_printf(b, " %.0f\n", v);
+		break;
+	case VALUE_2F:
+		buf_printf(b, " %.2f\n", v);
+		break;
+	case VALUE_3F:
+		buf_printf(b, " %.3f\n", v);
+		break;
+	case VALUE_6F:
+		buf_printf(b, " %.6f\n", v);
+		break;
+	case VALUE_6G:
+		buf_printf(b, " %.6g\n", v);
+		break;
+	}
+}
+
+/* Every per-target family, a row of target_families at a time. */
+void
+target_metrics(struct buf *b, const struct targets *list)
+{
+	const struct target_family	*f;
+	struct target			*t;
+	char				 extra[64];
+	double				 v;
+	size_t				 k;
+	int				 i;
+
+	for (k = 0; k < sizeof target_families / sizeof *target_families;
+	    k++) {
+		f = &target_families[k];
+		buf_family(b, f->name, f->type, f->help);
+		TAILQ_FOREACH(t, list, entry) {
+			for (i = 0; i < f->nlabels; i++) {
+				if (!f->value(t, f->label != NULL ? i : f->what,
+				    &v))
+					break;
+				if (f->label != NULL)
+					snprintf(extra, sizeof extra,
+					    "%s=\"%s\"", f->label,
+					    f->label_value(i));
+				buf_printf(b, "%s", f->name);
+				target_metric_labels(b, t, f->label != NULL ?
+				    extra : NULL);
+				target_metric_value(b, f->format, v);
+			}
+		}
+	}
 }
 
 struct target *
@@ -926,7 +1259,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
 	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = summary_names_add(t->st.judge->names,
+		s->fns[i].name = summary_names_add(judge_names(t->st.judge),
 		    summary_names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
@@ -1191,7 +1524,7 @@ target_wants_gc(const struct target *t)
 	case FORCE_GC_ON_SUSPICION:
 		break;
 	}
-	return j->state == ALERT_PENDING && (judge_repeats(j) ||
+	return judge_state(j) == ALERT_PENDING && (judge_repeats(j) ||
 	    judge_wants_gc(j, clock_real_ms()));
 }
 

@@ -21,6 +21,7 @@ struct judge;
 struct notifier;
 struct point;
 struct alert_site;
+struct buf;
 struct scrape;
 struct store;
 struct store_retention;
@@ -135,6 +136,12 @@ const char	*target_outcome_name(enum scrape_outcome);
  */
 double		 target_time_to_limit(const struct target *);
 const char	*target_severity(const struct target *);
+
+/*
+ * The per-target families of /metrics, every target's series of each:
+ * the daemon's own families and the notifier's are rendered beside them.
+ */
+void		 target_metrics(struct buf *, const struct targets *);
 
 /* The list of targets; struct target's link is its own. */
 struct target	*target_list_next(const struct target *);

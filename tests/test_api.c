@@ -2,8 +2,11 @@
  * The HTTP API on a real server on 127.0.0.1, with a state of its own
  * making: two targets from a real configuration and store, never scraped.
  * A child process asks with libcurl; the loop answers. Checked: the
- * routing (status and Allow of each path), that a reload goes through
- * the callback given to api_new(), and every metric family of /metrics.
+ * routing (the status of each path and method, the pages' and the API's
+ * answers to names and ids that are not there), that a reload goes
+ * through the callback given to api_new(), and that /metrics holds the
+ * daemon's families, the notifier's, the discovery's and the targets'
+ * (whose values tests/test_target.c checks).
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <libdeflate.h>
 
 #include "api.h"
+#include "buf.h"
 #include "conf.h"
 #include "daemon.h"
 #include "notifier.h"
@@ -33,7 +37,7 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	14
+#define NREQ	27
 #define BODY_MAX	(256 << 10)
 
 static const struct {
@@ -41,21 +45,34 @@ static const struct {
 	const char	*path;
 	const char	*header;	/* one more request header, or NULL */
 } reqs[NREQ] = {
-	{ "GET", "/-/healthy" },
-	{ "GET", "/-/ready" },
-	{ "POST", "/-/reload" },
-	{ "POST", "/-/reload" },
-	{ "GET", "/-/reload" },
-	{ "POST", "/metrics" },
-	{ "GET", "/metrics" },
-	{ "GET", "/api/v1/targets" },
-	{ "GET", "/api/v1/alerts" },
-	{ "GET", "/api/v1/targets/nope/snapshots" },
-	{ "GET", "/api/v1/targets/api/snapshots" },
-	{ "GET", "/nowhere" },
+	{ "GET", "/-/healthy", NULL },
+	{ "GET", "/-/ready", NULL },
+	{ "POST", "/-/reload", NULL },
+	{ "POST", "/-/reload", NULL },
+	{ "GET", "/-/reload", NULL },
+	{ "POST", "/metrics", NULL },
+	{ "GET", "/metrics", NULL },
+	{ "GET", "/api/v1/targets", NULL },
+	{ "GET", "/api/v1/alerts", NULL },
+	{ "GET", "/api/v1/targets/nope/snapshots", NULL },
+	{ "GET", "/api/v1/targets/api/snapshots", NULL },
+	{ "GET", "/nowhere", NULL },
 	/* Sent as is: curl would inflate it if it asked for gzip itself. */
 	{ "GET", "/metrics", "Accept-Encoding: gzip" },
 	{ "GET", "/metrics", "Accept-Encoding: gzip;q=0, identity" },
+	{ "HEAD", "/-/healthy", NULL },
+	{ "PUT", "/-/reload", NULL },
+	{ "DELETE", "/api/v1/targets", NULL },
+	{ "GET", "/", NULL },
+	{ "GET", "/targets/api", NULL },
+	{ "GET", "/targets/nope", NULL },
+	{ "GET", "/targets/api/nowhere", NULL },
+	{ "GET", "/targets/api/list", NULL },
+	{ "GET", "/targets/api/diff", NULL },
+	{ "GET", "/api/v1/targets/api/snapshots/1", NULL },
+	{ "GET", "/api/v1/targets/api/snapshots/%2e%2e", NULL },
+	{ "GET", "/api/v1/targets/api/evidence/...", NULL },
+	{ "GET", "/api/v1/targets/api/diff", NULL },
 };
 
 struct answer {
@@ -113,8 +130,11 @@ client(int port, const char *path)
 		    reqs[i].path);
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, reqs[i].method);
-		if (strcmp(reqs[i].method, "POST") == 0)
+		if (strcmp(reqs[i].method, "POST") == 0 ||
+		    strcmp(reqs[i].method, "PUT") == 0)
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		if (strcmp(reqs[i].method, "HEAD") == 0)
+			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
@@ -193,30 +213,12 @@ main(void)
 		{ "heapwatch_build_info", "gauge" },
 		{ "heapwatch_config_last_reload_successful", "gauge" },
 		{ "heapwatch_config_reloads_failed_total", "counter" },
-		{ "heapwatch_target_up", "gauge" },
-		{ "heapwatch_scrapes_total", "counter" },
-		{ "heapwatch_scrape_duration_seconds", "gauge" },
-		{ "heapwatch_heap_inuse_bytes", "gauge" },
-		{ "heapwatch_heap_inuse_objects", "gauge" },
-		{ "heapwatch_goroutines", "gauge" },
-		{ "heapwatch_window_snapshots", "gauge" },
-		{ "heapwatch_restarts_total", "counter" },
-		{ "heapwatch_growth_per_second", "gauge" },
-		{ "heapwatch_alert_firing", "gauge" },
-		{ "heapwatch_alert_pending", "gauge" },
-		{ "heapwatch_snapshots", "gauge" },
-		{ "heapwatch_last_scrape_timestamp_seconds", "gauge" },
-		{ "heapwatch_gc_live_heap_bytes", "gauge" },
-		{ "heapwatch_gc_heap_goal_bytes", "gauge" },
-		{ "heapwatch_gc_cycles_total", "counter" },
-		{ "heapwatch_gc_pause_seconds_total", "counter" },
-		{ "heapwatch_gc_cpu_fraction", "gauge" },
-		{ "heapwatch_gctrace_lines_total", "counter" },
 		{ "heapwatch_notifications_total", "counter" },
 		{ "heapwatch_notifications_queued", "gauge" },
 		{ "heapwatch_shards", "gauge" },
 		{ "heapwatch_discovered_targets", "gauge" },
 	};
+	struct buf		 tb = { NULL, 0, 0 };
 	struct daemon		 d;
 	struct api_state	 st;
 	struct targets		 targets = TAILQ_HEAD_INITIALIZER(targets);
@@ -294,10 +296,17 @@ main(void)
 	is_int(a[3].status, 500, "and 500 when it fails");
 	ok(strstr(a[3].body, "the file is broken") != NULL,
 	    "the failure says the callback's cause");
-	is_int(reloads, 2, "each POST /-/reload called the callback once");
+	is_int(a[15].status, 500, "PUT /-/reload goes to the callback too");
+	is_int(reloads, 3, "each POST or PUT /-/reload called the callback "
+	    "once");
 	is_int(a[4].status, 405, "GET /-/reload is 405");
 	is_int(a[5].status, 405, "POST /metrics is 405");
 	is_int(a[6].status, 200, "/metrics is 200");
+	/* Never scraped, the targets' series do not change meanwhile. */
+	target_metrics(&tb, &targets);
+	ok(tb.s != NULL && strstr(a[6].body, tb.s) != NULL,
+	    "/metrics holds every family of target_metrics() whole");
+	free(tb.s);
 	for (i = 0; i < sizeof families / sizeof *families; i++) {
 		snprintf(want, sizeof want, "# TYPE %s %s\n", families[i][0],
 		    families[i][1]);
@@ -336,6 +345,25 @@ main(void)
 	is_int(a[10].status, 200, "a known target's snapshots are 200");
 	is_str(a[10].body, "[]", "none yet");
 	is_int(a[11].status, 404, "an unknown path is 404");
+	is_int(a[14].status, 200, "HEAD /-/healthy is 200");
+	is_int(a[16].status, 405, "DELETE /api/v1/targets is 405");
+	ok(a[17].status == 200 && strstr(a[17].body, "2 targets") != NULL &&
+	    strstr(a[17].body, "href=\"/targets/jobs\"") != NULL,
+	    "/ is the overview of both targets");
+	ok(a[18].status == 200 && strstr(a[18].body, "<h1>api</h1>") != NULL,
+	    "/targets/api is the target's page");
+	is_int(a[19].status, 404, "/targets/nope is 404");
+	is_int(a[20].status, 404, "/targets/api/nowhere is 404");
+	ok(a[21].status == 400 && strstr(a[21].body, "fn=") != NULL,
+	    "/targets/api/list without fn= is 400, saying so");
+	is_int(a[22].status, 400, "/targets/api/diff with no snapshots is 400");
+	is_int(a[23].status, 404, "a well-formed snapshot id not stored: 404");
+	ok(a[24].status == 400 && strstr(a[24].body, "malformed") != NULL,
+	    "a malformed snapshot id is 400");
+	ok(a[25].status == 400 && strstr(a[25].body, "malformed") != NULL,
+	    "a malformed evidence id is 400");
+	ok(a[26].status == 404 && strstr(a[26].body, "two snapshots") != NULL,
+	    "/api/v1/targets/api/diff with no snapshots is 404, saying so");
 
 	for (i = 0; i < NREQ; i++)
 		free(a[i].body);

@@ -14,6 +14,16 @@
 
 #define MiB	(1024 * 1024)
 
+/* What the judge shows, as heapwatchd's pages and API read it. */
+static struct judge_view
+view(const struct judge *j)
+{
+	struct judge_view	v;
+
+	judge_view(j, &v);
+	return v;
+}
+
 /* A summary at second t of a heap of total bytes, `leak` of it in
  * main.leak, alloc bytes allocated since start. */
 static struct summary *
@@ -28,9 +38,9 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->alloc = alloc;
 	s->nfns = 2;
 	s->fns = calloc(2, sizeof *s->fns);
-	s->fns[0].name = summary_names_add(j->names, "main.leak");
+	s->fns[0].name = summary_names_add(judge_names(j), "main.leak");
 	s->fns[0].own = leak;
-	s->fns[1].name = summary_names_add(j->names, "main.steady");
+	s->fns[1].name = summary_names_add(judge_names(j), "main.steady");
 	s->fns[1].own = total - leak;
 	return s;
 }
@@ -61,18 +71,18 @@ gc_cadence(int gc_every, int *fired, bool *firing_at_end, int *wants,
 		if (judge_add(j, sum(j, t, heap, heap - 3 * MiB,
 		    (int64_t)(gc + 1) * 10 * MiB), &from)) {
 			changes++;
-			if (j->state == ALERT_FIRING && *fired == -1)
+			if (view(j).state == ALERT_FIRING && *fired == -1)
 				*fired = t;
 		}
 		/* A GC is asked for only to confirm a pending alert on a
 		 * profile older than a quarter of the window. */
 		if (judge_wants_gc(j, (int64_t)t * 1000) !=
-		    (j->state == ALERT_PENDING && t - gc >= 3))
+		    (view(j).state == ALERT_PENDING && t - gc >= 3))
 			*wrong_gc += 1;
 		if (judge_wants_gc(j, (int64_t)t * 1000))
 			*wants += 1;
 	}
-	*firing_at_end = j->state == ALERT_FIRING;
+	*firing_at_end = view(j).state == ALERT_FIRING;
 	judge_free(j);
 	return changes;
 }
@@ -149,28 +159,30 @@ test_live(void)
 		    (MiB / 2) / 1000;
 		live = 50 * MiB + leak + (int64_t)(i % 16) * 40 * MiB / 16;
 		if (judge_add_gc(j, t, gc, (double)t / 1000, live, &from)) {
-			if (j->state == ALERT_FIRING && firing == -1)
+			if (view(j).state == ALERT_FIRING && firing == -1)
 				firing = i / 4;
-			if (j->state == ALERT_INACTIVE && from == ALERT_FIRING)
+			if (view(j).state == ALERT_INACTIVE &&
+			    from == ALERT_FIRING)
 				resolved = i / 4;
 		}
 		/* gctrace=2 prints each GC twice: the repeat is ignored. */
-		n = j->ngc;
-		v = j->gc[n - 1].v;
+		n = view(j).ngc;
+		v = view(j).gc[n - 1].v;
 		if (judge_add_gc(j, t + 1, gc, (double)t / 1000, 1,
-		    &from) || j->ngc != n || j->gc[n - 1].v != v)
+		    &from) || view(j).ngc != n || view(j).gc[n - 1].v != v)
 			repeats++;
 		gc++;
 		if (i == 200) {
-			ok(j->state == ALERT_FIRING,
+			ok(view(j).state == ALERT_FIRING,
 			    "the live heap alone fires while it leaks");
 			ok(strcmp(judge_signals(j), "live heap") == 0,
 			    "signals: %s", judge_signals(j));
-			ok(j->growth >= 8 * MiB && j->growth <= 12 * MiB,
+			ok(view(j).growth >= 8 * MiB &&
+			    view(j).growth <= 12 * MiB,
 			    "growth over the window: %lld",
-			    (long long)j->growth);
-			ok(j->ngc <= JUDGE_GC_BUCKETS + 1,
-			    "%zu live heap points kept", j->ngc);
+			    (long long)view(j).growth);
+			ok(view(j).ngc <= JUDGE_GC_BUCKETS + 1,
+			    "%zu live heap points kept", view(j).ngc);
 		}
 	}
 	is_int(repeats, 0, "a GC's repeat (gctrace=2) changes nothing");
@@ -181,8 +193,8 @@ test_live(void)
 
 	/* The service restarts: GC numbers start again. */
 	judge_add_gc(j, 100000, 1, 0.1, 10 * MiB, &from);
-	is_int(j->gc_restarts, 1, "a GC number going back is a restart");
-	is_int(j->ngc, 1, "and the live heap starts again");
+	is_int(view(j).gc_restarts, 1, "a GC number going back is a restart");
+	is_int(view(j).ngc, 1, "and the live heap starts again");
 	judge_free(j);
 
 	/*
@@ -193,11 +205,11 @@ test_live(void)
 	for (i = 0; i < 40; i++)
 		judge_add(j, sum(j, i, 50 * MiB + (int64_t)i * MiB, 0,
 		    100 * MiB + (int64_t)i * MiB), &from);
-	ok(j->state == ALERT_FIRING, "the profiles fire");
+	ok(view(j).state == ALERT_FIRING, "the profiles fire");
 	for (i = 0, gc = 1; i < 400; i++, gc++)
 		judge_add_gc(j, 40000 + (int64_t)i * 250, gc,
 		    (double)i / 4, 60 * MiB, &from);
-	ok(j->state == ALERT_INACTIVE && !j->total_growing,
+	ok(view(j).state == ALERT_INACTIVE && !view(j).total_growing,
 	    "scrapes gone and the live heap flat, it resolves");
 	judge_free(j);
 
@@ -207,7 +219,7 @@ test_live(void)
 		t = (int64_t)i * 250;
 		judge_add_gc(j, t, gc, (double)t / 1000, 50 * MiB +
 		    (int64_t)(i % 16) * 40 * MiB / 16, &from);
-		if (j->state != ALERT_INACTIVE)
+		if (view(j).state != ALERT_INACTIVE)
 			break;
 	}
 	is_int(i, 400, "a sawtooth without a leak never goes pending");
@@ -292,9 +304,10 @@ test_slowing_leak(void)
 		    30 * MiB + (int64_t)(t - 60) * 3 * MiB / 10;
 		judge_add(j, sum(j, t, 40 * MiB + leak, leak,
 		    (int64_t)(t + 1) * 8 * MiB), &from);
-		if (j->state == ALERT_FIRING && fired == -1)
+		if (view(j).state == ALERT_FIRING && fired == -1)
 			fired = t;
-		if (fired != -1 && j->state != ALERT_FIRING && resolved == -1)
+		if (fired != -1 && view(j).state != ALERT_FIRING &&
+		    resolved == -1)
 			resolved = t;
 	}
 	ok(fired != -1 && fired < 60, "a leak fires (at %d s)", fired);
@@ -329,8 +342,8 @@ test_shapes(void)
 		v = 40 * MiB + (int64_t)(600.0 * MiB * (1 - exp(-t / 80.0)));
 		judge_add(j, sum(j, t, v, v - 40 * MiB, (int64_t)(t + 1) * MiB),
 		    &from);
-		firings += j->state == ALERT_FIRING;
-		pending += j->state == ALERT_PENDING;
+		firings += view(j).state == ALERT_FIRING;
+		pending += view(j).state == ALERT_PENDING;
 	}
 	ok(firings == 0 && pending > 0, "a cache warming up: pending while "
 	    "young (%d s), never firing (%d s)", pending, firings);
@@ -348,12 +361,12 @@ test_shapes(void)
 		alloc += (int64_t)(10 * MiB * tr);
 		v = 40 * MiB + (int64_t)(60 * MiB * tr);
 		judge_add(j, sum(j, t, v, 0, alloc), &from);
-		firings += j->state != ALERT_INACTIVE;
+		firings += view(j).state != ALERT_INACTIVE;
 	}
 	ok(firings == 0, "a pool following the traffic never goes pending "
 	    "(%d s)", firings);
-	ok(j->traffic || j->state == ALERT_INACTIVE, "... it follows the "
-	    "traffic");
+	ok(view(j).traffic || view(j).state == ALERT_INACTIVE,
+	    "... it follows the traffic");
 	judge_free(j);
 
 	j = judge_new(&p);
@@ -365,13 +378,14 @@ test_shapes(void)
 		v = 40 * MiB + (int64_t)(60 * MiB * tr) + (int64_t)t * MiB / 2;
 		judge_add(j, sum(j, t, v, (int64_t)t * MiB / 2, alloc), &from);
 		if (t == 59)
-			ok(j->state == ALERT_FIRING, "a leak from the start: "
-			    "firing before the traffic rises (%s)",
-			    judge_state_name(j->state));
+			ok(view(j).state == ALERT_FIRING,
+			    "a leak from the start: firing before the "
+			    "traffic rises (%s)",
+			    judge_state_name(view(j).state));
 		if (t == 120)
-			ok(j->state == ALERT_FIRING && j->traffic, "... and "
-			    "still while the traffic rises (%s, %s)",
-			    judge_state_name(j->state), j->traffic ?
+			ok(view(j).state == ALERT_FIRING && view(j).traffic,
+			    "... and still while the traffic rises (%s, %s)",
+			    judge_state_name(view(j).state), view(j).traffic ?
 			    "follows the traffic" : "grows");
 	}
 	judge_free(j);
@@ -386,18 +400,19 @@ test_shapes(void)
 		v = 40 * MiB + (int64_t)t * MiB / 20;
 		if (judge_add(j, sum(j, t, v, v - 40 * MiB,
 		    (int64_t)(t + 1) * MiB), &from) &&
-		    j->state == ALERT_FIRING && fired == -1)
+		    view(j).state == ALERT_FIRING && fired == -1)
 			fired = t;
 	}
-	ok(fired >= 240 && fired <= 300 && j->state == ALERT_FIRING,
+	ok(fired >= 240 && fired <= 300 && view(j).state == ALERT_FIRING,
 	    "a slow leak fires by the slow horizon (at %d s)", fired);
 	ok(strcmp(judge_horizon(j), "slow") == 0 &&
 	    judge_horizon_ms(j) == 960000, "... which the alert names (%s)",
 	    judge_horizon(j));
-	ok(j->growth >= 40 * MiB && j->growth <= 56 * MiB,
-	    "... with the growth over it: %lld", (long long)j->growth);
-	ok(j->ntop >= 1 && strcmp(summary_names_get(j->names, j->top[0].name),
-	    "main.leak") == 0, "... naming the leaking function first");
+	ok(view(j).growth >= 40 * MiB && view(j).growth <= 56 * MiB,
+	    "... with the growth over it: %lld", (long long)view(j).growth);
+	ok(view(j).ntop >= 1 && strcmp(summary_names_get(view(j).names,
+	    view(j).top[0].name), "main.leak") == 0,
+	    "... naming the leaking function first");
 	/*
 	 * Its time to limit is the slow horizon's rate: 0.05 MiB/s from
 	 * about 85 MiB reaches 185 MiB in 2,000 s. The fast window, which
@@ -436,26 +451,33 @@ main(void)
 		leak = (int64_t)(t < 60 ? t : 60) * MiB / 2;
 		if (judge_add(j, sum(j, t, 50 * MiB + leak, leak,
 		    100 * MiB + (int64_t)t * MiB), &from)) {
-			if (j->state == ALERT_PENDING && pending == -1)
+			if (view(j).state == ALERT_PENDING && pending == -1)
 				pending = t;
-			if (j->state == ALERT_FIRING && firing == -1)
+			if (view(j).state == ALERT_FIRING && firing == -1)
 				firing = t;
-			if (j->state == ALERT_INACTIVE && from == ALERT_FIRING)
+			if (view(j).state == ALERT_INACTIVE &&
+			    from == ALERT_FIRING)
 				resolved = t;
 		}
-		seen[t] = j->state;
+		seen[t] = view(j).state;
 		if (t == 40) {
-			ok(j->state == ALERT_FIRING, "firing while it leaks");
-			ok(j->ntop >= 1 && strcmp(summary_names_get(j->names,
-			    j->top[0].name), "main.leak") == 0,
+			ok(view(j).state == ALERT_FIRING,
+			    "firing while it leaks");
+			ok(view(j).ntop >= 1 &&
+			    strcmp(summary_names_get(view(j).names,
+			    view(j).top[0].name), "main.leak") == 0,
 			    "the leaking function is named first");
-			ok(j->top[0].growing, "... and its own test says it grows");
+			ok(view(j).top[0].growing,
+			    "... and its own test says it grows");
 			ok(strcmp(judge_signals(j), "total, function") == 0,
 			    "signals: %s", judge_signals(j));
-			ok(j->growth >= 9 * MiB && j->growth <= 11 * MiB,
-			    "growth over the window: %lld", (long long)j->growth);
-			ok(j->per_second > 0.45 * MiB && j->per_second <
-			    0.55 * MiB, "slope %.0f per second", j->per_second);
+			ok(view(j).growth >= 9 * MiB &&
+			    view(j).growth <= 11 * MiB,
+			    "growth over the window: %lld",
+			    (long long)view(j).growth);
+			ok(view(j).per_second > 0.45 * MiB &&
+			    view(j).per_second < 0.55 * MiB,
+			    "slope %.0f per second", view(j).per_second);
 		}
 	}
 	ok(pending >= 18 && pending <= 21, "pending once the window is "
@@ -468,13 +490,14 @@ main(void)
 	ok(resolved > 60 && resolved <= 76, "resolved within half a window "
 	    "and half of for of the growth stopping (%d s)", resolved);
 	ok(seen[99] == ALERT_INACTIVE, "inactive after");
-	ok(j->nwin <= 22, "the window keeps %zu summaries", j->nwin);
+	ok(view(j).nwin <= 22, "the window keeps %zu summaries", view(j).nwin);
 
 	/* A restart: allocations since start shrink; the window restarts. */
 	judge_add(j, sum(j, 100, 10 * MiB, 0, MiB), &from);
-	is_int(j->restarts, 1, "a restart is seen");
-	ok(j->state == ALERT_INACTIVE, "and nothing stays pending or firing");
-	is_int(j->nwin, 1, "and the window starts again");
+	is_int(view(j).restarts, 1, "a restart is seen");
+	ok(view(j).state == ALERT_INACTIVE,
+	    "and nothing stays pending or firing");
+	is_int(view(j).nwin, 1, "and the window starts again");
 	/* Profiles going back in time too. */
 	{
 		struct summary *s = sum(j, 101, 10 * MiB, 0, 2 * MiB);
@@ -482,7 +505,7 @@ main(void)
 		s->profile_ns = 1;
 		judge_add(j, s, &from);
 	}
-	is_int(j->restarts, 2, "a profile back in time is a restart");
+	is_int(view(j).restarts, 2, "a profile back in time is a restart");
 	judge_free(j);
 
 	/* for 0 fires at once. */
@@ -491,7 +514,8 @@ main(void)
 	for (t = 0; t < 25; t++)
 		judge_add(j, sum(j, t, 50 * MiB + (int64_t)t * MiB, 0,
 		    100 * MiB + (int64_t)t * MiB), &from);
-	ok(j->state == ALERT_FIRING, "with for 0 it fires as soon as it grows");
+	ok(view(j).state == ALERT_FIRING,
+	    "with for 0 it fires as soon as it grows");
 	judge_free(j);
 
 	test_live();
