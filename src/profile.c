@@ -61,7 +61,7 @@ profile_read_file(const char *path, size_t max, void **data, size_t *len,
 		return -1;
 	}
 	cap = (size_t)sb.st_size + 1;
-	buf = xmalloc(cap);
+	buf = xmalloc_populate(xmalloc(cap), (size_t)sb.st_size);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
