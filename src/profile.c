@@ -503,11 +503,15 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	ps->lab = xmalloc_huge(n[2], sizeof *ps->lab);
 	ps->caplab = n[2];
 	if (nsamples + 2 > raw->capsamples) {
+		/* Written whole, and faulted in 4 KiB at a time otherwise:
+		 * 150 faults for 75,000 samples. */
 		raw->capsamples = nsamples + 2;
-		raw->stack_off = xreallocarray(raw->stack_off,
-		    raw->capsamples, sizeof *raw->stack_off);
-		raw->label_off = xreallocarray(raw->label_off,
-		    raw->capsamples, sizeof *raw->label_off);
+		free(raw->stack_off);
+		raw->stack_off = xmalloc_huge(raw->capsamples,
+		    sizeof *raw->stack_off);
+		free(raw->label_off);
+		raw->label_off = xmalloc_huge(raw->capsamples,
+		    sizeof *raw->label_off);
 		raw->stack_off[0] = raw->label_off[0] = 0;
 	}
 }
