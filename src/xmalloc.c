@@ -104,6 +104,7 @@ xmalloc_tune(void)
 
 #define XMALLOC_HUGE_PAGE	((size_t)2 << 20)
 #define XMALLOC_PAGE		((size_t)4096)
+#define XMALLOC_POPULATE_MIN	((size_t)64 << 10)
 
 /*
  * Map in at once the whole pages of a block of bytes that is about to be
@@ -121,6 +122,9 @@ xmalloc_populate(void *p, size_t bytes)
 #ifdef MADV_POPULATE_WRITE
 	uintptr_t	start, end;
 
+	/* A few pages are not worth a system call. */
+	if (bytes < XMALLOC_POPULATE_MIN)
+		return p;
 	start = ((uintptr_t)p + XMALLOC_PAGE - 1) & ~(XMALLOC_PAGE - 1);
 	end = ((uintptr_t)p + bytes) & ~(XMALLOC_PAGE - 1);
 	if (end > start)
