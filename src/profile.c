@@ -472,24 +472,26 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	 * The tables too: doubled as they grew, the locations, lines and
 	 * strings of genprof's profile (39,000 locations) were copied by
 	 * realloc over and over, an eighth of `heapwatch diff`'s page faults.
-	 * A location has one line mostly; more grow that table.
+	 * A location has one line mostly; more grow that table. Written
+	 * whole, they are mapped in at once as the samples' arrays are: they
+	 * took 1,350 of the 2,100 faults left to that diff.
 	 */
 	if (nmsg[4] > 0) {
 		free(raw->locs);
-		raw->locs = xreallocarray(NULL, nmsg[4], sizeof *raw->locs);
+		raw->locs = xmalloc_huge(nmsg[4], sizeof *raw->locs);
 		raw->caplocs = nmsg[4];
 		free(raw->lines);
-		raw->lines = xreallocarray(NULL, nmsg[4], sizeof *raw->lines);
+		raw->lines = xmalloc_huge(nmsg[4], sizeof *raw->lines);
 		raw->caplines = nmsg[4];
 	}
 	if (nmsg[5] > 0) {
 		free(raw->funcs);
-		raw->funcs = xreallocarray(NULL, nmsg[5], sizeof *raw->funcs);
+		raw->funcs = xmalloc_huge(nmsg[5], sizeof *raw->funcs);
 		raw->capfuncs = nmsg[5];
 	}
 	if (nmsg[6] > 0) {
 		free(raw->strs);
-		raw->strs = xreallocarray(NULL, nmsg[6], sizeof *raw->strs);
+		raw->strs = xmalloc_huge(nmsg[6], sizeof *raw->strs);
 		raw->capstrs = nmsg[6];
 	}
 	/* Sized before any sample is read: nothing to keep. */
