@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # What heapwatchd costs at scale (figures, not a test): N targets, each
 # serving a ~150 KB heap profile (bench/genprof: 3,000 samples of a program
-# of 400 functions) from one local server, scraped every 10 s. For each N
-# it prints, over a steady minute (STEADY seconds) after a warm-up that
-# has every target scraped and retention at work (WARMUP seconds):
+# of 400 functions) from one local server, scraped every INTERVAL seconds
+# (10). For each N it prints, over a steady minute (STEADY seconds) after a
+# warm-up that has every target scraped and retention at work (WARMUP
+# seconds, by default four and a half intervals):
 #
 #   - the daemon's CPU time per scraped profile, against what zlib alone
 #     needs to gunzip that profile (bench/zcat2.c on it 500 times);
-#   - its peak RSS (VmHWM) and RSS at the end;
-#   - /metrics under wrk (2 threads, 16 connections, 15 s): requests per
+#   - its peak RSS (VmHWM) and RSS at the end, and that RSS a target;
+#   - /metrics under wrk (2 threads, 8 connections, 15 s), as text and
+#     gzipped (Accept-Encoding: gzip, as Prometheus asks): requests per
 #     second and the latency percentiles wrk prints, p99 among them.
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
+#   INTERVAL=30 bench/scale.sh _build/plain 10000
 #
 # Needs go, wrk and jq. Writes under _build/bench-scale (the stores take
 # N x 5 profiles of disk each).
@@ -22,6 +25,8 @@ shift || true
 sizes=${*:-100 1000 5000}
 work=$top/_build/bench-scale
 steady=${STEADY:-60}
+interval=${INTERVAL:-10}
+warmup=${WARMUP:-$((interval * 9 / 2))}
 rm -rf "$work"
 mkdir -p "$work"
 export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
@@ -73,7 +78,8 @@ listen: 127.0.0.1:$port
 storage:
   path: $work/store-$n
   retention: {snapshots: 4}
-defaults: {interval: 10s, timeout: 5s, window: 30s, for: 20s}
+defaults: {interval: ${interval}s, timeout: 5s, window: $((interval * 3))s,
+  for: $((interval * 2))s}
 targets:
 YAML
 		for i in $(seq 1 "$n"); do
@@ -87,7 +93,7 @@ YAML
 	pids+=($hwd)
 	# Every target is scraped once within its first interval; after
 	# four more, retention removes a snapshot at each scrape.
-	sleep "${WARMUP:-45}"
+	sleep "$warmup"
 	c0=$(cpu_ticks "$hwd")
 	s0=$(scrapes)
 	t0=$(date +%s.%N)
@@ -95,8 +101,10 @@ YAML
 	c1=$(cpu_ticks "$hwd")
 	s1=$(scrapes)
 	t1=$(date +%s.%N)
-	wrk -t2 -c16 -d15s --latency "http://127.0.0.1:$port/metrics" \
+	wrk -t2 -c8 -d15s --latency "http://127.0.0.1:$port/metrics" \
 	    >"$work/wrk-$n.txt" 2>&1
+	wrk -t2 -c8 -d15s --latency -H 'Accept-Encoding: gzip' \
+	    "http://127.0.0.1:$port/metrics" >"$work/wrkgz-$n.txt" 2>&1
 	cpu_ms=$(echo "($c1 - $c0) * 1000 / $ticks" | bc -l)
 	per_us=$(echo "$cpu_ms * 1000 / ($s1 - $s0)" | bc -l)
 	printf '\n%d targets: %d scrapes in %.0f s; daemon CPU %.0f ms (%.1f%% of a core)\n' \
@@ -104,15 +112,20 @@ YAML
 	    "$(echo "$cpu_ms / 10 / ($t1 - $t0)" | bc -l)"
 	printf '  CPU per scraped profile %.0f us = %.2f x zlib gunzip\n' \
 	    "$per_us" "$(echo "$per_us / $zlib_us" | bc -l)"
-	printf '  peak RSS %.1f MiB, RSS now %.1f MiB\n' \
+	printf '  peak RSS %.1f MiB, RSS now %.1f MiB: %.1f KB a target\n' \
 	    "$(echo "$(status_kib "$hwd" VmHWM) / 1024" | bc -l)" \
-	    "$(echo "$(status_kib "$hwd" VmRSS) / 1024" | bc -l)"
-	printf '  /metrics %d bytes; wrk: %s req/s, latency %s\n' \
-	    "$(curl -fs "http://127.0.0.1:$port/metrics" | wc -c)" \
-	    "$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-$n.txt")" \
-	    "$(awk '/^ +(50|90|99)%/ {printf "p%s %s ", $1, $2}' \
-	    "$work/wrk-$n.txt" | sed 's/%//g')"
-	grep -h "Socket errors\|Non-2xx" "$work/wrk-$n.txt" || true
+	    "$(echo "$(status_kib "$hwd" VmRSS) / 1024" | bc -l)" \
+	    "$(echo "$(status_kib "$hwd" VmRSS) * 1.024 / $n" | bc -l)"
+	for w in wrk wrkgz; do
+		printf '  /metrics %s %d bytes; wrk: %s req/s, latency %s\n' \
+		    "$([ $w = wrk ] && echo text || echo gzipped)" \
+		    "$(curl -fs -H "Accept-Encoding: $([ $w = wrk ] ||
+		    echo gzip)" "http://127.0.0.1:$port/metrics" | wc -c)" \
+		    "$(awk '/^Requests\/sec/ {print $2}' "$work/$w-$n.txt")" \
+		    "$(awk '/^ +(50|90|99)%/ {printf "p%s %s ", $1, $2}' \
+		    "$work/$w-$n.txt" | sed 's/%//g')"
+		grep -h "Socket errors\|Non-2xx" "$work/$w-$n.txt" || true
+	done
 	kill "$hwd"
 	wait "$hwd" 2>/dev/null || true
 done

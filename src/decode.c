@@ -225,6 +225,15 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 {
 	struct decode_job	*j;
 
+	/*
+	 * A body was received into room for some growth (an eighth and 4
+	 * KiB more than the last one); it may wait here behind thousands of
+	 * others when the workers fall behind, and the room would wait with
+	 * it: 22 KB of 168 KB a target's profile. Giving it back splits the
+	 * block, without a copy.
+	 */
+	if (len > 0)
+		body = xreallocarray(body, len, 1);
 	j = xcalloc(1, sizeof *j);
 	j->d = d;
 	j->body = body;

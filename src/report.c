@@ -425,7 +425,14 @@ acc_diff(struct acc *a, const struct profile *base, const struct profile *cur,
 	uint64_t	 total = 0;
 	uint32_t	 i;
 
+	/*
+	 * Most samples of two profiles of a service merge: room for those of
+	 * the current one and a quarter more, made at once rather than by
+	 * doubling, which copied the array and faulted in each copy.
+	 */
 	memset(&m, 0, sizeof m);
+	m.capms = cur->nsamples + base->nsamples / 4 + 1;
+	m.ms = xmalloc_huge(m.capms, sizeof *m.ms);
 	hash_set_init(&m.set, cur->nsamples + base->nsamples / 4);
 	merger_add(&m, cur, idx, 1);
 	merger_add(&m, base, idx, -1);

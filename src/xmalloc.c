@@ -103,6 +103,40 @@ xmalloc_tune(void)
 }
 
 #define XMALLOC_HUGE_PAGE	((size_t)2 << 20)
+#define XMALLOC_PAGE		((size_t)4096)
+#define XMALLOC_POPULATE_MIN	((size_t)256 << 10)
+
+/*
+ * Map in at once the whole pages of a block of bytes that is about to be
+ * written whole, and return it. Written a page at a time, fresh memory
+ * takes a fault each 4 KiB, and in a virtual machine a fault costs
+ * several microseconds beside the page's clearing: the faults of decoding
+ * a profile of 75,000 deep stacks took a third of `heapwatch diff`'s time
+ * (2,560 faults, against 630 for gunzip). MADV_POPULATE_WRITE (Linux 5.14)
+ * maps them in one call; pages already there cost a look, and an older
+ * kernel refuses it, which changes nothing.
+ */
+void *
+xmalloc_populate(void *p, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t	start, end;
+
+	/*
+	 * A few pages are not worth a system call, and neither, mostly, are
+	 * the blocks heapwatchd decodes its profiles of a few hundred KB
+	 * into, which the allocator hands out again and again: the call took
+	 * 3% of its CPU with a threshold of 64 KiB, for pages all there.
+	 */
+	if (bytes < XMALLOC_POPULATE_MIN)
+		return p;
+	start = ((uintptr_t)p + XMALLOC_PAGE - 1) & ~(XMALLOC_PAGE - 1);
+	end = ((uintptr_t)p + bytes) & ~(XMALLOC_PAGE - 1);
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#endif
+	return p;
+}
 
 /*
  * A block of n elements of size bytes that is freed with free(), on huge
@@ -117,9 +151,10 @@ xmalloc_huge(size_t n, size_t size)
 	void	*p;
 	size_t	 bytes, whole;
 
-	if (n == 0 || size > SIZE_MAX / n ||
-	    (bytes = n * size) < XMALLOC_HUGE_PAGE / 2)
+	if (n == 0 || size > SIZE_MAX / n)
 		return xreallocarray(NULL, n, size);
+	if ((bytes = n * size) < XMALLOC_HUGE_PAGE / 2)
+		return xmalloc_populate(xreallocarray(NULL, n, size), bytes);
 	/*
 	 * Whole huge pages where that wastes an eighth at most: the values
 	 * of genprof's profile (1.9 MB) took 470 faults of 4 KiB, a tenth of
@@ -130,12 +165,12 @@ xmalloc_huge(size_t n, size_t size)
 	if (whole - bytes <= bytes / 8)
 		bytes = whole;
 	else if (bytes < XMALLOC_HUGE_PAGE)
-		return xreallocarray(NULL, n, size);
+		return xmalloc_populate(xreallocarray(NULL, n, size), bytes);
 	if (posix_memalign(&p, XMALLOC_HUGE_PAGE, bytes) != 0)
 		fatalx("posix_memalign: out of memory");
 #ifdef MADV_HUGEPAGE
 	/* A hint: without it, the block is made of small pages. */
 	(void)madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);
 #endif
-	return p;
+	return xmalloc_populate(p, bytes);
 }

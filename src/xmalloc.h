@@ -13,6 +13,8 @@ int xasprintf(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* On huge pages where it is large enough; freed with free(). */
 void *xmalloc_huge(size_t, size_t);
+/* Map in the pages of a block about to be written whole; returns it. */
+void *xmalloc_populate(void *, size_t);
 void xmalloc_tune(void);
 
 #endif
