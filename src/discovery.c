@@ -234,19 +234,20 @@ discovery_target_clear(struct sd_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Append the targets of one group to *out; false once reported. */
+/*
+ * A group's keys: its list of targets (*list) and its labels (*labels,
+ * NULL when it has none); false once reported.
+ */
 static bool
-parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
-    size_t *nout)
+group_keys(struct yamlx *y, yaml_node_t *map, yaml_node_t **list,
+    yaml_node_t **labels)
 {
 	struct yamlx_pairs	 w;
-	yaml_node_t		*k, *list = NULL, *labels = NULL, *v;
-	yaml_node_item_t	*it;
-	struct sd_target	 g, *t;
-	const char		*key, *addr, *why;
+	yaml_node_t		*k, *v;
+	const char		*key;
 	bool			 good = true;
-	size_t			 i, n;
 
+	*list = *labels = NULL;
 	if (map->type != YAML_MAPPING_NODE) {
 		yamlx_error(y, map, "expected a map with targets and labels, "
 		    "not %s", yamlx_kind(map));
@@ -256,9 +257,9 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 	while (yamlx_pairs_next(y, map, &w, &k, &v)) {
 		key = yamlx_text(k);
 		if (strcmp(key, "targets") == 0)
-			list = v;
+			*list = v;
 		else if (strcmp(key, "labels") == 0)
-			labels = v;
+			*labels = v;
 		else {
 			yamlx_error(y, k, "unknown key \"%s\"", key);
 			good = false;
@@ -266,15 +267,55 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 	}
 	if (!good || w.bad)
 		return false;
-	if (list == NULL) {
+	if (*list == NULL) {
 		yamlx_error(y, map, "missing key \"targets\"");
 		return false;
 	}
-	if (list->type != YAML_SEQUENCE_NODE) {
-		yamlx_error(y, list, "targets: expected a list of HOST:PORT, "
-		    "not %s", yamlx_kind(list));
+	if ((*list)->type != YAML_SEQUENCE_NODE) {
+		yamlx_error(y, *list, "targets: expected a list of HOST:PORT, "
+		    "not %s", yamlx_kind(*list));
 		return false;
 	}
+	return true;
+}
+
+/* A target at addr with its group's name, scheme, path and labels. */
+static void
+group_target(struct sd_target *t, const struct sd_target *g, const char *addr)
+{
+	size_t	i;
+
+	memset(t, 0, sizeof *t);
+	t->address = xstrdup(addr);
+	t->name = g->name != NULL ? xstrdup(g->name) : address_name(addr);
+	if (g->scheme != NULL)
+		t->scheme = xstrdup(g->scheme);
+	if (g->path != NULL)
+		t->path = xstrdup(g->path);
+	if (g->nlabels > 0) {
+		t->labels = xcalloc(g->nlabels, sizeof *t->labels);
+		for (i = 0; i < g->nlabels; i++) {
+			t->labels[i].name = xstrdup(g->labels[i].name);
+			t->labels[i].value = xstrdup(g->labels[i].value);
+		}
+		t->nlabels = g->nlabels;
+	}
+}
+
+/* Append the targets of one group to *out; false once reported. */
+static bool
+parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
+    size_t *nout)
+{
+	yaml_node_t		*list, *labels, *v;
+	yaml_node_item_t	*it;
+	struct sd_target	 g, *t;
+	const char		*addr, *why;
+	bool			 good = true;
+	size_t			 n;
+
+	if (!group_keys(y, map, &list, &labels))
+		return false;
 	memset(&g, 0, sizeof g);
 	if (labels != NULL && !parse_labels(y, labels, &g)) {
 		discovery_target_clear(&g);
@@ -296,26 +337,11 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 			continue;
 		}
 		t = &(*out)[(*nout)++];
-		memset(t, 0, sizeof *t);
-		t->address = xstrdup(addr);
-		t->name = g.name != NULL ? xstrdup(g.name) : address_name(addr);
+		group_target(t, &g, addr);
 		if ((why = config_name_problem(t->name)) != NULL) {
 			yamlx_error(y, v, "target \"%s\": its name \"%s\": %s",
 			    addr, t->name, why);
 			good = false;
-		}
-		if (g.scheme != NULL)
-			t->scheme = xstrdup(g.scheme);
-		if (g.path != NULL)
-			t->path = xstrdup(g.path);
-		if (g.nlabels > 0) {
-			t->labels = xcalloc(g.nlabels, sizeof *t->labels);
-			for (i = 0; i < g.nlabels; i++) {
-				t->labels[i].name = xstrdup(g.labels[i].name);
-				t->labels[i].value =
-				    xstrdup(g.labels[i].value);
-			}
-			t->nlabels = g.nlabels;
 		}
 	}
 	discovery_target_clear(&g);

@@ -696,46 +696,26 @@ list_group(struct list *l, const struct lnodes *ns, const uint32_t *ids,
 	free(g);
 }
 
-struct list *
-list_make(const struct profile *base, const struct profile *cur, int idx,
-    int64_t total, const struct list_options *o, char **cause)
+/*
+ * Each line of each location: the node it is (slotnode[line] - 1), if its
+ * function matches re; 0 when it does not.
+ */
+static void
+list_nodes(const struct symtab *st, regex_t *re, struct lnodes *ns,
+    uint32_t *slotnode)
 {
-	const struct symtab	*st = cur->st;
 	const struct sym_loc	*locs = symtab_locs(st), *loc;
 	const struct sym_line	*lines = symtab_lines(st), *ln;
 	const struct sym_func	*f;
 	const struct sym_mapping *m;
-	struct sort_ctx		 sc;
-	struct lnodes		 ns;
-	struct lnode		 key, *nd;
-	struct list		*l = NULL;
-	regex_t			 re;
-	uint32_t		*slotnode, *ids = NULL, i, j, k, nlocs, stamp = 0;
+	struct lnode		 key;
+	uint32_t		 i, j, k, nlocs;
 	uint8_t			*match;
-	const char		*file;
-	char			*search = NULL;
-	size_t			 n = 0;
 	bool			 match_none;
 
-	if (regex_compile(&re, o->regex, cause) == -1)
-		return NULL;
-	if (o->source_path != NULL && *o->source_path != '\0')
-		search = xstrdup(o->source_path);
-	else if (o->within)
-		search = NULL;
-	else if ((search = go_getwd()) == NULL) {
-		xasprintf(cause, "could not stat current dir: %s",
-		    strerror(errno));
-		regfree(&re);
-		return NULL;
-	}
-	memset(&ns, 0, sizeof ns);
-	hash_set_init(&ns.set, 64);
-	/* Each line of each location: the node it is, if it matches. */
 	nlocs = symtab_nlocs(st);
-	slotnode = xcalloc(symtab_nlines(st) + 1, sizeof *slotnode);
 	match = xcalloc(symtab_nnodes(st) + 1, sizeof *match);
-	match_none = regexec(&re, "", 0, NULL, 0) == 0;
+	match_none = regexec(re, "", 0, NULL, 0) == 0;
 	for (i = 0; i < nlocs; i++) {
 		loc = &locs[i];
 		memset(&key, 0, sizeof key);
@@ -757,7 +737,7 @@ list_make(const struct profile *base, const struct profile *cur, int idx,
 			} else {
 				f = symtab_func(st, ln->func);
 				if (match[ln->node] == 0)
-					match[ln->node] = regexec(&re,
+					match[ln->node] = regexec(re,
 					    symtab_str(st, f->name)->s, 0, NULL,
 					    0) == 0 ? 1 : 2;
 				if (match[ln->node] != 1)
@@ -767,9 +747,43 @@ list_make(const struct profile *base, const struct profile *cur, int idx,
 				key.start_line = f->start_line;
 				key.line = ln->line;
 			}
-			slotnode[loc->line0 + j] = lnodes_get(&ns, &key) + 1;
+			slotnode[loc->line0 + j] = lnodes_get(ns, &key) + 1;
 		}
 	}
+	free(match);
+}
+
+struct list *
+list_make(const struct profile *base, const struct profile *cur, int idx,
+    int64_t total, const struct list_options *o, char **cause)
+{
+	const struct symtab	*st = cur->st;
+	struct sort_ctx		 sc;
+	struct lnodes		 ns;
+	struct lnode		*nd;
+	struct list		*l = NULL;
+	regex_t			 re;
+	uint32_t		*slotnode, *ids = NULL, i, stamp = 0;
+	const char		*file;
+	char			*search = NULL;
+	size_t			 n = 0;
+
+	if (regex_compile(&re, o->regex, cause) == -1)
+		return NULL;
+	if (o->source_path != NULL && *o->source_path != '\0')
+		search = xstrdup(o->source_path);
+	else if (o->within)
+		search = NULL;
+	else if ((search = go_getwd()) == NULL) {
+		xasprintf(cause, "could not stat current dir: %s",
+		    strerror(errno));
+		regfree(&re);
+		return NULL;
+	}
+	memset(&ns, 0, sizeof ns);
+	hash_set_init(&ns.set, 64);
+	slotnode = xcalloc(symtab_nlines(st) + 1, sizeof *slotnode);
+	list_nodes(st, &re, &ns, slotnode);
 	list_add(&ns, slotnode, cur, idx, 1, &stamp);
 	if (base != NULL)
 		list_add(&ns, slotnode, base, idx, -1, &stamp);
@@ -810,7 +824,6 @@ out:
 	free(ns.v);
 	hash_set_free(&ns.set);
 	free(slotnode);
-	free(match);
 	free(search);
 	regfree(&re);
 	return l;
