@@ -245,6 +245,14 @@ judge_time_to_limit(const struct judge *j, int64_t limit)
 	} else if (j->ngc > 0 && j->live_growing) {
 		rate = j->live.per_second;
 		v = j->gc[j->ngc - 1].v;
+	} else if (last != NULL && j->state != ALERT_INACTIVE) {
+		/*
+		 * An alert that holds through a judgement that misses (a
+		 * window not judged, a dip before it resolves) keeps the
+		 * window's slope: its time to limit must not come and go.
+		 */
+		rate = j->per_second;
+		v = last->total;
 	} else
 		return -1;
 	if (v >= limit)

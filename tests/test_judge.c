@@ -260,6 +260,20 @@ test_limit(void)
 	ok(!judge_repeats(j), "a new GC at every scrape: not stale");
 	judge_add(j, sum(j, 41, 90 * MiB, 40 * MiB, 500 * MiB), &from);
 	ok(judge_repeats(j), "the same GC scraped again: stale");
+	/*
+	 * A judgement that misses (the heap 10 MiB lower for a few scrapes, as
+	 * between two GCs on a busy host) does not resolve a firing alert
+	 * at once, and while it holds, so does its time to limit, from the
+	 * window's slope.
+	 */
+	for (t = 42; t <= 44; t++)
+		judge_add(j, sum(j, t, 80 * MiB, 30 * MiB,
+		    100 * MiB + (int64_t)t * 10 * MiB), &from);
+	ttl = judge_time_to_limit(j, 190 * MiB);
+	ok(judge_state(j) == ALERT_FIRING && !view(j).total_growing &&
+	    ttl > 50 && ttl < 150, "a miss: still firing (%s, %s), %.1f s "
+	    "to the limit", judge_state_name(judge_state(j)),
+	    view(j).total_growing ? "growing" : "not growing", ttl);
 	judge_free(j);
 
 	/* Flat: nothing grows, whatever the limit. */
