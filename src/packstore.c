@@ -155,8 +155,8 @@ packstore_open(const char *path, bool create, struct packstore **out,
 	int			 flags;
 
 	*out = NULL;
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
-	    SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
 	ps = xcalloc(1, sizeof *ps);
 	ps->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &ps->db, flags, NULL) != SQLITE_OK) {
@@ -482,6 +482,29 @@ packstore_list(struct packstore *ps, struct packstore_snap **out, size_t *n,
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+int
+packstore_has(struct packstore *ps, int64_t time_ms, uint32_t seq,
+    bool *has, char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*has = false;
+	if ((st = packstore_prep(ps, "SELECT 1 FROM snap WHERE time_ms = ? AND"
+	    " seq = ? AND state = 0", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time_ms);
+	sqlite3_bind_int64(st, 2, seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		packstore_err(ps, "finding the snapshot", cause);
+		return -1;
+	}
+	*has = rc == SQLITE_ROW;
 	return 0;
 }
 

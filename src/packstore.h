@@ -37,7 +37,8 @@ struct packstore_snap {
 
 /*
  * Open the database at path; with create, make it when missing, else
- * *out is NULL when it is missing.
+ * *out is NULL when it is missing. The caller has made sure that path is
+ * no symbolic link.
  */
 int		 packstore_open(const char *path, bool create,
 		    struct packstore **out, char **cause)
@@ -56,6 +57,11 @@ int		 packstore_put(struct packstore *, int64_t time_ms,
 /* The snapshots, by time and sequence. */
 int		 packstore_list(struct packstore *, struct packstore_snap **,
 		    size_t *n, char **cause)
+		    __attribute__((warn_unused_result));
+
+/* Whether a snapshot is listed. */
+int		 packstore_has(struct packstore *, int64_t time_ms,
+		    uint32_t seq, bool *has, char **cause)
 		    __attribute__((warn_unused_result));
 
 /* A snapshot as pprof, gzipped when gz is set; blobs inflate to max. */
