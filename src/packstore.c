@@ -90,10 +90,19 @@ static const char *const packstore_schema =
 	" UNIQUE (time_ms, seq));"
 	"CREATE INDEX IF NOT EXISTS snap_seg ON snap (seg, n);";
 
+/*
+ * A cause naming the database, the step and SQLite's reason, with the
+ * system's when a system call failed ("disk I/O error" alone does not
+ * tell a full disk from a file size limit).
+ */
 static void
 packstore_err(struct packstore *ps, const char *what, char **cause)
 {
-	xasprintf(cause, "%s: %s: %s", ps->path, what, sqlite3_errmsg(ps->db));
+	int	e = sqlite3_system_errno(ps->db);
+
+	xasprintf(cause, "%s: %s: %s%s%s", ps->path, what,
+	    sqlite3_errmsg(ps->db), e != 0 ? ": " : "", e != 0 ? strerror(e) :
+	    "");
 }
 
 /* Run SQL without results. */
@@ -102,10 +111,16 @@ packstore_exec(struct packstore *ps, const char *sql, char **cause)
 {
 	char	*msg = NULL;
 
+	int	 e;
+
 	if (sqlite3_exec(ps->db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	xasprintf(cause, "%s: %s", ps->path, msg != NULL ? msg :
-	    sqlite3_errmsg(ps->db));
+	if (cause != NULL) {
+		e = sqlite3_system_errno(ps->db);
+		xasprintf(cause, "%s: %s%s%s", ps->path, msg != NULL ? msg :
+		    sqlite3_errmsg(ps->db), e != 0 ? ": " : "",
+		    e != 0 ? strerror(e) : "");
+	}
 	sqlite3_free(msg);
 	return -1;
 }

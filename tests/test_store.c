@@ -1009,6 +1009,121 @@ test_targets(void)
 	store_close(st);
 }
 
+/* Whether data, gzipped pprof, decodes to as many samples as prof. */
+static bool
+same_samples(const void *data, size_t len, const uint8_t *prof,
+    size_t plen)
+{
+	struct profile	*a, *b;
+	char		*cause = NULL;
+	bool		 same;
+
+	a = profile_decode(data, len, 1 << 20, NULL, &cause);
+	b = profile_decode(prof, plen, 1 << 20, NULL, &cause);
+	same = a != NULL && b != NULL && a->nsamples == b->nsamples &&
+	    a->ntypes == b->ntypes && a->nsamples > 0 &&
+	    memcmp(a->values, b->values, a->nsamples * a->ntypes *
+	    sizeof *a->values) == 0;
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	profile_free(a);
+	profile_free(b);
+	return same;
+}
+
+/*
+ * STORE_PACK: snapshots in the target's database, listed, read and
+ * written out as pprof; then files beside them after a switch back, both
+ * listed, read and retained together; recovery of the database.
+ */
+static void
+test_pack_form(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_recovery	 rec;
+	struct rlimit		 old, small;
+	char			 dir[400], path[600], id[STORE_ID_MAX];
+	char			*cause = NULL;
+	void			*data;
+	size_t			 n;
+	int			 rc;
+
+	store_set_format(st, STORE_PACK);
+	ok(put(st, "packed", 1000, prof, len, id) == 0 &&
+	    put(st, "packed", 2000, prof, len, id) == 0 &&
+	    put(st, "packed", 2000, prof, len, id) == 0 &&
+	    strcmp(id, "2000-1") == 0, "three packed snapshots, ids as files "
+	    "would have them");
+	is_str(ids(st, "packed"), "1000,2000,2000-1", "they are listed");
+	snprintf(dir, sizeof dir, "%s/packed", root);
+	snprintf(path, sizeof path, "%s/snapshots.db", dir);
+	ok(exists(path) && count_prefix(dir, "1") == 0,
+	    "in the database, not in files");
+	rc = store_read(st, "packed", "2000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && n > 2 && ((uint8_t *)data)[0] == 0x1f &&
+	    same_samples(data, n, prof, len),
+	    "store_read gives one as gzipped pprof, the samples received");
+	if (rc == 0)
+		free(data);
+	rc = store_read(st, "packed", "3000", 1 << 20, &data, &n, &cause);
+	ok(rc == -1 && cause != NULL, "a missing one is an error: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+	ok(store_path(st, "packed", "1000", path, sizeof path) == 0 &&
+	    strstr(path, "/packed/.pprof/1000.pb.gz") != NULL &&
+	    profile_read_file(path, 1 << 20, &data, &n, &cause) == 0 &&
+	    same_samples(data, n, prof, len),
+	    "store_path writes one out as pprof: %s", path);
+	free(data);
+	ok(store_path(st, "packed", "1500", path, sizeof path) == -1,
+	    "store_path refuses one that is not there");
+
+	store_set_format(st, STORE_PPROF);
+	ok(put(st, "packed", 3000, prof, len, id) == 0 &&
+	    strcmp(id, "3000") == 0, "switched back, a file is written");
+	is_str(ids(st, "packed"), "1000,2000,2000-1,3000",
+	    "files and packed snapshots are listed together");
+	is_int(retain(st, "packed", 2, 0, 0, 4000), 2,
+	    "retention drops the two oldest, packed");
+	is_str(ids(st, "packed"), "2000-1,3000", "the newest two are left");
+	snprintf(path, sizeof path, "%s/.pprof/1000.pb.gz", dir);
+	ok(!exists(path), "the pprof copy of a dropped one is removed");
+	rc = store_read(st, "packed", "2000-1", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "the packed one left reads back");
+	if (rc == 0)
+		free(data);
+
+	memset(&rec, 0, sizeof rec);
+	ok(store_recover(st, "packed", 1 << 20, &rec, &cause) == 0 &&
+	    rec.kept == 2 && rec.quarantined == 0 && rec.ignored == 0,
+	    "recovery keeps both forms, ignores none of the database's files");
+	store_recovery_clear(&rec);
+
+	/* A file size limit: the database's write fails, and says why. */
+	store_set_format(st, STORE_PACK);
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &old) == -1)
+		return;
+	small = old;
+	small.rlim_cur = 4096;
+	setrlimit(RLIMIT_FSIZE, &small);
+	for (n = 0, rc = 0; n < 64 && rc == 0; n++)
+		rc = store_put(st, "packed", 5000 + (int64_t)n, prof, len, id,
+		    &cause);
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(rc == -1 && cause != NULL && strstr(cause, strerror(EFBIG)) != NULL,
+	    "a packed write past RLIMIT_FSIZE fails with EFBIG: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(put(st, "packed", 9000, prof, len, id) == 0 &&
+	    store_read(st, "packed", "9000", 1 << 20, &data, &n, &cause) == 0,
+	    "and the next, the limit lifted, is stored and reads back");
+	free(data);
+	store_set_format(st, STORE_PPROF);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -1053,6 +1168,7 @@ main(void)
 	test_spare(st);
 	test_cache(st);
 	test_unwritable(st);
+	test_pack_form(st, prof, len);
 	store_close(st);
 	test_targets();
 
