@@ -46,9 +46,13 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -58,6 +62,8 @@
 
 #define PACKSTORE_BUSY_MS	30000	/* a reader's or writer's wait */
 #define PACKSTORE_SEQ_MAX	1000	/* snapshots in one millisecond */
+#define PACKSTORE_WAL_PAGES	16	/* 64 KB of log, then a checkpoint */
+#define PACKSTORE_WAL_KEEP	(64 * 1024)	/* bytes of log kept after */
 
 enum packstore_state {
 	PACKSTORE_LISTED, PACKSTORE_DROPPED, PACKSTORE_ASIDE
@@ -91,6 +97,29 @@ static const char *const packstore_schema =
 	"CREATE INDEX IF NOT EXISTS snap_seg ON snap (seg, n);";
 
 /*
+ * The system's error behind SQLite's last, or 0; saved is errno as the
+ * failed call left it. SQLite keeps none for a full disk (SQLITE_FULL),
+ * which is ENOSPC here (no page limit is set), nor for some failed
+ * writes (SQLITE_IOERR_WRITE past RLIMIT_FSIZE), where errno still tells,
+ * nor for a database it opened read-only (a read-only file system).
+ */
+static int
+packstore_errno(struct packstore *ps, int saved)
+{
+	int	e = sqlite3_system_errno(ps->db);
+	int	code = sqlite3_extended_errcode(ps->db) & 0xff;
+
+	if (e == 0 && code == SQLITE_FULL)
+		e = ENOSPC;
+	if (e == 0 && code == SQLITE_IOERR)
+		e = saved;
+	/* Opened read-only behind our back: the file system says why. */
+	if (e == 0 && code == SQLITE_READONLY && access(ps->path, W_OK) == -1)
+		e = errno;
+	return e;
+}
+
+/*
  * A cause naming the database, the step and SQLite's reason, with the
  * system's when a system call failed ("disk I/O error" alone does not
  * tell a full disk from a file size limit).
@@ -98,7 +127,7 @@ static const char *const packstore_schema =
 static void
 packstore_err(struct packstore *ps, const char *what, char **cause)
 {
-	int	e = sqlite3_system_errno(ps->db);
+	int	e = packstore_errno(ps, errno);
 
 	xasprintf(cause, "%s: %s: %s%s%s", ps->path, what,
 	    sqlite3_errmsg(ps->db), e != 0 ? ": " : "", e != 0 ? strerror(e) :
@@ -110,13 +139,14 @@ static int
 packstore_exec(struct packstore *ps, const char *sql, char **cause)
 {
 	char	*msg = NULL;
-
 	int	 e;
 
+	errno = 0;
 	if (sqlite3_exec(ps->db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
+	e = errno;
 	if (cause != NULL) {
-		e = sqlite3_system_errno(ps->db);
+		e = packstore_errno(ps, e);
 		xasprintf(cause, "%s: %s%s%s", ps->path, msg != NULL ? msg :
 		    sqlite3_errmsg(ps->db), e != 0 ? ": " : "",
 		    e != 0 ? strerror(e) : "");
@@ -162,37 +192,116 @@ packstore_int(struct packstore *ps, const char *sql, int64_t arg,
 	return 0;
 }
 
+/*
+ * Open ps's connection. The log is neither checkpointed nor removed when
+ * the last connection closes, so that a put costs one fsync, not three,
+ * with the connection closed between puts; it is checkpointed as it
+ * passes PACKSTORE_WAL_PAGES and cut back to PACKSTORE_WAL_KEEP, some
+ * 64 KB a target. 1 when the database is missing and not created.
+ */
+static int
+packstore_connect(struct packstore *ps, bool create, char **cause)
+{
+	char	 sql[160];
+	int64_t	 made;
+	int	 flags;
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(ps->path, &ps->db, flags, NULL) != SQLITE_OK) {
+		if (!create && sqlite3_errcode(ps->db) == SQLITE_CANTOPEN) {
+			sqlite3_close(ps->db);
+			ps->db = NULL;
+			return 1;
+		}
+		packstore_err(ps, "open", cause);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(ps->db, 1);
+	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
+	sqlite3_db_config(ps->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	snprintf(sql, sizeof sql, "PRAGMA synchronous=FULL;"
+	    "PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
+	    PACKSTORE_WAL_PAGES, PACKSTORE_WAL_KEEP);
+	if (packstore_exec(ps, sql, cause) == -1 ||
+	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'snap'", 0, 0, &made, cause) == -1)
+		goto fail;
+	if (made)
+		return 0;
+	/*
+	 * Made here, the first time (WAL mode stays set in the file); an
+	 * empty file left by a first write that failed is no database to
+	 * a reader, which writes nothing.
+	 */
+	if (!create) {
+		sqlite3_close(ps->db);
+		ps->db = NULL;
+		return 1;
+	}
+	if (packstore_exec(ps, "PRAGMA journal_mode=WAL", cause) == -1 ||
+	    packstore_exec(ps, packstore_schema, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_close(ps->db);
+	ps->db = NULL;
+	return -1;
+}
+
+/* The connection, opened again when packstore_idle() closed it. */
+static int
+packstore_db(struct packstore *ps, char **cause)
+{
+	if (ps->db != NULL)
+		return 0;
+	switch (packstore_connect(ps, false, cause)) {
+	case 0:
+		return 0;
+	case 1:
+		xasprintf(cause, "%s: the database is gone", ps->path);
+		break;
+	}
+	return -1;
+}
+
 int
 packstore_open(const char *path, bool create, struct packstore **out,
     char **cause)
 {
 	struct packstore	*ps;
-	int			 flags;
+	int			 rc;
 
 	*out = NULL;
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (create ? SQLITE_OPEN_CREATE : 0);
 	ps = xcalloc(1, sizeof *ps);
 	ps->path = xstrdup(path);
-	if (sqlite3_open_v2(path, &ps->db, flags, NULL) != SQLITE_OK) {
-		if (!create && sqlite3_errcode(ps->db) == SQLITE_CANTOPEN) {
-			packstore_close(ps);
-			return 0;
-		}
-		packstore_err(ps, "open", cause);
+	if ((rc = packstore_connect(ps, create, cause)) != 0) {
 		packstore_close(ps);
-		return -1;
-	}
-	sqlite3_extended_result_codes(ps->db, 1);
-	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
-	if (packstore_exec(ps, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;", cause) == -1 ||
-	    packstore_exec(ps, packstore_schema, cause) == -1) {
-		packstore_close(ps);
-		return -1;
+		return rc == 1 ? 0 : -1;
 	}
 	*out = ps;
 	return 0;
+}
+
+void
+packstore_idle(struct packstore *ps)
+{
+	struct stat	 sb;
+	char		 wal[4096];
+
+	if (ps == NULL || ps->db == NULL)
+		return;
+	/*
+	 * A log that connections closed one after the other let grow (no
+	 * automatic checkpoint resets it then) is copied into the database
+	 * and cut to nothing: at most 64 KB of log, not megabytes.
+	 */
+	snprintf(wal, sizeof wal, "%s-wal", ps->path);
+	if (stat(wal, &sb) == 0 && sb.st_size > PACKSTORE_WAL_KEEP)
+		(void)sqlite3_wal_checkpoint_v2(ps->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_close(ps->db);
+	ps->db = NULL;
 }
 
 void
@@ -206,10 +315,13 @@ packstore_close(struct packstore *ps)
 	free(ps);
 }
 
-/* Load every dictionary blob into pk; *last gets the newest's n. */
+/*
+ * Load every dictionary blob into pk; *last gets the newest's n. A blob
+ * that does not load sets *corrupt, when not NULL.
+ */
 static int
 packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
-    int64_t *last, char **cause)
+    int64_t *last, bool *corrupt, char **cause)
 {
 	sqlite3_stmt	*st;
 	char		*why = NULL;
@@ -225,6 +337,8 @@ packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
 		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
 			xasprintf(cause, "%s: dictionary blob %lld: %s",
 			    ps->path, (long long)*last, why);
+			if (corrupt != NULL)
+				*corrupt = true;
 			free(why);
 			sqlite3_finalize(st);
 			return -1;
@@ -294,7 +408,7 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	ps->w = pack_new(PACK_LEVEL_DEFAULT);
 	ps->w_row = ps->w_seg = ps->w_segrows = ps->w_segtime = 0;
 	ps->w_key = true;
-	if (packstore_load_dict(ps, ps->w, max, &ps->w_dict, cause) == -1)
+	if (packstore_load_dict(ps, ps->w, max, &ps->w_dict, NULL, cause) == -1)
 		goto fail;
 	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
 	    " LIMIT 1", cause)) == NULL)
@@ -403,6 +517,8 @@ packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
 		xasprintf(cause, "profile of %zu bytes is too large", len);
 		return -1;
 	}
+	if (packstore_db(ps, cause) == -1)
+		return -1;
 	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		return -1;
 	if (packstore_fresh(ps, &fresh, cause) == -1 ||
@@ -473,6 +589,8 @@ packstore_list(struct packstore *ps, struct packstore_snap **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
+	if (packstore_db(ps, cause) == -1)
+		return -1;
 	if ((st = packstore_prep(ps, "SELECT time_ms, seq, size, length(body),"
 	    " key FROM snap WHERE state = 0 ORDER BY time_ms, seq",
 	    cause)) == NULL)
@@ -508,6 +626,8 @@ packstore_has(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	int		 rc;
 
 	*has = false;
+	if (packstore_db(ps, cause) == -1)
+		return -1;
 	if ((st = packstore_prep(ps, "SELECT 1 FROM snap WHERE time_ms = ? AND"
 	    " seq = ? AND state = 0", cause)) == NULL)
 		return -1;
@@ -535,7 +655,8 @@ packstore_read(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	*out = NULL;
 	*len = 0;
 	/* One read transaction, so that a drop cannot come between. */
-	if (packstore_exec(ps, "BEGIN", cause) == -1)
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN", cause) == -1)
 		return -1;
 	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap WHERE"
 	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
@@ -556,7 +677,7 @@ packstore_read(struct packstore *ps, int64_t time_ms, uint32_t seq,
 		goto out;
 	}
 	pk = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, pk, max, &last, cause) == -1 ||
+	if (packstore_load_dict(ps, pk, max, &last, NULL, cause) == -1 ||
 	    packstore_load_chain(ps, pk, seg, row, max, &failed,
 	    cause) == -1 ||
 	    pack_pprof(pk, gz, out, len, cause) == -1)
@@ -590,8 +711,8 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 
 	rd = pack_new(PACK_LEVEL_DEFAULT);
 	wr = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, rd, max, &last, cause) == -1 ||
-	    packstore_load_dict(ps, wr, max, &last, cause) == -1)
+	if (packstore_load_dict(ps, rd, max, &last, NULL, cause) == -1 ||
+	    packstore_load_dict(ps, wr, max, &last, NULL, cause) == -1)
 		goto out;
 	if ((st = packstore_prep(ps, "SELECT n, state, body FROM snap WHERE"
 	    " seg = ? ORDER BY n", cause)) == NULL ||
@@ -676,7 +797,8 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	*removed = 0;
 	if (n == 0)
 		return 0;
-	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		return -1;
 	if ((st = packstore_prep(ps, "UPDATE snap SET state = 1 WHERE"
 	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
@@ -731,7 +853,7 @@ fail:
 
 int
 packstore_check(struct packstore *ps, size_t max, size_t *kept, size_t *bad,
-    char **first_cause, char **cause)
+    char **first_cause, bool *corrupt, char **cause)
 {
 	struct pack	*pk;
 	sqlite3_stmt	*st = NULL, *aside = NULL;
@@ -742,10 +864,13 @@ packstore_check(struct packstore *ps, size_t max, size_t *kept, size_t *bad,
 
 	*kept = *bad = 0;
 	*first_cause = NULL;
-	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
-		return -1;
+	*corrupt = false;
+	/* Deferred: a sound database is checked on a read-only disk too. */
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN", cause) == -1)
+		goto sqlerr;
 	pk = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, pk, max, &last, cause) == -1)
+	if (packstore_load_dict(ps, pk, max, &last, corrupt, cause) == -1)
 		goto out;
 	if ((st = packstore_prep(ps, "SELECT n, seg, state, body FROM snap"
 	    " ORDER BY seg, n", cause)) == NULL ||
@@ -800,5 +925,13 @@ out:
 		free(*first_cause);
 		*first_cause = NULL;
 	}
-	return ret;
+	if (ret == 0)
+		return 0;
+sqlerr:
+	if (ps->db != NULL) {
+		rc = sqlite3_extended_errcode(ps->db) & 0xff;
+		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+			*corrupt = true;
+	}
+	return -1;
 }

@@ -82,10 +82,18 @@ int		 packstore_drop(struct packstore *,
 /*
  * At start-up: read every snapshot back, and set aside (no longer list,
  * never delete) those that do not; *bad counts them. -1 when the
- * database or its dictionary cannot be read at all.
+ * database or its dictionary cannot be read at all, with *corrupt set
+ * when that is for its bytes rather than for an error of the system.
  */
 int		 packstore_check(struct packstore *, size_t max, size_t *kept,
-		    size_t *bad, char **first_cause, char **cause)
-		    __attribute__((warn_unused_result));
+		    size_t *bad, char **first_cause, bool *corrupt,
+		    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * Close the connection, keeping the writer's pack: a target's database
+ * holds no descriptor between puts (1,000 targets would hold 3,000). The
+ * next call opens it again.
+ */
+void		 packstore_idle(struct packstore *);
 
 #endif

@@ -671,12 +671,15 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	    cause) == -1)
 		return -1;
 	if (packstore_put(c->ps, time_ms, data, len, PROFILE_MAX_INFLATED,
-	    &seq, cause) == -1)
+	    &seq, cause) == -1) {
+		packstore_idle(c->ps);
 		return -1;
+	}
 	format_id(put->id, sizeof put->id, time_ms, seq);
 	if (put->keep != NULL)
 		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
 		    &put->removed, &put->retain_cause);
+	packstore_idle(c->ps);
 	return 0;
 }
 
@@ -1112,27 +1115,41 @@ int
 store_read(struct store *s, const char *target, const char *id, size_t max,
     void **data, size_t *len, char **cause)
 {
-	char	name[STORE_NAME_MAX];
-	int	dfd, rc;
+	struct stat	sb;
+	char		name[STORE_NAME_MAX];
+	int		dfd, rc;
+	bool		packed, missing = false;
 
 	if (!store_id_valid(id)) {
 		xasprintf(cause, "invalid snapshot id \"%s\"",
 		    id == NULL ? "" : id);
+		errno = EINVAL;
 		return -1;
 	}
-	if (store_target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1) {
+		errno = EIO;
 		return -1;
+	}
 	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
 	if (dfd == -1) {
 		file_cause(cause, s, target, name, "open", ENOENT);
+		errno = ENOENT;
 		return -1;
 	}
-	if (faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT && has_db(dfd))
+	packed = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT && has_db(dfd);
+	if (packed) {
 		rc = read_packed(s, target, dfd, id, max, data, len, cause);
-	else
+		missing = rc == -1 && !listed_packed(s, target, dfd, id);
+	} else {
+		/* A link or a folder in a snapshot's place is no snapshot. */
 		rc = snap_read(s, target, dfd, name, max, data, len, cause);
+		missing = rc == -1 && (fstatat(dfd, name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode));
+	}
 	close(dfd);
+	if (rc == -1)
+		errno = missing ? ENOENT : EIO;
 	return rc;
 }
 
@@ -1474,9 +1491,14 @@ recover_packed(struct store *s, const char *target, int dfd, int *qfd,
 	struct packstore	*ps;
 	char			*why = NULL, *first = NULL;
 	size_t			 kept, bad, i;
+	bool			 corrupt = false;
 
-	if (db_open(s, target, dfd, false, &ps, &why) == 0 && ps != NULL &&
-	    packstore_check(ps, max, &kept, &bad, &first, &why) == 0) {
+	if (db_open(s, target, dfd, false, &ps, cause) == -1)
+		return -1;
+	if (ps == NULL)
+		return 0;
+	if (packstore_check(ps, max, &kept, &bad, &first, &corrupt,
+	    &why) == 0) {
 		packstore_close(ps);
 		rec->kept += kept;
 		rec->quarantined += bad;
@@ -1487,6 +1509,11 @@ recover_packed(struct store *s, const char *target, int dfd, int *qfd,
 		return 0;
 	}
 	packstore_close(ps);
+	if (!corrupt) {
+		/* An error of the system: the database may be sound. */
+		*cause = why;
+		return -1;
+	}
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (faccessat(dfd, files[i], F_OK, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;

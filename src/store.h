@@ -170,7 +170,11 @@ int		 store_series_append(struct store *, const char *target,
 int		 store_series_replace(struct store *, const char *target,
 		    const void *data, size_t len, char **cause)
 		    __attribute__((warn_unused_result));
-/* A snapshot's bytes, refused when larger than max; free() them. */
+/*
+ * A snapshot's bytes, refused when larger than max; free() them. A packed
+ * snapshot comes as a gzipped pprof profile. -1 with errno ENOENT when
+ * there is no such snapshot, else another.
+ */
 int		 store_read(struct store *, const char *target, const char *id,
 		    size_t max, void **data, size_t *len, char **cause)
 		    __attribute__((warn_unused_result));

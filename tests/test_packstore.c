@@ -308,7 +308,7 @@ test_drop(const char *path)
 
 /* Overwrite row n's body with a corrupt one, through a connection. */
 static bool
-corrupt(const char *path, int64_t time_ms)
+corrupt_body(const char *path, int64_t time_ms)
 {
 	sqlite3		*db;
 	char		 sql[256];
@@ -336,6 +336,7 @@ test_corrupt(const char *path)
 	uint8_t			 junk[64];
 	const int		 hit = PACKSTORE_SEGMENT + 20;
 	int			 rc;
+	bool			 broken;
 
 	if (packstore_open(path, false, &ps, &cause) == -1 || ps == NULL) {
 		ok(0, "open: %s", cause);
@@ -352,7 +353,7 @@ test_corrupt(const char *path)
 	listed(ps, 0, &n);
 	ok(n == before, "... and nothing of it is stored");
 
-	ok(corrupt(path, T0 + (int64_t)hit * STEP), "a body is corrupted");
+	ok(corrupt_body(path, T0 + (int64_t)hit * STEP), "a body is corrupted");
 	rc = packstore_read(ps, T0 + (int64_t)hit * STEP, 0, MAX, true, &out,
 	    &len, &cause);
 	ok(rc == -1 && cause != NULL, "reading it is an error: %s", cause);
@@ -365,7 +366,7 @@ test_corrupt(const char *path)
 	ok(reads_back(ps, hit - 1, 0) && reads_back(ps, 2 *
 	    PACKSTORE_SEGMENT + 10, 0), "the one before and the next segment "
 	    "read back");
-	rc = packstore_check(ps, MAX, &kept, &bad, &first, &cause);
+	rc = packstore_check(ps, MAX, &kept, &bad, &first, &broken, &cause);
 	ok(rc == 0 && bad == (size_t)(2 * PACKSTORE_SEGMENT - hit) &&
 	    first != NULL,
 	    "the check sets aside the rest of the segment (%zu): %s", bad,
@@ -388,6 +389,7 @@ test_kill(const char *path)
 	uint32_t		 seq;
 	pid_t			 pid;
 	int			 round, k, status;
+	bool			 broken;
 
 	for (round = 0; round < 8; round++) {
 		if ((pid = fork()) == 0) {
@@ -407,7 +409,7 @@ test_kill(const char *path)
 			ok(0, "open after kill -9: %s", cause);
 			return;
 		}
-		if (packstore_check(ps, MAX, &kept, &bad, &first,
+		if (packstore_check(ps, MAX, &kept, &bad, &first, &broken,
 		    &cause) == -1 || bad != 0) {
 			printf("# check: %s %s\n", cause, first);
 			unread++;

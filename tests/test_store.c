@@ -1066,8 +1066,8 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	if (rc == 0)
 		free(data);
 	rc = store_read(st, "packed", "3000", 1 << 20, &data, &n, &cause);
-	ok(rc == -1 && cause != NULL, "a missing one is an error: %s",
-	    cause);
+	ok(rc == -1 && errno == ENOENT && cause != NULL,
+	    "a missing one is an error, ENOENT: %s", cause);
 	free(cause);
 	cause = NULL;
 	ok(store_path(st, "packed", "1000", path, sizeof path) == 0 &&
