@@ -306,23 +306,31 @@ test_drop(const char *path)
 	packstore_close(ps);
 }
 
-/* Overwrite row n's body with a corrupt one, through a connection. */
+/* Run an UPDATE of one row on the database, through a connection. */
 static bool
-corrupt_body(const char *path, int64_t time_ms)
+corrupt_sql(const char *path, const char *sql)
 {
 	sqlite3		*db;
-	char		 sql[256];
 	bool		 done;
 
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return false;
-	snprintf(sql, sizeof sql, "UPDATE snap SET body = substr(body, 1, 6)"
-	    " || x'00112233' || substr(body, 11) WHERE time_ms = %lld",
-	    (long long)time_ms);
 	done = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
 	    sqlite3_changes(db) == 1;
 	sqlite3_close(db);
 	return done;
+}
+
+/* Overwrite the body of the snapshot at time_ms with a corrupt one. */
+static bool
+corrupt_body(const char *path, int64_t time_ms)
+{
+	char	sql[256];
+
+	snprintf(sql, sizeof sql, "UPDATE snap SET body = substr(body, 1, 6)"
+	    " || x'00112233' || substr(body, 11) WHERE time_ms = %lld",
+	    (long long)time_ms);
+	return corrupt_sql(path, sql);
 }
 
 static void
@@ -374,6 +382,20 @@ test_corrupt(const char *path)
 	free(first);
 	listed(ps, 0, &n);
 	ok(n == before - bad && kept == n, "... which are no longer listed");
+
+	/* A dictionary blob corrupt: every read fails, none crashes. */
+	ok(corrupt_sql(path, "UPDATE dict SET blob = substr(blob, 1, 6) ||"
+	    " x'00112233' || substr(blob, 11) WHERE n = 1"),
+	    "the first dictionary blob is corrupted");
+	rc = packstore_read(ps, T0 + 3 * STEP, 0, MAX, true, &out, &len,
+	    &cause);
+	ok(rc == -1 && cause != NULL, "a read is an error: %s", cause);
+	free(cause);
+	cause = NULL;
+	rc = packstore_check(ps, MAX, &kept, &bad, &first, &broken, &cause);
+	ok(rc == -1 && broken, "the check says the database is corrupt: %s",
+	    cause);
+	free(cause);
 	packstore_close(ps);
 }
 

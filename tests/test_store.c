@@ -458,8 +458,32 @@ test_retain(struct store *st, const uint8_t *prof, size_t len)
  * Tiers: three hours of one-minute snapshots, every one kept for the last
  * hour, one per 10 minutes for the hour before, one per hour before that.
  */
+/* Whether data, gzipped pprof, decodes to as many samples as prof. */
+static bool
+same_samples(const void *data, size_t len, const uint8_t *prof,
+    size_t plen)
+{
+	struct profile	*a, *b;
+	char		*cause = NULL;
+	bool		 same;
+
+	a = profile_decode(data, len, 1 << 20, NULL, &cause);
+	b = profile_decode(prof, plen, 1 << 20, NULL, &cause);
+	same = a != NULL && b != NULL && a->nsamples == b->nsamples &&
+	    a->ntypes == b->ntypes && a->nsamples > 0 &&
+	    memcmp(a->values, b->values, a->nsamples * a->ntypes *
+	    sizeof *a->values) == 0;
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	profile_free(a);
+	profile_free(b);
+	return same;
+}
+
 static void
-test_tiers(struct store *st, const uint8_t *prof, size_t len)
+test_tiers(struct store *st, const char *target, const uint8_t *prof,
+    size_t len)
 {
 	struct store_retention	 r = { .ntiers = 2, .tiers = {
 	    { 3600000, 600000 }, { 7200000, 3600000 } } };
@@ -471,15 +495,15 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 	int			 k;
 
 	for (k = 0; k < 180; k++)
-		put(st, "tiers", t0 + k * 60000, prof, len, id);
-	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+		put(st, target, t0 + k * 60000, prof, len, id);
+	ok(store_retain(st, target, &r, t0 + 179 * 60000, &removed,
 	    &cause) == 0, "tiers: retention runs");
 	/*
 	 * Kept: minute 0 (the first of its hour), 59 and 60 to 110 by tens
 	 * (the first of each 10 minutes over an hour old), and 119 to 179.
 	 */
 	is_int(removed, 180 - 69, "tiers: 111 of 180 removed");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	all = n == 69 && v[0].time_ms == t0 &&
 	    v[1].time_ms == t0 + 59 * 60000;
@@ -489,19 +513,19 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 		all = v[8 + i].time_ms == t0 + (119 + (int64_t)i) * 60000;
 	ok(all, "tiers: the first of each bucket kept, the last hour whole");
 	store_list_free(v);
-	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 179 * 60000, &removed,
 	    &cause) == 0 && removed == 0, "tiers: a second pass removes none");
 	/*
 	 * An hour on: what was kept in a bucket stays kept; minute 59, now
 	 * second in its hour, goes unless an open alert cites it.
 	 */
 	for (k = 180; k < 240; k++)
-		put(st, "tiers", t0 + k * 60000, prof, len, id);
+		put(st, target, t0 + k * 60000, prof, len, id);
 	snprintf(r.pinned[1], sizeof r.pinned[1], "%lld",
 	    (long long)(t0 + 59 * 60000));
-	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 239 * 60000, &removed,
 	    &cause) == 0, "tiers: an hour later");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	all = n > 4 && v[0].time_ms == t0 &&
 	    v[1].time_ms == t0 + 59 * 60000 &&
@@ -512,12 +536,23 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 	    "the newest");
 	store_list_free(v);
 	r.pinned[1][0] = '\0';
-	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 239 * 60000, &removed,
 	    &cause) == 0 && removed == 1, "tiers: unpinned, it goes");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	ok(n > 2 && v[1].time_ms == t0 + 60 * 60000,
 	    "tiers: the hour's first is next");
+	/* Every one kept reads back, whichever form thinning went through. */
+	for (i = 0, all = n > 0; all && i < n; i++) {
+		void	*data;
+		size_t	 dlen;
+
+		all = store_read(st, target, v[i].id, 1 << 20, &data, &dlen,
+		    &cause) == 0 && same_samples(data, dlen, prof, len);
+		if (all)
+			free(data);
+	}
+	ok(all, "tiers: the %zu kept read back", n);
 	store_list_free(v);
 	free(cause);
 }
@@ -1009,29 +1044,6 @@ test_targets(void)
 	store_close(st);
 }
 
-/* Whether data, gzipped pprof, decodes to as many samples as prof. */
-static bool
-same_samples(const void *data, size_t len, const uint8_t *prof,
-    size_t plen)
-{
-	struct profile	*a, *b;
-	char		*cause = NULL;
-	bool		 same;
-
-	a = profile_decode(data, len, 1 << 20, NULL, &cause);
-	b = profile_decode(prof, plen, 1 << 20, NULL, &cause);
-	same = a != NULL && b != NULL && a->nsamples == b->nsamples &&
-	    a->ntypes == b->ntypes && a->nsamples > 0 &&
-	    memcmp(a->values, b->values, a->nsamples * a->ntypes *
-	    sizeof *a->values) == 0;
-	if (cause != NULL)
-		printf("# %s\n", cause);
-	free(cause);
-	profile_free(a);
-	profile_free(b);
-	return same;
-}
-
 /*
  * STORE_PACK: snapshots in the target's database, listed, read and
  * written out as pprof; then files beside them after a switch back, both
@@ -1161,7 +1173,10 @@ main(void)
 	test_tmp_exclusive(prof, len);
 	test_bad_ids(st);
 	test_retain(st, prof, len);
-	test_tiers(st, prof, len);
+	test_tiers(st, "tiers", prof, len);
+	store_set_format(st, STORE_PACK);
+	test_tiers(st, "ptiers", prof, len);
+	store_set_format(st, STORE_PPROF);
 	test_recover(st, prof, len);
 	test_efbig(st);
 	test_series(st);
