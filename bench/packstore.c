@@ -14,13 +14,15 @@
  * too), the disk the target's folder takes once its writer is closed,
  * and the CPU time of serving one (store_read(): the file's bytes, or
  * gzipped pprof from the database) and of writing one out as a file for
- * the diffs (store_path()).
+ * the diffs (store_path()), and the memory the target's writer keeps
+ * from one write to the next (the pack's dictionary and newest snapshot).
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	size_t			 i, len, nl;
 	double			 t, w, tput = 0, wput = 0, tread = 0, tpath = 0;
 	unsigned long long	 disk;
+	size_t			 held;
 
 	mkdir(root, 0750);
 	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
@@ -98,8 +101,10 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		tput += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 		wput += clock_us(CLOCK_MONOTONIC) - w;
 	}
-	/* Closed, as at a stop: the database's log checkpointed. */
+	/* What the target's writer keeps between scrapes, then freed. */
+	held = mallinfo2().uordblks + mallinfo2().hblkhd;
 	store_cache_free(put.cache);
+	held -= mallinfo2().uordblks + mallinfo2().hblkhd;
 	snprintf(path, sizeof path, "%s/bench", dir);
 	disk = folder_bytes(path);
 	if (store_list(st, "bench", &list, &nl, &cause) == -1)
@@ -119,9 +124,10 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	}
 	printf("%-5s store: CPU %.0f us, wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read), %.0f us "
-	    "(store_path)\n", f == STORE_PACK ? "pack" : "pprof", tput / n,
-	    wput / n / 1000, (double)disk / n, tread / (nl ? nl : 1),
-	    tpath / (nl ? nl : 1));
+	    "(store_path); kept between writes: %zu bytes\n",
+	    f == STORE_PACK ? "pack" : "pprof", tput / n, wput / n / 1000,
+	    (double)disk / n, tread / (nl ? nl : 1), tpath / (nl ? nl : 1),
+	    held);
 	printf("csv,%s,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ? "pack" :
 	    "pprof", tput / n, (double)disk / n, tread / (nl ? nl : 1),
 	    wput / n);

@@ -302,6 +302,8 @@ packstore_idle(struct packstore *ps)
 		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_close(ps->db);
 	ps->db = NULL;
+	/* Until the next scrape, the writer holds its dictionary only. */
+	pack_trim(ps->w);
 }
 
 void

@@ -90,9 +90,10 @@ int		 packstore_check(struct packstore *, size_t max, size_t *kept,
 		    char **cause) __attribute__((warn_unused_result));
 
 /*
- * Close the connection, keeping the writer's pack: a target's database
- * holds no descriptor between puts (1,000 targets would hold 3,000). The
- * next call opens it again.
+ * Close the connection, keeping the writer's pack (its dictionary and
+ * newest snapshot, without its buffers): a target's database holds no
+ * descriptor between puts (1,000 targets would hold 3,000). The next
+ * call opens it again.
  */
 void		 packstore_idle(struct packstore *);
 
