@@ -16,8 +16,9 @@
  * point loses at most the snapshot being written, and a database left by
  * a crash is whole when next opened (the log is replayed on open). With
  * journal_mode=WAL and synchronous=FULL the log is synced at each commit,
- * one fsync a snapshot, where writing a file of its own and renaming it
- * cost two (the file and its folder); NORMAL would sync only at
+ * one fsync a snapshot (and the database's at a checkpoint, every 64 KB
+ * of log), where writing a file of its own and renaming it cost two (the
+ * file and its folder); NORMAL would sync only at
  * checkpoints and could lose the last snapshots to a power failure,
  * which a store that promises "stored" when it answers must not.
  *

@@ -3,7 +3,7 @@
  * path, each snapshot kept in one of two forms, chosen by store_set_format():
  * as received, in a file of its own (STORE_PPROF, described below), or
  * packed with the target's others in the folder's SQLite database
- * (STORE_PACK, see packstore.h), some 20 times smaller. Whatever the form
+ * (STORE_PACK, see packstore.h), 10 to 120 times smaller. Whatever the form
  * chosen, a folder's snapshots of both forms are listed, read and retained
  * together, so that a store written in one form is read whole after
  * switching to the other, its snapshots of the old form aging out by
