@@ -1476,6 +1476,27 @@ sweep(struct store *s, const char *target, int dfd,
 }
 
 /*
+ * Whether the database file starts as SQLite's do, or is empty (a first
+ * write that failed): anything else is no database of ours.
+ */
+static bool
+db_header_ok(int dfd)
+{
+	static const char	 magic[16] = "SQLite format 3";
+	char			 head[16];
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = openat(dfd, PACKSTORE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return true;	/* said by the open that follows */
+	n = read(fd, head, sizeof head);
+	close(fd);
+	return n == 0 || (n == (ssize_t)sizeof head &&
+	    memcmp(head, magic, sizeof magic) == 0);
+}
+
+/*
  * Check a target's database at start-up: packed snapshots that do not
  * read back are set aside inside it; a database that cannot be read at
  * all is moved to the quarantine folder whole, with its log, and the
@@ -1493,6 +1514,12 @@ recover_packed(struct store *s, const char *target, int dfd, int *qfd,
 	size_t			 kept, bad, i;
 	bool			 corrupt = false;
 
+	if (!db_header_ok(dfd)) {
+		corrupt = true;
+		xasprintf(&why, "%s/%s/%s: not an SQLite database", s->root,
+		    target, PACKSTORE_FILE);
+		goto aside;
+	}
 	if (db_open(s, target, dfd, false, &ps, cause) == -1)
 		return -1;
 	if (ps == NULL)
@@ -1514,6 +1541,7 @@ recover_packed(struct store *s, const char *target, int dfd, int *qfd,
 		*cause = why;
 		return -1;
 	}
+aside:
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (faccessat(dfd, files[i], F_OK, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;

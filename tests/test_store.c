@@ -1133,6 +1133,23 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	    store_read(st, "packed", "9000", 1 << 20, &data, &n, &cause) == 0,
 	    "and the next, the limit lifted, is stored and reads back");
 	free(data);
+
+	/* A database that is none: set aside whole, and a new one made. */
+	snprintf(path, sizeof path, "%s/junk", root);
+	mkdir(path, 0750);
+	snprintf(path, sizeof path, "%s/junk/snapshots.db", root);
+	write_file(path, "this is no database at all, not even close", 43);
+	memset(&rec, 0, sizeof rec);
+	rc = store_recover(st, "junk", 1 << 20, &rec, &cause);
+	ok(rc == 0 && rec.quarantined == 1 && rec.first_cause != NULL,
+	    "recovery sets aside a database that is none: %s",
+	    rec.first_cause);
+	store_recovery_clear(&rec);
+	snprintf(path, sizeof path, "%s/junk/quarantine/snapshots.db", root);
+	ok(exists(path), "into quarantine/, kept");
+	ok(put(st, "junk", 1000, prof, len, id) == 0 &&
+	    strcmp(ids(st, "junk"), "1000") == 0,
+	    "and the next snapshot starts a new database");
 	store_set_format(st, STORE_PPROF);
 }
 
