@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the compact snapshot form (src/pack.c) saves and costs on runs of
 # consecutive snapshots scraped from real Go services (figures, not a
-# test; see bench/pack.c):
+# test; see bench/pack.c and bench/packstore.c):
 #   many: tests/fixture -mode many, 65,536 distinct stacks, scraped with
 #         ?gc=1, its heap changed by POST /mutate before every 10th;
 #   leak: tests/fixture -mode leak, a heap that grows without end.
@@ -29,7 +29,11 @@ export GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local \
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/pack" "$top/bench/pack.c" \
     "$build/src/libheapwatch.a" $(pkg-config --libs libprotobuf-c zlib \
-    libdeflate libzstd) -lm
+    libdeflate libzstd sqlite3) -lm
+# shellcheck disable=SC2046
+cc -O2 -I"$build" -I"$top/src" -o "$work/packstore" \
+    "$top/bench/packstore.c" "$build/src/libheapwatch.a" \
+    $(pkg-config --libs libprotobuf-c zlib libdeflate libzstd sqlite3) -lm
 
 pid=
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || :' EXIT
@@ -64,6 +68,16 @@ for set in many leak; do
 		    tee "$work/$set-$step.txt" | grep -v '^csv'
 		rm -rf "$work/root"
 	done
+done
+
+# heapwatchd's write path on each store form (bench/packstore.c): the
+# same runs stored as received and packed, through store.h.
+for set in many leak; do
+	echo "== $set, stored by heapwatchd's store, as received and packed"
+	rm -rf "$work/root"
+	"$work/packstore" "$work/root" "$work/$set"/*.pb.gz |
+	    tee "$work/$set-store.txt" | grep -v '^csv'
+	rm -rf "$work/root"
 done
 
 # Disk: per target, 1,440 snapshots at 1 minute and 864 + 552 at 10 and

@@ -19,6 +19,6 @@ mkdir -p "$work"
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/store" "$top/bench/store.c" \
     "$build/src/libheapwatch.a" $(pkg-config --libs libprotobuf-c zlib \
-    libdeflate) -lm
+    libdeflate libzstd sqlite3) -lm
 "$work/store" "$work/root" 146342 4 50 500 5000
 rm -rf "$work/root"

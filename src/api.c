@@ -461,15 +461,31 @@ route_snapshot(struct api *api, struct target *t, const char *id,
     struct http_reply *reply)
 {
 	const struct target_config	*tc = target_config(t);
-	char				 path[4096];
+	char				*cause = NULL;
+	void				*data;
+	size_t				 len;
 
 	if (!store_id_valid(id)) {
 		reply_error(reply, 400, "malformed snapshot id");
 		return;
 	}
-	reply_file(reply, store_path(api->st->store, tc->name, id, path,
-	    sizeof path) == -1 ? NULL : path, "no such snapshot",
-	    "application/octet-stream");
+	/*
+	 * Read whole, not sent from a file: a packed snapshot is made here,
+	 * and must be served when the disk is full or read-only too.
+	 */
+	if (store_read(api->st->store, tc->name, id, PROFILE_MAX_INFLATED,
+	    &data, &len, &cause) == -1) {
+		if (errno == ENOENT)
+			reply_error(reply, 404, "no such snapshot");
+		else
+			reply_error(reply, 500, cause);
+		free(cause);
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = "application/octet-stream";
+	reply->body = data;
+	reply->len = len;
 }
 
 /* An alert's evidence, as taken: a profile, or a goroutine dump. */
@@ -497,18 +513,26 @@ load_snapshot(struct api *api, struct target *t, const char *id,
 {
 	const struct target_config	*tc = target_config(t);
 	struct profile	*p;
-	char		 path[4096], *cause = NULL;
+	char		*cause = NULL;
+	void		*data;
+	size_t		 len;
 
 	if (!store_id_valid(id)) {
 		reply_error(reply, 400, "malformed snapshot id");
 		return NULL;
 	}
-	if (store_path(api->st->store, tc->name, id, path, sizeof path) == -1) {
-		reply_error(reply, 404, "no such snapshot");
+	if (store_read(api->st->store, tc->name, id, PROFILE_MAX_INFLATED,
+	    &data, &len, &cause) == -1) {
+		if (errno == ENOENT)
+			reply_error(reply, 404, "no such snapshot");
+		else
+			reply_error(reply, 500, cause);
+		free(cause);
 		return NULL;
 	}
-	if ((p = profile_load(path, PROFILE_MAX_INFLATED, st,
-	    &cause)) == NULL) {
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
+	free(data);
+	if (p == NULL) {
 		reply_error(reply, 500, cause);
 		free(cause);
 	}

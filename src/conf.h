@@ -324,6 +324,7 @@ struct config {
 	uint16_t		 listen_port;
 	struct web_config	 web;
 	char			*storage_path;
+	bool			 storage_pack;	/* storage.format: pack */
 	struct retention_config	 retention;
 	struct target_config	*targets;	/* in the file's order */
 	size_t			 ntargets;

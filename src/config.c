@@ -78,9 +78,10 @@ static const char *const web_tls_keys[WT_MAX] = {
 	[WT_CERT_FILE] = "cert_file", [WT_KEY_FILE] = "key_file",
 };
 
-enum storage_key { SK_PATH, SK_RETENTION, SK_MAX };
+enum storage_key { SK_PATH, SK_FORMAT, SK_RETENTION, SK_MAX };
 static const char *const storage_keys[SK_MAX] = {
-	[SK_PATH] = "path", [SK_RETENTION] = "retention",
+	[SK_PATH] = "path", [SK_FORMAT] = "format",
+	[SK_RETENTION] = "retention",
 };
 
 enum retention_key { RT_SNAPSHOTS, RT_AGE, RT_SIZE, RT_DOWNSAMPLE, RT_MAX };
@@ -649,12 +650,23 @@ load_storage(struct loader *l, const struct slot *s)
 {
 	struct slot	 ss[SK_MAX];
 	yaml_node_t	*map;
+	const char	*v;
 
 	if ((map = get_map(l, s)) == NULL)
 		return;
 	collect(l, map, storage_keys, SK_MAX, ss);
 	if (ss[SK_PATH].key != NULL)
 		(void)get_path(l, &ss[SK_PATH], &l->cf->storage_path);
+	if (ss[SK_FORMAT].key != NULL &&
+	    (v = get_scalar(l, &ss[SK_FORMAT], "a string")) != NULL) {
+		if (strcmp(v, "pack") == 0)
+			l->cf->storage_pack = true;
+		else if (strcmp(v, "pprof") == 0)
+			l->cf->storage_pack = false;
+		else
+			error(l, ss[SK_FORMAT].value, "format \"%s\": "
+			    "pack or pprof", v);
+	}
 	if (ss[SK_RETENTION].key != NULL)
 		load_retention(l, &ss[SK_RETENTION]);
 }

@@ -48,6 +48,7 @@ struct options {
 	uint64_t		 timeout_ms;	/* of a URL's fetch */
 	uint64_t		 interval_ms;	/* between diff's snapshots */
 	const char		*interval;	/* as given */
+	bool			 pack;		/* import: packed */
 };
 
 static void __attribute__((noreturn))
@@ -66,7 +67,7 @@ usage(int status)
 	    "       heapwatch judge [--window D] [--for D] [--min-growth N] "
 	    "[--json] DIR\n"
 	    "       heapwatch export DIR ID > PROFILE\n"
-	    "       heapwatch import DIR PROFILE...\n"
+	    "       heapwatch import [--pack] DIR PROFILE...\n"
 	    "options:\n"
 	    "  -i, --sample-index TYPE  sample type (inuse_space, "
 	    "alloc_objects, ...)\n"
@@ -82,6 +83,8 @@ usage(int status)
 	    " option again)\n"
 	    "      --trim-path PREFIX   list: cut PREFIX from the paths in the"
 	    " profile\n"
+	    "      --pack               import: pack the snapshots into the"
+	    " folder's database\n"
 	    "      --times              print where the time went on stderr\n"
 	    "      --timeout D          give up fetching a URL after D"
 	    " (default 60s)\n"
@@ -596,6 +599,8 @@ cmd_import(int argc, char **argv, const struct options *o)
 		free(name);
 		return 1;
 	}
+	if (o->pack)
+		store_set_format(store, STORE_PACK);
 	for (i = 1; i < argc; i++) {
 		data = NULL;
 		p = NULL;
@@ -837,6 +842,9 @@ options_set(int ch, const char *arg, struct options *o)
 	case 't':
 		o->times = true;
 		break;
+	case 'P':
+		o->pack = true;
+		break;
 	case 'W':
 	case 'F':
 		if (units_duration(arg, ch == 'W' ? &o->window_ms :
@@ -903,6 +911,7 @@ options_read(int *argc, char ***argv, struct options *o)
 		{ "timeout", required_argument, NULL, 'O' },
 		{ "interval", required_argument, NULL, 'I' },
 		{ "trim-path", required_argument, NULL, 'T' },
+		{ "pack", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -934,7 +943,7 @@ main(int argc, char **argv)
 {
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
-			    NULL, NULL, 60000, 30000, "30s" };
+			    NULL, NULL, 60000, 30000, "30s", false };
 	const char	*cmd;
 	size_t		 i;
 	int		 rc;

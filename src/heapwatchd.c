@@ -454,6 +454,9 @@ hwd_reload(struct hwd *hwd, char **cause)
 	/* Targets judge with the new file's webhooks. */
 	config_free_later = hwd->conf;
 	hwd->conf = conf;
+	/* Snapshots from now on; those stored stay readable in theirs. */
+	store_set_format(hwd->store, conf->storage_pack ? STORE_PACK :
+	    STORE_PPROF);
 	hwd->st.conf = conf;
 	discovery_configure(hwd->discovery, conf);
 	apply_targets(hwd, conf, false);
@@ -604,6 +607,8 @@ hwd_start(struct hwd *hwd, const char *user)
 		drop_privileges(user);
 	if ((hwd->store = store_open(hwd->conf->storage_path, &cause)) == NULL)
 		fatalx("%s", cause);
+	store_set_format(hwd->store, hwd->conf->storage_pack ? STORE_PACK :
+	    STORE_PPROF);
 	hwd->scrape = scrape_new(hwd->base);
 	hwd->decode = decode_new(hwd->base, 0);
 	url = hwd_external_url(hwd->conf);

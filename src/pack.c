@@ -341,6 +341,28 @@ pack_free(struct pack *pk)
 }
 
 void
+pack_trim(struct pack *pk)
+{
+	if (pk == NULL)
+		return;
+	pack_in_free(pk->in);
+	pk->in = NULL;
+	free(pk->inflated);
+	pk->inflated = NULL;
+	pk->inflated_cap = 0;
+	ZSTD_freeCCtx(pk->cctx);
+	pk->cctx = NULL;
+	ZSTD_freeDCtx(pk->dctx);
+	pk->dctx = NULL;
+	if (pk->gz != NULL)
+		libdeflate_free_compressor(pk->gz);
+	pk->gz = NULL;
+	if (pk->inflater != NULL)
+		libdeflate_free_decompressor(pk->inflater);
+	pk->inflater = NULL;
+}
+
+void
 pack_stats(const struct pack *pk, struct pack_stats *st)
 {
 	int	i;

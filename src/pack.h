@@ -104,5 +104,12 @@ int		 pack_pprof(struct pack *, bool gz, void **out, size_t *len,
 		    char **cause) __attribute__((warn_unused_result));
 
 void		 pack_stats(const struct pack *, struct pack_stats *);
+/*
+ * Free what a pack keeps from one profile to the next to read it faster
+ * (buffers, compressors: megabytes for a large profile), keeping the
+ * dictionary and the current snapshot; for a pack that waits long
+ * between snapshots, as a store's writer does between scrapes.
+ */
+void		 pack_trim(struct pack *);
 
 #endif

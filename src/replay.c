@@ -17,19 +17,25 @@ replay_snapshots(struct store *store, const char *target,
 	struct summary	*s;
 	struct names	*names;
 	const char	*kind;
-	char		 path[4096], *cause = NULL;
-	size_t		 i, added = 0;
+	char		*cause = NULL;
+	void		*data;
+	size_t		 i, len, added = 0;
 
 	for (i = 0; i < n; i++) {
 		if (snaps[i].time_ms < since_ms && i + 1 < n)
 			continue;
-		if (store_path(store, target, snaps[i].id, path,
-		    sizeof path) == -1) {
-			log_warnx("%s: snapshot %s: not found", target,
-			    snaps[i].id);
+		/* Read, not opened by path: a packed one has no file. */
+		if (store_read(store, target, snaps[i].id, max_size, &data,
+		    &len, &cause) == -1) {
+			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
+			    cause);
+			free(cause);
+			cause = NULL;
 			continue;
 		}
-		if ((p = profile_load(path, max_size, NULL, &cause)) == NULL) {
+		p = profile_decode(data, len, max_size, NULL, &cause);
+		free(data);
+		if (p == NULL) {
 			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
 			    cause);
 			free(cause);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "durable.h"
+#include "packstore.h"
 #include "profile.h"
 #include "store.h"
 #include "units.h"
@@ -22,12 +23,20 @@
 #define STORE_TARGET_MAX	200	/* bytes in a target's name */
 #define STORE_NAME_MAX		(STORE_ID_MAX + sizeof STORE_SUFFIX)
 #define STORE_CACHE_USES	64	/* writes before a folder is read again */
+/*
+ * Packed snapshots written out as pprof for store_path(): a diff reads
+ * two, the page a few more; 32 of the largest profiles seen (a few MB
+ * each) stay within 100 MB of disk.
+ */
+#define STORE_PPROF_KEEP	32
 
 struct store {
 	char		*root;
 	int		 fd;		/* the root folder */
 	unsigned int	 tmpseq;	/* makes temporary names unique */
 	bool		 no_spare;	/* the file system grants no leases */
+	int		 format;	/* enum store_format */
+	unsigned int	 cacheseq;	/* makes STORE_PPROF_CACHE names unique */
 };
 
 /* A snapshot as retention needs it. */
@@ -35,6 +44,13 @@ struct store_kept {
 	int64_t		 time_ms;
 	uint64_t	 size;
 	uint32_t	 seq;
+	bool		 packed;
+};
+
+/* Packed snapshots that retention drops, for one packstore_drop(). */
+struct store_drops {
+	struct packstore_snap	*v;
+	size_t			 n, cap;
 };
 
 /*
@@ -53,6 +69,7 @@ struct store_cache {
 	unsigned int		 uses;
 	struct store_kept	*v;		/* oldest first */
 	size_t			 n, cap;
+	struct packstore	*ps;		/* the folder's database */
 };
 
 /* Whether c may appear in a target's name. */
@@ -171,7 +188,7 @@ snapshot_cmp(const void *a, const void *b)
 		return x->time_ms < y->time_ms ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
-	return 0;
+	return x->packed - y->packed;
 }
 
 static int
@@ -278,6 +295,62 @@ const char *
 store_root(const struct store *s)
 {
 	return s->root;
+}
+
+void
+store_set_format(struct store *s, enum store_format f)
+{
+	__atomic_store_n(&s->format, (int)f, __ATOMIC_RELAXED);
+}
+
+/*
+ * Open the database in a target's open folder dfd into *ps; *ps is NULL
+ * when there is none and create is not set. A link in its place is not
+ * followed: SQLite is given the path, so it is checked here first.
+ */
+static int
+db_open(struct store *s, const char *target, int dfd, bool create,
+    struct packstore **ps, char **cause)
+{
+	struct stat	sb;
+	char		path[4096];
+	bool		made = false;
+
+	*ps = NULL;
+	if (fstatat(dfd, PACKSTORE_FILE, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT) {
+			file_cause(cause, s, target, PACKSTORE_FILE, "stat",
+			    errno);
+			return -1;
+		}
+		if (!create)
+			return 0;
+		made = true;
+	} else if (!S_ISREG(sb.st_mode)) {
+		file_cause(cause, s, target, PACKSTORE_FILE, "open", ENOENT);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/%s/%s", s->root, target,
+	    PACKSTORE_FILE);
+	if (packstore_open(path, create, ps, cause) == -1)
+		return -1;
+	/* The new file's name, on disk before a snapshot is said stored. */
+	if (made && durable_dir_sync(dfd) == -1) {
+		file_cause(cause, s, target, NULL, "fsync", errno);
+		packstore_close(*ps);
+		*ps = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether a target's open folder has a database. */
+static bool
+has_db(int dfd)
+{
+	struct stat	sb;
+
+	return fstatat(dfd, PACKSTORE_FILE, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /*
@@ -400,21 +473,76 @@ scan(struct store *s, const char *target, int dfd,
 	return 0;
 }
 
-/* scan() for retention: the compact form of each snapshot. */
+/*
+ * scan(), and the snapshots of the folder's database, through ps or, when
+ * NULL, a connection of its own; sorted, a file first where a file and a
+ * packed snapshot share an id (which a switch of form within a
+ * millisecond could make).
+ */
 static int
-scan_kept(struct store *s, const char *target, int dfd,
+scan_all(struct store *s, const char *target, int dfd, struct packstore *ps,
+    struct store_snapshot **out, size_t *n, char **cause)
+{
+	struct packstore	*own = NULL;
+	struct packstore_snap	*pv;
+	struct store_snapshot	*v;
+	size_t			 np, i;
+
+	if (scan(s, target, dfd, out, n, cause) == -1)
+		return -1;
+	if (ps == NULL) {
+		if (db_open(s, target, dfd, false, &own, cause) == -1)
+			goto fail;
+		if ((ps = own) == NULL)
+			return 0;
+	}
+	if (packstore_list(ps, &pv, &np, cause) == -1) {
+		packstore_close(own);
+		goto fail;
+	}
+	packstore_close(own);
+	if (np == 0) {
+		free(pv);
+		return 0;
+	}
+	v = xreallocarray(*out, *n + np, sizeof *v);
+	for (i = 0; i < np; i++) {
+		struct store_snapshot	*sn = &v[*n + i];
+
+		format_id(sn->id, sizeof sn->id, pv[i].time_ms, pv[i].seq);
+		sn->time_ms = pv[i].time_ms;
+		sn->seq = pv[i].seq;
+		sn->size = pv[i].stored;
+		sn->packed = true;
+	}
+	free(pv);
+	*n += np;
+	qsort(v, *n, sizeof *v, snapshot_cmp);
+	*out = v;
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* scan_all() for retention: the compact form of each snapshot. */
+static int
+scan_kept(struct store *s, const char *target, int dfd, struct packstore *ps,
     struct store_kept **out, size_t *n, char **cause)
 {
 	struct store_snapshot	*v;
 	size_t			 i;
 
-	if (scan(s, target, dfd, &v, n, cause) == -1)
+	if (scan_all(s, target, dfd, ps, &v, n, cause) == -1)
 		return -1;
 	*out = xreallocarray(NULL, *n + 1, sizeof **out);
 	for (i = 0; i < *n; i++) {
 		(*out)[i].time_ms = v[i].time_ms;
 		(*out)[i].seq = v[i].seq;
 		(*out)[i].size = v[i].size;
+		(*out)[i].packed = v[i].packed;
 	}
 	free(v);
 	return 0;
@@ -455,7 +583,10 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 
 static int	retain(struct store *, const char *, int, bool,
 		    const struct store_retention *, int64_t, struct store_kept *,
-		    size_t *, size_t *, bool *, char **);
+		    size_t *, size_t *, bool *, struct store_drops *, char **);
+static int	retain_all(struct store *, const char *, int,
+		    struct packstore *, const struct store_retention *, int64_t,
+		    size_t *, char **);
 
 /* Whether c still tells what folder dfd holds; a stale c is emptied. */
 static bool
@@ -515,8 +646,41 @@ store_cache_free(struct store_cache *c)
 {
 	if (c == NULL)
 		return;
+	packstore_close(c->ps);
 	free(c->v);
 	free(c);
+}
+
+/*
+ * Store a snapshot in the folder's database, target's folder dfd locked,
+ * then apply retention when one is asked. The connection, and with it the
+ * writer's pack, stays in the cache for the next.
+ */
+static int
+put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
+    const void *data, size_t len, struct store_put *put, char **cause)
+{
+	struct store_cache	*c;
+	uint32_t		 seq;
+
+	if (put->cache == NULL)
+		put->cache = xcalloc(1, sizeof *put->cache);
+	c = put->cache;
+	c->valid = false;	/* the file form's list, not kept here */
+	if (c->ps == NULL && db_open(s, target, dfd, true, &c->ps,
+	    cause) == -1)
+		return -1;
+	if (packstore_put(c->ps, time_ms, data, len, PROFILE_MAX_INFLATED,
+	    &seq, cause) == -1) {
+		packstore_idle(c->ps);
+		return -1;
+	}
+	format_id(put->id, sizeof put->id, time_ms, seq);
+	if (put->keep != NULL)
+		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
+		    &put->removed, &put->retain_cause);
+	packstore_idle(c->ps);
+	return 0;
 }
 
 /*
@@ -537,8 +701,8 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	char			 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
 	char			 name[STORE_NAME_MAX];
 	size_t			 n;
-	bool			 fresh = false, missing = false;
-	int			 dfd;
+	bool			 fresh = false, missing = false, mixed;
+	int			 dfd, rc;
 
 	put->removed = 0;
 	if (time_ms < 0) {
@@ -552,7 +716,14 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		close(dfd);
 		return -1;
 	}
-	if (put->keep != NULL) {
+	if (__atomic_load_n(&s->format, __ATOMIC_RELAXED) == STORE_PACK) {
+		rc = put_packed(s, target, dfd, time_ms, data, len, put, cause);
+		close(dfd);
+		return rc;
+	}
+	/* Packed snapshots too, left by the other form: no cache. */
+	mixed = put->keep != NULL && has_db(dfd);
+	if (put->keep != NULL && !mixed) {
 		if (put->cache == NULL)
 			put->cache = xcalloc(1, sizeof *put->cache);
 		c = put->cache;
@@ -572,11 +743,12 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	if (c != NULL) {
 		sn.time_ms = time_ms;
 		sn.seq = 0;
+		sn.packed = false;
 		parse_id(id, strlen(id), &sn.time_ms, &sn.seq);
 		sn.size = len;
 		if (fresh)
 			cache_insert(c, &sn);
-		else if (scan_kept(s, target, dfd, &v, &n,
+		else if (scan_kept(s, target, dfd, NULL, &v, &n,
 		    &put->retain_cause) == 0) {
 			free(c->v);
 			c->v = v;
@@ -585,10 +757,13 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 			fresh = true;
 		}
 		if (fresh && (retain(s, target, dfd, true, put->keep, time_ms,
-		    c->v, &c->n, &put->removed, &missing,
+		    c->v, &c->n, &put->removed, &missing, NULL,
 		    &put->retain_cause) == -1 || missing))
 			fresh = false;
 	}
+	if (mixed)
+		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
+		    &put->removed, &put->retain_cause);
 	/* What the folder is now, before another can change it unseen. */
 	if (c != NULL && fresh)
 		cache_seal(c, dfd);
@@ -619,13 +794,14 @@ store_put(struct store *s, const char *target, int64_t time_ms,
     const void *data, size_t len, char *id_out, char **cause)
 {
 	struct store_put	put = { 0 };
+	int			rc;
 
-	if (store_put_retain(s, target, time_ms, data, len, &put,
-	    cause) == -1)
-		return -1;
-	if (id_out != NULL)
+	rc = store_put_retain(s, target, time_ms, data, len, &put, cause);
+	store_cache_free(put.cache);
+	free(put.retain_cause);
+	if (rc == 0 && id_out != NULL)
 		memcpy(id_out, put.id, strlen(put.id) + 1);
-	return 0;
+	return rc;
 }
 
 int
@@ -640,7 +816,7 @@ store_list(struct store *s, const char *target, struct store_snapshot **out,
 		return -1;
 	if (dfd == -1)
 		return 0;
-	rc = scan(s, target, dfd, out, n, cause);
+	rc = scan_all(s, target, dfd, NULL, out, n, cause);
 	close(dfd);
 	return rc;
 }
@@ -651,12 +827,143 @@ store_list_free(struct store_snapshot *v)
 	free(v);
 }
 
+/* A packed snapshot, when listed, as a gzipped pprof profile. */
+static int
+read_packed(struct store *s, const char *target, int dfd, const char *id,
+    size_t max, void **data, size_t *len, char **cause)
+{
+	struct packstore	*ps;
+	int64_t			 t;
+	uint32_t		 seq;
+	int			 rc;
+
+	parse_id(id, strlen(id), &t, &seq);
+	if (db_open(s, target, dfd, false, &ps, cause) == -1)
+		return -1;
+	if (ps == NULL) {
+		xasprintf(cause, "%s/%s: no snapshot %s", s->root, target, id);
+		return -1;
+	}
+	rc = packstore_read(ps, t, seq, max, true, data, len, cause);
+	packstore_close(ps);
+	return rc;
+}
+
+/* Whether id is a packed snapshot still listed. */
+static bool
+listed_packed(struct store *s, const char *target, int dfd, const char *id)
+{
+	struct packstore	*ps;
+	char			*cause = NULL;
+	int64_t			 t;
+	uint32_t		 seq;
+	bool			 has = false;
+
+	parse_id(id, strlen(id), &t, &seq);
+	if (db_open(s, target, dfd, false, &ps, &cause) == -1 || ps == NULL ||
+	    packstore_has(ps, t, seq, &has, &cause) == -1)
+		free(cause);
+	packstore_close(ps);
+	return has;
+}
+
+/*
+ * Keep the newest STORE_PPROF_KEEP files of folder cfd, the cache of
+ * packed snapshots as pprof; what cannot be removed is left.
+ */
+static void
+cache_prune(int cfd)
+{
+	struct stat	  sb;
+	char		**names;
+	size_t		  n, i, j, old;
+	struct timespec	  t, ot;
+
+	if (dir_names(cfd, &names, &n) == -1)
+		return;
+	while (n > STORE_PPROF_KEEP) {
+		old = n;
+		memset(&ot, 0, sizeof ot);
+		for (i = 0; i < n; i++) {
+			if (fstatat(cfd, names[i], &sb,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				continue;
+			t = sb.st_mtim;
+			if (old == n || t.tv_sec < ot.tv_sec ||
+			    (t.tv_sec == ot.tv_sec && t.tv_nsec < ot.tv_nsec)) {
+				old = i;
+				ot = t;
+			}
+		}
+		if (old == n)
+			break;
+		unlinkat(cfd, names[old], 0);
+		free(names[old]);
+		for (j = old; j + 1 < n; j++)
+			names[j] = names[j + 1];
+		n--;
+	}
+	store_targets_free(names, n);
+}
+
+/*
+ * Write a packed snapshot out as pprof into the target's cache folder,
+ * under a temporary name then its own, so that a reader opens a whole
+ * file; derived data, not synced. 0 when name is there.
+ */
+static int
+cache_fill(struct store *s, const char *target, int dfd, const char *id,
+    const char *name)
+{
+	struct stat	 sb;
+	char		 tmp[DURABLE_TMP_MAX], *cause = NULL;
+	void		*data;
+	size_t		 len;
+	int		 cfd, fd, rc = -1;
+
+	if (mkdirat(dfd, STORE_PPROF_CACHE, 0750) == -1 && errno != EEXIST)
+		return -1;
+	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstatat(cfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode)) {
+		close(cfd);
+		return listed_packed(s, target, dfd, id) ? 0 : -1;
+	}
+	if (read_packed(s, target, dfd, id, PROFILE_MAX_INFLATED, &data, &len,
+	    &cause) == -1) {
+		free(cause);
+		close(cfd);
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s%ld-%u", DURABLE_TMP_PREFIX,
+	    (long)getpid(), __atomic_fetch_add(&s->cacheseq, 1,
+	    __ATOMIC_RELAXED));
+	if ((fd = openat(cfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0640)) != -1) {
+		if (durable_write_all(fd, data, len) == 0 && close(fd) == 0 &&
+		    renameat(cfd, tmp, cfd, name) == 0)
+			rc = 0;
+		else {
+			close(fd);
+			unlinkat(cfd, tmp, 0);
+		}
+	}
+	free(data);
+	if (rc == 0)
+		cache_prune(cfd);
+	close(cfd);
+	return rc;
+}
+
 int
 store_path(struct store *s, const char *target, const char *id, char *path,
     size_t len)
 {
 	struct stat	sb;
 	char		name[STORE_NAME_MAX];
+	const char	*sub = "";
 	int		dfd, rc;
 
 	if (!valid_target(target) || !store_id_valid(id))
@@ -666,10 +973,16 @@ store_path(struct store *s, const char *target, const char *id, char *path,
 	    O_CLOEXEC)) == -1)
 		return -1;
 	rc = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	if (rc == -1 || !S_ISREG(sb.st_mode)) {
+		/* Not a file: a packed snapshot, written out. */
+		rc = has_db(dfd) ? cache_fill(s, target, dfd, id, name) : -1;
+		sub = STORE_PPROF_CACHE "/";
+	} else
+		rc = 0;
 	close(dfd);
-	if (rc == -1 || !S_ISREG(sb.st_mode))
+	if (rc == -1)
 		return -1;
-	rc = snprintf(path, len, "%s/%s/%s", s->root, target, name);
+	rc = snprintf(path, len, "%s/%s/%s%s", s->root, target, sub, name);
 	if (rc < 0 || (size_t)rc >= len)
 		return -1;
 	return 0;
@@ -802,23 +1115,41 @@ int
 store_read(struct store *s, const char *target, const char *id, size_t max,
     void **data, size_t *len, char **cause)
 {
-	char	name[STORE_NAME_MAX];
-	int	dfd, rc;
+	struct stat	sb;
+	char		name[STORE_NAME_MAX];
+	int		dfd, rc;
+	bool		packed, missing = false;
 
 	if (!store_id_valid(id)) {
 		xasprintf(cause, "invalid snapshot id \"%s\"",
 		    id == NULL ? "" : id);
+		errno = EINVAL;
 		return -1;
 	}
-	if (store_target_open(s, target, false, &dfd, cause) == -1)
+	if (store_target_open(s, target, false, &dfd, cause) == -1) {
+		errno = EIO;
 		return -1;
+	}
 	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
 	if (dfd == -1) {
 		file_cause(cause, s, target, name, "open", ENOENT);
+		errno = ENOENT;
 		return -1;
 	}
-	rc = snap_read(s, target, dfd, name, max, data, len, cause);
+	packed = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT && has_db(dfd);
+	if (packed) {
+		rc = read_packed(s, target, dfd, id, max, data, len, cause);
+		missing = rc == -1 && !listed_packed(s, target, dfd, id);
+	} else {
+		/* A link or a folder in a snapshot's place is no snapshot. */
+		rc = snap_read(s, target, dfd, name, max, data, len, cause);
+		missing = rc == -1 && (fstatat(dfd, name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode));
+	}
 	close(dfd);
+	if (rc == -1)
+		errno = missing ? ENOENT : EIO;
 	return rc;
 }
 
@@ -881,10 +1212,21 @@ thinned(const struct store_retention *r, const struct store_kept *sn,
 static int
 drop(struct store *s, const char *target, int dfd, bool *spare,
     const struct store_kept *sn, size_t *removed, bool *missing,
-    char **cause)
+    struct store_drops *dp, char **cause)
 {
 	char	id[STORE_ID_MAX], name[STORE_NAME_MAX];
 
+	if (sn->packed && dp != NULL) {
+		/* Dropped together, once retention has chosen. */
+		if (dp->n == dp->cap) {
+			dp->cap = dp->cap == 0 ? 16 : dp->cap * 2;
+			dp->v = xreallocarray(dp->v, dp->cap, sizeof *dp->v);
+		}
+		memset(&dp->v[dp->n], 0, sizeof dp->v[dp->n]);
+		dp->v[dp->n].time_ms = sn->time_ms;
+		dp->v[dp->n++].seq = sn->seq;
+		return 0;
+	}
 	format_id(id, sizeof id, sn->time_ms, sn->seq);
 	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
 	if (*spare && renameat2(dfd, name, dfd, STORE_SPARE,
@@ -918,7 +1260,8 @@ drop(struct store *s, const char *target, int dfd, bool *spare,
 static int
 retain(struct store *s, const char *target, int dfd, bool spare,
     const struct store_retention *r, int64_t now_ms, struct store_kept *v,
-    size_t *n, size_t *removed, bool *missing, char **cause)
+    size_t *n, size_t *removed, bool *missing, struct store_drops *dp,
+    char **cause)
 {
 	uint64_t	 total = 0;
 	size_t		 count = *n, i, w;
@@ -931,7 +1274,7 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 	for (i = 0; i + 1 < *n && expired(r, &v[i], count, total, now_ms);
 	    i++) {
 		if (drop(s, target, dfd, &spare, &v[i], removed, missing,
-		    cause) == -1) {
+		    dp, cause) == -1) {
 			rc = -1;
 			break;
 		}
@@ -946,7 +1289,7 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 		if (rc == 0 && i + 1 < *n &&
 		    thinned(r, &v[i], w > 0 ? &v[w - 1] : NULL, now_ms)) {
 			if (drop(s, target, dfd, &spare, &v[i], removed,
-			    missing, cause) == 0)
+			    missing, dp, cause) == 0)
 				continue;
 			rc = -1;
 		}
@@ -956,27 +1299,80 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 	return rc;
 }
 
+/*
+ * Retention over a folder's files and packed snapshots together, the
+ * folder dfd locked; ps is the database's connection, or NULL for one of
+ * its own. Files go as retain() chooses them; the packed snapshots it
+ * chooses are dropped in one transaction, and their pprof copies removed.
+ */
+static int
+retain_all(struct store *s, const char *target, int dfd,
+    struct packstore *ps, const struct store_retention *r, int64_t now_ms,
+    size_t *removed, char **cause)
+{
+	struct store_drops	 dp = { 0 };
+	struct store_kept	*v;
+	struct packstore	*own = NULL;
+	char			 id[STORE_ID_MAX], name[STORE_NAME_MAX];
+	char			*why = NULL;
+	size_t			 n, files, packed = 0, i;
+	bool			 missing = false;
+	int			 rc, cfd;
+
+	*removed = 0;
+	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
+		return -1;
+	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
+	    &missing, &dp, cause);
+	free(v);
+	*removed = files;
+	if (dp.n == 0)
+		return rc;
+	if (ps == NULL && db_open(s, target, dfd, false, &own, &why) == 0 &&
+	    own == NULL)
+		xasprintf(&why, "%s/%s: the database is gone", s->root,
+		    target);
+	if (ps == NULL)
+		ps = own;
+	if (ps != NULL && packstore_drop(ps, dp.v, dp.n, PROFILE_MAX_INFLATED,
+	    &packed, &why) == 0)
+		*removed += packed;
+	packstore_close(own);
+	if (why != NULL) {
+		if (rc == 0)
+			*cause = why;
+		else
+			free(why);
+		rc = -1;
+	}
+	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		for (i = 0; i < dp.n; i++) {
+			format_id(id, sizeof id, dp.v[i].time_ms, dp.v[i].seq);
+			snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
+			unlinkat(cfd, name, 0);
+		}
+		close(cfd);
+	}
+	free(dp.v);
+	return rc;
+}
+
 int
 store_retain(struct store *s, const char *target,
     const struct store_retention *r, int64_t now_ms, size_t *removed,
     char **cause)
 {
-	struct store_kept	*v;
-	size_t			 n;
-	bool			 missing = false;
-	int			 dfd, rc;
+	int	dfd, rc;
 
 	*removed = 0;
 	if (store_target_open(s, target, false, &dfd, cause) == -1)
 		return -1;
 	if (dfd == -1)
 		return 0;
-	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
-	    (rc = scan_kept(s, target, dfd, &v, &n, cause)) == 0) {
-		rc = retain(s, target, dfd, false, r, now_ms, v, &n, removed,
-		    &missing, cause);
-		free(v);
-	}
+	if ((rc = store_target_lock(s, target, dfd, cause)) == 0)
+		rc = retain_all(s, target, dfd, NULL, r, now_ms, removed,
+		    cause);
 	close(dfd);
 	return rc;
 }
@@ -997,6 +1393,25 @@ quarantine(struct store *s, const char *target, int dfd, int *qfd,
 		return -1;
 	}
 	return 0;
+}
+
+/* Empty the pprof copies of packed snapshots: a start-up begins anew. */
+static void
+cache_clear(int dfd)
+{
+	char	**names;
+	size_t	  n, i;
+	int	  cfd;
+
+	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if (dir_names(cfd, &names, &n) == 0) {
+		for (i = 0; i < n; i++)
+			unlinkat(cfd, names[i], 0);
+		store_targets_free(names, n);
+	}
+	close(cfd);
 }
 
 /* Remove ".tmp-" leftovers and count the entries that are not the store's. */
@@ -1047,11 +1462,100 @@ sweep(struct store *s, const char *target, int dfd,
 		} else if (strcmp(names[i], STORE_QUARANTINE) == 0 &&
 		    S_ISDIR(sb.st_mode))
 			continue;
+		else if (strncmp(names[i], PACKSTORE_FILE,
+		    strlen(PACKSTORE_FILE)) == 0 && S_ISREG(sb.st_mode))
+			continue;
+		else if (strcmp(names[i], STORE_PPROF_CACHE) == 0 &&
+		    S_ISDIR(sb.st_mode))
+			cache_clear(dfd);
 		else if (!snapshot_name(names[i], &sn) || !S_ISREG(sb.st_mode))
 			rec->ignored++;
 	}
 	store_targets_free(names, nnames);
 	return rc;
+}
+
+/*
+ * Whether the database file starts as SQLite's do, or is empty (a first
+ * write that failed): anything else is no database of ours.
+ */
+static bool
+db_header_ok(int dfd)
+{
+	static const char	 magic[16] = "SQLite format 3";
+	char			 head[16];
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = openat(dfd, PACKSTORE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return true;	/* said by the open that follows */
+	n = read(fd, head, sizeof head);
+	close(fd);
+	return n == 0 || (n == (ssize_t)sizeof head &&
+	    memcmp(head, magic, sizeof magic) == 0);
+}
+
+/*
+ * Check a target's database at start-up: packed snapshots that do not
+ * read back are set aside inside it; a database that cannot be read at
+ * all is moved to the quarantine folder whole, with its log, and the
+ * next snapshot starts a new one.
+ */
+static int
+recover_packed(struct store *s, const char *target, int dfd, int *qfd,
+    size_t max, struct store_recovery *rec, char **cause)
+{
+	static const char *const files[] = {
+		PACKSTORE_FILE, PACKSTORE_FILE "-wal", PACKSTORE_FILE "-shm"
+	};
+	struct packstore	*ps;
+	char			*why = NULL, *first = NULL;
+	size_t			 kept, bad, i;
+	bool			 corrupt = false;
+
+	if (!db_header_ok(dfd)) {
+		corrupt = true;
+		xasprintf(&why, "%s/%s/%s: not an SQLite database", s->root,
+		    target, PACKSTORE_FILE);
+		goto aside;
+	}
+	if (db_open(s, target, dfd, false, &ps, cause) == -1)
+		return -1;
+	if (ps == NULL)
+		return 0;
+	if (packstore_check(ps, max, &kept, &bad, &first, &corrupt,
+	    &why) == 0) {
+		packstore_close(ps);
+		rec->kept += kept;
+		rec->quarantined += bad;
+		if (bad > 0 && rec->first_cause == NULL)
+			xasprintf(&rec->first_cause, "%s/%s/%s: %s", s->root,
+			    target, PACKSTORE_FILE, first);
+		free(first);
+		return 0;
+	}
+	packstore_close(ps);
+	if (!corrupt) {
+		/* An error of the system: the database may be sound. */
+		*cause = why;
+		return -1;
+	}
+aside:
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (faccessat(dfd, files[i], F_OK, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (quarantine(s, target, dfd, qfd, files[i], cause) == -1) {
+			free(why);
+			return -1;
+		}
+	}
+	rec->quarantined++;
+	if (rec->first_cause == NULL)
+		xasprintf(&rec->first_cause, "%s", why != NULL ? why :
+		    "the database is gone");
+	free(why);
+	return 0;
 }
 
 /*
@@ -1109,6 +1613,9 @@ store_recover(struct store *s, const char *target, size_t max_inflated,
 			    why != NULL ? why : "does not decode");
 		free(why);
 	}
+	if (has_db(dfd) && recover_packed(s, target, dfd, &qfd, max_inflated,
+	    rec, cause) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(v);

@@ -1,6 +1,15 @@
 /*
  * The snapshot store of heapwatchd: one folder per target under the storage
- * path, each snapshot kept as received in a file of its own.
+ * path, each snapshot kept in one of two forms, chosen by store_set_format():
+ * as received, in a file of its own (STORE_PPROF, described below), or
+ * packed with the target's others in the folder's SQLite database
+ * (STORE_PACK, see packstore.h), 10 to 120 times smaller. Whatever the form
+ * chosen, a folder's snapshots of both forms are listed, read and retained
+ * together, so that a store written in one form is read whole after
+ * switching to the other, its snapshots of the old form aging out by
+ * retention; store_read() and store_path() give a packed snapshot as a
+ * gzipped pprof profile, the latter from a file it writes in the target's
+ * STORE_PPROF_CACHE folder, which holds only the last few so made.
  *
  * A snapshot's file is named <unix-milliseconds>.pb.gz, or
  * <unix-milliseconds>-N.pb.gz for the Nth (from 1) after the first to arrive
@@ -41,14 +50,21 @@
  * take this name, and store_targets() does not list it.
  */
 #define STORE_SPOOL		".webhooks"
+#define STORE_PPROF_CACHE	".pprof"	/* packed snapshots as pprof */
 
 struct store;
+
+enum store_format {
+	STORE_PPROF,		/* a file per snapshot, as received */
+	STORE_PACK		/* packed, in the folder's database */
+};
 
 struct store_snapshot {
 	char		 id[STORE_ID_MAX];
 	int64_t		 time_ms;	/* unix milliseconds */
 	uint32_t	 seq;		/* N of "-N"; 0 for the first */
 	uint64_t	 size;		/* bytes on disk */
+	bool		 packed;	/* in the database, not a file */
 };
 
 /*
@@ -92,6 +108,8 @@ struct store_recovery {
 
 struct store	*store_open(const char *root, char **cause);
 void		 store_close(struct store *);
+/* The form new snapshots are written in; STORE_PPROF from the open. */
+void		 store_set_format(struct store *, enum store_format);
 const char	*store_root(const struct store *);
 
 bool		 store_id_valid(const char *id);
@@ -152,7 +170,11 @@ int		 store_series_append(struct store *, const char *target,
 int		 store_series_replace(struct store *, const char *target,
 		    const void *data, size_t len, char **cause)
 		    __attribute__((warn_unused_result));
-/* A snapshot's bytes, refused when larger than max; free() them. */
+/*
+ * A snapshot's bytes, refused when larger than max; free() them. A packed
+ * snapshot comes as a gzipped pprof profile. -1 with errno ENOENT when
+ * there is no such snapshot, else another.
+ */
 int		 store_read(struct store *, const char *target, const char *id,
 		    size_t max, void **data, size_t *len, char **cause)
 		    __attribute__((warn_unused_result));

@@ -145,6 +145,7 @@ config_head() {	# config_head WINDOW FOR
 listen: 127.0.0.1:$HWD_PORT
 storage:
   path: $TMPD/store
+  format: $STORAGE_FORMAT
 defaults:
   interval: 1s
   timeout: 500ms
@@ -153,6 +154,10 @@ defaults:
 targets:
 YAML
 }
+
+# The form of the daemon's store: pprof unless the environment sets
+# HEAPWATCH_STORAGE_FORMAT, to run a test on the other.
+STORAGE_FORMAT=${HEAPWATCH_STORAGE_FORMAT:-pprof}
 
 # A port for the daemon, likely free: below Linux's ephemeral ports
 # (32768 and up), which the fixtures and clients take.

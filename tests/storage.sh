@@ -6,6 +6,11 @@
 # written, 20 times, retention at work: every listed snapshot decodes and
 # the series go on.
 #
+# With HEAPWATCH_STORAGE_FORMAT=pack the same faults hit the targets'
+# databases: what is listed is read through the API (racing retention,
+# which drops snapshots meanwhile), and what is on disk is what the
+# database lists.
+#
 # The test mounts small file systems in a mount namespace of its own
 # (unshare, as root or in a user namespace), so it changes nothing
 # outside.
@@ -37,17 +42,35 @@ nlisted_over() { [ "$(nlisted "$1")" -gt "$2" ] 2>/dev/null; }
 # Every snapshot the API lists decodes; prints how many there are.
 # A snapshot listed, then dropped by retention before it is read (one a
 # second, on a busy machine) is not counted; one still there must decode.
+# Packed snapshots are read as the API serves them.
 listed_decode() {	# listed_decode TARGET STORE
 	local id f n=0
 	for id in $(listed "$1" | jq -r '.[].id'); do
 		f=$2/$1/$id.pb.gz
+		if [ "$STORAGE_FORMAT" = pack ]; then
+			f=$TMPD/served.pb.gz
+			rm -f "$f"
+			curl -fs --max-time 60 -o "$f" \
+			    "$HWD_URL/api/v1/targets/$1/snapshots/$id"
+		fi
 		if ! "$HEAPWATCH" top -n 1 "$f" >/dev/null 2>&1; then
-			[ -e "$f" ] && return 1
+			if [ "$STORAGE_FORMAT" = pack ]; then
+				listed "$1" | jq -e --arg id "$id" \
+				    'any(.[]; .id == $id)' >/dev/null &&
+				    return 1
+			else
+				[ -e "$f" ] && return 1
+			fi
 			continue
 		fi
 		n=$((n + 1))
 	done
 	echo "$n"
+}
+# Snapshots a target's database lists (its rows not dropped).
+db_rows() {	# db_rows FOLDER
+	sqlite3 -readonly "$1/snapshots.db" \
+	    "SELECT count(*) FROM snap WHERE state = 0" 2>/dev/null || echo 0
 }
 no_tmp() { [ -z "$(find "$1" -name '.tmp-*')" ]; }
 # None of another process: the running daemon's may be writes in flight.
@@ -109,7 +132,8 @@ ok $? "... and logged with their cause"
 target_field leak last_error | grep -q "not stored: .*File too large"
 ok $? "... and shown as the target's last error"
 [ "$(nlisted leak)" = 0 ] && no_tmp "$TMPD/efbig" &&
-    [ -z "$(find "$TMPD/efbig" -name '*.pb.gz')" ]
+    [ -z "$(find "$TMPD/efbig" -name '*.pb.gz')" ] &&
+    [ "$(db_rows "$TMPD/efbig/leak")" = 0 ]
 ok $? "no snapshot is listed, and no partial file is left"
 curl -fs --max-time 30 "$HWD_URL/-/healthy" >/dev/null
 ok $? "heapwatchd goes on"
@@ -181,15 +205,32 @@ done
 ok $? "heapwatchd started again after each of $kills kill -9"
 bad=0
 total=0
-for f in "$store"/*/*.pb.gz; do
-	total=$((total + 1))
-	"$HEAPWATCH" top -n 1 "$f" >/dev/null 2>&1 || bad=$((bad + 1))
-done
+if [ "$STORAGE_FORMAT" = pack ]; then
+	# Every snapshot a database holds, exported as heapwatch does.
+	for d in "$store"/*/; do
+		[ -f "$d/snapshots.db" ] || continue
+		for id in $(sqlite3 -readonly "$d/snapshots.db" \
+		    "SELECT time_ms || CASE seq WHEN 0 THEN '' ELSE '-' || seq END
+		    FROM snap WHERE state = 0"); do
+			total=$((total + 1))
+			"$HEAPWATCH" export "$d" "$id" >"$TMPD/x.pb.gz" &&
+			    "$HEAPWATCH" top -n 1 "$TMPD/x.pb.gz" \
+			    >/dev/null 2>&1 || bad=$((bad + 1))
+		done
+	done
+else
+	for f in "$store"/*/*.pb.gz; do
+		total=$((total + 1))
+		"$HEAPWATCH" top -n 1 "$f" >/dev/null 2>&1 || bad=$((bad + 1))
+	done
+fi
 [ "$bad" -eq 0 ] && [ "$total" -gt 20 ]
 ok $? "after 20 kill -9, all $total snapshots on disk decode ($bad do not)"
 series_before=$(lines "$store/leak/.series")
 daemon_start "$conf" "$TMPD/kill.log"
 ok $? "heapwatchd starts on the store"
+! grep -q "set aside" "$TMPD/kill.log"
+ok $? "no snapshot is set aside at start-up"
 no_old_tmp "$store"
 ok $? "leftovers of interrupted writes are removed at start-up"
 newest() { listed "$1" | jq -r 'map(.id) | last // ""'; }
@@ -218,8 +259,18 @@ for i in $(seq 1 4); do
 	n=$(listed_decode "many$i" "$store") && [ "$n" -gt 0 ] &&
 	    large=$((large + n))
 done
-[ "$large" -gt 0 ] && [ "$(find "$store"/many* -name '*.pb.gz' |
-    wc -l)" -eq "$large" ]
+on_disk() {
+	local d n=0
+	if [ "$STORAGE_FORMAT" = pack ]; then
+		for d in "$store"/many*; do
+			n=$((n + $(db_rows "$d")))
+		done
+		echo "$n"
+	else
+		find "$store"/many* -maxdepth 1 -name '*.pb.gz' | wc -l
+	fi
+}
+[ "$large" -gt 0 ] && [ "$(on_disk)" -eq "$large" ]
 ok $? "every large snapshot on disk is listed and decodes ($large)"
 stop_daemon
 ok $? "SIGTERM stops heapwatchd with status 0"

@@ -458,8 +458,32 @@ test_retain(struct store *st, const uint8_t *prof, size_t len)
  * Tiers: three hours of one-minute snapshots, every one kept for the last
  * hour, one per 10 minutes for the hour before, one per hour before that.
  */
+/* Whether data, gzipped pprof, decodes to as many samples as prof. */
+static bool
+same_samples(const void *data, size_t len, const uint8_t *prof,
+    size_t plen)
+{
+	struct profile	*a, *b;
+	char		*cause = NULL;
+	bool		 same;
+
+	a = profile_decode(data, len, 1 << 20, NULL, &cause);
+	b = profile_decode(prof, plen, 1 << 20, NULL, &cause);
+	same = a != NULL && b != NULL && a->nsamples == b->nsamples &&
+	    a->ntypes == b->ntypes && a->nsamples > 0 &&
+	    memcmp(a->values, b->values, a->nsamples * a->ntypes *
+	    sizeof *a->values) == 0;
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	profile_free(a);
+	profile_free(b);
+	return same;
+}
+
 static void
-test_tiers(struct store *st, const uint8_t *prof, size_t len)
+test_tiers(struct store *st, const char *target, const uint8_t *prof,
+    size_t len)
 {
 	struct store_retention	 r = { .ntiers = 2, .tiers = {
 	    { 3600000, 600000 }, { 7200000, 3600000 } } };
@@ -471,15 +495,15 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 	int			 k;
 
 	for (k = 0; k < 180; k++)
-		put(st, "tiers", t0 + k * 60000, prof, len, id);
-	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+		put(st, target, t0 + k * 60000, prof, len, id);
+	ok(store_retain(st, target, &r, t0 + 179 * 60000, &removed,
 	    &cause) == 0, "tiers: retention runs");
 	/*
 	 * Kept: minute 0 (the first of its hour), 59 and 60 to 110 by tens
 	 * (the first of each 10 minutes over an hour old), and 119 to 179.
 	 */
 	is_int(removed, 180 - 69, "tiers: 111 of 180 removed");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	all = n == 69 && v[0].time_ms == t0 &&
 	    v[1].time_ms == t0 + 59 * 60000;
@@ -489,19 +513,19 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 		all = v[8 + i].time_ms == t0 + (119 + (int64_t)i) * 60000;
 	ok(all, "tiers: the first of each bucket kept, the last hour whole");
 	store_list_free(v);
-	ok(store_retain(st, "tiers", &r, t0 + 179 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 179 * 60000, &removed,
 	    &cause) == 0 && removed == 0, "tiers: a second pass removes none");
 	/*
 	 * An hour on: what was kept in a bucket stays kept; minute 59, now
 	 * second in its hour, goes unless an open alert cites it.
 	 */
 	for (k = 180; k < 240; k++)
-		put(st, "tiers", t0 + k * 60000, prof, len, id);
+		put(st, target, t0 + k * 60000, prof, len, id);
 	snprintf(r.pinned[1], sizeof r.pinned[1], "%lld",
 	    (long long)(t0 + 59 * 60000));
-	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 239 * 60000, &removed,
 	    &cause) == 0, "tiers: an hour later");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	all = n > 4 && v[0].time_ms == t0 &&
 	    v[1].time_ms == t0 + 59 * 60000 &&
@@ -512,12 +536,23 @@ test_tiers(struct store *st, const uint8_t *prof, size_t len)
 	    "the newest");
 	store_list_free(v);
 	r.pinned[1][0] = '\0';
-	ok(store_retain(st, "tiers", &r, t0 + 239 * 60000, &removed,
+	ok(store_retain(st, target, &r, t0 + 239 * 60000, &removed,
 	    &cause) == 0 && removed == 1, "tiers: unpinned, it goes");
-	if (store_list(st, "tiers", &v, &n, &cause) == -1)
+	if (store_list(st, target, &v, &n, &cause) == -1)
 		n = 0;
 	ok(n > 2 && v[1].time_ms == t0 + 60 * 60000,
 	    "tiers: the hour's first is next");
+	/* Every one kept reads back, whichever form thinning went through. */
+	for (i = 0, all = n > 0; all && i < n; i++) {
+		void	*data;
+		size_t	 dlen;
+
+		all = store_read(st, target, v[i].id, 1 << 20, &data, &dlen,
+		    &cause) == 0 && same_samples(data, dlen, prof, len);
+		if (all)
+			free(data);
+	}
+	ok(all, "tiers: the %zu kept read back", n);
 	store_list_free(v);
 	free(cause);
 }
@@ -1009,6 +1044,115 @@ test_targets(void)
 	store_close(st);
 }
 
+/*
+ * STORE_PACK: snapshots in the target's database, listed, read and
+ * written out as pprof; then files beside them after a switch back, both
+ * listed, read and retained together; recovery of the database.
+ */
+static void
+test_pack_form(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_recovery	 rec;
+	struct rlimit		 old, small;
+	char			 dir[400], path[600], id[STORE_ID_MAX];
+	char			*cause = NULL;
+	void			*data;
+	size_t			 n;
+	int			 rc;
+
+	store_set_format(st, STORE_PACK);
+	ok(put(st, "packed", 1000, prof, len, id) == 0 &&
+	    put(st, "packed", 2000, prof, len, id) == 0 &&
+	    put(st, "packed", 2000, prof, len, id) == 0 &&
+	    strcmp(id, "2000-1") == 0, "three packed snapshots, ids as files "
+	    "would have them");
+	is_str(ids(st, "packed"), "1000,2000,2000-1", "they are listed");
+	snprintf(dir, sizeof dir, "%s/packed", root);
+	snprintf(path, sizeof path, "%s/snapshots.db", dir);
+	ok(exists(path) && count_prefix(dir, "1") == 0,
+	    "in the database, not in files");
+	rc = store_read(st, "packed", "2000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && n > 2 && ((uint8_t *)data)[0] == 0x1f &&
+	    same_samples(data, n, prof, len),
+	    "store_read gives one as gzipped pprof, the samples received");
+	if (rc == 0)
+		free(data);
+	rc = store_read(st, "packed", "3000", 1 << 20, &data, &n, &cause);
+	ok(rc == -1 && errno == ENOENT && cause != NULL,
+	    "a missing one is an error, ENOENT: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(store_path(st, "packed", "1000", path, sizeof path) == 0 &&
+	    strstr(path, "/packed/.pprof/1000.pb.gz") != NULL &&
+	    profile_read_file(path, 1 << 20, &data, &n, &cause) == 0 &&
+	    same_samples(data, n, prof, len),
+	    "store_path writes one out as pprof: %s", path);
+	free(data);
+	ok(store_path(st, "packed", "1500", path, sizeof path) == -1,
+	    "store_path refuses one that is not there");
+
+	store_set_format(st, STORE_PPROF);
+	ok(put(st, "packed", 3000, prof, len, id) == 0 &&
+	    strcmp(id, "3000") == 0, "switched back, a file is written");
+	is_str(ids(st, "packed"), "1000,2000,2000-1,3000",
+	    "files and packed snapshots are listed together");
+	is_int(retain(st, "packed", 2, 0, 0, 4000), 2,
+	    "retention drops the two oldest, packed");
+	is_str(ids(st, "packed"), "2000-1,3000", "the newest two are left");
+	snprintf(path, sizeof path, "%s/.pprof/1000.pb.gz", dir);
+	ok(!exists(path), "the pprof copy of a dropped one is removed");
+	rc = store_read(st, "packed", "2000-1", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "the packed one left reads back");
+	if (rc == 0)
+		free(data);
+
+	memset(&rec, 0, sizeof rec);
+	ok(store_recover(st, "packed", 1 << 20, &rec, &cause) == 0 &&
+	    rec.kept == 2 && rec.quarantined == 0 && rec.ignored == 0,
+	    "recovery keeps both forms, ignores none of the database's files");
+	store_recovery_clear(&rec);
+
+	/* A file size limit: the database's write fails, and says why. */
+	store_set_format(st, STORE_PACK);
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &old) == -1)
+		return;
+	small = old;
+	small.rlim_cur = 4096;
+	setrlimit(RLIMIT_FSIZE, &small);
+	for (n = 0, rc = 0; n < 64 && rc == 0; n++)
+		rc = store_put(st, "packed", 5000 + (int64_t)n, prof, len, id,
+		    &cause);
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(rc == -1 && cause != NULL && strstr(cause, strerror(EFBIG)) != NULL,
+	    "a packed write past RLIMIT_FSIZE fails with EFBIG: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(put(st, "packed", 9000, prof, len, id) == 0 &&
+	    store_read(st, "packed", "9000", 1 << 20, &data, &n, &cause) == 0,
+	    "and the next, the limit lifted, is stored and reads back");
+	free(data);
+
+	/* A database that is none: set aside whole, and a new one made. */
+	snprintf(path, sizeof path, "%s/junk", root);
+	mkdir(path, 0750);
+	snprintf(path, sizeof path, "%s/junk/snapshots.db", root);
+	write_file(path, "this is no database at all, not even close", 43);
+	memset(&rec, 0, sizeof rec);
+	rc = store_recover(st, "junk", 1 << 20, &rec, &cause);
+	ok(rc == 0 && rec.quarantined == 1 && rec.first_cause != NULL,
+	    "recovery sets aside a database that is none: %s",
+	    rec.first_cause);
+	store_recovery_clear(&rec);
+	snprintf(path, sizeof path, "%s/junk/quarantine/snapshots.db", root);
+	ok(exists(path), "into quarantine/, kept");
+	ok(put(st, "junk", 1000, prof, len, id) == 0 &&
+	    strcmp(ids(st, "junk"), "1000") == 0,
+	    "and the next snapshot starts a new database");
+	store_set_format(st, STORE_PPROF);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -1046,13 +1190,17 @@ main(void)
 	test_tmp_exclusive(prof, len);
 	test_bad_ids(st);
 	test_retain(st, prof, len);
-	test_tiers(st, prof, len);
+	test_tiers(st, "tiers", prof, len);
+	store_set_format(st, STORE_PACK);
+	test_tiers(st, "ptiers", prof, len);
+	store_set_format(st, STORE_PPROF);
 	test_recover(st, prof, len);
 	test_efbig(st);
 	test_series(st);
 	test_spare(st);
 	test_cache(st);
 	test_unwritable(st);
+	test_pack_form(st, prof, len);
 	store_close(st);
 	test_targets();
 

@@ -1,0 +1,168 @@
+/*
+ * heapwatchd's write and read paths on its two store forms (a figure,
+ * not a test):
+ *
+ *	packstore ROOT FILE...
+ *
+ * The FILEs, gzipped pprof profiles in the order scraped, are stored as
+ * heapwatchd's decode worker stores them, store_put_retain() with the
+ * default retention of 500 and the target's cache kept from one to the
+ * next: once as received (storage.format: pprof) and once packed
+ * (storage.format: pack), each in a store of its own under ROOT. Printed
+ * per snapshot for each form: the CPU time and the wall time of storing
+ * one (fsync included; CPU of the process, so SQLite's and zstd's work
+ * too), the disk the target's folder takes once its writer is closed,
+ * and the CPU time of serving one (store_read(): the file's bytes, or
+ * gzipped pprof from the database) and of writing one out as a file for
+ * the diffs (store_path()), and the memory the target's writer keeps
+ * from one write to the next (the pack's dictionary and newest snapshot).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "profile.h"
+#include "store.h"
+
+#define MAXIN	((size_t)1 << 30)
+
+static double
+clock_us(clockid_t c)
+{
+	struct timespec	ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void
+fail(const char *what, char *cause)
+{
+	fprintf(stderr, "packstore: %s: %s\n", what, cause);
+	exit(1);
+}
+
+/* Bytes of the regular files directly in dir. */
+static unsigned long long
+folder_bytes(const char *dir)
+{
+	struct dirent		*de;
+	struct stat		 sb;
+	char			 path[4096];
+	unsigned long long	 sum = 0;
+	DIR			*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    strcmp(de->d_name, ".series") != 0)
+			sum += (unsigned long long)sb.st_size;
+	}
+	closedir(d);
+	return sum;
+}
+
+static void
+run(const char *root, enum store_format f, void **in, size_t *inlen,
+    size_t n)
+{
+	struct store_retention	 keep = { .snapshots = 500 };
+	struct store_put	 put = { .keep = &keep };
+	struct store_snapshot	*list;
+	struct store		*st;
+	char			 dir[4096], path[4096], *cause = NULL;
+	void			*out;
+	size_t			 i, len, nl;
+	double			 t, w, tput = 0, wput = 0, tread = 0, tpath = 0;
+	unsigned long long	 disk;
+	size_t			 held;
+
+	mkdir(root, 0750);
+	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
+	    "pprof");
+	if ((st = store_open(dir, &cause)) == NULL)
+		fail(dir, cause);
+	store_set_format(st, f);
+	for (i = 0; i < n; i++) {
+		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+		w = clock_us(CLOCK_MONOTONIC);
+		if (store_put_retain(st, "bench", 1700000000000LL +
+		    (int64_t)i * 60000, in[i], inlen[i], &put, &cause) == -1)
+			fail("store_put_retain", cause);
+		tput += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		wput += clock_us(CLOCK_MONOTONIC) - w;
+	}
+	/* What the target's writer keeps between scrapes, then freed. */
+	held = mallinfo2().uordblks + mallinfo2().hblkhd;
+	store_cache_free(put.cache);
+	held -= mallinfo2().uordblks + mallinfo2().hblkhd;
+	snprintf(path, sizeof path, "%s/bench", dir);
+	disk = folder_bytes(path);
+	if (store_list(st, "bench", &list, &nl, &cause) == -1)
+		fail("store_list", cause);
+	for (i = 0; i < nl; i++) {
+		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+		if (store_read(st, "bench", list[i].id, MAXIN, &out, &len,
+		    &cause) == -1)
+			fail("store_read", cause);
+		tread += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		free(out);
+		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+		if (store_path(st, "bench", list[i].id, path,
+		    sizeof path) == -1)
+			fail("store_path", list[i].id);
+		tpath += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+	}
+	printf("%-5s store: CPU %.0f us, wall %.1f ms a snapshot; disk %.0f "
+	    "bytes a snapshot; serve: CPU %.0f us (store_read), %.0f us "
+	    "(store_path); kept between writes: %zu bytes\n",
+	    f == STORE_PACK ? "pack" : "pprof", tput / n, wput / n / 1000,
+	    (double)disk / n, tread / (nl ? nl : 1), tpath / (nl ? nl : 1),
+	    held);
+	printf("csv,%s,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ? "pack" :
+	    "pprof", tput / n, (double)disk / n, tread / (nl ? nl : 1),
+	    wput / n);
+	store_list_free(list);
+	store_close(st);
+}
+
+int
+main(int argc, char **argv)
+{
+	void		**in;
+	size_t		*inlen, n, i;
+	char		*cause = NULL;
+	unsigned long long gz = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: packstore ROOT FILE...\n");
+		return 2;
+	}
+	n = (size_t)argc - 2;
+	in = calloc(n, sizeof *in);
+	inlen = calloc(n, sizeof *inlen);
+	for (i = 0; i < n; i++) {
+		if (profile_read_file(argv[i + 2], MAXIN, &in[i], &inlen[i],
+		    &cause) == -1)
+			fail(argv[i + 2], cause);
+		gz += inlen[i];
+	}
+	printf("%zu snapshots, %.0f bytes a snapshot as received\n", n,
+	    (double)gz / n);
+	run(argv[1], STORE_PPROF, in, inlen, n);
+	run(argv[1], STORE_PACK, in, inlen, n);
+	for (i = 0; i < n; i++)
+		free(in[i]);
+	free(in);
+	free(inlen);
+	return 0;
+}

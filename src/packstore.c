@@ -1,0 +1,940 @@
+/*
+ * The tables of a target's database:
+ *
+ *	dict(n, blob)	the dictionary blobs, in the order pack_encode() made
+ *			them; a reader loads them all, in order of n.
+ *	snap(n, time_ms, seq, seg, key, state, serial, size, body)
+ *			a snapshot per row; n is the order the bodies were
+ *			coded in, which a clock that went back makes differ
+ *			from the order of time. seg is the segment: its
+ *			first row by n is a key snapshot, each other row is
+ *			coded against the row before it in the segment.
+ *
+ * Durability. A snapshot is its dictionary blob (when it added to the
+ * dictionary) and its body, written in one transaction: SQLite's
+ * write-ahead log makes a transaction all or nothing, so kill -9 at any
+ * point loses at most the snapshot being written, and a database left by
+ * a crash is whole when next opened (the log is replayed on open). With
+ * journal_mode=WAL and synchronous=FULL the log is synced at each commit,
+ * one fsync a snapshot (and the database's at a checkpoint, every 64 KB
+ * of log), where writing a file of its own and renaming it cost two (the
+ * file and its folder); NORMAL would sync only at
+ * checkpoints and could lose the last snapshots to a power failure,
+ * which a store that promises "stored" when it answers must not.
+ *
+ * Dropping a snapshot. A body is coded against the one before it, so a
+ * snapshot dropped from the middle of a segment would leave the rest of
+ * the segment unreadable. A dropped snapshot's row is therefore kept,
+ * marked dropped (state 1) and no longer listed, while its segment holds
+ * one still listed; a segment with none left is deleted whole. Tiers
+ * thin out most of a segment (one kept in ten, then in sixty, at a
+ * one-minute interval), so a thinned segment would keep its bodies for
+ * nothing: when drops leave a segment, other than the newest, with half
+ * or more of its rows dropped, its listed snapshots are coded again as a
+ * segment of their own (the first a key) and the dropped rows deleted,
+ * in one transaction, at most one segment each packstore_drop(). That
+ * costs reading the dictionary and the segment's bodies, and coding the
+ * survivors: for a segment of 64 thinned to 7, some 71 snapshots' work
+ * once an hour of history, about one snapshot's for each stored. Until
+ * then the dropped rows cost their bodies, which are deltas, small beside
+ * a key.
+ *
+ * A snapshot whose body does not read back (corrupt on disk) gives an
+ * error for it and for the rows after it in its segment, which are coded
+ * against it, and for no other; packstore_check() sets such rows aside
+ * (state 2), never deleting them, and the next snapshot starts a new
+ * segment.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "pack.h"
+#include "packstore.h"
+#include "xmalloc.h"
+
+#define PACKSTORE_BUSY_MS	30000	/* a reader's or writer's wait */
+#define PACKSTORE_SEQ_MAX	1000	/* snapshots in one millisecond */
+#define PACKSTORE_WAL_PAGES	16	/* 64 KB of log, then a checkpoint */
+#define PACKSTORE_WAL_KEEP	(64 * 1024)	/* bytes of log kept after */
+
+enum packstore_state {
+	PACKSTORE_LISTED, PACKSTORE_DROPPED, PACKSTORE_ASIDE
+};
+
+struct packstore {
+	sqlite3		*db;
+	char		*path;
+	/*
+	 * The writer's pack, holding the dictionary and the newest
+	 * snapshot, kept from one put to the next so that a put codes one
+	 * profile instead of reading the segment back; NULL until the first
+	 * put, and after a failed one. It is trusted while the database's
+	 * newest row and dictionary blob are those it knows.
+	 */
+	struct pack	*w;
+	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
+	int64_t		 w_seg, w_segrows, w_segtime;
+	bool		 w_key;		/* the next must be a key */
+};
+
+static const char *const packstore_schema =
+	"CREATE TABLE IF NOT EXISTS dict ("
+	" n INTEGER PRIMARY KEY, blob BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS snap ("
+	" n INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL, seg INTEGER NOT NULL, key INTEGER NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0, serial INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, body BLOB NOT NULL,"
+	" UNIQUE (time_ms, seq));"
+	"CREATE INDEX IF NOT EXISTS snap_seg ON snap (seg, n);";
+
+/*
+ * The system's error behind SQLite's last, or 0; saved is errno as the
+ * failed call left it. SQLite keeps none for a full disk (SQLITE_FULL),
+ * which is ENOSPC here (no page limit is set), nor for some failed
+ * writes (SQLITE_IOERR_WRITE past RLIMIT_FSIZE), where errno still tells,
+ * nor for a database it opened read-only (a read-only file system).
+ */
+static int
+packstore_errno(struct packstore *ps, int saved)
+{
+	int	e = sqlite3_system_errno(ps->db);
+	int	code = sqlite3_extended_errcode(ps->db) & 0xff;
+
+	if (e == 0 && code == SQLITE_FULL)
+		e = ENOSPC;
+	if (e == 0 && code == SQLITE_IOERR)
+		e = saved;
+	/* Opened read-only behind our back: the file system says why. */
+	if (e == 0 && code == SQLITE_READONLY && access(ps->path, W_OK) == -1)
+		e = errno;
+	return e;
+}
+
+/*
+ * A cause naming the database, the step and SQLite's reason, with the
+ * system's when a system call failed ("disk I/O error" alone does not
+ * tell a full disk from a file size limit).
+ */
+static void
+packstore_err(struct packstore *ps, const char *what, char **cause)
+{
+	int	e = packstore_errno(ps, errno);
+
+	xasprintf(cause, "%s: %s: %s%s%s", ps->path, what,
+	    sqlite3_errmsg(ps->db), e != 0 ? ": " : "", e != 0 ? strerror(e) :
+	    "");
+}
+
+/* Run SQL without results. */
+static int
+packstore_exec(struct packstore *ps, const char *sql, char **cause)
+{
+	char	*msg = NULL;
+	int	 e;
+
+	errno = 0;
+	if (sqlite3_exec(ps->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	e = errno;
+	if (cause != NULL) {
+		e = packstore_errno(ps, e);
+		xasprintf(cause, "%s: %s%s%s", ps->path, msg != NULL ? msg :
+		    sqlite3_errmsg(ps->db), e != 0 ? ": " : "",
+		    e != 0 ? strerror(e) : "");
+	}
+	sqlite3_free(msg);
+	return -1;
+}
+
+static sqlite3_stmt *
+packstore_prep(struct packstore *ps, const char *sql, char **cause)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(ps->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		packstore_err(ps, "prepare", cause);
+		return NULL;
+	}
+	return st;
+}
+
+/* One integer from a query of one row, or dflt for none. */
+static int
+packstore_int(struct packstore *ps, const char *sql, int64_t arg,
+    int64_t dflt, int64_t *v, char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = packstore_prep(ps, sql, cause)) == NULL)
+		return -1;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, arg);
+	*v = dflt;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*v = sqlite3_column_int64(st, 0);
+	} else if (rc != SQLITE_DONE) {
+		packstore_err(ps, "select", cause);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * Open ps's connection. The log is neither checkpointed nor removed when
+ * the last connection closes, so that a put costs one fsync, not three,
+ * with the connection closed between puts; it is checkpointed as it
+ * passes PACKSTORE_WAL_PAGES and cut back to PACKSTORE_WAL_KEEP, some
+ * 64 KB a target. 1 when the database is missing and not created.
+ */
+static int
+packstore_connect(struct packstore *ps, bool create, char **cause)
+{
+	char	 sql[160];
+	int64_t	 made;
+	int	 flags;
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(ps->path, &ps->db, flags, NULL) != SQLITE_OK) {
+		if (!create && sqlite3_errcode(ps->db) == SQLITE_CANTOPEN) {
+			sqlite3_close(ps->db);
+			ps->db = NULL;
+			return 1;
+		}
+		packstore_err(ps, "open", cause);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(ps->db, 1);
+	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
+	sqlite3_db_config(ps->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	snprintf(sql, sizeof sql, "PRAGMA synchronous=FULL;"
+	    "PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
+	    PACKSTORE_WAL_PAGES, PACKSTORE_WAL_KEEP);
+	if (packstore_exec(ps, sql, cause) == -1 ||
+	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'snap'", 0, 0, &made, cause) == -1)
+		goto fail;
+	if (made)
+		return 0;
+	/*
+	 * Made here, the first time (WAL mode stays set in the file); an
+	 * empty file left by a first write that failed is no database to
+	 * a reader, which writes nothing.
+	 */
+	if (!create) {
+		sqlite3_close(ps->db);
+		ps->db = NULL;
+		return 1;
+	}
+	if (packstore_exec(ps, "PRAGMA journal_mode=WAL", cause) == -1 ||
+	    packstore_exec(ps, packstore_schema, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_close(ps->db);
+	ps->db = NULL;
+	return -1;
+}
+
+/* The connection, opened again when packstore_idle() closed it. */
+static int
+packstore_db(struct packstore *ps, char **cause)
+{
+	if (ps->db != NULL)
+		return 0;
+	switch (packstore_connect(ps, false, cause)) {
+	case 0:
+		return 0;
+	case 1:
+		xasprintf(cause, "%s: the database is gone", ps->path);
+		break;
+	}
+	return -1;
+}
+
+int
+packstore_open(const char *path, bool create, struct packstore **out,
+    char **cause)
+{
+	struct packstore	*ps;
+	int			 rc;
+
+	*out = NULL;
+	ps = xcalloc(1, sizeof *ps);
+	ps->path = xstrdup(path);
+	if ((rc = packstore_connect(ps, create, cause)) != 0) {
+		packstore_close(ps);
+		return rc == 1 ? 0 : -1;
+	}
+	*out = ps;
+	return 0;
+}
+
+void
+packstore_idle(struct packstore *ps)
+{
+	struct stat	 sb;
+	char		 wal[4096];
+
+	if (ps == NULL || ps->db == NULL)
+		return;
+	/*
+	 * A log that connections closed one after the other let grow (no
+	 * automatic checkpoint resets it then) is copied into the database
+	 * and cut to nothing: at most 64 KB of log, not megabytes.
+	 */
+	snprintf(wal, sizeof wal, "%s-wal", ps->path);
+	if (stat(wal, &sb) == 0 && sb.st_size > PACKSTORE_WAL_KEEP)
+		(void)sqlite3_wal_checkpoint_v2(ps->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_close(ps->db);
+	ps->db = NULL;
+	/* Until the next scrape, the writer holds its dictionary only. */
+	pack_trim(ps->w);
+}
+
+void
+packstore_close(struct packstore *ps)
+{
+	if (ps == NULL)
+		return;
+	pack_free(ps->w);
+	sqlite3_close(ps->db);
+	free(ps->path);
+	free(ps);
+}
+
+/*
+ * Load every dictionary blob into pk; *last gets the newest's n. A blob
+ * that does not load sets *corrupt, when not NULL.
+ */
+static int
+packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
+    int64_t *last, bool *corrupt, char **cause)
+{
+	sqlite3_stmt	*st;
+	char		*why = NULL;
+	int		 rc;
+
+	*last = 0;
+	if ((st = packstore_prep(ps, "SELECT n, blob FROM dict ORDER BY n",
+	    cause)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*last = sqlite3_column_int64(st, 0);
+		if (pack_load_dict(pk, sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
+			xasprintf(cause, "%s: dictionary blob %lld: %s",
+			    ps->path, (long long)*last, why);
+			if (corrupt != NULL)
+				*corrupt = true;
+			free(why);
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, "reading the dictionary", cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load into pk the bodies of segment seg up to row upto, in order; -1
+ * at the first that does not load, with *failed its row.
+ */
+static int
+packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
+    int64_t upto, size_t max, int64_t *failed, char **cause)
+{
+	sqlite3_stmt	*st;
+	char		*why = NULL;
+	int64_t		 n;
+	int		 rc;
+
+	*failed = 0;
+	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
+	    " AND n <= ? ORDER BY n", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seg);
+	sqlite3_bind_int64(st, 2, upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		if (pack_load_snap(pk, sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
+			xasprintf(cause, "%s: snapshot body %lld: %s",
+			    ps->path, (long long)n, why);
+			free(why);
+			*failed = n;
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, "reading bodies", cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make the writer's pack from the database, inside the put's transaction:
+ * the dictionary and the newest segment. A segment that does not read back
+ * makes the next snapshot a key.
+ */
+static int
+packstore_writer(struct packstore *ps, size_t max, char **cause)
+{
+	sqlite3_stmt	*st;
+	char		*why = NULL;
+	int64_t		 failed;
+	int		 rc;
+
+	pack_free(ps->w);
+	ps->w = pack_new(PACK_LEVEL_DEFAULT);
+	ps->w_row = ps->w_seg = ps->w_segrows = ps->w_segtime = 0;
+	ps->w_key = true;
+	if (packstore_load_dict(ps, ps->w, max, &ps->w_dict, NULL, cause) == -1)
+		goto fail;
+	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
+	    " LIMIT 1", cause)) == NULL)
+		goto fail;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ps->w_row = sqlite3_column_int64(st, 0);
+		ps->w_seg = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		packstore_err(ps, "reading the newest snapshot", cause);
+		goto fail;
+	}
+	if (ps->w_row == 0)
+		return 0;
+	if (packstore_int(ps, "SELECT count(*) FROM snap WHERE seg = ?",
+	    ps->w_seg, 0, &ps->w_segrows, cause) == -1 ||
+	    packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
+	    " n LIMIT 1", ps->w_seg, 0, &ps->w_segtime, cause) == -1)
+		goto fail;
+	if (packstore_load_chain(ps, ps->w, ps->w_seg, ps->w_row, max,
+	    &failed, &why) == 0)
+		ps->w_key = false;
+	else if (failed == 0) {
+		*cause = why;
+		goto fail;
+	} else
+		free(why);
+	return 0;
+fail:
+	pack_free(ps->w);
+	ps->w = NULL;
+	return -1;
+}
+
+/* Whether the writer's pack is the database's newest state. */
+static int
+packstore_fresh(struct packstore *ps, bool *fresh, char **cause)
+{
+	int64_t	row, dict;
+
+	*fresh = false;
+	if (packstore_int(ps, "SELECT max(n) FROM snap", 0, 0, &row,
+	    cause) == -1 ||
+	    packstore_int(ps, "SELECT max(n) FROM dict", 0, 0, &dict,
+	    cause) == -1)
+		return -1;
+	*fresh = ps->w != NULL && row == ps->w_row && dict == ps->w_dict;
+	return 0;
+}
+
+/* Insert the snapshot's rows; the transaction is open. */
+static int
+packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
+    int64_t seg, bool key, size_t size, const struct pack_blob *dict,
+    const struct pack_blob *body, char **cause)
+{
+	struct pack_stats	 pst;
+	sqlite3_stmt		*st;
+
+	if (dict->len > 0) {
+		if ((st = packstore_prep(ps, "INSERT INTO dict (blob) VALUES"
+		    " (?)", cause)) == NULL)
+			return -1;
+		sqlite3_bind_blob(st, 1, dict->data, (int)dict->len,
+		    SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			packstore_err(ps, "storing the dictionary", cause);
+			sqlite3_finalize(st);
+			return -1;
+		}
+		sqlite3_finalize(st);
+		ps->w_dict = sqlite3_last_insert_rowid(ps->db);
+	}
+	pack_stats(ps->w, &pst);
+	if ((st = packstore_prep(ps, "INSERT INTO snap (time_ms, seq, seg,"
+	    " key, serial, size, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time_ms);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, seg);
+	sqlite3_bind_int(st, 4, key);
+	sqlite3_bind_int64(st, 5, (int64_t)pst.serial);
+	sqlite3_bind_int64(st, 6, (int64_t)size);
+	sqlite3_bind_blob(st, 7, body->data, (int)body->len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		packstore_err(ps, "storing the snapshot", cause);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	ps->w_row = sqlite3_last_insert_rowid(ps->db);
+	return 0;
+}
+
+int
+packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
+    size_t len, size_t max, uint32_t *seq, char **cause)
+{
+	struct pack_blob	 dict = { 0 }, body = { 0 };
+	int64_t			 s, seg;
+	bool			 fresh, key;
+
+	if (len > INT32_MAX) {
+		xasprintf(cause, "profile of %zu bytes is too large", len);
+		return -1;
+	}
+	if (packstore_db(ps, cause) == -1)
+		return -1;
+	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if (packstore_fresh(ps, &fresh, cause) == -1 ||
+	    (!fresh && packstore_writer(ps, max, cause) == -1))
+		goto fail;
+	if (packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
+	    time_ms, -1, &s, cause) == -1)
+		goto fail;
+	if (s + 1 >= PACKSTORE_SEQ_MAX) {
+		xasprintf(cause, "%s: %d snapshots in one millisecond",
+		    ps->path, PACKSTORE_SEQ_MAX);
+		goto fail;
+	}
+	/*
+	 * A new segment at the cadence, or when the clock went back, so that
+	 * a segment's rows stay within the hour of its key.
+	 */
+	key = ps->w_key || ps->w_segrows >= PACKSTORE_SEGMENT ||
+	    time_ms < ps->w_segtime ||
+	    time_ms - ps->w_segtime >= PACKSTORE_SEGMENT_MS;
+	if (pack_encode(ps->w, data, len, max, key, &dict, &body,
+	    cause) == -1) {
+		/* A malformed profile leaves the pack as it was. */
+		packstore_exec(ps, "ROLLBACK", NULL);
+		return -1;
+	}
+	if (key && packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0,
+	    &seg, cause) == -1)
+		goto fail;
+	if (key)
+		seg++;
+	else
+		seg = ps->w_seg;
+	if (packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, key, len,
+	    &dict, &body, cause) == -1 ||
+	    packstore_exec(ps, "COMMIT", cause) == -1)
+		goto fail;
+	free(dict.data);
+	free(body.data);
+	if (key) {
+		ps->w_seg = seg;
+		ps->w_segrows = 0;
+		ps->w_segtime = time_ms;
+	}
+	ps->w_segrows++;
+	ps->w_key = false;
+	*seq = (uint32_t)(s + 1);
+	return 0;
+fail:
+	free(dict.data);
+	free(body.data);
+	if (!sqlite3_get_autocommit(ps->db))
+		packstore_exec(ps, "ROLLBACK", NULL);
+	/* The pack may be ahead of what is stored: read it again. */
+	pack_free(ps->w);
+	ps->w = NULL;
+	return -1;
+}
+
+int
+packstore_list(struct packstore *ps, struct packstore_snap **out, size_t *n,
+    char **cause)
+{
+	sqlite3_stmt		*st;
+	struct packstore_snap	*v = NULL;
+	size_t			 cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (packstore_db(ps, cause) == -1)
+		return -1;
+	if ((st = packstore_prep(ps, "SELECT time_ms, seq, size, length(body),"
+	    " key FROM snap WHERE state = 0 ORDER BY time_ms, seq",
+	    cause)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[*n].time_ms = sqlite3_column_int64(st, 0);
+		v[*n].seq = (uint32_t)sqlite3_column_int64(st, 1);
+		v[*n].size = (uint64_t)sqlite3_column_int64(st, 2);
+		v[*n].stored = (uint64_t)sqlite3_column_int64(st, 3);
+		v[*n].key = sqlite3_column_int(st, 4) != 0;
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, "listing", cause);
+		free(v);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+packstore_has(struct packstore *ps, int64_t time_ms, uint32_t seq,
+    bool *has, char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*has = false;
+	if (packstore_db(ps, cause) == -1)
+		return -1;
+	if ((st = packstore_prep(ps, "SELECT 1 FROM snap WHERE time_ms = ? AND"
+	    " seq = ? AND state = 0", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, time_ms);
+	sqlite3_bind_int64(st, 2, seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		packstore_err(ps, "finding the snapshot", cause);
+		return -1;
+	}
+	*has = rc == SQLITE_ROW;
+	return 0;
+}
+
+int
+packstore_read(struct packstore *ps, int64_t time_ms, uint32_t seq,
+    size_t max, bool gz, void **out, size_t *len, char **cause)
+{
+	struct pack	*pk = NULL;
+	sqlite3_stmt	*st;
+	int64_t		 row = 0, seg = 0, last, failed;
+	int		 rc, ret = -1;
+
+	*out = NULL;
+	*len = 0;
+	/* One read transaction, so that a drop cannot come between. */
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN", cause) == -1)
+		return -1;
+	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap WHERE"
+	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, time_ms);
+	sqlite3_bind_int64(st, 2, seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = sqlite3_column_int64(st, 0);
+		seg = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			xasprintf(cause, "%s: no snapshot %lld-%u", ps->path,
+			    (long long)time_ms, seq);
+		else
+			packstore_err(ps, "finding the snapshot", cause);
+		goto out;
+	}
+	pk = pack_new(PACK_LEVEL_DEFAULT);
+	if (packstore_load_dict(ps, pk, max, &last, NULL, cause) == -1 ||
+	    packstore_load_chain(ps, pk, seg, row, max, &failed,
+	    cause) == -1 ||
+	    pack_pprof(pk, gz, out, len, cause) == -1)
+		goto out;
+	ret = 0;
+out:
+	packstore_exec(ps, "COMMIT", NULL);
+	pack_free(pk);
+	return ret;
+}
+
+/*
+ * Code segment seg's listed snapshots again as a segment of their own and
+ * delete its other rows; the transaction is open. A profile that would
+ * add to the dictionary (which cannot happen for one read from it) stops
+ * it with the segment as it was.
+ */
+static int
+packstore_recode(struct packstore *ps, int64_t seg, size_t max,
+    char **cause)
+{
+	struct pack		*rd, *wr;
+	struct pack_blob	 dict, body;
+	struct pack_stats	 pst;
+	sqlite3_stmt		*st = NULL, *up = NULL;
+	void			*pb = NULL;
+	size_t			 pblen;
+	int64_t			 last, n;
+	bool			 first = true;
+	int			 rc, ret = -1;
+
+	rd = pack_new(PACK_LEVEL_DEFAULT);
+	wr = pack_new(PACK_LEVEL_DEFAULT);
+	if (packstore_load_dict(ps, rd, max, &last, NULL, cause) == -1 ||
+	    packstore_load_dict(ps, wr, max, &last, NULL, cause) == -1)
+		goto out;
+	if ((st = packstore_prep(ps, "SELECT n, state, body FROM snap WHERE"
+	    " seg = ? ORDER BY n", cause)) == NULL ||
+	    (up = packstore_prep(ps, "UPDATE snap SET key = ?, serial = ?,"
+	    " body = ? WHERE n = ?", cause)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, seg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_int(st, 1) == PACKSTORE_ASIDE) {
+			xasprintf(cause, "%s: segment %lld holds a snapshot set"
+			    " aside", ps->path, (long long)seg);
+			goto out;
+		}
+		if (pack_load_snap(rd, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), max, cause) == -1)
+			goto out;
+		if (sqlite3_column_int(st, 1) != PACKSTORE_LISTED)
+			continue;
+		if (pack_pprof(rd, false, &pb, &pblen, cause) == -1)
+			goto out;
+		if (pack_encode(wr, pb, pblen, max, first, &dict, &body,
+		    cause) == -1)
+			goto out;
+		free(pb);
+		pb = NULL;
+		if (dict.len > 0) {
+			free(dict.data);
+			free(body.data);
+			xasprintf(cause, "%s: segment %lld adds to the "
+			    "dictionary when coded again", ps->path,
+			    (long long)seg);
+			goto out;
+		}
+		pack_stats(wr, &pst);
+		sqlite3_reset(up);
+		sqlite3_bind_int(up, 1, first);
+		sqlite3_bind_int64(up, 2, (int64_t)pst.serial);
+		sqlite3_bind_blob(up, 3, body.data, (int)body.len,
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_int64(up, 4, n);
+		free(body.data);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			packstore_err(ps, "coding a segment again", cause);
+			goto out;
+		}
+		first = false;
+	}
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, "reading a segment", cause);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((st = packstore_prep(ps, "DELETE FROM snap WHERE seg = ? AND"
+	    " state = 1", cause)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, seg);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		packstore_err(ps, "deleting", cause);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(pb);
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	pack_free(rd);
+	pack_free(wr);
+	return ret;
+}
+
+int
+packstore_drop(struct packstore *ps, const struct packstore_snap *v,
+    size_t n, size_t max, size_t *removed, char **cause)
+{
+	sqlite3_stmt	*st;
+	int64_t		 seg, newest;
+	size_t		 i;
+	char		*why = NULL;
+
+	*removed = 0;
+	if (n == 0)
+		return 0;
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if ((st = packstore_prep(ps, "UPDATE snap SET state = 1 WHERE"
+	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, v[i].time_ms);
+		sqlite3_bind_int64(st, 2, v[i].seq);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			packstore_err(ps, "dropping", cause);
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		*removed += (size_t)sqlite3_changes(ps->db);
+	}
+	sqlite3_finalize(st);
+	/* Segments with nothing listed or set aside go whole. */
+	if (packstore_exec(ps, "DELETE FROM snap WHERE seg IN (SELECT seg"
+	    " FROM snap GROUP BY seg HAVING min(state) = 1 AND"
+	    " max(state) = 1)", cause) == -1 ||
+	    packstore_exec(ps, "COMMIT", cause) == -1)
+		goto fail;
+	/*
+	 * One half-empty segment other than the newest coded again, in a
+	 * transaction of its own: failing it loses nothing.
+	 */
+	if (packstore_exec(ps, "BEGIN IMMEDIATE", &why) == -1)
+		goto soft;
+	if (packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0, &newest,
+	    &why) == -1 ||
+	    packstore_int(ps, "SELECT seg FROM snap WHERE seg < ? GROUP BY seg"
+	    " HAVING max(state) = 1 AND 2 * sum(state) >= count(*) ORDER BY"
+	    " seg LIMIT 1", newest, 0, &seg, &why) == -1) {
+		packstore_exec(ps, "ROLLBACK", NULL);
+		goto soft;
+	}
+	if (seg == 0 || packstore_recode(ps, seg, max, &why) == -1 ||
+	    packstore_exec(ps, "COMMIT", &why) == -1) {
+		packstore_exec(ps, "ROLLBACK", NULL);
+		goto soft;
+	}
+	return 0;
+soft:
+	/* The drops stand; the segment is tried again at the next. */
+	free(why);
+	return 0;
+fail:
+	packstore_exec(ps, "ROLLBACK", NULL);
+	*removed = 0;
+	return -1;
+}
+
+int
+packstore_check(struct packstore *ps, size_t max, size_t *kept, size_t *bad,
+    char **first_cause, bool *corrupt, char **cause)
+{
+	struct pack	*pk;
+	sqlite3_stmt	*st = NULL, *aside = NULL;
+	char		*why = NULL;
+	int64_t		 last, seg = 0, s, n;
+	bool		 broken = false;
+	int		 rc, state, ret = -1;
+
+	*kept = *bad = 0;
+	*first_cause = NULL;
+	*corrupt = false;
+	/* Deferred: a sound database is checked on a read-only disk too. */
+	if (packstore_db(ps, cause) == -1 ||
+	    packstore_exec(ps, "BEGIN", cause) == -1)
+		goto sqlerr;
+	pk = pack_new(PACK_LEVEL_DEFAULT);
+	if (packstore_load_dict(ps, pk, max, &last, corrupt, cause) == -1)
+		goto out;
+	if ((st = packstore_prep(ps, "SELECT n, seg, state, body FROM snap"
+	    " ORDER BY seg, n", cause)) == NULL ||
+	    (aside = packstore_prep(ps, "UPDATE snap SET state = 2 WHERE n = ?",
+	    cause)) == NULL)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		s = sqlite3_column_int64(st, 1);
+		state = sqlite3_column_int(st, 2);
+		if (s != seg) {
+			seg = s;
+			broken = false;
+		}
+		if (!broken && pack_load_snap(pk, sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3), max, &why) == -1) {
+			broken = true;
+			if (*first_cause == NULL)
+				xasprintf(first_cause, "snapshot body %lld: %s",
+				    (long long)n, why);
+			free(why);
+			why = NULL;
+		}
+		if (!broken) {
+			if (state == PACKSTORE_LISTED)
+				(*kept)++;
+			continue;
+		}
+		if (state != PACKSTORE_LISTED)
+			continue;
+		sqlite3_reset(aside);
+		sqlite3_bind_int64(aside, 1, n);
+		if (sqlite3_step(aside) != SQLITE_DONE) {
+			packstore_err(ps, "setting aside", cause);
+			goto out;
+		}
+		(*bad)++;
+	}
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, "reading bodies", cause);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(aside);
+	pack_free(pk);
+	if (packstore_exec(ps, ret == 0 ? "COMMIT" : "ROLLBACK",
+	    ret == 0 ? cause : NULL) == -1)
+		ret = -1;
+	if (ret == -1) {
+		free(*first_cause);
+		*first_cause = NULL;
+	}
+	if (ret == 0)
+		return 0;
+sqlerr:
+	if (ps->db != NULL) {
+		rc = sqlite3_extended_errcode(ps->db) & 0xff;
+		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+			*corrupt = true;
+	}
+	return -1;
+}

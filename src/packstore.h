@@ -1,0 +1,100 @@
+/*
+ * One target's snapshots in the compact form of pack.h, kept in an SQLite
+ * database in write-ahead-log mode: the dictionary blobs in the order
+ * made, and per snapshot its time, its body and its size as received.
+ *
+ * A snapshot is named by its time (unix milliseconds) and a sequence
+ * number, 0 for the first to arrive in a millisecond and N for the Nth
+ * after it, as the store names them. Snapshots are coded in segments: a
+ * key snapshot, coded against nothing, then up to PACKSTORE_SEGMENT - 1
+ * coded each against the one before, so that reading one costs the
+ * dictionary and at most a segment's bodies.
+ *
+ * One connection is used by one thread at a time; several connections,
+ * in several threads or processes, may use one database: SQLite's locks
+ * let one write while others read.
+ */
+#ifndef PACKSTORE_H
+#define PACKSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PACKSTORE_FILE		"snapshots.db"	/* in a target's folder */
+#define PACKSTORE_SEGMENT	64		/* snapshots a segment */
+#define PACKSTORE_SEGMENT_MS	(3600 * 1000)	/* or an hour of them */
+
+struct packstore;
+
+struct packstore_snap {
+	int64_t		 time_ms;
+	uint32_t	 seq;
+	uint64_t	 size;		/* as received */
+	uint64_t	 stored;	/* the body's bytes */
+	bool		 key;
+};
+
+/*
+ * Open the database at path; with create, make it when missing, else
+ * *out is NULL when it is missing. The caller has made sure that path is
+ * no symbolic link.
+ */
+int		 packstore_open(const char *path, bool create,
+		    struct packstore **out, char **cause)
+		    __attribute__((warn_unused_result));
+void		 packstore_close(struct packstore *);
+
+/*
+ * Store a profile (gzip-compressed or not, inflated to at most max bytes)
+ * taken at time_ms, in one transaction; *seq gets its sequence number.
+ * When this returns, the snapshot is on disk, or nothing of it is.
+ */
+int		 packstore_put(struct packstore *, int64_t time_ms,
+		    const void *data, size_t len, size_t max, uint32_t *seq,
+		    char **cause) __attribute__((warn_unused_result));
+
+/* The snapshots, by time and sequence. */
+int		 packstore_list(struct packstore *, struct packstore_snap **,
+		    size_t *n, char **cause)
+		    __attribute__((warn_unused_result));
+
+/* Whether a snapshot is listed. */
+int		 packstore_has(struct packstore *, int64_t time_ms,
+		    uint32_t seq, bool *has, char **cause)
+		    __attribute__((warn_unused_result));
+
+/* A snapshot as pprof, gzipped when gz is set; blobs inflate to max. */
+int		 packstore_read(struct packstore *, int64_t time_ms,
+		    uint32_t seq, size_t max, bool gz, void **out, size_t *len,
+		    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * Drop snapshots (those of v not stored are no error), in one
+ * transaction, then re-code at most one segment that drops left half
+ * empty. *removed counts those dropped.
+ */
+int		 packstore_drop(struct packstore *,
+		    const struct packstore_snap *v, size_t n, size_t max,
+		    size_t *removed, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
+ * At start-up: read every snapshot back, and set aside (no longer list,
+ * never delete) those that do not; *bad counts them. -1 when the
+ * database or its dictionary cannot be read at all, with *corrupt set
+ * when that is for its bytes rather than for an error of the system.
+ */
+int		 packstore_check(struct packstore *, size_t max, size_t *kept,
+		    size_t *bad, char **first_cause, bool *corrupt,
+		    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * Close the connection, keeping the writer's pack (its dictionary and
+ * newest snapshot, without its buffers): a target's database holds no
+ * descriptor between puts (1,000 targets would hold 3,000). The next
+ * call opens it again.
+ */
+void		 packstore_idle(struct packstore *);
+
+#endif

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# heapwatchd's packed store (storage.format: pack) gives back what it was
+# given, in go tool pprof's numbers: runs of profiles scraped from the
+# real fixture (shapes: recursion, inlining; many: 65,536 stacks;
+# goroutines, with labels) are packed into a target's database by
+# heapwatch import --pack; each snapshot served by the API, and written
+# by heapwatch export, shows the same go tool pprof -top for every sample
+# type, and -base of consecutive pairs, as the profiles received; the
+# API's diff equals heapwatch diff of the files; heapwatch judge reads the
+# folder; and after a switch back to pprof, the packed snapshots are
+# still listed and served beside the new files.
+. "$(dirname "$0")/lib.sh"
+
+HW=$top_builddir/heapwatch
+
+# top FILE [PPROF-ARGS...]: the whole -top table, every node, exact units.
+top() {
+	go tool pprof -top -nodecount=1000000 -nodefraction=0 \
+	    -edgefraction=0 -unit=B "$@" 2>/dev/null | sed -n '/flat%/,$p'
+}
+
+# scrape NAME COUNT MUTATE-EVERY PATH MODE: profiles into $TMPD/NAME/in.
+scrape() {
+	local name=$1 count=$2 every=$3 path=$4 i
+	fixture_start "$5"
+	ok $? "$name: fixture started"
+	mkdir -p "$TMPD/$name/in" "$TMPD/$name/api" "$TMPD/$name/export"
+	for i in $(seq 1 "$count"); do
+		if [ "$every" -gt 0 ] && [ $((i % every)) -eq 0 ]; then
+			curl -fsS --max-time 30 -X POST "$FIXTURE_URL/mutate" \
+			    >/dev/null
+		fi
+		fetch "$FIXTURE_URL$path" "$TMPD/$name/in/$i.pb.gz" || break
+	done
+	fixture_stop
+	[ -s "$TMPD/$name/in/$count.pb.gz" ]
+	ok $? "$name: $count profiles scraped"
+	# shellcheck disable=SC2046
+	"$HW" import --pack "$TMPD/store/$name" $(for i in $(seq 1 "$count");
+	    do echo "$TMPD/$name/in/$i.pb.gz"; done) >"$TMPD/$name/ids"
+	ok $? "$name: imported packed"
+	[ -f "$TMPD/store/$name/snapshots.db" ] &&
+	    [ -z "$(find "$TMPD/store/$name" -maxdepth 1 -name '*.pb.gz')" ]
+	ok $? "$name: into the target's database, no file a snapshot"
+}
+
+# compare NAME COUNT: the API's and export's snapshots against the input.
+compare() {
+	local name=$1 count=$2 i id t types same=0 pairs=0 exported=0
+	for i in $(seq 1 "$count"); do
+		id=$(awk -v f="$TMPD/$name/in/$i.pb.gz" '$2 == f { print $1 }' \
+		    "$TMPD/$name/ids")
+		curl -fs --max-time 60 -o "$TMPD/$name/api/$i.pb.gz" \
+		    "$HWD_URL/api/v1/targets/$name/snapshots/$id"
+		"$HW" export "$TMPD/store/$name" "$id" \
+		    >"$TMPD/$name/export/$i.pb.gz" &&
+		    cmp -s "$TMPD/$name/api/$i.pb.gz" \
+		    "$TMPD/$name/export/$i.pb.gz" && exported=$((exported + 1))
+	done
+	[ "$exported" -eq "$count" ]
+	ok $? "$name: the API serves each as heapwatch export writes it"
+	types=$(go tool pprof -raw "$TMPD/$name/in/1.pb.gz" 2>/dev/null |
+	    sed -n '/^ *[a-z_]*\/[a-z]*/p' | head -1)
+	for i in $(seq 1 "$count"); do
+		for t in $types; do
+			t=${t%%/*}
+			if cmp -s <(top -sample_index="$t" \
+			    "$TMPD/$name/in/$i.pb.gz") \
+			    <(top -sample_index="$t" \
+			    "$TMPD/$name/api/$i.pb.gz"); then
+				same=$((same + 1))
+			else
+				diag "$name: snapshot $i, $t differs"
+			fi
+			pairs=$((pairs + 1))
+		done
+	done
+	[ "$same" -eq "$pairs" ] && [ "$pairs" -gt 0 ]
+	ok $? "$name: go tool pprof -top equal for all $pairs snapshots and types"
+	same=0
+	pairs=0
+	for i in $(seq 2 "$count"); do
+		if cmp -s <(top -base "$TMPD/$name/in/$((i - 1)).pb.gz" \
+		    "$TMPD/$name/in/$i.pb.gz") \
+		    <(top -base "$TMPD/$name/api/$((i - 1)).pb.gz" \
+		    "$TMPD/$name/api/$i.pb.gz"); then
+			same=$((same + 1))
+		else
+			diag "$name: -base $((i - 1)) $i differs"
+		fi
+		pairs=$((pairs + 1))
+	done
+	[ "$same" -eq "$pairs" ]
+	ok $? "$name: go tool pprof -base equal for all $pairs pairs"
+}
+
+scrape shapes 6 3 "/debug/pprof/heap?gc=1" shapes
+scrape many 3 2 "/debug/pprof/heap?gc=1" many
+scrape goroutines 4 2 "/debug/pprof/goroutine" goroutines
+
+# The targets' services are gone: the daemon serves what is stored.
+conf=$TMPD/heapwatchd.yaml
+write_config() {	# write_config FORMAT
+	config_head | sed "s|^  format: .*|  format: $1|"
+	for name in shapes many goroutines; do
+		printf '  - name: %s\n    url: http://127.0.0.1:1/%s\n' \
+		    "$name" "$name"
+	done
+	printf '    interval: 10s\n'
+}
+write_config pack >"$conf"
+daemon_start "$conf" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+compare shapes 6
+compare many 3
+compare goroutines 4
+
+# The diff of two packed snapshots is heapwatch diff of the files received.
+b=$(awk 'NR == 1 { print $1 }' "$TMPD/many/ids")
+c=$(awk 'NR == 3 { print $1 }' "$TMPD/many/ids")
+curl -fs --max-time 60 \
+    "$HWD_URL/api/v1/targets/many/diff?base=$b&current=$c&sample_index=inuse_space" |
+    jq -S '.functions' >"$TMPD/api.diff"
+"$HW" diff --json -i inuse_space "$TMPD/many/in/1.pb.gz" \
+    "$TMPD/many/in/3.pb.gz" | jq -S '.functions' >"$TMPD/cli.diff"
+[ -s "$TMPD/api.diff" ] && cmp -s "$TMPD/api.diff" "$TMPD/cli.diff"
+ok $? "the API's diff of packed snapshots is heapwatch diff of the files"
+
+"$HW" judge "$TMPD/store/shapes" >"$TMPD/judge" 2>&1 &&
+    grep -q "6 snapshots" "$TMPD/judge"
+ok $? "heapwatch judge reads a packed folder: $(head -1 "$TMPD/judge")"
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+ok $? "heapwatchd stops"
+
+# Switched back to pprof: the packed snapshots are listed and served still.
+write_config pprof >"$conf"
+daemon_start "$conf" || { ok 1 "heapwatchd starts"; done_testing; exit; }
+n=$(curl -fs --max-time 30 "$HWD_URL/api/v1/targets/shapes/snapshots" |
+    jq length)
+id=$(awk 'NR == 6 { print $1 }' "$TMPD/shapes/ids")
+curl -fs --max-time 60 -o "$TMPD/again.pb.gz" \
+    "$HWD_URL/api/v1/targets/shapes/snapshots/$id"
+[ "$n" = 6 ] && cmp -s "$TMPD/again.pb.gz" "$TMPD/shapes/api/6.pb.gz"
+ok $? "with storage.format pprof, the packed snapshots are listed ($n) and served"
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+
+done_testing

@@ -1,0 +1,482 @@
+/*
+ * Unit tests for src/packstore.c: a target's packed snapshots in SQLite.
+ * Every snapshot stored reads back as the profile received (its samples,
+ * stack by stack, as pprof adds them up), across segments, reopening,
+ * drops that re-code a segment, a corrupt body, a malformed profile and
+ * kill -9 while writing.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "packstore.h"
+#include "profile.h"
+#include "symtab.h"
+#include "tap.h"
+#include "pbuild.h"
+
+#define MAX	((size_t)64 << 20)
+#define RUN	150		/* over two segments and a part */
+#define T0	1700000000000LL	/* the first snapshot's time */
+#define STEP	30000		/* ms between snapshots: 64 in 32 min */
+
+/*
+ * The kth profile of a growing process: 40 stacks at first, one more
+ * every third snapshot, a few growing, labels on some, gzipped.
+ */
+static uint8_t *
+gen(int k, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[10], l[20];
+	char		 fn[32];
+	uint8_t		*raw, *gz;
+	size_t		 rawlen;
+	int		 i, nstk = 40 + k / 3;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/app");
+	for (i = 0; i < 10; i++) {
+		snprintf(fn, sizeof fn, "main.work%d", i);
+		f[i] = pb_func(b, fn, "/src/app.go");
+	}
+	for (i = 0; i < 20; i++)
+		l[i] = pb_loc(b, m, 0x401000 + 32 * i, 1, f[i % 10],
+		    (int64_t)(100 + i));
+	for (i = 0; i < nstk; i++) {
+		int64_t	v = i % 4 == 0 ? (int64_t)k * 1000 : 7 * i;
+
+		pb_sample(b, 3, l[i % 20], l[(i / 20 + 3) % 20],
+		    l[(i / 7 + 11) % 20], (int64_t)(i + 1), v + 4096,
+		    (int64_t)(2 * i + k), v * 3);
+		if (i % 9 == 0)
+			pb_label(b, "span", i % 2 ? "a" : "b", 0, NULL);
+	}
+	b->p.time_nanos = (T0 + (int64_t)k * STEP) * 1000000;
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	raw = pb_pack(b, &rawlen);
+	free(b);
+	gz = pb_gzip(raw, rawlen, len);
+	free(raw);
+	return gz;
+}
+
+/* A sample as compared: a hash of its stack and labels, its values. */
+struct cell {
+	uint64_t	 h;
+	int64_t		 v[4];
+};
+
+static int
+cell_cmp(const void *a, const void *b)
+{
+	const struct cell	*x = a, *y = b;
+
+	return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* p's samples, those of one stack and labels added up, sorted. */
+static struct cell *
+cells(const struct profile *p, size_t *n)
+{
+	struct cell	*c = calloc(p->nsamples + 1, sizeof *c);
+	size_t		 i, j, w = 0;
+
+	for (i = 0; i < p->nsamples; i++) {
+		uint64_t	h = 1469598103934665603ULL ^ p->labelset[i];
+
+		for (j = p->stack_off[i]; j < p->stack_off[i + 1]; j++)
+			h = (h ^ p->stacks[j]) * 1099511628211ULL;
+		c[i].h = h;
+		for (j = 0; j < p->ntypes && j < 4; j++)
+			c[i].v[j] = p->values[i * p->ntypes + j];
+	}
+	qsort(c, p->nsamples, sizeof *c, cell_cmp);
+	for (i = 0; i < p->nsamples; i++) {
+		if (w > 0 && c[w - 1].h == c[i].h) {
+			for (j = 0; j < 4; j++)
+				c[w - 1].v[j] += c[i].v[j];
+			continue;
+		}
+		c[w++] = c[i];
+	}
+	*n = w;
+	return c;
+}
+
+/* Whether b (a snapshot read back) holds the samples of profile a. */
+static bool
+same(const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct symtab	*st = symtab_new();
+	struct profile	*pa, *pb;
+	struct cell	*ca = NULL, *cb = NULL;
+	size_t		 na = 0, nb = 0;
+	char		*cause = NULL;
+	bool		 eq = false;
+
+	pa = profile_decode(a, alen, MAX, st, &cause);
+	pb = pa == NULL ? NULL : profile_decode(b, blen, MAX, st, &cause);
+	if (pa != NULL && pb != NULL) {
+		ca = cells(pa, &na);
+		cb = cells(pb, &nb);
+		eq = pa->ntypes == pb->ntypes &&
+		    pa->time_nanos == pb->time_nanos && na == nb &&
+		    memcmp(ca, cb, na * sizeof *ca) == 0;
+	} else
+		printf("# decode: %s\n", cause);
+	free(ca);
+	free(cb);
+	free(cause);
+	profile_free(pa);
+	profile_free(pb);
+	symtab_free(st);
+	return eq;
+}
+
+/* Whether snapshot k reads back from ps as gen(k) made it. */
+static bool
+reads_back(struct packstore *ps, int k, uint32_t seq)
+{
+	uint8_t	*in;
+	void	*out;
+	size_t	 inlen, outlen;
+	char	*cause = NULL;
+	bool	 eq;
+
+	if (packstore_read(ps, T0 + (int64_t)k * STEP, seq, MAX, true, &out,
+	    &outlen, &cause) == -1) {
+		printf("# read %d: %s\n", k, cause);
+		free(cause);
+		return false;
+	}
+	in = gen(k, &inlen);
+	eq = same(in, inlen, out, outlen);
+	free(in);
+	free(out);
+	return eq;
+}
+
+/* Store gen(k) as taken at the time of the tth snapshot. */
+static int
+put_at(struct packstore *ps, int k, int t, uint32_t *seq)
+{
+	uint8_t	*in;
+	size_t	 len;
+	char	*cause = NULL;
+	int	 rc;
+
+	in = gen(k, &len);
+	rc = packstore_put(ps, T0 + (int64_t)t * STEP, in, len, MAX, seq,
+	    &cause);
+	if (rc == -1) {
+		printf("# put %d: %s\n", k, cause);
+		free(cause);
+	}
+	free(in);
+	return rc;
+}
+
+static int
+put(struct packstore *ps, int k, uint32_t *seq)
+{
+	return put_at(ps, k, k, seq);
+}
+
+/* Whether the listed snapshot at time t is there, and a key. */
+static int
+listed(struct packstore *ps, int64_t t, size_t *count)
+{
+	struct packstore_snap	*v;
+	size_t			 n, i;
+	char			*cause = NULL;
+	int			 r = -1;
+
+	if (packstore_list(ps, &v, &n, &cause) == -1) {
+		free(cause);
+		return -2;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].time_ms == t)
+			r = v[i].key;
+	if (count != NULL)
+		*count = n;
+	free(v);
+	return r;
+}
+
+static void
+test_run(const char *path)
+{
+	struct packstore	*ps;
+	char			*cause = NULL;
+	uint32_t		 seq;
+	size_t			 n;
+	int			 k, bad = 0;
+	bool			 keys = true;
+
+	ok(packstore_open(path, false, &ps, &cause) == 0 && ps == NULL,
+	    "a missing database is no error without create");
+	ok(packstore_open(path, true, &ps, &cause) == 0 && ps != NULL,
+	    "a database is made");
+	for (k = 0; k < RUN; k++) {
+		if (put(ps, k, &seq) == -1 || seq != 0)
+			bad++;
+		/* Closed and trimmed between puts, as the store does. */
+		if (k % 3 != 0)
+			packstore_idle(ps);
+	}
+	ok(bad == 0, "%d snapshots stored, the connection closed between "
+	    "most", RUN);
+	for (k = 0; k < RUN; k++)
+		if (listed(ps, T0 + (int64_t)k * STEP, NULL) !=
+		    (k % PACKSTORE_SEGMENT == 0))
+			keys = false;
+	ok(keys, "a key snapshot every %d", PACKSTORE_SEGMENT);
+	for (k = 0, bad = 0; k < RUN; k++)
+		if (!reads_back(ps, k, 0))
+			bad++;
+	ok(bad == 0, "every snapshot reads back as received (%d bad)", bad);
+	ok(put(ps, RUN - 1, &seq) == 0 && seq == 1,
+	    "a second snapshot in one millisecond takes sequence 1");
+	ok(reads_back(ps, RUN - 1, 1) && reads_back(ps, RUN - 1, 0),
+	    "... and both read back");
+	packstore_close(ps);
+
+	ok(packstore_open(path, false, &ps, &cause) == 0 && ps != NULL,
+	    "the database opens again");
+	ok(put(ps, RUN, &seq) == 0 && listed(ps, T0 + RUN * STEP, &n) == 0 &&
+	    n == RUN + 2, "the writer goes on in the segment after reopening");
+	ok(reads_back(ps, RUN, 0) && reads_back(ps, 70, 0),
+	    "... and what it wrote reads back");
+	packstore_close(ps);
+}
+
+/* Drop every snapshot of the first segment but one in ten. */
+static void
+test_drop(const char *path)
+{
+	struct packstore	*ps;
+	struct packstore_snap	 v[PACKSTORE_SEGMENT];
+	char			*cause = NULL;
+	size_t			 nv = 0, removed = 0, n;
+	int			 k, bad = 0;
+
+	if (packstore_open(path, false, &ps, &cause) == -1 || ps == NULL) {
+		ok(0, "open: %s", cause);
+		return;
+	}
+	for (k = 0; k < PACKSTORE_SEGMENT; k++)
+		if (k % 10 != 3) {
+			memset(&v[nv], 0, sizeof v[nv]);
+			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+		}
+	ok(packstore_drop(ps, v, nv, MAX, &removed, &cause) == 0 &&
+	    removed == nv, "%zu snapshots dropped from the middle", nv);
+	ok(listed(ps, T0 + 3 * STEP, &n) == 1 && n == RUN + 2 - nv,
+	    "the segment's first survivor is a key: it was coded again");
+	for (k = 3; k < PACKSTORE_SEGMENT; k += 10)
+		if (!reads_back(ps, k, 0))
+			bad++;
+	for (k = PACKSTORE_SEGMENT; k <= RUN; k++)
+		if (!reads_back(ps, k, 0))
+			bad++;
+	ok(bad == 0, "the survivors and the other segments read back");
+	k = packstore_read(ps, T0 + 4 * STEP, 0, MAX, true, (void **)&v[0],
+	    &n, &cause);
+	ok(k == -1 && strstr(cause, "no snapshot") != NULL,
+	    "a dropped snapshot is not found: %s", cause);
+	free(cause);
+	cause = NULL;
+
+	/* The newest segment's first ten: kept, not listed. */
+	for (k = 0, nv = 0; k < 10; k++) {
+		memset(&v[nv], 0, sizeof v[nv]);
+		v[nv++].time_ms = T0 + (int64_t)(2 * PACKSTORE_SEGMENT + k) *
+		    STEP;
+	}
+	ok(packstore_drop(ps, v, nv, MAX, &removed, &cause) == 0 &&
+	    removed == 10 && listed(ps, T0 + 2 * PACKSTORE_SEGMENT * STEP,
+	    NULL) == -1, "the newest segment's first ten are dropped");
+	ok(reads_back(ps, 2 * PACKSTORE_SEGMENT + 10, 0) &&
+	    reads_back(ps, RUN, 0), "... and the rest of it reads back");
+	packstore_close(ps);
+}
+
+/* Run an UPDATE of one row on the database, through a connection. */
+static bool
+corrupt_sql(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	bool		 done;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return false;
+	done = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_changes(db) == 1;
+	sqlite3_close(db);
+	return done;
+}
+
+/* Overwrite the body of the snapshot at time_ms with a corrupt one. */
+static bool
+corrupt_body(const char *path, int64_t time_ms)
+{
+	char	sql[256];
+
+	snprintf(sql, sizeof sql, "UPDATE snap SET body = substr(body, 1, 6)"
+	    " || x'00112233' || substr(body, 11) WHERE time_ms = %lld",
+	    (long long)time_ms);
+	return corrupt_sql(path, sql);
+}
+
+static void
+test_corrupt(const char *path)
+{
+	struct packstore	*ps;
+	char			*cause = NULL, *first = NULL;
+	void			*out;
+	size_t			 len, kept, bad, n, before;
+	uint32_t		 seq;
+	uint8_t			 junk[64];
+	const int		 hit = PACKSTORE_SEGMENT + 20;
+	int			 rc;
+	bool			 broken;
+
+	if (packstore_open(path, false, &ps, &cause) == -1 || ps == NULL) {
+		ok(0, "open: %s", cause);
+		return;
+	}
+	listed(ps, 0, &before);
+	memset(junk, 0x5a, sizeof junk);
+	rc = packstore_put(ps, T0 + 999 * STEP, junk, sizeof junk, MAX, &seq,
+	    &cause);
+	ok(rc == -1 && cause != NULL, "a malformed profile is refused: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+	listed(ps, 0, &n);
+	ok(n == before, "... and nothing of it is stored");
+
+	ok(corrupt_body(path, T0 + (int64_t)hit * STEP), "a body is corrupted");
+	rc = packstore_read(ps, T0 + (int64_t)hit * STEP, 0, MAX, true, &out,
+	    &len, &cause);
+	ok(rc == -1 && cause != NULL, "reading it is an error: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(packstore_read(ps, T0 + (int64_t)(hit + 1) * STEP, 0, MAX, true,
+	    &out, &len, &cause) == -1, "... and so is the next, coded on it");
+	free(cause);
+	cause = NULL;
+	ok(reads_back(ps, hit - 1, 0) && reads_back(ps, 2 *
+	    PACKSTORE_SEGMENT + 10, 0), "the one before and the next segment "
+	    "read back");
+	rc = packstore_check(ps, MAX, &kept, &bad, &first, &broken, &cause);
+	ok(rc == 0 && bad == (size_t)(2 * PACKSTORE_SEGMENT - hit) &&
+	    first != NULL,
+	    "the check sets aside the rest of the segment (%zu): %s", bad,
+	    first);
+	free(first);
+	listed(ps, 0, &n);
+	ok(n == before - bad && kept == n, "... which are no longer listed");
+
+	/* A dictionary blob corrupt: every read fails, none crashes. */
+	ok(corrupt_sql(path, "UPDATE dict SET blob = substr(blob, 1, 6) ||"
+	    " x'00112233' || substr(blob, 11) WHERE n = 1"),
+	    "the first dictionary blob is corrupted");
+	rc = packstore_read(ps, T0 + 3 * STEP, 0, MAX, true, &out, &len,
+	    &cause);
+	ok(rc == -1 && cause != NULL, "a read is an error: %s", cause);
+	free(cause);
+	cause = NULL;
+	rc = packstore_check(ps, MAX, &kept, &bad, &first, &broken, &cause);
+	ok(rc == -1 && broken, "the check says the database is corrupt: %s",
+	    cause);
+	free(cause);
+	packstore_close(ps);
+}
+
+/* kill -9 a writer at random moments: what is listed reads back. */
+static void
+test_kill(const char *path)
+{
+	struct packstore	*ps;
+	struct packstore_snap	*v;
+	char			*cause = NULL, *first = NULL;
+	void			*out;
+	size_t			 n, i, kept, bad, unread = 0, total = 0;
+	uint32_t		 seq;
+	pid_t			 pid;
+	int			 round, k, status;
+	bool			 broken;
+
+	for (round = 0; round < 8; round++) {
+		if ((pid = fork()) == 0) {
+			if (packstore_open(path, true, &ps, &cause) == -1)
+				_exit(1);
+			for (k = 0; ; k++)
+				if (put_at(ps, k % 90, 1000 + round * 100000 +
+				    k, &seq) == -1)
+					_exit(1);
+		}
+		/* Long enough for some puts, at any point of one. */
+		usleep(20000 + (useconds_t)(random() % 200000));
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (packstore_open(path, false, &ps, &cause) == -1 ||
+		    ps == NULL) {
+			ok(0, "open after kill -9: %s", cause);
+			return;
+		}
+		if (packstore_check(ps, MAX, &kept, &bad, &first, &broken,
+		    &cause) == -1 || bad != 0) {
+			printf("# check: %s %s\n", cause, first);
+			unread++;
+		}
+		if (packstore_list(ps, &v, &n, &cause) == 0) {
+			for (i = 0; i < n; i++)
+				if (packstore_read(ps, v[i].time_ms, v[i].seq,
+				    MAX, false, &out, &kept, &cause) == -1) {
+					printf("# %s\n", cause);
+					free(cause);
+					cause = NULL;
+					unread++;
+				} else
+					free(out);
+			total = n;
+			free(v);
+		}
+		packstore_close(ps);
+	}
+	ok(unread == 0, "after 8 kill -9 of a writer, all %zu listed read "
+	    "back", total);
+}
+
+int
+main(void)
+{
+	char	 dir[] = "/tmp/test_packstore.XXXXXX", path[128];
+	char	 cmd[160];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof path, "%s/%s", dir, PACKSTORE_FILE);
+	test_run(path);
+	test_drop(path);
+	test_corrupt(path);
+	snprintf(path, sizeof path, "%s/kill.db", dir);
+	srandom((unsigned)getpid());
+	test_kill(path);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
