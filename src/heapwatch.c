@@ -950,6 +950,7 @@ main(int argc, char **argv)
 
 	log_init("heapwatch", 0);
 	xmalloc_tune();
+	xmalloc_fresh();
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "--version") == 0)) {
 		printf("heapwatch %s\n", PACKAGE_VERSION);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,22 @@ xmalloc_tune(void)
 
 #define XMALLOC_HUGE_PAGE	((size_t)2 << 20)
 #define XMALLOC_PAGE		((size_t)4096)
-#define XMALLOC_POPULATE_MIN	((size_t)256 << 10)
+#define XMALLOC_POPULATE_MIN	((size_t)64 << 10)
+
+static bool	xmalloc_populating;
+
+/*
+ * Say that this process decodes into fresh memory, as the command does,
+ * once or twice a run, so that xmalloc_populate() maps it in. heapwatchd
+ * does not: it decodes profile after profile into blocks the allocator
+ * hands out again and again, whose pages are there already, and there
+ * the call took 3% of its CPU for nothing.
+ */
+void
+xmalloc_fresh(void)
+{
+	xmalloc_populating = true;
+}
 
 /*
  * Map in at once the whole pages of a block of bytes that is about to be
@@ -114,7 +130,7 @@ xmalloc_tune(void)
  * a profile of 75,000 deep stacks took a third of `heapwatch diff`'s time
  * (2,560 faults, against 630 for gunzip). MADV_POPULATE_WRITE (Linux 5.14)
  * maps them in one call; pages already there cost a look, and an older
- * kernel refuses it, which changes nothing.
+ * kernel refuses it, which changes nothing. Only after xmalloc_fresh().
  */
 void *
 xmalloc_populate(void *p, size_t bytes)
@@ -122,13 +138,8 @@ xmalloc_populate(void *p, size_t bytes)
 #ifdef MADV_POPULATE_WRITE
 	uintptr_t	start, end;
 
-	/*
-	 * A few pages are not worth a system call, and neither, mostly, are
-	 * the blocks heapwatchd decodes its profiles of a few hundred KB
-	 * into, which the allocator hands out again and again: the call took
-	 * 3% of its CPU with a threshold of 64 KiB, for pages all there.
-	 */
-	if (bytes < XMALLOC_POPULATE_MIN)
+	/* A few pages are not worth a system call. */
+	if (!xmalloc_populating || bytes < XMALLOC_POPULATE_MIN)
 		return p;
 	start = ((uintptr_t)p + XMALLOC_PAGE - 1) & ~(XMALLOC_PAGE - 1);
 	end = ((uintptr_t)p + bytes) & ~(XMALLOC_PAGE - 1);

@@ -8,6 +8,7 @@
 #include "profile.h"
 #include "tap.h"
 #include "pbuild.h"
+#include "xmalloc.h"
 
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
@@ -558,6 +559,85 @@ test_packed_ids(void)
 }
 
 /*
+ * A profile large enough that its arrays are mapped in at once by
+ * xmalloc_populate() (some hundreds of KB each) decodes to the same
+ * numbers with it as without: the pages are mapped in, never changed.
+ * pb_small() and 20,000 more samples, fields that may come in any order,
+ * each of an 8-deep stack and four values of one to three bytes.
+ */
+static void
+test_fresh_memory(void)
+{
+	struct pb	*b = pb_small();
+	struct profile	*p[4];
+	uint8_t		*small, *data, *gz, field[64], msg[128], *o;
+	size_t		 slen, len, gzlen, flen, mlen, i, k, bad = 0;
+	char		*cause = NULL;
+	int		 j;
+
+	small = pb_pack(b, &slen);
+	data = xmalloc(slen + 20000 * sizeof msg);
+	memcpy(data, small, slen);
+	o = data + slen;
+	for (i = 0; i < 20000; i++) {
+		for (flen = 0, k = 0; k < 8; k++)
+			flen += put_varint(field + flen, 1 + (i + k) % 2);
+		mlen = packed_sample(msg, field, flen);
+		msg[mlen++] = 0x12;		/* field 2, packed values */
+		msg[mlen++] = 0;
+		for (k = 0, flen = 0; k < 4; k++)
+			flen += put_varint(msg + mlen + flen, i * 13 + k);
+		msg[mlen - 1] = (uint8_t)flen;
+		mlen += flen;
+		*o++ = 0x12;			/* Profile field 2, a Sample */
+		o += put_varint(o, mlen);
+		memcpy(o, msg, mlen);
+		o += mlen;
+	}
+	len = o - data;
+	gz = pb_gzip(data, len, &gzlen);
+	for (j = 0; j < 4; j++) {
+		if (j == 2)
+			xmalloc_fresh();
+		p[j] = profile_decode(j % 2 ? gz : data, j % 2 ? gzlen : len,
+		    PROFILE_MAX_INFLATED, NULL, &cause);
+		if (p[j] == NULL) {
+			printf("# decode: %s\n", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	ok(p[0] != NULL && p[0]->nsamples == 20002 &&
+	    p[0]->stack_off[20002] == 2 + 1 + 20000 * 8,
+	    "20,002 samples and their 160,003 frames decode");
+	for (j = 1; j < 4 && p[0] != NULL; j++) {
+		if (p[j] == NULL || p[j]->nsamples != p[0]->nsamples) {
+			bad++;
+			continue;
+		}
+		if (memcmp(p[j]->values, p[0]->values, p[0]->nsamples *
+		    p[0]->ntypes * sizeof *p[0]->values) != 0 ||
+		    memcmp(p[j]->stack_off, p[0]->stack_off,
+		    (p[0]->nsamples + 1) * sizeof *p[0]->stack_off) != 0)
+			bad++;
+		for (i = 0; i < p[0]->stack_off[p[0]->nsamples]; i++)
+			if (symtab_loc(p[j]->st, p[j]->stacks[i])->addr !=
+			    symtab_loc(p[0]->st, p[0]->stacks[i])->addr)
+				bad++;
+	}
+	ok(bad == 0 && p[0] != NULL && p[0]->values[2 * 4 + 3] == 3 &&
+	    p[0]->values[20001 * 4 + 3] == 19999 * 13 + 3,
+	    "the same numbers, plain and gzipped, with memory mapped in at "
+	    "once or not (%zu differ)", bad);
+	for (j = 0; j < 4; j++)
+		profile_free(p[j]);
+	free(gz);
+	free(data);
+	free(small);
+	free(b);
+}
+
+/*
  * protobuf-c reads a bool whatever its wire type, and skips field number 0
  * of any wire type; so must Location and Line.
  */
@@ -599,5 +679,6 @@ main(void)
 	test_sparse_ids();
 	test_gapped_ids();
 	test_wide_ids();
+	test_fresh_memory();
 	return tap_done();
 }
