@@ -456,32 +456,42 @@ reply_file(struct http_reply *reply, const char *path, const char *missing,
 	reply->fd_size = sb.st_size;
 }
 
-static void
-route_snapshot(struct api *api, struct target *t, const char *id,
-    struct http_reply *reply)
+/*
+ * A stored snapshot as gzipped pprof, read whole, not sent from a file: a
+ * packed snapshot is made here, and must be served when the disk is full
+ * or read-only too. -1 with the reply's error when it cannot be.
+ */
+static int
+read_snapshot(struct api *api, struct target *t, const char *id,
+    void **data, size_t *len, struct http_reply *reply)
 {
-	const struct target_config	*tc = target_config(t);
-	char				*cause = NULL;
-	void				*data;
-	size_t				 len;
+	char	*cause = NULL;
 
 	if (!store_id_valid(id)) {
 		reply_error(reply, 400, "malformed snapshot id");
-		return;
+		return -1;
 	}
-	/*
-	 * Read whole, not sent from a file: a packed snapshot is made here,
-	 * and must be served when the disk is full or read-only too.
-	 */
-	if (store_read(api->st->store, tc->name, id, PROFILE_MAX_INFLATED,
-	    &data, &len, &cause) == -1) {
+	if (store_read(api->st->store, target_config(t)->name, id,
+	    PROFILE_MAX_INFLATED, data, len, &cause) == -1) {
 		if (errno == ENOENT)
 			reply_error(reply, 404, "no such snapshot");
 		else
 			reply_error(reply, 500, cause);
 		free(cause);
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+static void
+route_snapshot(struct api *api, struct target *t, const char *id,
+    struct http_reply *reply)
+{
+	void	*data;
+	size_t	 len;
+
+	if (read_snapshot(api, t, id, &data, &len, reply) == -1)
+		return;
 	reply->status = 200;
 	reply->content_type = "application/octet-stream";
 	reply->body = data;
@@ -511,25 +521,13 @@ static struct profile *
 load_snapshot(struct api *api, struct target *t, const char *id,
     struct symtab *st, struct http_reply *reply)
 {
-	const struct target_config	*tc = target_config(t);
 	struct profile	*p;
 	char		*cause = NULL;
 	void		*data;
 	size_t		 len;
 
-	if (!store_id_valid(id)) {
-		reply_error(reply, 400, "malformed snapshot id");
+	if (read_snapshot(api, t, id, &data, &len, reply) == -1)
 		return NULL;
-	}
-	if (store_read(api->st->store, tc->name, id, PROFILE_MAX_INFLATED,
-	    &data, &len, &cause) == -1) {
-		if (errno == ENOENT)
-			reply_error(reply, 404, "no such snapshot");
-		else
-			reply_error(reply, 500, cause);
-		free(cause);
-		return NULL;
-	}
 	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
 	free(data);
 	if (p == NULL) {

@@ -244,3 +244,46 @@ YAML
 	cleanup_hooks+=("kill $AM_PID 2>/dev/null")
 	wait_for 20 curl -fs --max-time 2 -o /dev/null "$AM/-/ready"
 }
+
+# pprof_top ARGS...: go tool pprof -top of every node, from its header on.
+pprof_top() {
+	go tool pprof -top -nodecount=1000000 -nodefraction=0 \
+	    -edgefraction=0 -unit=B "$@" 2>/dev/null | sed -n '/flat%/,$p'
+}
+
+# pprof_same NAME IN OUT COUNT: IN/1.pb.gz .. IN/COUNT.pb.gz and the same
+# names in OUT show go tool pprof the same -top for every sample type, and
+# the same -base for every consecutive pair; two checks.
+pprof_same() {
+	local name=$1 in=$2 out=$3 count=$4 i t types same=0 pairs=0
+
+	types=$(go tool pprof -raw "$in/1.pb.gz" 2>/dev/null |
+	    sed -n 's/^Samples:$//; /^ *[a-z_]*\/[a-z]*/p' | head -1)
+	for i in $(seq 1 "$count"); do
+		for t in $types; do
+			t=${t%%/*}
+			if cmp -s <(pprof_top -sample_index="$t" "$in/$i.pb.gz") \
+			    <(pprof_top -sample_index="$t" "$out/$i.pb.gz"); then
+				same=$((same + 1))
+			else
+				diag "$name: snapshot $i, $t differs"
+			fi
+			pairs=$((pairs + 1))
+		done
+	done
+	[ "$same" -eq "$pairs" ] && [ "$pairs" -gt 0 ]
+	ok $? "$name: go tool pprof -top equal for all $pairs snapshots and types"
+	same=0
+	pairs=0
+	for i in $(seq 2 "$count"); do
+		if cmp -s <(pprof_top -base "$in/$((i - 1)).pb.gz" "$in/$i.pb.gz") \
+		    <(pprof_top -base "$out/$((i - 1)).pb.gz" "$out/$i.pb.gz"); then
+			same=$((same + 1))
+		else
+			diag "$name: -base $((i - 1)) $i differs"
+		fi
+		pairs=$((pairs + 1))
+	done
+	[ "$same" -eq "$pairs" ]
+	ok $? "$name: go tool pprof -base equal for all $pairs pairs"
+}

@@ -9,15 +9,9 @@
 
 PACKRUN="$top_builddir/tests/packrun"
 
-# top FILE [PPROF-ARGS...]: the whole -top table, every node, exact units.
-top() {
-	go tool pprof -top -nodecount=1000000 -nodefraction=0 \
-	    -edgefraction=0 -unit=B "$@" 2>/dev/null | sed -n '/flat%/,$p'
-}
-
 # run NAME COUNT MUTATE-EVERY PATH MODE: scrape, pack, compare.
 run() {
-	local name=$1 count=$2 every=$3 path=$4 i t same=0 pairs=0
+	local name=$1 count=$2 every=$3 path=$4 i
 	fixture_start "$5"
 	ok $? "$name: fixture started"
 	mkdir -p "$TMPD/$name/in" "$TMPD/$name/out"
@@ -36,40 +30,8 @@ run() {
 	"$PACKRUN" "$TMPD/$name/out" 4 $(for i in $(seq 1 "$count"); do
 		echo "$TMPD/$name/in/$i.pb.gz"; done) >"$TMPD/packrun.out" 2>&1
 	ok $? "$name: packed and read back ($(cat "$TMPD/packrun.out"))"
-	types=$(go tool pprof -raw "$TMPD/$name/in/1.pb.gz" 2>/dev/null |
-	    sed -n 's/^Samples:$//; /^ *[a-z_]*\/[a-z]*/p' | head -1)
-	for i in $(seq 1 "$count"); do
-		for t in $types; do
-			t=${t%%/*}
-			if cmp -s <(top -sample_index="$t" \
-			    "$TMPD/$name/in/$i.pb.gz") \
-			    <(top -sample_index="$t" \
-			    "$TMPD/$name/out/$i.pb.gz"); then
-				same=$((same + 1))
-			else
-				diag "$name: snapshot $i, $t differs"
-			fi
-			pairs=$((pairs + 1))
-		done
-	done
-	[ "$same" -eq "$pairs" ] && [ "$pairs" -gt 0 ]
-	ok $? "$name: go tool pprof -top equal for all $pairs snapshots and types"
-	same=0
-	pairs=0
-	for i in $(seq 2 "$count"); do
-		if cmp -s <(top -base "$TMPD/$name/in/$((i - 1)).pb.gz" \
-		    "$TMPD/$name/in/$i.pb.gz") \
-		    <(top -base "$TMPD/$name/out/$((i - 1)).pb.gz" \
-		    "$TMPD/$name/out/$i.pb.gz"); then
-			same=$((same + 1))
-		else
-			diag "$name: -base $((i - 1)) $i differs"
-		fi
-		pairs=$((pairs + 1))
-	done
-	[ "$same" -eq "$pairs" ]
-	ok $? "$name: go tool pprof -base equal for all $pairs pairs"
-	top "$TMPD/$name/in/$count.pb.gz" | sed -n '2p' >"$TMPD/first"
+	pprof_same "$name" "$TMPD/$name/in" "$TMPD/$name/out" "$count"
+	pprof_top "$TMPD/$name/in/$count.pb.gz" | sed -n '2p' >"$TMPD/first"
 	[ -s "$TMPD/first" ]
 	ok $? "$name: pprof read the profiles (a node: $(cat "$TMPD/first"))"
 }

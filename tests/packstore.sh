@@ -13,12 +13,6 @@
 
 HW=$top_builddir/heapwatch
 
-# top FILE [PPROF-ARGS...]: the whole -top table, every node, exact units.
-top() {
-	go tool pprof -top -nodecount=1000000 -nodefraction=0 \
-	    -edgefraction=0 -unit=B "$@" 2>/dev/null | sed -n '/flat%/,$p'
-}
-
 # scrape NAME COUNT MUTATE-EVERY PATH MODE: profiles into $TMPD/NAME/in.
 scrape() {
 	local name=$1 count=$2 every=$3 path=$4 i
@@ -46,7 +40,7 @@ scrape() {
 
 # compare NAME COUNT: the API's and export's snapshots against the input.
 compare() {
-	local name=$1 count=$2 i id t types same=0 pairs=0 exported=0
+	local name=$1 count=$2 i id exported=0
 	for i in $(seq 1 "$count"); do
 		id=$(awk -v f="$TMPD/$name/in/$i.pb.gz" '$2 == f { print $1 }' \
 		    "$TMPD/$name/ids")
@@ -59,39 +53,7 @@ compare() {
 	done
 	[ "$exported" -eq "$count" ]
 	ok $? "$name: the API serves each as heapwatch export writes it"
-	types=$(go tool pprof -raw "$TMPD/$name/in/1.pb.gz" 2>/dev/null |
-	    sed -n '/^ *[a-z_]*\/[a-z]*/p' | head -1)
-	for i in $(seq 1 "$count"); do
-		for t in $types; do
-			t=${t%%/*}
-			if cmp -s <(top -sample_index="$t" \
-			    "$TMPD/$name/in/$i.pb.gz") \
-			    <(top -sample_index="$t" \
-			    "$TMPD/$name/api/$i.pb.gz"); then
-				same=$((same + 1))
-			else
-				diag "$name: snapshot $i, $t differs"
-			fi
-			pairs=$((pairs + 1))
-		done
-	done
-	[ "$same" -eq "$pairs" ] && [ "$pairs" -gt 0 ]
-	ok $? "$name: go tool pprof -top equal for all $pairs snapshots and types"
-	same=0
-	pairs=0
-	for i in $(seq 2 "$count"); do
-		if cmp -s <(top -base "$TMPD/$name/in/$((i - 1)).pb.gz" \
-		    "$TMPD/$name/in/$i.pb.gz") \
-		    <(top -base "$TMPD/$name/api/$((i - 1)).pb.gz" \
-		    "$TMPD/$name/api/$i.pb.gz"); then
-			same=$((same + 1))
-		else
-			diag "$name: -base $((i - 1)) $i differs"
-		fi
-		pairs=$((pairs + 1))
-	done
-	[ "$same" -eq "$pairs" ]
-	ok $? "$name: go tool pprof -base equal for all $pairs pairs"
+	pprof_same "$name" "$TMPD/$name/in" "$TMPD/$name/api" "$count"
 }
 
 scrape shapes 6 3 "/debug/pprof/heap?gc=1" shapes
