@@ -61,6 +61,8 @@ struct target {
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	target_evidence(struct target *);
 static void	target_evidence_close(struct target *);
+static void	target_verror(struct target *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
 static void	target_set_error(struct target *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	target_enter(struct target *, enum scrape_outcome,
