@@ -319,6 +319,43 @@ packstore_close(struct packstore *ps)
 }
 
 /*
+ * Give each row of st, (n, blob), to load into pk, in order; *row gets
+ * the n of the last row read. -1 at the first blob that does not load,
+ * with *bad set (*row is then its n; what names it), or when SQLite fails
+ * (reading says doing what).
+ */
+static int
+packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
+    int (*load)(struct pack *, const void *, size_t, size_t, char **),
+    const char *what, const char *reading, size_t max, int64_t *row,
+    bool *bad, char **cause)
+{
+	char	*why = NULL;
+	int	 rc;
+
+	*row = 0;
+	*bad = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*row = sqlite3_column_int64(st, 0);
+		if (load(pk, sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
+			xasprintf(cause, "%s: %s %lld: %s", ps->path, what,
+			    (long long)*row, why);
+			free(why);
+			*bad = true;
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		packstore_err(ps, reading, cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Load every dictionary blob into pk; *last gets the newest's n. A blob
  * that does not load sets *corrupt, when not NULL.
  */
@@ -327,29 +364,17 @@ packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
     int64_t *last, bool *corrupt, char **cause)
 {
 	sqlite3_stmt	*st;
-	char		*why = NULL;
-	int		 rc;
+	bool		 bad;
 
 	*last = 0;
 	if ((st = packstore_prep(ps, "SELECT n, blob FROM dict ORDER BY n",
 	    cause)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*last = sqlite3_column_int64(st, 0);
-		if (pack_load_dict(pk, sqlite3_column_blob(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
-			xasprintf(cause, "%s: dictionary blob %lld: %s",
-			    ps->path, (long long)*last, why);
-			if (corrupt != NULL)
-				*corrupt = true;
-			free(why);
-			sqlite3_finalize(st);
-			return -1;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		packstore_err(ps, "reading the dictionary", cause);
+	if (packstore_load_rows(ps, st, pk, pack_load_dict,
+	    "dictionary blob", "reading the dictionary", max, last, &bad,
+	    cause) == -1) {
+		if (bad && corrupt != NULL)
+			*corrupt = true;
 		return -1;
 	}
 	return 0;
@@ -364,9 +389,8 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
     int64_t upto, size_t max, int64_t *failed, char **cause)
 {
 	sqlite3_stmt	*st;
-	char		*why = NULL;
 	int64_t		 n;
-	int		 rc;
+	bool		 bad;
 
 	*failed = 0;
 	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
@@ -374,21 +398,10 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 		return -1;
 	sqlite3_bind_int64(st, 1, seg);
 	sqlite3_bind_int64(st, 2, upto);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n = sqlite3_column_int64(st, 0);
-		if (pack_load_snap(pk, sqlite3_column_blob(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
-			xasprintf(cause, "%s: snapshot body %lld: %s",
-			    ps->path, (long long)n, why);
-			free(why);
+	if (packstore_load_rows(ps, st, pk, pack_load_snap, "snapshot body",
+	    "reading bodies", max, &n, &bad, cause) == -1) {
+		if (bad)
 			*failed = n;
-			sqlite3_finalize(st);
-			return -1;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		packstore_err(ps, "reading bodies", cause);
 		return -1;
 	}
 	return 0;
