@@ -447,6 +447,7 @@ judge_leaked(struct judge *j)
 			    last->fns[k].name, last->fns[k].own, true };
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
+
 /*
  * Judge each function of the last summary by its own value over the
  * window's observations: those that grew, growing or not, go into fns
