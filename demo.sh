@@ -5,8 +5,8 @@
 #
 # Installs what it needs (Debian packages), builds heapwatch, starts the
 # bundled demo service (demo/leaky: a user API that leaks its sessions),
-# a local webhook sink, and heapwatchd, which within about a minute (a
-# minute and a half on a busy machine) logs a leak alert naming
+# a local webhook sink, and heapwatchd, which within a minute and a half
+# or so logs a leak alert naming
 # main.(*SessionStore).Register, shows it on its status page at
 # http://127.0.0.1:9470/ and POSTs it to the sink. Ctrl-C stops it all. DEMO_SECONDS=N stops after N seconds; HEAPWATCH_BUILD=DIR uses a
 # build already made there.
@@ -96,7 +96,11 @@ pids+=($!)
 pids+=($!)
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
-	sleep "$DEMO_SECONDS"
+	# In the background: bash runs a trap only once its foreground
+	# command ends, and a kill should not wait out the sleep.
+	sleep "$DEMO_SECONDS" &
+	pids+=($!)
+	wait $!
 else
 	wait "${pids[2]}"
 fi
