@@ -757,7 +757,6 @@ cmd_judge(int argc, char **argv, const struct options *o)
 	struct cmd_judge_run	 run;
 	struct store		*store = NULL;
 	char			*root, *name, *cause = NULL;
-	char			 bpath[4096], cpath[4096];
 	size_t			 nsites = 0;
 	int			 rc = 1;
 
@@ -777,10 +776,7 @@ cmd_judge(int argc, char **argv, const struct options *o)
 		log_warnx("%s: %s", argv[0], cause);
 		goto out;
 	}
-	if (store_path(store, name, judge_first(run.j)->id, bpath,
-	    sizeof bpath) == 0 && store_path(store, name,
-	    judge_latest(run.j)->id, cpath, sizeof cpath) == 0 &&
-	    judge_sites(run.j, bpath, cpath, &sites, &nsites, &cause) == -1) {
+	if (judge_sites(run.j, store, name, &sites, &nsites, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
 		cause = NULL;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "profile.h"
 #include "report.h"
+#include "store.h"
 #include "xmalloc.h"
 
 struct judge {
@@ -922,9 +923,8 @@ judge_sites_free(struct alert_site *sites, size_t n)
 }
 
 int
-judge_sites(const struct judge *j, const char *base_path,
-    const char *current_path, struct alert_site **out, size_t *nout,
-    char **cause)
+judge_sites(const struct judge *j, struct store *store, const char *target,
+    struct alert_site **out, size_t *nout, char **cause)
 {
 	struct alert_site	*sites;
 	struct symtab		*st;
@@ -943,10 +943,14 @@ judge_sites(const struct judge *j, const char *base_path,
 	*out = sites;
 	*nout = j->ntop;
 	st = symtab_new();
-	if ((pc = profile_load(current_path, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL ||
-	    (pb = profile_load(base_path, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL ||
+	if (j->nwin == 0) {
+		xasprintf(cause, "no snapshot judged yet");
+		goto out;
+	}
+	if ((pc = store_load(store, target, judge_latest(j)->id,
+	    PROFILE_MAX_INFLATED, st, cause)) == NULL ||
+	    (pb = store_load(store, target, judge_first(j)->id,
+	    PROFILE_MAX_INFLATED, st, cause)) == NULL ||
 	    (idx = profile_sample_index(pc, strcmp(j->p.kind, "heap") != 0 ?
 	    j->p.kind : "inuse_space", cause)) == -1)
 		goto out;

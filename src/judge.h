@@ -44,6 +44,8 @@ enum alert_state {
 	ALERT_FIRING
 };
 
+struct store;
+
 struct judge_params {
 	const char	*kind;		/* "heap" or "goroutine" */
 	uint64_t	 window_ms;
@@ -167,11 +169,13 @@ const char	*judge_state_name(enum alert_state);
 
 /*
  * The sites of the functions the judgement names, from the diff of the
- * window's first and last snapshots, read from their files. Each named
- * function gets a site, with file and stack when the diff tells them.
+ * window's first and last snapshots, read from target's folder of the
+ * store. Each named function gets a site, with file and stack when the
+ * diff tells them; -1 with *cause when the snapshots do not load, the
+ * sites named all the same.
  */
-int		 judge_sites(const struct judge *, const char *base_path,
-		    const char *current_path, struct alert_site **, size_t *,
+int		 judge_sites(const struct judge *, struct store *,
+		    const char *target, struct alert_site **, size_t *,
 		    char **cause) __attribute__((warn_unused_result));
 void		 judge_sites_free(struct alert_site *, size_t);
 

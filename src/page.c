@@ -995,23 +995,16 @@ load_pair(struct store *store, const struct target_config *tc,
     const char *base, const char *cur, struct symtab *st,
     struct profile **pb, struct profile **pc, char **cause)
 {
-	char	path[4096];
-
 	*pb = *pc = NULL;
 	if (!store_id_valid(base) || !store_id_valid(cur)) {
 		xasprintf(cause, "malformed snapshot id");
 		return -1;
 	}
-	if (store_path(store, tc->name, cur, path, sizeof path) == -1 ||
-	    (*pc = profile_load(path, PROFILE_MAX_INFLATED, st,
+	if ((*pc = store_load(store, tc->name, cur, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL ||
-	    store_path(store, tc->name, base, path, sizeof path) == -1 ||
-	    (*pb = profile_load(path, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL) {
-		if (*cause == NULL)
-			xasprintf(cause, "no such snapshot");
+	    (*pb = store_load(store, tc->name, base, PROFILE_MAX_INFLATED, st,
+	    cause)) == NULL)
 		return -1;
-	}
 	return 0;
 }
 

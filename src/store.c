@@ -1153,6 +1153,23 @@ store_read(struct store *s, const char *target, const char *id, size_t max,
 	return rc;
 }
 
+struct profile *
+store_load(struct store *s, const char *target, const char *id, size_t max,
+    struct symtab *st, char **cause)
+{
+	struct profile	*p;
+	void		*data;
+	size_t		 len;
+
+	if (store_read(s, target, id, max, &data, &len, cause) == -1)
+		return NULL;
+	p = profile_decode(data, len, max, st, cause);
+	free(data);
+	if (p == NULL)
+		errno = EINVAL;
+	return p;
+}
+
 /* Whether the oldest snapshot left, sn, must go under r. */
 static bool
 expired(const struct store_retention *r, const struct store_kept *sn,

@@ -52,7 +52,9 @@
 #define STORE_SPOOL		".webhooks"
 #define STORE_PPROF_CACHE	".pprof"	/* packed snapshots as pprof */
 
+struct profile;
 struct store;
+struct symtab;
 
 enum store_format {
 	STORE_PPROF,		/* a file per snapshot, as received */
@@ -178,6 +180,14 @@ int		 store_series_replace(struct store *, const char *target,
 int		 store_read(struct store *, const char *target, const char *id,
 		    size_t max, void **data, size_t *len, char **cause)
 		    __attribute__((warn_unused_result));
+/*
+ * A snapshot read as store_read() does and decoded into st (NULL: a
+ * table of its own), in memory: a packed snapshot needs no file for it.
+ * NULL with errno ENOENT when there is no such snapshot, EINVAL when it
+ * does not decode, else another.
+ */
+struct profile	*store_load(struct store *, const char *target, const char *id,
+		    size_t max, struct symtab *st, char **cause);
 
 int		 store_retain(struct store *, const char *target,
 		    const struct store_retention *, int64_t now_ms,

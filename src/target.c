@@ -247,19 +247,13 @@ sites_clear(struct target *t)
 static void
 target_attribute(struct target *t)
 {
-	const struct summary	*base = judge_first(t->st.judge);
-	const struct summary	*cur = judge_latest(t->st.judge);
-	char			 bpath[4096], cpath[4096], *cause = NULL;
+	char	*cause = NULL;
 
 	sites_clear(t);
-	if (base == NULL || cur == NULL ||
-	    store_path(t->deps.store, t->cfg->name, base->id, bpath,
-	    sizeof bpath) == -1 ||
-	    store_path(t->deps.store, t->cfg->name, cur->id, cpath,
-	    sizeof cpath) == -1)
+	if (judge_latest(t->st.judge) == NULL)
 		return;
-	if (judge_sites(t->st.judge, bpath, cpath, &t->st.sites, &t->st.nsites,
-	    &cause) == -1) {
+	if (judge_sites(t->st.judge, t->deps.store, t->cfg->name,
+	    &t->st.sites, &t->st.nsites, &cause) == -1) {
 		log_warnx("%s: attributing the alert: %s", t->cfg->name,
 		    cause);
 		free(cause);
