@@ -73,6 +73,22 @@ db_rows() {	# db_rows FOLDER
 	    "SELECT count(*) FROM snap WHERE state = 0" 2>/dev/null || echo 0
 }
 no_tmp() { [ -z "$(find "$1" -name '.tmp-*')" ]; }
+# The diff page of the Ith and Jth of a target's listed snapshots, which
+# it reads into memory whatever the disk's state (a packed snapshot was
+# once written out as pprof first, which a read-only disk refused; each
+# fault asks for a pair not asked for before, which no earlier diff wrote
+# out); tried thrice, in case retention drops one between listing and
+# diff.
+diff_served() {	# diff_served TARGET I J
+	local try b c
+	for try in 1 2 3; do
+		b=$(listed "$1" | jq -r ".[$2].id")
+		c=$(listed "$1" | jq -r ".[$3].id")
+		curl -fs --max-time 60 "$HWD_URL/targets/$1/diff?base=$b&current=$c" |
+		    grep -q "<code>main\." && return 0
+	done
+	return 1
+}
 # None of another process: the running daemon's may be writes in flight.
 no_old_tmp() {
 	local left
@@ -88,9 +104,9 @@ YAML
 }
 
 # With a fault of the store in place (WHAT), failed writes are counted
-# and logged with CAUSE, the listed snapshots decode, and nothing partial
-# is left; sets before to the number listed.
-fault_holds() {	# fault_holds WHAT CAUSE
+# and logged with CAUSE, the listed snapshots decode, nothing partial is
+# left and the snapshots I and J diff; sets before to the number listed.
+fault_holds() {	# fault_holds WHAT CAUSE I J
 	local failed
 	failed=$(metric heapwatch_scrapes_total leak not_stored)
 	wait_for 30 count_over leak not_stored "$((failed + 2))"
@@ -101,6 +117,8 @@ fault_holds() {	# fault_holds WHAT CAUSE
 	ok $? "every listed snapshot decodes ($before)"
 	no_tmp "$fs"
 	ok $? "no partial file is left"
+	diff_served leak "$3" "$4"
+	ok $? "the diff page of snapshots $3 and $4 is served"
 }
 
 stop_daemon() {
@@ -152,14 +170,14 @@ daemon_start "$conf" "$log" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 wait_for 30 nlisted_over leak 2
 ok $? "snapshots are stored on the tmpfs"
 dd if=/dev/zero of="$fs/filler" bs=4k >/dev/null 2>&1
-fault_holds "the file system full" "No space left on device"
+fault_holds "the file system full" "No space left on device" 0 1
 rm -f "$fs/filler"
 wait_for 30 nlisted_over leak "$before"
 ok $? "once there is room again, snapshots are stored again"
 
 # 3. The same file system made read-only under the running daemon.
 mount -o remount,ro "$fs"
-fault_holds "the file system read-only" "Read-only file system"
+fault_holds "the file system read-only" "Read-only file system" 1 2
 mount -o remount,rw "$fs"
 wait_for 30 nlisted_over leak "$before"
 ok $? "once writable again, snapshots are stored again"
