@@ -728,14 +728,35 @@ struct pack_ref {
 	uint32_t	 sample;
 };
 
-static int
-pack_cmp_ref(const void *a, const void *b)
+/*
+ * Sort refs by stack, samples of one stack in their order: a counting
+ * sort, the stacks being ids below nstk, where qsort() of a profile of
+ * 65,536 samples took a tenth of coding it.
+ */
+static void
+pack_sort_refs(struct pack_ref *ref, size_t n, uint32_t nstk)
 {
-	const struct pack_ref	*x = a, *y = b;
+	struct pack_ref	*out;
+	uint32_t	*at;
+	size_t		 i;
+	uint32_t	 k, sum = 0, c;
 
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return x->sample < y->sample ? -1 : x->sample > y->sample;
+	if (n < 2)
+		return;
+	at = xcalloc((size_t)nstk + 1, sizeof *at);
+	for (i = 0; i < n; i++)
+		at[ref[i].stack]++;
+	for (k = 0; k <= nstk; k++) {
+		c = at[k];
+		at[k] = sum;
+		sum += c;
+	}
+	out = xreallocarray(NULL, n, sizeof *out);
+	for (i = 0; i < n; i++)
+		out[at[ref[i].stack]++] = ref[i];
+	memcpy(ref, out, n * sizeof *ref);
+	free(out);
+	free(at);
 }
 
 /*
@@ -890,7 +911,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 		    b.len);
 		ref[i].sample = (uint32_t)i;
 	}
-	qsort(ref, in->ns, sizeof *ref, pack_cmp_ref);
+	pack_sort_refs(ref, in->ns, pk->tab[PACK_STACK].n);
 
 	/* The header, in dictionary ids. */
 	b.len = 0;
