@@ -322,6 +322,26 @@ packstore_idle(struct packstore *ps)
 	pack_trim(ps->w);
 }
 
+size_t
+packstore_writer_held(const struct packstore *ps)
+{
+	struct pack_stats	st;
+
+	if (ps == NULL || ps->w == NULL)
+		return 0;
+	pack_stats(ps->w, &st);
+	return st.held;
+}
+
+void
+packstore_writer_forget(struct packstore *ps)
+{
+	if (ps == NULL)
+		return;
+	pack_free(ps->w);
+	ps->w = NULL;
+}
+
 void
 packstore_close(struct packstore *ps)
 {

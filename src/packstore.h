@@ -119,5 +119,12 @@ int		 packstore_check(struct packstore *, size_t max, size_t *kept,
  * call opens it again.
  */
 void		 packstore_idle(struct packstore *);
+/*
+ * The heap bytes the writer's pack holds between puts; forgetting it
+ * frees them, and the next put reads the dictionary and the newest
+ * segment from the database again.
+ */
+size_t		 packstore_writer_held(const struct packstore *);
+void		 packstore_writer_forget(struct packstore *);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -398,9 +399,18 @@ test_reader(const char *path)
 			bad++;
 		if (k % 2 == 0)
 			packstore_idle(ps);
+		/* A writer forgotten, as the store does past its budget. */
+		if (k % 7 == 0) {
+			if (packstore_writer_held(ps) == 0)
+				bad++;
+			packstore_writer_forget(ps);
+			if (packstore_writer_held(ps) != 0)
+				bad++;
+		}
 	}
 	ok(bad == 0, "the newest read through a reader after each of %d "
-	    "puts is as received and as read afresh (%d bad)", RUN, bad);
+	    "puts, the writer forgotten after some, is as received and as "
+	    "read afresh (%d bad)", RUN, bad);
 	ok(packstore_reader_held(rd) > held, "the reader holds its "
 	    "dictionary between reads: %zu bytes",
 	    packstore_reader_held(rd));
@@ -551,19 +561,37 @@ test_kill(const char *path)
 	size_t			 n, i, kept, bad, unread = 0, total = 0;
 	uint32_t		 seq;
 	pid_t			 pid;
-	int			 round, k, status;
+	int			 round, k, status, fd[2];
 	bool			 broken;
+	char			 c;
 
 	for (round = 0; round < 8; round++) {
+		if (pipe(fd) == -1) {
+			ok(0, "pipe");
+			return;
+		}
 		if ((pid = fork()) == 0) {
+			close(fd[0]);
 			if (packstore_open(path, true, &ps, &cause) == -1)
 				_exit(1);
-			for (k = 0; ; k++)
+			for (k = 0; ; k++) {
 				if (put_at(ps, k % 90, 1000 + round * 100000 +
 				    k, &seq) == -1)
 					_exit(1);
+				/* The database is made: the parent may kill. */
+				if (k == 0 && (write(fd[1], "", 1) != 1 ||
+				    close(fd[1]) == -1))
+					_exit(1);
+			}
 		}
-		/* Long enough for some puts, at any point of one. */
+		close(fd[1]);
+		/*
+		 * After the first put, however slow the machine, then long
+		 * enough for some more, at any point of one.
+		 */
+		while (read(fd[0], &c, 1) == -1 && errno == EINTR)
+			continue;
+		close(fd[0]);
 		usleep(20000 + (useconds_t)(random() % 200000));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
