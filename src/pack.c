@@ -48,7 +48,7 @@ struct pack_tab {
 	size_t		*off;		/* n + 1 */
 	uint32_t	 n, capn;
 	uint32_t	*slot;		/* id + 1; 0 is empty */
-	uint32_t	 nslot;		/* a power of two, or 0 */
+	uint32_t	 nslot;		/* a power of two, or 0: none made */
 	uint32_t	 saved;		/* entries already in a blob */
 };
 
@@ -276,11 +276,30 @@ pack_tab_slot(struct pack_tab *t, uint32_t id)
 	t->slot[i] = id + 1;
 }
 
+/*
+ * Make t's index afresh, at most half full, so that probes stay short:
+ * when it fills, or at the first lookup (none is made until one, and
+ * pack_trim() drops it).
+ */
+static void
+pack_tab_index(struct pack_tab *t)
+{
+	uint32_t	i;
+
+	free(t->slot);
+	t->nslot = 128;
+	while ((size_t)t->n * 2 > t->nslot)
+		t->nslot *= 2;
+	t->slot = xcalloc(t->nslot, sizeof *t->slot);
+	for (i = 0; i < t->n; i++)
+		pack_tab_slot(t, i);
+}
+
 /* Append an entry, same as another or not; its id. */
 static uint32_t
 pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
 {
-	uint32_t	id = t->n, i;
+	uint32_t	id = t->n;
 
 	if (t->off == NULL) {
 		t->capn = 64;
@@ -292,14 +311,12 @@ pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
 	}
 	pack_put(&t->data, p, len);
 	t->off[++t->n] = t->data.len;
-	/* At most half full, so that probes stay short. */
-	if ((size_t)t->n * 2 > t->nslot) {
-		free(t->slot);
-		t->nslot = t->nslot == 0 ? 128 : t->nslot * 2;
-		t->slot = xcalloc(t->nslot, sizeof *t->slot);
-		for (i = 0; i < t->n; i++)
-			pack_tab_slot(t, i);
-	} else
+	/* No index yet: the first lookup makes it (a reader needs none). */
+	if (t->nslot == 0)
+		return id;
+	if ((size_t)t->n * 2 > t->nslot)
+		pack_tab_index(t);
+	else
 		pack_tab_slot(t, id);
 	return id;
 }
@@ -311,13 +328,13 @@ pack_tab_intern(struct pack_tab *t, const uint8_t *p, size_t len)
 	size_t		 qlen;
 	uint32_t	 i;
 
-	if (t->nslot != 0) {
-		i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
-		for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
-			q = pack_tab_get(t, t->slot[i] - 1, &qlen);
-			if (qlen == len && memcmp(p, q, len) == 0)
-				return t->slot[i] - 1;
-		}
+	if (t->nslot == 0)
+		pack_tab_index(t);
+	i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
+	for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
+		q = pack_tab_get(t, t->slot[i] - 1, &qlen);
+		if (qlen == len && memcmp(p, q, len) == 0)
+			return t->slot[i] - 1;
 	}
 	return pack_tab_add(t, p, len);
 }
@@ -372,8 +389,34 @@ pack_free(struct pack *pk)
 void
 pack_trim(struct pack *pk)
 {
+	struct pack_tab	*t;
+	int		 k;
+
 	if (pk == NULL)
 		return;
+	/*
+	 * The tables, grown by doubling, fitted to what they hold: a
+	 * fifth of a dictionary of 65,536 stacks was room to grow, which a
+	 * realloc() gives back when the next snapshot adds to it. Their
+	 * indexes go too, another 1.3 MB of 7: a reader never looks an
+	 * entry up, and a writer makes them again at its next snapshot,
+	 * hashing the entries once (1 ms for 65,536 stacks).
+	 */
+	for (k = 0; k < PACK_NKINDS; k++) {
+		t = &pk->tab[k];
+		free(t->slot);
+		t->slot = NULL;
+		t->nslot = 0;
+		if (t->data.cap > t->data.len && t->data.len > 0) {
+			t->data.p = xreallocarray(t->data.p, t->data.len, 1);
+			t->data.cap = t->data.len;
+		}
+		if (t->capn > t->n && t->n > 0) {
+			t->off = xreallocarray(t->off, (size_t)t->n + 1,
+			    sizeof *t->off);
+			t->capn = t->n;
+		}
+	}
 	pack_in_free(pk->in);
 	pk->in = NULL;
 	free(pk->inflated);
