@@ -37,13 +37,14 @@
  * reader holds its target's dictionary decoded, so that serving the
  * newest snapshots again and again, as the pages, the API and an alert's
  * attribution do, costs a snapshot's pprof rather than the whole
- * dictionary each time (45 ms of 59 for a target of 65,536 stacks). A
- * reader is as large as its dictionary and a snapshot: 8.7 MB for 65,536
- * stacks, 124 KB for 700 (bench/pack.sh). They are kept for the targets
- * read last, up to STORE_READERS_HELD bytes in all whatever the number
- * of targets, so that 1,000 targets stay within heapwatchd's 128 MiB:
- * two targets of 65,536 stacks, or some 190 of 700, being looked at keep
- * theirs. A reader larger than that alone is not kept.
+ * dictionary each time (45 ms for a target of 65,536 stacks). A reader
+ * is as large as its dictionary, a snapshot and the newest as received
+ * (below): 6.3 MB for 65,536 stacks, 90 KB for 700 (bench/pack.sh). They
+ * are kept for the targets read last, up to STORE_READERS_HELD bytes in
+ * all whatever the number of targets, so that 1,000 targets stay within
+ * heapwatchd's 128 MiB: three targets of 65,536 stacks, or some 270 of
+ * 700, being looked at keep theirs. A reader larger than that alone is
+ * not kept.
  *
  * A target's reader also holds its newest snapshot as received, given by
  * each put while the reader is kept: serving it is then a copy (30 us for
@@ -57,13 +58,14 @@
 /*
  * A packed target's writer keeps its dictionary and newest snapshot from
  * one put to the next (packstore.h), so that a put codes one profile
- * rather than reading the dictionary and the segment back: 8.7 MB for a
- * target of 65,536 stacks, 124 KB for one of 700 (bench/pack.sh), which
- * at 1,000 targets would be 8.7 GB or 124 MB, past heapwatchd's 128 MiB.
+ * rather than reading the dictionary and the segment back: 6.0 MB for a
+ * target of 65,536 stacks, 72 KB for one of 700 (bench/pack.sh), which
+ * at 1,000 targets would be 6 GB or 72 MB, past or most of heapwatchd's
+ * 128 MiB: 5 of the first kind or some 450 of the second keep theirs.
  * Writers keep theirs up to STORE_WRITERS_HELD bytes in all; a put that
  * finds them over it forgets its writer's, and the next put of that
  * target reads its database again (for 700 stacks some 1.5 ms more a
- * put, for 65,536 some 40 ms). Targets that keep theirs go on keeping
+ * put, for 65,536 some 30 ms). Targets that keep theirs go on keeping
  * them, rather than all taking turns: all are put at their interval, so
  * keeping those put last would forget each before its next put.
  */
