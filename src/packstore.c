@@ -811,7 +811,8 @@ packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
 {
 	struct packstore_reader	 own;
 	sqlite3_stmt		*st;
-	int64_t			 row = 0, seg = 0, from = 0, newest, failed;
+	struct pack_stats	 pst;
+	int64_t			 row = 0, seg = 0, from = 0, serial, failed;
 	int			 rc, ret = -1;
 
 	*out = NULL;
@@ -845,16 +846,20 @@ packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
 	if (packstore_reader_dict(ps, rd, max, cause) == -1)
 		goto out;
 	/*
-	 * On from the snapshot held when it comes before this one in the
-	 * newest segment, which no drop codes again (packstore_recode()
-	 * rewrites older ones only), so that its rows are still those read;
-	 * else from the segment's key.
+	 * On from the snapshot held when it comes before this one in its
+	 * segment and is still there under the serial it was read with:
+	 * the rows after it are then coded against it, or against a row
+	 * coded again on the same profile (packstore_recode() numbers the
+	 * serials afresh, so that a row coded again mostly differs, and
+	 * pack_load_snap() refuses a body not coded on the serial held).
+	 * Else from the segment's key.
 	 */
 	if (rd->seg == seg && rd->row != 0 && rd->row <= row) {
-		if (packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0,
-		    &newest, cause) == -1)
+		pack_stats(rd->pk, &pst);
+		if (packstore_int(ps, "SELECT serial FROM snap WHERE n = ?",
+		    rd->row, -1, &serial, cause) == -1)
 			goto out;
-		if (seg == newest)
+		if (serial == (int64_t)pst.serial)
 			from = rd->row;
 	}
 	rd->seg = rd->row = 0;
