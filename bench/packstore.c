@@ -74,6 +74,14 @@ folder_bytes(const char *dir)
 	return sum;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
     size_t n)
@@ -86,10 +94,11 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	void			*out;
 	size_t			 i, len, nl;
 	double			 t, w, tput = 0, wput = 0, tread = 0, tpath = 0;
-	double			 tnew = 0;
+	double			 tnew = 0, *each;
 	unsigned long long	 disk;
 	size_t			 held;
 
+	each = calloc(n, sizeof *each);
 	mkdir(root, 0750);
 	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
 	    "pprof");
@@ -108,7 +117,8 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		if (store_read(st, "bench", put.id, MAXIN, &out, &len,
 		    &cause) == -1)
 			fail("store_read", cause);
-		tnew += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		each[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		tnew += each[i];
 		free(out);
 	}
 	/* What the target's writer keeps between scrapes, then freed. */
@@ -132,13 +142,15 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			fail("store_path", list[i].id);
 		tpath += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 	}
+	qsort(each, n, sizeof *each, cmp_double);
 	printf("%-5s store: CPU %.0f us, wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read of the newest "
-	    "after each write), %.0f us (store_read of each), %.0f us "
-	    "(store_path of each); kept between writes: %zu bytes\n",
+	    "after each write; median %.0f us), %.0f us (store_read of each), "
+	    "%.0f us (store_path of each); kept between writes: %zu bytes\n",
 	    f == STORE_PACK ? "pack" : "pprof", tput / n, wput / n / 1000,
-	    (double)disk / n, tnew / n, tread / (nl ? nl : 1),
+	    (double)disk / n, tnew / n, each[n / 2], tread / (nl ? nl : 1),
 	    tpath / (nl ? nl : 1), held);
+	free(each);
 	printf("csv,%s,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ? "pack" :
 	    "pprof", tput / n, (double)disk / n, tread / (nl ? nl : 1),
 	    wput / n);
