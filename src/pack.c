@@ -48,7 +48,7 @@ struct pack_tab {
 	size_t		*off;		/* n + 1 */
 	uint32_t	 n, capn;
 	uint32_t	*slot;		/* id + 1; 0 is empty */
-	uint32_t	 nslot;		/* a power of two, or 0 */
+	uint32_t	 nslot;		/* a power of two, or 0: none made */
 	uint32_t	 saved;		/* entries already in a blob */
 };
 
@@ -79,6 +79,14 @@ struct pack {
 	struct pack_in	*in;
 	uint8_t		*inflated;
 	size_t		 inflated_cap;
+	/*
+	 * The sizes of the last profile read, which pack_trim() keeps, so
+	 * that the next is read into arrays allocated once at their size
+	 * rather than doubled from 64 a dozen times: for a profile of 65,536
+	 * stacks realloc's copies and page faults were a third of storing
+	 * it. Samples' location ids, values, labels; samples.
+	 */
+	size_t		 hint[4];
 };
 
 /* A profile as read, before anything is interned. */
@@ -111,6 +119,27 @@ struct pack_in {
 };
 
 static void	 pack_in_free(struct pack_in *);
+
+/* Arrays for a profile of the last one's sizes, an eighth more. */
+static void
+pack_in_size(struct pack_in *in, const size_t *hint)
+{
+	struct pbwire_sample	*smp = &in->smp;
+
+	if (hint[3] == 0)
+		return;
+	smp->caploc = hint[0] + hint[0] / 8 + 64;
+	smp->loc = xreallocarray(smp->loc, smp->caploc, sizeof *smp->loc);
+	smp->capval = hint[1] + hint[1] / 8 + 64;
+	smp->val = xreallocarray(smp->val, smp->capval, sizeof *smp->val);
+	if (hint[2] > 0) {
+		smp->caplab = hint[2] + hint[2] / 8 + 64;
+		smp->lab = xreallocarray(smp->lab, smp->caplab,
+		    sizeof *smp->lab);
+	}
+	in->caps = hint[3] + hint[3] / 8 + 64;
+	in->soff = xreallocarray(in->soff, in->caps, sizeof *in->soff);
+}
 
 static void *
 pack_grow(void *p, size_t *cap, size_t need, size_t size)
@@ -247,11 +276,30 @@ pack_tab_slot(struct pack_tab *t, uint32_t id)
 	t->slot[i] = id + 1;
 }
 
+/*
+ * Make t's index afresh, at most half full, so that probes stay short:
+ * when it fills, or at the first lookup (none is made until one, and
+ * pack_trim() drops it).
+ */
+static void
+pack_tab_index(struct pack_tab *t)
+{
+	uint32_t	i;
+
+	free(t->slot);
+	t->nslot = 128;
+	while ((size_t)t->n * 2 > t->nslot)
+		t->nslot *= 2;
+	t->slot = xcalloc(t->nslot, sizeof *t->slot);
+	for (i = 0; i < t->n; i++)
+		pack_tab_slot(t, i);
+}
+
 /* Append an entry, same as another or not; its id. */
 static uint32_t
 pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
 {
-	uint32_t	id = t->n, i;
+	uint32_t	id = t->n;
 
 	if (t->off == NULL) {
 		t->capn = 64;
@@ -263,14 +311,12 @@ pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
 	}
 	pack_put(&t->data, p, len);
 	t->off[++t->n] = t->data.len;
-	/* At most half full, so that probes stay short. */
-	if ((size_t)t->n * 2 > t->nslot) {
-		free(t->slot);
-		t->nslot = t->nslot == 0 ? 128 : t->nslot * 2;
-		t->slot = xcalloc(t->nslot, sizeof *t->slot);
-		for (i = 0; i < t->n; i++)
-			pack_tab_slot(t, i);
-	} else
+	/* No index yet: the first lookup makes it (a reader needs none). */
+	if (t->nslot == 0)
+		return id;
+	if ((size_t)t->n * 2 > t->nslot)
+		pack_tab_index(t);
+	else
 		pack_tab_slot(t, id);
 	return id;
 }
@@ -282,13 +328,13 @@ pack_tab_intern(struct pack_tab *t, const uint8_t *p, size_t len)
 	size_t		 qlen;
 	uint32_t	 i;
 
-	if (t->nslot != 0) {
-		i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
-		for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
-			q = pack_tab_get(t, t->slot[i] - 1, &qlen);
-			if (qlen == len && memcmp(p, q, len) == 0)
-				return t->slot[i] - 1;
-		}
+	if (t->nslot == 0)
+		pack_tab_index(t);
+	i = (uint32_t)pack_hash(p, len) & (t->nslot - 1);
+	for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
+		q = pack_tab_get(t, t->slot[i] - 1, &qlen);
+		if (qlen == len && memcmp(p, q, len) == 0)
+			return t->slot[i] - 1;
 	}
 	return pack_tab_add(t, p, len);
 }
@@ -343,8 +389,34 @@ pack_free(struct pack *pk)
 void
 pack_trim(struct pack *pk)
 {
+	struct pack_tab	*t;
+	int		 k;
+
 	if (pk == NULL)
 		return;
+	/*
+	 * The tables, grown by doubling, fitted to what they hold: a
+	 * fifth of a dictionary of 65,536 stacks was room to grow, which a
+	 * realloc() gives back when the next snapshot adds to it. Their
+	 * indexes go too, another 1.3 MB of 7: a reader never looks an
+	 * entry up, and a writer makes them again at its next snapshot,
+	 * hashing the entries once (1 ms for 65,536 stacks).
+	 */
+	for (k = 0; k < PACK_NKINDS; k++) {
+		t = &pk->tab[k];
+		free(t->slot);
+		t->slot = NULL;
+		t->nslot = 0;
+		if (t->data.cap > t->data.len && t->data.len > 0) {
+			t->data.p = xreallocarray(t->data.p, t->data.len, 1);
+			t->data.cap = t->data.len;
+		}
+		if (t->capn > t->n && t->n > 0) {
+			t->off = xreallocarray(t->off, (size_t)t->n + 1,
+			    sizeof *t->off);
+			t->capn = t->n;
+		}
+	}
 	pack_in_free(pk->in);
 	pk->in = NULL;
 	free(pk->inflated);
@@ -378,6 +450,13 @@ pack_stats(const struct pack *pk, struct pack_stats *st)
 		st->dict_bytes += pk->tab[i].data.len;
 	st->serial = pk->cur.serial;
 	st->nsamples = pk->cur.n;
+	/* What pack_trim() keeps, as allocated; buffers come on top. */
+	for (i = 0; i < PACK_NKINDS; i++)
+		st->held += pk->tab[i].data.cap + (pk->tab[i].off != NULL ?
+		    ((size_t)pk->tab[i].capn + 1) * sizeof *pk->tab[i].off :
+		    0) + (size_t)pk->tab[i].nslot * sizeof *pk->tab[i].slot;
+	st->held += sizeof *pk + pk->cur.hdrlen + pk->cur.n * (sizeof
+	    *pk->cur.stk + pk->cur.ntypes * sizeof *pk->cur.val);
 }
 
 /* Inflate a gzip or zlib stream to at most max bytes. */
@@ -692,14 +771,35 @@ struct pack_ref {
 	uint32_t	 sample;
 };
 
-static int
-pack_cmp_ref(const void *a, const void *b)
+/*
+ * Sort refs by stack, samples of one stack in their order: a counting
+ * sort, the stacks being ids below nstk, where qsort() of a profile of
+ * 65,536 samples took a tenth of coding it.
+ */
+static void
+pack_sort_refs(struct pack_ref *ref, size_t n, uint32_t nstk)
 {
-	const struct pack_ref	*x = a, *y = b;
+	struct pack_ref	*out;
+	uint32_t	*at;
+	size_t		 i;
+	uint32_t	 k, sum = 0, c;
 
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return x->sample < y->sample ? -1 : x->sample > y->sample;
+	if (n < 2)
+		return;
+	at = xcalloc((size_t)nstk + 1, sizeof *at);
+	for (i = 0; i < n; i++)
+		at[ref[i].stack]++;
+	for (k = 0; k <= nstk; k++) {
+		c = at[k];
+		at[k] = sum;
+		sum += c;
+	}
+	out = xreallocarray(NULL, n, sizeof *out);
+	for (i = 0; i < n; i++)
+		out[at[ref[i].stack]++] = ref[i];
+	memcpy(ref, out, n * sizeof *ref);
+	free(out);
+	free(at);
 }
 
 /*
@@ -854,7 +954,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 		    b.len);
 		ref[i].sample = (uint32_t)i;
 	}
-	qsort(ref, in->ns, sizeof *ref, pack_cmp_ref);
+	pack_sort_refs(ref, in->ns, pk->tab[PACK_STACK].n);
 
 	/* The header, in dictionary ids. */
 	b.len = 0;
@@ -1089,8 +1189,10 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 	uint32_t	 nold[PACK_NKINDS];
 	int		 k, rc = -1;
 
-	if (pk->in == NULL)
+	if (pk->in == NULL) {
 		pk->in = xcalloc(1, sizeof *pk->in);
+		pack_in_size(pk->in, pk->hint);
+	}
 	in = pk->in;
 	pack_in_reset(in);
 	memset(&none, 0, sizeof none);
@@ -1111,6 +1213,10 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 	if (pack_in_read(in, p, rawlen, cause) == -1 ||
 	    pack_in_intern(pk, in, &s, cause) == -1)
 		goto out;
+	pk->hint[0] = in->smp.nloc;
+	pk->hint[1] = in->smp.nval;
+	pk->hint[2] = in->smp.nlab;
+	pk->hint[3] = in->ns;
 	s.serial = pk->cur.serial + 1;
 	for (k = 0; k < PACK_NKINDS; k++)
 		nold[k] = pk->tab[k].saved;

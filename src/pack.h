@@ -64,6 +64,7 @@ struct pack_stats {
 	size_t		 dict_bytes;	/* of the tables, uncompressed */
 	uint64_t	 serial;	/* of the current snapshot; 0: none */
 	size_t		 nsamples;	/* of the current snapshot */
+	size_t		 held;		/* heap bytes the pack holds */
 };
 
 struct pack	*pack_new(int level);

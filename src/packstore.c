@@ -57,6 +57,7 @@
 
 #include <sqlite3.h>
 
+#include "hash.h"
 #include "pack.h"
 #include "packstore.h"
 #include "xmalloc.h"
@@ -84,6 +85,20 @@ struct packstore {
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
+};
+
+/*
+ * A reader's pack, the database it was loaded from (its file, and the
+ * last dictionary blob loaded, by row and hash: a database made again in
+ * its place differs in one or the other), and the snapshot it holds.
+ */
+struct packstore_reader {
+	struct pack	*pk;		/* NULL: nothing loaded */
+	dev_t		 dev;
+	ino_t		 ino;
+	int64_t		 dict;		/* dict.n of the last blob loaded */
+	uint64_t	 dict_hash;
+	int64_t		 seg, row;	/* the snapshot held; 0: none */
 };
 
 static const char *const packstore_schema =
@@ -307,6 +322,26 @@ packstore_idle(struct packstore *ps)
 	pack_trim(ps->w);
 }
 
+size_t
+packstore_writer_held(const struct packstore *ps)
+{
+	struct pack_stats	st;
+
+	if (ps == NULL || ps->w == NULL)
+		return 0;
+	pack_stats(ps->w, &st);
+	return st.held;
+}
+
+void
+packstore_writer_forget(struct packstore *ps)
+{
+	if (ps == NULL)
+		return;
+	pack_free(ps->w);
+	ps->w = NULL;
+}
+
 void
 packstore_close(struct packstore *ps)
 {
@@ -320,25 +355,31 @@ packstore_close(struct packstore *ps)
 
 /*
  * Give each row of st, (n, blob), to load into pk, in order; *row gets
- * the n of the last row read. -1 at the first blob that does not load,
- * with *bad set (*row is then its n; what names it), or when SQLite fails
- * (reading says doing what).
+ * the n of the last row read (0 for none), and *hash, when not NULL, the
+ * hash of its blob. -1 at the first blob that does not load, with *bad
+ * set (*row is then its n; what names it), or when SQLite fails (reading
+ * says doing what).
  */
 static int
 packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
     int (*load)(struct pack *, const void *, size_t, size_t, char **),
     const char *what, const char *reading, size_t max, int64_t *row,
-    bool *bad, char **cause)
+    uint64_t *hash, bool *bad, char **cause)
 {
-	char	*why = NULL;
-	int	 rc;
+	const void	*blob;
+	char		*why = NULL;
+	size_t		 len;
+	int		 rc;
 
 	*row = 0;
 	*bad = false;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*row = sqlite3_column_int64(st, 0);
-		if (load(pk, sqlite3_column_blob(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1), max, &why) == -1) {
+		blob = sqlite3_column_blob(st, 1);
+		len = (size_t)sqlite3_column_bytes(st, 1);
+		if (hash != NULL)
+			*hash = hash_bytes(blob, len, 0);
+		if (load(pk, blob, len, max, &why) == -1) {
 			xasprintf(cause, "%s: %s %lld: %s", ps->path, what,
 			    (long long)*row, why);
 			free(why);
@@ -356,22 +397,24 @@ packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
 }
 
 /*
- * Load every dictionary blob into pk; *last gets the newest's n. A blob
- * that does not load sets *corrupt, when not NULL.
+ * Load the dictionary blobs after row after into pk; *last gets the
+ * newest's n (0: none was), *hash, when not NULL, its hash. A blob that
+ * does not load sets *corrupt, when not NULL.
  */
 static int
-packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
-    int64_t *last, bool *corrupt, char **cause)
+packstore_load_dict(struct packstore *ps, struct pack *pk, int64_t after,
+    size_t max, int64_t *last, uint64_t *hash, bool *corrupt, char **cause)
 {
 	sqlite3_stmt	*st;
 	bool		 bad;
 
 	*last = 0;
-	if ((st = packstore_prep(ps, "SELECT n, blob FROM dict ORDER BY n",
-	    cause)) == NULL)
+	if ((st = packstore_prep(ps, "SELECT n, blob FROM dict WHERE n > ?"
+	    " ORDER BY n", cause)) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 1, after);
 	if (packstore_load_rows(ps, st, pk, pack_load_dict,
-	    "dictionary blob", "reading the dictionary", max, last, &bad,
+	    "dictionary blob", "reading the dictionary", max, last, hash, &bad,
 	    cause) == -1) {
 		if (bad && corrupt != NULL)
 			*corrupt = true;
@@ -381,12 +424,12 @@ packstore_load_dict(struct packstore *ps, struct pack *pk, size_t max,
 }
 
 /*
- * Load into pk the bodies of segment seg up to row upto, in order; -1
- * at the first that does not load, with *failed its row.
+ * Load into pk the bodies of segment seg after row from up to row upto,
+ * in order; -1 at the first that does not load, with *failed its row.
  */
 static int
 packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
-    int64_t upto, size_t max, int64_t *failed, char **cause)
+    int64_t from, int64_t upto, size_t max, int64_t *failed, char **cause)
 {
 	sqlite3_stmt	*st;
 	int64_t		 n;
@@ -394,12 +437,13 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 
 	*failed = 0;
 	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
-	    " AND n <= ? ORDER BY n", cause)) == NULL)
+	    " AND n > ? AND n <= ? ORDER BY n", cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, seg);
-	sqlite3_bind_int64(st, 2, upto);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, upto);
 	if (packstore_load_rows(ps, st, pk, pack_load_snap, "snapshot body",
-	    "reading bodies", max, &n, &bad, cause) == -1) {
+	    "reading bodies", max, &n, NULL, &bad, cause) == -1) {
 		if (bad)
 			*failed = n;
 		return -1;
@@ -424,7 +468,8 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	ps->w = pack_new(PACK_LEVEL_DEFAULT);
 	ps->w_row = ps->w_seg = ps->w_segrows = ps->w_segtime = 0;
 	ps->w_key = true;
-	if (packstore_load_dict(ps, ps->w, max, &ps->w_dict, NULL, cause) == -1)
+	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,
+	    cause) == -1)
 		goto fail;
 	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
 	    " LIMIT 1", cause)) == NULL)
@@ -445,7 +490,7 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	    packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
 	    " n LIMIT 1", ps->w_seg, 0, &ps->w_segtime, cause) == -1)
 		goto fail;
-	if (packstore_load_chain(ps, ps->w, ps->w_seg, ps->w_row, max,
+	if (packstore_load_chain(ps, ps->w, ps->w_seg, 0, ps->w_row, max,
 	    &failed, &why) == 0)
 		ps->w_key = false;
 	else if (failed == 0) {
@@ -659,21 +704,127 @@ packstore_has(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	return 0;
 }
 
+struct packstore_reader *
+packstore_reader_new(void)
+{
+	return xcalloc(1, sizeof (struct packstore_reader));
+}
+
+/* Forget all a reader holds. */
+static void
+packstore_reader_reset(struct packstore_reader *rd)
+{
+	pack_free(rd->pk);
+	memset(rd, 0, sizeof *rd);
+}
+
+void
+packstore_reader_free(struct packstore_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	pack_free(rd->pk);
+	free(rd);
+}
+
+size_t
+packstore_reader_held(const struct packstore_reader *rd)
+{
+	struct pack_stats	st;
+
+	if (rd->pk == NULL)
+		return sizeof *rd;
+	pack_stats(rd->pk, &st);
+	return sizeof *rd + st.held;
+}
+
+/*
+ * Make rd hold ps's dictionary as it is now, loading only what was added
+ * since rd last read it when ps is the database rd follows; the read
+ * transaction is open.
+ */
+static int
+packstore_reader_dict(struct packstore *ps, struct packstore_reader *rd,
+    size_t max, char **cause)
+{
+	struct stat	 sb;
+	sqlite3_stmt	*st;
+	uint64_t	 hash;
+	int64_t		 last;
+	bool		 same = false;
+	int		 rc;
+
+	if (stat(ps->path, &sb) == -1) {
+		xasprintf(cause, "%s: %s", ps->path, strerror(errno));
+		return -1;
+	}
+	if (rd->pk != NULL && sb.st_dev == rd->dev && sb.st_ino == rd->ino) {
+		same = rd->dict == 0;
+		if (!same) {
+			if ((st = packstore_prep(ps, "SELECT blob FROM dict"
+			    " WHERE n = ?", cause)) == NULL)
+				return -1;
+			sqlite3_bind_int64(st, 1, rd->dict);
+			if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				same = hash_bytes(sqlite3_column_blob(st, 0),
+				    (size_t)sqlite3_column_bytes(st, 0), 0) ==
+				    rd->dict_hash;
+			sqlite3_finalize(st);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+				packstore_err(ps, "reading the dictionary",
+				    cause);
+				return -1;
+			}
+		}
+	}
+	if (!same) {
+		packstore_reader_reset(rd);
+		rd->pk = pack_new(PACK_LEVEL_DEFAULT);
+		rd->dev = sb.st_dev;
+		rd->ino = sb.st_ino;
+	}
+	if (packstore_load_dict(ps, rd->pk, rd->dict, max, &last, &hash, NULL,
+	    cause) == -1) {
+		/* Some of the new blobs may be in: start over next time. */
+		packstore_reader_reset(rd);
+		return -1;
+	}
+	if (last != 0) {
+		rd->dict = last;
+		rd->dict_hash = hash;
+	}
+	return 0;
+}
+
 int
 packstore_read(struct packstore *ps, int64_t time_ms, uint32_t seq,
     size_t max, bool gz, void **out, size_t *len, char **cause)
 {
-	struct pack	*pk = NULL;
-	sqlite3_stmt	*st;
-	int64_t		 row = 0, seg = 0, last, failed;
-	int		 rc, ret = -1;
+	return packstore_read_with(ps, NULL, time_ms, seq, max, gz, out, len,
+	    cause);
+}
+
+int
+packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
+    int64_t time_ms, uint32_t seq, size_t max, bool gz, void **out,
+    size_t *len, char **cause)
+{
+	struct packstore_reader	 own;
+	sqlite3_stmt		*st;
+	struct pack_stats	 pst;
+	int64_t			 row = 0, seg = 0, from = 0, serial, failed;
+	int			 rc, ret = -1;
 
 	*out = NULL;
 	*len = 0;
+	if (rd == NULL) {
+		memset(&own, 0, sizeof own);
+		rd = &own;
+	}
 	/* One read transaction, so that a drop cannot come between. */
 	if (packstore_db(ps, cause) == -1 ||
 	    packstore_exec(ps, "BEGIN", cause) == -1)
-		return -1;
+		goto done;
 	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap WHERE"
 	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
 		goto out;
@@ -692,16 +843,42 @@ packstore_read(struct packstore *ps, int64_t time_ms, uint32_t seq,
 			packstore_err(ps, "finding the snapshot", cause);
 		goto out;
 	}
-	pk = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, pk, max, &last, NULL, cause) == -1 ||
-	    packstore_load_chain(ps, pk, seg, row, max, &failed,
-	    cause) == -1 ||
-	    pack_pprof(pk, gz, out, len, cause) == -1)
+	if (packstore_reader_dict(ps, rd, max, cause) == -1)
+		goto out;
+	/*
+	 * On from the snapshot held when it comes before this one in its
+	 * segment and is still there under the serial it was read with:
+	 * the rows after it are then coded against it, or against a row
+	 * coded again on the same profile (packstore_recode() numbers the
+	 * serials afresh, so that a row coded again mostly differs, and
+	 * pack_load_snap() refuses a body not coded on the serial held).
+	 * Else from the segment's key.
+	 */
+	if (rd->seg == seg && rd->row != 0 && rd->row <= row) {
+		pack_stats(rd->pk, &pst);
+		if (packstore_int(ps, "SELECT serial FROM snap WHERE n = ?",
+		    rd->row, -1, &serial, cause) == -1)
+			goto out;
+		if (serial == (int64_t)pst.serial)
+			from = rd->row;
+	}
+	rd->seg = rd->row = 0;
+	if (from != row && packstore_load_chain(ps, rd->pk, seg, from, row,
+	    max, &failed, cause) == -1)
+		goto out;
+	rd->seg = seg;
+	rd->row = row;
+	if (pack_pprof(rd->pk, gz, out, len, cause) == -1)
 		goto out;
 	ret = 0;
 out:
 	packstore_exec(ps, "COMMIT", NULL);
-	pack_free(pk);
+done:
+	if (rd == &own)
+		pack_free(own.pk);
+	else
+		/* Between reads, the dictionary and the snapshot only. */
+		pack_trim(rd->pk);
 	return ret;
 }
 
@@ -727,8 +904,10 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 
 	rd = pack_new(PACK_LEVEL_DEFAULT);
 	wr = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, rd, max, &last, NULL, cause) == -1 ||
-	    packstore_load_dict(ps, wr, max, &last, NULL, cause) == -1)
+	if (packstore_load_dict(ps, rd, 0, max, &last, NULL, NULL,
+	    cause) == -1 ||
+	    packstore_load_dict(ps, wr, 0, max, &last, NULL, NULL,
+	    cause) == -1)
 		goto out;
 	if ((st = packstore_prep(ps, "SELECT n, state, body FROM snap WHERE"
 	    " seg = ? ORDER BY n", cause)) == NULL ||
@@ -886,7 +1065,8 @@ packstore_check(struct packstore *ps, size_t max, size_t *kept, size_t *bad,
 	    packstore_exec(ps, "BEGIN", cause) == -1)
 		goto sqlerr;
 	pk = pack_new(PACK_LEVEL_DEFAULT);
-	if (packstore_load_dict(ps, pk, max, &last, corrupt, cause) == -1)
+	if (packstore_load_dict(ps, pk, 0, max, &last, NULL, corrupt,
+	    cause) == -1)
 		goto out;
 	if ((st = packstore_prep(ps, "SELECT n, seg, state, body FROM snap"
 	    " ORDER BY seg, n", cause)) == NULL ||

@@ -9,7 +9,11 @@
  * switching to the other, its snapshots of the old form aging out by
  * retention; store_read() and store_path() give a packed snapshot as a
  * gzipped pprof profile, the latter from a file it writes in the target's
- * STORE_PPROF_CACHE folder, which holds only the last few so made.
+ * STORE_PPROF_CACHE folder, which holds only the last few so made. The
+ * store keeps, for the packed targets read last, what reading them again
+ * needs (their dictionaries, and their newest snapshots as received), and
+ * for each target's writer its dictionary between puts, each within a
+ * budget of memory (see store.c).
  *
  * A snapshot's file is named <unix-milliseconds>.pb.gz, or
  * <unix-milliseconds>-N.pb.gz for the Nth (from 1) after the first to arrive

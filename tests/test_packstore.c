@@ -3,13 +3,16 @@
  * Every snapshot stored reads back as the profile received (its samples,
  * stack by stack, as pprof adds them up), across segments, reopening,
  * drops that re-code a segment, a corrupt body, a malformed profile and
- * kill -9 while writing.
+ * kill -9 while writing; and a reader kept from one read to the next
+ * gives the same bytes as a read afresh, however the database changed
+ * between (grown, thinned out, made again).
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -165,6 +168,41 @@ reads_back(struct packstore *ps, int k, uint32_t seq)
 	return eq;
 }
 
+/*
+ * Whether snapshot k reads back through rd as gen(k) made it, in the same
+ * bytes as a read without a reader.
+ */
+static bool
+reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
+{
+	uint8_t	*in;
+	void	*out, *fresh;
+	size_t	 inlen, outlen, freshlen;
+	char	*cause = NULL;
+	bool	 eq;
+
+	if (packstore_read_with(ps, rd, T0 + (int64_t)k * STEP, 0, MAX, true,
+	    &out, &outlen, &cause) == -1) {
+		printf("# read %d with a reader: %s\n", k, cause);
+		free(cause);
+		return false;
+	}
+	if (packstore_read(ps, T0 + (int64_t)k * STEP, 0, MAX, true, &fresh,
+	    &freshlen, &cause) == -1) {
+		printf("# read %d: %s\n", k, cause);
+		free(cause);
+		free(out);
+		return false;
+	}
+	in = gen(k, &inlen);
+	eq = same(in, inlen, out, outlen) && outlen == freshlen &&
+	    memcmp(out, fresh, outlen) == 0;
+	free(in);
+	free(out);
+	free(fresh);
+	return eq;
+}
+
 /* Store gen(k) as taken at the time of the tth snapshot. */
 static int
 put_at(struct packstore *ps, int k, int t, uint32_t *seq)
@@ -311,6 +349,114 @@ test_drop(const char *path)
 	packstore_close(ps);
 }
 
+static int	put(struct packstore *, int, uint32_t *);
+
+/* Drop snapshots k0, k0 + 1, ... below k1 but one in ten. */
+static size_t
+drop_most(struct packstore *ps, int k0, int k1)
+{
+	struct packstore_snap	 v[PACKSTORE_SEGMENT];
+	char			*cause = NULL;
+	size_t			 nv = 0, removed = 0;
+	int			 k;
+
+	for (k = k0; k < k1 && nv < PACKSTORE_SEGMENT; k++)
+		if (k % 10 != 3) {
+			memset(&v[nv], 0, sizeof v[nv]);
+			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+		}
+	if (packstore_drop(ps, v, nv, MAX, &removed, &cause) == -1) {
+		printf("# drop: %s\n", cause);
+		free(cause);
+	}
+	return removed;
+}
+
+/*
+ * A reader kept across puts, reads out of order, a segment coded again
+ * under it and a database made again in its place.
+ */
+static void
+test_reader(const char *path)
+{
+	struct packstore	*ps;
+	struct packstore_reader	*rd;
+	char			*cause = NULL, side[160];
+	uint32_t		 seq;
+	size_t			 held;
+	int			 k, bad = 0;
+	static const int	 order[] = { RUN - 1, 5, 70, 69, 130, 2, 64,
+				    63, RUN - 1 };
+
+	if (packstore_open(path, true, &ps, &cause) == -1 || ps == NULL) {
+		ok(0, "open: %s", cause);
+		return;
+	}
+	rd = packstore_reader_new();
+	held = packstore_reader_held(rd);
+	for (k = 0; k < RUN; k++) {
+		if (put(ps, k, &seq) == -1 || !reads_back_with(ps, rd, k))
+			bad++;
+		if (k % 2 == 0)
+			packstore_idle(ps);
+		/* A writer forgotten, as the store does past its budget. */
+		if (k % 7 == 0) {
+			if (packstore_writer_held(ps) == 0)
+				bad++;
+			packstore_writer_forget(ps);
+			if (packstore_writer_held(ps) != 0)
+				bad++;
+		}
+	}
+	ok(bad == 0, "the newest read through a reader after each of %d "
+	    "puts, the writer forgotten after some, is as received and as "
+	    "read afresh (%d bad)", RUN, bad);
+	ok(packstore_reader_held(rd) > held, "the reader holds its "
+	    "dictionary between reads: %zu bytes",
+	    packstore_reader_held(rd));
+	for (k = 0, bad = 0; k < (int)(sizeof order / sizeof *order); k++)
+		if (!reads_back_with(ps, rd, order[k]))
+			bad++;
+	ok(bad == 0, "reads out of order and across segments (%d bad)", bad);
+
+	/* Held in the first segment, which a drop then codes again. */
+	ok(reads_back_with(ps, rd, 3) && drop_most(ps, 0,
+	    PACKSTORE_SEGMENT) > 0 && listed(ps, T0 + 3 * STEP, NULL) == 1,
+	    "the reader's segment is coded again after it read there");
+	for (k = 13, bad = 0; k < PACKSTORE_SEGMENT; k += 10)
+		if (!reads_back_with(ps, rd, k))
+			bad++;
+	ok(bad == 0 && reads_back_with(ps, rd, RUN - 1),
+	    "... and it reads that segment's survivors and the newest");
+
+	/* Another database in its place, with other dictionary rows. */
+	packstore_close(ps);
+	snprintf(side, sizeof side, "%s-old", path);
+	if (rename(path, side) == -1) {
+		ok(0, "rename");
+		packstore_reader_free(rd);
+		return;
+	}
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+	if (packstore_open(path, true, &ps, &cause) == -1 || ps == NULL) {
+		ok(0, "open again: %s", cause);
+		packstore_reader_free(rd);
+		return;
+	}
+	for (k = 100, bad = 0; k < 110; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	for (k = 100; k < 110; k++)
+		if (!reads_back_with(ps, rd, k))
+			bad++;
+	ok(bad == 0, "a database made again in its place is read afresh");
+	packstore_reader_free(rd);
+	packstore_close(ps);
+}
+
 /* Run an UPDATE of one row on the database, through a connection. */
 static bool
 corrupt_sql(const char *path, const char *sql)
@@ -415,19 +561,37 @@ test_kill(const char *path)
 	size_t			 n, i, kept, bad, unread = 0, total = 0;
 	uint32_t		 seq;
 	pid_t			 pid;
-	int			 round, k, status;
+	int			 round, k, status, fd[2];
 	bool			 broken;
+	char			 c;
 
 	for (round = 0; round < 8; round++) {
+		if (pipe(fd) == -1) {
+			ok(0, "pipe");
+			return;
+		}
 		if ((pid = fork()) == 0) {
+			close(fd[0]);
 			if (packstore_open(path, true, &ps, &cause) == -1)
 				_exit(1);
-			for (k = 0; ; k++)
+			for (k = 0; ; k++) {
 				if (put_at(ps, k % 90, 1000 + round * 100000 +
 				    k, &seq) == -1)
 					_exit(1);
+				/* The database is made: the parent may kill. */
+				if (k == 0 && (write(fd[1], "", 1) != 1 ||
+				    close(fd[1]) == -1))
+					_exit(1);
+			}
 		}
-		/* Long enough for some puts, at any point of one. */
+		close(fd[1]);
+		/*
+		 * After the first put, however slow the machine, then long
+		 * enough for some more, at any point of one.
+		 */
+		while (read(fd[0], &c, 1) == -1 && errno == EINTR)
+			continue;
+		close(fd[0]);
 		usleep(20000 + (useconds_t)(random() % 200000));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -472,6 +636,8 @@ main(void)
 	test_run(path);
 	test_drop(path);
 	test_corrupt(path);
+	snprintf(path, sizeof path, "%s/reader.db", dir);
+	test_reader(path);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);

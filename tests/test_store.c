@@ -1045,6 +1045,51 @@ test_targets(void)
 }
 
 /*
+ * A packed target being read holds its newest snapshot as received: the
+ * next read of it gives those bytes; one that retention drops at once
+ * (older than the newest, one kept) is not served from there.
+ */
+static void
+test_pack_newest(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_retention	 keep = { .snapshots = 1 };
+	struct store_put	 sp = { .keep = &keep };
+	char			 id[STORE_ID_MAX], *cause = NULL;
+	void			*data = NULL;
+	size_t			 n = 0;
+	int			 rc;
+
+	store_set_format(st, STORE_PACK);
+	rc = put(st, "newest", 1000, prof, len, id) == 0 &&
+	    store_read(st, "newest", "1000", 1 << 20, &data, &n, &cause) == 0;
+	ok(rc && same_samples(data, n, prof, len) && (n != len ||
+	    memcmp(data, prof, len) != 0), "a packed read is pprof made "
+	    "again, not the bytes received");
+	free(data);
+	data = NULL;
+	rc = put(st, "newest", 2000, prof, len, id) == 0 &&
+	    store_read(st, "newest", "2000", 1 << 20, &data, &n, &cause) == 0;
+	ok(rc && n == len && memcmp(data, prof, len) == 0,
+	    "the newest put after a read is served as received");
+	free(data);
+	data = NULL;
+	ok(store_put_retain(st, "newest", 1500, prof, len, &sp, &cause) == 0 &&
+	    sp.removed == 2 && strcmp(sp.id, "1500") == 0,
+	    "one older than the newest is put and dropped at once, with the oldest");
+	store_cache_free(sp.cache);
+	free(sp.retain_cause);
+	rc = store_read(st, "newest", "1500", 1 << 20, &data, &n, &cause);
+	ok(rc == -1 && errno == ENOENT, "... and is not served: %s", cause);
+	free(cause);
+	cause = NULL;
+	rc = store_read(st, "newest", "2000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "the newest left reads back");
+	free(data);
+	store_set_format(st, STORE_PPROF);
+}
+
+/*
  * STORE_PACK: snapshots in the target's database, listed, read and
  * written out as pprof; then files beside them after a switch back, both
  * listed, read and retained together; recovery of the database.
@@ -1201,6 +1246,7 @@ main(void)
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
+	test_pack_newest(st, prof, len);
 	store_close(st);
 	test_targets();
 
