@@ -26,6 +26,8 @@
 #include "follow.h"
 #include "api.h"
 #include "conf.h"
+#include "decode.h"
+#include "scrape.h"
 #include "server.h"
 #include "store.h"
 #include "target.h"
@@ -122,6 +124,18 @@ api_metrics_render(struct api *api)
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
 
+	if (api->st->scrape != NULL && api->st->decode != NULL) {
+		buf_family(&b, "heapwatch_scrape_backlog_bytes", "gauge",
+		    "Bytes of scraped bodies being fetched or waiting to be "
+		    "decoded.");
+		buf_printf(&b, "heapwatch_scrape_backlog_bytes %zu\n",
+		    scrape_bytes(api->st->scrape) +
+		    decode_pending_bytes(api->st->decode));
+		buf_family(&b, "heapwatch_scrapes_waiting", "gauge",
+		    "Scrapes waiting to start until the backlog goes down.");
+		buf_printf(&b, "heapwatch_scrapes_waiting %zu\n",
+		    scrape_waiting(api->st->scrape));
+	}
 	target_metrics(&b, api->st->targets);
 	notifier_metrics(api->st->notifier, &b);
 	api_discovery_metrics(&b, api);

@@ -50,6 +50,8 @@ struct decode {
 	size_t			 pending_bytes;	/* their bodies, likewise */
 	int			 wake[2];	/* a pipe: the worker writes */
 	struct event		*ev;
+	void			(*drained)(void *);
+	void			*drained_arg;
 };
 
 static void
@@ -131,6 +133,15 @@ decode_ready(evutil_socket_t fd, short what, void *arg)
 			j->done(j->p, j->cause, j->body, j->len, j->arg);
 		job_free(j);
 	}
+	if (d->drained != NULL)
+		d->drained(d->drained_arg);
+}
+
+void
+decode_set_drained(struct decode *d, void (*drained)(void *), void *arg)
+{
+	d->drained = drained;
+	d->drained_arg = arg;
 }
 
 struct decode *
