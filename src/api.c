@@ -47,7 +47,7 @@
 #define JSON	"application/json"
 #define METRICS	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_REUSE	50		/* see route_metrics() */
-#define METRICS_MAX_AGE	1000000		/* us */
+#define METRICS_MAX_AGE	10000000	/* us */
 
 struct api {
 	const struct api_state	*st;
@@ -207,10 +207,14 @@ api_metrics_gzip(struct metrics_body *mb)
 
 /*
  * A body that took T to render (and gzip) is served again for up to
- * METRICS_REUSE times T, and a second at most, so that a flood of requests
+ * METRICS_REUSE times T, and 10 s at most, so that a flood of requests
  * costs the loop at most 1/METRICS_REUSE of its time: with a few targets
- * that is never, with thousands a fraction of a second. The daemon drops
- * it when the targets change (api_metrics_forget()).
+ * that is never. With 10,000 (11 MB of text, T 0.2 to 0.4 s on a busy
+ * 2-core machine) a body is 10 s old at most, against the 30 s or more
+ * between two scrapes of a target; a render every second, as when the
+ * cap was 1 s, took a quarter of the loop and held up each request that
+ * came meanwhile. The daemon drops it when the targets change
+ * (api_metrics_forget()).
  */
 static void
 route_metrics(struct api *api, const struct http_request *req,
