@@ -17,6 +17,8 @@
 #include "profile.h"
 #include "xmalloc.h"
 
+#define DECODE_BATCH	8	/* jobs handed back at a time, see below */
+
 enum job_state { JOB_TODO, JOB_BUSY, JOB_FINISHED };
 
 struct decode_job {
@@ -50,6 +52,7 @@ struct decode {
 	size_t			 pending_bytes;	/* their bodies, likewise */
 	int			 wake[2];	/* a pipe: the worker writes */
 	struct event		*ev;
+	struct event		*more;		/* the rest of a batch */
 	void			(*drained)(void *);
 	void			*drained_arg;
 };
@@ -111,18 +114,27 @@ decode_run(void *arg)
 	return NULL;
 }
 
-/* Hand the finished jobs back, one at a time, so that a callback may
- * cancel any other job. */
+/*
+ * Hand the finished jobs back, one at a time, so that a callback may
+ * cancel any other job; DECODE_BATCH at a time, the rest after the loop
+ * has looked at its other events. Taking a profile in costs the loop
+ * about 2.5 ms (with 10,000 targets, 250 a second), and the workers may
+ * finish dozens while it is busy: handed back at once, they held every
+ * /metrics request for 100 ms and more.
+ */
 static void
 decode_ready(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval zero = { 0, 0 };
 	struct decode		*d = arg;
 	struct decode_job	*j;
 	char			 buf[256];
+	int			 n;
 
-	while (read(fd, buf, sizeof buf) > 0)
-		continue;
-	for (;;) {
+	if (fd != -1)
+		while (read(fd, buf, sizeof buf) > 0)
+			continue;
+	for (n = 0; n < DECODE_BATCH; n++) {
 		pthread_mutex_lock(&d->mtx);
 		if ((j = TAILQ_FIRST(&d->finished)) != NULL)
 			TAILQ_REMOVE(&d->finished, j, entry);
@@ -133,6 +145,8 @@ decode_ready(evutil_socket_t fd, short what, void *arg)
 			j->done(j->p, j->cause, j->body, j->len, j->arg);
 		job_free(j);
 	}
+	if (n == DECODE_BATCH)
+		evtimer_add(d->more, &zero);
 	if (d->drained != NULL)
 		d->drained(d->drained_arg);
 }
@@ -163,6 +177,8 @@ decode_new(struct event_base *base, size_t nthreads)
 	    decode_ready, d)) == NULL)
 		fatalx("event_new failed");
 	event_add(d->ev, NULL);
+	if ((d->more = evtimer_new(base, decode_ready, d)) == NULL)
+		fatalx("evtimer_new failed");
 	pthread_mutex_init(&d->mtx, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	/* A worker a CPU, up to DECODE_THREADS_MAX: one target has one
@@ -214,6 +230,7 @@ decode_free(struct decode *d)
 		job_free(j);
 	}
 	event_free(d->ev);
+	event_free(d->more);
 	close(d->wake[0]);
 	close(d->wake[1]);
 	pthread_cond_destroy(&d->cond);
