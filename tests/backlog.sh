@@ -22,6 +22,7 @@ B=$STARTED_URL
 	config_head 20s 10s | sed 's/interval: 1s/interval: 2s/;
 	    s/timeout: 500ms/timeout: 1s/'
 	printf '  - name: good\n    url: %s/debug/pprof/heap\n' "$F"
+	printf '    interval: 10s\n'
 	printf '  - name: steady\n    url: %s/profile?t=steady\n' "$B"
 } >"$TMPD/hw.yaml"
 log=$TMPD/heapwatchd.log
@@ -73,9 +74,11 @@ ms=$((($(date +%s%N) - start) / 1000000))
 [ "$rc" -eq 0 ] && [ "$ms" -lt 5000 ]
 ok $? "it keeps answering meanwhile (/-/healthy in $ms ms)"
 
-# The good target's body is decoded before the bombs' (a worker takes
-# it as soon as it is done with the bomb in hand), and its scrapes are
-# never skipped: it goes on being scraped while the bombs wait.
+# The good target's scrape starts before the bombs' waiting and its body
+# is decoded before theirs (a worker takes it as soon as it is done with
+# the bomb in hand), so that its scrapes are never skipped: it goes on
+# being scraped while the bombs wait. (Its interval, 10 s, is far longer
+# than a bomb takes a worker: a scrape and its decoding never take two.)
 s1=$(scraped success good)
 grown() { [ "$(scraped success good)" -gt "$((s1 + 1))" ]; }
 wait_for 60 grown
