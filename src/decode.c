@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "xmalloc.h"
 
 #define DECODE_BATCH	8	/* jobs handed back at a time, see below */
+#define DECODE_NICE	5	/* the workers' niceness, see decode_run() */
 
 enum job_state { JOB_TODO, JOB_BUSY, JOB_FINISHED };
 
@@ -78,6 +80,15 @@ decode_run(void *arg)
 	struct decode_job	*j;
 	ssize_t			 n;
 
+	/*
+	 * The loop first: on a machine short of CPU (10,000 targets on 2
+	 * cores, with other work), workers as nice as the loop took the
+	 * CPU it needed to answer /metrics for a p99 of 0.3 to 1.1 s. At
+	 * nice 5 the loop weighs three times a worker; what it leaves, the
+	 * workers take, and the backlog's cap holds their bodies meanwhile.
+	 * On Linux the niceness is the thread's own; refused, it stays.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), DECODE_NICE);
 	pthread_mutex_lock(&d->mtx);
 	for (;;) {
 		while (!d->quit && TAILQ_EMPTY(&d->todo) &&
