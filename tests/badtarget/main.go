@@ -27,7 +27,6 @@
 //	/badindex/string  /tiny with a function name out of the string table
 //	/badindex/location  /tiny with a sample's location id unknown
 //	/badindex/function  /tiny with a line's function id unknown
-//	/slow             /profile, sent 2 s after the request came
 //	/hits             how many requests each path (or ?t=) got, as text
 //	/peak             how many requests each path (or ?t=) had under way
 //	                  at once at most, as text
@@ -281,13 +280,6 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done(count(r))
 	switch r.URL.Path {
-	case "/slow":
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(2 * time.Second):
-		}
-		serveBytes(w, heapProfile)
 	case "/hang":
 		<-r.Context().Done()
 	case "/drip":
