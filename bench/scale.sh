@@ -8,6 +8,10 @@
 #
 #   - the daemon's CPU time per scraped profile, against what zlib alone
 #     needs to gunzip that profile (bench/zcat2.c on it 500 times);
+#   - the profiles decoded a second (successful scrapes), the scrapes
+#     skipped (intervals a target's last scrape was still under way), and
+#     the backlog at the end: bytes of bodies fetched or waiting for the
+#     workers, scrapes waiting to start;
 #   - its peak RSS (VmHWM) and RSS at the end, and that RSS a target;
 #   - /metrics under wrk (2 threads, 8 connections, 15 s), as text and
 #     gzipped (Accept-Encoding: gzip, as Prometheus asks): requests per
@@ -59,10 +63,17 @@ printf 'profile: %d bytes gzipped, %d bytes raw; zlib gunzips it in %.0f us of C
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# scrapes [RESULT]: the scrapes of that result (success), summed.
 scrapes() {
 	curl -fs --max-time 30 "http://127.0.0.1:$port/metrics" |
-	    awk '/^heapwatch_scrapes_total\{.*result="success"/ {n += $2}
+	    awk -v r="result=\"${1:-success}\"" '
+	    /^heapwatch_scrapes_total\{/ && index($0, r) {n += $2}
 	    END {print n + 0}'
+}
+# gauge NAME: a gauge of the daemon's own, or "-" without it.
+gauge() {
+	curl -fs --max-time 30 "http://127.0.0.1:$port/metrics" |
+	    awk -v m="$1" '$1 == m {v = $2} END {print v == "" ? "-" : v}'
 }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
@@ -96,11 +107,15 @@ YAML
 	sleep "$warmup"
 	c0=$(cpu_ticks "$hwd")
 	s0=$(scrapes)
+	k0=$(scrapes skipped)
 	t0=$(date +%s.%N)
 	sleep "$steady"
 	c1=$(cpu_ticks "$hwd")
 	s1=$(scrapes)
+	k1=$(scrapes skipped)
 	t1=$(date +%s.%N)
+	backlog="$(gauge heapwatch_scrape_backlog_bytes) bytes, $(gauge \
+	    heapwatch_scrapes_waiting) scrapes waiting"
 	wrk -t2 -c8 -d15s --latency "http://127.0.0.1:$port/metrics" \
 	    >"$work/wrk-$n.txt" 2>&1
 	wrk -t2 -c8 -d15s --latency -H 'Accept-Encoding: gzip' \
@@ -112,6 +127,10 @@ YAML
 	    "$(echo "$cpu_ms / 10 / ($t1 - $t0)" | bc -l)"
 	printf '  CPU per scraped profile %.0f us = %.2f x zlib gunzip\n' \
 	    "$per_us" "$(echo "$per_us / $zlib_us" | bc -l)"
+	printf '  %.1f profiles decoded a second of %.1f due, %.1f scrapes skipped a second; backlog %s\n' \
+	    "$(echo "($s1 - $s0) / ($t1 - $t0)" | bc -l)" \
+	    "$(echo "$n / $interval" | bc -l)" \
+	    "$(echo "($k1 - $k0) / ($t1 - $t0)" | bc -l)" "$backlog"
 	printf '  peak RSS %.1f MiB, RSS now %.1f MiB: %.1f KB a target\n' \
 	    "$(echo "$(status_kib "$hwd" VmHWM) / 1024" | bc -l)" \
 	    "$(echo "$(status_kib "$hwd" VmRSS) / 1024" | bc -l)" \

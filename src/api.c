@@ -26,6 +26,8 @@
 #include "follow.h"
 #include "api.h"
 #include "conf.h"
+#include "decode.h"
+#include "scrape.h"
 #include "server.h"
 #include "store.h"
 #include "target.h"
@@ -45,7 +47,7 @@
 #define JSON	"application/json"
 #define METRICS	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_REUSE	50		/* see route_metrics() */
-#define METRICS_MAX_AGE	1000000		/* us */
+#define METRICS_MAX_AGE	10000000	/* us */
 
 struct api {
 	const struct api_state	*st;
@@ -53,13 +55,38 @@ struct api {
 	void			*reload_arg;
 
 	/* The last /metrics body, served again while fresh (see below). */
-	char			*metrics;
-	size_t			 metrics_len;
-	int64_t			 metrics_at;	/* monotonic us, rendered */
-	int64_t			 metrics_cost;	/* us it took */
-	char			*metrics_gz;	/* the same gzipped; NULL */
-	size_t			 metrics_gzlen;
+	struct metrics_body	*metrics;
 };
+
+/*
+ * A /metrics body, shared by the API (while it is the last) and by every
+ * response sending it, each with a reference: 11.8 MB of text for 10,000
+ * targets, which a copy a request made a request cost milliseconds of the
+ * loop and a page fault a page. All on the loop: libmicrohttpd lets go of
+ * a response on the loop that drives it.
+ */
+struct metrics_body {
+	unsigned int		 refs;
+	char			*text;
+	size_t			 len;
+	char			*gz;		/* the same gzipped; NULL */
+	size_t			 gzlen;
+	int64_t			 at;		/* monotonic us, rendered */
+	int64_t			 cost;		/* us it took */
+};
+
+/* Drop a reference to a body; the last frees it. */
+static void
+api_metrics_release(void *arg)
+{
+	struct metrics_body	*mb = arg;
+
+	if (mb == NULL || --mb->refs > 0)
+		return;
+	free(mb->text);
+	free(mb->gz);
+	free(mb);
+}
 
 struct api *
 api_new(const struct api_state *st, api_reload_cb reload, void *arg)
@@ -122,14 +149,28 @@ api_metrics_render(struct api *api)
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
 
+	if (api->st->scrape != NULL && api->st->decode != NULL) {
+		buf_family(&b, "heapwatch_scrape_backlog_bytes", "gauge",
+		    "Bytes of scraped bodies being fetched or waiting to be "
+		    "decoded.");
+		buf_printf(&b, "heapwatch_scrape_backlog_bytes %zu\n",
+		    scrape_bytes(api->st->scrape) +
+		    decode_pending_bytes(api->st->decode));
+		buf_family(&b, "heapwatch_scrapes_waiting", "gauge",
+		    "Scrapes waiting to start until the backlog goes down.");
+		buf_printf(&b, "heapwatch_scrapes_waiting %zu\n",
+		    scrape_waiting(api->st->scrape));
+	}
 	target_metrics(&b, api->st->targets);
 	notifier_metrics(api->st->notifier, &b);
 	api_discovery_metrics(&b, api);
 	api_metrics_forget(api);
-	api->metrics = b.s != NULL ? b.s : xstrdup("");
-	api->metrics_len = b.len;
-	api->metrics_at = clock_mono_us();
-	api->metrics_cost = api->metrics_at - t0;
+	api->metrics = xcalloc(1, sizeof *api->metrics);
+	api->metrics->refs = 1;
+	api->metrics->text = b.s != NULL ? b.s : xstrdup("");
+	api->metrics->len = b.len;
+	api->metrics->at = clock_mono_us();
+	api->metrics->cost = api->metrics->at - t0;
 }
 
 /*
@@ -141,67 +182,75 @@ api_metrics_render(struct api *api)
  * held for the last few KB.
  */
 static void
-api_metrics_gzip(struct api *api)
+api_metrics_gzip(struct metrics_body *mb)
 {
 	struct libdeflate_compressor	*c;
 	int64_t				 t0 = clock_mono_us();
 	size_t				 bound;
 
-	if (api->metrics_gz != NULL)
+	if (mb->gz != NULL)
 		return;
 	if ((c = libdeflate_alloc_compressor(1)) == NULL)
 		fatalx("libdeflate_alloc_compressor failed");
-	bound = libdeflate_gzip_compress_bound(c, api->metrics_len);
-	api->metrics_gz = xmalloc(bound);
-	api->metrics_gzlen = libdeflate_gzip_compress(c, api->metrics,
-	    api->metrics_len, api->metrics_gz, bound);
+	bound = libdeflate_gzip_compress_bound(c, mb->len);
+	mb->gz = xmalloc(bound);
+	mb->gzlen = libdeflate_gzip_compress(c, mb->text, mb->len, mb->gz,
+	    bound);
 	libdeflate_free_compressor(c);
-	if (api->metrics_gzlen == 0)
+	if (mb->gzlen == 0)
 		fatalx("libdeflate_gzip_compress: no room in %zu bytes", bound);
-	api->metrics_cost += clock_mono_us() - t0;
+	/* The bound is the text's size and more: 11.8 MB kept for the
+	 * 753 KB of 10,000 targets. */
+	mb->gz = xreallocarray(mb->gz, mb->gzlen, 1);
+	mb->cost += clock_mono_us() - t0;
 }
 
 /*
  * A body that took T to render (and gzip) is served again for up to
- * METRICS_REUSE times T, and a second at most, so that a flood of requests
+ * METRICS_REUSE times T, and 10 s at most, so that a flood of requests
  * costs the loop at most 1/METRICS_REUSE of its time: with a few targets
- * that is never, with thousands a fraction of a second. The daemon drops
- * it when the targets change (api_metrics_forget()).
+ * that is never. With 10,000 (11 MB of text, T 0.2 to 0.4 s on a busy
+ * 2-core machine) a body is 10 s old at most, against the 30 s or more
+ * between two scrapes of a target; a render every second, as when the
+ * cap was 1 s, took a quarter of the loop and held up each request that
+ * came meanwhile. The daemon drops it when the targets change
+ * (api_metrics_forget()).
  */
 static void
 route_metrics(struct api *api, const struct http_request *req,
     struct http_reply *reply)
 {
-	int64_t	now = clock_mono_us();
+	struct metrics_body	*mb = api->metrics;
+	int64_t			 now = clock_mono_us();
 
-	if (api->metrics == NULL || now - api->metrics_at >= METRICS_MAX_AGE ||
-	    now - api->metrics_at >= api->metrics_cost * METRICS_REUSE)
+	if (mb == NULL || now - mb->at >= METRICS_MAX_AGE ||
+	    now - mb->at >= mb->cost * METRICS_REUSE) {
 		api_metrics_render(api);
+		mb = api->metrics;
+	}
 	reply->status = 200;
 	reply->content_type = METRICS;
 	reply->vary = "Accept-Encoding";
+	/* The body kept, not a copy: the response holds a reference. */
 	if (server_accepts(req, "gzip")) {
-		api_metrics_gzip(api);
+		api_metrics_gzip(mb);
 		reply->encoding = "gzip";
-		reply->body = xmalloc(api->metrics_gzlen);
-		memcpy(reply->body, api->metrics_gz, api->metrics_gzlen);
-		reply->len = api->metrics_gzlen;
-		return;
+		reply->body = mb->gz;
+		reply->len = mb->gzlen;
+	} else {
+		reply->body = mb->text;
+		reply->len = mb->len;
 	}
-	reply->body = xmalloc(api->metrics_len + 1);
-	memcpy(reply->body, api->metrics, api->metrics_len);
-	reply->len = api->metrics_len;
+	mb->refs++;
+	reply->release = api_metrics_release;
+	reply->release_arg = mb;
 }
 
 void
 api_metrics_forget(struct api *api)
 {
-	free(api->metrics);
+	api_metrics_release(api->metrics);
 	api->metrics = NULL;
-	api->metrics_len = 0;
-	free(api->metrics_gz);
-	api->metrics_gz = NULL;
-	api->metrics_gzlen = 0;
 }
 
 static void

@@ -13,10 +13,12 @@
 
 struct api;
 struct config;
+struct decode;
 struct discovery;
 struct http_reply;
 struct http_request;
 struct notifier;
+struct scrape;
 struct store;
 struct targets;
 
@@ -28,6 +30,8 @@ struct api_state {
 	struct store		*store;
 	struct notifier		*notifier;	/* NULL: no webhooks */
 	struct discovery	*discovery;	/* NULL: none */
+	struct scrape		*scrape;
+	struct decode		*decode;
 	size_t			 nstatic;	/* watched, of targets: */
 	size_t			 ndiscovered;	/* watched, from file_sd */
 	size_t			 nclashes;	/* discovered, name taken */

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,9 @@
 #include "log.h"
 #include "profile.h"
 #include "xmalloc.h"
+
+#define DECODE_BATCH	8	/* jobs handed back at a time, see below */
+#define DECODE_NICE	5	/* the workers' niceness, see decode_run() */
 
 enum job_state { JOB_TODO, JOB_BUSY, JOB_FINISHED };
 
@@ -50,6 +54,9 @@ struct decode {
 	size_t			 pending_bytes;	/* their bodies, likewise */
 	int			 wake[2];	/* a pipe: the worker writes */
 	struct event		*ev;
+	struct event		*more;		/* the rest of a batch */
+	void			(*drained)(void *);
+	void			*drained_arg;
 };
 
 static void
@@ -73,6 +80,15 @@ decode_run(void *arg)
 	struct decode_job	*j;
 	ssize_t			 n;
 
+	/*
+	 * The loop first: on a machine short of CPU (10,000 targets on 2
+	 * cores, with other work), workers as nice as the loop took the
+	 * CPU it needed to answer /metrics for a p99 of 0.3 to 1.1 s. At
+	 * nice 5 the loop weighs three times a worker; what it leaves, the
+	 * workers take, and the backlog's cap holds their bodies meanwhile.
+	 * On Linux the niceness is the thread's own; refused, it stays.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), DECODE_NICE);
 	pthread_mutex_lock(&d->mtx);
 	for (;;) {
 		while (!d->quit && TAILQ_EMPTY(&d->todo) &&
@@ -109,18 +125,27 @@ decode_run(void *arg)
 	return NULL;
 }
 
-/* Hand the finished jobs back, one at a time, so that a callback may
- * cancel any other job. */
+/*
+ * Hand the finished jobs back, one at a time, so that a callback may
+ * cancel any other job; DECODE_BATCH at a time, the rest after the loop
+ * has looked at its other events. Taking a profile in costs the loop
+ * about 2.5 ms (with 10,000 targets, 250 a second), and the workers may
+ * finish dozens while it is busy: handed back at once, they held every
+ * /metrics request for 100 ms and more.
+ */
 static void
 decode_ready(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval zero = { 0, 0 };
 	struct decode		*d = arg;
 	struct decode_job	*j;
 	char			 buf[256];
+	int			 n;
 
-	while (read(fd, buf, sizeof buf) > 0)
-		continue;
-	for (;;) {
+	if (fd != -1)
+		while (read(fd, buf, sizeof buf) > 0)
+			continue;
+	for (n = 0; n < DECODE_BATCH; n++) {
 		pthread_mutex_lock(&d->mtx);
 		if ((j = TAILQ_FIRST(&d->finished)) != NULL)
 			TAILQ_REMOVE(&d->finished, j, entry);
@@ -131,6 +156,17 @@ decode_ready(evutil_socket_t fd, short what, void *arg)
 			j->done(j->p, j->cause, j->body, j->len, j->arg);
 		job_free(j);
 	}
+	if (n == DECODE_BATCH)
+		evtimer_add(d->more, &zero);
+	if (d->drained != NULL)
+		d->drained(d->drained_arg);
+}
+
+void
+decode_set_drained(struct decode *d, void (*drained)(void *), void *arg)
+{
+	d->drained = drained;
+	d->drained_arg = arg;
 }
 
 struct decode *
@@ -152,6 +188,8 @@ decode_new(struct event_base *base, size_t nthreads)
 	    decode_ready, d)) == NULL)
 		fatalx("event_new failed");
 	event_add(d->ev, NULL);
+	if ((d->more = evtimer_new(base, decode_ready, d)) == NULL)
+		fatalx("evtimer_new failed");
 	pthread_mutex_init(&d->mtx, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	/* A worker a CPU, up to DECODE_THREADS_MAX: one target has one
@@ -203,6 +241,7 @@ decode_free(struct decode *d)
 		job_free(j);
 	}
 	event_free(d->ev);
+	event_free(d->more);
 	close(d->wake[0]);
 	close(d->wake[1]);
 	pthread_cond_destroy(&d->cond);

@@ -17,6 +17,14 @@
 
 #define DECODE_THREADS_MAX	4
 
+/*
+ * The bodies being fetched and waiting for the workers, in bytes, beyond
+ * which the daemon's scrapes wait to start. 48 MiB is 330 profiles of
+ * 146 KB, half a second of work for two workers at 3.4 ms a profile,
+ * where one body a target waiting would take 1.5 GB at 10,000 targets.
+ */
+#define DECODE_BACKLOG_BYTES	(48 << 20)
+
 struct event_base;
 struct profile;
 struct decode;
@@ -56,6 +64,12 @@ struct decode_job *decode_start_work(struct decode *, void *body, size_t len,
 		    decode_done_cb done, void (*release)(void *), void *arg);
 /* Abandon a job: its callback is not called. */
 void		 decode_cancel(struct decode_job *);
+/*
+ * Call drained with arg on the loop each time finished jobs have been
+ * handed back, their bodies freed: the time to let more bodies in.
+ */
+void		 decode_set_drained(struct decode *, void (*drained)(void *),
+		    void *arg);
 /* Jobs started and not yet handed back. */
 size_t		 decode_pending(const struct decode *);
 /* The bytes of their bodies, as received. */

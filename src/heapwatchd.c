@@ -576,6 +576,35 @@ hwd_check(struct hwd *hwd, const char *path)
 }
 
 /*
+ * Whether another scrape may start: while the bodies being fetched and
+ * those waiting for the workers are under DECODE_BACKLOG_BYTES. Beyond,
+ * scrapes wait their turn rather than pile up bodies the workers cannot
+ * take yet. The scrapes of targets not known to serve profiles (new ones,
+ * and those whose last body did not decode) wait from half of it, so that
+ * their bodies, bombs among them, always leave the other half to the
+ * targets that serve profiles.
+ */
+static bool
+hwd_backlog_room(bool later, void *arg)
+{
+	struct hwd	*hwd = arg;
+	size_t		 bytes;
+
+	bytes = scrape_bytes(hwd->scrape) + decode_pending_bytes(hwd->decode);
+	return bytes < (later ? DECODE_BACKLOG_BYTES / 2 :
+	    DECODE_BACKLOG_BYTES);
+}
+
+/* Bodies were decoded and freed: the scrapes waiting may start. */
+static void
+hwd_backlog_drained(void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	scrape_resume(hwd->scrape);
+}
+
+/*
  * Make the daemon's parts from its configuration: listen first, which
  * may take root, then let root go; open the store; restore the webhooks'
  * spool; start the targets.
@@ -611,6 +640,10 @@ hwd_start(struct hwd *hwd, const char *user)
 	    STORE_PPROF);
 	hwd->scrape = scrape_new(hwd->base);
 	hwd->decode = decode_new(hwd->base, 0);
+	scrape_set_gate(hwd->scrape, hwd_backlog_room, hwd);
+	decode_set_drained(hwd->decode, hwd_backlog_drained, hwd);
+	hwd->st.scrape = hwd->scrape;
+	hwd->st.decode = hwd->decode;
 	url = hwd_external_url(hwd->conf);
 	hwd->notifier = notifier_new(hwd->base, hwd->conf->webhooks,
 	    hwd->conf->nwebhooks, url);

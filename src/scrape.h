@@ -37,6 +37,7 @@ struct scrape_request {
 	const char		*password_file;		/* read at each scrape */
 	const struct scrape_header *headers;
 	size_t			 nheaders;
+	bool			 later;		/* waits behind the others */
 };
 
 struct scrape_result {
@@ -56,12 +57,28 @@ struct scrape_result {
  */
 typedef void (*scrape_done_cb)(struct scrape_result *, void *arg);
 
+/*
+ * Whether another transfer may start now, of a request started "later" or
+ * not; the jobs started while it says no wait, in the order started (the
+ * "later" ones behind the others), until scrape_resume() finds it says
+ * yes.
+ */
+typedef bool (*scrape_gate_cb)(bool later, void *arg);
+
 struct scrape	*scrape_new(struct event_base *);
 void		 scrape_free(struct scrape *);
 struct scrape_job *scrape_start(struct scrape *, const struct scrape_request *,
 		    scrape_done_cb, void *arg);
 /* Abandon a job: its callback is not called. */
 void		 scrape_cancel(struct scrape_job *);
+/* Jobs started and not yet handed back, waiting ones included. */
 size_t		 scrape_inflight(const struct scrape *);
+void		 scrape_set_gate(struct scrape *, scrape_gate_cb, void *arg);
+/* Start the jobs waiting, as long as the gate lets them. */
+void		 scrape_resume(struct scrape *);
+/* Jobs waiting for the gate. */
+size_t		 scrape_waiting(const struct scrape *);
+/* The room taken by the bodies of the transfers under way. */
+size_t		 scrape_bytes(const struct scrape *);
 
 #endif

@@ -143,6 +143,19 @@ server_accepts(const struct http_request *r, const char *coding)
 	return star;
 }
 
+/* Let a reply's body go: freed, or released when shared. */
+static void
+server_reply_drop(struct http_reply *reply)
+{
+	if (reply->release != NULL)
+		reply->release(reply->release_arg);
+	else
+		free(reply->body);
+	reply->body = NULL;
+	reply->release = NULL;
+	reply->release_arg = NULL;
+}
+
 void
 server_reply_text(struct http_reply *reply, unsigned int status,
     const char *content_type, const char *fmt, ...)
@@ -150,7 +163,7 @@ server_reply_text(struct http_reply *reply, unsigned int status,
 	va_list	ap;
 	int	n;
 
-	free(reply->body);
+	server_reply_drop(reply);
 	va_start(ap, fmt);
 	n = vasprintf(&reply->body, fmt, ap);
 	va_end(ap);
@@ -198,6 +211,11 @@ send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 		resp = MHD_create_response_from_callback(reply->fd_size,
 		    64 * 1024, file_read, (void *)(intptr_t)reply->fd,
 		    file_close);
+	else if (reply->release != NULL)
+		/* Shared, and let go when libmicrohttpd is done with it. */
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		    reply->len, reply->body, reply->release,
+		    reply->release_arg);
 	else
 		resp = MHD_create_response_from_buffer(reply->len,
 		    reply->body != NULL ? reply->body : (char *)"",
@@ -206,7 +224,7 @@ send_reply(struct MHD_Connection *conn, struct http_reply *reply)
 	if (resp == NULL) {
 		if (reply->fd != -1)
 			close(reply->fd);
-		free(reply->body);
+		server_reply_drop(reply);
 		return MHD_NO;
 	}
 	if (reply->content_type != NULL)

@@ -20,6 +20,12 @@ struct http_reply {
 	const char	*content_type;
 	char		*body;		/* malloc'd, taken by the server */
 	size_t		 len;
+	/*
+	 * Or, when set, body is shared: not freed, but release is called
+	 * with release_arg once the response is sent or dropped.
+	 */
+	void		(*release)(void *);
+	void		*release_arg;
 	int		 fd;		/* or a file to send, taken; -1 */
 	off_t		 fd_size;
 	const char	*allow;		/* the Allow header of a 405 */

@@ -28,7 +28,8 @@
 #include "xmalloc.h"
 
 #define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
-#define DECODE_BACKLOG_BYTES (64 << 20)	/* or their bytes as received */
+/* or their bytes as received: half of what makes all scrapes wait */
+#define DECODE_BACKLOG_SKIP (DECODE_BACKLOG_BYTES / 2)
 
 /*
  * A target: what it shows (st), what it was given (deps, cfg) and the
@@ -1283,16 +1284,28 @@ target_backoff_ms(uint64_t interval_ms, unsigned int failures)
 	return delay;
 }
 
-/* Arm the next scrape: an interval on, or more while it keeps failing. */
+/*
+ * Arm the next scrape: an interval on, or more while it keeps failing.
+ * A target's scrapes never overlap: the next is armed once the last is
+ * over, its body decoded. When that took longer than an interval, the
+ * scrape due is made at once and each interval gone by before it is
+ * skipped and counted, as Prometheus's scrape loop drops the ticks it
+ * was too busy to take.
+ */
 static void
 target_next(struct target *t)
 {
 	uint64_t	 delay;
+	int64_t		 now = clock_mono_ms();
 
 	delay = target_backoff_ms(t->cfg->interval_ms, t->st.failures);
 	t->next_ms += (int64_t)delay;
-	if (t->next_ms < clock_mono_ms())
-		t->next_ms = clock_mono_ms();
+	if (t->next_ms < now) {
+		if (delay > 0)
+			t->st.scrapes[SCRAPE_SKIPPED] +=
+			    (uint64_t)(now - t->next_ms) / delay;
+		t->next_ms = now;
+	}
 	target_arm(t);
 }
 
@@ -1380,6 +1393,8 @@ target_request(const struct target *t, struct scrape_request *req)
 	req->timeout_ms = c->timeout_ms;
 	req->max_size = c->max_size;
 	req->size_hint = t->body_len;
+	/* Not known to serve profiles: waits behind those that are. */
+	req->later = !t->decoded;
 	req->max_redirects = c->max_redirects;
 	req->ca_file = c->tls.ca_file;
 	req->cert_file = c->tls.cert_file;
@@ -1550,7 +1565,7 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	pending = decode_pending(t->deps.decode);
 	bytes = decode_pending_bytes(t->deps.decode);
 	if (t->last_outcome == SCRAPE_INVALID &&
-	    (pending >= DECODE_BACKLOG_MAX || bytes >= DECODE_BACKLOG_BYTES)) {
+	    (pending >= DECODE_BACKLOG_MAX || bytes >= DECODE_BACKLOG_SKIP)) {
 		t->st.scrapes[SCRAPE_SKIPPED]++;
 		if (!*t->deps.behind)
 			log_warnx("the decoding workers are behind: targets "
@@ -1561,7 +1576,7 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (pending < DECODE_BACKLOG_MAX / 2 &&
-	    bytes < DECODE_BACKLOG_BYTES / 2)
+	    bytes < DECODE_BACKLOG_SKIP / 2)
 		*t->deps.behind = false;
 	h = target_request(t, &req);
 	if (target_wants_gc(t)) {

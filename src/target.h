@@ -51,7 +51,9 @@ enum scrape_outcome {
 	SCRAPE_INVALID,		/* the body is not a profile */
 	SCRAPE_NOT_STORED,	/* a profile, but the store failed */
 	SCRAPE_SKIPPED,		/* not made: the workers are behind and
-				   its last body did not decode */
+				   its last body did not decode, or an
+				   interval went by while the last scrape
+				   was under way */
 	SCRAPE_NOUTCOMES
 };
 

@@ -28,6 +28,8 @@
 //	/badindex/location  /tiny with a sample's location id unknown
 //	/badindex/function  /tiny with a line's function id unknown
 //	/hits             how many requests each path (or ?t=) got, as text
+//	/peak             how many requests each path (or ?t=) had under way
+//	                  at once at most, as text
 //
 // Every request is counted under the value of its "t" query parameter
 // when it has one, else under its path; /hits lists "KEY COUNT" lines,
@@ -69,6 +71,9 @@ var (
 
 	hitsMu sync.Mutex
 	hits   = map[string]int{}
+	// Requests under way by key, and the most there were at once.
+	busy = map[string]int{}
+	peak = map[string]int{}
 )
 
 // kept holds what the allocators below allocate, so that the heap profile
@@ -194,26 +199,40 @@ func tinyProfile(strIdx, locID, funcID uint64) []byte {
 	return b.Bytes()
 }
 
-func count(r *http.Request) {
+// count counts a request by its key, which it returns, as under way.
+func count(r *http.Request) string {
 	key := r.URL.Query().Get("t")
 	if key == "" {
 		key = r.URL.Path
 	}
 	hitsMu.Lock()
 	hits[key]++
+	busy[key]++
+	if busy[key] > peak[key] {
+		peak[key] = busy[key]
+	}
+	hitsMu.Unlock()
+	return key
+}
+
+// done counts the request under key as over.
+func done(key string) {
+	hitsMu.Lock()
+	busy[key]--
 	hitsMu.Unlock()
 }
 
-func serveHits(w http.ResponseWriter) {
+// serveCounts answers "KEY COUNT" lines of m, sorted by key.
+func serveCounts(w http.ResponseWriter, m map[string]int) {
 	hitsMu.Lock()
-	keys := make([]string, 0, len(hits))
-	for k := range hits {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var b bytes.Buffer
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s %d\n", k, hits[k])
+		fmt.Fprintf(&b, "%s %d\n", k, m[k])
 	}
 	hitsMu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -251,11 +270,15 @@ func drip(w http.ResponseWriter, r *http.Request) {
 }
 
 func handle(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/hits" {
-		serveHits(w)
+	switch r.URL.Path {
+	case "/hits":
+		serveCounts(w, hits)
+		return
+	case "/peak":
+		serveCounts(w, peak)
 		return
 	}
-	count(r)
+	defer done(count(r))
 	switch r.URL.Path {
 	case "/hang":
 		<-r.Context().Done()
