@@ -12,6 +12,7 @@
 struct judge {
 	struct judge_params	 p;
 	struct names		*names;
+	bool			 own_names;	/* not shared: to free */
 	struct summary		**win;		/* oldest first */
 	int64_t			*seen;		/* when each one's GC was
 						   first scraped, unix ms */
@@ -143,7 +144,8 @@ judge_new(const struct judge_params *p)
 
 	j = xcalloc(1, sizeof *j);
 	j->p = *p;
-	j->names = summary_names_new();
+	j->own_names = p->names == NULL;
+	j->names = j->own_names ? summary_names_new() : p->names;
 	horizons_reset(j);
 	return j;
 }
@@ -161,11 +163,33 @@ judge_copy(const struct summary *s)
 {
 	struct summary	*c;
 
+	uint32_t	 i;
+
 	c = xmalloc(sizeof *c);
 	*c = *s;
 	c->fns = xreallocarray(NULL, s->nfns + 1, sizeof *c->fns);
 	memcpy(c->fns, s->fns, s->nfns * sizeof *c->fns);
+	for (i = 0; i < c->nfns; i++)
+		summary_names_hold(c->names, c->fns[i].name);
 	return c;
+}
+
+/*
+ * Name the functions the alert names: n of fns, whose names it holds so
+ * that they outlive the summaries they came from.
+ */
+static void
+judge_set_top(struct judge *j, const struct judge_fn *fns, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		summary_names_hold(j->names, fns[i].name);
+	for (i = 0; i < j->ntop; i++)
+		summary_names_drop(j->names, j->top[i].name);
+	if (n > 0)
+		memcpy(j->top, fns, n * sizeof *fns);
+	j->ntop = n;
 }
 
 void
@@ -175,10 +199,12 @@ judge_free(struct judge *j)
 		return;
 	window_clear(j);
 	horizons_reset(j);
+	judge_set_top(j, NULL, 0);
 	free(j->win);
 	free(j->seen);
 	free(j->gc);
-	summary_names_free(j->names);
+	if (j->own_names)
+		summary_names_free(j->names);
 	free(j);
 }
 
@@ -190,6 +216,7 @@ judge_set_params(struct judge *j, const struct judge_params *p)
 	same = j->p.window_ms == p->window_ms &&
 	    j->p.slow_window_ms == p->slow_window_ms;
 	j->p = *p;
+	j->p.names = j->own_names ? NULL : j->names;
 	/* Buckets of another span do not compare: start them again. */
 	if (!same)
 		horizons_reset(j);
@@ -431,7 +458,8 @@ static enum judge_call
 judge_leaked(struct judge *j)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
-	size_t			 k;
+	struct judge_fn		 top[JUDGE_TOP];
+	size_t			 k, n = 0;
 
 	memset(&j->total, 0, sizeof j->total);
 	j->total.judged = true;
@@ -440,11 +468,11 @@ judge_leaked(struct judge *j)
 	j->total_growing = j->fn_growing = last->total > 0;
 	j->per_second = 0;
 	j->growth = last->total;
-	j->ntop = 0;
-	for (k = 0; k < last->nfns && j->ntop < JUDGE_TOP; k++)
+	for (k = 0; k < last->nfns && n < JUDGE_TOP; k++)
 		if (last->fns[k].own > 0)
-			j->top[j->ntop++] = (struct judge_fn){
-			    last->fns[k].name, last->fns[k].own, true };
+			top[n++] = (struct judge_fn){ last->fns[k].name,
+			    last->fns[k].own, true };
+	judge_set_top(j, top, n);
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
 
@@ -615,8 +643,7 @@ judge_window(struct judge *j, int64_t now)
 	if (j->total_growing)
 		judge_shape(j, now, fns, nfns);
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
-	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
-	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	judge_set_top(j, fns, nfns < JUDGE_TOP ? nfns : JUDGE_TOP);
 	j->growth = j->total_growing ? j->total.growth : fn_growth;
 	free(fns);
 	free(pts);
@@ -695,8 +722,7 @@ judge_slow_top(struct judge *j)
 	qsort(fns, n, sizeof *fns, fn_cmp);
 	if (n > 0)
 		fns[0].growing = true;
-	j->ntop = n < JUDGE_TOP ? n : JUDGE_TOP;
-	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	judge_set_top(j, fns, n < JUDGE_TOP ? n : JUDGE_TOP);
 	j->growth = j->slowv.growth;
 	free(fns);
 }
@@ -874,6 +900,7 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		j->call = CALL_NO;
 		last = NULL;
 	}
+	summary_rename(s, j->names);
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);

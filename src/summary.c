@@ -10,9 +10,22 @@
 #include "summary.h"
 #include "xmalloc.h"
 
+/*
+ * A name and the count of its holders (summaries and judgements), in one
+ * allocation: a heap summary names 96 functions, and the replicas of a
+ * service all name the same ones, so heapwatchd keeps one table for all
+ * its targets and 10,000 replicas cost their names once, some 80 bytes a
+ * name (string, header, id and two hash slots), rather than 16 KB each.
+ */
+struct name {
+	uint32_t	 refs;
+	char		 s[];
+};
+
 struct names {
-	char		**list;
-	uint32_t	  n, cap;
+	struct name	**list;		/* by id; NULL when free */
+	uint32_t	 *spare;	/* ids freed, to reuse */
+	uint32_t	  n, cap, nspare, live;
 	struct idset	  set;
 };
 
@@ -21,7 +34,7 @@ name_eq(const void *ctx, uint32_t id, const void *key)
 {
 	const struct names	*nm = ctx;
 
-	return strcmp(nm->list[id], key) == 0;
+	return strcmp(nm->list[id]->s, key) == 0;
 }
 
 struct names *
@@ -30,7 +43,7 @@ summary_names_new(void)
 	struct names	*nm;
 
 	nm = xcalloc(1, sizeof *nm);
-	hash_set_init(&nm->set, 256);
+	hash_set_init(&nm->set, 128);
 	return nm;
 }
 
@@ -44,6 +57,7 @@ summary_names_free(struct names *nm)
 	for (i = 0; i < nm->n; i++)
 		free(nm->list[i]);
 	free(nm->list);
+	free(nm->spare);
 	hash_set_free(&nm->set);
 	free(nm);
 }
@@ -51,31 +65,94 @@ summary_names_free(struct names *nm)
 uint32_t
 summary_names_add(struct names *nm, const char *s)
 {
-	uint32_t	h, id;
+	struct name	*e;
+	uint32_t	 h, id;
+	size_t		 len = strlen(s);
 
-	h = (uint32_t)hash_bytes(s, strlen(s), 0);
-	if ((id = hash_set_find(&nm->set, h, name_eq, nm, s)) != HASH_NONE)
+	h = (uint32_t)hash_bytes(s, len, 0);
+	if ((id = hash_set_find(&nm->set, h, name_eq, nm, s)) != HASH_NONE) {
+		nm->list[id]->refs++;
 		return id;
-	if (nm->n == nm->cap) {
-		nm->cap = nm->cap == 0 ? 64 : nm->cap * 2;
-		nm->list = xreallocarray(nm->list, nm->cap, sizeof *nm->list);
 	}
-	id = nm->n++;
-	nm->list[id] = xstrdup(s);
+	if (nm->nspare > 0)
+		id = nm->spare[--nm->nspare];
+	else {
+		if (nm->n == nm->cap) {
+			nm->cap = nm->cap == 0 ? 64 : nm->cap * 2;
+			nm->list = xreallocarray(nm->list, nm->cap,
+			    sizeof *nm->list);
+		}
+		id = nm->n++;
+	}
+	e = xmalloc(sizeof *e + len + 1);
+	e->refs = 1;
+	memcpy(e->s, s, len + 1);
+	nm->list[id] = e;
+	nm->live++;
 	hash_set_add(&nm->set, h, id);
 	return id;
+}
+
+void
+summary_names_hold(struct names *nm, uint32_t id)
+{
+	nm->list[id]->refs++;
+}
+
+void
+summary_names_drop(struct names *nm, uint32_t id)
+{
+	struct name	*e = nm->list[id];
+
+	if (--e->refs > 0)
+		return;
+	hash_set_remove(&nm->set, (uint32_t)hash_bytes(e->s, strlen(e->s),
+	    0), id);
+	free(e);
+	nm->list[id] = NULL;
+	if (nm->nspare % 64 == 0)
+		nm->spare = xreallocarray(nm->spare, nm->nspare + 64,
+		    sizeof *nm->spare);
+	nm->spare[nm->nspare++] = id;
+	nm->live--;
 }
 
 const char *
 summary_names_get(const struct names *nm, uint32_t id)
 {
-	return nm->list[id];
+	return nm->list[id]->s;
 }
 
 size_t
 summary_names_count(const struct names *nm)
 {
-	return nm->n;
+	return nm->live;
+}
+
+uint32_t
+summary_names_refs(const struct names *nm, const char *s)
+{
+	uint32_t	id;
+
+	id = hash_set_find(&nm->set, (uint32_t)hash_bytes(s, strlen(s), 0),
+	    name_eq, nm, s);
+	return id != HASH_NONE ? nm->list[id]->refs : 0;
+}
+
+void
+summary_rename(struct summary *s, struct names *to)
+{
+	uint32_t	i, id;
+
+	if (s->names == to)
+		return;
+	for (i = 0; i < s->nfns; i++) {
+		id = summary_names_add(to, summary_names_get(s->names,
+		    s->fns[i].name));
+		summary_names_drop(s->names, s->fns[i].name);
+		s->fns[i].name = id;
+	}
+	s->names = to;
 }
 
 /* The index of a sample type, by name; -1 when absent. */
@@ -180,6 +257,7 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 	own = own_values(p, idx);
 	s = xcalloc(1, sizeof *s);
 	snprintf(s->id, sizeof s->id, "%s", id);
+	s->names = nm;
 	s->time_ms = time_ms;
 	s->profile_ns = p->time_nanos;
 	s->total = type_total(p, idx);
@@ -232,8 +310,13 @@ summary_make(const struct profile *p, const char *kind, const char *id,
 void
 summary_free(struct summary *s)
 {
+	uint32_t	i;
+
 	if (s == NULL)
 		return;
+	if (s->names != NULL)
+		for (i = 0; i < s->nfns; i++)
+			summary_names_drop(s->names, s->fns[i].name);
 	free(s->fns);
 	free(s);
 }

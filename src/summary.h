@@ -41,16 +41,29 @@ struct summary {
 	int64_t		 total;		/* in-use bytes, or goroutines */
 	int64_t		 objects;	/* in-use objects; heap only */
 	int64_t		 alloc;		/* bytes allocated since start; heap */
+	struct names	*names;		/* of fns, a reference each */
 	uint32_t	 nfns;
 	struct summary_fn *fns;		/* by own value, then by cum */
 };
 
-/* Function names shared by a target's summaries, each kept once. */
+/*
+ * Function names, each kept once while something holds it: the summaries
+ * of every target and their judgements share one table in heapwatchd.
+ * summary_names_add() gives a name's id and takes a reference to it;
+ * summary_names_drop() gives one back, and the last frees the name, whose
+ * id is then reused. Of the thread that made the table only.
+ */
 struct names	*summary_names_new(void);
 void		 summary_names_free(struct names *);
 uint32_t	 summary_names_add(struct names *, const char *);
+void		 summary_names_hold(struct names *, uint32_t);
+void		 summary_names_drop(struct names *, uint32_t);
 const char	*summary_names_get(const struct names *, uint32_t);
+/* Names held, and how many hold one (0: not there). */
 size_t		 summary_names_count(const struct names *);
+uint32_t	 summary_names_refs(const struct names *, const char *);
+/* Move a summary's names, and its references, to another table. */
+void		 summary_rename(struct summary *, struct names *to);
 
 /*
  * Summarise a profile of kind "heap" (its inuse_space and inuse_objects)
@@ -59,6 +72,7 @@ size_t		 summary_names_count(const struct names *);
 struct summary	*summary_make(const struct profile *, const char *kind,
 		    const char *id, int64_t time_ms, struct names *,
 		    char **cause);
+/* Free it, and give back the references of its names. */
 void		 summary_free(struct summary *);
 
 #endif

@@ -47,7 +47,6 @@ struct target {
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	/* The snapshots the firing alert cited, kept from downsampling. */
 	char			 pinned[STORE_PINNED_MAX][STORE_ID_MAX];
-	struct names		*work_names;	/* the same, for summaries */
 	char			 content_type[128];	/* of the body */
 	size_t			 body_len;	/* of the last body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
@@ -949,6 +948,7 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	t->st.health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(deps->base, target_scrape, t);
 	target_judge_params(cfg, &jp);
+	jp.names = deps->names;
 	t->st.judge = judge_new(&jp);
 	history_load(t);
 	/* No alert is open yet: what is older than retention goes, and any
@@ -979,7 +979,6 @@ target_free(struct target *t)
 	scrape_cancel(t->evidence_job);
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
-	summary_names_free(t->work_names);
 	event_free(t->timer);
 	follow_free(t->st.gctrace);
 	sites_clear(t);
@@ -1181,7 +1180,7 @@ struct took {
 	struct store_put	 put;		/* its cache the target's,
 						   meanwhile */
 
-	struct names		*names;		/* the target's, meanwhile */
+	struct names		*names;		/* its own, for the summary */
 	struct summary		*s;		/* NULL: not a profile of kind */
 	char			*cause;		/* why not, or why not stored */
 	bool			 stored;
@@ -1232,7 +1231,6 @@ target_took(struct target *t, const struct profile *p, const char *why,
 {
 	struct summary	*s = w->s;
 	char		 text[256];
-	uint32_t	 i;
 
 	/* A profile of the wrong kind is as bad as no profile. */
 	if (p == NULL && describe_text(t, body, len, text,
@@ -1260,9 +1258,6 @@ target_took(struct target *t, const struct profile *p, const char *why,
 		    w->series_cause);
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
-	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = summary_names_add(judge_names(t->st.judge),
-		    summary_names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t, w->now, s->total);
 	target_judge(t, s, false);
@@ -1313,8 +1308,6 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	t->decoding = NULL;
 	t->store_cache = w->put.cache;
 	w->put.cache = NULL;
-	t->work_names = w->names;
-	w->names = NULL;
 	target_took(t, p, cause, body, len, w);
 	target_next(t);
 }
@@ -1351,16 +1344,12 @@ target_done(struct scrape_result *r, void *arg)
 	w->keep = *t->deps.retention;
 	memcpy(w->keep.pinned, t->pinned, sizeof w->keep.pinned);
 	/*
-	 * The worker's names are kept from one scrape to the next, as the
-	 * same functions come back, unless they grew many.
+	 * The worker names the summary's functions in a table of its own,
+	 * dropped once the judge has moved them to the shared one: the
+	 * shared table is the loop's, and one kept by each target between
+	 * scrapes cost 8 KB a target (its 96 names, and the hash slots).
 	 */
-	if (t->work_names != NULL &&
-	    summary_names_count(t->work_names) > 4096) {
-		summary_names_free(t->work_names);
-		t->work_names = NULL;
-	}
-	w->names = t->work_names != NULL ? t->work_names : summary_names_new();
-	t->work_names = NULL;
+	w->names = summary_names_new();
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;

@@ -18,6 +18,7 @@ struct decode;
 struct event_base;
 struct follow;
 struct judge;
+struct names;
 struct notifier;
 struct point;
 struct alert_site;
@@ -62,6 +63,9 @@ struct target_deps {
 	struct scrape		*scrape;
 	struct decode		*decode;
 	struct notifier		*notifier;	/* NULL: no webhooks */
+	/* The function names of every target's summaries, shared: the
+	 * replicas of a service keep theirs once. NULL: each its own. */
+	struct names		*names;
 	/* The daemon's, which a reload changes in place. */
 	const struct store_retention *retention;
 	bool			*behind;	/* scrapes skipped */

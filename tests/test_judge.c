@@ -36,6 +36,7 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->profile_ns = (int64_t)t * 1000000000;
 	s->total = total;
 	s->alloc = alloc;
+	s->names = judge_names(j);
 	s->nfns = 2;
 	s->fns = calloc(2, sizeof *s->fns);
 	s->fns[0].name = summary_names_add(judge_names(j), "main.leak");
@@ -451,6 +452,58 @@ test_shapes(void)
 	    per_target);
 }
 
+/*
+ * Two judgements sharing one table of names, as heapwatchd's targets do:
+ * the names the alert cites outlive the summaries they came from (a
+ * restart drops them all), and a judgement freed gives its names back.
+ */
+static void
+test_shared_names(void)
+{
+	struct judge_params	 p = { "heap", 10000, 0, 2 * MiB, 0, 0, NULL };
+	struct names		*nm = summary_names_new(), *tmp;
+	struct judge		*a, *b;
+	struct summary		*s;
+	enum alert_state	 from;
+	int			 t;
+
+	p.names = nm;
+	a = judge_new(&p);
+	b = judge_new(&p);
+	ok(judge_names(a) == nm && judge_names(b) == nm,
+	    "both judgements name functions in the shared table");
+	for (t = 0; t <= 12; t++) {
+		judge_add(a, sum(a, t, 50 * MiB + (int64_t)t * MiB,
+		    (int64_t)t * MiB, 100 * MiB + (int64_t)t * MiB), &from);
+		judge_add(b, sum(b, t, 50 * MiB, 0, 100 * MiB +
+		    (int64_t)t * MiB), &from);
+	}
+	ok(view(a).state == ALERT_FIRING && view(a).ntop >= 1,
+	    "the leaking one fires and names functions");
+	is_int(summary_names_count(nm), 2, "the two of both, kept once");
+	/* A restart: its profile's time goes back, the window starts anew
+	 * with a summary that names another function. */
+	s = sum(a, 1, 50 * MiB, 0, 1);
+	tmp = summary_names_new();
+	summary_rename(s, tmp);
+	summary_names_drop(s->names, s->fns[0].name);
+	s->fns[0].name = summary_names_add(s->names, "main.other");
+	judge_add(a, s, &from);
+	summary_names_free(tmp);
+	ok(strcmp(summary_names_get(nm, view(a).top[0].name),
+	    "main.leak") == 0, "the name it cited outlives its summaries");
+	is_int(summary_names_count(nm), 3, "a summary of another table "
+	    "brings its new name in");
+	judge_free(a);
+	ok(summary_names_refs(nm, "main.other") == 0 &&
+	    summary_names_refs(nm, "main.leak") > 0 &&
+	    summary_names_count(nm) == 2, "freed, a judgement gives back "
+	    "the names only it held");
+	judge_free(b);
+	is_int(summary_names_count(nm), 0, "both freed: none is left");
+	summary_names_free(nm);
+}
+
 int
 main(void)
 {
@@ -537,5 +590,6 @@ main(void)
 	test_gc_cadence();
 	test_shapes();
 	test_slowing_leak();
+	test_shared_names();
 	return tap_done();
 }
