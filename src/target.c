@@ -16,6 +16,7 @@
 #include "evidence.h"
 #include "follow.h"
 #include "gctrace.h"
+#include "history.h"
 #include "log.h"
 #include "profile.h"
 #include "replay.h"
@@ -145,28 +146,9 @@ target_severity(const struct target *t)
 	    t->cfg->page_within_ms);
 }
 
-/* Add a point to the history, thinning the older half when full. */
-static void
-history_add(struct target *t, int64_t time_ms, int64_t total)
-{
-	size_t	i;
-
-	if (t->st.hist == NULL)
-		t->st.hist = xreallocarray(NULL, HISTORY_MAX,
-		    sizeof *t->st.hist);
-	if (t->st.nhist == HISTORY_MAX) {
-		for (i = 0; i < HISTORY_MAX / 2; i++)
-			t->st.hist[i] = t->st.hist[2 * i];
-		t->st.nhist = HISTORY_MAX / 2;
-	}
-	t->st.hist[t->st.nhist].t_ms = time_ms;
-	t->st.hist[t->st.nhist].v = total;
-	t->st.nhist++;
-}
-
 /* One "UNIX_MS TOTAL" line of the series; false when it is broken. */
 static bool
-history_parse(const char *line, int64_t *time_ms, int64_t *total)
+target_history_parse(const char *line, int64_t *time_ms, int64_t *total)
 {
 	char	*end;
 
@@ -185,11 +167,12 @@ history_parse(const char *line, int64_t *time_ms, int64_t *total)
  * them, and compacted when long.
  */
 static void
-history_load(struct target *t)
+target_history_load(struct target *t)
 {
 	struct buf	 b;
+	struct point	*p;
 	char		 path[4096], *line = NULL, *cause = NULL;
-	size_t		 lines = 0, bad = 0, cap = 0, i;
+	size_t		 lines = 0, bad = 0, cap = 0, i, n;
 	int64_t		 tm, v;
 	FILE		*f;
 
@@ -197,8 +180,8 @@ history_load(struct target *t)
 	    sizeof path) == -1 || (f = fopen(path, "r")) == NULL)
 		return;
 	while (getline(&line, &cap, f) != -1) {
-		if (history_parse(line, &tm, &v)) {
-			history_add(t, tm, v);
+		if (target_history_parse(line, &tm, &v)) {
+			history_add(t->st.hist, tm, v);
 			lines++;
 		} else
 			bad++;
@@ -211,9 +194,12 @@ history_load(struct target *t)
 		log_warnx("%s: %s: %zu broken lines skipped", t->cfg->name,
 		    path, bad);
 	memset(&b, 0, sizeof b);
-	for (i = 0; i < t->st.nhist; i++)
-		buf_printf(&b, "%lld %lld\n", (long long)t->st.hist[i].t_ms,
-		    (long long)t->st.hist[i].v);
+	p = xreallocarray(NULL, HISTORY_MAX, sizeof *p);
+	n = history_read(t->st.hist, p);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%lld %lld\n", (long long)p[i].t_ms,
+		    (long long)p[i].v);
+	free(p);
 	if (store_series_replace(t->deps.store, t->cfg->name, b.s, b.len,
 	    &cause) == -1) {
 		log_warnx("%s: rewriting the history: %s", t->cfg->name, cause);
@@ -527,8 +513,9 @@ static void
 window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
 	static const struct replay_ops ops = { window_kind, window_add };
+	struct point	*p;
 	int64_t		 since;
-	size_t		 i;
+	size_t		 i, nh;
 
 	if (n == 0)
 		return;
@@ -543,8 +530,11 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 	since = snaps[n - 1].time_ms - (int64_t)(JUDGE_SHAPE *
 	    t->cfg->window_ms + 2 * t->cfg->for_ms);
 	/* The slow horizon before that, from the totals kept beside. */
-	for (i = 0; i < t->st.nhist && t->st.hist[i].t_ms < since; i++)
-		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
+	p = xreallocarray(NULL, HISTORY_MAX, sizeof *p);
+	nh = history_read(t->st.hist, p);
+	for (i = 0; i < nh && p[i].t_ms < since; i++)
+		judge_seed(t->st.judge, p[i].t_ms, p[i].v);
+	free(p);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
 	    PROFILE_MAX_INFLATED, &ops, t);
 	if (judge_state(t->st.judge) != ALERT_INACTIVE)
@@ -950,7 +940,8 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	target_judge_params(cfg, &jp);
 	jp.names = deps->names;
 	t->st.judge = judge_new(&jp);
-	history_load(t);
+	t->st.hist = history_new();
+	target_history_load(t);
 	/* No alert is open yet: what is older than retention goes, and any
 	 * half-written file a crash left. */
 	if (evidence_prune(store_root(deps->store), cfg->name, NULL,
@@ -983,7 +974,7 @@ target_free(struct target *t)
 	follow_free(t->st.gctrace);
 	sites_clear(t);
 	free(t->notified);
-	free(t->st.hist);
+	history_free(t->st.hist);
 	judge_free(t->st.judge);
 	free(t->st.last_error);
 	free(t);
@@ -1259,7 +1250,7 @@ target_took(struct target *t, const struct profile *p, const char *why,
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
-	history_add(t, w->now, s->total);
+	history_add(t->st.hist, w->now, s->total);
 	target_judge(t, s, false);
 	t->st.snapshots++;
 	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :

@@ -17,10 +17,10 @@
 struct decode;
 struct event_base;
 struct follow;
+struct history;
 struct judge;
 struct names;
 struct notifier;
-struct point;
 struct alert_site;
 struct buf;
 struct scrape;
@@ -87,8 +87,7 @@ struct target_status {
 						   evidence.h id, or "" */
 
 	struct judge		*judge;		/* the window and the alert */
-	struct point		*hist;		/* totals of the history */
-	size_t			 nhist;
+	struct history		*hist;		/* totals of the history */
 	struct alert_site	*sites;		/* of the judge's top, when
 						   the alert fired */
 	size_t			 nsites;
@@ -105,7 +104,6 @@ struct target_status {
 TAILQ_HEAD(targets, target);
 
 #define TARGET_BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing */
-#define HISTORY_MAX	1024	/* points of a chart; older are thinned */
 
 struct target	*target_new(const struct target_deps *,
 		    const struct target_config *);
