@@ -157,23 +157,6 @@ window_clear(struct judge *j)
 		summary_free(j->win[--j->nwin]);
 }
 
-/* A copy of a summary, kept beyond the window as an anchor. */
-static struct summary *
-judge_copy(const struct summary *s)
-{
-	struct summary	*c;
-
-	uint32_t	 i;
-
-	c = xmalloc(sizeof *c);
-	*c = *s;
-	c->fns = xreallocarray(NULL, s->nfns + 1, sizeof *c->fns);
-	memcpy(c->fns, s->fns, s->nfns * sizeof *c->fns);
-	for (i = 0; i < c->nfns; i++)
-		summary_names_hold(c->names, c->fns[i].name);
-	return c;
-}
-
 /*
  * Name the functions the alert names: n of fns, whose names it holds so
  * that they outlive the summaries they came from.
@@ -386,9 +369,11 @@ own_value(const struct summary *s, uint32_t name)
 {
 	uint32_t	i;
 
-	for (i = 0; i < s->nfns; i++)
-		if (s->fns[i].name == name)
-			return s->fns[i].own;
+	const struct summary_fns	*f = s->fns;
+
+	for (i = 0; i < f->n; i++)
+		if (f->name[i] == name)
+			return f->own[i];
 	return 0;
 }
 
@@ -408,9 +393,13 @@ cum_value(const struct summary *s, uint32_t name)
 {
 	uint32_t	i;
 
-	for (i = 0; i < s->nfns; i++)
-		if (s->fns[i].name == name)
-			return s->fns[i].cum;
+	const struct summary_fns	*f = s->fns;
+
+	if (f->cum == NULL)
+		return 0;
+	for (i = 0; i < f->n; i++)
+		if (f->name[i] == name)
+			return f->cum[i];
 	return 0;
 }
 
@@ -429,12 +418,16 @@ goroutine_traffic(const struct summary *first, const struct summary *last)
 	int64_t		 a, grown = last->total - first->total;
 	uint32_t	 k;
 
-	for (k = 0; k < last->nfns; k++) {
-		if (last->fns[k].cum < 8 ||
-		    (a = cum_value(first, last->fns[k].name)) <= 0 ||
-		    2 * (last->fns[k].cum - a) >= grown)
+	const struct summary_fns	*f = last->fns;
+
+	if (f->cum == NULL)
+		return 0;
+	for (k = 0; k < f->n; k++) {
+		if (f->cum[k] < 8 ||
+		    (a = cum_value(first, f->name[k])) <= 0 ||
+		    2 * (f->cum[k] - a) >= grown)
 			continue;
-		r = (double)last->fns[k].cum / (double)a;
+		r = (double)f->cum[k] / (double)a;
 		if (r > most)
 			most = r;
 	}
@@ -468,10 +461,10 @@ judge_leaked(struct judge *j)
 	j->total_growing = j->fn_growing = last->total > 0;
 	j->per_second = 0;
 	j->growth = last->total;
-	for (k = 0; k < last->nfns && n < JUDGE_TOP; k++)
-		if (last->fns[k].own > 0)
-			top[n++] = (struct judge_fn){ last->fns[k].name,
-			    last->fns[k].own, true };
+	for (k = 0; k < last->fns->n && n < JUDGE_TOP; k++)
+		if (last->fns->own[k] > 0)
+			top[n++] = (struct judge_fn){ last->fns->name[k],
+			    last->fns->own[k], true };
 	judge_set_top(j, top, n);
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
@@ -494,13 +487,13 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 	size_t			 i, k, nfns = 0;
 
 	j->fn_growing = false;
-	for (k = 0; k < last->nfns; k++) {
-		if (last->fns[k].own <= 0)
+	for (k = 0; k < last->fns->n; k++) {
+		if (last->fns->own[k] <= 0)
 			continue;
 		for (i = 0; i < nobs; i++) {
 			pts[i].t_ms = j->seen[obs[i]];
 			pts[i].v = own_value(j->win[obs[i]],
-			    last->fns[k].name);
+			    last->fns->name[k]);
 		}
 		detect_judge(pts, nobs, now, j->p.window_ms,
 		    j->p.min_growth, &v);
@@ -509,9 +502,9 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 			v.growing = false;
 			*explained = true;
 		}
-		fns[nfns].name = last->fns[k].name;
-		fns[nfns].growth = last->fns[k].own -
-		    own_value(first, last->fns[k].name);
+		fns[nfns].name = last->fns->name[k];
+		fns[nfns].growth = last->fns->own[k] -
+		    own_value(first, last->fns->name[k]);
 		fns[nfns].growing = v.growing;
 		if (v.growing) {
 			j->fn_growing = true;
@@ -627,7 +620,7 @@ judge_window(struct judge *j, int64_t now)
 	j->total_growing = j->total.growing;
 	j->per_second = detect_slope(pts, nobs);
 
-	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
+	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
 	j->traffic = j->bent = j->young = false;
 	nfns = judge_functions(j, now, obs, nobs, pts, traffic, fns,
 	    &fn_growth, &explained);
@@ -710,11 +703,11 @@ judge_slow_top(struct judge *j)
 	struct judge_fn		*fns;
 	size_t			 k, n = 0;
 
-	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
-	for (k = 0; k < last->nfns; k++) {
-		fns[n].name = last->fns[k].name;
-		fns[n].growth = last->fns[k].own - own_value(base,
-		    last->fns[k].name);
+	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
+	for (k = 0; k < last->fns->n; k++) {
+		fns[n].name = last->fns->name[k];
+		fns[n].growth = last->fns->own[k] - own_value(base,
+		    last->fns->name[k]);
 		fns[n].growing = false;
 		if (fns[n].growth > 0)
 			n++;
@@ -748,7 +741,7 @@ judge_anchor(struct judge *j, const struct summary *s)
 		    sizeof *j->anchor);
 		j->nanchor--;
 	}
-	j->anchor[j->nanchor++] = judge_copy(s);
+	j->anchor[j->nanchor++] = summary_copy(s);
 	while (j->nanchor > 1 && j->anchor[1]->time_ms <= s->time_ms -
 	    (int64_t)j->p.slow_window_ms) {
 		summary_free(j->anchor[0]);
@@ -907,6 +900,13 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		j->seen = xreallocarray(j->seen, j->capwin, sizeof *j->seen);
 	}
 	fresh = last == NULL || !same_gc(last, s);
+	/*
+	 * The same GC shows the same functions: the summary keeps none of
+	 * its own. A service scraped every 10 s that collects every 2
+	 * minutes (Go's forced GC, when idle) repeats 11 scrapes in 12.
+	 */
+	if (!fresh)
+		(void)summary_share(s, last);
 	j->seen[j->nwin] = !fresh ? j->seen[j->nwin - 1] : s->time_ms;
 	j->win[j->nwin++] = s;
 	window_prune(j, s->time_ms);

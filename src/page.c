@@ -604,10 +604,10 @@ chart(struct buf *b, const struct target *t)
 		    jv.win[i]->total };
 		for (k = 1; k < ns; k++) {
 			pts[k][i] = (struct point){ jv.win[i]->time_ms, 0 };
-			for (f = 0; f < jv.win[i]->nfns; f++)
-				if (jv.win[i]->fns[f].name ==
+			for (f = 0; f < jv.win[i]->fns->n; f++)
+				if (jv.win[i]->fns->name[f] ==
 				    jv.top[k - 1].name) {
-					pts[k][i].v = jv.win[i]->fns[f].own;
+					pts[k][i].v = jv.win[i]->fns->own[f];
 					break;
 				}
 		}

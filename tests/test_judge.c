@@ -37,12 +37,11 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->total = total;
 	s->alloc = alloc;
 	s->names = judge_names(j);
-	s->nfns = 2;
-	s->fns = calloc(2, sizeof *s->fns);
-	s->fns[0].name = summary_names_add(judge_names(j), "main.leak");
-	s->fns[0].own = leak;
-	s->fns[1].name = summary_names_add(judge_names(j), "main.steady");
-	s->fns[1].own = total - leak;
+	s->fns = summary_fns_make(2, false);
+	s->fns->name[0] = summary_names_add(judge_names(j), "main.leak");
+	s->fns->own[0] = leak;
+	s->fns->name[1] = summary_names_add(judge_names(j), "main.steady");
+	s->fns->own[1] = total - leak;
 	return s;
 }
 
@@ -442,11 +441,13 @@ test_shapes(void)
 	/*
 	 * What the slow horizon costs a target: two bucketed series, and
 	 * the anchors (summaries with at most SUMMARY_BY_OWN + SUMMARY_BY_CUM
-	 * functions). 1,000 targets must fit in 32 MiB.
+	 * functions, a name and an own value each, when they no longer
+	 * share them with the window's). 1,000 targets must fit in 32 MiB.
 	 */
 	per_target = 2 * sizeof(struct floors) + JUDGE_ANCHORS *
-	    (sizeof(struct summary) + (SUMMARY_BY_OWN + SUMMARY_BY_CUM) *
-	    sizeof(struct summary_fn));
+	    (sizeof(struct summary) + sizeof(struct summary_fns) +
+	    (SUMMARY_BY_OWN + SUMMARY_BY_CUM) * (sizeof(uint32_t) +
+	    sizeof(int64_t)));
 	ok(per_target * 1000 <= 32 * MiB, "the horizons of 1,000 targets: "
 	    "%zu KiB (%zu bytes a target)", per_target * 1000 / 1024,
 	    per_target);
@@ -486,8 +487,8 @@ test_shared_names(void)
 	s = sum(a, 1, 50 * MiB, 0, 1);
 	tmp = summary_names_new();
 	summary_rename(s, tmp);
-	summary_names_drop(s->names, s->fns[0].name);
-	s->fns[0].name = summary_names_add(s->names, "main.other");
+	summary_names_drop(s->names, s->fns->name[0]);
+	s->fns->name[0] = summary_names_add(s->names, "main.other");
 	judge_add(a, s, &from);
 	summary_names_free(tmp);
 	ok(strcmp(summary_names_get(nm, view(a).top[0].name),

@@ -89,11 +89,12 @@ main(void)
 	is_int(s->total, 500, "total in-use bytes");
 	is_int(s->objects, 5, "in-use objects");
 	is_int(s->alloc, 1100, "bytes allocated since start");
-	is_int(s->nfns, 2, "both functions kept");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.leak",
+	is_int(s->fns->n, 2, "both functions kept");
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.leak",
 	    "the largest flat first");
-	is_int(s->fns[0].own, 400, "its own value");
-	is_int(s->fns[1].cum, 500, "main.main's cum");
+	is_int(s->fns->own[0], 400, "its own value");
+	ok(s->fns->cum == NULL, "a heap summary keeps no cum: its own "
+	    "values are judged");
 	is_str(s->id, "1700000000000", "the snapshot id");
 	is_int(summary_names_count(nm), 2, "its two names are held");
 	summary_free(s);
@@ -118,20 +119,24 @@ main(void)
 	p = pb_decode(b, NULL);
 	free(b);
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
-	is_int(s->nfns, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
+	is_int(s->fns->n, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.f099",
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.f099",
 	    "largest first");
-	is_str(summary_names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
-	    "the caller with no flat, first by its cum");
+	is_str(summary_names_get(nm, s->fns->name[SUMMARY_BY_OWN]),
+	    "main.main", "the caller with no flat, first by its cum");
 	is_int(summary_names_count(nm), SUMMARY_BY_OWN + SUMMARY_BY_CUM,
 	    "each name kept once");
 	s2 = summary_make(p, "heap", "3", 3, nm, &cause);
 	is_int(summary_names_count(nm), SUMMARY_BY_OWN + SUMMARY_BY_CUM,
 	    "a second summary of the same functions adds no name");
-	ok(s2->fns[0].name == s->fns[0].name &&
+	ok(s2->fns->name[0] == s->fns->name[0] &&
 	    summary_names_refs(nm, "main.f099") == 2,
 	    "it holds the same id, twice referenced");
+	ok(summary_share(s2, s) && s2->fns == s->fns && s->fns->refs == 2,
+	    "the same functions are shared rather than kept twice");
+	ok(summary_names_refs(nm, "main.f099") == 1,
+	    "... with one reference to their names");
 	summary_free(s);
 	ok(summary_names_refs(nm, "main.f099") == 1 &&
 	    summary_names_count(nm) == SUMMARY_BY_OWN + SUMMARY_BY_CUM,
@@ -140,7 +145,7 @@ main(void)
 	summary_rename(s2, other);
 	ok(s2->names == other && summary_names_count(nm) == 0 &&
 	    summary_names_count(other) == SUMMARY_BY_OWN + SUMMARY_BY_CUM &&
-	    strcmp(summary_names_get(other, s2->fns[0].name),
+	    strcmp(summary_names_get(other, s2->fns->name[0]),
 	    "main.f099") == 0, "renamed, its names move to the other table");
 	summary_free(s2);
 	is_int(summary_names_count(other), 0, "... and leave it when freed");
@@ -168,10 +173,12 @@ main(void)
 	free(b);
 	s = summary_make(p, "goroutine", "3", 3, nm, &cause);
 	is_int(s->total, 32, "goroutines counted");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.worker.func1",
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.worker.func1",
 	    "parked goroutines count to the function they run");
-	is_int(s->fns[0].own, 30, "its goroutines");
-	is_str(summary_names_get(nm, s->fns[1].name), "runtime.gopark",
+	is_int(s->fns->own[0], 30, "its goroutines");
+	ok(s->fns->cum != NULL && s->fns->cum[0] == 30,
+	    "a goroutine summary keeps the cum that tells the traffic");
+	is_str(summary_names_get(nm, s->fns->name[1]), "runtime.gopark",
 	    "a stack all in the runtime counts to its innermost frame");
 	summary_free(s);
 	profile_free(p);
