@@ -290,7 +290,7 @@ judge_seed(struct judge *j, int64_t t, int64_t v)
 {
 	if (j->born == 0)
 		j->born = t;
-	detect_floors_add(&j->slow, t, v, 0);
+	detect_floors_add(&j->slow, t, v);
 }
 
 const struct summary *
@@ -542,7 +542,7 @@ judge_shape(struct judge *j, int64_t now, struct judge_fn *fns, size_t nfns)
 	from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
 	if (from < j->born)
 		from = j->born;
-	nrec = detect_floors_points(&j->recent, from, false, rec);
+	nrec = detect_floors_points(&j->recent, from, rec);
 	bend = detect_bend(rec, nrec);
 	if (bend < 0)
 		;	/* cannot tell: as it was */
@@ -677,7 +677,7 @@ judge_slow(struct judge *j, int64_t now)
 	span = now - from;
 	if (span < (int64_t)(j->p.slow_window_ms / JUDGE_SLOW_COVER))
 		return false;
-	n = detect_floors_points(&j->slow, from, false, pts);
+	n = detect_floors_points(&j->slow, from, pts);
 	min = (int64_t)((double)j->p.slow_min_growth * (double)span /
 	    (double)j->p.slow_window_ms);
 	detect_judge(pts, n, now, (uint64_t)span, min, v);
@@ -914,8 +914,8 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		/* A new GC: a point of both horizons' floors. */
 		if (j->born == 0)
 			j->born = s->time_ms;
-		detect_floors_add(&j->recent, s->time_ms, s->total, s->alloc);
-		detect_floors_add(&j->slow, s->time_ms, s->total, s->alloc);
+		detect_floors_add(&j->recent, s->time_ms, s->total);
+		detect_floors_add(&j->slow, s->time_ms, s->total);
 		judge_anchor(j, s);
 	}
 

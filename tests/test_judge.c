@@ -444,7 +444,8 @@ test_shapes(void)
 	 * functions, a name and an own value each, when they no longer
 	 * share them with the window's). 1,000 targets must fit in 32 MiB.
 	 */
-	per_target = 2 * sizeof(struct floors) + JUDGE_ANCHORS *
+	per_target = 2 * (sizeof(struct floors) + DETECT_BUCKETS *
+	    sizeof(struct bucket)) + JUDGE_ANCHORS *
 	    (sizeof(struct summary) + sizeof(struct summary_fns) +
 	    (SUMMARY_BY_OWN + SUMMARY_BY_CUM) * (sizeof(uint32_t) +
 	    sizeof(int64_t)));
