@@ -44,12 +44,13 @@ detect_slope(const struct point *p, size_t n)
 void
 detect_floors_reset(struct floors *f, uint64_t span_ms)
 {
+	free(f->b);
 	memset(f, 0, sizeof *f);
 	f->span_ms = span_ms;
 }
 
 void
-detect_floors_add(struct floors *f, int64_t t, int64_t v, int64_t alloc)
+detect_floors_add(struct floors *f, int64_t t, int64_t v)
 {
 	struct bucket	*b;
 
@@ -61,6 +62,11 @@ detect_floors_add(struct floors *f, int64_t t, int64_t v, int64_t alloc)
 		if (f->n == DETECT_BUCKETS) {
 			memmove(f->b, f->b + 1, (f->n - 1) * sizeof *f->b);
 			f->n--;
+		} else if (f->n == f->cap) {
+			f->cap = f->cap == 0 ? 8 : f->cap * 2;
+			if (f->cap > DETECT_BUCKETS)
+				f->cap = DETECT_BUCKETS;
+			f->b = xreallocarray(f->b, f->cap, sizeof *f->b);
 		}
 		b = &f->b[f->n++];
 		b->t_ms = t;
@@ -70,20 +76,18 @@ detect_floors_add(struct floors *f, int64_t t, int64_t v, int64_t alloc)
 		b->v = v;
 	}
 	b->last_ms = t;
-	b->alloc = alloc;
 }
 
 size_t
-detect_floors_points(const struct floors *f, int64_t from, bool alloc,
-    struct point *out)
+detect_floors_points(const struct floors *f, int64_t from, struct point *out)
 {
 	size_t	i, n = 0;
 
 	for (i = 0; i < f->n; i++) {
 		if (f->b[i].last_ms < from)
 			continue;
-		out[n].t_ms = alloc ? f->b[i].last_ms : f->b[i].t_ms;
-		out[n].v = alloc ? f->b[i].alloc : f->b[i].v;
+		out[n].t_ms = f->b[i].t_ms;
+		out[n].v = f->b[i].v;
 		n++;
 	}
 	return n;

@@ -65,8 +65,8 @@
  * The slow horizon (24 h by default) catches what grows too slowly for
  * the window (8 MiB/h is 4 MiB a 30-minute window, 192 MiB a day): a
  * struct floors of DETECT_BUCKETS buckets, each the lowest total of a
- * 96th of the horizon and when, plus the allocations last seen in it
- * (32 bytes, 3 KiB a target; no summary a snapshot, no snapshot kept).
+ * 96th of the horizon and when (24 bytes, 2.3 KiB a target once full;
+ * no summary a snapshot, no snapshot kept).
  * Once it covers a quarter of its span, the bucket floors are judged by
  * 1-4 over the span covered, the threshold in proportion to it; the
  * last quarter's floor must be that much above the first's too (a daily
@@ -104,24 +104,25 @@ struct point {
 
 /*
  * A bucket of a bucketed series: the lowest value seen in its span of
- * time and when, and the last cumulative allocation count seen in it and
- * when, for the allocation rate. 32 bytes.
+ * time and when, and when it last saw a value, which tells its span.
+ * 24 bytes.
  */
 struct bucket {
 	int64_t		 t_ms;
 	int64_t		 v;
 	int64_t		 last_ms;
-	int64_t		 alloc;
 };
 
 /*
- * The floors of a horizon: DETECT_BUCKETS buckets of span_ms each, oldest
- * first, a fixed 3 KiB whatever the scrape interval.
+ * The floors of a horizon: DETECT_BUCKETS buckets of span_ms each at most,
+ * oldest first, whatever the scrape interval. Allocated as they fill: a
+ * target young, or without a slow horizon, does not pay the 2.3 KiB of a
+ * full one.
  */
 struct floors {
 	uint64_t	 span_ms;
-	size_t		 n;
-	struct bucket	 b[DETECT_BUCKETS];
+	size_t		 n, cap;
+	struct bucket	*b;
 };
 
 struct verdict {
@@ -143,17 +144,19 @@ void	detect_judge(const struct point *, size_t n, int64_t now_ms,
 /* The Theil-Sen slope of points, per second; 0 for fewer than two. */
 double	detect_slope(const struct point *, size_t n);
 
-/* Empty the floors and give their buckets a span; 0 keeps none. */
+/*
+ * Empty the floors, their buckets freed, and give their buckets a span;
+ * 0 keeps none. Floors start zeroed, and are let go of with a span of 0.
+ */
 void	detect_floors_reset(struct floors *, uint64_t span_ms);
-/* Add an observation (its value, and the allocations since start or 0). */
-void	detect_floors_add(struct floors *, int64_t t_ms, int64_t v,
-	    int64_t alloc);
+/* Add an observation. */
+void	detect_floors_add(struct floors *, int64_t t_ms, int64_t v);
 /*
  * The floors at or after from_ms as points, into out (DETECT_BUCKETS of
- * them at most); with alloc, the allocation counts instead. The count.
+ * them at most). The count.
  */
 size_t	detect_floors_points(const struct floors *, int64_t from_ms,
-	    bool alloc, struct point *out);
+	    struct point *out);
 
 /*
  * How the rise bends: the slope of the later half of the points' time

@@ -133,6 +133,34 @@ hash_set_add(struct idset *s, uint32_t hash, uint32_t id)
 	s->count++;
 }
 
+/*
+ * Linear probing leaves no tombstone: the entries after the hole that
+ * could live in it (their home slot is not between the hole and them) move
+ * up, so that a lookup still finds each before the first empty slot.
+ */
+void
+hash_set_remove(struct idset *s, uint32_t hash, uint32_t id)
+{
+	uint32_t	i = hash & s->mask, j, home;
+
+	while (s->ids[i] != id + 1) {
+		if (s->ids[i] == 0)
+			return;
+		i = (i + 1) & s->mask;
+	}
+	s->ids[i] = 0;
+	s->count--;
+	for (j = (i + 1) & s->mask; s->ids[j] != 0; j = (j + 1) & s->mask) {
+		home = s->hashes[j] & s->mask;
+		if (i <= j ? i < home && home <= j : i < home || home <= j)
+			continue;
+		s->ids[i] = s->ids[j];
+		s->hashes[i] = s->hashes[j];
+		s->ids[j] = 0;
+		i = j;
+	}
+}
+
 static bool
 hash_map_eq(const void *ctx, uint32_t pos, const void *key)
 {

@@ -37,6 +37,8 @@ void		hash_set_free(struct idset *);
 uint32_t	hash_set_find(const struct idset *, uint32_t hash,
 		    hash_set_eq_cb, const void *ctx, const void *key);
 void		hash_set_add(struct idset *, uint32_t hash, uint32_t id);
+/* Take id, added with hash, out of the set; nothing when absent. */
+void		hash_set_remove(struct idset *, uint32_t hash, uint32_t id);
 
 struct idmap {
 	uint32_t	*dense;		/* position + 1 by id, when ids are small */

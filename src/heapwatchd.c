@@ -36,6 +36,7 @@
 #include "profile.h"
 #include "scrape.h"
 #include "server.h"
+#include "summary.h"
 #include "notifier.h"
 #include "xmalloc.h"
 #include "yamlx.h"
@@ -54,6 +55,7 @@ struct hwd {
 	struct server		*server;
 	struct notifier		*notifier;
 	struct store_retention	 retention;	/* conf's, for the targets */
+	struct names		*names;		/* the targets' functions' */
 	struct targets		 targets;
 	struct discovery	*discovery;
 	bool			 behind;	/* scrapes skipped for the workers */
@@ -305,6 +307,7 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	deps.notifier = hwd->notifier;
 	deps.retention = &hwd->retention;
 	deps.behind = &hwd->behind;
+	deps.names = hwd->names;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
 	byname = xcalloc(hwd->st.ntargets + 1, sizeof *byname);
@@ -644,6 +647,7 @@ hwd_start(struct hwd *hwd, const char *user)
 	decode_set_drained(hwd->decode, hwd_backlog_drained, hwd);
 	hwd->st.scrape = hwd->scrape;
 	hwd->st.decode = hwd->decode;
+	hwd->names = summary_names_new();
 	url = hwd_external_url(hwd->conf);
 	hwd->notifier = notifier_new(hwd->base, hwd->conf->webhooks,
 	    hwd->conf->nwebhooks, url);
@@ -712,6 +716,7 @@ hwd_stop(struct hwd *hwd)
 	api_free(hwd->api);
 	scrape_free(hwd->scrape);
 	decode_free(hwd->decode);
+	summary_names_free(hwd->names);
 	profile_thread_done();
 	store_close(hwd->store);
 	config_free(hwd->conf);

@@ -13,6 +13,7 @@
 struct judge {
 	struct judge_params	 p;
 	struct names		*names;
+	bool			 own_names;	/* not shared: to free */
 	struct summary		**win;		/* oldest first */
 	int64_t			*seen;		/* when each one's GC was
 						   first scraped, unix ms */
@@ -144,7 +145,8 @@ judge_new(const struct judge_params *p)
 
 	j = xcalloc(1, sizeof *j);
 	j->p = *p;
-	j->names = summary_names_new();
+	j->own_names = p->names == NULL;
+	j->names = j->own_names ? summary_names_new() : p->names;
 	horizons_reset(j);
 	return j;
 }
@@ -156,17 +158,22 @@ window_clear(struct judge *j)
 		summary_free(j->win[--j->nwin]);
 }
 
-/* A copy of a summary, kept beyond the window as an anchor. */
-static struct summary *
-judge_copy(const struct summary *s)
+/*
+ * Name the functions the alert names: n of fns, whose names it holds so
+ * that they outlive the summaries they came from.
+ */
+static void
+judge_set_top(struct judge *j, const struct judge_fn *fns, size_t n)
 {
-	struct summary	*c;
+	size_t	i;
 
-	c = xmalloc(sizeof *c);
-	*c = *s;
-	c->fns = xreallocarray(NULL, s->nfns + 1, sizeof *c->fns);
-	memcpy(c->fns, s->fns, s->nfns * sizeof *c->fns);
-	return c;
+	for (i = 0; i < n; i++)
+		summary_names_hold(j->names, fns[i].name);
+	for (i = 0; i < j->ntop; i++)
+		summary_names_drop(j->names, j->top[i].name);
+	if (n > 0)
+		memcpy(j->top, fns, n * sizeof *fns);
+	j->ntop = n;
 }
 
 void
@@ -176,10 +183,12 @@ judge_free(struct judge *j)
 		return;
 	window_clear(j);
 	horizons_reset(j);
+	judge_set_top(j, NULL, 0);
 	free(j->win);
 	free(j->seen);
 	free(j->gc);
-	summary_names_free(j->names);
+	if (j->own_names)
+		summary_names_free(j->names);
 	free(j);
 }
 
@@ -191,6 +200,7 @@ judge_set_params(struct judge *j, const struct judge_params *p)
 	same = j->p.window_ms == p->window_ms &&
 	    j->p.slow_window_ms == p->slow_window_ms;
 	j->p = *p;
+	j->p.names = j->own_names ? NULL : j->names;
 	/* Buckets of another span do not compare: start them again. */
 	if (!same)
 		horizons_reset(j);
@@ -281,7 +291,7 @@ judge_seed(struct judge *j, int64_t t, int64_t v)
 {
 	if (j->born == 0)
 		j->born = t;
-	detect_floors_add(&j->slow, t, v, 0);
+	detect_floors_add(&j->slow, t, v);
 }
 
 const struct summary *
@@ -360,9 +370,11 @@ own_value(const struct summary *s, uint32_t name)
 {
 	uint32_t	i;
 
-	for (i = 0; i < s->nfns; i++)
-		if (s->fns[i].name == name)
-			return s->fns[i].own;
+	const struct summary_fns	*f = s->fns;
+
+	for (i = 0; i < f->n; i++)
+		if (f->name[i] == name)
+			return f->own[i];
 	return 0;
 }
 
@@ -382,9 +394,13 @@ cum_value(const struct summary *s, uint32_t name)
 {
 	uint32_t	i;
 
-	for (i = 0; i < s->nfns; i++)
-		if (s->fns[i].name == name)
-			return s->fns[i].cum;
+	const struct summary_fns	*f = s->fns;
+
+	if (f->cum == NULL)
+		return 0;
+	for (i = 0; i < f->n; i++)
+		if (f->name[i] == name)
+			return f->cum[i];
 	return 0;
 }
 
@@ -403,12 +419,16 @@ goroutine_traffic(const struct summary *first, const struct summary *last)
 	int64_t		 a, grown = last->total - first->total;
 	uint32_t	 k;
 
-	for (k = 0; k < last->nfns; k++) {
-		if (last->fns[k].cum < 8 ||
-		    (a = cum_value(first, last->fns[k].name)) <= 0 ||
-		    2 * (last->fns[k].cum - a) >= grown)
+	const struct summary_fns	*f = last->fns;
+
+	if (f->cum == NULL)
+		return 0;
+	for (k = 0; k < f->n; k++) {
+		if (f->cum[k] < 8 ||
+		    (a = cum_value(first, f->name[k])) <= 0 ||
+		    2 * (f->cum[k] - a) >= grown)
 			continue;
-		r = (double)last->fns[k].cum / (double)a;
+		r = (double)f->cum[k] / (double)a;
 		if (r > most)
 			most = r;
 	}
@@ -432,7 +452,8 @@ static enum judge_call
 judge_leaked(struct judge *j)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
-	size_t			 k;
+	struct judge_fn		 top[JUDGE_TOP];
+	size_t			 k, n = 0;
 
 	memset(&j->total, 0, sizeof j->total);
 	j->total.judged = true;
@@ -441,11 +462,11 @@ judge_leaked(struct judge *j)
 	j->total_growing = j->fn_growing = last->total > 0;
 	j->per_second = 0;
 	j->growth = last->total;
-	j->ntop = 0;
-	for (k = 0; k < last->nfns && j->ntop < JUDGE_TOP; k++)
-		if (last->fns[k].own > 0)
-			j->top[j->ntop++] = (struct judge_fn){
-			    last->fns[k].name, last->fns[k].own, true };
+	for (k = 0; k < last->fns->n && n < JUDGE_TOP; k++)
+		if (last->fns->own[k] > 0)
+			top[n++] = (struct judge_fn){ last->fns->name[k],
+			    last->fns->own[k], true };
+	judge_set_top(j, top, n);
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
 
@@ -467,13 +488,13 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 	size_t			 i, k, nfns = 0;
 
 	j->fn_growing = false;
-	for (k = 0; k < last->nfns; k++) {
-		if (last->fns[k].own <= 0)
+	for (k = 0; k < last->fns->n; k++) {
+		if (last->fns->own[k] <= 0)
 			continue;
 		for (i = 0; i < nobs; i++) {
 			pts[i].t_ms = j->seen[obs[i]];
 			pts[i].v = own_value(j->win[obs[i]],
-			    last->fns[k].name);
+			    last->fns->name[k]);
 		}
 		detect_judge(pts, nobs, now, j->p.window_ms,
 		    j->p.min_growth, &v);
@@ -482,9 +503,9 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 			v.growing = false;
 			*explained = true;
 		}
-		fns[nfns].name = last->fns[k].name;
-		fns[nfns].growth = last->fns[k].own -
-		    own_value(first, last->fns[k].name);
+		fns[nfns].name = last->fns->name[k];
+		fns[nfns].growth = last->fns->own[k] -
+		    own_value(first, last->fns->name[k]);
 		fns[nfns].growing = v.growing;
 		if (v.growing) {
 			j->fn_growing = true;
@@ -522,7 +543,7 @@ judge_shape(struct judge *j, int64_t now, struct judge_fn *fns, size_t nfns)
 	from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
 	if (from < j->born)
 		from = j->born;
-	nrec = detect_floors_points(&j->recent, from, false, rec);
+	nrec = detect_floors_points(&j->recent, from, rec);
 	bend = detect_bend(rec, nrec);
 	if (bend < 0)
 		;	/* cannot tell: as it was */
@@ -600,7 +621,7 @@ judge_window(struct judge *j, int64_t now)
 	j->total_growing = j->total.growing;
 	j->per_second = detect_slope(pts, nobs);
 
-	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
+	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
 	j->traffic = j->bent = j->young = false;
 	nfns = judge_functions(j, now, obs, nobs, pts, traffic, fns,
 	    &fn_growth, &explained);
@@ -616,8 +637,7 @@ judge_window(struct judge *j, int64_t now)
 	if (j->total_growing)
 		judge_shape(j, now, fns, nfns);
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
-	j->ntop = nfns < JUDGE_TOP ? nfns : JUDGE_TOP;
-	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	judge_set_top(j, fns, nfns < JUDGE_TOP ? nfns : JUDGE_TOP);
 	j->growth = j->total_growing ? j->total.growth : fn_growth;
 	free(fns);
 	free(pts);
@@ -658,7 +678,7 @@ judge_slow(struct judge *j, int64_t now)
 	span = now - from;
 	if (span < (int64_t)(j->p.slow_window_ms / JUDGE_SLOW_COVER))
 		return false;
-	n = detect_floors_points(&j->slow, from, false, pts);
+	n = detect_floors_points(&j->slow, from, pts);
 	min = (int64_t)((double)j->p.slow_min_growth * (double)span /
 	    (double)j->p.slow_window_ms);
 	detect_judge(pts, n, now, (uint64_t)span, min, v);
@@ -684,11 +704,11 @@ judge_slow_top(struct judge *j)
 	struct judge_fn		*fns;
 	size_t			 k, n = 0;
 
-	fns = xreallocarray(NULL, last->nfns + 1, sizeof *fns);
-	for (k = 0; k < last->nfns; k++) {
-		fns[n].name = last->fns[k].name;
-		fns[n].growth = last->fns[k].own - own_value(base,
-		    last->fns[k].name);
+	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
+	for (k = 0; k < last->fns->n; k++) {
+		fns[n].name = last->fns->name[k];
+		fns[n].growth = last->fns->own[k] - own_value(base,
+		    last->fns->name[k]);
 		fns[n].growing = false;
 		if (fns[n].growth > 0)
 			n++;
@@ -696,8 +716,7 @@ judge_slow_top(struct judge *j)
 	qsort(fns, n, sizeof *fns, fn_cmp);
 	if (n > 0)
 		fns[0].growing = true;
-	j->ntop = n < JUDGE_TOP ? n : JUDGE_TOP;
-	memcpy(j->top, fns, j->ntop * sizeof *fns);
+	judge_set_top(j, fns, n < JUDGE_TOP ? n : JUDGE_TOP);
 	j->growth = j->slowv.growth;
 	free(fns);
 }
@@ -723,7 +742,7 @@ judge_anchor(struct judge *j, const struct summary *s)
 		    sizeof *j->anchor);
 		j->nanchor--;
 	}
-	j->anchor[j->nanchor++] = judge_copy(s);
+	j->anchor[j->nanchor++] = summary_copy(s);
 	while (j->nanchor > 1 && j->anchor[1]->time_ms <= s->time_ms -
 	    (int64_t)j->p.slow_window_ms) {
 		summary_free(j->anchor[0]);
@@ -875,12 +894,20 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		j->call = CALL_NO;
 		last = NULL;
 	}
+	summary_rename(s, j->names);
 	if (j->nwin == j->capwin) {
 		j->capwin = j->capwin == 0 ? 16 : j->capwin * 2;
 		j->win = xreallocarray(j->win, j->capwin, sizeof *j->win);
 		j->seen = xreallocarray(j->seen, j->capwin, sizeof *j->seen);
 	}
 	fresh = last == NULL || !same_gc(last, s);
+	/*
+	 * The same GC shows the same functions: the summary keeps none of
+	 * its own. A service scraped every 10 s that collects every 2
+	 * minutes (Go's forced GC, when idle) repeats 11 scrapes in 12.
+	 */
+	if (!fresh)
+		(void)summary_share(s, last);
 	j->seen[j->nwin] = !fresh ? j->seen[j->nwin - 1] : s->time_ms;
 	j->win[j->nwin++] = s;
 	window_prune(j, s->time_ms);
@@ -888,8 +915,8 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		/* A new GC: a point of both horizons' floors. */
 		if (j->born == 0)
 			j->born = s->time_ms;
-		detect_floors_add(&j->recent, s->time_ms, s->total, s->alloc);
-		detect_floors_add(&j->slow, s->time_ms, s->total, s->alloc);
+		detect_floors_add(&j->recent, s->time_ms, s->total);
+		detect_floors_add(&j->slow, s->time_ms, s->total);
 		judge_anchor(j, s);
 	}
 

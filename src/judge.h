@@ -53,6 +53,9 @@ struct judge_params {
 	int64_t		 min_growth;
 	uint64_t	 slow_window_ms;	/* 0: no slow horizon */
 	int64_t		 slow_min_growth;
+	/* The function names, shared with other judgements (heapwatchd's
+	 * targets share one table); NULL: its own. Read by judge_new(). */
+	struct names	*names;
 };
 
 /* The horizons: the fast window, the slow bucketed one. */
@@ -116,7 +119,8 @@ enum alert_state judge_state(const struct judge *);
 struct names	*judge_names(struct judge *);
 /*
  * Take the summary of a new snapshot and judge at its time; true when the
- * alert's state changed, the old one in *from.
+ * alert's state changed, the old one in *from. The summary is the judge's
+ * from then on, its names moved to judge_names() when in another table.
  */
 bool		 judge_add(struct judge *, struct summary *,
 		    enum alert_state *from);

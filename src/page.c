@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "history.h"
 #include "judge.h"
 #include "list.h"
 #include "log.h"
@@ -249,28 +250,29 @@ sparkline(struct buf *b, const struct target *t)
 {
 	const struct target_status	*ts = target_status(t);
 	const struct target_config	*tc = target_config(t);
-	const struct point		*h = ts->hist;
+	struct point	*h;
 	int64_t		 t0, t1, lo, hi, cmin[SPARK_COLS], cmax[SPARK_COLS];
-	size_t		 first, i, c, imin[SPARK_COLS], imax[SPARK_COLS];
+	size_t		 first, i, c, imin[SPARK_COLS], imax[SPARK_COLS], nh;
 	bool		 used[SPARK_COLS];
 
-	if (ts->nhist < 2) {
+	if (history_count(ts->hist) < 2) {
 		buf_printf(b, "<td class=\"muted\">-</td>");
 		return;
 	}
-	t1 = h[ts->nhist - 1].t_ms;
+	h = xreallocarray(NULL, HISTORY_MAX, sizeof *h);
+	nh = history_read(ts->hist, h);
+	t1 = h[nh - 1].t_ms;
 	t0 = t1 - (int64_t)tc->window_ms;
-	for (first = ts->nhist - 1; first > 0 && h[first - 1].t_ms >= t0;
-	    first--)
+	for (first = nh - 1; first > 0 && h[first - 1].t_ms >= t0; first--)
 		;
-	if (first == ts->nhist - 1)
+	if (first == nh - 1)
 		first--;		/* two points at least */
 	t0 = h[first].t_ms;
 	if (t1 == t0)
 		t1 = t0 + 1;
 	lo = hi = h[first].v;
 	memset(used, 0, sizeof used);
-	for (i = first; i < ts->nhist; i++) {
+	for (i = first; i < nh; i++) {
 		if (h[i].v < lo)
 			lo = h[i].v;
 		if (h[i].v > hi)
@@ -307,6 +309,7 @@ sparkline(struct buf *b, const struct target *t)
 			    (SPARK_H - 3) / (double)(hi - lo));
 	}
 	buf_printf(b, "\"/></svg></td>");
+	free(h);
 }
 
 /* A value in a query string: letters, digits and "-_." as they are. */
@@ -566,13 +569,13 @@ chart(struct buf *b, const struct target *t)
 	const struct target_status	*ts = target_status(t);
 	struct judge_view		 jv;
 	struct series	 sv[1 + JUDGE_TOP];
-	struct point	*pts[1 + JUDGE_TOP];
+	struct point	*pts[1 + JUDGE_TOP], *h;
 	int64_t		 pending = 0, firing = 0;
-	size_t		 ns, i, k, f;
+	size_t		 ns, i, k, f, nh;
 	bool		 bytes = is_heap(t);
 
 	judge_view(ts->judge, &jv);
-	if (ts->nhist < 2) {
+	if (history_count(ts->hist) < 2) {
 		buf_printf(b, "<p class=\"muted\">Not enough snapshots to "
 		    "chart yet.</p>\n");
 		return;
@@ -581,11 +584,14 @@ chart(struct buf *b, const struct target *t)
 		pending = jv.active;
 	if (jv.state == ALERT_FIRING)
 		firing = jv.since;
+	h = xreallocarray(NULL, HISTORY_MAX, sizeof *h);
+	nh = history_read(ts->hist, h);
 	sv[0] = (struct series){ bytes ? "in use" : "goroutines", "#c0392b",
-	    ts->hist, ts->nhist };
+	    h, nh };
 	chart_svg(b, "history", bytes ? "in-use heap over time" :
-	    "goroutines over time", CHART_W, sv, 1, ts->hist[0].t_ms,
-	    ts->hist[ts->nhist - 1].t_ms, pending, firing, bytes);
+	    "goroutines over time", CHART_W, sv, 1, h[0].t_ms, h[nh - 1].t_ms,
+	    pending, firing, bytes);
+	free(h);
 	if (jv.ntop == 0 || jv.nwin < 2)
 		return;
 
@@ -598,10 +604,10 @@ chart(struct buf *b, const struct target *t)
 		    jv.win[i]->total };
 		for (k = 1; k < ns; k++) {
 			pts[k][i] = (struct point){ jv.win[i]->time_ms, 0 };
-			for (f = 0; f < jv.win[i]->nfns; f++)
-				if (jv.win[i]->fns[f].name ==
+			for (f = 0; f < jv.win[i]->fns->n; f++)
+				if (jv.win[i]->fns->name[f] ==
 				    jv.top[k - 1].name) {
-					pts[k][i].v = jv.win[i]->fns[f].own;
+					pts[k][i].v = jv.win[i]->fns->own[f];
 					break;
 				}
 		}

@@ -16,6 +16,7 @@
 #include "evidence.h"
 #include "follow.h"
 #include "gctrace.h"
+#include "history.h"
 #include "log.h"
 #include "profile.h"
 #include "replay.h"
@@ -48,7 +49,6 @@ struct target {
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	/* The snapshots the firing alert cited, kept from downsampling. */
 	char			 pinned[STORE_PINNED_MAX][STORE_ID_MAX];
-	struct names		*work_names;	/* the same, for summaries */
 	char			 content_type[128];	/* of the body */
 	size_t			 body_len;	/* of the last body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
@@ -147,28 +147,9 @@ target_severity(const struct target *t)
 	    t->cfg->page_within_ms);
 }
 
-/* Add a point to the history, thinning the older half when full. */
-static void
-history_add(struct target *t, int64_t time_ms, int64_t total)
-{
-	size_t	i;
-
-	if (t->st.hist == NULL)
-		t->st.hist = xreallocarray(NULL, HISTORY_MAX,
-		    sizeof *t->st.hist);
-	if (t->st.nhist == HISTORY_MAX) {
-		for (i = 0; i < HISTORY_MAX / 2; i++)
-			t->st.hist[i] = t->st.hist[2 * i];
-		t->st.nhist = HISTORY_MAX / 2;
-	}
-	t->st.hist[t->st.nhist].t_ms = time_ms;
-	t->st.hist[t->st.nhist].v = total;
-	t->st.nhist++;
-}
-
 /* One "UNIX_MS TOTAL" line of the series; false when it is broken. */
 static bool
-history_parse(const char *line, int64_t *time_ms, int64_t *total)
+target_history_parse(const char *line, int64_t *time_ms, int64_t *total)
 {
 	char	*end;
 
@@ -187,11 +168,12 @@ history_parse(const char *line, int64_t *time_ms, int64_t *total)
  * them, and compacted when long.
  */
 static void
-history_load(struct target *t)
+target_history_load(struct target *t)
 {
 	struct buf	 b;
+	struct point	*p;
 	char		 path[4096], *line = NULL, *cause = NULL;
-	size_t		 lines = 0, bad = 0, cap = 0, i;
+	size_t		 lines = 0, bad = 0, cap = 0, i, n;
 	int64_t		 tm, v;
 	FILE		*f;
 
@@ -199,8 +181,8 @@ history_load(struct target *t)
 	    sizeof path) == -1 || (f = fopen(path, "r")) == NULL)
 		return;
 	while (getline(&line, &cap, f) != -1) {
-		if (history_parse(line, &tm, &v)) {
-			history_add(t, tm, v);
+		if (target_history_parse(line, &tm, &v)) {
+			history_add(t->st.hist, tm, v);
 			lines++;
 		} else
 			bad++;
@@ -213,9 +195,12 @@ history_load(struct target *t)
 		log_warnx("%s: %s: %zu broken lines skipped", t->cfg->name,
 		    path, bad);
 	memset(&b, 0, sizeof b);
-	for (i = 0; i < t->st.nhist; i++)
-		buf_printf(&b, "%lld %lld\n", (long long)t->st.hist[i].t_ms,
-		    (long long)t->st.hist[i].v);
+	p = xreallocarray(NULL, HISTORY_MAX, sizeof *p);
+	n = history_read(t->st.hist, p);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%lld %lld\n", (long long)p[i].t_ms,
+		    (long long)p[i].v);
+	free(p);
 	if (store_series_replace(t->deps.store, t->cfg->name, b.s, b.len,
 	    &cause) == -1) {
 		log_warnx("%s: rewriting the history: %s", t->cfg->name, cause);
@@ -523,8 +508,9 @@ static void
 window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 {
 	static const struct replay_ops ops = { window_kind, window_add };
+	struct point	*p;
 	int64_t		 since;
-	size_t		 i;
+	size_t		 i, nh;
 
 	if (n == 0)
 		return;
@@ -539,8 +525,11 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 	since = snaps[n - 1].time_ms - (int64_t)(JUDGE_SHAPE *
 	    t->cfg->window_ms + 2 * t->cfg->for_ms);
 	/* The slow horizon before that, from the totals kept beside. */
-	for (i = 0; i < t->st.nhist && t->st.hist[i].t_ms < since; i++)
-		judge_seed(t->st.judge, t->st.hist[i].t_ms, t->st.hist[i].v);
+	p = xreallocarray(NULL, HISTORY_MAX, sizeof *p);
+	nh = history_read(t->st.hist, p);
+	for (i = 0; i < nh && p[i].t_ms < since; i++)
+		judge_seed(t->st.judge, p[i].t_ms, p[i].v);
+	free(p);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
 	    PROFILE_MAX_INFLATED, &ops, t);
 	if (judge_state(t->st.judge) != ALERT_INACTIVE)
@@ -944,8 +933,10 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	t->st.health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(deps->base, target_scrape, t);
 	target_judge_params(cfg, &jp);
+	jp.names = deps->names;
 	t->st.judge = judge_new(&jp);
-	history_load(t);
+	t->st.hist = history_new();
+	target_history_load(t);
 	/* No alert is open yet: what is older than retention goes, and any
 	 * half-written file a crash left. */
 	if (evidence_prune(store_root(deps->store), cfg->name, NULL,
@@ -974,12 +965,11 @@ target_free(struct target *t)
 	scrape_cancel(t->evidence_job);
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
-	summary_names_free(t->work_names);
 	event_free(t->timer);
 	follow_free(t->st.gctrace);
 	sites_clear(t);
 	free(t->notified);
-	free(t->st.hist);
+	history_free(t->st.hist);
 	judge_free(t->st.judge);
 	free(t->st.last_error);
 	free(t);
@@ -1176,7 +1166,7 @@ struct took {
 	struct store_put	 put;		/* its cache the target's,
 						   meanwhile */
 
-	struct names		*names;		/* the target's, meanwhile */
+	struct names		*names;		/* its own, for the summary */
 	struct summary		*s;		/* NULL: not a profile of kind */
 	char			*cause;		/* why not, or why not stored */
 	bool			 stored;
@@ -1227,7 +1217,6 @@ target_took(struct target *t, const struct profile *p, const char *why,
 {
 	struct summary	*s = w->s;
 	char		 text[256];
-	uint32_t	 i;
 
 	/* A profile of the wrong kind is as bad as no profile. */
 	if (p == NULL && describe_text(t, body, len, text,
@@ -1255,11 +1244,8 @@ target_took(struct target *t, const struct profile *p, const char *why,
 		    w->series_cause);
 	/* The summary is the judge's from here, under its names. */
 	w->s = NULL;
-	for (i = 0; i < s->nfns; i++)
-		s->fns[i].name = summary_names_add(judge_names(t->st.judge),
-		    summary_names_get(t->work_names, s->fns[i].name));
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
-	history_add(t, w->now, s->total);
+	history_add(t->st.hist, w->now, s->total);
 	target_judge(t, s, false);
 	t->st.snapshots++;
 	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :
@@ -1320,8 +1306,6 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	t->decoding = NULL;
 	t->store_cache = w->put.cache;
 	w->put.cache = NULL;
-	t->work_names = w->names;
-	w->names = NULL;
 	target_took(t, p, cause, body, len, w);
 	target_next(t);
 }
@@ -1358,16 +1342,12 @@ target_done(struct scrape_result *r, void *arg)
 	w->keep = *t->deps.retention;
 	memcpy(w->keep.pinned, t->pinned, sizeof w->keep.pinned);
 	/*
-	 * The worker's names are kept from one scrape to the next, as the
-	 * same functions come back, unless they grew many.
+	 * The worker names the summary's functions in a table of its own,
+	 * dropped once the judge has moved them to the shared one: the
+	 * shared table is the loop's, and one kept by each target between
+	 * scrapes cost 8 KB a target (its 96 names, and the hash slots).
 	 */
-	if (t->work_names != NULL &&
-	    summary_names_count(t->work_names) > 4096) {
-		summary_names_free(t->work_names);
-		t->work_names = NULL;
-	}
-	w->names = t->work_names != NULL ? t->work_names : summary_names_new();
-	t->work_names = NULL;
+	w->names = summary_names_new();
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;

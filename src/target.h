@@ -17,9 +17,10 @@
 struct decode;
 struct event_base;
 struct follow;
+struct history;
 struct judge;
+struct names;
 struct notifier;
-struct point;
 struct alert_site;
 struct buf;
 struct scrape;
@@ -64,6 +65,9 @@ struct target_deps {
 	struct scrape		*scrape;
 	struct decode		*decode;
 	struct notifier		*notifier;	/* NULL: no webhooks */
+	/* The function names of every target's summaries, shared: the
+	 * replicas of a service keep theirs once. NULL: each its own. */
+	struct names		*names;
 	/* The daemon's, which a reload changes in place. */
 	const struct store_retention *retention;
 	bool			*behind;	/* scrapes skipped */
@@ -85,8 +89,7 @@ struct target_status {
 						   evidence.h id, or "" */
 
 	struct judge		*judge;		/* the window and the alert */
-	struct point		*hist;		/* totals of the history */
-	size_t			 nhist;
+	struct history		*hist;		/* totals of the history */
 	struct alert_site	*sites;		/* of the judge's top, when
 						   the alert fired */
 	size_t			 nsites;
@@ -103,7 +106,6 @@ struct target_status {
 TAILQ_HEAD(targets, target);
 
 #define TARGET_BACKOFF_MAX_MS	(5 * 60000)	/* backoff stops growing */
-#define HISTORY_MAX	1024	/* points of a chart; older are thinned */
 
 struct target	*target_new(const struct target_deps *,
 		    const struct target_config *);

@@ -23,6 +23,7 @@
 #include "notifier.h"
 #include "scrape.h"
 #include "store.h"
+#include "summary.h"
 #include "target.h"
 #include "yamlx.h"
 
@@ -94,6 +95,7 @@ daemon_open(struct daemon *d, const char *name, struct event_base *base,
 	    d->conf->nwebhooks, NULL);
 	d->deps.retention = &d->keep;
 	d->deps.behind = &d->behind;
+	d->deps.names = summary_names_new();	/* shared, as heapwatchd's */
 	return 0;
 }
 
@@ -114,6 +116,7 @@ daemon_close(struct daemon *d)
 	notifier_free(d->deps.notifier);
 	decode_free(d->deps.decode);
 	scrape_free(d->deps.scrape);
+	summary_names_free(d->deps.names);
 	store_close(d->deps.store);
 	config_free(d->conf);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);

@@ -109,20 +109,25 @@ test_shape_helpers(void)
 	ok(!detect_follows(100, 104, 1.01), "a flat traffic excuses nothing");
 
 	/* 96 buckets of 10 s: the lowest of each, the oldest dropped. */
+	memset(&f, 0, sizeof f);
 	detect_floors_reset(&f, 10000);
-	for (i = 0; i < 2000; i++)
+	for (i = 0; i < 55; i++)
 		detect_floors_add(&f, (int64_t)i * 1000, (int64_t)(i % 10 == 3 ?
-		    i : i + 100), (int64_t)i);
-	ok(f.n == DETECT_BUCKETS, "the buckets stay %d (%zu)", DETECT_BUCKETS,
-	    f.n);
-	n = detect_floors_points(&f, 0, false, out);
+		    i : i + 100));
+	ok(f.n == 6 && f.cap < DETECT_BUCKETS, "6 buckets filled take room "
+	    "for %zu", f.cap);
+	for (; i < 2000; i++)
+		detect_floors_add(&f, (int64_t)i * 1000, (int64_t)(i % 10 == 3 ?
+		    i : i + 100));
+	ok(f.n == DETECT_BUCKETS && f.cap == DETECT_BUCKETS,
+	    "the buckets stay %d (%zu)", DETECT_BUCKETS, f.n);
+	n = detect_floors_points(&f, 0, out);
 	ok(n == DETECT_BUCKETS && out[0].v == 1043 && out[0].t_ms == 1043000,
 	    "each holds its lowest and when (%lld)", (long long)out[0].v);
-	n = detect_floors_points(&f, 0, true, out);
-	ok(out[n - 1].v == 1999 && out[n - 1].t_ms == 1999000,
-	    "and the allocations last seen in it");
-	n = detect_floors_points(&f, 1990000, false, out);
+	n = detect_floors_points(&f, 1990000, out);
 	ok(n == 1, "points from a time on: %zu", n);
+	detect_floors_reset(&f, 0);
+	ok(f.n == 0 && f.b == NULL, "reset, they hold nothing");
 }
 
 int

@@ -36,12 +36,12 @@ sum(struct judge *j, int t, int64_t total, int64_t leak, int64_t alloc)
 	s->profile_ns = (int64_t)t * 1000000000;
 	s->total = total;
 	s->alloc = alloc;
-	s->nfns = 2;
-	s->fns = calloc(2, sizeof *s->fns);
-	s->fns[0].name = summary_names_add(judge_names(j), "main.leak");
-	s->fns[0].own = leak;
-	s->fns[1].name = summary_names_add(judge_names(j), "main.steady");
-	s->fns[1].own = total - leak;
+	s->names = judge_names(j);
+	s->fns = summary_fns_make(2, false);
+	s->fns->name[0] = summary_names_add(judge_names(j), "main.leak");
+	s->fns->own[0] = leak;
+	s->fns->name[1] = summary_names_add(judge_names(j), "main.steady");
+	s->fns->own[1] = total - leak;
 	return s;
 }
 
@@ -441,14 +441,69 @@ test_shapes(void)
 	/*
 	 * What the slow horizon costs a target: two bucketed series, and
 	 * the anchors (summaries with at most SUMMARY_BY_OWN + SUMMARY_BY_CUM
-	 * functions). 1,000 targets must fit in 32 MiB.
+	 * functions, a name and an own value each, when they no longer
+	 * share them with the window's). 1,000 targets must fit in 32 MiB.
 	 */
-	per_target = 2 * sizeof(struct floors) + JUDGE_ANCHORS *
-	    (sizeof(struct summary) + (SUMMARY_BY_OWN + SUMMARY_BY_CUM) *
-	    sizeof(struct summary_fn));
+	per_target = 2 * (sizeof(struct floors) + DETECT_BUCKETS *
+	    sizeof(struct bucket)) + JUDGE_ANCHORS *
+	    (sizeof(struct summary) + sizeof(struct summary_fns) +
+	    (SUMMARY_BY_OWN + SUMMARY_BY_CUM) * (sizeof(uint32_t) +
+	    sizeof(int64_t)));
 	ok(per_target * 1000 <= 32 * MiB, "the horizons of 1,000 targets: "
 	    "%zu KiB (%zu bytes a target)", per_target * 1000 / 1024,
 	    per_target);
+}
+
+/*
+ * Two judgements sharing one table of names, as heapwatchd's targets do:
+ * the names the alert cites outlive the summaries they came from (a
+ * restart drops them all), and a judgement freed gives its names back.
+ */
+static void
+test_shared_names(void)
+{
+	struct judge_params	 p = { "heap", 10000, 0, 2 * MiB, 0, 0, NULL };
+	struct names		*nm = summary_names_new(), *tmp;
+	struct judge		*a, *b;
+	struct summary		*s;
+	enum alert_state	 from;
+	int			 t;
+
+	p.names = nm;
+	a = judge_new(&p);
+	b = judge_new(&p);
+	ok(judge_names(a) == nm && judge_names(b) == nm,
+	    "both judgements name functions in the shared table");
+	for (t = 0; t <= 12; t++) {
+		judge_add(a, sum(a, t, 50 * MiB + (int64_t)t * MiB,
+		    (int64_t)t * MiB, 100 * MiB + (int64_t)t * MiB), &from);
+		judge_add(b, sum(b, t, 50 * MiB, 0, 100 * MiB +
+		    (int64_t)t * MiB), &from);
+	}
+	ok(view(a).state == ALERT_FIRING && view(a).ntop >= 1,
+	    "the leaking one fires and names functions");
+	is_int(summary_names_count(nm), 2, "the two of both, kept once");
+	/* A restart: its profile's time goes back, the window starts anew
+	 * with a summary that names another function. */
+	s = sum(a, 1, 50 * MiB, 0, 1);
+	tmp = summary_names_new();
+	summary_rename(s, tmp);
+	summary_names_drop(s->names, s->fns->name[0]);
+	s->fns->name[0] = summary_names_add(s->names, "main.other");
+	judge_add(a, s, &from);
+	summary_names_free(tmp);
+	ok(strcmp(summary_names_get(nm, view(a).top[0].name),
+	    "main.leak") == 0, "the name it cited outlives its summaries");
+	is_int(summary_names_count(nm), 3, "a summary of another table "
+	    "brings its new name in");
+	judge_free(a);
+	ok(summary_names_refs(nm, "main.other") == 0 &&
+	    summary_names_refs(nm, "main.leak") > 0 &&
+	    summary_names_count(nm) == 2, "freed, a judgement gives back "
+	    "the names only it held");
+	judge_free(b);
+	is_int(summary_names_count(nm), 0, "both freed: none is left");
+	summary_names_free(nm);
 }
 
 int
@@ -537,5 +592,6 @@ main(void)
 	test_gc_cadence();
 	test_shapes();
 	test_slowing_leak();
+	test_shared_names();
 	return tap_done();
 }

@@ -1,6 +1,8 @@
 /* Unit tests for src/summary.c: what is kept of each snapshot. */
 #include "config.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +14,61 @@
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
 
+/*
+ * Names come and go as functions do: a name dropped by its last holder is
+ * gone (its hash slot freed without breaking the probe chains of the
+ * others), and its id serves the next new name.
+ */
+static void
+names_churn(void)
+{
+	struct names	*nm = summary_names_new();
+	char		 name[32];
+	uint32_t	 id[2000], again;
+	bool		 found = true, gone = true, same = true;
+	int		 i;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof name, "pkg.f%d", i);
+		id[i] = summary_names_add(nm, name);
+	}
+	for (i = 0; i < 2000; i += 2)
+		summary_names_drop(nm, id[i]);
+	is_int(summary_names_count(nm), 1000, "half of 2,000 names dropped");
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof name, "pkg.f%d", i);
+		if (i % 2 == 1 && (summary_names_refs(nm, name) != 1 ||
+		    strcmp(summary_names_get(nm, id[i]), name) != 0))
+			found = false;
+		if (i % 2 == 0 && summary_names_refs(nm, name) != 0)
+			gone = false;
+	}
+	ok(found, "every name still held is found, under its id");
+	ok(gone, "no dropped name is");
+	for (i = 1; i < 2000; i += 2) {
+		snprintf(name, sizeof name, "pkg.f%d", i);
+		if ((again = summary_names_add(nm, name)) != id[i])
+			same = false;
+		summary_names_drop(nm, again);
+	}
+	ok(same, "adding a held name gives its id");
+	again = summary_names_add(nm, "pkg.new");
+	ok(again < 2000 && again % 2 == 0, "a new name takes a freed id: %u",
+	    again);
+	summary_names_drop(nm, again);
+	for (i = 1; i < 2000; i += 2)
+		summary_names_drop(nm, id[i]);
+	is_int(summary_names_count(nm), 0, "all dropped, none is left");
+	summary_names_free(nm);
+}
+
 int
 main(void)
 {
 	struct pb	*b = pb_heap();
 	struct profile	*p;
-	struct summary	*s;
-	struct names	*nm = summary_names_new();
+	struct summary	*s, *s2;
+	struct names	*nm = summary_names_new(), *other;
 	uint64_t	 m, fl, fm, l1, l2;
 	char		*cause = NULL;
 	static char	 fnames[100][16];	/* the builder keeps pointers */
@@ -39,13 +89,16 @@ main(void)
 	is_int(s->total, 500, "total in-use bytes");
 	is_int(s->objects, 5, "in-use objects");
 	is_int(s->alloc, 1100, "bytes allocated since start");
-	is_int(s->nfns, 2, "both functions kept");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.leak",
+	is_int(s->fns->n, 2, "both functions kept");
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.leak",
 	    "the largest flat first");
-	is_int(s->fns[0].own, 400, "its own value");
-	is_int(s->fns[1].cum, 500, "main.main's cum");
+	is_int(s->fns->own[0], 400, "its own value");
+	ok(s->fns->cum == NULL, "a heap summary keeps no cum: its own "
+	    "values are judged");
 	is_str(s->id, "1700000000000", "the snapshot id");
+	is_int(summary_names_count(nm), 2, "its two names are held");
 	summary_free(s);
+	is_int(summary_names_count(nm), 0, "and given back when it is freed");
 	s = summary_make(p, "goroutine", "1", 1, nm, &cause);
 	ok(s == NULL && strstr(cause, "not a goroutine profile") != NULL,
 	    "a heap profile is not a goroutine one");
@@ -66,16 +119,37 @@ main(void)
 	p = pb_decode(b, NULL);
 	free(b);
 	s = summary_make(p, "heap", "2", 2, nm, &cause);
-	is_int(s->nfns, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
+	is_int(s->fns->n, SUMMARY_BY_OWN + SUMMARY_BY_CUM, "the caps by flat "
 	    "and by cum");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.f099",
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.f099",
 	    "largest first");
-	is_str(summary_names_get(nm, s->fns[SUMMARY_BY_OWN].name), "main.main",
-	    "the caller with no flat, first by its cum");
-	/* main.leak and main.main, then 95 of the f's: main.main again. */
-	is_int(summary_names_count(nm), 2 + SUMMARY_BY_OWN + SUMMARY_BY_CUM - 1,
-	    "each name kept once across summaries");
+	is_str(summary_names_get(nm, s->fns->name[SUMMARY_BY_OWN]),
+	    "main.main", "the caller with no flat, first by its cum");
+	is_int(summary_names_count(nm), SUMMARY_BY_OWN + SUMMARY_BY_CUM,
+	    "each name kept once");
+	s2 = summary_make(p, "heap", "3", 3, nm, &cause);
+	is_int(summary_names_count(nm), SUMMARY_BY_OWN + SUMMARY_BY_CUM,
+	    "a second summary of the same functions adds no name");
+	ok(s2->fns->name[0] == s->fns->name[0] &&
+	    summary_names_refs(nm, "main.f099") == 2,
+	    "it holds the same id, twice referenced");
+	ok(summary_share(s2, s) && s2->fns == s->fns && s->fns->refs == 2,
+	    "the same functions are shared rather than kept twice");
+	ok(summary_names_refs(nm, "main.f099") == 1,
+	    "... with one reference to their names");
 	summary_free(s);
+	ok(summary_names_refs(nm, "main.f099") == 1 &&
+	    summary_names_count(nm) == SUMMARY_BY_OWN + SUMMARY_BY_CUM,
+	    "freeing one leaves the other's names");
+	other = summary_names_new();
+	summary_rename(s2, other);
+	ok(s2->names == other && summary_names_count(nm) == 0 &&
+	    summary_names_count(other) == SUMMARY_BY_OWN + SUMMARY_BY_CUM &&
+	    strcmp(summary_names_get(other, s2->fns->name[0]),
+	    "main.f099") == 0, "renamed, its names move to the other table");
+	summary_free(s2);
+	is_int(summary_names_count(other), 0, "... and leave it when freed");
+	summary_names_free(other);
 	profile_free(p);
 
 	/* Goroutines parked in the runtime count to the code they run. */
@@ -99,13 +173,16 @@ main(void)
 	free(b);
 	s = summary_make(p, "goroutine", "3", 3, nm, &cause);
 	is_int(s->total, 32, "goroutines counted");
-	is_str(summary_names_get(nm, s->fns[0].name), "main.worker.func1",
+	is_str(summary_names_get(nm, s->fns->name[0]), "main.worker.func1",
 	    "parked goroutines count to the function they run");
-	is_int(s->fns[0].own, 30, "its goroutines");
-	is_str(summary_names_get(nm, s->fns[1].name), "runtime.gopark",
+	is_int(s->fns->own[0], 30, "its goroutines");
+	ok(s->fns->cum != NULL && s->fns->cum[0] == 30,
+	    "a goroutine summary keeps the cum that tells the traffic");
+	is_str(summary_names_get(nm, s->fns->name[1]), "runtime.gopark",
 	    "a stack all in the runtime counts to its innermost frame");
 	summary_free(s);
 	profile_free(p);
 	summary_names_free(nm);
+	names_churn();
 	return tap_done();
 }

@@ -400,8 +400,14 @@ main(void)
 
 	target_list_remove(&list, w.t);
 	target_list_remove(&list, w.gc);
+	ok(summary_names_count(d.deps.names) > 0 &&
+	    summary_names_refs(d.deps.names, "main.leak") > 0,
+	    "the profile's functions are in the shared names (%zu)",
+	    summary_names_count(d.deps.names));
 	target_free(w.gc);
 	target_free(w.t);
+	is_int(summary_names_count(d.deps.names), 0,
+	    "a target let go (as a reload drops it) gives its names back");
 	unlink(gclog);
 	event_free(w.tick);
 	server_free(srv);
