@@ -59,6 +59,7 @@ struct hwd {
 	struct targets		 targets;
 	struct discovery	*discovery;
 	bool			 behind;	/* scrapes skipped for the workers */
+	bool			 gated;		/* scrapes waiting for the workers */
 	struct api		*api;
 	struct api_state	 st;		/* what the api shows */
 	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
@@ -594,8 +595,18 @@ hwd_backlog_room(bool later, void *arg)
 	size_t		 bytes;
 
 	bytes = scrape_bytes(hwd->scrape) + decode_pending_bytes(hwd->decode);
-	return bytes < (later ? DECODE_BACKLOG_BYTES / 2 :
-	    DECODE_BACKLOG_BYTES);
+	if (bytes < (later ? DECODE_BACKLOG_BYTES / 2 : DECODE_BACKLOG_BYTES)) {
+		/* Said once a backlog, until it has drained to a quarter. */
+		if (bytes < DECODE_BACKLOG_BYTES / 4)
+			hwd->gated = false;
+		return true;
+	}
+	if (!hwd->gated)
+		log_warnx("the decoding workers are behind: %zu bytes of "
+		    "bodies fetched or waiting, scrapes wait to start until "
+		    "they catch up", bytes);
+	hwd->gated = true;
+	return false;
 }
 
 /* Bodies were decoded and freed: the scrapes waiting may start. */

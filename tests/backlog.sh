@@ -65,9 +65,9 @@ read -r maxb maxw < <(awk '$1 > b {b = $1} $2 > w {w = $2}
 ok $? "the bodies fetched and waiting stay under their cap and a few more ($maxb bytes at most)"
 [ "$maxw" -gt 0 ]
 ok $? "... as scrapes wait to start meanwhile ($maxw at most)"
-# The skips counted first may be intervals a waiting scrape missed,
-# which need no word; the warning comes once a bomb's own scrape is
-# skipped for the bodies waiting, which the cap keeps near 24 MiB or more.
+# The warning comes when scrapes first wait at the cap, or a bomb's own
+# scrape is skipped for the bodies waiting, which may be a moment after
+# the first skip counted (an interval a waiting scrape missed).
 said_why() { grep -q "the decoding workers are behind" "$log"; }
 wait_for 60 said_why
 ok $? "... and heapwatchd says why"
