@@ -256,9 +256,13 @@ jq -e --slurpfile before "$TMPD/targets1.json" '
     all($now[]; .last_scrape > $was[.name])' \
     "$TMPD/targets.json" >/dev/null
 ok $? "... and each one's last_scrape advanced"
-bad=$(grep -c '^heapwatch_scrapes_total{target="good-[0-9]*",result="\(invalid\|not_stored\|skipped\)"} [1-9]' "$TMPD/metrics")
+# Not "skipped": on a loaded machine a good target's scrape or decoding
+# may take longer than its interval, and the intervals it missed are
+# counted so (tests/backlog.sh shows a good target is never skipped for
+# the bombs' backlog itself).
+bad=$(grep -c '^heapwatch_scrapes_total{target="good-[0-9]*",result="\(invalid\|not_stored\)"} [1-9]' "$TMPD/metrics")
 [ "$bad" = 0 ]
-ok $? "no good target was ever skipped, or its profile refused or not stored ($bad)"
+ok $? "no good target's profile was ever refused or not stored ($bad)"
 
 # A target that brings no body (refused, timed out, a bad status) is
 # never counted invalid, nor skipped for the workers being behind: one
