@@ -24,6 +24,7 @@
 # N x 5 profiles of disk each).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/config.sh"
 build=${1:-$top/_build/plain}
 shift || true
 sizes=${*:-100 1000 5000}
@@ -83,22 +84,8 @@ for n in $sizes; do
 	# create the next ones, which would be the bench's cost, not the
 	# daemon's. Retention keeps four snapshots of each target, and is
 	# at work once the warm-up is over, as in a daemon long running.
-	{
-		cat <<YAML
-listen: 127.0.0.1:$port
-storage:
-  path: $work/store-$n
-  retention: {snapshots: 4}
-defaults: {interval: ${interval}s, timeout: 5s, window: $((interval * 3))s,
-  for: $((interval * 2))s}
-targets:
-YAML
-		for i in $(seq 1 "$n"); do
-			printf '  - name: svc-%05d\n' "$i"
-			printf '    url: %s/t/%d/debug/pprof/heap\n' "$url" "$i"
-			printf '    labels: {team: team-%d}\n' $((i % 17))
-		done
-	} >"$work/hw.yaml"
+	bench_config "$port" "$work/store-$n" "$url" "$n" "$interval" 5 \
+	    >"$work/hw.yaml"
 	"$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
 	hwd=$!
 	pids+=($hwd)

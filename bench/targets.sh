@@ -14,6 +14,7 @@
 # Needs go. Writes under _build/bench-targets.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/config.sh"
 build=${1:-$top/_build/plain}
 n=${2:-10000}
 interval=${INTERVAL:-120}
@@ -36,22 +37,8 @@ pids+=($!)
 sleep 1
 url=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$work/profserve.out")
 port=$((20000 + RANDOM % 12000))
-{
-	cat <<YAML
-listen: 127.0.0.1:$port
-storage:
-  path: $work/store
-  retention: {snapshots: 4}
-defaults: {interval: ${interval}s, timeout: $((interval / 2))s,
-  window: $((interval * 3))s, for: $((interval * 2))s}
-targets:
-YAML
-	for i in $(seq 1 "$n"); do
-		printf '  - name: svc-%05d\n' "$i"
-		printf '    url: %s/t/%d/debug/pprof/heap\n' "$url" "$i"
-		printf '    labels: {team: team-%d}\n' $((i % 17))
-	done
-} >"$work/hw.yaml"
+bench_config "$port" "$work/store" "$url" "$n" "$interval" \
+    $((interval / 2)) >"$work/hw.yaml"
 "$build/heapwatchd" -R -c "$work/hw.yaml" >"$work/heapwatchd.log" 2>&1 &
 hwd=$!
 pids+=($hwd)
