@@ -19,6 +19,7 @@
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
 #   INTERVAL=30 bench/scale.sh _build/plain 10000
+#   FORMAT=pack bench/scale.sh _build/plain 1000   (the packed store)
 #
 # Needs go, wrk and jq. Writes under _build/bench-scale (the stores take
 # N x 5 profiles of disk each).
