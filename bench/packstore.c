@@ -12,10 +12,10 @@
  * per snapshot for each form: the CPU time and the wall time of storing
  * one (fsync included; CPU of the process, so SQLite's and zstd's work
  * too), the disk the target's folder takes once its writer is closed,
- * and the CPU time of serving one (store_read(): the file's bytes, or
- * gzipped pprof from the database) and of writing one out as a file for
- * the diffs (store_path()), and the memory the target's writer keeps
- * from one write to the next (the pack's dictionary and newest snapshot).
+ * the CPU time of serving one (store_read(): the file's bytes, or
+ * gzipped pprof from the database), and the memory the target's writer
+ * keeps from one write to the next (the pack's dictionary and newest
+ * snapshot).
  * Serving is measured twice: the newest snapshot read after each write,
  * as the pages and the API mostly read, and every snapshot once, oldest
  * first, after the writes.
@@ -93,7 +93,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	char			 dir[4096], path[4096], *cause = NULL;
 	void			*out;
 	size_t			 i, len, nl;
-	double			 t, w, tput = 0, wput = 0, tread = 0, tpath = 0;
+	double			 t, w, tput = 0, wput = 0, tread = 0;
 	double			 tnew = 0, *each;
 	unsigned long long	 disk;
 	size_t			 held;
@@ -136,20 +136,15 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			fail("store_read", cause);
 		tread += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 		free(out);
-		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
-		if (store_path(st, "bench", list[i].id, path,
-		    sizeof path) == -1)
-			fail("store_path", list[i].id);
-		tpath += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 	}
 	qsort(each, n, sizeof *each, cmp_double);
 	printf("%-5s store: CPU %.0f us, wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read of the newest "
-	    "after each write; median %.0f us), %.0f us (store_read of each), "
-	    "%.0f us (store_path of each); kept between writes: %zu bytes\n",
+	    "after each write; median %.0f us), %.0f us (store_read of each); "
+	    "kept between writes: %zu bytes\n",
 	    f == STORE_PACK ? "pack" : "pprof", tput / n, wput / n / 1000,
 	    (double)disk / n, tnew / n, each[n / 2], tread / (nl ? nl : 1),
-	    tpath / (nl ? nl : 1), held);
+	    held);
 	free(each);
 	printf("csv,%s,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ? "pack" :
 	    "pprof", tput / n, (double)disk / n, tread / (nl ? nl : 1),

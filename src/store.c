@@ -26,11 +26,11 @@
 #define STORE_NAME_MAX		(STORE_ID_MAX + sizeof STORE_SUFFIX)
 #define STORE_CACHE_USES	64	/* writes before a folder is read again */
 /*
- * Packed snapshots written out as pprof for store_path(): a diff reads
- * two, the page a few more; 32 of the largest profiles seen (a few MB
- * each) stay within 100 MB of disk.
+ * A folder of packed snapshots written out as pprof, which heapwatchd
+ * kept in a target's folder before everything read them from memory; a
+ * start-up removes what is left of it.
  */
-#define STORE_PPROF_KEEP	32
+#define STORE_OLD_PPROF		".pprof"
 
 /*
  * The readers of packed targets kept between reads (packstore.h): a
@@ -88,7 +88,6 @@ struct store {
 	unsigned int	 tmpseq;	/* makes temporary names unique */
 	bool		 no_spare;	/* the file system grants no leases */
 	int		 format;	/* enum store_format */
-	unsigned int	 cacheseq;	/* makes STORE_PPROF_CACHE names unique */
 	pthread_mutex_t	 rmtx;		/* readers are read on any thread */
 	struct store_readers readers;	/* used last first; under rmtx */
 	size_t		 readers_held;	/* under rmtx */
@@ -1130,127 +1129,6 @@ listed_packed(struct store *s, const char *target, int dfd, const char *id)
 	return has;
 }
 
-/*
- * Keep the newest STORE_PPROF_KEEP files of folder cfd, the cache of
- * packed snapshots as pprof; what cannot be removed is left.
- */
-static void
-cache_prune(int cfd)
-{
-	struct stat	  sb;
-	char		**names;
-	size_t		  n, i, j, old;
-	struct timespec	  t, ot;
-
-	if (dir_names(cfd, &names, &n) == -1)
-		return;
-	while (n > STORE_PPROF_KEEP) {
-		old = n;
-		memset(&ot, 0, sizeof ot);
-		for (i = 0; i < n; i++) {
-			if (fstatat(cfd, names[i], &sb,
-			    AT_SYMLINK_NOFOLLOW) == -1)
-				continue;
-			t = sb.st_mtim;
-			if (old == n || t.tv_sec < ot.tv_sec ||
-			    (t.tv_sec == ot.tv_sec && t.tv_nsec < ot.tv_nsec)) {
-				old = i;
-				ot = t;
-			}
-		}
-		if (old == n)
-			break;
-		unlinkat(cfd, names[old], 0);
-		free(names[old]);
-		for (j = old; j + 1 < n; j++)
-			names[j] = names[j + 1];
-		n--;
-	}
-	store_targets_free(names, n);
-}
-
-/*
- * Write a packed snapshot out as pprof into the target's cache folder,
- * under a temporary name then its own, so that a reader opens a whole
- * file; derived data, not synced. 0 when name is there.
- */
-static int
-cache_fill(struct store *s, const char *target, int dfd, const char *id,
-    const char *name)
-{
-	struct stat	 sb;
-	char		 tmp[DURABLE_TMP_MAX], *cause = NULL;
-	void		*data;
-	size_t		 len;
-	int		 cfd, fd, rc = -1;
-
-	if (mkdirat(dfd, STORE_PPROF_CACHE, 0750) == -1 && errno != EEXIST)
-		return -1;
-	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	if (fstatat(cfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode)) {
-		close(cfd);
-		return listed_packed(s, target, dfd, id) ? 0 : -1;
-	}
-	if (read_packed(s, target, dfd, id, PROFILE_MAX_INFLATED, &data, &len,
-	    &cause) == -1) {
-		free(cause);
-		close(cfd);
-		return -1;
-	}
-	snprintf(tmp, sizeof tmp, "%s%ld-%u", DURABLE_TMP_PREFIX,
-	    (long)getpid(), __atomic_fetch_add(&s->cacheseq, 1,
-	    __ATOMIC_RELAXED));
-	if ((fd = openat(cfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0640)) != -1) {
-		if (durable_write_all(fd, data, len) == 0 && close(fd) == 0 &&
-		    renameat(cfd, tmp, cfd, name) == 0)
-			rc = 0;
-		else {
-			close(fd);
-			unlinkat(cfd, tmp, 0);
-		}
-	}
-	free(data);
-	if (rc == 0)
-		cache_prune(cfd);
-	close(cfd);
-	return rc;
-}
-
-int
-store_path(struct store *s, const char *target, const char *id, char *path,
-    size_t len)
-{
-	struct stat	sb;
-	char		name[STORE_NAME_MAX];
-	const char	*sub = "";
-	int		dfd, rc;
-
-	if (!valid_target(target) || !store_id_valid(id))
-		return -1;
-	snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
-	if ((dfd = openat(s->fd, target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	rc = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW);
-	if (rc == -1 || !S_ISREG(sb.st_mode)) {
-		/* Not a file: a packed snapshot, written out. */
-		rc = has_db(dfd) ? cache_fill(s, target, dfd, id, name) : -1;
-		sub = STORE_PPROF_CACHE "/";
-	} else
-		rc = 0;
-	close(dfd);
-	if (rc == -1)
-		return -1;
-	rc = snprintf(path, len, "%s/%s/%s%s", s->root, target, sub, name);
-	if (rc < 0 || (size_t)rc >= len)
-		return -1;
-	return 0;
-}
-
 int
 store_series_path(struct store *s, const char *target, char *path,
     size_t len)
@@ -1583,7 +1461,7 @@ retain(struct store *s, const char *target, int dfd, bool spare,
  * Retention over a folder's files and packed snapshots together, the
  * folder dfd locked; ps is the database's connection, or NULL for one of
  * its own. Files go as retain() chooses them; the packed snapshots it
- * chooses are dropped in one transaction, and their pprof copies removed.
+ * chooses are dropped in one transaction, and forgotten by the readers.
  */
 static int
 retain_all(struct store *s, const char *target, int dfd,
@@ -1593,11 +1471,10 @@ retain_all(struct store *s, const char *target, int dfd,
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
 	struct packstore	*own = NULL;
-	char			 id[STORE_ID_MAX], name[STORE_NAME_MAX];
 	char			*why = NULL;
-	size_t			 n, files, packed = 0, i;
+	size_t			 n, files, packed = 0;
 	bool			 missing = false;
-	int			 rc, cfd;
+	int			 rc;
 
 	*removed = 0;
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
@@ -1624,15 +1501,6 @@ retain_all(struct store *s, const char *target, int dfd,
 		else
 			free(why);
 		rc = -1;
-	}
-	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		for (i = 0; i < dp.n; i++) {
-			format_id(id, sizeof id, dp.v[i].time_ms, dp.v[i].seq);
-			snprintf(name, sizeof name, "%s%s", id, STORE_SUFFIX);
-			unlinkat(cfd, name, 0);
-		}
-		close(cfd);
 	}
 	readers_drop(s, target, dp.v, dp.n);
 	free(dp.v);
@@ -1676,15 +1544,15 @@ quarantine(struct store *s, const char *target, int dfd, int *qfd,
 	return 0;
 }
 
-/* Empty the pprof copies of packed snapshots: a start-up begins anew. */
+/* Remove the folder STORE_OLD_PPROF and the copies in it. */
 static void
-cache_clear(int dfd)
+old_pprof_clear(int dfd)
 {
 	char	**names;
 	size_t	  n, i;
 	int	  cfd;
 
-	if ((cfd = openat(dfd, STORE_PPROF_CACHE, O_RDONLY | O_DIRECTORY |
+	if ((cfd = openat(dfd, STORE_OLD_PPROF, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
 	if (dir_names(cfd, &names, &n) == 0) {
@@ -1693,6 +1561,7 @@ cache_clear(int dfd)
 		store_targets_free(names, n);
 	}
 	close(cfd);
+	unlinkat(dfd, STORE_OLD_PPROF, AT_REMOVEDIR);
 }
 
 /* Remove ".tmp-" leftovers and count the entries that are not the store's. */
@@ -1746,9 +1615,9 @@ sweep(struct store *s, const char *target, int dfd,
 		else if (strncmp(names[i], PACKSTORE_FILE,
 		    strlen(PACKSTORE_FILE)) == 0 && S_ISREG(sb.st_mode))
 			continue;
-		else if (strcmp(names[i], STORE_PPROF_CACHE) == 0 &&
+		else if (strcmp(names[i], STORE_OLD_PPROF) == 0 &&
 		    S_ISDIR(sb.st_mode))
-			cache_clear(dfd);
+			old_pprof_clear(dfd);
 		else if (!snapshot_name(names[i], &sn) || !S_ISREG(sb.st_mode))
 			rec->ignored++;
 	}

@@ -7,10 +7,8 @@
  * chosen, a folder's snapshots of both forms are listed, read and retained
  * together, so that a store written in one form is read whole after
  * switching to the other, its snapshots of the old form aging out by
- * retention; store_read() and store_path() give a packed snapshot as a
- * gzipped pprof profile, the latter from a file it writes in the target's
- * STORE_PPROF_CACHE folder, which holds only the last few so made. The
- * store keeps, for the packed targets read last, what reading them again
+ * retention; store_read() and store_load() give a packed snapshot as a
+ * gzipped pprof profile, made in memory. The store keeps, for the packed targets read last, what reading them again
  * needs (their dictionaries, and their newest snapshots as received), and
  * for each target's writer its dictionary between puts, each within a
  * budget of memory (see store.c).
@@ -54,7 +52,6 @@
  * take this name, and store_targets() does not list it.
  */
 #define STORE_SPOOL		".webhooks"
-#define STORE_PPROF_CACHE	".pprof"	/* packed snapshots as pprof */
 
 struct profile;
 struct store;
@@ -153,12 +150,6 @@ int		 store_list(struct store *, const char *target,
 		    __attribute__((warn_unused_result));
 void		 store_list_free(struct store_snapshot *);
 
-/*
- * The file of a snapshot, for sending it whole; -1 when the target or id is
- * malformed, the snapshot does not exist or the path does not fit.
- */
-int		 store_path(struct store *, const char *target, const char *id,
-		    char *path, size_t len) __attribute__((warn_unused_result));
 /*
  * The file in a target's folder where heapwatchd keeps the total of each
  * snapshot ("UNIX_MS TOTAL" lines), for charts over the whole history; it

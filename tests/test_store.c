@@ -232,11 +232,9 @@ test_roundtrip(struct store *st, const uint8_t *prof, size_t len)
 	cause = NULL;
 
 	snprintf(want, sizeof want, "%s/api/1732712345123.pb.gz", root);
-	ok(store_path(st, "api", id, path, sizeof path) == 0,
-	    "path of an existing snapshot");
-	is_str(path, want, "path is root/target/id.pb.gz");
-	ok(store_path(st, "api", id, path, 10) == -1,
-	    "path refused when it does not fit");
+	ok(stat(want, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (size_t)sb.st_size == len,
+	    "the snapshot is the file root/target/id.pb.gz");
 	ok(stat(want, &sb) == 0 && (sb.st_mode & 07777) == 0640,
 	    "snapshot file has mode 0640");
 	p = profile_load(want, PROFILE_MAX_INFLATED, NULL, &cause);
@@ -287,7 +285,11 @@ test_order(struct store *st, const uint8_t *prof, size_t len)
 static void
 test_not_listed(struct store *st, const uint8_t *prof, size_t len)
 {
-	char	id[STORE_ID_MAX], dir[400], path[512];
+	struct profile	*p;
+	char		 id[STORE_ID_MAX], dir[400], path[512], *cause = NULL;
+	void		*data;
+	size_t		 dlen;
+	int		 rc;
 
 	put(st, "hid", 1000, prof, len, id);
 	snprintf(dir, sizeof dir, "%s/hid", root);
@@ -308,10 +310,16 @@ test_not_listed(struct store *st, const uint8_t *prof, size_t len)
 	mkdir(path, 0700);
 	is_str(ids(st, "hid"), "1000",
 	    "temporary, misnamed, linked and folder entries not listed");
-	ok(store_path(st, "hid", "3000", path, sizeof path) == -1,
-	    "path refuses a snapshot that is a symbolic link");
-	ok(store_path(st, "hid", "4000", path, sizeof path) == -1,
-	    "path refuses a snapshot that is a folder");
+	rc = store_read(st, "hid", "3000", 1 << 20, &data, &dlen, &cause);
+	ok(rc == -1 && errno == ENOENT && cause != NULL,
+	    "read refuses a snapshot that is a symbolic link: %s", cause);
+	free(cause);
+	cause = NULL;
+	p = store_load(st, "hid", "4000", 1 << 20, NULL, &cause);
+	ok(p == NULL && errno == ENOENT && cause != NULL,
+	    "load refuses a snapshot that is a folder: %s", cause);
+	profile_free(p);
+	free(cause);
 }
 
 /* A temporary file is always a new one: one that exists is not reused. */
@@ -360,17 +368,29 @@ test_bad_ids(struct store *st)
 
 	refused = 0;
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (store_path(st, "api", bad[i], path, sizeof path) == -1 &&
+		cause = NULL;
+		if (store_read(st, "api", bad[i], 1 << 20, &data, &dlen,
+		    &cause) == -1 && errno == EINVAL &&
 		    !store_id_valid(bad[i]))
 			refused++;
 		else
 			printf("# accepted id \"%s\"\n", bad[i]);
+		free(cause);
+		cause = NULL;
+		if (store_load(st, "api", bad[i], 1 << 20, NULL,
+		    &cause) != NULL || errno != EINVAL)
+			printf("# loaded id \"%s\"\n", bad[i]);
+		else
+			refused++;
+		free(cause);
 	}
-	is_int(refused, sizeof bad / sizeof bad[0],
+	is_int(refused, 2 * (sizeof bad / sizeof bad[0]),
 	    "malformed ids (.., ../x, %%2e%%2e, 1/2, empty, letters, "
-	    "leading zeros, overflow) refused by store_path");
-	ok(store_path(st, "api", NULL, path, sizeof path) == -1,
-	    "NULL id refused");
+	    "leading zeros, overflow) refused by store_read and store_load");
+	cause = NULL;
+	ok(store_read(st, "api", NULL, 1 << 20, &data, &dlen, &cause) == -1 &&
+	    errno == EINVAL, "NULL id refused");
+	free(cause);
 	cause = NULL;
 	ok(store_read(st, "api", "../api/1732712345123", 1 << 20, &data,
 	    &dlen, &cause) == -1 && strstr(cause, "invalid snapshot id"),
@@ -379,17 +399,22 @@ test_bad_ids(struct store *st)
 	for (i = 0; i < sizeof good / sizeof good[0]; i++)
 		ok(store_id_valid(good[i]), "id \"%s\" is well-formed",
 		    good[i]);
-	ok(store_path(st, "api", "42", path, sizeof path) == -1,
-	    "a well-formed id that does not exist is refused");
+	cause = NULL;
+	ok(store_load(st, "api", "42", 1 << 20, NULL, &cause) == NULL &&
+	    errno == ENOENT, "a well-formed id that does not exist is refused");
+	free(cause);
 
 	refused = 0;
 	for (i = 0; i < sizeof badtarget / sizeof badtarget[0]; i++) {
 		cause = NULL;
 		if (store_put(st, badtarget[i], 1000, "x", 1, id,
-		    &cause) == -1 && store_path(st, badtarget[i], "1000",
-		    path, sizeof path) == -1)
-			refused++;
-		else
+		    &cause) == -1) {
+			free(cause);
+			cause = NULL;
+			if (store_read(st, badtarget[i], "1000", 1 << 20,
+			    &data, &dlen, &cause) == -1)
+				refused++;
+		} else
 			printf("# accepted target \"%s\"\n", badtarget[i]);
 		free(cause);
 	}
@@ -1100,6 +1125,7 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	struct store_recovery	 rec;
 	struct rlimit		 old, small;
 	char			 dir[400], path[600], id[STORE_ID_MAX];
+	struct profile		*p;
 	char			*cause = NULL;
 	void			*data;
 	size_t			 n;
@@ -1127,14 +1153,16 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	    "a missing one is an error, ENOENT: %s", cause);
 	free(cause);
 	cause = NULL;
-	ok(store_path(st, "packed", "1000", path, sizeof path) == 0 &&
-	    strstr(path, "/packed/.pprof/1000.pb.gz") != NULL &&
-	    profile_read_file(path, 1 << 20, &data, &n, &cause) == 0 &&
-	    same_samples(data, n, prof, len),
-	    "store_path writes one out as pprof: %s", path);
-	free(data);
-	ok(store_path(st, "packed", "1500", path, sizeof path) == -1,
-	    "store_path refuses one that is not there");
+	p = store_load(st, "packed", "1000", 1 << 20, NULL, &cause);
+	snprintf(path, sizeof path, "%s/.pprof", dir);
+	ok(p != NULL && p->nsamples > 0 && !exists(path),
+	    "store_load decodes one in memory, writing no file");
+	profile_free(p);
+	p = store_load(st, "packed", "1500", 1 << 20, NULL, &cause);
+	ok(p == NULL && errno == ENOENT && cause != NULL,
+	    "store_load refuses one that is not there: %s", cause);
+	free(cause);
+	cause = NULL;
 
 	store_set_format(st, STORE_PPROF);
 	ok(put(st, "packed", 3000, prof, len, id) == 0 &&
@@ -1144,19 +1172,24 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	is_int(retain(st, "packed", 2, 0, 0, 4000), 2,
 	    "retention drops the two oldest, packed");
 	is_str(ids(st, "packed"), "2000-1,3000", "the newest two are left");
-	snprintf(path, sizeof path, "%s/.pprof/1000.pb.gz", dir);
-	ok(!exists(path), "the pprof copy of a dropped one is removed");
 	rc = store_read(st, "packed", "2000-1", 1 << 20, &data, &n, &cause);
 	ok(rc == 0 && same_samples(data, n, prof, len),
 	    "the packed one left reads back");
 	if (rc == 0)
 		free(data);
 
+	/* The folder of pprof copies an older heapwatchd kept. */
+	snprintf(path, sizeof path, "%s/.pprof", dir);
+	mkdir(path, 0750);
+	snprintf(path, sizeof path, "%s/.pprof/1000.pb.gz", dir);
+	write_file(path, prof, len);
 	memset(&rec, 0, sizeof rec);
 	ok(store_recover(st, "packed", 1 << 20, &rec, &cause) == 0 &&
 	    rec.kept == 2 && rec.quarantined == 0 && rec.ignored == 0,
 	    "recovery keeps both forms, ignores none of the database's files");
 	store_recovery_clear(&rec);
+	snprintf(path, sizeof path, "%s/.pprof", dir);
+	ok(!exists(path), "and removes an old folder of pprof copies");
 
 	/* A file size limit: the database's write fails, and says why. */
 	store_set_format(st, STORE_PACK);
