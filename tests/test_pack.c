@@ -468,11 +468,97 @@ small(void)
 	pack_free(w);
 }
 
+/*
+ * A profile of nstk new stacks over as many new functions and locations,
+ * all after gen(0)'s; with bad, its last sample names a location that is
+ * not there, found once everything else is in the tables.
+ */
+static uint8_t *
+gen_wide(int nstk, bool bad, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f, l, prev = 0;
+	char		 name[32];
+	int		 i;
+
+	m = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/wide");
+	for (i = 0; i < nstk; i++) {
+		snprintf(name, sizeof name, "main.wide%d", i);
+		f = pb_func(b, name, "/src/wide.go");
+		l = pb_loc(b, m, 0x500000 + 16 * (uint64_t)i, 1, f,
+		    (int64_t)i + 1);
+		pb_sample(b, 2, l, prev != 0 ? prev : l, (int64_t)i + 1,
+		    (int64_t)i * 64, (int64_t)1, (int64_t)64);
+		prev = l;
+	}
+	if (bad)
+		pb_sample(b, 2, prev, (uint64_t)999999, (int64_t)1,
+		    (int64_t)2, (int64_t)3, (int64_t)4);
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	return pb_pack(b, len);
+}
+
+/*
+ * A sample found malformed once the profile's strings, functions,
+ * locations and most of its stacks are interned (hundreds of new
+ * entries, the tables and their indexes grown) takes all of them back.
+ */
+static void
+late_error(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT);
+	struct pack_blob dict, body;
+	struct pack_stats a, b;
+	uint8_t		*in, *bad, *good;
+	size_t		 len, badlen, goodlen, outlen;
+	char		*cause = NULL;
+	void		*out;
+	int		 rc;
+
+	in = gen(0, &len, false);
+	ok(pack_encode(w, in, len, MAX, false, &dict, &body, &cause) == 0,
+	    "a first snapshot of a few stacks");
+	free(dict.data);
+	free(body.data);
+	pack_stats(w, &a);
+	bad = gen_wide(200, true, &badlen);
+	rc = pack_encode(w, bad, badlen, MAX, false, &dict, &body, &cause);
+	pack_stats(w, &b);
+	ok(rc == -1 && cause != NULL && strstr(cause, "missing id") != NULL,
+	    "200 new stacks then a sample of a missing location: %s",
+	    cause);
+	ok(memcmp(&a, &b, sizeof a) == 0 && b.stacks == a.stacks &&
+	    b.strings == a.strings, "the tables are as they were: %u "
+	    "stacks, %u strings, %zu bytes held", b.stacks, b.strings,
+	    b.held);
+	free(cause);
+	cause = NULL;
+	good = gen_wide(200, false, &goodlen);
+	rc = pack_encode(w, good, goodlen, MAX, false, &dict, &body, &cause);
+	if (rc == 0) {
+		free(dict.data);
+		free(body.data);
+	}
+	ok(rc == 0 && pack_pprof(w, false, &out, &outlen, &cause) == 0 &&
+	    same_profile(good, goodlen, out, outlen, "wide"),
+	    "the same without the bad sample packs and reads back");
+	if (rc == 0)
+		free(out);
+	pack_stats(w, &b);
+	ok(b.stacks == a.stacks + 200, "with its 200 stacks once: %u",
+	    b.stacks);
+	free(in);
+	free(bad);
+	free(good);
+	pack_free(w);
+}
+
 int
 main(void)
 {
 	small();
 	ok(roundtrip_run(), "the run of snapshots went through");
 	bad_input();
+	late_error();
 	return tap_done();
 }
