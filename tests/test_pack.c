@@ -478,6 +478,7 @@ gen_wide(int nstk, bool bad, size_t *len)
 {
 	struct pb	*b = pb_heap();
 	uint64_t	 m, f, l, prev = 0;
+	uint8_t		*out;
 	char		 name[32];
 	int		 i;
 
@@ -495,7 +496,9 @@ gen_wide(int nstk, bool bad, size_t *len)
 		pb_sample(b, 2, prev, (uint64_t)999999, (int64_t)1,
 		    (int64_t)2, (int64_t)3, (int64_t)4);
 	b->p.default_sample_type = pb_str(b, "inuse_space");
-	return pb_pack(b, len);
+	out = pb_pack(b, len);
+	free(b);
+	return out;
 }
 
 /*
