@@ -59,17 +59,22 @@
  * A packed target's writer keeps its dictionary and newest snapshot from
  * one put to the next (packstore.h), so that a put codes one profile
  * rather than reading the dictionary and the segment back: 6.0 MB for a
- * target of 65,536 stacks, 72 KB for one of 700 (bench/pack.sh), which
- * at 1,000 targets would be 6 GB or 72 MB, past or most of heapwatchd's
- * 128 MiB: 5 of the first kind or some 450 of the second keep theirs.
- * Writers keep theirs up to STORE_WRITERS_HELD bytes in all; a put that
- * finds them over it forgets its writer's, and the next put of that
- * target reads its database again (for 700 stacks some 1.5 ms more a
- * put, for 65,536 some 30 ms). Targets that keep theirs go on keeping
- * them, rather than all taking turns: all are put at their interval, so
- * keeping those put last would forget each before its next put.
+ * target of 65,536 stacks, 394 KB for bench/scale.sh's of 3,000, 72 KB
+ * for one of 700 (bench/pack.sh), which at 1,000 targets would be 6 GB,
+ * 394 MB or 72 MB, past or most of heapwatchd's 128 MiB. Writers keep
+ * theirs up to STORE_WRITERS_HELD bytes in all; a put that finds them
+ * over it forgets its writer's, and the next put of that target reads
+ * its database again (for 700 stacks some 1.5 ms more a put, for 65,536
+ * some 30 ms). Targets that keep theirs go on keeping them, rather than
+ * all taking turns: all are put at their interval, so keeping those put
+ * last would forget each before its next put. 16 MiB: at 1,000 packed
+ * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB kept 80
+ * writers rather than 40 for a peak RSS of 134 MiB rather than 116, past
+ * the 128 aimed at, and the daemon's CPU a profile was the same (6.7 and
+ * 6.8 ms); for 1,000 targets of 700 stacks every minute, the 225 fewer
+ * kept would cost some 6 ms of CPU a second.
  */
-#define STORE_WRITERS_HELD	((size_t)32 << 20)
+#define STORE_WRITERS_HELD	((size_t)16 << 20)
 
 struct store_reader {
 	char			*target;
