@@ -325,7 +325,7 @@ static size_t
 short_ids(const uint8_t *q, size_t k, uint32_t **op)
 {
 	uint64_t	 m = 0, cont;
-	uint32_t	*o = *op, id;
+	uint32_t	*o = *op, w, two;
 	size_t		 i, used;
 	int		 e, prev = -1;
 
@@ -339,12 +339,18 @@ short_ids(const uint8_t *q, size_t k, uint32_t **op)
 	cont = ~m & (used == 64 ? ~0ULL : (1ULL << used) - 1);
 	if ((cont & cont >> 1) != 0)
 		return 0;		/* an id of three bytes or more */
+	/*
+	 * Each id is read with the byte before it, which is its first when
+	 * it takes two (the field's length byte comes before the first id),
+	 * and both cases are taken from that load without a branch: which
+	 * one comes next is data, and the branch on it was mispredicted
+	 * often enough to take a fifth of decoding the samples.
+	 */
 	for (; m != 0; m &= m - 1) {
 		e = __builtin_ctzll(m);
-		id = q[e];
-		if (e - prev == 2)
-			id = id << 7 | (q[e - 1] & 0x7f);
-		*o++ = id;
+		w = (uint32_t)q[e - 1] | (uint32_t)q[e] << 8;
+		two = -(uint32_t)(e - prev - 1);	/* ~0 for two bytes */
+		*o++ = (w >> 8) << (7 & two) | (w & 0x7f & two);
 		prev = e;
 	}
 	*op = o;
