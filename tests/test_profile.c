@@ -513,15 +513,21 @@ test_packed_ids(void)
 	int			 mix;
 
 	memset(&s, 0, sizeof s);
-	for (mix = 0; mix < 3; mix++)
+	for (mix = 0; mix < 4; mix++)
 		for (n = 0; n < 200; n++, tries++) {
 			flen = 0;
 			for (i = 0; i < n; i++) {
 				seed = seed * 1103515245 + 12345;
 				r = seed >> 8;
-				/* 0: 1 and 2 bytes; 1: a few of 3; 2: any */
+				/*
+				 * 0: 1 and 2 bytes; 1: a few of 3; 2: any;
+				 * 3: 1 to 4 bytes in any order
+				 */
 				if (mix == 0 || (mix == 1 && r % 16 != 0))
 					ids[i] = 1 + r % 16383;
+				else if (mix == 3)
+					ids[i] = 1 + (r & ((1u << (1 + r % 24)) -
+					    1));
 				else
 					ids[i] = widths[r % 8] - r / 8 % 4;
 				flen += put_varint(field + flen, ids[i]);
