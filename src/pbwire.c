@@ -252,9 +252,32 @@ label(const uint8_t *p, size_t len, struct pbwire_label *l)
 {
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
+	uint64_t		 v;
+	unsigned int		 k;
 	int			 rc;
 
 	memset(l, 0, sizeof *l);
+	/*
+	 * Go's labels, a key and a string or a number, are varint fields 1
+	 * to 4 with keys 0x08 to 0x20; their values of one or two bytes are
+	 * read here without pbwire_next().
+	 */
+	while (end - p >= 3 && (k = p[0] - 0x08) <= 0x18 && (k & 7) == 0 &&
+	    (p[1] < 0x80 || p[2] < 0x80)) {
+		if (p[1] < 0x80) {
+			v = p[1];
+			p += 2;
+		} else {
+			v = (p[1] & 0x7f) | (uint64_t)p[2] << 7;
+			p += 3;
+		}
+		switch (k) {
+		case 0x00: l->key = (int64_t)v; break;
+		case 0x08: l->str = (int64_t)v; break;
+		case 0x10: l->num = (int64_t)v; break;
+		case 0x18: l->unit = (int64_t)v; break;
+		}
+	}
 	while ((rc = pbwire_next(&p, end, &f)) == 1) {
 		if (f.num == 0 || f.num > 4)
 			continue;		/* unknown: skipped */
