@@ -154,8 +154,10 @@ test_decode(void)
 static void
 test_errors(void)
 {
-	struct pb	*b;
-	char		*cause;
+	struct pb			*b;
+	Perftools__Profiles__Sample	*s;
+	char				*cause;
+	size_t				 i, bad;
 
 	b = pb_small();
 	b->strs[0].data = (uint8_t *)"x";
@@ -198,6 +200,24 @@ test_errors(void)
 	b = pb_small();
 	b->ids[1] = b->p.n_location + 1;
 	expect_error(b, "not found", "location id n + 1");
+
+	/* In a longer stack, ids are checked four at a time: each place. */
+	for (i = 0, bad = 0; i < 9; i++) {
+		b = pb_small();
+		s = pb_sample(b, 9, (uint64_t)1, (uint64_t)2, (uint64_t)1,
+		    (uint64_t)2, (uint64_t)1, (uint64_t)2, (uint64_t)1,
+		    (uint64_t)2, (uint64_t)1, (int64_t)1, (int64_t)8,
+		    (int64_t)1, (int64_t)8);
+		s->location_id[i] = i % 2 == 0 ? 0 : b->p.n_location + 1;
+		cause = decode_cause(b, 0, PROFILE_MAX_INFLATED);
+		if (cause == NULL || strstr(cause, "of a sample not found") ==
+		    NULL)
+			bad++;
+		free(cause);
+		free(b);
+	}
+	ok(bad == 0, "a bad location id at each of 9 places of a stack is "
+	    "refused (%zu accepted)", bad);
 
 	b = pb_small();
 	b->s[0].n_value = 3;
