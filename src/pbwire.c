@@ -191,7 +191,7 @@ packed_varints(const uint8_t *p, size_t len, uint64_t *out)
 	}
 	/*
 	 * The last bytes, and short fields such as a sample's values: counts
-	 * of one byte and sizes of two or three, read here before a varint of
+	 * of one byte and sizes of two to four, read here before a varint of
 	 * any length. A field of fewer than eight bytes left short_varint()
 	 * to read them a byte at a time: half of the cost of the values.
 	 */
@@ -207,6 +207,16 @@ packed_varints(const uint8_t *p, size_t len, uint64_t *out)
 			    (uint64_t)(start[1] & 0x7f) << 7 |
 			    (uint64_t)start[2] << 14;
 			start += 3;
+		} else if (end - start >= 4 && start[3] < 0x80) {
+			/*
+			 * Sizes up to 256 MiB: with fewer than eight bytes
+			 * left, short_varint() read them a byte at a time.
+			 */
+			*o++ = (start[0] & 0x7f) |
+			    (uint64_t)(start[1] & 0x7f) << 7 |
+			    (uint64_t)(start[2] & 0x7f) << 14 |
+			    (uint64_t)start[3] << 21;
+			start += 4;
 		} else if (short_varint(&start, end, o++) == -1)
 			return -1;
 	}
