@@ -429,11 +429,11 @@ packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 	size_t		 l, used;
 
 	/*
-	 * The key and the length of the field come before it: short_ids()
-	 * may read three bytes back from any id but a first that ends at
-	 * p[0].
+	 * The key and the length of the field, two bytes at least, come
+	 * before it: short_ids() may read three bytes back from any id but
+	 * a first that ends at p[0], taken here (len > 0).
 	 */
-	if (len >= 9 && p[0] < 0x80)
+	if (p[0] < 0x80)
 		*o++ = *start++;
 	while (end - start >= 8 && (used = short_ids(start,
 	    end - start < 64 ? (size_t)(end - start) : 64, &o)) > 0)

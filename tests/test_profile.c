@@ -514,6 +514,47 @@ packed_sample(uint8_t *msg, const uint8_t *field, size_t flen)
 }
 
 /*
+ * Ids are read with the bytes before them; a field at the very start of
+ * the message must be read from its own bytes only. Each message here is
+ * copied to a block of its exact size, so that the sanitizers see a read
+ * before it, for every short field that starts with an id of one byte
+ * and holds a longer one.
+ */
+static void
+test_ids_at_start(void)
+{
+	struct pbwire_sample	 s;
+	uint64_t		 ids[12];
+	uint8_t			 msg[64], field[48], *copy;
+	size_t			 n, i, k, flen, len, bad = 0;
+
+	memset(&s, 0, sizeof s);
+	for (n = 2; n <= 12; n++)
+		for (k = 1; k < n; k++) {
+			for (i = 0, flen = 0; i < n; i++) {
+				ids[i] = i == k ? 100000 + i : 1 + i;
+				flen += put_varint(field + flen, ids[i]);
+			}
+			len = packed_sample(msg, field, flen);
+			copy = malloc(len);
+			memcpy(copy, msg, len);
+			pbwire_sample_free(&s);
+			if (pbwire_sample(copy, len, &s) != 0 || s.nloc != n)
+				bad++;
+			else
+				for (i = 0; i < n; i++)
+					if (s.loc[i] != ids[i]) {
+						bad++;
+						break;
+					}
+			free(copy);
+		}
+	ok(bad == 0, "fields of 2 to 12 ids, a one-byte first and a three-"
+	    "byte one, read from their own bytes (%zu wrong)", bad);
+	pbwire_sample_free(&s);
+}
+
+/*
  * Packed location ids are read 64 bytes at a time while all take one or
  * two bytes: every length of field, every mix of widths and every place of
  * a longer id must read as the ids written, and a cut or overlong last id
@@ -697,6 +738,7 @@ main(void)
 	test_field_zero();
 	test_key_limits();
 	test_packed_ids();
+	test_ids_at_start();
 	test_folded_bool();
 	test_decode();
 	test_errors();
