@@ -33,6 +33,8 @@
 
 /* ---- reading ------------------------------------------------------------ */
 
+#define PROFILE_HUGE_FILE	((size_t)1 << 20)	/* half a huge page */
+
 int
 profile_read_file(const char *path, size_t max, void **data, size_t *len,
     char **cause)
@@ -60,8 +62,18 @@ profile_read_file(const char *path, size_t max, void **data, size_t *len,
 		close(fd);
 		return -1;
 	}
+	/*
+	 * The file is read whole into fresh memory: from 1 MiB, into whole
+	 * huge pages, mapped in by one fault each, at the cost of less than
+	 * 2 MiB more for as long as the file is parsed. In pages of 4 KiB,
+	 * the two files of genprof's pair (3.9 MB each) took 1,100 of the
+	 * 4,800 page faults getrusage() counts for `heapwatch diff`.
+	 */
 	cap = (size_t)sb.st_size + 1;
-	buf = xmalloc_populate(xmalloc(cap), (size_t)sb.st_size);
+	if (cap >= PROFILE_HUGE_FILE)
+		cap = (cap + PROFILE_HUGE_FILE * 2 - 1) &
+		    ~(PROFILE_HUGE_FILE * 2 - 1);
+	buf = xmalloc_huge(cap, 1);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
