@@ -154,8 +154,10 @@ test_decode(void)
 static void
 test_errors(void)
 {
-	struct pb	*b;
-	char		*cause;
+	struct pb			*b;
+	Perftools__Profiles__Sample	*s;
+	char				*cause;
+	size_t				 i, bad;
 
 	b = pb_small();
 	b->strs[0].data = (uint8_t *)"x";
@@ -198,6 +200,24 @@ test_errors(void)
 	b = pb_small();
 	b->ids[1] = b->p.n_location + 1;
 	expect_error(b, "not found", "location id n + 1");
+
+	/* In a longer stack, ids are checked four at a time: each place. */
+	for (i = 0, bad = 0; i < 9; i++) {
+		b = pb_small();
+		s = pb_sample(b, 9, (uint64_t)1, (uint64_t)2, (uint64_t)1,
+		    (uint64_t)2, (uint64_t)1, (uint64_t)2, (uint64_t)1,
+		    (uint64_t)2, (uint64_t)1, (int64_t)1, (int64_t)8,
+		    (int64_t)1, (int64_t)8);
+		s->location_id[i] = i % 2 == 0 ? 0 : b->p.n_location + 1;
+		cause = decode_cause(b, 0, PROFILE_MAX_INFLATED);
+		if (cause == NULL || strstr(cause, "of a sample not found") ==
+		    NULL)
+			bad++;
+		free(cause);
+		free(b);
+	}
+	ok(bad == 0, "a bad location id at each of 9 places of a stack is "
+	    "refused (%zu accepted)", bad);
 
 	b = pb_small();
 	b->s[0].n_value = 3;
@@ -494,6 +514,47 @@ packed_sample(uint8_t *msg, const uint8_t *field, size_t flen)
 }
 
 /*
+ * Ids are read with the bytes before them; a field at the very start of
+ * the message must be read from its own bytes only. Each message here is
+ * copied to a block of its exact size, so that the sanitizers see a read
+ * before it, for every short field that starts with an id of one byte
+ * and holds a longer one.
+ */
+static void
+test_ids_at_start(void)
+{
+	struct pbwire_sample	 s;
+	uint64_t		 ids[12];
+	uint8_t			 msg[64], field[48], *copy;
+	size_t			 n, i, k, flen, len, bad = 0;
+
+	memset(&s, 0, sizeof s);
+	for (n = 2; n <= 12; n++)
+		for (k = 1; k < n; k++) {
+			for (i = 0, flen = 0; i < n; i++) {
+				ids[i] = i == k ? 100000 + i : 1 + i;
+				flen += put_varint(field + flen, ids[i]);
+			}
+			len = packed_sample(msg, field, flen);
+			copy = malloc(len);
+			memcpy(copy, msg, len);
+			pbwire_sample_free(&s);
+			if (pbwire_sample(copy, len, &s) != 0 || s.nloc != n)
+				bad++;
+			else
+				for (i = 0; i < n; i++)
+					if (s.loc[i] != ids[i]) {
+						bad++;
+						break;
+					}
+			free(copy);
+		}
+	ok(bad == 0, "fields of 2 to 12 ids, a one-byte first and a three-"
+	    "byte one, read from their own bytes (%zu wrong)", bad);
+	pbwire_sample_free(&s);
+}
+
+/*
  * Packed location ids are read 64 bytes at a time while all take one or
  * two bytes: every length of field, every mix of widths and every place of
  * a longer id must read as the ids written, and a cut or overlong last id
@@ -513,15 +574,21 @@ test_packed_ids(void)
 	int			 mix;
 
 	memset(&s, 0, sizeof s);
-	for (mix = 0; mix < 3; mix++)
+	for (mix = 0; mix < 4; mix++)
 		for (n = 0; n < 200; n++, tries++) {
 			flen = 0;
 			for (i = 0; i < n; i++) {
 				seed = seed * 1103515245 + 12345;
 				r = seed >> 8;
-				/* 0: 1 and 2 bytes; 1: a few of 3; 2: any */
+				/*
+				 * 0: 1 and 2 bytes; 1: a few of 3; 2: any;
+				 * 3: 1 to 4 bytes in any order
+				 */
 				if (mix == 0 || (mix == 1 && r % 16 != 0))
 					ids[i] = 1 + r % 16383;
+				else if (mix == 3)
+					ids[i] = 1 + (r & ((1u << (1 + r % 24)) -
+					    1));
 				else
 					ids[i] = widths[r % 8] - r / 8 % 4;
 				flen += put_varint(field + flen, ids[i]);
@@ -671,6 +738,7 @@ main(void)
 	test_field_zero();
 	test_key_limits();
 	test_packed_ids();
+	test_ids_at_start();
 	test_folded_bool();
 	test_decode();
 	test_errors();
