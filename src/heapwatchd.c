@@ -41,6 +41,13 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
+/* The ways scrapes give way to the decoding workers, see hwd_behind(). */
+enum hwd_behind {
+	HWD_GATED,		/* scrapes wait to start: hwd_backlog_room() */
+	HWD_SKIPPED,		/* invalid targets' scrapes skipped: target.c */
+	HWD_NBEHIND
+};
+
 /*
  * The daemon's state: one event loop owns the configuration, the store,
  * the scraper, the HTTP server and the targets; nothing here is touched
@@ -58,8 +65,7 @@ struct hwd {
 	struct names		*names;		/* the targets' functions' */
 	struct targets		 targets;
 	struct discovery	*discovery;
-	bool			 behind;	/* scrapes skipped for the workers */
-	bool			 gated;		/* scrapes waiting for the workers */
+	bool			 behind[HWD_NBEHIND];	/* said, by way */
 	struct api		*api;
 	struct api_state	 st;		/* what the api shows */
 	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
@@ -198,6 +204,38 @@ candidate_pos_cmp(const void *a, const void *b)
 }
 
 /*
+ * The one place that says the decoding workers are behind, once each time
+ * scrapes start to give way to them in one of the ways, and again only
+ * after that way has been left (behind unset); bytes: the backlog, or 0.
+ */
+static void
+hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
+{
+	static const char *const what[HWD_NBEHIND] = {
+		[HWD_GATED] = "scrapes wait to start",
+		[HWD_SKIPPED] = "targets serving invalid profiles are skipped",
+	};
+
+	if (behind && !hwd->behind[way]) {
+		if (bytes > 0)
+			log_warnx("the decoding workers are behind: %zu bytes "
+			    "of bodies fetched or waiting, %s until they "
+			    "catch up", bytes, what[way]);
+		else
+			log_warnx("the decoding workers are behind: %s until "
+			    "they catch up", what[way]);
+	}
+	hwd->behind[way] = behind;
+}
+
+/* target.c's way of telling hwd_behind() of its skipped scrapes. */
+static void
+hwd_skipping(bool skipping, void *arg)
+{
+	hwd_behind(arg, HWD_SKIPPED, skipping, 0);
+}
+
+/*
  * The targets this heapwatchd watches: the static ones, then the
  * discovered ones whose names are free, of those the ones of its shard.
  * Every instance of a shard set computes the same list from the same
@@ -307,7 +345,8 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	deps.decode = hwd->decode;
 	deps.notifier = hwd->notifier;
 	deps.retention = &hwd->retention;
-	deps.behind = &hwd->behind;
+	deps.behind = hwd_skipping;
+	deps.behind_arg = hwd;
 	deps.names = hwd->names;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
@@ -598,14 +637,10 @@ hwd_backlog_room(bool later, void *arg)
 	if (bytes < (later ? DECODE_BACKLOG_BYTES / 2 : DECODE_BACKLOG_BYTES)) {
 		/* Said once a backlog, until it has drained to a quarter. */
 		if (bytes < DECODE_BACKLOG_BYTES / 4)
-			hwd->gated = false;
+			hwd_behind(hwd, HWD_GATED, false, 0);
 		return true;
 	}
-	if (!hwd->gated)
-		log_warnx("the decoding workers are behind: %zu bytes of "
-		    "bodies fetched or waiting, scrapes wait to start until "
-		    "they catch up", bytes);
-	hwd->gated = true;
+	hwd_behind(hwd, HWD_GATED, true, bytes);
 	return false;
 }
 
