@@ -41,6 +41,12 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
+/*
+ * How often the store's file system is synced: the snapshots of the last
+ * second are what a power loss may take (store_defer_sync()).
+ */
+#define HWD_SYNC_MS	1000
+
 /* The ways scrapes give way to the decoding workers, see hwd_behind(). */
 enum hwd_behind {
 	HWD_GATED,		/* scrapes wait to start: hwd_backlog_room() */
@@ -644,6 +650,16 @@ hwd_backlog_room(bool later, void *arg)
 	return false;
 }
 
+/* The store's syncer could not sync: on its thread, said only. */
+static void
+hwd_sync_failed(int error, void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	errno = error;
+	log_warn("%s: sync", store_root(hwd->store));
+}
+
 /* Bodies were decoded and freed: the scrapes waiting may start. */
 static void
 hwd_backlog_drained(void *arg)
@@ -687,6 +703,10 @@ hwd_start(struct hwd *hwd, const char *user)
 		fatalx("%s", cause);
 	store_set_format(hwd->store, hwd->conf->storage_pack ? STORE_PACK :
 	    STORE_PPROF);
+	if (store_defer_sync(hwd->store, HWD_SYNC_MS, hwd_sync_failed,
+	    hwd) == -1)
+		log_warnx("%s: no thread to sync the store: each snapshot is "
+		    "synced as it is written", store_root(hwd->store));
 	hwd->scrape = scrape_new(hwd->base);
 	hwd->decode = decode_new(hwd->base, 0);
 	scrape_set_gate(hwd->scrape, hwd_backlog_room, hwd);
