@@ -49,19 +49,27 @@ durable_dir_sync(int dfd)
 }
 
 /*
- * Write data into fd from its start, cut the file there when truncate is
- * set, sync it and close fd; -1 with errno and *op naming the failed step.
+ * Write data into fd from its start and close fd; -1 with errno and *op
+ * naming the failed step. Over an old file (over), the file is cut to
+ * data's length. Synced (sync), it is cut after the write, then synced.
+ * Not synced, it is cut to nothing first: a journaling file system
+ * (ext4's data=ordered) then commits the cut before any rename of the
+ * file that follows, and the new bytes before the cut (ext4 forces out
+ * what a file cut to nothing and written again holds), so the file never
+ * shows its old bytes under a new name, whatever a power loss leaves.
  */
 static int
-fill(int fd, const void *data, size_t len, bool truncate, bool sync,
+fill(int fd, const void *data, size_t len, bool over, bool sync,
     const char **op)
 {
 	int	error;
 
 	*op = NULL;
-	if (durable_write_all(fd, data, len) == -1)
+	if (over && !sync && ftruncate(fd, 0) == -1)
+		*op = "truncate";
+	else if (durable_write_all(fd, data, len) == -1)
 		*op = "write";
-	else if (truncate && ftruncate(fd, (off_t)len) == -1)
+	else if (over && sync && ftruncate(fd, (off_t)len) == -1)
 		*op = "truncate";
 	else if (sync && fsync(fd) == -1)
 		*op = "fsync";
@@ -119,9 +127,10 @@ durable_tmp_write_deferred(int dfd, unsigned int *seq, const void *data,
 	return tmp_write(dfd, seq, data, len, false, tmp, op);
 }
 
-int
-durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
-    bool *no_lease, const char **op)
+/* durable_rewrite(), the file synced or not. */
+static int
+rewrite(int dfd, const char *spare, const void *data, size_t len,
+    bool sync, bool *no_lease, const char **op)
 {
 	struct stat	sb, named;
 	int		fd, error;
@@ -147,7 +156,7 @@ durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
 	    named.st_dev != sb.st_dev)
 		goto unusable;
 	/* Closing it ends the lease. */
-	if (fill(fd, data, len, true, true, op) == 0)
+	if (fill(fd, data, len, true, sync, op) == 0)
 		return 0;
 	error = errno;
 	unlinkat(dfd, spare, 0);
@@ -158,6 +167,20 @@ unusable:
 		close(fd);
 	unlinkat(dfd, spare, 0);
 	return 1;
+}
+
+int
+durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
+    bool *no_lease, const char **op)
+{
+	return rewrite(dfd, spare, data, len, true, no_lease, op);
+}
+
+int
+durable_rewrite_deferred(int dfd, const char *spare, const void *data,
+    size_t len, bool *no_lease, const char **op)
+{
+	return rewrite(dfd, spare, data, len, false, no_lease, op);
 }
 
 int

@@ -49,6 +49,12 @@ int	durable_tmp_write_deferred(int dfd, unsigned int *seq,
  */
 int	durable_rewrite(int dfd, const char *spare, const void *data,
 	    size_t len, bool *no_lease, const char **op);
+/*
+ * durable_rewrite() without the sync, for a durable_syncer to do: the
+ * file is cut to nothing before data is written (see durable.c).
+ */
+int	durable_rewrite_deferred(int dfd, const char *spare,
+	    const void *data, size_t len, bool *no_lease, const char **op);
 /* Write data to name in folder dfd as described above. */
 int	durable_replace(int dfd, unsigned int *seq, const char *name,
 	    const void *data, size_t len, const char **op);

@@ -528,11 +528,16 @@ store_close(struct store *s)
  * wrote is in the page cache; a power loss or a crash of the system loses
  * at most the last period's snapshots, and may leave one of them short
  * under its name, which store_recover() sets aside at the next start as
- * it does any that does not decode. The spare is not used meanwhile:
- * rewritten in place and renamed without a sync between, its new name
- * could reach the disk before its new bytes and show an older snapshot's
- * bytes as the newest, which no check could tell. Only the file form's
- * puts are deferred; the packed form's database syncs as it did.
+ * it does any that does not decode. The spare is still rewritten, which
+ * spares ext4 making a file and freeing one a put, but cut to nothing
+ * before its new bytes are written: on a journaling file system (ext4's
+ * default data=ordered) the cut is committed after the rename that made
+ * the spare and before the one that names the new snapshot, so neither a
+ * dropped snapshot's name nor the new one ever shows bytes not its own.
+ * (Without a journal, as ext4 may be made, a power loss orders nothing;
+ * the syncs at each put are what such a file system needs.) Only the
+ * file form's puts are deferred; the packed form's database syncs as it
+ * did.
  */
 int
 store_defer_sync(struct store *s, unsigned int period_ms,
@@ -815,18 +820,14 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 	bool		 no_lease = false;
 	int		 rc;
 
-	if (s->syncer != NULL) {
-		/* See store_defer_sync(). */
-		if (durable_tmp_write_deferred(dfd, &s->tmpseq, data, len, tmp,
-		    &op) == -1) {
-			file_cause(cause, s, target, NULL, op, errno);
-			return -1;
-		}
-		return 0;
-	}
 	if (!__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED)) {
-		rc = durable_rewrite(dfd, STORE_SPARE, data, len, &no_lease,
-		    &op);
+		/* The syncs deferred: see store_defer_sync(). */
+		if (s->syncer != NULL)
+			rc = durable_rewrite_deferred(dfd, STORE_SPARE, data,
+			    len, &no_lease, &op);
+		else
+			rc = durable_rewrite(dfd, STORE_SPARE, data, len,
+			    &no_lease, &op);
 		if (no_lease)
 			__atomic_store_n(&s->no_spare, true, __ATOMIC_RELAXED);
 		if (rc == 0) {
@@ -838,7 +839,9 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 			return -1;
 		}
 	}
-	if (durable_tmp_write(dfd, &s->tmpseq, data, len, tmp, &op) == -1) {
+	if ((s->syncer != NULL ? durable_tmp_write_deferred(dfd, &s->tmpseq,
+	    data, len, tmp, &op) : durable_tmp_write(dfd, &s->tmpseq, data,
+	    len, tmp, &op)) == -1) {
 		file_cause(cause, s, target, NULL, op, errno);
 		return -1;
 	}
@@ -1046,8 +1049,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 			c->cap = n + 1;
 			fresh = true;
 		}
-		if (fresh && (retain(s, target, dfd, s->syncer == NULL,
-		    put->keep, time_ms,
+		if (fresh && (retain(s, target, dfd, true, put->keep, time_ms,
 		    c->v, &c->n, &put->removed, &missing, NULL,
 		    &put->retain_cause) == -1 || missing))
 			fresh = false;

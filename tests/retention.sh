@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Retention in a running heapwatchd: a target keeps its newest snapshots,
-# and the daemon, which syncs its store once a second, makes no .spare of
-# a dropped one: each snapshot is a file of its own, never an old one
-# rewritten; a snapshot still being downloaded, or held open by anyone,
-# is dropped by name only: its reader gets its own bytes whole.
+# the first one dropped stays as the folder's .spare and the next snapshot
+# takes over its file; but a snapshot still being downloaded, or held open
+# by anyone, is never rewritten: its reader gets its own bytes whole.
 # (A download is mostly in socket buffers at once; a file held open by a
 # shell is what shows the spare left alone.)
 #
@@ -61,22 +60,32 @@ n=$(snapshot_files)
 ok $? "three stay in the folder ($n)"
 [ "$(target_field shapes snapshots)" -eq 3 ]
 ok $? "and the API counts three"
-[ ! -e "$dir/.spare" ]
-ok $? "no dropped snapshot is kept as a spare"
+[ -f "$dir/.spare" ]
+ok $? "the first dropped stays as the spare"
 curl -fs "$HWD_URL/api/v1/targets/shapes/snapshots" | jq -e '
     length == 3' >/dev/null
-ok $? "the API lists the three"
+ok $? "the spare is not listed"
 
-# The next snapshot comes under a name of its own, whole.
+# The next snapshot takes over the spare's file. Held meanwhile by an
+# O_PATH descriptor (perl's sysopen passes the flag as it is), which
+# takes no lease but keeps the inode's number from being given again.
 pause
-before=$(newest)
+perl -e 'sysopen(my $f, $ARGV[0], 010000000) or die "$!\n"; sleep 120' \
+    "$dir/.spare" &
+holder=$!
+cleanup_hooks+=("kill $holder 2>/dev/null")
+spare=$(stat -c %i "$dir/.spare")
 s=$(scrapes shapes)
 resume
 wait_for 60 scraped shapes $((s + 1))
 ok $? "scraped again"
-new=$(newest)
-[ -n "$new" ] && [ "$new" != "$before" ] && [ ! -e "$dir/.spare" ]
-ok $? "the next snapshot (${new:-none}) is a new file, still no spare"
+new=
+for f in "$dir"/*.pb.gz; do
+	[ "$(stat -c %i "$f" 2>/dev/null)" = "$spare" ] && new=${f##*/}
+done
+kill "$holder" 2>/dev/null
+[ -n "$new" ]
+ok $? "the next snapshot (${new:-none}) is written into the spare's file"
 "$top_builddir/heapwatch" top "$dir/$new" >"$TMPD/top" 2>&1
 ok $? "and decodes"
 

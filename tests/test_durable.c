@@ -1,9 +1,10 @@
 /*
  * durable.c's deferred writes and its syncer: a file written without a
- * sync reads back whole under its temporary name; the syncer syncs only
- * once something is marked, once for a mark, and a last time when freed
- * with something unsynced; a sync that fails is
- * told to the caller's callback with its errno.
+ * sync reads back whole under its temporary name, a spare rewritten
+ * without one holds the new bytes alone; the syncer syncs only once
+ * something is marked, once for a mark, and a last time when freed with
+ * something unsynced; a sync that fails is told to the caller's callback
+ * with its errno.
  */
 #include "config.h"
 
@@ -76,6 +77,41 @@ test_deferred(int dfd)
 	unlinkat(dfd, tmp, 0);
 }
 
+/* A spare rewritten without a sync holds the new bytes alone. */
+static void
+test_rewrite_deferred(int dfd)
+{
+	char		 old[4096], *data;
+	const char	*op = NULL, body[] = "a shorter snapshot";
+	bool		 no_lease = false;
+	size_t		 len;
+	int		 fd, rc;
+
+	memset(old, 'x', sizeof old);
+	if ((fd = openat(dfd, "spare", O_WRONLY | O_CREAT | O_TRUNC,
+	    0640)) == -1 || write(fd, old, sizeof old) != sizeof old) {
+		ok(0, "a spare to rewrite");
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(fd);
+	rc = durable_rewrite_deferred(dfd, "spare", body, sizeof body,
+	    &no_lease, &op);
+	if (no_lease) {
+		/* tmpfs and others grant no lease: the spare is removed. */
+		is_int(rc, 1, "no lease here: the spare is not used");
+		ok(faccessat(dfd, "spare", F_OK, 0) == -1, "and removed");
+		return;
+	}
+	is_int(rc, 0, "a spare is rewritten without a sync");
+	ok(durable_read(dfd, "spare", sizeof old, &data, &len, &op) == 0 &&
+	    len == sizeof body && memcmp(data, body, len) == 0,
+	    "and holds the new bytes alone (%zu)", len);
+	free(data);
+	unlinkat(dfd, "spare", 0);
+}
+
 static void
 test_syncer(int dfd)
 {
@@ -140,6 +176,7 @@ main(void)
 		return 1;
 	}
 	test_deferred(dfd);
+	test_rewrite_deferred(dfd);
 	test_syncer(dfd);
 	test_failures();
 	close(dfd);
