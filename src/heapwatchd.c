@@ -650,12 +650,13 @@ hwd_backlog_room(bool later, void *arg)
 	return false;
 }
 
-/* The store's syncer could not sync: on its thread, said only. */
+/* The store's syncer could not sync: on its thread, said and counted. */
 static void
 hwd_sync_failed(int error, void *arg)
 {
 	struct hwd	*hwd = arg;
 
+	__atomic_add_fetch(&hwd->st.syncs_failed, 1, __ATOMIC_RELAXED);
 	errno = error;
 	log_warn("%s: sync", store_root(hwd->store));
 }
