@@ -148,6 +148,11 @@ api_metrics_render(struct api *api)
 	    "Configuration reloads refused.");
 	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
+	buf_family(&b, "heapwatch_store_syncs_failed_total", "counter",
+	    "Syncs of the snapshot store that failed.");
+	buf_printf(&b, "heapwatch_store_syncs_failed_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&api->st->syncs_failed,
+	    __ATOMIC_RELAXED));
 
 	if (api->st->scrape != NULL && api->st->decode != NULL) {
 		buf_family(&b, "heapwatch_scrape_backlog_bytes", "gauge",

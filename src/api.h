@@ -37,6 +37,7 @@ struct api_state {
 	size_t			 nclashes;	/* discovered, name taken */
 	bool			 ready;
 	uint64_t		 reloads_failed;
+	uint64_t		 syncs_failed;	/* the store's; atomic */
 	bool			 last_reload_ok;
 	int64_t			 last_reload;	/* unix ms of the last good */
 	int64_t			 started;	/* unix ms */

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "durable.h"
@@ -47,20 +49,29 @@ durable_dir_sync(int dfd)
 }
 
 /*
- * Write data into fd from its start, cut the file there when truncate is
- * set, sync it and close fd; -1 with errno and *op naming the failed step.
+ * Write data into fd from its start and close fd; -1 with errno and *op
+ * naming the failed step. Over an old file (over), the file is cut to
+ * data's length. Synced (sync), it is cut after the write, then synced.
+ * Not synced, it is cut to nothing first: a journaling file system
+ * (ext4's data=ordered) then commits the cut before any rename of the
+ * file that follows, and the new bytes before the cut (ext4 forces out
+ * what a file cut to nothing and written again holds), so the file never
+ * shows its old bytes under a new name, whatever a power loss leaves.
  */
 static int
-fill(int fd, const void *data, size_t len, bool truncate, const char **op)
+fill(int fd, const void *data, size_t len, bool over, bool sync,
+    const char **op)
 {
 	int	error;
 
 	*op = NULL;
-	if (durable_write_all(fd, data, len) == -1)
-		*op = "write";
-	else if (truncate && ftruncate(fd, (off_t)len) == -1)
+	if (over && !sync && ftruncate(fd, 0) == -1)
 		*op = "truncate";
-	else if (fsync(fd) == -1)
+	else if (durable_write_all(fd, data, len) == -1)
+		*op = "write";
+	else if (over && sync && ftruncate(fd, (off_t)len) == -1)
+		*op = "truncate";
+	else if (sync && fsync(fd) == -1)
 		*op = "fsync";
 	error = errno;
 	if (close(fd) == -1 && *op == NULL) {
@@ -73,9 +84,10 @@ fill(int fd, const void *data, size_t len, bool truncate, const char **op)
 	return -1;
 }
 
-int
-durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
-    char tmp[DURABLE_TMP_MAX], const char **op)
+/* durable_tmp_write(), the file synced or not. */
+static int
+tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
+    bool sync, char tmp[DURABLE_TMP_MAX], const char **op)
 {
 	int	fd = -1, i, error;
 
@@ -93,7 +105,7 @@ durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 		*op = "creating a temporary file";
 		return -1;
 	}
-	if (fill(fd, data, len, false, op) == 0)
+	if (fill(fd, data, len, false, sync, op) == 0)
 		return 0;
 	error = errno;
 	unlinkat(dfd, tmp, 0);
@@ -102,8 +114,23 @@ durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 }
 
 int
-durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
-    bool *no_lease, const char **op)
+durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
+    char tmp[DURABLE_TMP_MAX], const char **op)
+{
+	return tmp_write(dfd, seq, data, len, true, tmp, op);
+}
+
+int
+durable_tmp_write_deferred(int dfd, unsigned int *seq, const void *data,
+    size_t len, char tmp[DURABLE_TMP_MAX], const char **op)
+{
+	return tmp_write(dfd, seq, data, len, false, tmp, op);
+}
+
+/* durable_rewrite(), the file synced or not. */
+static int
+rewrite(int dfd, const char *spare, const void *data, size_t len,
+    bool sync, bool *no_lease, const char **op)
 {
 	struct stat	sb, named;
 	int		fd, error;
@@ -129,7 +156,7 @@ durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
 	    named.st_dev != sb.st_dev)
 		goto unusable;
 	/* Closing it ends the lease. */
-	if (fill(fd, data, len, true, op) == 0)
+	if (fill(fd, data, len, true, sync, op) == 0)
 		return 0;
 	error = errno;
 	unlinkat(dfd, spare, 0);
@@ -140,6 +167,20 @@ unusable:
 		close(fd);
 	unlinkat(dfd, spare, 0);
 	return 1;
+}
+
+int
+durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
+    bool *no_lease, const char **op)
+{
+	return rewrite(dfd, spare, data, len, true, no_lease, op);
+}
+
+int
+durable_rewrite_deferred(int dfd, const char *spare, const void *data,
+    size_t len, bool *no_lease, const char **op)
+{
+	return rewrite(dfd, spare, data, len, false, no_lease, op);
 }
 
 int
@@ -267,4 +308,127 @@ durable_set_aside(int dfd, const char *qdir, int *qfd, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The syncer: a thread that syncs the file system of a folder once a
+ * period, when something was written since its last sync, and once more
+ * when it is freed.
+ */
+struct durable_syncer {
+	int			 fd;
+	unsigned int		 period_ms;
+	durable_sync_failed_cb	 failed;
+	void			*arg;
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;		/* quit was set */
+	bool			 dirty;		/* under mtx */
+	bool			 quit;		/* under mtx */
+	unsigned long		 syncs;		/* under mtx */
+};
+
+/* Sync sy's file system, telling sy->failed when it fails. */
+static void
+syncer_sync(struct durable_syncer *sy)
+{
+	/* syncfs(2) reports a write-back error once since the last call. */
+	if (syncfs(sy->fd) == -1 && sy->failed != NULL)
+		sy->failed(errno, sy->arg);
+}
+
+static void *
+syncer_run(void *arg)
+{
+	struct durable_syncer	*sy = arg;
+	struct timespec		 ts;
+
+	pthread_mutex_lock(&sy->mtx);
+	while (!sy->quit) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += sy->period_ms / 1000;
+		ts.tv_nsec += (long)(sy->period_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		while (!sy->quit && pthread_cond_timedwait(&sy->cond, &sy->mtx,
+		    &ts) != ETIMEDOUT)
+			;
+		if (!sy->dirty)
+			continue;
+		sy->dirty = false;
+		pthread_mutex_unlock(&sy->mtx);
+		syncer_sync(sy);
+		pthread_mutex_lock(&sy->mtx);
+		sy->syncs++;
+	}
+	pthread_mutex_unlock(&sy->mtx);
+	return NULL;
+}
+
+struct durable_syncer *
+durable_syncer_new(int fd, unsigned int period_ms,
+    durable_sync_failed_cb failed, void *arg)
+{
+	struct durable_syncer	*sy;
+	pthread_condattr_t	 ca;
+
+	sy = xcalloc(1, sizeof *sy);
+	sy->fd = fd;
+	sy->period_ms = period_ms > 0 ? period_ms : 1;
+	sy->failed = failed;
+	sy->arg = arg;
+	pthread_mutex_init(&sy->mtx, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sy->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&sy->thread, NULL, syncer_run, sy) != 0) {
+		pthread_cond_destroy(&sy->cond);
+		pthread_mutex_destroy(&sy->mtx);
+		free(sy);
+		return NULL;
+	}
+	return sy;
+}
+
+void
+durable_syncer_mark(struct durable_syncer *sy)
+{
+	pthread_mutex_lock(&sy->mtx);
+	sy->dirty = true;
+	pthread_mutex_unlock(&sy->mtx);
+}
+
+unsigned long
+durable_syncer_syncs(struct durable_syncer *sy)
+{
+	unsigned long	n;
+
+	pthread_mutex_lock(&sy->mtx);
+	n = sy->syncs;
+	pthread_mutex_unlock(&sy->mtx);
+	return n;
+}
+
+void
+durable_syncer_free(struct durable_syncer *sy)
+{
+	bool	dirty;
+
+	if (sy == NULL)
+		return;
+	pthread_mutex_lock(&sy->mtx);
+	sy->quit = true;
+	pthread_cond_signal(&sy->cond);
+	pthread_mutex_unlock(&sy->mtx);
+	pthread_join(sy->thread, NULL);
+	/* What was written since the last sync, written last. */
+	dirty = sy->dirty;
+	if (dirty)
+		syncer_sync(sy);
+	pthread_cond_destroy(&sy->cond);
+	pthread_mutex_destroy(&sy->mtx);
+	free(sy);
 }

@@ -29,6 +29,13 @@ int	durable_dir_sync(int dfd);
 int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
 	    size_t len, char tmp[DURABLE_TMP_MAX], const char **op);
 /*
+ * durable_tmp_write() without the sync: the file's bytes reach the disk
+ * when a durable_syncer (below) syncs its file system.
+ */
+int	durable_tmp_write_deferred(int dfd, unsigned int *seq,
+	    const void *data, size_t len, char tmp[DURABLE_TMP_MAX],
+	    const char **op);
+/*
  * Write data over the existing file spare in folder dfd and sync it, in
  * place of durable_tmp_write() making a file, when nobody can see it
  * change: spare must be a regular file of one link with no descriptor
@@ -42,6 +49,12 @@ int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
  */
 int	durable_rewrite(int dfd, const char *spare, const void *data,
 	    size_t len, bool *no_lease, const char **op);
+/*
+ * durable_rewrite() without the sync, for a durable_syncer to do: the
+ * file is cut to nothing before data is written (see durable.c).
+ */
+int	durable_rewrite_deferred(int dfd, const char *spare,
+	    const void *data, size_t len, bool *no_lease, const char **op);
 /* Write data to name in folder dfd as described above. */
 int	durable_replace(int dfd, unsigned int *seq, const char *name,
 	    const void *data, size_t len, const char **op);
@@ -59,5 +72,24 @@ int	durable_read(int dfd, const char *name, size_t max, char **data,
  */
 int	durable_set_aside(int dfd, const char *qdir, int *qfd,
 	    const char *name, const char **op);
+
+/*
+ * A group commit: a thread that syncs the file system holding folder fd
+ * (syncfs(2)) once every period_ms when durable_syncer_mark() said that
+ * something was written since its last sync, and once more when freed,
+ * for writers that would otherwise sync each file and its folder. A
+ * failed sync is told to failed, on the syncer's thread. fd stays the
+ * caller's and must outlive the syncer. NULL when no thread can start.
+ */
+typedef void	(*durable_sync_failed_cb)(int error, void *arg);
+struct durable_syncer;
+
+struct durable_syncer	*durable_syncer_new(int fd, unsigned int period_ms,
+			    durable_sync_failed_cb failed, void *arg);
+void			 durable_syncer_mark(struct durable_syncer *sy);
+/* The syncs done since the syncer started. */
+unsigned long		 durable_syncer_syncs(struct durable_syncer *sy);
+/* Stop the thread after a last sync when something is unsynced. */
+void			 durable_syncer_free(struct durable_syncer *sy);
 
 #endif

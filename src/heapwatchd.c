@@ -42,6 +42,19 @@
 #include "yamlx.h"
 
 /*
+ * How often the store's file system is synced: the snapshots of the last
+ * second are what a power loss may take (store_defer_sync()).
+ */
+#define HWD_SYNC_MS	1000
+
+/* The ways scrapes give way to the decoding workers, see hwd_behind(). */
+enum hwd_behind {
+	HWD_GATED,		/* scrapes wait to start: hwd_backlog_room() */
+	HWD_SKIPPED,		/* invalid targets' scrapes skipped: target.c */
+	HWD_NBEHIND
+};
+
+/*
  * The daemon's state: one event loop owns the configuration, the store,
  * the scraper, the HTTP server and the targets; nothing here is touched
  * from another thread.
@@ -58,8 +71,7 @@ struct hwd {
 	struct names		*names;		/* the targets' functions' */
 	struct targets		 targets;
 	struct discovery	*discovery;
-	bool			 behind;	/* scrapes skipped for the workers */
-	bool			 gated;		/* scrapes waiting for the workers */
+	bool			 behind[HWD_NBEHIND];	/* said, by way */
 	struct api		*api;
 	struct api_state	 st;		/* what the api shows */
 	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
@@ -198,6 +210,38 @@ candidate_pos_cmp(const void *a, const void *b)
 }
 
 /*
+ * The one place that says the decoding workers are behind, once each time
+ * scrapes start to give way to them in one of the ways, and again only
+ * after that way has been left (behind unset); bytes: the backlog, or 0.
+ */
+static void
+hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
+{
+	static const char *const what[HWD_NBEHIND] = {
+		[HWD_GATED] = "scrapes wait to start",
+		[HWD_SKIPPED] = "targets serving invalid profiles are skipped",
+	};
+
+	if (behind && !hwd->behind[way]) {
+		if (bytes > 0)
+			log_warnx("the decoding workers are behind: %zu bytes "
+			    "of bodies fetched or waiting, %s until they "
+			    "catch up", bytes, what[way]);
+		else
+			log_warnx("the decoding workers are behind: %s until "
+			    "they catch up", what[way]);
+	}
+	hwd->behind[way] = behind;
+}
+
+/* target.c's way of telling hwd_behind() of its skipped scrapes. */
+static void
+hwd_skipping(bool skipping, void *arg)
+{
+	hwd_behind(arg, HWD_SKIPPED, skipping, 0);
+}
+
+/*
  * The targets this heapwatchd watches: the static ones, then the
  * discovered ones whose names are free, of those the ones of its shard.
  * Every instance of a shard set computes the same list from the same
@@ -307,7 +351,8 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	deps.decode = hwd->decode;
 	deps.notifier = hwd->notifier;
 	deps.retention = &hwd->retention;
-	deps.behind = &hwd->behind;
+	deps.behind = hwd_skipping;
+	deps.behind_arg = hwd;
 	deps.names = hwd->names;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
@@ -598,15 +643,22 @@ hwd_backlog_room(bool later, void *arg)
 	if (bytes < (later ? DECODE_BACKLOG_BYTES / 2 : DECODE_BACKLOG_BYTES)) {
 		/* Said once a backlog, until it has drained to a quarter. */
 		if (bytes < DECODE_BACKLOG_BYTES / 4)
-			hwd->gated = false;
+			hwd_behind(hwd, HWD_GATED, false, 0);
 		return true;
 	}
-	if (!hwd->gated)
-		log_warnx("the decoding workers are behind: %zu bytes of "
-		    "bodies fetched or waiting, scrapes wait to start until "
-		    "they catch up", bytes);
-	hwd->gated = true;
+	hwd_behind(hwd, HWD_GATED, true, bytes);
 	return false;
+}
+
+/* The store's syncer could not sync: on its thread, said and counted. */
+static void
+hwd_sync_failed(int error, void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	__atomic_add_fetch(&hwd->st.syncs_failed, 1, __ATOMIC_RELAXED);
+	errno = error;
+	log_warn("%s: sync", store_root(hwd->store));
 }
 
 /* Bodies were decoded and freed: the scrapes waiting may start. */
@@ -652,6 +704,10 @@ hwd_start(struct hwd *hwd, const char *user)
 		fatalx("%s", cause);
 	store_set_format(hwd->store, hwd->conf->storage_pack ? STORE_PACK :
 	    STORE_PPROF);
+	if (store_defer_sync(hwd->store, HWD_SYNC_MS, hwd_sync_failed,
+	    hwd) == -1)
+		log_warnx("%s: no thread to sync the store: each snapshot is "
+		    "synced as it is written", store_root(hwd->store));
 	hwd->scrape = scrape_new(hwd->base);
 	hwd->decode = decode_new(hwd->base, 0);
 	scrape_set_gate(hwd->scrape, hwd_backlog_room, hwd);

@@ -23,7 +23,10 @@
  * Writes are atomic: a snapshot is written to a ".tmp-" file in its folder,
  * synced, renamed to its name and the folder synced, so that a file with a
  * snapshot's name is always complete. A failed write leaves nothing behind;
- * a crash may leave a ".tmp-" file, which store_recover() removes.
+ * a crash may leave a ".tmp-" file, which store_recover() removes. After
+ * store_defer_sync(), the syncs of a file-form snapshot's file and folder
+ * are left to a thread that syncs the store's file system once a period:
+ * a power loss may then lose the last period's snapshots, as store.c says.
  *
  * heapwatchd ignores SIGXFSZ, so that a snapshot that would pass the
  * process's RLIMIT_FSIZE fails here with EFBIG instead of killing the
@@ -111,6 +114,13 @@ struct store_recovery {
 
 struct store	*store_open(const char *root, char **cause);
 void		 store_close(struct store *);
+/*
+ * Sync the file form's snapshots once every period_ms rather than at each
+ * put (see store.c); a failed sync is told to failed, on another thread.
+ * -1 when the thread that syncs cannot start: puts sync as before.
+ */
+int		 store_defer_sync(struct store *, unsigned int period_ms,
+		    void (*failed)(int error, void *arg), void *arg);
 /* The form new snapshots are written in; STORE_PPROF from the open. */
 void		 store_set_format(struct store *, enum store_format);
 const char	*store_root(const struct store *);

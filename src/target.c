@@ -1547,17 +1547,14 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 	if (t->last_outcome == SCRAPE_INVALID &&
 	    (pending >= DECODE_BACKLOG_MAX || bytes >= DECODE_BACKLOG_SKIP)) {
 		t->st.scrapes[SCRAPE_SKIPPED]++;
-		if (!*t->deps.behind)
-			log_warnx("the decoding workers are behind: targets "
-			    "serving invalid profiles are skipped until they "
-			    "catch up");
-		*t->deps.behind = true;
+		if (t->deps.behind != NULL)
+			t->deps.behind(true, t->deps.behind_arg);
 		target_next(t);
 		return;
 	}
 	if (pending < DECODE_BACKLOG_MAX / 2 &&
-	    bytes < DECODE_BACKLOG_SKIP / 2)
-		*t->deps.behind = false;
+	    bytes < DECODE_BACKLOG_SKIP / 2 && t->deps.behind != NULL)
+		t->deps.behind(false, t->deps.behind_arg);
 	h = target_request(t, &req);
 	if (target_wants_gc(t)) {
 		xasprintf(&gc_url, "%s%cgc=1", c->url,

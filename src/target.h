@@ -70,7 +70,13 @@ struct target_deps {
 	struct names		*names;
 	/* The daemon's, which a reload changes in place. */
 	const struct store_retention *retention;
-	bool			*behind;	/* scrapes skipped */
+	/*
+	 * Told whether scrapes are being skipped for the workers (see
+	 * target_scrape()), so that the daemon says it in one place; NULL:
+	 * not told.
+	 */
+	void			(*behind)(bool skipping, void *arg);
+	void			*behind_arg;
 };
 
 /* What a target shows of itself: read-only to all but target.c. */

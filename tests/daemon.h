@@ -32,7 +32,6 @@ struct daemon {
 	struct config		*conf;
 	struct target_deps	 deps;
 	struct store_retention	 keep;
-	bool			 behind;
 };
 
 /* A port nobody listens on now, from the kernel's ephemeral range. */
@@ -94,7 +93,6 @@ daemon_open(struct daemon *d, const char *name, struct event_base *base,
 	d->deps.notifier = notifier_new(base, d->conf->webhooks,
 	    d->conf->nwebhooks, NULL);
 	d->deps.retention = &d->keep;
-	d->deps.behind = &d->behind;
 	d->deps.names = summary_names_new();	/* shared, as heapwatchd's */
 	return 0;
 }

@@ -213,6 +213,7 @@ main(void)
 		{ "heapwatch_build_info", "gauge" },
 		{ "heapwatch_config_last_reload_successful", "gauge" },
 		{ "heapwatch_config_reloads_failed_total", "counter" },
+		{ "heapwatch_store_syncs_failed_total", "counter" },
 		{ "heapwatch_notifications_total", "counter" },
 		{ "heapwatch_notifications_queued", "gauge" },
 		{ "heapwatch_shards", "gauge" },
@@ -323,6 +324,8 @@ main(void)
 	    "no duration for a target never scraped");
 	ok(strstr(a[6].body, "heapwatch_gctrace_lines_total{") == NULL,
 	    "no gctrace lines for targets without gctrace");
+	ok(strstr(a[6].body, "heapwatch_store_syncs_failed_total 0\n") !=
+	    NULL, "no sync of the store failed");
 	ok(strstr(a[6].body, "heapwatch_config_reloads_failed_total 0\n")
 	    != NULL, "the reload counters are the state's");
 	/* The targets are never scraped here: every render is the same. */

@@ -1,0 +1,185 @@
+/*
+ * durable.c's deferred writes and its syncer: a file written without a
+ * sync reads back whole under its temporary name, a spare rewritten
+ * without one holds the new bytes alone; the syncer syncs only once
+ * something is marked, once for a mark, and a last time when freed with
+ * something unsynced; a sync that fails is told to the caller's callback
+ * with its errno.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "durable.h"
+#include "tap.h"
+
+#define PERIOD_MS	20
+#define WAIT_MAX_S	60	/* a busy machine's worst, not a timing */
+
+struct failures {
+	int	calls;
+	int	error;
+};
+
+static void
+failed(int error, void *arg)
+{
+	struct failures	*f = arg;
+
+	f->calls++;
+	f->error = error;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec	ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Wait until sy has done at least n syncs, for WAIT_MAX_S at most. */
+static unsigned long
+wait_syncs(struct durable_syncer *sy, unsigned long n)
+{
+	time_t		 end = time(NULL) + WAIT_MAX_S;
+	unsigned long	 got;
+
+	while ((got = durable_syncer_syncs(sy)) < n && time(NULL) < end)
+		nap_ms(PERIOD_MS);
+	return got;
+}
+
+static void
+test_deferred(int dfd)
+{
+	char		 tmp[DURABLE_TMP_MAX], *data;
+	const char	*op = NULL, body[] = "a snapshot's bytes";
+	unsigned int	 seq = 0;
+	size_t		 len;
+
+	ok(durable_tmp_write_deferred(dfd, &seq, body, sizeof body, tmp,
+	    &op) == 0, "a deferred write succeeds");
+	ok(strncmp(tmp, DURABLE_TMP_PREFIX, strlen(DURABLE_TMP_PREFIX)) == 0,
+	    "under a temporary name (%s)", tmp);
+	ok(durable_read(dfd, tmp, 1024, &data, &len, &op) == 0 &&
+	    len == sizeof body && memcmp(data, body, len) == 0,
+	    "which reads back whole");
+	free(data);
+	is_int(seq, 1, "the sequence advances");
+	unlinkat(dfd, tmp, 0);
+}
+
+/* A spare rewritten without a sync holds the new bytes alone. */
+static void
+test_rewrite_deferred(int dfd)
+{
+	char		 old[4096], *data;
+	const char	*op = NULL, body[] = "a shorter snapshot";
+	bool		 no_lease = false;
+	size_t		 len;
+	int		 fd, rc;
+
+	memset(old, 'x', sizeof old);
+	if ((fd = openat(dfd, "spare", O_WRONLY | O_CREAT | O_TRUNC,
+	    0640)) == -1 || write(fd, old, sizeof old) != sizeof old) {
+		ok(0, "a spare to rewrite");
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(fd);
+	rc = durable_rewrite_deferred(dfd, "spare", body, sizeof body,
+	    &no_lease, &op);
+	if (no_lease) {
+		/* tmpfs and others grant no lease: the spare is removed. */
+		is_int(rc, 1, "no lease here: the spare is not used");
+		ok(faccessat(dfd, "spare", F_OK, 0) == -1, "and removed");
+		return;
+	}
+	is_int(rc, 0, "a spare is rewritten without a sync");
+	ok(durable_read(dfd, "spare", sizeof old, &data, &len, &op) == 0 &&
+	    len == sizeof body && memcmp(data, body, len) == 0,
+	    "and holds the new bytes alone (%zu)", len);
+	free(data);
+	unlinkat(dfd, "spare", 0);
+}
+
+static void
+test_syncer(int dfd)
+{
+	struct durable_syncer	*sy;
+	struct failures		 f = { 0, 0 };
+
+	if ((sy = durable_syncer_new(dfd, PERIOD_MS, failed, &f)) == NULL) {
+		ok(0, "a syncer starts");
+		return;
+	}
+	/* No mark, no sync, however long it waits. */
+	nap_ms(5 * PERIOD_MS);
+	is_int(durable_syncer_syncs(sy), 0, "nothing marked, nothing synced");
+	/* One mark is cleared by one sync, whenever the thread runs. */
+	durable_syncer_mark(sy);
+	is_int(wait_syncs(sy, 1), 1, "marked: synced");
+	nap_ms(5 * PERIOD_MS);
+	is_int(durable_syncer_syncs(sy), 1, "and not again without a mark");
+	durable_syncer_mark(sy);
+	is_int(wait_syncs(sy, 2), 2, "marked again: synced again");
+	durable_syncer_free(sy);
+	is_int(f.calls, 0, "no sync failed");
+}
+
+static void
+test_failures(void)
+{
+	struct durable_syncer	*sy;
+	struct failures		 f = { 0, 0 };
+
+	/* A period longer than the test: only the last sync runs. */
+	if ((sy = durable_syncer_new(-1, 3600 * 1000, failed, &f)) == NULL) {
+		ok(0, "a syncer starts");
+		return;
+	}
+	durable_syncer_free(sy);
+	is_int(f.calls, 0, "freed with nothing marked: no sync");
+	if ((sy = durable_syncer_new(-1, 3600 * 1000, failed, &f)) == NULL) {
+		ok(0, "a syncer starts");
+		return;
+	}
+	durable_syncer_mark(sy);
+	durable_syncer_free(sy);
+	is_int(f.calls, 1, "freed with a mark: synced a last time");
+	is_int(f.error, EBADF, "a failed sync is told with its errno");
+	durable_syncer_free(NULL);
+}
+
+int
+main(void)
+{
+	char		 dir[256];
+	const char	*t;
+	int		 dfd;
+
+	if ((t = getenv("TMPDIR")) == NULL || *t == '\0')
+		t = "/tmp";
+	snprintf(dir, sizeof dir, "%s/test_durable.XXXXXX", t);
+	if (mkdtemp(dir) == NULL ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1) {
+		printf("Bail out! %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	test_deferred(dfd);
+	test_rewrite_deferred(dfd);
+	test_syncer(dfd);
+	test_failures();
+	close(dfd);
+	rmdir(dir);
+	return tap_done();
+}
