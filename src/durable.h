@@ -78,7 +78,8 @@ int	durable_set_aside(int dfd, const char *qdir, int *qfd,
  * (syncfs(2)) once every period_ms when durable_syncer_mark() said that
  * something was written since its last sync, and once more when freed,
  * for writers that would otherwise sync each file and its folder. A
- * failed sync is told to failed, on the syncer's thread. fd stays the
+ * failed sync is told to failed, on the syncer's thread (the last,
+ * in durable_syncer_free(), on its caller's). fd stays the
  * caller's and must outlive the syncer. NULL when no thread can start.
  */
 typedef void	(*durable_sync_failed_cb)(int error, void *arg);
