@@ -844,6 +844,56 @@ test_spare(struct store *st)
 	ok(!exists(path), "and keeps no spare");
 }
 
+/* Counts the failures a deferred sync reports. */
+static void
+sync_failed(int error, void *arg)
+{
+	(void)error;
+	(*(int *)arg)++;
+}
+
+/*
+ * With the syncs deferred to the store's syncer, as heapwatchd asks, a put
+ * still leaves each snapshot whole under its name, the spare rewritten cut
+ * to the new bytes, and closing the store makes the last sync.
+ */
+static void
+test_deferred(void)
+{
+	struct store	*st;
+	const char	*c = "the third, shorter";
+	char		*cause = NULL, id[STORE_ID_MAX];
+	ino_t		 first;
+	int		 failed = 0;
+
+	if ((st = store_open(root, &cause)) == NULL) {
+		ok(0, "a second store on the root: %s", cause);
+		free(cause);
+		return;
+	}
+	ok(store_defer_sync(st, 20, sync_failed, &failed) == 0,
+	    "the syncs deferred to a thread");
+	ok(put_keep(st, "deferred", 1000, "the first snapshot's bytes", 1,
+	    id) == 0 && snapshot_holds("deferred", 1000,
+	    "the first snapshot's bytes"), "a first snapshot, whole");
+	first = inode_of("deferred", 1000);
+	ok(put_keep(st, "deferred", 2000, "the second snapshot's bytes", 1,
+	    id) == 1 && inode_of("deferred", -1) == first,
+	    "a second drops the first, kept as the spare");
+	ok(put_keep(st, "deferred", 3000, c, 1, id) == 1 &&
+	    inode_of("deferred", 3000) == first &&
+	    snapshot_holds("deferred", 3000, c),
+	    "the third rewrites the spare, its longer old bytes cut");
+	is_str(ids(st, "deferred"), "3000", "one snapshot is listed");
+	usleep(100 * 1000);
+	ok(put_keep(st, "deferred", 4000, "the fourth", 1, id) == 1 &&
+	    snapshot_holds("deferred", 4000, "the fourth"),
+	    "a fourth after the syncer ran");
+	store_close(st);
+	ok(failed == 0 && snapshot_holds("deferred", 4000, "the fourth"),
+	    "closed with its last sync, none failed (%d)", failed);
+}
+
 /*
  * Between writes, retention trusts what the last write left in the folder
  * while the folder is unchanged, and reads it again when it changed.
@@ -1276,6 +1326,7 @@ main(void)
 	test_efbig(st);
 	test_series(st);
 	test_spare(st);
+	test_deferred();
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
