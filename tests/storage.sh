@@ -254,8 +254,14 @@ ok $? "leftovers of interrupted writes are removed at start-up"
 newest() { listed "$1" | jq -r 'map(.id) | last // ""'; }
 newer() { [ "$(newest "$1")" != "$2" ]; }
 last=$(newest leak)
-wait_for 30 newer leak "$last"
-ok $? "the leak target's snapshots go on (after $last, $(newest leak))"
+wait_for 60 newer leak "$last"
+rc=$?
+ok $rc "the leak target's snapshots go on (after $last, $(newest leak))"
+[ "$rc" -eq 0 ] || {
+	curl -fs --max-time 10 "$HWD_URL/api/v1/targets" |
+	    jq -c '.[] | select(.name == "leak")' | diag
+	tail -n 20 "$TMPD/kill.log" | diag
+}
 all=$(listed_decode leak "$store") && [ "$all" -ge 2 ] && [ "$all" -le 8 ]
 ok $? "every listed snapshot decodes, retention keeping 8 at most ($all)"
 [ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
