@@ -84,9 +84,8 @@ fill(int fd, const void *data, size_t len, bool over, bool sync,
 	return -1;
 }
 
-/* durable_tmp_write(), the file synced or not. */
-static int
-tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
+int
+durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
     bool sync, char tmp[DURABLE_TMP_MAX], const char **op)
 {
 	int	fd = -1, i, error;
@@ -114,22 +113,7 @@ tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
 }
 
 int
-durable_tmp_write(int dfd, unsigned int *seq, const void *data, size_t len,
-    char tmp[DURABLE_TMP_MAX], const char **op)
-{
-	return tmp_write(dfd, seq, data, len, true, tmp, op);
-}
-
-int
-durable_tmp_write_deferred(int dfd, unsigned int *seq, const void *data,
-    size_t len, char tmp[DURABLE_TMP_MAX], const char **op)
-{
-	return tmp_write(dfd, seq, data, len, false, tmp, op);
-}
-
-/* durable_rewrite(), the file synced or not. */
-static int
-rewrite(int dfd, const char *spare, const void *data, size_t len,
+durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
     bool sync, bool *no_lease, const char **op)
 {
 	struct stat	sb, named;
@@ -170,27 +154,13 @@ unusable:
 }
 
 int
-durable_rewrite(int dfd, const char *spare, const void *data, size_t len,
-    bool *no_lease, const char **op)
-{
-	return rewrite(dfd, spare, data, len, true, no_lease, op);
-}
-
-int
-durable_rewrite_deferred(int dfd, const char *spare, const void *data,
-    size_t len, bool *no_lease, const char **op)
-{
-	return rewrite(dfd, spare, data, len, false, no_lease, op);
-}
-
-int
 durable_replace(int dfd, unsigned int *seq, const char *name,
     const void *data, size_t len, const char **op)
 {
 	char	tmp[DURABLE_TMP_MAX];
 	int	error;
 
-	if (durable_tmp_write(dfd, seq, data, len, tmp, op) == -1)
+	if (durable_tmp_write(dfd, seq, data, len, true, tmp, op) == -1)
 		return -1;
 	if (renameat(dfd, tmp, dfd, name) == -1) {
 		error = errno;

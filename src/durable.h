@@ -23,20 +23,17 @@ int	durable_write_all(int fd, const void *data, size_t len);
 int	durable_dir_sync(int dfd);
 /*
  * Write data to a new file in folder dfd, named DURABLE_TMP_PREFIX, the
- * process id and *seq (which it advances), and sync it; its name is left
- * in tmp. On failure nothing is left behind.
+ * process id and *seq (which it advances), and sync it when sync is set
+ * (else its bytes reach the disk when a durable_syncer, below, syncs its
+ * file system); its name is left in tmp. On failure nothing is left
+ * behind.
  */
 int	durable_tmp_write(int dfd, unsigned int *seq, const void *data,
-	    size_t len, char tmp[DURABLE_TMP_MAX], const char **op);
+	    size_t len, bool sync, char tmp[DURABLE_TMP_MAX], const char **op);
 /*
- * durable_tmp_write() without the sync: the file's bytes reach the disk
- * when a durable_syncer (below) syncs its file system.
- */
-int	durable_tmp_write_deferred(int dfd, unsigned int *seq,
-	    const void *data, size_t len, char tmp[DURABLE_TMP_MAX],
-	    const char **op);
-/*
- * Write data over the existing file spare in folder dfd and sync it, in
+ * Write data over the existing file spare in folder dfd and sync it (not
+ * synced, sync unset, for a durable_syncer to do: the file is then cut to
+ * nothing before data is written, see durable.c), in
  * place of durable_tmp_write() making a file, when nobody can see it
  * change: spare must be a regular file of one link with no descriptor
  * open on it anywhere but this one, which a write lease proves (fcntl(2)
@@ -48,13 +45,7 @@ int	durable_tmp_write_deferred(int dfd, unsigned int *seq,
  * raises SIGIO, which the process must ignore.
  */
 int	durable_rewrite(int dfd, const char *spare, const void *data,
-	    size_t len, bool *no_lease, const char **op);
-/*
- * durable_rewrite() without the sync, for a durable_syncer to do: the
- * file is cut to nothing before data is written (see durable.c).
- */
-int	durable_rewrite_deferred(int dfd, const char *spare,
-	    const void *data, size_t len, bool *no_lease, const char **op);
+	    size_t len, bool sync, bool *no_lease, const char **op);
 /* Write data to name in folder dfd as described above. */
 int	durable_replace(int dfd, unsigned int *seq, const char *name,
 	    const void *data, size_t len, const char **op);

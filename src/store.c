@@ -822,16 +822,13 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 {
 	const char	*op;
 	bool		 no_lease = false;
+	bool		 sync = s->syncer == NULL;	/* else deferred: see
+							   store_defer_sync() */
 	int		 rc;
 
 	if (!__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED)) {
-		/* The syncs deferred: see store_defer_sync(). */
-		if (s->syncer != NULL)
-			rc = durable_rewrite_deferred(dfd, STORE_SPARE, data,
-			    len, &no_lease, &op);
-		else
-			rc = durable_rewrite(dfd, STORE_SPARE, data, len,
-			    &no_lease, &op);
+		rc = durable_rewrite(dfd, STORE_SPARE, data, len, sync,
+		    &no_lease, &op);
 		if (no_lease)
 			__atomic_store_n(&s->no_spare, true, __ATOMIC_RELAXED);
 		if (rc == 0) {
@@ -843,9 +840,8 @@ put_file(struct store *s, const char *target, int dfd, const void *data,
 			return -1;
 		}
 	}
-	if ((s->syncer != NULL ? durable_tmp_write_deferred(dfd, &s->tmpseq,
-	    data, len, tmp, &op) : durable_tmp_write(dfd, &s->tmpseq, data,
-	    len, tmp, &op)) == -1) {
+	if (durable_tmp_write(dfd, &s->tmpseq, data, len, sync, tmp,
+	    &op) == -1) {
 		file_cause(cause, s, target, NULL, op, errno);
 		return -1;
 	}

@@ -65,7 +65,7 @@ test_deferred(int dfd)
 	unsigned int	 seq = 0;
 	size_t		 len;
 
-	ok(durable_tmp_write_deferred(dfd, &seq, body, sizeof body, tmp,
+	ok(durable_tmp_write(dfd, &seq, body, sizeof body, false, tmp,
 	    &op) == 0, "a deferred write succeeds");
 	ok(strncmp(tmp, DURABLE_TMP_PREFIX, strlen(DURABLE_TMP_PREFIX)) == 0,
 	    "under a temporary name (%s)", tmp);
@@ -96,7 +96,7 @@ test_rewrite_deferred(int dfd)
 		return;
 	}
 	close(fd);
-	rc = durable_rewrite_deferred(dfd, "spare", body, sizeof body,
+	rc = durable_rewrite(dfd, "spare", body, sizeof body, false,
 	    &no_lease, &op);
 	if (no_lease) {
 		/* tmpfs and others grant no lease: the spare is removed. */
