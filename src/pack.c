@@ -7,6 +7,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "hash.h"
 #include "pack.h"
 #include "pbwire.h"
 #include "xmalloc.h"
@@ -14,7 +15,6 @@
 #define PACK_DICT_TAG	'D'
 #define PACK_BODY_TAG	'S'
 #define PACK_VERSION	1
-#define PACK_NONE	UINT32_MAX
 /*
  * Go's pprof writer gives a heap profile's ids densely from 1, so that an
  * id's index is id - 1; others are looked up in a sorted copy.
@@ -759,93 +759,30 @@ fail:
 }
 
 /*
- * Ids to indexes: dense from 1 in order (neither dir nor pair), a table
- * by id when there are at most four of its slots an id, or sorted pairs
- * searched. Go numbers a profile's entries densely from 1; others, such
- * as bench/genprof, shuffle them, and a binary search for each location
- * of each sample was a quarter of heapwatchd's CPU with 1,000 packed
- * targets serving a profile of 3,000 samples.
+ * Ids to indexes: hash.c's idmap, a table by id when ids are small, as Go
+ * numbers them, else hashed. Ids shuffled, as bench/genprof's, once made
+ * a binary search for each location of each sample a quarter of
+ * heapwatchd's CPU with 1,000 packed targets of 3,000 samples.
  */
-struct pack_ids {
-	uint32_t	*dir;		/* by id; PACK_NONE: none */
-	uint64_t	 ndir;
-	uint64_t	(*pair)[2];	/* id, index */
-	size_t		 n;
-};
-
-static int
-pack_cmp_pair(const void *a, const void *b)
-{
-	const uint64_t	*x = a, *y = b;
-
-	return x[0] < y[0] ? -1 : x[0] > y[0];
-}
 
 /* -1 when an id is 0 or repeated. */
 static int
-pack_ids_make(struct pack_ids *ix, size_t n, uint64_t (*id)(void *, size_t),
+pack_ids_make(struct idmap *m, size_t n, uint64_t (*id)(void *, size_t),
     void *arg)
 {
-	uint64_t	v, max = 0;
-	size_t		i;
-	bool		dense = true;
+	uint64_t	*v, dup;
+	size_t		 i;
+	int		 rc = 0;
 
-	ix->pair = NULL;
-	ix->dir = NULL;
-	ix->n = n;
-	for (i = 0; i < n; i++) {
-		v = id(arg, i);
-		dense &= v == i + 1;
-		if (v > max)
-			max = v;
-	}
-	if (dense)
-		return 0;
-	if (max <= 4 * (uint64_t)n + 64) {
-		ix->ndir = max + 1;
-		ix->dir = xreallocarray(NULL, ix->ndir, sizeof *ix->dir);
-		memset(ix->dir, 0xff, ix->ndir * sizeof *ix->dir);
-		for (i = 0; i < n; i++) {
-			v = id(arg, i);
-			if (v == 0 || ix->dir[v] != PACK_NONE)
-				return -1;
-			ix->dir[v] = (uint32_t)i;
-		}
-		return 0;
-	}
-	ix->pair = xreallocarray(NULL, n, sizeof *ix->pair);
-	for (i = 0; i < n; i++) {
-		ix->pair[i][0] = id(arg, i);
-		ix->pair[i][1] = i;
-	}
-	qsort(ix->pair, n, sizeof *ix->pair, pack_cmp_pair);
+	memset(m, 0, sizeof *m);
+	v = xreallocarray(NULL, n + 1, sizeof *v);
 	for (i = 0; i < n; i++)
-		if (ix->pair[i][0] == 0 ||
-		    (i > 0 && ix->pair[i][0] == ix->pair[i - 1][0]))
-			return -1;
-	return 0;
-}
-
-/* The index of id, or PACK_NONE. */
-static uint32_t
-pack_ids_find(const struct pack_ids *ix, uint64_t id)
-{
-	size_t	lo = 0, hi = ix->n, mid;
-
-	if (ix->dir != NULL)
-		return id < ix->ndir ? ix->dir[id] : PACK_NONE;
-	if (ix->pair == NULL)
-		return id >= 1 && id <= ix->n ? (uint32_t)(id - 1) : PACK_NONE;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (ix->pair[mid][0] == id)
-			return (uint32_t)ix->pair[mid][1];
-		if (ix->pair[mid][0] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return PACK_NONE;
+		if ((v[i] = id(arg, i)) == 0)
+			rc = -1;
+	if (rc == 0)
+		rc = hash_map_build(m, v, n, &dup);
+	free(v);
+	return rc;
 }
 
 static uint64_t
@@ -906,7 +843,7 @@ pack_sort_refs(struct pack_ref *ref, size_t n, uint32_t nstk)
 /* What pack_stack() reads a sample with. */
 struct pack_stk {
 	const struct pack_in	*in;
-	const struct pack_ids	*li;	/* location ids to indexes */
+	const struct idmap	*li;	/* location ids to indexes */
 	const uint32_t		*lid;	/* location indexes to entries */
 	const uint32_t		*sid;	/* string indexes to entries */
 };
@@ -1004,15 +941,8 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 				} else if (pbwire_varint(&q, qe, &id) == -1)
 					goto bad;
 			}
-			if (sk->li->dir != NULL)
-				x = id < sk->li->ndir ? sk->li->dir[id] :
-				    PACK_NONE;
-			else if (sk->li->pair == NULL)
-				x = id - 1 < sk->li->n ? (uint32_t)(id - 1) :
-				    PACK_NONE;
-			else
-				x = pack_ids_find(sk->li, id);
-			if (x == PACK_NONE) {
+			x = hash_map_get(sk->li, id);
+			if (x == HASH_NONE) {
 				*cause = xstrdup("malformed profile: a "
 				    "reference to a missing id");
 				return -1;
@@ -1056,7 +986,7 @@ static int
 pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
     char **cause)
 {
-	struct pack_ids	 mi, fi, li;
+	struct idmap	 mi, fi, li;
 	struct pack_buf	 b = { 0 }, lb = { 0 };
 	struct pack_ref	*ref = NULL;
 	struct pack_mark mark[PACK_NKINDS];
@@ -1104,11 +1034,11 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 #undef STR_OK
 	for (i = 0; i < in->nloc; i++) {
 		if (in->loc[i].mapping != 0 &&
-		    pack_ids_find(&mi, in->loc[i].mapping) == PACK_NONE)
+		    hash_map_get(&mi, in->loc[i].mapping) == HASH_NONE)
 			goto badref;
 		for (j = 0; j < in->loc[i].nlines; j++)
-			if (pack_ids_find(&fi, in->line[in->loc[i].line0 +
-			    j].function_id) == PACK_NONE)
+			if (hash_map_get(&fi, in->line[in->loc[i].line0 +
+			    j].function_id) == HASH_NONE)
 				goto badref;
 	}
 
@@ -1147,13 +1077,13 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	for (i = 0; i < in->nloc; i++) {
 		b.len = 0;
 		pack_put_u(&b, in->loc[i].mapping == 0 ? 0 :
-		    (uint64_t)mid[pack_ids_find(&mi, in->loc[i].mapping)] + 1);
+		    (uint64_t)mid[hash_map_get(&mi, in->loc[i].mapping)] + 1);
 		pack_put_u(&b, in->loc[i].addr);
 		pack_put_u(&b, in->loc[i].folded);
 		pack_put_u(&b, in->loc[i].nlines);
 		for (j = 0; j < in->loc[i].nlines; j++) {
 			k = in->loc[i].line0 + j;
-			pack_put_u(&b, fid[pack_ids_find(&fi,
+			pack_put_u(&b, fid[hash_map_get(&fi,
 			    in->line[k].function_id)]);
 			pack_put_s(&b, in->line[k].line);
 		}
@@ -1225,12 +1155,9 @@ badstr:
 badref:
 	*cause = xstrdup("malformed profile: a reference to a missing id");
 out:
-	free(mi.pair);
-	free(fi.pair);
-	free(li.pair);
-	free(mi.dir);
-	free(fi.dir);
-	free(li.dir);
+	hash_map_free(&mi);
+	hash_map_free(&fi);
+	hash_map_free(&li);
 	free(sid);
 	free(mid);
 	free(fid);
