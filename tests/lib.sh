@@ -122,14 +122,21 @@ HEAPWATCHD="$top_builddir/heapwatchd"
 # Start heapwatchd on CONFIG (its listen address must be 127.0.0.1:$HWD_PORT)
 # and wait until it is ready; sets HWD_PID and HWD_URL.
 daemon_start() {	# daemon_start CONFIG [LOG]
-	local log=${2:-$TMPD/heapwatchd.log} i
+	local log=${2:-$TMPD/heapwatchd.log} i seen
+	seen=$(grep -c "listening on" "$log" 2>/dev/null)
+	seen=${seen:-0}
 	# The tests run as root on CI: -R says so knowingly.
 	"$HEAPWATCHD" -R -v -c "$1" >>"$log" 2>&1 &
 	HWD_PID=$!
 	cleanup_hooks+=("kill -9 $HWD_PID 2>/dev/null")
 	HWD_URL=http://127.0.0.1:$HWD_PORT
+	# Ready once this daemon says it listens, not whichever answers
+	# on the port: it logs that line before it serves.
 	for i in $(seq 1 100); do
-		curl -fs --max-time 2 "$HWD_URL/-/ready" >/dev/null && return 0
+		if curl -fs --max-time 2 "$HWD_URL/-/ready" >/dev/null &&
+		    [ "$(grep -c "listening on" "$log")" -gt "$seen" ]; then
+			kill -0 "$HWD_PID" 2>/dev/null && return 0
+		fi
 		kill -0 "$HWD_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -159,9 +166,36 @@ YAML
 # HEAPWATCH_STORAGE_FORMAT, to run a test on the other.
 STORAGE_FORMAT=${HEAPWATCH_STORAGE_FORMAT:-pprof}
 
-# A port for the daemon, likely free: below Linux's ephemeral ports
-# (32768 and up), which the fixtures and clients take.
-HWD_PORT=$((20000 + RANDOM % 12000))
+# Ports for the daemon and its neighbours (Prometheus, Alertmanager, a
+# second shard): eight in a row from HWD_PORT, below Linux's ephemeral
+# ports (32768 and up), which the fixtures and clients take. Tests run
+# side by side, so a block is claimed with an atomic mkdir, which names
+# the claiming shell; a claim whose shell is gone is taken over, and a
+# block in which anything listens is passed by.
+claim_ports() {
+	local dir=${TMPDIR:-/tmp}/heapwatch-test-ports base i pid
+	mkdir -p "$dir"
+	for i in $(seq 1 200); do
+		base=$((20000 + 8 * (RANDOM % 1500)))
+		if ! mkdir "$dir/$base" 2>/dev/null; then
+			pid=$(cat "$dir/$base/pid" 2>/dev/null)
+			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+			rm -rf "$dir/$base"
+			mkdir "$dir/$base" 2>/dev/null || continue
+		fi
+		echo $$ >"$dir/$base/pid"
+		if [ -n "$(ss -Htln "( sport >= :$base and sport <= :$((base + 7)) )" \
+		    2>/dev/null)" ]; then
+			rm -rf "$dir/$base"
+			continue
+		fi
+		cleanup_hooks+=("rm -rf $dir/$base")
+		HWD_PORT=$base
+		return 0
+	done
+	HWD_PORT=$((20000 + RANDOM % 12000))
+}
+claim_ports
 
 # Wait until COMMAND succeeds, up to SECONDS.
 wait_for() {	# wait_for SECONDS COMMAND...

@@ -11,7 +11,7 @@ libcrypt-dev libzstd-dev libsqlite3-dev"
 # systemd-journal-remote writes the journal files that follow.c reads.
 DEPS_TEST="golang-go clang procps curl jq openssl prometheus
 prometheus-alertmanager chromium groff-base man-db systemd
-systemd-journal-remote valgrind wrk sqlite3"
+systemd-journal-remote valgrind wrk sqlite3 iproute2"
 
 deps_install() {
 	local missing=() p
