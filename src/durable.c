@@ -284,6 +284,19 @@ durable_set_aside(int dfd, const char *qdir, int *qfd, const char *name,
  * The syncer: a thread that syncs the file system of a folder once a
  * period, when something was written since its last sync, and once more
  * when it is freed.
+ *
+ * Its syncs are numbered from 1 in the order they begin (started), and
+ * synced is the highest number of those that succeeded: a writer marks
+ * what it wrote and is given started + 1, the number of the next sync to
+ * begin, which begins after the write and so takes it to the disk; what
+ * it wrote is there once synced has reached that number. Counting the
+ * syncs done instead would need two more (one may have begun before the
+ * write), and a second sync that nothing asks for may never come. A
+ * failed sync leaves synced behind and marks the syncer again, so that the
+ * next period tries again; one that then succeeds began after the writes
+ * of the failed one and releases them (the kernel keeps a page whose
+ * write-back failed in memory, marked clean: what a failure lost, no
+ * later sync can tell).
  */
 struct durable_syncer {
 	int			 fd;
@@ -291,20 +304,56 @@ struct durable_syncer {
 	durable_sync_failed_cb	 failed;
 	void			*arg;
 	pthread_t		 thread;
+	bool			 running;	/* the thread */
+	bool			 stopped;	/* the last sync made */
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;		/* quit was set */
 	bool			 dirty;		/* under mtx */
 	bool			 quit;		/* under mtx */
-	unsigned long		 syncs;		/* under mtx */
+	bool			 failing;	/* under mtx: the last failed */
+	unsigned long		 syncs;		/* under mtx: done */
+	unsigned long		 started;	/* under mtx */
+	unsigned long		 synced;	/* under mtx */
 };
 
-/* Sync sy's file system, telling sy->failed when it fails. */
+/*
+ * Make the sync numbered gen (begun under mtx), sy->mtx not held; tell
+ * sy->failed when it fails, or when it succeeds after a failure.
+ */
 static void
-syncer_sync(struct durable_syncer *sy)
+syncer_sync(struct durable_syncer *sy, unsigned long gen)
 {
+	bool	ok, told;
+	int	error = 0;
+
 	/* syncfs(2) reports a write-back error once since the last call. */
-	if (syncfs(sy->fd) == -1 && sy->failed != NULL)
-		sy->failed(errno, sy->arg);
+	ok = syncfs(sy->fd) == 0;
+	if (!ok)
+		error = errno;
+	pthread_mutex_lock(&sy->mtx);
+	sy->syncs++;
+	told = !ok || sy->failing;
+	if (ok) {
+		if (gen > sy->synced)
+			sy->synced = gen;
+		sy->failing = false;
+	} else {
+		sy->dirty = true;	/* tried again a period on */
+		sy->failing = true;
+	}
+	pthread_mutex_unlock(&sy->mtx);
+	if (told && sy->failed != NULL)
+		sy->failed(error, sy->arg);
+}
+
+/* Begin a sync when one is due, sy->mtx held: its number, else 0. */
+static unsigned long
+syncer_begin(struct durable_syncer *sy)
+{
+	if (!sy->dirty)
+		return 0;
+	sy->dirty = false;
+	return ++sy->started;
 }
 
 static void *
@@ -312,6 +361,7 @@ syncer_run(void *arg)
 {
 	struct durable_syncer	*sy = arg;
 	struct timespec		 ts;
+	unsigned long		 gen;
 
 	pthread_mutex_lock(&sy->mtx);
 	while (!sy->quit) {
@@ -325,13 +375,11 @@ syncer_run(void *arg)
 		while (!sy->quit && pthread_cond_timedwait(&sy->cond, &sy->mtx,
 		    &ts) != ETIMEDOUT)
 			;
-		if (!sy->dirty)
+		if (sy->quit || (gen = syncer_begin(sy)) == 0)
 			continue;
-		sy->dirty = false;
 		pthread_mutex_unlock(&sy->mtx);
-		syncer_sync(sy);
+		syncer_sync(sy, gen);
 		pthread_mutex_lock(&sy->mtx);
-		sy->syncs++;
 	}
 	pthread_mutex_unlock(&sy->mtx);
 	return NULL;
@@ -360,15 +408,47 @@ durable_syncer_new(int fd, unsigned int period_ms,
 		free(sy);
 		return NULL;
 	}
+	sy->running = true;
 	return sy;
 }
 
-void
+unsigned long
 durable_syncer_mark(struct durable_syncer *sy)
 {
+	unsigned long	gen;
+
 	pthread_mutex_lock(&sy->mtx);
 	sy->dirty = true;
+	gen = sy->started + 1;
 	pthread_mutex_unlock(&sy->mtx);
+	return gen;
+}
+
+unsigned long
+durable_syncer_ticket(struct durable_syncer *sy)
+{
+	unsigned long	gen;
+
+	/*
+	 * Marked and not begun: the next sync takes it. Else the sync that
+	 * cleared the last mark began after it, and is numbered at most
+	 * started.
+	 */
+	pthread_mutex_lock(&sy->mtx);
+	gen = sy->dirty ? sy->started + 1 : sy->started;
+	pthread_mutex_unlock(&sy->mtx);
+	return gen;
+}
+
+unsigned long
+durable_syncer_synced(struct durable_syncer *sy)
+{
+	unsigned long	gen;
+
+	pthread_mutex_lock(&sy->mtx);
+	gen = sy->synced;
+	pthread_mutex_unlock(&sy->mtx);
+	return gen;
 }
 
 unsigned long
@@ -382,22 +462,37 @@ durable_syncer_syncs(struct durable_syncer *sy)
 	return n;
 }
 
+int
+durable_syncer_stop(struct durable_syncer *sy)
+{
+	unsigned long	gen;
+
+	if (sy->stopped)
+		return sy->failing ? -1 : 0;
+	sy->stopped = true;
+	if (sy->running) {
+		pthread_mutex_lock(&sy->mtx);
+		sy->quit = true;
+		pthread_cond_signal(&sy->cond);
+		pthread_mutex_unlock(&sy->mtx);
+		pthread_join(sy->thread, NULL);
+		sy->running = false;
+	}
+	/* What was written since the last sync, written last. */
+	pthread_mutex_lock(&sy->mtx);
+	gen = syncer_begin(sy);
+	pthread_mutex_unlock(&sy->mtx);
+	if (gen != 0)
+		syncer_sync(sy, gen);
+	return sy->failing ? -1 : 0;
+}
+
 void
 durable_syncer_free(struct durable_syncer *sy)
 {
-	bool	dirty;
-
 	if (sy == NULL)
 		return;
-	pthread_mutex_lock(&sy->mtx);
-	sy->quit = true;
-	pthread_cond_signal(&sy->cond);
-	pthread_mutex_unlock(&sy->mtx);
-	pthread_join(sy->thread, NULL);
-	/* What was written since the last sync, written last. */
-	dirty = sy->dirty;
-	if (dirty)
-		syncer_sync(sy);
+	(void)durable_syncer_stop(sy);
 	pthread_cond_destroy(&sy->cond);
 	pthread_mutex_destroy(&sy->mtx);
 	free(sy);

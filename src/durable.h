@@ -67,21 +67,38 @@ int	durable_set_aside(int dfd, const char *qdir, int *qfd,
 /*
  * A group commit: a thread that syncs the file system holding folder fd
  * (syncfs(2)) once every period_ms when durable_syncer_mark() said that
- * something was written since its last sync, and once more when freed,
+ * something was written since its last sync, and once more when stopped,
  * for writers that would otherwise sync each file and its folder. A
- * failed sync is told to failed, on the syncer's thread (the last,
- * in durable_syncer_free(), on its caller's). fd stays the
- * caller's and must outlive the syncer. NULL when no thread can start.
+ * failed sync is told to failed with its errno, and tried again a period
+ * on until one succeeds, which is told with error 0; failed runs on the
+ * syncer's thread (the last time, in durable_syncer_stop(), on its
+ * caller's). fd stays the caller's and must outlive the syncer. NULL when
+ * no thread can start.
+ *
+ * The syncs are numbered as they begin: durable_syncer_mark() and
+ * durable_syncer_ticket() give the number of a sync that takes what was
+ * written before the call to the disk, which is there once
+ * durable_syncer_synced() has reached it (see durable.c).
  */
 typedef void	(*durable_sync_failed_cb)(int error, void *arg);
 struct durable_syncer;
 
 struct durable_syncer	*durable_syncer_new(int fd, unsigned int period_ms,
 			    durable_sync_failed_cb failed, void *arg);
-void			 durable_syncer_mark(struct durable_syncer *sy);
-/* The syncs done since the syncer started. */
+/* Something was written: the number of the sync that takes it. */
+unsigned long		 durable_syncer_mark(struct durable_syncer *sy);
+/* The number of a sync that takes all that was marked so far. */
+unsigned long		 durable_syncer_ticket(struct durable_syncer *sy);
+/* The highest number of the syncs that succeeded; 0 for none. */
+unsigned long		 durable_syncer_synced(struct durable_syncer *sy);
+/* The syncs done since the syncer started, failed or not. */
 unsigned long		 durable_syncer_syncs(struct durable_syncer *sy);
-/* Stop the thread after a last sync when something is unsynced. */
+/*
+ * Stop the thread, then sync a last time when something is unsynced, once
+ * (a second call does nothing); -1 when the last sync made failed.
+ */
+int			 durable_syncer_stop(struct durable_syncer *sy);
+/* durable_syncer_stop(), and free sy. */
 void			 durable_syncer_free(struct durable_syncer *sy);
 
 #endif

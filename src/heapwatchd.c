@@ -57,7 +57,7 @@ enum hwd_behind {
 /*
  * The daemon's state: one event loop owns the configuration, the store,
  * the scraper, the HTTP server and the targets; nothing here is touched
- * from another thread.
+ * from another thread but sync_failing and the counter st.syncs_failed.
  */
 struct hwd {
 	struct event_base	*base;
@@ -76,6 +76,8 @@ struct hwd {
 	struct api_state	 st;		/* what the api shows */
 	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
 	struct event		*ev_wd;		/* systemd's watchdog, or NULL */
+	bool			 sync_failing;	/* said; the syncer's thread's
+						   alone (hwd_sync_failed()) */
 };
 
 /* What the command line asks for. */
@@ -650,15 +652,27 @@ hwd_backlog_room(bool later, void *arg)
 	return false;
 }
 
-/* The store's syncer could not sync: on its thread, said and counted. */
+/*
+ * The store's syncer could not sync, or syncs again (error 0): on its
+ * thread. Each failure is counted; a run of them, retried once a second,
+ * is said once, and its end.
+ */
 static void
 hwd_sync_failed(int error, void *arg)
 {
 	struct hwd	*hwd = arg;
 
+	if (error == 0) {
+		log_info("%s: synced again", store_root(hwd->store));
+		hwd->sync_failing = false;
+		return;
+	}
 	__atomic_add_fetch(&hwd->st.syncs_failed, 1, __ATOMIC_RELAXED);
+	if (hwd->sync_failing)
+		return;
+	hwd->sync_failing = true;
 	errno = error;
-	log_warn("%s: sync", store_root(hwd->store));
+	log_warn("%s: sync (tried again each second)", store_root(hwd->store));
 }
 
 /* Bodies were decoded and freed: the scrapes waiting may start. */

@@ -4,9 +4,12 @@
  * without one holds the new bytes alone; the syncer syncs only once
  * something is marked, once for a mark, and a last time when freed with
  * something unsynced; a sync that fails is told to the caller's callback
- * with its errno.
+ * with its errno, tried again without a mark, and releases nothing: the
+ * number a mark gives is reached only by a sync that succeeds.
  */
 #include "config.h"
+
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,15 +28,39 @@
 struct failures {
 	int	calls;
 	int	error;
+	int	recovered;
 };
+
+/*
+ * syncfs(2), as the syncer calls it: the kernel's, said to have failed
+ * with EIO, as after a write-back error, while syncs_fail is set.
+ */
+static int	syncs_fail;
+
+int
+syncfs(int fd)
+{
+	int	rc;
+
+	rc = (int)syscall(SYS_syncfs, fd);
+	if (rc == 0 && __atomic_load_n(&syncs_fail, __ATOMIC_SEQ_CST)) {
+		errno = EIO;
+		return -1;
+	}
+	return rc;
+}
 
 static void
 failed(int error, void *arg)
 {
 	struct failures	*f = arg;
 
-	f->calls++;
-	f->error = error;
+	if (error == 0) {
+		__atomic_add_fetch(&f->recovered, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	__atomic_store_n(&f->error, error, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&f->calls, 1, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -116,7 +143,7 @@ static void
 test_syncer(int dfd)
 {
 	struct durable_syncer	*sy;
-	struct failures		 f = { 0, 0 };
+	struct failures		 f = { 0, 0, 0 };
 
 	if ((sy = durable_syncer_new(dfd, PERIOD_MS, failed, &f)) == NULL) {
 		ok(0, "a syncer starts");
@@ -136,11 +163,97 @@ test_syncer(int dfd)
 	is_int(f.calls, 0, "no sync failed");
 }
 
+/* Wait until sy's syncs have reached number gen, for WAIT_MAX_S at most. */
+static bool
+wait_synced(struct durable_syncer *sy, unsigned long gen)
+{
+	time_t	end = time(NULL) + WAIT_MAX_S;
+
+	while (durable_syncer_synced(sy) < gen && time(NULL) < end)
+		nap_ms(PERIOD_MS);
+	return durable_syncer_synced(sy) >= gen;
+}
+
+/*
+ * A mark is given the number of the next sync to begin; what was marked
+ * is on disk once a sync of that number or later has succeeded.
+ */
+static void
+test_tickets(int dfd)
+{
+	struct durable_syncer	*sy;
+	struct failures		 f = { 0, 0, 0 };
+	unsigned long		 t;
+
+	/* A period longer than the test: no sync but the last. */
+	if ((sy = durable_syncer_new(dfd, 3600 * 1000, failed, &f)) == NULL) {
+		ok(0, "a syncer starts");
+		return;
+	}
+	is_int(durable_syncer_ticket(sy), 0, "nothing marked: nothing to wait");
+	is_int(durable_syncer_mark(sy), 1, "a mark waits for the first sync");
+	is_int(durable_syncer_mark(sy), 1, "a second before it, too");
+	is_int(durable_syncer_ticket(sy), 1, "as does all marked so far");
+	is_int(durable_syncer_synced(sy), 0, "which has not run");
+	is_int(durable_syncer_stop(sy), 0, "stopped with a last sync");
+	is_int(durable_syncer_synced(sy), 1, "which reaches the marks");
+	is_int(durable_syncer_stop(sy), 0, "a second stop does nothing");
+	is_int(durable_syncer_syncs(sy), 1, "no second sync");
+	durable_syncer_free(sy);
+
+	if ((sy = durable_syncer_new(dfd, PERIOD_MS, failed, &f)) == NULL) {
+		ok(0, "a syncer starts");
+		return;
+	}
+	t = durable_syncer_mark(sy);
+	ok(wait_synced(sy, t), "the thread's sync reaches a mark");
+	is_int(durable_syncer_ticket(sy), t, "and all marked before");
+	t = durable_syncer_mark(sy);
+	is_int(t, durable_syncer_synced(sy) + 1, "the next mark, the next sync");
+	ok(wait_synced(sy, t), "which the thread makes");
+	durable_syncer_free(sy);
+	is_int(f.calls, 0, "no sync failed");
+}
+
+/*
+ * A failed sync leaves what was marked unsynced, and is tried again a
+ * period on without a mark, each failure told; the sync that succeeds
+ * then reaches the marks and is told as the end of the failures.
+ */
+static void
+test_retry(int dfd)
+{
+	struct durable_syncer	*sy;
+	struct failures		 f = { 0, 0, 0 };
+	unsigned long		 t;
+
+	__atomic_store_n(&syncs_fail, 1, __ATOMIC_SEQ_CST);
+	if ((sy = durable_syncer_new(dfd, PERIOD_MS, failed, &f)) == NULL) {
+		__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
+		ok(0, "a syncer starts");
+		return;
+	}
+	t = durable_syncer_mark(sy);
+	ok(wait_syncs(sy, 3) >= 3, "failing, the syncer tries again");
+	/* The third may not be told yet. */
+	ok(__atomic_load_n(&f.calls, __ATOMIC_SEQ_CST) >= 2 &&
+	    __atomic_load_n(&f.error, __ATOMIC_SEQ_CST) == EIO,
+	    "each failure told with its errno (%d)",
+	    __atomic_load_n(&f.calls, __ATOMIC_SEQ_CST));
+	is_int(durable_syncer_synced(sy), 0, "and none reaches the mark");
+	is_int(__atomic_load_n(&f.recovered, __ATOMIC_SEQ_CST), 0,
+	    "no recovery told");
+	__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
+	ok(wait_synced(sy, t), "the disk is back: a retry reaches the mark");
+	durable_syncer_free(sy);
+	is_int(f.recovered, 1, "told once");
+}
+
 static void
 test_failures(void)
 {
 	struct durable_syncer	*sy;
-	struct failures		 f = { 0, 0 };
+	struct failures		 f = { 0, 0, 0 };
 
 	/* A period longer than the test: only the last sync runs. */
 	if ((sy = durable_syncer_new(-1, 3600 * 1000, failed, &f)) == NULL) {
@@ -178,6 +291,8 @@ main(void)
 	test_deferred(dfd);
 	test_rewrite_deferred(dfd);
 	test_syncer(dfd);
+	test_tickets(dfd);
+	test_retry(dfd);
 	test_failures();
 	close(dfd);
 	rmdir(dir);
