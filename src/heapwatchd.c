@@ -76,6 +76,7 @@ struct hwd {
 	struct api_state	 st;		/* what the api shows */
 	struct event		*ev_sig[3];	/* SIGHUP, SIGTERM, SIGINT */
 	struct event		*ev_wd;		/* systemd's watchdog, or NULL */
+	struct event		*ev_tick;	/* the store's, each sync */
 	bool			 sync_failing;	/* said; the syncer's thread's
 						   alone (hwd_sync_failed()) */
 };
@@ -554,6 +555,23 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(hwd->base, NULL);
 }
 
+/*
+ * Once a sync period: delete the snapshots retention dropped that the
+ * syncer has now synced the displacing ones of (store_tick()), so that a
+ * target not stored again soon holds no more than retention keeps.
+ */
+static void
+on_store_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct hwd	*hwd = arg;
+	char		*cause = NULL;
+
+	if (store_tick(hwd->store, &cause) == -1) {
+		log_warnx("retention: %s", cause);
+		free(cause);
+	}
+}
+
 #ifdef HAVE_SYSTEMD
 static void
 on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -672,7 +690,9 @@ hwd_sync_failed(int error, void *arg)
 		return;
 	hwd->sync_failing = true;
 	errno = error;
-	log_warn("%s: sync (tried again each second)", store_root(hwd->store));
+	log_warn("%s: sync (tried again each second; the snapshots that "
+	    "retention drops are kept until one succeeds)",
+	    store_root(hwd->store));
 }
 
 /* Bodies were decoded and freed: the scrapes waiting may start. */
@@ -746,11 +766,15 @@ hwd_start(struct hwd *hwd, const char *user)
 	discovery_release(hwd->discovery);
 }
 
-/* SIGHUP reloads, SIGTERM and SIGINT stop; systemd's watchdog is fed. */
+/*
+ * SIGHUP reloads, SIGTERM and SIGINT stop; the store ticks; systemd's
+ * watchdog is fed.
+ */
 static void
 hwd_events(struct hwd *hwd)
 {
 	static const int	 sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct timeval		 tick;
 	size_t			 i;
 #ifdef HAVE_SYSTEMD
 	uint64_t		 usec;
@@ -762,6 +786,11 @@ hwd_events(struct hwd *hwd)
 		    sigs[i] == SIGHUP ? on_hup : on_term, hwd);
 		event_add(hwd->ev_sig[i], NULL);
 	}
+	tick.tv_sec = HWD_SYNC_MS / 1000;
+	tick.tv_usec = (HWD_SYNC_MS % 1000) * 1000;
+	hwd->ev_tick = event_new(hwd->base, -1, EV_PERSIST, on_store_tick,
+	    hwd);
+	event_add(hwd->ev_tick, &tick);
 #ifdef HAVE_SYSTEMD
 	/* At half the interval systemd allows, as sd_watchdog_enabled(3)
 	 * advises. */
@@ -792,6 +821,8 @@ hwd_stop(struct hwd *hwd)
 		event_free(hwd->ev_sig[i]);
 	if (hwd->ev_wd != NULL)
 		event_free(hwd->ev_wd);
+	if (hwd->ev_tick != NULL)
+		event_free(hwd->ev_tick);
 	server_free(hwd->server);
 	notifier_free(hwd->notifier);
 	api_free(hwd->api);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "durable.h"
+#include "hash.h"
 #include "packstore.h"
 #include "profile.h"
 #include "store.h"
@@ -76,6 +78,32 @@
  */
 #define STORE_WRITERS_HELD	((size_t)16 << 20)
 
+/*
+ * With the syncs deferred (store_defer_sync()), the snapshots that
+ * retention drops at a put are not deleted at once: a power loss in the
+ * second before the syncer's next sync could take the new snapshot, or
+ * leave it short, after the old ones were gone, and a target kept to one
+ * snapshot with none. They wait in the store's queue, still listed and
+ * read as before, until the sync that takes the new snapshot to the disk
+ * has succeeded (durable.c numbers the syncs), and are deleted at the
+ * target's next put, or when the store is closed after its last sync:
+ * between two puts a target holds the last put's drops besides what
+ * retention keeps, one snapshot in the usual case. Retention no longer
+ * counts them, so they are not dropped twice.
+ *
+ * A target's queue holds STORE_PENDING_MAX drops: a put's wait at most
+ * two syncs, one a second, so a target scraped every 100 ms (the shortest
+ * interval) has some 20 waiting, 32 leaving room. When the syncs fail or
+ * stall, and a put finds its target's queue full, the oldest drops go at
+ * once, unsynced, as before the queue, and the put says so: the disk
+ * then holds at most 32 snapshots a target over retention, whatever the
+ * syncer does. A reload that lowers retention drops most snapshots that
+ * way too, which is safe: only the newest 32 drops are what the new
+ * snapshots displace.
+ */
+#define STORE_PENDING_MAX	32	/* drops waiting, a target */
+#define STORE_WAIT_BUCKETS	64	/* hash buckets of the waiting */
+
 struct store_reader {
 	char			*target;
 	struct packstore_reader	*rd;
@@ -86,6 +114,33 @@ struct store_reader {
 	TAILQ_ENTRY(store_reader) entry;
 };
 TAILQ_HEAD(store_readers, store_reader);
+
+/* A drop that waits for the sync of a later write. */
+struct store_pend {
+	int64_t		 time_ms;
+	uint32_t	 seq;
+	bool		 packed;
+	bool		 spare;		/* made the spare, not deleted */
+	unsigned long	 ticket;	/* the sync to wait for, see durable.h */
+};
+
+/* A target's waiting drops. */
+struct store_waiting {
+	char			*target;
+	struct store_pend	 v[STORE_PENDING_MAX];	/* queued first first */
+	size_t			 n;
+	bool			 forced;	/* some went unsynced: said */
+	/*
+	 * Set when store_tick() dropped some since the target's last put:
+	 * the folder's times before the first of those drops and after the
+	 * last, with nothing else between, so that the cache of the put
+	 * (store_cache) stays fresh through them.
+	 */
+	bool			 moved;
+	struct timespec		 from_m, from_c, to_m, to_c;
+	LIST_ENTRY(store_waiting) entry;
+};
+LIST_HEAD(store_waitings, store_waiting);
 
 struct store {
 	char		*root;
@@ -98,6 +153,8 @@ struct store {
 	size_t		 readers_held;	/* under rmtx */
 	size_t		 writers_held;	/* atomic: writers are on workers */
 	struct durable_syncer *syncer;	/* files' syncs deferred to it */
+	pthread_mutex_t	 wmtx;		/* puts are on workers */
+	struct store_waitings waiting[STORE_WAIT_BUCKETS];	/* under wmtx */
 };
 
 /* A snapshot as retention needs it. */
@@ -108,10 +165,16 @@ struct store_kept {
 	bool		 packed;
 };
 
-/* Packed snapshots that retention drops, for one packstore_drop(). */
+/*
+ * Packed snapshots that retention drops, for one packstore_drop(); or,
+ * deferred, every drop it chooses, to wait for a sync.
+ */
 struct store_drops {
 	struct packstore_snap	*v;
 	size_t			 n, cap;
+	bool			 defer;
+	struct store_pend	*pend;
+	size_t			 npend, cappend;
 };
 
 /*
@@ -270,6 +333,16 @@ file_cause(char **cause, const struct store *s, const char *target,
 	    strerror(error));
 }
 
+/* Keep the first of two causes: more, when *first is NULL, else none. */
+static void
+cause_keep(char **first, char *more)
+{
+	if (*first == NULL)
+		*first = more;
+	else
+		free(more);
+}
+
 /* Every name in folder fd but "." and "..", read before it is changed. */
 static int
 dir_names(int fd, char ***names, size_t *n)
@@ -343,6 +416,9 @@ store_open(const char *root, char **cause)
 	s->fd = fd;
 	pthread_mutex_init(&s->rmtx, NULL);
 	TAILQ_INIT(&s->readers);
+	pthread_mutex_init(&s->wmtx, NULL);
+	for (len = 0; len < STORE_WAIT_BUCKETS; len++)
+		LIST_INIT(&s->waiting[len]);
 	return s;
 }
 
@@ -502,6 +578,21 @@ reader_give(struct store *s, struct store_reader *r)
 	pthread_mutex_unlock(&s->rmtx);
 }
 
+static struct store_waiting *waiting_find(struct store *, const char *,
+		    bool);
+static void	pending_hide(struct store *, const char *,
+		    struct store_snapshot *, size_t *);
+static int	pending_apply(struct store *, const char *, int,
+		    struct packstore *, const struct store_pend *, size_t,
+		    char **);
+static int	pending_run(struct store *, const char *, int,
+		    struct packstore *, char **);
+static int	pending_add(struct store *, const char *, int,
+		    struct packstore *, unsigned long, const struct store_pend *,
+		    size_t, char **);
+static void	pending_close(struct store *);
+static void	waiting_settle(struct store *, const char *);
+
 void
 store_close(struct store *s)
 {
@@ -509,12 +600,18 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	if (s->syncer != NULL) {
+		/* The last sync first: what it releases is dropped. */
+		(void)durable_syncer_stop(s->syncer);
+		pending_close(s);
+	}
+	durable_syncer_free(s->syncer);
 	while ((r = TAILQ_FIRST(&s->readers)) != NULL) {
 		TAILQ_REMOVE(&s->readers, r, entry);
 		reader_free(r);
 	}
 	pthread_mutex_destroy(&s->rmtx);
-	durable_syncer_free(s->syncer);
+	pthread_mutex_destroy(&s->wmtx);
 	close(s->fd);
 	free(s->root);
 	free(s);
@@ -744,7 +841,7 @@ scan(struct store *s, const char *target, int dfd,
  * millisecond could make).
  */
 static int
-scan_all(struct store *s, const char *target, int dfd, struct packstore *ps,
+scan_disk(struct store *s, const char *target, int dfd, struct packstore *ps,
     struct store_snapshot **out, size_t *n, char **cause)
 {
 	struct packstore	*own = NULL;
@@ -789,6 +886,21 @@ fail:
 	*out = NULL;
 	*n = 0;
 	return -1;
+}
+
+/*
+ * scan_disk() but for the snapshots that wait to be dropped: retention
+ * has counted them out, and readers that list see what it keeps. Read
+ * by id, they are there until dropped.
+ */
+static int
+scan_all(struct store *s, const char *target, int dfd, struct packstore *ps,
+    struct store_snapshot **out, size_t *n, char **cause)
+{
+	if (scan_disk(s, target, dfd, ps, out, n, cause) == -1)
+		return -1;
+	pending_hide(s, target, *out, n);
+	return 0;
 }
 
 /* scan_all() for retention: the compact form of each snapshot. */
@@ -853,19 +965,48 @@ static int	retain(struct store *, const char *, int, bool,
 		    size_t *, size_t *, bool *, struct store_drops *, char **);
 static int	retain_all(struct store *, const char *, int,
 		    struct packstore *, const struct store_retention *, int64_t,
-		    size_t *, char **);
+		    unsigned long, size_t *, char **);
 
-/* Whether c still tells what folder dfd holds; a stale c is emptied. */
 static bool
-cache_fresh(struct store_cache *c, int dfd)
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Whether the folder's times went from (fm, fc) to (tm, tc) by the drops
+ * of store_tick() alone, since the target's last put.
+ */
+static bool
+waiting_moved(struct store *s, const char *target, const struct timespec *fm,
+    const struct timespec *fc, const struct timespec *tm,
+    const struct timespec *tc)
+{
+	struct store_waiting	*w;
+	bool			 moved;
+
+	pthread_mutex_lock(&s->wmtx);
+	moved = (w = waiting_find(s, target, false)) != NULL && w->moved &&
+	    same_time(&w->from_m, fm) && same_time(&w->from_c, fc) &&
+	    same_time(&w->to_m, tm) && same_time(&w->to_c, tc);
+	pthread_mutex_unlock(&s->wmtx);
+	return moved;
+}
+
+/*
+ * Whether c still tells what folder dfd holds, but for the drops made
+ * since, which it counted out already; a stale c is emptied.
+ */
+static bool
+cache_fresh(struct store *s, const char *target, struct store_cache *c,
+    int dfd)
 {
 	struct stat	sb;
 
 	if (c->valid && c->uses < STORE_CACHE_USES && fstat(dfd, &sb) == 0 &&
-	    sb.st_ino == c->ino && sb.st_mtim.tv_sec == c->mtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == c->mtime.tv_nsec &&
-	    sb.st_ctim.tv_sec == c->ctime.tv_sec &&
-	    sb.st_ctim.tv_nsec == c->ctime.tv_nsec)
+	    sb.st_ino == c->ino && ((same_time(&sb.st_mtim, &c->mtime) &&
+	    same_time(&sb.st_ctim, &c->ctime)) || waiting_moved(s, target,
+	    &c->mtime, &c->ctime, &sb.st_mtim, &sb.st_ctim)))
 		return true;
 	c->valid = false;
 	c->n = 0;
@@ -968,8 +1109,9 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	}
 	format_id(put->id, sizeof put->id, time_ms, seq);
 	readers_put(s, target, put->id, data, len);
+	/* Synced: nothing this put wrote waits for the syncer. */
 	if (put->keep != NULL)
-		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
+		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms, 0,
 		    &put->removed, &put->retain_cause);
 	packstore_idle(c->ps);
 	writer_count(s, c);
@@ -991,8 +1133,10 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 {
 	struct store_cache	*c = NULL;
 	struct store_kept	 sn, *v = NULL;
+	struct store_drops	 dp = { 0 };
 	char			 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
-	char			 name[STORE_NAME_MAX];
+	char			 name[STORE_NAME_MAX], *why = NULL, *note = NULL;
+	unsigned long		 ticket = 0;
 	size_t			 n;
 	bool			 fresh = false, missing = false, mixed;
 	int			 dfd, rc;
@@ -1010,7 +1154,11 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		return -1;
 	}
 	if (__atomic_load_n(&s->format, __ATOMIC_RELAXED) == STORE_PACK) {
+		/* Files' drops left from the other form, when due. */
+		waiting_settle(s, target);
+		(void)pending_run(s, target, dfd, NULL, &why);
 		rc = put_packed(s, target, dfd, time_ms, data, len, put, cause);
+		cause_keep(&put->retain_cause, why);
 		close(dfd);
 		return rc;
 	}
@@ -1020,10 +1168,19 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		if (put->cache == NULL)
 			put->cache = xcalloc(1, sizeof *put->cache);
 		c = put->cache;
-		fresh = cache_fresh(c, dfd);
+		fresh = cache_fresh(s, target, c, dfd);
 		c->valid = false;	/* until this write ends well */
 	}
+	waiting_settle(s, target);
+	/*
+	 * The drops that the syncer has released, made now, when a put
+	 * holds the folder anyway: the first becomes the spare this put
+	 * rewrites. The cache counted them out already.
+	 */
+	if (pending_run(s, target, dfd, NULL, &why) == -1)
+		fresh = false;
 	if (put_file(s, target, dfd, data, len, tmp, cause) == -1) {
+		free(why);
 		close(dfd);
 		return -1;
 	}
@@ -1032,6 +1189,11 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	if (renameat(dfd, tmp, dfd, name) == -1) {
 		file_cause(cause, s, target, tmp, "rename", errno);
 		goto fail;
+	}
+	/* What retention drops waits for the sync that takes this write. */
+	if (s->syncer != NULL) {
+		ticket = durable_syncer_mark(s->syncer);
+		dp.defer = true;
 	}
 	if (c != NULL) {
 		sn.time_ms = time_ms;
@@ -1050,19 +1212,24 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 			fresh = true;
 		}
 		if (fresh && (retain(s, target, dfd, true, put->keep, time_ms,
-		    c->v, &c->n, &put->removed, &missing, NULL,
+		    c->v, &c->n, &put->removed, &missing, dp.defer ? &dp : NULL,
 		    &put->retain_cause) == -1 || missing))
 			fresh = false;
+		if (pending_add(s, target, dfd, NULL, ticket, dp.pend, dp.npend,
+		    &note) == -1)
+			fresh = false;
+		cause_keep(&put->retain_cause, note);
+		free(dp.pend);
 	}
 	if (mixed)
 		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
-		    &put->removed, &put->retain_cause);
+		    ticket, &put->removed, &put->retain_cause);
+	cause_keep(&put->retain_cause, why);
+	why = NULL;
 	/* What the folder is now, before another can change it unseen. */
 	if (c != NULL && fresh)
 		cache_seal(c, dfd);
-	if (s->syncer != NULL)
-		durable_syncer_mark(s->syncer);
-	else if (durable_dir_sync(dfd) == -1) {
+	if (s->syncer == NULL && durable_dir_sync(dfd) == -1) {
 		/*
 		 * Not durable: take it back, so that -1 means not stored; and
 		 * the spare, whose name may not be on disk either.
@@ -1079,6 +1246,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	memcpy(put->id, id, strlen(id) + 1);
 	return 0;
 fail:
+	free(why);
 	unlinkat(dfd, tmp, 0);
 	close(dfd);
 	return -1;
@@ -1421,6 +1589,23 @@ drop(struct store *s, const char *target, int dfd, bool *spare,
 {
 	char	id[STORE_ID_MAX], name[STORE_NAME_MAX];
 
+	if (dp != NULL && dp->defer) {
+		/* Queued by the caller, to wait for a sync. */
+		if (dp->npend == dp->cappend) {
+			dp->cappend = dp->cappend == 0 ? 8 : dp->cappend * 2;
+			dp->pend = xreallocarray(dp->pend, dp->cappend,
+			    sizeof *dp->pend);
+		}
+		memset(&dp->pend[dp->npend], 0, sizeof dp->pend[dp->npend]);
+		dp->pend[dp->npend].time_ms = sn->time_ms;
+		dp->pend[dp->npend].seq = sn->seq;
+		dp->pend[dp->npend].packed = sn->packed;
+		dp->pend[dp->npend++].spare = !sn->packed && *spare;
+		if (!sn->packed)
+			*spare = false;
+		(*removed)++;
+		return 0;
+	}
 	if (sn->packed && dp != NULL) {
 		/* Dropped together, once retention has chosen. */
 		if (dp->n == dp->cap) {
@@ -1505,53 +1690,415 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 }
 
 /*
- * Retention over a folder's files and packed snapshots together, the
- * folder dfd locked; ps is the database's connection, or NULL for one of
- * its own. Files go as retain() chooses them; the packed snapshots it
- * chooses are dropped in one transaction, and forgotten by the readers.
+ * Drop the packed snapshots in dp, of a target's folder dfd, locked,
+ * through ps or, when NULL, a connection of its own, adding those dropped
+ * to *removed; the readers forget them.
  */
 static int
-retain_all(struct store *s, const char *target, int dfd,
-    struct packstore *ps, const struct store_retention *r, int64_t now_ms,
-    size_t *removed, char **cause)
+packed_drop(struct store *s, const char *target, int dfd,
+    struct packstore *ps, const struct store_drops *dp, size_t *removed,
+    char **cause)
 {
-	struct store_drops	 dp = { 0 };
-	struct store_kept	*v;
 	struct packstore	*own = NULL;
 	char			*why = NULL;
-	size_t			 n, files, packed = 0;
-	bool			 missing = false;
-	int			 rc;
+	size_t			 packed = 0;
 
-	*removed = 0;
-	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
-		return -1;
-	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
-	    &missing, &dp, cause);
-	free(v);
-	*removed = files;
-	if (dp.n == 0)
-		return rc;
+	if (dp->n == 0)
+		return 0;
 	if (ps == NULL && db_open(s, target, dfd, false, &own, &why) == 0 &&
 	    own == NULL)
 		xasprintf(&why, "%s/%s: the database is gone", s->root,
 		    target);
 	if (ps == NULL)
 		ps = own;
-	if (ps != NULL && packstore_drop(ps, dp.v, dp.n, PROFILE_MAX_INFLATED,
+	if (ps != NULL && packstore_drop(ps, dp->v, dp->n, PROFILE_MAX_INFLATED,
 	    &packed, &why) == 0)
 		*removed += packed;
 	packstore_close(own);
-	if (why != NULL) {
+	readers_drop(s, target, dp->v, dp->n);
+	if (why == NULL)
+		return 0;
+	*cause = why;
+	return -1;
+}
+
+/*
+ * Queue a target's drops, chosen at a write of the folder dfd (locked),
+ * until the sync numbered ticket has succeeded. When the target's queue
+ * is full, its oldest drops are made at once (see STORE_PENDING_MAX),
+ * which *cause says the first time since the queue was last empty.
+ */
+static int
+pending_add(struct store *s, const char *target, int dfd,
+    struct packstore *ps, unsigned long ticket, const struct store_pend *v,
+    size_t n, char **cause)
+{
+	struct store_waiting	*w;
+	struct store_pend	*now = NULL;
+	size_t			 nnow = 0, i;
+	bool			 say = false;
+	int			 rc;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&s->wmtx);
+	w = waiting_find(s, target, true);
+	for (i = 0; i < n; i++) {
+		if (w->n == STORE_PENDING_MAX) {
+			now = xreallocarray(now, nnow + 1, sizeof *now);
+			now[nnow++] = w->v[0];
+			memmove(w->v, w->v + 1, (w->n - 1) * sizeof *w->v);
+			w->n--;
+		}
+		w->v[w->n] = v[i];
+		w->v[w->n++].ticket = ticket;
+	}
+	if (nnow > 0 && !w->forced)
+		say = w->forced = true;
+	pthread_mutex_unlock(&s->wmtx);
+	if (nnow == 0)
+		return 0;
+	rc = pending_apply(s, target, dfd, ps, now, nnow, cause);
+	free(now);
+	if (rc == 0 && say)
+		xasprintf(cause, "%s/%s: %d dropped snapshots wait for the "
+		    "store's sync: older ones are dropped before it", s->root,
+		    target, STORE_PENDING_MAX);
+	return rc;
+}
+
+/*
+ * Retention over a folder's files and packed snapshots together, the
+ * folder dfd locked; ps is the database's connection, or NULL for one of
+ * its own. Files go as retain() chooses them; the packed snapshots it
+ * chooses are dropped in one transaction, and forgotten by the readers.
+ * With ticket set, what retention chooses waits for that sync instead.
+ */
+static int
+retain_all(struct store *s, const char *target, int dfd,
+    struct packstore *ps, const struct store_retention *r, int64_t now_ms,
+    unsigned long ticket, size_t *removed, char **cause)
+{
+	struct store_drops	 dp = { 0 };
+	struct store_kept	*v;
+	char			*why = NULL;
+	size_t			 n, files;
+	bool			 missing = false;
+	int			 rc;
+
+	*removed = 0;
+	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
+		return -1;
+	dp.defer = ticket != 0;
+	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
+	    &missing, &dp, cause);
+	free(v);
+	*removed = files;
+	if (dp.defer) {
+		if (pending_add(s, target, dfd, ps, ticket, dp.pend, dp.npend,
+		    rc == 0 ? cause : &why) == -1)
+			rc = -1;
+		free(dp.pend);
+		free(why);
+		return rc;
+	}
+	if (packed_drop(s, target, dfd, ps, &dp, removed, &why) == -1) {
 		if (rc == 0)
 			*cause = why;
 		else
 			free(why);
 		rc = -1;
 	}
-	readers_drop(s, target, dp.v, dp.n);
 	free(dp.v);
 	return rc;
+}
+
+/* A target's waiting drops, made when create is set; s->wmtx held. */
+static struct store_waiting *
+waiting_find(struct store *s, const char *target, bool create)
+{
+	struct store_waitings	*b;
+	struct store_waiting	*w;
+
+	b = &s->waiting[hash_bytes(target, strlen(target), 0) %
+	    STORE_WAIT_BUCKETS];
+	LIST_FOREACH(w, b, entry)
+		if (strcmp(w->target, target) == 0)
+			return w;
+	if (!create)
+		return NULL;
+	w = xcalloc(1, sizeof *w);
+	w->target = xstrdup(target);
+	LIST_INSERT_HEAD(b, w, entry);
+	return w;
+}
+
+static void
+waiting_free(struct store_waiting *w)
+{
+	LIST_REMOVE(w, entry);
+	free(w->target);
+	free(w);
+}
+
+/* Take out of v, n snapshots of a target, those waiting to be dropped. */
+static void
+pending_hide(struct store *s, const char *target, struct store_snapshot *v,
+    size_t *n)
+{
+	struct store_waiting	*w;
+	size_t			 i, k, out = 0;
+
+	pthread_mutex_lock(&s->wmtx);
+	if ((w = waiting_find(s, target, false)) == NULL) {
+		pthread_mutex_unlock(&s->wmtx);
+		return;
+	}
+	for (i = 0; i < *n; i++) {
+		for (k = 0; k < w->n; k++)
+			if (w->v[k].time_ms == v[i].time_ms &&
+			    w->v[k].seq == v[i].seq &&
+			    w->v[k].packed == v[i].packed)
+				break;
+		if (k == w->n)
+			v[out++] = v[i];
+	}
+	pthread_mutex_unlock(&s->wmtx);
+	*n = out;
+}
+
+/*
+ * Take out of a target's queue into out (room for STORE_PENDING_MAX) the
+ * drops whose sync has succeeded, and with forget the others too, left
+ * on disk; how many were taken for dropping.
+ */
+static size_t
+pending_take(struct store *s, const char *target, bool forget,
+    struct store_pend *out)
+{
+	struct store_waiting	*w;
+	unsigned long		 synced = ULONG_MAX;
+	size_t			 i, k = 0, n = 0;
+
+	if (s->syncer != NULL)
+		synced = durable_syncer_synced(s->syncer);
+	pthread_mutex_lock(&s->wmtx);
+	if ((w = waiting_find(s, target, false)) != NULL) {
+		for (i = 0; i < w->n; i++) {
+			if (w->v[i].ticket <= synced)
+				out[n++] = w->v[i];
+			else
+				w->v[k++] = w->v[i];
+		}
+		w->n = k;
+		if ((w->n == 0 && !w->moved) || forget)
+			waiting_free(w);
+	}
+	pthread_mutex_unlock(&s->wmtx);
+	return n;
+}
+
+/*
+ * Make n drops of a target's folder dfd, locked: a file deleted, or made
+ * the spare when so marked; packed snapshots in one transaction, through
+ * ps or a connection of its own. One already gone is no error.
+ */
+static int
+pending_apply(struct store *s, const char *target, int dfd,
+    struct packstore *ps, const struct store_pend *v, size_t n, char **cause)
+{
+	struct store_drops	 dp = { 0 };
+	struct store_kept	 sn;
+	char			*why = NULL;
+	size_t			 removed = 0, i;
+	bool			 spare, missing = false;
+	int			 rc = 0;
+
+	for (i = 0; i < n; i++) {
+		memset(&sn, 0, sizeof sn);
+		sn.time_ms = v[i].time_ms;
+		sn.seq = v[i].seq;
+		sn.packed = v[i].packed;
+		spare = v[i].spare &&
+		    !__atomic_load_n(&s->no_spare, __ATOMIC_RELAXED);
+		if (drop(s, target, dfd, &spare, &sn, &removed, &missing, &dp,
+		    rc == 0 ? cause : &why) == -1) {
+			free(why);
+			why = NULL;
+			rc = -1;
+		}
+	}
+	if (packed_drop(s, target, dfd, ps, &dp, &removed,
+	    rc == 0 ? cause : &why) == -1)
+		rc = -1;
+	free(why);
+	free(dp.v);
+	return rc;
+}
+
+/*
+ * Make a target's drops that are due, its folder dfd locked. One that
+ * fails is forgotten, its file left for retention to choose again.
+ */
+static int
+pending_run(struct store *s, const char *target, int dfd,
+    struct packstore *ps, char **cause)
+{
+	struct store_pend	v[STORE_PENDING_MAX];
+	size_t			n;
+
+	if ((n = pending_take(s, target, false, v)) == 0)
+		return 0;
+	return pending_apply(s, target, dfd, ps, v, n, cause);
+}
+
+/* A put has the folder: what store_tick() did is in its cache now. */
+static void
+waiting_settle(struct store *s, const char *target)
+{
+	struct store_waiting	*w;
+
+	pthread_mutex_lock(&s->wmtx);
+	if ((w = waiting_find(s, target, false)) != NULL) {
+		w->moved = false;
+		if (w->n == 0)
+			waiting_free(w);
+	}
+	pthread_mutex_unlock(&s->wmtx);
+}
+
+/*
+ * store_tick() for one target: its due drops, unless a put has its folder
+ * (and makes them), noted for the put's cache.
+ */
+static int
+tick_target(struct store *s, const char *target, char **cause)
+{
+	struct store_pend	 v[STORE_PENDING_MAX];
+	struct store_waiting	*w;
+	struct stat		 a, b;
+	size_t			 n;
+	int			 dfd, rc;
+
+	if (store_target_open(s, target, false, &dfd, cause) == -1)
+		return -1;
+	if (dfd == -1) {
+		/* The folder is gone, and what waited with it. */
+		(void)pending_take(s, target, true, v);
+		return 0;
+	}
+	if (flock(dfd, LOCK_EX | LOCK_NB) == -1 || fstat(dfd, &a) == -1) {
+		close(dfd);
+		return 0;
+	}
+	if ((n = pending_take(s, target, false, v)) == 0) {
+		close(dfd);
+		return 0;
+	}
+	rc = pending_apply(s, target, dfd, NULL, v, n, cause);
+	if (rc == 0 && fstat(dfd, &b) == 0) {
+		pthread_mutex_lock(&s->wmtx);
+		w = waiting_find(s, target, true);
+		if (!w->moved || !same_time(&w->to_m, &a.st_mtim) ||
+		    !same_time(&w->to_c, &a.st_ctim)) {
+			w->from_m = a.st_mtim;
+			w->from_c = a.st_ctim;
+		}
+		w->to_m = b.st_mtim;
+		w->to_c = b.st_ctim;
+		w->moved = true;
+		pthread_mutex_unlock(&s->wmtx);
+	}
+	close(dfd);
+	return rc;
+}
+
+int
+store_tick(struct store *s, char **cause)
+{
+	struct store_waiting	 *w;
+	unsigned long		  synced;
+	char			**names = NULL, *why = NULL;
+	size_t			  n = 0, cap = 0, b, i;
+	int			  rc = 0;
+
+	if (s->syncer == NULL)
+		return 0;
+	synced = durable_syncer_synced(s->syncer);
+	pthread_mutex_lock(&s->wmtx);
+	for (b = 0; b < STORE_WAIT_BUCKETS; b++)
+		LIST_FOREACH(w, &s->waiting[b], entry) {
+			for (i = 0; i < w->n; i++)
+				if (w->v[i].ticket <= synced)
+					break;
+			if (i == w->n)
+				continue;
+			if (n == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				names = xreallocarray(names, cap,
+				    sizeof *names);
+			}
+			names[n++] = xstrdup(w->target);
+		}
+	pthread_mutex_unlock(&s->wmtx);
+	for (i = 0; i < n; i++) {
+		if (tick_target(s, names[i], rc == 0 ? cause : &why) == -1) {
+			free(why);
+			why = NULL;
+			rc = -1;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/*
+ * At the store's close, after the syncer's last sync: make the drops it
+ * released, and forget those of a failed sync, their files left on disk
+ * for retention to choose again at the next start.
+ */
+static void
+pending_close(struct store *s)
+{
+	struct store_pend	 v[STORE_PENDING_MAX];
+	struct store_waiting	*w;
+	char			*target, *cause = NULL;
+	size_t			 b, n;
+	int			 dfd;
+
+	for (b = 0; b < STORE_WAIT_BUCKETS; b++) {
+		while ((w = LIST_FIRST(&s->waiting[b])) != NULL) {
+			target = xstrdup(w->target);
+			n = pending_take(s, target, true, v);
+			if (n > 0 && store_target_open(s, target, false, &dfd,
+			    &cause) == 0 && dfd != -1) {
+				if (store_target_lock(s, target, dfd,
+				    &cause) == 0)
+					(void)pending_apply(s, target, dfd,
+					    NULL, v, n, &cause);
+				close(dfd);
+			}
+			free(cause);
+			cause = NULL;
+			free(target);
+		}
+	}
+}
+
+/*
+ * The sync that retention's drops wait for, outside a put: one that takes
+ * what was written so far, or 0, none, when that is on disk already.
+ */
+static unsigned long
+retain_ticket(struct store *s)
+{
+	unsigned long	ticket;
+
+	if (s->syncer == NULL)
+		return 0;
+	ticket = durable_syncer_ticket(s->syncer);
+	return ticket <= durable_syncer_synced(s->syncer) ? 0 : ticket;
 }
 
 int
@@ -1566,9 +2113,10 @@ store_retain(struct store *s, const char *target,
 		return -1;
 	if (dfd == -1)
 		return 0;
-	if ((rc = store_target_lock(s, target, dfd, cause)) == 0)
-		rc = retain_all(s, target, dfd, NULL, r, now_ms, removed,
-		    cause);
+	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
+	    (rc = pending_run(s, target, dfd, NULL, cause)) == 0)
+		rc = retain_all(s, target, dfd, NULL, r, now_ms,
+		    retain_ticket(s), removed, cause);
 	close(dfd);
 	return rc;
 }

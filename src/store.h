@@ -26,7 +26,9 @@
  * a crash may leave a ".tmp-" file, which store_recover() removes. After
  * store_defer_sync(), the syncs of a file-form snapshot's file and folder
  * are left to a thread that syncs the store's file system once a period:
- * a power loss may then lose the last period's snapshots, as store.c says.
+ * a power loss may then lose the last period's snapshots, as store.c says,
+ * but never those that retention dropped for them, which wait for the
+ * sync (store_tick()).
  *
  * heapwatchd ignores SIGXFSZ, so that a snapshot that would pass the
  * process's RLIMIT_FSIZE fails here with EFBIG instead of killing the
@@ -121,6 +123,16 @@ void		 store_close(struct store *);
  */
 int		 store_defer_sync(struct store *, unsigned int period_ms,
 		    void (*failed)(int error, void *arg), void *arg);
+/*
+ * With the syncs deferred, the snapshots that retention drops wait until
+ * the syncer has synced what displaced them (see store.c); a target's next
+ * put deletes those due, and so does this, for the daemon's loop to call
+ * once a period, passing over a target whose folder a put holds. The
+ * first failure is told in cause; what failed is left for retention to
+ * choose again.
+ */
+int		 store_tick(struct store *, char **cause)
+		    __attribute__((warn_unused_result));
 /* The form new snapshots are written in; STORE_PPROF from the open. */
 void		 store_set_format(struct store *, enum store_format);
 const char	*store_root(const struct store *);

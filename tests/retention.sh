@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Retention in a running heapwatchd: a target keeps its newest snapshots,
-# the first one dropped stays as the folder's .spare and the next snapshot
-# takes over its file; but a snapshot still being downloaded, or held open
-# by anyone, is never rewritten: its reader gets its own bytes whole.
+# Retention in a running heapwatchd: a target keeps its newest snapshots
+# (those it drops are no longer listed, and leave the folder once the
+# store's once-a-second sync has taken the new ones to the disk), the first
+# one dropped stays as the folder's .spare and the next snapshot takes over
+# its file; but a snapshot still being downloaded, or held open by anyone,
+# is never rewritten: its reader gets its own bytes whole.
 # (A download is mostly in socket buffers at once; a file held open by a
 # shell is what shows the spare left alone.)
 #
 # Snapshots come every second, so a file picked by name may be gone before
 # it is opened. Each step picks its file while the fixture is stopped
-# (SIGSTOP: its scrapes time out, nothing is stored, nothing dropped),
-# takes hold of it, and only then lets scrapes store and drop again.
+# (SIGSTOP: its scrapes time out, nothing is stored) and the drops that
+# waited for the sync are done (three files left), takes hold of it, and
+# only then lets scrapes store and drop again.
 . "$(dirname "$0")/lib.sh"
 
 fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
@@ -49,17 +52,28 @@ pause() {
 	    ok 1 "a scrape fails while the fixture is stopped"
 }
 resume() { kill -CONT "$FIXTURE_PID"; }
+three() { [ "$(snapshot_files)" -eq 3 ]; }
+gone() { [ ! -e "$1" ]; }
+settle() {
+	pause
+	wait_for 60 three ||
+	    ok 1 "the folder holds three once synced ($(snapshot_files))"
+}
 cleanup_hooks+=("kill -CONT $FIXTURE_PID 2>/dev/null")
 newest() { ls "$dir" | grep '\.pb\.gz$' | sort -n | tail -n 1; }
 oldest() { ls "$dir" | grep '\.pb\.gz$' | sort -n | head -n 1; }
 
 wait_for 60 scraped shapes 6
 ok $? "six snapshots taken"
-n=$(snapshot_files)
-[ "$n" -eq 3 ]
-ok $? "three stay in the folder ($n)"
 [ "$(target_field shapes snapshots)" -eq 3 ]
-ok $? "and the API counts three"
+ok $? "the API counts three"
+curl -fs "$HWD_URL/api/v1/targets/shapes/snapshots" | jq -e '
+    length == 3' >/dev/null
+ok $? "and lists three"
+# Nothing stored meanwhile: the drops wait for the sync alone.
+pause
+wait_for 60 three
+ok $? "synced, three stay in the folder ($(snapshot_files))"
 [ -f "$dir/.spare" ]
 ok $? "the first dropped stays as the spare"
 curl -fs "$HWD_URL/api/v1/targets/shapes/snapshots" | jq -e '
@@ -69,7 +83,7 @@ ok $? "the spare is not listed"
 # The next snapshot takes over the spare's file. Held meanwhile by an
 # O_PATH descriptor (perl's sysopen passes the flag as it is), which
 # takes no lease but keeps the inode's number from being given again.
-pause
+settle
 perl -e 'sysopen(my $f, $ARGV[0], 010000000) or die "$!\n"; sleep 120' \
     "$dir/.spare" &
 holder=$!
@@ -124,7 +138,7 @@ slow_get() {	# slow_get PATH OUT BEGUN GO: GET, wait for file GO, save body
 	close($o) or die "$out: $!\n";
 	' "$HWD_PORT" "$1" "$2" "$3" "$4"
 }
-pause
+settle
 old=$(oldest)
 cp "$dir/$old" "$TMPD/before"
 s=$(scrapes shapes)
@@ -139,7 +153,7 @@ ok $? "the download begins: $(cat "$TMPD/begun" "$TMPD/download.err" \
 resume
 wait_for 60 scraped shapes $((s + 2))
 ok $? "two scrapes during the download"
-[ ! -e "$dir/$old" ]
+wait_for 60 gone "$dir/$old"
 ok $? "the snapshot downloaded was dropped meanwhile"
 touch "$TMPD/go"
 wait "$dl"
@@ -148,7 +162,7 @@ cmp -s "$TMPD/before" "$TMPD/download"
 ok $? "with the snapshot's own bytes ($(stat -c %s "$TMPD/before"))"
 
 # A file held open by another process is left alone the same way.
-pause
+settle
 old=$(oldest)
 exec 3<"$dir/$old"
 ino=$(stat -c %i "$dir/$old")
@@ -157,7 +171,7 @@ s=$(scrapes shapes)
 resume
 wait_for 60 scraped shapes $((s + 2))
 ok $? "two scrapes while a reader holds the oldest"
-[ ! -e "$dir/$old" ]
+wait_for 60 gone "$dir/$old"
 ok $? "which they dropped"
 cmp -s "$TMPD/before" /dev/fd/3
 ok $? "the reader reads its bytes whole"
@@ -172,9 +186,9 @@ exec 3<&-
 # Counted and decoded while nothing is stored: a store has the new file
 # before retention drops the oldest.
 pause
-n=$(snapshot_files)
-[ "$n" -eq 3 ] && [ "$(target_field shapes snapshots)" -eq 3 ]
-ok $? "three snapshots still ($n)"
+wait_for 60 three
+[ "$?" -eq 0 ] && [ "$(target_field shapes snapshots)" -eq 3 ]
+ok $? "three snapshots still ($(snapshot_files))"
 bad=0
 for f in "$dir"/*.pb.gz; do
 	"$top_builddir/heapwatch" top "$f" >"$TMPD/top" 2>&1 || {

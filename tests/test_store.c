@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "profile.h"
@@ -24,8 +26,33 @@
 #define U(x)	((uint64_t)(x))
 #define V(x)	((int64_t)(x))
 
+#define WAIT_MAX_S	60	/* a busy machine's worst, not a timing */
+#define STORE_PENDING_MAX_WANT	32	/* store.c's queue, a target */
+
 static char	 tmpdir[256];
 static char	 root[300];
+
+/*
+ * syncfs(2), as the store's syncer calls it: the kernel's, which, while
+ * syncs_fail is set, is said to have failed with EIO, as it does after a
+ * write-back error. syncs counts the calls.
+ */
+static int	 syncs_fail;
+static int	 syncs;
+
+int
+syncfs(int fd)
+{
+	int	rc;
+
+	rc = (int)syscall(SYS_syncfs, fd);
+	__atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST);
+	if (rc == 0 && __atomic_load_n(&syncs_fail, __ATOMIC_SEQ_CST)) {
+		errno = EIO;
+		return -1;
+	}
+	return rc;
+}
 
 /* A small valid heap profile, gzipped as Go serves it. */
 static uint8_t *
@@ -844,54 +871,345 @@ test_spare(struct store *st)
 	ok(!exists(path), "and keeps no spare");
 }
 
-/* Counts the failures a deferred sync reports. */
+/* Counts the failures a deferred sync reports, and the syncs after. */
+struct told {
+	int	failed;
+	int	recovered;
+};
+
 static void
 sync_failed(int error, void *arg)
 {
-	(void)error;
-	(*(int *)arg)++;
+	struct told	*t = arg;
+
+	if (error != 0)
+		__atomic_add_fetch(&t->failed, 1, __ATOMIC_SEQ_CST);
+	else
+		__atomic_add_fetch(&t->recovered, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec	ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static bool
+snapshot_exists(const char *target, int64_t ms)
+{
+	return inode_of(target, ms) != 0;
+}
+
+/*
+ * Tick the store, as heapwatchd's loop does, every 20 ms until snapshot
+ * ms of target is gone, for WAIT_MAX_S at most: whether it went.
+ */
+static bool
+dropped_in_time(struct store *st, const char *target, int64_t ms)
+{
+	time_t	 end = time(NULL) + WAIT_MAX_S;
+	char	*cause = NULL;
+
+	while (snapshot_exists(target, ms) && time(NULL) < end) {
+		nap_ms(20);
+		if (store_tick(st, &cause) == -1) {
+			printf("# tick: %s\n", cause);
+			free(cause);
+			return false;
+		}
+	}
+	return !snapshot_exists(target, ms);
+}
+
+/* How many snapshot files a target's folder holds, listed or not. */
+static int
+files(const char *target)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[400];
+	size_t		 len, sl = strlen(STORE_SUFFIX);
+	int		 n = 0;
+
+	snprintf(dir, sizeof dir, "%s/%s", root, target);
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len > sl && strcmp(de->d_name + len - sl,
+		    STORE_SUFFIX) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Wait until syncfs() was called n times in all, for WAIT_MAX_S at most. */
+static bool
+synced_in_time(int n)
+{
+	time_t	end = time(NULL) + WAIT_MAX_S;
+
+	while (__atomic_load_n(&syncs, __ATOMIC_SEQ_CST) < n &&
+	    time(NULL) < end)
+		nap_ms(20);
+	return __atomic_load_n(&syncs, __ATOMIC_SEQ_CST) >= n;
+}
+
+/*
+ * How many snapshots a target has: through st, or a store of its own
+ * (no syncer) when NULL; -1 on error.
+ */
+static int
+listed(struct store *st, const char *target)
+{
+	struct store_snapshot	*v;
+	struct store		*own = NULL;
+	size_t			 n;
+	char			*cause = NULL;
+
+	if (st == NULL && (st = own = store_open(root, &cause)) == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	if (store_list(st, target, &v, &n, &cause) == -1) {
+		printf("# %s\n", cause);
+		free(cause);
+		store_close(own);
+		return -1;
+	}
+	store_list_free(v);
+	store_close(own);
+	return (int)n;
+}
+
+static struct store *
+deferred_store(unsigned int period_ms, struct told *told)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	if ((st = store_open(root, &cause)) == NULL) {
+		ok(0, "a second store on the root: %s", cause);
+		free(cause);
+		return NULL;
+	}
+	if (store_defer_sync(st, period_ms, sync_failed, told) == -1) {
+		ok(0, "the syncs deferred to a thread");
+		store_close(st);
+		return NULL;
+	}
+	return st;
 }
 
 /*
  * With the syncs deferred to the store's syncer, as heapwatchd asks, a put
- * still leaves each snapshot whole under its name, the spare rewritten cut
- * to the new bytes, and closing the store makes the last sync.
+ * still leaves each snapshot whole under its name; the snapshot it
+ * displaces is no longer listed but stays, read whole, until the syncer
+ * has synced the put, then the tick makes it the spare, rewritten cut to
+ * the new bytes; closing the store makes the last sync and the drops it
+ * releases.
  */
 static void
 test_deferred(void)
 {
 	struct store	*st;
+	struct told	 told = { 0, 0 };
 	const char	*c = "the third, shorter";
-	char		*cause = NULL, id[STORE_ID_MAX];
+	char		 id[STORE_ID_MAX], *cause = NULL, path[400];
 	ino_t		 first;
-	int		 failed = 0;
+	void		*data;
+	size_t		 len;
 
-	if ((st = store_open(root, &cause)) == NULL) {
-		ok(0, "a second store on the root: %s", cause);
-		free(cause);
+	if ((st = deferred_store(20, &told)) == NULL)
 		return;
-	}
-	ok(store_defer_sync(st, 20, sync_failed, &failed) == 0,
-	    "the syncs deferred to a thread");
 	ok(put_keep(st, "deferred", 1000, "the first snapshot's bytes", 1,
 	    id) == 0 && snapshot_holds("deferred", 1000,
 	    "the first snapshot's bytes"), "a first snapshot, whole");
 	first = inode_of("deferred", 1000);
-	ok(put_keep(st, "deferred", 2000, "the second snapshot's bytes", 1,
-	    id) == 1 && inode_of("deferred", -1) == first,
-	    "a second drops the first, kept as the spare");
-	ok(put_keep(st, "deferred", 3000, c, 1, id) == 1 &&
-	    inode_of("deferred", 3000) == first &&
+	is_int(put_keep(st, "deferred", 2000, "the second snapshot's bytes", 1,
+	    id), 1, "a second drops the first, counted at once");
+	ok(inode_of("deferred", 1000) == first && inode_of("deferred",
+	    -1) == 0, "but its file stays, not yet the spare");
+	is_str(ids(st, "deferred"), "2000", "not listed");
+	ok(store_read(st, "deferred", "1000", 1024, &data, &len,
+	    &cause) == 0 && len == 26, "but read whole");
+	free(data);
+	free(cause);
+	cause = NULL;
+	ok(dropped_in_time(st, "deferred", 1000),
+	    "the syncer has synced: the tick drops the first");
+	ok(inode_of("deferred", -1) == first, "into the spare");
+	/* After the file system's clock has moved on, as test_cache says. */
+	nap_ms(20);
+	snprintf(path, sizeof path, "%s/deferred/1500%s", root, STORE_SUFFIX);
+	write_file(path, "by hand", 7);
+	is_int(put_keep(st, "deferred", 3000, c, 1, id), 2,
+	    "the third drops the second, and one added by hand after the "
+	    "tick");
+	ok(inode_of("deferred", 3000) == first &&
 	    snapshot_holds("deferred", 3000, c),
-	    "the third rewrites the spare, its longer old bytes cut");
-	is_str(ids(st, "deferred"), "3000", "one snapshot is listed");
-	usleep(100 * 1000);
-	ok(put_keep(st, "deferred", 4000, "the fourth", 1, id) == 1 &&
-	    snapshot_holds("deferred", 4000, "the fourth"),
-	    "a fourth after the syncer ran");
+	    "and rewrites the spare, its longer old bytes cut");
+	ok(ids(st, "deferred") != NULL && strcmp(ids(st, "deferred"),
+	    "3000") == 0 && snapshot_exists("deferred", 2000),
+	    "the second waits, not listed");
 	store_close(st);
-	ok(failed == 0 && snapshot_holds("deferred", 4000, "the fourth"),
-	    "closed with its last sync, none failed (%d)", failed);
+	ok(!snapshot_exists("deferred", 2000) &&
+	    snapshot_holds("deferred", 3000, c),
+	    "the close syncs and drops it");
+	ok(told.failed == 0, "no sync failed (%d)", told.failed);
+}
+
+/*
+ * Before the syncer has synced, nothing a put displaced is dropped, by
+ * the puts or retention that follow; retention does not count those
+ * waiting again; the close makes the sync and drops them.
+ */
+static void
+test_deferred_wait(void)
+{
+	struct store	*st;
+	struct told	 told = { 0, 0 };
+	char		 id[STORE_ID_MAX];
+	void		*data;
+	size_t		 len;
+	char		*cause = NULL;
+
+	/* A period longer than the test: only the close syncs. */
+	__atomic_store_n(&syncs, 0, __ATOMIC_SEQ_CST);
+	if ((st = deferred_store(3600 * 1000, &told)) == NULL)
+		return;
+	ok(put_keep(st, "waits", 1000, "one", 1, id) == 0 &&
+	    put_keep(st, "waits", 2000, "two", 1, id) == 1 &&
+	    put_keep(st, "waits", 3000, "three", 1, id) == 1,
+	    "three snapshots kept to one: one dropped a put");
+	is_int(retain(st, "waits", 1, 0, 0, 3000), 0,
+	    "retention finds nothing more to drop");
+	is_int(files("waits"), 3, "unsynced: the dropped stay");
+	is_str(ids(st, "waits"), "3000", "not listed");
+	ok(store_tick(st, &cause) == 0 && files("waits") == 3,
+	    "nor dropped by the tick");
+	free(cause);
+	cause = NULL;
+	ok(store_read(st, "waits", "1000", 1024, &data, &len, &cause) == 0 &&
+	    len == 3 && memcmp(data, "one", 3) == 0, "and read whole");
+	free(data);
+	free(cause);
+	is_int(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), 0,
+	    "the syncer has not synced");
+	store_close(st);
+	ok(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST) == 1 &&
+	    !snapshot_exists("waits", 1000) &&
+	    !snapshot_exists("waits", 2000) &&
+	    snapshot_holds("waits", 3000, "three"),
+	    "the close syncs once, then drops both");
+	ok(told.failed == 0, "no sync failed (%d)", told.failed);
+}
+
+/*
+ * A sync that fails releases nothing: the displaced snapshot stays while
+ * the syncer tries again, and goes once a sync succeeds.
+ */
+static void
+test_deferred_failing(void)
+{
+	struct store	*st;
+	struct told	 told = { 0, 0 };
+	char		 id[STORE_ID_MAX], *cause = NULL;
+	int		 n;
+
+	__atomic_store_n(&syncs, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&syncs_fail, 1, __ATOMIC_SEQ_CST);
+	if ((st = deferred_store(20, &told)) == NULL) {
+		__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
+		return;
+	}
+	ok(put_keep(st, "failing", 1000, "one", 1, id) == 0 &&
+	    put_keep(st, "failing", 2000, "two", 1, id) == 1,
+	    "a put drops one while the syncs fail");
+	/* Two failed syncs at least began after the put. */
+	ok(synced_in_time(3), "the syncer tries again without a put");
+	ok(retain(st, "failing", 1, 0, 0, 2000) == 0 &&
+	    snapshot_exists("failing", 1000),
+	    "a failed sync releases nothing: the first stays");
+	n = __atomic_load_n(&told.failed, __ATOMIC_SEQ_CST);
+	ok(n >= 2, "each failure is told (%d)", n);
+	is_int(__atomic_load_n(&told.recovered, __ATOMIC_SEQ_CST), 0,
+	    "and no recovery yet");
+	ok(store_tick(st, &cause) == 0 && snapshot_exists("failing", 1000),
+	    "nor does the tick");
+	free(cause);
+	cause = NULL;
+	__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
+	ok(dropped_in_time(st, "failing", 1000),
+	    "a sync succeeds: the first is dropped");
+	is_int(__atomic_load_n(&told.recovered, __ATOMIC_SEQ_CST), 1,
+	    "the recovery is told once");
+	store_close(st);
+	ok(snapshot_holds("failing", 2000, "two"), "the second stays");
+}
+
+/*
+ * When the syncs keep failing, a target's queue of drops is bounded: the
+ * oldest go unsynced, said once; a close whose last sync fails drops
+ * nothing it did not release.
+ */
+static void
+test_deferred_bound(void)
+{
+	struct store		*st;
+	struct store_retention	 r = { .snapshots = 1 };
+	struct store_put	 put;
+	struct told		 told = { 0, 0 };
+	char			*cause = NULL;
+	int			 i, said = 0, removed = 0, bad = 0;
+
+	__atomic_store_n(&syncs, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&syncs_fail, 1, __ATOMIC_SEQ_CST);
+	if ((st = deferred_store(3600 * 1000, &told)) == NULL) {
+		__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
+		return;
+	}
+	memset(&put, 0, sizeof put);
+	for (i = 1; i <= 50; i++) {
+		put.keep = &r;
+		put.removed = 0;
+		if (store_put_retain(st, "bound", i * 1000, "bytes", 5, &put,
+		    &cause) == -1) {
+			printf("# %s\n", cause);
+			free(cause);
+			cause = NULL;
+			bad++;
+		}
+		removed += (int)put.removed;
+		if (put.retain_cause != NULL) {
+			printf("# %s\n", put.retain_cause);
+			said++;
+		}
+		free(put.retain_cause);
+		put.retain_cause = NULL;
+	}
+	store_cache_free(put.cache);
+	ok(bad == 0 && removed == 49, "50 puts kept to one: 49 dropped (%d)",
+	    removed);
+	is_int(files("bound"), 1 + STORE_PENDING_MAX_WANT,
+	    "the newest and the last 32 dropped stay");
+	is_int(listed(st, "bound"), 1, "one listed");
+	ok(!snapshot_exists("bound", 17000) && snapshot_exists("bound",
+	    18000), "the oldest went unsynced");
+	is_int(said, 1, "which a put says once");
+	store_close(st);
+	is_int(__atomic_load_n(&told.failed, __ATOMIC_SEQ_CST), 1,
+	    "the close's sync fails too");
+	is_int(files("bound"), 1 + STORE_PENDING_MAX_WANT,
+	    "and drops none of those waiting");
+	is_int(listed(NULL, "bound"), 1 + STORE_PENDING_MAX_WANT,
+	    "listed again by the next start, for retention to drop");
+	__atomic_store_n(&syncs_fail, 0, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -1327,6 +1645,9 @@ main(void)
 	test_series(st);
 	test_spare(st);
 	test_deferred();
+	test_deferred_wait();
+	test_deferred_failing();
+	test_deferred_bound();
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
