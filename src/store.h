@@ -118,8 +118,10 @@ struct store	*store_open(const char *root, char **cause);
 void		 store_close(struct store *);
 /*
  * Sync the file form's snapshots once every period_ms rather than at each
- * put (see store.c); a failed sync is told to failed, on another thread.
- * -1 when the thread that syncs cannot start: puts sync as before.
+ * put (see store.c); a failed sync is told to failed, on another thread,
+ * with its errno, and tried again each period until one succeeds, told
+ * with error 0. -1 when the thread that syncs cannot start: puts sync as
+ * before.
  */
 int		 store_defer_sync(struct store *, unsigned int period_ms,
 		    void (*failed)(int error, void *arg), void *arg);
