@@ -1726,7 +1726,10 @@ packed_drop(struct store *s, const char *target, int dfd,
  * Queue a target's drops, chosen at a write of the folder dfd (locked),
  * until the sync numbered ticket has succeeded. When the target's queue
  * is full, its oldest drops are made at once (see STORE_PENDING_MAX),
- * which *cause says the first time since the queue was last empty.
+ * which *cause says the first time since the queue was last empty when
+ * they were queued by earlier writes: the syncer is behind. Of this
+ * write's own drops (a retention lowered by a reload), those older than
+ * the queue holds were not displaced by an unsynced write, and go unsaid.
  */
 static int
 pending_add(struct store *s, const char *target, int dfd,
@@ -1735,25 +1738,30 @@ pending_add(struct store *s, const char *target, int dfd,
 {
 	struct store_waiting	*w;
 	struct store_pend	*now = NULL;
-	size_t			 nnow = 0, i;
-	bool			 say = false;
+	size_t			 nnow = 0, earlier, i;
+	bool			 behind = false, say = false;
 	int			 rc;
 
 	if (n == 0)
 		return 0;
 	pthread_mutex_lock(&s->wmtx);
 	w = waiting_find(s, target, true);
+	earlier = w->n;		/* queued by earlier writes, first */
 	for (i = 0; i < n; i++) {
 		if (w->n == STORE_PENDING_MAX) {
 			now = xreallocarray(now, nnow + 1, sizeof *now);
 			now[nnow++] = w->v[0];
 			memmove(w->v, w->v + 1, (w->n - 1) * sizeof *w->v);
 			w->n--;
+			if (earlier > 0) {
+				earlier--;
+				behind = true;
+			}
 		}
 		w->v[w->n] = v[i];
 		w->v[w->n++].ticket = ticket;
 	}
-	if (nnow > 0 && !w->forced)
+	if (behind && !w->forced)
 		say = w->forced = true;
 	pthread_mutex_unlock(&s->wmtx);
 	if (nnow == 0)

@@ -1214,6 +1214,52 @@ test_deferred_bound(void)
 }
 
 /*
+ * Retention lowered, as by a reload: a write drops many at once, of which
+ * only the newest 32 wait for the sync, the older ones not displaced by
+ * an unsynced write; nothing is said.
+ */
+static void
+test_deferred_lowered(void)
+{
+	struct store		*st;
+	struct store_retention	 r = { .snapshots = 100 };
+	struct store_put	 put;
+	struct told		 told = { 0, 0 };
+	char			*cause = NULL;
+	int			 i, bad = 0;
+
+	/* A period longer than the test: only the close syncs. */
+	if ((st = deferred_store(3600 * 1000, &told)) == NULL)
+		return;
+	memset(&put, 0, sizeof put);
+	put.keep = &r;
+	for (i = 1; i <= 41; i++) {
+		if (i == 41)
+			r.snapshots = 1;
+		if (store_put_retain(st, "lowered", i * 1000, "bytes", 5, &put,
+		    &cause) == -1 || put.retain_cause != NULL) {
+			printf("# %s\n", cause != NULL ? cause :
+			    put.retain_cause);
+			bad++;
+		}
+		free(cause);
+		cause = NULL;
+		free(put.retain_cause);
+		put.retain_cause = NULL;
+	}
+	store_cache_free(put.cache);
+	ok(bad == 0 && put.removed == 40,
+	    "40 kept, then one: 40 dropped at once, nothing said (%zu)",
+	    put.removed);
+	is_int(files("lowered"), 1 + STORE_PENDING_MAX_WANT,
+	    "the newest 32 dropped wait, the older went");
+	ok(snapshot_exists("lowered", 9000) && !snapshot_exists("lowered",
+	    8000), "the newest of them wait");
+	store_close(st);
+	is_int(files("lowered"), 1, "the close syncs and drops them");
+}
+
+/*
  * Between writes, retention trusts what the last write left in the folder
  * while the folder is unchanged, and reads it again when it changed.
  */
@@ -1649,6 +1695,7 @@ main(void)
 	test_deferred_wait();
 	test_deferred_failing();
 	test_deferred_bound();
+	test_deferred_lowered();
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
