@@ -83,13 +83,14 @@
  * retention drops at a put are not deleted at once: a power loss in the
  * second before the syncer's next sync could take the new snapshot, or
  * leave it short, after the old ones were gone, and a target kept to one
- * snapshot with none. They wait in the store's queue, still listed and
- * read as before, until the sync that takes the new snapshot to the disk
- * has succeeded (durable.c numbers the syncs), and are deleted at the
- * target's next put, or when the store is closed after its last sync:
- * between two puts a target holds the last put's drops besides what
- * retention keeps, one snapshot in the usual case. Retention no longer
- * counts them, so they are not dropped twice.
+ * snapshot with none. They wait in the store's queue, no longer listed
+ * nor counted by retention again, but read by id as before, until the
+ * sync that takes the new snapshot to the disk has succeeded (durable.c
+ * numbers the syncs), and are deleted then by store_tick(), which
+ * heapwatchd calls once a sync period, or by the target's next put if it
+ * comes first, or when the store is closed after its last sync: a target
+ * holds its last second's drops besides what retention keeps, one
+ * snapshot in the usual case.
  *
  * A target's queue holds STORE_PENDING_MAX drops: a put's wait at most
  * two syncs, one a second, so a target scraped every 100 ms (the shortest
