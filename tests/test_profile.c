@@ -579,7 +579,7 @@ test_packed_ids(void)
 	int			 mix;
 
 	memset(&s, 0, sizeof s);
-	for (mix = 0; mix < 4; mix++)
+	for (mix = 0; mix < 5; mix++)
 		for (n = 0; n < 200; n++, tries++) {
 			flen = 0;
 			for (i = 0; i < n; i++) {
@@ -587,10 +587,14 @@ test_packed_ids(void)
 				r = seed >> 8;
 				/*
 				 * 0: 1 and 2 bytes; 1: a few of 3; 2: any;
-				 * 3: 1 to 4 bytes in any order
+				 * 3: 1 to 4 bytes in any order; 4: 1 byte
+				 * mostly, and some runs of 2
 				 */
 				if (mix == 0 || (mix == 1 && r % 16 != 0))
 					ids[i] = 1 + r % 16383;
+				else if (mix == 4)
+					ids[i] = i / 8 % 3 != 2 && r % 16 != 0 ?
+					    1 + r % 127 : 128 + r % 16256;
 				else if (mix == 3)
 					ids[i] = 1 + (r & ((1u << (1 + r % 24)) -
 					    1));
