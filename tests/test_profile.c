@@ -1,8 +1,13 @@
 /* Unit tests for src/profile.c: decoding, checking and interning. */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pbwire.h"
 #include "profile.h"
@@ -574,7 +579,7 @@ test_packed_ids(void)
 	int			 mix;
 
 	memset(&s, 0, sizeof s);
-	for (mix = 0; mix < 4; mix++)
+	for (mix = 0; mix < 5; mix++)
 		for (n = 0; n < 200; n++, tries++) {
 			flen = 0;
 			for (i = 0; i < n; i++) {
@@ -582,10 +587,14 @@ test_packed_ids(void)
 				r = seed >> 8;
 				/*
 				 * 0: 1 and 2 bytes; 1: a few of 3; 2: any;
-				 * 3: 1 to 4 bytes in any order
+				 * 3: 1 to 4 bytes in any order; 4: 1 byte
+				 * mostly, and some runs of 2
 				 */
 				if (mix == 0 || (mix == 1 && r % 16 != 0))
 					ids[i] = 1 + r % 16383;
+				else if (mix == 4)
+					ids[i] = i / 8 % 3 != 2 && r % 16 != 0 ?
+					    1 + r % 127 : 128 + r % 16256;
 				else if (mix == 3)
 					ids[i] = 1 + (r & ((1u << (1 + r % 24)) -
 					    1));
@@ -732,9 +741,84 @@ test_folded_bool(void)
 	pbwire_location_free(&l);
 }
 
+/*
+ * Whether the mapping that holds p is advised huge pages: its VmFlags in
+ * /proc/self/smaps list "hg".
+ */
+static bool
+advised_huge(const void *p)
+{
+	FILE		*f;
+	char		 line[512];
+	unsigned long	 lo, hi, a = (unsigned long)p;
+	bool		 in = false, hg = false;
+
+	if ((f = fopen("/proc/self/smaps", "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			hg = strstr(line, " hg") != NULL;
+	}
+	fclose(f);
+	return hg;
+}
+
+/*
+ * After xmalloc_fresh(), as the command calls it at its start, the blocks
+ * of malloc's heap are on huge pages, small ones too, and so are those of
+ * a heap grown past the first 64 MiB it takes; a block of 4 MiB from
+ * xmalloc_huge() is so whatever the allocator (a sanitizer's has no such
+ * heap). In a child, forked before the other tests leave free blocks
+ * below the heap's first huge page.
+ */
+static void
+test_fresh_heap(void)
+{
+	void	*small, *big, *later, *filler[72];
+	size_t	 i;
+	pid_t	 pid;
+	int	 status, bits = 0;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		xmalloc_fresh();
+		small = xmalloc_populate(xmalloc(256 << 10), 256 << 10);
+		big = xmalloc_huge(1 << 20, 4);
+		memset(big, 1, (size_t)4 << 20);
+		/* Untouched, the fillers take address space, not memory. */
+		for (i = 0; i < 72; i++)
+			filler[i] = xmalloc(1 << 20);
+		later = xmalloc_huge(1 << 20, 3);
+		bits = advised_huge(big) | advised_huge(small) << 1 |
+		    advised_huge(later) << 2;
+		for (i = 0; i < 72; i++)
+			free(filler[i]);
+		_exit(bits);
+	}
+	if (pid == -1 || waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		bits = -1;
+	else
+		bits = WEXITSTATUS(status);
+	ok(bits != -1 && (bits & 1), "a block of 4 MiB from xmalloc_huge() is "
+	    "on huge pages");
+#ifdef __SANITIZE_ADDRESS__
+	ok(bits != -1 && (bits & 2) == 0, "under a sanitizer, malloc's blocks "
+	    "are its own");
+#else
+	ok(bits != -1 && (bits & 2), "a block of 256 KiB from the heap is on "
+	    "huge pages");
+	ok(bits != -1 && (bits & 4), "and one from the heap past its first "
+	    "64 MiB");
+#endif
+}
+
 int
 main(void)
 {
+	test_fresh_heap();
 	test_field_zero();
 	test_key_limits();
 	test_packed_ids();
