@@ -88,6 +88,15 @@ struct pack {
 	 */
 	size_t		 hint[2];
 	size_t		 pprof_hint;	/* bytes of the last pprof made */
+	/*
+	 * The stack of each sample of the last profile coded, in the
+	 * samples' order, which pack_trim() keeps: the next profile of one
+	 * process lists nearly all its stacks in the same order, so that
+	 * its i-th sample's entry is first compared with this one's
+	 * (4 bytes a sample; see pack_stack_id()).
+	 */
+	uint32_t	*order;
+	size_t		 norder;
 };
 
 /* A profile as read, before anything is interned. */
@@ -453,6 +462,7 @@ pack_free(struct pack *pk)
 	pack_snap_clear(&pk->cur);
 	pack_in_free(pk->in);
 	free(pk->inflated);
+	free(pk->order);
 	ZSTD_freeCCtx(pk->cctx);
 	ZSTD_freeDCtx(pk->dctx);
 	if (pk->gz != NULL)
@@ -532,7 +542,8 @@ pack_stats(const struct pack *pk, struct pack_stats *st)
 		    ((size_t)pk->tab[i].capn + 1) * sizeof *pk->tab[i].off :
 		    0) + (size_t)pk->tab[i].nslot * sizeof *pk->tab[i].slot;
 	st->held += sizeof *pk + pk->cur.hdrlen + pk->cur.n * (sizeof
-	    *pk->cur.stk + pk->cur.ntypes * sizeof *pk->cur.val);
+	    *pk->cur.stk + pk->cur.ntypes * sizeof *pk->cur.val) +
+	    pk->norder * sizeof *pk->order;
 }
 
 /* Inflate a gzip or zlib stream to at most max bytes. */
@@ -840,12 +851,26 @@ pack_sort_refs(struct pack_ref *ref, size_t n, uint32_t nstk)
 	free(at);
 }
 
+/*
+ * Location ids below this, a varint of one or two bytes in a sample, are
+ * turned into their entries' varints through a table of their own (64 KB
+ * at most; Go numbers a heap profile's few hundred locations from 1).
+ */
+#define PACK_TR_MAX	16384
+
 /* What pack_stack() reads a sample with. */
 struct pack_stk {
 	const struct pack_in	*in;
 	const struct idmap	*li;	/* location ids to indexes */
 	const uint32_t		*lid;	/* location indexes to entries */
 	const uint32_t		*sid;	/* string indexes to entries */
+	/*
+	 * A location id below ntr to its entry's varint, its bytes from
+	 * the lowest up and its length in the top byte; 0: not there, or
+	 * an entry of over 3 bytes, for the idmap to find.
+	 */
+	const uint32_t		*tr;
+	size_t			 ntr;
 };
 
 /* A varint at t, which has room for it; the byte after it. */
@@ -858,6 +883,27 @@ pack_varint(uint8_t *t, uint64_t v)
 	}
 	*t++ = (uint8_t)v;
 	return t;
+}
+
+/*
+ * Location id as its entry's varint at t, which has room for it; the byte
+ * after it, or NULL when there is no such location.
+ */
+static uint8_t *
+pack_loc(const struct pack_stk *sk, uint64_t id, uint8_t *t)
+{
+	uint32_t	x;
+
+	if (id < sk->ntr && sk->tr[id] != 0) {
+		x = sk->tr[id];
+		t[0] = (uint8_t)x;
+		t[1] = (uint8_t)(x >> 8);
+		t[2] = (uint8_t)(x >> 16);
+		return t + (x >> 24);
+	}
+	if ((x = hash_map_get(sk->li, id)) == HASH_NONE)
+		return NULL;
+	return pack_varint(t, sk->lid[x]);
 }
 
 /*
@@ -875,9 +921,11 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 {
 	const struct pack_in	*in = sk->in;
 	const uint8_t		*p = m->p, *end = m->p + m->len, *q, *qe;
+	const uint32_t		*tr = sk->tr;
 	struct pbwire_field	 f;
 	uint64_t		 id, v[4];
-	uint32_t		 x;
+	size_t			 ntr = sk->ntr;
+	uint32_t		 c;
 	uint8_t			*t, head[10];
 	size_t			 nl = 0, nv = 0, nb = 0, hl, n;
 	int			 rc;
@@ -917,7 +965,9 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 			if (f.wt == 0 && nv++ < in->ntypes)
 				val[nv - 1] = (int64_t)id;
 			for (; q < qe; nv++) {
-				if (pbwire_varint(&q, qe, &id) == -1)
+				if (q[0] < 0x80)
+					id = *q++;
+				else if (pbwire_varint(&q, qe, &id) == -1)
 					goto bad;
 				if (nv < in->ntypes)
 					val[nv] = (int64_t)id;
@@ -929,28 +979,33 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 		if (b->cap - b->len < n)
 			b->p = pack_grow(b->p, &b->cap, b->len + n, 1);
 		t = b->p + b->len;
-		for (;;) {
-			if (f.wt == 2) {
-				if (q == qe)
-					break;
-				if (q[0] < 0x80)
-					id = *q++;
-				else if (qe - q >= 2 && q[1] < 0x80) {
-					id = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
-					q += 2;
-				} else if (pbwire_varint(&q, qe, &id) == -1)
-					goto bad;
-			}
-			x = hash_map_get(sk->li, id);
-			if (x == HASH_NONE) {
-				*cause = xstrdup("malformed profile: a "
-				    "reference to a missing id");
-				return -1;
-			}
-			t = pack_varint(t, sk->lid[x]);
+		if (f.wt == 0) {
+			if ((t = pack_loc(sk, id, t)) == NULL)
+				goto missing;
 			nl++;
-			if (f.wt == 0)
-				break;
+		}
+		/*
+		 * Through the table, kept in locals that the bytes written
+		 * cannot be taken to change: a third of the instructions
+		 * of the idmap and a varint written afresh, for a profile
+		 * of 65,536 stacks of 20 frames.
+		 */
+		while (q < qe) {
+			if (q[0] < 0x80)
+				id = *q++;
+			else if (qe - q >= 2 && q[1] < 0x80) {
+				id = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
+				q += 2;
+			} else if (pbwire_varint(&q, qe, &id) == -1)
+				goto bad;
+			nl++;
+			if (id < ntr && (c = tr[id]) != 0) {
+				t[0] = (uint8_t)c;
+				t[1] = (uint8_t)(c >> 8);
+				t[2] = (uint8_t)(c >> 16);
+				t += c >> 24;
+			} else if ((t = pack_loc(sk, id, t)) == NULL)
+				goto missing;
 		}
 		b->len = (size_t)(t - b->p);
 	}
@@ -968,9 +1023,55 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 	*e = b->p + sizeof head - hl;
 	*elen = b->len - (sizeof head - hl);
 	return 0;
+missing:
+	*cause = xstrdup("malformed profile: a reference to a missing id");
+	return -1;
 bad:
 	*cause = xstrdup("malformed profile: bad protobuf");
 	return -1;
+}
+
+/*
+ * Where the samples of the last profile coded are followed, to find a
+ * stack's id without looking it up: the next to compare with, and each
+ * of those stacks' place in it (+ 1; 0: not there).
+ */
+struct pack_follow {
+	size_t		 next;
+	uint32_t	*pos;
+	uint32_t	 npos;
+};
+
+/*
+ * The id of the stack entry e[0..elen) of a sample: that of the last
+ * profile's sample being followed when its entry is the same, byte for
+ * byte, else looked up, and the samples followed on from where that
+ * stack was. Consecutive profiles of one process list nearly all their
+ * stacks in the same order, Go's newest first, so that after a few new
+ * ones the rest follow as before: the lookup, hashing the entry and
+ * probing (and the index made again after pack_trim(), 65,536 entries
+ * hashed), is mostly not needed.
+ */
+static uint32_t
+pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
+    size_t elen)
+{
+	struct pack_tab	*t = &pk->tab[PACK_STACK];
+	const uint8_t	*q;
+	size_t		 qlen;
+	uint32_t	 id;
+
+	if (fw->next < pk->norder && (id = pk->order[fw->next]) < t->n) {
+		q = pack_tab_get(t, id, &qlen);
+		if (qlen == elen && memcmp(q, e, elen) == 0) {
+			fw->next++;
+			return id;
+		}
+	}
+	id = pack_tab_intern(t, e, elen);
+	if (id < fw->npos && fw->pos[id] != 0)
+		fw->next = fw->pos[id];
+	return id;
 }
 
 /*
@@ -992,6 +1093,9 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	struct pack_mark mark[PACK_NKINDS];
 	struct pack_stk	 sk;
 	uint32_t	*sid = NULL, *mid = NULL, *fid = NULL, *lid = NULL;
+	uint32_t	*tr = NULL, *order = NULL;
+	struct pack_follow fw;
+	uint8_t		 vb[5];
 	const uint8_t	*e;
 	size_t		 i, j, k, n, elen;
 	int		 rc = -1;
@@ -999,6 +1103,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	memset(&mi, 0, sizeof mi);
 	memset(&fi, 0, sizeof fi);
 	memset(&li, 0, sizeof li);
+	memset(&fw, 0, sizeof fw);
 	if (in->nstr == 0 || in->strlen[0] != 0) {
 		*cause = xstrdup("malformed profile: string 0 is not empty");
 		return -1;
@@ -1097,6 +1202,25 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	sk.li = &li;
 	sk.lid = lid;
 	sk.sid = sid;
+	for (i = 0; i < in->nloc; i++)
+		if (in->loc[i].id < PACK_TR_MAX && in->loc[i].id >= sk.ntr)
+			sk.ntr = in->loc[i].id + 1;
+	tr = xcalloc(sk.ntr + 1, sizeof *tr);
+	for (i = 0; i < in->nloc; i++) {
+		if (in->loc[i].id >= PACK_TR_MAX || lid[i] >= 1U << 21)
+			continue;
+		n = (size_t)(pack_varint(vb, lid[i]) - vb);
+		tr[in->loc[i].id] = (uint32_t)vb[0] |
+		    (n > 1 ? (uint32_t)vb[1] << 8 : 0) |
+		    (n > 2 ? (uint32_t)vb[2] << 16 : 0) | (uint32_t)n << 24;
+	}
+	sk.tr = tr;
+	order = xreallocarray(NULL, in->ns + 1, sizeof *order);
+	fw.npos = pk->tab[PACK_STACK].n;
+	fw.pos = xcalloc((size_t)fw.npos + 1, sizeof *fw.pos);
+	for (i = 0; i < pk->norder; i++)
+		if (pk->order[i] < fw.npos)
+			fw.pos[pk->order[i]] = (uint32_t)i + 1;
 	for (i = 0; i < in->ns; i++) {
 		if (pack_stack(&sk, &in->smp[i], in->val + i * in->ntypes,
 		    &b, &lb, &e, &elen, cause) == -1) {
@@ -1104,10 +1228,14 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 				pack_tab_undo(&pk->tab[k], &mark[k]);
 			goto out;
 		}
-		ref[i].stack = pack_tab_intern(&pk->tab[PACK_STACK], e, elen);
+		ref[i].stack = order[i] = pack_stack_id(pk, &fw, e, elen);
 		ref[i].sample = (uint32_t)i;
 	}
 	pack_sort_refs(ref, in->ns, pk->tab[PACK_STACK].n);
+	free(pk->order);
+	pk->order = order;
+	pk->norder = in->ns;
+	order = NULL;
 
 	/* The header, in dictionary ids. */
 	b.len = 0;
@@ -1162,6 +1290,9 @@ out:
 	free(mid);
 	free(fid);
 	free(lid);
+	free(tr);
+	free(order);
+	free(fw.pos);
 	free(ref);
 	free(b.p);
 	free(lb.p);
