@@ -1987,7 +1987,8 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 	const struct pack_snap *s = &pk->cur;
 	const uint8_t	*p;
 	uint8_t		 vb[16 * 10], *t;
-	uint32_t	*ov, x;
+	const uint8_t	*ep, *ee;
+	uint32_t	*ov, x, nloc = pk->tab[PACK_LOC].n;
 	size_t		 plen, i, j, c, cap, vlen, mlen;
 	uint64_t	 v[8], nt, nl, q;
 	int		 k;
@@ -2002,7 +2003,10 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 		b.cap = pk->pprof_hint + pk->pprof_hint / 8 + 4096;
 		b.p = xmalloc(b.cap);
 	}
+	/* Stacks are written in the snapshot's order, not renumbered. */
 	for (k = 0; k < PACK_NKINDS; k++) {
+		if (k == PACK_STACK)
+			continue;
 		o.id[k] = xcalloc(pk->tab[k].n + 1, sizeof *o.id[k]);
 		o.list[k] = xcalloc(pk->tab[k].n + 1, sizeof *o.list[k]);
 	}
@@ -2051,14 +2055,27 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 		c = pack_get_u(&e);
 		l2.p = pack_grow(l2.p, &l2.cap, c * 5 + 1, 1);
 		t = l2.p;
-		for (j = 0; j < c && !e.bad; j++) {
-			if (e.end - e.p >= 2 && e.p[0] >= 0x80 &&
-			    e.p[1] < 0x80) {
-				q = (e.p[0] & 0x7f) | (uint64_t)e.p[1] << 7;
-				e.p += 2;
-			} else
+		/*
+		 * The entry's bytes and the bounds in locals, which the
+		 * bytes written cannot be taken to change: through e, each
+		 * was loaded again for each frame.
+		 */
+		ep = e.p;
+		ee = e.end;
+		for (j = 0; j < c; j++) {
+			if (ep < ee && ep[0] < 0x80)
+				q = *ep++;
+			else if (ee - ep >= 2 && ep[1] < 0x80) {
+				q = (ep[0] & 0x7f) | (uint64_t)ep[1] << 7;
+				ep += 2;
+			} else {
+				e.p = ep;
 				q = pack_get_u(&e);
-			if (q >= pk->tab[PACK_LOC].n)
+				ep = e.p;
+				if (e.bad)
+					break;
+			}
+			if (q >= nloc)
 				break;
 			if ((x = ov[q]) == 0 &&
 			    (x = pack_ov(&o, ov, (uint32_t)q)) == 0) {
@@ -2071,6 +2088,7 @@ pack_pprof(struct pack *pk, bool gz, void **out, size_t *len, char **cause)
 			t[2] = (uint8_t)(x >> 16);
 			t += x >> 24;
 		}
+		e.p = ep;
 		l2.len = (size_t)(t - l2.p);
 		for (t = vb, j = 0; j < nt; j++)
 			t = pack_varint(t, (uint64_t)s->val[i * nt + j]);
