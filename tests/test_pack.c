@@ -556,11 +556,120 @@ late_error(void)
 	pack_free(w);
 }
 
+/*
+ * A profile of the three stacks {a b}, {b c} and {c a} over locations
+ * made in the order given by perm (a permutation of 0 1 2, then a fourth
+ * location d), so that the same ids in a sample mean other code in
+ * another profile; with twist, the second sample's stack is {b d} and
+ * the third has a label.
+ */
+static uint8_t *
+gen_perm(const int *perm, bool twist, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[4], l[4];
+	uint8_t		*out;
+	char		 name[32];
+	int		 i;
+
+	m = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/perm");
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "main.perm%d", i);
+		f[i] = pb_func(b, name, "/src/perm.go");
+	}
+	for (i = 0; i < 3; i++)
+		l[perm[i]] = pb_loc(b, m, 0x401000 + 64 * (uint64_t)perm[i],
+		    1, f[perm[i]], (int64_t)perm[i] + 1);
+	l[3] = pb_loc(b, m, 0x402000, 1, f[3], (int64_t)40);
+	pb_sample(b, 2, l[0], l[1], (int64_t)1, (int64_t)10, (int64_t)1,
+	    (int64_t)10);
+	pb_sample(b, 2, l[1], twist ? l[3] : l[2], (int64_t)2, (int64_t)20,
+	    (int64_t)2, (int64_t)20);
+	pb_sample(b, 2, l[2], l[0], (int64_t)3, (int64_t)30, (int64_t)3,
+	    (int64_t)30);
+	if (twist)
+		pb_label(b, "pool", "odd", 0, NULL);
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	out = pb_pack(b, len);
+	free(b);
+	return out;
+}
+
+/*
+ * A sample's stack is first compared with the one the last profile had
+ * at the same place: one that changed there, or whose ids mean other
+ * locations, or that gained a label, must be told apart, by the writer
+ * and by a reader of the blobs.
+ */
+static void
+same_place(void)
+{
+	static const int perm[][3] = {
+		{ 0, 1, 2 }, { 0, 1, 2 }, { 1, 0, 2 }, { 2, 0, 1 },
+		{ 0, 1, 2 }, { 0, 1, 2 }
+	};
+	static const bool twist[] = { false, true, false, true, false,
+	    false };
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack_blob dict[6], body[6];
+	uint8_t		*in[6];
+	size_t		 inlen[6], len, i, nd = 0;
+	void		*out;
+	char		*cause = NULL, what[32];
+	bool		 all = true;
+
+	for (i = 0; i < 6; i++) {
+		in[i] = gen_perm(perm[i], twist[i], &inlen[i]);
+		if (pack_encode(w, in[i], inlen[i], MAX, false, &dict[nd],
+		    &body[i], &cause) == -1 ||
+		    pack_pprof(w, false, &out, &len, &cause) == -1) {
+			printf("# %zu: %s\n", i, cause);
+			free(cause);
+			pack_free(w);
+			ok(false, "six profiles of stacks that move pack");
+			return;
+		}
+		if (dict[nd].len > 0)
+			nd++;
+		snprintf(what, sizeof what, "writer %zu", i);
+		all &= same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	ok(all, "stacks changed in place, renumbered or labelled come back "
+	    "from the writer as received");
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	all = true;
+	for (i = 0; i < nd; i++)
+		all &= pack_load_dict(r, dict[i].data, dict[i].len, MAX,
+		    &cause) == 0;
+	for (i = 0; i < 6 && all; i++) {
+		all &= pack_load_snap(r, body[i].data, body[i].len, MAX,
+		    &cause) == 0 && pack_pprof(r, true, &out, &len,
+		    &cause) == 0;
+		if (!all)
+			break;
+		snprintf(what, sizeof what, "reader %zu", i);
+		all &= same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	ok(all, "and from the blobs");
+	for (i = 0; i < nd; i++)
+		free(dict[i].data);
+	for (i = 0; i < 6; i++) {
+		free(body[i].data);
+		free(in[i]);
+	}
+	free(cause);
+	pack_free(r);
+	pack_free(w);
+}
+
 int
 main(void)
 {
 	small();
 	ok(roundtrip_run(), "the run of snapshots went through");
+	same_place();
 	bad_input();
 	late_error();
 	return tap_done();
