@@ -122,10 +122,14 @@ struct store_pend {
 	uint32_t	 seq;
 	bool		 packed;
 	bool		 spare;		/* made the spare, not deleted */
+	bool		 applying;	/* taken, being made: still hidden */
 	unsigned long	 ticket;	/* the sync to wait for, see durable.h */
 };
 
 /* A target's waiting drops. */
+/* Ticks (seconds) a target's move is kept for its next put. */
+#define STORE_MOVED_TICKS	300
+
 struct store_waiting {
 	char			*target;
 	struct store_pend	 v[STORE_PENDING_MAX];	/* queued first first */
@@ -139,6 +143,7 @@ struct store_waiting {
 	 */
 	bool			 moved;
 	struct timespec		 from_m, from_c, to_m, to_c;
+	unsigned int		 idle;		/* ticks since, with none */
 	LIST_ENTRY(store_waiting) entry;
 };
 LIST_HEAD(store_waitings, store_waiting);
@@ -1877,9 +1882,11 @@ pending_hide(struct store *s, const char *target, struct store_snapshot *v,
 }
 
 /*
- * Take out of a target's queue into out (room for STORE_PENDING_MAX) the
- * drops whose sync has succeeded, and with forget the others too, left
- * on disk; how many were taken for dropping.
+ * Copy into out (room for STORE_PENDING_MAX) a target's drops whose sync
+ * has succeeded, how many. They stay queued, marked, and so hidden from
+ * listings until pending_done() takes them out once made: a reader must
+ * not see a dropped snapshot listed again while its file goes. With
+ * forget, the queue goes at once, what was not due left on disk.
  */
 static size_t
 pending_take(struct store *s, const char *target, bool forget,
@@ -1887,24 +1894,58 @@ pending_take(struct store *s, const char *target, bool forget,
 {
 	struct store_waiting	*w;
 	unsigned long		 synced = ULONG_MAX;
-	size_t			 i, k = 0, n = 0;
+	size_t			 i, n = 0;
 
 	if (s->syncer != NULL)
 		synced = durable_syncer_synced(s->syncer);
 	pthread_mutex_lock(&s->wmtx);
 	if ((w = waiting_find(s, target, false)) != NULL) {
-		for (i = 0; i < w->n; i++) {
-			if (w->v[i].ticket <= synced)
+		for (i = 0; i < w->n; i++)
+			if (w->v[i].ticket <= synced && !w->v[i].applying) {
+				w->v[i].applying = true;
 				out[n++] = w->v[i];
-			else
-				w->v[k++] = w->v[i];
-		}
-		w->n = k;
-		if ((w->n == 0 && !w->moved) || forget)
+			}
+		if (forget)
 			waiting_free(w);
 	}
 	pthread_mutex_unlock(&s->wmtx);
 	return n;
+}
+
+/*
+ * The drops pending_take() handed out are made: out of the queue. With a
+ * and b, store_tick() made them, and the folder's times went from a to b
+ * (see struct store_waiting). An empty queue goes unless it remembers
+ * such a move for the target's next put.
+ */
+static void
+pending_done(struct store *s, const char *target, const struct stat *a,
+    const struct stat *b)
+{
+	struct store_waiting	*w;
+	size_t			 i, k = 0;
+
+	pthread_mutex_lock(&s->wmtx);
+	if ((w = waiting_find(s, target, a != NULL)) != NULL) {
+		for (i = 0; i < w->n; i++)
+			if (!w->v[i].applying)
+				w->v[k++] = w->v[i];
+		w->n = k;
+		if (a != NULL) {
+			if (!w->moved || !same_time(&w->to_m, &a->st_mtim) ||
+			    !same_time(&w->to_c, &a->st_ctim)) {
+				w->from_m = a->st_mtim;
+				w->from_c = a->st_ctim;
+			}
+			w->to_m = b->st_mtim;
+			w->to_c = b->st_ctim;
+			w->moved = true;
+			w->idle = 0;
+		}
+		if (w->n == 0 && !w->moved)
+			waiting_free(w);
+	}
+	pthread_mutex_unlock(&s->wmtx);
 }
 
 /*
@@ -1955,10 +1996,13 @@ pending_run(struct store *s, const char *target, int dfd,
 {
 	struct store_pend	v[STORE_PENDING_MAX];
 	size_t			n;
+	int			rc;
 
 	if ((n = pending_take(s, target, false, v)) == 0)
 		return 0;
-	return pending_apply(s, target, dfd, ps, v, n, cause);
+	rc = pending_apply(s, target, dfd, ps, v, n, cause);
+	pending_done(s, target, NULL, NULL);
+	return rc;
 }
 
 /* A put has the folder: what store_tick() did is in its cache now. */
@@ -1984,7 +2028,6 @@ static int
 tick_target(struct store *s, const char *target, char **cause)
 {
 	struct store_pend	 v[STORE_PENDING_MAX];
-	struct store_waiting	*w;
 	struct stat		 a, b;
 	size_t			 n;
 	int			 dfd, rc;
@@ -2005,19 +2048,10 @@ tick_target(struct store *s, const char *target, char **cause)
 		return 0;
 	}
 	rc = pending_apply(s, target, dfd, NULL, v, n, cause);
-	if (rc == 0 && fstat(dfd, &b) == 0) {
-		pthread_mutex_lock(&s->wmtx);
-		w = waiting_find(s, target, true);
-		if (!w->moved || !same_time(&w->to_m, &a.st_mtim) ||
-		    !same_time(&w->to_c, &a.st_ctim)) {
-			w->from_m = a.st_mtim;
-			w->from_c = a.st_ctim;
-		}
-		w->to_m = b.st_mtim;
-		w->to_c = b.st_ctim;
-		w->moved = true;
-		pthread_mutex_unlock(&s->wmtx);
-	}
+	if (rc == 0 && fstat(dfd, &b) == 0)
+		pending_done(s, target, &a, &b);
+	else
+		pending_done(s, target, NULL, NULL);
 	close(dfd);
 	return rc;
 }
@@ -2025,7 +2059,7 @@ tick_target(struct store *s, const char *target, char **cause)
 int
 store_tick(struct store *s, char **cause)
 {
-	struct store_waiting	 *w;
+	struct store_waiting	 *w, *next;
 	unsigned long		  synced;
 	char			**names = NULL, *why = NULL;
 	size_t			  n = 0, cap = 0, b, i;
@@ -2036,7 +2070,18 @@ store_tick(struct store *s, char **cause)
 	synced = durable_syncer_synced(s->syncer);
 	pthread_mutex_lock(&s->wmtx);
 	for (b = 0; b < STORE_WAIT_BUCKETS; b++)
-		LIST_FOREACH(w, &s->waiting[b], entry) {
+		for (w = LIST_FIRST(&s->waiting[b]); w != NULL; w = next) {
+			next = LIST_NEXT(w, entry);
+			/*
+			 * A move kept for a put that does not come (a target
+			 * gone with a reload, or scraped seldom) goes after a
+			 * while; that put, if it comes, lists the folder.
+			 */
+			if (w->n == 0) {
+				if (++w->idle >= STORE_MOVED_TICKS)
+					waiting_free(w);
+				continue;
+			}
 			for (i = 0; i < w->n; i++)
 				if (w->v[i].ticket <= synced)
 					break;

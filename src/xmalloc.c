@@ -173,22 +173,25 @@ xmalloc_fresh(void)
 #if defined(M_ARENA_MAX) && defined(M_TOP_PAD) && defined(MADV_HUGEPAGE)
 	if (xmalloc_heap_pad != NULL)
 		return;
-	mallopt(M_ARENA_MAX, 1);
-	mallopt(M_MMAP_THRESHOLD, XMALLOC_HEAP_BLOCK);
-	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 	mallopt(M_TOP_PAD, XMALLOC_HEAP_PAD);
 	brk0 = (uintptr_t)sbrk(0);
 	/*
 	 * Taken from the top of the heap, this grows it by the pad once;
 	 * later, it grows a little at a time, lest a process near a limit
-	 * on its address space fail to take the pad.
+	 * on its address space fail to take the pad. A heap with room for
+	 * it already (something used malloc before) does not grow: then
+	 * the pad goes back to glibc's default and the rest is not set.
 	 */
 	p = malloc(XMALLOC_PAGE);
-	mallopt(M_TOP_PAD, XMALLOC_HEAP_GROW);
 	if (p == NULL || (uintptr_t)sbrk(0) < brk0 + XMALLOC_HEAP_PAD) {
+		mallopt(M_TOP_PAD, 128 << 10);
 		free(p);
 		return;
 	}
+	mallopt(M_TOP_PAD, XMALLOC_HEAP_GROW);
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, XMALLOC_HEAP_BLOCK);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 	/* Ended in place where the next block begins on a huge page. */
 	top = HUGE_UP((uintptr_t)p + XMALLOC_PAGE);
 	xmalloc_heap_pad = xreallocarray(p, 1,
