@@ -294,9 +294,11 @@ durable_set_aside(int dfd, const char *qdir, int *qfd, const char *name,
  * write), and a second sync that nothing asks for may never come. A
  * failed sync leaves synced behind and marks the syncer again, so that the
  * next period tries again; one that then succeeds began after the writes
- * of the failed one and releases them (the kernel keeps a page whose
- * write-back failed in memory, marked clean: what a failure lost, no
- * later sync can tell).
+ * of the failed one, yet cannot release them: the kernel keeps a page
+ * whose write-back failed in memory, marked clean, so what a failure
+ * lost no later sync can tell. lost is the highest number of those that
+ * failed; a writer whose number is at or below it cannot know its bytes
+ * are on the disk (see durable_syncer_failed()).
  */
 struct durable_syncer {
 	int			 fd;
@@ -314,6 +316,7 @@ struct durable_syncer {
 	unsigned long		 syncs;		/* under mtx: done */
 	unsigned long		 started;	/* under mtx */
 	unsigned long		 synced;	/* under mtx */
+	unsigned long		 lost;		/* under mtx: failed, highest */
 };
 
 /*
@@ -340,6 +343,8 @@ syncer_sync(struct durable_syncer *sy, unsigned long gen)
 	} else {
 		sy->dirty = true;	/* tried again a period on */
 		sy->failing = true;
+		if (gen > sy->lost)
+			sy->lost = gen;
 	}
 	pthread_mutex_unlock(&sy->mtx);
 	if (told && sy->failed != NULL)
@@ -447,6 +452,17 @@ durable_syncer_synced(struct durable_syncer *sy)
 
 	pthread_mutex_lock(&sy->mtx);
 	gen = sy->synced;
+	pthread_mutex_unlock(&sy->mtx);
+	return gen;
+}
+
+unsigned long
+durable_syncer_failed(struct durable_syncer *sy)
+{
+	unsigned long	gen;
+
+	pthread_mutex_lock(&sy->mtx);
+	gen = sy->lost;
 	pthread_mutex_unlock(&sy->mtx);
 	return gen;
 }

@@ -91,6 +91,11 @@ unsigned long		 durable_syncer_mark(struct durable_syncer *sy);
 unsigned long		 durable_syncer_ticket(struct durable_syncer *sy);
 /* The highest number of the syncs that succeeded; 0 for none. */
 unsigned long		 durable_syncer_synced(struct durable_syncer *sy);
+/*
+ * The highest number of the syncs that failed; 0 for none. What was given
+ * a number at or below it may not be on the disk, whatever succeeded since.
+ */
+unsigned long		 durable_syncer_failed(struct durable_syncer *sy);
 /* The syncs done since the syncer started, failed or not. */
 unsigned long		 durable_syncer_syncs(struct durable_syncer *sy);
 /*

@@ -144,6 +144,7 @@ struct store_waiting {
 	bool			 moved;
 	struct timespec		 from_m, from_c, to_m, to_c;
 	unsigned int		 idle;		/* ticks since, with none */
+	bool			 rescan;	/* some forgotten: list again */
 	LIST_ENTRY(store_waiting) entry;
 };
 LIST_HEAD(store_waitings, store_waiting);
@@ -597,7 +598,7 @@ static int	pending_add(struct store *, const char *, int,
 		    struct packstore *, unsigned long, const struct store_pend *,
 		    size_t, char **);
 static void	pending_close(struct store *);
-static void	waiting_settle(struct store *, const char *);
+static bool	waiting_settle(struct store *, const char *);
 
 void
 store_close(struct store *s)
@@ -1161,8 +1162,8 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (__atomic_load_n(&s->format, __ATOMIC_RELAXED) == STORE_PACK) {
 		/* Files' drops left from the other form, when due. */
-		waiting_settle(s, target);
 		(void)pending_run(s, target, dfd, NULL, &why);
+		(void)waiting_settle(s, target);
 		rc = put_packed(s, target, dfd, time_ms, data, len, put, cause);
 		cause_keep(&put->retain_cause, why);
 		close(dfd);
@@ -1177,13 +1178,14 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		fresh = cache_fresh(s, target, c, dfd);
 		c->valid = false;	/* until this write ends well */
 	}
-	waiting_settle(s, target);
 	/*
 	 * The drops that the syncer has released, made now, when a put
 	 * holds the folder anyway: the first becomes the spare this put
 	 * rewrites. The cache counted them out already.
 	 */
 	if (pending_run(s, target, dfd, NULL, &why) == -1)
+		fresh = false;
+	if (waiting_settle(s, target))
 		fresh = false;
 	if (put_file(s, target, dfd, data, len, tmp, cause) == -1) {
 		free(why);
@@ -1885,7 +1887,10 @@ pending_hide(struct store *s, const char *target, struct store_snapshot *v,
  * Copy into out (room for STORE_PENDING_MAX) a target's drops whose sync
  * has succeeded, how many. They stay queued, marked, and so hidden from
  * listings until pending_done() takes them out once made: a reader must
- * not see a dropped snapshot listed again while its file goes. With
+ * not see a dropped snapshot listed again while its file goes. A drop
+ * whose sync, or a later one, failed is not made: the snapshot that was
+ * to replace it may be lost, so it is forgotten, left to retention's next
+ * choice, and the target's folder is listed again at its next put. With
  * forget, the queue goes at once, what was not due left on disk.
  */
 static size_t
@@ -1893,18 +1898,28 @@ pending_take(struct store *s, const char *target, bool forget,
     struct store_pend *out)
 {
 	struct store_waiting	*w;
-	unsigned long		 synced = ULONG_MAX;
-	size_t			 i, n = 0;
+	unsigned long		 synced = ULONG_MAX, failed = 0;
+	size_t			 i, k = 0, n = 0;
 
-	if (s->syncer != NULL)
+	if (s->syncer != NULL) {
 		synced = durable_syncer_synced(s->syncer);
+		failed = durable_syncer_failed(s->syncer);
+	}
 	pthread_mutex_lock(&s->wmtx);
 	if ((w = waiting_find(s, target, false)) != NULL) {
-		for (i = 0; i < w->n; i++)
+		for (i = 0; i < w->n; i++) {
+			if (w->v[i].ticket <= synced &&
+			    w->v[i].ticket <= failed && !w->v[i].applying) {
+				w->rescan = true;
+				continue;
+			}
 			if (w->v[i].ticket <= synced && !w->v[i].applying) {
 				w->v[i].applying = true;
 				out[n++] = w->v[i];
 			}
+			w->v[k++] = w->v[i];
+		}
+		w->n = k;
 		if (forget)
 			waiting_free(w);
 	}
@@ -1942,7 +1957,7 @@ pending_done(struct store *s, const char *target, const struct stat *a,
 			w->moved = true;
 			w->idle = 0;
 		}
-		if (w->n == 0 && !w->moved)
+		if (w->n == 0 && !w->moved && !w->rescan)
 			waiting_free(w);
 	}
 	pthread_mutex_unlock(&s->wmtx);
@@ -2005,19 +2020,27 @@ pending_run(struct store *s, const char *target, int dfd,
 	return rc;
 }
 
-/* A put has the folder: what store_tick() did is in its cache now. */
-static void
+/*
+ * A put has the folder: what store_tick() did is in its cache now. Whether
+ * drops were forgotten since (see pending_take()), so that the folder
+ * holds files the cache counted out.
+ */
+static bool
 waiting_settle(struct store *s, const char *target)
 {
 	struct store_waiting	*w;
+	bool			 rescan = false;
 
 	pthread_mutex_lock(&s->wmtx);
 	if ((w = waiting_find(s, target, false)) != NULL) {
+		rescan = w->rescan;
 		w->moved = false;
+		w->rescan = false;
 		if (w->n == 0)
 			waiting_free(w);
 	}
 	pthread_mutex_unlock(&s->wmtx);
+	return rescan;
 }
 
 /*
