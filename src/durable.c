@@ -445,37 +445,34 @@ durable_syncer_ticket(struct durable_syncer *sy)
 	return gen;
 }
 
+/* One of the syncer's counts, read under its lock. */
+static unsigned long
+syncer_count(struct durable_syncer *sy, const unsigned long *count)
+{
+	unsigned long	n;
+
+	pthread_mutex_lock(&sy->mtx);
+	n = *count;
+	pthread_mutex_unlock(&sy->mtx);
+	return n;
+}
+
 unsigned long
 durable_syncer_synced(struct durable_syncer *sy)
 {
-	unsigned long	gen;
-
-	pthread_mutex_lock(&sy->mtx);
-	gen = sy->synced;
-	pthread_mutex_unlock(&sy->mtx);
-	return gen;
+	return syncer_count(sy, &sy->synced);
 }
 
 unsigned long
 durable_syncer_failed(struct durable_syncer *sy)
 {
-	unsigned long	gen;
-
-	pthread_mutex_lock(&sy->mtx);
-	gen = sy->lost;
-	pthread_mutex_unlock(&sy->mtx);
-	return gen;
+	return syncer_count(sy, &sy->lost);
 }
 
 unsigned long
 durable_syncer_syncs(struct durable_syncer *sy)
 {
-	unsigned long	n;
-
-	pthread_mutex_lock(&sy->mtx);
-	n = sy->syncs;
-	pthread_mutex_unlock(&sy->mtx);
-	return n;
+	return syncer_count(sy, &sy->syncs);
 }
 
 int
