@@ -20,6 +20,7 @@
 
 #define DECODE_BATCH	8	/* jobs handed back at a time, see below */
 #define DECODE_NICE	5	/* the workers' niceness, see decode_run() */
+#define DECODE_LATER_PASSES 32	/* see decode_run() */
 
 enum job_state { JOB_TODO, JOB_BUSY, JOB_FINISHED };
 
@@ -48,6 +49,7 @@ struct decode {
 	pthread_cond_t		 cond;
 	struct decode_jobs	 todo;		/* under mtx */
 	struct decode_jobs	 later;		/* under mtx, after todo */
+	unsigned int		 passed;	/* under mtx: later's head, by */
 	struct decode_jobs	 finished;	/* under mtx */
 	bool			 quit;		/* under mtx */
 	size_t			 pending;	/* the loop's only */
@@ -96,11 +98,24 @@ decode_run(void *arg)
 			pthread_cond_wait(&d->cond, &d->mtx);
 		if (d->quit)
 			break;
-		if ((j = TAILQ_FIRST(&d->todo)) != NULL)
-			TAILQ_REMOVE(&d->todo, j, entry);
-		else {
-			j = TAILQ_FIRST(&d->later);
+		/*
+		 * Later after the others, but not for ever: workers that
+		 * are never idle would starve it. After a restart every
+		 * target is new; four of 266 KB each every 500 ms kept two
+		 * ASan workers busy, and a fifth's first body waited over a
+		 * minute. Passed by DECODE_LATER_PASSES, it goes next: a
+		 * target's bombs take a turn in that many at most.
+		 */
+		if ((j = TAILQ_FIRST(&d->later)) != NULL &&
+		    (TAILQ_EMPTY(&d->todo) ||
+		    d->passed >= DECODE_LATER_PASSES)) {
 			TAILQ_REMOVE(&d->later, j, entry);
+			d->passed = 0;
+		} else {
+			if (j != NULL)
+				d->passed++;
+			j = TAILQ_FIRST(&d->todo);
+			TAILQ_REMOVE(&d->todo, j, entry);
 		}
 		j->state = JOB_BUSY;
 		pthread_mutex_unlock(&d->mtx);
@@ -287,6 +302,8 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 	d->pending++;
 	d->pending_bytes += len;
 	pthread_mutex_lock(&d->mtx);
+	if (later && TAILQ_EMPTY(&d->later))
+		d->passed = 0;
 	TAILQ_INSERT_TAIL(later ? &d->later : &d->todo, j, entry);
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->mtx);

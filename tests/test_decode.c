@@ -126,7 +126,8 @@ main(void)
 	struct event		*timer;
 	struct decode		*d;
 	struct decode_job	*j;
-	struct got		 g1, g2, g3;
+	struct got		 g1, g2, g3, many[40];
+	int			 i, after;
 	struct timeval		 ms10 = { 0, 10000 };
 	const char		 junk[] = "\x08\x01";
 	void			*bomb;
@@ -179,6 +180,27 @@ main(void)
 	ok(g1.calls == 1 && g2.calls == 1 && g3.calls == 1 &&
 	    g1.order < g3.order && g3.order < g2.order,
 	    "a later body waits behind one started after it");
+
+	/*
+	 * But not for ever: behind 40 others queued after it, while the
+	 * worker is busy, it goes after 32 of them at most.
+	 */
+	memset(&g1, 0, sizeof g1);
+	memset(&g2, 0, sizeof g2);
+	memset(many, 0, sizeof many);
+	decode_start(d, dup_body(bomb, blen), blen, 256 * MIB, false, done,
+	    &g1);
+	usleep(20000);
+	decode_start(d, dup_body(junk, 2), 2, 100, true, done, &g2);
+	for (i = 0; i < 40; i++)
+		decode_start(d, dup_body(junk, 2), 2, 100, false, done,
+		    &many[i]);
+	run(base, d, 30);
+	for (i = 0, after = 0; i < 40; i++)
+		after += many[i].calls == 1 && many[i].order > g2.order;
+	ok(g2.calls == 1 && after >= 40 - 32 && after < 40,
+	    "a later body is passed by 32 at most (%d of 40 came after)",
+	    after);
 
 	/* Cancelled while decoded, while queued, once decoded. */
 	memset(&g1, 0, sizeof g1);
