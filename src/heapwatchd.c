@@ -691,7 +691,7 @@ hwd_sync_failed(int error, void *arg)
 	hwd->sync_failing = true;
 	errno = error;
 	log_warn("%s: sync (tried again each second; the snapshots that "
-	    "retention drops are kept until one succeeds)",
+	    "retention drops are kept meanwhile)",
 	    store_root(hwd->store));
 }
 

@@ -126,10 +126,10 @@ struct store_pend {
 	unsigned long	 ticket;	/* the sync to wait for, see durable.h */
 };
 
-/* A target's waiting drops. */
 /* Ticks (seconds) a target's move is kept for its next put. */
 #define STORE_MOVED_TICKS	300
 
+/* A target's waiting drops. */
 struct store_waiting {
 	char			*target;
 	struct store_pend	 v[STORE_PENDING_MAX];	/* queued first first */
@@ -1908,12 +1908,11 @@ pending_take(struct store *s, const char *target, bool forget,
 	pthread_mutex_lock(&s->wmtx);
 	if ((w = waiting_find(s, target, false)) != NULL) {
 		for (i = 0; i < w->n; i++) {
-			if (w->v[i].ticket <= synced &&
-			    w->v[i].ticket <= failed && !w->v[i].applying) {
-				w->rescan = true;
-				continue;
-			}
 			if (w->v[i].ticket <= synced && !w->v[i].applying) {
+				if (w->v[i].ticket <= failed) {
+					w->rescan = true;	/* forgotten */
+					continue;
+				}
 				w->v[i].applying = true;
 				out[n++] = w->v[i];
 			}
