@@ -570,22 +570,26 @@ route_evidence(struct api *api, struct target *t, const char *id,
 	    "application/octet-stream");
 }
 
-/* Decode one stored snapshot into st; NULL with a reply on error. */
+/*
+ * Decode one stored snapshot into st; NULL with a reply on error. Loaded
+ * by the store, so that a packed one is not gzipped to be inflated again.
+ */
 static struct profile *
 load_snapshot(struct api *api, struct target *t, const char *id,
     struct symtab *st, struct http_reply *reply)
 {
 	struct profile	*p;
 	char		*cause = NULL;
-	void		*data;
-	size_t		 len;
 
-	if (read_snapshot(api, t, id, &data, &len, reply) == -1)
+	if (!store_id_valid(id)) {
+		reply_error(reply, 400, "malformed snapshot id");
 		return NULL;
-	p = profile_decode(data, len, PROFILE_MAX_INFLATED, st, &cause);
-	free(data);
+	}
+	p = store_load(api->st->store, target_config(t)->name, id,
+	    PROFILE_MAX_INFLATED, st, &cause);
 	if (p == NULL) {
-		reply_error(reply, 500, cause);
+		reply_error(reply, errno == ENOENT ? 404 : 500,
+		    errno == ENOENT ? "no such snapshot" : cause);
 		free(cause);
 	}
 	return p;

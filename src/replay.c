@@ -18,23 +18,15 @@ replay_snapshots(struct store *store, const char *target,
 	struct names	*names;
 	const char	*kind;
 	char		*cause = NULL;
-	void		*data;
-	size_t		 i, len, added = 0;
+	size_t		 i, added = 0;
 
+	store_hold(store, target);
 	for (i = 0; i < n; i++) {
 		if (snaps[i].time_ms < since_ms && i + 1 < n)
 			continue;
-		/* Read, not opened by path: a packed one has no file. */
-		if (store_read(store, target, snaps[i].id, max_size, &data,
-		    &len, &cause) == -1) {
-			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
-			    cause);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		p = profile_decode(data, len, max_size, NULL, &cause);
-		free(data);
+		/* Loaded, not opened by path: a packed one has no file. */
+		p = store_load(store, target, snaps[i].id, max_size, NULL,
+		    &cause);
 		if (p == NULL) {
 			log_warnx("%s: snapshot %s: %s", target, snaps[i].id,
 			    cause);
@@ -56,5 +48,6 @@ replay_snapshots(struct store *store, const char *target,
 		ops->add(arg, &snaps[i], s);
 		added++;
 	}
+	store_release(store, target);
 	return added;
 }

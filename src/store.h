@@ -201,12 +201,21 @@ int		 store_read(struct store *, const char *target, const char *id,
 		    __attribute__((warn_unused_result));
 /*
  * A snapshot read as store_read() does and decoded into st (NULL: a
- * table of its own), in memory: a packed snapshot needs no file for it.
+ * table of its own), in memory: a packed snapshot needs no file for it,
+ * and is made as raw protobuf rather than gzipped and inflated again.
  * NULL with errno ENOENT when there is no such snapshot, EINVAL when it
  * does not decode, else another.
  */
 struct profile	*store_load(struct store *, const char *target, const char *id,
 		    size_t max, struct symtab *st, char **cause);
+/*
+ * Reads of target's packed snapshots between store_hold() and its
+ * store_release() keep its database open (holds nest and may come from
+ * any thread), for a run of reads such as a replay; else each read opens
+ * and closes it, so that no file stays open for writing.
+ */
+void		 store_hold(struct store *, const char *target);
+void		 store_release(struct store *, const char *target);
 
 int		 store_retain(struct store *, const char *target,
 		    const struct store_retention *, int64_t now_ms,

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -91,6 +92,30 @@ exists(const char *path)
 }
 
 /* How many entries of folder dir start with prefix. */
+/* How many of this process's open files are path (by its name now). */
+static int
+fds_on(const char *path)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 link[300], to[PATH_MAX];
+	ssize_t		 n;
+	int		 count = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+		if ((n = readlink(link, to, sizeof to - 1)) <= 0)
+			continue;
+		to[n] = '\0';
+		if (strcmp(to, path) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
 static int
 count_prefix(const char *dir, const char *prefix)
 {
@@ -1558,7 +1583,8 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	struct store_recovery	 rec;
 	struct rlimit		 old, small;
 	char			 dir[400], path[600], id[STORE_ID_MAX];
-	struct profile		*p;
+	char			 other[600], moved[600], dbpath[700];
+	struct profile		*p, *q;
 	char			*cause = NULL;
 	void			*data;
 	size_t			 n;
@@ -1587,15 +1613,75 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	free(cause);
 	cause = NULL;
 	p = store_load(st, "packed", "1000", 1 << 20, NULL, &cause);
+	q = profile_decode(prof, len, 1 << 20, NULL, &cause);
 	snprintf(path, sizeof path, "%s/.pprof", dir);
-	ok(p != NULL && p->nsamples > 0 && !exists(path),
-	    "store_load decodes one in memory, writing no file");
+	ok(p != NULL && q != NULL && p->nsamples > 0 && !exists(path) &&
+	    p->nsamples == q->nsamples && p->ntypes == q->ntypes &&
+	    memcmp(p->values, q->values, p->nsamples * p->ntypes *
+	    sizeof *p->values) == 0,
+	    "store_load decodes one made again from the pack (not the newest)"
+	    " in memory, the samples received, writing no file");
 	profile_free(p);
+	profile_free(q);
 	p = store_load(st, "packed", "1500", 1 << 20, NULL, &cause);
 	ok(p == NULL && errno == ENOENT && cause != NULL,
 	    "store_load refuses one that is not there: %s", cause);
 	free(cause);
 	cause = NULL;
+
+	/*
+	 * The database a read keeps open is replaced under its name (as
+	 * recovery's quarantine and a new first put do, here by moving
+	 * whole folders, the log with the database): reads follow the file
+	 * at the path, not the connection kept.
+	 */
+	ok(put(st, "other", 7000, prof, len, id) == 0 &&
+	    put(st, "other", 8000, prof, len, id) == 0,
+	    "another target's two packed snapshots");
+	snprintf(path, sizeof path, "%s/packed", root);
+	snprintf(other, sizeof other, "%s/other", root);
+	snprintf(moved, sizeof moved, "%s/packed.aside", root);
+	snprintf(dbpath, sizeof dbpath, "%s/snapshots.db", path);
+	rc = store_read(st, "packed", "1000", 1 << 20, &data, &n, &cause);
+	if (rc == 0)
+		free(data);
+	ok(rc == 0 && fds_on(dbpath) == 0,
+	    "a read that no hold covers leaves no file open");
+	store_hold(st, "packed");
+	rc = store_read(st, "packed", "1000", 1 << 20, &data, &n, &cause);
+	if (rc == 0)
+		free(data);
+	ok(rc == 0 && fds_on(dbpath) == 1, "one under a hold keeps it open");
+	ok(rename(path, moved) == 0 && rename(other, path) == 0,
+	    "then the target's folder is replaced by another's");
+	rc = store_read(st, "packed", "7000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "the new database's snapshot is read: %s", rc == 0 ? "" : cause);
+	if (rc == 0)
+		free(data);
+	free(cause);
+	cause = NULL;
+	rc = store_read(st, "packed", "1000", 1 << 20, &data, &n, &cause);
+	ok(rc == -1 && errno == ENOENT,
+	    "the old one's is not, from the connection kept: %s", cause);
+	if (rc == 0)
+		free(data);
+	free(cause);
+	cause = NULL;
+	ok(rename(path, other) == 0 && rename(moved, path) == 0,
+	    "the folders put back");
+	rc = store_read(st, "packed", "1000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "and read again: %s", rc == 0 ? "" : cause);
+	if (rc == 0)
+		free(data);
+	free(cause);
+	cause = NULL;
+	store_hold(st, "packed");
+	store_release(st, "packed");
+	ok(fds_on(dbpath) == 1, "a nested hold's release keeps it open");
+	store_release(st, "packed");
+	ok(fds_on(dbpath) == 0, "the last release closes it");
 
 	store_set_format(st, STORE_PPROF);
 	ok(put(st, "packed", 3000, prof, len, id) == 0 &&
