@@ -650,9 +650,19 @@ alert_box(struct buf *b, const struct target *t)
 	if (jv.state != ALERT_INACTIVE) {
 		human(g, sizeof g, (double)jv.growth, is_heap(t));
 		utc(when, sizeof when, jv.active);
-		buf_printf(b, " since %s: grew %s in %llu s (%s)", when, g,
-		    (unsigned long long)(tc->window_ms / 1000),
-		    judge_signals(ts->judge));
+		buf_printf(b, " since %s", when);
+		/*
+		 * An alert holds through a window that does not show the
+		 * growth (a GC late on a busy machine): it says so, rather
+		 * than that it grew 0 B.
+		 */
+		if (*judge_signals(ts->judge) == '\0')
+			buf_printf(b, "; its last %llu s did not show growth",
+			    (unsigned long long)(tc->window_ms / 1000));
+		else
+			buf_printf(b, ": grew %s in %llu s (%s)", g,
+			    (unsigned long long)(tc->window_ms / 1000),
+			    judge_signals(ts->judge));
 	}
 	if (jv.state != ALERT_INACTIVE && ts->evidence[0] != '\0')
 		buf_printf(b, " <a id=\"evidence\" href=\"/api/v1/targets/%s/"
