@@ -885,37 +885,84 @@ target_metric_value(struct buf *b, enum value_format format, double v)
 	}
 }
 
+/* One target's series of one family: none, one, or one a label value. */
+static void
+target_metrics_one(struct buf *b, const struct target_family *f,
+    const struct target *t)
+{
+	char	extra[64];
+	double	v;
+	int	i;
+
+	for (i = 0; i < f->nlabels; i++) {
+		if (!f->value(t, f->label != NULL ? i : f->what, &v))
+			break;
+		if (f->label != NULL)
+			snprintf(extra, sizeof extra, "%s=\"%s\"", f->label,
+			    f->label_value(i));
+		buf_add(b, f->name, strlen(f->name));
+		target_metric_labels(b, t, f->label != NULL ? extra : NULL);
+		target_metric_value(b, f->format, v);
+	}
+}
+
+void
+target_metrics_begin(struct target_metrics_pos *pos)
+{
+	pos->family = 0;
+	pos->next = NULL;
+	pos->started = false;
+}
+
+/*
+ * Up to n (family, target) steps of the per-target families from pos, in
+ * the order target_metrics() gives them; how many were taken. The render
+ * is over when target_metrics_done() says so.
+ */
+size_t
+target_metrics_step(struct buf *b, const struct targets *list,
+    struct target_metrics_pos *pos, size_t n)
+{
+	const size_t			 nf = sizeof target_families /
+					    sizeof *target_families;
+	const struct target_family	*f;
+	size_t				 done = 0;
+
+	while (done < n && pos->family < nf) {
+		f = &target_families[pos->family];
+		if (!pos->started) {
+			buf_family(b, f->name, f->type, f->help);
+			pos->next = TAILQ_FIRST(list);
+			pos->started = true;
+		}
+		if (pos->next == NULL) {
+			pos->family++;
+			pos->started = false;
+			continue;
+		}
+		target_metrics_one(b, f, pos->next);
+		pos->next = TAILQ_NEXT(pos->next, entry);
+		done++;
+	}
+	return done;
+}
+
+bool
+target_metrics_done(const struct target_metrics_pos *pos)
+{
+	return pos->family >= sizeof target_families /
+	    sizeof *target_families;
+}
+
 /* Every per-target family, a row of target_families at a time. */
 void
 target_metrics(struct buf *b, const struct targets *list)
 {
-	const struct target_family	*f;
-	struct target			*t;
-	char				 extra[64];
-	double				 v;
-	size_t				 k;
-	int				 i;
+	struct target_metrics_pos	pos;
 
-	for (k = 0; k < sizeof target_families / sizeof *target_families;
-	    k++) {
-		f = &target_families[k];
-		buf_family(b, f->name, f->type, f->help);
-		TAILQ_FOREACH(t, list, entry) {
-			for (i = 0; i < f->nlabels; i++) {
-				if (!f->value(t, f->label != NULL ? i : f->what,
-				    &v))
-					break;
-				if (f->label != NULL)
-					snprintf(extra, sizeof extra,
-					    "%s=\"%s\"", f->label,
-					    f->label_value(i));
-				buf_printf(b, "%s", f->name);
-				target_metric_labels(b, t, f->label != NULL ?
-				    extra : NULL);
-				target_metric_value(b, f->format, v);
-			}
-		}
-	}
+	target_metrics_begin(&pos);
+	while (!target_metrics_done(&pos))
+		target_metrics_step(b, list, &pos, SIZE_MAX);
 }
 
 struct target *
