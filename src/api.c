@@ -134,7 +134,7 @@ struct api {
 };
 
 static const struct api_metrics_tuning api_metrics_defaults = {
-	METRICS_PERIOD_MAX, METRICS_MAX_AGE, METRICS_SYNC_US,
+	0, METRICS_PERIOD_MAX, METRICS_MAX_AGE, METRICS_SYNC_US,
 	METRICS_SLICE_US, METRICS_SLICE_STEPS
 };
 
@@ -278,6 +278,13 @@ api_metrics_head(struct api *api, struct buf *b)
 	buf_printf(b, "heapwatch_store_syncs_failed_total %llu\n",
 	    (unsigned long long)__atomic_load_n(&api->st->syncs_failed,
 	    __ATOMIC_RELAXED));
+	if (api->metrics != NULL) {
+		buf_family(b, "heapwatch_metrics_render_seconds", "gauge",
+		    "Loop time the body of /metrics before this one took to "
+		    "render.");
+		buf_printf(b, "heapwatch_metrics_render_seconds %.6f\n",
+		    api->metrics->cost / 1e6);
+	}
 	if (api->st->scrape != NULL && api->st->decode != NULL) {
 		buf_family(b, "heapwatch_scrape_backlog_bytes", "gauge",
 		    "Bytes of scraped bodies being fetched or waiting to be "
@@ -376,6 +383,8 @@ api_metrics_schedule(struct api *api)
 		period = mb->cost * METRICS_REUSE;
 		if (period > api->tune.period_max_us)
 			period = api->tune.period_max_us;
+		if (period < api->tune.period_min_us)
+			period = api->tune.period_min_us;
 		wait = mb->at + period - now;
 		if (wait > 0) {
 			tv.tv_sec = wait / 1000000;
@@ -535,7 +544,8 @@ route_metrics(struct api *api, const struct http_request *req,
 	api->asked = now;
 	age = mb != NULL ? now - mb->at : 0;
 	fresh = mb != NULL && mb->gen == api->gen &&
-	    age < mb->cost * METRICS_REUSE && age < api->tune.period_max_us;
+	    (age < mb->cost * METRICS_REUSE || age < api->tune.period_min_us) &&
+	    age < api->tune.period_max_us;
 	if (mb == NULL || age >= api->tune.max_age_us ||
 	    (!fresh && mb->cost < api->tune.sync_us)) {
 		api_metrics_render_now(api);

@@ -61,7 +61,8 @@ void		 api_metrics_forget(struct api *);
 
 /* How /metrics is rendered ahead; tests make renders slow or often. */
 struct api_metrics_tuning {
-	int64_t		 period_max_us;	/* the longest between renders */
+	int64_t		 period_min_us;	/* the shortest between renders */
+	int64_t		 period_max_us;	/* the longest */
 	int64_t		 max_age_us;	/* never served older */
 	int64_t		 sync_us;	/* cheaper renders: for the request */
 	int64_t		 slice_us;	/* the longest a slice holds the loop */
