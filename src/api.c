@@ -58,10 +58,11 @@
  * queued behind it. The numbers:
  *
  * - A render starts when the body is METRICS_REUSE times as old as it
- *   cost the loop, and METRICS_PERIOD_MAX at most: at 10,000 targets a
- *   render every 10 s, 2 to 4% of the loop, a body at most 10 s plus one
- *   render old; 30 s is the shortest interval Prometheus users give such
- *   a fleet.
+ *   cost the loop, and METRICS_PERIOD_MAX at most: 2% of the loop at
+ *   most. At 10,000 targets a render costs some 70 ms, so one every
+ *   3.5 s, and a body is at most 10 s plus one render old whatever the
+ *   cost; 30 s is the shortest interval Prometheus users give such a
+ *   fleet.
  * - A slice holds the loop METRICS_SLICE_US at most, a few hundred
  *   targets of one family; requests, scrapes and decodes go between.
  * - Renders go on while /metrics is asked for, METRICS_WATCH after the
