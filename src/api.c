@@ -100,7 +100,11 @@ struct metrics_body {
 	char			*gz;		/* the same gzipped; NULL */
 	size_t			 gzlen;
 	int64_t			 at;		/* monotonic us, render began */
-	int64_t			 cost;		/* us of the loop it took */
+	/* us of the loop's CPU it took: on a loaded machine the wall time
+	 * of a render of a few targets may be 100 times that, and would
+	 * turn a small daemon's renders for the request into renders ahead
+	 * with a period 50 times as long. */
+	int64_t			 cost;
 	unsigned int		 gen;		/* api's gen when it began */
 };
 
@@ -110,7 +114,7 @@ struct metrics_render {
 	struct target_metrics_pos	 pos;
 	bool				 head;		/* daemon's families out */
 	int64_t				 at;		/* monotonic us, began */
-	int64_t				 cost;		/* us of the loop so far */
+	int64_t				 cost;		/* us of CPU so far */
 	unsigned int			 gen;
 };
 
@@ -281,8 +285,8 @@ api_metrics_head(struct api *api, struct buf *b)
 	    __ATOMIC_RELAXED));
 	if (api->metrics != NULL) {
 		buf_family(b, "heapwatch_metrics_render_seconds", "gauge",
-		    "Loop time the body of /metrics before this one took to "
-		    "render.");
+		    "CPU time of the loop the body of /metrics before this "
+		    "one took to render.");
 		buf_printf(b, "heapwatch_metrics_render_seconds %.6f\n",
 		    api->metrics->cost / 1e6);
 	}
@@ -460,6 +464,7 @@ api_metrics_slice(evutil_socket_t fd, short what, void *arg)
 	struct metrics_render	*r = api->render;
 	struct timeval		 tv = { 0, 0 };
 	int64_t			 t0 = clock_mono_us(), now = t0;
+	int64_t			 cpu0 = clock_cpu_us();
 	size_t			 steps = 0, n;
 
 	if (!r->head) {
@@ -476,7 +481,7 @@ api_metrics_slice(evutil_socket_t fd, short what, void *arg)
 	}
 	if (target_metrics_done(&r->pos))
 		api_metrics_tail(api, &r->b);
-	r->cost += clock_mono_us() - t0;
+	r->cost += clock_cpu_us() - cpu0;
 	if (target_metrics_done(&r->pos))
 		api_metrics_finish(api);
 	else
@@ -511,6 +516,7 @@ api_metrics_render_now(struct api *api)
 	struct target_metrics_pos	 pos;
 	struct buf			 b = { NULL, 0, 0 };
 	int64_t				 t0 = clock_mono_us();
+	int64_t				 cpu0 = clock_cpu_us();
 
 	api_metrics_render_free(api);
 	api_metrics_head(api, &b);
@@ -523,7 +529,7 @@ api_metrics_render_now(struct api *api)
 	mb->text = b.s != NULL ? b.s : xstrdup("");
 	mb->len = b.len;
 	mb->at = t0;
-	mb->cost = clock_mono_us() - t0;
+	mb->cost = clock_cpu_us() - cpu0;
 	mb->gen = api->gen;
 	api->again = false;
 	api_metrics_publish(api, mb);
