@@ -15,7 +15,10 @@
 #   - its peak RSS (VmHWM) and RSS at the end, and that RSS a target;
 #   - /metrics under wrk (2 threads, 8 connections, 15 s), as text and
 #     gzipped (Accept-Encoding: gzip, as Prometheus asks): requests per
-#     second and the latency percentiles wrk prints, p99 among them.
+#     second and the latency percentiles wrk prints, p99 among them;
+#     beside them what a render costs the loop, how long the loop thread
+#     waited for a core meanwhile, and /-/healthy under the same wrk,
+#     the loop's own latency with nothing to render or send.
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
 #   INTERVAL=30 bench/scale.sh _build/plain 10000
@@ -106,8 +109,15 @@ for n in $sizes; do
 	    heapwatch_scrapes_waiting) scrapes waiting"
 	wrk -t2 -c8 -d15s --latency "http://127.0.0.1:$port/metrics" \
 	    >"$work/wrk-$n.txt" 2>&1
+	# The loop thread's wait for a core (schedstat's run delay) over
+	# the gzipped run: what a busy machine adds to every request.
+	d0=$(awk '{print $2}' "/proc/$hwd/task/$hwd/schedstat")
 	wrk -t2 -c8 -d15s --latency -H 'Accept-Encoding: gzip' \
 	    "http://127.0.0.1:$port/metrics" >"$work/wrkgz-$n.txt" 2>&1
+	d1=$(awk '{print $2}' "/proc/$hwd/task/$hwd/schedstat")
+	# The loop's floor: /-/healthy, which costs nothing to answer.
+	wrk -t2 -c8 -d10s --latency "http://127.0.0.1:$port/-/healthy" \
+	    >"$work/wrkhealthy-$n.txt" 2>&1
 	cpu_ms=$(echo "($c1 - $c0) * 1000 / $ticks" | bc -l)
 	per_us=$(echo "$cpu_ms * 1000 / ($s1 - $s0)" | bc -l)
 	printf '\n%d targets: %d scrapes in %.0f s; daemon CPU %.0f ms (%.1f%% of a core)\n' \
@@ -133,6 +143,13 @@ for n in $sizes; do
 		    "$work/$w-$n.txt" | sed 's/%//g')"
 		grep -h "Socket errors\|Non-2xx" "$work/$w-$n.txt" || true
 	done
+	printf '  /metrics: a render takes the loop %s s (in slices); the loop waited for a core %.0f ms a second under wrk gzipped\n' \
+	    "$(gauge heapwatch_metrics_render_seconds)" \
+	    "$(echo "($d1 - $d0) / 1000000 / 15" | bc -l)"
+	printf '  /-/healthy (the loop alone): wrk: %s req/s, latency %s\n' \
+	    "$(awk '/^Requests\/sec/ {print $2}' "$work/wrkhealthy-$n.txt")" \
+	    "$(awk '/^ +(50|90|99)%/ {printf "p%s %s ", $1, $2}' \
+	    "$work/wrkhealthy-$n.txt" | sed 's/%//g')"
 	kill "$hwd"
 	wait "$hwd" 2>/dev/null || true
 done

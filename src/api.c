@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <libdeflate.h>
 
@@ -46,24 +49,49 @@
 #define TEXT	"text/plain; charset=utf-8"
 #define JSON	"application/json"
 #define METRICS	"text/plain; version=0.0.4; charset=utf-8"
-#define METRICS_REUSE	50		/* see route_metrics() */
-#define METRICS_MAX_AGE	10000000	/* us */
 
-struct api {
-	const struct api_state	*st;
-	api_reload_cb		 reload;
-	void			*reload_arg;
-
-	/* The last /metrics body, served again while fresh (see below). */
-	struct metrics_body	*metrics;
-};
+/*
+ * /metrics is rendered ahead of the requests, in slices on the loop, and
+ * requests get the last complete body at once. With 10,000 targets a
+ * render is 11.8 MB of text and takes the loop 0.2 to 0.4 s on a busy
+ * 2-core machine: on a request's path it was the p99 of every request
+ * queued behind it. The numbers:
+ *
+ * - A render starts when the body is METRICS_REUSE times as old as it
+ *   cost the loop, and METRICS_PERIOD_MAX at most: 2% of the loop at
+ *   most. At 10,000 targets a render costs some 70 ms, so one every
+ *   3.5 s, and a body is at most 10 s plus one render old whatever the
+ *   cost; 30 s is the shortest interval Prometheus users give such a
+ *   fleet.
+ * - A slice holds the loop METRICS_SLICE_US at most, a few hundred
+ *   targets of one family; requests, scrapes and decodes go between.
+ * - Renders go on while /metrics is asked for, METRICS_WATCH after the
+ *   last request: nobody pays for a body nobody reads.
+ * - A body is never served older than METRICS_MAX_AGE: a request that
+ *   finds none younger, the first, or the first after a quiet
+ *   METRICS_WATCH, renders it itself (and so does a request when a
+ *   render costs less than METRICS_SYNC_US, a few dozen targets, which
+ *   then see every change at once, as on a small daemon one expects).
+ * - The gzipped body is made on a thread of its own from the finished
+ *   text, a pure function of it: 25 ms of libdeflate for 11.8 MB, which
+ *   the loop does not wait for. A body is served once it has both.
+ */
+#define METRICS_REUSE		50
+#define METRICS_PERIOD_MAX	10000000	/* us */
+#define METRICS_MAX_AGE		20000000	/* us */
+#define METRICS_SYNC_US		1000
+#define METRICS_SLICE_US	4000
+#define METRICS_SLICE_STEPS	100000		/* (family, target) pairs */
+#define METRICS_WATCH		300000000	/* us: 5 minutes */
+#define METRICS_CLOCK_EVERY	32		/* steps between clock reads */
 
 /*
  * A /metrics body, shared by the API (while it is the last) and by every
  * response sending it, each with a reference: 11.8 MB of text for 10,000
  * targets, which a copy a request made a request cost milliseconds of the
  * loop and a page fault a page. All on the loop: libmicrohttpd lets go of
- * a response on the loop that drives it.
+ * a response on the loop that drives it. The gzip thread alone writes gz
+ * of a body not yet published.
  */
 struct metrics_body {
 	unsigned int		 refs;
@@ -71,8 +99,48 @@ struct metrics_body {
 	size_t			 len;
 	char			*gz;		/* the same gzipped; NULL */
 	size_t			 gzlen;
-	int64_t			 at;		/* monotonic us, rendered */
-	int64_t			 cost;		/* us it took */
+	int64_t			 at;		/* monotonic us, render began */
+	/* us of the loop's CPU it took: on a loaded machine the wall time
+	 * of a render of a few targets may be 100 times that, and would
+	 * turn a small daemon's renders for the request into renders ahead
+	 * with a period 50 times as long. */
+	int64_t			 cost;
+	unsigned int		 gen;		/* api's gen when it began */
+};
+
+/* A render under way, between slices. */
+struct metrics_render {
+	struct buf			 b;
+	struct target_metrics_pos	 pos;
+	bool				 head;		/* daemon's families out */
+	int64_t				 at;		/* monotonic us, began */
+	int64_t				 cost;		/* us of CPU so far */
+	unsigned int			 gen;
+};
+
+struct api {
+	const struct api_state	*st;
+	api_reload_cb		 reload;
+	void			*reload_arg;
+
+	struct api_metrics_tuning tune;
+	struct metrics_body	*metrics;	/* the last complete body */
+	struct metrics_render	*render;	/* in slices, or NULL */
+	struct metrics_body	*gzipping;	/* the thread's, or NULL */
+	pthread_t		 gzip_thread;
+	int			 wake[2];	/* the thread's "done" */
+	struct event		*ev_slice;
+	struct event		*ev_next;	/* the next render's start */
+	struct event		*ev_wake;
+	unsigned int		 gen;		/* targets or config changes */
+	bool			 again;		/* a render as soon as can be */
+	int64_t			 asked;		/* monotonic us, last request */
+	uint64_t		 renders;
+};
+
+static const struct api_metrics_tuning api_metrics_defaults = {
+	0, METRICS_PERIOD_MAX, METRICS_MAX_AGE, METRICS_SYNC_US,
+	METRICS_SLICE_US, METRICS_SLICE_STEPS
 };
 
 /* Drop a reference to a body; the last frees it. */
@@ -88,8 +156,13 @@ api_metrics_release(void *arg)
 	free(mb);
 }
 
+static void	api_metrics_slice(evutil_socket_t, short, void *);
+static void	api_metrics_start(evutil_socket_t, short, void *);
+static void	api_metrics_gzipped(evutil_socket_t, short, void *);
+
 struct api *
-api_new(const struct api_state *st, api_reload_cb reload, void *arg)
+api_new(struct event_base *base, const struct api_state *st,
+    api_reload_cb reload, void *arg)
 {
 	struct api	*api;
 
@@ -97,7 +170,42 @@ api_new(const struct api_state *st, api_reload_cb reload, void *arg)
 	api->st = st;
 	api->reload = reload;
 	api->reload_arg = arg;
+	api->tune = api_metrics_defaults;
+	if (pipe2(api->wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	api->ev_slice = evtimer_new(base, api_metrics_slice, api);
+	api->ev_next = evtimer_new(base, api_metrics_start, api);
+	api->ev_wake = event_new(base, api->wake[0], EV_READ | EV_PERSIST,
+	    api_metrics_gzipped, api);
+	event_add(api->ev_wake, NULL);
 	return api;
+}
+
+static void
+api_metrics_render_free(struct api *api)
+{
+	if (api->render == NULL)
+		return;
+	free(api->render->b.s);
+	free(api->render);
+	api->render = NULL;
+	evtimer_del(api->ev_slice);
+}
+
+/* Wait for the gzip thread, if one runs, and take its body back. */
+static struct metrics_body *
+api_metrics_join(struct api *api)
+{
+	struct metrics_body	*mb = api->gzipping;
+	char			 c;
+
+	if (mb == NULL)
+		return NULL;
+	pthread_join(api->gzip_thread, NULL);
+	while (read(api->wake[0], &c, 1) == 1)
+		;
+	api->gzipping = NULL;
+	return mb;
 }
 
 void
@@ -105,8 +213,33 @@ api_free(struct api *api)
 {
 	if (api == NULL)
 		return;
-	api_metrics_forget(api);
+	api_metrics_release(api_metrics_join(api));
+	api_metrics_render_free(api);
+	api_metrics_release(api->metrics);
+	event_free(api->ev_slice);
+	event_free(api->ev_next);
+	event_free(api->ev_wake);
+	close(api->wake[0]);
+	close(api->wake[1]);
 	free(api);
+}
+
+void
+api_metrics_tune(struct api *api, const struct api_metrics_tuning *tune)
+{
+	api->tune = tune != NULL ? *tune : api_metrics_defaults;
+}
+
+uint64_t
+api_metrics_renders(const struct api *api)
+{
+	return api->renders;
+}
+
+bool
+api_metrics_rendering(const struct api *api)
+{
+	return api->render != NULL || api->gzipping != NULL;
 }
 
 /* The discovery's and the shard's families. */
@@ -125,72 +258,71 @@ api_discovery_metrics(struct buf *b, struct api *api)
 	discovery_metrics(&st, b);
 }
 
-/* Render the /metrics body into api->metrics, and say what it cost. */
+/* The daemon's own families, which come first. */
 static void
-api_metrics_render(struct api *api)
+api_metrics_head(struct api *api, struct buf *b)
 {
-	struct buf	 b = { NULL, 0, 0 };
-	int64_t		 t0 = clock_mono_us();
-
-	buf_family(&b, "heapwatch_build_info", "gauge",
+	buf_family(b, "heapwatch_build_info", "gauge",
 	    "The version of heapwatchd running.");
-	buf_printf(&b, "heapwatch_build_info{version=\"%s\"} 1\n",
+	buf_printf(b, "heapwatch_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);
-	buf_family(&b, "heapwatch_config_last_reload_successful", "gauge",
+	buf_family(b, "heapwatch_config_last_reload_successful", "gauge",
 	    "Whether the last configuration reload succeeded.");
-	buf_printf(&b, "heapwatch_config_last_reload_successful %d\n",
+	buf_printf(b, "heapwatch_config_last_reload_successful %d\n",
 	    api->st->last_reload_ok ? 1 : 0);
-	buf_family(&b, "heapwatch_config_last_reload_success_timestamp_seconds",
+	buf_family(b, "heapwatch_config_last_reload_success_timestamp_seconds",
 	    "gauge", "When the configuration was last loaded.");
-	buf_printf(&b, "heapwatch_config_last_reload_success_timestamp_seconds"
+	buf_printf(b, "heapwatch_config_last_reload_success_timestamp_seconds"
 	    " %.3f\n", api->st->last_reload / 1000.0);
-	buf_family(&b, "heapwatch_config_reloads_failed_total", "counter",
+	buf_family(b, "heapwatch_config_reloads_failed_total", "counter",
 	    "Configuration reloads refused.");
-	buf_printf(&b, "heapwatch_config_reloads_failed_total %llu\n",
+	buf_printf(b, "heapwatch_config_reloads_failed_total %llu\n",
 	    (unsigned long long)api->st->reloads_failed);
-	buf_family(&b, "heapwatch_store_syncs_failed_total", "counter",
+	buf_family(b, "heapwatch_store_syncs_failed_total", "counter",
 	    "Syncs of the snapshot store that failed.");
-	buf_printf(&b, "heapwatch_store_syncs_failed_total %llu\n",
+	buf_printf(b, "heapwatch_store_syncs_failed_total %llu\n",
 	    (unsigned long long)__atomic_load_n(&api->st->syncs_failed,
 	    __ATOMIC_RELAXED));
-
+	if (api->metrics != NULL) {
+		buf_family(b, "heapwatch_metrics_render_seconds", "gauge",
+		    "CPU time of the loop the body of /metrics before this "
+		    "one took to render.");
+		buf_printf(b, "heapwatch_metrics_render_seconds %.6f\n",
+		    api->metrics->cost / 1e6);
+	}
 	if (api->st->scrape != NULL && api->st->decode != NULL) {
-		buf_family(&b, "heapwatch_scrape_backlog_bytes", "gauge",
+		buf_family(b, "heapwatch_scrape_backlog_bytes", "gauge",
 		    "Bytes of scraped bodies being fetched or waiting to be "
 		    "decoded.");
-		buf_printf(&b, "heapwatch_scrape_backlog_bytes %zu\n",
+		buf_printf(b, "heapwatch_scrape_backlog_bytes %zu\n",
 		    scrape_bytes(api->st->scrape) +
 		    decode_pending_bytes(api->st->decode));
-		buf_family(&b, "heapwatch_scrapes_waiting", "gauge",
+		buf_family(b, "heapwatch_scrapes_waiting", "gauge",
 		    "Scrapes waiting to start until the backlog goes down.");
-		buf_printf(&b, "heapwatch_scrapes_waiting %zu\n",
+		buf_printf(b, "heapwatch_scrapes_waiting %zu\n",
 		    scrape_waiting(api->st->scrape));
 	}
-	target_metrics(&b, api->st->targets);
-	notifier_metrics(api->st->notifier, &b);
-	api_discovery_metrics(&b, api);
-	api_metrics_forget(api);
-	api->metrics = xcalloc(1, sizeof *api->metrics);
-	api->metrics->refs = 1;
-	api->metrics->text = b.s != NULL ? b.s : xstrdup("");
-	api->metrics->len = b.len;
-	api->metrics->at = clock_mono_us();
-	api->metrics->cost = api->metrics->at - t0;
+}
+
+/* The families after the targets': the notifier's, the discovery's. */
+static void
+api_metrics_tail(struct api *api, struct buf *b)
+{
+	notifier_metrics(api->st->notifier, b);
+	api_discovery_metrics(b, api);
 }
 
 /*
- * Gzip the body kept, once for every request that takes gzip until it is
- * rendered again; the time counts with the rendering's in how long the
- * body is reused. Level 1: on a MB of /metrics text of 1,000 targets,
- * libdeflate's level 1 takes 2 ms for 11% of the size, level 6 (Go's
- * default) 12.5 ms for 8.6%, level 9 135 ms for 8.3%; the loop is not
- * held for the last few KB.
+ * Gzip a finished body's text. Level 1: on a MB of /metrics text of 1,000
+ * targets, libdeflate's level 1 takes 2 ms for 11% of the size, level 6
+ * (Go's default) 12.5 ms for 8.6%, level 9 135 ms for 8.3%. Touches the
+ * body alone: it runs on the gzip thread, or on the loop for a body
+ * rendered there.
  */
 static void
 api_metrics_gzip(struct metrics_body *mb)
 {
 	struct libdeflate_compressor	*c;
-	int64_t				 t0 = clock_mono_us();
 	size_t				 bound;
 
 	if (mb->gz != NULL)
@@ -207,37 +339,232 @@ api_metrics_gzip(struct metrics_body *mb)
 	/* The bound is the text's size and more: 11.8 MB kept for the
 	 * 753 KB of 10,000 targets. */
 	mb->gz = xreallocarray(mb->gz, mb->gzlen, 1);
-	mb->cost += clock_mono_us() - t0;
+}
+
+static void *
+api_metrics_gzip_run(void *arg)
+{
+	struct api	*api = arg;
+	ssize_t		 n;
+
+	api_metrics_gzip(api->gzipping);
+	while ((n = write(api->wake[1], "", 1)) == -1 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Make the last body the one given, if it is newer than the last. */
+static void
+api_metrics_publish(struct api *api, struct metrics_body *mb)
+{
+	if (api->metrics != NULL && api->metrics->at > mb->at) {
+		api_metrics_release(mb);
+		return;
+	}
+	api_metrics_release(api->metrics);
+	api->metrics = mb;
+	api->renders++;
 }
 
 /*
- * A body that took T to render (and gzip) is served again for up to
- * METRICS_REUSE times T, and 10 s at most, so that a flood of requests
- * costs the loop at most 1/METRICS_REUSE of its time: with a few targets
- * that is never. With 10,000 (11 MB of text, T 0.2 to 0.4 s on a busy
- * 2-core machine) a body is 10 s old at most, against the 30 s or more
- * between two scrapes of a target; a render every second, as when the
- * cap was 1 s, took a quarter of the loop and held up each request that
- * came meanwhile. The daemon drops it when the targets change
- * (api_metrics_forget()).
+ * Arm the next render's start while /metrics is asked for: METRICS_REUSE
+ * times the last body's cost after it began, PERIOD_MAX at most; at once
+ * when a change came meanwhile.
+ */
+static void
+api_metrics_schedule(struct api *api)
+{
+	struct metrics_body	*mb = api->metrics;
+	struct timeval		 tv = { 0, 0 };
+	int64_t			 now = clock_mono_us(), wait, period;
+
+	if (api->render != NULL || api->gzipping != NULL || mb == NULL ||
+	    now - api->asked > METRICS_WATCH)
+		return;
+	if (!api->again && mb->gen == api->gen) {
+		/* Cheap ones are rendered for the request that asks. */
+		if (mb->cost < api->tune.sync_us)
+			return;
+		period = mb->cost * METRICS_REUSE;
+		if (period > api->tune.period_max_us)
+			period = api->tune.period_max_us;
+		if (period < api->tune.period_min_us)
+			period = api->tune.period_min_us;
+		wait = mb->at + period - now;
+		if (wait > 0) {
+			tv.tv_sec = wait / 1000000;
+			tv.tv_usec = wait % 1000000;
+		}
+	}
+	evtimer_add(api->ev_next, &tv);
+}
+
+/* A render is over: gzip it on the thread, then publish it. */
+static void
+api_metrics_finish(struct api *api)
+{
+	struct metrics_render	*r = api->render;
+	struct metrics_body	*mb;
+	sigset_t		 all, old;
+	int			 rc;
+
+	mb = xcalloc(1, sizeof *mb);
+	mb->refs = 1;
+	mb->text = r->b.s != NULL ? r->b.s : xstrdup("");
+	mb->len = r->b.len;
+	mb->at = r->at;
+	mb->cost = r->cost;
+	mb->gen = r->gen;
+	r->b.s = NULL;
+	api_metrics_render_free(api);
+	api->gzipping = mb;
+	/* Signals are the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&api->gzip_thread, NULL, api_metrics_gzip_run,
+	    api);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		/* No thread: the loop gzips it, as it did before. */
+		log_warnx("/metrics: no thread to gzip: %s", strerror(rc));
+		api->gzipping = NULL;
+		api_metrics_gzip(mb);
+		api_metrics_publish(api, mb);
+		api_metrics_schedule(api);
+	}
+}
+
+/* The gzip thread is done: its body is the last. */
+static void
+api_metrics_gzipped(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*api = arg;
+
+	if (api->gzipping == NULL) {
+		char c;
+
+		while (read(fd, &c, 1) == 1)
+			;
+		return;
+	}
+	api_metrics_publish(api, api_metrics_join(api));
+	api_metrics_schedule(api);
+}
+
+/*
+ * One slice of the render under way: the daemon's families first, then
+ * (family, target) steps until the slice's time or steps are spent, then
+ * the families after. The next slice is a zero timer, so that whatever
+ * the loop has waiting goes first.
+ */
+static void
+api_metrics_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct api		*api = arg;
+	struct metrics_render	*r = api->render;
+	struct timeval		 tv = { 0, 0 };
+	int64_t			 t0 = clock_mono_us(), now = t0;
+	int64_t			 cpu0 = clock_cpu_us();
+	size_t			 steps = 0, n;
+
+	if (!r->head) {
+		api_metrics_head(api, &r->b);
+		r->head = true;
+	}
+	while (!target_metrics_done(&r->pos) &&
+	    steps < api->tune.slice_steps &&
+	    now - t0 < api->tune.slice_us) {
+		n = api->tune.slice_steps - steps;
+		steps += target_metrics_step(&r->b, api->st->targets, &r->pos,
+		    n < METRICS_CLOCK_EVERY ? n : METRICS_CLOCK_EVERY);
+		now = clock_mono_us();
+	}
+	if (target_metrics_done(&r->pos))
+		api_metrics_tail(api, &r->b);
+	r->cost += clock_cpu_us() - cpu0;
+	if (target_metrics_done(&r->pos))
+		api_metrics_finish(api);
+	else
+		evtimer_add(api->ev_slice, &tv);
+}
+
+/* Begin a render in slices, unless one is under way. */
+static void
+api_metrics_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct api		*api = arg;
+	struct timeval		 tv = { 0, 0 };
+
+	if (api->render != NULL || api->gzipping != NULL)
+		return;
+	api->again = false;
+	api->render = xcalloc(1, sizeof *api->render);
+	api->render->at = clock_mono_us();
+	api->render->gen = api->gen;
+	target_metrics_begin(&api->render->pos);
+	evtimer_add(api->ev_slice, &tv);
+}
+
+/*
+ * Render a body whole for the request that asks: the first, one after a
+ * quiet spell, a cheap one. A render in slices is dropped, older.
+ */
+static void
+api_metrics_render_now(struct api *api)
+{
+	struct metrics_body		*mb;
+	struct target_metrics_pos	 pos;
+	struct buf			 b = { NULL, 0, 0 };
+	int64_t				 t0 = clock_mono_us();
+	int64_t				 cpu0 = clock_cpu_us();
+
+	api_metrics_render_free(api);
+	api_metrics_head(api, &b);
+	target_metrics_begin(&pos);
+	while (!target_metrics_done(&pos))
+		target_metrics_step(&b, api->st->targets, &pos, SIZE_MAX);
+	api_metrics_tail(api, &b);
+	mb = xcalloc(1, sizeof *mb);
+	mb->refs = 1;
+	mb->text = b.s != NULL ? b.s : xstrdup("");
+	mb->len = b.len;
+	mb->at = t0;
+	mb->cost = clock_cpu_us() - cpu0;
+	mb->gen = api->gen;
+	api->again = false;
+	api_metrics_publish(api, mb);
+}
+
+/*
+ * The last complete body, at once; one rendered here only when there is
+ * none younger than max_age_us, or when rendering costs less than
+ * sync_us. Renders ahead are scheduled from here while requests come.
  */
 static void
 route_metrics(struct api *api, const struct http_request *req,
     struct http_reply *reply)
 {
 	struct metrics_body	*mb = api->metrics;
-	int64_t			 now = clock_mono_us();
+	int64_t			 now = clock_mono_us(), age;
+	bool			 fresh;
 
-	if (mb == NULL || now - mb->at >= METRICS_MAX_AGE ||
-	    now - mb->at >= mb->cost * METRICS_REUSE) {
-		api_metrics_render(api);
+	api->asked = now;
+	age = mb != NULL ? now - mb->at : 0;
+	fresh = mb != NULL && mb->gen == api->gen &&
+	    (age < mb->cost * METRICS_REUSE || age < api->tune.period_min_us) &&
+	    age < api->tune.period_max_us;
+	if (mb == NULL || age >= api->tune.max_age_us ||
+	    (!fresh && mb->cost < api->tune.sync_us)) {
+		api_metrics_render_now(api);
 		mb = api->metrics;
 	}
+	api_metrics_schedule(api);
 	reply->status = 200;
 	reply->content_type = METRICS;
 	reply->vary = "Accept-Encoding";
 	/* The body kept, not a copy: the response holds a reference. */
 	if (server_accepts(req, "gzip")) {
+		/* Made here for a body rendered here, on the thread else. */
 		api_metrics_gzip(mb);
 		reply->encoding = "gzip";
 		reply->body = mb->gz;
@@ -251,11 +578,19 @@ route_metrics(struct api *api, const struct http_request *req,
 	reply->release_arg = mb;
 }
 
+/*
+ * The targets or the configuration changed: a render under way may hold a
+ * target that is gone, and is begun again; the last body is no longer
+ * fresh. Served meanwhile, it is replaced within a render.
+ */
 void
 api_metrics_forget(struct api *api)
 {
-	api_metrics_release(api->metrics);
-	api->metrics = NULL;
+	api->gen++;
+	api->again = true;
+	api_metrics_render_free(api);
+	if (api->metrics != NULL)
+		api_metrics_schedule(api);
 }
 
 static void

@@ -15,6 +15,7 @@ struct api;
 struct config;
 struct decode;
 struct discovery;
+struct event_base;
 struct http_reply;
 struct http_request;
 struct notifier;
@@ -46,10 +47,33 @@ struct api_state {
 /* Reload the configuration: 0, or -1 with *cause. */
 typedef int	(*api_reload_cb)(void *arg, char **cause);
 
-struct api	*api_new(const struct api_state *, api_reload_cb, void *arg);
+/* The API on the daemon's loop, where /metrics is rendered ahead. */
+struct api	*api_new(struct event_base *, const struct api_state *,
+		    api_reload_cb, void *arg);
 void		 api_free(struct api *);
-/* Drop the /metrics body kept for reuse: the next request renders. */
+/*
+ * The targets or the configuration changed: called in the same turn of
+ * the loop as the change, since a render under way holds a target of the
+ * list. It begins again; the last body is served until the new one is
+ * complete, or, when rendering is cheap, the next request renders.
+ */
 void		 api_metrics_forget(struct api *);
+
+/* How /metrics is rendered ahead; tests make renders slow or often. */
+struct api_metrics_tuning {
+	int64_t		 period_min_us;	/* the shortest between renders */
+	int64_t		 period_max_us;	/* the longest */
+	int64_t		 max_age_us;	/* never served older */
+	int64_t		 sync_us;	/* cheaper renders: for the request */
+	int64_t		 slice_us;	/* the longest a slice holds the loop */
+	size_t		 slice_steps;	/* (family, target) pairs a slice */
+};
+/* NULL: the defaults. */
+void		 api_metrics_tune(struct api *,
+		    const struct api_metrics_tuning *);
+/* Bodies made so far; whether a render (or its gzip) is under way. */
+uint64_t	 api_metrics_renders(const struct api *);
+bool		 api_metrics_rendering(const struct api *);
 /* The server's handler; arg is the struct api. */
 void		 api_route(const struct http_request *, struct http_reply *,
 		    void *arg);

@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +44,26 @@ buf_add(struct buf *b, const char *p, size_t n)
 	memcpy(b->s + b->len, p, n);
 	b->len += n;
 	b->s[b->len] = '\0';
+}
+
+void
+buf_whole(struct buf *b, double v)
+{
+	char		 s[24], *p = s + sizeof s;
+	uint64_t	 u;
+
+	/* Below 2^53 every integer is exact in a double. */
+	if (!(v >= 0 && v < 9007199254740992.0) || signbit(v) ||
+	    (double)(uint64_t)v != v) {
+		buf_printf(b, "%.0f", v);
+		return;
+	}
+	u = (uint64_t)v;
+	do {
+		*--p = '0' + u % 10;
+		u /= 10;
+	} while (u != 0);
+	buf_add(b, p, s + sizeof s - p);
 }
 
 void

@@ -14,5 +14,10 @@ int64_t	clock_real_ms(void);
 int64_t	clock_mono_ms(void);
 /* Microseconds on the monotonic clock, for costs and timings. */
 int64_t	clock_mono_us(void);
+/*
+ * Microseconds of CPU the calling thread has used: what a piece of work
+ * cost, whatever the machine's load kept it waiting.
+ */
+int64_t	clock_cpu_us(void);
 
 #endif

@@ -725,7 +725,7 @@ hwd_start(struct hwd *hwd, const char *user)
 	if ((hwd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	hwd->st.conf = hwd->conf;
-	hwd->api = api_new(&hwd->st, on_reload_request, hwd);
+	hwd->api = api_new(hwd->base, &hwd->st, on_reload_request, hwd);
 	if ((hwd->server = server_new(hwd->base, hwd->conf->listen,
 	    hwd->conf->web.cert, hwd->conf->web.key, api_route, hwd->api,
 	    &cause)) == NULL)

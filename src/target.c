@@ -57,6 +57,9 @@ struct target {
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
 	const char		*severity;	/* of the last note sent */
+	char			*mlabels;	/* {target="NAME",... of
+						   its series */
+	size_t			 mlabels_len;
 };
 
 static void	target_scrape(evutil_socket_t, short, void *);
@@ -590,29 +593,47 @@ target_status(const struct target *t)
 	return &t->st;
 }
 
-/* {target="NAME",LABELS...} with extra first when given. */
+/*
+ * {target="NAME",LABELS...}, with label="value" last when given: the
+ * target's part made once (target_metric_prefix()), not escaped again for
+ * each of its some 20 series.
+ */
 static void
-target_metric_labels(struct buf *b, const struct target *t, const char *extra)
+target_metric_labels(struct buf *b, const struct target *t,
+    const char *label, const char *value)
 {
-	const struct target_config	*tc = t->cfg;
-	size_t	i;
-
-	buf_add(b, "{target=\"", 9);
-	buf_label(b, tc->name);
-	buf_add(b, "\"", 1);
-	for (i = 0; i < tc->nlabels; i++) {
+	buf_add(b, t->mlabels, t->mlabels_len);
+	if (label != NULL) {
 		buf_add(b, ",", 1);
-		buf_add(b, tc->labels[i].name,
-		    strlen(tc->labels[i].name));
+		buf_add(b, label, strlen(label));
 		buf_add(b, "=\"", 2);
-		buf_label(b, tc->labels[i].value);
+		buf_add(b, value, strlen(value));
 		buf_add(b, "\"", 1);
 	}
-	if (extra != NULL) {
-		buf_add(b, ",", 1);
-		buf_add(b, extra, strlen(extra));
-	}
 	buf_add(b, "}", 1);
+}
+
+/* Make the target's part of its series' labels, from its configuration. */
+static void
+target_metric_prefix(struct target *t)
+{
+	const struct target_config	*tc = t->cfg;
+	struct buf			 b = { NULL, 0, 0 };
+	size_t				 i;
+
+	buf_add(&b, "{target=\"", 9);
+	buf_label(&b, tc->name);
+	buf_add(&b, "\"", 1);
+	for (i = 0; i < tc->nlabels; i++) {
+		buf_add(&b, ",", 1);
+		buf_add(&b, tc->labels[i].name, strlen(tc->labels[i].name));
+		buf_add(&b, "=\"", 2);
+		buf_label(&b, tc->labels[i].value);
+		buf_add(&b, "\"", 1);
+	}
+	free(t->mlabels);
+	t->mlabels = b.s;
+	t->mlabels_len = b.len;
 }
 
 /* How a family prints its values: as before, with printf's literals. */
@@ -868,7 +889,10 @@ target_metric_value(struct buf *b, enum value_format format, double v)
 {
 	switch (format) {
 	case VALUE_WHOLE:
-		buf_printf(b, " %.0f\n", v);
+		/* printf took a third of a render of 10,000 targets. */
+		buf_add(b, " ", 1);
+		buf_whole(b, v);
+		buf_add(b, "\n", 1);
 		break;
 	case VALUE_2F:
 		buf_printf(b, " %.2f\n", v);
@@ -885,37 +909,81 @@ target_metric_value(struct buf *b, enum value_format format, double v)
 	}
 }
 
+/* One target's series of one family: none, one, or one a label value. */
+static void
+target_metrics_one(struct buf *b, const struct target_family *f,
+    const struct target *t)
+{
+	double	v;
+	int	i;
+
+	for (i = 0; i < f->nlabels; i++) {
+		if (!f->value(t, f->label != NULL ? i : f->what, &v))
+			break;
+		buf_add(b, f->name, strlen(f->name));
+		target_metric_labels(b, t, f->label, f->label != NULL ?
+		    f->label_value(i) : NULL);
+		target_metric_value(b, f->format, v);
+	}
+}
+
+void
+target_metrics_begin(struct target_metrics_pos *pos)
+{
+	pos->family = 0;
+	pos->next = NULL;
+	pos->started = false;
+}
+
+/*
+ * Up to n (family, target) steps of the per-target families from pos, in
+ * the order target_metrics() gives them; how many were taken. The render
+ * is over when target_metrics_done() says so.
+ */
+size_t
+target_metrics_step(struct buf *b, const struct targets *list,
+    struct target_metrics_pos *pos, size_t n)
+{
+	const size_t			 nf = sizeof target_families /
+					    sizeof *target_families;
+	const struct target_family	*f;
+	size_t				 done = 0;
+
+	while (done < n && pos->family < nf) {
+		f = &target_families[pos->family];
+		if (!pos->started) {
+			buf_family(b, f->name, f->type, f->help);
+			pos->next = TAILQ_FIRST(list);
+			pos->started = true;
+		}
+		if (pos->next == NULL) {
+			pos->family++;
+			pos->started = false;
+			continue;
+		}
+		target_metrics_one(b, f, pos->next);
+		pos->next = TAILQ_NEXT(pos->next, entry);
+		done++;
+	}
+	return done;
+}
+
+bool
+target_metrics_done(const struct target_metrics_pos *pos)
+{
+	return pos->family >= sizeof target_families /
+	    sizeof *target_families;
+}
+
 /* Every per-target family, a row of target_families at a time. */
 void
 target_metrics(struct buf *b, const struct targets *list)
 {
-	const struct target_family	*f;
-	struct target			*t;
-	char				 extra[64];
-	double				 v;
-	size_t				 k;
-	int				 i;
+	struct target_metrics_pos	pos;
 
-	for (k = 0; k < sizeof target_families / sizeof *target_families;
-	    k++) {
-		f = &target_families[k];
-		buf_family(b, f->name, f->type, f->help);
-		TAILQ_FOREACH(t, list, entry) {
-			for (i = 0; i < f->nlabels; i++) {
-				if (!f->value(t, f->label != NULL ? i : f->what,
-				    &v))
-					break;
-				if (f->label != NULL)
-					snprintf(extra, sizeof extra,
-					    "%s=\"%s\"", f->label,
-					    f->label_value(i));
-				buf_printf(b, "%s", f->name);
-				target_metric_labels(b, t, f->label != NULL ?
-				    extra : NULL);
-				target_metric_value(b, f->format, v);
-			}
-		}
-	}
+	target_metrics_begin(&pos);
+	while (!target_metrics_done(&pos))
+		target_metrics_step(b, list, &pos, SIZE_MAX);
 }
 
 struct target *
@@ -930,6 +998,7 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	t = xcalloc(1, sizeof *t);
 	t->deps = *deps;
 	t->cfg = cfg;
+	target_metric_prefix(t);
 	t->st.health = TARGET_UNKNOWN;
 	t->timer = evtimer_new(deps->base, target_scrape, t);
 	target_judge_params(cfg, &jp);
@@ -972,6 +1041,7 @@ target_free(struct target *t)
 	history_free(t->st.hist);
 	judge_free(t->st.judge);
 	free(t->st.last_error);
+	free(t->mlabels);
 	free(t);
 }
 
@@ -1036,6 +1106,7 @@ void
 target_reconfigure(struct target *t, const struct target_config *cfg)
 {
 	t->cfg = cfg;
+	target_metric_prefix(t);
 }
 
 /* Record the error fmt says as the target's last, or none for NULL. */

@@ -153,6 +153,22 @@ const char	*target_severity(const struct target *);
  */
 void		 target_metrics(struct buf *, const struct targets *);
 
+/*
+ * The same in steps, for a render spread over several turns of the loop:
+ * a step is one target's series of one family. pos holds a target of the
+ * list between steps; a caller that keeps it while the list changes
+ * begins again.
+ */
+struct target_metrics_pos {
+	size_t			 family;	/* index in the table */
+	const struct target	*next;		/* its next target */
+	bool			 started;	/* its HELP and TYPE out */
+};
+void		 target_metrics_begin(struct target_metrics_pos *);
+size_t		 target_metrics_step(struct buf *, const struct targets *,
+		    struct target_metrics_pos *, size_t n);
+bool		 target_metrics_done(const struct target_metrics_pos *);
+
 /* The list of targets; struct target's link is its own. */
 struct target	*target_list_next(const struct target *);
 void		 target_list_append(struct targets *, struct target *);

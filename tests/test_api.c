@@ -7,18 +7,32 @@
  * through the callback given to api_new(), and that /metrics holds the
  * daemon's families, the notifier's, the discovery's and the targets'
  * (whose values tests/test_target.c checks).
+ *
+ * Then /metrics rendered ahead, on a second API over 300 targets whose
+ * renders are made slow by turning (a slice a (family, target) step,
+ * 6,300 turns of the loop): a request that comes during a render is
+ * answered from the last body, and the render still under way when the
+ * answer is read; the change then shows, gzipped alike; a render ahead
+ * comes without a request; a body is never served older than the bound.
+ * The loop itself asks here, on a socket written before the loop turns:
+ * what is checked is the order of things, never how fast they go.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -27,6 +41,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "notifier.h"
@@ -155,6 +170,220 @@ client(int port, const char *path)
 	_exit(0);
 }
 
+
+#define AHEAD_TARGETS	300
+
+/* A request of the loop's own: its answer as it comes in. */
+struct ask {
+	struct api	*api;
+	struct buf	 in;
+	bool		 rendering;	/* a render under way at the end */
+	bool		 done;
+};
+
+static void
+ask_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ask	*q = arg;
+	char		 buf[65536];
+	ssize_t		 n;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		buf_add(&q->in, buf, n);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	q->rendering = api_metrics_rendering(q->api);
+	q->done = true;
+}
+
+/*
+ * GET /metrics on a socket connected and written before the loop turns,
+ * then the loop until the answer is in: its body, NULL on failure.
+ */
+static char *
+ask_metrics(struct event_base *base, struct api *api, int port, bool gzip,
+    size_t *len, bool *rendering)
+{
+	struct sockaddr_in	 sin;
+	struct event		*ev;
+	struct ask		 q;
+	char			 req[256], *body, *p;
+	int			 s, n;
+
+	memset(&q, 0, sizeof q);
+	q.api = api;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sin, sizeof sin) == -1)
+		abort();
+	n = snprintf(req, sizeof req, "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n%s\r\n", gzip ? "Accept-Encoding: gzip\r\n" :
+	    "");
+	if (write(s, req, n) != n)
+		abort();
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	ev = event_new(base, s, EV_READ | EV_PERSIST, ask_read, &q);
+	event_add(ev, NULL);
+	while (!q.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(ev);
+	close(s);
+	*rendering = q.rendering;
+	p = q.in.s != NULL ? strstr(q.in.s, "\r\n\r\n") : NULL;
+	if (p == NULL || strncmp(q.in.s, "HTTP/1.1 200", 12) != 0) {
+		free(q.in.s);
+		return NULL;
+	}
+	p += 4;
+	*len = q.in.len - (p - q.in.s);
+	body = xmalloc(*len + 1);
+	memcpy(body, p, *len);
+	body[*len] = '\0';
+	free(q.in.s);
+	return body;
+}
+
+/* Whether the body counts n failed reloads. */
+static bool
+says_failed(const char *body, int n)
+{
+	char	want[128];
+
+	snprintf(want, sizeof want, "\nheapwatch_config_reloads_failed_total "
+	    "%d\n", n);
+	return body != NULL && strstr(body, want) != NULL;
+}
+
+static int	gunzip(const char *, size_t, char **, size_t *);
+
+/* /metrics rendered ahead of the requests, over AHEAD_TARGETS targets. */
+static void
+test_ahead(struct event_base *base)
+{
+	struct api_metrics_tuning	 tune;
+	struct targets		 list = TAILQ_HEAD_INITIALIZER(list);
+	struct api_state	 st;
+	struct daemon		 d;
+	struct buf		 y = { NULL, 0, 0 };
+	struct server		*srv;
+	struct target		*t;
+	struct api		*api;
+	char			 listen[64], *cause = NULL, *b1, *b2, *plain;
+	size_t			 len, glen, plen, i;
+	uint64_t		 n0;
+	int64_t			 t0;
+	bool			 rendering;
+	int			 port = daemon_free_port();
+
+	for (i = 0; i < AHEAD_TARGETS; i++)
+		buf_printf(&y, "  - name: t%zu\n    url: http://127.0.0.1:1/"
+		    "debug/pprof/heap\n", i);
+	if (daemon_open(&d, "test_api_ahead", base, &cause,
+	    "listen: 127.0.0.1:%d\ntargets:\n%s", port, y.s) == -1) {
+		ok(0, "%d targets load: %s", AHEAD_TARGETS, cause);
+		return;
+	}
+	free(y.s);
+	memset(&st, 0, sizeof st);
+	st.conf = d.conf;
+	st.targets = &list;
+	st.store = d.deps.store;
+	st.notifier = d.deps.notifier;
+	for (i = 0; i < d.conf->ntargets; i++) {
+		target_list_append(&list, target_new(&d.deps,
+		    &d.conf->targets[i]));
+		st.ntargets++;
+	}
+	api = api_new(base, &st, fake_reload, &reloads);
+	/* Renders in slices of one step; none ahead nor too old unless
+	 * asked below. */
+	memset(&tune, 0, sizeof tune);
+	tune.period_max_us = 3600LL * 1000000;
+	tune.max_age_us = 3600LL * 1000000;
+	tune.sync_us = 0;
+	tune.slice_us = 3600LL * 1000000;
+	tune.slice_steps = 1;
+	api_metrics_tune(api, &tune);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	if ((srv = server_new(base, listen, NULL, NULL, api_route, api,
+	    &cause)) == NULL) {
+		ok(0, "the second server listens: %s", cause);
+		return;
+	}
+
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 0) && api_metrics_renders(api) == 1 && !rendering,
+	    "the first request renders the first body itself");
+	free(b1);
+
+	/* A change, as a reload makes: a render in 6,300 slices begins. */
+	st.reloads_failed = 1;
+	api_metrics_forget(api);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 0) && rendering,
+	    "a request during the render is answered from the last body, "
+	    "the render still under way");
+	free(b1);
+	while (api_metrics_rendering(api))
+		event_base_loop(base, EVLOOP_ONCE);
+	is_int(api_metrics_renders(api), 2, "the render ends in a body");
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 1) && !rendering && api_metrics_renders(api) == 2,
+	    "the next request has the change, rendering nothing");
+	b2 = ask_metrics(base, api, port, true, &glen, &rendering);
+	ok(b1 != NULL && b2 != NULL && gunzip(b2, glen, &plain, &plen) == 0 &&
+	    plen == len && memcmp(plain, b1, len) == 0,
+	    "gzipped on the thread, it gunzips to the same text");
+	if (b2 != NULL && plen == len)
+		free(plain);
+	free(b1);
+	free(b2);
+
+	/* Ahead of need: a render every 100 ms while /metrics is asked. */
+	tune.period_max_us = 100000;
+	tune.slice_steps = 64;
+	api_metrics_tune(api, &tune);
+	st.reloads_failed = 2;
+	n0 = api_metrics_renders(api);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	free(b1);
+	while (api_metrics_renders(api) < n0 + 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	n0 = api_metrics_renders(api);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 2), "a change shows once a render ahead is done, "
+	    "which came with no request");
+	free(b1);
+
+	/* Never older than max_age: no render ahead, and a body too old
+	 * is rendered for the request. */
+	tune.period_max_us = 3600LL * 1000000;
+	tune.max_age_us = 200000;
+	api_metrics_tune(api, &tune);
+	while (api_metrics_rendering(api))
+		event_base_loop(base, EVLOOP_ONCE);
+	st.reloads_failed = 3;
+	t0 = clock_mono_us();
+	while (clock_mono_us() - t0 < tune.max_age_us)
+		usleep(50000);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 3), "a request max_age after a change has it");
+	free(b1);
+
+	server_free(srv);
+	api_free(api);
+	while ((t = TAILQ_FIRST(&list)) != NULL) {
+		target_list_remove(&list, t);
+		target_free(t);
+	}
+	if (daemon_close(&d) == -1)
+		ok(0, "the second scratch folder is removed");
+}
+
 /* Inflate a whole gzip member into *out (NULL on failure). */
 static int
 gunzip(const char *in, size_t len, char **out, size_t *outlen)
@@ -219,6 +448,7 @@ main(void)
 		{ "heapwatch_shards", "gauge" },
 		{ "heapwatch_discovered_targets", "gauge" },
 	};
+	struct api_metrics_tuning tune;
 	struct buf		 tb = { NULL, 0, 0 };
 	struct daemon		 d;
 	struct api_state	 st;
@@ -264,7 +494,13 @@ main(void)
 	st.ready = true;
 	st.last_reload_ok = true;
 
-	api = api_new(&st, fake_reload, &reloads);
+	api = api_new(base, &st, fake_reload, &reloads);
+	/* One body for all the requests, which compare theirs. */
+	memset(&tune, 0, sizeof tune);
+	tune.period_min_us = tune.period_max_us = tune.max_age_us =
+	    tune.slice_us = 3600LL * 1000000;
+	tune.slice_steps = 1000;
+	api_metrics_tune(api, &tune);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	srv = server_new(base, listen, NULL, NULL, api_route, api, &cause);
 	ok(srv != NULL, "the server listens on %s", listen);
@@ -328,7 +564,7 @@ main(void)
 	    NULL, "no sync of the store failed");
 	ok(strstr(a[6].body, "heapwatch_config_reloads_failed_total 0\n")
 	    != NULL, "the reload counters are the state's");
-	/* The targets are never scraped here: every render is the same. */
+	/* The targets are never scraped here, and the body is one. */
 	is_int(a[12].status, 200, "/metrics with Accept-Encoding: gzip is 200");
 	ok(gunzip(a[12].body, a[12].len, &plain, &plainlen) == 0 &&
 	    plainlen == a[6].len && memcmp(plain, a[6].body, plainlen) == 0,
@@ -375,6 +611,7 @@ main(void)
 	event_free(ev);
 	server_free(srv);
 	api_free(api);
+	test_ahead(base);
 	while ((t = TAILQ_FIRST(&targets)) != NULL) {
 		target_list_remove(&targets, t);
 		target_free(t);

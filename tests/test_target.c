@@ -10,7 +10,9 @@
  * schedule after the second failure in a row, two intervals on.
  * Beside it, a target with gctrace alone reads a file the test writes:
  * unknown until its first GC, then up. Every family of target_metrics()
- * is then read back for both, each value as the targets show it.
+ * is then read back for both, each value as the targets show it; the
+ * counts in it are printed as printf's "%.0f" would, which buf_whole()
+ * is checked against on whole numbers, fractions and the edges.
  */
 #include "config.h"
 
@@ -298,6 +300,45 @@ test_metrics(const struct targets *list, struct target *svc,
 	free(b.s);
 }
 
+/* buf_whole() against printf's "%.0f", on the values that matter. */
+static void
+test_whole(void)
+{
+	static const double	 edges[] = {
+		0, 1, 9, 10, 99, 100, 12345678, 4294967295.0, 4294967296.0,
+		9007199254740991.0, 9007199254740992.0, 9007199254740993.0,
+		1e20, 1e300, 0.5, 1.5, 2.5, 0.49999999999999994, 123.456,
+		-0.0, -1, -0.5, -9007199254740991.0, 1.0 / 0.0, -1.0 / 0.0,
+		0.0 / 0.0
+	};
+	struct buf	 b = { NULL, 0, 0 };
+	char		 want[512];
+	size_t		 i, bad = 0;
+	double		 v;
+
+	for (i = 0; i < sizeof edges / sizeof *edges + 100000; i++) {
+		if (i < sizeof edges / sizeof *edges)
+			v = edges[i];
+		else if (i % 2 == 0)	/* counts, up to 2^53 */
+			v = (double)(((uint64_t)arc4random() << 32 |
+			    arc4random()) >> (11 + arc4random_uniform(53)));
+		else			/* anything, sign and all */
+			v = ((double)(int32_t)arc4random()) *
+			    ((double)arc4random() / 1e3);
+		b.len = 0;
+		buf_whole(&b, v);
+		snprintf(want, sizeof want, "%.0f", v);
+		if (b.s == NULL || strcmp(b.s, want) != 0) {
+			if (bad++ < 5)
+				printf("# %.17g: got %s, want %s\n", v,
+				    b.s != NULL ? b.s : "", want);
+		}
+	}
+	is_int(bad, 0, "buf_whole() prints what %%.0f does, over %zu values",
+	    i);
+	free(b.s);
+}
+
 int
 main(void)
 {
@@ -311,6 +352,7 @@ main(void)
 	int			 port, fd;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	test_whole();
 	pb = pb_small();
 	profile = pb_pack(pb, &profile_len);
 	free(pb);
