@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "log.h"
 #include "profile.h"
+#include "symtab.h"
 #include "xmalloc.h"
 
 #define DECODE_BATCH	8	/* jobs handed back at a time, see below */
@@ -80,6 +81,7 @@ decode_run(void *arg)
 {
 	struct decode		*d = arg;
 	struct decode_job	*j;
+	struct symtab		*st = NULL;
 	ssize_t			 n;
 
 	/*
@@ -120,13 +122,31 @@ decode_run(void *arg)
 		j->state = JOB_BUSY;
 		pthread_mutex_unlock(&d->mtx);
 
-		j->p = profile_decode(j->body, j->len, j->max, NULL,
-		    &j->cause);
-		/* A job cancelled meanwhile stores nothing for a target
-		 * that may be recovering its folder. */
-		if (j->work != NULL &&
-		    !__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
-			j->work(j->p, j->body, j->len, j->arg);
+		if (j->work == NULL)
+			j->p = profile_decode(j->body, j->len, j->max, NULL,
+			    &j->cause);
+		else {
+			/*
+			 * Into the worker's symtab, emptied, since the
+			 * profile ends with the work: a symtab made and
+			 * freed each time cost every profile the growth
+			 * of its tables again.
+			 */
+			if (st == NULL)
+				st = symtab_new();
+			else
+				symtab_reset(st);
+			j->p = profile_decode(j->body, j->len, j->max, st,
+			    &j->cause);
+			if (j->p == NULL && j->cause == NULL)
+				j->cause = xstrdup("not decoded");
+			/* A job cancelled meanwhile stores nothing for a
+			 * target that may be recovering its folder. */
+			if (!__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
+				j->work(j->p, j->body, j->len, j->arg);
+			profile_free(j->p);
+			j->p = NULL;
+		}
 
 		pthread_mutex_lock(&d->mtx);
 		j->state = JOB_FINISHED;
@@ -137,6 +157,7 @@ decode_run(void *arg)
 		while (n == -1 && errno == EINTR);
 	}
 	pthread_mutex_unlock(&d->mtx);
+	symtab_free(st);
 	return NULL;
 }
 
