@@ -1,0 +1,75 @@
+/*
+ * What one of heapwatchd's workers spends on a scraped heap profile, the
+ * store aside (a figure, not a test; see bench/worker.sh):
+ *
+ *	worker [-f] N FILE
+ *
+ * reads FILE, then decodes it N times as a worker does, into the worker's
+ * symtab emptied before each, and summarises each profile for the judge;
+ * with -f, into a new symtab each time, as the workers once did. It runs
+ * under bench/runs for its CPU time and under callgrind for its
+ * instructions.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "summary.h"
+#include "symtab.h"
+
+int
+main(int argc, char **argv)
+{
+	struct symtab	*st = NULL;
+	struct profile	*p;
+	struct summary	*s;
+	struct names	*nm;
+	void		*data;
+	size_t		 len;
+	char		*cause = NULL;
+	bool		 fresh = false;
+	long		 i, n;
+
+	if (argc > 1 && strcmp(argv[1], "-f") == 0) {
+		fresh = true;
+		argv++;
+		argc--;
+	}
+	if (argc != 3 || (n = strtol(argv[1], NULL, 10)) < 1) {
+		fprintf(stderr, "usage: worker [-f] N FILE\n");
+		return 2;
+	}
+	if (profile_read_file(argv[2], PROFILE_MAX_INFLATED, &data, &len,
+	    &cause) == -1) {
+		fprintf(stderr, "worker: %s\n", cause);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!fresh) {
+			if (st == NULL)
+				st = symtab_new();
+			else
+				symtab_reset(st);
+		}
+		if ((p = profile_decode(data, len, PROFILE_MAX_INFLATED, st,
+		    &cause)) == NULL) {
+			fprintf(stderr, "worker: %s: %s\n", argv[2], cause);
+			return 1;
+		}
+		nm = summary_names_new();
+		if ((s = summary_make(p, "heap", "", 0, nm, &cause)) == NULL) {
+			fprintf(stderr, "worker: %s: %s\n", argv[2], cause);
+			return 1;
+		}
+		summary_free(s);
+		summary_names_free(nm);
+		profile_free(p);
+	}
+	symtab_free(st);
+	free(data);
+	return 0;
+}
