@@ -4,8 +4,8 @@
  *
  *	worker [-f] N FILE
  *
- * reads FILE, then decodes it N times as a worker does, into the worker's
- * symtab emptied before each, and summarises each profile for the judge;
+ * reads FILE, then decodes it N times as a worker does (malloc tuned as
+ * heapwatchd tunes it), into the worker's symtab emptied before each, and summarises each profile for the judge;
  * with -f, into a new symtab each time, as the workers once did. It runs
  * under bench/runs for its CPU time and under callgrind for its
  * instructions.
@@ -20,6 +20,7 @@
 #include "profile.h"
 #include "summary.h"
 #include "symtab.h"
+#include "xmalloc.h"
 
 int
 main(int argc, char **argv)
@@ -34,6 +35,7 @@ main(int argc, char **argv)
 	bool		 fresh = false;
 	long		 i, n;
 
+	xmalloc_tune();			/* as heapwatchd */
 	if (argc > 1 && strcmp(argv[1], "-f") == 0) {
 		fresh = true;
 		argv++;
