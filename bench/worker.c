@@ -2,47 +2,36 @@
  * What one of heapwatchd's workers spends on a scraped heap profile, the
  * store aside (a figure, not a test; see bench/worker.sh):
  *
- *	worker [-f] N FILE
+ *	worker N FILE
  *
  * reads FILE, then decodes it N times as a worker does (malloc tuned as
- * heapwatchd tunes it), into the worker's symtab emptied before each, and summarises each profile for the judge;
- * with -f, into a new symtab each time, as the workers once did. It runs
- * under bench/runs for its CPU time and under callgrind for its
- * instructions.
+ * heapwatchd tunes it), each into a symtab of its own, and summarises
+ * each profile for the judge. It runs under bench/runs for its CPU time
+ * and under callgrind for its instructions.
  */
 #include "config.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "profile.h"
 #include "summary.h"
-#include "symtab.h"
 #include "xmalloc.h"
 
 int
 main(int argc, char **argv)
 {
-	struct symtab	*st = NULL;
 	struct profile	*p;
 	struct summary	*s;
 	struct names	*nm;
 	void		*data;
 	size_t		 len;
 	char		*cause = NULL;
-	bool		 fresh = false;
 	long		 i, n;
 
 	xmalloc_tune();			/* as heapwatchd */
-	if (argc > 1 && strcmp(argv[1], "-f") == 0) {
-		fresh = true;
-		argv++;
-		argc--;
-	}
 	if (argc != 3 || (n = strtol(argv[1], NULL, 10)) < 1) {
-		fprintf(stderr, "usage: worker [-f] N FILE\n");
+		fprintf(stderr, "usage: worker N FILE\n");
 		return 2;
 	}
 	if (profile_read_file(argv[2], PROFILE_MAX_INFLATED, &data, &len,
@@ -51,13 +40,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (!fresh) {
-			if (st == NULL)
-				st = symtab_new();
-			else
-				symtab_reset(st);
-		}
-		if ((p = profile_decode(data, len, PROFILE_MAX_INFLATED, st,
+		if ((p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL,
 		    &cause)) == NULL) {
 			fprintf(stderr, "worker: %s: %s\n", argv[2], cause);
 			return 1;
@@ -71,7 +54,6 @@ main(int argc, char **argv)
 		summary_names_free(nm);
 		profile_free(p);
 	}
-	symtab_free(st);
 	free(data);
 	return 0;
 }

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # What one of heapwatchd's workers spends on a scraped profile, the store
-# aside (figures, not a test; see bench/worker.c): decoding it into the
-# worker's symtab and summarising it, against zlib alone gunzipping it
+# aside (figures, not a test; see bench/worker.c): decoding it and
+# summarising it, against zlib alone gunzipping it
 # (bench/zcat2.c), on each profile of bench/parse.sh's set (genprof,
 # deep, the fixture's "many" when tests/pprof_compare.sh has left it in
 # BUILD-DIR) and on bench/scale.sh's profile of 146 KB (scale). For each:
 #
 #   - CPU time a profile, as the median of RUNS (5) runs of N profiles
-#     each, of the worker ("worker"), of the worker making a new symtab
-#     for each profile as it once did ("fresh"), and of zlib, with the
-#     ratios to zlib: figures of one run, side by side, which the load of
-#     a shared machine moves together;
+#     each, of the worker and of zlib, with the ratio: figures of one
+#     run, side by side, which the load of a shared machine moves
+#     together;
 #   - with valgrind, the instructions a profile (callgrind's count for N
 #     profiles less that for one, over N - 1), of the worker and of zlib:
 #     figures the load does not move.
@@ -70,26 +69,20 @@ while [ $# -gt 0 ]; do
 	n=$((400000000 / (raw + 1) / 4 + 3))
 	zl=$(cpu_ms "$work/zcat2" $(for _ in $(seq 1 "$n"); do echo "$file"; done))
 	wk=$(cpu_ms "$work/worker" "$n" "$file")
-	fr=$(cpu_ms "$work/worker" -f "$n" "$file")
-	printf '%s: %d bytes gzipped, %d raw; a profile: zlib %.0f us, worker %.0f us (%.2f x zlib), fresh %.0f us (%.2f x)\n' \
+	printf '%s: %d bytes gzipped, %d raw; a profile: zlib %.0f us, worker %.0f us (%.2f x zlib)\n' \
 	    "$name" "$(wc -c <"$file")" "$raw" \
 	    "$(echo "$zl * 1000 / $n" | bc -l)" \
-	    "$(echo "$wk * 1000 / $n" | bc -l)" "$(echo "$wk / $zl" | bc -l)" \
-	    "$(echo "$fr * 1000 / $n" | bc -l)" "$(echo "$fr / $zl" | bc -l)"
+	    "$(echo "$wk * 1000 / $n" | bc -l)" "$(echo "$wk / $zl" | bc -l)"
 	if command -v valgrind >/dev/null; then
 		k=5
 		z1=$(ir "$work/zcat2" "$file")
 		zk=$(ir "$work/zcat2" $(for _ in $(seq 1 "$k"); do echo "$file"; done))
 		w1=$(ir "$work/worker" 1 "$file")
 		wk=$(ir "$work/worker" "$k" "$file")
-		f1=$(ir "$work/worker" -f 1 "$file")
-		fk=$(ir "$work/worker" -f "$k" "$file")
 		zi=$(( (zk - z1) / (k - 1) ))
 		wi=$(( (wk - w1) / (k - 1) ))
-		fri=$(( (fk - f1) / (k - 1) ))
-		printf '  instructions a profile: zlib %d, worker %d (%.2f x zlib, %.1f a byte), fresh %d (%.2f x)\n' \
+		printf '  instructions a profile: zlib %d, worker %d (%.2f x zlib, %.1f a byte)\n' \
 		    "$zi" "$wi" "$(echo "$wi / $zi" | bc -l)" \
-		    "$(echo "$wi / $raw" | bc -l)" "$fri" \
-		    "$(echo "$fri / $zi" | bc -l)"
+		    "$(echo "$wi / $raw" | bc -l)"
 	fi
 done

@@ -16,7 +16,6 @@
 #include "decode.h"
 #include "log.h"
 #include "profile.h"
-#include "symtab.h"
 #include "xmalloc.h"
 
 #define DECODE_BATCH	8	/* jobs handed back at a time, see below */
@@ -81,7 +80,6 @@ decode_run(void *arg)
 {
 	struct decode		*d = arg;
 	struct decode_job	*j;
-	struct symtab		*st = NULL;
 	ssize_t			 n;
 
 	/*
@@ -127,16 +125,11 @@ decode_run(void *arg)
 			    &j->cause);
 		else {
 			/*
-			 * Into the worker's symtab, emptied, since the
-			 * profile ends with the work: a symtab made and
-			 * freed each time cost every profile the growth
-			 * of its tables again.
+			 * The profile ends with the work, freed here on the
+			 * thread that made it, where the loop freed it after
+			 * handing the job back.
 			 */
-			if (st == NULL)
-				st = symtab_new();
-			else
-				symtab_reset(st);
-			j->p = profile_decode(j->body, j->len, j->max, st,
+			j->p = profile_decode(j->body, j->len, j->max, NULL,
 			    &j->cause);
 			if (j->p == NULL && j->cause == NULL)
 				j->cause = xstrdup("not decoded");
@@ -157,7 +150,6 @@ decode_run(void *arg)
 		while (n == -1 && errno == EINTR);
 	}
 	pthread_mutex_unlock(&d->mtx);
-	symtab_free(st);
 	return NULL;
 }
 

@@ -87,13 +87,6 @@ hash_set_free(struct idset *s)
 	s->count = s->mask = 0;
 }
 
-void
-hash_set_clear(struct idset *s)
-{
-	memset(s->ids, 0, ((size_t)s->mask + 1) * sizeof *s->ids);
-	s->count = 0;
-}
-
 uint32_t
 hash_set_find(const struct idset *s, uint32_t hash, hash_set_eq_cb eq,
     const void *ctx, const void *key)

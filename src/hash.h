@@ -34,8 +34,6 @@ struct idset {
 
 void		hash_set_init(struct idset *, size_t hint);
 void		hash_set_free(struct idset *);
-/* Empty the set, keeping its slots. */
-void		hash_set_clear(struct idset *);
 uint32_t	hash_set_find(const struct idset *, uint32_t hash,
 		    hash_set_eq_cb, const void *ctx, const void *key);
 void		hash_set_add(struct idset *, uint32_t hash, uint32_t id);

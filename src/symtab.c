@@ -15,13 +15,6 @@
 	}								\
 } while (0)
 
-/*
- * Entries (strings, locations, lines, functions, nodes, label sets) a
- * symtab keeps room for when reset: some 6 MB, room for a profile of
- * 40,000 locations.
- */
-#define SYMTAB_KEEP	((size_t)256 << 10)
-
 struct symtab {
 	struct arena		*arena;
 
@@ -312,11 +305,12 @@ symtab_intern_labelset(struct symtab *st, const uint64_t *w, size_t n)
 	return id;
 }
 
-/* Make the tables of an empty symtab, with "" and the empty label set. */
-static void
-symtab_init(struct symtab *st)
+struct symtab *
+symtab_new(void)
 {
-	memset(st, 0, sizeof *st);
+	struct symtab	*st;
+
+	st = xcalloc(1, sizeof *st);
 	st->arena = arena_new(64 << 10);
 	hash_set_init(&st->strset, 1024);
 	hash_set_init(&st->funcset, 1024);
@@ -328,12 +322,14 @@ symtab_init(struct symtab *st)
 	st->capls = 64;
 	st->lsoff = xcalloc(st->capls, sizeof *st->lsoff);
 	symtab_intern_labelset(st, NULL, 0);	/* label set 0 is empty */
+	return st;
 }
 
-/* Free the tables of a symtab, not the symtab. */
-static void
-symtab_fini(struct symtab *st)
+void
+symtab_free(struct symtab *st)
 {
+	if (st == NULL)
+		return;
 	hash_set_free(&st->strset);
 	hash_set_free(&st->funcset);
 	hash_set_free(&st->mapset);
@@ -349,59 +345,7 @@ symtab_fini(struct symtab *st)
 	free(st->lsw);
 	free(st->lsoff);
 	arena_free(st->arena);
-}
-
-struct symtab *
-symtab_new(void)
-{
-	struct symtab	*st;
-
-	st = xmalloc(sizeof *st);
-	symtab_init(st);
-	return st;
-}
-
-void
-symtab_free(struct symtab *st)
-{
-	if (st == NULL)
-		return;
-	symtab_fini(st);
 	free(st);
-}
-
-/*
- * Empty a symtab for the next profile, keeping its arrays, slots and
- * arena: heapwatchd's workers decode profile after profile of much the
- * same size, and made and freed a symtab each time, its 14 allocations
- * and every growth of its arrays and sets on the way to the size of the
- * last one. Clearing costs the slots' ids alone (4 bytes a slot). Tables
- * grown past SYMTAB_KEEP entries by one huge profile go back to the
- * allocator rather than stay a worker's for good.
- */
-void
-symtab_reset(struct symtab *st)
-{
-	if ((size_t)st->capstrs + st->caplocs + st->caplines + st->capfuncs +
-	    st->capnodes + st->capls + st->caplsw / 4 > SYMTAB_KEEP ||
-	    arena_bytes(st->arena) > SYMTAB_KEEP * 16) {
-		symtab_fini(st);
-		symtab_init(st);
-		return;
-	}
-	arena_reset(st->arena);
-	hash_set_clear(&st->strset);
-	hash_set_clear(&st->funcset);
-	hash_set_clear(&st->mapset);
-	hash_set_clear(&st->locset);
-	hash_set_clear(&st->nodeset);
-	hash_set_clear(&st->lsset);
-	st->nstrs = st->nfuncs = st->nmaps = st->nlocs = st->nlines = 0;
-	st->nnodes = st->nls = 0;
-	st->nlsw = 0;
-	symtab_intern_str(st, "", 0);
-	st->lsoff[0] = 0;
-	symtab_intern_labelset(st, NULL, 0);
 }
 
 const struct sym_str *

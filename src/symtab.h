@@ -68,8 +68,6 @@ struct symtab;
 
 struct symtab	*symtab_new(void);
 void		 symtab_free(struct symtab *);
-/* Empty it for reuse, keeping the room it took unless that was huge. */
-void		 symtab_reset(struct symtab *);
 const struct sym_str	*symtab_str(const struct symtab *, uint32_t);
 const struct sym_func	*symtab_func(const struct symtab *, uint32_t);
 const struct sym_loc	*symtab_loc(const struct symtab *, uint32_t);

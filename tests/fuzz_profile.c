@@ -19,8 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static struct symtab	*reused;
-
 static void
 check_profile(const uint8_t *data, size_t size)
 {
@@ -39,27 +37,6 @@ check_profile(const uint8_t *data, size_t size)
 		symtab_free(st);
 		return;
 	}
-	/*
-	 * Decoded into a symtab reset after the last input, as heapwatchd's
-	 * workers decode, it is interned id for id as into a new one.
-	 */
-	if (reused == NULL)
-		reused = symtab_new();
-	else
-		symtab_reset(reused);
-	q = profile_decode(data, size, 64 << 20, reused, &cause);
-	if (q == NULL || q->nsamples != p->nsamples ||
-	    symtab_nlocs(reused) != symtab_nlocs(st) ||
-	    symtab_nlines(reused) != symtab_nlines(st) ||
-	    symtab_nnodes(reused) != symtab_nnodes(st) ||
-	    memcmp(q->stack_off, p->stack_off, (p->nsamples + 1) *
-	    sizeof *p->stack_off) != 0 ||
-	    memcmp(q->stacks, p->stacks, p->stack_off[p->nsamples] *
-	    sizeof *p->stacks) != 0 ||
-	    memcmp(q->labelset, p->labelset, p->nsamples *
-	    sizeof *p->labelset) != 0)
-		abort();
-	profile_free(q);
 	q = profile_decode(data, size, 64 << 20, st, &cause);
 	for (i = 0; i < p->ntypes; i++) {
 		/* The summary's report: report_top()'s by cum, exactly. */

@@ -360,114 +360,6 @@ test_interning(void)
 	free(c);
 }
 
-/* Whether p and q were interned alike, id for id. */
-static bool
-same_interning(const struct profile *p, const struct profile *q)
-{
-	const struct sym_loc	*a, *b;
-	uint32_t		 i;
-	size_t			 n;
-
-	if (p->nsamples != q->nsamples || p->ntypes != q->ntypes ||
-	    symtab_nlocs(p->st) != symtab_nlocs(q->st) ||
-	    symtab_nlines(p->st) != symtab_nlines(q->st) ||
-	    symtab_nnodes(p->st) != symtab_nnodes(q->st))
-		return false;
-	n = p->stack_off[p->nsamples];
-	if (n != q->stack_off[q->nsamples] ||
-	    memcmp(p->stack_off, q->stack_off, (p->nsamples + 1) *
-	    sizeof *p->stack_off) != 0 ||
-	    memcmp(p->stacks, q->stacks, n * sizeof *p->stacks) != 0 ||
-	    memcmp(p->labelset, q->labelset, p->nsamples *
-	    sizeof *p->labelset) != 0)
-		return false;
-	for (i = 0; i < p->ntypes; i++)
-		if (p->type_name[i] != q->type_name[i] ||
-		    strcmp(profile_type_name(p, i), profile_type_name(q, i)) != 0)
-			return false;
-	for (i = 0; i < symtab_nlocs(p->st); i++) {
-		a = symtab_loc(p->st, i);
-		b = symtab_loc(q->st, i);
-		if (a->mapping != b->mapping || a->addr != b->addr ||
-		    a->nlines != b->nlines || a->line0 != b->line0)
-			return false;
-	}
-	for (i = 0; i < symtab_nlines(p->st); i++)
-		if (symtab_line(p->st, i)->func != symtab_line(q->st, i)->func ||
-		    symtab_line(p->st, i)->node != symtab_line(q->st, i)->node)
-			return false;
-	for (i = 0; i < symtab_nnodes(p->st); i++)
-		if (strcmp(symtab_node(p->st, i)->label,
-		    symtab_node(q->st, i)->label) != 0)
-			return false;
-	return true;
-}
-
-/*
- * A symtab reset, as each of heapwatchd's workers resets its own, holds
- * the next profile exactly as a new one does: after a small profile (its
- * tables kept), and after one of 300,000 strings, whose tables go.
- */
-static void
-test_reset(void)
-{
-	struct pb	*b = pb_small(), *c = pb_heap();
-	struct symtab	*st = symtab_new();
-	struct profile	*p, *fresh;
-	uint8_t		*big, *q;
-	uint64_t	 m, fleak, fmain, l1, l2;
-	size_t		 i, n, len;
-	char		*cause = NULL;
-	int		 k;
-
-	m = pb_mapping(c, 0x7000000, 0x7400000, "/usr/bin/svc");
-	fmain = pb_func(c, "main.main", "/src/main.go");
-	fleak = pb_func(c, "main.grow", "/src/grow.go");
-	l1 = pb_loc(c, m, 0x7001000, 1, U(fleak), V(12));
-	l2 = pb_loc(c, m, 0x7002000, 2, U(fmain), V(30), U(fleak), V(7));
-	pb_sample(c, 2, l1, l2, V(1), V(2), V(3), V(4));
-	pb_label(c, "worker", "7", 0, NULL);
-	pb_sample(c, 1, l2, V(5), V(6), V(7), V(8));
-	fresh = pb_decode(c, NULL);
-
-	p = pb_decode(b, st);
-	ok(p != NULL, "reset: a first profile decodes");
-	profile_free(p);
-	symtab_reset(st);
-	p = pb_decode(c, st);
-	ok(p != NULL && fresh != NULL && same_interning(p, fresh),
-	    "reset: the next profile is interned as into a new symtab");
-	profile_free(p);
-
-	/* A string table of 300,000 strings, "" first, and nothing else. */
-	n = 300000;
-	big = q = xmalloc(n * 10 + 2);
-	*q++ = 0x32;
-	*q++ = 0;
-	for (i = 1; i < n; i++) {
-		k = snprintf((char *)q + 2, 9, "s%zu", i);
-		q[0] = 0x32;
-		q[1] = (uint8_t)k;
-		q += 2 + k;
-	}
-	len = q - big;
-	p = profile_decode(big, len, PROFILE_MAX_INFLATED, st, &cause);
-	ok(p != NULL && symtab_str(st, 299999)->len == 7,
-	    "reset: a profile of 300,000 strings decodes into it");
-	profile_free(p);
-	free(big);
-	symtab_reset(st);
-	p = pb_decode(c, st);
-	ok(p != NULL && fresh != NULL && same_interning(p, fresh),
-	    "reset: after a huge profile too");
-	profile_free(p);
-	profile_free(fresh);
-	symtab_free(st);
-	free(cause);
-	free(b);
-	free(c);
-}
-
 static void
 test_sparse_ids(void)
 {
@@ -1030,7 +922,6 @@ main(void)
 	test_errors();
 	test_sample_index();
 	test_interning();
-	test_reset();
 	test_sparse_ids();
 	test_gapped_ids();
 	test_wide_ids();
