@@ -120,13 +120,26 @@ decode_run(void *arg)
 		j->state = JOB_BUSY;
 		pthread_mutex_unlock(&d->mtx);
 
-		j->p = profile_decode(j->body, j->len, j->max, NULL,
-		    &j->cause);
-		/* A job cancelled meanwhile stores nothing for a target
-		 * that may be recovering its folder. */
-		if (j->work != NULL &&
-		    !__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
-			j->work(j->p, j->body, j->len, j->arg);
+		if (j->work == NULL)
+			j->p = profile_decode(j->body, j->len, j->max, NULL,
+			    &j->cause);
+		else {
+			/*
+			 * The profile ends with the work, freed here on the
+			 * thread that made it, where the loop freed it after
+			 * handing the job back.
+			 */
+			j->p = profile_decode(j->body, j->len, j->max, NULL,
+			    &j->cause);
+			if (j->p == NULL && j->cause == NULL)
+				j->cause = xstrdup("not decoded");
+			/* A job cancelled meanwhile stores nothing for a
+			 * target that may be recovering its folder. */
+			if (!__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
+				j->work(j->p, j->body, j->len, j->arg);
+			profile_free(j->p);
+			j->p = NULL;
+		}
 
 		pthread_mutex_lock(&d->mtx);
 		j->state = JOB_FINISHED;

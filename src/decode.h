@@ -33,7 +33,9 @@ struct decode_job;
 /*
  * Called once per job not cancelled, from the event loop, with the
  * profile, or NULL and why not. The profile, the cause and the body are
- * the job's: they live for the call only. The callback must not cancel
+ * the job's: they live for the call only. A job with work has its profile
+ * freed on the worker once the work is done: its callback gets NULL for
+ * it, and a NULL cause when the body decoded. The callback must not cancel
  * its own job.
  */
 typedef void (*decode_done_cb)(const struct profile *, const char *cause,
@@ -42,7 +44,8 @@ typedef void (*decode_done_cb)(const struct profile *, const char *cause,
 /*
  * More work for the worker once a body is decoded, given the profile or
  * NULL: what the loop need not wait for, such as storing the body. It runs
- * on the worker thread and must touch nothing the loop touches but arg.
+ * on the worker thread and must touch nothing the loop touches but arg;
+ * the profile lives for the call only.
  */
 typedef void (*decode_work_cb)(const struct profile *, const void *body,
 		    size_t len, void *arg);

@@ -1281,19 +1281,22 @@ took_work(const struct profile *p, const void *body, size_t len, void *arg)
 	}
 }
 
-/* Record what a scrape brought, as the worker found and stored it. */
+/*
+ * Record what a scrape brought, as the worker found and stored it: why
+ * it did not decode, or NULL.
+ */
 static void
-target_took(struct target *t, const struct profile *p, const char *why,
-    const void *body, size_t len, struct took *w)
+target_took(struct target *t, const char *why, const void *body, size_t len,
+    struct took *w)
 {
 	struct summary	*s = w->s;
 	char		 text[256];
 
 	/* A profile of the wrong kind is as bad as no profile. */
-	if (p == NULL && describe_text(t, body, len, text,
+	if (why != NULL && describe_text(t, body, len, text,
 	    sizeof text) == 0)
 		why = text;
-	else if (p != NULL && s == NULL)
+	else if (why == NULL && s == NULL)
 		why = w->cause;
 	if (s == NULL) {
 		target_enter(t, SCRAPE_INVALID, "invalid profile: %s", why);
@@ -1377,7 +1380,7 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 	t->decoding = NULL;
 	t->store_cache = w->put.cache;
 	w->put.cache = NULL;
-	target_took(t, p, cause, body, len, w);
+	target_took(t, cause, body, len, w);
 	target_next(t);
 }
 

@@ -24,9 +24,10 @@ check_profile(const uint8_t *data, size_t size)
 {
 	struct symtab	*st = symtab_new();
 	struct profile	*p, *q;
-	struct report	*r;
+	struct report	*r, *c;
 	char		*cause = NULL;
 	uint32_t	 i;
+	size_t		 j;
 
 	p = profile_decode(data, size, 64 << 20, st, &cause);
 	if (p == NULL) {
@@ -38,6 +39,19 @@ check_profile(const uint8_t *data, size_t size)
 	}
 	q = profile_decode(data, size, 64 << 20, st, &cause);
 	for (i = 0; i < p->ntypes; i++) {
+		/* The summary's report: report_top()'s by cum, exactly. */
+		r = report_top(p, i, REPORT_BY_CUM, &cause);
+		c = report_cum(p, i, &cause);
+		if (r == NULL || c == NULL || r->nfns != c->nfns ||
+		    r->total != c->total || r->net != c->net)
+			abort();
+		for (j = 0; j < r->nfns; j++)
+			if (r->fns[j].node != c->fns[j].node ||
+			    r->fns[j].flat != c->fns[j].flat ||
+			    r->fns[j].cum != c->fns[j].cum)
+				abort();
+		report_free(c);
+		report_free(r);
 		r = report_top(p, i, REPORT_BY_FLAT, &cause);
 		report_sites(r);
 		report_limit(r, 3);

@@ -11,6 +11,7 @@
 
 #include "pbwire.h"
 #include "profile.h"
+#include "profile.pb-c.h"
 #include "tap.h"
 #include "pbuild.h"
 #include "xmalloc.h"
@@ -713,6 +714,98 @@ test_fresh_memory(void)
 	free(b);
 }
 
+/* Whether pbwire_location() reads data as protobuf-c unpacks it. */
+static bool
+location_agrees(const uint8_t *data, size_t size)
+{
+	Perftools__Profiles__Location	*m;
+	struct pbwire_location		 l;
+	size_t				 i;
+	bool				 same;
+	int				 rc;
+
+	memset(&l, 0, sizeof l);
+	rc = pbwire_location(data, size, &l);
+	m = perftools__profiles__location__unpack(NULL, size, data);
+	same = (m == NULL) == (rc == -1);
+	if (same && m != NULL) {
+		same = m->id == l.id && m->mapping_id == l.mapping_id &&
+		    m->address == l.address &&
+		    (m->is_folded != 0) == (l.is_folded != 0) &&
+		    m->n_line == l.nlines;
+		for (i = 0; same && i < l.nlines; i++)
+			same = m->line[i]->function_id ==
+			    l.lines[i].function_id &&
+			    m->line[i]->line == l.lines[i].line;
+	}
+	if (m != NULL)
+		perftools__profiles__location__free_unpacked(m, NULL);
+	pbwire_location_free(&l);
+	return same;
+}
+
+/*
+ * Locations as Go writes them are read by a short path, and any other by
+ * the general reader from the start: each as protobuf-c reads it.
+ */
+static void
+test_location_paths(void)
+{
+	/* Go's: id, mapping, address, a line; then two lines, a column. */
+	static const uint8_t	 go[] = { 0x08, 0xb9, 0x17, 0x10, 0x01,
+	    0x18, 0xc1, 0xd2, 0x8a, 0x02, 0x22, 0x05, 0x08, 0x2a, 0x10,
+	    0xd3, 0x01 };
+	static const uint8_t	 two[] = { 0x22, 0x04, 0x08, 0x07, 0x10,
+	    0x09, 0x08, 0x05, 0x22, 0x06, 0x08, 0x03, 0x10, 0x04, 0x18,
+	    0x02, 0x08, 0x06 };
+	/* An address of ten bytes, the most a varint takes. */
+	static const uint8_t	 ten[] = { 0x08, 0x01, 0x18, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t	 eleven[] = { 0x08, 0x01, 0x18, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	/* A varint cut by the line's end, then by the message's. */
+	static const uint8_t	 cutline[] = { 0x22, 0x02, 0x08, 0x80, 0x08,
+	    0x01 };
+	static const uint8_t	 cutaddr[] = { 0x08, 0x01, 0x18, 0x80 };
+	static const uint8_t	 cutlen[] = { 0x08, 0x01, 0x22, 0x05, 0x08 };
+	/* An unknown field, in the location and in a line. */
+	static const uint8_t	 unknown[] = { 0x08, 0x01, 0x30, 0x05, 0x22,
+	    0x04, 0x08, 0x02, 0x38, 0x01 };
+	/* A field of the location with another wire type. */
+	static const uint8_t	 wiretype[] = { 0x08, 0x01, 0x1a, 0x01, 0x00 };
+	uint8_t			 big[135];
+	size_t			 i;
+
+	ok(location_agrees(go, sizeof go), "a location as Go writes it");
+	ok(location_agrees(two, sizeof two), "two lines, a column, an id "
+	    "given twice");
+	ok(location_agrees(ten, sizeof ten), "an address of ten bytes");
+	ok(location_agrees(eleven, sizeof eleven), "one of eleven: refused");
+	ok(location_agrees(cutline, sizeof cutline), "a varint cut by the "
+	    "end of its line");
+	ok(location_agrees(cutaddr, sizeof cutaddr), "a varint cut by the "
+	    "end of the message");
+	ok(location_agrees(cutlen, sizeof cutlen), "a line longer than the "
+	    "message");
+	ok(location_agrees(unknown, sizeof unknown), "unknown fields");
+	ok(location_agrees(wiretype, sizeof wiretype), "a wrong wire type");
+	/* A line of 130 bytes: its length takes two bytes. */
+	big[0] = 0x08;
+	big[1] = 0x04;
+	big[2] = 0x22;
+	big[3] = 0x82;
+	big[4] = 0x01;
+	for (i = 5; i < 135; i += 2) {
+		big[i] = 0x10;
+		big[i + 1] = (uint8_t)(i & 0x7f);
+	}
+	ok(location_agrees(big, sizeof big), "a line of 130 bytes");
+	for (i = 1; i < sizeof go; i++)
+		if (!location_agrees(go, i))
+			break;
+	ok(i == sizeof go, "Go's location cut anywhere");
+}
+
 /*
  * protobuf-c reads a bool whatever its wire type, and skips field number 0
  * of any wire type; so must Location and Line.
@@ -824,6 +917,7 @@ main(void)
 	test_packed_ids();
 	test_ids_at_start();
 	test_folded_bool();
+	test_location_paths();
 	test_decode();
 	test_errors();
 	test_sample_index();

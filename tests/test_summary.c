@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "report.h"
 #include "summary.h"
 #include "tap.h"
 #include "pbuild.h"
@@ -59,6 +60,80 @@ names_churn(void)
 	for (i = 1; i < 2000; i += 2)
 		summary_names_drop(nm, id[i]);
 	is_int(summary_names_count(nm), 0, "all dropped, none is left");
+	summary_names_free(nm);
+}
+
+/*
+ * The functions a summary keeps, against the rule read off the sorted
+ * report: the SUMMARY_BY_OWN largest own values, of equal ones the first
+ * in the report (by cum), then the first SUMMARY_BY_CUM others in the
+ * report with a cum. Own values and cums tie often here, so that the
+ * report's order (cum, then name, then flat) decides.
+ */
+static void
+ties(void)
+{
+	struct pb	*b = pb_heap();
+	struct profile	*p;
+	struct report	*r;
+	struct summary	*s;
+	struct names	*nm = summary_names_new();
+	static char	 names[200][16];
+	const char	*want[SUMMARY_BY_OWN + SUMMARY_BY_CUM];
+	int64_t		 wown[SUMMARY_BY_OWN + SUMMARY_BY_CUM];
+	uint64_t	 m, fmain, fmid[20], f, lmain, lmid[20], l;
+	size_t		 i, j, n, nw = 0;
+	bool		 same, taken[200];
+	char		*cause = NULL;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/bin/svc");
+	fmain = pb_func(b, "main.main", "main.go");
+	lmain = pb_loc(b, m, 0x400100, 1, U(fmain), V(1));
+	for (i = 0; i < 20; i++) {
+		snprintf(names[150 + i], sizeof names[0], "mid.m%02zu",
+		    (i * 7) % 20);
+		fmid[i] = pb_func(b, names[150 + i], "mid.go");
+		lmid[i] = pb_loc(b, m, 0x400200 + i * 16, 1, U(fmid[i]), V(2));
+	}
+	for (i = 0; i < 150; i++) {
+		snprintf(names[i], sizeof names[0], "leaf.f%03zu",
+		    (i * 37) % 150);
+		f = pb_func(b, names[i], "leaf.go");
+		l = pb_loc(b, m, 0x401000 + i * 16, 1, U(f), V(3));
+		/* Own values of five sizes; the mids' cums tie in pairs. */
+		pb_sample(b, 3, l, lmid[i % 20], lmain, V(1), V(1), V(1),
+		    V((i * 7) % 5 + 1));
+	}
+	p = pb_decode(b, NULL);
+	free(b);
+	r = report_cum(p, 3, &cause);
+	memset(taken, 0, sizeof taken);
+	for (n = 0; n < SUMMARY_BY_OWN; n++) {
+		for (i = 0, j = r->nfns; i < r->nfns; i++)
+			if (!taken[i] && r->fns[i].flat > 0 && (j == r->nfns ||
+			    r->fns[i].flat > r->fns[j].flat))
+				j = i;
+		if (j == r->nfns)
+			break;
+		taken[j] = true;
+		want[nw] = r->fns[j].name;
+		wown[nw++] = r->fns[j].flat;
+	}
+	for (i = 0, n = 0; i < r->nfns && n < SUMMARY_BY_CUM; i++)
+		if (!taken[i] && r->fns[i].cum > 0) {
+			want[nw] = r->fns[i].name;
+			wown[nw++] = r->fns[i].flat;
+			n++;
+		}
+	s = summary_make(p, "heap", "1", 1, nm, &cause);
+	same = s != NULL && s->fns->n == nw;
+	for (i = 0; same && i < nw; i++)
+		same = strcmp(summary_names_get(nm, s->fns->name[i]),
+		    want[i]) == 0 && s->fns->own[i] == wown[i];
+	ok(same, "ties: the functions kept, in the sorted report's order");
+	summary_free(s);
+	report_free(r);
+	profile_free(p);
 	summary_names_free(nm);
 }
 
@@ -184,5 +259,6 @@ main(void)
 	profile_free(p);
 	summary_names_free(nm);
 	names_churn();
+	ties();
 	return tap_done();
 }
