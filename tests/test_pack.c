@@ -701,6 +701,66 @@ gen_ids(int n, size_t *len)
 	return out;
 }
 
+/* The varint of v at p; its length. */
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * gen_ids(n) and nextra samples more of 6 frames over its locations,
+ * appended as Sample messages (a repeated field may come after the
+ * others), so that its samples take some 200 KB: the size at which the
+ * ids are read through a table by their bytes rather than by id.
+ */
+static uint8_t *
+gen_ids_big(int n, int nextra, size_t *len)
+{
+	uint8_t		*base, *out, ids[64], vals[64], msg[160];
+	uint64_t	 id;
+	size_t		 baselen, nids, nvals, nmsg, at;
+	int		 k, j, i;
+
+	base = gen_ids(n, &baselen);
+	out = malloc(baselen + (size_t)nextra * sizeof msg);
+	memcpy(out, base, baselen);
+	at = baselen;
+	for (k = 0; k < nextra; k++) {
+		for (j = 0, nids = 0; j < 6; j++) {
+			i = (k * (2 * j + 3) + j + k / 200) % 200;
+			id = i < 100 ? (uint64_t)i + 1 : i < 180 ?
+			    200 + 37 * (uint64_t)i : 20000 + 32 * (uint64_t)i;
+			nids += put_varint(ids + nids, id);
+		}
+		nvals = put_varint(vals, (uint64_t)k + 1);
+		nvals += put_varint(vals + nvals, (uint64_t)k * 3 + n);
+		nvals += put_varint(vals + nvals, 1);
+		nvals += put_varint(vals + nvals, 64);
+		nmsg = 0;
+		msg[nmsg++] = 0x0a;		/* location_id, packed */
+		nmsg += put_varint(msg + nmsg, nids);
+		memcpy(msg + nmsg, ids, nids);
+		nmsg += nids;
+		msg[nmsg++] = 0x12;		/* value, packed */
+		nmsg += put_varint(msg + nmsg, nvals);
+		memcpy(msg + nmsg, vals, nvals);
+		nmsg += nvals;
+		out[at++] = 0x12;		/* Profile.sample */
+		at += put_varint(out + at, nmsg);
+		memcpy(out + at, msg, nmsg);
+		at += nmsg;
+	}
+	free(base);
+	*len = at;
+	return out;
+}
+
 /*
  * Location ids of every length a varint of a sample takes, to entries of
  * every length the dictionary gives them, read back as received.
@@ -756,8 +816,29 @@ wide_ids(void)
 		free(body[i].data);
 		free(in[i]);
 	}
-	free(cause);
 	pack_free(r);
+
+	/* The same through the table by bytes, for samples of 200 KB. */
+	all = true;
+	for (i = 0; i < 6; i++) {
+		in[0] = gen_ids_big(90 + (int)i, 9000, &inlen[0]);
+		if (pack_encode(w, in[0], inlen[0], MAX, false, &dict[0],
+		    &body[0], &cause) == -1 ||
+		    pack_pprof(w, false, &out, &len, &cause) == -1) {
+			printf("# big %zu: %s\n", i, cause);
+			free(in[0]);
+			all = false;
+			break;
+		}
+		snprintf(what, sizeof what, "big %zu", i);
+		all &= same_profile(in[0], inlen[0], out, len, what);
+		free(out);
+		free(dict[0].data);
+		free(body[0].data);
+		free(in[0]);
+	}
+	ok(all, "and so do those of samples of 200 KB");
+	free(cause);
 	pack_free(w);
 }
 
