@@ -142,7 +142,6 @@ struct pack_in {
 		size_t		 len;
 	}		*smp;
 	size_t		 ns, caps;
-	size_t		 smpbytes;	/* of the Sample messages */
 	int64_t		*val;		/* ns * ntypes, in the samples' order */
 	size_t		 capval;
 	uint64_t	 types[16][2];
@@ -706,7 +705,6 @@ pack_in_reset(struct pack_in *in)
 	free(in->raw);
 	in->raw = NULL;
 	in->nstr = in->nmap = in->nfn = in->nloc = in->nline = in->ns = 0;
-	in->smpbytes = 0;
 	in->ntypes = in->ncomment = 0;
 	in->ptype[0] = in->ptype[1] = 0;
 	in->drop = in->keep = in->time = in->dur = in->period = 0;
@@ -770,7 +768,6 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 			    sizeof *in->smp);
 			in->smp[in->ns].p = f.p;
 			in->smp[in->ns++].len = f.len;
-			in->smpbytes += f.len;
 			break;
 		case 3:
 			in->map = pack_grow(in->map, &in->capmap,
@@ -932,16 +929,10 @@ pack_sort_refs(struct pack_ref *ref, size_t n, uint32_t nstk)
 
 /*
  * Location ids below this, a varint of one or two bytes in a sample, are
- * turned into their entries' varints through a table of their own (Go
- * numbers a heap profile's few hundred locations from 1): by id (64 KB),
- * or, for samples of PACK_TW_MIN bytes or more, by the sample's next two
- * bytes as they lie (65,536 entries, 256 KB), which halves the
- * instructions an id takes but costs some 400,000 to make: for a profile
- * of 16 KB gzipped (the fixture's leak), a sixth of coding it.
+ * turned into their entries' varints through a table of their own (64 KB
+ * at most; Go numbers a heap profile's few hundred locations from 1).
  */
 #define PACK_TR_MAX	16384
-#define PACK_TW_SIZE	65536
-#define PACK_TW_MIN	(128 * 1024)
 
 /* What pack_stack() reads a sample with. */
 struct pack_stk {
@@ -950,19 +941,12 @@ struct pack_stk {
 	const uint32_t		*lid;	/* location indexes to entries */
 	const uint32_t		*sid;	/* string indexes to entries */
 	/*
-	 * The two bytes at a location id of a sample, the first the low
-	 * byte, to its entry's varint: the varint's bytes from the lowest
-	 * up, its length in bits 24-27, and in bits 28-31 the length of
-	 * the id read, 1 or 2 (for an id of one byte, whatever the second
-	 * is). 0: an id of three bytes or more, one not there, or an entry
-	 * of over 3 bytes, for the idmap to find.
+	 * A location id below ntr to its entry's varint, its bytes from
+	 * the lowest up and its length in the top byte; 0: not there, or
+	 * an entry of over 3 bytes, for the idmap to find.
 	 */
-	const uint32_t		*tw;	/* PACK_TW_SIZE, or NULL */
-	/*
-	 * Else, a location id to its entry's varint, its bytes from the
-	 * lowest up and its length in bits 24-31; 0 as above.
-	 */
-	const uint32_t		*tr;	/* PACK_TR_MAX */
+	const uint32_t		*tr;
+	size_t			 ntr;
 };
 
 /* A varint at t, which has room for it; the byte after it. */
@@ -1046,6 +1030,13 @@ pack_loc(const struct pack_stk *sk, uint64_t id, uint8_t *t)
 {
 	uint32_t	x;
 
+	if (id < sk->ntr && sk->tr[id] != 0) {
+		x = sk->tr[id];
+		t[0] = (uint8_t)x;
+		t[1] = (uint8_t)(x >> 8);
+		t[2] = (uint8_t)(x >> 16);
+		return t + (x >> 24);
+	}
 	if ((x = hash_map_get(sk->li, id)) == HASH_NONE)
 		return NULL;
 	return pack_varint(t, sk->lid[x]);
@@ -1066,12 +1057,12 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 {
 	const struct pack_in	*in = sk->in;
 	const uint8_t		*p = m->p, *end = m->p + m->len, *q, *qe;
-	const uint32_t		*tw = sk->tw, *tr = sk->tr;
+	const uint32_t		*tr = sk->tr;
 	struct pbwire_field	 f;
 	uint64_t		 id, x, v[4];
-	uint32_t		 c, b0, b1, two;
+	uint32_t		 c;
 	uint8_t			*t, head[10];
-	size_t			 nl = 0, nv = 0, nb = 0, hl, n;
+	size_t			 nl = 0, nv = 0, nb = 0, hl, n, ntr = sk->ntr;
 	int			 rc;
 
 	/* Room for the count, put in front of the ids once known. */
@@ -1132,56 +1123,34 @@ pack_stack(const struct pack_stk *sk, const struct pack_inmsg *m,
 			nl++;
 		}
 		/*
-		 * Ids of one or two bytes, all of Go's, through a table
-		 * without a branch on their length; the entry's varint is
-		 * written as 4 bytes of which the next id overwrites those
-		 * past its length (there is room: 5 a byte read). The rest,
-		 * and ids the table lacks, one at a time. Kept in locals
-		 * whose address nothing takes, so that the bytes written are
-		 * not taken to change them: 34 instructions an id when a
-		 * call to pbwire_varint() could reach q, 22 with the table
-		 * by id, 11 by the bytes, for a profile of 65,536 stacks of
-		 * 20 frames.
+		 * Through the table, kept in locals that the bytes written
+		 * cannot be taken to change, nor a call (pbwire_varint()
+		 * once had q's address): 26 instructions an id rather than
+		 * 34, for a profile of 65,536 stacks of 20 frames. The
+		 * branch on an id's length stays: without it (the length
+		 * from the first byte's top bit, or from a table by the two
+		 * bytes at hand, 11 instructions an id), where the next id
+		 * starts waits for the loads of this one, and coding that
+		 * profile took 15 to 30% more CPU time for 20% fewer
+		 * instructions.
 		 */
 		while (q < qe) {
-			if (tw != NULL)
-				for (; qe - q >= 2; nl++) {
-					if ((c = tw[q[0] | q[1] << 8]) == 0)
-						break;
-					t[0] = (uint8_t)c;
-					t[1] = (uint8_t)(c >> 8);
-					t[2] = (uint8_t)(c >> 16);
-					t[3] = (uint8_t)(c >> 24);
-					t += c >> 24 & 0xf;
-					q += c >> 28;
-				}
-			else
-				for (; qe - q >= 2; nl++) {
-					b0 = q[0];
-					b1 = q[1];
-					if ((b0 & b1 & 0x80) != 0)
-						break;
-					two = b0 >> 7;
-					if ((c = tr[(b0 & 0x7f) |
-					    (b1 << 7 & -two)]) == 0)
-						break;
-					t[0] = (uint8_t)c;
-					t[1] = (uint8_t)(c >> 8);
-					t[2] = (uint8_t)(c >> 16);
-					t[3] = (uint8_t)(c >> 24);
-					t += c >> 24;
-					q += 1 + two;
-				}
-			if (q == qe)
-				break;
 			if (q[0] < 0x80)
 				id = *q++;
-			else if ((q = pack_varint_rd(q, qe, &x)) == NULL)
+			else if (qe - q >= 2 && q[1] < 0x80) {
+				id = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
+				q += 2;
+			} else if ((q = pack_varint_rd(q, qe, &x)) == NULL)
 				goto bad;
 			else
 				id = x;
 			nl++;
-			if ((t = pack_loc(sk, id, t)) == NULL)
+			if (id < ntr && (c = tr[id]) != 0) {
+				t[0] = (uint8_t)c;
+				t[1] = (uint8_t)(c >> 8);
+				t[2] = (uint8_t)(c >> 16);
+				t += c >> 24;
+			} else if ((t = pack_loc(sk, id, t)) == NULL)
 				goto missing;
 		}
 		b->len = (size_t)(t - b->p);
@@ -1280,7 +1249,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	struct pack_mark mark[PACK_NKINDS];
 	struct pack_stk	 sk;
 	uint32_t	*sid = NULL, *mid = NULL, *fid = NULL, *lid = NULL;
-	uint32_t	*tw = NULL, *tr = NULL, *order = NULL, c;
+	uint32_t	*tr = NULL, *order = NULL;
 	struct pack_follow fw;
 	uint8_t		 vb[5];
 	const uint8_t	*e;
@@ -1390,27 +1359,18 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	sk.li = &li;
 	sk.lid = lid;
 	sk.sid = sid;
-	if (in->smpbytes >= PACK_TW_MIN)
-		tw = xcalloc(PACK_TW_SIZE, sizeof *tw);
-	else
-		tr = xcalloc(PACK_TR_MAX, sizeof *tr);
+	for (i = 0; i < in->nloc; i++)
+		if (in->loc[i].id < PACK_TR_MAX && in->loc[i].id >= sk.ntr)
+			sk.ntr = in->loc[i].id + 1;
+	tr = xcalloc(sk.ntr + 1, sizeof *tr);
 	for (i = 0; i < in->nloc; i++) {
 		id = in->loc[i].id;
 		if (id >= PACK_TR_MAX || lid[i] >= 1U << 21)
 			continue;
 		n = (size_t)(pack_varint(vb, lid[i]) - vb);
-		c = (uint32_t)vb[0] | (n > 1 ? (uint32_t)vb[1] << 8 : 0) |
+		tr[id] = (uint32_t)vb[0] | (n > 1 ? (uint32_t)vb[1] << 8 : 0) |
 		    (n > 2 ? (uint32_t)vb[2] << 16 : 0) | (uint32_t)n << 24;
-		if (tw == NULL)
-			tr[id] = c;
-		else if (id < 0x80)
-			for (j = 0; j < 256; j++)
-				tw[id | j << 8] = c | 1U << 28;
-		else
-			tw[(0x80 | (id & 0x7f)) | (id >> 7) << 8] =
-			    c | 2U << 28;
 	}
-	sk.tw = tw;
 	sk.tr = tr;
 	order = xreallocarray(NULL, in->ns + 1, sizeof *order);
 	fw.npos = pk->tab[PACK_STACK].n;
@@ -1494,7 +1454,6 @@ out:
 	free(mid);
 	free(fid);
 	free(lid);
-	free(tw);
 	free(tr);
 	free(order);
 	free(fw.pos);

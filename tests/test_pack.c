@@ -716,8 +716,7 @@ put_varint(uint8_t *p, uint64_t v)
 /*
  * gen_ids(n) and nextra samples more of 6 frames over its locations,
  * appended as Sample messages (a repeated field may come after the
- * others), so that its samples take some 200 KB: the size at which the
- * ids are read through a table by their bytes rather than by id.
+ * others), so that its samples take some 200 KB, as a large profile's.
  */
 static uint8_t *
 gen_ids_big(int n, int nextra, size_t *len)
@@ -818,7 +817,7 @@ wide_ids(void)
 	}
 	pack_free(r);
 
-	/* The same through the table by bytes, for samples of 200 KB. */
+	/* The same for samples of 200 KB. */
 	all = true;
 	for (i = 0; i < 6; i++) {
 		in[0] = gen_ids_big(90 + (int)i, 9000, &inlen[0]);
