@@ -10,7 +10,9 @@
  * next: once as received (storage.format: pprof) and once packed
  * (storage.format: pack), each in a store of its own under ROOT. Printed
  * per snapshot for each form: the CPU time (mean, and median, which the
- * first put of a fresh writer does not weigh on) and the wall time of
+ * first put of a fresh writer does not weigh on), the page faults
+ * (memory the allocator maps afresh, which CPU time counts) and the wall
+ * time of
  * storing one (fsync included; CPU of the process, so SQLite's and zstd's
  * work too), the disk the target's folder takes once its writer is closed,
  * the CPU time of serving one (store_read(): the file's bytes, or
@@ -23,6 +25,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -75,6 +78,16 @@ folder_bytes(const char *dir)
 	return sum;
 }
 
+/* The process's minor page faults so far. */
+static long
+faults(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -96,6 +109,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	size_t			 i, len, nl;
 	double			 t, w, tput = 0, wput = 0, tread = 0;
 	double			 tnew = 0, *each, *wrote;
+	long			 pf = 0, f0;
 	unsigned long long	 disk;
 	size_t			 held;
 
@@ -108,6 +122,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		fail(dir, cause);
 	store_set_format(st, f);
 	for (i = 0; i < n; i++) {
+		f0 = faults();
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		w = clock_us(CLOCK_MONOTONIC);
 		if (store_put_retain(st, "bench", 1700000000000LL +
@@ -115,6 +130,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			fail("store_put_retain", cause);
 		wrote[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 		tput += wrote[i];
+		pf += faults() - f0;
 		wput += clock_us(CLOCK_MONOTONIC) - w;
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		if (store_read(st, "bench", put.id, MAXIN, &out, &len,
@@ -142,18 +158,18 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	}
 	qsort(each, n, sizeof *each, cmp_double);
 	qsort(wrote, n, sizeof *wrote, cmp_double);
-	printf("%-5s store: CPU %.0f us (median %.0f us), wall %.1f ms a "
-	    "snapshot; disk %.0f "
+	printf("%-5s store: CPU %.0f us (median %.0f us; %.0f page faults), "
+	    "wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read of the newest "
 	    "after each write; median %.0f us), %.0f us (store_read of each); "
 	    "kept between writes: %zu bytes\n",
 	    f == STORE_PACK ? "pack" : "pprof", tput / n, wrote[n / 2],
-	    wput / n / 1000,
+	    (double)pf / n, wput / n / 1000,
 	    (double)disk / n, tnew / n, each[n / 2], tread / (nl ? nl : 1),
 	    held);
-	printf("csv,%s,%.0f,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ?
+	printf("csv,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ?
 	    "pack" : "pprof", tput / n, (double)disk / n,
-	    tread / (nl ? nl : 1), wput / n, wrote[n / 2]);
+	    tread / (nl ? nl : 1), wput / n, wrote[n / 2], (double)pf / n);
 	free(each);
 	free(wrote);
 	store_list_free(list);
