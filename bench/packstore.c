@@ -9,9 +9,12 @@
  * default retention of 500 and the target's cache kept from one to the
  * next: once as received (storage.format: pprof) and once packed
  * (storage.format: pack), each in a store of its own under ROOT. Printed
- * per snapshot for each form: the CPU time and the wall time of storing
- * one (fsync included; CPU of the process, so SQLite's and zstd's work
- * too), the disk the target's folder takes once its writer is closed,
+ * per snapshot for each form: the CPU time (mean, and median, which the
+ * first put of a fresh writer does not weigh on), the page faults
+ * (memory the allocator maps afresh, which CPU time counts) and the wall
+ * time of
+ * storing one (fsync included; CPU of the process, so SQLite's and zstd's
+ * work too), the disk the target's folder takes once its writer is closed,
  * the CPU time of serving one (store_read(): the file's bytes, or
  * gzipped pprof from the database), and the memory the target's writer
  * keeps from one write to the next (the pack's dictionary and newest
@@ -22,6 +25,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -74,6 +78,16 @@ folder_bytes(const char *dir)
 	return sum;
 }
 
+/* The process's minor page faults so far. */
+static long
+faults(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -94,11 +108,13 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	void			*out;
 	size_t			 i, len, nl;
 	double			 t, w, tput = 0, wput = 0, tread = 0;
-	double			 tnew = 0, *each;
+	double			 tnew = 0, *each, *wrote;
+	long			 pf = 0, f0;
 	unsigned long long	 disk;
 	size_t			 held;
 
 	each = calloc(n, sizeof *each);
+	wrote = calloc(n, sizeof *wrote);
 	mkdir(root, 0750);
 	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
 	    "pprof");
@@ -106,12 +122,15 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		fail(dir, cause);
 	store_set_format(st, f);
 	for (i = 0; i < n; i++) {
+		f0 = faults();
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		w = clock_us(CLOCK_MONOTONIC);
 		if (store_put_retain(st, "bench", 1700000000000LL +
 		    (int64_t)i * 60000, in[i], inlen[i], &put, &cause) == -1)
 			fail("store_put_retain", cause);
-		tput += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		wrote[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		tput += wrote[i];
+		pf += faults() - f0;
 		wput += clock_us(CLOCK_MONOTONIC) - w;
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		if (store_read(st, "bench", put.id, MAXIN, &out, &len,
@@ -138,17 +157,21 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		free(out);
 	}
 	qsort(each, n, sizeof *each, cmp_double);
-	printf("%-5s store: CPU %.0f us, wall %.1f ms a snapshot; disk %.0f "
+	qsort(wrote, n, sizeof *wrote, cmp_double);
+	printf("%-5s store: CPU %.0f us (median %.0f us; %.0f page faults), "
+	    "wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read of the newest "
 	    "after each write; median %.0f us), %.0f us (store_read of each); "
 	    "kept between writes: %zu bytes\n",
-	    f == STORE_PACK ? "pack" : "pprof", tput / n, wput / n / 1000,
+	    f == STORE_PACK ? "pack" : "pprof", tput / n, wrote[n / 2],
+	    (double)pf / n, wput / n / 1000,
 	    (double)disk / n, tnew / n, each[n / 2], tread / (nl ? nl : 1),
 	    held);
+	printf("csv,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ?
+	    "pack" : "pprof", tput / n, (double)disk / n,
+	    tread / (nl ? nl : 1), wput / n, wrote[n / 2], (double)pf / n);
 	free(each);
-	printf("csv,%s,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ? "pack" :
-	    "pprof", tput / n, (double)disk / n, tread / (nl ? nl : 1),
-	    wput / n);
+	free(wrote);
 	store_list_free(list);
 	/* What the store keeps to read the target again, then freed. */
 	held = mallinfo2().uordblks + mallinfo2().hblkhd;

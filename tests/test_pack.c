@@ -664,12 +664,190 @@ same_place(void)
 	pack_free(w);
 }
 
+/*
+ * The nth of a run of profiles of 200 new locations each, whose ids in a
+ * sample take one, two and three bytes (1 to 100, 200 and up by 37,
+ * 26,480 and up), so that after 82 of them the dictionary's location ids
+ * take three bytes too.
+ */
+static uint8_t *
+gen_ids(int n, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[40], l[200];
+	uint8_t		*out;
+	char		 name[32];
+	int		 i;
+
+	m = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/ids");
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "main.ids%d", i);
+		f[i] = pb_func(b, name, "/src/ids.go");
+	}
+	for (i = 0; i < 200; i++) {
+		pb_loc(b, m, 0x500000 + 16 * (uint64_t)(n * 200 + i), 1,
+		    f[i % 40], (int64_t)i + 1);
+		l[i] = i < 100 ? (uint64_t)i + 1 : i < 180 ?
+		    200 + 37 * (uint64_t)i : 20000 + 32 * (uint64_t)i;
+		b->l[i].id = l[i];
+	}
+	for (i = 0; i < 200; i++)
+		pb_sample(b, 3, l[i], l[(i * 7 + 3) % 200],
+		    l[(i * 13 + 5) % 200], (int64_t)i + 1, (int64_t)n * i,
+		    (int64_t)1, (int64_t)64);
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	out = pb_pack(b, len);
+	free(b);
+	return out;
+}
+
+/* The varint of v at p; its length. */
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * gen_ids(n) and nextra samples more of 6 frames over its locations,
+ * appended as Sample messages (a repeated field may come after the
+ * others), so that its samples take some 200 KB, as a large profile's.
+ */
+static uint8_t *
+gen_ids_big(int n, int nextra, size_t *len)
+{
+	uint8_t		*base, *out, ids[64], vals[64], msg[160];
+	uint64_t	 id;
+	size_t		 baselen, nids, nvals, nmsg, at;
+	int		 k, j, i;
+
+	base = gen_ids(n, &baselen);
+	out = malloc(baselen + (size_t)nextra * sizeof msg);
+	memcpy(out, base, baselen);
+	at = baselen;
+	for (k = 0; k < nextra; k++) {
+		for (j = 0, nids = 0; j < 6; j++) {
+			i = (k * (2 * j + 3) + j + k / 200) % 200;
+			id = i < 100 ? (uint64_t)i + 1 : i < 180 ?
+			    200 + 37 * (uint64_t)i : 20000 + 32 * (uint64_t)i;
+			nids += put_varint(ids + nids, id);
+		}
+		nvals = put_varint(vals, (uint64_t)k + 1);
+		nvals += put_varint(vals + nvals, (uint64_t)k * 3 + n);
+		nvals += put_varint(vals + nvals, 1);
+		nvals += put_varint(vals + nvals, 64);
+		nmsg = 0;
+		msg[nmsg++] = 0x0a;		/* location_id, packed */
+		nmsg += put_varint(msg + nmsg, nids);
+		memcpy(msg + nmsg, ids, nids);
+		nmsg += nids;
+		msg[nmsg++] = 0x12;		/* value, packed */
+		nmsg += put_varint(msg + nmsg, nvals);
+		memcpy(msg + nmsg, vals, nvals);
+		nmsg += nvals;
+		out[at++] = 0x12;		/* Profile.sample */
+		at += put_varint(out + at, nmsg);
+		memcpy(out + at, msg, nmsg);
+		at += nmsg;
+	}
+	free(base);
+	*len = at;
+	return out;
+}
+
+/*
+ * Location ids of every length a varint of a sample takes, to entries of
+ * every length the dictionary gives them, read back as received.
+ */
+static void
+wide_ids(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack_blob dict[90], body[90];
+	struct pack_stats st;
+	uint8_t		*in[90];
+	size_t		 inlen[90], len, i;
+	void		*out;
+	char		*cause = NULL, what[32];
+	bool		 all = true;
+
+	for (i = 0; i < 90; i++) {
+		in[i] = gen_ids((int)i, &inlen[i]);
+		if (pack_encode(w, in[i], inlen[i], MAX, i % 30 == 0,
+		    &dict[i], &body[i], &cause) == -1 ||
+		    pack_pprof(w, false, &out, &len, &cause) == -1) {
+			printf("# %zu: %s\n", i, cause);
+			free(cause);
+			pack_free(w);
+			ok(false, "90 profiles of 200 new locations pack");
+			return;
+		}
+		snprintf(what, sizeof what, "writer %zu", i);
+		all &= same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	pack_stats(w, &st);
+	ok(all && st.locations == 18000, "ids of 1, 2 and 3 bytes come back "
+	    "from the writer as received, %u locations", st.locations);
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	all = true;
+	for (i = 0; i < 90; i++)
+		all &= dict[i].len == 0 || pack_load_dict(r, dict[i].data,
+		    dict[i].len, MAX, &cause) == 0;
+	for (i = 60; i < 90 && all; i++) {
+		all &= pack_load_snap(r, body[i].data, body[i].len, MAX,
+		    &cause) == 0 && pack_pprof(r, true, &out, &len,
+		    &cause) == 0;
+		if (!all)
+			break;
+		snprintf(what, sizeof what, "reader %zu", i);
+		all &= same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	ok(all, "and from the blobs");
+	for (i = 0; i < 90; i++) {
+		free(dict[i].data);
+		free(body[i].data);
+		free(in[i]);
+	}
+	pack_free(r);
+
+	/* The same for samples of 200 KB. */
+	all = true;
+	for (i = 0; i < 6; i++) {
+		in[0] = gen_ids_big(90 + (int)i, 9000, &inlen[0]);
+		if (pack_encode(w, in[0], inlen[0], MAX, false, &dict[0],
+		    &body[0], &cause) == -1 ||
+		    pack_pprof(w, false, &out, &len, &cause) == -1) {
+			printf("# big %zu: %s\n", i, cause);
+			free(in[0]);
+			all = false;
+			break;
+		}
+		snprintf(what, sizeof what, "big %zu", i);
+		all &= same_profile(in[0], inlen[0], out, len, what);
+		free(out);
+		free(dict[0].data);
+		free(body[0].data);
+		free(in[0]);
+	}
+	ok(all, "and so do those of samples of 200 KB");
+	free(cause);
+	pack_free(w);
+}
+
 int
 main(void)
 {
 	small();
 	ok(roundtrip_run(), "the run of snapshots went through");
 	same_place();
+	wide_ids();
 	bad_input();
 	late_error();
 	return tap_done();
