@@ -596,6 +596,43 @@ gen_perm(const int *perm, bool twist, size_t *len)
 }
 
 /*
+ * Whether a reader given the dictionary's nd blobs (empty ones passed
+ * by), then the bodies from..to-1, makes each of those profiles as
+ * received (in, inlen).
+ */
+static bool
+reader_gives(const struct pack_blob *dict, size_t nd,
+    const struct pack_blob *body, size_t from, size_t to, uint8_t *const *in,
+    const size_t *inlen)
+{
+	struct pack	*r = pack_new(PACK_LEVEL_DEFAULT);
+	void		*out;
+	size_t		 i, len;
+	char		*cause = NULL, what[32];
+	bool		 all = true;
+
+	for (i = 0; i < nd && all; i++)
+		all = dict[i].len == 0 || pack_load_dict(r, dict[i].data,
+		    dict[i].len, MAX, &cause) == 0;
+	for (i = from; i < to && all; i++) {
+		if (pack_load_snap(r, body[i].data, body[i].len, MAX,
+		    &cause) == -1 || pack_pprof(r, true, &out, &len,
+		    &cause) == -1) {
+			all = false;
+			break;
+		}
+		snprintf(what, sizeof what, "reader %zu", i);
+		all = same_profile(in[i], inlen[i], out, len, what);
+		free(out);
+	}
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	pack_free(r);
+	return all;
+}
+
+/*
  * A sample's stack is first compared with the one the last profile had
  * at the same place: one that changed there, or whose ids mean other
  * locations, or that gained a label, must be told apart, by the writer
@@ -610,7 +647,7 @@ same_place(void)
 	};
 	static const bool twist[] = { false, true, false, true, false,
 	    false };
-	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT);
 	struct pack_blob dict[6], body[6];
 	uint8_t		*in[6];
 	size_t		 inlen[6], len, i, nd = 0;
@@ -637,22 +674,8 @@ same_place(void)
 	}
 	ok(all, "stacks changed in place, renumbered or labelled come back "
 	    "from the writer as received");
-	r = pack_new(PACK_LEVEL_DEFAULT);
-	all = true;
-	for (i = 0; i < nd; i++)
-		all &= pack_load_dict(r, dict[i].data, dict[i].len, MAX,
-		    &cause) == 0;
-	for (i = 0; i < 6 && all; i++) {
-		all &= pack_load_snap(r, body[i].data, body[i].len, MAX,
-		    &cause) == 0 && pack_pprof(r, true, &out, &len,
-		    &cause) == 0;
-		if (!all)
-			break;
-		snprintf(what, sizeof what, "reader %zu", i);
-		all &= same_profile(in[i], inlen[i], out, len, what);
-		free(out);
-	}
-	ok(all, "and from the blobs");
+	ok(reader_gives(dict, nd, body, 0, 6, in, inlen),
+	    "and from the blobs");
 	for (i = 0; i < nd; i++)
 		free(dict[i].data);
 	for (i = 0; i < 6; i++) {
@@ -660,7 +683,6 @@ same_place(void)
 		free(in[i]);
 	}
 	free(cause);
-	pack_free(r);
 	pack_free(w);
 }
 
@@ -767,7 +789,7 @@ gen_ids_big(int n, int nextra, size_t *len)
 static void
 wide_ids(void)
 {
-	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT);
 	struct pack_blob dict[90], body[90];
 	struct pack_stats st;
 	uint8_t		*in[90];
@@ -794,28 +816,13 @@ wide_ids(void)
 	pack_stats(w, &st);
 	ok(all && st.locations == 18000, "ids of 1, 2 and 3 bytes come back "
 	    "from the writer as received, %u locations", st.locations);
-	r = pack_new(PACK_LEVEL_DEFAULT);
-	all = true;
-	for (i = 0; i < 90; i++)
-		all &= dict[i].len == 0 || pack_load_dict(r, dict[i].data,
-		    dict[i].len, MAX, &cause) == 0;
-	for (i = 60; i < 90 && all; i++) {
-		all &= pack_load_snap(r, body[i].data, body[i].len, MAX,
-		    &cause) == 0 && pack_pprof(r, true, &out, &len,
-		    &cause) == 0;
-		if (!all)
-			break;
-		snprintf(what, sizeof what, "reader %zu", i);
-		all &= same_profile(in[i], inlen[i], out, len, what);
-		free(out);
-	}
-	ok(all, "and from the blobs");
+	ok(reader_gives(dict, 90, body, 60, 90, in, inlen),
+	    "and from the blobs");
 	for (i = 0; i < 90; i++) {
 		free(dict[i].data);
 		free(body[i].data);
 		free(in[i]);
 	}
-	pack_free(r);
 
 	/* The same for samples of 200 KB. */
 	all = true;
