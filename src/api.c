@@ -586,11 +586,24 @@ route_metrics(struct api *api, const struct http_request *req,
 void
 api_metrics_forget(struct api *api)
 {
+	int64_t	now = clock_mono_us();
+
 	api->gen++;
 	api->again = true;
 	api_metrics_render_free(api);
-	if (api->metrics != NULL)
-		api_metrics_schedule(api);
+	if (api->metrics == NULL)
+		return;
+	/*
+	 * Changes that come faster than a render in slices takes (targets
+	 * discovered every poll) would drop each one begun, and the body
+	 * would age until a request paid for a render: once the body is as
+	 * old as a period allows, it is made here, at once, which the loop
+	 * pays once a period at most.
+	 */
+	if (now - api->metrics->at >= api->tune.period_max_us &&
+	    now - api->asked <= METRICS_WATCH)
+		api_metrics_render_now(api);
+	api_metrics_schedule(api);
 }
 
 static void

@@ -374,6 +374,26 @@ test_ahead(struct event_base *base)
 	ok(says_failed(b1, 3), "a request max_age after a change has it");
 	free(b1);
 
+	/*
+	 * Changes faster than a render in slices (one each turn of the
+	 * loop, a render 6,300 turns): the body is made at once when it
+	 * gets as old as a period allows, rather than never.
+	 */
+	tune.period_max_us = 100000;
+	tune.max_age_us = 3600LL * 1000000;
+	tune.slice_steps = 1;
+	api_metrics_tune(api, &tune);
+	st.reloads_failed = 4;
+	t0 = clock_mono_us();
+	while (clock_mono_us() - t0 < 3 * tune.period_max_us) {
+		api_metrics_forget(api);
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	ok(says_failed(b1, 4), "changes in every turn of the loop still show "
+	    "within a period");
+	free(b1);
+
 	server_free(srv);
 	api_free(api);
 	while ((t = TAILQ_FIRST(&list)) != NULL) {
