@@ -1424,6 +1424,8 @@ read_packed(struct store *s, const char *target, int dfd, const char *id,
 		r->ps = NULL;
 	}
 	if (r->ps == NULL) {
+		r->dev = 0;
+		r->ino = 0;
 		if (fstatat(dfd, PACKSTORE_FILE, &sb, AT_SYMLINK_NOFOLLOW) ==
 		    0) {
 			r->dev = sb.st_dev;
@@ -1433,6 +1435,14 @@ read_packed(struct store *s, const char *target, int dfd, const char *id,
 			reader_give(s, r);
 			return -1;
 		}
+		/*
+		 * Replaced between the two (its inode number free to come
+		 * back): the file opened is not known, and the next read
+		 * opens it again.
+		 */
+		if (fstatat(dfd, PACKSTORE_FILE, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || sb.st_dev != r->dev || sb.st_ino != r->ino)
+			r->ino = 0;
 	}
 	if ((ps = r->ps) == NULL) {
 		xasprintf(cause, "%s/%s: no snapshot %s", s->root, target, id);
