@@ -497,10 +497,18 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	 * like its last, a daemon's targets are often alike, and the walk
 	 * below took 7% of a worker's instructions for bench/scale.sh's
 	 * profile of 300 KB. A profile larger than guessed grows its arrays
-	 * as they fill.
+	 * as they fill. Capacities count against the budget, so a guess's
+	 * room to spare could refuse a profile near it that the walk lets
+	 * through: arrays guessed at more than an eighth of the budget are
+	 * counted by the walk instead.
 	 */
 	if (last->samples > 0 && last->bytes / 2 <= len &&
-	    len / 2 <= last->bytes) {
+	    len / 2 <= last->bytes &&
+	    presize_guess(last->loc, len, last->bytes) * sizeof *ps->loc +
+	    presize_guess(last->val, len, last->bytes) * sizeof *ps->val +
+	    presize_guess(last->lab, len, last->bytes) * sizeof *ps->lab +
+	    presize_guess(last->samples, len, last->bytes) * 2 *
+	    sizeof *raw->stack_off <= raw->budget / 8) {
 		n[0] = presize_guess(last->loc, len, last->bytes);
 		n[1] = presize_guess(last->val, len, last->bytes);
 		n[2] = presize_guess(last->lab, len, last->bytes);
