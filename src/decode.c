@@ -80,6 +80,8 @@ decode_run(void *arg)
 {
 	struct decode		*d = arg;
 	struct decode_job	*j;
+	void			*raw;
+	size_t			 rawlen;
 	ssize_t			 n;
 
 	/*
@@ -129,14 +131,16 @@ decode_run(void *arg)
 			 * thread that made it, where the loop freed it after
 			 * handing the job back.
 			 */
-			j->p = profile_decode(j->body, j->len, j->max, NULL,
-			    &j->cause);
+			j->p = profile_decode_raw(j->body, j->len, j->max,
+			    NULL, &raw, &rawlen, &j->cause);
 			if (j->p == NULL && j->cause == NULL)
 				j->cause = xstrdup("not decoded");
 			/* A job cancelled meanwhile stores nothing for a
 			 * target that may be recovering its folder. */
 			if (!__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
-				j->work(j->p, j->body, j->len, j->arg);
+				j->work(j->p, j->body, j->len, raw, rawlen,
+				    j->arg);
+			free(raw);
 			profile_free(j->p);
 			j->p = NULL;
 		}

@@ -45,10 +45,11 @@ typedef void (*decode_done_cb)(const struct profile *, const char *cause,
  * More work for the worker once a body is decoded, given the profile or
  * NULL: what the loop need not wait for, such as storing the body. It runs
  * on the worker thread and must touch nothing the loop touches but arg;
- * the profile lives for the call only.
+ * the profile lives for the call only, and so does raw, the body's
+ * protobuf when the decoding inflated it whole (else NULL).
  */
 typedef void (*decode_work_cb)(const struct profile *, const void *body,
-		    size_t len, void *arg);
+		    size_t len, const void *raw, size_t rawlen, void *arg);
 
 /* With nthreads workers, or 0 for one a CPU. */
 struct decode	*decode_new(struct event_base *, size_t nthreads);

@@ -1200,7 +1200,13 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	if (c->ps == NULL && db_open(s, target, dfd, true, &c->ps,
 	    cause) == -1)
 		return -1;
-	if (packstore_put(c->ps, time_ms, data, len, PROFILE_MAX_INFLATED,
+	/*
+	 * The protobuf the decoding inflated, when given: inflating the body
+	 * again was some 13% of coding one of 65,536 stacks (14.5 of 110
+	 * million instructions). The newest as received stays the body.
+	 */
+	if (packstore_put(c->ps, time_ms, put->raw != NULL ? put->raw : data,
+	    put->raw != NULL ? put->rawlen : len, PROFILE_MAX_INFLATED,
 	    &seq, cause) == -1) {
 		packstore_idle(c->ps);
 		writer_count(s, c);

@@ -157,6 +157,10 @@ int		 store_put(struct store *, const char *target, int64_t time_ms,
 struct store_cache;
 struct store_put {
 	const struct store_retention *keep;	/* NULL: no retention */
+	const void		*raw;		/* the body inflated, or NULL:
+						   a packed put need not
+						   inflate it again */
+	size_t			 rawlen;
 	struct store_cache	*cache;		/* NULL at first */
 	char			 id[STORE_ID_MAX];	/* the new snapshot's */
 	size_t			 removed;	/* by retention */

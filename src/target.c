@@ -1261,16 +1261,23 @@ took_free(void *arg)
 
 /* On the worker: summarise, store, and keep the series and retention. */
 static void
-took_work(const struct profile *p, const void *body, size_t len, void *arg)
+took_work(const struct profile *p, const void *body, size_t len,
+    const void *raw, size_t rawlen, void *arg)
 {
 	struct took		*w = arg;
 	char			 line[64];
+	int			 rc;
 
 	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
-	if (store_put_retain(w->store, w->name, w->now, body, len, &w->put,
-	    &w->cause) == -1)
+	w->put.raw = raw;
+	w->put.rawlen = rawlen;
+	rc = store_put_retain(w->store, w->name, w->now, body, len, &w->put,
+	    &w->cause);
+	w->put.raw = NULL;
+	w->put.rawlen = 0;
+	if (rc == -1)
 		return;
 	w->stored = true;
 	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
