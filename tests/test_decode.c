@@ -112,6 +112,13 @@ run(struct event_base *base, struct decode *d, double seconds)
 }
 
 static int	 ticks;
+static bool	 timed_out;
+
+static void
+time_out(evutil_socket_t fd, short what, void *arg)
+{
+	timed_out = true;
+}
 
 static void
 tick(evutil_socket_t fd, short what, void *arg)
@@ -126,9 +133,9 @@ main(void)
 	struct event		*timer;
 	struct decode		*d;
 	struct decode_job	*j;
-	struct got		 g1, g2, g3, many[40];
-	int			 i, after;
-	struct timeval		 ms10 = { 0, 10000 };
+	struct got		 g1, g2, g3, many[40], *lots;
+	int			 i, after, round, once;
+	struct timeval		 ms10 = { 0, 10000 }, s60 = { 60, 0 };
 	const char		 junk[] = "\x08\x01";
 	void			*bomb;
 	size_t			 blen;
@@ -229,6 +236,32 @@ main(void)
 	usleep(20000);
 	decode_free(d);
 	ok(g1.calls == 0, "decode_free waits for the worker, drops the rest");
+
+	/*
+	 * Two workers finishing bodies together, told to the loop only when
+	 * the first of those it has not taken finishes: the loop blocks
+	 * until it hears, so a wake-up lost leaves bodies never handed back
+	 * (the 60 s bound only a hang's).
+	 */
+	d = decode_new(base, 2);
+	lots = xcalloc(1000, sizeof *lots);
+	timer = evtimer_new(base, time_out, NULL);
+	evtimer_add(timer, &s60);
+	for (round = 0; round < 10 && !timed_out; round++) {
+		for (i = round * 100; i < round * 100 + 100; i++)
+			decode_start(d, dup_body(junk, 2), 2, 100, i % 7 == 0,
+			    done, &lots[i]);
+		while (decode_pending(d) > 0 && !timed_out)
+			event_base_loop(base, EVLOOP_ONCE);
+	}
+	for (i = 0, once = 0; i < 1000; i++)
+		once += lots[i].calls == 1;
+	ok(!timed_out && once == 1000 && decode_pending(d) == 0,
+	    "1,000 bodies on two workers all come back, once each (%d)",
+	    once);
+	event_free(timer);
+	decode_free(d);
+	free(lots);
 
 	free(bomb);
 	event_base_free(base);
