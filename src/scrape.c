@@ -49,6 +49,7 @@ struct scrape_job {
 	char			*body;
 	size_t			 len, cap, max;
 	bool			 too_big;
+	size_t			 recvbuf;	/* curl's, when sized here */
 	size_t			 counted;	/* in s->bytes */
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			*fail;		/* failed before it started */
@@ -187,9 +188,9 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 			j->cap = j->cap == 0 ? 65536 : j->cap * 2;
 		if (j->cap > j->max)
 			j->cap = j->max;
-		if (j->cap > j->counted) {
-			j->s->bytes += j->cap - j->counted;
-			j->counted = j->cap;
+		if (j->cap + j->recvbuf > j->counted) {
+			j->s->bytes += j->cap + j->recvbuf - j->counted;
+			j->counted = j->cap + j->recvbuf;
 		}
 		j->body = xreallocarray(j->body, j->cap, 1);
 	}
@@ -362,12 +363,24 @@ job_begin(struct scrape_job *j, const struct scrape_request *req)
 		j->body = xreallocarray(NULL, j->cap, 1);
 	}
 	/*
-	 * Counted for the gate from the start: the room made, or, for a
-	 * body of a size not known yet, SCRAPE_GUESS, so that the targets
-	 * started together (at start-up, a reload adding hundreds) do not
-	 * all pass the gate before the first of their bodies comes.
+	 * curl reads 16 KiB at a time unless told: a body of 146 KB was 10
+	 * recv()s, each followed by curl's poll() of the socket for more,
+	 * 23 system calls where the body was all there for one. Room for
+	 * the body expected, up to curl's cap, reads it at once; the pages
+	 * of curl's buffer are taken as a read fills them, and given back
+	 * with its handle when the transfer ends.
 	 */
-	j->counted = j->cap > 0 ? j->cap : SCRAPE_GUESS;
+	if (j->cap > 0)
+		j->recvbuf = j->cap < SCRAPE_RECV_MAX ? j->cap :
+		    SCRAPE_RECV_MAX;
+	/*
+	 * Counted for the gate from the start: the room made and curl's
+	 * buffer for it, or, for a body of a size not known yet,
+	 * SCRAPE_GUESS, so that the targets started together (at start-up,
+	 * a reload adding hundreds) do not all pass the gate before the
+	 * first of their bodies comes.
+	 */
+	j->counted = j->cap > 0 ? j->cap + j->recvbuf : SCRAPE_GUESS;
 	s->bytes += j->counted;
 	if ((j->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
@@ -389,15 +402,8 @@ job_begin(struct scrape_job *j, const struct scrape_request *req)
 	    PACKAGE_VERSION);
 	/* The profile is gzip already: ask for it as is. */
 	curl_easy_setopt(j->easy, CURLOPT_ACCEPT_ENCODING, NULL);
-	/*
-	 * curl reads 16 KiB at a time unless told: a body of 146 KB was 10
-	 * recv()s, each followed by curl's poll() of the socket for more,
-	 * 23 system calls where the body was all there for one. Room for
-	 * the body expected, up to curl's cap, reads it at once.
-	 */
-	if (j->cap > 0)
-		curl_easy_setopt(j->easy, CURLOPT_BUFFERSIZE,
-		    (long)(j->cap < SCRAPE_RECV_MAX ? j->cap : SCRAPE_RECV_MAX));
+	if (j->recvbuf > 0)
+		curl_easy_setopt(j->easy, CURLOPT_BUFFERSIZE, (long)j->recvbuf);
 	job_tls(j, req);
 	job_auth(j, req);
 	j->start_us = clock_mono_us();
