@@ -85,6 +85,17 @@ int		 pack_encode(struct pack *, const void *data, size_t len,
 		    __attribute__((warn_unused_result));
 
 /*
+ * pack_encode() of a profile that profile.c has parsed (profile_raw_view()),
+ * whose references are checked: the same blobs, byte for byte, without
+ * reading the protobuf again. A profile the pack cannot code (over 16
+ * sample types, none) is refused with the pack as it was.
+ */
+struct profile_view;
+int		 pack_encode_parsed(struct pack *, const struct profile_view *,
+		    bool key, struct pack_blob *dict, struct pack_blob *body,
+		    char **cause) __attribute__((warn_unused_result));
+
+/*
  * Read back: dictionary blobs in the order made, and a snapshot body,
  * which becomes the current snapshot. Blobs are inflated to at most max
  * bytes. A blob that is corrupt, or a body not coded against the current
