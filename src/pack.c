@@ -1506,8 +1506,9 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	const struct pbwire_label *lab;
 	const uint32_t	*r, *re;
 	uint32_t	*sid = NULL, *mid = NULL, *fid = NULL, *lid = NULL;
-	uint32_t	*tr = NULL, *order = NULL, c, x;
-	uint8_t		*t, vb[5];
+	uint32_t	*order = NULL, x;
+	uint64_t	*tr = NULL, c;
+	uint8_t		*t, vb[8];
 	size_t		 i, j, k, n, nref, nl, nb, need;
 	int		 rc = -1;
 
@@ -1571,11 +1572,13 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	}
 
 	/*
-	 * A location reference to its entry's varint, bytes from the
+	 * A location reference to its entry's varint, its bytes from the
 	 * lowest up and its length in the top byte, for every reference
-	 * the stacks may hold (profile.c checked them all); 0: none there,
-	 * or an entry of over 3 bytes (a dictionary of 2 million
-	 * locations), written through lid.
+	 * the stacks may hold (profile.c checked them all; 0: none there).
+	 * A frame is then a load and one store of 8 bytes, the next frame
+	 * written over what is past the varint: 9 instructions, where
+	 * reading the protobuf's varint ids and writing the entry's took
+	 * 32.
 	 */
 	nref = v->byid != NULL ? v->nbyid : v->nlocs + v->base;
 	tr = xcalloc(nref + 1, sizeof *tr);
@@ -1588,11 +1591,11 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 			continue;
 		else
 			x = lid[i - v->base];
-		if (x >= 1U << 21)
-			continue;
+		memset(vb, 0, sizeof vb);
 		n = (size_t)(pack_varint(vb, x) - vb);
-		tr[i] = (uint32_t)vb[0] | (n > 1 ? (uint32_t)vb[1] << 8 : 0) |
-		    (n > 2 ? (uint32_t)vb[2] << 16 : 0) | (uint32_t)n << 24;
+		for (k = 0; k < n; k++)
+			tr[i] |= (uint64_t)vb[k] << (8 * k);
+		tr[i] |= (uint64_t)n << 56;
 	}
 
 	ref = xreallocarray(NULL, v->nsamples + 1, sizeof *ref);
@@ -1608,24 +1611,16 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 		nl = (size_t)(re - r);
 		lab = v->labels + v->label_off[i];
 		nb = v->label_off[i + 1] - v->label_off[i];
-		/* Counts, 5 bytes a location, 25 a label at most. */
-		need = 20 + nl * 5 + nb * 25;
+		/* Counts, 5 bytes a location and 3 over, 25 a label. */
+		need = 20 + nl * 5 + 8 + nb * 25;
 		if (b.cap < need)
 			b.p = pack_grow(b.p, &b.cap, need, 1);
 		t = pack_varint(b.p, nl);
 		for (; r < re; r++) {
-			if (*r < nref && (c = tr[*r]) != 0) {
-				t[0] = (uint8_t)c;
-				t[1] = (uint8_t)(c >> 8);
-				t[2] = (uint8_t)(c >> 16);
-				t += c >> 24;
-				continue;
-			}
-			if (*r >= nref || (v->byid != NULL ?
-			    v->byid[*r] == 0 : *r < v->base))
+			if (*r >= nref || (c = tr[*r]) == 0)
 				goto bad;
-			t = pack_varint(t, lid[v->byid != NULL ?
-			    v->byid[*r] - 1 : *r - v->base]);
+			memcpy(t, &c, 8);
+			t += c >> 56;
 		}
 		t = pack_varint(t, nb);
 		for (j = 0; j < nb; j++) {
