@@ -26,6 +26,7 @@
 #define PACKSTORE_SEGMENT_MS	(3600 * 1000)	/* or an hour of them */
 
 struct packstore;
+struct profile_view;
 
 struct packstore_snap {
 	int64_t		 time_ms;
@@ -58,7 +59,6 @@ int		 packstore_put(struct packstore *, int64_t time_ms,
  * The same for a profile that profile.c has parsed (profile_raw_view()),
  * coded without reading its protobuf again; len is its size as received.
  */
-struct profile_view;
 int		 packstore_put_parsed(struct packstore *, int64_t time_ms,
 		    const struct profile_view *, size_t len, size_t max,
 		    uint32_t *seq, char **cause)

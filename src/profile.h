@@ -12,7 +12,9 @@
  * profile_decode() and profile_load() do both.
  *
  * The structures below are read by report.c; other callers use them
- * read-only.
+ * read-only. A parse may also be kept beside the profile made of it
+ * (profile_decode_parsed()) and read whole through a struct profile_view,
+ * as pack.c codes a snapshot.
  */
 #ifndef PROFILE_H
 #define PROFILE_H
