@@ -126,10 +126,7 @@ fail:
 
 struct profile_raw {
 	struct profile_stats	 stats;
-	bool			 keep;		/* the protobuf inflated whole */
 	bool			 lent;		/* values, stack_off: a profile's */
-	uint8_t			*kept;		/* it, so kept, or NULL */
-	size_t			 keptlen;
 	size_t			 budget;	/* bytes the tables may take */
 	bool			 over;		/* failed on a size limit */
 	size_t			 nfields;
@@ -641,11 +638,7 @@ parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
 	raw->stats.bytes_out = got;
 	presize_samples(raw, out, got);
 	rc = parse_fields(raw, out, got, true, cause) == -1 ? -1 : 0;
-	if (raw->keep) {
-		raw->kept = out;
-		raw->keptlen = got;
-	} else
-		free(out);
+	free(out);
 	return rc;
 }
 
@@ -955,9 +948,8 @@ out:
 	return rc;
 }
 
-/* profile_parse(), the protobuf kept when keep and inflated whole. */
-static struct profile_raw *
-parse(const void *data, size_t len, size_t max, bool keep, char **cause)
+struct profile_raw *
+profile_parse(const void *data, size_t len, size_t max, char **cause)
 {
 	struct profile_raw	*raw;
 	double			 t0 = clock_mono_us() / 1e3;
@@ -966,7 +958,6 @@ parse(const void *data, size_t len, size_t max, bool keep, char **cause)
 	int			 rc;
 
 	raw = xcalloc(1, sizeof *raw);
-	raw->keep = keep;
 	raw->stats.bytes_in = raw->stats.bytes_out = len;
 	raw->budget = max > SIZE_MAX / 2 ? SIZE_MAX : max * 2;
 	raw->scratch = arena_new(16384);
@@ -1025,12 +1016,6 @@ parse(const void *data, size_t len, size_t max, bool keep, char **cause)
 	return raw;
 }
 
-struct profile_raw *
-profile_parse(const void *data, size_t len, size_t max, char **cause)
-{
-	return parse(data, len, max, false, cause);
-}
-
 void
 profile_raw_free(struct profile_raw *raw)
 {
@@ -1038,7 +1023,6 @@ profile_raw_free(struct profile_raw *raw)
 		return;
 	arena_free(raw->scratch);
 	arena_free(raw->strings);
-	free(raw->kept);
 	if (raw->lent) {
 		raw->samples.val = NULL;
 		raw->stack_off = NULL;
@@ -1372,28 +1356,6 @@ profile_decode(const void *data, size_t len, size_t max, struct symtab *st,
 	if ((raw = profile_parse(data, len, max, cause)) == NULL)
 		return NULL;
 	return profile_reduce(raw, st, cause);
-}
-
-struct profile *
-profile_decode_raw(const void *data, size_t len, size_t max,
-    struct symtab *st, void **out, size_t *outlen, char **cause)
-{
-	struct profile_raw	*raw;
-	struct profile		*p;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((raw = parse(data, len, max, true, cause)) == NULL)
-		return NULL;
-	*out = raw->kept;
-	*outlen = raw->keptlen;
-	raw->kept = NULL;
-	if ((p = profile_reduce(raw, st, cause)) == NULL) {
-		free(*out);
-		*out = NULL;
-		*outlen = 0;
-	}
-	return p;
 }
 
 struct profile *

@@ -169,15 +169,6 @@ struct profile	*profile_reduce(struct profile_raw *, struct symtab *st,
 struct profile	*profile_decode(const void *data, size_t len, size_t max,
 		    struct symtab *st, char **cause);
 /*
- * profile_decode(), and *out the protobuf the gzip member data holds, as
- * inflated whole for the decoding (the caller's to free), or NULL when it
- * was not (a body not gzipped, or streamed): what another reader of the
- * same body need not inflate again.
- */
-struct profile	*profile_decode_raw(const void *data, size_t len, size_t max,
-		    struct symtab *st, void **out, size_t *outlen,
-		    char **cause);
-/*
  * profile_decode(), and *parsed the profile as parsed (the caller's to
  * free with profile_raw_free()), for a reader of its whole tables
  * through profile_raw_view(). It shares the sample values and offsets of

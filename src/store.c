@@ -1211,16 +1211,14 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	/*
 	 * The profile as the decoding parsed it, when given: reading its
 	 * protobuf again was most of coding one (for 65,536 stacks, 60 of
-	 * some 110 million instructions). Else the protobuf the decoding
-	 * inflated: inflating the body again was 14.5 million more. The
-	 * newest as received stays the body.
+	 * some 110 million instructions). The newest as received stays
+	 * the body.
 	 */
 	if (put->parsed != NULL)
 		profile_raw_view(put->parsed, &view);
 	if ((put->parsed != NULL ? packstore_put_parsed(c->ps, time_ms, &view,
 	    len, PROFILE_MAX_INFLATED, &seq, cause) : packstore_put(c->ps,
-	    time_ms, put->raw != NULL ? put->raw : data, put->raw != NULL ?
-	    put->rawlen : len, PROFILE_MAX_INFLATED, &seq, cause)) == -1) {
+	    time_ms, data, len, PROFILE_MAX_INFLATED, &seq, cause)) == -1) {
 		packstore_idle(c->ps);
 		writer_count(s, c);
 		return -1;

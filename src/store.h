@@ -159,10 +159,6 @@ struct store_cache;
 struct profile_raw;
 struct store_put {
 	const struct store_retention *keep;	/* NULL: no retention */
-	const void		*raw;		/* the body inflated, or NULL:
-						   a packed put need not
-						   inflate it again */
-	size_t			 rawlen;
 	const struct profile_raw *parsed;	/* the body as the decoding
 						   parsed it, or NULL: a
 						   packed put codes it rather

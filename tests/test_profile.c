@@ -62,9 +62,8 @@ test_decode(void)
 {
 	struct pb	*b = pb_small();
 	struct profile	*p, *q;
-	uint8_t		*data, *gz, bad[4096];
-	void		*raw;
-	size_t		 len, gzlen, rawlen;
+	uint8_t		*data, *gz;
+	size_t		 len, gzlen;
 	char		*cause = NULL;
 	const struct sym_loc *loc;
 
@@ -86,28 +85,6 @@ test_decode(void)
 	q = profile_decode(gz, gzlen, PROFILE_MAX_INFLATED, NULL, &cause);
 	ok(q != NULL && q->nsamples == 2, "gzip profile decodes");
 	profile_free(q);
-
-	/* The protobuf inflated for the decoding, handed back. */
-	q = profile_decode_raw(gz, gzlen, PROFILE_MAX_INFLATED, NULL, &raw,
-	    &rawlen, &cause);
-	ok(q != NULL && q->nsamples == 2 && raw != NULL && rawlen == len &&
-	    memcmp(raw, data, len) == 0,
-	    "profile_decode_raw gives back the protobuf it inflated");
-	profile_free(q);
-	free(raw);
-	q = profile_decode_raw(data, len, PROFILE_MAX_INFLATED, NULL, &raw,
-	    &rawlen, &cause);
-	ok(q != NULL && raw == NULL && rawlen == 0,
-	    "... and nothing for a profile not gzipped");
-	profile_free(q);
-	memcpy(bad, gz, gzlen < sizeof bad ? gzlen : sizeof bad);
-	bad[gzlen < sizeof bad ? gzlen - 9 : sizeof bad - 9] ^= 0x55;
-	q = profile_decode_raw(bad, gzlen < sizeof bad ? gzlen : sizeof bad,
-	    PROFILE_MAX_INFLATED, NULL, &raw, &rawlen, &cause);
-	ok(q == NULL && raw == NULL && rawlen == 0,
-	    "... nor for one that does not decode: %s", cause);
-	free(cause);
-	cause = NULL;
 
 	/* Two gzip members back to back inflate as one stream. */
 	{
