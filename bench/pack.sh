@@ -71,11 +71,12 @@ for set in many leak; do
 done
 
 # heapwatchd's write path on each store form (bench/packstore.c): the
-# same runs stored as received and packed, through store.h.
+# same runs stored as received and packed, through store.h, the packed
+# put coding the worker's parse of each profile (-p), as heapwatchd's.
 for set in many leak; do
 	echo "== $set, stored by heapwatchd's store, as received and packed"
 	rm -rf "$work/root"
-	"$work/packstore" "$work/root" "$work/$set"/*.pb.gz |
+	"$work/packstore" -p "$work/root" "$work/$set"/*.pb.gz |
 	    tee "$work/$set-store.txt" | grep -v '^csv'
 	rm -rf "$work/root"
 done

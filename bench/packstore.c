@@ -2,13 +2,16 @@
  * heapwatchd's write and read paths on its two store forms (a figure,
  * not a test):
  *
- *	packstore ROOT FILE...
+ *	packstore [-p] ROOT FILE...
  *
  * The FILEs, gzipped pprof profiles in the order scraped, are stored as
  * heapwatchd's decode worker stores them, store_put_retain() with the
  * default retention of 500 and the target's cache kept from one to the
  * next: once as received (storage.format: pprof) and once packed
- * (storage.format: pack), each in a store of its own under ROOT. Printed
+ * (storage.format: pack), each in a store of its own under ROOT. With -p,
+ * each profile is first decoded as the worker decodes it for a packed
+ * store (profile_decode_parsed(), its CPU time printed apart), and the
+ * packed put codes that parse rather than the body. Printed
  * per snapshot for each form: the CPU time (mean, and median, which the
  * first put of a fresh writer does not weigh on), the page faults
  * (memory the allocator maps afresh, which CPU time counts) and the wall
@@ -30,6 +33,7 @@
 
 #include <dirent.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,10 +100,15 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static bool	parsed;
+
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
     size_t n)
 {
+	struct profile		*prof = NULL;
+	struct profile_raw	*raw = NULL;
+	double			 tdec = 0, *dec;
 	struct store_retention	 keep = { .snapshots = 500 };
 	struct store_put	 put = { .keep = &keep };
 	struct store_snapshot	*list;
@@ -115,6 +124,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 
 	each = calloc(n, sizeof *each);
 	wrote = calloc(n, sizeof *wrote);
+	dec = calloc(n, sizeof *dec);
 	mkdir(root, 0750);
 	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
 	    "pprof");
@@ -122,6 +132,15 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		fail(dir, cause);
 	store_set_format(st, f);
 	for (i = 0; i < n; i++) {
+		if (parsed && f == STORE_PACK) {
+			t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+			if ((prof = profile_decode_parsed(in[i], inlen[i],
+			    PROFILE_MAX_INFLATED, NULL, &raw, &cause)) == NULL)
+				fail("profile_decode_parsed", cause);
+			dec[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+			tdec += dec[i];
+			put.parsed = raw;
+		}
 		f0 = faults();
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		w = clock_us(CLOCK_MONOTONIC);
@@ -129,6 +148,11 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		    (int64_t)i * 60000, in[i], inlen[i], &put, &cause) == -1)
 			fail("store_put_retain", cause);
 		wrote[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+		put.parsed = NULL;
+		profile_raw_free(raw);
+		profile_free(prof);
+		raw = NULL;
+		prof = NULL;
 		tput += wrote[i];
 		pf += faults() - f0;
 		wput += clock_us(CLOCK_MONOTONIC) - w;
@@ -158,6 +182,11 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	}
 	qsort(each, n, sizeof *each, cmp_double);
 	qsort(wrote, n, sizeof *wrote, cmp_double);
+	qsort(dec, n, sizeof *dec, cmp_double);
+	if (tdec > 0)
+		printf("%-5s decoded first, as the worker does: CPU %.0f us "
+		    "(median %.0f us) a snapshot, not counted below\n", "pack",
+		    tdec / n, dec[n / 2]);
 	printf("%-5s store: CPU %.0f us (median %.0f us; %.0f page faults), "
 	    "wall %.1f ms a snapshot; disk %.0f "
 	    "bytes a snapshot; serve: CPU %.0f us (store_read of the newest "
@@ -172,6 +201,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	    tread / (nl ? nl : 1), wput / n, wrote[n / 2], (double)pf / n);
 	free(each);
 	free(wrote);
+	free(dec);
 	store_list_free(list);
 	/* What the store keeps to read the target again, then freed. */
 	held = mallinfo2().uordblks + mallinfo2().hblkhd;
@@ -189,8 +219,13 @@ main(int argc, char **argv)
 	char		*cause = NULL;
 	unsigned long long gz = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "-p") == 0) {
+		parsed = true;
+		argc--;
+		argv++;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: packstore ROOT FILE...\n");
+		fprintf(stderr, "usage: packstore [-p] ROOT FILE...\n");
 		return 2;
 	}
 	n = (size_t)argc - 2;

@@ -29,6 +29,7 @@ struct decode_job {
 	void			*body;
 	size_t			 len, max;
 	decode_work_cb		 work;		/* on the worker, or NULL */
+	bool			 parsed;	/* the work is given the parse */
 	decode_done_cb		 done;
 	void			(*release)(void *);
 	void			*arg;
@@ -80,8 +81,7 @@ decode_run(void *arg)
 {
 	struct decode		*d = arg;
 	struct decode_job	*j;
-	void			*raw;
-	size_t			 rawlen;
+	struct profile_raw	*parsed;
 	ssize_t			 n;
 	bool			 first;
 
@@ -130,18 +130,22 @@ decode_run(void *arg)
 			/*
 			 * The profile ends with the work, freed here on the
 			 * thread that made it, where the loop freed it after
-			 * handing the job back.
+			 * handing the job back; so does the parse it was
+			 * made of, which a packed store codes.
 			 */
-			j->p = profile_decode_raw(j->body, j->len, j->max,
-			    NULL, &raw, &rawlen, &j->cause);
+			parsed = NULL;
+			j->p = j->parsed ? profile_decode_parsed(j->body,
+			    j->len, j->max, NULL, &parsed, &j->cause) :
+			    profile_decode(j->body, j->len, j->max, NULL,
+			    &j->cause);
 			if (j->p == NULL && j->cause == NULL)
 				j->cause = xstrdup("not decoded");
 			/* A job cancelled meanwhile stores nothing for a
 			 * target that may be recovering its folder. */
 			if (!__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
-				j->work(j->p, j->body, j->len, raw, rawlen,
+				j->work(j->p, j->body, j->len, parsed,
 				    j->arg);
-			free(raw);
+			profile_raw_free(parsed);
 			profile_free(j->p);
 			j->p = NULL;
 		}
@@ -304,9 +308,10 @@ decode_start(struct decode *d, void *body, size_t len, size_t max,
 	    arg);
 }
 
-struct decode_job *
-decode_start_work(struct decode *d, void *body, size_t len, size_t max,
-    bool later, decode_work_cb work, decode_done_cb done,
+/* decode_start_work(), the work given the parse when parsed is set. */
+static struct decode_job *
+decode_start_any(struct decode *d, void *body, size_t len, size_t max,
+    bool later, decode_work_cb work, bool parsed, decode_done_cb done,
     void (*release)(void *), void *arg)
 {
 	struct decode_job	*j;
@@ -326,6 +331,7 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 	j->len = len;
 	j->max = max;
 	j->work = work;
+	j->parsed = parsed;
 	j->done = done;
 	j->release = release;
 	j->arg = arg;
@@ -340,6 +346,24 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->mtx);
 	return j;
+}
+
+struct decode_job *
+decode_start_work(struct decode *d, void *body, size_t len, size_t max,
+    bool later, decode_work_cb work, decode_done_cb done,
+    void (*release)(void *), void *arg)
+{
+	return decode_start_any(d, body, len, max, later, work, false, done,
+	    release, arg);
+}
+
+struct decode_job *
+decode_start_parsed(struct decode *d, void *body, size_t len, size_t max,
+    bool later, decode_work_cb work, decode_done_cb done,
+    void (*release)(void *), void *arg)
+{
+	return decode_start_any(d, body, len, max, later, work, true, done,
+	    release, arg);
 }
 
 void

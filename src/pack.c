@@ -10,6 +10,7 @@
 #include "hash.h"
 #include "pack.h"
 #include "pbwire.h"
+#include "profile.h"
 #include "xmalloc.h"
 
 #define PACK_DICT_TAG	'D'
@@ -752,8 +753,15 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 			    pbwire_scalars(f.p, f.len, v, 2) == -1)
 				goto bad;
 			if (f.num == 11) {
-				in->ptype[0] = v[0];
-				in->ptype[1] = v[1];
+				/*
+				 * Repeated, the message is merged, as
+				 * profile.c reads it: what it sets
+				 * replaces.
+				 */
+				if (v[0] != 0)
+					in->ptype[0] = v[0];
+				if (v[1] != 0)
+					in->ptype[1] = v[1];
 				break;
 			}
 			if (in->ntypes == 16) {
@@ -1231,6 +1239,42 @@ pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
 }
 
 /*
+ * Make s of the header in hb (taken) and the samples' values, val[ntypes]
+ * each, their stacks in ref, sorted.
+ */
+static void
+pack_snap_fill(struct pack_snap *s, struct pack_buf *hb,
+    const struct pack_ref *ref, size_t ns, const int64_t *val,
+    size_t ntypes)
+{
+	size_t	i, j, n;
+
+	memset(s, 0, sizeof *s);
+	s->hdr = hb->p;
+	s->hdrlen = hb->len;
+	hb->p = NULL;
+	hb->len = hb->cap = 0;
+	s->ntypes = (uint32_t)ntypes;
+	s->stk = xreallocarray(NULL, ns + 1, sizeof *s->stk);
+	s->val = xreallocarray(NULL, (ns + 1) * ntypes, sizeof *s->val);
+	/* A stack's first sample sets its values, the others add to them. */
+	for (i = 0, n = 0; i < ns; i++) {
+		if (n == 0 || s->stk[n - 1] != ref[i].stack) {
+			s->stk[n++] = ref[i].stack;
+			memcpy(s->val + (n - 1) * ntypes, val +
+			    (size_t)ref[i].sample * ntypes, ntypes *
+			    sizeof *s->val);
+			continue;
+		}
+		for (j = 0; j < ntypes; j++)
+			s->val[(n - 1) * ntypes + j] = (int64_t)(
+			    (uint64_t)s->val[(n - 1) * ntypes + j] +
+			    (uint64_t)val[(size_t)ref[i].sample * ntypes + j]);
+	}
+	s->n = n;
+}
+
+/*
  * Check every reference of a profile read into in, and intern it: its
  * string, mapping, function and location ids as dictionary ids, and its
  * samples as a snapshot of stacks. The samples, most of a profile, are
@@ -1416,29 +1460,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	for (i = 0; i < in->nmap; i++)
 		pack_put_u(&b, mid[i]);
 
-	memset(s, 0, sizeof *s);
-	s->hdr = b.p;
-	s->hdrlen = b.len;
-	b.p = NULL;
-	s->ntypes = (uint32_t)in->ntypes;
-	s->stk = xreallocarray(NULL, in->ns + 1, sizeof *s->stk);
-	s->val = xreallocarray(NULL, (in->ns + 1) * in->ntypes,
-	    sizeof *s->val);
-	/* A stack's first sample sets its values, the others add to them. */
-	for (i = 0, n = 0; i < in->ns; i++) {
-		if (n == 0 || s->stk[n - 1] != ref[i].stack) {
-			s->stk[n++] = ref[i].stack;
-			memcpy(s->val + (n - 1) * in->ntypes, in->val +
-			    ref[i].sample * in->ntypes, in->ntypes *
-			    sizeof *s->val);
-			continue;
-		}
-		for (j = 0; j < in->ntypes; j++)
-			s->val[(n - 1) * in->ntypes + j] = (int64_t)(
-			    (uint64_t)s->val[(n - 1) * in->ntypes + j] +
-			    (uint64_t)in->val[ref[i].sample * in->ntypes + j]);
-	}
-	s->n = n;
+	pack_snap_fill(s, &b, ref, in->ns, in->val, in->ntypes);
 	rc = 0;
 	goto out;
 badstr:
@@ -1460,6 +1482,202 @@ out:
 	free(ref);
 	free(b.p);
 	free(lb.p);
+	return rc;
+}
+
+/*
+ * pack_in_intern() for a profile parsed by profile.c, its references
+ * checked and resolved there: its tables are interned as they are, and
+ * each sample's stack entry made from its location references through a
+ * table, with no protobuf read again. It must give the same entries,
+ * snapshot and header as pack_in_intern() for the same profile, byte for
+ * byte: tests/test_pack.c codes every profile both ways.
+ */
+static int
+pack_view_intern(struct pack *pk, const struct profile_view *v,
+    struct pack_snap *s, char **cause)
+{
+	struct pack_buf	 b = { 0 };
+	struct pack_ref	*ref = NULL;
+	struct pack_mark mark[PACK_NKINDS];
+	struct pack_follow fw;
+	const struct profile_location *pl;
+	const struct profile_line *ln;
+	const struct pbwire_label *lab;
+	const uint32_t	*r, *re;
+	uint32_t	*sid = NULL, *mid = NULL, *fid = NULL, *lid = NULL;
+	uint32_t	*order = NULL, x;
+	uint64_t	*tr = NULL, c;
+	uint8_t		*t, vb[8];
+	size_t		 i, j, k, n, nref, nl, nb, need;
+	int		 rc = -1;
+
+	memset(&fw, 0, sizeof fw);
+	if (v->ntypes > 16) {
+		*cause = xstrdup("more than 16 sample types");
+		return -1;
+	}
+	if (v->nstrs == 0 || v->strs[0].len != 0) {
+		*cause = xstrdup("malformed profile: string 0 is not empty");
+		return -1;
+	}
+	if (v->ntypes == 0) {
+		*cause = xstrdup("malformed profile: no sample types");
+		return -1;
+	}
+	for (k = 0; k < PACK_NKINDS; k++)
+		pack_tab_mark(&pk->tab[k], &mark[k]);
+	sid = xreallocarray(NULL, v->nstrs, sizeof *sid);
+	for (i = 0; i < v->nstrs; i++)
+		sid[i] = pack_tab_intern(&pk->tab[PACK_STR],
+		    (const uint8_t *)v->strs[i].s, v->strs[i].len);
+	mid = xreallocarray(NULL, v->nmaps + 1, sizeof *mid);
+	for (i = 0; i < v->nmaps; i++) {
+		b.len = 0;
+		pack_put_u(&b, v->maps[i].start);
+		pack_put_u(&b, v->maps[i].limit);
+		pack_put_u(&b, v->maps[i].offset);
+		pack_put_u(&b, sid[v->maps[i].file]);
+		pack_put_u(&b, sid[v->maps[i].build_id]);
+		pack_put_u(&b, v->maps[i].has_functions |
+		    v->maps[i].has_filenames << 1 |
+		    v->maps[i].has_line_numbers << 2 |
+		    v->maps[i].has_inline_frames << 3);
+		mid[i] = pack_tab_intern(&pk->tab[PACK_MAP], b.p, b.len);
+	}
+	fid = xreallocarray(NULL, v->nfuncs + 1, sizeof *fid);
+	for (i = 0; i < v->nfuncs; i++) {
+		b.len = 0;
+		pack_put_u(&b, sid[v->funcs[i].name]);
+		pack_put_u(&b, sid[v->funcs[i].system_name]);
+		pack_put_u(&b, sid[v->funcs[i].filename]);
+		pack_put_s(&b, v->funcs[i].start_line);
+		fid[i] = pack_tab_intern(&pk->tab[PACK_FUNC], b.p, b.len);
+	}
+	lid = xreallocarray(NULL, v->nlocs + 1, sizeof *lid);
+	for (i = 0; i < v->nlocs; i++) {
+		pl = &v->locs[i];
+		b.len = 0;
+		pack_put_u(&b, pl->mapping >= v->nmaps ? 0 :
+		    (uint64_t)mid[pl->mapping] + 1);
+		pack_put_u(&b, pl->address);
+		pack_put_u(&b, pl->folded);
+		pack_put_u(&b, pl->nlines);
+		for (j = 0; j < pl->nlines; j++) {
+			ln = &v->lines[pl->line0 + j];
+			pack_put_u(&b, fid[ln->function]);
+			pack_put_s(&b, ln->line);
+		}
+		lid[i] = pack_tab_intern(&pk->tab[PACK_LOC], b.p, b.len);
+	}
+
+	/*
+	 * A location reference to its entry's varint, its bytes from the
+	 * lowest up and its length in the top byte, for every reference
+	 * the stacks may hold (profile.c checked them all; 0: none there).
+	 * A frame is then a load and one store of 8 bytes, the next frame
+	 * written over what is past the varint: 9 instructions, where
+	 * reading the protobuf's varint ids and writing the entry's took
+	 * 32.
+	 */
+	nref = v->byid != NULL ? v->nbyid : v->nlocs + v->base;
+	tr = xcalloc(nref + 1, sizeof *tr);
+	for (i = 0; i < nref; i++) {
+		if (v->byid != NULL) {
+			if (v->byid[i] == 0)
+				continue;
+			x = lid[v->byid[i] - 1];
+		} else if (i < v->base)
+			continue;
+		else
+			x = lid[i - v->base];
+		memset(vb, 0, sizeof vb);
+		n = (size_t)(pack_varint(vb, x) - vb);
+		for (k = 0; k < n; k++)
+			tr[i] |= (uint64_t)vb[k] << (8 * k);
+		tr[i] |= (uint64_t)n << 56;
+	}
+
+	ref = xreallocarray(NULL, v->nsamples + 1, sizeof *ref);
+	order = xreallocarray(NULL, v->nsamples + 1, sizeof *order);
+	fw.npos = pk->tab[PACK_STACK].n;
+	fw.pos = xcalloc((size_t)fw.npos + 1, sizeof *fw.pos);
+	for (i = 0; i < pk->norder; i++)
+		if (pk->order[i] < fw.npos)
+			fw.pos[pk->order[i]] = (uint32_t)i + 1;
+	for (i = 0; i < v->nsamples; i++) {
+		r = v->stacks + v->stack_off[i];
+		re = v->stacks + v->stack_off[i + 1];
+		nl = (size_t)(re - r);
+		lab = v->labels + v->label_off[i];
+		nb = v->label_off[i + 1] - v->label_off[i];
+		/* Counts, 5 bytes a location and 3 over, 25 a label. */
+		need = 20 + nl * 5 + 8 + nb * 25;
+		if (b.cap < need)
+			b.p = pack_grow(b.p, &b.cap, need, 1);
+		t = pack_varint(b.p, nl);
+		for (; r < re; r++) {
+			if (*r >= nref || (c = tr[*r]) == 0)
+				goto bad;
+			memcpy(t, &c, 8);
+			t += c >> 56;
+		}
+		t = pack_varint(t, nb);
+		for (j = 0; j < nb; j++) {
+			t = pack_varint(t, sid[lab[j].key]);
+			t = pack_varint(t, sid[lab[j].str]);
+			t = pack_varint(t, ((uint64_t)lab[j].num << 1) ^
+			    (uint64_t)(lab[j].num >> 63));
+			t = pack_varint(t, sid[lab[j].unit]);
+		}
+		ref[i].stack = order[i] = pack_stack_id(pk, &fw, b.p,
+		    (size_t)(t - b.p));
+		ref[i].sample = (uint32_t)i;
+	}
+	pack_sort_refs(ref, v->nsamples, pk->tab[PACK_STACK].n);
+	free(pk->order);
+	pk->order = order;
+	pk->norder = v->nsamples;
+	order = NULL;
+
+	/* The header, in dictionary ids, as pack_in_intern() writes it. */
+	b.len = 0;
+	pack_put_u(&b, v->ntypes);
+	for (i = 0; i < v->ntypes; i++) {
+		pack_put_u(&b, sid[v->types[i].type]);
+		pack_put_u(&b, sid[v->types[i].unit]);
+	}
+	pack_put_u(&b, sid[v->default_type]);
+	pack_put_u(&b, sid[v->period_type.type]);
+	pack_put_u(&b, sid[v->period_type.unit]);
+	pack_put_s(&b, v->period);
+	pack_put_s(&b, v->time_nanos);
+	pack_put_s(&b, v->duration_nanos);
+	pack_put_u(&b, sid[v->drop_frames]);
+	pack_put_u(&b, sid[v->keep_frames]);
+	pack_put_u(&b, v->ncomments);
+	for (i = 0; i < v->ncomments; i++)
+		pack_put_u(&b, sid[v->comments[i]]);
+	pack_put_u(&b, v->nmaps);
+	for (i = 0; i < v->nmaps; i++)
+		pack_put_u(&b, mid[i]);
+	pack_snap_fill(s, &b, ref, v->nsamples, v->values, v->ntypes);
+	rc = 0;
+	goto out;
+bad:
+	for (k = 0; k < PACK_NKINDS; k++)
+		pack_tab_undo(&pk->tab[k], &mark[k]);
+	*cause = xstrdup("parsed profile: a location reference out of range");
+out:
+	free(sid);
+	free(mid);
+	free(fid);
+	free(lid);
+	free(tr);
+	free(order);
+	free(fw.pos);
+	free(ref);
+	free(b.p);
 	return rc;
 }
 
@@ -1624,18 +1842,62 @@ pack_put_dict(struct pack *pk, struct pack_buf *out)
 	}
 }
 
+/*
+ * Code the snapshot s, interned, against the current one (or nothing,
+ * when key), into its body and the dictionary entries it added; then it
+ * is the current one. s is taken, whatever happens.
+ */
+static int
+pack_commit(struct pack *pk, struct pack_snap *s, bool key,
+    struct pack_blob *dict, struct pack_blob *body, char **cause)
+{
+	struct pack_snap none;
+	struct pack_buf	 raw = { 0 };
+	uint32_t	 nold[PACK_NKINDS];
+	int		 k, rc = -1;
+
+	memset(&none, 0, sizeof none);
+	s->serial = pk->cur.serial + 1;
+	for (k = 0; k < PACK_NKINDS; k++)
+		nold[k] = pk->tab[k].saved;
+	pack_put_body(&raw, s, key ? &none : &pk->cur);
+	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1) {
+		pack_snap_clear(s);
+		goto out;
+	}
+	raw.len = 0;
+	for (k = 0; k < PACK_NKINDS; k++)
+		if (pk->tab[k].n != nold[k])
+			break;
+	if (k < PACK_NKINDS) {
+		pack_put_dict(pk, &raw);
+		if (pack_zstd(pk, PACK_DICT_TAG, &raw, dict, cause) == -1) {
+			free(body->data);
+			memset(body, 0, sizeof *body);
+			pack_snap_clear(s);
+			goto out;
+		}
+		for (k = 0; k < PACK_NKINDS; k++)
+			pk->tab[k].saved = pk->tab[k].n;
+	}
+	pack_snap_clear(&pk->cur);
+	pk->cur = *s;
+	rc = 0;
+out:
+	free(raw.p);
+	return rc;
+}
+
 int
 pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
     bool key, struct pack_blob *dict, struct pack_blob *body, char **cause)
 {
 	struct pack_in	*in;
-	struct pack_snap s, none;
-	struct pack_buf	 raw = { 0 };
+	struct pack_snap s;
 	const uint8_t	*p = data;
 	uint8_t		*raw0;
 	size_t		 rawlen = len;
-	uint32_t	 nold[PACK_NKINDS];
-	int		 k, rc = -1;
+	int		 rc = -1;
 
 	if (pk->in == NULL) {
 		pk->in = xcalloc(1, sizeof *pk->in);
@@ -1643,7 +1905,6 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 	}
 	in = pk->in;
 	pack_in_reset(in);
-	memset(&none, 0, sizeof none);
 	memset(dict, 0, sizeof *dict);
 	memset(body, 0, sizeof *body);
 	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
@@ -1663,37 +1924,26 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 		goto out;
 	pk->hint[0] = in->ns;
 	pk->hint[1] = in->ns * in->ntypes;
-	s.serial = pk->cur.serial + 1;
-	for (k = 0; k < PACK_NKINDS; k++)
-		nold[k] = pk->tab[k].saved;
-	pack_put_body(&raw, &s, key ? &none : &pk->cur);
-	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1) {
-		pack_snap_clear(&s);
-		goto out;
-	}
-	raw.len = 0;
-	for (k = 0; k < PACK_NKINDS; k++)
-		if (pk->tab[k].n != nold[k])
-			break;
-	if (k < PACK_NKINDS) {
-		pack_put_dict(pk, &raw);
-		if (pack_zstd(pk, PACK_DICT_TAG, &raw, dict, cause) == -1) {
-			free(body->data);
-			memset(body, 0, sizeof *body);
-			pack_snap_clear(&s);
-			goto out;
-		}
-		for (k = 0; k < PACK_NKINDS; k++)
-			pk->tab[k].saved = pk->tab[k].n;
-	}
-	pack_snap_clear(&pk->cur);
-	pk->cur = s;
-	rc = 0;
+	rc = pack_commit(pk, &s, key, dict, body, cause);
 out:
-	free(raw.p);
 	free(in->raw);
 	in->raw = NULL;
 	return rc;
+}
+
+int
+pack_encode_parsed(struct pack *pk, const struct profile_view *v, bool key,
+    struct pack_blob *dict, struct pack_blob *body, char **cause)
+{
+	struct pack_snap s;
+
+	memset(dict, 0, sizeof *dict);
+	memset(body, 0, sizeof *body);
+	if (pack_view_intern(pk, v, &s, cause) == -1)
+		return -1;
+	pk->hint[0] = v->nsamples;
+	pk->hint[1] = v->nsamples * v->ntypes;
+	return pack_commit(pk, &s, key, dict, body, cause);
 }
 
 /*

@@ -51,6 +51,7 @@
 #define PACK_LEVEL_DEFAULT	3	/* zstd's level; see bench/pack.sh */
 
 struct pack;
+struct profile_view;
 
 /* A blob made by pack_encode(); free(data) when done. */
 struct pack_blob {
@@ -83,6 +84,16 @@ int		 pack_encode(struct pack *, const void *data, size_t len,
 		    size_t max, bool key, struct pack_blob *dict,
 		    struct pack_blob *body, char **cause)
 		    __attribute__((warn_unused_result));
+
+/*
+ * pack_encode() of a profile that profile.c has parsed (profile_raw_view()),
+ * whose references are checked: the same blobs, byte for byte, without
+ * reading the protobuf again. A profile the pack cannot code (over 16
+ * sample types, none) is refused with the pack as it was.
+ */
+int		 pack_encode_parsed(struct pack *, const struct profile_view *,
+		    bool key, struct pack_blob *dict, struct pack_blob *body,
+		    char **cause) __attribute__((warn_unused_result));
 
 /*
  * Read back: dictionary blobs in the order made, and a snapshot body,

@@ -566,9 +566,14 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	return 0;
 }
 
-int
-packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
-    size_t len, size_t max, uint32_t *seq, char **cause)
+/*
+ * packstore_put() of the protobuf data, or of the parsed profile v when
+ * set; len is the size as received.
+ */
+static int
+packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
+    const struct profile_view *v, size_t len, size_t max, uint32_t *seq,
+    char **cause)
 {
 	struct pack_blob	 dict = { 0 }, body = { 0 };
 	int64_t			 s, seg;
@@ -600,8 +605,9 @@ packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
 	key = ps->w_key || ps->w_segrows >= PACKSTORE_SEGMENT ||
 	    time_ms < ps->w_segtime ||
 	    time_ms - ps->w_segtime >= PACKSTORE_SEGMENT_MS;
-	if (pack_encode(ps->w, data, len, max, key, &dict, &body,
-	    cause) == -1) {
+	if ((v != NULL ? pack_encode_parsed(ps->w, v, key, &dict, &body,
+	    cause) : pack_encode(ps->w, data, len, max, key, &dict, &body,
+	    cause)) == -1) {
 		/* A malformed profile leaves the pack as it was. */
 		packstore_exec(ps, "ROLLBACK", NULL);
 		return -1;
@@ -637,6 +643,21 @@ fail:
 	pack_free(ps->w);
 	ps->w = NULL;
 	return -1;
+}
+
+int
+packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
+    size_t len, size_t max, uint32_t *seq, char **cause)
+{
+	return packstore_put_any(ps, time_ms, data, NULL, len, max, seq, cause);
+}
+
+int
+packstore_put_parsed(struct packstore *ps, int64_t time_ms,
+    const struct profile_view *v, size_t len, size_t max, uint32_t *seq,
+    char **cause)
+{
+	return packstore_put_any(ps, time_ms, NULL, v, len, max, seq, cause);
 }
 
 int

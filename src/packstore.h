@@ -26,6 +26,7 @@
 #define PACKSTORE_SEGMENT_MS	(3600 * 1000)	/* or an hour of them */
 
 struct packstore;
+struct profile_view;
 
 struct packstore_snap {
 	int64_t		 time_ms;
@@ -53,6 +54,15 @@ void		 packstore_close(struct packstore *);
 int		 packstore_put(struct packstore *, int64_t time_ms,
 		    const void *data, size_t len, size_t max, uint32_t *seq,
 		    char **cause) __attribute__((warn_unused_result));
+
+/*
+ * The same for a profile that profile.c has parsed (profile_raw_view()),
+ * coded without reading its protobuf again; len is its size as received.
+ */
+int		 packstore_put_parsed(struct packstore *, int64_t time_ms,
+		    const struct profile_view *, size_t len, size_t max,
+		    uint32_t *seq, char **cause)
+		    __attribute__((warn_unused_result));
 
 /* The snapshots, by time and sequence. */
 int		 packstore_list(struct packstore *, struct packstore_snap **,

@@ -124,44 +124,9 @@ fail:
 
 #define PROFILE_MAX_FIELD	((size_t)16 << 20)	/* one top-level field */
 
-struct raw_vt {
-	int64_t		 type;
-	int64_t		 unit;
-};
-
-struct raw_str {
-	const char	*s;
-	uint32_t	 len;
-};
-
-struct raw_mapping {
-	uint64_t	 id, start, limit, offset;
-	int64_t		 file, build_id;
-};
-
-struct raw_function {
-	uint64_t	 id;
-	int64_t		 name, system_name, filename, start_line;
-};
-
-struct raw_location {
-	uint64_t	 id, mapping_id, address;
-	uint32_t	 line0, nlines;
-	uint32_t	 mapping;	/* local index, or SYM_NONE */
-	bool		 folded;
-};
-
-struct raw_line {
-	uint64_t	 function_id;
-	int64_t		 line;
-	uint32_t	 function;	/* local index */
-};
-
 struct profile_raw {
 	struct profile_stats	 stats;
-	bool			 keep;		/* the protobuf inflated whole */
-	uint8_t			*kept;		/* it, so kept, or NULL */
-	size_t			 keptlen;
+	bool			 lent;		/* values, stack_off: a profile's */
 	size_t			 budget;	/* bytes the tables may take */
 	bool			 over;		/* failed on a size limit */
 	size_t			 nfields;
@@ -169,23 +134,23 @@ struct profile_raw {
 	struct arena		*strings;	/* the string table's bytes */
 	struct pbwire_location	 pl;
 
-	struct raw_vt		*types;
+	struct profile_vt		*types;
 	size_t			 ntypes, captypes;
-	struct raw_vt		 period_type;
+	struct profile_vt		 period_type;
 	int64_t			 drop_frames, keep_frames, time_nanos;
 	int64_t			 duration_nanos, period, default_type;
 	int64_t			*comments;
 	size_t			 ncomments, capcomments;
 
-	struct raw_str		*strs;
+	struct profile_str		*strs;
 	size_t			 nstrs, capstrs;
-	struct raw_mapping	*maps;
+	struct profile_mapping	*maps;
 	size_t			 nmaps, capmaps;
-	struct raw_function	*funcs;
+	struct profile_function	*funcs;
 	size_t			 nfuncs, capfuncs;
-	struct raw_location	*locs;
+	struct profile_location	*locs;
 	size_t			 nlocs, caplocs;
-	struct raw_line		*lines;
+	struct profile_line		*lines;
 	size_t			 nlines, caplines;
 
 	size_t			 nsamples, capsamples;
@@ -247,7 +212,7 @@ reserve(void **arr, size_t n, size_t *cap, size_t more, size_t size)
 
 static int
 parse_value_type(struct profile_raw *raw, const struct pbwire_field *f,
-    struct raw_vt *vt, bool merge, char **cause)
+    struct profile_vt *vt, bool merge, char **cause)
 {
 	Perftools__Profiles__ValueType	*m;
 	ProtobufCAllocator		 a;
@@ -272,7 +237,7 @@ parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
 {
 	Perftools__Profiles__Mapping	*m;
 	ProtobufCAllocator		 a;
-	struct raw_mapping		*rm;
+	struct profile_mapping		*rm;
 
 	m = perftools__profiles__mapping__unpack(scratch_allocator(raw, &a),
 	    f->len, f->p);
@@ -288,6 +253,10 @@ parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
 	rm->offset = m->file_offset;
 	rm->file = m->filename;
 	rm->build_id = m->build_id;
+	rm->has_functions = m->has_functions;
+	rm->has_filenames = m->has_filenames;
+	rm->has_line_numbers = m->has_line_numbers;
+	rm->has_inline_frames = m->has_inline_frames;
 	return 0;
 }
 
@@ -295,7 +264,7 @@ static int
 parse_function(struct profile_raw *raw, const struct pbwire_field *f,
     char **cause)
 {
-	struct raw_function	*rf;
+	struct profile_function	*rf;
 	uint64_t		 v[5];
 
 	if (pbwire_scalars(f->p, f->len, v, 5) == -1) {
@@ -317,7 +286,7 @@ parse_location(struct profile_raw *raw, const struct pbwire_field *f,
     char **cause)
 {
 	struct pbwire_location	*pl = &raw->pl;
-	struct raw_location	*rl;
+	struct profile_location	*rl;
 	size_t			 i;
 
 	if (pbwire_location(f->p, f->len, pl) == -1) {
@@ -669,11 +638,7 @@ parse_whole(struct profile_raw *raw, const uint8_t *in, size_t len,
 	raw->stats.bytes_out = got;
 	presize_samples(raw, out, got);
 	rc = parse_fields(raw, out, got, true, cause) == -1 ? -1 : 0;
-	if (raw->keep) {
-		raw->kept = out;
-		raw->keptlen = got;
-	} else
-		free(out);
+	free(out);
 	return rc;
 }
 
@@ -921,8 +886,8 @@ static int
 parse_finish(struct profile_raw *raw, char **cause)
 {
 	struct idmap		 mapidx, funcidx, locidx;
-	struct raw_location	*rl;
-	struct raw_line		*ln;
+	struct profile_location	*rl;
+	struct profile_line		*ln;
 	size_t			 i, j;
 	int			 rc = -1;
 
@@ -983,9 +948,8 @@ out:
 	return rc;
 }
 
-/* profile_parse(), the protobuf kept when keep and inflated whole. */
-static struct profile_raw *
-parse(const void *data, size_t len, size_t max, bool keep, char **cause)
+struct profile_raw *
+profile_parse(const void *data, size_t len, size_t max, char **cause)
 {
 	struct profile_raw	*raw;
 	double			 t0 = clock_mono_us() / 1e3;
@@ -994,7 +958,6 @@ parse(const void *data, size_t len, size_t max, bool keep, char **cause)
 	int			 rc;
 
 	raw = xcalloc(1, sizeof *raw);
-	raw->keep = keep;
 	raw->stats.bytes_in = raw->stats.bytes_out = len;
 	raw->budget = max > SIZE_MAX / 2 ? SIZE_MAX : max * 2;
 	raw->scratch = arena_new(16384);
@@ -1053,12 +1016,6 @@ parse(const void *data, size_t len, size_t max, bool keep, char **cause)
 	return raw;
 }
 
-struct profile_raw *
-profile_parse(const void *data, size_t len, size_t max, char **cause)
-{
-	return parse(data, len, max, false, cause);
-}
-
 void
 profile_raw_free(struct profile_raw *raw)
 {
@@ -1066,7 +1023,10 @@ profile_raw_free(struct profile_raw *raw)
 		return;
 	arena_free(raw->scratch);
 	arena_free(raw->strings);
-	free(raw->kept);
+	if (raw->lent) {
+		raw->samples.val = NULL;
+		raw->stack_off = NULL;
+	}
 	pbwire_sample_free(&raw->samples);
 	pbwire_location_free(&raw->pl);
 	free(raw->types);
@@ -1222,7 +1182,7 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 
 	msym = xreallocarray(NULL, raw->nmaps + 1, sizeof *msym);
 	for (i = 0; i < raw->nmaps; i++) {
-		const struct raw_mapping *rm = &raw->maps[i];
+		const struct profile_mapping *rm = &raw->maps[i];
 
 		memset(&m, 0, sizeof m);
 		m.file = strmap[rm->file];
@@ -1249,7 +1209,7 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 	lsym = xreallocarray(NULL, raw->nlocs + 1, sizeof *lsym);
 	lsym[0] = SYM_NONE;
 	for (i = 0; i < raw->nlocs; i++) {
-		const struct raw_location *rl = &raw->locs[i];
+		const struct profile_location *rl = &raw->locs[i];
 
 		memset(&loc, 0, sizeof loc);
 		loc.addr = rl->address;
@@ -1277,12 +1237,16 @@ intern_tables(struct profile_raw *raw, struct symtab *st,
 	return lsym;
 }
 
-struct profile *
-profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
+/*
+ * profile_reduce(); with keep, the parsed profile stays as read, for the
+ * caller, and lends the profile its values and sample offsets.
+ */
+static struct profile *
+reduce(struct profile_raw *raw, struct symtab *st, bool keep)
 {
 	struct profile		*p;
 	struct label_buf	 lb;
-	uint32_t		*strmap, *lsym;
+	uint32_t		*strmap, *lsym, *stacks, *map;
 	size_t			 i;
 	double			 t0;
 
@@ -1323,26 +1287,41 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 
 	lsym = intern_tables(raw, st, strmap, p);
 
-	/* The sample arrays change hands; stacks are renumbered in place. */
+	/*
+	 * The sample arrays change hands; stacks are renumbered in place,
+	 * or, for a parsed profile kept, into an array of the profile's own
+	 * (5 MB for 1.3 million frames, the one copy that keeping it costs).
+	 */
 	p->nsamples = raw->nsamples;
 	p->values = raw->samples.val;
 	p->stack_off = raw->stack_off;
-	p->stacks = raw->samples.loc;
-	raw->samples.val = NULL;
-	raw->stack_off = NULL;
-	raw->samples.loc = NULL;
+	stacks = raw->samples.loc;
+	if (keep) {
+		raw->lent = true;
+		p->stacks = xmalloc_huge(raw->samples.nloc + 1,
+		    sizeof *p->stacks);
+	} else {
+		p->stacks = stacks;
+		raw->samples.val = NULL;
+		raw->stack_off = NULL;
+		raw->samples.loc = NULL;
+	}
 	if (raw->numbered)
 		for (i = 0; i < raw->samples.nloc; i++)
-			p->stacks[i] = lsym[p->stacks[i]];
+			p->stacks[i] = lsym[stacks[i]];
 	else if (raw->resolved)
 		for (i = 0; i < raw->samples.nloc; i++)
-			p->stacks[i] = lsym[p->stacks[i] + 1];
+			p->stacks[i] = lsym[stacks[i] + 1];
 	else {
 		/* byid[id] is local index + 1, checked: now the symtab id. */
+		map = keep ? xreallocarray(NULL, raw->nbyid + 1, sizeof *map) :
+		    raw->byid;
 		for (i = 0; i < raw->nbyid; i++)
-			raw->byid[i] = lsym[raw->byid[i]];
+			map[i] = lsym[raw->byid[i]];
 		for (i = 0; i < raw->samples.nloc; i++)
-			p->stacks[i] = raw->byid[p->stacks[i]];
+			p->stacks[i] = map[stacks[i]];
+		if (keep)
+			free(map);
 	}
 	p->labelset = xreallocarray(NULL, p->nsamples + 1,
 	    sizeof *p->labelset);
@@ -1356,9 +1335,16 @@ profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
 	free(lb.words);
 	free(lsym);
 	free(strmap);
-	profile_raw_free(raw);
+	if (!keep)
+		profile_raw_free(raw);
 	p->stats.reduce_ms = clock_mono_us() / 1e3 - t0;
 	return p;
+}
+
+struct profile *
+profile_reduce(struct profile_raw *raw, struct symtab *st, char **cause)
+{
+	return reduce(raw, st, false);
 }
 
 struct profile *
@@ -1373,25 +1359,55 @@ profile_decode(const void *data, size_t len, size_t max, struct symtab *st,
 }
 
 struct profile *
-profile_decode_raw(const void *data, size_t len, size_t max,
-    struct symtab *st, void **out, size_t *outlen, char **cause)
+profile_decode_parsed(const void *data, size_t len, size_t max,
+    struct symtab *st, struct profile_raw **parsed, char **cause)
 {
 	struct profile_raw	*raw;
-	struct profile		*p;
 
-	*out = NULL;
-	*outlen = 0;
-	if ((raw = parse(data, len, max, true, cause)) == NULL)
+	*parsed = NULL;
+	if ((raw = profile_parse(data, len, max, cause)) == NULL)
 		return NULL;
-	*out = raw->kept;
-	*outlen = raw->keptlen;
-	raw->kept = NULL;
-	if ((p = profile_reduce(raw, st, cause)) == NULL) {
-		free(*out);
-		*out = NULL;
-		*outlen = 0;
+	*parsed = raw;
+	return reduce(raw, st, true);
+}
+
+void
+profile_raw_view(const struct profile_raw *raw, struct profile_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->types = raw->types;
+	v->ntypes = raw->ntypes;
+	v->period_type = raw->period_type;
+	v->drop_frames = raw->drop_frames;
+	v->keep_frames = raw->keep_frames;
+	v->time_nanos = raw->time_nanos;
+	v->duration_nanos = raw->duration_nanos;
+	v->period = raw->period;
+	v->default_type = raw->default_type;
+	v->comments = raw->comments;
+	v->ncomments = raw->ncomments;
+	v->strs = raw->strs;
+	v->nstrs = raw->nstrs;
+	v->maps = raw->maps;
+	v->nmaps = raw->nmaps;
+	v->funcs = raw->funcs;
+	v->nfuncs = raw->nfuncs;
+	v->locs = raw->locs;
+	v->nlocs = raw->nlocs;
+	v->lines = raw->lines;
+	v->nlines = raw->nlines;
+	v->nsamples = raw->nsamples;
+	v->values = raw->samples.val;
+	v->stack_off = raw->stack_off;
+	v->stacks = raw->samples.loc;
+	v->nstacks = raw->samples.nloc;
+	v->label_off = raw->label_off;
+	v->labels = raw->samples.lab;
+	if (!raw->numbered && !raw->resolved) {
+		v->byid = raw->byid;
+		v->nbyid = raw->nbyid;
 	}
-	return p;
+	v->base = raw->numbered ? 1 : 0;
 }
 
 struct profile *

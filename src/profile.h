@@ -12,7 +12,9 @@
  * profile_decode() and profile_load() do both.
  *
  * The structures below are read by report.c; other callers use them
- * read-only.
+ * read-only. A parse may also be kept beside the profile made of it
+ * (profile_decode_parsed()) and read whole through a struct profile_view,
+ * as pack.c codes a snapshot.
  */
 #ifndef PROFILE_H
 #define PROFILE_H
@@ -63,6 +65,89 @@ struct profile {
 
 struct profile_raw;
 
+/*
+ * A parsed profile's tables as received, every reference checked: string
+ * indices into strs, and mappings, functions and locations named by their
+ * local index, their place in their table.
+ */
+struct profile_vt {
+	int64_t		 type;
+	int64_t		 unit;
+};
+
+struct profile_str {
+	const char	*s;		/* NUL after len bytes */
+	uint32_t	 len;
+};
+
+struct profile_mapping {
+	uint64_t	 id, start, limit, offset;
+	int64_t		 file, build_id;
+	bool		 has_functions, has_filenames, has_line_numbers;
+	bool		 has_inline_frames;
+};
+
+struct profile_function {
+	uint64_t	 id;
+	int64_t		 name, system_name, filename, start_line;
+};
+
+struct profile_location {
+	uint64_t	 id, mapping_id, address;
+	uint32_t	 line0, nlines;	/* in lines */
+	uint32_t	 mapping;	/* local index, or SYM_NONE */
+	bool		 folded;
+};
+
+struct profile_line {
+	uint64_t	 function_id;
+	int64_t		 line;
+	uint32_t	 function;	/* local index */
+};
+
+struct pbwire_label;
+
+/*
+ * What a reader that codes a profile whole needs, rather than what
+ * analysis keeps of it (the symtab merges mappings by their size rounded
+ * to 4 KiB, drops their flags, makes addresses relative): pack.c's
+ * writer. Everything is as profile_parse() read it, in the order
+ * received; sample i has values[i * ntypes ...], the location references
+ * stacks[stack_off[i] .. stack_off[i + 1]) and the labels
+ * labels[label_off[i] .. label_off[i + 1]). A location reference r is the
+ * location of local index byid[r] - 1 when byid is set, else r - base.
+ */
+struct profile_view {
+	const struct profile_vt	*types;
+	size_t			 ntypes;
+	struct profile_vt	 period_type;
+	int64_t			 drop_frames, keep_frames, time_nanos;
+	int64_t			 duration_nanos, period, default_type;
+	const int64_t		*comments;
+	size_t			 ncomments;
+	const struct profile_str *strs;
+	size_t			 nstrs;
+	const struct profile_mapping *maps;
+	size_t			 nmaps;
+	const struct profile_function *funcs;
+	size_t			 nfuncs;
+	const struct profile_location *locs;
+	size_t			 nlocs;
+	const struct profile_line *lines;
+	size_t			 nlines;
+
+	size_t			 nsamples;
+	const int64_t		*values;
+	const uint32_t		*stack_off;	/* nsamples + 1 */
+	const uint32_t		*stacks;
+	size_t			 nstacks;	/* stack_off[nsamples] */
+	const uint32_t		*label_off;	/* nsamples + 1 */
+	const struct pbwire_label *labels;
+	const uint32_t		*byid;		/* nbyid, or NULL */
+	size_t			 nbyid;
+	uint32_t		 base;		/* 0 or 1 */
+};
+
 /* Read a whole file; a larger one than max is refused. */
 int		 profile_read_file(const char *path, size_t max, void **data,
 		    size_t *len, char **cause)
@@ -84,14 +169,18 @@ struct profile	*profile_reduce(struct profile_raw *, struct symtab *st,
 struct profile	*profile_decode(const void *data, size_t len, size_t max,
 		    struct symtab *st, char **cause);
 /*
- * profile_decode(), and *out the protobuf the gzip member data holds, as
- * inflated whole for the decoding (the caller's to free), or NULL when it
- * was not (a body not gzipped, or streamed): what another reader of the
- * same body need not inflate again.
+ * profile_decode(), and *parsed the profile as parsed (the caller's to
+ * free with profile_raw_free()), for a reader of its whole tables
+ * through profile_raw_view(). It shares the sample values and offsets of
+ * the profile made from it: it must not be used once the profile is
+ * freed. NULL for both when the body does not decode.
  */
-struct profile	*profile_decode_raw(const void *data, size_t len, size_t max,
-		    struct symtab *st, void **out, size_t *outlen,
+struct profile	*profile_decode_parsed(const void *data, size_t len,
+		    size_t max, struct symtab *st, struct profile_raw **parsed,
 		    char **cause);
+/* The tables of a parsed profile, valid as long as it is. */
+void		 profile_raw_view(const struct profile_raw *,
+		    struct profile_view *);
 struct profile	*profile_load(const char *path, size_t max,
 		    struct symtab *st, char **cause);
 void		 profile_free(struct profile *);

@@ -137,6 +137,7 @@ int		 store_tick(struct store *, char **cause)
 		    __attribute__((warn_unused_result));
 /* The form new snapshots are written in; STORE_PPROF from the open. */
 void		 store_set_format(struct store *, enum store_format);
+enum store_format store_get_format(const struct store *);
 const char	*store_root(const struct store *);
 
 bool		 store_id_valid(const char *id);
@@ -155,12 +156,13 @@ int		 store_put(struct store *, const char *target, int64_t time_ms,
  * leaves it stored, with removed 0 and retain_cause saying why.
  */
 struct store_cache;
+struct profile_raw;
 struct store_put {
 	const struct store_retention *keep;	/* NULL: no retention */
-	const void		*raw;		/* the body inflated, or NULL:
-						   a packed put need not
-						   inflate it again */
-	size_t			 rawlen;
+	const struct profile_raw *parsed;	/* the body as the decoding
+						   parsed it, or NULL: a
+						   packed put codes it rather
+						   than any protobuf */
 	struct store_cache	*cache;		/* NULL at first */
 	char			 id[STORE_ID_MAX];	/* the new snapshot's */
 	size_t			 removed;	/* by retention */

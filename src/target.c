@@ -1262,7 +1262,7 @@ took_free(void *arg)
 /* On the worker: summarise, store, and keep the series and retention. */
 static void
 took_work(const struct profile *p, const void *body, size_t len,
-    const void *raw, size_t rawlen, void *arg)
+    const struct profile_raw *parsed, void *arg)
 {
 	struct took		*w = arg;
 	char			 line[64];
@@ -1271,12 +1271,10 @@ took_work(const struct profile *p, const void *body, size_t len,
 	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
-	w->put.raw = raw;
-	w->put.rawlen = rawlen;
+	w->put.parsed = parsed;
 	rc = store_put_retain(w->store, w->name, w->now, body, len, &w->put,
 	    &w->cause);
-	w->put.raw = NULL;
-	w->put.rawlen = 0;
+	w->put.parsed = NULL;
 	if (rc == -1)
 		return;
 	w->stored = true;
@@ -1432,9 +1430,11 @@ target_done(struct scrape_result *r, void *arg)
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
-	t->decoding = decode_start_work(t->deps.decode, r->body, r->len,
-	    PROFILE_MAX_INFLATED, !t->decoded, took_work, target_decoded,
-	    took_free, w);
+	/* A packed store codes the parse: the worker keeps it for the put. */
+	t->decoding = (store_get_format(t->deps.store) == STORE_PACK ?
+	    decode_start_parsed : decode_start_work)(t->deps.decode, r->body,
+	    r->len, PROFILE_MAX_INFLATED, !t->decoded, took_work,
+	    target_decoded, took_free, w);
 	r->body = NULL;
 }
 

@@ -2,12 +2,16 @@
 # The compact snapshot form (src/pack.c) is lossless in what go tool pprof
 # shows: runs of heap profiles scraped from the real fixture (mode shapes:
 # recursion, inlining; mode many: 65,536 stacks; goroutine profiles, with
-# labels) are packed, read back from the stored blobs, and go tool pprof
-# -top of every sample type, and -base of consecutive pairs, equals that
-# of the profiles as received.
+# labels) and bench/genprof's pair (ids not in table order, deep stacks)
+# are packed, read back from the stored blobs, and go tool pprof -top of
+# every sample type, and -base of consecutive pairs, equals that of the
+# profiles as received. Each is packed twice, from its protobuf and from
+# the decoder's parse of it, as heapwatchd's store packs it: packrun fails
+# unless the two give the same blobs.
 . "$(dirname "$0")/lib.sh"
 
 PACKRUN="$top_builddir/tests/packrun"
+alike="packed from the protobuf and from the parse alike"
 
 # run NAME COUNT MUTATE-EVERY PATH MODE: scrape, pack, compare.
 run() {
@@ -29,7 +33,7 @@ run() {
 	# shellcheck disable=SC2046
 	"$PACKRUN" "$TMPD/$name/out" 4 $(for i in $(seq 1 "$count"); do
 		echo "$TMPD/$name/in/$i.pb.gz"; done) >"$TMPD/packrun.out" 2>&1
-	ok $? "$name: packed and read back ($(cat "$TMPD/packrun.out"))"
+	ok $? "$name: $alike, read back ($(cat "$TMPD/packrun.out"))"
 	pprof_same "$name" "$TMPD/$name/in" "$TMPD/$name/out" "$count"
 	pprof_top "$TMPD/$name/in/$count.pb.gz" | sed -n '2p' >"$TMPD/first"
 	[ -s "$TMPD/first" ]
@@ -39,5 +43,19 @@ run() {
 run shapes 6 3 "/debug/pprof/heap?gc=1" shapes
 run many 3 2 "/debug/pprof/heap?gc=1" many
 run goroutines 4 2 "/debug/pprof/goroutine" goroutines
+
+genprof=$top_builddir/tests/genprof
+if [ ! -x "$genprof" ] ||
+    [ "$top_srcdir/bench/genprof/main.go" -nt "$genprof" ]; then
+	(cd "$top_srcdir/bench/genprof" && go build -o "$genprof" .) >&2
+fi
+mkdir -p "$TMPD/genprof/in" "$TMPD/genprof/out"
+"$genprof" -samples 6000 "$TMPD/genprof/in/1.pb.gz" \
+    "$TMPD/genprof/in/2.pb.gz" 2>"$TMPD/genprof.err"
+ok $? "genprof: a pair made ($(tail -1 "$TMPD/genprof.err"))"
+"$PACKRUN" "$TMPD/genprof/out" 4 "$TMPD/genprof/in/1.pb.gz" \
+    "$TMPD/genprof/in/2.pb.gz" >"$TMPD/packrun.out" 2>&1
+ok $? "genprof: $alike, read back ($(cat "$TMPD/packrun.out"))"
+pprof_same genprof "$TMPD/genprof/in" "$TMPD/genprof/out" 2
 
 done_testing

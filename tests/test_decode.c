@@ -111,6 +111,38 @@ run(struct event_base *base, struct decode *d, double seconds)
 	}
 }
 
+/* What the work on the worker was given. */
+struct worked {
+	int	 calls;
+	bool	 profile, parsed;
+	size_t	 nsamples;
+	int64_t	 value;
+};
+
+static void
+work(const struct profile *p, const void *body, size_t len,
+    const struct profile_raw *parsed, void *arg)
+{
+	struct worked		*w = arg;
+	struct profile_view	 v;
+
+	w->calls++;
+	w->profile = p != NULL;
+	w->parsed = parsed != NULL;
+	if (parsed != NULL) {
+		profile_raw_view(parsed, &v);
+		w->nsamples = v.nsamples;
+		w->value = v.nsamples > 0 ? v.values[0] : -1;
+	}
+}
+
+static void
+worked_done(const struct profile *p, const char *cause, const void *body,
+    size_t len, void *arg)
+{
+	((struct worked *)arg)->calls += 100;
+}
+
 static int	 ticks;
 static bool	 timed_out;
 
@@ -144,6 +176,31 @@ main(void)
 	base = event_base_new();
 	d = decode_new(base, 1);
 	bomb = field_bomb(512, &blen);
+
+	/*
+	 * A profile's work is given the parse with decode_start_parsed()
+	 * only: one sample of one location, value 5.
+	 */
+	{
+		static const char prof[] = "\x32\x00\x32\x01t\x32\x01u"
+		    "\x0a\x04\x08\x01\x10\x02\x22\x02\x08\x01"
+		    "\x12\x04\x08\x01\x10\x05";
+		struct worked	 w1, w2;
+
+		memset(&w1, 0, sizeof w1);
+		memset(&w2, 0, sizeof w2);
+		decode_start_parsed(d, dup_body(prof, sizeof prof - 1),
+		    sizeof prof - 1, 100, false, work, worked_done, NULL, &w1);
+		decode_start_work(d, dup_body(prof, sizeof prof - 1),
+		    sizeof prof - 1, 100, false, work, worked_done, NULL, &w2);
+		run(base, d, 5);
+		/* Worked once, then handed back once (100). */
+		ok(w1.calls == 101 && w1.profile && w1.parsed &&
+		    w1.nsamples == 1 && w1.value == 5,
+		    "decode_start_parsed(): the work reads the parse too");
+		ok(w2.calls == 101 && w2.profile && !w2.parsed,
+		    "decode_start_work(): the profile alone");
+	}
 
 	/* A body that is no profile comes back with why. */
 	memset(&g1, 0, sizeof g1);

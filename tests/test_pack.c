@@ -848,6 +848,303 @@ wide_ids(void)
 	pack_free(w);
 }
 
+/*
+ * Two packs fed the same profiles, one coding each from its protobuf
+ * (pack_encode()), the other from profile.c's parse of it, as heapwatchd's
+ * worker hands it over (profile_decode_parsed(), pack_encode_parsed()):
+ * they must give the same blobs, byte for byte, or both refuse the
+ * profile and stay as they were.
+ */
+struct twin {
+	struct pack	*a, *b;
+	int		 coded, refused, differ;
+	int		 unparsed;	/* profile.c refused it: not stored */
+};
+
+static void
+twin_init(struct twin *tw)
+{
+	memset(tw, 0, sizeof *tw);
+	tw->a = pack_new(PACK_LEVEL_DEFAULT);
+	tw->b = pack_new(PACK_LEVEL_DEFAULT);
+}
+
+static bool
+blob_same(const struct pack_blob *x, const struct pack_blob *y)
+{
+	return x->len == y->len && (x->len == 0 ||
+	    memcmp(x->data, y->data, x->len) == 0);
+}
+
+static void
+twin_code(struct twin *tw, const void *data, size_t len, bool key,
+    const char *what)
+{
+	struct pack_blob	 da, ba, db, bb;
+	struct pack_stats	 sa0, sb0, sa, sb;
+	struct profile_raw	*raw = NULL;
+	struct profile_view	 v;
+	struct profile		*p;
+	char			*ca = NULL, *cb = NULL;
+	int			 ra, rb;
+
+	p = profile_decode_parsed(data, len, MAX, NULL, &raw, &cb);
+	if (p == NULL) {
+		tw->unparsed++;
+		free(cb);
+		return;
+	}
+	pack_stats(tw->a, &sa0);
+	pack_stats(tw->b, &sb0);
+	ra = pack_encode(tw->a, data, len, MAX, key, &da, &ba, &ca);
+	profile_raw_view(raw, &v);
+	rb = pack_encode_parsed(tw->b, &v, key, &db, &bb, &cb);
+	pack_stats(tw->a, &sa);
+	pack_stats(tw->b, &sb);
+	if (ra == 0 && rb == 0 && blob_same(&da, &db) && blob_same(&ba, &bb))
+		tw->coded++;
+	else if (ra == -1 && rb == -1 && strcmp(ca, cb) == 0 &&
+	    memcmp(&sa0, &sa, sizeof sa) == 0 &&
+	    memcmp(&sb0, &sb, sizeof sb) == 0)
+		tw->refused++;
+	else {
+		if (tw->differ++ < 5)
+			printf("# %s: from the protobuf %s (%zu + %zu bytes), "
+			    "parsed %s (%zu + %zu bytes)\n", what,
+			    ra == 0 ? "coded" : ca, da.len, ba.len,
+			    rb == 0 ? "coded" : cb, db.len, bb.len);
+	}
+	if (ra == 0) {
+		free(da.data);
+		free(ba.data);
+	}
+	if (rb == 0) {
+		free(db.data);
+		free(bb.data);
+	}
+	free(ca);
+	free(cb);
+	profile_raw_free(raw);
+	profile_free(p);
+}
+
+static void
+twin_free(struct twin *tw)
+{
+	pack_free(tw->a);
+	pack_free(tw->b);
+}
+
+/*
+ * The nth of a run of profiles with all that a pack keeps and Go's heap
+ * profiles mostly leave out: mappings with a build id, an offset and
+ * flags that change from one profile to the next; a location without a
+ * mapping, folded ones, inlined lines; functions with a start line;
+ * labels with a number and its unit, a negative number, neither string
+ * nor number; comments, drop and keep frames, a duration; two samples of
+ * one stack and labels. Location ids are 1, 2, 3... for n % 3 == 0,
+ * shuffled for 1, over 32 bits for 2. With n == 4, the period type
+ * comes twice.
+ */
+static uint8_t *
+gen_edge(int n, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m[3], f[6], l[8];
+	int64_t		 comments[2];
+	uint8_t		*raw, *out;
+	size_t		 rawlen, i;
+	char		 name[6][32];
+
+	m[0] = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/edge");
+	m[1] = pb_mapping(b, 0x7f0000000000, 0x7f0000100000, "libc.so.6");
+	m[2] = pb_mapping(b, 0x7f0000200000, 0x7f0000201000, "[vdso]");
+	b->m[0].build_id = pb_str(b, "0123abcd");
+	b->m[0].has_filenames = 1;
+	b->m[0].has_line_numbers = n % 2;
+	b->m[1].file_offset = 0x1000 * (uint64_t)(n % 4);
+	b->m[1].has_functions = 0;
+	b->m[1].has_inline_frames = n % 3 == 1;
+	b->m[2].has_filenames = n >= 3;
+	for (i = 0; i < 6; i++) {
+		snprintf(name[i], sizeof name[i], "edge.fn%zu", i);
+		f[i] = pb_func(b, name[i], i % 2 ? "/src/a.go" : "/src/b.go");
+		b->f[i].start_line = (int64_t)(10 * i) - 5;
+	}
+	b->f[5].system_name = pb_str(b, "edge_fn5_sys");
+	for (i = 0; i < 8; i++)
+		l[i] = pb_loc(b, i == 7 ? 0 : m[i % 3],
+		    0x401000 + 0x40 * (uint64_t)i + (uint64_t)n, 2,
+		    f[i % 6], (int64_t)i + 1, f[(i + 1) % 6], (int64_t)-1);
+	b->l[3].is_folded = 1;
+	b->l[5].is_folded = n % 2 == 0;
+	for (i = 0; i < 8; i++) {
+		if (n % 3 == 1)
+			l[i] = 8 - i;
+		else if (n % 3 == 2)
+			l[i] = ((uint64_t)1 << 33) + 3 * i;
+		b->l[i].id = l[i];
+	}
+	for (i = 0; i < 12; i++) {
+		pb_sample(b, 3, l[i % 8], l[(i + 3) % 8], l[(i * 5 + 1) % 8],
+		    (int64_t)i, (int64_t)(n + 1) * 4096, (int64_t)-1,
+		    (int64_t)(i * n));
+		switch (i % 4) {
+		case 0:
+			pb_label(b, "bytes", NULL, 1024 * (int64_t)i, "bytes");
+			break;
+		case 1:
+			pb_label(b, "delta", NULL, -7 - n, NULL);
+			pb_label(b, "pool", "hot", 0, NULL);
+			break;
+		case 2:
+			pb_label(b, "empty", NULL, 0, NULL);
+			pb_label(b, "unit", NULL, 0, "seconds");
+			break;
+		}
+	}
+	/* The same stack and labels twice, then with other labels. */
+	pb_sample(b, 2, l[1], l[2], (int64_t)1, (int64_t)2, (int64_t)3,
+	    (int64_t)4);
+	pb_label(b, "pool", "cold", 0, NULL);
+	pb_sample(b, 2, l[1], l[2], (int64_t)5, (int64_t)6, (int64_t)7,
+	    (int64_t)8);
+	pb_label(b, "pool", "cold", 0, NULL);
+	pb_sample(b, 2, l[1], l[2], (int64_t)9, (int64_t)9, (int64_t)9,
+	    (int64_t)9);
+	comments[0] = pb_str(b, "edge comment");
+	comments[1] = pb_str(b, n % 2 ? "odd" : "even");
+	b->p.comment = comments;
+	b->p.n_comment = 2;
+	b->p.drop_frames = pb_str(b, "runtime\\..*");
+	b->p.keep_frames = pb_str(b, n >= 2 ? "edge\\.fn1" : "");
+	b->p.time_nanos = 1700000000000000000LL + (int64_t)n;
+	b->p.duration_nanos = 1000000000LL * (n + 1);
+	b->p.default_sample_type = pb_str(b, n % 2 ? "inuse_space" :
+	    "alloc_space");
+	raw = pb_pack(b, &rawlen);
+	free(b);
+	if (n != 4) {
+		*len = rawlen;
+		return raw;
+	}
+	/* Profile.period_type again, setting its type only. */
+	out = malloc(rawlen + 4);
+	memcpy(out, raw, rawlen);
+	out[rawlen] = 0x5a;
+	out[rawlen + 1] = 2;
+	out[rawlen + 2] = 0x08;
+	out[rawlen + 3] = 1;
+	free(raw);
+	*len = rawlen + 4;
+	return out;
+}
+
+/*
+ * Every profile these tests code, coded again both ways in the same
+ * sequences, keys included: the parsed path must give the very blobs of
+ * the protobuf path.
+ */
+static void
+parsed_same(void)
+{
+	static const int perm[][3] = {
+		{ 0, 1, 2 }, { 0, 1, 2 }, { 1, 0, 2 }, { 2, 0, 1 },
+		{ 0, 1, 2 }, { 0, 1, 2 }
+	};
+	static const bool twist[] = { false, true, false, true, false,
+	    false };
+	struct twin	 tw;
+	struct pb	*b;
+	uint8_t		*in, *c;
+	size_t		 len, i;
+	char		 what[32];
+	int		 n;
+
+	twin_init(&tw);
+	for (n = 0; n < 40; n++) {
+		in = gen(n, &len, n % 2 == 0);
+		snprintf(what, sizeof what, "run %d", n);
+		twin_code(&tw, in, len, n == 20, what);
+		free(in);
+	}
+	for (i = 0; i < 6; i++) {
+		in = gen_perm(perm[i], twist[i], &len);
+		twin_code(&tw, in, len, false, "moved stacks");
+		free(in);
+	}
+	ok(tw.coded == 46 && tw.differ == 0 && tw.unparsed == 0,
+	    "a run of heap profiles and one of stacks moved: %d of 46 coded "
+	    "the same from the parsed profile", tw.coded);
+	twin_free(&tw);
+
+	twin_init(&tw);
+	for (n = 0; n < 90; n++) {
+		in = gen_ids(n, &len);
+		twin_code(&tw, in, len, n % 30 == 0, "ids");
+		free(in);
+	}
+	for (n = 0; n < 3; n++) {
+		in = gen_ids_big(90 + n, 9000, &len);
+		twin_code(&tw, in, len, false, "ids big");
+		free(in);
+	}
+	in = gen_wide(200, false, &len);
+	twin_code(&tw, in, len, false, "wide");
+	free(in);
+	b = pb_small();
+	in = pb_pack(b, &len);
+	free(b);
+	twin_code(&tw, in, len, false, "small");
+	free(in);
+	ok(tw.coded == 95 && tw.differ == 0,
+	    "ids of 1 to 3 bytes, sparse, samples of 200 KB, 200 new "
+	    "stacks, the small profile: %d of 95 the same", tw.coded);
+	twin_free(&tw);
+
+	twin_init(&tw);
+	for (n = 0; n < 12; n++) {
+		in = gen_edge(n, &len);
+		snprintf(what, sizeof what, "edge %d", n);
+		twin_code(&tw, in, len, n == 8, what);
+		free(in);
+	}
+	/* Profiles without samples that profile.c takes and a pack not. */
+	{
+		uint8_t	 none[] = { 0x32, 0x00 }, many[5 + 17 * 6];
+
+		twin_code(&tw, none, sizeof none, false, "no sample types");
+		memcpy(many, "\x32\x00\x32\x01", 4);
+		many[4] = 't';
+		for (i = 0; i < 17; i++)
+			memcpy(many + 5 + 6 * i,
+			    "\x0a\x04\x08\x01\x10\x01", 6);
+		twin_code(&tw, many, sizeof many, false, "17 sample types");
+	}
+	ok(tw.coded == 12 && tw.refused == 2 && tw.differ == 0,
+	    "mapping flags, build ids and offsets, labels with units, "
+	    "comments, frames, folded and unmapped locations, shuffled and "
+	    "64-bit ids, a period type given twice: %d of 12 the same; no "
+	    "sample types and 17 refused both ways", tw.coded);
+
+	/* Profiles mangled byte by byte that profile.c still takes. */
+	in = gen(1, &len, false);
+	c = malloc(len);
+	for (i = 0; i < len; i += 2) {
+		memcpy(c, in, len);
+		c[i] ^= i % 4 == 0 ? 0xff : 0x01;
+		snprintf(what, sizeof what, "mangled at %zu", i);
+		twin_code(&tw, c, len, false, what);
+	}
+	ok(tw.differ == 0 && tw.coded > 12 + 50,
+	    "%d mangled profiles that profile.c takes coded the same both "
+	    "ways, %d refused both ways (%d not parsed)", tw.coded - 12,
+	    tw.refused - 2, tw.unparsed);
+	free(c);
+	free(in);
+	twin_free(&tw);
+}
+
 int
 main(void)
 {
@@ -857,5 +1154,6 @@ main(void)
 	wide_ids();
 	bad_input();
 	late_error();
+	parsed_same();
 	return tap_done();
 }

@@ -62,9 +62,8 @@ test_decode(void)
 {
 	struct pb	*b = pb_small();
 	struct profile	*p, *q;
-	uint8_t		*data, *gz, bad[4096];
-	void		*raw;
-	size_t		 len, gzlen, rawlen;
+	uint8_t		*data, *gz;
+	size_t		 len, gzlen;
 	char		*cause = NULL;
 	const struct sym_loc *loc;
 
@@ -86,28 +85,6 @@ test_decode(void)
 	q = profile_decode(gz, gzlen, PROFILE_MAX_INFLATED, NULL, &cause);
 	ok(q != NULL && q->nsamples == 2, "gzip profile decodes");
 	profile_free(q);
-
-	/* The protobuf inflated for the decoding, handed back. */
-	q = profile_decode_raw(gz, gzlen, PROFILE_MAX_INFLATED, NULL, &raw,
-	    &rawlen, &cause);
-	ok(q != NULL && q->nsamples == 2 && raw != NULL && rawlen == len &&
-	    memcmp(raw, data, len) == 0,
-	    "profile_decode_raw gives back the protobuf it inflated");
-	profile_free(q);
-	free(raw);
-	q = profile_decode_raw(data, len, PROFILE_MAX_INFLATED, NULL, &raw,
-	    &rawlen, &cause);
-	ok(q != NULL && raw == NULL && rawlen == 0,
-	    "... and nothing for a profile not gzipped");
-	profile_free(q);
-	memcpy(bad, gz, gzlen < sizeof bad ? gzlen : sizeof bad);
-	bad[gzlen < sizeof bad ? gzlen - 9 : sizeof bad - 9] ^= 0x55;
-	q = profile_decode_raw(bad, gzlen < sizeof bad ? gzlen : sizeof bad,
-	    PROFILE_MAX_INFLATED, NULL, &raw, &rawlen, &cause);
-	ok(q == NULL && raw == NULL && rawlen == 0,
-	    "... nor for one that does not decode: %s", cause);
-	free(cause);
-	cause = NULL;
 
 	/* Two gzip members back to back inflate as one stream. */
 	{
@@ -931,6 +908,96 @@ test_fresh_heap(void)
 #endif
 }
 
+/*
+ * profile_decode_parsed() gives the profile profile_decode() gives, and
+ * keeps the parse as it was read, whichever way its stacks name their
+ * locations: ids 1, 2, 3... (numbered), gapped (a map by id), sparse and
+ * over 32 bits (resolved to indices). The view's tables are the parse's,
+ * its mapping flags included.
+ */
+static void
+test_decode_parsed(void)
+{
+	static const uint64_t	 ids[][2] = {
+		{ 1, 2 }, { 4000, 7 }, { 1000000007, 99 },
+		{ (1ULL << 32) + 99, 5 }
+	};
+	struct pb		*b;
+	struct profile		*p, *q;
+	struct profile_raw	*raw, *fresh;
+	struct profile_view	 v, w;
+	uint8_t			*data, *gz;
+	size_t			 i, j, len, gzlen;
+	char			*cause = NULL;
+	bool			 same = true, kept = true, view = true;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		b = pb_small();
+		b->m[0].has_inline_frames = 1;
+		b->m[0].build_id = pb_str(b, "b1d");
+		b->l[0].id = ids[i][0];
+		b->l[1].id = ids[i][1];
+		b->ids[0] = ids[i][0];
+		b->ids[1] = ids[i][1];
+		b->ids[2] = ids[i][1];
+		data = pb_pack(b, &len);
+		gz = pb_gzip(data, len, &gzlen);
+		p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL,
+		    &cause);
+		q = profile_decode_parsed(gz, gzlen, PROFILE_MAX_INFLATED,
+		    NULL, &raw, &cause);
+		fresh = profile_parse(data, len, PROFILE_MAX_INFLATED, &cause);
+		if (p == NULL || q == NULL || raw == NULL || fresh == NULL) {
+			printf("# %zu: %s\n", i, cause);
+			same = kept = view = false;
+			break;
+		}
+		same &= p->nsamples == q->nsamples && memcmp(p->stack_off,
+		    q->stack_off, (p->nsamples + 1) * sizeof *p->stack_off) ==
+		    0 && memcmp(p->stacks, q->stacks, p->stack_off[p->nsamples] *
+		    sizeof *p->stacks) == 0 && memcmp(p->values, q->values,
+		    p->nsamples * p->ntypes * sizeof *p->values) == 0 &&
+		    memcmp(p->labelset, q->labelset, p->nsamples *
+		    sizeof *p->labelset) == 0;
+		profile_raw_view(raw, &v);
+		profile_raw_view(fresh, &w);
+		kept &= v.nstacks == w.nstacks && v.base == w.base &&
+		    v.nbyid == w.nbyid && (v.byid == NULL) == (w.byid == NULL) &&
+		    memcmp(v.stacks, w.stacks, v.nstacks * sizeof *v.stacks) ==
+		    0 && v.values == q->values && v.stack_off == q->stack_off;
+		for (j = 0; j < v.nstacks; j++) {
+			uint32_t r = v.stacks[j];
+			uint32_t at = v.byid != NULL ? v.byid[r] - 1 :
+			    r - v.base;
+
+			view &= at < v.nlocs && v.locs[at].id == b->ids[j];
+		}
+		view &= v.nmaps == 1 && v.maps[0].has_functions &&
+		    v.maps[0].has_inline_frames && !v.maps[0].has_filenames &&
+		    v.maps[0].start == 0x400000 && v.maps[0].limit == 0x800000 &&
+		    strcmp(v.strs[v.maps[0].build_id].s, "b1d") == 0 &&
+		    v.label_off[1] - v.label_off[0] == 1 &&
+		    v.labels[0].num == 1024;
+		profile_raw_free(raw);
+		profile_free(q);
+		profile_raw_free(fresh);
+		profile_free(p);
+		free(data);
+		free(gz);
+		free(b);
+	}
+	ok(same, "profile_decode_parsed() gives profile_decode()'s profile");
+	ok(kept, "and keeps the stacks as parsed, numbered, by id or resolved, "
+	    "its values and offsets lent to the profile");
+	ok(view, "the view's references name the locations of the ids given, "
+	    "and its mapping its flags and build id");
+	q = profile_decode_parsed("not a profile", 13, PROFILE_MAX_INFLATED,
+	    NULL, &raw, &cause);
+	ok(q == NULL && raw == NULL && cause != NULL,
+	    "a body that does not decode keeps nothing: %s", cause);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -948,6 +1015,7 @@ main(void)
 	test_sparse_ids();
 	test_gapped_ids();
 	test_wide_ids();
+	test_decode_parsed();
 	test_fresh_memory();
 	return tap_done();
 }
