@@ -63,6 +63,12 @@
  *   3.5 s, and a body is at most 10 s plus one render old whatever the
  *   cost; 30 s is the shortest interval Prometheus users give such a
  *   fleet.
+ * - Nor sooner than a METRICS_ASKED_PART of the time between the last
+ *   two requests (PERIOD_MAX's when only one came): at 1,000 targets a
+ *   render costs 3 ms, and rendered every 150 ms for a Prometheus that
+ *   asks every 15 s it was 14% of the daemon's CPU (2,694 us a scraped
+ *   profile against 2,325 for a daemon not asked). A body is then at
+ *   most a quarter of the requests' interval (and one render) old.
  * - A slice holds the loop METRICS_SLICE_US at most, a few hundred
  *   targets of one family; requests, scrapes and decodes go between.
  * - Renders go on while /metrics is asked for, METRICS_WATCH after the
@@ -83,6 +89,7 @@
 #define METRICS_SLICE_US	4000
 #define METRICS_SLICE_STEPS	100000		/* (family, target) pairs */
 #define METRICS_WATCH		300000000	/* us: 5 minutes */
+#define METRICS_ASKED_PART	4
 #define METRICS_CLOCK_EVERY	32		/* steps between clock reads */
 
 /*
@@ -135,6 +142,9 @@ struct api {
 	unsigned int		 gen;		/* targets or config changes */
 	bool			 again;		/* a render as soon as can be */
 	int64_t			 asked;		/* monotonic us, last request */
+	int64_t			 asked_every;	/* us between the last two; 0:
+						   one, or after a quiet
+						   METRICS_WATCH */
 	uint64_t		 renders;
 };
 
@@ -368,15 +378,16 @@ api_metrics_publish(struct api *api, struct metrics_body *mb)
 
 /*
  * Arm the next render's start while /metrics is asked for: METRICS_REUSE
- * times the last body's cost after it began, PERIOD_MAX at most; at once
- * when a change came meanwhile.
+ * times the last body's cost after it began, or a METRICS_ASKED_PART of
+ * the requests' interval if longer, PERIOD_MAX at most; at once when a
+ * change came meanwhile.
  */
 static void
 api_metrics_schedule(struct api *api)
 {
 	struct metrics_body	*mb = api->metrics;
 	struct timeval		 tv = { 0, 0 };
-	int64_t			 now = clock_mono_us(), wait, period;
+	int64_t			 now = clock_mono_us(), wait, period, every;
 
 	if (api->render != NULL || api->gzipping != NULL || mb == NULL ||
 	    now - api->asked > METRICS_WATCH)
@@ -386,6 +397,10 @@ api_metrics_schedule(struct api *api)
 		if (mb->cost < api->tune.sync_us)
 			return;
 		period = mb->cost * METRICS_REUSE;
+		every = api->asked_every > 0 ? api->asked_every /
+		    METRICS_ASKED_PART : api->tune.period_max_us;
+		if (period < every)
+			period = every;
 		if (period > api->tune.period_max_us)
 			period = api->tune.period_max_us;
 		if (period < api->tune.period_min_us)
@@ -548,6 +563,8 @@ route_metrics(struct api *api, const struct http_request *req,
 	int64_t			 now = clock_mono_us(), age;
 	bool			 fresh;
 
+	api->asked_every = api->asked > 0 && now - api->asked <= METRICS_WATCH ?
+	    now - api->asked : 0;
 	api->asked = now;
 	age = mb != NULL ? now - mb->at : 0;
 	fresh = mb != NULL && mb->gen == api->gen &&

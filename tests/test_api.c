@@ -276,6 +276,7 @@ test_ahead(struct event_base *base)
 	size_t			 len, glen, plen, i;
 	uint64_t		 n0;
 	int64_t			 t0;
+	struct timeval		 quiet;
 	bool			 rendering;
 	int			 port = daemon_free_port();
 
@@ -358,6 +359,31 @@ test_ahead(struct event_base *base)
 	ok(says_failed(b1, 2), "a change shows once a render ahead is done, "
 	    "which came with no request");
 	free(b1);
+
+	/*
+	 * Not sooner than a quarter of the time between requests: asked
+	 * twice 400 ms apart, a second with no request gets a body every
+	 * 100 ms at most, where a render's cost alone would allow one
+	 * every few milliseconds; and at least one.
+	 */
+	tune.period_max_us = 1000000;
+	api_metrics_tune(api, &tune);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	free(b1);
+	t0 = clock_mono_us();
+	while (clock_mono_us() - t0 < 400000)
+		usleep(50000);
+	b1 = ask_metrics(base, api, port, false, &len, &rendering);
+	free(b1);
+	n0 = api_metrics_renders(api);
+	quiet.tv_sec = 1;
+	quiet.tv_usec = 0;
+	event_base_loopexit(base, &quiet);
+	event_base_dispatch(base);
+	ok(api_metrics_renders(api) >= n0 + 1 &&
+	    api_metrics_renders(api) <= n0 + 13,
+	    "asked every 400 ms, a body ahead every 100 ms at most (%llu in "
+	    "a second)", (unsigned long long)(api_metrics_renders(api) - n0));
 
 	/* Never older than max_age: no render ahead, and a body too old
 	 * is rendered for the request. */
