@@ -738,7 +738,8 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
 	struct pbwire_location	 pl;
-	uint64_t		 v[10];
+	uint64_t		 v[10], *mv;
+	struct profile_mapping	 pm;
 	size_t			 i;
 	int			 rc;
 
@@ -780,9 +781,21 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 		case 3:
 			in->map = pack_grow(in->map, &in->capmap,
 			    in->nmap + 1, sizeof *in->map);
-			if (pbwire_scalars(f.p, f.len, in->map[in->nmap++],
-			    10) == -1)
+			/* As profile.c reads it, odd encodings of the
+			 * flags included: the parsed path must agree. */
+			if (profile_mapping_read(f.p, f.len, &pm) == -1)
 				goto bad;
+			mv = in->map[in->nmap++];
+			mv[0] = pm.id;
+			mv[1] = pm.start;
+			mv[2] = pm.limit;
+			mv[3] = pm.offset;
+			mv[4] = (uint64_t)pm.file;
+			mv[5] = (uint64_t)pm.build_id;
+			mv[6] = pm.has_functions;
+			mv[7] = pm.has_filenames;
+			mv[8] = pm.has_line_numbers;
+			mv[9] = pm.has_inline_frames;
 			break;
 		case 4:
 			if (pbwire_location(f.p, f.len, &pl) == -1)

@@ -231,22 +231,10 @@ parse_value_type(struct profile_raw *raw, const struct pbwire_field *f,
 	return 0;
 }
 
-static int
-parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
-    char **cause)
+static void
+mapping_take(struct profile_mapping *rm,
+    const Perftools__Profiles__Mapping *m)
 {
-	Perftools__Profiles__Mapping	*m;
-	ProtobufCAllocator		 a;
-	struct profile_mapping		*rm;
-
-	m = perftools__profiles__mapping__unpack(scratch_allocator(raw, &a),
-	    f->len, f->p);
-	if (m == NULL) {
-		xasprintf(cause, "malformed mapping");
-		return -1;
-	}
-	GROW(raw->maps, raw->nmaps, raw->capmaps);
-	rm = &raw->maps[raw->nmaps++];
 	rm->id = m->id;
 	rm->start = m->memory_start;
 	rm->limit = m->memory_limit;
@@ -257,6 +245,37 @@ parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
 	rm->has_filenames = m->has_filenames;
 	rm->has_line_numbers = m->has_line_numbers;
 	rm->has_inline_frames = m->has_inline_frames;
+}
+
+static int
+parse_mapping(struct profile_raw *raw, const struct pbwire_field *f,
+    char **cause)
+{
+	Perftools__Profiles__Mapping	*m;
+	ProtobufCAllocator		 a;
+
+	m = perftools__profiles__mapping__unpack(scratch_allocator(raw, &a),
+	    f->len, f->p);
+	if (m == NULL) {
+		xasprintf(cause, "malformed mapping");
+		return -1;
+	}
+	GROW(raw->maps, raw->nmaps, raw->capmaps);
+	mapping_take(&raw->maps[raw->nmaps++], m);
+	return 0;
+}
+
+int
+profile_mapping_read(const void *data, size_t len,
+    struct profile_mapping *rm)
+{
+	Perftools__Profiles__Mapping	*m;
+
+	if ((m = perftools__profiles__mapping__unpack(NULL, len,
+	    data)) == NULL)
+		return -1;
+	mapping_take(rm, m);
+	perftools__profiles__mapping__free_unpacked(m, NULL);
 	return 0;
 }
 

@@ -87,6 +87,14 @@ struct profile_mapping {
 	bool		 has_inline_frames;
 };
 
+/*
+ * Read a Mapping message as profile_parse() reads it (protobuf-c's rules:
+ * a bool is any set bit of its varint), for another reader of the same
+ * protobuf that must agree with it. -1 when malformed.
+ */
+int		 profile_mapping_read(const void *, size_t,
+		    struct profile_mapping *);
+
 struct profile_function {
 	uint64_t	 id;
 	int64_t		 name, system_name, filename, start_line;

@@ -1127,6 +1127,48 @@ parsed_same(void)
 	    "64-bit ids, a period type given twice: %d of 12 the same; no "
 	    "sample types and 17 refused both ways", tw.coded);
 
+	/*
+	 * A mapping whose has_functions comes in encodings no Go writes:
+	 * a varint of 10 bytes with only bits past 63 set, one with bit 63
+	 * alone, fixed32, fixed64, length-delimited. Both paths must read
+	 * it as profile.c does.
+	 */
+	{
+		static const struct {
+			uint8_t	 len, b[14];
+		} odd[] = {
+			{ 13, { 0x08, 0x63, 0x38, 0x80, 0x80, 0x80, 0x80, 0x80,
+			    0x80, 0x80, 0x80, 0x80, 0x02 } },
+			{ 13, { 0x08, 0x63, 0x38, 0x80, 0x80, 0x80, 0x80, 0x80,
+			    0x80, 0x80, 0x80, 0x80, 0x01 } },
+			{ 7, { 0x08, 0x63, 0x3d, 0x80, 0x00, 0x00, 0x00 } },
+			{ 11, { 0x08, 0x63, 0x39, 0x01, 0x00, 0x00, 0x00, 0x00,
+			    0x00, 0x00, 0x00 } },
+			{ 5, { 0x08, 0x63, 0x3a, 0x01, 0x00 } },
+		};
+		struct twin	 to;
+		uint8_t		*e;
+		size_t		 elen;
+
+		for (i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+			twin_init(&to);
+			e = gen_edge(0, &elen);
+			e = realloc(e, elen + 2 + odd[i].len);
+			e[elen] = 0x1a;
+			e[elen + 1] = odd[i].len;
+			memcpy(e + elen + 2, odd[i].b, odd[i].len);
+			snprintf(what, sizeof what, "odd flag %zu", i);
+			twin_code(&to, e, elen + 2 + odd[i].len, false, what);
+			free(e);
+			ok(to.differ == 0 && to.coded + to.refused +
+			    to.unparsed == 1, "a mapping flag in odd encoding "
+			    "%zu: %s", i, to.differ ? "read otherwise by the "
+			    "two paths" : to.coded ? "coded the same both ways" :
+			    to.refused ? "refused both ways" : "not taken");
+			twin_free(&to);
+		}
+	}
+
 	/* Profiles mangled byte by byte that profile.c still takes. */
 	in = gen(1, &len, false);
 	c = malloc(len);
