@@ -63,8 +63,10 @@
  *   3.5 s, and a body is at most 10 s plus one render old whatever the
  *   cost; 30 s is the shortest interval Prometheus users give such a
  *   fleet.
- * - Nor sooner than a METRICS_ASKED_PART of the time between the last
- *   two requests (PERIOD_MAX's when only one came): at 1,000 targets a
+ * - Nor sooner than a METRICS_ASKED_PART of the longest time between
+ *   the last METRICS_GAPS + 1 requests (PERIOD_MAX's when only one
+ *   came), so that two Prometheus servers, or a person's curl beside
+ *   one, do not bring the cost's period back: at 1,000 targets a
  *   render costs 3 ms, and rendered every 150 ms for a Prometheus that
  *   asks every 15 s it was 14% of the daemon's CPU (2,694 us a scraped
  *   profile against 2,325 for a daemon not asked). A body is then at
@@ -90,6 +92,7 @@
 #define METRICS_SLICE_STEPS	100000		/* (family, target) pairs */
 #define METRICS_WATCH		300000000	/* us: 5 minutes */
 #define METRICS_ASKED_PART	4
+#define METRICS_GAPS		4
 #define METRICS_CLOCK_EVERY	32		/* steps between clock reads */
 
 /*
@@ -142,9 +145,11 @@ struct api {
 	unsigned int		 gen;		/* targets or config changes */
 	bool			 again;		/* a render as soon as can be */
 	int64_t			 asked;		/* monotonic us, last request */
-	int64_t			 asked_every;	/* us between the last two; 0:
-						   one, or after a quiet
-						   METRICS_WATCH */
+	int64_t			 gaps[METRICS_GAPS];	/* us between the
+							   last requests; 0:
+							   none yet, or a
+							   quiet WATCH */
+	unsigned int		 ngaps;
 	uint64_t		 renders;
 };
 
@@ -388,6 +393,7 @@ api_metrics_schedule(struct api *api)
 	struct metrics_body	*mb = api->metrics;
 	struct timeval		 tv = { 0, 0 };
 	int64_t			 now = clock_mono_us(), wait, period, every;
+	size_t			 i;
 
 	if (api->render != NULL || api->gzipping != NULL || mb == NULL ||
 	    now - api->asked > METRICS_WATCH)
@@ -397,8 +403,11 @@ api_metrics_schedule(struct api *api)
 		if (mb->cost < api->tune.sync_us)
 			return;
 		period = mb->cost * METRICS_REUSE;
-		every = api->asked_every > 0 ? api->asked_every /
-		    METRICS_ASKED_PART : api->tune.period_max_us;
+		for (i = 0, every = 0; i < METRICS_GAPS; i++)
+			if (every < api->gaps[i])
+				every = api->gaps[i];
+		every = every > 0 ? every / METRICS_ASKED_PART :
+		    api->tune.period_max_us;
 		if (period < every)
 			period = every;
 		if (period > api->tune.period_max_us)
@@ -563,8 +572,10 @@ route_metrics(struct api *api, const struct http_request *req,
 	int64_t			 now = clock_mono_us(), age;
 	bool			 fresh;
 
-	api->asked_every = api->asked > 0 && now - api->asked <= METRICS_WATCH ?
-	    now - api->asked : 0;
+	if (api->asked > 0 && now - api->asked <= METRICS_WATCH)
+		api->gaps[api->ngaps++ % METRICS_GAPS] = now - api->asked;
+	else
+		memset(api->gaps, 0, sizeof api->gaps);
 	api->asked = now;
 	age = mb != NULL ? now - mb->at : 0;
 	fresh = mb != NULL && mb->gen == api->gen &&
