@@ -122,7 +122,7 @@ struct pack_in {
 	const uint8_t	**str;
 	uint32_t	*strlen;
 	size_t		 nstr, capstr;
-	uint64_t	(*map)[10];
+	struct profile_mapping *map;
 	size_t		 nmap, capmap;
 	uint64_t	(*fn)[5];
 	size_t		 nfn, capfn;
@@ -738,7 +738,7 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 	const uint8_t		*end = p + len;
 	struct pbwire_field	 f;
 	struct pbwire_location	 pl;
-	uint64_t		 v[10], *mv;
+	uint64_t		 v[10];
 	struct profile_mapping	 pm;
 	size_t			 i;
 	int			 rc;
@@ -785,17 +785,7 @@ pack_in_read(struct pack_in *in, const uint8_t *p, size_t len,
 			 * flags included: the parsed path must agree. */
 			if (profile_mapping_read(f.p, f.len, &pm) == -1)
 				goto bad;
-			mv = in->map[in->nmap++];
-			mv[0] = pm.id;
-			mv[1] = pm.start;
-			mv[2] = pm.limit;
-			mv[3] = pm.offset;
-			mv[4] = (uint64_t)pm.file;
-			mv[5] = (uint64_t)pm.build_id;
-			mv[6] = pm.has_functions;
-			mv[7] = pm.has_filenames;
-			mv[8] = pm.has_line_numbers;
-			mv[9] = pm.has_inline_frames;
+			in->map[in->nmap++] = pm;
 			break;
 		case 4:
 			if (pbwire_location(f.p, f.len, &pl) == -1)
@@ -896,7 +886,7 @@ pack_ids_make(struct idmap *m, size_t n, uint64_t (*id)(void *, size_t),
 static uint64_t
 pack_map_id(void *arg, size_t i)
 {
-	return ((struct pack_in *)arg)->map[i][0];
+	return ((struct pack_in *)arg)->map[i].id;
 }
 
 static uint64_t
@@ -1251,6 +1241,54 @@ pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
 	return id;
 }
 
+/* Intern a profile's n mappings, their strings sid[] ids; their ids. */
+static uint32_t *
+pack_maps_intern(struct pack *pk, struct pack_buf *b,
+    const struct profile_mapping *m, size_t n, const uint32_t *sid)
+{
+	uint32_t	*mid;
+	size_t		 i;
+
+	mid = xreallocarray(NULL, n + 1, sizeof *mid);
+	for (i = 0; i < n; i++) {
+		b->len = 0;
+		pack_put_u(b, m[i].start);
+		pack_put_u(b, m[i].limit);
+		pack_put_u(b, m[i].offset);
+		pack_put_u(b, sid[m[i].file]);
+		pack_put_u(b, sid[m[i].build_id]);
+		pack_put_u(b, m[i].has_functions | m[i].has_filenames << 1 |
+		    m[i].has_line_numbers << 2 | m[i].has_inline_frames << 3);
+		mid[i] = pack_tab_intern(&pk->tab[PACK_MAP], b->p, b->len);
+	}
+	return mid;
+}
+
+/* Where each stack stood in the last snapshot, for pack_stack_id(). */
+static void
+pack_follow_begin(struct pack *pk, struct pack_follow *fw)
+{
+	size_t	i;
+
+	fw->npos = pk->tab[PACK_STACK].n;
+	fw->pos = xcalloc((size_t)fw->npos + 1, sizeof *fw->pos);
+	for (i = 0; i < pk->norder; i++)
+		if (pk->order[i] < fw->npos)
+			fw->pos[pk->order[i]] = (uint32_t)i + 1;
+}
+
+/* Sort the n samples' refs by stack; *order, taken, is the new order. */
+static void
+pack_order_set(struct pack *pk, struct pack_ref *ref, uint32_t **order,
+    size_t n)
+{
+	pack_sort_refs(ref, n, pk->tab[PACK_STACK].n);
+	free(pk->order);
+	pk->order = *order;
+	pk->norder = n;
+	*order = NULL;
+}
+
 /*
  * Make s of the header in hb (taken) and the samples' values, val[ntypes]
  * each, their stacks in ref, sorted.
@@ -1344,7 +1382,8 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 		if (!STR_OK(in->comment[i]))
 			goto badstr;
 	for (i = 0; i < in->nmap; i++)
-		if (!STR_OK(in->map[i][4]) || !STR_OK(in->map[i][5]))
+		if (!STR_OK((uint64_t)in->map[i].file) ||
+		    !STR_OK((uint64_t)in->map[i].build_id))
 			goto badstr;
 	for (i = 0; i < in->nfn; i++)
 		if (!STR_OK(in->fn[i][1]) || !STR_OK(in->fn[i][2]) ||
@@ -1372,18 +1411,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	for (i = 0; i < in->nstr; i++)
 		sid[i] = pack_tab_intern(&pk->tab[PACK_STR], in->str[i],
 		    in->strlen[i]);
-	mid = xreallocarray(NULL, in->nmap + 1, sizeof *mid);
-	for (i = 0; i < in->nmap; i++) {
-		b.len = 0;
-		for (j = 1; j <= 3; j++)
-			pack_put_u(&b, in->map[i][j]);
-		pack_put_u(&b, sid[in->map[i][4]]);
-		pack_put_u(&b, sid[in->map[i][5]]);
-		pack_put_u(&b, (in->map[i][6] != 0) |
-		    (in->map[i][7] != 0) << 1 | (in->map[i][8] != 0) << 2 |
-		    (in->map[i][9] != 0) << 3);
-		mid[i] = pack_tab_intern(&pk->tab[PACK_MAP], b.p, b.len);
-	}
+	mid = pack_maps_intern(pk, &b, in->map, in->nmap, sid);
 	fid = xreallocarray(NULL, in->nfn + 1, sizeof *fid);
 	for (i = 0; i < in->nfn; i++) {
 		b.len = 0;
@@ -1430,11 +1458,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	}
 	sk.tr = tr;
 	order = xreallocarray(NULL, in->ns + 1, sizeof *order);
-	fw.npos = pk->tab[PACK_STACK].n;
-	fw.pos = xcalloc((size_t)fw.npos + 1, sizeof *fw.pos);
-	for (i = 0; i < pk->norder; i++)
-		if (pk->order[i] < fw.npos)
-			fw.pos[pk->order[i]] = (uint32_t)i + 1;
+	pack_follow_begin(pk, &fw);
 	for (i = 0; i < in->ns; i++) {
 		if (pack_stack(&sk, &in->smp[i], in->val + i * in->ntypes,
 		    &b, &lb, &e, &elen, cause) == -1) {
@@ -1445,11 +1469,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 		ref[i].stack = order[i] = pack_stack_id(pk, &fw, e, elen);
 		ref[i].sample = (uint32_t)i;
 	}
-	pack_sort_refs(ref, in->ns, pk->tab[PACK_STACK].n);
-	free(pk->order);
-	pk->order = order;
-	pk->norder = in->ns;
-	order = NULL;
+	pack_order_set(pk, ref, &order, in->ns);
 
 	/* The header, in dictionary ids. */
 	b.len = 0;
@@ -1544,20 +1564,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	for (i = 0; i < v->nstrs; i++)
 		sid[i] = pack_tab_intern(&pk->tab[PACK_STR],
 		    (const uint8_t *)v->strs[i].s, v->strs[i].len);
-	mid = xreallocarray(NULL, v->nmaps + 1, sizeof *mid);
-	for (i = 0; i < v->nmaps; i++) {
-		b.len = 0;
-		pack_put_u(&b, v->maps[i].start);
-		pack_put_u(&b, v->maps[i].limit);
-		pack_put_u(&b, v->maps[i].offset);
-		pack_put_u(&b, sid[v->maps[i].file]);
-		pack_put_u(&b, sid[v->maps[i].build_id]);
-		pack_put_u(&b, v->maps[i].has_functions |
-		    v->maps[i].has_filenames << 1 |
-		    v->maps[i].has_line_numbers << 2 |
-		    v->maps[i].has_inline_frames << 3);
-		mid[i] = pack_tab_intern(&pk->tab[PACK_MAP], b.p, b.len);
-	}
+	mid = pack_maps_intern(pk, &b, v->maps, v->nmaps, sid);
 	fid = xreallocarray(NULL, v->nfuncs + 1, sizeof *fid);
 	for (i = 0; i < v->nfuncs; i++) {
 		b.len = 0;
@@ -1613,11 +1620,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 
 	ref = xreallocarray(NULL, v->nsamples + 1, sizeof *ref);
 	order = xreallocarray(NULL, v->nsamples + 1, sizeof *order);
-	fw.npos = pk->tab[PACK_STACK].n;
-	fw.pos = xcalloc((size_t)fw.npos + 1, sizeof *fw.pos);
-	for (i = 0; i < pk->norder; i++)
-		if (pk->order[i] < fw.npos)
-			fw.pos[pk->order[i]] = (uint32_t)i + 1;
+	pack_follow_begin(pk, &fw);
 	for (i = 0; i < v->nsamples; i++) {
 		r = v->stacks + v->stack_off[i];
 		re = v->stacks + v->stack_off[i + 1];
@@ -1647,11 +1650,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 		    (size_t)(t - b.p));
 		ref[i].sample = (uint32_t)i;
 	}
-	pack_sort_refs(ref, v->nsamples, pk->tab[PACK_STACK].n);
-	free(pk->order);
-	pk->order = order;
-	pk->norder = v->nsamples;
-	order = NULL;
+	pack_order_set(pk, ref, &order, v->nsamples);
 
 	/* The header, in dictionary ids, as pack_in_intern() writes it. */
 	b.len = 0;
