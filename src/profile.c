@@ -134,15 +134,15 @@ struct profile_raw {
 	struct arena		*strings;	/* the string table's bytes */
 	struct pbwire_location	 pl;
 
-	struct profile_vt		*types;
+	struct profile_vt	*types;
 	size_t			 ntypes, captypes;
-	struct profile_vt		 period_type;
+	struct profile_vt	 period_type;
 	int64_t			 drop_frames, keep_frames, time_nanos;
 	int64_t			 duration_nanos, period, default_type;
 	int64_t			*comments;
 	size_t			 ncomments, capcomments;
 
-	struct profile_str		*strs;
+	struct profile_str	*strs;
 	size_t			 nstrs, capstrs;
 	struct profile_mapping	*maps;
 	size_t			 nmaps, capmaps;
@@ -150,7 +150,7 @@ struct profile_raw {
 	size_t			 nfuncs, capfuncs;
 	struct profile_location	*locs;
 	size_t			 nlocs, caplocs;
-	struct profile_line		*lines;
+	struct profile_line	*lines;
 	size_t			 nlines, caplines;
 
 	size_t			 nsamples, capsamples;
@@ -906,7 +906,7 @@ parse_finish(struct profile_raw *raw, char **cause)
 {
 	struct idmap		 mapidx, funcidx, locidx;
 	struct profile_location	*rl;
-	struct profile_line		*ln;
+	struct profile_line	*ln;
 	size_t			 i, j;
 	int			 rc = -1;
 
