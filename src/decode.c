@@ -304,13 +304,12 @@ struct decode_job *
 decode_start(struct decode *d, void *body, size_t len, size_t max,
     bool later, decode_done_cb done, void *arg)
 {
-	return decode_start_work(d, body, len, max, later, NULL, done, NULL,
-	    arg);
+	return decode_start_work(d, body, len, max, later, NULL, false, done,
+	    NULL, arg);
 }
 
-/* decode_start_work(), the work given the parse when parsed is set. */
-static struct decode_job *
-decode_start_any(struct decode *d, void *body, size_t len, size_t max,
+struct decode_job *
+decode_start_work(struct decode *d, void *body, size_t len, size_t max,
     bool later, decode_work_cb work, bool parsed, decode_done_cb done,
     void (*release)(void *), void *arg)
 {
@@ -346,24 +345,6 @@ decode_start_any(struct decode *d, void *body, size_t len, size_t max,
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->mtx);
 	return j;
-}
-
-struct decode_job *
-decode_start_work(struct decode *d, void *body, size_t len, size_t max,
-    bool later, decode_work_cb work, decode_done_cb done,
-    void (*release)(void *), void *arg)
-{
-	return decode_start_any(d, body, len, max, later, work, false, done,
-	    release, arg);
-}
-
-struct decode_job *
-decode_start_parsed(struct decode *d, void *body, size_t len, size_t max,
-    bool later, decode_work_cb work, decode_done_cb done,
-    void (*release)(void *), void *arg)
-{
-	return decode_start_any(d, body, len, max, later, work, true, done,
-	    release, arg);
 }
 
 void

@@ -48,7 +48,7 @@ typedef void (*decode_done_cb)(const struct profile *, const char *cause,
  * on the worker thread and must touch nothing the loop touches but arg;
  * the profile lives for the call only, and so does parsed, the body as
  * parsed before the profile was made of it (profile_raw_view()) when the
- * job was started with decode_start_parsed(), else NULL.
+ * job was started with parsed set, else NULL.
  */
 typedef void (*decode_work_cb)(const struct profile *, const void *body,
 		    size_t len, const struct profile_raw *parsed, void *arg);
@@ -63,18 +63,13 @@ struct decode_job *decode_start(struct decode *, void *body, size_t len,
 		    size_t max, bool later, decode_done_cb, void *arg);
 /*
  * The same, with work done on the worker after decoding, and release
- * called with arg once the job is over: after done, or cancelled.
+ * called with arg once the job is over: after done, or cancelled. With
+ * parsed, the work is given the parse too: keeping it costs the profile a
+ * copy of its stacks (5 MB for 1.3 million frames), which a packed store's
+ * put saves many times over, and a file's does not need.
  */
 struct decode_job *decode_start_work(struct decode *, void *body, size_t len,
-		    size_t max, bool later, decode_work_cb work,
-		    decode_done_cb done, void (*release)(void *), void *arg);
-/*
- * decode_start_work(), the work given the parse too: keeping it costs the
- * profile a copy of its stacks (5 MB for 1.3 million frames), which a
- * packed store's put saves many times over, and a file's does not need.
- */
-struct decode_job *decode_start_parsed(struct decode *, void *body,
-		    size_t len, size_t max, bool later, decode_work_cb work,
+		    size_t max, bool later, decode_work_cb work, bool parsed,
 		    decode_done_cb done, void (*release)(void *), void *arg);
 /* Abandon a job: its callback is not called. */
 void		 decode_cancel(struct decode_job *);

@@ -1431,10 +1431,10 @@ target_done(struct scrape_result *r, void *arg)
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
 	/* A packed store codes the parse: the worker keeps it for the put. */
-	t->decoding = (store_get_format(t->deps.store) == STORE_PACK ?
-	    decode_start_parsed : decode_start_work)(t->deps.decode, r->body,
-	    r->len, PROFILE_MAX_INFLATED, !t->decoded, took_work,
-	    target_decoded, took_free, w);
+	t->decoding = decode_start_work(t->deps.decode, r->body, r->len,
+	    PROFILE_MAX_INFLATED, !t->decoded, took_work,
+	    store_get_format(t->deps.store) == STORE_PACK, target_decoded,
+	    took_free, w);
 	r->body = NULL;
 }
 

@@ -178,8 +178,8 @@ main(void)
 	bomb = field_bomb(512, &blen);
 
 	/*
-	 * A profile's work is given the parse with decode_start_parsed()
-	 * only: one sample of one location, value 5.
+	 * A profile's work is given the parse when started with parsed
+	 * set only: one sample of one location, value 5.
 	 */
 	{
 		static const char prof[] = "\x32\x00\x32\x01t\x32\x01u"
@@ -189,17 +189,19 @@ main(void)
 
 		memset(&w1, 0, sizeof w1);
 		memset(&w2, 0, sizeof w2);
-		decode_start_parsed(d, dup_body(prof, sizeof prof - 1),
-		    sizeof prof - 1, 100, false, work, worked_done, NULL, &w1);
 		decode_start_work(d, dup_body(prof, sizeof prof - 1),
-		    sizeof prof - 1, 100, false, work, worked_done, NULL, &w2);
+		    sizeof prof - 1, 100, false, work, true, worked_done, NULL,
+		    &w1);
+		decode_start_work(d, dup_body(prof, sizeof prof - 1),
+		    sizeof prof - 1, 100, false, work, false, worked_done, NULL,
+		    &w2);
 		run(base, d, 5);
 		/* Worked once, then handed back once (100). */
 		ok(w1.calls == 101 && w1.profile && w1.parsed &&
 		    w1.nsamples == 1 && w1.value == 5,
-		    "decode_start_parsed(): the work reads the parse too");
+		    "started with parsed: the work reads the parse too");
 		ok(w2.calls == 101 && w2.profile && !w2.parsed,
-		    "decode_start_work(): the profile alone");
+		    "started without: the profile alone");
 	}
 
 	/* A body that is no profile comes back with why. */
