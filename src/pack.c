@@ -1857,10 +1857,12 @@ pack_put_dict(struct pack *pk, struct pack_buf *out)
 /*
  * Code the snapshot s, interned, against the current one (or nothing,
  * when key), into its body and the dictionary entries it added; then it
- * is the current one. s is taken, whatever happens.
+ * is the current one. s is taken, whatever happens; when shared is set,
+ * its stacks and values are the current snapshot's own arrays, which
+ * then stay (only its header is s's).
  */
 static int
-pack_commit(struct pack *pk, struct pack_snap *s, bool key,
+pack_commit(struct pack *pk, struct pack_snap *s, bool key, bool shared,
     struct pack_blob *dict, struct pack_blob *body, char **cause)
 {
 	struct pack_snap none;
@@ -1873,10 +1875,8 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key,
 	for (k = 0; k < PACK_NKINDS; k++)
 		nold[k] = pk->tab[k].saved;
 	pack_put_body(&raw, s, key ? &none : &pk->cur);
-	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1) {
-		pack_snap_clear(s);
-		goto out;
-	}
+	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1)
+		goto drop;
 	raw.len = 0;
 	for (k = 0; k < PACK_NKINDS; k++)
 		if (pk->tab[k].n != nold[k])
@@ -1886,15 +1886,28 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key,
 		if (pack_zstd(pk, PACK_DICT_TAG, &raw, dict, cause) == -1) {
 			free(body->data);
 			memset(body, 0, sizeof *body);
-			pack_snap_clear(s);
-			goto out;
+			goto drop;
 		}
 		for (k = 0; k < PACK_NKINDS; k++)
 			pk->tab[k].saved = pk->tab[k].n;
 	}
-	pack_snap_clear(&pk->cur);
-	pk->cur = *s;
+	if (shared) {
+		free(pk->cur.hdr);
+		pk->cur.hdr = s->hdr;
+		pk->cur.hdrlen = s->hdrlen;
+		pk->cur.serial = s->serial;
+	} else {
+		pack_snap_clear(&pk->cur);
+		pk->cur = *s;
+	}
 	rc = 0;
+	goto out;
+drop:
+	if (shared) {
+		s->stk = NULL;
+		s->val = NULL;
+	}
+	pack_snap_clear(s);
 out:
 	free(raw.p);
 	return rc;
@@ -1936,7 +1949,7 @@ pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
 		goto out;
 	pk->hint[0] = in->ns;
 	pk->hint[1] = in->ns * in->ntypes;
-	rc = pack_commit(pk, &s, key, dict, body, cause);
+	rc = pack_commit(pk, &s, key, false, dict, body, cause);
 out:
 	free(in->raw);
 	in->raw = NULL;
@@ -1955,7 +1968,56 @@ pack_encode_parsed(struct pack *pk, const struct profile_view *v, bool key,
 		return -1;
 	pk->hint[0] = v->nsamples;
 	pk->hint[1] = v->nsamples * v->ntypes;
-	return pack_commit(pk, &s, key, dict, body, cause);
+	return pack_commit(pk, &s, key, false, dict, body, cause);
+}
+
+int
+pack_encode_repeat(struct pack *pk, int64_t time_nanos,
+    int64_t duration_nanos, bool key, struct pack_blob *dict,
+    struct pack_blob *body, char **cause)
+{
+	struct pack_snap s;
+	struct pack_buf	 hb = { 0 };
+	struct pack_rd	 r;
+	const uint8_t	*rest;
+	uint64_t	 nt, i;
+
+	memset(dict, 0, sizeof *dict);
+	memset(body, 0, sizeof *body);
+	if (pk->cur.serial == 0) {
+		*cause = xstrdup("no snapshot to repeat");
+		return -1;
+	}
+	/*
+	 * The header as pack_view_intern() writes it, up to the period,
+	 * then the new time and duration, then the rest as it was: the
+	 * same bytes as that of the profile coded again with these times.
+	 * The header was checked when made or loaded.
+	 */
+	r.p = pk->cur.hdr;
+	r.end = pk->cur.hdr + pk->cur.hdrlen;
+	r.bad = false;
+	nt = pack_get_u(&r);
+	for (i = 0; i < 2 * nt + 3; i++)
+		(void)pack_get_u(&r);
+	(void)pack_get_s(&r);		/* period */
+	pack_put(&hb, pk->cur.hdr, (size_t)(r.p - pk->cur.hdr));
+	(void)pack_get_s(&r);
+	(void)pack_get_s(&r);
+	rest = r.p;
+	if (r.bad) {
+		free(hb.p);
+		*cause = xstrdup("corrupt snapshot header");
+		return -1;
+	}
+	pack_put_s(&hb, time_nanos);
+	pack_put_s(&hb, duration_nanos);
+	pack_put(&hb, rest, (size_t)(r.end - rest));
+	/* The stacks and values stay the current snapshot's own. */
+	s = pk->cur;
+	s.hdr = hb.p;
+	s.hdrlen = hb.len;
+	return pack_commit(pk, &s, key, true, dict, body, cause);
 }
 
 /*

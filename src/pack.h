@@ -96,6 +96,19 @@ int		 pack_encode_parsed(struct pack *, const struct profile_view *,
 		    char **cause) __attribute__((warn_unused_result));
 
 /*
+ * The current snapshot again as the next, with the profile's time and
+ * duration (pprof's time_nanos and duration_nanos) replaced: the blobs
+ * that coding its profile again with those times would give, byte for
+ * byte, without a profile to read (a Go heap profile is that of the last
+ * GC: between two, a scrape gives the same profile but for its times).
+ * Refused with the pack as it was when there is no current snapshot.
+ */
+int		 pack_encode_repeat(struct pack *, int64_t time_nanos,
+		    int64_t duration_nanos, bool key, struct pack_blob *dict,
+		    struct pack_blob *body, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
  * Read back: dictionary blobs in the order made, and a snapshot body,
  * which becomes the current snapshot. Blobs are inflated to at most max
  * bytes. A blob that is corrupt, or a body not coded against the current

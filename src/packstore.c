@@ -85,6 +85,18 @@ struct packstore {
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
+	/*
+	 * The snap.n of the row this connection's last put stored, kept
+	 * when the writer is forgotten, or 0: a repeat is refused unless
+	 * that is still the newest row (retention may have deleted it with
+	 * its segment, another process may have stored since).
+	 */
+	int64_t		 put_row;
+};
+
+/* What a repeat changes: the profile's times, in nanoseconds. */
+struct packstore_times {
+	int64_t		 time_nanos, duration_nanos;
 };
 
 /*
@@ -567,17 +579,39 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 }
 
 /*
- * packstore_put() of the protobuf data, or of the parsed profile v when
- * set; len is the size as received.
+ * Whether the writer's current snapshot is the newest stored, the one
+ * this connection stored last when it stored any, for a repeat of it.
+ */
+static int
+packstore_repeatable(struct packstore *ps, char **cause)
+{
+	if (ps->w_row == 0)
+		xasprintf(cause, "%s: no snapshot to repeat", ps->path);
+	else if (ps->w_key)
+		xasprintf(cause, "%s: cannot repeat the newest snapshot, which"
+		    " does not read back", ps->path);
+	else if (ps->put_row != 0 && ps->put_row != ps->w_row)
+		xasprintf(cause, "%s: cannot repeat the last snapshot stored,"
+		    " which is no longer the newest", ps->path);
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * packstore_put() of the protobuf data, of the parsed profile v when set,
+ * or of the newest snapshot again with the times in rep when set; len is
+ * the size as received.
  */
 static int
 packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
-    const struct profile_view *v, size_t len, size_t max, uint32_t *seq,
-    char **cause)
+    const struct profile_view *v, const struct packstore_times *rep,
+    size_t len, size_t max, uint32_t *seq, char **cause)
 {
 	struct pack_blob	 dict = { 0 }, body = { 0 };
 	int64_t			 s, seg;
 	bool			 fresh, key;
+	int			 rc;
 
 	if (len > INT32_MAX) {
 		xasprintf(cause, "profile of %zu bytes is too large", len);
@@ -590,6 +624,11 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	if (packstore_fresh(ps, &fresh, cause) == -1 ||
 	    (!fresh && packstore_writer(ps, max, cause) == -1))
 		goto fail;
+	if (rep != NULL && packstore_repeatable(ps, cause) == -1) {
+		/* The writer is sound: only this put is refused. */
+		packstore_exec(ps, "ROLLBACK", NULL);
+		return -1;
+	}
 	if (packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
 	    time_ms, -1, &s, cause) == -1)
 		goto fail;
@@ -605,9 +644,15 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	key = ps->w_key || ps->w_segrows >= PACKSTORE_SEGMENT ||
 	    time_ms < ps->w_segtime ||
 	    time_ms - ps->w_segtime >= PACKSTORE_SEGMENT_MS;
-	if ((v != NULL ? pack_encode_parsed(ps->w, v, key, &dict, &body,
-	    cause) : pack_encode(ps->w, data, len, max, key, &dict, &body,
-	    cause)) == -1) {
+	if (rep != NULL)
+		rc = pack_encode_repeat(ps->w, rep->time_nanos,
+		    rep->duration_nanos, key, &dict, &body, cause);
+	else if (v != NULL)
+		rc = pack_encode_parsed(ps->w, v, key, &dict, &body, cause);
+	else
+		rc = pack_encode(ps->w, data, len, max, key, &dict, &body,
+		    cause);
+	if (rc == -1) {
 		/* A malformed profile leaves the pack as it was. */
 		packstore_exec(ps, "ROLLBACK", NULL);
 		return -1;
@@ -632,6 +677,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	}
 	ps->w_segrows++;
 	ps->w_key = false;
+	ps->put_row = ps->w_row;
 	*seq = (uint32_t)(s + 1);
 	return 0;
 fail:
@@ -649,7 +695,8 @@ int
 packstore_put(struct packstore *ps, int64_t time_ms, const void *data,
     size_t len, size_t max, uint32_t *seq, char **cause)
 {
-	return packstore_put_any(ps, time_ms, data, NULL, len, max, seq, cause);
+	return packstore_put_any(ps, time_ms, data, NULL, NULL, len, max, seq,
+	    cause);
 }
 
 int
@@ -657,7 +704,19 @@ packstore_put_parsed(struct packstore *ps, int64_t time_ms,
     const struct profile_view *v, size_t len, size_t max, uint32_t *seq,
     char **cause)
 {
-	return packstore_put_any(ps, time_ms, NULL, v, len, max, seq, cause);
+	return packstore_put_any(ps, time_ms, NULL, v, NULL, len, max, seq,
+	    cause);
+}
+
+int
+packstore_put_repeat(struct packstore *ps, int64_t time_ms,
+    int64_t time_nanos, int64_t duration_nanos, size_t len, size_t max,
+    uint32_t *seq, char **cause)
+{
+	struct packstore_times	rep = { time_nanos, duration_nanos };
+
+	return packstore_put_any(ps, time_ms, NULL, NULL, &rep, len, max, seq,
+	    cause);
 }
 
 int

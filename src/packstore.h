@@ -64,6 +64,22 @@ int		 packstore_put_parsed(struct packstore *, int64_t time_ms,
 		    uint32_t *seq, char **cause)
 		    __attribute__((warn_unused_result));
 
+/*
+ * The same for a profile that is the newest snapshot's again but for its
+ * time and duration (pprof's time_nanos and duration_nanos): a Go heap
+ * profile is that of the last GC, which between two GCs a scrape gives
+ * again, its times aside. It stores exactly what packstore_put() of that
+ * profile with these times would, without a profile to read or code; len
+ * is its size as received, max what the dictionary's blobs inflate to
+ * when the writer reads them again. Refused, storing nothing, when there
+ * is no newest snapshot, when it does not read back, or when it is not
+ * the one this connection stored last (it stored any).
+ */
+int		 packstore_put_repeat(struct packstore *, int64_t time_ms,
+		    int64_t time_nanos, int64_t duration_nanos, size_t len,
+		    size_t max, uint32_t *seq, char **cause)
+		    __attribute__((warn_unused_result));
+
 /* The snapshots, by time and sequence. */
 int		 packstore_list(struct packstore *, struct packstore_snap **,
 		    size_t *n, char **cause)

@@ -58,4 +58,21 @@ ok $? "genprof: a pair made ($(tail -1 "$TMPD/genprof.err"))"
 ok $? "genprof: $alike, read back ($(cat "$TMPD/packrun.out"))"
 pprof_same genprof "$TMPD/genprof/in" "$TMPD/genprof/out" 2
 
+# A repeat (packstore_put_repeat(): the newest snapshot again, but for its
+# time and duration) stores the very rows and blobs that the profile with
+# its fields 9 and 10 rewritten stores through the full path, and reads
+# back alike: on the last profile of each run, and on one of a leak.
+fixture_start leak
+ok $? "leak: fixture started"
+fetch "$FIXTURE_URL/debug/pprof/heap" "$TMPD/leak.pb.gz"
+ok $? "leak: a profile scraped"
+fixture_stop
+"$top_builddir/tests/test_packstore" --repeat "$TMPD/shapes/in/6.pb.gz" \
+    "$TMPD/many/in/3.pb.gz" "$TMPD/goroutines/in/4.pb.gz" \
+    "$TMPD/leak.pb.gz" >"$TMPD/repeat.out" 2>&1
+rc=$?
+n=$(grep -c '^ok' "$TMPD/repeat.out")
+ok $rc "a repeat stores what a put of the profile with new times does ($n checks on 4 profiles)"
+[ $rc -eq 0 ] || grep -v '^ok' "$TMPD/repeat.out" | diag
+
 done_testing

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "packstore.h"
 #include "profile.h"
@@ -550,6 +551,397 @@ test_corrupt(const char *path)
 	packstore_close(ps);
 }
 
+/* A varint at *p (below end), or -1. */
+static int
+rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	int	shift;
+
+	*v = 0;
+	for (shift = 0; *p < end && shift < 64; shift += 7) {
+		*v |= (uint64_t)(**p & 0x7f) << shift;
+		if ((*(*p)++ & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static size_t
+wr_varint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * The gzipped profile gz with its top-level fields 9 (time_nanos) and 10
+ * (duration_nanos) set to tn and dn: each rewritten where it lies, added
+ * at the end when missing; every other byte as it was. NULL when gz is
+ * not a gzipped protobuf.
+ */
+static uint8_t *
+retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
+    size_t *outlen)
+{
+	z_stream	 zs;
+	uint8_t		*raw = NULL, *out = NULL, *gzout = NULL;
+	const uint8_t	*p, *end, *f;
+	size_t		 cap = gzlen * 8 + 4096, rawlen, n = 0;
+	uint64_t	 key, v;
+	bool		 seen[2] = { false, false };
+	int		 zr, i;
+
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+		return NULL;
+	zs.next_in = (uint8_t *)gz;
+	zs.avail_in = gzlen;
+	for (;;) {
+		raw = realloc(raw, cap);
+		zs.next_out = raw + zs.total_out;
+		zs.avail_out = cap - zs.total_out;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			goto out;
+		if (zs.avail_out > 0 && zs.avail_in == 0)
+			goto out;
+		cap *= 2;
+	}
+	rawlen = zs.total_out;
+	out = malloc(rawlen + 32);
+	for (p = raw, end = raw + rawlen; p < end;) {
+		f = p;
+		if (rd_varint(&p, end, &key) == -1)
+			goto out;
+		switch (key & 7) {
+		case 0:
+			if (rd_varint(&p, end, &v) == -1)
+				goto out;
+			break;
+		case 2:
+			if (rd_varint(&p, end, &v) == -1 ||
+			    v > (uint64_t)(end - p))
+				goto out;
+			p += v;
+			break;
+		case 1:
+			p += 8;
+			break;
+		case 5:
+			p += 4;
+			break;
+		default:
+			goto out;
+		}
+		if (p > end)
+			goto out;
+		if (key == (9 << 3 | 0) || key == (10 << 3 | 0)) {
+			i = key >> 3 == 9 ? 0 : 1;
+			if (seen[i])
+				continue;	/* one is enough */
+			seen[i] = true;
+			n += wr_varint(out + n, key);
+			n += wr_varint(out + n, (uint64_t)(i == 0 ? tn : dn));
+			continue;
+		}
+		memcpy(out + n, f, (size_t)(p - f));
+		n += (size_t)(p - f);
+	}
+	for (i = 0; i < 2; i++)
+		if (!seen[i]) {
+			n += wr_varint(out + n, (uint64_t)(9 + i) << 3);
+			n += wr_varint(out + n, (uint64_t)(i == 0 ? tn : dn));
+		}
+	gzout = pb_gzip(out, n, outlen);
+out:
+	inflateEnd(&zs);
+	free(raw);
+	free(out);
+	return gzout;
+}
+
+/*
+ * Every row of the database at path (the dictionary's, then the
+ * snapshots'), each column as text or hex, one row a line; NULL when it
+ * cannot be read.
+ */
+static char *
+dump_db(const char *path)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	const char	*sql[] = { "SELECT * FROM dict ORDER BY n",
+	    "SELECT * FROM snap ORDER BY n" };
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+	int		 i, c, k;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	f = open_memstream(&buf, &len);
+	for (k = 0; k < 2; k++) {
+		if (sqlite3_prepare_v2(db, sql[k], -1, &st, NULL) != SQLITE_OK)
+			break;
+		fprintf(f, "%s\n", sql[k]);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (i = 0; i < sqlite3_column_count(st); i++) {
+				const uint8_t	*b = sqlite3_column_blob(st, i);
+
+				fprintf(f, "%s=", sqlite3_column_name(st, i));
+				if (sqlite3_column_type(st, i) == SQLITE_BLOB)
+					for (c = 0; c < sqlite3_column_bytes(st,
+					    i); c++)
+						fprintf(f, "%02x", b[c]);
+				else
+					fprintf(f, "%s",
+					    sqlite3_column_text(st, i));
+				fputc(' ', f);
+			}
+			fputc('\n', f);
+		}
+		sqlite3_finalize(st);
+	}
+	fclose(f);
+	sqlite3_close(db);
+	if (k < 2) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * The snapshot time_ms-seq of ps as pprof, decoded: its time and duration
+ * compared with tn and dn; its bytes in *out.
+ */
+static bool
+read_times(struct packstore *ps, int64_t time_ms, uint32_t seq, int64_t tn,
+    int64_t dn, void **out, size_t *len)
+{
+	struct profile	*p;
+	char		*cause = NULL;
+	bool		 good;
+
+	*out = NULL;
+	if (packstore_read(ps, time_ms, seq, MAX, false, out, len,
+	    &cause) == -1) {
+		printf("# read: %s\n", cause);
+		free(cause);
+		return false;
+	}
+	if ((p = profile_decode(*out, *len, MAX, NULL, &cause)) == NULL) {
+		printf("# decode: %s\n", cause);
+		free(cause);
+		return false;
+	}
+	good = p->time_nanos == tn && p->duration_nanos == dn;
+	if (!good)
+		printf("# times %lld %lld, not %lld %lld\n",
+		    (long long)p->time_nanos, (long long)p->duration_nanos,
+		    (long long)tn, (long long)dn);
+	profile_free(p);
+	return good;
+}
+
+/* data coded from profile.c's parse, as heapwatchd's store puts it. */
+static int
+put_parsed(struct packstore *ps, int64_t time_ms, const void *data,
+    size_t len, uint32_t *seq, char **cause)
+{
+	struct profile_raw	*raw;
+	struct profile_view	 v;
+	struct profile		*p;
+	int			 rc;
+
+	if ((p = profile_decode_parsed(data, len, MAX, NULL, &raw,
+	    cause)) == NULL)
+		return -1;
+	profile_raw_view(raw, &v);
+	rc = packstore_put_parsed(ps, time_ms, &v, len, MAX, seq, cause);
+	profile_raw_free(raw);
+	profile_free(p);
+	return rc;
+}
+
+#define REPEATS	4
+
+/*
+ * The contract of a repeat, for the gzipped profile p named what: in one
+ * database p then REPEATS copies of it with new times (each its fields 9
+ * and 10 rewritten), stored through the full path; in another p then as
+ * many repeats, the writer forgotten before the first so that it reads
+ * the database, the last after an hour so that it starts a segment (a
+ * key); both databases must hold the same rows, byte for byte, and each
+ * snapshot read back as the same pprof with the new times. Then a
+ * profile that differs, put after both, must be stored alike.
+ */
+static void
+check_repeat(const char *dir, const uint8_t *p, size_t plen,
+    const char *what)
+{
+	struct packstore	*full = NULL, *rep = NULL;
+	char			 pa[256], pb[256], *cause = NULL, *da, *db;
+	uint8_t			*q[REPEATS];
+	size_t			 qlen[REPEATS], alen, blen;
+	int64_t			 t[REPEATS + 1], tn[REPEATS], dn[REPEATS];
+	uint32_t		 sa, sb;
+	void			*oa, *ob;
+	int			 i, bad = 0, rb = 0;
+
+	snprintf(pa, sizeof pa, "%s/full.db", dir);
+	snprintf(pb, sizeof pb, "%s/repeat.db", dir);
+	unlink(pa);
+	unlink(pb);
+	t[0] = T0;
+	for (i = 0; i < REPEATS; i++) {
+		t[i + 1] = t[i] + (i == REPEATS - 1 ? 3600 * 1000 : STEP);
+		tn[i] = t[i + 1] * 1000000 + 123456;
+		dn[i] = i == 1 ? 0 : 1000000 + i;	/* and one without */
+		q[i] = retime(p, plen, tn[i], dn[i], &qlen[i]);
+	}
+	if (q[0] == NULL) {
+		ok(0, "%s: the profile's times rewritten", what);
+		goto out;
+	}
+	if (packstore_open(pa, true, &full, &cause) == -1 ||
+	    packstore_open(pb, true, &rep, &cause) == -1) {
+		ok(0, "%s: open: %s", what, cause);
+		free(cause);
+		goto out;
+	}
+	if (packstore_put(full, T0, p, plen, MAX, &sa, &cause) == -1 ||
+	    packstore_put(rep, T0, p, plen, MAX, &sb, &cause) == -1) {
+		ok(0, "%s: put: %s", what, cause);
+		free(cause);
+		goto out;
+	}
+	packstore_idle(rep);
+	packstore_writer_forget(rep);
+	for (i = 0; i < REPEATS; i++) {
+		if (put_parsed(full, t[i + 1], q[i], qlen[i], &sa,
+		    &cause) == -1 || packstore_put_repeat(rep, t[i + 1],
+		    tn[i], dn[i], qlen[i], MAX, &sb, &cause) == -1) {
+			printf("# %s: %s\n", what, cause);
+			free(cause);
+			cause = NULL;
+			bad++;
+		}
+		packstore_idle(full);
+		packstore_idle(rep);
+	}
+	ok(bad == 0, "%s: %d repeats stored, the first with the writer "
+	    "forgotten", what, REPEATS);
+	da = dump_db(pa);
+	db = dump_db(pb);
+	ok(da != NULL && db != NULL && strcmp(da, db) == 0,
+	    "%s: the repeats stored the very rows and blobs of the profile "
+	    "stored again with their times (%zu bytes of rows)", what,
+	    da != NULL ? strlen(da) : 0);
+	if (da != NULL && db != NULL && strcmp(da, db) != 0) {
+		for (i = 0; da[i] == db[i]; i++)
+			continue;
+		printf("# first difference at byte %d: %.60s | %.60s\n", i,
+		    da + i, db + i);
+	}
+	free(da);
+	free(db);
+	for (i = 0, bad = 0; i < REPEATS; i++) {
+		if (!read_times(full, t[i + 1], 0, tn[i], dn[i], &oa, &alen) ||
+		    !read_times(rep, t[i + 1], 0, tn[i], dn[i], &ob, &blen) ||
+		    alen != blen || memcmp(oa, ob, alen) != 0)
+			bad++;
+		free(oa);
+		free(ob);
+	}
+	ok(bad == 0, "%s: each reads back as the same pprof, with its new "
+	    "times", what);
+	/* A profile that differs goes on from a repeat as from a put. */
+	if (put_parsed(full, t[REPEATS] + STEP, p, plen, &sa, &cause) == -1 ||
+	    packstore_put(rep, t[REPEATS] + STEP, p, plen, MAX, &sb,
+	    &cause) == -1) {
+		printf("# %s\n", cause);
+		free(cause);
+		rb = -1;
+	}
+	da = dump_db(pa);
+	db = dump_db(pb);
+	ok(rb == 0 && da != NULL && db != NULL && strcmp(da, db) == 0,
+	    "%s: the profile put after a repeat is stored alike", what);
+	free(da);
+	free(db);
+out:
+	packstore_close(full);
+	packstore_close(rep);
+	for (i = 0; i < REPEATS; i++)
+		free(q[i]);
+}
+
+/* Repeats refused: nothing to repeat, or not the last one stored. */
+static void
+test_repeat_refused(const char *dir)
+{
+	struct packstore	*ps, *other;
+	char			 path[256], *cause = NULL;
+	uint8_t			*p;
+	size_t			 len, n;
+	uint32_t		 seq;
+	int			 rc;
+
+	snprintf(path, sizeof path, "%s/refused.db", dir);
+	if (packstore_open(path, true, &ps, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		return;
+	}
+	rc = packstore_put_repeat(ps, T0, 1, 2, 100, MAX, &seq, &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "no snapshot to repeat")
+	    != NULL, "a repeat on an empty database is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(listed(ps, 0, &n) == -1 && n == 0, "... and stores nothing");
+	ok(put(ps, 0, &seq) == 0 && packstore_put_repeat(ps, T0 + STEP, 1, 2,
+	    100, MAX, &seq, &cause) == 0, "after a put, a repeat is stored");
+	free(cause);
+	cause = NULL;
+
+	/* Another connection stores a profile of its own. */
+	p = gen(7, &len);
+	if (packstore_open(path, false, &other, &cause) == -1 ||
+	    other == NULL || packstore_put(other, T0 + 2 * STEP, p, len, MAX,
+	    &seq, &cause) == -1) {
+		ok(0, "the other put: %s", cause);
+		free(cause);
+		free(p);
+		packstore_close(ps);
+		return;
+	}
+	packstore_close(other);
+	rc = packstore_put_repeat(ps, T0 + 3 * STEP, 1, 2, 100, MAX, &seq,
+	    &cause);
+	ok(rc == -1 && cause != NULL, "a repeat when the newest is not the "
+	    "connection's last put is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	rc = listed(ps, 0, &n);
+	ok(rc == -1 && n == 3 && reads_back(ps, 0, 0),
+	    "... and stores nothing (%zu listed)", n);
+	ok(put(ps, 4, &seq) == 0 && reads_back(ps, 4, 0),
+	    "a put goes on after a refused repeat");
+	free(p);
+	packstore_close(ps);
+}
+
 /* kill -9 a writer at random moments: what is listed reads back. */
 static void
 test_kill(const char *path)
@@ -625,13 +1017,41 @@ test_kill(const char *path)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	char	 dir[] = "/tmp/test_packstore.XXXXXX", path[128];
-	char	 cmd[160];
+	char	 cmd[160], *cause = NULL;
+	uint8_t	*p;
+	void	*data;
+	size_t	 len;
+	int	 i;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	/*
+	 * test_packstore --repeat PROFILE...: the repeat's contract on real
+	 * profiles (tests/pack_pprof.sh's scrapes of the fixture).
+	 */
+	if (argc > 2 && strcmp(argv[1], "--repeat") == 0) {
+		for (i = 2; i < argc; i++) {
+			if (profile_read_file(argv[i], MAX, &data, &len,
+			    &cause) == -1) {
+				ok(0, "%s: %s", argv[i], cause);
+				free(cause);
+				continue;
+			}
+			check_repeat(dir, data, len, argv[i]);
+			free(data);
+		}
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return 1;
+		return tap_done();
+	}
+	p = gen(40, &len);
+	check_repeat(dir, p, len, "gen");
+	free(p);
+	test_repeat_refused(dir);
 	snprintf(path, sizeof path, "%s/%s", dir, PACKSTORE_FILE);
 	test_run(path);
 	test_drop(path);
