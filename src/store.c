@@ -226,6 +226,13 @@ struct store_cache {
 	struct packstore	*ps;		/* the folder's database */
 	struct store		*s;		/* whose writers_held counts */
 	size_t			 held;		/* ps's writer's, counted */
+	/*
+	 * Whether the last put through this cache was stored packed: only
+	 * then is the database's newest the target's last snapshot, which
+	 * a repeat stores again (a file may have come after it, the form
+	 * switched by a reload).
+	 */
+	bool			 packed_last;
 };
 
 /* Whether c may appear in a target's name. */
@@ -1199,7 +1206,9 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 {
 	struct store_cache	*c;
 	struct profile_view	 view;
+	char			*why = NULL;
 	uint32_t		 seq;
+	int			 rc = -1;
 
 	if (put->cache == NULL)
 		put->cache = xcalloc(1, sizeof *put->cache);
@@ -1209,20 +1218,38 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	    cause) == -1)
 		return -1;
 	/*
+	 * A repeat stores the newest snapshot again with the new times,
+	 * for a fraction of coding it (see packstore.h). When the last
+	 * put was not packed here, or the database refuses (its newest is
+	 * not this connection's last put, or does not read back), the
+	 * profile is coded as any other, from the body.
+	 */
+	if (put->repeat && c->packed_last) {
+		rc = packstore_put_repeat(c->ps, time_ms, put->time_nanos,
+		    put->duration_nanos, len, PROFILE_MAX_INFLATED, &seq, &why);
+		free(why);
+	}
+	put->repeated = rc == 0;
+	c->packed_last = false;
+	/*
 	 * The profile as the decoding parsed it, when given: reading its
 	 * protobuf again was most of coding one (for 65,536 stacks, 60 of
 	 * some 110 million instructions). The newest as received stays
 	 * the body.
 	 */
-	if (put->parsed != NULL)
+	if (rc == -1 && put->parsed != NULL) {
 		profile_raw_view(put->parsed, &view);
-	if ((put->parsed != NULL ? packstore_put_parsed(c->ps, time_ms, &view,
-	    len, PROFILE_MAX_INFLATED, &seq, cause) : packstore_put(c->ps,
-	    time_ms, data, len, PROFILE_MAX_INFLATED, &seq, cause)) == -1) {
+		rc = packstore_put_parsed(c->ps, time_ms, &view, len,
+		    PROFILE_MAX_INFLATED, &seq, cause);
+	} else if (rc == -1)
+		rc = packstore_put(c->ps, time_ms, data, len,
+		    PROFILE_MAX_INFLATED, &seq, cause);
+	if (rc == -1) {
 		packstore_idle(c->ps);
 		writer_count(s, c);
 		return -1;
 	}
+	c->packed_last = true;
 	format_id(put->id, sizeof put->id, time_ms, seq);
 	readers_put(s, target, put->id, data, len);
 	/* Synced: nothing this put wrote waits for the syncer. */
@@ -1258,6 +1285,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	int			 dfd, rc;
 
 	put->removed = 0;
+	put->repeated = false;
 	if (time_ms < 0) {
 		xasprintf(cause, "%s: snapshot time %lld is before 1970",
 		    target, (long long)time_ms);
@@ -1278,6 +1306,9 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		close(dfd);
 		return rc;
 	}
+	/* A file now, whatever the database's newest. */
+	if (put->cache != NULL)
+		put->cache->packed_last = false;
 	/* Packed snapshots too, left by the other form: no cache. */
 	mixed = put->keep != NULL && has_db(dfd);
 	if (put->keep != NULL && !mixed) {

@@ -163,8 +163,20 @@ struct store_put {
 						   parsed it, or NULL: a
 						   packed put codes it rather
 						   than any protobuf */
+	/*
+	 * The body is the target's last stored profile again but for its
+	 * times (a Go heap profile between two GCs), known without parsing
+	 * it: a packed put stores the newest snapshot again with these
+	 * times, pprof's time_nanos and duration_nanos, rather than coding
+	 * a profile, and codes the body (or parsed) when that snapshot is
+	 * not the last this cache's put stored (see packstore.h). The file
+	 * store ignores them and writes the body as received.
+	 */
+	bool			 repeat;
+	int64_t			 time_nanos, duration_nanos;
 	struct store_cache	*cache;		/* NULL at first */
 	char			 id[STORE_ID_MAX];	/* the new snapshot's */
+	bool			 repeated;	/* stored as a repeat */
 	size_t			 removed;	/* by retention */
 	char			*retain_cause;
 };

@@ -7,6 +7,7 @@
 #define PBUILD_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,124 @@ pb_gzip(const uint8_t *data, size_t len, size_t *outlen)
 	*outlen = cap - zs.avail_out;
 	deflateEnd(&zs);
 	return out;
+}
+
+/* Read a varint at *p, below end, past it; -1 when it overruns. */
+static __attribute__((unused)) int
+pb_rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	int	shift;
+
+	*v = 0;
+	for (shift = 0; *p < end && shift < 64; shift += 7) {
+		*v |= (uint64_t)(**p & 0x7f) << shift;
+		if ((*(*p)++ & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Write v as a varint at p; its length. */
+static __attribute__((unused)) size_t
+pb_wr_varint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * The gzipped profile gz with its top-level fields 9 (time_nanos) and 10
+ * (duration_nanos) set to tn and dn: each rewritten where it lies, added
+ * at the end when missing; every other byte as it was. NULL when gz is
+ * not a gzipped protobuf.
+ */
+static __attribute__((unused)) uint8_t *
+pb_retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
+    size_t *outlen)
+{
+	z_stream	 zs;
+	uint8_t		*raw = NULL, *out = NULL, *gzout = NULL;
+	const uint8_t	*p, *end, *f;
+	size_t		 cap = gzlen * 8 + 4096, rawlen, n = 0;
+	uint64_t	 key, v;
+	bool		 seen[2] = { false, false };
+	int		 zr, i;
+
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+		return NULL;
+	zs.next_in = (uint8_t *)gz;
+	zs.avail_in = gzlen;
+	for (;;) {
+		raw = realloc(raw, cap);
+		zs.next_out = raw + zs.total_out;
+		zs.avail_out = cap - zs.total_out;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			goto out;
+		if (zs.avail_out > 0 && zs.avail_in == 0)
+			goto out;
+		cap *= 2;
+	}
+	rawlen = zs.total_out;
+	out = malloc(rawlen + 32);
+	for (p = raw, end = raw + rawlen; p < end;) {
+		f = p;
+		if (pb_rd_varint(&p, end, &key) == -1)
+			goto out;
+		switch (key & 7) {
+		case 0:
+			if (pb_rd_varint(&p, end, &v) == -1)
+				goto out;
+			break;
+		case 2:
+			if (pb_rd_varint(&p, end, &v) == -1 ||
+			    v > (uint64_t)(end - p))
+				goto out;
+			p += v;
+			break;
+		case 1:
+		case 5:
+			if ((key & 7) == 1 ? end - p < 8 : end - p < 4)
+				goto out;
+			p += (key & 7) == 1 ? 8 : 4;
+			break;
+		default:
+			goto out;
+		}
+		if (key == (9 << 3 | 0) || key == (10 << 3 | 0)) {
+			i = key >> 3 == 9 ? 0 : 1;
+			if (seen[i])
+				continue;	/* one is enough */
+			seen[i] = true;
+			n += pb_wr_varint(out + n, key);
+			n += pb_wr_varint(out + n, (uint64_t)(i == 0 ? tn :
+			    dn));
+			continue;
+		}
+		memcpy(out + n, f, (size_t)(p - f));
+		n += (size_t)(p - f);
+	}
+	for (i = 0; i < 2; i++)
+		if (!seen[i]) {
+			n += pb_wr_varint(out + n, (uint64_t)(9 + i) << 3);
+			n += pb_wr_varint(out + n, (uint64_t)(i == 0 ? tn :
+			    dn));
+		}
+	gzout = pb_gzip(out, n, outlen);
+out:
+	inflateEnd(&zs);
+	free(raw);
+	free(out);
+	return gzout;
 }
 
 #endif

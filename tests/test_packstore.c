@@ -3,9 +3,11 @@
  * Every snapshot stored reads back as the profile received (its samples,
  * stack by stack, as pprof adds them up), across segments, reopening,
  * drops that re-code a segment, a corrupt body, a malformed profile and
- * kill -9 while writing; and a reader kept from one read to the next
+ * kill -9 while writing; a reader kept from one read to the next
  * gives the same bytes as a read afresh, however the database changed
- * between (grown, thinned out, made again).
+ * between (grown, thinned out, made again); and a repeat (the newest
+ * snapshot again with new times) stores the very rows that the profile
+ * with those times stored again would.
  */
 #include "config.h"
 
@@ -20,7 +22,6 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include "packstore.h"
 #include "profile.h"
@@ -551,123 +552,6 @@ test_corrupt(const char *path)
 	packstore_close(ps);
 }
 
-/* A varint at *p (below end), or -1. */
-static int
-rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	int	shift;
-
-	*v = 0;
-	for (shift = 0; *p < end && shift < 64; shift += 7) {
-		*v |= (uint64_t)(**p & 0x7f) << shift;
-		if ((*(*p)++ & 0x80) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-static size_t
-wr_varint(uint8_t *p, uint64_t v)
-{
-	size_t	n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/*
- * The gzipped profile gz with its top-level fields 9 (time_nanos) and 10
- * (duration_nanos) set to tn and dn: each rewritten where it lies, added
- * at the end when missing; every other byte as it was. NULL when gz is
- * not a gzipped protobuf.
- */
-static uint8_t *
-retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
-    size_t *outlen)
-{
-	z_stream	 zs;
-	uint8_t		*raw = NULL, *out = NULL, *gzout = NULL;
-	const uint8_t	*p, *end, *f;
-	size_t		 cap = gzlen * 8 + 4096, rawlen, n = 0;
-	uint64_t	 key, v;
-	bool		 seen[2] = { false, false };
-	int		 zr, i;
-
-	memset(&zs, 0, sizeof zs);
-	if (inflateInit2(&zs, 15 + 16) != Z_OK)
-		return NULL;
-	zs.next_in = (uint8_t *)gz;
-	zs.avail_in = gzlen;
-	for (;;) {
-		raw = realloc(raw, cap);
-		zs.next_out = raw + zs.total_out;
-		zs.avail_out = cap - zs.total_out;
-		zr = inflate(&zs, Z_NO_FLUSH);
-		if (zr == Z_STREAM_END)
-			break;
-		if (zr != Z_OK && zr != Z_BUF_ERROR)
-			goto out;
-		if (zs.avail_out > 0 && zs.avail_in == 0)
-			goto out;
-		cap *= 2;
-	}
-	rawlen = zs.total_out;
-	out = malloc(rawlen + 32);
-	for (p = raw, end = raw + rawlen; p < end;) {
-		f = p;
-		if (rd_varint(&p, end, &key) == -1)
-			goto out;
-		switch (key & 7) {
-		case 0:
-			if (rd_varint(&p, end, &v) == -1)
-				goto out;
-			break;
-		case 2:
-			if (rd_varint(&p, end, &v) == -1 ||
-			    v > (uint64_t)(end - p))
-				goto out;
-			p += v;
-			break;
-		case 1:
-			p += 8;
-			break;
-		case 5:
-			p += 4;
-			break;
-		default:
-			goto out;
-		}
-		if (p > end)
-			goto out;
-		if (key == (9 << 3 | 0) || key == (10 << 3 | 0)) {
-			i = key >> 3 == 9 ? 0 : 1;
-			if (seen[i])
-				continue;	/* one is enough */
-			seen[i] = true;
-			n += wr_varint(out + n, key);
-			n += wr_varint(out + n, (uint64_t)(i == 0 ? tn : dn));
-			continue;
-		}
-		memcpy(out + n, f, (size_t)(p - f));
-		n += (size_t)(p - f);
-	}
-	for (i = 0; i < 2; i++)
-		if (!seen[i]) {
-			n += wr_varint(out + n, (uint64_t)(9 + i) << 3);
-			n += wr_varint(out + n, (uint64_t)(i == 0 ? tn : dn));
-		}
-	gzout = pb_gzip(out, n, outlen);
-out:
-	inflateEnd(&zs);
-	free(raw);
-	free(out);
-	return gzout;
-}
-
 /*
  * Every row of the database at path (the dictionary's, then the
  * snapshots'), each column as text or hex, one row a line; NULL when it
@@ -809,7 +693,7 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 		t[i + 1] = t[i] + (i == REPEATS - 1 ? 3600 * 1000 : STEP);
 		tn[i] = t[i + 1] * 1000000 + 123456;
 		dn[i] = i == 1 ? 0 : 1000000 + i;	/* and one without */
-		q[i] = retime(p, plen, tn[i], dn[i], &qlen[i]);
+		q[i] = pb_retime(p, plen, tn[i], dn[i], &qlen[i]);
 	}
 	if (q[0] == NULL) {
 		ok(0, "%s: the profile's times rewritten", what);
@@ -942,7 +826,10 @@ test_repeat_refused(const char *dir)
 	packstore_close(ps);
 }
 
-/* kill -9 a writer at random moments: what is listed reads back. */
+/*
+ * kill -9 a writer at random moments, puts and repeats: what is listed
+ * reads back.
+ */
 static void
 test_kill(const char *path)
 {
@@ -953,7 +840,7 @@ test_kill(const char *path)
 	size_t			 n, i, kept, bad, unread = 0, total = 0;
 	uint32_t		 seq;
 	pid_t			 pid;
-	int			 round, k, status, fd[2];
+	int			 round, k, t, status, fd[2];
 	bool			 broken;
 	char			 c;
 
@@ -967,8 +854,13 @@ test_kill(const char *path)
 			if (packstore_open(path, true, &ps, &cause) == -1)
 				_exit(1);
 			for (k = 0; ; k++) {
-				if (put_at(ps, k % 90, 1000 + round * 100000 +
-				    k, &seq) == -1)
+				t = 1000 + round * 100000 + k;
+				/* Every third a repeat of the one before. */
+				if (k % 3 == 2 ? packstore_put_repeat(ps, T0 +
+				    (int64_t)t * STEP, (T0 + (int64_t)t *
+				    STEP) * 1000000, 1000, 100, MAX, &seq,
+				    &cause) == -1 : put_at(ps, k % 90, t,
+				    &seq) == -1)
 					_exit(1);
 				/* The database is made: the parent may kill. */
 				if (k == 0 && (write(fd[1], "", 1) != 1 ||
@@ -1012,8 +904,8 @@ test_kill(const char *path)
 		}
 		packstore_close(ps);
 	}
-	ok(unread == 0, "after 8 kill -9 of a writer, all %zu listed read "
-	    "back", total);
+	ok(unread == 0, "after 8 kill -9 of a writer of puts and repeats, all "
+	    "%zu listed read back", total);
 }
 
 int

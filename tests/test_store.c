@@ -1750,6 +1750,138 @@ test_pack_form(struct store *st, const uint8_t *prof, size_t len)
 	store_set_format(st, STORE_PPROF);
 }
 
+/*
+ * Target's snapshot id read through a store of its own (which keeps no
+ * newest as received), decoded; NULL, said, when it does not read.
+ */
+static struct profile *
+load(const char *dir, const char *target, const char *id)
+{
+	struct store	*rd;
+	struct profile	*p;
+	char		*cause = NULL;
+
+	if ((rd = store_open(dir, &cause)) == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	if ((p = store_load(rd, target, id, 1 << 20, NULL, &cause)) == NULL) {
+		printf("# load %s %s: %s\n", target, id, cause);
+		free(cause);
+	}
+	store_close(rd);
+	return p;
+}
+
+/* Whether two profiles hold the same samples, times and all. */
+static bool
+same_loaded(const struct profile *a, const struct profile *b)
+{
+	return a != NULL && b != NULL && a->nsamples == b->nsamples &&
+	    a->ntypes == b->ntypes && a->time_nanos == b->time_nanos &&
+	    a->duration_nanos == b->duration_nanos && memcmp(a->values,
+	    b->values, a->nsamples * a->ntypes * sizeof *a->values) == 0 &&
+	    memcmp(a->stacks, b->stacks, a->stack_off[a->nsamples] *
+	    sizeof *a->stacks) == 0;
+}
+
+/*
+ * A repeat (store_put.repeat, its body the last profile again but for
+ * its times): packed, the newest snapshot is stored again with the new
+ * times, reading back as the profile received (as a target that codes
+ * each profile gives it), unless the last put through the cache was not
+ * packed, when the body is coded as any other; the file form writes the
+ * body as received.
+ */
+static void
+test_pack_repeat(const uint8_t *prof, size_t len)
+{
+	struct store		*st;
+	struct store_put	 full = { 0 }, rep = { 0 };
+	struct profile		*a, *b;
+	struct pb		*pb;
+	char			 dir[400], path[600], *cause = NULL;
+	uint8_t			*p2, *q, *q2, *raw;
+	size_t			 l2, ql, ql2, rawlen;
+	int			 ra, rb;
+
+	snprintf(dir, sizeof dir, "%s/repeats", tmpdir);
+	if ((st = store_open(dir, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		return;
+	}
+	/* The profile again at 2 s, and another, q, and it again. */
+	p2 = pb_retime(prof, len, 2000000000LL, 7, &l2);
+	pb = pb_small();
+	pb_sample(pb, 1, (uint64_t)1, (int64_t)3, (int64_t)3072, (int64_t)1,
+	    (int64_t)1024);
+	raw = pb_pack(pb, &rawlen);
+	q = pb_gzip(raw, rawlen, &ql);
+	free(raw);
+	free(pb);
+	q2 = pb_retime(q, ql, 4000000000LL, 9, &ql2);
+
+	store_set_format(st, STORE_PACK);
+	rep.repeat = true;
+	rep.time_nanos = 1;
+	ra = store_put_retain(st, "full", 1000, prof, len, &full, &cause);
+	rb = store_put_retain(st, "rep", 1000, prof, len, &rep, &cause);
+	ok(ra == 0 && rb == 0 && !rep.repeated, "a repeat with nothing "
+	    "packed before through its cache is coded from the body");
+	rep.time_nanos = 2000000000LL;
+	rep.duration_nanos = 7;
+	ra = store_put_retain(st, "full", 2000, p2, l2, &full, &cause);
+	rb = store_put_retain(st, "rep", 2000, p2, l2, &rep, &cause);
+	ok(ra == 0 && rb == 0 && rep.repeated && strcmp(rep.id, "2000") == 0,
+	    "the next, after a packed put, is stored as a repeat");
+	a = load(dir, "full", "2000");
+	b = load(dir, "rep", "2000");
+	ok(same_loaded(a, b) && b->time_nanos == 2000000000LL &&
+	    b->duration_nanos == 7, "it reads back as the profile with its "
+	    "new times, stored again, does");
+	profile_free(a);
+	profile_free(b);
+
+	/* A file comes between: its profile is no longer the newest packed. */
+	store_set_format(st, STORE_PPROF);
+	rep.repeat = false;
+	rb = store_put_retain(st, "rep", 3000, q, ql, &rep, &cause);
+	store_set_format(st, STORE_PACK);
+	rep.repeat = true;
+	rep.time_nanos = 4000000000LL;
+	rep.duration_nanos = 9;
+	rb = rb == 0 ? store_put_retain(st, "rep", 4000, q2, ql2, &rep,
+	    &cause) : -1;
+	a = load(dir, "rep", "4000");
+	b = NULL;
+	if (a != NULL)
+		b = profile_decode(q2, ql2, 1 << 20, NULL, &cause);
+	ok(rb == 0 && !rep.repeated && same_loaded(a, b),
+	    "after a file, a repeat is coded from its body, not the packed "
+	    "newest");
+	profile_free(a);
+	profile_free(b);
+
+	/* The file form writes the body as received. */
+	store_set_format(st, STORE_PPROF);
+	rep.time_nanos = 1;
+	rb = store_put_retain(st, "rep", 5000, q2, ql2, &rep, &cause);
+	snprintf(path, sizeof path, "%s/rep/5000.pb.gz", dir);
+	ok(rb == 0 && !rep.repeated && same_file(path, q2, ql2),
+	    "the file form writes a repeat's body as received");
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	store_cache_free(full.cache);
+	store_cache_free(rep.cache);
+	store_close(st);
+	free(p2);
+	free(q);
+	free(q2);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -1806,6 +1938,7 @@ main(void)
 	test_pack_newest(st, prof, len);
 	store_close(st);
 	test_targets();
+	test_pack_repeat(prof, len);
 
 	free(prof);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
