@@ -2,7 +2,7 @@
  * heapwatchd's write and read paths on its two store forms (a figure,
  * not a test):
  *
- *	packstore [-p] ROOT FILE...
+ *	packstore [-p] [-r] ROOT FILE...
  *
  * The FILEs, gzipped pprof profiles in the order scraped, are stored as
  * heapwatchd's decode worker stores them, store_put_retain() with the
@@ -24,7 +24,11 @@
  * snapshot).
  * Serving is measured twice: the newest snapshot read after each write,
  * as the pages and the API mostly read, and every snapshot once, oldest
- * first, after the writes.
+ * first, after the writes. With -r, each put is followed by a repeat of
+ * its profile 30 s later (store_put.repeat, as heapwatchd stores a scrape
+ * that gave the last profile again, between two GCs), its CPU time
+ * printed apart: packed, the newest snapshot stored again with new
+ * times; as received, the file written as any other.
  */
 #include "config.h"
 
@@ -54,7 +58,7 @@ clock_us(clockid_t c)
 }
 
 static void
-fail(const char *what, char *cause)
+fail(const char *what, const char *cause)
 {
 	fprintf(stderr, "packstore: %s: %s\n", what, cause);
 	exit(1);
@@ -100,7 +104,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool	parsed;
+static bool	parsed, repeats;
 
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
@@ -117,14 +121,16 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	void			*out;
 	size_t			 i, len, nl;
 	double			 t, w, tput = 0, wput = 0, tread = 0;
-	double			 tnew = 0, *each, *wrote;
-	long			 pf = 0, f0;
+	double			 tnew = 0, *each, *wrote, *rep, trep = 0;
+	double			 wrep = 0;
+	long			 pf = 0, rpf = 0, f0;
 	unsigned long long	 disk;
 	size_t			 held;
 
 	each = calloc(n, sizeof *each);
 	wrote = calloc(n, sizeof *wrote);
 	dec = calloc(n, sizeof *dec);
+	rep = calloc(n, sizeof *rep);
 	mkdir(root, 0750);
 	snprintf(dir, sizeof dir, "%s/%s", root, f == STORE_PACK ? "pack" :
 	    "pprof");
@@ -156,6 +162,26 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		tput += wrote[i];
 		pf += faults() - f0;
 		wput += clock_us(CLOCK_MONOTONIC) - w;
+		if (repeats) {
+			put.repeat = true;
+			put.time_nanos = (1700000000000LL + (int64_t)i * 60000 +
+			    30000) * 1000000;
+			f0 = faults();
+			t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+			w = clock_us(CLOCK_MONOTONIC);
+			if (store_put_retain(st, "bench", 1700000000000LL +
+			    (int64_t)i * 60000 + 30000, in[i], inlen[i], &put,
+			    &cause) == -1)
+				fail("store_put_retain (repeat)", cause);
+			rep[i] = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
+			trep += rep[i];
+			rpf += faults() - f0;
+			wrep += clock_us(CLOCK_MONOTONIC) - w;
+			if (f == STORE_PACK && !put.repeated)
+				fail("store_put_retain", "a repeat was coded "
+				    "from its body");
+			put.repeat = false;
+		}
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		if (store_read(st, "bench", put.id, MAXIN, &out, &len,
 		    &cause) == -1)
@@ -183,6 +209,7 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	qsort(each, n, sizeof *each, cmp_double);
 	qsort(wrote, n, sizeof *wrote, cmp_double);
 	qsort(dec, n, sizeof *dec, cmp_double);
+	qsort(rep, n, sizeof *rep, cmp_double);
 	if (tdec > 0)
 		printf("%-5s decoded first, as the worker does: CPU %.0f us "
 		    "(median %.0f us) a snapshot, not counted below\n", "pack",
@@ -196,12 +223,18 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	    (double)pf / n, wput / n / 1000,
 	    (double)disk / n, tnew / n, each[n / 2], tread / (nl ? nl : 1),
 	    held);
+	if (repeats)
+		printf("%-5s repeat: CPU %.0f us (median %.0f us; %.0f page "
+		    "faults), wall %.1f ms a snapshot\n", f == STORE_PACK ?
+		    "pack" : "pprof", trep / n, rep[n / 2], (double)rpf / n,
+		    wrep / n / 1000);
 	printf("csv,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n", f == STORE_PACK ?
 	    "pack" : "pprof", tput / n, (double)disk / n,
 	    tread / (nl ? nl : 1), wput / n, wrote[n / 2], (double)pf / n);
 	free(each);
 	free(wrote);
 	free(dec);
+	free(rep);
 	store_list_free(list);
 	/* What the store keeps to read the target again, then freed. */
 	held = mallinfo2().uordblks + mallinfo2().hblkhd;
@@ -219,13 +252,16 @@ main(int argc, char **argv)
 	char		*cause = NULL;
 	unsigned long long gz = 0;
 
-	if (argc >= 2 && strcmp(argv[1], "-p") == 0) {
-		parsed = true;
-		argc--;
-		argv++;
+	for (; argc >= 2 && argv[1][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[1], "-p") == 0)
+			parsed = true;
+		else if (strcmp(argv[1], "-r") == 0)
+			repeats = true;
+		else
+			break;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: packstore [-p] ROOT FILE...\n");
+		fprintf(stderr, "usage: packstore [-p] [-r] ROOT FILE...\n");
 		return 2;
 	}
 	n = (size_t)argc - 2;

