@@ -298,10 +298,10 @@ pb_wr_varint(uint8_t *p, uint64_t v)
 }
 
 /*
- * The gzipped profile gz with its top-level fields 9 (time_nanos) and 10
- * (duration_nanos) set to tn and dn: each rewritten where it lies, added
- * at the end when missing; every other byte as it was. NULL when gz is
- * not a gzipped protobuf.
+ * The profile gz (gzipped, or not) with its top-level fields 9
+ * (time_nanos) and 10 (duration_nanos) set to tn and dn: each rewritten
+ * where it lies, added at the end when missing; every other byte as it
+ * was, gzipped again when it was. NULL when gz is no protobuf.
  */
 static __attribute__((unused)) uint8_t *
 pb_retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
@@ -312,7 +312,7 @@ pb_retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
 	const uint8_t	*p, *end, *f;
 	size_t		 cap = gzlen * 8 + 4096, rawlen, n = 0;
 	uint64_t	 key, v;
-	bool		 seen[2] = { false, false };
+	bool		 seen[2] = { false, false }, gzip = true;
 	int		 zr, i;
 
 	memset(&zs, 0, sizeof zs);
@@ -320,7 +320,14 @@ pb_retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
 		return NULL;
 	zs.next_in = (uint8_t *)gz;
 	zs.avail_in = gzlen;
-	for (;;) {
+	if (gzlen < 2 || gz[0] != 0x1f || gz[1] != 0x8b) {
+		/* Not gzipped: taken, and given back, as it is. */
+		raw = malloc(gzlen + 1);
+		memcpy(raw, gz, gzlen);
+		zs.total_out = gzlen;
+		gzip = false;
+	}
+	for (; gzip;) {
 		raw = realloc(raw, cap);
 		zs.next_out = raw + zs.total_out;
 		zs.avail_out = cap - zs.total_out;
@@ -378,7 +385,13 @@ pb_retime(const uint8_t *gz, size_t gzlen, int64_t tn, int64_t dn,
 			n += pb_wr_varint(out + n, (uint64_t)(i == 0 ? tn :
 			    dn));
 		}
-	gzout = pb_gzip(out, n, outlen);
+	if (gzip)
+		gzout = pb_gzip(out, n, outlen);
+	else {
+		gzout = out;
+		out = NULL;
+		*outlen = n;
+	}
 out:
 	inflateEnd(&zs);
 	free(raw);

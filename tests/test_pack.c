@@ -1187,6 +1187,99 @@ parsed_same(void)
 	twin_free(&tw);
 }
 
+/*
+ * pack_encode_repeat() of the current snapshot gives the blobs that
+ * pack_encode() of its profile with the new times gives, as a delta and
+ * as a key, for a profile with comments, drop and keep frames and
+ * mappings in its header after the times (gen_edge()) and for gen()'s;
+ * refused, the pack as it was, with no current snapshot.
+ */
+static void
+repeats(void)
+{
+	struct pack		*a, *b;
+	struct pack_blob	 da, ba, db, bb;
+	struct pack_stats	 st0, st;
+	uint8_t			*p, *q;
+	void			*oa, *ob;
+	size_t			 plen, qlen, la, lb;
+	char			*cause = NULL;
+	int			 which, step, differ = 0, rc;
+	bool			 key;
+
+	b = pack_new(PACK_LEVEL_DEFAULT);
+	pack_stats(b, &st0);
+	rc = pack_encode_repeat(b, 1, 2, false, &db, &bb, &cause);
+	pack_stats(b, &st);
+	ok(rc == -1 && cause != NULL && memcmp(&st0, &st, sizeof st) == 0,
+	    "a repeat with no current snapshot is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	pack_free(b);
+	for (which = 0; which < 2; which++) {
+		p = which == 0 ? gen_edge(2, &plen) : gen(4, &plen, true);
+		a = pack_new(PACK_LEVEL_DEFAULT);
+		b = pack_new(PACK_LEVEL_DEFAULT);
+		if (pack_encode(a, p, plen, MAX, true, &da, &ba, &cause) == -1 ||
+		    pack_encode(b, p, plen, MAX, true, &db, &bb, &cause) == -1) {
+			ok(0, "repeats: the first coded: %s", cause);
+			free(cause);
+			free(p);
+			pack_free(a);
+			pack_free(b);
+			return;
+		}
+		free(da.data);
+		free(ba.data);
+		free(db.data);
+		free(bb.data);
+		/* Deltas, a key, and a delta on the key. */
+		for (step = 1; step <= 3; step++) {
+			key = step == 2;
+			q = pb_retime(p, plen, 1800000000000000000LL + step,
+			    step == 3 ? 0 : 1000 * step, &qlen);
+			if (q == NULL || pack_encode(a, q, qlen, MAX, key, &da,
+			    &ba, &cause) == -1 || pack_encode_repeat(b,
+			    1800000000000000000LL + step, step == 3 ? 0 :
+			    1000 * step, key, &db, &bb, &cause) == -1) {
+				printf("# %s\n", cause);
+				free(cause);
+				cause = NULL;
+				differ++;
+				free(q);
+				continue;
+			}
+			if (!blob_same(&da, &db) || !blob_same(&ba, &bb)) {
+				printf("# %s, step %d: %zu + %zu bytes, not "
+				    "%zu + %zu\n", which == 0 ? "edge" : "gen",
+				    step, db.len, bb.len, da.len, ba.len);
+				differ++;
+			}
+			free(da.data);
+			free(ba.data);
+			free(db.data);
+			free(bb.data);
+			free(q);
+		}
+		if (pack_pprof(a, false, &oa, &la, &cause) == 0 &&
+		    pack_pprof(b, false, &ob, &lb, &cause) == 0) {
+			if (la != lb || memcmp(oa, ob, la) != 0)
+				differ++;
+			free(oa);
+			free(ob);
+		} else {
+			free(cause);
+			cause = NULL;
+			differ++;
+		}
+		free(p);
+		pack_free(a);
+		pack_free(b);
+	}
+	ok(differ == 0, "repeats give the blobs, and the pprof, of the profile "
+	    "coded again with the new times (%d differ)", differ);
+}
+
 int
 main(void)
 {
@@ -1197,5 +1290,6 @@ main(void)
 	bad_input();
 	late_error();
 	parsed_same();
+	repeats();
 	return tap_done();
 }
