@@ -1220,8 +1220,9 @@ repeats(void)
 		p = which == 0 ? gen_edge(2, &plen) : gen(4, &plen, true);
 		a = pack_new(PACK_LEVEL_DEFAULT);
 		b = pack_new(PACK_LEVEL_DEFAULT);
-		if (pack_encode(a, p, plen, MAX, true, &da, &ba, &cause) == -1 ||
-		    pack_encode(b, p, plen, MAX, true, &db, &bb, &cause) == -1) {
+		if (pack_encode(a, p, plen, MAX, true, &da, &ba,
+		    &cause) == -1 || pack_encode(b, p, plen, MAX, true, &db,
+		    &bb, &cause) == -1) {
 			ok(0, "repeats: the first coded: %s", cause);
 			free(cause);
 			free(p);
