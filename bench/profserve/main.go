@@ -13,7 +13,10 @@
 // a service that collects every N requests of a path (-gc, 1 by default:
 // at every one). A Go heap profile is as of the last GC, so the profile
 // served stays the same for N requests of a path, then changes: FILE,
-// then OTHER, then FILE again, and so on. Its time_nanos (field 9) is the
+// then OTHER, then FILE again, and so on. The paths' GCs are spread over
+// the N requests, as services started at different times collect at
+// different times: the first path asked for changes after one request,
+// the second after two, up to N, the next after one again. Its time_nanos (field 9) is the
 // time of each request, as Go writes it afresh for every request even
 // when the profile has not changed. Nothing is compressed per request:
 // each profile is gzipped at start-up with its time in a stored block of
@@ -235,11 +238,15 @@ func main() {
 			}
 		}
 		var mu sync.Mutex
+		// The requests of each path, counted from its phase.
 		requests := map[string]int{}
 		n := *gc
 		handler = func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
-			k := requests[r.URL.Path]
+			k, seen := requests[r.URL.Path]
+			if !seen {
+				k = n - 1 - len(requests)%n
+			}
 			requests[r.URL.Path] = k + 1
 			mu.Unlock()
 			profiles[k/n%2].write(w, time.Now().UnixNano())
