@@ -29,11 +29,12 @@ export GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local \
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/pack" "$top/bench/pack.c" \
     "$build/src/libheapwatch.a" $(pkg-config --libs libprotobuf-c zlib \
-    libdeflate libzstd sqlite3) -lm
+    libdeflate libxxhash libzstd sqlite3) -lm
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/packstore" \
     "$top/bench/packstore.c" "$build/src/libheapwatch.a" \
-    $(pkg-config --libs libprotobuf-c zlib libdeflate libzstd sqlite3) -lm
+    $(pkg-config --libs libprotobuf-c zlib libdeflate libxxhash libzstd \
+    sqlite3) -lm
 
 pid=
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || :' EXIT

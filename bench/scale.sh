@@ -2,12 +2,17 @@
 # What heapwatchd costs at scale (figures, not a test): N targets, each
 # serving a ~150 KB heap profile (bench/genprof: 3,000 samples of a program
 # of 400 functions) from one local server, scraped every INTERVAL seconds
-# (10). For each N it prints, over a steady minute (STEADY seconds) after a
-# warm-up that has every target scraped and retention at work (WARMUP
-# seconds, by default four and a half intervals):
+# (10). Each target is a service that collects garbage every GC scrapes
+# (1: at every one): its profile, as of the last GC, changes every GC
+# requests (genprof's pair in turn), and its time at every one
+# (bench/profserve -gc). For each N it prints, over a steady minute
+# (STEADY seconds) after a warm-up that has every target scraped and
+# retention at work (WARMUP seconds, by default four and a half
+# intervals):
 #
 #   - the daemon's CPU time per scraped profile, against what zlib alone
-#     needs to gunzip that profile (bench/zcat2.c on it 500 times);
+#     needs to gunzip the profiles served (bench/zcat2.c on them 500
+#     times), and the scrapes that repeated the last profile;
 #   - the profiles decoded a second (successful scrapes), the scrapes
 #     skipped (intervals a target's last scrape was still under way), and
 #     the backlog at the end: bytes of bodies fetched or waiting for the
@@ -22,6 +27,7 @@
 #
 #   bench/scale.sh [BUILD-DIR] [N...]        (default N: 100 1000 5000)
 #   INTERVAL=30 bench/scale.sh _build/plain 10000
+#   GC=12 bench/scale.sh _build/plain 1000   (a GC every 2 minutes)
 #   FORMAT=pack bench/scale.sh _build/plain 1000   (the packed store)
 #
 # Needs go, wrk and jq. Writes under _build/bench-scale (the stores take
@@ -35,6 +41,7 @@ sizes=${*:-100 1000 5000}
 work=$top/_build/bench-scale
 steady=${STEADY:-60}
 interval=${INTERVAL:-10}
+gc=${GC:-1}
 warmup=${WARMUP:-$((interval * 9 / 2))}
 rm -rf "$work"
 mkdir -p "$work"
@@ -47,24 +54,30 @@ cc -O2 -o "$work/runs" "$top/bench/runs.c"
 "$work/genprof" -samples 3000 -functions 400 "$work/heap.pb.gz" \
     "$work/other.pb.gz" 2>/dev/null
 prof=$work/heap.pb.gz
-bytes=$(wc -c <"$prof")
 raw=$(gzip -dc "$prof" | wc -c)
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
-"$work/profserve" -listen 127.0.0.1:0 "$prof" >"$work/profserve.out" &
+"$work/profserve" -listen 127.0.0.1:0 -gc "$gc" "$prof" "$work/other.pb.gz" \
+    >"$work/profserve.out" &
 pids+=($!)
 sleep 1
 url=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$work/profserve.out")
 
-# zlib's floor: CPU to gunzip the profile, per profile (median of 5 runs
-# of 500 gunzips each).
-set -- $(for _ in $(seq 1 500); do echo "$prof"; done)
+# zlib's floor: CPU to gunzip the profiles as served, per profile (median
+# of 5 runs of 500 gunzips each, half of each): the first request of a
+# path gets the one, the GC+1st the other.
+for i in $(seq 0 "$gc"); do
+	curl -fs -o "$work/served-$i.pb.gz" "$url/zlib/debug/pprof/heap"
+done
+set -- $(for _ in $(seq 1 250); do echo "$work/served-0.pb.gz"; \
+    echo "$work/served-$gc.pb.gz"; done)
 zlib_ms=$("$work/runs" 5 "$work/zcat2" "$@" |
     sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p')
 zlib_us=$(echo "$zlib_ms * 1000 / 500" | bc -l)
-printf 'profile: %d bytes gzipped, %d bytes raw; zlib gunzips it in %.0f us of CPU\n' \
-    "$bytes" "$raw" "$zlib_us"
+printf 'profiles: %d and %d bytes gzipped as served, %d bytes raw; zlib gunzips one in %.0f us of CPU; a GC every %d scrapes\n' \
+    "$(wc -c <"$work/served-0.pb.gz")" "$(wc -c <"$work/served-$gc.pb.gz")" \
+    "$raw" "$zlib_us" "$gc"
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -99,11 +112,13 @@ for n in $sizes; do
 	c0=$(cpu_ticks "$hwd")
 	s0=$(scrapes)
 	k0=$(scrapes skipped)
+	r0=$(gauge heapwatch_scrape_repeats_total)
 	t0=$(date +%s.%N)
 	sleep "$steady"
 	c1=$(cpu_ticks "$hwd")
 	s1=$(scrapes)
 	k1=$(scrapes skipped)
+	r1=$(gauge heapwatch_scrape_repeats_total)
 	t1=$(date +%s.%N)
 	backlog="$(gauge heapwatch_scrape_backlog_bytes) bytes, $(gauge \
 	    heapwatch_scrapes_waiting) scrapes waiting"
@@ -123,8 +138,10 @@ for n in $sizes; do
 	printf '\n%d targets: %d scrapes in %.0f s; daemon CPU %.0f ms (%.1f%% of a core)\n' \
 	    "$n" $((s1 - s0)) "$(echo "$t1 - $t0" | bc -l)" "$cpu_ms" \
 	    "$(echo "$cpu_ms / 10 / ($t1 - $t0)" | bc -l)"
-	printf '  CPU per scraped profile %.0f us = %.2f x zlib gunzip\n' \
-	    "$per_us" "$(echo "$per_us / $zlib_us" | bc -l)"
+	printf '  CPU per scraped profile %.0f us = %.2f x zlib gunzip; %s\n' \
+	    "$per_us" "$(echo "$per_us / $zlib_us" | bc -l)" \
+	    "$([ "$r0" = - ] && echo "repeats not counted" ||
+	    printf '%d repeats, not decoded' $((r1 - r0)))"
 	printf '  %.1f profiles decoded a second of %.1f due, %.1f scrapes skipped a second; backlog %s\n' \
 	    "$(echo "($s1 - $s0) / ($t1 - $t0)" | bc -l)" \
 	    "$(echo "$n / $interval" | bc -l)" \

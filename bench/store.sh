@@ -20,7 +20,7 @@ mkdir -p "$work"
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/store" "$top/bench/store.c" \
     "$build/src/libheapwatch.a" $(pkg-config --libs libprotobuf-c zlib \
-    libdeflate libzstd sqlite3) -lm
+    libdeflate libxxhash libzstd sqlite3) -lm
 "$work/store" "$work/root" 146342 4 50 500 5000
 rm -rf "$work/root"
 "$work/store" -d "$work/root" 146342 4 50 500 5000

@@ -33,7 +33,7 @@ export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
 # shellcheck disable=SC2046
 cc -O2 -I"$build" -I"$top/src" -o "$work/worker" "$top/bench/worker.c" \
     "$build/src/libheapwatch.a" $(pkg-config --libs libprotobuf-c zlib \
-    libdeflate libzstd sqlite3) -lm -lpthread
+    libdeflate libxxhash libzstd sqlite3) -lm -lpthread
 cc -O2 -o "$work/zcat2" "$top/bench/zcat2.c" -lz
 cc -O2 -o "$work/runs" "$top/bench/runs.c"
 (cd "$top/bench/genprof" && go build -o "$work/genprof" .)

@@ -316,6 +316,11 @@ api_metrics_head(struct api *api, struct buf *b)
 		    "Scrapes waiting to start until the backlog goes down.");
 		buf_printf(b, "heapwatch_scrapes_waiting %zu\n",
 		    scrape_waiting(api->st->scrape));
+		buf_family(b, "heapwatch_scrape_repeats_total", "counter",
+		    "Scrapes that brought the last snapshot again (no GC "
+		    "since), stored and judged without decoding.");
+		buf_printf(b, "heapwatch_scrape_repeats_total %llu\n",
+		    (unsigned long long)api->st->scrape_repeats);
 	}
 }
 

@@ -39,6 +39,7 @@ struct api_state {
 	bool			 ready;
 	uint64_t		 reloads_failed;
 	uint64_t		 syncs_failed;	/* the store's; atomic */
+	uint64_t		 scrape_repeats; /* not parsed: no GC since */
 	bool			 last_reload_ok;
 	int64_t			 last_reload;	/* unix ms of the last good */
 	int64_t			 started;	/* unix ms */

@@ -30,6 +30,7 @@ struct decode_job {
 	size_t			 len, max;
 	decode_work_cb		 work;		/* on the worker, or NULL */
 	bool			 parsed;	/* the work is given the parse */
+	struct decode_print	*print;		/* the caller's, or NULL */
 	decode_done_cb		 done;
 	void			(*release)(void *);
 	void			*arg;
@@ -134,11 +135,18 @@ decode_run(void *arg)
 			 * made of, which a packed store codes.
 			 */
 			parsed = NULL;
-			j->p = j->parsed ? profile_decode_parsed(j->body,
-			    j->len, j->max, NULL, &parsed, &j->cause) :
-			    profile_decode(j->body, j->len, j->max, NULL,
-			    &j->cause);
-			if (j->p == NULL && j->cause == NULL)
+			if (j->print != NULL)
+				j->p = profile_decode_print(j->body, j->len,
+				    j->max, NULL, j->parsed ? &parsed : NULL,
+				    &j->print->prev, &j->print->print,
+				    &j->print->repeat, &j->cause);
+			else
+				j->p = j->parsed ? profile_decode_parsed(
+				    j->body, j->len, j->max, NULL, &parsed,
+				    &j->cause) : profile_decode(j->body, j->len,
+				    j->max, NULL, &j->cause);
+			if (j->p == NULL && j->cause == NULL &&
+			    (j->print == NULL || !j->print->repeat))
 				j->cause = xstrdup("not decoded");
 			/* A job cancelled meanwhile stores nothing for a
 			 * target that may be recovering its folder. */
@@ -304,14 +312,14 @@ struct decode_job *
 decode_start(struct decode *d, void *body, size_t len, size_t max,
     bool later, decode_done_cb done, void *arg)
 {
-	return decode_start_work(d, body, len, max, later, NULL, false, done,
-	    NULL, arg);
+	return decode_start_work(d, body, len, max, later, NULL, false, NULL,
+	    done, NULL, arg);
 }
 
 struct decode_job *
 decode_start_work(struct decode *d, void *body, size_t len, size_t max,
-    bool later, decode_work_cb work, bool parsed, decode_done_cb done,
-    void (*release)(void *), void *arg)
+    bool later, decode_work_cb work, bool parsed, struct decode_print *print,
+    decode_done_cb done, void (*release)(void *), void *arg)
 {
 	struct decode_job	*j;
 
@@ -331,6 +339,7 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 	j->max = max;
 	j->work = work;
 	j->parsed = parsed;
+	j->print = work != NULL ? print : NULL;
 	j->done = done;
 	j->release = release;
 	j->arg = arg;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "profile.h"
+
 #define DECODE_THREADS_MAX	4
 
 /*
@@ -26,8 +28,6 @@
 #define DECODE_BACKLOG_BYTES	(48 << 20)
 
 struct event_base;
-struct profile;
-struct profile_raw;
 struct decode;
 struct decode_job;
 
@@ -53,6 +53,18 @@ typedef void (*decode_done_cb)(const struct profile *, const char *cause,
 typedef void (*decode_work_cb)(const struct profile *, const void *body,
 		    size_t len, const struct profile_raw *parsed, void *arg);
 
+/*
+ * A job's fingerprints (profile_print): given the last body's, prev, the
+ * worker finds the body's and says whether it is a repeat of that one.
+ * A repeat is not parsed: the work and the callback get no profile and
+ * no cause. The caller's, untouched by the loop until the job is over.
+ */
+struct decode_print {
+	struct profile_print	 prev;		/* unset: none */
+	struct profile_print	 print;		/* the body's, or none */
+	bool			 repeat;
+};
+
 /* With nthreads workers, or 0 for one a CPU. */
 struct decode	*decode_new(struct event_base *, size_t nthreads);
 /* Wait for the body being decoded, if any; drop the others. */
@@ -66,11 +78,13 @@ struct decode_job *decode_start(struct decode *, void *body, size_t len,
  * called with arg once the job is over: after done, or cancelled. With
  * parsed, the work is given the parse too: keeping it costs the profile a
  * copy of its stacks (5 MB for 1.3 million frames), which a packed store's
- * put saves many times over, and a file's does not need.
+ * put saves many times over, and a file's does not need. With print and
+ * work, the body's fingerprint is taken (see struct decode_print).
  */
 struct decode_job *decode_start_work(struct decode *, void *body, size_t len,
 		    size_t max, bool later, decode_work_cb work, bool parsed,
-		    decode_done_cb done, void (*release)(void *), void *arg);
+		    struct decode_print *print, decode_done_cb done,
+		    void (*release)(void *), void *arg);
 /* Abandon a job: its callback is not called. */
 void		 decode_cancel(struct decode_job *);
 /*

@@ -357,6 +357,7 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	deps.behind = hwd_skipping;
 	deps.behind_arg = hwd;
 	deps.names = hwd->names;
+	deps.repeats = &hwd->st.scrape_repeats;
 	c = select_targets(hwd, conf, &n);
 	/* Thousands of discovered targets: find the old ones by name. */
 	byname = xcalloc(hwd->st.ntargets + 1, sizeof *byname);

@@ -186,6 +186,40 @@ struct profile	*profile_decode(const void *data, size_t len, size_t max,
 struct profile	*profile_decode_parsed(const void *data, size_t len,
 		    size_t max, struct symtab *st, struct profile_raw **parsed,
 		    char **cause);
+/*
+ * A profile's fingerprint: XXH3's 128 bits over its protobuf (inflated)
+ * but for the fields time_nanos and duration_nanos, with their values.
+ * A Go heap profile is as of the last GC: between two GCs, every request
+ * gets the same protobuf but for those two fields, which Go writes afresh
+ * each time, and the same fingerprint.
+ */
+struct profile_print {
+	uint64_t	 hash[2];
+	int64_t		 time_nanos;	/* read from the fields left out */
+	int64_t		 duration_nanos;
+	bool		 set;		/* false: no fingerprint */
+};
+
+/*
+ * The fingerprint of a protobuf, not compressed: 0, or -1 and none when
+ * its top-level fields are malformed.
+ */
+int		 profile_print_make(const void *, size_t,
+		    struct profile_print *);
+/* Whether two fingerprints are both set and the same. */
+bool		 profile_print_same(const struct profile_print *,
+		    const struct profile_print *);
+/*
+ * profile_decode_parsed(), parsed NULL or not, and the body's fingerprint
+ * in *print: none when the body has none (its protobuf is malformed, or
+ * it is gzip not inflated whole). When it is the same as prev's, nothing
+ * is parsed: NULL, no cause, and *repeat set. The fingerprint costs a
+ * walk of the top-level fields and a hash, some 3% of a decode.
+ */
+struct profile	*profile_decode_print(const void *data, size_t len,
+		    size_t max, struct symtab *st, struct profile_raw **parsed,
+		    const struct profile_print *prev,
+		    struct profile_print *print, bool *repeat, char **cause);
 /* The tables of a parsed profile, valid as long as it is. */
 void		 profile_raw_view(const struct profile_raw *,
 		    struct profile_view *);

@@ -56,6 +56,8 @@ struct target {
 	size_t			 nnotified;
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
+	/* Of the last snapshot stored, while it is the judge's latest. */
+	struct profile_print	 print;
 	const char		*severity;	/* of the last note sent */
 	char			*mlabels;	/* {target="NAME",... of
 						   its series */
@@ -1107,6 +1109,8 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 {
 	t->cfg = cfg;
 	target_metric_prefix(t);
+	/* Its kind may be another: the next body is summarised anew. */
+	t->print.set = false;
 }
 
 /* Record the error fmt says as the target's last, or none for NULL. */
@@ -1149,6 +1153,9 @@ target_enter(struct target *t, enum scrape_outcome o, const char *fmt, ...)
 
 	t->st.scrapes[o]++;
 	t->last_outcome = o;
+	/* A repeat is of the last snapshot stored: the outcome before. */
+	if (o != SCRAPE_SUCCESS)
+		t->print.set = false;
 	switch (o) {
 	case SCRAPE_SUCCESS:
 	case SCRAPE_NOT_STORED:
@@ -1239,6 +1246,8 @@ struct took {
 
 	struct names		*names;		/* its own, for the summary */
 	struct summary		*s;		/* NULL: not a profile of kind */
+	struct decode_print	 dp;		/* repeat: not summarised */
+	int64_t			 last_total;	/* of the judge's latest */
 	char			*cause;		/* why not, or why not stored */
 	bool			 stored;
 	char			*series_cause;	/* the series not written */
@@ -1259,18 +1268,27 @@ took_free(void *arg)
 	free(w);
 }
 
-/* On the worker: summarise, store, and keep the series and retention. */
+/*
+ * On the worker: summarise, store, and keep the series and retention. A
+ * repeat of the last snapshot stored is stored as it came, its total the
+ * last one; the loop makes its summary.
+ */
 static void
 took_work(const struct profile *p, const void *body, size_t len,
     const struct profile_raw *parsed, void *arg)
 {
 	struct took		*w = arg;
 	char			 line[64];
+	int64_t			 total;
 	int			 rc;
 
-	if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
+	if (w->dp.repeat)
+		total = w->last_total;
+	else if (p == NULL || (w->s = summary_make(p, w->kind, "", w->now,
 	    w->names, &w->cause)) == NULL)
 		return;
+	else
+		total = w->s->total;
 	w->put.parsed = parsed;
 	rc = store_put_retain(w->store, w->name, w->now, body, len, &w->put,
 	    &w->cause);
@@ -1279,7 +1297,7 @@ took_work(const struct profile *p, const void *body, size_t len,
 		return;
 	w->stored = true;
 	snprintf(line, sizeof line, "%lld %lld", (long long)w->now,
-	    (long long)w->s->total);
+	    (long long)total);
 	if (store_series_append(w->store, w->name, line,
 	    &w->series_cause) == -1) {
 		/* Said by the loop. */
@@ -1294,9 +1312,28 @@ static void
 target_took(struct target *t, const char *why, const void *body, size_t len,
     struct took *w)
 {
-	struct summary	*s = w->s;
-	char		 text[256];
+	const struct summary	*last;
+	struct summary		*s = w->s;
+	char			 text[256];
 
+	/*
+	 * A repeat: the profile of the judge's latest summary but for its
+	 * time, which is all a summary made of it would change. The target
+	 * gives the previous fingerprint only while that summary is the
+	 * latest (see target_done()).
+	 */
+	if (w->dp.repeat) {
+		if (t->deps.repeats != NULL)
+			(*t->deps.repeats)++;
+		if ((last = judge_latest(t->st.judge)) == NULL)
+			why = "repeat of a profile no longer judged";
+		else {
+			s = w->s = summary_copy(last);
+			s->id[0] = '\0';
+			s->time_ms = w->now;
+			s->profile_ns = w->dp.print.time_nanos;
+		}
+	}
 	/* A profile of the wrong kind is as bad as no profile. */
 	if (why != NULL && describe_text(t, body, len, text,
 	    sizeof text) == 0)
@@ -1318,6 +1355,7 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 		return;
 	}
 	target_enter(t, SCRAPE_SUCCESS, NULL);
+	t->print = w->dp.print;
 	if (w->series_cause != NULL)
 		log_warnx("%s: history not written: %s", t->cfg->name,
 		    w->series_cause);
@@ -1392,8 +1430,10 @@ target_decoded(const struct profile *p, const char *cause, const void *body,
 static void
 target_done(struct scrape_result *r, void *arg)
 {
-	struct target	*t = arg;
-	struct took	*w;
+	struct target		*t = arg;
+	struct took		*w;
+	const struct summary	*last;
+	bool			 repeats;
 
 	t->job = NULL;
 	t->st.last_scrape = clock_real_ms();
@@ -1430,11 +1470,22 @@ target_done(struct scrape_result *r, void *arg)
 	w->put.keep = &w->keep;
 	w->put.cache = t->store_cache;
 	t->store_cache = NULL;
+	/*
+	 * A body the same as the last snapshot stored but for its time (no
+	 * GC since) is not parsed again: the worker compares fingerprints.
+	 * Not with a packed store, whose put codes the parse.
+	 */
+	repeats = store_get_format(t->deps.store) != STORE_PACK;
+	if (repeats && t->print.set &&
+	    (last = judge_latest(t->st.judge)) != NULL) {
+		w->dp.prev = t->print;
+		w->last_total = last->total;
+	}
 	/* A packed store codes the parse: the worker keeps it for the put. */
 	t->decoding = decode_start_work(t->deps.decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, !t->decoded, took_work,
-	    store_get_format(t->deps.store) == STORE_PACK, target_decoded,
-	    took_free, w);
+	    store_get_format(t->deps.store) == STORE_PACK,
+	    repeats ? &w->dp : NULL, target_decoded, took_free, w);
 	r->body = NULL;
 }
 

@@ -77,6 +77,9 @@ struct target_deps {
 	 */
 	void			(*behind)(bool skipping, void *arg);
 	void			*behind_arg;
+	/* Scrapes that repeated the last snapshot, not parsed; NULL: not
+	 * counted. */
+	uint64_t		*repeats;
 };
 
 /* What a target shows of itself: read-only to all but target.c. */

@@ -4,7 +4,8 @@
  * survive every report, a top and a diff against itself (which must be
  * empty). And the same bytes, read as one Sample, one Location and one
  * Function message, must decode by hand (pbwire.c) exactly as
- * protobuf-c's generated code unpacks them.
+ * protobuf-c's generated code unpacks them. Its fingerprint, if any, must
+ * make it a repeat of itself.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inflate.h"
 #include "pbwire.h"
 #include "profile.h"
 #include "profile.pb-c.h"
@@ -64,6 +66,49 @@ check_profile(const uint8_t *data, size_t size)
 	profile_free(q);
 	profile_free(p);
 	symtab_free(st);
+}
+
+/*
+ * The fingerprint: none or one, never a crash, whatever the bytes; one
+ * for every protobuf that decodes; and given as the previous one, a body
+ * is a repeat and not parsed, while given another it decodes as it would
+ * with none.
+ */
+static void
+check_print(const uint8_t *data, size_t size)
+{
+	struct profile_print	 fp, again, other;
+	struct profile		*p, *q;
+	char			*cause = NULL, *qcause = NULL;
+	bool			 repeat;
+
+	(void)profile_print_make(data, size, &fp);
+	p = profile_decode_print(data, size, 64 << 20, NULL, NULL, NULL,
+	    &again, &repeat, &cause);
+	if (repeat || (p == NULL) == (cause == NULL))
+		abort();
+	/* A plain protobuf that decodes has a fingerprint, the same. */
+	if (p != NULL && !inflate_is_gzip(data, size) && (!fp.set ||
+	    !profile_print_same(&fp, &again) ||
+	    fp.time_nanos != p->time_nanos ||
+	    fp.duration_nanos != p->duration_nanos))
+		abort();
+	if (again.set) {
+		q = profile_decode_print(data, size, 64 << 20, NULL, NULL,
+		    &again, &fp, &repeat, &qcause);
+		if (!repeat || q != NULL || qcause != NULL)
+			abort();
+		other = again;
+		other.hash[0] ^= 1;
+		q = profile_decode_print(data, size, 64 << 20, NULL, NULL,
+		    &other, &fp, &repeat, &qcause);
+		if (repeat || (q == NULL) != (p == NULL))
+			abort();
+		profile_free(q);
+		free(qcause);
+	}
+	profile_free(p);
+	free(cause);
 }
 
 static void
@@ -169,6 +214,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_profile(data, size);
+	check_print(data, size);
 	check_sample(data, size);
 	check_location(data, size);
 	check_function(data, size);

@@ -190,11 +190,11 @@ main(void)
 		memset(&w1, 0, sizeof w1);
 		memset(&w2, 0, sizeof w2);
 		decode_start_work(d, dup_body(prof, sizeof prof - 1),
-		    sizeof prof - 1, 100, false, work, true, worked_done, NULL,
-		    &w1);
+		    sizeof prof - 1, 100, false, work, true, NULL, worked_done,
+		    NULL, &w1);
 		decode_start_work(d, dup_body(prof, sizeof prof - 1),
-		    sizeof prof - 1, 100, false, work, false, worked_done, NULL,
-		    &w2);
+		    sizeof prof - 1, 100, false, work, false, NULL, worked_done,
+		    NULL, &w2);
 		run(base, d, 5);
 		/* Worked once, then handed back once (100). */
 		ok(w1.calls == 101 && w1.profile && w1.parsed &&

@@ -998,6 +998,109 @@ test_decode_parsed(void)
 	free(cause);
 }
 
+/* Append the bytes of a varint field to b at *n. */
+static void
+put_varint_field(uint8_t *b, size_t *n, unsigned int num, uint64_t v)
+{
+	b[(*n)++] = (uint8_t)(num << 3);
+	do {
+		b[(*n)++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+}
+
+/*
+ * Fingerprints: the same but for time_nanos and duration_nanos, wherever
+ * they are and however long their varints, and their values read; any
+ * other change, or the times moved, is another; malformed, none; and a
+ * body whose fingerprint is the one given is a repeat, not parsed.
+ */
+static void
+test_print(void)
+{
+	struct pb		*b = pb_small();
+	struct profile_print	 a, c, d;
+	struct profile		*p;
+	uint8_t			*pb, *gz, buf[4096], cut[4096];
+	size_t			 len, glen, n, i;
+	char			*cause = NULL;
+	bool			 repeat;
+
+	pb = pb_pack(b, &len);
+	/* The times first, then last, as two writers might put them. */
+	n = 0;
+	put_varint_field(buf, &n, 9, 1700000000000000000ULL);
+	memcpy(buf + n, pb, len);
+	n += len;
+	put_varint_field(buf, &n, 10, 5);
+	ok(profile_print_make(buf, n, &a) == 0 && a.set &&
+	    a.time_nanos == 1700000000000000000LL && a.duration_nanos == 5,
+	    "a fingerprint reads time_nanos and duration_nanos");
+	n = 0;
+	put_varint_field(buf, &n, 9, 3);
+	memcpy(buf + n, pb, len);
+	n += len;
+	put_varint_field(buf, &n, 10, 1ULL << 40);
+	ok(profile_print_make(buf, n, &c) == 0 &&
+	    profile_print_same(&a, &c) && c.time_nanos == 3,
+	    "other times, of other lengths: the same fingerprint");
+	n = 0;
+	memcpy(buf + n, pb, len);
+	n += len;
+	put_varint_field(buf, &n, 9, 3);
+	put_varint_field(buf, &n, 10, 1ULL << 40);
+	ok(profile_print_make(buf, n, &d) == 0 && !profile_print_same(&a, &d),
+	    "the time moved: another");
+	b->s[0].value[3]++;
+	free(pb);
+	pb = pb_pack(b, &len);
+	n = 0;
+	put_varint_field(buf, &n, 9, 3);
+	memcpy(buf + n, pb, len);
+	n += len;
+	put_varint_field(buf, &n, 10, 1ULL << 40);
+	ok(profile_print_make(buf, n, &d) == 0 && !profile_print_same(&a, &d),
+	    "a value changed: another");
+	/* A cut: malformed, or fields fewer, another fingerprint. */
+	(void)profile_print_make(buf, n, &c);
+	for (i = 0, repeat = true; i < n; i++) {
+		memcpy(cut, buf, i);
+		if (profile_print_make(cut, i, &d) == -1 ? d.set :
+		    !d.set || profile_print_same(&c, &d))
+			repeat = false;
+	}
+	buf[0] = 0x49;		/* field 9 as a fixed64 */
+	ok(repeat && profile_print_make(buf, n, &d) == -1 && !d.set &&
+	    !profile_print_same(&d, &d),
+	    "cut, malformed, or time_nanos not a varint: no fingerprint");
+	buf[0] = 0x48;
+	/* Decoding: a repeat of the fingerprint given is not parsed. */
+	gz = pb_gzip(buf, n, &glen);
+	p = profile_decode_print(gz, glen, PROFILE_MAX_INFLATED, NULL, NULL,
+	    NULL, &c, &repeat, &cause);
+	ok(p != NULL && !repeat && c.set && c.time_nanos == p->time_nanos &&
+	    c.duration_nanos == p->duration_nanos,
+	    "gzip decoded, with its fingerprint");
+	profile_free(p);
+	p = profile_decode_print(gz, glen, PROFILE_MAX_INFLATED, NULL, NULL,
+	    &c, &d, &repeat, &cause);
+	ok(p == NULL && repeat && cause == NULL && profile_print_same(&c, &d),
+	    "the same body after it: a repeat, not parsed, no error");
+	c.hash[1]++;
+	p = profile_decode_print(gz, glen, PROFILE_MAX_INFLATED, NULL, NULL,
+	    &c, &d, &repeat, &cause);
+	ok(p != NULL && !repeat, "after another: decoded");
+	profile_free(p);
+	p = profile_decode_print("\x0a\xff", 2, PROFILE_MAX_INFLATED, NULL,
+	    NULL, &c, &d, &repeat, &cause);
+	ok(p == NULL && !repeat && !d.set && cause != NULL,
+	    "malformed: no fingerprint, and the parse says why: %s", cause);
+	free(cause);
+	free(gz);
+	free(pb);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -1017,5 +1120,6 @@ main(void)
 	test_wide_ids();
 	test_decode_parsed();
 	test_fresh_memory();
+	test_print();
 	return tap_done();
 }

@@ -6,7 +6,7 @@
 DEPS_BUILD="build-essential autoconf automake pkg-config protobuf-c-compiler
 libprotobuf-c-dev zlib1g-dev libdeflate-dev libjansson-dev libyaml-dev
 libevent-dev libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev
-libcrypt-dev libzstd-dev libsqlite3-dev"
+libcrypt-dev libzstd-dev libsqlite3-dev libxxhash-dev"
 # To run the test suite: Go builds the fixture services, clang the fuzzers,
 # systemd-journal-remote writes the journal files that follow.c reads.
 DEPS_TEST="golang-go clang procps curl jq openssl prometheus
