@@ -1290,6 +1290,10 @@ took_work(const struct profile *p, const void *body, size_t len,
 	else
 		total = w->s->total;
 	w->put.parsed = parsed;
+	/* A packed store stores its newest snapshot again, with the times. */
+	w->put.repeat = w->dp.repeat;
+	w->put.time_nanos = w->dp.print.time_nanos;
+	w->put.duration_nanos = w->dp.print.duration_nanos;
 	rc = store_put_retain(w->store, w->name, w->now, body, len, &w->put,
 	    &w->cause);
 	w->put.parsed = NULL;
@@ -1367,7 +1371,8 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	t->st.snapshots++;
 	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :
 	    t->st.snapshots;
-	log_debug("%s: snapshot %s, %zu bytes", t->cfg->name, w->put.id, len);
+	log_debug("%s: snapshot %s, %zu bytes%s", t->cfg->name, w->put.id, len,
+	    w->put.repeated ? ", the last packed one again" : "");
 }
 
 uint64_t
@@ -1433,7 +1438,6 @@ target_done(struct scrape_result *r, void *arg)
 	struct target		*t = arg;
 	struct took		*w;
 	const struct summary	*last;
-	bool			 repeats;
 
 	t->job = NULL;
 	t->st.last_scrape = clock_real_ms();
@@ -1472,11 +1476,11 @@ target_done(struct scrape_result *r, void *arg)
 	t->store_cache = NULL;
 	/*
 	 * A body the same as the last snapshot stored but for its time (no
-	 * GC since) is not parsed again: the worker compares fingerprints.
-	 * Not with a packed store, whose put codes the parse.
+	 * GC since) is not parsed again: the worker compares fingerprints,
+	 * and a packed store stores its newest snapshot again rather than
+	 * coding a parse (store_put.repeat).
 	 */
-	repeats = store_get_format(t->deps.store) != STORE_PACK;
-	if (repeats && t->print.set &&
+	if (t->print.set &&
 	    (last = judge_latest(t->st.judge)) != NULL) {
 		w->dp.prev = t->print;
 		w->last_total = last->total;
@@ -1484,8 +1488,8 @@ target_done(struct scrape_result *r, void *arg)
 	/* A packed store codes the parse: the worker keeps it for the put. */
 	t->decoding = decode_start_work(t->deps.decode, r->body, r->len,
 	    PROFILE_MAX_INFLATED, !t->decoded, took_work,
-	    store_get_format(t->deps.store) == STORE_PACK,
-	    repeats ? &w->dp : NULL, target_decoded, took_free, w);
+	    store_get_format(t->deps.store) == STORE_PACK, &w->dp,
+	    target_decoded, took_free, w);
 	r->body = NULL;
 }
 

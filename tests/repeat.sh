@@ -7,8 +7,9 @@
 # heapwatch_scrape_repeats_total and stores them as received without
 # decoding them. After a GC the next profile is decoded (its new total
 # shows, where a repeat would have kept the last), and repeats go on from
-# it. With the packed store (HEAPWATCH_STORAGE_FORMAT=pack) every body is
-# decoded and none is counted.
+# it. With the packed store (HEAPWATCH_STORAGE_FORMAT=pack) a repeat stores
+# the database's newest snapshot again with the new times, and what the API
+# serves of it shows go tool pprof what the service serves.
 . "$(dirname "$0")/lib.sh"
 
 fixture_start shapes -profile-rate 0 || { ok 1 "fixture starts"; done_testing; exit; }
@@ -32,15 +33,6 @@ successes() {
 has_repeats() { [ "$(repeats)" -ge "$1" ] 2>/dev/null; }
 has_successes() { [ "$(successes)" -ge "$1" ] 2>/dev/null; }
 inuse_not() { local v; v=$(inuse); [ -n "$v" ] && [ "$v" != "$1" ]; }
-
-if [ "$STORAGE_FORMAT" = pack ]; then
-	wait_for 60 has_successes 5
-	ok $? "the target is scraped ($(successes) profiles)"
-	[ "$(repeats)" = 0 ]
-	ok $? "packed, every body is decoded: no repeat counted"
-	done_testing
-	exit
-fi
 
 wait_for 60 has_successes 5
 # Both counts from one render.
@@ -79,12 +71,23 @@ ok $? "only the scrapes after the GC were decoded ($((m_ok - m_repeats)) of $m_o
 [ "$(inuse)" = "$after" ]
 ok $? "... keeping its total ($(inuse) bytes)"
 
-# What was stored of a repeat is the body as received: go tool pprof
-# shows the same as for the snapshot decoded before it.
-dir=$TMPD/store/shapes
-set -- $(ls "$dir" | grep '\.pb\.gz$' | sort | tail -2)
-[ $# = 2 ] && cmp -s <(pprof_top "$dir/$1") <(pprof_top "$dir/$2") &&
-    ! cmp -s "$dir/$1" "$dir/$2"
-ok $? "the last two snapshots differ in bytes (their times), not in what pprof shows"
+# What was stored of a repeat shows go tool pprof what the service
+# serves now (no GC since), though its bytes differ (their times).
+curl -fs --max-time 30 -o "$TMPD/live.pb.gz" "$F/debug/pprof/heap"
+id=$(curl -fs --max-time 30 "$HWD_URL/api/v1/targets/shapes/snapshots" |
+    jq -r '.[-1].id')
+curl -fs --max-time 30 -o "$TMPD/last.pb.gz" \
+    "$HWD_URL/api/v1/targets/shapes/snapshots/$id"
+top_live=$(pprof_top "$TMPD/live.pb.gz")
+[ -n "$top_live" ] && [ "$top_live" = "$(pprof_top "$TMPD/last.pb.gz")" ] &&
+    ! cmp -s "$TMPD/live.pb.gz" "$TMPD/last.pb.gz"
+ok $? "the last snapshot ($id) shows pprof what the service serves, in other bytes"
+if [ "$STORAGE_FORMAT" = pack ]; then
+	# Its put stored the database's newest again, coding nothing.
+	n=$(grep -c "shapes: snapshot .*, the last packed one again" \
+	    "$TMPD/heapwatchd.log")
+	[ "${n:-0}" -ge 3 ]
+	ok $? "packed repeats store the newest snapshot again ($n of $m_repeats)"
+fi
 
 done_testing
