@@ -704,7 +704,12 @@ any:
 			break;
 		if (f.num != 9 && f.num != 10)
 			continue;
-		/* Anything but a varint the parse refuses: no print. */
+		/*
+		 * Anything but a varint the parse refuses: no print. (The
+		 * fast path above hashes a short length-delimited 9 or 10 as
+		 * data: the parse refuses such a body too, so it is never
+		 * the last stored, nor a repeat of it.)
+		 */
 		if (f.wt != 0 || nat == PRINT_SKIPS_MAX)
 			return -1;
 		if (f.num == 9)

@@ -1109,7 +1109,7 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 {
 	t->cfg = cfg;
 	target_metric_prefix(t);
-	/* Its kind may be another: the next body is summarised anew. */
+	/* The next body is summarised anew, whatever changed. */
 	t->print.set = false;
 }
 
@@ -1327,8 +1327,6 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	 * latest (see target_done()).
 	 */
 	if (w->dp.repeat) {
-		if (t->deps.repeats != NULL)
-			(*t->deps.repeats)++;
 		if ((last = judge_latest(t->st.judge)) == NULL)
 			why = "repeat of a profile no longer judged";
 		else {
@@ -1360,6 +1358,8 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	}
 	target_enter(t, SCRAPE_SUCCESS, NULL);
 	t->print = w->dp.print;
+	if (w->dp.repeat && t->deps.repeats != NULL)
+		(*t->deps.repeats)++;
 	if (w->series_cause != NULL)
 		log_warnx("%s: history not written: %s", t->cfg->name,
 		    w->series_cause);

@@ -26,6 +26,13 @@ metric() {	# metric SERIES: its value, or nothing
 	    awk -v s="$1" '$1 == s {print $2}'
 }
 repeats() { metric heapwatch_scrape_repeats_total; }
+# The scrapes of the last render ($TMPD/metrics) that stored no snapshot:
+# a slow scrape on a busy machine fails, and the next is decoded whole.
+bad() {
+	awk '/^heapwatch_scrapes_total\{target="shapes",/ &&
+	    !/result="(success|skipped)"/ {n += $2} END {print n + 0}' \
+	    "$TMPD/metrics"
+}
 inuse() { metric 'heapwatch_heap_inuse_bytes{target="shapes"}'; }
 successes() {
 	metric 'heapwatch_scrapes_total{target="shapes",result="success"}'
@@ -41,8 +48,9 @@ m_repeats=$(awk '$1 == "heapwatch_scrape_repeats_total" {print $2}' \
     "$TMPD/metrics")
 m_ok=$(awk '$1 == "heapwatch_scrapes_total{target=\"shapes\",result=\"success\"}" {print $2}' \
     "$TMPD/metrics")
-[ "${m_ok:-0}" -ge 5 ] && [ "$m_repeats" = $((m_ok - 1)) ]
-ok $? "every scrape after the first is counted a repeat ($m_repeats of $m_ok)"
+[ "${m_ok:-0}" -ge 5 ] && [ $((m_ok - m_repeats)) -ge 1 ] &&
+    [ $((m_ok - m_repeats)) -le $((1 + $(bad))) ]
+ok $? "every scrape after the first is counted a repeat ($m_repeats of $m_ok, $(bad) failed)"
 n=$(target_field shapes snapshots)
 [ "${n:-0}" -ge "$(successes)" ]
 ok $? "... and stored all the same ($n snapshots)"
@@ -66,8 +74,9 @@ m_repeats=$(awk '$1 == "heapwatch_scrape_repeats_total" {print $2}' \
 m_ok=$(awk '$1 == "heapwatch_scrapes_total{target=\"shapes\",result=\"success\"}" {print $2}' \
     "$TMPD/metrics")
 # The GC is two: a scrape between them is decoded too.
-[ $((m_ok - m_repeats)) -ge 2 ] && [ $((m_ok - m_repeats)) -le 3 ]
-ok $? "only the scrapes after the GC were decoded ($((m_ok - m_repeats)) of $m_ok in all)"
+[ $((m_ok - m_repeats)) -ge 2 ] &&
+    [ $((m_ok - m_repeats)) -le $((3 + $(bad))) ]
+ok $? "only the scrapes after the GC were decoded ($((m_ok - m_repeats)) of $m_ok in all, $(bad) failed)"
 [ "$(inuse)" = "$after" ]
 ok $? "... keeping its total ($(inuse) bytes)"
 
