@@ -2,7 +2,7 @@
  * heapwatchd's write and read paths on its two store forms (a figure,
  * not a test):
  *
- *	packstore [-p] [-r] ROOT FILE...
+ *	packstore [-p] [-r [-f]] ROOT FILE...
  *
  * The FILEs, gzipped pprof profiles in the order scraped, are stored as
  * heapwatchd's decode worker stores them, store_put_retain() with the
@@ -28,7 +28,9 @@
  * its profile 30 s later (store_put.repeat, as heapwatchd stores a scrape
  * that gave the last profile again, between two GCs), its CPU time
  * printed apart: packed, the newest snapshot stored again with new
- * times; as received, the file written as any other.
+ * times; as received, the file written as any other. With -f, the
+ * target's packed writer is forgotten before each repeat, as the writers'
+ * budget forgets it when many targets are stored (store_cache_forget()).
  */
 #include "config.h"
 
@@ -104,7 +106,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool	parsed, repeats;
+static bool	parsed, repeats, forget;
 
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
@@ -166,6 +168,8 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			put.repeat = true;
 			put.time_nanos = (1700000000000LL + (int64_t)i * 60000 +
 			    30000) * 1000000;
+			if (forget)
+				store_cache_forget(put.cache);
 			f0 = faults();
 			t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 			w = clock_us(CLOCK_MONOTONIC);
@@ -257,11 +261,14 @@ main(int argc, char **argv)
 			parsed = true;
 		else if (strcmp(argv[1], "-r") == 0)
 			repeats = true;
+		else if (strcmp(argv[1], "-f") == 0)
+			forget = true;
 		else
 			break;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: packstore [-p] [-r] ROOT FILE...\n");
+		fprintf(stderr, "usage: packstore [-p] [-r [-f]] ROOT "
+		    "FILE...\n");
 		return 2;
 	}
 	n = (size_t)argc - 2;

@@ -1175,6 +1175,18 @@ store_cache_free(struct store_cache *c)
 	free(c);
 }
 
+void
+store_cache_forget(struct store_cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->s != NULL)
+		__atomic_sub_fetch(&c->s->writers_held, c->held,
+		    __ATOMIC_RELAXED);
+	c->held = 0;
+	packstore_writer_forget(c->ps);
+}
+
 /*
  * Count what c's writer keeps until the next put, or forget it when the
  * writers keep more than STORE_WRITERS_HELD.

@@ -185,6 +185,11 @@ int		 store_put_retain(struct store *, const char *target,
 		    struct store_put *, char **cause)
 		    __attribute__((warn_unused_result));
 void		 store_cache_free(struct store_cache *);
+/*
+ * Forget the packed writer that c keeps, as the writers' budget forgets
+ * that of a target over it: the next put reads it from the database.
+ */
+void		 store_cache_forget(struct store_cache *);
 
 /* A target without a folder yet has no snapshots: 0 with *n = 0. */
 int		 store_list(struct store *, const char *target,
