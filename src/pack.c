@@ -1855,6 +1855,28 @@ pack_put_dict(struct pack *pk, struct pack_buf *out)
 }
 
 /*
+ * The body of a repeat of the snapshot of serial, header hdr and n
+ * stacks, coded against it: what pack_put_body() writes for the same
+ * stacks and values, none removed, none added, one run of all the stacks
+ * unchanged. Walking them to find that was 7 of the 7.6 million
+ * instructions that storing a repeat of 65,536 stacks took; coding it is
+ * now 8 thousand.
+ */
+static void
+pack_put_same(struct pack_buf *out, uint64_t serial, const uint8_t *hdr,
+    size_t hdrlen, size_t n)
+{
+	pack_put_u(out, serial + 1);
+	pack_put_u(out, serial);
+	pack_put_u(out, hdrlen);
+	pack_put(out, hdr, hdrlen);
+	pack_put_u(out, 0);
+	pack_put_u(out, 0);
+	if (n > 0)
+		pack_put_u(out, n);
+}
+
+/*
  * Code the snapshot s, interned, against the current one (or nothing,
  * when key), into its body and the dictionary entries it added; then it
  * is the current one. s is taken, whatever happens; when shared is set,
@@ -1874,23 +1896,9 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key, bool shared,
 	s->serial = pk->cur.serial + 1;
 	for (k = 0; k < PACK_NKINDS; k++)
 		nold[k] = pk->tab[k].saved;
-	if (shared && !key) {
-		/*
-		 * What pack_put_body() writes for the same stacks and
-		 * values: none removed, none added, one run of all the
-		 * stacks unchanged. Walking them to find that was 7 of
-		 * the 7.6 million instructions that storing a repeat of
-		 * 65,536 stacks took; coding it is now 8 thousand.
-		 */
-		pack_put_u(&raw, s->serial);
-		pack_put_u(&raw, pk->cur.serial);
-		pack_put_u(&raw, s->hdrlen);
-		pack_put(&raw, s->hdr, s->hdrlen);
-		pack_put_u(&raw, 0);
-		pack_put_u(&raw, 0);
-		if (s->n > 0)
-			pack_put_u(&raw, s->n);
-	} else
+	if (shared && !key)
+		pack_put_same(&raw, pk->cur.serial, s->hdr, s->hdrlen, s->n);
+	else
 		pack_put_body(&raw, s, key ? &none : &pk->cur);
 	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1)
 		goto drop;
@@ -1988,6 +1996,38 @@ pack_encode_parsed(struct pack *pk, const struct profile_view *v, bool key,
 	return pack_commit(pk, &s, key, false, dict, body, cause);
 }
 
+/*
+ * The header hdr[0..len) with the time and duration replaced, into hb:
+ * the header as pack_view_intern() writes it, up to the period, then the
+ * new times, then the rest as it was, the same bytes as that of the
+ * profile coded again with these times. -1 when it does not parse.
+ */
+static int
+pack_repeat_hdr(const uint8_t *hdr, size_t len, int64_t time_nanos,
+    int64_t duration_nanos, struct pack_buf *hb)
+{
+	struct pack_rd	 r = { hdr, hdr + len, false };
+	const uint8_t	*rest;
+	uint64_t	 nt, i;
+
+	nt = pack_get_u(&r);
+	if (nt == 0 || nt > 16)
+		return -1;
+	for (i = 0; i < 2 * nt + 3; i++)
+		(void)pack_get_u(&r);
+	(void)pack_get_s(&r);		/* period */
+	pack_put(hb, hdr, (size_t)(r.p - hdr));
+	(void)pack_get_s(&r);
+	(void)pack_get_s(&r);
+	rest = r.p;
+	if (r.bad)
+		return -1;
+	pack_put_s(hb, time_nanos);
+	pack_put_s(hb, duration_nanos);
+	pack_put(hb, rest, (size_t)(r.end - rest));
+	return 0;
+}
+
 int
 pack_encode_repeat(struct pack *pk, int64_t time_nanos,
     int64_t duration_nanos, bool key, struct pack_blob *dict,
@@ -1995,9 +2035,6 @@ pack_encode_repeat(struct pack *pk, int64_t time_nanos,
 {
 	struct pack_snap s;
 	struct pack_buf	 hb = { 0 };
-	struct pack_rd	 r;
-	const uint8_t	*rest;
-	uint64_t	 nt, i;
 
 	memset(dict, 0, sizeof *dict);
 	memset(body, 0, sizeof *body);
@@ -2005,36 +2042,88 @@ pack_encode_repeat(struct pack *pk, int64_t time_nanos,
 		*cause = xstrdup("no snapshot to repeat");
 		return -1;
 	}
-	/*
-	 * The header as pack_view_intern() writes it, up to the period,
-	 * then the new time and duration, then the rest as it was: the
-	 * same bytes as that of the profile coded again with these times.
-	 * The header was checked when made or loaded.
-	 */
-	r.p = pk->cur.hdr;
-	r.end = pk->cur.hdr + pk->cur.hdrlen;
-	r.bad = false;
-	nt = pack_get_u(&r);
-	for (i = 0; i < 2 * nt + 3; i++)
-		(void)pack_get_u(&r);
-	(void)pack_get_s(&r);		/* period */
-	pack_put(&hb, pk->cur.hdr, (size_t)(r.p - pk->cur.hdr));
-	(void)pack_get_s(&r);
-	(void)pack_get_s(&r);
-	rest = r.p;
-	if (r.bad) {
+	/* The header was checked when made or loaded. */
+	if (pack_repeat_hdr(pk->cur.hdr, pk->cur.hdrlen, time_nanos,
+	    duration_nanos, &hb) == -1) {
 		free(hb.p);
 		*cause = xstrdup("corrupt snapshot header");
 		return -1;
 	}
-	pack_put_s(&hb, time_nanos);
-	pack_put_s(&hb, duration_nanos);
-	pack_put(&hb, rest, (size_t)(r.end - rest));
 	/* The stacks and values stay the current snapshot's own. */
 	s = pk->cur;
 	s.hdr = hb.p;
 	s.hdrlen = hb.len;
 	return pack_commit(pk, &s, key, true, dict, body, cause);
+}
+
+int
+pack_encode_repeat_body(const void *data, size_t len, size_t max, int level,
+    int64_t time_nanos, int64_t duration_nanos, struct pack_blob *body,
+    uint64_t *serial, char **cause)
+{
+	struct pack	*pk;
+	struct pack_buf	 raw = { 0 }, hb = { 0 }, out = { 0 };
+	struct pack_rd	 r;
+	const uint8_t	*hdr;
+	uint64_t	 hl, c, i, nt, n = 0;
+	int		 rc = -1;
+
+	memset(body, 0, sizeof *body);
+	/* A pack of no dictionary, for its zstd contexts and level. */
+	pk = pack_new(level);
+	if (pack_unzstd(pk, PACK_BODY_TAG, data, len, max, &raw, cause) == -1)
+		goto out;
+	r.p = raw.p;
+	r.end = raw.p + raw.len;
+	r.bad = false;
+	*serial = pack_get_u(&r);
+	(void)pack_get_u(&r);		/* what it is coded against */
+	hl = pack_get_u(&r);
+	if (r.bad || *serial == 0 || hl > (uint64_t)(r.end - r.p))
+		goto bad;
+	hdr = r.p;
+	r.p += hl;
+	/*
+	 * The header gives the count of values a stack; the count of
+	 * stacks is that of the runs and the stacks that moved (each
+	 * coded as one count then its values), after the stacks removed
+	 * and added, which change no count of what follows.
+	 */
+	nt = hl > 0 ? hdr[0] : 0;	/* a varint of one byte */
+	if (nt == 0 || nt > 16)
+		goto bad;
+	for (c = 0; c < 2; c++) {
+		i = pack_get_u(&r);
+		if (r.bad || i > (uint64_t)(r.end - r.p))
+			goto bad;
+		for (; i > 0; i--)
+			(void)pack_get_u(&r);
+	}
+	while (!r.bad && r.p < r.end) {
+		n += pack_get_u(&r);
+		if (r.p == r.end)
+			break;
+		for (i = 0; i < nt; i++)
+			(void)pack_get_s(&r);
+		n++;
+	}
+	if (r.bad || pack_repeat_hdr(hdr, hl, time_nanos, duration_nanos,
+	    &hb) == -1)
+		goto bad;
+	pack_put_same(&out, *serial, hb.p, hb.len, n);
+	if (pack_zstd(pk, PACK_BODY_TAG, &out, body, cause) == -1)
+		goto out;
+	(*serial)++;
+	rc = 0;
+	goto out;
+bad:
+	*cause = xstrdup("corrupt snapshot blob");
+out:
+	free(raw.p);
+	free(hb.p);
+	free(out.p);
+	pack_free(pk);
+	return rc;
 }
 
 /*

@@ -109,6 +109,22 @@ int		 pack_encode_repeat(struct pack *, int64_t time_nanos,
 		    __attribute__((warn_unused_result));
 
 /*
+ * The same, not a key, from the body data[0..len) of the current
+ * snapshot as stored (inflated to at most max bytes) rather than from a
+ * pack holding the dictionary and that snapshot: a repeat's body needs
+ * only the snapshot's serial, its header and its count of stacks, which
+ * its own body gives, so that a writer not kept need not be read back
+ * for it. body gets what pack_encode_repeat() of that pack would give
+ * at level, byte for byte, and *serial the repeat's serial; it adds
+ * nothing to the dictionary. A body that does not read is refused.
+ */
+int		 pack_encode_repeat_body(const void *data, size_t len,
+		    size_t max, int level, int64_t time_nanos,
+		    int64_t duration_nanos, struct pack_blob *body,
+		    uint64_t *serial, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
  * Read back: dictionary blobs in the order made, and a snapshot body,
  * which becomes the current snapshot. Blobs are inflated to at most max
  * bytes. A blob that is corrupt, or a body not coded against the current

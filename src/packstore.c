@@ -536,10 +536,9 @@ packstore_fresh(struct packstore *ps, bool *fresh, char **cause)
 /* Insert the snapshot's rows; the transaction is open. */
 static int
 packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
-    int64_t seg, bool key, size_t size, const struct pack_blob *dict,
-    const struct pack_blob *body, char **cause)
+    int64_t seg, bool key, uint64_t serial, size_t size,
+    const struct pack_blob *dict, const struct pack_blob *body, char **cause)
 {
-	struct pack_stats	 pst;
 	sqlite3_stmt		*st;
 
 	if (dict->len > 0) {
@@ -556,7 +555,6 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 		sqlite3_finalize(st);
 		ps->w_dict = sqlite3_last_insert_rowid(ps->db);
 	}
-	pack_stats(ps->w, &pst);
 	if ((st = packstore_prep(ps, "INSERT INTO snap (time_ms, seq, seg,"
 	    " key, serial, size, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	    cause)) == NULL)
@@ -565,7 +563,7 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	sqlite3_bind_int64(st, 2, seq);
 	sqlite3_bind_int64(st, 3, seg);
 	sqlite3_bind_int(st, 4, key);
-	sqlite3_bind_int64(st, 5, (int64_t)pst.serial);
+	sqlite3_bind_int64(st, 5, (int64_t)serial);
 	sqlite3_bind_int64(st, 6, (int64_t)size);
 	sqlite3_bind_blob(st, 7, body->data, (int)body->len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -599,6 +597,97 @@ packstore_repeatable(struct packstore *ps, char **cause)
 }
 
 /*
+ * A repeat without the writer, which the writers' budget forgets for most
+ * of many targets between two puts: reading it back (the dictionary and
+ * the newest segment's bodies) was most of such a repeat's cost, when a
+ * repeat that is not a segment's key needs only the newest body (see
+ * pack_encode_repeat_body()). 1, the transaction still open and nothing
+ * stored, when it needs the writer: there is no newest row, it is not
+ * the last this connection stored, its segment has rows set aside or
+ * ends here (the repeat is a key), its body does not read, or the
+ * millisecond is full; the writer's path then stores the repeat or says
+ * why not. A row before the newest in its segment is not read: when it
+ * is corrupt, the repeat does not read back either, as the newest does
+ * not, and packstore_check() sets them aside alike.
+ */
+static int
+packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
+    const struct packstore_times *rep, size_t len, size_t max,
+    uint32_t *seq, char **cause)
+{
+	struct pack_blob	 dict = { 0 }, body = { 0 };
+	sqlite3_stmt		*st;
+	char			*why = NULL;
+	uint64_t		 serial;
+	int64_t			 row = 0, seg = 0, rows = 0, aside = 0;
+	int64_t			 segtime, s;
+	int			 rc;
+
+	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
+	    " LIMIT 1", cause)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = sqlite3_column_int64(st, 0);
+		seg = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		packstore_err(ps, "reading the newest snapshot", cause);
+		return -1;
+	}
+	if (row == 0 || (ps->put_row != 0 && ps->put_row != row))
+		return 1;
+	if ((st = packstore_prep(ps, "SELECT count(*), total(state = 2) FROM"
+	    " snap WHERE seg = ?", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seg);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = sqlite3_column_int64(st, 0);
+		aside = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		packstore_err(ps, "reading the newest segment", cause);
+		return -1;
+	}
+	if (packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
+	    " n LIMIT 1", seg, 0, &segtime, cause) == -1 ||
+	    packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
+	    time_ms, -1, &s, cause) == -1)
+		return -1;
+	/* As packstore_put_any() decides a key. */
+	if (aside > 0 || rows >= PACKSTORE_SEGMENT || time_ms < segtime ||
+	    time_ms - segtime >= PACKSTORE_SEGMENT_MS ||
+	    s + 1 >= PACKSTORE_SEQ_MAX)
+		return 1;
+	if ((st = packstore_prep(ps, "SELECT body FROM snap WHERE n = ?",
+	    cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, row);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		packstore_err(ps, "reading the newest snapshot", cause);
+		return -1;
+	}
+	rc = pack_encode_repeat_body(sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0), max, PACK_LEVEL_DEFAULT,
+	    rep->time_nanos, rep->duration_nanos, &body, &serial, &why);
+	sqlite3_finalize(st);
+	if (rc == -1) {
+		free(why);
+		return 1;
+	}
+	rc = packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, false,
+	    serial, len, &dict, &body, cause);
+	free(body.data);
+	if (rc == -1 || packstore_exec(ps, "COMMIT", cause) == -1)
+		return -1;
+	ps->put_row = ps->w_row;
+	*seq = (uint32_t)(s + 1);
+	return 0;
+}
+
+/*
  * packstore_put() of the protobuf data, of the parsed profile v when set,
  * or of the newest snapshot again with the times in rep when set; len is
  * the size as received.
@@ -609,6 +698,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
     size_t len, size_t max, uint32_t *seq, char **cause)
 {
 	struct pack_blob	 dict = { 0 }, body = { 0 };
+	struct pack_stats	 pst;
 	int64_t			 s, seg;
 	bool			 fresh, key;
 	int			 rc;
@@ -621,8 +711,19 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 		return -1;
 	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		return -1;
-	if (packstore_fresh(ps, &fresh, cause) == -1 ||
-	    (!fresh && packstore_writer(ps, max, cause) == -1))
+	if (packstore_fresh(ps, &fresh, cause) == -1)
+		goto fail;
+	if (!fresh && rep != NULL) {
+		/* A writer not fresh is no use, whatever happens. */
+		pack_free(ps->w);
+		ps->w = NULL;
+		if ((rc = packstore_repeat_bare(ps, time_ms, rep, len, max, seq,
+		    cause)) == 0)
+			return 0;
+		if (rc == -1)
+			goto fail;
+	}
+	if (!fresh && packstore_writer(ps, max, cause) == -1)
 		goto fail;
 	if (rep != NULL && packstore_repeatable(ps, cause) == -1) {
 		/* The writer is sound: only this put is refused. */
@@ -664,8 +765,9 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 		seg++;
 	else
 		seg = ps->w_seg;
-	if (packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, key, len,
-	    &dict, &body, cause) == -1 ||
+	pack_stats(ps->w, &pst);
+	if (packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, key,
+	    pst.serial, len, &dict, &body, cause) == -1 ||
 	    packstore_exec(ps, "COMMIT", cause) == -1)
 		goto fail;
 	free(dict.data);

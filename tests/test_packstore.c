@@ -665,15 +665,18 @@ put_parsed(struct packstore *ps, int64_t time_ms, const void *data,
  * The contract of a repeat, for the gzipped profile p named what: in one
  * database p then REPEATS copies of it with new times (each its fields 9
  * and 10 rewritten), stored through the full path; in another p then as
- * many repeats, the writer forgotten before the first so that it reads
- * the database, the last after an hour so that it starts a segment (a
- * key); both databases must hold the same rows, byte for byte, and each
- * snapshot read back as the same pprof with the new times. Then a
- * profile that differs, put after both, must be stored alike.
+ * many repeats, the writer forgotten before the first (with each, before
+ * every one), so that a repeat is coded from the newest row alone, the
+ * one before last after an hour so that it starts a segment (a key,
+ * which reads the writer back); both databases must hold the same rows,
+ * byte for byte, and each snapshot read back as the same pprof with the
+ * new times. Then a profile that differs, put after both (after a repeat
+ * with the writer kept, or with each, one without it), must be stored
+ * alike.
  */
 static void
 check_repeat(const char *dir, const uint8_t *p, size_t plen,
-    const char *what)
+    const char *what, bool each)
 {
 	struct packstore	*full = NULL, *rep = NULL;
 	char			 pa[256], pb[256], *cause = NULL, *da, *db;
@@ -682,7 +685,7 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 	int64_t			 t[REPEATS + 1], tn[REPEATS], dn[REPEATS];
 	uint32_t		 sa, sb;
 	void			*oa, *ob;
-	int			 i, bad = 0, rb = 0;
+	int			 i, bad = 0, rb = 0, bare = 0;
 
 	snprintf(pa, sizeof pa, "%s/full.db", dir);
 	snprintf(pb, sizeof pb, "%s/repeat.db", dir);
@@ -690,7 +693,7 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 	unlink(pb);
 	t[0] = T0;
 	for (i = 0; i < REPEATS; i++) {
-		t[i + 1] = t[i] + (i == REPEATS - 1 ? 3600 * 1000 : STEP);
+		t[i + 1] = t[i] + (i == REPEATS - 2 ? 3600 * 1000 : STEP);
 		tn[i] = t[i + 1] * 1000000 + 123456;
 		dn[i] = i == 1 ? 0 : 1000000 + i;	/* and one without */
 		q[i] = pb_retime(p, plen, tn[i], dn[i], &qlen[i]);
@@ -712,8 +715,9 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 		goto out;
 	}
 	packstore_idle(rep);
-	packstore_writer_forget(rep);
 	for (i = 0; i < REPEATS; i++) {
+		if (i == 0 || each)
+			packstore_writer_forget(rep);
 		if (put_parsed(full, t[i + 1], q[i], qlen[i], &sa,
 		    &cause) == -1 || packstore_put_repeat(rep, t[i + 1],
 		    tn[i], dn[i], qlen[i], MAX, &sb, &cause) == -1) {
@@ -722,11 +726,17 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 			cause = NULL;
 			bad++;
 		}
+		/* Coded from the newest row, the writer stays unread. */
+		if (packstore_writer_held(rep) == 0)
+			bare++;
 		packstore_idle(full);
 		packstore_idle(rep);
 	}
-	ok(bad == 0, "%s: %d repeats stored, the first with the writer "
-	    "forgotten", what, REPEATS);
+	ok(bad == 0, "%s: %d repeats stored, the writer forgotten before %s",
+	    what, REPEATS, each ? "each" : "the first");
+	ok(bare == (each ? REPEATS - 1 : REPEATS - 2), "%s: %d repeats of "
+	    "%d not a key were coded without reading the writer back", what,
+	    bare, each ? REPEATS - 1 : REPEATS - 2);
 	da = dump_db(pa);
 	db = dump_db(pb);
 	ok(da != NULL && db != NULL && strcmp(da, db) == 0,
@@ -762,7 +772,8 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 	da = dump_db(pa);
 	db = dump_db(pb);
 	ok(rb == 0 && da != NULL && db != NULL && strcmp(da, db) == 0,
-	    "%s: the profile put after a repeat is stored alike", what);
+	    "%s: the profile put after a repeat %s is stored alike", what,
+	    each ? "without the writer" : "with the writer kept");
 	free(da);
 	free(db);
 out:
@@ -932,7 +943,8 @@ main(int argc, char **argv)
 				free(cause);
 				continue;
 			}
-			check_repeat(dir, data, len, argv[i]);
+			check_repeat(dir, data, len, argv[i], false);
+			check_repeat(dir, data, len, argv[i], true);
 			free(data);
 		}
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -941,7 +953,8 @@ main(int argc, char **argv)
 		return tap_done();
 	}
 	p = gen(40, &len);
-	check_repeat(dir, p, len, "gen");
+	check_repeat(dir, p, len, "gen", false);
+	check_repeat(dir, p, len, "gen", true);
 	free(p);
 	test_repeat_refused(dir);
 	snprintf(path, sizeof path, "%s/%s", dir, PACKSTORE_FILE);
