@@ -2057,6 +2057,18 @@ pack_encode_repeat(struct pack *pk, int64_t time_nanos,
 }
 
 int
+pack_body_check(struct pack *pk, const void *data, size_t len, size_t max,
+    char **cause)
+{
+	struct pack_buf	raw = { 0 };
+	int		rc;
+
+	rc = pack_unzstd(pk, PACK_BODY_TAG, data, len, max, &raw, cause);
+	free(raw.p);
+	return rc;
+}
+
+int
 pack_encode_repeat_body(const void *data, size_t len, size_t max, int level,
     int64_t time_nanos, int64_t duration_nanos, struct pack_blob *body,
     uint64_t *serial, char **cause)

@@ -118,6 +118,14 @@ int		 pack_encode_repeat(struct pack *, int64_t time_nanos,
  * at level, byte for byte, and *serial the repeat's serial; it adds
  * nothing to the dictionary. A body that does not read is refused.
  */
+/*
+ * Whether a body's frame is whole (zstd's checksum of what it holds
+ * matches), inflated to at most max bytes with pk's contexts; what it
+ * says is not read.
+ */
+int		 pack_body_check(struct pack *, const void *, size_t,
+		    size_t max, char **cause)
+		    __attribute__((warn_unused_result));
 int		 pack_encode_repeat_body(const void *data, size_t len,
 		    size_t max, int level, int64_t time_nanos,
 		    int64_t duration_nanos, struct pack_blob *body,

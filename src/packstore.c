@@ -606,9 +606,11 @@ packstore_repeatable(struct packstore *ps, char **cause)
  * the last this connection stored, its segment has rows set aside or
  * ends here (the repeat is a key), its body does not read, or the
  * millisecond is full; the writer's path then stores the repeat or says
- * why not. A row before the newest in its segment is not read: when it
- * is corrupt, the repeat does not read back either, as the newest does
- * not, and packstore_check() sets them aside alike.
+ * why not. So is it when a body of the segment is not whole (its zstd
+ * checksum), which the writer's path finds does not read back, rather
+ * than a repeat coded on it that would not read back either: checking
+ * the frames costs a fraction of reading the segment into a pack (which
+ * needs the dictionary), and they are what a damaged disk breaks.
  */
 static int
 packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
@@ -616,8 +618,11 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
     uint32_t *seq, char **cause)
 {
 	struct pack_blob	 dict = { 0 }, body = { 0 };
+	struct pack		*ck;
 	sqlite3_stmt		*st;
+	const void		*data = NULL;
 	char			*why = NULL;
+	size_t			 dlen = 0;
 	uint64_t		 serial;
 	int64_t			 row = 0, seg = 0, rows = 0, aside = 0;
 	int64_t			 segtime, s;
@@ -660,20 +665,33 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 	    time_ms - segtime >= PACKSTORE_SEGMENT_MS ||
 	    s + 1 >= PACKSTORE_SEQ_MAX)
 		return 1;
-	if ((st = packstore_prep(ps, "SELECT body FROM snap WHERE n = ?",
-	    cause)) == NULL)
+	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
+	    " ORDER BY n", cause)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, row);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+	sqlite3_bind_int64(st, 1, seg);
+	ck = pack_new(PACK_LEVEL_DEFAULT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		data = sqlite3_column_blob(st, 1);
+		dlen = (size_t)sqlite3_column_bytes(st, 1);
+		if (sqlite3_column_int64(st, 0) == row)
+			break;
+		if (pack_body_check(ck, data, dlen, max, &why) == -1)
+			break;
+	}
+	pack_free(ck);
+	if (rc == SQLITE_ROW && why == NULL)
+		rc = pack_encode_repeat_body(data, dlen, max,
+		    PACK_LEVEL_DEFAULT, rep->time_nanos, rep->duration_nanos,
+		    &body, &serial, &why);
+	else if (rc == SQLITE_DONE)
+		rc = 1;		/* the newest went: the writer's path says */
+	else if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		packstore_err(ps, "reading the newest snapshot", cause);
+		packstore_err(ps, "reading bodies", cause);
 		return -1;
 	}
-	rc = pack_encode_repeat_body(sqlite3_column_blob(st, 0),
-	    (size_t)sqlite3_column_bytes(st, 0), max, PACK_LEVEL_DEFAULT,
-	    rep->time_nanos, rep->duration_nanos, &body, &serial, &why);
 	sqlite3_finalize(st);
-	if (rc == -1) {
+	if (rc != 0) {
 		free(why);
 		return 1;
 	}

@@ -783,7 +783,10 @@ out:
 		free(q[i]);
 }
 
-/* Repeats refused: nothing to repeat, or not the last one stored. */
+/*
+ * Repeats refused: nothing to repeat, not the last one stored, or a
+ * segment that does not read back.
+ */
 static void
 test_repeat_refused(const char *dir)
 {
@@ -833,6 +836,22 @@ test_repeat_refused(const char *dir)
 	    "... and stores nothing (%zu listed)", n);
 	ok(put(ps, 4, &seq) == 0 && reads_back(ps, 4, 0),
 	    "a put goes on after a refused repeat");
+	/*
+	 * A body before the newest in its segment damaged on disk: a
+	 * repeat without the writer is refused as one with it is, rather
+	 * than coded on a segment that does not read back.
+	 */
+	ok(put(ps, 5, &seq) == 0 && corrupt_body(path, T0 + 4 * STEP),
+	    "a put, then the body before it damaged");
+	packstore_writer_forget(ps);
+	rc = packstore_put_repeat(ps, T0 + 6 * STEP, 1, 2, 100, MAX, &seq,
+	    &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "does not read back") !=
+	    NULL, "... then a repeat without the writer is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	rc = listed(ps, T0 + 6 * STEP, &n);
+	ok(rc == -1 && n == 5, "... and stores nothing (%zu listed)", n);
 	free(p);
 	packstore_close(ps);
 }
