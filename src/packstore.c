@@ -684,7 +684,7 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 		    PACK_LEVEL_DEFAULT, rep->time_nanos, rep->duration_nanos,
 		    &body, &serial, &why);
 	else if (rc == SQLITE_DONE)
-		rc = 1;		/* the newest went: the writer's path says */
+		rc = 1;		/* the newest went: see the writer */
 	else if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		packstore_err(ps, "reading bodies", cause);
