@@ -282,7 +282,12 @@ ok $rc "the leak target's snapshots go on (after $last, $(newest leak))"
 	tail -n 20 "$TMPD/kill.log" | diag
 }
 all=$(listed_decode leak "$store") && [ "$all" -ge 2 ] && [ "$all" -le 8 ]
-ok $? "every listed snapshot decodes, retention keeping 8 at most ($all)"
+rc=$?
+ok $rc "every listed snapshot decodes, retention keeping 8 at most ($all)"
+[ "$rc" -eq 0 ] || {
+	listed leak | jq -c 'map(.id)' | diag
+	tail -n 20 "$TMPD/kill.log" | diag
+}
 [ -z "$(grep -v -x '[0-9]* -\{0,1\}[0-9]*' "$store/leak/.series")" ] &&
     [ "$(lines "$store/leak/.series")" -gt "$series_before" ]
 ok $? "the series is whole and goes on ($series_before lines, then more)"
