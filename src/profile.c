@@ -680,9 +680,11 @@ profile_print_make(const void *data, size_t len, struct profile_print *fp)
 		 * Most fields are messages of a one-byte key and a length of
 		 * one or two bytes (samples, locations, strings): skipped
 		 * here without decoding the rest, as pbwire_next() would.
+		 * Fields 9 and 10 (keys 0x4a, 0x52 with that wire type) are
+		 * left to the check below.
 		 */
 		if (end - p >= 3 && p[0] >= 0x08 && p[0] < 0x80 &&
-		    (p[0] & 7) == 2) {
+		    (p[0] & 7) == 2 && p[0] != 0x4a && p[0] != 0x52) {
 			if (p[1] < 0x80) {
 				n = p[1];
 				p += 2;
@@ -704,12 +706,7 @@ any:
 			break;
 		if (f.num != 9 && f.num != 10)
 			continue;
-		/*
-		 * Anything but a varint the parse refuses: no print. (The
-		 * fast path above hashes a short length-delimited 9 or 10 as
-		 * data: the parse refuses such a body too, so it is never
-		 * the last stored, nor a repeat of it.)
-		 */
+		/* Anything but a varint the parse refuses: no print. */
 		if (f.wt != 0 || nat == PRINT_SKIPS_MAX)
 			return -1;
 		if (f.num == 9)
