@@ -708,7 +708,7 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 /*
  * packstore_put() of the protobuf data, of the parsed profile v when set,
  * or of the newest snapshot again with the times in rep when set; len is
- * the size as received.
+ * the size as received. A repeat refused is 1 (see packstore_put_repeat()).
  */
 static int
 packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
@@ -746,7 +746,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	if (rep != NULL && packstore_repeatable(ps, cause) == -1) {
 		/* The writer is sound: only this put is refused. */
 		packstore_exec(ps, "ROLLBACK", NULL);
-		return -1;
+		return 1;
 	}
 	if (packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
 	    time_ms, -1, &s, cause) == -1)
@@ -772,9 +772,12 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 		rc = pack_encode(ps->w, data, len, max, key, &dict, &body,
 		    cause);
 	if (rc == -1) {
-		/* A malformed profile leaves the pack as it was. */
+		/*
+		 * A malformed profile leaves the pack as it was; so does a
+		 * repeat refused, with no current snapshot.
+		 */
 		packstore_exec(ps, "ROLLBACK", NULL);
-		return -1;
+		return rep != NULL ? 1 : -1;
 	}
 	if (key && packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0,
 	    &seg, cause) == -1)

@@ -71,9 +71,12 @@ int		 packstore_put_parsed(struct packstore *, int64_t time_ms,
  * again, its times aside. It stores exactly what packstore_put() of that
  * profile with these times would, without a profile to read or code; len
  * is its size as received, max what the dictionary's blobs inflate to
- * when the writer reads them again. Refused, storing nothing, when there
- * is no newest snapshot, when it does not read back, or when it is not
- * the one this connection stored last (it stored any).
+ * when the writer reads them again. Refused, 1 with *cause set and
+ * nothing stored, when there is no newest snapshot, when it does not read
+ * back, or when it is not the one this connection stored last (it stored
+ * any): the profile is then to be coded as any other. -1 when the
+ * database fails (busy past its wait, full, a dictionary that does not
+ * read), which coding the profile would meet again.
  */
 int		 packstore_put_repeat(struct packstore *, int64_t time_ms,
 		    int64_t time_nanos, int64_t duration_nanos, size_t len,

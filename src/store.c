@@ -1234,12 +1234,24 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	 * for a fraction of coding it (see packstore.h). When the last
 	 * put was not packed here, or the database refuses (its newest is
 	 * not this connection's last put, or does not read back), the
-	 * profile is coded as any other, from the body.
+	 * profile is coded as any other, from the body. When the database
+	 * fails, coding would meet the failure again, after as long a
+	 * wait for a lock: the put fails.
 	 */
 	if (put->repeat && c->packed_last) {
 		rc = packstore_put_repeat(c->ps, time_ms, put->time_nanos,
-		    put->duration_nanos, len, PROFILE_MAX_INFLATED, &seq, &why);
-		free(why);
+		    put->duration_nanos, len, PROFILE_MAX_INFLATED, &seq,
+		    &why);
+		if (rc == 1) {
+			free(why);
+			rc = -1;
+		} else if (rc == -1) {
+			*cause = why;
+			c->packed_last = false;
+			packstore_idle(c->ps);
+			writer_count(s, c);
+			return -1;
+		}
 	}
 	put->repeated = rc == 0;
 	c->packed_last = false;
