@@ -1061,6 +1061,27 @@ test_print(void)
 	put_varint_field(buf, &n, 10, 1ULL << 40);
 	ok(profile_print_make(buf, n, &d) == 0 && !profile_print_same(&a, &d),
 	    "a value changed: another");
+	/*
+	 * Fields 9 and 10 of a nested message are its own (a Mapping's
+	 * has_line_numbers and has_inlined_frames), hashed with it: a
+	 * mapping that says it has line numbers, then one that does not.
+	 */
+	for (i = 0; i < 2; i++) {
+		n = 0;
+		put_varint_field(buf, &n, 9, 3);
+		memcpy(buf + n, pb, len);
+		n += len;
+		buf[n++] = 0x1a;	/* field 3, a Mapping */
+		buf[n++] = 6;
+		put_varint_field(buf, &n, 1, 9);
+		put_varint_field(buf, &n, 9, !i);
+		put_varint_field(buf, &n, 10, !i);
+		if (profile_print_make(buf, n, i == 0 ? &c : &d) == -1)
+			break;
+	}
+	ok(i == 2 && c.set && d.set && !profile_print_same(&c, &d) &&
+	    d.time_nanos == 3 && d.duration_nanos == 0,
+	    "a nested message's fields 9 and 10 changed: another");
 	/* A cut: malformed, or fields fewer, another fingerprint. */
 	(void)profile_print_make(buf, n, &c);
 	for (i = 0, repeat = true; i < n; i++) {
