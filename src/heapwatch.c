@@ -656,7 +656,7 @@ cmd_judge_replay(struct store *store, const char *name,
 	r->jp.min_growth = (int64_t)r->o->min_growth;
 	r->jp.slow_window_ms = CONFIG_SLOW_WINDOW;
 	replay_snapshots(store, name, snaps, n, INT64_MIN, r->o->max_size, &ops,
-	    r);
+	    r, NULL);
 	store_list_free(snaps);
 	if (r->j == NULL || judge_latest(r->j) == NULL) {
 		*cause = xstrdup("no snapshot decodes");

@@ -1741,6 +1741,27 @@ store_load(struct store *s, const char *target, const char *id, size_t max,
 	return p;
 }
 
+struct profile *
+store_load_print(struct store *s, const char *target, const char *id,
+    size_t max, const struct profile_print *prev, struct profile_print *print,
+    bool *repeat, char **cause)
+{
+	struct profile	*p;
+	void		*data;
+	size_t		 len;
+
+	*repeat = false;
+	print->set = false;
+	if (read_snapshot(s, target, id, max, false, &data, &len, cause) == -1)
+		return NULL;
+	p = profile_decode_print(data, len, max, NULL, NULL, prev, print,
+	    repeat, cause);
+	free(data);
+	if (p == NULL && !*repeat)
+		errno = EINVAL;
+	return p;
+}
+
 /* Whether the oldest snapshot left, sn, must go under r. */
 static bool
 expired(const struct store_retention *r, const struct store_kept *sn,

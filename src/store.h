@@ -59,6 +59,7 @@
 #define STORE_SPOOL		".webhooks"
 
 struct profile;
+struct profile_print;
 struct store;
 struct symtab;
 
@@ -231,6 +232,15 @@ int		 store_read(struct store *, const char *target, const char *id,
  */
 struct profile	*store_load(struct store *, const char *target, const char *id,
 		    size_t max, struct symtab *st, char **cause);
+/*
+ * The same into a table of its own, with the fingerprint of the
+ * snapshot's protobuf in *print; when it is prev's, the profile of the
+ * snapshot prev was taken of but for its times, nothing is parsed: NULL,
+ * no cause, and *repeat set (see profile_decode_print()).
+ */
+struct profile	*store_load_print(struct store *, const char *target,
+		    const char *id, size_t max, const struct profile_print *prev,
+		    struct profile_print *print, bool *repeat, char **cause);
 /*
  * Reads of target's packed snapshots between store_hold() and its
  * store_release() keep its database open (holds nest and may come from

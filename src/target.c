@@ -536,7 +536,7 @@ window_load(struct target *t, const struct store_snapshot *snaps, size_t n)
 		judge_seed(t->st.judge, p[i].t_ms, p[i].v);
 	free(p);
 	replay_snapshots(t->deps.store, t->cfg->name, snaps, n, since,
-	    PROFILE_MAX_INFLATED, &ops, t);
+	    PROFILE_MAX_INFLATED, &ops, t, NULL);
 	if (judge_state(t->st.judge) != ALERT_INACTIVE)
 		log_info("%s: alert %s since before the restart", t->cfg->name,
 		    judge_state_name(judge_state(t->st.judge)));

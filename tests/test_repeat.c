@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "judge.h"
 #include "pbuild.h"
+#include "replay.h"
 #include "server.h"
 #include "store.h"
 #include "summary.h"
@@ -157,6 +158,86 @@ compare(struct watch *w, size_t step)
 	target_free(full);
 }
 
+/* The summaries a replay makes, in order. */
+struct replayed {
+	struct names	*names;
+	struct summary	*s[NSTEPS];
+	size_t		 n;
+};
+
+static const char *
+replayed_kind(void *arg, const struct profile *p, struct names **names)
+{
+	struct replayed	*r = arg;
+
+	(void)p;
+	*names = r->names;
+	return "heap";
+}
+
+static void
+replayed_add(void *arg, const struct store_snapshot *sn, struct summary *s)
+{
+	struct replayed	*r = arg;
+
+	(void)sn;
+	if (r->n < NSTEPS)
+		r->s[r->n++] = s;
+	else
+		summary_free(s);
+}
+
+/*
+ * The stored snapshots replayed as at start-up and by "heapwatch judge":
+ * the stored repeats not parsed, each summary the same as decoding it
+ * whole gives. The store holds more repeats than the daemon took: the
+ * one after the HTML page, which the daemon decoded as it had forgotten
+ * the last, repeats the snapshot before it all the same.
+ */
+static void
+test_replay(struct store *store)
+{
+	static const struct replay_ops ops = { replayed_kind, replayed_add };
+	struct store_snapshot	*snaps;
+	struct replayed		 whole = { 0 }, quick = { 0 };
+	size_t			 i, n, reps = 0, want = 0, wrong = 0, last = 0;
+	bool			 seen = false;
+
+	for (i = 0; i < NSTEPS; i++) {
+		if (steps[i].gc == HTML)
+			continue;
+		want += seen && steps[i].gc == steps[last].gc;
+		seen = true;
+		last = i;
+	}
+	if (store_list(store, "svc", &snaps, &n, NULL) == -1)
+		abort();
+	whole.names = summary_names_new();
+	quick.names = summary_names_new();
+	replay_every = true;
+	(void)replay_snapshots(store, "svc", snaps, n, INT64_MIN,
+	    PROFILE_MAX_INFLATED, &ops, &whole, &reps);
+	is_int(reps, 0, "a replay that decodes every snapshot whole repeats "
+	    "none");
+	replay_every = false;
+	(void)replay_snapshots(store, "svc", snaps, n, INT64_MIN,
+	    PROFILE_MAX_INFLATED, &ops, &quick, &reps);
+	is_int(reps, want, "a replay does not parse the %zu stored repeats",
+	    want);
+	for (i = 0; i < whole.n && i < quick.n; i++)
+		wrong += !same_summary(whole.s[i], whole.names, quick.s[i],
+		    quick.names);
+	ok(whole.n == n && quick.n == n && wrong == 0, "... and each of "
+	    "its %zu summaries is what decoding it whole gives", n);
+	for (i = 0; i < whole.n; i++)
+		summary_free(whole.s[i]);
+	for (i = 0; i < quick.n; i++)
+		summary_free(quick.s[i]);
+	summary_names_free(whole.names);
+	summary_names_free(quick.names);
+	store_list_free(snaps);
+}
+
 /*
  * Note how the last body was taken in, as the next is asked for: a
  * target's next scrape is armed only once its last body is decoded,
@@ -257,6 +338,8 @@ main(void)
 		return tap_done();
 	}
 	daemon_scrapes(&d);
+	/* The second target, below, decodes every snapshot whole. */
+	replay_every = true;
 	d.keep.snapshots = 100;
 	d.deps.repeats = &repeats;
 	w.t = target_new(&d.deps, &d.conf->targets[0]);
@@ -296,6 +379,8 @@ main(void)
 	ok(target_latest(w.t)->profile_ns == 510LL * 1000000000 &&
 	    target_latest(w.t)->time_ms == target_status(w.t)->last_scrape,
 	    "the latest is the last repeat, with its own times");
+
+	test_replay(d.deps.store);
 
 	target_free(w.t);
 	event_free(w.timeout);
