@@ -6,9 +6,10 @@
  * sequence of bodies served on 127.0.0.1 (repeats, new GCs, a profile
  * whose bytes change but not its summary, an HTML page between, a
  * restart). After each, a second target over the same store, which
- * replays every stored snapshot through the full decode as heapwatchd
- * does at start-up, must hold the same window, summary by summary, and
- * the same judgement.
+ * replays the stored snapshots at start-up as heapwatchd does, each
+ * decoded whole (replay_every), must hold the same window, summary by
+ * summary, and the same judgement. Then the store is replayed with the
+ * replay's own shortcut for repeats, against every snapshot decoded whole.
  */
 #include "config.h"
 

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "profile.h"
 #include "store.h"
 #include "tap.h"
@@ -1798,9 +1800,10 @@ static void
 test_pack_repeat(const uint8_t *prof, size_t len)
 {
 	struct store		*st;
-	struct store_put	 full = { 0 }, rep = { 0 };
+	struct store_put	 full = { 0 }, rep = { 0 }, brk = { 0 };
 	struct profile		*a, *b;
 	struct pb		*pb;
+	sqlite3			*db;
 	char			 dir[400], path[600], *cause = NULL;
 	uint8_t			*p2, *q, *q2, *raw;
 	size_t			 l2, ql, ql2, rawlen;
@@ -1874,8 +1877,36 @@ test_pack_repeat(const uint8_t *prof, size_t len)
 	if (cause != NULL)
 		printf("# %s\n", cause);
 	free(cause);
+	cause = NULL;
+
+	/*
+	 * A database that fails a repeat fails the put, rather than coding
+	 * the body to meet the failure again: a dictionary that does not
+	 * read, which a key (over an hour on) needs.
+	 */
+	store_set_format(st, STORE_PACK);
+	brk.repeat = false;
+	rb = store_put_retain(st, "broken", 1000, prof, len, &brk, &cause);
+	snprintf(path, sizeof path, "%s/broken/snapshots.db", dir);
+	if (rb == 0 && sqlite3_open(path, &db) == SQLITE_OK) {
+		rb = sqlite3_exec(db, "UPDATE dict SET blob = substr(blob, 1, 6)"
+		    " || x'00112233' || substr(blob, 11) WHERE n = 1", NULL,
+		    NULL, NULL) == SQLITE_OK && sqlite3_changes(db) == 1 ? 0 :
+		    -1;
+		sqlite3_close(db);
+	} else
+		rb = -1;
+	store_cache_forget(brk.cache);
+	brk.repeat = true;
+	rb = rb == 0 ? store_put_retain(st, "broken", 1000 + 7200 * 1000, p2,
+	    l2, &brk, &cause) : 0;
+	ok(rb == -1 && !brk.repeated && cause != NULL &&
+	    strstr(cause, "dictionary") != NULL, "a repeat whose database "
+	    "fails fails the put: %s", cause);
+	free(cause);
 	store_cache_free(full.cache);
 	store_cache_free(rep.cache);
+	store_cache_free(brk.cache);
 	store_close(st);
 	free(p2);
 	free(q);
