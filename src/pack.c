@@ -226,6 +226,15 @@ pack_get_u(struct pack_rd *r)
 
 	if (r->p < r->end && r->p[0] < 0x80)
 		return *r->p++;
+	/*
+	 * Two bytes, as a dictionary's location ids past 127 are in its
+	 * stacks: the loop below was a third of reading one back.
+	 */
+	if (r->end - r->p >= 2 && r->p[1] < 0x80) {
+		v = (r->p[0] & 0x7f) | (uint64_t)r->p[1] << 7;
+		r->p += 2;
+		return v;
+	}
 	for (sh = 0; sh < 64; sh += 7) {
 		if (r->p >= r->end) {
 			r->bad = true;
@@ -293,6 +302,29 @@ pack_hash(const uint8_t *p, size_t n)
 	h ^= h >> 29;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	return h ^ (h >> 32);
+}
+
+/*
+ * Whether a[0..n) and b[0..n) are the same, 8 bytes at a time, the last
+ * 8 overlapping those before: a stack's entry, some 40 bytes, is compared
+ * with the last profile's for each sample, inline rather than a call.
+ */
+static inline bool
+pack_same(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t	x, y;
+
+	if (n < 8)
+		return memcmp(a, b, n) == 0;
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static const uint8_t *
@@ -417,7 +449,7 @@ pack_tab_intern(struct pack_tab *t, const uint8_t *p, size_t len)
 		if (t->hash[id] != h)
 			continue;
 		q = pack_tab_get(t, id, &qlen);
-		if (qlen == len && memcmp(p, q, len) == 0)
+		if (qlen == len && pack_same(p, q, len))
 			return id;
 	}
 	return pack_tab_put(t, p, len, h);
@@ -1230,7 +1262,7 @@ pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
 
 	if (fw->next < pk->norder && (id = pk->order[fw->next]) < t->n) {
 		q = pack_tab_get(t, id, &qlen);
-		if (qlen == elen && memcmp(q, e, elen) == 0) {
+		if (qlen == elen && pack_same(q, e, elen)) {
 			fw->next++;
 			return id;
 		}
@@ -1239,6 +1271,176 @@ pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
 	if (id < fw->npos && fw->pos[id] != 0)
 		fw->next = fw->pos[id];
 	return id;
+}
+
+/*
+ * The stack entries of a profile being coded from its parse that did not
+ * follow the last profile's, set aside to be looked up together once all
+ * its samples are read. A writer's stack index, which pack_trim() drops,
+ * would otherwise be made again at the first: for 65,536 stacks, a
+ * megabyte zeroed and 65,536 entries placed, a tenth of storing a
+ * profile, for the few dozen stacks new since the last. Looked up
+ * together, they cost one pass over the entries' hashes, most passed
+ * over on a bit of a filter by their top 12 bits. Over PACK_PENDING_MAX,
+ * the index is made and each looked up in it.
+ */
+#define PACK_PENDING_MAX	4096
+#define PACK_PENDING		UINT32_MAX
+#define PACK_FOLLOW_AHEAD	8	/* followed samples tried past a miss */
+
+struct pack_pending {
+	struct pack_buf	 data;		/* the entries back to back */
+	size_t		*off;		/* n + 1 */
+	uint32_t	*smp;		/* each one's sample */
+	uint32_t	*hash;
+	uint32_t	*id;		/* PACK_PENDING: not found yet */
+	size_t		 n;
+	bool		 index;		/* over the limit: looked up at once */
+};
+
+static void
+pack_pending_free(struct pack_pending *pd)
+{
+	free(pd->data.p);
+	free(pd->off);
+	free(pd->smp);
+	free(pd->hash);
+	free(pd->id);
+}
+
+/*
+ * The id of a sample's stack entry when it is the last profile's sample
+ * being followed, or one of the PACK_FOLLOW_AHEAD after it (stacks gone
+ * since), the samples then followed on from there; else PACK_PENDING.
+ */
+static uint32_t
+pack_stack_follow(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
+    size_t elen)
+{
+	struct pack_tab	*t = &pk->tab[PACK_STACK];
+	const uint8_t	*q;
+	size_t		 qlen, i;
+	uint32_t	 id;
+
+	if (fw->next < pk->norder && (id = pk->order[fw->next]) < t->n) {
+		q = pack_tab_get(t, id, &qlen);
+		if (qlen == elen && pack_same(q, e, elen)) {
+			fw->next++;
+			return id;
+		}
+	}
+	for (i = fw->next + 1; i < pk->norder &&
+	    i <= fw->next + PACK_FOLLOW_AHEAD; i++) {
+		if ((id = pk->order[i]) >= t->n)
+			continue;
+		q = pack_tab_get(t, id, &qlen);
+		if (qlen == elen && pack_same(q, e, elen)) {
+			fw->next = i + 1;
+			return id;
+		}
+	}
+	return PACK_PENDING;
+}
+
+/*
+ * Find or add the stack entries set aside, in the order of their samples,
+ * setting each one's ref[] and order[]: the pending ones are indexed by
+ * their hashes, and the table's entries' hashes read once, in order of
+ * id, so that each finds the entry it is, if any.
+ */
+static void
+pack_pending_intern(struct pack *pk, struct pack_pending *pd,
+    struct pack_ref *ref, uint32_t *order, bool index)
+{
+	struct pack_tab	*t = &pk->tab[PACK_STACK];
+	const uint8_t	*p, *q;
+	size_t		 len, qlen, nslot = 16, i, k, j;
+	uint32_t	*slot, n0 = t->n, id, h;
+	uint64_t	 bits[64];	/* the pending's hashes' top 12 bits */
+
+	if (pd->n == 0)
+		return;
+	if (index || t->hash == NULL || t->nslot != 0) {
+		for (k = 0; k < pd->n; k++) {
+			id = pack_tab_intern(t, pd->data.p + pd->off[k],
+			    pd->off[k + 1] - pd->off[k]);
+			ref[pd->smp[k]].stack = order[pd->smp[k]] = id;
+		}
+		pd->n = 0;
+		pd->data.len = 0;
+		return;
+	}
+	while (nslot < pd->n * 2)
+		nslot *= 2;
+	slot = xcalloc(nslot, sizeof *slot);
+	memset(bits, 0, sizeof bits);
+	for (k = 0; k < pd->n; k++) {
+		pd->id[k] = PACK_PENDING;
+		h = pd->hash[k] >> 20;
+		bits[h / 64] |= (uint64_t)1 << (h % 64);
+		for (i = pd->hash[k] & (nslot - 1); slot[i] != 0;
+		    i = (i + 1) & (nslot - 1))
+			;
+		slot[i] = (uint32_t)k + 1;
+	}
+	for (j = 0; j < n0; j++) {
+		h = t->hash[j];
+		if ((bits[h >> 26] >> (h >> 20 & 63) & 1) == 0)
+			continue;
+		for (i = h & (nslot - 1); slot[i] != 0;
+		    i = (i + 1) & (nslot - 1)) {
+			k = slot[i] - 1;
+			if (pd->hash[k] != h || pd->id[k] != PACK_PENDING)
+				continue;
+			p = pd->data.p + pd->off[k];
+			len = pd->off[k + 1] - pd->off[k];
+			q = pack_tab_get(t, (uint32_t)j, &qlen);
+			if (qlen == len && pack_same(p, q, len))
+				pd->id[k] = (uint32_t)j;
+		}
+	}
+	/* Those not found are added, once each, in the samples' order. */
+	for (k = 0; k < pd->n; k++) {
+		p = pd->data.p + pd->off[k];
+		len = pd->off[k + 1] - pd->off[k];
+		for (i = pd->hash[k] & (nslot - 1); pd->id[k] == PACK_PENDING &&
+		    slot[i] != 0; i = (i + 1) & (nslot - 1)) {
+			j = slot[i] - 1;
+			if (j >= k || pd->hash[j] != pd->hash[k] ||
+			    pd->off[j + 1] - pd->off[j] != len)
+				continue;
+			if (pack_same(pd->data.p + pd->off[j], p, len))
+				pd->id[k] = pd->id[j];
+		}
+		if (pd->id[k] == PACK_PENDING)
+			pd->id[k] = pack_tab_put(t, p, len, pd->hash[k]);
+		ref[pd->smp[k]].stack = order[pd->smp[k]] = pd->id[k];
+	}
+	free(slot);
+	pd->n = 0;
+	pd->data.len = 0;
+}
+
+/* Set aside sample smp's stack entry e[0..elen). */
+static void
+pack_pending_add(struct pack_pending *pd, const uint8_t *e, size_t elen,
+    uint32_t smp)
+{
+	if (pd->off == NULL) {
+		pd->off = xreallocarray(NULL, PACK_PENDING_MAX + 2,
+		    sizeof *pd->off);
+		pd->smp = xreallocarray(NULL, PACK_PENDING_MAX + 1,
+		    sizeof *pd->smp);
+		pd->hash = xreallocarray(NULL, PACK_PENDING_MAX + 1,
+		    sizeof *pd->hash);
+		pd->id = xreallocarray(NULL, PACK_PENDING_MAX + 1,
+		    sizeof *pd->id);
+		pd->off[0] = 0;
+	}
+	pack_put(&pd->data, e, elen);
+	pd->smp[pd->n] = smp;
+	pd->hash[pd->n] = (uint32_t)pack_hash(e, elen);
+	pd->off[++pd->n] = pd->data.len;
 }
 
 /* Intern a profile's n mappings, their strings sid[] ids; their ids. */
@@ -1534,6 +1736,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	struct pack_ref	*ref = NULL;
 	struct pack_mark mark[PACK_NKINDS];
 	struct pack_follow fw;
+	struct pack_pending pd;
 	const struct profile_location *pl;
 	const struct profile_line *ln;
 	const struct pbwire_label *lab;
@@ -1546,6 +1749,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	int		 rc = -1;
 
 	memset(&fw, 0, sizeof fw);
+	memset(&pd, 0, sizeof pd);
 	if (v->ntypes > 16) {
 		*cause = xstrdup("more than 16 sample types");
 		return -1;
@@ -1620,7 +1824,6 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 
 	ref = xreallocarray(NULL, v->nsamples + 1, sizeof *ref);
 	order = xreallocarray(NULL, v->nsamples + 1, sizeof *order);
-	pack_follow_begin(pk, &fw);
 	for (i = 0; i < v->nsamples; i++) {
 		r = v->stacks + v->stack_off[i];
 		re = v->stacks + v->stack_off[i + 1];
@@ -1646,10 +1849,29 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 			    (uint64_t)(lab[j].num >> 63));
 			t = pack_varint(t, sid[lab[j].unit]);
 		}
+		ref[i].sample = (uint32_t)i;
+		if (pd.index) {
+			ref[i].stack = order[i] = pack_stack_id(pk, &fw, b.p,
+			    (size_t)(t - b.p));
+			continue;
+		}
+		ref[i].stack = order[i] = pack_stack_follow(pk, &fw, b.p,
+		    (size_t)(t - b.p));
+		if (order[i] != PACK_PENDING)
+			continue;
+		if (pd.n < PACK_PENDING_MAX) {
+			pack_pending_add(&pd, b.p, (size_t)(t - b.p),
+			    (uint32_t)i);
+			continue;
+		}
+		/* Many new: the index is made, and the samples followed. */
+		pd.index = true;
+		pack_pending_intern(pk, &pd, ref, order, true);
+		pack_follow_begin(pk, &fw);
 		ref[i].stack = order[i] = pack_stack_id(pk, &fw, b.p,
 		    (size_t)(t - b.p));
-		ref[i].sample = (uint32_t)i;
 	}
+	pack_pending_intern(pk, &pd, ref, order, false);
 	pack_order_set(pk, ref, &order, v->nsamples);
 
 	/* The header, in dictionary ids, as pack_in_intern() writes it. */
@@ -1688,6 +1910,7 @@ out:
 	free(tr);
 	free(order);
 	free(fw.pos);
+	pack_pending_free(&pd);
 	free(ref);
 	free(b.p);
 	return rc;
@@ -1819,7 +2042,13 @@ pack_put_body(struct pack_buf *out, const struct pack_snap *s,
 			j++;
 		pv = same && j < prev->n && prev->stk[j] == s->stk[i] ?
 		    prev->val + j * nt : zero;
-		if (memcmp(s->val + i * nt, pv, nt * sizeof *pv) == 0) {
+		/*
+		 * Compared in place: a call to memcmp() for each stack's
+		 * few values was a sixth of storing a profile of 65,536.
+		 */
+		for (t = 0; t < nt && s->val[i * nt + t] == pv[t]; t++)
+			;
+		if (t == nt) {
 			z++;
 			continue;
 		}
@@ -2203,7 +2432,12 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 
 	if (pack_unzstd(pk, PACK_DICT_TAG, data, len, max, &raw, cause) == -1)
 		goto out;
-	/* Check it all, then add it all, so that a bad blob adds nothing. */
+	/*
+	 * Check it all, then add it all, so that a bad blob adds nothing;
+	 * the entries checked once are not checked again as they are added
+	 * (checking them was half of reading a dictionary of 65,536 stacks
+	 * back, which a writer forgotten between scrapes does at each).
+	 */
 	for (pass = 0; pass < 2; pass++) {
 		r.p = raw.p;
 		r.end = raw.p + raw.len;
@@ -2218,7 +2452,7 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 			for (i = 0; i < c; i++) {
 				l = pack_get_u(&r);
 				if (r.bad || l > (uint64_t)(r.end - r.p) ||
-				    !pack_entry_ok(k, r.p, l, n))
+				    (pass == 0 && !pack_entry_ok(k, r.p, l, n)))
 					goto bad;
 				if (pass == 1)
 					pack_tab_add(&pk->tab[k], r.p, l);

@@ -740,19 +740,32 @@ put_varint(uint8_t *p, uint64_t v)
  * appended as Sample messages (a repeated field may come after the
  * others), so that its samples take some 200 KB, as a large profile's.
  */
+static uint8_t	*gen_ids_from(int, int, int, bool, size_t *);
+
 static uint8_t *
 gen_ids_big(int n, int nextra, size_t *len)
+{
+	return gen_ids_from(n, 0, nextra, false, len);
+}
+
+/*
+ * gen_ids_big()'s samples from the from-th on, each 7th twice when dup
+ * is set (two samples of a stack new to the pack).
+ */
+static uint8_t *
+gen_ids_from(int n, int from, int nextra, bool dup, size_t *len)
 {
 	uint8_t		*base, *out, ids[64], vals[64], msg[160];
 	uint64_t	 id;
 	size_t		 baselen, nids, nvals, nmsg, at;
-	int		 k, j, i;
+	int		 k, j, i, twice;
 
 	base = gen_ids(n, &baselen);
-	out = malloc(baselen + (size_t)nextra * sizeof msg);
+	out = malloc(baselen + (size_t)nextra * 2 * sizeof msg);
 	memcpy(out, base, baselen);
 	at = baselen;
-	for (k = 0; k < nextra; k++) {
+	for (k = from; k < from + nextra; k++)
+	    for (twice = 0; twice < (dup && k % 7 == 0 ? 2 : 1); twice++) {
 		for (j = 0, nids = 0; j < 6; j++) {
 			i = (k * (2 * j + 3) + j + k / 200) % 200;
 			id = i < 100 ? (uint64_t)i + 1 : i < 180 ?
@@ -859,6 +872,7 @@ struct twin {
 	struct pack	*a, *b;
 	int		 coded, refused, differ;
 	int		 unparsed;	/* profile.c refused it: not stored */
+	bool		 trim;		/* pack_trim() both before each */
 };
 
 static void
@@ -893,6 +907,10 @@ twin_code(struct twin *tw, const void *data, size_t len, bool key,
 		tw->unparsed++;
 		free(cb);
 		return;
+	}
+	if (tw->trim) {
+		pack_trim(tw->a);
+		pack_trim(tw->b);
 	}
 	pack_stats(tw->a, &sa0);
 	pack_stats(tw->b, &sb0);
@@ -1188,6 +1206,54 @@ parsed_same(void)
 }
 
 /*
+ * The same with both packs trimmed before each profile, as a writer is
+ * between two scrapes: its stack index gone, the parsed path looks the
+ * stacks that do not follow the last profile's up together, and over
+ * 4,096 of them makes the index. New stacks come first, go, come back,
+ * come twice in one profile; known ones come out of their order.
+ */
+static void
+parsed_trimmed(void)
+{
+	struct twin	 tw;
+	uint8_t		*in;
+	size_t		 len;
+	char		 what[32];
+	int		 n;
+
+	twin_init(&tw);
+	tw.trim = true;
+	for (n = 0; n < 30; n++) {
+		in = gen(n, &len, false);
+		snprintf(what, sizeof what, "trimmed run %d", n);
+		twin_code(&tw, in, len, n == 20, what);
+		free(in);
+	}
+	/* 3,000 stacks new, each 7th twice; 2,000 of them, 1,000 new. */
+	in = gen_ids_from(90, 0, 3000, true, &len);
+	twin_code(&tw, in, len, false, "trimmed 3,000 new");
+	free(in);
+	in = gen_ids_from(91, 1000, 3000, true, &len);
+	twin_code(&tw, in, len, false, "trimmed 1,000 new");
+	free(in);
+	/* 9,000, 5,000 of them new: the index made; then all as before. */
+	for (n = 0; n < 2; n++) {
+		in = gen_ids_big(92 + n, 9000, &len);
+		twin_code(&tw, in, len, false, "trimmed ids big");
+		free(in);
+	}
+	for (n = 3; n < 6; n++) {
+		in = gen(n, &len, false);
+		twin_code(&tw, in, len, false, "trimmed run again");
+		free(in);
+	}
+	ok(tw.coded == 37 && tw.differ == 0 && tw.unparsed == 0,
+	    "packs trimmed before each profile: %d of 37 coded the same from "
+	    "the parsed profile", tw.coded);
+	twin_free(&tw);
+}
+
+/*
  * pack_encode_repeat() of the current snapshot gives the blobs that
  * pack_encode() of its profile with the new times gives, as a delta and
  * as a key, for a profile with comments, drop and keep frames and
@@ -1367,6 +1433,7 @@ main(void)
 	bad_input();
 	late_error();
 	parsed_same();
+	parsed_trimmed();
 	repeats();
 	repeat_bodies();
 	return tap_done();
