@@ -1420,7 +1420,10 @@ reduce(struct profile_raw *raw, struct symtab *st, bool keep)
 	p->stats = raw->stats;
 	t0 = clock_mono_us() / 1e3;
 	if (st == NULL) {
+		/* The profile's own tables: sized for it at once. */
 		st = symtab_new();
+		symtab_reserve(st, raw->nstrs, raw->nfuncs, raw->nmaps,
+		    raw->nlocs, raw->nlines);
 		p->own_st = true;
 	}
 	p->st = st;
