@@ -570,7 +570,7 @@ packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 #ifdef PBWIRE_SHUFFLE
 	if (!__atomic_load_n(&ids_ready, __ATOMIC_ACQUIRE))
 		(void)pthread_once(&ids_once, ids_init);
-	if (ids_have_ssse3)
+	if (ids_have_ssse3 && s->loc != NULL)	/* none reserved: none to read */
 		start += ids_shuffled(start, end, &o, s->loc + s->caploc);
 #endif
 	while (end - start >= 8 && (used = short_ids(start,
