@@ -455,7 +455,7 @@ raw_bytes(const struct profile_raw *raw)
 /* The counts of a profile parsed, for sizing the next. */
 struct parse_sizes {
 	size_t		 loc, val, lab;		/* the samples' */
-	size_t		 samples, locs, funcs, strs;
+	size_t		 samples, locs, lines, funcs, strs;
 	size_t		 bytes;			/* decompressed */
 };
 
@@ -484,6 +484,7 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	struct pbwire_field	 f;
 	size_t			 n[3] = { 0, 0, 0 }, nsamples = 0;
 	size_t			 nmsg[7] = { 0, 0, 0, 0, 0, 0, 0 };
+	size_t			 nlines = 0;
 	const struct parse_sizes *last = &parse_last;
 
 	/*
@@ -510,6 +511,7 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 		n[2] = presize_guess(last->lab, len, last->bytes);
 		nsamples = presize_guess(last->samples, len, last->bytes);
 		nmsg[4] = presize_guess(last->locs, len, last->bytes);
+		nlines = presize_guess(last->lines, len, last->bytes);
 		nmsg[5] = presize_guess(last->funcs, len, last->bytes);
 		nmsg[6] = presize_guess(last->strs, len, last->bytes);
 	} else
@@ -524,25 +526,31 @@ presize_samples(struct profile_raw *raw, const uint8_t *p, size_t len)
 	    n[0] > UINT32_MAX || n[2] > UINT32_MAX ||
 	    n[0] * sizeof *ps->loc + n[1] * sizeof *ps->val +
 	    n[2] * sizeof *ps->lab + (nsamples + 2) * 2 *
-	    sizeof *raw->stack_off + nmsg[4] * (sizeof *raw->locs +
-	    sizeof *raw->lines) + nmsg[5] * sizeof *raw->funcs +
-	    nmsg[6] * sizeof *raw->strs > raw->budget)
+	    sizeof *raw->stack_off + nmsg[4] * sizeof *raw->locs +
+	    (nlines > nmsg[4] ? nlines : nmsg[4]) * sizeof *raw->lines +
+	    nmsg[5] * sizeof *raw->funcs + nmsg[6] * sizeof *raw->strs >
+	    raw->budget)
 		return;
 	/*
 	 * The tables too: doubled as they grew, the locations, lines and
 	 * strings of genprof's profile (39,000 locations) were copied by
 	 * realloc over and over, an eighth of `heapwatch diff`'s page faults.
-	 * A location has one line mostly; more grow that table. Written
-	 * whole, they are mapped in at once as the samples' arrays are: they
-	 * took 1,350 of the 2,100 faults left to that diff.
+	 * A location has one line mostly, or as many as the last profile's
+	 * had (3,185 lines for the 2,760 locations of bench/scale.sh's, where
+	 * growing the table by realloc took 74,000 instructions a profile);
+	 * more grow that table. Written whole, they are mapped in at once as
+	 * the samples' arrays are: they took 1,350 of the 2,100 faults left
+	 * to that diff.
 	 */
 	if (nmsg[4] > 0) {
 		free(raw->locs);
 		raw->locs = xmalloc_huge(nmsg[4], sizeof *raw->locs);
 		raw->caplocs = nmsg[4];
 		free(raw->lines);
-		raw->lines = xmalloc_huge(nmsg[4], sizeof *raw->lines);
-		raw->caplines = nmsg[4];
+		if (nlines < nmsg[4])
+			nlines = nmsg[4];
+		raw->lines = xmalloc_huge(nlines, sizeof *raw->lines);
+		raw->caplines = nlines;
 	}
 	if (nmsg[5] > 0) {
 		free(raw->funcs);
@@ -1165,6 +1173,7 @@ parse_print(const void *data, size_t len, size_t max, struct print_check *pc,
 	parse_last.lab = raw->samples.nlab;
 	parse_last.samples = raw->nsamples;
 	parse_last.locs = raw->nlocs;
+	parse_last.lines = raw->nlines;
 	parse_last.funcs = raw->nfuncs;
 	parse_last.strs = raw->nstrs;
 	parse_last.bytes = raw->stats.bytes_out;
@@ -1420,7 +1429,10 @@ reduce(struct profile_raw *raw, struct symtab *st, bool keep)
 	p->stats = raw->stats;
 	t0 = clock_mono_us() / 1e3;
 	if (st == NULL) {
+		/* The profile's own tables: sized for it at once. */
 		st = symtab_new();
+		symtab_reserve(st, raw->nstrs, raw->nfuncs, raw->nmaps,
+		    raw->nlocs, raw->nlines);
 		p->own_st = true;
 	}
 	p->st = st;

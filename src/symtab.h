@@ -68,6 +68,8 @@ struct symtab;
 
 struct symtab	*symtab_new(void);
 void		 symtab_free(struct symtab *);
+void		 symtab_reserve(struct symtab *, size_t nstrs, size_t nfuncs,
+		    size_t nmaps, size_t nlocs, size_t nlines);
 const struct sym_str	*symtab_str(const struct symtab *, uint32_t);
 const struct sym_func	*symtab_func(const struct symtab *, uint32_t);
 const struct sym_loc	*symtab_loc(const struct symtab *, uint32_t);

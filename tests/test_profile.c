@@ -389,11 +389,14 @@ test_sparse_ids(void)
 static void
 test_gapped_ids(void)
 {
-	struct pb	*b = pb_small();
-	struct profile	*p;
-	uint8_t		*data;
-	size_t		 len;
-	char		*cause = NULL;
+	/* No location's: 0, a gap, the first past the last, over 2^31. */
+	static const uint64_t	 missing[] = { 0, 3999, 4001, 0x90000000 };
+	static uint64_t		 stack[17];
+	struct pb		*b = pb_small();
+	struct profile		*p;
+	uint8_t			*data;
+	size_t			 i, len, bad;
+	char			*cause = NULL;
 
 	b->l[0].id = 4000;
 	b->l[1].id = 7;
@@ -415,6 +418,44 @@ test_gapped_ids(void)
 	    cause != NULL ? cause : "decoded");
 	free(cause);
 	free(data);
+
+	/*
+	 * In a longer stack, gapped ids may be checked eight at a time: a
+	 * bad one at each place, in the map's range or out of it, is found.
+	 */
+	b->ids[2] = 7;
+	b->s[1].location_id = stack;
+	b->s[1].n_location_id = sizeof stack / sizeof stack[0];
+	for (i = 0; i < sizeof stack / sizeof stack[0]; i++)
+		stack[i] = i % 2 == 0 ? 4000 : 7;
+	data = pb_pack(b, &len);
+	p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL, &cause);
+	ok(p != NULL && p->stack_off[2] - p->stack_off[1] == 17 &&
+	    p->stacks[p->stack_off[1]] == p->stacks[0] &&
+	    p->stacks[p->stack_off[2] - 1] == p->stacks[p->stack_off[1]],
+	    "a stack of 17 gapped ids resolves");
+	profile_free(p);
+	free(data);
+	for (i = 0, bad = 0; i < sizeof stack / sizeof stack[0]; i++) {
+		stack[i] = missing[i % (sizeof missing / sizeof missing[0])];
+		data = pb_pack(b, &len);
+		p = profile_decode(data, len, PROFILE_MAX_INFLATED, NULL,
+		    &cause);
+		if (p != NULL || cause == NULL ||
+		    strstr(cause, "of a sample not found") == NULL) {
+			printf("#   place %zu, id %llu: %s\n", i,
+			    (unsigned long long)stack[i],
+			    cause != NULL ? cause : "decoded");
+			bad++;
+		}
+		profile_free(p);
+		free(cause);
+		cause = NULL;
+		free(data);
+		stack[i] = i % 2 == 0 ? 4000 : 7;
+	}
+	ok(bad == 0, "a missing gapped id at each of 17 places of a stack is "
+	    "refused (%zu accepted)", bad);
 	free(b);
 }
 
