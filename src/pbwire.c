@@ -459,6 +459,14 @@ short_ids(const uint8_t *q, size_t k, uint32_t **op)
 	return used;
 }
 
+static bool	ids_shuffle = true;
+
+void
+pbwire_shuffle(bool on)
+{
+	ids_shuffle = on;
+}
+
 #ifdef PBWIRE_SHUFFLE
 /*
  * The ids of one or two bytes (locations numbered below 16,384: most
@@ -570,7 +578,8 @@ packed_ids(const uint8_t *p, size_t len, struct pbwire_sample *s)
 #ifdef PBWIRE_SHUFFLE
 	if (!__atomic_load_n(&ids_ready, __ATOMIC_ACQUIRE))
 		(void)pthread_once(&ids_once, ids_init);
-	if (ids_have_ssse3 && s->loc != NULL)	/* none reserved: none to read */
+	/* None reserved: none to read. */
+	if (ids_have_ssse3 && ids_shuffle && s->loc != NULL)
 		start += ids_shuffled(start, end, &o, s->loc + s->caploc);
 #endif
 	while (end - start >= 8 && (used = short_ids(start,

@@ -11,6 +11,7 @@
 #ifndef PBWIRE_H
 #define PBWIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,13 @@ struct pbwire_sample {
 
 int	pbwire_sample(const uint8_t *, size_t, struct pbwire_sample *);
 void	pbwire_sample_free(struct pbwire_sample *);
+/*
+ * Whether pbwire_sample() may read short location ids with the CPU's byte
+ * shuffle where it has one (the default): off, they are read eight bytes
+ * at a time without it, as on a CPU that has none, which a test checks
+ * too. Set before any thread decodes.
+ */
+void	pbwire_shuffle(bool);
 
 /*
  * Add to n[0], n[1] and n[2] how many location ids, values and labels

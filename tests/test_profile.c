@@ -608,7 +608,7 @@ test_ids_at_start(void)
  * must be refused.
  */
 static void
-test_packed_ids(void)
+test_packed_ids(bool shuffle)
 {
 	static const uint64_t	 widths[] = { 128, 16383, 16384,
 	    (1ULL << 28) - 1, 1ULL << 28, UINT32_MAX - 1, UINT32_MAX,
@@ -620,6 +620,7 @@ test_packed_ids(void)
 	uint32_t		 seed = 7, r;
 	int			 mix;
 
+	pbwire_shuffle(shuffle);
 	memset(&s, 0, sizeof s);
 	for (mix = 0; mix < 5; mix++)
 		for (n = 0; n < 200; n++, tries++) {
@@ -672,7 +673,8 @@ test_packed_ids(void)
 				bad++;
 		}
 	ok(bad == 0, "%zu packed fields of up to 199 ids read back, and "
-	    "refused cut or overlong (%zu wrong)", tries, bad);
+	    "refused cut or overlong (%zu wrong)%s", tries, bad,
+	    shuffle ? "" : ", without the byte shuffle");
 	pbwire_sample_free(&s);
 }
 
@@ -1169,7 +1171,8 @@ main(void)
 	test_fresh_heap();
 	test_field_zero();
 	test_key_limits();
-	test_packed_ids();
+	test_packed_ids(false);
+	test_packed_ids(true);
 	test_ids_at_start();
 	test_folded_bool();
 	test_location_paths();
