@@ -2508,6 +2508,22 @@ pack_ids_ok(struct pack_rd *r, uint64_t c, uint64_t lim)
 	const uint8_t	*q = r->p, *e = r->end;
 	uint64_t	 v, over = 0;
 
+	/*
+	 * With room for c ids of two bytes, none is read past the end:
+	 * only one of three bytes or more leaves this loop.
+	 */
+	if ((uint64_t)(e - q) / 2 >= c) {
+		for (; c > 0; c--) {
+			if (q[0] < 0x80)
+				v = *q++;
+			else if (q[1] < 0x80) {
+				v = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
+				q += 2;
+			} else
+				break;
+			over |= v >= lim;
+		}
+	}
 	for (; c > 0; c--) {
 		if (q < e && q[0] < 0x80)
 			v = *q++;
@@ -2627,9 +2643,9 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 				continue;
 			}
 			/*
-			 * Added in place, the table's room made once: one
-			 * by one, growing it and indexing nothing, took a
-			 * third of reading the dictionary of 65,536 stacks.
+			 * Added in place, the table's room made once rather
+			 * than grown entry by entry, and hashed as they are
+			 * at hand for a writer read back.
 			 */
 			t = &pk->tab[k];
 			n0 = t->n;
@@ -2902,6 +2918,11 @@ pack_snap_merge(struct pack_snap *s, const struct pack_snap *prev,
 		memset(s->val + o * nt, 0, nt * sizeof *s->val);
 		o++;
 		a++;
+	}
+	/* Made for all of prev and add: a writer keeps it to the next. */
+	if (nrm > 0) {
+		s->stk = xreallocarray(s->stk, o + 1, sizeof *s->stk);
+		s->val = xreallocarray(s->val, o * nt + 1, sizeof *s->val);
 	}
 	s->n = o;
 	return 0;
