@@ -2875,6 +2875,16 @@ pack_snap_merge(struct pack_snap *s, const struct pack_snap *prev,
 	s->stk = xreallocarray(NULL, prev->n + nadd + 1, sizeof *s->stk);
 	s->val = xreallocarray(NULL, (prev->n + nadd) * nt + 1,
 	    sizeof *s->val);
+	/* A key's: all its stacks added, at once. */
+	if (prev->n == 0) {
+		if (nrm > 0)
+			return -1;
+		if (nadd > 0)
+			memcpy(s->stk, add, nadd * sizeof *add);
+		memset(s->val, 0, (nadd * nt + 1) * sizeof *s->val);
+		s->n = nadd;
+		return 0;
+	}
 	for (;;) {
 		e = d < nrm && (a == nadd || rm[d] <= add[a]) ? rm[d] :
 		    a < nadd ? add[a] : UINT32_MAX;
