@@ -114,6 +114,15 @@ struct pack {
 	 */
 	uint32_t	*order;
 	size_t		 norder;
+	/*
+	 * A writer read back (pack_will_code()): it hashes its entries as
+	 * its dictionary blobs are loaded, and notes the first stack each
+	 * blob added, until it codes a snapshot (see pack_order_seed()).
+	 */
+	bool		 coder;
+	uint32_t	*blobstk;
+	size_t		 nblobstk, capblobstk;
+	size_t		 looked;	/* see pack_stats */
 };
 
 /* A profile as read, before anything is interned. */
@@ -374,24 +383,60 @@ pack_tab_rehash(struct pack_tab *t, uint32_t nslot)
  * when it fills, or at the first lookup (none is made until one, and
  * pack_trim() drops it).
  */
+/* Each entry's hash, kept from now on. */
 static void
-pack_tab_index(struct pack_tab *t)
+pack_tab_hashes(struct pack_tab *t)
 {
 	const uint8_t	*p;
 	size_t		 len;
-	uint32_t	 nslot = 128, i;
+	uint32_t	 i;
 
-	if (t->hash == NULL) {
-		t->hash = xreallocarray(NULL, (size_t)t->capn + 1,
-		    sizeof *t->hash);
-		for (i = 0; i < t->n; i++) {
-			p = pack_tab_get(t, i, &len);
-			t->hash[i] = (uint32_t)pack_hash(p, len);
-		}
+	if (t->hash != NULL)
+		return;
+	t->hash = xreallocarray(NULL, (size_t)t->capn + 1, sizeof *t->hash);
+	for (i = 0; i < t->n; i++) {
+		p = pack_tab_get(t, i, &len);
+		t->hash[i] = (uint32_t)pack_hash(p, len);
 	}
+}
+
+static void
+pack_tab_index(struct pack_tab *t)
+{
+	uint32_t	 nslot = 128;
+
+	pack_tab_hashes(t);
 	while ((size_t)t->n * 2 > nslot)
 		nslot *= 2;
 	pack_tab_rehash(t, nslot);
+}
+
+/*
+ * Room for c more entries of len bytes in all, as pack_tab_put() would
+ * make it adding them one by one (the same capacities, doubled).
+ */
+static void
+pack_tab_reserve(struct pack_tab *t, size_t c, size_t len)
+{
+	size_t	cap;
+
+	if (c == 0)
+		return;
+	if (t->off == NULL || (size_t)t->n + c > t->capn) {
+		cap = t->off == NULL ? 64 : t->capn;
+		while (cap < (size_t)t->n + c)
+			cap *= 2;
+		if (t->off == NULL)
+			t->off = xcalloc(cap + 1, sizeof *t->off);
+		else
+			t->off = xreallocarray(t->off, cap + 1,
+			    sizeof *t->off);
+		if (t->hash != NULL)
+			t->hash = xreallocarray(t->hash, cap + 1,
+			    sizeof *t->hash);
+		t->capn = (uint32_t)cap;
+	}
+	t->data.p = pack_grow(t->data.p, &t->data.cap, t->data.len + len, 1);
 }
 
 /* Append an entry, same as another or not, of hash h; its id. */
@@ -567,6 +612,7 @@ pack_free(struct pack *pk)
 	pack_in_free(pk->in);
 	free(pk->inflated);
 	free(pk->order);
+	free(pk->blobstk);
 	ZSTD_freeCCtx(pk->cctx);
 	ZSTD_freeDCtx(pk->dctx);
 	if (pk->gz != NULL)
@@ -574,6 +620,12 @@ pack_free(struct pack *pk)
 	if (pk->inflater != NULL)
 		libdeflate_free_decompressor(pk->inflater);
 	free(pk);
+}
+
+void
+pack_will_code(struct pack *pk)
+{
+	pk->coder = true;
 }
 
 void
@@ -612,6 +664,9 @@ pack_trim(struct pack *pk)
 	}
 	pack_in_free(pk->in);
 	pk->in = NULL;
+	free(pk->blobstk);
+	pk->blobstk = NULL;
+	pk->nblobstk = pk->capblobstk = 0;
 	free(pk->inflated);
 	pk->inflated = NULL;
 	pk->inflated_cap = 0;
@@ -643,6 +698,7 @@ pack_stats(const struct pack *pk, struct pack_stats *st)
 		st->dict_bytes += pk->tab[i].data.len;
 	st->serial = pk->cur.serial;
 	st->nsamples = pk->cur.n;
+	st->looked = pk->looked;
 	/* What pack_trim() keeps, as allocated; buffers come on top. */
 	for (i = 0; i < PACK_NKINDS; i++)
 		st->held += pk->tab[i].data.cap + (pk->tab[i].off != NULL ?
@@ -1239,6 +1295,7 @@ struct pack_follow {
 	size_t		 next;
 	uint32_t	*pos;
 	uint32_t	 npos;
+	size_t		 looked;	/* samples not followed */
 };
 
 /*
@@ -1267,6 +1324,7 @@ pack_stack_id(struct pack *pk, struct pack_follow *fw, const uint8_t *e,
 			return id;
 		}
 	}
+	fw->looked++;
 	id = pack_tab_intern(t, e, elen);
 	if (id < fw->npos && fw->pos[id] != 0)
 		fw->next = fw->pos[id];
@@ -1466,6 +1524,67 @@ pack_maps_intern(struct pack *pk, struct pack_buf *b,
 	return mid;
 }
 
+/*
+ * The samples' order of a pack that has coded nothing since it was read
+ * back, which knows the current snapshot's stacks sorted by id only:
+ * those each dictionary blob added, in order of id, the newest blob's
+ * first. Go lists a heap profile's stacks newest first, so that a
+ * profile's stacks are those new since the last scrape, then the last
+ * profile's in its order; and a pack gives the stacks new in a profile
+ * their ids in its order, and stores them as one blob. Without it, a
+ * writer read back again at each put (as the writers' budget has it for
+ * most of many targets) had no sample followed: each of a profile of
+ * 65,536 stacks was looked up, the stack index made for it.
+ */
+static bool
+pack_order_seed(struct pack *pk)
+{
+	const struct pack_snap *c = &pk->cur;
+	size_t		 b, i, lo, hi, mid, k = 0;
+	uint32_t	 top = pk->tab[PACK_STACK].n, from;
+	bool		 seeded = false;
+
+	if (pk->norder == 0 && c->n > 0) {
+		pk->order = xreallocarray(pk->order, c->n + 1,
+		    sizeof *pk->order);
+		for (b = pk->nblobstk + 1; b-- > 0; top = from) {
+			from = b > 0 ? pk->blobstk[b - 1] : 0;
+			if (from > top)
+				break;		/* not as loaded: by id */
+			for (lo = 0, hi = c->n; lo < hi;) {
+				mid = lo + (hi - lo) / 2;
+				if (c->stk[mid] < from)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (i = lo; i < c->n && c->stk[i] < top; i++)
+				pk->order[k++] = c->stk[i];
+		}
+		if (k != c->n) {
+			memcpy(pk->order, c->stk, c->n * sizeof *c->stk);
+			k = c->n;
+		}
+		pk->norder = k;
+		seeded = true;
+	}
+	free(pk->blobstk);
+	pk->blobstk = NULL;
+	pk->nblobstk = pk->capblobstk = 0;
+	return seeded;
+}
+
+/* A profile refused: the pack as it was, but for the blobs' stacks. */
+static void
+pack_order_unseed(struct pack *pk, bool seeded)
+{
+	if (!seeded)
+		return;
+	free(pk->order);
+	pk->order = NULL;
+	pk->norder = 0;
+}
+
 /* Where each stack stood in the last snapshot, for pack_stack_id(). */
 static void
 pack_follow_begin(struct pack *pk, struct pack_follow *fw)
@@ -1552,6 +1671,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	const uint8_t	*e;
 	size_t		 i, j, k, n, elen;
 	uint64_t	 id;
+	bool		 seeded = false;
 	int		 rc = -1;
 
 	memset(&mi, 0, sizeof mi);
@@ -1660,6 +1780,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 	}
 	sk.tr = tr;
 	order = xreallocarray(NULL, in->ns + 1, sizeof *order);
+	seeded = pack_order_seed(pk);
 	pack_follow_begin(pk, &fw);
 	for (i = 0; i < in->ns; i++) {
 		if (pack_stack(&sk, &in->smp[i], in->val + i * in->ntypes,
@@ -1672,6 +1793,7 @@ pack_in_intern(struct pack *pk, struct pack_in *in, struct pack_snap *s,
 		ref[i].sample = (uint32_t)i;
 	}
 	pack_order_set(pk, ref, &order, in->ns);
+	pk->looked = fw.looked;
 
 	/* The header, in dictionary ids. */
 	b.len = 0;
@@ -1704,6 +1826,8 @@ badstr:
 badref:
 	*cause = xstrdup("malformed profile: a reference to a missing id");
 out:
+	if (rc == -1)
+		pack_order_unseed(pk, seeded);
 	hash_map_free(&mi);
 	hash_map_free(&fi);
 	hash_map_free(&li);
@@ -1746,6 +1870,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	uint64_t	*tr = NULL, c;
 	uint8_t		*t, vb[8];
 	size_t		 i, j, k, n, nref, nl, nb, need;
+	bool		 seeded = false;
 	int		 rc = -1;
 
 	memset(&fw, 0, sizeof fw);
@@ -1824,6 +1949,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 
 	ref = xreallocarray(NULL, v->nsamples + 1, sizeof *ref);
 	order = xreallocarray(NULL, v->nsamples + 1, sizeof *order);
+	seeded = pack_order_seed(pk);
 	for (i = 0; i < v->nsamples; i++) {
 		r = v->stacks + v->stack_off[i];
 		re = v->stacks + v->stack_off[i + 1];
@@ -1860,6 +1986,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 		if (order[i] != PACK_PENDING)
 			continue;
 		if (pd.n < PACK_PENDING_MAX) {
+			fw.looked++;
 			pack_pending_add(&pd, b.p, (size_t)(t - b.p),
 			    (uint32_t)i);
 			continue;
@@ -1873,6 +2000,7 @@ pack_view_intern(struct pack *pk, const struct profile_view *v,
 	}
 	pack_pending_intern(pk, &pd, ref, order, false);
 	pack_order_set(pk, ref, &order, v->nsamples);
+	pk->looked = fw.looked;
 
 	/* The header, in dictionary ids, as pack_in_intern() writes it. */
 	b.len = 0;
@@ -1902,6 +2030,7 @@ bad:
 	for (k = 0; k < PACK_NKINDS; k++)
 		pack_tab_undo(&pk->tab[k], &mark[k]);
 	*cause = xstrdup("parsed profile: a location reference out of range");
+	pack_order_unseed(pk, seeded);
 out:
 	free(sid);
 	free(mid);
@@ -2368,6 +2497,53 @@ out:
 }
 
 /*
+ * Whether the c varints r reads next are all below lim, r past them: a
+ * stack's location ids, most of a dictionary, read in locals, their
+ * bytes checked once (through pack_get_id(), 20 instructions an id of
+ * two bytes, as most are past a profile's first 127 locations).
+ */
+static inline bool
+pack_ids_ok(struct pack_rd *r, uint64_t c, uint64_t lim)
+{
+	const uint8_t	*q = r->p, *e = r->end;
+	uint64_t	 v, over = 0;
+
+	/*
+	 * With room for c ids of two bytes, none is read past the end:
+	 * only one of three bytes or more leaves this loop.
+	 */
+	if ((uint64_t)(e - q) / 2 >= c) {
+		for (; c > 0; c--) {
+			if (q[0] < 0x80)
+				v = *q++;
+			else if (q[1] < 0x80) {
+				v = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
+				q += 2;
+			} else
+				break;
+			over |= v >= lim;
+		}
+	}
+	for (; c > 0; c--) {
+		if (q < e && q[0] < 0x80)
+			v = *q++;
+		else if (e - q >= 2 && q[1] < 0x80) {
+			v = (q[0] & 0x7f) | (uint64_t)q[1] << 7;
+			q += 2;
+		} else {
+			r->p = q;
+			v = pack_get_u(r);
+			if (r->bad)
+				return false;
+			q = r->p;
+		}
+		over |= v >= lim;
+	}
+	r->p = q;
+	return over == 0;
+}
+
+/*
  * Whether the entry p[0..len) of table k is well formed and refers only
  * to entries below the counts n[].
  */
@@ -2406,8 +2582,9 @@ pack_entry_ok(int k, const uint8_t *p, size_t len, const uint32_t *n)
 		break;
 	case PACK_STACK:
 		c = pack_get_u(&r);
-		for (i = 0; i < c && !r.bad; i++)
-			pack_get_id(&r, n[PACK_LOC]);
+		if (r.bad || c > (uint64_t)(r.end - r.p) ||
+		    !pack_ids_ok(&r, c, n[PACK_LOC]))
+			return false;
 		c = pack_get_u(&r);
 		for (i = 0; i < c && !r.bad; i++) {
 			pack_get_id(&r, n[PACK_STR]);
@@ -2426,8 +2603,10 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 {
 	struct pack_buf	 raw = { 0 };
 	struct pack_rd	 r;
-	uint32_t	 n[PACK_NKINDS];
+	struct pack_tab	*t;
+	uint32_t	 n[PACK_NKINDS], n0;
 	uint64_t	 c, i, l;
+	size_t		 bytes[PACK_NKINDS];
 	int		 k, pass, rc = -1;
 
 	if (pack_unzstd(pk, PACK_DICT_TAG, data, len, max, &raw, cause) == -1)
@@ -2449,15 +2628,51 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 			if (r.bad || c > (uint64_t)(r.end - r.p) ||
 			    c > UINT32_MAX / 2 - n[k])
 				goto bad;
+			if (pass == 0) {
+				bytes[k] = 0;
+				for (i = 0; i < c; i++) {
+					l = pack_get_u(&r);
+					if (r.bad ||
+					    l > (uint64_t)(r.end - r.p) ||
+					    !pack_entry_ok(k, r.p, l, n))
+						goto bad;
+					r.p += l;
+					bytes[k] += l;
+					n[k]++;
+				}
+				continue;
+			}
+			/*
+			 * Added in place, the table's room made once rather
+			 * than grown entry by entry, and hashed as they are
+			 * at hand for a writer read back.
+			 */
+			t = &pk->tab[k];
+			n0 = t->n;
+			if (pk->coder)
+				pack_tab_hashes(t);
+			pack_tab_reserve(t, c, bytes[k]);
 			for (i = 0; i < c; i++) {
 				l = pack_get_u(&r);
-				if (r.bad || l > (uint64_t)(r.end - r.p) ||
-				    (pass == 0 && !pack_entry_ok(k, r.p, l, n)))
-					goto bad;
-				if (pass == 1)
-					pack_tab_add(&pk->tab[k], r.p, l);
+				if (t->nslot != 0)
+					pack_tab_add(t, r.p, l);
+				else {
+					if (l > 0)
+						memcpy(t->data.p + t->data.len,
+						    r.p, l);
+					t->data.len += l;
+					t->off[++t->n] = t->data.len;
+					if (t->hash != NULL)
+						t->hash[t->n - 1] = (uint32_t)
+						    pack_hash(r.p, l);
+				}
 				r.p += l;
-				n[k]++;
+			}
+			if (k == PACK_STACK && pk->coder && c > 0) {
+				pk->blobstk = pack_grow(pk->blobstk,
+				    &pk->capblobstk, pk->nblobstk + 1,
+				    sizeof *pk->blobstk);
+				pk->blobstk[pk->nblobstk++] = n0;
 			}
 		}
 		if (r.p != r.end)
@@ -2557,6 +2772,172 @@ pack_body_info(const void *data, size_t len, bool *key, uint64_t *serial)
 	return r.bad ? -1 : 0;
 }
 
+/*
+ * The values of a body read by r, into val[n * nt], which holds the
+ * previous snapshot's for each stack (0 for one added): a run of stacks
+ * that did not move is passed over, a stack that did gets its deltas
+ * added. With val NULL, only whether they read, to the body's end.
+ */
+static int
+pack_snap_vals(struct pack_rd *r, int64_t *val, size_t n, size_t nt)
+{
+	size_t		 i, t;
+	uint64_t	 z;
+	int64_t		*v;
+
+	for (i = 0; i < n;) {
+		z = pack_get_u(r);
+		if (r->bad || z > n - i)
+			return -1;
+		if ((i += z) == n)
+			break;
+		if (val == NULL) {
+			for (t = 0; t < nt; t++)
+				(void)pack_get_s(r);
+		} else {
+			v = val + i * nt;
+			for (t = 0; t < nt; t++)
+				v[t] = (int64_t)((uint64_t)v[t] +
+				    (uint64_t)pack_get_s(r));
+		}
+		i++;
+	}
+	return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/*
+ * Apply the rest of a body read by r, which removes no stack and adds
+ * those of add[0..nadd), all past the current snapshot's, to cur in
+ * place: its new header and serial are s's (taken). The values are read
+ * twice, checked then applied, so that a body that does not read leaves
+ * cur as it was. A delta of a profile of 65,536 stacks, most of them
+ * unchanged, then writes the few that moved only.
+ */
+static int
+pack_snap_onto(struct pack_snap *cur, struct pack_snap *s,
+    const struct pack_rd *body, const uint32_t *add, size_t nadd)
+{
+	struct pack_rd	 r = *body;
+	size_t		 n = cur->n + nadd, nt = cur->ntypes;
+
+	if (pack_snap_vals(&r, NULL, n, nt) == -1)
+		return -1;
+	if (nadd > 0) {
+		cur->stk = xreallocarray(cur->stk, n + 1, sizeof *cur->stk);
+		cur->val = xreallocarray(cur->val, n * nt + 1,
+		    sizeof *cur->val);
+		memcpy(cur->stk + cur->n, add, nadd * sizeof *add);
+		memset(cur->val + cur->n * nt, 0, nadd * nt * sizeof *cur->val);
+		cur->n = n;
+	}
+	r = *body;
+	(void)pack_snap_vals(&r, cur->val, n, nt);
+	free(cur->hdr);
+	cur->hdr = s->hdr;
+	cur->hdrlen = s->hdrlen;
+	cur->serial = s->serial;
+	s->hdr = NULL;
+	return 0;
+}
+
+/* The first of stk[i..n) not below v, or n. */
+static size_t
+pack_stk_find(const uint32_t *stk, size_t i, size_t n, uint32_t v)
+{
+	size_t	mid;
+
+	while (i < n) {
+		mid = i + (n - i) / 2;
+		if (stk[mid] < v)
+			i = mid + 1;
+		else
+			n = mid;
+	}
+	return i;
+}
+
+/*
+ * The stacks of s: those of prev less rm[0..nrm), merged with
+ * add[0..nadd), each with prev's values (when of as many sample types)
+ * or 0 for one added; the runs between two of those, most of a
+ * snapshot, copied whole. -1 when it removes what was not there or adds
+ * what was. A stack both removed and added keeps prev's values, as a
+ * body read stack by stack had it.
+ */
+static int
+pack_snap_merge(struct pack_snap *s, const struct pack_snap *prev,
+    const uint32_t *rm, size_t nrm, const uint32_t *add, size_t nadd)
+{
+	size_t		 nt = s->ntypes, i = 0, j, d = 0, a = 0, o = 0;
+	uint32_t	 e;
+	bool		 vals = prev->ntypes == nt;
+
+	s->stk = xreallocarray(NULL, prev->n + nadd + 1, sizeof *s->stk);
+	s->val = xreallocarray(NULL, (prev->n + nadd) * nt + 1,
+	    sizeof *s->val);
+	/* A key's: all its stacks added, at once. */
+	if (prev->n == 0) {
+		if (nrm > 0)
+			return -1;
+		if (nadd > 0)
+			memcpy(s->stk, add, nadd * sizeof *add);
+		memset(s->val, 0, (nadd * nt + 1) * sizeof *s->val);
+		s->n = nadd;
+		return 0;
+	}
+	for (;;) {
+		e = d < nrm && (a == nadd || rm[d] <= add[a]) ? rm[d] :
+		    a < nadd ? add[a] : UINT32_MAX;
+		j = d < nrm || a < nadd ? pack_stk_find(prev->stk, i, prev->n,
+		    e) : prev->n;
+		if (j > i) {
+			memcpy(s->stk + o, prev->stk + i, (j - i) *
+			    sizeof *s->stk);
+			if (vals)
+				memcpy(s->val + o * nt, prev->val + i * nt,
+				    (j - i) * nt * sizeof *s->val);
+			else
+				memset(s->val + o * nt, 0, (j - i) * nt *
+				    sizeof *s->val);
+		}
+		o += j - i;
+		i = j;
+		if (d == nrm && a == nadd)
+			break;
+		if (d < nrm && e == rm[d]) {
+			if (j == prev->n || prev->stk[j] != e)
+				return -1;	/* removes what was not there */
+			d++;
+			i = j + 1;
+			if (a == nadd || add[a] != e)
+				continue;
+			/* Removed and added: prev's values. */
+			s->stk[o] = e;
+			if (vals)
+				memcpy(s->val + o * nt, prev->val + j * nt,
+				    nt * sizeof *s->val);
+			else
+				memset(s->val + o * nt, 0, nt * sizeof *s->val);
+			o++;
+			a++;
+			continue;
+		}
+		if (j < prev->n && prev->stk[j] == e)
+			return -1;		/* adds what was there */
+		s->stk[o] = e;
+		memset(s->val + o * nt, 0, nt * sizeof *s->val);
+		o++;
+		a++;
+	}
+	/* Made for all of prev and add: a writer keeps it to the next. */
+	if (nrm > 0) {
+		s->stk = xreallocarray(s->stk, o + 1, sizeof *s->stk);
+		s->val = xreallocarray(s->val, o * nt + 1, sizeof *s->val);
+	}
+	s->n = o;
+	return 0;
+}
+
 int
 pack_load_snap(struct pack *pk, const void *data, size_t len, size_t max,
     char **cause)
@@ -2565,10 +2946,8 @@ pack_load_snap(struct pack *pk, const void *data, size_t len, size_t max,
 	struct pack_rd	 r;
 	struct pack_snap s, none, *prev;
 	uint32_t	*rm = NULL, *add = NULL, nst = pk->tab[PACK_STACK].n;
-	size_t		 nrm, nadd, i, j, a, d, t, nt;
-	uint64_t	 base, hl, z;
-	const int64_t	*pv;
-	int64_t		 zero[16] = { 0 };
+	size_t		 nrm, nadd, nt;
+	uint64_t	 base, hl;
 	int		 rc = -1;
 
 	memset(&s, 0, sizeof s);
@@ -2602,48 +2981,24 @@ pack_load_snap(struct pack *pk, const void *data, size_t len, size_t max,
 	if (pack_get_ids(&r, nst, &rm, &nrm) == -1 ||
 	    pack_get_ids(&r, nst, &add, &nadd) == -1)
 		goto bad;
-	/* The stacks: the previous ones less rm, merged with add. */
-	s.stk = xreallocarray(NULL, prev->n + nadd + 1, sizeof *s.stk);
-	for (i = 0, d = 0, a = 0; i < prev->n || a < nadd;) {
-		if (i < prev->n && d < nrm && rm[d] < prev->stk[i])
-			goto bad;	/* removes what was not there */
-		if (i < prev->n && d < nrm && rm[d] == prev->stk[i]) {
-			i++;
-			d++;
-		} else if (a < nadd && (i == prev->n ||
-		    add[a] < prev->stk[i]))
-			s.stk[s.n++] = add[a++];
-		else if (a < nadd && add[a] == prev->stk[i])
-			goto bad;	/* adds what was there */
-		else
-			s.stk[s.n++] = prev->stk[i++];
-	}
-	if (d != nrm)
-		goto bad;
-	s.val = xcalloc(s.n * nt + 1, sizeof *s.val);
-	for (i = 0, j = 0; i < s.n;) {
-		z = pack_get_u(&r);
-		if (r.bad || z > s.n - i)
+	/*
+	 * A writer read back at each put reads a segment's bodies from its
+	 * key on, each a delta of a profile of mostly the same stacks and
+	 * values: made afresh, each snapshot copied the last one's stacks
+	 * and values one by one (for 65,536 stacks, 2 MB zeroed, then
+	 * copied, 8 million instructions a body). Now a body that only
+	 * adds stacks past the last one's is applied in place, writing the
+	 * stacks that moved; any other, its runs of stacks copied whole.
+	 */
+	if (base != 0 && prev->ntypes == nt && nrm == 0 && (nadd == 0 ||
+	    prev->n == 0 || add[0] > prev->stk[prev->n - 1])) {
+		if (pack_snap_onto(&pk->cur, &s, &r, add, nadd) == -1)
 			goto bad;
-		for (; z > 0; z--, i++) {
-			while (j < prev->n && prev->stk[j] < s.stk[i])
-				j++;
-			pv = prev->ntypes == nt && j < prev->n &&
-			    prev->stk[j] == s.stk[i] ? prev->val + j * nt : zero;
-			memcpy(s.val + i * nt, pv, nt * sizeof *pv);
-		}
-		if (i == s.n)
-			break;
-		while (j < prev->n && prev->stk[j] < s.stk[i])
-			j++;
-		pv = prev->ntypes == nt && j < prev->n &&
-		    prev->stk[j] == s.stk[i] ? prev->val + j * nt : zero;
-		for (t = 0; t < nt; t++)
-			s.val[i * nt + t] = (int64_t)((uint64_t)pv[t] +
-			    (uint64_t)pack_get_s(&r));
-		i++;
+		rc = 0;
+		goto out;
 	}
-	if (r.bad || r.p != r.end)
+	if (pack_snap_merge(&s, prev, rm, nrm, add, nadd) == -1 ||
+	    pack_snap_vals(&r, s.val, s.n, nt) == -1)
 		goto bad;
 	pack_snap_clear(&pk->cur);
 	pk->cur = s;

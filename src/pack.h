@@ -65,11 +65,25 @@ struct pack_stats {
 	size_t		 dict_bytes;	/* of the tables, uncompressed */
 	uint64_t	 serial;	/* of the current snapshot; 0: none */
 	size_t		 nsamples;	/* of the current snapshot */
+	/*
+	 * Samples of the last profile coded whose stacks were looked up,
+	 * not found by following the last profile's in its order.
+	 */
+	size_t		 looked;
 	size_t		 held;		/* heap bytes the pack holds */
 };
 
 struct pack	*pack_new(int level);
 void		 pack_free(struct pack *);
+/*
+ * Say, before loading it, that a pack will code the next snapshot once
+ * read back (a store's writer): it then hashes its entries as they are
+ * loaded, for the lookups that coding makes, and follows the first
+ * profile it codes in the order Go lists a heap profile's stacks
+ * (newest first) rather than looking each stack up. What it codes is
+ * the same either way.
+ */
+void		 pack_will_code(struct pack *);
 
 /*
  * Add a profile (gzip-compressed or not, inflated to at most max bytes)

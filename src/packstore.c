@@ -478,6 +478,7 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 
 	pack_free(ps->w);
 	ps->w = pack_new(PACK_LEVEL_DEFAULT);
+	pack_will_code(ps->w);
 	ps->w_row = ps->w_seg = ps->w_segrows = ps->w_segtime = 0;
 	ps->w_key = true;
 	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,

@@ -86,7 +86,7 @@ struct store_hold {
  * theirs up to STORE_WRITERS_HELD bytes in all; a put that finds them
  * over it forgets its writer's, and the next put of that target reads
  * its database again (for 700 stacks some 1.5 ms more a put, for 65,536
- * some 30 ms). Targets that keep theirs go on keeping them, rather than
+ * some 6 to 10 ms). Targets that keep theirs go on keeping them, rather than
  * all taking turns: all are put at their interval, so keeping those put
  * last would forget each before its next put. 16 MiB: at 1,000 packed
  * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB kept 80

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "pack.h"
 #include "profile.h"
 #include "tap.h"
@@ -1423,6 +1425,201 @@ repeat_bodies(void)
 	    "blobs of a pack holding it (%d differ)", differ);
 }
 
+/*
+ * The nth of a run of profiles listed as Go lists a heap profile, its
+ * newest stack first: 150 stacks and 3 more at each, stack 3n + 1 left
+ * out of the nth (it comes back in the next), every third's values
+ * growing.
+ */
+static uint8_t *
+gen_newest(int n, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[16], l[48];
+	uint8_t		*out;
+	char		 name[16][32];
+	int		 i, nstk = 150 + 3 * n;
+	int64_t		 grow;
+
+	m = pb_mapping(b, 0x400000, 0x9ff000, "/usr/bin/newest");
+	for (i = 0; i < 16; i++) {
+		snprintf(name[i], sizeof name[i], "main.new%d", i);
+		f[i] = pb_func(b, name[i], "/src/new.go");
+	}
+	for (i = 0; i < 48; i++)
+		l[i] = pb_loc(b, m, 0x401000 + 64 * (uint64_t)i, 1, f[i % 16],
+		    (int64_t)(10 + i));
+	for (i = nstk - 1; i >= 0; i--) {
+		if (n > 0 && i == 3 * n + 1)
+			continue;
+		grow = i % 3 == 0 ? (int64_t)n * (i + 1) : 0;
+		pb_sample(b, 3, l[i % 40], l[40 + i / 40], l[(i * 7) % 40],
+		    (int64_t)(i + 1 + grow), (int64_t)(4096 * (i + 1) + grow),
+		    (int64_t)(i + grow / 2), (int64_t)(2048 * i + grow));
+	}
+	b->p.time_nanos = 1700000000000000000LL + (int64_t)n * 60000000000LL;
+	b->p.default_sample_type = pb_str(b, "inuse_space");
+	out = pb_pack(b, len);
+	free(b);
+	return out;
+}
+
+/*
+ * A writer read back before each profile, as a store's writer is when
+ * the writers' budget forgets it between two scrapes (pack_will_code(),
+ * the dictionary blobs, the bodies from the last key on), codes it into
+ * the very blobs of a writer kept all along; and follows the profile in
+ * Go's order, newest stack first, rather than looking each stack up.
+ */
+static void
+read_back(void)
+{
+	struct pack		*w, *b;
+	struct pack_blob	 dict[64], body[64], d, bd;
+	struct pack_stats	 st;
+	struct profile_raw	*raw;
+	struct profile_view	 v;
+	struct profile		*p;
+	uint8_t			*in;
+	size_t			 len, nd, i, key, looked;
+	char			*cause = NULL;
+	int			 n, run, same, loaded;
+	bool			 k;
+
+	for (run = 0; run < 2; run++) {
+		w = pack_new(PACK_LEVEL_DEFAULT);
+		nd = key = 0;
+		same = loaded = 0;
+		looked = 0;
+		for (n = 0; n < 30; n++) {
+			in = run == 0 ? gen(n, &len, false) :
+			    gen_newest(n, &len);
+			raw = NULL;
+			p = profile_decode_parsed(in, len, MAX, NULL, &raw,
+			    &cause);
+			free(in);
+			if (p == NULL)
+				break;
+			profile_raw_view(raw, &v);
+			k = n == 20;
+			b = pack_new(PACK_LEVEL_DEFAULT);
+			pack_will_code(b);
+			for (i = 0; i < nd; i++)
+				loaded += pack_load_dict(b, dict[i].data,
+				    dict[i].len, MAX, &cause) == 0;
+			for (i = key; i < (size_t)n; i++)
+				loaded += pack_load_snap(b, body[i].data,
+				    body[i].len, MAX, &cause) == 0;
+			if (pack_encode_parsed(w, &v, k, &dict[nd], &body[n],
+			    &cause) == -1 || pack_encode_parsed(b, &v, k, &d,
+			    &bd, &cause) == -1) {
+				profile_raw_free(raw);
+				profile_free(p);
+				pack_free(b);
+				break;
+			}
+			pack_stats(b, &st);
+			if (n > 0 && st.looked > looked)
+				looked = st.looked;
+			same += blob_same(&dict[nd], &d) &&
+			    blob_same(&body[n], &bd);
+			if (dict[nd].len > 0)
+				nd++;
+			if (k)
+				key = (size_t)n;
+			free(d.data);
+			free(bd.data);
+			pack_free(b);
+			profile_raw_free(raw);
+			profile_free(p);
+		}
+		if (run == 0)
+			ok(same == 30 && loaded > 30 * 4,
+			    "a writer read back before each of 30 profiles "
+			    "codes the blobs of one kept: %d the same", same);
+		else
+			ok(same == 30 && looked <= 8,
+			    "and of 30 listed newest first: %d the same, at "
+			    "most %zu of some 150-240 stacks looked up, the "
+			    "rest followed", same, looked);
+		if (cause != NULL)
+			printf("# %s\n", cause);
+		free(cause);
+		cause = NULL;
+		for (i = 0; i < nd; i++)
+			free(dict[i].data);
+		for (i = 0; i < (size_t)n; i++)
+			free(body[i].data);
+		pack_free(w);
+	}
+}
+
+/*
+ * A body whose frame is whole but whose values do not read (a byte past
+ * them), on a snapshot it would change in place (nothing added, nothing
+ * removed), is refused with the pack as it was.
+ */
+static void
+body_values_bad(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack_blob dict[8], body[3];
+	ZSTD_CCtx	*cc;
+	uint8_t		*in[3], *raw, *bad;
+	size_t		 inlen[3], nd = 0, rawlen, badlen, len;
+	void		*out;
+	char		*cause = NULL;
+	bool		 refused, kept = false;
+	int		 n;
+
+	for (n = 0; n < 3; n++) {
+		in[n] = gen(30 + n, &inlen[n], false);
+		if (pack_encode(w, in[n], inlen[n], MAX, n == 0, &dict[nd],
+		    &body[n], &cause) == -1)
+			return;
+		if (dict[nd].len > 0)
+			nd++;
+	}
+	/* The last body, inflated, a byte added, deflated again. */
+	rawlen = ZSTD_getFrameContentSize(body[2].data + 2, body[2].len - 2);
+	raw = malloc(rawlen + 1);
+	(void)ZSTD_decompress(raw, rawlen, body[2].data + 2, body[2].len - 2);
+	raw[rawlen++] = 0;
+	bad = malloc(ZSTD_compressBound(rawlen) + 2);
+	memcpy(bad, body[2].data, 2);
+	cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	badlen = ZSTD_compress2(cc, bad + 2, ZSTD_compressBound(rawlen), raw,
+	    rawlen) + 2;
+	ZSTD_freeCCtx(cc);
+
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	for (n = 0; n < (int)nd; n++)
+		(void)!pack_load_dict(r, dict[n].data, dict[n].len, MAX,
+		    &cause);
+	for (n = 0; n < 2; n++)
+		(void)!pack_load_snap(r, body[n].data, body[n].len, MAX,
+		    &cause);
+	refused = pack_load_snap(r, bad, badlen, MAX, &cause) == -1;
+	if (pack_pprof(r, false, &out, &len, &cause) == 0) {
+		kept = same_profile(in[1], inlen[1], out, len, "bad values");
+		free(out);
+	}
+	ok(refused && kept, "a body whose values do not read is refused, "
+	    "the snapshot it would change as it was: %s", cause);
+	free(cause);
+	free(raw);
+	free(bad);
+	for (n = 0; n < (int)nd; n++)
+		free(dict[n].data);
+	for (n = 0; n < 3; n++) {
+		free(body[n].data);
+		free(in[n]);
+	}
+	pack_free(r);
+	pack_free(w);
+}
+
 int
 main(void)
 {
@@ -1436,5 +1633,7 @@ main(void)
 	parsed_trimmed();
 	repeats();
 	repeat_bodies();
+	read_back();
+	body_values_bad();
 	return tap_done();
 }
