@@ -1620,6 +1620,395 @@ body_values_bad(void)
 	pack_free(w);
 }
 
+/*
+ * A blob tagged and versioned as like is, holding raw[0..len) in a whole
+ * zstd frame with its checksum: what it says is wrong, not its bytes.
+ */
+static struct pack_blob
+blob_like(const struct pack_blob *like, const uint8_t *raw, size_t len)
+{
+	struct pack_blob b;
+	ZSTD_CCtx	*cc = ZSTD_createCCtx();
+	size_t		 cap = ZSTD_compressBound(len) + 2;
+
+	b.data = malloc(cap);
+	memcpy(b.data, like->data, 2);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	b.len = ZSTD_compress2(cc, b.data + 2, cap - 2, raw, len) + 2;
+	ZSTD_freeCCtx(cc);
+	return b;
+}
+
+/* The varint at *p, before end; *p past it. */
+static uint64_t
+get_varint(const uint8_t **p, const uint8_t *end)
+{
+	uint64_t	v = 0;
+	unsigned int	sh;
+
+	for (sh = 0; *p < end && sh < 64; sh += 7) {
+		v |= (uint64_t)(**p & 0x7f) << sh;
+		if ((*(*p)++ & 0x80) == 0)
+			break;
+	}
+	return v;
+}
+
+/* Whether a pack's current snapshot is the profile in[0..len). */
+static bool
+pack_gives(struct pack *pk, const uint8_t *in, size_t len, const char *what)
+{
+	void	*out;
+	size_t	 outlen;
+	char	*cause = NULL;
+	bool	 same = false;
+
+	if (pack_pprof(pk, false, &out, &outlen, &cause) == 0) {
+		same = same_profile(in, len, out, outlen, what);
+		free(out);
+	} else
+		printf("# %s: %s\n", what, cause);
+	free(cause);
+	return same;
+}
+
+static uint8_t *
+gen_plain(int n, size_t *len)
+{
+	return gen(n, len, false);
+}
+
+/*
+ * A dictionary blob adding one stack, of the single location id (in a
+ * varint of as many bytes as it takes), and no labels: nothing else.
+ */
+static struct pack_blob
+dict_one_stack(const struct pack_blob *like, uint32_t id, size_t *idlen)
+{
+	uint8_t	 raw[32];
+	size_t	 n = 0;
+
+	raw[n++] = 0;		/* strings */
+	raw[n++] = 0;		/* mappings */
+	raw[n++] = 0;		/* functions */
+	raw[n++] = 0;		/* locations */
+	raw[n++] = 1;		/* stacks */
+	*idlen = put_varint(raw + n + 2, id);
+	raw[n++] = (uint8_t)(*idlen + 2);	/* the entry's length */
+	raw[n++] = 1;		/* its location ids */
+	n += *idlen;
+	raw[n++] = 0;		/* its labels */
+	return blob_like(like, raw, n);
+}
+
+/*
+ * A dictionary blob whose frame is whole but whose one stack refers to
+ * the first location id the pack does not have, its varint of idbytes
+ * bytes, is refused with the pack as it was (it reads the same profile,
+ * then loads the next blobs and reads theirs); the same stack of the
+ * last location id is taken. m profiles of make, a key each keyevery.
+ */
+static void
+dict_id_past(const char *what, uint8_t *(*make)(int, size_t *), int m,
+    int keyevery, size_t idbytes)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack_blob dict[90], body[90], bad, good;
+	struct pack_stats st;
+	uint8_t		*in[90];
+	size_t		 inlen[90], idlen = 0, goodlen = 0;
+	char		*cause = NULL, *why = NULL;
+	bool		 refused = false, kept = false, taken = false;
+	uint32_t	 lim = 0;
+	int		 n, key = 0, made;
+
+	for (made = 0; made < m; made++) {
+		in[made] = make(made, &inlen[made]);
+		if (pack_encode(w, in[made], inlen[made], MAX,
+		    made % keyevery == 0, &dict[made], &body[made],
+		    &cause) == -1) {
+			free(in[made]);
+			break;
+		}
+		if (made % keyevery == 0 && made < m - 1)
+			key = made;
+	}
+	r = pack_new(PACK_LEVEL_DEFAULT);
+	if (made == m) {
+		for (n = 0; n < m - 1; n++)
+			if (dict[n].len > 0)
+				(void)!pack_load_dict(r, dict[n].data,
+				    dict[n].len, MAX, &cause);
+		for (n = key; n < m - 1; n++)
+			(void)!pack_load_snap(r, body[n].data, body[n].len,
+			    MAX, &cause);
+		pack_stats(r, &st);
+		lim = st.locations;
+		bad = dict_one_stack(&dict[0], lim, &idlen);
+		refused = pack_load_dict(r, bad.data, bad.len, MAX,
+		    &why) == -1;
+		free(bad.data);
+		kept = pack_gives(r, in[m - 2], inlen[m - 2], what);
+		if (dict[m - 1].len > 0)
+			(void)!pack_load_dict(r, dict[m - 1].data,
+			    dict[m - 1].len, MAX, &cause);
+		(void)!pack_load_snap(r, body[m - 1].data, body[m - 1].len,
+		    MAX, &cause);
+		kept &= pack_gives(r, in[m - 1], inlen[m - 1], what);
+		pack_stats(r, &st);
+		good = dict_one_stack(&dict[0], st.locations - 1, &goodlen);
+		taken = pack_load_dict(r, good.data, good.len, MAX,
+		    &cause) == 0;
+		free(good.data);
+	}
+	ok(refused && kept && taken && idlen == idbytes,
+	    "a dictionary's stack of location id %u (of %zu bytes), the "
+	    "first missing, is refused, the pack as it was; one of the last "
+	    "taken: %s: %s", lim, idlen, what,
+	    why != NULL ? why : "taken");
+	free(why);
+	free(cause);
+	for (n = 0; n < made; n++) {
+		free(dict[n].data);
+		free(body[n].data);
+		free(in[n]);
+	}
+	pack_free(r);
+	pack_free(w);
+}
+
+static void
+dict_ids_bad(void)
+{
+	dict_id_past("24 locations", gen_plain, 3, 100, 1);
+	/* 82 profiles of 200 locations: 16,400, past 2^14. */
+	dict_id_past("16,400 locations", gen_ids, 83, 30, 3);
+}
+
+/* A body as pack_put_body() writes it, inflated and read. */
+struct body {
+	uint8_t		*raw;
+	size_t		 len;
+	uint64_t	 serial, base;
+	const uint8_t	*hdr;
+	size_t		 hdrlen;
+	uint32_t	*ids[2];	/* removed, added */
+	size_t		 nids[2];
+};
+
+static void
+body_read(const struct pack_blob *b, struct body *o)
+{
+	const uint8_t	*p, *e;
+	uint64_t	 last;
+	size_t		 i;
+	int		 k;
+
+	o->len = ZSTD_getFrameContentSize(b->data + 2, b->len - 2);
+	o->raw = malloc(o->len + 1);
+	(void)ZSTD_decompress(o->raw, o->len, b->data + 2, b->len - 2);
+	p = o->raw;
+	e = o->raw + o->len;
+	o->serial = get_varint(&p, e);
+	o->base = get_varint(&p, e);
+	o->hdrlen = get_varint(&p, e);
+	o->hdr = p;
+	p += o->hdrlen;
+	for (k = 0; k < 2; k++) {
+		o->nids[k] = get_varint(&p, e);
+		o->ids[k] = calloc(o->nids[k] + 1, sizeof *o->ids[k]);
+		for (i = 0, last = 0; i < o->nids[k]; i++) {
+			o->ids[k][i] = (uint32_t)(last + get_varint(&p, e));
+			last = (uint64_t)o->ids[k][i] + 1;
+		}
+	}
+}
+
+static void
+body_done(struct body *o)
+{
+	free(o->raw);
+	free(o->ids[0]);
+	free(o->ids[1]);
+}
+
+/*
+ * A body of serial, coded against base, with the header hdr, removing
+ * the stack rm and adding add (UINT32_MAX: none), and values that are
+ * a run of z stacks unchanged, then, when one is set, the nt deltas of
+ * one stack, each 0: a pack that took a run past its last stack would
+ * then write past its values without changing a byte, so that the test
+ * says so rather than the heap breaking.
+ */
+static struct pack_blob
+body_make(const struct pack_blob *like, uint64_t serial, uint64_t base,
+    const uint8_t *hdr, size_t hdrlen, uint32_t rm, uint32_t add,
+    uint64_t z, bool one, size_t nt)
+{
+	struct pack_blob b;
+	uint8_t		*raw = malloc(hdrlen + 80 + nt);
+	size_t		 n = 0, t;
+
+	n += put_varint(raw + n, serial);
+	n += put_varint(raw + n, base);
+	n += put_varint(raw + n, hdrlen);
+	memcpy(raw + n, hdr, hdrlen);
+	n += hdrlen;
+	raw[n++] = rm != UINT32_MAX;
+	if (rm != UINT32_MAX)
+		n += put_varint(raw + n, rm);
+	raw[n++] = add != UINT32_MAX;
+	if (add != UINT32_MAX)
+		n += put_varint(raw + n, add);
+	if (z > 0)
+		n += put_varint(raw + n, z);
+	for (t = 0; one && t < nt; t++)
+		raw[n++] = 0;
+	b = blob_like(like, raw, n);
+	free(raw);
+	return b;
+}
+
+/*
+ * Bodies whose frames are whole but whose stacks or runs do not fit the
+ * snapshot they are coded against (of gen(5), after gen(3) and gen(4),
+ * which lacks a stack of theirs): a run one past the last stack, in place
+ * and merged; the removal of a stack it does not have; the addition of
+ * one it has. Each is refused with the pack as it was: it reads gen(5),
+ * then takes gen(6)'s body. A stack both removed and added keeps its
+ * values, as pack_snap_merge() has it.
+ */
+static void
+body_stacks_bad(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r;
+	struct pack_blob dict[4], body[4], bad;
+	struct pack_stats st;
+	struct body	 bd[4];
+	uint8_t		*in[4];
+	size_t		 inlen[4], nd[4], i, k, n, ncur = 0, nt;
+	bool		*cur = NULL, refused, kept, sane;
+	uint32_t	 absent = UINT32_MAX, present = UINT32_MAX, nst, last;
+	char		*cause = NULL, *why = NULL;
+	const char	*what;
+	int		 c, done = 0;
+
+	for (n = 0, k = 0; n < 4; n++) {
+		in[n] = gen(3 + (int)n, &inlen[n], false);
+		if (pack_encode(w, in[n], inlen[n], MAX, n == 0, &dict[k],
+		    &body[n], &cause) == -1) {
+			printf("# %s\n", cause);
+			ok(false, "the bodies for bad stacks are coded");
+			return;
+		}
+		if (dict[k].len > 0)
+			k++;
+		nd[n] = k;
+		body_read(&body[n], &bd[n]);
+	}
+	/* The stacks of gen(5)'s snapshot, from the bodies. */
+	pack_stats(w, &st);
+	nst = st.stacks;
+	cur = calloc(nst + 1, sizeof *cur);
+	for (n = 0; n < 3; n++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < bd[n].nids[k]; i++)
+				if (bd[n].ids[k][i] < nst)
+					cur[bd[n].ids[k][i]] = k == 1;
+	for (i = 0, last = 0; i < nst; i++)
+		if (cur[i]) {
+			ncur++;
+			last = (uint32_t)i;
+		}
+	for (i = 0; i < last; i++) {
+		if (!cur[i] && absent == UINT32_MAX)
+			absent = (uint32_t)i;
+		if (cur[i] && present == UINT32_MAX && ncur / 2 <= i)
+			present = (uint32_t)i;
+	}
+	nt = bd[2].hdr[0];	/* the header's first varint, at most 16 */
+	sane = absent != UINT32_MAX && present != UINT32_MAX && nt == 4;
+
+	for (c = 0; sane && c < 5; c++) {
+		switch (c) {
+		case 0:
+			what = "a run one past the end, in place";
+			bad = body_make(&body[3], bd[3].serial, bd[3].base,
+			    bd[3].hdr, bd[3].hdrlen, UINT32_MAX, UINT32_MAX,
+			    ncur + 1, true, nt);
+			break;
+		case 1:
+			what = "a run one past the end, merged";
+			bad = body_make(&body[3], bd[3].serial, bd[3].base,
+			    bd[3].hdr, bd[3].hdrlen, present, present,
+			    ncur + 1, true, nt);
+			break;
+		case 2:
+			what = "the removal of a stack not there";
+			bad = body_make(&body[3], bd[3].serial, bd[3].base,
+			    bd[3].hdr, bd[3].hdrlen, absent, UINT32_MAX,
+			    ncur - 1, false, nt);
+			break;
+		case 3:
+			what = "the addition of a stack there";
+			bad = body_make(&body[3], bd[3].serial, bd[3].base,
+			    bd[3].hdr, bd[3].hdrlen, UINT32_MAX, present,
+			    ncur + 1, false, nt);
+			break;
+		default:
+			/* gen(5)'s header again: nothing else moves. */
+			what = "a stack removed and added";
+			bad = body_make(&body[3], bd[3].serial, bd[3].base,
+			    bd[2].hdr, bd[2].hdrlen, present, present,
+			    ncur, false, nt);
+			break;
+		}
+		r = pack_new(PACK_LEVEL_DEFAULT);
+		for (i = 0; i < nd[2]; i++)
+			(void)!pack_load_dict(r, dict[i].data, dict[i].len,
+			    MAX, &cause);
+		for (n = 0; n < 3; n++)
+			(void)!pack_load_snap(r, body[n].data, body[n].len,
+			    MAX, &cause);
+		pack_stats(r, &st);
+		sane &= st.nsamples == ncur;
+		refused = pack_load_snap(r, bad.data, bad.len, MAX,
+		    &why) == -1;
+		free(bad.data);
+		kept = pack_gives(r, in[2], inlen[2], what);
+		if (c < 4) {
+			for (i = nd[2]; i < nd[3]; i++)
+				(void)!pack_load_dict(r, dict[i].data,
+				    dict[i].len, MAX, &cause);
+			kept &= pack_load_snap(r, body[3].data, body[3].len,
+			    MAX, &cause) == 0 &&
+			    pack_gives(r, in[3], inlen[3], what);
+			ok(refused && kept, "a body of %s is refused, the "
+			    "pack as it was: %s", what,
+			    why != NULL ? why : "taken");
+		} else
+			ok(!refused && kept, "a body of a stack removed and "
+			    "added is taken, the stack's values kept");
+		free(why);
+		why = NULL;
+		pack_free(r);
+		done++;
+	}
+	ok(sane && done == 5, "the bodies for bad stacks are made: stack %u "
+	    "not there, %u there, of %zu (%zu sample types)", absent, present,
+	    ncur, nt);
+	free(cause);
+	free(cur);
+	for (n = 0; n < 4; n++) {
+		body_done(&bd[n]);
+		free(body[n].data);
+		free(in[n]);
+	}
+	for (i = 0; i < nd[3]; i++)
+		free(dict[i].data);
+	pack_free(w);
+}
+
 int
 main(void)
 {
@@ -1635,5 +2024,7 @@ main(void)
 	repeat_bodies();
 	read_back();
 	body_values_bad();
+	dict_ids_bad();
+	body_stacks_bad();
 	return tap_done();
 }
