@@ -1167,9 +1167,7 @@ store_cache_free(struct store_cache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->s != NULL)
-		__atomic_sub_fetch(&c->s->writers_held, c->held,
-		    __ATOMIC_RELAXED);
+	store_cache_forget(c);
 	packstore_close(c->ps);
 	free(c->v);
 	free(c);
@@ -1724,21 +1722,40 @@ store_read(struct store *s, const char *target, const char *id, size_t max,
 	return read_snapshot(s, target, id, max, true, data, len, cause);
 }
 
-struct profile *
-store_load(struct store *s, const char *target, const char *id, size_t max,
-    struct symtab *st, char **cause)
+/*
+ * A snapshot decoded into st, with its fingerprint in *print when print
+ * is set: NULL and *repeat when it is prev's (see store_load_print()).
+ */
+static struct profile *
+load_snapshot(struct store *s, const char *target, const char *id,
+    size_t max, struct symtab *st, const struct profile_print *prev,
+    struct profile_print *print, bool *repeat, char **cause)
 {
 	struct profile	*p;
 	void		*data;
 	size_t		 len;
 
+	*repeat = false;
+	if (print != NULL)
+		print->set = false;
 	if (read_snapshot(s, target, id, max, false, &data, &len, cause) == -1)
 		return NULL;
-	p = profile_decode(data, len, max, st, cause);
+	p = profile_decode_print(data, len, max, st, NULL, prev, print,
+	    repeat, cause);
 	free(data);
-	if (p == NULL)
+	if (p == NULL && !*repeat)
 		errno = EINVAL;
 	return p;
+}
+
+struct profile *
+store_load(struct store *s, const char *target, const char *id, size_t max,
+    struct symtab *st, char **cause)
+{
+	bool	repeat;
+
+	return load_snapshot(s, target, id, max, st, NULL, NULL, &repeat,
+	    cause);
 }
 
 struct profile *
@@ -1746,20 +1763,8 @@ store_load_print(struct store *s, const char *target, const char *id,
     size_t max, const struct profile_print *prev, struct profile_print *print,
     bool *repeat, char **cause)
 {
-	struct profile	*p;
-	void		*data;
-	size_t		 len;
-
-	*repeat = false;
-	print->set = false;
-	if (read_snapshot(s, target, id, max, false, &data, &len, cause) == -1)
-		return NULL;
-	p = profile_decode_print(data, len, max, NULL, NULL, prev, print,
-	    repeat, cause);
-	free(data);
-	if (p == NULL && !*repeat)
-		errno = EINVAL;
-	return p;
+	return load_snapshot(s, target, id, max, NULL, prev, print, repeat,
+	    cause);
 }
 
 /* Whether the oldest snapshot left, sn, must go under r. */
