@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -44,10 +43,8 @@ replay_snapshots(struct store *store, const char *target,
 		    last != NULL && !replay_every ? &prev : NULL, &print,
 		    &repeat, &cause);
 		if (repeat) {
-			s = summary_copy(last);
-			snprintf(s->id, sizeof s->id, "%s", snaps[i].id);
-			s->time_ms = snaps[i].time_ms;
-			s->profile_ns = print.time_nanos;
+			s = summary_again(last, snaps[i].id, snaps[i].time_ms,
+			    print.time_nanos);
 			ops->add(arg, &snaps[i], s);
 			added++;
 			if (repeats != NULL)

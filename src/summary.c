@@ -220,6 +220,18 @@ summary_copy(const struct summary *s)
 	return c;
 }
 
+struct summary *
+summary_again(const struct summary *s, const char *id, int64_t time_ms,
+    int64_t profile_ns)
+{
+	struct summary	*c = summary_copy(s);
+
+	snprintf(c->id, sizeof c->id, "%s", id);
+	c->time_ms = time_ms;
+	c->profile_ns = profile_ns;
+	return c;
+}
+
 /* The index of a sample type, by name; -1 when absent. */
 static int
 type_index(const struct profile *p, const char *name)

@@ -82,6 +82,12 @@ struct summary_fns *summary_fns_make(uint32_t n, bool cum);
 bool		 summary_share(struct summary *, const struct summary *prev);
 /* A copy of a summary that shares its functions. */
 struct summary	*summary_copy(const struct summary *);
+/*
+ * The summary of a profile that is s's again but for its times (a Go heap
+ * profile between two GCs): a copy with id, time_ms and profile_ns.
+ */
+struct summary	*summary_again(const struct summary *s, const char *id,
+		    int64_t time_ms, int64_t profile_ns);
 
 /*
  * Summarise a profile of kind "heap" (its inuse_space and inuse_objects)

@@ -1330,10 +1330,8 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 		if ((last = judge_latest(t->st.judge)) == NULL)
 			why = "repeat of a profile no longer judged";
 		else {
-			s = w->s = summary_copy(last);
-			s->id[0] = '\0';
-			s->time_ms = w->now;
-			s->profile_ns = w->dp.print.time_nanos;
+			s = w->s = summary_again(last, "", w->now,
+			    w->dp.print.time_nanos);
 		}
 	}
 	/* A profile of the wrong kind is as bad as no profile. */
