@@ -653,8 +653,6 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 
 /* ---- fingerprints ------------------------------------------------------- */
 
-#define PRINT_SKIPS_MAX	8	/* fields 9 and 10 a profile, at most */
-
 /*
  * The walk is of the top-level fields only, tag and length, with nothing
  * decoded, and the hash is of a few long runs (with AVX2 where the
@@ -663,10 +661,11 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
  * and 263,000 instructions (callgrind), 3% of decoding it (parsing and
  * interning, 570 us and 8.4 million); for genprof's default (6.3 MB) 314
  * us, 1.3%. Through pbwire_next() and the library's SSE2 code they took
- * 34 us and 600,000 instructions. Where the skipped fields were (as offsets into what is hashed)
- * is hashed after the rest, so that two profiles alike but for where
- * their times are differ; more than PRINT_SKIPS_MAX of them (Go writes
- * one time_nanos) make no fingerprint, and the profile is decoded whole.
+ * 34 us and 600,000 instructions. Where the skipped fields were (as
+ * offsets into what is hashed) is hashed after the rest, so that two
+ * profiles alike but for where their times are differ; more than
+ * PROFILE_PRINT_TIMES_MAX of them (Go writes one of each) make no
+ * fingerprint, and the profile is decoded whole.
  */
 int
 profile_print_make(const void *data, size_t len, struct profile_print *fp)
@@ -675,7 +674,7 @@ profile_print_make(const void *data, size_t len, struct profile_print *fp)
 	struct pbwire_field	 f;
 	XXH3_state_t		 st;
 	XXH128_hash_t		 h;
-	uint64_t		 at[PRINT_SKIPS_MAX + 1];
+	uint64_t		 at[PROFILE_PRINT_TIMES_MAX + 1];
 	size_t			 nat = 0, hashed = 0, n;
 	int			 rc = -1;
 
@@ -715,8 +714,10 @@ any:
 		if (f.num != 9 && f.num != 10)
 			continue;
 		/* Anything but a varint the parse refuses: no print. */
-		if (f.wt != 0 || nat == PRINT_SKIPS_MAX)
-			return -1;
+		if (f.wt != 0 || nat == PROFILE_PRINT_TIMES_MAX) {
+			rc = -1;
+			break;
+		}
 		if (f.num == 9)
 			fp->time_nanos = (int64_t)f.v;
 		else

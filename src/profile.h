@@ -200,9 +200,13 @@ struct profile_print {
 	bool		 set;		/* false: no fingerprint */
 };
 
+/* More top-level time fields (9 and 10) than this make no fingerprint. */
+#define PROFILE_PRINT_TIMES_MAX	8
+
 /*
  * The fingerprint of a protobuf, not compressed: 0, or -1 and none when
- * its top-level fields are malformed.
+ * its top-level fields are malformed or hold more than
+ * PROFILE_PRINT_TIMES_MAX time fields (Go writes one of each).
  */
 int		 profile_print_make(const void *, size_t,
 		    struct profile_print *);

@@ -1062,10 +1062,10 @@ static void
 test_print(void)
 {
 	struct pb		*b = pb_small();
-	struct profile_print	 a, c, d;
+	struct profile_print	 a, c, d, e;
 	struct profile		*p;
 	uint8_t			*pb, *gz, buf[4096], cut[4096];
-	size_t			 len, glen, n, i;
+	size_t			 len, glen, n, m, i, t;
 	char			*cause = NULL;
 	bool			 repeat;
 
@@ -1138,6 +1138,26 @@ test_print(void)
 	    !profile_print_same(&d, &d),
 	    "cut, malformed, or time_nanos not a varint: no fingerprint");
 	buf[0] = 0x48;
+	/*
+	 * As many time fields as a fingerprint keeps apart, then one more:
+	 * no fingerprint and no times, and the protobuf still decodes.
+	 */
+	for (i = PROFILE_PRINT_TIMES_MAX; i <= PROFILE_PRINT_TIMES_MAX + 1;
+	    i++) {
+		memcpy(cut, pb, len);
+		m = len;
+		for (t = 0; t < i; t++)
+			put_varint_field(cut, &m, 9, 7);
+		(void)profile_print_make(cut, m, i == PROFILE_PRINT_TIMES_MAX ?
+		    &e : &d);
+		p = profile_decode(cut, m, PROFILE_MAX_INFLATED, NULL, &cause);
+		if (i > PROFILE_PRINT_TIMES_MAX)
+			ok(e.set && e.time_nanos == 7 && !d.set &&
+			    d.time_nanos == 0 && p != NULL && p->time_nanos == 7,
+			    "%d time fields: a fingerprint; one more: none, and "
+			    "decoded", PROFILE_PRINT_TIMES_MAX);
+		profile_free(p);
+	}
 	/* Decoding: a repeat of the fingerprint given is not parsed. */
 	gz = pb_gzip(buf, n, &glen);
 	p = profile_decode_print(gz, glen, PROFILE_MAX_INFLATED, NULL, NULL,
