@@ -2393,6 +2393,8 @@ pack_encode_repeat(struct pack *pk, int64_t time_nanos,
 {
 	struct pack_snap s;
 	struct pack_buf	 hb = { 0 };
+	bool		 seeded;
+	int		 rc;
 
 	memset(dict, 0, sizeof *dict);
 	memset(body, 0, sizeof *body);
@@ -2407,11 +2409,20 @@ pack_encode_repeat(struct pack *pk, int64_t time_nanos,
 		*cause = xstrdup("corrupt snapshot header");
 		return -1;
 	}
+	/*
+	 * A writer read back whose first snapshot is a repeat seeds its
+	 * order here, as a profile coded would: pack_trim() drops the
+	 * blobs' first stacks it is seeded from, and the next profile,
+	 * coded after it, would have each of its stacks looked up.
+	 */
+	seeded = pack_order_seed(pk);
 	/* The stacks and values stay the current snapshot's own. */
 	s = pk->cur;
 	s.hdr = hb.p;
 	s.hdrlen = hb.len;
-	return pack_commit(pk, &s, key, true, dict, body, cause);
+	if ((rc = pack_commit(pk, &s, key, true, dict, body, cause)) == -1)
+		pack_order_unseed(pk, seeded);
+	return rc;
 }
 
 int

@@ -1554,6 +1554,123 @@ read_back(void)
 	}
 }
 
+/* Read back into a writer the dictionary blobs and the bodies from key. */
+static struct pack *
+writer_back(const struct pack_blob *dict, size_t nd, const struct pack_blob
+    *body, size_t key, size_t nb, int *loaded)
+{
+	struct pack	*b = pack_new(PACK_LEVEL_DEFAULT);
+	char		*cause = NULL;
+	size_t		 i;
+
+	pack_will_code(b);
+	for (i = 0; i < nd; i++) {
+		if (pack_load_dict(b, dict[i].data, dict[i].len, MAX,
+		    &cause) == 0)
+			(*loaded)++;
+		free(cause);
+		cause = NULL;
+	}
+	for (i = key; i < nb; i++) {
+		if (pack_load_snap(b, body[i].data, body[i].len, MAX,
+		    &cause) == 0)
+			(*loaded)++;
+		free(cause);
+		cause = NULL;
+	}
+	return b;
+}
+
+/*
+ * A writer read back whose first snapshot is a repeat of the last, then
+ * trimmed (as a store's is after each put), follows the next profile in
+ * Go's order as one that coded a profile first does: pack_trim() drops
+ * what its order is seeded from, so that the repeat seeds it. The blobs
+ * are those of a writer kept all along.
+ */
+static void
+read_back_repeat(void)
+{
+	struct pack		*w, *b;
+	struct pack_blob	 dict[64], body[64], d, bd;
+	struct pack_stats	 st;
+	struct profile_raw	*raw;
+	struct profile_view	 v;
+	struct profile		*p;
+	uint8_t			*in;
+	size_t			 len, nd = 0, nb = 0, i, looked = 0;
+	int64_t			 t;
+	char			*cause = NULL;
+	int			 n, same = 0, loaded = 0, m = 16;
+	bool			 fail = false;
+
+	w = pack_new(PACK_LEVEL_DEFAULT);
+	for (n = 0; n < m && !fail; n++) {
+		in = gen_newest(n, &len);
+		raw = NULL;
+		p = profile_decode_parsed(in, len, MAX, NULL, &raw, &cause);
+		free(in);
+		if (p == NULL)
+			break;
+		profile_raw_view(raw, &v);
+		b = NULL;
+		if (n > 0) {
+			/* The last profile again 30 s on, then trimmed. */
+			b = writer_back(dict, nd, body, 0, nb, &loaded);
+			t = 1700000000000000000LL + (int64_t)(n - 1) *
+			    60000000000LL + 30000000000LL;
+			if (pack_encode_repeat(w, t, 0, false, &dict[nd],
+			    &body[nb], &cause) == -1 ||
+			    pack_encode_repeat(b, t, 0, false, &d, &bd,
+			    &cause) == -1)
+				fail = true;
+			else {
+				same += blob_same(&dict[nd], &d) &&
+				    blob_same(&body[nb], &bd);
+				if (dict[nd].len > 0)
+					nd++;
+				nb++;
+				free(d.data);
+				free(bd.data);
+				pack_trim(b);
+			}
+		}
+		if (!fail && (pack_encode_parsed(w, &v, n == 0, &dict[nd],
+		    &body[nb], &cause) == -1 || (b != NULL &&
+		    pack_encode_parsed(b, &v, false, &d, &bd, &cause) == -1)))
+			fail = true;
+		else if (!fail && b != NULL) {
+			pack_stats(b, &st);
+			if (st.looked > looked)
+				looked = st.looked;
+			same += blob_same(&dict[nd], &d) &&
+			    blob_same(&body[nb], &bd);
+			free(d.data);
+			free(bd.data);
+		}
+		if (!fail) {
+			if (dict[nd].len > 0)
+				nd++;
+			nb++;
+		}
+		pack_free(b);
+		profile_raw_free(raw);
+		profile_free(p);
+	}
+	ok(same == 2 * (m - 1) && loaded > 0 && looked <= 8,
+	    "a writer read back, its first snapshot a repeat, then trimmed, "
+	    "follows the next profile: %d of %d the same, at most %zu "
+	    "stacks looked up", same, 2 * (m - 1), looked);
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	for (i = 0; i < nd; i++)
+		free(dict[i].data);
+	for (i = 0; i < nb; i++)
+		free(body[i].data);
+	pack_free(w);
+}
+
 /*
  * A body whose frame is whole but whose values do not read (a byte past
  * them), on a snapshot it would change in place (nothing added, nothing
@@ -2023,6 +2140,7 @@ main(void)
 	repeats();
 	repeat_bodies();
 	read_back();
+	read_back_repeat();
 	body_values_bad();
 	dict_ids_bad();
 	body_stacks_bad();
