@@ -40,6 +40,11 @@
  * strings no entry uses are dropped.
  *
  * A pack is one target's, owned by one thread at a time.
+ *
+ * A call that fails sets *cause to a message the caller frees. As with
+ * every call in heapwatch that takes one, *cause is NULL on entry: a
+ * message already there is not freed, so that a cause shared by calls
+ * made in turn is freed between them.
  */
 #ifndef PACK_H
 #define PACK_H

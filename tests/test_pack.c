@@ -14,6 +14,24 @@
 
 #define MAX	((size_t)64 << 20)
 
+/*
+ * Load a blob that should load. pack.h's calls take a cause NULL on
+ * entry (a cause already set would be lost), so that a cause shared by
+ * calls that may fail in turn is freed between them: each here its own.
+ */
+static bool
+load_blob(int (*load)(struct pack *, const void *, size_t, size_t, char **),
+    struct pack *pk, const void *data, size_t len)
+{
+	char	*cause = NULL;
+	bool	 done;
+
+	if (!(done = load(pk, data, len, MAX, &cause) == 0))
+		printf("# load: %s\n", cause);
+	free(cause);
+	return done;
+}
+
 /* A sample as compared: its stack and labels by symtab id, its values. */
 struct row {
 	uint32_t	 loc[16];
@@ -306,11 +324,11 @@ roundtrip_run(void)
 		memcpy(c, s.body[31].data, s.body[31].len);
 		c[j] ^= 0x5a;
 		for (i = 0; i < s.ndict; i++)
-			(void)!pack_load_dict(t, s.dict[i].data,
-			    s.dict[i].len, MAX, &cause);
+			(void)load_blob(pack_load_dict, t, s.dict[i].data,
+			    s.dict[i].len);
 		for (i = 20; i < 31; i++)
-			(void)!pack_load_snap(t, s.body[i].data,
-			    s.body[i].len, MAX, &cause);
+			(void)load_blob(pack_load_snap, t, s.body[i].data,
+			    s.body[i].len);
 		if (pack_load_snap(t, c, s.body[31].len, MAX, &cause) == 0)
 			all = false;
 		free(cause);
@@ -1505,11 +1523,11 @@ read_back(void)
 			b = pack_new(PACK_LEVEL_DEFAULT);
 			pack_will_code(b);
 			for (i = 0; i < nd; i++)
-				loaded += pack_load_dict(b, dict[i].data,
-				    dict[i].len, MAX, &cause) == 0;
+				loaded += load_blob(pack_load_dict, b,
+				    dict[i].data, dict[i].len);
 			for (i = key; i < (size_t)n; i++)
-				loaded += pack_load_snap(b, body[i].data,
-				    body[i].len, MAX, &cause) == 0;
+				loaded += load_blob(pack_load_snap, b,
+				    body[i].data, body[i].len);
 			if (pack_encode_parsed(w, &v, k, &dict[nd], &body[n],
 			    &cause) == -1 || pack_encode_parsed(b, &v, k, &d,
 			    &bd, &cause) == -1) {
@@ -1560,24 +1578,15 @@ writer_back(const struct pack_blob *dict, size_t nd, const struct pack_blob
     *body, size_t key, size_t nb, int *loaded)
 {
 	struct pack	*b = pack_new(PACK_LEVEL_DEFAULT);
-	char		*cause = NULL;
 	size_t		 i;
 
 	pack_will_code(b);
-	for (i = 0; i < nd; i++) {
-		if (pack_load_dict(b, dict[i].data, dict[i].len, MAX,
-		    &cause) == 0)
-			(*loaded)++;
-		free(cause);
-		cause = NULL;
-	}
-	for (i = key; i < nb; i++) {
-		if (pack_load_snap(b, body[i].data, body[i].len, MAX,
-		    &cause) == 0)
-			(*loaded)++;
-		free(cause);
-		cause = NULL;
-	}
+	for (i = 0; i < nd; i++)
+		*loaded += load_blob(pack_load_dict, b, dict[i].data,
+		    dict[i].len);
+	for (i = key; i < nb; i++)
+		*loaded += load_blob(pack_load_snap, b, body[i].data,
+		    body[i].len);
 	return b;
 }
 
@@ -1712,11 +1721,9 @@ body_values_bad(void)
 
 	r = pack_new(PACK_LEVEL_DEFAULT);
 	for (n = 0; n < (int)nd; n++)
-		(void)!pack_load_dict(r, dict[n].data, dict[n].len, MAX,
-		    &cause);
+		(void)load_blob(pack_load_dict, r, dict[n].data, dict[n].len);
 	for (n = 0; n < 2; n++)
-		(void)!pack_load_snap(r, body[n].data, body[n].len, MAX,
-		    &cause);
+		(void)load_blob(pack_load_snap, r, body[n].data, body[n].len);
 	refused = pack_load_snap(r, bad, badlen, MAX, &cause) == -1;
 	if (pack_pprof(r, false, &out, &len, &cause) == 0) {
 		kept = same_profile(in[1], inlen[1], out, len, "bad values");
@@ -1854,11 +1861,11 @@ dict_id_past(const char *what, uint8_t *(*make)(int, size_t *), int m,
 	if (made == m) {
 		for (n = 0; n < m - 1; n++)
 			if (dict[n].len > 0)
-				(void)!pack_load_dict(r, dict[n].data,
-				    dict[n].len, MAX, &cause);
+				(void)load_blob(pack_load_dict, r, dict[n].data,
+				    dict[n].len);
 		for (n = key; n < m - 1; n++)
-			(void)!pack_load_snap(r, body[n].data, body[n].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_snap, r, body[n].data,
+			    body[n].len);
 		pack_stats(r, &st);
 		lim = st.locations;
 		bad = dict_one_stack(&dict[0], lim, &idlen);
@@ -1867,10 +1874,10 @@ dict_id_past(const char *what, uint8_t *(*make)(int, size_t *), int m,
 		free(bad.data);
 		kept = pack_gives(r, in[m - 2], inlen[m - 2], what);
 		if (dict[m - 1].len > 0)
-			(void)!pack_load_dict(r, dict[m - 1].data,
-			    dict[m - 1].len, MAX, &cause);
-		(void)!pack_load_snap(r, body[m - 1].data, body[m - 1].len,
-		    MAX, &cause);
+			(void)load_blob(pack_load_dict, r, dict[m - 1].data,
+			    dict[m - 1].len);
+		(void)load_blob(pack_load_snap, r, body[m - 1].data,
+		    body[m - 1].len);
 		kept &= pack_gives(r, in[m - 1], inlen[m - 1], what);
 		pack_stats(r, &st);
 		good = dict_one_stack(&dict[0], st.locations - 1, &goodlen);
@@ -2196,11 +2203,11 @@ body_stacks_bad(void)
 		}
 		r = pack_new(PACK_LEVEL_DEFAULT);
 		for (i = 0; i < nd[2]; i++)
-			(void)!pack_load_dict(r, dict[i].data, dict[i].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_dict, r, dict[i].data,
+			    dict[i].len);
 		for (n = 0; n < 3; n++)
-			(void)!pack_load_snap(r, body[n].data, body[n].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_snap, r, body[n].data,
+			    body[n].len);
 		pack_stats(r, &st);
 		sane &= st.nsamples == ncur;
 		refused = pack_load_snap(r, bad.data, bad.len, MAX,
@@ -2209,8 +2216,8 @@ body_stacks_bad(void)
 		kept = pack_gives(r, in[2], inlen[2], what);
 		if (c < 4) {
 			for (i = nd[2]; i < nd[3]; i++)
-				(void)!pack_load_dict(r, dict[i].data,
-				    dict[i].len, MAX, &cause);
+				(void)load_blob(pack_load_dict, r, dict[i].data,
+				    dict[i].len);
 			kept &= pack_load_snap(r, body[3].data, body[3].len,
 			    MAX, &cause) == 0 &&
 			    pack_gives(r, in[3], inlen[3], what);
