@@ -40,6 +40,11 @@
  * strings no entry uses are dropped.
  *
  * A pack is one target's, owned by one thread at a time.
+ *
+ * A call that fails sets *cause to a message the caller frees. As with
+ * every call in heapwatch that takes one, *cause is NULL on entry: a
+ * message already there is not freed, so that a cause shared by calls
+ * made in turn is freed between them.
  */
 #ifndef PACK_H
 #define PACK_H
@@ -77,8 +82,9 @@ struct pack	*pack_new(int level);
 void		 pack_free(struct pack *);
 /*
  * Say, before loading it, that a pack will code the next snapshot once
- * read back (a store's writer): it then hashes its entries as they are
- * loaded, for the lookups that coding makes, and follows the first
+ * read back (a store's writer): it then hashes and indexes its entries
+ * as they are loaded, for the lookups that coding makes, refusing a
+ * dictionary blob whose entry is one it has again, and follows the first
  * profile it codes in the order Go lists a heap profile's stacks
  * (newest first) rather than looking each stack up. What it codes is
  * the same either way.

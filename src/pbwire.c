@@ -331,13 +331,19 @@ count_varints(const uint8_t *p, size_t len)
  * grow: only as many as it holds, so that what the arrays take (which
  * bounds a profile's decoding) does not depend on how wide they are. The
  * field's length is a bound that spares counting them most of the time.
+ * A field of len > 0 whose last varint is cut short is refused here: one
+ * holding none whole would reserve nothing, and arrays not yet made are
+ * NULL, which the decoders must not offset.
  */
-static void
+static int
 reserve_packed(void **arr, size_t n, size_t *cap, const uint8_t *p,
     size_t len, size_t sz)
 {
+	if (p[len - 1] >= 0x80)
+		return -1;
 	if (*cap - n < len)
 		reserve(arr, n, cap, count_varints(p, len), sz);
+	return 0;
 }
 
 /* A location id at position pos, as stored: cut to 32 bits if wide. */
@@ -645,9 +651,9 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 				return -1;
 			if (f.len == 0)
 				break;
-			reserve_packed((void **)&s->loc, s->nloc, &s->caploc,
-			    f.p, f.len, sizeof *s->loc);
-			if (packed_ids(f.p, f.len, s) == -1)
+			if (reserve_packed((void **)&s->loc, s->nloc,
+			    &s->caploc, f.p, f.len, sizeof *s->loc) == -1 ||
+			    packed_ids(f.p, f.len, s) == -1)
 				return -1;
 			break;
 		case 2:
@@ -662,8 +668,9 @@ pbwire_sample(const uint8_t *p, size_t len, struct pbwire_sample *s)
 				return -1;
 			if (f.len == 0)
 				break;
-			reserve_packed((void **)&s->val, s->nval, &s->capval,
-			    f.p, f.len, sizeof *s->val);
+			if (reserve_packed((void **)&s->val, s->nval,
+			    &s->capval, f.p, f.len, sizeof *s->val) == -1)
+				return -1;
 			if ((got = packed_varints(f.p, f.len,
 			    (uint64_t *)s->val + s->nval)) == -1)
 				return -1;

@@ -452,6 +452,9 @@ symtab_line(const struct symtab *st, uint32_t id)
 const struct sym_node *
 symtab_node(const struct symtab *st, uint32_t id)
 {
+	/* None yet (a shared table is not sized ahead): NULL, not offset. */
+	if (st->nodes == NULL)
+		return NULL;
 	return &st->nodes[id];
 }
 

@@ -14,6 +14,24 @@
 
 #define MAX	((size_t)64 << 20)
 
+/*
+ * Load a blob that should load. pack.h's calls take a cause NULL on
+ * entry (a cause already set would be lost), so that a cause shared by
+ * calls that may fail in turn is freed between them: each here its own.
+ */
+static bool
+load_blob(int (*load)(struct pack *, const void *, size_t, size_t, char **),
+    struct pack *pk, const void *data, size_t len)
+{
+	char	*cause = NULL;
+	bool	 done;
+
+	if (!(done = load(pk, data, len, MAX, &cause) == 0))
+		printf("# load: %s\n", cause);
+	free(cause);
+	return done;
+}
+
 /* A sample as compared: its stack and labels by symtab id, its values. */
 struct row {
 	uint32_t	 loc[16];
@@ -306,11 +324,11 @@ roundtrip_run(void)
 		memcpy(c, s.body[31].data, s.body[31].len);
 		c[j] ^= 0x5a;
 		for (i = 0; i < s.ndict; i++)
-			(void)!pack_load_dict(t, s.dict[i].data,
-			    s.dict[i].len, MAX, &cause);
+			(void)load_blob(pack_load_dict, t, s.dict[i].data,
+			    s.dict[i].len);
 		for (i = 20; i < 31; i++)
-			(void)!pack_load_snap(t, s.body[i].data,
-			    s.body[i].len, MAX, &cause);
+			(void)load_blob(pack_load_snap, t, s.body[i].data,
+			    s.body[i].len);
 		if (pack_load_snap(t, c, s.body[31].len, MAX, &cause) == 0)
 			all = false;
 		free(cause);
@@ -1505,11 +1523,11 @@ read_back(void)
 			b = pack_new(PACK_LEVEL_DEFAULT);
 			pack_will_code(b);
 			for (i = 0; i < nd; i++)
-				loaded += pack_load_dict(b, dict[i].data,
-				    dict[i].len, MAX, &cause) == 0;
+				loaded += load_blob(pack_load_dict, b,
+				    dict[i].data, dict[i].len);
 			for (i = key; i < (size_t)n; i++)
-				loaded += pack_load_snap(b, body[i].data,
-				    body[i].len, MAX, &cause) == 0;
+				loaded += load_blob(pack_load_snap, b,
+				    body[i].data, body[i].len);
 			if (pack_encode_parsed(w, &v, k, &dict[nd], &body[n],
 			    &cause) == -1 || pack_encode_parsed(b, &v, k, &d,
 			    &bd, &cause) == -1) {
@@ -1554,6 +1572,114 @@ read_back(void)
 	}
 }
 
+/* Read back into a writer the dictionary blobs and the bodies from key. */
+static struct pack *
+writer_back(const struct pack_blob *dict, size_t nd, const struct pack_blob
+    *body, size_t key, size_t nb, int *loaded)
+{
+	struct pack	*b = pack_new(PACK_LEVEL_DEFAULT);
+	size_t		 i;
+
+	pack_will_code(b);
+	for (i = 0; i < nd; i++)
+		*loaded += load_blob(pack_load_dict, b, dict[i].data,
+		    dict[i].len);
+	for (i = key; i < nb; i++)
+		*loaded += load_blob(pack_load_snap, b, body[i].data,
+		    body[i].len);
+	return b;
+}
+
+/*
+ * A writer read back whose first snapshot is a repeat of the last, then
+ * trimmed (as a store's is after each put), follows the next profile in
+ * Go's order as one that coded a profile first does: pack_trim() drops
+ * what its order is seeded from, so that the repeat seeds it. The blobs
+ * are those of a writer kept all along.
+ */
+static void
+read_back_repeat(void)
+{
+	struct pack		*w, *b;
+	struct pack_blob	 dict[64], body[64], d, bd;
+	struct pack_stats	 st;
+	struct profile_raw	*raw;
+	struct profile_view	 v;
+	struct profile		*p;
+	uint8_t			*in;
+	size_t			 len, nd = 0, nb = 0, i, looked = 0;
+	int64_t			 t;
+	char			*cause = NULL;
+	int			 n, same = 0, loaded = 0, m = 16;
+	bool			 fail = false;
+
+	w = pack_new(PACK_LEVEL_DEFAULT);
+	for (n = 0; n < m && !fail; n++) {
+		in = gen_newest(n, &len);
+		raw = NULL;
+		p = profile_decode_parsed(in, len, MAX, NULL, &raw, &cause);
+		free(in);
+		if (p == NULL)
+			break;
+		profile_raw_view(raw, &v);
+		b = NULL;
+		if (n > 0) {
+			/* The last profile again 30 s on, then trimmed. */
+			b = writer_back(dict, nd, body, 0, nb, &loaded);
+			t = 1700000000000000000LL + (int64_t)(n - 1) *
+			    60000000000LL + 30000000000LL;
+			if (pack_encode_repeat(w, t, 0, false, &dict[nd],
+			    &body[nb], &cause) == -1 ||
+			    pack_encode_repeat(b, t, 0, false, &d, &bd,
+			    &cause) == -1)
+				fail = true;
+			else {
+				same += blob_same(&dict[nd], &d) &&
+				    blob_same(&body[nb], &bd);
+				if (dict[nd].len > 0)
+					nd++;
+				nb++;
+				free(d.data);
+				free(bd.data);
+				pack_trim(b);
+			}
+		}
+		if (!fail && (pack_encode_parsed(w, &v, n == 0, &dict[nd],
+		    &body[nb], &cause) == -1 || (b != NULL &&
+		    pack_encode_parsed(b, &v, false, &d, &bd, &cause) == -1)))
+			fail = true;
+		else if (!fail && b != NULL) {
+			pack_stats(b, &st);
+			if (st.looked > looked)
+				looked = st.looked;
+			same += blob_same(&dict[nd], &d) &&
+			    blob_same(&body[nb], &bd);
+			free(d.data);
+			free(bd.data);
+		}
+		if (!fail) {
+			if (dict[nd].len > 0)
+				nd++;
+			nb++;
+		}
+		pack_free(b);
+		profile_raw_free(raw);
+		profile_free(p);
+	}
+	ok(same == 2 * (m - 1) && loaded > 0 && looked <= 8,
+	    "a writer read back, its first snapshot a repeat, then trimmed, "
+	    "follows the next profile: %d of %d the same, at most %zu "
+	    "stacks looked up", same, 2 * (m - 1), looked);
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	for (i = 0; i < nd; i++)
+		free(dict[i].data);
+	for (i = 0; i < nb; i++)
+		free(body[i].data);
+	pack_free(w);
+}
+
 /*
  * A body whose frame is whole but whose values do not read (a byte past
  * them), on a snapshot it would change in place (nothing added, nothing
@@ -1595,11 +1721,9 @@ body_values_bad(void)
 
 	r = pack_new(PACK_LEVEL_DEFAULT);
 	for (n = 0; n < (int)nd; n++)
-		(void)!pack_load_dict(r, dict[n].data, dict[n].len, MAX,
-		    &cause);
+		(void)load_blob(pack_load_dict, r, dict[n].data, dict[n].len);
 	for (n = 0; n < 2; n++)
-		(void)!pack_load_snap(r, body[n].data, body[n].len, MAX,
-		    &cause);
+		(void)load_blob(pack_load_snap, r, body[n].data, body[n].len);
 	refused = pack_load_snap(r, bad, badlen, MAX, &cause) == -1;
 	if (pack_pprof(r, false, &out, &len, &cause) == 0) {
 		kept = same_profile(in[1], inlen[1], out, len, "bad values");
@@ -1737,11 +1861,11 @@ dict_id_past(const char *what, uint8_t *(*make)(int, size_t *), int m,
 	if (made == m) {
 		for (n = 0; n < m - 1; n++)
 			if (dict[n].len > 0)
-				(void)!pack_load_dict(r, dict[n].data,
-				    dict[n].len, MAX, &cause);
+				(void)load_blob(pack_load_dict, r, dict[n].data,
+				    dict[n].len);
 		for (n = key; n < m - 1; n++)
-			(void)!pack_load_snap(r, body[n].data, body[n].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_snap, r, body[n].data,
+			    body[n].len);
 		pack_stats(r, &st);
 		lim = st.locations;
 		bad = dict_one_stack(&dict[0], lim, &idlen);
@@ -1750,10 +1874,10 @@ dict_id_past(const char *what, uint8_t *(*make)(int, size_t *), int m,
 		free(bad.data);
 		kept = pack_gives(r, in[m - 2], inlen[m - 2], what);
 		if (dict[m - 1].len > 0)
-			(void)!pack_load_dict(r, dict[m - 1].data,
-			    dict[m - 1].len, MAX, &cause);
-		(void)!pack_load_snap(r, body[m - 1].data, body[m - 1].len,
-		    MAX, &cause);
+			(void)load_blob(pack_load_dict, r, dict[m - 1].data,
+			    dict[m - 1].len);
+		(void)load_blob(pack_load_snap, r, body[m - 1].data,
+		    body[m - 1].len);
 		kept &= pack_gives(r, in[m - 1], inlen[m - 1], what);
 		pack_stats(r, &st);
 		good = dict_one_stack(&dict[0], st.locations - 1, &goodlen);
@@ -1783,6 +1907,120 @@ dict_ids_bad(void)
 	dict_id_past("24 locations", gen_plain, 3, 100, 1);
 	/* 82 profiles of 200 locations: 16,400, past 2^14. */
 	dict_id_past("16,400 locations", gen_ids, 83, 30, 3);
+}
+
+/*
+ * A writer read back refuses a dictionary blob whose entry is another's
+ * again, the pack as it was (to the byte pack_stats() counts), and codes
+ * the next profile as a writer kept does: an entry twice within a blob
+ * (strings, then stacks), and one the pack already has. Such a blob is
+ * none a pack makes, and a writer that took it could look either up.
+ */
+static void
+dict_twice(void)
+{
+	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r = NULL;
+	struct pack_blob dict[8], body[8], bad, d, bd;
+	struct pack_stats s0, s1;
+	uint8_t		*in[8], raw[64], stk[16];
+	size_t		 inlen[8], n, nd = 0, sl, i;
+	char		*cause = NULL, *why[3] = { NULL, NULL, NULL };
+	bool		 refused[3] = { false, false, false }, same = true;
+	bool		 coded = false, taken = false;
+	int		 m = 6, made, loaded = 0;
+
+	for (made = 0; made < m; made++) {
+		in[made] = gen_plain(made, &inlen[made]);
+		if (pack_encode(w, in[made], inlen[made], MAX, made == 0,
+		    &dict[nd], &body[made], &cause) == -1) {
+			free(in[made]);
+			break;
+		}
+		if (made < m - 1 && dict[nd].len > 0)
+			nd++;
+	}
+	if (made < m)
+		goto out;
+	r = writer_back(dict, nd, body, 0, (size_t)m - 1, &loaded);
+	pack_stats(r, &s0);
+
+	/* Two strings the same. */
+	n = 0;
+	raw[n++] = 2;
+	for (i = 0; i < 2; i++) {
+		raw[n++] = 3;
+		memcpy(raw + n, "abc", 3);
+		n += 3;
+	}
+	memset(raw + n, 0, 4);
+	n += 4;
+	bad = blob_like(&dict[0], raw, n);
+	refused[0] = pack_load_dict(r, bad.data, bad.len, MAX, &why[0]) == -1;
+	free(bad.data);
+	pack_stats(r, &s1);
+	same &= memcmp(&s0, &s1, sizeof s0) == 0;
+
+	/* A stack of the last location thrice, no labels; twice. */
+	sl = 0;
+	stk[sl++] = 3;
+	for (i = 0; i < 3; i++)
+		sl += put_varint(stk + sl, s0.locations - 1);
+	stk[sl++] = 0;
+	n = 0;
+	memset(raw, 0, 4);
+	n += 4;
+	raw[n++] = 2;
+	for (i = 0; i < 2; i++) {
+		raw[n++] = (uint8_t)sl;
+		memcpy(raw + n, stk, sl);
+		n += sl;
+	}
+	bad = blob_like(&dict[0], raw, n);
+	refused[1] = pack_load_dict(r, bad.data, bad.len, MAX, &why[1]) == -1;
+	pack_stats(r, &s1);
+	same &= memcmp(&s0, &s1, sizeof s0) == 0;
+	free(bad.data);
+
+	/* The next profile coded as the writer kept codes it. */
+	if (pack_encode(r, in[m - 1], inlen[m - 1], MAX, false, &d, &bd,
+	    &cause) == 0) {
+		coded = blob_same(&d, &dict[nd]) &&
+		    blob_same(&bd, &body[m - 1]);
+		free(d.data);
+		free(bd.data);
+	}
+
+	/* That stack once is taken; then again, refused. */
+	n -= 1 + sl;
+	raw[4] = 1;
+	bad = blob_like(&dict[0], raw, n);
+	taken = pack_load_dict(r, bad.data, bad.len, MAX, &cause) == 0;
+	pack_stats(r, &s0);
+	refused[2] = pack_load_dict(r, bad.data, bad.len, MAX, &why[2]) == -1;
+	pack_stats(r, &s1);
+	same &= memcmp(&s0, &s1, sizeof s0) == 0;
+	free(bad.data);
+out:
+	ok(refused[0] && refused[1] && refused[2] && same && coded && taken,
+	    "a writer read back refuses a dictionary blob of a string twice "
+	    "(%s), of a stack twice (%s), of a stack it has (%s), the pack "
+	    "as it was, then coding as a writer kept",
+	    why[0] != NULL ? why[0] : "taken",
+	    why[1] != NULL ? why[1] : "taken",
+	    why[2] != NULL ? why[2] : "taken");
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	for (i = 0; i < 3; i++)
+		free(why[i]);
+	for (i = 0; i <= nd; i++)
+		free(dict[i].data);
+	for (i = 0; i < (size_t)made; i++) {
+		free(body[i].data);
+		free(in[i]);
+	}
+	pack_free(r);
+	pack_free(w);
 }
 
 /* A body as pack_put_body() writes it, inflated and read. */
@@ -1965,11 +2203,11 @@ body_stacks_bad(void)
 		}
 		r = pack_new(PACK_LEVEL_DEFAULT);
 		for (i = 0; i < nd[2]; i++)
-			(void)!pack_load_dict(r, dict[i].data, dict[i].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_dict, r, dict[i].data,
+			    dict[i].len);
 		for (n = 0; n < 3; n++)
-			(void)!pack_load_snap(r, body[n].data, body[n].len,
-			    MAX, &cause);
+			(void)load_blob(pack_load_snap, r, body[n].data,
+			    body[n].len);
 		pack_stats(r, &st);
 		sane &= st.nsamples == ncur;
 		refused = pack_load_snap(r, bad.data, bad.len, MAX,
@@ -1978,8 +2216,8 @@ body_stacks_bad(void)
 		kept = pack_gives(r, in[2], inlen[2], what);
 		if (c < 4) {
 			for (i = nd[2]; i < nd[3]; i++)
-				(void)!pack_load_dict(r, dict[i].data,
-				    dict[i].len, MAX, &cause);
+				(void)load_blob(pack_load_dict, r, dict[i].data,
+				    dict[i].len);
 			kept &= pack_load_snap(r, body[3].data, body[3].len,
 			    MAX, &cause) == 0 &&
 			    pack_gives(r, in[3], inlen[3], what);
@@ -2023,8 +2261,10 @@ main(void)
 	repeats();
 	repeat_bodies();
 	read_back();
+	read_back_repeat();
 	body_values_bad();
 	dict_ids_bad();
+	dict_twice();
 	body_stacks_bad();
 	return tap_done();
 }

@@ -536,6 +536,28 @@ test_key_limits(void)
 	pbwire_sample_free(&s);
 }
 
+/*
+ * A packed field of locations or values that holds no whole varint (its
+ * bytes all continue one) is refused, into arrays not yet made: nothing
+ * to reserve, nothing read into them.
+ */
+static void
+test_packed_cut(void)
+{
+	static const uint8_t	 locs[] = { 0x0a, 0x02, 0x80, 0x80 };
+	static const uint8_t	 vals[] = { 0x12, 0x01, 0xff };
+	struct pbwire_sample	 s;
+
+	memset(&s, 0, sizeof s);
+	is_int(pbwire_sample(locs, sizeof locs, &s), -1,
+	    "packed location ids of no whole varint are refused");
+	pbwire_sample_free(&s);
+	memset(&s, 0, sizeof s);
+	is_int(pbwire_sample(vals, sizeof vals, &s), -1,
+	    "and so are packed values");
+	pbwire_sample_free(&s);
+}
+
 static size_t
 put_varint(uint8_t *out, uint64_t v)
 {
@@ -1191,6 +1213,7 @@ main(void)
 	test_fresh_heap();
 	test_field_zero();
 	test_key_limits();
+	test_packed_cut();
 	test_packed_ids(false);
 	test_packed_ids(true);
 	test_ids_at_start();

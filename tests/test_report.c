@@ -271,6 +271,31 @@ test_self_diff(void)
 	free(b);
 }
 
+/*
+ * A profile with no samples nor locations, decoded into a shared symbol
+ * table (which sizes nothing ahead), has no report node: its reports are
+ * empty, the node table, never made, not offset.
+ */
+static void
+test_no_nodes(void)
+{
+	struct symtab	*st = symtab_new();
+	struct pb	*b = pb_heap();
+	struct profile	*p;
+	struct report	*r = NULL;
+	char		*cause = NULL;
+
+	if ((p = pb_decode(b, st)) != NULL)
+		r = report_top(p, 3, REPORT_BY_CUM, &cause);
+	ok(r != NULL && r->nfns == 0 && r->total == 0,
+	    "a profile of no samples reports no function");
+	report_free(r);
+	profile_free(p);
+	symtab_free(st);
+	free(cause);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -278,5 +303,6 @@ main(void)
 	test_order_names();
 	test_diff();
 	test_self_diff();
+	test_no_nodes();
 	return tap_done();
 }
