@@ -115,10 +115,9 @@ struct pack {
 	uint32_t	*order;
 	size_t		 norder;
 	/*
-	 * A writer read back (pack_will_code()): it hashes and indexes its
-	 * entries as its dictionary blobs are loaded (see pack_load_dict()),
-	 * and notes the first stack each blob added, until it codes a
-	 * snapshot or repeats one (see pack_order_seed()).
+	 * A writer read back (pack_will_code()): it hashes its entries as
+	 * its dictionary blobs are loaded, and notes the first stack each
+	 * blob added, until it codes a snapshot (see pack_order_seed()).
 	 */
 	bool		 coder;
 	uint32_t	*blobstk;
@@ -480,68 +479,24 @@ pack_tab_add(struct pack_tab *t, const uint8_t *p, size_t len)
 	    (uint32_t)pack_hash(p, len) : 0);
 }
 
-/* The id of the entry p[0..len) of hash h, indexed, or PACK_NONE. */
-#define PACK_NONE	UINT32_MAX
-
-static inline uint32_t
-pack_tab_find(const struct pack_tab *t, const uint8_t *p, size_t len,
-    uint32_t h)
-{
-	const uint8_t	*q;
-	size_t		 qlen;
-	uint32_t	 i, id;
-
-	i = h & (t->nslot - 1);
-	for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
-		id = t->slot[i] - 1;
-		if (t->hash[id] != h)
-			continue;
-		q = pack_tab_get(t, id, &qlen);
-		if (qlen == len && pack_same(p, q, len))
-			return id;
-	}
-	return PACK_NONE;
-}
-
-/*
- * Append the entry p[0..len) of hash h, loaded, to t, its room and an
- * index of room enough made: PACK_NONE, or the id of the entry it is
- * again, then not added. The probe that finds none gives its slot.
- */
-static inline uint32_t
-pack_tab_load(struct pack_tab *t, const uint8_t *p, size_t len, uint32_t h)
-{
-	const uint8_t	*q;
-	size_t		 qlen;
-	uint32_t	 i, id;
-
-	i = h & (t->nslot - 1);
-	for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
-		id = t->slot[i] - 1;
-		if (t->hash[id] != h)
-			continue;
-		q = pack_tab_get(t, id, &qlen);
-		if (qlen == len && pack_same(p, q, len))
-			return id;
-	}
-	if (len > 0)
-		memcpy(t->data.p + t->data.len, p, len);
-	t->data.len += len;
-	t->hash[t->n] = h;
-	t->off[++t->n] = t->data.len;
-	t->slot[i] = t->n;
-	return PACK_NONE;
-}
-
 static uint32_t
 pack_tab_intern(struct pack_tab *t, const uint8_t *p, size_t len)
 {
-	uint32_t	 h = (uint32_t)pack_hash(p, len), id;
+	const uint8_t	*q;
+	size_t		 qlen;
+	uint32_t	 i, h = (uint32_t)pack_hash(p, len), id;
 
 	if (t->nslot == 0)
 		pack_tab_index(t);
-	if ((id = pack_tab_find(t, p, len, h)) != PACK_NONE)
-		return id;
+	i = h & (t->nslot - 1);
+	for (; t->slot[i] != 0; i = (i + 1) & (t->nslot - 1)) {
+		id = t->slot[i] - 1;
+		if (t->hash[id] != h)
+			continue;
+		q = pack_tab_get(t, id, &qlen);
+		if (qlen == len && pack_same(p, q, len))
+			return id;
+	}
 	return pack_tab_put(t, p, len, h);
 }
 
@@ -2657,22 +2612,16 @@ int
 pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
     char **cause)
 {
-	static const char *const kind[PACK_NKINDS] = {
-		"string", "mapping", "function", "location", "stack"
-	};
 	struct pack_buf	 raw = { 0 };
 	struct pack_rd	 r;
 	struct pack_tab	*t;
-	struct pack_mark mark[PACK_NKINDS];
-	uint32_t	 n[PACK_NKINDS], n0, nslot, h, id;
+	uint32_t	 n[PACK_NKINDS], n0;
 	uint64_t	 c, i, l;
-	size_t		 bytes[PACK_NKINDS], nblobstk = pk->nblobstk;
+	size_t		 bytes[PACK_NKINDS];
 	int		 k, pass, rc = -1;
 
 	if (pack_unzstd(pk, PACK_DICT_TAG, data, len, max, &raw, cause) == -1)
 		goto out;
-	for (k = 0; k < PACK_NKINDS; k++)
-		pack_tab_mark(&pk->tab[k], &mark[k]);
 	/*
 	 * Check it all, then add it all, so that a bad blob adds nothing;
 	 * the entries checked once are not checked again as they are added
@@ -2706,40 +2655,25 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 			}
 			/*
 			 * Added in place, the table's room made once rather
-			 * than grown entry by entry.
+			 * than grown entry by entry, and hashed as they are
+			 * at hand for a writer read back. An entry that is
+			 * another's again, which only a blob made by hand
+			 * holds, is taken as it is: each id still gives its
+			 * bytes, and a writer that finds either codes a
+			 * snapshot that reads back the same. Refusing the
+			 * blob would refuse the target's every put after it,
+			 * and finding such entries costs a writer read back
+			 * an index made as it loads (4% of a put of 65,536
+			 * stacks).
 			 */
 			t = &pk->tab[k];
 			n0 = t->n;
 			if (pk->coder)
 				pack_tab_hashes(t);
 			pack_tab_reserve(t, c, bytes[k]);
-			/*
-			 * A writer read back indexes them as they are at hand,
-			 * its index made once at the size it takes, and
-			 * refuses an entry that is another's again: a pack
-			 * never makes one, and a writer that has one may find
-			 * either as it codes, and code other bytes than the
-			 * writer kept. The index is the one its next snapshot
-			 * would make (pack_trim() drops it), so that this
-			 * costs it little. A reader is left unchecked: it
-			 * looks nothing up, an id gives the same bytes
-			 * whichever of two it is, and hashing every entry
-			 * was a good part of reading a dictionary back.
-			 */
-			if (pk->coder) {
-				for (nslot = 128; ((size_t)n0 + c) * 2 > nslot;)
-					nslot *= 2;
-				if (t->nslot < nslot)
-					pack_tab_rehash(t, nslot);
-			}
 			for (i = 0; i < c; i++) {
 				l = pack_get_u(&r);
-				if (pk->coder) {
-					h = (uint32_t)pack_hash(r.p, l);
-					if ((id = pack_tab_load(t, r.p, l,
-					    h)) != PACK_NONE)
-						goto twice;
-				} else if (t->nslot != 0)
+				if (t->nslot != 0)
 					pack_tab_add(t, r.p, l);
 				else {
 					if (l > 0)
@@ -2766,13 +2700,6 @@ pack_load_dict(struct pack *pk, const void *data, size_t len, size_t max,
 	for (k = 0; k < PACK_NKINDS; k++)
 		pk->tab[k].saved = pk->tab[k].n;
 	rc = 0;
-	goto out;
-twice:
-	xasprintf(cause, "corrupt dictionary blob: %s %u is %s %u again",
-	    kind[k], t->n, kind[k], id);
-	for (k = 0; k < PACK_NKINDS; k++)
-		pack_tab_undo(&pk->tab[k], &mark[k]);
-	pk->nblobstk = nblobstk;
 	goto out;
 bad:
 	*cause = xstrdup("corrupt dictionary blob");

@@ -82,9 +82,8 @@ struct pack	*pack_new(int level);
 void		 pack_free(struct pack *);
 /*
  * Say, before loading it, that a pack will code the next snapshot once
- * read back (a store's writer): it then hashes and indexes its entries
- * as they are loaded, for the lookups that coding makes, refusing a
- * dictionary blob whose entry is one it has again, and follows the first
+ * read back (a store's writer): it then hashes its entries as they are
+ * loaded, for the lookups that coding makes, and follows the first
  * profile it codes in the order Go lists a heap profile's stacks
  * (newest first) rather than looking each stack up. What it codes is
  * the same either way.

@@ -1909,120 +1909,6 @@ dict_ids_bad(void)
 	dict_id_past("16,400 locations", gen_ids, 83, 30, 3);
 }
 
-/*
- * A writer read back refuses a dictionary blob whose entry is another's
- * again, the pack as it was (to the byte pack_stats() counts), and codes
- * the next profile as a writer kept does: an entry twice within a blob
- * (strings, then stacks), and one the pack already has. Such a blob is
- * none a pack makes, and a writer that took it could look either up.
- */
-static void
-dict_twice(void)
-{
-	struct pack	*w = pack_new(PACK_LEVEL_DEFAULT), *r = NULL;
-	struct pack_blob dict[8], body[8], bad, d, bd;
-	struct pack_stats s0, s1;
-	uint8_t		*in[8], raw[64], stk[16];
-	size_t		 inlen[8], n, nd = 0, sl, i;
-	char		*cause = NULL, *why[3] = { NULL, NULL, NULL };
-	bool		 refused[3] = { false, false, false }, same = true;
-	bool		 coded = false, taken = false;
-	int		 m = 6, made, loaded = 0;
-
-	for (made = 0; made < m; made++) {
-		in[made] = gen_plain(made, &inlen[made]);
-		if (pack_encode(w, in[made], inlen[made], MAX, made == 0,
-		    &dict[nd], &body[made], &cause) == -1) {
-			free(in[made]);
-			break;
-		}
-		if (made < m - 1 && dict[nd].len > 0)
-			nd++;
-	}
-	if (made < m)
-		goto out;
-	r = writer_back(dict, nd, body, 0, (size_t)m - 1, &loaded);
-	pack_stats(r, &s0);
-
-	/* Two strings the same. */
-	n = 0;
-	raw[n++] = 2;
-	for (i = 0; i < 2; i++) {
-		raw[n++] = 3;
-		memcpy(raw + n, "abc", 3);
-		n += 3;
-	}
-	memset(raw + n, 0, 4);
-	n += 4;
-	bad = blob_like(&dict[0], raw, n);
-	refused[0] = pack_load_dict(r, bad.data, bad.len, MAX, &why[0]) == -1;
-	free(bad.data);
-	pack_stats(r, &s1);
-	same &= memcmp(&s0, &s1, sizeof s0) == 0;
-
-	/* A stack of the last location thrice, no labels; twice. */
-	sl = 0;
-	stk[sl++] = 3;
-	for (i = 0; i < 3; i++)
-		sl += put_varint(stk + sl, s0.locations - 1);
-	stk[sl++] = 0;
-	n = 0;
-	memset(raw, 0, 4);
-	n += 4;
-	raw[n++] = 2;
-	for (i = 0; i < 2; i++) {
-		raw[n++] = (uint8_t)sl;
-		memcpy(raw + n, stk, sl);
-		n += sl;
-	}
-	bad = blob_like(&dict[0], raw, n);
-	refused[1] = pack_load_dict(r, bad.data, bad.len, MAX, &why[1]) == -1;
-	pack_stats(r, &s1);
-	same &= memcmp(&s0, &s1, sizeof s0) == 0;
-	free(bad.data);
-
-	/* The next profile coded as the writer kept codes it. */
-	if (pack_encode(r, in[m - 1], inlen[m - 1], MAX, false, &d, &bd,
-	    &cause) == 0) {
-		coded = blob_same(&d, &dict[nd]) &&
-		    blob_same(&bd, &body[m - 1]);
-		free(d.data);
-		free(bd.data);
-	}
-
-	/* That stack once is taken; then again, refused. */
-	n -= 1 + sl;
-	raw[4] = 1;
-	bad = blob_like(&dict[0], raw, n);
-	taken = pack_load_dict(r, bad.data, bad.len, MAX, &cause) == 0;
-	pack_stats(r, &s0);
-	refused[2] = pack_load_dict(r, bad.data, bad.len, MAX, &why[2]) == -1;
-	pack_stats(r, &s1);
-	same &= memcmp(&s0, &s1, sizeof s0) == 0;
-	free(bad.data);
-out:
-	ok(refused[0] && refused[1] && refused[2] && same && coded && taken,
-	    "a writer read back refuses a dictionary blob of a string twice "
-	    "(%s), of a stack twice (%s), of a stack it has (%s), the pack "
-	    "as it was, then coding as a writer kept",
-	    why[0] != NULL ? why[0] : "taken",
-	    why[1] != NULL ? why[1] : "taken",
-	    why[2] != NULL ? why[2] : "taken");
-	if (cause != NULL)
-		printf("# %s\n", cause);
-	free(cause);
-	for (i = 0; i < 3; i++)
-		free(why[i]);
-	for (i = 0; i <= nd; i++)
-		free(dict[i].data);
-	for (i = 0; i < (size_t)made; i++) {
-		free(body[i].data);
-		free(in[i]);
-	}
-	pack_free(r);
-	pack_free(w);
-}
-
 /* A body as pack_put_body() writes it, inflated and read. */
 struct body {
 	uint8_t		*raw;
@@ -2264,7 +2150,6 @@ main(void)
 	read_back_repeat();
 	body_values_bad();
 	dict_ids_bad();
-	dict_twice();
 	body_stacks_bad();
 	return tap_done();
 }
