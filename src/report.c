@@ -662,7 +662,9 @@ merge_header(struct report *r, const struct profile *base)
 
 	if (r->time_nanos == 0 || base->time_nanos < r->time_nanos)
 		r->time_nanos = base->time_nanos;
-	r->duration_nanos += base->duration_nanos;
+	/* Wrapping, as Go's int64 sum does. */
+	r->duration_nanos = (int64_t)((uint64_t)r->duration_nanos +
+	    (uint64_t)base->duration_nanos);
 	if (r->main_mapping == SYM_NONE)
 		r->main_mapping = base->main_mapping;
 	r->comments = xreallocarray(r->comments,

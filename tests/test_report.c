@@ -261,9 +261,14 @@ test_self_diff(void)
 	pb_label(b, "tenant", "a", 0, NULL);
 	p1 = pb_decode(b, st);
 	p2 = pb_decode(b, st);
+	/* Durations add as Go's int64s do, wrapping. */
+	p1->duration_nanos = INT64_MAX;
+	p2->duration_nanos = 2;
 	r = report_diff(p1, p2, 3, REPORT_BY_FLAT, &cause);
 	is_int(r->nfns, 0, "no function in a self-diff");
 	is_int(r->total, 0, "zero total in a self-diff");
+	ok(r->duration_nanos == INT64_MIN + 1,
+	    "a diff's duration is the sum, wrapped as Go's");
 	report_free(r);
 	profile_free(p1);
 	profile_free(p2);
