@@ -713,7 +713,10 @@ any:
 			break;
 		if (f.num != 9 && f.num != 10)
 			continue;
-		/* Anything but a varint the parse refuses: no print. */
+		/*
+		 * Anything but a varint the parse refuses, and more times
+		 * than at[] keeps: no print.
+		 */
 		if (f.wt != 0 || nat == PROFILE_PRINT_TIMES_MAX) {
 			rc = -1;
 			break;

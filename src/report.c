@@ -104,7 +104,7 @@ acc_init_cum(struct acc *a, const struct symtab *st)
 	a->st = st;
 	a->locs = symtab_locs(st);
 	a->lines = symtab_lines(st);
-	a->nodes = symtab_node(st, 0);
+	a->nodes = symtab_nodes(st);
 	a->nnodes = symtab_nnodes(st);
 	a->nlocs = symtab_nlocs(st);
 	a->flat = xcalloc(a->nnodes + 1, sizeof *a->flat);
@@ -167,7 +167,7 @@ walk_calls(struct calls *c, const struct symtab *st, const uint32_t *stack,
 {
 	const struct sym_loc	*locs = symtab_locs(st), *loc;
 	const struct sym_line	*lines = symtab_lines(st);
-	const struct sym_node	*nodes = symtab_node(st, 0);
+	const struct sym_node	*nodes = symtab_nodes(st);
 	uint32_t		 i, j, k, node, parent = SYM_NONE;
 
 	for (i = n; i-- > 0;) {

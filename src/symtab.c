@@ -452,9 +452,6 @@ symtab_line(const struct symtab *st, uint32_t id)
 const struct sym_node *
 symtab_node(const struct symtab *st, uint32_t id)
 {
-	/* None yet (a shared table is not sized ahead): NULL, not offset. */
-	if (st->nodes == NULL)
-		return NULL;
 	return &st->nodes[id];
 }
 
@@ -492,4 +489,10 @@ const struct sym_line *
 symtab_lines(const struct symtab *st)
 {
 	return st->lines;
+}
+
+const struct sym_node *
+symtab_nodes(const struct symtab *st)
+{
+	return st->nodes;
 }

@@ -78,9 +78,13 @@ const struct sym_node	*symtab_node(const struct symtab *, uint32_t);
 const struct sym_mapping *symtab_mapping(const struct symtab *, uint32_t);
 uint32_t	 symtab_nnodes(const struct symtab *);
 uint32_t	 symtab_nlocs(const struct symtab *);
-/* The tables themselves, for loops that visit every frame. */
+/*
+ * The tables themselves, for loops that visit every frame: NULL while a
+ * table is empty and was never sized (a shared table is not sized ahead).
+ */
 const struct sym_loc	*symtab_locs(const struct symtab *);
 const struct sym_line	*symtab_lines(const struct symtab *);
+const struct sym_node	*symtab_nodes(const struct symtab *);
 uint32_t	 symtab_nlines(const struct symtab *);
 
 /*
