@@ -1482,6 +1482,24 @@ gen_newest(int n, size_t *len)
 	return out;
 }
 
+/* Read back into a writer the dictionary blobs and the bodies from key. */
+static struct pack *
+writer_back(const struct pack_blob *dict, size_t nd, const struct pack_blob
+    *body, size_t key, size_t nb, int *loaded)
+{
+	struct pack	*b = pack_new(PACK_LEVEL_DEFAULT);
+	size_t		 i;
+
+	pack_will_code(b);
+	for (i = 0; i < nd; i++)
+		*loaded += load_blob(pack_load_dict, b, dict[i].data,
+		    dict[i].len);
+	for (i = key; i < nb; i++)
+		*loaded += load_blob(pack_load_snap, b, body[i].data,
+		    body[i].len);
+	return b;
+}
+
 /*
  * A writer read back before each profile, as a store's writer is when
  * the writers' budget forgets it between two scrapes (pack_will_code(),
@@ -1520,14 +1538,8 @@ read_back(void)
 				break;
 			profile_raw_view(raw, &v);
 			k = n == 20;
-			b = pack_new(PACK_LEVEL_DEFAULT);
-			pack_will_code(b);
-			for (i = 0; i < nd; i++)
-				loaded += load_blob(pack_load_dict, b,
-				    dict[i].data, dict[i].len);
-			for (i = key; i < (size_t)n; i++)
-				loaded += load_blob(pack_load_snap, b,
-				    body[i].data, body[i].len);
+			b = writer_back(dict, nd, body, key, (size_t)n,
+			    &loaded);
 			if (pack_encode_parsed(w, &v, k, &dict[nd], &body[n],
 			    &cause) == -1 || pack_encode_parsed(b, &v, k, &d,
 			    &bd, &cause) == -1) {
@@ -1570,24 +1582,6 @@ read_back(void)
 			free(body[i].data);
 		pack_free(w);
 	}
-}
-
-/* Read back into a writer the dictionary blobs and the bodies from key. */
-static struct pack *
-writer_back(const struct pack_blob *dict, size_t nd, const struct pack_blob
-    *body, size_t key, size_t nb, int *loaded)
-{
-	struct pack	*b = pack_new(PACK_LEVEL_DEFAULT);
-	size_t		 i;
-
-	pack_will_code(b);
-	for (i = 0; i < nd; i++)
-		*loaded += load_blob(pack_load_dict, b, dict[i].data,
-		    dict[i].len);
-	for (i = key; i < nb; i++)
-		*loaded += load_blob(pack_load_snap, b, body[i].data,
-		    body[i].len);
-	return b;
 }
 
 /*
