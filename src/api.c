@@ -64,13 +64,17 @@
  *   cost; 30 s is the shortest interval Prometheus users give such a
  *   fleet.
  * - Nor sooner than a METRICS_ASKED_PART of the longest time between
- *   the last METRICS_GAPS + 1 requests (PERIOD_MAX's when only one
- *   came), so that two Prometheus servers, or a person's curl beside
- *   one, do not bring the cost's period back: at 1,000 targets a
- *   render costs 3 ms, and rendered every 150 ms for a Prometheus that
- *   asks every 15 s it was 14% of the daemon's CPU (2,694 us a scraped
- *   profile against 2,325 for a daemon not asked). A body is then at
- *   most a quarter of the requests' interval (and one render) old.
+ *   the last METRICS_GAPS + 1 requests (PERIOD_MAX's until that many
+ *   came since the watch below began), so that two Prometheus servers,
+ *   or a person's curl beside one, do not bring the cost's period back:
+ *   at 1,000 targets a render costs 3 ms, and rendered every 150 ms for
+ *   a Prometheus that asks every 15 s it was 14% of the daemon's CPU
+ *   (2,694 us a scraped profile against 2,325 for a daemon not asked).
+ *   Nor do a few requests in a row, as a script that reads three
+ *   metrics with three curls makes: their gaps alone had the daemon
+ *   render every 110 ms for the five minutes of the watch. A body is
+ *   then at most a quarter of the requests' interval (and one render)
+ *   old.
  * - A slice holds the loop METRICS_SLICE_US at most, a few hundred
  *   targets of one family; requests, scrapes and decodes go between.
  * - Renders go on while /metrics is asked for, METRICS_WATCH after the
@@ -146,16 +150,15 @@ struct api {
 	bool			 again;		/* a render as soon as can be */
 	int64_t			 asked;		/* monotonic us, last request */
 	int64_t			 gaps[METRICS_GAPS];	/* us between the
-							   last requests; 0:
-							   none yet, or a
-							   quiet WATCH */
-	unsigned int		 ngaps;
+							   last requests */
+	unsigned int		 ngaps;		/* since the watch
+						   began */
 	uint64_t		 renders;
 };
 
 static const struct api_metrics_tuning api_metrics_defaults = {
 	0, METRICS_PERIOD_MAX, METRICS_MAX_AGE, METRICS_SYNC_US,
-	METRICS_SLICE_US, METRICS_SLICE_STEPS
+	METRICS_SLICE_US, METRICS_SLICE_STEPS, METRICS_WATCH
 };
 
 /* Drop a reference to a body; the last frees it. */
@@ -401,18 +404,19 @@ api_metrics_schedule(struct api *api)
 	size_t			 i;
 
 	if (api->render != NULL || api->gzipping != NULL || mb == NULL ||
-	    now - api->asked > METRICS_WATCH)
+	    now - api->asked > api->tune.watch_us)
 		return;
 	if (!api->again && mb->gen == api->gen) {
 		/* Cheap ones are rendered for the request that asks. */
 		if (mb->cost < api->tune.sync_us)
 			return;
 		period = mb->cost * METRICS_REUSE;
-		for (i = 0, every = 0; i < METRICS_GAPS; i++)
-			if (every < api->gaps[i])
-				every = api->gaps[i];
-		every = every > 0 ? every / METRICS_ASKED_PART :
-		    api->tune.period_max_us;
+		every = api->tune.period_max_us;
+		if (api->ngaps >= METRICS_GAPS)
+			for (i = 0, every = 0; i < METRICS_GAPS; i++)
+				if (every < api->gaps[i])
+					every = api->gaps[i];
+		every /= METRICS_ASKED_PART;
 		if (period < every)
 			period = every;
 		if (period > api->tune.period_max_us)
@@ -577,10 +581,10 @@ route_metrics(struct api *api, const struct http_request *req,
 	int64_t			 now = clock_mono_us(), age;
 	bool			 fresh;
 
-	if (api->asked > 0 && now - api->asked <= METRICS_WATCH)
+	if (api->asked > 0 && now - api->asked <= api->tune.watch_us)
 		api->gaps[api->ngaps++ % METRICS_GAPS] = now - api->asked;
 	else
-		memset(api->gaps, 0, sizeof api->gaps);
+		api->ngaps = 0;		/* a watch begins */
 	api->asked = now;
 	age = mb != NULL ? now - mb->at : 0;
 	fresh = mb != NULL && mb->gen == api->gen &&
@@ -634,7 +638,7 @@ api_metrics_forget(struct api *api)
 	 * pays once a period at most.
 	 */
 	if (now - api->metrics->at >= api->tune.period_max_us &&
-	    now - api->asked <= METRICS_WATCH)
+	    now - api->asked <= api->tune.watch_us)
 		api_metrics_render_now(api);
 	api_metrics_schedule(api);
 }

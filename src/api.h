@@ -68,6 +68,7 @@ struct api_metrics_tuning {
 	int64_t		 sync_us;	/* cheaper renders: for the request */
 	int64_t		 slice_us;	/* the longest a slice holds the loop */
 	size_t		 slice_steps;	/* (family, target) pairs a slice */
+	int64_t		 watch_us;	/* renders ahead after a request */
 };
 /* NULL: the defaults. */
 void		 api_metrics_tune(struct api *,

@@ -308,6 +308,7 @@ test_ahead(struct event_base *base)
 	tune.sync_us = 0;
 	tune.slice_us = 3600LL * 1000000;
 	tune.slice_steps = 1;
+	tune.watch_us = 3600LL * 1000000;
 	api_metrics_tune(api, &tune);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	if ((srv = server_new(base, listen, NULL, NULL, api_route, api,
@@ -422,6 +423,37 @@ test_ahead(struct event_base *base)
 	ok(says_failed(b1, 4), "changes in every turn of the loop still show "
 	    "within a period");
 	free(b1);
+
+	/*
+	 * A watch begins after a quiet watch_us, and until METRICS_GAPS
+	 * gaps are known the requests are taken to come period_max apart:
+	 * three requests in a row, as a script's three curls, get a body
+	 * ahead every 500 ms at most, not one every few milliseconds as
+	 * their gaps would allow; and at least one.
+	 */
+	tune.period_max_us = 2000000;
+	tune.watch_us = 1500000;
+	tune.slice_steps = 64;
+	api_metrics_tune(api, &tune);
+	while (api_metrics_rendering(api))
+		event_base_loop(base, EVLOOP_ONCE);
+	t0 = clock_mono_us();
+	while (clock_mono_us() - t0 < tune.watch_us + 100000)
+		usleep(50000);
+	for (i = 0; i < 3; i++) {
+		b1 = ask_metrics(base, api, port, false, &len, &rendering);
+		free(b1);
+	}
+	n0 = api_metrics_renders(api);
+	quiet.tv_sec = 1;
+	quiet.tv_usec = 0;
+	event_base_loopexit(base, &quiet);
+	event_base_dispatch(base);
+	ok(api_metrics_renders(api) >= n0 + 1 &&
+	    api_metrics_renders(api) <= n0 + 4,
+	    "three requests in a row after a quiet watch: a body ahead "
+	    "every 500 ms at most (%llu in a second)",
+	    (unsigned long long)(api_metrics_renders(api) - n0));
 
 	server_free(srv);
 	api_free(api);
@@ -547,7 +579,7 @@ main(void)
 	/* One body for all the requests, which compare theirs. */
 	memset(&tune, 0, sizeof tune);
 	tune.period_min_us = tune.period_max_us = tune.max_age_us =
-	    tune.slice_us = 3600LL * 1000000;
+	    tune.slice_us = tune.watch_us = 3600LL * 1000000;
 	tune.slice_steps = 1000;
 	api_metrics_tune(api, &tune);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
