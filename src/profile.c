@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,10 @@
 #include <protobuf-c/protobuf-c.h>
 #define XXH_STATIC_LINKING_ONLY		/* XXH3_state_t on the stack */
 #include <xxhash.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PROFILE_MAXUD		/* check_numbered() by SSE4.1's pmaxud */
+#endif
 #if defined(HAVE_XXH_X86DISPATCH_H) && defined(HAVE_XXH3_128BITS_UPDATE_DISPATCH)
 #include <xxh_x86dispatch.h>		/* AVX2 where the CPU has it */
 #endif
@@ -944,21 +949,68 @@ check_values(const struct profile_raw *raw, char **cause)
  * takes them to symtab ids in the pass that it makes anyway. Resolving
  * them here in place took that pass twice.
  */
+#ifdef PROFILE_MAXUD
+/*
+ * The largest of loc[0..*n) less one, for the ids of whole steps of eight;
+ * *n is set to the ids taken. The compiler's own vector code for the loop
+ * in check_numbered() has no unsigned maximum without SSE4.1 and takes
+ * five instructions where pmaxud takes one: that loop was a tenth of a
+ * worker's CPU on a profile of 65,536 stacks.
+ */
+__attribute__((target("sse4.1")))
+static uint32_t
+max_id_sse41(const uint32_t *loc, size_t *n)
+{
+	__m128i	one = _mm_set1_epi32(1), m0, m1;
+	size_t	i;
+
+	m0 = m1 = _mm_setzero_si128();
+	for (i = 0; i + 8 <= *n; i += 8) {
+		m0 = _mm_max_epu32(m0, _mm_sub_epi32(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(loc + i)), one));
+		m1 = _mm_max_epu32(m1, _mm_sub_epi32(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(loc + i + 4)), one));
+	}
+	m0 = _mm_max_epu32(m0, m1);
+	m0 = _mm_max_epu32(m0, _mm_shuffle_epi32(m0, _MM_SHUFFLE(1, 0, 3, 2)));
+	m0 = _mm_max_epu32(m0, _mm_shuffle_epi32(m0, _MM_SHUFFLE(2, 3, 0, 1)));
+	*n = i;
+	return (uint32_t)_mm_cvtsi128_si32(m0);
+}
+
+static bool		maxud_have;
+static pthread_once_t	maxud_once = PTHREAD_ONCE_INIT;
+
+static void
+maxud_init(void)
+{
+	__builtin_cpu_init();
+	maxud_have = __builtin_cpu_supports("sse4.1");
+}
+#endif
+
 static bool
 check_numbered(const struct pbwire_sample *ps, size_t nlocs)
 {
 	const uint32_t	*loc = ps->loc;
 	uint32_t	 m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-	size_t		 i, n = ps->nloc;
+	size_t		 i = 0, n = ps->nloc;
 
 	if (ps->nwide > 0 || nlocs >= UINT32_MAX)
 		return false;
+#ifdef PROFILE_MAXUD
+	(void)pthread_once(&maxud_once, maxud_init);
+	if (maxud_have) {
+		i = n;
+		m0 = max_id_sse41(loc, &i);
+	}
+#endif
 	/*
 	 * The largest id less one (id 0 wraps over any n), in four running
 	 * maxima so that the loads and compares of four ids overlap: five
 	 * instructions an id, from nine.
 	 */
-	for (i = 0; i + 4 <= n; i += 4) {
+	for (; i + 4 <= n; i += 4) {
 		m0 = loc[i] - 1 > m0 ? loc[i] - 1 : m0;
 		m1 = loc[i + 1] - 1 > m1 ? loc[i + 1] - 1 : m1;
 		m2 = loc[i + 2] - 1 > m2 ? loc[i + 2] - 1 : m2;
