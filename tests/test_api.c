@@ -260,6 +260,18 @@ says_failed(const char *body, int n)
 
 static int	gunzip(const char *, size_t, char **, size_t *);
 
+/* The bodies rendered while the loop runs for a second. */
+static uint64_t
+renders_in_a_second(struct event_base *base, struct api *api)
+{
+	struct timeval	quiet = { 1, 0 };
+	uint64_t	n0 = api_metrics_renders(api);
+
+	event_base_loopexit(base, &quiet);
+	event_base_dispatch(base);
+	return api_metrics_renders(api) - n0;
+}
+
 /* /metrics rendered ahead of the requests, over AHEAD_TARGETS targets. */
 static void
 test_ahead(struct event_base *base)
@@ -276,7 +288,6 @@ test_ahead(struct event_base *base)
 	size_t			 len, glen, plen, i;
 	uint64_t		 n0;
 	int64_t			 t0;
-	struct timeval		 quiet;
 	bool			 rendering;
 	int			 port = daemon_free_port();
 
@@ -379,15 +390,9 @@ test_ahead(struct event_base *base)
 	free(b1);
 	b1 = ask_metrics(base, api, port, false, &len, &rendering);
 	free(b1);
-	n0 = api_metrics_renders(api);
-	quiet.tv_sec = 1;
-	quiet.tv_usec = 0;
-	event_base_loopexit(base, &quiet);
-	event_base_dispatch(base);
-	ok(api_metrics_renders(api) >= n0 + 1 &&
-	    api_metrics_renders(api) <= n0 + 4,
-	    "asked 2 s apart, a body ahead every 500 ms at most (%llu in "
-	    "a second)", (unsigned long long)(api_metrics_renders(api) - n0));
+	n0 = renders_in_a_second(base, api);
+	ok(n0 >= 1 && n0 <= 4, "asked 2 s apart, a body ahead every 500 ms "
+	    "at most (%llu in a second)", (unsigned long long)n0);
 
 	/* Never older than max_age: no render ahead, and a body too old
 	 * is rendered for the request. */
@@ -444,16 +449,10 @@ test_ahead(struct event_base *base)
 		b1 = ask_metrics(base, api, port, false, &len, &rendering);
 		free(b1);
 	}
-	n0 = api_metrics_renders(api);
-	quiet.tv_sec = 1;
-	quiet.tv_usec = 0;
-	event_base_loopexit(base, &quiet);
-	event_base_dispatch(base);
-	ok(api_metrics_renders(api) >= n0 + 1 &&
-	    api_metrics_renders(api) <= n0 + 4,
-	    "three requests in a row after a quiet watch: a body ahead "
-	    "every 500 ms at most (%llu in a second)",
-	    (unsigned long long)(api_metrics_renders(api) - n0));
+	n0 = renders_in_a_second(base, api);
+	ok(n0 >= 1 && n0 <= 4, "three requests in a row after a quiet "
+	    "watch: a body ahead every 500 ms at most (%llu in a second)",
+	    (unsigned long long)n0);
 
 	server_free(srv);
 	api_free(api);
