@@ -69,7 +69,7 @@ struct api_metrics_tuning {
 	int64_t		 slice_us;	/* the longest a slice holds the loop */
 	size_t		 slice_steps;	/* (family, target) pairs a slice */
 	int64_t		 watch_us;	/* renders ahead after a request */
-};
+};				/* each field set: 0 is a value */
 /* NULL: the defaults. */
 void		 api_metrics_tune(struct api *,
 		    const struct api_metrics_tuning *);
