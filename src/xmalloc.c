@@ -95,15 +95,24 @@ xasprintf(char **ret, const char *fmt, ...)
  * limits keep what a profile of some megabytes needs in the heap, and give
  * back what a much larger one took.
  *
- * Blocks up to glibc's largest threshold (32 MiB) come from the heap: at
- * 4 MiB, the arrays of a profile of 65,536 or 75,000 stacks (3.6 MB
- * decompressed) were each mapped, cleared by the kernel and unmapped at
- * every profile. On a worker's thread (bench/worker.sh's worker), that
- * was over a quarter of the CPU for the deep stacks (850 -> 610 ms for
- * 50 profiles, 14,392 -> 1,990 page faults) and a tenth for the
- * fixture's "many". The cost: each thread's heap may keep up to 16 MB
- * free, and the limits no longer adapt; the peak RSS of that worker is 4
- * to 9 MB larger.
+ * Blocks under 32 MiB (the most glibc's own threshold grows to) come from
+ * the heap: at 4 MiB, the arrays of a profile of 65,536 or 75,000 stacks
+ * (3.6 MB decompressed) were each mapped, cleared by the kernel and
+ * unmapped at every profile. On a worker's thread (bench/worker.sh's
+ * worker), that was over a quarter of the CPU for the deep stacks (850
+ * -> 610 ms for 50 profiles, 14,392 -> 1,990 page faults) and a tenth
+ * for the fixture's "many". The cost: each thread's heap may keep up to
+ * 16 MiB free, and the limits no longer adapt; the peak RSS of that
+ * worker is 4 to 9 MB larger.
+ *
+ * xmalloc_huge() still advises huge pages for its blocks, now parts of a
+ * thread's heap, where the advice stays once they are freed: the heap's
+ * pages there are whole huge pages, which the heap had touched at its
+ * peak anyway, and at most a huge page more at each end of a block.
+ * Without the advice, the worker took 20% more CPU for many and 10% for
+ * deep (bench/runs 3, four runs each in turn, under load: many 274 to
+ * 281 ms for 30 profiles against 226 to 231; deep 334 to 384 ms for 20
+ * against 297 to 361).
  */
 void
 xmalloc_tune(void)
