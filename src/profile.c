@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -941,14 +940,6 @@ check_values(const struct profile_raw *raw, char **cause)
 	return 0;
 }
 
-/*
- * Whether the stacks' location ids are all in 1..n, when the locations are
- * numbered 1..n in table order, as Go's writer numbers them, and no id is
- * over 32 bits: an id's index is then the id less one. All are checked at
- * once, with no lookup, no branch and no store on each; profile_reduce()
- * takes them to symtab ids in the pass that it makes anyway. Resolving
- * them here in place took that pass twice.
- */
 #ifdef PROFILE_MAXUD
 /*
  * The largest of loc[0..*n) less one, for the ids of whole steps of eight;
@@ -977,18 +968,16 @@ max_id_sse41(const uint32_t *loc, size_t *n)
 	*n = i;
 	return (uint32_t)_mm_cvtsi128_si32(m0);
 }
-
-static bool		maxud_have;
-static pthread_once_t	maxud_once = PTHREAD_ONCE_INIT;
-
-static void
-maxud_init(void)
-{
-	__builtin_cpu_init();
-	maxud_have = __builtin_cpu_supports("sse4.1");
-}
 #endif
 
+/*
+ * Whether the stacks' location ids are all in 1..n, when the locations are
+ * numbered 1..n in table order, as Go's writer numbers them, and no id is
+ * over 32 bits: an id's index is then the id less one. All are checked at
+ * once, with no lookup, no branch and no store on each; profile_reduce()
+ * takes them to symtab ids in the pass that it makes anyway. Resolving
+ * them here in place took that pass twice.
+ */
 static bool
 check_numbered(const struct pbwire_sample *ps, size_t nlocs)
 {
@@ -999,8 +988,8 @@ check_numbered(const struct pbwire_sample *ps, size_t nlocs)
 	if (ps->nwide > 0 || nlocs >= UINT32_MAX)
 		return false;
 #ifdef PROFILE_MAXUD
-	(void)pthread_once(&maxud_once, maxud_init);
-	if (maxud_have) {
+	/* A look at what libgcc's constructor found: no set-up here. */
+	if (__builtin_cpu_supports("sse4.1")) {
 		i = n;
 		m0 = max_id_sse41(loc, &i);
 	}
