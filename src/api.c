@@ -67,10 +67,10 @@
  *   the last METRICS_GAPS + 1 requests (nor than PERIOD_MAX until that
  *   many came since the watch below began), so that two Prometheus
  *   servers, or a person's curl beside one, do not bring the cost's
- *   period back:
- *   at 1,000 targets a render costs 3 ms, and rendered every 150 ms for
- *   a Prometheus that asks every 15 s it was 14% of the daemon's CPU
- *   (2,694 us a scraped profile against 2,325 for a daemon not asked).
+ *   period back: at 1,000 targets a render costs 3 ms, and rendered
+ *   every 150 ms for a Prometheus that asks every 15 s it was 14% of the
+ *   daemon's CPU (2,694 us a scraped profile against 2,325 for a daemon
+ *   not asked).
  *   Nor do a few requests in a row, as a script that reads three
  *   metrics with three curls makes: their gaps alone had the daemon
  *   render every 110 ms for the five minutes of the watch. A body is
