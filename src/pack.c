@@ -2297,6 +2297,28 @@ out:
 }
 
 int
+pack_key_body(struct pack *pk, struct pack_blob *body, char **cause)
+{
+	struct pack_snap none;
+	struct pack_buf	 raw = { 0 };
+	int		 rc;
+
+	memset(body, 0, sizeof *body);
+	if (pk->cur.serial == 0) {
+		*cause = xstrdup("no current snapshot");
+		return -1;
+	}
+	memset(&none, 0, sizeof none);
+	pack_put_body(&raw, &pk->cur, &none);
+	rc = pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause);
+	free(raw.p);
+	/* Kept long: its room for the worst case given back. */
+	if (rc == 0)
+		body->data = xreallocarray(body->data, body->len, 1);
+	return rc;
+}
+
+int
 pack_encode(struct pack *pk, const void *data, size_t len, size_t max,
     bool key, struct pack_blob *dict, struct pack_blob *body, char **cause)
 {

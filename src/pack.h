@@ -163,6 +163,13 @@ int		 pack_load_dict(struct pack *, const void *, size_t,
 int		 pack_load_snap(struct pack *, const void *, size_t,
 		    size_t max, char **cause)
 		    __attribute__((warn_unused_result));
+/*
+ * The current snapshot coded as a key, the pack unchanged: the body that
+ * pack_load_snap() makes it the current snapshot again from, over the
+ * same dictionary, whatever the current one then. -1 when there is none.
+ */
+int		 pack_key_body(struct pack *, struct pack_blob *body,
+		    char **cause) __attribute__((warn_unused_result));
 /* Whether a body is a key snapshot's, and its serial; -1 if not a body. */
 int		 pack_body_info(const void *, size_t, bool *key,
 		    uint64_t *serial) __attribute__((warn_unused_result));
