@@ -86,6 +86,18 @@ struct packstore {
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
 	/*
+	 * What a writer shrunk (packstore_writer_shrink()) keeps instead:
+	 * its current snapshot coded as a key, with the snap.n, serial and
+	 * dict.n it was, so that reading the writer back costs the
+	 * dictionary and this body (and the bodies stored after it, a
+	 * repeat's) rather than the segment's bodies from its key on. Empty
+	 * when w is not NULL.
+	 */
+	struct pack_blob memo;
+	int64_t		 memo_row, memo_dict;
+	uint64_t	 memo_serial;
+	uint64_t	 bodies;	/* read back, see packstore.h */
+	/*
 	 * The snap.n of the row this connection's last put stored, kept
 	 * when the writer is forgotten, or 0: a repeat is refused unless
 	 * that is still the newest row (retention may have deleted it with
@@ -334,15 +346,57 @@ packstore_idle(struct packstore *ps)
 	pack_trim(ps->w);
 }
 
+uint64_t
+packstore_bodies_read(const struct packstore *ps)
+{
+	return ps->bodies;
+}
+
 size_t
 packstore_writer_held(const struct packstore *ps)
 {
 	struct pack_stats	st;
 
-	if (ps == NULL || ps->w == NULL)
+	if (ps == NULL)
 		return 0;
+	if (ps->w == NULL)
+		return ps->memo.len;
 	pack_stats(ps->w, &st);
 	return st.held;
+}
+
+bool
+packstore_writer_whole(const struct packstore *ps)
+{
+	return ps != NULL && ps->w != NULL;
+}
+
+static void
+packstore_memo_free(struct packstore *ps)
+{
+	free(ps->memo.data);
+	memset(&ps->memo, 0, sizeof ps->memo);
+}
+
+size_t
+packstore_writer_shrink(struct packstore *ps)
+{
+	struct pack_stats	 st;
+	char			*why = NULL;
+
+	if (ps == NULL || ps->w == NULL)
+		return packstore_writer_held(ps);
+	/* A writer whose next snapshot must be a key needs no snapshot. */
+	if (ps->w_key || pack_key_body(ps->w, &ps->memo, &why) == -1)
+		packstore_memo_free(ps);
+	free(why);
+	pack_stats(ps->w, &st);
+	ps->memo_row = ps->w_row;
+	ps->memo_dict = ps->w_dict;
+	ps->memo_serial = st.serial;
+	pack_free(ps->w);
+	ps->w = NULL;
+	return ps->memo.len;
 }
 
 void
@@ -352,6 +406,7 @@ packstore_writer_forget(struct packstore *ps)
 		return;
 	pack_free(ps->w);
 	ps->w = NULL;
+	packstore_memo_free(ps);
 }
 
 void
@@ -360,6 +415,7 @@ packstore_close(struct packstore *ps)
 	if (ps == NULL)
 		return;
 	pack_free(ps->w);
+	packstore_memo_free(ps);
 	sqlite3_close(ps->db);
 	free(ps->path);
 	free(ps);
@@ -399,6 +455,8 @@ packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
 			sqlite3_finalize(st);
 			return -1;
 		}
+		if (load == pack_load_snap)
+			ps->bodies++;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -464,9 +522,51 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 }
 
 /*
+ * Make the writer being read back current from what a shrunk writer kept:
+ * its snapshot, then the bodies stored after it in the newest segment
+ * (another process's puts, repeats coded from the newest row alone).
+ * Only while the dictionary is the one it knew (its newest blob) and its
+ * row is still in the newest segment with its serial, as a writer kept is
+ * trusted while the newest row and blob are those it knows
+ * (packstore_fresh()). false, with the pack to read from the segment's
+ * key again, otherwise.
+ */
+static bool
+packstore_memo_load(struct packstore *ps, size_t max)
+{
+	sqlite3_stmt	*st;
+	char		*why = NULL;
+	int64_t		 failed;
+	bool		 same;
+
+	if (ps->memo.len == 0 || ps->memo_dict != ps->w_dict ||
+	    ps->memo_row > ps->w_row)
+		return false;
+	if ((st = packstore_prep(ps, "SELECT serial, seg FROM snap WHERE"
+	    " n = ?", &why)) == NULL) {
+		free(why);
+		return false;
+	}
+	sqlite3_bind_int64(st, 1, ps->memo_row);
+	same = sqlite3_step(st) == SQLITE_ROW &&
+	    (uint64_t)sqlite3_column_int64(st, 0) == ps->memo_serial &&
+	    sqlite3_column_int64(st, 1) == ps->w_seg;
+	sqlite3_finalize(st);
+	if (!same || pack_load_snap(ps->w, ps->memo.data, ps->memo.len, max,
+	    &why) == -1 || (ps->memo_row < ps->w_row &&
+	    packstore_load_chain(ps, ps->w, ps->w_seg, ps->memo_row,
+	    ps->w_row, max, &failed, &why) == -1)) {
+		free(why);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Make the writer's pack from the database, inside the put's transaction:
- * the dictionary and the newest segment. A segment that does not read back
- * makes the next snapshot a key.
+ * the dictionary and the newest snapshot, from what a shrunk writer kept
+ * or else from its segment. A segment that does not read back makes the
+ * next snapshot a key.
  */
 static int
 packstore_writer(struct packstore *ps, size_t max, char **cause)
@@ -497,13 +597,14 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 		goto fail;
 	}
 	if (ps->w_row == 0)
-		return 0;
+		goto done;
 	if (packstore_int(ps, "SELECT count(*) FROM snap WHERE seg = ?",
 	    ps->w_seg, 0, &ps->w_segrows, cause) == -1 ||
 	    packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
 	    " n LIMIT 1", ps->w_seg, 0, &ps->w_segtime, cause) == -1)
 		goto fail;
-	if (packstore_load_chain(ps, ps->w, ps->w_seg, 0, ps->w_row, max,
+	if (packstore_memo_load(ps, max) ||
+	    packstore_load_chain(ps, ps->w, ps->w_seg, 0, ps->w_row, max,
 	    &failed, &why) == 0)
 		ps->w_key = false;
 	else if (failed == 0) {
@@ -511,10 +612,13 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 		goto fail;
 	} else
 		free(why);
+done:
+	packstore_memo_free(ps);
 	return 0;
 fail:
 	pack_free(ps->w);
 	ps->w = NULL;
+	packstore_memo_free(ps);
 	return -1;
 }
 

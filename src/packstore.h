@@ -151,9 +151,18 @@ void		 packstore_idle(struct packstore *);
 /*
  * The heap bytes the writer's pack holds between puts; forgetting it
  * frees them, and the next put reads the dictionary and the newest
- * segment from the database again.
+ * segment from the database again. Shrinking it keeps only its newest
+ * snapshot, coded as a key (some kilobytes: 1.6 for 65,536 stacks), so
+ * that the next put reads the dictionary and, of the segment, only the
+ * bodies stored since (none, but for another process's puts and repeats
+ * coded without the writer); it returns what is still held. A writer
+ * is whole until shrunk or forgotten, and again once a put read it back.
  */
 size_t		 packstore_writer_held(const struct packstore *);
+bool		 packstore_writer_whole(const struct packstore *);
+size_t		 packstore_writer_shrink(struct packstore *);
 void		 packstore_writer_forget(struct packstore *);
+/* The snapshot bodies read from the database through ps, for any use. */
+uint64_t	 packstore_bodies_read(const struct packstore *);
 
 #endif

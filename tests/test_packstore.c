@@ -5,7 +5,8 @@
  * drops that re-code a segment, a corrupt body, a malformed profile and
  * kill -9 while writing; a reader kept from one read to the next
  * gives the same bytes as a read afresh, however the database changed
- * between (grown, thinned out, made again); and a repeat (the newest
+ * between (grown, thinned out, made again); a writer shrunk between puts
+ * codes what one kept codes; and a repeat (the newest
  * snapshot again with new times) stores the very rows that the profile
  * with those times stored again would.
  */
@@ -957,6 +958,106 @@ test_kill(const char *path)
 	    "%zu listed read back", total);
 }
 
+/*
+ * A writer shrunk to its newest snapshot (packstore_writer_shrink(), as
+ * the store's budget does) codes what a writer kept codes, and one
+ * forgotten after each put: three databases given the same puts, one
+ * of them by another connection midway and one a repeat (coded from the
+ * newest row alone where the writer is not kept), hold the same rows
+ * byte for byte. The shrunk writer reads back only the bodies stored
+ * since it shrank, those two, where a forgotten one reads its segment
+ * at each put.
+ */
+static void
+test_shrink(const char *dir)
+{
+	static const char	*name[] = { "kept", "shrunk", "forgot" };
+	struct packstore	*ps[3] = { NULL }, *other;
+	char			 path[3][256], *cause = NULL, *dump[3] = { 0 };
+	uint32_t		 seq;
+	uint64_t		 bodies[3];
+	int64_t			 t;
+	size_t			 held, most = 0, big = 0;
+	int			 i, k, bad = 0, unread = 0;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path[i], sizeof path[i], "%s/%s.db", dir, name[i]);
+		if (packstore_open(path[i], true, &ps[i], &cause) == -1) {
+			ok(0, "open %s: %s", name[i], cause);
+			free(cause);
+			goto out;
+		}
+	}
+	for (k = 0; k < RUN; k++)
+		for (i = 0; i < 3; i++) {
+			if (k == RUN / 2 + 4) {
+				/*
+				 * Another connection stores one between, which
+				 * adds nothing to the dictionary (no new stack
+				 * since k - 1).
+				 */
+				if (packstore_open(path[i], false, &other,
+				    &cause) == -1 || put(other, k, &seq) ==
+				    -1)
+					bad++;
+				packstore_close(other);
+				free(cause);
+				cause = NULL;
+				continue;
+			}
+			if (k == RUN / 2 + 20) {
+				/* The last profile again, 1 s on. */
+				t = T0 + (int64_t)(k - 1) * STEP + 1000;
+				if (packstore_put_repeat(ps[i], t, t * 1000000,
+				    0, 100, MAX, &seq, &cause) != 0) {
+					printf("# repeat: %s\n", cause);
+					bad++;
+				}
+				free(cause);
+				cause = NULL;
+			}
+			if (put(ps[i], k, &seq) == -1)
+				bad++;
+			packstore_idle(ps[i]);
+			if (i == 1) {
+				held = packstore_writer_held(ps[i]);
+				if (held > big)
+					big = held;
+				held = packstore_writer_shrink(ps[i]);
+				if (held > most)
+					most = held;
+				if (packstore_writer_held(ps[i]) != held)
+					bad++;
+			} else if (i == 2)
+				packstore_writer_forget(ps[i]);
+		}
+	for (i = 0; i < 3; i++) {
+		bodies[i] = packstore_bodies_read(ps[i]);
+		for (k = 0; k < RUN; k += 7)
+			if (!reads_back(ps[i], k, 0))
+				unread++;
+		dump[i] = dump_db(path[i]);
+	}
+	ok(bad == 0 && unread == 0, "%d puts kept, shrunk and forgotten, one "
+	    "by another connection, and a repeat, all read back (%d failed, "
+	    "%d unread)", RUN, bad, unread);
+	ok(dump[0] != NULL && dump[1] != NULL && dump[2] != NULL &&
+	    strcmp(dump[0], dump[1]) == 0 && strcmp(dump[0], dump[2]) == 0,
+	    "... and hold the same rows, byte for byte");
+	ok(most > 0 && most * 4 < big, "a writer shrunk keeps %zu bytes at "
+	    "most, kept %zu", most, big);
+	ok(bodies[1] == 2 && bodies[2] > RUN, "bodies read back: %llu by "
+	    "the writer shrunk (the other connection's and the repeat), %llu "
+	    "by the writer kept, %llu by the one forgotten",
+	    (unsigned long long)bodies[1], (unsigned long long)bodies[0],
+	    (unsigned long long)bodies[2]);
+out:
+	for (i = 0; i < 3; i++) {
+		packstore_close(ps[i]);
+		free(dump[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1001,6 +1102,7 @@ main(int argc, char **argv)
 	test_corrupt(path);
 	snprintf(path, sizeof path, "%s/reader.db", dir);
 	test_reader(path);
+	test_shrink(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
