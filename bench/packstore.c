@@ -29,10 +29,10 @@
  * that gave the last profile again, between two GCs), its CPU time
  * printed apart: packed, the newest snapshot stored again with new
  * times; as received, the file written as any other. With -f, the
- * target's packed writer is forgotten before each repeat, as the writers'
- * budget forgets it when many targets are stored (store_cache_forget());
- * with -F, before each put as well, as it does for nearly all of 1,000
- * targets of a profile the size of many's.
+ * target's packed writer is shrunk to its newest snapshot before each
+ * repeat, as the writers' budget shrinks it when many targets are stored
+ * (store_cache_forget()); with -F, before each put as well, as it does
+ * for nearly all of 1,000 targets of a profile the size of many's.
  */
 #include "config.h"
 

@@ -83,19 +83,30 @@ struct store_hold {
  * target of 65,536 stacks, 394 KB for bench/scale.sh's of 3,000, 72 KB
  * for one of 700 (bench/pack.sh), which at 1,000 targets would be 6 GB,
  * 394 MB or 72 MB, past or most of heapwatchd's 128 MiB. Writers keep
- * theirs up to STORE_WRITERS_HELD bytes in all; a put that finds them
- * over it forgets its writer's, and the next put of that target reads
- * its database again (for 700 stacks some 1.5 ms more a put, for 65,536
- * some 6 to 10 ms). Targets that keep theirs go on keeping them, rather than
- * all taking turns: all are put at their interval, so keeping those put
- * last would forget each before its next put. 16 MiB: at 1,000 packed
- * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB kept 80
- * writers rather than 40 for a peak RSS of 134 MiB rather than 116, past
- * the 128 aimed at, and the daemon's CPU a profile was the same (6.7 and
- * 6.8 ms); for 1,000 targets of 700 stacks every minute, the 225 fewer
- * kept would cost some 6 ms of CPU a second.
+ * theirs whole up to STORE_WRITERS_HELD bytes in all. A put that finds
+ * them over it shrinks its writer to the newest snapshot coded as a key
+ * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 KB for
+ * bench/scale.sh's profile, 1.5 KB for 700), and the next put of that
+ * target reads the dictionary back but not the segment: with a segment
+ * of 60 behind it, a put of bench/scale.sh's profile takes 4.4 to 4.7 ms
+ * of CPU rather than 8.6 to 9.2. Writers shrunk keep theirs up to
+ * STORE_SHRUNK_HELD in all; past it a put forgets its writer's, and the
+ * next reads the segment too. Targets that keep theirs go on keeping
+ * them, rather than all taking turns: all are put at their interval, so
+ * keeping those put last would forget each before its next put.
+ *
+ * Byte for byte, a writer shrunk saves far more than one whole (a put of
+ * bench/scale.sh's profile: 4 ms for 15 KB against 9 ms for 394 KB; of
+ * 65,536 stacks, the segment's 18 million instructions for 1.6 KB), so
+ * the 16 MiB that whole writers had go three quarters to writers shrunk:
+ * every target of 1,000 of the sizes above but bench/scale.sh's, of
+ * which 800. Before, at 1,000 packed targets of 3,000 stacks every 10 s
+ * (bench/scale.sh), 32 MiB of whole writers kept 80 rather than 40 for a
+ * peak RSS of 134 MiB rather than 116, past the 128 aimed at, and the
+ * daemon's CPU a profile was the same (6.7 and 6.8 ms).
  */
-#define STORE_WRITERS_HELD	((size_t)16 << 20)
+#define STORE_WRITERS_HELD	((size_t)4 << 20)
+#define STORE_SHRUNK_HELD	((size_t)12 << 20)
 
 /*
  * With the syncs deferred (store_defer_sync()), the snapshots that
@@ -182,6 +193,7 @@ struct store {
 	size_t		 readers_held;	/* under rmtx */
 	LIST_HEAD(, store_hold) holds;	/* under rmtx */
 	size_t		 writers_held;	/* atomic: writers are on workers */
+	size_t		 shrunk_held;	/* atomic: writers shrunk */
 	struct durable_syncer *syncer;	/* files' syncs deferred to it */
 	pthread_mutex_t	 wmtx;		/* puts are on workers */
 	struct store_waitings waiting[STORE_WAIT_BUCKETS];	/* under wmtx */
@@ -226,6 +238,7 @@ struct store_cache {
 	struct packstore	*ps;		/* the folder's database */
 	struct store		*s;		/* whose writers_held counts */
 	size_t			 held;		/* ps's writer's, counted */
+	size_t			 shrunk;	/* or shrunk, counted apart */
 	/*
 	 * Whether the last put through this cache was stored packed: only
 	 * then is the database's newest the target's last snapshot, which
@@ -1162,15 +1175,69 @@ cache_seal(struct store_cache *c, int dfd)
 	c->uses++;
 }
 
+/* Count c's writer no more. */
+static void
+writer_uncount(struct store_cache *c)
+{
+	if (c->s != NULL) {
+		__atomic_sub_fetch(&c->s->writers_held, c->held,
+		    __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&c->s->shrunk_held, c->shrunk,
+		    __ATOMIC_RELAXED);
+	}
+	c->held = c->shrunk = 0;
+}
+
+/*
+ * Count what c's writer keeps until the next put: whole while the writers
+ * kept whole hold at most STORE_WRITERS_HELD, else shrunk to its newest
+ * snapshot while those shrunk hold at most STORE_SHRUNK_HELD, else
+ * nothing.
+ */
+static void
+writer_count(struct store *s, struct store_cache *c)
+{
+	size_t	held = packstore_writer_held(c->ps), whole = 0, all;
+
+	c->s = s;
+	if (packstore_writer_whole(c->ps))
+		whole = held;
+	all = __atomic_add_fetch(&s->writers_held, whole - c->held,
+	    __ATOMIC_RELAXED);
+	c->held = whole;
+	if (whole > 0 && all <= STORE_WRITERS_HELD)
+		held = 0;
+	else if (whole > 0) {
+		__atomic_sub_fetch(&s->writers_held, whole, __ATOMIC_RELAXED);
+		c->held = 0;
+		held = packstore_writer_shrink(c->ps);
+	}
+	all = __atomic_add_fetch(&s->shrunk_held, held - c->shrunk,
+	    __ATOMIC_RELAXED);
+	c->shrunk = held;
+	if (held > 0 && all > STORE_SHRUNK_HELD) {
+		__atomic_sub_fetch(&s->shrunk_held, held, __ATOMIC_RELAXED);
+		c->shrunk = 0;
+		packstore_writer_forget(c->ps);
+	}
+}
+
 void
 store_cache_free(struct store_cache *c)
 {
 	if (c == NULL)
 		return;
-	store_cache_forget(c);
+	writer_uncount(c);
 	packstore_close(c->ps);
 	free(c->v);
 	free(c);
+}
+
+size_t
+store_cache_held(const struct store_cache *c, bool *whole)
+{
+	*whole = c != NULL && c->held > 0;
+	return c == NULL ? 0 : c->held + c->shrunk;
 }
 
 void
@@ -1178,31 +1245,9 @@ store_cache_forget(struct store_cache *c)
 {
 	if (c == NULL)
 		return;
+	(void)packstore_writer_shrink(c->ps);
 	if (c->s != NULL)
-		__atomic_sub_fetch(&c->s->writers_held, c->held,
-		    __ATOMIC_RELAXED);
-	c->held = 0;
-	packstore_writer_forget(c->ps);
-}
-
-/*
- * Count what c's writer keeps until the next put, or forget it when the
- * writers keep more than STORE_WRITERS_HELD.
- */
-static void
-writer_count(struct store *s, struct store_cache *c)
-{
-	size_t	held = packstore_writer_held(c->ps), all;
-
-	c->s = s;
-	all = __atomic_add_fetch(&s->writers_held, held - c->held,
-	    __ATOMIC_RELAXED);
-	if (all > STORE_WRITERS_HELD && held > 0) {
-		packstore_writer_forget(c->ps);
-		__atomic_sub_fetch(&s->writers_held, held, __ATOMIC_RELAXED);
-		held = 0;
-	}
-	c->held = held;
+		writer_count(c->s, c);
 }
 
 /*

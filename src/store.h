@@ -187,10 +187,17 @@ int		 store_put_retain(struct store *, const char *target,
 		    __attribute__((warn_unused_result));
 void		 store_cache_free(struct store_cache *);
 /*
- * Forget the packed writer that c keeps, as the writers' budget forgets
- * that of a target over it: the next put reads it from the database.
+ * Shrink the packed writer that c keeps to its newest snapshot, as the
+ * writers' budget does to that of a target over it: the next put reads
+ * its dictionary from the database (and its segment too when the
+ * database changed meanwhile).
  */
 void		 store_cache_forget(struct store_cache *);
+/*
+ * What c's packed writer keeps until the next put, as the writers' budget
+ * counts it; *whole when kept whole, not shrunk (0: forgotten, or none).
+ */
+size_t		 store_cache_held(const struct store_cache *, bool *whole);
 
 /* A target without a folder yet has no snapshots: 0 with *n = 0. */
 int		 store_list(struct store *, const char *target,

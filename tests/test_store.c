@@ -1796,6 +1796,185 @@ same_loaded(const struct profile *a, const struct profile *b)
  * packed, when the body is coded as any other; the file form writes the
  * body as received.
  */
+/* The varint of v at p; its length. */
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * A heap profile of n stacks of three frames over 200 locations (its
+ * samples appended to pbuild's tables as Sample messages: pbuild holds a
+ * few hundred); k moves the values, the second of which is (i + k) * 512.
+ */
+static uint8_t *
+stacks_profile(int n, int k, size_t *len)
+{
+	struct pb	*b = pb_heap();
+	uint64_t	 m, f[50], l[200];
+	uint8_t		*base, *out, msg[64], vals[48];
+	char		 fn[32];
+	size_t		 baselen, at, nmsg, nvals;
+	int		 i, j;
+
+	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/app");
+	for (i = 0; i < 50; i++) {
+		snprintf(fn, sizeof fn, "main.f%d", i);
+		f[i] = pb_func(b, fn, "/src/app.go");
+	}
+	for (i = 0; i < 200; i++)
+		l[i] = pb_loc(b, m, 0x401000 + 16 * i, 1, f[i % 50],
+		    (int64_t)(10 + i));
+	base = pb_pack(b, &baselen);
+	free(b);
+	out = malloc(baselen + (size_t)n * sizeof msg);
+	memcpy(out, base, baselen);
+	at = baselen;
+	for (i = 0; i < n; i++) {
+		nmsg = 0;
+		msg[nmsg++] = 0x0a;		/* location_id, packed */
+		msg[nmsg++] = 0;
+		for (j = 0; j < 3; j++)
+			nmsg += put_varint(msg + nmsg, l[j == 0 ? i % 200 :
+			    j == 1 ? (i / 200) % 200 : (i / 7) % 200]);
+		msg[1] = (uint8_t)(nmsg - 2);
+		nvals = put_varint(vals, (uint64_t)i + 1);
+		nvals += put_varint(vals + nvals, (uint64_t)(i + k) * 512);
+		nvals += put_varint(vals + nvals, (uint64_t)(i % 5 + k));
+		nvals += put_varint(vals + nvals, (uint64_t)(i % 5 + k) * 512);
+		msg[nmsg++] = 0x12;		/* value, packed */
+		msg[nmsg++] = (uint8_t)nvals;
+		memcpy(msg + nmsg, vals, nvals);
+		nmsg += nvals;
+		out[at++] = 0x12;		/* Profile.sample */
+		at += put_varint(out + at, nmsg);
+		memcpy(out + at, msg, nmsg);
+		at += nmsg;
+	}
+	free(base);
+	*len = at;
+	return out;
+}
+
+/* Whether snapshot id of target reads back as n stacks, values of k. */
+static bool
+reads_stacks(struct store *st, const char *target, const char *id, int n,
+    int k)
+{
+	struct profile	*p;
+	void		*out;
+	size_t		 len, i;
+	int64_t		 sum = 0, want = 0;
+	char		*cause = NULL;
+	bool		 good;
+
+	if (store_read(st, target, id, (size_t)64 << 20, &out, &len,
+	    &cause) == -1) {
+		printf("# %s %s: %s\n", target, id, cause);
+		free(cause);
+		return false;
+	}
+	if ((p = profile_decode(out, len, (size_t)64 << 20, NULL,
+	    &cause)) == NULL) {
+		printf("# %s %s: %s\n", target, id, cause);
+		free(cause);
+		free(out);
+		return false;
+	}
+	for (i = 0; i < p->nsamples; i++)
+		sum += p->values[i * p->ntypes + 1];
+	for (i = 0; i < (size_t)n; i++)
+		want += (int64_t)(i + (size_t)k) * 512;
+	good = p->nsamples == (size_t)n && sum == want;
+	profile_free(p);
+	free(out);
+	return good;
+}
+
+/*
+ * The packed writers' budget: whole writers of a few hundred KB until they
+ * hold 4 MiB, the rest shrunk to their newest snapshot (some KB); a target
+ * that kept its writer whole goes on keeping it, and one shrunk stores and
+ * reads back as well.
+ */
+static void
+test_pack_budget(void)
+{
+	struct store_put	 put[64];
+	struct store		*st;
+	char			 dir[512], target[16], *cause = NULL;
+	uint8_t			*p[2];
+	size_t			 len[2], h0, held;
+	bool			 whole, kept = true, small = true;
+	int			 i, n, bad = 0;
+
+	snprintf(dir, sizeof dir, "%s/budget", tmpdir);
+	if ((st = store_open(dir, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		return;
+	}
+	store_set_format(st, STORE_PACK);
+	p[0] = stacks_profile(3000, 1, &len[0]);
+	p[1] = stacks_profile(3000, 2, &len[1]);
+	memset(put, 0, sizeof put);
+	if (store_put_retain(st, "b0", 1000, p[0], len[0], &put[0],
+	    &cause) == -1) {
+		ok(0, "put: %s", cause);
+		free(cause);
+		goto out;
+	}
+	h0 = store_cache_held(put[0].cache, &whole);
+	ok(whole && h0 > 100000, "a target's writer is kept whole: %zu "
+	    "bytes", h0);
+	n = (int)((4 << 20) / h0) + 2;
+	if (n > 64)
+		n = 64;
+	for (i = 1; i < n; i++) {
+		snprintf(target, sizeof target, "b%d", i);
+		if (store_put_retain(st, target, 1000, p[0], len[0], &put[i],
+		    &cause) == -1) {
+			printf("# put %s: %s\n", target, cause);
+			free(cause);
+			cause = NULL;
+			bad++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(target, sizeof target, "b%d", i);
+		if (store_put_retain(st, target, 2000, p[1], len[1], &put[i],
+		    &cause) == -1) {
+			printf("# put %s: %s\n", target, cause);
+			free(cause);
+			cause = NULL;
+			bad++;
+		} else if (!reads_stacks(st, target, put[i].id, 3000, 2))
+			bad++;
+		held = store_cache_held(put[i].cache, &whole);
+		if (i == 0 && !whole)
+			kept = false;
+		if (i == n - 1 && (whole || held == 0 || held * 10 > h0))
+			small = false;
+	}
+	ok(bad == 0, "%d targets, each put twice, read back", n);
+	ok(kept, "... the first keeps its writer whole past the budget");
+	ok(small, "... the last, over 4 MiB of whole writers, keeps its "
+	    "newest snapshot: %zu bytes", store_cache_held(put[n - 1].cache,
+	    &whole));
+out:
+	for (i = 0; i < 64; i++)
+		store_cache_free(put[i].cache);
+	store_close(st);
+	free(p[0]);
+	free(p[1]);
+}
+
 static void
 test_pack_repeat(const uint8_t *prof, size_t len)
 {
@@ -1970,6 +2149,7 @@ main(void)
 	store_close(st);
 	test_targets();
 	test_pack_repeat(prof, len);
+	test_pack_budget();
 
 	free(prof);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
