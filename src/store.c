@@ -96,11 +96,11 @@ struct store_hold {
  * keeping those put last would forget each before its next put.
  *
  * Byte for byte, a writer shrunk saves far more than one whole (a put of
- * bench/scale.sh's profile: 4 ms for 15 KB against 9 ms for 394 KB; of
- * 65,536 stacks, the segment's 18 million instructions for 1.6 KB), so
- * the 16 MiB that whole writers had go three quarters to writers shrunk:
- * every target of 1,000 of the sizes above but bench/scale.sh's, of
- * which 800. Before, at 1,000 packed targets of 3,000 stacks every 10 s
+ * bench/scale.sh's profile: 4 ms for 15 KB against 9 ms for 394 KB; for
+ * 65,536 stacks that change little, whose deltas cost little beside the
+ * key it codes, it is even), so the 16 MiB that whole writers had go
+ * three quarters to writers shrunk: every target of 1,000 of the sizes
+ * above but bench/scale.sh's, of which 800. Before, at 1,000 packed targets of 3,000 stacks every 10 s
  * (bench/scale.sh), 32 MiB of whole writers kept 80 rather than 40 for a
  * peak RSS of 134 MiB rather than 116, past the 128 aimed at, and the
  * daemon's CPU a profile was the same (6.7 and 6.8 ms).
