@@ -298,6 +298,35 @@ pb_wr_varint(uint8_t *p, uint64_t v)
 }
 
 /*
+ * Write at out a Profile's field 2, a Sample of nids location ids and
+ * nvals values (at most 12 of each), packed; its length. For profiles of
+ * more samples than struct pb holds: the messages appended to one that
+ * pb_pack() made, a repeated field may come after the others.
+ */
+static __attribute__((unused)) size_t
+pb_wr_sample(uint8_t *out, const uint64_t *ids, size_t nids,
+    const uint64_t *vals, size_t nvals)
+{
+	uint8_t	 msg[2 * (2 + 12 * 10)];
+	size_t	 n = 0, i, at;
+
+	msg[n++] = 0x0a;		/* location_id, packed */
+	at = n++;
+	for (i = 0; i < nids; i++)
+		n += pb_wr_varint(msg + n, ids[i]);
+	msg[at] = (uint8_t)(n - at - 1);
+	msg[n++] = 0x12;		/* value, packed */
+	at = n++;
+	for (i = 0; i < nvals; i++)
+		n += pb_wr_varint(msg + n, vals[i]);
+	msg[at] = (uint8_t)(n - at - 1);
+	out[0] = 0x12;			/* Profile.sample */
+	at = 1 + pb_wr_varint(out + 1, n);
+	memcpy(out + at, msg, n);
+	return at + n;
+}
+
+/*
  * The profile gz (gzipped, or not) with its top-level fields 9
  * (time_nanos) and 10 (duration_nanos) set to tn and dn: each rewritten
  * where it lies, added at the end when missing; every other byte as it

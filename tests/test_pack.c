@@ -775,40 +775,27 @@ gen_ids_big(int n, int nextra, size_t *len)
 static uint8_t *
 gen_ids_from(int n, int from, int nextra, bool dup, size_t *len)
 {
-	uint8_t		*base, *out, ids[64], vals[64], msg[160];
-	uint64_t	 id;
-	size_t		 baselen, nids, nvals, nmsg, at;
+	uint8_t		*base, *out;
+	uint64_t	 ids[6], vals[4];
+	size_t		 baselen, at;
 	int		 k, j, i, twice;
 
 	base = gen_ids(n, &baselen);
-	out = malloc(baselen + (size_t)nextra * 2 * sizeof msg);
+	out = malloc(baselen + (size_t)nextra * 2 * 160);
 	memcpy(out, base, baselen);
 	at = baselen;
 	for (k = from; k < from + nextra; k++)
 	    for (twice = 0; twice < (dup && k % 7 == 0 ? 2 : 1); twice++) {
-		for (j = 0, nids = 0; j < 6; j++) {
+		for (j = 0; j < 6; j++) {
 			i = (k * (2 * j + 3) + j + k / 200) % 200;
-			id = i < 100 ? (uint64_t)i + 1 : i < 180 ?
+			ids[j] = i < 100 ? (uint64_t)i + 1 : i < 180 ?
 			    200 + 37 * (uint64_t)i : 20000 + 32 * (uint64_t)i;
-			nids += put_varint(ids + nids, id);
 		}
-		nvals = put_varint(vals, (uint64_t)k + 1);
-		nvals += put_varint(vals + nvals, (uint64_t)k * 3 + n);
-		nvals += put_varint(vals + nvals, 1);
-		nvals += put_varint(vals + nvals, 64);
-		nmsg = 0;
-		msg[nmsg++] = 0x0a;		/* location_id, packed */
-		nmsg += put_varint(msg + nmsg, nids);
-		memcpy(msg + nmsg, ids, nids);
-		nmsg += nids;
-		msg[nmsg++] = 0x12;		/* value, packed */
-		nmsg += put_varint(msg + nmsg, nvals);
-		memcpy(msg + nmsg, vals, nvals);
-		nmsg += nvals;
-		out[at++] = 0x12;		/* Profile.sample */
-		at += put_varint(out + at, nmsg);
-		memcpy(out + at, msg, nmsg);
-		at += nmsg;
+		vals[0] = (uint64_t)k + 1;
+		vals[1] = (uint64_t)k * 3 + n;
+		vals[2] = 1;
+		vals[3] = 64;
+		at += pb_wr_sample(out + at, ids, 6, vals, 4);
 	}
 	free(base);
 	*len = at;

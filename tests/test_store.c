@@ -1796,18 +1796,6 @@ same_loaded(const struct profile *a, const struct profile *b)
  * packed, when the body is coded as any other; the file form writes the
  * body as received.
  */
-/* The varint of v at p; its length. */
-static size_t
-put_varint(uint8_t *p, uint64_t v)
-{
-	size_t	n = 0;
-
-	for (; v >= 0x80; v >>= 7)
-		p[n++] = (uint8_t)(v | 0x80);
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /*
  * A heap profile of n stacks of three frames over 200 locations (its
  * samples appended to pbuild's tables as Sample messages: pbuild holds a
@@ -1818,10 +1806,11 @@ stacks_profile(int n, int k, size_t *len)
 {
 	struct pb	*b = pb_heap();
 	uint64_t	 m, f[50], l[200];
-	uint8_t		*base, *out, msg[64], vals[48];
+	uint64_t	 ids[3], vals[4];
+	uint8_t		*base, *out;
 	char		 fn[32];
-	size_t		 baselen, at, nmsg, nvals;
-	int		 i, j;
+	size_t		 baselen, at;
+	int		 i;
 
 	m = pb_mapping(b, 0x400000, 0x800000, "/usr/bin/app");
 	for (i = 0; i < 50; i++) {
@@ -1833,29 +1822,18 @@ stacks_profile(int n, int k, size_t *len)
 		    (int64_t)(10 + i));
 	base = pb_pack(b, &baselen);
 	free(b);
-	out = malloc(baselen + (size_t)n * sizeof msg);
+	out = malloc(baselen + (size_t)n * 64);
 	memcpy(out, base, baselen);
 	at = baselen;
 	for (i = 0; i < n; i++) {
-		nmsg = 0;
-		msg[nmsg++] = 0x0a;		/* location_id, packed */
-		msg[nmsg++] = 0;
-		for (j = 0; j < 3; j++)
-			nmsg += put_varint(msg + nmsg, l[j == 0 ? i % 200 :
-			    j == 1 ? (i / 200) % 200 : (i / 7) % 200]);
-		msg[1] = (uint8_t)(nmsg - 2);
-		nvals = put_varint(vals, (uint64_t)i + 1);
-		nvals += put_varint(vals + nvals, (uint64_t)(i + k) * 512);
-		nvals += put_varint(vals + nvals, (uint64_t)(i % 5 + k));
-		nvals += put_varint(vals + nvals, (uint64_t)(i % 5 + k) * 512);
-		msg[nmsg++] = 0x12;		/* value, packed */
-		msg[nmsg++] = (uint8_t)nvals;
-		memcpy(msg + nmsg, vals, nvals);
-		nmsg += nvals;
-		out[at++] = 0x12;		/* Profile.sample */
-		at += put_varint(out + at, nmsg);
-		memcpy(out + at, msg, nmsg);
-		at += nmsg;
+		ids[0] = l[i % 200];
+		ids[1] = l[(i / 200) % 200];
+		ids[2] = l[(i / 7) % 200];
+		vals[0] = (uint64_t)i + 1;
+		vals[1] = (uint64_t)(i + k) * 512;
+		vals[2] = (uint64_t)(i % 5 + k);
+		vals[3] = vals[2] * 512;
+		at += pb_wr_sample(out + at, ids, 3, vals, 4);
 	}
 	free(base);
 	*len = at;
@@ -1897,6 +1875,22 @@ reads_stacks(struct store *st, const char *target, const char *id, int n,
 	return good;
 }
 
+/* Store data as target bN's at time_ms; whether it was stored. */
+static bool
+put_nth(struct store *st, int n, int64_t time_ms, const uint8_t *data,
+    size_t len, struct store_put *put)
+{
+	char	target[16], *cause = NULL;
+
+	snprintf(target, sizeof target, "b%d", n);
+	if (store_put_retain(st, target, time_ms, data, len, put,
+	    &cause) == 0)
+		return true;
+	printf("# put %s: %s\n", target, cause);
+	free(cause);
+	return false;
+}
+
 /*
  * The packed writers' budget: whole writers of a few hundred KB until they
  * hold 4 MiB, the rest shrunk to their newest snapshot (some KB); a target
@@ -1924,10 +1918,8 @@ test_pack_budget(void)
 	p[0] = stacks_profile(3000, 1, &len[0]);
 	p[1] = stacks_profile(3000, 2, &len[1]);
 	memset(put, 0, sizeof put);
-	if (store_put_retain(st, "b0", 1000, p[0], len[0], &put[0],
-	    &cause) == -1) {
-		ok(0, "put: %s", cause);
-		free(cause);
+	if (!put_nth(st, 0, 1000, p[0], len[0], &put[0])) {
+		ok(0, "the first put");
 		goto out;
 	}
 	h0 = store_cache_held(put[0].cache, &whole);
@@ -1936,25 +1928,13 @@ test_pack_budget(void)
 	n = (int)((4 << 20) / h0) + 2;
 	if (n > 64)
 		n = 64;
-	for (i = 1; i < n; i++) {
-		snprintf(target, sizeof target, "b%d", i);
-		if (store_put_retain(st, target, 1000, p[0], len[0], &put[i],
-		    &cause) == -1) {
-			printf("# put %s: %s\n", target, cause);
-			free(cause);
-			cause = NULL;
+	for (i = 1; i < n; i++)
+		if (!put_nth(st, i, 1000, p[0], len[0], &put[i]))
 			bad++;
-		}
-	}
 	for (i = 0; i < n; i++) {
 		snprintf(target, sizeof target, "b%d", i);
-		if (store_put_retain(st, target, 2000, p[1], len[1], &put[i],
-		    &cause) == -1) {
-			printf("# put %s: %s\n", target, cause);
-			free(cause);
-			cause = NULL;
-			bad++;
-		} else if (!reads_stacks(st, target, put[i].id, 3000, 2))
+		if (!put_nth(st, i, 2000, p[1], len[1], &put[i]) ||
+		    !reads_stacks(st, target, put[i].id, 3000, 2))
 			bad++;
 		held = store_cache_held(put[i].cache, &whole);
 		if (i == 0 && !whole)
