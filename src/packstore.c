@@ -83,19 +83,20 @@ struct packstore {
 	 */
 	struct pack	*w;
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
+	uint64_t	 w_hash;	/* of the body at w_row */
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
 	/*
 	 * What a writer shrunk (packstore_writer_shrink()) keeps instead:
-	 * its current snapshot coded as a key, with the snap.n, serial and
-	 * dict.n it was, so that reading the writer back costs the
-	 * dictionary and this body (and the bodies stored after it, a
-	 * repeat's) rather than the segment's bodies from its key on. Empty
-	 * when w is not NULL.
+	 * its current snapshot coded as a key, with the snap.n, serial,
+	 * stored body's hash and dict.n it was, so that reading the writer
+	 * back costs the dictionary and this body (and the bodies stored
+	 * after it, a repeat's) rather than the segment's bodies from its key
+	 * on. Empty when w is not NULL.
 	 */
 	struct pack_blob memo;
 	int64_t		 memo_row, memo_dict;
-	uint64_t	 memo_serial;
+	uint64_t	 memo_serial, memo_hash;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	/*
 	 * The snap.n of the row this connection's last put stored, kept
@@ -394,6 +395,7 @@ packstore_writer_shrink(struct packstore *ps)
 	ps->memo_row = ps->w_row;
 	ps->memo_dict = ps->w_dict;
 	ps->memo_serial = st.serial;
+	ps->memo_hash = ps->w_hash;
 	pack_free(ps->w);
 	ps->w = NULL;
 	return ps->memo.len;
@@ -522,14 +524,44 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 }
 
 /*
+ * Whether the bodies of segment seg before row below are whole (zstd's
+ * checksums of what they hold), as packstore_repeat_bare() checks them:
+ * what a writer read back from the segment's key would have met.
+ */
+static bool
+packstore_seg_whole(struct packstore *ps, int64_t seg, int64_t below,
+    size_t max)
+{
+	sqlite3_stmt	*st;
+	char		*why = NULL;
+	int		 rc;
+
+	if ((st = packstore_prep(ps, "SELECT body FROM snap WHERE seg = ?"
+	    " AND n < ? ORDER BY n", &why)) == NULL) {
+		free(why);
+		return false;
+	}
+	sqlite3_bind_int64(st, 1, seg);
+	sqlite3_bind_int64(st, 2, below);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    pack_body_check(ps->w, sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0), max, &why) == 0)
+		;
+	sqlite3_finalize(st);
+	free(why);
+	return rc == SQLITE_DONE;
+}
+
+/*
  * Make the writer being read back current from what a shrunk writer kept:
  * its snapshot, then the bodies stored after it in the newest segment
  * (another process's puts, repeats coded from the newest row alone).
- * Only while the dictionary is the one it knew (its newest blob) and its
- * row is still in the newest segment with its serial, as a writer kept is
- * trusted while the newest row and blob are those it knows
- * (packstore_fresh()). false, with the pack to read from the segment's
- * key again, otherwise.
+ * Only while the dictionary is the one it knew (its newest blob), its row
+ * is still in the newest segment with its serial and the very body it
+ * stored or read, and the segment's bodies before it are whole: else,
+ * false, the pack to be read from the segment's key again, so that a body
+ * damaged on disk makes the next snapshot a key, as it does for a writer
+ * forgotten.
  */
 static bool
 packstore_memo_load(struct packstore *ps, size_t max)
@@ -542,17 +574,20 @@ packstore_memo_load(struct packstore *ps, size_t max)
 	if (ps->memo.len == 0 || ps->memo_dict != ps->w_dict ||
 	    ps->memo_row > ps->w_row)
 		return false;
-	if ((st = packstore_prep(ps, "SELECT serial, seg FROM snap WHERE"
-	    " n = ?", &why)) == NULL) {
+	if ((st = packstore_prep(ps, "SELECT serial, seg, body FROM snap"
+	    " WHERE n = ?", &why)) == NULL) {
 		free(why);
 		return false;
 	}
 	sqlite3_bind_int64(st, 1, ps->memo_row);
 	same = sqlite3_step(st) == SQLITE_ROW &&
 	    (uint64_t)sqlite3_column_int64(st, 0) == ps->memo_serial &&
-	    sqlite3_column_int64(st, 1) == ps->w_seg;
+	    sqlite3_column_int64(st, 1) == ps->w_seg &&
+	    hash_bytes(sqlite3_column_blob(st, 2),
+	    (size_t)sqlite3_column_bytes(st, 2), 0) == ps->memo_hash;
 	sqlite3_finalize(st);
-	if (!same || pack_load_snap(ps->w, ps->memo.data, ps->memo.len, max,
+	if (!same || !packstore_seg_whole(ps, ps->w_seg, ps->memo_row, max) ||
+	    pack_load_snap(ps->w, ps->memo.data, ps->memo.len, max,
 	    &why) == -1 || (ps->memo_row < ps->w_row &&
 	    packstore_load_chain(ps, ps->w, ps->w_seg, ps->memo_row,
 	    ps->w_row, max, &failed, &why) == -1)) {
@@ -584,12 +619,14 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,
 	    cause) == -1)
 		goto fail;
-	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
-	    " LIMIT 1", cause)) == NULL)
+	if ((st = packstore_prep(ps, "SELECT n, seg, body FROM snap ORDER BY"
+	    " n DESC LIMIT 1", cause)) == NULL)
 		goto fail;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ps->w_row = sqlite3_column_int64(st, 0);
 		ps->w_seg = sqlite3_column_int64(st, 1);
+		ps->w_hash = hash_bytes(sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), 0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -678,6 +715,7 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	}
 	sqlite3_finalize(st);
 	ps->w_row = sqlite3_last_insert_rowid(ps->db);
+	ps->w_hash = hash_bytes(body->data, body->len, 0);
 	return 0;
 }
 

@@ -966,7 +966,8 @@ test_kill(const char *path)
  * newest row alone where the writer is not kept), hold the same rows
  * byte for byte. The shrunk writer reads back only the bodies stored
  * since it shrank, those two, where a forgotten one reads its segment
- * at each put.
+ * at each put; and it does not code on a segment that a body damaged on
+ * disk has broken.
  */
 static void
 test_shrink(const char *dir)
@@ -1051,6 +1052,29 @@ test_shrink(const char *dir)
 	    "by the writer kept, %llu by the one forgotten",
 	    (unsigned long long)bodies[1], (unsigned long long)bodies[0],
 	    (unsigned long long)bodies[2]);
+
+	/*
+	 * A body damaged on disk before the shrunk writer's snapshot, then
+	 * its own: its next is a key that reads back, as the forgotten
+	 * writer's, not a delta on a segment that does not read.
+	 */
+	for (k = RUN; k < RUN + 2; k++) {
+		for (i = 1; i < 3; i++) {
+			if (!corrupt_body(path[i], T0 + (int64_t)(k == RUN ?
+			    RUN - 3 : RUN) * STEP) || put(ps[i], k, &seq) == -1)
+				bad++;
+			else if (listed(ps[i], T0 + (int64_t)k * STEP, NULL) !=
+			    1 || !reads_back(ps[i], k, 0))
+				bad++;
+			packstore_idle(ps[i]);
+			if (i == 1)
+				(void)packstore_writer_shrink(ps[i]);
+			else
+				packstore_writer_forget(ps[i]);
+		}
+	}
+	ok(bad == 0, "a body damaged before a shrunk writer's snapshot, then "
+	    "that snapshot's own: each next put is a key that reads back");
 out:
 	for (i = 0; i < 3; i++) {
 		packstore_close(ps[i]);
