@@ -87,23 +87,25 @@ struct store_hold {
  * them over it shrinks its writer to the newest snapshot coded as a key
  * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 KB for
  * bench/scale.sh's profile, 1.5 KB for 700), and the next put of that
- * target reads the dictionary back but not the segment: with a segment
- * of 60 behind it, a put of bench/scale.sh's profile takes 4.4 to 4.7 ms
- * of CPU rather than 8.6 to 9.2. Writers shrunk keep theirs up to
- * STORE_SHRUNK_HELD in all; past it a put forgets its writer's, and the
- * next reads the segment too. Targets that keep theirs go on keeping
- * them, rather than all taking turns: all are put at their interval, so
- * keeping those put last would forget each before its next put.
+ * target reads the dictionary back but, of the segment, only checks its
+ * bodies whole: with a segment of 60 behind it, a put of bench/scale.sh's
+ * profile takes 4.0 to 4.3 ms of CPU rather than 5.3 to 5.5. Writers
+ * shrunk keep theirs up to STORE_SHRUNK_HELD in all; past it a put
+ * forgets its writer's, and the next reads the segment too. Targets that
+ * keep theirs go on keeping them, rather than all taking turns: all are
+ * put at their interval, so keeping those put last would forget each
+ * before its next put.
  *
  * Byte for byte, a writer shrunk saves far more than one whole (a put of
- * bench/scale.sh's profile: 4 ms for 15 KB against 9 ms for 394 KB; for
- * 65,536 stacks that change little, whose deltas cost little beside the
- * key it codes, it is even), so the 16 MiB that whole writers had go
- * three quarters to writers shrunk: every target of 1,000 of the sizes
- * above but bench/scale.sh's, of which 800. Before, at 1,000 packed targets of 3,000 stacks every 10 s
- * (bench/scale.sh), 32 MiB of whole writers kept 80 rather than 40 for a
- * peak RSS of 134 MiB rather than 116, past the 128 aimed at, and the
- * daemon's CPU a profile was the same (6.7 and 6.8 ms).
+ * bench/scale.sh's profile: some 1.2 ms for 15 KB against 5 ms for 394
+ * KB; for 65,536 stacks that change little, whose deltas cost little
+ * beside the key it codes, it is even), so the 16 MiB that whole writers
+ * had go three quarters to writers shrunk: every target of 1,000 of the
+ * sizes above but bench/scale.sh's, of which 800. Before, at 1,000 packed
+ * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB of whole
+ * writers kept 80 rather than 40 for a peak RSS of 134 MiB rather than
+ * 116, past the 128 aimed at, and the daemon's CPU a profile was the same
+ * (6.7 and 6.8 ms).
  */
 #define STORE_WRITERS_HELD	((size_t)4 << 20)
 #define STORE_SHRUNK_HELD	((size_t)12 << 20)
