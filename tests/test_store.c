@@ -1789,14 +1789,6 @@ same_loaded(const struct profile *a, const struct profile *b)
 }
 
 /*
- * A repeat (store_put.repeat, its body the last profile again but for
- * its times): packed, the newest snapshot is stored again with the new
- * times, reading back as the profile received (as a target that codes
- * each profile gives it), unless the last put through the cache was not
- * packed, when the body is coded as any other; the file form writes the
- * body as received.
- */
-/*
  * A heap profile of n stacks of three frames over 200 locations (its
  * samples appended to pbuild's tables as Sample messages: pbuild holds a
  * few hundred); k moves the values, the second of which is (i + k) * 512.
@@ -1955,6 +1947,14 @@ out:
 	free(p[1]);
 }
 
+/*
+ * A repeat (store_put.repeat, its body the last profile again but for
+ * its times): packed, the newest snapshot is stored again with the new
+ * times, reading back as the profile received (as a target that codes
+ * each profile gives it), unless the last put through the cache was not
+ * packed, when the body is coded as any other; the file form writes the
+ * body as received.
+ */
 static void
 test_pack_repeat(const uint8_t *prof, size_t len)
 {
