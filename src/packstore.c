@@ -83,20 +83,20 @@ struct packstore {
 	 */
 	struct pack	*w;
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
-	uint64_t	 w_hash;	/* of the body at w_row */
+	uint64_t	 w_chain;	/* w_seg's bodies to w_row, hashed */
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
 	/*
 	 * What a writer shrunk (packstore_writer_shrink()) keeps instead:
-	 * its current snapshot coded as a key, with the snap.n, serial,
-	 * stored body's hash and dict.n it was, so that reading the writer
-	 * back costs the dictionary and this body (and the bodies stored
-	 * after it, a repeat's) rather than the segment's bodies from its key
-	 * on. Empty when w is not NULL.
+	 * its current snapshot coded as a key, with the snap.n and dict.n
+	 * it was and the hash of its segment's bodies up to it as stored, so
+	 * that reading the writer back costs the dictionary and this body
+	 * (and the bodies stored after it, a repeat's) rather than decoding
+	 * the segment's bodies from its key on. Empty when w is not NULL.
 	 */
 	struct pack_blob memo;
 	int64_t		 memo_row, memo_dict;
-	uint64_t	 memo_serial, memo_hash;
+	uint64_t	 memo_chain;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	/*
 	 * The snap.n of the row this connection's last put stored, kept
@@ -382,8 +382,7 @@ packstore_memo_free(struct packstore *ps)
 size_t
 packstore_writer_shrink(struct packstore *ps)
 {
-	struct pack_stats	 st;
-	char			*why = NULL;
+	char	*why = NULL;
 
 	if (ps == NULL || ps->w == NULL)
 		return packstore_writer_held(ps);
@@ -391,11 +390,9 @@ packstore_writer_shrink(struct packstore *ps)
 	if (ps->w_key || pack_key_body(ps->w, &ps->memo, &why) == -1)
 		packstore_memo_free(ps);
 	free(why);
-	pack_stats(ps->w, &st);
 	ps->memo_row = ps->w_row;
 	ps->memo_dict = ps->w_dict;
-	ps->memo_serial = st.serial;
-	ps->memo_hash = ps->w_hash;
+	ps->memo_chain = ps->w_chain;
 	pack_free(ps->w);
 	ps->w = NULL;
 	return ps->memo.len;
@@ -425,8 +422,9 @@ packstore_close(struct packstore *ps)
 
 /*
  * Give each row of st, (n, blob), to load into pk, in order; *row gets
- * the n of the last row read (0 for none), and *hash, when not NULL, the
- * hash of its blob. -1 at the first blob that does not load, with *bad
+ * the n of the last row read (0 for none), *hash, when not NULL, the
+ * hash of its blob, and *chain, when not NULL, each blob hashed on from
+ * it in turn. -1 at the first blob that does not load, with *bad
  * set (*row is then its n; what names it), or when SQLite fails (reading
  * says doing what).
  */
@@ -434,7 +432,7 @@ static int
 packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
     int (*load)(struct pack *, const void *, size_t, size_t, char **),
     const char *what, const char *reading, size_t max, int64_t *row,
-    uint64_t *hash, bool *bad, char **cause)
+    uint64_t *hash, uint64_t *chain, bool *bad, char **cause)
 {
 	const void	*blob;
 	char		*why = NULL;
@@ -449,6 +447,8 @@ packstore_load_rows(struct packstore *ps, sqlite3_stmt *st, struct pack *pk,
 		len = (size_t)sqlite3_column_bytes(st, 1);
 		if (hash != NULL)
 			*hash = hash_bytes(blob, len, 0);
+		if (chain != NULL)
+			*chain = hash_bytes(blob, len, *chain);
 		if (load(pk, blob, len, max, &why) == -1) {
 			xasprintf(cause, "%s: %s %lld: %s", ps->path, what,
 			    (long long)*row, why);
@@ -486,8 +486,8 @@ packstore_load_dict(struct packstore *ps, struct pack *pk, int64_t after,
 		return -1;
 	sqlite3_bind_int64(st, 1, after);
 	if (packstore_load_rows(ps, st, pk, pack_load_dict,
-	    "dictionary blob", "reading the dictionary", max, last, hash, &bad,
-	    cause) == -1) {
+	    "dictionary blob", "reading the dictionary", max, last, hash, NULL,
+	    &bad, cause) == -1) {
 		if (bad && corrupt != NULL)
 			*corrupt = true;
 		return -1;
@@ -497,11 +497,13 @@ packstore_load_dict(struct packstore *ps, struct pack *pk, int64_t after,
 
 /*
  * Load into pk the bodies of segment seg after row from up to row upto,
- * in order; -1 at the first that does not load, with *failed its row.
+ * in order, each hashed on from *chain when not NULL; -1 at the first
+ * that does not load, with *failed its row.
  */
 static int
 packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
-    int64_t from, int64_t upto, size_t max, int64_t *failed, char **cause)
+    int64_t from, int64_t upto, size_t max, uint64_t *chain, int64_t *failed,
+    char **cause)
 {
 	sqlite3_stmt	*st;
 	int64_t		 n;
@@ -515,7 +517,7 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, upto);
 	if (packstore_load_rows(ps, st, pk, pack_load_snap, "snapshot body",
-	    "reading bodies", max, &n, NULL, &bad, cause) == -1) {
+	    "reading bodies", max, &n, NULL, chain, &bad, cause) == -1) {
 		if (bad)
 			*failed = n;
 		return -1;
@@ -524,73 +526,62 @@ packstore_load_chain(struct packstore *ps, struct pack *pk, int64_t seg,
 }
 
 /*
- * Whether the bodies of segment seg before row below are whole (zstd's
- * checksums of what they hold), as packstore_repeat_bare() checks them:
- * what a writer read back from the segment's key would have met.
+ * Whether the bodies of segment seg up to row upto hash, in turn, to
+ * chain: the very bodies a writer stored or read there, none damaged on
+ * disk since, nor another's in their place.
  */
 static bool
-packstore_seg_whole(struct packstore *ps, int64_t seg, int64_t below,
-    size_t max)
+packstore_chain_is(struct packstore *ps, int64_t seg, int64_t upto,
+    uint64_t chain)
 {
 	sqlite3_stmt	*st;
 	char		*why = NULL;
+	uint64_t	 h = 0;
+	int64_t		 last = 0;
 	int		 rc;
 
-	if ((st = packstore_prep(ps, "SELECT body FROM snap WHERE seg = ?"
-	    " AND n < ? ORDER BY n", &why)) == NULL) {
+	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
+	    " AND n <= ? ORDER BY n", &why)) == NULL) {
 		free(why);
 		return false;
 	}
 	sqlite3_bind_int64(st, 1, seg);
-	sqlite3_bind_int64(st, 2, below);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    pack_body_check(ps->w, sqlite3_column_blob(st, 0),
-	    (size_t)sqlite3_column_bytes(st, 0), max, &why) == 0)
-		;
+	sqlite3_bind_int64(st, 2, upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		h = hash_bytes(sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), h);
+	}
 	sqlite3_finalize(st);
-	free(why);
-	return rc == SQLITE_DONE;
+	return rc == SQLITE_DONE && last == upto && h == chain;
 }
 
 /*
  * Make the writer being read back current from what a shrunk writer kept:
  * its snapshot, then the bodies stored after it in the newest segment
  * (another process's puts, repeats coded from the newest row alone).
- * Only while the dictionary is the one it knew (its newest blob), its row
- * is still in the newest segment with its serial and the very body it
- * stored or read, and the segment's bodies before it are whole: else,
- * false, the pack to be read from the segment's key again, so that a body
+ * Only while the dictionary is the one it knew (its newest blob) and the
+ * newest segment's bodies up to its row are the ones it stored or read
+ * there, hashed (not decoded: a fraction of reading them): else, false,
+ * the pack to be read from the segment's key again, so that a body
  * damaged on disk makes the next snapshot a key, as it does for a writer
  * forgotten.
  */
 static bool
 packstore_memo_load(struct packstore *ps, size_t max)
 {
-	sqlite3_stmt	*st;
-	char		*why = NULL;
-	int64_t		 failed;
-	bool		 same;
+	char	*why = NULL;
+	int64_t	 failed;
 
 	if (ps->memo.len == 0 || ps->memo_dict != ps->w_dict ||
-	    ps->memo_row > ps->w_row)
+	    ps->memo_row > ps->w_row ||
+	    !packstore_chain_is(ps, ps->w_seg, ps->memo_row, ps->memo_chain))
 		return false;
-	if ((st = packstore_prep(ps, "SELECT serial, seg, body FROM snap"
-	    " WHERE n = ?", &why)) == NULL) {
-		free(why);
-		return false;
-	}
-	sqlite3_bind_int64(st, 1, ps->memo_row);
-	same = sqlite3_step(st) == SQLITE_ROW &&
-	    (uint64_t)sqlite3_column_int64(st, 0) == ps->memo_serial &&
-	    sqlite3_column_int64(st, 1) == ps->w_seg &&
-	    hash_bytes(sqlite3_column_blob(st, 2),
-	    (size_t)sqlite3_column_bytes(st, 2), 0) == ps->memo_hash;
-	sqlite3_finalize(st);
-	if (!same || !packstore_seg_whole(ps, ps->w_seg, ps->memo_row, max) ||
-	    pack_load_snap(ps->w, ps->memo.data, ps->memo.len, max,
+	ps->w_chain = ps->memo_chain;
+	if (pack_load_snap(ps->w, ps->memo.data, ps->memo.len, max,
 	    &why) == -1 || (ps->memo_row < ps->w_row &&
 	    packstore_load_chain(ps, ps->w, ps->w_seg, ps->memo_row,
-	    ps->w_row, max, &failed, &why) == -1)) {
+	    ps->w_row, max, &ps->w_chain, &failed, &why) == -1)) {
 		free(why);
 		return false;
 	}
@@ -619,14 +610,12 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,
 	    cause) == -1)
 		goto fail;
-	if ((st = packstore_prep(ps, "SELECT n, seg, body FROM snap ORDER BY"
-	    " n DESC LIMIT 1", cause)) == NULL)
+	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
+	    " LIMIT 1", cause)) == NULL)
 		goto fail;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ps->w_row = sqlite3_column_int64(st, 0);
 		ps->w_seg = sqlite3_column_int64(st, 1);
-		ps->w_hash = hash_bytes(sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), 0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -640,15 +629,20 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	    packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
 	    " n LIMIT 1", ps->w_seg, 0, &ps->w_segtime, cause) == -1)
 		goto fail;
-	if (packstore_memo_load(ps, max) ||
-	    packstore_load_chain(ps, ps->w, ps->w_seg, 0, ps->w_row, max,
-	    &failed, &why) == 0)
-		ps->w_key = false;
-	else if (failed == 0) {
-		*cause = why;
-		goto fail;
-	} else
-		free(why);
+	/* A segment that does not read back: the next snapshot a key. */
+	if (!packstore_memo_load(ps, max)) {
+		ps->w_chain = 0;
+		if (packstore_load_chain(ps, ps->w, ps->w_seg, 0, ps->w_row,
+		    max, &ps->w_chain, &failed, &why) == -1) {
+			if (failed == 0) {
+				*cause = why;
+				goto fail;
+			}
+			free(why);
+			goto done;
+		}
+	}
+	ps->w_key = false;
 done:
 	packstore_memo_free(ps);
 	return 0;
@@ -715,7 +709,8 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	}
 	sqlite3_finalize(st);
 	ps->w_row = sqlite3_last_insert_rowid(ps->db);
-	ps->w_hash = hash_bytes(body->data, body->len, 0);
+	ps->w_chain = hash_bytes(body->data, body->len, key ? 0 :
+	    ps->w_chain);
 	return 0;
 }
 
@@ -1210,7 +1205,7 @@ packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
 	}
 	rd->seg = rd->row = 0;
 	if (from != row && packstore_load_chain(ps, rd->pk, seg, from, row,
-	    max, &failed, cause) == -1)
+	    max, NULL, &failed, cause) == -1)
 		goto out;
 	rd->seg = seg;
 	rd->row = row;
