@@ -87,9 +87,9 @@ struct store_hold {
  * them over it shrinks its writer to the newest snapshot coded as a key
  * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 KB for
  * bench/scale.sh's profile, 1.5 KB for 700), and the next put of that
- * target reads the dictionary back but, of the segment, only checks its
- * bodies whole: with a segment of 60 behind it, a put of bench/scale.sh's
- * profile takes 4.0 to 4.3 ms of CPU rather than 5.3 to 5.5. Writers
+ * target reads the dictionary back but, of the segment, only hashes its
+ * bodies: with a segment of 60 behind it, a put of bench/scale.sh's
+ * profile takes 3.5 to 4.1 ms of CPU rather than 5.5 to 6.4. Writers
  * shrunk keep theirs up to STORE_SHRUNK_HELD in all; past it a put
  * forgets its writer's, and the next reads the segment too. Targets that
  * keep theirs go on keeping them, rather than all taking turns: all are
@@ -97,7 +97,7 @@ struct store_hold {
  * before its next put.
  *
  * Byte for byte, a writer shrunk saves far more than one whole (a put of
- * bench/scale.sh's profile: some 1.2 ms for 15 KB against 5 ms for 394
+ * bench/scale.sh's profile: some 2 ms for 15 KB against 6 ms for 394
  * KB; for 65,536 stacks that change little, whose deltas cost little
  * beside the key it codes, it is even), so the 16 MiB that whole writers
  * had go three quarters to writers shrunk: every target of 1,000 of the
