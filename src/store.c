@@ -1199,26 +1199,26 @@ writer_uncount(struct store_cache *c)
 static void
 writer_count(struct store *s, struct store_cache *c)
 {
-	size_t	held = packstore_writer_held(c->ps), whole = 0, all;
+	size_t	whole = 0, shrunk = 0, all;
 
 	c->s = s;
 	if (packstore_writer_whole(c->ps))
-		whole = held;
+		whole = packstore_writer_held(c->ps);
 	all = __atomic_add_fetch(&s->writers_held, whole - c->held,
 	    __ATOMIC_RELAXED);
-	c->held = whole;
-	if (whole > 0 && all <= STORE_WRITERS_HELD)
-		held = 0;
-	else if (whole > 0) {
+	if (whole > 0 && all > STORE_WRITERS_HELD) {
 		__atomic_sub_fetch(&s->writers_held, whole, __ATOMIC_RELAXED);
-		c->held = 0;
-		held = packstore_writer_shrink(c->ps);
+		whole = 0;
+		(void)packstore_writer_shrink(c->ps);
 	}
-	all = __atomic_add_fetch(&s->shrunk_held, held - c->shrunk,
+	c->held = whole;
+	if (whole == 0)
+		shrunk = packstore_writer_held(c->ps);
+	all = __atomic_add_fetch(&s->shrunk_held, shrunk - c->shrunk,
 	    __ATOMIC_RELAXED);
-	c->shrunk = held;
-	if (held > 0 && all > STORE_SHRUNK_HELD) {
-		__atomic_sub_fetch(&s->shrunk_held, held, __ATOMIC_RELAXED);
+	c->shrunk = shrunk;
+	if (shrunk > 0 && all > STORE_SHRUNK_HELD) {
+		__atomic_sub_fetch(&s->shrunk_held, shrunk, __ATOMIC_RELAXED);
 		c->shrunk = 0;
 		packstore_writer_forget(c->ps);
 	}
