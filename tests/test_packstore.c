@@ -148,9 +148,12 @@ same(const void *a, size_t alen, const void *b, size_t blen)
 	return eq;
 }
 
-/* Whether snapshot k reads back from ps as gen(k) made it. */
+/*
+ * Whether the snapshot stored at the time of the tth reads back from ps as
+ * gen(k) made it.
+ */
 static bool
-reads_back(struct packstore *ps, int k, uint32_t seq)
+reads_back_as(struct packstore *ps, int k, int t, uint32_t seq)
 {
 	uint8_t	*in;
 	void	*out;
@@ -158,7 +161,7 @@ reads_back(struct packstore *ps, int k, uint32_t seq)
 	char	*cause = NULL;
 	bool	 eq;
 
-	if (packstore_read(ps, T0 + (int64_t)k * STEP, seq, MAX, true, &out,
+	if (packstore_read(ps, T0 + (int64_t)t * STEP, seq, MAX, true, &out,
 	    &outlen, &cause) == -1) {
 		printf("# read %d: %s\n", k, cause);
 		free(cause);
@@ -169,6 +172,19 @@ reads_back(struct packstore *ps, int k, uint32_t seq)
 	free(in);
 	free(out);
 	return eq;
+}
+
+/* Whether snapshot k reads back from ps as gen(k) made it. */
+static bool
+reads_back(struct packstore *ps, int k, uint32_t seq)
+{
+	return reads_back_as(ps, k, k, seq);
+}
+
+static bool
+reads_back_at(struct packstore *ps, int k, int t)
+{
+	return reads_back_as(ps, k, t, 0);
 }
 
 /*
@@ -1082,6 +1098,67 @@ out:
 	}
 }
 
+/*
+ * A writer kept whole while another connection drops its whole segment
+ * and stores as many rows again, of other profiles already in the
+ * dictionary: the newest row and dictionary blob have the numbers the
+ * writer knows (SQLite gives an emptied table's rowids again), the
+ * contents are others. A repeat of the writer's last snapshot is refused,
+ * and its next put reads the segment back rather than code a delta on a
+ * snapshot that is no longer there.
+ */
+static void
+test_remade(const char *dir)
+{
+	struct packstore	*ps = NULL, *other = NULL;
+	struct packstore_snap	 v[6];
+	char			 path[256], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 removed = 0;
+	int			 k, rc, bad = 0;
+
+	snprintf(path, sizeof path, "%s/remade.db", dir);
+	if (packstore_open(path, true, &ps, &cause) == -1 ||
+	    packstore_open(path, false, &other, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		free(cause);
+		goto out;
+	}
+	for (k = 0; k < 6; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	memset(v, 0, sizeof v);
+	for (k = 0; k < 6; k++)
+		v[k].time_ms = T0 + (int64_t)k * STEP;
+	if (packstore_drop(other, v, 6, MAX, &removed, &cause) == -1) {
+		printf("# drop: %s\n", cause);
+		free(cause);
+		cause = NULL;
+		bad++;
+	}
+	/* The same six in reverse: row 6 is gen(0), not gen(5). */
+	for (k = 0; k < 6; k++)
+		if (put_at(other, 5 - k, 10 + k, &seq) == -1)
+			bad++;
+	ok(bad == 0 && removed == 6 && listed(ps, T0, NULL) == -1,
+	    "another connection dropped the segment and stored six again");
+	rc = packstore_put_repeat(ps, T0 + 16 * STEP, 0, 0, 100, MAX, &seq,
+	    &cause);
+	ok(rc == 1 && listed(ps, T0 + 16 * STEP, NULL) == -1,
+	    "a repeat of the writer's last is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(put_at(ps, 6, 16, &seq) == 0 && reads_back_at(ps, 6, 16),
+	    "the writer's next snapshot reads back");
+	for (k = 0, bad = 0; k < 6; k++)
+		if (!reads_back_at(ps, 5 - k, 10 + k))
+			bad++;
+	ok(bad == 0, "... and so do the other connection's");
+out:
+	packstore_close(other);
+	packstore_close(ps);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1127,6 +1204,7 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/reader.db", dir);
 	test_reader(path);
 	test_shrink(dir);
+	test_remade(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
