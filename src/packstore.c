@@ -79,13 +79,12 @@ struct packstore {
 	 * snapshot, kept from one put to the next so that a put codes one
 	 * profile instead of reading the segment back; NULL until the first
 	 * put, and after a failed one. It is trusted while the database's
-	 * newest row and dictionary blob are those it knows, the row with
-	 * the segment and body it knows (see packstore_fresh()).
+	 * newest row and dictionary blob are those it knows, and its
+	 * segment's bodies up to that row (see packstore_fresh()).
 	 */
 	struct pack	*w;
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
 	uint64_t	 w_chain;	/* w_seg's bodies to w_row, hashed */
-	uint64_t	 w_body;	/* w_row's body, hashed */
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
 	/*
@@ -101,14 +100,15 @@ struct packstore {
 	uint64_t	 memo_chain;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	/*
-	 * The snap.n of the row this connection's last put stored and its
-	 * body hashed, kept when the writer is forgotten, or 0: a repeat is
-	 * refused unless that is still the newest row, with that body
-	 * (retention may have deleted it with its segment, another process
-	 * may have stored since, or stored others under the same n).
+	 * The snap.n of the row this connection's last put stored and the
+	 * chained hash of its segment's bodies up to it (w_chain then), kept
+	 * when the writer is forgotten, or 0: a repeat is refused unless
+	 * that is still the newest row, on those bodies (retention may have
+	 * deleted it with its segment, another process may have stored
+	 * since, or stored others under the same n).
 	 */
 	int64_t		 put_row;
-	uint64_t	 put_body;
+	uint64_t	 put_chain;
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -560,27 +560,21 @@ packstore_chain_is(struct packstore *ps, int64_t seg, int64_t upto,
 	return rc == SQLITE_DONE && last == upto && h == chain;
 }
 
-/*
- * The newest row's n, segment and body hashed, in *row, *seg, *body; 0 in
- * *row when there is none.
- */
+/* The newest row's n and segment, in *row, *seg; 0 when there is none. */
 static int
 packstore_newest(struct packstore *ps, int64_t *row, int64_t *seg,
-    uint64_t *body, char **cause)
+    char **cause)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	*row = *seg = 0;
-	*body = 0;
-	if ((st = packstore_prep(ps, "SELECT n, seg, body FROM snap ORDER BY n"
-	    " DESC LIMIT 1", cause)) == NULL)
+	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
+	    " LIMIT 1", cause)) == NULL)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*row = sqlite3_column_int64(st, 0);
 		*seg = sqlite3_column_int64(st, 1);
-		*body = hash_bytes(sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), 0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -642,8 +636,7 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,
 	    cause) == -1)
 		goto fail;
-	if (packstore_newest(ps, &ps->w_row, &ps->w_seg, &ps->w_body,
-	    cause) == -1)
+	if (packstore_newest(ps, &ps->w_row, &ps->w_seg, cause) == -1)
 		goto fail;
 	if (ps->w_row == 0)
 		goto done;
@@ -678,29 +671,30 @@ fail:
 
 /*
  * Whether the writer's pack is the database's newest state: its newest
- * row and dictionary blob are the writer's, by number and, for the row,
- * by segment and body. Numbers alone can lie: another process that drops
- * the newest segment whole and stores as many rows again gets the same
- * rowids from SQLite, and a delta coded on the writer's snapshot would
- * follow one it never saw. The body is the newest's alone, a delta of a
- * few KB in most puts (a key's once a segment); a writer shrunk checks
- * its whole segment (see packstore_memo_load()).
+ * row and dictionary blob are the writer's by number, and the segment's
+ * bodies up to that row hash to the writer's chain, as a shrunk writer's
+ * do (packstore_memo_load()). Numbers alone can lie: another process
+ * that drops the newest segment whole and stores as many rows again gets
+ * the same rowids from SQLite, and a delta coded on the writer's
+ * snapshot would follow one it never saw. Nor is the newest body enough:
+ * a repeat's body holds the times and the serials, not the snapshot it
+ * repeats. The bodies are read and hashed, not decoded.
  */
 static int
 packstore_fresh(struct packstore *ps, bool *fresh, char **cause)
 {
-	int64_t		row, seg, dict;
-	uint64_t	body;
+	int64_t	row, seg, dict;
 
 	*fresh = false;
 	if (ps->w == NULL)
 		return 0;
-	if (packstore_newest(ps, &row, &seg, &body, cause) == -1 ||
+	if (packstore_newest(ps, &row, &seg, cause) == -1 ||
 	    packstore_int(ps, "SELECT max(n) FROM dict", 0, 0, &dict,
 	    cause) == -1)
 		return -1;
 	*fresh = row == ps->w_row && dict == ps->w_dict &&
-	    (row == 0 || (seg == ps->w_seg && body == ps->w_body));
+	    (row == 0 || (seg == ps->w_seg &&
+	    packstore_chain_is(ps, seg, row, ps->w_chain)));
 	return 0;
 }
 
@@ -744,7 +738,6 @@ packstore_insert(struct packstore *ps, int64_t time_ms, uint32_t seq,
 	}
 	sqlite3_finalize(st);
 	ps->w_row = sqlite3_last_insert_rowid(ps->db);
-	ps->w_body = hash_bytes(body->data, body->len, 0);
 	ps->w_chain = hash_bytes(body->data, body->len, key ? 0 :
 	    ps->w_chain);
 	return 0;
@@ -763,7 +756,7 @@ packstore_repeatable(struct packstore *ps, char **cause)
 		xasprintf(cause, "%s: cannot repeat the newest snapshot, which"
 		    " does not read back", ps->path);
 	else if (ps->put_row != 0 && (ps->put_row != ps->w_row ||
-	    ps->put_body != ps->w_body))
+	    ps->put_chain != ps->w_chain))
 		xasprintf(cause, "%s: cannot repeat the last snapshot stored,"
 		    " which is no longer the newest", ps->path);
 	else
@@ -801,21 +794,12 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 	uint64_t		 serial;
 	int64_t			 row = 0, seg = 0, rows = 0, aside = 0;
 	int64_t			 segtime, s;
+	uint64_t		 chain = 0;
 	bool			 ours;
 	int			 rc;
 
-	if ((st = packstore_prep(ps, "SELECT n, seg FROM snap ORDER BY n DESC"
-	    " LIMIT 1", cause)) == NULL)
+	if (packstore_newest(ps, &row, &seg, cause) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row = sqlite3_column_int64(st, 0);
-		seg = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		packstore_err(ps, "reading the newest snapshot", cause);
-		return -1;
-	}
 	if (row == 0 || (ps->put_row != 0 && ps->put_row != row))
 		return 1;
 	if ((st = packstore_prep(ps, "SELECT count(*), total(state = 2) FROM"
@@ -849,15 +833,16 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		data = sqlite3_column_blob(st, 1);
 		dlen = (size_t)sqlite3_column_bytes(st, 1);
+		chain = hash_bytes(data, dlen, chain);
 		if (sqlite3_column_int64(st, 0) == row)
 			break;
 		if (pack_body_check(ck, data, dlen, max, &why) == -1)
 			break;
 	}
 	pack_free(ck);
-	/* Another's row under the n of this connection's last: the writer. */
+	/* Others' rows under the n of this connection's last: the writer. */
 	ours = rc == SQLITE_ROW && (ps->put_row == 0 ||
-	    hash_bytes(data, dlen, 0) == ps->put_body);
+	    chain == ps->put_chain);
 	if (rc == SQLITE_ROW && why == NULL && ours)
 		rc = pack_encode_repeat_body(data, dlen, max,
 		    PACK_LEVEL_DEFAULT, rep->time_nanos, rep->duration_nanos,
@@ -874,13 +859,14 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 		free(why);
 		return 1;
 	}
+	ps->w_chain = chain;	/* the insert hashes the repeat on */
 	rc = packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, false,
 	    serial, len, &dict, &body, cause);
 	free(body.data);
 	if (rc == -1 || packstore_exec(ps, "COMMIT", cause) == -1)
 		return -1;
 	ps->put_row = ps->w_row;
-	ps->put_body = ps->w_body;
+	ps->put_chain = ps->w_chain;
 	*seq = (uint32_t)(s + 1);
 	return 0;
 }
@@ -981,7 +967,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	ps->w_segrows++;
 	ps->w_key = false;
 	ps->put_row = ps->w_row;
-	ps->put_body = ps->w_body;
+	ps->put_chain = ps->w_chain;
 	*seq = (uint32_t)(s + 1);
 	return 0;
 fail:

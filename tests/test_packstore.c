@@ -149,7 +149,7 @@ same(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 /*
- * Whether the snapshot stored at the time of the tth reads back from ps as
+ * Whether the snapshot stored at T0 + t * STEP reads back from ps as
  * gen(k) made it.
  */
 static bool
@@ -181,6 +181,7 @@ reads_back(struct packstore *ps, int k, uint32_t seq)
 	return reads_back_as(ps, k, k, seq);
 }
 
+/* The same, for the first snapshot of that time. */
 static bool
 reads_back_at(struct packstore *ps, int k, int t)
 {
@@ -1159,6 +1160,59 @@ out:
 	packstore_close(ps);
 }
 
+/*
+ * The same, where the newest rows' bodies are byte for byte the writer's
+ * own: a repeat's body holds the times and serials, not the snapshot it
+ * repeats, so gen(1) repeated after another connection remade the
+ * segment ends as gen(0) repeated with the same times did.
+ */
+static void
+test_remade_repeat(const char *dir)
+{
+	struct packstore	*ps = NULL, *other = NULL;
+	struct packstore_snap	 v[2];
+	char			 path[256], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 removed = 0;
+	int64_t			 nanos = (T0 + 5 * STEP) * 1000000;
+	int			 rc, bad = 0;
+
+	snprintf(path, sizeof path, "%s/remade-repeat.db", dir);
+	if (packstore_open(path, true, &ps, &cause) == -1 ||
+	    packstore_open(path, false, &other, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		free(cause);
+		goto out;
+	}
+	if (put(ps, 0, &seq) == -1 || packstore_put_repeat(ps, T0 + STEP,
+	    nanos, 0, 100, MAX, &seq, &cause) != 0)
+		bad++;
+	memset(v, 0, sizeof v);
+	v[0].time_ms = T0;
+	v[1].time_ms = T0 + STEP;
+	if (packstore_drop(other, v, 2, MAX, &removed, &cause) == -1 ||
+	    put_at(other, 1, 2, &seq) == -1 ||
+	    packstore_put_repeat(other, T0 + 3 * STEP, nanos, 0, 100, MAX,
+	    &seq, &cause) != 0)
+		bad++;
+	ok(bad == 0 && removed == 2, "another connection stored gen(1) and "
+	    "a repeat of it in place of the writer's gen(0) and its repeat%s%s",
+	    cause != NULL ? ": " : "", cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	rc = packstore_put_repeat(ps, T0 + 4 * STEP, nanos, 0, 100, MAX, &seq,
+	    &cause);
+	ok(rc == 1, "the writer's repeat is refused: %s", cause);
+	free(cause);
+	cause = NULL;
+	ok(put_at(ps, 2, 5, &seq) == 0 && reads_back_at(ps, 2, 5) &&
+	    reads_back_at(ps, 1, 2), "its next snapshot reads back, and so "
+	    "does the other connection's");
+out:
+	packstore_close(other);
+	packstore_close(ps);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1205,6 +1259,7 @@ main(int argc, char **argv)
 	test_reader(path);
 	test_shrink(dir);
 	test_remade(dir);
+	test_remade_repeat(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
