@@ -83,8 +83,9 @@ struct store_hold {
  * target of 65,536 stacks, 394 KB for bench/scale.sh's of 3,000, 72 KB
  * for one of 700 (bench/pack.sh), which at 1,000 targets would be 6 GB,
  * 394 MB or 72 MB, past or most of heapwatchd's 128 MiB. Writers keep
- * theirs whole up to STORE_WRITERS_HELD bytes in all. A put that finds
- * them over it shrinks its writer to the newest snapshot coded as a key
+ * theirs whole up to STORE_WRITERS_HELD bytes in all (STORE_HELD in a
+ * store of a few packed targets, below). A put that finds them
+ * over it shrinks its writer to the newest snapshot coded as a key
  * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 KB for
  * bench/scale.sh's profile, 1.5 KB for 700), and the next put of that
  * target reads the dictionary back but, of the segment, only hashes its
@@ -99,15 +100,26 @@ struct store_hold {
  * Byte for byte, a writer shrunk saves far more than one whole (a put of
  * bench/scale.sh's profile: some 2 ms for 15 KB against 6 ms for 394
  * KB; for 65,536 stacks that change little, whose deltas cost little
- * beside the key it codes, it is even), so the 16 MiB that whole writers
- * had go three quarters to writers shrunk: every target of 1,000 of the
- * sizes above but bench/scale.sh's, of which 800. Before, at 1,000 packed
+ * beside the key it codes, it is even), so of the 16 MiB that whole
+ * writers had, three quarters go to writers shrunk: every target of
+ * 1,000 of the sizes above but bench/scale.sh's, of which 800. A store
+ * of STORE_WRITERS_FEW packed targets or fewer keeps whole writers up to
+ * the 16 MiB, its shrunk ones a few KB: alone, a target of 65,536
+ * stacks keeps its 6.0 MB whole, where shrunk, each put read its
+ * dictionary back (58 million instructions of 116, callgrind on
+ * bench/packstore -p of many). Giving whole writers the 16 MiB less what
+ * shrunk ones held instead let them take it all in a daemon's first
+ * interval, before the targets put later were shrunk: 1,000 targets of
+ * bench/scale.sh's profile peaked at 135.9 MiB of RSS rather than 121.
+ * Before, at 1,000 packed
  * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB of whole
  * writers kept 80 rather than 40 for a peak RSS of 134 MiB rather than
  * 116, past the 128 aimed at, and the daemon's CPU a profile was the same
  * (6.7 and 6.8 ms).
  */
-#define STORE_WRITERS_HELD	((size_t)4 << 20)
+#define STORE_HELD		((size_t)16 << 20)	/* whole, a few targets */
+#define STORE_WRITERS_FEW	8
+#define STORE_WRITERS_HELD	((size_t)4 << 20)	/* whole, more */
 #define STORE_SHRUNK_HELD	((size_t)12 << 20)
 
 /*
@@ -196,6 +208,7 @@ struct store {
 	LIST_HEAD(, store_hold) holds;	/* under rmtx */
 	size_t		 writers_held;	/* atomic: writers are on workers */
 	size_t		 shrunk_held;	/* atomic: writers shrunk */
+	size_t		 writers;	/* atomic: caches counted */
 	struct durable_syncer *syncer;	/* files' syncs deferred to it */
 	pthread_mutex_t	 wmtx;		/* puts are on workers */
 	struct store_waitings waiting[STORE_WAIT_BUCKETS];	/* under wmtx */
@@ -1186,27 +1199,35 @@ writer_uncount(struct store_cache *c)
 		    __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&c->s->shrunk_held, c->shrunk,
 		    __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&c->s->writers, 1, __ATOMIC_RELAXED);
 	}
+	c->s = NULL;
 	c->held = c->shrunk = 0;
 }
 
 /*
  * Count what c's writer keeps until the next put: whole while the writers
- * kept whole hold at most STORE_WRITERS_HELD, else shrunk to its newest
- * snapshot while those shrunk hold at most STORE_SHRUNK_HELD, else
+ * kept whole hold at most STORE_WRITERS_HELD (STORE_HELD while the store
+ * has STORE_WRITERS_FEW packed targets or fewer), else shrunk to its
+ * newest snapshot while those shrunk hold at most STORE_SHRUNK_HELD, else
  * nothing.
  */
 static void
 writer_count(struct store *s, struct store_cache *c)
 {
-	size_t	whole = 0, shrunk = 0, all;
+	size_t	whole = 0, shrunk = 0, all, limit;
 
-	c->s = s;
+	if (c->s == NULL) {
+		c->s = s;
+		__atomic_add_fetch(&s->writers, 1, __ATOMIC_RELAXED);
+	}
 	if (packstore_writer_whole(c->ps))
 		whole = packstore_writer_held(c->ps);
 	all = __atomic_add_fetch(&s->writers_held, whole - c->held,
 	    __ATOMIC_RELAXED);
-	if (whole > 0 && all > STORE_WRITERS_HELD) {
+	limit = __atomic_load_n(&s->writers, __ATOMIC_RELAXED) <=
+	    STORE_WRITERS_FEW ? STORE_HELD : STORE_WRITERS_HELD;
+	if (whole > 0 && all > limit) {
 		__atomic_sub_fetch(&s->writers_held, whole, __ATOMIC_RELAXED);
 		whole = 0;
 		(void)packstore_writer_shrink(c->ps);

@@ -1887,7 +1887,8 @@ put_nth(struct store *st, int n, int64_t time_ms, const uint8_t *data,
  * The packed writers' budget: whole writers of a few hundred KB until they
  * hold 4 MiB, the rest shrunk to their newest snapshot (some KB); a target
  * that kept its writer whole goes on keeping it, and one shrunk stores and
- * reads back as well.
+ * reads back as well. A store of 8 packed targets or fewer keeps them whole
+ * up to 16 MiB.
  */
 static void
 test_pack_budget(void)
@@ -1939,6 +1940,31 @@ test_pack_budget(void)
 	ok(small, "... the last, over 4 MiB of whole writers, keeps its "
 	    "newest snapshot: %zu bytes", store_cache_held(put[n - 1].cache,
 	    &whole));
+	for (i = 0; i < 64; i++)
+		store_cache_free(put[i].cache);
+	store_close(st);
+	memset(put, 0, sizeof put);
+
+	/* Eight targets of 12,000 stacks: over 4 MiB, none shrunk. */
+	snprintf(dir, sizeof dir, "%s/budget-few", tmpdir);
+	if ((st = store_open(dir, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		goto out;
+	}
+	store_set_format(st, STORE_PACK);
+	free(p[0]);
+	p[0] = stacks_profile(12000, 1, &len[0]);
+	for (i = 0, h0 = 0, bad = 0, kept = true; i < 8; i++) {
+		if (!put_nth(st, i, 1000, p[0], len[0], &put[i]))
+			bad++;
+		held = store_cache_held(put[i].cache, &whole);
+		h0 += held;
+		if (!whole)
+			kept = false;
+	}
+	ok(bad == 0 && kept && h0 > (4 << 20), "8 targets keep their writers "
+	    "whole: %zu bytes in all", h0);
 out:
 	for (i = 0; i < 64; i++)
 		store_cache_free(put[i].cache);
