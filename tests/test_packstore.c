@@ -1099,6 +1099,23 @@ out:
 	}
 }
 
+/* Open dir/name as the writer's and another connection's database. */
+static bool
+open_two(const char *dir, const char *name, struct packstore **ps,
+    struct packstore **other)
+{
+	char	path[256], *cause = NULL;
+
+	*ps = *other = NULL;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (packstore_open(path, true, ps, &cause) == 0 &&
+	    packstore_open(path, false, other, &cause) == 0)
+		return true;
+	ok(0, "open %s: %s", name, cause);
+	free(cause);
+	return false;
+}
+
 /*
  * A writer kept whole while another connection drops its whole segment
  * and stores as many rows again, of other profiles already in the
@@ -1111,20 +1128,15 @@ out:
 static void
 test_remade(const char *dir)
 {
-	struct packstore	*ps = NULL, *other = NULL;
+	struct packstore	*ps, *other;
 	struct packstore_snap	 v[6];
-	char			 path[256], *cause = NULL;
+	char			*cause = NULL;
 	uint32_t		 seq;
 	size_t			 removed = 0;
 	int			 k, rc, bad = 0;
 
-	snprintf(path, sizeof path, "%s/remade.db", dir);
-	if (packstore_open(path, true, &ps, &cause) == -1 ||
-	    packstore_open(path, false, &other, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_two(dir, "remade.db", &ps, &other))
 		goto out;
-	}
 	for (k = 0; k < 6; k++)
 		if (put(ps, k, &seq) == -1)
 			bad++;
@@ -1169,21 +1181,16 @@ out:
 static void
 test_remade_repeat(const char *dir)
 {
-	struct packstore	*ps = NULL, *other = NULL;
+	struct packstore	*ps, *other;
 	struct packstore_snap	 v[2];
-	char			 path[256], *cause = NULL;
+	char			*cause = NULL;
 	uint32_t		 seq;
 	size_t			 removed = 0;
 	int64_t			 nanos = (T0 + 5 * STEP) * 1000000;
 	int			 rc, bad = 0;
 
-	snprintf(path, sizeof path, "%s/remade-repeat.db", dir);
-	if (packstore_open(path, true, &ps, &cause) == -1 ||
-	    packstore_open(path, false, &other, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_two(dir, "remade-repeat.db", &ps, &other))
 		goto out;
-	}
 	if (put(ps, 0, &seq) == -1 || packstore_put_repeat(ps, T0 + STEP,
 	    nanos, 0, 100, MAX, &seq, &cause) != 0)
 		bad++;
