@@ -84,7 +84,11 @@ struct packstore {
 	 */
 	struct pack	*w;
 	int64_t		 w_row, w_dict;	/* newest snap.n and dict.n */
-	uint64_t	 w_chain;	/* w_seg's bodies to w_row, hashed */
+	/*
+	 * w_seg's bodies to w_row hashed, in turn; with w_key, only to the
+	 * first that did not read back.
+	 */
+	uint64_t	 w_chain;
 	int64_t		 w_seg, w_segrows, w_segtime;
 	bool		 w_key;		/* the next must be a key */
 	/*
@@ -678,7 +682,10 @@ fail:
  * the same rowids from SQLite, and a delta coded on the writer's
  * snapshot would follow one it never saw. Nor is the newest body enough:
  * a repeat's body holds the times and the serials, not the snapshot it
- * repeats. The bodies are read and hashed, not decoded.
+ * repeats. The bodies are read and hashed, not decoded. A writer whose
+ * segment did not read back (w_key) codes a key in a segment of its own
+ * next and repeats nothing, so its segment is not checked: its chain
+ * stops at the body that failed.
  */
 static int
 packstore_fresh(struct packstore *ps, bool *fresh, char **cause)
@@ -693,8 +700,8 @@ packstore_fresh(struct packstore *ps, bool *fresh, char **cause)
 	    cause) == -1)
 		return -1;
 	*fresh = row == ps->w_row && dict == ps->w_dict &&
-	    (row == 0 || (seg == ps->w_seg &&
-	    packstore_chain_is(ps, seg, row, ps->w_chain)));
+	    (row == 0 || (seg == ps->w_seg && (ps->w_key ||
+	    packstore_chain_is(ps, seg, row, ps->w_chain))));
 	return 0;
 }
 

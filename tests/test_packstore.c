@@ -813,6 +813,7 @@ test_repeat_refused(const char *dir)
 	uint8_t			*p;
 	size_t			 len, n;
 	uint32_t		 seq;
+	uint64_t		 bodies;
 	int			 rc;
 
 	snprintf(path, sizeof path, "%s/refused.db", dir);
@@ -870,6 +871,15 @@ test_repeat_refused(const char *dir)
 	cause = NULL;
 	rc = listed(ps, T0 + 6 * STEP, &n);
 	ok(rc == -1 && n == 5, "... and stores nothing (%zu listed)", n);
+	/* The writer read back knows its next is a key: it stays. */
+	bodies = packstore_bodies_read(ps);
+	rc = packstore_put_repeat(ps, T0 + 6 * STEP, 1, 2, 100, MAX, &seq,
+	    &cause);
+	ok(rc == 1 && packstore_bodies_read(ps) == bodies, "... and again, "
+	    "the segment not read back again (%llu bodies read)",
+	    (unsigned long long)(packstore_bodies_read(ps) - bodies));
+	free(cause);
+	cause = NULL;
 
 	/*
 	 * A dictionary that does not read is a failure, not a refusal:
