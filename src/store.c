@@ -103,15 +103,16 @@ struct store_hold {
  * beside the key it codes, it is even), so of the 16 MiB that whole
  * writers had, three quarters go to writers shrunk: every target of
  * 1,000 of the sizes above but bench/scale.sh's, of which 800. A store
- * of STORE_WRITERS_FEW packed targets or fewer keeps whole writers up to
- * the 16 MiB, its shrunk ones a few KB: alone, a target of 65,536
- * stacks keeps its 6.0 MB whole, where shrunk, each put read its
- * dictionary back (58 million instructions of 116, callgrind on
+ * of STORE_WRITERS_FEW packed targets or fewer (caches counted, which a
+ * target moved to the file form still is) keeps whole writers up to the
+ * 16 MiB, its shrunk ones a few KB: alone, a target of 65,536 stacks
+ * keeps its 6.0 MB whole, where shrunk, each put read its dictionary
+ * back, 116 million instructions a put rather than 45 (callgrind on
  * bench/packstore -p of many). Giving whole writers the 16 MiB less what
  * shrunk ones held instead let them take it all in a daemon's first
  * interval, before the targets put later were shrunk: 1,000 targets of
- * bench/scale.sh's profile peaked at 135.9 MiB of RSS rather than 121.
- * Before, at 1,000 packed
+ * bench/scale.sh's profile peaked at 135.9 MiB of RSS, against 99.0 with
+ * the few. Before, at 1,000 packed
  * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB of whole
  * writers kept 80 rather than 40 for a peak RSS of 134 MiB rather than
  * 116, past the 128 aimed at, and the daemon's CPU a profile was the same
