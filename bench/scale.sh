@@ -29,6 +29,8 @@
 #   INTERVAL=30 bench/scale.sh _build/plain 10000
 #   GC=12 bench/scale.sh _build/plain 1000   (a GC every 2 minutes)
 #   FORMAT=pack bench/scale.sh _build/plain 1000   (the packed store)
+#   PAIR="A.pb.gz B.pb.gz" bench/scale.sh _build/plain 300
+#                              (that pair served, rather than genprof's)
 #
 # Needs go, wrk and jq. Writes under _build/bench-scale (the stores take
 # N x 5 profiles of disk each).
@@ -51,8 +53,14 @@ export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/.cache/go-build" \
 (cd "$top/bench/profserve" && go build -o "$work/profserve" .)
 cc -O2 -o "$work/zcat2" "$top/bench/zcat2.c" -lz
 cc -O2 -o "$work/runs" "$top/bench/runs.c"
-"$work/genprof" -samples 3000 -functions 400 "$work/heap.pb.gz" \
-    "$work/other.pb.gz" 2>/dev/null
+if [ -n "${PAIR:-}" ]; then
+	set -- $PAIR
+	cp "$1" "$work/heap.pb.gz"
+	cp "$2" "$work/other.pb.gz"
+else
+	"$work/genprof" -samples 3000 -functions 400 "$work/heap.pb.gz" \
+	    "$work/other.pb.gz" 2>/dev/null
+fi
 prof=$work/heap.pb.gz
 raw=$(gzip -dc "$prof" | wc -c)
 
