@@ -31,7 +31,7 @@
  * times; as received, the file written as any other. With -f, the
  * target's packed writer is shrunk to its newest snapshot before each
  * repeat, as the writers' budget shrinks it when many targets are stored
- * (store_cache_forget()); with -F, before each put as well, as it does
+ * (store_cache_shrink()); with -F, before each put as well, as it does
  * for nearly all of 1,000 targets of a profile the size of many's.
  */
 #include "config.h"
@@ -108,7 +108,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool	parsed, repeats, forget, forget_all;
+static bool	parsed, repeats, shrink, shrink_all;
 
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
@@ -151,8 +151,8 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			tdec += dec[i];
 			put.parsed = raw;
 		}
-		if (forget_all)
-			store_cache_forget(put.cache);
+		if (shrink_all)
+			store_cache_shrink(put.cache);
 		f0 = faults();
 		t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		w = clock_us(CLOCK_MONOTONIC);
@@ -172,8 +172,8 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 			put.repeat = true;
 			put.time_nanos = (1700000000000LL + (int64_t)i * 60000 +
 			    30000) * 1000000;
-			if (forget)
-				store_cache_forget(put.cache);
+			if (shrink)
+				store_cache_shrink(put.cache);
 			f0 = faults();
 			t = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 			w = clock_us(CLOCK_MONOTONIC);
@@ -266,9 +266,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[1], "-r") == 0)
 			repeats = true;
 		else if (strcmp(argv[1], "-f") == 0)
-			forget = true;
+			shrink = true;
 		else if (strcmp(argv[1], "-F") == 0)
-			forget = forget_all = true;
+			shrink = shrink_all = true;
 		else
 			break;
 	}

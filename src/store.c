@@ -112,11 +112,10 @@ struct store_hold {
  * shrunk ones held instead let them take it all in a daemon's first
  * interval, before the targets put later were shrunk: 1,000 targets of
  * bench/scale.sh's profile peaked at 135.9 MiB of RSS, against 99.0 with
- * the few. Before, at 1,000 packed
- * targets of 3,000 stacks every 10 s (bench/scale.sh), 32 MiB of whole
- * writers kept 80 rather than 40 for a peak RSS of 134 MiB rather than
- * 116, past the 128 aimed at, and the daemon's CPU a profile was the same
- * (6.7 and 6.8 ms).
+ * the few. Before, at 1,000 packed targets of 3,000 stacks every 10 s
+ * (bench/scale.sh), 32 MiB of whole writers kept 80 rather than 40 for a
+ * peak RSS of 134 MiB rather than 116, past the 128 aimed at, and the
+ * daemon's CPU a profile was the same (6.7 and 6.8 ms).
  */
 #define STORE_HELD		((size_t)16 << 20)	/* whole, a few targets */
 #define STORE_WRITERS_FEW	8
@@ -1265,7 +1264,7 @@ store_cache_held(const struct store_cache *c, bool *whole)
 }
 
 void
-store_cache_forget(struct store_cache *c)
+store_cache_shrink(struct store_cache *c)
 {
 	if (c == NULL)
 		return;

@@ -192,7 +192,7 @@ void		 store_cache_free(struct store_cache *);
  * its dictionary from the database (and its segment too when the
  * database changed meanwhile).
  */
-void		 store_cache_forget(struct store_cache *);
+void		 store_cache_shrink(struct store_cache *);
 /*
  * What c's packed writer keeps until the next put, as the writers' budget
  * counts it; *whole when kept whole, not shrunk (0: forgotten, or none).

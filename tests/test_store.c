@@ -2081,7 +2081,7 @@ test_pack_repeat(const uint8_t *prof, size_t len)
 		sqlite3_close(db);
 	} else
 		rb = -1;
-	store_cache_forget(brk.cache);
+	store_cache_shrink(brk.cache);
 	brk.repeat = true;
 	rb = rb == 0 ? store_put_retain(st, "broken", 1000 + 7200 * 1000, p2,
 	    l2, &brk, &cause) : 0;
