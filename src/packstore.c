@@ -18,9 +18,14 @@
  * journal_mode=WAL and synchronous=FULL the log is synced at each commit,
  * one fsync a snapshot (and the database's at a checkpoint, every 64 KB
  * of log), where writing a file of its own and renaming it cost two (the
- * file and its folder); NORMAL would sync only at
- * checkpoints and could lose the last snapshots to a power failure,
- * which a store that promises "stored" when it answers must not.
+ * file and its folder). With packstore_defer_sync(), synchronous=NORMAL:
+ * a commit is not synced, the log only at a checkpoint, and a caller that
+ * syncs the file system once a second (heapwatchd's store) bounds what a
+ * power failure takes to that second's commits, as for its files. SQLite
+ * checks the log's frames in a chain at recovery, so what such a failure
+ * leaves is the commits up to some point, none in part, never a later
+ * one without those before it: a drop committed after the put that
+ * displaced it never outlives that put.
  *
  * Dropping a snapshot. A body is coded against the one before it, so a
  * snapshot dropped from the middle of a segment would leave the rest of
@@ -113,6 +118,7 @@ struct packstore {
 	 */
 	int64_t		 put_row;
 	uint64_t	 put_chain;
+	bool		 deferred;	/* synchronous=NORMAL */
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -269,9 +275,10 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 	sqlite3_extended_result_codes(ps->db, 1);
 	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
 	sqlite3_db_config(ps->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	snprintf(sql, sizeof sql, "PRAGMA synchronous=FULL;"
+	snprintf(sql, sizeof sql, "PRAGMA synchronous=%s;"
 	    "PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
-	    PACKSTORE_WAL_PAGES, PACKSTORE_WAL_KEEP);
+	    ps->deferred ? "NORMAL" : "FULL", PACKSTORE_WAL_PAGES,
+	    PACKSTORE_WAL_KEEP);
 	if (packstore_exec(ps, sql, cause) == -1 ||
 	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
 	    " name = 'snap'", 0, 0, &made, cause) == -1)
@@ -330,6 +337,15 @@ packstore_open(const char *path, bool create, struct packstore **out,
 	}
 	*out = ps;
 	return 0;
+}
+
+int
+packstore_defer_sync(struct packstore *ps, char **cause)
+{
+	ps->deferred = true;
+	if (ps->db == NULL)
+		return 0;
+	return packstore_exec(ps, "PRAGMA synchronous=NORMAL", cause);
 }
 
 void

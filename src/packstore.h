@@ -47,6 +47,15 @@ int		 packstore_open(const char *path, bool create,
 void		 packstore_close(struct packstore *);
 
 /*
+ * Commit without syncing, from now on and whenever the connection is
+ * opened again: the caller syncs the file system (see packstore.c). A
+ * put then says "on disk" of the page cache; what a power loss takes is
+ * the commits since the caller's last sync or the last checkpoint.
+ */
+int		 packstore_defer_sync(struct packstore *, char **cause)
+		    __attribute__((warn_unused_result));
+
+/*
  * Store a profile (gzip-compressed or not, inflated to at most max bytes)
  * taken at time_ms, in one transaction; *seq gets its sequence number.
  * When this returns, the snapshot is on disk, or nothing of it is.

@@ -230,6 +230,7 @@ struct store_drops {
 	struct packstore_snap	*v;
 	size_t			 n, cap;
 	bool			 defer;
+	bool			 packed_now;	/* of defer, files only */
 	struct store_pend	*pend;
 	size_t			 npend, cappend;
 };
@@ -836,6 +837,13 @@ db_open(struct store *s, const char *target, int dfd, bool create,
 	    PACKSTORE_FILE);
 	if (packstore_open(path, create, ps, cause) == -1)
 		return -1;
+	/* Its commits synced with the files, by the syncer. */
+	if (*ps != NULL && s->syncer != NULL &&
+	    packstore_defer_sync(*ps, cause) == -1) {
+		packstore_close(*ps);
+		*ps = NULL;
+		return -1;
+	}
 	/* The new file's name, on disk before a snapshot is said stored. */
 	if (made && durable_dir_sync(dfd) == -1) {
 		file_cause(cause, s, target, NULL, "fsync", errno);
@@ -1106,7 +1114,7 @@ static int	retain(struct store *, const char *, int, bool,
 		    size_t *, size_t *, bool *, struct store_drops *, char **);
 static int	retain_all(struct store *, const char *, int,
 		    struct packstore *, const struct store_retention *, int64_t,
-		    unsigned long, size_t *, char **);
+		    unsigned long, bool, size_t *, char **);
 
 static bool
 same_time(const struct timespec *a, const struct timespec *b)
@@ -1285,6 +1293,7 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	struct store_cache	*c;
 	struct profile_view	 view;
 	char			*why = NULL;
+	unsigned long		 ticket = 0;
 	uint32_t		 seq;
 	int			 rc = -1;
 
@@ -1342,10 +1351,17 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	c->packed_last = true;
 	format_id(put->id, sizeof put->id, time_ms, seq);
 	readers_put(s, target, put->id, data, len);
-	/* Synced: nothing this put wrote waits for the syncer. */
+	/*
+	 * Not synced, with a syncer: the files retention drops wait for
+	 * the sync that takes this commit to the disk. The packed drops
+	 * need not: a power loss that took the commit takes the later
+	 * ones too (see packstore.c).
+	 */
+	if (s->syncer != NULL)
+		ticket = durable_syncer_mark(s->syncer);
 	if (put->keep != NULL)
-		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms, 0,
-		    &put->removed, &put->retain_cause);
+		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
+		    ticket, true, &put->removed, &put->retain_cause);
 	packstore_idle(c->ps);
 	writer_count(s, c);
 	return 0;
@@ -1461,7 +1477,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (mixed)
 		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
-		    ticket, &put->removed, &put->retain_cause);
+		    ticket, false, &put->removed, &put->retain_cause);
 	cause_keep(&put->retain_cause, why);
 	why = NULL;
 	/* What the folder is now, before another can change it unseen. */
@@ -1898,7 +1914,7 @@ drop(struct store *s, const char *target, int dfd, bool *spare,
 {
 	char	id[STORE_ID_MAX], name[STORE_NAME_MAX];
 
-	if (dp != NULL && dp->defer) {
+	if (dp != NULL && dp->defer && !(sn->packed && dp->packed_now)) {
 		/* Queued by the caller, to wait for a sync. */
 		if (dp->npend == dp->cappend) {
 			dp->cappend = dp->cappend == 0 ? 8 : dp->cappend * 2;
@@ -2089,12 +2105,13 @@ pending_add(struct store *s, const char *target, int dfd,
  * folder dfd locked; ps is the database's connection, or NULL for one of
  * its own. Files go as retain() chooses them; the packed snapshots it
  * chooses are dropped in one transaction, and forgotten by the readers.
- * With ticket set, what retention chooses waits for that sync instead.
+ * With ticket set, what retention chooses waits for that sync instead,
+ * but for the packed snapshots with packed_now (ticket is a commit's).
  */
 static int
 retain_all(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_retention *r, int64_t now_ms,
-    unsigned long ticket, size_t *removed, char **cause)
+    unsigned long ticket, bool packed_now, size_t *removed, char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
@@ -2107,6 +2124,7 @@ retain_all(struct store *s, const char *target, int dfd,
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
 		return -1;
 	dp.defer = ticket != 0;
+	dp.packed_now = packed_now;
 	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
 	    &missing, &dp, cause);
 	free(v);
@@ -2117,7 +2135,7 @@ retain_all(struct store *s, const char *target, int dfd,
 			rc = -1;
 		free(dp.pend);
 		free(why);
-		return rc;
+		why = NULL;
 	}
 	if (packed_drop(s, target, dfd, ps, &dp, removed, &why) == -1) {
 		if (rc == 0)
@@ -2493,7 +2511,7 @@ store_retain(struct store *s, const char *target,
 	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
 	    (rc = pending_run(s, target, dfd, NULL, cause)) == 0)
 		rc = retain_all(s, target, dfd, NULL, r, now_ms,
-		    retain_ticket(s), removed, cause);
+		    retain_ticket(s), false, removed, cause);
 	close(dfd);
 	return rc;
 }

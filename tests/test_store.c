@@ -57,6 +57,26 @@ syncfs(int fd)
 	return rc;
 }
 
+/*
+ * fsync(2) and fdatasync(2), as the store and SQLite call them: the
+ * kernel's, counted in fsyncs.
+ */
+static int	 fsyncs;
+
+int
+fsync(int fd)
+{
+	__atomic_add_fetch(&fsyncs, 1, __ATOMIC_SEQ_CST);
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	__atomic_add_fetch(&fsyncs, 1, __ATOMIC_SEQ_CST);
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
 /* A small valid heap profile, gzipped as Go serves it. */
 static uint8_t *
 profile_bytes(size_t *len)
@@ -1304,6 +1324,88 @@ test_deferred_lowered(void)
 	is_int(files("lowered"), 1, "the close syncs and drops them");
 }
 
+/* A put of prof at ms kept to one: how many it dropped, or -1. */
+static int
+put_one(struct store *st, const char *target, int64_t ms, const void *prof,
+    size_t len)
+{
+	struct store_retention	 r = { .snapshots = 1 };
+	struct store_put	 put;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&put, 0, sizeof put);
+	put.keep = &r;
+	rc = store_put_retain(st, target, ms, prof, len, &put, &cause);
+	if (rc == -1 || put.retain_cause != NULL)
+		printf("# put %s %lld: %s\n", target, (long long)ms,
+		    rc == -1 ? cause : put.retain_cause);
+	free(cause);
+	free(put.retain_cause);
+	store_cache_free(put.cache);
+	return rc == -1 ? -1 : (int)put.removed;
+}
+
+/*
+ * Packed, with the syncs deferred: a put commits without a sync (the
+ * database's synchronous=NORMAL) and marks the syncer, which takes the
+ * commit to the disk; a file it displaces waits for that sync, as a
+ * file's put would have it wait, and a packed snapshot goes at once,
+ * since a power loss that took the put takes the drop committed after it.
+ */
+static void
+test_deferred_packed(const uint8_t *prof, size_t len)
+{
+	struct store	*st;
+	struct told	 told = { 0, 0 };
+	char		 id[STORE_ID_MAX], *cause = NULL;
+	void		*data = NULL;
+	size_t		 n;
+	int		 before, rc;
+
+	/* A period longer than the test: only the close syncs. */
+	__atomic_store_n(&syncs, 0, __ATOMIC_SEQ_CST);
+	if ((st = deferred_store(3600 * 1000, &told)) == NULL)
+		return;
+	ok(put_keep(st, "defpack", 1000, "a file", 1, id) == 0,
+	    "a snapshot as a file");
+	store_set_format(st, STORE_PACK);
+	ok(put_one(st, "defpack", 2000, prof, len) == 1,
+	    "a packed put drops it");
+	is_int(files("defpack"), 1, "but its file waits for the sync");
+	ok(store_read(st, "defpack", "1000", 1024, &data, &n, &cause) == 0 &&
+	    n == 6, "read whole");
+	free(data);
+	data = NULL;
+	free(cause);
+	cause = NULL;
+	before = __atomic_load_n(&fsyncs, __ATOMIC_SEQ_CST);
+	ok(put_one(st, "defpack", 3000, prof, len) == 1,
+	    "the next packed put drops the first packed one");
+	is_int(__atomic_load_n(&fsyncs, __ATOMIC_SEQ_CST) - before, 0,
+	    "without a sync");
+	rc = store_read(st, "defpack", "2000", 1 << 20, &data, &n, &cause);
+	ok(rc == -1 && errno == ENOENT, "at once: %s", cause);
+	free(cause);
+	cause = NULL;
+	is_int(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), 0,
+	    "the syncer has not synced");
+	store_close(st);
+	ok(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST) == 1 &&
+	    files("defpack") == 0 && listed(NULL, "defpack") == 1,
+	    "the close syncs, then drops the file");
+
+	/* A packed put alone has the syncer sync. */
+	if ((st = deferred_store(20, &told)) == NULL)
+		return;
+	store_set_format(st, STORE_PACK);
+	before = __atomic_load_n(&syncs, __ATOMIC_SEQ_CST);
+	ok(put_one(st, "defpack", 4000, prof, len) == 1 &&
+	    synced_in_time(before + 1), "a packed put is synced in time");
+	store_close(st);
+	ok(told.failed == 0, "no sync failed (%d)", told.failed);
+}
+
 /*
  * Between writes, retention trusts what the last write left in the folder
  * while the folder is unchanged, and reads it again when it changed.
@@ -2148,6 +2250,7 @@ main(void)
 	test_deferred_failing();
 	test_deferred_bound();
 	test_deferred_lowered();
+	test_deferred_packed(prof, len);
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
