@@ -2,7 +2,7 @@
  * heapwatchd's write and read paths on its two store forms (a figure,
  * not a test):
  *
- *	packstore [-p] [-r [-f | -F]] ROOT FILE...
+ *	packstore [-d] [-p] [-r [-f | -F]] ROOT FILE...
  *
  * The FILEs, gzipped pprof profiles in the order scraped, are stored as
  * heapwatchd's decode worker stores them, store_put_retain() with the
@@ -33,6 +33,9 @@
  * repeat, as the writers' budget shrinks it when many targets are stored
  * (store_cache_shrink()); with -F, before each put as well, as it does
  * for nearly all of 1,000 targets of a profile the size of many's.
+ * With -d, the syncs are deferred to the store's syncer, once a second,
+ * as heapwatchd defers them (store_defer_sync()): a file's put then syncs
+ * nothing, a packed put's commit is not synced.
  */
 #include "config.h"
 
@@ -108,7 +111,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool	parsed, repeats, shrink, shrink_all;
+static bool	parsed, repeats, shrink, shrink_all, deferred;
 
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
@@ -140,6 +143,8 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	    "pprof");
 	if ((st = store_open(dir, &cause)) == NULL)
 		fail(dir, cause);
+	if (deferred && store_defer_sync(st, 1000, NULL, NULL) == -1)
+		fail(dir, "cannot start the syncer");
 	store_set_format(st, f);
 	for (i = 0; i < n; i++) {
 		if (parsed && f == STORE_PACK) {
@@ -261,7 +266,9 @@ main(int argc, char **argv)
 	unsigned long long gz = 0;
 
 	for (; argc >= 2 && argv[1][0] == '-'; argc--, argv++) {
-		if (strcmp(argv[1], "-p") == 0)
+		if (strcmp(argv[1], "-d") == 0)
+			deferred = true;
+		else if (strcmp(argv[1], "-p") == 0)
 			parsed = true;
 		else if (strcmp(argv[1], "-r") == 0)
 			repeats = true;
@@ -273,7 +280,7 @@ main(int argc, char **argv)
 			break;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: packstore [-p] [-r [-f | -F]] "
+		fprintf(stderr, "usage: packstore [-d] [-p] [-r [-f | -F]] "
 		    "ROOT FILE...\n");
 		return 2;
 	}
