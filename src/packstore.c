@@ -25,7 +25,8 @@
  * checks the log's frames in a chain at recovery, so what such a failure
  * leaves is the commits up to some point, none in part, never a later
  * one without those before it: a drop committed after the put that
- * displaced it never outlives that put.
+ * displaced it never outlives that put (a file that displaced it is
+ * another matter: store.c's retain_all()).
  *
  * Dropping a snapshot. A body is coded against the one before it, so a
  * snapshot dropped from the middle of a segment would leave the rest of
@@ -249,8 +250,9 @@ packstore_int(struct packstore *ps, const char *sql, int64_t arg,
 
 /*
  * Open ps's connection. The log is neither checkpointed nor removed when
- * the last connection closes, so that a put costs one fsync, not three,
- * with the connection closed between puts; it is checkpointed as it
+ * the last connection closes, so that a put costs one fsync (none with
+ * packstore_defer_sync()), not three, with the connection closed between
+ * puts; it is checkpointed as it
  * passes PACKSTORE_WAL_PAGES and cut back to PACKSTORE_WAL_KEEP, some
  * 64 KB a target. 1 when the database is missing and not created.
  */

@@ -771,9 +771,9 @@ store_close(struct store *s)
  * the spare and before the one that names the new snapshot, so neither a
  * dropped snapshot's name nor the new one ever shows bytes not its own.
  * (Without a journal, as ext4 may be made, a power loss orders nothing;
- * the syncs at each put are what such a file system needs.) Only the
- * file form's puts are deferred; the packed form's database syncs as it
- * did.
+ * the syncs at each put are what such a file system needs.) The packed
+ * form's commits are not synced either (packstore_defer_sync()): the
+ * same sync takes the database's log to the disk.
  */
 int
 store_defer_sync(struct store *s, unsigned int period_ms,
@@ -2106,7 +2106,8 @@ pending_add(struct store *s, const char *target, int dfd,
  * its own. Files go as retain() chooses them; the packed snapshots it
  * chooses are dropped in one transaction, and forgotten by the readers.
  * With ticket set, what retention chooses waits for that sync instead,
- * but for the packed snapshots with packed_now (ticket is a commit's).
+ * but for the packed snapshots with packed_now (ticket is a commit's),
+ * when the folder keeps no file.
  */
 static int
 retain_all(struct store *s, const char *target, int dfd,
@@ -2116,7 +2117,7 @@ retain_all(struct store *s, const char *target, int dfd,
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
 	char			*why = NULL;
-	size_t			 n, files;
+	size_t			 n, files, i;
 	bool			 missing = false;
 	int			 rc;
 
@@ -2124,7 +2125,15 @@ retain_all(struct store *s, const char *target, int dfd,
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
 		return -1;
 	dp.defer = ticket != 0;
+	/*
+	 * Only in a folder of packed snapshots alone: a file kept beside
+	 * them, written since the last sync, may be what displaces a packed
+	 * one, and is not in the database's log.
+	 */
 	dp.packed_now = packed_now;
+	for (i = 0; i < n && dp.packed_now; i++)
+		if (!v[i].packed)
+			dp.packed_now = false;
 	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
 	    &missing, &dp, cause);
 	free(v);
@@ -2138,8 +2147,9 @@ retain_all(struct store *s, const char *target, int dfd,
 		why = NULL;
 	}
 	if (packed_drop(s, target, dfd, ps, &dp, removed, &why) == -1) {
+		/* pending_add() may have said something, and gone on. */
 		if (rc == 0)
-			*cause = why;
+			cause_keep(cause, why);
 		else
 			free(why);
 		rc = -1;

@@ -24,8 +24,9 @@
  * synced, renamed to its name and the folder synced, so that a file with a
  * snapshot's name is always complete. A failed write leaves nothing behind;
  * a crash may leave a ".tmp-" file, which store_recover() removes. After
- * store_defer_sync(), the syncs of a file-form snapshot's file and folder
- * are left to a thread that syncs the store's file system once a period:
+ * store_defer_sync(), the syncs of a file-form snapshot's file and folder,
+ * and of a packed snapshot's commit, are left to a thread that syncs the
+ * store's file system once a period:
  * a power loss may then lose the last period's snapshots, as store.c says,
  * but never those that retention dropped for them, which wait for the
  * sync (store_tick()).
@@ -118,8 +119,8 @@ struct store_recovery {
 struct store	*store_open(const char *root, char **cause);
 void		 store_close(struct store *);
 /*
- * Sync the file form's snapshots once every period_ms rather than at each
- * put (see store.c); a failed sync is told to failed, on another thread,
+ * Sync the snapshots once every period_ms rather than at each put (see
+ * store.c); a failed sync is told to failed, on another thread,
  * with its errno, and tried again each period until one succeeds, told
  * with error 0. -1 when the thread that syncs cannot start: puts sync as
  * before.

@@ -1324,12 +1324,12 @@ test_deferred_lowered(void)
 	is_int(files("lowered"), 1, "the close syncs and drops them");
 }
 
-/* A put of prof at ms kept to one: how many it dropped, or -1. */
+/* A put of prof at ms kept to keep: how many it dropped, or -1. */
 static int
-put_one(struct store *st, const char *target, int64_t ms, const void *prof,
-    size_t len)
+put_kept(struct store *st, const char *target, int64_t ms, const void *prof,
+    size_t len, size_t keep)
 {
-	struct store_retention	 r = { .snapshots = 1 };
+	struct store_retention	 r = { .snapshots = keep };
 	struct store_put	 put;
 	char			*cause = NULL;
 	int			 rc;
@@ -1370,7 +1370,7 @@ test_deferred_packed(const uint8_t *prof, size_t len)
 	ok(put_keep(st, "defpack", 1000, "a file", 1, id) == 0,
 	    "a snapshot as a file");
 	store_set_format(st, STORE_PACK);
-	ok(put_one(st, "defpack", 2000, prof, len) == 1,
+	ok(put_kept(st, "defpack", 2000, prof, len, 1) == 1,
 	    "a packed put drops it");
 	is_int(files("defpack"), 1, "but its file waits for the sync");
 	ok(store_read(st, "defpack", "1000", 1024, &data, &n, &cause) == 0 &&
@@ -1380,7 +1380,7 @@ test_deferred_packed(const uint8_t *prof, size_t len)
 	free(cause);
 	cause = NULL;
 	before = __atomic_load_n(&fsyncs, __ATOMIC_SEQ_CST);
-	ok(put_one(st, "defpack", 3000, prof, len) == 1,
+	ok(put_kept(st, "defpack", 3000, prof, len, 1) == 1,
 	    "the next packed put drops the first packed one");
 	is_int(__atomic_load_n(&fsyncs, __ATOMIC_SEQ_CST) - before, 0,
 	    "without a sync");
@@ -1400,9 +1400,48 @@ test_deferred_packed(const uint8_t *prof, size_t len)
 		return;
 	store_set_format(st, STORE_PACK);
 	before = __atomic_load_n(&syncs, __ATOMIC_SEQ_CST);
-	ok(put_one(st, "defpack", 4000, prof, len) == 1 &&
+	ok(put_kept(st, "defpack", 4000, prof, len, 1) == 1 &&
 	    synced_in_time(before + 1), "a packed put is synced in time");
 	store_close(st);
+	ok(told.failed == 0, "no sync failed (%d)", told.failed);
+}
+
+/*
+ * A packed put in a folder that keeps a file too: the packed snapshot it
+ * displaces waits for the sync as well, since the file, unsynced, may be
+ * what displaced it, and is not in the database's log.
+ */
+static void
+test_deferred_mixed(const uint8_t *prof, size_t len)
+{
+	struct store	*st;
+	struct told	 told = { 0, 0 };
+	char		*cause = NULL;
+	void		*data = NULL;
+	size_t		 n;
+	int		 rc;
+
+	/* A period longer than the test: only the close syncs. */
+	if ((st = deferred_store(3600 * 1000, &told)) == NULL)
+		return;
+	store_set_format(st, STORE_PACK);
+	ok(put_kept(st, "mixed", 1000, prof, len, 2) == 0,
+	    "a packed snapshot");
+	store_set_format(st, STORE_PPROF);
+	ok(put_kept(st, "mixed", 2000, prof, len, 2) == 0,
+	    "a file beside it, not synced");
+	store_set_format(st, STORE_PACK);
+	ok(put_kept(st, "mixed", 3000, prof, len, 2) == 1,
+	    "a packed put drops the first");
+	is_str(ids(st, "mixed"), "2000,3000", "which is no longer listed");
+	rc = store_read(st, "mixed", "1000", 1 << 20, &data, &n, &cause);
+	ok(rc == 0 && same_samples(data, n, prof, len),
+	    "but waits for the sync, read whole: %s",
+	    cause == NULL ? "yes" : cause);
+	free(data);
+	free(cause);
+	store_close(st);
+	is_int(listed(NULL, "mixed"), 2, "the close syncs and drops it");
 	ok(told.failed == 0, "no sync failed (%d)", told.failed);
 }
 
@@ -2251,6 +2290,7 @@ main(void)
 	test_deferred_bound();
 	test_deferred_lowered();
 	test_deferred_packed(prof, len);
+	test_deferred_mixed(prof, len);
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
