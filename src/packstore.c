@@ -18,7 +18,7 @@
  * journal_mode=WAL and synchronous=FULL the log is synced at each commit,
  * one fsync a snapshot (and the database's at a checkpoint, every 64 KB
  * of log), where writing a file of its own and renaming it cost two (the
- * file and its folder). With packstore_defer_sync(), synchronous=NORMAL:
+ * file and its folder). With PACKSTORE_DEFER_SYNC, synchronous=NORMAL:
  * a commit is not synced, the log only at a checkpoint, and a caller that
  * syncs the file system once a second (heapwatchd's store) bounds what a
  * power failure takes to that second's commits, as for its files. SQLite
@@ -251,10 +251,10 @@ packstore_int(struct packstore *ps, const char *sql, int64_t arg,
 /*
  * Open ps's connection. The log is neither checkpointed nor removed when
  * the last connection closes, so that a put costs one fsync (none with
- * packstore_defer_sync()), not three, with the connection closed between
- * puts; it is checkpointed as it
- * passes PACKSTORE_WAL_PAGES and cut back to PACKSTORE_WAL_KEEP, some
- * 64 KB a target. 1 when the database is missing and not created.
+ * PACKSTORE_DEFER_SYNC), not three, with the connection closed between
+ * puts; it is checkpointed as it passes PACKSTORE_WAL_PAGES and cut back
+ * to PACKSTORE_WAL_KEEP, some 64 KB a target. 1 when the database is
+ * missing and not created.
  */
 static int
 packstore_connect(struct packstore *ps, bool create, char **cause)
@@ -324,7 +324,7 @@ packstore_db(struct packstore *ps, char **cause)
 }
 
 int
-packstore_open(const char *path, bool create, struct packstore **out,
+packstore_open(const char *path, int flags, struct packstore **out,
     char **cause)
 {
 	struct packstore	*ps;
@@ -333,21 +333,14 @@ packstore_open(const char *path, bool create, struct packstore **out,
 	*out = NULL;
 	ps = xcalloc(1, sizeof *ps);
 	ps->path = xstrdup(path);
-	if ((rc = packstore_connect(ps, create, cause)) != 0) {
+	ps->deferred = (flags & PACKSTORE_DEFER_SYNC) != 0;
+	if ((rc = packstore_connect(ps, (flags & PACKSTORE_CREATE) != 0,
+	    cause)) != 0) {
 		packstore_close(ps);
 		return rc == 1 ? 0 : -1;
 	}
 	*out = ps;
 	return 0;
-}
-
-int
-packstore_defer_sync(struct packstore *ps, char **cause)
-{
-	ps->deferred = true;
-	if (ps->db == NULL)
-		return 0;
-	return packstore_exec(ps, "PRAGMA synchronous=NORMAL", cause);
 }
 
 void

@@ -37,23 +37,20 @@ struct packstore_snap {
 };
 
 /*
- * Open the database at path; with create, make it when missing, else
- * *out is NULL when it is missing. The caller has made sure that path is
- * no symbolic link.
+ * Open the database at path; with PACKSTORE_CREATE, make it when
+ * missing, else *out is NULL when it is missing. With
+ * PACKSTORE_DEFER_SYNC, commit without syncing: the caller syncs the file
+ * system (see packstore.c); a put then says "on disk" of the page cache,
+ * and what a power loss takes is the commits since the caller's last
+ * sync or the last checkpoint. The caller has made sure that path is no
+ * symbolic link.
  */
-int		 packstore_open(const char *path, bool create,
+#define PACKSTORE_CREATE	0x1
+#define PACKSTORE_DEFER_SYNC	0x2
+int		 packstore_open(const char *path, int flags,
 		    struct packstore **out, char **cause)
 		    __attribute__((warn_unused_result));
 void		 packstore_close(struct packstore *);
-
-/*
- * Commit without syncing, from now on and whenever the connection is
- * opened again: the caller syncs the file system (see packstore.c). A
- * put then says "on disk" of the page cache; what a power loss takes is
- * the commits since the caller's last sync or the last checkpoint.
- */
-int		 packstore_defer_sync(struct packstore *, char **cause)
-		    __attribute__((warn_unused_result));
 
 /*
  * Store a profile (gzip-compressed or not, inflated to at most max bytes)

@@ -772,7 +772,7 @@ store_close(struct store *s)
  * dropped snapshot's name nor the new one ever shows bytes not its own.
  * (Without a journal, as ext4 may be made, a power loss orders nothing;
  * the syncs at each put are what such a file system needs.) The packed
- * form's commits are not synced either (packstore_defer_sync()): the
+ * form's commits are not synced either (PACKSTORE_DEFER_SYNC): the
  * same sync takes the database's log to the disk.
  */
 int
@@ -835,15 +835,10 @@ db_open(struct store *s, const char *target, int dfd, bool create,
 	}
 	snprintf(path, sizeof path, "%s/%s/%s", s->root, target,
 	    PACKSTORE_FILE);
-	if (packstore_open(path, create, ps, cause) == -1)
-		return -1;
 	/* Its commits synced with the files, by the syncer. */
-	if (*ps != NULL && s->syncer != NULL &&
-	    packstore_defer_sync(*ps, cause) == -1) {
-		packstore_close(*ps);
-		*ps = NULL;
+	if (packstore_open(path, (create ? PACKSTORE_CREATE : 0) |
+	    (s->syncer != NULL ? PACKSTORE_DEFER_SYNC : 0), ps, cause) == -1)
 		return -1;
-	}
 	/* The new file's name, on disk before a snapshot is said stored. */
 	if (made && durable_dir_sync(dfd) == -1) {
 		file_cause(cause, s, target, NULL, "fsync", errno);

@@ -281,10 +281,10 @@ test_run(const char *path)
 	int			 k, bad = 0;
 	bool			 keys = true;
 
-	ok(packstore_open(path, false, &ps, &cause) == 0 && ps == NULL,
+	ok(packstore_open(path, 0, &ps, &cause) == 0 && ps == NULL,
 	    "a missing database is no error without create");
-	ok(packstore_open(path, true, &ps, &cause) == 0 && ps != NULL,
-	    "a database is made");
+	ok(packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == 0 &&
+	    ps != NULL, "a database is made");
 	for (k = 0; k < RUN; k++) {
 		if (put(ps, k, &seq) == -1 || seq != 0)
 			bad++;
@@ -309,7 +309,7 @@ test_run(const char *path)
 	    "... and both read back");
 	packstore_close(ps);
 
-	ok(packstore_open(path, false, &ps, &cause) == 0 && ps != NULL,
+	ok(packstore_open(path, 0, &ps, &cause) == 0 && ps != NULL,
 	    "the database opens again");
 	ok(put(ps, RUN, &seq) == 0 && listed(ps, T0 + RUN * STEP, &n) == 0 &&
 	    n == RUN + 2, "the writer goes on in the segment after reopening");
@@ -328,7 +328,7 @@ test_drop(const char *path)
 	size_t			 nv = 0, removed = 0, n;
 	int			 k, bad = 0;
 
-	if (packstore_open(path, false, &ps, &cause) == -1 || ps == NULL) {
+	if (packstore_open(path, 0, &ps, &cause) == -1 || ps == NULL) {
 		ok(0, "open: %s", cause);
 		return;
 	}
@@ -408,7 +408,8 @@ test_reader(const char *path)
 	static const int	 order[] = { RUN - 1, 5, 70, 69, 130, 2, 64,
 				    63, RUN - 1 };
 
-	if (packstore_open(path, true, &ps, &cause) == -1 || ps == NULL) {
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1 ||
+	    ps == NULL) {
 		ok(0, "open: %s", cause);
 		return;
 	}
@@ -461,7 +462,8 @@ test_reader(const char *path)
 	unlink(side);
 	snprintf(side, sizeof side, "%s-shm", path);
 	unlink(side);
-	if (packstore_open(path, true, &ps, &cause) == -1 || ps == NULL) {
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1 ||
+	    ps == NULL) {
 		ok(0, "open again: %s", cause);
 		packstore_reader_free(rd);
 		return;
@@ -517,7 +519,7 @@ test_corrupt(const char *path)
 	int			 rc;
 	bool			 broken;
 
-	if (packstore_open(path, false, &ps, &cause) == -1 || ps == NULL) {
+	if (packstore_open(path, 0, &ps, &cause) == -1 || ps == NULL) {
 		ok(0, "open: %s", cause);
 		return;
 	}
@@ -720,8 +722,8 @@ check_repeat(const char *dir, const uint8_t *p, size_t plen,
 		ok(0, "%s: the profile's times rewritten", what);
 		goto out;
 	}
-	if (packstore_open(pa, true, &full, &cause) == -1 ||
-	    packstore_open(pb, true, &rep, &cause) == -1) {
+	if (packstore_open(pa, PACKSTORE_CREATE, &full, &cause) == -1 ||
+	    packstore_open(pb, PACKSTORE_CREATE, &rep, &cause) == -1) {
 		ok(0, "%s: open: %s", what, cause);
 		free(cause);
 		goto out;
@@ -817,7 +819,7 @@ test_repeat_refused(const char *dir)
 	int			 rc;
 
 	snprintf(path, sizeof path, "%s/refused.db", dir);
-	if (packstore_open(path, true, &ps, &cause) == -1) {
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
 		ok(0, "open: %s", cause);
 		return;
 	}
@@ -834,7 +836,7 @@ test_repeat_refused(const char *dir)
 
 	/* Another connection stores a profile of its own. */
 	p = gen(7, &len);
-	if (packstore_open(path, false, &other, &cause) == -1 ||
+	if (packstore_open(path, 0, &other, &cause) == -1 ||
 	    other == NULL || packstore_put(other, T0 + 2 * STEP, p, len, MAX,
 	    &seq, &cause) == -1) {
 		ok(0, "the other put: %s", cause);
@@ -928,7 +930,8 @@ test_kill(const char *path)
 		}
 		if ((pid = fork()) == 0) {
 			close(fd[0]);
-			if (packstore_open(path, true, &ps, &cause) == -1)
+			if (packstore_open(path, PACKSTORE_CREATE, &ps,
+			    &cause) == -1)
 				_exit(1);
 			for (k = 0; ; k++) {
 				t = 1000 + round * 100000 + k;
@@ -956,7 +959,7 @@ test_kill(const char *path)
 		usleep(20000 + (useconds_t)(random() % 200000));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		if (packstore_open(path, false, &ps, &cause) == -1 ||
+		if (packstore_open(path, 0, &ps, &cause) == -1 ||
 		    ps == NULL) {
 			ok(0, "open after kill -9: %s", cause);
 			return;
@@ -1010,7 +1013,8 @@ test_shrink(const char *dir)
 
 	for (i = 0; i < 3; i++) {
 		snprintf(path[i], sizeof path[i], "%s/%s.db", dir, name[i]);
-		if (packstore_open(path[i], true, &ps[i], &cause) == -1) {
+		if (packstore_open(path[i], PACKSTORE_CREATE, &ps[i],
+		    &cause) == -1) {
 			ok(0, "open %s: %s", name[i], cause);
 			free(cause);
 			goto out;
@@ -1024,7 +1028,7 @@ test_shrink(const char *dir)
 				 * adds nothing to the dictionary (no new stack
 				 * since k - 1).
 				 */
-				if (packstore_open(path[i], false, &other,
+				if (packstore_open(path[i], 0, &other,
 				    &cause) == -1 || put(other, k, &seq) ==
 				    -1)
 					bad++;
@@ -1118,8 +1122,8 @@ open_two(const char *dir, const char *name, struct packstore **ps,
 
 	*ps = *other = NULL;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (packstore_open(path, true, ps, &cause) == 0 &&
-	    packstore_open(path, false, other, &cause) == 0)
+	if (packstore_open(path, PACKSTORE_CREATE, ps, &cause) == 0 &&
+	    packstore_open(path, 0, other, &cause) == 0)
 		return true;
 	ok(0, "open %s: %s", name, cause);
 	free(cause);
