@@ -765,39 +765,49 @@ test_efbig(struct store *st)
 	    "the same write succeeds once the limit is lifted");
 }
 
-/* store_put_retain() keeping the newest keep; how many it removed, or -1. */
+/*
+ * store_put_retain() of len bytes keeping the newest keep, through *cache;
+ * how many it removed, or -1.
+ */
+static int
+put_bytes(struct store *st, struct store_cache **cache, const char *target,
+    int64_t ms, const void *data, size_t len, size_t keep, char *id)
+{
+	struct store_retention	 r = { .snapshots = keep };
+	struct store_put	 put;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&put, 0, sizeof put);
+	put.keep = &r;
+	put.cache = *cache;
+	rc = store_put_retain(st, target, ms, data, len, &put, &cause);
+	*cache = put.cache;
+	if (rc == -1 || put.retain_cause != NULL) {
+		printf("# put %s %lld: %s\n", target, (long long)ms,
+		    rc == -1 ? cause : put.retain_cause);
+		rc = -1;
+	} else if (id != NULL)
+		snprintf(id, STORE_ID_MAX, "%s", put.id);
+	free(cause);
+	free(put.retain_cause);
+	return rc == -1 ? -1 : (int)put.removed;
+}
+
+/* The same of a string, one cache a target, as heapwatchd keeps. */
 static int
 put_keep(struct store *st, const char *target, int64_t ms, const char *data,
     size_t keep, char *id)
 {
 	static struct store_cache	*cache;
 	static char			 last[64];
-	struct store_retention		 r = { .snapshots = keep };
-	struct store_put		 put;
-	char				*cause = NULL;
-	int				 rc;
 
-	/* One cache a target, as heapwatchd keeps. */
 	if (strcmp(last, target) != 0) {
 		store_cache_free(cache);
 		cache = NULL;
 		snprintf(last, sizeof last, "%s", target);
 	}
-	memset(&put, 0, sizeof put);
-	put.keep = &r;
-	put.cache = cache;
-	rc = store_put_retain(st, target, ms, data, strlen(data), &put,
-	    &cause);
-	cache = put.cache;
-	if (rc == -1 || put.retain_cause != NULL) {
-		printf("# put %s %lld: %s\n", target, (long long)ms,
-		    rc == -1 ? cause : put.retain_cause);
-		rc = -1;
-	} else
-		snprintf(id, STORE_ID_MAX, "%s", put.id);
-	free(cause);
-	free(put.retain_cause);
-	return rc == -1 ? -1 : (int)put.removed;
+	return put_bytes(st, &cache, target, ms, data, strlen(data), keep, id);
 }
 
 /* The inode of a target's snapshot ms, or of its spare; 0 when missing. */
@@ -1324,26 +1334,17 @@ test_deferred_lowered(void)
 	is_int(files("lowered"), 1, "the close syncs and drops them");
 }
 
-/* A put of prof at ms kept to keep: how many it dropped, or -1. */
+/* A put of prof at ms kept to keep, with a cache of its own. */
 static int
 put_kept(struct store *st, const char *target, int64_t ms, const void *prof,
     size_t len, size_t keep)
 {
-	struct store_retention	 r = { .snapshots = keep };
-	struct store_put	 put;
-	char			*cause = NULL;
+	struct store_cache	*cache = NULL;
 	int			 rc;
 
-	memset(&put, 0, sizeof put);
-	put.keep = &r;
-	rc = store_put_retain(st, target, ms, prof, len, &put, &cause);
-	if (rc == -1 || put.retain_cause != NULL)
-		printf("# put %s %lld: %s\n", target, (long long)ms,
-		    rc == -1 ? cause : put.retain_cause);
-	free(cause);
-	free(put.retain_cause);
-	store_cache_free(put.cache);
-	return rc == -1 ? -1 : (int)put.removed;
+	rc = put_bytes(st, &cache, target, ms, prof, len, keep, NULL);
+	store_cache_free(cache);
+	return rc;
 }
 
 /*
