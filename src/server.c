@@ -299,7 +299,11 @@ auth_remember(struct server *srv, const char *value)
 	e->len = len;
 }
 
-/* Decode base64 (RFC 4648, padded) into out; its length or -1. */
+/*
+ * Decode base64 (RFC 4648, padded) into out; its length or -1. Only the
+ * decoded bytes are written, never the padding's: a value that decodes
+ * to outlen bytes exactly fits.
+ */
 static ssize_t
 base64_decode(const char *in, unsigned char *out, size_t outlen)
 {
@@ -307,7 +311,7 @@ base64_decode(const char *in, unsigned char *out, size_t outlen)
 	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const char		*p;
 	uint32_t		 acc = 0;
-	size_t			 n = 0, len = strlen(in), i, pad = 0;
+	size_t			 n = 0, len = strlen(in), i, k, pad = 0, want;
 
 	if (len == 0 || len % 4 != 0)
 		return -1;
@@ -315,7 +319,8 @@ base64_decode(const char *in, unsigned char *out, size_t outlen)
 		pad++;
 	if (in[len - 2] == '=')
 		pad++;
-	if ((len / 4) * 3 - pad > outlen)
+	want = (len / 4) * 3 - pad;
+	if (want > outlen)
 		return -1;
 	for (i = 0; i < len; i++) {
 		if (i >= len - pad) {
@@ -326,13 +331,12 @@ base64_decode(const char *in, unsigned char *out, size_t outlen)
 			acc = (acc << 6) | (uint32_t)(p - alpha);
 		}
 		if (i % 4 == 3) {
-			out[n++] = acc >> 16;
-			out[n++] = acc >> 8;
-			out[n++] = acc;
+			for (k = 0; k < 3 && n < want; k++)
+				out[n++] = (unsigned char)(acc >> (16 - 8 * k));
 			acc = 0;
 		}
 	}
-	return n - pad;
+	return (ssize_t)n;
 }
 
 /* Whether "Basic BASE64(user:password)" names a user and its password. */

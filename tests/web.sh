@@ -199,6 +199,14 @@ ok $? "another user's password: $c"
 c=$(code "$HWD_URL/metrics" -H 'Authorization: Basic !!!!')
 [ "$c" = 401 ]
 ok $? "a Basic value that is not base64: $c"
+# The longest value the check decodes, 511 bytes (682 characters and two
+# of padding), then one longer: each refused, and the daemon goes on.
+long_b64=$(printf 'A%.0s' $(seq 1 682))
+c=$(code "$HWD_URL/metrics" -H "Authorization: Basic $long_b64==")
+c2=$(code "$HWD_URL/metrics" -H "Authorization: Basic ${long_b64}AA==")
+c3=$(code "$HWD_URL/-/healthy" -u 'alice:correct horse')
+[ "$c" = 401 ] && [ "$c2" = 401 ] && [ "$c3" = 200 ]
+ok $? "a Basic value of 511 bytes: $c; of 513: $c2; then alice's: $c3"
 c=$(code "$HWD_URL/metrics" -u 'alice:correct horse')
 [ "$c" = 200 ] && grep -q '^heapwatch_target_up' "$TMPD/body"
 ok $? "alice's password: $c, the metrics"
