@@ -267,17 +267,30 @@ sparkline(struct buf *b, const struct target *t)
 		;
 	if (first == nh - 1)
 		first--;		/* two points at least */
-	t0 = h[first].t_ms;
+	/*
+	 * The points are in the order taken, which is the order of time
+	 * unless the clock was set back: then some are later than the
+	 * newest, and are left out, and the earliest is not the first.
+	 */
+	t0 = t1;
+	for (i = first; i < nh; i++)
+		if (h[i].t_ms < t0)
+			t0 = h[i].t_ms;
 	if (t1 == t0)
 		t1 = t0 + 1;
-	lo = hi = h[first].v;
+	lo = hi = h[nh - 1].v;
 	memset(used, 0, sizeof used);
 	for (i = first; i < nh; i++) {
+		if (h[i].t_ms > t1)
+			continue;
 		if (h[i].v < lo)
 			lo = h[i].v;
 		if (h[i].v > hi)
 			hi = h[i].v;
-		c = (size_t)((h[i].t_ms - t0) * (SPARK_COLS - 1) / (t1 - t0));
+		c = (size_t)((double)(h[i].t_ms - t0) * (SPARK_COLS - 1) /
+		    (double)(t1 - t0));
+		if (c >= SPARK_COLS)
+			c = SPARK_COLS - 1;
 		if (!used[c] || h[i].v < cmin[c]) {
 			cmin[c] = h[i].v;
 			imin[c] = i;
@@ -570,7 +583,7 @@ chart(struct buf *b, const struct target *t)
 	struct judge_view		 jv;
 	struct series	 sv[1 + JUDGE_TOP];
 	struct point	*pts[1 + JUDGE_TOP], *h;
-	int64_t		 pending = 0, firing = 0;
+	int64_t		 pending = 0, firing = 0, t0, t1;
 	size_t		 ns, i, k, f, nh;
 	bool		 bytes = is_heap(t);
 
@@ -586,11 +599,19 @@ chart(struct buf *b, const struct target *t)
 		firing = jv.since;
 	h = xreallocarray(NULL, HISTORY_MAX, sizeof *h);
 	nh = history_read(ts->hist, h);
+	/* In the order taken: a clock set back makes it not that of time. */
+	t0 = t1 = h[0].t_ms;
+	for (i = 1; i < nh; i++) {
+		if (h[i].t_ms < t0)
+			t0 = h[i].t_ms;
+		if (h[i].t_ms > t1)
+			t1 = h[i].t_ms;
+	}
 	sv[0] = (struct series){ bytes ? "in use" : "goroutines", "#c0392b",
 	    h, nh };
 	chart_svg(b, "history", bytes ? "in-use heap over time" :
-	    "goroutines over time", CHART_W, sv, 1, h[0].t_ms, h[nh - 1].t_ms,
-	    pending, firing, bytes);
+	    "goroutines over time", CHART_W, sv, 1, t0, t1, pending, firing,
+	    bytes);
 	free(h);
 	if (jv.ntop == 0 || jv.nwin < 2)
 		return;

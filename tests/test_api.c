@@ -515,9 +515,45 @@ read_answers(FILE *in, struct answer *a)
 	}
 }
 
+/*
+ * Whether, in body, the polyline found after the text at, then from, has
+ * every x within [x0, x0 + width], width read after wtext following at.
+ */
+static bool
+points_within(const char *body, const char *at, const char *from, double x0,
+    const char *wtext)
+{
+	const char	*p, *w;
+	char		*end;
+	double		 width, x;
+	int		 n = 0;
+
+	if (body == NULL || (p = strstr(body, at)) == NULL ||
+	    (w = strstr(p, wtext)) == NULL ||
+	    (p = strstr(p, from)) == NULL || (p = strstr(p, "points=\"")) ==
+	    NULL)
+		return false;
+	width = strtod(w + strlen(wtext), NULL);
+	for (p += strlen("points=\""); *p != '"'; p = end) {
+		x = strtod(p, &end);
+		if (end == p || *end != ',')
+			return false;
+		if (x < x0 || x > x0 + width)
+			return false;
+		strtod(end + 1, &end);
+		while (*end == ' ')
+			end++;
+		n++;
+	}
+	return n > 0;
+}
+
 int
 main(void)
 {
+	static const char *const clock_back[] = {
+		"2000000 5000\n", "3000000 6000\n", "1000000 7000\n"
+	};
 	static const char *const families[][2] = {
 		{ "heapwatch_build_info", "gauge" },
 		{ "heapwatch_config_last_reload_successful", "gauge" },
@@ -566,6 +602,17 @@ main(void)
 	st.store = d.deps.store;
 	/* The daemon has a notifier, if without webhooks. */
 	st.notifier = d.deps.notifier;
+	/*
+	 * api's history as a clock set back leaves it: the newest point
+	 * earlier than those before it. The pages chart it all the same.
+	 */
+	for (i = 0; i < sizeof clock_back / sizeof *clock_back; i++)
+		if (store_series_append(d.deps.store, "api", clock_back[i],
+		    &cause) == -1) {
+			ok(0, "api's history is written: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
 	for (i = 0; i < d.conf->ntargets; i++) {
 		t = target_new(&d.deps, &d.conf->targets[i]);
 		target_list_append(&targets, t);
@@ -671,6 +718,12 @@ main(void)
 	    "/ is the overview of both targets");
 	ok(a[18].status == 200 && strstr(a[18].body, "<h1>api</h1>") != NULL,
 	    "/targets/api is the target's page");
+	ok(points_within(a[17].body, "class=\"spark\"", "points=\"", 0,
+	    "width=\""), "the overview's sparkline of a history whose clock "
+	    "went back stays in its box");
+	ok(points_within(a[18].body, "id=\"history\"",
+	    "data-name=\"in use\"", 80, "<rect x=\"80\" y=\"5\" width=\""),
+	    "and so does the target page's chart of it");
 	is_int(a[19].status, 404, "/targets/nope is 404");
 	is_int(a[20].status, 404, "/targets/api/nowhere is 404");
 	ok(a[21].status == 400 && strstr(a[21].body, "fn=") != NULL,
