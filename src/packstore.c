@@ -139,6 +139,7 @@ struct packstore_reader {
 	int64_t		 dict;		/* dict.n of the last blob loaded */
 	uint64_t	 dict_hash;
 	int64_t		 seg, row;	/* the snapshot held; 0: none */
+	uint64_t	 chain;		/* its segment's bodies up to it, hashed */
 };
 
 static const char *const packstore_schema =
@@ -1235,24 +1236,27 @@ packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
 		goto out;
 	/*
 	 * On from the snapshot held when it comes before this one in its
-	 * segment and is still there under the serial it was read with:
-	 * the rows after it are then coded against it, or against a row
-	 * coded again on the same profile (packstore_recode() numbers the
-	 * serials afresh, so that a row coded again mostly differs, and
-	 * pack_load_snap() refuses a body not coded on the serial held).
-	 * Else from the segment's key.
+	 * segment and the bodies up to it are still those it was read
+	 * from (hashed, as packstore_fresh() checks a writer's): the rows
+	 * after it are then coded against it. Its number, segment and
+	 * serial are not enough: when every snapshot has been dropped,
+	 * segments and rows are numbered again from where they were, and
+	 * a writer starts its serials again. Else from the segment's key.
 	 */
 	if (rd->seg == seg && rd->row != 0 && rd->row <= row) {
 		pack_stats(rd->pk, &pst);
 		if (packstore_int(ps, "SELECT serial FROM snap WHERE n = ?",
 		    rd->row, -1, &serial, cause) == -1)
 			goto out;
-		if (serial == (int64_t)pst.serial)
+		if (serial == (int64_t)pst.serial &&
+		    packstore_chain_is(ps, seg, rd->row, rd->chain))
 			from = rd->row;
 	}
 	rd->seg = rd->row = 0;
+	if (from == 0)
+		rd->chain = 0;
 	if (from != row && packstore_load_chain(ps, rd->pk, seg, from, row,
-	    max, NULL, &failed, cause) == -1)
+	    max, &rd->chain, &failed, cause) == -1)
 		goto out;
 	rd->seg = seg;
 	rd->row = row;

@@ -189,11 +189,12 @@ reads_back_at(struct packstore *ps, int k, int t)
 }
 
 /*
- * Whether snapshot k reads back through rd as gen(k) made it, in the same
- * bytes as a read without a reader.
+ * Whether the snapshot at the time of the tth reads back through rd as
+ * gen(k) made it, in the same bytes as a read without a reader.
  */
 static bool
-reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
+reads_back_with_at(struct packstore *ps, struct packstore_reader *rd, int k,
+    int t)
 {
 	uint8_t	*in;
 	void	*out, *fresh;
@@ -201,15 +202,15 @@ reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
 	char	*cause = NULL;
 	bool	 eq;
 
-	if (packstore_read_with(ps, rd, T0 + (int64_t)k * STEP, 0, MAX, true,
+	if (packstore_read_with(ps, rd, T0 + (int64_t)t * STEP, 0, MAX, true,
 	    &out, &outlen, &cause) == -1) {
-		printf("# read %d with a reader: %s\n", k, cause);
+		printf("# read %d with a reader: %s\n", t, cause);
 		free(cause);
 		return false;
 	}
-	if (packstore_read(ps, T0 + (int64_t)k * STEP, 0, MAX, true, &fresh,
+	if (packstore_read(ps, T0 + (int64_t)t * STEP, 0, MAX, true, &fresh,
 	    &freshlen, &cause) == -1) {
-		printf("# read %d: %s\n", k, cause);
+		printf("# read %d: %s\n", t, cause);
 		free(cause);
 		free(out);
 		return false;
@@ -221,6 +222,12 @@ reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
 	free(out);
 	free(fresh);
 	return eq;
+}
+
+static bool
+reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
+{
+	return reads_back_with_at(ps, rd, k, k);
 }
 
 /* Store gen(k) as taken at the time of the tth snapshot. */
@@ -1187,6 +1194,61 @@ out:
 }
 
 /*
+ * A reader kept while every snapshot is dropped (as retention does to a
+ * folder's packed snapshots once it keeps files) and others are stored:
+ * SQLite gives the emptied table's rowids again, the segment gets the
+ * same number, and a writer made afresh numbers its serials from 1, so
+ * the row the reader holds is there again under its number and serial
+ * with another profile. A read past it is made from the segment's key,
+ * not from what the reader holds.
+ */
+static void
+test_reader_remade(const char *dir)
+{
+	struct packstore	*ps;
+	struct packstore_reader	*rd;
+	struct packstore_snap	 v[6];
+	char			 path[256], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 removed = 0;
+	int			 k, bad = 0;
+
+	snprintf(path, sizeof path, "%s/reader_remade.db", dir);
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		free(cause);
+		return;
+	}
+	rd = packstore_reader_new();
+	for (k = 0; k < 6; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	ok(bad == 0 && reads_back_with(ps, rd, 2),
+	    "six stored, the third read through a reader");
+	memset(v, 0, sizeof v);
+	for (k = 0; k < 6; k++)
+		v[k].time_ms = T0 + (int64_t)k * STEP;
+	if (packstore_drop(ps, v, 6, MAX, &removed, &cause) == -1) {
+		printf("# drop: %s\n", cause);
+		free(cause);
+		bad++;
+	}
+	packstore_writer_forget(ps);
+	/* The same six in reverse: row 3 is gen(3) now, not gen(2). */
+	for (k = 0; k < 6; k++)
+		if (put_at(ps, 5 - k, 10 + k, &seq) == -1)
+			bad++;
+	ok(bad == 0 && removed == 6, "all six dropped, six others stored");
+	for (k = 3, bad = 0; k < 6; k++)
+		if (!reads_back_with_at(ps, rd, 5 - k, 10 + k))
+			bad++;
+	ok(bad == 0, "the reader reads the rows after the one it held as "
+	    "stored, not on the profile it held (%d bad)", bad);
+	packstore_reader_free(rd);
+	packstore_close(ps);
+}
+
+/*
  * The same, where the newest rows' bodies are byte for byte the writer's
  * own: a repeat's body holds the times and serials, not the snapshot it
  * repeats, so gen(1) repeated after another connection remade the
@@ -1281,6 +1343,7 @@ main(int argc, char **argv)
 	test_shrink(dir);
 	test_remade(dir);
 	test_remade_repeat(dir);
+	test_reader_remade(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
