@@ -1287,6 +1287,7 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 {
 	struct store_cache	*c;
 	struct profile_view	 view;
+	struct stat		 sb;
 	char			*why = NULL;
 	unsigned long		 ticket = 0;
 	uint32_t		 seq;
@@ -1296,6 +1297,19 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 		put->cache = xcalloc(1, sizeof *put->cache);
 	c = put->cache;
 	c->valid = false;	/* the file form's list, not kept here */
+	/*
+	 * The database removed since the last put (a target's history
+	 * cleared by hand, or its folder): the connection kept would open
+	 * nothing again, so it goes, and the database is made again as at
+	 * the first put.
+	 */
+	if (c->ps != NULL && fstatat(dfd, PACKSTORE_FILE, &sb,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
+		packstore_close(c->ps);
+		c->ps = NULL;
+		c->packed_last = false;
+		writer_count(s, c);
+	}
 	if (c->ps == NULL && db_open(s, target, dfd, true, &c->ps,
 	    cause) == -1)
 		return -1;

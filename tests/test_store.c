@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "packstore.h"
 #include "profile.h"
 #include "store.h"
 #include "tap.h"
@@ -1716,6 +1717,56 @@ test_pack_newest(struct store *st, const uint8_t *prof, size_t len)
 	store_set_format(st, STORE_PPROF);
 }
 
+/* Remove a target's database, its log and its index, as an operator may. */
+static void
+remove_db(const char *target)
+{
+	static const char *const ends[] = { "", "-wal", "-shm" };
+	char	path[600];
+	size_t	i;
+
+	for (i = 0; i < sizeof ends / sizeof *ends; i++) {
+		snprintf(path, sizeof path, "%s/%s/%s%s", root, target,
+		    PACKSTORE_FILE, ends[i]);
+		(void)unlink(path);
+	}
+}
+
+/*
+ * A target's database removed while the connection to it is kept (its
+ * history cleared by hand, the database set aside), then its folder: the
+ * next put makes the database again, as the first did.
+ */
+static void
+test_pack_gone(const uint8_t *prof, size_t len)
+{
+	struct store_cache	*cache = NULL;
+	struct store		*st;
+	char			 dir[400], id[STORE_ID_MAX], *cause = NULL;
+	int			 bad = 0;
+
+	if ((st = store_open(root, &cause)) == NULL) {
+		ok(0, "store_open: %s", cause);
+		free(cause);
+		return;
+	}
+	store_set_format(st, STORE_PACK);
+	if (put_bytes(st, &cache, "gone", 1000, prof, len, 10, id) == -1 ||
+	    put_bytes(st, &cache, "gone", 2000, prof, len, 10, id) == -1)
+		bad++;
+	remove_db("gone");
+	ok(bad == 0 && put_bytes(st, &cache, "gone", 3000, prof, len, 10,
+	    id) == 0 && strcmp(ids(st, "gone"), "3000") == 0,
+	    "a put after the target's database was removed makes it again");
+	remove_db("gone");
+	snprintf(dir, sizeof dir, "%s/gone", root);
+	ok(rmdir(dir) == 0 && put_bytes(st, &cache, "gone", 4000, prof, len,
+	    10, id) == 0 && strcmp(ids(st, "gone"), "4000") == 0,
+	    "and after its folder was removed");
+	store_cache_free(cache);
+	store_close(st);
+}
+
 /*
  * STORE_PACK: snapshots in the target's database, listed, read and
  * written out as pprof; then files beside them after a switch back, both
@@ -2296,6 +2347,7 @@ main(void)
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
 	test_pack_newest(st, prof, len);
+	test_pack_gone(prof, len);
 	store_close(st);
 	test_targets();
 	test_pack_repeat(prof, len);
