@@ -1290,7 +1290,7 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 	sqlite3_stmt		*st = NULL, *up = NULL;
 	void			*pb = NULL;
 	size_t			 pblen;
-	int64_t			 last, n;
+	int64_t			 last, n, upto;
 	bool			 first = true;
 	int			 rc, ret = -1;
 
@@ -1301,12 +1301,21 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 	    packstore_load_dict(ps, wr, 0, max, &last, NULL, NULL,
 	    cause) == -1)
 		goto out;
+	/*
+	 * Up to its last listed row: those after it are deleted unread, so
+	 * that one damaged among them does not keep the segment, and every
+	 * segment after it, from being coded again.
+	 */
+	if (packstore_int(ps, "SELECT max(n) FROM snap WHERE seg = ? AND"
+	    " state = 0", seg, 0, &upto, cause) == -1)
+		goto out;
 	if ((st = packstore_prep(ps, "SELECT n, state, body FROM snap WHERE"
-	    " seg = ? ORDER BY n", cause)) == NULL ||
+	    " seg = ? AND n <= ? ORDER BY n", cause)) == NULL ||
 	    (up = packstore_prep(ps, "UPDATE snap SET key = ?, serial = ?,"
 	    " body = ? WHERE n = ?", cause)) == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, seg);
+	sqlite3_bind_int64(st, 2, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n = sqlite3_column_int64(st, 0);
 		if (sqlite3_column_int(st, 1) == PACKSTORE_ASIDE) {

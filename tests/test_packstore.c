@@ -1193,6 +1193,79 @@ out:
 	packstore_close(ps);
 }
 
+/* The rows of segment seg in the database at path, dropped or not. */
+static long long
+seg_rows(const char *path, int seg)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	long long	 n = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM snap WHERE seg = ?",
+	    -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, seg);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A damaged body among a segment's dropped rows after its last listed
+ * one: coding the segment again needs none of them, so it is coded again
+ * all the same, and the next segment after it.
+ */
+static void
+test_recode_damaged_tail(const char *dir)
+{
+	struct packstore	*ps;
+	struct packstore_snap	 v[2 * PACKSTORE_SEGMENT];
+	char			 path[256], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 nv = 0, removed = 0;
+	int			 k, bad = 0;
+
+	snprintf(path, sizeof path, "%s/tail.db", dir);
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		free(cause);
+		return;
+	}
+	for (k = 0; k < 2 * PACKSTORE_SEGMENT + 2; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	packstore_close(ps);
+	ok(bad == 0 && corrupt_body(path, T0 + (int64_t)(PACKSTORE_SEGMENT -
+	    1) * STEP), "two segments and more stored, the first's last body "
+	    "damaged");
+	if (packstore_open(path, 0, &ps, &cause) == -1) {
+		ok(0, "open again: %s", cause);
+		free(cause);
+		return;
+	}
+	/* All but the first of each of the two segments dropped. */
+	memset(v, 0, sizeof v);
+	for (k = 0; k < 2 * PACKSTORE_SEGMENT; k++)
+		if (k % PACKSTORE_SEGMENT != 0)
+			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+	if (packstore_drop(ps, v, nv, MAX, &removed, &cause) == -1 ||
+	    packstore_drop(ps, v, 1, MAX, &removed, &cause) == -1) {
+		printf("# drop: %s\n", cause);
+		free(cause);
+		bad++;
+	}
+	ok(bad == 0 && seg_rows(path, 1) == 1 && seg_rows(path, 2) == 1,
+	    "both are coded again, their dropped rows deleted (%lld and %lld "
+	    "rows left)", seg_rows(path, 1), seg_rows(path, 2));
+	ok(reads_back(ps, 0, 0) && reads_back(ps, PACKSTORE_SEGMENT, 0),
+	    "and what they keep reads back");
+	packstore_close(ps);
+}
+
 /*
  * A reader kept while every snapshot is dropped (as retention does to a
  * folder's packed snapshots once it keeps files) and others are stored:
@@ -1344,6 +1417,7 @@ main(int argc, char **argv)
 	test_remade(dir);
 	test_remade_repeat(dir);
 	test_reader_remade(dir);
+	test_recode_damaged_tail(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
