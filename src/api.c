@@ -1084,6 +1084,7 @@ route_pages(struct api *api, const struct http_request *req,
 	const char	*page, *slash, *base, *current;
 	char		*cause = NULL;
 	long long	 n = 1;
+	int		 status;
 
 	if (strcmp(path, "/") == 0) {
 		if ((page = server_query(req, "page")) != NULL &&
@@ -1107,18 +1108,20 @@ route_pages(struct api *api, const struct http_request *req,
 		current = server_query(req, "current");
 		if (page_diff(&b, api->st->store, t, base != NULL ? base : "",
 		    current != NULL ? current : "",
-		    server_query(req, "sample_index"), &cause) == -1) {
+		    server_query(req, "sample_index"), &status,
+		    &cause) == -1) {
 			free(b.s);
-			server_reply_text(reply, 400, TEXT, "%s\n", cause);
+			server_reply_text(reply, status, TEXT, "%s\n", cause);
 			free(cause);
 		} else
 			reply_page(reply, &b);
 	} else if (strcmp(slash, "/list") == 0) {
 		if (page_list(&b, api->st->store, t, server_query(req, "fn"),
 		    server_query(req, "base"), server_query(req, "current"),
-		    server_query(req, "sample_index"), &cause) == -1) {
+		    server_query(req, "sample_index"), &status,
+		    &cause) == -1) {
 			free(b.s);
-			server_reply_text(reply, 400, TEXT, "%s\n", cause);
+			server_reply_text(reply, status, TEXT, "%s\n", cause);
 			free(cause);
 		} else
 			reply_page(reply, &b);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -1030,7 +1031,7 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 static int
 load_pair(struct store *store, const struct target_config *tc,
     const char *base, const char *cur, struct symtab *st,
-    struct profile **pb, struct profile **pc, char **cause)
+    struct profile **pb, struct profile **pc, int *status, char **cause)
 {
 	*pb = *pc = NULL;
 	if (!store_id_valid(base) || !store_id_valid(cur)) {
@@ -1040,14 +1041,21 @@ load_pair(struct store *store, const struct target_config *tc,
 	if ((*pc = store_load(store, tc->name, cur, PROFILE_MAX_INFLATED, st,
 	    cause)) == NULL ||
 	    (*pb = store_load(store, tc->name, base, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL)
+	    cause)) == NULL) {
+		*status = errno == ENOENT ? 404 : 500;
+		/* As the API says it, the store's path left out. */
+		if (*status == 404) {
+			free(*cause);
+			*cause = xstrdup("no such snapshot");
+		}
 		return -1;
+	}
 	return 0;
 }
 
 int
 page_diff(struct buf *b, struct store *store, struct target *t, const char *base,
-    const char *cur, const char *type, char **cause)
+    const char *cur, const char *type, int *status, char **cause)
 {
 	const struct target_config	*tc = target_config(t);
 	static const char	*types[] = { "inuse_space", "inuse_objects",
@@ -1060,8 +1068,9 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 	int			 idx, rc = -1;
 	bool			 bytes;
 
+	*status = 400;
 	st = symtab_new();
-	if (load_pair(store, tc, base, cur, st, &pb, &pc, cause) == -1)
+	if (load_pair(store, tc, base, cur, st, &pb, &pc, status, cause) == -1)
 		goto out;
 	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
 	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
@@ -1252,7 +1261,7 @@ lines_render(struct buf *b, const struct target_config *tc, const char *fn,
 int
 page_list(struct buf *b, struct store *store, struct target *t,
     const char *fn, const char *base, const char *cur, const char *type,
-    char **cause)
+    int *status, char **cause)
 {
 	const struct target_config	*tc = target_config(t);
 	struct list_options	 lo;
@@ -1263,14 +1272,18 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	char			*re = NULL;
 	int			 idx, rc = -1;
 
+	*status = 400;
 	st = symtab_new();
 	if (fn == NULL || *fn == '\0') {
 		xasprintf(cause, "no function named (fn=)");
 		goto out;
 	}
-	if (lines_snapshots(t, &base, &cur, cause) == -1 ||
-	    load_pair(store, tc, base != NULL ? base : "",
-	    cur != NULL ? cur : "", st, &pb, &pc, cause) == -1)
+	if (lines_snapshots(t, &base, &cur, cause) == -1) {
+		*status = 404;
+		goto out;
+	}
+	if (load_pair(store, tc, base != NULL ? base : "",
+	    cur != NULL ? cur : "", st, &pb, &pc, status, cause) == -1)
 		goto out;
 	/* One snapshot: its own numbers, not a diff with itself. */
 	if (strcmp(base, cur) == 0) {

@@ -23,20 +23,25 @@ struct store;
 void	page_overview(struct buf *, const struct targets *, size_t ntargets,
 	    const char *query, const char *sort, int page);
 void	page_target(struct buf *, struct store *, struct target *);
-/* 0, or -1 with *cause (a bad id, a snapshot that does not decode). */
+/*
+ * 0, or -1 with *cause and the HTTP status to answer with in *status: 400
+ * for a request that names no snapshot or sample type it may, 404 for a
+ * snapshot that is not stored, 500 for one that does not read or decode.
+ */
 int	page_diff(struct buf *, struct store *, struct target *,
 	    const char *base, const char *current, const char *sample_index,
-	    char **cause) __attribute__((warn_unused_result));
+	    int *status, char **cause) __attribute__((warn_unused_result));
 
 /*
  * The line view of a function: its source lines with their growth from the
  * diff of base to current (by default, the window's first and last
  * snapshots, whence the alert's functions come) and their text when the
- * target's source_path has the file. 0, or -1 with *cause.
+ * target's source_path has the file. 0, or -1 with *cause and *status as
+ * page_diff()'s (404 too while the window has not two snapshots).
  */
 int	page_list(struct buf *, struct store *, struct target *,
 	    const char *fn, const char *base, const char *current,
-	    const char *sample_index, char **cause)
+	    const char *sample_index, int *status, char **cause)
 	    __attribute__((warn_unused_result));
 
 #endif

@@ -52,7 +52,7 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	27
+#define NREQ	30
 #define BODY_MAX	(256 << 10)
 
 static const struct {
@@ -88,6 +88,9 @@ static const struct {
 	{ "GET", "/api/v1/targets/api/snapshots/%2e%2e", NULL },
 	{ "GET", "/api/v1/targets/api/evidence/...", NULL },
 	{ "GET", "/api/v1/targets/api/diff", NULL },
+	{ "GET", "/targets/api/diff?base=1000&current=2000", NULL },
+	{ "GET", "/targets/api/list?fn=main.f", NULL },
+	{ "GET", "/targets/api/list?fn=main.f&base=1000&current=2000", NULL },
 };
 
 struct answer {
@@ -736,6 +739,14 @@ main(void)
 	    "a malformed evidence id is 400");
 	ok(a[26].status == 404 && strstr(a[26].body, "two snapshots") != NULL,
 	    "/api/v1/targets/api/diff with no snapshots is 404, saying so");
+	ok(a[27].status == 404 && strstr(a[27].body, "no such snapshot") !=
+	    NULL,
+	    "the diff page of snapshots not stored is 404, as the API's: %s",
+	    a[27].body);
+	ok(a[28].status == 404 && strstr(a[28].body, "two snapshots") != NULL,
+	    "the line view of a window without two snapshots is 404, saying "
+	    "so");
+	is_int(a[29].status, 404, "and of snapshots not stored");
 
 	for (i = 0; i < NREQ; i++)
 		free(a[i].body);
