@@ -831,7 +831,7 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	enum alert_state	 was = j->state;
 	enum judge_call		 call;
 	int64_t			 bucket;
-	bool			 growing;
+	bool			 growing, recent;
 
 	*from = was;
 	if (j->gc_last != 0 && (gc < j->gc_last || uptime < j->gc_uptime)) {
@@ -859,13 +859,20 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	/* What the profiles said counts while their window lasts: not
 	 * when scrapes have failed for longer. */
 	latest = judge_latest(j);
-	if (latest == NULL ||
-	    latest->time_ms < time_ms - (int64_t)j->p.window_ms)
+	recent = latest != NULL &&
+	    latest->time_ms >= time_ms - (int64_t)j->p.window_ms;
+	if (!recent)
 		j->total_growing = j->fn_growing = false;
 	growing = judge_live(j, time_ms);
+	/*
+	 * What the last profile concluded stands until the next: a leak
+	 * the slow horizon found is too slow for the window's live heap
+	 * to show, and GC lines between two scrapes must not undo it.
+	 */
 	if (growing)
 		call = CALL_YES;
 	else if (j->total_growing || j->fn_growing ||
+	    (recent && j->slow_growing && j->nanchor > 0) ||
 	    j->call == CALL_HOLD || j->call == CALL_YOUNG)
 		call = (enum judge_call)j->call;
 	else

@@ -331,6 +331,59 @@ test_slowing_leak(void)
 }
 
 /*
+ * A leak too slow for the window (8 MiB an hour, against min_growth 16
+ * MiB over 30 minutes) that the slow horizon finds, on a target whose
+ * gctrace gives a GC every 10 s between its scrapes every minute: each
+ * GC line, whose live heap alone says no, must not undo the slow
+ * horizon's yes. It fires and stays firing, with no flapping. Returns
+ * the state changes; *fired when it first fired (-1: never).
+ */
+static int
+slow_leak(bool gctrace, int *fired, bool *firing_at_end)
+{
+	struct judge_params	 p = { "heap", 30 * 60000, 15 * 60000,
+				    16 * MiB, 24 * 3600000ULL, 64 * MiB };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 t, changes = 0;
+	uint64_t		 gc = 0;
+	int64_t			 leak, live;
+
+	*fired = -1;
+	for (t = 0; t <= 24 * 3600; t += 10) {
+		leak = (int64_t)t * 8 * MiB / 3600;
+		live = 200 * MiB + leak;
+		gc++;
+		if (gctrace && judge_add_gc(j, (int64_t)t * 1000, gc, t, live,
+		    &from))
+			changes++;
+		if (t % 60 == 0 && judge_add(j, sum(j, t, live, leak,
+		    1000 * (int64_t)MiB + (int64_t)gc * MiB), &from))
+			changes++;
+		if (*fired == -1 && view(j).state == ALERT_FIRING)
+			*fired = t;
+	}
+	*firing_at_end = view(j).state == ALERT_FIRING;
+	judge_free(j);
+	return changes;
+}
+
+static void
+test_slow_gctrace(void)
+{
+	int	changes, fired, fired_gc;
+	bool	end, end_gc;
+
+	changes = slow_leak(false, &fired, &end);
+	ok(fired != -1 && end && changes == 2, "a slow leak fires on the slow "
+	    "horizon (at %d s), once (%d changes)", fired, changes);
+	changes = slow_leak(true, &fired_gc, &end_gc);
+	ok(fired_gc != -1 && end_gc && changes == 2, "and so it does with "
+	    "gctrace's GCs between the scrapes (at %d s, %d changes)",
+	    fired_gc, changes);
+}
+
+/*
  * The shapes of growth that is no leak, and the slow horizon, over a 20 s
  * window with `for` 10 s, a GC and a scrape every second.
  */
@@ -592,6 +645,7 @@ main(void)
 	test_gc_cadence();
 	test_shapes();
 	test_slowing_leak();
+	test_slow_gctrace();
 	test_shared_names();
 	return tap_done();
 }
