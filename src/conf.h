@@ -118,6 +118,10 @@
 #define CONFIG_SLOW_WINDOW		(24 * 3600000ULL)
 #define CONFIG_SLOW_FACTOR		4	/* slow_min_growth: this times
 						   min_growth, unless written */
+#define CONFIG_GROWTH_MAX		(1ULL << 50)	/* 1024 TiB: min_growth,
+						   slow_min_growth, times
+						   CONFIG_SLOW_FACTOR too,
+						   fit an int64 */
 #define CONFIG_MAX_SIZE			(64ULL << 20)
 #define CONFIG_MAX_REDIRECTS		5
 #define CONFIG_WEBHOOK_TIMEOUT		10000

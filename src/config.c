@@ -711,14 +711,15 @@ load_timing(struct loader *l, const struct slot *s, struct target_config *t,
 	    !get_duration(l, &s[TK_SLOW_WINDOW], 0, &t->slow_window_ms))
 		good = false;
 	if (s[TK_SLOW_MIN_GROWTH].key != NULL && (goroutine == NULL ||
-	    !*goroutine ? !get_size(l, &s[TK_SLOW_MIN_GROWTH], 1, UINT64_MAX,
-	    &t->slow_min_growth) : !get_count(l, &s[TK_SLOW_MIN_GROWTH], 1,
-	    LLONG_MAX, &t->slow_min_growth)))
+	    !*goroutine ? !get_size(l, &s[TK_SLOW_MIN_GROWTH], 1,
+	    CONFIG_GROWTH_MAX, &t->slow_min_growth) :
+	    !get_count(l, &s[TK_SLOW_MIN_GROWTH], 1,
+	    (long long)CONFIG_GROWTH_MAX, &t->slow_min_growth)))
 		good = false;
 	if (s[TK_MIN_GROWTH].key == NULL)
 		return good;
 	if (goroutine == NULL || !*goroutine) {
-		if (!get_size(l, &s[TK_MIN_GROWTH], 1, UINT64_MAX,
+		if (!get_size(l, &s[TK_MIN_GROWTH], 1, CONFIG_GROWTH_MAX,
 		    &t->min_growth))
 			return false;
 		if (goroutine == NULL &&
@@ -733,7 +734,8 @@ load_timing(struct loader *l, const struct slot *s, struct target_config *t,
 		    "goroutine target counts goroutines, not bytes", v);
 		return false;
 	}
-	if (!get_count(l, &s[TK_MIN_GROWTH], 1, LLONG_MAX, &t->min_growth))
+	if (!get_count(l, &s[TK_MIN_GROWTH], 1, (long long)CONFIG_GROWTH_MAX,
+	    &t->min_growth))
 		return false;
 	return good;
 }

@@ -849,10 +849,12 @@ options_set(int ch, const char *arg, struct options *o)
 			    arg, errstr);
 		break;
 	case 'G':
-		if (units_size(arg, &o->min_growth, &errstr) == -1 ||
-		    o->min_growth == 0)
+		if (units_size(arg, &o->min_growth, &errstr) == -1)
+			fatalx("--min-growth %s: %s", arg, errstr);
+		if (o->min_growth == 0 || o->min_growth > CONFIG_GROWTH_MAX)
 			fatalx("--min-growth %s: %s", arg, o->min_growth == 0 ?
-			    "must be more than 0" : errstr);
+			    "must be more than 0" :
+			    "too large (at most 1024TiB)");
 		o->min_growth_set = true;
 		break;
 	case 'm':

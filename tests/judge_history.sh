@@ -196,4 +196,11 @@ for s in spike traffic cache deploys goroutine-traffic; do
 	ok "$([ "$n" = 0 ]; echo $?)" "$s: never fires ($n firings)"
 done
 
+# A min_growth past what the judge can multiply is refused, not wrapped
+# to a negative threshold that any rise passes.
+"$HEAPWATCH" judge --min-growth 9000000TiB "$TMPD/cache" >"$TMPD/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q 'min-growth 9000000TiB: too large' "$TMPD/out"
+ok $? "--min-growth 9000000TiB is refused ($rc): $(head -c 80 "$TMPD/out")"
+
 done_testing
