@@ -340,7 +340,13 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
-	note.severity = target_severity(t);
+	/*
+	 * A resolved note carries the severity last sent: it is a label,
+	 * and Alertmanager ends only the alert of the same labels. Resolved,
+	 * growth has stopped and the time to limit says warning.
+	 */
+	note.severity = note.status == NOTE_RESOLVED && t->severity != NULL ?
+	    t->severity : target_severity(t);
 	note.evidence = t->st.evidence[0] != '\0' ? t->st.evidence : NULL;
 	if (t->cfg->limit > 0) {
 		ttl = target_time_to_limit(t);

@@ -10,7 +10,8 @@
 # counts the heap requests it serves and those with ?gc=1. An alert that
 # goes pending takes its evidence once: a heap profile after a GC, or the
 # goroutine dump, served by the API and linked from the alert, the webhook
-# and the page.
+# and the page. When the leak stops, the critical alert resolves with its
+# severity unchanged.
 . "$(dirname "$0")/lib.sh"
 
 # A leak of 256 KiB/s, GCs every 250 ms: the heap profile is always fresh.
@@ -200,5 +201,21 @@ read -r heap gc <<<"$(counts never)"
 [ "${heap:-0}" -ge 5 ] && [ "$gc" = 0 ]
 ok $? "never: no scrape asked for a GC ($gc of $heap)"
 grep -c 'gc=1' "$TMPD/heapwatchd.log" | diag
+
+# The leak stops: near resolves, and its resolved note keeps the severity
+# it fired with (a label: Alertmanager ends only the alert of the same
+# labels), though with growth stopped its time to limit says warning.
+curl -fs --max-time 30 -X POST "$LEAK/pause" >/dev/null
+ok $? "the leaking fixture is paused"
+resolved() {
+	jq -c 'select(.target == "near" and .status == "resolved")' \
+	    "$TMPD/hooks.out" 2>/dev/null | head -n 1
+}
+near_resolved() { [ -n "$(resolved)" ]; }
+wait_for 90 near_resolved
+ok $? "near's alert resolves once the leak stops"
+jq -e '.severity == "critical"' <<<"$(resolved)" >/dev/null
+ok $? "its resolved note is critical, as it fired ($(resolved |
+    jq -r .severity 2>/dev/null))"
 
 done_testing
