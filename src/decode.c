@@ -359,6 +359,7 @@ decode_start_work(struct decode *d, void *body, size_t len, size_t max,
 void
 decode_cancel(struct decode_job *j)
 {
+	static const struct timeval zero = { 0, 0 };
 	struct decode	*d;
 	bool		 busy;
 
@@ -372,10 +373,13 @@ decode_cancel(struct decode_job *j)
 	else if (j->state == JOB_FINISHED)
 		TAILQ_REMOVE(&d->finished, j, entry);
 	pthread_mutex_unlock(&d->mtx);
-	if (busy)	/* freed when the worker is done */
+	if (busy) {	/* freed when the worker is done */
 		__atomic_store_n(&j->cancelled, true, __ATOMIC_RELEASE);
-	else
-		job_free(j);
+		return;
+	}
+	job_free(j);
+	/* Its body's room given back: drained is told, from the loop. */
+	evtimer_add(d->more, &zero);
 }
 
 size_t

@@ -38,6 +38,7 @@ struct scrape {
 	struct scrape_held	 held;		/* waiting for the gate */
 	struct scrape_held	 held_later;	/* and after those */
 	size_t			 nheld;
+	struct event		*resume;	/* after a cancel */
 };
 
 struct scrape_job {
@@ -64,6 +65,14 @@ struct scrape_job {
 static void	scrape_done(CURL *, CURLcode, void *);
 static void	job_begin(struct scrape_job *, const struct scrape_request *);
 
+static void
+scrape_resume_soon(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scrape_resume(arg);
+}
+
 struct scrape *
 scrape_new(struct event_base *base)
 {
@@ -75,6 +84,8 @@ scrape_new(struct event_base *base)
 	s->multi = curlev_multi(s->cev);
 	TAILQ_INIT(&s->held);
 	TAILQ_INIT(&s->held_later);
+	if ((s->resume = evtimer_new(base, scrape_resume_soon, s)) == NULL)
+		fatalx("evtimer_new failed");
 	return s;
 }
 
@@ -168,6 +179,7 @@ scrape_free(struct scrape *s)
 		return;
 	while (s->jobs != NULL)
 		job_free(s->jobs);
+	event_free(s->resume);
 	curlev_free(s->cev);
 	free(s);
 }
@@ -478,11 +490,25 @@ scrape_resume(struct scrape *s)
 	}
 }
 
+/*
+ * A job cancelled gives its room back, and may have been the last one
+ * under way: the jobs waiting at the gate start from the loop, as after
+ * a transfer (a cancel comes from anywhere, a callback among them).
+ * Without it, nothing else would ever start them, nor the scrapes held
+ * behind them.
+ */
 void
 scrape_cancel(struct scrape_job *j)
 {
-	if (j != NULL)
-		job_free(j);
+	static const struct timeval zero = { 0, 0 };
+	struct scrape		*s;
+
+	if (j == NULL)
+		return;
+	s = j->s;
+	job_free(j);
+	if (s->nheld > 0)
+		evtimer_add(s->resume, &zero);
 }
 
 size_t

@@ -22,6 +22,8 @@
 //	/fieldbomb        gzip of 1 GiB of protobuf fields that pprof does not
 //	                  know, each a MiB of zeros: it parses until a cap on
 //	                  the decompressed size stops it
+//	/bigonce          50 MiB of zeros at the first request of its key (t=),
+//	                  then no answer, until the client gives up
 //	/profile          a valid heap profile of this process, gzip, over 4 KiB
 //	/tiny             a small valid heap profile, gzip
 //	/badindex/string  /tiny with a function name out of the string table
@@ -278,10 +280,20 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		serveCounts(w, peak)
 		return
 	}
-	defer done(count(r))
+	key := count(r)
+	defer done(key)
 	switch r.URL.Path {
 	case "/hang":
 		<-r.Context().Done()
+	case "/bigonce":
+		hitsMu.Lock()
+		first := hits[key] == 1
+		hitsMu.Unlock()
+		if !first {
+			<-r.Context().Done()
+			return
+		}
+		serveBytes(w, make([]byte, 50<<20))
 	case "/drip":
 		drip(w, r)
 	case "/status":
