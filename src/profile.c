@@ -599,7 +599,7 @@ static ssize_t
 parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
     bool final, char **cause)
 {
-	const uint8_t		*p = data, *end = data + len, *start;
+	const uint8_t		*p = data, *end = data + len, *start, *lenp;
 	struct pbwire_field	 f;
 	uint64_t		 tag, flen;
 	int			 rc;
@@ -629,13 +629,25 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 		}
 		if (rc == 0)
 			return len;
-		/* Malformed, or cut short by the end of the window? */
+		/*
+		 * Malformed, or cut short by the end of the window? Only a
+		 * key and a length as pbwire_next() reads them (five bytes
+		 * each at most) may be cut: one spelt longer is malformed,
+		 * and taking it for cut would inflate all that follows.
+		 */
 		p = start;
-		if (!final && pbwire_varint(&p, end, &tag) == 0 &&
-		    (tag & 7) == 2 && (tag >> 3) != 0) {
-			if (pbwire_varint(&p, end, &flen) == -1 &&
-			    end - p < 10)
-				return start - data;	/* length cut */
+		if (final)
+			goto malformed;
+		if ((*p & 0xf8) != 0 && pbwire_varint(&p, end, &tag) == 0 &&
+		    p - start <= 5 && (tag & 7) == 2 && (tag >> 3) != 0) {
+			lenp = p;
+			if (pbwire_varint(&p, end, &flen) == -1) {
+				if (end - lenp < 5)
+					return start - data;	/* length cut */
+				goto malformed;
+			}
+			if (p - lenp > 5)
+				goto malformed;
 			if (flen > PROFILE_MAX_FIELD) {
 				raw->over = true;
 				xasprintf(cause, "field %llu of %llu bytes is "
@@ -647,8 +659,10 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 			}
 			return start - data;		/* payload cut */
 		}
-		if (!final && end - start < 11)
-			return start - data;		/* tag or varint cut */
+		/* A key of five bytes at most, a varint of ten. */
+		if (end - start < 15)
+			return start - data;		/* key or varint cut */
+malformed:
 		xasprintf(cause, "not a pprof profile: malformed or truncated "
 		    "protobuf");
 		return -1;

@@ -75,6 +75,13 @@ if ! ldd "$HEAPWATCH" 2>/dev/null | grep -q libasan; then
 	    >/dev/null 2>"$TMPD/err"
 	grep -q "MiB limit" "$TMPD/err"
 	ok $? "the bomb is refused within 40 MB of address space"
+	# A length too long to read is malformed, not cut by the window:
+	# refused at once, not after inflating the 250 MiB behind it.
+	( ulimit -v 40000; "$HEAPWATCH" top "$corpus/lenbomb.pb.gz" ) \
+	    >/dev/null 2>"$TMPD/err"
+	grep -q "malformed" "$TMPD/err"
+	ok $? "a length in six bytes is refused as malformed within 40 MB:\
+ $(head -n 1 "$TMPD/err" | cut -c 1-100)"
 fi
 
 done_testing

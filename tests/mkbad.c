@@ -50,16 +50,14 @@ put_pb(const char *name, struct pb *b, int gzip)
 }
 
 /*
- * A gzip bomb that parses: n MiB of fields that pprof's format does not
- * know (field 15, a MiB of zeros each), so that only the cap on the
- * decompressed size stops it. Deflated a block at a time.
+ * mib MiB of zeros after hdr, gzipped a block at a time; with every, hdr
+ * starts each MiB (of which it is part) rather than the whole.
  */
 static void
-put_bomb(const char *name, size_t mib)
+put_zeros(const char *name, const uint8_t *hdr, size_t hdrlen, size_t mib,
+    int every)
 {
 	static uint8_t	 zeros[1 << 16], out[1 << 16];
-	/* Tag: field 15, wire type 2; length: 1 MiB - 4, as a varint. */
-	static const uint8_t hdr[4] = { 0x7a, 0xfc, 0xff, 0x3f };
 	z_stream	 zs;
 	char		 path[4096];
 	FILE		*f;
@@ -76,11 +74,11 @@ put_bomb(const char *name, size_t mib)
 		for (j = 0; j <= 16; j++) {
 			if (j == 0) {
 				zs.next_in = (uint8_t *)hdr;
-				zs.avail_in = sizeof hdr;
+				zs.avail_in = every || i == 0 ? hdrlen : 0;
 			} else {
 				zs.next_in = zeros;
-				zs.avail_in = j < 16 ? sizeof zeros :
-				    sizeof zeros - sizeof hdr;
+				zs.avail_in = j < 16 || !every ? sizeof zeros :
+				    sizeof zeros - hdrlen;
 			}
 			do {
 				zs.next_out = out;
@@ -94,6 +92,20 @@ put_bomb(const char *name, size_t mib)
 	deflateEnd(&zs);
 	if (fclose(f) != 0)
 		exit(1);
+}
+
+/*
+ * A gzip bomb that parses: n MiB of fields that pprof's format does not
+ * know (field 15, a MiB of zeros each), so that only the cap on the
+ * decompressed size stops it.
+ */
+static void
+put_bomb(const char *name, size_t mib)
+{
+	/* Tag: field 15, wire type 2; length: 1 MiB - 4, as a varint. */
+	static const uint8_t hdr[4] = { 0x7a, 0xfc, 0xff, 0x3f };
+
+	put_zeros(name, hdr, sizeof hdr, mib, 1);
 }
 
 int
@@ -169,6 +181,19 @@ main(int argc, char **argv)
 	put_pb("string-table.pb.gz", b, 1);
 
 	put_bomb("bomb.pb.gz", 1024);
+	/*
+	 * A sample (field 2) whose length, 1, is spelt in six bytes, more
+	 * than the five protobuf-c reads, before 250 MiB of zeros: no
+	 * field that was cut by the end of what is inflated so far, but a
+	 * malformed one, refused before inflating the rest.
+	 */
+	{
+		static const uint8_t lenbomb[7] = {
+			0x12, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00
+		};
+
+		put_zeros("lenbomb.pb.gz", lenbomb, sizeof lenbomb, 250, 0);
+	}
 
 	/* Empty location messages, two bytes each, fifty bytes decoded. */
 	{
