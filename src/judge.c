@@ -900,6 +900,22 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 		j->calm = 0;
 		j->call = CALL_NO;
 		last = NULL;
+	} else if (last != NULL && s->time_ms < last->time_ms) {
+		/*
+		 * heapwatchd's clock was set back, the service's was not:
+		 * times before the step and after no longer compare, and a
+		 * window out of order is no series (its halves, its slope).
+		 * The window and the horizons start again, as at a restart,
+		 * but the alert stays: the service kept its heap. A pending
+		 * alert counts its `for` again from now, a firing one its
+		 * calm.
+		 */
+		window_clear(j);
+		horizons_reset(j);
+		if (j->state == ALERT_PENDING)
+			j->since = s->time_ms;
+		j->calm = 0;
+		last = NULL;
 	}
 	summary_rename(s, j->names);
 	if (j->nwin == j->capwin) {

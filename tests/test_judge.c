@@ -384,6 +384,46 @@ test_slow_gctrace(void)
 }
 
 /*
+ * heapwatchd's clock set back an hour while a leak of 120 MiB an hour
+ * fires (scrapes a minute apart; the service's own clock, its profiles'
+ * times, goes on): the window's times no longer compare, and it starts
+ * again rather than keep entries from before the step among those after
+ * it. The alert fires on, with no change of state: the service kept its
+ * heap, and nothing resolved.
+ */
+static void
+test_clock_back(void)
+{
+	struct judge_params	 p = { "heap", 30 * 60000, 15 * 60000,
+				    16 * MiB, 24 * 3600000ULL, 64 * MiB };
+	struct judge		*j = judge_new(&p);
+	struct summary		*s;
+	enum alert_state	 from;
+	int			 t, changes = 0, fired = -1;
+	int64_t			 leak;
+	bool			 firing_after = true;
+
+	for (t = 0; t <= 8 * 3600; t += 60) {
+		leak = (int64_t)t * 120 * MiB / 3600;
+		s = sum(j, t, 200 * MiB + leak, leak,
+		    1000 * (int64_t)MiB + (int64_t)t * 10 * MiB);
+		if (t >= 4 * 3600)
+			s->time_ms -= 3600 * 1000;	/* the daemon's clock */
+		if (judge_add(j, s, &from))
+			changes++;
+		if (fired == -1 && view(j).state == ALERT_FIRING)
+			fired = t;
+		if (t >= 4 * 3600 && view(j).state != ALERT_FIRING)
+			firing_after = false;
+	}
+	ok(fired != -1 && fired < 4 * 3600, "a leak fires (at %d s)", fired);
+	ok(firing_after && changes == 2 && view(j).restarts == 0,
+	    "and fires on when heapwatchd's clock goes back an hour (%d "
+	    "changes)", changes);
+	judge_free(j);
+}
+
+/*
  * The shapes of growth that is no leak, and the slow horizon, over a 20 s
  * window with `for` 10 s, a GC and a scrape every second.
  */
@@ -646,6 +686,7 @@ main(void)
 	test_shapes();
 	test_slowing_leak();
 	test_slow_gctrace();
+	test_clock_back();
 	test_shared_names();
 	return tap_done();
 }
