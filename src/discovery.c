@@ -302,10 +302,16 @@ group_target(struct sd_target *t, const struct sd_target *g, const char *addr)
 	}
 }
 
-/* Append the targets of one group to *out; false once reported. */
+/*
+ * Append the targets of one group to *out; false once reported, with *full
+ * when they would take the file past DISCOVERY_TARGETS_MAX. The bytes
+ * bound what a file holds, not what it gives: a group named once and
+ * repeated by thousands of YAML aliases would give millions of targets,
+ * made on the loop.
+ */
 static bool
 parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
-    size_t *nout)
+    size_t *nout, bool *full)
 {
 	yaml_node_t		*list, *labels, *v;
 	yaml_node_item_t	*it;
@@ -322,6 +328,13 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 		return false;
 	}
 	n = list->data.sequence.items.top - list->data.sequence.items.start;
+	if (n > DISCOVERY_TARGETS_MAX - *nout) {
+		yamlx_error(y, list, "more than %d targets in the file",
+		    DISCOVERY_TARGETS_MAX);
+		discovery_target_clear(&g);
+		*full = true;
+		return false;
+	}
 	*out = xreallocarray(*out, *nout + n, sizeof **out);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++) {
@@ -361,7 +374,7 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 	yaml_node_item_t	*it;
 	struct stat		 st;
 	FILE			*fp;
-	bool			 good;
+	bool			 good, full = false;
 	char			*msg;
 	size_t			 i;
 
@@ -393,8 +406,9 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 		good = false;
 	} else
 		for (it = root->data.sequence.items.start;
-		    it < root->data.sequence.items.top; it++)
-			if (!parse_group(&y, yamlx_node(&y, *it), out, nout))
+		    it < root->data.sequence.items.top && !full; it++)
+			if (!parse_group(&y, yamlx_node(&y, *it), out, nout,
+			    &full))
 				good = false;
 	yamlx_free(&y);
 	if (good)

@@ -19,6 +19,7 @@
 
 #define DISCOVERY_POLL_MS	2000		/* globs and stat(2) */
 #define DISCOVERY_FILE_MAX	(16 << 20)	/* bytes of a target file */
+#define DISCOVERY_TARGETS_MAX	100000		/* targets a file gives */
 
 struct buf;
 struct event_base;

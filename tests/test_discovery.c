@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "discovery.h"
 #include "tap.h"
@@ -212,6 +213,42 @@ test_errors(void)
 	}
 }
 
+/*
+ * A group of 2,000 targets named once and repeated by YAML aliases: the
+ * file's 100,000 targets at most count each repetition. 49 aliases make
+ * 100,000 and parse; 5,000 (a 58 KB file) would make ten million, and
+ * are refused at the first alias past the bound.
+ */
+static void
+test_aliases(void)
+{
+	struct sd_target	*t;
+	struct buf		 b = { NULL, 0, 0 };
+	size_t			 n, i, k;
+	char			 err[256];
+	int			 rc, aliases[2] = { 49, 5000 };
+
+	for (k = 0; k < 2; k++) {
+		b.len = 0;
+		buf_printf(&b, "- &g\n  targets:\n");
+		for (i = 1; i <= 2000; i++)
+			buf_printf(&b, "    - h%zu:1\n", i);
+		for (i = 0; i < (size_t)aliases[k]; i++)
+			buf_printf(&b, "- *g\n");
+		rc = parse(k == 0 ? "alias49.yml" : "alias5000.yml", b.s, &t,
+		    &n, err, sizeof err);
+		if (k == 0) {
+			ok(rc == 0 && n == 100000, "a group and 49 aliases of "
+			    "it: 100,000 targets (%zu) %s", n, err);
+			discovery_targets_free(t, n);
+		} else
+			ok(rc == -1 && n == 0 && strstr(err, "more than "
+			    "100000 targets") != NULL, "and 5,000 aliases are "
+			    "refused: %s", err);
+	}
+	free(b.s);
+}
+
 /* Jump consistent hash as published, with a double. */
 static uint32_t
 jump_reference(uint64_t key, uint32_t n)
@@ -314,6 +351,7 @@ main(void)
 	test_json();
 	test_yaml();
 	test_errors();
+	test_aliases();
 	test_hash();
 	cleanup();
 	return tap_done();
