@@ -566,6 +566,7 @@ load_downsample(struct loader *l, const struct slot *s)
 	bool			*usable;
 	size_t			 i, j;
 	yaml_node_t		*map;
+	char			 buf[64];
 
 	if ((map = get_map(l, s)) == NULL)
 		return;
@@ -593,6 +594,25 @@ load_downsample(struct loader *l, const struct slot *s)
 			error(l, e.value, "downsample: period \"%s\" for age "
 			    "%s: %s", yamlx_text(e.value), yamlx_text(e.key),
 			    t.every_ms == 0 ? "must be more than 0" : errstr);
+			continue;
+		}
+		if (t.after_ms > CONFIG_DURATION_MAX ||
+		    t.every_ms > CONFIG_DURATION_MAX) {
+			fmt_duration(CONFIG_DURATION_MAX, buf, sizeof buf);
+			error(l, t.after_ms > CONFIG_DURATION_MAX ? e.key :
+			    e.value, "downsample: %s \"%s\": too long (at "
+			    "most %s)", t.after_ms > CONFIG_DURATION_MAX ?
+			    "age" : "period", yamlx_text(t.after_ms >
+			    CONFIG_DURATION_MAX ? e.key : e.value), buf);
+			continue;
+		}
+		/* One age in two spellings ("24h", "1d"): which period? */
+		for (i = 0; i < r->ntiers; i++)
+			if (r->tiers[i].after_ms == t.after_ms)
+				break;
+		if (i < r->ntiers) {
+			error(l, e.key, "downsample: age \"%s\" is given "
+			    "twice", yamlx_text(e.key));
 			continue;
 		}
 		if (r->ntiers == CONFIG_TIERS_MAX) {
