@@ -176,6 +176,12 @@ notifier_repeat_interval(const struct notifier *nf, size_t i)
 	return receiver_config(nf->rcv[i])->repeat_interval_ms;
 }
 
+const char *
+notifier_url(const struct notifier *nf, size_t i)
+{
+	return receiver_config(nf->rcv[i])->url;
+}
+
 size_t
 notifier_receivers(const struct notifier *nf)
 {

@@ -86,6 +86,8 @@ void		 notifier_send(struct notifier *, const struct alert_note *);
 void		 notifier_send_to(struct notifier *, size_t i,
 		    const struct alert_note *);
 uint64_t	 notifier_repeat_interval(const struct notifier *, size_t i);
+/* Receiver i's URL: what names it across reloads. */
+const char	*notifier_url(const struct notifier *, size_t i);
 
 size_t		 notifier_receivers(const struct notifier *);
 void		 notifier_stats(const struct notifier *, size_t i,

@@ -36,6 +36,12 @@
  * A target: what it shows (st), what it was given (deps, cfg) and the
  * state of its scrape in flight.
  */
+/* When the alert was last sent to a receiver, known by its URL. */
+struct notified {
+	char			*url;
+	int64_t			 at;
+};
+
 struct target {
 	TAILQ_ENTRY(target)	 entry;
 	struct target_deps	 deps;
@@ -52,7 +58,7 @@ struct target {
 	char			 content_type[128];	/* of the body */
 	size_t			 body_len;	/* of the last body */
 	int64_t			 next_ms;	/* monotonic, next scrape */
-	int64_t			*notified;	/* last note, per receiver */
+	struct notified		*notified;	/* last note, per receiver */
 	size_t			 nnotified;
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
@@ -251,19 +257,46 @@ target_attribute(struct target *t)
 	}
 }
 
-/* When the alert was last sent to receiver i; sized to the receivers. */
+static void
+notified_free(struct notified *nt, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(nt[i].url);
+	free(nt);
+}
+
+/*
+ * When the alert was last sent to receiver i. A reload may add, remove or
+ * reorder the receivers: each keeps its time by its URL, as the notifier
+ * keeps its queue, so that one kept is not told again before its repeat
+ * is due, and one added, which has none, hears of a firing alert at the
+ * next check.
+ */
 static int64_t *
 notified_at(struct target *t, size_t i)
 {
-	size_t	n = notifier_receivers(t->deps.notifier);
+	const struct notifier	*nf = t->deps.notifier;
+	struct notified		*nt;
+	size_t			 n = notifier_receivers(nf), k, m;
 
-	if (t->nnotified != n) {
-		/* Receivers changed on reload: repeats start again. */
-		free(t->notified);
-		t->notified = xcalloc(n + 1, sizeof *t->notified);
-		t->nnotified = n;
+	for (k = 0; k < n && n == t->nnotified; k++)
+		if (strcmp(t->notified[k].url, notifier_url(nf, k)) != 0)
+			break;
+	if (k == n && n == t->nnotified)
+		return &t->notified[i].at;
+	nt = xcalloc(n + 1, sizeof *nt);
+	for (k = 0; k < n; k++) {
+		nt[k].url = xstrdup(notifier_url(nf, k));
+		for (m = 0; m < t->nnotified; m++)
+			if (strcmp(t->notified[m].url, nt[k].url) == 0)
+				nt[k].at = t->notified[m].at;
 	}
-	return &t->notified[i];
+	notified_free(t->notified, t->nnotified);
+	t->notified = nt;
+	t->nnotified = n;
+	return &t->notified[i].at;
 }
 
 /* Whether receiver i is due to hear again that the alert still fires. */
@@ -1045,7 +1078,7 @@ target_free(struct target *t)
 	event_free(t->timer);
 	follow_free(t->st.gctrace);
 	sites_clear(t);
-	free(t->notified);
+	notified_free(t->notified, t->nnotified);
 	history_free(t->st.hist);
 	judge_free(t->st.judge);
 	free(t->st.last_error);
