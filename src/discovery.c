@@ -652,6 +652,36 @@ discovery_render_target(const struct sd_entry *e, const struct sd_target *s,
  * Make the list of targets from the files; when it differs from the
  * current one, it becomes current and the old one waits for release.
  */
+/* Whether url's profile counts goroutines (min_growth a count), not bytes. */
+static bool
+counts_goroutines(char *url)
+{
+	struct target_config	c;
+
+	memset(&c, 0, sizeof c);
+	c.url = url;
+	return strncmp(config_target_kind(&c), "goroutine", 9) == 0;
+}
+
+/*
+ * Whether t, rendered from entry e, has the kind of profile e's path
+ * gives: the entry's min_growth, slow_min_growth and limit were read
+ * for that kind, bytes or goroutines, and a file's __metrics_path__ that
+ * changes it would have a heap target judged in goroutines (16 MiB of
+ * them) or goroutines in bytes.
+ */
+static bool
+same_kind(const struct sd_entry *e, struct target_config *t)
+{
+	char	*url;
+	bool	 same;
+
+	xasprintf(&url, "%s://h%s", e->cfg.scheme, e->cfg.path);
+	same = counts_goroutines(url) == counts_goroutines(t->url);
+	free(url);
+	return same;
+}
+
 static bool
 discovery_render(struct discovery *d)
 {
@@ -671,9 +701,20 @@ discovery_render(struct discovery *d)
 			if (j > 0 && f == e->matched[j - 1])
 				continue;
 			t = xreallocarray(t, n + f->ntargets, sizeof *t);
-			for (k = 0; k < f->ntargets; k++)
+			for (k = 0; k < f->ntargets; k++) {
 				discovery_render_target(e, &f->targets[k],
-				    &t[n++]);
+				    &t[n]);
+				if (same_kind(e, &t[n])) {
+					n++;
+					continue;
+				}
+				log_warnx("file_sd: %s: %s: __metrics_path__ "
+				    "%s is not the kind of profile of the "
+				    "entry's path %s (heap or goroutines): "
+				    "skipped", f->path, t[n].name,
+				    f->targets[k].path, e->cfg.path);
+				config_target_clear(&t[n]);
+			}
 		}
 	}
 	if (n == d->ntargets) {

@@ -196,6 +196,20 @@ echo '[]' >"$sd/b.yml.new"
 mv "$sd/b.yml.new" "$sd/b.yml"
 wait_for 60 has_names "$N2 static1"
 ok $? "a file rewritten without a target stops it: $(names)"
+
+# 9. The entry's path gives heap profiles, and its thresholds are bytes:
+# a target whose __metrics_path__ names goroutines is skipped, and said.
+cat >"$sd/k.yml.new" <<YAML
+- targets: [$F1]
+  labels: {name: gor, __metrics_path__: /debug/pprof/goroutine}
+- targets: [$F1]
+  labels: {name: heap2, __metrics_path__: /debug/pprof/heap?debug=0}
+YAML
+mv "$sd/k.yml.new" "$sd/k.yml"
+wait_for 60 has_names "$N2 heap2 static1"
+ok $? "a target of another kind of profile than its entry's is skipped: $(names)"
+grep -q 'k.yml: gor: __metrics_path__ /debug/pprof/goroutine is not the kind of profile' "$log"
+ok $? "and the log says so"
 curl -fs "$HWD_URL/metrics" >"$TMPD/metrics"
 promtool check metrics <"$TMPD/metrics" >"$TMPD/promtool.out" 2>&1
 ok $? "promtool check metrics passes"
