@@ -10,8 +10,7 @@
 
 fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
 F=$FIXTURE_URL
-bin=$(badtarget_bin) && serve_start badtarget "$bin" -listen 127.0.0.1:0 ||
-    { ok 1 "badtarget starts"; done_testing; exit; }
+badtarget_start || { ok 1 "badtarget starts"; done_testing; exit; }
 B=$STARTED_URL
 conf=$TMPD/hw.yaml
 good() {

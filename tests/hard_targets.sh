@@ -17,8 +17,7 @@ ldd "$HEAPWATCHD" 2>/dev/null | grep -q libasan && RSS_MAX_MIB=1024
 
 fixture_start shapes || { ok 1 "fixture starts"; done_testing; exit; }
 F=$FIXTURE_URL
-bin=$(badtarget_bin) && serve_start badtarget "$bin" -listen 127.0.0.1:0 ||
-    { ok 1 "badtarget starts"; done_testing; exit; }
+badtarget_start || { ok 1 "badtarget starts"; done_testing; exit; }
 B=$STARTED_URL
 
 # The misbehaviours: name, path, the result they count under, and a

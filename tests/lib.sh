@@ -63,6 +63,13 @@ badtarget_bin() {
 	echo "$bin"
 }
 
+# Start tests/badtarget on a free port of its own; sets STARTED_URL.
+badtarget_start() {
+	local bin
+	bin=$(badtarget_bin) || return 1
+	serve_start badtarget "$bin" -listen 127.0.0.1:0
+}
+
 # Build the history generator once per build tree; prints its path.
 histgen_bin() {
 	local bin="$top_builddir/tests/histgen-bin"

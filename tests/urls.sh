@@ -96,7 +96,7 @@ refused "file:// is a file name" "^heapwatch: file://.*: No such file" \
 # Gzip bombs served over HTTP: 1 GiB of zeros is refused as soon as it
 # is not protobuf; 1 GiB of fields pprof does not know stops at the cap on
 # the inflated size.
-bin=$(badtarget_bin) && serve_start badtarget "$bin" -listen 127.0.0.1:0
+badtarget_start
 ok $? "badtarget starts"
 refused "a gzip bomb" "/bomb: not a pprof profile" \
     "$HEAPWATCH" top "$STARTED_URL/bomb"
