@@ -77,6 +77,8 @@ entry_text(const char *url, enum webhook_format format, int64_t queued,
 	json_object_set_new(n, "current_snapshot",
 	    render_string(a->current_snapshot));
 	json_object_set_new(n, "severity", render_string(a->severity));
+	json_object_set_new(n, "ended_severity",
+	    render_string(a->ended_severity));
 	json_object_set_new(n, "evidence", render_string(a->evidence));
 	if (a->limited)
 		json_object_set_new(n, "time_to_limit",
@@ -214,6 +216,8 @@ entry_note(json_t *n, struct alert_note *a, char **cause)
 	    !entry_str(n, "current_snapshot", true, &a->current_snapshot,
 	    cause) ||
 	    !entry_str(n, "severity", true, &a->severity, cause) ||
+	    !entry_str(n, "ended_severity", true, &a->ended_severity,
+	    cause) ||
 	    !entry_str(n, "evidence", true, &a->evidence, cause))
 		return false;
 	a->window_seconds = (uint64_t)v;

@@ -71,6 +71,7 @@ note_copy(const struct alert_note *src)
 	a->base_snapshot = note_strdup(nt->arena, src->base_snapshot);
 	a->current_snapshot = note_strdup(nt->arena, src->current_snapshot);
 	a->severity = note_strdup(nt->arena, src->severity);
+	a->ended_severity = note_strdup(nt->arena, src->ended_severity);
 	a->evidence = note_strdup(nt->arena, src->evidence);
 	top = note_array(nt->arena, src->ntop, sizeof *top);
 	for (i = 0; i < src->ntop; i++) {

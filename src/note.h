@@ -60,6 +60,10 @@ struct alert_note {
 	const char		*current_snapshot;
 	const char		*severity;	/* "warning" or "critical";
 						   NULL: warning */
+	const char		*ended_severity;	/* firing: the
+						   severity it was sent with
+						   until now, when it changed;
+						   else NULL */
 	bool			 limited;	/* the target has a limit */
 	int64_t			 time_to_limit;	/* then seconds to reach it,
 						   -1 while not growing */

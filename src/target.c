@@ -158,6 +158,23 @@ target_severity(const struct target *t)
 	    t->cfg->page_within_ms);
 }
 
+/*
+ * The severity a note says: the time to limit's, but the one last sent
+ * when the note is a resolve, or while the time to limit is not known
+ * (growth paused in an alert still firing, as before it resolves).
+ * Severity is a label, and Alertmanager takes a note of another for
+ * another alert: a resolve must end the alert it was sent as, and a
+ * pause is no reason to start a warning beside a critical one.
+ */
+static const char *
+note_severity(const struct target *t, bool resolved)
+{
+	if (t->severity != NULL && (resolved ||
+	    target_time_to_limit(t) < 0))
+		return t->severity;
+	return target_severity(t);
+}
+
 /* One "UNIX_MS TOTAL" line of the series; false when it is broken. */
 static bool
 target_history_parse(const char *line, int64_t *time_ms, int64_t *total)
@@ -373,20 +390,18 @@ target_notify(struct target *t, enum alert_state from, int64_t now,
 		note.base_snapshot = judge_first(j)->id;
 		note.current_snapshot = judge_latest(j)->id;
 	}
-	/*
-	 * A resolved note carries the severity last sent: it is a label,
-	 * and Alertmanager ends only the alert of the same labels. Resolved,
-	 * growth has stopped and the time to limit says warning.
-	 */
-	note.severity = note.status == NOTE_RESOLVED && t->severity != NULL ?
-	    t->severity : target_severity(t);
+	note.severity = note_severity(t, note.status == NOTE_RESOLVED);
+	if (note.status == NOTE_FIRING && t->severity != NULL &&
+	    strcmp(t->severity, note.severity) != 0)
+		note.ended_severity = t->severity;
 	note.evidence = t->st.evidence[0] != '\0' ? t->st.evidence : NULL;
 	if (t->cfg->limit > 0) {
 		ttl = target_time_to_limit(t);
 		note.limited = true;
 		note.time_to_limit = ttl >= 0 ? (int64_t)(ttl + 0.5) : -1;
 	}
-	t->severity = note.severity;
+	/* Resolved: the next alert's severity owes nothing to this one's. */
+	t->severity = note.status == NOTE_RESOLVED ? NULL : note.severity;
 	for (i = 0; i < notifier_receivers(t->deps.notifier); i++) {
 		if (repeat && !repeat_due(t, i, now))
 			continue;
@@ -463,7 +478,7 @@ static void
 target_still_firing(struct target *t, int64_t now)
 {
 	target_notify(t, ALERT_FIRING, now, t->severity == NULL ||
-	    strcmp(t->severity, target_severity(t)) == 0);
+	    strcmp(t->severity, note_severity(t, false)) == 0);
 }
 
 /* Judge a new summary, and act on the alert's change of state. */

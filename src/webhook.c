@@ -249,7 +249,7 @@ static json_t *
 webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
     const char *ext, int64_t now)
 {
-	json_t	*alert, *labels, *ann, *list;
+	json_t	*alert, *labels, *ann, *list, *old;
 	char	*s, window[64];
 	size_t	 i;
 	int64_t	 ends;
@@ -306,7 +306,21 @@ webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	free(s);
 
 	list = json_array();
-	json_array_append_new(list, alert);
+	/*
+	 * Its severity changed: the alert of the old one, which Alertmanager
+	 * holds apart (severity is a label), ends now, in the same body.
+	 */
+	if (n->status == NOTE_FIRING && n->ended_severity != NULL &&
+	    strcmp(n->ended_severity, n->severity != NULL ? n->severity :
+	    "warning") != 0) {
+		old = json_deep_copy(alert);
+		json_object_set_new(json_object_get(old, "labels"),
+		    "severity", json_string(n->ended_severity));
+		json_object_set_new(old, "endsAt", render_time(now));
+		json_array_append_new(list, alert);
+		json_array_append_new(list, old);
+	} else
+		json_array_append_new(list, alert);
 	return list;
 }
 

@@ -321,7 +321,30 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 	d = str(ann, "description");
 	ok(d != NULL && strstr(d, "Reaches its limit in 3h20m") != NULL,
 	    "the description says when the limit is reached");
+	is_int(json_array_size(j), 1, "one alert in the body");
 	json_decref(j);
+	/*
+	 * Turned critical from warning: the warning alert ends now, in the
+	 * same body (a resolve has nothing to end but itself).
+	 */
+	n.ended_severity = "warning";
+	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
+		return;
+	a = json_array_get(j, 1);
+	if (status == NOTE_FIRING) {
+		ok(json_array_size(j) == 2 && strcmp(str(json_object_get(
+		    json_array_get(j, 0), "labels"), "severity"),
+		    "critical") == 0, "turned critical: the critical alert "
+		    "first, and a second");
+		is_str(a != NULL ? str(json_object_get(a, "labels"),
+		    "severity") : "none", "warning",
+		    "the second is the warning alert");
+		is_str(a != NULL ? str(a, "endsAt") : "none",
+		    "2023-11-14T22:21:40.000Z", "which ends now");
+	} else
+		is_int(json_array_size(j), 1, "a resolve ends itself alone");
+	json_decref(j);
+	n.ended_severity = NULL;
 	n.evidence = "1700000000000.txt";
 	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
 		return;

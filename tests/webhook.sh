@@ -173,7 +173,19 @@ ago=$(jq '.[0].startsAt | sub("\\.[0-9]+Z$"; "Z") | now - fromdate | floor' \
 ok $? "startsAt is when the alert began, 20 minutes ago ($ago s)"
 diag <<<"$a"
 
-"$SEND" "$TMPD/am.yaml" 20 >"$TMPD/am2.send" 2>&1
+# It turns critical: one note fires the critical alert and ends the
+# warning one (severity is a label: two alerts for Alertmanager).
+"$SEND" -1 -c "$TMPD/am.yaml" 20 >"$TMPD/amc.send" 2>&1
+ok $? "the alert turned critical is delivered to Alertmanager"
+active_is() {	# active_is SEVERITY: the one alert still active has it
+	[ "$(alerts | jq -c '[.[] | select(.status.state == "active") |
+	    .labels.severity]')" = "[\"$1\"]" ]
+}
+wait_for 10 active_is critical
+ok $? "Alertmanager holds the critical alert alone, the warning ended: \
+$(alerts | jq -c '[.[] | [.labels.severity, .status.state]]')"
+
+"$SEND" -c "$TMPD/am.yaml" 20 >"$TMPD/am2.send" 2>&1
 ok $? "firing then resolved are delivered to Alertmanager"
 wait_for 10 alert_count_is 0
 ok $? "Alertmanager no longer lists the resolved alert"

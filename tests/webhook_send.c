@@ -3,9 +3,10 @@
  * firing and then a resolved alert of its first target through the
  * notifier to every webhook in it, and waits on the event loop.
  *
- *	webhook_send [-1v] [-e EXTERNAL_URL] [-t UNIX_MS] CONFIG SECONDS
+ *	webhook_send [-1cv] [-e EXTERNAL_URL] [-t UNIX_MS] CONFIG SECONDS
  *
- * -1 sends the firing note only; -t fixes "now", so that the bodies are
+ * -1 sends the firing note only; -c makes the notes critical, the firing
+ * one turned critical from warning; -t fixes "now", so that the bodies are
  * the same from run to run. Exits 0 once every receiver has delivered every
  * note, 1 after SECONDS, 2 on bad usage or configuration. Prints each
  * receiver's counters on the way out.
@@ -42,7 +43,7 @@ struct driver {
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: webhook_send [-1v] [-e external-url] "
+	fprintf(stderr, "usage: webhook_send [-1cv] [-e external-url] "
 	    "[-t unix-ms] config seconds\n");
 	exit(2);
 }
@@ -111,14 +112,17 @@ main(int argc, char **argv)
 	const char		*ext = "http://127.0.0.1:9470", *errstr;
 	char			 base_id[32], current_id[32];
 	long long		 seconds, now;
-	bool			 firing_only = false;
+	bool			 firing_only = false, critical = false;
 	int			 ch, verbose = 0;
 
 	now = 0;
-	while ((ch = getopt(argc, argv, "1e:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "1ce:t:v")) != -1) {
 		switch (ch) {
 		case '1':
 			firing_only = true;
+			break;
+		case 'c':
+			critical = true;
 			break;
 		case 'e':
 			ext = optarg;
@@ -208,10 +212,15 @@ main(int argc, char **argv)
 	d.want = firing_only ? 1 : 2;
 	d.status = 1;
 	n.status = NOTE_FIRING;
+	if (critical) {
+		n.severity = "critical";
+		n.ended_severity = "warning";
+	}
 	notifier_send(d.nf, &n);
 	if (!firing_only) {
 		n.status = NOTE_RESOLVED;
 		n.ends = now;
+		n.ended_severity = NULL;
 		notifier_send(d.nf, &n);
 	}
 
