@@ -57,6 +57,9 @@ struct judge {
 	size_t			 ngc, capgc;
 	uint64_t		 gc_last;	/* the last GC's number */
 	double			 gc_uptime;	/* its seconds since start */
+	bool			 live_again;	/* its series started again
+						   by the clock, not judged
+						   since */
 	unsigned int		 gc_restarts;
 	struct verdict		 live;
 	bool			 live_growing;
@@ -842,6 +845,15 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 		return false;
 	j->gc_last = gc;
 	j->gc_uptime = uptime;
+	/*
+	 * heapwatchd's clock set back: a line stamped before the last point
+	 * would fall in its bucket until the clock caught up, the series
+	 * frozen meanwhile. It starts again, as the window does.
+	 */
+	if (j->ngc > 0 && time_ms < j->gc[j->ngc - 1].t_ms) {
+		j->ngc = 0;
+		j->live_again = true;
+	}
 	bucket = (int64_t)(j->p.window_ms / JUDGE_GC_BUCKETS);
 	if (j->ngc > 0 && time_ms - j->gc[j->ngc - 1].t_ms < bucket) {
 		/* In the last point's bucket: keep the lowest. */
@@ -869,8 +881,13 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	 * the slow horizon found is too slow for the window's live heap
 	 * to show, and GC lines between two scrapes must not undo it.
 	 */
+	/* Started again by the clock: the call stands until judged. */
+	if (j->live.judged)
+		j->live_again = false;
 	if (growing)
 		call = CALL_YES;
+	else if (j->live_again)
+		call = CALL_HOLD;
 	else if (j->total_growing || j->fn_growing ||
 	    (recent && j->slow_growing && j->nanchor > 0) ||
 	    j->call == CALL_HOLD || j->call == CALL_YOUNG)

@@ -368,6 +368,44 @@ slow_leak(bool gctrace, int *fired, bool *firing_at_end)
 	return changes;
 }
 
+/*
+ * The live heap from gctrace alone, a leak of 1 MiB/s and a GC every
+ * 250 ms, firing; then heapwatchd's clock set back 100 s: the series of
+ * GCs starts again, points added as before, rather than every line
+ * folded into the last point until the clock caught up.
+ */
+static void
+test_live_clock_back(void)
+{
+	struct judge_params	 p = { "heap", 20000, 10000, 4 * MiB, 0, 0 };
+	struct judge		*j = judge_new(&p);
+	enum alert_state	 from;
+	int			 i;
+	int64_t			 t;
+	size_t			 before = 0, least = SIZE_MAX;
+	bool			 firing = false, firing_after = true;
+
+	for (i = 0; i < 400; i++) {
+		t = (int64_t)i * 250;
+		(void)judge_add_gc(j, i < 200 ? t : t - 100000,
+		    (uint64_t)i + 1, (double)t / 1000, 50 * MiB +
+		    t * (MiB / 1000), &from);
+		if (i == 199) {
+			firing = view(j).state == ALERT_FIRING;
+			before = view(j).ngc;
+		}
+		if (i >= 200 && view(j).state != ALERT_FIRING)
+			firing_after = false;
+		if (i >= 200 && view(j).ngc < least)
+			least = view(j).ngc;
+	}
+	ok(firing && before > 2, "the live heap fires (%zu points)", before);
+	ok(least <= 1 && view(j).ngc > 2 && firing_after, "and, the clock set "
+	    "back 100 s, its series starts again (%zu points, then %zu) and "
+	    "it fires on", least, view(j).ngc);
+	judge_free(j);
+}
+
 static void
 test_slow_gctrace(void)
 {
@@ -687,6 +725,7 @@ main(void)
 	test_slowing_leak();
 	test_slow_gctrace();
 	test_clock_back();
+	test_live_clock_back();
 	test_shared_names();
 	return tap_done();
 }
