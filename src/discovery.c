@@ -150,11 +150,13 @@ address_name(const char *a)
  * takes for no label. false once a problem is reported.
  */
 static bool
-parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
+parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g,
+    size_t *room, bool *full)
 {
 	struct yamlx_pairs	 w;
 	yaml_node_t		*k, *v;
 	const char		*name, *value, *why;
+	size_t			 len;
 	bool			 good = true;
 
 	if (map->type != YAML_MAPPING_NODE) {
@@ -172,6 +174,15 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g)
 			good = false;
 			continue;
 		}
+		/* Values may be aliases of one long value: counted each. */
+		if ((len = strlen(name) + strlen(value)) > *room) {
+			yamlx_error(y, v, "labels of more than %d MiB in the "
+			    "file", DISCOVERY_LABEL_BYTES >> 20);
+			*full = true;
+			good = false;
+			break;
+		}
+		*room -= len;
 		if (strcmp(name, "name") == 0) {
 			if ((why = config_name_problem(value)) != NULL) {
 				yamlx_error(y, v, "name \"%s\": %s", value,
@@ -311,19 +322,19 @@ group_target(struct sd_target *t, const struct sd_target *g, const char *addr)
  */
 static bool
 parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
-    size_t *nout, bool *full)
+    size_t *nout, size_t *room, bool *full)
 {
 	yaml_node_t		*list, *labels, *v;
 	yaml_node_item_t	*it;
 	struct sd_target	 g, *t;
 	const char		*addr, *why;
 	bool			 good = true;
-	size_t			 n;
+	size_t			 n, i, gbytes;
 
 	if (!group_keys(y, map, &list, &labels))
 		return false;
 	memset(&g, 0, sizeof g);
-	if (labels != NULL && !parse_labels(y, labels, &g)) {
+	if (labels != NULL && !parse_labels(y, labels, &g, room, full)) {
 		discovery_target_clear(&g);
 		return false;
 	}
@@ -335,6 +346,19 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 		*full = true;
 		return false;
 	}
+	/* Each target has its own copy of the group's labels. */
+	for (gbytes = 0, i = 0; i < g.nlabels; i++)
+		gbytes += strlen(g.labels[i].name) + strlen(g.labels[i].value);
+	gbytes += (g.name != NULL ? strlen(g.name) : 0) + (g.scheme != NULL ?
+	    strlen(g.scheme) : 0) + (g.path != NULL ? strlen(g.path) : 0);
+	if (gbytes > 0 && n > *room / gbytes) {
+		yamlx_error(y, labels, "labels of more than %d MiB in the "
+		    "file", DISCOVERY_LABEL_BYTES >> 20);
+		discovery_target_clear(&g);
+		*full = true;
+		return false;
+	}
+	*room -= n * gbytes;
 	*out = xreallocarray(*out, *nout + n, sizeof **out);
 	for (it = list->data.sequence.items.start;
 	    it < list->data.sequence.items.top; it++) {
@@ -375,6 +399,7 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 	struct stat		 st;
 	FILE			*fp;
 	bool			 good, full = false;
+	size_t			 room = DISCOVERY_LABEL_BYTES;
 	char			*msg;
 	size_t			 i;
 
@@ -408,7 +433,7 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 		for (it = root->data.sequence.items.start;
 		    it < root->data.sequence.items.top && !full; it++)
 			if (!parse_group(&y, yamlx_node(&y, *it), out, nout,
-			    &full))
+			    &room, &full))
 				good = false;
 	yamlx_free(&y);
 	if (good)

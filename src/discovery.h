@@ -20,6 +20,7 @@
 #define DISCOVERY_POLL_MS	2000		/* globs and stat(2) */
 #define DISCOVERY_FILE_MAX	(16 << 20)	/* bytes of a target file */
 #define DISCOVERY_TARGETS_MAX	100000		/* targets a file gives */
+#define DISCOVERY_LABEL_BYTES	(64 << 20)	/* and their labels */
 
 struct buf;
 struct event_base;

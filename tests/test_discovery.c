@@ -249,6 +249,53 @@ test_aliases(void)
 	free(b.s);
 }
 
+/*
+ * Labels count as each target has them: a value of 1 MiB named once and
+ * repeated by 80 aliases in one group is 80 MiB, and one of 256 KiB on a
+ * group of 300 targets is 75 MiB, past the 64 MiB a file may give; the
+ * same group of 200 targets, 50 MiB, is taken.
+ */
+static void
+test_label_bytes(void)
+{
+	struct sd_target	*t;
+	struct buf		 b = { NULL, 0, 0 };
+	size_t			 n, i, k;
+	char			 err[256];
+	int			 rc;
+	const size_t		 ntargets[2] = { 300, 200 };
+
+	buf_printf(&b, "- targets: [a:1]\n  labels:\n    l0: &v ");
+	for (i = 0; i < (1 << 20); i++)
+		buf_printf(&b, "x");
+	buf_printf(&b, "\n");
+	for (i = 1; i <= 80; i++)
+		buf_printf(&b, "    l%zu: *v\n", i);
+	rc = parse("aliased.yml", b.s, &t, &n, err, sizeof err);
+	ok(rc == -1 && strstr(err, "labels of more than 64 MiB") != NULL,
+	    "a 1 MiB label aliased 80 times is refused: %s", err);
+	for (k = 0; k < 2; k++) {
+		b.len = 0;
+		buf_printf(&b, "- labels: {big: ");
+		for (i = 0; i < (256 << 10); i++)
+			buf_printf(&b, "y");
+		buf_printf(&b, "}\n  targets:\n");
+		for (i = 0; i < ntargets[k]; i++)
+			buf_printf(&b, "    - h%zu:1\n", i);
+		rc = parse("wide.yml", b.s, &t, &n, err, sizeof err);
+		if (k == 0)
+			ok(rc == -1 && strstr(err, "labels of more than 64 "
+			    "MiB") != NULL, "a 256 KiB label on 300 targets is "
+			    "refused: %s", err);
+		else {
+			ok(rc == 0 && n == 200, "and on 200 taken (%zu) %s",
+			    n, err);
+			discovery_targets_free(t, n);
+		}
+	}
+	free(b.s);
+}
+
 /* Jump consistent hash as published, with a double. */
 static uint32_t
 jump_reference(uint64_t key, uint32_t n)
@@ -352,6 +399,7 @@ main(void)
 	test_yaml();
 	test_errors();
 	test_aliases();
+	test_label_bytes();
 	test_hash();
 	cleanup();
 	return tap_done();
