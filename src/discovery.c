@@ -226,6 +226,7 @@ parse_labels(struct yamlx *y, yaml_node_t *map, struct sd_target *g,
 			g->nlabels++;
 		}
 	}
+	free(w.usable);		/* left by a break: NULL at the end */
 	if (w.bad)
 		good = false;
 	if (g->nlabels > 1)
