@@ -565,7 +565,7 @@ load_downsample(struct loader *l, const struct slot *s)
 	const char		*errstr = NULL;
 	bool			*usable;
 	size_t			 i, j;
-	yaml_node_t		*map;
+	yaml_node_t		*map, *long_node;
 	char			 buf[64];
 
 	if ((map = get_map(l, s)) == NULL)
@@ -598,12 +598,12 @@ load_downsample(struct loader *l, const struct slot *s)
 		}
 		if (t.after_ms > CONFIG_DURATION_MAX ||
 		    t.every_ms > CONFIG_DURATION_MAX) {
+			long_node = t.after_ms > CONFIG_DURATION_MAX ? e.key :
+			    e.value;
 			fmt_duration(CONFIG_DURATION_MAX, buf, sizeof buf);
-			error(l, t.after_ms > CONFIG_DURATION_MAX ? e.key :
-			    e.value, "downsample: %s \"%s\": too long (at "
-			    "most %s)", t.after_ms > CONFIG_DURATION_MAX ?
-			    "age" : "period", yamlx_text(t.after_ms >
-			    CONFIG_DURATION_MAX ? e.key : e.value), buf);
+			error(l, long_node, "downsample: %s \"%s\": too long "
+			    "(at most %s)", long_node == e.key ? "age" :
+			    "period", yamlx_text(long_node), buf);
 			continue;
 		}
 		/* One age in two spellings ("24h", "1d"): which period? */

@@ -674,10 +674,6 @@ discovery_render_target(const struct sd_entry *e, const struct sd_target *s,
 	t->nlabels = n;
 }
 
-/*
- * Make the list of targets from the files; when it differs from the
- * current one, it becomes current and the old one waits for release.
- */
 /* Whether url's profile counts goroutines (min_growth a count), not bytes. */
 static bool
 counts_goroutines(char *url)
@@ -689,25 +685,28 @@ counts_goroutines(char *url)
 	return strncmp(config_target_kind(&c), "goroutine", 9) == 0;
 }
 
-/*
- * Whether t, rendered from entry e, has the kind of profile e's path
- * gives: the entry's min_growth, slow_min_growth and limit were read
- * for that kind, bytes or goroutines, and a file's __metrics_path__ that
- * changes it would have a heap target judged in goroutines (16 MiB of
- * them) or goroutines in bytes.
- */
+/* Whether the profiles of entry e's path count goroutines. */
 static bool
-same_kind(const struct sd_entry *e, struct target_config *t)
+entry_counts_goroutines(const struct sd_entry *e)
 {
 	char	*url;
-	bool	 same;
+	bool	 g;
 
 	xasprintf(&url, "%s://h%s", e->cfg.scheme, e->cfg.path);
-	same = counts_goroutines(url) == counts_goroutines(t->url);
+	g = counts_goroutines(url);
 	free(url);
-	return same;
+	return g;
 }
 
+/*
+ * Make the list of targets from the files; when it differs from the
+ * current one, it becomes current and the old one waits for release.
+ * A target whose __metrics_path__ names another kind of profile than its
+ * entry's path is left out: the entry's min_growth, slow_min_growth and
+ * limit were read for that kind, bytes or goroutines, and would have a
+ * heap target judged in goroutines (16 MiB of them) or goroutines in
+ * bytes.
+ */
 static bool
 discovery_render(struct discovery *d)
 {
@@ -715,9 +714,11 @@ discovery_render(struct discovery *d)
 	struct sd_entry		*e;
 	struct sd_file		*f;
 	size_t			 i, j, k, n = 0;
+	bool			 goroutines;
 
 	for (i = 0; i < d->nentries; i++) {
 		e = &d->entries[i];
+		goroutines = entry_counts_goroutines(e);
 		if (e->nmatched > 1)
 			qsort(e->matched, e->nmatched, sizeof *e->matched,
 			    file_ptr_cmp);
@@ -730,7 +731,8 @@ discovery_render(struct discovery *d)
 			for (k = 0; k < f->ntargets; k++) {
 				discovery_render_target(e, &f->targets[k],
 				    &t[n]);
-				if (same_kind(e, &t[n])) {
+				if (counts_goroutines(t[n].url) ==
+				    goroutines) {
 					n++;
 					continue;
 				}

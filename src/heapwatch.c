@@ -851,10 +851,11 @@ options_set(int ch, const char *arg, struct options *o)
 	case 'G':
 		if (units_size(arg, &o->min_growth, &errstr) == -1)
 			fatalx("--min-growth %s: %s", arg, errstr);
-		if (o->min_growth == 0 || o->min_growth > CONFIG_GROWTH_MAX)
-			fatalx("--min-growth %s: %s", arg, o->min_growth == 0 ?
-			    "must be more than 0" :
-			    "too large (at most 1024TiB)");
+		if (o->min_growth == 0)
+			fatalx("--min-growth %s: must be more than 0", arg);
+		if (o->min_growth > CONFIG_GROWTH_MAX)
+			fatalx("--min-growth %s: too large (at most %s)", arg,
+			    units_fmt_size(CONFIG_GROWTH_MAX));
 		o->min_growth_set = true;
 		break;
 	case 'm':

@@ -876,14 +876,14 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	if (!recent)
 		j->total_growing = j->fn_growing = false;
 	growing = judge_live(j, time_ms);
+	/* Started again by the clock: the call stands until judged. */
+	if (j->live.judged)
+		j->live_again = false;
 	/*
 	 * What the last profile concluded stands until the next: a leak
 	 * the slow horizon found is too slow for the window's live heap
 	 * to show, and GC lines between two scrapes must not undo it.
 	 */
-	/* Started again by the clock: the call stands until judged. */
-	if (j->live.judged)
-		j->live_again = false;
 	if (growing)
 		call = CALL_YES;
 	else if (j->live_again)

@@ -298,11 +298,13 @@ notified_at(struct target *t, size_t i)
 	struct notified		*nt;
 	size_t			 n = notifier_receivers(nf), k, m;
 
-	for (k = 0; k < n && n == t->nnotified; k++)
-		if (strcmp(t->notified[k].url, notifier_url(nf, k)) != 0)
-			break;
-	if (k == n && n == t->nnotified)
-		return &t->notified[i].at;
+	if (n == t->nnotified) {
+		for (k = 0; k < n && strcmp(t->notified[k].url,
+		    notifier_url(nf, k)) == 0; k++)
+			;
+		if (k == n)
+			return &t->notified[i].at;
+	}
 	nt = xcalloc(n + 1, sizeof *nt);
 	for (k = 0; k < n; k++) {
 		nt[k].url = xstrdup(notifier_url(nf, k));

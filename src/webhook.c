@@ -306,6 +306,7 @@ webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	free(s);
 
 	list = json_array();
+	json_array_append_new(list, alert);
 	/*
 	 * Its severity changed: the alert of the old one, which Alertmanager
 	 * holds apart (severity is a label), ends now, in the same body.
@@ -317,10 +318,8 @@ webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
 		json_object_set_new(json_object_get(old, "labels"),
 		    "severity", json_string(n->ended_severity));
 		json_object_set_new(old, "endsAt", render_time(now));
-		json_array_append_new(list, alert);
 		json_array_append_new(list, old);
-	} else
-		json_array_append_new(list, alert);
+	}
 	return list;
 }
 
