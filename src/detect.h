@@ -60,7 +60,9 @@
  *      2 windows is not judged by shape; for less than 3, only a rise
  *      that does not bend at all (within 1% of DETECT_STRAIGHT's line)
  *      may fire, so that a warm-up does not fire before it had time to
- *      slow.
+ *      slow. A function that grows while the total does not (its rise
+ *      hidden by a sawtooth's swings) is judged so on its own floors,
+ *      kept from the window it was first seen growing in.
  *
  * The slow horizon (24 h by default) catches what grows too slowly for
  * the window (8 MiB/h is 4 MiB a 30-minute window, 192 MiB a day): a

@@ -10,6 +10,19 @@
 #include "store.h"
 #include "xmalloc.h"
 
+/*
+ * A function that grew while the total did not (its rise hidden in a heap
+ * that swings): its own recent floors, from the window it was first seen
+ * growing in, so that its rise's shape can be judged as the total's is.
+ */
+struct suspect {
+	uint32_t		 name;		/* held in the judge's names */
+	int64_t			 since;		/* its first point, unix ms */
+	int64_t			 last;		/* its last point */
+	int64_t			 grew;		/* last judged growing */
+	struct floors		 floors;
+};
+
 struct judge {
 	struct judge_params	 p;
 	struct names		*names;
@@ -43,6 +56,8 @@ struct judge {
 	 * slow horizon's base for naming functions. */
 	struct summary		*anchor[JUDGE_ANCHORS];
 	size_t			 nanchor;
+	struct suspect		 sus[JUDGE_SUSPECTS];
+	size_t			 nsus;
 	struct verdict		 slowv;		/* of the last judgement */
 	bool			 slow_growing;
 	enum horizon		 horizon;	/* which one says it grows */
@@ -128,10 +143,20 @@ enum judge_call {
 	CALL_HOLD
 };
 
+static void
+suspect_drop(struct judge *j, size_t i)
+{
+	summary_names_drop(j->names, j->sus[i].name);
+	detect_floors_reset(&j->sus[i].floors, 0);
+	j->sus[i] = j->sus[--j->nsus];
+}
+
 /* Forget the horizons' history: a new judge, or a restart. */
 static void
 horizons_reset(struct judge *j)
 {
+	while (j->nsus > 0)
+		suspect_drop(j, j->nsus - 1);
 	detect_floors_reset(&j->recent, j->p.window_ms / JUDGE_RECENT);
 	detect_floors_reset(&j->slow, j->p.slow_window_ms / DETECT_BUCKETS);
 	while (j->nanchor > 0)
@@ -473,22 +498,130 @@ judge_leaked(struct judge *j)
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
 
+/* What the shape of a rise says: see judge_shape(). */
+enum shape {
+	SHAPE_LEAK,		/* it goes on: it may fire */
+	SHAPE_WAIT,		/* it may be slowing: pending, not firing */
+	SHAPE_BENT		/* it slows toward a ceiling: no leak */
+};
+
+/*
+ * The shape of a rise over the floors of the last JUDGE_SHAPE windows
+ * (since `since`, if later), for a target young or not.
+ */
+static enum shape
+rise_shape(const struct judge *j, const struct floors *f, int64_t since,
+    int64_t now, bool young)
+{
+	struct point	rec[DETECT_BUCKETS];
+	size_t		nrec;
+	int64_t		from;
+	double		bend;
+
+	from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
+	if (from < since)
+		from = since;
+	nrec = detect_floors_points(f, from, rec);
+	bend = detect_bend(rec, nrec);
+	if (bend < 0)
+		return young ? SHAPE_WAIT : SHAPE_LEAK;	/* cannot tell */
+	if (bend < DETECT_BEND && now - since >= 2 * (int64_t)j->p.window_ms &&
+	    j->state != ALERT_FIRING)
+		return SHAPE_BENT;
+	if (young)
+		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT ?
+		    SHAPE_LEAK : SHAPE_WAIT;
+	return bend < DETECT_SURE ? SHAPE_WAIT : SHAPE_LEAK;
+}
+
+/*
+ * The suspects' floors take the window's points after their last: each
+ * GC judged, whether they grew at it or not. One not seen growing for
+ * JUDGE_SHAPE windows is let go of.
+ */
+static void
+suspects_add(struct judge *j, int64_t now, const size_t *obs, size_t nobs)
+{
+	struct suspect	*s;
+	size_t		 i, k;
+
+	for (k = j->nsus; k-- > 0;) {
+		s = &j->sus[k];
+		if (now - s->grew > (int64_t)(JUDGE_SHAPE * j->p.window_ms)) {
+			suspect_drop(j, k);
+			continue;
+		}
+		for (i = 0; i < nobs; i++) {
+			if (j->seen[obs[i]] <= s->last)
+				continue;
+			s->last = j->seen[obs[i]];
+			detect_floors_add(&s->floors, s->last,
+			    own_value(j->win[obs[i]], s->name));
+		}
+	}
+}
+
+/*
+ * The shape of a function's own rise, judged while the total does not
+ * rise (a cache warming up under a batch job's sawtooth): from its floors
+ * since the window it was first seen growing in, pts its points over this
+ * one. JUDGE_SUSPECTS functions are followed at a time; beyond them, or
+ * when all are growing, a function is judged by the window alone, as the
+ * rise of a young target or not.
+ */
+static enum shape
+suspect_shape(struct judge *j, int64_t now, uint32_t name,
+    const struct point *pts, size_t n, bool young)
+{
+	struct suspect	*s = NULL;
+	size_t		 i, old = 0;
+
+	for (i = 0; i < j->nsus && s == NULL; i++)
+		if (j->sus[i].name == name)
+			s = &j->sus[i];
+	if (s == NULL && j->nsus == JUDGE_SUSPECTS) {
+		for (i = 1; i < j->nsus; i++)
+			if (j->sus[i].grew < j->sus[old].grew)
+				old = i;
+		if (j->sus[old].grew == now)
+			return young ? SHAPE_WAIT : SHAPE_LEAK;
+		suspect_drop(j, old);
+	}
+	if (s == NULL) {
+		s = &j->sus[j->nsus++];
+		memset(s, 0, sizeof *s);
+		s->name = name;
+		summary_names_hold(j->names, name);
+		detect_floors_reset(&s->floors, j->p.window_ms / JUDGE_RECENT);
+		s->since = pts[0].t_ms;
+		for (i = 0; i < n; i++)
+			detect_floors_add(&s->floors, pts[i].t_ms, pts[i].v);
+		s->last = pts[n - 1].t_ms;
+	}
+	s->grew = now;
+	return rise_shape(j, &s->floors, s->since, now, young);
+}
+
 /*
  * Judge each function of the last summary by its own value over the
  * window's observations: those that grew, growing or not, go into fns
  * (room for all), and their count is returned; *fn_growth is the most a
  * growing one grew by, and *explained is set when the traffic explains
- * a rise.
+ * a rise. While the total does not grow, a growing function's rise is
+ * judged by its shape too: one that slows toward a ceiling does not grow,
+ * one that may be slowing makes the call young (*fn_wait), and one that
+ * goes on old (*fn_leak).
  */
 static size_t
 judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
-    struct point *pts, double traffic, struct judge_fn *fns,
-    int64_t *fn_growth, bool *explained)
+    struct point *pts, double traffic, bool young, struct judge_fn *fns,
+    int64_t *fn_growth, bool *explained, bool *fn_wait, bool *fn_leak)
 {
 	const struct summary	*last = j->win[j->nwin - 1];
 	const struct summary	*first = judge_first(j);
 	struct verdict		 v;
 	size_t			 i, k, nfns = 0;
+	enum shape		 shape;
 
 	j->fn_growing = false;
 	for (k = 0; k < last->fns->n; k++) {
@@ -505,6 +638,17 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 		    v.floors[DETECT_SEGMENTS - 1], traffic)) {
 			v.growing = false;
 			*explained = true;
+		}
+		if (v.growing && !j->total_growing) {
+			shape = suspect_shape(j, now, last->fns->name[k], pts,
+			    nobs, young);
+			if (shape == SHAPE_BENT) {
+				v.growing = false;
+				j->bent = true;
+			} else if (shape == SHAPE_WAIT)
+				*fn_wait = true;
+			else
+				*fn_leak = true;
 		}
 		fns[nfns].name = last->fns->name[k];
 		fns[nfns].growth = last->fns->own[k] -
@@ -538,31 +682,23 @@ judge_functions(struct judge *j, int64_t now, const size_t *obs, size_t nobs,
 static void
 judge_shape(struct judge *j, int64_t now, struct judge_fn *fns, size_t nfns)
 {
-	struct point	rec[DETECT_BUCKETS];
-	size_t		nrec, i;
-	int64_t		from;
-	double		bend;
+	size_t	i;
 
-	from = now - (int64_t)(JUDGE_SHAPE * j->p.window_ms);
-	if (from < j->born)
-		from = j->born;
-	nrec = detect_floors_points(&j->recent, from, rec);
-	bend = detect_bend(rec, nrec);
-	if (bend < 0)
-		;	/* cannot tell: as it was */
-	else if (bend < DETECT_BEND && now - j->born >=
-	    2 * (int64_t)j->p.window_ms && j->state != ALERT_FIRING) {
+	switch (rise_shape(j, &j->recent, j->born, now, j->young)) {
+	case SHAPE_BENT:
 		j->bent = true;
 		j->young = false;
 		j->total_growing = j->fn_growing = false;
 		for (i = 0; i < nfns; i++)
 			fns[i].growing = false;
-	} else if (j->young) {
-		if (bend >= DETECT_STRAIGHT &&
-		    bend <= 1 / DETECT_STRAIGHT)
-			j->young = false;
-	} else if (bend < DETECT_SURE)
-		j->young = true;	/* slowing a little: wait */
+		break;
+	case SHAPE_WAIT:
+		j->young = true;
+		break;
+	case SHAPE_LEAK:
+		j->young = false;
+		break;
+	}
 }
 
 /*
@@ -583,7 +719,8 @@ judge_window(struct judge *j, int64_t now)
 	size_t			*obs, nobs = 0, i, nfns;
 	int64_t			 fn_growth = 0;
 	double			 traffic = 0;
-	bool			 heap, explained = false;
+	bool			 heap, explained = false, young;
+	bool			 fn_wait = false, fn_leak = false;
 
 	if (leak_profile(j))
 		return judge_leaked(j);
@@ -604,6 +741,7 @@ judge_window(struct judge *j, int64_t now)
 	for (i = 0; i < j->nwin; i++)
 		if (nobs == 0 || !same_gc(j->win[obs[nobs - 1]], j->win[i]))
 			obs[nobs++] = i;
+	suspects_add(j, now, obs, nobs);
 	pts = xreallocarray(NULL, nobs + 1, sizeof *pts);
 	if (!heap)
 		traffic = goroutine_traffic(first, last);
@@ -623,22 +761,23 @@ judge_window(struct judge *j, int64_t now)
 	    &j->total);
 	j->total_growing = j->total.growing;
 	j->per_second = detect_slope(pts, nobs);
-
-	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
-	j->traffic = j->bent = j->young = false;
-	nfns = judge_functions(j, now, obs, nobs, pts, traffic, fns,
-	    &fn_growth, &explained);
 	if (j->total_growing && detect_follows(j->total.floors[0],
 	    j->total.floors[DETECT_SEGMENTS - 1], traffic)) {
 		j->total_growing = false;
 		explained = true;
 	}
+
+	fns = xreallocarray(NULL, last->fns->n + 1, sizeof *fns);
+	j->traffic = j->bent = j->young = false;
+	young = now - j->born < (int64_t)(JUDGE_YOUNG * j->p.window_ms);
+	nfns = judge_functions(j, now, obs, nobs, pts, traffic, young, fns,
+	    &fn_growth, &explained, &fn_wait, &fn_leak);
 	j->traffic = explained;
-	if (j->total_growing || j->fn_growing)
-		j->young = now - j->born < (int64_t)(JUDGE_YOUNG *
-		    j->p.window_ms);
-	if (j->total_growing)
+	if (j->total_growing) {
+		j->young = young;
 		judge_shape(j, now, fns, nfns);
+	} else if (j->fn_growing)
+		j->young = fn_wait && !fn_leak;
 	qsort(fns, nfns, sizeof *fns, fn_cmp);
 	judge_set_top(j, fns, nfns < JUDGE_TOP ? nfns : JUDGE_TOP);
 	j->growth = j->total_growing ? j->total.growth : fn_growth;

@@ -35,6 +35,7 @@
 				   judged over: all the recent floors */
 #define JUDGE_YOUNG	3	/* windows of history before a rise may
 				   fire, unless it is a straight line */
+#define JUDGE_SUSPECTS	4	/* functions whose own floors are kept */
 #define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
 #define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 

@@ -185,9 +185,11 @@ fi
 
 # Non-leaks that never fire: a 45-minute spike; a pool that follows a
 # daily traffic cycle with a steep morning ramp, for three days; a cache
-# warming for hours to its cap; deploys every two hours, each warming up
-# a template cache; goroutines that follow the traffic.
-for s in spike traffic cache deploys goroutine-traffic; do
+# warming for hours to its cap, alone and under a batch job's sawtooth
+# (where only the cache's function shows the rise); deploys every two
+# hours, each warming up a template cache; goroutines that follow the
+# traffic.
+for s in spike traffic cache batch-cache deploys goroutine-traffic; do
 	judge "$s"
 	ok "$([ $? = 0 ] && [ "$expect_state" = quiet ]; echo $?)" \
 	    "$s: generated (no leak) and judged"

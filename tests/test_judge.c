@@ -495,6 +495,40 @@ test_shapes(void)
 	judge_free(j);
 
 	/*
+	 * The same cache under a batch job's sawtooth (main.steady fills
+	 * 300 MiB in 12 s and drops it, with a GC every second): the floors
+	 * of the total do not rise across a window, those of main.leak
+	 * alone do. Its own rise's shape is judged as the total's would be,
+	 * and it never fires; a leak in its place, a straight line, fires.
+	 */
+	for (int leak = 0; leak < 2; leak++) {
+		int	at = -1;
+
+		j = judge_new(&p);
+		for (t = 0, firings = 0; t < 400; t++) {
+			int64_t	 fn = leak ? (int64_t)t * MiB / 2 :
+			    (int64_t)(600.0 * MiB * (1 - exp(-t / 80.0)));
+
+			v = 40 * MiB + (int64_t)300 * MiB * (t % 13) / 12 +
+			    fn;
+			judge_add(j, sum(j, t, v, fn, (int64_t)(t + 1) * MiB),
+			    &from);
+			if (view(j).state == ALERT_FIRING && at == -1)
+				at = t;
+			firings += view(j).state == ALERT_FIRING;
+		}
+		if (!leak)
+			ok(firings == 0, "a cache warming up under a sawtooth "
+			    "never fires (%d s)", firings);
+		else
+			ok(at > 0 && at <= 60 && view(j).state ==
+			    ALERT_FIRING && !view(j).total_growing,
+			    "a leak under a sawtooth fires by its function "
+			    "alone (at %d s) and stays firing", at);
+		judge_free(j);
+	}
+
+	/*
 	 * A pool that follows the traffic: the allocation rate doubles and
 	 * the in-use bytes with it. It never goes pending; a leak already
 	 * firing when the traffic rises stays firing.

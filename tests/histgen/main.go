@@ -187,6 +187,9 @@ func scenarios() []*scenario {
 		{name: "goroutine-leak", kind: "goroutine", leak: true, leakFn: "main.(*watcher).start.func1", days: 1, leakStart: 2 * h, limit: 10000},
 		{name: "traffic", days: 3},
 		{name: "cache", days: 1},
+		// The batch job's sawtooth over a cache warming up: the rise
+		// is seen in one function only, the total swinging.
+		{name: "batch-cache", days: 1},
 		{name: "deploys", days: 1, restartEvery: 2 * h},
 		{name: "spike", days: 1},
 		{name: "goroutine-traffic", kind: "goroutine", days: 3, limit: 10000},
@@ -238,16 +241,11 @@ func scenarios() []*scenario {
 		case "gogc-off":
 			add = leakFn(sc.leakFn, 256, ramp(60*mib, sc.leakStart, false))
 		case "batch-leak":
-			sc.fns = append(sc.fns, &fn{stack: []string{"main.(*batcher).collect", "main.(*batcher).run", "main.main"},
-				size: 16384, rate: constant(0), live: func(c clock) float64 {
-					// Fills 600 MiB in 18 minutes, flushes, again.
-					x := math.Mod(c.t, 20*minute)
-					if x > 18*minute {
-						return 0
-					}
-					return 600 * mib * x / (18 * minute)
-				}})
+			sc.fns = append(sc.fns, batcher())
 			add = leakFn(sc.leakFn, 512, ramp(40*mib, sc.leakStart, false))
+		case "batch-cache":
+			sc.fns = append(sc.fns, batcher())
+			add = lruCache()
 		case "goroutine-leak":
 			start := sc.leakStart
 			add = &fn{stack: []string{"runtime.gopark", "runtime.chanrecv", "runtime.chanrecv1", "main.(*watcher).start.func1"},
@@ -262,9 +260,7 @@ func scenarios() []*scenario {
 				size: 16384, rate: func(c clock) float64 { return 4 * mib * traffic(c.t) },
 				live: func(c clock) float64 { return 250 * mib * traffic(c.t) }}
 		case "cache":
-			add = leakFn("main.(*lruCache).insert", 4096, func(c clock) float64 {
-				return 600 * mib * (1 - math.Exp(-c.up/(2*h)))
-			})
+			add = lruCache()
 		case "deploys":
 			add = leakFn("main.(*templateCache).load", 8192, func(c clock) float64 {
 				return 200 * mib * (1 - math.Exp(-c.up/(15*minute)))
@@ -289,6 +285,27 @@ func scenarios() []*scenario {
 		sc.fns = append(sc.fns, add)
 	}
 	return s
+}
+
+// batcher is a batch job's buffer: it fills 600 MiB in 18 minutes,
+// flushes, and fills again, a sawtooth under everything else.
+func batcher() *fn {
+	return &fn{stack: []string{"main.(*batcher).collect", "main.(*batcher).run", "main.main"},
+		size: 16384, rate: constant(0), live: func(c clock) float64 {
+			x := math.Mod(c.t, 20*minute)
+			if x > 18*minute {
+				return 0
+			}
+			return 600 * mib * x / (18 * minute)
+		}}
+}
+
+// lruCache warms up from the process's start toward its cap of 600 MiB,
+// half of what is left every 83 minutes (a time constant of 2 hours).
+func lruCache() *fn {
+	return leakFn("main.(*lruCache).insert", 4096, func(c clock) float64 {
+		return 600 * mib * (1 - math.Exp(-c.up/(2*hour)))
+	})
 }
 
 // poisson draws a Poisson count: exact below a mean of 40, normal above.
