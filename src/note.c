@@ -88,6 +88,20 @@ note_copy(const struct alert_note *src)
 	return nt;
 }
 
+struct note *
+note_carry_ended(struct note *nt, const struct note *old)
+{
+	struct alert_note	 a = nt->a;
+	const char		*ended = old->a.ended_severity;
+
+	if (ended == NULL || nt->a.ended_severity != NULL ||
+	    strcmp(ended, nt->a.severity != NULL ? nt->a.severity :
+	    "warning") == 0)
+		return nt;
+	a.ended_severity = ended;
+	return note_copy(&a);
+}
+
 /* A queue lets go of a note; the last one frees it. */
 void
 note_release(struct note *nt)

@@ -60,10 +60,11 @@ struct alert_note {
 	const char		*current_snapshot;
 	const char		*severity;	/* "warning" or "critical";
 						   NULL: warning */
-	const char		*ended_severity;	/* firing: the
-						   severity it was sent with
-						   until now, when it changed;
-						   else NULL */
+	const char		*ended_severity;	/* the severity
+						   it was sent with until now,
+						   when it changed (a resolve
+						   only by replacing a queued
+						   change); else NULL */
 	bool			 limited;	/* the target has a limit */
 	int64_t			 time_to_limit;	/* then seconds to reach it,
 						   -1 while not growing */
@@ -80,6 +81,14 @@ struct note {
 
 /* A copy with no reference yet: whoever queues it counts one. */
 struct note	*note_copy(const struct alert_note *);
+/*
+ * A note that replaces a queued one, old, never sent: itself, or when old
+ * was to end the alert of a severity that nt neither has nor ends, a copy
+ * of nt that ends it in old's stead (Alertmanager would otherwise keep
+ * that alert until it expires). A copy has no reference yet; nt stays the
+ * caller's, shared with other queues.
+ */
+struct note	*note_carry_ended(struct note *nt, const struct note *old);
 /* A queue lets go of a note; the last one frees it. NULL is fine. */
 void		 note_release(struct note *);
 /* "firing" or "resolved". */

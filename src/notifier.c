@@ -154,9 +154,12 @@ notifier_send(struct notifier *nf, const struct alert_note *n)
 	}
 	if (nf->nrcv == 0)
 		return;
+	/* Held meanwhile: a queue may take a copy of it instead. */
 	nt = note_copy(n);
+	nt->refs++;
 	for (i = 0; i < nf->nrcv; i++)
 		receiver_enqueue(nf->rcv[i], nt);
+	note_release(nt);
 }
 
 void
@@ -167,7 +170,9 @@ notifier_send_to(struct notifier *nf, size_t i, const struct alert_note *n)
 	if (n->target == NULL || i >= nf->nrcv)
 		return;
 	nt = note_copy(n);
+	nt->refs++;
 	receiver_enqueue(nf->rcv[i], nt);
+	note_release(nt);
 }
 
 uint64_t

@@ -394,6 +394,8 @@ receiver_enqueue(struct receiver *r, struct note *nt)
 			continue;
 		if (r->cfg.format == WEBHOOK_ALERTMANAGER ||
 		    d->note->a.status == nt->a.status) {
+			if (r->cfg.format == WEBHOOK_ALERTMANAGER)
+				nt = note_carry_ended(nt, d->note);
 			note_release(d->note);
 			d->note = nt;
 			nt->refs++;

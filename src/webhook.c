@@ -309,15 +309,17 @@ webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
 	json_array_append_new(list, alert);
 	/*
 	 * Its severity changed: the alert of the old one, which Alertmanager
-	 * holds apart (severity is a label), ends now, in the same body.
+	 * holds apart (severity is a label), ends now, in the same body; a
+	 * resolve ends it as it ends itself (one that replaced a queued
+	 * change of severity, see note_carry_ended()).
 	 */
-	if (n->status == NOTE_FIRING && n->ended_severity != NULL &&
-	    strcmp(n->ended_severity, n->severity != NULL ? n->severity :
-	    "warning") != 0) {
+	if (n->ended_severity != NULL && strcmp(n->ended_severity,
+	    n->severity != NULL ? n->severity : "warning") != 0) {
 		old = json_deep_copy(alert);
 		json_object_set_new(json_object_get(old, "labels"),
 		    "severity", json_string(n->ended_severity));
-		json_object_set_new(old, "endsAt", render_time(now));
+		if (n->status == NOTE_FIRING)
+			json_object_set_new(old, "endsAt", render_time(now));
 		json_array_append_new(list, old);
 	}
 	return list;

@@ -325,7 +325,8 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 	json_decref(j);
 	/*
 	 * Turned critical from warning: the warning alert ends now, in the
-	 * same body (a resolve has nothing to end but itself).
+	 * same body; a resolve that replaced such a note before it was sent
+	 * ends both at its own end.
 	 */
 	n.ended_severity = "warning";
 	if ((j = body(&n, WEBHOOK_ALERTMANAGER)) == NULL)
@@ -341,8 +342,18 @@ test_alertmanager(enum note_status status, enum note_kind kind)
 		    "the second is the warning alert");
 		is_str(a != NULL ? str(a, "endsAt") : "none",
 		    "2023-11-14T22:21:40.000Z", "which ends now");
-	} else
-		is_int(json_array_size(j), 1, "a resolve ends itself alone");
+	} else {
+		ok(json_array_size(j) == 2 && strcmp(str(json_object_get(
+		    json_array_get(j, 0), "labels"), "severity"),
+		    "critical") == 0, "resolved, having turned critical: "
+		    "the critical alert first, and a second");
+		is_str(a != NULL ? str(json_object_get(a, "labels"),
+		    "severity") : "none", "warning",
+		    "the second is the warning alert");
+		is_str(a != NULL ? str(a, "endsAt") : "none",
+		    str(json_array_get(j, 0), "endsAt"),
+		    "which ends when the alert does");
+	}
 	json_decref(j);
 	n.ended_severity = NULL;
 	n.evidence = "1700000000000.txt";
@@ -360,6 +371,74 @@ stats(struct notifier *nf, size_t i, struct receiver_stats *st)
 	memset(st, 0xff, sizeof *st);
 	if (i < notifier_receivers(nf))
 		notifier_stats(nf, i, st);
+}
+
+/*
+ * A change of severity waiting in an Alertmanager queue, replaced by a
+ * repeat, then by a resolve: each replacement still ends the old
+ * severity's alert, which was sent; the JSON queue sharing the note keeps
+ * it as it was sent.
+ */
+static void
+test_queue_severity(void)
+{
+	struct webhook_config	 wc[2];
+	struct event_base	*base;
+	struct notifier		*nf;
+	struct alert_note	 a, b;
+	const struct alert_note	*q;
+	size_t			 i;
+
+	memset(wc, 0, sizeof wc);
+	wc[0].url = "http://127.0.0.1:1/am";
+	wc[0].format = WEBHOOK_ALERTMANAGER;
+	wc[1].url = "http://127.0.0.1:1/json";
+	wc[1].format = WEBHOOK_JSON;
+	for (i = 0; i < 2; i++) {
+		wc[i].timeout_ms = 1000;
+		wc[i].repeat_interval_ms = 60000;
+	}
+	if ((base = event_base_new()) == NULL) {
+		ok(0, "event_base_new");
+		return;
+	}
+	nf = notifier_new(base, wc, 2, EXT);
+	a = note(NOTE_FIRING, NOTE_HEAP);
+	notifier_send(nf, &a);		/* in flight: warning, sent */
+	b = a;
+	b.severity = "critical";
+	b.ended_severity = "warning";
+	notifier_send(nf, &b);
+	b.ended_severity = NULL;
+	notifier_send(nf, &b);
+	q = notifier_queued(nf, 0, 1);
+	ok(q != NULL && q->ended_severity != NULL &&
+	    strcmp(q->ended_severity, "warning") == 0,
+	    "alertmanager: a repeat replacing a change of severity ends "
+	    "the old one (%s)", q != NULL && q->ended_severity != NULL ?
+	    q->ended_severity : "none");
+	q = notifier_queued(nf, 1, 1);
+	ok(q != NULL && q->ended_severity == NULL,
+	    "json: the repeat queued as it was sent");
+	b.status = NOTE_RESOLVED;
+	b.ends = ENDS;
+	notifier_send(nf, &b);
+	q = notifier_queued(nf, 0, 1);
+	ok(q != NULL && q->status == NOTE_RESOLVED &&
+	    q->ended_severity != NULL &&
+	    strcmp(q->ended_severity, "warning") == 0,
+	    "alertmanager: so does a resolve replacing it");
+	/* Firing again as warning: what was sent, nothing to end. */
+	b.status = NOTE_FIRING;
+	b.ends = 0;
+	b.severity = "warning";
+	notifier_send(nf, &b);
+	q = notifier_queued(nf, 0, 1);
+	ok(q != NULL && q->status == NOTE_FIRING &&
+	    q->ended_severity == NULL,
+	    "alertmanager: a warning replacing them ends nothing");
+	notifier_free(nf);
+	event_base_free(base);
 }
 
 /*
@@ -822,6 +901,7 @@ main(void)
 	test_alertmanager(NOTE_RESOLVED, NOTE_HEAP);
 	test_alertmanager(NOTE_FIRING, NOTE_GOROUTINE);
 	test_queue();
+	test_queue_severity();
 	test_spool();
 	test_backoff();
 	curl_global_cleanup();
