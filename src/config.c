@@ -1589,8 +1589,11 @@ load_file_sd(struct loader *l, yaml_node_t *map)
 	    0;
 	free(sd->tmpl.url);
 	sd->tmpl.url = NULL;
-	load_options(l, all, &sd->tmpl, "file_sd: ", goroutine,
-	    strcmp(sd->scheme, "https") == 0);
+	/*
+	 * tls whatever the scheme: a group's __scheme__ may make its targets
+	 * https (Prometheus's tls_config applies to those alone, likewise).
+	 */
+	load_options(l, all, &sd->tmpl, "file_sd: ", goroutine, true);
 }
 
 /* Read discovery: where targets come from besides the targets list. */

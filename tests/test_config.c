@@ -891,6 +891,9 @@ test_discovery(void)
 	is_int(sd->tmpl.interval_ms, 10000, "the entry takes the defaults");
 	ok(sd->tmpl.name == NULL && sd->tmpl.url == NULL,
 	    "the entry has no name or url");
+	ok(sd->tmpl.tls.ca_file != NULL && strstr(sd->tmpl.tls.ca_file,
+	    "ca.pem") != NULL, "tls on an http entry, for the targets "
+	    "a file makes https");
 	sd = &cf->file_sd[1];
 	is_str(sd->path, "/debug/pprof/goroutine", "path set");
 	is_str(sd->scheme, "https", "scheme set");
