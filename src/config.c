@@ -1381,10 +1381,14 @@ load_target(struct loader *l, yaml_node_t *map)
 	goroutine = strncmp(config_target_kind(t), "goroutine", 9) == 0;
 	https = t->url == NULL || strncasecmp(t->url, "https://", 8) == 0;
 	load_options(l, s, t, who, goroutine, https);
+	/*
+	 * A goroutine target's GC lines tell its restarts, which its
+	 * profiles cannot; a leak profile's verdict needs no history.
+	 */
 	if (s[TK_GCTRACE].key != NULL) {
-		if (goroutine)
-			error(l, s[TK_GCTRACE].key, "gctrace: the live heap "
-			    "is judged in bytes, for heap targets only");
+		if (strcmp(config_target_kind(t), "goroutineleak") == 0)
+			error(l, s[TK_GCTRACE].key, "gctrace: a goroutine "
+			    "leak profile is judged without it");
 		else
 			load_gctrace(l, &s[TK_GCTRACE], &t->gctrace);
 	}

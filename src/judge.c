@@ -965,6 +965,23 @@ judge_live(struct judge *j, int64_t now)
 	return j->live_growing;
 }
 
+/*
+ * The service restarted: what was judged no longer compares. The window
+ * and the horizons start again, and the alert resolves now.
+ */
+static void
+judge_restart(struct judge *j, int64_t now)
+{
+	window_clear(j);
+	horizons_reset(j);
+	j->restarts++;
+	if (j->state != ALERT_INACTIVE)
+		judge_enter(j, ALERT_INACTIVE, now);
+	j->calm = 0;
+	j->call = CALL_NO;
+	j->total_growing = j->fn_growing = false;
+}
+
 bool
 judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
     int64_t live_bytes, enum alert_state *from)
@@ -980,10 +997,23 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 		/* The service restarted: its live heap starts again. */
 		j->ngc = 0;
 		j->gc_restarts++;
+		/*
+		 * A goroutine profile cannot tell: it counts nothing since
+		 * the start, and Go stamps it with the time it is taken. Its
+		 * window starts again here, or a warm-up after the restart
+		 * would be judged as the rise of a service long running.
+		 */
+		if (j->nwin > 0 && j->p.kind != NULL &&
+		    strcmp(j->p.kind, "heap") != 0)
+			judge_restart(j, time_ms);
 	} else if (j->gc_last != 0 && gc == j->gc_last)
 		return false;
 	j->gc_last = gc;
 	j->gc_uptime = uptime;
+	/* A goroutine target's GC lines tell its restarts alone: its
+	 * thresholds count goroutines, not bytes. */
+	if (j->p.kind != NULL && strcmp(j->p.kind, "heap") != 0)
+		return j->state != was;
 	/*
 	 * heapwatchd's clock set back: a line stamped before the last point
 	 * would fall in its bucket until the clock caught up, the series
@@ -1047,14 +1077,7 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 
 	if (last != NULL && (s->profile_ns < last->profile_ns ||
 	    s->alloc < last->alloc)) {
-		window_clear(j);
-		horizons_reset(j);
-		j->restarts++;
-		/* What was judged no longer compares: resolve now. */
-		if (j->state != ALERT_INACTIVE)
-			judge_enter(j, ALERT_INACTIVE, s->time_ms);
-		j->calm = 0;
-		j->call = CALL_NO;
+		judge_restart(j, s->time_ms);
 		last = NULL;
 	} else if (last != NULL && s->time_ms < last->time_ms) {
 		/*

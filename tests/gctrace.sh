@@ -42,6 +42,7 @@ LEAK_PID=$STARTED_PID
 serve_start "the churning service" "$TMPD/run-gctrace" "$TMPD/churn.log" \
     /dev/null "$bin" -listen 127.0.0.1:0 -mode churn ||
     { ok 1 "the churning service starts"; done_testing; exit; }
+CHURN=$STARTED_URL
 wait_for 30 test -s "$gc"
 ok $? "the services write gctrace lines"
 
@@ -83,6 +84,9 @@ ok $? "systemd-journal-remote is installed (tools/deps.sh)"
   - name: journal
     min_growth: 2MiB
     gctrace: {journal_unit: leak, journal_directory: $TMPD/journal}
+  - name: gor
+    url: $CHURN/debug/pprof/goroutine
+    gctrace: {file: $TMPD/gor.log}
 YAML
 "$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/out" 2>&1
 ok $? "heapwatchd -t accepts gctrace targets"
@@ -200,6 +204,32 @@ ok $? "the log says which signal"
 [ "$(target_field churn alert)" = inactive ] &&
     [ "$(metric heapwatch_gc_cycles_total churn)" -gt 20 ]
 ok $? "a churning service's live heap does not fire"
+
+# A goroutine target's GC lines tell its restarts, which its profiles
+# cannot: GC numbers that start again start its window again.
+gcline() {
+	printf 'gc %d @%s 1%%: 0.02+1.2+0.01 ms clock, 0.07+0.3/1.0/0+0.02 ms cpu, 4->4->1 MB, 5 MB goal, 0 MB stacks, 0 MB globals, 2 P\n' "$1" "$2" >>"$TMPD/gor.log"
+}
+scraped() {
+	curl -fs --max-time 30 "$HWD_URL/metrics" | grep -Eq \
+	    '^heapwatch_scrapes_total\{target="gor",result="success"\} [1-9]'
+}
+wait_for 30 scraped
+ok $? "the goroutine target is scraped"
+gcline 50 40.0s
+gcline 51 41.0s
+wait_for 30 cycles_over gor 1
+ok $? "its GC lines are read ($(metric heapwatch_gc_cycles_total gor))"
+[ "$(metric heapwatch_restarts_total gor)" = 0 ]
+ok $? "no restart yet"
+gcline 1 0.1s
+restarted() { [ "$(metric heapwatch_restarts_total gor)" = 1 ]; }
+wait_for 30 restarted
+ok $? "GC numbers starting again are its restart ($(metric \
+    heapwatch_restarts_total gor))"
+grep -q "gor: gctrace: GC 1 after 51: the service restarted" \
+    "$TMPD/heapwatchd.log"
+ok $? "the log says so"
 
 # Every GC the service printed while heapwatchd followed is counted: none
 # twice, and none lost to rename-and-create or copytruncate.

@@ -1072,8 +1072,7 @@ main(void)
 	bad("bad_gctrace.yaml",
 	    "3:14: gctrace: expected one of file, journal_unit or command",
 	    "5:28: gctrace: file and command are mutually exclusive",
-	    "8:5: gctrace: the live heap is judged in bytes, for heap "
-	    "targets only",
+	    "8:5: gctrace: a goroutine leak profile is judged without it",
 	    "10:24: command: expected a program and its arguments, not an "
 	    "empty list",
 	    "12:25: command: must not be empty",

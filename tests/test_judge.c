@@ -227,6 +227,52 @@ test_live(void)
 }
 
 /*
+ * A goroutine target restarts: its profiles cannot tell (nothing counted
+ * since the start, stamped with the time taken), its gctrace lines can.
+ * Steady at 200 goroutines for 300 s, then from 50 again, warming up to
+ * 200 (a time constant of 60 s): as the rise of a target seen for long it
+ * fires; with gctrace's GC numbers starting again, the window starts again
+ * and the warm-up is young, and it never fires. A GC line repeated, or
+ * the next, changes nothing.
+ */
+static void
+test_goroutine_restart(void)
+{
+	struct judge_params	 p = { "goroutine", 20000, 10000, 20, 0, 0 };
+	struct judge		*j;
+	enum alert_state	 from;
+	int			 t, gctrace, firing;
+	uint64_t		 gc;
+	int64_t			 w;
+
+	for (gctrace = 0; gctrace < 2; gctrace++) {
+		j = judge_new(&p);
+		for (t = 0, firing = 0, gc = 1; t < 600; t++, gc++) {
+			if (t == 300)
+				gc = 1;
+			w = t < 300 ? 150 : (int64_t)(150 * (1 - exp(-(t -
+			    300) / 60.0)));
+			if (gctrace)
+				judge_add_gc(j, (int64_t)t * 1000, gc,
+				    t < 300 ? t : t - 300, 10 * MiB, &from);
+			judge_add(j, sum(j, t, 50 + w, w, 0), &from);
+			firing += view(j).state == ALERT_FIRING;
+		}
+		if (!gctrace)
+			ok(firing > 0 && view(j).restarts == 0, "the "
+			    "control: a goroutine target's restart unseen "
+			    "without gctrace, its warm-up fires (%d s)",
+			    firing);
+		else
+			ok(firing == 0 && view(j).restarts == 1 &&
+			    view(j).gc_restarts == 1, "seen by gctrace: a "
+			    "restart (%u), and the warm-up never fires (%d s)",
+			    view(j).restarts, firing);
+		judge_free(j);
+	}
+}
+
+/*
  * Time to limit: a leak of 1 MiB/s from 50 MiB, a GC at every scrape,
  * reaches 190 MiB 100 s after it is at 90 MiB; the severity follows from
  * page_within. A flat heap, or no limit, has no time to limit.
@@ -753,6 +799,7 @@ main(void)
 	judge_free(j);
 
 	test_live();
+	test_goroutine_restart();
 	test_limit();
 	test_gc_cadence();
 	test_shapes();
