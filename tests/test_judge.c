@@ -653,10 +653,12 @@ test_shapes(void)
 	 * What the slow horizon costs a target: two bucketed series, and
 	 * the anchors (summaries with at most SUMMARY_BY_OWN + SUMMARY_BY_CUM
 	 * functions, a name and an own value each, when they no longer
-	 * share them with the window's). 1,000 targets must fit in 32 MiB.
+	 * share them with the window's); at most, the series of
+	 * JUDGE_SUSPECTS functions growing alone too. 1,000 targets must fit
+	 * in 32 MiB.
 	 */
-	per_target = 2 * (sizeof(struct floors) + DETECT_BUCKETS *
-	    sizeof(struct bucket)) + JUDGE_ANCHORS *
+	per_target = (2 + JUDGE_SUSPECTS) * (sizeof(struct floors) +
+	    DETECT_BUCKETS * sizeof(struct bucket)) + JUDGE_ANCHORS *
 	    (sizeof(struct summary) + sizeof(struct summary_fns) +
 	    (SUMMARY_BY_OWN + SUMMARY_BY_CUM) * (sizeof(uint32_t) +
 	    sizeof(int64_t)));
