@@ -16,6 +16,10 @@
 # start), false alarms (a quiet scenario that fires, or a leak scenario
 # that fires before its leak starts) and the median delay of the leaks
 # caught.
+#
+#   SEEDS=40 bench/history.sh     (each scenario with seeds 1 to 40: its
+#                                  sampling noise, GC timing and restarts
+#                                  drawn anew; rows named SCENARIO/SEED)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/_build/plain}
@@ -91,10 +95,12 @@ printf '%-18s %-6s | %-22s | %-12s | %-12s\n' scenario truth \
     "heapwatch (delay)" "deriv" "predict"
 # "fast" is two minutes scraped every second, for a 10 s window: not for
 # the default settings.
+seeds=${SEEDS:-1}
 for s in $("$work/histgen" -list | grep -vx fast); do
+for seed in $(seq 1 "$seeds"); do
 	rm -rf "${work:?}/$s"
 	read -r _ state kind fn start limit <<<"$("$work/histgen" \
-	    -series "$work/$s.series" "$s" "$work/$s")"
+	    -seed "$seed" -series "$work/$s.series" "$s" "$work/$s")"
 	thr=16777216
 	[ "$kind" = goroutine ] && thr=100
 	"$hw" judge --json "$work/$s" >"$work/$s.json"
@@ -137,8 +143,10 @@ for s in $("$work/histgen" -list | grep -vx fast); do
 		    [ "$hwtop" != "$fn" ] && cell="$cell, names $hwtop"
 		cells+=("$cell")
 	done
-	printf '%-18s %-6s | %-22s | %-12s | %-12s\n' "$s" "$state" \
+	printf '%-18s %-6s | %-22s | %-12s | %-12s\n' \
+	    "$s$([ "$seeds" = 1 ] || echo "/$seed")" "$state" \
 	    "${cells[0]}" "${cells[1]}" "${cells[2]}"
+done
 done
 echo
 printf '%-10s %-8s %-13s %s\n' rule recall "false alarms" "median delay"

@@ -111,7 +111,9 @@ detect_bend(const struct point *p, size_t n)
 	late = detect_slope(p + k, n - k);
 	if (early <= 0)
 		return late > 0 ? 1e9 : 1;
-	return late / early;
+	/* A later half that falls bends all the way: 0, not a negative
+	 * ratio, which would say the bend cannot be told. */
+	return late > 0 ? late / early : 0;
 }
 
 double

@@ -57,10 +57,13 @@
  *      (0.85) the rise may be slowing: it may go or stay pending, or stay
  *      firing, and may not fire (a cache's bend over its first 2 hours is
  *      0.61, 2 sigma of sampling from 0.75). A target seen for less than
- *      2 windows is not judged by shape; for less than 3, only a rise
- *      that does not bend at all (within 1% of DETECT_STRAIGHT's line)
- *      may fire, so that a warm-up does not fire before it had time to
- *      slow. A function that grows while the total does not (its rise
+ *      2 windows is not judged by shape and does not fire; for less than
+ *      3, only a rise that does not bend at all (within 1% of
+ *      DETECT_STRAIGHT's line) and whose bend stayed within DETECT_SURE
+ *      of 1 since it went pending may fire, so that a warm-up does not
+ *      fire before it had time to slow (over its first 45 minutes, a
+ *      cache filling half its room every 80 minutes can look straight).
+ *      A function that grows while the total does not (its rise
  *      hidden by a sawtooth's swings) is judged so on its own floors,
  *      kept from the window it was first seen growing in.
  *
@@ -163,8 +166,9 @@ size_t	detect_floors_points(const struct floors *, int64_t from_ms,
 /*
  * How the rise bends: the slope of the later half of the points' time
  * over the slope of the earlier half (Theil-Sen each). 1 for a straight
- * line, under DETECT_BEND for a rise slowing toward a ceiling; when the
- * earlier half did not rise, 1 if the later did not either, and more.
+ * line, under DETECT_BEND for a rise slowing toward a ceiling, 0 when the
+ * later half falls; when the earlier half did not rise, 1 if the later
+ * did not either, and more.
  * Negative when it cannot be told (a half with fewer than 2 points).
  */
 double	detect_bend(const struct point *, size_t n);

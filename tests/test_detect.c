@@ -95,6 +95,23 @@ test_shape_helpers(void)
 	for (i = 0; i < 100; i++)
 		p[i].v = (int64_t)i * (int64_t)i * 1000;
 	ok(detect_bend(p, 100) > 1, "a rise that speeds up: more than 1");
+	/*
+	 * A cache filled over the first hours of a day, then a little
+	 * lower as the evening's traffic goes (histgen's cache, seed 18,
+	 * judged by the slow horizon at 22:30): its later half falls, which
+	 * bends all the way (0), and must not read as a bend that cannot be
+	 * told (negative), which let it fire.
+	 */
+	for (i = 0; i < 100; i++)
+		p[i].v = i < 30 ? (int64_t)i * 20 * MiB :
+		    656 * MiB - (int64_t)i * 65536;
+	ok(detect_bend(p, 100) >= 0 && detect_bend(p, 100) < DETECT_BEND,
+	    "a rise then a slight fall bends (%.3f)", detect_bend(p, 100));
+	/* A rise that starts late does not bend. */
+	for (i = 0; i < 100; i++)
+		p[i].v = (int64_t)(i < 60 ? (i % 3) : (i - 60) * 10) * MiB;
+	ok(detect_bend(p, 100) > 1, "a rise from the middle on does not "
+	    "(%.3g)", detect_bend(p, 100));
 
 	/* Allocations at 1 MiB/s, then 3 MiB/s over the last quarter. */
 	for (i = 0; i < 100; i++)
