@@ -73,6 +73,8 @@ struct judge {
 	bool			 traffic;	/* a rise followed traffic */
 	bool			 bent;		/* a rise slowed down */
 	bool			 young;		/* too little history yet */
+	bool			 carried;	/* restarted while pending or
+						   firing: see rise_shape() */
 	struct bends		 bends;		/* the total's */
 	int			 call;		/* the last judgement's */
 
@@ -86,6 +88,9 @@ struct judge {
 						   by the clock, not judged
 						   since */
 	unsigned int		 gc_restarts;
+	int64_t			 drop_at;	/* a goroutine target's GC
+						   numbers went back then */
+	uint64_t		 drop_from;	/* from this one */
 	struct verdict		 live;
 	bool			 live_growing;
 };
@@ -526,6 +531,9 @@ enum shape {
  * first hour, came within 1% of a line at one judgement (histgen's
  * batch-cache, seed 6), and another's stayed between 0.95 and 1.04 over
  * its first 45 minutes (cache, seed 12); both fired young before.
+ * A target that restarted while its alert was pending or firing (a leak
+ * that kills it in less than 3 windows: an OOM loop) is young again, but
+ * its rise fires as a line at once: it is suspected already.
  */
 static enum shape
 rise_shape(const struct judge *j, const struct floors *f, int64_t since,
@@ -552,6 +560,9 @@ rise_shape(const struct judge *j, const struct floors *f, int64_t since,
 	if (bend < DETECT_BEND && now - since >= 2 * (int64_t)j->p.window_ms &&
 	    j->state != ALERT_FIRING)
 		return SHAPE_BENT;
+	if (young && j->carried)
+		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT ?
+		    SHAPE_LEAK : SHAPE_WAIT;
 	if (young)
 		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT &&
 		    b->lo >= DETECT_SURE && b->hi <= 1 / DETECT_SURE &&
@@ -1000,6 +1011,7 @@ judge_live(struct judge *j, int64_t now)
 static void
 judge_restart(struct judge *j, int64_t now)
 {
+	j->carried = j->state != ALERT_INACTIVE;
 	window_clear(j);
 	horizons_reset(j);
 	j->restarts++;
@@ -1032,16 +1044,33 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 		 * would be judged as the rise of a service long running.
 		 */
 		if (j->nwin > 0 && j->p.kind != NULL &&
-		    strcmp(j->p.kind, "heap") != 0)
-			judge_restart(j, time_ms);
+		    strcmp(j->p.kind, "heap") != 0 && j->drop_at == 0) {
+			j->drop_at = time_ms;
+			j->drop_from = j->gc_last;
+		}
 	} else if (j->gc_last != 0 && gc == j->gc_last)
 		return false;
 	j->gc_last = gc;
 	j->gc_uptime = uptime;
-	/* A goroutine target's GC lines tell its restarts alone: its
-	 * thresholds count goroutines, not bytes. */
-	if (j->p.kind != NULL && strcmp(j->p.kind, "heap") != 0)
+	/*
+	 * A goroutine target's GC lines tell its restarts alone: its
+	 * thresholds count goroutines, not bytes. Numbers that went back are
+	 * a restart once they have stayed under where they were for
+	 * JUDGE_RESTART_MS (a quarter of the window, if shorter): a source
+	 * that runs again (kubectl logs -f) reads the same process's lines
+	 * from its first GC, and passes the last within seconds.
+	 */
+	if (j->p.kind != NULL && strcmp(j->p.kind, "heap") != 0) {
+		if (j->drop_at != 0 && gc > j->drop_from)
+			j->drop_at = 0;
+		else if (j->drop_at != 0 && time_ms - j->drop_at >=
+		    (int64_t)(j->p.window_ms / 4 < JUDGE_RESTART_MS ?
+		    j->p.window_ms / 4 : JUDGE_RESTART_MS)) {
+			j->drop_at = 0;
+			judge_restart(j, time_ms);
+		}
 		return j->state != was;
+	}
 	/*
 	 * heapwatchd's clock set back: a line stamped before the last point
 	 * would fall in its bucket until the clock caught up, the series

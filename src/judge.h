@@ -36,6 +36,8 @@
 #define JUDGE_YOUNG	3	/* windows of history before a rise may
 				   fire, unless it is a straight line */
 #define JUDGE_SUSPECTS	4	/* functions whose own floors are kept */
+#define JUDGE_RESTART_MS 120000	/* a goroutine target's GC numbers stay
+				   back this long: a restart */
 #define JUDGE_SLOW_COVER 4	/* the slow horizon is judged from 1/4 */
 #define JUDGE_ANCHORS	6	/* summaries kept across the slow horizon */
 

@@ -232,8 +232,8 @@ test_live(void)
  * Steady at 200 goroutines for 300 s, then from 50 again, warming up to
  * 200 (a time constant of 60 s): as the rise of a target seen for long it
  * fires; with gctrace's GC numbers starting again, the window starts again
- * and the warm-up is young, and it never fires. A GC line repeated, or
- * the next, changes nothing.
+ * and the warm-up is young, and it never fires (the restart is counted
+ * once the numbers have stayed back for a quarter of the window).
  */
 static void
 test_goroutine_restart(void)
@@ -270,6 +270,27 @@ test_goroutine_restart(void)
 			    view(j).restarts, firing);
 		judge_free(j);
 	}
+
+	/*
+	 * A source read again from the start (kubectl logs -f run again)
+	 * replays GCs 1 to 300 at once, then goes on: no restart, and the
+	 * leak, a goroutine a second, keeps firing.
+	 */
+	j = judge_new(&p);
+	for (t = 0, firing = 0, gc = 1; t < 400; t++, gc++) {
+		if (t == 300)
+			for (w = 1; w < 300; w++)
+				judge_add_gc(j, (int64_t)t * 1000, (uint64_t)w,
+				    (double)w, 10 * MiB, &from);
+		judge_add_gc(j, (int64_t)t * 1000, gc, t, 10 * MiB, &from);
+		judge_add(j, sum(j, t, 50 + t, t, 0), &from);
+		if (t > 100)
+			firing += view(j).state == ALERT_FIRING;
+	}
+	ok(firing == 299 && view(j).restarts == 0, "GC lines replayed from "
+	    "the first: no restart (%u), firing throughout (%d s of 299)",
+	    view(j).restarts, firing);
+	judge_free(j);
 }
 
 /*
@@ -571,6 +592,37 @@ test_shapes(void)
 			    ALERT_FIRING && !view(j).total_growing,
 			    "a leak under a sawtooth fires by its function "
 			    "alone (at %d s) and stays firing", at);
+		judge_free(j);
+	}
+
+	/*
+	 * A leak that kills the service every 35 s (its allocations since
+	 * start going back each time), under 2 windows: each life is young.
+	 * The first one goes pending; each one after restarted pending or
+	 * firing, and fires on its straight rise without waiting 2 windows.
+	 */
+	{
+		int	life, fired_lives = 0, restarts = 0;
+
+		j = judge_new(&p);
+		for (life = 0; life < 6; life++) {
+			bool	fired = false;
+
+			for (t = 0; t < 35; t++) {
+				int	at = life * 35 + t;
+
+				v = 40 * MiB + (int64_t)t * MiB;
+				if (judge_add(j, sum(j, at, v, v - 40 * MiB,
+				    (int64_t)(t + 1) * MiB), &from) &&
+				    view(j).state == ALERT_FIRING)
+					fired = true;
+			}
+			fired_lives += fired;
+		}
+		restarts = (int)view(j).restarts;
+		ok(restarts == 5 && fired_lives == 5, "a leak that kills the "
+		    "service every 35 s: %d restarts, %d lives of 6 fire "
+		    "(all but the first)", restarts, fired_lives);
 		judge_free(j);
 	}
 
