@@ -63,8 +63,9 @@
  *      of 1 since it went pending may fire, so that a warm-up does not
  *      fire before it had time to slow (over its first 45 minutes, a
  *      cache filling half its room every 80 minutes can look straight);
- *      one restarted while its alert was pending or firing (an OOM loop)
- *      fires on a straight rise at once.
+ *      one restarted while its alert was firing, or pending on a rise
+ *      still near a line (an OOM loop), fires on a straight rise at
+ *      once.
  *      A function that grows while the total does not (its rise
  *      hidden by a sawtooth's swings) is judged so on its own floors,
  *      kept from the window it was first seen growing in.

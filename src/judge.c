@@ -16,6 +16,7 @@
  */
 struct bends {
 	double		 lo, hi;
+	double		 last;
 };
 
 /*
@@ -73,8 +74,8 @@ struct judge {
 	bool			 traffic;	/* a rise followed traffic */
 	bool			 bent;		/* a rise slowed down */
 	bool			 young;		/* too little history yet */
-	bool			 carried;	/* restarted while pending or
-						   firing: see rise_shape() */
+	bool			 carried;	/* restarted while suspected:
+						   see rise_shape() */
 	struct bends		 bends;		/* the total's */
 	int			 call;		/* the last judgement's */
 
@@ -91,6 +92,7 @@ struct judge {
 	int64_t			 drop_at;	/* a goroutine target's GC
 						   numbers went back then */
 	uint64_t		 drop_from;	/* from this one */
+	double			 drop_up;	/* its seconds since start */
 	struct verdict		 live;
 	bool			 live_growing;
 };
@@ -531,12 +533,13 @@ enum shape {
  * first hour, came within 1% of a line at one judgement (histgen's
  * batch-cache, seed 6), and another's stayed between 0.95 and 1.04 over
  * its first 45 minutes (cache, seed 12); both fired young before.
- * A target that restarted while its alert was pending or firing (a leak
- * that kills it in less than 3 windows: an OOM loop) is young again, but
- * its rise fires as a line at once: it is suspected already.
+ * A target that restarted while its alert was firing, or pending on a
+ * rise still within DETECT_SURE of a line (a leak that kills it in less
+ * than 3 windows: an OOM loop), is young again, but its rise fires as a
+ * line at once: it is suspected already, until its bend strays.
  */
 static enum shape
-rise_shape(const struct judge *j, const struct floors *f, int64_t since,
+rise_shape(struct judge *j, const struct floors *f, int64_t since,
     int64_t now, bool young, struct bends *b)
 {
 	struct point	rec[DETECT_BUCKETS];
@@ -551,6 +554,7 @@ rise_shape(const struct judge *j, const struct floors *f, int64_t since,
 	bend = detect_bend(rec, nrec);
 	if (bend < 0)
 		return young ? SHAPE_WAIT : SHAPE_LEAK;	/* cannot tell */
+	b->last = bend;
 	if (j->state == ALERT_INACTIVE)
 		b->lo = b->hi = bend;
 	else if (bend < b->lo)
@@ -560,6 +564,9 @@ rise_shape(const struct judge *j, const struct floors *f, int64_t since,
 	if (bend < DETECT_BEND && now - since >= 2 * (int64_t)j->p.window_ms &&
 	    j->state != ALERT_FIRING)
 		return SHAPE_BENT;
+	if (young && j->carried && (bend < DETECT_SURE ||
+	    bend > 1 / DETECT_SURE))
+		j->carried = false;	/* it strayed: as any young rise */
 	if (young && j->carried)
 		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT ?
 		    SHAPE_LEAK : SHAPE_WAIT;
@@ -1004,6 +1011,14 @@ judge_live(struct judge *j, int64_t now)
 	return j->live_growing;
 }
 
+/* How long a goroutine target's GC numbers stay back to be a restart. */
+static int64_t
+restart_wait(const struct judge *j)
+{
+	return (int64_t)(j->p.window_ms / 4 < JUDGE_RESTART_MS ?
+	    j->p.window_ms / 4 : JUDGE_RESTART_MS);
+}
+
 /*
  * The service restarted: what was judged no longer compares. The window
  * and the horizons start again, and the alert resolves now.
@@ -1011,7 +1026,10 @@ judge_live(struct judge *j, int64_t now)
 static void
 judge_restart(struct judge *j, int64_t now)
 {
-	j->carried = j->state != ALERT_INACTIVE;
+	/* A rise pending young carries over while it looks straight. */
+	j->carried = j->state == ALERT_FIRING ||
+	    (j->state == ALERT_PENDING && j->bends.last >= DETECT_SURE &&
+	    j->bends.last <= 1 / DETECT_SURE);
 	window_clear(j);
 	horizons_reset(j);
 	j->restarts++;
@@ -1047,6 +1065,7 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 		    strcmp(j->p.kind, "heap") != 0 && j->drop_at == 0) {
 			j->drop_at = time_ms;
 			j->drop_from = j->gc_last;
+			j->drop_up = j->gc_uptime;
 		}
 	} else if (j->gc_last != 0 && gc == j->gc_last)
 		return false;
@@ -1055,17 +1074,18 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	/*
 	 * A goroutine target's GC lines tell its restarts alone: its
 	 * thresholds count goroutines, not bytes. Numbers that went back are
-	 * a restart once they have stayed under where they were for
-	 * JUDGE_RESTART_MS (a quarter of the window, if shorter): a source
-	 * that runs again (kubectl logs -f) reads the same process's lines
-	 * from its first GC, and passes the last within seconds.
+	 * a source read again from the start (kubectl logs -f run again)
+	 * when they come back to the last line, the same number at the same
+	 * seconds since start; a restart when they pass it otherwise, or
+	 * stay under it for JUDGE_RESTART_MS (a quarter of the window, if
+	 * shorter; judge_add() checks too, for lines that stop).
 	 */
 	if (j->p.kind != NULL && strcmp(j->p.kind, "heap") != 0) {
-		if (j->drop_at != 0 && gc > j->drop_from)
+		if (j->drop_at != 0 && gc == j->drop_from &&
+		    uptime == j->drop_up)
 			j->drop_at = 0;
-		else if (j->drop_at != 0 && time_ms - j->drop_at >=
-		    (int64_t)(j->p.window_ms / 4 < JUDGE_RESTART_MS ?
-		    j->p.window_ms / 4 : JUDGE_RESTART_MS)) {
+		else if (j->drop_at != 0 && (gc >= j->drop_from ||
+		    time_ms - j->drop_at >= restart_wait(j))) {
 			j->drop_at = 0;
 			judge_restart(j, time_ms);
 		}
@@ -1132,8 +1152,10 @@ judge_add(struct judge *j, struct summary *s, enum alert_state *from)
 	enum judge_call		 call;
 	bool			 fresh;
 
-	if (last != NULL && (s->profile_ns < last->profile_ns ||
-	    s->alloc < last->alloc)) {
+	if ((last != NULL && (s->profile_ns < last->profile_ns ||
+	    s->alloc < last->alloc)) || (j->drop_at != 0 &&
+	    s->time_ms - j->drop_at >= restart_wait(j))) {
+		j->drop_at = 0;
 		judge_restart(j, s->time_ms);
 		last = NULL;
 	} else if (last != NULL && s->time_ms < last->time_ms) {

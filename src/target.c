@@ -526,7 +526,8 @@ target_gc_line(const char *line, size_t len, int flags, void *arg)
 		return;
 	case GCTRACE_SEQ_RESTART:
 		log_info("%s: gctrace: GC %llu after %llu: the service "
-		    "restarted", t->cfg->name, (unsigned long long)g.gc,
+		    "restarted, or its log is read again", t->cfg->name,
+		    (unsigned long long)g.gc,
 		    (unsigned long long)t->st.last_gc.gc);
 		break;
 	default:

@@ -243,7 +243,7 @@ test_goroutine_restart(void)
 	enum alert_state	 from;
 	int			 t, gctrace, firing;
 	uint64_t		 gc;
-	int64_t			 w;
+	int64_t			 w, v;
 
 	for (gctrace = 0; gctrace < 2; gctrace++) {
 		j = judge_new(&p);
@@ -273,15 +273,18 @@ test_goroutine_restart(void)
 
 	/*
 	 * A source read again from the start (kubectl logs -f run again)
-	 * replays GCs 1 to 300 at once, then goes on: no restart, and the
-	 * leak, a goroutine a second, keeps firing.
+	 * replays its 300 lines at once, then goes on: no restart, and the
+	 * leak, a goroutine a second, keeps firing. A restart whose new
+	 * process passes the old one's GC count within seconds is one; so
+	 * is one whose lines stop after the first.
 	 */
 	j = judge_new(&p);
 	for (t = 0, firing = 0, gc = 1; t < 400; t++, gc++) {
 		if (t == 300)
-			for (w = 1; w < 300; w++)
-				judge_add_gc(j, (int64_t)t * 1000, (uint64_t)w,
-				    (double)w, 10 * MiB, &from);
+			for (w = 0; w < 300; w++)
+				judge_add_gc(j, (int64_t)t * 1000,
+				    (uint64_t)w + 1, (double)w, 10 * MiB,
+				    &from);
 		judge_add_gc(j, (int64_t)t * 1000, gc, t, 10 * MiB, &from);
 		judge_add(j, sum(j, t, 50 + t, t, 0), &from);
 		if (t > 100)
@@ -291,6 +294,31 @@ test_goroutine_restart(void)
 	    "the first: no restart (%u), firing throughout (%d s of 299)",
 	    view(j).restarts, firing);
 	judge_free(j);
+
+	for (int stop = 0; stop < 2; stop++) {
+		j = judge_new(&p);
+		for (t = 0, firing = 0; t < 600; t++) {
+			/* Old: a GC every 30 s; new: 4 a second, or one. */
+			if (t < 300 && t % 30 == 0)
+				judge_add_gc(j, (int64_t)t * 1000, t / 30 + 1,
+				    t, 10 * MiB, &from);
+			else if (t >= 300 && (!stop || t == 300))
+				for (w = 0; w < 4; w++)
+					judge_add_gc(j, (int64_t)t * 1000,
+					    (uint64_t)(t - 300) * 4 + w + 1,
+					    t - 300 + w / 4.0, 10 * MiB,
+					    &from);
+			v = t < 300 ? 150 : (int64_t)(150 * (1 - exp(-(t -
+			    300) / 60.0)));
+			judge_add(j, sum(j, t, 50 + v, v, 0), &from);
+			firing += view(j).state == ALERT_FIRING;
+		}
+		ok(view(j).restarts == 1 && firing == 0, "a restart %s: "
+		    "counted (%u), its warm-up never fires (%d s)", stop ?
+		    "whose GC lines stop after the first" : "that passes the "
+		    "old GC count at once", view(j).restarts, firing);
+		judge_free(j);
+	}
 }
 
 /*
@@ -606,7 +634,7 @@ test_shapes(void)
 
 		j = judge_new(&p);
 		for (life = 0; life < 6; life++) {
-			bool	fired = false;
+			bool	hit = false;
 
 			for (t = 0; t < 35; t++) {
 				int	at = life * 35 + t;
@@ -615,9 +643,9 @@ test_shapes(void)
 				if (judge_add(j, sum(j, at, v, v - 40 * MiB,
 				    (int64_t)(t + 1) * MiB), &from) &&
 				    view(j).state == ALERT_FIRING)
-					fired = true;
+					hit = true;
 			}
-			fired_lives += fired;
+			fired_lives += hit;
 		}
 		restarts = (int)view(j).restarts;
 		ok(restarts == 5 && fired_lives == 5, "a leak that kills the "
