@@ -1076,16 +1076,18 @@ judge_add_gc(struct judge *j, int64_t time_ms, uint64_t gc, double uptime,
 	 * thresholds count goroutines, not bytes. Numbers that went back are
 	 * a source read again from the start (kubectl logs -f run again)
 	 * when they come back to the last line, the same number at the same
-	 * seconds since start; a restart when they pass it otherwise, or
-	 * stay under it for JUDGE_RESTART_MS (a quarter of the window, if
-	 * shorter; judge_add() checks too, for lines that stop).
+	 * seconds since start; a restart when they have not within
+	 * JUDGE_RESTART_MS (a quarter of the window, if shorter; judge_add()
+	 * checks too, for lines that stop). A number past the last is no
+	 * sign either way: a new process may pass it, and a log that keeps
+	 * earlier lives (docker logs) replays them too.
 	 */
 	if (j->p.kind != NULL && strcmp(j->p.kind, "heap") != 0) {
 		if (j->drop_at != 0 && gc == j->drop_from &&
 		    uptime == j->drop_up)
 			j->drop_at = 0;
-		else if (j->drop_at != 0 && (gc >= j->drop_from ||
-		    time_ms - j->drop_at >= restart_wait(j))) {
+		else if (j->drop_at != 0 &&
+		    time_ms - j->drop_at >= restart_wait(j)) {
 			j->drop_at = 0;
 			judge_restart(j, time_ms);
 		}

@@ -295,6 +295,45 @@ test_goroutine_restart(void)
 	    view(j).restarts, firing);
 	judge_free(j);
 
+	/*
+	 * A log that keeps earlier lives (docker logs -f run again) replays
+	 * a first life (two GCs a second, 400 of them, more than the second
+	 * has), then the second (a GC a second since t = 200, leaking a
+	 * goroutine a second) up to its last line: one restart in all, and
+	 * the second life's alert stays firing through the replay.
+	 */
+	j = judge_new(&p);
+	for (t = 0, firing = 0, w = 0; t < 450; t++) {
+		int	changes = 0;
+
+		if (t == 350) {
+			for (gc = 1; gc <= 400; gc++)
+				changes += judge_add_gc(j, (int64_t)t * 1000,
+				    gc, (double)(gc - 1) / 2, 10 * MiB, &from);
+			for (gc = 1; gc <= 150; gc++)
+				changes += judge_add_gc(j, (int64_t)t * 1000,
+				    gc, (double)(gc - 1), 10 * MiB, &from);
+		}
+		if (t < 200)
+			for (gc = 1; gc <= 2; gc++)
+				changes += judge_add_gc(j, (int64_t)t * 1000,
+				    (uint64_t)t * 2 + gc, t + (gc - 1) / 2.0,
+				    10 * MiB, &from);
+		else
+			changes += judge_add_gc(j, (int64_t)t * 1000,
+			    (uint64_t)(t - 199), t - 200, 10 * MiB, &from);
+		v = t < 200 ? 0 : t - 200;
+		changes += judge_add(j, sum(j, t, 50 + v, v, 0), &from);
+		if (t >= 340)
+			w += changes;
+		firing += t >= 340 && view(j).state == ALERT_FIRING;
+	}
+	ok(view(j).restarts == 1 && firing == 110 && w == 0, "a log of two "
+	    "lives read again: one restart (%u), firing throughout the "
+	    "replay (%d s of 110, %lld changes)", view(j).restarts, firing,
+	    (long long)w);
+	judge_free(j);
+
 	for (int stop = 0; stop < 2; stop++) {
 		j = judge_new(&p);
 		for (t = 0, firing = 0; t < 600; t++) {
