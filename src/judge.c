@@ -516,6 +516,13 @@ judge_leaked(struct judge *j)
 	return j->total_growing ? CALL_YES : CALL_NO;
 }
 
+/* Whether a bend is within tol of a straight line's 1, either way. */
+static bool
+near_line(double bend, double tol)
+{
+	return bend >= tol && bend <= 1 / tol;
+}
+
 /* What the shape of a rise says: see judge_shape(). */
 enum shape {
 	SHAPE_LEAK,		/* it goes on: it may fire */
@@ -564,18 +571,14 @@ rise_shape(struct judge *j, const struct floors *f, int64_t since,
 	if (bend < DETECT_BEND && now - since >= 2 * (int64_t)j->p.window_ms &&
 	    j->state != ALERT_FIRING)
 		return SHAPE_BENT;
-	if (young && j->carried && (bend < DETECT_SURE ||
-	    bend > 1 / DETECT_SURE))
+	if (!young)
+		return bend < DETECT_SURE ? SHAPE_WAIT : SHAPE_LEAK;
+	if (j->carried && !near_line(bend, DETECT_SURE))
 		j->carried = false;	/* it strayed: as any young rise */
-	if (young && j->carried)
-		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT ?
-		    SHAPE_LEAK : SHAPE_WAIT;
-	if (young)
-		return bend >= DETECT_STRAIGHT && bend <= 1 / DETECT_STRAIGHT &&
-		    b->lo >= DETECT_SURE && b->hi <= 1 / DETECT_SURE &&
-		    now - since >= 2 * (int64_t)j->p.window_ms ?
-		    SHAPE_LEAK : SHAPE_WAIT;
-	return bend < DETECT_SURE ? SHAPE_WAIT : SHAPE_LEAK;
+	return near_line(bend, DETECT_STRAIGHT) && (j->carried ||
+	    (near_line(b->lo, DETECT_SURE) && near_line(b->hi, DETECT_SURE) &&
+	    now - since >= 2 * (int64_t)j->p.window_ms)) ?
+	    SHAPE_LEAK : SHAPE_WAIT;
 }
 
 /*
@@ -1028,8 +1031,8 @@ judge_restart(struct judge *j, int64_t now)
 {
 	/* A rise pending young carries over while it looks straight. */
 	j->carried = j->state == ALERT_FIRING ||
-	    (j->state == ALERT_PENDING && j->bends.last >= DETECT_SURE &&
-	    j->bends.last <= 1 / DETECT_SURE);
+	    (j->state == ALERT_PENDING && near_line(j->bends.last,
+	    DETECT_SURE));
 	window_clear(j);
 	horizons_reset(j);
 	j->restarts++;
