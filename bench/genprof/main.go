@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] BASE.pb.gz CURRENT.pb.gz
+//	genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] [-same] BASE.pb.gz CURRENT.pb.gz
 //
 // Both files describe the same imaginary binary: about 4,000 functions with
 // Go-like names, about 40,000 locations (some with inlined frames), and
@@ -14,6 +14,12 @@
 // `go tool pprof -base BASE.pb.gz CURRENT.pb.gz` shows positive and negative
 // values. The protobuf is encoded by hand (see pbWriter) and gzipped. The
 // output depends only on the flags.
+//
+// With -same, CURRENT keeps every stack of BASE in BASE's order, with
+// changed values: the next GC's profile of a service past its warm-up,
+// whose profile lists the same allocation sites, as Go never forgets one,
+// and whose strings, functions and locations are therefore those of BASE
+// byte for byte.
 //
 // The defaults make a large program whose profiles inflate slowly (2:1).
 // A smaller one with few call sites a function and stacks of moderate
@@ -745,7 +751,7 @@ func writeProfile(path string, prog *program, samples []*sample, timeNanos int64
 
 // usage prints how to run genprof.
 func usage() {
-	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] BASE.pb.gz CURRENT.pb.gz\n")
+	fmt.Fprintf(os.Stderr, "usage: genprof [-samples N] [-functions F] [-calls MIN-MAX] [-depth MIN-MAX] [-seed S] [-same] BASE.pb.gz CURRENT.pb.gz\n")
 	flag.PrintDefaults()
 }
 
@@ -756,6 +762,7 @@ func main() {
 	flag.IntVar(&targetFunctions, "functions", targetFunctions, "functions in the imaginary program")
 	calls := flag.String("calls", fmt.Sprintf("%d-%d", minCalls, maxCalls), "call sites a function has, at least and at most")
 	depth := flag.String("depth", fmt.Sprintf("%d-%d", minDepth, maxDepth), "locations a stack has, at least and at most")
+	same := flag.Bool("same", false, "CURRENT has BASE's stacks in BASE's order, with other values")
 	flag.Usage = usage
 	flag.Parse()
 	if flag.NArg() != 2 || *nSamples < 1 || targetFunctions < 100 ||
@@ -777,14 +784,18 @@ func main() {
 
 	current := make([]*sample, 0, *nSamples)
 	for _, s := range base {
-		if rng.Intn(100) < sharedPercent {
+		if *same {
+			current = append(current, evolve(rng, s))
+		} else if rng.Intn(100) < sharedPercent {
 			current = append(current, evolve(rng, s))
 		}
 	}
 	for len(current) < *nSamples {
 		current = append(current, set.next())
 	}
-	rng.Shuffle(len(current), func(i, j int) { current[i], current[j] = current[j], current[i] })
+	if !*same {
+		rng.Shuffle(len(current), func(i, j int) { current[i], current[j] = current[j], current[i] })
+	}
 
 	fmt.Fprintf(os.Stderr, "program: %d functions, %d locations; %d of %d stacks shared\n",
 		len(prog.funcs), len(prog.locs), countShared(base, current), len(base))
