@@ -178,6 +178,56 @@ int		 pack_body_info(const void *, size_t, bool *key,
 int		 pack_pprof(struct pack *, bool gz, void **out, size_t *len,
 		    char **cause) __attribute__((warn_unused_result));
 
+/*
+ * Coding by shape: a writer that keeps no dictionary (a store's, shrunk
+ * between puts to its newest snapshot coded as a key) and is given a
+ * profile of the very shape of the last one it coded (strings,
+ * mappings, functions, locations, the samples' stacks and labels in
+ * their order, the header but for the times: all but the values), as a
+ * Go service's heap profile is from one GC to the next once no new
+ * allocation site appears, codes it from what it kept: nothing is added
+ * to the dictionary, and sample i has the stack that sample i of the
+ * last profile had. What it codes is what the writer kept whole would,
+ * byte for byte.
+ *
+ * pack_view_digest() is a profile's shape; pack_shape_take(), after a
+ * writer coded a profile of that digest (and perhaps repeats of it),
+ * what coding by that shape needs: the digest, the dictionary's sizes
+ * and the samples' stacks, as runs of consecutive ids (-1 when they
+ * would take more than a quarter of the profile's samples' 4 bytes, or
+ * there is no snapshot).
+ */
+struct pack_shape {
+	uint64_t	 digest[2];
+	uint32_t	 lim[5];	/* the dictionary's sizes, by kind */
+	uint32_t	*runs;		/* (first stack, count), in order */
+	size_t		 nruns, nsamples;
+};
+
+void		 pack_view_digest(const struct profile_view *,
+		    uint64_t digest[2]);
+int		 pack_shape_take(const struct pack *, const uint64_t digest[2],
+		    struct pack_shape *);
+void		 pack_shape_free(struct pack_shape *);
+size_t		 pack_shape_held(const struct pack_shape *);
+/*
+ * Code v, of shape sh, as the next snapshot after the one that keyb (that
+ * snapshot coded as a key, pack_key_body()) holds, or, when last is not
+ * NULL, after last, a body stored since that repeats it: the body that a
+ * writer holding the dictionary and that snapshot would code, at level
+ * (key: against nothing). next gets the new snapshot coded as a key, for
+ * the next put, and *serial its serial. -1 with nothing made when keyb
+ * or last does not read, last is no repeat, or v is not of the shape
+ * (its count of samples or values).
+ */
+int		 pack_encode_shaped(const struct pack_shape *sh,
+		    const struct pack_blob *keyb, const void *last,
+		    size_t lastlen, size_t max, int level,
+		    const struct profile_view *v, bool key,
+		    struct pack_blob *body, struct pack_blob *next,
+		    uint64_t *serial, char **cause)
+		    __attribute__((warn_unused_result));
+
 void		 pack_stats(const struct pack *, struct pack_stats *);
 /*
  * Free what a pack keeps from one profile to the next to read it faster

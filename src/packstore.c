@@ -115,7 +115,17 @@ struct packstore {
 	struct pack_blob memo;
 	int64_t		 memo_row, memo_dict;
 	uint64_t	 memo_chain;
+	/*
+	 * The shape of the profile the writer coded last (pack.h), when it
+	 * was a parsed one's (w_shaped) and is known to a shrunk writer
+	 * (memo_shaped): a profile of that shape is then coded from the
+	 * memo without the dictionary (packstore_put_shaped()).
+	 */
+	uint64_t	 w_digest[2];
+	bool		 w_shaped, memo_shaped;
+	struct pack_shape memo_shape;
 	uint64_t	 bodies;	/* read back, see packstore.h */
+	uint64_t	 shaped;	/* puts coded by shape */
 	/*
 	 * The snap.n of the row this connection's last put stored and the
 	 * chained hash of its segment's bodies up to it (w_chain then), kept
@@ -380,6 +390,12 @@ packstore_bodies_read(const struct packstore *ps)
 	return ps->bodies;
 }
 
+uint64_t
+packstore_shaped_puts(const struct packstore *ps)
+{
+	return ps->shaped;
+}
+
 size_t
 packstore_writer_held(const struct packstore *ps)
 {
@@ -388,7 +404,7 @@ packstore_writer_held(const struct packstore *ps)
 	if (ps == NULL)
 		return 0;
 	if (ps->w == NULL)
-		return ps->memo.len;
+		return ps->memo.len + pack_shape_held(&ps->memo_shape);
 	pack_stats(ps->w, &st);
 	return st.held;
 }
@@ -404,6 +420,8 @@ packstore_memo_free(struct packstore *ps)
 {
 	free(ps->memo.data);
 	memset(&ps->memo, 0, sizeof ps->memo);
+	pack_shape_free(&ps->memo_shape);
+	ps->memo_shaped = false;
 }
 
 size_t
@@ -416,6 +434,9 @@ packstore_writer_shrink(struct packstore *ps)
 	/* A writer whose next snapshot must be a key needs no snapshot. */
 	if (ps->w_key || pack_key_body(ps->w, &ps->memo, &why) == -1)
 		packstore_memo_free(ps);
+	else if (ps->w_shaped && pack_shape_take(ps->w, ps->w_digest,
+	    &ps->memo_shape) == 0)
+		ps->memo_shaped = true;
 	free(why);
 	ps->memo_row = ps->w_row;
 	ps->memo_dict = ps->w_dict;
@@ -654,6 +675,7 @@ packstore_writer(struct packstore *ps, size_t max, char **cause)
 	pack_free(ps->w);
 	ps->w = pack_new(PACK_LEVEL_DEFAULT);
 	pack_will_code(ps->w);
+	ps->w_shaped = false;
 	ps->w_row = ps->w_seg = ps->w_segrows = ps->w_segtime = 0;
 	ps->w_key = true;
 	if (packstore_load_dict(ps, ps->w, 0, max, &ps->w_dict, NULL, NULL,
@@ -791,6 +813,40 @@ packstore_repeatable(struct packstore *ps, char **cause)
 }
 
 /*
+ * What deciding a put's segment and sequence needs of the newest segment
+ * seg, for a put at time_ms: its rows (*rows), those set aside (*aside),
+ * its key's time (*segtime), and the last sequence number taken in that
+ * millisecond (*s, -1 for none).
+ */
+static int
+packstore_segment(struct packstore *ps, int64_t seg, int64_t time_ms,
+    int64_t *rows, int64_t *aside, int64_t *segtime, int64_t *s,
+    char **cause)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*rows = *aside = 0;
+	if ((st = packstore_prep(ps, "SELECT count(*), total(state = 2) FROM"
+	    " snap WHERE seg = ?", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seg);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = sqlite3_column_int64(st, 0);
+		*aside = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		packstore_err(ps, "reading the newest segment", cause);
+		return -1;
+	}
+	return packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER"
+	    " BY n LIMIT 1", seg, 0, segtime, cause) == -1 ||
+	    packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
+	    time_ms, -1, s, cause) == -1 ? -1 : 0;
+}
+
+/*
  * A repeat without the writer, which the writers' budget forgets for most
  * of many targets between two puts: reading it back (the dictionary and
  * the newest segment's bodies) was most of such a repeat's cost, when a
@@ -828,23 +884,8 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 		return -1;
 	if (row == 0 || (ps->put_row != 0 && ps->put_row != row))
 		return 1;
-	if ((st = packstore_prep(ps, "SELECT count(*), total(state = 2) FROM"
-	    " snap WHERE seg = ?", cause)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, seg);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = sqlite3_column_int64(st, 0);
-		aside = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		packstore_err(ps, "reading the newest segment", cause);
-		return -1;
-	}
-	if (packstore_int(ps, "SELECT time_ms FROM snap WHERE seg = ? ORDER BY"
-	    " n LIMIT 1", seg, 0, &segtime, cause) == -1 ||
-	    packstore_int(ps, "SELECT max(seq) FROM snap WHERE time_ms = ?",
-	    time_ms, -1, &s, cause) == -1)
+	if (packstore_segment(ps, seg, time_ms, &rows, &aside, &segtime, &s,
+	    cause) == -1)
 		return -1;
 	/* As packstore_put_any() decides a key. */
 	if (aside > 0 || rows >= PACKSTORE_SEGMENT || time_ms < segtime ||
@@ -898,6 +939,108 @@ packstore_repeat_bare(struct packstore *ps, int64_t time_ms,
 }
 
 /*
+ * A parsed profile of the shape a shrunk writer coded last (its digest
+ * checked by the caller), coded from the writer's memo without reading
+ * the dictionary back, which is most of a put for a writer not kept:
+ * for bench/scale.sh's profile changed at every GC, 7.9 million
+ * instructions a put rather than 15.3 (callgrind, bench/packstore -p -F
+ * on 22 scrapes of genprof -same's pair in turn). What a writer kept codes,
+ * byte for byte (pack_encode_shaped()). Only while the newest row is
+ * this connection's last put or a repeat of it that it stored since,
+ * the dictionary the one the memo knew and the segment's bodies the ones
+ * it stored; 1, the transaction still open and nothing stored, for
+ * anything else, which the writer's path then codes.
+ */
+static int
+packstore_put_shaped(struct packstore *ps, int64_t time_ms,
+    const struct profile_view *v, size_t len, size_t max, uint32_t *seq,
+    char **cause)
+{
+	struct pack_blob	 dict = { 0 }, body = { 0 }, next = { 0 };
+	sqlite3_stmt		*st;
+	void			*last = NULL;
+	char			*why = NULL;
+	size_t			 lastlen = 0;
+	uint64_t		 chain = 0, serial;
+	int64_t			 row, seg, n, d, rows, aside, segtime, s;
+	bool			 key, memo = false;
+	int			 rc;
+
+	if (packstore_newest(ps, &row, &seg, cause) == -1 ||
+	    packstore_int(ps, "SELECT max(n) FROM dict", 0, 0, &d,
+	    cause) == -1)
+		return -1;
+	if (row == 0 || row < ps->memo_row || row != ps->put_row ||
+	    d != ps->memo_dict)
+		return 1;
+	if (packstore_segment(ps, seg, time_ms, &rows, &aside, &segtime, &s,
+	    cause) == -1)
+		return -1;
+	if (aside > 0 || s + 1 >= PACKSTORE_SEQ_MAX)
+		return 1;
+	/* As packstore_put_any() decides a key. */
+	key = rows >= PACKSTORE_SEGMENT || time_ms < segtime ||
+	    time_ms - segtime >= PACKSTORE_SEGMENT_MS;
+	/*
+	 * The segment's bodies hashed in turn, as stored: the memo's row
+	 * among them, and the newest, a repeat of it when another, kept.
+	 */
+	if ((st = packstore_prep(ps, "SELECT n, body FROM snap WHERE seg = ?"
+	    " AND n <= ? ORDER BY n", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seg);
+	sqlite3_bind_int64(st, 2, row);
+	n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		lastlen = (size_t)sqlite3_column_bytes(st, 1);
+		chain = hash_bytes(sqlite3_column_blob(st, 1), lastlen, chain);
+		if (n == ps->memo_row)
+			memo = chain == ps->memo_chain;
+		if (n == row && row != ps->memo_row) {
+			last = xmalloc(lastlen + 1);
+			memcpy(last, sqlite3_column_blob(st, 1), lastlen);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(last);
+		packstore_err(ps, "reading bodies", cause);
+		return -1;
+	}
+	if (!memo || n != row || chain != ps->put_chain ||
+	    pack_encode_shaped(&ps->memo_shape, &ps->memo, last, lastlen, max,
+	    PACK_LEVEL_DEFAULT, v, key, &body, &next, &serial, &why) == -1) {
+		free(last);
+		free(why);
+		return 1;
+	}
+	free(last);
+	if (key && packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0,
+	    &seg, cause) == -1)
+		goto fail;
+	if (key)
+		seg++;
+	ps->w_chain = chain;	/* the insert hashes the body on */
+	if (packstore_insert(ps, time_ms, (uint32_t)(s + 1), seg, key,
+	    serial, len, &dict, &body, cause) == -1 ||
+	    packstore_exec(ps, "COMMIT", cause) == -1)
+		goto fail;
+	free(body.data);
+	free(ps->memo.data);
+	ps->memo = next;
+	ps->memo_row = ps->put_row = ps->w_row;
+	ps->memo_chain = ps->put_chain = ps->w_chain;
+	ps->shaped++;
+	*seq = (uint32_t)(s + 1);
+	return 0;
+fail:
+	free(body.data);
+	free(next.data);
+	return -1;
+}
+
+/*
  * packstore_put() of the protobuf data, of the parsed profile v when set,
  * or of the newest snapshot again with the times in rep when set; len is
  * the size as received. A repeat refused is 1 (see packstore_put_repeat()).
@@ -909,6 +1052,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 {
 	struct pack_blob	 dict = { 0 }, body = { 0 };
 	struct pack_stats	 pst;
+	uint64_t		 digest[2] = { 0, 0 };
 	int64_t			 s, seg;
 	bool			 fresh, key;
 	int			 rc;
@@ -928,6 +1072,26 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 		pack_free(ps->w);
 		ps->w = NULL;
 		if ((rc = packstore_repeat_bare(ps, time_ms, rep, len, max, seq,
+		    cause)) == 0)
+			return 0;
+		if (rc == -1)
+			goto fail;
+	}
+	/*
+	 * A writer not kept whole since the last put (shrunk, or not
+	 * made yet) takes the profile's shape, which a shrunk writer codes
+	 * the next profile of that shape by (packstore_put_shaped()); a
+	 * writer kept whole, as the few targets of a small store keep
+	 * theirs, has no use for it (1 million instructions for
+	 * bench/scale.sh's profile) until the store shrinks it, and then
+	 * takes it at its next put.
+	 */
+	if (v != NULL && !fresh)
+		pack_view_digest(v, digest);
+	if (!fresh && v != NULL && ps->memo_shaped &&
+	    ps->memo_shape.digest[0] == digest[0] &&
+	    ps->memo_shape.digest[1] == digest[1]) {
+		if ((rc = packstore_put_shaped(ps, time_ms, v, len, max, seq,
 		    cause)) == 0)
 			return 0;
 		if (rc == -1)
@@ -983,6 +1147,12 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	    pst.serial, len, &dict, &body, cause) == -1 ||
 	    packstore_exec(ps, "COMMIT", cause) == -1)
 		goto fail;
+	/* A repeat leaves the shape as it was. */
+	if (rep == NULL) {
+		ps->w_shaped = v != NULL && !fresh;
+		ps->w_digest[0] = digest[0];
+		ps->w_digest[1] = digest[1];
+	}
 	free(dict.data);
 	free(body.data);
 	if (key) {

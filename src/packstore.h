@@ -177,5 +177,7 @@ size_t		 packstore_writer_shrink(struct packstore *);
 void		 packstore_writer_forget(struct packstore *);
 /* The snapshot bodies read from the database through ps, for any use. */
 uint64_t	 packstore_bodies_read(const struct packstore *);
+/* Puts coded by the shape of the last, without the dictionary. */
+uint64_t	 packstore_shaped_puts(const struct packstore *);
 
 #endif

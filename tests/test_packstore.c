@@ -1120,6 +1120,118 @@ out:
 	}
 }
 
+/* gen(k) put as heapwatchd's store puts it, from profile.c's parse. */
+static int
+put_parsed_k(struct packstore *ps, int k, uint32_t *seq)
+{
+	uint8_t	*in;
+	size_t	 len;
+	char	*cause = NULL;
+	int	 rc;
+
+	in = gen(k, &len);
+	rc = put_parsed(ps, T0 + (int64_t)k * STEP, in, len, seq, &cause);
+	if (rc == -1) {
+		printf("# put %d: %s\n", k, cause);
+		free(cause);
+	}
+	free(in);
+	return rc;
+}
+
+/*
+ * A shrunk writer given a parsed profile of the shape of the last it
+ * coded (gen() adds a stack every third profile; the two between change
+ * values only) codes it from what it kept, without its dictionary
+ * (packstore_put_shaped()): the same rows, byte for byte, as a writer
+ * kept and one forgotten after each put, through repeats of the last
+ * profile stored between (coded from the newest row alone where the
+ * writer is not kept), segments ended by their count, and another
+ * connection's put, after which the next is coded by the writer's path.
+ */
+static void
+test_shaped(const char *dir)
+{
+	static const char	*name[] = { "skept", "sshrunk", "sforgot" };
+	struct packstore	*ps[3] = { NULL }, *other;
+	char			 path[3][256], *cause = NULL, *dump[3] = { 0 };
+	uint32_t		 seq;
+	uint64_t		 shaped[3];
+	int64_t			 t;
+	int			 i, k, bad = 0, unread = 0, rb;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path[i], sizeof path[i], "%s/%s.db", dir, name[i]);
+		if (packstore_open(path[i], PACKSTORE_CREATE, &ps[i],
+		    &cause) == -1) {
+			ok(0, "open %s: %s", name[i], cause);
+			free(cause);
+			goto out;
+		}
+	}
+	for (k = 0; k < RUN; k++)
+		for (i = 0; i < 3; i++) {
+			if (k == RUN / 2 + 4) {
+				if (packstore_open(path[i], 0, &other,
+				    &cause) == -1 || put(other, k, &seq) ==
+				    -1)
+					bad++;
+				packstore_close(other);
+				free(cause);
+				cause = NULL;
+				continue;
+			}
+			if (k % 5 == 2) {
+				/* The last profile again, 1 and 2 s on. */
+				for (rb = 1; rb <= 2; rb++) {
+					t = T0 + (int64_t)(k - 1) * STEP +
+					    1000 * rb;
+					if (packstore_put_repeat(ps[i], t,
+					    t * 1000000, 0, 100, MAX, &seq,
+					    &cause) != 0) {
+						printf("# repeat: %s\n", cause);
+						bad++;
+					}
+					free(cause);
+					cause = NULL;
+				}
+			}
+			if (put_parsed_k(ps[i], k, &seq) == -1)
+				bad++;
+			packstore_idle(ps[i]);
+			if (i == 1)
+				(void)packstore_writer_shrink(ps[i]);
+			else if (i == 2)
+				packstore_writer_forget(ps[i]);
+		}
+	for (i = 0; i < 3; i++) {
+		shaped[i] = packstore_shaped_puts(ps[i]);
+		for (k = 0; k < RUN; k += 7)
+			if (k != RUN / 2 + 4 && !reads_back(ps[i], k, 0))
+				unread++;
+		dump[i] = dump_db(path[i]);
+	}
+	ok(bad == 0 && unread == 0, "%d parsed puts kept, shrunk and "
+	    "forgotten, with repeats between and one by another connection, "
+	    "all read back (%d failed, %d unread)", RUN, bad, unread);
+	ok(dump[0] != NULL && dump[1] != NULL && dump[2] != NULL &&
+	    strcmp(dump[0], dump[1]) == 0 && strcmp(dump[0], dump[2]) == 0,
+	    "... and hold the same rows, byte for byte");
+	/*
+	 * Of 149 puts, 49 add a stack, and the one after another
+	 * connection's is coded by the writer's path.
+	 */
+	ok(shaped[1] >= 95 && shaped[0] == 0 && shaped[2] == 0, "puts coded "
+	    "by shape: %llu by the writer shrunk, %llu kept, %llu forgotten",
+	    (unsigned long long)shaped[1], (unsigned long long)shaped[0],
+	    (unsigned long long)shaped[2]);
+out:
+	for (i = 0; i < 3; i++) {
+		packstore_close(ps[i]);
+		free(dump[i]);
+	}
+}
+
 /* Open dir/name as the writer's and another connection's database. */
 static bool
 open_two(const char *dir, const char *name, struct packstore **ps,
@@ -1414,6 +1526,7 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/reader.db", dir);
 	test_reader(path);
 	test_shrink(dir);
+	test_shaped(dir);
 	test_remade(dir);
 	test_remade_repeat(dir);
 	test_reader_remade(dir);
