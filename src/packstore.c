@@ -443,7 +443,7 @@ packstore_writer_shrink(struct packstore *ps)
 	ps->memo_chain = ps->w_chain;
 	pack_free(ps->w);
 	ps->w = NULL;
-	return ps->memo.len;
+	return packstore_writer_held(ps);
 }
 
 void
@@ -1130,9 +1130,14 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 	if (rc == -1) {
 		/*
 		 * A malformed profile leaves the pack as it was; so does a
-		 * repeat refused, with no current snapshot.
+		 * repeat refused, with no current snapshot. A profile that
+		 * failed past its parse (zstd, out of memory) may leave its
+		 * samples' order in the pack, which the shape taken last
+		 * no longer describes.
 		 */
 		packstore_exec(ps, "ROLLBACK", NULL);
+		if (rep == NULL)
+			ps->w_shaped = false;
 		return rep != NULL ? 1 : -1;
 	}
 	if (key && packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0,
