@@ -75,4 +75,35 @@ n=$(grep -c '^ok' "$TMPD/repeat.out")
 ok $rc "a repeat stores what a put of the profile with new times does ($n checks on 4 profiles)"
 [ $rc -eq 0 ] || grep -v '^ok' "$TMPD/repeat.out" | diag
 
+# A shrunk writer codes a profile of the last one's shape without its
+# dictionary, storing what a writer kept stores (tests/test_packstore's
+# test_shaped). A profile keeps its shape from one GC to the next once no
+# new allocation site or size is sampled: so for most of 24 GCs of the
+# fixture's static heap sampled at Go's default rate, where only serving
+# the profile allocates (11 of 19 in a trial run), and for none of the
+# shapes run, sampled at every allocation and changed every third.
+fixture_start shapes -profile-rate 524288
+ok $? "steady: fixture started at Go's default sampling rate"
+mkdir -p "$TMPD/steady"
+for i in $(seq 1 24); do
+	fetch "$FIXTURE_URL/debug/pprof/heap?gc=1" "$TMPD/steady/$i.pb.gz" ||
+	    break
+done
+fixture_stop
+[ -s "$TMPD/steady/24.pb.gz" ]
+ok $? "steady: 24 profiles scraped, each after a GC"
+shaped() {	# shaped NAME LEAST FILE...
+	local name=$1 rc
+	shift
+	"$top_builddir/tests/test_packstore" --shaped "$@" \
+	    >"$TMPD/shaped.out" 2>&1
+	rc=$?
+	ok $rc "$name: puts coded by shape store what a writer kept stores ($(grep 'coded by shape' "$TMPD/shaped.out" | sed 's/^.*- puts coded by shape: //'))"
+	[ $rc -eq 0 ] || grep -v '^ok' "$TMPD/shaped.out" | diag
+}
+# shellcheck disable=SC2046
+shaped steady 3 $(for i in $(seq 1 24); do echo "$TMPD/steady/$i.pb.gz"; done)
+# shellcheck disable=SC2046
+shaped shapes 0 $(for i in $(seq 1 6); do echo "$TMPD/shapes/in/$i.pb.gz"; done)
+
 done_testing
