@@ -76,6 +76,28 @@ gen(int k, size_t *len)
 	return gz;
 }
 
+/*
+ * The profiles test_shaped() puts: gen()'s, or those given on the command
+ * line (--shaped), in order.
+ */
+static void	**prof_data;
+static size_t	 *prof_len;
+static int	  nprof;
+
+/* The kth profile put, the caller's to free. */
+static uint8_t *
+prof(int k, size_t *len)
+{
+	uint8_t	*p;
+
+	if (nprof == 0)
+		return gen(k, len);
+	*len = prof_len[k];
+	p = xmalloc(*len);
+	memcpy(p, prof_data[k], *len);
+	return p;
+}
+
 /* A sample as compared: a hash of its stack and labels, its values. */
 struct cell {
 	uint64_t	 h;
@@ -151,7 +173,7 @@ same(const void *a, size_t alen, const void *b, size_t blen)
 
 /*
  * Whether the snapshot stored at T0 + t * STEP reads back from ps as
- * gen(k) made it.
+ * prof(k).
  */
 static bool
 reads_back_as(struct packstore *ps, int k, int t, uint32_t seq)
@@ -168,7 +190,7 @@ reads_back_as(struct packstore *ps, int k, int t, uint32_t seq)
 		free(cause);
 		return false;
 	}
-	in = gen(k, &inlen);
+	in = prof(k, &inlen);
 	eq = same(in, inlen, out, outlen);
 	free(in);
 	free(out);
@@ -231,24 +253,40 @@ reads_back_with(struct packstore *ps, struct packstore_reader *rd, int k)
 	return reads_back_with_at(ps, rd, k, k);
 }
 
-/* Store gen(k) as taken at the time of the tth snapshot. */
+static int	put_parsed(struct packstore *, int64_t, const void *, size_t,
+		    uint32_t *, char **);
+
+/*
+ * Store prof(k) as taken at the time of the tth snapshot: from its
+ * protobuf, or from profile.c's parse of it as heapwatchd's store puts it.
+ */
 static int
-put_at(struct packstore *ps, int k, int t, uint32_t *seq)
+put_as(struct packstore *ps, int k, int t, bool parsed, uint32_t *seq)
 {
 	uint8_t	*in;
 	size_t	 len;
 	char	*cause = NULL;
 	int	 rc;
 
-	in = gen(k, &len);
-	rc = packstore_put(ps, T0 + (int64_t)t * STEP, in, len, MAX, seq,
-	    &cause);
+	in = prof(k, &len);
+	if (parsed)
+		rc = put_parsed(ps, T0 + (int64_t)t * STEP, in, len, seq,
+		    &cause);
+	else
+		rc = packstore_put(ps, T0 + (int64_t)t * STEP, in, len, MAX,
+		    seq, &cause);
 	if (rc == -1) {
 		printf("# put %d: %s\n", k, cause);
 		free(cause);
 	}
 	free(in);
 	return rc;
+}
+
+static int
+put_at(struct packstore *ps, int k, int t, uint32_t *seq)
+{
+	return put_as(ps, k, t, false, seq);
 }
 
 static int
@@ -997,6 +1035,29 @@ test_kill(const char *path)
 }
 
 /*
+ * Make the databases dir/name[i].db, their paths in path[i], opened in
+ * ps[i]; false when one does not open.
+ */
+static bool
+open_three(const char *dir, const char *const *name, char (*path)[256],
+    struct packstore **ps)
+{
+	char	*cause = NULL;
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path[i], 256, "%s/%s.db", dir, name[i]);
+		if (packstore_open(path[i], PACKSTORE_CREATE, &ps[i],
+		    &cause) == -1) {
+			ok(0, "open %s: %s", name[i], cause);
+			free(cause);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * A writer shrunk to its newest snapshot (packstore_writer_shrink(), as
  * the store's budget does) codes what a writer kept codes, and one
  * forgotten after each put: three databases given the same puts, one
@@ -1019,15 +1080,8 @@ test_shrink(const char *dir)
 	size_t			 held, most = 0, big = 0;
 	int			 i, k, bad = 0, unread = 0;
 
-	for (i = 0; i < 3; i++) {
-		snprintf(path[i], sizeof path[i], "%s/%s.db", dir, name[i]);
-		if (packstore_open(path[i], PACKSTORE_CREATE, &ps[i],
-		    &cause) == -1) {
-			ok(0, "open %s: %s", name[i], cause);
-			free(cause);
-			goto out;
-		}
-	}
+	if (!open_three(dir, name, path, ps))
+		goto out;
 	for (k = 0; k < RUN; k++)
 		for (i = 0; i < 3; i++) {
 			if (k == RUN / 2 + 4) {
@@ -1122,70 +1176,6 @@ out:
 }
 
 /*
- * The profiles test_shaped() puts: gen()'s, or those given on the command
- * line (--shaped), in order.
- */
-static void	**prof_data;
-static size_t	 *prof_len;
-static int	  nprof;
-
-/* The kth profile put, the caller's to free. */
-static uint8_t *
-prof(int k, size_t *len)
-{
-	uint8_t	*p;
-
-	if (nprof == 0)
-		return gen(k, len);
-	*len = prof_len[k];
-	p = xmalloc(*len);
-	memcpy(p, prof_data[k], *len);
-	return p;
-}
-
-/* Whether snapshot k reads back from ps as prof(k). */
-static bool
-reads_back_prof(struct packstore *ps, int k)
-{
-	uint8_t	*in;
-	void	*out;
-	size_t	 inlen, outlen;
-	char	*cause = NULL;
-	bool	 eq;
-
-	if (packstore_read(ps, T0 + (int64_t)k * STEP, 0, MAX, true, &out,
-	    &outlen, &cause) == -1) {
-		printf("# read %d: %s\n", k, cause);
-		free(cause);
-		return false;
-	}
-	in = prof(k, &inlen);
-	eq = same(in, inlen, out, outlen);
-	free(in);
-	free(out);
-	return eq;
-}
-
-/* prof(k) put as heapwatchd's store puts it, from profile.c's parse. */
-static int
-put_parsed_k(struct packstore *ps, int k, uint32_t *seq)
-{
-	uint8_t	*in;
-	size_t	 len;
-	char	*cause = NULL;
-	int	 rc;
-
-	in = prof(k, &len);
-	rc = put_parsed(ps, T0 + (int64_t)k * STEP, in, len, seq, &cause);
-	if (rc == -1) {
-		printf("# put %d: %s\n", k, cause);
-		free(cause);
-	}
-	free(in);
-	return rc;
-}
-
-/*
  * A shrunk writer given a parsed profile of the shape of the last it
  * coded (gen() adds a stack every third profile; the two between change
  * values only) codes it from what it kept, without its dictionary
@@ -1210,15 +1200,8 @@ test_shaped(const char *dir, uint64_t least)
 	int64_t			 t;
 	int			 i, k, bad = 0, unread = 0, rb;
 
-	for (i = 0; i < 3; i++) {
-		snprintf(path[i], sizeof path[i], "%s/%s.db", dir, name[i]);
-		if (packstore_open(path[i], PACKSTORE_CREATE, &ps[i],
-		    &cause) == -1) {
-			ok(0, "open %s: %s", name[i], cause);
-			free(cause);
-			goto out;
-		}
-	}
+	if (!open_three(dir, name, path, ps))
+		goto out;
 	for (k = 0; k < run; k++)
 		for (i = 0; i < 3; i++) {
 			if (k == run / 2) {
@@ -1250,7 +1233,7 @@ test_shaped(const char *dir, uint64_t least)
 					cause = NULL;
 				}
 			}
-			if (put_parsed_k(ps[i], k, &seq) == -1)
+			if (put_as(ps[i], k, k, true, &seq) == -1)
 				bad++;
 			packstore_idle(ps[i]);
 			if (i == 1)
@@ -1261,7 +1244,7 @@ test_shaped(const char *dir, uint64_t least)
 	for (i = 0; i < 3; i++) {
 		shaped[i] = packstore_shaped_puts(ps[i]);
 		for (k = 0; k < run; k += nprof > 0 ? 1 : 7)
-			if (!reads_back_prof(ps[i], k))
+			if (!reads_back(ps[i], k, 0))
 				unread++;
 		dump[i] = dump_db(path[i]);
 	}
