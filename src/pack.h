@@ -185,17 +185,17 @@ int		 pack_pprof(struct pack *, bool gz, void **out, size_t *len,
  * mappings, functions, locations, the samples' stacks and labels in
  * their order, the header but for the times: all but the values), as a
  * Go service's heap profile is from one GC to the next once no new
- * allocation site appears, codes it from what it kept: nothing is added
- * to the dictionary, and sample i has the stack that sample i of the
- * last profile had. What it codes is what the writer kept whole would,
+ * allocation site or size is sampled, codes it from what it kept:
+ * nothing is added to the dictionary, and sample i has the stack that
+ * sample i of the last profile had. What it codes is what the writer kept whole would,
  * byte for byte.
  *
  * pack_view_digest() is a profile's shape; pack_shape_take(), after a
  * writer coded a profile of that digest (and perhaps repeats of it),
  * what coding by that shape needs: the digest, the dictionary's sizes
- * and the samples' stacks, as runs of consecutive ids (-1 when they
- * would take more than a quarter of the profile's samples' 4 bytes, or
- * there is no snapshot).
+ * and the samples' stacks, as runs of consecutive ids (-1 when there
+ * would be more than 16 runs and a quarter of the samples, 8 bytes
+ * each, or there is no snapshot).
  */
 struct pack_shape {
 	uint64_t	 digest[2];

@@ -117,7 +117,8 @@ struct packstore {
 	uint64_t	 memo_chain;
 	/*
 	 * The shape of the profile the writer coded last (pack.h), when it
-	 * was a parsed one's (w_shaped) and is known to a shrunk writer
+	 * was a parsed one's coded by a writer not kept whole since the put
+	 * before (w_shaped), and is known to a shrunk writer
 	 * (memo_shaped): a profile of that shape is then coded from the
 	 * memo without the dictionary (packstore_put_shaped()).
 	 */
@@ -1078,13 +1079,13 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 			goto fail;
 	}
 	/*
-	 * A writer not kept whole since the last put (shrunk, or not
-	 * made yet) takes the profile's shape, which a shrunk writer codes
-	 * the next profile of that shape by (packstore_put_shaped()); a
-	 * writer kept whole, as the few targets of a small store keep
-	 * theirs, has no use for it (1 million instructions for
-	 * bench/scale.sh's profile) until the store shrinks it, and then
-	 * takes it at its next put.
+	 * A writer not kept whole since the last put (shrunk, forgotten,
+	 * failed, stale, or not made yet) takes the profile's shape, by
+	 * which a shrunk writer codes the next profile of that shape
+	 * (packstore_put_shaped()); a writer kept whole, as the few targets
+	 * of a small store keep theirs, has no use for it (1 million
+	 * instructions for bench/scale.sh's profile) until the store
+	 * shrinks it, and then takes it at its next put.
 	 */
 	if (v != NULL && !fresh)
 		pack_view_digest(v, digest);
@@ -1131,7 +1132,7 @@ packstore_put_any(struct packstore *ps, int64_t time_ms, const void *data,
 		/*
 		 * A malformed profile leaves the pack as it was; so does a
 		 * repeat refused, with no current snapshot. A profile that
-		 * failed past its parse (zstd, out of memory) may leave its
+		 * failed past its parse (in zstd) may leave its
 		 * samples' order in the pack, which the shape taken last
 		 * no longer describes.
 		 */

@@ -86,7 +86,7 @@ struct store_hold {
  * theirs whole up to STORE_WRITERS_HELD bytes in all (STORE_HELD in a
  * store of a few packed targets, below). A put that finds them
  * over it shrinks its writer to the newest snapshot coded as a key
- * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 KB for
+ * (packstore_writer_shrink(): 1.6 KB for 65,536 stacks, 15 to 17 KB for
  * bench/scale.sh's profile, 1.5 KB for 700), and the next put of that
  * target reads the dictionary back but, of the segment, only hashes its
  * bodies: with a segment of 60 behind it, a put of bench/scale.sh's

@@ -1190,6 +1190,13 @@ static void
 test_shaped(const char *dir, uint64_t least)
 {
 	int			 run = nprof > 0 ? nprof : RUN;
+	/*
+	 * Another connection's put: for gen()'s, of the shape of the one
+	 * before, so that the next put, of that shape too, matches the
+	 * shrunk writer's digest while the newest row is another's, which
+	 * it must not code on (the rows compared below would differ).
+	 */
+	int			 other_k = nprof > 0 ? run / 2 : RUN / 2 + 1;
 	uint8_t			*in;
 	size_t			 inlen;
 	static const char	*name[] = { "skept", "sshrunk", "sforgot" };
@@ -1204,7 +1211,7 @@ test_shaped(const char *dir, uint64_t least)
 		goto out;
 	for (k = 0; k < run; k++)
 		for (i = 0; i < 3; i++) {
-			if (k == run / 2) {
+			if (k == other_k) {
 				in = prof(k, &inlen);
 				if (packstore_open(path[i], 0, &other,
 				    &cause) == -1 || packstore_put(other, T0 +
@@ -1218,7 +1225,7 @@ test_shaped(const char *dir, uint64_t least)
 				continue;
 			}
 			/* Not after another's put: that one, not repeated. */
-			if (k % 5 == 2 && k != run / 2 + 1) {
+			if (k % 5 == 2 && k != other_k + 1) {
 				/* The last profile again, 1 and 2 s on. */
 				for (rb = 1; rb <= 2; rb++) {
 					t = T0 + (int64_t)(k - 1) * STEP +
@@ -1528,10 +1535,6 @@ main(int argc, char **argv)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	/*
-	 * test_packstore --repeat PROFILE...: the repeat's contract on real
-	 * profiles (tests/pack_pprof.sh's scrapes of the fixture).
-	 */
-	/*
 	 * test_packstore --shaped LEAST PROFILE...: test_shaped() on real
 	 * profiles, in the order scraped (tests/pack_pprof.sh's).
 	 */
@@ -1544,6 +1547,7 @@ main(int argc, char **argv)
 			    &prof_len[i], &cause) == -1) {
 				printf("Bail out! %s: %s\n", argv[i + 3],
 				    cause);
+				rmdir(dir);
 				return 1;
 			}
 		test_shaped(dir, strtoull(argv[2], NULL, 10));
@@ -1556,6 +1560,10 @@ main(int argc, char **argv)
 			return 1;
 		return tap_done();
 	}
+	/*
+	 * test_packstore --repeat PROFILE...: the repeat's contract on real
+	 * profiles (tests/pack_pprof.sh's scrapes of the fixture).
+	 */
 	if (argc > 2 && strcmp(argv[1], "--repeat") == 0) {
 		for (i = 2; i < argc; i++) {
 			if (profile_read_file(argv[i], MAX, &data, &len,
