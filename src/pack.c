@@ -2055,9 +2055,9 @@ out:
 	return rc;
 }
 
-/* Compress raw into a blob tagged tag. */
+/* Compress raw into a blob tagged tag, at zstd's level. */
 static int
-pack_zstd(struct pack *pk, char tag, const struct pack_buf *raw,
+pack_zstd(struct pack *pk, char tag, int level, const struct pack_buf *raw,
     struct pack_blob *out, char **cause)
 {
 	size_t	cap, n;
@@ -2067,10 +2067,9 @@ pack_zstd(struct pack *pk, char tag, const struct pack_buf *raw,
 			*cause = xstrdup("cannot start zstd");
 			return -1;
 		}
-		ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_compressionLevel,
-		    pk->level);
 		ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_checksumFlag, 1);
 	}
+	ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_compressionLevel, level);
 	cap = ZSTD_compressBound(raw->len) + 2;
 	out->data = xmalloc(cap);
 	out->data[0] = (uint8_t)tag;
@@ -2084,32 +2083,6 @@ pack_zstd(struct pack *pk, char tag, const struct pack_buf *raw,
 	}
 	out->len = n + 2;
 	return 0;
-}
-
-/* A snapshot body compressed at level rather than the pack's. */
-static int
-pack_zstd_at(struct pack *pk, int level, const struct pack_buf *raw,
-    struct pack_blob *out, char **cause)
-{
-	int	rc;
-
-	if (pk->cctx != NULL)
-		ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_compressionLevel,
-		    level);
-	else {
-		int	own = pk->level;
-
-		pk->level = level;
-		rc = pack_zstd(pk, PACK_BODY_TAG, raw, out, cause);
-		pk->level = own;
-		if (pk->cctx != NULL)
-			ZSTD_CCtx_setParameter(pk->cctx,
-			    ZSTD_c_compressionLevel, own);
-		return rc;
-	}
-	rc = pack_zstd(pk, PACK_BODY_TAG, raw, out, cause);
-	ZSTD_CCtx_setParameter(pk->cctx, ZSTD_c_compressionLevel, pk->level);
-	return rc;
 }
 
 /* Inflate a blob tagged tag to at most max bytes. */
@@ -2294,7 +2267,7 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key, bool shared,
 		pack_put_same(&raw, pk->cur.serial, s->hdr, s->hdrlen, s->n);
 	else
 		pack_put_body(&raw, s, key ? &none : &pk->cur);
-	if (pack_zstd(pk, PACK_BODY_TAG, &raw, body, cause) == -1)
+	if (pack_zstd(pk, PACK_BODY_TAG, pk->level, &raw, body, cause) == -1)
 		goto drop;
 	raw.len = 0;
 	for (k = 0; k < PACK_NKINDS; k++)
@@ -2302,7 +2275,8 @@ pack_commit(struct pack *pk, struct pack_snap *s, bool key, bool shared,
 			break;
 	if (k < PACK_NKINDS) {
 		pack_put_dict(pk, &raw);
-		if (pack_zstd(pk, PACK_DICT_TAG, &raw, dict, cause) == -1) {
+		if (pack_zstd(pk, PACK_DICT_TAG, pk->level, &raw, dict,
+		    cause) == -1) {
 			free(body->data);
 			memset(body, 0, sizeof *body);
 			goto drop;
@@ -2346,7 +2320,8 @@ pack_key_body(struct pack *pk, struct pack_blob *body, char **cause)
 	}
 	memset(&none, 0, sizeof none);
 	pack_put_body(&raw, &pk->cur, &none);
-	rc = pack_zstd_at(pk, PACK_KEPT_LEVEL, &raw, body, cause);
+	rc = pack_zstd(pk, PACK_BODY_TAG, PACK_KEPT_LEVEL, &raw, body,
+	    cause);
 	free(raw.p);
 	/* Kept long: its room for the worst case given back. */
 	if (rc == 0)
@@ -2550,7 +2525,7 @@ pack_encode_repeat_body(const void *data, size_t len, size_t max, int level,
 	    &hb) == -1)
 		goto bad;
 	pack_put_same(&out, *serial, hb.p, hb.len, n);
-	if (pack_zstd(pk, PACK_BODY_TAG, &out, body, cause) == -1)
+	if (pack_zstd(pk, PACK_BODY_TAG, pk->level, &out, body, cause) == -1)
 		goto out;
 	(*serial)++;
 	rc = 0;
