@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A scrape cancelled gives its room in the backlog back, and the scrapes
 # waiting behind it start. A target whose last body was 50 MiB holds more
-# than the backlog's cap (48 MiB) while its next scrape is under way, so
+# than the backlog's cap (16 MiB) while its next scrape is under way, so
 # the other targets' scrapes wait; that target is removed by a reload
 # while its scrape hangs. The good target must be scraped again at once,
 # and a target the reload adds too, not wait for ever behind a job that

@@ -269,7 +269,7 @@ ok $? "no good target's profile was ever refused or not stored ($bad)"
 # the bombs: it pays for the backlog, not the others. Any of them may
 # miss intervals, counted as skipped, while its scrape waits to start
 # behind the bombs' bodies (a target not known to serve profiles waits
-# once 24 MiB of bodies are fetched or waiting).
+# once 8 MiB of bodies are fetched or waiting).
 for c in "${cases[@]}"; do
 	IFS='|' read -r name _ result pattern <<<"$c"
 	n=$(jq --arg k "$name-" --arg p "$pattern" '[.[] |
