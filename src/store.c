@@ -100,9 +100,13 @@ struct store_hold {
  * Byte for byte, a writer shrunk saves far more than one whole (a put of
  * bench/scale.sh's profile: some 2 ms for 15 KB against 6 ms for 394
  * KB; for 65,536 stacks that change little, whose deltas cost little
- * beside the key it codes, it is even), so of the 16 MiB that whole
- * writers had, three quarters go to writers shrunk: every target of
- * 1,000 of the sizes above but bench/scale.sh's, of which 800. A store
+ * beside the key it codes, it is even), so writers shrunk get five times
+ * what whole ones do: 20 MiB, every target of 1,000 of the sizes above
+ * (bench/scale.sh's keys are 17.4 KB at zstd's level 1). At 12 MiB, some
+ * 280 of those 1,000 forgot theirs at each put, and read their segments
+ * back: with 20, heapwatchd took 5 to 15% less CPU a profile (two pairs
+ * of runs of each of genprof's pairs, in turn, FORMAT=pack GC=1
+ * bench/scale.sh), its peak RSS 77 to 84 MiB against 75 to 95. A store
  * of STORE_WRITERS_FEW packed targets or fewer (caches counted, which a
  * target moved to the file form still is) keeps whole writers up to the
  * 16 MiB, its shrunk ones a few KB: alone, a target of 65,536 stacks
@@ -120,7 +124,7 @@ struct store_hold {
 #define STORE_HELD		((size_t)16 << 20)	/* whole, a few targets */
 #define STORE_WRITERS_FEW	8
 #define STORE_WRITERS_HELD	((size_t)4 << 20)	/* whole, more */
-#define STORE_SHRUNK_HELD	((size_t)12 << 20)
+#define STORE_SHRUNK_HELD	((size_t)20 << 20)
 
 /*
  * With the syncs deferred (store_defer_sync()), the snapshots that
