@@ -21,13 +21,17 @@
 
 /*
  * The bodies being fetched and waiting for the workers, in bytes, beyond
- * which the daemon's scrapes wait to start. 16 MiB is 110 profiles of
- * 146 KB, a sixth of a second of work for two workers at 3.4 ms a
+ * which the daemon's scrapes wait to start. 16 MiB is 115 profiles of
+ * 146 KB, a fifth of a second of work for two workers at 3.4 ms a
  * profile, where one body a target waiting would take 1.5 GB at 10,000
- * targets. More keeps the workers no busier: the backlog fills only when
- * the machine cannot keep up, and then it is memory held for nothing. At
- * 48 MiB, 1,000 packed targets under wrk's load on /metrics took the
- * daemon from 80 to 130 MiB; at 16, to 88 (bench/scale.sh, README).
+ * targets. A longer queue keeps the workers no busier: it fills only
+ * when the machine cannot keep up, and is then memory held for nothing,
+ * which glibc keeps once freed. At 48 MiB, 1,000 packed targets under
+ * wrk's load on /metrics took the daemon from 80 to 130 MiB; at 16, to 88
+ * (bench/scale.sh, README). A transfer counts its body's room and curl's
+ * buffer from its start (336 KB for 146 KB), so this also bounds the
+ * transfers under way, to some 50: enough for 10,000 targets every 30 s
+ * that answer within 150 ms.
  */
 #define DECODE_BACKLOG_BYTES	(16 << 20)
 

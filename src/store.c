@@ -102,11 +102,13 @@ struct store_hold {
  * KB; for 65,536 stacks that change little, whose deltas cost little
  * beside the key it codes, it is even), so writers shrunk get five times
  * what whole ones do: 20 MiB, every target of 1,000 of the sizes above
- * (bench/scale.sh's keys are 17.4 KB at zstd's level 1). At 12 MiB, some
- * 280 of those 1,000 forgot theirs at each put, and read their segments
- * back: with 20, heapwatchd took 5 to 15% less CPU a profile (two pairs
- * of runs of each of genprof's pairs, in turn, FORMAT=pack GC=1
- * bench/scale.sh), its peak RSS 77 to 84 MiB against 75 to 95. A store
+ * (bench/scale.sh's keys, 15 KB at zstd's level 3, are 17.4 at its
+ * level 1, and their shapes' runs 8 bytes each: 17.5 MB for 1,000). At
+ * 12 MiB, some 280 of those 1,000 forgot theirs at each put, and read
+ * their segments back: with 20, heapwatchd took 5 to 15% less CPU a
+ * profile (two pairs of runs of each of genprof's pairs, in turn,
+ * FORMAT=pack GC=1 bench/scale.sh), its peak RSS 77 to 84 MiB against 75
+ * to 95. A store
  * of STORE_WRITERS_FEW packed targets or fewer (caches counted, which a
  * target moved to the file form still is) keeps whole writers up to the
  * 16 MiB, its shrunk ones a few KB: alone, a target of 65,536 stacks
