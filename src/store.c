@@ -108,12 +108,11 @@ struct store_hold {
  * their segments back: with 20, heapwatchd took 5 to 15% less CPU a
  * profile (two pairs of runs of each of genprof's pairs, in turn,
  * FORMAT=pack GC=1 bench/scale.sh), its peak RSS 77 to 84 MiB against 75
- * to 95. A store
- * of STORE_WRITERS_FEW packed targets or fewer (caches counted, which a
- * target moved to the file form still is) keeps whole writers up to the
- * 16 MiB, its shrunk ones a few KB: alone, a target of 65,536 stacks
- * keeps its 6.0 MB whole, where shrunk, each put read its dictionary
- * back, 116 million instructions a put rather than 45 (callgrind on
+ * to 95. A store of STORE_WRITERS_FEW packed targets or fewer (caches
+ * counted, which a target moved to the file form still is) keeps whole
+ * writers up to the 16 MiB, its shrunk ones a few KB: alone, a target of
+ * 65,536 stacks keeps its 6.0 MB whole, where shrunk, each put read its
+ * dictionary back, 116 million instructions a put rather than 45 (callgrind on
  * bench/packstore -p of many). Giving whole writers the 16 MiB less what
  * shrunk ones held instead let them take it all in a daemon's first
  * interval, before the targets put later were shrunk: 1,000 targets of
