@@ -42,6 +42,7 @@
 #include "judge.h"
 #include "notifier.h"
 #include "page.h"
+#include "procstat.h"
 #include "units.h"
 #include "summary.h"
 #include "xmalloc.h"
@@ -277,6 +278,43 @@ api_discovery_metrics(struct buf *b, struct api *api)
 	discovery_metrics(&st, b);
 }
 
+/*
+ * The process_* families, as Prometheus's client libraries name them;
+ * absent where /proc does not say.
+ */
+static void
+api_process_metrics(struct buf *b)
+{
+	struct procstat	ps;
+
+	if (procstat_read(&ps) == -1)
+		return;
+	buf_family(b, "process_cpu_seconds_total", "counter",
+	    "User and system CPU time spent, in seconds.");
+	buf_printf(b, "process_cpu_seconds_total %.2f\n", ps.cpu_seconds);
+	buf_family(b, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes.");
+	buf_printf(b, "process_resident_memory_bytes %llu\n",
+	    (unsigned long long)ps.rss_bytes);
+	buf_family(b, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory size in bytes.");
+	buf_printf(b, "process_virtual_memory_bytes %llu\n",
+	    (unsigned long long)ps.vsize_bytes);
+	buf_family(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the epoch, in seconds.");
+	buf_printf(b, "process_start_time_seconds %.2f\n", ps.start_time);
+	if (ps.open_fds >= 0) {
+		buf_family(b, "process_open_fds", "gauge",
+		    "Open file descriptors.");
+		buf_printf(b, "process_open_fds %ld\n", ps.open_fds);
+	}
+	if (ps.max_fds >= 0) {
+		buf_family(b, "process_max_fds", "gauge",
+		    "The most open file descriptors allowed.");
+		buf_printf(b, "process_max_fds %ld\n", ps.max_fds);
+	}
+}
+
 /* The daemon's own families, which come first. */
 static void
 api_metrics_head(struct api *api, struct buf *b)
@@ -326,6 +364,7 @@ api_metrics_head(struct api *api, struct buf *b)
 		buf_printf(b, "heapwatch_scrape_repeats_total %llu\n",
 		    (unsigned long long)api->st->scrape_repeats);
 	}
+	api_process_metrics(b);
 }
 
 /* The families after the targets': the notifier's, the discovery's. */

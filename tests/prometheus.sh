@@ -37,6 +37,30 @@ promtool check metrics <"$TMPD/metrics" >"$TMPD/promtool.out" 2>&1
 ok $? "promtool check metrics passes"
 diag <"$TMPD/promtool.out"
 
+# The process_* families say what the kernel says of the daemon.
+metric() { awk -v m="$1" '$1 == m {print $2}' "$TMPD/metrics"; }
+read -r utime stime start < <(awk '{print $14, $15, $22}' "/proc/$HWD_PID/stat")
+tck=$(getconf CLK_TCK)
+btime=$(awk '$1 == "btime" {print $2}' /proc/stat)
+awk -v m="$(metric process_start_time_seconds)" -v t="$((btime))" \
+    -v s="$start" -v k="$tck" 'BEGIN {d = m - (t + s / k)
+    exit !(m != "" && d > -1.5 && d < 1.5)}'
+ok $? "process_start_time_seconds is the daemon's start ($(metric process_start_time_seconds))"
+awk -v m="$(metric process_cpu_seconds_total)" -v c="$((utime + stime))" \
+    -v k="$tck" 'BEGIN {exit !(m != "" && m >= 0 && m <= c / k + 0.02)}'
+ok $? "process_cpu_seconds_total is its CPU so far ($(metric process_cpu_seconds_total) s)"
+rss=$(awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$HWD_PID/status")
+awk -v m="$(metric process_resident_memory_bytes)" -v r="$rss" \
+    -v v="$(metric process_virtual_memory_bytes)" \
+    'BEGIN {exit !(m != "" && m > r / 2 && m < r * 2 && v > m)}'
+ok $? "process_resident_memory_bytes is its RSS ($(metric process_resident_memory_bytes), VmRSS $rss)"
+fds=$(find "/proc/$HWD_PID/fd" -mindepth 1 | wc -l)
+maxfds=$(awk '/^Max open files/ {print $4}' "/proc/$HWD_PID/limits")
+awk -v m="$(metric process_open_fds)" -v f="$fds" \
+    'BEGIN {exit !(m != "" && m >= 3 && m > f - 16 && m < f + 16)}' &&
+    [ "$(metric process_max_fds)" = "$maxfds" ]
+ok $? "process_open_fds and process_max_fds are its descriptors ($(metric process_open_fds) of $(metric process_max_fds); $fds open now)"
+
 # A real Prometheus scraping heapwatchd every second.
 PROM_PORT=$((HWD_PORT + 1))
 cat >"$TMPD/prometheus.yml" <<YAML
