@@ -279,8 +279,8 @@ api_discovery_metrics(struct buf *b, struct api *api)
 }
 
 /*
- * The process_* families, as Prometheus's client libraries name them;
- * absent where /proc does not say.
+ * The process_* families, named and typed as Prometheus's client
+ * libraries export them; absent where /proc does not say.
  */
 static void
 api_process_metrics(struct buf *b)
@@ -293,11 +293,11 @@ api_process_metrics(struct buf *b)
 	    "User and system CPU time spent, in seconds.");
 	buf_printf(b, "process_cpu_seconds_total %.2f\n", ps.cpu_seconds);
 	buf_family(b, "process_resident_memory_bytes", "gauge",
-	    "Resident memory size in bytes.");
+	    "Resident memory, in bytes.");
 	buf_printf(b, "process_resident_memory_bytes %llu\n",
 	    (unsigned long long)ps.rss_bytes);
 	buf_family(b, "process_virtual_memory_bytes", "gauge",
-	    "Virtual memory size in bytes.");
+	    "The size of the address space, in bytes.");
 	buf_printf(b, "process_virtual_memory_bytes %llu\n",
 	    (unsigned long long)ps.vsize_bytes);
 	buf_family(b, "process_start_time_seconds", "gauge",
@@ -310,7 +310,7 @@ api_process_metrics(struct buf *b)
 	}
 	if (ps.max_fds >= 0) {
 		buf_family(b, "process_max_fds", "gauge",
-		    "The most open file descriptors allowed.");
+		    "The most file descriptors that may be open.");
 		buf_printf(b, "process_max_fds %ld\n", ps.max_fds);
 	}
 }

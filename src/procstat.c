@@ -6,12 +6,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procstat.h"
+
+/* A listing of the descriptors is made again after this long at most. */
+#define PROCSTAT_LIST_EVERY_S	10
 
 /* A small /proc file read whole, NUL-terminated: its length, or -1. */
 static ssize_t
@@ -37,43 +40,13 @@ proc_read(const char *path, char *buf, size_t size)
 	return got;
 }
 
-/* When the system booted, in seconds since the epoch: /proc/stat's btime. */
-static long long
-proc_boot_time(void)
-{
-	FILE		*f;
-	char		*line = NULL;
-	size_t		 cap = 0;
-	long long	 btime = -1;
-
-	if ((f = fopen("/proc/stat", "re")) == NULL)
-		return -1;
-	while (getline(&line, &cap, f) != -1)
-		if (strncmp(line, "btime ", 6) == 0) {
-			btime = strtoll(line + 6, NULL, 10);
-			break;
-		}
-	free(line);
-	fclose(f);
-	return btime;
-}
-
-/*
- * The descriptors open, or -1: not known. Since Linux 6.2 the size of
- * /proc/self/fd is their number, which costs a stat; before, it is 0 and
- * they are counted, the one that lists them aside: 0.8 us a descriptor,
- * 8 ms of the loop at each render with 10,000 open.
- */
-static long
-proc_open_fds(void)
+long
+procstat_list_fds(void)
 {
 	DIR		*d;
 	struct dirent	*de;
-	struct stat	 sb;
 	long		 n = 0;
 
-	if (stat("/proc/self/fd", &sb) == 0 && sb.st_size > 0)
-		return (long)sb.st_size;
 	if ((d = opendir("/proc/self/fd")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL)
@@ -83,25 +56,61 @@ proc_open_fds(void)
 	return n > 0 ? n - 1 : 0;
 }
 
+/*
+ * The descriptors open, or -1: not known. Since Linux 6.2 the size of
+ * /proc/self/fd is their number, which costs a stat. Before, it is 0 and
+ * they are listed, 0.8 us a descriptor (8 ms of the loop with 10,000
+ * open), so the count is kept for PROCSTAT_LIST_EVERY_S.
+ */
+static long
+proc_open_fds(void)
+{
+	static long	 listed = -1;
+	static time_t	 at;
+	struct stat	 sb;
+	time_t		 now = time(NULL);
+
+	if (stat("/proc/self/fd", &sb) == 0 && sb.st_size > 0)
+		return (long)sb.st_size;
+	if (listed < 0 || now < at || now - at >= PROCSTAT_LIST_EVERY_S) {
+		listed = procstat_list_fds();
+		at = now;
+	}
+	return listed;
+}
+
+/*
+ * When the system booted, in whole seconds since the epoch, as the kernel
+ * says it in /proc/stat's btime: the wall clock less the time since boot,
+ * taken at each call, so that a wall clock set after the daemon started
+ * (NTP at boot) moves it too.
+ */
+static double
+proc_boot_time(void)
+{
+	struct timespec	real, boot;
+
+	if (clock_gettime(CLOCK_REALTIME, &real) == -1 ||
+	    clock_gettime(CLOCK_BOOTTIME, &boot) == -1)
+		return -1;
+	if (real.tv_nsec < boot.tv_nsec)
+		real.tv_sec--;
+	return (double)(real.tv_sec - boot.tv_sec);
+}
+
 int
 procstat_read(struct procstat *ps)
 {
-	/* The start does not change: read once, with the boot time. */
-	static double	 start_time = -1;
-	static long long ticks_start;
-	char		 buf[1024], *p, *end;
-	unsigned long long v[25];
-	long		 tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	long long	 btime;
-	struct rlimit	 rl;
-	int		 field;
+	unsigned long long	 v[25];
+	char			 buf[1024], *p, *end;
+	long			 tick = sysconf(_SC_CLK_TCK);
+	long			 page = sysconf(_SC_PAGESIZE);
+	double			 boot;
+	struct rlimit		 rl;
+	int			 field;
 
 	memset(ps, 0, sizeof *ps);
-	ps->open_fds = ps->max_fds = -1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		ps->max_fds = (long)rl.rlim_cur;
-	ps->open_fds = proc_open_fds();
-	if (tick <= 0 || page <= 0 ||
+	if (tick <= 0 || page <= 0 || (boot = proc_boot_time()) < 0 ||
 	    proc_read("/proc/self/stat", buf, sizeof buf) <= 0)
 		return -1;
 	/*
@@ -123,25 +132,28 @@ procstat_read(struct procstat *ps)
 	ps->cpu_seconds = (double)(v[14] + v[15]) / (double)tick;
 	ps->vsize_bytes = v[23];
 	ps->rss_bytes = v[24] * (unsigned long long)page;
-	if (start_time < 0 || ticks_start != (long long)v[22]) {
-		if ((btime = proc_boot_time()) < 0)
-			return -1;
-		ticks_start = (long long)v[22];
-		start_time = (double)btime + (double)v[22] / (double)tick;
-	}
-	ps->start_time = start_time;
+	ps->start_time = boot + (double)v[22] / (double)tick;
+	ps->open_fds = proc_open_fds();
+	ps->max_fds = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		ps->max_fds = (long)rl.rlim_cur;
 	return 0;
 }
 
 uint64_t
 procstat_rss(void)
 {
-	char			buf[256];
-	unsigned long long	size, resident;
+	char			buf[256], *end;
+	unsigned long long	resident;
 	long			page = sysconf(_SC_PAGESIZE);
 
-	if (page <= 0 || proc_read("/proc/self/statm", buf, sizeof buf) <= 0 ||
-	    sscanf(buf, "%llu %llu", &size, &resident) != 2)
+	/* size resident shared ..., in pages. */
+	if (page <= 0 || proc_read("/proc/self/statm", buf, sizeof buf) <= 0)
+		return 0;
+	(void)strtoull(buf, &end, 10);
+	errno = 0;
+	resident = strtoull(end, NULL, 10);
+	if (errno != 0)
 		return 0;
 	return resident * (unsigned long long)page;
 }

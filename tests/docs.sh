@@ -73,9 +73,9 @@ ok $? "etc/heapwatchd.yaml shows every configuration key"
 [ -n "$missing" ] && echo "keys missing from etc/heapwatchd.yaml:$missing" |
     diag
 
-# 3. Metrics: every "heapwatch_... string of src/*.c, where each
-# subsystem keeps the table of its families.
-metrics=$(cat "$top_srcdir"/src/*.c | grep -oE '"heapwatch_[a-z0-9_]+' |
+# 3. Metrics: every "heapwatch_... and "process_... string of src/*.c,
+# where each subsystem keeps the table of its families.
+metrics=$(cat "$top_srcdir"/src/*.c | grep -oE '"(heapwatch|process)_[a-z0-9_]+' |
     tr -d '"' | sort -u)
 n=$(echo "$metrics" | sed '/^$/d' | wc -l)
 [ "$n" -ge 5 ]

@@ -42,7 +42,7 @@ metric() { awk -v m="$1" '$1 == m {print $2}' "$TMPD/metrics"; }
 read -r utime stime start < <(awk '{print $14, $15, $22}' "/proc/$HWD_PID/stat")
 tck=$(getconf CLK_TCK)
 btime=$(awk '$1 == "btime" {print $2}' /proc/stat)
-awk -v m="$(metric process_start_time_seconds)" -v t="$((btime))" \
+awk -v m="$(metric process_start_time_seconds)" -v t="$btime" \
     -v s="$start" -v k="$tck" 'BEGIN {d = m - (t + s / k)
     exit !(m != "" && d > -1.5 && d < 1.5)}'
 ok $? "process_start_time_seconds is the daemon's start ($(metric process_start_time_seconds))"
