@@ -14,6 +14,7 @@
 #include <grp.h>
 #ifdef HAVE_MALLOC_TRIM
 #include <malloc.h>
+#include <pthread.h>
 #endif
 #include <pwd.h>
 #include <signal.h>
@@ -216,39 +217,78 @@ candidate_pos_cmp(const void *a, const void *b)
 	return ca->pos < cb->pos ? -1 : ca->pos > cb->pos;
 }
 
+#ifdef HAVE_MALLOC_TRIM
 /*
- * The scrapes that waited for a backlog start again: the bodies it held
- * are freed, but glibc keeps their memory, between blocks in use where
- * it never trims a heap. Given back here, once a backlog, so that the RSS
- * after a spike comes down to the daemon's own rather than staying at the
- * peak: with 1,000 packed targets of bench/scale.sh, wrk on /metrics and
+ * The memory a backlog's bodies took is given back to the system once the
+ * workers have caught up: glibc keeps it between the blocks still in use,
+ * where it never trims a heap, so that the RSS stayed at the backlog's
+ * peak. With 1,000 packed targets of bench/scale.sh, wrk on /metrics and
  * stress-ng beside them, a backlog at its 16 MiB left the RSS at 97.7
- * MiB 20 s after; trimmed, 41.2 MiB went back (to 56.7) in 11.6 ms of
- * the loop, once a backlog, and 20 s after the RSS was 80.3 MiB, the
- * workers' memory back as the next profiles faulted it in.
+ * MiB 20 s after; trimmed, 41.2 MiB went back (to 56.7) in 11.6 ms, and
+ * 20 s after the RSS was 80.3 MiB. The trim also gives back what
+ * xmalloc_tune() lets each thread keep (up to 16 MiB free, so that the
+ * workers do not fault their arrays in at every profile) and splits the
+ * huge pages of what it frees: the next profiles fault some of it in
+ * again. So it is done on a thread of its own, the loop going on, and
+ * at most once every HWD_TRIM_EVERY_MS, however often a backlog comes.
  */
+#define HWD_TRIM_EVERY_MS	(10 * 60 * 1000)
+
+static void *
+hwd_trim(void *arg)
+{
+	uint64_t	before, after;
+	int64_t		t0, t1;
+
+	(void)arg;
+	before = procstat_rss();
+	t0 = clock_mono_us();
+	(void)malloc_trim(0);
+	t1 = clock_mono_us();
+	after = procstat_rss();
+	if (before == 0 || after == 0)
+		log_info("the decoding workers caught up: memory given back "
+		    "in %.1f ms", (double)(t1 - t0) / 1e3);
+	else
+		log_info("the decoding workers caught up: %.1f MiB of memory "
+		    "given back in %.1f ms, resident %.1f MiB",
+		    before > after ? (double)(before - after) / (1 << 20) :
+		    0.0, (double)(t1 - t0) / 1e3, (double)after / (1 << 20));
+	return NULL;
+}
+#endif
+
+/* The scrapes that waited for a backlog start again. */
 static void
 hwd_caught_up(void)
 {
 #ifdef HAVE_MALLOC_TRIM
-	uint64_t	before = procstat_rss(), after;
-	int64_t		t0 = clock_mono_us();
+	static int64_t	 last_ms;
+	int64_t		 now = clock_mono_ms();
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	bool		 started = false;
 
-	(void)malloc_trim(0);
-	after = procstat_rss();
-	log_info("the decoding workers caught up: %.1f MiB of memory given "
-	    "back in %.1f ms, resident %.1f MiB",
-	    before > after ? (double)(before - after) / (1 << 20) : 0.0,
-	    (double)(clock_mono_us() - t0) / 1e3, (double)after / (1 << 20));
-#else
-	log_info("the decoding workers caught up");
+	if (last_ms == 0 || now - last_ms >= HWD_TRIM_EVERY_MS) {
+		last_ms = now;
+		if (pthread_attr_init(&attr) == 0) {
+			started = pthread_attr_setdetachstate(&attr,
+			    PTHREAD_CREATE_DETACHED) == 0 &&
+			    pthread_create(&t, &attr, hwd_trim, NULL) == 0;
+			pthread_attr_destroy(&attr);
+		}
+	}
+	if (started)
+		return;
 #endif
+	log_info("the decoding workers caught up");
 }
 
 /*
  * The one place that says the decoding workers are behind, once each time
  * scrapes start to give way to them in one of the ways, and again only
  * after that way has been left (behind unset); bytes: the backlog, or 0.
+ * The end of a wait for the backlog is said too (hwd_caught_up()).
  */
 static void
 hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
