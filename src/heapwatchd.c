@@ -229,8 +229,10 @@ candidate_pos_cmp(const void *a, const void *b)
  * xmalloc_tune() lets each thread keep (up to 16 MiB free, so that the
  * workers do not fault their arrays in at every profile) and splits the
  * huge pages of what it frees: the next profiles fault some of it in
- * again. So it is done on a thread of its own, the loop going on, and
- * at most once every HWD_TRIM_EVERY_MS, however often a backlog comes.
+ * again. So it is done on a thread of its own (on that thread, 36.8 MiB
+ * in 11.3 ms in the same run), the loop waiting only if it allocates
+ * from an arena while the trim holds its lock, and at most once every
+ * HWD_TRIM_EVERY_MS, however often a backlog comes.
  */
 #define HWD_TRIM_EVERY_MS	(10 * 60 * 1000)
 
