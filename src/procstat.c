@@ -11,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "procstat.h"
 
 /* A listing of the descriptors is made again after this long at most. */
-#define PROCSTAT_LIST_EVERY_S	10
+#define PROCSTAT_LIST_EVERY_MS	10000
 
 /* A small /proc file read whole, NUL-terminated: its length, or -1. */
 static ssize_t
@@ -60,42 +61,56 @@ procstat_list_fds(void)
  * The descriptors open, or -1: not known. Since Linux 6.2 the size of
  * /proc/self/fd is their number, which costs a stat. Before, it is 0 and
  * they are listed, 0.8 us a descriptor (8 ms of the loop with 10,000
- * open), so the count is kept for PROCSTAT_LIST_EVERY_S.
+ * open), so the count is kept for PROCSTAT_LIST_EVERY_MS.
  */
 static long
 proc_open_fds(void)
 {
 	static long	 listed = -1;
-	static time_t	 at;
+	static int64_t	 at;
 	struct stat	 sb;
-	time_t		 now = time(NULL);
+	int64_t		 now = clock_mono_ms();
 
 	if (stat("/proc/self/fd", &sb) == 0 && sb.st_size > 0)
 		return (long)sb.st_size;
-	if (listed < 0 || now < at || now - at >= PROCSTAT_LIST_EVERY_S) {
+	if (listed < 0 || now - at >= PROCSTAT_LIST_EVERY_MS) {
 		listed = procstat_list_fds();
 		at = now;
 	}
 	return listed;
 }
 
+/* Whole seconds from b to a, rounded down. */
+static time_t
+proc_floor_diff(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec - b->tv_sec - (a->tv_nsec < b->tv_nsec);
+}
+
 /*
  * When the system booted, in whole seconds since the epoch, as the kernel
  * says it in /proc/stat's btime: the wall clock less the time since boot,
  * taken at each call, so that a wall clock set after the daemon started
- * (NTP at boot) moves it too.
+ * (NTP at boot) moves it too. The time since boot is read on both sides
+ * of the wall clock, and again until both give the same second: a thread
+ * held up between two reads would be a second early.
  */
 static double
 proc_boot_time(void)
 {
-	struct timespec	real, boot;
+	struct timespec	real, boot0, boot1;
+	int		tries;
 
-	if (clock_gettime(CLOCK_REALTIME, &real) == -1 ||
-	    clock_gettime(CLOCK_BOOTTIME, &boot) == -1)
-		return -1;
-	if (real.tv_nsec < boot.tv_nsec)
-		real.tv_sec--;
-	return (double)(real.tv_sec - boot.tv_sec);
+	for (tries = 0; tries < 8; tries++) {
+		if (clock_gettime(CLOCK_BOOTTIME, &boot0) == -1 ||
+		    clock_gettime(CLOCK_REALTIME, &real) == -1 ||
+		    clock_gettime(CLOCK_BOOTTIME, &boot1) == -1)
+			return -1;
+		if (proc_floor_diff(&real, &boot0) ==
+		    proc_floor_diff(&real, &boot1))
+			return (double)proc_floor_diff(&real, &boot0);
+	}
+	return (double)proc_floor_diff(&real, &boot1);
 }
 
 int

@@ -44,7 +44,7 @@ tck=$(getconf CLK_TCK)
 btime=$(awk '$1 == "btime" {print $2}' /proc/stat)
 awk -v m="$(metric process_start_time_seconds)" -v t="$btime" \
     -v s="$start" -v k="$tck" 'BEGIN {d = m - (t + s / k)
-    exit !(m != "" && d > -1.5 && d < 1.5)}'
+    exit !(m != "" && d > -0.015 && d < 0.015)}'
 ok $? "process_start_time_seconds is the daemon's start ($(metric process_start_time_seconds))"
 awk -v m="$(metric process_cpu_seconds_total)" -v c="$((utime + stime))" \
     -v k="$tck" 'BEGIN {exit !(m != "" && m >= 0 && m <= c / k + 0.02)}'
