@@ -84,6 +84,8 @@ struct hwd {
 	struct event		*ev_tick;	/* the store's, each sync */
 	bool			 sync_failing;	/* said; the syncer's thread's
 						   alone (hwd_sync_failed()) */
+	int64_t			 trim_ms;	/* the last trim, or 0 */
+	struct event		*ev_trim;	/* a trim put off, or NULL */
 };
 
 /* What the command line asks for. */
@@ -224,20 +226,20 @@ candidate_pos_cmp(const void *a, const void *b)
  * where it never trims a heap, so that the RSS stayed at the backlog's
  * peak. With 1,000 packed targets of bench/scale.sh, wrk on /metrics and
  * stress-ng beside them, a backlog at its 16 MiB left the RSS at 97.7
- * MiB 20 s after; trimmed, 41.2 MiB went back (to 56.7) in 11.6 ms, and
- * 20 s after the RSS was 80.3 MiB. The trim also gives back what
- * xmalloc_tune() lets each thread keep (up to 16 MiB free, so that the
- * workers do not fault their arrays in at every profile) and splits the
- * huge pages of what it frees: the next profiles fault some of it in
- * again. So it is done on a thread of its own (on that thread, 36.8 MiB
- * in 11.3 ms in the same run), the loop waiting only if it allocates
- * from an arena while the trim holds its lock, and at most once every
- * HWD_TRIM_EVERY_MS, however often a backlog comes.
+ * MiB 20 s after; trimmed on a thread, in a run of the same setup, 36.8
+ * MiB went back in 11.3 ms, and 20 s after the RSS was 79.9 MiB. The
+ * trim also gives back what xmalloc_tune() lets each thread keep (up to
+ * 16 MiB free, so that the workers do not fault their arrays in at every
+ * profile) and splits the huge pages of what it frees: the next profiles
+ * fault some of it in again. So it is done on a thread of its own, the
+ * loop waiting only if it allocates from an arena while the trim holds
+ * its lock, and at most once every HWD_TRIM_EVERY_MS: a backlog that
+ * ends sooner after the last trim has its trim put off until then.
  */
 #define HWD_TRIM_EVERY_MS	(10 * 60 * 1000)
 
 static void *
-hwd_trim(void *arg)
+hwd_trim_run(void *arg)
 {
 	uint64_t	before, after;
 	int64_t		t0, t1;
@@ -249,41 +251,85 @@ hwd_trim(void *arg)
 	t1 = clock_mono_us();
 	after = procstat_rss();
 	if (before == 0 || after == 0)
-		log_info("the decoding workers caught up: memory given back "
-		    "in %.1f ms", (double)(t1 - t0) / 1e3);
+		log_info("the memory the backlog took is given back, in %.1f "
+		    "ms", (double)(t1 - t0) / 1e3);
 	else
-		log_info("the decoding workers caught up: %.1f MiB of memory "
-		    "given back in %.1f ms, resident %.1f MiB",
+		log_info("the memory the backlog took is given back: %.1f MiB "
+		    "in %.1f ms, resident %.1f MiB",
 		    before > after ? (double)(before - after) / (1 << 20) :
 		    0.0, (double)(t1 - t0) / 1e3, (double)after / (1 << 20));
 	return NULL;
 }
+
+/* Trim on a thread of its own, or on the loop when none starts. */
+static void
+hwd_trim(struct hwd *hwd)
+{
+	pthread_attr_t	attr;
+	pthread_t	t;
+	sigset_t	all, old;
+	int		rc;
+
+	hwd->trim_ms = clock_mono_ms();
+	if ((rc = pthread_attr_init(&attr)) == 0) {
+		/* Signals are the loop's: the thread takes none. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if ((rc = pthread_attr_setdetachstate(&attr,
+		    PTHREAD_CREATE_DETACHED)) == 0)
+			rc = pthread_create(&t, &attr, hwd_trim_run, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0) {
+		errno = rc;
+		log_warn("no thread to give memory back on: on the loop");
+		(void)hwd_trim_run(NULL);
+	}
+}
+
+/* A trim put off is due: made unless scrapes wait for a backlog again. */
+static void
+on_trim_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct hwd	*hwd = arg;
+
+	(void)fd;
+	(void)what;
+	if (!hwd->behind[HWD_GATED])
+		hwd_trim(hwd);
+}
 #endif
 
-/* The scrapes that waited for a backlog start again. */
+/*
+ * The scrapes that waited for a backlog start again: said, and the memory
+ * it took given back (see hwd_trim_run()).
+ */
 static void
-hwd_caught_up(void)
+hwd_caught_up(struct hwd *hwd)
 {
 #ifdef HAVE_MALLOC_TRIM
-	static int64_t	 last_ms;
-	int64_t		 now = clock_mono_ms();
-	pthread_attr_t	 attr;
-	pthread_t	 t;
-	bool		 started = false;
-
-	if (last_ms == 0 || now - last_ms >= HWD_TRIM_EVERY_MS) {
-		last_ms = now;
-		if (pthread_attr_init(&attr) == 0) {
-			started = pthread_attr_setdetachstate(&attr,
-			    PTHREAD_CREATE_DETACHED) == 0 &&
-			    pthread_create(&t, &attr, hwd_trim, NULL) == 0;
-			pthread_attr_destroy(&attr);
-		}
-	}
-	if (started)
-		return;
+	int64_t		now = clock_mono_ms(), wait;
+	struct timeval	tv;
 #endif
+
 	log_info("the decoding workers caught up");
+#ifdef HAVE_MALLOC_TRIM
+	if (hwd->trim_ms == 0 || now - hwd->trim_ms >= HWD_TRIM_EVERY_MS) {
+		hwd_trim(hwd);
+		return;
+	}
+	if (hwd->ev_trim == NULL)
+		hwd->ev_trim = evtimer_new(hwd->base, on_trim_due, hwd);
+	if (!evtimer_pending(hwd->ev_trim, NULL)) {
+		wait = hwd->trim_ms + HWD_TRIM_EVERY_MS - now;
+		tv.tv_sec = wait / 1000;
+		tv.tv_usec = wait % 1000 * 1000;
+		evtimer_add(hwd->ev_trim, &tv);
+	}
+#else
+	(void)hwd;
+#endif
 }
 
 /*
@@ -309,7 +355,7 @@ hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
 			log_warnx("the decoding workers are behind: %s until "
 			    "they catch up", what[way]);
 	} else if (!behind && hwd->behind[way] && way == HWD_GATED)
-		hwd_caught_up();
+		hwd_caught_up(hwd);
 	hwd->behind[way] = behind;
 }
 
@@ -900,6 +946,8 @@ hwd_stop(struct hwd *hwd)
 		event_free(hwd->ev_wd);
 	if (hwd->ev_tick != NULL)
 		event_free(hwd->ev_tick);
+	if (hwd->ev_trim != NULL)
+		event_free(hwd->ev_trim);
 	server_free(hwd->server);
 	notifier_free(hwd->notifier);
 	api_free(hwd->api);
