@@ -244,7 +244,6 @@ hwd_trim_run(void *arg)
 	uint64_t	before, after;
 	int64_t		t0, t1;
 
-	(void)arg;
 	before = procstat_rss();
 	t0 = clock_mono_us();
 	(void)malloc_trim(0);
@@ -265,27 +264,23 @@ hwd_trim_run(void *arg)
 static void
 hwd_trim(struct hwd *hwd)
 {
-	pthread_attr_t	attr;
 	pthread_t	t;
 	sigset_t	all, old;
 	int		rc;
 
 	hwd->trim_ms = clock_mono_ms();
-	if ((rc = pthread_attr_init(&attr)) == 0) {
-		/* Signals are the loop's: the thread takes none. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if ((rc = pthread_attr_setdetachstate(&attr,
-		    PTHREAD_CREATE_DETACHED)) == 0)
-			rc = pthread_create(&t, &attr, hwd_trim_run, NULL);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&attr);
+	/* Signals are the loop's: the thread takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&t, NULL, hwd_trim_run, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0) {
+		pthread_detach(t);
+		return;
 	}
-	if (rc != 0) {
-		errno = rc;
-		log_warn("no thread to give memory back on: on the loop");
-		(void)hwd_trim_run(NULL);
-	}
+	log_warnx("no thread to give memory back: %s; given back on the "
+	    "loop", strerror(rc));
+	(void)hwd_trim_run(NULL);
 }
 
 /* A trim put off is due: made unless scrapes wait for a backlog again. */
@@ -294,27 +289,17 @@ on_trim_due(evutil_socket_t fd, short what, void *arg)
 {
 	struct hwd	*hwd = arg;
 
-	(void)fd;
-	(void)what;
 	if (!hwd->behind[HWD_GATED])
 		hwd_trim(hwd);
 }
-#endif
 
-/*
- * The scrapes that waited for a backlog start again: said, and the memory
- * it took given back (see hwd_trim_run()).
- */
+/* Trim now, or once HWD_TRIM_EVERY_MS since the last trim is over. */
 static void
-hwd_caught_up(struct hwd *hwd)
+hwd_trim_soon(struct hwd *hwd)
 {
-#ifdef HAVE_MALLOC_TRIM
 	int64_t		now = clock_mono_ms(), wait;
 	struct timeval	tv;
-#endif
 
-	log_info("the decoding workers caught up");
-#ifdef HAVE_MALLOC_TRIM
 	if (hwd->trim_ms == 0 || now - hwd->trim_ms >= HWD_TRIM_EVERY_MS) {
 		hwd_trim(hwd);
 		return;
@@ -327,16 +312,15 @@ hwd_caught_up(struct hwd *hwd)
 		tv.tv_usec = wait % 1000 * 1000;
 		evtimer_add(hwd->ev_trim, &tv);
 	}
-#else
-	(void)hwd;
-#endif
 }
+#endif
 
 /*
  * The one place that says the decoding workers are behind, once each time
  * scrapes start to give way to them in one of the ways, and again only
  * after that way has been left (behind unset); bytes: the backlog, or 0.
- * The end of a wait for the backlog is said too (hwd_caught_up()).
+ * The end of a wait for the backlog is said too, and the memory it took
+ * given back (hwd_trim_run()).
  */
 static void
 hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
@@ -354,8 +338,12 @@ hwd_behind(struct hwd *hwd, enum hwd_behind way, bool behind, size_t bytes)
 		else
 			log_warnx("the decoding workers are behind: %s until "
 			    "they catch up", what[way]);
-	} else if (!behind && hwd->behind[way] && way == HWD_GATED)
-		hwd_caught_up(hwd);
+	} else if (!behind && hwd->behind[way] && way == HWD_GATED) {
+		log_info("the decoding workers caught up");
+#ifdef HAVE_MALLOC_TRIM
+		hwd_trim_soon(hwd);
+#endif
+	}
 	hwd->behind[way] = behind;
 }
 
