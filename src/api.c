@@ -799,6 +799,8 @@ route_targets(struct api *api, struct http_reply *reply)
 		    render_time(ts->last_scrape));
 		json_object_set_new(o, "snapshots",
 		    json_integer(ts->snapshots));
+		json_object_set_new(o, "store_bytes",
+		    json_integer((json_int_t)ts->store_bytes));
 		json_object_set_new(o, "alert",
 		    json_string(judge_state_name(judge_state(ts->judge))));
 		api_limit_json(o, t);

@@ -864,6 +864,39 @@ has_db(int dfd)
 }
 
 /*
+ * The bytes of a target's database, its log and the log's index (a file
+ * too, which its connections map), 0 without a database.
+ */
+static uint64_t
+db_bytes(int dfd)
+{
+	static const char *const names[] = { PACKSTORE_FILE,
+	    PACKSTORE_FILE "-wal", PACKSTORE_FILE "-shm" };
+	struct stat	sb;
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode))
+			n += (uint64_t)sb.st_size;
+	return n;
+}
+
+/* The bytes of the files among the snapshots v[0..n). */
+static uint64_t
+files_bytes(const struct store_kept *v, size_t n)
+{
+	uint64_t	b = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].packed)
+			b += v[i].size;
+	return b;
+}
+
+/*
  * Open a target's folder into *fd, making it first when create is set; *fd
  * is -1 when the folder does not exist and create is not set.
  */
@@ -1114,7 +1147,7 @@ static int	retain(struct store *, const char *, int, bool,
 		    size_t *, size_t *, bool *, struct store_drops *, char **);
 static int	retain_all(struct store *, const char *, int,
 		    struct packstore *, const struct store_retention *, int64_t,
-		    unsigned long, bool, size_t *, char **);
+		    unsigned long, bool, size_t *, uint64_t *, char **);
 
 static bool
 same_time(const struct timespec *a, const struct timespec *b)
@@ -1375,7 +1408,8 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 		ticket = durable_syncer_mark(s->syncer);
 	if (put->keep != NULL)
 		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
-		    ticket, true, &put->removed, &put->retain_cause);
+		    ticket, true, &put->removed, &put->bytes,
+		    &put->retain_cause);
 	packstore_idle(c->ps);
 	writer_count(s, c);
 	return 0;
@@ -1405,6 +1439,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	int			 dfd, rc;
 
 	put->removed = 0;
+	put->bytes = 0;
 	put->repeated = false;
 	if (time_ms < 0) {
 		xasprintf(cause, "%s: snapshot time %lld is before 1970",
@@ -1491,12 +1526,15 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	}
 	if (mixed)
 		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
-		    ticket, false, &put->removed, &put->retain_cause);
+		    ticket, false, &put->removed, &put->bytes,
+		    &put->retain_cause);
 	cause_keep(&put->retain_cause, why);
 	why = NULL;
 	/* What the folder is now, before another can change it unseen. */
-	if (c != NULL && fresh)
+	if (c != NULL && fresh) {
 		cache_seal(c, dfd);
+		put->bytes = files_bytes(c->v, c->n);
+	}
 	if (s->syncer == NULL && durable_dir_sync(dfd) == -1) {
 		/*
 		 * Not durable: take it back, so that -1 means not stored; and
@@ -1550,6 +1588,29 @@ store_list(struct store *s, const char *target, struct store_snapshot **out,
 	rc = scan_all(s, target, dfd, NULL, out, n, cause);
 	close(dfd);
 	return rc;
+}
+
+uint64_t
+store_bytes(struct store *s, const char *target,
+    const struct store_snapshot *v, size_t n)
+{
+	uint64_t	 b = 0;
+	size_t		 i;
+	char		*cause = NULL;
+	int		 dfd;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].packed)
+			b += v[i].size;
+	if (store_target_open(s, target, false, &dfd, &cause) == -1) {
+		free(cause);
+		return b;
+	}
+	if (dfd != -1) {
+		b += db_bytes(dfd);
+		close(dfd);
+	}
+	return b;
 }
 
 void
@@ -2126,16 +2187,20 @@ pending_add(struct store *s, const char *target, int dfd,
 static int
 retain_all(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_retention *r, int64_t now_ms,
-    unsigned long ticket, bool packed_now, size_t *removed, char **cause)
+    unsigned long ticket, bool packed_now, size_t *removed, uint64_t *bytes,
+    char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
 	char			*why = NULL;
 	size_t			 n, files, i;
+	uint64_t		 kept;
 	bool			 missing = false;
 	int			 rc;
 
 	*removed = 0;
+	if (bytes != NULL)
+		*bytes = 0;
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
 		return -1;
 	dp.defer = ticket != 0;
@@ -2150,6 +2215,7 @@ retain_all(struct store *s, const char *target, int dfd,
 			dp.packed_now = false;
 	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
 	    &missing, &dp, cause);
+	kept = files_bytes(v, n);
 	free(v);
 	*removed = files;
 	if (dp.defer) {
@@ -2169,6 +2235,9 @@ retain_all(struct store *s, const char *target, int dfd,
 		rc = -1;
 	}
 	free(dp.v);
+	/* What packed_drop() wrote to the database counted too. */
+	if (bytes != NULL)
+		*bytes = kept + db_bytes(dfd);
 	return rc;
 }
 
@@ -2535,7 +2604,7 @@ store_retain(struct store *s, const char *target,
 	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
 	    (rc = pending_run(s, target, dfd, NULL, cause)) == 0)
 		rc = retain_all(s, target, dfd, NULL, r, now_ms,
-		    retain_ticket(s), false, removed, cause);
+		    retain_ticket(s), false, removed, NULL, cause);
 	close(dfd);
 	return rc;
 }

@@ -180,6 +180,12 @@ struct store_put {
 	char			 id[STORE_ID_MAX];	/* the new snapshot's */
 	bool			 repeated;	/* stored as a repeat */
 	size_t			 removed;	/* by retention */
+	/*
+	 * What the snapshots that retention keeps take on disk after the
+	 * put (see store_bytes()); 0 when not known: no retention asked,
+	 * or the folder could not be listed.
+	 */
+	uint64_t		 bytes;
 	char			*retain_cause;
 };
 int		 store_put_retain(struct store *, const char *target,
@@ -205,6 +211,17 @@ int		 store_list(struct store *, const char *target,
 		    struct store_snapshot **out, size_t *n, char **cause)
 		    __attribute__((warn_unused_result));
 void		 store_list_free(struct store_snapshot *);
+/*
+ * What the snapshots v[0..n) of a target, as store_list() gave them, take
+ * on disk: the bytes of their files, as ls(1) counts them, and of the
+ * target's database with its log when it has one (its rows are shared by
+ * the snapshots, and pages freed by those dropped are used again rather
+ * than given back). The folder's spare, the snapshots that retention
+ * dropped but that wait for a sync to go, and files that are not
+ * snapshots are not counted.
+ */
+uint64_t	 store_bytes(struct store *, const char *target,
+		    const struct store_snapshot *v, size_t n);
 
 /*
  * The file in a target's folder where heapwatchd keeps the total of each

@@ -731,6 +731,7 @@ enum status_value {
 	STATUS_FORCED_GCS,	/* of a scraped heap target */
 	STATUS_TIME_TO_LIMIT,	/* when it has a limit and grows */
 	STATUS_SNAPSHOTS,
+	STATUS_STORE_BYTES,
 	STATUS_LAST_SCRAPE	/* once one was made */
 };
 
@@ -753,6 +754,9 @@ value_status(const struct target *t, int what, double *v)
 		return *v >= 0;
 	case STATUS_SNAPSHOTS:
 		*v = (double)t->st.snapshots;
+		return true;
+	case STATUS_STORE_BYTES:
+		*v = (double)t->st.store_bytes;
 		return true;
 	case STATUS_LAST_SCRAPE:
 	default:
@@ -917,6 +921,10 @@ static const struct target_family target_families[] = {
 	{ "heapwatch_snapshots", "gauge",
 	  "Snapshots of the target in the store.",
 	  VALUE_WHOLE, value_status, STATUS_SNAPSHOTS, NULL, 1, NULL },
+	{ "heapwatch_store_bytes", "gauge",
+	  "Bytes the target's snapshots take on disk: their files, and the "
+	  "database that holds those packed, with its log.",
+	  VALUE_WHOLE, value_status, STATUS_STORE_BYTES, NULL, 1, NULL },
 	{ "heapwatch_last_scrape_timestamp_seconds", "gauge",
 	  "When the target was last scraped.",
 	  VALUE_3F, value_status, STATUS_LAST_SCRAPE, NULL, 1, NULL },
@@ -1075,6 +1083,8 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	}
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->st.snapshots = n;
+		t->st.store_bytes = store_bytes(deps->store, cfg->name, snaps,
+		    n);
 		window_load(t, snaps, n);
 		store_list_free(snaps);
 	} else {
@@ -1426,6 +1436,9 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	t->st.snapshots++;
 	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :
 	    t->st.snapshots;
+	/* Not known when retention could not list the folder. */
+	if (w->put.bytes != 0)
+		t->st.store_bytes = w->put.bytes;
 	log_debug("%s: snapshot %s, %zu bytes%s", t->cfg->name, w->put.id, len,
 	    w->put.repeated ? ", the last packed one again" : "");
 }

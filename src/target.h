@@ -93,6 +93,7 @@ struct target_status {
 	enum scrape_outcome	 last_outcome;	/* of the last made */
 	bool			 decoded;	/* its last body was a profile */
 	size_t			 snapshots;
+	uint64_t		 store_bytes;	/* theirs on disk, store_bytes() */
 	uint64_t		 forced_gcs;	/* scrapes that asked ?gc=1 */
 	char			 evidence[32];	/* of the open alert, an
 						   evidence.h id, or "" */

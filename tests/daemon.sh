@@ -130,6 +130,30 @@ grep -q '^heapwatch_target_up{target="shapes",team="payments"} 1$' "$TMPD/metric
     grep -q '^heapwatch_scrapes_total{target="hung",result="failed"} [1-9]' "$TMPD/metrics"
 ok $? "/metrics has every target's series"
 
+# What the snapshots take on disk: the API and /metrics say what the
+# folder holds, its snapshot files or its database's, when no put came
+# between the API's two answers.
+disk_bytes() {	# disk_bytes TARGET
+	find "$store/$1" -maxdepth 1 -type f \( -name '*.pb.gz' -o \
+	    -name 'snapshots.db*' \) -printf '%s\n' |
+	    awk '{n += $1} END {print n + 0}'
+}
+bytes_agree() {
+	local a m d b
+	a=$(target_field shapes store_bytes)
+	m=$(curl -fs --max-time 5 "$HWD_URL/metrics" |
+	    sed -n 's/^heapwatch_store_bytes{target="shapes",team="payments"} //p')
+	d=$(disk_bytes shapes)
+	b=$(target_field shapes store_bytes)
+	echo "$a $m $d $b" >"$TMPD/bytes"
+	[ "$a" = "$b" ] && [ "$a" = "$m" ] && [ "$a" = "$d" ] &&
+	    [ "$a" -gt 0 ] 2>/dev/null
+}
+wait_for 60 bytes_agree
+ok $? "store_bytes is what the snapshots take on disk (API, metric, folder, API: $(cat "$TMPD/bytes"))"
+[ "$(target_field garbage store_bytes)" = 0 ]
+ok $? "... and 0 for a target with none"
+
 # Memory holds the window's summaries, not the history.
 w=$(sed -n 's/^heapwatch_window_snapshots{target="shapes",team="payments"} //p' "$TMPD/metrics")
 n=$(target_field shapes snapshots)
@@ -194,6 +218,8 @@ sed 's/interval: 1s/interval: 1h/; s/timeout: 500ms/timeout: 10s/; s/window: 3s/
 daemon_start "$TMPD/slow.yaml"
 curl -fs "$HWD_URL/metrics" | grep -q '^heapwatch_heap_inuse_bytes{target="shapes",team="payments"} [1-9]'
 ok $? "after a restart, the last values come from the stored snapshots"
+[ "$(target_field shapes store_bytes)" = "$(disk_bytes shapes)" ]
+ok $? "... and what they take on disk ($(disk_bytes shapes) bytes)"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 

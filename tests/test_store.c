@@ -2297,6 +2297,145 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/*
+ * What a target's folder holds on disk, counted apart from the store: the
+ * bytes of its snapshot files and of its database's files.
+ */
+static uint64_t
+folder_bytes(const char *target)
+{
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	char		 path[600];
+	size_t		 l;
+	uint64_t	 n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", root, target);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		l = strlen(de->d_name);
+		if (!(l > strlen(STORE_SUFFIX) && strcmp(de->d_name + l -
+		    strlen(STORE_SUFFIX), STORE_SUFFIX) == 0) &&
+		    strncmp(de->d_name, PACKSTORE_FILE,
+		    strlen(PACKSTORE_FILE)) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s/%s", root, target,
+		    de->d_name);
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+			n += (uint64_t)sb.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+/* store_put_retain() keeping keep, as put_bytes(); put.bytes, or 0. */
+static uint64_t
+put_counted(struct store *st, struct store_cache **cache, const char *target,
+    int64_t ms, const void *data, size_t len, size_t keep)
+{
+	struct store_retention	 r = { .snapshots = keep };
+	struct store_put	 put;
+	char			*cause = NULL;
+
+	memset(&put, 0, sizeof put);
+	put.keep = &r;
+	put.cache = *cache;
+	if (store_put_retain(st, target, ms, data, len, &put, &cause) == -1 ||
+	    put.retain_cause != NULL) {
+		printf("# put %s %lld: %s\n", target, (long long)ms,
+		    cause != NULL ? cause : put.retain_cause);
+		put.bytes = 0;
+	}
+	*cache = put.cache;
+	free(cause);
+	free(put.retain_cause);
+	return put.bytes;
+}
+
+/* store_bytes() of what store_list() gives; 0 when it fails. */
+static uint64_t
+listed_bytes(struct store *st, const char *target)
+{
+	struct store_snapshot	*v;
+	char			*cause = NULL;
+	size_t			 n;
+	uint64_t		 b;
+
+	if (store_list(st, target, &v, &n, &cause) == -1) {
+		printf("# list %s: %s\n", target, cause);
+		free(cause);
+		return 0;
+	}
+	b = store_bytes(st, target, v, n);
+	store_list_free(v);
+	return b;
+}
+
+/*
+ * What the snapshots kept take on disk, as a put tells it and as
+ * store_bytes() counts a listing: the files retention keeps, not the spare
+ * nor what it dropped; a database's files whole, and both in a folder of
+ * the two forms.
+ */
+static void
+test_bytes(struct store *st, const uint8_t *prof, size_t len)
+{
+	struct store_cache	*cache = NULL;
+	char			 data[64];
+	uint64_t		 b, want = 0;
+	size_t			 i, sizes[5] = { 10, 20, 30, 40, 50 };
+	bool			 good = true;
+
+	memset(data, 'x', sizeof data);
+	for (i = 0; i < 5; i++) {
+		b = put_counted(st, &cache, "bytes", (int64_t)(i + 1) * 1000,
+		    data, sizes[i], 3);
+		want = sizes[i] + (i >= 1 ? sizes[i - 1] : 0) +
+		    (i >= 2 ? sizes[i - 2] : 0);
+		if (b != want || folder_bytes("bytes") != want) {
+			printf("# put %zu: %llu bytes, %llu wanted, %llu in "
+			    "the folder\n", i, (unsigned long long)b,
+			    (unsigned long long)want,
+			    (unsigned long long)folder_bytes("bytes"));
+			good = false;
+		}
+	}
+	ok(good, "each put counts the files retention keeps (the last %llu)",
+	    (unsigned long long)want);
+	is_int(listed_bytes(st, "bytes"), want, "so does store_bytes()");
+	ok(inode_of("bytes", -1) != 0, "... and neither counts the spare");
+	store_cache_free(cache);
+	cache = NULL;
+
+	store_set_format(st, STORE_PACK);
+	good = true;
+	for (i = 0; i < 3; i++) {
+		b = put_counted(st, &cache, "pbytes", (int64_t)(i + 1) * 1000,
+		    prof, len, 2);
+		if (b == 0 || b != folder_bytes("pbytes")) {
+			printf("# packed put %zu: %llu bytes, %llu in the "
+			    "folder\n", i, (unsigned long long)b,
+			    (unsigned long long)folder_bytes("pbytes"));
+			good = false;
+		}
+	}
+	b = folder_bytes("pbytes");
+	ok(good && b >= 4096, "a packed put counts the database's files "
+	    "(%llu bytes)", (unsigned long long)b);
+	is_int(listed_bytes(st, "pbytes"), b, "so does store_bytes()");
+	store_set_format(st, STORE_PPROF);
+	want = b + len;
+	b = put_counted(st, &cache, "pbytes", 4000, prof, len, 3);
+	ok(b == want && b == folder_bytes("pbytes"),
+	    "a file beside them adds its bytes (%llu)", (unsigned long long)b);
+	is_int(listed_bytes(st, "pbytes"), folder_bytes("pbytes"),
+	    "as store_bytes() counts them");
+	store_cache_free(cache);
+	is_int(listed_bytes(st, "nobody"), 0, "a target with no folder: 0");
+}
+
 int
 main(void)
 {
@@ -2348,6 +2487,7 @@ main(void)
 	test_pack_form(st, prof, len);
 	test_pack_newest(st, prof, len);
 	test_pack_gone(prof, len);
+	test_bytes(st, prof, len);
 	store_close(st);
 	test_targets();
 	test_pack_repeat(prof, len);

@@ -196,6 +196,7 @@ test_metrics(const struct targets *list, struct target *svc,
 		{ "heapwatch_alert_firing", "gauge" },
 		{ "heapwatch_alert_pending", "gauge" },
 		{ "heapwatch_snapshots", "gauge" },
+		{ "heapwatch_store_bytes", "gauge" },
 		{ "heapwatch_last_scrape_timestamp_seconds", "gauge" },
 		{ "heapwatch_gc_live_heap_bytes", "gauge" },
 		{ "heapwatch_gc_heap_goal_bytes", "gauge" },
@@ -272,6 +273,10 @@ test_metrics(const struct targets *list, struct target *svc,
 	ok(has(m, "heapwatch_snapshots{target=\"svc\"} %zu", ss->snapshots) &&
 	    has(m, "heapwatch_snapshots{target=\"gc\"} 0"),
 	    "snapshots: as stored");
+	ok(has(m, "heapwatch_store_bytes{target=\"svc\"} %llu",
+	    (unsigned long long)ss->store_bytes) &&
+	    has(m, "heapwatch_store_bytes{target=\"gc\"} 0"),
+	    "store_bytes: as stored");
 	ok(has(m, "heapwatch_last_scrape_timestamp_seconds{target=\"svc\"} "
 	    "%.3f", ss->last_scrape / 1000.0) &&
 	    strstr(m, "heapwatch_last_scrape_timestamp_seconds{target=\"gc\"")
@@ -420,6 +425,8 @@ main(void)
 	    "after two in a row, two intervals on (%lld ms)",
 	    (long long)(w.seen[2].next - w.seen[1].next));
 	is_int(target_status(w.t)->snapshots, 2, "both profiles were stored");
+	is_int(target_status(w.t)->store_bytes, 2 * profile_len,
+	    "their files' bytes are counted");
 	is_str(target_health_name(target_health(w.t)), "up", "named up");
 
 	is_int(target_backoff_ms(3000, 0), 3000, "no failure: the interval");
