@@ -33,7 +33,8 @@ make -s -C "$top_builddir" install DESTDIR="$TMPD/inst" >"$TMPD/install" 2>&1
 ok $? "make install"
 for f in bin/heapwatch bin/heapwatchd etc/heapwatchd.yaml \
     share/man/man1/heapwatch.1 share/man/man8/heapwatchd.8 \
-    share/man/man5/heapwatchd.yaml.5; do
+    share/man/man5/heapwatchd.yaml.5 \
+    share/doc/heapwatch/examples/heapwatch.rules.yml; do
 	[ -f "$(find "$TMPD/inst" -path "*/$f" | head -1)" ]
 	ok $? "make install places $f"
 done
