@@ -742,7 +742,7 @@ page_target(struct buf *b, struct store *store, struct target *t)
 	struct store_snapshot	*snaps = NULL;
 	struct judge_view	 jv;
 	size_t			 n = 0, i;
-	char			*cause = NULL, when[64];
+	char			*cause = NULL, when[64], size[32];
 
 	judge_view(ts->judge, &jv);
 	head(b, tc->name);
@@ -786,6 +786,9 @@ page_target(struct buf *b, struct store *store, struct target *t)
 		tail(b);
 		return;
 	}
+	human(size, sizeof size, (double)ts->store_bytes, true);
+	buf_printf(b, "<p class=\"muted\" id=\"store\">%zu in the store, "
+	    "%s on disk.</p>\n", n, size);
 	if (n >= 2) {
 		buf_printf(b, "<form method=\"get\" action=\"/targets/%s/diff\">"
 		    "diff <select name=\"base\">", tc->name);

@@ -119,6 +119,9 @@ grep -q '<code>main.leakSteady</code></a> (growing)' "$TMPD/target.html" &&
 ok $? "it names the leaking function and its line"
 grep -q 'download="api-[0-9]*.pb.gz"' "$TMPD/target.html"
 ok $? "it lists the snapshots with download links"
+grep -Eq '<p class="muted" id="store">[1-9][0-9]* in the store, [0-9.]+ (B|KiB|MiB) on disk\.</p>' \
+    "$TMPD/target.html"
+ok $? "and what they take on disk: $(grep -o '<p class="muted" id="store">[^<]*' "$TMPD/target.html")"
 
 # The alert's functions link to their line view: the lines' growth across
 # the window, with the text from the target's source_path.
