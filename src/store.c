@@ -883,6 +883,9 @@ db_bytes(int dfd)
 	return n;
 }
 
+/* What retention could not count: the folder was not listed. */
+#define BYTES_UNKNOWN	UINT64_MAX
+
 /* The bytes of the files among the snapshots v[0..n). */
 static uint64_t
 files_bytes(const struct store_kept *v, size_t n)
@@ -1328,6 +1331,7 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 	struct stat		 sb;
 	char			*why = NULL;
 	unsigned long		 ticket = 0;
+	uint64_t		 files = BYTES_UNKNOWN;
 	uint32_t		 seq;
 	int			 rc = -1;
 
@@ -1408,10 +1412,12 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 		ticket = durable_syncer_mark(s->syncer);
 	if (put->keep != NULL)
 		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
-		    ticket, true, &put->removed, &put->bytes,
-		    &put->retain_cause);
+		    ticket, true, &put->removed, &files, &put->retain_cause);
 	packstore_idle(c->ps);
 	writer_count(s, c);
+	/* The database measured once idle, which may cut its log. */
+	if (files != BYTES_UNKNOWN)
+		put->bytes = files + db_bytes(dfd);
 	return 0;
 }
 
@@ -1434,6 +1440,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	char			 tmp[DURABLE_TMP_MAX], id[STORE_ID_MAX];
 	char			 name[STORE_NAME_MAX], *why = NULL, *note = NULL;
 	unsigned long		 ticket = 0;
+	uint64_t		 files = BYTES_UNKNOWN;
 	size_t			 n;
 	bool			 fresh = false, missing = false, mixed;
 	int			 dfd, rc;
@@ -1524,10 +1531,13 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		cause_keep(&put->retain_cause, note);
 		free(dp.pend);
 	}
-	if (mixed)
+	if (mixed) {
+		/* Its connection to the database closed by then. */
 		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
-		    ticket, false, &put->removed, &put->bytes,
-		    &put->retain_cause);
+		    ticket, false, &put->removed, &files, &put->retain_cause);
+		if (files != BYTES_UNKNOWN)
+			put->bytes = files + db_bytes(dfd);
+	}
 	cause_keep(&put->retain_cause, why);
 	why = NULL;
 	/* What the folder is now, before another can change it unseen. */
@@ -1545,6 +1555,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		unlinkat(dfd, STORE_SPARE, 0);
 		if (c != NULL)
 			c->valid = false;
+		put->bytes = 0;		/* it counted the file taken back */
 		close(dfd);
 		return -1;
 	}
@@ -2182,25 +2193,23 @@ pending_add(struct store *s, const char *target, int dfd,
  * chooses are dropped in one transaction, and forgotten by the readers.
  * With ticket set, what retention chooses waits for that sync instead,
  * but for the packed snapshots with packed_now (ticket is a commit's),
- * when the folder keeps no file.
+ * when the folder keeps no file. *kept, when given, is set to the bytes of
+ * the files kept, once the folder is listed.
  */
 static int
 retain_all(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_retention *r, int64_t now_ms,
-    unsigned long ticket, bool packed_now, size_t *removed, uint64_t *bytes,
+    unsigned long ticket, bool packed_now, size_t *removed, uint64_t *kept,
     char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
 	char			*why = NULL;
 	size_t			 n, files, i;
-	uint64_t		 kept;
 	bool			 missing = false;
 	int			 rc;
 
 	*removed = 0;
-	if (bytes != NULL)
-		*bytes = 0;
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
 		return -1;
 	dp.defer = ticket != 0;
@@ -2215,7 +2224,8 @@ retain_all(struct store *s, const char *target, int dfd,
 			dp.packed_now = false;
 	rc = retain(s, target, dfd, false, r, now_ms, v, &n, &files,
 	    &missing, &dp, cause);
-	kept = files_bytes(v, n);
+	if (kept != NULL)
+		*kept = files_bytes(v, n);
 	free(v);
 	*removed = files;
 	if (dp.defer) {
@@ -2235,9 +2245,6 @@ retain_all(struct store *s, const char *target, int dfd,
 		rc = -1;
 	}
 	free(dp.v);
-	/* What packed_drop() wrote to the database counted too. */
-	if (bytes != NULL)
-		*bytes = kept + db_bytes(dfd);
 	return rc;
 }
 

@@ -2383,9 +2383,11 @@ static void
 test_bytes(struct store *st, const uint8_t *prof, size_t len)
 {
 	struct store_cache	*cache = NULL;
-	char			 data[64];
+	struct stat		 sb = { 0 };
+	uint8_t			*stacks;
+	char			 data[64], path[400];
 	uint64_t		 b, want = 0;
-	size_t			 i, sizes[5] = { 10, 20, 30, 40, 50 };
+	size_t			 i, n, sizes[5] = { 10, 20, 30, 40, 50 };
 	bool			 good = true;
 
 	memset(data, 'x', sizeof data);
@@ -2433,6 +2435,33 @@ test_bytes(struct store *st, const uint8_t *prof, size_t len)
 	is_int(listed_bytes(st, "pbytes"), folder_bytes("pbytes"),
 	    "as store_bytes() counts them");
 	store_cache_free(cache);
+	cache = NULL;
+
+	/*
+	 * Profiles of 12,000 stacks, whose pages all pass through the
+	 * database's log (a database of over 64 KB had as much log), which
+	 * the connection going idle cuts back to 64 KB: counted once cut.
+	 */
+	store_set_format(st, STORE_PACK);
+	for (i = 0; i < 2; i++) {
+		stacks = stacks_profile(12000, (int)i + 1, &n);
+		b = put_counted(st, &cache, "wbytes", (int64_t)(i + 1) * 1000,
+		    stacks, n, 5);
+		free(stacks);
+		snprintf(path, sizeof path, "%s/wbytes/%s", root,
+		    PACKSTORE_FILE);
+		if (stat(path, &sb) == -1)
+			sb.st_size = 0;
+		ok(b != 0 && b == folder_bytes("wbytes") &&
+		    sb.st_size > 64 * 1024,
+		    "a put of 12,000 stacks counts the database once its log "
+		    "is cut (%llu bytes, %llu in the folder, the database "
+		    "%lld)", (unsigned long long)b,
+		    (unsigned long long)folder_bytes("wbytes"),
+		    (long long)sb.st_size);
+	}
+	store_cache_free(cache);
+	store_set_format(st, STORE_PPROF);
 	is_int(listed_bytes(st, "nobody"), 0, "a target with no folder: 0");
 }
 
