@@ -261,6 +261,29 @@ prometheus_start() {
 	cleanup_hooks+=("kill $PROM_PID 2>/dev/null")
 }
 
+# Prometheus, as prometheus_start(), scraping heapwatchd at each ADDR (the
+# job "heapwatch") and evaluating the rules of RULES when given, all every
+# second.
+prometheus_scraping() {	# prometheus_scraping "ADDR..." [RULES]
+	local a targets=
+	for a in $1; do
+		targets+="${targets:+, }'$a'"
+	done
+	{
+		cat <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: heapwatch
+    static_configs:
+      - targets: [$targets]
+YAML
+		[ -z "${2:-}" ] || echo "rule_files: [$2]"
+	} >"$TMPD/prometheus.yml"
+	prometheus_start
+}
+
 prom_query() {	# prom_query PROMQL: the JSON result
 	curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
 	    --data-urlencode "query=$1"

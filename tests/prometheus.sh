@@ -63,16 +63,7 @@ ok $? "process_open_fds and process_max_fds are its descriptors ($(metric proces
 
 # A real Prometheus scraping heapwatchd every second.
 PROM_PORT=$((HWD_PORT + 1))
-cat >"$TMPD/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: heapwatch
-    static_configs:
-      - targets: ['127.0.0.1:$HWD_PORT']
-YAML
-prometheus_start
+prometheus_scraping "127.0.0.1:$HWD_PORT"
 scraped() {
 	[ "$(prom_query 'up{job="heapwatch"}' | jq -r '.data.result[0].value[1]')" = 1 ]
 }

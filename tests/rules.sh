@@ -68,17 +68,7 @@ ok $? "heapwatchd exposes the $n families the rules name${missing:+; not:$missin
 # and evaluates the rules, without their waits, every second.
 sed 's/^\( *for:\) .*/\1 0s/' "$rules" >"$TMPD/rules.yml"
 PROM_PORT=$((HWD_PORT + 1))
-cat >"$TMPD/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [$TMPD/rules.yml]
-scrape_configs:
-  - job_name: heapwatch
-    static_configs:
-      - targets: ['127.0.0.1:$HWD_PORT']
-YAML
-prometheus_start
+prometheus_scraping "127.0.0.1:$HWD_PORT" "$TMPD/rules.yml"
 PROM=http://127.0.0.1:$PROM_PORT
 firing() {	# firing ALERTNAME: the target labels of its firing alerts
 	curl -fs --max-time 5 "$PROM/api/v1/alerts" | jq -r --arg a "$1" '

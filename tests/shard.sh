@@ -139,16 +139,7 @@ ok $rc "together they watch every target once: $both"
 ok $? "no target is watched by both"
 
 # Prometheus scrapes both instances.
-cat >"$TMPD/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: heapwatch
-    static_configs:
-      - targets: ['127.0.0.1:$PORT0', '127.0.0.1:$PORT1']
-YAML
-prometheus_start
+prometheus_scraping "127.0.0.1:$PORT0 127.0.0.1:$PORT1"
 scraped() {
 	[ "$(prom_query 'count(up{job="heapwatch"} == 1)' | jq -r '.data.result[0].value[1]')" = 2 ]
 }
