@@ -138,6 +138,7 @@ struct packstore {
 	int64_t		 put_row;
 	uint64_t	 put_chain;
 	bool		 deferred;	/* synchronous=NORMAL */
+	bool		 indexed;	/* has packstore_indexes */
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -170,6 +171,25 @@ static const char *const packstore_schema =
 	" size INTEGER NOT NULL, body BLOB NOT NULL,"
 	" UNIQUE (time_ms, seq));"
 	"CREATE INDEX IF NOT EXISTS snap_seg ON snap (seg, n);";
+
+/*
+ * The listing's index: without it, listing a target's snapshots, as
+ * retention does at each put, and finding the segments that drops
+ * emptied read every page of the table, bodies and all, through a
+ * connection whose cache is cold at each put (a month of one-minute
+ * scrapes under the default tiers, 2,858 snapshots in 1,219 pages: 12.7
+ * ms of CPU a put, where 500 cost 1.9). The body's length is a virtual
+ * column, which costs no byte in the table and which the index holds, so
+ * that both read the index alone (26 pages instead of 1,190). In time
+ * order, so that a put and a drop each change one page of it. Added to a
+ * database made without it by the first connection that can write; see
+ * packstore_indexed().
+ */
+static const char *const packstore_indexes =
+	"ALTER TABLE snap ADD COLUMN stored INTEGER"
+	" GENERATED ALWAYS AS (length(body)) VIRTUAL;"
+	"CREATE INDEX IF NOT EXISTS snap_list ON snap"
+	" (time_ms, seq, state, seg, size, stored, key);";
 
 /*
  * The system's error behind SQLite's last, or 0; saved is errno as the
@@ -268,6 +288,38 @@ packstore_int(struct packstore *ps, const char *sql, int64_t arg,
 }
 
 /*
+ * Whether the database has packstore_indexes, giving them to it when it
+ * has not and the connection can write (another may have given them
+ * meanwhile: asked again once it holds the lock). A database that cannot
+ * take them, read-only or locked past the busy timeout, is read as it
+ * is, its listing reading the table.
+ */
+static void
+packstore_indexed(struct packstore *ps)
+{
+	static const char	*has = "SELECT count(*) FROM sqlite_master"
+				    " WHERE name = 'snap_list'";
+	char			*why = NULL;
+	int64_t			 n;
+
+	ps->indexed = false;
+	if (packstore_int(ps, has, 0, 0, &n, &why) == -1)
+		goto out;
+	if (n == 0 && packstore_exec(ps, "BEGIN IMMEDIATE", NULL) == 0) {
+		if (packstore_int(ps, has, 0, 0, &n, &why) == -1 ||
+		    (n == 0 && packstore_exec(ps, packstore_indexes,
+		    NULL) == -1) || packstore_exec(ps, "COMMIT", NULL) == -1) {
+			packstore_exec(ps, "ROLLBACK", NULL);
+			goto out;
+		}
+		n = 1;
+	}
+	ps->indexed = n > 0;
+out:
+	free(why);
+}
+
+/*
  * Open ps's connection. The log is neither checkpointed nor removed when
  * the last connection closes, so that a put costs one fsync (none with
  * PACKSTORE_DEFER_SYNC), not three, with the connection closed between
@@ -304,8 +356,10 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
 	    " name = 'snap'", 0, 0, &made, cause) == -1)
 		goto fail;
-	if (made)
+	if (made) {
+		packstore_indexed(ps);
 		return 0;
+	}
 	/*
 	 * Made here, the first time (WAL mode stays set in the file); an
 	 * empty file left by a first write that failed is no database to
@@ -316,9 +370,17 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 		ps->db = NULL;
 		return 1;
 	}
+	/* One transaction: its pages go to the log once. */
 	if (packstore_exec(ps, "PRAGMA journal_mode=WAL", cause) == -1 ||
-	    packstore_exec(ps, packstore_schema, cause) == -1)
+	    packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		goto fail;
+	if (packstore_exec(ps, packstore_schema, cause) == -1 ||
+	    packstore_exec(ps, packstore_indexes, cause) == -1 ||
+	    packstore_exec(ps, "COMMIT", cause) == -1) {
+		packstore_exec(ps, "ROLLBACK", NULL);
+		goto fail;
+	}
+	ps->indexed = true;
 	return 0;
 fail:
 	sqlite3_close(ps->db);
@@ -1224,9 +1286,10 @@ packstore_list(struct packstore *ps, struct packstore_snap **out, size_t *n,
 	*n = 0;
 	if (packstore_db(ps, cause) == -1)
 		return -1;
-	if ((st = packstore_prep(ps, "SELECT time_ms, seq, size, length(body),"
-	    " key FROM snap WHERE state = 0 ORDER BY time_ms, seq",
-	    cause)) == NULL)
+	if ((st = packstore_prep(ps, ps->indexed ? "SELECT time_ms, seq, size,"
+	    " stored, key FROM snap WHERE state = 0 ORDER BY time_ms, seq" :
+	    "SELECT time_ms, seq, size, length(body), key FROM snap WHERE"
+	    " state = 0 ORDER BY time_ms, seq", cause)) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
@@ -1569,9 +1632,10 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
     size_t n, size_t max, size_t *removed, char **cause)
 {
 	sqlite3_stmt	*st;
-	int64_t		 seg, newest;
-	size_t		 i;
+	int64_t		 seg, newest, *segs = NULL;
+	size_t		 i, nseg = 0;
 	char		*why = NULL;
+	int		 rc;
 
 	*removed = 0;
 	if (n == 0)
@@ -1580,25 +1644,49 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	    packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		return -1;
 	if ((st = packstore_prep(ps, "UPDATE snap SET state = 1 WHERE"
-	    " time_ms = ? AND seq = ? AND state = 0", cause)) == NULL)
+	    " time_ms = ? AND seq = ? AND state = 0 RETURNING seg",
+	    cause)) == NULL)
 		goto fail;
+	segs = xreallocarray(NULL, n, sizeof *segs);
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, v[i].time_ms);
 		sqlite3_bind_int64(st, 2, v[i].seq);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			seg = sqlite3_column_int64(st, 0);
+			if (nseg == 0 || segs[nseg - 1] != seg)
+				segs[nseg++] = seg;
+			(*removed)++;
+		}
+		if (rc != SQLITE_DONE) {
+			packstore_err(ps, "dropping", cause);
+			sqlite3_finalize(st);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	/*
+	 * Segments with nothing listed or set aside go whole: only those
+	 * that this drop touched can have become so, the others being as
+	 * the last drop left them (a segment's rows read, not the table's).
+	 */
+	if ((st = packstore_prep(ps, "DELETE FROM snap WHERE seg = ?1 AND"
+	    " NOT EXISTS (SELECT 1 FROM snap WHERE seg = ?1 AND"
+	    " state <> 1)", cause)) == NULL)
+		goto fail;
+	for (i = 0; i < nseg; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, segs[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			packstore_err(ps, "dropping", cause);
 			sqlite3_finalize(st);
 			goto fail;
 		}
-		*removed += (size_t)sqlite3_changes(ps->db);
 	}
 	sqlite3_finalize(st);
-	/* Segments with nothing listed or set aside go whole. */
-	if (packstore_exec(ps, "DELETE FROM snap WHERE seg IN (SELECT seg"
-	    " FROM snap GROUP BY seg HAVING min(state) = 1 AND"
-	    " max(state) = 1)", cause) == -1 ||
-	    packstore_exec(ps, "COMMIT", cause) == -1)
+	free(segs);
+	segs = NULL;
+	if (packstore_exec(ps, "COMMIT", cause) == -1)
 		goto fail;
 	/*
 	 * One half-empty segment other than the newest coded again, in a
@@ -1608,9 +1696,12 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 		goto soft;
 	if (packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0, &newest,
 	    &why) == -1 ||
-	    packstore_int(ps, "SELECT seg FROM snap WHERE seg < ? GROUP BY seg"
-	    " HAVING max(state) = 1 AND 2 * sum(state) >= count(*) ORDER BY"
-	    " seg LIMIT 1", newest, 0, &seg, &why) == -1) {
+	    packstore_int(ps, ps->indexed ? "SELECT seg FROM snap INDEXED BY"
+	    " snap_list WHERE seg < ? GROUP BY seg HAVING max(state) = 1 AND"
+	    " 2 * sum(state) >= count(*) ORDER BY seg LIMIT 1" : "SELECT seg"
+	    " FROM snap WHERE seg < ? GROUP BY seg HAVING max(state) = 1 AND"
+	    " 2 * sum(state) >= count(*) ORDER BY seg LIMIT 1", newest, 0,
+	    &seg, &why) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto soft;
 	}
@@ -1625,6 +1716,7 @@ soft:
 	free(why);
 	return 0;
 fail:
+	free(segs);
 	packstore_exec(ps, "ROLLBACK", NULL);
 	*removed = 0;
 	return -1;

@@ -1522,6 +1522,154 @@ out:
 	packstore_close(ps);
 }
 
+/* The one integer that sql answers on the database at path; -1 if none. */
+static int64_t
+sql_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* Whether SQLite's plan for sql on the database at path names what. */
+static bool
+plan_uses(const char *path, const char *sql, const char *what)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 q[512];
+	const char	*d;
+	bool		 found = false;
+
+	snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if ((d = (const char *)sqlite3_column_text(st, 3)) !=
+			    NULL && strstr(d, what) != NULL)
+				found = true;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return found;
+}
+
+/* Whether two listings are the same snapshots, sizes and keys. */
+static bool
+same_list(const struct packstore_snap *a, size_t na,
+    const struct packstore_snap *b, size_t nb)
+{
+	size_t	i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (a[i].time_ms != b[i].time_ms || a[i].seq != b[i].seq ||
+		    a[i].size != b[i].size || a[i].stored != b[i].stored ||
+		    a[i].key != b[i].key)
+			return false;
+	return true;
+}
+
+/*
+ * The listing's index: a database has it from its making, lists from it
+ * alone, and one made without it (by an older heapwatch) is given it by
+ * the next connection, listing the same snapshots, a connection opened
+ * before that listing them from the table all the same.
+ */
+static void
+test_indexed(const char *dir)
+{
+	struct packstore	*ps, *old = NULL;
+	struct packstore_snap	*a = NULL, *b = NULL, *c = NULL;
+	struct packstore_snap	 v[PACKSTORE_SEGMENT];
+	char			 path[256], sql[128], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 na = 0, nb = 0, nc = 0, nd, removed = 0;
+	int			 k, bad = 0;
+	sqlite3			*db;
+
+	snprintf(path, sizeof path, "%s/indexed.db", dir);
+	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
+		ok(0, "open: %s", cause);
+		free(cause);
+		return;
+	}
+	for (k = 0; k < 100; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	ok(bad == 0 && drop_most(ps, 10, 60) > 0 &&
+	    packstore_list(ps, &a, &na, &cause) == 0,
+	    "100 snapshots stored, most of 50 dropped, %zu listed", na);
+	packstore_close(ps);
+	ok(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'snap_list'") == 1 && sql_int(path, "SELECT count(*) FROM snap"
+	    " WHERE stored IS NOT length(body)") == 0,
+	    "a database is made with the listing's index");
+	ok(plan_uses(path, "SELECT time_ms, seq, size, stored, key FROM snap"
+	    " WHERE state = 0 ORDER BY time_ms, seq", "snap_list"),
+	    "... which the listing reads");
+
+	/* The database as an older heapwatch made it. */
+	ok(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db,
+	    "DROP INDEX snap_list; ALTER TABLE snap DROP COLUMN stored;",
+	    NULL, NULL, NULL) == SQLITE_OK, "the index taken away");
+	sqlite3_close(db);
+	ok(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'snap_list'") == 0, "... and gone");
+	ok(packstore_open(path, 0, &old, &cause) == 0 && old != NULL &&
+	    packstore_list(old, &c, &nc, &cause) == 0 &&
+	    same_list(a, na, c, nc), "the next connection lists the same");
+	ok(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'snap_list'") == 1 && sql_int(path, "SELECT count(*) FROM snap"
+	    " WHERE stored IS NOT length(body)") == 0,
+	    "... and has given the database its index");
+	ok(packstore_open(path, 0, &ps, &cause) == 0 && ps != NULL &&
+	    put(ps, 100, &seq) == 0 && packstore_list(ps, &b, &nb, &cause) ==
+	    0 && nb == na + 1 && same_list(a, na, b, na),
+	    "a put after it lists the snapshots and the new one");
+	for (k = 60, bad = 0; k <= 100; k++)
+		if (!reads_back(ps, k, 0))
+			bad++;
+	ok(bad == 0, "which read back");
+	packstore_close(ps);
+	free(c);
+	c = NULL;
+	ok(old != NULL && packstore_list(old, &c, &nc, &cause) == 0 &&
+	    same_list(b, nb, c, nc),
+	    "a connection opened before lists them too");
+	/* The rest of the first segment dropped: its rows go. */
+	for (k = 0, nd = 0; k < PACKSTORE_SEGMENT && old != NULL; k++)
+		if (listed(old, T0 + (int64_t)k * STEP, NULL) >= 0) {
+			memset(&v[nd], 0, sizeof v[nd]);
+			v[nd++].time_ms = T0 + (int64_t)k * STEP;
+		}
+	ok(old != NULL && packstore_drop(old, v, nd, MAX, &removed,
+	    &cause) == 0 && removed == nd && nd > 0,
+	    "the first segment's last %zu dropped", nd);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM snap WHERE time_ms <"
+	    " %lld", T0 + (long long)PACKSTORE_SEGMENT * STEP);
+	is_int(sql_int(path, sql), 0, "... and its rows go, dropped or not");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM snap WHERE time_ms >="
+	    " %lld", T0 + (long long)PACKSTORE_SEGMENT * STEP);
+	is_int(sql_int(path, sql), 101 - PACKSTORE_SEGMENT,
+	    "the next segment's stay");
+	packstore_close(old);
+	free(a);
+	free(b);
+	free(c);
+	free(cause);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1589,6 +1737,7 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/%s", dir, PACKSTORE_FILE);
 	test_run(path);
 	test_drop(path);
+	test_indexed(dir);
 	test_corrupt(path);
 	snprintf(path, sizeof path, "%s/reader.db", dir);
 	test_reader(path);
