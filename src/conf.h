@@ -40,7 +40,9 @@
  *   retention.snapshots	0 (no limit) or at least 2, and at least the
  *				number of scrapes in every target's window, plus
  *				one; not written: that number for the longest
- *				window, and at least CONFIG_RETENTION_SNAPSHOTS
+ *				window, and at least CONFIG_RETENTION_SNAPSHOTS,
+ *				or, with storage.format pack, 0: age and
+ *				downsample bound what is kept
  *   retention.age		0 (no limit) or at least every target's window;
  *				not written: the longest window, and at least
  *				CONFIG_RETENTION_AGE
@@ -97,7 +99,7 @@
 #define CONFIG_LISTEN			"127.0.0.1:9470"
 #define CONFIG_STORAGE_PATH		"/var/lib/heapwatchd"
 #define CONFIG_RETENTION_SNAPSHOTS	500
-#define CONFIG_RETENTION_AGE		(7 * 86400000ULL)
+#define CONFIG_RETENTION_AGE		(30 * 86400000ULL)
 #define CONFIG_RETENTION_SIZE		(1ULL << 30)
 /*
  * retention.downsample: every snapshot for a day, then one per 10 minutes

@@ -224,7 +224,7 @@ test_minimal(void)
 	is_int(cf->listen_port, 9470, "default listen port");
 	is_str(cf->storage_path, "/var/lib/heapwatchd", "default storage path");
 	is_int(cf->retention.snapshots, 500, "default retention snapshots");
-	is_int(cf->retention.age_ms, 7 * 86400000LL, "default retention age");
+	is_int(cf->retention.age_ms, 30 * 86400000LL, "default retention age");
 	is_int(cf->retention.size, 1LL << 30, "default retention size");
 	ok(cf->retention.ntiers == 2 &&
 	    cf->retention.tiers[0].after_ms == 86400000 &&
@@ -465,13 +465,13 @@ test_follow(void)
 	if (cf != NULL) {
 		is_int(cf->retention.snapshots, 30 * 60 + 1,
 		    "retention follows the 30m window at 1s");
-		is_int(cf->retention.age_ms, 10 * 86400000ULL,
-		    "retention age follows the 10d window");
+		is_int(cf->retention.age_ms, 40 * 86400000ULL,
+		    "retention age follows the 40d window");
 		ok(cf->retention.ntiers == 2 &&
-		    cf->retention.tiers[0].after_ms == 10 * 86400000ULL &&
-		    cf->retention.tiers[1].after_ms == 10 * 86400000ULL &&
+		    cf->retention.tiers[0].after_ms == 40 * 86400000ULL &&
+		    cf->retention.tiers[1].after_ms == 40 * 86400000ULL &&
 		    cf->retention.tiers[1].every_ms == 3600000,
-		    "downsampling nobody wrote starts after the 10d window");
+		    "downsampling nobody wrote starts after the 40d window");
 	}
 	config_free(cf);
 
@@ -493,6 +493,23 @@ test_follow(void)
 	free(path);
 	ok(cf != NULL && cf->retention.snapshots == CONFIG_RETENTION_SNAPSHOTS,
 	    "retention never keeps fewer than the default 500");
+	config_free(cf);
+
+	path = corpus("pack_retention.yaml");
+	cf = good(path, "pack_retention.yaml");
+	free(path);
+	ok(cf != NULL && cf->storage_pack && cf->retention.snapshots == 0 &&
+	    cf->retention.age_ms == CONFIG_RETENTION_AGE &&
+	    cf->retention.size == CONFIG_RETENTION_SIZE &&
+	    cf->retention.ntiers == 2,
+	    "packed, no count nobody wrote: the age, the tiers and the size "
+	    "bound what is kept");
+	config_free(cf);
+	path = corpus("pack_snapshots.yaml");
+	cf = good(path, "pack_snapshots.yaml");
+	free(path);
+	ok(cf != NULL && cf->retention.snapshots == 2000,
+	    "packed, a count written stays");
 	config_free(cf);
 
 	bad("follow_conflict.yaml",
