@@ -138,7 +138,7 @@ struct packstore {
 	int64_t		 put_row;
 	uint64_t	 put_chain;
 	bool		 deferred;	/* synchronous=NORMAL */
-	bool		 indexed;	/* has packstore_indexes */
+	bool		 indexed;	/* has snap_list, the listing's index */
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -185,11 +185,12 @@ static const char *const packstore_schema =
  * database made without it by the first connection that can write; see
  * packstore_indexed().
  */
-static const char *const packstore_indexes =
+static const char *const packstore_stored =
 	"ALTER TABLE snap ADD COLUMN stored INTEGER"
-	" GENERATED ALWAYS AS (length(body)) VIRTUAL;"
+	" GENERATED ALWAYS AS (length(body)) VIRTUAL";
+static const char *const packstore_list_index =
 	"CREATE INDEX IF NOT EXISTS snap_list ON snap"
-	" (time_ms, seq, state, seg, size, stored, key);";
+	" (time_ms, seq, state, seg, size, stored, key)";
 
 /*
  * The system's error behind SQLite's last, or 0; saved is errno as the
@@ -288,7 +289,32 @@ packstore_int(struct packstore *ps, const char *sql, int64_t arg,
 }
 
 /*
- * Whether the database has packstore_indexes, giving them to it when it
+ * Give the table its listing's index, in a transaction the caller holds;
+ * the column, when not there yet (an index dropped by hand leaves it).
+ */
+static int
+packstore_index(struct packstore *ps, char **cause)
+{
+	char	*why = NULL;
+	int64_t	 n;
+	int	 rc;
+
+	rc = packstore_int(ps, "SELECT count(*) FROM pragma_table_xinfo('snap')"
+	    " WHERE name = 'stored'", 0, 0, &n, &why);
+	if (rc == -1) {
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+		return -1;
+	}
+	if (n == 0 && packstore_exec(ps, packstore_stored, cause) == -1)
+		return -1;
+	return packstore_exec(ps, packstore_list_index, cause);
+}
+
+/*
+ * Whether the database has its listing's index, giving it to it when it
  * has not and the connection can write (another may have given them
  * meanwhile: asked again once it holds the lock). A database that cannot
  * take them, read-only or locked past the busy timeout, is read as it
@@ -307,8 +333,8 @@ packstore_indexed(struct packstore *ps)
 		goto out;
 	if (n == 0 && packstore_exec(ps, "BEGIN IMMEDIATE", NULL) == 0) {
 		if (packstore_int(ps, has, 0, 0, &n, &why) == -1 ||
-		    (n == 0 && packstore_exec(ps, packstore_indexes,
-		    NULL) == -1) || packstore_exec(ps, "COMMIT", NULL) == -1) {
+		    (n == 0 && packstore_index(ps, NULL) == -1) ||
+		    packstore_exec(ps, "COMMIT", NULL) == -1) {
 			packstore_exec(ps, "ROLLBACK", NULL);
 			goto out;
 		}
@@ -375,7 +401,7 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 	    packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
 		goto fail;
 	if (packstore_exec(ps, packstore_schema, cause) == -1 ||
-	    packstore_exec(ps, packstore_indexes, cause) == -1 ||
+	    packstore_index(ps, cause) == -1 ||
 	    packstore_exec(ps, "COMMIT", cause) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto fail;

@@ -1349,14 +1349,16 @@ put_kept(struct store *st, const char *target, int64_t ms, const void *prof,
 }
 
 /*
- * A target's database log as a checkpoint leaves it: its size and its
- * header's checkpoint count and first salt, which SQLite changes each
- * time it copies the log into the database (which syncs both) and starts
- * the log again.
+ * A target's database and its log as a checkpoint leaves them: the
+ * database's size and modification time, which a checkpoint changes as
+ * it copies the log into it (syncing both), and the log's size and
+ * header (checkpoint count, first salt), which change when the log is
+ * started again or cut.
  */
 struct wal_state {
-	off_t		size;
-	uint8_t		hdr[8];
+	off_t		 size;
+	uint8_t		 hdr[8];
+	struct stat	 db;
 };
 
 static void
@@ -1366,6 +1368,9 @@ wal_state(const char *target, struct wal_state *w)
 	int	fd;
 
 	memset(w, 0, sizeof *w);
+	snprintf(path, sizeof path, "%s/%s/%s", root, target, PACKSTORE_FILE);
+	if (stat(path, &w->db) == -1)
+		return;
 	snprintf(path, sizeof path, "%s/%s/%s-wal", root, target,
 	    PACKSTORE_FILE);
 	if ((fd = open(path, O_RDONLY)) == -1)
@@ -1376,12 +1381,18 @@ wal_state(const char *target, struct wal_state *w)
 	close(fd);
 }
 
-/* Whether the log only grew from a to b: no checkpoint in between. */
+/*
+ * Whether only the log changed from a to b, growing: no checkpoint in
+ * between, which would have written the database.
+ */
 static bool
 wal_grew(const struct wal_state *a, const struct wal_state *b)
 {
 	return a->size > 0 && b->size > a->size &&
-	    memcmp(a->hdr, b->hdr, sizeof a->hdr) == 0;
+	    memcmp(a->hdr, b->hdr, sizeof a->hdr) == 0 &&
+	    a->db.st_size == b->db.st_size &&
+	    a->db.st_mtim.tv_sec == b->db.st_mtim.tv_sec &&
+	    a->db.st_mtim.tv_nsec == b->db.st_mtim.tv_nsec;
 }
 
 /*
