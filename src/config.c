@@ -949,19 +949,18 @@ check_timing(struct loader *l, struct target_config *t,
 
 /*
  * Retention limits nobody wrote follow the targets: enough snapshots and
- * age for the longest window, and never less than the defaults. Packed,
- * a target's snapshots are counted by no one: the age and the tiers bound
- * them (a month of one-minute scrapes is 2,856), which a count of 500
- * would cut to eight hours, and the size still caps them.
+ * age for the longest window, and never less than the defaults, which
+ * for the packed form keep a month of one-minute scrapes under the tiers.
  */
 static void
 retention_follow(struct loader *l)
 {
 	struct retention_config	*r = &l->cf->retention;
 
-	if (l->rslots[RT_SNAPSHOTS].key == NULL && l->cf->storage_pack)
-		r->snapshots = 0;
-	else if (l->rslots[RT_SNAPSHOTS].key == NULL &&
+	if (l->rslots[RT_SNAPSHOTS].key == NULL && l->cf->storage_pack &&
+	    r->snapshots < CONFIG_RETENTION_PACKED)
+		r->snapshots = CONFIG_RETENTION_PACKED;
+	if (l->rslots[RT_SNAPSHOTS].key == NULL &&
 	    l->need_snapshots > r->snapshots)
 		r->snapshots = l->need_snapshots;
 	if (l->rslots[RT_AGE].key == NULL && l->longest_window > r->age_ms)

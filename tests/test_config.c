@@ -498,12 +498,21 @@ test_follow(void)
 	path = corpus("pack_retention.yaml");
 	cf = good(path, "pack_retention.yaml");
 	free(path);
-	ok(cf != NULL && cf->storage_pack && cf->retention.snapshots == 0 &&
+	ok(cf != NULL && cf->storage_pack &&
+	    cf->retention.snapshots == CONFIG_RETENTION_PACKED &&
 	    cf->retention.age_ms == CONFIG_RETENTION_AGE &&
 	    cf->retention.size == CONFIG_RETENTION_SIZE &&
 	    cf->retention.ntiers == 2,
-	    "packed, no count nobody wrote: the age, the tiers and the size "
-	    "bound what is kept");
+	    "packed, a count nobody wrote keeps a month of one-minute "
+	    "scrapes under the tiers (%zu), more than a 1s window needs",
+	    cf != NULL ? cf->retention.snapshots : 0);
+	config_free(cf);
+	path = corpus("pack_follow.yaml");
+	cf = good(path, "pack_follow.yaml");
+	free(path);
+	ok(cf != NULL && cf->retention.snapshots == 3601,
+	    "packed, the count follows a window that needs more (%zu)",
+	    cf != NULL ? cf->retention.snapshots : 0);
 	config_free(cf);
 	path = corpus("pack_snapshots.yaml");
 	cf = good(path, "pack_snapshots.yaml");
