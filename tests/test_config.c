@@ -41,6 +41,22 @@ good(const char *path, const char *name)
 	return cf;
 }
 
+/* The retention count of a corpus file that must load; -1 if not. */
+static long long
+corpus_snapshots(const char *name)
+{
+	struct config	*cf;
+	char		*path;
+	long long	 n;
+
+	path = corpus(name);
+	cf = good(path, name);
+	free(path);
+	n = cf != NULL ? (long long)cf->retention.snapshots : -1;
+	config_free(cf);
+	return n;
+}
+
 /* s with every "FILE:" made "PATH:"; to free. */
 static char *
 expand_file(const char *s, const char *path)
@@ -507,19 +523,10 @@ test_follow(void)
 	    "scrapes under the tiers (%zu), more than a 1s window needs",
 	    cf != NULL ? cf->retention.snapshots : 0);
 	config_free(cf);
-	path = corpus("pack_follow.yaml");
-	cf = good(path, "pack_follow.yaml");
-	free(path);
-	ok(cf != NULL && cf->retention.snapshots == 3601,
-	    "packed, the count follows a window that needs more (%zu)",
-	    cf != NULL ? cf->retention.snapshots : 0);
-	config_free(cf);
-	path = corpus("pack_snapshots.yaml");
-	cf = good(path, "pack_snapshots.yaml");
-	free(path);
-	ok(cf != NULL && cf->retention.snapshots == 2000,
+	is_int(corpus_snapshots("pack_follow.yaml"), 3601,
+	    "packed, the count follows a window that needs more");
+	is_int(corpus_snapshots("pack_snapshots.yaml"), 2000,
 	    "packed, a count written stays");
-	config_free(cf);
 
 	bad("follow_conflict.yaml",
 	    "5:13: a window of 30m at an interval of 2s needs 901 snapshots, "

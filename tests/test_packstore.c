@@ -1347,25 +1347,33 @@ out:
 	packstore_close(ps);
 }
 
+/* The one integer that sql answers on the database at path; -1 if none. */
+static int64_t
+sql_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
 /* The rows of segment seg in the database at path, dropped or not. */
 static long long
 seg_rows(const char *path, int seg)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	long long	 n = -1;
+	char	sql[64];
 
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM snap WHERE seg = ?",
-	    -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, seg);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM snap WHERE seg = %d",
+	    seg);
+	return sql_int(path, sql);
 }
 
 /*
@@ -1542,24 +1550,6 @@ ssize_t
 pread64(int fd, void *buf, size_t n, off_t off)
 {
 	return pread(fd, buf, n, off);
-}
-
-/* The one integer that sql answers on the database at path; -1 if none. */
-static int64_t
-sql_int(const char *path, const char *sql)
-{
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int64_t		 v = -1;
-
-	if (sqlite3_open(path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
 }
 
 /* Whether SQLite's plan for sql on the database at path names what. */
