@@ -3,6 +3,7 @@
  * not a test):
  *
  *	packstore [-d] [-p] [-r [-f | -F]] ROOT FILE...
+ *	packstore -m [-d] [-p] ROOT FILE...
  *
  * The FILEs, gzipped pprof profiles in the order scraped, are stored as
  * heapwatchd's decode worker stores them, store_put_retain() with the
@@ -36,6 +37,12 @@
  * With -d, the syncs are deferred to the store's syncer, once a second,
  * as heapwatchd defers them (store_defer_sync()): a file's put then syncs
  * nothing, a packed put's commit is not synced.
+ * With -m, a month of one-minute scrapes, packed only: the FILEs stored
+ * in turn, again and again, 43,200 puts a minute apart, under the
+ * retention heapwatchd gives a packed store by default (3,000 snapshots,
+ * 30 days, one per 10 minutes after a day, one an hour after a week), and
+ * the median CPU time of the last 300 puts printed apart, a put with a
+ * month of history kept (some 8 minutes for the leak fixture's).
  */
 #include "config.h"
 
@@ -111,7 +118,10 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool	parsed, repeats, shrink, shrink_all, deferred;
+static bool	parsed, repeats, shrink, shrink_all, deferred, month;
+
+#define MONTH_PUTS	(30 * 24 * 60)
+#define MONTH_LAST	300
 
 static void
 run(const char *root, enum store_format f, void **in, size_t *inlen,
@@ -121,7 +131,11 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 	struct profile_raw	*raw = NULL;
 	double			 tdec = 0, *dec;
 	struct store_retention	 keep = { .snapshots = 500 };
-	struct store_put	 put = { .keep = &keep };
+	struct store_retention	 packed = { .snapshots = 3000,
+				    .age_ms = 30 * 86400000ULL, .ntiers = 2,
+				    .tiers = { { 86400000ULL, 600000 },
+				    { 7 * 86400000ULL, 3600000 } } };
+	struct store_put	 put = { .keep = month ? &packed : &keep };
 	struct store_snapshot	*list;
 	struct store		*st;
 	char			 dir[4096], path[4096], *cause = NULL;
@@ -219,6 +233,13 @@ run(const char *root, enum store_format f, void **in, size_t *inlen,
 		tread += clock_us(CLOCK_PROCESS_CPUTIME_ID) - t;
 		free(out);
 	}
+	if (month && n > MONTH_LAST) {
+		qsort(wrote + n - MONTH_LAST, MONTH_LAST, sizeof *wrote,
+		    cmp_double);
+		printf("%-5s store with a month kept (%zu snapshots): CPU "
+		    "median %.0f us over the last %d puts\n", "pack", nl,
+		    wrote[n - MONTH_LAST / 2], MONTH_LAST);
+	}
 	qsort(each, n, sizeof *each, cmp_double);
 	qsort(wrote, n, sizeof *wrote, cmp_double);
 	qsort(dec, n, sizeof *dec, cmp_double);
@@ -276,12 +297,15 @@ main(int argc, char **argv)
 			shrink = true;
 		else if (strcmp(argv[1], "-F") == 0)
 			shrink = shrink_all = true;
+		else if (strcmp(argv[1], "-m") == 0)
+			month = true;
 		else
 			break;
 	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: packstore [-d] [-p] [-r [-f | -F]] "
-		    "ROOT FILE...\n");
+		    "ROOT FILE...\n       packstore -m [-d] [-p] ROOT "
+		    "FILE...\n");
 		return 2;
 	}
 	n = (size_t)argc - 2;
@@ -295,8 +319,19 @@ main(int argc, char **argv)
 	}
 	printf("%zu snapshots, %.0f bytes a snapshot as received\n", n,
 	    (double)gz / n);
-	run(argv[1], STORE_PPROF, in, inlen, n);
-	run(argv[1], STORE_PACK, in, inlen, n);
+	if (month) {
+		/* The same profiles again and again: their pointers. */
+		in = realloc(in, MONTH_PUTS * sizeof *in);
+		inlen = realloc(inlen, MONTH_PUTS * sizeof *inlen);
+		for (i = n; i < MONTH_PUTS; i++) {
+			in[i] = in[i % n];
+			inlen[i] = inlen[i % n];
+		}
+		run(argv[1], STORE_PACK, in, inlen, MONTH_PUTS);
+	} else {
+		run(argv[1], STORE_PPROF, in, inlen, n);
+		run(argv[1], STORE_PACK, in, inlen, n);
+	}
 	for (i = 0; i < n; i++)
 		free(in[i]);
 	free(in);
