@@ -178,11 +178,12 @@ static const char *const packstore_schema =
  * emptied read every page of the table, bodies and all, through a
  * connection whose cache is cold at each put (a month of one-minute
  * scrapes under the default tiers, 2,858 snapshots in 1,219 pages: 12.7
- * ms of CPU a put, where 500 cost 1.9). The body's length is a virtual
- * column, which costs no byte in the table and which the index holds, so
- * that both read the index alone (26 pages instead of 1,190). In time
- * order, so that a put and a drop each change one page of it. Added to a
- * database made without it by the first connection that can write; see
+ * ms of CPU a put of the leak fixture's profile, 2.6 with the index;
+ * bench/packstore -m). The body's length is a virtual column, which
+ * costs no byte in the table and which the index holds, so that both
+ * read the index alone (26 pages instead of 1,190). In time order, so
+ * that a put and a drop each change one page of it. Added to a database
+ * made without it by the first connection that can write; see
  * packstore_indexed().
  */
 static const char *const packstore_stored =
@@ -315,10 +316,10 @@ packstore_index(struct packstore *ps, char **cause)
 
 /*
  * Whether the database has its listing's index, giving it to it when it
- * has not and the connection can write (another may have given them
+ * has not and the connection can write (another may have given it
  * meanwhile: asked again once it holds the lock). A database that cannot
- * take them, read-only or locked past the busy timeout, is read as it
- * is, its listing reading the table.
+ * take it, read-only or locked past the busy timeout, is read as it is,
+ * its listing reading the table.
  */
 static void
 packstore_indexed(struct packstore *ps)
