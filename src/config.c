@@ -957,12 +957,12 @@ retention_follow(struct loader *l)
 {
 	struct retention_config	*r = &l->cf->retention;
 
-	if (l->rslots[RT_SNAPSHOTS].key == NULL && l->cf->storage_pack &&
-	    r->snapshots < CONFIG_RETENTION_PACKED)
-		r->snapshots = CONFIG_RETENTION_PACKED;
-	if (l->rslots[RT_SNAPSHOTS].key == NULL &&
-	    l->need_snapshots > r->snapshots)
-		r->snapshots = l->need_snapshots;
+	if (l->rslots[RT_SNAPSHOTS].key == NULL) {
+		if (l->cf->storage_pack && r->snapshots < CONFIG_RETENTION_PACKED)
+			r->snapshots = CONFIG_RETENTION_PACKED;
+		if (l->need_snapshots > r->snapshots)
+			r->snapshots = l->need_snapshots;
+	}
 	if (l->rslots[RT_AGE].key == NULL && l->longest_window > r->age_ms)
 		r->age_ms = l->longest_window;
 	/*

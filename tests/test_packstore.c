@@ -418,6 +418,25 @@ test_drop(const char *path)
 
 static int	put(struct packstore *, int, uint32_t *);
 
+/*
+ * Make the database dir/name, its path into path[0..len); said, and
+ * false, when it cannot be made.
+ */
+static bool
+open_new(const char *dir, const char *name, char *path, size_t len,
+    struct packstore **ps)
+{
+	char	*cause = NULL;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	if (packstore_open(path, PACKSTORE_CREATE, ps, &cause) == 0)
+		return true;
+	ok(0, "open %s: %s", name, cause);
+	free(cause);
+	return false;
+}
+
+
 /* Drop snapshots k0, k0 + 1, ... below k1 but one in ten. */
 static size_t
 drop_most(struct packstore *ps, int k0, int k1)
@@ -865,11 +884,8 @@ test_repeat_refused(const char *dir)
 	uint64_t		 bodies;
 	int			 rc;
 
-	snprintf(path, sizeof path, "%s/refused.db", dir);
-	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
-		ok(0, "open: %s", cause);
+	if (!open_new(dir, "refused.db", path, sizeof path, &ps))
 		return;
-	}
 	rc = packstore_put_repeat(ps, T0, 1, 2, 100, MAX, &seq, &cause);
 	ok(rc == 1 && cause != NULL && strstr(cause, "no snapshot to repeat")
 	    != NULL, "a repeat on an empty database is refused: %s", cause);
@@ -1282,11 +1298,11 @@ open_two(const char *dir, const char *name, struct packstore **ps,
 	char	path[256], *cause = NULL;
 
 	*ps = *other = NULL;
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (packstore_open(path, PACKSTORE_CREATE, ps, &cause) == 0 &&
-	    packstore_open(path, 0, other, &cause) == 0)
+	if (!open_new(dir, name, path, sizeof path, ps))
+		return false;
+	if (packstore_open(path, 0, other, &cause) == 0)
 		return true;
-	ok(0, "open %s: %s", name, cause);
+	ok(0, "open %s again: %s", name, cause);
 	free(cause);
 	return false;
 }
@@ -1391,12 +1407,8 @@ test_recode_damaged_tail(const char *dir)
 	size_t			 nv = 0, removed = 0;
 	int			 k, bad = 0;
 
-	snprintf(path, sizeof path, "%s/tail.db", dir);
-	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_new(dir, "tail.db", path, sizeof path, &ps))
 		return;
-	}
 	for (k = 0; k < 2 * PACKSTORE_SEGMENT + 2; k++)
 		if (put(ps, k, &seq) == -1)
 			bad++;
@@ -1448,12 +1460,8 @@ test_reader_remade(const char *dir)
 	size_t			 removed = 0;
 	int			 k, bad = 0;
 
-	snprintf(path, sizeof path, "%s/reader_remade.db", dir);
-	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_new(dir, "reader_remade.db", path, sizeof path, &ps))
 		return;
-	}
 	rd = packstore_reader_new();
 	for (k = 0; k < 6; k++)
 		if (put(ps, k, &seq) == -1)
@@ -1609,12 +1617,8 @@ test_listing_reads(const char *dir)
 	int64_t			 pages;
 	int			 k, bad = 0;
 
-	snprintf(path, sizeof path, "%s/reads.db", dir);
-	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_new(dir, "reads.db", path, sizeof path, &ps))
 		return;
-	}
 	for (k = 0; k < 1000; k++)
 		if (put_at(ps, k % 300, k, &seq) == -1)
 			bad++;
@@ -1670,12 +1674,8 @@ test_indexed(const char *dir)
 	int			 k, bad = 0;
 	sqlite3			*db;
 
-	snprintf(path, sizeof path, "%s/indexed.db", dir);
-	if (packstore_open(path, PACKSTORE_CREATE, &ps, &cause) == -1) {
-		ok(0, "open: %s", cause);
-		free(cause);
+	if (!open_new(dir, "indexed.db", path, sizeof path, &ps))
 		return;
-	}
 	for (k = 0; k < 100; k++)
 		if (put(ps, k, &seq) == -1)
 			bad++;

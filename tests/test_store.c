@@ -768,11 +768,13 @@ test_efbig(struct store *st)
 
 /*
  * store_put_retain() of len bytes keeping the newest keep, through *cache;
- * how many it removed, or -1.
+ * how many it removed, or -1. The new snapshot's id into id and what the
+ * kept ones take on disk into *bytes (0 on a failure), when given.
  */
 static int
-put_bytes(struct store *st, struct store_cache **cache, const char *target,
-    int64_t ms, const void *data, size_t len, size_t keep, char *id)
+put_with(struct store *st, struct store_cache **cache, const char *target,
+    int64_t ms, const void *data, size_t len, size_t keep, char *id,
+    uint64_t *bytes)
 {
 	struct store_retention	 r = { .snapshots = keep };
 	struct store_put	 put;
@@ -790,9 +792,19 @@ put_bytes(struct store *st, struct store_cache **cache, const char *target,
 		rc = -1;
 	} else if (id != NULL)
 		snprintf(id, STORE_ID_MAX, "%s", put.id);
+	if (bytes != NULL)
+		*bytes = rc == -1 ? 0 : put.bytes;
 	free(cause);
 	free(put.retain_cause);
 	return rc == -1 ? -1 : (int)put.removed;
+}
+
+/* put_with(), without the bytes. */
+static int
+put_bytes(struct store *st, struct store_cache **cache, const char *target,
+    int64_t ms, const void *data, size_t len, size_t keep, char *id)
+{
+	return put_with(st, cache, target, ms, data, len, keep, id, NULL);
 }
 
 /* The same of a string, one cache a target, as heapwatchd keeps. */
@@ -2390,28 +2402,15 @@ folder_bytes(const char *target)
 	return n;
 }
 
-/* store_put_retain() keeping keep, as put_bytes(); put.bytes, or 0. */
+/* put_with(), the bytes alone: what the kept snapshots take, or 0. */
 static uint64_t
 put_counted(struct store *st, struct store_cache **cache, const char *target,
     int64_t ms, const void *data, size_t len, size_t keep)
 {
-	struct store_retention	 r = { .snapshots = keep };
-	struct store_put	 put;
-	char			*cause = NULL;
+	uint64_t	b;
 
-	memset(&put, 0, sizeof put);
-	put.keep = &r;
-	put.cache = *cache;
-	if (store_put_retain(st, target, ms, data, len, &put, &cause) == -1 ||
-	    put.retain_cause != NULL) {
-		printf("# put %s %lld: %s\n", target, (long long)ms,
-		    cause != NULL ? cause : put.retain_cause);
-		put.bytes = 0;
-	}
-	*cache = put.cache;
-	free(cause);
-	free(put.retain_cause);
-	return put.bytes;
+	(void)put_with(st, cache, target, ms, data, len, keep, NULL, &b);
+	return b;
 }
 
 /* store_bytes() of what store_list() gives; 0 when it fails. */
