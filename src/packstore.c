@@ -38,12 +38,12 @@
  * nothing: when drops leave a segment, other than the newest, with half
  * or more of its rows dropped, its listed snapshots are coded again as a
  * segment of their own (the first a key) and the dropped rows deleted,
- * in one transaction, at most one segment each packstore_drop(). That
- * costs reading the dictionary and the segment's bodies, and coding the
- * survivors: for a segment of 64 thinned to 7, some 71 snapshots' work
- * once an hour of history, about one snapshot's for each stored. Until
- * then the dropped rows cost their bodies, which are deltas, small beside
- * a key.
+ * in one transaction, at most one segment each packstore_drop() (found
+ * as packstore_halfempty() says). That costs reading the dictionary and
+ * the segment's bodies, and coding the survivors: for a segment of 64
+ * thinned to 7, some 71 snapshots' work once an hour of history, about
+ * one snapshot's for each stored. Until then the dropped rows cost their
+ * bodies, which are deltas, small beside a key.
  *
  * A snapshot whose body does not read back (corrupt on disk) gives an
  * error for it and for the rows after it in its segment, which are coded
@@ -127,6 +127,7 @@ struct packstore {
 	struct pack_shape memo_shape;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	uint64_t	 shaped;	/* puts coded by shape */
+	uint64_t	 sweeps;	/* see packstore_halfempty() */
 	/*
 	 * The snap.n of the row this connection's last put stored and the
 	 * chained hash of its segment's bodies up to it (w_chain then), kept
@@ -139,6 +140,7 @@ struct packstore {
 	uint64_t	 put_chain;
 	bool		 deferred;	/* synchronous=NORMAL */
 	bool		 indexed;	/* has snap_list, the listing's index */
+	unsigned int	 drops;		/* packstore_drop()s, for the sweep */
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -484,6 +486,12 @@ uint64_t
 packstore_shaped_puts(const struct packstore *ps)
 {
 	return ps->shaped;
+}
+
+uint64_t
+packstore_sweeps(const struct packstore *ps)
+{
+	return ps->sweeps;
 }
 
 size_t
@@ -1654,6 +1662,52 @@ out:
 	return ret;
 }
 
+/*
+ * The first segment older than newest that drops left half empty, to be
+ * coded again, in *seg, or 0. Searching every segment reads every row's
+ * state and groups the rows by segment (0.7 ms of CPU a drop with a month
+ * kept, which most puts make: bench/packstore -m), so it is done at a
+ * connection's first drop, at the drop after one that found a segment
+ * (there may be more) and every PACKSTORE_SWEEP drops; between those,
+ * only the segments the drop touched (segs, nseg) are read, the only ones
+ * a drop through this connection can have left half empty. What another
+ * connection's drops left is found by the next sweep.
+ */
+static int
+packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
+    int64_t newest, int64_t *seg, char **cause)
+{
+	size_t	i;
+	int64_t	half;
+
+	*seg = 0;
+	if (ps->drops++ % PACKSTORE_SWEEP == 0) {
+		ps->sweeps++;
+		if (packstore_int(ps, ps->indexed ? "SELECT seg FROM snap"
+		    " INDEXED BY snap_list WHERE seg < ? GROUP BY seg HAVING"
+		    " max(state) = 1 AND 2 * sum(state) >= count(*) ORDER BY"
+		    " seg LIMIT 1" : "SELECT seg FROM snap WHERE seg < ? GROUP"
+		    " BY seg HAVING max(state) = 1 AND 2 * sum(state) >="
+		    " count(*) ORDER BY seg LIMIT 1", newest, 0, seg,
+		    cause) == -1)
+			return -1;
+		nseg = 0;
+	}
+	for (i = 0; i < nseg; i++) {
+		if (segs[i] >= newest)
+			continue;
+		if (packstore_int(ps, "SELECT max(state) = 1 AND 2 * sum(state)"
+		    " >= count(*) FROM snap WHERE seg = ?", segs[i], 0, &half,
+		    cause) == -1)
+			return -1;
+		if (half == 1 && (*seg == 0 || segs[i] < *seg))
+			*seg = segs[i];
+	}
+	if (*seg != 0)
+		ps->drops = 0;
+	return 0;
+}
+
 int
 packstore_drop(struct packstore *ps, const struct packstore_snap *v,
     size_t n, size_t max, size_t *removed, char **cause)
@@ -1711,8 +1765,6 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 		}
 	}
 	sqlite3_finalize(st);
-	free(segs);
-	segs = NULL;
 	if (packstore_exec(ps, "COMMIT", cause) == -1)
 		goto fail;
 	/*
@@ -1723,12 +1775,7 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 		goto soft;
 	if (packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0, &newest,
 	    &why) == -1 ||
-	    packstore_int(ps, ps->indexed ? "SELECT seg FROM snap INDEXED BY"
-	    " snap_list WHERE seg < ? GROUP BY seg HAVING max(state) = 1 AND"
-	    " 2 * sum(state) >= count(*) ORDER BY seg LIMIT 1" : "SELECT seg"
-	    " FROM snap WHERE seg < ? GROUP BY seg HAVING max(state) = 1 AND"
-	    " 2 * sum(state) >= count(*) ORDER BY seg LIMIT 1", newest, 0,
-	    &seg, &why) == -1) {
+	    packstore_halfempty(ps, segs, nseg, newest, &seg, &why) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto soft;
 	}
@@ -1737,9 +1784,11 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto soft;
 	}
+	free(segs);
 	return 0;
 soft:
 	/* The drops stand; the segment is tried again at the next. */
+	free(segs);
 	free(why);
 	return 0;
 fail:

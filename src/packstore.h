@@ -24,6 +24,7 @@
 #define PACKSTORE_FILE		"snapshots.db"	/* in a target's folder */
 #define PACKSTORE_SEGMENT	64		/* snapshots a segment */
 #define PACKSTORE_SEGMENT_MS	(3600 * 1000)	/* or an hour of them */
+#define PACKSTORE_SWEEP		64	/* drops, a search of all segments */
 
 struct packstore;
 struct profile_view;
@@ -179,5 +180,7 @@ void		 packstore_writer_forget(struct packstore *);
 uint64_t	 packstore_bodies_read(const struct packstore *);
 /* Puts coded by the shape of the last, without the dictionary. */
 uint64_t	 packstore_shaped_puts(const struct packstore *);
+/* Drops that searched every segment for one to code again. */
+uint64_t	 packstore_sweeps(const struct packstore *);
 
 #endif

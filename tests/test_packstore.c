@@ -1440,6 +1440,87 @@ test_recode_damaged_tail(const char *dir)
 	packstore_close(ps);
 }
 
+/* Segments older than the newest that drops left half empty. */
+static long long
+half_empty(const char *path)
+{
+	return sql_int(path, "SELECT count(*) FROM (SELECT seg FROM snap"
+	    " WHERE seg < (SELECT max(seg) FROM snap) GROUP BY seg HAVING"
+	    " max(state) = 1 AND 2 * sum(state) >= count(*))");
+}
+
+/*
+ * Drops one at a time through one connection, as retention's tiers thin
+ * a month out at each put: each segment a drop leaves half empty is coded
+ * again by that drop, though most drops read only the segments they
+ * touch, not every segment's rows; one left half empty by another
+ * connection is found within PACKSTORE_SWEEP drops.
+ */
+static void
+test_halfempty(const char *dir)
+{
+	struct packstore	*ps;
+	struct packstore_snap	 v;
+	char			 path[256], sql[160], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 removed;
+	int			 k, bad = 0, left = 0, drops = 0;
+	long long		 seg;
+
+	if (!open_new(dir, "half.db", path, sizeof path, &ps))
+		return;
+	for (k = 0; k < 8 * PACKSTORE_SEGMENT; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	ok(bad == 0, "eight segments stored");
+	memset(&v, 0, sizeof v);
+	/* Of the first six segments, all but one in ten, one a drop. */
+	for (k = 0; k < 6 * PACKSTORE_SEGMENT && bad == 0; k++) {
+		if (k % 10 == 0)
+			continue;
+		v.time_ms = T0 + (int64_t)k * STEP;
+		if (packstore_drop(ps, &v, 1, MAX, &removed, &cause) == -1 ||
+		    removed != 1) {
+			printf("# drop %d: %s\n", k, cause ? cause : "none");
+			bad++;
+		}
+		drops++;
+		if (half_empty(path) != 0)
+			left++;
+	}
+	ok(bad == 0 && left == 0, "%d drops, one at a time: none leaves a "
+	    "segment half empty (%d did)", drops, left);
+	ok(packstore_sweeps(ps) > 0 && packstore_sweeps(ps) * 4 < (uint64_t)
+	    drops, "%llu of them searched every segment",
+	    (unsigned long long)packstore_sweeps(ps));
+	is_int(sql_int(path, "SELECT count(*) FROM snap WHERE state = 0"),
+	    8 * PACKSTORE_SEGMENT - drops, "the others are listed");
+
+	/* Half of the seventh segment dropped by another connection. */
+	snprintf(sql, sizeof sql, "SELECT seg FROM snap WHERE time_ms = %lld",
+	    T0 + 6LL * PACKSTORE_SEGMENT * STEP);
+	seg = sql_int(path, sql);
+	snprintf(sql, sizeof sql, "UPDATE snap SET state = 1 WHERE seg = %lld"
+	    " AND (time_ms - %lld) / %d %% 2 = 1 RETURNING n", seg, T0, STEP);
+	ok(sql_int(path, sql) > 0 && half_empty(path) == 1, "another "
+	    "connection leaves segment %lld half empty", seg);
+	/* Drops of a snapshot gone already, which touch no segment. */
+	v.time_ms = T0 + STEP;
+	for (k = 0; k < PACKSTORE_SWEEP && half_empty(path) != 0; k++) {
+		if (packstore_drop(ps, &v, 1, MAX, &removed, &cause) == -1) {
+			printf("# drop: %s\n", cause);
+			break;
+		}
+	}
+	ok(half_empty(path) == 0, "found and coded again within %d drops "
+	    "(%d)", PACKSTORE_SWEEP, k);
+	ok(reads_back(ps, 6 * PACKSTORE_SEGMENT, 0) &&
+	    reads_back(ps, 7 * PACKSTORE_SEGMENT - 2, 0),
+	    "what it keeps reads back");
+	packstore_close(ps);
+	free(cause);
+}
+
 /*
  * A reader kept while every snapshot is dropped (as retention does to a
  * folder's packed snapshots once it keeps files) and others are stored:
@@ -1824,6 +1905,7 @@ main(int argc, char **argv)
 	test_remade_repeat(dir);
 	test_reader_remade(dir);
 	test_recode_damaged_tail(dir);
+	test_halfempty(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
 	test_kill(path);
