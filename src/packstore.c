@@ -127,7 +127,7 @@ struct packstore {
 	struct pack_shape memo_shape;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	uint64_t	 shaped;	/* puts coded by shape */
-	uint64_t	 sweeps;	/* see packstore_halfempty() */
+	uint64_t	 sweeps;	/* made, see packstore_halfempty() */
 	/*
 	 * The snap.n of the row this connection's last put stored and the
 	 * chained hash of its segment's bodies up to it (w_chain then), kept
@@ -140,7 +140,13 @@ struct packstore {
 	uint64_t	 put_chain;
 	bool		 deferred;	/* synchronous=NORMAL */
 	bool		 indexed;	/* has snap_list, the listing's index */
-	unsigned int	 drops;		/* packstore_drop()s, for the sweep */
+	/*
+	 * packstore_halfempty()'s sweeps, searches of every segment: one
+	 * is due, the drops since the last, and the newest segment then.
+	 */
+	bool		 sweep;
+	unsigned int	 unswept;
+	int64_t		 swept_newest;
 };
 
 /* What a repeat changes: the profile's times, in nanoseconds. */
@@ -1664,14 +1670,16 @@ out:
 
 /*
  * The first segment older than newest that drops left half empty, to be
- * coded again, in *seg, or 0. Searching every segment reads every row's
- * state and groups the rows by segment (0.7 ms of CPU a drop with a month
- * kept, which most puts make: bench/packstore -m), so it is done at a
- * connection's first drop, at the drop after one that found a segment
- * (there may be more) and every PACKSTORE_SWEEP drops; between those,
- * only the segments the drop touched (segs, nseg) are read, the only ones
- * a drop through this connection can have left half empty. What another
- * connection's drops left is found by the next sweep.
+ * coded again, in *seg, or 0. A sweep, searching every segment, reads
+ * every row's state and groups the rows by segment (0.7 ms of CPU a drop
+ * with a month kept, which most puts make: bench/packstore -m), so it is
+ * made only at a connection's first drop, once the newest segment
+ * changed (the one before, half emptied while the newest, is now to be
+ * coded again), after a drop that found a segment (there may be more)
+ * or that failed to look, and every PACKSTORE_SWEEP drops. Otherwise
+ * only the segments this drop touched (segs, nseg) are read: since the
+ * last sweep, drops through this connection have left no other half
+ * empty. What another connection's drops left, the next sweep finds.
  */
 static int
 packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
@@ -1681,7 +1689,9 @@ packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
 	int64_t	half;
 
 	*seg = 0;
-	if (ps->drops++ % PACKSTORE_SWEEP == 0) {
+	if (ps->sweep || newest != ps->swept_newest ||
+	    ++ps->unswept >= PACKSTORE_SWEEP) {
+		ps->sweep = true;	/* till it is made */
 		ps->sweeps++;
 		if (packstore_int(ps, ps->indexed ? "SELECT seg FROM snap"
 		    " INDEXED BY snap_list WHERE seg < ? GROUP BY seg HAVING"
@@ -1691,6 +1701,7 @@ packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
 		    " count(*) ORDER BY seg LIMIT 1", newest, 0, seg,
 		    cause) == -1)
 			return -1;
+		ps->unswept = 0;
 		nseg = 0;
 	}
 	for (i = 0; i < nseg; i++) {
@@ -1698,13 +1709,15 @@ packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
 			continue;
 		if (packstore_int(ps, "SELECT max(state) = 1 AND 2 * sum(state)"
 		    " >= count(*) FROM snap WHERE seg = ?", segs[i], 0, &half,
-		    cause) == -1)
+		    cause) == -1) {
+			ps->sweep = true;
 			return -1;
+		}
 		if (half == 1 && (*seg == 0 || segs[i] < *seg))
 			*seg = segs[i];
 	}
-	if (*seg != 0)
-		ps->drops = 0;
+	ps->swept_newest = newest;
+	ps->sweep = *seg != 0;
 	return 0;
 }
 
@@ -1771,11 +1784,14 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	 * One half-empty segment other than the newest coded again, in a
 	 * transaction of its own: failing it loses nothing.
 	 */
-	if (packstore_exec(ps, "BEGIN IMMEDIATE", &why) == -1)
+	if (packstore_exec(ps, "BEGIN IMMEDIATE", &why) == -1) {
+		ps->sweep = true;
 		goto soft;
+	}
 	if (packstore_int(ps, "SELECT max(seg) FROM snap", 0, 0, &newest,
 	    &why) == -1 ||
 	    packstore_halfempty(ps, segs, nseg, newest, &seg, &why) == -1) {
+		ps->sweep = true;
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto soft;
 	}
@@ -1787,7 +1803,10 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	free(segs);
 	return 0;
 soft:
-	/* The drops stand; the segment is tried again at the next. */
+	/*
+	 * The drops stand; a segment found but not coded again, or not
+	 * looked for, the next drop's sweep finds.
+	 */
 	free(segs);
 	free(why);
 	return 0;

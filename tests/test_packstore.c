@@ -1453,8 +1453,9 @@ half_empty(const char *path)
  * Drops one at a time through one connection, as retention's tiers thin
  * a month out at each put: each segment a drop leaves half empty is coded
  * again by that drop, though most drops read only the segments they
- * touch, not every segment's rows; one left half empty by another
- * connection is found within PACKSTORE_SWEEP drops.
+ * touch, not every segment's rows; the newest segment once another
+ * starts; one left half empty by another connection within
+ * PACKSTORE_SWEEP drops.
  */
 static void
 test_halfempty(const char *dir)
@@ -1496,6 +1497,30 @@ test_halfempty(const char *dir)
 	is_int(sql_int(path, "SELECT count(*) FROM snap WHERE state = 0"),
 	    8 * PACKSTORE_SEGMENT - drops, "the others are listed");
 
+	/* Most of the newest segment dropped: it is coded once old. */
+	for (k = 7 * PACKSTORE_SEGMENT + 1; k < 8 * PACKSTORE_SEGMENT - 8 &&
+	    bad == 0; k++) {
+		v.time_ms = T0 + (int64_t)k * STEP;
+		if (packstore_drop(ps, &v, 1, MAX, &removed, &cause) == -1) {
+			printf("# drop %d: %s\n", k, cause);
+			bad++;
+		}
+	}
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM snap WHERE seg ="
+	    " (SELECT max(seg) FROM snap) AND state = 1");
+	ok(bad == 0 && sql_int(path, sql) == PACKSTORE_SEGMENT - 9, "the "
+	    "newest segment, most of it dropped, is not coded again while "
+	    "the newest");
+	if (put(ps, 8 * PACKSTORE_SEGMENT, &seq) == -1)
+		bad++;
+	v.time_ms = T0 + STEP;	/* gone already: touches no segment */
+	ok(bad == 0 && half_empty(path) == 1 && packstore_drop(ps, &v, 1,
+	    MAX, &removed, &cause) == 0 && half_empty(path) == 0, "once a "
+	    "put starts another, it is, at the next drop");
+	/* The drop after that one sweeps, finding nothing. */
+	if (packstore_drop(ps, &v, 1, MAX, &removed, &cause) == -1)
+		bad++;
+
 	/* Half of the seventh segment dropped by another connection. */
 	snprintf(sql, sizeof sql, "SELECT seg FROM snap WHERE time_ms = %lld",
 	    T0 + 6LL * PACKSTORE_SEGMENT * STEP);
@@ -1515,8 +1540,9 @@ test_halfempty(const char *dir)
 	ok(half_empty(path) == 0, "found and coded again within %d drops "
 	    "(%d)", PACKSTORE_SWEEP, k);
 	ok(reads_back(ps, 6 * PACKSTORE_SEGMENT, 0) &&
-	    reads_back(ps, 7 * PACKSTORE_SEGMENT - 2, 0),
-	    "what it keeps reads back");
+	    reads_back(ps, 7 * PACKSTORE_SEGMENT - 2, 0) &&
+	    reads_back(ps, 8 * PACKSTORE_SEGMENT - 1, 0),
+	    "what they keep reads back");
 	packstore_close(ps);
 	free(cause);
 }
