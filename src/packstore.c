@@ -127,7 +127,7 @@ struct packstore {
 	struct pack_shape memo_shape;
 	uint64_t	 bodies;	/* read back, see packstore.h */
 	uint64_t	 shaped;	/* puts coded by shape */
-	uint64_t	 sweeps;	/* made, see packstore_halfempty() */
+	uint64_t	 sweeps;	/* tried, see packstore_halfempty() */
 	/*
 	 * The snap.n of the row this connection's last put stored and the
 	 * chained hash of its segment's bodies up to it (w_chain then), kept
@@ -141,8 +141,9 @@ struct packstore {
 	bool		 deferred;	/* synchronous=NORMAL */
 	bool		 indexed;	/* has snap_list, the listing's index */
 	/*
-	 * packstore_halfempty()'s sweeps, searches of every segment: one
-	 * is due, the drops since the last, and the newest segment then.
+	 * packstore_halfempty()'s: a sweep (a search of every segment) is
+	 * due, the drops since the last, and the newest segment at its last
+	 * look, sweep or not.
 	 */
 	bool		 sweep;
 	unsigned int	 unswept;

@@ -180,7 +180,7 @@ void		 packstore_writer_forget(struct packstore *);
 uint64_t	 packstore_bodies_read(const struct packstore *);
 /* Puts coded by the shape of the last, without the dictionary. */
 uint64_t	 packstore_shaped_puts(const struct packstore *);
-/* Drops that searched every segment for one to code again. */
+/* Drops that searched (or tried to) every segment for one to code again. */
 uint64_t	 packstore_sweeps(const struct packstore *);
 
 #endif
