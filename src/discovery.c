@@ -30,19 +30,30 @@
  * match in a folder that did not exist, configuration management replaces
  * files by rename, and some are on network file systems; a stat(2) of each
  * match every DISCOVERY_POLL_MS sees all of these the same way. A file is
- * read again when its inode, size, mtime or ctime changes, and every file
- * of an entry at its refresh_interval, as Prometheus does.
+ * read again when its inode, size, mtime or ctime changed and then held
+ * for one check, so that a file written in place (cut to nothing, then
+ * written) is read once the writer is done, not empty or in part: read
+ * empty, its targets would stop and start afresh a check later. Every
+ * file of an entry is read at once at its refresh_interval, as Prometheus
+ * does, and at start-up and reload.
  */
 
-/* A file some pattern matched, and what it held when last read well. */
-struct sd_file {
-	char			*path;
+/* What stat(2) says of a file, as far as telling a change goes. */
+struct sd_stat {
 	dev_t			 dev;
 	ino_t			 ino;
 	off_t			 size;
 	struct timespec		 mtime;
 	struct timespec		 ctime;
-	bool			 stated;	/* the above are set */
+};
+
+/* A file some pattern matched, and what it held when last read well. */
+struct sd_file {
+	char			*path;
+	struct sd_stat		 read;		/* as last read */
+	struct sd_stat		 moved;		/* as changed since */
+	bool			 stated;	/* read is set */
+	bool			 moving;	/* moved is set */
 	bool			 seen;		/* matched in this scan */
 	bool			 failing;	/* the last read failed */
 	struct sd_target	*targets;
@@ -511,7 +522,28 @@ ts_same(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-/* Read f again if it changed (or force); true if its targets changed. */
+static bool
+sd_stat_same(const struct sd_stat *k, const struct stat *st)
+{
+	return k->dev == st->st_dev && k->ino == st->st_ino &&
+	    k->size == st->st_size && ts_same(&k->mtime, &st->st_mtim) &&
+	    ts_same(&k->ctime, &st->st_ctim);
+}
+
+static void
+sd_stat_set(struct sd_stat *k, const struct stat *st)
+{
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->size = st->st_size;
+	k->mtime = st->st_mtim;
+	k->ctime = st->st_ctim;
+}
+
+/*
+ * Read f again if it changed and held since the last check (or force);
+ * true if its targets changed.
+ */
 static bool
 file_check(struct discovery *d, struct sd_file *f, bool force)
 {
@@ -524,16 +556,20 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 		/* Gone between glob(3) and now: the next scan drops it. */
 		return false;
 	}
-	if (!force && f->stated && f->dev == st.st_dev &&
-	    f->ino == st.st_ino && f->size == st.st_size &&
-	    ts_same(&f->mtime, &st.st_mtim) && ts_same(&f->ctime, &st.st_ctim))
-		return false;
+	if (!force && f->stated) {
+		if (sd_stat_same(&f->read, &st)) {
+			f->moving = false;
+			return false;
+		}
+		if (!f->moving || !sd_stat_same(&f->moved, &st)) {
+			sd_stat_set(&f->moved, &st);
+			f->moving = true;
+			return false;
+		}
+	}
 	f->stated = true;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->size = st.st_size;
-	f->mtime = st.st_mtim;
-	f->ctime = st.st_ctim;
+	f->moving = false;
+	sd_stat_set(&f->read, &st);
 	d->reads++;
 	memset(&errs, 0, sizeof errs);
 	if (discovery_parse(f->path, &t, &n, &errs) == -1) {

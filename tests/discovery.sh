@@ -124,6 +124,23 @@ ok $? "an unchanged target keeps its counters across the rewrite ($before, then 
 ! grep -Eq "yaml1: (changed|removed|added)" "$log"
 ok $? "an unchanged target is neither changed nor restarted"
 
+# 3b. Written in place by a writer slow to fill it: the file, empty for
+# a second, is read once done, not empty (which would stop the target
+# and start it afresh at the next read).
+lines=$(wc -l <"$log")
+reads=$(metric heapwatch_discovery_reads_total)
+: >"$sd/b.yml"
+sleep 1
+cat >"$sd/b.yml" <<YAML
+- targets: [$F1]
+  labels: {name: yaml1, zone: z}
+YAML
+wait_for 60 metric_is heapwatch_discovery_reads_total -gt "$reads"
+sleep 2.5
+has_names "$N2 renamed1 static1 yaml1" &&
+    ! tail -n +"$((lines + 1))" "$log" | grep -Eq "yaml1: (changed|removed|added)|b.yml: 0 targets"
+ok $? "a file empty for a second while written in place is not read empty: $(names)"
+
 # 4. A label changed in place: the target takes it.
 cat >"$sd/b.yml" <<YAML
 - targets: [$F1]
