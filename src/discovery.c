@@ -30,12 +30,15 @@
  * match in a folder that did not exist, configuration management replaces
  * files by rename, and some are on network file systems; a stat(2) of each
  * match every DISCOVERY_POLL_MS sees all of these the same way. A file is
- * read again when its inode, size, mtime or ctime changed and then held
- * for one check, so that a file written in place (cut to nothing, then
- * written) is read once the writer is done, not empty or in part: read
- * empty, its targets would stop and start afresh a check later. Every
- * file of an entry is read at once at its refresh_interval, as Prometheus
- * does, and at start-up and reload.
+ * read again when its inode, size, mtime or ctime changed and has then
+ * held for DISCOVERY_HELD_MS, by the clock rather than by checks (a loop
+ * held up runs two close together), so that a file written in place (cut
+ * to nothing, then written) is read once the writer is done rather than
+ * empty: read empty, its targets would stop, and start afresh at the next
+ * read. A file that goes on changing is read DISCOVERY_CHANGING_MS after
+ * its first change all the same. A new file is read at once, and every
+ * file of an entry at its refresh_interval, as Prometheus does, and at
+ * start-up and reload.
  */
 
 /* What stat(2) says of a file, as far as telling a change goes. */
@@ -52,8 +55,10 @@ struct sd_file {
 	char			*path;
 	struct sd_stat		 read;		/* as last read */
 	struct sd_stat		 moved;		/* as changed since */
+	int64_t			 moved_ms;	/* when, monotonic */
+	int64_t			 moving_ms;	/* the first change since */
 	bool			 stated;	/* read is set */
-	bool			 moving;	/* moved is set */
+	bool			 moving;	/* the above are set */
 	bool			 seen;		/* matched in this scan */
 	bool			 failing;	/* the last read failed */
 	struct sd_target	*targets;
@@ -541,8 +546,8 @@ sd_stat_set(struct sd_stat *k, const struct stat *st)
 }
 
 /*
- * Read f again if it changed and held since the last check (or force);
- * true if its targets changed.
+ * Read f again if it changed and has held since, or changed long enough
+ * ago (or force); true if its targets changed.
  */
 static bool
 file_check(struct discovery *d, struct sd_file *f, bool force)
@@ -551,6 +556,7 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 	struct sd_target	*t;
 	struct stat		 st;
 	size_t			 n, i;
+	int64_t			 now;
 
 	if (stat(f->path, &st) == -1) {
 		/* Gone between glob(3) and now: the next scan drops it. */
@@ -561,11 +567,17 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 			f->moving = false;
 			return false;
 		}
+		now = clock_mono_ms();
 		if (!f->moving || !sd_stat_same(&f->moved, &st)) {
-			sd_stat_set(&f->moved, &st);
+			if (!f->moving)
+				f->moving_ms = now;
 			f->moving = true;
-			return false;
+			sd_stat_set(&f->moved, &st);
+			f->moved_ms = now;
 		}
+		if (now - f->moved_ms < DISCOVERY_HELD_MS &&
+		    now - f->moving_ms < DISCOVERY_CHANGING_MS)
+			return false;
 	}
 	f->stated = true;
 	f->moving = false;

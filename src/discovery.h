@@ -18,6 +18,8 @@
 #include "conf.h"
 
 #define DISCOVERY_POLL_MS	2000		/* globs and stat(2) */
+#define DISCOVERY_HELD_MS	1500		/* a change, before it is read */
+#define DISCOVERY_CHANGING_MS	10000		/* or changes, at most */
 #define DISCOVERY_FILE_MAX	(16 << 20)	/* bytes of a target file */
 #define DISCOVERY_TARGETS_MAX	100000		/* targets a file gives */
 #define DISCOVERY_LABEL_BYTES	(64 << 20)	/* and their labels */
