@@ -41,20 +41,11 @@
  * start-up and reload.
  */
 
-/* What stat(2) says of a file, as far as telling a change goes. */
-struct sd_stat {
-	dev_t			 dev;
-	ino_t			 ino;
-	off_t			 size;
-	struct timespec		 mtime;
-	struct timespec		 ctime;
-};
-
 /* A file some pattern matched, and what it held when last read well. */
 struct sd_file {
 	char			*path;
-	struct sd_stat		 read;		/* as last read */
-	struct sd_stat		 moved;		/* as changed since */
+	struct stat		 read;		/* as last read */
+	struct stat		 moved;		/* as changed since */
 	int64_t			 moved_ms;	/* when, monotonic */
 	int64_t			 moving_ms;	/* the first change since */
 	bool			 stated;	/* read is set */
@@ -402,13 +393,28 @@ parse_group(struct yamlx *y, yaml_node_t *map, struct sd_target **out,
 	return good;
 }
 
+static bool
+ts_same(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Whether a and b are the same file, as far as telling a change goes. */
+static bool
+stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && ts_same(&a->st_mtim, &b->st_mtim) &&
+	    ts_same(&a->st_ctim, &b->st_ctim);
+}
+
 /*
  * JSON is read as the YAML it also is (libyaml reads flow style, escapes
  * included), so both kinds of file give errors with line and column.
  */
 int
-discovery_parse(const char *path, struct sd_target **out, size_t *nout,
-    struct yamlx_errors *errs)
+discovery_parse(const char *path, const struct stat *held,
+    struct sd_target **out, size_t *nout, struct yamlx_errors *errs)
 {
 	struct yamlx		 y;
 	yaml_node_t		*root;
@@ -436,6 +442,14 @@ discovery_parse(const char *path, struct sd_target **out, size_t *nout,
 		return -1;
 	}
 	good = yamlx_load(&y, path, fp, errs) == 0;
+	if (held != NULL && (fstat(fileno(fp), &st) == -1 ||
+	    !stat_same(held, &st))) {
+		/* Changed since held: what was read may be half of it. */
+		fclose(fp);
+		yamlx_free(&y);
+		yamlx_errors_free(errs);
+		return 1;
+	}
 	fclose(fp);
 
 	/* The first document is checked even when a second is refused. */
@@ -521,33 +535,22 @@ file_find(struct discovery *d, const char *path)
 	return NULL;
 }
 
-static bool
-ts_same(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-static bool
-sd_stat_same(const struct sd_stat *k, const struct stat *st)
-{
-	return k->dev == st->st_dev && k->ino == st->st_ino &&
-	    k->size == st->st_size && ts_same(&k->mtime, &st->st_mtim) &&
-	    ts_same(&k->ctime, &st->st_ctim);
-}
-
+/* f is seen changed, as st, at now: held from now. */
 static void
-sd_stat_set(struct sd_stat *k, const struct stat *st)
+file_moved(struct sd_file *f, const struct stat *st, int64_t now)
 {
-	k->dev = st->st_dev;
-	k->ino = st->st_ino;
-	k->size = st->st_size;
-	k->mtime = st->st_mtim;
-	k->ctime = st->st_ctim;
+	if (!f->moving)
+		f->moving_ms = now;
+	f->moving = true;
+	f->moved = *st;
+	f->moved_ms = now;
 }
 
 /*
  * Read f again if it changed and has held since, or changed long enough
- * ago (or force); true if its targets changed.
+ * ago (or force); true if its targets changed. The file read must be the
+ * one whose stat held: one changed between the stat and the end of the
+ * read is held afresh, unless it has been changing for long.
  */
 static bool
 file_check(struct discovery *d, struct sd_file *f, bool force)
@@ -556,35 +559,39 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 	struct sd_target	*t;
 	struct stat		 st;
 	size_t			 n, i;
-	int64_t			 now;
+	int64_t			 now = clock_mono_ms();
+	bool			 changing;
+	int			 rc;
 
 	if (stat(f->path, &st) == -1) {
 		/* Gone between glob(3) and now: the next scan drops it. */
 		return false;
 	}
-	if (!force && f->stated) {
-		if (sd_stat_same(&f->read, &st)) {
+	if (!force && (f->stated || f->moving)) {
+		if (f->stated && stat_same(&f->read, &st)) {
 			f->moving = false;
 			return false;
 		}
-		now = clock_mono_ms();
-		if (!f->moving || !sd_stat_same(&f->moved, &st)) {
-			if (!f->moving)
-				f->moving_ms = now;
-			f->moving = true;
-			sd_stat_set(&f->moved, &st);
-			f->moved_ms = now;
-		}
+		if (!f->moving || !stat_same(&f->moved, &st))
+			file_moved(f, &st, now);
 		if (now - f->moved_ms < DISCOVERY_HELD_MS &&
 		    now - f->moving_ms < DISCOVERY_CHANGING_MS)
 			return false;
 	}
+	changing = f->moving && now - f->moving_ms >= DISCOVERY_CHANGING_MS;
+	memset(&errs, 0, sizeof errs);
+	rc = discovery_parse(f->path, changing ? NULL : &st, &t, &n, &errs);
+	if (rc == 1) {
+		log_debug("file_sd: %s: changed while read; read again once "
+		    "it holds", f->path);
+		file_moved(f, &st, now);
+		return false;
+	}
 	f->stated = true;
 	f->moving = false;
-	sd_stat_set(&f->read, &st);
+	f->read = st;
 	d->reads++;
-	memset(&errs, 0, sizeof errs);
-	if (discovery_parse(f->path, &t, &n, &errs) == -1) {
+	if (rc == -1) {
 		d->errors++;
 		for (i = 0; i < errs.n; i++)
 			log_warnx("file_sd: %s", errs.list[i].text);

@@ -11,6 +11,8 @@
 #ifndef DISCOVERY_H
 #define DISCOVERY_H
 
+#include <sys/stat.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,9 +61,13 @@ struct discovery_stats {
 	uint64_t	clashes;	/* discovered, name taken */
 };
 
-/* Read a target file (JSON or YAML); -1 with its problems in errs. */
-int		 discovery_parse(const char *, struct sd_target **, size_t *,
-		    struct yamlx_errors *)
+/*
+ * Read a target file (JSON or YAML); -1 with its problems in errs. With
+ * held, 1 if the file is not the one held says, when opened or once read
+ * (being written): no targets, errs emptied.
+ */
+int		 discovery_parse(const char *, const struct stat *held,
+		    struct sd_target **, size_t *, struct yamlx_errors *)
 		    __attribute__((warn_unused_result));
 void		 discovery_targets_free(struct sd_target *, size_t);
 

@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0 && write(fd, data, size) != (ssize_t)size)
 		abort();
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	if (discovery_parse(path, &t, &n, &errs) == -1) {
+	if (discovery_parse(path, NULL, &t, &n, &errs) == -1) {
 		if (errs.n == 0 || t != NULL || n != 0)
 			abort();	/* a refusal must say why, and keep none */
 	} else {

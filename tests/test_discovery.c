@@ -1,6 +1,8 @@
 /* Unit tests for src/discovery.c: target files and the shard hash. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +63,7 @@ parse(const char *name, const char *text, struct sd_target **t, size_t *n,
 
 	memset(&errs, 0, sizeof errs);
 	path = write_file(name, text);
-	rc = discovery_parse(path, t, n, &errs);
+	rc = discovery_parse(path, NULL, t, n, &errs);
 	err[0] = '\0';
 	if (errs.n > 0)
 		snprintf(err, errlen, "%s",
@@ -297,6 +299,60 @@ test_label_bytes(void)
 }
 
 /* Jump consistent hash as published, with a double. */
+/*
+ * With the stat that held, a file changed since (written again, or
+ * replaced by a rename) is not read: the daemon waits for it to hold.
+ */
+static void
+test_held(void)
+{
+	struct yamlx_errors	 errs = { NULL, 0 };
+	struct sd_target	*t;
+	struct stat		 held;
+	char			*path, *other;
+	size_t			 n;
+	int			 rc;
+
+	path = write_file("held.json", "[{\"targets\": [\"127.0.0.1:1\"]}]\n");
+	if (stat(path, &held) == -1) {
+		perror(path);
+		exit(1);
+	}
+	rc = discovery_parse(path, &held, &t, &n, &errs);
+	is_int(rc, 0, "held: the file as held is read");
+	is_int(n, 1, "held: its one target");
+	discovery_targets_free(t, n);
+
+	free(write_file("held.json", ""));
+	rc = discovery_parse(path, &held, &t, &n, &errs);
+	is_int(rc, 1, "held: cut to nothing since, it is not read");
+	ok(t == NULL && n == 0 && errs.n == 0,
+	    "held: no targets and no error");
+	rc = discovery_parse(path, NULL, &t, &n, &errs);
+	ok(rc == 0 && n == 0, "held: without a stat, read as it is: empty");
+	discovery_targets_free(t, n);
+
+	/* The same bytes under a new inode, moved into place. */
+	other = write_file("held.new", "[{\"targets\": [\"127.0.0.1:1\"]}]\n");
+	free(write_file("held.json", "[{\"targets\": [\"127.0.0.1:1\"]}]\n"));
+	if (stat(path, &held) == -1 || rename(other, path) == -1) {
+		perror(path);
+		exit(1);
+	}
+	rc = discovery_parse(path, &held, &t, &n, &errs);
+	is_int(rc, 1, "held: replaced by a rename since, it is not read");
+	if (stat(path, &held) == -1) {
+		perror(path);
+		exit(1);
+	}
+	rc = discovery_parse(path, &held, &t, &n, &errs);
+	ok(rc == 0 && n == 1, "held: read once the stat is the new file's");
+	discovery_targets_free(t, n);
+	yamlx_errors_free(&errs);
+	free(other);
+	free(path);
+}
+
 static uint32_t
 jump_reference(uint64_t key, uint32_t n)
 {
@@ -400,6 +456,7 @@ main(void)
 	test_errors();
 	test_aliases();
 	test_label_bytes();
+	test_held();
 	test_hash();
 	cleanup();
 	return tap_done();
