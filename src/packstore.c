@@ -54,6 +54,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -356,6 +357,72 @@ out:
 }
 
 /*
+ * Whether ps's database can only be read immutable: SQLite reads a
+ * database in WAL mode through its -shm file, which it cannot make on a
+ * read-only file system (a store copied there without it, or whose last
+ * connection took its log away, as sqlite3(1)'s does). With no log, or
+ * an empty one, the file holds the whole database; a log with pages in
+ * it must be read, and SQLite's error stands.
+ */
+static bool
+packstore_frozen(const struct packstore *ps)
+{
+	struct statvfs	 vfs;
+	struct stat	 sb;
+	char		 wal[4096];
+
+	snprintf(wal, sizeof wal, "%s-wal", ps->path);
+	return statvfs(ps->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0 &&
+	    (stat(wal, &sb) == -1 ? errno == ENOENT : sb.st_size == 0);
+}
+
+/*
+ * Open ps's database immutable: read-only and without locks, as only a
+ * remount could let anything change it.
+ */
+static int
+packstore_open_frozen(struct packstore *ps)
+{
+	const char	*p;
+	char		*uri, *q;
+	int		 rc;
+
+	/* "file:///abs" or "file:rel", what a URI reads otherwise escaped. */
+	q = uri = xmalloc(3 * strlen(ps->path) + 32);
+	q += sprintf(q, "%s", ps->path[0] == '/' ? "file://" : "file:");
+	for (p = ps->path; *p != '\0'; p++)
+		if (*p == '%' || *p == '?' || *p == '#')
+			q += sprintf(q, "%%%02x", (unsigned char)*p);
+		else
+			*q++ = *p;
+	strcpy(q, "?immutable=1");
+	rc = sqlite3_open_v2(uri, &ps->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	return rc;
+}
+
+/* Set ps's connection up; whether the database has its table in made. */
+static int
+packstore_setup(struct packstore *ps, int64_t *made, char **cause)
+{
+	char	 sql[160];
+
+	sqlite3_extended_result_codes(ps->db, 1);
+	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
+	sqlite3_db_config(ps->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	snprintf(sql, sizeof sql, "PRAGMA synchronous=%s;"
+	    "PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
+	    ps->deferred ? "NORMAL" : "FULL", PACKSTORE_WAL_PAGES,
+	    PACKSTORE_WAL_KEEP);
+	if (packstore_exec(ps, sql, cause) == -1 ||
+	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'snap'", 0, 0, made, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * Open ps's connection. The log is neither checkpointed nor removed when
  * the last connection closes, so that a put costs one fsync (none with
  * PACKSTORE_DEFER_SYNC), not three, with the connection closed between
@@ -366,7 +433,6 @@ out:
 static int
 packstore_connect(struct packstore *ps, bool create, char **cause)
 {
-	char	 sql[160];
 	int64_t	 made;
 	int	 flags;
 
@@ -381,17 +447,20 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 		packstore_err(ps, "open", cause);
 		goto fail;
 	}
-	sqlite3_extended_result_codes(ps->db, 1);
-	sqlite3_busy_timeout(ps->db, PACKSTORE_BUSY_MS);
-	sqlite3_db_config(ps->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	snprintf(sql, sizeof sql, "PRAGMA synchronous=%s;"
-	    "PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
-	    ps->deferred ? "NORMAL" : "FULL", PACKSTORE_WAL_PAGES,
-	    PACKSTORE_WAL_KEEP);
-	if (packstore_exec(ps, sql, cause) == -1 ||
-	    packstore_int(ps, "SELECT count(*) FROM sqlite_master WHERE"
-	    " name = 'snap'", 0, 0, &made, cause) == -1)
-		goto fail;
+	if (packstore_setup(ps, &made, cause) == -1) {
+		if (create || !packstore_frozen(ps))
+			goto fail;
+		free(*cause);
+		*cause = NULL;
+		sqlite3_close(ps->db);
+		ps->db = NULL;
+		if (packstore_open_frozen(ps) != SQLITE_OK) {
+			packstore_err(ps, "open read-only", cause);
+			goto fail;
+		}
+		if (packstore_setup(ps, &made, cause) == -1)
+			goto fail;
+	}
 	if (made) {
 		packstore_indexed(ps);
 		return 0;

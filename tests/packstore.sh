@@ -107,4 +107,47 @@ ok $? "with storage.format pprof, the packed snapshots are listed ($n) and serve
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 
+# A database an older heapwatch made (without the listing's index and its
+# column) on a read-only file system, which cannot give it them: read as
+# it is, both with its log and -shm file beside it (copied) and without
+# (sqlite3(1) took them away, and SQLite cannot make the -shm there).
+ro=$TMPD/ro
+mkdir -p "$ro"
+mount -t tmpfs -o size=64m tmpfs "$ro"
+ok $? "a tmpfs to make read-only"
+cleanup_hooks+=("umount '$ro' 2>/dev/null")
+"$HW" judge "$TMPD/store/shapes" >"$TMPD/judge.rw" 2>&1
+for copy in kept gone; do
+	cp -a "$TMPD/store/shapes" "$ro/$copy"
+	[ "$copy" = kept ] && set -- ".dbconfig no_ckpt_on_close on" ||
+	    set --
+	sqlite3 "$ro/$copy/snapshots.db" "$@" "DROP INDEX snap_list;
+	    ALTER TABLE snap DROP COLUMN stored;" >/dev/null
+done
+[ -s "$ro/kept/snapshots.db-wal" ] && [ ! -e "$ro/gone/snapshots.db-wal" ] &&
+    [ ! -e "$ro/gone/snapshots.db-shm" ] && [ "$(sqlite3 -readonly \
+    "$ro/kept/snapshots.db" "SELECT count(*) FROM sqlite_master WHERE name =
+    'snap_list'")" = 0 ]
+ok $? "two old databases, one with its log and one without"
+mount -o remount,ro "$ro"
+ok $? "... on a file system made read-only"
+for copy in kept gone; do
+	# The same verdict, but for the name (the folder's).
+	"$HW" judge "$ro/$copy" >"$TMPD/judge.$copy" 2>&1 &&
+	    cmp -s <(sed '1s/^[^:]*://' "$TMPD/judge.rw") \
+	    <(sed '1s/^[^:]*://' "$TMPD/judge.$copy")
+	ok $? "$copy: heapwatch judge reads it: $(head -1 "$TMPD/judge.$copy")"
+	same=0
+	for i in $(seq 1 6); do
+		id=$(awk -v n="$i" 'NR == n { print $1 }' "$TMPD/shapes/ids")
+		"$HW" export "$ro/$copy" "$id" >"$TMPD/ro.pb.gz" 2>"$TMPD/ro.err" &&
+		    cmp -s "$TMPD/ro.pb.gz" "$TMPD/shapes/api/$i.pb.gz" &&
+		    same=$((same + 1))
+	done
+	[ "$same" -eq 6 ]
+	ok $? "$copy: heapwatch export writes its 6 snapshots as served ($same)$(
+	    sed -n 1p "$TMPD/ro.err")"
+done
+umount "$ro"
+
 done_testing
