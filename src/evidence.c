@@ -120,7 +120,8 @@ evidence_cmp(const void *a, const void *b)
 
 int
 evidence_prune(const char *root, const char *target, const char *keep_id,
-    uint64_t age_ms, int64_t now_ms, size_t *removed, char **cause)
+    uint64_t age_ms, int64_t now_ms, size_t *removed, int64_t *due_ms,
+    char **cause)
 {
 	struct dirent	 *de;
 	DIR		 *d;
@@ -130,6 +131,7 @@ evidence_prune(const char *root, const char *target, const char *keep_id,
 	bool		  drop;
 
 	*removed = 0;
+	*due_ms = 0;
 	snprintf(path, sizeof path, "%s/%s/%s", root, target, EVIDENCE_DIR);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;	/* none taken yet */
@@ -163,8 +165,13 @@ evidence_prune(const char *root, const char *target, const char *keep_id,
 			continue;
 		drop = left > EVIDENCE_KEEP || (age_ms != 0 &&
 		    evidence_time(ids[i]) < now_ms - (int64_t)age_ms);
-		if (!drop)
+		if (!drop) {
+			/* Sorted: the first kept is the first to age. */
+			if (age_ms != 0 && *due_ms == 0)
+				*due_ms = evidence_time(ids[i]) +
+				    (int64_t)age_ms + 1;
 			continue;
+		}
 		if (unlinkat(dirfd(d), ids[i], 0) == -1 && errno != ENOENT) {
 			if (rc == 0)
 				xasprintf(cause, "%s/%s/%s: %s", target,

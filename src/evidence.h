@@ -45,12 +45,14 @@ int	evidence_path(const char *root, const char *target, const char *id,
 /*
  * Drop target's evidence older than age_ms before now_ms (0: no age), and
  * the oldest beyond EVIDENCE_KEEP, but never keep_id (NULL: none), and
- * leftovers of interrupted writes; how many files went in *removed. A
- * target that has none yet is left without a folder.
+ * leftovers of interrupted writes; how many files went in *removed, and
+ * in *due_ms when the oldest of the others kept will be older than age_ms
+ * (0: never, or none). A target that has none yet is left without a
+ * folder.
  */
 int	evidence_prune(const char *root, const char *target,
 	    const char *keep_id, uint64_t age_ms, int64_t now_ms,
-	    size_t *removed, char **cause)
+	    size_t *removed, int64_t *due_ms, char **cause)
 	    __attribute__((warn_unused_result));
 
 #endif

@@ -51,6 +51,7 @@ struct target {
 	struct event		*timer;
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct scrape_job	*evidence_job;	/* in flight, or NULL */
+	int64_t			 evidence_due;	/* real ms, a prune; or 0 */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	/* The snapshots the firing alert cited, kept from downsampling. */
@@ -73,6 +74,7 @@ struct target {
 static void	target_scrape(evutil_socket_t, short, void *);
 static void	target_evidence(struct target *);
 static void	target_evidence_close(struct target *);
+static void	target_evidence_prune(struct target *);
 static void	target_verror(struct target *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 static void	target_set_error(struct target *, const char *, ...)
@@ -1075,12 +1077,7 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	target_history_load(t);
 	/* No alert is open yet: what is older than retention goes, and any
 	 * half-written file a crash left. */
-	if (evidence_prune(store_root(deps->store), cfg->name, NULL,
-	    deps->retention->age_ms, clock_real_ms(), &n, &cause) == -1) {
-		log_warnx("%s: evidence: %s", cfg->name, cause);
-		free(cause);
-		cause = NULL;
-	}
+	target_evidence_prune(t);
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->st.snapshots = n;
 		t->st.store_bytes = store_bytes(deps->store, cfg->name, snaps,
@@ -1599,13 +1596,32 @@ target_request(const struct target *t, struct scrape_request *req)
 	return h;
 }
 
+/*
+ * Drop the evidence past retention's age or beyond EVIDENCE_KEEP, but the
+ * open alert's, and note when the oldest left will be past that age: a
+ * scrape then prunes again (target_scrape()).
+ */
+static void
+target_evidence_prune(struct target *t)
+{
+	char	*cause = NULL;
+	size_t	 removed;
+
+	if (evidence_prune(store_root(t->deps.store), t->cfg->name,
+	    t->st.evidence[0] != '\0' ? t->st.evidence : NULL,
+	    t->deps.retention->age_ms, clock_real_ms(), &removed,
+	    &t->evidence_due, &cause) == -1) {
+		log_warnx("%s: evidence: %s", t->cfg->name, cause);
+		free(cause);
+	}
+}
+
 /* The evidence is taken: keep it beside the snapshots while it is open. */
 static void
 target_evidence_done(struct scrape_result *r, void *arg)
 {
 	struct target	*t = arg;
 	char		*cause = NULL;
-	size_t		 removed;
 	bool		 text;
 
 	t->evidence_job = NULL;
@@ -1624,12 +1640,7 @@ target_evidence_done(struct scrape_result *r, void *arg)
 	}
 	log_info("%s: evidence %s taken, %zu bytes", t->cfg->name,
 	    t->st.evidence, r->len);
-	if (evidence_prune(store_root(t->deps.store), t->cfg->name,
-	    t->st.evidence, t->deps.retention->age_ms, clock_real_ms(),
-	    &removed, &cause) == -1) {
-		log_warnx("%s: evidence: %s", t->cfg->name, cause);
-		free(cause);
-	}
+	target_evidence_prune(t);
 }
 
 /*
@@ -1680,20 +1691,12 @@ target_evidence(struct target *t)
 static void
 target_evidence_close(struct target *t)
 {
-	char	*cause = NULL;
-	size_t	 removed;
-
 	scrape_cancel(t->evidence_job);
 	t->evidence_job = NULL;
 	if (t->st.evidence[0] == '\0')
 		return;
 	t->st.evidence[0] = '\0';
-	if (evidence_prune(store_root(t->deps.store), t->cfg->name, NULL,
-	    t->deps.retention->age_ms, clock_real_ms(), &removed,
-	    &cause) == -1) {
-		log_warnx("%s: evidence: %s", t->cfg->name, cause);
-		free(cause);
-	}
+	target_evidence_prune(t);
 }
 
 /*
@@ -1735,6 +1738,8 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
+	if (t->evidence_due != 0 && clock_real_ms() >= t->evidence_due)
+		target_evidence_prune(t);
 	/*
 	 * A target has at most one body waiting for the workers: its next
 	 * scrape is armed once its body is decoded. When more than

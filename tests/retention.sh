@@ -6,7 +6,8 @@
 # its file; but a snapshot still being downloaded, or held open by anyone,
 # is never rewritten: its reader gets its own bytes whole.
 # (A download is mostly in socket buffers at once; a file held open by a
-# shell is what shows the spare left alone.)
+# shell is what shows the spare left alone.) An alert's evidence goes once
+# past retention's age, at start-up or at the scrape after it ages.
 #
 # Snapshots come every second, so a file picked by name may be gone before
 # it is opened. Each step picks its file while the fixture is stopped
@@ -200,6 +201,28 @@ done
 ok $? "every snapshot in the folder decodes"
 resume
 
+kill -TERM "$HWD_PID"
+wait "$HWD_PID"
+ok $? "SIGTERM stops heapwatchd with status 0"
+
+# Evidence goes with retention's age without waiting for another alert:
+# started with a 60 s age, heapwatchd drops at once what is older, and
+# what turns older later, while it runs; what is not stays.
+ev=$dir/.evidence
+mkdir -p "$ev"
+now=$(($(date +%s%3N)))
+echo old >"$ev/$((now - 120000)).txt"
+echo soon >"$ev/$((now - 45000)).pb.gz"
+echo fresh >"$ev/$now.pb.gz"
+sed -i 's/retention: {snapshots: 3}/retention: {snapshots: 3, age: 60s}/' \
+    "$conf"
+daemon_start "$conf" || { ok 1 "heapwatchd starts again"; done_testing; exit; }
+[ ! -e "$ev/$((now - 120000)).txt" ] && [ -e "$ev/$((now - 45000)).pb.gz" ]
+ok $? "started with a 60 s age: the evidence 2 minutes old goes, 45 s stays"
+wait_for 30 gone "$ev/$((now - 45000)).pb.gz"
+ok $? "once 60 s old, it goes too, while heapwatchd runs"
+[ -e "$ev/$now.pb.gz" ]
+ok $? "the evidence under 60 s old stays"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 ok $? "SIGTERM stops heapwatchd with status 0"

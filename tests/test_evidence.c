@@ -49,6 +49,7 @@ main(void)
 	char	 id[EVIDENCE_ID_MAX], path[4096], first[EVIDENCE_ID_MAX];
 	char	 buf[64], *cause = NULL;
 	size_t	 removed;
+	int64_t	 due;
 	FILE	*f;
 	int	 i;
 
@@ -88,7 +89,7 @@ main(void)
 			break;
 	is_int(i, 12, "twelve more are written");
 	ok(evidence_prune(root, "api", first, 0, 1700000030000, &removed,
-	    &cause) == 0, "prune by count");
+	    &due, &cause) == 0, "prune by count");
 	is_int(removed, 6, "6 of 14 dropped, the open alert's kept");
 	ok(exists("api", first), "the open alert's evidence stays");
 	ok(!exists("api", "1700000000001.txt") &&
@@ -99,22 +100,38 @@ main(void)
 
 	/* By age: older than 5 s before the newest, the open one spared. */
 	ok(evidence_prune(root, "api", NULL, 5000, 1700000021000, &removed,
-	    &cause) == 0, "prune by age");
+	    &due, &cause) == 0, "prune by age");
 	is_int(count("api"), 6, "the alert resolved: 6 within 5 s left");
 	ok(!exists("api", first), "once resolved, its evidence ages out");
+	ok(due == 1700000021001, "the oldest left, of 1700000016000, is due "
+	    "5 s after it: %lld", (long long)due);
+	ok(evidence_prune(root, "api", NULL, 5000, due - 1, &removed, &due,
+	    &cause) == 0 && removed == 0 && count("api") == 6,
+	    "a prune before then drops nothing");
+	ok(evidence_prune(root, "api", NULL, 5000, due, &removed, &due,
+	    &cause) == 0 && removed == 1 && count("api") == 5 &&
+	    due == 1700000022001, "at it, that one goes; the next is due "
+	    "a second later: %lld", (long long)due);
+	ok(evidence_prune(root, "api", "1700000017000.pb.gz", 5000,
+	    1700000023000, &removed, &due, &cause) == 0 && removed == 0 &&
+	    due == 1700000023001, "an open alert's evidence is kept, and not "
+	    "due: the next is: %lld", (long long)due);
+	ok(evidence_prune(root, "api", NULL, 0, 1700000023000, &removed, &due,
+	    &cause) == 0 && due == 0, "without an age, none is ever due");
 
 	/* A leftover of an interrupted write is removed. */
 	snprintf(path, sizeof path, "%s/api/%s/.tmp-1-1", root, EVIDENCE_DIR);
 	if ((f = fopen(path, "w")) != NULL)
 		fclose(f);
-	ok(evidence_prune(root, "api", NULL, 0, 0, &removed, &cause) == 0 &&
+	ok(evidence_prune(root, "api", NULL, 0, 0, &removed, &due, &cause) == 0 &&
 	    removed == 1 && access(path, F_OK) == -1,
 	    "a .tmp- leftover is removed");
 
 	/* A target with no evidence yet gets no folder from a prune. */
 	snprintf(path, sizeof path, "%s/quiet", root);
 	ok(evidence_prune(root, "quiet", NULL, 1000, 1700000000000, &removed,
-	    &cause) == 0 && removed == 0 && access(path, F_OK) == -1,
+	    &due, &cause) == 0 && removed == 0 && due == 0 &&
+	    access(path, F_OK) == -1,
 	    "pruning a target without evidence makes no folder");
 
 	/* A folder that cannot be made: an error, not a crash. */
