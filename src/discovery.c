@@ -548,9 +548,12 @@ file_moved(struct sd_file *f, const struct stat *st, int64_t now)
 
 /*
  * Read f again if it changed and has held since, or changed long enough
- * ago (or force); true if its targets changed. The file read must be the
- * one whose stat held: one changed between the stat and the end of the
- * read is held afresh, unless it has been changing for long.
+ * ago; true if its targets changed. force reads a file whose stat is as
+ * last read, and a new one, at once; a changed one is held all the same,
+ * so that a reload or a refresh does not take a writer's cut either. The
+ * file read must be the one whose stat held: one changed between the
+ * stat and the end of the read is held afresh, unless it has been
+ * changing for long.
  */
 static bool
 file_check(struct discovery *d, struct sd_file *f, bool force)
@@ -567,11 +570,11 @@ file_check(struct discovery *d, struct sd_file *f, bool force)
 		/* Gone between glob(3) and now: the next scan drops it. */
 		return false;
 	}
-	if (!force && (f->stated || f->moving)) {
-		if (f->stated && stat_same(&f->read, &st)) {
-			f->moving = false;
+	if (f->stated && stat_same(&f->read, &st)) {
+		f->moving = false;
+		if (!force)
 			return false;
-		}
+	} else if (f->stated || f->moving) {
 		if (!f->moving || !stat_same(&f->moved, &st))
 			file_moved(f, &st, now);
 		if (now - f->moved_ms < DISCOVERY_HELD_MS &&

@@ -353,6 +353,56 @@ test_held(void)
 	free(path);
 }
 
+/*
+ * A reload reads the files again, but one changed since its last read
+ * (here cut to nothing, its writer about to fill it) is held as a poll
+ * would hold it: its targets stay. One unchanged is read again.
+ */
+static void
+test_reload_held(void)
+{
+	struct yamlx_errors	 errs = { NULL, 0 };
+	struct discovery	*d;
+	struct discovery_stats	 ds;
+	struct config		*cf;
+	char			*conf, *text, *path;
+	size_t			 n;
+
+	path = write_file("reload.json",
+	    "[{\"targets\": [\"127.0.0.1:1\", \"127.0.0.1:2\"]}]\n");
+	xasprintf(&text, "listen: 127.0.0.1:1\nstorage:\n  path: %s/store\n"
+	    "discovery:\n  file_sd:\n    - files: [%s]\n", tmpdir, path);
+	conf = write_file("reload.yaml", text);
+	if ((cf = config_load(conf, &errs)) == NULL) {
+		fprintf(stderr, "%s\n", errs.n > 0 ? errs.list[0].text : conf);
+		exit(1);
+	}
+	d = discovery_new(NULL, NULL, NULL);
+	discovery_configure(d, cf);
+	(void)discovery_targets(d, &n);
+	is_int(n, 2, "reload: the file's two targets at start-up");
+	discovery_configure(d, cf);
+	(void)discovery_targets(d, &n);
+	memset(&ds, 0, sizeof ds);
+	discovery_stats(d, &ds);
+	ok(n == 2 && ds.reads == 2, "reload: unchanged, read again (%llu "
+	    "reads)", (unsigned long long)ds.reads);
+	free(write_file("reload.json", ""));
+	discovery_configure(d, cf);
+	(void)discovery_targets(d, &n);
+	memset(&ds, 0, sizeof ds);
+	discovery_stats(d, &ds);
+	ok(n == 2 && ds.reads == 2, "reload: cut to nothing since, it is held "
+	    "and its targets stay (%zu; %llu reads)", n,
+	    (unsigned long long)ds.reads);
+	discovery_free(d);
+	config_free(cf);
+	yamlx_errors_free(&errs);
+	free(conf);
+	free(text);
+	free(path);
+}
+
 static uint32_t
 jump_reference(uint64_t key, uint32_t n)
 {
@@ -457,6 +507,7 @@ main(void)
 	test_aliases();
 	test_label_bytes();
 	test_held();
+	test_reload_held();
 	test_hash();
 	cleanup();
 	return tap_done();
