@@ -57,6 +57,7 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,24 +357,49 @@ out:
 	free(why);
 }
 
+/* Whether path+suffix is missing, or (empty_ok) empty. */
+static bool
+packstore_no_side(const char *path, const char *suffix, bool empty_ok)
+{
+	struct stat	 sb;
+	char		 side[4096];
+
+	snprintf(side, sizeof side, "%s%s", path, suffix);
+	if (lstat(side, &sb) == 0)
+		return empty_ok && sb.st_size == 0;
+	return errno == ENOENT;
+}
+
 /*
- * Whether ps's database can only be read immutable: SQLite reads a
- * database in WAL mode through its -shm file, which it cannot make on a
- * read-only file system (a store copied there without it, or whose last
- * connection took its log away, as sqlite3(1)'s does). With no log, or
- * an empty one, the file holds the whole database; a log with pages in
- * it must be read, and SQLite's error stands.
+ * Whether ps's database, which SQLite could not open (code), can only be
+ * read immutable: SQLite reads a database in WAL mode through its -shm
+ * file, which it cannot make on a read-only file system (a store copied
+ * there without it, or whose last connection took its log away, as
+ * sqlite3(1)'s does). With no -shm, no log or an empty one, and no
+ * rollback journal, no connection was open or left anything half done,
+ * and the file holds the whole database. Anything else keeps SQLite's
+ * error: a log with pages in it must be read, a journal rolled back.
  */
 static bool
-packstore_frozen(const struct packstore *ps)
+packstore_frozen(const struct packstore *ps, int code)
 {
 	struct statvfs	 vfs;
-	struct stat	 sb;
-	char		 wal[4096];
+	unsigned char	 hdr[20];
+	ssize_t		 got;
+	int		 fd;
 
-	snprintf(wal, sizeof wal, "%s-wal", ps->path);
-	return statvfs(ps->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0 &&
-	    (stat(wal, &sb) == -1 ? errno == ENOENT : sb.st_size == 0);
+	if ((code & 0xff) != SQLITE_CANTOPEN ||
+	    statvfs(ps->path, &vfs) == -1 || (vfs.f_flag & ST_RDONLY) == 0 ||
+	    !packstore_no_side(ps->path, "-shm", false) ||
+	    !packstore_no_side(ps->path, "-journal", false) ||
+	    !packstore_no_side(ps->path, "-wal", true))
+		return false;
+	/* In WAL mode: the header's write and read versions are 2. */
+	if ((fd = open(ps->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	got = pread(fd, hdr, sizeof hdr, 0);
+	close(fd);
+	return got == (ssize_t)sizeof hdr && hdr[18] == 2 && hdr[19] == 2;
 }
 
 /*
@@ -448,7 +474,8 @@ packstore_connect(struct packstore *ps, bool create, char **cause)
 		goto fail;
 	}
 	if (packstore_setup(ps, &made, cause) == -1) {
-		if (create || !packstore_frozen(ps))
+		if (create || !packstore_frozen(ps,
+		    sqlite3_extended_errcode(ps->db)))
 			goto fail;
 		free(*cause);
 		*cause = NULL;

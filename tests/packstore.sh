@@ -110,25 +110,29 @@ wait "$HWD_PID"
 # A database an older heapwatch made (without the listing's index and its
 # column) on a read-only file system, which cannot give it them: read as
 # it is, both with its log and -shm file beside it (copied) and without
-# (sqlite3(1) took them away, and SQLite cannot make the -shm there).
+# (sqlite3(1) took them away, and SQLite cannot make the -shm there). One
+# whose log holds pages but has lost its -shm cannot be read there: it is
+# refused, not read without them.
 ro=$TMPD/ro
 mkdir -p "$ro"
 mount -t tmpfs -o size=64m tmpfs "$ro"
 ok $? "a tmpfs to make read-only"
 cleanup_hooks+=("umount '$ro' 2>/dev/null")
 "$HW" judge "$TMPD/store/shapes" >"$TMPD/judge.rw" 2>&1
-for copy in kept gone; do
+for copy in kept gone walled; do
 	cp -a "$TMPD/store/shapes" "$ro/$copy"
-	[ "$copy" = kept ] && set -- ".dbconfig no_ckpt_on_close on" ||
+	[ "$copy" != gone ] && set -- ".dbconfig no_ckpt_on_close on" ||
 	    set --
 	sqlite3 "$ro/$copy/snapshots.db" "$@" "DROP INDEX snap_list;
 	    ALTER TABLE snap DROP COLUMN stored;" >/dev/null
 done
+rm -f "$ro/walled/snapshots.db-shm"
 [ -s "$ro/kept/snapshots.db-wal" ] && [ ! -e "$ro/gone/snapshots.db-wal" ] &&
+    [ -s "$ro/walled/snapshots.db-wal" ] &&
     [ ! -e "$ro/gone/snapshots.db-shm" ] && [ "$(sqlite3 -readonly \
     "$ro/kept/snapshots.db" "SELECT count(*) FROM sqlite_master WHERE name =
     'snap_list'")" = 0 ]
-ok $? "two old databases, one with its log and one without"
+ok $? "old databases: with their log, without it, and with it but no -shm"
 mount -o remount,ro "$ro"
 ok $? "... on a file system made read-only"
 for copy in kept gone; do
@@ -148,6 +152,10 @@ for copy in kept gone; do
 	ok $? "$copy: heapwatch export writes its 6 snapshots as served ($same)$(
 	    sed -n 1p "$TMPD/ro.err")"
 done
+! "$HW" judge "$ro/walled" >"$TMPD/judge.walled" 2>&1 &&
+    grep -q "snapshots.db" "$TMPD/judge.walled"
+ok $? "walled: refused, not read without its log: $(head -1 \
+    "$TMPD/judge.walled")"
 umount "$ro"
 
 done_testing
