@@ -31,6 +31,7 @@
 #define DECODE_BACKLOG_MAX 256		/* bodies waiting for the workers, */
 /* or their bytes as received: half of what makes all scrapes wait */
 #define DECODE_BACKLOG_SKIP (DECODE_BACKLOG_BYTES / 2)
+#define TARGET_EVIDENCE_RETRY_MS 60000	/* after a prune that failed */
 
 /*
  * A target: what it shows (st), what it was given (deps, cfg) and the
@@ -52,6 +53,7 @@ struct target {
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct scrape_job	*evidence_job;	/* in flight, or NULL */
 	int64_t			 evidence_due;	/* real ms, a prune; or 0 */
+	uint64_t		 evidence_age;	/* retention's, then */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	/* The snapshots the firing alert cited, kept from downsampling. */
@@ -1599,20 +1601,23 @@ target_request(const struct target *t, struct scrape_request *req)
 /*
  * Drop the evidence past retention's age or beyond EVIDENCE_KEEP, but the
  * open alert's, and note when the oldest left will be past that age: a
- * scrape then prunes again (target_scrape()).
+ * scrape then prunes again (target_scrape()), as it does when a reload
+ * changed the age, and a minute after a prune that failed.
  */
 static void
 target_evidence_prune(struct target *t)
 {
 	char	*cause = NULL;
 	size_t	 removed;
+	int64_t	 now = clock_real_ms();
 
+	t->evidence_age = t->deps.retention->age_ms;
 	if (evidence_prune(store_root(t->deps.store), t->cfg->name,
 	    t->st.evidence[0] != '\0' ? t->st.evidence : NULL,
-	    t->deps.retention->age_ms, clock_real_ms(), &removed,
-	    &t->evidence_due, &cause) == -1) {
+	    t->evidence_age, now, &removed, &t->evidence_due, &cause) == -1) {
 		log_warnx("%s: evidence: %s", t->cfg->name, cause);
 		free(cause);
+		t->evidence_due = now + TARGET_EVIDENCE_RETRY_MS;
 	}
 }
 
@@ -1738,7 +1743,8 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
-	if (t->evidence_due != 0 && clock_real_ms() >= t->evidence_due)
+	if ((t->evidence_due != 0 && clock_real_ms() >= t->evidence_due) ||
+	    t->evidence_age != t->deps.retention->age_ms)
 		target_evidence_prune(t);
 	/*
 	 * A target has at most one body waiting for the workers: its next

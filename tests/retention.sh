@@ -223,6 +223,13 @@ wait_for 30 gone "$ev/$((now - 45000)).pb.gz"
 ok $? "once 60 s old, it goes too, while heapwatchd runs"
 [ -e "$ev/$now.pb.gz" ]
 ok $? "the evidence under 60 s old stays"
+# A reload that shortens the age: the next scrape prunes by the new one.
+sed -i 's/age: 60s/age: 30s/' "$conf"
+kill -HUP "$HWD_PID"
+wait_for 50 gone "$ev/$now.pb.gz"
+gone_ms=$(($(date +%s%3N) - now))
+[ "$gone_ms" -lt 50000 ]
+ok $? "reloaded with a 30 s age, it goes once 30 s old, not 60 ($gone_ms ms)"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 ok $? "SIGTERM stops heapwatchd with status 0"
