@@ -42,7 +42,10 @@ prof=$work/heap.pb.gz
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
-"$work/profserve" -listen 127.0.0.1:0 "$prof" >"$work/profserve.out" &
+# Two profiles in turn, a GC at every scrape: each one is decoded (one
+# file alone would be a repeat at every scrape; see bench/profserve).
+"$work/profserve" -listen 127.0.0.1:0 -gc 1 "$prof" "$work/other.pb.gz" \
+    >"$work/profserve.out" &
 pids+=($!)
 sleep 1
 url=$(sed -n 's/^listening on \(.*\)$/http:\/\/\1/p' "$work/profserve.out")
