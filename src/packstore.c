@@ -357,16 +357,16 @@ out:
 	free(why);
 }
 
-/* Whether path+suffix is missing, or (empty_ok) empty. */
+/* Whether path+suffix is missing or empty. */
 static bool
-packstore_no_side(const char *path, const char *suffix, bool empty_ok)
+packstore_no_side(const char *path, const char *suffix)
 {
 	struct stat	 sb;
 	char		 side[4096];
 
 	snprintf(side, sizeof side, "%s%s", path, suffix);
-	if (lstat(side, &sb) == 0)
-		return empty_ok && sb.st_size == 0;
+	if (stat(side, &sb) == 0)
+		return sb.st_size == 0;
 	return errno == ENOENT;
 }
 
@@ -375,10 +375,11 @@ packstore_no_side(const char *path, const char *suffix, bool empty_ok)
  * read immutable: SQLite reads a database in WAL mode through its -shm
  * file, which it cannot make on a read-only file system (a store copied
  * there without it, or whose last connection took its log away, as
- * sqlite3(1)'s does). With no -shm, no log or an empty one, and no
- * rollback journal, no connection was open or left anything half done,
- * and the file holds the whole database. Anything else keeps SQLite's
- * error: a log with pages in it must be read, a journal rolled back.
+ * sqlite3(1)'s does). With no log or an empty one, and no rollback
+ * journal with anything in it, nothing is left half done and the file
+ * holds the whole database. Anything else keeps SQLite's error: a log
+ * with pages in it must be read, a journal rolled back. (heapwatchd
+ * keeps its stores' logs, so SQLite opens a store it left by itself.)
  */
 static bool
 packstore_frozen(const struct packstore *ps, int code)
@@ -390,9 +391,8 @@ packstore_frozen(const struct packstore *ps, int code)
 
 	if ((code & 0xff) != SQLITE_CANTOPEN ||
 	    statvfs(ps->path, &vfs) == -1 || (vfs.f_flag & ST_RDONLY) == 0 ||
-	    !packstore_no_side(ps->path, "-shm", false) ||
-	    !packstore_no_side(ps->path, "-journal", false) ||
-	    !packstore_no_side(ps->path, "-wal", true))
+	    !packstore_no_side(ps->path, "-journal") ||
+	    !packstore_no_side(ps->path, "-wal"))
 		return false;
 	/* In WAL mode: the header's write and read versions are 2. */
 	if ((fd = open(ps->path, O_RDONLY | O_CLOEXEC)) == -1)

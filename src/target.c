@@ -54,6 +54,7 @@ struct target {
 	struct scrape_job	*evidence_job;	/* in flight, or NULL */
 	int64_t			 evidence_due;	/* real ms, a prune; or 0 */
 	uint64_t		 evidence_age;	/* retention's, then */
+	bool			 evidence_failing; /* the last prune failed */
 	struct decode_job	*decoding;	/* its body, or NULL */
 	struct store_cache	*store_cache;	/* the worker's, decoding */
 	/* The snapshots the firing alert cited, kept from downsampling. */
@@ -1602,7 +1603,8 @@ target_request(const struct target *t, struct scrape_request *req)
  * Drop the evidence past retention's age or beyond EVIDENCE_KEEP, but the
  * open alert's, and note when the oldest left will be past that age: a
  * scrape then prunes again (target_scrape()), as it does when a reload
- * changed the age, and a minute after a prune that failed.
+ * changed the age, and a minute after a prune that failed (logged as a
+ * warning when it starts failing, then at debug).
  */
 static void
 target_evidence_prune(struct target *t)
@@ -1610,15 +1612,25 @@ target_evidence_prune(struct target *t)
 	char	*cause = NULL;
 	size_t	 removed;
 	int64_t	 now = clock_real_ms();
+	int64_t	 retry = now + TARGET_EVIDENCE_RETRY_MS;
 
 	t->evidence_age = t->deps.retention->age_ms;
 	if (evidence_prune(store_root(t->deps.store), t->cfg->name,
 	    t->st.evidence[0] != '\0' ? t->st.evidence : NULL,
-	    t->evidence_age, now, &removed, &t->evidence_due, &cause) == -1) {
-		log_warnx("%s: evidence: %s", t->cfg->name, cause);
-		free(cause);
-		t->evidence_due = now + TARGET_EVIDENCE_RETRY_MS;
+	    t->evidence_age, now, &removed, &t->evidence_due, &cause) == 0) {
+		if (t->evidence_failing)
+			log_info("%s: evidence pruned again", t->cfg->name);
+		t->evidence_failing = false;
+		return;
 	}
+	if (t->evidence_failing)
+		log_debug("%s: evidence: %s", t->cfg->name, cause);
+	else
+		log_warnx("%s: evidence: %s", t->cfg->name, cause);
+	free(cause);
+	t->evidence_failing = true;
+	if (t->evidence_due == 0 || t->evidence_due > retry)
+		t->evidence_due = retry;
 }
 
 /* The evidence is taken: keep it beside the snapshots while it is open. */

@@ -123,8 +123,8 @@ main(void)
 	snprintf(path, sizeof path, "%s/api/%s/.tmp-1-1", root, EVIDENCE_DIR);
 	if ((f = fopen(path, "w")) != NULL)
 		fclose(f);
-	ok(evidence_prune(root, "api", NULL, 0, 0, &removed, &due, &cause) == 0 &&
-	    removed == 1 && access(path, F_OK) == -1,
+	ok(evidence_prune(root, "api", NULL, 0, 0, &removed, &due,
+	    &cause) == 0 && removed == 1 && access(path, F_OK) == -1,
 	    "a .tmp- leftover is removed");
 
 	/* A target with no evidence yet gets no folder from a prune. */
