@@ -36,9 +36,10 @@
  * to nothing, then written) is read once the writer is done rather than
  * empty: read empty, its targets would stop, and start afresh at the next
  * read. A file that goes on changing is read DISCOVERY_CHANGING_MS after
- * its first change all the same. A new file is read at once, and every
- * file of an entry at its refresh_interval, as Prometheus does, and at
- * start-up and reload.
+ * its first change all the same; one that changed while it was read is
+ * held afresh. A new file is read at once, and every file of an entry at
+ * its refresh_interval, as Prometheus does, and at start-up and reload,
+ * but for a changed one, which is held all the same.
  */
 
 /* A file some pattern matched, and what it held when last read well. */

@@ -63,8 +63,8 @@ struct discovery_stats {
 
 /*
  * Read a target file (JSON or YAML); -1 with its problems in errs. With
- * held, 1 if the file is not the one held says, when opened or once read
- * (being written): no targets, errs emptied.
+ * held, 1 if the file, once read, is not the one held says (it changed
+ * since, or while read): no targets, errs emptied.
  */
 int		 discovery_parse(const char *, const struct stat *held,
 		    struct sd_target **, size_t *, struct yamlx_errors *)

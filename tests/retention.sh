@@ -210,7 +210,7 @@ ok $? "SIGTERM stops heapwatchd with status 0"
 # what turns older later, while it runs; what is not stays.
 ev=$dir/.evidence
 mkdir -p "$ev"
-now=$(($(date +%s%3N)))
+now=$(date +%s%3N)
 echo old >"$ev/$((now - 120000)).txt"
 echo soon >"$ev/$((now - 45000)).pb.gz"
 echo fresh >"$ev/$now.pb.gz"
