@@ -49,7 +49,8 @@
  * error for it and for the rows after it in its segment, which are coded
  * against it, and for no other; packstore_check() sets such rows aside
  * (state 2), never deleting them, and the next snapshot starts a new
- * segment.
+ * segment. A drop that codes a segment again and finds such a body there
+ * (damage after start-up) sets them aside too (packstore_aside_from()).
  */
 #include "config.h"
 
@@ -1662,11 +1663,13 @@ done:
  * Code segment seg's listed snapshots again as a segment of their own and
  * delete its other rows; the transaction is open. A profile that would
  * add to the dictionary (which cannot happen for one read from it) stops
- * it with the segment as it was.
+ * it with the segment as it was; so does a body that does not read back,
+ * whose row *damaged then gives (else 0), the segment to be set aside
+ * from it on (see packstore_drop()).
  */
 static int
 packstore_recode(struct packstore *ps, int64_t seg, size_t max,
-    char **cause)
+    int64_t *damaged, char **cause)
 {
 	struct pack		*rd, *wr;
 	struct pack_blob	 dict, body;
@@ -1676,8 +1679,10 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 	size_t			 pblen;
 	int64_t			 last, n, upto;
 	bool			 first = true;
+	char			*why = NULL;
 	int			 rc, ret = -1;
 
+	*damaged = 0;
 	rd = pack_new(PACK_LEVEL_DEFAULT);
 	wr = pack_new(PACK_LEVEL_DEFAULT);
 	if (packstore_load_dict(ps, rd, 0, max, &last, NULL, NULL,
@@ -1708,8 +1713,14 @@ packstore_recode(struct packstore *ps, int64_t seg, size_t max,
 			goto out;
 		}
 		if (pack_load_snap(rd, sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), max, cause) == -1)
+		    (size_t)sqlite3_column_bytes(st, 2), max, &why) == -1) {
+			xasprintf(cause, "%s: segment %lld: snapshot body %lld:"
+			    " %s", ps->path, (long long)seg, (long long)n,
+			    why);
+			free(why);
+			*damaged = n;
 			goto out;
+		}
 		if (sqlite3_column_int(st, 1) != PACKSTORE_LISTED)
 			continue;
 		if (pack_pprof(rd, false, &pb, &pblen, cause) == -1)
@@ -1818,14 +1829,50 @@ packstore_halfempty(struct packstore *ps, const int64_t *segs, size_t nseg,
 	return 0;
 }
 
+/*
+ * Set aside segment seg's listed rows from row n on, in a transaction of
+ * their own: a body at n that does not read back leaves them unreadable,
+ * and packstore_check() would set them aside at the next start. *count
+ * says how many were. Set aside, the segment is no longer half empty to
+ * packstore_halfempty(), whose sweep would otherwise find it first again
+ * and again, and code no other segment again.
+ */
+static int
+packstore_aside_from(struct packstore *ps, int64_t seg, int64_t n,
+    int64_t *count, char **cause)
+{
+	sqlite3_stmt	*st;
+
+	*count = 0;
+	if (packstore_exec(ps, "BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if ((st = packstore_prep(ps, "UPDATE snap SET state = 2 WHERE seg = ?"
+	    " AND n >= ? AND state = 0", cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, seg);
+	sqlite3_bind_int64(st, 2, n);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		packstore_err(ps, "setting aside", cause);
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*count = sqlite3_changes(ps->db);
+	if (packstore_exec(ps, "COMMIT", cause) == 0)
+		return 0;
+fail:
+	packstore_exec(ps, "ROLLBACK", NULL);
+	return -1;
+}
+
 int
 packstore_drop(struct packstore *ps, const struct packstore_snap *v,
     size_t n, size_t max, size_t *removed, char **cause)
 {
 	sqlite3_stmt	*st;
-	int64_t		 seg, newest, *segs = NULL;
+	int64_t		 seg, newest, damaged = 0, aside, *segs = NULL;
 	size_t		 i, nseg = 0;
-	char		*why = NULL;
+	char		*why = NULL, *fail = NULL;
 	int		 rc;
 
 	*removed = 0;
@@ -1892,9 +1939,21 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 		packstore_exec(ps, "ROLLBACK", NULL);
 		goto soft;
 	}
-	if (seg == 0 || packstore_recode(ps, seg, max, &why) == -1 ||
-	    packstore_exec(ps, "COMMIT", &why) == -1) {
+	if (seg == 0 || packstore_recode(ps, seg, max, &damaged,
+	    &why) == -1 || packstore_exec(ps, "COMMIT", &why) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
+		if (damaged != 0 && packstore_aside_from(ps, seg, damaged,
+		    &aside, &fail) == 0) {
+			/* The others, which it hid from the sweep, next. */
+			ps->sweep = true;
+			*removed += (size_t)aside;
+			xasprintf(cause, "%s; %lld snapshot%s set aside", why,
+			    (long long)aside, aside == 1 ? "" : "s");
+			free(why);
+			free(segs);
+			return 1;
+		}
+		free(fail);
 		goto soft;
 	}
 	free(segs);

@@ -131,7 +131,10 @@ int		 packstore_read_with(struct packstore *,
 /*
  * Drop snapshots (those of v not stored are no error), in one
  * transaction, then re-code at most one segment that drops left half
- * empty. *removed counts those dropped.
+ * empty. *removed counts those dropped. 1 when they were, but that
+ * segment held a body that does not read back: its listed snapshots from
+ * that one on are set aside, as packstore_check() sets them, *removed
+ * counts them too (no longer listed), and *cause says so.
  */
 int		 packstore_drop(struct packstore *,
 		    const struct packstore_snap *v, size_t n, size_t max,

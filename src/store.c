@@ -2135,8 +2135,9 @@ packed_drop(struct store *s, const char *target, int dfd,
 		    target);
 	if (ps == NULL)
 		ps = own;
+	/* 1: dropped, and snapshots found damaged set aside, which why says. */
 	if (ps != NULL && packstore_drop(ps, dp->v, dp->n, PROFILE_MAX_INFLATED,
-	    &packed, &why) == 0)
+	    &packed, &why) >= 0)
 		*removed += packed;
 	packstore_close(own);
 	readers_drop(s, target, dp->v, dp->n);

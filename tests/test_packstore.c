@@ -1440,6 +1440,79 @@ test_recode_damaged_tail(const char *dir)
 	packstore_close(ps);
 }
 
+/*
+ * A damaged body among the rows that coding a segment again reads, found
+ * after start-up (packstore_check() did not see it): the drop says so and
+ * sets aside the snapshots that depend on it, as packstore_check() would,
+ * and a later drop codes the next half-empty segment again, which the
+ * damaged one, the first that a sweep finds, kept from it before.
+ */
+static void
+test_recode_damaged(const char *dir)
+{
+	struct packstore	*ps;
+	struct packstore_snap	 v[PACKSTORE_SEGMENT];
+	char			 path[256], sql[128], *cause = NULL;
+	uint32_t		 seq;
+	size_t			 nv = 0, removed = 0;
+	int			 k, rc, bad = 0;
+	const int		 hit = 5, kept = 10;
+
+	if (!open_new(dir, "damaged.db", path, sizeof path, &ps))
+		return;
+	for (k = 0; k < 3 * PACKSTORE_SEGMENT + 2; k++)
+		if (put(ps, k, &seq) == -1)
+			bad++;
+	packstore_close(ps);
+	ok(bad == 0 && corrupt_body(path, T0 + (int64_t)hit * STEP),
+	    "three segments and more stored, one body of the first damaged "
+	    "since");
+	if (packstore_open(path, 0, &ps, &cause) == -1) {
+		ok(0, "open again: %s", cause);
+		free(cause);
+		return;
+	}
+	/* Of the first segment, all but its key and one after the damage. */
+	memset(v, 0, sizeof v);
+	for (k = 1; k < PACKSTORE_SEGMENT; k++)
+		if (k != kept)
+			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+	rc = packstore_drop(ps, v, nv, MAX, &removed, &cause);
+	ok(rc == 1 && cause != NULL && strstr(cause, "segment 1:") != NULL &&
+	    strstr(cause, "; 1 snapshot set aside") != NULL,
+	    "a drop that leaves it half empty says why it is not coded again "
+	    "(%d: %s)", rc, cause != NULL ? cause : "nothing");
+	free(cause);
+	cause = NULL;
+	snprintf(sql, sizeof sql, "SELECT state FROM snap WHERE time_ms ="
+	    " %lld", T0 + (long long)kept * STEP);
+	is_int(removed, nv + 1, "the dropped and the one set aside are no "
+	    "longer listed");
+	is_int(sql_int(path, sql), 2, "the one coded against the damaged "
+	    "body is set aside, not deleted");
+	ok(reads_back(ps, 0, 0), "the key before it still reads back");
+
+	/* Then most of the second, a snapshot at a time. */
+	nv = 0;
+	for (k = PACKSTORE_SEGMENT + 1; k < 2 * PACKSTORE_SEGMENT; k++) {
+		v[0].time_ms = T0 + (int64_t)k * STEP;
+		if (packstore_drop(ps, v, 1, MAX, &removed, &cause) != 0) {
+			printf("# drop %d: %s\n", k, cause ? cause : "none");
+			free(cause);
+			cause = NULL;
+			bad++;
+		}
+	}
+	ok(bad == 0 && seg_rows(path, 2) == 1 && seg_rows(path, 1) ==
+	    PACKSTORE_SEGMENT, "the second is coded again (%lld rows left), "
+	    "the first kept whole (%lld)", seg_rows(path, 2),
+	    seg_rows(path, 1));
+	ok(reads_back(ps, PACKSTORE_SEGMENT, 0) &&
+	    reads_back(ps, 2 * PACKSTORE_SEGMENT + 1, 0),
+	    "what the others keep reads back");
+	packstore_close(ps);
+}
+
 /* Segments older than the newest that drops left half empty. */
 static long long
 half_empty(const char *path)
@@ -1931,6 +2004,7 @@ main(int argc, char **argv)
 	test_remade_repeat(dir);
 	test_reader_remade(dir);
 	test_recode_damaged_tail(dir);
+	test_recode_damaged(dir);
 	test_halfempty(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
