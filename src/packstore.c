@@ -461,11 +461,22 @@ static int
 packstore_connect(struct packstore *ps, bool create, char **cause)
 {
 	int64_t	 made;
-	int	 flags;
+	char	*dotted = NULL;
+	int	 flags, rc;
 
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 	    (create ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(ps->path, &ps->db, flags, NULL) != SQLITE_OK) {
+	/*
+	 * SQLite as built with URIs on (as Debian's is) takes a name that
+	 * starts with "file:" as one: a relative storage.path so named is
+	 * opened as the path it is.
+	 */
+	if (strncmp(ps->path, "file:", 5) == 0)
+		xasprintf(&dotted, "./%s", ps->path);
+	rc = sqlite3_open_v2(dotted != NULL ? dotted : ps->path, &ps->db,
+	    flags, NULL);
+	free(dotted);
+	if (rc != SQLITE_OK) {
 		if (!create && sqlite3_errcode(ps->db) == SQLITE_CANTOPEN) {
 			sqlite3_close(ps->db);
 			ps->db = NULL;

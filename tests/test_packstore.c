@@ -12,11 +12,13 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -1513,6 +1515,40 @@ test_recode_damaged(const char *dir)
 	packstore_close(ps);
 }
 
+/*
+ * A relative path that starts with "file:" (a relative storage.path so
+ * named) is the file of that name, not a URI for another.
+ */
+static void
+test_file_colon(const char *dir)
+{
+	struct packstore	*ps;
+	struct stat		 sb;
+	char			*cause = NULL;
+	uint32_t		 seq;
+	int			 here;
+	bool			 made = false;
+
+	if ((here = open(".", O_RDONLY | O_DIRECTORY)) == -1 ||
+	    chdir(dir) == -1) {
+		ok(0, "into %s: %s", dir, strerror(errno));
+		return;
+	}
+	if (packstore_open("file:uri.db", PACKSTORE_CREATE, &ps,
+	    &cause) == 0) {
+		made = put(ps, 0, &seq) == 0 && reads_back(ps, 0, 0);
+		packstore_close(ps);
+	} else {
+		printf("# open: %s\n", cause);
+		free(cause);
+	}
+	ok(made && stat("file:uri.db", &sb) == 0 && stat("uri.db", &sb) ==
+	    -1, "a relative path \"file:uri.db\" is that file, not uri.db");
+	if (fchdir(here) == -1)
+		ok(0, "back: %s", strerror(errno));
+	close(here);
+}
+
 /* Segments older than the newest that drops left half empty. */
 static long long
 half_empty(const char *path)
@@ -2005,6 +2041,7 @@ main(int argc, char **argv)
 	test_reader_remade(dir);
 	test_recode_damaged_tail(dir);
 	test_recode_damaged(dir);
+	test_file_colon(dir);
 	test_halfempty(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
 	srandom((unsigned)getpid());
