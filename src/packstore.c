@@ -1953,8 +1953,9 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	if (seg == 0 || packstore_recode(ps, seg, max, &damaged,
 	    &why) == -1 || packstore_exec(ps, "COMMIT", &why) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
+		/* None: another connection dropped them meanwhile. */
 		if (damaged != 0 && packstore_aside_from(ps, seg, damaged,
-		    &aside, &fail) == 0) {
+		    &aside, &fail) == 0 && aside > 0) {
 			/* The others, which it hid from the sweep, next. */
 			ps->sweep = true;
 			*removed += (size_t)aside;
