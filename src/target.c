@@ -53,6 +53,7 @@ struct target {
 	struct scrape_job	*job;		/* in flight, or NULL */
 	struct scrape_job	*evidence_job;	/* in flight, or NULL */
 	int64_t			 evidence_due;	/* real ms, a prune; or 0 */
+	struct event		*evidence_timer; /* for it, or NULL */
 	uint64_t		 evidence_age;	/* retention's, then */
 	bool			 evidence_failing; /* the last prune failed */
 	struct decode_job	*decoding;	/* its body, or NULL */
@@ -1104,6 +1105,8 @@ target_free(struct target *t)
 	decode_cancel(t->decoding);
 	store_cache_free(t->store_cache);
 	event_free(t->timer);
+	if (t->evidence_timer != NULL)
+		event_free(t->evidence_timer);
 	follow_free(t->st.gctrace);
 	sites_clear(t);
 	notified_free(t->notified, t->nnotified);
@@ -1178,6 +1181,9 @@ target_reconfigure(struct target *t, const struct target_config *cfg)
 	target_metric_prefix(t);
 	/* The next body is summarised anew, whatever changed. */
 	t->print.set = false;
+	/* The reload changed retention's age: the evidence follows now. */
+	if (t->evidence_age != t->deps.retention->age_ms)
+		target_evidence_prune(t);
 }
 
 /* Record the error fmt says as the target's last, or none for NULL. */
@@ -1599,12 +1605,44 @@ target_request(const struct target *t, struct scrape_request *req)
 	return h;
 }
 
+static void
+target_evidence_tick(evutil_socket_t fd, short what, void *arg)
+{
+	target_evidence_prune(arg);
+}
+
+/* Arm the target's evidence timer for t->evidence_due, or none. */
+static void
+target_evidence_arm(struct target *t)
+{
+	struct timeval	tv;
+	int64_t		ms;
+
+	if (t->evidence_due == 0) {
+		if (t->evidence_timer != NULL)
+			evtimer_del(t->evidence_timer);
+		return;
+	}
+	/* Made the first time it is needed: most targets never alert. */
+	if (t->evidence_timer == NULL)
+		t->evidence_timer = evtimer_new(t->deps.base,
+		    target_evidence_tick, t);
+	/* Real time, taken again there: a clock step only moves it. */
+	ms = t->evidence_due - clock_real_ms();
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(t->evidence_timer, &tv);
+}
+
 /*
  * Drop the evidence past retention's age or beyond EVIDENCE_KEEP, but the
  * open alert's, and note when the oldest left will be past that age: a
- * scrape then prunes again (target_scrape()), as it does when a reload
- * changed the age, and a minute after a prune that failed (logged as a
- * warning when it starts failing, then at debug).
+ * timer prunes again then, whether the target is scraped or not (a long
+ * interval, or gctrace alone); so does a reload that changes the age
+ * (target_reconfigure()), and the timer a minute after a prune that
+ * failed (logged as a warning when it starts failing, then at debug).
  */
 static void
 target_evidence_prune(struct target *t)
@@ -1621,6 +1659,7 @@ target_evidence_prune(struct target *t)
 		if (t->evidence_failing)
 			log_info("%s: evidence pruned again", t->cfg->name);
 		t->evidence_failing = false;
+		target_evidence_arm(t);
 		return;
 	}
 	if (t->evidence_failing)
@@ -1631,6 +1670,7 @@ target_evidence_prune(struct target *t)
 	t->evidence_failing = true;
 	if (t->evidence_due == 0 || t->evidence_due > retry)
 		t->evidence_due = retry;
+	target_evidence_arm(t);
 }
 
 /* The evidence is taken: keep it beside the snapshots while it is open. */
@@ -1755,9 +1795,6 @@ target_scrape(evutil_socket_t fd, short what, void *arg)
 
 	if (t->job != NULL || t->decoding != NULL)
 		return;		/* the last is still running */
-	if ((t->evidence_due != 0 && clock_real_ms() >= t->evidence_due) ||
-	    t->evidence_age != t->deps.retention->age_ms)
-		target_evidence_prune(t);
 	/*
 	 * A target has at most one body waiting for the workers: its next
 	 * scrape is armed once its body is decoded. When more than

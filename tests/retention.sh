@@ -7,7 +7,7 @@
 # is never rewritten: its reader gets its own bytes whole.
 # (A download is mostly in socket buffers at once; a file held open by a
 # shell is what shows the spare left alone.) An alert's evidence goes once
-# past retention's age, at start-up or at the scrape after it ages.
+# past retention's age, at start-up or once it ages, scraped or not.
 #
 # Snapshots come every second, so a file picked by name may be gone before
 # it is opened. Each step picks its file while the fixture is stopped
@@ -207,29 +207,43 @@ ok $? "SIGTERM stops heapwatchd with status 0"
 
 # Evidence goes with retention's age without waiting for another alert:
 # started with a 60 s age, heapwatchd drops at once what is older, and
-# what turns older later, while it runs; what is not stays.
+# what turns older later, while it runs; what is not stays. So for a
+# target that is never scraped (gctrace alone), whose evidence an earlier
+# configuration with a URL left.
 ev=$dir/.evidence
-mkdir -p "$ev"
+qev=$TMPD/store/quiet/.evidence
+mkdir -p "$ev" "$qev"
+: >"$TMPD/quiet.log"
 now=$(date +%s%3N)
 echo old >"$ev/$((now - 120000)).txt"
 echo soon >"$ev/$((now - 45000)).pb.gz"
 echo fresh >"$ev/$now.pb.gz"
+echo soon >"$qev/$((now - 45000)).pb.gz"
+echo fresh >"$qev/$now.pb.gz"
 sed -i 's/retention: {snapshots: 3}/retention: {snapshots: 3, age: 60s}/' \
     "$conf"
+cat >>"$conf" <<YAML
+  - name: quiet
+    gctrace: {file: $TMPD/quiet.log}
+YAML
 daemon_start "$conf" || { ok 1 "heapwatchd starts again"; done_testing; exit; }
 [ ! -e "$ev/$((now - 120000)).txt" ] && [ -e "$ev/$((now - 45000)).pb.gz" ]
 ok $? "started with a 60 s age: the evidence 2 minutes old goes, 45 s stays"
 wait_for 30 gone "$ev/$((now - 45000)).pb.gz"
 ok $? "once 60 s old, it goes too, while heapwatchd runs"
-[ -e "$ev/$now.pb.gz" ]
+wait_for 10 gone "$qev/$((now - 45000)).pb.gz"
+ok $? "so does that of a target never scraped"
+[ -e "$ev/$now.pb.gz" ] && [ -e "$qev/$now.pb.gz" ]
 ok $? "the evidence under 60 s old stays"
-# A reload that shortens the age: the next scrape prunes by the new one.
+# A reload that shortens the age prunes by the new one at once.
 sed -i 's/age: 60s/age: 30s/' "$conf"
 kill -HUP "$HWD_PID"
 wait_for 50 gone "$ev/$now.pb.gz"
 gone_ms=$(($(date +%s%3N) - now))
 [ "$gone_ms" -lt 50000 ]
 ok $? "reloaded with a 30 s age, it goes once 30 s old, not 60 ($gone_ms ms)"
+wait_for 10 gone "$qev/$now.pb.gz"
+ok $? "so does that of the target never scraped"
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"
 ok $? "SIGTERM stops heapwatchd with status 0"
