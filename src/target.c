@@ -1117,19 +1117,24 @@ target_free(struct target *t)
 	free(t);
 }
 
-/* Arm the timer for t->next_ms. */
+/* Arm the timer ev to fire in ms milliseconds, at once if none are left. */
 static void
-target_arm(struct target *t)
+timer_in(struct event *ev, int64_t ms)
 {
 	struct timeval	tv;
-	int64_t		ms;
 
-	ms = t->next_ms - clock_mono_ms();
 	if (ms < 0)
 		ms = 0;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(t->timer, &tv);
+	evtimer_add(ev, &tv);
+}
+
+/* Arm the timer for t->next_ms. */
+static void
+target_arm(struct target *t)
+{
+	timer_in(t->timer, t->next_ms - clock_mono_ms());
 }
 
 /*
@@ -1615,9 +1620,6 @@ target_evidence_tick(evutil_socket_t fd, short what, void *arg)
 static void
 target_evidence_arm(struct target *t)
 {
-	struct timeval	tv;
-	int64_t		ms;
-
 	if (t->evidence_due == 0) {
 		if (t->evidence_timer != NULL)
 			evtimer_del(t->evidence_timer);
@@ -1628,12 +1630,7 @@ target_evidence_arm(struct target *t)
 		t->evidence_timer = evtimer_new(t->deps.base,
 		    target_evidence_tick, t);
 	/* Real time, taken again there: a clock step only moves it. */
-	ms = t->evidence_due - clock_real_ms();
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(t->evidence_timer, &tv);
+	timer_in(t->evidence_timer, t->evidence_due - clock_real_ms());
 }
 
 /*
