@@ -1395,6 +1395,33 @@ seg_rows(const char *path, int seg)
 }
 
 /*
+ * A database of n snapshots, closed, the body of the hit-th damaged, then
+ * opened again as *ps: what says so.
+ */
+static bool
+stored_damaged(const char *dir, const char *name, char *path, size_t len,
+    int n, int hit, struct packstore **ps, const char *what)
+{
+	char		*cause = NULL;
+	uint32_t	 seq;
+	int		 k, bad = 0;
+
+	if (!open_new(dir, name, path, len, ps))
+		return false;
+	for (k = 0; k < n; k++)
+		if (put(*ps, k, &seq) == -1)
+			bad++;
+	packstore_close(*ps);
+	ok(bad == 0 && corrupt_body(path, T0 + (int64_t)hit * STEP), "%s",
+	    what);
+	if (packstore_open(path, 0, ps, &cause) == 0)
+		return true;
+	ok(0, "open again: %s", cause);
+	free(cause);
+	return false;
+}
+
+/*
  * A damaged body among a segment's dropped rows after its last listed
  * one: coding the segment again needs none of them, so it is coded again
  * all the same, and the next segment after it.
@@ -1405,24 +1432,13 @@ test_recode_damaged_tail(const char *dir)
 	struct packstore	*ps;
 	struct packstore_snap	 v[2 * PACKSTORE_SEGMENT];
 	char			 path[256], *cause = NULL;
-	uint32_t		 seq;
 	size_t			 nv = 0, removed = 0;
 	int			 k, bad = 0;
 
-	if (!open_new(dir, "tail.db", path, sizeof path, &ps))
+	if (!stored_damaged(dir, "tail.db", path, sizeof path,
+	    2 * PACKSTORE_SEGMENT + 2, PACKSTORE_SEGMENT - 1, &ps,
+	    "two segments and more stored, the first's last body damaged"))
 		return;
-	for (k = 0; k < 2 * PACKSTORE_SEGMENT + 2; k++)
-		if (put(ps, k, &seq) == -1)
-			bad++;
-	packstore_close(ps);
-	ok(bad == 0 && corrupt_body(path, T0 + (int64_t)(PACKSTORE_SEGMENT -
-	    1) * STEP), "two segments and more stored, the first's last body "
-	    "damaged");
-	if (packstore_open(path, 0, &ps, &cause) == -1) {
-		ok(0, "open again: %s", cause);
-		free(cause);
-		return;
-	}
 	/* All but the first of each of the two segments dropped. */
 	memset(v, 0, sizeof v);
 	for (k = 0; k < 2 * PACKSTORE_SEGMENT; k++)
@@ -1455,25 +1471,14 @@ test_recode_damaged(const char *dir)
 	struct packstore	*ps;
 	struct packstore_snap	 v[PACKSTORE_SEGMENT];
 	char			 path[256], sql[128], *cause = NULL;
-	uint32_t		 seq;
 	size_t			 nv = 0, removed = 0;
 	int			 k, rc, bad = 0;
 	const int		 hit = 5, kept = 10;
 
-	if (!open_new(dir, "damaged.db", path, sizeof path, &ps))
+	if (!stored_damaged(dir, "damaged.db", path, sizeof path,
+	    3 * PACKSTORE_SEGMENT + 2, hit, &ps, "three segments and more "
+	    "stored, one body of the first damaged since"))
 		return;
-	for (k = 0; k < 3 * PACKSTORE_SEGMENT + 2; k++)
-		if (put(ps, k, &seq) == -1)
-			bad++;
-	packstore_close(ps);
-	ok(bad == 0 && corrupt_body(path, T0 + (int64_t)hit * STEP),
-	    "three segments and more stored, one body of the first damaged "
-	    "since");
-	if (packstore_open(path, 0, &ps, &cause) == -1) {
-		ok(0, "open again: %s", cause);
-		free(cause);
-		return;
-	}
 	/* Of the first segment, all but its key and one after the damage. */
 	memset(v, 0, sizeof v);
 	for (k = 1; k < PACKSTORE_SEGMENT; k++)
