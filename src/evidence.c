@@ -109,6 +109,16 @@ evidence_put(const char *root, const char *target, int64_t time_ms,
 	return rc;
 }
 
+/* When evidence taken at time_ms is past age_ms; a far future's, never. */
+static int64_t
+evidence_due(int64_t time_ms, uint64_t age_ms)
+{
+	if (age_ms >= (uint64_t)INT64_MAX || time_ms >= INT64_MAX -
+	    (int64_t)age_ms - 1)
+		return INT64_MAX;
+	return time_ms + (int64_t)age_ms + 1;
+}
+
 static int
 evidence_cmp(const void *a, const void *b)
 {
@@ -168,8 +178,8 @@ evidence_prune(const char *root, const char *target, const char *keep_id,
 		if (!drop) {
 			/* Sorted: the first kept is the first to age. */
 			if (age_ms != 0 && *due_ms == 0)
-				*due_ms = evidence_time(ids[i]) +
-				    (int64_t)age_ms + 1;
+				*due_ms = evidence_due(evidence_time(ids[i]),
+				    age_ms);
 			continue;
 		}
 		if (unlinkat(dirfd(d), ids[i], 0) == -1 && errno != ENOENT) {

@@ -119,6 +119,14 @@ main(void)
 	ok(evidence_prune(root, "api", NULL, 0, 1700000023000, &removed, &due,
 	    &cause) == 0 && due == 0, "without an age, none is ever due");
 
+	/* A time so far ahead that its age would pass INT64_MAX: never. */
+	due = 0;
+	i = evidence_put(root, "far", INT64_MAX - 10, false, "P", 1, id,
+	    &cause) == 0 && evidence_prune(root, "far", NULL, 5000,
+	    1700000023000, &removed, &due, &cause) == 0 && removed == 0;
+	ok(i && due == INT64_MAX, "evidence from the far future is never "
+	    "due, without overflow: %lld", (long long)due);
+
 	/* A leftover of an interrupted write is removed. */
 	snprintf(path, sizeof path, "%s/api/%s/.tmp-1-1", root, EVIDENCE_DIR);
 	if ((f = fopen(path, "w")) != NULL)
