@@ -32,6 +32,7 @@
 /* or their bytes as received: half of what makes all scrapes wait */
 #define DECODE_BACKLOG_SKIP (DECODE_BACKLOG_BYTES / 2)
 #define TARGET_EVIDENCE_RETRY_MS 60000	/* after a prune that failed */
+#define TARGET_EVIDENCE_CHECK_MS 3600000 /* the longest wait for one */
 
 /*
  * A target: what it shows (st), what it was given (deps, cfg) and the
@@ -1620,6 +1621,8 @@ target_evidence_tick(evutil_socket_t fd, short what, void *arg)
 static void
 target_evidence_arm(struct target *t)
 {
+	int64_t	ms;
+
 	if (t->evidence_due == 0) {
 		if (t->evidence_timer != NULL)
 			evtimer_del(t->evidence_timer);
@@ -1629,8 +1632,14 @@ target_evidence_arm(struct target *t)
 	if (t->evidence_timer == NULL)
 		t->evidence_timer = evtimer_new(t->deps.base,
 		    target_evidence_tick, t);
-	/* Real time, taken again there: a clock step only moves it. */
-	timer_in(t->evidence_timer, t->evidence_due - clock_real_ms());
+	/*
+	 * Real time, taken again there: a step back makes it early (it
+	 * finds nothing to drop, and waits again), one forward late, by
+	 * no more than TARGET_EVIDENCE_CHECK_MS.
+	 */
+	ms = t->evidence_due - clock_real_ms();
+	timer_in(t->evidence_timer, ms < TARGET_EVIDENCE_CHECK_MS ? ms :
+	    TARGET_EVIDENCE_CHECK_MS);
 }
 
 /*

@@ -1537,6 +1537,8 @@ test_file_colon(const char *dir)
 	if ((here = open(".", O_RDONLY | O_DIRECTORY)) == -1 ||
 	    chdir(dir) == -1) {
 		ok(0, "into %s: %s", dir, strerror(errno));
+		if (here != -1)
+			close(here);
 		return;
 	}
 	if (packstore_open("file:uri.db", PACKSTORE_CREATE, &ps,
