@@ -1500,7 +1500,6 @@ test_recode_damaged(const char *dir)
 	ok(reads_back(ps, 0, 0), "the key before it still reads back");
 
 	/* Then most of the second, a snapshot at a time. */
-	nv = 0;
 	for (k = PACKSTORE_SEGMENT + 1; k < 2 * PACKSTORE_SEGMENT; k++) {
 		v[0].time_ms = T0 + (int64_t)k * STEP;
 		if (packstore_drop(ps, v, 1, MAX, &removed, &cause) != 0) {
