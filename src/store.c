@@ -718,12 +718,12 @@ static void	pending_hide(struct store *, const char *,
 		    struct store_kept *, size_t *);
 static int	pending_apply(struct store *, const char *, int,
 		    struct packstore *, const struct store_pend *, size_t,
-		    char **);
+		    bool *, char **);
 static int	pending_run(struct store *, const char *, int,
 		    struct packstore *, char **);
 static int	pending_add(struct store *, const char *, int,
 		    struct packstore *, unsigned long, const struct store_pend *,
-		    size_t, char **);
+		    size_t, bool *, char **);
 static void	pending_close(struct store *);
 static bool	waiting_settle(struct store *, const char *);
 
@@ -1163,7 +1163,8 @@ static int	retain(struct store *, const char *, int, bool,
 		    size_t *, size_t *, bool *, struct store_drops *, char **);
 static int	retain_all(struct store *, const char *, int,
 		    struct packstore *, const struct store_retention *, int64_t,
-		    unsigned long, bool, size_t *, uint64_t *, char **);
+		    unsigned long, bool, size_t *, size_t *, uint64_t *,
+		    char **);
 
 static bool
 same_time(const struct timespec *a, const struct timespec *b)
@@ -1425,7 +1426,8 @@ put_packed(struct store *s, const char *target, int dfd, int64_t time_ms,
 		ticket = durable_syncer_mark(s->syncer);
 	if (put->keep != NULL)
 		(void)retain_all(s, target, dfd, c->ps, put->keep, time_ms,
-		    ticket, true, &put->removed, &files, &put->retain_cause);
+		    ticket, true, &put->removed, &put->listed, &files,
+		    &put->retain_cause);
 	packstore_idle(c->ps);
 	writer_count(s, c);
 	/* The database measured once idle, which may cut its log. */
@@ -1459,6 +1461,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	int			 dfd, rc;
 
 	put->removed = 0;
+	put->listed = STORE_LISTED_UNKNOWN;
 	put->bytes = 0;
 	put->repeated = false;
 	if (time_ms < 0) {
@@ -1539,7 +1542,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		    &put->retain_cause) == -1 || missing))
 			fresh = false;
 		if (pending_add(s, target, dfd, NULL, ticket, dp.pend, dp.npend,
-		    &note) == -1)
+		    NULL, &note) == -1)
 			fresh = false;
 		cause_keep(&put->retain_cause, note);
 		free(dp.pend);
@@ -1547,7 +1550,8 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	if (mixed) {
 		/* Its connection to the database closed by then. */
 		(void)retain_all(s, target, dfd, NULL, put->keep, time_ms,
-		    ticket, false, &put->removed, &files, &put->retain_cause);
+		    ticket, false, &put->removed, &put->listed, &files,
+		    &put->retain_cause);
 		if (files != BYTES_UNKNOWN)
 			put->bytes = files + db_bytes(dfd);
 	}
@@ -1557,6 +1561,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 	if (c != NULL && fresh) {
 		cache_seal(c, dfd);
 		put->bytes = files_bytes(c->v, c->n);
+		put->listed = c->n;
 	}
 	if (s->syncer == NULL && durable_dir_sync(dfd) == -1) {
 		/*
@@ -2116,16 +2121,18 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 /*
  * Drop the packed snapshots in dp, of a target's folder dfd, locked,
  * through ps or, when NULL, a connection of its own, adding those dropped
- * to *removed; the readers forget them.
+ * to *removed; the readers forget them. *aside, when given, is set when
+ * snapshots found damaged were set aside too (*removed counts them).
  */
 static int
 packed_drop(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_drops *dp, size_t *removed,
-    char **cause)
+    bool *aside, char **cause)
 {
 	struct packstore	*own = NULL;
 	char			*why = NULL;
 	size_t			 packed = 0;
+	int			 rc = -1;
 
 	if (dp->n == 0)
 		return 0;
@@ -2136,9 +2143,11 @@ packed_drop(struct store *s, const char *target, int dfd,
 	if (ps == NULL)
 		ps = own;
 	/* 1: dropped, and snapshots found damaged set aside, which why says. */
-	if (ps != NULL && packstore_drop(ps, dp->v, dp->n, PROFILE_MAX_INFLATED,
-	    &packed, &why) >= 0)
+	if (ps != NULL && (rc = packstore_drop(ps, dp->v, dp->n,
+	    PROFILE_MAX_INFLATED, &packed, &why)) >= 0)
 		*removed += packed;
+	if (rc == 1 && aside != NULL)
+		*aside = true;
 	packstore_close(own);
 	readers_drop(s, target, dp->v, dp->n);
 	if (why == NULL)
@@ -2155,11 +2164,12 @@ packed_drop(struct store *s, const char *target, int dfd,
  * they were queued by earlier writes: the syncer is behind. Of this
  * write's own drops (a retention lowered by a reload), those older than
  * the queue holds were not displaced by an unsynced write, and go unsaid.
+ * *aside, when given, as packed_drop() sets it for those made at once.
  */
 static int
 pending_add(struct store *s, const char *target, int dfd,
     struct packstore *ps, unsigned long ticket, const struct store_pend *v,
-    size_t n, char **cause)
+    size_t n, bool *aside, char **cause)
 {
 	struct store_waiting	*w;
 	struct store_pend	*now = NULL;
@@ -2191,7 +2201,7 @@ pending_add(struct store *s, const char *target, int dfd,
 	pthread_mutex_unlock(&s->wmtx);
 	if (nnow == 0)
 		return 0;
-	rc = pending_apply(s, target, dfd, ps, now, nnow, cause);
+	rc = pending_apply(s, target, dfd, ps, now, nnow, aside, cause);
 	free(now);
 	if (rc == 0 && say)
 		xasprintf(cause, "%s/%s: %d dropped snapshots wait for the "
@@ -2208,22 +2218,25 @@ pending_add(struct store *s, const char *target, int dfd,
  * With ticket set, what retention chooses waits for that sync instead,
  * but for the packed snapshots with packed_now (ticket is a commit's),
  * when the folder keeps no file. *kept, when given, is set to the bytes of
- * the files kept, once the folder is listed.
+ * the files kept, once the folder is listed; *listed, when given, to the
+ * count of snapshots listed after, or STORE_LISTED_UNKNOWN.
  */
 static int
 retain_all(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_retention *r, int64_t now_ms,
-    unsigned long ticket, bool packed_now, size_t *removed, uint64_t *kept,
-    char **cause)
+    unsigned long ticket, bool packed_now, size_t *removed, size_t *listed,
+    uint64_t *kept, char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	*v;
 	char			*why = NULL;
 	size_t			 n, files, i;
-	bool			 missing = false;
+	bool			 missing = false, aside = false;
 	int			 rc;
 
 	*removed = 0;
+	if (listed != NULL)
+		*listed = STORE_LISTED_UNKNOWN;
 	if (scan_kept(s, target, dfd, ps, &v, &n, cause) == -1)
 		return -1;
 	dp.defer = ticket != 0;
@@ -2244,13 +2257,14 @@ retain_all(struct store *s, const char *target, int dfd,
 	*removed = files;
 	if (dp.defer) {
 		if (pending_add(s, target, dfd, ps, ticket, dp.pend, dp.npend,
-		    rc == 0 ? cause : &why) == -1)
+		    &aside, rc == 0 ? cause : &why) == -1)
 			rc = -1;
 		free(dp.pend);
 		free(why);
 		why = NULL;
 	}
-	if (packed_drop(s, target, dfd, ps, &dp, removed, &why) == -1) {
+	if (packed_drop(s, target, dfd, ps, &dp, removed, &aside,
+	    &why) == -1) {
 		/* pending_add() may have said something, and gone on. */
 		if (rc == 0)
 			cause_keep(cause, why);
@@ -2258,6 +2272,12 @@ retain_all(struct store *s, const char *target, int dfd,
 			free(why);
 		rc = -1;
 	}
+	/*
+	 * Not known when a drop failed, a file went meanwhile, or some
+	 * were set aside: those were listed when retention chose.
+	 */
+	if (listed != NULL && rc == 0 && !aside && !missing)
+		*listed = n;
 	free(dp.v);
 	return rc;
 }
@@ -2398,11 +2418,13 @@ pending_done(struct store *s, const char *target, const struct stat *a,
 /*
  * Make n drops of a target's folder dfd, locked: a file deleted, or made
  * the spare when so marked; packed snapshots in one transaction, through
- * ps or a connection of its own. One already gone is no error.
+ * ps or a connection of its own. One already gone is no error. *aside,
+ * when given, as packed_drop() sets it.
  */
 static int
 pending_apply(struct store *s, const char *target, int dfd,
-    struct packstore *ps, const struct store_pend *v, size_t n, char **cause)
+    struct packstore *ps, const struct store_pend *v, size_t n, bool *aside,
+    char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	 sn;
@@ -2425,7 +2447,7 @@ pending_apply(struct store *s, const char *target, int dfd,
 			rc = -1;
 		}
 	}
-	if (packed_drop(s, target, dfd, ps, &dp, &removed,
+	if (packed_drop(s, target, dfd, ps, &dp, &removed, aside,
 	    rc == 0 ? cause : &why) == -1)
 		rc = -1;
 	free(why);
@@ -2447,7 +2469,7 @@ pending_run(struct store *s, const char *target, int dfd,
 
 	if ((n = pending_take(s, target, false, v)) == 0)
 		return 0;
-	rc = pending_apply(s, target, dfd, ps, v, n, cause);
+	rc = pending_apply(s, target, dfd, ps, v, n, NULL, cause);
 	pending_done(s, target, NULL, NULL);
 	return rc;
 }
@@ -2502,7 +2524,7 @@ tick_target(struct store *s, const char *target, char **cause)
 		close(dfd);
 		return 0;
 	}
-	rc = pending_apply(s, target, dfd, NULL, v, n, cause);
+	rc = pending_apply(s, target, dfd, NULL, v, n, NULL, cause);
 	if (rc == 0 && fstat(dfd, &b) == 0)
 		pending_done(s, target, &a, &b);
 	else
@@ -2585,7 +2607,7 @@ pending_close(struct store *s)
 				if (store_target_lock(s, target, dfd,
 				    &cause) == 0)
 					(void)pending_apply(s, target, dfd,
-					    NULL, v, n, &cause);
+					    NULL, v, n, NULL, &cause);
 				close(dfd);
 			}
 			free(cause);
@@ -2625,7 +2647,7 @@ store_retain(struct store *s, const char *target,
 	if ((rc = store_target_lock(s, target, dfd, cause)) == 0 &&
 	    (rc = pending_run(s, target, dfd, NULL, cause)) == 0)
 		rc = retain_all(s, target, dfd, NULL, r, now_ms,
-		    retain_ticket(s), false, removed, NULL, cause);
+		    retain_ticket(s), false, removed, NULL, NULL, cause);
 	close(dfd);
 	return rc;
 }

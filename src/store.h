@@ -181,6 +181,14 @@ struct store_put {
 	bool			 repeated;	/* stored as a repeat */
 	size_t			 removed;	/* by retention */
 	/*
+	 * How many snapshots the target lists once the put and retention
+	 * are done, as a gauge is set from it; STORE_LISTED_UNKNOWN when
+	 * not known: no retention asked, the folder not listed, or
+	 * snapshots found damaged and set aside meanwhile (then removed
+	 * counts those set aside by the put's own drops).
+	 */
+	size_t			 listed;
+	/*
 	 * What the snapshots that retention keeps take on disk after the
 	 * put (see store_bytes()); 0 when not known: no retention asked,
 	 * or the folder could not be listed.
@@ -188,6 +196,7 @@ struct store_put {
 	uint64_t		 bytes;
 	char			*retain_cause;
 };
+#define STORE_LISTED_UNKNOWN	SIZE_MAX
 int		 store_put_retain(struct store *, const char *target,
 		    int64_t time_ms, const void *data, size_t len,
 		    struct store_put *, char **cause)

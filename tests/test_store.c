@@ -768,13 +768,13 @@ test_efbig(struct store *st)
 
 /*
  * store_put_retain() of len bytes keeping the newest keep, through *cache;
- * how many it removed, or -1. The new snapshot's id into id and what the
- * kept ones take on disk into *bytes (0 on a failure), when given.
+ * how many it removed, or -1. The new snapshot's id into id and the put's
+ * counts into *out (its bytes 0 on a failure), when given.
  */
 static int
 put_with(struct store *st, struct store_cache **cache, const char *target,
     int64_t ms, const void *data, size_t len, size_t keep, char *id,
-    uint64_t *bytes)
+    struct store_put *out)
 {
 	struct store_retention	 r = { .snapshots = keep };
 	struct store_put	 put;
@@ -792,10 +792,14 @@ put_with(struct store *st, struct store_cache **cache, const char *target,
 		rc = -1;
 	} else if (id != NULL)
 		snprintf(id, STORE_ID_MAX, "%s", put.id);
-	if (bytes != NULL)
-		*bytes = rc == -1 ? 0 : put.bytes;
 	free(cause);
 	free(put.retain_cause);
+	put.retain_cause = NULL;
+	put.keep = NULL;
+	if (rc == -1)
+		put.bytes = 0;
+	if (out != NULL)
+		*out = put;
 	return rc == -1 ? -1 : (int)put.removed;
 }
 
@@ -1516,6 +1520,100 @@ test_deferred_mixed(const uint8_t *prof, size_t len)
 	free(cause);
 	store_close(st);
 	is_int(listed(NULL, "mixed"), 2, "the close syncs and drops it");
+	ok(told.failed == 0, "no sync failed (%d)", told.failed);
+}
+
+/* Overwrite the stored body of a target's packed snapshot ms. */
+static bool
+damage_body(const char *target, int64_t ms)
+{
+	sqlite3	*db;
+	char	 path[400], sql[200];
+	bool	 done;
+
+	snprintf(path, sizeof path, "%s/%s/%s", root, target, PACKSTORE_FILE);
+	snprintf(sql, sizeof sql, "UPDATE snap SET body = substr(body, 1, 6)"
+	    " || x'00112233' || substr(body, 11) WHERE time_ms = %lld",
+	    (long long)ms);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return false;
+	done = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_changes(db) == 1;
+	sqlite3_close(db);
+	return done;
+}
+
+/*
+ * A put says how many snapshots its target lists after it, which is
+ * what heapwatchd's count of them is set to. In a folder with a file
+ * beside its database, the packed drops wait for the sync, and the tick
+ * makes them: when one finds a segment damaged and sets snapshots aside,
+ * no put's count of removed ones holds those, but the next put's count
+ * of listed ones has them out.
+ */
+static void
+test_deferred_aside(const uint8_t *prof, size_t len)
+{
+	struct store		*st;
+	struct store_cache	*cache = NULL;
+	struct store_put	 put;
+	struct told		 told = { 0, 0 };
+	char			*cause = NULL;
+	const int64_t		 t0 = 2000, step = 1000;
+	const int		 npacked = PACKSTORE_SEGMENT + 8;
+	time_t			 end;
+	int			 k, bad = 0, rc;
+
+	if ((st = deferred_store(20, &told)) == NULL)
+		return;
+	ok(put_kept(st, "aside", 1000, prof, len, 1000) == 0,
+	    "a snapshot as a file");
+	store_set_format(st, STORE_PACK);
+	for (k = 0; k < npacked; k++)
+		if (put_with(st, &cache, "aside", t0 + k * step, prof, len,
+		    1000, NULL, &put) == -1 || put.listed != (size_t)k + 2)
+			bad++;
+	ok(bad == 0, "%d packed beside it, each put counting the listed",
+	    npacked);
+	store_cache_free(cache);
+	cache = NULL;
+	store_close(st);
+	ok(damage_body("aside", t0 + 5 * step),
+	    "the sixth packed one's body damaged once stored");
+
+	if ((st = deferred_store(20, &told)) == NULL)
+		return;
+	store_set_format(st, STORE_PACK);
+	/* The file and the oldest 40 go: the sixth among them. */
+	rc = put_with(st, &cache, "aside", t0 + npacked * step, prof, len,
+	    npacked + 1 - 40, NULL, &put);
+	ok(rc == 41 && put.listed == (size_t)npacked - 39,
+	    "retention chooses 41, %d listed after (%zu, %zu)", npacked - 39,
+	    put.removed, put.listed);
+	/* The drops wait for the sync; the tick makes them, and says so. */
+	end = time(NULL) + WAIT_MAX_S;
+	while (cause == NULL && time(NULL) < end) {
+		nap_ms(20);
+		if (store_tick(st, &cause) == 0 && cause != NULL) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+	ok(cause != NULL && strstr(cause, "24 snapshots set aside") != NULL,
+	    "the tick's drops find the damage: %s",
+	    cause == NULL ? "nothing said" : cause);
+	free(cause);
+	is_int(listed(st, "aside"), npacked - 63, "the first segment's "
+	    "later snapshots are no longer listed");
+	rc = put_with(st, &cache, "aside", t0 + (npacked + 1) * step, prof,
+	    len, npacked + 1 - 40, NULL, &put);
+	ok(rc == 0 &&
+	    put.listed == (size_t)npacked - 62 &&
+	    listed(st, "aside") == npacked - 62,
+	    "the next put removes none and counts %d listed (%zu)",
+	    npacked - 62, put.listed);
+	store_cache_free(cache);
+	store_close(st);
 	ok(told.failed == 0, "no sync failed (%d)", told.failed);
 }
 
@@ -2407,10 +2505,10 @@ static uint64_t
 put_counted(struct store *st, struct store_cache **cache, const char *target,
     int64_t ms, const void *data, size_t len, size_t keep)
 {
-	uint64_t	b;
+	struct store_put	put;
 
-	(void)put_with(st, cache, target, ms, data, len, keep, NULL, &b);
-	return b;
+	(void)put_with(st, cache, target, ms, data, len, keep, NULL, &put);
+	return put.bytes;
 }
 
 /* store_bytes() of what store_list() gives; 0 when it fails. */
@@ -2570,6 +2668,7 @@ main(void)
 	test_deferred_lowered();
 	test_deferred_packed(prof, len);
 	test_deferred_mixed(prof, len);
+	test_deferred_aside(prof, len);
 	test_cache(st);
 	test_unwritable(st);
 	test_pack_form(st, prof, len);
