@@ -1445,9 +1445,18 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t->st.hist, w->now, s->total);
 	target_judge(t, s, false);
-	t->st.snapshots++;
-	t->st.snapshots -= w->put.removed < t->st.snapshots ? w->put.removed :
-	    t->st.snapshots;
+	/*
+	 * The store's count when it has one: it takes in what the
+	 * syncer's drops set aside since (see store_tick()), which no
+	 * put's count of removed ones holds.
+	 */
+	if (w->put.listed != STORE_LISTED_UNKNOWN)
+		t->st.snapshots = w->put.listed;
+	else {
+		t->st.snapshots++;
+		t->st.snapshots -= w->put.removed < t->st.snapshots ?
+		    w->put.removed : t->st.snapshots;
+	}
 	/* Not known when retention could not list the folder. */
 	if (w->put.bytes != 0)
 		t->st.store_bytes = w->put.bytes;
