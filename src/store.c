@@ -718,12 +718,12 @@ static void	pending_hide(struct store *, const char *,
 		    struct store_kept *, size_t *);
 static int	pending_apply(struct store *, const char *, int,
 		    struct packstore *, const struct store_pend *, size_t,
-		    bool *, char **);
+		    char **);
 static int	pending_run(struct store *, const char *, int,
 		    struct packstore *, char **);
 static int	pending_add(struct store *, const char *, int,
 		    struct packstore *, unsigned long, const struct store_pend *,
-		    size_t, bool *, char **);
+		    size_t, char **);
 static void	pending_close(struct store *);
 static bool	waiting_settle(struct store *, const char *);
 
@@ -1542,7 +1542,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		    &put->retain_cause) == -1 || missing))
 			fresh = false;
 		if (pending_add(s, target, dfd, NULL, ticket, dp.pend, dp.npend,
-		    NULL, &note) == -1)
+		    &note) == -1)
 			fresh = false;
 		cause_keep(&put->retain_cause, note);
 		free(dp.pend);
@@ -1574,6 +1574,7 @@ store_put_retain(struct store *s, const char *target, int64_t time_ms,
 		if (c != NULL)
 			c->valid = false;
 		put->bytes = 0;		/* it counted the file taken back */
+		put->listed = STORE_LISTED_UNKNOWN;
 		close(dfd);
 		return -1;
 	}
@@ -2121,18 +2122,17 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 /*
  * Drop the packed snapshots in dp, of a target's folder dfd, locked,
  * through ps or, when NULL, a connection of its own, adding those dropped
- * to *removed; the readers forget them. *aside, when given, is set when
- * snapshots found damaged were set aside too (*removed counts them).
+ * to *removed; the readers forget them. Snapshots found damaged and set
+ * aside too are counted, and *cause says so.
  */
 static int
 packed_drop(struct store *s, const char *target, int dfd,
     struct packstore *ps, const struct store_drops *dp, size_t *removed,
-    bool *aside, char **cause)
+    char **cause)
 {
 	struct packstore	*own = NULL;
 	char			*why = NULL;
 	size_t			 packed = 0;
-	int			 rc = -1;
 
 	if (dp->n == 0)
 		return 0;
@@ -2143,11 +2143,9 @@ packed_drop(struct store *s, const char *target, int dfd,
 	if (ps == NULL)
 		ps = own;
 	/* 1: dropped, and snapshots found damaged set aside, which why says. */
-	if (ps != NULL && (rc = packstore_drop(ps, dp->v, dp->n,
-	    PROFILE_MAX_INFLATED, &packed, &why)) >= 0)
+	if (ps != NULL && packstore_drop(ps, dp->v, dp->n, PROFILE_MAX_INFLATED,
+	    &packed, &why) >= 0)
 		*removed += packed;
-	if (rc == 1 && aside != NULL)
-		*aside = true;
 	packstore_close(own);
 	readers_drop(s, target, dp->v, dp->n);
 	if (why == NULL)
@@ -2164,12 +2162,11 @@ packed_drop(struct store *s, const char *target, int dfd,
  * they were queued by earlier writes: the syncer is behind. Of this
  * write's own drops (a retention lowered by a reload), those older than
  * the queue holds were not displaced by an unsynced write, and go unsaid.
- * *aside, when given, as packed_drop() sets it for those made at once.
  */
 static int
 pending_add(struct store *s, const char *target, int dfd,
     struct packstore *ps, unsigned long ticket, const struct store_pend *v,
-    size_t n, bool *aside, char **cause)
+    size_t n, char **cause)
 {
 	struct store_waiting	*w;
 	struct store_pend	*now = NULL;
@@ -2201,7 +2198,7 @@ pending_add(struct store *s, const char *target, int dfd,
 	pthread_mutex_unlock(&s->wmtx);
 	if (nnow == 0)
 		return 0;
-	rc = pending_apply(s, target, dfd, ps, now, nnow, aside, cause);
+	rc = pending_apply(s, target, dfd, ps, now, nnow, cause);
 	free(now);
 	if (rc == 0 && say)
 		xasprintf(cause, "%s/%s: %d dropped snapshots wait for the "
@@ -2231,7 +2228,7 @@ retain_all(struct store *s, const char *target, int dfd,
 	struct store_kept	*v;
 	char			*why = NULL;
 	size_t			 n, files, i;
-	bool			 missing = false, aside = false;
+	bool			 missing = false;
 	int			 rc;
 
 	*removed = 0;
@@ -2257,14 +2254,13 @@ retain_all(struct store *s, const char *target, int dfd,
 	*removed = files;
 	if (dp.defer) {
 		if (pending_add(s, target, dfd, ps, ticket, dp.pend, dp.npend,
-		    &aside, rc == 0 ? cause : &why) == -1)
+		    rc == 0 ? cause : &why) == -1)
 			rc = -1;
 		free(dp.pend);
 		free(why);
 		why = NULL;
 	}
-	if (packed_drop(s, target, dfd, ps, &dp, removed, &aside,
-	    &why) == -1) {
+	if (packed_drop(s, target, dfd, ps, &dp, removed, &why) == -1) {
 		/* pending_add() may have said something, and gone on. */
 		if (rc == 0)
 			cause_keep(cause, why);
@@ -2273,10 +2269,11 @@ retain_all(struct store *s, const char *target, int dfd,
 		rc = -1;
 	}
 	/*
-	 * Not known when a drop failed, a file went meanwhile, or some
-	 * were set aside: those were listed when retention chose.
+	 * Not known when a drop failed, a file went meanwhile, or drops
+	 * set snapshots aside (which fails them, saying so): those were
+	 * listed when retention chose.
 	 */
-	if (listed != NULL && rc == 0 && !aside && !missing)
+	if (listed != NULL && rc == 0 && !missing)
 		*listed = n;
 	free(dp.v);
 	return rc;
@@ -2418,13 +2415,11 @@ pending_done(struct store *s, const char *target, const struct stat *a,
 /*
  * Make n drops of a target's folder dfd, locked: a file deleted, or made
  * the spare when so marked; packed snapshots in one transaction, through
- * ps or a connection of its own. One already gone is no error. *aside,
- * when given, as packed_drop() sets it.
+ * ps or a connection of its own. One already gone is no error.
  */
 static int
 pending_apply(struct store *s, const char *target, int dfd,
-    struct packstore *ps, const struct store_pend *v, size_t n, bool *aside,
-    char **cause)
+    struct packstore *ps, const struct store_pend *v, size_t n, char **cause)
 {
 	struct store_drops	 dp = { 0 };
 	struct store_kept	 sn;
@@ -2447,7 +2442,7 @@ pending_apply(struct store *s, const char *target, int dfd,
 			rc = -1;
 		}
 	}
-	if (packed_drop(s, target, dfd, ps, &dp, &removed, aside,
+	if (packed_drop(s, target, dfd, ps, &dp, &removed,
 	    rc == 0 ? cause : &why) == -1)
 		rc = -1;
 	free(why);
@@ -2469,7 +2464,7 @@ pending_run(struct store *s, const char *target, int dfd,
 
 	if ((n = pending_take(s, target, false, v)) == 0)
 		return 0;
-	rc = pending_apply(s, target, dfd, ps, v, n, NULL, cause);
+	rc = pending_apply(s, target, dfd, ps, v, n, cause);
 	pending_done(s, target, NULL, NULL);
 	return rc;
 }
@@ -2524,7 +2519,7 @@ tick_target(struct store *s, const char *target, char **cause)
 		close(dfd);
 		return 0;
 	}
-	rc = pending_apply(s, target, dfd, NULL, v, n, NULL, cause);
+	rc = pending_apply(s, target, dfd, NULL, v, n, cause);
 	if (rc == 0 && fstat(dfd, &b) == 0)
 		pending_done(s, target, &a, &b);
 	else
@@ -2607,7 +2602,7 @@ pending_close(struct store *s)
 				if (store_target_lock(s, target, dfd,
 				    &cause) == 0)
 					(void)pending_apply(s, target, dfd,
-					    NULL, v, n, NULL, &cause);
+					    NULL, v, n, &cause);
 				close(dfd);
 			}
 			free(cause);

@@ -1388,6 +1388,28 @@ took_work(const struct profile *p, const void *body, size_t len,
 }
 
 /*
+ * The target's snapshots and the bytes they take, as a put left them:
+ * the store's count when it has one, which takes in what the syncer's
+ * drops set aside since (see store_tick()) and what was deleted by hand,
+ * neither of which a put's count of removed ones holds.
+ */
+static void
+target_count(struct target *t, const struct took *w)
+{
+	if (w->stored && w->put.listed != STORE_LISTED_UNKNOWN) {
+		t->st.snapshots = w->put.listed;
+	} else {
+		if (w->stored)
+			t->st.snapshots++;
+		t->st.snapshots -= w->put.removed < t->st.snapshots ?
+		    w->put.removed : t->st.snapshots;
+	}
+	/* Not known when retention could not list the folder. */
+	if (w->stored && w->put.bytes != 0)
+		t->st.store_bytes = w->put.bytes;
+}
+
+/*
  * Record what a scrape brought, as the worker found and stored it: why
  * it did not decode, or NULL.
  */
@@ -1419,17 +1441,19 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 		why = text;
 	else if (why == NULL && s == NULL)
 		why = w->cause;
+	/*
+	 * Retention may have run though the snapshot was taken back, or
+	 * a repeat stored when its summary was no longer the latest.
+	 */
+	if (w->put.retain_cause != NULL)
+		log_warnx("%s: retention: %s", t->cfg->name,
+		    w->put.retain_cause);
+	target_count(t, w);
 	if (s == NULL) {
 		target_enter(t, SCRAPE_INVALID, "invalid profile: %s", why);
 		return;
 	}
-	/* Retention may have run though the snapshot was taken back. */
-	if (w->put.retain_cause != NULL)
-		log_warnx("%s: retention: %s", t->cfg->name,
-		    w->put.retain_cause);
 	if (!w->stored) {
-		t->st.snapshots -= w->put.removed < t->st.snapshots ?
-		    w->put.removed : t->st.snapshots;
 		target_enter(t, SCRAPE_NOT_STORED, "not stored: %s", w->cause);
 		return;
 	}
@@ -1445,21 +1469,6 @@ target_took(struct target *t, const char *why, const void *body, size_t len,
 	snprintf(s->id, sizeof s->id, "%s", w->put.id);
 	history_add(t->st.hist, w->now, s->total);
 	target_judge(t, s, false);
-	/*
-	 * The store's count when it has one: it takes in what the
-	 * syncer's drops set aside since (see store_tick()), which no
-	 * put's count of removed ones holds.
-	 */
-	if (w->put.listed != STORE_LISTED_UNKNOWN)
-		t->st.snapshots = w->put.listed;
-	else {
-		t->st.snapshots++;
-		t->st.snapshots -= w->put.removed < t->st.snapshots ?
-		    w->put.removed : t->st.snapshots;
-	}
-	/* Not known when retention could not list the folder. */
-	if (w->put.bytes != 0)
-		t->st.store_bytes = w->put.bytes;
 	log_debug("%s: snapshot %s, %zu bytes%s", t->cfg->name, w->put.id, len,
 	    w->put.repeated ? ", the last packed one again" : "");
 }

@@ -202,17 +202,21 @@ ok $? "every snapshot in the folder decodes"
 
 # A snapshot deleted by hand: the next store lists the folder again, and
 # the count the API and heapwatch_snapshots give follows it.
-rm -f "$dir/$(oldest)"
+deleted=$(oldest)
+rm "$dir/$deleted"
 s=$(scrapes shapes)
 resume
-wait_for 60 scraped shapes $((s + 1))
+wait_for 60 scraped shapes $((s + 1)) ||
+    echo "no scrape after the deletion" | diag
 pause
-wait_for 60 three
+wait_for 60 three ||
+    echo "the folder holds $(snapshot_files), not three" | diag
 listed=$(curl -fs "$HWD_URL/api/v1/targets/shapes/snapshots" | jq length)
 counted=$(target_field shapes snapshots)
 gauge=$(curl -fs --max-time 5 "$HWD_URL/metrics" |
     awk '/^heapwatch_snapshots\{target="shapes"\}/ {print $2}')
-[ "$listed" = 3 ] && [ "$counted" = 3 ] && [ "$gauge" = 3 ]
+[ -n "$deleted" ] && [ "$listed" = 3 ] && [ "$counted" = 3 ] &&
+    [ "$gauge" = 3 ]
 ok $? "a snapshot deleted by hand is counted out by the next store ($listed listed, $counted counted, gauge $gauge)"
 resume
 

@@ -1535,9 +1535,8 @@ damage_body(const char *target, int64_t ms)
 	snprintf(sql, sizeof sql, "UPDATE snap SET body = substr(body, 1, 6)"
 	    " || x'00112233' || substr(body, 11) WHERE time_ms = %lld",
 	    (long long)ms);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return false;
-	done = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	done = sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
 	    sqlite3_changes(db) == 1;
 	sqlite3_close(db);
 	return done;
@@ -1584,7 +1583,12 @@ test_deferred_aside(const uint8_t *prof, size_t len)
 	if ((st = deferred_store(20, &told)) == NULL)
 		return;
 	store_set_format(st, STORE_PACK);
-	/* The file and the oldest 40 go: the sixth among them. */
+	/*
+	 * The file and the oldest 40 go, the sixth among them. The queue
+	 * holds STORE_PENDING_MAX (32): the put makes the oldest 9 at once,
+	 * which leave the first segment more than half full, so that none
+	 * is coded again; the tick makes the other 32, which do not.
+	 */
 	rc = put_with(st, &cache, "aside", t0 + npacked * step, prof, len,
 	    npacked + 1 - 40, NULL, &put);
 	ok(rc == 41 && put.listed == (size_t)npacked - 39,
