@@ -1965,6 +1965,14 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 			free(segs);
 			return 1;
 		}
+		/* Still half empty: the next drop's sweep tries again. */
+		if (damaged != 0 && fail != NULL) {
+			xasprintf(cause, "%s; not set aside: %s", why, fail);
+			free(fail);
+			free(why);
+			free(segs);
+			return 1;
+		}
 		free(fail);
 		goto soft;
 	}

@@ -134,7 +134,9 @@ int		 packstore_read_with(struct packstore *,
  * empty. *removed counts those dropped. 1 when they were, but that
  * segment held a body that does not read back: its listed snapshots from
  * that one on are set aside, as packstore_check() sets them, *removed
- * counts them too (no longer listed), and *cause says so.
+ * counts them too (no longer listed), and *cause says so; or, when
+ * setting them aside failed too, *cause says that, and the next drop
+ * tries again.
  */
 int		 packstore_drop(struct packstore *,
 		    const struct packstore_snap *v, size_t n, size_t max,

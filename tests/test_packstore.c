@@ -547,19 +547,25 @@ test_reader(const char *path)
 	packstore_close(ps);
 }
 
+/* Run sql on the database, through a connection: rows changed, or -1. */
+static int
+sql_run(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	int		 n = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		n = sqlite3_changes(db);
+	sqlite3_close(db);
+	return n;
+}
+
 /* Run an UPDATE of one row on the database, through a connection. */
 static bool
 corrupt_sql(const char *path, const char *sql)
 {
-	sqlite3		*db;
-	bool		 done;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return false;
-	done = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
-	    sqlite3_changes(db) == 1;
-	sqlite3_close(db);
-	return done;
+	return sql_run(path, sql) == 1;
 }
 
 /* Overwrite the body of the snapshot at time_ms with a corrupt one. */
@@ -1520,6 +1526,57 @@ test_recode_damaged(const char *dir)
 }
 
 /*
+ * Setting aside what a damaged body leaves unreadable can fail too (the
+ * disk full at that moment; here a trigger refuses it): the drops stand,
+ * the drop says so, and the next drop's sweep tries again.
+ */
+static void
+test_recode_aside_fails(const char *dir)
+{
+	struct packstore	*ps;
+	struct packstore_snap	 v[PACKSTORE_SEGMENT];
+	char			 path[256], sql[128], *cause = NULL;
+	size_t			 nv = 0, removed = 0;
+	int			 k, rc;
+	const int		 hit = 5, kept = 10;
+
+	if (!stored_damaged(dir, "asidefail.db", path, sizeof path,
+	    3 * PACKSTORE_SEGMENT + 2, hit, &ps, "three segments and more "
+	    "stored, one body of the first damaged since"))
+		return;
+	ok(sql_run(path, "CREATE TRIGGER full BEFORE UPDATE OF state ON snap"
+	    " WHEN NEW.state = 2 BEGIN SELECT RAISE(ABORT, 'disk full');"
+	    " END") == 0, "setting aside refused");
+	memset(v, 0, sizeof v);
+	for (k = 1; k < PACKSTORE_SEGMENT; k++)
+		if (k != kept)
+			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+	rc = packstore_drop(ps, v, nv, MAX, &removed, &cause);
+	ok(rc == 1 && removed == nv && cause != NULL &&
+	    strstr(cause, "segment 1:") != NULL &&
+	    strstr(cause, "not set aside:") != NULL &&
+	    strstr(cause, "disk full") != NULL,
+	    "the drops stand (%zu of %zu), and it says why none is set aside "
+	    "(%d: %s)", removed, nv, rc, cause != NULL ? cause : "nothing");
+	free(cause);
+	cause = NULL;
+	snprintf(sql, sizeof sql, "SELECT state FROM snap WHERE time_ms ="
+	    " %lld", T0 + (long long)kept * STEP);
+	is_int(sql_int(path, sql), 0, "the one after the damage is listed");
+
+	ok(sql_run(path, "DROP TRIGGER full") == 0, "then allowed again");
+	v[0].time_ms = T0 + (int64_t)(PACKSTORE_SEGMENT + 1) * STEP;
+	rc = packstore_drop(ps, v, 1, MAX, &removed, &cause);
+	ok(rc == 1 && removed == 2 && cause != NULL &&
+	    strstr(cause, "; 1 snapshot set aside") != NULL,
+	    "the next drop, elsewhere, sets it aside (%d, %zu: %s)", rc,
+	    removed, cause != NULL ? cause : "nothing");
+	free(cause);
+	is_int(sql_int(path, sql), 2, "set aside, not deleted");
+	packstore_close(ps);
+}
+
+/*
  * A relative path that starts with "file:" (a relative storage.path so
  * named) is the file of that name, not a URI for another.
  */
@@ -2047,6 +2104,7 @@ main(int argc, char **argv)
 	test_reader_remade(dir);
 	test_recode_damaged_tail(dir);
 	test_recode_damaged(dir);
+	test_recode_aside_fails(dir);
 	test_file_colon(dir);
 	test_halfempty(dir);
 	snprintf(path, sizeof path, "%s/kill.db", dir);
