@@ -135,8 +135,8 @@ int		 packstore_read_with(struct packstore *,
  * segment held a body that does not read back: its listed snapshots from
  * that one on are set aside, as packstore_check() sets them, *removed
  * counts them too (no longer listed), and *cause says so; or, when
- * setting them aside failed too, *cause says that, and the next drop
- * tries again.
+ * setting them aside failed too, *cause says that, *removed counts the
+ * dropped alone, and the next drop tries again.
  */
 int		 packstore_drop(struct packstore *,
 		    const struct packstore_snap *v, size_t n, size_t max,

@@ -2122,8 +2122,9 @@ retain(struct store *s, const char *target, int dfd, bool spare,
 /*
  * Drop the packed snapshots in dp, of a target's folder dfd, locked,
  * through ps or, when NULL, a connection of its own, adding those dropped
- * to *removed; the readers forget them. Snapshots found damaged and set
- * aside too are counted, and *cause says so.
+ * to *removed; the readers forget them. A damaged body found on the way
+ * fails it, *cause saying so, and the snapshots it had set aside are
+ * counted too.
  */
 static int
 packed_drop(struct store *s, const char *target, int dfd,
@@ -2142,7 +2143,7 @@ packed_drop(struct store *s, const char *target, int dfd,
 		    target);
 	if (ps == NULL)
 		ps = own;
-	/* 1: dropped, and snapshots found damaged set aside, which why says. */
+	/* 1: dropped, and a damaged body found, which why says. */
 	if (ps != NULL && packstore_drop(ps, dp->v, dp->n, PROFILE_MAX_INFLATED,
 	    &packed, &why) >= 0)
 		*removed += packed;

@@ -1464,6 +1464,20 @@ test_recode_damaged_tail(const char *dir)
 	packstore_close(ps);
 }
 
+/* Into v, the first segment's snapshots but its key and row kept: how many. */
+static size_t
+first_but(struct packstore_snap *v, int kept)
+{
+	size_t	n = 0;
+	int	k;
+
+	memset(v, 0, PACKSTORE_SEGMENT * sizeof *v);
+	for (k = 1; k < PACKSTORE_SEGMENT; k++)
+		if (k != kept)
+			v[n++].time_ms = T0 + (int64_t)k * STEP;
+	return n;
+}
+
 /*
  * A damaged body among the rows that coding a segment again reads, found
  * after start-up (packstore_check() did not see it): the drop says so and
@@ -1486,10 +1500,7 @@ test_recode_damaged(const char *dir)
 	    "stored, one body of the first damaged since"))
 		return;
 	/* Of the first segment, all but its key and one after the damage. */
-	memset(v, 0, sizeof v);
-	for (k = 1; k < PACKSTORE_SEGMENT; k++)
-		if (k != kept)
-			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+	nv = first_but(v, kept);
 	rc = packstore_drop(ps, v, nv, MAX, &removed, &cause);
 	ok(rc == 1 && cause != NULL && strstr(cause, "segment 1:") != NULL &&
 	    strstr(cause, "; 1 snapshot set aside") != NULL,
@@ -1536,21 +1547,18 @@ test_recode_aside_fails(const char *dir)
 	struct packstore	*ps;
 	struct packstore_snap	 v[PACKSTORE_SEGMENT];
 	char			 path[256], sql[128], *cause = NULL;
-	size_t			 nv = 0, removed = 0;
-	int			 k, rc;
-	const int		 hit = 5, kept = 10;
+	size_t			 nv, removed = 0;
+	const int		 kept = 10;
+	int			 rc;
 
 	if (!stored_damaged(dir, "asidefail.db", path, sizeof path,
-	    3 * PACKSTORE_SEGMENT + 2, hit, &ps, "three segments and more "
+	    3 * PACKSTORE_SEGMENT + 2, 5, &ps, "three segments and more "
 	    "stored, one body of the first damaged since"))
 		return;
 	ok(sql_run(path, "CREATE TRIGGER full BEFORE UPDATE OF state ON snap"
 	    " WHEN NEW.state = 2 BEGIN SELECT RAISE(ABORT, 'disk full');"
 	    " END") == 0, "setting aside refused");
-	memset(v, 0, sizeof v);
-	for (k = 1; k < PACKSTORE_SEGMENT; k++)
-		if (k != kept)
-			v[nv++].time_ms = T0 + (int64_t)k * STEP;
+	nv = first_but(v, kept);
 	rc = packstore_drop(ps, v, nv, MAX, &removed, &cause);
 	ok(rc == 1 && removed == nv && cause != NULL &&
 	    strstr(cause, "segment 1:") != NULL &&
