@@ -1953,7 +1953,6 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 	if (seg == 0 || packstore_recode(ps, seg, max, &damaged,
 	    &why) == -1 || packstore_exec(ps, "COMMIT", &why) == -1) {
 		packstore_exec(ps, "ROLLBACK", NULL);
-		/* None: another connection dropped them meanwhile. */
 		if (damaged != 0 && packstore_aside_from(ps, seg, damaged,
 		    &aside, &fail) == 0 && aside > 0) {
 			/* The others, which it hid from the sweep, next. */
@@ -1961,20 +1960,20 @@ packstore_drop(struct packstore *ps, const struct packstore_snap *v,
 			*removed += (size_t)aside;
 			xasprintf(cause, "%s; %lld snapshot%s set aside", why,
 			    (long long)aside, aside == 1 ? "" : "s");
-			free(why);
-			free(segs);
-			return 1;
-		}
-		/* Still half empty: the next drop's sweep tries again. */
-		if (damaged != 0 && fail != NULL) {
+		} else if (fail != NULL) {
+			/* Still half empty: the next drop's sweep tries again. */
 			xasprintf(cause, "%s; not set aside: %s", why, fail);
 			free(fail);
-			free(why);
-			free(segs);
-			return 1;
+		} else {
+			/*
+			 * Not damaged, or none left to set aside: another
+			 * connection dropped them meanwhile.
+			 */
+			goto soft;
 		}
-		free(fail);
-		goto soft;
+		free(why);
+		free(segs);
+		return 1;
 	}
 	free(segs);
 	return 0;

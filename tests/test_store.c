@@ -1586,8 +1586,9 @@ test_deferred_aside(const uint8_t *prof, size_t len)
 	/*
 	 * The file and the oldest 40 go, the sixth among them. The queue
 	 * holds STORE_PENDING_MAX (32): the put makes the oldest 9 at once,
-	 * which leave the first segment more than half full, so that none
-	 * is coded again; the tick makes the other 32, which do not.
+	 * which leave the first segment more than half full, so that it is
+	 * not coded again yet; the tick makes the other 32, which leave it
+	 * half empty, and it is coded again then.
 	 */
 	rc = put_with(st, &cache, "aside", t0 + npacked * step, prof, len,
 	    npacked + 1 - 40, NULL, &put);
