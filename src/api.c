@@ -465,10 +465,7 @@ api_metrics_schedule(struct api *api)
 		if (period < api->tune.period_min_us)
 			period = api->tune.period_min_us;
 		wait = mb->at + period - now;
-		if (wait > 0) {
-			tv.tv_sec = wait / 1000000;
-			tv.tv_usec = wait % 1000000;
-		}
+		tv = clock_tv_us(wait);
 	}
 	evtimer_add(api->ev_next, &tv);
 }

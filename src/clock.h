@@ -6,6 +6,8 @@
 #ifndef CLOCK_H
 #define CLOCK_H
 
+#include <sys/time.h>
+
 #include <stdint.h>
 
 /* Milliseconds since the Unix epoch, on the wall clock. */
@@ -19,5 +21,11 @@ int64_t	clock_mono_us(void);
  * cost, whatever the machine's load kept it waiting.
  */
 int64_t	clock_cpu_us(void);
+/*
+ * A span of milliseconds, or of microseconds, as a timeval for libevent's
+ * timers; a span below zero is none.
+ */
+struct timeval	clock_tv_ms(int64_t);
+struct timeval	clock_tv_us(int64_t);
 
 #endif

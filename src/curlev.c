@@ -4,6 +4,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "curlev.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -97,8 +98,7 @@ timer_cb(CURLM *multi, long ms, void *userp)
 		evtimer_del(c->timer);
 		return 0;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv_ms(ms);
 	evtimer_add(c->timer, &tv);
 	return 0;
 }

@@ -845,8 +845,7 @@ discovery_new(struct event_base *base, discovery_cb cb, void *arg)
 		d->timer = event_new(base, -1, EV_PERSIST, on_poll, d);
 		if (d->timer == NULL)
 			fatalx("%s: event_new", __func__);
-		tv.tv_sec = DISCOVERY_POLL_MS / 1000;
-		tv.tv_usec = (DISCOVERY_POLL_MS % 1000) * 1000;
+		tv = clock_tv_ms(DISCOVERY_POLL_MS);
 		event_add(d->timer, &tv);
 	}
 	return d;

@@ -518,8 +518,7 @@ journal_arm(struct follow *f)
 	}
 	now = (uint64_t)clock_mono_us();
 	at = at > now ? at - now : 0;
-	tv.tv_sec = (time_t)(at / 1000000);
-	tv.tv_usec = (suseconds_t)(at % 1000000);
+	tv = clock_tv_us((int64_t)at);
 	event_add(f->ev_wake, &tv);
 }
 
@@ -980,8 +979,7 @@ follow_new(struct event_base *base, const struct follow_options *opts,
 	f->opts.directory = f->directory;
 
 	f->tick = event_new(base, -1, EV_PERSIST, follow_on_tick, f);
-	tv.tv_sec = (time_t)(f->opts.poll_ms / 1000);
-	tv.tv_usec = (suseconds_t)(f->opts.poll_ms % 1000) * 1000;
+	tv = clock_tv_ms((int64_t)f->opts.poll_ms);
 	if (f->tick == NULL || event_add(f->tick, &tv) == -1) {
 		xasprintf(cause, "cannot add a timer to the event loop");
 		follow_destroy(f);

@@ -308,8 +308,7 @@ hwd_trim_soon(struct hwd *hwd)
 		hwd->ev_trim = evtimer_new(hwd->base, on_trim_due, hwd);
 	if (!evtimer_pending(hwd->ev_trim, NULL)) {
 		wait = hwd->trim_ms + HWD_TRIM_EVERY_MS - now;
-		tv.tv_sec = wait / 1000;
-		tv.tv_usec = wait % 1000 * 1000;
+		tv = clock_tv_ms(wait);
 		evtimer_add(hwd->ev_trim, &tv);
 	}
 }
@@ -897,8 +896,7 @@ hwd_events(struct hwd *hwd)
 		    sigs[i] == SIGHUP ? on_hup : on_term, hwd);
 		event_add(hwd->ev_sig[i], NULL);
 	}
-	tick.tv_sec = HWD_SYNC_MS / 1000;
-	tick.tv_usec = (HWD_SYNC_MS % 1000) * 1000;
+	tick = clock_tv_ms(HWD_SYNC_MS);
 	hwd->ev_tick = event_new(hwd->base, -1, EV_PERSIST, on_store_tick,
 	    hwd);
 	event_add(hwd->ev_tick, &tick);
@@ -906,9 +904,7 @@ hwd_events(struct hwd *hwd)
 	/* At half the interval systemd allows, as sd_watchdog_enabled(3)
 	 * advises. */
 	if (sd_watchdog_enabled(0, &usec) > 0) {
-		usec /= 2;
-		tv.tv_sec = usec / 1000000;
-		tv.tv_usec = usec % 1000000;
+		tv = clock_tv_us((int64_t)(usec / 2));
 		hwd->ev_wd = event_new(hwd->base, -1, EV_PERSIST, on_watchdog,
 		    NULL);
 		event_add(hwd->ev_wd, &tv);

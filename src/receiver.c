@@ -188,8 +188,7 @@ receiver_failed(struct receiver *r, const char *why)
 	ms = receiver_backoff_ms(r->failures);
 	log_warnx("webhook %s: %s; retrying in %.1fs (%zu queued)",
 	    r->cfg.url, why, ms / 1000.0, r->nqueued);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv_ms(ms);
 	evtimer_add(r->retry, &tv);
 }
 

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "server.h"
@@ -484,8 +485,7 @@ httpd_poll(struct httpd *h)
 	struct timeval		 tv;
 
 	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
+		tv = clock_tv_ms((int64_t)ms);
 		evtimer_add(h->timer, &tv);
 	} else
 		evtimer_del(h->timer);

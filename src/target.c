@@ -1124,10 +1124,7 @@ timer_in(struct event *ev, int64_t ms)
 {
 	struct timeval	tv;
 
-	if (ms < 0)
-		ms = 0;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv_ms(ms);
 	evtimer_add(ev, &tv);
 }
 

@@ -1,8 +1,10 @@
-/* Unit tests for src/units.c. */
+/* Unit tests for src/units.c, and the timer spans of src/clock.c. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "tap.h"
 #include "units.h"
 
@@ -21,6 +23,17 @@ duration(const char *s, long long want)
 		ok(rc == 0, "duration \"%s\" parses", s);
 		is_int(ms, want, "duration \"%s\" value", s);
 	}
+}
+
+static void
+span(int64_t v, bool ms, long long sec, long long usec)
+{
+	struct timeval	tv = ms ? clock_tv_ms(v) : clock_tv_us(v);
+
+	ok(tv.tv_sec == sec && tv.tv_usec == usec,
+	    "%lld %s is %lld s %lld us (got %lld s %lld us)", (long long)v,
+	    ms ? "ms" : "us", sec, usec, (long long)tv.tv_sec,
+	    (long long)tv.tv_usec);
 }
 
 static void
@@ -67,6 +80,13 @@ main(void)
 	size("MiB", -1);
 	size("12 MiB", -1);
 	size("16Mi", -1);
+	span(1500, true, 1, 500000);
+	span(999, true, 0, 999000);
+	span(0, true, 0, 0);
+	span(-20, true, 0, 0);
+	span(86400000, true, 86400, 0);
+	span(2500001, false, 2, 500001);
+	span(-1, false, 0, 0);
 	ok(units_number("42", 1, 100, &n, &errstr) == 0 && n == 42,
 	    "number in range");
 	ok(units_number("0", 1, 100, &n, &errstr) == -1, "number too small");
