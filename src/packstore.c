@@ -1621,7 +1621,10 @@ packstore_read_with(struct packstore *ps, struct packstore_reader *rd,
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
+		if (rc == SQLITE_DONE && seq == 0)
+			xasprintf(cause, "%s: no snapshot %lld", ps->path,
+			    (long long)time_ms);
+		else if (rc == SQLITE_DONE)
 			xasprintf(cause, "%s: no snapshot %lld-%u", ps->path,
 			    (long long)time_ms, seq);
 		else

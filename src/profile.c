@@ -621,8 +621,9 @@ parse_fields(struct profile_raw *raw, const uint8_t *data, size_t len,
 			if (++raw->nfields % 4096 == 0 &&
 			    raw_bytes(raw) > raw->budget) {
 				raw->over = true;
-				xasprintf(cause, "decoded profile exceeds %s",
-				    units_fmt_size(raw->budget));
+				xasprintf(cause, "decoded profile exceeds %s, "
+				    "twice the size limit", units_fmt_size(
+				    raw->budget));
 				return -1;
 			}
 			continue;

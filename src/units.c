@@ -109,7 +109,7 @@ units_size(const char *s, uint64_t *bytes, const char **errstr)
 		if (strcmp(s, units[i].name) == 0)
 			break;
 	if (i == sizeof units / sizeof units[0]) {
-		*errstr = "invalid size unit (use B, KiB, MiB, GiB, TiB)";
+		*errstr = "invalid size unit (use B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)";
 		return -1;
 	}
 	if (n > UINT64_MAX / units[i].mult) {

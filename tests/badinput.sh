@@ -64,7 +64,7 @@ ok $? "the cap is settable"
 # into fifty times its size decoded: the tables are capped at twice it.
 refused "tiny records under a 1 MiB cap" "$HEAPWATCH" top --max-size 1MiB \
     "$corpus/tiny-records.pb.gz"
-grep -q "decoded profile exceeds 2 MiB" "$TMPD/err"
+grep -q "decoded profile exceeds 2 MiB, twice the size limit" "$TMPD/err"
 ok $? "the decoded tables are capped at twice the cap"
 refused "tiny records" "$HEAPWATCH" top "$corpus/tiny-records.pb.gz"
 
