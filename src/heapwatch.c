@@ -5,10 +5,14 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +53,14 @@ struct options {
 	uint64_t		 interval_ms;	/* between diff's snapshots */
 	const char		*interval;	/* as given */
 	bool			 pack;		/* import: packed */
+	uint64_t		 given;		/* OPTION_CODES given, a bit each */
 };
+
+/*
+ * The options' codes, as getopt_long() gives them, in the order of their
+ * bits in options.given; each command says which of them it takes.
+ */
+#define OPTION_CODES	"incjmtWFGSOITP"
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -97,6 +108,20 @@ usage(int status)
 	    "                           16MiB or 100 goroutines)\n"
 	    "  -V, --version            print the version\n");
 	exit(status);
+}
+
+/* A usage error: why, on one line, then the usage; exits 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("heapwatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(2);
 }
 
 /* Sleep for ms milliseconds, signals or not. */
@@ -368,7 +393,7 @@ cmd_top(int argc, char **argv, const struct options *o)
 	struct input	in;
 
 	if (argc != 1)
-		usage(2);
+		usage_error("top takes one PROFILE, not %d", argc);
 	input_init(&in, NULL, argv[0], o);
 	return input_run(&in, o);
 }
@@ -391,8 +416,10 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		sleep_ms(o->interval_ms);
 	} else if (argc == 2)
 		input_init(&in, argv[0], argv[1], o);
+	else if (argc == 1)
+		usage_error("diff takes BASE CURRENT, or one URL");
 	else
-		usage(2);
+		usage_error("diff takes BASE CURRENT, not %d files", argc);
 	return input_run(&in, o);
 }
 
@@ -412,7 +439,7 @@ cmd_list(int argc, char **argv, const struct options *o)
 	int			 rc = 1;
 
 	if (argc != 2 && argc != 3)
-		usage(2);
+		usage_error("list takes REGEX and one or two profiles");
 	input_init(&in, argc == 3 ? argv[1] : NULL, argv[argc - 1], o);
 	if (input_open(&in, o) == -1)
 		goto out;
@@ -519,24 +546,51 @@ cmd_judge_add(void *arg, const struct store_snapshot *sn, struct summary *s)
 		    sn->id);
 }
 
-/* Split a target's folder into the store's root and the target's name. */
-static void
-cmd_target_dir(const char *arg, char **root, char **name)
+/*
+ * Split a target's folder into the store's root and the target's name:
+ * that of the folder it is when it ends in "." or "..". -1, said, when it
+ * is no folder, or is not there and must be (import makes it).
+ */
+static int
+cmd_target_dir(const char *arg, bool made, char **root, char **name)
 {
-	char	*dir = xstrdup(arg), *slash;
+	struct stat	 sb;
+	char		*dir, *slash, *real;
 
+	if (stat(arg, &sb) == -1) {
+		if (errno != ENOENT || !made) {
+			log_warn("%s", arg);
+			return -1;
+		}
+	} else if (!S_ISDIR(sb.st_mode)) {
+		log_warnx("%s: not a directory", arg);
+		return -1;
+	}
+	dir = xstrdup(arg);
 	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
 		dir[strlen(dir) - 1] = '\0';
+	slash = strrchr(dir, '/');
+	if (strcmp(slash != NULL ? slash + 1 : dir, ".") == 0 ||
+	    strcmp(slash != NULL ? slash + 1 : dir, "..") == 0) {
+		if ((real = realpath(dir, NULL)) == NULL) {
+			log_warn("%s", arg);
+			free(dir);
+			return -1;
+		}
+		free(dir);
+		dir = real;
+	}
 	if ((slash = strrchr(dir, '/')) == NULL) {
 		*root = xstrdup(".");
 		*name = dir;
-		return;
+		return 0;
 	}
 	*name = xstrdup(slash + 1);
 	if (slash == dir)
 		slash++;	/* the root folder */
 	*slash = '\0';
 	*root = dir;
+	return 0;
 }
 
 /* export DIR ID: a stored snapshot, as pprof, to the standard output. */
@@ -550,8 +604,9 @@ cmd_export(int argc, char **argv, const struct options *o)
 	int		 rc = 1;
 
 	if (argc != 2)
-		usage(2);
-	cmd_target_dir(argv[0], &root, &name);
+		usage_error("export takes DIR ID");
+	if (cmd_target_dir(argv[0], false, &root, &name) == -1)
+		return 1;
 	if ((store = store_open(root, &cause)) == NULL ||
 	    store_read(store, name, argv[1], o->max_size, &data, &len,
 	    &cause) == -1) {
@@ -590,8 +645,9 @@ cmd_import(int argc, char **argv, const struct options *o)
 	int		 i, rc = 0;
 
 	if (argc < 2)
-		usage(2);
-	cmd_target_dir(argv[0], &root, &name);
+		usage_error("import takes DIR and one PROFILE or more");
+	if (cmd_target_dir(argv[0], true, &root, &name) == -1)
+		return 1;
 	if ((store = store_open(root, &cause)) == NULL) {
 		log_warnx("%s: %s", argv[0], cause);
 		free(cause);
@@ -604,9 +660,17 @@ cmd_import(int argc, char **argv, const struct options *o)
 	for (i = 1; i < argc; i++) {
 		data = NULL;
 		p = NULL;
+		/* Its cause names the file already. */
 		if (profile_read_file(argv[i], o->max_size, &data, &len,
-		    &cause) == -1 || (p = profile_decode(data, len,
-		    o->max_size, NULL, &cause)) == NULL)
+		    &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			cause = NULL;
+			rc = 1;
+			continue;
+		}
+		if ((p = profile_decode(data, len, o->max_size, NULL,
+		    &cause)) == NULL)
 			goto bad;
 		if (p->time_nanos <= 0) {
 			cause = xstrdup("the profile has no time");
@@ -732,8 +796,9 @@ cmd_judge_text(const char *name, const struct cmd_judge_run *r,
 		    "%s horizon)", when, r->jp.kind, (long long)v.growth,
 		    (unsigned long long)(judge_horizon_ms(r->j) / 1000),
 		    judge_signals(r->j), judge_horizon(r->j));
-	printf("; %zu snapshots in the window, %.6g per second\n",
-	    v.nwin, v.per_second);
+	/* Whole above 100, as the growth is: never in exponent form. */
+	printf("; %zu snapshots in the window, %.*f per second\n",
+	    v.nwin, fabs(v.per_second) >= 100 ? 0 : 3, v.per_second);
 	for (i = 0; i < nsites; i++) {
 		printf("  %+lld  %s", (long long)sites[i].growth,
 		    sites[i].function);
@@ -761,16 +826,17 @@ cmd_judge(int argc, char **argv, const struct options *o)
 	int			 rc = 1;
 
 	if (argc != 1)
-		usage(2);
+		usage_error("judge takes one DIR, not %d", argc);
 	if (o->window_ms == 0 || o->for_ms > o->window_ms) {
 		log_warnx("--window must be more than 0 and at least --for");
 		return 1;
 	}
+	if (cmd_target_dir(argv[0], false, &root, &name) == -1)
+		return 1;
 	memset(&run, 0, sizeof run);
 	run.o = o;
 	if (o->json)
 		run.changes = json_array();
-	cmd_target_dir(argv[0], &root, &name);
 	if ((store = store_open(root, &cause)) == NULL ||
 	    cmd_judge_replay(store, name, &run, &cause) == -1) {
 		log_warnx("%s: %s", argv[0], cause);
@@ -812,6 +878,44 @@ path_add(char **list, const char *dir)
 	*list = s;
 }
 
+/* The long options, by the codes getopt_long() gives them. */
+static const struct option longopts[] = {
+	{ "sample-index", required_argument, NULL, 'i' },
+	{ "nodes", required_argument, NULL, 'n' },
+	{ "cum", no_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "max-size", required_argument, NULL, 'm' },
+	{ "times", no_argument, NULL, 't' },
+	{ "window", required_argument, NULL, 'W' },
+	{ "for", required_argument, NULL, 'F' },
+	{ "min-growth", required_argument, NULL, 'G' },
+	{ "source-path", required_argument, NULL, 'S' },
+	{ "timeout", required_argument, NULL, 'O' },
+	{ "interval", required_argument, NULL, 'I' },
+	{ "trim-path", required_argument, NULL, 'T' },
+	{ "pack", no_argument, NULL, 'P' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* An option's name, from its code, as a message names it. */
+static const char *
+option_name(int ch)
+{
+	static char	 name[64];
+	size_t		 i;
+
+	for (i = 0; longopts[i].name != NULL; i++)
+		if (longopts[i].val == ch)
+			break;
+	if (ch == 'i' || ch == 'n')
+		snprintf(name, sizeof name, "-%c/--%s", ch, longopts[i].name);
+	else
+		snprintf(name, sizeof name, "--%s", longopts[i].name);
+	return name;
+}
+
 /* Take one option, ch as getopt_long() gives it, into o. */
 static void
 options_set(int ch, const char *arg, struct options *o)
@@ -820,6 +924,8 @@ options_set(int ch, const char *arg, struct options *o)
 	long long	 n;
 	uint64_t	 size;
 
+	if (ch != 0 && strchr(OPTION_CODES, ch) != NULL)
+		o->given |= 1ULL << (strchr(OPTION_CODES, ch) - OPTION_CODES);
 	switch (ch) {
 	case 'i':
 		o->sample_type = arg;
@@ -896,27 +1002,10 @@ options_set(int ch, const char *arg, struct options *o)
 static void
 options_read(int *argc, char ***argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "sample-index", required_argument, NULL, 'i' },
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "cum", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "max-size", required_argument, NULL, 'm' },
-		{ "times", no_argument, NULL, 't' },
-		{ "window", required_argument, NULL, 'W' },
-		{ "for", required_argument, NULL, 'F' },
-		{ "min-growth", required_argument, NULL, 'G' },
-		{ "source-path", required_argument, NULL, 'S' },
-		{ "timeout", required_argument, NULL, 'O' },
-		{ "interval", required_argument, NULL, 'I' },
-		{ "trim-path", required_argument, NULL, 'T' },
-		{ "pack", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	int	ch;
 
+	/* getopt_long() names the program as argv[0] in what it prints. */
+	(*argv)[0] = (char *)"heapwatch";
 	while ((ch = getopt_long(*argc, *argv, "i:n:hV", longopts,
 	    NULL)) != -1)
 		options_set(ch, optarg, o);
@@ -924,17 +1013,18 @@ options_read(int *argc, char ***argv, struct options *o)
 	*argv += optind;
 }
 
-/* The commands, by name. */
+/* The commands, by name, and the options each takes (OPTION_CODES). */
 static const struct {
 	const char	*name;
 	int		(*run)(int, char **, const struct options *);
+	const char	*takes;
 } commands[] = {
-	{ "top", cmd_top },
-	{ "diff", cmd_diff },
-	{ "list", cmd_list },
-	{ "judge", cmd_judge },
-	{ "export", cmd_export },
-	{ "import", cmd_import },
+	{ "top", cmd_top, "incjmtO" },
+	{ "diff", cmd_diff, "incjmtOI" },
+	{ "list", cmd_list, "ijmOST" },
+	{ "judge", cmd_judge, "WFGjm" },
+	{ "export", cmd_export, "m" },
+	{ "import", cmd_import, "Pm" },
 };
 
 int
@@ -942,9 +1032,9 @@ main(int argc, char **argv)
 {
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
-			    NULL, NULL, 60000, 30000, "30s", false };
+			    NULL, NULL, 60000, 30000, "30s", false, 0 };
 	const char	*cmd;
-	size_t		 i;
+	size_t		 i, k;
 	int		 rc;
 
 	log_init("heapwatch", 0);
@@ -959,18 +1049,25 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "--help") == 0))
 		usage(0);
 	if (argc < 2)
-		usage(2);
+		usage_error("no command given");
 	cmd = argv[1];
-	argc--;
-	argv++;
-	options_read(&argc, &argv, &o);
 	for (i = 0; i < sizeof commands / sizeof *commands; i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;
-	if (i == sizeof commands / sizeof *commands) {
-		log_warnx("unknown command \"%s\"", cmd);
-		usage(2);
-	}
+	if (i == sizeof commands / sizeof *commands && cmd[0] == '-')
+		usage_error("%s: the command comes first (top, diff, list, "
+		    "judge, export, import), then its options", cmd);
+	if (i == sizeof commands / sizeof *commands)
+		usage_error("unknown command \"%s\"", cmd);
+	argc--;
+	argv++;
+	options_read(&argc, &argv, &o);
+	/* An option the command would ignore is a mistake to say. */
+	for (k = 0; OPTION_CODES[k] != '\0'; k++)
+		if ((o.given & 1ULL << k) != 0 &&
+		    strchr(commands[i].takes, OPTION_CODES[k]) == NULL)
+			usage_error("%s does not take %s", cmd,
+			    option_name(OPTION_CODES[k]));
 	rc = commands[i].run(argc, argv, &o);
 	free(o.source_path);
 	free(o.trim_path);

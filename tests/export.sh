@@ -65,4 +65,42 @@ ok $? "an id that is a path is refused"
 [ $? -eq 2 ]
 ok $? "export without an id is a usage error"
 
+# The folder given as "." (or ending in it) is the target it resolves to.
+(cd "$TMPD/store/svc" && "$HW" judge --json .) >"$TMPD/dot" 2>"$TMPD/err"
+[ $? -eq 0 ] && [ "$(jq -r .target "$TMPD/dot")" = svc ]
+ok $? "judge . in a target's folder judges that target ($(jq -c \
+    '{target, state}' "$TMPD/dot" 2>/dev/null; cat "$TMPD/err"))"
+(cd "$TMPD/store/svc" && "$HW" export ./ "$first") >"$TMPD/out.pb.gz" &&
+    cmp -s "$TMPD/out.pb.gz" "$TMPD/in1.pb.gz"
+ok $? "export ./ ID there gives the snapshot back"
+"$HW" judge "$TMPD/store/svc/../svc/." >/dev/null 2>&1
+ok $? "so does a path ending in /."
+
+# A folder that is not there, or is a file, is named with what is wrong,
+# and import names its folder, not the profile after it.
+one_line() {	# one_line DESCRIPTION WANT COMMAND...: exit 1, WANT said
+	local what=$1 want=$2 rc
+	shift 2
+	"$@" >"$TMPD/out" 2>"$TMPD/err"
+	rc=$?
+	[ "$rc" -eq 1 ] && [ "$(cat "$TMPD/err")" = "$want" ]
+	ok $? "$what (exit $rc): $(cat "$TMPD/err")"
+}
+one_line "judge of a folder that is not there" \
+    "heapwatch: $TMPD/nosuch: No such file or directory" \
+    "$HW" judge "$TMPD/nosuch"
+one_line "judge of a profile" \
+    "heapwatch: $TMPD/in1.pb.gz: not a directory" \
+    "$HW" judge "$TMPD/in1.pb.gz"
+one_line "import without its folder" \
+    "heapwatch: $TMPD/in1.pb.gz: not a directory" \
+    "$HW" import "$TMPD/in1.pb.gz" "$TMPD/in2.pb.gz"
+one_line "import of a profile that is not there" \
+    "heapwatch: $TMPD/nosuch.pb.gz: No such file or directory" \
+    "$HW" import "$TMPD/store/svc" "$TMPD/nosuch.pb.gz"
+"$HW" import --pack "$TMPD/store/pk" "$TMPD/in1.pb.gz" >/dev/null
+one_line "export of a packed snapshot that is not there" \
+    "heapwatch: $TMPD/store/pk: 123: $TMPD/store/pk/snapshots.db: no snapshot 123" \
+    "$HW" export "$TMPD/store/pk" 123
+
 done_testing
