@@ -697,6 +697,45 @@ bad:
 	return rc;
 }
 
+static int
+cmd_cmp_ms(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The time between the newest snapshots, the median of the last
+ * JUDGE_GAPS gaps (those of the history thinned out by retention's tiers
+ * left behind); 0 for fewer than two snapshots.
+ */
+#define JUDGE_GAPS	16
+static int64_t
+cmd_judge_gap(const struct store_snapshot *snaps, size_t n)
+{
+	int64_t	gaps[JUDGE_GAPS];
+	size_t	i, k = 0;
+
+	for (i = n - 1; i > 0 && k < JUDGE_GAPS; i--)
+		gaps[k++] = snaps[i].time_ms - snaps[i - 1].time_ms;
+	if (k == 0)
+		return 0;
+	qsort(gaps, k, sizeof *gaps, cmd_cmp_ms);
+	return gaps[k / 2];
+}
+
+/* A duration in the unit it is whole in, for messages. */
+static const char *
+cmd_ms(int64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%lld s", (long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%lld ms", (long long)ms);
+	return buf;
+}
+
 /*
  * Replay the snapshots of a target's folder through a judgement made as
  * the options say: r->j is NULL when none of them decodes.
@@ -708,11 +747,27 @@ cmd_judge_replay(struct store *store, const char *name,
 	static const struct replay_ops ops = { cmd_judge_kind, cmd_judge_add };
 	struct store_snapshot	*snaps = NULL;
 	size_t			 n = 0;
+	int64_t			 gap;
+	char			 a[32], b[32];
 
 	if (store_list(store, name, &snaps, &n, cause) == -1)
 		return -1;
 	if (n == 0) {
 		*cause = xstrdup("no snapshots");
+		return -1;
+	}
+	/*
+	 * As heapwatchd.yaml's window must be, at least twice the interval:
+	 * a window of fewer snapshots has no floors to compare, and its
+	 * functions' growth is of one snapshot against itself.
+	 */
+	gap = cmd_judge_gap(snaps, n);
+	if ((int64_t)r->o->window_ms < 2 * gap) {
+		xasprintf(cause, "a window of %s is less than twice the %s "
+		    "between the snapshots (--window)",
+		    cmd_ms((int64_t)r->o->window_ms, a, sizeof a),
+		    cmd_ms(gap, b, sizeof b));
+		store_list_free(snaps);
 		return -1;
 	}
 	r->jp.window_ms = r->o->window_ms;

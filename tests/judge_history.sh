@@ -225,4 +225,18 @@ rc=$?
 [ "$rc" = 1 ] && grep -q 'min-growth 9000000TiB: too large' "$TMPD/out"
 ok $? "--min-growth 9000000TiB is refused ($rc): $(head -c 80 "$TMPD/out")"
 
+# A window under twice the time between the snapshots (a minute here) is
+# refused, as heapwatchd.yaml's is under twice the interval: it would
+# hold one snapshot, its functions' growth that snapshot against itself.
+"$HEAPWATCH" judge --window 90s --for 10s "$TMPD/cache" >"$TMPD/out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && [ "$(cat "$TMPD/out")" = "heapwatch: $TMPD/cache: a window \
+of 90 s is less than twice the 60 s between the snapshots (--window)" ]
+ok $? "a 90 s window over 1-minute snapshots is refused ($rc): $(cat \
+    "$TMPD/out")"
+"$HEAPWATCH" judge --json --window 2m --for 10s "$TMPD/cache" >"$TMPD/out" &&
+    [ "$(jq .window_seconds "$TMPD/out")" -ge 120 ]
+ok $? "a 2 m window is judged ($(jq -c '{state, window_seconds}' \
+    "$TMPD/out" 2>/dev/null))"
+
 done_testing
