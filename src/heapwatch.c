@@ -53,12 +53,12 @@ struct options {
 	uint64_t		 interval_ms;	/* between diff's snapshots */
 	const char		*interval;	/* as given */
 	bool			 pack;		/* import: packed */
-	uint64_t		 given;		/* OPTION_CODES given, a bit each */
+	bool			 interval_set;
 };
 
 /*
- * The options' codes, as getopt_long() gives them, in the order of their
- * bits in options.given; each command says which of them it takes.
+ * The options' codes, as getopt_long() gives them; each command says which
+ * of them it takes.
  */
 #define OPTION_CODES	"incjmtWFGSOITP"
 
@@ -414,7 +414,9 @@ cmd_diff(int argc, char **argv, const struct options *o)
 		log_info("%s: took the first snapshot, the second in %s",
 		    argv[0], o->interval);
 		sleep_ms(o->interval_ms);
-	} else if (argc == 2)
+	} else if (argc == 2 && o->interval_set)
+		usage_error("diff takes --interval with one URL only");
+	else if (argc == 2)
 		input_init(&in, argv[0], argv[1], o);
 	else if (argc == 1)
 		usage_error("diff takes BASE CURRENT, or one URL");
@@ -557,18 +559,25 @@ cmd_target_dir(const char *arg, bool made, char **root, char **name)
 	struct stat	 sb;
 	char		*dir, *slash, *real;
 
-	if (stat(arg, &sb) == -1) {
-		if (errno != ENOENT || !made) {
-			log_warn("%s", arg);
-			return -1;
-		}
-	} else if (!S_ISDIR(sb.st_mode)) {
-		log_warnx("%s: not a directory", arg);
-		return -1;
-	}
 	dir = xstrdup(arg);
 	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
 		dir[strlen(dir) - 1] = '\0';
+	/*
+	 * The store opens a target's folder as it is named, never through a
+	 * link (a trailing '/' would have followed one).
+	 */
+	if (lstat(dir, &sb) == -1) {
+		if (errno != ENOENT || !made) {
+			log_warn("%s", arg);
+			free(dir);
+			return -1;
+		}
+	} else if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode)) {
+		log_warnx(S_ISLNK(sb.st_mode) ? "%s: a symbolic link; give "
+		    "the folder it points to" : "%s: not a directory", arg);
+		free(dir);
+		return -1;
+	}
 	slash = strrchr(dir, '/');
 	if (strcmp(slash != NULL ? slash + 1 : dir, ".") == 0 ||
 	    strcmp(slash != NULL ? slash + 1 : dir, "..") == 0) {
@@ -851,9 +860,11 @@ cmd_judge_text(const char *name, const struct cmd_judge_run *r,
 		    "%s horizon)", when, r->jp.kind, (long long)v.growth,
 		    (unsigned long long)(judge_horizon_ms(r->j) / 1000),
 		    judge_signals(r->j), judge_horizon(r->j));
-	/* Whole above 100, as the growth is: never in exponent form. */
-	printf("; %zu snapshots in the window, %.*f per second\n",
-	    v.nwin, fabs(v.per_second) >= 100 ? 0 : 3, v.per_second);
+	/* Whole from 100, as the growth is, never in exponent form there. */
+	printf(fabs(v.per_second) >= 100 ?
+	    "; %zu snapshots in the window, %.0f per second\n" :
+	    "; %zu snapshots in the window, %.4g per second\n",
+	    v.nwin, v.per_second);
 	for (i = 0; i < nsites; i++) {
 		printf("  %+lld  %s", (long long)sites[i].growth,
 		    sites[i].function);
@@ -979,8 +990,6 @@ options_set(int ch, const char *arg, struct options *o)
 	long long	 n;
 	uint64_t	 size;
 
-	if (ch != 0 && strchr(OPTION_CODES, ch) != NULL)
-		o->given |= 1ULL << (strchr(OPTION_CODES, ch) - OPTION_CODES);
 	switch (ch) {
 	case 'i':
 		o->sample_type = arg;
@@ -1036,8 +1045,10 @@ options_set(int ch, const char *arg, struct options *o)
 		    (ch == 'O' && o->timeout_ms > LONG_MAX))
 			fatalx("--%s %s: must be more than 0",
 			    ch == 'O' ? "timeout" : "interval", arg);
-		if (ch == 'I')
+		if (ch == 'I') {
 			o->interval = arg;
+			o->interval_set = true;
+		}
 		break;
 	case 'S':
 	case 'T':
@@ -1053,17 +1064,27 @@ options_set(int ch, const char *arg, struct options *o)
 	}
 }
 
-/* The options after the command; *argc and *argv are left at the rest. */
+/*
+ * The options after command cmd, which takes those of OPTION_CODES in
+ * takes; *argc and *argv are left at the rest. An option the command
+ * would ignore is a mistake to say, whatever its value.
+ */
 static void
-options_read(int *argc, char ***argv, struct options *o)
+options_read(int *argc, char ***argv, const char *cmd, const char *takes,
+    struct options *o)
 {
 	int	ch;
 
 	/* getopt_long() names the program as argv[0] in what it prints. */
 	(*argv)[0] = (char *)"heapwatch";
 	while ((ch = getopt_long(*argc, *argv, "i:n:hV", longopts,
-	    NULL)) != -1)
+	    NULL)) != -1) {
+		if (ch != 0 && strchr(OPTION_CODES, ch) != NULL &&
+		    strchr(takes, ch) == NULL)
+			usage_error("%s does not take %s", cmd,
+			    option_name(ch));
 		options_set(ch, optarg, o);
+	}
 	*argc -= optind;
 	*argv += optind;
 }
@@ -1089,7 +1110,7 @@ main(int argc, char **argv)
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
 			    NULL, NULL, 60000, 30000, "30s", false, 0 };
 	const char	*cmd;
-	size_t		 i, k;
+	size_t		 i;
 	int		 rc;
 
 	log_init("heapwatch", 0);
@@ -1116,13 +1137,7 @@ main(int argc, char **argv)
 		usage_error("unknown command \"%s\"", cmd);
 	argc--;
 	argv++;
-	options_read(&argc, &argv, &o);
-	/* An option the command would ignore is a mistake to say. */
-	for (k = 0; OPTION_CODES[k] != '\0'; k++)
-		if ((o.given & 1ULL << k) != 0 &&
-		    strchr(commands[i].takes, OPTION_CODES[k]) == NULL)
-			usage_error("%s does not take %s", cmd,
-			    option_name(OPTION_CODES[k]));
+	options_read(&argc, &argv, cmd, commands[i].takes, &o);
 	rc = commands[i].run(argc, argv, &o);
 	free(o.source_path);
 	free(o.trim_path);

@@ -7,8 +7,8 @@
 HW="$top_builddir/heapwatch"
 
 # usage_error DESCRIPTION WANT COMMAND...: exit 2, nothing on standard
-# output, the first line of standard error WANT (a fixed string), then
-# the usage.
+# output, the first line of standard error WANT (a pattern, as [[ == ]]
+# takes), then the usage.
 usage_error() {
 	local what=$1 want=$2 rc first
 	shift 2
@@ -16,7 +16,7 @@ usage_error() {
 	rc=$?
 	first=$(head -1 "$TMPD/err")
 	if [ "$rc" -eq 2 ] && [ ! -s "$TMPD/out" ] &&
-	    [ "$first" = "$want" ] && sed -n 2p "$TMPD/err" |
+	    [[ $first == $want ]] && sed -n 2p "$TMPD/err" |
 	    grep -q "^usage: heapwatch top"; then
 		ok 0 "$what: $first"
 	else
@@ -34,7 +34,7 @@ usage_error "an option before the command" \
 usage_error "an unknown option" "heapwatch: unrecognized option '--bogus'" \
     "$HW" top --bogus a.pb.gz
 usage_error "an option without its value" \
-    "heapwatch: option requires an argument -- 'n'" "$HW" top a.pb.gz -n
+    "heapwatch: option requires an argument*" "$HW" top a.pb.gz -n
 usage_error "top of two files" "heapwatch: top takes one PROFILE, not 2" \
     "$HW" top a.pb.gz b.pb.gz
 usage_error "diff of one file" "heapwatch: diff takes BASE CURRENT, or one URL" \
@@ -64,20 +64,31 @@ usage_error "diff --pack" "heapwatch: diff does not take --pack" \
     "$HW" diff --pack a.pb.gz b.pb.gz
 usage_error "import --window" "heapwatch: import does not take --window" \
     "$HW" import --window 5m dir a.pb.gz
+usage_error "judge --interval, with a bad value" \
+    "heapwatch: judge does not take --interval" "$HW" judge --interval 0 dir
+usage_error "diff --interval of two files" \
+    "heapwatch: diff takes --interval with one URL only" \
+    "$HW" diff --interval 5s a.pb.gz b.pb.gz
 
 # What each command takes still passes the check, to the files' errors.
-for args in "top --max-size 1MiB --timeout 5s --times -n 3 --cum --json -i 0 F" \
-    "diff --max-size 1MiB --interval 5s --timeout 5s --times -n 3 --cum --json -i 0 F F" \
-    "list --max-size 1MiB --timeout 5s --json -i 0 --source-path . --trim-path /src main F" \
-    "judge --max-size 1MiB --window 30s --for 10s --min-growth 4MiB --json F" \
-    "export --max-size 1MiB F 1" \
-    "import --max-size 1MiB --pack $TMPD/store/svc F"; do
+for args in "top --max-size 1MiB --timeout 5s --times -n 3 --cum --json -i 0 @F@" \
+    "diff --max-size 1MiB --timeout 5s --times -n 3 --cum --json -i 0 @F@ @F@" \
+    "list --max-size 1MiB --timeout 5s --json -i 0 --source-path . --trim-path /src main @F@" \
+    "judge --max-size 1MiB --window 30s --for 10s --min-growth 4MiB --json @F@" \
+    "export --max-size 1MiB @F@ 1" \
+    "import --max-size 1MiB --pack $TMPD/svc @F@"; do
 	# shellcheck disable=SC2086
-	"$HW" ${args//F/$TMPD/nofile.pb.gz} >/dev/null 2>"$TMPD/err"
+	"$HW" ${args//@F@/$TMPD/nofile.pb.gz} >/dev/null 2>"$TMPD/err"
 	rc=$?
 	[ "$rc" -eq 1 ] && grep -q "nofile.pb.gz: No such file or directory" \
 	    "$TMPD/err"
 	ok $? "${args%% *} takes its options: exit $rc, $(head -1 "$TMPD/err")"
 done
+# diff of one URL takes --interval: a port nobody listens on refuses it.
+"$HW" diff --interval 1s --timeout 5s http://127.0.0.1:9/debug/pprof/heap \
+    >/dev/null 2>"$TMPD/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "127.0.0.1:9" "$TMPD/err"
+ok $? "diff URL takes --interval: exit $rc, $(head -1 "$TMPD/err")"
 
 done_testing

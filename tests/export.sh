@@ -92,6 +92,10 @@ one_line "judge of a folder that is not there" \
 one_line "judge of a profile" \
     "heapwatch: $TMPD/in1.pb.gz: not a directory" \
     "$HW" judge "$TMPD/in1.pb.gz"
+ln -s svc "$TMPD/store/link"
+one_line "judge through a symbolic link" \
+    "heapwatch: $TMPD/store/link/: a symbolic link; give the folder it points to" \
+    "$HW" judge "$TMPD/store/link/"
 one_line "import without its folder" \
     "heapwatch: $TMPD/in1.pb.gz: not a directory" \
     "$HW" import "$TMPD/in1.pb.gz" "$TMPD/in2.pb.gz"
