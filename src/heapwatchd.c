@@ -152,8 +152,17 @@ usage(int status)
 	    "  -u USER    drop to USER once listening (when started as root)\n"
 	    "  -R         run as root all the same\n"
 	    "  -v         debug logging\n"
-	    "  -V, --version  print the version\n");
+	    "  -V, --version  print the version\n"
+	    "  -h, --help     print this\n");
 	exit(status);
+}
+
+/* A usage error: why, on one line, then the usage; exits 2. */
+static void __attribute__((noreturn))
+usage_error(const char *why, const char *what)
+{
+	fprintf(stderr, "heapwatchd: %s%s\n", why, what);
+	usage(2);
 }
 
 /* Load a configuration; on errors print them all and return NULL. */
@@ -694,15 +703,19 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 static void
 hwd_options(int argc, char **argv, struct hwd_options *o)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int	ch;
 
 	memset(o, 0, sizeof *o);
 	o->verbose = 1;
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("heapwatchd %s\n", PACKAGE_VERSION);
-		exit(0);
-	}
-	while ((ch = getopt(argc, argv, "c:hRtu:vV")) != -1) {
+	/* getopt_long() names the program as argv[0] in what it prints. */
+	argv[0] = (char *)"heapwatchd";
+	while ((ch = getopt_long(argc, argv, "c:hRtu:vV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->path = optarg;
@@ -728,8 +741,10 @@ hwd_options(int argc, char **argv, struct hwd_options *o)
 			usage(2);
 		}
 	}
-	if (o->path == NULL || optind != argc)
-		usage(2);
+	if (optind != argc)
+		usage_error("unexpected argument: ", argv[optind]);
+	if (o->path == NULL)
+		usage_error("-c FILE, the configuration, is needed", "");
 }
 
 /* -t: say whether the configuration loaded is good, and how many targets. */

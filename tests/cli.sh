@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# heapwatch's usage errors: each exits 2 and says why on the first line of
-# standard error, under the program's name, before the usage; an option
-# that the command would ignore is one of them.
+# heapwatch's and heapwatchd's usage errors: each exits 2 and says why on
+# the first line of standard error, under the program's name, before the
+# usage; an option that heapwatch's command would ignore is one of them.
 . "$(dirname "$0")/lib.sh"
 
 HW="$top_builddir/heapwatch"
@@ -90,5 +90,26 @@ done
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "127.0.0.1:9" "$TMPD/err"
 ok $? "diff URL takes --interval: exit $rc, $(head -1 "$TMPD/err")"
+
+# heapwatchd's own usage errors, the same way.
+HWD="$top_builddir/heapwatchd"
+hwd_error() {	# hwd_error DESCRIPTION WANT ARG...
+	local what=$1 want=$2 rc first
+	shift 2
+	"$HWD" "$@" >"$TMPD/out" 2>"$TMPD/err"
+	rc=$?
+	first=$(head -1 "$TMPD/err")
+	[ "$rc" -eq 2 ] && [ ! -s "$TMPD/out" ] && [[ $first == $want ]] &&
+	    sed -n 2p "$TMPD/err" | grep -q "^usage: heapwatchd"
+	ok $? "heapwatchd, $what (exit $rc): $first"
+}
+hwd_error "no -c" "heapwatchd: -c FILE, the configuration, is needed" -t
+hwd_error "an argument after the options" \
+    "heapwatchd: unexpected argument: extra" -t -c hw.yaml extra
+hwd_error "an unknown long option" "heapwatchd: unrecognized option '--bogus'" \
+    --bogus
+hwd_error "an unknown option" "heapwatchd: invalid option*" -q
+"$HWD" --help >"$TMPD/out" 2>&1 && grep -q "^usage: heapwatchd" "$TMPD/out"
+ok $? "heapwatchd --help prints the usage and exits 0"
 
 done_testing
