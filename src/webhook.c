@@ -301,7 +301,8 @@ webhook_render_am(const struct alert_note *n, const struct webhook_config *wc,
 		ends = now + (int64_t)(REPEATS_VALID * wc->repeat_interval_ms);
 	json_object_set_new(alert, "endsAt", render_time(ends));
 
-	xasprintf(&s, "%s/api/v1/targets/%s", ext, n->target);
+	/* A page for the person following the link, as Prometheus's is. */
+	xasprintf(&s, "%s/targets/%s", ext, n->target);
 	json_object_set_new(alert, "generatorURL", render_string(s));
 	free(s);
 

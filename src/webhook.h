@@ -25,7 +25,8 @@
  * annotations summary, description (the top functions, their growth and
  * file:line, the time to limit, and the diff between the two snapshots),
  * signals, time_to_limit (as "3h20m", when known), evidence (its URL,
- * when taken) and horizon; startsAt, the start of the alert; generatorURL, EXTERNAL_URL/api/v1/targets/NAME. endsAt follows
+ * when taken) and horizon; startsAt, the start of the alert; generatorURL,
+ * EXTERNAL_URL/targets/NAME, the target's page. endsAt follows
  * Prometheus: when resolved, the time it ended; when firing, now + 4 x
  * repeat_interval, as Prometheus sets now + 4 x its resend delay, so that
  * the alert stays active through two missed repeats yet resolves by itself

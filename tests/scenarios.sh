@@ -113,6 +113,11 @@ for m in $leaks; do
 	ok $? "$m: the webhook body names ${want[$m]} and links the snapshots"
 	wait_for 30 am_holds "$m"
 	ok $? "$m: Alertmanager holds the alert with the target's labels"
+	# Its link back, followed as a person would: the target's page.
+	g=$(curl -fs --max-time 30 "$AM/api/v2/alerts" | jq -r --arg n "$m" \
+	    '.[] | select(.labels.target == $n) | .generatorURL')
+	curl -fs --max-time 30 "$g" | grep -q "<title>[^<]*$m"
+	ok $? "$m: its generatorURL is the target's page ($g)"
 done
 for m in $quiet; do
 	! grep -q "\"target\":\"$m\"" "$TMPD/webhooks.out"

@@ -92,7 +92,7 @@ jq -e '.[0].annotations.summary == "The heap keeps growing." and
     "- main.leak +32.0 MiB at /src/svc/main.go:42"))' <<<"$a" >/dev/null
 ok $? "alertmanager: summary and description with the top functions"
 jq -e '.[0].startsAt == "2023-11-14T21:53:20.000Z" and
-    .[0].generatorURL == "http://127.0.0.1:9470/api/v1/targets/api"' \
+    .[0].generatorURL == "http://127.0.0.1:9470/targets/api"' \
     <<<"$a" >/dev/null
 ok $? "alertmanager: startsAt and generatorURL"
 left=$(jq '.[0].endsAt | sub("\\.[0-9]+Z$"; "Z") | fromdate - now | floor' \
@@ -164,7 +164,7 @@ jq -e '.[0].labels == {alertname: "HeapGrowth", target: "api",
 ok $? "with alertname, target, severity and the target's labels"
 jq -e '.[0].status.state == "active" and
     .[0].annotations.summary == "The heap keeps growing." and
-    .[0].generatorURL == "http://127.0.0.1:9470/api/v1/targets/api"' \
+    .[0].generatorURL == "http://127.0.0.1:9470/targets/api"' \
     <<<"$a" >/dev/null
 ok $? "active, with its summary and generatorURL"
 ago=$(jq '.[0].startsAt | sub("\\.[0-9]+Z$"; "Z") | now - fromdate | floor' \
