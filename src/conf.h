@@ -293,6 +293,7 @@ struct web_config {
 	size_t			 nusers;
 	char			*bearer_token;	/* given, or read from the file */
 	char			*bearer_token_file;
+	char			*external_url;	/* no trailing '/'; NULL: listen */
 };
 
 /*

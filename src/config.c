@@ -66,11 +66,12 @@ static const char *const shard_keys[SH_MAX] = {
 };
 
 enum web_key { WB_TLS, WB_BASIC_AUTH_USERS, WB_BEARER_TOKEN,
-	WB_BEARER_TOKEN_FILE, WB_MAX };
+	WB_BEARER_TOKEN_FILE, WB_EXTERNAL_URL, WB_MAX };
 static const char *const web_keys[WB_MAX] = {
 	[WB_TLS] = "tls", [WB_BASIC_AUTH_USERS] = "basic_auth_users",
 	[WB_BEARER_TOKEN] = "bearer_token",
 	[WB_BEARER_TOKEN_FILE] = "bearer_token_file",
+	[WB_EXTERNAL_URL] = "external_url",
 };
 
 enum web_tls_key { WT_CERT_FILE, WT_KEY_FILE, WT_MAX };
@@ -1880,6 +1881,36 @@ token_ok(const char *t)
 	return true;
 }
 
+/*
+ * Read web.external_url, where people and receivers reach heapwatchd (a
+ * proxy, a load balancer): the start of the links in alerts, as
+ * Prometheus's --web.external-url, without the trailing '/'.
+ */
+static void
+load_external_url(struct loader *l, const struct slot *s,
+    struct web_config *w)
+{
+	const char	*why;
+	size_t		 len;
+
+	if (!get_string(l, s, true, &w->external_url))
+		return;
+	/* Valid, it starts with the scheme and its "://". */
+	if ((why = url_problem(w->external_url)) == NULL &&
+	    strpbrk(strstr(w->external_url, "://") + 3, "?#") != NULL)
+		why = "no query or fragment: links are added after it";
+	if (why != NULL) {
+		error(l, s->value, "external_url \"%s\": %s", w->external_url,
+		    why);
+		free(w->external_url);
+		w->external_url = NULL;
+		return;
+	}
+	len = strlen(w->external_url);
+	while (len > 0 && w->external_url[len - 1] == '/')
+		w->external_url[--len] = '\0';
+}
+
 /* Read web: TLS and who may use the endpoint. */
 static void
 load_web(struct loader *l, const struct slot *s)
@@ -1892,6 +1923,8 @@ load_web(struct loader *l, const struct slot *s)
 	if ((map = get_map(l, s)) == NULL)
 		return;
 	collect(l, map, web_keys, WB_MAX, ws);
+	if (ws[WB_EXTERNAL_URL].key != NULL)
+		load_external_url(l, &ws[WB_EXTERNAL_URL], w);
 	if (ws[WB_TLS].key != NULL)
 		load_web_tls(l, &ws[WB_TLS], w);
 	if (ws[WB_BASIC_AUTH_USERS].key != NULL) {
@@ -2129,6 +2162,7 @@ config_free(struct config *cf)
 	config_pairs_free(cf->web.users, cf->web.nusers);
 	free(cf->web.bearer_token);
 	free(cf->web.bearer_token_file);
+	free(cf->web.external_url);
 	free(cf->path);
 	free(cf->listen);
 	free(cf->listen_host);

@@ -536,6 +536,8 @@ hwd_external_url(const struct config *conf)
 	char		*url;
 	bool		 any;
 
+	if (conf->web.external_url != NULL)
+		return xstrdup(conf->web.external_url);
 	any = conf->listen_host[0] == '\0' ||
 	    strcmp(conf->listen_host, "0.0.0.0") == 0 ||
 	    strcmp(conf->listen_host, "::") == 0;

@@ -679,6 +679,7 @@ test_web(void)
 	path = scratch("web.yaml",
 	    "listen: 127.0.0.1:9470\n"
 	    "web:\n"
+	    "  external_url: https://watch.example.com/heapwatch/\n"
 	    "  tls:\n"
 	    "    cert_file: web-cert.pem\n"
 	    "    key_file: web-key.pem\n"
@@ -704,6 +705,8 @@ test_web(void)
 		    HASH_A, "with their hash");
 		is_str(cf->web.bearer_token, "s3cret-token",
 		    "the token file's trailing newlines are dropped");
+		is_str(cf->web.external_url, "https://watch.example.com/"
+		    "heapwatch", "external_url, without its trailing '/'");
 	}
 	config_free(cf);
 	unlink(path);
@@ -712,7 +715,8 @@ test_web(void)
 	path = scratch("web-none.yaml", "listen: 127.0.0.1:9470\n");
 	cf = good(path, "no web section");
 	ok(cf != NULL && cf->web.cert == NULL && cf->web.nusers == 0 &&
-	    cf->web.bearer_token == NULL, "no web: plain HTTP, no auth");
+	    cf->web.bearer_token == NULL && cf->web.external_url == NULL,
+	    "no web: plain HTTP, no auth, links to the listen address");
 	config_free(cf);
 	unlink(path);
 	free(path);
@@ -758,31 +762,40 @@ test_web(void)
 
 	path = scratch("web-bad2.yaml",
 	    "web:\n"
+	    "  external_url: http://h:8080/p?x=1\n"
 	    "  tls:\n"
 	    "    key_file: web-key.pem\n"
 	    "  bearer_token_file: web-empty\n");
-	xasprintf(&want[0], "3:5: tls: key_file needs cert_file");
-	xasprintf(&want[1], "4:22: bearer_token_file \"%s/web-empty\": empty",
+	xasprintf(&want[0], "2:17: external_url \"http://h:8080/p?x=1\": no "
+	    "query or fragment: links are added after it");
+	xasprintf(&want[1], "4:5: tls: key_file needs cert_file");
+	xasprintf(&want[2], "5:22: bearer_token_file \"%s/web-empty\": empty",
 	    tmpdir);
-	want[2] = NULL;
-	bad_path(path, "web: key alone, empty token", (const char *const *)want);
+	want[3] = NULL;
+	bad_path(path, "web: a query in external_url, key alone, empty token",
+	    (const char *const *)want);
 	free(want[0]);
 	free(want[1]);
+	free(want[2]);
 	unlink(path);
 	free(path);
 
 	path = scratch("web-bad3.yaml",
 	    "web:\n"
+	    "  external_url: heapwatch.example.com\n"
 	    "  tls: {cert_file: web-cert.pem, key_file: /}\n"
 	    "  bearer_token_file: /nonexistent/token\n");
-	want[0] = xstrdup("2:44: key_file \"/\": not a regular file");
-	want[1] = xstrdup("3:22: bearer_token_file \"/nonexistent/token\": No "
+	want[0] = xstrdup("2:17: external_url \"heapwatch.example.com\": "
+	    "expected an http:// or https:// URL");
+	want[1] = xstrdup("3:44: key_file \"/\": not a regular file");
+	want[2] = xstrdup("4:22: bearer_token_file \"/nonexistent/token\": No "
 	    "such file or directory");
-	want[2] = NULL;
-	bad_path(path, "web: a folder as key, a missing token file",
-	    (const char *const *)want);
+	want[3] = NULL;
+	bad_path(path, "web: no scheme in external_url, a folder as key, a "
+	    "missing token file", (const char *const *)want);
 	free(want[0]);
 	free(want[1]);
+	free(want[2]);
 	unlink(path);
 	free(path);
 

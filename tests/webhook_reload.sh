@@ -16,6 +16,9 @@ conf() {	# conf SINK...: the configuration with these webhooks, in order
 	for s in "$@"; do
 		eval "printf '    - url: %s\n      repeat_interval: 1h\n' \"\$url_$s\""
 	done
+	if [ -n "${EXT:-}" ]; then
+		printf 'web:\n  external_url: %s\n' "$EXT"
+	fi
 }
 firings() {	# firings SINK: the firing notes it received
 	jq -c 'select(.status == "firing")' "$TMPD/$1.out" 2>/dev/null |
@@ -38,9 +41,18 @@ ok $? "b added: b is told at once, a not again ($(firings a) and $(firings b))"
 reload b a
 [ "$(firings a)" = 1 ] && [ "$(firings b)" = 1 ]
 ok $? "reordered: neither is told again ($(firings a) and $(firings b))"
+# With web.external_url, as behind a proxy: the links start with it.
+EXT=https://watch.example.com/heapwatch/
 reload a c
 [ "$(firings a)" = 1 ] && [ "$(firings c)" = 1 ]
 ok $? "b replaced by c: c is told at once, a not again ($(firings a) and $(firings c))"
+link=$(jq -r 'select(.status == "firing") | .current_snapshot' "$TMPD/c.out" |
+    head -1)
+case $link in
+https://watch.example.com/heapwatch/api/v1/targets/leak/snapshots/[0-9]*)
+	ok 0 "c's links start with web.external_url ($link)" ;;
+*)	ok 1 "c's links start with web.external_url ($link)" ;;
+esac
 state=$(curl -fs --max-time 30 "$HWD_URL/api/v1/alerts" |
     jq -r '.[] | select(.target == "leak") | .state')
 [ "$state" = firing ] && [ "$(jq -c 'select(.status == "resolved")' \
