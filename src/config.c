@@ -1090,7 +1090,9 @@ config_label_problem(const char *name)
 		return "not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)";
 	if (strncmp(name, "__", 2) == 0)
 		return "names starting with \"__\" are reserved";
-	if (strcmp(name, "target") == 0 || strcmp(name, "alertname") == 0)
+	/* Its series' own (result) and its alerts' (alertname, severity). */
+	if (strcmp(name, "target") == 0 || strcmp(name, "alertname") == 0 ||
+	    strcmp(name, "severity") == 0 || strcmp(name, "result") == 0)
 		return "reserved (heapwatch sets it)";
 	return NULL;
 }

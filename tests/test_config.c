@@ -1171,7 +1171,9 @@ main(void)
 	    "([a-zA-Z_][a-zA-Z0-9_]*)",
 	    "10:7: label \"team-name\": not a valid label name "
 	    "([a-zA-Z_][a-zA-Z0-9_]*)",
-	    "11:12: env: expected a string, not a map");
+	    "11:12: env: expected a string, not a map",
+	    "12:7: label \"result\": reserved (heapwatch sets it)",
+	    "13:7: label \"severity\": reserved (heapwatch sets it)");
 	bad("headers.yaml",
 	    "6:7: header \"Host\": set by heapwatch",
 	    "7:7: header \"Authorization\": conflicts with bearer_token",
