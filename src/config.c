@@ -514,6 +514,8 @@ listen_problem(const char *s, char **host, uint16_t *port)
 			if (!isalnum((unsigned char)*p) && *p != '.' &&
 			    *p != '-')
 				break;
+		if (strstr(s, "://") != NULL)
+			return "expected HOST:PORT, not a URL";
 		if (p != colon)
 			return memchr(s, ':', colon - s) != NULL ?
 			    "an IPv6 address goes in brackets" : "bad host";
@@ -1668,6 +1670,7 @@ load_webhook(struct loader *l, yaml_node_t *map)
 	struct webhook_config	*w;
 	struct slot		 s[WK_MAX];
 	const char		*v;
+	size_t			 i;
 
 	if (map->type != YAML_MAPPING_NODE) {
 		error(l, map, "webhooks: expected a map for each webhook, not "
@@ -1681,8 +1684,16 @@ load_webhook(struct loader *l, yaml_node_t *map)
 	w->repeat_interval_ms = CONFIG_WEBHOOK_REPEAT;
 	if (s[WK_URL].key == NULL)
 		error(l, map, "webhook: missing key \"url\"");
-	else
-		(void)get_url(l, &s[WK_URL], &w->url);
+	else if (get_url(l, &s[WK_URL], &w->url)) {
+		/* A receiver is known by its URL: its series, its queue. */
+		for (i = 0; i + 1 < cf->nwebhooks; i++)
+			if (cf->webhooks[i].url != NULL &&
+			    strcmp(cf->webhooks[i].url, w->url) == 0)
+				break;
+		if (i + 1 < cf->nwebhooks)
+			error(l, s[WK_URL].value, "url \"%s\": already a "
+			    "webhook (webhook %zu)", w->url, i + 1);
+	}
 	if (s[WK_FORMAT].key != NULL &&
 	    (v = get_scalar(l, &s[WK_FORMAT], "a string")) != NULL) {
 		if (strcmp(v, "json") == 0)

@@ -754,20 +754,33 @@ static int
 hwd_check(struct hwd *hwd, const char *path)
 {
 	struct discovery_stats	st;
+	size_t			ntargets;
+	bool			sd;
 
-	/* Problems of the target files are reported, not fatal. */
+	/*
+	 * The target files' problems, which a running heapwatchd logs and
+	 * outlives (keeping what a file gave last), fail the check, as
+	 * promtool's check of file_sd files fails.
+	 */
 	hwd->discovery = discovery_new(NULL, NULL, NULL);
 	discovery_configure(hwd->discovery, hwd->conf);
 	discovery_stats(hwd->discovery, &st);
-	printf("%s: configuration OK, %zu targets", path, hwd->conf->ntargets);
-	if (hwd->conf->nfile_sd > 0)
-		printf(", %llu discovered in %llu files (%llu failing)",
-		    (unsigned long long)st.targets,
-		    (unsigned long long)st.files,
-		    (unsigned long long)st.files_failing);
-	printf("\n");
 	discovery_free(hwd->discovery);
+	ntargets = hwd->conf->ntargets;
+	sd = hwd->conf->nfile_sd > 0;
 	config_free(hwd->conf);
+	if (st.files_failing > 0) {
+		fprintf(stderr, "%s: %llu of %llu target files failing\n", path,
+		    (unsigned long long)st.files_failing,
+		    (unsigned long long)st.files);
+		return 1;
+	}
+	printf("%s: configuration OK, %zu targets", path, ntargets);
+	if (sd)
+		printf(", %llu discovered in %llu files",
+		    (unsigned long long)st.targets,
+		    (unsigned long long)st.files);
+	printf("\n");
 	return 0;
 }
 

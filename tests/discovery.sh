@@ -33,10 +33,20 @@ cat >"$sd/b.yml" <<YAML
 YAML
 
 "$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/check.out" 2>&1
-grep -q "configuration OK, 1 targets, 2 discovered in 2 files (0 failing)" \
+grep -q "configuration OK, 1 targets, 2 discovered in 2 files" \
     "$TMPD/check.out"
 ok $? "heapwatchd -t counts the discovered targets"
 diag <"$TMPD/check.out"
+# A target file that does not read fails the check, saying which.
+printf '[{"targets": ["%s"]' "$F2" >"$sd/broken.json"
+"$HEAPWATCHD" -t -c "$TMPD/hw.yaml" >"$TMPD/check.out" 2>"$TMPD/check.err"
+rc=$?
+[ "$rc" = 1 ] && [ ! -s "$TMPD/check.out" ] &&
+    grep -q "broken.json" "$TMPD/check.err" &&
+    grep -q "hw.yaml: 1 of 3 target files failing" "$TMPD/check.err"
+ok $? "heapwatchd -t fails on a broken target file (exit $rc)"
+diag <"$TMPD/check.err"
+rm "$sd/broken.json"
 
 daemon_start "$TMPD/hw.yaml" || { ok 1 "heapwatchd starts"; done_testing; exit; }
 log=$TMPD/heapwatchd.log

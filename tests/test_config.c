@@ -612,6 +612,8 @@ test_listen(void)
 		{ "[::1]9470", NULL, 0,
 		    "expected HOST:PORT or [IPV6]:PORT" },
 		{ "my_host:80", NULL, 0, "bad host" },
+		{ "http://127.0.0.1:9470", NULL, 0,
+		    "expected HOST:PORT, not a URL" },
 	};
 	struct yamlx_errors	 errs;
 	struct config		*cf;
@@ -1207,7 +1209,9 @@ main(void)
 	    "5:7: webhook: missing key \"url\"",
 	    "6:16: timeout \"0\": must be more than 0",
 	    "7:24: repeat_interval \"500ms\": too short (at least 1s)",
-	    "8:7: webhooks: expected a map for each webhook, not a scalar");
+	    "8:7: webhooks: expected a map for each webhook, not a scalar",
+	    "9:12: url \"http://127.0.0.1:9093/api/v2/alerts\": already a "
+	    "webhook (webhook 1)");
 	bad("retention.yaml",
 	    "4:26: a window of 30m at an interval of 1m needs 31 snapshots, "
 	    "retention keeps 10",
