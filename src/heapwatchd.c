@@ -165,9 +165,12 @@ usage_error(const char *why, const char *what)
 	usage(2);
 }
 
-/* Load a configuration; on errors print them all and return NULL. */
+/*
+ * Load a configuration; on errors print them all and return NULL, with
+ * *first, when not NULL, the first of them and how many more.
+ */
 static struct config *
-load(const char *path, bool quiet)
+load(const char *path, bool quiet, char **first)
 {
 	struct yamlx_errors	 errs;
 	struct config		*conf;
@@ -175,6 +178,12 @@ load(const char *path, bool quiet)
 	memset(&errs, 0, sizeof errs);
 	if ((conf = config_load(path, &errs)) == NULL && !quiet)
 		yamlx_errors_print(&errs, stderr);
+	if (conf == NULL && first != NULL && errs.n > 1)
+		xasprintf(first, "%s (and %zu more errors, in the log)",
+		    errs.list[0].text, errs.n - 1);
+	else if (conf == NULL && first != NULL)
+		xasprintf(first, "%s", errs.n == 1 ? errs.list[0].text :
+		    "the file did not load");
 	yamlx_errors_free(&errs);
 	return conf;
 }
@@ -583,11 +592,8 @@ hwd_reload(struct hwd *hwd, char **cause)
 	struct config	*conf, *config_free_later;
 
 	notify("RELOADING=1");
-	if ((conf = load(hwd->conf->path, false)) == NULL) {
-		xasprintf(cause, "%s: errors in the file, see the log",
-		    hwd->conf->path);
+	if ((conf = load(hwd->conf->path, false, cause)) == NULL)
 		goto fail;
-	}
 	if (strcmp(conf->storage_path, hwd->conf->storage_path) != 0) {
 		xasprintf(cause, "storage.path cannot change on reload; "
 		    "restart heapwatchd");
@@ -989,7 +995,7 @@ main(int argc, char **argv)
 	memset(&hwd, 0, sizeof hwd);
 	TAILQ_INIT(&hwd.targets);
 	hwd.st.targets = &hwd.targets;
-	if ((hwd.conf = load(o.path, false)) == NULL)
+	if ((hwd.conf = load(o.path, false, NULL)) == NULL)
 		return 1;
 	if (check_web(hwd.conf, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);

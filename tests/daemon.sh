@@ -198,6 +198,10 @@ echo "  - name: [broken" >>"$conf"
 curl -s -o "$TMPD/body" -w '%{http_code}' -X POST "$HWD_URL/-/reload" >"$TMPD/code"
 [ "$(cat "$TMPD/code")" = 500 ]
 ok $? "POST /-/reload with a broken file answers 500"
+# Its body says why, as the log does: the file, the line, the error.
+grep -q "^failed to reload config: $conf:[0-9]*:[0-9]*: .*syntax error" \
+    "$TMPD/body"
+ok $? "... saying why: $(head -c 200 "$TMPD/body")"
 reload_ok 0
 ok $? "... and /metrics says the reload failed"
 [ "$(target_field shapes2 health)" != "" ]
