@@ -996,89 +996,44 @@ route_evidence(struct api *api, struct target *t, const char *id,
 }
 
 /*
- * Decode one stored snapshot into st; NULL with a reply on error. Loaded
- * by the store, so that a packed one is not gzipped to be inflated again.
+ * The diff of two snapshots: by default the newest and the one before it,
+ * or the one before current when only current is named.
  */
-static struct profile *
-load_snapshot(struct api *api, struct target *t, const char *id,
-    struct symtab *st, struct http_reply *reply)
-{
-	struct profile	*p;
-	char		*cause = NULL;
-
-	if (!store_id_valid(id)) {
-		reply_error(reply, 400, "malformed snapshot id");
-		return NULL;
-	}
-	p = store_load(api->st->store, target_config(t)->name, id,
-	    PROFILE_MAX_INFLATED, st, &cause);
-	if (p == NULL) {
-		reply_error(reply, errno == ENOENT ? 404 : 500,
-		    errno == ENOENT ? "no such snapshot" : cause);
-		free(cause);
-	}
-	return p;
-}
-
-/* The diff of two snapshots, the two newest by default. */
 static void
 route_diff(struct api *api, struct target *t, const struct http_request *req,
     struct http_reply *reply)
 {
-	const struct target_config	*tc = target_config(t);
-	struct store_snapshot	*snaps = NULL;
 	struct profile		*pb = NULL, *pc = NULL;
 	struct symtab		*st;
-	struct report		*r;
-	const char		*base, *cur, *type;
+	struct report		*r = NULL;
 	char			*cause = NULL;
-	size_t			 n = 0;
-	int			 idx;
+	char			 base[STORE_ID_MAX], cur[STORE_ID_MAX];
+	int			 idx, status;
+	json_t			*j;
 
-	base = server_query(req, "base");
-	cur = server_query(req, "current");
-	type = server_query(req, "sample_index");
-	if ((base == NULL || cur == NULL) && store_list(api->st->store,
-	    tc->name, &snaps, &n, &cause) == -1) {
-		reply_error(reply, 500, cause);
-		free(cause);
-		return;
-	}
-	if (cur == NULL)
-		cur = n >= 1 ? snaps[n - 1].id : NULL;
-	if (base == NULL)
-		base = n >= 2 ? snaps[n - 2].id : NULL;
-	if (base == NULL || cur == NULL) {
-		reply_error(reply, 404, "fewer than two snapshots");
-		goto out;
-	}
 	st = symtab_new();
-	if ((pc = load_snapshot(api, t, cur, st, reply)) == NULL ||
-	    (pb = load_snapshot(api, t, base, st, reply)) == NULL)
+	if (page_load_pair(api->st->store, target_config(t),
+	    server_query(req, "base"), server_query(req, "current"), st, &pb,
+	    &pc, base, cur, &status, &cause) == -1) {
+		reply_error(reply, status, cause);
 		goto done;
-	if ((idx = profile_sample_index(pc, type, &cause)) == -1) {
+	}
+	if ((idx = profile_sample_index(pc, server_query(req, "sample_index"),
+	    &cause)) == -1 ||
+	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, &cause)) == NULL) {
 		reply_error(reply, 400, cause);
 		goto done;
 	}
-	if ((r = report_diff(pb, pc, idx, REPORT_BY_FLAT, &cause)) == NULL) {
-		reply_error(reply, 400, cause);
-		goto done;
-	}
-	{
-		json_t *j = render_json(r, 0);
-
-		json_object_set_new(j, "base", json_string(base));
-		json_object_set_new(j, "current", json_string(cur));
-		reply_json(reply, 200, j);
-	}
-	report_free(r);
+	j = render_json(r, 0);
+	json_object_set_new(j, "base", json_string(base));
+	json_object_set_new(j, "current", json_string(cur));
+	reply_json(reply, 200, j);
 done:
+	report_free(r);
 	free(cause);
 	profile_free(pb);
 	profile_free(pc);
 	symtab_free(st);
-out:
-	store_list_free(snaps);
 }
 
 static void

@@ -1030,30 +1030,88 @@ icicle(struct buf *b, const struct report *r, bool bytes)
 	free(nodes);
 }
 
-/* Two snapshots of a target, decoded into one symtab for a diff. */
+/* One snapshot of a pair; -1 with *status and *cause naming param. */
 static int
-load_pair(struct store *store, const struct target_config *tc,
-    const char *base, const char *cur, struct symtab *st,
-    struct profile **pb, struct profile **pc, int *status, char **cause)
+load_one(struct store *store, const char *target, const char *param,
+    const char *id, struct symtab *st, struct profile **p, int *status,
+    char **cause)
 {
+	char	*why = NULL;
+
+	if ((*p = store_load(store, target, id, PROFILE_MAX_INFLATED, st,
+	    &why)) != NULL)
+		return 0;
+	*status = errno == ENOENT ? 404 : 500;
+	/* The store's path left out of what the client is told. */
+	if (*status == 404)
+		xasprintf(cause, "%s: no such snapshot %s", param, id);
+	else
+		xasprintf(cause, "%s: %s", param, why);
+	free(why);
+	return -1;
+}
+
+int
+page_load_pair(struct store *store, const struct target_config *tc,
+    const char *base, const char *cur, struct symtab *st,
+    struct profile **pb, struct profile **pc, char *base_id, char *cur_id,
+    int *status, char **cause)
+{
+	struct store_snapshot	*snaps = NULL;
+	size_t			 n = 0, i;
+	int			 rc = -1;
+
 	*pb = *pc = NULL;
-	if (!store_id_valid(base) || !store_id_valid(cur)) {
-		xasprintf(cause, "malformed snapshot id");
+	*status = 400;
+	if (base != NULL && *base == '\0')
+		base = NULL;
+	if (cur != NULL && *cur == '\0')
+		cur = NULL;
+	if (base != NULL && !store_id_valid(base)) {
+		xasprintf(cause, "base: malformed snapshot id \"%.64s\"", base);
 		return -1;
 	}
-	if ((*pc = store_load(store, tc->name, cur, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL ||
-	    (*pb = store_load(store, tc->name, base, PROFILE_MAX_INFLATED, st,
-	    cause)) == NULL) {
-		*status = errno == ENOENT ? 404 : 500;
-		/* As the API says it, the store's path left out. */
-		if (*status == 404) {
-			free(*cause);
-			*cause = xstrdup("no such snapshot");
+	if (cur != NULL && !store_id_valid(cur)) {
+		xasprintf(cause, "current: malformed snapshot id \"%.64s\"",
+		    cur);
+		return -1;
+	}
+	if (base == NULL || cur == NULL) {
+		if (store_list(store, tc->name, &snaps, &n, cause) == -1) {
+			*status = 500;
+			return -1;
 		}
-		return -1;
+		if (cur == NULL && n > 0)
+			cur = snaps[n - 1].id;
+		for (i = n; base == NULL && cur != NULL && i > 0; i--)
+			if (strcmp(snaps[i - 1].id, cur) == 0) {
+				if (i > 1)
+					base = snaps[i - 2].id;
+				break;
+			}
+		if (base == NULL || cur == NULL) {
+			*status = 404;
+			if (cur == NULL)
+				xasprintf(cause, "no snapshots yet");
+			else
+				xasprintf(cause, "base: no snapshot before %s",
+				    cur);
+			goto out;
+		}
 	}
-	return 0;
+	snprintf(base_id, STORE_ID_MAX, "%s", base);
+	snprintf(cur_id, STORE_ID_MAX, "%s", cur);
+	if (load_one(store, tc->name, "current", cur, st, pc, status,
+	    cause) == -1 || load_one(store, tc->name, "base", base, st, pb,
+	    status, cause) == -1) {
+		profile_free(*pc);
+		*pc = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	store_list_free(snaps);
+	return rc;
 }
 
 int
@@ -1067,14 +1125,18 @@ page_diff(struct buf *b, struct store *store, struct target *t, const char *base
 	struct profile		*pb = NULL, *pc = NULL;
 	struct report		*r = NULL;
 	char			 f[64], c[64];
+	char			 bid[STORE_ID_MAX], cid[STORE_ID_MAX];
 	size_t			 i, n;
 	int			 idx, rc = -1;
 	bool			 bytes;
 
 	*status = 400;
 	st = symtab_new();
-	if (load_pair(store, tc, base, cur, st, &pb, &pc, status, cause) == -1)
+	if (page_load_pair(store, tc, base, cur, st, &pb, &pc, bid, cid,
+	    status, cause) == -1)
 		goto out;
+	base = bid;
+	cur = cid;
 	if ((idx = profile_sample_index(pc, type, cause)) == -1 ||
 	    (r = report_diff(pb, pc, idx, REPORT_BY_FLAT, cause)) == NULL)
 		goto out;
@@ -1273,6 +1335,7 @@ page_list(struct buf *b, struct store *store, struct target *t,
 	struct report		*r = NULL;
 	struct list		*l = NULL;
 	char			*re = NULL;
+	char			 bid[STORE_ID_MAX], cid[STORE_ID_MAX];
 	int			 idx, rc = -1;
 
 	*status = 400;
@@ -1285,9 +1348,11 @@ page_list(struct buf *b, struct store *store, struct target *t,
 		*status = 404;
 		goto out;
 	}
-	if (load_pair(store, tc, base != NULL ? base : "",
-	    cur != NULL ? cur : "", st, &pb, &pc, status, cause) == -1)
+	if (page_load_pair(store, tc, base, cur, st, &pb, &pc, bid, cid,
+	    status, cause) == -1)
 		goto out;
+	base = bid;
+	cur = cid;
 	/* One snapshot: its own numbers, not a diff with itself. */
 	if (strcmp(base, cur) == 0) {
 		profile_free(pb);

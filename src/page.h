@@ -16,7 +16,9 @@
 #include "buf.h"
 #include "target.h"
 
+struct profile;
 struct store;
+struct symtab;
 
 #define PAGE_ROWS	100	/* targets on a page of the overview */
 
@@ -24,8 +26,24 @@ void	page_overview(struct buf *, const struct targets *, size_t ntargets,
 	    const char *query, const char *sort, int page);
 void	page_target(struct buf *, struct store *, struct target *);
 /*
- * 0, or -1 with *cause and the HTTP status to answer with in *status: 400
- * for a request that names no snapshot or sample type it may, 404 for a
+ * The two snapshots of a diff, decoded into st: base and current as given,
+ * or for one not given (NULL or empty), current the newest and base the
+ * one before current, as `go tool pprof -base` would be pointed. Their ids
+ * go to base_id and cur_id (STORE_ID_MAX bytes each). 0, or -1 with
+ * *cause naming the parameter at fault and the HTTP status in *status:
+ * 400 for a malformed id, 404 for a snapshot not stored (or none before
+ * current), 500 for one that does not read or decode.
+ */
+int	page_load_pair(struct store *, const struct target_config *,
+	    const char *base, const char *current, struct symtab *,
+	    struct profile **pb, struct profile **pc, char *base_id,
+	    char *cur_id, int *status, char **cause)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The diff of base and current, chosen as page_load_pair() does. 0, or -1
+ * with *cause and the HTTP status to answer with in *status: 400 for a
+ * request that names no snapshot or sample type it may, 404 for a
  * snapshot that is not stored, 500 for one that does not read or decode.
  */
 int	page_diff(struct buf *, struct store *, struct target *,

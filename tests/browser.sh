@@ -231,9 +231,29 @@ ok $? "a filter matches label values"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$HWD_URL/targets/nope")
 [ "$code" = 404 ]
 ok $? "an unknown target's page is 404"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$HWD_URL/targets/api/diff?base=..&current=1")
-[ "$code" = 400 ]
-ok $? "a diff of a malformed snapshot id is 400"
+code=$(curl -s -o "$TMPD/body" -w '%{http_code}' "$HWD_URL/targets/api/diff?base=..&current=1")
+[ "$code" = 400 ] && grep -q '^base: malformed snapshot id "\.\."' "$TMPD/body"
+ok $? "a diff of a malformed snapshot id is 400, naming it: $(cat "$TMPD/body")"
+
+# A diff that names one snapshot or none: current the newest, base the
+# one before current, in the API and on the page alike.
+all=$(curl -fs "$HWD_URL/api/v1/targets/api/snapshots" | jq -r '.[].id')
+mapfile -t snap <<<"$all"
+n=${#snap[@]}
+d=$(curl -fs "$HWD_URL/api/v1/targets/api/diff?current=${snap[1]}" |
+    jq -r '"\(.base) \(.current)"')
+[ "$d" = "${snap[0]} ${snap[1]}" ]
+ok $? "the API's diff of current alone is from the snapshot before it ($d)"
+d=$(curl -fs "$HWD_URL/api/v1/targets/api/diff" | jq -r '"\(.base) \(.current)"')
+[ "$n" -ge 2 ] && [ "$d" = "${snap[n - 2]} ${snap[n - 1]}" ]
+ok $? "and of none, the two newest ($d of $n)"
+curl -fs "$HWD_URL/targets/api/diff" >"$TMPD/d0.html" &&
+    grep -q "<h1>api: ${snap[n - 2]} &rarr; ${snap[n - 1]}</h1>" "$TMPD/d0.html"
+ok $? "the diff page of none is of the two newest too"
+code=$(curl -s -o "$TMPD/body" -w '%{http_code}' \
+    "$HWD_URL/api/v1/targets/api/diff?current=${snap[0]}")
+[ "$code" = 404 ] && grep -q "no snapshot before ${snap[0]}" "$TMPD/body"
+ok $? "the oldest alone has none before it: $code $(cat "$TMPD/body")"
 
 kill -TERM "$HWD_PID"
 wait "$HWD_PID"

@@ -731,13 +731,14 @@ main(void)
 	is_int(a[20].status, 404, "/targets/api/nowhere is 404");
 	ok(a[21].status == 400 && strstr(a[21].body, "fn=") != NULL,
 	    "/targets/api/list without fn= is 400, saying so");
-	is_int(a[22].status, 400, "/targets/api/diff with no snapshots is 400");
+	ok(a[22].status == 404 && strstr(a[22].body, "no snapshots") != NULL,
+	    "/targets/api/diff with no snapshots is 404, saying so");
 	is_int(a[23].status, 404, "a well-formed snapshot id not stored: 404");
 	ok(a[24].status == 400 && strstr(a[24].body, "malformed") != NULL,
 	    "a malformed snapshot id is 400");
 	ok(a[25].status == 400 && strstr(a[25].body, "malformed") != NULL,
 	    "a malformed evidence id is 400");
-	ok(a[26].status == 404 && strstr(a[26].body, "two snapshots") != NULL,
+	ok(a[26].status == 404 && strstr(a[26].body, "no snapshots") != NULL,
 	    "/api/v1/targets/api/diff with no snapshots is 404, saying so");
 	ok(a[27].status == 404 && strstr(a[27].body, "no such snapshot") !=
 	    NULL,
