@@ -128,47 +128,104 @@ evidence_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int
-evidence_prune(const char *root, const char *target, const char *keep_id,
-    uint64_t age_ms, int64_t now_ms, size_t *removed, int64_t *due_ms,
-    char **cause)
+/*
+ * The ids of target's evidence, oldest first, in *ids (n of them), and its
+ * folder open in *d; with tidy, leftovers of interrupted writes removed,
+ * counted in *removed. 0 with *d NULL when none was ever taken.
+ */
+static int
+evidence_scan(const char *root, const char *target, bool tidy, DIR **d,
+    char ***ids, size_t *n, size_t *removed, char **cause)
 {
-	struct dirent	 *de;
-	DIR		 *d;
-	char		**ids = NULL, path[4096];
-	size_t		  n = 0, cap = 0, i, left;
-	int		  dfd, rc = 0;
-	bool		  drop;
+	struct dirent	*de;
+	char		 path[4096];
+	size_t		 cap = 0;
+	int		 dfd;
 
-	*removed = 0;
-	*due_ms = 0;
+	*d = NULL;
+	*ids = NULL;
+	*n = 0;
 	snprintf(path, sizeof path, "%s/%s/%s", root, target, EVIDENCE_DIR);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;	/* none taken yet */
 	if ((dfd = evidence_dir(root, target, cause)) == -1)
 		return -1;
-	if ((d = fdopendir(dfd)) == NULL) {
+	if ((*d = fdopendir(dfd)) == NULL) {
 		xasprintf(cause, "%s/%s: %s", target, EVIDENCE_DIR,
 		    strerror(errno));
 		close(dfd);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(*d)) != NULL) {
 		if (strncmp(de->d_name, DURABLE_TMP_PREFIX,
 		    strlen(DURABLE_TMP_PREFIX)) == 0) {
-			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			if (tidy && unlinkat(dirfd(*d), de->d_name, 0) == 0)
 				(*removed)++;
 			continue;
 		}
 		if (!evidence_id_valid(de->d_name))
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			ids = xreallocarray(ids, cap, sizeof *ids);
+			*ids = xreallocarray(*ids, cap, sizeof **ids);
 		}
-		ids[n++] = xstrdup(de->d_name);
+		(*ids)[(*n)++] = xstrdup(de->d_name);
 	}
-	qsort(ids, n, sizeof *ids, evidence_cmp);
+	qsort(*ids, *n, sizeof **ids, evidence_cmp);
+	return 0;
+}
+
+static void
+evidence_ids_free(char **ids, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int
+evidence_find(const char *root, const char *target, int64_t from_ms,
+    char id[EVIDENCE_ID_MAX], char **cause)
+{
+	DIR	 *d;
+	char	**ids;
+	size_t	  n, removed = 0;
+	int	  rc = 0;
+
+	id[0] = '\0';
+	if (evidence_scan(root, target, false, &d, &ids, &n, &removed,
+	    cause) == -1)
+		return -1;
+	if (n > 0 && evidence_time(ids[n - 1]) >= from_ms) {
+		snprintf(id, EVIDENCE_ID_MAX, "%s", ids[n - 1]);
+		rc = 1;
+	}
+	evidence_ids_free(ids, n);
+	if (d != NULL)
+		closedir(d);
+	return rc;
+}
+
+int
+evidence_prune(const char *root, const char *target, const char *keep_id,
+    uint64_t age_ms, int64_t now_ms, size_t *removed, int64_t *due_ms,
+    char **cause)
+{
+	DIR		 *d;
+	char		**ids;
+	size_t		  n, i, left;
+	int		  rc = 0;
+	bool		  drop;
+
+	*removed = 0;
+	*due_ms = 0;
+	if (evidence_scan(root, target, true, &d, &ids, &n, removed,
+	    cause) == -1)
+		return -1;
+	if (d == NULL)
+		return 0;
 	left = n;
 	for (i = 0; i < n; i++) {
 		if (keep_id != NULL && strcmp(ids[i], keep_id) == 0)
@@ -194,9 +251,7 @@ evidence_prune(const char *root, const char *target, const char *keep_id,
 	}
 	if (*removed > 0)
 		(void)durable_dir_sync(dirfd(d));
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	evidence_ids_free(ids, n);
 	closedir(d);
 	return rc;
 }

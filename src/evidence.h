@@ -39,6 +39,15 @@ int	evidence_put(const char *root, const char *target, int64_t time_ms,
 	    bool text, const void *data, size_t len,
 	    char id[EVIDENCE_ID_MAX], char **cause)
 	    __attribute__((warn_unused_result));
+/*
+ * The id of target's newest evidence, when taken at from_ms or later: 1
+ * with it in id, 0 (id empty) when there is none such, -1 with *cause.
+ * An alert open again from the store, at a restart or a reload, finds
+ * what was taken when it went pending.
+ */
+int	evidence_find(const char *root, const char *target, int64_t from_ms,
+	    char id[EVIDENCE_ID_MAX], char **cause)
+	    __attribute__((warn_unused_result));
 /* The file of an evidence; -1 when the id is malformed or it won't fit. */
 int	evidence_path(const char *root, const char *target, const char *id,
 	    char *path, size_t len) __attribute__((warn_unused_result));

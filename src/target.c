@@ -1066,6 +1066,7 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	struct target		*t;
 	struct store_snapshot	*snaps;
 	struct judge_params	 jp;
+	struct judge_view	 v;
 	size_t			 n;
 	char			*cause = NULL;
 
@@ -1092,6 +1093,19 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	} else {
 		log_warnx("%s: %s", cfg->name, cause);
 		free(cause);
+		cause = NULL;
+	}
+	/*
+	 * An alert open again from the store (a restart, a reload that made
+	 * the target anew) has its evidence, taken when it went pending.
+	 */
+	if (judge_state(t->st.judge) != ALERT_INACTIVE) {
+		judge_view(t->st.judge, &v);
+		if (evidence_find(store_root(deps->store), cfg->name, v.active,
+		    t->st.evidence, &cause) == -1) {
+			log_warnx("%s: evidence: %s", cfg->name, cause);
+			free(cause);
+		}
 	}
 	return t;
 }
@@ -1175,6 +1189,19 @@ target_start(struct target *t, bool jitter)
 		    UINT32_MAX : (uint32_t)t->cfg->interval_ms);
 	t->next_ms = clock_mono_ms() + (int64_t)delay;
 	target_arm(t);
+}
+
+const char *
+target_sent_severity(const struct target *t)
+{
+	return t->severity;
+}
+
+void
+target_carry_severity(struct target *t, const char *severity)
+{
+	if (judge_state(t->st.judge) != ALERT_INACTIVE)
+		t->severity = severity;
 }
 
 void

@@ -124,6 +124,14 @@ void		 target_start(struct target *, bool jitter);
 /* Take new settings equal to the old: the state is kept. */
 void		 target_reconfigure(struct target *,
 		    const struct target_config *);
+/*
+ * The severity a target's open alert was last sent with (NULL: none), and
+ * the same given to a target made anew for settings that changed: what
+ * the store cannot give back, so that its resolve ends the alert that
+ * receivers hold.
+ */
+const char	*target_sent_severity(const struct target *);
+void		 target_carry_severity(struct target *, const char *);
 
 const struct target_config *target_config(const struct target *);
 const struct target_status *target_status(const struct target *);

@@ -180,6 +180,19 @@ for bad in ../../etc/passwd 1.pb 01.txt; do
 	ok $? "evidence/$bad: $code"
 done
 
+# A reload that changes near (its timeout) makes the target anew, its
+# alert open again from the store: with the evidence it had.
+sed -i 's|^    page_within: 24h$|    page_within: 24h\n    timeout: 600ms|' \
+    "$TMPD/hw.yaml"
+kill -HUP "$HWD_PID"
+remade() { grep -q "near: changed" "$TMPD/heapwatchd.log"; }
+wait_for 30 remade
+ok $? "a reload that changes near makes it anew"
+[ "$(alert_field near state)" = firing ] &&
+    [ "$(alert_field near evidence)" = "$ev" ]
+ok $? "its alert, open again, keeps its evidence ($(alert_field near \
+state), $(alert_field near evidence))"
+
 # force_gc. The counts are the fixtures' own, of the requests they served.
 counts() {	# counts MODE: "HEAP GC"
 	curl -fs --max-time 30 "${slow[$1]}/heap-requests"
