@@ -1176,10 +1176,15 @@ api_route(const struct http_request *req, struct http_reply *reply,
 			server_reply_text(reply, 200, TEXT, "%s", "");
 		return;
 	}
-	if (!get) {
+	/* Another method: not allowed where a page is, else no page. */
+	if (!get && (strcmp(path, "/-/healthy") == 0 ||
+	    strcmp(path, "/-/ready") == 0 || strcmp(path, "/metrics") == 0 ||
+	    strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/") == 0 ||
+	    strncmp(path, "/targets/", 9) == 0)) {
 		method_not_allowed(reply, "GET, HEAD");
 		return;
 	}
+	/* From here, a GET or HEAD, or another method of a path not served. */
 	if (strcmp(path, "/-/healthy") == 0)
 		server_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
 	else if (strcmp(path, "/-/ready") == 0) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <crypt.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +36,7 @@
 #define SERVER_MAX_BODY		(16 * 1024)	/* no endpoint takes more */
 #define SERVER_REAP_MS		200	/* how often a retired daemon is
 					   checked for open connections */
+#define SERVER_REFUSED_LOG_MS	60000	/* requests refused: a line a minute */
 #define SERVER_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define SERVER_REALM		"heapwatchd"
 #define AUTH_CACHE_SIZE		64	/* Authorization values that passed */
@@ -491,14 +493,68 @@ httpd_poll(struct httpd *h)
 		evtimer_del(h->timer);
 }
 
+/*
+ * libmicrohttpd's complaints, to the log. A request it refuses itself (a
+ * header or URL too large: 413, 414, 431) comes with the HTML page it
+ * answers; any client can send them, so they are said in a line without
+ * the page, at most once a minute, with how many came meanwhile.
+ */
 static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *arg, const char *fmt, va_list ap)
 {
-	char	buf[512];
+	static int64_t	 last_ms;
+	static unsigned	 since;
+	char		 buf[512];
+	const char	*code;
+	int64_t		 now;
 
+	(void)arg;
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
-	log_warnx("http: %s", buf);
+	if ((code = strstr(buf, "HTTP response code is ")) == NULL) {
+		log_warnx("http: %s", buf);
+		return;
+	}
+	code += strlen("HTTP response code is ");
+	now = clock_mono_ms();
+	if (last_ms != 0 && now - last_ms < SERVER_REFUSED_LOG_MS) {
+		since++;
+		return;
+	}
+	if (since > 0)
+		log_warnx("http: a request refused with %.3s, its connection "
+		    "closed (and %u more since the last said)", code, since);
+	else
+		log_warnx("http: a request refused with %.3s, its connection "
+		    "closed", code);
+	last_ms = now;
+	since = 0;
+}
+
+/*
+ * Decode a path or query's %XX in place, but %00: a NUL would cut the
+ * string short, so that "/metrics%00x" answered as "/metrics". Left as it
+ * is, such a path is no path served. Returns the new length.
+ */
+static size_t
+unescape_cb(void *arg, struct MHD_Connection *c, char *s)
+{
+	char		*r = s, *w = s;
+	unsigned int	 v;
+
+	(void)arg;
+	(void)c;
+	for (; *r != '\0'; r++) {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+		    isxdigit((unsigned char)r[2]) &&
+		    sscanf(r + 1, "%2x", &v) == 1 && v != 0) {
+			*w++ = (char)v;
+			r += 2;
+		} else
+			*w++ = *r;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 /* Resolve "HOST:PORT" or "[V6]:PORT" to one numeric address. */
@@ -598,6 +654,7 @@ httpd_start(struct server *srv, const char *listen, const char *cert,
 	errno = 0;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
 	    MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_TIMEOUT_S,

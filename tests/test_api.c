@@ -52,7 +52,7 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	30
+#define NREQ	34
 #define BODY_MAX	(256 << 10)
 
 static const struct {
@@ -91,6 +91,10 @@ static const struct {
 	{ "GET", "/targets/api/diff?base=1000&current=2000", NULL },
 	{ "GET", "/targets/api/list?fn=main.f", NULL },
 	{ "GET", "/targets/api/list?fn=main.f&base=1000&current=2000", NULL },
+	{ "POST", "/nowhere", NULL },
+	{ "GET", "/metrics%00", NULL },
+	{ "GET", "/api/v1/targets/api%00/snapshots", NULL },
+	{ "GET", "/api/v1/targets/%61pi/snapshots", NULL },
 };
 
 struct answer {
@@ -748,6 +752,11 @@ main(void)
 	    "the line view of a window without two snapshots is 404, saying "
 	    "so");
 	is_int(a[29].status, 404, "and of snapshots not stored");
+	is_int(a[30].status, 404, "POST to a path not served is 404, not 405");
+	is_int(a[31].status, 404, "/metrics%%00 is no path served");
+	is_int(a[32].status, 404, "nor is a target's name cut at a %%00");
+	ok(a[33].status == 200 && strcmp(a[33].body, "[]") == 0,
+	    "other escapes are decoded: /api/v1/targets/%%61pi is api's");
 
 	for (i = 0; i < NREQ; i++)
 		free(a[i].body);

@@ -131,6 +131,16 @@ ok $? "a 100 KB chunked body is cut off (status $c)"
 c=$(code "$HWD_URL/-/healthy")
 [ "$c" = 200 ] && kill -0 "$HWD_PID"
 ok $? "the daemon answers after them"
+# What libmicrohttpd refused is logged in a line, without its HTML page,
+# and ten more at once add no line: any client can send them.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	code "$HWD_URL/metrics" -H "X-Big: $big" >/dev/null
+done
+n=$(grep -ac 'http: a request refused with [45][0-9][0-9], its connection closed' \
+    "$TMPD/heapwatchd.log")
+! grep -q '<html>' "$TMPD/heapwatchd.log" && [ "$n" -ge 1 ] && [ "$n" -le 2 ]
+ok $? "refused requests are logged once a minute, without the page ($n lines)"
+grep -a 'http:' "$TMPD/heapwatchd.log" | head -5 | diag
 
 # 4. Idle connections, as a slow client leaves them.
 fds=()
