@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,23 @@ read_digits(const char **s, uint64_t *v)
 	*s = p;
 	*v = n;
 	return 0;
+}
+
+/*
+ * The two ways people write a number and unit that these do not take, at
+ * s just past the digits: a fraction (then fraction says how instead),
+ * or a space before the unit. True with *errstr set for either.
+ */
+static bool
+units_misspelt(const char *s, const char *fraction, const char **errstr)
+{
+	if (*s == '.' || *s == ',')
+		*errstr = fraction;
+	else if (*s == ' ' && s[1] != '\0')
+		*errstr = "no space between the number and its unit";
+	else
+		return false;
+	return true;
 }
 
 int
@@ -56,6 +74,9 @@ units_duration(const char *s, uint64_t *ms, const char **errstr)
 			*errstr = "invalid duration";
 			return -1;
 		}
+		if (units_misspelt(s, "no fractions: 1m30s, not 1.5m",
+		    errstr))
+			return -1;
 		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
 			len = strlen(units[i].name);
 			if (strncmp(s, units[i].name, len) == 0 &&
@@ -105,11 +126,14 @@ units_size(const char *s, uint64_t *bytes, const char **errstr)
 		*errstr = "invalid size";
 		return -1;
 	}
+	if (units_misspelt(s, "no fractions: 1536MiB, not 1.5GiB", errstr))
+		return -1;
 	for (i = 0; i < sizeof units / sizeof units[0]; i++)
 		if (strcmp(s, units[i].name) == 0)
 			break;
 	if (i == sizeof units / sizeof units[0]) {
-		*errstr = "invalid size unit (use B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)";
+		*errstr = "invalid size unit (use B, KiB, MiB, GiB, TiB, kB, "
+		    "MB, GB, TB)";
 		return -1;
 	}
 	if (n > UINT64_MAX / units[i].mult) {

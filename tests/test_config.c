@@ -1098,8 +1098,7 @@ main(void)
 	bad("bad_size.yaml",
 	    "2:15: min_growth \"16Mi\": invalid size unit (use B, KiB, MiB, "
 	    "GiB, TiB, kB, MB, GB, TB)",
-	    "6:15: max_size \"1.5MiB\": invalid size unit (use B, KiB, MiB, "
-	    "GiB, TiB, kB, MB, GB, TB)",
+	    "6:15: max_size \"1.5MiB\": no fractions: 1536MiB, not 1.5GiB",
 	    "9:15: max_size \"100\": too small (at least 1 KiB)",
 	    "10:17: min_growth \"0\": must be more than 0");
 	bad("dup_name.yaml",

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "clock.h"
 #include "tap.h"
@@ -34,6 +35,19 @@ span(int64_t v, bool ms, long long sec, long long usec)
 	    "%lld %s is %lld s %lld us (got %lld s %lld us)", (long long)v,
 	    ms ? "ms" : "us", sec, usec, (long long)tv.tv_sec,
 	    (long long)tv.tv_usec);
+}
+
+/* A refusal that says why, in so many words. */
+static void
+refused(int (*parse)(const char *, uint64_t *, const char **),
+    const char *s, const char *why)
+{
+	const char	*errstr = NULL;
+	uint64_t	 v;
+
+	ok(parse(s, &v, &errstr) == -1 && errstr != NULL &&
+	    strcmp(errstr, why) == 0, "\"%s\": %s (got %s)", s, why,
+	    errstr != NULL ? errstr : "accepted");
 }
 
 static void
@@ -80,6 +94,14 @@ main(void)
 	size("MiB", -1);
 	size("12 MiB", -1);
 	size("16Mi", -1);
+	refused(units_duration, "1.5m", "no fractions: 1m30s, not 1.5m");
+	refused(units_duration, "30 s", "no space between the number and "
+	    "its unit");
+	refused(units_size, "1.5GiB", "no fractions: 1536MiB, not 1.5GiB");
+	refused(units_size, "16 MB", "no space between the number and its "
+	    "unit");
+	refused(units_size, "16mb", "invalid size unit (use B, KiB, MiB, "
+	    "GiB, TiB, kB, MB, GB, TB)");
 	span(1500, true, 1, 500000);
 	span(999, true, 0, 999000);
 	span(0, true, 0, 0);
