@@ -143,7 +143,7 @@ syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
 {
 	const char	*problem = p->problem ? p->problem : "unknown error";
 	size_t		 line, column;
-	char		*msg;
+	char		*msg, *tab;
 
 	if (p->error == YAML_MEMORY_ERROR)
 		fatalx("%s: out of memory", y->file);
@@ -167,6 +167,14 @@ syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
 			    "%zu, column %zu)", problem, p->context,
 			    p->context_mark.line + 1,
 			    p->context_mark.column + 1);
+		/* libyaml's words for a tab do not say it is one. */
+		if (fseeko(fp, (off_t)p->problem_mark.index, SEEK_SET) == 0 &&
+		    getc(fp) == '\t') {
+			xasprintf(&tab, "%s: a tab, and YAML indents with "
+			    "spaces", msg);
+			free(msg);
+			msg = tab;
+		}
 	}
 	yamlx_errors_add(y->errs, y->file, line, column, msg);
 	free(msg);
