@@ -194,6 +194,45 @@ fmt_duration(uint64_t ms, char *buf, size_t len)
 	}
 }
 
+/*
+ * Where a key unknown in one map belongs, when it is a key of another:
+ * "defaults or a target" for interval at the top level. NULL when it is
+ * no key of any (a misspelling).
+ */
+static const char *
+key_home(const char *key, char *buf, size_t len)
+{
+	static const struct {
+		const char		*where;
+		const char *const	*names;
+		size_t			 n;
+	} homes[] = {
+		{ "the top level", root_keys, RK_MAX },
+		{ "web", web_keys, WB_MAX },
+		{ "storage", storage_keys, SK_MAX },
+		{ "storage.retention", retention_keys, RT_MAX },
+		{ "defaults", target_keys, TK_TIMING },
+		{ "a target", target_keys, TK_MAX },
+		{ "discovery", discovery_keys, DS_MAX },
+		{ "a file_sd entry", file_sd_keys, FS_MAX },
+		{ "shard", shard_keys, SH_MAX },
+		{ "alerting", alerting_keys, AK_MAX },
+		{ "a webhook", webhook_keys, WK_MAX },
+	};
+	size_t	i, k, found = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof homes / sizeof homes[0]; i++)
+		for (k = 0; k < homes[i].n; k++)
+			if (strcmp(homes[i].names[k], key) == 0) {
+				snprintf(buf + strlen(buf), len - strlen(buf),
+				    "%s%s", found++ > 0 ? " or " : "",
+				    homes[i].where);
+				break;
+			}
+	return found > 0 ? buf : NULL;
+}
+
 /* Sort the pairs of a map into slots by key, reporting unknown keys. */
 static void
 collect(struct loader *l, yaml_node_t *map, const char *const *names,
@@ -203,6 +242,8 @@ collect(struct loader *l, yaml_node_t *map, const char *const *names,
 	yaml_node_t		*k;
 	size_t			 i, j;
 	bool			*usable;
+	const char		*home;
+	char			 buf[128];
 
 	memset(slots, 0, n * sizeof *slots);
 	usable = yamlx_keys(&l->y, map);
@@ -214,6 +255,12 @@ collect(struct loader *l, yaml_node_t *map, const char *const *names,
 		for (i = 0; i < n; i++)
 			if (strcmp(names[i], yamlx_text(k)) == 0)
 				break;
+		if (i == n && (home = key_home(yamlx_text(k), buf,
+		    sizeof buf)) != NULL) {
+			error(l, k, "unknown key \"%s\" here (a key of %s)",
+			    yamlx_text(k), home);
+			continue;
+		}
 		if (i == n) {
 			error(l, k, "unknown key \"%s\"", yamlx_text(k));
 			continue;

@@ -1033,7 +1033,7 @@ test_limit(void)
 	    "    limit: 1GiB\n"
 	    "    force_gc: always\n");
 	bad_path(path, "limit_bad.yaml", (const char *const []){
-	    "2:3: unknown key \"limit\"",
+	    "2:3: unknown key \"limit\" here (a key of a target)",
 	    "6:12: limit \"0\": must be more than 0",
 	    "7:15: force_gc \"sometimes\": expected never, on_suspicion or "
 	    "always",
