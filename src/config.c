@@ -961,6 +961,21 @@ check_timing(struct loader *l, struct target_config *t,
 		error(l, at, "%sfor (%s) must not be longer than window (%s)",
 		    who, a, b);
 	}
+	/*
+	 * A slow horizon written is off (0s) or reaches past the window;
+	 * one within it would judge less than the window does, and one
+	 * under 96 ms has floors of no width. The default gives way to a
+	 * window longer than it.
+	 */
+	if (written(&s[TK_SLOW_WINDOW], d != NULL ? &d[TK_SLOW_WINDOW] :
+	    NULL) != NULL && t->slow_window_ms != 0 &&
+	    t->slow_window_ms <= t->window_ms &&
+	    (at = first_set(&s[TK_SLOW_WINDOW], &s[TK_WINDOW], NULL)) !=
+	    NULL) {
+		fmt_duration(t->slow_window_ms, a, sizeof a);
+		error(l, at, "%sslow_window (%s) must be 0s or longer than "
+		    "window (%s)", who, a, b);
+	}
 
 	/* Every scrape of the window, and the one that starts it. */
 	need = (t->window_ms + t->interval_ms - 1) / t->interval_ms + 1;
