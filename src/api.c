@@ -1179,8 +1179,10 @@ api_route(const struct http_request *req, struct http_reply *reply,
 	/* Another method: not allowed where a page is, else no page. */
 	if (!get && (strcmp(path, "/-/healthy") == 0 ||
 	    strcmp(path, "/-/ready") == 0 || strcmp(path, "/metrics") == 0 ||
-	    strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/") == 0 ||
-	    strncmp(path, "/targets/", 9) == 0)) {
+	    strcmp(path, "/api/v1/targets") == 0 ||
+	    strcmp(path, "/api/v1/alerts") == 0 ||
+	    strncmp(path, "/api/v1/targets/", 16) == 0 ||
+	    strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)) {
 		method_not_allowed(reply, "GET, HEAD");
 		return;
 	}

@@ -1445,7 +1445,8 @@ load_target(struct loader *l, yaml_node_t *map)
 	else if (load_name(l, &s[TK_NAME], idx))
 		snprintf(who, sizeof who, "target \"%s\": ", t->name);
 	if (s[TK_URL].key == NULL && s[TK_GCTRACE].key == NULL)
-		error(l, map, "%smissing key \"url\"", who);
+		error(l, map, "%smissing key \"url\" (or \"gctrace\", to "
+		    "follow its GC lines alone)", who);
 	else if (s[TK_URL].key != NULL)
 		(void)get_url(l, &s[TK_URL], &t->url);
 
@@ -1753,8 +1754,8 @@ load_webhook(struct loader *l, yaml_node_t *map)
 			    strcmp(cf->webhooks[i].url, w->url) == 0)
 				break;
 		if (i + 1 < cf->nwebhooks)
-			error(l, s[WK_URL].value, "url \"%s\": already a "
-			    "webhook (webhook %zu)", w->url, i + 1);
+			error(l, s[WK_URL].value, "url \"%s\": already that "
+			    "of another webhook", w->url);
 	}
 	if (s[WK_FORMAT].key != NULL &&
 	    (v = get_scalar(l, &s[WK_FORMAT], "a string")) != NULL) {

@@ -458,7 +458,7 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 	struct targets		 old = TAILQ_HEAD_INITIALIZER(old);
 	struct target		*t;
 	struct target_deps	 deps;
-	const char		*sev;
+	struct target_carry	 carry;
 	struct named		*byname, *found;
 	struct candidate	*c;
 	const struct target_config *cfg;
@@ -505,17 +505,17 @@ apply_targets(struct hwd *hwd, struct config *conf, bool start)
 			target_list_remove(&old, t);
 			target_reconfigure(t, cfg);
 		} else {
-			sev = NULL;
+			memset(&carry, 0, sizeof carry);
 			if (t != NULL) {
 				log_info("%s: changed", cfg->name);
 				target_list_remove(&old, t);
-				sev = target_sent_severity(t);
+				target_carry_take(t, &carry);
 				target_free(t);
 			} else if (!start)
 				log_info("%s: added", cfg->name);
 			recover_target(hwd, cfg->name);
 			t = target_new(&deps, cfg);
-			target_carry_severity(t, sev);
+			target_carry_give(t, &carry);
 			target_start(t, true);
 		}
 		target_list_append(&hwd->targets, t);

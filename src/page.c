@@ -1083,16 +1083,18 @@ page_load_pair(struct store *store, const struct target_config *tc,
 		}
 		if (cur == NULL && n > 0)
 			cur = snaps[n - 1].id;
-		for (i = n; base == NULL && cur != NULL && i > 0; i--)
-			if (strcmp(snaps[i - 1].id, cur) == 0) {
-				if (i > 1)
-					base = snaps[i - 2].id;
+		for (i = n; cur != NULL && i > 0; i--)
+			if (strcmp(snaps[i - 1].id, cur) == 0)
 				break;
-			}
+		if (base == NULL && i > 1)
+			base = snaps[i - 2].id;
 		if (base == NULL || cur == NULL) {
 			*status = 404;
 			if (cur == NULL)
 				xasprintf(cause, "no snapshots yet");
+			else if (i == 0)
+				xasprintf(cause, "current: no such snapshot %s",
+				    cur);
 			else
 				xasprintf(cause, "base: no snapshot before %s",
 				    cur);

@@ -1081,9 +1081,6 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 	t->st.judge = judge_new(&jp);
 	t->st.hist = history_new();
 	target_history_load(t);
-	/* No alert is open yet: what is older than retention goes, and any
-	 * half-written file a crash left. */
-	target_evidence_prune(t);
 	if (store_list(deps->store, cfg->name, &snaps, &n, &cause) == 0) {
 		t->st.snapshots = n;
 		t->st.store_bytes = store_bytes(deps->store, cfg->name, snaps,
@@ -1107,6 +1104,11 @@ target_new(const struct target_deps *deps, const struct target_config *cfg)
 			free(cause);
 		}
 	}
+	/*
+	 * What is older than retention goes, but that evidence, and any
+	 * half-written file a crash left.
+	 */
+	target_evidence_prune(t);
 	return t;
 }
 
@@ -1191,17 +1193,22 @@ target_start(struct target *t, bool jitter)
 	target_arm(t);
 }
 
-const char *
-target_sent_severity(const struct target *t)
+void
+target_carry_take(const struct target *t, struct target_carry *c)
 {
-	return t->severity;
+	c->severity = t->severity;
+	snprintf(c->evidence, sizeof c->evidence, "%s", t->st.evidence);
 }
 
 void
-target_carry_severity(struct target *t, const char *severity)
+target_carry_give(struct target *t, const struct target_carry *c)
 {
-	if (judge_state(t->st.judge) != ALERT_INACTIVE)
-		t->severity = severity;
+	if (judge_state(t->st.judge) == ALERT_INACTIVE)
+		return;
+	t->severity = c->severity;
+	if (c->evidence[0] != '\0')
+		snprintf(t->st.evidence, sizeof t->st.evidence, "%s",
+		    c->evidence);
 }
 
 void

@@ -125,13 +125,19 @@ void		 target_start(struct target *, bool jitter);
 void		 target_reconfigure(struct target *,
 		    const struct target_config *);
 /*
- * The severity a target's open alert was last sent with (NULL: none), and
- * the same given to a target made anew for settings that changed: what
- * the store cannot give back, so that its resolve ends the alert that
- * receivers hold.
+ * What a target made anew for settings that changed takes from the one it
+ * replaces, which the store cannot give back exactly: the severity its
+ * open alert was last sent with (NULL: none), so that the resolve ends
+ * the alert receivers hold, and the id of that alert's evidence.
  */
-const char	*target_sent_severity(const struct target *);
-void		 target_carry_severity(struct target *, const char *);
+struct target_carry {
+	const char	*severity;
+	char		 evidence[32];
+};
+void		 target_carry_take(const struct target *,
+		    struct target_carry *);
+void		 target_carry_give(struct target *,
+		    const struct target_carry *);
 
 const struct target_config *target_config(const struct target *);
 const struct target_status *target_status(const struct target *);

@@ -137,6 +137,34 @@ offset_position(FILE *fp, size_t offset, size_t *line, size_t *column)
 	}
 }
 
+/*
+ * The character of fp at a mark's line and column, both from 1, counted
+ * as offset_position() counts them; EOF when fp cannot be read again
+ * (a pipe) or there is none.
+ */
+static int
+char_at(FILE *fp, size_t line, size_t column)
+{
+	size_t	l = 1, col = 1;
+	int	c;
+
+	clearerr(fp);
+	if (fseek(fp, 0, SEEK_SET) == -1)
+		return EOF;
+	while ((c = getc(fp)) != EOF) {
+		if (l == line && col == column && (c & 0xc0) != 0x80)
+			return c;
+		if (c == '\n') {
+			l++;
+			col = 1;
+		} else if ((c & 0xc0) != 0x80)
+			col++;
+		if (l > line)
+			break;
+	}
+	return EOF;
+}
+
 /* Report why libyaml could not read the file, where it stopped. */
 static void
 syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
@@ -168,8 +196,7 @@ syntax_error(struct yamlx *y, const yaml_parser_t *p, FILE *fp)
 			    p->context_mark.line + 1,
 			    p->context_mark.column + 1);
 		/* libyaml's words for a tab do not say it is one. */
-		if (fseeko(fp, (off_t)p->problem_mark.index, SEEK_SET) == 0 &&
-		    getc(fp) == '\t') {
+		if (char_at(fp, line, column) == '\t') {
 			xasprintf(&tab, "%s: a tab, and YAML indents with "
 			    "spaces", msg);
 			free(msg);

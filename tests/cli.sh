@@ -31,7 +31,7 @@ usage_error "an unknown command" 'heapwatch: unknown command "tops"' \
 usage_error "an option before the command" \
     "heapwatch: --json: the command comes first (top, diff, list, judge, export, import), then its options" \
     "$HW" --json top a.pb.gz
-usage_error "an unknown option" "heapwatch: unrecognized option '--bogus'" \
+usage_error "an unknown option" "heapwatch: *--bogus*" \
     "$HW" top --bogus a.pb.gz
 usage_error "an option without its value" \
     "heapwatch: option requires an argument*" "$HW" top a.pb.gz -n
@@ -106,7 +106,7 @@ hwd_error() {	# hwd_error DESCRIPTION WANT ARG...
 hwd_error "no -c" "heapwatchd: -c FILE, the configuration, is needed" -t
 hwd_error "an argument after the options" \
     "heapwatchd: unexpected argument: extra" -t -c hw.yaml extra
-hwd_error "an unknown long option" "heapwatchd: unrecognized option '--bogus'" \
+hwd_error "an unknown long option" "heapwatchd: *--bogus*" \
     --bogus
 hwd_error "an unknown option" "heapwatchd: invalid option*" -q
 "$HWD" --help >"$TMPD/out" 2>&1 && grep -q "^usage: heapwatchd" "$TMPD/out"

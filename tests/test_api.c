@@ -52,7 +52,7 @@
 #include "xmalloc.h"
 #include "yamlx.h"
 
-#define NREQ	34
+#define NREQ	35
 #define BODY_MAX	(256 << 10)
 
 static const struct {
@@ -95,6 +95,7 @@ static const struct {
 	{ "GET", "/metrics%00", NULL },
 	{ "GET", "/api/v1/targets/api%00/snapshots", NULL },
 	{ "GET", "/api/v1/targets/%61pi/snapshots", NULL },
+	{ "POST", "/api/v1/nothing", NULL },
 };
 
 struct answer {
@@ -757,6 +758,7 @@ main(void)
 	is_int(a[32].status, 404, "nor is a target's name cut at a %%00");
 	ok(a[33].status == 200 && strcmp(a[33].body, "[]") == 0,
 	    "other escapes are decoded: /api/v1/targets/%%61pi is api's");
+	is_int(a[34].status, 404, "so is POST under /api/v1/ to no endpoint");
 
 	for (i = 0; i < NREQ; i++)
 		free(a[i].body);

@@ -1125,11 +1125,13 @@ main(void)
 	    "12:25: command: must not be empty",
 	    "14:24: command: expected a list, not a scalar",
 	    "16:31: command: expected a string, not a list",
-	    "17:5: target \"neither\": missing key \"url\"",
+	    "17:5: target \"neither\": missing key \"url\" (or \"gctrace\", "
+	    "to follow its GC lines alone)",
 	    "20:14: gctrace: expected one of file, journal_unit or command",
 	    "20:15: unknown key \"flie\"");
 	bad("missing_url.yaml",
-	    "2:5: target \"api\": missing key \"url\"",
+	    "2:5: target \"api\": missing key \"url\" (or \"gctrace\", to "
+	    "follow its GC lines alone)",
 	    "4:5: target: missing key \"name\"");
 	bad("timeout.yaml",
 	    "6:14: target \"api\": timeout (1m) must be shorter than "
@@ -1209,8 +1211,8 @@ main(void)
 	    "6:16: timeout \"0\": must be more than 0",
 	    "7:24: repeat_interval \"500ms\": too short (at least 1s)",
 	    "8:7: webhooks: expected a map for each webhook, not a scalar",
-	    "9:12: url \"http://127.0.0.1:9093/api/v2/alerts\": already a "
-	    "webhook (webhook 1)");
+	    "9:12: url \"http://127.0.0.1:9093/api/v2/alerts\": already that "
+	    "of another webhook");
 	bad("retention.yaml",
 	    "4:26: a window of 30m at an interval of 1m needs 31 snapshots, "
 	    "retention keeps 10",
