@@ -1153,6 +1153,30 @@ route_target(struct api *api, const struct http_request *req,
 		reply_error(reply, 404, "not found");
 }
 
+/* The GET endpoints, one to a path, or a family of paths under one. */
+enum endpoint { EP_NONE, EP_HEALTHY, EP_READY, EP_METRICS, EP_TARGETS,
+	EP_ALERTS, EP_TARGET, EP_PAGES };
+
+static enum endpoint
+endpoint_of(const char *path)
+{
+	if (strcmp(path, "/-/healthy") == 0)
+		return EP_HEALTHY;
+	if (strcmp(path, "/-/ready") == 0)
+		return EP_READY;
+	if (strcmp(path, "/metrics") == 0)
+		return EP_METRICS;
+	if (strcmp(path, "/api/v1/targets") == 0)
+		return EP_TARGETS;
+	if (strcmp(path, "/api/v1/alerts") == 0)
+		return EP_ALERTS;
+	if (strncmp(path, "/api/v1/targets/", 16) == 0)
+		return EP_TARGET;
+	if (strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)
+		return EP_PAGES;
+	return EP_NONE;
+}
+
 void
 api_route(const struct http_request *req, struct http_reply *reply,
     void *arg)
@@ -1160,6 +1184,7 @@ api_route(const struct http_request *req, struct http_reply *reply,
 	struct api	*api = arg;
 	const char	*path = server_path(req), *method = server_method(req);
 	char		*cause = NULL;
+	enum endpoint	 ep;
 	bool		 get;
 
 	get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -1176,36 +1201,42 @@ api_route(const struct http_request *req, struct http_reply *reply,
 			server_reply_text(reply, 200, TEXT, "%s", "");
 		return;
 	}
-	/* Another method: not allowed where a page is, else no page. */
-	if (!get && (strcmp(path, "/-/healthy") == 0 ||
-	    strcmp(path, "/-/ready") == 0 || strcmp(path, "/metrics") == 0 ||
-	    strcmp(path, "/api/v1/targets") == 0 ||
-	    strcmp(path, "/api/v1/alerts") == 0 ||
-	    strncmp(path, "/api/v1/targets/", 16) == 0 ||
-	    strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)) {
+	/* A path not served is 404 whatever the method, as Prometheus's. */
+	if ((ep = endpoint_of(path)) == EP_NONE) {
+		server_reply_text(reply, 404, TEXT, "404 page not found\n");
+		return;
+	}
+	if (!get) {
 		method_not_allowed(reply, "GET, HEAD");
 		return;
 	}
-	/* From here, a GET or HEAD, or another method of a path not served. */
-	if (strcmp(path, "/-/healthy") == 0)
+	switch (ep) {
+	case EP_HEALTHY:
 		server_reply_text(reply, 200, TEXT, "heapwatchd is Healthy.\n");
-	else if (strcmp(path, "/-/ready") == 0) {
+		break;
+	case EP_READY:
 		if (api->st->ready)
 			server_reply_text(reply, 200, TEXT,
 			    "heapwatchd is Ready.\n");
 		else
 			server_reply_text(reply, 503, TEXT,
 			    "Service Unavailable\n");
-	} else if (strcmp(path, "/metrics") == 0)
+		break;
+	case EP_METRICS:
 		route_metrics(api, req, reply);
-	else if (strcmp(path, "/api/v1/targets") == 0)
+		break;
+	case EP_TARGETS:
 		route_targets(api, reply);
-	else if (strcmp(path, "/api/v1/alerts") == 0)
+		break;
+	case EP_ALERTS:
 		route_alerts(api, reply);
-	else if (strncmp(path, "/api/v1/targets/", 16) == 0)
+		break;
+	case EP_TARGET:
 		route_target(api, req, path + 16, reply);
-	else if (strcmp(path, "/") == 0 || strncmp(path, "/targets/", 9) == 0)
+		break;
+	case EP_PAGES:
+	default:
 		route_pages(api, req, path, reply);
-	else
-		server_reply_text(reply, 404, TEXT, "404 page not found\n");
+		break;
+	}
 }

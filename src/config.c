@@ -543,6 +543,8 @@ listen_problem(const char *s, char **host, uint16_t *port)
 	const char	*colon, *p, *errstr;
 	long long	 n;
 
+	if (strstr(s, "://") != NULL)
+		return "expected HOST:PORT, not a URL";
 	if (*s == '[') {
 		if ((p = strchr(s, ']')) == NULL || p == s + 1 || p[1] != ':')
 			return "expected HOST:PORT or [IPV6]:PORT";
@@ -561,8 +563,6 @@ listen_problem(const char *s, char **host, uint16_t *port)
 			if (!isalnum((unsigned char)*p) && *p != '.' &&
 			    *p != '-')
 				break;
-		if (strstr(s, "://") != NULL)
-			return "expected HOST:PORT, not a URL";
 		if (p != colon)
 			return memchr(s, ':', colon - s) != NULL ?
 			    "an IPv6 address goes in brackets" : "bad host";

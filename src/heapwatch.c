@@ -1108,7 +1108,7 @@ main(int argc, char **argv)
 {
 	struct options	 o = { 30 * 60000, 15 * 60000, 16 << 20, false, NULL,
 			    0, REPORT_BY_FLAT, false, false, PROFILE_MAX_INFLATED,
-			    NULL, NULL, 60000, 30000, "30s", false, 0 };
+			    NULL, NULL, 60000, 30000, "30s", false, false };
 	const char	*cmd;
 	size_t		 i;
 	int		 rc;

@@ -113,10 +113,22 @@ yamlx_error(struct yamlx *y, const yaml_node_t *n, const char *fmt, ...)
 }
 
 /*
+ * Move a line and column past byte c. Columns count characters, as
+ * libyaml's marks do, so continuation bytes of UTF-8 are not counted.
+ */
+static void
+advance(int c, size_t *line, size_t *column)
+{
+	if (c == '\n') {
+		(*line)++;
+		*column = 1;
+	} else if ((c & 0xc0) != 0x80)
+		(*column)++;
+}
+
+/*
  * Line and column of a byte offset of fp, for libyaml's reader errors,
- * which have an offset and no mark. Columns count characters, as the
- * marks of the other errors do, so continuation bytes of UTF-8 are not
- * counted.
+ * which have an offset and no mark.
  */
 static void
 offset_position(FILE *fp, size_t offset, size_t *line, size_t *column)
@@ -128,18 +140,13 @@ offset_position(FILE *fp, size_t offset, size_t *line, size_t *column)
 	clearerr(fp);
 	if (fseek(fp, 0, SEEK_SET) == -1)
 		return;
-	for (i = 0; i < offset && (c = getc(fp)) != EOF; i++) {
-		if (c == '\n') {
-			(*line)++;
-			*column = 1;
-		} else if ((c & 0xc0) != 0x80)
-			(*column)++;
-	}
+	for (i = 0; i < offset && (c = getc(fp)) != EOF; i++)
+		advance(c, line, column);
 }
 
 /*
  * The character of fp at a mark's line and column, both from 1, counted
- * as offset_position() counts them; EOF when fp cannot be read again
+ * as advance() counts them; EOF when fp cannot be read again
  * (a pipe) or there is none.
  */
 static int
@@ -151,16 +158,10 @@ char_at(FILE *fp, size_t line, size_t column)
 	clearerr(fp);
 	if (fseek(fp, 0, SEEK_SET) == -1)
 		return EOF;
-	while ((c = getc(fp)) != EOF) {
+	while ((c = getc(fp)) != EOF && l <= line) {
 		if (l == line && col == column && (c & 0xc0) != 0x80)
 			return c;
-		if (c == '\n') {
-			l++;
-			col = 1;
-		} else if ((c & 0xc0) != 0x80)
-			col++;
-		if (l > line)
-			break;
+		advance(c, &l, &col);
 	}
 	return EOF;
 }
